@@ -1,0 +1,18 @@
+{
+  "targets": [
+    {
+      "target_name": "eucanet",
+      "sources": [
+        "native/addon.cc",
+        "native/common.cc",
+        "native/netlink_socket.cc",
+        "native/netns.cc",
+        "native/tap.cc"
+      ],
+      "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
+      "defines": ["NAPI_VERSION=8", "NODE_ADDON_API_DISABLE_DEPRECATED", "NAPI_CPP_EXCEPTIONS"],
+      "cflags_cc": ["-std=c++17", "-O2", "-Wall", "-Wextra", "-fexceptions"],
+      "cflags_cc!": ["-fno-exceptions"]
+    }
+  ]
+}

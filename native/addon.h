@@ -1,0 +1,10 @@
+#pragma once
+#include <napi.h>
+
+namespace eucanet {
+Napi::Value NetnsCreate(const Napi::CallbackInfo& info);
+Napi::Value NetnsDelete(const Napi::CallbackInfo& info);
+Napi::Value OpenInNetns(const Napi::CallbackInfo& info);
+Napi::Value TapCreate(const Napi::CallbackInfo& info);
+Napi::Value TapDelete(const Napi::CallbackInfo& info);
+}  // namespace eucanet

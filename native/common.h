@@ -1,0 +1,62 @@
+// Shared helpers for the eucanet addon: errno-carrying errors and entering a
+// network namespace for the duration of a scope on the calling thread.
+//
+// The addon knows sockets, file descriptors and namespaces. It knows nothing of
+// rtnetlink or nftables messages: JavaScript encodes and decodes every byte.
+#pragma once
+
+#include <napi.h>
+
+#include <cerrno>
+#include <string>
+
+namespace eucanet {
+
+// Where a call should run: the caller's own namespace, a namespace file
+// (a /run/netns/NAME bind mount, /proc/PID/ns/net, ...), or an open fd.
+struct NetnsTarget {
+  bool present = false;
+  std::string path;
+  int fd = -1;
+};
+
+// Reads argument `index` as a NetnsTarget: undefined/null, a string path or an
+// fd number.
+NetnsTarget ParseNetnsTarget(const Napi::CallbackInfo& info, size_t index);
+
+// A failed system call, carried from a worker thread back to JavaScript.
+struct SysError {
+  int err = 0;
+  std::string syscall;
+  bool failed() const { return err != 0; }
+  void set(int e, const char* call) {
+    if (err == 0) {
+      err = e;
+      syscall = call;
+    }
+  }
+};
+
+// Builds an Error with .errno and .syscall; the JS wrapper adds .code and the
+// JavaScript call site.
+Napi::Error MakeErrnoError(Napi::Env env, const SysError& e);
+[[noreturn]] void ThrowErrno(Napi::Env env, int err, const char* syscall);
+
+// Enters a network namespace on the calling thread and returns to the original
+// one when destroyed. If returning fails the thread would silently keep
+// working in the wrong namespace, so the process aborts instead.
+class NetnsScope {
+ public:
+  NetnsScope() = default;
+  ~NetnsScope();
+  NetnsScope(const NetnsScope&) = delete;
+  NetnsScope& operator=(const NetnsScope&) = delete;
+  // Returns 0, or an errno with `syscall` naming the failed call.
+  int Enter(const NetnsTarget& target, const char** syscall);
+
+ private:
+  int self_ = -1;
+  bool entered_ = false;
+};
+
+}  // namespace eucanet

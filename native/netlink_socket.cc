@@ -1,0 +1,258 @@
+#include "netlink_socket.h"
+
+#include <linux/netlink.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cstring>
+
+namespace eucanet {
+
+namespace {
+
+constexpr int kRecvBufBytes = 32 * 1024 * 1024;
+constexpr int kSendBufBytes = 4 * 1024 * 1024;
+constexpr size_t kReadBytes = 1024 * 1024;  // The kernel caps dump skbs at 32 KiB.
+constexpr int kReplyTimeoutMs = 30000;
+
+void SetBuf(int fd, int force_opt, int opt, int bytes) {
+  if (setsockopt(fd, SOL_SOCKET, force_opt, &bytes, sizeof bytes) < 0)
+    setsockopt(fd, SOL_SOCKET, opt, &bytes, sizeof bytes);
+}
+
+// Grows SO_SNDBUF so that one datagram of `len` bytes fits: netlink refuses a
+// message larger than the send buffer with EMSGSIZE.
+void EnsureSendBuf(int fd, size_t len) {
+  int cur = 0;
+  socklen_t sl = sizeof cur;
+  if (getsockopt(fd, SOL_SOCKET, SO_SNDBUF, &cur, &sl) == 0 &&
+      static_cast<size_t>(cur) >= len + 4096)
+    return;
+  SetBuf(fd, SO_SNDBUFFORCE, SO_SNDBUF, static_cast<int>(len + 65536));
+}
+
+// Walks the nlmsghdr framing of one datagram: counts NLMSG_ERROR replies
+// (acks and errors both) and notes whether a dump has ended.
+void Scan(const uint8_t* p, size_t n, size_t* errors, bool* done) {
+  while (n >= sizeof(nlmsghdr)) {
+    nlmsghdr h;
+    std::memcpy(&h, p, sizeof h);
+    if (h.nlmsg_len < sizeof h || h.nlmsg_len > n) break;
+    if (h.nlmsg_type == NLMSG_ERROR) {
+      ++*errors;
+      *done = true;
+    } else if (h.nlmsg_type == NLMSG_DONE) {
+      *done = true;
+    }
+    size_t step = NLMSG_ALIGN(h.nlmsg_len);
+    if (step >= n) break;
+    p += step;
+    n -= step;
+  }
+}
+
+}  // namespace
+
+void ExchangeJob::Run() {
+  std::vector<uint8_t> rbuf(kReadBytes);
+  sockaddr_nl kernel{};
+  kernel.nl_family = AF_NETLINK;
+  uint32_t start = 0;
+  for (size_t c = 0; c < chunk_ends.size(); ++c) {
+    uint32_t end = chunk_ends[c];
+    size_t len = end - start;
+    EnsureSendBuf(fd, len);
+    ssize_t sent;
+    do {
+      sent = sendto(fd, data + start, len, 0, reinterpret_cast<sockaddr*>(&kernel), sizeof kernel);
+    } while (sent < 0 && errno == EINTR);
+    if (sent < 0) return error.set(errno, "sendto");
+    start = end;
+
+    size_t errors = 0;
+    bool done = false;
+    size_t want = expects[c];
+    for (;;) {
+      bool must_block = dump ? !done : errors < want;
+      ssize_t r = recv(fd, rbuf.data(), rbuf.size(), must_block ? 0 : MSG_DONTWAIT);
+      if (r < 0) {
+        if (errno == EINTR) continue;
+        if (errno == EAGAIN || errno == EWOULDBLOCK) {
+          if (!must_block) break;
+          return error.set(ETIMEDOUT, "recv (no reply from the kernel)");
+        }
+        return error.set(errno, "recv");
+      }
+      if (r == 0) break;
+      Scan(rbuf.data(), static_cast<size_t>(r), &errors, &done);
+      out.insert(out.end(), rbuf.data(), rbuf.data() + r);
+    }
+  }
+}
+
+namespace {
+
+// Blocking reads above run with a receive timeout so that a reply the kernel
+// never sends cannot hang a worker thread forever.
+void SetRecvTimeout(int fd) {
+  timeval tv{kReplyTimeoutMs / 1000, 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+}
+
+class ExchangeWorker : public Napi::AsyncWorker {
+ public:
+  ExchangeWorker(Napi::Env env, NetlinkSocket* sock, Napi::Object self, Napi::Buffer<uint8_t> buf)
+      : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)), sock_(sock) {
+    self_ = Napi::Persistent(self);
+    buf_ = Napi::Persistent(buf);
+  }
+  ExchangeJob job;
+  Napi::Promise Promise() { return deferred_.Promise(); }
+
+  void Execute() override { job.Run(); }
+  void OnOK() override {
+    sock_->Release();
+    if (job.error.failed()) {
+      deferred_.Reject(MakeErrnoError(Env(), job.error).Value());
+      return;
+    }
+    deferred_.Resolve(Napi::Buffer<uint8_t>::Copy(Env(), job.out.data(), job.out.size()));
+  }
+  void OnError(const Napi::Error& e) override {
+    sock_->Release();
+    deferred_.Reject(e.Value());
+  }
+
+ private:
+  Napi::Promise::Deferred deferred_;
+  NetlinkSocket* sock_;
+  Napi::ObjectReference self_;
+  Napi::Reference<Napi::Buffer<uint8_t>> buf_;
+};
+
+}  // namespace
+
+Napi::Function NetlinkSocket::Init(Napi::Env env) {
+  return DefineClass(env, "NetlinkSocket",
+                     {
+                         InstanceMethod<&NetlinkSocket::Exchange>("exchange"),
+                         InstanceMethod<&NetlinkSocket::ExchangeSync>("exchangeSync"),
+                         InstanceMethod<&NetlinkSocket::Close>("close"),
+                         InstanceAccessor<&NetlinkSocket::GetFd>("fd"),
+                         InstanceAccessor<&NetlinkSocket::GetPort>("port"),
+                     });
+}
+
+// new NetlinkSocket(protocol, netns?)
+NetlinkSocket::NetlinkSocket(const Napi::CallbackInfo& info) : Napi::ObjectWrap<NetlinkSocket>(info) {
+  Napi::Env env = info.Env();
+  int protocol = info[0].As<Napi::Number>().Int32Value();
+  NetnsTarget target = ParseNetnsTarget(info, 1);
+  int fd;
+  {
+    NetnsScope scope;
+    const char* call = nullptr;
+    if (int err = scope.Enter(target, &call)) ThrowErrno(env, err, call);
+    fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, protocol);
+    if (fd < 0) ThrowErrno(env, errno, "socket");
+  }
+  int one = 1;
+  // Extended ACK: the kernel's message and the offending attribute's offset.
+  setsockopt(fd, SOL_NETLINK, NETLINK_EXT_ACK, &one, sizeof one);
+  // Acks do not echo the request back: keeps the receive queue small.
+  setsockopt(fd, SOL_NETLINK, NETLINK_CAP_ACK, &one, sizeof one);
+  // Strict checking lets the kernel filter dumps by header fields.
+  setsockopt(fd, SOL_NETLINK, NETLINK_GET_STRICT_CHK, &one, sizeof one);
+  SetBuf(fd, SO_RCVBUFFORCE, SO_RCVBUF, kRecvBufBytes);
+  SetBuf(fd, SO_SNDBUFFORCE, SO_SNDBUF, kSendBufBytes);
+  SetRecvTimeout(fd);
+  sockaddr_nl local{};
+  local.nl_family = AF_NETLINK;
+  if (bind(fd, reinterpret_cast<sockaddr*>(&local), sizeof local) < 0) {
+    int err = errno;
+    close(fd);
+    ThrowErrno(env, err, "bind");
+  }
+  socklen_t len = sizeof local;
+  if (getsockname(fd, reinterpret_cast<sockaddr*>(&local), &len) < 0) {
+    int err = errno;
+    close(fd);
+    ThrowErrno(env, err, "getsockname");
+  }
+  fd_ = fd;
+  port_ = local.nl_pid;
+}
+
+NetlinkSocket::~NetlinkSocket() { CloseFd(); }
+
+void NetlinkSocket::CloseFd() {
+  if (fd_ >= 0) close(fd_);
+  fd_ = -1;
+  close_pending_ = false;
+}
+
+void NetlinkSocket::PrepareJob(const Napi::CallbackInfo& info, ExchangeJob* job) {
+  Napi::Env env = info.Env();
+  if (fd_ < 0) ThrowErrno(env, EBADF, "exchange (socket closed)");
+  if (busy_) ThrowErrno(env, EBUSY, "exchange (socket busy)");
+  auto buf = info[0].As<Napi::Buffer<uint8_t>>();
+  auto ends = info[1].As<Napi::Uint32Array>();
+  auto expects = info[2].As<Napi::Uint32Array>();
+  if (ends.ElementLength() != expects.ElementLength())
+    throw Napi::TypeError::New(env, "chunk ends and expects differ in length");
+  uint32_t prev = 0;
+  for (size_t i = 0; i < ends.ElementLength(); ++i) {
+    if (ends[i] < prev || ends[i] > buf.Length())
+      throw Napi::RangeError::New(env, "chunk ends must ascend within the buffer");
+    prev = ends[i];
+    job->chunk_ends.push_back(ends[i]);
+    job->expects.push_back(expects[i]);
+  }
+  job->fd = fd_;
+  job->data = buf.Data();
+  job->dump = info[3].ToBoolean();
+}
+
+// exchange(buf, chunkEnds: Uint32Array, expects: Uint32Array, dump: boolean): Promise<Buffer>
+Napi::Value NetlinkSocket::Exchange(const Napi::CallbackInfo& info) {
+  auto* worker = new ExchangeWorker(info.Env(), this, info.This().As<Napi::Object>(),
+                                    info[0].As<Napi::Buffer<uint8_t>>());
+  try {
+    PrepareJob(info, &worker->job);
+  } catch (...) {
+    delete worker;
+    throw;
+  }
+  busy_ = true;
+  Napi::Promise p = worker->Promise();
+  worker->Queue();
+  return p;
+}
+
+// exchangeSync(...): Buffer. The same exchange on the calling thread.
+Napi::Value NetlinkSocket::ExchangeSync(const Napi::CallbackInfo& info) {
+  ExchangeJob job;
+  PrepareJob(info, &job);
+  job.Run();
+  if (job.error.failed()) throw MakeErrnoError(info.Env(), job.error);
+  return Napi::Buffer<uint8_t>::Copy(info.Env(), job.out.data(), job.out.size());
+}
+
+Napi::Value NetlinkSocket::Close(const Napi::CallbackInfo& info) {
+  if (busy_)
+    close_pending_ = true;
+  else
+    CloseFd();
+  return info.Env().Undefined();
+}
+
+Napi::Value NetlinkSocket::GetFd(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), fd_);
+}
+
+Napi::Value NetlinkSocket::GetPort(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), port_);
+}
+
+}  // namespace eucanet

@@ -1,0 +1,166 @@
+// Persistent tun/tap devices through /dev/net/tun ioctls. A device belongs to
+// the network namespace the /dev/net/tun file was opened in, so the whole job
+// runs inside the target namespace. A batch is all or nothing: if one device
+// fails, the ones this call made are removed again.
+#include <fcntl.h>
+#include <linux/if.h>
+#include <linux/if_tun.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "addon.h"
+#include "common.h"
+
+namespace eucanet {
+
+namespace {
+
+struct TapJob {
+  NetnsTarget netns;
+  std::vector<std::string> names;
+  bool create = true;
+  short flags = IFF_TAP | IFF_NO_PI;
+  long owner = -1;
+  long group = -1;
+  SysError error;
+  int failed_index = -1;
+
+  // Attaches to (or creates) `name` on a fresh /dev/net/tun fd.
+  int Attach(const std::string& name, const char** call) {
+    int fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
+    if (fd < 0) {
+      *call = "open(/dev/net/tun)";
+      return -1;
+    }
+    ifreq ifr{};
+    ifr.ifr_flags = flags;
+    std::strncpy(ifr.ifr_name, name.c_str(), IFNAMSIZ - 1);
+    if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
+      *call = "ioctl(TUNSETIFF)";
+      int err = errno;
+      close(fd);
+      errno = err;
+      return -1;
+    }
+    return fd;
+  }
+
+  bool Create(const std::string& name) {
+    const char* call = nullptr;
+    int fd = Attach(name, &call);
+    if (fd < 0) return error.set(errno, call), false;
+    bool ok = true;
+    if (owner >= 0 && ioctl(fd, TUNSETOWNER, owner) < 0) ok = false, error.set(errno, "ioctl(TUNSETOWNER)");
+    if (ok && group >= 0 && ioctl(fd, TUNSETGROUP, group) < 0) ok = false, error.set(errno, "ioctl(TUNSETGROUP)");
+    if (ok && ioctl(fd, TUNSETPERSIST, 1) < 0) ok = false, error.set(errno, "ioctl(TUNSETPERSIST)");
+    close(fd);  // Without persist, closing removes the device again.
+    return ok;
+  }
+
+  bool Delete(const std::string& name, SysError* err) {
+    const char* call = nullptr;
+    int fd = Attach(name, &call);
+    if (fd < 0) return err->set(errno, call), false;
+    bool ok = ioctl(fd, TUNSETPERSIST, 0) == 0;
+    if (!ok) err->set(errno, "ioctl(TUNSETPERSIST 0)");
+    close(fd);
+    return ok;
+  }
+
+  void Run() {
+    NetnsScope scope;
+    const char* call = nullptr;
+    if (int err = scope.Enter(netns, &call)) return error.set(err, call);
+    for (size_t i = 0; i < names.size(); ++i) {
+      bool ok = create ? Create(names[i]) : Delete(names[i], &error);
+      if (!ok) {
+        failed_index = static_cast<int>(i);
+        if (create) {
+          SysError ignored;
+          for (size_t j = 0; j < i; ++j) Delete(names[j], &ignored);
+        }
+        return;
+      }
+    }
+  }
+};
+
+void ParseJob(const Napi::CallbackInfo& info, TapJob* job, bool create) {
+  Napi::Env env = info.Env();
+  job->create = create;
+  job->netns = ParseNetnsTarget(info, 0);
+  auto names = info[1].As<Napi::Array>();
+  for (uint32_t i = 0; i < names.Length(); ++i) {
+    std::string n = names.Get(i).As<Napi::String>().Utf8Value();
+    if (n.empty() || n.size() >= IFNAMSIZ) throw Napi::RangeError::New(env, "tap name must be 1-15 bytes");
+    job->names.push_back(n);
+  }
+  auto opts = info[2].As<Napi::Object>();
+  if (opts.Get("tun").ToBoolean()) job->flags = IFF_TUN | IFF_NO_PI;
+  if (opts.Get("vnetHdr").ToBoolean()) job->flags |= IFF_VNET_HDR;
+  if (opts.Get("multiQueue").ToBoolean()) job->flags |= IFF_MULTI_QUEUE;
+  if (opts.Get("owner").IsNumber()) job->owner = opts.Get("owner").As<Napi::Number>().Int64Value();
+  if (opts.Get("group").IsNumber()) job->group = opts.Get("group").As<Napi::Number>().Int64Value();
+}
+
+Napi::Error JobError(Napi::Env env, const TapJob& job) {
+  Napi::Error e = MakeErrnoError(env, job.error);
+  if (job.failed_index >= 0) {
+    e.Set("index", Napi::Number::New(env, job.failed_index));
+    e.Set("device", Napi::String::New(env, job.names[job.failed_index]));
+  }
+  return e;
+}
+
+class TapWorker : public Napi::AsyncWorker {
+ public:
+  explicit TapWorker(Napi::Env env) : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)) {}
+  TapJob job;
+  Napi::Promise Promise() { return deferred_.Promise(); }
+  void Execute() override { job.Run(); }
+  void OnOK() override {
+    if (job.error.failed())
+      deferred_.Reject(JobError(Env(), job).Value());
+    else
+      deferred_.Resolve(Env().Undefined());
+  }
+  void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
+
+ private:
+  Napi::Promise::Deferred deferred_;
+};
+
+// Runs the job on the libuv pool (a Promise) or, with sync, right here.
+Napi::Value Dispatch(const Napi::CallbackInfo& info, bool create) {
+  bool sync = info[3].ToBoolean();
+  if (sync) {
+    TapJob job;
+    ParseJob(info, &job, create);
+    job.Run();
+    if (job.error.failed()) throw JobError(info.Env(), job);
+    return info.Env().Undefined();
+  }
+  auto* w = new TapWorker(info.Env());
+  try {
+    ParseJob(info, &w->job, create);
+  } catch (...) {
+    delete w;
+    throw;
+  }
+  Napi::Promise p = w->Promise();
+  w->Queue();
+  return p;
+}
+
+}  // namespace
+
+// tapCreate(netns, names[], {tun, vnetHdr, multiQueue, owner, group}, sync)
+Napi::Value TapCreate(const Napi::CallbackInfo& info) { return Dispatch(info, true); }
+// tapDelete(netns, names[], {tun, ...}, sync)
+Napi::Value TapDelete(const Napi::CallbackInfo& info) { return Dispatch(info, false); }
+
+}  // namespace eucanet

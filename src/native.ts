@@ -1,0 +1,84 @@
+// Loads the N-API addon and gives its errors a `code` and the JavaScript call
+// site. This is the only file that touches the addon directly.
+import { createRequire } from 'node:module';
+import { constants as osConstants } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { dirname, join } from 'node:path';
+
+/** A netlink socket bound at creation to one network namespace (native/netlink_socket.h). */
+export interface NativeSocket {
+  readonly fd: number;
+  readonly port: number;
+  exchange(buf: Buffer, chunkEnds: Uint32Array, expects: Uint32Array, dump: boolean): Promise<Buffer>;
+  exchangeSync(buf: Buffer, chunkEnds: Uint32Array, expects: Uint32Array, dump: boolean): Buffer;
+  close(): void;
+}
+
+export interface TapOptions {
+  tun?: boolean;
+  vnetHdr?: boolean;
+  multiQueue?: boolean;
+  owner?: number;
+  group?: number;
+}
+
+/** A namespace as the addon takes it: a file path, an open fd, or null for the caller's own. */
+export type NativeNetns = string | number | null;
+
+interface Addon {
+  NetlinkSocket: new (protocol: number, netns: NativeNetns) => NativeSocket;
+  openInNetns(netns: NativeNetns, path: string, flags: number, mode?: number): number;
+  netnsCreate(name: string): string;
+  netnsDelete(name: string): void;
+  tapCreate(netns: NativeNetns, names: string[], opts: TapOptions, sync: boolean): Promise<void> | undefined;
+  tapDelete(netns: NativeNetns, names: string[], opts: TapOptions, sync: boolean): Promise<void> | undefined;
+}
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const require = createRequire(import.meta.url);
+const load = require('node-gyp-build') as (dir: string) => Addon;
+
+export const addon: Addon = load(root);
+
+const errnoNames = new Map<number, string>();
+for (const [name, value] of Object.entries(osConstants.errno)) {
+  if (!errnoNames.has(value)) errnoNames.set(value, name);
+}
+// Where Linux gives one number two names, use the one netlink users know.
+for (const name of ['EOPNOTSUPP', 'EAGAIN', 'EDEADLK'] as const) {
+  const value = osConstants.errno[name];
+  if (value !== undefined) errnoNames.set(value, name);
+}
+
+/** 'EEXIST' for 17, and so on; 'E<n>' for numbers Node does not name. */
+export function errnoCode(errno: number): string {
+  return errnoNames.get(errno) ?? `E${errno}`;
+}
+
+/** An error from a system call made by the addon. */
+export class SystemCallError extends Error {
+  readonly errno: number;
+  readonly code: string;
+  readonly syscall: string;
+  constructor(message: string, errno: number, syscall: string) {
+    super(message);
+    this.name = 'SystemCallError';
+    this.errno = errno;
+    this.code = errnoCode(errno);
+    this.syscall = syscall;
+  }
+}
+
+/**
+ * Turns an addon error into a SystemCallError whose stack is the JavaScript
+ * call site `site` (captured before an async call, since a worker thread has
+ * no JavaScript stack).
+ */
+export function nativeError(err: unknown, what: string, site?: Error): Error {
+  const e = err as { errno?: number; syscall?: string; message?: string; index?: number; device?: string };
+  if (typeof e?.errno !== 'number') return err as Error;
+  const out = new SystemCallError(`${what}: ${e.message} (${errnoCode(e.errno)})`, e.errno, e.syscall ?? what);
+  if (typeof e.index === 'number') Object.assign(out, { index: e.index, device: e.device });
+  if (site?.stack) out.stack = `${out.name}: ${out.message}\n${site.stack.split('\n').slice(1).join('\n')}`;
+  return out;
+}

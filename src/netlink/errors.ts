@@ -1,0 +1,76 @@
+// One error type for everything the kernel refuses, one for input refused
+// before the kernel is touched, and predicates over both.
+import { errnoCode } from '../native.js';
+
+export interface NetlinkErrorDetails {
+  /** What was being done: "link add eucabr10 (bridge)". */
+  op: string;
+  /** Index of the op in its batch or transaction, when there is one. */
+  opIndex?: number;
+  /** The kernel's extended-ACK message. */
+  extack?: string;
+  /** The attribute the kernel pointed at, as a readable path ("IFLA_LINKINFO/IFLA_INFO_DATA/IFLA_VLAN_ID"). */
+  attribute?: string;
+  /** Byte offset of that attribute in the request, as the kernel reported it. */
+  attributeOffset?: number;
+  /** An attribute the kernel said was missing. */
+  missingAttribute?: string;
+}
+
+/** The kernel refused a netlink request. */
+export class NetlinkError extends Error {
+  readonly errno: number;
+  readonly code: string;
+  readonly op: string;
+  readonly opIndex?: number;
+  readonly extack?: string;
+  readonly attribute?: string;
+  readonly attributeOffset?: number;
+  readonly missingAttribute?: string;
+
+  constructor(errno: number, details: NetlinkErrorDetails) {
+    const code = errnoCode(errno);
+    const parts = [`${details.opIndex !== undefined ? `op #${details.opIndex} ` : ''}${details.op}: ${code}`];
+    if (details.extack) parts.push(details.extack);
+    if (details.attribute) parts.push(`at ${details.attribute}`);
+    if (details.missingAttribute) parts.push(`missing ${details.missingAttribute}`);
+    super(parts.join(': '));
+    this.name = 'NetlinkError';
+    this.errno = errno;
+    this.code = code;
+    this.op = details.op;
+    if (details.opIndex !== undefined) this.opIndex = details.opIndex;
+    if (details.extack !== undefined) this.extack = details.extack;
+    if (details.attribute !== undefined) this.attribute = details.attribute;
+    if (details.attributeOffset !== undefined) this.attributeOffset = details.attributeOffset;
+    if (details.missingAttribute !== undefined) this.missingAttribute = details.missingAttribute;
+  }
+}
+
+/** Input refused before anything was sent. Names the field and the value. */
+export class ValidationError extends Error {
+  readonly code = 'EINVAL';
+  constructor(
+    readonly field: string,
+    readonly value: unknown,
+    readonly reason: string,
+  ) {
+    super(`invalid ${field} ${JSON.stringify(value) ?? String(value)}: ${reason}`);
+    this.name = 'ValidationError';
+  }
+}
+
+function codeOf(err: unknown): string | undefined {
+  return typeof err === 'object' && err !== null ? (err as { code?: string }).code : undefined;
+}
+
+export const isExists = (err: unknown): boolean => codeOf(err) === 'EEXIST';
+export const isNotFound = (err: unknown): boolean =>
+  ['ENOENT', 'ENODEV', 'ESRCH', 'EADDRNOTAVAIL', 'ENXIO'].includes(codeOf(err) ?? '');
+export const isBusy = (err: unknown): boolean => codeOf(err) === 'EBUSY';
+export const isPermission = (err: unknown): boolean => ['EPERM', 'EACCES'].includes(codeOf(err) ?? '');
+export const isInvalid = (err: unknown): boolean => codeOf(err) === 'EINVAL' || err instanceof ValidationError;
+export const isNotSupported = (err: unknown): boolean =>
+  ['EOPNOTSUPP', 'ENOTSUP', 'EPROTONOSUPPORT', 'EAFNOSUPPORT'].includes(codeOf(err) ?? '');
+/** The nftables ruleset changed under a batch that carried a generation id. */
+export const isGenerationMismatch = (err: unknown): boolean => codeOf(err) === 'ERESTART';

@@ -1,0 +1,146 @@
+// The netlink reader: splits a reply buffer into messages and a message's
+// attribute area into typed getters. Nothing is copied until a getter asks.
+import { NLA_HDRLEN, NLA_TYPE_MASK, NLMSG_HDRLEN } from './constants.js';
+
+export interface NlMessage {
+  type: number;
+  flags: number;
+  seq: number;
+  port: number;
+  /** The whole reply buffer; the message is buf[offset, offset + length). */
+  buf: Buffer;
+  offset: number;
+  length: number;
+}
+
+/** Splits a buffer of back-to-back netlink messages. */
+export function splitMessages(buf: Buffer): NlMessage[] {
+  const out: NlMessage[] = [];
+  let off = 0;
+  while (off + NLMSG_HDRLEN <= buf.length) {
+    const length = buf.readUInt32LE(off);
+    if (length < NLMSG_HDRLEN || off + length > buf.length) {
+      throw new Error(`netlink: truncated message at offset ${off} (length ${length}, ${buf.length - off} bytes left)`);
+    }
+    out.push({
+      length,
+      type: buf.readUInt16LE(off + 4),
+      flags: buf.readUInt16LE(off + 6),
+      seq: buf.readUInt32LE(off + 8),
+      port: buf.readUInt32LE(off + 12),
+      buf,
+      offset: off,
+    });
+    off += (length + 3) & ~3;
+  }
+  return out;
+}
+
+/**
+ * The attributes of one area. Lookups by type return the first occurrence;
+ * `each` visits all of them in order (for lists such as nft expressions).
+ */
+export class Attrs {
+  private readonly index = new Map<number, number>();
+  constructor(
+    readonly buf: Buffer,
+    readonly start: number,
+    readonly end: number,
+  ) {
+    let off = start;
+    while (off + NLA_HDRLEN <= end) {
+      const len = buf.readUInt16LE(off);
+      if (len < NLA_HDRLEN || off + len > end) break;
+      const type = buf.readUInt16LE(off + 2) & NLA_TYPE_MASK;
+      if (!this.index.has(type)) this.index.set(type, off);
+      off += (len + 3) & ~3;
+    }
+  }
+
+  /** Attributes of message `m` after a family header of `familyHeaderLen` bytes. */
+  static ofMessage(m: NlMessage, familyHeaderLen: number): Attrs {
+    return new Attrs(m.buf, m.offset + NLMSG_HDRLEN + familyHeaderLen, m.offset + m.length);
+  }
+
+  has(type: number): boolean {
+    return this.index.has(type);
+  }
+  types(): number[] {
+    return [...this.index.keys()];
+  }
+
+  /** [payload offset, payload length] or undefined. */
+  span(type: number): [number, number] | undefined {
+    const off = this.index.get(type);
+    if (off === undefined) return undefined;
+    return [off + NLA_HDRLEN, this.buf.readUInt16LE(off) - NLA_HDRLEN];
+  }
+
+  u8(type: number): number | undefined {
+    const s = this.span(type);
+    return s && s[1] >= 1 ? this.buf[s[0]] : undefined;
+  }
+  u16(type: number): number | undefined {
+    const s = this.span(type);
+    return s && s[1] >= 2 ? this.buf.readUInt16LE(s[0]) : undefined;
+  }
+  u16be(type: number): number | undefined {
+    const s = this.span(type);
+    return s && s[1] >= 2 ? this.buf.readUInt16BE(s[0]) : undefined;
+  }
+  u32(type: number): number | undefined {
+    const s = this.span(type);
+    return s && s[1] >= 4 ? this.buf.readUInt32LE(s[0]) : undefined;
+  }
+  i32(type: number): number | undefined {
+    const s = this.span(type);
+    return s && s[1] >= 4 ? this.buf.readInt32LE(s[0]) : undefined;
+  }
+  u32be(type: number): number | undefined {
+    const s = this.span(type);
+    return s && s[1] >= 4 ? this.buf.readUInt32BE(s[0]) : undefined;
+  }
+  u64be(type: number): bigint | undefined {
+    const s = this.span(type);
+    return s && s[1] >= 8 ? this.buf.readBigUInt64BE(s[0]) : undefined;
+  }
+  u64(type: number): bigint | undefined {
+    const s = this.span(type);
+    return s && s[1] >= 8 ? this.buf.readBigUInt64LE(s[0]) : undefined;
+  }
+  /** A string, up to its NUL terminator if it has one. */
+  str(type: number): string | undefined {
+    const s = this.span(type);
+    if (!s) return undefined;
+    let end = s[0] + s[1];
+    const nul = this.buf.indexOf(0, s[0]);
+    if (nul >= 0 && nul < end) end = nul;
+    return this.buf.toString('utf8', s[0], end);
+  }
+  /** The raw payload (a view, not a copy). */
+  bytes(type: number): Buffer | undefined {
+    const s = this.span(type);
+    return s ? this.buf.subarray(s[0], s[0] + s[1]) : undefined;
+  }
+  nested(type: number): Attrs | undefined {
+    const s = this.span(type);
+    return s ? new Attrs(this.buf, s[0], s[0] + s[1]) : undefined;
+  }
+
+  /** Visits every attribute in order: type (flags masked), payload offset and length. */
+  each(fn: (type: number, offset: number, length: number) => void): void {
+    let off = this.start;
+    while (off + NLA_HDRLEN <= this.end) {
+      const len = this.buf.readUInt16LE(off);
+      if (len < NLA_HDRLEN || off + len > this.end) break;
+      fn(this.buf.readUInt16LE(off + 2) & NLA_TYPE_MASK, off + NLA_HDRLEN, len - NLA_HDRLEN);
+      off += (len + 3) & ~3;
+    }
+  }
+  /** The nested areas of every attribute, in order (for lists of nests). */
+  list(): Attrs[] {
+    const out: Attrs[] = [];
+    this.each((_t, o, l) => out.push(new Attrs(this.buf, o, o + l)));
+    return out;
+  }
+}

@@ -1,0 +1,236 @@
+// A netlink connection: sequence numbers, pipelined requests, acks matched to
+// requests, multipart dumps, and extended-ACK errors mapped back to the op and
+// the attribute that caused them.
+import { addon, nativeError, type NativeNetns, type NativeSocket } from '../native.js';
+import { NLMSG_DONE, NLMSG_ERROR, NLMSG_HDRLEN, NLM_F_ACK_TLVS, NLM_F_CAPPED, NLM_F_DUMP_INTR } from './constants.js';
+import { NLMSGERR_ATTR_MISS_TYPE, NLMSGERR_ATTR_MSG, NLMSGERR_ATTR_OFFS } from './constants.js';
+import { NetlinkError } from './errors.js';
+import { Attrs, splitMessages, type NlMessage } from './reader.js';
+import { NlWriter, type TraceEntry } from './writer.js';
+
+/** One request message. `encode` writes exactly one message, with NLM_F_REQUEST | NLM_F_ACK. */
+export interface Request {
+  describe(): string;
+  encode(w: NlWriter, seq: number): void;
+  /** Names an attribute path (types from the outermost nest in) for error messages. */
+  attrName?(path: number[]): string;
+}
+
+export interface Reply {
+  /** Data messages the kernel sent for this request (a GET's answer). */
+  messages: NlMessage[];
+  error?: NetlinkError;
+}
+
+/** How many requests share one sendto(); their acks must fit the receive buffer. */
+export const PIPELINE_CHUNK = 256;
+const MAX_DUMP_RETRIES = 10;
+
+export type Netns = string | number | undefined;
+
+/** Maps a namespace name to its /run/netns path; paths and fds pass through. */
+export function netnsTarget(netns: Netns): NativeNetns {
+  if (netns === undefined) return null;
+  if (typeof netns === 'number') return netns;
+  return netns.includes('/') ? netns : `/run/netns/${netns}`;
+}
+
+/** Decodes an NLMSG_ERROR: errno (0 for an ack), the request's seq, and ext-ACK fields. */
+export function decodeError(m: NlMessage): { errno: number; seq: number; msg?: string; offset?: number; missType?: number } {
+  const b = m.buf;
+  const at = m.offset + NLMSG_HDRLEN;
+  const errno = -b.readInt32LE(at);
+  const seq = b.readUInt32LE(at + 4 + 8);
+  const out: { errno: number; seq: number; msg?: string; offset?: number; missType?: number } = { errno, seq };
+  if (m.flags & NLM_F_ACK_TLVS) {
+    const origLen = m.flags & NLM_F_CAPPED ? NLMSG_HDRLEN : b.readUInt32LE(at + 4);
+    const tlvStart = at + 4 + ((origLen + 3) & ~3);
+    const a = new Attrs(b, tlvStart, m.offset + m.length);
+    const msg = a.str(NLMSGERR_ATTR_MSG);
+    if (msg) out.msg = msg;
+    const off = a.u32(NLMSGERR_ATTR_OFFS);
+    if (off !== undefined) out.offset = off;
+    const miss = a.u32(NLMSGERR_ATTR_MISS_TYPE);
+    if (miss !== undefined) out.missType = miss;
+  }
+  return out;
+}
+
+/** Re-encodes `req` with tracing on and names the attribute at `offset`. */
+function attributeAt(req: Request, offset: number): string | undefined {
+  const w = new NlWriter(1024);
+  w.trace = [];
+  req.encode(w, 0);
+  let best: TraceEntry | undefined;
+  for (const t of w.trace) if (t.offset === offset) best = t;
+  if (!best) return undefined;
+  return req.attrName ? req.attrName(best.path) : best.path.join('/');
+}
+
+/** Builds the NetlinkError for a failed request from its NLMSG_ERROR. */
+export function requestError(req: Request, e: ReturnType<typeof decodeError>, opIndex?: number): NetlinkError {
+  const details: ConstructorParameters<typeof NetlinkError>[1] = { op: req.describe() };
+  if (opIndex !== undefined) details.opIndex = opIndex;
+  if (e.msg) details.extack = e.msg;
+  if (e.offset !== undefined) {
+    details.attributeOffset = e.offset;
+    const name = attributeAt(req, e.offset);
+    if (name) details.attribute = name;
+  }
+  if (e.missType !== undefined) {
+    details.missingAttribute = req.attrName ? req.attrName([e.missType]) : String(e.missType);
+  }
+  return new NetlinkError(e.errno, details);
+}
+
+export class NetlinkConnection {
+  private readonly sock: NativeSocket;
+  private seq = (Math.random() * 0x40000000) >>> 0;
+  private queue: Promise<unknown> = Promise.resolve();
+  private readonly writer = new NlWriter(64 * 1024);
+  closed = false;
+
+  constructor(
+    readonly protocol: number,
+    readonly netns?: Netns,
+  ) {
+    try {
+      this.sock = new addon.NetlinkSocket(protocol, netnsTarget(netns));
+    } catch (err) {
+      throw nativeError(err, `open netlink socket${netns !== undefined ? ` in netns ${netns}` : ''}`);
+    }
+  }
+
+  /** Reserves `n` consecutive sequence numbers and returns the first. */
+  nextSeq(n = 1): number {
+    const s = this.seq;
+    this.seq = (this.seq + n) >>> 0;
+    if (this.seq > 0xfffff000) this.seq = 1;
+    return s;
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.sock.close();
+  }
+
+  /**
+   * Sends pre-encoded bytes. The native side is one-at-a-time per socket, so
+   * calls are queued. `chunkEnds` splits the buffer into sendto() calls,
+   * `expects` says how many NLMSG_ERROR replies each chunk must produce.
+   */
+  exchange(buf: Buffer, chunkEnds: number[], expects: number[], dump: boolean): Promise<Buffer> {
+    const site = new Error();
+    const run = () =>
+      this.sock.exchange(buf, Uint32Array.from(chunkEnds), Uint32Array.from(expects), dump).catch((err) => {
+        throw nativeError(err, 'netlink exchange', site);
+      });
+    const p = this.queue.then(run, run);
+    this.queue = p.catch(() => undefined);
+    return p;
+  }
+
+  exchangeSync(buf: Buffer, chunkEnds: number[], expects: number[], dump: boolean): Buffer {
+    try {
+      return this.sock.exchangeSync(buf, Uint32Array.from(chunkEnds), Uint32Array.from(expects), dump);
+    } catch (err) {
+      throw nativeError(err, 'netlink exchange');
+    }
+  }
+
+  private encode(requests: readonly Request[], chunk: number) {
+    const w = this.writer;
+    w.reset();
+    const first = this.nextSeq(requests.length);
+    const ends: number[] = [];
+    const expects: number[] = [];
+    for (let i = 0; i < requests.length; i++) {
+      requests[i]!.encode(w, (first + i) >>> 0);
+      if ((i + 1) % chunk === 0 || i === requests.length - 1) {
+        ends.push(w.pos);
+        expects.push(((i % chunk) + 1) as number);
+      }
+    }
+    // Copy: the writer is reused while the native side may still read.
+    return { buf: Buffer.from(w.bytes()), ends, expects, first };
+  }
+
+  private decode(requests: readonly Request[], first: number, reply: Buffer, opIndexBase?: number): Reply[] {
+    const out: Reply[] = requests.map(() => ({ messages: [] }));
+    const acked = new Uint8Array(requests.length);
+    for (const m of splitMessages(reply)) {
+      if (m.type === NLMSG_ERROR) {
+        const e = decodeError(m);
+        const i = (e.seq - first) >>> 0;
+        if (i >= requests.length) continue;
+        acked[i] = 1;
+        if (e.errno !== 0) out[i]!.error = requestError(requests[i]!, e, opIndexBase !== undefined ? opIndexBase + i : undefined);
+      } else {
+        const i = (m.seq - first) >>> 0;
+        if (i < requests.length) out[i]!.messages.push(m);
+      }
+    }
+    for (let i = 0; i < requests.length; i++) {
+      if (!acked[i]) {
+        out[i]!.error = new NetlinkError(62 /* ETIME */, { op: `${requests[i]!.describe()} (no reply from the kernel)` });
+      }
+    }
+    return out;
+  }
+
+  /**
+   * Sends every request pipelined, PIPELINE_CHUNK per sendto(), and returns one
+   * reply per request. The kernel handles each independently: one failing does
+   * not stop the rest, so callers look at every reply.
+   */
+  async run(requests: readonly Request[], opIndexBase?: number): Promise<Reply[]> {
+    if (requests.length === 0) return [];
+    const { buf, ends, expects, first } = this.encode(requests, PIPELINE_CHUNK);
+    const reply = await this.exchange(buf, ends, expects, false);
+    return this.decode(requests, first, reply, opIndexBase);
+  }
+
+  /** The synchronous twin of run(), for benchmarks. */
+  runSync(requests: readonly Request[], opIndexBase?: number): Reply[] {
+    if (requests.length === 0) return [];
+    const { buf, ends, expects, first } = this.encode(requests, PIPELINE_CHUNK);
+    return this.decode(requests, first, this.exchangeSync(buf, ends, expects, false), opIndexBase);
+  }
+
+  /** Sends requests and throws the first error. */
+  async runAll(requests: readonly Request[]): Promise<Reply[]> {
+    const replies = await this.run(requests);
+    for (const r of replies) if (r.error) throw r.error;
+    return replies;
+  }
+
+  /** A multipart dump. Retries when the kernel flags it as interrupted (NLM_F_DUMP_INTR). */
+  async dump(req: Request): Promise<NlMessage[]> {
+    for (let attempt = 0; ; attempt++) {
+      const { buf, first } = this.encode([req], 1);
+      const reply = await this.exchange(buf, [buf.length], [0], true);
+      const out: NlMessage[] = [];
+      let interrupted = false;
+      for (const m of splitMessages(reply)) {
+        if (m.seq !== first) continue;
+        if (m.flags & NLM_F_DUMP_INTR) interrupted = true;
+        if (m.type === NLMSG_ERROR) {
+          const e = decodeError(m);
+          if (e.errno !== 0) throw requestError(req, e);
+          continue;
+        }
+        if (m.type === NLMSG_DONE) {
+          const status = m.length >= NLMSG_HDRLEN + 4 ? m.buf.readInt32LE(m.offset + NLMSG_HDRLEN) : 0;
+          if (status < 0) throw requestError(req, { errno: -status, seq: m.seq });
+          break;
+        }
+        out.push(m);
+      }
+      if (!interrupted) return out;
+      if (attempt >= MAX_DUMP_RETRIES) {
+        throw new NetlinkError(4 /* EINTR */, { op: `${req.describe()} (dump kept changing)` });
+      }
+    }
+  }
+}

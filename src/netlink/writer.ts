@@ -1,0 +1,198 @@
+// The netlink TLV writer: one growable buffer holding many messages.
+//
+//   nlmsghdr   u32 len | u16 type | u16 flags | u32 seq | u32 port   (16 bytes)
+//   family header (ifinfomsg, nfgenmsg, ...), written raw by the caller
+//   attributes u16 len | u16 type | payload | pad to 4 bytes
+//
+// Nests are back-patched: nestStart() leaves the length blank and nestEnd()
+// fills it in. All alignment happens in pad().
+import { NLA_F_NESTED, NLA_HDRLEN, NLMSG_HDRLEN } from './constants.js';
+
+/** Where an attribute was written, for mapping an extended-ACK offset back to a field. */
+export interface TraceEntry {
+  offset: number; // from the start of the message
+  path: number[]; // attribute types from the outermost nest inwards
+}
+
+export class NlWriter {
+  buf: Buffer;
+  pos = 0;
+  private msgStart = -1;
+  /** When set, every attribute's position is recorded (used only to explain errors). */
+  trace: TraceEntry[] | null = null;
+  private nestTypes: number[] = [];
+
+  constructor(initialBytes = 16384) {
+    this.buf = Buffer.allocUnsafe(initialBytes);
+  }
+
+  /** Bytes written so far, sharing memory with the writer. */
+  bytes(): Buffer {
+    return this.buf.subarray(0, this.pos);
+  }
+
+  reset(): void {
+    this.pos = 0;
+    this.msgStart = -1;
+    this.nestTypes.length = 0;
+  }
+
+  ensure(n: number): void {
+    const need = this.pos + n;
+    if (need <= this.buf.length) return;
+    let size = this.buf.length * 2;
+    while (size < need) size *= 2;
+    const next = Buffer.allocUnsafe(size);
+    this.buf.copy(next, 0, 0, this.pos);
+    this.buf = next;
+  }
+
+  private pad(): void {
+    const aligned = (this.pos + 3) & ~3;
+    if (aligned !== this.pos) {
+      this.buf.fill(0, this.pos, aligned);
+      this.pos = aligned;
+    }
+  }
+
+  /** Starts a message; returns its offset in the buffer. */
+  beginMessage(type: number, flags: number, seq: number, port = 0): number {
+    this.ensure(NLMSG_HDRLEN);
+    const start = this.pos;
+    const b = this.buf;
+    b.writeUInt32LE(0, start);
+    b.writeUInt16LE(type, start + 4);
+    b.writeUInt16LE(flags, start + 6);
+    b.writeUInt32LE(seq >>> 0, start + 8);
+    b.writeUInt32LE(port >>> 0, start + 12);
+    this.pos += NLMSG_HDRLEN;
+    this.msgStart = start;
+    return start;
+  }
+
+  endMessage(): void {
+    this.pad();
+    this.buf.writeUInt32LE(this.pos - this.msgStart, this.msgStart);
+    this.msgStart = -1;
+  }
+
+  /** Offset of the current message, for trace entries. */
+  get messageStart(): number {
+    return this.msgStart;
+  }
+
+  // Raw fields of a family header (host byte order unless named *BE).
+  rawU8(v: number): void {
+    this.ensure(1);
+    this.buf[this.pos++] = v & 0xff;
+  }
+  rawU16(v: number): void {
+    this.ensure(2);
+    this.buf.writeUInt16LE(v & 0xffff, this.pos);
+    this.pos += 2;
+  }
+  rawU16BE(v: number): void {
+    this.ensure(2);
+    this.buf.writeUInt16BE(v & 0xffff, this.pos);
+    this.pos += 2;
+  }
+  rawI32(v: number): void {
+    this.ensure(4);
+    this.buf.writeInt32LE(v | 0, this.pos);
+    this.pos += 4;
+  }
+  rawU32(v: number): void {
+    this.ensure(4);
+    this.buf.writeUInt32LE(v >>> 0, this.pos);
+    this.pos += 4;
+  }
+  rawZero(n: number): void {
+    this.ensure(n);
+    this.buf.fill(0, this.pos, this.pos + n);
+    this.pos += n;
+  }
+
+  /** Writes an attribute header for a payload of `len` bytes; returns the payload offset. */
+  private header(type: number, len: number): number {
+    this.ensure(NLA_HDRLEN + len + 3);
+    if (this.trace) this.trace.push({ offset: this.pos - this.msgStart, path: [...this.nestTypes, type & 0x3fff] });
+    this.buf.writeUInt16LE(NLA_HDRLEN + len, this.pos);
+    this.buf.writeUInt16LE(type, this.pos + 2);
+    this.pos += NLA_HDRLEN;
+    return this.pos;
+  }
+
+  flag(type: number): void {
+    this.header(type, 0);
+  }
+  u8(type: number, v: number): void {
+    const at = this.header(type, 1);
+    this.buf[at] = v & 0xff;
+    this.pos += 1;
+    this.pad();
+  }
+  u16(type: number, v: number): void {
+    const at = this.header(type, 2);
+    this.buf.writeUInt16LE(v & 0xffff, at);
+    this.pos += 2;
+    this.pad();
+  }
+  u16be(type: number, v: number): void {
+    const at = this.header(type, 2);
+    this.buf.writeUInt16BE(v & 0xffff, at);
+    this.pos += 2;
+    this.pad();
+  }
+  u32(type: number, v: number): void {
+    const at = this.header(type, 4);
+    this.buf.writeUInt32LE(v >>> 0, at);
+    this.pos += 4;
+  }
+  i32(type: number, v: number): void {
+    const at = this.header(type, 4);
+    this.buf.writeInt32LE(v | 0, at);
+    this.pos += 4;
+  }
+  u32be(type: number, v: number): void {
+    const at = this.header(type, 4);
+    this.buf.writeUInt32BE(v >>> 0, at);
+    this.pos += 4;
+  }
+  u64be(type: number, v: bigint): void {
+    const at = this.header(type, 8);
+    this.buf.writeBigUInt64BE(v, at);
+    this.pos += 8;
+  }
+  u64(type: number, v: bigint): void {
+    const at = this.header(type, 8);
+    this.buf.writeBigUInt64LE(v, at);
+    this.pos += 8;
+  }
+  /** A NUL-terminated string. */
+  str(type: number, s: string): void {
+    const len = Buffer.byteLength(s);
+    const at = this.header(type, len + 1);
+    this.buf.write(s, at, len, 'utf8');
+    this.buf[at + len] = 0;
+    this.pos += len + 1;
+    this.pad();
+  }
+  binary(type: number, data: Uint8Array): void {
+    const at = this.header(type, data.length);
+    this.buf.set(data, at);
+    this.pos += data.length;
+    this.pad();
+  }
+
+  /** Opens a nest; pass the result to nestEnd(). `nested` sets NLA_F_NESTED (nftables wants it). */
+  nestStart(type: number, nested = false): number {
+    const start = this.pos;
+    this.header(nested ? type | NLA_F_NESTED : type, 0);
+    if (this.trace) this.nestTypes.push(type & 0x3fff);
+    return start;
+  }
+  nestEnd(start: number): void {
+    this.buf.writeUInt16LE(this.pos - start, start);
+    if (this.trace) this.nestTypes.pop();
+  }
+}
