@@ -44,10 +44,9 @@ resolve_package() {
 extract_vmlinux() {
     local vmlinuz=$1 out=$2 off
     for off in $(LC_ALL=C grep -obUaP '\xfd7zXZ\x00' "$vmlinuz" | cut -d: -f1); do
-        if tail -c +$((off + 1)) "$vmlinuz" | xz -dc --single-stream >"$out" 2>/dev/null &&
-            [[ $(head -c 4 "$out" | od -An -c | tr -d ' ') == '177ELF' ]]; then
-            return 0
-        fi
+        # tail dies of SIGPIPE once xz has its stream: judge by the output only.
+        tail -c +$((off + 1)) "$vmlinuz" 2>/dev/null | xz -dc --single-stream >"$out" 2>/dev/null || true
+        [[ $(head -c 4 "$out" | od -An -tx1 | tr -d ' \n') == 7f454c46 ]] && return 0
     done
     die "no xz-compressed ELF kernel found in $vmlinuz"
 }
