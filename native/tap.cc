@@ -104,7 +104,7 @@ void ParseJob(const Napi::CallbackInfo& info, TapJob* job, bool create) {
   if (opts.Get("vnetHdr").ToBoolean()) job->flags |= IFF_VNET_HDR;
   if (opts.Get("multiQueue").ToBoolean()) job->flags |= IFF_MULTI_QUEUE;
   if (opts.Get("owner").IsNumber()) job->owner = opts.Get("owner").As<Napi::Number>().Int64Value();
-  if (opts.Get("group").IsNumber()) job->group = opts.Get("group").As<Napi::Number>().Int64Value();
+  if (opts.Get("ownerGroup").IsNumber()) job->group = opts.Get("ownerGroup").As<Napi::Number>().Int64Value();
 }
 
 Napi::Error JobError(Napi::Env env, const TapJob& job) {
@@ -158,7 +158,7 @@ Napi::Value Dispatch(const Napi::CallbackInfo& info, bool create) {
 
 }  // namespace
 
-// tapCreate(netns, names[], {tun, vnetHdr, multiQueue, owner, group}, sync)
+// tapCreate(netns, names[], {tun, vnetHdr, multiQueue, owner, ownerGroup}, sync)
 Napi::Value TapCreate(const Napi::CallbackInfo& info) { return Dispatch(info, true); }
 // tapDelete(netns, names[], {tun, ...}, sync)
 Napi::Value TapDelete(const Napi::CallbackInfo& info) { return Dispatch(info, false); }

@@ -18,8 +18,10 @@ export interface TapOptions {
   tun?: boolean;
   vnetHdr?: boolean;
   multiQueue?: boolean;
+  /** uid allowed to attach to the device. */
   owner?: number;
-  group?: number;
+  /** gid allowed to attach to the device. */
+  ownerGroup?: number;
 }
 
 /** A namespace as the addon takes it: a file path, an open fd, or null for the caller's own. */

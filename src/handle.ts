@@ -1,0 +1,263 @@
+// The public entry point: open({ netns }) gives a Handle bound to one network
+// namespace, with typed methods for links, addresses, routes, taps and sysctl.
+import { closeSync, openSync } from 'node:fs';
+import { addon, nativeError, type TapOptions } from './native.js';
+import { NETLINK_ROUTE } from './netlink/constants.js';
+import { NetlinkError, ValidationError } from './netlink/errors.js';
+import { NetlinkConnection, netnsTarget, type Netns, type Request } from './netlink/socket.js';
+import {
+  AddressAddRequest,
+  AddressDeleteRequest,
+  AddressDumpRequest,
+  decodeAddress,
+  validateAddress,
+  type Address,
+  type AddressSpec,
+} from './rtnl/address.js';
+import { validateLinkName, type LinkRef, type Resolver } from './rtnl/kinds/index.js';
+import {
+  decodeLink,
+  LinkAddRequest,
+  LinkDeleteGroupRequest,
+  LinkDeleteRequest,
+  LinkDumpRequest,
+  LinkGetRequest,
+  LinkSetRequest,
+  linkRefs,
+  netnsRefs,
+  validateLinkAttributes,
+  validateLinkChanges,
+  validateLinkSpec,
+  type Link,
+  type LinkAttributes,
+  type LinkChanges,
+  type LinkFilter,
+  type LinkSpec,
+} from './rtnl/link.js';
+import { decodeRoute, RouteAddRequest, RouteDeleteRequest, RouteDumpRequest, validateRoute, type Route, type RouteSpec } from './rtnl/route.js';
+import { readSysctl, writeSysctl } from './sys/sysctl.js';
+
+export interface OpenOptions {
+  /** A namespace name (/run/netns/NAME), a path to a namespace file, or an open fd. Default: the caller's. */
+  netns?: Netns;
+}
+
+/** Options for persistent taps: the tun/tap flags, plus link attributes applied after creation. */
+export interface TapSpec extends TapOptions, LinkAttributes {}
+
+/** Looked-up names and opened namespace files for one set of requests. */
+interface Resolved {
+  r: Resolver;
+  release(): void;
+}
+
+export class Handle {
+  readonly rtnl: NetlinkConnection;
+
+  constructor(readonly netns?: Netns) {
+    this.rtnl = new NetlinkConnection(NETLINK_ROUTE, netns);
+  }
+
+  close(): void {
+    this.rtnl.close();
+  }
+
+  /**
+   * Looks up every link name the requests refer to (one pipelined RTM_GETLINK
+   * each, answered by the kernel, no dump) and opens the namespace files they
+   * name. Unknown names fail with ENODEV naming the op and the name.
+   */
+  async resolve(op: string, refs: LinkRef[], nsRefs: Netns[] = [], known?: Map<string, number>): Promise<Resolved> {
+    const names = [...new Set(refs.filter((x): x is string => typeof x === 'string' && !known?.has(x)))];
+    const index = new Map<string, number>(known);
+    if (names.length) {
+      const replies = await this.rtnl.run(names.map((n) => new LinkGetRequest(n)));
+      replies.forEach((rep, i) => {
+        if (rep.error || !rep.messages[0]) {
+          throw new NetlinkError(rep.error?.errno ?? 19, { op, extack: `no link named "${names[i]}"` });
+        }
+        index.set(names[i]!, decodeLink(rep.messages[0]).index);
+      });
+    }
+    const fds = new Map<Netns, number>();
+    try {
+      for (const ns of nsRefs) {
+        if (typeof ns === 'number' || fds.has(ns)) continue;
+        fds.set(ns, openSync(netnsTarget(ns) as string, 'r'));
+      }
+    } catch (err) {
+      for (const fd of fds.values()) closeSync(fd);
+      throw err;
+    }
+    const r: Resolver = {
+      index(ref, field) {
+        if (typeof ref === 'number') return ref;
+        const i = index.get(ref);
+        if (i === undefined) throw new ValidationError(field, ref, 'unknown link');
+        return i;
+      },
+      netnsFd(ns, field) {
+        if (typeof ns === 'number') return ns;
+        const fd = fds.get(ns);
+        if (fd === undefined) throw new ValidationError(field, ns, 'namespace was not opened');
+        return fd;
+      },
+    };
+    return { r, release: () => fds.forEach((fd) => closeSync(fd)) };
+  }
+
+  private async one(req: Request): Promise<void> {
+    const [rep] = await this.rtnl.run([req]);
+    if (rep!.error) throw rep!.error;
+  }
+
+  private async withResolved<T>(op: string, refs: LinkRef[], ns: Netns[], fn: (r: Resolver) => Promise<T>): Promise<T> {
+    const { r, release } = await this.resolve(op, refs, ns);
+    try {
+      return await fn(r);
+    } finally {
+      release();
+    }
+  }
+
+  readonly links = {
+    /** Creates a link. Names it refers to (parent, master, device) are looked up first. */
+    add: async (spec: LinkSpec): Promise<void> => {
+      validateLinkSpec(spec);
+      await this.withResolved(`link add ${spec.name}`, linkRefs(spec), netnsRefs(spec), (r) =>
+        this.one(new LinkAddRequest(spec, r)),
+      );
+    },
+    /** Changes a link: up/down, master/nomaster, mtu, name, MAC, group, alias, namespace. */
+    set: async (ref: LinkRef, changes: LinkChanges): Promise<void> => {
+      validateLinkChanges(changes);
+      const refs = changes.name !== undefined ? [ref, ...linkRefs(changes)] : linkRefs(changes);
+      await this.withResolved(`link set ${ref}`, refs, netnsRefs(changes), (r) => this.one(new LinkSetRequest(ref, changes, r)));
+    },
+    delete: async (ref: LinkRef): Promise<void> => {
+      if (typeof ref === 'string') validateLinkName('link', ref);
+      await this.one(new LinkDeleteRequest(ref));
+    },
+    /** Deletes every link in a device group with one request. */
+    deleteGroup: async (group: number): Promise<void> => {
+      if (!Number.isInteger(group) || group < 1 || group > 0xffffffff) {
+        throw new ValidationError('group', group, 'must be an integer in 1-4294967295 (group 0 holds every ordinary device)');
+      }
+      await this.one(new LinkDeleteGroupRequest(group));
+    },
+    /** One link by name or ifindex, asked of the kernel directly; undefined if there is none. */
+    get: async (ref: LinkRef): Promise<Link | undefined> => {
+      if (typeof ref === 'string') validateLinkName('link', ref);
+      const [rep] = await this.rtnl.run([new LinkGetRequest(ref)]);
+      if (rep!.error) {
+        if (rep!.error.code === 'ENODEV') return undefined;
+        throw rep!.error;
+      }
+      return decodeLink(rep!.messages[0]!);
+    },
+    /** All links, sorted by ifindex; the filter is applied by the kernel. */
+    list: async (filter: LinkFilter = {}): Promise<Link[]> => {
+      const msgs = await this.rtnl.dump(new LinkDumpRequest(filter));
+      return msgs.map(decodeLink).sort((a, b) => a.index - b.index);
+    },
+  };
+
+  readonly addresses = {
+    add: async (spec: AddressSpec): Promise<void> => {
+      validateAddress(spec);
+      await this.withResolved(`address add ${spec.address}`, [spec.dev], [], (r) => this.one(new AddressAddRequest(spec, r)));
+    },
+    delete: async (spec: AddressSpec): Promise<void> => {
+      validateAddress(spec);
+      await this.withResolved(`address delete ${spec.address}`, [spec.dev], [], (r) =>
+        this.one(new AddressDeleteRequest(spec, r)),
+      );
+    },
+    /** Addresses, optionally of one link and one family, sorted by link then address. */
+    list: async (filter: { dev?: LinkRef; family?: 4 | 6 } = {}): Promise<Address[]> => {
+      let index = 0;
+      if (filter.dev !== undefined) {
+        const { r } = await this.resolve('address list', [filter.dev]);
+        index = r.index(filter.dev, 'dev');
+      }
+      const msgs = await this.rtnl.dump(new AddressDumpRequest(filter.family ?? 0, index));
+      return msgs
+        .map(decodeAddress)
+        .filter((a) => index === 0 || a.index === index)
+        .sort((a, b) => a.index - b.index || a.address.localeCompare(b.address));
+    },
+  };
+
+  readonly routes = {
+    add: async (spec: RouteSpec): Promise<void> => {
+      validateRoute(spec);
+      const refs = spec.dev !== undefined ? [spec.dev] : [];
+      await this.withResolved(`route add ${spec.dst}`, refs, [], (r) => this.one(new RouteAddRequest(spec, r)));
+    },
+    delete: async (spec: RouteSpec): Promise<void> => {
+      validateRoute(spec);
+      const refs = spec.dev !== undefined ? [spec.dev] : [];
+      await this.withResolved(`route delete ${spec.dst}`, refs, [], (r) => this.one(new RouteDeleteRequest(spec, r)));
+    },
+    /** Routes of one family, optionally of one table (default: main), sorted by destination. */
+    list: async (filter: { family?: 4 | 6; table?: number | 'all' } = {}): Promise<Route[]> => {
+      const msgs = await this.rtnl.dump(new RouteDumpRequest(filter.family ?? 4));
+      const table = filter.table ?? 254;
+      return msgs
+        .map(decodeRoute)
+        .filter((r) => table === 'all' || r.table === table)
+        .sort((a, b) => a.dst.localeCompare(b.dst) || (a.metric ?? 0) - (b.metric ?? 0));
+    },
+  };
+
+  readonly taps = {
+    /**
+     * Creates persistent tap (or tun) devices through /dev/net/tun, all or none,
+     * then applies any link attributes (master, up, mtu, group...) in one pipelined send.
+     */
+    create: async (names: string | string[], spec: TapSpec = {}): Promise<void> => {
+      const list = typeof names === 'string' ? [names] : names;
+      list.forEach((n, i) => validateLinkName(`taps[${i}]`, n));
+      validateLinkAttributes(spec);
+      const { tun, vnetHdr, multiQueue, owner, ownerGroup, ...changes } = spec;
+      const opts: TapOptions = { tun, vnetHdr, multiQueue, owner, ownerGroup };
+      const site = new Error();
+      try {
+        await addon.tapCreate(netnsTarget(this.netns), list, opts, false);
+      } catch (err) {
+        throw nativeError(err, 'tap create', site);
+      }
+      if (Object.values(changes).every((v) => v === undefined)) return;
+      try {
+        await this.withResolved('tap create', linkRefs(changes), [], async (r) => {
+          const replies = await this.rtnl.run(list.map((n) => new LinkSetRequest(n, changes, r)));
+          const failed = replies.find((x) => x.error);
+          if (failed) throw failed.error;
+        });
+      } catch (err) {
+        await addon.tapDelete(netnsTarget(this.netns), list, opts, false)?.catch(() => undefined);
+        throw err;
+      }
+    },
+    delete: async (names: string | string[], opts: TapOptions = {}): Promise<void> => {
+      const list = typeof names === 'string' ? [names] : names;
+      list.forEach((n, i) => validateLinkName(`taps[${i}]`, n));
+      const site = new Error();
+      try {
+        await addon.tapDelete(netnsTarget(this.netns), list, opts, false);
+      } catch (err) {
+        throw nativeError(err, 'tap delete', site);
+      }
+    },
+  };
+
+  readonly sysctl = {
+    get: async (key: string): Promise<string> => readSysctl(this.netns, key),
+    set: async (key: string, value: string | number): Promise<void> => writeSysctl(this.netns, key, value),
+  };
+}
+
+/** Opens a handle bound to one network namespace (default: the caller's). */
+export function open(opts: OpenOptions = {}): Handle {
+  return new Handle(opts.netns);
+}

@@ -1,0 +1,180 @@
+// Addresses: add, delete, dump, and the RTM_NEWADDR decoder.
+//
+// RTM_NEWADDR / RTM_DELADDR / RTM_GETADDR
+//   struct ifaddrmsg  family u8 | prefixlen u8 | flags u8 | scope u8 | index u32
+//   IFA_LOCAL   the address itself
+//   IFA_ADDRESS the address (the peer on point-to-point links)
+//   IFA_BROADCAST (IPv4), IFA_LABEL string (IPv4), IFA_FLAGS u32
+import { ValidationError } from '../netlink/errors.js';
+import { NLM_F_ACK, NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL, NLM_F_REQUEST } from '../netlink/constants.js';
+import { Attrs, type NlMessage } from '../netlink/reader.js';
+import type { Request } from '../netlink/socket.js';
+import type { NlWriter } from '../netlink/writer.js';
+import { bytesToIp, parseCidr, parseIp, type Cidr } from '../util/ip.js';
+import { IFA_ADDRESS, IFA_BROADCAST, IFA_FLAGS, IFA_LABEL, IFA_LOCAL, IFA_NAMES } from './attrs.js';
+import {
+  AF_INET,
+  AF_INET6,
+  AF_UNSPEC,
+  IFADDRMSG_LEN,
+  RT_SCOPE_HOST,
+  RT_SCOPE_LINK,
+  RT_SCOPE_SITE,
+  RT_SCOPE_UNIVERSE,
+  RTM_DELADDR,
+  RTM_GETADDR,
+  RTM_NEWADDR,
+} from './constants.js';
+import type { LinkRef, Resolver } from './kinds/index.js';
+import { checkRef } from './link.js';
+
+export type Scope = 'global' | 'site' | 'link' | 'host';
+
+export const SCOPES: Record<Scope, number> = {
+  global: RT_SCOPE_UNIVERSE,
+  site: RT_SCOPE_SITE,
+  link: RT_SCOPE_LINK,
+  host: RT_SCOPE_HOST,
+};
+
+export function scopeName(n: number): Scope | number {
+  return (Object.keys(SCOPES) as Scope[]).find((k) => SCOPES[k] === n) ?? n;
+}
+
+export interface AddressSpec {
+  /** The link, by name or ifindex. */
+  dev: LinkRef;
+  /** "10.1.2.1/27", "192.168.32.200/32", "fd00::1/64"; a bare address is a host prefix. */
+  address: string;
+  /** IPv4 broadcast address; true computes it from the prefix. */
+  broadcast?: string | true;
+  scope?: Scope;
+  /** IPv4 label, which must start with the link's name ("eth0:pub"). */
+  label?: string;
+}
+
+export interface Address {
+  index: number;
+  family: 4 | 6;
+  address: string;
+  prefix: number;
+  scope: Scope | number;
+  flags: number;
+  broadcast?: string;
+  label?: string;
+}
+
+export function validateAddress(s: AddressSpec): Cidr {
+  checkRef('dev', s.dev);
+  const c = parseCidr('address', s.address);
+  if (s.scope !== undefined && !(s.scope in SCOPES)) {
+    throw new ValidationError('scope', s.scope, `must be one of ${Object.keys(SCOPES).join(', ')}`);
+  }
+  if (s.broadcast !== undefined && s.broadcast !== true) {
+    if (c.family !== 4) throw new ValidationError('broadcast', s.broadcast, 'only IPv4 addresses have a broadcast');
+    parseIp('broadcast', s.broadcast);
+  }
+  if (s.label !== undefined) {
+    if (c.family !== 4) throw new ValidationError('label', s.label, 'only IPv4 addresses have a label');
+    if (typeof s.label !== 'string' || Buffer.byteLength(s.label) > 15) {
+      throw new ValidationError('label', s.label, 'a label is at most 15 bytes');
+    }
+  }
+  return c;
+}
+
+function broadcastOf(c: Cidr): Uint8Array {
+  const out = Uint8Array.from(c.bytes);
+  for (let bit = c.prefix; bit < 32; bit++) out[bit >> 3]! |= 0x80 >> (bit & 7);
+  return out;
+}
+
+abstract class AddressRequest implements Request {
+  protected readonly cidr: Cidr;
+  constructor(
+    readonly spec: AddressSpec,
+    private readonly r: Resolver,
+  ) {
+    this.cidr = validateAddress(spec);
+  }
+  abstract describe(): string;
+  abstract encode(w: NlWriter, seq: number): void;
+  protected write(w: NlWriter, type: number, flags: number, seq: number): void {
+    const s = this.spec;
+    const c = this.cidr;
+    w.beginMessage(type, flags, seq);
+    w.rawU8(c.family === 4 ? AF_INET : AF_INET6);
+    w.rawU8(c.prefix);
+    w.rawU8(0);
+    w.rawU8(SCOPES[s.scope ?? 'global']);
+    w.rawU32(this.r.index(s.dev, 'dev'));
+    w.binary(IFA_LOCAL, c.bytes);
+    w.binary(IFA_ADDRESS, c.bytes);
+    if (s.broadcast !== undefined) {
+      w.binary(IFA_BROADCAST, s.broadcast === true ? broadcastOf(c) : parseIp('broadcast', s.broadcast).bytes);
+    }
+    if (s.label !== undefined) w.str(IFA_LABEL, s.label);
+    w.endMessage();
+  }
+  attrName(path: number[]): string {
+    return IFA_NAMES[path[0]!] ?? String(path[0]);
+  }
+}
+
+export class AddressAddRequest extends AddressRequest {
+  describe(): string {
+    return `address add ${this.spec.address} dev ${this.spec.dev}`;
+  }
+  encode(w: NlWriter, seq: number): void {
+    this.write(w, RTM_NEWADDR, NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL, seq);
+  }
+}
+
+export class AddressDeleteRequest extends AddressRequest {
+  describe(): string {
+    return `address delete ${this.spec.address} dev ${this.spec.dev}`;
+  }
+  encode(w: NlWriter, seq: number): void {
+    this.write(w, RTM_DELADDR, NLM_F_REQUEST | NLM_F_ACK, seq);
+  }
+}
+
+/** RTM_GETADDR dump; with strict checking the kernel filters by family and ifindex. */
+export class AddressDumpRequest implements Request {
+  constructor(
+    readonly family: 0 | 4 | 6 = 0,
+    readonly index = 0,
+  ) {}
+  describe(): string {
+    return 'address dump';
+  }
+  encode(w: NlWriter, seq: number): void {
+    w.beginMessage(RTM_GETADDR, NLM_F_REQUEST | NLM_F_DUMP, seq);
+    w.rawU8(this.family === 4 ? AF_INET : this.family === 6 ? AF_INET6 : AF_UNSPEC);
+    w.rawU8(0);
+    w.rawU8(0);
+    w.rawU8(0);
+    w.rawU32(this.index);
+    w.endMessage();
+  }
+}
+
+export function decodeAddress(m: NlMessage): Address {
+  const b = m.buf;
+  const at = m.offset + 16;
+  const a = Attrs.ofMessage(m, IFADDRMSG_LEN);
+  const local = a.bytes(IFA_LOCAL) ?? a.bytes(IFA_ADDRESS)!;
+  const out: Address = {
+    family: b[at] === AF_INET ? 4 : 6,
+    prefix: b[at + 1]!,
+    scope: scopeName(b[at + 3]!),
+    index: b.readUInt32LE(at + 4),
+    address: bytesToIp(local),
+    flags: a.u32(IFA_FLAGS) ?? b[at + 2]!,
+  };
+  const brd = a.bytes(IFA_BROADCAST);
+  if (brd) out.broadcast = bytesToIp(brd);
+  const label = a.str(IFA_LABEL);
+  if (label) out.label = label;
+  return out;
+}

@@ -1,0 +1,55 @@
+// Bridge (kind "bridge"): STP, forward delay and hello time.
+//
+// IFLA_LINKINFO
+//   IFLA_INFO_KIND  "bridge"
+//   IFLA_INFO_DATA
+//     IFLA_BR_FORWARD_DELAY u32  centiseconds (USER_HZ)
+//     IFLA_BR_HELLO_TIME    u32  centiseconds
+//     IFLA_BR_STP_STATE     u32  0 off, 1 on
+import { ValidationError } from '../../netlink/errors.js';
+import type { Attrs } from '../../netlink/reader.js';
+import type { NlWriter } from '../../netlink/writer.js';
+import { IFLA_BR_FORWARD_DELAY, IFLA_BR_HELLO_TIME, IFLA_BR_NAMES, IFLA_BR_STP_STATE } from '../attrs.js';
+import type { KindCodec } from './kind.js';
+
+export interface BridgeOptions {
+  /** Spanning tree on or off (Eucalyptus: `brctl stp off`). */
+  stp?: boolean;
+  /** Forward delay in seconds (Eucalyptus: `brctl setfd 2`); 2-30 with STP on, any with it off. */
+  forwardDelay?: number;
+  /** Hello time in seconds, 1-10. */
+  helloTime?: number;
+}
+
+const centis = (s: number) => Math.round(s * 100);
+
+function checkSeconds(field: string, v: number | undefined, min: number, max: number): void {
+  if (v === undefined) return;
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < min || v > max) {
+    throw new ValidationError(field, v, `must be a number of seconds in ${min}-${max}`);
+  }
+}
+
+export const bridge: KindCodec<BridgeOptions> = {
+  kind: 'bridge',
+  dataNames: IFLA_BR_NAMES,
+  validate(s) {
+    checkSeconds('bridge.forwardDelay', s.forwardDelay, 0, 30);
+    checkSeconds('bridge.helloTime', s.helloTime, 1, 10);
+    if (s.stp !== undefined && typeof s.stp !== 'boolean') throw new ValidationError('bridge.stp', s.stp, 'must be true or false');
+  },
+  refs: () => [],
+  encodeData(w: NlWriter, s) {
+    if (s.forwardDelay !== undefined) w.u32(IFLA_BR_FORWARD_DELAY, centis(s.forwardDelay));
+    if (s.helloTime !== undefined) w.u32(IFLA_BR_HELLO_TIME, centis(s.helloTime));
+    if (s.stp !== undefined) w.u32(IFLA_BR_STP_STATE, s.stp ? 1 : 0);
+  },
+  decode(d: Attrs | undefined) {
+    if (!d) return {};
+    return {
+      stp: d.u32(IFLA_BR_STP_STATE) !== 0,
+      forwardDelay: (d.u32(IFLA_BR_FORWARD_DELAY) ?? 0) / 100,
+      helloTime: (d.u32(IFLA_BR_HELLO_TIME) ?? 0) / 100,
+    };
+  },
+};
