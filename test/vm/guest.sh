@@ -2,7 +2,7 @@
 # Runs inside the test VM as PID 1, after the initramfs switch_root'ed into the
 # host's file system (see initramfs-init.sh).  run-in-vm.sh copies this file
 # into the per-run results dir, next to:
-#   vm.conf   EUCANET_VM_WORKDIR, EUCANET_VM_KVER
+#   vm.conf   EUCANET_VM_WORKDIR, EUCANET_VM_KVER, EUCANET_VM_MODDIR
 #   env.sh    exported variables passed through from the host (CI, EUCANET_*, PATH)
 #   cmd.sh    EUCANET_VM_CMD=( command and arguments )
 # It writes the command's exit status to rc, then powers the VM off.
@@ -15,6 +15,7 @@ warn() { echo "eucanet-vm guest: $*" >&2; }
 # Flush the shares and end the VM; qemu runs with -no-reboot.
 finish() {
     sync
+    echo 0 >/proc/sys/kernel/printk # hide "reboot: Restarting system"
     cd /
     umount "$EUCANET_VM_WORKDIR" "$R" 2>/dev/null
     "$BB" reboot -f
@@ -24,7 +25,9 @@ trap finish EXIT
 
 # shellcheck source=/dev/null
 . "$R/vm.conf"
+# shellcheck source=/dev/null
 . "$R/env.sh"
+# shellcheck source=/dev/null
 . "$R/cmd.sh"
 
 # Device and pseudo file systems the initramfs did not provide.
@@ -44,9 +47,8 @@ stty -onlcr </dev/console 2>/dev/null
 
 ip link set lo up
 # What the VLAN lane needs; anything else still autoloads via modprobe.
-for m in tun 8021q bridge veth; do
-    modprobe "$m" || warn "modprobe $m failed"
-done
+# (One modprobe run for all: it tries each and reports any failure itself.)
+modprobe -a tun 8021q bridge veth || warn "some modules did not load"
 
 export HOME=/tmp/home npm_config_cache=/tmp/npm-cache TMPDIR=/tmp EUCANET_VM=1
 mkdir -p "$HOME" "$npm_config_cache"

@@ -26,17 +26,24 @@ die() { log "error: $*"; exit 1; }
 BUILD_DIR=
 cleanup() { [[ -n $BUILD_DIR ]] && rm -rf -- "$BUILD_DIR"; return 0; }
 trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
 
-# Name of the concrete kernel package behind linux-image-amd64 and its version.
+# "<pkg>_<version>" of the concrete kernel package behind linux-image-amd64
+# (its Depends pins it with "(= version)").  apt-cache takes ~0.8 s, so the
+# answer is memoised until the apt lists change.
 resolve_package() {
-    local pkg ver
-    pkg=$(apt-cache depends linux-image-amd64 2>/dev/null |
-        awk '$1 == "Depends:" && $2 ~ /^linux-image-/ { print $2; exit }')
-    [[ -n $pkg ]] || return 1
-    ver=$(apt-cache show --no-all-versions "$pkg" 2>/dev/null |
-        awk '$1 == "Version:" { print $2; exit }')
-    [[ -n $ver ]] || return 1
-    echo "${pkg}_${ver}"
+    local memo=$CACHE/.resolved stamp s k key
+    stamp=$(stat -c %Y /var/lib/apt/lists /var/lib/apt/lists/*Packages* 2>/dev/null | sort -n | tail -n1)
+    if [[ -f $memo ]] && read -r s k <"$memo" && [[ -n $stamp && $s == "$stamp" ]]; then
+        echo "$k"
+        return 0
+    fi
+    key=$(apt-cache show --no-all-versions linux-image-amd64 2>/dev/null | awk '
+        $1 == "Depends:" && $2 ~ /^linux-image-/ && $3 == "(=" { sub(/\).*/, "", $4); print $2 "_" $4; exit }')
+    [[ -n $key ]] || return 1
+    echo "$stamp $key" >"$memo.tmp" && mv -f "$memo.tmp" "$memo"
+    echo "$key"
 }
 
 # Extract the ELF vmlinux from a bzImage: find each xz stream magic and try to
@@ -87,14 +94,14 @@ module_load_order() {
     done | awk '!seen[$0]++'
 }
 
-# Build the initramfs for an entry unless one for the same inputs exists.
-# Prints its path.
+# Build the initramfs for an entry unless one for the same inputs exists;
+# sets INITRD to its path.
 ensure_initrd() {
-    local entry=$1 kver moddir hash out stage m
+    local entry=$1 kver moddir hash out stage m order
     kver=$(cat "$entry/kver")
     moddir="$entry/modules/$kver"
     hash=$( {
-        cat "$HERE/initramfs-init.sh"
+        cat "$HERE/initramfs-init.sh" "${BASH_SOURCE[0]}"
         echo "${INITRD_MODULES[*]}"
         sha256sum </bin/busybox
     } | sha256sum | cut -c1-12)
@@ -108,7 +115,8 @@ ensure_initrd() {
         chmod 755 "$stage/init"
         mknod -m 600 "$stage/dev/console" c 5 1
         mknod -m 666 "$stage/dev/null" c 1 3
-        for m in $(module_load_order "$moddir" "${INITRD_MODULES[@]}"); do
+        order=$(module_load_order "$moddir" "${INITRD_MODULES[@]}")
+        for m in $order; do
             case $m in
                 *.ko) cp "$moddir/$m" "$stage/modules/" ;;
                 *.ko.xz) xz -dc "$moddir/$m" >"$stage/modules/$(basename "${m%.xz}")" ;;
@@ -123,26 +131,31 @@ ensure_initrd() {
         rm -rf "$stage"
         BUILD_DIR=
     fi
-    echo "$out"
+    INITRD=$out
 }
 
 main() {
-    local key entry tmp initrd
+    local key entry tmp
     mkdir -p "$CACHE"
     # Serialise builders; readers of a finished entry never need the lock.
     exec 9>"$CACHE/.lock"
     flock 9
-    if key=$(resolve_package); then
+    # Holding the lock, any build dir left behind is from a killed builder.
+    rm -rf "$CACHE"/.build.* "$CACHE"/*/.initrd.*
+    if key=$(resolve_package) ||
+        { log "apt cannot resolve linux-image-amd64, running apt-get update" &&
+            apt-get update -q >/dev/null 2>&1 && key=$(resolve_package); }; then
         entry="$CACHE/$key"
     else
         # Offline or no apt lists: fall back to the newest existing entry.
         entry=$(ls -d "$CACHE"/linux-image-*/ 2>/dev/null | sort -V | tail -n1)
         entry=${entry%/}
         [[ -n $entry ]] || die "cannot resolve linux-image-amd64 (try apt-get update) and no cached kernel"
-        log "apt cannot resolve linux-image-amd64; using cached $(basename "$entry")"
+        log "using cached $(basename "$entry")"
     fi
     if [[ ! -f $entry/kver ]]; then
         tmp=$(mktemp -d "$CACHE/.build.XXXXXX")
+        chmod 755 "$tmp"
         BUILD_DIR=$tmp
         build_entry "$tmp" "$key"
         rm -rf "$entry" # a stale, incomplete entry from an older layout
@@ -150,10 +163,10 @@ main() {
         BUILD_DIR=
         log "cached kernel $(cat "$entry/kver") in $entry"
     fi
-    initrd=$(ensure_initrd "$entry")
+    ensure_initrd "$entry"
     flock -u 9
     echo "$entry/vmlinux"
-    echo "$initrd"
+    echo "$INITRD"
     echo "$entry/modules/$(cat "$entry/kver")"
 }
 

@@ -12,10 +12,13 @@
 #   124  the VM ran out of time (--timeout, default 1200 s; env EUCANET_VM_TIMEOUT)
 #   125  the VM failed: qemu error, boot failure or guest crash (no exit status)
 #   2    bad usage
-# Passed through to the command: CI, every EUCANET_* variable, PATH, and --env.
+# Passed through to the command: CI, EUCANET_* (but not EUCANET_VM_*), PATH, --env.
+# It also sees EUCANET_VM=1, HOME=/tmp/home, npm_config_cache=/tmp/npm-cache;
+# stdin is /dev/null, stdout and stderr are merged (one serial console).
 # Environment: EUCANET_VM_CACHE (kernel cache dir, default /var/cache/eucanet-vm),
 #   EUCANET_VM_MEM (default 2048M), EUCANET_VM_SMP (default 2),
-#   EUCANET_VM_KEEP=1 (keep the per-run temp dir and say where it is).
+#   EUCANET_VM_KEEP=1 (keep the per-run temp dir and say where it is),
+#   EUCANET_VM_DEBUG=1 (show the kernel's boot messages).
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -57,7 +60,7 @@ ensure_packages() {
         apt-get install -y -q "${missing[@]}" >/dev/null
     }
 }
-ensure_packages
+ensure_packages || { log "installing the VM's tools failed"; exit 125; }
 
 # 2. Kernel, modules and initramfs (cached across runs).
 mapfile -t KERNEL < <("$HERE/kernel-cache.sh" && echo ok)
@@ -67,6 +70,7 @@ VMLINUX=${KERNEL[0]} INITRD=${KERNEL[1]} MODDIR=${KERNEL[2]}
 # 3. Per-run directory, shared with the guest as /run/eucanet-vm.
 RUN_DIR=$(mktemp -d "${TMPDIR:-/tmp}/eucanet-vm.XXXXXX")
 QEMU_PID=
+# shellcheck disable=SC2317  # invoked by the EXIT trap
 cleanup() {
     [[ -n $QEMU_PID ]] && kill -TERM "$QEMU_PID" 2>/dev/null
     if [[ ${EUCANET_VM_KEEP:-} == 1 ]]; then
@@ -80,17 +84,20 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 WORKDIR=$(pwd -P)
+[[ $WORKDIR != / ]] || { log "run me from the project directory, not /"; exit 2; }
 {
     printf 'EUCANET_VM_WORKDIR=%q\n' "$WORKDIR"
     printf 'EUCANET_VM_KVER=%q\n' "$(basename "$MODDIR")"
+    printf 'EUCANET_VM_MODDIR=%q\n' "$(cd "$MODDIR" && pwd -P)"
 } >"$RUN_DIR/vm.conf"
 {
     # The host's PATH first (it found the tools), then the standard dirs.
     printf 'export PATH=%q\n' "$PATH:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
     while IFS= read -r name; do
         printf 'export %s=%q\n' "$name" "${!name}"
-    done < <(compgen -e | grep -E '^(CI|EUCANET_.*)$' | grep -vE '^EUCANET_VM_(CACHE|KEEP|MEM|SMP|TIMEOUT)$')
+    done < <(compgen -e | grep -E '^(CI|EUCANET_.*)$' | grep -v '^EUCANET_VM_') # ours, not the command's
     for kv in "${EXTRA_ENV[@]}"; do
+        [[ ${kv%%=*} =~ ^[A-Za-z_][A-Za-z0-9_]*$ ]] || { log "bad --env name: ${kv%%=*}"; exit 2; }
         if [[ $kv == *=* ]]; then
             printf 'export %s=%q\n' "${kv%%=*}" "${kv#*=}"
         elif [[ -n ${!kv+set} ]]; then
@@ -107,15 +114,15 @@ cp "$HERE/guest.sh" "$RUN_DIR/guest.sh"
 
 # 4. Boot.  TCG only: /dev/kvm here is not usable for qemu.
 virtfs() { printf 'local,path=%s,mount_tag=%s,security_model=none,multidevs=remap%s' "$@"; }
+# shellcheck disable=SC2054  # the commas belong to qemu's option syntax
 QEMU=(
     qemu-system-x86_64
     -accel tcg,thread=multi -cpu max
     -m "${EUCANET_VM_MEM:-2048M}" -smp "${EUCANET_VM_SMP:-2}"
     -nodefaults -no-reboot -display none -serial stdio
     -kernel "$VMLINUX" -initrd "$INITRD"
-    -append "console=ttyS0 quiet panic=-1 mitigations=off"
+    -append "console=ttyS0 panic=-1 mitigations=off $([[ ${EUCANET_VM_DEBUG:-} == 1 ]] || echo quiet)"
     -virtfs "$(virtfs / hostroot ,readonly=on)"
-    -virtfs "$(virtfs "$MODDIR" kmods ,readonly=on)"
     -virtfs "$(virtfs "$WORKDIR" project '')"
     -virtfs "$(virtfs "$RUN_DIR" results '')"
 )
