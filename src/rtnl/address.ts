@@ -108,12 +108,13 @@ abstract class AddressRequest implements Request {
     w.rawU8(0);
     w.rawU8(SCOPES[s.scope ?? 'global']);
     w.rawU32(this.r.index(s.dev, 'dev'));
+    // ip's order: local, broadcast, label, then IFA_ADDRESS (a copy of local).
     w.binary(IFA_LOCAL, c.bytes);
-    w.binary(IFA_ADDRESS, c.bytes);
     if (s.broadcast !== undefined) {
       w.binary(IFA_BROADCAST, s.broadcast === true ? broadcastOf(c) : parseIp('broadcast', s.broadcast).bytes);
     }
     if (s.label !== undefined) w.str(IFA_LABEL, s.label);
+    w.binary(IFA_ADDRESS, c.bytes);
     w.endMessage();
   }
   attrName(path: number[]): string {

@@ -155,12 +155,19 @@ function upBits(up: boolean | undefined): [number, number] {
   return up === undefined ? [0, 0] : [up ? IFF_UP : 0, IFF_UP];
 }
 
+/**
+ * IFLA_INFO_KIND and IFLA_IFALIAS go without a NUL, as ip sends them: the
+ * kernel takes the attribute length as the string length (an empty alias then
+ * clears the alias rather than setting it to "").
+ */
+const unterminated = (s: string) => Buffer.from(s, 'utf8');
+
 function writeAttributes(w: NlWriter, a: LinkAttributes, r: Resolver): void {
   if (a.mtu !== undefined) w.u32(A.IFLA_MTU, a.mtu);
   if (a.address !== undefined) w.binary(A.IFLA_ADDRESS, parseMac('address', a.address));
   if (a.txqlen !== undefined) w.u32(A.IFLA_TXQLEN, a.txqlen);
   if (a.group !== undefined) w.u32(A.IFLA_GROUP, a.group);
-  if (a.alias !== undefined) w.str(A.IFLA_IFALIAS, a.alias);
+  if (a.alias !== undefined) w.binary(A.IFLA_IFALIAS, unterminated(a.alias));
   if (a.master !== undefined) w.u32(A.IFLA_MASTER, a.master === null ? 0 : r.index(a.master, 'master'));
 }
 
@@ -195,11 +202,13 @@ export class LinkAddRequest implements Request {
     const codec = KINDS[s.kind]!;
     w.beginMessage(RTM_NEWLINK, NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL, seq);
     ifinfomsg(w, s.index ?? 0, ...upBits(s.up));
-    w.str(A.IFLA_IFNAME, s.name);
+    // The order `ip link add` uses: the generic attributes, the parent
+    // (IFLA_LINK), the name, then IFLA_LINKINFO (golden bytes in test/fixtures/rtnl).
     writeAttributes(w, s, this.r);
     codec.encodeTop?.(w, s, this.r);
+    w.str(A.IFLA_IFNAME, s.name);
     const info = w.nestStart(A.IFLA_LINKINFO);
-    w.str(A.IFLA_INFO_KIND, s.kind);
+    w.binary(A.IFLA_INFO_KIND, unterminated(s.kind));
     if (codec.encodeData) {
       const data = w.nestStart(A.IFLA_INFO_DATA);
       codec.encodeData(w, s, this.r);
@@ -305,7 +314,7 @@ export class LinkDumpRequest implements Request {
     if (this.filter.master !== undefined) w.u32(A.IFLA_MASTER, this.filter.master);
     if (this.filter.kind !== undefined) {
       const info = w.nestStart(A.IFLA_LINKINFO);
-      w.str(A.IFLA_INFO_KIND, this.filter.kind);
+      w.binary(A.IFLA_INFO_KIND, unterminated(this.filter.kind));
       w.nestEnd(info);
     }
     w.endMessage();

@@ -117,12 +117,14 @@ abstract class RouteRequest implements Request {
     w.rawU8(del && s.scope === undefined ? 255 /* RT_SCOPE_NOWHERE: any */ : scope);
     w.rawU8(del ? 0 : RTN_UNICAST);
     w.rawU32(0);
-    if (table > 255) w.u32(RTA_TABLE, table);
+    // The order of `ip route add DST via GW src SRC metric M table T dev D`:
+    // ip writes attributes as it parses them and the device last.
     if (p.dst) w.binary(RTA_DST, networkOf(p.dst));
     if (p.gateway) w.binary(RTA_GATEWAY, p.gateway);
     if (p.src) w.binary(RTA_PREFSRC, p.src);
-    if (s.dev !== undefined) w.u32(RTA_OIF, this.r.index(s.dev, 'dev'));
     if (s.metric !== undefined) w.u32(RTA_PRIORITY, s.metric);
+    if (table > 255) w.u32(RTA_TABLE, table);
+    if (s.dev !== undefined) w.u32(RTA_OIF, this.r.index(s.dev, 'dev'));
     w.endMessage();
   }
   attrName(path: number[]): string {

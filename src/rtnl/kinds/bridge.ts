@@ -3,9 +3,9 @@
 // IFLA_LINKINFO
 //   IFLA_INFO_KIND  "bridge"
 //   IFLA_INFO_DATA
+//     IFLA_BR_STP_STATE     u32  0 off, 1 on
 //     IFLA_BR_FORWARD_DELAY u32  centiseconds (USER_HZ)
 //     IFLA_BR_HELLO_TIME    u32  centiseconds
-//     IFLA_BR_STP_STATE     u32  0 off, 1 on
 import { ValidationError } from '../../netlink/errors.js';
 import type { Attrs } from '../../netlink/reader.js';
 import type { NlWriter } from '../../netlink/writer.js';
@@ -40,9 +40,10 @@ export const bridge: KindCodec<BridgeOptions> = {
   },
   refs: () => [],
   encodeData(w: NlWriter, s) {
+    // ip writes these in the order it is given them; this is `stp_state F forward_delay F hello_time F`.
+    if (s.stp !== undefined) w.u32(IFLA_BR_STP_STATE, s.stp ? 1 : 0);
     if (s.forwardDelay !== undefined) w.u32(IFLA_BR_FORWARD_DELAY, centis(s.forwardDelay));
     if (s.helloTime !== undefined) w.u32(IFLA_BR_HELLO_TIME, centis(s.helloTime));
-    if (s.stp !== undefined) w.u32(IFLA_BR_STP_STATE, s.stp ? 1 : 0);
   },
   decode(d: Attrs | undefined) {
     if (!d) return {};

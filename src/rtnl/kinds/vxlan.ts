@@ -1,14 +1,15 @@
-// VXLAN device (kind "vxlan"). `remote` (unicast) and `group` (multicast) are
-// the same attribute to the kernel; it tells them apart by the address.
+// VXLAN device (kind "vxlan"). `remote` (unicast) and `multicastGroup` are the
+// same attribute to the kernel; it tells them apart by the address. (Not
+// `group`: that is every link's device group, IFLA_GROUP.)
 //
 // IFLA_LINKINFO
 //   IFLA_INFO_KIND "vxlan"
 //   IFLA_INFO_DATA
-//     IFLA_VXLAN_ID        u32   VNI, 1-16777215
-//     IFLA_VXLAN_GROUP     4 B   remote or group (IFLA_VXLAN_GROUP6 for IPv6)
-//     IFLA_VXLAN_LOCAL     4 B   local underlay address (IFLA_VXLAN_LOCAL6)
-//     IFLA_VXLAN_LINK      u32   underlying device ifindex
 //     IFLA_VXLAN_TTL       u8
+//     IFLA_VXLAN_LINK      u32   underlying device ifindex
+//     IFLA_VXLAN_ID        u32   VNI, 1-16777215
+//     IFLA_VXLAN_LOCAL     4 B   local underlay address (IFLA_VXLAN_LOCAL6)
+//     IFLA_VXLAN_GROUP     4 B   remote or group (IFLA_VXLAN_GROUP6 for IPv6)
 //     IFLA_VXLAN_LEARNING  u8
 //     IFLA_VXLAN_PORT      be16  UDP destination port
 import { ValidationError } from '../../netlink/errors.js';
@@ -33,8 +34,8 @@ export interface VxlanOptions {
   local?: string;
   /** Unicast remote endpoint. */
   remote?: string;
-  /** Multicast group. */
-  group?: string;
+  /** Multicast group (`ip ... type vxlan group ADDR`). */
+  multicastGroup?: string;
   /** UDP port; 4789 (IANA) when not given. */
   port?: number;
   /** Underlying device. */
@@ -52,12 +53,12 @@ export const vxlan: KindCodec<VxlanOptions> = {
     if (!Number.isInteger(s.vni) || s.vni < 1 || s.vni > 0xffffff) {
       throw new ValidationError('vxlan.vni', s.vni, 'VNI must be an integer in 1-16777215');
     }
-    if (s.remote !== undefined && s.group !== undefined) {
-      throw new ValidationError('vxlan.group', s.group, 'give either remote or group, not both');
+    if (s.remote !== undefined && s.multicastGroup !== undefined) {
+      throw new ValidationError('vxlan.multicastGroup', s.multicastGroup, 'give either remote or multicastGroup, not both');
     }
     if (s.local !== undefined) parseIp('vxlan.local', s.local);
     if (s.remote !== undefined) parseIp('vxlan.remote', s.remote);
-    if (s.group !== undefined) parseIp('vxlan.group', s.group);
+    if (s.multicastGroup !== undefined) parseIp('vxlan.multicastGroup', s.multicastGroup);
     if (s.port !== undefined && (!Number.isInteger(s.port) || s.port < 1 || s.port > 65535)) {
       throw new ValidationError('vxlan.port', s.port, 'must be a UDP port in 1-65535');
     }
@@ -66,19 +67,21 @@ export const vxlan: KindCodec<VxlanOptions> = {
     }
   },
   refs: (s) => (s.device !== undefined ? [s.device] : []),
+  // The order `ip link add ... type vxlan ttl T dev D ...` uses: ip writes ttl
+  // and dev as it parses them, then id, local, remote/group, learning, port.
   encodeData(w, s, r) {
+    if (s.ttl !== undefined) w.u8(IFLA_VXLAN_TTL, s.ttl);
+    if (s.device !== undefined) w.u32(IFLA_VXLAN_LINK, r.index(s.device, 'vxlan.device'));
     w.u32(IFLA_VXLAN_ID, s.vni);
-    const peer = s.remote ?? s.group;
-    if (peer !== undefined) {
-      const ip = parseIp('vxlan.remote', peer);
-      w.binary(ip.family === 4 ? IFLA_VXLAN_GROUP : IFLA_VXLAN_GROUP6, ip.bytes);
-    }
     if (s.local !== undefined) {
       const ip = parseIp('vxlan.local', s.local);
       w.binary(ip.family === 4 ? IFLA_VXLAN_LOCAL : IFLA_VXLAN_LOCAL6, ip.bytes);
     }
-    if (s.device !== undefined) w.u32(IFLA_VXLAN_LINK, r.index(s.device, 'vxlan.device'));
-    if (s.ttl !== undefined) w.u8(IFLA_VXLAN_TTL, s.ttl);
+    const peer = s.remote ?? s.multicastGroup;
+    if (peer !== undefined) {
+      const ip = parseIp(s.remote !== undefined ? 'vxlan.remote' : 'vxlan.multicastGroup', peer);
+      w.binary(ip.family === 4 ? IFLA_VXLAN_GROUP : IFLA_VXLAN_GROUP6, ip.bytes);
+    }
     if (s.learning !== undefined) w.u8(IFLA_VXLAN_LEARNING, s.learning ? 1 : 0);
     w.u16be(IFLA_VXLAN_PORT, s.port ?? VXLAN_PORT);
   },
@@ -89,7 +92,7 @@ export const vxlan: KindCodec<VxlanOptions> = {
     if (peer && peer.some((b) => b !== 0)) {
       const text = bytesToIp(peer);
       const multicast = peer.length === 4 ? (peer[0]! & 0xf0) === 0xe0 : peer[0] === 0xff;
-      out[multicast ? 'group' : 'remote'] = text;
+      out[multicast ? 'multicastGroup' : 'remote'] = text;
     }
     const local = d.bytes(IFLA_VXLAN_LOCAL) ?? d.bytes(IFLA_VXLAN_LOCAL6);
     if (local && local.some((b) => b !== 0)) out.local = bytesToIp(local);
