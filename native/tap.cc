@@ -15,6 +15,9 @@
 #include "addon.h"
 #include "common.h"
 
+// From <net/if.h>, which cannot be included next to <linux/if.h>.
+extern "C" unsigned int if_nametoindex(const char* ifname) noexcept;
+
 namespace eucanet {
 
 namespace {
@@ -50,6 +53,9 @@ struct TapJob {
   }
 
   bool Create(const std::string& name) {
+    // TUNSETIFF attaches to an existing persistent device of the same name
+    // instead of failing, and a rollback would then delete someone else's tap.
+    if (if_nametoindex(name.c_str()) != 0) return error.set(EEXIST, "TUNSETIFF (a device of that name exists)"), false;
     const char* call = nullptr;
     int fd = Attach(name, &call);
     if (fd < 0) return error.set(errno, call), false;

@@ -16,6 +16,7 @@ import {
 } from './rtnl/address.js';
 import { validateLinkName, type LinkRef, type Resolver } from './rtnl/kinds/index.js';
 import {
+  checkRef,
   decodeLink,
   LinkAddRequest,
   LinkDeleteGroupRequest,
@@ -36,6 +37,7 @@ import {
 } from './rtnl/link.js';
 import { decodeRoute, RouteAddRequest, RouteDeleteRequest, RouteDumpRequest, validateRoute, type Route, type RouteSpec } from './rtnl/route.js';
 import { readSysctl, writeSysctl } from './sys/sysctl.js';
+import { Transaction } from './tx/transaction.js';
 
 export interface OpenOptions {
   /** A namespace name (/run/netns/NAME), a path to a namespace file, or an open fd. Default: the caller's. */
@@ -51,6 +53,16 @@ interface Resolved {
   release(): void;
 }
 
+/** Runs the input checks of `op`: a ValidationError then names the op as well as the field. */
+function checked(op: string, fn: () => void): void {
+  try {
+    fn();
+  } catch (err) {
+    if (err instanceof ValidationError) throw err.inOp(op);
+    throw err;
+  }
+}
+
 export class Handle {
   readonly rtnl: NetlinkConnection;
 
@@ -63,20 +75,28 @@ export class Handle {
   }
 
   /**
+   * A transaction of typed ops, committed together: pipelined rtnetlink
+   * requests with an undo journal, and one atomic nftables batch.
+   */
+  transaction(): Transaction {
+    return new Transaction(this);
+  }
+
+  /**
    * Looks up every link name the requests refer to (one pipelined RTM_GETLINK
    * each, answered by the kernel, no dump) and opens the namespace files they
-   * name. Unknown names fail with ENODEV naming the op and the name.
+   * name. An unknown name fails with ENODEV naming the op, the name and the
+   * field when a request uses it, so before anything is sent.
    */
   async resolve(op: string, refs: LinkRef[], nsRefs: Netns[] = [], known?: Map<string, number>): Promise<Resolved> {
     const names = [...new Set(refs.filter((x): x is string => typeof x === 'string' && !known?.has(x)))];
     const index = new Map<string, number>(known);
+    const missing = new Map<string, number>();
     if (names.length) {
       const replies = await this.rtnl.run(names.map((n) => new LinkGetRequest(n)));
       replies.forEach((rep, i) => {
-        if (rep.error || !rep.messages[0]) {
-          throw new NetlinkError(rep.error?.errno ?? 19, { op, extack: `no link named "${names[i]}"` });
-        }
-        index.set(names[i]!, decodeLink(rep.messages[0]).index);
+        if (rep.error || !rep.messages[0]) missing.set(names[i]!, rep.error?.errno ?? 19 /* ENODEV */);
+        else index.set(names[i]!, decodeLink(rep.messages[0]).index);
       });
     }
     const fds = new Map<Netns, number>();
@@ -93,8 +113,10 @@ export class Handle {
       index(ref, field) {
         if (typeof ref === 'number') return ref;
         const i = index.get(ref);
-        if (i === undefined) throw new ValidationError(field, ref, 'unknown link');
-        return i;
+        if (i !== undefined) return i;
+        const errno = missing.get(ref);
+        if (errno !== undefined) throw new NetlinkError(errno, { op, extack: `no link named "${ref}"`, attribute: field });
+        throw new ValidationError(field, ref, 'unknown link').inOp(op);
       },
       netnsFd(ns, field) {
         if (typeof ns === 'number') return ns;
@@ -123,31 +145,40 @@ export class Handle {
   readonly links = {
     /** Creates a link. Names it refers to (parent, master, device) are looked up first. */
     add: async (spec: LinkSpec): Promise<void> => {
-      validateLinkSpec(spec);
-      await this.withResolved(`link add ${spec.name}`, linkRefs(spec), netnsRefs(spec), (r) =>
-        this.one(new LinkAddRequest(spec, r)),
-      );
+      const op = `link add ${spec?.name}`;
+      checked(op, () => validateLinkSpec(spec));
+      await this.withResolved(op, linkRefs(spec), netnsRefs(spec), async (r) => {
+        await this.one(new LinkAddRequest(spec, r));
+        // The kernel ignores IFLA_IFALIAS in a request that creates a link
+        // (`ip link add ... alias X` loses it too), so set it once the link exists.
+        if (spec.alias !== undefined) await this.one(new LinkSetRequest(spec.name, { alias: spec.alias }, r));
+      });
     },
     /** Changes a link: up/down, master/nomaster, mtu, name, MAC, group, alias, namespace. */
     set: async (ref: LinkRef, changes: LinkChanges): Promise<void> => {
-      validateLinkChanges(changes);
+      checked(`link set ${ref}`, () => {
+        checkRef('link', ref);
+        validateLinkChanges(changes);
+      });
       const refs = changes.name !== undefined ? [ref, ...linkRefs(changes)] : linkRefs(changes);
       await this.withResolved(`link set ${ref}`, refs, netnsRefs(changes), (r) => this.one(new LinkSetRequest(ref, changes, r)));
     },
     delete: async (ref: LinkRef): Promise<void> => {
-      if (typeof ref === 'string') validateLinkName('link', ref);
+      checked(`link delete ${ref}`, () => checkRef('link', ref));
       await this.one(new LinkDeleteRequest(ref));
     },
     /** Deletes every link in a device group with one request. */
     deleteGroup: async (group: number): Promise<void> => {
       if (!Number.isInteger(group) || group < 1 || group > 0xffffffff) {
-        throw new ValidationError('group', group, 'must be an integer in 1-4294967295 (group 0 holds every ordinary device)');
+        throw new ValidationError('group', group, 'must be an integer in 1-4294967295 (group 0 holds every ordinary device)').inOp(
+          `link delete group ${group}`,
+        );
       }
       await this.one(new LinkDeleteGroupRequest(group));
     },
     /** One link by name or ifindex, asked of the kernel directly; undefined if there is none. */
     get: async (ref: LinkRef): Promise<Link | undefined> => {
-      if (typeof ref === 'string') validateLinkName('link', ref);
+      checked(`link get ${ref}`, () => checkRef('link', ref));
       const [rep] = await this.rtnl.run([new LinkGetRequest(ref)]);
       if (rep!.error) {
         if (rep!.error.code === 'ENODEV') return undefined;
@@ -164,11 +195,11 @@ export class Handle {
 
   readonly addresses = {
     add: async (spec: AddressSpec): Promise<void> => {
-      validateAddress(spec);
+      checked(`address add ${spec?.address}`, () => validateAddress(spec));
       await this.withResolved(`address add ${spec.address}`, [spec.dev], [], (r) => this.one(new AddressAddRequest(spec, r)));
     },
     delete: async (spec: AddressSpec): Promise<void> => {
-      validateAddress(spec);
+      checked(`address delete ${spec?.address}`, () => validateAddress(spec));
       await this.withResolved(`address delete ${spec.address}`, [spec.dev], [], (r) =>
         this.one(new AddressDeleteRequest(spec, r)),
       );
@@ -190,12 +221,12 @@ export class Handle {
 
   readonly routes = {
     add: async (spec: RouteSpec): Promise<void> => {
-      validateRoute(spec);
+      checked(`route add ${spec?.dst}`, () => validateRoute(spec));
       const refs = spec.dev !== undefined ? [spec.dev] : [];
       await this.withResolved(`route add ${spec.dst}`, refs, [], (r) => this.one(new RouteAddRequest(spec, r)));
     },
     delete: async (spec: RouteSpec): Promise<void> => {
-      validateRoute(spec);
+      checked(`route delete ${spec?.dst}`, () => validateRoute(spec));
       const refs = spec.dev !== undefined ? [spec.dev] : [];
       await this.withResolved(`route delete ${spec.dst}`, refs, [], (r) => this.one(new RouteDeleteRequest(spec, r)));
     },
@@ -217,8 +248,10 @@ export class Handle {
      */
     create: async (names: string | string[], spec: TapSpec = {}): Promise<void> => {
       const list = typeof names === 'string' ? [names] : names;
-      list.forEach((n, i) => validateLinkName(`taps[${i}]`, n));
-      validateLinkAttributes(spec);
+      checked(`tap create ${list.join(' ')}`, () => {
+        list.forEach((n, i) => validateLinkName(`taps[${i}]`, n));
+        validateLinkAttributes(spec);
+      });
       const { tun, vnetHdr, multiQueue, owner, ownerGroup, ...changes } = spec;
       const opts: TapOptions = { tun, vnetHdr, multiQueue, owner, ownerGroup };
       const site = new Error();
@@ -241,7 +274,7 @@ export class Handle {
     },
     delete: async (names: string | string[], opts: TapOptions = {}): Promise<void> => {
       const list = typeof names === 'string' ? [names] : names;
-      list.forEach((n, i) => validateLinkName(`taps[${i}]`, n));
+      checked(`tap delete ${list.join(' ')}`, () => list.forEach((n, i) => validateLinkName(`taps[${i}]`, n)));
       const site = new Error();
       try {
         await addon.tapDelete(netnsTarget(this.netns), list, opts, false);

@@ -79,7 +79,8 @@ export class SystemCallError extends Error {
 export function nativeError(err: unknown, what: string, site?: Error): Error {
   const e = err as { errno?: number; syscall?: string; message?: string; index?: number; device?: string };
   if (typeof e?.errno !== 'number') return err as Error;
-  const out = new SystemCallError(`${what}: ${e.message} (${errnoCode(e.errno)})`, e.errno, e.syscall ?? what);
+  const subject = e.device ? `${what} ${e.device}` : what;
+  const out = new SystemCallError(`${subject}: ${e.message} (${errnoCode(e.errno)})`, e.errno, e.syscall ?? what);
   if (typeof e.index === 'number') Object.assign(out, { index: e.index, device: e.device });
   if (site?.stack) out.stack = `${out.name}: ${out.message}\n${site.stack.split('\n').slice(1).join('\n')}`;
   return out;

@@ -50,6 +50,8 @@ export class NetlinkError extends Error {
 /** Input refused before anything was sent. Names the field and the value. */
 export class ValidationError extends Error {
   readonly code = 'EINVAL';
+  /** The operation the input was for ("link add br0"), once a caller has said. */
+  op?: string;
   constructor(
     readonly field: string,
     readonly value: unknown,
@@ -57,6 +59,14 @@ export class ValidationError extends Error {
   ) {
     super(`invalid ${field} ${JSON.stringify(value) ?? String(value)}: ${reason}`);
     this.name = 'ValidationError';
+  }
+  /** Names the operation in `op` and at the front of the message (once); returns this. */
+  inOp(op: string): this {
+    if (this.op === undefined) {
+      this.op = op;
+      this.message = `${op}: ${this.message}`;
+    }
+    return this;
   }
 }
 
@@ -74,3 +84,13 @@ export const isNotSupported = (err: unknown): boolean =>
   ['EOPNOTSUPP', 'ENOTSUP', 'EPROTONOSUPPORT', 'EAFNOSUPPORT'].includes(codeOf(err) ?? '');
 /** The nftables ruleset changed under a batch that carried a generation id. */
 export const isGenerationMismatch = (err: unknown): boolean => codeOf(err) === 'ERESTART';
+
+/** The same kernel error, re-attributed to op `opIndex` of a larger batch or transaction. */
+export function atOp(err: NetlinkError, opIndex: number): NetlinkError {
+  const d: NetlinkErrorDetails = { op: err.op, opIndex };
+  if (err.extack !== undefined) d.extack = err.extack;
+  if (err.attribute !== undefined) d.attribute = err.attribute;
+  if (err.attributeOffset !== undefined) d.attributeOffset = err.attributeOffset;
+  if (err.missingAttribute !== undefined) d.missingAttribute = err.missingAttribute;
+  return new NetlinkError(err.errno, d);
+}

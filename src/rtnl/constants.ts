@@ -84,3 +84,7 @@ export const MACVLAN_MODE_SOURCE = 16;
 export const OPERSTATES = ['unknown', 'notpresent', 'down', 'lowerlayerdown', 'testing', 'dormant', 'up'] as const;
 
 export const IFNAMSIZ = 16;
+
+// IFLA_EXT_MASK bits (rtnetlink.h)
+export const RTEXT_FILTER_VF = 1 << 0;
+export const RTEXT_FILTER_SKIP_STATS = 1 << 3;

@@ -13,7 +13,7 @@ import type { Netns, Request } from '../netlink/socket.js';
 import type { NlWriter } from '../netlink/writer.js';
 import { formatMac, parseMac } from '../util/ip.js';
 import * as A from './attrs.js';
-import { AF_UNSPEC, IFF_UP, IFINFOMSG_LEN, OPERSTATES, RTM_DELLINK, RTM_GETLINK, RTM_NEWLINK } from './constants.js';
+import { AF_UNSPEC, IFF_UP, IFINFOMSG_LEN, OPERSTATES, RTEXT_FILTER_SKIP_STATS, RTM_DELLINK, RTM_GETLINK, RTM_NEWLINK } from './constants.js';
 import {
   KINDS,
   validateLinkName,
@@ -311,6 +311,8 @@ export class LinkDumpRequest implements Request {
   encode(w: NlWriter, seq: number): void {
     w.beginMessage(RTM_GETLINK, NLM_F_REQUEST | NLM_F_DUMP, seq);
     ifinfomsg(w, 0);
+    // Statistics are most of a link message's size and nobody here reads them.
+    w.u32(A.IFLA_EXT_MASK, RTEXT_FILTER_SKIP_STATS);
     if (this.filter.master !== undefined) w.u32(A.IFLA_MASTER, this.filter.master);
     if (this.filter.kind !== undefined) {
       const info = w.nestStart(A.IFLA_LINKINFO);
@@ -344,8 +346,10 @@ export function decodeLink(m: NlMessage): Link {
   const alias = a.str(A.IFLA_IFALIAS);
   if (alias) link.alias = alias;
   const parent = a.u32(A.IFLA_LINK);
-  if (parent && parent !== index) link.parent = parent;
   const nsid = a.i32(A.IFLA_LINK_NETNSID);
+  // IFLA_LINK equal to the link's own index means "no parent", unless the
+  // parent is in another namespace, where the same number is another device.
+  if (parent && (parent !== index || nsid !== undefined)) link.parent = parent;
   if (nsid !== undefined) link.linkNetnsId = nsid;
   const txq = a.u32(A.IFLA_TXQLEN);
   if (txq !== undefined) link.txqlen = txq;

@@ -1,0 +1,88 @@
+// What a commit needs to know before it sends anything: the links that exist
+// (one dump, without statistics), an ifindex for every link the transaction
+// creates, and open fds for the namespaces it names.
+import { closeSync, openSync } from 'node:fs';
+import { NetlinkError, ValidationError } from '../netlink/errors.js';
+import { netnsTarget, type NetlinkConnection, type Netns } from '../netlink/socket.js';
+import type { LinkRef, Resolver } from '../rtnl/kinds/index.js';
+import { decodeLink, LinkDumpRequest, LinkGetRequest, type Link } from '../rtnl/link.js';
+
+export class CommitContext {
+  /** Links as they were before the commit, by name. */
+  readonly before = new Map<string, Link>();
+  private readonly index = new Map<string, number>();
+  private readonly fds = new Map<Netns, number>();
+  private nextIndex = 1;
+
+  constructor(private readonly rtnl: NetlinkConnection) {}
+
+  /** Dumps the links once. */
+  async snapshot(): Promise<void> {
+    for (const m of await this.rtnl.dump(new LinkDumpRequest())) {
+      const l = decodeLink(m);
+      this.before.set(l.name, l);
+      this.index.set(l.name, l.index);
+      if (l.index >= this.nextIndex) this.nextIndex = l.index + 1;
+    }
+  }
+
+  /**
+   * Picks the ifindex a new link will get, so that later requests in the same
+   * pipelined send can name it (a VLAN's parent, a port's master) before the
+   * kernel has answered. Indices above every existing one; if another process
+   * takes one first, the add fails with EBUSY and the commit rolls back.
+   */
+  assign(name: string, wanted?: number): number {
+    const i = wanted ?? this.nextIndex++;
+    this.index.set(name, i);
+    return i;
+  }
+
+  /** Looks up, with pipelined RTM_GETLINK requests, any of `refs` not yet known. */
+  async learn(refs: LinkRef[], op: string): Promise<void> {
+    const names = [...new Set(refs.filter((r): r is string => typeof r === 'string' && !this.index.has(r)))];
+    if (!names.length) return;
+    const replies = await this.rtnl.run(names.map((n) => new LinkGetRequest(n)));
+    replies.forEach((rep, i) => {
+      if (rep.error || !rep.messages[0]) {
+        throw new NetlinkError(rep.error?.errno ?? 19, { op, extack: `no link named "${names[i]}"` });
+      }
+      this.index.set(names[i]!, decodeLink(rep.messages[0]).index);
+    });
+  }
+
+  openNetns(list: Netns[]): void {
+    for (const ns of list) {
+      if (typeof ns === 'number' || this.fds.has(ns)) continue;
+      this.fds.set(ns, openSync(netnsTarget(ns) as string, 'r'));
+    }
+  }
+
+  release(): void {
+    for (const fd of this.fds.values()) closeSync(fd);
+    this.fds.clear();
+  }
+
+  knows(ref: LinkRef): boolean {
+    return typeof ref === 'number' || this.index.has(ref);
+  }
+
+  lookup(ref: LinkRef): number | undefined {
+    return typeof ref === 'number' ? ref : this.index.get(ref);
+  }
+  indexOf(ref: LinkRef, field: string): number {
+    const i = this.lookup(ref);
+    if (i === undefined) throw new ValidationError(field, ref, 'unknown link');
+    return i;
+  }
+  netnsFd(ns: Netns, field: string): number {
+    if (typeof ns === 'number') return ns;
+    const fd = this.fds.get(ns);
+    if (fd === undefined) throw new ValidationError(field, ns, 'namespace was not opened');
+    return fd;
+  }
+  /** This context as the encoders' Resolver. */
+  get resolver(): Resolver {
+    return { index: (ref, field) => this.indexOf(ref, field), netnsFd: (ns, field) => this.netnsFd(ns, field) };
+  }
+}

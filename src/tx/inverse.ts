@@ -1,0 +1,34 @@
+// Inverses of link changes, computed from the links as they were before the commit.
+import type { TapSpec } from '../handle.js';
+import type { LinkRef } from '../rtnl/kinds/index.js';
+import type { Link, LinkChanges } from '../rtnl/link.js';
+import type { CommitContext } from './context.js';
+
+function linkBefore(ref: LinkRef, ctx: CommitContext): Link | undefined {
+  if (typeof ref === 'string') return ctx.before.get(ref);
+  for (const l of ctx.before.values()) if (l.index === ref) return l;
+  return undefined;
+}
+
+/** The changes that put a link back as it was; undefined for a link this commit created. */
+export function inverseChanges(ref: LinkRef, changes: LinkChanges, ctx: CommitContext): LinkChanges | undefined {
+  const was = linkBefore(ref, ctx);
+  if (!was) return undefined;
+  const back: LinkChanges = {};
+  if (changes.mtu !== undefined) back.mtu = was.mtu;
+  if (changes.address !== undefined && was.address) back.address = was.address;
+  if (changes.group !== undefined) back.group = was.group;
+  if (changes.alias !== undefined) back.alias = was.alias ?? '';
+  if (changes.master !== undefined) back.master = was.master ?? null;
+  if (changes.up !== undefined) back.up = was.up;
+  if (changes.txqlen !== undefined && was.txqlen !== undefined) back.txqlen = was.txqlen;
+  if (changes.name !== undefined) back.name = was.name;
+  return Object.keys(back).length ? back : undefined;
+}
+
+/** The link attributes of a tap spec (what is set after the tap exists), or undefined if none. */
+export function tapAttributes(spec: TapSpec): LinkChanges | undefined {
+  const { tun: _t, vnetHdr: _v, multiQueue: _m, owner: _o, ownerGroup: _g, ...attrs } = spec;
+  const defined = Object.entries(attrs).filter(([, v]) => v !== undefined);
+  return defined.length ? (Object.fromEntries(defined) as LinkChanges) : undefined;
+}

@@ -1,0 +1,139 @@
+// The typed operations a transaction collects. Each is validated when it is
+// added; the commit orders them into phases (see transaction.ts).
+import type { Netns } from '../netlink/socket.js';
+import type { TapSpec } from '../handle.js';
+import { ValidationError } from '../netlink/errors.js';
+import { validateAddress, type AddressSpec } from '../rtnl/address.js';
+import { validateLinkName, type LinkRef } from '../rtnl/kinds/index.js';
+import {
+  checkRef,
+  linkRefs,
+  validateLinkAttributes,
+  validateLinkChanges,
+  validateLinkSpec,
+  type LinkChanges,
+  type LinkSpec,
+} from '../rtnl/link.js';
+import { validateRoute, type RouteSpec } from '../rtnl/route.js';
+import { sysctlPath } from '../sys/sysctl.js';
+
+/** A nftables op as the nft layer encodes it: one message inside the batch. */
+export interface NftOp {
+  describe(): string;
+  encode(w: import('../netlink/writer.js').NlWriter, seq: number): void;
+  attrName?(path: number[]): string;
+  /** nft syntax, for dry runs. */
+  render(): string;
+}
+
+export type Op =
+  | { op: 'link.add'; spec: LinkSpec }
+  | { op: 'tap.add'; name: string; spec: TapSpec }
+  | { op: 'link.set'; ref: LinkRef; changes: LinkChanges }
+  | { op: 'link.delete'; ref: LinkRef }
+  | { op: 'link.deleteGroup'; group: number }
+  | { op: 'address.add'; spec: AddressSpec }
+  | { op: 'address.delete'; spec: AddressSpec }
+  | { op: 'route.add'; spec: RouteSpec }
+  | { op: 'route.delete'; spec: RouteSpec }
+  | { op: 'sysctl'; key: string; value: string }
+  | { op: 'nft'; nft: NftOp };
+
+export type OpName = Op['op'];
+
+/**
+ * Commit phases, in order. Everything before 'nft' can be undone; the nft
+ * batch is atomic by itself; link deletes come last because a deleted device
+ * cannot be brought back as it was.
+ */
+export const PHASES = ['taps', 'links', 'sets', 'sysctls', 'unaddress', 'addresses', 'routes', 'nft', 'deletes'] as const;
+export type Phase = (typeof PHASES)[number];
+
+export function phaseOf(op: Op): Phase {
+  switch (op.op) {
+    case 'tap.add':
+      return 'taps';
+    case 'link.add':
+      return 'links';
+    case 'link.set':
+      // Moving a link to another namespace cannot be undone from this one.
+      return op.changes.netns !== undefined ? 'deletes' : 'sets';
+    case 'sysctl':
+      return 'sysctls';
+    case 'address.delete':
+    case 'route.delete':
+      return 'unaddress';
+    case 'address.add':
+      return 'addresses';
+    case 'route.add':
+      return 'routes';
+    case 'nft':
+      return 'nft';
+    case 'link.delete':
+    case 'link.deleteGroup':
+      return 'deletes';
+  }
+}
+
+/** Throws ValidationError (naming the field) if the op is malformed. */
+export function validateOp(op: Op): void {
+  switch (op.op) {
+    case 'link.add':
+      return validateLinkSpec(op.spec);
+    case 'tap.add':
+      validateLinkName('name', op.name);
+      return validateLinkAttributes(op.spec);
+    case 'link.set':
+      checkRef('link', op.ref);
+      return validateLinkChanges(op.changes);
+    case 'link.delete':
+      return checkRef('link', op.ref);
+    case 'link.deleteGroup':
+      if (!Number.isInteger(op.group) || op.group < 1 || op.group > 0xffffffff) {
+        throw new ValidationError('group', op.group, 'must be an integer in 1-4294967295');
+      }
+      return;
+    case 'address.add':
+    case 'address.delete':
+      validateAddress(op.spec);
+      return;
+    case 'route.add':
+    case 'route.delete':
+      validateRoute(op.spec);
+      return;
+    case 'sysctl':
+      sysctlPath(op.key);
+      if (/[\n\0]/.test(op.value)) throw new ValidationError('sysctl value', op.value, 'must be one line');
+      return;
+    case 'nft':
+      if (typeof op.nft?.encode !== 'function') throw new ValidationError('nft', op.nft, 'expected an nft op');
+      return;
+  }
+}
+
+/** The links an op refers to by name or index. */
+export function opRefs(op: Op): LinkRef[] {
+  switch (op.op) {
+    case 'link.add':
+      return linkRefs(op.spec);
+    case 'tap.add':
+      return linkRefs(op.spec);
+    case 'link.set':
+      return [op.ref, ...linkRefs(op.changes)];
+    case 'address.add':
+    case 'address.delete':
+      return [op.spec.dev];
+    case 'route.add':
+    case 'route.delete':
+      return op.spec.dev !== undefined ? [op.spec.dev] : [];
+    default:
+      return [];
+  }
+}
+
+/** The namespaces an op names (veth peer, move target). */
+export function opNetns(op: Op): Netns[] {
+  if (op.op === 'link.add' && op.spec.kind === 'veth' && op.spec.peerNetns !== undefined) return [op.spec.peerNetns];
+  if (op.op === 'link.set' && op.changes.netns !== undefined) return [op.changes.netns];
+  return [];
+}

@@ -1,0 +1,374 @@
+// The transaction: typed ops collected and validated one by one, committed in
+// dependency order with pipelined rtnetlink requests, one atomic nftables
+// batch, and an undo journal that puts everything back if any op fails.
+//
+// Phases (ops.ts PHASES): taps -> links -> sets (masters, up, attributes) ->
+// sysctls -> address/route deletes -> addresses -> routes -> nft -> link deletes.
+//
+// What is atomic and what is not: the nftables batch is applied by the kernel
+// whole or not at all. Rtnetlink has no transactions, so each applied
+// rtnetlink op records its inverse and a failure runs the inverses, newest
+// first. A crash (SIGKILL, power loss) in the middle of the rtnetlink phases
+// leaves the ops applied so far in place; reconcile() on the next start
+// converges from there. Link deletes run last because a deleted device cannot
+// be recreated exactly; if one fails, the ops before it are rolled back, but the
+// nftables batch, already committed, is reported as left behind.
+import { performance } from 'node:perf_hooks';
+import type { Handle, TapSpec } from '../handle.js';
+import { addon, nativeError } from '../native.js';
+import { atOp, NetlinkError } from '../netlink/errors.js';
+import { netnsTarget, type Request } from '../netlink/socket.js';
+import { AddressAddRequest, AddressDeleteRequest, type AddressSpec } from '../rtnl/address.js';
+import type { LinkRef } from '../rtnl/kinds/index.js';
+import {
+  LinkAddRequest,
+  LinkDeleteGroupRequest,
+  LinkDeleteRequest,
+  LinkSetRequest,
+  type LinkChanges,
+  type LinkSpec,
+} from '../rtnl/link.js';
+import { RouteAddRequest, RouteDeleteRequest, type RouteSpec } from '../rtnl/route.js';
+import { readSysctl, writeSysctl } from '../sys/sysctl.js';
+import { CommitContext } from './context.js';
+import { TransactionError } from './errors.js';
+import { FaultRequest, InjectedFault } from './fault.js';
+import { Journal, type UndoStep } from './journal.js';
+import { PHASES, opNetns, opRefs, phaseOf, validateOp, type NftOp, type Op, type Phase } from './ops.js';
+import { orderLinkAdds } from './order.js';
+import { inverseChanges, tapAttributes } from './inverse.js';
+import { renderOps, type Rendered } from './render.js';
+
+export interface CommitOptions {
+  /** Test hook: the op at this index is sent malformed, so the kernel refuses it. */
+  failOp?: number;
+  /** Test hook: the undo step of the op at this index is sent malformed too. */
+  failUndoOp?: number;
+}
+
+export interface CommitStats {
+  ops: number;
+  /** Rtnetlink requests sent (lookups included), nft messages in the batch. */
+  rtnlRequests: number;
+  nftMessages: number;
+  ms: number;
+}
+
+/** Commits an nftables batch: all ops or none. Supplied by the nft layer. */
+export type NftCommit = (ops: Request[]) => Promise<void>;
+
+interface Item<O extends Op = Op> {
+  op: O;
+  index: number;
+}
+
+type OpOf<N extends Op['op']> = Extract<Op, { op: N }>;
+
+export class Transaction {
+  readonly ops: Op[] = [];
+  private firstError?: { index: number; error: Error };
+  private committed = false;
+
+  constructor(
+    private readonly handle: Handle,
+    private readonly nftCommit?: NftCommit,
+  ) {}
+
+  /** Adds an op; a malformed op is remembered and fails the commit before anything is sent. */
+  add(op: Op): this {
+    try {
+      validateOp(op);
+    } catch (err) {
+      if (!this.firstError) this.firstError = { index: this.ops.length, error: err as Error };
+    }
+    this.ops.push(op);
+    return this;
+  }
+
+  addLink(spec: LinkSpec): this {
+    return this.add({ op: 'link.add', spec });
+  }
+  /** A persistent tap, plus link attributes (master, up, group, alias...) applied after it exists. */
+  addTap(name: string, spec: TapSpec = {}): this {
+    return this.add({ op: 'tap.add', name, spec });
+  }
+  setLink(ref: LinkRef, changes: LinkChanges): this {
+    return this.add({ op: 'link.set', ref, changes });
+  }
+  deleteLink(ref: LinkRef): this {
+    return this.add({ op: 'link.delete', ref });
+  }
+  deleteLinkGroup(group: number): this {
+    return this.add({ op: 'link.deleteGroup', group });
+  }
+  addAddress(spec: AddressSpec): this {
+    return this.add({ op: 'address.add', spec });
+  }
+  deleteAddress(spec: AddressSpec): this {
+    return this.add({ op: 'address.delete', spec });
+  }
+  addRoute(spec: RouteSpec): this {
+    return this.add({ op: 'route.add', spec });
+  }
+  deleteRoute(spec: RouteSpec): this {
+    return this.add({ op: 'route.delete', spec });
+  }
+  setSysctl(key: string, value: string | number): this {
+    return this.add({ op: 'sysctl', key, value: String(value) });
+  }
+  nft(...ops: NftOp[]): this {
+    for (const nft of ops) this.add({ op: 'nft', nft });
+    return this;
+  }
+
+  get size(): number {
+    return this.ops.length;
+  }
+  /** The first validation error, if any op was malformed. */
+  get error(): Error | undefined {
+    return this.firstError?.error;
+  }
+
+  /** The ops in commit order, as `ip`, `sysctl` and `nft` commands. */
+  render(): Rendered {
+    return renderOps(this.ordered().map((it) => it.op));
+  }
+  toString(): string {
+    return this.render().text;
+  }
+  toJSON(): { ops: Op[] } {
+    return { ops: this.ordered().map((it) => ({ ...it.op, ...(it.op.op === 'nft' ? { nft: it.op.nft.render() } : {}) }) as Op) };
+  }
+
+  /**
+   * Ops grouped by phase, in the order commit() sends them. A tap with link
+   * attributes becomes two steps: created in the taps phase, then enslaved and
+   * brought up with the other masters and ups in the sets phase.
+   */
+  private ordered(): Item[] {
+    const byPhase = new Map<Phase, Item[]>(PHASES.map((p) => [p, []]));
+    this.ops.forEach((op, index) => {
+      byPhase.get(phaseOf(op))!.push({ op, index });
+      const attrs = op.op === 'tap.add' ? tapAttributes(op.spec) : undefined;
+      if (attrs) byPhase.get('sets')!.push({ op: { op: 'link.set', ref: (op as OpOf<'tap.add'>).name, changes: attrs }, index });
+    });
+    const links = byPhase.get('links') as Item<OpOf<'link.add'>>[];
+    byPhase.set('links', orderLinkAdds(links.map((it) => ({ ...it, spec: it.op.spec }))));
+    return PHASES.flatMap((p) => byPhase.get(p)!);
+  }
+
+  async commit(opts: CommitOptions = {}): Promise<CommitStats> {
+    if (this.committed) throw new Error('transaction already committed');
+    if (this.firstError) {
+      const { index, error } = this.firstError;
+      error.message = `op #${index}: ${error.message} (nothing was sent)`;
+      throw error;
+    }
+    this.committed = true;
+    const t0 = performance.now();
+    const run = new CommitRun(this.handle, this.nftCommit, opts);
+    const items = this.ordered();
+    try {
+      await run.prepare(items);
+      for (const phase of PHASES) {
+        const these = items.filter((it) => phaseOf(it.op) === phase);
+        if (these.length) await run.phase(phase, these);
+      }
+    } catch (err) {
+      const e = err as Error & { opIndex?: number };
+      const report = await run.journal.rollback(this.handle.rtnl, (s) =>
+        s.kind === 'request' && s.opIndex === opts.failUndoOp ? new FaultRequest(s.req) : undefined,
+      );
+      if (run.nftCommitted) report.leftBehind.push(`the nftables batch (${run.stats.nftMessages} ops), committed before the failure`);
+      throw new TransactionError(e, e.opIndex, report);
+    } finally {
+      run.ctx.release();
+    }
+    return { ...run.stats, ms: performance.now() - t0 };
+  }
+}
+
+/** The state of one commit in progress. */
+class CommitRun {
+  readonly ctx: CommitContext;
+  readonly journal = new Journal();
+  readonly stats = { ops: 0, rtnlRequests: 0, nftMessages: 0 };
+  nftCommitted = false;
+
+  constructor(
+    private readonly handle: Handle,
+    private readonly nftCommit: NftCommit | undefined,
+    private readonly opts: CommitOptions,
+  ) {
+    this.ctx = new CommitContext(handle.rtnl);
+  }
+
+  async prepare(items: Item[]): Promise<void> {
+    this.stats.ops = items.length;
+    if (items.some((it) => it.op.op !== 'nft' && it.op.op !== 'sysctl' && it.op.op !== 'link.deleteGroup')) {
+      await this.ctx.snapshot();
+      this.stats.rtnlRequests++;
+    }
+    this.ctx.openNetns(items.flatMap((it) => opNetns(it.op)));
+    if (items.some((it) => it.op.op === 'nft') && !this.nftCommit) {
+      throw new Error('this transaction has nftables ops but no nftables connection');
+    }
+  }
+
+  private wrap(req: Request, index: number): Request {
+    return index === this.opts.failOp ? new FaultRequest(req) : req;
+  }
+
+  /** Sends requests pipelined; journals the inverse of each one applied; throws the first failure. */
+  private async send(reqs: Request[], items: Item[], inverse: (it: Item, i: number) => Request | null | undefined): Promise<void> {
+    const replies = await this.handle.rtnl.run(reqs);
+    this.stats.rtnlRequests += reqs.length;
+    let first: NetlinkError | undefined;
+    replies.forEach((rep, i) => {
+      const it = items[i]!;
+      if (rep.error) {
+        first ??= atOp(rep.error, it.index);
+        return;
+      }
+      const inv = inverse(it, i);
+      const undoes = reqs[i]!.describe();
+      if (inv) this.journal.push({ kind: 'request', req: inv, undoes, opIndex: it.index });
+      else if (inv === null) this.journal.push({ kind: 'irreversible', undoes, opIndex: it.index });
+    });
+    if (first) throw first;
+  }
+
+  private async learn(items: Item[]): Promise<void> {
+    const before = this.ctx;
+    const refs = items.flatMap((it) => opRefs(it.op)).filter((r) => !before.knows(r));
+    if (refs.length) {
+      await this.ctx.learn(refs, `${items[0]!.op.op} (looking up links)`);
+      this.stats.rtnlRequests += new Set(refs).size;
+    }
+  }
+
+  async phase(phase: Phase, items: Item[]): Promise<void> {
+    switch (phase) {
+      case 'taps':
+        return this.taps(items as Item<OpOf<'tap.add'>>[]);
+      case 'links':
+        return this.links(items as Item<OpOf<'link.add'>>[]);
+      case 'sysctls':
+        return this.sysctls(items as Item<OpOf<'sysctl'>>[]);
+      case 'nft':
+        return this.nft(items as Item<OpOf<'nft'>>[]);
+      default:
+        return this.simple(items);
+    }
+  }
+
+  private async taps(items: Item<OpOf<'tap.add'>>[]): Promise<void> {
+    const names = items.map((it) => it.op.name);
+    const { tun, vnetHdr, multiQueue, owner, ownerGroup } = items[0]!.op.spec;
+    const site = new Error();
+    try {
+      await addon.tapCreate(netnsTarget(this.handle.netns), names, { tun, vnetHdr, multiQueue, owner, ownerGroup }, false);
+    } catch (err) {
+      const e = nativeError(err, 'tap create', site) as Error & { index?: number; opIndex?: number };
+      if (typeof e.index === 'number') e.opIndex = items[e.index]!.index;
+      throw e;
+    }
+    this.stats.rtnlRequests += names.length;
+    for (const it of items) {
+      this.journal.push({ kind: 'request', req: new LinkDeleteRequest(it.op.name), undoes: `tap add ${it.op.name}`, opIndex: it.index });
+    }
+    const injected = items.find((it) => it.index === this.opts.failOp);
+    if (injected) throw Object.assign(new InjectedFault(`tap add ${injected.op.name}`), { opIndex: injected.index });
+  }
+
+  private async links(items: Item<OpOf<'link.add'>>[]): Promise<void> {
+    const ordered = orderLinkAdds(items.map((it) => ({ ...it, spec: it.op.spec })));
+    const specs = ordered.map((it) => ({ ...it.spec, index: this.ctx.assign(it.spec.name, it.spec.index) }) as LinkSpec);
+    await this.learn(ordered);
+    const reqs = specs.map((spec, i) => this.wrap(new LinkAddRequest(spec, this.ctx.resolver), ordered[i]!.index));
+    await this.send(reqs, ordered, (_it, i) => new LinkDeleteRequest(specs[i]!.index!));
+  }
+
+  private async sysctls(items: Item<OpOf<'sysctl'>>[]): Promise<void> {
+    const ns = this.handle.netns;
+    for (const it of items) {
+      const { key, value } = it.op;
+      if (it.index === this.opts.failOp) throw Object.assign(new InjectedFault(`sysctl ${key}`), { opIndex: it.index });
+      let old: string;
+      try {
+        old = readSysctl(ns, key);
+        writeSysctl(ns, key, value);
+      } catch (err) {
+        throw Object.assign(err as Error, { opIndex: it.index });
+      }
+      const step: UndoStep = { kind: 'sysctl', netns: ns, key, value: old, undoes: `sysctl ${key}=${value}`, opIndex: it.index };
+      this.journal.push(step);
+    }
+  }
+
+  private async nft(items: Item<OpOf<'nft'>>[]): Promise<void> {
+    const reqs = items.map((it) => this.wrap(it.op.nft, it.index));
+    try {
+      await this.nftCommit!(reqs);
+    } catch (err) {
+      const e = err as Error & { opIndex?: number };
+      if (err instanceof NetlinkError && err.opIndex !== undefined && items[err.opIndex]) {
+        throw atOp(err, items[err.opIndex]!.index);
+      }
+      throw e;
+    }
+    this.stats.nftMessages += reqs.length;
+    this.nftCommitted = true;
+  }
+
+  /** Sets, address and route changes, and deletes: one pipelined send per phase. */
+  private async simple(items: Item[]): Promise<void> {
+    await this.learn(items);
+    const r = this.ctx.resolver;
+    const reqs = items.map((it) => this.wrap(requestFor(it.op, r), it.index));
+    const irreversible = phaseOf(items[0]!.op) === 'deletes';
+    await this.send(reqs, items, (it) => (irreversible ? null : inverseOf(it.op, this.ctx)));
+  }
+}
+
+function requestFor(op: Op, r: CommitContext['resolver']): Request {
+  switch (op.op) {
+    case 'link.set':
+      return new LinkSetRequest(op.ref, op.changes, r);
+    case 'link.delete':
+      return new LinkDeleteRequest(op.ref);
+    case 'link.deleteGroup':
+      return new LinkDeleteGroupRequest(op.group);
+    case 'address.add':
+      return new AddressAddRequest(op.spec, r);
+    case 'address.delete':
+      return new AddressDeleteRequest(op.spec, r);
+    case 'route.add':
+      return new RouteAddRequest(op.spec, r);
+    case 'route.delete':
+      return new RouteDeleteRequest(op.spec, r);
+    default:
+      throw new Error(`no request for ${op.op}`);
+  }
+}
+
+/** The request that undoes `op`, or undefined when nothing needs undoing. */
+function inverseOf(op: Op, ctx: CommitContext): Request | undefined {
+  const r = ctx.resolver;
+  switch (op.op) {
+    case 'link.set': {
+      const changes = inverseChanges(op.ref, op.changes, ctx);
+      return changes ? new LinkSetRequest(ctx.lookup(op.ref) ?? op.ref, changes, r) : undefined;
+    }
+    case 'address.add':
+      return new AddressDeleteRequest(op.spec, r);
+    case 'address.delete':
+      return new AddressAddRequest(op.spec, r);
+    case 'route.add':
+      return new RouteDeleteRequest(op.spec, r);
+    case 'route.delete':
+      return new RouteAddRequest(op.spec, r);
+    default:
+      return undefined;
+  }
+}
