@@ -11,7 +11,7 @@ import { Attrs, type NlMessage } from '../netlink/reader.js';
 import type { Request } from '../netlink/socket.js';
 import type { NlWriter } from '../netlink/writer.js';
 import { bytesToIp, parseCidr, parseIp, type Cidr } from '../util/ip.js';
-import { IFA_ADDRESS, IFA_BROADCAST, IFA_FLAGS, IFA_LABEL, IFA_LOCAL, IFA_NAMES } from './attrs.js';
+import { IFA_ADDRESS, IFA_BROADCAST, IFA_FLAGS, IFA_LABEL, IFA_LOCAL, IFA_NAMES, IFA_PROTO } from './attrs.js';
 import {
   AF_INET,
   AF_INET6,
@@ -51,6 +51,8 @@ export interface AddressSpec {
   scope?: Scope;
   /** IPv4 label, which must start with the link's name ("eth0:pub"). */
   label?: string;
+  /** Address protocol (IFA_PROTO, kernel 5.18+): who added it. eucanet marks its own. */
+  proto?: number;
 }
 
 export interface Address {
@@ -62,6 +64,7 @@ export interface Address {
   flags: number;
   broadcast?: string;
   label?: string;
+  proto?: number;
 }
 
 export function validateAddress(s: AddressSpec): Cidr {
@@ -73,6 +76,9 @@ export function validateAddress(s: AddressSpec): Cidr {
   if (s.broadcast !== undefined && s.broadcast !== true) {
     if (c.family !== 4) throw new ValidationError('broadcast', s.broadcast, 'only IPv4 addresses have a broadcast');
     parseIp('broadcast', s.broadcast);
+  }
+  if (s.proto !== undefined && (!Number.isInteger(s.proto) || s.proto < 0 || s.proto > 255)) {
+    throw new ValidationError('proto', s.proto, 'must be an integer in 0-255');
   }
   if (s.label !== undefined) {
     if (c.family !== 4) throw new ValidationError('label', s.label, 'only IPv4 addresses have a label');
@@ -115,6 +121,7 @@ abstract class AddressRequest implements Request {
     }
     if (s.label !== undefined) w.str(IFA_LABEL, s.label);
     w.binary(IFA_ADDRESS, c.bytes);
+    if (s.proto !== undefined && type === RTM_NEWADDR) w.u8(IFA_PROTO, s.proto);
     w.endMessage();
   }
   attrName(path: number[]): string {
@@ -177,5 +184,7 @@ export function decodeAddress(m: NlMessage): Address {
   if (brd) out.broadcast = bytesToIp(brd);
   const label = a.str(IFA_LABEL);
   if (label) out.label = label;
+  const proto = a.u8(IFA_PROTO);
+  if (proto) out.proto = proto;
   return out;
 }

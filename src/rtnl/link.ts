@@ -61,6 +61,8 @@ export interface LinkChanges extends LinkAttributes {
   name?: string;
   /** Move to another namespace (name, path or fd). */
   netns?: Netns;
+  /** Change a bridge's own settings (STP, forward delay, hello time). */
+  bridge?: BridgeOptions;
 }
 
 /** A link as the kernel reports it. */
@@ -124,6 +126,7 @@ export function validateLinkSpec(spec: LinkSpec): void {
 
 export function validateLinkChanges(c: LinkChanges): void {
   validateLinkAttributes(c);
+  if (c.bridge !== undefined) KINDS.bridge!.validate(c.bridge);
   if (c.name !== undefined) validateLinkName('name', c.name);
 }
 
@@ -243,10 +246,18 @@ export class LinkSetRequest implements Request {
     else if (c.name !== undefined) w.str(A.IFLA_IFNAME, c.name);
     writeAttributes(w, c, this.r);
     if (c.netns !== undefined) w.u32(A.IFLA_NET_NS_FD, this.r.netnsFd(c.netns, 'netns'));
+    if (c.bridge !== undefined) {
+      const info = w.nestStart(A.IFLA_LINKINFO);
+      w.str(A.IFLA_INFO_KIND, 'bridge');
+      const data = w.nestStart(A.IFLA_INFO_DATA);
+      KINDS.bridge!.encodeData!(w, c.bridge, this.r);
+      w.nestEnd(data);
+      w.nestEnd(info);
+    }
     w.endMessage();
   }
   attrName(path: number[]): string {
-    return linkAttrName(undefined, path);
+    return linkAttrName(this.changes.bridge ? 'bridge' : undefined, path);
   }
 }
 

@@ -40,6 +40,8 @@ export interface RouteSpec {
   metric?: number;
   /** Preferred source address. */
   src?: string;
+  /** Route protocol (RTPROT_*): who added it; boot (3) when not given. eucanet marks its own. */
+  protocol?: number;
 }
 
 export interface Route {
@@ -86,6 +88,9 @@ export function validateRoute(s: RouteSpec): Parsed {
   if (s.metric !== undefined && (!Number.isInteger(s.metric) || s.metric < 0 || s.metric > 0xffffffff)) {
     throw new ValidationError('metric', s.metric, 'must be an integer in 0-4294967295');
   }
+  if (s.protocol !== undefined && (!Number.isInteger(s.protocol) || s.protocol < 0 || s.protocol > 255)) {
+    throw new ValidationError('protocol', s.protocol, 'must be an integer in 0-255');
+  }
   if (s.scope !== undefined && !(s.scope in SCOPES)) {
     throw new ValidationError('scope', s.scope, `must be one of ${Object.keys(SCOPES).join(', ')}`);
   }
@@ -113,7 +118,7 @@ abstract class RouteRequest implements Request {
     w.rawU8(0);
     w.rawU8(0);
     w.rawU8(table > 255 ? 0 : table);
-    w.rawU8(del ? 0 : RTPROT_BOOT);
+    w.rawU8(del ? (s.protocol ?? 0) : (s.protocol ?? RTPROT_BOOT));
     w.rawU8(del && s.scope === undefined ? 255 /* RT_SCOPE_NOWHERE: any */ : scope);
     w.rawU8(del ? 0 : RTN_UNICAST);
     w.rawU32(0);

@@ -7,6 +7,9 @@ import { netnsTarget, type NetlinkConnection, type Netns } from '../netlink/sock
 import type { LinkRef, Resolver } from '../rtnl/kinds/index.js';
 import { decodeLink, LinkDumpRequest, LinkGetRequest, type Link } from '../rtnl/link.js';
 
+/** Where eucanet's chosen ifindexes start (see assign()). */
+export const ASSIGNED_BASE = 1 << 20;
+
 export class CommitContext {
   /** Links as they were before the commit, by name. */
   readonly before = new Map<string, Link>();
@@ -29,10 +32,13 @@ export class CommitContext {
   /**
    * Picks the ifindex a new link will get, so that later requests in the same
    * pipelined send can name it (a VLAN's parent, a port's master) before the
-   * kernel has answered. Indices above every existing one; if another process
-   * takes one first, the add fails with EBUSY and the commit rolls back.
+   * kernel has answered. The kernel hands out its own indices cyclically from
+   * the last one it allocated, so ours come from a range far above that
+   * (ASSIGNED_BASE), where a veth peer or tap created meanwhile will not land.
+   * If another process takes one anyway, the add fails and the commit rolls back.
    */
   assign(name: string, wanted?: number): number {
+    if (this.nextIndex < ASSIGNED_BASE) this.nextIndex = ASSIGNED_BASE;
     const i = wanted ?? this.nextIndex++;
     this.index.set(name, i);
     return i;

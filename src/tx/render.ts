@@ -85,7 +85,8 @@ function linkSet(r: LinkRef, c: LinkChanges): string {
   const o = ['link', 'set', 'dev', ref(r)];
   if (c.name !== undefined) o.push('name', c.name);
   if (c.netns !== undefined) o.push('netns', String(c.netns));
-  return [...o, ...attrs(c)].join(' ');
+  const kind = c.bridge ? kindArgs({ kind: 'bridge', name: String(r), ...c.bridge }) : [];
+  return [...o, ...attrs(c), ...kind].join(' ');
 }
 
 function address(verb: string, s: AddressSpec): string {

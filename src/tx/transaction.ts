@@ -143,7 +143,8 @@ export class Transaction {
   /**
    * Ops grouped by phase, in the order commit() sends them. A tap with link
    * attributes becomes two steps: created in the taps phase, then enslaved and
-   * brought up with the other masters and ups in the sets phase.
+   * brought up with the other masters and ups in the sets phase; so does a
+   * link with an alias.
    */
   private ordered(): Item[] {
     const byPhase = new Map<Phase, Item[]>(PHASES.map((p) => [p, []]));
@@ -151,6 +152,10 @@ export class Transaction {
       byPhase.get(phaseOf(op))!.push({ op, index });
       const attrs = op.op === 'tap.add' ? tapAttributes(op.spec) : undefined;
       if (attrs) byPhase.get('sets')!.push({ op: { op: 'link.set', ref: (op as OpOf<'tap.add'>).name, changes: attrs }, index });
+      // The kernel ignores IFLA_IFALIAS when it creates a link; it is set afterwards.
+      if (op.op === 'link.add' && op.spec.alias !== undefined) {
+        byPhase.get('sets')!.push({ op: { op: 'link.set', ref: op.spec.name, changes: { alias: op.spec.alias } }, index });
+      }
     });
     const links = byPhase.get('links') as Item<OpOf<'link.add'>>[];
     byPhase.set('links', orderLinkAdds(links.map((it) => ({ ...it, spec: it.op.spec }))));

@@ -1,0 +1,61 @@
+// The desired state reconcile() converges to, and how eucanet marks what it owns.
+//
+// Ownership marks (objects without them are never touched):
+//   links      IFLA_IFALIAS "eucanet" or "eucanet:<detail>"
+//   taps       the same alias, plus device group PORT_GROUP for bulk teardown
+//   addresses  IFA_PROTO = EUCANET_PROTO
+//   routes     rtm_protocol = EUCANET_PROTO
+//   nftables   whole tables, listed in the desired state by name
+import type { TapSpec } from '../handle.js';
+import type { AddressSpec } from '../rtnl/address.js';
+import type { LinkAttributes, LinkSpec } from '../rtnl/link.js';
+import type { RouteSpec } from '../rtnl/route.js';
+import type { NftOp } from './ops.js';
+
+export const OWNER_ALIAS = 'eucanet';
+/** Device group of the instance ports (taps) eucanet creates: `ip link delete group 4200` removes them all. */
+export const PORT_GROUP = 4200;
+/** IFA_PROTO / rtm_protocol value marking eucanet's addresses and routes. */
+export const EUCANET_PROTO = 240;
+
+export function isOwnedAlias(alias: string | undefined): boolean {
+  return alias === OWNER_ALIAS || (alias !== undefined && alias.startsWith(`${OWNER_ALIAS}:`));
+}
+
+/** An alias carrying the ownership mark: "eucanet" or "eucanet:<detail>". */
+export function ownedAlias(detail?: string): string {
+  if (detail === undefined || detail === '') return OWNER_ALIAS;
+  return isOwnedAlias(detail) ? detail : `${OWNER_ALIAS}:${detail}`;
+}
+
+/**
+ * A port: a link that may already exist (a hypervisor's tap, a veth), which
+ * eucanet attaches and brings up. If it does not exist and `tap` is set, a
+ * persistent tap of that name is created, owned, and put in PORT_GROUP.
+ */
+export interface DesiredPort extends LinkAttributes {
+  name: string;
+  tap?: boolean | TapSpec;
+}
+
+/** The nftables part: eucanet's own tables, rebuilt or patched as a whole. */
+export interface DesiredNft {
+  /** Names of the tables eucanet owns, as "family name" ("ip eucanet-nat"). */
+  tables: string[];
+  /**
+   * Computes the ops that take the current content of the owned tables (as
+   * the nft layer lists it) to the desired content; empty when they match.
+   */
+  diff(): Promise<NftOp[]>;
+}
+
+export interface DesiredState {
+  /** Links eucanet creates and owns (bridges, VLAN and VXLAN devices...). */
+  links?: LinkSpec[];
+  ports?: DesiredPort[];
+  /** Addresses eucanet owns; on any link. */
+  addresses?: AddressSpec[];
+  routes?: RouteSpec[];
+  sysctls?: Record<string, string | number>;
+  nft?: DesiredNft;
+}

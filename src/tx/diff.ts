@@ -1,0 +1,217 @@
+// The pure half of reconcile: current kernel state + desired state -> ops.
+// Only what differs becomes an op, so applying the same state twice sends
+// nothing the second time.
+import { ValidationError } from '../netlink/errors.js';
+import type { Address, AddressSpec } from '../rtnl/address.js';
+import type { Link, LinkAttributes, LinkChanges, LinkSpec } from '../rtnl/link.js';
+import type { Route, RouteSpec } from '../rtnl/route.js';
+import { parseCidr, bytesToIp, networkOf } from '../util/ip.js';
+import { EUCANET_PROTO, PORT_GROUP, isOwnedAlias, ownedAlias, type DesiredPort, type DesiredState } from './desired.js';
+import type { Op } from './ops.js';
+
+export interface KernelState {
+  links: Link[];
+  addresses: Address[];
+  routes: Route[];
+  sysctls: Record<string, string>;
+}
+
+export interface Diff {
+  /** Owned links in the way of a desired link of another shape: deleted first, in their own commit. */
+  removals: Op[];
+  changes: Op[];
+}
+
+class LinkIndex {
+  readonly byName = new Map<string, Link>();
+  readonly byIndex = new Map<number, Link>();
+  constructor(links: Link[]) {
+    for (const l of links) {
+      this.byName.set(l.name, l);
+      this.byIndex.set(l.index, l);
+    }
+  }
+  nameOf(index: number | undefined): string | undefined {
+    return index === undefined ? undefined : this.byIndex.get(index)?.name;
+  }
+}
+
+/** Attribute changes that take `cur` to `want` (only attributes `want` names). */
+function attributeChanges(cur: Link, want: LinkAttributes, idx: LinkIndex): LinkChanges {
+  const c: LinkChanges = {};
+  if (want.mtu !== undefined && want.mtu !== cur.mtu) c.mtu = want.mtu;
+  if (want.address !== undefined && want.address.toLowerCase() !== cur.address) c.address = want.address;
+  if (want.group !== undefined && want.group !== cur.group) c.group = want.group;
+  if (want.alias !== undefined && want.alias !== (cur.alias ?? '')) c.alias = want.alias;
+  if (want.txqlen !== undefined && want.txqlen !== cur.txqlen) c.txqlen = want.txqlen;
+  if (want.up !== undefined && want.up !== cur.up) c.up = want.up;
+  if (want.master !== undefined) {
+    const curMaster = typeof want.master === 'number' ? cur.master : idx.nameOf(cur.master);
+    if ((want.master ?? undefined) !== curMaster) c.master = want.master;
+  }
+  return c;
+}
+
+/** True when `cur` cannot be changed into `want` in place (kind or immutable settings differ). */
+function mustRecreate(cur: Link, want: LinkSpec, idx: LinkIndex): boolean {
+  if (cur.kind !== want.kind) return true;
+  const parentName = idx.nameOf(cur.parent);
+  switch (want.kind) {
+    case 'vlan':
+      return cur.vlan?.id !== want.id || (cur.vlan?.protocol ?? '802.1Q') !== (want.protocol ?? '802.1Q') || parentName !== want.parent;
+    case 'macvlan':
+      return parentName !== want.parent || (want.mode !== undefined && cur.macvlan?.mode !== want.mode);
+    case 'vxlan': {
+      const v = cur.vxlan ?? {};
+      return (
+        v.vni !== want.vni ||
+        (v.port ?? 4789) !== (want.port ?? 4789) ||
+        (want.local !== undefined && v.local !== want.local) ||
+        (want.remote !== undefined && v.remote !== want.remote) ||
+        (want.device !== undefined && idx.nameOf(v.device as number) !== want.device && v.device !== want.device)
+      );
+    }
+    default:
+      return false;
+  }
+}
+
+function bridgeChanges(cur: Link, want: LinkSpec): LinkChanges['bridge'] {
+  if (want.kind !== 'bridge' || !cur.bridge) return undefined;
+  const b: NonNullable<LinkChanges['bridge']> = {};
+  if (want.stp !== undefined && want.stp !== cur.bridge.stp) b.stp = want.stp;
+  if (want.forwardDelay !== undefined && Math.round(want.forwardDelay * 100) !== Math.round(cur.bridge.forwardDelay * 100)) {
+    b.forwardDelay = want.forwardDelay;
+  }
+  if (want.helloTime !== undefined && Math.round(want.helloTime * 100) !== Math.round(cur.bridge.helloTime * 100)) {
+    b.helloTime = want.helloTime;
+  }
+  return Object.keys(b).length ? b : undefined;
+}
+
+function diffLinks(want: DesiredState, idx: LinkIndex, out: Diff): Set<string> {
+  const wanted = new Set<string>();
+  for (const spec0 of want.links ?? []) {
+    const spec = { ...spec0, alias: ownedAlias(spec0.alias) } as LinkSpec;
+    wanted.add(spec.name);
+    const have = idx.byName.get(spec.name);
+    if (!have) {
+      out.changes.push({ op: 'link.add', spec });
+      continue;
+    }
+    if (mustRecreate(have, spec, idx)) {
+      if (!isOwnedAlias(have.alias)) {
+        throw new ValidationError('links', spec.name, `a link of that name exists (${have.kind ?? 'device'}) and is not eucanet's`);
+      }
+      out.removals.push({ op: 'link.delete', ref: spec.name });
+      out.changes.push({ op: 'link.add', spec });
+      continue;
+    }
+    const changes: LinkChanges = attributeChanges(have, spec, idx);
+    const bridge = bridgeChanges(have, spec);
+    if (bridge) changes.bridge = bridge;
+    if (Object.keys(changes).length) out.changes.push({ op: 'link.set', ref: spec.name, changes });
+  }
+  for (const p of want.ports ?? []) diffPort(p, idx, out, wanted);
+  return wanted;
+}
+
+function diffPort(p: DesiredPort, idx: LinkIndex, out: Diff, wanted: Set<string>): void {
+  const { name, tap, ...attrs } = p;
+  wanted.add(name);
+  const have = idx.byName.get(name);
+  const tapOpts = typeof tap === 'object' ? tap : {};
+  const own = tap ? { alias: ownedAlias(attrs.alias ?? 'port'), group: attrs.group ?? PORT_GROUP } : {};
+  if (!have) {
+    if (!tap) throw new ValidationError('ports', name, 'no such link, and the port is not to be created as a tap');
+    out.changes.push({ op: 'tap.add', name, spec: { ...tapOpts, ...attrs, ...own } });
+    return;
+  }
+  // An existing port is adopted only if it is ours already (or, when it is to be a tap, a tap).
+  const adopt = tap && (isOwnedAlias(have.alias) || have.kind === 'tun') ? own : {};
+  const changes = attributeChanges(have, { ...attrs, ...adopt }, idx);
+  if (Object.keys(changes).length) out.changes.push({ op: 'link.set', ref: name, changes });
+}
+
+function diffUnwanted(cur: KernelState, wanted: Set<string>, out: Diff): void {
+  const unwanted = cur.links.filter((l) => isOwnedAlias(l.alias) && !wanted.has(l.name));
+  // A whole device group with nothing wanted left in it goes in one request.
+  const groupMembers = cur.links.filter((l) => l.group === PORT_GROUP);
+  const wholeGroup = groupMembers.length > 1 && groupMembers.every((l) => !wanted.has(l.name) && isOwnedAlias(l.alias));
+  if (wholeGroup) out.changes.push({ op: 'link.deleteGroup', group: PORT_GROUP });
+  for (const l of unwanted) {
+    if (wholeGroup && l.group === PORT_GROUP) continue;
+    // The far end of a veth goes with its peer; deleting both would fail.
+    if (l.kind === 'veth' && l.parent !== undefined && unwanted.some((o) => o.index === l.parent && o.index < l.index)) continue;
+    out.changes.push({ op: 'link.delete', ref: l.name });
+  }
+}
+
+const addrKey = (dev: string, text: string, prefix: number) => `${dev}|${text}/${prefix}`;
+
+function diffAddresses(cur: KernelState, want: DesiredState, idx: LinkIndex, out: Diff): void {
+  const present = new Map<string, Address>();
+  for (const a of cur.addresses) {
+    const dev = idx.nameOf(a.index);
+    if (dev) present.set(addrKey(dev, a.address, a.prefix), a);
+  }
+  const wanted = new Set<string>();
+  for (const a of want.addresses ?? []) {
+    const c = parseCidr('address', a.address);
+    const dev = typeof a.dev === 'number' ? (idx.nameOf(a.dev) ?? String(a.dev)) : a.dev;
+    const key = addrKey(dev, bytesToIp(c.bytes), c.prefix);
+    wanted.add(key);
+    if (!present.has(key)) out.changes.push({ op: 'address.add', spec: { ...a, proto: EUCANET_PROTO } });
+  }
+  for (const [key, a] of present) {
+    if (a.proto !== EUCANET_PROTO || wanted.has(key)) continue;
+    const spec: AddressSpec = { dev: idx.nameOf(a.index)!, address: `${a.address}/${a.prefix}` };
+    out.changes.unshift({ op: 'address.delete', spec });
+  }
+}
+
+function routeKey(dst: string, table: number, gateway: string | undefined, dev: string | undefined): string {
+  return `${dst}|${table}|${gateway ?? ''}|${dev ?? ''}`;
+}
+
+function normDst(dst: string): string {
+  if (dst === 'default') return dst;
+  const c = parseCidr('dst', dst);
+  return `${bytesToIp(networkOf(c))}/${c.prefix}`;
+}
+
+function diffRoutes(cur: KernelState, want: DesiredState, idx: LinkIndex, out: Diff): void {
+  // A desired route without a dev matches whatever dev the kernel chose for it.
+  const wanted = (want.routes ?? []).map((r) => ({
+    r,
+    key: routeKey(normDst(r.dst), r.table ?? 254, r.gateway, typeof r.dev === 'number' ? idx.nameOf(r.dev) : r.dev),
+    anyDev: r.dev === undefined,
+  }));
+  const matches = (key: string, keyNoDev: string) => wanted.filter((w) => w.key === (w.anyDev ? keyNoDev : key));
+  const met = new Set<RouteSpec>();
+  for (const r of cur.routes) {
+    const key = routeKey(r.dst, r.table, r.gateway, idx.nameOf(r.oif));
+    const found = matches(key, routeKey(r.dst, r.table, r.gateway, undefined));
+    found.forEach((w) => met.add(w.r));
+    if (r.protocol !== EUCANET_PROTO || found.length) continue;
+    const spec: RouteSpec = { dst: r.dst, table: r.table, protocol: EUCANET_PROTO };
+    if (r.gateway) spec.gateway = r.gateway;
+    const dev = idx.nameOf(r.oif);
+    if (dev) spec.dev = dev;
+    out.changes.unshift({ op: 'route.delete', spec });
+  }
+  for (const w of wanted) if (!met.has(w.r)) out.changes.push({ op: 'route.add', spec: { ...w.r, protocol: EUCANET_PROTO } });
+}
+
+export function diffState(cur: KernelState, want: DesiredState): Diff {
+  const out: Diff = { removals: [], changes: [] };
+  const idx = new LinkIndex(cur.links);
+  const wanted = diffLinks(want, idx, out);
+  diffUnwanted(cur, wanted, out);
+  for (const [key, value] of Object.entries(want.sysctls ?? {})) {
+    if (cur.sysctls[key] !== String(value)) out.changes.push({ op: 'sysctl', key, value: String(value) });
+  }
+  diffAddresses(cur, want, idx, out);
+  diffRoutes(cur, want, idx, out);
+  return out;
+}
