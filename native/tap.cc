@@ -68,6 +68,10 @@ struct TapJob {
   }
 
   bool Delete(const std::string& name, SysError* err) {
+    // TUNSETIFF on a name that does not exist would create a device (and
+    // dropping it would delete it again): deleting a missing tap would
+    // "succeed" and emit link events for a device nobody asked for.
+    if (if_nametoindex(name.c_str()) == 0) return err->set(ENODEV, "TUNSETIFF (no device of that name)"), false;
     const char* call = nullptr;
     int fd = Attach(name, &call);
     if (fd < 0) return err->set(errno, call), false;
