@@ -146,3 +146,17 @@ export function parseMac(field: string, text: unknown): Uint8Array {
 export function formatMac(b: Uint8Array): string {
   return Array.from(b, (x) => x.toString(16).padStart(2, '0')).join(':');
 }
+
+/**
+ * A dotted IPv4 netmask ("255.255.0.0") to its prefix length (16). Refuses
+ * masks whose one bits are not contiguous ("255.0.255.0").
+ */
+export function maskToPrefix(field: string, text: unknown): number {
+  const n = ipv4ToInt(bytesToIp(parseIpv4(field, text)));
+  const inverted = ~n >>> 0;
+  // A contiguous mask inverted is 2^k - 1: adding one leaves a single bit.
+  if ((inverted & (inverted + 1)) !== 0) {
+    throw new ValidationError(field, text, 'not a contiguous netmask (ones, then zeros)');
+  }
+  return 32 - Math.log2(inverted + 1);
+}

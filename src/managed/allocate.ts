@@ -1,0 +1,193 @@
+// Allocation: fills in what the desired state leaves out, deterministically.
+//
+// Values given explicitly are kept. Missing ones are taken in document order,
+// lowest free first, after every explicit value has been reserved; so running
+// allocate() on its own output changes nothing, and appending an instance or a
+// group never moves another.
+//
+// - VLAN: the lowest number in vlanRange not held by another group.
+// - Subnet block (addrsPerNet addresses, gateway at block + 1): Eucalyptus'
+//   block for the VLAN, subnet + (vlan - 2) * addrsPerNet (net/vnetwork.c; see
+//   eucalyptusBlock), when it lies inside the subnet and is free; otherwise the
+//   lowest free block. The seed article's own numbers (VLAN 10 with
+//   10.1.2.0/27 in 10.1.0.0/16, addrsPerNet 32) follow no formula Eucalyptus
+//   ever had: its rule gives VLAN 10 the block 10.1.1.0/27, and 10.1.2.0 is
+//   block 16, which is Eucalyptus' block of VLAN 18. So examples/seed.json gives
+//   that group its block explicitly, as any state may.
+// - Port: the lowest free "vnetN" on the instance's node.
+// - Private IP: the lowest free address of the group block from block + 2,
+//   never the network, gateway or broadcast address.
+// - MAC: macPrefix + the four bytes of the private IP (d0:0d:0a:01:02:02 for 10.1.2.2).
+// - Public IP (publicIp: true): the lowest free address of the pool, entries in
+//   the order given. publicIp false or absent: none.
+//
+// Exhaustion of any pool is a ValidationError naming the pool.
+import { ValidationError } from '../netlink/errors.js';
+import { formatMac, intToIpv4, ipv4ToInt } from '../util/ip.js';
+import { checkState } from './validate.js';
+import type { NetCtx } from './check-network.js';
+import { blockOf, eucalyptusBlock, formatBlock, lastOf, parseBlock } from './net.js';
+import { describePool, poolSize, type PoolRange } from './pool.js';
+import {
+  DEFAULT_VLAN_RANGE,
+  groupKey,
+  type AllocatedState,
+  type Group,
+  type Instance,
+  type Rule,
+  type State,
+} from './types.js';
+
+interface Draft extends Omit<AllocatedState, 'groups' | 'instances'> {
+  groups: Array<Group & { rules: Rule[] }>;
+  instances: Instance[];
+}
+
+/** Validates `input`, fills every missing allocation, and returns a new state. */
+export function allocate(input: unknown): AllocatedState {
+  const { state, net } = checkState(structuredClone(input));
+  const s = resolve(state, net);
+  allocateVlans(s, net);
+  allocateBlocks(s, net);
+  allocatePorts(s);
+  allocatePrivateIps(s);
+  allocateMacs(s, net);
+  allocatePublicIps(s, net);
+  s.groups = s.groups.map((g) => ({ ...canonicalGroup(g), rules: g.rules }));
+  s.instances = s.instances.map(canonicalInstance);
+  checkState(s); // every allocation passes the same checks as explicit values
+  return s as AllocatedState;
+}
+
+/** A copy with defaults resolved and keys in the schema's order. */
+function resolve(st: State, net: NetCtx): Draft {
+  const out: Draft = {
+    ...(st.$schema !== undefined ? { $schema: st.$schema } : {}),
+    mode: st.mode,
+    segmentation: net.segmentation,
+    subnet: st.subnet,
+    addrsPerNet: st.addrsPerNet,
+    vlanRange: st.vlanRange ?? [...DEFAULT_VLAN_RANGE],
+    publicIps: st.publicIps ?? [],
+    ...(st.dns !== undefined ? { dns: st.dns } : {}),
+    ...(st.metadata !== undefined ? { metadata: st.metadata } : {}),
+    macPrefix: formatMac(net.macPrefix),
+    cc: st.cc,
+    nodes: st.nodes ?? {},
+    groups: (st.groups ?? []).map((g) => ({ ...canonicalGroup(g), rules: g.rules ?? [] })),
+    instances: (st.instances ?? []).map(canonicalInstance),
+  };
+  for (const inst of out.instances) if (inst.publicIp === false) delete inst.publicIp;
+  return out;
+}
+
+/** The group's keys in the schema's order (the allocated ones filled in place). */
+export function canonicalGroup<G extends Group>(g: G): Group {
+  return defined({ owner: g.owner, name: g.name, vlan: g.vlan, subnet: g.subnet, rules: g.rules });
+}
+
+export function canonicalInstance<I extends Instance>(i: I): Instance {
+  const { id, group, node, port, privateIp, mac, publicIp } = i;
+  return defined({ id, group, node, port, privateIp, mac, publicIp });
+}
+
+function defined<T extends object>(o: T): T {
+  for (const k of Object.keys(o) as Array<keyof T>) if (o[k] === undefined) delete o[k];
+  return o;
+}
+
+function allocateVlans(s: Draft, net: NetCtx): void {
+  const [lo, hi] = net.vlanRange;
+  const used = new Set(s.groups.flatMap((g) => (g.vlan === undefined ? [] : [g.vlan])));
+  let next = lo;
+  s.groups.forEach((g, i) => {
+    if (g.vlan !== undefined) return;
+    while (next <= hi && used.has(next)) next++;
+    if (next > hi) {
+      throw new ValidationError(`groups[${i}]`, groupKey(g), `VLAN pool exhausted: every VLAN of vlanRange ${lo}-${hi} is taken`);
+    }
+    g.vlan = next;
+    used.add(next);
+  });
+}
+
+function allocateBlocks(s: Draft, net: NetCtx): void {
+  const taken = new Set<number>();
+  for (const g of s.groups) if (g.subnet !== undefined) taken.add(parseBlock('subnet', g.subnet).network);
+  const count = net.subnet.size / net.addrsPerNet;
+  let next = 0;
+  s.groups.forEach((g, i) => {
+    if (g.subnet !== undefined) return;
+    let b = eucalyptusBlock(net.subnet, net.addrsPerNet, g.vlan!);
+    if (!b || taken.has(b.network)) {
+      while (next < count && taken.has(net.subnet.network + next * net.addrsPerNet)) next++;
+      if (next >= count) {
+        throw new ValidationError(`groups[${i}]`, groupKey(g),
+          `subnet block pool exhausted: all ${count} blocks of ${net.addrsPerNet} addresses in ${formatBlock(net.subnet)} are taken`);
+      }
+      b = blockOf(net.subnet.network + next * net.addrsPerNet, net.blockPrefix);
+    }
+    taken.add(b.network);
+    g.subnet = formatBlock(b);
+  });
+}
+
+function allocatePorts(s: Draft): void {
+  const used = new Map<string, Set<string>>();
+  const on = (node: string) => used.get(node) ?? used.set(node, new Set()).get(node)!;
+  for (const inst of s.instances) if (inst.port !== undefined) on(inst.node).add(inst.port);
+  const next = new Map<string, number>();
+  for (const inst of s.instances) {
+    if (inst.port !== undefined) continue;
+    const ports = on(inst.node);
+    let n = next.get(inst.node) ?? 0;
+    while (ports.has(`vnet${n}`)) n++;
+    inst.port = `vnet${n}`;
+    ports.add(inst.port);
+    next.set(inst.node, n + 1);
+  }
+}
+
+function allocatePrivateIps(s: Draft): void {
+  const blocks = new Map(s.groups.map((g) => [groupKey(g), parseBlock('subnet', g.subnet)]));
+  const used = new Set(s.instances.flatMap((i) => (i.privateIp === undefined ? [] : [ipv4ToInt(i.privateIp)])));
+  s.instances.forEach((inst, i) => {
+    if (inst.privateIp !== undefined) return;
+    const b = blocks.get(inst.group)!;
+    let ip = b.network + 2;
+    while (ip < lastOf(b) && used.has(ip)) ip++;
+    if (ip >= lastOf(b)) {
+      throw new ValidationError(`instances[${i}]`, inst.id,
+        `address pool of group ${inst.group} (${formatBlock(b)}) exhausted: all ${b.size - 3} instance addresses are taken`);
+    }
+    inst.privateIp = intToIpv4(ip);
+    used.add(ip);
+  });
+}
+
+function allocateMacs(s: Draft, net: NetCtx): void {
+  for (const inst of s.instances) {
+    if (inst.mac !== undefined) continue;
+    const ip = ipv4ToInt(inst.privateIp!);
+    inst.mac = formatMac(Uint8Array.of(net.macPrefix[0]!, net.macPrefix[1]!, ip >>> 24, (ip >>> 16) & 255, (ip >>> 8) & 255, ip & 255));
+  }
+}
+
+function allocatePublicIps(s: Draft, net: NetCtx): void {
+  const used = new Set(s.instances.flatMap((i) => (typeof i.publicIp === 'string' ? [ipv4ToInt(i.publicIp)] : [])));
+  const free = freeAddresses(net.pool, used);
+  s.instances.forEach((inst, i) => {
+    if (inst.publicIp !== true) return;
+    const next = free.next();
+    if (next.done) {
+      const pool = net.pool.length ? `all ${poolSize(net.pool)} addresses of publicIps (${describePool(net.pool)}) are taken` : 'publicIps is empty';
+      throw new ValidationError(`instances[${i}].publicIp`, true, `public IP pool exhausted: ${pool}`);
+    }
+    inst.publicIp = intToIpv4(next.value);
+  });
+}
+
+/** Free pool addresses, lowest first within each entry, entries in order. */
+function* freeAddresses(pool: readonly PoolRange[], used: ReadonlySet<number>): Generator<number> {
+  for (const r of pool) for (let ip = r.start; ip <= r.end; ip++) if (!used.has(ip)) yield ip;
+}

@@ -1,0 +1,85 @@
+// Semantic checks of instances: references, addresses, MACs, ports.
+import { ValidationError } from '../netlink/errors.js';
+import { intToIpv4, parseMac } from '../util/ip.js';
+import type { GroupInfo } from './check-groups.js';
+import type { NetCtx } from './check-network.js';
+import { checkIfName, Unique } from './fields.js';
+import { contains, formatBlock, lastOf, parseIpv4Int } from './net.js';
+import { describePool, poolContains } from './pool.js';
+import type { Instance, State } from './types.js';
+
+interface Seen {
+  ids: Unique<string>;
+  ports: Unique<string>;
+  privateIps: Unique<number>;
+  macs: Unique<string>;
+  publicIps: Unique<number>;
+}
+
+export function checkInstances(s: State, ctx: NetCtx, groups: Map<string, GroupInfo>): void {
+  const seen: Seen = {
+    ids: new Unique('instance id'),
+    ports: new Unique('port on this node'),
+    privateIps: new Unique('privateIp'),
+    macs: new Unique('mac'),
+    publicIps: new Unique('publicIp'),
+  };
+  (s.instances ?? []).forEach((inst, i) => {
+    const f = `instances[${i}]`;
+    seen.ids.add(inst.id, `${f}.id`, inst.id);
+    const group = groups.get(inst.group);
+    if (!group) {
+      const hint = /^[^/]+\/[^/]+$/.test(inst.group) ? 'no such group in groups' : 'expected "owner/name" of a group';
+      throw new ValidationError(`${f}.group`, inst.group, hint);
+    }
+    const node = s.nodes && Object.hasOwn(s.nodes, inst.node) ? s.nodes[inst.node] : undefined;
+    if (!node) {
+      throw new ValidationError(`${f}.node`, inst.node, 'no such node in nodes');
+    }
+    if (inst.port !== undefined) checkInstancePort(inst, f, node.privateInterface, seen);
+    if (inst.privateIp !== undefined) checkPrivateIp(inst.privateIp, `${f}.privateIp`, ctx, group, seen);
+    if (inst.mac !== undefined) checkMac(inst.mac, `${f}.mac`, seen);
+    if (typeof inst.publicIp === 'string') checkPublicIp(inst.publicIp, `${f}.publicIp`, ctx, seen);
+  });
+}
+
+function checkInstancePort(inst: Instance, f: string, privateInterface: string, seen: Seen): void {
+  const port = checkIfName(`${f}.port`, inst.port);
+  if (port === privateInterface) {
+    throw new ValidationError(`${f}.port`, port, `is the private interface of node ${inst.node}`);
+  }
+  if (/^eucabr\d+$/.test(port)) throw new ValidationError(`${f}.port`, port, 'is the name of a group bridge');
+  seen.ports.add(`${inst.node}\u0000${port}`, `${f}.port`, port);
+}
+
+function checkPrivateIp(text: string, field: string, ctx: NetCtx, group: GroupInfo, seen: Seen): void {
+  const ip = parseIpv4Int(field, text);
+  const b = group.block;
+  if (!b) {
+    if (!contains(ctx.subnet, ip)) {
+      throw new ValidationError(field, text, `is outside the private subnet ${formatBlock(ctx.subnet)}`);
+    }
+  } else if (!contains(b, ip)) {
+    throw new ValidationError(field, text, `is outside the block ${formatBlock(b)} of group ${group.key}`);
+  } else if (ip === b.network || ip === b.network + 1 || ip === lastOf(b)) {
+    const what = ip === b.network ? 'network address' : ip === lastOf(b) ? 'broadcast address' : 'gateway';
+    throw new ValidationError(field, text, `is the ${what} of ${formatBlock(b)}`);
+  }
+  seen.privateIps.add(ip, field, text);
+}
+
+function checkMac(text: string, field: string, seen: Seen): void {
+  const b = parseMac(field, text);
+  if (b[0]! & 1) throw new ValidationError(field, text, 'is a multicast MAC (first byte odd)');
+  if (b.every((x) => x === 0)) throw new ValidationError(field, text, 'is the all-zero MAC');
+  seen.macs.add(text.toLowerCase(), field, text);
+}
+
+function checkPublicIp(text: string, field: string, ctx: NetCtx, seen: Seen): void {
+  const ip = parseIpv4Int(field, text);
+  if (!poolContains(ctx.pool, ip)) {
+    const pool = ctx.pool.length ? `the public pool (${describePool(ctx.pool)})` : 'publicIps, which is empty';
+    throw new ValidationError(field, text, `${intToIpv4(ip)} is not in ${pool}`);
+  }
+  seen.publicIps.add(ip, field, text);
+}

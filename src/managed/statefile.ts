@@ -1,0 +1,137 @@
+// State files: load (JSON, optionally with a eucalyptus.conf for the network
+// settings), and allocate in place with an atomic write-back.
+import { randomBytes } from 'node:crypto';
+import { open, readFile, realpath, rename, stat, unlink } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { ValidationError } from '../netlink/errors.js';
+import { allocate, canonicalGroup, canonicalInstance } from './allocate.js';
+import type { AllocatedState, Group, Instance, State } from './types.js';
+import { parseJson, validateState } from './validate.js';
+import { parseVnetConf, type VnetSettings } from './vnetconf.js';
+
+export interface LoadOptions {
+  /** A eucalyptus.conf whose VNET_* keys give the network settings. */
+  conf?: string;
+}
+
+export interface LoadedState {
+  /** The validated state: the document merged with the conf's settings. */
+  state: State;
+  /** The JSON document as read, before merging. */
+  document: Record<string, unknown>;
+  /** The document's text as read. */
+  text: string;
+  /** Conf keys read but not used. */
+  warnings: string[];
+}
+
+type Doc = Record<string, unknown>;
+const isObject = (v: unknown): v is Doc => typeof v === 'object' && v !== null && !Array.isArray(v);
+const same = (a: unknown, b: unknown): boolean => JSON.stringify(a) === JSON.stringify(b);
+
+/**
+ * Merges conf settings into a document. A setting present in both must agree:
+ * a silent winner would hide an edit made in one place.
+ */
+export function mergeSettings(doc: Doc, settings: VnetSettings, source: string): Doc {
+  const out: Doc = { ...doc };
+  for (const [key, value] of Object.entries(settings) as Array<[string, unknown]>) {
+    if (key === 'cc' && isObject(value)) {
+      const cc: Doc = isObject(doc.cc) ? { ...doc.cc } : {};
+      for (const [k, v] of Object.entries(value)) {
+        if (cc[k] !== undefined && !same(cc[k], v)) {
+          throw new ValidationError(`cc.${k}`, cc[k], `conflicts with ${source} (${JSON.stringify(v)})`);
+        }
+        cc[k] = v;
+      }
+      out.cc = cc;
+    } else if (doc[key] !== undefined && !same(doc[key], value)) {
+      throw new ValidationError(key, doc[key], `conflicts with ${source} (${JSON.stringify(value)})`);
+    } else {
+      out[key] = value;
+    }
+  }
+  return out;
+}
+
+/** Reads and validates a state file (JSON), with the network settings of `opts.conf` if given. */
+export async function loadState(path: string, opts: LoadOptions = {}): Promise<LoadedState> {
+  const text = await readFile(path, 'utf8');
+  const document = parseJson(text, path);
+  if (!isObject(document)) throw new ValidationError(path, document, 'expected a JSON object');
+  let merged = document;
+  let warnings: string[] = [];
+  if (opts.conf !== undefined) {
+    const conf = parseVnetConf(await readFile(opts.conf, 'utf8'), opts.conf);
+    merged = mergeSettings(document, conf.settings, opts.conf);
+    warnings = conf.warnings;
+  }
+  return { state: validateState(structuredClone(merged)), document, text, warnings };
+}
+
+/** The document with the allocated values filled in; everything else as it was. */
+export function withAllocations(doc: Doc, a: AllocatedState): Doc {
+  const out: Doc = { ...doc };
+  if (Array.isArray(doc.groups)) {
+    out.groups = (doc.groups as Group[]).map((g, i) => canonicalGroup({ ...g, vlan: a.groups[i]!.vlan, subnet: a.groups[i]!.subnet }));
+  }
+  if (Array.isArray(doc.instances)) {
+    out.instances = (doc.instances as Instance[]).map((inst, i) => {
+      const { port, privateIp, mac, publicIp } = a.instances[i]!;
+      return canonicalInstance({ ...inst, port, privateIp, mac, publicIp: inst.publicIp === false ? false : publicIp });
+    });
+  }
+  return out;
+}
+
+export const formatState = (doc: unknown): string => `${JSON.stringify(doc, null, 2)}\n`;
+
+export interface AllocateFileResult {
+  state: AllocatedState;
+  /** False when the file already held every allocation (it was not rewritten). */
+  changed: boolean;
+  warnings: string[];
+}
+
+/** Loads, validates and allocates a state file, and writes it back atomically if anything was filled. */
+export async function allocateFile(path: string, opts: LoadOptions = {}): Promise<AllocateFileResult> {
+  const loaded = await loadState(path, opts);
+  const state = allocate(loaded.state);
+  const text = formatState(withAllocations(loaded.document, state));
+  const changed = text !== loaded.text;
+  if (changed) await writeFileAtomic(path, text);
+  return { state, changed, warnings: loaded.warnings };
+}
+
+/**
+ * Replaces a file's contents all at once: a temp file in the same directory,
+ * fsync, rename over the target, fsync the directory. A reader sees the old
+ * file or the new one, never a mix, even across a crash. Keeps the file mode;
+ * writes through a symlink to its target.
+ */
+export async function writeFileAtomic(path: string, data: string): Promise<void> {
+  const target = await realpath(path).catch(() => path);
+  const dir = dirname(target);
+  const tmp = join(dir, `.${basename(target)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+  const mode = await stat(target).then((s) => s.mode & 0o7777, () => 0o644);
+  try {
+    const fh = await open(tmp, 'wx', mode);
+    try {
+      await fh.writeFile(data, 'utf8');
+      await fh.chmod(mode);
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    await rename(tmp, target);
+  } catch (err) {
+    await unlink(tmp).catch(() => undefined);
+    throw err;
+  }
+  const d = await open(dir, 'r');
+  try {
+    await d.sync();
+  } finally {
+    await d.close();
+  }
+}

@@ -1,0 +1,94 @@
+// Checks a desired-state document: first its shape against the JSON Schema
+// (ajv), then what a schema cannot say (addresses, ranges, references,
+// uniqueness). The first problem found is thrown as a ValidationError naming
+// the field path and the value; nothing is changed.
+import { Ajv2020, type ErrorObject } from 'ajv/dist/2020.js';
+import { ValidationError } from '../netlink/errors.js';
+import { checkGroups } from './check-groups.js';
+import { checkInstances } from './check-instances.js';
+import { checkNetwork, type NetCtx } from './check-network.js';
+import { join } from './fields.js';
+import { stateSchema } from './schema.js';
+import type { State } from './types.js';
+import type { GroupInfo } from './check-groups.js';
+
+const ajv = new Ajv2020({ allErrors: false, strict: true, allowUnionTypes: true, verbose: true });
+const schemaCheck = ajv.compile(stateSchema);
+
+const NAME_RULE = 'letters, digits, "_", "." and "-", starting with a letter or digit';
+
+/** Locates an ajv instancePath in the document: the readable path and the value there. */
+function locate(doc: unknown, pointer: string): { field: string; value: unknown } {
+  let field = '';
+  let value = doc;
+  for (const raw of pointer.split('/').slice(1)) {
+    const key = raw.replace(/~1/g, '/').replace(/~0/g, '~');
+    field = Array.isArray(value) ? join(field, Number(key)) : join(field, key);
+    value = (value as Record<string, unknown> | undefined)?.[key];
+  }
+  return { field, value };
+}
+
+function schemaError(doc: unknown, e: ErrorObject): ValidationError {
+  const at = locate(doc, e.instancePath);
+  const p = e.params as Record<string, unknown>;
+  const sub = (key: string) => ({ field: join(at.field, key), value: (at.value as Record<string, unknown>)[key] });
+  if (typeof p.propertyName === 'string') {
+    return new ValidationError(join(at.field, p.propertyName), p.propertyName, `is not a valid name (${NAME_RULE})`);
+  }
+  switch (e.keyword) {
+    case 'required': {
+      const f = sub(String(p.missingProperty));
+      return new ValidationError(f.field, f.value, 'is required');
+    }
+    case 'additionalProperties': {
+      const f = sub(String(p.additionalProperty));
+      const known = Object.keys((e.parentSchema as { properties?: object })?.properties ?? {});
+      return new ValidationError(f.field, f.value, `is not a known property (known: ${known.join(', ')})`);
+    }
+    case 'enum':
+      return new ValidationError(at.field, at.value, `must be one of ${(p.allowedValues as unknown[]).join(', ')}`);
+    case 'pattern':
+      return new ValidationError(at.field, at.value, `must be ${NAME_RULE}`);
+    default:
+      return new ValidationError(at.field || '(document)', at.value, e.message ?? e.keyword);
+  }
+}
+
+/** Checks the shape only (the JSON Schema). */
+export function checkSchema(doc: unknown): asserts doc is State {
+  if (!schemaCheck(doc)) throw schemaError(doc, schemaCheck.errors![0]!);
+}
+
+export interface CheckedState {
+  state: State;
+  net: NetCtx;
+  groups: Map<string, GroupInfo>;
+}
+
+/** Schema plus semantic checks; returns what allocation needs. */
+export function checkState(doc: unknown): CheckedState {
+  checkSchema(doc);
+  const net = checkNetwork(doc);
+  const groups = checkGroups(doc, net);
+  checkInstances(doc, net, groups);
+  return { state: doc, net, groups };
+}
+
+/** Validates a parsed document and returns it typed. Throws the first ValidationError. */
+export function validateState(doc: unknown): State {
+  return checkState(doc).state;
+}
+
+/** Parses JSON text (`source` names it in errors) and validates it. */
+export function parseState(text: string, source = 'state'): State {
+  return validateState(parseJson(text, source));
+}
+
+export function parseJson(text: string, source: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw new ValidationError(source, text.length > 40 ? `${text.slice(0, 40)}…` : text, `not valid JSON: ${(err as Error).message}`);
+  }
+}
