@@ -87,6 +87,8 @@ export class NetlinkConnection {
   private readonly sock: NativeSocket;
   private seq = (Math.random() * 0x40000000) >>> 0;
   private queue: Promise<unknown> = Promise.resolve();
+  /** Exchanges queued or in flight; close() waits for them. */
+  private pending = 0;
   private readonly writer = new NlWriter(64 * 1024);
   closed = false;
 
@@ -109,10 +111,19 @@ export class NetlinkConnection {
     return s;
   }
 
+  /**
+   * Closes the socket. Exchanges already queued still complete (the socket is
+   * closed after the last one); anything asked for afterwards fails with EBADF.
+   */
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    this.sock.close();
+    if (this.pending === 0) this.sock.close();
+    else void this.queue.then(() => this.sock.close());
+  }
+
+  private closedError(site: Error): Error {
+    return nativeError({ errno: 9 /* EBADF */, syscall: 'exchange', message: 'the connection is closed' }, 'netlink exchange', site);
   }
 
   /**
@@ -122,16 +133,24 @@ export class NetlinkConnection {
    */
   exchange(buf: Buffer, chunkEnds: number[], expects: number[], dump: boolean): Promise<Buffer> {
     const site = new Error();
-    const run = () =>
-      this.sock.exchange(buf, Uint32Array.from(chunkEnds), Uint32Array.from(expects), dump).catch((err) => {
+    if (this.closed) return Promise.reject(this.closedError(site));
+    this.pending++;
+    const run = async () => {
+      try {
+        return await this.sock.exchange(buf, Uint32Array.from(chunkEnds), Uint32Array.from(expects), dump);
+      } catch (err) {
         throw nativeError(err, 'netlink exchange', site);
-      });
+      } finally {
+        this.pending--;
+      }
+    };
     const p = this.queue.then(run, run);
     this.queue = p.catch(() => undefined);
     return p;
   }
 
   exchangeSync(buf: Buffer, chunkEnds: number[], expects: number[], dump: boolean): Buffer {
+    if (this.closed) throw this.closedError(new Error());
     try {
       return this.sock.exchangeSync(buf, Uint32Array.from(chunkEnds), Uint32Array.from(expects), dump);
     } catch (err) {
