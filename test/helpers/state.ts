@@ -1,0 +1,55 @@
+// Full, comparable dumps of a namespace's network state, taken with the
+// standard tools as an independent oracle: links, addresses, routes (all
+// tables), the nftables ruleset, and the sysctls transactions touch.
+import { execFileSync } from 'node:child_process';
+
+const run = (ns: string, cmd: string, args: string[]) =>
+  execFileSync('ip', ['netns', 'exec', ns, cmd, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+
+const sortBy = <T>(xs: T[], key: (x: T) => string) => [...xs].sort((a, b) => key(a).localeCompare(key(b)));
+
+export interface DumpOptions {
+  /** Drop ifindexes and random MACs, to compare two namespaces built the same way. */
+  portable?: boolean;
+}
+
+export function kernelDump(ns: string, opts: DumpOptions = {}): string {
+  const links = JSON.parse(run(ns, 'ip', ['-j', '-d', 'link', 'show'])) as Array<Record<string, unknown>>;
+  const addrs = JSON.parse(run(ns, 'ip', ['-j', 'address', 'show'])) as Array<Record<string, unknown>>;
+  const routes = JSON.parse(run(ns, 'ip', ['-j', 'route', 'show', 'table', 'all'])) as Array<Record<string, unknown>>;
+  const volatile = new Set(['ifindex', 'link_index', 'master_index']);
+  const clean = (o: Record<string, unknown>) => {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(o)) {
+      // The first `up` attaches a default qdisc (noop -> noqueue) that a later
+      // `down` leaves in place; qdiscs are not eucanet's business (no tc here).
+      if (k === 'qdisc') continue;
+      if (opts.portable && (volatile.has(k) || k === 'address' || k === 'broadcast' || k === 'permaddr')) continue;
+      if (k === 'linkinfo' && opts.portable) {
+        out[k] = JSON.parse(JSON.stringify(v).replace(/"(bridge_id|root_id|designated_root|designated_bridge|id|no|hello_timer|gc_timer|topology_change_timer|tcn_timer)":("[^"]*"|\d+),?/g, ''));
+        continue;
+      }
+      out[k] = v;
+    }
+    return out;
+  };
+  const ruleset = run(ns, 'nft', ['list', 'ruleset']).replace(/ # handle \d+/g, '');
+  const sysctls = ['net/ipv4/ip_forward'].map((k) => `${k}=${run(ns, 'cat', [`/proc/sys/${k}`]).trim()}`);
+  return JSON.stringify(
+    {
+      links: sortBy(links, (l) => String(l.ifname)).map(clean),
+      addrs: sortBy(addrs, (a) => String(a.ifname)).map((a) => {
+        const c = clean(a);
+        c.addr_info = sortBy((a.addr_info as Array<Record<string, unknown>>) ?? [], (x) => String(x.local))
+          .filter((x) => !(opts.portable && String(x.local).startsWith('fe80')))
+          .map((x) => ({ ...x, valid_life_time: 0, preferred_life_time: 0 }));
+        return c;
+      }),
+      routes: sortBy(routes.map(clean), (r) => JSON.stringify(r)),
+      ruleset,
+      sysctls,
+    },
+    null,
+    1,
+  );
+}
