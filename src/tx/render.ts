@@ -69,7 +69,9 @@ function kindArgs(s: LinkSpec): string[] {
 function linkAdd(s: LinkSpec): string {
   const parent = s.kind === 'vlan' || s.kind === 'macvlan' ? ['link', ref(s.parent)] : [];
   const index = s.index !== undefined ? ['index', String(s.index)] : [];
-  return ['link', 'add', ...parent, 'name', s.name, ...index, ...attrs(s), ...kindArgs(s)].join(' ');
+  // The kernel ignores an alias given at creation; the transaction sets it afterwards.
+  const { alias: _alias, ...rest } = s;
+  return ['link', 'add', ...parent, 'name', s.name, ...index, ...attrs(rest), ...kindArgs(s)].join(' ');
 }
 
 function tapAdd(name: string, spec: TapSpec): string[] {

@@ -6,6 +6,18 @@ import { execFileSync } from 'node:child_process';
 const run = (ns: string, cmd: string, args: string[]) =>
   execFileSync('ip', ['netns', 'exec', ns, cmd, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
 
+/** Values that differ between two identical builds: bridge ids (from MACs), timers, port numbers. */
+const PER_DEVICE = new Set(['bridge_id', 'root_id', 'designated_root', 'designated_bridge', 'id', 'no', 'hello_timer',
+  'gc_timer', 'topology_change_timer', 'tcn_timer', 'tcn_timer', 'hold_timer', 'message_age_timer', 'forward_delay_timer', 'port_id', 'port_no']);
+
+function dropKeys(v: unknown, keys: Set<string>): unknown {
+  if (Array.isArray(v)) return v.map((x) => dropKeys(x, keys));
+  if (v && typeof v === 'object') {
+    return Object.fromEntries(Object.entries(v).filter(([k]) => !keys.has(k)).map(([k, x]) => [k, dropKeys(x, keys)]));
+  }
+  return v;
+}
+
 const sortBy = <T>(xs: T[], key: (x: T) => string) => [...xs].sort((a, b) => key(a).localeCompare(key(b)));
 
 export interface DumpOptions {
@@ -24,9 +36,10 @@ export function kernelDump(ns: string, opts: DumpOptions = {}): string {
       // The first `up` attaches a default qdisc (noop -> noqueue) that a later
       // `down` leaves in place; qdiscs are not eucanet's business (no tc here).
       if (k === 'qdisc') continue;
-      if (opts.portable && (volatile.has(k) || k === 'address' || k === 'broadcast' || k === 'permaddr')) continue;
+      // operstate is set by the kernel's linkwatch, asynchronously, up to a second later.
+      if (opts.portable && (volatile.has(k) || k === 'address' || k === 'broadcast' || k === 'permaddr' || k === 'operstate')) continue;
       if (k === 'linkinfo' && opts.portable) {
-        out[k] = JSON.parse(JSON.stringify(v).replace(/"(bridge_id|root_id|designated_root|designated_bridge|id|no|hello_timer|gc_timer|topology_change_timer|tcn_timer)":("[^"]*"|\d+),?/g, ''));
+        out[k] = dropKeys(v, PER_DEVICE);
         continue;
       }
       out[k] = v;
