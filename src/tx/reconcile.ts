@@ -46,11 +46,39 @@ export async function plan(h: Handle, want: DesiredState): Promise<ReconcilePlan
   return { removals, changes, size: removals.size + changes.size };
 }
 
-/** Converges the kernel to `want`: plan, then commit (removals first, if any). */
-export async function reconcile(h: Handle, want: DesiredState, opts: CommitOptions = {}): Promise<ReconcileResult> {
-  const p = await plan(h, want);
+export interface ReconcileOptions extends CommitOptions {
+  /**
+   * How many times to re-plan and retry when another process changed the
+   * same objects between our read and our commit (EEXIST, ENOENT, ENODEV,
+   * EBUSY, ERESTART from a stale nftables generation). Default 5.
+   */
+  retries?: number;
+}
+
+const RACE_CODES = new Set(['EEXIST', 'ENOENT', 'ENODEV', 'EBUSY', 'ERESTART', 'EADDRNOTAVAIL', 'ESRCH']);
+
+/**
+ * Converges the kernel to `want`: plan, then commit (removals first, if any).
+ * Two appliers racing on one namespace each see the other's changes as a
+ * failed op; the loser's commit rolls back its own part, and it re-plans from
+ * a fresh read, so both end at the same state.
+ */
+export async function reconcile(h: Handle, want: DesiredState, opts: ReconcileOptions = {}): Promise<ReconcileResult> {
+  const retries = opts.retries ?? 5;
   const stats: CommitStats[] = [];
-  if (p.removals.size) stats.push(await p.removals.commit());
-  if (p.changes.size) stats.push(await p.changes.commit(opts));
-  return { ops: p.size, stats, plan: p };
+  let sent = 0;
+  for (let attempt = 0; ; attempt++) {
+    const p = await plan(h, want);
+    try {
+      if (p.removals.size) stats.push(await p.removals.commit());
+      if (p.changes.size) stats.push(await p.changes.commit(opts));
+      return { ops: sent + p.size, stats, plan: p };
+    } catch (err) {
+      const code = (err as { code?: string }).code ?? '';
+      const rolledBack = (err as { rolledBack?: boolean }).rolledBack !== false;
+      if (attempt >= retries || !RACE_CODES.has(code) || !rolledBack || opts.failOp !== undefined) throw err;
+      sent += p.size;
+      await new Promise((r) => setTimeout(r, 5 + Math.random() * 20 * (attempt + 1)));
+    }
+  }
 }

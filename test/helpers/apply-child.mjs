@@ -1,0 +1,17 @@
+// A separate process that applies a desired state (from dist/, so run
+// `npm run build:ts` first): `node apply-child.mjs NETNS PORTS [REPEAT]`.
+// The crash test SIGKILLs it at random points; the concurrency test runs two.
+import { open } from '../../dist/index.js';
+import { reconcile } from '../../dist/tx/reconcile.js';
+import { desiredState } from './crash-desired.mjs';
+
+const [ns, ports, repeat = '1'] = process.argv.slice(2);
+const h = open({ netns: ns });
+try {
+  for (let i = 0; i < Number(repeat); i++) {
+    const r = await reconcile(h, desiredState(Number(ports)));
+    process.stdout.write(`applied ${r.ops}\n`);
+  }
+} finally {
+  h.close();
+}
