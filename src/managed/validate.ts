@@ -33,8 +33,10 @@ function schemaError(doc: unknown, e: ErrorObject): ValidationError {
   const at = locate(doc, e.instancePath);
   const p = e.params as Record<string, unknown>;
   const sub = (key: string) => ({ field: join(at.field, key), value: (at.value as Record<string, unknown>)[key] });
-  if (typeof p.propertyName === 'string') {
-    return new ValidationError(join(at.field, p.propertyName), p.propertyName, `is not a valid name (${NAME_RULE})`);
+  // A bad key of a map (nodes): ajv puts the key on the error, or in its params.
+  const key = (e as { propertyName?: unknown }).propertyName ?? p.propertyName;
+  if (typeof key === 'string') {
+    return new ValidationError(join(at.field, key), key, `is not a valid name (${NAME_RULE})`);
   }
   switch (e.keyword) {
     case 'required': {
@@ -48,6 +50,8 @@ function schemaError(doc: unknown, e: ErrorObject): ValidationError {
     }
     case 'enum':
       return new ValidationError(at.field, at.value, `must be one of ${(p.allowedValues as unknown[]).join(', ')}`);
+    case 'type':
+      return new ValidationError(at.field || '(document)', at.value, `must be ${[p.type].flat().join(' or ')}`);
     case 'pattern':
       return new ValidationError(at.field, at.value, `must be ${NAME_RULE}`);
     default:
