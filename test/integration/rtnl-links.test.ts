@@ -7,6 +7,7 @@
 import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { open, type Handle } from '../../src/handle.js';
+import type { LinkRef } from '../../src/rtnl/kinds/index.js';
 import type { Link } from '../../src/rtnl/link.js';
 import { isRoot, withNetns } from '../helpers/netns.js';
 
@@ -30,9 +31,9 @@ async function withHandle<T>(fn: (h: Handle, ns: string) => Promise<T>): Promise
   });
 }
 
-async function get(h: Handle, name: string): Promise<Link> {
-  const l = await h.links.get(name);
-  if (!l) throw new Error(`link ${name} not found`);
+async function get(h: Handle, ref: LinkRef): Promise<Link> {
+  const l = await h.links.get(ref);
+  if (!l) throw new Error(`link ${ref} not found`);
   return l;
 }
 
@@ -100,7 +101,7 @@ describe.skipIf(!isRoot)('links (root, a fresh namespace per test)', () => {
 
       // By ifindex too.
       await h.links.set(index, { mtu: 1300 });
-      expect((await get(h, index as unknown as string)).mtu).toBe(1300);
+      expect((await get(h, index)).mtu).toBe(1300);
       expect(ipLink(ns, 'veth9').mtu).toBe(1300);
     });
   });
@@ -169,6 +170,11 @@ describe.skipIf(!isRoot)('links (root, a fresh namespace per test)', () => {
       expect((await get(h, 'vx7')).vxlan).toMatchObject({ vni: 7, multicastGroup: '239.1.1.7', port: 4789, learning: false });
       expect(ipLink(ns, 'vx7').linkinfo.info_data).toMatchObject({ id: 7, group: '239.1.1.7', port: 4789, learning: false });
 
+      // Modify: mtu, up, group, MAC.
+      await h.links.set('vx42', { mtu: 1400, up: true, group: 3, address: '02:00:00:00:42:42' });
+      expect(await get(h, 'vx42')).toMatchObject({ mtu: 1400, up: true, group: 3, address: '02:00:00:00:42:42' });
+      expect(ipLink(ns, 'vx42')).toMatchObject({ mtu: 1400, group: '3', address: '02:00:00:00:42:42' });
+
       await h.links.delete('vx42');
       await h.links.delete('vx7');
       expect(ipLink(ns, 'vx42')).toBeUndefined();
@@ -198,6 +204,10 @@ describe.skipIf(!isRoot)('links (root, a fresh namespace per test)', () => {
       // Default mode (none given) is the kernel's: vepa.
       await h.links.add({ name: 'mv-default', kind: 'macvlan', parent: 'veth0' });
       expect((await get(h, 'mv-default')).macvlan).toEqual({ mode: 'vepa' });
+      // Modify: MAC, mtu, up, alias.
+      await h.links.set('mv-default', { address: '02:00:00:00:77:01', mtu: 1300, up: true, alias: 'mv' });
+      expect(await get(h, 'mv-default')).toMatchObject({ address: '02:00:00:00:77:01', mtu: 1300, up: true, alias: 'mv' });
+      expect(ipLink(ns, 'mv-default')).toMatchObject({ address: '02:00:00:00:77:01', mtu: 1300, ifalias: 'mv' });
 
       for (const mode of modes) await h.links.delete(`mv-${mode}`.slice(0, 15));
       await h.links.delete('mv-default');
