@@ -51,6 +51,11 @@ for (const name of ['EOPNOTSUPP', 'EAGAIN', 'EDEADLK'] as const) {
   const value = osConstants.errno[name];
   if (value !== undefined) errnoNames.set(value, name);
 }
+// Linux numbers Node leaves unnamed but the kernel returns to netlink users:
+// ERESTART is nftables' "the ruleset generation changed" (NFNL_BATCH_GENID).
+for (const [name, value] of [['ERESTART', 85]] as const) {
+  if (!errnoNames.has(value)) errnoNames.set(value, name);
+}
 
 /** 'EEXIST' for 17, and so on; 'E<n>' for numbers Node does not name. */
 export function errnoCode(errno: number): string {

@@ -1,0 +1,251 @@
+// A transaction: typed ops, validated as they are added, sent as one
+// NFNL_MSG_BATCH_BEGIN .. NFNL_MSG_BATCH_END batch in one sendto(). The kernel
+// applies it whole or not at all.
+//
+//   NFNL_MSG_BATCH_BEGIN  nlmsg_type 0x10, nfgenmsg { AF_UNSPEC, NFNETLINK_V0, res_id = htons(NFNL_SUBSYS_NFTABLES) }
+//                         [NFNL_BATCH_GENID be32: fail with ERESTART unless the ruleset is still at this generation]
+//   op 0 .. op n-1        NFT_MSG_NEW* / NFT_MSG_DEL*; the last one carries NLM_F_ACK
+//   NFNL_MSG_BATCH_END    nlmsg_type 0x11, same nfgenmsg
+//
+// The kernel processes the batch inside sendto() (nfnetlink_rcv_batch): ops
+// that fail are answered with an NLMSG_ERROR each, ops with NLM_F_ACK with an
+// ack, a stale generation with ERESTART on the BEGIN message and a failed
+// commit with an error on the END message. So one ack on the last op makes
+// success observable and one reply is always enough to wait for.
+import { NLM_F_ACK, NLM_F_REQUEST, NETLINK_NETFILTER } from '../netlink/constants.js';
+import { ValidationError } from '../netlink/errors.js';
+import type { NetlinkConnection } from '../netlink/socket.js';
+import { NlWriter } from '../netlink/writer.js';
+import { batchError } from './batch-errors.js';
+import { RuleBuilder } from './builder.js';
+import { NFNETLINK_V0, NFNL_BATCH_GENID, NFNL_MSG_BATCH_BEGIN, NFNL_MSG_BATCH_END, NFNL_SUBSYS_NFTABLES, NFPROTO_UNSPEC } from './constants.js';
+import { parseElements, type ElementInput } from './elements.js';
+import { encodeOp, type BatchContext, type Op } from './ops.js';
+import { renderBatch } from './render-batch.js';
+import { keyLen } from './set.js';
+import { toWire, type ElemVerb } from './setelem.js';
+import type { Chain, Expr, Family, NftSet, Rule, SetElement, Table } from './types.js';
+import { validateChain, validateFamily, validateName, validateRuleTarget, validateSet, validateTable } from './validate.js';
+import { validateExprs } from './validate-expr.js';
+
+export interface RuleSpec {
+  family: Family;
+  table: string;
+  chain: string;
+  exprs: readonly Expr[] | RuleBuilder;
+  comment?: string;
+  /** The rule to replace (replaceRule). */
+  handle?: bigint;
+}
+export interface SetRef {
+  family: Family;
+  table: string;
+  name: string;
+}
+export interface CommitOptions {
+  /** Ruleset generation the batch was built against (see generation()); a stale one fails with ERESTART. */
+  genid?: number;
+}
+
+const key = (family: string, table: string, name: string) => `${family}\0${table}\0${name}`;
+
+export class Batch {
+  readonly ops: Op[] = [];
+  private readonly setIds = new Map<string, number>();
+  private readonly sets = new Map<string, NftSet>();
+  private nextSetId = 1;
+
+  /** `conn` makes commit() available; without it the batch can still be encoded and rendered. */
+  constructor(private readonly conn?: NetlinkConnection) {}
+
+  get length(): number {
+    return this.ops.length;
+  }
+
+  addTable(t: Table): this { return this.push({ kind: 'table', verb: 'add', table: validateTable(t) }); }
+  createTable(t: Table): this { return this.push({ kind: 'table', verb: 'create', table: validateTable(t) }); }
+  deleteTable(t: Pick<Table, 'family' | 'name'>): this {
+    return this.push({ kind: 'table', verb: 'delete', table: validateTable({ family: t.family, name: t.name }) });
+  }
+  /** Deletes every rule of every chain in the table. */
+  flushTable(t: Pick<Table, 'family' | 'name'>): this {
+    validateTable({ family: t.family, name: t.name });
+    return this.push({ kind: 'rule-delete', verb: 'flush', ref: { family: t.family, table: t.name } });
+  }
+
+  addChain(c: Chain): this { return this.push({ kind: 'chain', verb: 'add', chain: validateChain(c) }); }
+  createChain(c: Chain): this { return this.push({ kind: 'chain', verb: 'create', chain: validateChain(c) }); }
+  deleteChain(c: Pick<Chain, 'family' | 'table' | 'name'>): this {
+    return this.push({ kind: 'chain', verb: 'delete', chain: validateChain({ family: c.family, table: c.table, name: c.name }) });
+  }
+  flushChain(c: Pick<Chain, 'family' | 'table' | 'name'>): this {
+    validateChain({ family: c.family, table: c.table, name: c.name });
+    return this.push({ kind: 'rule-delete', verb: 'flush', ref: { family: c.family, table: c.table, chain: c.name } });
+  }
+
+  /** Appends a rule to its chain; with `position`, adds it after the rule with that handle. */
+  addRule(r: RuleSpec, o: { position?: bigint } = {}): this {
+    return this.push({ kind: 'rule', verb: 'append', rule: this.rule(r), ...position(o.position) });
+  }
+  /** Inserts a rule at the top of its chain; with `position`, before the rule with that handle. */
+  insertRule(r: RuleSpec, o: { position?: bigint } = {}): this {
+    return this.push({ kind: 'rule', verb: 'insert', rule: this.rule(r), ...position(o.position) });
+  }
+  /** Replaces the rule with handle `r.handle`. */
+  replaceRule(r: RuleSpec): this {
+    const rule = this.rule(r);
+    rule.handle = handle(r.handle, 'replaceRule handle');
+    return this.push({ kind: 'rule', verb: 'replace', rule });
+  }
+  deleteRule(r: { family: Family; table: string; chain: string; handle: bigint }): this {
+    validateRuleTarget(r);
+    return this.push({ kind: 'rule-delete', verb: 'delete', ref: { family: r.family, table: r.table, chain: r.chain, handle: handle(r.handle, 'deleteRule handle') } });
+  }
+
+  addSet(s: NftSet): this { return this.set('add', s); }
+  createSet(s: NftSet): this { return this.set('create', s); }
+  deleteSet(s: SetRef): this {
+    return this.push({ kind: 'set', verb: 'delete', set: this.lookupSet(s), id: 0 });
+  }
+  flushSet(s: SetRef | NftSet): this { return this.push({ kind: 'set-flush', set: this.lookupSet(s) }); }
+
+  /** Adds elements; `set` is the set's definition, or a reference to a set added earlier in this batch. */
+  addElements(set: NftSet | SetRef, elems: readonly (ElementInput | SetElement)[]): this { return this.elements('add', set, elems); }
+  createElements(set: NftSet | SetRef, elems: readonly (ElementInput | SetElement)[]): this { return this.elements('create', set, elems); }
+  deleteElements(set: NftSet | SetRef, elems: readonly (ElementInput | SetElement)[]): this { return this.elements('delete', set, elems); }
+
+  /** Encodes BEGIN, the ops and END into `w`, with sequence numbers from `seq`. */
+  encodeInto(w: NlWriter, seq: number, o: CommitOptions = {}): void {
+    writeMarker(w, NFNL_MSG_BATCH_BEGIN, seq, o.genid);
+    const ctx: BatchContext = { setId: (f, t, n) => this.setIds.get(key(f, t, n)) };
+    const last = this.ops.length - 1;
+    for (let i = 0; i <= last; i++) encodeOp(w, this.ops[i]!, (seq + 1 + i) >>> 0, i === last ? NLM_F_ACK : 0, ctx);
+    writeMarker(w, NFNL_MSG_BATCH_END, (seq + this.ops.length + 1) >>> 0, undefined);
+  }
+
+  /** The whole batch as bytes (for dry runs and tests). */
+  encode(seq = 0, o: CommitOptions = {}): Buffer {
+    const w = new NlWriter(1024 + this.ops.length * 256);
+    this.encodeInto(w, seq, o);
+    return Buffer.from(w.bytes());
+  }
+
+  /** The batch as nft commands, valid input for `nft -f`. */
+  render(): string {
+    return renderBatch(this.ops);
+  }
+
+  /** Sends the batch in one sendto() and waits for the kernel's verdict. Throws NetlinkError naming the failing op. */
+  async commit(o: CommitOptions = {}): Promise<void> {
+    const conn = this.connection();
+    if (this.ops.length === 0) return;
+    const w = new NlWriter(4096 + this.ops.length * 256);
+    const first = conn.nextSeq(this.ops.length + 2);
+    this.encodeInto(w, first, o);
+    const buf = w.bytes();
+    const reply = await conn.exchange(buf, [buf.length], [1], false);
+    const err = batchError(this, reply, first, o);
+    if (err) throw err;
+  }
+
+  /** The synchronous twin of commit(), for benchmarks. */
+  commitSync(o: CommitOptions = {}): void {
+    const conn = this.connection();
+    if (this.ops.length === 0) return;
+    const w = new NlWriter(4096 + this.ops.length * 256);
+    const first = conn.nextSeq(this.ops.length + 2);
+    this.encodeInto(w, first, o);
+    const buf = w.bytes();
+    const err = batchError(this, conn.exchangeSync(buf, [buf.length], [1], false), first, o);
+    if (err) throw err;
+  }
+
+  /** NFTA_SET_ID given to a set created in this batch. */
+  setIdOf(s: SetRef): number | undefined {
+    return this.setIds.get(key(s.family, s.table, s.name));
+  }
+
+  private connection(): NetlinkConnection {
+    if (!this.conn) throw new Error('nft batch: not bound to a connection (use openNft().batch())');
+    if (this.conn.protocol !== NETLINK_NETFILTER) throw new Error('nft batch: connection is not NETLINK_NETFILTER');
+    return this.conn;
+  }
+
+  private push(op: Op): this {
+    this.ops.push(op);
+    return this;
+  }
+
+  private rule(r: RuleSpec): Rule {
+    validateRuleTarget(r);
+    const builder = r.exprs instanceof RuleBuilder ? r.exprs : undefined;
+    const exprs = builder ? builder.build(r.family) : validateExprs(r.exprs as readonly Expr[], `rule in ${r.table}/${r.chain}`);
+    const rule: Rule = { family: r.family, table: r.table, chain: r.chain, exprs };
+    const comment = r.comment ?? builder?.note;
+    if (comment !== undefined) {
+      if (typeof comment !== 'string' || Buffer.byteLength(comment) > 127) throw new ValidationError('comment', comment, 'expected at most 127 bytes');
+      rule.comment = comment;
+    }
+    return rule;
+  }
+
+  private set(verb: 'add' | 'create', s: NftSet): this {
+    const set = validateSet(s);
+    const k = key(set.family, set.table, set.name);
+    let id = this.setIds.get(k);
+    if (id === undefined) this.setIds.set(k, (id = this.nextSetId++));
+    this.sets.set(k, set);
+    return this.push({ kind: 'set', verb, set, id });
+  }
+
+  private lookupSet(s: SetRef | NftSet): NftSet {
+    validateFamily(s.family);
+    validateName(s.table, 'table');
+    validateName(s.name, 'set');
+    if ('key' in s) return validateSet(s);
+    const known = this.sets.get(key(s.family, s.table, s.name));
+    return known ?? ({ ...s, key: 'integer', keyLen: 4 } as NftSet);
+  }
+
+  private elements(verb: ElemVerb, ref: NftSet | SetRef, inputs: readonly (ElementInput | SetElement)[]): this {
+    const set = 'key' in ref ? validateSet(ref) : this.sets.get(key(ref.family, ref.table, ref.name));
+    if (!set) throw new ValidationError('set', ref.name, 'unknown set: pass its definition (from listSets() or the one you created)');
+    const elements = preParsed(inputs) ? checkParsed(set, inputs) : parseElements(set, inputs as readonly ElementInput[]);
+    if (elements.length === 0) return this;
+    return this.push({ kind: 'elements', verb, set, elements, wire: toWire(set, elements, verb) });
+  }
+}
+
+function writeMarker(w: NlWriter, type: number, seq: number, genid: number | undefined): void {
+  w.beginMessage(type, NLM_F_REQUEST, seq, 0);
+  w.rawU8(NFPROTO_UNSPEC);
+  w.rawU8(NFNETLINK_V0);
+  w.rawU16BE(NFNL_SUBSYS_NFTABLES);
+  if (genid !== undefined) w.u32be(NFNL_BATCH_GENID, genid);
+  w.endMessage();
+}
+
+function position(p: bigint | undefined): { position?: bigint } {
+  return p === undefined ? {} : { position: handle(p, 'position') };
+}
+
+function handle(h: unknown, field: string): bigint {
+  if (typeof h !== 'bigint' || h <= 0n || h >= 1n << 64n) throw new ValidationError(field, h, 'expected a rule handle (bigint > 0)');
+  return h;
+}
+
+function preParsed(inputs: readonly unknown[]): inputs is readonly SetElement[] {
+  const first = inputs[0] as { key?: unknown } | undefined;
+  return typeof first === 'object' && first !== null && !Array.isArray(first) && Buffer.isBuffer(first.key);
+}
+
+function checkParsed(set: NftSet, elems: readonly SetElement[]): SetElement[] {
+  const len = keyLen(set);
+  for (let i = 0; i < elems.length; i++) {
+    const e = elems[i]!;
+    if (!Buffer.isBuffer(e.key) || e.key.length !== len || (e.keyEnd && e.keyEnd.length !== len)) {
+      throw new ValidationError(`set ${set.name} element #${i} key`, e.key, `expected ${len} bytes`);
+    }
+  }
+  return elems as SetElement[];
+}

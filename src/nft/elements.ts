@@ -1,0 +1,97 @@
+// Set elements as users write them, parsed once against the set's types.
+//
+//   set of ipv4_addr:                 '10.0.0.1'
+//   interval set of ipv4_addr:        '10.0.0.0/8', '192.168.1.1-192.168.1.9'
+//   concatenation:                    ['1.2.3.4', 'tcp', 22]
+//   map:                              ['192.168.32.200', '10.1.2.2']   (key, value)
+//   verdict map:                      ['eth0', 'accept'], ['eth1', 'jump c']
+//   any of them with options:         { key, data?, timeout?, comment? }
+import { ValidationError } from '../netlink/errors.js';
+import type { Scalar } from './datatypes.js';
+import { hasFlag, isConcat, keyTypes } from './set.js';
+import type { DataTypeName, NftSet, SetElement, Verdict, VerdictCode } from './types.js';
+import { validateChainName } from './validate.js';
+import { concat, parseRange, parseValue } from './values.js';
+
+export type KeyInput = Scalar | readonly Scalar[];
+export type DataInput = Scalar | Verdict;
+export type ElementInput =
+  | KeyInput
+  | readonly [KeyInput, DataInput]
+  | { key: KeyInput; data?: DataInput; timeout?: number; comment?: string };
+
+const VERDICTS: VerdictCode[] = ['accept', 'drop', 'continue', 'return', 'jump', 'goto'];
+
+/** "accept", "jump chain", "goto chain", or a Verdict object. */
+export function parseVerdict(v: DataInput, field: string): Verdict {
+  if (typeof v === 'object') {
+    if (!VERDICTS.includes(v.code)) throw new ValidationError(field, v, 'unknown verdict');
+    if (v.code === 'jump' || v.code === 'goto') return { code: v.code, chain: validateChainName(v.chain, field) };
+    return { code: v.code };
+  }
+  const [code, chain, extra] = String(v).trim().split(/\s+/) as [VerdictCode, string | undefined, unknown];
+  if (!VERDICTS.includes(code) || extra !== undefined) throw new ValidationError(field, v, 'unknown verdict');
+  if (code === 'jump' || code === 'goto') {
+    if (chain === undefined) throw new ValidationError(field, v, `${code} needs a chain`);
+    return { code, chain: validateChainName(chain, field) };
+  }
+  if (chain !== undefined) throw new ValidationError(field, v, 'unknown verdict');
+  return { code };
+}
+
+function parseKey(set: NftSet, k: KeyInput, field: string): Pick<SetElement, 'key' | 'keyEnd'> {
+  const types = keyTypes(set);
+  const interval = hasFlag(set, 'interval');
+  const parts: readonly Scalar[] = isConcat(set) ? (Array.isArray(k) ? k : [k as Scalar]) : [k as Scalar];
+  if (parts.length !== types.length || (!isConcat(set) && Array.isArray(k))) {
+    throw new ValidationError(field, k, `expected ${types.length === 1 ? 'one value' : `${types.length} values`} of type ${types.join(' . ')}`);
+  }
+  if (!interval) {
+    const vals = parts.map((p, i) => parseValue(types[i]!, p, `${field}[${i}]`, set.keyLen));
+    return { key: types.length === 1 ? vals[0]! : concat(vals) };
+  }
+  const ranges = parts.map((p, i) => parseRange(types[i]!, p, types.length === 1 ? field : `${field}[${i}]`));
+  if (types.length === 1) return { key: ranges[0]!.from, keyEnd: ranges[0]!.to };
+  return { key: concat(ranges.map((r) => r.from)), keyEnd: concat(ranges.map((r) => r.to)) };
+}
+
+function parseData(set: NftSet, d: DataInput | undefined, field: string): Pick<SetElement, 'data' | 'verdict'> {
+  if (set.data === undefined) {
+    if (d !== undefined) throw new ValidationError(field, d, `set ${set.name} is not a map`);
+    return {};
+  }
+  if (d === undefined) throw new ValidationError(field, d, `map ${set.name} needs a value of type ${set.data}`);
+  if (set.data === 'verdict') return { verdict: parseVerdict(d, field) };
+  if (typeof d === 'object') throw new ValidationError(field, d, `expected a value of type ${set.data}`);
+  return { data: parseValue(set.data as DataTypeName, d, field, set.dataLen) };
+}
+
+function normalize(set: NftSet, input: ElementInput): { key: KeyInput; data?: DataInput; timeout?: number; comment?: string } {
+  if (typeof input === 'object' && input !== null && !Array.isArray(input)) {
+    return input as { key: KeyInput; data?: DataInput; timeout?: number; comment?: string };
+  }
+  if (set.data !== undefined && Array.isArray(input) && input.length === 2) {
+    return { key: input[0] as KeyInput, data: input[1] as DataInput };
+  }
+  return { key: input as KeyInput };
+}
+
+/** Parses and validates element inputs against the set; throws ValidationError naming the element. */
+export function parseElements(set: NftSet, inputs: readonly ElementInput[]): SetElement[] {
+  const out: SetElement[] = new Array(inputs.length);
+  for (let i = 0; i < inputs.length; i++) {
+    const field = `set ${set.name} element #${i}`;
+    const n = normalize(set, inputs[i]!);
+    const e: SetElement = { ...parseKey(set, n.key, `${field} key`), ...parseData(set, n.data, `${field} value`) };
+    if (n.timeout !== undefined) {
+      if (!Number.isInteger(n.timeout) || n.timeout <= 0) throw new ValidationError(`${field} timeout`, n.timeout, 'expected milliseconds > 0');
+      if (!hasFlag(set, 'timeout') && set.timeout === undefined) {
+        throw new ValidationError(`${field} timeout`, n.timeout, `set ${set.name} has no timeout flag`);
+      }
+      e.timeout = n.timeout;
+    }
+    if (n.comment !== undefined) e.comment = n.comment;
+    out[i] = e;
+  }
+  return out;
+}

@@ -1,0 +1,100 @@
+// Reading state back: NFT_MSG_GET* dumps decoded into the same typed objects
+// the batch writes, and the ruleset generation.
+//
+//   NFT_MSG_GETTABLE / GETCHAIN / GETSET   NLM_F_DUMP, nfgen_family = family or NFPROTO_UNSPEC
+//   NFT_MSG_GETRULE                        NLM_F_DUMP, [NFTA_RULE_TABLE, NFTA_RULE_CHAIN] to filter
+//   NFT_MSG_GETSETELEM                     NLM_F_DUMP, NFTA_SET_ELEM_LIST_TABLE + NFTA_SET_ELEM_LIST_SET
+//   NFT_MSG_GETGEN                         -> NFT_MSG_NEWGEN { NFTA_GEN_ID be32 }
+import { NLM_F_ACK, NLM_F_DUMP, NLM_F_REQUEST } from '../netlink/constants.js';
+import { Attrs } from '../netlink/reader.js';
+import type { NetlinkConnection, Request } from '../netlink/socket.js';
+import type { NlWriter } from '../netlink/writer.js';
+import { decodeChain } from './chain.js';
+import {
+  NFGENMSG_LEN, NFPROTO_UNSPEC, NFTA_GEN_ID, NFTA_RULE_CHAIN, NFTA_RULE_TABLE, NFTA_SET_ELEM_LIST_SET,
+  NFTA_SET_ELEM_LIST_TABLE, NFT_MSG_GETCHAIN, NFT_MSG_GETGEN, NFT_MSG_GETRULE, NFT_MSG_GETSET, NFT_MSG_GETSETELEM,
+  NFT_MSG_GETTABLE, NFT_MSG_NEWGEN,
+} from './constants.js';
+import { nftType, beginNft } from './msg.js';
+import { FAMILY_NUM } from './names.js';
+import { setKey, type Ruleset } from './render.js';
+import { decodeRule } from './rule.js';
+import { decodeSet } from './set.js';
+import { decodeElements } from './setelem.js';
+import { decodeTable } from './table.js';
+import type { Chain, Family, NftSet, Rule, SetElement, Table } from './types.js';
+
+function dumpRequest(msg: number, family: Family | undefined, what: string, attrs?: (w: NlWriter) => void): Request {
+  return {
+    describe: () => `nft list ${what}`,
+    encode(w, seq) {
+      beginNft(w, msg, NLM_F_REQUEST | NLM_F_DUMP, seq, family ? FAMILY_NUM[family] : NFPROTO_UNSPEC);
+      attrs?.(w);
+      w.endMessage();
+    },
+  };
+}
+
+export async function listTables(conn: NetlinkConnection, family?: Family): Promise<Table[]> {
+  const msgs = await conn.dump(dumpRequest(NFT_MSG_GETTABLE, family, 'tables'));
+  return msgs.map(decodeTable);
+}
+
+export async function listChains(conn: NetlinkConnection, family?: Family, table?: string): Promise<Chain[]> {
+  const msgs = await conn.dump(dumpRequest(NFT_MSG_GETCHAIN, family, 'chains'));
+  return msgs.map(decodeChain).filter((c) => table === undefined || c.table === table);
+}
+
+export async function listRules(conn: NetlinkConnection, family?: Family, table?: string, chain?: string): Promise<Rule[]> {
+  const filter = family !== undefined && table !== undefined;
+  const req = dumpRequest(NFT_MSG_GETRULE, family, 'rules', (w) => {
+    if (!filter) return;
+    w.str(NFTA_RULE_TABLE, table!);
+    if (chain !== undefined) w.str(NFTA_RULE_CHAIN, chain);
+  });
+  const rules = (await conn.dump(req)).map(decodeRule);
+  return rules.filter((r) => (table === undefined || r.table === table) && (chain === undefined || r.chain === chain));
+}
+
+export async function listSets(conn: NetlinkConnection, family?: Family, table?: string): Promise<NftSet[]> {
+  const msgs = await conn.dump(dumpRequest(NFT_MSG_GETSET, family, 'sets'));
+  return msgs.map(decodeSet).filter((s) => table === undefined || s.table === table);
+}
+
+/** The set's elements, intervals merged back into ranges, sorted by key. */
+export async function listElements(conn: NetlinkConnection, set: NftSet): Promise<SetElement[]> {
+  const req = dumpRequest(NFT_MSG_GETSETELEM, set.family, `elements of ${set.name}`, (w) => {
+    w.str(NFTA_SET_ELEM_LIST_TABLE, set.table);
+    w.str(NFTA_SET_ELEM_LIST_SET, set.name);
+  });
+  return decodeElements(await conn.dump(req), set);
+}
+
+/** Everything, in kernel order (tables, chains and rules by handle), with every set's elements. */
+export async function listRuleset(conn: NetlinkConnection, family?: Family): Promise<Ruleset> {
+  const [tables, chains, sets, rules] = [
+    await listTables(conn, family),
+    await listChains(conn, family),
+    await listSets(conn, family),
+    await listRules(conn, family),
+  ];
+  const elements = new Map<string, SetElement[]>();
+  for (const s of sets) elements.set(setKey(s), await listElements(conn, s));
+  return { tables, chains, sets, rules, elements };
+}
+
+/** The ruleset generation id (NFT_MSG_GETGEN), for CommitOptions.genid. */
+export async function getGeneration(conn: NetlinkConnection): Promise<number> {
+  const req: Request = {
+    describe: () => 'nft get generation',
+    encode(w, seq) {
+      beginNft(w, NFT_MSG_GETGEN, NLM_F_REQUEST | NLM_F_ACK, seq, NFPROTO_UNSPEC);
+      w.endMessage();
+    },
+  };
+  const [reply] = await conn.runAll([req]);
+  const m = reply!.messages.find((x) => x.type === nftType(NFT_MSG_NEWGEN));
+  const id = m ? Attrs.ofMessage(m, NFGENMSG_LEN).u32be(NFTA_GEN_ID) : undefined;
+  if (id === undefined) throw new Error('nft: NFT_MSG_GETGEN returned no generation id');
+  return id;
+}

@@ -1,0 +1,47 @@
+// The operations a batch carries, and how each becomes one netlink message.
+import type { NlWriter } from '../netlink/writer.js';
+import type { EncodeContext } from './expr/index.js';
+import { encodeChain, type ChainVerb } from './chain.js';
+import { encodeRule, encodeRuleDelete, type RuleRef, type RuleVerb } from './rule.js';
+import { encodeSet, type SetVerb } from './set.js';
+import { encodeElements, encodeSetFlush, type ElemVerb, type WireElement } from './setelem.js';
+import { encodeTable, type TableVerb } from './table.js';
+import type { Chain, NftSet, Rule, SetElement, Table } from './types.js';
+
+export type Op =
+  | { kind: 'table'; verb: TableVerb; table: Table }
+  | { kind: 'chain'; verb: ChainVerb; chain: Chain }
+  | { kind: 'rule'; verb: Exclude<RuleVerb, 'delete'>; rule: Rule; position?: bigint }
+  | { kind: 'rule-delete'; verb: 'delete' | 'flush'; ref: RuleRef }
+  | { kind: 'set'; verb: SetVerb; set: NftSet; id: number }
+  | { kind: 'set-flush'; set: NftSet }
+  | { kind: 'elements'; verb: ElemVerb; set: NftSet; elements: SetElement[]; wire: WireElement[] };
+
+/** Looks up NFTA_SET_ID values of sets created in the same batch. */
+export interface BatchContext {
+  setId(family: string, table: string, name: string): number | undefined;
+}
+
+export function encodeOp(w: NlWriter, op: Op, seq: number, flags: number, ctx: BatchContext): void {
+  switch (op.kind) {
+    case 'table':
+      return encodeTable(w, seq, flags, op.verb, op.table);
+    case 'chain':
+      return encodeChain(w, seq, flags, op.verb, op.chain);
+    case 'rule': {
+      const r = op.rule;
+      const ectx: EncodeContext = { setId: (name) => ctx.setId(r.family, r.table, name) };
+      return encodeRule(w, seq, flags, op.verb, r, op.position, ectx);
+    }
+    case 'rule-delete':
+      return encodeRuleDelete(w, seq, flags, op.ref);
+    case 'set':
+      return encodeSet(w, seq, flags, op.verb, op.set, op.id);
+    case 'set-flush':
+      return encodeSetFlush(w, seq, flags, op.set);
+    case 'elements': {
+      const s = op.set;
+      return encodeElements(w, seq, flags, op.verb, s, op.wire, ctx.setId(s.family, s.table, s.name));
+    }
+  }
+}

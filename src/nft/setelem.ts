@@ -1,0 +1,206 @@
+// Set elements.
+//
+//   NFT_MSG_NEWSETELEM / NFT_MSG_DELSETELEM, nfgenmsg.nfgen_family = the table's family
+//     NFTA_SET_ELEM_LIST_TABLE     string
+//     NFTA_SET_ELEM_LIST_SET       string
+//     NFTA_SET_ELEM_LIST_SET_ID    be32    when the set is created in the same batch
+//     NFTA_SET_ELEM_LIST_ELEMENTS  nested, one nest per element (nft numbers them 1, 2, 3, ...) {
+//       NFTA_SET_ELEM_FLAGS     be32   NFT_SET_ELEM_INTERVAL_END (1)
+//       NFTA_SET_ELEM_TIMEOUT   be64   ms
+//       NFTA_SET_ELEM_KEY       nested { NFTA_DATA_VALUE key }
+//       NFTA_SET_ELEM_KEY_END   nested { NFTA_DATA_VALUE key }        (concatenated intervals)
+//       NFTA_SET_ELEM_DATA      nested { NFTA_DATA_VALUE v | NFTA_DATA_VERDICT {...} }   (maps)
+//       NFTA_SET_ELEM_USERDATA  udata: comment, NFTNL_SET_ELEM_F_INTERVAL_OPEN
+//       NFTA_SET_ELEM_EXPIRATION be64  ms (dumps)
+//     }
+//
+// Intervals the way nft 1.0.6 writes them (strace):
+//   - plain interval sets (rbtree): a range [a, b] is two elements, key a and
+//     key b+1 flagged INTERVAL_END; a range that reaches the top of the key
+//     space has no end element and carries the INTERVAL_OPEN udata flag
+//     instead; an add whose lowest range does not start at 0 is preceded by
+//     an INTERVAL_END element at key 0.
+//   - concatenated interval sets (pipapo): one element with KEY and KEY_END
+//     (inclusive).
+// Flush is NFT_MSG_DELSETELEM with no element list (nft writes SET before TABLE).
+import type { NlMessage } from '../netlink/reader.js';
+import { Attrs } from '../netlink/reader.js';
+import type { NlWriter } from '../netlink/writer.js';
+import { NLM_F_CREATE, NLM_F_EXCL, NLM_F_REQUEST } from '../netlink/constants.js';
+import { decrement, isZero } from './addr.js';
+import {
+  NFGENMSG_LEN, NFTA_SET_ELEM_DATA, NFTA_SET_ELEM_EXPIRATION, NFTA_SET_ELEM_FLAGS, NFTA_SET_ELEM_KEY,
+  NFTA_SET_ELEM_KEY_END, NFTA_SET_ELEM_LIST_ELEMENTS, NFTA_SET_ELEM_LIST_SET, NFTA_SET_ELEM_LIST_SET_ID,
+  NFTA_SET_ELEM_LIST_TABLE, NFTA_SET_ELEM_TIMEOUT, NFTA_SET_ELEM_USERDATA, NFT_MSG_DELSETELEM, NFT_MSG_NEWSETELEM,
+  NFT_SET_ELEM_CATCHALL, NFT_SET_ELEM_INTERVAL_END,
+} from './constants.js';
+import { getValue, getVerdict, putValue, putVerdict } from './data.js';
+import { beginNft } from './msg.js';
+import { FAMILY_NUM } from './names.js';
+import { hasFlag, isConcat, keyLen } from './set.js';
+import type { NftSet, SetElement, Verdict } from './types.js';
+import {
+  NFTNL_SET_ELEM_F_INTERVAL_OPEN, NFTNL_UDATA_SET_ELEM_COMMENT, NFTNL_UDATA_SET_ELEM_FLAGS, UdataWriter, parseUdata,
+  udataString, udataU32,
+} from './udata.js';
+import { after } from './values.js';
+
+export const SETELEM_LIST_ATTRS = [
+  'NFTA_SET_ELEM_LIST_UNSPEC', 'NFTA_SET_ELEM_LIST_TABLE', 'NFTA_SET_ELEM_LIST_SET', 'NFTA_SET_ELEM_LIST_ELEMENTS',
+  'NFTA_SET_ELEM_LIST_SET_ID',
+];
+export const SETELEM_ATTRS = [
+  'NFTA_SET_ELEM_UNSPEC', 'NFTA_SET_ELEM_KEY', 'NFTA_SET_ELEM_DATA', 'NFTA_SET_ELEM_FLAGS', 'NFTA_SET_ELEM_TIMEOUT',
+  'NFTA_SET_ELEM_EXPIRATION', 'NFTA_SET_ELEM_USERDATA', 'NFTA_SET_ELEM_EXPR', 'NFTA_SET_ELEM_PAD',
+  'NFTA_SET_ELEM_OBJREF', 'NFTA_SET_ELEM_KEY_END',
+];
+
+export type ElemVerb = 'add' | 'create' | 'delete';
+
+/** One element as it goes on the wire. */
+export interface WireElement {
+  key: Buffer;
+  keyEnd?: Buffer;
+  flags: number;
+  data?: Buffer;
+  verdict?: Verdict;
+  timeout?: number;
+  udata?: Buffer;
+}
+
+function elemUdata(comment: string | undefined, open: boolean): Buffer | undefined {
+  if (comment === undefined && !open) return undefined;
+  const u = new UdataWriter();
+  if (comment !== undefined) u.str(NFTNL_UDATA_SET_ELEM_COMMENT, comment);
+  if (open) u.u32(NFTNL_UDATA_SET_ELEM_FLAGS, NFTNL_SET_ELEM_F_INTERVAL_OPEN);
+  return u.bytes();
+}
+
+/** Typed elements to wire elements, splitting ranges the way the set's backend wants them. */
+export function toWire(set: NftSet, elems: readonly SetElement[], verb: ElemVerb): WireElement[] {
+  const rbtree = hasFlag(set, 'interval') && !isConcat(set);
+  const withData = verb !== 'delete';
+  const out: WireElement[] = [];
+  const list = rbtree ? [...elems].sort((a, b) => Buffer.compare(a.key, b.key)) : elems;
+  if (rbtree && withData && list.length && !isZero(list[0]!.key)) {
+    out.push({ key: Buffer.alloc(keyLen(set)), flags: NFT_SET_ELEM_INTERVAL_END });
+  }
+  for (const e of list) {
+    const end = rbtree && e.keyEnd ? after(e.keyEnd) : undefined;
+    const w: WireElement = { key: e.key, flags: 0 };
+    if (!rbtree && e.keyEnd) w.keyEnd = e.keyEnd;
+    if (withData) {
+      if (e.timeout !== undefined) w.timeout = e.timeout;
+      if (e.data) w.data = e.data;
+      if (e.verdict) w.verdict = e.verdict;
+      const udata = elemUdata(e.comment, rbtree && e.keyEnd !== undefined && end === undefined);
+      if (udata) w.udata = udata;
+    }
+    out.push(w);
+    if (end) out.push({ key: end, flags: NFT_SET_ELEM_INTERVAL_END });
+  }
+  return out;
+}
+
+function writeElement(w: NlWriter, index: number, e: WireElement): void {
+  const n = w.nestStart(index, true);
+  if (e.flags) w.u32be(NFTA_SET_ELEM_FLAGS, e.flags);
+  if (e.timeout !== undefined) w.u64be(NFTA_SET_ELEM_TIMEOUT, BigInt(e.timeout));
+  putValue(w, NFTA_SET_ELEM_KEY, e.key);
+  if (e.keyEnd) putValue(w, NFTA_SET_ELEM_KEY_END, e.keyEnd);
+  if (e.data) putValue(w, NFTA_SET_ELEM_DATA, e.data);
+  else if (e.verdict) putVerdict(w, NFTA_SET_ELEM_DATA, e.verdict);
+  if (e.udata) w.binary(NFTA_SET_ELEM_USERDATA, e.udata);
+  w.nestEnd(n);
+}
+
+export function encodeElements(
+  w: NlWriter, seq: number, flags: number, verb: ElemVerb, set: NftSet, wire: readonly WireElement[],
+  setId: number | undefined,
+): void {
+  const msg = verb === 'delete' ? NFT_MSG_DELSETELEM : NFT_MSG_NEWSETELEM;
+  const f = NLM_F_REQUEST | flags | (verb === 'delete' ? 0 : NLM_F_CREATE) | (verb === 'create' ? NLM_F_EXCL : 0);
+  beginNft(w, msg, f, seq, FAMILY_NUM[set.family]);
+  w.str(NFTA_SET_ELEM_LIST_TABLE, set.table);
+  w.str(NFTA_SET_ELEM_LIST_SET, set.name);
+  if (setId !== undefined) w.u32be(NFTA_SET_ELEM_LIST_SET_ID, setId);
+  const list = w.nestStart(NFTA_SET_ELEM_LIST_ELEMENTS, true);
+  for (let i = 0; i < wire.length; i++) writeElement(w, (i % 0x3fff) + 1, wire[i]!);
+  w.nestEnd(list);
+  w.endMessage();
+}
+
+/** DELSETELEM with no list: every element of the set. */
+export function encodeSetFlush(w: NlWriter, seq: number, flags: number, set: NftSet): void {
+  beginNft(w, NFT_MSG_DELSETELEM, NLM_F_REQUEST | flags, seq, FAMILY_NUM[set.family]);
+  w.str(NFTA_SET_ELEM_LIST_SET, set.name);
+  w.str(NFTA_SET_ELEM_LIST_TABLE, set.table);
+  w.endMessage();
+}
+
+interface DumpedElement extends SetElement {
+  flags: number;
+  open: boolean;
+}
+
+function decodeOne(a: Attrs): DumpedElement | undefined {
+  const flags = a.u32be(NFTA_SET_ELEM_FLAGS) ?? 0;
+  const key = getValue(a, NFTA_SET_ELEM_KEY);
+  if (!key || flags & NFT_SET_ELEM_CATCHALL) return undefined;
+  const u = parseUdata(a.bytes(NFTA_SET_ELEM_USERDATA));
+  const e: DumpedElement = { key, flags, open: ((udataU32(u.get(NFTNL_UDATA_SET_ELEM_FLAGS)) ?? 0) & 1) === 1 };
+  const keyEnd = getValue(a, NFTA_SET_ELEM_KEY_END);
+  if (keyEnd) e.keyEnd = keyEnd;
+  const data = getValue(a, NFTA_SET_ELEM_DATA);
+  const verdict = data ? undefined : getVerdict(a, NFTA_SET_ELEM_DATA);
+  if (data) e.data = data;
+  if (verdict) e.verdict = verdict;
+  const timeout = a.u64be(NFTA_SET_ELEM_TIMEOUT);
+  const expires = a.u64be(NFTA_SET_ELEM_EXPIRATION);
+  if (timeout !== undefined) e.timeout = Number(timeout);
+  if (expires !== undefined) e.expires = Number(expires);
+  const comment = udataString(u.get(NFTNL_UDATA_SET_ELEM_COMMENT));
+  if (comment !== undefined) e.comment = comment;
+  return e;
+}
+
+function plain(e: DumpedElement): SetElement {
+  const { flags: _f, open: _o, ...rest } = e;
+  return rest;
+}
+
+/** Pairs rbtree start and end elements back into ranges. */
+function mergeIntervals(elems: DumpedElement[]): SetElement[] {
+  elems.sort((a, b) => Buffer.compare(a.key, b.key) || (b.flags & 1) - (a.flags & 1));
+  const out: SetElement[] = [];
+  for (let i = 0; i < elems.length; i++) {
+    const e = elems[i]!;
+    if (e.flags & NFT_SET_ELEM_INTERVAL_END) continue;
+    const next = elems[i + 1];
+    const r = plain(e);
+    if (next && next.flags & NFT_SET_ELEM_INTERVAL_END && !isZero(next.key)) {
+      r.keyEnd = decrement(next.key);
+      i++;
+    } else {
+      r.keyEnd = Buffer.alloc(e.key.length, 0xff);
+    }
+    out.push(r);
+  }
+  return out;
+}
+
+/** Decodes an NFT_MSG_GETSETELEM dump into typed elements, sorted by key. */
+export function decodeElements(msgs: readonly NlMessage[], set: NftSet): SetElement[] {
+  const raw: DumpedElement[] = [];
+  for (const m of msgs) {
+    const list = Attrs.ofMessage(m, NFGENMSG_LEN).nested(NFTA_SET_ELEM_LIST_ELEMENTS);
+    for (const a of list?.list() ?? []) {
+      const e = decodeOne(a);
+      if (e) raw.push(e);
+    }
+  }
+  if (hasFlag(set, 'interval') && !isConcat(set)) return mergeIntervals(raw);
+  raw.sort((a, b) => Buffer.compare(a.key, b.key));
+  return raw.map(plain);
+}
+
