@@ -210,7 +210,7 @@ export class Batch {
   private elements(verb: ElemVerb, ref: NftSet | SetRef, inputs: readonly (ElementInput | SetElement)[]): this {
     const set = 'key' in ref ? validateSet(ref) : this.sets.get(key(ref.family, ref.table, ref.name));
     if (!set) throw new ValidationError('set', ref.name, 'unknown set: pass its definition (from listSets() or the one you created)');
-    const elements = preParsed(inputs) ? checkParsed(set, inputs) : parseElements(set, inputs as readonly ElementInput[]);
+    const elements = preParsed(inputs) ? checkParsed(set, inputs) : parseElements(set, inputs as readonly ElementInput[], verb === 'delete');
     if (elements.length === 0) return this;
     return this.push({ kind: 'elements', verb, set, elements, wire: toWire(set, elements, verb) });
   }

@@ -105,12 +105,15 @@ export class RuleBuilder extends RuleActions {
 
   /** Loads the key of a (possibly concatenated) lookup: first field in reg 1, the rest in 32-bit registers. */
   private loadKey(names: FieldName | FieldName[]): void {
-    const list = Array.isArray(names) ? names : [names];
-    let slot = 0;
-    list.forEach((n, i) => {
+    const list = (Array.isArray(names) ? names : [names]).map((n) => {
       const f = FIELDS.get(n);
       if (!f) throw new ValidationError('field', n, 'unknown field');
-      this.depsFor(f);
+      return f;
+    });
+    // Dependencies first: they use register 1, which the key is about to occupy.
+    for (const f of list) this.depsFor(f);
+    let slot = 0;
+    list.forEach((f, i) => {
       this.parts.push(loadExpr(f, i === 0 ? 1 : 8 + slot));
       slot += padded(f.len) / 4;
     });

@@ -55,7 +55,8 @@ function parseKey(set: NftSet, k: KeyInput, field: string): Pick<SetElement, 'ke
   return { key: concat(ranges.map((r) => r.from)), keyEnd: concat(ranges.map((r) => r.to)) };
 }
 
-function parseData(set: NftSet, d: DataInput | undefined, field: string): Pick<SetElement, 'data' | 'verdict'> {
+function parseData(set: NftSet, d: DataInput | undefined, field: string, keyOnly: boolean): Pick<SetElement, 'data' | 'verdict'> {
+  if (keyOnly && d === undefined) return {};
   if (set.data === undefined) {
     if (d !== undefined) throw new ValidationError(field, d, `set ${set.name} is not a map`);
     return {};
@@ -70,19 +71,22 @@ function normalize(set: NftSet, input: ElementInput): { key: KeyInput; data?: Da
   if (typeof input === 'object' && input !== null && !Array.isArray(input)) {
     return input as { key: KeyInput; data?: DataInput; timeout?: number; comment?: string };
   }
-  if (set.data !== undefined && Array.isArray(input) && input.length === 2) {
+  if (set.data !== undefined && Array.isArray(input) && input.length === 2 && (!Array.isArray(set.key) || Array.isArray(input[0]))) {
     return { key: input[0] as KeyInput, data: input[1] as DataInput };
   }
   return { key: input as KeyInput };
 }
 
-/** Parses and validates element inputs against the set; throws ValidationError naming the element. */
-export function parseElements(set: NftSet, inputs: readonly ElementInput[]): SetElement[] {
+/**
+ * Parses and validates element inputs against the set; throws ValidationError
+ * naming the element. `keyOnly` (deletes) lets map elements come without values.
+ */
+export function parseElements(set: NftSet, inputs: readonly ElementInput[], keyOnly = false): SetElement[] {
   const out: SetElement[] = new Array(inputs.length);
   for (let i = 0; i < inputs.length; i++) {
     const field = `set ${set.name} element #${i}`;
     const n = normalize(set, inputs[i]!);
-    const e: SetElement = { ...parseKey(set, n.key, `${field} key`), ...parseData(set, n.data, `${field} value`) };
+    const e: SetElement = { ...parseKey(set, n.key, `${field} key`), ...parseData(set, n.data, `${field} value`, keyOnly) };
     if (n.timeout !== undefined) {
       if (!Number.isInteger(n.timeout) || n.timeout <= 0) throw new ValidationError(`${field} timeout`, n.timeout, 'expected milliseconds > 0');
       if (!hasFlag(set, 'timeout') && set.timeout === undefined) {

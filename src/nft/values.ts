@@ -39,7 +39,7 @@ export function parseRange(type: DataTypeName, v: Scalar, field: string): Parsed
     for (let i = 0; i < to.length; i++) to[i]! |= host[i]!;
     return { from, to, prefix: Number(bits) };
   }
-  if (typeof v === 'string' && v.includes('-') && type !== 'ifname') {
+  if (typeof v === 'string' && v.includes('-') && type !== 'ifname' && !parses(type, v)) {
     const [a, b, extra] = v.split('-');
     if (extra !== undefined || !a || !b) throw new ValidationError(field, v, 'malformed range: expected "from-to"');
     const from = dt.parse(a.trim(), field);
@@ -49,6 +49,16 @@ export function parseRange(type: DataTypeName, v: Scalar, field: string): Parsed
   }
   const one = dt.parse(v, field);
   return { from: one, to: one };
+}
+
+/** Whether `v` is one value of the type (symbolic names such as "echo-request" contain dashes). */
+function parses(type: DataTypeName, v: string): boolean {
+  try {
+    dataType(type).parse(v, '');
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** Concatenates components, each padded to 4 bytes (register-aligned). */

@@ -9,7 +9,7 @@
 //     NFTA_LOG_LEVEL       be32   enum nft_log_level        (syslog form; default 4, warn)
 //     NFTA_LOG_FLAGS       be32   NF_LOG_* (tcp sequence, options, ip options, uid, macdecode)
 //   }
-// nft sends LEVEL only when one is given; the kernel reports the default
+// Attributes go in number order, as nft writes them. nft sends LEVEL only when one is given; the kernel reports the default
 // level 4, which decode leaves out again.
 import {
   NFTA_LOG_FLAGS, NFTA_LOG_GROUP, NFTA_LOG_LEVEL, NFTA_LOG_PREFIX, NFTA_LOG_QTHRESHOLD, NFTA_LOG_SNAPLEN,
@@ -25,8 +25,8 @@ export const log: ExprCodec<LogExpr> = {
   name: 'log',
   attrs: ['NFTA_LOG_UNSPEC', 'NFTA_LOG_GROUP', 'NFTA_LOG_PREFIX', 'NFTA_LOG_SNAPLEN', 'NFTA_LOG_QTHRESHOLD', 'NFTA_LOG_LEVEL', 'NFTA_LOG_FLAGS'],
   encode(w, e) {
-    if (e.prefix !== undefined) w.str(NFTA_LOG_PREFIX, e.prefix);
     if (e.group !== undefined) w.u16be(NFTA_LOG_GROUP, e.group);
+    if (e.prefix !== undefined) w.str(NFTA_LOG_PREFIX, e.prefix);
     if (e.snaplen !== undefined) w.u32be(NFTA_LOG_SNAPLEN, e.snaplen);
     if (e.qthreshold !== undefined) w.u16be(NFTA_LOG_QTHRESHOLD, e.qthreshold);
     if (e.level !== undefined) w.u32be(NFTA_LOG_LEVEL, indexOf(LOG_LEVELS, e.level, 'log level'));
