@@ -122,13 +122,24 @@ export class RuleRenderer {
     this.pending.push(s);
   }
 
-  /** Drops "meta l4proto tcp" / "meta nfproto ipv4" / "meta iiftype ether" just before a field that implies it. */
+  /**
+   * Drops "meta l4proto tcp" / "meta nfproto ipv4" / "meta iiftype ether" from
+   * the run of dependency statements just before a field that implies them.
+   */
   private dropDependency(f: Field): void {
-    const last = () => this.out[this.out.length - 1];
     const base = f.load.kind === 'payload' ? f.load.base : undefined;
-    if (base === 'transport' && f.l4 !== undefined && last()?.dep === 'l4') this.out.pop();
-    if ((base === 'network' || (base === 'transport' && f.l3)) && last()?.dep === 'l3') this.out.pop();
-    if (base === 'll' && last()?.dep === 'll') this.out.pop();
+    if (base === 'transport' && f.l4 !== undefined) this.dropDep('l4');
+    if (base === 'network' || (base === 'transport' && f.l3)) this.dropDep('l3');
+    if (base === 'll') this.dropDep('ll');
+  }
+
+  dropDep(kind: NonNullable<Stmt['dep']>): void {
+    for (let i = this.out.length - 1; i >= 0 && this.out[i]!.dep; i--) {
+      if (this.out[i]!.dep === kind) {
+        this.out.splice(i, 1);
+        return;
+      }
+    }
   }
 
   private cmp(e: CmpExpr): void {

@@ -15,7 +15,7 @@ export function renderStatement(r: RuleRenderer, e: Expr): string {
     case 'nat': return nat(r, e);
     case 'masq': return `masquerade${ports(r, e.regProtoMin, e.regProtoMax)}${flags(e.flags)}`;
     case 'redir': return `redirect${ports(r, e.regProtoMin, e.regProtoMax)}${flags(e.flags)}`;
-    case 'counter': return e.packets || e.bytes ? `counter packets ${e.packets ?? 0n} bytes ${e.bytes ?? 0n}` : 'counter';
+    case 'counter': return `counter packets ${e.packets ?? 0n} bytes ${e.bytes ?? 0n}`;
     case 'log': return log(e);
     case 'limit': return limit(e);
     case 'reject': return reject(r, e);
@@ -106,7 +106,13 @@ function limit(e: LimitExpr): string {
 
 function reject(r: RuleRenderer, e: RejectExpr): string {
   if (e.type === 'tcp-reset') return 'reject with tcp reset';
+  // The family's default, which nft lists as a plain "reject".
+  const f = r.family;
+  if ((f === 'ip' && e.type === 'icmp' && e.code === 3) || (f === 'ip6' && e.type === 'icmp' && e.code === 4)) return 'reject';
+  if (f !== 'ip' && f !== 'ip6' && e.type === 'icmpx' && e.code === 1) return 'reject';
   if (e.type === 'icmpx') return `reject with icmpx ${ICMPX[e.code ?? 1] ?? e.code}`;
+  // nft adds the "meta nfproto" a family-specific reject needs in inet tables.
+  r.dropDep('l3');
   if (r.l3 === 'ipv6') return `reject with icmpv6 ${ICMPV6[e.code ?? 4] || e.code}`;
   return `reject with icmp ${dataType('icmp_code').format(Buffer.from([e.code ?? 3]))}`;
 }
