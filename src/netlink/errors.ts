@@ -57,7 +57,7 @@ export class ValidationError extends Error {
     readonly value: unknown,
     readonly reason: string,
   ) {
-    super(`invalid ${field} ${JSON.stringify(value) ?? String(value)}: ${reason}`);
+    super(`invalid ${field} ${show(value)}: ${reason}`);
     this.name = 'ValidationError';
   }
   /** Names the operation in `op` and at the front of the message (once); returns this. */
@@ -67,6 +67,15 @@ export class ValidationError extends Error {
       this.message = `${op}: ${this.message}`;
     }
     return this;
+  }
+}
+
+/** JSON for the message, falling back to String() where JSON has no form (bigint, undefined). */
+function show(value: unknown): string {
+  try {
+    return JSON.stringify(value) ?? String(value);
+  } catch {
+    return String(value);
   }
 }
 

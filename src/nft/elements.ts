@@ -47,7 +47,7 @@ function parseKey(set: NftSet, k: KeyInput, field: string): Pick<SetElement, 'ke
     throw new ValidationError(field, k, `expected ${types.length === 1 ? 'one value' : `${types.length} values`} of type ${types.join(' . ')}`);
   }
   if (!interval) {
-    const vals = parts.map((p, i) => parseValue(types[i]!, p, `${field}[${i}]`, set.keyLen));
+    const vals = parts.map((p, i) => parseValue(types[i]!, p, types.length === 1 ? field : `${field}[${i}]`, set.keyLen));
     return { key: types.length === 1 ? vals[0]! : concat(vals) };
   }
   const ranges = parts.map((p, i) => parseRange(types[i]!, p, types.length === 1 ? field : `${field}[${i}]`));

@@ -31,7 +31,12 @@ export function parseRange(type: DataTypeName, v: Scalar, field: string): Parsed
     if (extra !== undefined || !/^\d{1,3}$/.test(bits ?? '') || Number(bits) > maxBits) {
       throw new ValidationError(field, v, `malformed CIDR: prefix length must be 0 to ${maxBits}`);
     }
-    const from = dt.parse(addr!, field);
+    let from: Buffer;
+    try {
+      from = dt.parse(addr!, field);
+    } catch {
+      throw new ValidationError(field, v, `malformed CIDR: ${addr} is not an ${type === 'ipv4_addr' ? 'IPv4' : 'IPv6'} address`);
+    }
     const mask = prefixMask(dt.len, Number(bits));
     if (!and(from, mask).equals(from)) throw new ValidationError(field, v, 'malformed CIDR: host bits are set');
     const to = Buffer.from(from);
