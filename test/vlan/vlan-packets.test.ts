@@ -156,6 +156,12 @@ async function capturing(
     await Promise.all(caps.map((c) => c.ready));
     await act();
     await caps[0]!.waitFor(() => until(caps.map((c) => c.lines)), timeoutMs);
+    // Let tcpdump print what the kernel already handed it: quiet for 1 s (at most 8 s).
+    const total = () => caps.reduce((n, c) => n + c.lines.length, 0);
+    for (let seen = -1, end = Date.now() + 8_000; seen !== total() && Date.now() < end; ) {
+      seen = total();
+      await new Promise((r) => setTimeout(r, 1_000));
+    }
   } finally {
     await Promise.all(caps.map((c) => c.stop()));
   }

@@ -25,7 +25,9 @@
 #   124 the VM or the native run timed out; 125 the VM itself failed.
 # Environment:
 #   EUCANET_VLAN_LANE=auto|native|vm   force where to run (default auto: the probe decides)
-#   EUCANET_VLAN_TIMEOUT=S             bound on the whole run there (default 540 s)
+#   EUCANET_VLAN_TIMEOUT=S             bound on the whole run there, VM boot included (default 540 s)
+#   EUCANET_VLAN_VITEST_TIMEOUT=S      bound on the vitest step (default 360 s)
+#   EUCANET_VLAN_DEMO_TIMEOUT=S        bound on the demo itself (default 300 s)
 #   EUCANET_VM_*                       passed to run-in-vm.sh (cache dir, memory, CPUs...)
 set -euo pipefail
 
@@ -38,6 +40,7 @@ now() { date +%s.%N; }
 secs() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
 
 FAILED=()
+joined() { local s; s=$(printf '%s, ' "${FAILED[@]}"); echo "${s%, }"; }
 # step NAME COMMAND...: runs one step, timed; records a failure and carries on.
 step() {
     local name=$1 t0 rc=0
@@ -59,11 +62,11 @@ step() {
 # ============================================================================
 
 run_vitest() {
-    local vitest=node_modules/.bin/vitest
+    local vitest=(node_modules/.bin/vitest)
     # npx costs seconds of npm start-up under TCG; the local binary is the same vitest.
-    [[ -x $vitest ]] || vitest="npx --no-install vitest"
+    [[ -x ${vitest[0]} ]] || vitest=(npx --no-install vitest)
     EUCANET_REQUIRE_VLAN=1 timeout -k 10 "${EUCANET_VLAN_VITEST_TIMEOUT:-360}" \
-        $vitest run --config vitest.vlan.config.ts --reporter=verbose
+        "${vitest[@]}" run --config vitest.vlan.config.ts --reporter=verbose
 }
 
 # ---------------------------------------------------------------------------
@@ -116,7 +119,7 @@ inner() {
     step vitest run_vitest
     step demo run_demo
     if ((${#FAILED[@]})); then
-        say "inner steps FAILED: ${FAILED[*]} ($(secs "$t0") s)"
+        say "inner steps FAILED: $(joined) ($(secs "$t0") s)"
         exit 1
     fi
     say "inner steps passed ($(secs "$t0") s)"
@@ -158,14 +161,19 @@ ensure_tools() {
 }
 
 build_addon() {
+    local out rc=0
     [[ -d node_modules ]] || npm ci || return
     # make rebuilds only what changed; a fresh tree needs the configure step too.
+    # node-gyp is chatty: its output is shown only when it fails.
+    out=$(mktemp)
     if [[ -f build/Makefile ]]; then
-        npx --no-install node-gyp build >/dev/null || return
+        npx --no-install node-gyp build >"$out" 2>&1 || rc=$?
     else
-        npx --no-install node-gyp rebuild >/dev/null || return
+        npx --no-install node-gyp rebuild >"$out" 2>&1 || rc=$?
     fi
-    [[ -f build/Release/eucanet.node ]]
+    ((rc == 0)) || cat "$out"
+    rm -f "$out"
+    ((rc == 0)) && [[ -f build/Release/eucanet.node ]]
 }
 
 build_ts() {
@@ -183,8 +191,8 @@ outer() {
 
     step tools ensure_tools
     step "build (addon)" build_addon
-    if [[ " ${FAILED[*]} " == *" build (addon) "* ]]; then
-        say "FAILED: no addon to test with (${FAILED[*]}) ($(secs "$t0") s)"
+    if ((${#FAILED[@]})) && [[ ${FAILED[-1]} == "build (addon)" ]]; then
+        say "FAILED: no addon to test with ($(joined)) ($(secs "$t0") s)"
         exit 1
     fi
     step "build (tsc)" build_ts
@@ -210,7 +218,7 @@ outer() {
     esac
 
     if ((${#FAILED[@]})); then
-        say "FAILED: ${FAILED[*]} ($mode, $(secs "$t0") s)"
+        say "FAILED: $(joined) ($mode, $(secs "$t0") s)"
         ((rc == 124 || rc == 125)) && exit "$rc"
         exit 1
     fi
