@@ -204,12 +204,12 @@ describeVlan(FILE, 'VLAN packets (root, 8021q, a switch and three hosts in names
           expectPing(ns.a, '10.1.2.2'); // and back the other way
           expectPing(ns.a, '10.1.2.34');
         },
-        { until: ([l]) => seen(l!) },
+        { until: ([l]) => seen(l) },
       );
-      const dump = lines!.join('\n');
-      for (const re of wanted) expect(lines!.some((l) => re.test(l)), `no frame matching ${re} in:\n${dump}`).toBe(true);
+      const dump = lines.join('\n');
+      for (const re of wanted) expect(lines.some((l) => re.test(l)), `no frame matching ${re} in:\n${dump}`).toBe(true);
       // Every frame of the groups' subnets (ICMP and ARP alike) carried its group's tag.
-      const groupFrames = lines!.filter((l) => /\b10\.1\.2\.\d+\b/.test(l));
+      const groupFrames = lines.filter((l) => /\b10\.1\.2\.\d+\b/.test(l));
       expect(groupFrames.length).toBeGreaterThanOrEqual(8);
       for (const l of groupFrames) {
         const hosts = [...l.matchAll(/\b10\.1\.2\.(\d+)\b/g)].map((m) => Number(m[1]));
@@ -248,8 +248,8 @@ describeVlan(FILE, 'VLAN packets (root, 8021q, a switch and three hosts in names
         expectPing(ns.a, '10.1.2.34');
       });
       // C's frames did reach A's eth0, untagged ...
-      const fromC = aEth0!.filter((l) => srcMac(l) === macC);
-      expect(fromC.some((l) => /ethertype ARP .*who-has 10\.1\.2\.1 tell 10\.1\.2\.3/.test(l)), aEth0!.join('\n')).toBe(true);
+      const fromC = aEth0.filter((l) => srcMac(l) === macC);
+      expect(fromC.some((l) => /ethertype ARP .*who-has 10\.1\.2\.1 tell 10\.1\.2\.3/.test(l)), aEth0.join('\n')).toBe(true);
       expect(fromC.every((l) => !l.includes('802.1Q')), fromC.join('\n')).toBe(true);
       // ... but not one reached a VLAN device (and so a group bridge) on either host.
       groups.forEach((lines, i) => {
@@ -285,12 +285,12 @@ describeVlan(FILE, 'VLAN packets (root, 8021q, a switch and three hosts in names
         expectPing(ns.b, '10.1.2.1'); // live captures on group 10
       });
       // C's frames went out on VLAN 11 and arrived there ...
-      expect(a11!.some((l) => srcMac(l) === macC && /who-has 10\.1\.2\.1 tell 10\.1\.2\.4/.test(l)), a11!.join('\n')).toBe(true);
+      expect(a11.some((l) => srcMac(l) === macC && /who-has 10\.1\.2\.1 tell 10\.1\.2\.4/.test(l)), a11.join('\n')).toBe(true);
       // ... and never on VLAN 10.
-      expect(a10!.filter((l) => srcMac(l) === macC), 'frames from C on A eth0.10').toEqual([]);
-      expect(b10!.filter((l) => srcMac(l) === macC), 'frames from C on B eth0.10').toEqual([]);
-      expect(a10!.some((l) => srcMac(l) === macB), "A eth0.10: the capture saw B's pings").toBe(true);
-      expect(b10!.length, "B eth0.10: the capture saw B's pings").toBeGreaterThan(0);
+      expect(a10.filter((l) => srcMac(l) === macC), 'frames from C on A eth0.10').toEqual([]);
+      expect(b10.filter((l) => srcMac(l) === macC), 'frames from C on B eth0.10').toEqual([]);
+      expect(a10.some((l) => srcMac(l) === macB), "A eth0.10: the capture saw B's pings").toBe(true);
+      expect(b10.length, "B eth0.10: the capture saw B's pings").toBeGreaterThan(0);
     });
   });
 
@@ -302,10 +302,10 @@ describeVlan(FILE, 'VLAN packets (root, 8021q, a switch and three hosts in names
         await h.addresses.add({ dev: 'eth0.100.10', address: addr });
       }
       const re = /ethertype 802\.1Q-QinQ \(0x88a8\), length \d+: vlan 100, p \d+, ethertype 802\.1Q \(0x8100\), vlan 10, p \d+, ethertype IPv4.*10\.1\.3\.2 > 10\.1\.3\.1: ICMP echo request/;
-      const [lines] = await capturing([[ns.sw, 'sw-a']], () => expectPing(ns.b, '10.1.3.1'), { until: ([l]) => l!.some((x) => re.test(x)) });
-      expect(lines!.some((l) => re.test(l)), `no double-tagged echo request in:\n${lines.join('\n')}`).toBe(true);
+      const [lines] = await capturing([[ns.sw, 'sw-a']], () => expectPing(ns.b, '10.1.3.1'), { until: ([l]) => l.some((x) => re.test(x)) });
+      expect(lines.some((l) => re.test(l)), `no double-tagged echo request in:\n${lines.join('\n')}`).toBe(true);
       // Nothing of 10.1.3.0/24 crossed the switch with a single tag or none.
-      for (const l of lines!.filter((x) => /\b10\.1\.3\.\d+\b/.test(x))) expect(l).toMatch(/0x88a8\), length \d+: vlan 100, .*vlan 10, /);
+      for (const l of lines.filter((x) => /\b10\.1\.3\.\d+\b/.test(x))) expect(l).toMatch(/0x88a8\), length \d+: vlan 100, .*vlan 10, /);
     });
   });
 });
