@@ -1,0 +1,225 @@
+// Starting, recognising, signalling and stopping one dnsmasq process.
+//
+// This is the runtime's one use of child_process (ARCHITECTURE.md, convention 6):
+// the long-lived DHCP server. Inside a network namespace it is started as
+// `nsenter --net=<ns file> -- dnsmasq ...`: nsenter (util-linux) setns()es and
+// then execs dnsmasq in place (no fork: only --net is given), so the child's
+// pid is dnsmasq's pid and nothing else stays running. No `ip netns exec`, and
+// no native code.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { closeSync, fstatSync, openSync, renameSync, statSync } from 'node:fs';
+import { unlink } from 'node:fs/promises';
+import { basename } from 'node:path';
+import { DhcpError, exitMeaning } from './errors.js';
+import { fileSize, lastLines, readFrom, readIfExists } from './files.js';
+import { findProgram, isAlive, isExecutable, netnsInode, readCmdline, waitGone } from './proc.js';
+import type { DnsmasqPaths } from './types.js';
+
+/** Rotate the log (to .1) when a fresh dnsmasq starts and the log is larger than this. */
+const LOG_ROTATE_BYTES = 1 << 20;
+const POLL_MS = 20;
+
+export interface DaemonConfig {
+  paths: DnsmasqPaths;
+  /** The namespace file to enter ("/run/netns/NAME"), or undefined for the caller's namespace. */
+  netnsPath?: string;
+  dnsmasqPath?: string;
+  nsenterPath?: string;
+}
+
+/** The dnsmasq binary, or a clear error naming its package. */
+export function resolveDnsmasq(given?: string): string {
+  const found = given !== undefined ? (isExecutable(given) ? given : undefined) : findProgram('dnsmasq', ['/usr/sbin/dnsmasq']);
+  if (!found) {
+    throw new DhcpError(
+      'ENOTINSTALLED',
+      `dnsmasq is not installed: ${given ?? '/usr/sbin/dnsmasq'} not found. Install the Debian package dnsmasq-base (apt-get install dnsmasq-base)`,
+      { package: 'dnsmasq-base' },
+    );
+  }
+  return found;
+}
+
+function resolveNsenter(given?: string): string {
+  const found = given !== undefined ? (isExecutable(given) ? given : undefined) : findProgram('nsenter', ['/usr/bin/nsenter']);
+  if (!found) {
+    throw new DhcpError(
+      'ENOTINSTALLED',
+      `nsenter is not installed: ${given ?? '/usr/bin/nsenter'} not found (it starts dnsmasq inside a network namespace). Install the Debian package util-linux`,
+      { package: 'util-linux' },
+    );
+  }
+  return found;
+}
+
+/**
+ * True when `pid` is a live dnsmasq started with our configuration file, in
+ * our namespace: a pid file alone is not trusted (the pid may have been reused).
+ */
+export function isOurDnsmasq(pid: number, cfg: DaemonConfig): boolean {
+  if (!Number.isInteger(pid) || pid <= 0 || !isAlive(pid)) return false;
+  const argv = readCmdline(pid);
+  if (!argv?.length) return false;
+  // argv[0] is dnsmasq; argv[1] is, when the binary is a script run by an interpreter.
+  const bin = cfg.dnsmasqPath;
+  const isDnsmasq = basename(argv[0]!) === 'dnsmasq' || argv[0] === bin || (bin !== undefined && argv[1] === bin);
+  if (!isDnsmasq || !argv.includes(`--conf-file=${cfg.paths.config}`)) return false;
+  const want = netnsInode(cfg.netnsPath ?? '/proc/self/ns/net');
+  return want !== undefined && netnsInode(`/proc/${pid}/ns/net`) === want;
+}
+
+/** The pid in the pid file, if that process is our dnsmasq. */
+export async function findRunning(cfg: DaemonConfig): Promise<number | undefined> {
+  const text = await readIfExists(cfg.paths.pid);
+  const pid = text !== undefined ? Number.parseInt(text.trim(), 10) : NaN;
+  return isOurDnsmasq(pid, cfg) ? pid : undefined;
+}
+
+export interface Started {
+  child: ChildProcess;
+  pid: number;
+}
+
+/** The log's lines written by process `pid` since `offset`. */
+function linesOf(cfg: DaemonConfig, offset: number): string[] {
+  return readFrom(cfg.paths.log, offset).split('\n');
+}
+
+/**
+ * Waits until dnsmasq `pid` logs that it has read its options file (the last
+ * file it reads, at start and on every SIGHUP) after log offset `offset`.
+ * Fails at once if the process dies or cannot read a file.
+ */
+export async function waitLoaded(
+  cfg: DaemonConfig,
+  pid: number,
+  offset: number,
+  timeoutMs: number,
+  what: string,
+  exited: () => { code: number | null; signal: string | null } | undefined = () => (isAlive(pid) ? undefined : { code: null, signal: null }),
+): Promise<void> {
+  const { paths } = cfg;
+  const done = `[${pid}]: read ${paths.opts}`;
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const lines = linesOf(cfg, offset);
+    if (lines.some((l) => l.includes(done))) return;
+    const unreadable = lines.find((l) => l.includes(`cannot read ${paths.hosts}`) || l.includes(`cannot read ${paths.opts}`));
+    if (unreadable) {
+      throw new DhcpError(
+        'EACCES',
+        `dnsmasq (pid ${pid}) could not read its files while ${what}: it reads them as user "nobody" after dropping root, ` +
+          `so ${paths.dir} and every directory above it must be searchable by others`,
+        { pid, logTail: lastLines(lines.join('\n'), 10), log: paths.log },
+      );
+    }
+    const exit = exited();
+    if (exit) {
+      const how = exit.signal ? `was killed by ${exit.signal}` : exit.code !== null ? `exited with code ${exit.code}${exitMeaning(exit.code)}` : 'exited';
+      throw new DhcpError('EXITED', `dnsmasq (pid ${pid}) ${how} while ${what}; its log ${paths.log} ends with:`, {
+        pid,
+        exitCode: exit.code,
+        signal: exit.signal,
+        logTail: lastLines(readFrom(paths.log, offset), 10),
+        log: paths.log,
+      });
+    }
+    if (Date.now() >= until) {
+      throw new DhcpError('ETIMEDOUT', `dnsmasq (pid ${pid}) did not report having read ${paths.opts} within ${timeoutMs} ms while ${what}`, {
+        pid,
+        logTail: lastLines(readFrom(paths.log, offset), 10),
+        log: paths.log,
+      });
+    }
+    await new Promise((r) => setTimeout(r, POLL_MS));
+  }
+}
+
+function rotateLog(log: string): void {
+  try {
+    if (statSync(log).size > LOG_ROTATE_BYTES) renameSync(log, `${log}.1`);
+  } catch {
+    // no log yet
+  }
+}
+
+/**
+ * Starts dnsmasq in the foreground (-k) as a child in its own session (so it
+ * outlives this process and a terminal's ^C), stderr and stdout to the log file,
+ * and waits until it has loaded its files. The child is unref'd: a CLI run
+ * (`eucanet apply`) may exit and leave it serving; a later run attaches to it
+ * through the pid file.
+ */
+export async function startDnsmasq(cfg: DaemonConfig, timeoutMs: number): Promise<Started> {
+  const dnsmasq = resolveDnsmasq(cfg.dnsmasqPath);
+  const args = ['--keep-in-foreground', `--conf-file=${cfg.paths.config}`];
+  let cmd = dnsmasq;
+  if (cfg.netnsPath !== undefined) {
+    cmd = resolveNsenter(cfg.nsenterPath);
+    args.unshift(`--net=${cfg.netnsPath}`, '--', dnsmasq);
+  }
+  rotateLog(cfg.paths.log);
+  const fd = openSync(cfg.paths.log, 'a', 0o644);
+  let child: ChildProcess;
+  let offset: number;
+  try {
+    offset = fstatSync(fd).size;
+    child = spawn(cmd, args, {
+      cwd: '/',
+      detached: true,
+      stdio: ['ignore', fd, fd],
+      // dnsmasq translates its messages; the readiness check reads them in English.
+      env: { ...process.env, LANG: 'C', LC_ALL: 'C' },
+    });
+  } finally {
+    closeSync(fd);
+  }
+  await new Promise<void>((resolve, reject) => {
+    child.once('spawn', resolve);
+    child.once('error', (err) => reject(new DhcpError('EXITED', `could not start ${cmd}: ${err.message}`)));
+  });
+  child.unref();
+  const pid = child.pid!;
+  const exited = () =>
+    child.exitCode !== null || child.signalCode !== null ? { code: child.exitCode, signal: child.signalCode } : undefined;
+  try {
+    await waitLoaded(cfg, pid, offset, timeoutMs, 'starting', exited);
+  } catch (err) {
+    if (!exited()) await stopPid(cfg, pid, 2000);
+    throw err;
+  }
+  return { child, pid };
+}
+
+/** The log's current size: the offset to read a reload's lines from. */
+export const logOffset = (cfg: DaemonConfig): number => fileSize(cfg.paths.log);
+
+export interface Stopped {
+  pid: number;
+  /** SIGKILL only when dnsmasq ignored SIGTERM for the whole timeout. */
+  signal: 'SIGTERM' | 'SIGKILL';
+}
+
+/**
+ * SIGTERM, then waits up to `timeoutMs` for the process to go. dnsmasq exits
+ * at once on SIGTERM; if it has not after the timeout it is wedged, and is
+ * sent SIGKILL so that no stale server keeps answering. Removes the pid file.
+ */
+export async function stopPid(cfg: DaemonConfig, pid: number, timeoutMs: number): Promise<Stopped> {
+  let signal: Stopped['signal'] = 'SIGTERM';
+  const send = (sig: NodeJS.Signals) => {
+    try {
+      process.kill(pid, sig);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ESRCH') throw err;
+    }
+  };
+  send('SIGTERM');
+  if (!(await waitGone(pid, timeoutMs))) {
+    signal = 'SIGKILL';
+    send('SIGKILL');
+    if (!(await waitGone(pid, 2000))) throw new DhcpError('ETIMEDOUT', `dnsmasq (pid ${pid}) did not exit after SIGTERM and SIGKILL`, { pid });
+  }
+  if ((await readIfExists(cfg.paths.pid))?.trim() === String(pid)) await unlink(cfg.paths.pid).catch(() => undefined);
+  return { pid, signal };
+}

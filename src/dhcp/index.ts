@@ -1,0 +1,19 @@
+// The cluster controller's DHCP service: dnsmasq configuration rendered from
+// DHCP networks (pure), and a supervisor that runs dnsmasq in a namespace and
+// reloads it with SIGHUP.
+export type { DhcpHost, DhcpNetwork, DnsmasqFiles, DnsmasqPaths, NormalizedNetwork } from './types.js';
+export { DEFAULT_LEASE_TIME } from './types.js';
+export { normalizeNetworks } from './validate.js';
+export { dnsmasqPaths, renderDnsmasq, renderNormalized, type RenderOptions } from './render.js';
+export { leaseConflicts, parseLeases, pruneLeases, type Lease } from './leases.js';
+export { DhcpError, type DhcpErrorCode, type DhcpErrorDetails } from './errors.js';
+export {
+  DhcpServer,
+  type DhcpServerOptions,
+  type DhcpStatus,
+  type ExitInfo,
+  type StopResult,
+  type UpdateAction,
+  type UpdateResult,
+} from './server.js';
+export { dhcpNetworksOf, type DhcpFromStateOptions } from './from-state.js';

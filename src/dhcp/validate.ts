@@ -1,0 +1,154 @@
+// Checks DHCP networks before anything is written or signalled. Every refusal
+// is a ValidationError naming the field ("networks[0].hosts[1].mac") and value.
+import { ValidationError } from '../netlink/errors.js';
+import { intToIpv4, ipFamily, ipv4ToInt, isNetworkAddress, parseCidr, parseMac } from '../util/ip.js';
+import { DEFAULT_LEASE_TIME, type NormalizedNetwork } from './types.js';
+
+/** What dnsmasq's config may carry safely: no commas, spaces, '#' or newlines. */
+const IFNAME_RE = /^[A-Za-z0-9_.-]{1,15}$/;
+/** One DNS label (RFC 1123): the hostname dnsmasq sends as option 12. */
+const LABEL_RE = /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/;
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+function ipv4(field: string, v: unknown): number {
+  if (typeof v !== 'string' || ipFamily(v) !== 4) throw new ValidationError(field, v, 'expected an IPv4 address like 10.1.2.2');
+  return ipv4ToInt(v);
+}
+
+interface Block {
+  network: number;
+  prefix: number;
+  last: number;
+}
+
+function subnetOf(field: string, v: unknown): Block {
+  const c = parseCidr(field, v, { requirePrefix: true });
+  if (c.family !== 4) throw new ValidationError(field, v, 'expected an IPv4 network like 10.1.2.0/27');
+  if (!isNetworkAddress(c)) throw new ValidationError(field, v, 'host bits set: give the network address');
+  if (c.prefix < 1 || c.prefix > 30) throw new ValidationError(field, v, 'prefix length must be 1-30 (room for a gateway and hosts)');
+  const network = ipv4ToInt(c.address);
+  return { network, prefix: c.prefix, last: network + 2 ** (32 - c.prefix) - 1 };
+}
+
+/** An address that may be handed to a host or router: inside, not network nor broadcast. */
+function hostIn(field: string, v: unknown, b: Block, subnet: string): number {
+  const ip = ipv4(field, v);
+  if (ip < b.network || ip > b.last) throw new ValidationError(field, v, `not inside the subnet ${subnet}`);
+  if (ip === b.network) throw new ValidationError(field, v, `is the network address of ${subnet}`);
+  if (ip === b.last) throw new ValidationError(field, v, `is the broadcast address of ${subnet}`);
+  return ip;
+}
+
+function leaseTimeOf(field: string, v: unknown): number | 'infinite' {
+  if (v === undefined) return DEFAULT_LEASE_TIME;
+  if (v === 'infinite') return v;
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 120 || v > 0x7fffffff) {
+    throw new ValidationError(field, v, 'must be a whole number of seconds, at least 120 (dnsmasq minimum), or "infinite"');
+  }
+  return v;
+}
+
+/** First-seen values of one kind, across every network. */
+class Seen {
+  private readonly at = new Map<string, string>();
+  constructor(private readonly what: string) {}
+  add(key: string, field: string, value: unknown): void {
+    const prev = this.at.get(key);
+    if (prev !== undefined) throw new ValidationError(field, value, `duplicate ${this.what}: also at ${prev}`);
+    this.at.set(key, field);
+  }
+}
+
+interface Ctx {
+  macs: Seen;
+  ips: Seen;
+  names: Seen;
+}
+
+function normalizeHost(h: unknown, f: string, b: Block, subnet: string, gateway: number, ctx: Ctx) {
+  if (!isObject(h)) throw new ValidationError(f, h, 'expected a host object { mac, ip, hostname? }');
+  const macBytes = parseMac(`${f}.mac`, h.mac);
+  if (macBytes[0]! & 1) throw new ValidationError(`${f}.mac`, h.mac, 'is a multicast MAC (low bit of the first byte set)');
+  if (macBytes.every((x) => x === 0)) throw new ValidationError(`${f}.mac`, h.mac, 'is the all-zero MAC');
+  const mac = (h.mac as string).toLowerCase();
+  const ip = hostIn(`${f}.ip`, h.ip, b, subnet);
+  if (ip === gateway) throw new ValidationError(`${f}.ip`, h.ip, 'is the gateway address');
+  ctx.macs.add(mac, `${f}.mac`, h.mac);
+  ctx.ips.add(String(ip), `${f}.ip`, h.ip);
+  const out: { mac: string; ip: string; hostname?: string; n: number } = { mac, ip: intToIpv4(ip), n: ip };
+  if (h.hostname !== undefined) {
+    if (typeof h.hostname !== 'string' || !LABEL_RE.test(h.hostname)) {
+      throw new ValidationError(`${f}.hostname`, h.hostname, 'must be one DNS label: letters, digits and "-", 1-63 characters');
+    }
+    ctx.names.add(h.hostname.toLowerCase(), `${f}.hostname`, h.hostname);
+    out.hostname = h.hostname;
+  }
+  for (const k of Object.keys(h)) {
+    if (!['mac', 'ip', 'hostname'].includes(k)) throw new ValidationError(`${f}.${k}`, h[k], 'unknown field');
+  }
+  return out;
+}
+
+function normalizeNetwork(n: unknown, f: string, ctx: Ctx): NormalizedNetwork & { block: Block } {
+  if (!isObject(n)) throw new ValidationError(f, n, 'expected a network object { interface, subnet, gateway, dns?, leaseTime?, hosts }');
+  for (const k of Object.keys(n)) {
+    if (!['interface', 'subnet', 'gateway', 'dns', 'leaseTime', 'hosts'].includes(k)) {
+      throw new ValidationError(`${f}.${k}`, n[k], 'unknown field');
+    }
+  }
+  if (typeof n.interface !== 'string' || !IFNAME_RE.test(n.interface) || n.interface === '.' || n.interface === '..') {
+    throw new ValidationError(`${f}.interface`, n.interface, 'must be an interface name of 1-15 letters, digits, "_", "." or "-"');
+  }
+  const subnet = n.subnet as string;
+  const block = subnetOf(`${f}.subnet`, n.subnet);
+  const gateway = hostIn(`${f}.gateway`, n.gateway, block, subnet);
+  if (n.dns !== undefined && !Array.isArray(n.dns)) throw new ValidationError(`${f}.dns`, n.dns, 'expected an array of IPv4 addresses');
+  const dns = ((n.dns as unknown[] | undefined) ?? []).map((d, i) => intToIpv4(ipv4(`${f}.dns[${i}]`, d)));
+  const leaseTime = leaseTimeOf(`${f}.leaseTime`, n.leaseTime);
+  if (!Array.isArray(n.hosts)) throw new ValidationError(`${f}.hosts`, n.hosts, 'expected an array of hosts (may be empty)');
+  const hosts = n.hosts
+    .map((h, i) => normalizeHost(h, `${f}.hosts[${i}]`, block, subnet, gateway, ctx))
+    .sort((a, b) => a.n - b.n)
+    .map(({ n: _n, ...h }) => h);
+  const mask = (0xffffffff << (32 - block.prefix)) >>> 0;
+  return {
+    interface: n.interface,
+    tag: `net-${intToIpv4(block.network)}`,
+    network: intToIpv4(block.network),
+    prefix: block.prefix,
+    netmask: intToIpv4(mask),
+    size: block.last - block.network + 1,
+    gateway: intToIpv4(gateway),
+    dns,
+    leaseTime,
+    hosts,
+    block,
+  };
+}
+
+/**
+ * Validates DHCP networks and returns them in canonical form, sorted by subnet
+ * (hosts by address). Several networks may share an interface (MANAGED-NOVLAN:
+ * one bridge carries every group's gateway); subnets must not overlap, and a
+ * MAC, address or hostname may appear only once in all.
+ */
+export function normalizeNetworks(networks: unknown): NormalizedNetwork[] {
+  if (!Array.isArray(networks)) throw new ValidationError('networks', networks, 'expected an array of networks');
+  const ctx: Ctx = { macs: new Seen('MAC'), ips: new Seen('address'), names: new Seen('hostname') };
+  const list = networks.map((n, i) => ({ ...normalizeNetwork(n, `networks[${i}]`, ctx), i }));
+  const sorted = [...list].sort((a, b) => a.block.network - b.block.network);
+  for (let k = 1; k < sorted.length; k++) {
+    const prev = sorted[k - 1]!;
+    const cur = sorted[k]!;
+    if (cur.block.network <= prev.block.last) {
+      const [first, second] = prev.i < cur.i ? [prev, cur] : [cur, prev];
+      throw new ValidationError(
+        `networks[${second.i}].subnet`,
+        `${second.network}/${second.prefix}`,
+        `overlaps networks[${first.i}].subnet ${first.network}/${first.prefix}`,
+      );
+    }
+  }
+  return sorted.map(({ block: _b, i: _i, ...n }) => n);
+}
