@@ -1,0 +1,167 @@
+// A DHCP client run once inside a network namespace, for tests and the demo's
+// scaffolding (instances that get their address by DHCP). Uses busybox's
+// udhcpc (Debian package busybox-static or busybox) when there is one, else
+// ISC dhclient (isc-dhcp-client). The address and default route are applied
+// with `ip` inside the namespace, as an instance's own DHCP client would.
+import { execFile } from 'node:child_process';
+import { accessSync, constants } from 'node:fs';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+
+export type DhcpClientKind = 'udhcpc' | 'dhclient';
+
+export interface DhcpLease {
+  client: DhcpClientKind;
+  ip: string;
+  prefix: number;
+  router?: string;
+  dns: string[];
+  /** Seconds. */
+  leaseTime: number;
+  serverId?: string;
+  hostname?: string;
+}
+
+export interface DhcpClientOptions {
+  /** Default: udhcpc if busybox is installed, else dhclient. */
+  client?: DhcpClientKind;
+  /** Discover attempts, about one second each. Default 5. */
+  attempts?: number;
+  /** Apply the address and default route to the interface (default true). */
+  configure?: boolean;
+}
+
+const PATHS = ['/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin', '/sbin', '/bin'];
+
+function which(name: string): string | undefined {
+  for (const d of PATHS) {
+    try {
+      accessSync(join(d, name), constants.X_OK);
+      return join(d, name);
+    } catch {
+      // next
+    }
+  }
+  return undefined;
+}
+
+/** Which client runDhcpClient would use, or undefined when neither is installed. */
+export function availableDhcpClient(): DhcpClientKind | undefined {
+  if (which('busybox')) return 'udhcpc';
+  if (which('dhclient')) return 'dhclient';
+  return undefined;
+}
+
+// One script for both clients. udhcpc passes the event as $1 (deconfig, bound,
+// renew, leasefail, nak) and ip, mask (a prefix length), router, dns, lease,
+// serverid, hostname; dhclient sets $reason (PREINIT, BOUND, ...) and new_*.
+const SCRIPT = `#!/bin/sh
+out="$EUCANET_DHCP_RESULT"
+apply() {
+  [ "$EUCANET_DHCP_CONFIGURE" = 1 ] || return 0
+  ip addr flush dev "$interface"
+  ip addr add "$1" dev "$interface"
+  if [ -n "$2" ]; then ip route replace default via "$2" dev "$interface"; fi
+}
+record() {
+  { echo "ip=$1"; echo "mask=$2"; echo "router=$3"; echo "dns=$4"; echo "lease=$5"; echo "serverid=$6"; echo "hostname=$7"; } > "$out.tmp"
+  mv "$out.tmp" "$out"
+}
+if [ -n "$reason" ]; then
+  case "$reason" in
+    PREINIT) ip link set dev "$interface" up ;;
+    BOUND|RENEW|REBIND|REBOOT)
+      r="\${new_routers%% *}"
+      apply "$new_ip_address/$new_subnet_mask" "$r"
+      record "$new_ip_address" "$new_subnet_mask" "$r" "$new_domain_name_servers" "$new_dhcp_lease_time" "$new_dhcp_server_identifier" "$new_host_name" ;;
+  esac
+else
+  case "$1" in
+    deconfig) ip link set dev "$interface" up ;;
+    bound|renew)
+      r="\${router%% *}"
+      apply "$ip/$mask" "$r"
+      record "$ip" "$mask" "$r" "$dns" "$lease" "$serverid" "$hostname" ;;
+  esac
+fi
+exit 0
+`;
+
+function maskToPrefix(mask: string): number {
+  if (/^\d+$/.test(mask)) return +mask;
+  return mask.split('.').reduce((n, o) => n + (+o).toString(2).replace(/0/g, '').length, 0);
+}
+
+function parseResult(text: string, client: DhcpClientKind): DhcpLease {
+  const kv = new Map(text.split('\n').filter(Boolean).map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)] as const));
+  const lease: DhcpLease = {
+    client,
+    ip: kv.get('ip')!,
+    prefix: maskToPrefix(kv.get('mask') ?? ''),
+    dns: (kv.get('dns') ?? '').split(/\s+/).filter(Boolean),
+    leaseTime: Number(kv.get('lease') ?? 0),
+  };
+  if (kv.get('router')) lease.router = kv.get('router')!;
+  if (kv.get('serverid')) lease.serverId = kv.get('serverid')!;
+  if (kv.get('hostname')) lease.hostname = kv.get('hostname')!;
+  return lease;
+}
+
+const netnsPath = (ns: string): string => (ns.includes('/') ? ns : `/run/netns/${ns}`);
+
+/**
+ * Runs a DHCP client once on `iface` inside namespace `netns` (a name or a
+ * path) and returns the lease it got. Fails, with the client's output, when no
+ * lease came within `attempts` tries. Nothing is left running.
+ */
+export async function runDhcpClient(netns: string, iface = 'eth0', opts: DhcpClientOptions = {}): Promise<DhcpLease> {
+  const client = opts.client ?? availableDhcpClient();
+  if (!client) throw new Error('no DHCP client: install busybox-static (udhcpc) or isc-dhcp-client (dhclient)');
+  const attempts = opts.attempts ?? 5;
+  const dir = await mkdtemp(join(tmpdir(), 'eucanet-dhcpc-'));
+  const script = join(dir, 'script.sh');
+  const result = join(dir, 'result');
+  await writeFile(script, SCRIPT, { mode: 0o755 });
+  const env = { ...process.env, EUCANET_DHCP_RESULT: result, EUCANET_DHCP_CONFIGURE: opts.configure === false ? '0' : '1' };
+  const ns = `--net=${netnsPath(netns)}`;
+  let pidFile: string | undefined;
+  try {
+    let out: { stdout: string; stderr: string };
+    try {
+      if (client === 'udhcpc') {
+        const args = [ns, '--', 'busybox', 'udhcpc', '-i', iface, '-n', '-q', '-f', '-t', String(attempts), '-T', '1', '-s', script];
+        out = await run('nsenter', args, { env, timeout: (attempts + 10) * 1000 });
+      } else {
+        const conf = join(dir, 'dhclient.conf');
+        pidFile = join(dir, 'dhclient.pid');
+        await writeFile(conf, `timeout ${attempts};\nretry 1;\ninitial-interval 1;\nbackoff-cutoff 1;\n` +
+          'request subnet-mask, broadcast-address, routers, domain-name-servers, host-name;\n');
+        const args = [ns, '--', 'dhclient', '-1', '-v', '-sf', script, '-lf', join(dir, 'leases'), '-pf', pidFile, '-cf', conf, iface];
+        out = await run('nsenter', args, { env, timeout: (attempts + 10) * 1000 });
+      }
+    } catch (err) {
+      const e = err as { stdout?: string; stderr?: string; message: string };
+      throw new Error(`${client} in ${netns} on ${iface}: no lease (${e.message.split('\n')[0]})\n${e.stdout ?? ''}${e.stderr ?? ''}`);
+    }
+    const text = await readFile(result, 'utf8').catch(() => undefined);
+    if (text === undefined) throw new Error(`${client} in ${netns} on ${iface}: exited without a lease\n${out.stdout}${out.stderr}`);
+    return parseResult(text, client);
+  } finally {
+    // dhclient -1 goes to the background once bound, to renew: stop it.
+    if (pidFile) {
+      const pid = Number.parseInt((await readFile(pidFile, 'utf8').catch(() => '')).trim(), 10);
+      if (pid > 0) {
+        try {
+          process.kill(pid, 'SIGTERM');
+        } catch {
+          // already gone
+        }
+      }
+    }
+    await rm(dir, { recursive: true, force: true });
+  }
+}
