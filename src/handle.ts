@@ -38,6 +38,7 @@ import {
 import { decodeRoute, RouteAddRequest, RouteDeleteRequest, RouteDumpRequest, validateRoute, type Route, type RouteSpec } from './rtnl/route.js';
 import { readSysctl, writeSysctl } from './sys/sysctl.js';
 import { Transaction } from './tx/transaction.js';
+import { Nft } from './nft/nft.js';
 
 export interface OpenOptions {
   /** A namespace name (/run/netns/NAME), a path to a namespace file, or an open fd. Default: the caller's. */
@@ -70,8 +71,16 @@ export class Handle {
     this.rtnl = new NetlinkConnection(NETLINK_ROUTE, netns);
   }
 
+  private nftHandle?: Nft;
+
+  /** nftables in the same namespace (its socket is opened on first use). */
+  get nft(): Nft {
+    return (this.nftHandle ??= new Nft({ netns: this.netns }));
+  }
+
   close(): void {
     this.rtnl.close();
+    this.nftHandle?.close();
   }
 
   /**

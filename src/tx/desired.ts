@@ -5,12 +5,12 @@
 //   taps       the same alias, plus device group PORT_GROUP for bulk teardown
 //   addresses  IFA_PROTO = EUCANET_PROTO
 //   routes     rtm_protocol = EUCANET_PROTO
-//   nftables   whole tables, listed in the desired state by name
+//   nftables   whole tables named "eucanet" or "eucanet-*" (nft-diff.ts)
 import type { TapSpec } from '../handle.js';
 import type { AddressSpec } from '../rtnl/address.js';
 import type { LinkAttributes, LinkSpec } from '../rtnl/link.js';
 import type { RouteSpec } from '../rtnl/route.js';
-import type { NftOp } from './ops.js';
+import type { DesiredNft } from './nft-diff.js';
 
 export const OWNER_ALIAS = 'eucanet';
 /** Device group of the instance ports (taps) eucanet creates: `ip link delete group 4200` removes them all. */
@@ -38,17 +38,6 @@ export interface DesiredPort extends LinkAttributes {
   tap?: boolean | TapSpec;
 }
 
-/** The nftables part: eucanet's own tables, rebuilt or patched as a whole. */
-export interface DesiredNft {
-  /** Names of the tables eucanet owns, as "family name" ("ip eucanet-nat"). */
-  tables: string[];
-  /**
-   * Computes the ops that take the current content of the owned tables (as
-   * the nft layer lists it) to the desired content; empty when they match.
-   */
-  diff(): Promise<NftOp[]>;
-}
-
 export interface DesiredState {
   /** Links eucanet creates and owns (bridges, VLAN and VXLAN devices...). */
   links?: LinkSpec[];
@@ -57,5 +46,8 @@ export interface DesiredState {
   addresses?: AddressSpec[];
   routes?: RouteSpec[];
   sysctls?: Record<string, string | number>;
+  /** The content of eucanet's own nftables tables (owned whole). */
   nft?: DesiredNft;
 }
+
+export type { DesiredNft };

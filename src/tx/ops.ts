@@ -17,15 +17,6 @@ import {
 import { validateRoute, type RouteSpec } from '../rtnl/route.js';
 import { sysctlPath } from '../sys/sysctl.js';
 
-/** A nftables op as the nft layer encodes it: one message inside the batch. */
-export interface NftOp {
-  describe(): string;
-  encode(w: import('../netlink/writer.js').NlWriter, seq: number): void;
-  attrName?(path: number[]): string;
-  /** nft syntax, for dry runs. */
-  render(): string;
-}
-
 export type Op =
   | { op: 'link.add'; spec: LinkSpec }
   | { op: 'tap.add'; name: string; spec: TapSpec }
@@ -36,15 +27,14 @@ export type Op =
   | { op: 'address.delete'; spec: AddressSpec }
   | { op: 'route.add'; spec: RouteSpec }
   | { op: 'route.delete'; spec: RouteSpec }
-  | { op: 'sysctl'; key: string; value: string }
-  | { op: 'nft'; nft: NftOp };
+  | { op: 'sysctl'; key: string; value: string };
 
 export type OpName = Op['op'];
 
 /**
  * Commit phases, in order. Everything before 'nft' can be undone; the nft
- * batch is atomic by itself; link deletes come last because a deleted device
- * cannot be brought back as it was.
+ * batch (the transaction's `nft` Batch, not an Op) is atomic by itself; link
+ * deletes come last because a deleted device cannot be brought back as it was.
  */
 export const PHASES = ['taps', 'links', 'sets', 'sysctls', 'unaddress', 'addresses', 'routes', 'nft', 'deletes'] as const;
 export type Phase = (typeof PHASES)[number];
@@ -67,8 +57,6 @@ export function phaseOf(op: Op): Phase {
       return 'addresses';
     case 'route.add':
       return 'routes';
-    case 'nft':
-      return 'nft';
     case 'link.delete':
     case 'link.deleteGroup':
       return 'deletes';
@@ -104,9 +92,6 @@ export function validateOp(op: Op): void {
     case 'sysctl':
       sysctlPath(op.key);
       if (/[\n\0]/.test(op.value)) throw new ValidationError('sysctl value', op.value, 'must be one line');
-      return;
-    case 'nft':
-      if (typeof op.nft?.encode !== 'function') throw new ValidationError('nft', op.nft, 'expected an nft op');
       return;
   }
 }

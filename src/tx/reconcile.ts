@@ -5,6 +5,7 @@ import type { Handle } from '../handle.js';
 import { readSysctl } from '../sys/sysctl.js';
 import type { DesiredState } from './desired.js';
 import { diffState, type KernelState } from './diff.js';
+import { diffNft, readOwned } from './nft-diff.js';
 import type { CommitOptions, CommitStats, Transaction } from './transaction.js';
 
 export interface ReconcilePlan {
@@ -13,6 +14,8 @@ export interface ReconcilePlan {
   changes: Transaction;
   /** Total mutating ops in both. */
   size: number;
+  /** The nftables generation the plan was read at. */
+  genid?: number;
 }
 
 export interface ReconcileResult {
@@ -42,8 +45,13 @@ export async function plan(h: Handle, want: DesiredState): Promise<ReconcilePlan
   for (const op of d.removals) removals.add(op);
   const changes = h.transaction();
   for (const op of d.changes) changes.add(op);
-  if (want.nft) changes.nft(...(await want.nft.diff()));
-  return { removals, changes, size: removals.size + changes.size };
+  // The generation the plan is read at: if another process changes the
+  // ruleset before our batch lands, the kernel refuses it (ERESTART) and we plan again.
+  const genid = await h.nft.generation();
+  const nftWant = want.nft ?? { tables: [], chains: [], sets: [], rules: [] };
+  const nftCur = await readOwned(h.nft);
+  if (nftCur.tables.length || nftWant.tables.length) diffNft(nftCur, nftWant, changes.nft);
+  return { removals, changes, size: removals.size + changes.size, genid };
 }
 
 export interface ReconcileOptions extends CommitOptions {
@@ -71,7 +79,7 @@ export async function reconcile(h: Handle, want: DesiredState, opts: ReconcileOp
     const p = await plan(h, want);
     try {
       if (p.removals.size) stats.push(await p.removals.commit());
-      if (p.changes.size) stats.push(await p.changes.commit(opts));
+      if (p.changes.size) stats.push(await p.changes.commit({ ...opts, ...(p.genid !== undefined ? { genid: p.genid } : {}) }));
       return { ops: sent + p.size, stats, plan: p };
     } catch (err) {
       const code = (err as { code?: string }).code ?? '';

@@ -136,27 +136,26 @@ export function ipLines(op: Op): string[] {
   }
 }
 
-export function renderOps(ops: Op[]): Rendered {
+/** Renders rtnetlink and sysctl ops, with the nft batch's script placed before the link deletes. */
+export function renderOps(ops: Op[], nftScript = ''): Rendered {
   const ip: string[] = [];
   const sysctl: string[] = [];
-  const nft: string[] = [];
   const text: string[] = [];
-  let nftAt = -1; // the nft block goes where the first nft op stands
+  let nftAt = -1;
   for (const op of ops) {
+    if (nftAt < 0 && (op.op === 'link.delete' || op.op === 'link.deleteGroup' || (op.op === 'link.set' && op.changes.netns !== undefined))) {
+      nftAt = text.length;
+    }
     if (op.op === 'sysctl') {
       sysctl.push(`${op.key}=${op.value}`);
       text.push(`sysctl -w ${op.key}=${op.value}`);
-    } else if (op.op === 'nft') {
-      if (nftAt < 0) nftAt = text.length;
-      nft.push(op.nft.render());
-    } else {
-      for (const line of ipLines(op)) {
-        ip.push(line);
-        text.push(`ip ${line}`);
-      }
+      continue;
+    }
+    for (const line of ipLines(op)) {
+      ip.push(line);
+      text.push(`ip ${line}`);
     }
   }
-  const script = nft.join('\n');
-  if (nft.length) text.splice(nftAt, 0, `nft -f - <<'EOF'\n${script}\nEOF`);
-  return { text: text.join('\n'), ip, sysctl, nft: script };
+  if (nftScript) text.splice(nftAt < 0 ? text.length : nftAt, 0, `nft -f - <<'EOF'\n${nftScript.trimEnd()}\nEOF`);
+  return { text: text.join('\n'), ip, sysctl, nft: nftScript };
 }

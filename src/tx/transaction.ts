@@ -34,7 +34,8 @@ import { CommitContext } from './context.js';
 import { TransactionError } from './errors.js';
 import { FaultRequest, InjectedFault } from './fault.js';
 import { Journal, type UndoStep } from './journal.js';
-import { PHASES, opNetns, opRefs, phaseOf, validateOp, type NftOp, type Op, type Phase } from './ops.js';
+import { PHASES, opNetns, opRefs, phaseOf, validateOp, type Op, type Phase } from './ops.js';
+import { Batch } from '../nft/batch.js';
 import { orderLinkAdds } from './order.js';
 import { inverseChanges, tapAttributes } from './inverse.js';
 import { renderOps, type Rendered } from './render.js';
@@ -44,6 +45,8 @@ export interface CommitOptions {
   failOp?: number;
   /** Test hook: the undo step of the op at this index is sent malformed too. */
   failUndoOp?: number;
+  /** nftables ruleset generation the plan was read at: a batch that loses a race fails with ERESTART. */
+  genid?: number;
 }
 
 export interface CommitStats {
@@ -54,8 +57,6 @@ export interface CommitStats {
   ms: number;
 }
 
-/** Commits an nftables batch: all ops or none. Supplied by the nft layer. */
-export type NftCommit = (ops: Request[]) => Promise<void>;
 
 interface Item<O extends Op = Op> {
   op: O;
@@ -68,11 +69,37 @@ export class Transaction {
   readonly ops: Op[] = [];
   private firstError?: { index: number; error: Error };
   private committed = false;
+  private batch?: Batch;
+  private nftProxy?: Batch;
 
-  constructor(
-    private readonly handle: Handle,
-    private readonly nftCommit?: NftCommit,
-  ) {}
+  constructor(private readonly handle: Handle) {}
+
+  /**
+   * The transaction's nftables batch: tables, chains, rules, sets and
+   * elements, committed as one atomic NFNL batch after the routes. Its methods
+   * validate as they are called; a bad one is remembered like any other op
+   * and fails the commit before anything is sent.
+   */
+  get nft(): Batch {
+    if (this.nftProxy) return this.nftProxy;
+    this.batch = new Batch(this.handle.nft.conn);
+    this.nftProxy = new Proxy(this.batch, {
+      get: (target, prop, receiver) => {
+        const v = Reflect.get(target, prop, receiver);
+        if (typeof v !== 'function') return v;
+        return (...args: unknown[]) => {
+          try {
+            const out = v.apply(target, args);
+            return out === target ? this.nftProxy : out;
+          } catch (err) {
+            if (!this.firstError) this.firstError = { index: this.ops.length, error: err as Error };
+            return this.nftProxy;
+          }
+        };
+      },
+    });
+    return this.nftProxy;
+  }
 
   /** Adds an op; a malformed op is remembered and fails the commit before anything is sent. */
   add(op: Op): this {
@@ -116,13 +143,9 @@ export class Transaction {
   setSysctl(key: string, value: string | number): this {
     return this.add({ op: 'sysctl', key, value: String(value) });
   }
-  nft(...ops: NftOp[]): this {
-    for (const nft of ops) this.add({ op: 'nft', nft });
-    return this;
-  }
-
+  /** Ops in the transaction, nftables ops included. */
   get size(): number {
-    return this.ops.length;
+    return this.ops.length + (this.batch?.length ?? 0);
   }
   /** The first validation error, if any op was malformed. */
   get error(): Error | undefined {
@@ -131,13 +154,17 @@ export class Transaction {
 
   /** The ops in commit order, as `ip`, `sysctl` and `nft` commands. */
   render(): Rendered {
-    return renderOps(this.ordered().map((it) => it.op));
+    return renderOps(
+      this.ordered().map((it) => it.op),
+      this.batch?.length ? this.batch.render() : '',
+    );
   }
   toString(): string {
     return this.render().text;
   }
-  toJSON(): { ops: Op[] } {
-    return { ops: this.ordered().map((it) => ({ ...it.op, ...(it.op.op === 'nft' ? { nft: it.op.nft.render() } : {}) }) as Op) };
+  /** A stable machine form: the ops in commit order, and the nft batch as nft syntax. */
+  toJSON(): { ops: Op[]; nft: string } {
+    return { ops: this.ordered().map((it) => it.op), nft: this.batch?.length ? this.batch.render() : '' };
   }
 
   /**
@@ -171,11 +198,15 @@ export class Transaction {
     }
     this.committed = true;
     const t0 = performance.now();
-    const run = new CommitRun(this.handle, this.nftCommit, opts);
+    const run = new CommitRun(this.handle, opts);
     const items = this.ordered();
     try {
       await run.prepare(items);
       for (const phase of PHASES) {
+        if (phase === 'nft') {
+          if (this.batch?.length) await run.nft(this.batch);
+          continue;
+        }
         const these = items.filter((it) => phaseOf(it.op) === phase);
         if (these.length) await run.phase(phase, these);
       }
@@ -202,7 +233,6 @@ class CommitRun {
 
   constructor(
     private readonly handle: Handle,
-    private readonly nftCommit: NftCommit | undefined,
     private readonly opts: CommitOptions,
   ) {
     this.ctx = new CommitContext(handle.rtnl);
@@ -210,14 +240,11 @@ class CommitRun {
 
   async prepare(items: Item[]): Promise<void> {
     this.stats.ops = items.length;
-    if (items.some((it) => it.op.op !== 'nft' && it.op.op !== 'sysctl' && it.op.op !== 'link.deleteGroup')) {
+    if (items.some((it) => it.op.op !== 'sysctl' && it.op.op !== 'link.deleteGroup')) {
       await this.ctx.snapshot();
       this.stats.rtnlRequests++;
     }
     this.ctx.openNetns(items.flatMap((it) => opNetns(it.op)));
-    if (items.some((it) => it.op.op === 'nft') && !this.nftCommit) {
-      throw new Error('this transaction has nftables ops but no nftables connection');
-    }
   }
 
   private wrap(req: Request, index: number): Request {
@@ -260,8 +287,6 @@ class CommitRun {
         return this.links(items as Item<OpOf<'link.add'>>[]);
       case 'sysctls':
         return this.sysctls(items as Item<OpOf<'sysctl'>>[]);
-      case 'nft':
-        return this.nft(items as Item<OpOf<'nft'>>[]);
       default:
         return this.simple(items);
     }
@@ -311,18 +336,10 @@ class CommitRun {
     }
   }
 
-  private async nft(items: Item<OpOf<'nft'>>[]): Promise<void> {
-    const reqs = items.map((it) => this.wrap(it.op.nft, it.index));
-    try {
-      await this.nftCommit!(reqs);
-    } catch (err) {
-      const e = err as Error & { opIndex?: number };
-      if (err instanceof NetlinkError && err.opIndex !== undefined && items[err.opIndex]) {
-        throw atOp(err, items[err.opIndex]!.index);
-      }
-      throw e;
-    }
-    this.stats.nftMessages += reqs.length;
+  /** The nftables batch: the kernel applies it whole or not at all, so it journals nothing. */
+  async nft(batch: Batch): Promise<void> {
+    await batch.commit(this.opts.genid !== undefined ? { genid: this.opts.genid } : {});
+    this.stats.nftMessages += batch.length;
     this.nftCommitted = true;
   }
 

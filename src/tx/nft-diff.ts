@@ -1,0 +1,174 @@
+// The nftables half of reconcile: the content of eucanet's own tables as the
+// kernel lists it, against the desired content, as the fewest batch ops.
+//
+// Granularity: a table, chain or set that is missing is added; a chain whose
+// rules differ in any way is flushed and refilled (inside the same atomic
+// batch, so no packet sees it half done); set elements are added and deleted
+// one by one (the per-instance NAT maps change by one element per instance);
+// a set whose type changed is recreated, and then every chain of its table is
+// refilled, since rules refer to it. eucanet owns the tables named "eucanet"
+// or "eucanet-*" whole: anything in them that is not desired is removed, and so
+// is an owned table that is not desired at all. Other tables are never touched.
+import { ValidationError } from '../netlink/errors.js';
+import type { Batch, RuleSpec } from '../nft/batch.js';
+import { RuleBuilder } from '../nft/builder.js';
+import { parseElements, type ElementInput } from '../nft/elements.js';
+import type { Nft } from '../nft/nft.js';
+import { renderRuleBody } from '../nft/render-rule.js';
+import type { Chain, Expr, NftSet, Rule, SetElement, Table } from '../nft/types.js';
+
+export interface DesiredSet extends NftSet {
+  elements?: readonly ElementInput[];
+}
+
+/** The desired content of the tables eucanet owns. */
+export interface DesiredNft {
+  tables: Table[];
+  chains: Chain[];
+  sets: DesiredSet[];
+  /** Rules in order within each chain. */
+  rules: RuleSpec[];
+}
+
+interface Current {
+  tables: Table[];
+  chains: Chain[];
+  sets: NftSet[];
+  rules: Rule[];
+  elements: Map<string, SetElement[]>;
+}
+
+const tkey = (t: { family: string; name?: string; table?: string }) => `${t.family} ${t.table ?? t.name}`;
+const okey = (o: { family: string; table: string; name: string }) => `${o.family} ${o.table} ${o.name}`;
+const ckey = (r: { family: string; table: string; chain: string }) => `${r.family} ${r.table} ${r.chain}`;
+
+/** Tables whose name starts with this are eucanet's, whole. */
+export const OWNED_TABLE_PREFIX = 'eucanet';
+
+export const isOwnedTable = (t: { name: string }) => t.name === OWNED_TABLE_PREFIX || t.name.startsWith(`${OWNED_TABLE_PREFIX}-`) || t.name.startsWith(`${OWNED_TABLE_PREFIX}_`);
+
+/** Reads the current content of eucanet's tables (and of no others). */
+export async function readOwned(nft: Nft): Promise<Current> {
+  const tables = (await nft.listTables()).filter(isOwnedTable);
+  const cur: Current = { tables, chains: [], sets: [], rules: [], elements: new Map() };
+  for (const t of tables) {
+    cur.chains.push(...(await nft.listChains(t.family, t.name)));
+    cur.rules.push(...(await nft.listRules(t.family, t.name)));
+    for (const s of await nft.listSets(t.family, t.name)) {
+      cur.sets.push(s);
+      cur.elements.set(okey(s), await nft.listElements(s));
+    }
+  }
+  return cur;
+}
+
+/** A rule in a form that is equal exactly when two rules do the same thing (counters ignored). */
+function ruleText(family: Rule['family'], exprs: readonly Expr[], comment: string | undefined): string {
+  const body = renderRuleBody(family, exprs.filter((e) => e.kind !== 'counter'));
+  return comment === undefined ? body : `${body} comment ${JSON.stringify(comment)}`;
+}
+
+function desiredExprs(r: RuleSpec): readonly Expr[] {
+  return r.exprs instanceof RuleBuilder ? r.exprs.build(r.family) : r.exprs;
+}
+
+const sameChainHead = (a: Chain, b: Chain) =>
+  a.type === b.type && a.hook === b.hook && (a.priority ?? 0) === (b.priority ?? 0) && (a.device ?? '') === (b.device ?? '');
+const sameSetType = (a: NftSet, b: NftSet) =>
+  JSON.stringify([a.key, a.data, [...(a.flags ?? [])].sort()]) === JSON.stringify([b.key, b.data, [...(b.flags ?? [])].sort()]);
+
+const elemKey = (e: SetElement) => `${e.key.toString('hex')}-${e.keyEnd?.toString('hex') ?? ''}`;
+const elemVal = (e: SetElement) => `${e.data?.toString('hex') ?? ''}${e.verdict ? `${e.verdict.code} ${e.verdict.chain ?? ''}` : ''}`;
+
+/** Adds to `b` the ops that take `cur` to `want`. Returns the number of ops added. */
+export function diffNft(cur: Current, want: DesiredNft, b: Batch): number {
+  for (const t of want.tables) {
+    if (!isOwnedTable(t)) throw new ValidationError('nft.tables', t.name, `eucanet only manages tables named "${OWNED_TABLE_PREFIX}" or "${OWNED_TABLE_PREFIX}-*"`);
+  }
+  const before = b.length;
+  const haveTables = new Set(cur.tables.map(tkey));
+  const haveChains = new Map(cur.chains.map((c) => [okey({ ...c, name: c.name }), c]));
+  const haveSets = new Map(cur.sets.map((s) => [okey(s), s]));
+  const refill = new Set<string>(); // chains to flush and refill
+  const fresh = new Set<string>(); // chains created now: filled without a flush
+
+  for (const t of want.tables) if (!haveTables.has(tkey(t))) b.addTable(t);
+
+  for (const c of want.chains) {
+    const have = haveChains.get(okey(c));
+    if (have && !sameChainHead(have, c)) {
+      // Type, hook or priority cannot change in place.
+      b.flushChain(have).deleteChain(have);
+      b.addChain(c);
+      fresh.add(okey(c));
+    } else if (!have) {
+      b.addChain(c);
+      fresh.add(okey(c));
+    } else if ((have.policy ?? 'accept') !== (c.policy ?? 'accept') && c.hook) {
+      b.addChain(c); // NFT_MSG_NEWCHAIN on an existing chain updates its policy
+    }
+  }
+
+  const recreated = new Set<string>();
+  for (const s of want.sets) {
+    const { elements: _e, ...def } = s;
+    const have = haveSets.get(okey(s));
+    if (have && !sameSetType(have, def)) {
+      recreated.add(tkey(s));
+      for (const c of cur.chains) if (tkey(c) === tkey(s)) refill.add(okey(c));
+    }
+  }
+  // Chains whose rules refer to a set being recreated are emptied before the set goes.
+  for (const c of cur.chains) if (refill.has(okey(c))) b.flushChain(c);
+  for (const s of want.sets) {
+    const { elements = [], ...def } = s;
+    const have = haveSets.get(okey(s));
+    const wanted = parseElements(def, elements);
+    if (!have || !sameSetType(have, def)) {
+      if (have) b.deleteSet(have);
+      b.addSet(def);
+      if (wanted.length) b.addElements(def, wanted);
+      continue;
+    }
+    const present = new Map((cur.elements.get(okey(s)) ?? []).map((e) => [elemKey(e), e]));
+    const wantMap = new Map(wanted.map((e) => [elemKey(e), e]));
+    const del = [...present].filter(([k, e]) => !wantMap.has(k) || elemVal(wantMap.get(k)!) !== elemVal(e)).map(([, e]) => e);
+    const add = [...wantMap].filter(([k, e]) => !present.has(k) || elemVal(present.get(k)!) !== elemVal(e)).map(([, e]) => e);
+    if (del.length) b.deleteElements(have, del.map((e) => ({ key: e.key, ...(e.keyEnd ? { keyEnd: e.keyEnd } : {}) })));
+    if (add.length) b.addElements(def, add);
+  }
+
+  // Rules: a chain whose rule list differs is flushed and refilled.
+  const haveRules = new Map<string, string[]>();
+  for (const r of cur.rules) {
+    const k = ckey(r);
+    if (!haveRules.has(k)) haveRules.set(k, []);
+    haveRules.get(k)!.push(ruleText(r.family, r.exprs, r.comment));
+  }
+  const wantRules = new Map<string, RuleSpec[]>();
+  for (const r of want.rules) {
+    const k = ckey(r);
+    if (!wantRules.has(k)) wantRules.set(k, []);
+    wantRules.get(k)!.push(r);
+  }
+  for (const c of want.chains) {
+    const k = okey(c);
+    const rules = wantRules.get(k) ?? [];
+    const texts = rules.map((r) => ruleText(r.family, desiredExprs(r), r.comment));
+    const same = JSON.stringify(texts) === JSON.stringify(haveRules.get(k) ?? []);
+    if (!fresh.has(k) && !refill.has(k) && same) continue;
+    if (!fresh.has(k) && !refill.has(k)) b.flushChain(c);
+    for (const r of rules) b.addRule(r);
+  }
+
+  // What is owned but no longer desired: whole tables first, then what is left in the wanted ones.
+  for (const t of cur.tables) if (!want.tables.some((w) => tkey(w) === tkey(t))) b.deleteTable(t);
+  const wantChains = new Set(want.chains.map(okey));
+  const wantSets = new Set(want.sets.map(okey));
+  const wantTables = new Set(want.tables.map(tkey));
+  const gone = cur.chains.filter((c) => !wantChains.has(okey(c)) && wantTables.has(tkey(c)));
+  for (const c of gone) b.flushChain(c);
+  for (const c of gone) b.deleteChain(c);
+  for (const s of cur.sets) if (!wantSets.has(okey(s)) && wantTables.has(tkey(s)) && !recreated.has(okey(s))) b.deleteSet(s);
+  return b.length - before;
+}
