@@ -49,10 +49,8 @@ export class NlWriter {
 
   private pad(): void {
     const aligned = (this.pos + 3) & ~3;
-    if (aligned !== this.pos) {
-      this.buf.fill(0, this.pos, aligned);
-      this.pos = aligned;
-    }
+    // At most 3 bytes: a loop beats Buffer.fill's native call.
+    while (this.pos < aligned) this.buf[this.pos++] = 0;
   }
 
   /** Starts a message; returns its offset in the buffer. */
@@ -114,11 +112,19 @@ export class NlWriter {
 
   /** Writes an attribute header for a payload of `len` bytes; returns the payload offset. */
   private header(type: number, len: number): number {
-    this.ensure(NLA_HDRLEN + len + 3);
+    const need = this.pos + NLA_HDRLEN + len + 3;
+    if (need > this.buf.length) this.ensure(NLA_HDRLEN + len + 3);
     if (this.trace) this.trace.push({ offset: this.pos - this.msgStart, path: [...this.nestTypes, type & 0x3fff] });
-    this.buf.writeUInt16LE(NLA_HDRLEN + len, this.pos);
-    this.buf.writeUInt16LE(type, this.pos + 2);
-    this.pos += NLA_HDRLEN;
+    // Byte stores rather than Buffer.writeUInt16LE: this is the hottest path of every encoder.
+    const b = this.buf;
+    const p = this.pos;
+    const total = NLA_HDRLEN + len;
+    if (total > 0xffff) throw new RangeError(`netlink attribute ${type & 0x3fff} too long (${total} bytes)`);
+    b[p] = total & 0xff;
+    b[p + 1] = total >>> 8;
+    b[p + 2] = type & 0xff;
+    b[p + 3] = (type >>> 8) & 0xff;
+    this.pos = p + NLA_HDRLEN;
     return this.pos;
   }
 
@@ -155,7 +161,11 @@ export class NlWriter {
   }
   u32be(type: number, v: number): void {
     const at = this.header(type, 4);
-    this.buf.writeUInt32BE(v >>> 0, at);
+    const b = this.buf;
+    b[at] = v >>> 24;
+    b[at + 1] = (v >>> 16) & 0xff;
+    b[at + 2] = (v >>> 8) & 0xff;
+    b[at + 3] = v & 0xff;
     this.pos += 4;
   }
   u64be(type: number, v: bigint): void {
@@ -170,6 +180,25 @@ export class NlWriter {
   }
   /** A NUL-terminated string. */
   str(type: number, s: string): void {
+    // Short ASCII strings (names, mostly) are copied byte by byte: cheaper than a native call.
+    if (s.length <= 32) {
+      const at = this.header(type, s.length + 1);
+      const b = this.buf;
+      let i = 0;
+      for (; i < s.length; i++) {
+        const c = s.charCodeAt(i);
+        if (c > 0x7f) break;
+        b[at + i] = c;
+      }
+      if (i === s.length) {
+        b[at + i] = 0;
+        this.pos = at + i + 1;
+        this.pad();
+        return;
+      }
+      this.pos = at - NLA_HDRLEN; // not ASCII: start over on the general path
+      if (this.trace) this.trace.pop();
+    }
     const len = Buffer.byteLength(s);
     const at = this.header(type, len + 1);
     this.buf.write(s, at, len, 'utf8');
@@ -192,7 +221,10 @@ export class NlWriter {
     return start;
   }
   nestEnd(start: number): void {
-    this.buf.writeUInt16LE(this.pos - start, start);
+    const len = this.pos - start;
+    if (len > 0xffff) throw new RangeError(`netlink nest at ${start} too long (${len} bytes)`);
+    this.buf[start] = len & 0xff;
+    this.buf[start + 1] = len >>> 8;
     if (this.trace) this.nestTypes.pop();
   }
 }

@@ -3,11 +3,30 @@
 // ValidationError naming their field.
 import { isIPv6 } from 'node:net';
 
-const V4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
-
+/** Dotted quad, four decimal octets without leading zeros. A hand-rolled loop: this runs per element. */
 export function parseIPv4(s: string): Buffer | undefined {
-  if (!V4.test(s)) return undefined;
-  return Buffer.from(s.split('.').map(Number));
+  const n = s.length;
+  if (n < 7 || n > 15) return undefined;
+  const out = Buffer.allocUnsafe(4);
+  let part = 0;
+  let val = 0;
+  let digits = 0;
+  for (let i = 0; i < n; i++) {
+    const c = s.charCodeAt(i);
+    if (c === 46 /* . */) {
+      if (digits === 0 || part === 3) return undefined;
+      out[part++] = val;
+      val = 0;
+      digits = 0;
+      continue;
+    }
+    if (c < 48 || c > 57 || (digits > 0 && val === 0)) return undefined;
+    val = val * 10 + (c - 48);
+    if (++digits > 3 || val > 255) return undefined;
+  }
+  if (part !== 3 || digits === 0) return undefined;
+  out[3] = val;
+  return out;
 }
 
 export function formatIPv4(b: Uint8Array, off = 0): string {

@@ -9,13 +9,18 @@ import { decodeError, type Request } from '../netlink/socket.js';
 import { NlWriter, type TraceEntry } from '../netlink/writer.js';
 import type { Batch, CommitOptions } from './batch.js';
 import { CHAIN_ATTRS, HOOK_ATTRS } from './chain.js';
-import { NFTA_CHAIN_HOOK, NFTA_EXPR_DATA, NFTA_RULE_EXPRESSIONS, NFTA_SET_ELEM_LIST_ELEMENTS } from './constants.js';
+import {
+  NFTA_CHAIN_HOOK, NFTA_EXPR_DATA, NFTA_RULE_EXPRESSIONS, NFTA_SET_ELEM_LIST_ELEMENTS, NFT_SET_ELEM_INTERVAL_END,
+} from './constants.js';
 import { codecByName, exprName } from './expr/index.js';
 import { encodeOp, type BatchContext, type Op } from './ops.js';
 import { describeOp } from './render-batch.js';
 import { RULE_ATTRS } from './rule.js';
 import { SET_ATTRS } from './set.js';
-import { SETELEM_ATTRS, SETELEM_LIST_ATTRS } from './setelem.js';
+import { SETELEM_ATTRS, SETELEM_LIST_ATTRS, type WireElement } from './setelem.js';
+import { keyTypes } from './set.js';
+import type { NftSet } from './types.js';
+import { formatValue } from './values.js';
 import { TABLE_ATTRS } from './table.js';
 
 const ERESTART = 85;
@@ -44,11 +49,11 @@ export function attrPathName(op: Op, path: readonly number[]): string {
   return out.join('/');
 }
 
-/** Names the attribute at `offset` in `op`'s message, with list positions. */
-export function describeAttribute(op: Op, offset: number, ctx: BatchContext): string | undefined {
+/** Names the attribute at `offset` in message `chunk` of `op`, with list positions. */
+export function describeAttribute(op: Op, offset: number, ctx: BatchContext, chunk = 0): string | undefined {
   const w = new NlWriter(1024);
   w.trace = [];
-  encodeOp(w, op, 0, 0, ctx);
+  encodeOp(w, op, 0, 0, ctx, chunk);
   const trace = w.trace;
   const hit = trace.find((t) => t.offset === offset);
   if (!hit) return undefined;
@@ -62,9 +67,20 @@ export function describeAttribute(op: Op, offset: number, ctx: BatchContext): st
   }
   if (op.kind === 'elements' && p[0] === NFTA_SET_ELEM_LIST_ELEMENTS && p.length >= 2) {
     const n = countBefore(trace, offset, (t) => t.path.length === 2 && t.path[0] === NFTA_SET_ELEM_LIST_ELEMENTS);
-    return `element #${n}${p.length >= 3 ? ` ${name(SETELEM_ATTRS, p[2])}` : ''}`;
+    let before = 0;
+    for (let c = 0; c < chunk; c++) before += op.chunks[c]!.length;
+    const e = op.chunks[chunk]![n - 1];
+    const what = e ? ` (${describeWireElement(op.set, e)})` : '';
+    return `element #${before + n}${what}${p.length >= 3 ? ` ${name(SETELEM_ATTRS, p[2])}` : ''}`;
   }
   return attrPathName(op, p);
+}
+
+/** "key 10.0.0.0", "key 11.0.0.0, interval end": one wire element for people. */
+function describeWireElement(set: NftSet, e: WireElement): string {
+  const types = keyTypes(set);
+  const key = types.length === 1 ? formatValue(types[0]!, e.key) : `0x${e.key.toString('hex')}`;
+  return `key ${key}${e.flags & NFT_SET_ELEM_INTERVAL_END ? ', interval end' : ''}`;
 }
 
 function countBefore(trace: TraceEntry[], offset: number, pred: (t: TraceEntry) => boolean): number {
@@ -84,7 +100,7 @@ export function opRequest(op: Op, ctx: BatchContext): Request {
 
 /** Reads the kernel's replies to a batch; returns the error to throw, if any. */
 export function batchError(batch: Batch, reply: Buffer, first: number, o: CommitOptions): NetlinkError | undefined {
-  const n = batch.ops.length;
+  const n = batch.messages;
   const ctx: BatchContext = { setId: (family, table, set) => batch.setIdOf({ family: family as never, table, name: set }) };
   const errors: NetlinkError[] = [];
   let acked = false;
@@ -97,7 +113,7 @@ export function batchError(batch: Batch, reply: Buffer, first: number, o: Commit
       if (i === n - 1) acked = true;
       continue;
     }
-    errors.push(errorFor(batch, i, e, ctx, o));
+    errors.push(errorFor(batch, i, n, e, ctx, o));
   }
   if (errors.length === 0) {
     return acked ? undefined : new NetlinkError(62 /* ETIME */, { op: `nft batch of ${n} ops (no reply from the kernel)` });
@@ -108,21 +124,26 @@ export function batchError(batch: Batch, reply: Buffer, first: number, o: Commit
   return err;
 }
 
-function errorFor(batch: Batch, i: number, e: ReturnType<typeof decodeError>, ctx: BatchContext, o: CommitOptions): NetlinkError {
-  const n = batch.ops.length;
+/** The error for message `i` of `n` (-1: BEGIN, n: END). */
+function errorFor(
+  batch: Batch, i: number, n: number, e: ReturnType<typeof decodeError>, ctx: BatchContext, o: CommitOptions,
+): NetlinkError {
   if (i === -1) {
     const op = e.errno === ERESTART && o.genid !== undefined
       ? `nft batch begin: generation ${o.genid} is stale (the ruleset changed)`
       : 'nft batch begin';
     return new NetlinkError(e.errno, { op, ...(e.msg ? { extack: e.msg } : {}) });
   }
-  if (i === n) return new NetlinkError(e.errno, { op: `nft batch commit (${n} ops)`, ...(e.msg ? { extack: e.msg } : {}) });
-  const op = batch.ops[i]!;
-  const details: ConstructorParameters<typeof NetlinkError>[1] = { op: describeOp(op), opIndex: i };
+  if (i === n) {
+    return new NetlinkError(e.errno, { op: `nft batch commit (${batch.ops.length} ops)`, ...(e.msg ? { extack: e.msg } : {}) });
+  }
+  const at = batch.messageAt(i)!;
+  const op = batch.ops[at.op]!;
+  const details: ConstructorParameters<typeof NetlinkError>[1] = { op: describeOp(op), opIndex: at.op };
   if (e.msg) details.extack = e.msg;
   if (e.offset !== undefined) {
     details.attributeOffset = e.offset;
-    const attr = describeAttribute(op, e.offset, ctx);
+    const attr = describeAttribute(op, e.offset, ctx, at.chunk);
     if (attr) details.attribute = attr;
   }
   if (e.missType !== undefined) details.missingAttribute = name(topAttrs(op), e.missType);

@@ -20,10 +20,10 @@ import { batchError } from './batch-errors.js';
 import { RuleBuilder } from './builder.js';
 import { NFNETLINK_V0, NFNL_BATCH_GENID, NFNL_MSG_BATCH_BEGIN, NFNL_MSG_BATCH_END, NFNL_SUBSYS_NFTABLES, NFPROTO_UNSPEC } from './constants.js';
 import { parseElements, type ElementInput } from './elements.js';
-import { encodeOp, type BatchContext, type Op } from './ops.js';
+import { encodeOp, messageCount, type BatchContext, type Op } from './ops.js';
 import { renderBatch } from './render-batch.js';
 import { keyLen } from './set.js';
-import { toWire, type ElemVerb } from './setelem.js';
+import { chunkElements, toWire, type ElemVerb } from './setelem.js';
 import type { Chain, Expr, Family, NftSet, Rule, SetElement, Table } from './types.js';
 import { validateChain, validateFamily, validateName, validateRuleTarget, validateSet, validateTable } from './validate.js';
 import { validateExprs } from './validate-expr.js';
@@ -60,6 +60,23 @@ export class Batch {
 
   get length(): number {
     return this.ops.length;
+  }
+
+  /** Netlink messages between BEGIN and END (long element lists take several). */
+  get messages(): number {
+    let n = 0;
+    for (const op of this.ops) n += messageCount(op);
+    return n;
+  }
+
+  /** For message `m` (0-based, after BEGIN): its op and the chunk of that op. */
+  messageAt(m: number): { op: number; chunk: number } | undefined {
+    for (let i = 0; i < this.ops.length; i++) {
+      const n = messageCount(this.ops[i]!);
+      if (m < n) return { op: i, chunk: m };
+      m -= n;
+    }
+    return undefined;
   }
 
   addTable(t: Table): this { return this.push({ kind: 'table', verb: 'add', table: validateTable(t) }); }
@@ -118,9 +135,14 @@ export class Batch {
   encodeInto(w: NlWriter, seq: number, o: CommitOptions = {}): void {
     writeMarker(w, NFNL_MSG_BATCH_BEGIN, seq, o.genid);
     const ctx: BatchContext = { setId: (f, t, n) => this.setIds.get(key(f, t, n)) };
-    const last = this.ops.length - 1;
-    for (let i = 0; i <= last; i++) encodeOp(w, this.ops[i]!, (seq + 1 + i) >>> 0, i === last ? NLM_F_ACK : 0, ctx);
-    writeMarker(w, NFNL_MSG_BATCH_END, (seq + this.ops.length + 1) >>> 0, undefined);
+    const total = this.messages;
+    let m = 0;
+    for (const op of this.ops) {
+      for (let c = 0, n = messageCount(op); c < n; c++, m++) {
+        encodeOp(w, op, (seq + 1 + m) >>> 0, m === total - 1 ? NLM_F_ACK : 0, ctx, c);
+      }
+    }
+    writeMarker(w, NFNL_MSG_BATCH_END, (seq + total + 1) >>> 0, undefined);
   }
 
   /** The whole batch as bytes (for dry runs and tests). */
@@ -140,7 +162,7 @@ export class Batch {
     const conn = this.connection();
     if (this.ops.length === 0) return;
     const w = new NlWriter(4096 + this.ops.length * 256);
-    const first = conn.nextSeq(this.ops.length + 2);
+    const first = conn.nextSeq(this.messages + 2);
     this.encodeInto(w, first, o);
     const buf = w.bytes();
     const reply = await conn.exchange(buf, [buf.length], [1], false);
@@ -153,7 +175,7 @@ export class Batch {
     const conn = this.connection();
     if (this.ops.length === 0) return;
     const w = new NlWriter(4096 + this.ops.length * 256);
-    const first = conn.nextSeq(this.ops.length + 2);
+    const first = conn.nextSeq(this.messages + 2);
     this.encodeInto(w, first, o);
     const buf = w.bytes();
     const err = batchError(this, conn.exchangeSync(buf, [buf.length], [1], false), first, o);
@@ -212,7 +234,7 @@ export class Batch {
     if (!set) throw new ValidationError('set', ref.name, 'unknown set: pass its definition (from listSets() or the one you created)');
     const elements = preParsed(inputs) ? checkParsed(set, inputs) : parseElements(set, inputs as readonly ElementInput[], verb === 'delete');
     if (elements.length === 0) return this;
-    return this.push({ kind: 'elements', verb, set, elements, wire: toWire(set, elements, verb) });
+    return this.push({ kind: 'elements', verb, set, elements, chunks: chunkElements(toWire(set, elements, verb)) });
   }
 }
 

@@ -123,9 +123,11 @@ export abstract class RuleActions {
   private nat(type: 'snat' | 'dnat', to: string, port: Scalar | undefined, o: NatOptions | undefined): this {
     const t = parseNatTarget(to, port, `${type} to`);
     if (t.port && this.l4 === undefined) throw new ValidationError(`${type} to`, to, 'a port needs a transport protocol match first');
-    const { exprs, regs } = lowerNatTarget(t);
+    const e: NatExpr = { kind: 'nat', nat: type, family: t.family };
+    lowerNatTarget(t, this.parts, e);
     const flags = natFlags(o);
-    this.parts.push(...exprs, { kind: 'nat', nat: type, family: t.family, ...regs, ...(flags ? { flags } : {}) });
+    if (flags) e.flags = flags;
+    this.parts.push(e);
     return this;
   }
 
@@ -209,7 +211,7 @@ export abstract class RuleActions {
       this.l3 = f.l3;
     }
     if (f.l4 !== undefined && this.l4 !== f.l4) {
-      this.parts.push(...lowerMatch(FIELDS.get('meta l4proto')!, { kind: 'value', data: Buffer.from([f.l4]) }, {}, f.name));
+      this.parts.push(...lowerMatch(FIELDS.get('meta l4proto')!, { kind: 'value', data: protoByte(f.l4) }, {}, f.name));
       this.l4 = f.l4;
     }
     if (f.ll && !this.ll) {
@@ -217,6 +219,14 @@ export abstract class RuleActions {
       this.ll = true;
     }
   }
+}
+
+const PROTO_BYTES = new Map<number, Buffer>();
+/** One-byte protocol numbers, shared (expressions never mutate their data). */
+function protoByte(p: number): Buffer {
+  let b = PROTO_BYTES.get(p);
+  if (!b) PROTO_BYTES.set(p, (b = Buffer.from([p])));
+  return b;
 }
 
 function uint(v: unknown, field: string, max: number): number {

@@ -7,7 +7,7 @@
 //   verdict map:                      ['eth0', 'accept'], ['eth1', 'jump c']
 //   any of them with options:         { key, data?, timeout?, comment? }
 import { ValidationError } from '../netlink/errors.js';
-import type { Scalar } from './datatypes.js';
+import { dataType, type DataType, type Scalar } from './datatypes.js';
 import { hasFlag, isConcat, keyTypes } from './set.js';
 import type { DataTypeName, NftSet, SetElement, Verdict, VerdictCode } from './types.js';
 import { validateChainName } from './validate.js';
@@ -82,20 +82,56 @@ function normalize(set: NftSet, input: ElementInput): { key: KeyInput; data?: Da
  * naming the element. `keyOnly` (deletes) lets map elements come without values.
  */
 export function parseElements(set: NftSet, inputs: readonly ElementInput[], keyOnly = false): SetElement[] {
+  const fast = fastParser(set, keyOnly);
   const out: SetElement[] = new Array(inputs.length);
   for (let i = 0; i < inputs.length; i++) {
-    const field = `set ${set.name} element #${i}`;
-    const n = normalize(set, inputs[i]!);
-    const e: SetElement = { ...parseKey(set, n.key, `${field} key`), ...parseData(set, n.data, `${field} value`, keyOnly) };
-    if (n.timeout !== undefined) {
-      if (!Number.isInteger(n.timeout) || n.timeout <= 0) throw new ValidationError(`${field} timeout`, n.timeout, 'expected milliseconds > 0');
-      if (!hasFlag(set, 'timeout') && set.timeout === undefined) {
-        throw new ValidationError(`${field} timeout`, n.timeout, `set ${set.name} has no timeout flag`);
-      }
-      e.timeout = n.timeout;
-    }
-    if (n.comment !== undefined) e.comment = n.comment;
-    out[i] = e;
+    out[i] = (fast && fast(inputs[i]!)) || parseOne(set, inputs[i]!, `set ${set.name} element #${i}`, keyOnly);
   }
   return out;
 }
+
+function parseOne(set: NftSet, input: ElementInput, field: string, keyOnly: boolean): SetElement {
+  const n = normalize(set, input);
+  const e: SetElement = { ...parseKey(set, n.key, `${field} key`), ...parseData(set, n.data, `${field} value`, keyOnly) };
+  if (n.timeout !== undefined) {
+    if (!Number.isInteger(n.timeout) || n.timeout <= 0) throw new ValidationError(`${field} timeout`, n.timeout, 'expected milliseconds > 0');
+    if (!hasFlag(set, 'timeout') && set.timeout === undefined) {
+      throw new ValidationError(`${field} timeout`, n.timeout, `set ${set.name} has no timeout flag`);
+    }
+    e.timeout = n.timeout;
+  }
+  if (n.comment !== undefined) e.comment = n.comment;
+  return e;
+}
+
+/**
+ * The common case, plain keys of one type (and plain values), without the
+ * general path's allocations. Returns undefined for anything else, and for
+ * bad input, which the general path then reports with the element named.
+ */
+function fastParser(set: NftSet, keyOnly: boolean): ((input: ElementInput) => SetElement | undefined) | undefined {
+  if (isConcat(set) || hasFlag(set, 'interval') || Array.isArray(set.key) || set.data === 'verdict') return undefined;
+  const kt = dataType(set.key as DataTypeName);
+  const dt = set.data !== undefined ? dataType(set.data) : undefined;
+  if (!kt.len || (dt && !dt.len)) return undefined;
+  const parse = (t: DataType, v: unknown): Buffer | undefined => {
+    if (typeof v !== 'string' && typeof v !== 'number') return undefined;
+    if (typeof v === 'string' && (v.includes('-') || v.includes('/'))) return undefined;
+    try {
+      return t.parse(v, '');
+    } catch {
+      return undefined;
+    }
+  };
+  return (input) => {
+    if (dt) {
+      if (!Array.isArray(input) || input.length !== 2) return keyOnly && !Array.isArray(input) ? keyOf(parse(kt, input)) : undefined;
+      const key = parse(kt, input[0]);
+      const data = parse(dt, input[1]);
+      return key && data ? { key, data } : undefined;
+    }
+    return keyOf(parse(kt, input));
+  };
+}
+
+const keyOf = (key: Buffer | undefined): SetElement | undefined => (key ? { key } : undefined);

@@ -55,7 +55,7 @@ export function parseMatch(f: Field, v: Scalar, what: string): Parsed {
     return { kind: 'value', data: Buffer.from(prefix) };
   }
   const r = parseRange(f.type, v, what);
-  if (r.from.equals(r.to) && r.prefix === undefined) return { kind: 'value', data: r.from };
+  if (r.prefix === undefined && (r.from === r.to || r.from.equals(r.to))) return { kind: 'value', data: r.from };
   if (dt.byteorder !== BYTEORDER_BIG && dt.len > 1) throw new ValidationError(what, v, 'ranges need a big-endian field');
   return r.prefix === undefined ? { kind: 'range', from: r.from, to: r.to } : { kind: 'range', from: r.from, to: r.to, prefix: r.prefix };
 }

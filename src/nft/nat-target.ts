@@ -3,7 +3,7 @@
 // plus an optional separate port (8080 or '80-90'). Lowered the way nft does:
 // immediates into registers 1, 2, ... then the nat expression naming them.
 import { ValidationError } from '../netlink/errors.js';
-import { parseIPv4, parseIPv6 } from './addr.js';
+import { parseIPv6 } from './addr.js';
 import type { Scalar } from './datatypes.js';
 import type { Expr, NatExpr, NatFlag } from './types.js';
 import { parseRange } from './values.js';
@@ -29,6 +29,8 @@ export function natFlags(o: NatOptions | undefined): NatFlag[] | undefined {
 }
 
 function splitSpec(spec: string, field: string): { addr: string; port?: string; v6: boolean } {
+  const colon = spec.indexOf(':');
+  if (colon < 0) return { addr: spec, v6: false };
   if (spec.startsWith('[')) {
     const close = spec.indexOf(']');
     const rest = spec.slice(close + 1);
@@ -51,7 +53,7 @@ export function parsePorts(v: Scalar, field: string): { from: Buffer; to: Buffer
 export function parseNatTarget(spec: string, port: Scalar | undefined, field: string): NatTarget {
   if (typeof spec !== 'string' || spec.length === 0) throw new ValidationError(field, spec, 'expected an address');
   const s = splitSpec(spec.trim(), field);
-  const v6 = s.v6 || (!parseIPv4(s.addr.split('-')[0] ?? '') && !!parseIPv6(s.addr.split('-')[0] ?? ''));
+  const v6 = s.v6 || (s.addr.includes(':') && !!parseIPv6(s.addr.split('-')[0] ?? ''));
   const t: NatTarget = { family: v6 ? 'ip6' : 'ip' };
   if (s.addr !== '') {
     const r = parseRange(v6 ? 'ipv6_addr' : 'ipv4_addr', s.addr, field);
@@ -65,22 +67,19 @@ export function parseNatTarget(spec: string, port: Scalar | undefined, field: st
   return t;
 }
 
-/** Immediates for `t` from register 1 on, and the registers the nat expression names. */
-export function lowerNatTarget(t: NatTarget): { exprs: Expr[]; regs: Partial<NatExpr> } {
-  const exprs: Expr[] = [];
-  const regs: Partial<NatExpr> = {};
+/** Appends immediates for `t` (registers 1, 2, ...) to `out` and names the registers in `e`. */
+export function lowerNatTarget(t: NatTarget, out: Array<Expr | object>, e: Partial<NatExpr>): void {
   let reg = 1;
   const put = (data: Buffer): number => {
-    exprs.push({ kind: 'immediate', dreg: reg, data });
+    out.push({ kind: 'immediate', dreg: reg, data });
     return reg++;
   };
   if (t.addr) {
-    regs.regAddrMin = put(t.addr.from);
-    if (!t.addr.to.equals(t.addr.from)) regs.regAddrMax = put(t.addr.to);
+    e.regAddrMin = put(t.addr.from);
+    if (t.addr.to !== t.addr.from && !t.addr.to.equals(t.addr.from)) e.regAddrMax = put(t.addr.to);
   }
   if (t.port) {
-    regs.regProtoMin = put(t.port.from);
-    if (!t.port.to.equals(t.port.from)) regs.regProtoMax = put(t.port.to);
+    e.regProtoMin = put(t.port.from);
+    if (t.port.to !== t.port.from && !t.port.to.equals(t.port.from)) e.regProtoMax = put(t.port.to);
   }
-  return { exprs, regs };
 }

@@ -15,14 +15,20 @@ export type Op =
   | { kind: 'rule-delete'; verb: 'delete' | 'flush'; ref: RuleRef }
   | { kind: 'set'; verb: SetVerb; set: NftSet; id: number }
   | { kind: 'set-flush'; set: NftSet }
-  | { kind: 'elements'; verb: ElemVerb; set: NftSet; elements: SetElement[]; wire: WireElement[] };
+  | { kind: 'elements'; verb: ElemVerb; set: NftSet; elements: SetElement[]; chunks: WireElement[][] };
+
+/** Messages an op takes: one, except element lists too long for one message. */
+export function messageCount(op: Op): number {
+  return op.kind === 'elements' ? op.chunks.length : 1;
+}
 
 /** Looks up NFTA_SET_ID values of sets created in the same batch. */
 export interface BatchContext {
   setId(family: string, table: string, name: string): number | undefined;
 }
 
-export function encodeOp(w: NlWriter, op: Op, seq: number, flags: number, ctx: BatchContext): void {
+/** Encodes message `chunk` of `op` (always 0 but for long element lists). */
+export function encodeOp(w: NlWriter, op: Op, seq: number, flags: number, ctx: BatchContext, chunk = 0): void {
   switch (op.kind) {
     case 'table':
       return encodeTable(w, seq, flags, op.verb, op.table);
@@ -41,7 +47,7 @@ export function encodeOp(w: NlWriter, op: Op, seq: number, flags: number, ctx: B
       return encodeSetFlush(w, seq, flags, op.set);
     case 'elements': {
       const s = op.set;
-      return encodeElements(w, seq, flags, op.verb, s, op.wire, ctx.setId(s.family, s.table, s.name));
+      return encodeElements(w, seq, flags, op.verb, s, op.chunks[chunk]!, ctx.setId(s.family, s.table, s.name));
     }
   }
 }

@@ -79,27 +79,35 @@ function elemUdata(comment: string | undefined, open: boolean): Buffer | undefin
 /** Typed elements to wire elements, splitting ranges the way the set's backend wants them. */
 export function toWire(set: NftSet, elems: readonly SetElement[], verb: ElemVerb): WireElement[] {
   const rbtree = hasFlag(set, 'interval') && !isConcat(set);
-  const withData = verb !== 'delete';
+  if (!rbtree) return elems.map((e) => plainWire(e, verb !== 'delete'));
   const out: WireElement[] = [];
-  const list = rbtree ? [...elems].sort((a, b) => Buffer.compare(a.key, b.key)) : elems;
-  if (rbtree && withData && list.length && !isZero(list[0]!.key)) {
+  const list = [...elems].sort((a, b) => Buffer.compare(a.key, b.key));
+  if (verb !== 'delete' && list.length && !isZero(list[0]!.key)) {
     out.push({ key: Buffer.alloc(keyLen(set)), flags: NFT_SET_ELEM_INTERVAL_END });
   }
   for (const e of list) {
-    const end = rbtree && e.keyEnd ? after(e.keyEnd) : undefined;
-    const w: WireElement = { key: e.key, flags: 0 };
-    if (!rbtree && e.keyEnd) w.keyEnd = e.keyEnd;
-    if (withData) {
-      if (e.timeout !== undefined) w.timeout = e.timeout;
-      if (e.data) w.data = e.data;
-      if (e.verdict) w.verdict = e.verdict;
-      const udata = elemUdata(e.comment, rbtree && e.keyEnd !== undefined && end === undefined);
+    const end = e.keyEnd ? after(e.keyEnd) : undefined;
+    const w = plainWire({ ...e, keyEnd: undefined }, verb !== 'delete');
+    if (verb !== 'delete') {
+      const udata = elemUdata(e.comment, e.keyEnd !== undefined && end === undefined);
       if (udata) w.udata = udata;
     }
     out.push(w);
     if (end) out.push({ key: end, flags: NFT_SET_ELEM_INTERVAL_END });
   }
   return out;
+}
+
+/** One wire element per typed element (hash sets, maps, concatenated intervals). */
+function plainWire(e: SetElement, withData: boolean): WireElement {
+  const w: WireElement = { key: e.key, flags: 0 };
+  if (e.keyEnd) w.keyEnd = e.keyEnd;
+  if (!withData) return w;
+  if (e.timeout !== undefined) w.timeout = e.timeout;
+  if (e.data) w.data = e.data;
+  else if (e.verdict) w.verdict = e.verdict;
+  if (e.comment !== undefined) w.udata = elemUdata(e.comment, false)!;
+  return w;
 }
 
 function writeElement(w: NlWriter, index: number, e: WireElement): void {
@@ -114,6 +122,44 @@ function writeElement(w: NlWriter, index: number, e: WireElement): void {
   w.nestEnd(n);
 }
 
+const pad4 = (n: number) => (n + 3) & ~3;
+
+/** Bytes one element takes inside the list nest. */
+export function wireSize(e: WireElement): number {
+  let n = 4 + 12 + pad4(e.key.length); // element nest, KEY { VALUE }
+  if (e.flags) n += 8;
+  if (e.timeout !== undefined) n += 12;
+  if (e.keyEnd) n += 8 + pad4(e.keyEnd.length);
+  if (e.data) n += 8 + pad4(e.data.length);
+  else if (e.verdict) n += 4 + 4 + 8 + (e.verdict.chain !== undefined ? 4 + pad4(Buffer.byteLength(e.verdict.chain) + 1) : 0);
+  if (e.udata) n += 4 + pad4(e.udata.length);
+  return n;
+}
+
+// An attribute's length is 16 bits, so a message's element list holds at most
+// 64 KiB; longer lists go in several messages of one batch, as nft does.
+const MAX_LIST = 0xffff - 4;
+
+/** Splits wire elements into runs that each fit one message's list nest. */
+export function chunkElements(wire: readonly WireElement[]): WireElement[][] {
+  const out: WireElement[][] = [];
+  let cur: WireElement[] = [];
+  let size = 0;
+  for (const e of wire) {
+    const n = wireSize(e);
+    if (cur.length && size + n > MAX_LIST) {
+      out.push(cur);
+      cur = [];
+      size = 0;
+    }
+    cur.push(e);
+    size += n;
+  }
+  if (cur.length) out.push(cur);
+  return out;
+}
+
+/** One NEWSETELEM / DELSETELEM message for a run of elements (see chunkElements). */
 export function encodeElements(
   w: NlWriter, seq: number, flags: number, verb: ElemVerb, set: NftSet, wire: readonly WireElement[],
   setId: number | undefined,

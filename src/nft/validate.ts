@@ -10,10 +10,16 @@ import type { Chain, Family, NftSet, Rule, SetFlag, Table } from './types.js';
 const NAME = /^[A-Za-z0-9_.][A-Za-z0-9_.\-/]*$/;
 const MAX_NAME = 255;
 
+// Names recur in every rule of a batch; remember the ones already checked.
+const goodNames = new Set<string>();
+
 export function validateName(name: unknown, field: string): string {
+  if (typeof name === 'string' && goodNames.has(name)) return name;
   if (typeof name !== 'string' || !NAME.test(name) || Buffer.byteLength(name) > MAX_NAME) {
     throw new ValidationError(field, name, 'expected a name of letters, digits and _ . - / (at most 255 bytes)');
   }
+  if (goodNames.size > 10000) goodNames.clear();
+  goodNames.add(name);
   return name;
 }
 export const validateChainName = (name: unknown, field = 'chain'): string => validateName(name, field);

@@ -24,6 +24,24 @@ export function parseValue(type: DataTypeName, v: Scalar, field: string, len?: n
  * ("a-b"). Host bits in a CIDR and ranges running backwards are refused.
  */
 export function parseRange(type: DataTypeName, v: Scalar, field: string): ParsedRange {
+  if (typeof v === 'string' && (v.includes('/') || v.includes('-'))) {
+    // Prefixes and ranges recur across rules ("!= 10.0.0.0/8"): parse each once.
+    const k = `${type}\0${v}`;
+    let r = memo.get(k);
+    if (!r) {
+      r = parseRangeOnce(type, v, field);
+      if (memo.size >= 4096) memo.clear();
+      memo.set(k, r);
+    }
+    return r;
+  }
+  return parseRangeOnce(type, v, field);
+}
+
+// Results are shared between the expressions built from them; nothing mutates them.
+const memo = new Map<string, ParsedRange>();
+
+function parseRangeOnce(type: DataTypeName, v: Scalar, field: string): ParsedRange {
   const dt = dataType(type);
   if (typeof v === 'string' && v.includes('/') && PREFIXABLE.has(type)) {
     const [addr, bits, extra] = v.split('/');
