@@ -156,6 +156,9 @@ export async function startDnsmasq(cfg: DaemonConfig, timeoutMs: number): Promis
   let cmd = dnsmasq;
   if (cfg.netnsPath !== undefined) {
     cmd = resolveNsenter(cfg.nsenterPath);
+    if (netnsInode(cfg.netnsPath) === undefined) {
+      throw new DhcpError('ENOENT', `network namespace ${cfg.netnsPath} does not exist: cannot start dnsmasq in it`);
+    }
     args.unshift(`--net=${cfg.netnsPath}`, '--', dnsmasq);
   }
   rotateLog(cfg.paths.log);

@@ -10,7 +10,9 @@ export type DhcpErrorCode =
   /** dnsmasq could not read its hosts or options file (it reads them as user "nobody"). */
   | 'EACCES'
   /** The state directory cannot be used. */
-  | 'ESTATEDIR';
+  | 'ESTATEDIR'
+  /** The network namespace to run in does not exist. */
+  | 'ENOENT';
 
 export interface DhcpErrorDetails {
   pid?: number;

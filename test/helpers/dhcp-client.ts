@@ -3,8 +3,8 @@
 // udhcpc (Debian package busybox-static or busybox) when there is one, else
 // ISC dhclient (isc-dhcp-client). The address and default route are applied
 // with `ip` inside the namespace, as an instance's own DHCP client would.
-import { execFile } from 'node:child_process';
-import { accessSync, constants } from 'node:fs';
+import { execFile, spawn } from 'node:child_process';
+import { accessSync, constants, existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -49,8 +49,14 @@ function which(name: string): string | undefined {
   return undefined;
 }
 
-/** Which client runDhcpClient would use, or undefined when neither is installed. */
+/**
+ * Which client runDhcpClient would use, or undefined when neither is installed.
+ * EUCANET_DHCP_CLIENT=udhcpc|dhclient chooses one (to test with both).
+ */
 export function availableDhcpClient(): DhcpClientKind | undefined {
+  const forced = process.env.EUCANET_DHCP_CLIENT;
+  if (forced === 'udhcpc') return which('busybox') ? 'udhcpc' : undefined;
+  if (forced === 'dhclient') return which('dhclient') ? 'dhclient' : undefined;
   if (which('busybox')) return 'udhcpc';
   if (which('dhclient')) return 'dhclient';
   return undefined;
@@ -59,10 +65,12 @@ export function availableDhcpClient(): DhcpClientKind | undefined {
 // One script for both clients. udhcpc passes the event as $1 (deconfig, bound,
 // renew, leasefail, nak) and ip, mask (a prefix length), router, dns, lease,
 // serverid, hostname; dhclient sets $reason (PREINIT, BOUND, ...) and new_*.
+// dhclient gives its script a fresh environment, so the result file and the
+// configure switch are written into the script (RESULT, CONFIGURE).
 const SCRIPT = `#!/bin/sh
-out="$EUCANET_DHCP_RESULT"
+out='RESULT'
 apply() {
-  [ "$EUCANET_DHCP_CONFIGURE" = 1 ] || return 0
+  [ CONFIGURE = 1 ] || return 0
   ip addr flush dev "$interface"
   ip addr add "$1" dev "$interface"
   if [ -n "$2" ]; then ip route replace default via "$2" dev "$interface"; fi
@@ -113,6 +121,52 @@ function parseResult(text: string, client: DhcpClientKind): DhcpLease {
 
 const netnsPath = (ns: string): string => (ns.includes('/') ? ns : `/run/netns/${ns}`);
 
+/** udhcpc -q: exits 0 once bound (after the script ran), 1 with -n when no lease came. */
+async function runUdhcpc(ns: string, iface: string, script: string, attempts: number): Promise<string> {
+  const args = [ns, '--', 'busybox', 'udhcpc', '-i', iface, '-n', '-q', '-f', '-t', String(attempts), '-T', '1', '-s', script];
+  try {
+    const out = await run('nsenter', args, { timeout: (attempts + 10) * 1000 });
+    return out.stdout + out.stderr;
+  } catch (err) {
+    const e = err as { stdout?: string; stderr?: string; message: string };
+    throw new Error(`no lease (${e.message.split('\n')[0]})\n${e.stdout ?? ''}${e.stderr ?? ''}`);
+  }
+}
+
+/**
+ * dhclient has no "exit once bound": it is run in the foreground (-d) as our
+ * child, and stopped as soon as its script has recorded the lease. With -1 it
+ * exits by itself (code 2) when no lease came within the config's timeout.
+ */
+async function runDhclient(ns: string, iface: string, script: string, result: string, dir: string, attempts: number): Promise<string> {
+  const conf = join(dir, 'dhclient.conf');
+  await writeFile(
+    conf,
+    `timeout ${attempts};\nretry 1;\ninitial-interval 1;\nbackoff-cutoff 1;\n` +
+      'request subnet-mask, broadcast-address, routers, domain-name-servers, host-name;\n',
+  );
+  const args = [ns, '--', 'dhclient', '-1', '-d', '-v', '-sf', script, '-lf', join(dir, 'leases'), '-pf', join(dir, 'pid'), '-cf', conf, iface];
+  const child = spawn('nsenter', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout!.on('data', (d) => (output += d));
+  child.stderr!.on('data', (d) => (output += d));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const until = Date.now() + (attempts + 10) * 1000;
+  try {
+    for (;;) {
+      if (existsSync(result)) return output;
+      if (child.exitCode !== null || child.signalCode !== null) throw new Error(`no lease (dhclient exited with ${child.exitCode ?? child.signalCode})\n${output}`);
+      if (Date.now() > until) throw new Error(`no lease (timed out)\n${output}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  } finally {
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGTERM');
+      await exited;
+    }
+  }
+}
+
 /**
  * Runs a DHCP client once on `iface` inside namespace `netns` (a name or a
  * path) and returns the lease it got. Fails, with the client's output, when no
@@ -125,43 +179,19 @@ export async function runDhcpClient(netns: string, iface = 'eth0', opts: DhcpCli
   const dir = await mkdtemp(join(tmpdir(), 'eucanet-dhcpc-'));
   const script = join(dir, 'script.sh');
   const result = join(dir, 'result');
-  await writeFile(script, SCRIPT, { mode: 0o755 });
-  const env = { ...process.env, EUCANET_DHCP_RESULT: result, EUCANET_DHCP_CONFIGURE: opts.configure === false ? '0' : '1' };
+  await writeFile(script, SCRIPT.replace('RESULT', result).replace('CONFIGURE', opts.configure === false ? '0' : '1'), { mode: 0o755 });
   const ns = `--net=${netnsPath(netns)}`;
-  let pidFile: string | undefined;
   try {
-    let out: { stdout: string; stderr: string };
+    let output: string;
     try {
-      if (client === 'udhcpc') {
-        const args = [ns, '--', 'busybox', 'udhcpc', '-i', iface, '-n', '-q', '-f', '-t', String(attempts), '-T', '1', '-s', script];
-        out = await run('nsenter', args, { env, timeout: (attempts + 10) * 1000 });
-      } else {
-        const conf = join(dir, 'dhclient.conf');
-        pidFile = join(dir, 'dhclient.pid');
-        await writeFile(conf, `timeout ${attempts};\nretry 1;\ninitial-interval 1;\nbackoff-cutoff 1;\n` +
-          'request subnet-mask, broadcast-address, routers, domain-name-servers, host-name;\n');
-        const args = [ns, '--', 'dhclient', '-1', '-v', '-sf', script, '-lf', join(dir, 'leases'), '-pf', pidFile, '-cf', conf, iface];
-        out = await run('nsenter', args, { env, timeout: (attempts + 10) * 1000 });
-      }
+      output = client === 'udhcpc' ? await runUdhcpc(ns, iface, script, attempts) : await runDhclient(ns, iface, script, result, dir, attempts);
     } catch (err) {
-      const e = err as { stdout?: string; stderr?: string; message: string };
-      throw new Error(`${client} in ${netns} on ${iface}: no lease (${e.message.split('\n')[0]})\n${e.stdout ?? ''}${e.stderr ?? ''}`);
+      throw new Error(`${client} in ${netns} on ${iface}: ${(err as Error).message}`);
     }
     const text = await readFile(result, 'utf8').catch(() => undefined);
-    if (text === undefined) throw new Error(`${client} in ${netns} on ${iface}: exited without a lease\n${out.stdout}${out.stderr}`);
+    if (text === undefined) throw new Error(`${client} in ${netns} on ${iface}: exited without a lease\n${output}`);
     return parseResult(text, client);
   } finally {
-    // dhclient -1 goes to the background once bound, to renew: stop it.
-    if (pidFile) {
-      const pid = Number.parseInt((await readFile(pidFile, 'utf8').catch(() => '')).trim(), 10);
-      if (pid > 0) {
-        try {
-          process.kill(pid, 'SIGTERM');
-        } catch {
-          // already gone
-        }
-      }
-    }
     await rm(dir, { recursive: true, force: true });
   }
 }

@@ -231,6 +231,13 @@ describe('DhcpServer (fake dnsmasq)', () => {
     expect(b).toMatchObject({ code: 'ENOTINSTALLED', package: 'util-linux' });
   });
 
+  it('a namespace that does not exist: says so before starting anything', async () => {
+    const s = new DhcpServer({ netns: 'eucanet-no-such-ns', stateDir: join(dir, 's3'), dnsmasqPath: fake('ok') });
+    const err = await rejection(s.update([net([])]));
+    expect(err.code).toBe('ENOENT');
+    expect(err.message).toContain('/run/netns/eucanet-no-such-ns does not exist');
+  });
+
   it('runs one operation at a time', async () => {
     const s = server();
     const results = await Promise.all([
