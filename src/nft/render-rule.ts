@@ -40,7 +40,8 @@ export class RuleRenderer {
   l3: 'ipv4' | 'ipv6' | undefined;
   l4: number | undefined;
 
-  constructor(readonly family: Family) {
+  /** `anon` gives the inline text ("{ 22, 80 }") of anonymous sets, which have no usable name. */
+  constructor(readonly family: Family, private readonly anon?: (set: string) => string | undefined) {
     if (family === 'ip') this.l3 = 'ipv4';
     if (family === 'ip6') this.l3 = 'ipv6';
   }
@@ -205,7 +206,7 @@ export class RuleRenderer {
 
   private lookup(e: LookupExpr): void {
     const key = this.keyText(e.sreg);
-    const set = `@${quoteName(e.set)}`;
+    const set = this.anon?.(e.set) ?? `@${quoteName(e.set)}`;
     if (e.dreg === undefined) return this.emit(`${key} ${e.invert ? '!= ' : ''}${set}`);
     if (e.dreg === 0) return this.emit(`${key} vmap ${set}`);
     this.regs.set(slot(e.dreg), { text: `${key} map ${set}`, type: 'integer', len: 4 });
@@ -232,7 +233,7 @@ export function quoteName(n: string): string {
   return IDENT.test(n) ? n : JSON.stringify(n);
 }
 
-export function renderRuleBody(family: Family, exprs: readonly Expr[]): string {
-  return new RuleRenderer(family).render(exprs);
+export function renderRuleBody(family: Family, exprs: readonly Expr[], anon?: (set: string) => string | undefined): string {
+  return new RuleRenderer(family, anon).render(exprs);
 }
 

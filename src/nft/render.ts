@@ -42,8 +42,9 @@ export function renderChainHead(c: Chain): string {
   return `type ${c.type ?? 'filter'} hook ${c.hook}${dev} priority ${useName ? named : prio};${policy}`;
 }
 
-export function renderRule(r: Rule): string {
-  const body = renderRuleBody(r.family, r.exprs);
+/** A rule's statements; `anon` inlines anonymous sets (see renderRuleset). */
+export function renderRule(r: Rule, anon?: (set: string) => string | undefined): string {
+  const body = renderRuleBody(r.family, r.exprs, anon);
   const comment = r.comment !== undefined ? ` comment ${JSON.stringify(r.comment)}` : '';
   return `${body}${comment}`.trim();
 }
@@ -120,12 +121,17 @@ export function renderRuleset(rs: Ruleset): string {
       if (elems?.length) lines.push(`\t\telements = ${renderElements(s, elems)}`);
       blocks.push([...lines, '\t}']);
     }
+    const anon = (name: string): string | undefined => {
+      const s = rs.sets.find((x) => x.family === t.family && x.table === t.name && x.name === name);
+      const elems = s?.flags?.includes('anonymous') ? rs.elements?.get(setKey(s)) : undefined;
+      return s && elems ? renderElements(s, elems) : undefined;
+    };
     for (const c of rs.chains.filter((x) => x.family === t.family && x.table === t.name)) {
       const lines = [`\tchain ${quoteName(c.name)} {`];
       const head = renderChainHead(c);
       if (head) lines.push(`\t\t${head}`);
       for (const r of rs.rules.filter((x) => x.family === t.family && x.table === t.name && x.chain === c.name)) {
-        lines.push(`\t\t${renderRule(r)}`);
+        lines.push(`\t\t${renderRule(r, anon)}`);
       }
       blocks.push([...lines, '\t}']);
     }

@@ -27,6 +27,12 @@ const noHandle = <T extends { handle?: bigint }>(x: T): Omit<T, 'handle'> => {
 };
 
 describe('decoding kernel dumps', () => {
+  it('anon: rules with nft's anonymous sets and maps render with the sets inline', () => {
+    const rs = decodeDump('anon');
+    expect(rs.sets.every((s) => s.flags?.includes('anonymous'))).toBe(true);
+    expect(renderRuleset(rs)).toBe(nftListing('anon'));
+  });
+
   for (const [name, build] of cases) {
     it(`${name}: renders as nft lists it`, () => {
       // nft names interfaces by index lookup (iif "lo"); the library prints the index.
