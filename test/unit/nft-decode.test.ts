@@ -27,7 +27,7 @@ const noHandle = <T extends { handle?: bigint }>(x: T): Omit<T, 'handle'> => {
 };
 
 describe('decoding kernel dumps', () => {
-  it('anon: rules with nft's anonymous sets and maps render with the sets inline', () => {
+  it("anon: rules with nft's anonymous sets and maps render with the sets inline", () => {
     const rs = decodeDump('anon');
     expect(rs.sets.every((s) => s.flags?.includes('anonymous'))).toBe(true);
     expect(renderRuleset(rs)).toBe(nftListing('anon'));
