@@ -180,9 +180,10 @@ export class DhcpServer extends EventEmitter {
    * Serves exactly these networks: starts dnsmasq if none is running (attaching
    * to one from an earlier process if there is), reloads it with SIGHUP, or
    * restarts it when SIGHUP cannot do (see the top of this file). No networks:
-   * stops it. Bad input is refused before any file is written.
+   * stops it. Bad input is refused (a rejected ValidationError) before any
+   * file is written.
    */
-  update(networks: DhcpNetwork[]): Promise<UpdateResult> {
+  async update(networks: DhcpNetwork[]): Promise<UpdateResult> {
     const nets = normalizeNetworks(networks);
     const files = renderNormalized(nets, this.paths, { logDhcp: this.logDhcp });
     return this.serial(async () => {

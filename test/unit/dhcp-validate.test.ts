@@ -1,5 +1,6 @@
 // Bad DHCP input is refused before any file is written, with a ValidationError
 // that names the field and the value.
+import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { DhcpServer, normalizeNetworks, renderDnsmasq, type DhcpNetwork } from '../../src/dhcp/index.js';
 import { ValidationError } from '../../src/netlink/errors.js';
@@ -117,10 +118,11 @@ describe('DhcpServer options', () => {
     expect(new DhcpServer({ netns: '/proc/1/ns/net', stateDir: '/tmp/d' }).paths.config).toBe('/tmp/d/dnsmasq.conf');
   });
 
-  it('update() refuses bad input synchronously, before touching anything', async () => {
+  it('update() refuses bad input before touching anything', async () => {
     const s = new DhcpServer({ stateDir: '/nonexistent/never-created' });
-    expect(() => s.update([{ interface: 'eucabr10', subnet: '10.1.2.0/27', gateway: '10.1.2.1', hosts: [{ mac: 'nope', ip: '10.1.2.2' }] }])).toThrow(
-      /networks\[0\]\.hosts\[0\]\.mac "nope"/,
-    );
+    const bad = s.update([{ interface: 'eucabr10', subnet: '10.1.2.0/27', gateway: '10.1.2.1', hosts: [{ mac: 'nope', ip: '10.1.2.2' }] }]);
+    await expect(bad).rejects.toThrow(ValidationError);
+    await expect(bad).rejects.toThrow(/networks\[0\]\.hosts\[0\]\.mac "nope"/);
+    expect(existsSync('/nonexistent')).toBe(false);
   });
 });
