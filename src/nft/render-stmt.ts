@@ -51,7 +51,7 @@ function ports(r: RuleRenderer, min: number | undefined, max: number | undefined
   return ` to :${port(r.use(min))}${max !== undefined ? `-${port(r.use(max))}` : ''}`;
 }
 
-function flags(f: NatFlag[] | undefined): string {
+function flags(f: readonly NatFlag[] | undefined): string {
   return f?.length ? ` ${f.join(',')}` : '';
 }
 

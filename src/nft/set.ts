@@ -57,8 +57,8 @@ const FLAG_BITS: Record<SetFlag, number> = {
 };
 
 /** The key's component types (one for a plain set). */
-export function keyTypes(s: NftSet): DataTypeName[] {
-  return Array.isArray(s.key) ? s.key : [s.key];
+export function keyTypes(s: NftSet): readonly DataTypeName[] {
+  return typeof s.key === 'string' ? [s.key] : s.key;
 }
 export function isConcat(s: NftSet): boolean {
   return Array.isArray(s.key) && s.key.length > 1;

@@ -46,7 +46,7 @@ export function decodeTable(m: NlMessage): Table {
   const a = Attrs.ofMessage(m, NFGENMSG_LEN);
   const t: Table = { family: familyName(m.buf[m.offset + 16]!), name: a.str(NFTA_TABLE_NAME) ?? '' };
   const f = a.u32be(NFTA_TABLE_FLAGS) ?? 0;
-  const flags: Table['flags'] = [];
+  const flags: Array<'dormant' | 'owner'> = [];
   if (f & NFT_TABLE_F_DORMANT) flags.push('dormant');
   if (f & NFT_TABLE_F_OWNER) flags.push('owner');
   if (flags.length) t.flags = flags;

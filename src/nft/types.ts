@@ -14,7 +14,7 @@ export interface Verdict {
 export interface Table {
   family: Family;
   name: string;
-  flags?: Array<'dormant' | 'owner'>;
+  flags?: ReadonlyArray<'dormant' | 'owner'>;
   /** Set by the kernel; present on objects read back. */
   handle?: bigint;
 }
@@ -73,10 +73,10 @@ export interface NftSet {
   table: string;
   name: string;
   /** One type, or several for a concatenation ("ipv4_addr . inet_service"). */
-  key: DataTypeName | DataTypeName[];
+  key: DataTypeName | readonly DataTypeName[];
   /** A map's value type; 'verdict' makes a verdict map. */
   data?: DataTypeName | 'verdict';
-  flags?: SetFlag[];
+  flags?: readonly SetFlag[];
   /** Default element timeout, milliseconds. */
   timeout?: number;
   gcInterval?: number;
@@ -156,10 +156,10 @@ export interface NatExpr {
   regAddrMax?: number;
   regProtoMin?: number;
   regProtoMax?: number;
-  flags?: NatFlag[];
+  flags?: readonly NatFlag[];
 }
-export interface MasqExpr { kind: 'masq'; regProtoMin?: number; regProtoMax?: number; flags?: NatFlag[] }
-export interface RedirExpr { kind: 'redir'; regProtoMin?: number; regProtoMax?: number; flags?: NatFlag[] }
+export interface MasqExpr { kind: 'masq'; regProtoMin?: number; regProtoMax?: number; flags?: readonly NatFlag[] }
+export interface RedirExpr { kind: 'redir'; regProtoMin?: number; regProtoMax?: number; flags?: readonly NatFlag[] }
 export interface CounterExpr { kind: 'counter'; packets?: bigint; bytes?: bigint }
 export type LogLevel = 'emerg' | 'alert' | 'crit' | 'err' | 'warn' | 'notice' | 'info' | 'debug' | 'audit';
 export interface LogExpr {

@@ -4,7 +4,7 @@
 // ruleset` (the independent oracle). And the other way: what nft -f writes,
 // and what the library renders fed to nft -f, reads back the same.
 import { describe, expect, it } from 'vitest';
-import { openNft, renderRuleset, rule, type Nft, type Ruleset } from '../../src/nft/index.js';
+import { openNft, renderRuleset, rule, type Nft, type Ruleset, type SetElement } from '../../src/nft/index.js';
 import type { Batch } from '../../src/nft/batch.js';
 import { isRoot, nftRuleset, nsExec, withNetns } from '../helpers/netns.js';
 import { miscBatch, seedBatch, setsBatch } from '../fixtures/nft/rulesets.js';
@@ -32,7 +32,7 @@ function strip(rs: Ruleset) {
     chains: rs.chains.map(h),
     sets: rs.sets.map(h),
     rules: rs.rules.map(h),
-    elements: [...(rs.elements ?? new Map()).entries()].map(([k, v]) => [k, v.map(({ expires: _e, ...e }) => e)]),
+    elements: [...(rs.elements ?? new Map<string, SetElement[]>()).entries()].map(([k, v]) => [k, v.map(({ expires: _e, ...e }) => e)]),
   };
 }
 
