@@ -41,7 +41,11 @@ const name = (names: readonly string[], t: number | undefined) => (t === undefin
 export function attrPathName(op: Op, path: readonly number[]): string {
   const top = topAttrs(op);
   const out = [name(top, path[0])];
-  if (op.kind === 'rule' && path[0] === NFTA_RULE_EXPRESSIONS && path.length > 1) out.push('NFTA_LIST_ELEM');
+  if (op.kind === 'rule' && path[0] === NFTA_RULE_EXPRESSIONS && path.length > 1) {
+    // Without the list position the expression is unknown, so its own attributes stay numbers.
+    out.push('NFTA_LIST_ELEM', ...path.slice(2, 3).map((t) => name(['NFTA_EXPR_UNSPEC', 'NFTA_EXPR_NAME', 'NFTA_EXPR_DATA'], t)));
+    out.push(...path.slice(3).map(String));
+  }
   if (op.kind === 'chain' && path[0] === NFTA_CHAIN_HOOK && path.length > 1) out.push(name(HOOK_ATTRS, path[1]));
   if (op.kind === 'elements' && path[0] === NFTA_SET_ELEM_LIST_ELEMENTS && path.length > 1) {
     out.push('NFTA_LIST_ELEM', ...path.slice(2, 3).map((t) => name(SETELEM_ATTRS, t)));

@@ -14,9 +14,9 @@
 // success observable and one reply is always enough to wait for.
 import { NLM_F_ACK, NLM_F_REQUEST, NETLINK_NETFILTER } from '../netlink/constants.js';
 import { ValidationError } from '../netlink/errors.js';
-import type { NetlinkConnection } from '../netlink/socket.js';
+import type { NetlinkConnection, Request } from '../netlink/socket.js';
 import { NlWriter } from '../netlink/writer.js';
-import { batchError } from './batch-errors.js';
+import { batchError, opRequest } from './batch-errors.js';
 import { RuleBuilder } from './builder.js';
 import { NFNETLINK_V0, NFNL_BATCH_GENID, NFNL_MSG_BATCH_BEGIN, NFNL_MSG_BATCH_END, NFNL_SUBSYS_NFTABLES, NFPROTO_UNSPEC } from './constants.js';
 import { parseElements, type ElementInput } from './elements.js';
@@ -180,6 +180,15 @@ export class Batch {
     const buf = w.bytes();
     const err = batchError(this, conn.exchangeSync(buf, [buf.length], [1], false), first, o);
     if (err) throw err;
+  }
+
+  /**
+   * Op `i` as a netlink Request (describe, encode, attrName), for code that
+   * works with Requests; attrName() names attribute paths of nft messages.
+   */
+  request(i: number): Request {
+    const ctx: BatchContext = { setId: (f, t, n) => this.setIds.get(key(f, t, n)) };
+    return opRequest(this.ops[i]!, ctx);
   }
 
   /** NFTA_SET_ID given to a set created in this batch. */

@@ -2,6 +2,8 @@
 // written in atomic batches, read back, and rendered as nft syntax.
 export { openNft, Nft, type NftOptions } from './nft.js';
 export { Batch, type CommitOptions, type RuleSpec, type SetRef } from './batch.js';
+export type { Op } from './ops.js';
+export { attrPathName, describeAttribute } from './batch-errors.js';
 export { rule, RuleBuilder, type MatchOptions } from './builder.js';
 export type { LimitOptions, LogOptions, RejectOptions } from './builder-actions.js';
 export type { NatOptions } from './nat-target.js';
@@ -11,7 +13,7 @@ export {
   formatTime, renderChainHead, renderElement, renderElements, renderRule, renderRuleset, renderSetLines, renderVerdict,
   type Ruleset,
 } from './render.js';
-export { renderBatch, renderOp } from './render-batch.js';
+export { render, renderBatch, renderOp } from './render-batch.js';
 export { renderRuleBody } from './render-rule.js';
 export { decodeTable } from './table.js';
 export { decodeChain } from './chain.js';

@@ -1,6 +1,7 @@
 // Renders batch ops as nft commands ("add rule ip nat prerouting ..."), one
 // per line: a dry run that `nft -f` accepts, and the text errors name.
 import type { Op } from './ops.js';
+import type { Chain, NftSet, Rule, Table } from './types.js';
 import { renderChainHead, renderElements, renderRule, renderSetLines, quoteName } from './render.js';
 
 function where(o: { family: string; table: string }, name?: string): string {
@@ -52,4 +53,12 @@ export function describeOp(op: Op): string {
 
 export function renderBatch(ops: readonly Op[]): string {
   return ops.map((op) => renderOp(op)).join('\n') + (ops.length ? '\n' : '');
+}
+
+/** Any object as the nft command that creates it ("add table ip nat", "add rule ip nat prerouting ..."). */
+export function render(o: Table | Chain | Rule | NftSet): string {
+  if ('exprs' in o) return renderOp({ kind: 'rule', verb: 'append', rule: o });
+  if ('key' in o) return renderOp({ kind: 'set', verb: 'add', set: o, id: 0 });
+  if ('table' in o) return renderOp({ kind: 'chain', verb: 'add', chain: o });
+  return renderOp({ kind: 'table', verb: 'add', table: o });
 }

@@ -1,7 +1,8 @@
 // Rendering: batches as nft commands, elements, times, names, and rules whose
 // expressions have no nft field name.
 import { describe, expect, it } from 'vitest';
-import { Batch, formatTime, parseElements, renderElements, renderRuleBody, rule, type NftSet } from '../../src/nft/index.js';
+import { Batch, formatTime, parseElements, render, renderElements, renderRuleBody, rule, type NftSet } from '../../src/nft/index.js';
+import { NlWriter } from '../../src/netlink/writer.js';
 import { seedBatch } from '../fixtures/nft/rulesets.js';
 
 describe('rendering', () => {
@@ -87,4 +88,26 @@ add rule ip filter admin-default ip daddr 10.1.2.0/27 tcp dport 22 accept commen
     ]);
     expect(body).toBe('@nh,64,8 < 0x05 meta mark & 0xff000000 == 0x01000000 jump "1st chain"');
   });
+
+  it('renders single objects as the commands that create them', () => {
+    expect(render({ family: 'ip', name: 'nat' })).toBe('add table ip nat');
+    expect(render({ family: 'ip', table: 'nat', name: 'pre', type: 'nat', hook: 'prerouting', priority: -100, policy: 'accept' }))
+      .toBe('add chain ip nat pre { type nat hook prerouting priority dstnat; policy accept; }');
+    expect(render({ family: 'inet', table: 'f', name: 'svc', key: ['ipv4_addr', 'inet_service'], flags: ['interval'] }))
+      .toBe('add set inet f svc { type ipv4_addr . inet_service; flags interval; }');
+    const r = new Batch().addRule({ family: 'inet', table: 'f', chain: 'c', exprs: rule().ipSaddr('10.0.0.0/8').udpDport(53).accept(), comment: 'dns' });
+    expect(render((r.ops[0] as { rule: never }).rule)).toBe('add rule inet f c ip saddr 10.0.0.0/8 udp dport 53 accept comment "dns"');
+  });
+
+  it('ops work as netlink Requests: describe, encode, attrName', () => {
+    const b = new Batch().addRule({ family: 'ip', table: 'nat', chain: 'pre', exprs: rule().ipDaddr('192.168.32.200').dnat('10.1.2.2') });
+    const req = b.request(0);
+    expect(req.describe()).toBe('add rule ip nat pre ip daddr 192.168.32.200 dnat to 10.1.2.2');
+    const w = new NlWriter();
+    req.encode(w, 7);
+    expect(w.bytes().readUInt32LE(8)).toBe(7);
+    expect(req.attrName!([4, 1, 2, 3])).toBe('NFTA_RULE_EXPRESSIONS/NFTA_LIST_ELEM/NFTA_EXPR_DATA/3');
+    expect(req.attrName!([2])).toBe('NFTA_RULE_CHAIN');
+  });
 });
+
