@@ -121,7 +121,8 @@ function diffPort(p: DesiredPort, idx: LinkIndex, out: Diff, wanted: Set<string>
   wanted.add(name);
   const have = idx.byName.get(name);
   const tapOpts = typeof tap === 'object' ? tap : {};
-  const own = tap ? { alias: ownedAlias(attrs.alias ?? 'port'), group: attrs.group ?? PORT_GROUP } : {};
+  // Ownership marks go only on a tap eucanet creates (or one it already owns).
+  const own = tap ? { alias: ownedAlias(tapOpts.alias ?? attrs.alias ?? 'port'), group: attrs.group ?? tapOpts.group ?? PORT_GROUP } : {};
   if (!have) {
     if (!tap) throw new ValidationError('ports', name, 'no such link, and the port is not to be created as a tap');
     out.changes.push({ op: 'tap.add', name, spec: { ...tapOpts, ...attrs, ...own } });
@@ -135,6 +136,14 @@ function diffPort(p: DesiredPort, idx: LinkIndex, out: Diff, wanted: Set<string>
 
 function diffUnwanted(cur: KernelState, wanted: Set<string>, out: Diff): void {
   const unwanted = cur.links.filter((l) => isOwnedAlias(l.alias) && !wanted.has(l.name));
+  // A port that is not eucanet's (a hypervisor's tap, a veth) and no longer
+  // wanted is released from eucanet's bridge rather than deleted.
+  const ownedIdx = new Set(cur.links.filter((l) => isOwnedAlias(l.alias)).map((l) => l.index));
+  for (const l of cur.links) {
+    if (l.master !== undefined && ownedIdx.has(l.master) && !isOwnedAlias(l.alias) && !wanted.has(l.name)) {
+      out.changes.push({ op: 'link.set', ref: l.name, changes: { master: null } });
+    }
+  }
   // A whole device group with nothing wanted left in it goes in one request.
   const groupMembers = cur.links.filter((l) => l.group === PORT_GROUP);
   const wholeGroup = groupMembers.length > 1 && groupMembers.every((l) => !wanted.has(l.name) && isOwnedAlias(l.alias));

@@ -47,7 +47,12 @@ export interface CommitOptions {
   failUndoOp?: number;
   /** nftables ruleset generation the plan was read at: a batch that loses a race fails with ERESTART. */
   genid?: number;
+  /** Called after each phase: for progress bars on long commits. */
+  onProgress?: ProgressFn;
 }
+
+/** `done` of `total` ops sent, the last phase being `phase`. */
+export type ProgressFn = (done: number, total: number, phase: Phase) => void;
 
 export interface CommitStats {
   ops: number;
@@ -202,13 +207,20 @@ export class Transaction {
     const items = this.ordered();
     try {
       await run.prepare(items);
+      const total = this.size;
+      let done = 0;
       for (const phase of PHASES) {
         if (phase === 'nft') {
-          if (this.batch?.length) await run.nft(this.batch);
-          continue;
+          if (!this.batch?.length) continue;
+          await run.nft(this.batch);
+          done += this.batch.length;
+        } else {
+          const these = items.filter((it) => phaseOf(it.op) === phase);
+          if (!these.length) continue;
+          await run.phase(phase, these);
+          done += these.length;
         }
-        const these = items.filter((it) => phaseOf(it.op) === phase);
-        if (these.length) await run.phase(phase, these);
+        opts.onProgress?.(Math.min(done, total), total, phase);
       }
     } catch (err) {
       const e = err as Error & { opIndex?: number };

@@ -1,0 +1,35 @@
+// How the command line talks: one clear line per error, exit codes
+// (0 ok, 1 failure, 2 bad input), and a progress bar on a terminal.
+import { ValidationError } from '../netlink/errors.js';
+import type { ProgressFn } from '../tx/transaction.js';
+
+export class UsageError extends Error {
+  readonly code = 'EUSAGE';
+}
+
+export const EXIT_OK = 0;
+export const EXIT_FAIL = 1;
+export const EXIT_BAD_INPUT = 2;
+
+export function exitCodeOf(err: unknown): number {
+  return err instanceof ValidationError || err instanceof UsageError ? EXIT_BAD_INPUT : EXIT_FAIL;
+}
+
+/** The error as one line (the first line of its message), prefixed with the program's name. */
+export function errorLine(err: unknown): string {
+  const msg = err instanceof Error ? err.message : String(err);
+  const [first, ...rest] = msg.split('\n');
+  return `eucanet: ${first}${rest.length ? ` (+${rest.length} more lines with --verbose)` : ''}`;
+}
+
+/** A one-line progress bar on stderr when it is a terminal and the job is big enough to watch. */
+export function progressBar(minOps = 200): ProgressFn | undefined {
+  if (!process.stderr.isTTY) return undefined;
+  return (done, total, phase) => {
+    if (total < minOps) return;
+    const width = 30;
+    const filled = Math.round((done / total) * width);
+    process.stderr.write(`\r[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${done}/${total} ${phase.padEnd(10)}`);
+    if (done >= total) process.stderr.write('\n');
+  };
+}

@@ -1,0 +1,46 @@
+// The node controller's bridge filter (table bridge eucanet-nc), beyond what
+// Eucalyptus did: an instance's port may only send from the instance's own MAC
+// and private IP, plus the DHCP requests it needs before it has an address.
+// Without segmentation (MANAGED-NOVLAN) the same table also keeps the groups
+// apart on the shared bridge: a group's port reaches only its group's ports
+// and the uplink. ARP is not checked (the bridge family's arp payload is left
+// for later); IPv6 from instance ports is dropped, since the model is IPv4.
+import type { RuleSpec } from '../../nft/batch.js';
+import { rule, type RuleBuilder } from '../../nft/builder.js';
+import type { Chain } from '../../nft/types.js';
+import type { DesiredNft, DesiredSet } from '../../tx/nft-diff.js';
+import { groupKey, type AllocatedInstance, type AllocatedState } from '../types.js';
+import { NC_TABLE } from './names.js';
+
+const F = 'bridge' as const;
+const T = NC_TABLE;
+const at = (c: string, exprs: RuleBuilder, comment?: string): RuleSpec => ({ family: F, table: T, chain: c, exprs, ...(comment ? { comment } : {}) });
+
+export function ncNft(state: AllocatedState, here: AllocatedInstance[], uplink: string): DesiredNft {
+  const sets: DesiredSet[] = [
+    { family: F, table: T, name: 'ports', key: 'ifname', elements: here.map((i) => i.port) },
+    { family: F, table: T, name: 'macs', key: ['ifname', 'ether_addr'], elements: here.map((i) => [i.port, i.mac]) },
+    { family: F, table: T, name: 'ips', key: ['ifname', 'ipv4_addr'], elements: here.map((i) => [i.port, i.privateIp]) },
+  ];
+  const chains: Chain[] = [
+    { family: F, table: T, name: 'prerouting', type: 'filter', hook: 'prerouting', priority: -200, policy: 'accept' },
+  ];
+  const rules: RuleSpec[] = [
+    at('prerouting', rule().iifname('@ports').lookup('@macs', ['iifname', 'ether saddr'], { not: true }).drop(), 'MAC spoofing'),
+    at('prerouting', rule().iifname('@ports').ipSaddr('0.0.0.0').udpSport(68).udpDport(67).accept(), 'DHCP before an address'),
+    at('prerouting', rule().iifname('@ports').lookup('@ips', ['iifname', 'ip saddr'], { not: true }).drop(), 'IP spoofing'),
+    at('prerouting', rule().iifname('@ports').match('meta protocol', 'ip6').drop(), 'no IPv6 from instances'),
+  ];
+  if (state.segmentation === 'none') {
+    chains.push({ family: F, table: T, name: 'forward', type: 'filter', hook: 'forward', priority: 0, policy: 'accept' });
+    for (const g of state.groups) {
+      const key = groupKey(g);
+      const ports = here.filter((i) => i.group === key).map((i) => i.port);
+      if (!ports.length) continue;
+      const set = `group${g.vlan}`;
+      sets.push({ family: F, table: T, name: set, key: 'ifname', elements: ports });
+      rules.push(at('forward', rule().iifname(`@${set}`).oifname(`@${set}`, { not: true }).oifname(uplink, { not: true }).drop(), `isolate ${key}`));
+    }
+  }
+  return { tables: [{ family: F, name: T }], chains, sets, rules };
+}

@@ -1,0 +1,55 @@
+// The two roles as pure functions: an allocated MANAGED state and a role in,
+// the desired kernel state of that host out (applied by tx/reconcile.ts).
+import { ValidationError } from '../../netlink/errors.js';
+import type { DesiredState } from '../../tx/desired.js';
+import { groupNet } from '../net.js';
+import { groupKey, type AllocatedState } from '../types.js';
+import { ncNft } from './antispoof.js';
+import { ccNft } from './firewall.js';
+import { bridgeOf } from './names.js';
+import { hostSegments } from './segments.js';
+
+export * from './names.js';
+export { ingressRule } from './firewall.js';
+
+export type Role = { role: 'cc' } | { role: 'nc'; node: string };
+
+/**
+ * The cluster controller: every group's segment and bridge on the private NIC,
+ * with the gateway address; public IPs as /32s on the public NIC; forwarding
+ * on; the nat and filter tables.
+ */
+export function planCc(state: AllocatedState): DesiredState {
+  const net = hostSegments(state, state.groups, state.cc.privateInterface, state.cc.underlay);
+  for (const g of state.groups) {
+    const n = groupNet(g);
+    net.addresses.push({ dev: bridgeOf(state, g), address: `${n.gateway}/${n.prefix}` });
+  }
+  for (const i of state.instances) {
+    if (i.publicIp !== undefined) net.addresses.push({ dev: state.cc.publicInterface, address: `${i.publicIp}/32` });
+  }
+  return { ...net, sysctls: { 'net.ipv4.ip_forward': 1 }, nft: ccNft(state) };
+}
+
+/**
+ * A node controller: the segment and bridge of every group with an instance
+ * here, each instance's port in its group's bridge (a persistent tap is made
+ * if the port does not exist), and the anti-spoofing bridge filter.
+ */
+export function planNc(state: AllocatedState, node: string): DesiredState {
+  const host = state.nodes[node];
+  if (!host) throw new ValidationError('node', node, `unknown node; the state has ${Object.keys(state.nodes).join(', ') || 'none'}`);
+  const here = state.instances.filter((i) => i.node === node);
+  const keys = new Set(here.map((i) => i.group));
+  const groups = state.groups.filter((g) => keys.has(groupKey(g)));
+  const net = hostSegments(state, groups, host.privateInterface, host.underlay);
+  for (const i of here) {
+    const g = groups.find((x) => groupKey(x) === i.group)!;
+    net.ports.push({ name: i.port, master: bridgeOf(state, g), up: true, tap: { alias: `eucanet:port ${i.id}` } });
+  }
+  return { ...net, nft: ncNft(state, here, host.privateInterface) };
+}
+
+export function planRole(state: AllocatedState, role: Role): DesiredState {
+  return role.role === 'cc' ? planCc(state) : planNc(state, role.node);
+}

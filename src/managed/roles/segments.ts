@@ -1,0 +1,43 @@
+// The per-group private network on one host, shared by both roles: a VLAN (or
+// VXLAN) device on the private NIC, in a bridge `eucabrN`, both up.
+import type { LinkSpec } from '../../rtnl/link.js';
+import type { AddressSpec } from '../../rtnl/address.js';
+import type { DesiredPort } from '../../tx/desired.js';
+import type { AllocatedGroup, AllocatedState } from '../types.js';
+import { VXLAN_GROUP, VXLAN_PORT, bridgeOf, segmentOf } from './names.js';
+
+export interface HostNet {
+  links: LinkSpec[];
+  ports: DesiredPort[];
+  addresses: AddressSpec[];
+}
+
+/**
+ * Bridges and segment devices for `groups` on a host whose private NIC is
+ * `priv` (with `underlay` address/prefix for VXLAN). Without segmentation the
+ * private NIC itself is the one bridge's port.
+ */
+export function hostSegments(state: AllocatedState, groups: AllocatedGroup[], priv: string, underlay?: string): HostNet {
+  const out: HostNet = { links: [], ports: [], addresses: [] };
+  const bridges = new Set<string>();
+  for (const g of groups) {
+    const br = bridgeOf(state, g);
+    if (!bridges.has(br)) {
+      bridges.add(br);
+      out.links.push({ kind: 'bridge', name: br, stp: false, forwardDelay: 0, up: true, alias: `eucanet:${state.segmentation === 'none' ? 'all groups' : `${g.owner}/${g.name}`}` });
+    }
+    const seg = segmentOf(state, g, priv);
+    if (state.segmentation === 'vlan') {
+      out.links.push({ kind: 'vlan', name: seg!, parent: priv, id: g.vlan, master: br, up: true });
+    } else if (state.segmentation === 'vxlan') {
+      const local = underlay!.split('/')[0]!;
+      out.links.push({ kind: 'vxlan', name: seg!, vni: g.vlan, local, multicastGroup: VXLAN_GROUP, device: priv, port: VXLAN_PORT, master: br, up: true });
+    }
+  }
+  if (state.segmentation === 'none' && groups.length) out.ports.push({ name: priv, master: 'eucabr0', up: true });
+  if (state.segmentation === 'vxlan' && underlay && groups.length) {
+    out.ports.push({ name: priv, up: true });
+    out.addresses.push({ dev: priv, address: underlay });
+  }
+  return out;
+}
