@@ -20,6 +20,8 @@ export interface Reg {
   data?: Buffer;
   mask?: Buffer;
   xor?: Buffer;
+  /** An integer in host byte order (meta / ct keys without a known type). */
+  host?: boolean;
 }
 
 interface Stmt {
@@ -113,9 +115,9 @@ export class RuleRenderer {
       const base = { ll: 'll', network: 'nh', transport: 'th', inner: 'ih' }[e.base];
       reg = { text: `@${base},${e.offset * 8},${e.len * 8}`, type: 'integer', len: e.len };
     } else if (e.kind === 'meta') {
-      reg = { text: `meta ${e.key}`, type: 'integer', len: 4 };
+      reg = { text: `meta ${e.key}`, type: 'integer', len: 4, host: true };
     } else {
-      reg = { text: `ct ${e.direction ? `${e.direction} ` : ''}${e.key}`, type: 'integer', len: 4 };
+      reg = { text: `ct ${e.direction ? `${e.direction} ` : ''}${e.key}`, type: 'integer', len: 4, host: true };
     }
     const s = slot(dreg);
     this.regs.set(s, reg);
@@ -153,7 +155,8 @@ export class RuleRenderer {
       e.data.copy(full);
       value = `${formatValue(r.type, full)}/${e.data.length * 8}`;
     } else if (r.type === 'integer') {
-      value = `0x${e.data.toString('hex')}`;
+      // Raw payload is big endian (hex of the bytes); meta and ct values are host-order integers.
+      value = r.host ? formatValue('integer', e.data) : `0x${e.data.toString('hex')}`;
     } else {
       value = formatValue(r.type, e.data);
     }

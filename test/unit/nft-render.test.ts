@@ -87,6 +87,12 @@ add rule ip filter admin-default ip daddr 10.1.2.0/27 tcp dport 22 accept commen
       { kind: 'immediate', dreg: 0, verdict: { code: 'jump', chain: '1st chain' } },
     ]);
     expect(body).toBe('@nh,64,8 < 0x05 meta mark & 0xff000000 == 0x01000000 jump "1st chain"');
+    const uid = renderRuleBody('inet', [
+      { kind: 'meta', key: 'skuid', dreg: 1 },
+      { kind: 'cmp', sreg: 1, op: 'eq', data: Buffer.from('e8030000', 'hex') },
+      { kind: 'immediate', dreg: 0, verdict: { code: 'accept' } },
+    ]);
+    expect(uid).toBe('meta skuid 1000 accept');
   });
 
   it('renders single objects as the commands that create them', () => {
