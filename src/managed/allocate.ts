@@ -76,6 +76,7 @@ function resolve(st: State, net: NetCtx): Draft {
     nodes: st.nodes ?? {},
     groups: (st.groups ?? []).map((g) => ({ ...canonicalGroup(g), rules: g.rules ?? [] })),
     instances: (st.instances ?? []).map(canonicalInstance),
+    ...(st.reservedIps !== undefined ? { reservedIps: [...st.reservedIps] } : {}),
   };
   for (const inst of out.instances) if (inst.publicIp === false) delete inst.publicIp;
   return out;
@@ -173,9 +174,23 @@ function allocateMacs(s: Draft, net: NetCtx): void {
   }
 }
 
+/** Public addresses in use: associated with an instance, or allocated and kept (reservedIps). */
+function usedPublicIps(s: Pick<State, 'instances' | 'reservedIps'>): Set<number> {
+  const used = new Set((s.instances ?? []).flatMap((i) => (typeof i.publicIp === 'string' ? [ipv4ToInt(i.publicIp)] : [])));
+  for (const ip of s.reservedIps ?? []) used.add(ipv4ToInt(ip));
+  return used;
+}
+
+/** The address allocate-address would hand out next: the lowest free one of the pool. */
+export function nextPublicIp(input: State): string {
+  const { state, net } = checkState(structuredClone(input));
+  const next = freeAddresses(net.pool, usedPublicIps(state)).next();
+  if (next.done) throw new ValidationError('publicIps', input.publicIps ?? [], 'public IP pool exhausted');
+  return intToIpv4(next.value);
+}
+
 function allocatePublicIps(s: Draft, net: NetCtx): void {
-  const used = new Set(s.instances.flatMap((i) => (typeof i.publicIp === 'string' ? [ipv4ToInt(i.publicIp)] : [])));
-  const free = freeAddresses(net.pool, used);
+  const free = freeAddresses(net.pool, usedPublicIps(s));
   s.instances.forEach((inst, i) => {
     if (inst.publicIp !== true) return;
     const next = free.next();

@@ -41,6 +41,8 @@ export function checkInstances(s: State, ctx: NetCtx, groups: Map<string, GroupI
     if (inst.mac !== undefined) checkMac(inst.mac, `${f}.mac`, seen);
     if (typeof inst.publicIp === 'string') checkPublicIp(inst.publicIp, `${f}.publicIp`, ctx, seen);
   });
+  // Addresses allocated to the account but not associated with any instance.
+  (s.reservedIps ?? []).forEach((ip, i) => checkPublicIp(ip, `reservedIps[${i}]`, ctx, seen));
 }
 
 function checkInstancePort(inst: Instance, f: string, privateInterface: string, seen: Seen): void {

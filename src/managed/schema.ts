@@ -135,5 +135,10 @@ export const stateSchema = {
     },
     groups: { type: 'array', items: group },
     instances: { type: 'array', items: instance },
+    reservedIps: {
+      type: 'array',
+      items: { type: 'string' },
+      description: 'Public addresses allocated (allocate-address) but not associated with an instance: kept out of the pool.',
+    },
   },
 } as const;

@@ -90,6 +90,8 @@ export interface State {
   nodes?: Record<string, NodeHost>;
   groups?: Group[];
   instances?: Instance[];
+  /** Public addresses allocated but not associated with an instance (kept out of the pool). */
+  reservedIps?: string[];
 }
 
 export interface AllocatedGroup extends Group {
