@@ -27,6 +27,7 @@ import { chunkElements, toWire, type ElemVerb } from './setelem.js';
 import type { Chain, Expr, Family, NftSet, Rule, SetElement, Table } from './types.js';
 import { validateChain, validateFamily, validateName, validateRuleTarget, validateSet, validateTable } from './validate.js';
 import { validateExprs } from './validate-expr.js';
+import { verifyOps } from './verify.js';
 
 export interface RuleSpec {
   family: Family;
@@ -45,6 +46,13 @@ export interface SetRef {
 export interface CommitOptions {
   /** Ruleset generation the batch was built against (see generation()); a stale one fails with ERESTART. */
   genid?: number;
+  /**
+   * Check first that every table, chain, jump target and set the batch names
+   * exists (in the kernel or earlier in the batch), refusing with a
+   * ValidationError before sending; the commit then carries the generation
+   * that was checked, so a change in between fails with ERESTART.
+   */
+  verify?: boolean;
 }
 
 const key = (family: string, table: string, name: string) => `${family}\0${table}\0${name}`;
@@ -161,6 +169,10 @@ export class Batch {
   async commit(o: CommitOptions = {}): Promise<void> {
     const conn = this.connection();
     if (this.ops.length === 0) return;
+    if (o.verify) {
+      const genid = await verifyOps(conn, this.ops);
+      o = { ...o, genid: o.genid ?? genid };
+    }
     const w = new NlWriter(4096 + this.ops.length * 256);
     const first = conn.nextSeq(this.messages + 2);
     this.encodeInto(w, first, o);
@@ -173,6 +185,7 @@ export class Batch {
   /** The synchronous twin of commit(), for benchmarks. */
   commitSync(o: CommitOptions = {}): void {
     const conn = this.connection();
+    if (o.verify) throw new Error('nft batch: verify needs commit(), which can read the kernel first');
     if (this.ops.length === 0) return;
     const w = new NlWriter(4096 + this.ops.length * 256);
     const first = conn.nextSeq(this.messages + 2);

@@ -4,6 +4,7 @@ export { openNft, Nft, type NftOptions } from './nft.js';
 export { Batch, type CommitOptions, type RuleSpec, type SetRef } from './batch.js';
 export type { Op } from './ops.js';
 export { attrPathName, describeAttribute } from './batch-errors.js';
+export { verifyOps } from './verify.js';
 export { rule, RuleBuilder, type MatchOptions } from './builder.js';
 export type { LimitOptions, LogOptions, RejectOptions } from './builder-actions.js';
 export type { NatOptions } from './nat-target.js';
