@@ -11,16 +11,13 @@
 // throws ValidationError naming the field); build() only places the protocol
 // dependencies the table family needs, so encoding never parses strings.
 import { ValidationError } from '../netlink/errors.js';
-import { INET_PROTOS, dataType, type Scalar } from './datatypes.js';
-import { parseVerdict } from './elements.js';
+import { INET_PROTOS, dataType, padded, type Scalar } from './datatypes.js';
 import { FIELDS, IPPROTO_TCP, IPPROTO_UDP, type FieldName } from './fields.js';
 import { loadExpr, lowerMatch, parseMatch, setRef, type MatchOptions } from './lower.js';
 import { RuleActions, type Dep } from './builder-actions.js';
 import type { Expr, Family } from './types.js';
-import { padded } from './datatypes.js';
 
 export type { MatchOptions } from './lower.js';
-
 export type { Dep, Part } from './builder-actions.js';
 
 export class RuleBuilder extends RuleActions {
@@ -161,5 +158,3 @@ function rejectFor(family: Family, l3: 'ipv4' | 'ipv6' | undefined): Expr {
 export function rule(): RuleBuilder {
   return new RuleBuilder();
 }
-
-export { parseVerdict };
