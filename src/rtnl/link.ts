@@ -1,5 +1,5 @@
 // Links: requests to add, change, delete (one or a whole device group), get
-// and dump, and the decoder for RTM_NEWLINK replies.
+// and dump. The decoder for RTM_NEWLINK replies is in link-decode.ts.
 //
 // RTM_NEWLINK / RTM_DELLINK / RTM_GETLINK
 //   struct ifinfomsg  family u8 | pad u8 | type u16 | index i32 | flags u32 | change u32
@@ -8,12 +8,11 @@
 //   IFLA_LINKINFO { IFLA_INFO_KIND string, IFLA_INFO_DATA { kind attributes } }
 import { ValidationError } from '../netlink/errors.js';
 import { NLM_F_ACK, NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL, NLM_F_REQUEST } from '../netlink/constants.js';
-import { Attrs, type NlMessage } from '../netlink/reader.js';
 import type { Netns, Request } from '../netlink/socket.js';
 import type { NlWriter } from '../netlink/writer.js';
-import { formatMac, parseMac } from '../util/ip.js';
+import { parseMac } from '../util/ip.js';
 import * as A from './attrs.js';
-import { AF_UNSPEC, IFF_UP, IFINFOMSG_LEN, OPERSTATES, RTEXT_FILTER_SKIP_STATS, RTM_DELLINK, RTM_GETLINK, RTM_NEWLINK } from './constants.js';
+import { AF_UNSPEC, IFF_UP, RTEXT_FILTER_SKIP_STATS, RTM_DELLINK, RTM_GETLINK, RTM_NEWLINK } from './constants.js';
 import {
   KINDS,
   validateLinkName,
@@ -63,30 +62,6 @@ export interface LinkChanges extends LinkAttributes {
   netns?: Netns;
   /** Change a bridge's own settings (STP, forward delay, hello time). */
   bridge?: BridgeOptions;
-}
-
-/** A link as the kernel reports it. */
-export interface Link {
-  index: number;
-  name: string;
-  kind?: string;
-  flags: number;
-  up: boolean;
-  operstate: string;
-  mtu: number;
-  address?: string;
-  master?: number;
-  group: number;
-  alias?: string;
-  /** IFLA_LINK: the parent (vlan, macvlan) or the peer (veth) ifindex. */
-  parent?: number;
-  /** The parent or peer lives in another namespace, known to this one by this id. */
-  linkNetnsId?: number;
-  txqlen?: number;
-  bridge?: Required<BridgeOptions>;
-  vlan?: { id: number; protocol: '802.1Q' | '802.1ad' };
-  vxlan?: Partial<VxlanOptions>;
-  macvlan?: Partial<MacvlanOptions>;
 }
 
 function checkU32(field: string, v: unknown, min = 0, max = 0xffffffff): void {
@@ -334,44 +309,4 @@ export class LinkDumpRequest implements Request {
   }
 }
 
-/** Decodes an RTM_NEWLINK message. */
-export function decodeLink(m: NlMessage): Link {
-  const b = m.buf;
-  const at = m.offset + 16;
-  const index = b.readInt32LE(at + 4);
-  const flags = b.readUInt32LE(at + 8);
-  const a = Attrs.ofMessage(m, IFINFOMSG_LEN);
-  const link: Link = {
-    index,
-    name: a.str(A.IFLA_IFNAME) ?? '',
-    flags,
-    up: (flags & IFF_UP) !== 0,
-    operstate: OPERSTATES[a.u8(A.IFLA_OPERSTATE) ?? 0] ?? 'unknown',
-    mtu: a.u32(A.IFLA_MTU) ?? 0,
-    group: a.u32(A.IFLA_GROUP) ?? 0,
-  };
-  const mac = a.bytes(A.IFLA_ADDRESS);
-  if (mac && mac.length === 6) link.address = formatMac(mac);
-  const master = a.u32(A.IFLA_MASTER);
-  if (master) link.master = master;
-  const alias = a.str(A.IFLA_IFALIAS);
-  if (alias) link.alias = alias;
-  const parent = a.u32(A.IFLA_LINK);
-  const nsid = a.i32(A.IFLA_LINK_NETNSID);
-  // IFLA_LINK equal to the link's own index means "no parent", unless the
-  // parent is in another namespace, where the same number is another device.
-  if (parent && (parent !== index || nsid !== undefined)) link.parent = parent;
-  if (nsid !== undefined) link.linkNetnsId = nsid;
-  const txq = a.u32(A.IFLA_TXQLEN);
-  if (txq !== undefined) link.txqlen = txq;
-  const info = a.nested(A.IFLA_LINKINFO);
-  const kind = info?.str(A.IFLA_INFO_KIND);
-  if (kind) {
-    link.kind = kind;
-    const codec = KINDS[kind];
-    if (codec && kind !== 'veth') {
-      (link as unknown as Record<string, unknown>)[kind] = codec.decode(info!.nested(A.IFLA_INFO_DATA));
-    }
-  }
-  return link;
-}
+export { decodeLink, type Link } from './link-decode.js';
