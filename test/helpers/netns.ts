@@ -2,6 +2,7 @@
 // and removes it even when it fails.
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { open, type Handle } from '../../src/handle.js';
 import { addon } from '../../src/native.js';
 
 export const isRoot = process.getuid?.() === 0;
@@ -20,6 +21,18 @@ export async function withNetns<T>(fn: (name: string) => Promise<T> | T, prefix?
   } finally {
     addon.netnsDelete(name);
   }
+}
+
+/** A handle on a fresh namespace; both are removed afterwards, whatever happens. */
+export async function withHandle<T>(fn: (h: Handle, ns: string) => Promise<T>, prefix?: string): Promise<T> {
+  return withNetns(async (ns) => {
+    const h = open({ netns: ns });
+    try {
+      return await fn(h, ns);
+    } finally {
+      h.close();
+    }
+  }, prefix);
 }
 
 /** Runs a command inside the namespace (tests only: an independent oracle). */

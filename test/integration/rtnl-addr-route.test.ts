@@ -4,23 +4,11 @@
 // Needs root; skipped otherwise.
 import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { open, type Handle } from '../../src/handle.js';
-import { isRoot, withNetns } from '../helpers/netns.js';
+import { isRoot, withHandle } from '../helpers/netns.js';
 
 if (!isRoot) console.warn('test/integration/rtnl-addr-route.test.ts: skipped, needs root (network namespaces)');
 
 const ipj = (ns: string, ...args: string[]): any[] => JSON.parse(execFileSync('ip', ['-n', ns, '-j', ...args], { encoding: 'utf8' }));
-
-async function withHandle<T>(fn: (h: Handle, ns: string) => Promise<T>): Promise<T> {
-  return withNetns(async (ns) => {
-    const h = open({ netns: ns });
-    try {
-      return await fn(h, ns);
-    } finally {
-      h.close();
-    }
-  });
-}
 
 /** `ip -j addr show dev DEV` as {address, prefix, family, scope, broadcast, label}, sorted. */
 function ipAddrs(ns: string, dev: string) {

@@ -7,24 +7,13 @@
 // Needs root; skipped otherwise.
 import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { open, type Handle } from '../../src/handle.js';
+import type { Handle } from '../../src/handle.js';
 import { isExists, isInvalid, isNotFound, NetlinkError, ValidationError } from '../../src/netlink/errors.js';
-import { isRoot, withNetns } from '../helpers/netns.js';
+import { isRoot, withHandle } from '../helpers/netns.js';
 
 if (!isRoot) console.warn('test/integration/rtnl-errors.test.ts: skipped, needs root (network namespaces)');
 
 const ipLinkJson = (ns: string) => execFileSync('ip', ['-n', ns, '-j', 'link', 'show'], { encoding: 'utf8' });
-
-async function withHandle<T>(fn: (h: Handle, ns: string) => Promise<T>): Promise<T> {
-  return withNetns(async (ns) => {
-    const h = open({ netns: ns });
-    try {
-      return await fn(h, ns);
-    } finally {
-      h.close();
-    }
-  });
-}
 
 async function rejection(p: Promise<unknown>): Promise<any> {
   try {

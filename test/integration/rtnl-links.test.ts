@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { open, type Handle } from '../../src/handle.js';
 import type { LinkRef } from '../../src/rtnl/kinds/index.js';
 import type { Link } from '../../src/rtnl/link.js';
-import { isRoot, withNetns } from '../helpers/netns.js';
+import { isRoot, withNetns, withHandle } from '../helpers/netns.js';
 
 if (!isRoot) console.warn('test/integration/rtnl-links.test.ts: skipped, needs root (network namespaces)');
 
@@ -19,17 +19,6 @@ function ipLinks(ns: string): Map<string, any> {
   return new Map(out.map((l: any) => [l.ifname, l]));
 }
 const ipLink = (ns: string, name: string) => ipLinks(ns).get(name);
-
-async function withHandle<T>(fn: (h: Handle, ns: string) => Promise<T>): Promise<T> {
-  return withNetns(async (ns) => {
-    const h = open({ netns: ns });
-    try {
-      return await fn(h, ns);
-    } finally {
-      h.close();
-    }
-  });
-}
 
 async function get(h: Handle, ref: LinkRef): Promise<Link> {
   const l = await h.links.get(ref);

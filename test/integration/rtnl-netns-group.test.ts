@@ -10,24 +10,13 @@ import { isNotFound, NetlinkError, ValidationError } from '../../src/netlink/err
 import type { Resolver } from '../../src/rtnl/kinds/index.js';
 import { LinkAddRequest } from '../../src/rtnl/link.js';
 import { createNetns, deleteNetns, listNetns, netnsExists } from '../../src/sys/netns.js';
-import { freshName, isRoot, withNetns } from '../helpers/netns.js';
+import { freshName, isRoot, withNetns, withHandle } from '../helpers/netns.js';
 
 if (!isRoot) console.warn('test/integration/rtnl-netns-group.test.ts: skipped, needs root (network namespaces)');
 
 function ipLinks(ns: string): Map<string, any> {
   const out = JSON.parse(execFileSync('ip', ['-n', ns, '-j', 'link', 'show'], { encoding: 'utf8' }));
   return new Map(out.map((l: any) => [l.ifname, l]));
-}
-
-async function withHandle<T>(fn: (h: Handle, ns: string) => Promise<T>): Promise<T> {
-  return withNetns(async (ns) => {
-    const h = open({ netns: ns });
-    try {
-      return await fn(h, ns);
-    } finally {
-      h.close();
-    }
-  });
 }
 
 const noRefs: Resolver = {

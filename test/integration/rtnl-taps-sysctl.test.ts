@@ -5,28 +5,16 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { open, type Handle } from '../../src/handle.js';
 import { SystemCallError } from '../../src/native.js';
 import { NetlinkError, ValidationError } from '../../src/netlink/errors.js';
 import { readSysctl, writeSysctl } from '../../src/sys/sysctl.js';
-import { isRoot, nsExec, withNetns } from '../helpers/netns.js';
+import { isRoot, nsExec, withHandle } from '../helpers/netns.js';
 
 if (!isRoot) console.warn('test/integration/rtnl-taps-sysctl.test.ts: skipped, needs root (network namespaces)');
 
 function ipLinks(ns: string): Map<string, any> {
   const out = JSON.parse(execFileSync('ip', ['-n', ns, '-j', '-d', 'link', 'show'], { encoding: 'utf8' }));
   return new Map(out.map((l: any) => [l.ifname, l]));
-}
-
-async function withHandle<T>(fn: (h: Handle, ns: string) => Promise<T>): Promise<T> {
-  return withNetns(async (ns) => {
-    const h = open({ netns: ns });
-    try {
-      return await fn(h, ns);
-    } finally {
-      h.close();
-    }
-  });
 }
 
 async function rejection(p: Promise<unknown>): Promise<any> {

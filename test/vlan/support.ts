@@ -4,8 +4,8 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { describe, it } from 'vitest';
 import { addon } from '../../src/native.js';
-import { open, type Handle } from '../../src/handle.js';
-import { freshName, isRoot, withNetns } from '../helpers/netns.js';
+import type { Handle } from '../../src/handle.js';
+import { freshName, isRoot, withHandle as withHandleIn, withNetns } from '../helpers/netns.js';
 
 /** Set by test/vm/vlan-lane.sh: a kernel without 8021q is then a failure, not a skip. */
 export const requireVlan = process.env.EUCANET_REQUIRE_VLAN === '1';
@@ -58,17 +58,8 @@ export function describeVlan(file: string, title: string, body: () => void): voi
   }
 }
 
-/** A handle on a fresh namespace, both removed afterwards whatever happens. */
-export async function withHandle<T>(fn: (h: Handle, ns: string) => Promise<T>, prefix = 'euvl'): Promise<T> {
-  return withNetns(async (ns) => {
-    const h = open({ netns: ns });
-    try {
-      return await fn(h, ns);
-    } finally {
-      h.close();
-    }
-  }, prefix);
-}
+/** A handle on a fresh namespace (prefix euvl), both removed afterwards whatever happens. */
+export const withHandle = <T>(fn: (h: Handle, ns: string) => Promise<T>, prefix = 'euvl'): Promise<T> => withHandleIn(fn, prefix);
 
 /** Runs `fn` with several fresh namespaces, all removed afterwards whatever happens. */
 export async function withNamespaces<T>(count: number, fn: (names: string[]) => Promise<T>): Promise<T> {
