@@ -23,6 +23,8 @@ export interface ReconcileResult {
   ops: number;
   stats: CommitStats[];
   plan: ReconcilePlan;
+  /** Plans made: more than 1 when another applier won a race and we planned again. */
+  attempts: number;
 }
 
 /** The kernel's current state, as far as the desired state is concerned. */
@@ -80,7 +82,7 @@ export async function reconcile(h: Handle, want: DesiredState, opts: ReconcileOp
     try {
       if (p.removals.size) stats.push(await p.removals.commit());
       if (p.changes.size) stats.push(await p.changes.commit({ ...opts, ...(p.genid !== undefined ? { genid: p.genid } : {}) }));
-      return { ops: sent + p.size, stats, plan: p };
+      return { ops: sent + p.size, stats, plan: p, attempts: attempt + 1 };
     } catch (err) {
       const code = (err as { code?: string }).code ?? '';
       const rolledBack = (err as { rolledBack?: boolean }).rolledBack !== false;

@@ -3,14 +3,15 @@
 // The crash test SIGKILLs it at random points; the concurrency test runs two.
 import { open } from '../../dist/index.js';
 import { reconcile } from '../../dist/tx/reconcile.js';
+import { rule } from '../../dist/nft/builder.js';
 import { desiredState } from './crash-desired.mjs';
 
 const [ns, ports, repeat = '1'] = process.argv.slice(2);
 const h = open({ netns: ns });
 try {
   for (let i = 0; i < Number(repeat); i++) {
-    const r = await reconcile(h, desiredState(Number(ports)));
-    process.stdout.write(`applied ${r.ops}\n`);
+    const r = await reconcile(h, desiredState(Number(ports), rule));
+    process.stdout.write(`applied ${r.ops} in ${r.attempts} attempt(s)\n`);
   }
 } finally {
   h.close();

@@ -1,6 +1,6 @@
 // The desired state the crash and concurrency tests apply, in plain JS so that
 // a child process (running the compiled library from dist/) can share it.
-export function desiredState(ports) {
+export function desiredState(ports, rule) {
   return {
     links: [
       { kind: 'bridge', name: 'eucabr10', stp: false, forwardDelay: 0, up: true },
@@ -16,5 +16,15 @@ export function desiredState(ports) {
     ],
     routes: [{ dst: '10.9.0.0/16', gateway: '10.1.2.9' }],
     sysctls: { 'net.ipv4.ip_forward': 1 },
+    // One NAT map element per port: racing appliers also race on the nftables generation.
+    nft: {
+      tables: [{ family: 'ip', name: 'eucanet' }],
+      chains: [{ family: 'ip', table: 'eucanet', name: 'prerouting', type: 'nat', hook: 'prerouting', priority: -100, policy: 'accept' }],
+      sets: [{
+        family: 'ip', table: 'eucanet', name: 'pub2priv', key: 'ipv4_addr', data: 'ipv4_addr',
+        elements: Array.from({ length: ports }, (_, i) => [`192.168.32.${i + 1}`, `10.1.2.${i + 2}`]),
+      }],
+      rules: [{ family: 'ip', table: 'eucanet', chain: 'prerouting', exprs: rule().dnatMap('@pub2priv') }],
+    },
   };
 }

@@ -1,9 +1,11 @@
 // Dry runs: a transaction rendered as `ip` / `sysctl` / `nft` commands, run
-// through real `ip -batch` in one fresh namespace, must produce the same state
-// as commit() does in another.
+// through real `ip -batch`, `sysctl` and `nft -f` in one fresh namespace, must
+// produce the same state (links, addresses, routes, ruleset) as commit() does
+// in another.
 import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { open, type Handle } from '../../src/handle.js';
+import { rule } from '../../src/nft/builder.js';
 import type { Transaction } from '../../src/tx/transaction.js';
 import { isRoot, withNetns } from '../helpers/netns.js';
 import { kernelDump } from '../helpers/state.js';
@@ -30,11 +32,24 @@ function build(h: Handle): Transaction {
   tx.addRoute({ dst: '10.9.0.0/16', gateway: '10.1.2.9' });
   tx.addRoute({ dst: '10.10.0.0/16', dev: 'eucabr10', table: 100 });
   tx.deleteLink('mv0');
+  const T = 'eucanet';
+  const pub2priv = { family: 'ip' as const, table: T, name: 'pub2priv', key: 'ipv4_addr' as const, data: 'ipv4_addr' as const };
+  tx.nft
+    .addTable({ family: 'ip', name: T })
+    .addChain({ family: 'ip', table: T, name: 'prerouting', type: 'nat', hook: 'prerouting', priority: -100, policy: 'accept' })
+    .addChain({ family: 'ip', table: T, name: 'forward', type: 'filter', hook: 'forward', priority: 0, policy: 'drop' })
+    .addChain({ family: 'ip', table: T, name: 'admin-default' })
+    .addSet(pub2priv)
+    .addElements(pub2priv, [['192.168.32.200', '10.1.2.2']])
+    .addRule({ family: 'ip', table: T, chain: 'prerouting', exprs: rule().dnatMap('@pub2priv') })
+    .addRule({ family: 'ip', table: T, chain: 'forward', exprs: rule().ctState('established', 'related').accept() })
+    .addRule({ family: 'ip', table: T, chain: 'forward', exprs: rule().ipDaddr('10.1.2.0/27').jump('admin-default') })
+    .addRule({ family: 'ip', table: T, chain: 'admin-default', exprs: rule().l4proto('tcp').dport(22).accept() });
   return tx;
 }
 
 describe.skipIf(!isRoot)('dry run (root)', () => {
-  it('renders commands that, run by ip -batch and sysctl, give the same state as commit()', async () => {
+  it('renders commands that, run by ip -batch, sysctl and nft -f, give the same state as commit()', async () => {
     await withNetns(async (viaCommit) => {
       await withNetns(async (viaTools) => {
         const a = open({ netns: viaCommit });
@@ -51,6 +66,8 @@ describe.skipIf(!isRoot)('dry run (root)', () => {
           // The same commands, run by the standard tools.
           execFileSync('ip', ['-n', viaTools, '-batch', '-'], { input: r.ip.join('\n') + '\n' });
           for (const kv of r.sysctl) execFileSync('ip', ['netns', 'exec', viaTools, 'sysctl', '-q', '-w', kv]);
+          expect(r.nft).toMatch(/^add rule ip eucanet admin-default tcp dport 22 accept$/m);
+          execFileSync('ip', ['netns', 'exec', viaTools, 'nft', '-f', '-'], { input: r.nft });
           expect(kernelDump(viaTools, { portable: true })).toBe(kernelDump(viaCommit, { portable: true }));
           // And toJSON is stable machine form in the same order.
           const json = build(b).toJSON();
