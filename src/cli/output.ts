@@ -12,7 +12,11 @@ export const EXIT_FAIL = 1;
 export const EXIT_BAD_INPUT = 2;
 
 export function exitCodeOf(err: unknown): number {
-  return err instanceof ValidationError || err instanceof UsageError ? EXIT_BAD_INPUT : EXIT_FAIL;
+  if (err instanceof ValidationError || err instanceof UsageError) return EXIT_BAD_INPUT;
+  // A state or conf file that cannot be read is bad input too.
+  const e = err as { code?: string; path?: string };
+  if (typeof e?.path === 'string' && ['ENOENT', 'EACCES', 'EISDIR'].includes(e.code ?? '')) return EXIT_BAD_INPUT;
+  return EXIT_FAIL;
 }
 
 /** The error as one line (the first line of its message), prefixed with the program's name. */
