@@ -60,6 +60,8 @@ export async function main(argv: string[]): Promise<number> {
       return (await import('./apply.js')).down(values);
     case 'allocate':
       return (await import('./apply.js')).allocateCmd(values);
+    case 'demo':
+      return (await import('../demo/main.js')).demo(values, positionals.slice(1));
     default:
       throw new UsageError(`unknown command "${command}"\n${USAGE}`);
   }

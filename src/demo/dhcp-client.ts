@@ -1,5 +1,5 @@
-// A DHCP client run once inside a network namespace, for tests and the demo's
-// scaffolding (instances that get their address by DHCP). Uses busybox's
+// A DHCP client run once inside a network namespace, for the demo's
+// scaffolding (instances that get their address by DHCP) and for tests. Uses busybox's
 // udhcpc (Debian package busybox-static or busybox) when there is one, else
 // ISC dhclient (isc-dhcp-client). The address and default route are applied
 // with `ip` inside the namespace, as an instance's own DHCP client would.
@@ -33,6 +33,8 @@ export interface DhcpClientOptions {
   attempts?: number;
   /** Apply the address and default route to the interface (default true). */
   configure?: boolean;
+  /** Aborting kills the client at once (the demo's Ctrl-C). */
+  signal?: AbortSignal;
 }
 
 const PATHS = ['/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin', '/sbin', '/bin'];
@@ -122,10 +124,10 @@ function parseResult(text: string, client: DhcpClientKind): DhcpLease {
 const netnsPath = (ns: string): string => (ns.includes('/') ? ns : `/run/netns/${ns}`);
 
 /** udhcpc -q: exits 0 once bound (after the script ran), 1 with -n when no lease came. */
-async function runUdhcpc(ns: string, iface: string, script: string, attempts: number): Promise<string> {
+async function runUdhcpc(ns: string, iface: string, script: string, attempts: number, signal?: AbortSignal): Promise<string> {
   const args = [ns, '--', 'busybox', 'udhcpc', '-i', iface, '-n', '-q', '-f', '-t', String(attempts), '-T', '1', '-s', script];
   try {
-    const out = await run('nsenter', args, { timeout: (attempts + 10) * 1000 });
+    const out = await run('nsenter', args, { timeout: (attempts + 10) * 1000, ...(signal ? { signal } : {}) });
     return out.stdout + out.stderr;
   } catch (err) {
     const e = err as { stdout?: string; stderr?: string; message: string };
@@ -138,7 +140,7 @@ async function runUdhcpc(ns: string, iface: string, script: string, attempts: nu
  * child, and stopped as soon as its script has recorded the lease. With -1 it
  * exits by itself (code 2) when no lease came within the config's timeout.
  */
-async function runDhclient(ns: string, iface: string, script: string, result: string, dir: string, attempts: number): Promise<string> {
+async function runDhclient(ns: string, iface: string, script: string, result: string, dir: string, attempts: number, signal?: AbortSignal): Promise<string> {
   const conf = join(dir, 'dhclient.conf');
   await writeFile(
     conf,
@@ -146,7 +148,8 @@ async function runDhclient(ns: string, iface: string, script: string, result: st
       'request subnet-mask, broadcast-address, routers, domain-name-servers, host-name;\n',
   );
   const args = [ns, '--', 'dhclient', '-1', '-d', '-v', '-sf', script, '-lf', join(dir, 'leases'), '-pf', join(dir, 'pid'), '-cf', conf, iface];
-  const child = spawn('nsenter', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn('nsenter', args, { stdio: ['ignore', 'pipe', 'pipe'], ...(signal ? { signal } : {}) });
+  child.on('error', () => undefined); // an abort: seen below as the child's exit
   let output = '';
   child.stdout!.on('data', (d) => (output += d));
   child.stderr!.on('data', (d) => (output += d));
@@ -184,7 +187,10 @@ export async function runDhcpClient(netns: string, iface = 'eth0', opts: DhcpCli
   try {
     let output: string;
     try {
-      output = client === 'udhcpc' ? await runUdhcpc(ns, iface, script, attempts) : await runDhclient(ns, iface, script, result, dir, attempts);
+      output =
+        client === 'udhcpc'
+          ? await runUdhcpc(ns, iface, script, attempts, opts.signal)
+          : await runDhclient(ns, iface, script, result, dir, attempts, opts.signal);
     } catch (err) {
       throw new Error(`${client} in ${netns} on ${iface}: ${(err as Error).message}`);
     }

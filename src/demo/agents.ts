@@ -1,0 +1,140 @@
+// Starting and talking to the demo's agents (agent.ts): one process per host
+// namespace, entered with nsenter (util-linux), driven over its stdin/stdout.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { createInterface } from 'node:readline';
+import type { AgentConfig, AgentRequest, ConnectResult } from './agent.js';
+
+const AGENT = fileURLToPath(new URL('./agent.js', import.meta.url));
+
+/** The marker the demo's agents carry on their command line (for `demo down` to recognise them). */
+export const AGENT_MARK = 'eucanet-demo-agent';
+
+type Pending = { resolve: (v: unknown) => void; reject: (e: Error) => void };
+
+export class Agent {
+  readonly pid: number;
+  private seq = 0;
+  private readonly pending = new Map<number, Pending>();
+  private readonly exited: Promise<void>;
+  private stderr = '';
+  private gone = false;
+
+  private constructor(
+    readonly netns: string,
+    private readonly child: ChildProcess,
+  ) {
+    this.pid = child.pid!;
+    this.exited = new Promise((resolve) =>
+      child.once('close', () => {
+        this.gone = true;
+        for (const p of this.pending.values()) p.reject(new Error(`agent in ${netns} exited${this.stderr ? `: ${this.stderr.trim()}` : ''}`));
+        this.pending.clear();
+        resolve();
+      }),
+    );
+    child.stderr!.setEncoding('utf8').on('data', (d: string) => (this.stderr = (this.stderr + d).slice(-2000)));
+  }
+
+  /** Starts an agent in `netns` and waits until its listeners are up. */
+  static start(netns: string, cfg: AgentConfig, timeoutMs = 20_000): Promise<Agent> {
+    const child = spawn('nsenter', [`--net=/run/netns/${netns}`, '--', process.execPath, AGENT, JSON.stringify(cfg), AGENT_MARK], {
+      stdio: ['pipe', 'pipe', 'pipe'],
+      // Its own process group: a Ctrl-C on the terminal reaches the demo, which
+      // then stops the agents itself; a kept agent outlives the terminal's job.
+      detached: true,
+    });
+    const agent = new Agent(netns, child);
+    return new Promise<Agent>((resolve, reject) => {
+      const timer = setTimeout(() => fail(new Error(`agent in ${netns} did not start within ${timeoutMs} ms`)), timeoutMs);
+      const fail = (err: Error) => {
+        clearTimeout(timer);
+        void agent.stop();
+        reject(err);
+      };
+      child.once('error', (err) => fail(new Error(`cannot start an agent in ${netns}: ${err.message}`)));
+      const rl = createInterface({ input: child.stdout! });
+      let ready = false;
+      rl.on('line', (line) => {
+        let msg: { ready?: boolean; error?: string; seq?: number; ok?: boolean; result?: unknown };
+        try {
+          msg = JSON.parse(line);
+        } catch {
+          return;
+        }
+        if (!ready && msg.ready !== undefined) {
+          if (!msg.ready) return fail(new Error(msg.error ?? `agent in ${netns} failed to start`));
+          ready = true;
+          clearTimeout(timer);
+          resolve(agent);
+          return;
+        }
+        const p = msg.seq !== undefined ? agent.pending.get(msg.seq) : undefined;
+        if (!p) return;
+        agent.pending.delete(msg.seq!);
+        if (msg.ok) p.resolve(msg.result);
+        else p.reject(new Error(`agent in ${netns}: ${msg.error}`));
+      });
+      void agent.exited.then(() => {
+        if (!ready) fail(new Error(`agent in ${netns} exited before it was ready${agent.stderr ? `: ${agent.stderr.trim()}` : ''}`));
+      });
+    });
+  }
+
+  request<T>(req: AgentRequest): Promise<T> {
+    if (this.gone) return Promise.reject(new Error(`agent in ${this.netns} is gone`));
+    const seq = ++this.seq;
+    return new Promise<T>((resolve, reject) => {
+      this.pending.set(seq, { resolve: resolve as (v: unknown) => void, reject });
+      this.child.stdin!.write(`${JSON.stringify({ seq, ...req })}\n`);
+    });
+  }
+
+  connect(host: string, port: number, opts: { timeoutMs?: number; localAddress?: string; send?: string } = {}): Promise<ConnectResult> {
+    return this.request({ op: 'connect', host, port, timeoutMs: opts.timeoutMs ?? 1500, ...opts });
+  }
+
+  http(url: string, timeoutMs = 3000): Promise<ConnectResult & { status?: number }> {
+    return this.request({ op: 'http', url, timeoutMs });
+  }
+
+  udp(host: string, port: number, data: string, localAddress?: string): Promise<{ sent: boolean; message?: string }> {
+    return this.request({ op: 'udp', host, port, data, ...(localAddress ? { localAddress } : {}) });
+  }
+
+  received(port: number): Promise<{ datagrams: Array<{ from: string; data: string }> }> {
+    return this.request({ op: 'received', port });
+  }
+
+  ping(host: string, timeoutMs = 1000): Promise<{ ok: boolean; output: string }> {
+    return this.request({ op: 'ping', host, timeoutMs });
+  }
+
+  metadata(map: Record<string, string>): Promise<unknown> {
+    return this.request({ op: 'metadata', map });
+  }
+
+  /**
+   * Leaves the agent serving after this process exits (demo --keep): it stops
+   * listening to its stdin, and this side lets go of its pipes.
+   */
+  async detach(): Promise<void> {
+    if (this.gone) return;
+    await this.request({ op: 'detach' });
+    this.child.stdin!.destroy();
+    this.child.stdout!.destroy();
+    this.child.stderr!.destroy();
+    this.child.unref();
+  }
+
+  /** Closes its stdin (it exits by itself), then SIGTERM and SIGKILL if it lingers. */
+  async stop(graceMs = 2000): Promise<void> {
+    if (this.gone) return;
+    this.child.stdin!.end();
+    const t1 = setTimeout(() => this.child.kill('SIGTERM'), graceMs);
+    const t2 = setTimeout(() => this.child.kill('SIGKILL'), graceMs * 2);
+    await this.exited;
+    clearTimeout(t1);
+    clearTimeout(t2);
+  }
+}

@@ -1,0 +1,321 @@
+// The demo's nine checks (issue 6), each made with real packets from inside
+// the namespaces by the agents, each reported as one row: what was tried,
+// what was expected, what was seen.
+import { readFile } from 'node:fs/promises';
+import { parseLeases } from '../dhcp/leases.js';
+import type { ManagedCloud } from '../managed/cloud.js';
+import { groupNet } from '../managed/net.js';
+import { METADATA_IP } from '../managed/roles/names.js';
+import { groupKey, type AllocatedGroup, type AllocatedInstance, type AllocatedState, type Rule } from '../managed/types.js';
+import type { ConnectResult } from './agent.js';
+import type { Agent } from './agents.js';
+import type { DhcpLease } from './dhcp-client.js';
+import { CC_PUBLIC_IP, instanceNetns, NS_CC, NS_PUB, PUB_IP, type Hosts } from './topology.js';
+
+export interface CheckRow {
+  name: string;
+  expected: string;
+  observed: string;
+  pass: boolean;
+}
+
+/** Ports the agents listen on in euca-pub and euca-cc. */
+export const PEER_PORT = 7000;
+export const PUB_UDP_PORT = 7001;
+export const CC_UDP_PORT = 7002;
+
+/** How long a connection may go unanswered before it counts as dropped. */
+export const DROP_MS = 1000;
+
+export interface CheckContext {
+  state: AllocatedState;
+  /** The seed's eight instances (they have namespaces and agents), by id. */
+  sample: Map<string, AllocatedInstance>;
+  agents: Map<string, Agent>;
+  leases: Map<string, DhcpLease>;
+  hosts: Hosts;
+  cloud: ManagedCloud;
+  leaseFile: string;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function show(r: ConnectResult): string {
+  switch (r.outcome) {
+    case 'reply':
+      return `"${r.data}" (${r.ms} ms)`;
+    case 'timeout':
+      return `no answer in ${r.ms} ms`;
+    default:
+      return `${r.outcome}${r.message ? ` ${r.message}` : ''} (${r.ms} ms)`;
+  }
+}
+
+class Ctx {
+  constructor(readonly c: CheckContext) {}
+
+  inst(n: number): AllocatedInstance {
+    const i = this.c.sample.get(`i-${n}`);
+    if (!i) throw new Error(`instance i-${n} is not in the demo`);
+    return i;
+  }
+
+  agent(ns: string): Agent {
+    const a = this.c.agents.get(ns);
+    if (!a) throw new Error(`no agent in ${ns}`);
+    return a;
+  }
+
+  of(n: number): Agent {
+    return this.agent(instanceNetns(this.inst(n).id));
+  }
+
+  group(i: AllocatedInstance): AllocatedGroup {
+    return this.c.state.groups.find((g) => groupKey(g) === i.group)!;
+  }
+}
+
+// 1. euca-pub reaches #1 at 192.168.32.200:22 and gets #1's id; .201:22 reaches #2.
+async function publicSsh(x: Ctx): Promise<CheckRow> {
+  const pub = x.agent(NS_PUB);
+  const [a, b] = [x.inst(1), x.inst(2)];
+  const [ra, rb] = await Promise.all([pub.connect(a.publicIp!, 22), pub.connect(b.publicIp!, 22)]);
+  return {
+    name: `1 public: euca-pub -> ${a.publicIp}:22 and ${b.publicIp}:22 (DNAT to #1, #2; rule tcp/22 from 0.0.0.0/0)`,
+    expected: `"${a.id}", "${b.id}"`,
+    observed: `${show(ra)}, ${show(rb)}`,
+    pass: ra.data === a.id && rb.data === b.id,
+  };
+}
+
+// 2. euca-pub to 192.168.32.200:23 is dropped.
+async function publicTelnetDropped(x: Ctx): Promise<CheckRow> {
+  const a = x.inst(1);
+  const r = await x.agent(NS_PUB).connect(a.publicIp!, 23, { timeoutMs: DROP_MS });
+  return {
+    name: `2 public: euca-pub -> ${a.publicIp}:23 (no rule for tcp/23; #1 does listen on 23)`,
+    expected: `dropped: no answer in ${DROP_MS} ms`,
+    observed: show(r),
+    pass: r.outcome === 'timeout',
+  };
+}
+
+// 3. #1 reaches #5 (same group, other NC) on its private address; #1 reaches #2.
+async function sameGroup(x: Ctx): Promise<CheckRow> {
+  const [a, b, e] = [x.inst(1), x.inst(2), x.inst(5)];
+  const from = x.of(1);
+  const [t5, p5, t2, p2] = await Promise.all([from.connect(e.privateIp, 23), from.ping(e.privateIp), from.connect(b.privateIp, 23), from.ping(b.privateIp)]);
+  return {
+    name: `3 same group: #1 -> #5 ${e.privateIp} (${e.node}) and #1 -> #2 ${b.privateIp} (${b.node}), tcp/23 and ping`,
+    expected: `"${e.id}" and echo reply; "${b.id}" and echo reply (inside a group everything is open)`,
+    observed: `#5: ${show(t5)}, ping ${p5.ok ? 'reply' : 'no reply'}; #2: ${show(t2)}, ping ${p2.ok ? 'reply' : 'no reply'}`,
+    pass: t5.data === e.id && p5.ok && t2.data === b.id && p2.ok && a.group === e.group,
+  };
+}
+
+interface Attempt {
+  label: string;
+  run: () => Promise<{ reached: boolean; text: string }>;
+}
+
+const tcp = (from: Agent, ip: string, port: number): Attempt['run'] => async () => {
+  const r = await from.connect(ip, port, { timeoutMs: DROP_MS });
+  return { reached: r.outcome === 'reply' || r.outcome === 'refused', text: show(r) };
+};
+const icmp = (from: Agent, ip: string): Attempt['run'] => async () => {
+  const r = await from.ping(ip, DROP_MS);
+  return { reached: r.ok, text: r.ok ? 'echo reply' : 'no reply' };
+};
+
+// 4. #1 cannot reach #3 or #7 (other group); #3 cannot reach #1.
+async function otherGroup(x: Ctx): Promise<CheckRow> {
+  const [a, c, g] = [x.inst(1), x.inst(3), x.inst(7)];
+  const [ga, gc] = [x.group(a), x.group(c)];
+  const portsOf = (grp: AllocatedGroup) => grp.rules.filter((r) => r.protocol === 'tcp' && r.from !== undefined).map((r) => r.from!);
+  // The ports the target's group authorizes from anywhere are open to every
+  // group through the CC, by design (as in Eucalyptus): try the others.
+  const open1 = new Set(portsOf(ga));
+  const open3 = new Set(portsOf(gc));
+  const attempts: Attempt[] = [];
+  for (const [to, n] of [[c, 3], [g, 7]] as const) {
+    for (const port of [22, 23, 80].filter((p) => !open3.has(p))) attempts.push({ label: `#1->#${n}:${port}`, run: tcp(x.of(1), to.privateIp, port) });
+    attempts.push({ label: `#1->#${n} ping`, run: icmp(x.of(1), to.privateIp) });
+  }
+  for (const port of [22, 23, 80].filter((p) => !open1.has(p))) attempts.push({ label: `#3->#1:${port}`, run: tcp(x.of(3), a.privateIp, port) });
+  attempts.push({ label: '#3->#1 ping', run: icmp(x.of(3), a.privateIp) });
+  const results = await Promise.all(attempts.map((t) => t.run()));
+  const reached = attempts.filter((_, k) => results[k]!.reached).map((t, k) => `${t.label} ${results[k]!.text}`);
+  const rules = (grp: AllocatedGroup) => grp.rules.map((r) => ruleText(r)).join(', ') || 'none';
+  return {
+    name:
+      `4 other group: #1 -> #3 ${c.privateIp}, #7 ${g.privateIp}; #3 -> #1 ${a.privateIp}, each on tcp/22, 23, 80 and ping, except ` +
+      `the ports the target's group authorizes from 0.0.0.0/0 (${groupKey(gc)}: ${rules(gc)}; ${groupKey(ga)}: ${rules(ga)}), which every group may reach through the CC by design`,
+    expected: `all ${attempts.length} dropped (${attempts.map((t) => t.label).join(', ')})`,
+    observed: reached.length ? `reached: ${reached.join('; ')}` : `all ${attempts.length} dropped (no answer in ${DROP_MS} ms)`,
+    pass: reached.length === 0,
+  };
+}
+
+function ruleText(r: Rule): string {
+  const ports = r.from !== undefined ? `/${r.from}${r.to !== undefined && r.to !== r.from ? `-${r.to}` : ''}` : '';
+  return `${r.protocol}${ports} from ${r.sourceGroup ?? r.cidr ?? '0.0.0.0/0'}`;
+}
+
+// 5. #1 to euca-pub: the client sees 192.168.32.200. #5: the client sees 192.168.32.20.
+async function outbound(x: Ctx): Promise<CheckRow> {
+  const [a, e] = [x.inst(1), x.inst(5)];
+  const [ra, re] = await Promise.all([x.of(1).connect(PUB_IP, PEER_PORT), x.of(5).connect(PUB_IP, PEER_PORT)]);
+  return {
+    name: `5 outbound: #1 and #5 connect to euca-pub ${PUB_IP}:${PEER_PORT}, which answers with the source address it sees`,
+    expected: `#1 "${a.publicIp}" (SNAT to its public IP), #5 "${CC_PUBLIC_IP}" (MASQUERADE: no public IP)`,
+    observed: `#1 ${show(ra)}, #5 ${show(re)}`,
+    pass: ra.data === a.publicIp && re.data === CC_PUBLIC_IP && e.publicIp === undefined,
+  };
+}
+
+// 6. Each instance fetches its own id from the CLC through the metadata DNAT.
+async function metadata(x: Ctx): Promise<CheckRow> {
+  const url = `http://${METADATA_IP}/latest/meta-data/instance-id`;
+  const list = [...x.c.sample.values()];
+  const results = await Promise.all(list.map((i) => x.agent(instanceNetns(i.id)).http(url)));
+  const bad = list.map((i, k) => [i, results[k]!] as const).filter(([i, r]) => r.data !== i.id);
+  const ms = Math.max(...results.map((r) => r.ms));
+  return {
+    name: `6 metadata: each of the ${list.length} instances GETs ${url} (DNAT on the CC to the CLC ${x.c.state.metadata})`,
+    expected: 'its own id, from the CLC',
+    observed: bad.length
+      ? `${list.length - bad.length}/${list.length} right; ${bad.map(([i, r]) => `${i.id} got ${show(r)}${r.status ? ` HTTP ${r.status}` : ''}`).join('; ')}`
+      : `${list.length}/${list.length} got their own id (${list.map((i, k) => `${i.id}="${results[k]!.data}"`).join(' ')}), slowest ${ms} ms`,
+    pass: bad.length === 0,
+  };
+}
+
+// 7. Every instance holds a DHCP lease for its allocated address.
+async function dhcp(x: Ctx): Promise<CheckRow> {
+  const list = [...x.c.sample.values()];
+  // dnsmasq writes its lease file a moment after it acknowledges.
+  let served = parseLeases(await readFile(x.c.leaseFile, 'utf8').catch(() => ''));
+  for (let end = Date.now() + 3000; list.some((i) => !served.some((l) => l.mac === i.mac)) && Date.now() < end; ) {
+    await sleep(50);
+    served = parseLeases(await readFile(x.c.leaseFile, 'utf8').catch(() => ''));
+  }
+  const problems: string[] = [];
+  const seen: string[] = [];
+  await Promise.all(
+    list.map(async (i) => {
+      const lease = x.c.leases.get(i.id);
+      const gw = groupNet(x.group(i)).gateway;
+      const addrs = await x.c.hosts.get(instanceNetns(i.id)).addresses.list({ dev: 'eth0', family: 4 });
+      const onEth0 = addrs.some((ad) => ad.address === i.privateIp);
+      const inFile = served.some((l) => l.mac === i.mac && l.ip === i.privateIp);
+      if (!lease) problems.push(`${i.id}: no lease`);
+      else if (lease.ip !== i.privateIp || lease.router !== gw) problems.push(`${i.id}: leased ${lease.ip} via ${lease.router ?? '-'}, allocated ${i.privateIp} via ${gw}`);
+      else if (!onEth0) problems.push(`${i.id}: ${i.privateIp} not on eth0`);
+      else if (!inFile) problems.push(`${i.id}: ${i.mac} ${i.privateIp} not in dnsmasq's lease file`);
+      else seen.push(`${i.id} ${lease.ip}/${lease.prefix} gw ${lease.router}`);
+    }),
+  );
+  seen.sort((p, q) => Number(p.split(' ')[0]!.slice(2)) - Number(q.split(' ')[0]!.slice(2)));
+  return {
+    name: `7 DHCP: each of the ${list.length} instances ran a DHCP client on eth0 against the CC's dnsmasq (${NS_CC})`,
+    expected: "its allocated address and its group's gateway, on eth0, and in dnsmasq's lease file for its MAC",
+    observed: problems.length ? problems.sort().join('; ') : `${seen.length}/${list.length}: ${seen.join(', ')}`,
+    pass: problems.length === 0,
+  };
+}
+
+// 8. #3 sending with #1's source address is dropped at its NC.
+async function spoofing(x: Ctx): Promise<CheckRow> {
+  const [a, c] = [x.inst(1), x.inst(3)];
+  const gw = groupNet(x.group(c)).gateway;
+  const h = x.c.hosts.get(instanceNetns(c.id));
+  const cc = x.agent(NS_CC);
+  const pub = x.agent(NS_PUB);
+  await Promise.all([cc.received(CC_UDP_PORT), pub.received(PUB_UDP_PORT)]);
+  // #1's address as a second address on #3's eth0, so #3 can bind to it.
+  await h.addresses.add({ dev: 'eth0', address: `${a.privateIp}/32` });
+  try {
+    const from3 = x.of(3);
+    const sends = await Promise.all([
+      from3.udp(gw, CC_UDP_PORT, 'control', c.privateIp),
+      from3.udp(PUB_IP, PUB_UDP_PORT, 'control', c.privateIp),
+      from3.udp(gw, CC_UDP_PORT, 'spoofed', a.privateIp),
+      from3.udp(PUB_IP, PUB_UDP_PORT, 'spoofed', a.privateIp),
+    ]);
+    const unsent = sends.filter((s) => !s.sent);
+    if (unsent.length) throw new Error(`could not send: ${unsent.map((s) => s.message).join('; ')}`);
+    let atCc: Array<{ from: string; data: string }> = [];
+    let atPub: Array<{ from: string; data: string }> = [];
+    // Wait for the two control datagrams, then a little longer for anything spoofed.
+    for (let end = Date.now() + 3000; Date.now() < end; ) {
+      await sleep(100);
+      atCc = atCc.concat((await cc.received(CC_UDP_PORT)).datagrams);
+      atPub = atPub.concat((await pub.received(PUB_UDP_PORT)).datagrams);
+      if (atCc.some((d) => d.data === 'control') && atPub.some((d) => d.data === 'control')) break;
+    }
+    await sleep(300);
+    atCc = atCc.concat((await cc.received(CC_UDP_PORT)).datagrams);
+    atPub = atPub.concat((await pub.received(PUB_UDP_PORT)).datagrams);
+    const list = (ds: typeof atCc) => (ds.length ? ds.map((d) => `"${d.data}" from ${d.from}`).join(', ') : 'nothing');
+    const controlOk = atCc.some((d) => d.data === 'control' && d.from === c.privateIp) && atPub.some((d) => d.data === 'control' && d.from === CC_PUBLIC_IP);
+    const spoofed = [...atCc, ...atPub].filter((d) => d.data === 'spoofed');
+    return {
+      name:
+        `8 spoofing: #3 (${c.node} ${c.port}) sends UDP from #1's address ${a.privateIp} to the CC (${gw}:${CC_UDP_PORT}) and to euca-pub ` +
+        `(${PUB_IP}:${PUB_UDP_PORT}, where the CC would SNAT it to #1's ${a.publicIp}), and the same from its own ${c.privateIp}`,
+      expected: `the spoofed datagrams dropped at ${c.node}'s bridge (table bridge eucanet-nc, the only filter on the way to the CC); the control ones arrive (CC from ${c.privateIp}, euca-pub from ${CC_PUBLIC_IP})`,
+      observed: `CC got ${list(atCc)}; euca-pub got ${list(atPub)}`,
+      pass: controlOk && spoofed.length === 0,
+    };
+  } finally {
+    await h.addresses.delete({ dev: 'eth0', address: `${a.privateIp}/32` });
+  }
+}
+
+// 9. Revoking tcp/22 from the default group cuts a new connection to .200:22 at once; authorizing it restores it.
+async function revoke(x: Ctx): Promise<CheckRow> {
+  const a = x.inst(1);
+  const key = a.group;
+  const rule: Rule = { protocol: 'tcp', from: 22, to: 22, cidr: '0.0.0.0/0' };
+  const pub = x.agent(NS_PUB);
+  const name = `9 revoke: revoke tcp/22 from ${key}, at once connect euca-pub -> ${a.publicIp}:22; authorize it again, connect again`;
+  const expected = `dropped after revoke (no answer in ${DROP_MS} ms); "${a.id}" after authorize`;
+  const before = await pub.connect(a.publicIp!, 22);
+  let t0 = performance.now();
+  try {
+    await x.c.cloud.revoke(key, rule);
+  } catch (err) {
+    return { name, expected, observed: `revoke failed: ${(err as Error).message.split('\n')[0]}`, pass: false };
+  }
+  const revokeMs = performance.now() - t0;
+  const cut = await pub.connect(a.publicIp!, 22, { timeoutMs: DROP_MS });
+  t0 = performance.now();
+  await x.c.cloud.authorize(key, rule);
+  const authorizeMs = performance.now() - t0;
+  const back = await pub.connect(a.publicIp!, 22);
+  return {
+    name,
+    expected,
+    observed: `before: ${show(before)}; revoke applied in ${revokeMs.toFixed(0)} ms, then ${show(cut)}; authorize applied in ${authorizeMs.toFixed(0)} ms, then ${show(back)}`,
+    pass: before.data === a.id && cut.outcome === 'timeout' && back.data === a.id,
+  };
+}
+
+export const CHECKS: Array<(x: Ctx) => Promise<CheckRow>> = [publicSsh, publicTelnetDropped, sameGroup, otherGroup, outbound, metadata, dhcp, spoofing, revoke];
+
+/** Runs the nine checks in order (9 changes the firewall, so it comes last); a check that throws is a failed row. */
+export async function runChecks(c: CheckContext, onRow?: (r: CheckRow) => void): Promise<CheckRow[]> {
+  const x = new Ctx(c);
+  const rows: CheckRow[] = [];
+  for (const [k, check] of CHECKS.entries()) {
+    let row: CheckRow;
+    try {
+      row = await check(x);
+    } catch (err) {
+      row = { name: `${k + 1} ${check.name}`, expected: 'the check to run', observed: `error: ${(err as Error).message.split('\n')[0]}`, pass: false };
+    }
+    rows.push(row);
+    onRow?.(row);
+  }
+  return rows;
+}

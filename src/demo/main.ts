@@ -1,0 +1,137 @@
+// The command line of the demo:
+//
+//   eucanet demo [--segmentation auto|vlan|vxlan|none] [--instances N] [--keep] [--json]
+//   eucanet demo down
+//
+// Exit codes: 0 every check passed, 1 a check failed (or the demo could not
+// run), 2 bad input, 130/143 interrupted (everything removed).
+//
+// Test-only (not in the usage text): EUCANET_DEMO_BREAK=ingress applies the CC
+// without the default group's ingress rule, so check 1 must fail; the e2e test
+// uses it (through runDemo's `break` option) to show that a check can fail.
+import type { CliValues } from '../cli/main.js';
+import { EXIT_FAIL, EXIT_OK, UsageError } from '../cli/output.js';
+import type { CheckRow } from './checks.js';
+import { readRecord, removeDemo } from './rundir.js';
+import { DemoInterrupted, runDemo, type DemoBreak, type DemoReport } from './run.js';
+import { MAX_INSTANCES, SEED_INSTANCES } from './state.js';
+import type { SegmentationChoice } from './probe.js';
+import { NS_CC, NS_CLC, NS_PUB, NS_SWITCH } from './topology.js';
+
+const SEGMENTATIONS = ['auto', 'vlan', 'vxlan', 'none'] as const;
+const BREAKS: DemoBreak[] = ['ingress'];
+
+function wrap(text: string, width: number, indent: string): string {
+  const words = text.split(' ');
+  const lines: string[] = [];
+  let line = '';
+  for (const w of words) {
+    if (line && line.length + 1 + w.length > width) {
+      lines.push(line);
+      line = w;
+    } else {
+      line = line ? `${line} ${w}` : w;
+    }
+  }
+  if (line) lines.push(line);
+  return lines.join(`\n${indent}`);
+}
+
+export function formatRow(r: CheckRow): string {
+  const width = Math.max(60, Math.min(process.stdout.columns ?? 100, 120) - 14);
+  const pad = '               ';
+  return [
+    `${r.pass ? ' PASS' : ' FAIL'}  ${wrap(r.name, width + 4, '       ')}`,
+    `       expected: ${wrap(r.expected, width - 10, pad + '  ')}`,
+    `       observed: ${wrap(r.observed, width - 10, pad + '  ')}`,
+  ].join('\n');
+}
+
+export function summaryLine(rep: DemoReport): string {
+  const s = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+  const scale = rep.instances > rep.sampled ? ` (checks on the seed's ${rep.sampled})` : '';
+  return (
+    `${rep.failed === 0 ? 'ALL PASSED' : 'FAILED'}: ${rep.passed}/${rep.checks.length} checks passed; ` +
+    `${rep.instances} instances${scale} up in ${s(rep.bringUpMs)} (${rep.instancesPerSecond} instances/s; the CC and NC roles applied in ${rep.applyMs} ms); ` +
+    `whole demo ${s(rep.totalMs)}; segmentation ${rep.segmentation}`
+  );
+}
+
+const KEPT_HELP = `The demo is kept. Look around, e.g.:
+  ip netns exec ${NS_PUB} curl -s telnet://192.168.32.200:22 --max-time 1   # #1's "ssh"
+  ip netns exec euca-i-1 curl -s http://169.254.169.254/latest/meta-data/instance-id
+  ip -n euca-nc1 -d link show; nft -a list ruleset   (in ${NS_CC}: ip netns exec ${NS_CC} nft list table ip eucanet)
+  node dist/cli/main.js show --netns ${NS_CC}
+Namespaces: ${NS_PUB} ${NS_CLC} ${NS_CC} euca-nc1 euca-nc2 ${NS_SWITCH} euca-i-1 .. euca-i-8
+Remove it with: eucanet demo down`;
+
+async function down(): Promise<number> {
+  const r = readRecord();
+  if (!r) {
+    process.stdout.write('no demo is up\n');
+    return EXIT_OK;
+  }
+  const gone = await removeDemo(r);
+  process.stdout.write(
+    `demo removed: ${gone.namespaces.length} namespaces (${gone.namespaces.join(' ') || '-'}), ${gone.agents} agents${gone.dnsmasq ? `, dnsmasq pid ${gone.dnsmasq}` : ''}\n`,
+  );
+  return EXIT_OK;
+}
+
+export async function demo(v: CliValues, args: string[]): Promise<number> {
+  if (args[0] === 'down') {
+    if (args.length > 1) throw new UsageError(`demo down takes no arguments (got ${args.slice(1).join(' ')})`);
+    return down();
+  }
+  if (args.length) throw new UsageError(`unknown demo command "${args[0]}" (eucanet demo, or eucanet demo down)`);
+  const segmentation = (v.segmentation ?? 'auto') as SegmentationChoice;
+  if (!(SEGMENTATIONS as readonly string[]).includes(segmentation)) {
+    throw new UsageError(`--segmentation must be one of ${SEGMENTATIONS.join(', ')} (got "${segmentation}")`);
+  }
+  let instances = SEED_INSTANCES;
+  if (v.instances !== undefined) {
+    instances = Number(v.instances);
+    if (!/^\d+$/.test(v.instances) || instances < SEED_INSTANCES || instances > MAX_INSTANCES) {
+      throw new UsageError(`--instances must be a whole number from ${SEED_INSTANCES} to ${MAX_INSTANCES} (got "${v.instances}")`);
+    }
+  }
+  const brk = process.env.EUCANET_DEMO_BREAK;
+  if (brk !== undefined && brk !== '' && !BREAKS.includes(brk as DemoBreak)) throw new UsageError(`EUCANET_DEMO_BREAK must be one of ${BREAKS.join(', ')}`);
+  const json = !!v.json;
+  const err = (l: string) => process.stderr.write(`demo: ${l}\n`);
+  let rep: DemoReport;
+  try {
+    rep = await runDemo({
+      segmentation,
+      instances,
+      keep: !!v.keep,
+      ...(brk ? { break: brk as DemoBreak } : {}),
+      log: err,
+      ...(json
+        ? {}
+        : {
+            onUp: (u) =>
+              process.stdout.write(
+                `eucanet demo: the seed's cloud in namespaces (${u.why})\n` +
+                  `up in ${(u.bringUpMs / 1000).toFixed(2)} s: ${u.instances} instances${u.instances > u.sampled ? ` (${u.sampled} with a namespace)` : ''}, each sampled one with its DHCP lease; ` +
+                  `the CC and NC roles applied in ${u.applyMs} ms\n\n`,
+              ),
+            onRow: (r: CheckRow) => process.stdout.write(`${formatRow(r)}\n`),
+          }),
+    });
+  } catch (e) {
+    if (e instanceof DemoInterrupted) {
+      err(e.message);
+      return e.signal === 'SIGINT' ? 130 : 143;
+    }
+    throw e;
+  }
+  if (json) {
+    const { checks, bringUpMs, segmentation: seg, ...rest } = rep;
+    process.stdout.write(`${JSON.stringify({ checks, bringUpMs, segmentation: seg, ...rest }, null, 2)}\n`);
+  } else {
+    process.stdout.write(`${summaryLine(rep)}\n`);
+    if (rep.kept) process.stdout.write(`${KEPT_HELP}\n`);
+  }
+  return rep.failed === 0 ? EXIT_OK : EXIT_FAIL;
+}

@@ -1,0 +1,107 @@
+// What a demo leaves to find it again: /run/eucanet/demo/demo.json names the
+// demo's namespaces and processes, so that `eucanet demo down` (or the next
+// demo, after a crash) removes exactly those, and nothing else.
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { dhcpServerFor } from '../managed/apply.js';
+import { deleteNetns, netnsExists } from '../sys/netns.js';
+import { AGENT_MARK } from './agents.js';
+import { NS_CC } from './topology.js';
+
+export const RUN_DIR = '/run/eucanet/demo';
+const RECORD = `${RUN_DIR}/demo.json`;
+/** Where applyRole's DhcpServer keeps dnsmasq's files for the CC namespace. */
+export const CC_DHCP_DIR = `/run/eucanet/${NS_CC}`;
+
+export interface RunRecord {
+  /** The demo process that made it. */
+  pid: number;
+  /** Left up on purpose (--keep): only `demo down` removes it. */
+  kept: boolean;
+  startedAt: string;
+  segmentation: string;
+  namespaces: string[];
+  /** The agents' pids (checked against their command line before any signal). */
+  agents: number[];
+}
+
+export function readRecord(): RunRecord | undefined {
+  try {
+    return JSON.parse(readFileSync(RECORD, 'utf8')) as RunRecord;
+  } catch {
+    return undefined;
+  }
+}
+
+export function writeRecord(r: RunRecord): void {
+  mkdirSync(RUN_DIR, { recursive: true, mode: 0o755 });
+  const tmp = `${RECORD}.${process.pid}.tmp`;
+  writeFileSync(tmp, `${JSON.stringify(r, null, 2)}\n`);
+  renameSync(tmp, RECORD);
+}
+
+export function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** True when `pid` is one of the demo's agents (its command line carries the mark). */
+export function isAgent(pid: number): boolean {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').includes(AGENT_MARK);
+  } catch {
+    return false;
+  }
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** SIGTERM to each agent still running, SIGKILL after `graceMs`. */
+export async function killAgents(pids: number[], graceMs = 2000): Promise<void> {
+  const ours = pids.filter(isAgent);
+  for (const p of ours) {
+    try {
+      process.kill(p, 'SIGTERM');
+    } catch {
+      // gone
+    }
+  }
+  const end = Date.now() + graceMs;
+  while (ours.some(isAgent) && Date.now() < end) await sleep(20);
+  for (const p of ours.filter(isAgent)) {
+    try {
+      process.kill(p, 'SIGKILL');
+    } catch {
+      // gone
+    }
+  }
+  while (ours.some(isAgent) && Date.now() < end + graceMs) await sleep(20);
+}
+
+/**
+ * Removes a demo from its record: agents, the CC's dnsmasq (found through its
+ * pid file, as DhcpServer attaches to it), then the namespaces, which takes
+ * every link, address, route and nftables rule in them along. Returns what
+ * was removed.
+ */
+export async function removeDemo(r: RunRecord): Promise<{ namespaces: string[]; agents: number; dnsmasq?: number }> {
+  const agents = r.agents.filter(isAgent).length;
+  await killAgents(r.agents);
+  let dnsmasq: number | undefined;
+  if (existsSync(CC_DHCP_DIR)) {
+    const stopped = await dhcpServerFor(netnsExists(NS_CC) ? NS_CC : undefined).stop().catch(() => undefined);
+    if (stopped?.stopped) dnsmasq = stopped.pid;
+  }
+  const namespaces: string[] = [];
+  for (const ns of r.namespaces) {
+    if (!netnsExists(ns)) continue;
+    deleteNetns(ns);
+    namespaces.push(ns);
+  }
+  rmSync(CC_DHCP_DIR, { recursive: true, force: true });
+  rmSync(RUN_DIR, { recursive: true, force: true });
+  return { namespaces, agents, ...(dnsmasq !== undefined ? { dnsmasq } : {}) };
+}

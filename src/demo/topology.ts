@@ -1,0 +1,142 @@
+// The demo's hosts, as network namespaces, and the wires between them: the
+// scaffolding that stands in for the machines and cables of the seed's
+// figure 3-1. Everything is made through the library (namespaces, links,
+// addresses, routes, sysctls); no `ip` is run.
+//
+//                        euca-pub: pub0 bridge 192.168.32.1/24 (the public network + a client)
+//                         ├── pub-clc ═ eth0 euca-clc 192.168.32.10 (metadata :8773)
+//                         └── pub-cc  ═ eth0 euca-cc  192.168.32.20 (+ public IPs .200 .201)
+//                                                     eth1 (private NIC)
+//                                                       ║
+//   euca-switch: sw0 bridge (a plain switch: no VLAN filtering, tagged frames pass)
+//     sw-cc ═ euca-cc eth1     sw-nc1 ═ euca-nc1 eth0     sw-nc2 ═ euca-nc2 eth0
+//
+//   euca-nc1: vnet1 ═ eth0 euca-i-1   vnet2 ═ euca-i-2   vnet0 ═ euca-i-3   vnet3 ═ euca-i-4
+//   euca-nc2: vnet1 ═ eth0 euca-i-5   vnet2 ═ euca-i-6   vnet0 ═ euca-i-7   vnet3 ═ euca-i-8
+//
+// Each instance's end of its veth is eth0 with the instance's MAC; the NC end
+// is the instance's port (vnetX), which the NC role puts in its group's bridge.
+import { open, type Handle } from '../handle.js';
+import type { AllocatedInstance, AllocatedState } from '../managed/types.js';
+import { createNetns, netnsExists } from '../sys/netns.js';
+
+export const NS_PUB = 'euca-pub';
+export const NS_CLC = 'euca-clc';
+export const NS_CC = 'euca-cc';
+export const NS_SWITCH = 'euca-switch';
+export const ncNetns = (node: string): string => `euca-${node}`;
+export const instanceNetns = (id: string): string => `euca-${id}`;
+
+export const PUB_IP = '192.168.32.1';
+export const CC_PUBLIC_IP = '192.168.32.20';
+const PUB_PREFIX = 24;
+
+/** The CLC's address, from the state's metadata endpoint ("192.168.32.10:8773"). */
+export function clcAddress(state: AllocatedState): { ip: string; port: number } {
+  const [ip, port] = (state.metadata ?? '192.168.32.10:8773').split(':') as [string, string];
+  return { ip, port: Number(port) };
+}
+
+/** Every namespace of the demo, in the order they are made. */
+export function demoNamespaces(state: AllocatedState, sample: AllocatedInstance[]): string[] {
+  return [NS_PUB, NS_CLC, NS_CC, NS_SWITCH, ...Object.keys(state.nodes).map(ncNetns), ...sample.map((i) => instanceNetns(i.id))];
+}
+
+export class Hosts {
+  readonly handles = new Map<string, Handle>();
+
+  get(ns: string): Handle {
+    let h = this.handles.get(ns);
+    if (!h) {
+      h = open({ netns: ns });
+      this.handles.set(ns, h);
+    }
+    return h;
+  }
+
+  close(): void {
+    for (const h of this.handles.values()) h.close();
+    this.handles.clear();
+  }
+}
+
+/** Creates the namespaces (refusing any that already exists: it is not ours). */
+export function createNamespaces(names: string[], created: (ns: string) => void): void {
+  const taken = names.filter(netnsExists);
+  if (taken.length) throw new Error(`namespace${taken.length > 1 ? 's' : ''} ${taken.join(', ')} already exist${taken.length > 1 ? '' : 's'}: not made by this demo, so left alone (remove ${taken.length > 1 ? 'them' : 'it'} or run eucanet demo down)`);
+  for (const ns of names) {
+    createNetns(ns);
+    created(ns);
+  }
+}
+
+/**
+ * The wires and host addresses, in three rounds of one transaction per
+ * namespace: loopback up and IPv6 off everywhere (the model is IPv4, and no
+ * stray router solicitations crowd the captures); the bridges and veths; then
+ * each far end up, with its addresses and routes.
+ */
+export async function buildScaffolding(hosts: Hosts, state: AllocatedState, sample: AllocatedInstance[]): Promise<void> {
+  const all = demoNamespaces(state, sample);
+  await Promise.all(
+    all.map((ns) =>
+      hosts
+        .get(ns)
+        .transaction()
+        .setSysctl('net.ipv6.conf.all.disable_ipv6', 1)
+        .setSysctl('net.ipv6.conf.default.disable_ipv6', 1)
+        .setLink('lo', { up: true })
+        .commit(),
+    ),
+  );
+
+  const clc = clcAddress(state);
+  const pub = hosts.get(NS_PUB).transaction();
+  pub.addLink({ kind: 'bridge', name: 'pub0', stp: false, forwardDelay: 0, up: true });
+  pub.addAddress({ dev: 'pub0', address: `${PUB_IP}/${PUB_PREFIX}` });
+  pub.addLink({ kind: 'veth', name: 'pub-clc', peer: 'eth0', peerNetns: NS_CLC, master: 'pub0', up: true });
+  pub.addLink({ kind: 'veth', name: 'pub-cc', peer: state.cc.publicInterface, peerNetns: NS_CC, master: 'pub0', up: true });
+
+  const sw = hosts.get(NS_SWITCH).transaction();
+  sw.addLink({ kind: 'bridge', name: 'sw0', stp: false, forwardDelay: 0, up: true });
+  sw.addLink({ kind: 'veth', name: 'sw-cc', peer: state.cc.privateInterface, peerNetns: NS_CC, master: 'sw0', up: true });
+  for (const [node, host] of Object.entries(state.nodes)) {
+    sw.addLink({ kind: 'veth', name: `sw-${node}`, peer: host.privateInterface, peerNetns: ncNetns(node), master: 'sw0', up: true });
+  }
+
+  const ncs = new Map<string, ReturnType<Handle['transaction']>>();
+  for (const i of sample) {
+    let tx = ncs.get(i.node);
+    if (!tx) ncs.set(i.node, (tx = hosts.get(ncNetns(i.node)).transaction()));
+    tx.addLink({ kind: 'veth', name: i.port, peer: 'eth0', peerNetns: instanceNetns(i.id), peerAddress: i.mac, up: true });
+  }
+  await Promise.all([pub.commit(), sw.commit(), ...[...ncs.values()].map((tx) => tx.commit())]);
+
+  const far: Array<Promise<unknown>> = [];
+  far.push(
+    hosts
+      .get(NS_CLC)
+      .transaction()
+      .setLink('eth0', { up: true })
+      .addAddress({ dev: 'eth0', address: `${clc.ip}/${PUB_PREFIX}` })
+      // The CC does not SNAT metadata requests (the CLC tells instances apart by
+      // their private address), so the CLC routes the private network back via the CC.
+      .addRoute({ dst: state.subnet, gateway: CC_PUBLIC_IP })
+      .commit(),
+  );
+  far.push(
+    hosts
+      .get(NS_CC)
+      .transaction()
+      .setLink(state.cc.publicInterface, { up: true })
+      .setLink(state.cc.privateInterface, { up: true })
+      .addAddress({ dev: state.cc.publicInterface, address: `${CC_PUBLIC_IP}/${PUB_PREFIX}` })
+      .addRoute({ dst: 'default', gateway: PUB_IP })
+      .commit(),
+  );
+  for (const [node, host] of Object.entries(state.nodes)) {
+    far.push(hosts.get(ncNetns(node)).transaction().setLink(host.privateInterface, { up: true }).commit());
+  }
+  for (const i of sample) far.push(hosts.get(instanceNetns(i.id)).links.set('eth0', { up: true }));
+  await Promise.all(far);
+}
