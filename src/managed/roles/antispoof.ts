@@ -3,7 +3,11 @@
 // and private IP, plus the DHCP requests it needs before it has an address.
 // Without segmentation (MANAGED-NOVLAN) the same table also keeps the groups
 // apart on the shared bridge: a group's port reaches only its group's ports
-// and the uplink. ARP is not checked (the bridge family's arp payload is left
+// and the uplink, and a frame from the uplink reaches a group's port only if
+// it does not come from another group's instance (by its source MAC, which
+// that instance's own NC holds to the instance: without this an instance on
+// another NC could reach a foreign group directly, with an on-link route,
+// bypassing the CC's firewall). ARP is not checked (the bridge family's arp payload is left
 // for later); IPv6 from instance ports is dropped, since the model is IPv4.
 import type { RuleSpec } from '../../nft/batch.js';
 import { rule, type RuleBuilder } from '../../nft/builder.js';
@@ -33,13 +37,24 @@ export function ncNft(state: AllocatedState, here: AllocatedInstance[], uplink: 
   ];
   if (state.segmentation === 'none') {
     chains.push({ family: F, table: T, name: 'forward', type: 'filter', hook: 'forward', priority: 0, policy: 'accept' });
-    for (const g of state.groups) {
+    const groupsHere = state.groups.filter((g) => here.some((i) => i.group === groupKey(g)));
+    if (groupsHere.length) {
+      sets.push({ family: F, table: T, name: 'instmacs', key: 'ether_addr', elements: state.instances.map((i) => i.mac) });
+    }
+    for (const g of groupsHere) {
       const key = groupKey(g);
       const ports = here.filter((i) => i.group === key).map((i) => i.port);
-      if (!ports.length) continue;
       const set = `group${g.vlan}`;
       sets.push({ family: F, table: T, name: set, key: 'ifname', elements: ports });
+      sets.push({ family: F, table: T, name: `${set}macs`, key: 'ether_addr', elements: state.instances.filter((i) => i.group === key).map((i) => i.mac) });
       rules.push(at('forward', rule().iifname(`@${set}`).oifname(`@${set}`, { not: true }).oifname(uplink, { not: true }).drop(), `isolate ${key}`));
+      rules.push(
+        at(
+          'forward',
+          rule().iifname(uplink).oifname(`@${set}`).lookup('@instmacs', 'ether saddr').lookup(`@${set}macs`, 'ether saddr', { not: true }).drop(),
+          `isolate ${key} from other nodes' instances`,
+        ),
+      );
     }
   }
   return { tables: [{ family: F, name: T }], chains, sets, rules };
