@@ -127,34 +127,62 @@ const icmp = (from: Agent, ip: string): Attempt['run'] => async () => {
   return { reached: r.ok, text: r.ok ? 'echo reply' : 'no reply' };
 };
 
-// 4. #1 cannot reach #3 or #7 (other group); #3 cannot reach #1.
+// 4. #1 cannot reach #3 or #7 (other group); #3 cannot reach #1. Tried
+// through the CC (the instances' routes) and directly: with an on-link route
+// in the sender, as an instance's owner could add, so that only the
+// segmentation (or, without it, the NCs' bridge filter) stands in the way.
 async function otherGroup(x: Ctx): Promise<CheckRow> {
   const [a, c, g] = [x.inst(1), x.inst(3), x.inst(7)];
   const [ga, gc] = [x.group(a), x.group(c)];
-  const portsOf = (grp: AllocatedGroup) => grp.rules.filter((r) => r.protocol === 'tcp' && r.from !== undefined).map((r) => r.from!);
-  // The ports the target's group authorizes from anywhere are open to every
-  // group through the CC, by design (as in Eucalyptus): try the others.
-  const open1 = new Set(portsOf(ga));
-  const open3 = new Set(portsOf(gc));
-  const attempts: Attempt[] = [];
-  for (const [to, n] of [[c, 3], [g, 7]] as const) {
-    for (const port of [22, 23, 80].filter((p) => !open3.has(p))) attempts.push({ label: `#1->#${n}:${port}`, run: tcp(x.of(1), to.privateIp, port) });
-    attempts.push({ label: `#1->#${n} ping`, run: icmp(x.of(1), to.privateIp) });
+  const openPorts = (grp: AllocatedGroup) =>
+    new Set(grp.rules.filter((r) => r.protocol === 'tcp' && r.from !== undefined && (r.cidr ?? '') === '0.0.0.0/0').flatMap((r) => range(r.from!, r.to ?? r.from!)));
+  // The ports a group authorizes from anywhere are open to every group through
+  // the CC, by design (as in Eucalyptus): through the CC, try the others.
+  const open1 = openPorts(ga);
+  const open3 = openPorts(gc);
+  const pairs = [
+    [x.of(1), '#1', c, '#3', open3],
+    [x.of(1), '#1', g, '#7', open3],
+    [x.of(3), '#3', a, '#1', open1],
+  ] as const;
+  const routed: Attempt[] = [];
+  const direct: Attempt[] = [];
+  for (const [from, fl, to, tl, open] of pairs) {
+    for (const port of [22, 23, 80].filter((p) => !open.has(p))) routed.push({ label: `${fl}->${tl}:${port}`, run: tcp(from, to.privateIp, port) });
+    routed.push({ label: `${fl}->${tl} ping`, run: icmp(from, to.privateIp) });
+    direct.push({ label: `${fl}->${tl}:23 direct`, run: tcp(from, to.privateIp, 23) });
+    direct.push({ label: `${fl}->${tl} ping direct`, run: icmp(from, to.privateIp) });
   }
-  for (const port of [22, 23, 80].filter((p) => !open1.has(p))) attempts.push({ label: `#3->#1:${port}`, run: tcp(x.of(3), a.privateIp, port) });
-  attempts.push({ label: '#3->#1 ping', run: icmp(x.of(3), a.privateIp) });
-  const results = await Promise.all(attempts.map((t) => t.run()));
-  const reached = attempts.filter((_, k) => results[k]!.reached).map((t, k) => `${t.label} ${results[k]!.text}`);
+  const reached: string[] = [];
+  const attempt = async (list: Attempt[]) => {
+    const results = await Promise.all(list.map((t) => t.run()));
+    list.forEach((t, k) => results[k]!.reached && reached.push(`${t.label} ${results[k]!.text}`));
+  };
+  await attempt(routed);
+  const links = [
+    [x.c.hosts.get(instanceNetns(a.id)), c.privateIp],
+    [x.c.hosts.get(instanceNetns(a.id)), g.privateIp],
+    [x.c.hosts.get(instanceNetns(c.id)), a.privateIp],
+  ] as const;
+  for (const [h, ip] of links) await h.routes.add({ dst: `${ip}/32`, dev: 'eth0', scope: 'link' });
+  try {
+    await attempt(direct);
+  } finally {
+    for (const [h, ip] of links) await h.routes.delete({ dst: `${ip}/32`, dev: 'eth0', scope: 'link' }).catch(() => undefined);
+  }
+  const n = routed.length + direct.length;
   const rules = (grp: AllocatedGroup) => grp.rules.map((r) => ruleText(r)).join(', ') || 'none';
   return {
-    name:
-      `4 other group: #1 -> #3 ${c.privateIp}, #7 ${g.privateIp}; #3 -> #1 ${a.privateIp}, each on tcp/22, 23, 80 and ping, except ` +
-      `the ports the target's group authorizes from 0.0.0.0/0 (${groupKey(gc)}: ${rules(gc)}; ${groupKey(ga)}: ${rules(ga)}), which every group may reach through the CC by design`,
-    expected: `all ${attempts.length} dropped (${attempts.map((t) => t.label).join(', ')})`,
-    observed: reached.length ? `reached: ${reached.join('; ')}` : `all ${attempts.length} dropped (no answer in ${DROP_MS} ms)`,
+    name: `4 other group: #1 -> #3 ${c.privateIp} and #7 ${g.privateIp}, #3 -> #1 ${a.privateIp}: through the CC, and directly (an on-link route in the sender that bypasses the CC)`,
+    expected:
+      `all ${n} dropped. Through the CC: tcp/22, 23, 80 and ping, but not the ports the target's group authorizes from 0.0.0.0/0 ` +
+      `(${groupKey(gc)}: ${rules(gc)}; ${groupKey(ga)}: ${rules(ga)}), open to every group by design; directly: tcp/23 and ping`,
+    observed: reached.length ? `reached: ${reached.join('; ')}` : `all ${n} dropped (${routed.length} through the CC, ${direct.length} direct; no answer in ${DROP_MS} ms)`,
     pass: reached.length === 0,
   };
 }
+
+const range = (p: number, q: number): number[] => Array.from({ length: q - p + 1 }, (_, k) => p + k);
 
 function ruleText(r: Rule): string {
   const ports = r.from !== undefined ? `/${r.from}${r.to !== undefined && r.to !== r.from ? `-${r.to}` : ''}` : '';
