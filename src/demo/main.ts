@@ -122,7 +122,10 @@ export async function demo(v: CliValues, args: string[]): Promise<number> {
   } catch (e) {
     if (e instanceof DemoInterrupted) {
       err(e.message);
-      return e.signal === 'SIGINT' ? 130 : 143;
+      const code = e.signal === 'SIGINT' ? 130 : 143;
+      // Everything is removed; exit even if a stray handle would keep the loop alive.
+      setTimeout(() => process.exit(code), 1000).unref();
+      return code;
     }
     throw e;
   }

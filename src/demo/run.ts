@@ -112,6 +112,8 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoReport> {
   };
 
   let keep = false;
+  /** Set once teardown begins: nothing may be added to the record after that. */
+  let closing = false;
   try {
     writeRecord(record);
     const t0 = performance.now();
@@ -129,16 +131,14 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoReport> {
       applyRole(applied, { role: 'cc' }, { netns: NS_CC }),
       ...Object.keys(state.nodes).map((node) => applyRole(applied, { role: 'nc', node }, { netns: ncNetns(node) })),
     ];
+    let applyMs = 0;
     const rolesDone = Promise.all(roles).then((r) => {
       applyMs = performance.now() - tApply;
+      const ops = r.reduce((n, x) => n + x.ops, 0);
+      log(`cloud applied: CC and ${r.length - 1} NCs, ${ops} ops, dnsmasq ${r[0]!.dhcp?.action ?? '-'} in ${applyMs.toFixed(0)} ms`);
       return r;
     });
-    let applyMs = 0;
-    const agentsUp = startAgents(state, sample, agents, record);
-    const results = await stage(rolesDone);
-    const ops = results.reduce((n, r) => n + r.ops, 0);
-    log(`cloud applied: CC and ${results.length - 1} NCs, ${ops} ops, dnsmasq ${results[0]!.dhcp?.action ?? '-'} in ${applyMs.toFixed(0)} ms`);
-    await stage(agentsUp);
+    await stage(Promise.all([rolesDone, startAgents(state, sample, agents, record, () => closing)]));
     const leases = await stage(dhcpAll(sample, abort.signal));
     const bringUpMs = performance.now() - t0;
     opts.onUp?.({ segmentation, why, bringUpMs: Math.round(bringUpMs), applyMs: Math.round(applyMs), instances: state.instances.length, sampled: sample.length });
@@ -180,6 +180,7 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoReport> {
     };
   } finally {
     if (interrupted) await Promise.race([current, new Promise((r) => setTimeout(r, 10_000).unref())]);
+    closing = true;
     hosts.close();
     if (keep && !interrupted) {
       await Promise.all([...agents.values()].map((a) => a.detach()));
@@ -188,6 +189,8 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoReport> {
     } else {
       await Promise.all([...agents.values()].map((a) => a.stop()));
       const gone = await removeDemo(record);
+      // An agent whose start was still under way when a signal came stops as it arrives (startAgents).
+      await Promise.all([...agents.values()].map((a) => a.stop()));
       log(`removed ${gone.namespaces.length} namespaces, ${agents.size} agents${gone.dnsmasq ? `, dnsmasq (pid ${gone.dnsmasq})` : ''}`);
     }
     process.off('SIGINT', sigint);
@@ -204,7 +207,7 @@ function withoutRules(state: AllocatedState, group: string): AllocatedState {
 }
 
 /** One agent per host that serves or asks something in the checks. */
-async function startAgents(state: AllocatedState, sample: AllocatedInstance[], agents: Map<string, Agent>, record: RunRecord): Promise<void> {
+async function startAgents(state: AllocatedState, sample: AllocatedInstance[], agents: Map<string, Agent>, record: RunRecord, closing: () => boolean): Promise<void> {
   const clc = clcAddress(state);
   const jobs: Array<[string, Parameters<typeof Agent.start>[1]]> = [
     [NS_PUB, { name: NS_PUB, peer: PEER_PORT, udp: [PUB_UDP_PORT] }],
@@ -215,6 +218,10 @@ async function startAgents(state: AllocatedState, sample: AllocatedInstance[], a
   const started = await Promise.allSettled(
     jobs.map(async ([ns, cfg]) => {
       const a = await Agent.start(ns, cfg);
+      if (closing()) {
+        await a.stop();
+        throw new Error(`agent in ${ns} started after the demo began to close`);
+      }
       agents.set(ns, a);
       record.agents.push(a.pid);
       writeRecord(record);
