@@ -91,7 +91,7 @@ export class Agent {
   }
 
   connect(host: string, port: number, opts: { timeoutMs?: number; localAddress?: string; send?: string } = {}): Promise<ConnectResult> {
-    return this.request({ op: 'connect', host, port, timeoutMs: opts.timeoutMs ?? 1500, ...opts });
+    return this.request({ op: 'connect', host, port, timeoutMs: opts.timeoutMs ?? 3000, ...opts });
   }
 
   http(url: string, timeoutMs = 3000): Promise<ConnectResult & { status?: number }> {
@@ -106,7 +106,7 @@ export class Agent {
     return this.request({ op: 'received', port });
   }
 
-  ping(host: string, timeoutMs = 1000): Promise<{ ok: boolean; output: string }> {
+  ping(host: string, timeoutMs = 2000): Promise<{ ok: boolean; output: string }> {
     return this.request({ op: 'ping', host, timeoutMs });
   }
 

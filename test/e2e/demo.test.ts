@@ -1,0 +1,173 @@
+// `eucanet demo` end to end, through the command line as a person runs it
+// (dist/, which `npm test` builds first): the seed's cloud in namespaces, every
+// check passing; a deliberate break failing the check it should; and after
+// every run, nothing left behind: no euca-* namespace, no agent, no DHCP
+// client, no dnsmasq of the demo's CC, no run record.
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { isRoot } from '../helpers/netns.js';
+
+const root = new URL('../..', import.meta.url).pathname;
+const CLI = join(root, 'dist/cli/main.js');
+const have = (bin: string) => ['/usr/sbin', '/usr/bin', '/sbin', '/bin'].some((d) => existsSync(join(d, bin)));
+const ready = isRoot && existsSync(CLI) && have('dnsmasq') && have('busybox') && have('nsenter');
+
+interface Row {
+  name: string;
+  expected: string;
+  observed: string;
+  pass: boolean;
+}
+interface Report {
+  checks: Row[];
+  bringUpMs: number;
+  segmentation: string;
+  instances: number;
+  failed: number;
+}
+
+interface Run {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the CLI; `interruptWhen` sends SIGINT once its output matches. */
+function cli(args: string[], opts: { env?: Record<string, string>; interruptWhen?: RegExp; timeoutMs?: number } = {}): Promise<Run> {
+  return new Promise((resolve) => {
+    const p = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    let sent = false;
+    const timer = setTimeout(() => p.kill('SIGKILL'), opts.timeoutMs ?? 90_000);
+    const watch = () => {
+      if (opts.interruptWhen && !sent && opts.interruptWhen.test(stdout + stderr)) {
+        sent = true;
+        p.kill('SIGINT');
+      }
+    };
+    p.stdout.setEncoding('utf8').on('data', (d: string) => {
+      stdout += d;
+      watch();
+    });
+    p.stderr.setEncoding('utf8').on('data', (d: string) => {
+      stderr += d;
+      watch();
+    });
+    p.on('close', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal, stdout, stderr });
+    });
+  });
+}
+
+const cmdline = (pid: string): string => {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ');
+  } catch {
+    return '';
+  }
+};
+
+/** Whatever the demo may have left: its namespaces, processes and files. */
+function leftovers(): string[] {
+  const out: string[] = [];
+  const ns = existsSync('/run/netns') ? readdirSync('/run/netns').filter((n) => n.startsWith('euca-')) : [];
+  if (ns.length) out.push(`namespaces: ${ns.join(' ')}`);
+  for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
+    const c = cmdline(pid);
+    // Other tests run agents and dnsmasq too, in their own namespaces: only the demo's names count.
+    if (/eucanet-demo-agent/.test(c) && /"name":"euca-/.test(c)) out.push(`agent ${pid}: ${c.slice(0, 120)}`);
+    if (/dnsmasq/.test(c) && c.includes('/run/eucanet/euca-cc/')) out.push(`dnsmasq ${pid}`);
+    if (/udhcpc|dhclient/.test(c) && c.includes('/run/netns/euca-')) out.push(`dhcp client ${pid}: ${c.slice(0, 120)}`);
+  }
+  if (existsSync('/run/eucanet/demo')) out.push('/run/eucanet/demo');
+  if (existsSync('/run/eucanet/euca-cc')) out.push('/run/eucanet/euca-cc');
+  return out;
+}
+
+function parse(r: Run): Report {
+  try {
+    return JSON.parse(r.stdout) as Report;
+  } catch {
+    throw new Error(`no JSON report (exit ${r.code}):\n${r.stdout}\n${r.stderr}`);
+  }
+}
+
+const table = (rep: Report) => rep.checks.map((c) => `${c.pass ? 'PASS' : 'FAIL'} ${c.name}\n  expected: ${c.expected}\n  observed: ${c.observed}`).join('\n');
+
+describe.skipIf(!ready)('eucanet demo (root; dnsmasq, busybox, nsenter)', () => {
+  afterEach(() => {
+    // A failed test must not leave a demo behind for the next one (or for the machine).
+    if (leftovers().length) execFileSync(process.execPath, [CLI, 'demo', 'down'], { stdio: 'ignore' });
+  });
+
+  it('auto: the nine checks pass, with real packets, and nothing is left behind', async () => {
+    const r = await cli(['demo', '--json']);
+    const rep = parse(r);
+    expect(rep.checks.map((c) => c.name.split(' ')[0])).toEqual(['1', '2', '3', '4', '5', '6', '7', '8', '9']);
+    expect(rep.checks.filter((c) => !c.pass), table(rep)).toEqual([]);
+    expect(r.code).toBe(0);
+    expect(['vlan', 'vxlan']).toContain(rep.segmentation);
+    expect(r.stderr).toMatch(/segmentation auto: this kernel (has no 802\.1Q .*so vxlan|creates 802\.1Q devices, so vlan)/);
+    expect(rep.bringUpMs).toBeGreaterThan(0);
+    expect(rep.bringUpMs).toBeLessThan(60_000);
+    expect(leftovers()).toEqual([]);
+  }, 90_000);
+
+  it('a deliberate break (the default group applied without its ingress rule) fails check 1, and the exit code says so', async () => {
+    const r = await cli(['demo', '--json'], { env: { EUCANET_DEMO_BREAK: 'ingress' } });
+    const rep = parse(r);
+    expect(r.code).toBe(1);
+    const [c1, c2, , c4, c5, c6, c7, c8] = rep.checks;
+    expect(c1!.pass, table(rep)).toBe(false);
+    expect(c1!.observed).toMatch(/no answer/);
+    // Only what the rule opened is broken: the rest of the cloud still works.
+    for (const c of [c2, c4, c5, c6, c7, c8]) expect(c!.pass, table(rep)).toBe(true);
+    expect(leftovers()).toEqual([]);
+  }, 90_000);
+
+  it('none (MANAGED-NOVLAN): the nine checks pass; the groups are kept apart by the firewall and the NCs\' bridge filter', async () => {
+    const r = await cli(['demo', '--segmentation', 'none', '--json']);
+    const rep = parse(r);
+    expect(rep.segmentation).toBe('none');
+    expect(rep.checks.filter((c) => !c.pass), table(rep)).toEqual([]);
+    expect(r.code).toBe(0);
+    expect(leftovers()).toEqual([]);
+  }, 90_000);
+
+  it('Ctrl-C during bring-up removes everything and exits 130', async () => {
+    const r = await cli(['demo'], { interruptWhen: /creating \d+ namespaces/ });
+    expect(r.code, r.stderr).toBe(130);
+    expect(r.stderr).toMatch(/interrupted by SIGINT: everything the demo made is removed/);
+    expect(leftovers()).toEqual([]);
+  }, 60_000);
+
+  it('Ctrl-C during the checks removes everything and exits 130', async () => {
+    const r = await cli(['demo'], { interruptWhen: /PASS {2}2 / });
+    expect(r.code, r.stderr).toBe(130);
+    expect(r.stdout).not.toMatch(/ALL PASSED/);
+    expect(leftovers()).toEqual([]);
+  }, 60_000);
+
+  it('--keep leaves the cloud up and serving; demo down removes it all', async () => {
+    const r = await cli(['demo', '--keep']);
+    expect(r.code, `${r.stdout}\n${r.stderr}`).toBe(0);
+    expect(r.stdout).toMatch(/ALL PASSED: 9\/9 checks passed/);
+    expect(r.stdout).toMatch(/eucanet demo down/);
+    // Still serving after the demo exited: #1's id through DNAT, with an independent client.
+    const out = execFileSync('ip', ['netns', 'exec', 'euca-pub', 'busybox', 'nc', '-w', '2', '192.168.32.200', '22'], { encoding: 'utf8', input: '' });
+    expect(out.trim()).toBe('i-1');
+    // A second demo refuses to start over it.
+    const again = await cli(['demo']);
+    expect(again.code).toBe(1);
+    expect(again.stderr).toMatch(/a kept demo is up .*eucanet demo down/);
+    const down = execFileSync(process.execPath, [CLI, 'demo', 'down'], { encoding: 'utf8' });
+    expect(down).toMatch(/demo removed: 14 namespaces .* 11 agents, dnsmasq pid \d+/);
+    expect(leftovers()).toEqual([]);
+    expect(execFileSync(process.execPath, [CLI, 'demo', 'down'], { encoding: 'utf8' })).toMatch(/no demo is up/);
+  }, 90_000);
+});
