@@ -47,7 +47,7 @@ export type AgentRequest =
   | { op: 'http'; url: string; timeoutMs: number }
   | { op: 'udp'; host: string; port: number; data: string; localAddress?: string }
   | { op: 'received'; port: number }
-  | { op: 'ping'; host: string; timeoutMs: number }
+  | { op: 'ping'; host: string; timeoutMs: number; size?: number }
   | { op: 'metadata'; map: Record<string, string> }
   | { op: 'detach' };
 
@@ -192,11 +192,11 @@ function udpSend(r: Extract<AgentRequest, { op: 'udp' }>): Promise<{ sent: boole
   });
 }
 
-/** busybox ping (root: raw ICMP), one echo, -W seconds. */
+/** busybox ping (root: raw ICMP), one echo, -W seconds, `size` bytes of payload (-s). */
 function ping(r: Extract<AgentRequest, { op: 'ping' }>): Promise<{ ok: boolean; output: string }> {
   const secs = String(Math.max(1, Math.round(r.timeoutMs / 1000)));
   return new Promise((resolve) => {
-    execFile('busybox', ['ping', '-c', '1', '-W', secs, r.host], { timeout: r.timeoutMs + 2000 }, (err, stdout, stderr) =>
+    execFile('busybox', ['ping', '-c', '1', '-W', secs, ...(r.size !== undefined ? ['-s', String(r.size)] : []), r.host], { timeout: r.timeoutMs + 2000 }, (err, stdout, stderr) =>
       resolve({ ok: !err, output: `${stdout}${stderr}`.trim().split('\n').slice(-2).join(' ') }),
     );
   });

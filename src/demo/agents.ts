@@ -106,8 +106,8 @@ export class Agent {
     return this.request({ op: 'received', port });
   }
 
-  ping(host: string, timeoutMs = 2000): Promise<{ ok: boolean; output: string }> {
-    return this.request({ op: 'ping', host, timeoutMs });
+  ping(host: string, timeoutMs = 2000, size?: number): Promise<{ ok: boolean; output: string }> {
+    return this.request({ op: 'ping', host, timeoutMs, ...(size !== undefined ? { size } : {}) });
   }
 
   metadata(map: Record<string, string>): Promise<unknown> {

@@ -104,11 +104,13 @@ async function publicTelnetDropped(x: Ctx): Promise<CheckRow> {
 async function sameGroup(x: Ctx): Promise<CheckRow> {
   const [a, b, e] = [x.inst(1), x.inst(2), x.inst(5)];
   const from = x.of(1);
-  const [t5, p5, t2, p2] = await Promise.all([from.connect(e.privateIp, 23), from.ping(e.privateIp), from.connect(b.privateIp, 23), from.ping(b.privateIp)]);
+  // 1472 bytes of ICMP payload: a full 1500-byte IP packet, which must cross the segment whole.
+  const [t5, p5, t2, p2] = await Promise.all([from.connect(e.privateIp, 23), from.ping(e.privateIp, 2000, 1472), from.connect(b.privateIp, 23), from.ping(b.privateIp, 2000, 1472)]);
+  const echo = (p: { ok: boolean }) => (p.ok ? 'echo reply' : 'no reply');
   return {
-    name: `3 same group: #1 -> #5 ${e.privateIp} (${e.node}) and #1 -> #2 ${b.privateIp} (${b.node}), tcp/23 and ping`,
+    name: `3 same group: #1 -> #5 ${e.privateIp} (${e.node}) and #1 -> #2 ${b.privateIp} (${b.node}), tcp/23 and a full-size (1500-byte) ping`,
     expected: `"${e.id}" and echo reply; "${b.id}" and echo reply (inside a group everything is open)`,
-    observed: `#5: ${show(t5)}, ping ${p5.ok ? 'reply' : 'no reply'}; #2: ${show(t2)}, ping ${p2.ok ? 'reply' : 'no reply'}`,
+    observed: `#5: ${show(t5)}, ${echo(p5)}; #2: ${show(t2)}, ${echo(p2)}`,
     pass: t5.data === e.id && p5.ok && t2.data === b.id && p2.ok && a.group === e.group,
   };
 }

@@ -8,7 +8,7 @@
 //                         └── pub-cc  ═ eth0 euca-cc  192.168.32.20 (+ public IPs .200 .201)
 //                                                     eth1 (private NIC)
 //                                                       ║
-//   euca-switch: sw0 bridge (a plain switch: no VLAN filtering, tagged frames pass)
+//   euca-switch: sw0 bridge (a plain switch: no VLAN filtering, tagged frames pass; MTU 1550)
 //     sw-cc ═ euca-cc eth1     sw-nc1 ═ euca-nc1 eth0     sw-nc2 ═ euca-nc2 eth0
 //
 //   euca-nc1: vnet1 ═ eth0 euca-i-1   vnet2 ═ euca-i-2   vnet0 ═ euca-i-3   vnet3 ═ euca-i-4
@@ -26,6 +26,15 @@ export const NS_CC = 'euca-cc';
 export const NS_SWITCH = 'euca-switch';
 export const ncNetns = (node: string): string => `euca-${node}`;
 export const instanceNetns = (id: string): string => `euca-${id}`;
+
+/**
+ * The private switch's wires carry 1550-byte frames: a VXLAN segment costs 50
+ * bytes of headers, and the kernel gives a VXLAN device its underlay's MTU
+ * less 50, so this keeps the group bridges (and the instances' 1500-byte
+ * frames) whole across NCs. A real VXLAN fabric needs the same (or instances
+ * at MTU 1450). VLAN and none do not need it, and do not mind it.
+ */
+export const UNDERLAY_MTU = 1550;
 
 export const PUB_IP = '192.168.32.1';
 export const CC_PUBLIC_IP = '192.168.32.20';
@@ -99,9 +108,9 @@ export async function buildScaffolding(hosts: Hosts, state: AllocatedState, samp
 
   const sw = hosts.get(NS_SWITCH).transaction();
   sw.addLink({ kind: 'bridge', name: 'sw0', stp: false, forwardDelay: 0, up: true });
-  sw.addLink({ kind: 'veth', name: 'sw-cc', peer: state.cc.privateInterface, peerNetns: NS_CC, master: 'sw0', up: true });
+  sw.addLink({ kind: 'veth', name: 'sw-cc', peer: state.cc.privateInterface, peerNetns: NS_CC, master: 'sw0', up: true, mtu: UNDERLAY_MTU });
   for (const [node, host] of Object.entries(state.nodes)) {
-    sw.addLink({ kind: 'veth', name: `sw-${node}`, peer: host.privateInterface, peerNetns: ncNetns(node), master: 'sw0', up: true });
+    sw.addLink({ kind: 'veth', name: `sw-${node}`, peer: host.privateInterface, peerNetns: ncNetns(node), master: 'sw0', up: true, mtu: UNDERLAY_MTU });
   }
 
   const ncs = new Map<string, ReturnType<Handle['transaction']>>();
@@ -129,13 +138,13 @@ export async function buildScaffolding(hosts: Hosts, state: AllocatedState, samp
       .get(NS_CC)
       .transaction()
       .setLink(state.cc.publicInterface, { up: true })
-      .setLink(state.cc.privateInterface, { up: true })
+      .setLink(state.cc.privateInterface, { up: true, mtu: UNDERLAY_MTU })
       .addAddress({ dev: state.cc.publicInterface, address: `${CC_PUBLIC_IP}/${PUB_PREFIX}` })
       .addRoute({ dst: 'default', gateway: PUB_IP })
       .commit(),
   );
   for (const [node, host] of Object.entries(state.nodes)) {
-    far.push(hosts.get(ncNetns(node)).transaction().setLink(host.privateInterface, { up: true }).commit());
+    far.push(hosts.get(ncNetns(node)).transaction().setLink(host.privateInterface, { up: true, mtu: UNDERLAY_MTU }).commit());
   }
   for (const i of sample) far.push(hosts.get(instanceNetns(i.id)).links.set('eth0', { up: true }));
   await Promise.all(far);
