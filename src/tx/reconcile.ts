@@ -35,7 +35,14 @@ export async function readKernelState(h: Handle, want: DesiredState): Promise<Ke
     h.routes.list({ table: 'all' }),
   ]);
   const sysctls: Record<string, string> = {};
-  for (const key of Object.keys(want.sysctls ?? {})) sysctls[key] = readSysctl(h.netns, key);
+  for (const key of Object.keys(want.sysctls ?? {})) {
+    try {
+      sysctls[key] = readSysctl(h.netns, key);
+    } catch (err) {
+      // A per-device setting of a device this apply creates does not exist yet.
+      if ((err as { code?: string }).code !== 'ENOENT') throw err;
+    }
+  }
   return { links, addresses, routes, sysctls };
 }
 

@@ -28,7 +28,12 @@ export function planCc(state: AllocatedState): DesiredState {
   for (const i of state.instances) {
     if (i.publicIp !== undefined) net.addresses.push({ dev: state.cc.publicInterface, address: `${i.publicIp}/32` });
   }
-  return { ...net, sysctls: { 'net.ipv4.ip_forward': 1 }, nft: ccNft(state) };
+  const sysctls: Record<string, number> = { 'net.ipv4.ip_forward': 1 };
+  // Without segmentation every group's gateway is on the one bridge: traffic
+  // between groups comes in and goes out of it, and the CC must not answer with
+  // ICMP redirects telling instances to go around its firewall.
+  if (state.segmentation === 'none') sysctls['net/ipv4/conf/eucabr0/send_redirects'] = 0;
+  return { ...net, sysctls, nft: ccNft(state) };
 }
 
 /**
