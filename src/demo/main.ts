@@ -57,12 +57,12 @@ export function summaryLine(rep: DemoReport): string {
   );
 }
 
-const KEPT_HELP = `The demo is kept. Look around, e.g.:
-  ip netns exec ${NS_PUB} curl -s telnet://192.168.32.200:22 --max-time 1   # #1's "ssh"
+const KEPT_HELP = `The demo is kept, serving. Look around, for example:
+  ip netns exec ${NS_PUB} busybox nc -w 2 192.168.32.200 22 </dev/null      # #1 through DNAT: i-1
   ip netns exec euca-i-1 curl -s http://169.254.169.254/latest/meta-data/instance-id
-  ip -n euca-nc1 -d link show; nft -a list ruleset   (in ${NS_CC}: ip netns exec ${NS_CC} nft list table ip eucanet)
-  node dist/cli/main.js show --netns ${NS_CC}
-Namespaces: ${NS_PUB} ${NS_CLC} ${NS_CC} euca-nc1 euca-nc2 ${NS_SWITCH} euca-i-1 .. euca-i-8
+  ip -n euca-nc1 -d link show;  ip netns exec ${NS_CC} nft list table ip eucanet
+  eucanet show --netns ${NS_CC};  eucanet show --netns euca-nc1
+Namespaces: ${NS_PUB} ${NS_CLC} ${NS_CC} ${NS_SWITCH} euca-nc1 euca-nc2 euca-i-1 .. euca-i-8
 Remove it with: eucanet demo down`;
 
 async function down(): Promise<number> {
@@ -112,8 +112,9 @@ export async function demo(v: CliValues, args: string[]): Promise<number> {
         : {
             onUp: (u) =>
               process.stdout.write(
-                `eucanet demo: the seed's cloud in namespaces (${u.why})\n` +
-                  `up in ${(u.bringUpMs / 1000).toFixed(2)} s: ${u.instances} instances${u.instances > u.sampled ? ` (${u.sampled} with a namespace)` : ''}, each sampled one with its DHCP lease; ` +
+                `eucanet demo: the seed's cloud in namespaces; ${u.why}\n` +
+                  `up in ${(u.bringUpMs / 1000).toFixed(2)} s: ${u.instances} instances` +
+                  `${u.instances > u.sampled ? ` (the seed's ${u.sampled} in namespaces, the rest on taps)` : ''}, every instance namespace with its DHCP lease; ` +
                   `the CC and NC roles applied in ${u.applyMs} ms\n\n`,
               ),
             onRow: (r: CheckRow) => process.stdout.write(`${formatRow(r)}\n`),

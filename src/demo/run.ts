@@ -12,6 +12,7 @@ import { applyRole, type ApplyResult } from '../managed/apply.js';
 import { ManagedCloud } from '../managed/cloud.js';
 import type { AllocatedInstance, AllocatedState, State } from '../managed/types.js';
 import { dhcpServerFor } from '../managed/apply.js';
+import { findProgram } from '../dhcp/proc.js';
 import { Agent } from './agents.js';
 import { CC_UDP_PORT, PEER_PORT, PUB_UDP_PORT, runChecks, type CheckRow } from './checks.js';
 import { runDhcpClient, type DhcpLease } from './dhcp-client.js';
@@ -74,9 +75,24 @@ async function clearStale(log: (l: string) => void): Promise<void> {
   await removeDemo(r);
 }
 
+/** What the demo needs from the system, checked before anything is made. */
+function preflight(): void {
+  if (process.getuid?.() !== 0) throw new Error('the demo needs root: it makes network namespaces (run it as root, e.g. with sudo)');
+  const need: Array<[string, string]> = [
+    ['nsenter', 'util-linux'],
+    ['busybox', 'busybox-static'], // udhcpc, the DHCP client; ping
+    ['dnsmasq', 'dnsmasq-base'],
+  ];
+  const missing = need.filter(([bin]) => !findProgram(bin));
+  if (missing.length) {
+    throw new Error(`the demo needs ${missing.map(([b]) => b).join(', ')}: apt-get install ${missing.map(([, p]) => p).join(' ')}`);
+  }
+}
+
 export async function runDemo(opts: DemoOptions = {}): Promise<DemoReport> {
   const log = opts.log ?? (() => undefined);
   const tStart = performance.now();
+  preflight();
   await clearStale(log);
   const { segmentation, why } = await chooseSegmentation(opts.segmentation ?? 'auto');
   log(why);
@@ -127,16 +143,25 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoReport> {
     // The cloud, through applyRole as `eucanet apply` runs it; --break ingress applies a CC without the default group's rule.
     const applied: AllocatedState = opts.break === 'ingress' ? withoutRules(state, sample[0]!.group) : state;
     const tApply = performance.now();
-    const roles: Array<Promise<ApplyResult>> = [
-      applyRole(applied, { role: 'cc' }, { netns: NS_CC }),
-      ...Object.keys(state.nodes).map((node) => applyRole(applied, { role: 'nc', node }, { netns: ncNetns(node) })),
+    // Each role in its own host namespace, side by side, as the real CC and NCs would.
+    const timed = (what: string, run: () => Promise<ApplyResult>) => {
+      const t = performance.now();
+      return run().then((r) => ({ what, r, ms: performance.now() - t }));
+    };
+    const roles = [
+      timed('CC', () => applyRole(applied, { role: 'cc' }, { netns: NS_CC })),
+      ...Object.keys(state.nodes).map((node) => timed(node, () => applyRole(applied, { role: 'nc', node }, { netns: ncNetns(node) }))),
     ];
     let applyMs = 0;
-    const rolesDone = Promise.all(roles).then((r) => {
+    const rolesDone = Promise.all(roles).then((done) => {
       applyMs = performance.now() - tApply;
-      const ops = r.reduce((n, x) => n + x.ops, 0);
-      log(`cloud applied: CC and ${r.length - 1} NCs, ${ops} ops, dnsmasq ${r[0]!.dhcp?.action ?? '-'} in ${applyMs.toFixed(0)} ms`);
-      return r;
+      const parts = done.map(({ what, r, ms }) => {
+        const commit = r.stats.reduce((n, x) => n + x.ms, 0);
+        const dhcp = r.dhcp ? `, dnsmasq ${r.dhcp.action}` : '';
+        return `${what} ${r.ops} ops (committed in ${commit.toFixed(0)} ms${dhcp}; ${ms.toFixed(0)} ms in all)`;
+      });
+      log(`cloud applied by applyRole in ${applyMs.toFixed(0)} ms: ${parts.join('; ')}`);
+      return done;
     });
     await stage(Promise.all([rolesDone, startAgents(state, sample, agents, record, () => closing)]));
     const leases = await stage(dhcpAll(sample, abort.signal));
