@@ -8,6 +8,7 @@
 // remove everything too; so does a failed check. What was made is recorded in
 // /run/eucanet/demo first, so that even a SIGKILLed demo can be removed by
 // `eucanet demo down` (or by the next demo).
+export { DemoInterrupted } from './session.js';
 import { applyRole, type ApplyResult } from '../managed/apply.js';
 import { ManagedCloud } from '../managed/cloud.js';
 import type { AllocatedInstance, AllocatedState, State } from '../managed/types.js';
@@ -18,6 +19,7 @@ import { CC_UDP_PORT, PEER_PORT, PUB_UDP_PORT, runChecks, type CheckRow } from '
 import { runDhcpClient, type DhcpLease } from './dhcp-client.js';
 import { chooseSegmentation, type SegmentationChoice } from './probe.js';
 import { alive, readRecord, removeDemo, writeRecord, type RunRecord } from './rundir.js';
+import { DemoInterrupted, Session } from './session.js';
 import { demoState, SEED_INSTANCES } from './state.js';
 import { buildScaffolding, clcAddress, createNamespaces, demoNamespaces, Hosts, instanceNetns, ncNetns, NS_CC, NS_CLC, NS_PUB } from './topology.js';
 
@@ -59,12 +61,6 @@ export interface DemoReport {
   break?: DemoBreak;
 }
 
-export class DemoInterrupted extends Error {
-  constructor(readonly signal: NodeJS.Signals) {
-    super(`interrupted by ${signal}: everything the demo made is removed`);
-  }
-}
-
 /** Refuses to start over a running or kept demo; clears one left by a crash. */
 async function clearStale(log: (l: string) => void): Promise<void> {
   const r = readRecord();
@@ -99,37 +95,14 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoReport> {
   const state = await demoState(segmentation, opts.instances ?? SEED_INSTANCES);
   const sample = state.instances.slice(0, SEED_INSTANCES);
   const namespaces = demoNamespaces(state, sample);
+  // --break ingress (tests only): the CC gets the state without the default group's rule.
+  const applied: AllocatedState = opts.break === 'ingress' ? withoutRules(state, sample[0]!.group) : state;
 
   const record: RunRecord = { pid: process.pid, kept: false, startedAt: new Date().toISOString(), segmentation, namespaces: [], agents: [] };
   const hosts = new Hosts();
   const agents = new Map<string, Agent>();
-  let interrupted: NodeJS.Signals | undefined;
-  let wake: (() => void) | undefined;
-  const onSignal = (sig: NodeJS.Signals) => {
-    if (interrupted) return;
-    interrupted = sig;
-    log(`${sig}: stopping and removing everything`);
-    abort.abort();
-    wake?.();
-  };
-  const sigint = () => onSignal('SIGINT');
-  const sigterm = () => onSignal('SIGTERM');
-  process.on('SIGINT', sigint);
-  process.on('SIGTERM', sigterm);
-  // A signal aborts the DHCP clients at once, and stops waiting for the stage
-  // in progress; teardown then lets that stage settle (bounded) before it
-  // removes anything, so nothing it starts can outlive the teardown.
-  const abort = new AbortController();
-  let current: Promise<unknown> = Promise.resolve();
-  const stage = <T>(p: Promise<T>): Promise<T> => {
-    current = p.catch(() => undefined);
-    if (interrupted) return Promise.reject(new DemoInterrupted(interrupted));
-    return Promise.race([p, new Promise<never>((_, reject) => (wake = () => reject(new DemoInterrupted(interrupted!))))]);
-  };
-
+  const session = new Session(log);
   let keep = false;
-  /** Set once teardown begins: nothing may be added to the record after that. */
-  let closing = false;
   try {
     writeRecord(record);
     const t0 = performance.now();
@@ -138,54 +111,19 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoReport> {
       record.namespaces.push(ns);
       writeRecord(record);
     });
-    await stage(buildScaffolding(hosts, state, sample));
-
-    // The cloud, through applyRole as `eucanet apply` runs it; --break ingress applies a CC without the default group's rule.
-    const applied: AllocatedState = opts.break === 'ingress' ? withoutRules(state, sample[0]!.group) : state;
-    const tApply = performance.now();
-    // Each role in its own host namespace, side by side, as the real CC and NCs would.
-    const timed = (what: string, run: () => Promise<ApplyResult>) => {
-      const t = performance.now();
-      return run().then((r) => ({ what, r, ms: performance.now() - t }));
-    };
-    const roles = [
-      timed('CC', () => applyRole(applied, { role: 'cc' }, { netns: NS_CC })),
-      ...Object.keys(state.nodes).map((node) => timed(node, () => applyRole(applied, { role: 'nc', node }, { netns: ncNetns(node) }))),
-    ];
-    let applyMs = 0;
-    const rolesDone = Promise.all(roles).then((done) => {
-      applyMs = performance.now() - tApply;
-      const parts = done.map(({ what, r, ms }) => {
-        const commit = r.stats.reduce((n, x) => n + x.ms, 0);
-        const dhcp = r.dhcp ? `, dnsmasq ${r.dhcp.action}` : '';
-        return `${what} ${r.ops} ops (committed in ${commit.toFixed(0)} ms${dhcp}; ${ms.toFixed(0)} ms in all)`;
-      });
-      log(`cloud applied by applyRole in ${applyMs.toFixed(0)} ms: ${parts.join('; ')}`);
-      return done;
-    });
-    await stage(Promise.all([rolesDone, startAgents(state, sample, agents, record, () => closing)]));
-    const leases = await stage(dhcpAll(sample, abort.signal));
+    await session.stage(buildScaffolding(hosts, state, sample));
+    const [applyMs] = await session.stage(Promise.all([applyRoles(applied, log), startAgents(state, sample, agents, record, () => session.closing)]));
+    const leases = await session.stage(dhcpAll(sample, session.signal));
     const bringUpMs = performance.now() - t0;
     opts.onUp?.({ segmentation, why, bringUpMs: Math.round(bringUpMs), applyMs: Math.round(applyMs), instances: state.instances.length, sampled: sample.length });
 
+    // The operations (check 9) through the library's cloud, over the same hosts.
     const cloud = new ManagedCloud(applied as unknown as State, [
       { role: { role: 'cc' }, netns: NS_CC },
       ...Object.keys(state.nodes).map((node) => ({ role: { role: 'nc' as const, node }, netns: ncNetns(node) })),
     ]);
-    const checks = await stage(
-      runChecks(
-        {
-          state,
-          sample: new Map(sample.map((i) => [i.id, i])),
-          agents,
-          leases,
-          hosts,
-          cloud,
-          leaseFile: dhcpServerFor(NS_CC).paths.leases,
-        },
-        opts.onRow,
-      ),
-    );
+    const leaseFile = dhcpServerFor(NS_CC).paths.leases;
+    const checks = await session.stage(runChecks({ state, sample: new Map(sample.map((i) => [i.id, i])), agents, leases, hosts, cloud, leaseFile }, opts.onRow));
     const passed = checks.filter((c) => c.pass).length;
     keep = !!opts.keep;
     return {
@@ -204,25 +142,46 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoReport> {
       ...(opts.break ? { break: opts.break } : {}),
     };
   } finally {
-    if (interrupted) await Promise.race([current, new Promise((r) => setTimeout(r, 10_000).unref())]);
-    closing = true;
+    await session.settle();
     hosts.close();
-    if (keep && !interrupted) {
+    if (keep && !session.interrupted) {
       await Promise.all([...agents.values()].map((a) => a.detach()));
       record.kept = true;
       writeRecord(record);
     } else {
       await Promise.all([...agents.values()].map((a) => a.stop()));
       const gone = await removeDemo(record);
-      // An agent whose start was still under way when a signal came stops as it arrives (startAgents).
-      await Promise.all([...agents.values()].map((a) => a.stop()));
       log(`removed ${gone.namespaces.length} namespaces, ${agents.size} agents${gone.dnsmasq ? `, dnsmasq (pid ${gone.dnsmasq})` : ''}`);
     }
-    process.off('SIGINT', sigint);
-    process.off('SIGTERM', sigterm);
+    session.end();
     // eslint-disable-next-line no-unsafe-finally
-    if (interrupted) throw new DemoInterrupted(interrupted);
+    if (session.interrupted) throw new DemoInterrupted(session.interrupted);
   }
+}
+
+/**
+ * The cloud, through applyRole as `eucanet apply` runs it: the CC and each NC
+ * in its own host namespace, side by side, as the real hosts would. Returns
+ * the time it took.
+ */
+async function applyRoles(state: AllocatedState, log: (l: string) => void): Promise<number> {
+  const t0 = performance.now();
+  const timed = async (what: string, run: () => Promise<ApplyResult>) => {
+    const t = performance.now();
+    const r = await run();
+    return { what, r, ms: performance.now() - t };
+  };
+  const done = await Promise.all([
+    timed('CC', () => applyRole(state, { role: 'cc' }, { netns: NS_CC })),
+    ...Object.keys(state.nodes).map((node) => timed(node, () => applyRole(state, { role: 'nc', node }, { netns: ncNetns(node) }))),
+  ]);
+  const ms = performance.now() - t0;
+  const parts = done.map(({ what, r, ms: all }) => {
+    const commit = r.stats.reduce((n, x) => n + x.ms, 0);
+    return `${what} ${r.ops} ops (committed in ${commit.toFixed(0)} ms${r.dhcp ? `, dnsmasq ${r.dhcp.action}` : ''}; ${all.toFixed(0)} ms in all)`;
+  });
+  log(`cloud applied by applyRole in ${ms.toFixed(0)} ms: ${parts.join('; ')}`);
+  return ms;
 }
 
 function withoutRules(state: AllocatedState, group: string): AllocatedState {
