@@ -20,31 +20,109 @@ export function ipFamily(text: string): Family | undefined {
   return undefined;
 }
 
-export function ipv4ToBytes(text: string): Uint8Array {
-  const p = text.split('.');
-  return Uint8Array.of(+p[0]!, +p[1]!, +p[2]!, +p[3]!);
+/** Dotted quad, four decimal octets without leading zeros. A hand-rolled loop: this runs per element. */
+export function parseIPv4(s: string): Buffer | undefined {
+  const n = s.length;
+  if (n < 7 || n > 15) return undefined;
+  const out = Buffer.allocUnsafe(4);
+  let part = 0;
+  let val = 0;
+  let digits = 0;
+  for (let i = 0; i < n; i++) {
+    const c = s.charCodeAt(i);
+    if (c === 46 /* . */) {
+      if (digits === 0 || part === 3) return undefined;
+      out[part++] = val;
+      val = 0;
+      digits = 0;
+      continue;
+    }
+    if (c < 48 || c > 57 || (digits > 0 && val === 0)) return undefined;
+    val = val * 10 + (c - 48);
+    if (++digits > 3 || val > 255) return undefined;
+  }
+  if (part !== 3 || digits === 0) return undefined;
+  out[3] = val;
+  return out;
 }
 
-export function ipv6ToBytes(text: string): Uint8Array {
-  let t = text;
-  let tail: number[] = [];
-  const lastColon = t.lastIndexOf(':');
-  if (t.includes('.')) {
-    tail = [...ipv4ToBytes(t.slice(lastColon + 1))];
-    t = `${t.slice(0, lastColon + 1)}0:0`;
+export function formatIPv4(b: Uint8Array, off = 0): string {
+  return `${b[off]}.${b[off + 1]}.${b[off + 2]}.${b[off + 3]}`;
+}
+
+export function parseIPv6(s: string): Buffer | undefined {
+  if (!isIPv6(s) || s.includes('%')) return undefined;
+  let head = s;
+  let tail4: Buffer | undefined;
+  const lastColon = s.lastIndexOf(':');
+  if (s.includes('.')) {
+    tail4 = parseIPv4(s.slice(lastColon + 1));
+    if (!tail4) return undefined;
+    head = `${s.slice(0, lastColon + 1)}${tail4.readUInt16BE(0).toString(16)}:${tail4.readUInt16BE(2).toString(16)}`;
   }
-  const [head, rest] = t.split('::') as [string, string | undefined];
-  const h = head ? head.split(':') : [];
-  const r = rest ? rest.split(':') : [];
-  const fill = rest === undefined ? 0 : 8 - h.length - r.length;
-  const groups = [...h, ...Array(fill).fill('0'), ...r].map((g) => parseInt(g, 16));
-  const out = new Uint8Array(16);
-  groups.forEach((g, i) => {
-    out[i * 2] = g >> 8;
-    out[i * 2 + 1] = g & 0xff;
-  });
-  if (tail.length) out.set(tail, 12);
+  const [left, right] = head.split('::') as [string, string | undefined];
+  const l = left ? left.split(':') : [];
+  const r = right ? right.split(':') : [];
+  const groups = right === undefined ? l : [...l, ...Array(8 - l.length - r.length).fill('0'), ...r];
+  if (groups.length !== 8) return undefined;
+  const out = Buffer.alloc(16);
+  groups.forEach((g, i) => out.writeUInt16BE(parseInt(g, 16), i * 2));
   return out;
+}
+
+/** RFC 5952 text: lower case, longest run of zero groups (2+) as "::". */
+export function formatIPv6(b: Uint8Array, off = 0): string {
+  const g: number[] = [];
+  for (let i = 0; i < 8; i++) g.push((b[off + 2 * i]! << 8) | b[off + 2 * i + 1]!);
+  let best = -1;
+  let bestLen = 1;
+  for (let i = 0; i < 8; ) {
+    if (g[i] !== 0) {
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j < 8 && g[j] === 0) j++;
+    if (j - i > bestLen) {
+      best = i;
+      bestLen = j - i;
+    }
+    i = j;
+  }
+  const hex = (a: number[]) => a.map((x) => x.toString(16)).join(':');
+  if (best < 0) return hex(g);
+  return `${hex(g.slice(0, best))}::${hex(g.slice(best + bestLen))}`;
+}
+
+const ETHER = /^[0-9a-f]{1,2}(:[0-9a-f]{1,2}){5}$/i;
+export function parseEther(s: string): Buffer | undefined {
+  if (!ETHER.test(s)) return undefined;
+  return Buffer.from(s.split(':').map((x) => parseInt(x, 16)));
+}
+export function formatEther(b: Uint8Array, off = 0): string {
+  const out: string[] = [];
+  for (let i = 0; i < 6; i++) out.push(b[off + i]!.toString(16).padStart(2, '0'));
+  return out.join(':');
+}
+
+/** A mask of `len` bytes with the first `bits` bits set. */
+export function prefixMask(len: number, bits: number): Buffer {
+  const m = Buffer.alloc(len);
+  for (let i = 0; i < len; i++) {
+    const n = Math.min(8, Math.max(0, bits - i * 8));
+    m[i] = n === 0 ? 0 : (0xff << (8 - n)) & 0xff;
+  }
+  return m;
+}
+
+/** Bytes of an IPv4 address already known to be valid (ipFamily() said 4). */
+export function ipv4ToBytes(text: string): Uint8Array {
+  return parseIPv4(text)!;
+}
+
+/** Bytes of an IPv6 address already known to be valid. */
+export function ipv6ToBytes(text: string): Uint8Array {
+  return parseIPv6(text)!;
 }
 
 /** Parses an IP address (v4 or v6) to network-order bytes. */
@@ -93,36 +171,10 @@ export function isNetworkAddress(c: { bytes: Uint8Array; prefix: number }): bool
   return networkOf(c).every((b, i) => b === c.bytes[i]);
 }
 
-export function prefixMask(family: Family, prefix: number): Uint8Array {
-  const out = new Uint8Array(family === 4 ? 4 : 16);
-  for (let bit = 0; bit < prefix; bit++) out[bit >> 3]! |= 0x80 >> (bit & 7);
-  return out;
-}
-
 export function bytesToIp(b: Uint8Array): string {
-  if (b.length === 4) return `${b[0]}.${b[1]}.${b[2]}.${b[3]}`;
-  if (b.length !== 16) return Buffer.from(b).toString('hex');
-  const groups: number[] = [];
-  for (let i = 0; i < 16; i += 2) groups.push((b[i]! << 8) | b[i + 1]!);
-  // Longest run of zero groups becomes "::" (RFC 5952).
-  let best = -1;
-  let bestLen = 1;
-  for (let i = 0; i < 8; ) {
-    if (groups[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && groups[j] === 0) j++;
-    if (j - i > bestLen) {
-      best = i;
-      bestLen = j - i;
-    }
-    i = j;
-  }
-  const hex = groups.map((g) => g.toString(16));
-  if (best < 0) return hex.join(':');
-  return `${hex.slice(0, best).join(':')}::${hex.slice(best + bestLen).join(':')}`;
+  if (b.length === 4) return formatIPv4(b);
+  if (b.length === 16) return formatIPv6(b);
+  return Buffer.from(b).toString('hex');
 }
 
 /** IPv4 text to a 32-bit unsigned integer, and back (for allocation arithmetic). */
@@ -143,6 +195,7 @@ export function parseMac(field: string, text: unknown): Uint8Array {
   return Uint8Array.from(text.split(':').map((h) => parseInt(h, 16)));
 }
 
+/** Any number of bytes as colon-separated hex: a MAC, or a prefix of one ("d0:0d"). */
 export function formatMac(b: Uint8Array): string {
   return Array.from(b, (x) => x.toString(16).padStart(2, '0')).join(':');
 }
