@@ -1,9 +1,8 @@
 // The public entry point: open({ netns }) gives a Handle bound to one network
 // namespace, with typed methods for links, addresses, routes, taps and sysctl.
-import { closeSync, openSync } from 'node:fs';
 import { addon, nativeError, type TapOptions } from './native.js';
 import { NETLINK_ROUTE } from './netlink/constants.js';
-import { NetlinkError, ValidationError } from './netlink/errors.js';
+import { ValidationError } from './netlink/errors.js';
 import { NetlinkConnection, netnsTarget, type Netns, type Request } from './netlink/socket.js';
 import {
   AddressAddRequest,
@@ -37,6 +36,7 @@ import {
 } from './rtnl/link.js';
 import { decodeRoute, RouteAddRequest, RouteDeleteRequest, RouteDumpRequest, validateRoute, type Route, type RouteSpec } from './rtnl/route.js';
 import { readSysctl, writeSysctl } from './sys/sysctl.js';
+import { CommitContext } from './tx/context.js';
 import { Transaction } from './tx/transaction.js';
 import { Nft } from './nft/nft.js';
 
@@ -97,44 +97,11 @@ export class Handle {
    * name. An unknown name fails with ENODEV naming the op, the name and the
    * field when a request uses it, so before anything is sent.
    */
-  async resolve(op: string, refs: LinkRef[], nsRefs: Netns[] = [], known?: Map<string, number>): Promise<Resolved> {
-    const names = [...new Set(refs.filter((x): x is string => typeof x === 'string' && !known?.has(x)))];
-    const index = new Map<string, number>(known);
-    const missing = new Map<string, number>();
-    if (names.length) {
-      const replies = await this.rtnl.run(names.map((n) => new LinkGetRequest(n)));
-      replies.forEach((rep, i) => {
-        if (rep.error || !rep.messages[0]) missing.set(names[i]!, rep.error?.errno ?? 19 /* ENODEV */);
-        else index.set(names[i]!, decodeLink(rep.messages[0]).index);
-      });
-    }
-    const fds = new Map<Netns, number>();
-    try {
-      for (const ns of nsRefs) {
-        if (typeof ns === 'number' || fds.has(ns)) continue;
-        fds.set(ns, openSync(netnsTarget(ns) as string, 'r'));
-      }
-    } catch (err) {
-      for (const fd of fds.values()) closeSync(fd);
-      throw err;
-    }
-    const r: Resolver = {
-      index(ref, field) {
-        if (typeof ref === 'number') return ref;
-        const i = index.get(ref);
-        if (i !== undefined) return i;
-        const errno = missing.get(ref);
-        if (errno !== undefined) throw new NetlinkError(errno, { op, extack: `no link named "${ref}"`, attribute: field });
-        throw new ValidationError(field, ref, 'unknown link').inOp(op);
-      },
-      netnsFd(ns, field) {
-        if (typeof ns === 'number') return ns;
-        const fd = fds.get(ns);
-        if (fd === undefined) throw new ValidationError(field, ns, 'namespace was not opened');
-        return fd;
-      },
-    };
-    return { r, release: () => fds.forEach((fd) => closeSync(fd)) };
+  async resolve(op: string, refs: LinkRef[], nsRefs: Netns[] = []): Promise<Resolved> {
+    const ctx = new CommitContext(this.rtnl);
+    await ctx.learn(refs, op);
+    ctx.openNetns(nsRefs);
+    return { r: ctx.resolver, release: () => ctx.release() };
   }
 
   private async one(req: Request): Promise<void> {

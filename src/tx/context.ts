@@ -1,6 +1,7 @@
-// What a commit needs to know before it sends anything: the links that exist
-// (one dump, without statistics), an ifindex for every link the transaction
-// creates, and open fds for the namespaces it names.
+// What requests need to know before they are encoded: link names as
+// ifindexes (one dump for a commit's snapshot, or pipelined lookups), an
+// ifindex for every link a transaction creates, and open fds for the
+// namespaces they name. Commits and the handle's one-op calls both use it.
 import { closeSync, openSync } from 'node:fs';
 import { NetlinkError, ValidationError } from '../netlink/errors.js';
 import { netnsTarget, type NetlinkConnection, type Netns } from '../netlink/socket.js';
@@ -14,6 +15,8 @@ export class CommitContext {
   /** Links as they were before the commit, by name. */
   readonly before = new Map<string, Link>();
   private readonly index = new Map<string, number>();
+  /** Names looked up and not found: the errno and the op that asked. */
+  private readonly missing = new Map<string, { errno: number; op: string }>();
   private readonly fds = new Map<Netns, number>();
   private nextIndex = 1;
 
@@ -44,23 +47,32 @@ export class CommitContext {
     return i;
   }
 
-  /** Looks up, with pipelined RTM_GETLINK requests, any of `refs` not yet known. */
+  /**
+   * Looks up, with pipelined RTM_GETLINK requests (answered by the kernel, no
+   * dump), any of `refs` not yet known. A name that does not exist is
+   * remembered, and fails only when an encoder asks for it: as a NetlinkError
+   * (ENODEV) naming the op and the field, before that request is sent.
+   */
   async learn(refs: LinkRef[], op: string): Promise<void> {
-    const names = [...new Set(refs.filter((r): r is string => typeof r === 'string' && !this.index.has(r)))];
+    const names = [...new Set(refs.filter((r): r is string => typeof r === 'string' && !this.knows(r)))];
     if (!names.length) return;
     const replies = await this.rtnl.run(names.map((n) => new LinkGetRequest(n)));
     replies.forEach((rep, i) => {
-      if (rep.error || !rep.messages[0]) {
-        throw new NetlinkError(rep.error?.errno ?? 19, { op, extack: `no link named "${names[i]}"` });
-      }
-      this.index.set(names[i]!, decodeLink(rep.messages[0]).index);
+      if (rep.error || !rep.messages[0]) this.missing.set(names[i]!, { errno: rep.error?.errno ?? 19 /* ENODEV */, op });
+      else this.index.set(names[i]!, decodeLink(rep.messages[0]).index);
     });
   }
 
+  /** Opens the namespace files the requests name (for IFLA_NET_NS_FD); all or none. */
   openNetns(list: Netns[]): void {
-    for (const ns of list) {
-      if (typeof ns === 'number' || this.fds.has(ns)) continue;
-      this.fds.set(ns, openSync(netnsTarget(ns) as string, 'r'));
+    try {
+      for (const ns of list) {
+        if (typeof ns === 'number' || this.fds.has(ns)) continue;
+        this.fds.set(ns, openSync(netnsTarget(ns) as string, 'r'));
+      }
+    } catch (err) {
+      this.release();
+      throw err;
     }
   }
 
@@ -70,7 +82,7 @@ export class CommitContext {
   }
 
   knows(ref: LinkRef): boolean {
-    return typeof ref === 'number' || this.index.has(ref);
+    return typeof ref === 'number' || this.index.has(ref) || this.missing.has(ref);
   }
 
   lookup(ref: LinkRef): number | undefined {
@@ -78,8 +90,10 @@ export class CommitContext {
   }
   indexOf(ref: LinkRef, field: string): number {
     const i = this.lookup(ref);
-    if (i === undefined) throw new ValidationError(field, ref, 'unknown link');
-    return i;
+    if (i !== undefined) return i;
+    const m = this.missing.get(ref as string);
+    if (m) throw new NetlinkError(m.errno, { op: m.op, extack: `no link named "${ref}"`, attribute: field });
+    throw new ValidationError(field, ref, 'unknown link');
   }
   netnsFd(ns: Netns, field: string): number {
     if (typeof ns === 'number') return ns;
