@@ -85,10 +85,10 @@ export function createNamespaces(names: string[], created: (ns: string) => void)
  * stray router solicitations crowd the captures); the bridges and veths; then
  * each far end up, with its addresses and routes.
  */
-export async function buildScaffolding(hosts: Hosts, state: AllocatedState, sample: AllocatedInstance[]): Promise<void> {
-  const all = demoNamespaces(state, sample);
+/** IPv4 only, as in the seed (no IPv6 chatter on the wires), and loopback up, in every namespace. */
+export async function prepareHosts(hosts: Hosts, namespaces: string[]): Promise<void> {
   await Promise.all(
-    all.map((ns) =>
+    namespaces.map((ns) =>
       hosts
         .get(ns)
         .transaction()
@@ -98,6 +98,11 @@ export async function buildScaffolding(hosts: Hosts, state: AllocatedState, samp
         .commit(),
     ),
   );
+}
+
+export async function buildScaffolding(hosts: Hosts, state: AllocatedState, sample: AllocatedInstance[]): Promise<void> {
+  const all = demoNamespaces(state, sample);
+  await prepareHosts(hosts, all);
 
   const clc = clcAddress(state);
   const pub = hosts.get(NS_PUB).transaction();

@@ -15,7 +15,7 @@
 import { rmSync } from 'node:fs';
 import { dhcpServerFor } from '../../src/managed/apply.js';
 import type { AllocatedInstance, AllocatedState } from '../../src/managed/types.js';
-import { Hosts } from '../../src/demo/topology.js';
+import { Hosts, prepareHosts } from '../../src/demo/topology.js';
 import { createNetns, deleteNetns, netnsExists } from '../../src/sys/netns.js';
 import { Agent, type AgentConfig } from './agents.js';
 import { freshName } from './netns.js';
@@ -64,18 +64,7 @@ export class CloudTopology {
       createNetns(ns);
       this.made.push(ns);
     }
-    // IPv4 only, as in the demo: no IPv6 chatter on the wires.
-    await Promise.all(
-      names.map((ns) =>
-        this.hosts
-          .get(ns)
-          .transaction()
-          .setSysctl('net.ipv6.conf.all.disable_ipv6', 1)
-          .setSysctl('net.ipv6.conf.default.disable_ipv6', 1)
-          .setLink('lo', { up: true })
-          .commit(),
-      ),
-    );
+    await prepareHosts(this.hosts, names);
   }
 
   /** The hosts and wires for `state`, with a namespace for each of `instances`. */

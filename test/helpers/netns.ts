@@ -4,6 +4,7 @@ import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { open, type Handle } from '../../src/handle.js';
 import { addon } from '../../src/native.js';
+import { openNft, type Nft } from '../../src/nft/nft.js';
 
 export const isRoot = process.getuid?.() === 0;
 
@@ -31,6 +32,18 @@ export async function withHandle<T>(fn: (h: Handle, ns: string) => Promise<T>, p
       return await fn(h, ns);
     } finally {
       h.close();
+    }
+  }, prefix);
+}
+
+/** An nftables connection in a fresh namespace; both removed afterwards, whatever happens. */
+export async function withNft<T>(fn: (nft: Nft, ns: string) => Promise<T>, prefix = 'eut-nft'): Promise<T> {
+  return withNetns(async (ns) => {
+    const nft = openNft({ netns: ns });
+    try {
+      return await fn(nft, ns);
+    } finally {
+      nft.close();
     }
   }, prefix);
 }

@@ -4,23 +4,12 @@
 // split list still names its op and element.
 import { describe, expect, it } from 'vitest';
 import { NetlinkError } from '../../src/netlink/errors.js';
-import { openNft, renderElements, rule, type NftSet, type Nft } from '../../src/nft/index.js';
-import { isRoot, nsExec, withNetns } from '../helpers/netns.js';
+import { renderElements, rule, type NftSet } from '../../src/nft/index.js';
+import { isRoot, nsExec, withNft } from '../helpers/netns.js';
 
 const N = 10_000;
 const pub = (i: number) => `100.${(i >> 8) & 255}.${i & 255}.1`;
 const priv = (i: number) => `10.${(i >> 8) & 255}.${i & 255}.2`;
-
-async function withNft<T>(fn: (nft: Nft, ns: string) => Promise<T>): Promise<T> {
-  return withNetns(async (ns) => {
-    const nft = openNft({ netns: ns });
-    try {
-      return await fn(nft, ns);
-    } finally {
-      nft.close();
-    }
-  }, 'eut-nft');
-}
 
 describe.skipIf(!isRoot)('big nft batches', () => {
   it('10,000 rules in one batch', async () => {

@@ -4,25 +4,14 @@
 // ruleset` (the independent oracle). And the other way: what nft -f writes,
 // and what the library renders fed to nft -f, reads back the same.
 import { describe, expect, it } from 'vitest';
-import { openNft, renderRuleset, rule, type Nft, type Ruleset, type SetElement } from '../../src/nft/index.js';
+import { renderRuleset, rule, type Nft, type Ruleset, type SetElement } from '../../src/nft/index.js';
 import type { Batch } from '../../src/nft/batch.js';
-import { isRoot, nftRuleset, nsExec, withNetns } from '../helpers/netns.js';
+import { isRoot, nftRuleset, nsExec, withNft } from '../helpers/netns.js';
 import { miscBatch, seedBatch, setsBatch } from '../fixtures/nft/rulesets.js';
 import { fileURLToPath } from 'node:url';
 
 const fixtures = fileURLToPath(new URL('../fixtures/nft/', import.meta.url));
 const cases: Array<[string, (c?: Nft['conn']) => Batch]> = [['seed', seedBatch], ['sets', setsBatch], ['misc', miscBatch]];
-
-async function withNft<T>(fn: (nft: Nft, ns: string) => Promise<T>): Promise<T> {
-  return withNetns(async (ns) => {
-    const nft = openNft({ netns: ns });
-    try {
-      return await fn(nft, ns);
-    } finally {
-      nft.close();
-    }
-  }, 'eut-nft');
-}
 
 /** A dump without kernel-assigned handles and element expiry, for comparing two namespaces. */
 function strip(rs: Ruleset) {
