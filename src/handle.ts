@@ -37,6 +37,8 @@ import {
 import { decodeRoute, RouteAddRequest, RouteDeleteRequest, RouteDumpRequest, validateRoute, type Route, type RouteSpec } from './rtnl/route.js';
 import { readSysctl, writeSysctl } from './sys/sysctl.js';
 import { CommitContext } from './tx/context.js';
+import { byteString } from './util/bytes.js';
+import { ipv4ToBytes, ipv6ToBytes } from './util/ip.js';
 import { Transaction } from './tx/transaction.js';
 import { Nft } from './nft/nft.js';
 
@@ -53,6 +55,9 @@ interface Resolved {
   r: Resolver;
   release(): void;
 }
+
+/** Code-point order: stable across locales, and far cheaper than localeCompare on big dumps. */
+const byText = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
 /** Runs the input checks of `op`: a ValidationError then names the op as well as the field. */
 function checked(op: string, fn: () => void): void {
@@ -188,10 +193,13 @@ export class Handle {
         index = r.index(filter.dev, 'dev');
       }
       const msgs = await this.rtnl.dump(new AddressDumpRequest(filter.family ?? 0, index));
+      // Sorted by link, family and then numerically, each key computed once.
       return msgs
         .map(decodeAddress)
         .filter((a) => index === 0 || a.index === index)
-        .sort((a, b) => a.index - b.index || a.address.localeCompare(b.address));
+        .map((a) => ({ a, k: a.family === 4 ? `4${byteString(ipv4ToBytes(a.address))}` : `6${byteString(ipv6ToBytes(a.address))}` }))
+        .sort((x, y) => x.a.index - y.a.index || byText(x.k, y.k))
+        .map((x) => x.a);
     },
   };
 
@@ -206,14 +214,17 @@ export class Handle {
       const refs = spec.dev !== undefined ? [spec.dev] : [];
       await this.withResolved(`route delete ${spec.dst}`, refs, [], (r) => this.one(new RouteDeleteRequest(spec, r)));
     },
-    /** Routes of one family, optionally of one table (default: main), sorted by destination. */
-    list: async (filter: { family?: 4 | 6; table?: number | 'all' } = {}): Promise<Route[]> => {
-      const msgs = await this.rtnl.dump(new RouteDumpRequest(filter.family ?? 4));
+    /**
+     * Routes of one family, optionally of one table (default: main) and of one
+     * protocol (rtm_protocol, filtered by the kernel), sorted by destination.
+     */
+    list: async (filter: { family?: 4 | 6; table?: number | 'all'; protocol?: number } = {}): Promise<Route[]> => {
+      const msgs = await this.rtnl.dump(new RouteDumpRequest(filter.family ?? 4, filter.protocol ?? 0));
       const table = filter.table ?? 254;
       return msgs
         .map(decodeRoute)
         .filter((r) => table === 'all' || r.table === table)
-        .sort((a, b) => a.dst.localeCompare(b.dst) || (a.metric ?? 0) - (b.metric ?? 0));
+        .sort((a, b) => byText(a.dst, b.dst) || (a.metric ?? 0) - (b.metric ?? 0));
     },
   };
 

@@ -41,7 +41,12 @@ export function splitMessages(buf: Buffer): NlMessage[] {
  * `each` visits all of them in order (for lists such as nft expressions).
  */
 export class Attrs {
-  private readonly index = new Map<number, number>();
+  /**
+   * Offset of the first attribute of each type, indexed by type. A plain
+   * array rather than a Map: dumps build one of these per message (and per
+   * nest), and attribute types are small dense numbers.
+   */
+  private readonly index: number[] = [];
   constructor(
     readonly buf: Buffer,
     readonly start: number,
@@ -49,10 +54,10 @@ export class Attrs {
   ) {
     let off = start;
     while (off + NLA_HDRLEN <= end) {
-      const len = buf.readUInt16LE(off);
+      const len = buf[off]! | (buf[off + 1]! << 8);
       if (len < NLA_HDRLEN || off + len > end) break;
-      const type = buf.readUInt16LE(off + 2) & NLA_TYPE_MASK;
-      if (!this.index.has(type)) this.index.set(type, off);
+      const type = (buf[off + 2]! | (buf[off + 3]! << 8)) & NLA_TYPE_MASK;
+      if (this.index[type] === undefined) this.index[type] = off;
       off += (len + 3) & ~3;
     }
   }
@@ -63,15 +68,12 @@ export class Attrs {
   }
 
   has(type: number): boolean {
-    return this.index.has(type);
-  }
-  types(): number[] {
-    return [...this.index.keys()];
+    return this.index[type] !== undefined;
   }
 
   /** [payload offset, payload length] or undefined. */
   span(type: number): [number, number] | undefined {
-    const off = this.index.get(type);
+    const off = this.index[type];
     if (off === undefined) return undefined;
     return [off + NLA_HDRLEN, this.buf.readUInt16LE(off) - NLA_HDRLEN];
   }

@@ -156,14 +156,25 @@ export class RouteDeleteRequest extends RouteRequest {
 }
 
 export class RouteDumpRequest implements Request {
-  constructor(readonly family: 4 | 6 = 4) {}
+  /**
+   * `protocol`: only routes of that rtm_protocol. The kernel filters (a
+   * strict-checking socket's dump request may set it in the header), so a
+   * dump of eucanet's own routes does not carry the local table's thousands.
+   */
+  constructor(
+    readonly family: 4 | 6 = 4,
+    readonly protocol = 0,
+  ) {}
   describe(): string {
     return 'route dump';
   }
   encode(w: NlWriter, seq: number): void {
     w.beginMessage(RTM_GETROUTE, NLM_F_REQUEST | NLM_F_DUMP, seq);
+    // struct rtmsg: family, dst_len, src_len, tos, table, protocol, scope, type, flags.
     w.rawU8(this.family === 4 ? AF_INET : AF_INET6);
-    w.rawZero(RTMSG_LEN - 1);
+    w.rawZero(4);
+    w.rawU8(this.protocol);
+    w.rawZero(RTMSG_LEN - 6);
     w.endMessage();
   }
 }

@@ -36,13 +36,18 @@ class LinkIndex {
   }
 }
 
-/** Attribute changes that take `cur` to `want` (only attributes `want` names). */
-function attributeChanges(cur: Link, want: LinkAttributes, idx: LinkIndex): LinkChanges {
+/**
+ * Attribute changes that take `cur` to `want` (only attributes `want` names);
+ * `own` overrides want's alias and group (a port's ownership marks).
+ */
+function attributeChanges(cur: Link, want: LinkAttributes, idx: LinkIndex, own?: { alias: string; group: number }): LinkChanges {
   const c: LinkChanges = {};
+  const group = own ? own.group : want.group;
+  const alias = own ? own.alias : want.alias;
   if (want.mtu !== undefined && want.mtu !== cur.mtu) c.mtu = want.mtu;
   if (want.address !== undefined && want.address.toLowerCase() !== cur.address) c.address = want.address;
-  if (want.group !== undefined && want.group !== cur.group) c.group = want.group;
-  if (want.alias !== undefined && want.alias !== (cur.alias ?? '')) c.alias = want.alias;
+  if (group !== undefined && group !== cur.group) c.group = group;
+  if (alias !== undefined && alias !== (cur.alias ?? '')) c.alias = alias;
   if (want.txqlen !== undefined && want.txqlen !== cur.txqlen) c.txqlen = want.txqlen;
   if (want.up !== undefined && want.up !== cur.up) c.up = want.up;
   if (want.master !== undefined) {
@@ -116,22 +121,28 @@ function diffLinks(want: DesiredState, idx: LinkIndex, out: Diff): Set<string> {
   return wanted;
 }
 
+// Runs once per port of every reconcile (thousands), so it avoids object rest
+// and spread on the path of a port that exists already.
 function diffPort(p: DesiredPort, idx: LinkIndex, out: Diff, wanted: Set<string>): void {
-  const { name, tap, ...attrs } = p;
+  const { name, tap } = p;
   wanted.add(name);
   const have = idx.byName.get(name);
-  const tapOpts = typeof tap === 'object' ? tap : {};
+  const tapOpts = typeof tap === 'object' ? tap : undefined;
   // Ownership marks go only on a tap eucanet creates (or one it already owns).
-  const own = tap ? { alias: ownedAlias(tapOpts.alias ?? attrs.alias ?? 'port'), group: attrs.group ?? tapOpts.group ?? PORT_GROUP } : {};
+  const own = tap ? { alias: ownedAlias(tapOpts?.alias ?? p.alias ?? 'port'), group: p.group ?? tapOpts?.group ?? PORT_GROUP } : undefined;
   if (!have) {
     if (!tap) throw new ValidationError('ports', name, 'no such link, and the port is not to be created as a tap');
+    const { name: _n, tap: _t, ...attrs } = p;
     out.changes.push({ op: 'tap.add', name, spec: { ...tapOpts, ...attrs, ...own } });
     return;
   }
   // An existing port is adopted only if it is ours already (or, when it is to be a tap, a tap).
-  const adopt = tap && (isOwnedAlias(have.alias) || have.kind === 'tun') ? own : {};
-  const changes = attributeChanges(have, { ...attrs, ...adopt }, idx);
-  if (Object.keys(changes).length) out.changes.push({ op: 'link.set', ref: name, changes });
+  const adopt = own && (isOwnedAlias(have.alias) || have.kind === 'tun') ? own : undefined;
+  const changes = attributeChanges(have, p, idx, adopt);
+  for (const _ in changes) {
+    out.changes.push({ op: 'link.set', ref: name, changes });
+    break;
+  }
 }
 
 function diffUnwanted(cur: KernelState, wanted: Set<string>, out: Diff): void {

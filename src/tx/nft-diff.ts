@@ -12,6 +12,7 @@
 import { ValidationError } from '../netlink/errors.js';
 import type { Batch, RuleSpec } from '../nft/batch.js';
 import { RuleBuilder } from '../nft/builder.js';
+import { byteString } from '../util/bytes.js';
 import { parseElements, type ElementInput } from '../nft/elements.js';
 import type { Nft } from '../nft/nft.js';
 import { renderRuleBody } from '../nft/render-rule.js';
@@ -77,8 +78,8 @@ const sameChainHead = (a: Chain, b: Chain) =>
 const sameSetType = (a: NftSet, b: NftSet) =>
   JSON.stringify([a.key, a.data, [...(a.flags ?? [])].sort()]) === JSON.stringify([b.key, b.data, [...(b.flags ?? [])].sort()]);
 
-const elemKey = (e: SetElement) => `${e.key.toString('hex')}-${e.keyEnd?.toString('hex') ?? ''}`;
-const elemVal = (e: SetElement) => `${e.data?.toString('hex') ?? ''}${e.verdict ? `${e.verdict.code} ${e.verdict.chain ?? ''}` : ''}`;
+const elemKey = (e: SetElement) => (e.keyEnd ? `${byteString(e.key)}-${byteString(e.keyEnd)}` : byteString(e.key));
+const elemVal = (e: SetElement) => (e.verdict ? `${e.verdict.code} ${e.verdict.chain ?? ''}` : e.data ? byteString(e.data) : '');
 
 /** Adds to `b` the ops that take `cur` to `want`. Returns the number of ops added. */
 export function diffNft(cur: Current, want: DesiredNft, b: Batch): number {

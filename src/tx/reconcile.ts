@@ -3,7 +3,7 @@
 // change it sends no mutating request at all.
 import type { Handle } from '../handle.js';
 import { readSysctl } from '../sys/sysctl.js';
-import type { DesiredState } from './desired.js';
+import { EUCANET_PROTO, type DesiredState } from './desired.js';
 import { diffState, type KernelState } from './diff.js';
 import { diffNft, readOwned } from './nft-diff.js';
 import type { CommitOptions, CommitStats, Transaction } from './transaction.js';
@@ -29,10 +29,13 @@ export interface ReconcileResult {
 
 /** The kernel's current state, as far as the desired state is concerned. */
 export async function readKernelState(h: Handle, want: DesiredState): Promise<KernelState> {
+  // With no routes wanted, only eucanet's own matter (to remove them), and the
+  // kernel can leave out the rest: a local route per address otherwise.
+  const routeFilter = want.routes?.length ? { table: 'all' as const } : { table: 'all' as const, protocol: EUCANET_PROTO };
   const [links, addresses, routes] = await Promise.all([
     h.links.list(),
     h.addresses.list(),
-    h.routes.list({ table: 'all' }),
+    h.routes.list(routeFilter),
   ]);
   const sysctls: Record<string, string> = {};
   for (const key of Object.keys(want.sysctls ?? {})) {
@@ -48,17 +51,20 @@ export async function readKernelState(h: Handle, want: DesiredState): Promise<Ke
 
 /** Computes what applying `want` would change, without changing anything. */
 export async function plan(h: Handle, want: DesiredState): Promise<ReconcilePlan> {
-  const cur = await readKernelState(h, want);
+  // The nftables reads go over their own socket, so they overlap the
+  // rtnetlink dumps. The generation is read first: if another process changes
+  // the ruleset after it, the kernel refuses our batch (ERESTART) and we plan again.
+  const nftRead = (async () => {
+    const genid = await h.nft.generation();
+    return { genid, cur: await readOwned(h.nft) };
+  })();
+  const [cur, { genid, cur: nftCur }] = await Promise.all([readKernelState(h, want), nftRead]);
   const d = diffState(cur, want);
   const removals = h.transaction();
   for (const op of d.removals) removals.add(op);
   const changes = h.transaction();
   for (const op of d.changes) changes.add(op);
-  // The generation the plan is read at: if another process changes the
-  // ruleset before our batch lands, the kernel refuses it (ERESTART) and we plan again.
-  const genid = await h.nft.generation();
   const nftWant = want.nft ?? { tables: [], chains: [], sets: [], rules: [] };
-  const nftCur = await readOwned(h.nft);
   if (nftCur.tables.length || nftWant.tables.length) diffNft(nftCur, nftWant, changes.nft);
   return { removals, changes, size: removals.size + changes.size, genid };
 }

@@ -195,9 +195,14 @@ export function parseMac(field: string, text: unknown): Uint8Array {
   return Uint8Array.from(text.split(':').map((h) => parseInt(h, 16)));
 }
 
+const HEX = Array.from({ length: 256 }, (_, x) => x.toString(16).padStart(2, '0'));
+
 /** Any number of bytes as colon-separated hex: a MAC, or a prefix of one ("d0:0d"). */
 export function formatMac(b: Uint8Array): string {
-  return Array.from(b, (x) => x.toString(16).padStart(2, '0')).join(':');
+  // Called for every link of every dump: a table lookup, not toString/padStart/join.
+  let s = b.length ? HEX[b[0]!]! : '';
+  for (let i = 1; i < b.length; i++) s += `:${HEX[b[i]!]!}`;
+  return s;
 }
 
 /**

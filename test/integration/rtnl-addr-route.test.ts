@@ -10,12 +10,12 @@ if (!isRoot) console.warn('test/integration/rtnl-addr-route.test.ts: skipped, ne
 
 const ipj = (ns: string, ...args: string[]): any[] => JSON.parse(execFileSync('ip', ['-n', ns, '-j', ...args], { encoding: 'utf8' }));
 
-/** `ip -j addr show dev DEV` as {address, prefix, family, scope, broadcast, label}, sorted. */
+/** `ip -j addr show dev DEV` as {address, prefix, family, scope, broadcast, label}, in code-point order as h.addresses.list() sorts. */
 function ipAddrs(ns: string, dev: string) {
   const [link] = ipj(ns, 'addr', 'show', 'dev', dev);
   return (link.addr_info as any[])
     .map((a) => ({ address: a.local, prefix: a.prefixlen, family: a.family === 'inet' ? 4 : 6, scope: a.scope, broadcast: a.broadcast, label: a.label }))
-    .sort((a, b) => a.address.localeCompare(b.address));
+    .sort((a, b) => (a.address < b.address ? -1 : a.address > b.address ? 1 : 0));
 }
 
 describe.skipIf(!isRoot)('addresses (root)', () => {
@@ -45,7 +45,7 @@ describe.skipIf(!isRoot)('addresses (root)', () => {
       expect(
         all
           .map((a) => ({ address: a.address, prefix: a.prefix, family: a.family, scope: a.scope, broadcast: a.broadcast, label: a.label }))
-          .sort((a, b) => a.address.localeCompare(b.address)),
+          .sort((a, b) => (a.address < b.address ? -1 : a.address > b.address ? 1 : 0)),
       ).toEqual(ipAddrs(ns, 'br0'));
 
       // Family filter.
@@ -114,6 +114,11 @@ describe.skipIf(!isRoot)('routes (root)', () => {
 
       // Everything in all tables, and deletes.
       expect((await h.routes.list({ table: 'all' })).some((r) => r.table === 255)).toBe(true);
+      // A protocol filter is applied by the kernel: only the proto-240 route, from every table.
+      await h.routes.add({ dst: '10.12.0.0/16', dev: 'br0', table: 100, protocol: 240 });
+      expect((await h.routes.list({ table: 'all', protocol: 240 })).map((r) => [r.dst, r.table, r.protocol])).toEqual([['10.12.0.0/16', 100, 240]]);
+      expect(ipj(ns, 'route', 'show', 'table', 'all', 'proto', '240').map((r) => r.dst)).toEqual(['10.12.0.0/16']);
+      await h.routes.delete({ dst: '10.12.0.0/16', table: 100, dev: 'br0' });
       await h.routes.delete({ dst: 'default', gateway: '10.1.2.254' });
       await h.routes.delete({ dst: '10.9.0.0/16', dev: 'br0' });
       await h.routes.delete({ dst: '10.8.0.0/16', table: 100, dev: 'br0' });
