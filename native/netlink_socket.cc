@@ -103,6 +103,15 @@ void SetRecvTimeout(int fd) {
   setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
 }
 
+// Hands the replies to JavaScript without a copy: the Buffer owns the vector
+// and frees it when collected (a dump of thousands of links is megabytes).
+Napi::Buffer<uint8_t> TakeBuffer(Napi::Env env, std::vector<uint8_t>&& bytes) {
+  if (bytes.empty()) return Napi::Buffer<uint8_t>::New(env, 0);
+  auto* owned = new std::vector<uint8_t>(std::move(bytes));
+  return Napi::Buffer<uint8_t>::New(
+      env, owned->data(), owned->size(), [](Napi::Env, uint8_t*, std::vector<uint8_t>* v) { delete v; }, owned);
+}
+
 class ExchangeWorker : public Napi::AsyncWorker {
  public:
   ExchangeWorker(Napi::Env env, NetlinkSocket* sock, Napi::Object self, Napi::Buffer<uint8_t> buf)
@@ -120,7 +129,7 @@ class ExchangeWorker : public Napi::AsyncWorker {
       deferred_.Reject(MakeErrnoError(Env(), job.error).Value());
       return;
     }
-    deferred_.Resolve(Napi::Buffer<uint8_t>::Copy(Env(), job.out.data(), job.out.size()));
+    deferred_.Resolve(TakeBuffer(Env(), std::move(job.out)));
   }
   void OnError(const Napi::Error& e) override {
     sock_->Release();
@@ -239,7 +248,7 @@ Napi::Value NetlinkSocket::ExchangeSync(const Napi::CallbackInfo& info) {
   PrepareJob(info, &job);
   job.Run();
   if (job.error.failed()) throw MakeErrnoError(info.Env(), job.error);
-  return Napi::Buffer<uint8_t>::Copy(info.Env(), job.out.data(), job.out.size());
+  return TakeBuffer(info.Env(), std::move(job.out));
 }
 
 Napi::Value NetlinkSocket::Close(const Napi::CallbackInfo& info) {

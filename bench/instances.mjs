@@ -1,0 +1,94 @@
+// The "instances" workload (bench/lib/workload.mjs) through every approach:
+// bring-up, no-change re-apply and teardown, each run in a fresh namespace,
+// the approaches' order rotating from one round to the next so that the
+// machine's drift spreads over all of them. Each run is checked with `ip -j`
+// and `nft -j` after bring-up and after teardown, outside the timing.
+import batch from './approaches/batch.mjs';
+import eucanet from './approaches/eucanet.mjs';
+import floor from './approaches/floor.mjs';
+import fork from './approaches/fork.mjs';
+import netlinkPkg from './approaches/netlink-pkg.mjs';
+import { expectDown, expectUp, freshNetns, removeNetns } from './lib/ns.mjs';
+import { median } from './lib/stats.mjs';
+
+export const APPROACHES = [eucanet, floor, batch, fork, netlinkPkg];
+export const PHASES = ['up', 'reconcile', 'down'];
+const SETTLE_MS = 250;
+const WARM_REAPPLIES = 10;
+
+/** One run in a fresh namespace; `extraReapplies` more re-applies (uncounted) warm a worker up. */
+async function runOnce(a, n, extraReapplies = 0) {
+  const ns = await freshNetns(n);
+  try {
+    await a.open?.(ns, n);
+    try {
+      const up = await a.up(ns, n);
+      expectUp(ns, n, a.nat, a.id);
+      for (let k = 0; k < extraReapplies; k++) await a.reconcile(ns, n);
+      const reconcile = await a.reconcile(ns, n);
+      const down = await a.down(ns, n);
+      expectDown(ns, n, a.id);
+      return { up, reconcile, down };
+    } finally {
+      await a.close?.();
+    }
+  } finally {
+    removeNetns(ns);
+    // Deleting a namespace queues its teardown (cleanup_net) on a kernel
+    // worker, which takes the rtnl lock for tens of milliseconds: without this
+    // pause it lands inside the next run's timing (+70 ms at N=100, measured).
+    await new Promise((r) => setTimeout(r, SETTLE_MS));
+  }
+}
+
+/**
+ * @param {object} o
+ * @param {number[]} o.sizes        instance counts
+ * @param {number} o.reps           counted runs per approach and size
+ * @param {number} o.forkReps       counted runs for fork-per-op (slow)
+ * @param {number} o.forkMax        largest N fork-per-op runs at
+ * @param {string[]} o.only         approach ids to run
+ * @param {(s: string) => void} o.log
+ */
+export async function runInstances(o) {
+  const approaches = APPROACHES.filter((a) => o.only.includes(a.id));
+  const results = [];
+  for (const n of o.sizes) {
+    const active = approaches.filter((a) => a.id !== 'fork' || n <= o.forkMax);
+    const samples = new Map(active.map((a) => [a.id, { up: [], reconcile: [], down: [] }]));
+    for (const a of active) await a.begin?.(n);
+    try {
+      // One uncounted run of the long-lived library worker, with a few extra
+      // re-applies, so that its code is as warm as a running daemon's.
+      for (const a of active) if (a.warmup) await runOnce(a, n, WARM_REAPPLIES);
+      const rounds = Math.max(o.reps, 1);
+      for (let r = 0; r < rounds; r++) {
+        const order = active.map((_, k) => active[(k + r) % active.length]);
+        for (const a of order) {
+          if (a.id === 'fork' && r >= o.forkReps) continue;
+          const t = await runOnce(a, n);
+          for (const p of PHASES) samples.get(a.id)[p].push(t[p]);
+          o.log(`N=${n} ${a.id.padEnd(11)} up ${t.up.toFixed(1)} ms, re-apply ${t.reconcile.toFixed(1)} ms, down ${t.down.toFixed(1)} ms`);
+        }
+      }
+      const rss = active.includes(eucanet) ? await eucanet.peakRssKiB() : undefined;
+      for (const a of active) {
+        const s = samples.get(a.id);
+        results.push({
+          n, approach: a.id, label: a.label, nat: a.nat, runs: s.up.length,
+          median: Object.fromEntries(PHASES.map((p) => [p, median(s[p])])),
+          samples: s,
+          ...(a === eucanet && rss !== undefined ? { peakRssKiB: rss } : {}),
+        });
+      }
+    } finally {
+      for (const a of active) await a.end?.();
+    }
+  }
+  // Ratios to the floor, phase by phase, at the same N.
+  for (const r of results) {
+    const f = results.find((x) => x.n === r.n && x.approach === 'floor');
+    if (f) r.toFloor = Object.fromEntries(PHASES.map((p) => [p, r.median[p] / f.median[p]]));
+  }
+  return results;
+}

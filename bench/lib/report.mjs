@@ -1,0 +1,81 @@
+// The results as a markdown table (bench/results.md, quoted by the README)
+// and the issue's targets, each judged from the measured medians.
+import { ms } from './stats.mjs';
+
+const x = (r) => (Number.isFinite(r) ? `${r.toFixed(2)}x` : '–');
+
+function get(res, n, approach) {
+  return res.instances?.find((r) => r.n === n && r.approach === approach);
+}
+
+/** Each target: what it asks, the measured value, and whether it is met (undefined: not measured). */
+export function targets(res) {
+  const out = [];
+  // A smoke run (one short run of each) shows that everything works, not how fast.
+  const smoke = res.options?.smoke;
+  const add = (what, value, met) => out.push({ what, value: smoke ? `${value} (smoke run: not judged)` : value, met: smoke ? undefined : met });
+  for (const n of [1000, 100]) {
+    const e = get(res, n, 'eucanet');
+    const f = get(res, n, 'floor');
+    const b = get(res, n, 'batch');
+    if (n === 1000) {
+      add('bring-up at N=1000 within 1.10x of the floor', e && f ? `${x(e.median.up / f.median.up)} (${ms(e.median.up)} vs ${ms(f.median.up)} ms)` : 'not measured', e && f ? e.median.up <= 1.1 * f.median.up : undefined);
+    }
+    add(`bring-up at N=${n} faster than ip -batch + nft -f`, e && b ? `${ms(e.median.up)} vs ${ms(b.median.up)} ms (${x(e.median.up / b.median.up)})` : 'not measured', e && b ? e.median.up < b.median.up : undefined);
+    if (n === 1000) {
+      add('teardown at N=1000 within 1.2x of the floor', e && f ? `${x(e.median.down / f.median.down)} (${ms(e.median.down)} vs ${ms(f.median.down)} ms)` : 'not measured', e && f ? e.median.down <= 1.2 * f.median.down : undefined);
+      add('no-change re-apply at N=1000 under 10% of bring-up', e ? `${((100 * e.median.reconcile) / e.median.up).toFixed(1)}% (${ms(e.median.reconcile)} of ${ms(e.median.up)} ms)` : 'not measured', e ? e.median.reconcile < 0.1 * e.median.up : undefined);
+    }
+  }
+  const dp = res.datapath?.results ?? [];
+  const big = Math.max(...dp.map((r) => r.n));
+  const small = Math.min(...dp.map((r) => r.n));
+  const eb = dp.find((r) => r.ruleset === 'eucanet' && r.n === big);
+  add(`datapath: eucanet's rate at ${big} instances within 10% of its rate at ${small}`, eb ? `${(100 * eb.toSmallest).toFixed(1)}%` : 'not measured', eb ? eb.toSmallest >= 0.9 : undefined);
+  return out;
+}
+
+export function markdown(res) {
+  const m = res.machine;
+  const o = res.options;
+  const l = [];
+  l.push(`Measured ${res.date.slice(0, 10)} on ${m.cpu} (${m.cores} cores, ${m.memoryGiB} GiB), ${m.os}, kernel ${m.kernel}, Node ${m.node}.`);
+  l.push(`\`npm run bench${o.smoke ? ' -- --smoke' : ''}\` took ${res.seconds} s.`);
+  l.push('');
+  if (res.instances?.length) {
+    l.push(`**Instances** (median of ${o.reps} runs; fork per op ${o.forkReps}): each a tap in its group's bridge and up, a /32 on the public NIC, a DNAT and an SNAT. Milliseconds, and the ratio to the floor.`);
+    l.push('');
+    l.push('| N | approach | bring-up | no-change re-apply | teardown | runs |');
+    l.push('|---:|---|---:|---:|---:|---:|');
+    for (const r of res.instances) {
+      const cell = (p) => `${ms(r.median[p])} (${x(r.toFloor?.[p])})`;
+      l.push(`| ${r.n} | ${r.label} | ${cell('up')} | ${cell('reconcile')} | ${cell('down')} | ${r.runs} |`);
+    }
+    l.push('');
+    const rss = res.instances.filter((r) => r.peakRssKiB);
+    if (rss.length) l.push(`eucanet's peak RSS (its worker process, all runs at that N): ${rss.map((r) => `N=${r.n} ${(r.peakRssKiB / 1024).toFixed(0)} MiB`).join(', ')}.`);
+    l.push('');
+  }
+  if (res.datapath?.results?.length) {
+    const d = res.datapath;
+    l.push(`**Datapath** (median of ${o.dpReps} runs of ${d.seconds} s, ${d.inflight} connects in flight): new TCP connections per second through the CC to the last instance's public IP.`);
+    l.push('');
+    l.push('| instances configured | eucanet (maps) | Eucalyptus-style linear rules (`nft -f`) |');
+    l.push('|---:|---:|---:|');
+    for (const n of [...new Set(d.results.map((r) => r.n))]) {
+      const c = (rs) => {
+        const r = d.results.find((y) => y.n === n && y.ruleset === rs);
+        return r ? `${r.median.toFixed(0)}/s (${(100 * r.toSmallest).toFixed(0)}%)` : '–';
+      };
+      l.push(`| ${n} | ${c('eucanet')} | ${c('linear')} |`);
+    }
+    l.push('');
+  }
+  if (res.targets?.length) {
+    l.push('| target | measured | met |');
+    l.push('|---|---|---|');
+    for (const t of res.targets) l.push(`| ${t.what} | ${t.value} | ${t.met === undefined ? '–' : t.met ? 'yes' : '**no**'} |`);
+    l.push('');
+  }
+  return l.join('\n');
+}

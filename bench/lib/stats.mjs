@@ -1,0 +1,15 @@
+// Medians and the numbers the tables print.
+export function median(xs) {
+  if (!xs.length) return NaN;
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+export const round = (x, d = 1) => (Number.isFinite(x) ? Number(x.toFixed(d)) : null);
+
+/** "12.3" for milliseconds, with fewer decimals as numbers grow. */
+export function ms(x) {
+  if (!Number.isFinite(x)) return '–';
+  return x >= 1000 ? x.toFixed(0) : x >= 100 ? x.toFixed(1) : x.toFixed(2);
+}

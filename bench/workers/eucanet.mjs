@@ -1,0 +1,111 @@
+// The eucanet side of the instances workload, in its own long-lived process
+// (a daemon's situation: warm code, handles kept open), driven over IPC by
+// bench/run.mjs so that its peak RSS is eucanet's alone.
+//   up         one transaction: N taps (master, up, group, owner alias),
+//              N /32 addresses, the nft table with its two maps and 2N elements
+//   reconcile  reconcile() against the same desired state: reads the links,
+//              addresses, routes and owned tables, diffs, and must send 0 ops
+//   down       one transaction: the tap group, N address deletes, the table
+// Only commit()/reconcile() is timed; the transaction is built before.
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { PORT_GROUP, TABLE, bridge, priv, pub, tap } from '../lib/workload.mjs';
+
+const dist = join(fileURLToPath(new URL('.', import.meta.url)), '../../dist');
+const { open, reconcile } = await import(join(dist, 'index.js'));
+const { rule } = await import(join(dist, 'nft/index.js'));
+
+const ALIAS = 'eucanet:port';
+const table = { family: 'ip', name: TABLE };
+const chains = [
+  { family: 'ip', table: TABLE, name: 'prerouting', type: 'nat', hook: 'prerouting', priority: -100, policy: 'accept' },
+  { family: 'ip', table: TABLE, name: 'postrouting', type: 'nat', hook: 'postrouting', priority: 100, policy: 'accept' },
+];
+const maps = {
+  pub2priv: { family: 'ip', table: TABLE, name: 'pub2priv', key: 'ipv4_addr', data: 'ipv4_addr' },
+  priv2pub: { family: 'ip', table: TABLE, name: 'priv2pub', key: 'ipv4_addr', data: 'ipv4_addr' },
+};
+const rules = () => [
+  { family: 'ip', table: TABLE, chain: 'prerouting', exprs: rule().dnatMap('@pub2priv') },
+  { family: 'ip', table: TABLE, chain: 'postrouting', exprs: rule().ipDaddr('10.0.0.0/8', { not: true }).snatMap('@priv2pub') },
+];
+const range = (n) => Array.from({ length: n }, (_, i) => i);
+
+/** What reconcile() is asked to converge to: exactly what `up` made. */
+function desired(n) {
+  return {
+    ports: range(n).map((i) => ({ name: tap(i), tap: { alias: ALIAS }, master: bridge(i, n), up: true })),
+    addresses: range(n).map((i) => ({ dev: 'eth0', address: `${pub(i)}/32` })),
+    nft: {
+      tables: [table],
+      chains,
+      sets: [
+        { ...maps.pub2priv, elements: range(n).map((i) => [pub(i), priv(i)]) },
+        { ...maps.priv2pub, elements: range(n).map((i) => [priv(i), pub(i)]) },
+      ],
+      rules: rules(),
+    },
+  };
+}
+
+const handles = new Map();
+const handle = (ns) => {
+  if (!handles.has(ns)) handles.set(ns, open({ netns: ns }));
+  return handles.get(ns);
+};
+
+async function up(ns, n) {
+  const h = handle(ns);
+  const tx = h.transaction();
+  for (let i = 0; i < n; i++) tx.addTap(tap(i), { master: bridge(i, n), up: true, group: PORT_GROUP, alias: ALIAS });
+  for (let i = 0; i < n; i++) tx.addAddress({ dev: 'eth0', address: `${pub(i)}/32`, proto: 240 });
+  const b = tx.nft;
+  b.addTable(table);
+  for (const c of chains) b.addChain(c);
+  b.addSet(maps.pub2priv).addSet(maps.priv2pub);
+  for (const r of rules()) b.addRule(r);
+  b.addElements(maps.pub2priv, range(n).map((i) => [pub(i), priv(i)]));
+  b.addElements(maps.priv2pub, range(n).map((i) => [priv(i), pub(i)]));
+  const t0 = performance.now();
+  await tx.commit();
+  return { ms: performance.now() - t0 };
+}
+
+async function check(ns, n) {
+  const want = desired(n);
+  const t0 = performance.now();
+  const r = await reconcile(handle(ns), want);
+  const ms = performance.now() - t0;
+  if (r.ops !== 0) throw new Error(`eucanet reconcile after up sent ${r.ops} ops, expected 0:\n${r.plan.changes.toString().slice(0, 2000)}`);
+  return { ms, ops: r.ops };
+}
+
+async function down(ns, n) {
+  const h = handle(ns);
+  const tx = h.transaction();
+  tx.deleteLinkGroup(PORT_GROUP);
+  for (let i = 0; i < n; i++) tx.deleteAddress({ dev: 'eth0', address: `${pub(i)}/32` });
+  tx.nft.deleteTable(table);
+  const t0 = performance.now();
+  await tx.commit();
+  const ms = performance.now() - t0;
+  h.close();
+  handles.delete(ns);
+  return { ms };
+}
+
+export const phases = { up, reconcile: check, down };
+
+process.on('message', async (m) => {
+  try {
+    if (m.cmd === 'rss') return process.send({ id: m.id, maxRssKiB: process.resourceUsage().maxRSS, rssKiB: Math.round(process.memoryUsage().rss / 1024) });
+    const r = await phases[m.cmd](m.ns, m.n);
+    process.send({ id: m.id, ...r });
+  } catch (err) {
+    process.send({ id: m.id, error: String(err?.stack ?? err) });
+  }
+});
+process.on('disconnect', () => {
+  for (const h of handles.values()) h.close();
+  process.exit(0);
+});
