@@ -14,6 +14,7 @@ import { median } from './lib/stats.mjs';
 export const APPROACHES = [eucanet, floor, batch, fork, netlinkPkg];
 export const PHASES = ['up', 'reconcile', 'down'];
 const SETTLE_MS = 250;
+const WARM_RUNS = 3;
 const WARM_REAPPLIES = 10;
 
 /** One run in a fresh namespace; `extraReapplies` more re-applies (uncounted) warm a worker up. */
@@ -45,7 +46,8 @@ async function runOnce(a, n, extraReapplies = 0) {
  * @param {object} o
  * @param {number[]} o.sizes        instance counts
  * @param {number} o.reps           counted runs per approach and size
- * @param {number} o.forkReps       counted runs for fork-per-op (slow)
+ * @param {number} o.forkReps       counted runs for fork-per-op (slow) up to N=1000
+ * @param {number} o.forkLargeReps  counted runs for fork-per-op above N=1000 (minutes each)
  * @param {number} o.forkMax        largest N fork-per-op runs at
  * @param {string[]} o.only         approach ids to run
  * @param {(s: string) => void} o.log
@@ -58,14 +60,22 @@ export async function runInstances(o) {
     const samples = new Map(active.map((a) => [a.id, { up: [], reconcile: [], down: [] }]));
     for (const a of active) await a.begin?.(n);
     try {
-      // One uncounted run of the long-lived library worker, with a few extra
-      // re-applies, so that its code is as warm as a running daemon's.
-      for (const a of active) if (a.warmup) await runOnce(a, n, WARM_REAPPLIES);
+      // Uncounted runs of the long-lived library worker, with extra re-applies,
+      // so that its code is compiled as a running daemon's is. The first
+      // (a fresh process: cold) is kept apart and reported on its own.
+      const cold = new Map();
+      for (const a of active) {
+        if (!a.warmup) continue;
+        for (let w = 0; w < WARM_RUNS; w++) {
+          const t = await runOnce(a, n, WARM_REAPPLIES);
+          if (w === 0) cold.set(a.id, t);
+        }
+      }
       const rounds = Math.max(o.reps, 1);
       for (let r = 0; r < rounds; r++) {
         const order = active.map((_, k) => active[(k + r) % active.length]);
         for (const a of order) {
-          if (a.id === 'fork' && r >= o.forkReps) continue;
+          if (a.id === 'fork' && r >= (n > 1000 ? o.forkLargeReps : o.forkReps)) continue;
           const t = await runOnce(a, n);
           for (const p of PHASES) samples.get(a.id)[p].push(t[p]);
           o.log(`N=${n} ${a.id.padEnd(11)} up ${t.up.toFixed(1)} ms, re-apply ${t.reconcile.toFixed(1)} ms, down ${t.down.toFixed(1)} ms`);
@@ -79,6 +89,7 @@ export async function runInstances(o) {
           median: Object.fromEntries(PHASES.map((p) => [p, median(s[p])])),
           samples: s,
           ...(a === eucanet && rss !== undefined ? { peakRssKiB: rss } : {}),
+          ...(cold.has(a.id) ? { cold: cold.get(a.id) } : {}),
         });
       }
     } finally {

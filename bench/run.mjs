@@ -4,7 +4,8 @@
 //
 //   --n 100,1000,5000   instance counts for the "instances" workload
 //   --reps 5            counted runs per approach and N (the median is reported)
-//   --fork-reps 3       counted runs of fork-per-op (it takes minutes at N=5000)
+//   --fork-reps 3       counted runs of fork-per-op up to N=1000
+//   --fork-large-reps 1 counted runs of fork-per-op above N=1000 (3 minutes each at 5000)
 //   --fork-max 5000     largest N fork-per-op runs at
 //   --only a,b          approaches: eucanet,floor,batch,fork,netlink-pkg
 //   --datapath 10,5000  instance counts configured for the datapath workload
@@ -32,6 +33,7 @@ const { values: v } = parseArgs({
     n: { type: 'string', default: '100,1000,5000' },
     reps: { type: 'string', default: '5' },
     'fork-reps': { type: 'string', default: '3' },
+    'fork-large-reps': { type: 'string', default: '1' },
     'fork-max': { type: 'string', default: '5000' },
     only: { type: 'string', default: APPROACHES.map((a) => a.id).join(',') },
     datapath: { type: 'string', default: '10,5000' },
@@ -55,13 +57,14 @@ const opts = {
   sizes: nums(v.n, 'n'),
   reps: nums(v.reps, 'reps')[0],
   forkReps: nums(v['fork-reps'], 'fork-reps')[0],
+  forkLargeReps: nums(v['fork-large-reps'], 'fork-large-reps')[0],
   forkMax: nums(v['fork-max'], 'fork-max')[0],
   only: list(v.only),
   dpSizes: nums(v.datapath, 'datapath'),
   seconds: Number(v.seconds),
   dpReps: nums(v['dp-reps'], 'dp-reps')[0],
 };
-if (v.smoke) Object.assign(opts, { sizes: [50], reps: 1, forkReps: 1, dpSizes: [10, 50], seconds: 0.5, dpReps: 1 });
+if (v.smoke) Object.assign(opts, { sizes: [50], reps: 1, forkReps: 1, forkLargeReps: 1, dpSizes: [10, 50], seconds: 0.5, dpReps: 1 });
 for (const id of opts.only) if (!APPROACHES.some((a) => a.id === id)) throw new Error(`--only: unknown approach "${id}" (${APPROACHES.map((a) => a.id).join(', ')})`);
 if (process.getuid?.() !== 0) {
   console.error('bench: needs root (it makes network namespaces, taps and nftables tables)');

@@ -1,8 +1,10 @@
 // Persistent tun/tap devices through /dev/net/tun ioctls. A device belongs to
 // the network namespace the /dev/net/tun file was opened in, so the whole job
 // runs inside the target namespace. A batch is all or nothing: if one device
-// fails, the ones this call made are removed again.
+// fails, the ones this call made are removed again. Creation hands back each
+// new device's ifindex, so that the caller need not ask the kernel for it.
 #include <fcntl.h>
+#include <sys/socket.h>
 #include <linux/if.h>
 #include <linux/if_tun.h>
 #include <sys/ioctl.h>
@@ -31,16 +33,18 @@ struct TapJob {
   long group = -1;
   SysError error;
   int failed_index = -1;
+  std::vector<int> ifindexes;  // of the devices created, in order
+  int ioctl_fd = -1;           // any socket of the namespace, for SIOCGIFINDEX
 
   // Attaches to (or creates) `name` on a fresh /dev/net/tun fd.
-  int Attach(const std::string& name, const char** call) {
+  int Attach(const std::string& name, const char** call, short extra) {
     int fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
     if (fd < 0) {
       *call = "open(/dev/net/tun)";
       return -1;
     }
     ifreq ifr{};
-    ifr.ifr_flags = flags;
+    ifr.ifr_flags = static_cast<short>(flags | extra);
     std::strncpy(ifr.ifr_name, name.c_str(), IFNAMSIZ - 1);
     if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
       *call = "ioctl(TUNSETIFF)";
@@ -53,17 +57,29 @@ struct TapJob {
   }
 
   bool Create(const std::string& name) {
-    // TUNSETIFF attaches to an existing persistent device of the same name
-    // instead of failing, and a rollback would then delete someone else's tap.
-    if (if_nametoindex(name.c_str()) != 0) return error.set(EEXIST, "TUNSETIFF (a device of that name exists)"), false;
+    // Without IFF_TUN_EXCL, TUNSETIFF attaches to an existing persistent tap of
+    // the same name instead of failing, and a rollback would then delete
+    // someone else's tap. With it the kernel refuses (EBUSY; EINVAL for a
+    // device that is not a tun/tap): reported as EEXIST when the name is taken.
     const char* call = nullptr;
-    int fd = Attach(name, &call);
-    if (fd < 0) return error.set(errno, call), false;
+    int fd = Attach(name, &call, IFF_TUN_EXCL);
+    if (fd < 0) {
+      int err = errno;
+      if ((err == EBUSY || err == EINVAL) && if_nametoindex(name.c_str()) != 0)
+        return error.set(EEXIST, "TUNSETIFF (a device of that name exists)"), false;
+      return error.set(err, call), false;
+    }
+    // Until TUNSETPERSIST, closing the fd removes the device again: every
+    // step that can fail comes before it.
     bool ok = true;
+    ifreq ifr{};
+    std::strncpy(ifr.ifr_name, name.c_str(), IFNAMSIZ - 1);
     if (owner >= 0 && ioctl(fd, TUNSETOWNER, owner) < 0) ok = false, error.set(errno, "ioctl(TUNSETOWNER)");
     if (ok && group >= 0 && ioctl(fd, TUNSETGROUP, group) < 0) ok = false, error.set(errno, "ioctl(TUNSETGROUP)");
+    if (ok && ioctl(ioctl_fd, SIOCGIFINDEX, &ifr) < 0) ok = false, error.set(errno, "ioctl(SIOCGIFINDEX)");
     if (ok && ioctl(fd, TUNSETPERSIST, 1) < 0) ok = false, error.set(errno, "ioctl(TUNSETPERSIST)");
-    close(fd);  // Without persist, closing removes the device again.
+    if (ok) ifindexes.push_back(ifr.ifr_ifindex);
+    close(fd);
     return ok;
   }
 
@@ -73,7 +89,7 @@ struct TapJob {
     // "succeed" and emit link events for a device nobody asked for.
     if (if_nametoindex(name.c_str()) == 0) return err->set(ENODEV, "TUNSETIFF (no device of that name)"), false;
     const char* call = nullptr;
-    int fd = Attach(name, &call);
+    int fd = Attach(name, &call, 0);
     if (fd < 0) return err->set(errno, call), false;
     bool ok = ioctl(fd, TUNSETPERSIST, 0) == 0;
     if (!ok) err->set(errno, "ioctl(TUNSETPERSIST 0)");
@@ -85,6 +101,16 @@ struct TapJob {
     NetnsScope scope;
     const char* call = nullptr;
     if (int err = scope.Enter(netns, &call)) return error.set(err, call);
+    if (create) {
+      ioctl_fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+      if (ioctl_fd < 0) return error.set(errno, "socket(AF_UNIX)");
+      ifindexes.reserve(names.size());
+    }
+    RunAll();
+    if (ioctl_fd >= 0) close(ioctl_fd);
+  }
+
+  void RunAll() {
     for (size_t i = 0; i < names.size(); ++i) {
       bool ok = create ? Create(names[i]) : Delete(names[i], &error);
       if (!ok) {
@@ -126,6 +152,14 @@ Napi::Error JobError(Napi::Env env, const TapJob& job) {
   return e;
 }
 
+// What a job resolves to: the new devices' ifindexes (creation), or undefined.
+Napi::Value Result(Napi::Env env, const TapJob& job) {
+  if (!job.create) return env.Undefined();
+  auto out = Napi::Int32Array::New(env, job.ifindexes.size());
+  for (size_t i = 0; i < job.ifindexes.size(); ++i) out[i] = job.ifindexes[i];
+  return out;
+}
+
 class TapWorker : public Napi::AsyncWorker {
  public:
   explicit TapWorker(Napi::Env env) : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)) {}
@@ -136,7 +170,7 @@ class TapWorker : public Napi::AsyncWorker {
     if (job.error.failed())
       deferred_.Reject(JobError(Env(), job).Value());
     else
-      deferred_.Resolve(Env().Undefined());
+      deferred_.Resolve(Result(Env(), job));
   }
   void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
 
@@ -152,7 +186,7 @@ Napi::Value Dispatch(const Napi::CallbackInfo& info, bool create) {
     ParseJob(info, &job, create);
     job.Run();
     if (job.error.failed()) throw JobError(info.Env(), job);
-    return info.Env().Undefined();
+    return Result(info.Env(), job);
   }
   auto* w = new TapWorker(info.Env());
   try {
@@ -168,7 +202,7 @@ Napi::Value Dispatch(const Napi::CallbackInfo& info, bool create) {
 
 }  // namespace
 
-// tapCreate(netns, names[], {tun, vnetHdr, multiQueue, owner, ownerGroup}, sync)
+// tapCreate(netns, names[], {tun, vnetHdr, multiQueue, owner, ownerGroup}, sync): Int32Array of ifindexes
 Napi::Value TapCreate(const Napi::CallbackInfo& info) { return Dispatch(info, true); }
 // tapDelete(netns, names[], {tun, ...}, sync)
 Napi::Value TapDelete(const Napi::CallbackInfo& info) { return Dispatch(info, false); }

@@ -36,6 +36,7 @@ import {
 } from './rtnl/link.js';
 import { decodeRoute, RouteAddRequest, RouteDeleteRequest, RouteDumpRequest, validateRoute, type Route, type RouteSpec } from './rtnl/route.js';
 import { readSysctl, writeSysctl } from './sys/sysctl.js';
+import { settleLinks } from './tx/commit.js';
 import { CommitContext } from './tx/context.js';
 import { byteString } from './util/bytes.js';
 import { ipv4ToBytes, ipv6ToBytes } from './util/ip.js';
@@ -242,13 +243,15 @@ export class Handle {
       const { tun, vnetHdr, multiQueue, owner, ownerGroup, ...changes } = spec;
       const opts: TapOptions = { tun, vnetHdr, multiQueue, owner, ownerGroup };
       const site = new Error();
+      let indexes: Int32Array;
       try {
-        await addon.tapCreate(netnsTarget(this.netns), list, opts, false);
+        indexes = await addon.tapCreate(netnsTarget(this.netns), list, opts, false);
       } catch (err) {
         throw nativeError(err, 'tap create', site);
       }
       if (Object.values(changes).every((v) => v === undefined)) return;
       try {
+        await settleLinks(this.rtnl, indexes);
         await this.withResolved('tap create', linkRefs(changes), [], async (r) => {
           const replies = await this.rtnl.run(list.map((n) => new LinkSetRequest(n, changes, r)));
           const failed = replies.find((x) => x.error);

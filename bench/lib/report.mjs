@@ -43,7 +43,7 @@ export function markdown(res) {
   l.push(`\`npm run bench${o.smoke ? ' -- --smoke' : ''}\` took ${res.seconds} s.`);
   l.push('');
   if (res.instances?.length) {
-    l.push(`**Instances** (median of ${o.reps} runs; fork per op ${o.forkReps}): each a tap in its group's bridge and up, a /32 on the public NIC, a DNAT and an SNAT. Milliseconds, and the ratio to the floor.`);
+    l.push(`**Instances** (median of ${o.reps} runs; fork per op ${o.forkReps} up to N=1000, ${o.forkLargeReps} above): each a tap in its group's bridge and up, a /32 on the public NIC, a DNAT and an SNAT. Milliseconds, and the ratio to the floor.`);
     l.push('');
     l.push('| N | approach | bring-up | no-change re-apply | teardown | runs |');
     l.push('|---:|---|---:|---:|---:|---:|');
@@ -54,6 +54,11 @@ export function markdown(res) {
     l.push('');
     const rss = res.instances.filter((r) => r.peakRssKiB);
     if (rss.length) l.push(`eucanet's peak RSS (its worker process, all runs at that N): ${rss.map((r) => `N=${r.n} ${(r.peakRssKiB / 1024).toFixed(0)} MiB`).join(', ')}.`);
+    const cold = res.instances.filter((r) => r.cold);
+    if (cold.length) {
+      l.push('');
+      l.push(`eucanet's first run in a fresh process (cold code, not counted above; bring-up / re-apply / teardown): ${cold.map((r) => `N=${r.n} ${ms(r.cold.up)} / ${ms(r.cold.reconcile)} / ${ms(r.cold.down)} ms`).join(', ')}.`);
+    }
     l.push('');
   }
   if (res.datapath?.results?.length) {

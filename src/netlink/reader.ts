@@ -78,55 +78,71 @@ export class Attrs {
     return [off + NLA_HDRLEN, this.buf.readUInt16LE(off) - NLA_HDRLEN];
   }
 
+  // The getters below read through these two rather than span(): a dump
+  // decodes thousands of attributes, and span() allocates an array for each.
+  /** Payload offset of the first attribute of `type`, or -1. */
+  private payload(type: number): number {
+    const off = this.index[type];
+    return off === undefined ? -1 : off + NLA_HDRLEN;
+  }
+  /** Payload length of the attribute whose payload starts at `p`. */
+  private lengthAt(p: number): number {
+    return (this.buf[p - 4]! | (this.buf[p - 3]! << 8)) - NLA_HDRLEN;
+  }
+
   u8(type: number): number | undefined {
-    const s = this.span(type);
-    return s && s[1] >= 1 ? this.buf[s[0]] : undefined;
+    const p = this.payload(type);
+    return p >= 0 && this.lengthAt(p) >= 1 ? this.buf[p] : undefined;
   }
   u16(type: number): number | undefined {
-    const s = this.span(type);
-    return s && s[1] >= 2 ? this.buf.readUInt16LE(s[0]) : undefined;
+    const p = this.payload(type);
+    return p >= 0 && this.lengthAt(p) >= 2 ? this.buf.readUInt16LE(p) : undefined;
   }
   u16be(type: number): number | undefined {
-    const s = this.span(type);
-    return s && s[1] >= 2 ? this.buf.readUInt16BE(s[0]) : undefined;
+    const p = this.payload(type);
+    return p >= 0 && this.lengthAt(p) >= 2 ? this.buf.readUInt16BE(p) : undefined;
   }
   u32(type: number): number | undefined {
-    const s = this.span(type);
-    return s && s[1] >= 4 ? this.buf.readUInt32LE(s[0]) : undefined;
+    const p = this.payload(type);
+    return p >= 0 && this.lengthAt(p) >= 4 ? this.buf.readUInt32LE(p) : undefined;
   }
   i32(type: number): number | undefined {
-    const s = this.span(type);
-    return s && s[1] >= 4 ? this.buf.readInt32LE(s[0]) : undefined;
+    const p = this.payload(type);
+    return p >= 0 && this.lengthAt(p) >= 4 ? this.buf.readInt32LE(p) : undefined;
   }
   u32be(type: number): number | undefined {
-    const s = this.span(type);
-    return s && s[1] >= 4 ? this.buf.readUInt32BE(s[0]) : undefined;
+    const p = this.payload(type);
+    return p >= 0 && this.lengthAt(p) >= 4 ? this.buf.readUInt32BE(p) : undefined;
   }
   u64be(type: number): bigint | undefined {
-    const s = this.span(type);
-    return s && s[1] >= 8 ? this.buf.readBigUInt64BE(s[0]) : undefined;
+    const p = this.payload(type);
+    return p >= 0 && this.lengthAt(p) >= 8 ? this.buf.readBigUInt64BE(p) : undefined;
   }
   u64(type: number): bigint | undefined {
-    const s = this.span(type);
-    return s && s[1] >= 8 ? this.buf.readBigUInt64LE(s[0]) : undefined;
+    const p = this.payload(type);
+    return p >= 0 && this.lengthAt(p) >= 8 ? this.buf.readBigUInt64LE(p) : undefined;
   }
   /** A string, up to its NUL terminator if it has one. */
   str(type: number): string | undefined {
-    const s = this.span(type);
-    if (!s) return undefined;
-    let end = s[0] + s[1];
-    const nul = this.buf.indexOf(0, s[0]);
-    if (nul >= 0 && nul < end) end = nul;
-    return this.buf.toString('utf8', s[0], end);
+    const p = this.payload(type);
+    if (p < 0) return undefined;
+    let end = p + this.lengthAt(p);
+    for (let i = p; i < end; i++) {
+      if (this.buf[i] === 0) {
+        end = i;
+        break;
+      }
+    }
+    return this.buf.toString('utf8', p, end);
   }
   /** The raw payload (a view, not a copy). */
   bytes(type: number): Buffer | undefined {
-    const s = this.span(type);
-    return s ? this.buf.subarray(s[0], s[0] + s[1]) : undefined;
+    const p = this.payload(type);
+    return p >= 0 ? this.buf.subarray(p, p + this.lengthAt(p)) : undefined;
   }
   nested(type: number): Attrs | undefined {
-    const s = this.span(type);
-    return s ? new Attrs(this.buf, s[0], s[0] + s[1]) : undefined;
+    const p = this.payload(type);
+    return p >= 0 ? new Attrs(this.buf, p, p + this.lengthAt(p)) : undefined;
   }
 
   /** Visits every attribute in order: type (flags masked), payload offset and length. */

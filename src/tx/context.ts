@@ -81,6 +81,12 @@ export class CommitContext {
     this.fds.clear();
   }
 
+  /** Notes the ifindex of a link this commit made by other means (a tap). */
+  record(name: string, index: number): void {
+    this.index.set(name, index);
+    this.missing.delete(name);
+  }
+
   knows(ref: LinkRef): boolean {
     return typeof ref === 'number' || this.index.has(ref) || this.missing.has(ref);
   }

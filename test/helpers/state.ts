@@ -10,6 +10,9 @@ const run = (ns: string, cmd: string, args: string[]) =>
 const PER_DEVICE = new Set(['bridge_id', 'root_id', 'designated_root', 'designated_bridge', 'id', 'no', 'hello_timer',
   'gc_timer', 'topology_change_timer', 'tcn_timer', 'tcn_timer', 'hold_timer', 'message_age_timer', 'forward_delay_timer', 'port_id', 'port_no']);
 
+/** Per-device keys, and a bridge port's STP state, which follows the port's carrier as the kernel gets to it. */
+const PER_DEVICE_OR_TIMING = new Set([...PER_DEVICE, 'state']);
+
 function dropKeys(v: unknown, keys: Set<string>): unknown {
   if (Array.isArray(v)) return v.map((x) => dropKeys(x, keys));
   if (v && typeof v === 'object') {
@@ -39,7 +42,12 @@ export function kernelDump(ns: string, opts: DumpOptions = {}): string {
       // operstate is set by the kernel's linkwatch, asynchronously, up to a second later.
       if (opts.portable && (volatile.has(k) || k === 'address' || k === 'broadcast' || k === 'permaddr' || k === 'operstate')) continue;
       if (k === 'linkinfo' && opts.portable) {
-        out[k] = dropKeys(v, PER_DEVICE);
+        out[k] = dropKeys(v, PER_DEVICE_OR_TIMING);
+        continue;
+      }
+      // Carrier flags follow the kernel's lazy link-state work (linkwatch), as operstate does.
+      if (k === 'flags' && opts.portable && Array.isArray(v)) {
+        out[k] = v.filter((f) => f !== 'NO-CARRIER' && f !== 'LOWER_UP');
         continue;
       }
       out[k] = v;

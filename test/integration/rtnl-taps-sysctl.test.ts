@@ -80,6 +80,18 @@ describe.skipIf(!isRoot)('taps (root)', () => {
     });
   });
 
+  it("a name taken by another tap: refused (not attached to), and that tap is left alone", async () => {
+    await withHandle(async (h, ns) => {
+      await h.taps.create('tap0');
+      const before = ipLinks(ns).get('tap0').ifindex;
+      const err = await rejection(h.taps.create(['tapX', 'tap0']));
+      expect(err).toMatchObject({ code: 'EEXIST', index: 1, device: 'tap0' });
+      // The rollback removed tapX only; tap0 is the same device as before.
+      expect([...ipLinks(ns).keys()]).toEqual(['lo', 'tap0']);
+      expect(ipLinks(ns).get('tap0').ifindex).toBe(before);
+    });
+  });
+
   it('a master that does not exist: the new taps are removed again and the error names the field', async () => {
     await withHandle(async (h, ns) => {
       const err = await rejection(h.taps.create(['tap0', 'tap1'], { master: 'nope0', up: true }));
