@@ -194,8 +194,10 @@ function decodeOne(a: Attrs): DumpedElement | undefined {
   const flags = a.u32be(NFTA_SET_ELEM_FLAGS) ?? 0;
   const key = getValue(a, NFTA_SET_ELEM_KEY);
   if (!key || flags & NFT_SET_ELEM_CATCHALL) return undefined;
-  const u = parseUdata(a.bytes(NFTA_SET_ELEM_USERDATA));
-  const e: DumpedElement = { key, flags, open: ((udataU32(u.get(NFTNL_UDATA_SET_ELEM_FLAGS)) ?? 0) & 1) === 1 };
+  // Most elements have no userdata: no Map for them (a dump decodes thousands).
+  const ub = a.bytes(NFTA_SET_ELEM_USERDATA);
+  const u = ub ? parseUdata(ub) : undefined;
+  const e: DumpedElement = { key, flags, open: ((udataU32(u?.get(NFTNL_UDATA_SET_ELEM_FLAGS)) ?? 0) & 1) === 1 };
   const keyEnd = getValue(a, NFTA_SET_ELEM_KEY_END);
   if (keyEnd) e.keyEnd = keyEnd;
   const data = getValue(a, NFTA_SET_ELEM_DATA);
@@ -206,7 +208,7 @@ function decodeOne(a: Attrs): DumpedElement | undefined {
   const expires = a.u64be(NFTA_SET_ELEM_EXPIRATION);
   if (timeout !== undefined) e.timeout = Number(timeout);
   if (expires !== undefined) e.expires = Number(expires);
-  const comment = udataString(u.get(NFTNL_UDATA_SET_ELEM_COMMENT));
+  const comment = udataString(u?.get(NFTNL_UDATA_SET_ELEM_COMMENT));
   if (comment !== undefined) e.comment = comment;
   return e;
 }
