@@ -25,6 +25,7 @@ import {
   LinkSetRequest,
   linkRefs,
   netnsRefs,
+  settleLinks,
   validateLinkAttributes,
   validateLinkChanges,
   validateLinkSpec,
@@ -36,7 +37,6 @@ import {
 } from './rtnl/link.js';
 import { decodeRoute, RouteAddRequest, RouteDeleteRequest, RouteDumpRequest, validateRoute, type Route, type RouteSpec } from './rtnl/route.js';
 import { readSysctl, writeSysctl } from './sys/sysctl.js';
-import { settleLinks } from './tx/commit.js';
 import { CommitContext } from './tx/context.js';
 import { byteString } from './util/bytes.js';
 import { ipv4ToBytes, ipv6ToBytes } from './util/ip.js';

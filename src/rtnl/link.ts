@@ -8,7 +8,7 @@
 //   IFLA_LINKINFO { IFLA_INFO_KIND string, IFLA_INFO_DATA { kind attributes } }
 import { ValidationError } from '../netlink/errors.js';
 import { NLM_F_ACK, NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL, NLM_F_REQUEST } from '../netlink/constants.js';
-import type { Netns, Request } from '../netlink/socket.js';
+import type { NetlinkConnection, Netns, Request } from '../netlink/socket.js';
 import type { NlWriter } from '../netlink/writer.js';
 import { parseMac } from '../util/ip.js';
 import * as A from './attrs.js';
@@ -307,6 +307,22 @@ export class LinkDumpRequest implements Request {
     }
     w.endMessage();
   }
+}
+
+/**
+ * A new tap loses its carrier when the fd that made it is closed, and the
+ * kernel records that lazily (linkwatch: at most 100 devices a second). A tap
+ * put in a bridge before then counts as up: the bridge enables the port (STP
+ * and multicast timers, the most expensive part of adding it) and disables it
+ * again in the background later, under the rtnl lock. Asking for the link
+ * (RTM_GETLINK) makes the kernel settle its state first. Measured here
+ * (bench/floor, N=1000): the bridge ports take 55 ms instead of 90-120 ms, for
+ * 5 ms of lookups; N=5000: 850 instead of 1500 ms.
+ */
+export async function settleLinks(rtnl: NetlinkConnection, indexes: ArrayLike<number>): Promise<void> {
+  const replies = await rtnl.run(Array.from(indexes, (i) => new LinkGetRequest(i)));
+  const failed = replies.find((r) => r.error);
+  if (failed) throw failed.error;
 }
 
 export { decodeLink, type Link } from './link-decode.js';
