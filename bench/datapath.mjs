@@ -42,12 +42,13 @@ export function cloudState(n) {
     publicIps: [`100.64.100.0-${hi}`],
     metadata: META,
     cc: { publicInterface: 'eth0', privateInterface: 'eth1' },
-    nodes: { nc1: { privateInterface: 'eth0' } },
+    // A node's bridge takes at most 1023 ports: 1000 instances a node.
+    nodes: Object.fromEntries(Array.from({ length: Math.ceil(n / 1000) }, (_, k) => [`nc${k + 1}`, { privateInterface: 'eth0' }])),
     groups: [10, 11, 12, 13].map((vlan, g) => ({
       owner: 'bench', name: `g${g}`, vlan,
       rules: [{ protocol: 'tcp', from: PORT, to: PORT, cidr: '0.0.0.0/0' }],
     })),
-    instances: Array.from({ length: n }, (_, i) => ({ id: `i-${i}`, group: `bench/g${i % 4}`, node: 'nc1', port: `vnet${i}`, publicIp: true })),
+    instances: Array.from({ length: n }, (_, i) => ({ id: `i-${i}`, group: `bench/g${i % 4}`, node: `nc${1 + Math.floor(i / 1000)}`, port: `vnet${i}`, publicIp: true })),
   };
 }
 

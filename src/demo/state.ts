@@ -12,8 +12,15 @@ export const SEED_PATH = fileURLToPath(new URL('../../examples/seed.json', impor
 /** The seed's eight instances have namespaces and run the checks; the rest are taps. */
 export const SEED_INSTANCES = 8;
 
-/** Two groups share a /16 of blocks: the most scale mode puts in one group is a /21's 2045 instances. */
-export const MAX_INSTANCES = 2 * 2045;
+/**
+ * Scale mode spreads instances over 2 groups and 2 nodes, so each node has a
+ * bridge per group (one for both without segmentation). A bridge takes 1023
+ * ports, one of them the uplink: 1022 instances a bridge.
+ */
+const PER_BRIDGE = 1022;
+export const MAX_INSTANCES = 4 * PER_BRIDGE;
+/** Without segmentation both groups share each node's one bridge. */
+export const MAX_INSTANCES_UNSEGMENTED = 2 * PER_BRIDGE;
 
 export async function demoState(segmentation: Segmentation, instances = SEED_INSTANCES): Promise<AllocatedState> {
   const { state } = await loadState(SEED_PATH);
@@ -21,6 +28,9 @@ export async function demoState(segmentation: Segmentation, instances = SEED_INS
   s.segmentation = segmentation;
   s.mode = segmentation === 'none' ? 'MANAGED-NOVLAN' : 'MANAGED';
   if (instances !== SEED_INSTANCES) scaleUp(s, instances);
+  if (segmentation === 'none' && instances > MAX_INSTANCES_UNSEGMENTED) {
+    throw new ValidationError('instances', instances, `without segmentation each node's one bridge takes ${PER_BRIDGE} instances: at most ${MAX_INSTANCES_UNSEGMENTED}`);
+  }
   return allocate(s);
 }
 

@@ -43,6 +43,33 @@ export function checkInstances(s: State, ctx: NetCtx, groups: Map<string, GroupI
   });
   // Addresses allocated to the account but not associated with any instance.
   (s.reservedIps ?? []).forEach((ip, i) => checkPublicIp(ip, `reservedIps[${i}]`, ctx, seen));
+  checkBridgePorts(s, ctx);
+}
+
+/** The kernel's limit: BR_MAX_PORTS is 1024 and port 0 is reserved (the next gets EXFULL). */
+export const MAX_BRIDGE_PORTS = 1023;
+
+/**
+ * On a node, a group's bridge (the one bridge, without segmentation) holds a
+ * port per instance there plus the uplink (the VLAN or VXLAN device, or the
+ * private NIC). The kernel refuses the 1024th port with EXFULL halfway
+ * through an apply; refused here first, with the node and group named.
+ */
+function checkBridgePorts(s: State, ctx: NetCtx): void {
+  const count = new Map<string, number>();
+  (s.instances ?? []).forEach((inst, i) => {
+    const key = ctx.segmentation === 'none' ? inst.node : `${inst.node}\u0000${inst.group}`;
+    const n = (count.get(key) ?? 0) + 1;
+    count.set(key, n);
+    if (n + 1 > MAX_BRIDGE_PORTS) {
+      const what = ctx.segmentation === 'none' ? 'the bridge of all groups' : `the bridge of group ${inst.group}`;
+      throw new ValidationError(
+        `instances[${i}].node`,
+        inst.node,
+        `${what} on this node would need ${n + 1} ports (${n} instances and the uplink); a Linux bridge takes at most ${MAX_BRIDGE_PORTS}`,
+      );
+    }
+  });
 }
 
 function checkInstancePort(inst: Instance, f: string, privateInterface: string, seen: Seen): void {

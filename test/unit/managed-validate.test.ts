@@ -158,3 +158,30 @@ describe('documents', () => {
     expect(() => validateState(s)).toThrow('invalid groups[1].rules[0].from 70000: 70000 is not a port 0-65535');
   });
 });
+
+describe('a bridge takes at most 1023 ports', () => {
+  /** The seed with `n` instances of admin/default on nc1 (room for them: 2048 addresses a group, no public IPs). */
+  const crowded = (n: number, mode?: 'MANAGED-NOVLAN') => {
+    const s = JSON.parse(seedText) as Doc;
+    s.addrsPerNet = 2048;
+    delete g(s, 0).subnet;
+    if (mode) Object.assign(s, { mode, segmentation: 'none' });
+    const groups = mode ? ['admin/default', 'admin/web'] : ['admin/default'];
+    s.instances = Array.from({ length: n }, (_, i) => ({ id: `i-${i}`, group: groups[i % groups.length]!, node: 'nc1', port: `vnet${i}` }));
+    return s;
+  };
+
+  test('1022 instances of one group on one node fit (with the uplink, 1023 ports)', () => {
+    expect(allocate(crowded(1022)).instances).toHaveLength(1022);
+  });
+
+  test('the 1023rd is refused, naming the instance, the node and the group', () => {
+    expect(() => allocate(crowded(1023))).toThrow(
+      'invalid instances[1022].node "nc1": the bridge of group admin/default on this node would need 1024 ports (1023 instances and the uplink); a Linux bridge takes at most 1023',
+    );
+  });
+
+  test('without segmentation every group shares the one bridge', () => {
+    expect(() => allocate(crowded(1023, 'MANAGED-NOVLAN'))).toThrow(/instances\[1022\]\.node "nc1": the bridge of all groups on this node would need 1024 ports/);
+  });
+});
