@@ -10,19 +10,11 @@ import { describe, expect, it } from 'vitest';
 import type { Handle } from '../../src/handle.js';
 import { isExists, isInvalid, isNotFound, NetlinkError, ValidationError } from '../../src/netlink/errors.js';
 import { isRoot, withHandle } from '../helpers/netns.js';
+import { rejection } from '../helpers/rejection.js';
 
 if (!isRoot) console.warn('test/integration/rtnl-errors.test.ts: skipped, needs root (network namespaces)');
 
 const ipLinkJson = (ns: string) => execFileSync('ip', ['-n', ns, '-j', 'link', 'show'], { encoding: 'utf8' });
-
-async function rejection(p: Promise<unknown>): Promise<any> {
-  try {
-    await p;
-  } catch (err) {
-    return err;
-  }
-  throw new Error('expected the operation to fail');
-}
 
 /** Runs `fn`, which must fail without touching the kernel, and checks that it did not. */
 async function untouched(h: Handle, ns: string, fn: () => Promise<unknown>): Promise<any> {

@@ -2,29 +2,18 @@
 // /proc/sys opened inside the namespace), read back with the library and with
 // `ip -j -d link` / `ip netns exec ... cat /proc/sys/...` as the oracle.
 // A fresh namespace per test, removed even on failure. Needs root.
-import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { SystemCallError } from '../../src/native.js';
 import { NetlinkError, ValidationError } from '../../src/netlink/errors.js';
 import { readSysctl, writeSysctl } from '../../src/sys/sysctl.js';
-import { isRoot, nsExec, withHandle } from '../helpers/netns.js';
+import { ipLinks, isRoot, nsExec, withHandle } from '../helpers/netns.js';
+import { rejection } from '../helpers/rejection.js';
 
 if (!isRoot) console.warn('test/integration/rtnl-taps-sysctl.test.ts: skipped, needs root (network namespaces)');
 
-function ipLinks(ns: string): Map<string, any> {
-  const out = JSON.parse(execFileSync('ip', ['-n', ns, '-j', '-d', 'link', 'show'], { encoding: 'utf8' }));
-  return new Map(out.map((l: any) => [l.ifname, l]));
-}
-
-async function rejection(p: Promise<unknown>): Promise<any> {
-  try {
-    await p;
-  } catch (err) {
-    return err;
-  }
-  throw new Error('expected the operation to fail');
-}
+/** The oracle's links by name. */
+const linksByName = (ns: string): Map<string, any> => new Map(ipLinks(ns).map((l) => [l.ifname, l]));
 
 describe.skipIf(!isRoot)('taps (root)', () => {
   it('creates persistent taps with owner, group, master, mtu and up; reads them back; deletes them', async () => {
@@ -34,7 +23,7 @@ describe.skipIf(!isRoot)('taps (root)', () => {
       const names = ['tap0', 'tap1', 'tap2'];
       await h.taps.create(names, { owner: 4242, ownerGroup: 4343, master: 'br0', up: true, mtu: 1400, group: 6 });
 
-      const ip = ipLinks(ns);
+      const ip = linksByName(ns);
       for (const n of names) {
         const l = (await h.links.get(n))!;
         expect(l).toMatchObject({ kind: 'tun', master: br.index, up: true, mtu: 1400, group: 6 });
@@ -52,7 +41,7 @@ describe.skipIf(!isRoot)('taps (root)', () => {
 
       await h.taps.delete(names);
       for (const n of names) expect(await h.links.get(n)).toBeUndefined();
-      expect([...ipLinks(ns).keys()]).toEqual(['lo', 'br0']);
+      expect([...linksByName(ns).keys()]).toEqual(['lo', 'br0']);
     });
   });
 
@@ -60,13 +49,13 @@ describe.skipIf(!isRoot)('taps (root)', () => {
     await withHandle(async (h, ns) => {
       await h.taps.create('tun0', { tun: true });
       await h.taps.create('tap0');
-      const ip = ipLinks(ns);
+      const ip = linksByName(ns);
       expect(ip.get('tun0').linkinfo.info_data).toMatchObject({ type: 'tun', persist: true });
       expect(ip.get('tap0').linkinfo.info_data).toMatchObject({ type: 'tap', persist: true });
       expect((await h.links.get('tap0'))!.up).toBe(false);
       await h.taps.delete('tun0', { tun: true });
       await h.taps.delete('tap0');
-      expect([...ipLinks(ns).keys()]).toEqual(['lo']);
+      expect([...linksByName(ns).keys()]).toEqual(['lo']);
     });
   });
 
@@ -76,19 +65,19 @@ describe.skipIf(!isRoot)('taps (root)', () => {
       const err = await rejection(h.taps.create(['tapA', 'tapB', 'br0', 'tapC']));
       expect(err).toBeInstanceOf(SystemCallError);
       expect(err).toMatchObject({ code: 'EEXIST', index: 2, device: 'br0' });
-      expect([...ipLinks(ns).keys()]).toEqual(['lo', 'br0']);
+      expect([...linksByName(ns).keys()]).toEqual(['lo', 'br0']);
     });
   });
 
   it("a name taken by another tap: refused (not attached to), and that tap is left alone", async () => {
     await withHandle(async (h, ns) => {
       await h.taps.create('tap0');
-      const before = ipLinks(ns).get('tap0').ifindex;
+      const before = linksByName(ns).get('tap0').ifindex;
       const err = await rejection(h.taps.create(['tapX', 'tap0']));
       expect(err).toMatchObject({ code: 'EEXIST', index: 1, device: 'tap0' });
       // The rollback removed tapX only; tap0 is the same device as before.
-      expect([...ipLinks(ns).keys()]).toEqual(['lo', 'tap0']);
-      expect(ipLinks(ns).get('tap0').ifindex).toBe(before);
+      expect([...linksByName(ns).keys()]).toEqual(['lo', 'tap0']);
+      expect(linksByName(ns).get('tap0').ifindex).toBe(before);
     });
   });
 
@@ -97,7 +86,7 @@ describe.skipIf(!isRoot)('taps (root)', () => {
       const err = await rejection(h.taps.create(['tap0', 'tap1'], { master: 'nope0', up: true }));
       expect(err).toBeInstanceOf(NetlinkError);
       expect(err).toMatchObject({ code: 'ENODEV', attribute: 'master' });
-      expect([...ipLinks(ns).keys()]).toEqual(['lo']);
+      expect([...linksByName(ns).keys()]).toEqual(['lo']);
     });
   });
 
@@ -106,7 +95,7 @@ describe.skipIf(!isRoot)('taps (root)', () => {
       const err = await rejection(h.taps.delete('tap9'));
       expect(err).toBeInstanceOf(SystemCallError);
       expect(err).toMatchObject({ code: 'ENODEV', device: 'tap9' });
-      expect([...ipLinks(ns).keys()]).toEqual(['lo']);
+      expect([...linksByName(ns).keys()]).toEqual(['lo']);
     });
   });
 });

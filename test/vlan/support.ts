@@ -87,14 +87,7 @@ export function ipLinks(ns: string): Map<string, any> {
   return new Map(out.map((l: any) => [l.ifname, l]));
 }
 
-export async function rejection(p: Promise<unknown>): Promise<any> {
-  try {
-    await p;
-  } catch (err) {
-    return err;
-  }
-  throw new Error('expected the operation to fail');
-}
+export { rejection } from '../helpers/rejection.js';
 
 /** ping, or busybox's when iputils is not installed (the case on these machines). */
 const pingCmd: string[] = (() => {
