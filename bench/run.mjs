@@ -17,7 +17,7 @@
 //   --readme            also rewrite README.md's results block
 //   --json              print the results as JSON on stdout (progress on stderr)
 import { execFileSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -70,6 +70,9 @@ if (process.getuid?.() !== 0) {
   console.error('bench: needs root (it makes network namespaces, taps and nftables tables)');
   process.exit(2);
 }
+
+// Made before the run, so that a long run is not lost to a missing folder at the end.
+mkdirSync(v.out, { recursive: true });
 
 const log = (s) => console.error(s);
 const cleanup = () => removeAll();

@@ -251,7 +251,7 @@ export class Handle {
       }
       if (Object.values(changes).every((v) => v === undefined)) return;
       try {
-        await settleLinks(this.rtnl, indexes);
+        if (changes.master !== undefined) await settleLinks(this.rtnl, indexes);
         await this.withResolved('tap create', linkRefs(changes), [], async (r) => {
           const replies = await this.rtnl.run(list.map((n) => new LinkSetRequest(n, changes, r)));
           const failed = replies.find((x) => x.error);

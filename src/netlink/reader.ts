@@ -71,15 +71,8 @@ export class Attrs {
     return this.index[type] !== undefined;
   }
 
-  /** [payload offset, payload length] or undefined. */
-  span(type: number): [number, number] | undefined {
-    const off = this.index[type];
-    if (off === undefined) return undefined;
-    return [off + NLA_HDRLEN, this.buf.readUInt16LE(off) - NLA_HDRLEN];
-  }
-
-  // The getters below read through these two rather than span(): a dump
-  // decodes thousands of attributes, and span() allocates an array for each.
+  // The getters read through these two and allocate nothing: a dump decodes
+  // thousands of attributes.
   /** Payload offset of the first attribute of `type`, or -1. */
   private payload(type: number): number {
     const off = this.index[type];

@@ -107,10 +107,12 @@ export class CommitRun {
     }
     this.stats.rtnlRequests += names.length;
     // The addon read each new tap's ifindex; asking the kernel for the links
-    // anyway is what makes putting them in a bridge cheap (see settleLinks).
+    // anyway is what makes putting them in a bridge cheap (see settleLinks),
+    // so only the taps that go into one are asked for.
     names.forEach((n, i) => this.ctx.record(n, indexes[i]!));
-    await settleLinks(this.handle.rtnl, indexes);
-    this.stats.rtnlRequests += indexes.length;
+    const enslaved = items.flatMap((it, i) => (it.op.spec.master !== undefined ? [indexes[i]!] : []));
+    await settleLinks(this.handle.rtnl, enslaved);
+    this.stats.rtnlRequests += enslaved.length;
     for (const it of items) {
       this.journal.push({ kind: 'request', req: new LinkDeleteRequest(it.op.name), undoes: `tap add ${it.op.name}`, opIndex: it.index });
     }
