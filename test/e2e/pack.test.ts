@@ -40,12 +40,13 @@ function netnsNames(): string[] {
 /** Runs `fn` with the installed package holding no addon at all: no prebuilds/, no build/. */
 async function withoutAddon<T>(fn: () => Promise<T>): Promise<T> {
   const aside = join(dir, 'prebuilds.aside');
-  renameSync(join(pkgDir, 'prebuilds'), aside);
+  const had = existsSync(join(pkgDir, 'prebuilds'));
+  if (had) renameSync(join(pkgDir, 'prebuilds'), aside);
   try {
     expect(existsSync(join(pkgDir, 'build'))).toBe(false);
     return await fn();
   } finally {
-    renameSync(aside, join(pkgDir, 'prebuilds'));
+    if (had) renameSync(aside, join(pkgDir, 'prebuilds'));
   }
 }
 
