@@ -8,7 +8,7 @@ export type { Route, RouteSpec } from './rtnl/route.js';
 export type { LinkRef } from './rtnl/kinds/index.js';
 export { createNetns, deleteNetns, netnsExists, listNetns } from './sys/netns.js';
 export { readSysctl, writeSysctl } from './sys/sysctl.js';
-export { SystemCallError } from './native.js';
+export { AddonMissingError, SystemCallError } from './native.js';
 export { Transaction, type CommitOptions, type CommitStats, type ProgressFn } from './tx/transaction.js';
 export { TransactionError } from './tx/errors.js';
 export { reconcile, plan, type ReconcileOptions, type ReconcilePlan, type ReconcileResult } from './tx/reconcile.js';

@@ -37,11 +37,60 @@ interface Addon {
   tapDelete(netns: NativeNetns, names: string[], opts: TapOptions, sync: boolean): Promise<void> | undefined;
 }
 
+/** The package's root: the addon is in build/Release or prebuilds/<platform>-<arch> under it. */
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const require = createRequire(import.meta.url);
-const load = require('node-gyp-build') as (dir: string) => Addon;
 
-export const addon: Addon = load(root);
+/** What to do when there is no addon, said once for every way that can happen. */
+export const ADDON_REMEDY =
+  'install make, g++ and python3 and run `npm rebuild eucanet`, or use a package with prebuilds';
+
+/** The addon cannot be loaded: there is no build for this platform, or the one found is unusable. */
+export class AddonMissingError extends Error {
+  readonly code = 'ERR_EUCANET_ADDON';
+  constructor(message: string, cause: unknown) {
+    super(message, { cause });
+    this.name = 'AddonMissingError';
+  }
+}
+
+let loaded: Addon | undefined;
+
+/**
+ * Loads the addon on first use, so that the pure parts of the package (the
+ * model, validation, allocation, planning, rendering) import without it.
+ */
+function loadAddon(): Addon {
+  if (loaded) return loaded;
+  const require = createRequire(import.meta.url);
+  const finder = require('node-gyp-build') as { path(dir: string): string };
+  let file: string;
+  try {
+    file = finder.path(root);
+  } catch (err) {
+    const where = `${process.platform}-${process.arch}`;
+    throw new AddonMissingError(
+      `the eucanet native addon is not built (no build/Release/eucanet.node, no prebuilds/${where}/ in ${root}): ${ADDON_REMEDY}`,
+      err,
+    );
+  }
+  try {
+    loaded = require(file) as Addon;
+  } catch (err) {
+    const why = String((err as Error)?.message ?? err).split('\n')[0];
+    throw new AddonMissingError(`the eucanet native addon ${file} does not load (${why}): ${ADDON_REMEDY}`, err);
+  }
+  return loaded;
+}
+
+/**
+ * The addon's exports, loaded when one is first used: `addon.tapCreate(...)`
+ * and `new addon.NetlinkSocket(...)` work as on the module itself, and throw
+ * an AddonMissingError naming what to install when there is no build.
+ */
+export const addon: Addon = new Proxy({} as Addon, {
+  get: (_target, prop) => Reflect.get(loadAddon(), prop),
+  has: (_target, prop) => Reflect.has(loadAddon(), prop),
+});
 
 const errnoNames = new Map<number, string>();
 for (const [name, value] of Object.entries(osConstants.errno)) {
