@@ -121,15 +121,22 @@ describe('DhcpServer (fake dnsmasq)', () => {
     expect(await s.stop()).toEqual({ stopped: false });
   });
 
-  it('a second object (a later eucanet run) attaches through the pid file instead of starting another', async () => {
+  it('a second object (a later eucanet run) attaches through the pid file, and reloads only when the files on disk change', async () => {
     const first = server();
     const { pid } = await first.update([net([['d0:0d:0a:01:02:02', '10.1.2.2']])]);
     const second = server();
     expect(await second.attach()).toBe(pid);
     expect(await second.status()).toMatchObject({ running: true, pid, supervised: false });
-    // It does not know what the running dnsmasq loaded, so it reloads rather than trust the files.
-    expect(await second.update([net([['d0:0d:0a:01:02:02', '10.1.2.2']])])).toEqual({ action: 'reload', pid });
+    // What the running dnsmasq loaded is judged from the files on disk (and the
+    // marker written when dnsmasq confirmed reading them), not from memory: no SIGHUP.
+    const reads = () => second.logTail(1000).filter((l) => l.includes(`[${pid}]: read ${second.paths.opts}`)).length;
     expect(await second.update([net([['d0:0d:0a:01:02:02', '10.1.2.2']])])).toEqual({ action: 'unchanged', pid });
+    expect(reads()).toBe(1);
+    expect((await second.plan([net([['d0:0d:0a:01:02:02', '10.1.2.2']])])).action).toBe('unchanged');
+    // A change is a reload, and a third object then finds that unchanged too.
+    expect(await second.update([net([['d0:0d:0a:01:02:03', '10.1.2.3']])])).toEqual({ action: 'reload', pid });
+    expect(await server().update([net([['d0:0d:0a:01:02:03', '10.1.2.3']])])).toEqual({ action: 'unchanged', pid });
+    expect(reads()).toBe(2);
     expect(await second.stop()).toMatchObject({ stopped: true, pid });
     expect(alive(pid!)).toBe(false);
     expect(await first.status()).toMatchObject({ running: false });
