@@ -74,8 +74,8 @@ export async function prepareDir(dir: string, owned: string, create: boolean): P
     if (st === undefined) {
       if (!create) return undefined; // the rest is made by eucanet, with mode 0755
       await mkdir(d, 0o755).catch((err: NodeJS.ErrnoException) => (err.code === 'EEXIST' ? undefined : Promise.reject(err)));
+      if ((await lstat(d)).isDirectory()) await chmod(d, 0o755);
       st = await lstat(d);
-      if (st.isDirectory()) await chmod(d, 0o755);
     }
     if (st.isSymbolicLink()) return `${d} is a symbolic link: eucanet does not follow links under ${owned}`;
     if (!st.isDirectory()) return `${d} is not a directory`;

@@ -60,9 +60,11 @@ export async function planDhcp(state: AllocatedState, netns: Netns | undefined, 
     problems.push(err);
   }
   let plan: DhcpPlan | undefined;
-  if (server && !problems.length) {
+  if (server) {
+    // With clashing hostnames named already, the rest is checked without hostnames (one message per problem).
+    const checked = problems.length ? networks.map((n) => ({ ...n, hosts: n.hosts.map(({ mac, ip }) => ({ mac, ip })) })) : networks;
     try {
-      plan = await server.plan(networks);
+      plan = await server.plan(checked);
     } catch (err) {
       if (!(err instanceof DhcpValidationError)) throw err;
       problems.push(...err.problems);
