@@ -12,7 +12,7 @@ import { unlink } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { DhcpError, exitMeaning } from './errors.js';
 import { fileSize, lastLines, openAppendNoFollow, readFrom, readIfExists } from './files.js';
-import { findProgram, isAlive, isExecutable, netnsInode, readCmdline, waitGone } from './proc.js';
+import { findProgram, isAlive, isExecutable, netnsInode, pidsWithArg, readCmdline, waitGone } from './proc.js';
 import type { DnsmasqPaths } from './types.js';
 
 /** Rotate the log (to .1) when a fresh dnsmasq starts and the log is larger than this. */
@@ -73,12 +73,15 @@ export function isOurDnsmasq(pid: number, cfg: DaemonConfig): boolean {
   return want !== undefined && netnsInode(`/proc/${pid}/ns/net`) === want;
 }
 
-/** The pid in the pid file, if that process is our dnsmasq. */
+/** Our running dnsmasq: the pid in the pid file if that process is verifiably ours, else one found by its command line. */
 export async function findRunning(cfg: DaemonConfig): Promise<number | undefined> {
   const text = await readIfExists(cfg.paths.pid);
   // Only a whole decimal number: "123abc" is not pid 123.
   const pid = text !== undefined && /^\s*[1-9][0-9]{0,9}\s*$/.test(text) ? Number(text.trim()) : NaN;
-  return isOurDnsmasq(pid, cfg) ? pid : undefined;
+  if (isOurDnsmasq(pid, cfg)) return pid;
+  // A pid file lost or overwritten (dnsmasq writes it as "nobody") must not
+  // hide our dnsmasq: look for it by its command line, and check it the same way.
+  return pidsWithArg(`--conf-file=${cfg.paths.config}`).find((p) => isOurDnsmasq(p, cfg));
 }
 
 export interface Started {

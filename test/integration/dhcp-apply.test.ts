@@ -112,10 +112,15 @@ describe.skipIf(!isRoot)('eucanet apply --role cc: DHCP in the plan (root, dnsma
         process.kill(pid2, 'SIGKILL');
         await waitFor(() => !alive(pid2));
         writeFileSync(`/run/eucanet/${ns}/dnsmasq/dnsmasq.pid`, `${decoy.pid}\n`);
-        expect(eucanet(...apply(more, ns)).stdout).toMatch(/dhcp start \(pid \d+\)/);
+        const pid3 = Number(/dhcp start \(pid (\d+)\)/.exec(eucanet(...apply(more, ns)).stdout)?.[1]);
+        expect(alive(pid3)).toBe(true);
+        // The pid file overwritten while dnsmasq runs: it is still found (by its command line), not started twice.
         writeFileSync(`/run/eucanet/${ns}/dnsmasq/dnsmasq.pid`, `${decoy.pid}\n`);
-        expect(eucanet(...apply(more, ns, '--dry-run')).stdout).toMatch(/# dhcp: start dnsmasq: /);
+        expect(eucanet(...apply(more, ns, '--dry-run')).stdout).toContain(`# dhcp: unchanged (pid ${pid3})`);
+        expect(eucanet(...apply(more, ns)).stdout).toContain(`dhcp unchanged (pid ${pid3})`);
+        writeFileSync(`/run/eucanet/${ns}/dnsmasq/dnsmasq.pid`, `${decoy.pid}\n`);
         expect(eucanet('down', '--role', 'cc', '--netns', ns).status).toBe(0);
+        await waitFor(() => !alive(pid3));
         await new Promise((r) => setTimeout(r, 200));
         expect(alive(decoy.pid!)).toBe(true);
         expect(existsSync(seen)).toBe(false);
