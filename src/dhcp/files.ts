@@ -62,10 +62,10 @@ function pathDirs(dir: string): string[] {
 /**
  * Checks (create false) or makes (create true) the state directory `dir`.
  * Directories from `owned` down (see ownedRoot) are eucanet's: a symbolic link
- * planted there is refused, never followed, and each directory made gets mode
- * 0755 explicitly, whatever the umask (dnsmasq drops root for "nobody" and then
- * re-reads its hosts and options files, so it must reach them). Returns the
- * problem as one sentence, or undefined; creating throws DhcpError ESTATEDIR.
+ * planted there is refused, never followed, and each of them (and each
+ * directory made) gets mode 0755 explicitly, whatever the umask (dnsmasq drops
+ * root for "nobody" and then re-reads its hosts and options files, so it must
+ * reach them). Returns the problem as one sentence, or undefined.
  */
 export async function prepareDir(dir: string, owned: string, create: boolean): Promise<string | undefined> {
   for (const d of pathDirs(dir)) {
@@ -79,11 +79,13 @@ export async function prepareDir(dir: string, owned: string, create: boolean): P
     }
     if (st.isSymbolicLink()) return `${d} is a symbolic link: eucanet does not follow links under ${owned}`;
     if (!st.isDirectory()) return `${d} is not a directory`;
-    if (d === dir && create) {
+    // eucanet's own directories (the state directory, and /run/eucanet and below)
+    // get their mode set, whatever an earlier run's umask made of them.
+    if (create && (d === dir || ours) && (st.mode & 0o7777) !== 0o755) {
       await chmod(d, 0o755);
       st = await lstat(d);
     }
-    if ((st.mode & constants.S_IXOTH) === 0 && !(d === dir && !create)) {
+    if ((st.mode & constants.S_IXOTH) === 0 && !((d === dir || ours) && !create)) {
       return `${d} is not searchable by others, and dnsmasq re-reads its hosts file as user "nobody"; chmod o+x ${d} or choose another stateDir`;
     }
   }

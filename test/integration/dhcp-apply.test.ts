@@ -193,6 +193,8 @@ describe.skipIf(!isRoot)('eucanet apply --role cc: DHCP in the plan (root, dnsma
   for (const umask of ['077', '000']) {
     it(`umask ${umask}: directories 0755, log and leases 0640, hosts readable by dnsmasq's "nobody" (a reload works)`, async () => {
       await withCc(async (ns, write, eucanet) => {
+        // As an earlier run under this umask would have left it: eucanet's own directory gets its mode set.
+        if (umask === '077') mkdirSync(`/run/eucanet/${ns}`, { recursive: true, mode: 0o700 });
         const r = eucanet(`umask=${umask}`, ...apply(write(seed), ns));
         expect(r.status, r.stderr).toBe(0);
         const d = `/run/eucanet/${ns}/dnsmasq`;
