@@ -5,11 +5,14 @@
 // files and directories made safely whatever the umask. Each test removes its
 // namespace, its dnsmasq and its state directory (/run/eucanet/<namespace>).
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, lstatSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DhcpServer } from '../../src/dhcp/index.js';
+import { allocate } from '../../src/managed/allocate.js';
+import { applyRole, downRole } from '../../src/managed/apply.js';
+import { validateState } from '../../src/managed/validate.js';
 import { isRoot, withNetns } from '../helpers/netns.js';
 import { kernelDump } from '../helpers/state.js';
 
@@ -187,6 +190,32 @@ describe.skipIf(!isRoot)('eucanet apply --role cc: DHCP in the plan (root, dnsma
       // Once the port is free, apply brings DHCP up.
       await new Promise((r) => setTimeout(r, 100));
       expect(eucanet(...apply(write(seed), ns)).stdout).toMatch(/dhcp start \(pid \d+\)/);
+    });
+  }, 60_000);
+
+  it('applyRole with the namespace as a descriptor: the network and dnsmasq both land in it', async () => {
+    await withCc(async (ns) => {
+      const stateDir = mkdtempSync(join(tmpdir(), 'eucanet-dhcp-fd-'));
+      chmodSync(stateDir, 0o755);
+      const fd = openSync(`/run/netns/${ns}`, 'r');
+      try {
+        const state = allocate(validateState(structuredClone(seed)));
+        const dry = await applyRole(state, { role: 'cc' }, { netns: fd, dryRun: true, dhcpOptions: { stateDir } });
+        expect(dry.dhcp).toMatchObject({ action: 'start', plan: { stateDir, networks: 2, hosts: 8 } });
+        expect(existsSync(join(stateDir, 'hosts'))).toBe(false);
+        const r = await applyRole(state, { role: 'cc' }, { netns: fd, dhcpOptions: { stateDir } });
+        expect(r.dhcp?.action).toBe('start');
+        expect(statSync(`/proc/${r.dhcp!.pid}/ns/net`).ino).toBe(statSync(`/run/netns/${ns}`).ino);
+        expect(execFileSync('ip', ['-n', ns, '-br', 'link', 'show', 'eucabr10'], { encoding: 'utf8' })).toMatch(/^eucabr10 /);
+        const again = await applyRole(state, { role: 'cc' }, { netns: fd, dhcpOptions: { stateDir } });
+        expect(again.dhcp).toMatchObject({ action: 'unchanged', pid: r.dhcp!.pid });
+        await downRole('cc', { netns: fd, dhcpOptions: { stateDir } });
+        expect(alive(r.dhcp!.pid!)).toBe(false);
+      } finally {
+        await new DhcpServer({ netns: fd, stateDir }).stop().catch(() => undefined);
+        closeSync(fd);
+        rmSync(stateDir, { recursive: true, force: true });
+      }
     });
   }, 60_000);
 
