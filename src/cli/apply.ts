@@ -1,4 +1,6 @@
 // eucanet apply / down / allocate.
+import { basename } from 'node:path';
+import type { DhcpPlan } from '../dhcp/index.js';
 import { applyRole, downRole } from '../managed/apply.js';
 import { allocate } from '../managed/allocate.js';
 import { allocateFile, loadState } from '../managed/statefile.js';
@@ -39,12 +41,21 @@ export async function apply(v: CliValues): Promise<number> {
     );
   } else if (v['dry-run']) {
     process.stdout.write(text ? `${text}\n` : '# nothing to do: the kernel already matches the state\n');
+    if (r.dhcp) process.stdout.write(`${dhcpPlanLines(r.dhcp.plan)}\n`);
   } else {
     const what = role.role === 'cc' ? 'cluster controller' : `node controller ${role.node}`;
     const dhcp = r.dhcp ? `; dhcp ${r.dhcp.action}${r.dhcp.pid ? ` (pid ${r.dhcp.pid})` : ''}` : '';
     process.stdout.write(`${what}: ${r.ops} op${r.ops === 1 ? '' : 's'} applied in ${ms.toFixed(0)} ms${dhcp}\n`);
   }
   return EXIT_OK;
+}
+
+/** A DHCP plan for people: "# dhcp: reload dnsmasq (pid 12): 2 networks, 5 hosts; hosts update, opts unchanged ...". */
+function dhcpPlanLines(p: DhcpPlan): string {
+  const what = p.action === 'unchanged' ? 'unchanged' : `${p.action} dnsmasq`;
+  const files = p.files.map((f) => `${basename(f.path)} ${f.change}`).join(', ');
+  const why = p.reason ? ` (${p.reason})` : '';
+  return `# dhcp: ${what}${p.pid !== undefined ? ` (pid ${p.pid})` : ''}${why}: ${p.networks} network${p.networks === 1 ? '' : 's'}, ${p.hosts} host${p.hosts === 1 ? '' : 's'}; ${p.stateDir}: ${files}`;
 }
 
 export async function down(v: CliValues): Promise<number> {

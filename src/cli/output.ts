@@ -1,5 +1,6 @@
 // How the command line talks: one clear line per error, exit codes
 // (0 ok, 1 failure, 2 bad input), and a progress bar on a terminal.
+import { DhcpApplyError } from '../dhcp/errors.js';
 import { ValidationError } from '../netlink/errors.js';
 import type { ProgressFn } from '../tx/transaction.js';
 
@@ -13,6 +14,8 @@ export const EXIT_BAD_INPUT = 2;
 
 export function exitCodeOf(err: unknown): number {
   if (err instanceof ValidationError || err instanceof UsageError) return EXIT_BAD_INPUT;
+  // DHCP failed after the network was applied: a failure, whatever the cause's code.
+  if (err instanceof DhcpApplyError) return EXIT_FAIL;
   // A state or conf file that cannot be read is bad input too.
   const e = err as { code?: string; path?: string };
   if (typeof e?.path === 'string' && ['ENOENT', 'EACCES', 'EISDIR'].includes(e.code ?? '')) return EXIT_BAD_INPUT;

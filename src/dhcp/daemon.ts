@@ -7,12 +7,12 @@
 // pid is dnsmasq's pid and nothing else stays running. No `ip netns exec`, and
 // no native code.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, fstatSync, openSync, renameSync, statSync } from 'node:fs';
+import { closeSync, fstatSync, lstatSync, renameSync } from 'node:fs';
 import { unlink } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { DhcpError, exitMeaning } from './errors.js';
-import { fileSize, lastLines, readFrom, readIfExists } from './files.js';
-import { findProgram, isAlive, isExecutable, netnsInode, readCmdline, waitGone } from './proc.js';
+import { fileSize, lastLines, openAppendNoFollow, readFrom, readIfExists } from './files.js';
+import { findProgram, isAlive, isExecutable, netnsInode, pidsWithArg, readCmdline, waitGone } from './proc.js';
 import type { DnsmasqPaths } from './types.js';
 
 /** Rotate the log (to .1) when a fresh dnsmasq starts and the log is larger than this. */
@@ -21,8 +21,13 @@ const POLL_MS = 20;
 
 export interface DaemonConfig {
   paths: DnsmasqPaths;
-  /** The namespace file to enter ("/run/netns/NAME"), or undefined for the caller's namespace. */
+  /**
+   * The namespace file to enter ("/run/netns/NAME", any nsfs path, or
+   * "/proc/self/fd/N" for a descriptor), or undefined for the caller's namespace.
+   */
   netnsPath?: string;
+  /** The namespace as a descriptor of this process: handed to nsenter as its fd 3. */
+  netnsFd?: number;
   dnsmasqPath?: string;
   nsenterPath?: string;
 }
@@ -68,11 +73,15 @@ export function isOurDnsmasq(pid: number, cfg: DaemonConfig): boolean {
   return want !== undefined && netnsInode(`/proc/${pid}/ns/net`) === want;
 }
 
-/** The pid in the pid file, if that process is our dnsmasq. */
+/** Our running dnsmasq: the pid in the pid file if that process is verifiably ours, else one found by its command line. */
 export async function findRunning(cfg: DaemonConfig): Promise<number | undefined> {
   const text = await readIfExists(cfg.paths.pid);
-  const pid = text !== undefined ? Number.parseInt(text.trim(), 10) : NaN;
-  return isOurDnsmasq(pid, cfg) ? pid : undefined;
+  // Only a whole decimal number: "123abc" is not pid 123.
+  const pid = text !== undefined && /^\s*[1-9][0-9]{0,9}\s*$/.test(text) ? Number(text.trim()) : NaN;
+  if (isOurDnsmasq(pid, cfg)) return pid;
+  // A pid file lost or overwritten (dnsmasq writes it as "nobody") must not
+  // hide our dnsmasq: look for it by its command line, and check it the same way.
+  return pidsWithArg(`--conf-file=${cfg.paths.config}`).find((p) => isOurDnsmasq(p, cfg));
 }
 
 export interface Started {
@@ -137,11 +146,15 @@ export async function waitLoaded(
 
 function rotateLog(log: string): void {
   try {
-    if (statSync(log).size > LOG_ROTATE_BYTES) renameSync(log, `${log}.1`);
+    const st = lstatSync(log);
+    if (st.isFile() && st.size > LOG_ROTATE_BYTES) renameSync(log, `${log}.1`);
   } catch {
     // no log yet
   }
 }
+
+/** Log and lease files: root's and its group's only (0640), whatever the umask. */
+export const PRIVATE_FILE_MODE = 0o640;
 
 /**
  * Starts dnsmasq in the foreground (-k) as a child in its own session (so it
@@ -159,10 +172,13 @@ export async function startDnsmasq(cfg: DaemonConfig, timeoutMs: number): Promis
     if (netnsInode(cfg.netnsPath) === undefined) {
       throw new DhcpError('ENOENT', `network namespace ${cfg.netnsPath} does not exist: cannot start dnsmasq in it`);
     }
-    args.unshift(`--net=${cfg.netnsPath}`, '--', dnsmasq);
+    // A descriptor reaches nsenter as its own fd 3 (spawn's extra stdio entries are inherited).
+    args.unshift(`--net=${cfg.netnsFd !== undefined ? '/proc/self/fd/3' : cfg.netnsPath}`, '--', dnsmasq);
   }
   rotateLog(cfg.paths.log);
-  const fd = openSync(cfg.paths.log, 'a', 0o644);
+  // dnsmasq opens its lease file with the umask it inherits: made here first, 0640.
+  closeSync(openAppendNoFollow(cfg.paths.leases, PRIVATE_FILE_MODE));
+  const fd = openAppendNoFollow(cfg.paths.log, PRIVATE_FILE_MODE);
   let child: ChildProcess;
   let offset: number;
   try {
@@ -170,7 +186,7 @@ export async function startDnsmasq(cfg: DaemonConfig, timeoutMs: number): Promis
     child = spawn(cmd, args, {
       cwd: '/',
       detached: true,
-      stdio: ['ignore', fd, fd],
+      stdio: cfg.netnsFd !== undefined ? ['ignore', fd, fd, cfg.netnsFd] : ['ignore', fd, fd],
       // dnsmasq translates its messages; the readiness check reads them in English.
       env: { ...process.env, LANG: 'C', LC_ALL: 'C' },
     });
@@ -219,6 +235,8 @@ export async function stopPid(cfg: DaemonConfig, pid: number, timeoutMs: number)
   };
   send('SIGTERM');
   if (!(await waitGone(pid, timeoutMs))) {
+    // Still ours? A pid is only signalled while it is verifiably our dnsmasq.
+    if (!isOurDnsmasq(pid, cfg)) return { pid, signal };
     signal = 'SIGKILL';
     send('SIGKILL');
     if (!(await waitGone(pid, 2000))) throw new DhcpError('ETIMEDOUT', `dnsmasq (pid ${pid}) did not exit after SIGTERM and SIGKILL`, { pid });

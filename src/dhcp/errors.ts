@@ -1,4 +1,5 @@
 // What can go wrong running dnsmasq, beyond bad input (a ValidationError).
+import { ValidationError } from '../netlink/errors.js';
 
 export type DhcpErrorCode =
   /** dnsmasq (or nsenter, for a namespace) is not installed; `package` names the Debian package. */
@@ -60,5 +61,37 @@ export class DhcpError extends Error {
     if (details.signal !== undefined) this.signal = details.signal;
     if (details.package !== undefined) this.package = details.package;
     if (details.log !== undefined) this.log = details.log;
+  }
+}
+
+/**
+ * Everything wrong with a DHCP plan, found before anything is written or sent:
+ * one ValidationError (bad input, exit 2) naming each problem.
+ */
+export class DhcpValidationError extends ValidationError {
+  constructor(readonly problems: ValidationError[]) {
+    const first = problems[0]!;
+    super(first.field, first.value, first.reason);
+    this.name = 'DhcpValidationError';
+    if (problems.length > 1) this.message = `DHCP: ${problems.length} problems: ${problems.map((p) => p.message).join('; ')}`;
+  }
+}
+
+/**
+ * DHCP failed after the network was applied: the network stays applied,
+ * `dhcpState` says what DHCP was left as (a failure, exit 1, not bad input).
+ */
+export class DhcpApplyError extends Error {
+  readonly code = 'EDHCP';
+  constructor(
+    message: string,
+    override readonly cause: unknown,
+    /** What the network transaction did (mutating ops sent). */
+    readonly ops: number,
+    /** "stopped" (no dnsmasq serves this namespace) or "running" (the old dnsmasq kept, as described). */
+    readonly dhcpState: 'stopped' | 'running',
+  ) {
+    super(message);
+    this.name = 'DhcpApplyError';
   }
 }

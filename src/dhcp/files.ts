@@ -1,7 +1,8 @@
-// The state directory: atomic writes, and reading dnsmasq's log back.
+// The state directory: made with explicit modes and no symbolic links
+// followed, atomic writes, and reading dnsmasq's log back.
 import { randomBytes } from 'node:crypto';
-import { closeSync, constants, existsSync, fstatSync, openSync, readSync, statSync } from 'node:fs';
-import { chmod, mkdir, open, readFile, rename, stat, unlink } from 'node:fs/promises';
+import { closeSync, constants, fchmodSync, fstatSync, openSync, readSync, statSync } from 'node:fs';
+import { chmod, lstat, mkdir, open, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 
 /** Writes `data` to `path` through a temporary file and rename: readers see the old or the new file, never half. */
@@ -25,25 +26,89 @@ export async function writeFileAtomic(path: string, data: string, mode = 0o644):
 
 export async function readIfExists(path: string): Promise<string | undefined> {
   try {
-    return await readFile(path, 'utf8');
+    return await readFile(path, { encoding: 'utf8', flag: constants.O_RDONLY | constants.O_NOFOLLOW });
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw err;
   }
 }
 
-/**
- * Creates the directory (0755) and returns the first directory on its path that
- * others cannot search, if any: dnsmasq drops root for user "nobody" and then
- * re-reads the hosts and options files on SIGHUP, so it must reach them.
- */
-export async function prepareDir(dir: string): Promise<string | undefined> {
-  await mkdir(dir, { recursive: true, mode: 0o755 });
-  await chmod(dir, 0o755);
-  for (let d = dir; ; d = dirname(d)) {
-    if (((await stat(d)).mode & constants.S_IXOTH) === 0) return d;
-    if (dirname(d) === d) return undefined;
+/** Where eucanet's run-time directories live: everything below is eucanet's own. */
+export const RUN_BASE = '/run/eucanet';
+
+/** The first directory on `dir`'s path that eucanet owns: RUN_BASE for a directory under it, else `dir` itself. */
+export function ownedRoot(dir: string): string {
+  return dir === RUN_BASE || dir.startsWith(`${RUN_BASE}/`) ? RUN_BASE : dir;
+}
+
+async function lstatOrUndefined(path: string) {
+  try {
+    return await lstat(path);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
   }
+}
+
+/** Every directory from "/" down to `dir`. */
+function pathDirs(dir: string): string[] {
+  const out: string[] = [];
+  for (let d = dir; ; d = dirname(d)) {
+    out.unshift(d);
+    if (dirname(d) === d) return out;
+  }
+}
+
+/**
+ * Checks (create false) or makes (create true) the state directory `dir`.
+ * Directories from `owned` down (see ownedRoot) are eucanet's: a symbolic link
+ * planted there is refused, never followed, and each of them (and each
+ * directory made) gets mode 0755 explicitly, whatever the umask (dnsmasq drops
+ * root for "nobody" and then re-reads its hosts and options files, so it must
+ * reach them). Returns the problem as one sentence, or undefined.
+ */
+export async function prepareDir(dir: string, owned: string, create: boolean): Promise<string | undefined> {
+  for (const d of pathDirs(dir)) {
+    const ours = d === owned || d.startsWith(`${owned}/`);
+    let st = await (ours ? lstatOrUndefined(d) : stat(d).catch((err: NodeJS.ErrnoException) => (err.code === 'ENOENT' ? undefined : Promise.reject(err))));
+    if (st === undefined) {
+      if (!create) return undefined; // the rest is made by eucanet, with mode 0755
+      await mkdir(d, 0o755).catch((err: NodeJS.ErrnoException) => (err.code === 'EEXIST' ? undefined : Promise.reject(err)));
+      if ((await lstat(d)).isDirectory()) await chmod(d, 0o755);
+      st = await lstat(d);
+    }
+    if (st.isSymbolicLink()) return `${d} is a symbolic link: eucanet does not follow links under ${owned}`;
+    if (!st.isDirectory()) return `${d} is not a directory`;
+    // eucanet's own directories (the state directory, and /run/eucanet and below)
+    // get their mode set, whatever an earlier run's umask made of them.
+    if (create && (d === dir || ours) && (st.mode & 0o7777) !== 0o755) {
+      await chmod(d, 0o755);
+      st = await lstat(d);
+    }
+    if ((st.mode & constants.S_IXOTH) === 0 && !((d === dir || ours) && !create)) {
+      return `${d} is not searchable by others, and dnsmasq re-reads its hosts file as user "nobody"; chmod o+x ${d} or choose another stateDir`;
+    }
+  }
+  return undefined;
+}
+
+/** The files of the state directory that are symbolic links (planted: eucanet never makes one). */
+export async function plantedLinks(paths: string[]): Promise<string[]> {
+  const out: string[] = [];
+  for (const p of paths) if ((await lstatOrUndefined(p))?.isSymbolicLink()) out.push(p);
+  return out;
+}
+
+/** Opens a file for appending without following a symbolic link, created with `mode` whatever the umask. */
+export function openAppendNoFollow(path: string, mode: number): number {
+  const fd = openSync(path, constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NOFOLLOW, mode);
+  try {
+    fchmodSync(fd, mode);
+  } catch (err) {
+    closeSync(fd);
+    throw err;
+  }
+  return fd;
 }
 
 export function fileSize(path: string): number {
@@ -56,8 +121,13 @@ export function fileSize(path: string): number {
 
 /** The log's text from byte `offset` on (at most the last 1 MiB of it). */
 export function readFrom(path: string, offset: number): string {
-  if (!existsSync(path)) return '';
-  const fd = openSync(path, 'r');
+  let fd: number;
+  try {
+    // Not through a planted link: the log's lines end up in error messages.
+    fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW);
+  } catch {
+    return '';
+  }
   try {
     const size = fstatSync(fd).size;
     const start = Math.max(offset, size - (1 << 20));

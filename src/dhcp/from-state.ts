@@ -2,9 +2,33 @@
 // network per group on its bridge, one static lease per instance.
 import { groupNet } from '../managed/net.js';
 import { groupKey, type AllocatedGroup, type AllocatedState } from '../managed/types.js';
+import { ValidationError } from '../netlink/errors.js';
 import type { DhcpNetwork } from './types.js';
+import { dhcpHostnameProblem } from './validate.js';
 
-const LABEL_RE = /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/;
+/** An instance id dnsmasq would take as the host's name (not a lease time, not a keyword). */
+const isHostname = (id: string): boolean => dhcpHostnameProblem(id) === undefined;
+
+/**
+ * Instance ids that would be hostnames dnsmasq cannot tell apart (it compares
+ * them without case: "i-1" and "I-1"): one ValidationError per clash, naming
+ * the state's fields.
+ */
+export function hostnameClashes(state: AllocatedState): ValidationError[] {
+  const seen = new Map<string, number>();
+  const out: ValidationError[] = [];
+  state.instances.forEach((inst, i) => {
+    if (!isHostname(inst.id)) return;
+    const key = inst.id.toLowerCase();
+    const prev = seen.get(key);
+    if (prev === undefined) seen.set(key, i);
+    else {
+      const other = state.instances[prev]!.id;
+      out.push(new ValidationError(`instances[${i}].id`, inst.id, `is the same DHCP hostname as instances[${prev}].id ${JSON.stringify(other)}: dnsmasq compares hostnames without case`));
+    }
+  });
+  return out;
+}
 
 export interface DhcpFromStateOptions {
   /** The bridge a group's instances are on at the CC. Default `eucabr<vlan>`. */
@@ -15,7 +39,10 @@ export interface DhcpFromStateOptions {
 /**
  * Every group gets a network on its bridge (gateway = block + 1, DNS = the
  * state's dns), with its instances as hosts; an instance's id becomes its
- * hostname when it is a valid DNS label.
+ * hostname when it is a valid DNS label that dnsmasq reads as a name: an id
+ * such as "ignore", "infinite", "1234" or "60m" would be read as a keyword or
+ * a lease time (see dhcpHostnameProblem), so that host gets no hostname and
+ * its lease is the network's like every other.
  */
 export function dhcpNetworksOf(state: AllocatedState, opts: DhcpFromStateOptions = {}): DhcpNetwork[] {
   const bridge = opts.bridge ?? ((g: AllocatedGroup) => `eucabr${g.vlan}`);
@@ -29,7 +56,7 @@ export function dhcpNetworksOf(state: AllocatedState, opts: DhcpFromStateOptions
       dns: state.dns !== undefined ? [state.dns] : [],
       hosts: state.instances
         .filter((i) => i.group === key)
-        .map((i) => (LABEL_RE.test(i.id) ? { mac: i.mac, ip: i.privateIp, hostname: i.id } : { mac: i.mac, ip: i.privateIp })),
+        .map((i) => (isHostname(i.id) ? { mac: i.mac, ip: i.privateIp, hostname: i.id } : { mac: i.mac, ip: i.privateIp })),
     };
     if (opts.leaseTime !== undefined) n.leaseTime = opts.leaseTime;
     return n;

@@ -3,17 +3,20 @@
 // reloads it with SIGHUP.
 export type { DhcpHost, DhcpNetwork, DnsmasqFiles, DnsmasqPaths, NormalizedNetwork } from './types.js';
 export { DEFAULT_LEASE_TIME } from './types.js';
-export { normalizeNetworks } from './validate.js';
+export { dhcpHostnameProblem, normalizeNetworks } from './validate.js';
 export { dnsmasqPaths, renderDnsmasq, renderNormalized, type RenderOptions } from './render.js';
 export { leaseConflicts, parseLeases, pruneLeases, type Lease } from './leases.js';
-export { DhcpError, type DhcpErrorCode, type DhcpErrorDetails } from './errors.js';
+export { DhcpApplyError, DhcpError, DhcpValidationError, type DhcpErrorCode, type DhcpErrorDetails } from './errors.js';
 export {
   DhcpServer,
+  type DhcpFileChange,
+  type DhcpPlan,
   type DhcpServerOptions,
+  type PlannedAction,
   type DhcpStatus,
   type ExitInfo,
   type StopResult,
   type UpdateAction,
   type UpdateResult,
 } from './server.js';
-export { dhcpNetworksOf, type DhcpFromStateOptions } from './from-state.js';
+export { dhcpNetworksOf, hostnameClashes, type DhcpFromStateOptions } from './from-state.js';

@@ -1,5 +1,5 @@
 // Finding and waiting for processes through /proc (Linux). No process is run.
-import { accessSync, constants, readFileSync, statSync } from 'node:fs';
+import { accessSync, constants, readdirSync, readFileSync, statSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 
 /** argv of a live process, or undefined if there is none. */
@@ -56,4 +56,15 @@ export const isExecutable = (p: string): boolean => {
 export function findProgram(name: string, candidates: string[] = []): string | undefined {
   const dirs = [...(process.env.PATH ?? '').split(delimiter), '/usr/sbin', '/sbin', '/usr/bin', '/bin'].filter(Boolean);
   return [...candidates, ...dirs.map((d) => join(d, name))].find(isExecutable);
+}
+
+/** Pids of the live processes whose command line holds `arg` as one argument. */
+export function pidsWithArg(arg: string): number[] {
+  const out: number[] = [];
+  for (const d of readdirSync('/proc')) {
+    if (!/^[0-9]+$/.test(d)) continue;
+    const pid = Number(d);
+    if (readCmdline(pid)?.includes(arg) && isAlive(pid)) out.push(pid);
+  }
+  return out;
 }

@@ -31,6 +31,7 @@ export function dnsmasqPaths(dir: string): DnsmasqPaths {
     leases: join(dir, 'leases'),
     pid: join(dir, 'dnsmasq.pid'),
     log: join(dir, 'dnsmasq.log'),
+    loaded: join(dir, 'loaded'),
   };
 }
 

@@ -22,83 +22,33 @@
 //   does not happen in the ordinary run/terminate cycle.
 // Never kill -9 and restart as Eucalyptus did.
 import type { ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { EventEmitter } from 'node:events';
+import { unlink } from 'node:fs/promises';
 import { ValidationError } from '../netlink/errors.js';
-import { findRunning, isOurDnsmasq, logOffset, startDnsmasq, stopPid, waitLoaded, type DaemonConfig, type Stopped } from './daemon.js';
-import { DhcpError } from './errors.js';
-import { lastLines, prepareDir, readFrom, readIfExists, writeFileAtomic } from './files.js';
+import { findRunning, isOurDnsmasq, logOffset, PRIVATE_FILE_MODE, resolveDnsmasq, startDnsmasq, stopPid, waitLoaded, type DaemonConfig, type Stopped } from './daemon.js';
+import { DhcpError, DhcpValidationError } from './errors.js';
+import { lastLines, ownedRoot, plantedLinks, prepareDir, readFrom, readIfExists, writeFileAtomic } from './files.js';
 import { leaseConflicts, parseLeases, pruneLeases } from './leases.js';
 import { dnsmasqPaths, renderNormalized } from './render.js';
+import { netnsProblem, resolveTarget } from './target.js';
+import type { DhcpFileChange, DhcpPlan, DhcpServerOptions, DhcpStatus, ExitInfo, PlannedAction, StopResult, UpdateResult } from './server-types.js';
 import type { DhcpNetwork, DnsmasqFiles, DnsmasqPaths, NormalizedNetwork } from './types.js';
 import { normalizeNetworks } from './validate.js';
 
-const NETNS_NAME_RE = /^[A-Za-z0-9_.-]{1,200}$/;
+export type {
+  DhcpFileChange,
+  DhcpPlan,
+  DhcpServerOptions,
+  DhcpStatus,
+  ExitInfo,
+  PlannedAction,
+  StopResult,
+  UpdateAction,
+  UpdateResult,
+} from './server-types.js';
 
-export interface DhcpServerOptions {
-  /** A namespace name (/run/netns/NAME) or a path to a namespace file. Default: the caller's namespace. */
-  netns?: string;
-  /** Default /run/eucanet/<netns name or "host">/dnsmasq; required when netns is a path. */
-  stateDir?: string;
-  /** dnsmasq log-dhcp: every transaction and its options in the log. */
-  logDhcp?: boolean;
-  /** Default /usr/sbin/dnsmasq (Debian package dnsmasq-base), else dnsmasq on PATH. */
-  dnsmasqPath?: string;
-  /** Default /usr/bin/nsenter (util-linux), else nsenter on PATH. */
-  nsenterPath?: string;
-  /** How long dnsmasq may take to start, or to reload after SIGHUP. Default 5000 ms. */
-  readyTimeoutMs?: number;
-  /** How long stop() waits after SIGTERM before SIGKILL. Default 5000 ms. */
-  stopTimeoutMs?: number;
-}
-
-export type UpdateAction = 'start' | 'reload' | 'restart' | 'unchanged' | 'stopped';
-
-export interface UpdateResult {
-  action: UpdateAction;
-  /** The serving dnsmasq's pid (absent after 'stopped'). */
-  pid?: number;
-  /** The pid before a restart or stop. */
-  previousPid?: number;
-  /** Why a restart was needed instead of SIGHUP. */
-  reason?: string;
-}
-
-export interface ExitInfo {
-  pid: number;
-  code: number | null;
-  signal: string | null;
-  logTail: string[];
-}
-
-export interface DhcpStatus {
-  running: boolean;
-  pid?: number;
-  /** True when this object started it (a child of this process). */
-  supervised: boolean;
-  netns?: string;
-  paths: DnsmasqPaths;
-  /** The last unexpected exit of a dnsmasq this object started. */
-  lastExit?: ExitInfo;
-}
-
-export interface StopResult {
-  stopped: boolean;
-  pid?: number;
-  signal?: Stopped['signal'];
-}
-
-function checkNetns(netns: string | undefined, stateDir: string | undefined): { netnsPath?: string; dir: string } {
-  if (netns === undefined) return { dir: stateDir ?? '/run/eucanet/host/dnsmasq' };
-  if (typeof netns !== 'string') throw new ValidationError('netns', netns, 'expected a namespace name or a path to a namespace file');
-  if (netns.startsWith('/')) {
-    if (stateDir === undefined) throw new ValidationError('stateDir', stateDir, `required when netns is a path (${netns})`);
-    return { netnsPath: netns, dir: stateDir };
-  }
-  if (!NETNS_NAME_RE.test(netns) || netns === '.' || netns === '..') {
-    throw new ValidationError('netns', netns, 'a namespace name is letters, digits, _ . - (1-200 characters), or give a path');
-  }
-  return { netnsPath: `/run/netns/${netns}`, dir: stateDir ?? `/run/eucanet/${netns}/dnsmasq` };
-}
+const digestOf = (f: DnsmasqFiles): string => createHash('sha256').update(f.config).update('\0').update(f.hosts).update('\0').update(f.opts).digest('hex');
 
 /**
  * Supervises one dnsmasq serving DHCP networks in one namespace.
@@ -106,7 +56,7 @@ function checkNetns(netns: string | undefined, stateDir: string | undefined): { 
  * Emits 'exit' (ExitInfo) when a dnsmasq it started exits without being asked.
  */
 export class DhcpServer extends EventEmitter {
-  readonly netns?: string;
+  readonly netns?: string | number;
   readonly paths: DnsmasqPaths;
   private readonly cfg: DaemonConfig;
   private readonly logDhcp: boolean;
@@ -115,18 +65,17 @@ export class DhcpServer extends EventEmitter {
   private child?: ChildProcess;
   /** Pids we are stopping: their exit is expected. */
   private readonly stopping = new Set<number>();
-  /** What the running dnsmasq (pid) has confirmed loading, in this process. */
-  private loaded?: { pid: number; files: DnsmasqFiles };
   private lastExit?: ExitInfo;
   private queue: Promise<unknown> = Promise.resolve();
 
   constructor(opts: DhcpServerOptions = {}) {
     super();
-    const { netnsPath, dir } = checkNetns(opts.netns, opts.stateDir);
-    this.paths = dnsmasqPaths(dir);
+    const t = resolveTarget(opts.netns, opts.stateDir);
+    this.paths = dnsmasqPaths(t.dir);
     if (opts.netns !== undefined) this.netns = opts.netns;
     this.cfg = { paths: this.paths };
-    if (netnsPath !== undefined) this.cfg.netnsPath = netnsPath;
+    if (t.netnsPath !== undefined) this.cfg.netnsPath = t.netnsPath;
+    if (t.netnsFd !== undefined) this.cfg.netnsFd = t.netnsFd;
     if (opts.dnsmasqPath !== undefined) this.cfg.dnsmasqPath = opts.dnsmasqPath;
     if (opts.nsenterPath !== undefined) this.cfg.nsenterPath = opts.nsenterPath;
     this.logDhcp = opts.logDhcp ?? false;
@@ -177,51 +126,83 @@ export class DhcpServer extends EventEmitter {
   }
 
   /**
+   * What update(networks) would do, changing nothing. Checks everything update
+   * needs first (the networks, the namespace, the state directory, dnsmasq
+   * itself) and throws one DhcpValidationError naming every problem.
+   */
+  async plan(networks: DhcpNetwork[]): Promise<DhcpPlan> {
+    const problems: ValidationError[] = [];
+    let nets: NormalizedNetwork[] = [];
+    try {
+      nets = normalizeNetworks(networks);
+    } catch (err) {
+      if (!(err instanceof ValidationError)) throw err;
+      problems.push(err);
+    }
+    const t = { dir: this.paths.dir, ...(this.cfg.netnsPath !== undefined ? { netnsPath: this.cfg.netnsPath } : {}) };
+    const ns = nets.length ? netnsProblem(t) : undefined;
+    if (ns !== undefined) problems.push(new ValidationError('netns', this.netns, ns));
+    const dir = await prepareDir(this.paths.dir, ownedRoot(this.paths.dir), false);
+    if (dir !== undefined) problems.push(new ValidationError('stateDir', this.paths.dir, dir));
+    for (const link of await plantedLinks(this.fileList())) {
+      problems.push(new ValidationError('stateDir', this.paths.dir, `${link} is a symbolic link: eucanet does not follow links in its state directory`));
+    }
+    if (nets.length) {
+      try {
+        resolveDnsmasq(this.cfg.dnsmasqPath);
+      } catch (err) {
+        problems.push(new ValidationError('dnsmasq', this.cfg.dnsmasqPath ?? 'dnsmasq', (err as Error).message));
+      }
+    }
+    if (problems.length) throw new DhcpValidationError(problems);
+    const files = renderNormalized(nets, this.paths, { logDhcp: this.logDhcp });
+    const pid = await this.runningPid();
+    const d = await this.decide(files, nets, pid);
+    const changes: DhcpFileChange[] = [];
+    for (const [path, text] of [[this.paths.config, files.config], [this.paths.hosts, files.hosts], [this.paths.opts, files.opts]] as const) {
+      const now = await readIfExists(path);
+      changes.push({ path, change: now === undefined ? 'create' : now === text ? 'unchanged' : 'update' });
+    }
+    const out: DhcpPlan = { action: d.action, stateDir: this.paths.dir, files: changes, networks: nets.length, hosts: nets.reduce((n, x) => n + x.hosts.length, 0) };
+    if (pid !== undefined) out.pid = pid;
+    if (d.reason !== undefined) out.reason = d.reason;
+    return out;
+  }
+
+  /**
    * Serves exactly these networks: starts dnsmasq if none is running (attaching
    * to one from an earlier process if there is), reloads it with SIGHUP, or
    * restarts it when SIGHUP cannot do (see the top of this file). No networks:
    * stops it. Bad input is refused (a rejected ValidationError) before any
-   * file is written.
+   * file is written. Whether anything changed is judged from the files on disk
+   * and the running dnsmasq, not from this object's memory: a later process
+   * with the same networks finds nothing to do.
    */
   async update(networks: DhcpNetwork[]): Promise<UpdateResult> {
     const nets = normalizeNetworks(networks);
     const files = renderNormalized(nets, this.paths, { logDhcp: this.logDhcp });
     return this.serial(async () => {
-      const bad = await prepareDir(this.paths.dir);
-      if (bad !== undefined) {
-        throw new DhcpError(
-          'ESTATEDIR',
-          `state directory ${this.paths.dir}: ${bad} is not searchable by others, and dnsmasq re-reads its hosts file as user "nobody"; chmod o+x ${bad} or choose another stateDir`,
-        );
-      }
+      const bad = await prepareDir(this.paths.dir, ownedRoot(this.paths.dir), true);
+      if (bad !== undefined) throw new DhcpError('ESTATEDIR', `state directory ${this.paths.dir}: ${bad}`);
+      const links = await plantedLinks(this.fileList());
+      if (links.length) throw new DhcpError('ESTATEDIR', `state directory ${this.paths.dir}: ${links.join(', ')} is a symbolic link: eucanet does not follow links there`);
       const pid = await this.runningPid();
-      if (nets.length === 0) {
-        const stopped = pid !== undefined ? await this.stopOne(pid) : undefined;
-        await this.writeAll(files, nets);
-        return stopped ? { action: 'stopped', previousPid: stopped.pid } : { action: 'unchanged' };
+      const d = await this.decide(files, nets, pid);
+      switch (d.action) {
+        case 'stop':
+          await this.stopOne(pid!);
+          await this.writeAll(files, nets);
+          return { action: 'stopped', previousPid: pid! };
+        case 'start':
+          return { action: 'start', pid: await this.startFresh(files, nets) };
+        case 'restart':
+          await this.stopOne(pid!);
+          return { action: 'restart', pid: await this.startFresh(files, nets), previousPid: pid!, reason: d.reason! };
+        case 'reload':
+          return this.reload(files, nets, pid!);
       }
-      if (pid === undefined) return { action: 'start', pid: await this.startFresh(files, nets) };
-      const reason = await this.restartReason(files, nets);
-      if (reason !== undefined) {
-        await this.stopOne(pid);
-        return { action: 'restart', pid: await this.startFresh(files, nets), previousPid: pid, reason };
-      }
-      if (this.loaded?.pid === pid && this.loaded.files.hosts === files.hosts && this.loaded.files.opts === files.opts) {
-        return { action: 'unchanged', pid };
-      }
-      await writeFileAtomic(this.paths.hosts, files.hosts);
-      await writeFileAtomic(this.paths.opts, files.opts);
-      const offset = logOffset(this.cfg);
-      try {
-        process.kill(pid, 'SIGHUP');
-      } catch (err) {
-        // Gone since we looked: start a new one.
-        if ((err as NodeJS.ErrnoException).code !== 'ESRCH') throw err;
-        return { action: 'start', pid: await this.startFresh(files, nets), previousPid: pid };
-      }
-      await waitLoaded(this.cfg, pid, offset, this.readyTimeoutMs, 'reloading after SIGHUP');
-      this.loaded = { pid, files };
-      return { action: 'reload', pid };
+      if (nets.length === 0) await this.writeAll(files, nets);
+      return pid !== undefined ? { action: 'unchanged', pid } : { action: 'unchanged' };
     });
   }
 
@@ -233,6 +214,50 @@ export class DhcpServer extends EventEmitter {
       const s = await this.stopOne(pid);
       return { stopped: true, pid: s.pid, signal: s.signal };
     });
+  }
+
+  private fileList(): string[] {
+    const p = this.paths;
+    return [p.config, p.hosts, p.opts, p.leases, p.pid, p.log, `${p.log}.1`, p.loaded];
+  }
+
+  private async decide(files: DnsmasqFiles, nets: NormalizedNetwork[], pid: number | undefined): Promise<{ action: PlannedAction; reason?: string }> {
+    if (nets.length === 0) return { action: pid !== undefined ? 'stop' : 'unchanged' };
+    if (pid === undefined) return { action: 'start' };
+    const reason = await this.restartReason(files, nets);
+    if (reason !== undefined) return { action: 'restart', reason };
+    return { action: (await this.isLoaded(files, pid)) ? 'unchanged' : 'reload' };
+  }
+
+  /**
+   * True when dnsmasq `pid` has confirmed loading exactly `files`: the marker
+   * written after its confirmation names this pid and these files' digest, and
+   * the files on disk are these.
+   */
+  private async isLoaded(files: DnsmasqFiles, pid: number): Promise<boolean> {
+    const marker = (await readIfExists(this.paths.loaded))?.trim().split(' ');
+    if (marker?.[0] !== String(pid) || marker[1] !== digestOf(files)) return false;
+    return (await readIfExists(this.paths.hosts)) === files.hosts && (await readIfExists(this.paths.opts)) === files.opts;
+  }
+
+  private markLoaded(files: DnsmasqFiles, pid: number): Promise<void> {
+    return writeFileAtomic(this.paths.loaded, `${pid} ${digestOf(files)}\n`);
+  }
+
+  private async reload(files: DnsmasqFiles, nets: NormalizedNetwork[], pid: number): Promise<UpdateResult> {
+    await writeFileAtomic(this.paths.hosts, files.hosts);
+    await writeFileAtomic(this.paths.opts, files.opts);
+    const offset = logOffset(this.cfg);
+    try {
+      process.kill(pid, 'SIGHUP');
+    } catch (err) {
+      // Gone since we looked: start a new one.
+      if ((err as NodeJS.ErrnoException).code !== 'ESRCH') throw err;
+      return { action: 'start', pid: await this.startFresh(files, nets), previousPid: pid };
+    }
+    await waitLoaded(this.cfg, pid, offset, this.readyTimeoutMs, 'reloading after SIGHUP');
+    await this.markLoaded(files, pid);
+    return { action: 'reload', pid };
   }
 
   /** Why SIGHUP cannot bring the running dnsmasq to `files`, or undefined if it can. */
@@ -255,12 +280,12 @@ export class DhcpServer extends EventEmitter {
     await this.writeAll(files, nets);
     const { child, pid } = await startDnsmasq(this.cfg, this.readyTimeoutMs);
     this.child = child;
-    this.loaded = { pid, files };
     child.once('exit', (code, signal) => {
       if (this.stopping.delete(pid)) return;
       this.lastExit = { pid, code, signal, logTail: this.logTail(10) };
       this.emit('exit', this.lastExit);
     });
+    await this.markLoaded(files, pid);
     return pid;
   }
 
@@ -271,7 +296,7 @@ export class DhcpServer extends EventEmitter {
     const leases = await readIfExists(this.paths.leases);
     if (leases !== undefined) {
       const kept = pruneLeases(leases, nets);
-      if (kept !== leases) await writeFileAtomic(this.paths.leases, kept);
+      if (kept !== leases) await writeFileAtomic(this.paths.leases, kept, PRIVATE_FILE_MODE);
     }
   }
 
@@ -283,7 +308,7 @@ export class DhcpServer extends EventEmitter {
       // The pid stays in `stopping` until the child's 'exit' (which may come
       // after stopPid saw a zombie as gone) takes it out.
       if (this.child?.pid === pid) this.child = undefined;
-      if (this.loaded?.pid === pid) this.loaded = undefined;
+      await unlink(this.paths.loaded).catch(() => undefined);
     }
   }
 }

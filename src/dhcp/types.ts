@@ -60,6 +60,12 @@ export interface DnsmasqPaths {
   pid: string;
   /** dnsmasq's stderr (its log, with log-facility=-). */
   log: string;
+  /**
+   * Written by eucanet once dnsmasq has confirmed reading its files: its pid and
+   * a digest of the three files. A later process compares it with the files it
+   * would write to tell an unchanged configuration from one to reload.
+   */
+  loaded: string;
 }
 
 /** The three files eucanet writes. */

@@ -9,6 +9,23 @@ const IFNAME_RE = /^[A-Za-z0-9_.-]{1,15}$/;
 /** One DNS label (RFC 1123): the hostname dnsmasq sends as option 12. */
 const LABEL_RE = /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/;
 
+/**
+ * Why dnsmasq would not read `name` as a hostname in a dhcp-hostsfile line, or
+ * undefined. dnsmasq (option.c, dhcp-host) reads each comma-separated field by
+ * its shape: "ignore" disables the host, "infinite" is a lease time, and so are
+ * digits with an optional w/d/h/m/s suffix ("3600", "60m"); its hostnames are
+ * otherwise DNS labels. No quoting changes that (quotes are removed before the
+ * fields are read), so such names are refused.
+ */
+export function dhcpHostnameProblem(name: string): string | undefined {
+  if (!LABEL_RE.test(name)) return 'must be one DNS label: letters, digits and "-", 1-63 characters';
+  const lower = name.toLowerCase();
+  if (lower === 'ignore') return 'dnsmasq reads "ignore" in a hosts line as "ignore this host", not as a hostname';
+  if (lower === 'infinite') return 'dnsmasq reads "infinite" in a hosts line as the lease time, not as a hostname';
+  if (/^[0-9]+[wdhms]?$/.test(lower)) return 'dnsmasq reads digits (with an optional w/d/h/m/s suffix) in a hosts line as a lease time, not as a hostname';
+  return undefined;
+}
+
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 function ipv4(field: string, v: unknown): number {
@@ -55,7 +72,10 @@ class Seen {
   constructor(private readonly what: string) {}
   add(key: string, field: string, value: unknown): void {
     const prev = this.at.get(key);
-    if (prev !== undefined) throw new ValidationError(field, value, `duplicate ${this.what}: also at ${prev}`);
+    if (prev !== undefined) {
+      const nocase = this.what === 'hostname' ? ' (dnsmasq compares hostnames without case)' : '';
+      throw new ValidationError(field, value, `duplicate ${this.what}${nocase}: also at ${prev}`);
+    }
     this.at.set(key, field);
   }
 }
@@ -78,11 +98,11 @@ function normalizeHost(h: unknown, f: string, b: Block, subnet: string, gateway:
   ctx.ips.add(String(ip), `${f}.ip`, h.ip);
   const out: { mac: string; ip: string; hostname?: string; n: number } = { mac, ip: intToIpv4(ip), n: ip };
   if (h.hostname !== undefined) {
-    if (typeof h.hostname !== 'string' || !LABEL_RE.test(h.hostname)) {
-      throw new ValidationError(`${f}.hostname`, h.hostname, 'must be one DNS label: letters, digits and "-", 1-63 characters');
-    }
-    ctx.names.add(h.hostname.toLowerCase(), `${f}.hostname`, h.hostname);
-    out.hostname = h.hostname;
+    const problem = typeof h.hostname === 'string' ? dhcpHostnameProblem(h.hostname) : 'expected a string';
+    if (problem !== undefined) throw new ValidationError(`${f}.hostname`, h.hostname, problem);
+    // dnsmasq compares hostnames without regard to case: "i-1" and "I-1" are one name to it.
+    ctx.names.add((h.hostname as string).toLowerCase(), `${f}.hostname`, h.hostname);
+    out.hostname = h.hostname as string;
   }
   for (const k of Object.keys(h)) {
     if (!['mac', 'ip', 'hostname'].includes(k)) throw new ValidationError(`${f}.${k}`, h[k], 'unknown field');

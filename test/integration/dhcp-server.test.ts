@@ -5,11 +5,12 @@
 // Needs root, dnsmasq (dnsmasq-base) and a DHCP client (busybox-static or
 // isc-dhcp-client).
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { DhcpError, DhcpServer, type DhcpNetwork } from '../../src/dhcp/index.js';
+import { DhcpError, DhcpServer, dhcpNetworksOf, type DhcpNetwork } from '../../src/dhcp/index.js';
+import { allocate } from '../../src/managed/allocate.js';
 import { open, type Handle } from '../../src/handle.js';
 import { addon } from '../../src/native.js';
 import { availableDhcpClient, runDhcpClient } from '../helpers/dhcp-client.js';
@@ -219,6 +220,49 @@ describe.skipIf(!isRoot)(`DHCP with dnsmasq (root; client ${client})`, () => {
       ]);
       expect(await runDhcpClient(a)).toMatchObject({ ip: '10.1.2.2', prefix: 27, router: '10.1.2.1', dns: [] });
       expect(await runDhcpClient(b)).toMatchObject({ ip: '10.1.2.34', prefix: 27, router: '10.1.2.33', dns: ['10.1.2.33'] });
+    });
+  });
+
+  it('instance ids dnsmasq would read as keywords or lease times ("ignore", "infinite", "1234", "60m") leave every lease as configured', async () => {
+    await withLab(async (lab) => {
+      await lab.bridge('eucabr10', '10.1.2.1/27');
+      const ids = ['ignore', 'infinite', '1234', '60m', 'i-5'];
+      const state = allocate({
+        mode: 'MANAGED',
+        subnet: '10.1.0.0/16',
+        addrsPerNet: 32,
+        cc: { publicInterface: 'eth0', privateInterface: 'eth1' },
+        nodes: { nc1: { privateInterface: 'eth0' } },
+        groups: [{ owner: 'admin', name: 'default', vlan: 10, subnet: '10.1.2.0/27' }],
+        instances: ids.map((id) => ({ id, group: 'admin/default', node: 'nc1' })),
+      });
+      // The MANAGED state's hosts, as applyRole maps them.
+      const nets = dhcpNetworksOf(state);
+      const spaces = await Promise.all(state.instances.map((inst, k) => lab.instance(`vnet${k}`, 'eucabr10', inst.mac)));
+      const server = lab.server();
+      await server.update(nets);
+      const leases = await Promise.all(spaces.map((ns) => runDhcpClient(ns)));
+      expect(leases.map((l) => [l.ip, l.leaseTime])).toEqual(state.instances.map((i) => [i.privateIp, 43200]));
+      expect(leases.map((l) => l.hostname)).toEqual([undefined, undefined, undefined, undefined, 'i-5']);
+    });
+  });
+
+  it('a namespace given as a descriptor reaches dnsmasq; a path to the same namespace finds that dnsmasq', async () => {
+    await withLab(async (lab) => {
+      await lab.bridge('eucabr10', '10.1.2.1/27');
+      const i1 = await lab.instance('vnet1', 'eucabr10', MAC.i1);
+      const fd = openSync(`/run/netns/${lab.cc}`, 'r');
+      lab.defer(() => closeSync(fd));
+      const server = new DhcpServer({ netns: fd, stateDir: lab.stateDir });
+      lab.defer(() => server.stop());
+      const { pid } = await server.update([group10([[MAC.i1, '10.1.2.2', 'i-1']])]);
+      expect(statSync(`/proc/${pid}/ns/net`).ino).toBe(statSync(`/run/netns/${lab.cc}`).ino);
+      expect((await runDhcpClient(i1)).ip).toBe('10.1.2.2');
+      const byPath = new DhcpServer({ netns: `/proc/${process.pid}/fd/${fd}`, stateDir: lab.stateDir });
+      expect(await byPath.attach()).toBe(pid);
+      expect(await byPath.update([group10([[MAC.i1, '10.1.2.2', 'i-1']])])).toEqual({ action: 'unchanged', pid });
+      // Without a state directory, both name the same one, after the namespace.
+      expect(new DhcpServer({ netns: fd }).paths.dir).toBe(new DhcpServer({ netns: `/proc/${process.pid}/fd/${fd}` }).paths.dir);
     });
   });
 

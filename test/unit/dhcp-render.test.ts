@@ -153,6 +153,7 @@ describe('renderDnsmasq', () => {
       leases: '/run/eucanet/host/dnsmasq/leases',
       pid: '/run/eucanet/host/dnsmasq/dnsmasq.pid',
       log: '/run/eucanet/host/dnsmasq/dnsmasq.log',
+      loaded: '/run/eucanet/host/dnsmasq/loaded',
     });
   });
 });

@@ -2,11 +2,12 @@
 // namespace): start, SIGHUP reload, restart, attach from a second object,
 // stop, early exit with the log's last lines, timeouts, missing programs.
 // test/integration/dhcp-server.test.ts runs the real dnsmasq.
-import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { DhcpError, DhcpServer, type DhcpNetwork, type ExitInfo } from '../../src/dhcp/index.js';
+import { DhcpError, DhcpServer, DhcpValidationError, type DhcpNetwork, type ExitInfo } from '../../src/dhcp/index.js';
+import { dhcpServerFor } from '../../src/managed/apply.js';
 
 // Behaves like `dnsmasq -k --conf-file=F` as far as DhcpServer can tell: writes
 // its pid file, logs "read <file>" for the hosts and options files at start and
@@ -121,15 +122,22 @@ describe('DhcpServer (fake dnsmasq)', () => {
     expect(await s.stop()).toEqual({ stopped: false });
   });
 
-  it('a second object (a later eucanet run) attaches through the pid file instead of starting another', async () => {
+  it('a second object (a later eucanet run) attaches through the pid file, and reloads only when the files on disk change', async () => {
     const first = server();
     const { pid } = await first.update([net([['d0:0d:0a:01:02:02', '10.1.2.2']])]);
     const second = server();
     expect(await second.attach()).toBe(pid);
     expect(await second.status()).toMatchObject({ running: true, pid, supervised: false });
-    // It does not know what the running dnsmasq loaded, so it reloads rather than trust the files.
-    expect(await second.update([net([['d0:0d:0a:01:02:02', '10.1.2.2']])])).toEqual({ action: 'reload', pid });
+    // What the running dnsmasq loaded is judged from the files on disk (and the
+    // marker written when dnsmasq confirmed reading them), not from memory: no SIGHUP.
+    const reads = () => second.logTail(1000).filter((l) => l.includes(`[${pid}]: read ${second.paths.opts}`)).length;
     expect(await second.update([net([['d0:0d:0a:01:02:02', '10.1.2.2']])])).toEqual({ action: 'unchanged', pid });
+    expect(reads()).toBe(1);
+    expect((await second.plan([net([['d0:0d:0a:01:02:02', '10.1.2.2']])])).action).toBe('unchanged');
+    // A change is a reload, and a third object then finds that unchanged too.
+    expect(await second.update([net([['d0:0d:0a:01:02:03', '10.1.2.3']])])).toEqual({ action: 'reload', pid });
+    expect(await server().update([net([['d0:0d:0a:01:02:03', '10.1.2.3']])])).toEqual({ action: 'unchanged', pid });
+    expect(reads()).toBe(2);
     expect(await second.stop()).toMatchObject({ stopped: true, pid });
     expect(alive(pid!)).toBe(false);
     expect(await first.status()).toMatchObject({ running: false });
@@ -221,6 +229,59 @@ describe('DhcpServer (fake dnsmasq)', () => {
     expect(err.message).toContain(`${locked} is not searchable by others`);
   });
 
+  it('a symbolic link planted in the state directory is refused, never followed; log and leases are 0640', async () => {
+    const s = server();
+    const { pid } = await s.update([net([['d0:0d:0a:01:02:02', '10.1.2.2']])]);
+    expect([statSync(s.paths.log).mode & 0o777, statSync(s.paths.leases).mode & 0o777]).toEqual([0o640, 0o640]);
+    await s.stop();
+    const victim = join(dir, 'victim');
+    writeFileSync(victim, 'precious\n', { mode: 0o600 });
+    rmSync(s.paths.log);
+    symlinkSync(victim, s.paths.log);
+    const err = await rejection(s.update([net([['d0:0d:0a:01:02:02', '10.1.2.2']])]));
+    expect(err.code).toBe('ESTATEDIR');
+    expect(err.message).toContain(`${s.paths.log} is a symbolic link`);
+    const planned = await s.plan([net([['d0:0d:0a:01:02:02', '10.1.2.2']])]).then(() => undefined, (e: unknown) => e);
+    expect(planned).toBeInstanceOf(DhcpValidationError);
+    expect((planned as Error).message).toContain(`${s.paths.log} is a symbolic link`);
+    expect(readFileSync(victim, 'utf8')).toBe('precious\n');
+    expect(statSync(victim).mode & 0o777).toBe(0o600);
+    expect(alive(pid!)).toBe(false);
+  });
+
+  it('a state directory under a planted symbolic link is refused (the link is eucanet\'s own path)', async () => {
+    const s = new DhcpServer({ stateDir: join(dir, 'real'), dnsmasqPath: fake('ok') });
+    servers.push(s);
+    symlinkSync(join(dir, 'elsewhere'), join(dir, 'real'));
+    const err = await rejection(s.update([net([])]));
+    expect(err.message).toContain(`${join(dir, 'real')} is a symbolic link`);
+    expect(existsSync(join(dir, 'elsewhere'))).toBe(false);
+  });
+
+  it('plan() changes nothing and names every problem at once', async () => {
+    const locked = join(dir, 'locked');
+    mkdirSync(locked, { mode: 0o700 });
+    chmodSync(locked, 0o700);
+    const s = new DhcpServer({ netns: 'eucanet-no-such-ns', stateDir: join(locked, 'state'), dnsmasqPath: '/nonexistent/dnsmasq' });
+    const err = await s.plan([net([['d0:0d:0a:01:02:02', '10.1.2.2']], { gateway: '10.1.2.99' })]).then(() => undefined, (e: unknown) => e);
+    expect(err).toBeInstanceOf(DhcpValidationError);
+    const problems = (err as DhcpValidationError).problems.map((p) => p.field);
+    expect(problems).toEqual(['networks[0].gateway', 'stateDir']);
+    // With good networks, the namespace and dnsmasq are checked too.
+    const err2 = (await s.plan([net([['d0:0d:0a:01:02:02', '10.1.2.2']])]).catch((e: unknown) => e)) as DhcpValidationError;
+    expect(err2.problems.map((p) => p.field)).toEqual(['netns', 'stateDir', 'dnsmasq']);
+    expect(err2.message).toMatch(/^DHCP: 3 problems: invalid netns "eucanet-no-such-ns": \/run\/netns\/eucanet-no-such-ns: ENOENT: no such network namespace; invalid stateDir .* is not searchable by others.*; invalid dnsmasq .*dnsmasq-base/);
+    expect(existsSync(join(locked, 'state'))).toBe(false);
+  });
+
+  it('plan() of a fresh directory: start, every file created; nothing written', async () => {
+    const s = server();
+    const p = await s.plan([net([['d0:0d:0a:01:02:02', '10.1.2.2']])]);
+    expect(p).toMatchObject({ action: 'start', networks: 1, hosts: 1, stateDir: s.paths.dir });
+    expect(p.files.map((f) => f.change)).toEqual(['create', 'create', 'create']);
+    expect(existsSync(s.paths.dir)).toBe(false);
+  });
+
   it('dnsmasq or nsenter missing: names the Debian package', async () => {
     const a = await rejection(new DhcpServer({ stateDir: join(dir, 's1'), dnsmasqPath: '/nonexistent/dnsmasq' }).update([net([])]));
     expect(a).toMatchObject({ code: 'ENOTINSTALLED', package: 'dnsmasq-base' });
@@ -236,6 +297,18 @@ describe('DhcpServer (fake dnsmasq)', () => {
     const err = await rejection(s.update([net([])]));
     expect(err.code).toBe('ENOENT');
     expect(err.message).toContain('/run/netns/eucanet-no-such-ns does not exist');
+  });
+
+  it('dhcpServerFor (applyRole\'s) keeps a namespace given as a descriptor or a path', () => {
+    const fd = openSync('/proc/self/ns/net', 'r');
+    try {
+      const ino = statSync('/proc/self/ns/net').ino;
+      expect(dhcpServerFor(fd)).toMatchObject({ netns: fd, paths: { dir: `/run/eucanet/netns-${ino}/dnsmasq` } });
+      expect(dhcpServerFor('/proc/self/ns/net')).toMatchObject({ netns: '/proc/self/ns/net', paths: { dir: `/run/eucanet/netns-${ino}/dnsmasq` } });
+      expect(dhcpServerFor('cc', { stateDir: join(dir, 'x') }).paths.dir).toBe(join(dir, 'x'));
+    } finally {
+      closeSync(fd);
+    }
   });
 
   it('runs one operation at a time', async () => {

@@ -1,6 +1,6 @@
 // Bad DHCP input is refused before any file is written, with a ValidationError
 // that names the field and the value.
-import { existsSync } from 'node:fs';
+import { closeSync, existsSync, openSync, statSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { DhcpServer, normalizeNetworks, renderDnsmasq, type DhcpNetwork } from '../../src/dhcp/index.js';
 import { ValidationError } from '../../src/netlink/errors.js';
@@ -75,7 +75,13 @@ const cases: Array<[string, (n: any[]) => unknown, string, unknown, RegExp]> = [
   ['hostname with a dot', (n) => { n[0].hosts[1].hostname = 'i-2.example'; }, 'networks[0].hosts[1].hostname', 'i-2.example', /DNS label/],
   ['hostname with a comma', (n) => { n[0].hosts[1].hostname = 'a,b'; }, 'networks[0].hosts[1].hostname', 'a,b', /DNS label/],
   ['hostname too long', (n) => { n[0].hosts[1].hostname = 'x'.repeat(64); }, 'networks[0].hosts[1].hostname', 'x'.repeat(64), /1-63/],
-  ['hostname duplicate (other case)', (n) => { n[1].hosts[0].hostname = 'I-1'; }, 'networks[1].hosts[0].hostname', 'I-1', /duplicate hostname/],
+  ['hostname duplicate (other case)', (n) => { n[1].hosts[0].hostname = 'I-1'; }, 'networks[1].hosts[0].hostname', 'I-1', /duplicate hostname \(dnsmasq compares hostnames without case\)/],
+  // dnsmasq reads these fields of a hosts line as keywords or lease times, not names.
+  ['hostname "ignore"', (n) => { n[0].hosts[1].hostname = 'ignore'; }, 'networks[0].hosts[1].hostname', 'ignore', /"ignore this host"/],
+  ['hostname "infinite"', (n) => { n[0].hosts[1].hostname = 'infinite'; }, 'networks[0].hosts[1].hostname', 'infinite', /lease time/],
+  ['hostname all digits', (n) => { n[0].hosts[1].hostname = '1234'; }, 'networks[0].hosts[1].hostname', '1234', /lease time/],
+  ['hostname "60m"', (n) => { n[0].hosts[1].hostname = '60m'; }, 'networks[0].hosts[1].hostname', '60m', /lease time/],
+  ['hostname "2W"', (n) => { n[0].hosts[1].hostname = '2W'; }, 'networks[0].hosts[1].hostname', '2W', /lease time/],
 ];
 
 describe('normalizeNetworks refuses bad input, naming field and value', () => {
@@ -111,11 +117,27 @@ describe('DhcpServer options', () => {
     expect(new DhcpServer().paths.dir).toBe('/run/eucanet/host/dnsmasq');
   });
 
-  it('refuses bad namespace names, and a namespace path without a state directory', () => {
+  it('refuses bad namespace names and missing namespace files', () => {
     expect(() => new DhcpServer({ netns: '../x' })).toThrow(ValidationError);
     expect(() => new DhcpServer({ netns: 'a b' })).toThrow(/invalid netns "a b"/);
-    expect(() => new DhcpServer({ netns: '/proc/1/ns/net' })).toThrow(/invalid stateDir.*required when netns is a path/);
-    expect(new DhcpServer({ netns: '/proc/1/ns/net', stateDir: '/tmp/d' }).paths.config).toBe('/tmp/d/dnsmasq.conf');
+    expect(() => new DhcpServer({ netns: '/nonexistent/ns' })).toThrow(/invalid netns "\/nonexistent\/ns": no such namespace file/);
+    expect(() => new DhcpServer({ netns: -1 })).toThrow(/invalid netns -1/);
+    expect(new DhcpServer({ netns: '/proc/self/ns/net', stateDir: '/tmp/d' }).paths.config).toBe('/tmp/d/dnsmasq.conf');
+  });
+
+  it('a namespace given as a path or a descriptor gets a state directory named after the namespace, the same for both', () => {
+    const ino = statSync('/proc/self/ns/net').ino;
+    expect(new DhcpServer({ netns: '/proc/self/ns/net' }).paths.dir).toBe(`/run/eucanet/netns-${ino}/dnsmasq`);
+    const fd = openSync('/proc/self/ns/net', 'r');
+    try {
+      const s = new DhcpServer({ netns: fd });
+      expect(s.paths.dir).toBe(`/run/eucanet/netns-${ino}/dnsmasq`);
+      expect(s.netns).toBe(fd);
+    } finally {
+      closeSync(fd);
+    }
+    // /run/netns/NAME is the namespace NAME.
+    expect(new DhcpServer({ netns: '/run/netns/cc' }).paths.dir).toBe('/run/eucanet/cc/dnsmasq');
   });
 
   it('update() refuses bad input before touching anything', async () => {

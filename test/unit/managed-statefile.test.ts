@@ -1,4 +1,4 @@
-import { chmodSync, copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
@@ -75,6 +75,17 @@ describe('allocateFile', () => {
     expect(statSync(real).mode & 0o777).toBe(0o600);
     expect(JSON.parse(read('seed.json')).instances[0].privateIp).toBe('10.1.2.2');
     expect(readdirSync(dir).sort()).toEqual(['eucalyptus.conf', 'link.json', 'seed-groups.json', 'seed.json']);
+  });
+
+  test.skipIf(process.getuid?.() !== 0)('keeps the file owner and group (root rewriting a nobody:nogroup file)', async () => {
+    const path = join(dir, 'seed.json');
+    chownSync(path, 65534, 65534);
+    chmodSync(path, 0o640);
+    const r = await allocateFile(path);
+    expect(r.changed).toBe(true);
+    const st = statSync(path);
+    expect([st.uid, st.gid, st.mode & 0o7777]).toEqual([65534, 65534, 0o640]);
+    expect(JSON.parse(read('seed.json')).instances[0].privateIp).toBe('10.1.2.2');
   });
 
   test('a bad state leaves the file untouched', async () => {
