@@ -2,14 +2,23 @@
 // reconciled against the kernel, and for the cluster controller the DHCP
 // server brought in line. The command line, the demo and the operations in
 // cloud.ts all come through here.
+//
+// Before anything is sent: preflight (preflight.ts: the host's interfaces,
+// 802.1Q, segmentation auto decided), and the role check (ownership.ts: the
+// plan covers this role's objects only, and another role's objects in the
+// namespace stop it unless `force`).
 import { open, type Handle } from '../handle.js';
 import type { Netns } from '../netlink/socket.js';
 import { DhcpServer, dhcpNetworksOf, type UpdateResult } from '../dhcp/index.js';
 import type { DesiredState } from '../tx/desired.js';
+import type { Foreign } from '../tx/owner.js';
 import { plan, reconcile, type ReconcilePlan } from '../tx/reconcile.js';
 import type { CommitStats, ProgressFn } from '../tx/transaction.js';
-import { bridgeOf, planRole, type Role } from './roles/index.js';
-import type { AllocatedState } from './types.js';
+import { checkRoleConflict, ownerNames } from './ownership.js';
+import { preflight } from './preflight.js';
+import { bridgeOf, planRole, roleScope, type Role } from './roles/index.js';
+import { recordSysctls } from './sysctl-record.js';
+import type { AllocatedState, Segmentation } from './types.js';
 
 export interface ApplyOptions {
   /** The host's namespace (a name under /run/netns, a path or an fd). */
@@ -18,6 +27,8 @@ export interface ApplyOptions {
   dryRun?: boolean;
   /** Run DHCP for the cluster controller (default true for role cc). */
   dhcp?: boolean;
+  /** Take over (remove or change) the other role's objects in the namespace instead of refusing. */
+  force?: boolean;
   onProgress?: ProgressFn;
 }
 
@@ -28,6 +39,12 @@ export interface ApplyResult {
   ops: number;
   stats: CommitStats[];
   dhcp?: UpdateResult;
+  /** The segmentation applied (auto decided for this host). */
+  segmentation: Segmentation;
+  /** How auto was decided, when it was. */
+  note?: string;
+  /** eucanet objects this role left alone (an older eucanet's), or took over with force. */
+  foreign: Foreign[];
 }
 
 export function dhcpServerFor(netns: Netns | undefined): DhcpServer {
@@ -35,17 +52,29 @@ export function dhcpServerFor(netns: Netns | undefined): DhcpServer {
 }
 
 export async function applyRole(state: AllocatedState, role: Role, opts: ApplyOptions = {}): Promise<ApplyResult> {
-  const desired = planRole(state, role);
   const h: Handle = open(opts.netns !== undefined ? { netns: opts.netns } : {});
   try {
+    const pre = await preflight(h, state, role);
+    const desired = planRole(pre.state, role);
+    const force = opts.force ?? false;
+    const scoped = { scope: roleScope(role.role, force), ...ownerNames };
+    const base = { desired, segmentation: pre.state.segmentation, ...(pre.note ? { note: pre.note } : {}) };
     if (opts.dryRun) {
-      const p = await plan(h, desired);
-      return { desired, plan: p, ops: 0, stats: [] };
+      const p = await plan(h, desired, scoped);
+      checkRoleConflict(role.role, p, force);
+      return { ...base, plan: p, ops: 0, stats: [], foreign: p.foreign };
     }
-    const r = await reconcile(h, desired, opts.onProgress ? { onProgress: opts.onProgress } : {});
-    const out: ApplyResult = { desired, plan: r.plan, ops: r.ops, stats: r.stats };
+    const r = await reconcile(h, desired, {
+      ...scoped,
+      onPlan: (p) => {
+        checkRoleConflict(role.role, p, force);
+        if (p.changes.ops.some((o) => o.op === 'sysctl')) recordSysctls(opts.netns, desired.sysctls ?? {});
+      },
+      ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
+    });
+    const out: ApplyResult = { ...base, plan: r.plan, ops: r.ops, stats: r.stats, foreign: r.plan.foreign };
     if (role.role === 'cc' && (opts.dhcp ?? true)) {
-      const networks = dhcpNetworksOf(state, { bridge: (g) => bridgeOf(state, g) });
+      const networks = dhcpNetworksOf(pre.state, { bridge: (g) => bridgeOf(pre.state, g) });
       out.dhcp = await dhcpServerFor(opts.netns).update(networks.filter((n) => n.hosts.length));
     }
     return out;
@@ -54,14 +83,4 @@ export async function applyRole(state: AllocatedState, role: Role, opts: ApplyOp
   }
 }
 
-/** Removes everything eucanet owns on this host (and stops its DHCP server), nothing else. */
-export async function downRole(role: Role['role'], opts: { netns?: Netns } = {}): Promise<{ ops: number; plan: ReconcilePlan }> {
-  const h = open(opts.netns !== undefined ? { netns: opts.netns } : {});
-  try {
-    if (role === 'cc') await dhcpServerFor(opts.netns).stop();
-    const r = await reconcile(h, {});
-    return { ops: r.ops, plan: r.plan };
-  } finally {
-    h.close();
-  }
-}
+export { downRole, type DownOptions, type DownReport } from './down.js';
