@@ -1,4 +1,5 @@
 // eucanet show: what eucanet owns on this host.
+import { existsSync } from 'node:fs';
 import { open } from '../handle.js';
 import { allocate } from '../managed/allocate.js';
 import { dhcpServerFor } from '../managed/apply.js';
@@ -12,7 +13,9 @@ export async function show(v: CliValues): Promise<number> {
   const state = v.state ? allocate((await loadState(await inputFile('--state', v.state))).state) : undefined;
   const h = open(v.netns ? { netns: v.netns } : {});
   try {
-    const view = await readHostView(h, { ...(state ? { state } : {}), dhcp: dhcpServerFor(v.netns) });
+    const dhcp = dhcpServerFor(v.netns);
+    // A host that never ran the cluster controller's DHCP has nothing to say about it.
+    const view = await readHostView(h, { ...(state ? { state } : {}), ...(existsSync(dhcp.paths.dir) ? { dhcp } : {}) });
     process.stdout.write(v.json ? hostViewJson(view) : formatHostView(view));
     return EXIT_OK;
   } finally {

@@ -68,7 +68,7 @@ function portView(l: Link, bridgeGroup: string | undefined, state: State | Alloc
   const byPort = (state?.instances ?? []).filter((i) => i.port === l.name);
   const inst = (state?.instances ?? []).find((i) => i.id === mark.instance) ?? (byPort.length === 1 ? byPort[0] : undefined);
   const instance = mark.instance ?? inst?.id;
-  const group = inst?.group ?? mark.group ?? bridgeGroup;
+  const group = instance ? (inst?.group ?? mark.group ?? bridgeGroup) : undefined;
   return { name: l.name, ...(instance ? { instance } : {}), ...(group ? { group } : {}) };
 }
 

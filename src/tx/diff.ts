@@ -7,7 +7,7 @@ import type { Link, LinkAttributes, LinkChanges, LinkSpec } from '../rtnl/link.j
 import type { Route, RouteSpec } from '../rtnl/route.js';
 import { parseCidr, bytesToIp, networkOf } from '../util/ip.js';
 import { EUCANET_PROTO, PORT_GROUP, isOwnedAlias, ownedAlias, type DesiredPort, type DesiredState } from './desired.js';
-import { aliasOwner, mayTouch, scopedAlias, whoseLink, whoseProto, type OwnerScope } from './owner.js';
+import { mayTouch, scopedAlias, whoseLink, whoseProto, type OwnerScope } from './owner.js';
 import type { Op } from './ops.js';
 
 export interface KernelState {
@@ -98,12 +98,8 @@ function bridgeChanges(cur: Link, want: LinkSpec): LinkChanges['bridge'] {
 /** The mark a desired object gets: the scope's owner, or no owner. */
 const markOf = (scope: OwnerScope | undefined, detail: string | undefined) => (scope ? scopedAlias(scope.tag, detail) : ownedAlias(detail));
 
-/** Refuses to change a link another owner made (without force). */
-function checkNotOthers(have: Link, scope: OwnerScope | undefined): void {
-  if (whoseLink(have, scope) === 'other' && !mayTouch('other', scope)) {
-    throw new ValidationError('links', have.name, `exists and belongs to eucanet's ${aliasOwner(have.alias)} role, not ${scope!.tag}`);
-  }
-}
+/** A link another owner made, which this scope leaves as it is (it is reported in the plan's `foreign`). */
+const othersLink = (have: Link, scope: OwnerScope | undefined): boolean => whoseLink(have, scope) === 'other' && !mayTouch('other', scope);
 
 function diffLinks(want: DesiredState, idx: LinkIndex, out: Diff, scope?: OwnerScope): Set<string> {
   const wanted = new Set<string>();
@@ -115,7 +111,7 @@ function diffLinks(want: DesiredState, idx: LinkIndex, out: Diff, scope?: OwnerS
       out.changes.push({ op: 'link.add', spec });
       continue;
     }
-    checkNotOthers(have, scope);
+    if (othersLink(have, scope)) continue;
     if (mustRecreate(have, spec, idx)) {
       if (!isOwnedAlias(have.alias)) {
         throw new ValidationError('links', spec.name, `a link of that name exists (${have.kind ?? 'device'}) and is not eucanet's`);
@@ -151,7 +147,7 @@ function diffPort(p: DesiredPort, idx: LinkIndex, out: Diff, wanted: Set<string>
   // An existing port is adopted only if it is ours already (or, when it is to be a tap, a tap).
   // (An unscoped mark, an older eucanet's, is adopted by the scope that wants it.)
   const whose = whoseLink(have, scope);
-  if (own) checkNotOthers(have, scope);
+  if (othersLink(have, scope)) return;
   const adopt = own && (whose === 'mine' || whose === 'unscoped' || mayTouch(whose, scope) || have.kind === 'tun') ? own : undefined;
   const changes = attributeChanges(have, p, idx, adopt);
   for (const _ in changes) {
