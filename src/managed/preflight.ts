@@ -47,13 +47,17 @@ export function resolveSegmentation(state: AllocatedState, vlan: VlanSupport, pr
   return { state: vx, note: `segmentation auto: vxlan (this kernel has no 802.1Q: ${vlan.how})` };
 }
 
-/** The interfaces a role needs on its host, by the state's field names. */
+/**
+ * The interfaces a role needs on its host, by the state's field names: the
+ * private NIC always; the CC's public NIC once an instance has a public
+ * address (its /32s go there; a cloud without a public side needs none).
+ */
 function neededInterfaces(state: AllocatedState, role: Role): Array<[string, string]> {
   if (role.role === 'cc') {
-    return [
-      ['cc.publicInterface', state.cc.publicInterface],
-      ['cc.privateInterface', state.cc.privateInterface],
-    ];
+    const out: Array<[string, string]> = [];
+    if (state.instances.some((i) => i.publicIp !== undefined)) out.push(['cc.publicInterface', state.cc.publicInterface]);
+    out.push(['cc.privateInterface', state.cc.privateInterface]);
+    return out;
   }
   const node = state.nodes[role.node];
   return node ? [[`nodes.${role.node}.privateInterface`, node.privateInterface]] : [];
