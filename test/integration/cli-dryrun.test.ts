@@ -59,14 +59,14 @@ describe.skipIf(!isRoot)('--dry-run changes nothing (root)', () => {
           expect(Object.keys(before.files).some((f) => f.endsWith('/hosts'))).toBe(true);
 
           const runs: Array<[string[], RegExp]> = [
+            [['allocate', '--state', unallocated, '--dry-run'], /would be written \(dry run: not written\)\n {2}groups\[1\] admin\/web: subnet 10\.1\.1\.32\/27\n {2}instances\[0\] i-1: privateIp 10\.1\.2\.2, mac d0:0d:0a:01:02:02\n/],
+            [['down', '--role', 'cc', '--netns', cc, '--dry-run'], /would remove .*\n[\s\S]*dnsmasq: would stop[\s\S]*ip_forward: would restore to 0/],
             [['apply', '--state', next, '--role', 'cc', '--netns', cc, '--dry-run'], /192\.168\.32\.202/],
             [['apply', '--state', next, '--role', 'nc', '--node', 'nc1', '--netns', nc, '--dry-run'], /vnet4/],
             [['apply', '--state', next, '--role', 'nc', '--node', 'nc1', '--netns', cc, '--dry-run', '--force'], /taken over \(--force\)/],
-            [['down', '--role', 'cc', '--netns', cc, '--dry-run'], /would remove .*\n[\s\S]*dnsmasq: would stop[\s\S]*ip_forward: would restore to 0/],
             [['down', '--role', 'nc', '--netns', nc, '--dry-run'], /would remove [\s\S]*vnet1/],
             [['down', '--role', 'cc', '--netns', nc, '--dry-run', '--force'], /would remove [\s\S]*nftables tables: bridge eucanet-nc/],
             [['down', '--role', 'nc', '--netns', cc, '--dry-run'], /nothing of this role to remove[\s\S]*left: /],
-            [['allocate', '--state', unallocated, '--dry-run'], /would be written \(dry run: not written\)\n {2}groups\[1\] admin\/web: subnet 10\.1\.1\.32\/27\n {2}instances\[0\] i-1: privateIp 10\.1\.2\.2, mac d0:0d:0a:01:02:02\n/],
           ];
           for (const [args, says] of runs) {
             const r = eucanet(args);
