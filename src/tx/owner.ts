@@ -91,21 +91,29 @@ export interface OwnedKernel {
 
 const ownerOfProto = (p: number, tagOf: (p: number) => string | undefined) => (p === EUCANET_PROTO ? '' : (tagOf(p) ?? `proto ${p}`));
 
+/** Desired objects by name: an unscoped one among them is adopted, not foreign. */
+export interface Wanted {
+  links: Set<string>;
+  /** "10.1.2.1/27 on eucabr10" */
+  addresses: Set<string>;
+}
+
 /**
  * eucanet's objects in the kernel that the scope does not own: those the
  * reconcile leaves (or, with force, takes over). `tagOf` names an owner by its
  * protocol number.
  */
-export function foreignObjects(k: OwnedKernel, scope: OwnerScope, tagOf: (p: number) => string | undefined): Foreign[] {
+export function foreignObjects(k: OwnedKernel, scope: OwnerScope, tagOf: (p: number) => string | undefined, wanted: Wanted): Foreign[] {
   const out: Foreign[] = [];
   const names = new Map(k.links.map((l) => [l.index, l.name]));
   for (const l of k.links) {
     const w = whoseLink(l, scope);
-    if (w === 'other' || w === 'unscoped') out.push({ what: `link ${l.name}`, owner: aliasOwner(l.alias)! });
+    if (w === 'other' || (w === 'unscoped' && !wanted.links.has(l.name))) out.push({ what: `link ${l.name}`, owner: aliasOwner(l.alias)! });
   }
   for (const a of k.addresses) {
     const w = whoseProto(a.proto, scope);
-    if (w === 'other' || w === 'unscoped') out.push({ what: `address ${a.address}/${a.prefix} on ${names.get(a.index) ?? a.index}`, owner: ownerOfProto(a.proto!, tagOf) });
+    const adopted = w === 'unscoped' && wanted.addresses.has(`${a.address}/${a.prefix} on ${names.get(a.index)}`);
+    if (w === 'other' || (w === 'unscoped' && !adopted)) out.push({ what: `address ${a.address}/${a.prefix} on ${names.get(a.index) ?? a.index}`, owner: ownerOfProto(a.proto!, tagOf) });
   }
   for (const r of k.routes) {
     const w = whoseProto(r.protocol, scope);

@@ -6,7 +6,8 @@ import { readSysctl } from '../sys/sysctl.js';
 import { EUCANET_PROTO, type DesiredState } from './desired.js';
 import { diffState, type KernelState } from './diff.js';
 import { diffNft, readOwned } from './nft-diff.js';
-import { foreignObjects, type Foreign, type OwnerScope } from './owner.js';
+import { bytesToIp, parseCidr } from '../util/ip.js';
+import { foreignObjects, type Foreign, type OwnerScope, type Wanted } from './owner.js';
 import type { CommitOptions, CommitStats, Transaction } from './transaction.js';
 
 export interface ReconcilePlan {
@@ -65,6 +66,17 @@ export async function readKernelState(h: Handle, want: DesiredState, scoped = fa
   return { links, addresses, routes, sysctls };
 }
 
+function wantedNames(want: DesiredState): Wanted {
+  const links = new Set([...(want.links ?? []), ...(want.ports ?? [])].map((l) => l.name));
+  const addresses = new Set(
+    (want.addresses ?? []).map((a) => {
+      const c = parseCidr('address', a.address);
+      return `${bytesToIp(c.bytes)}/${c.prefix} on ${String(a.dev)}`;
+    }),
+  );
+  return { links, addresses };
+}
+
 /** Computes what applying `want` would change, without changing anything. */
 export async function plan(h: Handle, want: DesiredState, opts: PlanOptions = {}): Promise<ReconcilePlan> {
   const { scope } = opts;
@@ -80,7 +92,7 @@ export async function plan(h: Handle, want: DesiredState, opts: PlanOptions = {}
   const d = diffState(cur, want, scope);
   const foreign: Foreign[] = [];
   if (scope) {
-    foreign.push(...foreignObjects(cur, scope, opts.ownerOfProto ?? (() => undefined)));
+    foreign.push(...foreignObjects(cur, scope, opts.ownerOfProto ?? (() => undefined), wantedNames(want)));
     const tableOwner = (name: string) => opts.ownerOfTable?.(name) ?? '';
     for (const t of scope.force ? nftCur.tables.filter((x) => !scope.tables.includes(x.name)) : nftCur.skipped) {
       foreign.push({ what: `table ${t.family} ${t.name}`, owner: tableOwner(t.name) });

@@ -70,6 +70,32 @@ describe.skipIf(!isRoot)('roles own what they make (root)', () => {
     }, 'eut-roles');
   }, 120_000);
 
+  it("an older eucanet's objects (no role in the mark): adopted when wanted, else left and listed; down --force removes them", async () => {
+    await withNetns(async (ns) => {
+      veths(ns);
+      // As an eucanet from before the role marks left them: the group's bridge, and one no state wants.
+      execFileSync('ip', ['-n', ns, 'link', 'add', 'eucabr10', 'type', 'bridge']);
+      execFileSync('ip', ['-n', ns, 'link', 'set', 'eucabr10', 'alias', 'eucanet:admin/default']);
+      execFileSync('ip', ['-n', ns, 'link', 'add', 'eucabr99', 'type', 'bridge']);
+      execFileSync('ip', ['-n', ns, 'link', 'set', 'eucabr99', 'alias', 'eucanet:old/gone']);
+      const alias = (name: string) => JSON.parse(execFileSync('ip', ['-n', ns, '-j', 'link', 'show', name], { encoding: 'utf8' }))[0].ifalias;
+
+      const nc = eucanet(['apply', '--state', stateFile, '--role', 'nc', '--node', 'nc1', '--netns', ns]);
+      expect(nc.status, nc.stderr).toBe(0);
+      expect(alias('eucabr10')).toBe('eucanet/nc:admin/default');
+      expect(alias('eucabr99')).toBe('eucanet:old/gone');
+      expect(nc.stdout).toContain('left alone: 1 eucanet object not of this role:\n  link eucabr99 (older eucanet, no role mark)');
+
+      const down = eucanet(['down', '--role', 'nc', '--netns', ns]);
+      expect(down.stdout).toContain('eucabr10');
+      expect(down.stdout).toContain('left: 1 eucanet object not of role nc (down --force removes them):\n  link eucabr99 (older eucanet, no role mark)');
+      expect(alias('eucabr99')).toBe('eucanet:old/gone');
+      const forced = eucanet(['down', '--role', 'nc', '--netns', ns, '--force']);
+      expect(forced.stdout).toMatch(/removed 1 object[\s\S]*links: eucabr99/);
+      expect(execFileSync('ip', ['-n', ns, '-br', 'link'], { encoding: 'utf8' })).not.toContain('eucabr');
+    }, 'eut-roles');
+  }, 120_000);
+
   it('show names each port\'s instance and group, DHCP\'s pid, and gives structured rules; down lists what it removed and restores ip_forward', async () => {
     await withNetns(async (ns) => {
       veths(ns);
