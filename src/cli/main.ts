@@ -2,7 +2,7 @@
 // eucanet: the command line, a thin shell over the library. The commands and
 // their options are in commands.ts; `eucanet help` lists them.
 import { readFileSync } from 'node:fs';
-import { EXIT_BAD_INPUT, EXIT_FAIL, EXIT_OK, UsageError, errorLine, exitCodeOf } from './output.js';
+import { EXIT_FAIL, EXIT_OK, UsageError, errorLine, exitCodeOf } from './output.js';
 import { commandHelp, mainHelp, parseCommandLine } from './parse.js';
 
 function version(): string {
@@ -45,6 +45,6 @@ main(process.argv.slice(2)).then(
     process.stderr.write(`${errorLine(err)}\n`);
     if (err instanceof UsageError && err.usage) process.stderr.write(`${err.usage}\n`);
     if (process.argv.includes('--verbose') && err instanceof Error) process.stderr.write(`${err.stack}\n`);
-    process.exitCode = err instanceof UsageError ? EXIT_BAD_INPUT : (exitCodeOf(err) ?? EXIT_FAIL);
+    process.exitCode = exitCodeOf(err) ?? EXIT_FAIL;
   },
 );

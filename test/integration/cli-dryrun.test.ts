@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { eucanet, repoRoot } from '../helpers/cli.js';
 import { isRoot, withNetns } from '../helpers/netns.js';
-import { kernelDump } from '../helpers/state.js';
+import { settledDump, stableDump as stable } from '../helpers/settle.js';
 
 if (!isRoot) console.warn('test/integration/cli-dryrun.test.ts: skipped, needs root');
 
@@ -28,7 +28,6 @@ writeFileSync(next, JSON.stringify({ ...seed, instances: [...seed.instances, { i
 const unallocated = join(dir, 'unallocated.json');
 writeFileSync(unallocated, `${JSON.stringify(seed)}\n`);
 
-const stable = (ns: string) => kernelDump(ns).replace(/"\w+_timer": [\d.]+/g, '"timer"').replace(/"operstate": "\w+"/g, '"operstate"');
 
 function files(paths: string[]): Record<string, string> {
   const out: Record<string, string> = {};
@@ -55,7 +54,7 @@ describe.skipIf(!isRoot)('--dry-run changes nothing (root)', () => {
           expect(eucanet(['apply', '--state', running, '--role', 'cc', '--netns', cc]).status).toBe(0);
           expect(eucanet(['apply', '--state', running, '--role', 'nc', '--node', 'nc1', '--netns', nc]).status).toBe(0);
           const watched = [running, next, unallocated, `/run/eucanet/${cc}`, `/run/eucanet/${cc}/dnsmasq`, '/run/eucanet/sysctl'];
-          const before = { cc: stable(cc), nc: stable(nc), files: files(watched) };
+          const before = { cc: await settledDump(cc), nc: await settledDump(nc), files: files(watched) };
           expect(Object.keys(before.files).some((f) => f.endsWith('/hosts'))).toBe(true);
 
           const runs: Array<[string[], RegExp]> = [
