@@ -4,7 +4,7 @@
 // inode (the same namespace whether reached by name, path or fd); the first
 // value recorded wins, so a second apply does not record eucanet's own value.
 // /run is a tmpfs: after a reboot there is nothing to restore, and nothing is.
-import { lstatSync, mkdirSync, openSync, readFileSync, renameSync, statSync, fstatSync, unlinkSync, writeSync, closeSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, openSync, readFileSync, renameSync, statSync, fstatSync, unlinkSync, writeSync, closeSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Netns } from '../netlink/socket.js';
 import { readSysctl, writeSysctl } from '../sys/sysctl.js';
@@ -13,6 +13,14 @@ export const SYSCTL_RECORD_DIR = '/run/eucanet/sysctl';
 
 interface Record_ {
   netns: string;
+  /**
+   * For a named namespace: its nsfs inode's ctime, set when the namespace was
+   * made (the bind mount under /run/netns pins it). Inode numbers are reused
+   * once a namespace is gone, so a record of a deleted namespace must not
+   * apply to a new one that got its number. (The host's own namespace is
+   * never deleted; its nsfs inode's ctime is not stable, so it is not used.)
+   */
+  born?: number;
   /** key -> the value before eucanet's first change, and the value eucanet set. */
   values: Record<string, { before: string; set: string }>;
 }
@@ -27,6 +35,10 @@ function fileOf(netns: Netns, dir: string): string {
   return join(dir, `netns-${inodeOf(netns)}.json`);
 }
 
+function bornOf(netns: Netns): number | undefined {
+  return typeof netns === 'string' && !netns.includes('/') ? statSync(`/run/netns/${netns}`).ctimeMs : undefined;
+}
+
 /** The directory, made 0700 whatever the umask; refuses a symlink planted in its place. */
 function ensureDir(dir: string): void {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
@@ -34,10 +46,12 @@ function ensureDir(dir: string): void {
   if (!st.isDirectory()) throw new Error(`${dir} is not a directory (a symlink?): refusing to keep sysctl records there`);
 }
 
-function read(file: string): Record_ | undefined {
+/** The record of this namespace, if there is one (a stale one, of an earlier namespace with the same inode, is none). */
+function read(file: string, netns: Netns): Record_ | undefined {
   try {
     if (!lstatSync(file).isFile()) return undefined;
-    return JSON.parse(readFileSync(file, 'utf8')) as Record_;
+    const rec = JSON.parse(readFileSync(file, 'utf8')) as Record_;
+    return rec.born === bornOf(netns) ? rec : undefined;
   } catch {
     return undefined;
   }
@@ -64,7 +78,8 @@ export function recordSysctls(netns: Netns, want: Record<string, string | number
   if (!keys.length) return;
   ensureDir(dir);
   const file = fileOf(netns, dir);
-  const rec: Record_ = read(file) ?? { netns: String(netns ?? 'host'), values: {} };
+  const born = bornOf(netns);
+  const rec: Record_ = read(file, netns) ?? { netns: String(netns ?? 'host'), ...(born !== undefined ? { born } : {}), values: {} };
   let changed = false;
   for (const key of keys) {
     if (rec.values[key]) continue;
@@ -91,7 +106,7 @@ export interface SysctlOutcome {
  */
 export function restoreSysctls(netns: Netns, keys: string[], opts: { dryRun?: boolean; dir?: string } = {}): SysctlOutcome[] {
   const file = fileOf(netns, opts.dir ?? SYSCTL_RECORD_DIR);
-  const rec = read(file);
+  const rec = read(file, netns);
   const out: SysctlOutcome[] = [];
   for (const key of keys) {
     const now = readSysctl(netns, key);
@@ -105,7 +120,7 @@ export function restoreSysctls(netns: Netns, keys: string[], opts: { dryRun?: bo
       out.push({ key, value: r.before, action: 'restored' });
     }
   }
-  if (rec && !opts.dryRun) {
+  if (!opts.dryRun && existsSync(file)) {
     try {
       unlinkSync(file);
     } catch {

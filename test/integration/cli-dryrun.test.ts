@@ -18,7 +18,12 @@ import { settledDump, stableDump as stable } from '../helpers/settle.js';
 if (!isRoot) console.warn('test/integration/cli-dryrun.test.ts: skipped, needs root');
 
 const dir = mkdtempSync(join(tmpdir(), 'eucanet-dryrun-'));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+/** Namespaces used, whose DHCP state directories (/run/eucanet/NAME) go afterwards. */
+const used: string[] = [];
+afterAll(() => {
+  rmSync(dir, { recursive: true, force: true });
+  for (const ns of used) rmSync(`/run/eucanet/${ns}`, { recursive: true, force: true });
+});
 const seed = { ...JSON.parse(readFileSync(join(repoRoot, 'examples/seed.json'), 'utf8')), segmentation: 'vxlan' };
 const running = join(dir, 'running.json');
 writeFileSync(running, JSON.stringify(seed));
@@ -47,7 +52,9 @@ function host(ns: string) {
 describe.skipIf(!isRoot)('--dry-run changes nothing (root)', () => {
   it('apply, down (with and without --force) and allocate, all with --dry-run, against a running CC and NC', async () => {
     await withNetns(async (cc) => {
+      used.push(cc);
       await withNetns(async (nc) => {
+        used.push(nc);
         host(cc);
         host(nc);
         try {

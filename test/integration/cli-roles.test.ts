@@ -16,7 +16,12 @@ import { settledDump, stableDump } from '../helpers/settle.js';
 if (!isRoot) console.warn('test/integration/cli-roles.test.ts: skipped, needs root');
 
 const dir = mkdtempSync(join(tmpdir(), 'eucanet-roles-'));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+/** Namespaces used, whose DHCP state directories (/run/eucanet/NAME) go afterwards. */
+const used: string[] = [];
+afterAll(() => {
+  rmSync(dir, { recursive: true, force: true });
+  for (const ns of used) rmSync(`/run/eucanet/${ns}`, { recursive: true, force: true });
+});
 const seed = JSON.parse(readFileSync(join(repoRoot, 'examples/seed.json'), 'utf8'));
 const stateFile = join(dir, 'cloud.json');
 writeFileSync(stateFile, JSON.stringify({ ...seed, segmentation: 'vxlan' }));
@@ -37,6 +42,7 @@ const forwarding = (ns: string) => execFileSync('ip', ['netns', 'exec', ns, 'cat
 describe.skipIf(!isRoot)('roles own what they make (root)', () => {
   it("down --role cc leaves a node controller's objects; apply --role cc there is refused unless --force", async () => {
     await withNetns(async (ns) => {
+      used.push(ns);
       veths(ns);
       const nc = eucanet(['apply', '--state', stateFile, '--role', 'nc', '--node', 'nc1', '--netns', ns]);
       expect(nc.status, nc.stderr).toBe(0);
@@ -72,6 +78,7 @@ describe.skipIf(!isRoot)('roles own what they make (root)', () => {
 
   it("an older eucanet's objects (no role in the mark): adopted when wanted, else left and listed; down --force removes them", async () => {
     await withNetns(async (ns) => {
+      used.push(ns);
       veths(ns);
       // As an eucanet from before the role marks left them: the group's bridge, and one no state wants.
       execFileSync('ip', ['-n', ns, 'link', 'add', 'eucabr10', 'type', 'bridge']);
@@ -98,6 +105,7 @@ describe.skipIf(!isRoot)('roles own what they make (root)', () => {
 
   it('show names each port\'s instance and group, DHCP\'s pid, and gives structured rules; down lists what it removed and restores ip_forward', async () => {
     await withNetns(async (ns) => {
+      used.push(ns);
       veths(ns);
       expect(forwarding(ns)).toBe('0');
       expect(eucanet(['apply', '--state', stateFile, '--role', 'nc', '--node', 'nc1', '--netns', ns]).status).toBe(0);
