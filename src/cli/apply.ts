@@ -1,52 +1,85 @@
-// eucanet apply / down / allocate.
+// eucanet apply: one role's network on this host, from the state.
 import { basename } from 'node:path';
 import type { DhcpPlan } from '../dhcp/index.js';
-import { applyRole, downRole } from '../managed/apply.js';
+import { applyRole, type ApplyResult } from '../managed/apply.js';
 import { allocate } from '../managed/allocate.js';
-import { allocateFile, loadState } from '../managed/statefile.js';
+import { describeForeign } from '../managed/ownership.js';
+import { loadState } from '../managed/statefile.js';
 import type { Role } from '../managed/roles/index.js';
-import { EXIT_OK, UsageError, progressBar } from './output.js';
-import type { CliValues } from './main.js';
+import type { CliValues } from './commands.js';
+import { inputFile } from './files.js';
+import { EXIT_OK, progressBar } from './output.js';
 
+/** The role from checked options (parse.ts made sure of --role and --node). */
 export function roleOf(v: CliValues): Role {
-  if (v.role === 'cc') return { role: 'cc' };
-  if (v.role === 'nc') {
-    if (!v.node) throw new UsageError('--role nc needs --node NAME');
-    return { role: 'nc', node: v.node };
-  }
-  throw new UsageError(`--role must be cc or nc (got ${JSON.stringify(v.role ?? '')})`);
+  return v.role === 'nc' ? { role: 'nc', node: v.node! } : { role: 'cc' };
 }
 
-function need(v: string | undefined, flag: string): string {
-  if (!v) throw new UsageError(`${flag} is required`);
-  return v;
+/** The DHCP part of the outcome, one line; empty when there is none. */
+export function dhcpLine(r: ApplyResult): string {
+  if (!r.dhcp) return '';
+  return `dhcp ${r.dhcp.action}${r.dhcp.pid ? ` (pid ${r.dhcp.pid})` : ''}`;
+}
+
+/** What the role left alone (an older eucanet's objects), or took over with --force. */
+function foreignLines(r: ApplyResult, force: boolean): string[] {
+  if (!r.foreign.length) return [];
+  const verb = force ? 'taken over (--force)' : 'left alone';
+  return [`${verb}: ${r.foreign.length} eucanet object${r.foreign.length === 1 ? '' : 's'} not of this role:`, ...r.foreign.map((f) => `  ${describeForeign(f)}`)];
+}
+
+function json(r: ApplyResult, role: Role, dryRun: boolean, ms: number): string {
+  return `${JSON.stringify(
+    {
+      role: role.role,
+      dryRun,
+      segmentation: r.segmentation,
+      ...(r.note ? { note: r.note } : {}),
+      ops: r.plan.size,
+      ms: Math.round(ms),
+      plan: { removals: r.plan.removals.toJSON(), changes: r.plan.changes.toJSON() },
+      dhcp: r.dhcp ?? null,
+      foreign: r.foreign,
+    },
+    null,
+    2,
+  )}\n`;
 }
 
 export async function apply(v: CliValues): Promise<number> {
   const role = roleOf(v);
-  const loaded = await loadState(need(v.state, '--state'), v.conf ? { conf: v.conf } : {});
+  const loaded = await loadState(await inputFile('--state', v.state!), v.conf ? { conf: await inputFile('--conf', v.conf) } : {});
   for (const w of loaded.warnings) process.stderr.write(`eucanet: warning: ${w}\n`);
   const state = allocate(loaded.state);
+  const dryRun = !!v['dry-run'];
+  const force = !!v.force;
   const t0 = performance.now();
   const r = await applyRole(state, role, {
     ...(v.netns ? { netns: v.netns } : {}),
-    dryRun: v['dry-run'] ?? false,
-    ...(v['dry-run'] ? {} : { onProgress: progressBar() }),
+    dryRun,
+    force,
+    ...(dryRun ? {} : { onProgress: progressBar() }),
   });
   const ms = performance.now() - t0;
-  const text = [r.plan.removals.toString(), r.plan.changes.toString()].filter(Boolean).join('\n');
   if (v.json) {
-    process.stdout.write(
-      `${JSON.stringify({ role: role.role, dryRun: !!v['dry-run'], ops: r.plan.size, ms: Math.round(ms), plan: { removals: r.plan.removals.toJSON(), changes: r.plan.changes.toJSON() }, dhcp: r.dhcp ?? null }, null, 2)}\n`,
-    );
-  } else if (v['dry-run']) {
-    process.stdout.write(text ? `${text}\n` : '# nothing to do: the kernel already matches the state\n');
-    if (r.dhcp) process.stdout.write(`${dhcpPlanLines(r.dhcp.plan)}\n`);
-  } else {
-    const what = role.role === 'cc' ? 'cluster controller' : `node controller ${role.node}`;
-    const dhcp = r.dhcp ? `; dhcp ${r.dhcp.action}${r.dhcp.pid ? ` (pid ${r.dhcp.pid})` : ''}` : '';
-    process.stdout.write(`${what}: ${r.ops} op${r.ops === 1 ? '' : 's'} applied in ${ms.toFixed(0)} ms${dhcp}\n`);
+    process.stdout.write(json(r, role, dryRun, ms));
+    return EXIT_OK;
   }
+  const lines: string[] = [];
+  if (dryRun) {
+    if (r.note) lines.push(`# ${r.note}`);
+    const text = [r.plan.removals.toString(), r.plan.changes.toString()].filter(Boolean).join('\n');
+    lines.push(text || '# nothing to do: the kernel already matches the state');
+    lines.push(...foreignLines(r, force).map((l) => `# ${l}`));
+    if (r.dhcp) lines.push(dhcpPlanLines(r.dhcp.plan));
+  } else {
+    if (r.note) lines.push(r.note);
+    const what = role.role === 'cc' ? 'cluster controller' : `node controller ${role.node}`;
+    const dhcp = dhcpLine(r);
+    lines.push(`${what}: ${r.ops} op${r.ops === 1 ? '' : 's'} applied in ${ms.toFixed(0)} ms${dhcp ? `; ${dhcp}` : ''}`);
+    lines.push(...foreignLines(r, force));
+  }
+  process.stdout.write(`${lines.join('\n')}\n`);
   return EXIT_OK;
 }
 
@@ -56,19 +89,4 @@ function dhcpPlanLines(p: DhcpPlan): string {
   const files = p.files.map((f) => `${basename(f.path)} ${f.change}`).join(', ');
   const why = p.reason ? ` (${p.reason})` : '';
   return `# dhcp: ${what}${p.pid !== undefined ? ` (pid ${p.pid})` : ''}${why}: ${p.networks} network${p.networks === 1 ? '' : 's'}, ${p.hosts} host${p.hosts === 1 ? '' : 's'}; ${p.stateDir}: ${files}`;
-}
-
-export async function down(v: CliValues): Promise<number> {
-  const role = v.role === 'cc' || v.role === 'nc' ? v.role : undefined;
-  if (!role) throw new UsageError('--role must be cc or nc');
-  const r = await downRole(role, v.netns ? { netns: v.netns } : {});
-  process.stdout.write(`${r.ops} op${r.ops === 1 ? '' : 's'}: everything eucanet owned is removed\n`);
-  return EXIT_OK;
-}
-
-export async function allocateCmd(v: CliValues): Promise<number> {
-  const r = await allocateFile(need(v.state, '--state'), v.conf ? { conf: v.conf } : {});
-  for (const w of r.warnings) process.stderr.write(`eucanet: warning: ${w}\n`);
-  process.stdout.write(r.changed ? `${v.state}: allocations written\n` : `${v.state}: already fully allocated\n`);
-  return EXIT_OK;
 }

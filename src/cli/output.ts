@@ -6,6 +6,28 @@ import type { ProgressFn } from '../tx/transaction.js';
 
 export class UsageError extends Error {
   readonly code = 'EUSAGE';
+  /** The usage of the command concerned, printed after the error line. */
+  readonly usage?: string;
+  constructor(message: string, usage?: string) {
+    super(message);
+    this.name = 'UsageError';
+    if (usage !== undefined) this.usage = usage;
+  }
+}
+
+/**
+ * A file eucanet was writing could not be written: a failure (exit 1), not bad
+ * input, whatever the errno (an EACCES on the write is not the user's typo).
+ */
+export class WriteError extends Error {
+  readonly code = 'EWRITE';
+  constructor(
+    readonly file: string,
+    readonly error: unknown,
+  ) {
+    super(`writing ${file}: ${(error as Error)?.message ?? String(error)}`);
+    this.name = 'WriteError';
+  }
 }
 
 export const EXIT_OK = 0;

@@ -1,14 +1,22 @@
 // eucanet show: what eucanet owns on this host.
+import { existsSync } from 'node:fs';
 import { open } from '../handle.js';
-import { formatHostView, readHostView } from '../managed/show.js';
+import { allocate } from '../managed/allocate.js';
+import { dhcpServerFor } from '../managed/apply.js';
+import { formatHostView, hostViewJson, readHostView } from '../managed/show.js';
+import { loadState } from '../managed/statefile.js';
+import type { CliValues } from './commands.js';
+import { inputFile } from './files.js';
 import { EXIT_OK } from './output.js';
-import type { CliValues } from './main.js';
 
 export async function show(v: CliValues): Promise<number> {
+  const state = v.state ? allocate((await loadState(await inputFile('--state', v.state))).state) : undefined;
   const h = open(v.netns ? { netns: v.netns } : {});
   try {
-    const view = await readHostView(h);
-    process.stdout.write(v.json ? `${JSON.stringify(view, null, 2)}\n` : formatHostView(view));
+    const dhcp = dhcpServerFor(v.netns);
+    // A host that never ran the cluster controller's DHCP has nothing to say about it.
+    const view = await readHostView(h, { ...(state ? { state } : {}), ...(existsSync(dhcp.paths.dir) ? { dhcp } : {}) });
+    process.stdout.write(v.json ? hostViewJson(view) : formatHostView(view));
     return EXIT_OK;
   } finally {
     h.close();

@@ -9,7 +9,7 @@
 // Test-only (not in the usage text): EUCANET_DEMO_BREAK=ingress applies the CC
 // without the default group's ingress rule, so check 1 must fail; the e2e test
 // uses it (through runDemo's `break` option) to show that a check can fail.
-import type { CliValues } from '../cli/main.js';
+import type { CliValues } from '../cli/commands.js';
 import { EXIT_FAIL, EXIT_OK, UsageError } from '../cli/output.js';
 import type { CheckRow } from './checks.js';
 import { readRecord, removeDemo } from './rundir.js';

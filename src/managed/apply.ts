@@ -2,14 +2,24 @@
 // reconciled against the kernel, and for the cluster controller the DHCP
 // server brought in line. The command line, the demo and the operations in
 // cloud.ts all come through here.
+//
+// Before anything is sent: preflight (preflight.ts: the host's interfaces,
+// 802.1Q, segmentation auto decided), and the role check (ownership.ts: the
+// plan covers this role's objects only, and another role's objects in the
+// namespace stop it unless `force`).
 import { open, type Handle } from '../handle.js';
 import type { Netns } from '../netlink/socket.js';
 import type { DesiredState } from '../tx/desired.js';
+import type { Foreign } from '../tx/owner.js';
 import { plan, reconcile, type ReconcilePlan } from '../tx/reconcile.js';
 import type { CommitStats, ProgressFn } from '../tx/transaction.js';
-import { applyDhcp, dhcpServerFor, planDhcp, plannedOnly, type ApplyDhcp, type DhcpOptions, type PlannedDhcp } from './apply-dhcp.js';
-import { planRole, type Role } from './roles/index.js';
-import type { AllocatedState } from './types.js';
+import { DhcpValidationError } from '../dhcp/index.js';
+import { applyDhcp, planDhcp, plannedOnly, type ApplyDhcp, type DhcpOptions, type PlannedDhcp } from './apply-dhcp.js';
+import { checkRoleConflict, ownerNames } from './ownership.js';
+import { PreflightError, preflight, type Resolved } from './preflight.js';
+import { planRole, roleScope, type Role } from './roles/index.js';
+import { recordSysctls } from './sysctl-record.js';
+import type { AllocatedState, Segmentation } from './types.js';
 
 export interface ApplyOptions {
   /** The host's namespace (a name under /run/netns, a path or an fd). */
@@ -20,6 +30,8 @@ export interface ApplyOptions {
   dhcp?: boolean;
   /** The CC's DHCP server: state directory, dnsmasq path, timeouts (the namespace is `netns`). */
   dhcpOptions?: DhcpOptions;
+  /** Take over (remove or change) the other role's objects in the namespace instead of refusing. */
+  force?: boolean;
   onProgress?: ProgressFn;
 }
 
@@ -31,6 +43,12 @@ export interface ApplyResult {
   stats: CommitStats[];
   /** The CC's DHCP: planned (dry run) or done. */
   dhcp?: ApplyDhcp;
+  /** The segmentation applied (auto decided for this host). */
+  segmentation: Segmentation;
+  /** How auto was decided, when it was. */
+  note?: string;
+  /** eucanet objects this role left alone (an older eucanet's), or took over with force. */
+  foreign: Foreign[];
 }
 
 export { dhcpServerFor, planDhcp, type ApplyDhcp, type DhcpOptions } from './apply-dhcp.js';
@@ -42,16 +60,27 @@ export { dhcpServerFor, planDhcp, type ApplyDhcp, type DhcpOptions } from './app
  * DhcpApplyError saying the network is applied and dnsmasq stopped.
  */
 export async function applyRole(state: AllocatedState, role: Role, opts: ApplyOptions = {}): Promise<ApplyResult> {
-  const desired = planRole(state, role);
-  const dhcp: PlannedDhcp | undefined = role.role === 'cc' && (opts.dhcp ?? true) ? await planDhcp(state, opts.netns, opts.dhcpOptions) : undefined;
   const h: Handle = open(opts.netns !== undefined ? { netns: opts.netns } : {});
   try {
+    const { pre, dhcp } = await checkHost(h, state, role, opts);
+    const desired = planRole(pre.state, role);
+    const force = opts.force ?? false;
+    const scoped = { scope: roleScope(role.role, force), ...ownerNames };
+    const base = { desired, segmentation: pre.state.segmentation, ...(pre.note ? { note: pre.note } : {}) };
     if (opts.dryRun) {
-      const p = await plan(h, desired);
-      return { desired, plan: p, ops: 0, stats: [], ...(dhcp ? { dhcp: plannedOnly(dhcp) } : {}) };
+      const p = await plan(h, desired, scoped);
+      checkRoleConflict(role.role, p, force);
+      return { ...base, plan: p, ops: 0, stats: [], foreign: p.foreign, ...(dhcp ? { dhcp: plannedOnly(dhcp) } : {}) };
     }
-    const r = await reconcile(h, desired, opts.onProgress ? { onProgress: opts.onProgress } : {});
-    const out: ApplyResult = { desired, plan: r.plan, ops: r.ops, stats: r.stats };
+    const r = await reconcile(h, desired, {
+      ...scoped,
+      onPlan: (p) => {
+        checkRoleConflict(role.role, p, force);
+        if (p.changes.ops.some((o) => o.op === 'sysctl')) recordSysctls(opts.netns, desired.sysctls ?? {});
+      },
+      ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
+    });
+    const out: ApplyResult = { ...base, plan: r.plan, ops: r.ops, stats: r.stats, foreign: r.plan.foreign };
     if (dhcp) out.dhcp = await applyDhcp(dhcp, r.ops);
     return out;
   } finally {
@@ -59,14 +88,32 @@ export async function applyRole(state: AllocatedState, role: Role, opts: ApplyOp
   }
 }
 
-/** Removes everything eucanet owns on this host (and stops its DHCP server), nothing else. */
-export async function downRole(role: Role['role'], opts: { netns?: Netns; dhcpOptions?: DhcpOptions } = {}): Promise<{ ops: number; plan: ReconcilePlan }> {
-  const h = open(opts.netns !== undefined ? { netns: opts.netns } : {});
+/**
+ * Preflight and, for the cluster controller, DHCP's plan, checked together:
+ * every problem of both in one error, before anything is sent. DHCP is
+ * planned on the resolved state (segmentation auto decided for this host).
+ * DHCP's own error is kept when it is the only one.
+ */
+async function checkHost(h: Handle, state: AllocatedState, role: Role, opts: ApplyOptions) {
+  let dhcp: PlannedDhcp | undefined;
+  let dhcpErr: DhcpValidationError | undefined;
+  const planIt = async (resolved: Resolved['state']): Promise<string[]> => {
+    try {
+      dhcp = await planDhcp(resolved, opts.netns, opts.dhcpOptions);
+      return [];
+    } catch (err) {
+      if (!(err instanceof DhcpValidationError)) throw err;
+      dhcpErr = err;
+      return err.problems.map((p) => p.message);
+    }
+  };
   try {
-    if (role === 'cc') await dhcpServerFor(opts.netns, opts.dhcpOptions).stop();
-    const r = await reconcile(h, {});
-    return { ops: r.ops, plan: r.plan };
-  } finally {
-    h.close();
+    const pre = await preflight(h, state, role, undefined, role.role === 'cc' && (opts.dhcp ?? true) ? planIt : undefined);
+    return { pre, dhcp };
+  } catch (err) {
+    if (err instanceof PreflightError && dhcpErr && err.problems.length === dhcpErr.problems.length) throw dhcpErr;
+    throw err;
   }
 }
+
+export { downRole, type DownOptions, type DownReport } from './down.js';

@@ -44,7 +44,7 @@ function checkGroupVlan(s: State, ctx: NetCtx, vlan: number, field: string): voi
   checkVlanNumber(field, vlan);
   const [lo, hi] = ctx.vlanRange;
   if (vlan < lo || vlan > hi) throw new ValidationError(field, vlan, `is outside vlanRange ${lo}-${hi}`);
-  if (ctx.segmentation !== 'vlan') return;
+  if (ctx.segmentation !== 'vlan' && ctx.segmentation !== 'auto') return;
   // The VLAN device <privateInterface>.<vlan> must fit in IFNAMSIZ - 1 bytes.
   const hosts: Array<[string, string]> = [['cc.privateInterface', s.cc.privateInterface]];
   for (const [n, h] of Object.entries(s.nodes ?? {})) hosts.push([nodeField(n, 'privateInterface'), h.privateInterface]);

@@ -4,11 +4,11 @@ import { intToIpv4 } from '../util/ip.js';
 import { checkIfName, checkVlanNumber, nodeField, Unique } from './fields.js';
 import { contains, formatBlock, overlaps, parseBlock, parseHostCidr, parseIpv4Int, reservedOverlap, type Block } from './net.js';
 import { parsePool, poolContains, poolOverlap, type PoolRange } from './pool.js';
-import { DEFAULT_MAC_PREFIX, DEFAULT_VLAN_RANGE, defaultSegmentation, type Segmentation, type State } from './types.js';
+import { DEFAULT_MAC_PREFIX, DEFAULT_VLAN_RANGE, defaultSegmentation, type SegmentationSetting, type State } from './types.js';
 
 /** The checked network settings, with defaults resolved, for the later checks and allocation. */
 export interface NetCtx {
-  segmentation: Segmentation;
+  segmentation: SegmentationSetting;
   subnet: Block;
   addrsPerNet: number;
   /** Prefix length of a group block (27 for 32 addresses). */
@@ -37,7 +37,7 @@ export function checkNetwork(s: State): NetCtx {
   return { segmentation, subnet, addrsPerNet, blockPrefix: 32 - Math.log2(addrsPerNet), vlanRange, pool, macPrefix };
 }
 
-function checkSegmentation(s: State): Segmentation {
+function checkSegmentation(s: State): SegmentationSetting {
   const seg = s.segmentation ?? defaultSegmentation(s.mode);
   if (s.mode === 'MANAGED-NOVLAN' && seg !== 'none') {
     throw new ValidationError('segmentation', seg, 'MANAGED-NOVLAN has no per-group segments: use "none" (or mode MANAGED)');
@@ -88,7 +88,7 @@ function checkMacPrefix(text: string): Uint8Array {
 }
 
 /** Interfaces of the CC and nodes, and their underlay addresses. */
-function checkHosts(s: State, seg: Segmentation, subnet: Block, pool: PoolRange[]): void {
+function checkHosts(s: State, seg: SegmentationSetting, subnet: Block, pool: PoolRange[]): void {
   const hosts: Array<[string, { privateInterface: string; underlay?: string }]> = [['cc', s.cc]];
   checkIfName('cc.publicInterface', s.cc.publicInterface);
   checkIfName('cc.privateInterface', s.cc.privateInterface);

@@ -101,10 +101,11 @@ export const stateSchema = {
     $schema: { type: 'string' },
     mode: { enum: ['MANAGED', 'MANAGED-NOVLAN'], description: 'VNET_MODE.' },
     segmentation: {
-      enum: ['vlan', 'vxlan', 'none'],
+      enum: ['vlan', 'vxlan', 'none', 'auto'],
       description:
         'Group isolation on the private network: vlan (802.1Q, MANAGED default), vxlan (needs ' +
-        'underlay addresses on cc and every node), none (MANAGED-NOVLAN, its only choice).',
+        'underlay addresses on cc and every node), none (MANAGED-NOVLAN, its only choice), auto ' +
+        '(MANAGED: vlan where the kernel has 802.1Q, else vxlan, decided by each host as it applies).',
     },
     subnet: { type: 'string', description: 'VNET_SUBNET/VNET_NETMASK as a CIDR, e.g. "10.1.0.0/16".' },
     addrsPerNet: { type: 'integer', description: 'VNET_ADDRSPERNET: a power of two, 16..2048.' },

@@ -12,6 +12,13 @@ export type Mode = 'MANAGED' | 'MANAGED-NOVLAN';
  */
 export type Segmentation = 'vlan' | 'vxlan' | 'none';
 
+/**
+ * What a state may say: a segmentation, or `auto`: vlan where the host's
+ * kernel has 802.1Q, else vxlan (which then needs the underlay addresses),
+ * decided on each host when it applies (managed/preflight.ts).
+ */
+export type SegmentationSetting = Segmentation | 'auto';
+
 /** tcp, udp, icmp, or an IP protocol number 0-255. */
 export type Protocol = 'tcp' | 'udp' | 'icmp' | number;
 
@@ -72,7 +79,7 @@ export interface ClusterController {
 export interface State {
   $schema?: string;
   mode: Mode;
-  segmentation?: Segmentation;
+  segmentation?: SegmentationSetting;
   /** The private network cut into blocks, e.g. "10.1.0.0/16". */
   subnet: string;
   /** Addresses per group block: a power of two, 16..2048. */
@@ -110,7 +117,8 @@ export interface AllocatedInstance extends Instance {
 
 /** A state with every default resolved and every allocation made. */
 export interface AllocatedState extends Omit<State, 'groups' | 'instances'> {
-  segmentation: Segmentation;
+  /** `auto` until a host resolves it (preflight.ts resolveSegmentation); planning needs it resolved. */
+  segmentation: SegmentationSetting;
   vlanRange: [number, number];
   publicIps: string[];
   macPrefix: string;

@@ -1,10 +1,11 @@
 // The desired state reconcile() converges to, and how eucanet marks what it owns.
 //
 // Ownership marks (objects without them are never touched):
-//   links      IFLA_IFALIAS "eucanet" or "eucanet:<detail>"
+//   links      IFLA_IFALIAS "eucanet" or "eucanet:<detail>"; with an owner (a
+//              role) "eucanet/<owner>[:<detail>]" (owner.ts)
 //   taps       the same alias, plus device group PORT_GROUP for bulk teardown
-//   addresses  IFA_PROTO = EUCANET_PROTO
-//   routes     rtm_protocol = EUCANET_PROTO
+//   addresses  IFA_PROTO = EUCANET_PROTO (or an owner's number, owner.ts)
+//   routes     rtm_protocol = EUCANET_PROTO (likewise)
 //   nftables   whole tables named "eucanet" or "eucanet-*" (nft-diff.ts)
 import type { TapSpec } from '../handle.js';
 import type { AddressSpec } from '../rtnl/address.js';
@@ -18,8 +19,14 @@ export const PORT_GROUP = 4200;
 /** IFA_PROTO / rtm_protocol value marking eucanet's addresses and routes. */
 export const EUCANET_PROTO = 240;
 
-export function isOwnedAlias(alias: string | undefined): boolean {
+/** An alias without an owner: "eucanet" or "eucanet:<detail>". */
+export function isUnscopedAlias(alias: string | undefined): boolean {
   return alias === OWNER_ALIAS || (alias !== undefined && alias.startsWith(`${OWNER_ALIAS}:`));
+}
+
+/** Any eucanet mark: "eucanet", "eucanet:<detail>", "eucanet/<owner>", "eucanet/<owner>:<detail>". */
+export function isOwnedAlias(alias: string | undefined): boolean {
+  return isUnscopedAlias(alias) || (alias !== undefined && /^eucanet\/[A-Za-z0-9]+(?::|$)/.test(alias));
 }
 
 /** An alias carrying the ownership mark: "eucanet" or "eucanet:<detail>". */

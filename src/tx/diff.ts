@@ -7,6 +7,7 @@ import type { Link, LinkAttributes, LinkChanges, LinkSpec } from '../rtnl/link.j
 import type { Route, RouteSpec } from '../rtnl/route.js';
 import { parseCidr, bytesToIp, networkOf } from '../util/ip.js';
 import { EUCANET_PROTO, PORT_GROUP, isOwnedAlias, ownedAlias, type DesiredPort, type DesiredState } from './desired.js';
+import { mayTouch, scopedAlias, whoseLink, whoseProto, type OwnerScope } from './owner.js';
 import type { Op } from './ops.js';
 
 export interface KernelState {
@@ -94,16 +95,23 @@ function bridgeChanges(cur: Link, want: LinkSpec): LinkChanges['bridge'] {
   return Object.keys(b).length ? b : undefined;
 }
 
-function diffLinks(want: DesiredState, idx: LinkIndex, out: Diff): Set<string> {
+/** The mark a desired object gets: the scope's owner, or no owner. */
+const markOf = (scope: OwnerScope | undefined, detail: string | undefined) => (scope ? scopedAlias(scope.tag, detail) : ownedAlias(detail));
+
+/** A link another owner made, which this scope leaves as it is (it is reported in the plan's `foreign`). */
+const othersLink = (have: Link, scope: OwnerScope | undefined): boolean => whoseLink(have, scope) === 'other' && !mayTouch('other', scope);
+
+function diffLinks(want: DesiredState, idx: LinkIndex, out: Diff, scope?: OwnerScope): Set<string> {
   const wanted = new Set<string>();
   for (const spec0 of want.links ?? []) {
-    const spec = { ...spec0, alias: ownedAlias(spec0.alias) } as LinkSpec;
+    const spec = { ...spec0, alias: markOf(scope, spec0.alias) } as LinkSpec;
     wanted.add(spec.name);
     const have = idx.byName.get(spec.name);
     if (!have) {
       out.changes.push({ op: 'link.add', spec });
       continue;
     }
+    if (othersLink(have, scope)) continue;
     if (mustRecreate(have, spec, idx)) {
       if (!isOwnedAlias(have.alias)) {
         throw new ValidationError('links', spec.name, `a link of that name exists (${have.kind ?? 'device'}) and is not eucanet's`);
@@ -117,19 +125,19 @@ function diffLinks(want: DesiredState, idx: LinkIndex, out: Diff): Set<string> {
     if (bridge) changes.bridge = bridge;
     if (Object.keys(changes).length) out.changes.push({ op: 'link.set', ref: spec.name, changes });
   }
-  for (const p of want.ports ?? []) diffPort(p, idx, out, wanted);
+  for (const p of want.ports ?? []) diffPort(p, idx, out, wanted, scope);
   return wanted;
 }
 
 // Runs once per port of every reconcile (thousands), so it avoids object rest
 // and spread on the path of a port that exists already.
-function diffPort(p: DesiredPort, idx: LinkIndex, out: Diff, wanted: Set<string>): void {
+function diffPort(p: DesiredPort, idx: LinkIndex, out: Diff, wanted: Set<string>, scope?: OwnerScope): void {
   const { name, tap } = p;
   wanted.add(name);
   const have = idx.byName.get(name);
   const tapOpts = typeof tap === 'object' ? tap : undefined;
   // Ownership marks go only on a tap eucanet creates (or one it already owns).
-  const own = tap ? { alias: ownedAlias(tapOpts?.alias ?? p.alias ?? 'port'), group: p.group ?? tapOpts?.group ?? PORT_GROUP } : undefined;
+  const own = tap ? { alias: markOf(scope, tapOpts?.alias ?? p.alias ?? 'port'), group: p.group ?? tapOpts?.group ?? PORT_GROUP } : undefined;
   if (!have) {
     if (!tap) throw new ValidationError('ports', name, 'no such link, and the port is not to be created as a tap');
     const { name: _n, tap: _t, ...attrs } = p;
@@ -137,7 +145,10 @@ function diffPort(p: DesiredPort, idx: LinkIndex, out: Diff, wanted: Set<string>
     return;
   }
   // An existing port is adopted only if it is ours already (or, when it is to be a tap, a tap).
-  const adopt = own && (isOwnedAlias(have.alias) || have.kind === 'tun') ? own : undefined;
+  // (An unscoped mark, an older eucanet's, is adopted by the scope that wants it.)
+  const whose = whoseLink(have, scope);
+  if (othersLink(have, scope)) return;
+  const adopt = own && (whose === 'mine' || whose === 'unscoped' || mayTouch(whose, scope) || have.kind === 'tun') ? own : undefined;
   const changes = attributeChanges(have, p, idx, adopt);
   for (const _ in changes) {
     out.changes.push({ op: 'link.set', ref: name, changes });
@@ -145,11 +156,12 @@ function diffPort(p: DesiredPort, idx: LinkIndex, out: Diff, wanted: Set<string>
   }
 }
 
-function diffUnwanted(cur: KernelState, wanted: Set<string>, out: Diff): void {
-  const unwanted = cur.links.filter((l) => isOwnedAlias(l.alias) && !wanted.has(l.name));
+function diffUnwanted(cur: KernelState, wanted: Set<string>, out: Diff, scope?: OwnerScope): void {
+  const mine = (l: Link) => mayTouch(whoseLink(l, scope), scope);
+  const unwanted = cur.links.filter((l) => mine(l) && !wanted.has(l.name));
   // A port that is not eucanet's (a hypervisor's tap, a veth) and no longer
   // wanted is released from eucanet's bridge rather than deleted.
-  const ownedIdx = new Set(cur.links.filter((l) => isOwnedAlias(l.alias)).map((l) => l.index));
+  const ownedIdx = new Set(cur.links.filter(mine).map((l) => l.index));
   for (const l of cur.links) {
     if (l.master !== undefined && ownedIdx.has(l.master) && !isOwnedAlias(l.alias) && !wanted.has(l.name)) {
       out.changes.push({ op: 'link.set', ref: l.name, changes: { master: null } });
@@ -157,7 +169,7 @@ function diffUnwanted(cur: KernelState, wanted: Set<string>, out: Diff): void {
   }
   // A whole device group with nothing wanted left in it goes in one request.
   const groupMembers = cur.links.filter((l) => l.group === PORT_GROUP);
-  const wholeGroup = groupMembers.length > 1 && groupMembers.every((l) => !wanted.has(l.name) && isOwnedAlias(l.alias));
+  const wholeGroup = groupMembers.length > 1 && groupMembers.every((l) => !wanted.has(l.name) && mine(l));
   if (wholeGroup) out.changes.push({ op: 'link.deleteGroup', group: PORT_GROUP });
   for (const l of unwanted) {
     if (wholeGroup && l.group === PORT_GROUP) continue;
@@ -169,7 +181,7 @@ function diffUnwanted(cur: KernelState, wanted: Set<string>, out: Diff): void {
 
 const addrKey = (dev: string, text: string, prefix: number) => `${dev}|${text}/${prefix}`;
 
-function diffAddresses(cur: KernelState, want: DesiredState, idx: LinkIndex, out: Diff): void {
+function diffAddresses(cur: KernelState, want: DesiredState, idx: LinkIndex, out: Diff, scope?: OwnerScope): void {
   const present = new Map<string, Address>();
   for (const a of cur.addresses) {
     const dev = idx.nameOf(a.index);
@@ -181,10 +193,10 @@ function diffAddresses(cur: KernelState, want: DesiredState, idx: LinkIndex, out
     const dev = typeof a.dev === 'number' ? (idx.nameOf(a.dev) ?? String(a.dev)) : a.dev;
     const key = addrKey(dev, bytesToIp(c.bytes), c.prefix);
     wanted.add(key);
-    if (!present.has(key)) out.changes.push({ op: 'address.add', spec: { ...a, proto: EUCANET_PROTO } });
+    if (!present.has(key)) out.changes.push({ op: 'address.add', spec: { ...a, proto: scope?.proto ?? EUCANET_PROTO } });
   }
   for (const [key, a] of present) {
-    if (a.proto !== EUCANET_PROTO || wanted.has(key)) continue;
+    if (!mayTouch(whoseProto(a.proto, scope), scope) || wanted.has(key)) continue;
     const spec: AddressSpec = { dev: idx.nameOf(a.index)!, address: `${a.address}/${a.prefix}` };
     out.changes.unshift({ op: 'address.delete', spec });
   }
@@ -200,7 +212,7 @@ function normDst(dst: string): string {
   return `${bytesToIp(networkOf(c))}/${c.prefix}`;
 }
 
-function diffRoutes(cur: KernelState, want: DesiredState, idx: LinkIndex, out: Diff): void {
+function diffRoutes(cur: KernelState, want: DesiredState, idx: LinkIndex, out: Diff, scope?: OwnerScope): void {
   // A desired route without a dev matches whatever dev the kernel chose for it.
   const wanted = (want.routes ?? []).map((r) => ({
     r,
@@ -213,25 +225,29 @@ function diffRoutes(cur: KernelState, want: DesiredState, idx: LinkIndex, out: D
     const key = routeKey(r.dst, r.table, r.gateway, idx.nameOf(r.oif));
     const found = matches(key, routeKey(r.dst, r.table, r.gateway, undefined));
     found.forEach((w) => met.add(w.r));
-    if (r.protocol !== EUCANET_PROTO || found.length) continue;
-    const spec: RouteSpec = { dst: r.dst, table: r.table, protocol: EUCANET_PROTO };
+    if (!mayTouch(whoseProto(r.protocol, scope), scope) || found.length) continue;
+    const spec: RouteSpec = { dst: r.dst, table: r.table, protocol: r.protocol! };
     if (r.gateway) spec.gateway = r.gateway;
     const dev = idx.nameOf(r.oif);
     if (dev) spec.dev = dev;
     out.changes.unshift({ op: 'route.delete', spec });
   }
-  for (const w of wanted) if (!met.has(w.r)) out.changes.push({ op: 'route.add', spec: { ...w.r, protocol: EUCANET_PROTO } });
+  for (const w of wanted) if (!met.has(w.r)) out.changes.push({ op: 'route.add', spec: { ...w.r, protocol: scope?.proto ?? EUCANET_PROTO } });
 }
 
-export function diffState(cur: KernelState, want: DesiredState): Diff {
+/**
+ * The ops that take `cur` to `want`. With a scope, only that owner's objects
+ * (and unscoped ones it wants) are changed or removed; see owner.ts.
+ */
+export function diffState(cur: KernelState, want: DesiredState, scope?: OwnerScope): Diff {
   const out: Diff = { removals: [], changes: [] };
   const idx = new LinkIndex(cur.links);
-  const wanted = diffLinks(want, idx, out);
-  diffUnwanted(cur, wanted, out);
+  const wanted = diffLinks(want, idx, out, scope);
+  diffUnwanted(cur, wanted, out, scope);
   for (const [key, value] of Object.entries(want.sysctls ?? {})) {
     if (cur.sysctls[key] !== String(value)) out.changes.push({ op: 'sysctl', key, value: String(value) });
   }
-  diffAddresses(cur, want, idx, out);
-  diffRoutes(cur, want, idx, out);
+  diffAddresses(cur, want, idx, out, scope);
+  diffRoutes(cur, want, idx, out, scope);
   return out;
 }

@@ -48,10 +48,14 @@ export const OWNED_TABLE_PREFIX = 'eucanet';
 
 export const isOwnedTable = (t: { name: string }) => t.name === OWNED_TABLE_PREFIX || t.name.startsWith(`${OWNED_TABLE_PREFIX}-`) || t.name.startsWith(`${OWNED_TABLE_PREFIX}_`);
 
-/** Reads the current content of eucanet's tables (and of no others). */
-export async function readOwned(nft: Nft): Promise<Current> {
-  const tables = (await nft.listTables()).filter(isOwnedTable);
-  const cur: Current = { tables, chains: [], sets: [], rules: [], elements: new Map() };
+/**
+ * Reads the current content of eucanet's tables (and of no others); `keep`
+ * narrows them to one owner's (the others are returned in `skipped`).
+ */
+export async function readOwned(nft: Nft, keep: (t: Table) => boolean = () => true): Promise<Current & { skipped: Table[] }> {
+  const owned = (await nft.listTables()).filter(isOwnedTable);
+  const tables = owned.filter(keep);
+  const cur: Current & { skipped: Table[] } = { tables, chains: [], sets: [], rules: [], elements: new Map(), skipped: owned.filter((t) => !keep(t)) };
   for (const t of tables) {
     cur.chains.push(...(await nft.listChains(t.family, t.name)));
     cur.rules.push(...(await nft.listRules(t.family, t.name)));

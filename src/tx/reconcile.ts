@@ -6,6 +6,8 @@ import { readSysctl } from '../sys/sysctl.js';
 import { EUCANET_PROTO, type DesiredState } from './desired.js';
 import { diffState, type KernelState } from './diff.js';
 import { diffNft, readOwned } from './nft-diff.js';
+import { bytesToIp, parseCidr } from '../util/ip.js';
+import { foreignObjects, type Foreign, type OwnerScope, type Wanted } from './owner.js';
 import type { CommitOptions, CommitStats, Transaction } from './transaction.js';
 
 export interface ReconcilePlan {
@@ -16,6 +18,20 @@ export interface ReconcilePlan {
   size: number;
   /** The nftables generation the plan was read at. */
   genid?: number;
+  /**
+   * With a scope: eucanet objects of other owners (or of none, an older
+   * eucanet's) that the plan leaves alone; with `force`, those it takes over.
+   */
+  foreign: Foreign[];
+}
+
+export interface PlanOptions {
+  /** Plan only this owner's objects (see owner.ts). */
+  scope?: OwnerScope;
+  /** Names an owner by its address/route protocol number, for `foreign`. */
+  ownerOfProto?: (proto: number) => string | undefined;
+  /** Names an owner by a table name, for `foreign`. */
+  ownerOfTable?: (name: string) => string | undefined;
 }
 
 export interface ReconcileResult {
@@ -28,10 +44,11 @@ export interface ReconcileResult {
 }
 
 /** The kernel's current state, as far as the desired state is concerned. */
-export async function readKernelState(h: Handle, want: DesiredState): Promise<KernelState> {
+export async function readKernelState(h: Handle, want: DesiredState, scoped = false): Promise<KernelState> {
   // With no routes wanted, only eucanet's own matter (to remove them), and the
-  // kernel can leave out the rest: a local route per address otherwise.
-  const routeFilter = want.routes?.length ? { table: 'all' as const } : { table: 'all' as const, protocol: EUCANET_PROTO };
+  // kernel can leave out the rest: a local route per address otherwise. (A
+  // scoped plan reads them all: owners' routes carry several protocol numbers.)
+  const routeFilter = want.routes?.length || scoped ? { table: 'all' as const } : { table: 'all' as const, protocol: EUCANET_PROTO };
   const [links, addresses, routes] = await Promise.all([
     h.links.list(),
     h.addresses.list(),
@@ -49,33 +66,56 @@ export async function readKernelState(h: Handle, want: DesiredState): Promise<Ke
   return { links, addresses, routes, sysctls };
 }
 
+function wantedNames(want: DesiredState): Wanted {
+  const links = new Set([...(want.links ?? []), ...(want.ports ?? [])].map((l) => l.name));
+  const addresses = new Set(
+    (want.addresses ?? []).map((a) => {
+      const c = parseCidr('address', a.address);
+      return `${bytesToIp(c.bytes)}/${c.prefix} on ${String(a.dev)}`;
+    }),
+  );
+  return { links, addresses };
+}
+
 /** Computes what applying `want` would change, without changing anything. */
-export async function plan(h: Handle, want: DesiredState): Promise<ReconcilePlan> {
+export async function plan(h: Handle, want: DesiredState, opts: PlanOptions = {}): Promise<ReconcilePlan> {
+  const { scope } = opts;
+  const keep = scope && !scope.force ? (t: { name: string }) => scope.tables.includes(t.name) : undefined;
   // The nftables reads go over their own socket, so they overlap the
   // rtnetlink dumps. The generation is read first: if another process changes
   // the ruleset after it, the kernel refuses our batch (ERESTART) and we plan again.
   const nftRead = (async () => {
     const genid = await h.nft.generation();
-    return { genid, cur: await readOwned(h.nft) };
+    return { genid, cur: await readOwned(h.nft, keep) };
   })();
-  const [cur, { genid, cur: nftCur }] = await Promise.all([readKernelState(h, want), nftRead]);
-  const d = diffState(cur, want);
+  const [cur, { genid, cur: nftCur }] = await Promise.all([readKernelState(h, want, scope !== undefined), nftRead]);
+  const d = diffState(cur, want, scope);
+  const foreign: Foreign[] = [];
+  if (scope) {
+    foreign.push(...foreignObjects(cur, scope, opts.ownerOfProto ?? (() => undefined), wantedNames(want)));
+    const tableOwner = (name: string) => opts.ownerOfTable?.(name) ?? '';
+    for (const t of scope.force ? nftCur.tables.filter((x) => !scope.tables.includes(x.name)) : nftCur.skipped) {
+      foreign.push({ what: `table ${t.family} ${t.name}`, owner: tableOwner(t.name) });
+    }
+  }
   const removals = h.transaction();
   for (const op of d.removals) removals.add(op);
   const changes = h.transaction();
   for (const op of d.changes) changes.add(op);
   const nftWant = want.nft ?? { tables: [], chains: [], sets: [], rules: [] };
   if (nftCur.tables.length || nftWant.tables.length) diffNft(nftCur, nftWant, changes.nft);
-  return { removals, changes, size: removals.size + changes.size, genid };
+  return { removals, changes, size: removals.size + changes.size, genid, foreign };
 }
 
-export interface ReconcileOptions extends CommitOptions {
+export interface ReconcileOptions extends CommitOptions, PlanOptions {
   /**
    * How many times to re-plan and retry when another process changed the
    * same objects between our read and our commit (EEXIST, ENOENT, ENODEV,
    * EBUSY, ERESTART from a stale nftables generation). Default 5.
    */
   retries?: number;
+  /** Called with each plan before it is committed; throwing stops the reconcile with nothing sent. */
+  onPlan?: (p: ReconcilePlan) => void;
 }
 
 const RACE_CODES = new Set(['EEXIST', 'ENOENT', 'ENODEV', 'EBUSY', 'ERESTART', 'EADDRNOTAVAIL', 'ESRCH']);
@@ -91,7 +131,8 @@ export async function reconcile(h: Handle, want: DesiredState, opts: ReconcileOp
   const stats: CommitStats[] = [];
   let sent = 0;
   for (let attempt = 0; ; attempt++) {
-    const p = await plan(h, want);
+    const p = await plan(h, want, opts);
+    opts.onPlan?.(p);
     try {
       if (p.removals.size) stats.push(await p.removals.commit());
       if (p.changes.size) stats.push(await p.changes.commit({ ...opts, ...(p.genid !== undefined ? { genid: p.genid } : {}) }));

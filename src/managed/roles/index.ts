@@ -14,6 +14,9 @@ export { ingressRule } from './firewall.js';
 
 export type Role = { role: 'cc' } | { role: 'nc'; node: string };
 
+/** Host-wide settings a role turns on (to 1), which `down` puts back as they were. */
+export const ROLE_SYSCTLS = { cc: ['net.ipv4.ip_forward'], nc: [] as string[] } as const;
+
 /**
  * The cluster controller: every group's segment and bridge on the private NIC,
  * with the gateway address; public IPs as /32s on the public NIC; forwarding
@@ -28,7 +31,7 @@ export function planCc(state: AllocatedState): DesiredState {
   for (const i of state.instances) {
     if (i.publicIp !== undefined) net.addresses.push({ dev: state.cc.publicInterface, address: `${i.publicIp}/32` });
   }
-  const sysctls: Record<string, number> = { 'net.ipv4.ip_forward': 1 };
+  const sysctls: Record<string, number> = Object.fromEntries(ROLE_SYSCTLS.cc.map((k) => [k, 1]));
   // Without segmentation every group's gateway is on the one bridge: traffic
   // between groups comes in and goes out of it, and the CC must not answer with
   // ICMP redirects telling instances to go around its firewall.
@@ -50,11 +53,14 @@ export function planNc(state: AllocatedState, node: string): DesiredState {
   const net = hostSegments(state, groups, host.privateInterface, host.underlay);
   for (const i of here) {
     const g = groups.find((x) => groupKey(x) === i.group)!;
-    net.ports.push({ name: i.port, master: bridgeOf(state, g), up: true, tap: { alias: `eucanet:port ${i.id}` } });
+    net.ports.push({ name: i.port, master: bridgeOf(state, g), up: true, tap: { alias: `eucanet:port ${i.id} group ${i.group}` } });
   }
   return { ...net, nft: ncNft(state, here, host.privateInterface) };
 }
 
 export function planRole(state: AllocatedState, role: Role): DesiredState {
+  if (state.segmentation === 'auto') {
+    throw new ValidationError('segmentation', 'auto', "is decided per host: resolve it first (managed/preflight.ts resolveSegmentation, which apply does)");
+  }
   return role.role === 'cc' ? planCc(state) : planNc(state, role.node);
 }

@@ -1,0 +1,99 @@
+// Preflight: before anything is sent, what the host must already have for a
+// role: its interfaces, and 802.1Q when the groups are VLANs. Every missing
+// piece is named in one error. `segmentation: auto` is decided here, for this
+// host: vlan where the kernel has 802.1Q, else vxlan.
+import type { Handle } from '../handle.js';
+import { ValidationError } from '../netlink/errors.js';
+import { vlanSupport, type VlanSupport } from '../sys/vlan-support.js';
+import { planRole, type Role } from './roles/index.js';
+import type { AllocatedState, Segmentation } from './types.js';
+import { validateState } from './validate.js';
+
+/** What a host lacks for a role; exit 2 on the command line (the host is not ready: nothing was changed). */
+export class PreflightError extends ValidationError {
+  constructor(
+    readonly where: string,
+    readonly problems: string[],
+  ) {
+    super('host', where, problems.join('; '));
+    this.name = 'PreflightError';
+    this.message = `preflight: ${where} is not ready (${problems.length} problem${problems.length === 1 ? '' : 's'}): ${problems.join('; ')}`;
+  }
+}
+
+export interface Resolved {
+  state: AllocatedState & { segmentation: Segmentation };
+  /** Said to the operator: how auto was decided. */
+  note?: string;
+}
+
+/**
+ * Decides `segmentation: auto` for this host. A kernel without 802.1Q gets
+ * vxlan, which needs the underlay addresses: their absence is a problem.
+ */
+export function resolveSegmentation(state: AllocatedState, vlan: VlanSupport, problems: string[]): Resolved {
+  if (state.segmentation !== 'auto') return { state: state as Resolved['state'] };
+  if (vlan.supported) {
+    return { state: { ...state, segmentation: 'vlan' }, note: `segmentation auto: vlan (this kernel has 802.1Q: ${vlan.how})` };
+  }
+  const vx = { ...state, segmentation: 'vxlan' as const };
+  try {
+    validateState(structuredClone(vx));
+  } catch (err) {
+    if (!(err instanceof ValidationError)) throw err;
+    problems.push(`segmentation auto: this kernel has no 802.1Q (${vlan.how}), and vxlan cannot be used: ${err.message}`);
+    return { state: { ...state, segmentation: 'vlan' } };
+  }
+  return { state: vx, note: `segmentation auto: vxlan (this kernel has no 802.1Q: ${vlan.how})` };
+}
+
+/**
+ * The interfaces a role needs on its host, by the state's field names: the
+ * private NIC always; the CC's public NIC once an instance has a public
+ * address (its /32s go there; a cloud without a public side needs none).
+ */
+function neededInterfaces(state: AllocatedState, role: Role): Array<[string, string]> {
+  if (role.role === 'cc') {
+    const out: Array<[string, string]> = [];
+    if (state.instances.some((i) => i.publicIp !== undefined)) out.push(['cc.publicInterface', state.cc.publicInterface]);
+    out.push(['cc.privateInterface', state.cc.privateInterface]);
+    return out;
+  }
+  const node = state.nodes[role.node];
+  return node ? [[`nodes.${role.node}.privateInterface`, node.privateInterface]] : [];
+}
+
+export interface PreflightResult extends Resolved {
+  where: string;
+}
+
+/**
+ * Checks the host behind `h` for `role` and resolves auto. Throws one
+ * PreflightError naming every missing piece (with those `more` finds in the
+ * resolved state); changes nothing.
+ */
+export async function preflight(
+  h: Handle,
+  state: AllocatedState,
+  role: Role,
+  vlan: VlanSupport = vlanSupport(),
+  more?: (resolved: Resolved['state']) => Promise<string[]>,
+): Promise<PreflightResult> {
+  const where = h.netns === undefined ? 'this host' : `namespace ${String(h.netns)}`;
+  const problems: string[] = [];
+  const resolved = resolveSegmentation(state, vlan, problems);
+  // Other parts of the plan (the CC's DHCP) add their problems to the same error.
+  if (more) problems.push(...(await more(resolved.state)));
+  const links = new Set((await h.links.list()).map((l) => l.name));
+  for (const [field, name] of neededInterfaces(state, role)) {
+    if (!links.has(name)) problems.push(`${field} ${JSON.stringify(name)}: no such interface in ${where}`);
+  }
+  const wantsVlan = resolved.state.segmentation === 'vlan' && (planRole(resolved.state, role).links ?? []).some((l) => l.kind === 'vlan');
+  if (wantsVlan && !vlan.supported && state.segmentation === 'vlan') {
+    problems.push(
+      `segmentation vlan: this kernel has no 802.1Q (${vlan.how}); use segmentation "vxlan" (with underlay addresses on cc and every node) or "auto"`,
+    );
+  }
+  if (problems.length) throw new PreflightError(where, problems);
+  return { ...resolved, where };
+}
