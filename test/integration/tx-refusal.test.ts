@@ -105,6 +105,18 @@ const CASES: Case[] = [
     code: /ELOOP/,
   },
   {
+    name: 'a port moved to a master that refuses it (EOPNOTSUPP), after the kernel took it out of its bridge',
+    async setup(h) {
+      await nics(h);
+      await h.links.add({ kind: 'bridge', name: 'eucabr10' });
+      await h.links.set('eth1', { master: 'eucabr10' });
+    },
+    // eth0 is a veth, not a master: refused only after eth1 has left eucabr10.
+    build: (h) => h.transaction().setLink('eth1', { master: 'eth0' }),
+    fails: 0,
+    code: /EOPNOTSUPP/,
+  },
+  {
     name: 'a bridge repaired (up, stp off, forward delay 0) while STP is on: forward delay refused after up',
     async setup(h, ns) {
       await h.links.add({ kind: 'bridge', name: 'eucabr10', alias: 'eucanet:admin/default' });
