@@ -52,13 +52,12 @@ void Scan(const uint8_t* p, size_t n, size_t* errors, bool* done) {
   }
 }
 
+// Puts SO_RCVBUF back to the size the constructor gave it.
+void RestoreRecvBuf(int fd) { SetBuf(fd, SO_RCVBUFFORCE, SO_RCVBUF, kRecvBufBytes); }
+
 }  // namespace
 
 void ExchangeJob::Run() {
-  // One receive buffer per thread, reused: a fresh zero-filled 1 MiB vector
-  // per exchange cost ~20 us of memset, more than the kernel's own work for a
-  // small request.
-  thread_local std::vector<uint8_t> rbuf(kReadBytes);
   sockaddr_nl kernel{};
   kernel.nl_family = AF_NETLINK;
   uint32_t start = 0;
@@ -66,31 +65,69 @@ void ExchangeJob::Run() {
     uint32_t end = chunk_ends[c];
     size_t len = end - start;
     EnsureSendBuf(fd, len);
+    bool faulty = fault.chunk == static_cast<int64_t>(c);
+    if (faulty && fault.send_errno > 0) return error.set(fault.send_errno, "sendto (injected fault)");
+    if (faulty && fault.rcvbuf > 0) setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &fault.rcvbuf, sizeof fault.rcvbuf);
     ssize_t sent;
     do {
-      sent = sendto(fd, data + start, len, 0, reinterpret_cast<sockaddr*>(&kernel), sizeof kernel);
+      sent = sendto(fd, data.data() + start, len, 0, reinterpret_cast<sockaddr*>(&kernel), sizeof kernel);
     } while (sent < 0 && errno == EINTR);
-    if (sent < 0) return error.set(errno, "sendto");
-    start = end;
-
-    size_t errors = 0;
-    bool done = false;
-    size_t want = expects[c];
-    for (;;) {
-      bool must_block = dump ? !done : errors < want;
-      ssize_t r = recv(fd, rbuf.data(), rbuf.size(), must_block ? 0 : MSG_DONTWAIT);
-      if (r < 0) {
-        if (errno == EINTR) continue;
-        if (errno == EAGAIN || errno == EWOULDBLOCK) {
-          if (!must_block) break;
-          return error.set(ETIMEDOUT, "recv (no reply from the kernel)");
-        }
-        return error.set(errno, "recv");
-      }
-      if (r == 0) break;
-      Scan(rbuf.data(), static_cast<size_t>(r), &errors, &done);
-      out.insert(out.end(), rbuf.data(), rbuf.data() + r);
+    if (sent < 0) {
+      int err = errno;
+      if (faulty && fault.rcvbuf > 0) RestoreRecvBuf(fd);
+      return error.set(err, "sendto");
     }
+    ++chunks_sent;
+    start = end;
+    bool ok = Receive(c);
+    if (faulty && fault.rcvbuf > 0) RestoreRecvBuf(fd);
+    if (!ok) return;
+  }
+}
+
+// Reads chunk `c`'s replies into `out`. False (with `error` set) if the kernel
+// dropped some (ENOBUFS: what is still queued is read first), or if they do
+// not come.
+bool ExchangeJob::Receive(size_t c) {
+  // One receive buffer per thread, reused: a fresh zero-filled 1 MiB vector
+  // per exchange cost ~20 us of memset, more than the kernel's own work for a
+  // small request.
+  thread_local std::vector<uint8_t> rbuf(kReadBytes);
+  size_t errors = 0;
+  bool done = false;
+  size_t want = expects[c];
+  for (;;) {
+    bool must_block = dump ? !done : errors < want;
+    ssize_t r = recv(fd, rbuf.data(), rbuf.size(), must_block ? 0 : MSG_DONTWAIT);
+    if (r < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN || errno == EWOULDBLOCK) {
+        if (!must_block) return true;
+        error.set(ETIMEDOUT, "recv (no reply from the kernel)");
+        return false;
+      }
+      if (errno == ENOBUFS) {
+        Drain();
+        error.set(ENOBUFS, "recv (the kernel dropped replies: receive buffer full)");
+        return false;
+      }
+      error.set(errno, "recv");
+      return false;
+    }
+    if (r == 0) return true;
+    Scan(rbuf.data(), static_cast<size_t>(r), &errors, &done);
+    out.insert(out.end(), rbuf.data(), rbuf.data() + r);
+  }
+}
+
+// Reads whatever replies are still queued, without waiting.
+void ExchangeJob::Drain() {
+  thread_local std::vector<uint8_t> rbuf(kReadBytes);
+  for (;;) {
+    ssize_t r = recv(fd, rbuf.data(), rbuf.size(), MSG_DONTWAIT);
+    if (r < 0 && (errno == EINTR || errno == ENOBUFS)) continue;
+    if (r <= 0) return;
+    out.insert(out.end(), rbuf.data(), rbuf.data() + r);
   }
 }
 
@@ -112,12 +149,19 @@ Napi::Buffer<uint8_t> TakeBuffer(Napi::Env env, std::vector<uint8_t>&& bytes) {
       env, owned->data(), owned->size(), [](Napi::Env, uint8_t*, std::vector<uint8_t>* v) { delete v; }, owned);
 }
 
+// The error of a failed exchange, with what it got before failing.
+Napi::Error ExchangeError(Napi::Env env, ExchangeJob& job) {
+  Napi::Error e = MakeErrnoError(env, job.error);
+  e.Set("partial", TakeBuffer(env, std::move(job.out)));
+  e.Set("chunksSent", Napi::Number::New(env, job.chunks_sent));
+  return e;
+}
+
 class ExchangeWorker : public Napi::AsyncWorker {
  public:
-  ExchangeWorker(Napi::Env env, NetlinkSocket* sock, Napi::Object self, Napi::Buffer<uint8_t> buf)
+  ExchangeWorker(Napi::Env env, NetlinkSocket* sock, Napi::Object self)
       : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)), sock_(sock) {
     self_ = Napi::Persistent(self);
-    buf_ = Napi::Persistent(buf);
   }
   ExchangeJob job;
   Napi::Promise Promise() { return deferred_.Promise(); }
@@ -126,7 +170,7 @@ class ExchangeWorker : public Napi::AsyncWorker {
   void OnOK() override {
     sock_->Release();
     if (job.error.failed()) {
-      deferred_.Reject(MakeErrnoError(Env(), job.error).Value());
+      deferred_.Reject(ExchangeError(Env(), job).Value());
       return;
     }
     deferred_.Resolve(TakeBuffer(Env(), std::move(job.out)));
@@ -140,8 +184,33 @@ class ExchangeWorker : public Napi::AsyncWorker {
   Napi::Promise::Deferred deferred_;
   NetlinkSocket* sock_;
   Napi::ObjectReference self_;
-  Napi::Reference<Napi::Buffer<uint8_t>> buf_;
 };
+
+// Argument `i` as a typed array of element type `type`, or a TypeError naming it.
+Napi::TypedArray TypedArg(const Napi::CallbackInfo& info, size_t i, napi_typedarray_type type, const char* what) {
+  Napi::Value v = info[i];
+  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != type)
+    throw Napi::TypeError::New(info.Env(), std::string(what));
+  return v.As<Napi::TypedArray>();
+}
+
+// The test-only fault argument: {chunk, rcvbuf?, sendErrno?}.
+ExchangeFault ParseFault(const Napi::CallbackInfo& info, size_t i) {
+  ExchangeFault f;
+  if (info.Length() <= i || info[i].IsUndefined() || info[i].IsNull()) return f;
+  if (!info[i].IsObject()) throw Napi::TypeError::New(info.Env(), "fault must be an object");
+  Napi::Object o = info[i].As<Napi::Object>();
+  auto num = [&](const char* key) -> int64_t {
+    Napi::Value v = o.Get(key);
+    if (v.IsUndefined()) return 0;
+    if (!v.IsNumber()) throw Napi::TypeError::New(info.Env(), std::string("fault.") + key + " must be a number");
+    return v.As<Napi::Number>().Int64Value();
+  };
+  f.chunk = num("chunk");
+  f.rcvbuf = static_cast<int>(num("rcvbuf"));
+  f.send_errno = static_cast<int>(num("sendErrno"));
+  return f;
+}
 
 }  // namespace
 
@@ -208,28 +277,29 @@ void NetlinkSocket::PrepareJob(const Napi::CallbackInfo& info, ExchangeJob* job)
   Napi::Env env = info.Env();
   if (fd_ < 0) ThrowErrno(env, EBADF, "exchange (socket closed)");
   if (busy_) ThrowErrno(env, EBUSY, "exchange (socket busy)");
-  auto buf = info[0].As<Napi::Buffer<uint8_t>>();
-  auto ends = info[1].As<Napi::Uint32Array>();
-  auto expects = info[2].As<Napi::Uint32Array>();
+  auto buf = TypedArg(info, 0, napi_uint8_array, "buf must be a Buffer or Uint8Array").As<Napi::Uint8Array>();
+  auto ends = TypedArg(info, 1, napi_uint32_array, "chunkEnds must be a Uint32Array").As<Napi::Uint32Array>();
+  auto expects = TypedArg(info, 2, napi_uint32_array, "expects must be a Uint32Array").As<Napi::Uint32Array>();
   if (ends.ElementLength() != expects.ElementLength())
     throw Napi::TypeError::New(env, "chunk ends and expects differ in length");
   uint32_t prev = 0;
   for (size_t i = 0; i < ends.ElementLength(); ++i) {
-    if (ends[i] < prev || ends[i] > buf.Length())
+    if (ends[i] < prev || ends[i] > buf.ElementLength())
       throw Napi::RangeError::New(env, "chunk ends must ascend within the buffer");
     prev = ends[i];
     job->chunk_ends.push_back(ends[i]);
     job->expects.push_back(expects[i]);
   }
+  job->fault = ParseFault(info, 4);
   job->fd = fd_;
-  job->data = buf.Data();
+  // A copy: the worker thread must not read memory the caller may detach or reuse.
+  job->data.assign(buf.Data(), buf.Data() + prev);
   job->dump = info[3].ToBoolean();
 }
 
-// exchange(buf, chunkEnds: Uint32Array, expects: Uint32Array, dump: boolean): Promise<Buffer>
+// exchange(buf, chunkEnds: Uint32Array, expects: Uint32Array, dump: boolean, fault?): Promise<Buffer>
 Napi::Value NetlinkSocket::Exchange(const Napi::CallbackInfo& info) {
-  auto* worker = new ExchangeWorker(info.Env(), this, info.This().As<Napi::Object>(),
-                                    info[0].As<Napi::Buffer<uint8_t>>());
+  auto* worker = new ExchangeWorker(info.Env(), this, info.This().As<Napi::Object>());
   try {
     PrepareJob(info, &worker->job);
   } catch (...) {
@@ -247,7 +317,7 @@ Napi::Value NetlinkSocket::ExchangeSync(const Napi::CallbackInfo& info) {
   ExchangeJob job;
   PrepareJob(info, &job);
   job.Run();
-  if (job.error.failed()) throw MakeErrnoError(info.Env(), job.error);
+  if (job.error.failed()) throw ExchangeError(info.Env(), job);
   return TakeBuffer(info.Env(), std::move(job.out));
 }
 

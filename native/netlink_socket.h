@@ -8,6 +8,20 @@
 // errors) arrived, the socket is polled for the rest. A dump (`dump` true) is
 // read until NLMSG_DONE or NLMSG_ERROR. Only the nlmsghdr framing is read here;
 // what the messages mean is JavaScript's business.
+//
+// If the exchange fails part-way (a later chunk's sendto, ENOBUFS because the
+// kernel dropped replies, a timeout), the promise is rejected with an error
+// that still carries what was received (`partial`, a Buffer) and how many
+// chunks the kernel was given (`chunksSent`): a sendto that fails hands the
+// kernel nothing of its chunk, so requests in later chunks were never seen.
+//
+// The request bytes are copied into the job: the caller's buffer may be
+// detached or reused while the worker thread runs.
+//
+// Test-only: an optional fifth argument {chunk, rcvbuf?, sendErrno?} makes the
+// exchange fail for real at chunk `chunk`: `rcvbuf` shrinks SO_RCVBUF just for
+// that chunk (the kernel drops replies: ENOBUFS), `sendErrno` fails that
+// chunk's sendto without sending it.
 #pragma once
 
 #include <napi.h>
@@ -19,15 +33,27 @@
 
 namespace eucanet {
 
+struct ExchangeFault {
+  int64_t chunk = -1;  // -1: none
+  int rcvbuf = 0;      // >0: SO_RCVBUF for that chunk only
+  int send_errno = 0;  // >0: that chunk's sendto fails with this errno
+};
+
 struct ExchangeJob {
   int fd = -1;
-  const uint8_t* data = nullptr;
+  std::vector<uint8_t> data;  // a copy of the request bytes
   std::vector<uint32_t> chunk_ends;
   std::vector<uint32_t> expects;
   bool dump = false;
+  ExchangeFault fault;
   std::vector<uint8_t> out;
+  uint32_t chunks_sent = 0;
   SysError error;
   void Run();
+
+ private:
+  bool Receive(size_t c);
+  void Drain();
 };
 
 class NetlinkSocket : public Napi::ObjectWrap<NetlinkSocket> {

@@ -5,6 +5,8 @@ import { addon, nativeError, type NativeNetns, type NativeSocket } from '../nati
 import { NLMSG_DONE, NLMSG_ERROR, NLMSG_HDRLEN, NLM_F_ACK_TLVS, NLM_F_CAPPED, NLM_F_DUMP_INTR } from './constants.js';
 import { NLMSGERR_ATTR_MISS_TYPE, NLMSGERR_ATTR_MSG, NLMSGERR_ATTR_OFFS } from './constants.js';
 import { NetlinkError } from './errors.js';
+import { ExchangeError, keepPartial, type ExchangeFault, type FaultableExchange, type PartialExchange } from './exchange.js';
+export { ExchangeError, type ExchangeFault } from './exchange.js';
 import { Attrs, splitMessages, type NlMessage } from './reader.js';
 import { NlWriter, type TraceEntry } from './writer.js';
 
@@ -91,6 +93,8 @@ export class NetlinkConnection {
   private pending = 0;
   private readonly writer = new NlWriter(64 * 1024);
   closed = false;
+  /** Test-only: asked before each run(); a fault it returns makes that exchange fail for real. */
+  testFault?: (requests: readonly Request[]) => ExchangeFault | undefined;
 
   constructor(
     readonly protocol: number,
@@ -131,15 +135,16 @@ export class NetlinkConnection {
    * calls are queued. `chunkEnds` splits the buffer into sendto() calls,
    * `expects` says how many NLMSG_ERROR replies each chunk must produce.
    */
-  exchange(buf: Buffer, chunkEnds: number[], expects: number[], dump: boolean): Promise<Buffer> {
+  exchange(buf: Buffer, chunkEnds: number[], expects: number[], dump: boolean, fault?: ExchangeFault): Promise<Buffer> {
     const site = new Error();
     if (this.closed) return Promise.reject(this.closedError(site));
     this.pending++;
     const run = async () => {
       try {
-        return await this.sock.exchange(buf, Uint32Array.from(chunkEnds), Uint32Array.from(expects), dump);
+        const sock = this.sock as unknown as { exchange: FaultableExchange };
+        return await sock.exchange(buf, Uint32Array.from(chunkEnds), Uint32Array.from(expects), dump, fault);
       } catch (err) {
-        throw nativeError(err, 'netlink exchange', site);
+        throw keepPartial(err, nativeError(err, 'netlink exchange', site));
       } finally {
         this.pending--;
       }
@@ -154,7 +159,7 @@ export class NetlinkConnection {
     try {
       return this.sock.exchangeSync(buf, Uint32Array.from(chunkEnds), Uint32Array.from(expects), dump);
     } catch (err) {
-      throw nativeError(err, 'netlink exchange');
+      throw keepPartial(err, nativeError(err, 'netlink exchange'));
     }
   }
 
@@ -175,7 +180,8 @@ export class NetlinkConnection {
     return { buf: Buffer.from(w.bytes()), ends, expects, first };
   }
 
-  private decode(requests: readonly Request[], first: number, reply: Buffer, opIndexBase?: number): Reply[] {
+  /** Matches replies to requests by sequence number; `acked` marks those with an NLMSG_ERROR. */
+  private match(requests: readonly Request[], first: number, reply: Buffer, opIndexBase?: number) {
     const out: Reply[] = requests.map(() => ({ messages: [] }));
     const acked = new Uint8Array(requests.length);
     for (const m of splitMessages(reply)) {
@@ -190,6 +196,11 @@ export class NetlinkConnection {
         if (i < requests.length) out[i]!.messages.push(m);
       }
     }
+    return { out, acked };
+  }
+
+  private decode(requests: readonly Request[], first: number, reply: Buffer, opIndexBase?: number): Reply[] {
+    const { out, acked } = this.match(requests, first, reply, opIndexBase);
     for (let i = 0; i < requests.length; i++) {
       if (!acked[i]) {
         out[i]!.error = new NetlinkError(62 /* ETIME */, { op: `${requests[i]!.describe()} (no reply from the kernel)` });
@@ -199,14 +210,40 @@ export class NetlinkConnection {
   }
 
   /**
+   * The ExchangeError for an exchange that failed part-way: the answers that
+   * came, and for each request without one whether the kernel saw it.
+   */
+  private partialError(requests: readonly Request[], first: number, err: unknown, opIndexBase?: number): unknown {
+    const e = err as Error & PartialExchange & { errno?: number; code?: string };
+    if (!e || typeof e.errno !== 'number' || typeof e.chunksSent !== 'number') return err;
+    const { out, acked } = this.match(requests, first, e.partial ?? Buffer.alloc(0), opIndexBase);
+    const unknown: number[] = [];
+    const unsent: number[] = [];
+    for (let i = 0; i < requests.length; i++) {
+      if (acked[i]) continue;
+      const seen = Math.floor(i / PIPELINE_CHUNK) < e.chunksSent;
+      (seen ? unknown : unsent).push(i);
+      const why = seen ? `outcome unknown: its answer was lost (${e.code})` : `not sent (${e.code})`;
+      out[i]!.error = new NetlinkError(e.errno, { op: `${requests[i]!.describe()} (${why})` });
+    }
+    return new ExchangeError(e as Error & { errno: number; code: string }, out, unknown, unsent);
+  }
+
+  /**
    * Sends every request pipelined, PIPELINE_CHUNK per sendto(), and returns one
    * reply per request. The kernel handles each independently: one failing does
-   * not stop the rest, so callers look at every reply.
+   * not stop the rest, so callers look at every reply. If the exchange itself
+   * fails part-way, throws an ExchangeError carrying the answers received.
    */
   async run(requests: readonly Request[], opIndexBase?: number): Promise<Reply[]> {
     if (requests.length === 0) return [];
     const { buf, ends, expects, first } = this.encode(requests, PIPELINE_CHUNK);
-    const reply = await this.exchange(buf, ends, expects, false);
+    let reply: Buffer;
+    try {
+      reply = await this.exchange(buf, ends, expects, false, this.testFault?.(requests));
+    } catch (err) {
+      throw this.partialError(requests, first, err, opIndexBase);
+    }
     return this.decode(requests, first, reply, opIndexBase);
   }
 
@@ -214,7 +251,13 @@ export class NetlinkConnection {
   runSync(requests: readonly Request[], opIndexBase?: number): Reply[] {
     if (requests.length === 0) return [];
     const { buf, ends, expects, first } = this.encode(requests, PIPELINE_CHUNK);
-    return this.decode(requests, first, this.exchangeSync(buf, ends, expects, false), opIndexBase);
+    let reply: Buffer;
+    try {
+      reply = this.exchangeSync(buf, ends, expects, false);
+    } catch (err) {
+      throw this.partialError(requests, first, err, opIndexBase);
+    }
+    return this.decode(requests, first, reply, opIndexBase);
   }
 
   /** Sends requests and throws the first error. */
@@ -253,3 +296,4 @@ export class NetlinkConnection {
     }
   }
 }
+

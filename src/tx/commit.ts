@@ -2,12 +2,11 @@
 // each applied op journaled with its inverse (see transaction.ts for the order
 // and for what is and is not atomic).
 import type { Handle } from '../handle.js';
-import { addon, nativeError } from '../native.js';
 import { atOp, NetlinkError } from '../netlink/errors.js';
-import { netnsTarget, type Request } from '../netlink/socket.js';
+import { ExchangeError, type Reply, type Request } from '../netlink/socket.js';
 import type { Batch } from '../nft/batch.js';
 import { AddressAddRequest, AddressDeleteRequest } from '../rtnl/address.js';
-import { LinkAddRequest, LinkDeleteGroupRequest, LinkDeleteRequest, LinkSetRequest, settleLinks, type LinkSpec } from '../rtnl/link.js';
+import { LinkAddRequest, LinkDeleteGroupRequest, LinkDeleteRequest, LinkSetRequest, type LinkSpec } from '../rtnl/link.js';
 import { RouteAddRequest, RouteDeleteRequest } from '../rtnl/route.js';
 import { readSysctl, writeSysctl } from '../sys/sysctl.js';
 import { CommitContext } from './context.js';
@@ -16,6 +15,8 @@ import { inverseChanges } from './inverse.js';
 import { Journal, type UndoStep } from './journal.js';
 import { opNetns, opRefs, phaseOf, type Op, type Phase } from './ops.js';
 import { orderLinkAdds } from './order.js';
+import { settleUnknown } from './unknown.js';
+import { createTaps } from './taps.js';
 import type { CommitOptions } from './transaction.js';
 
 export interface Item<O extends Op = Op> {
@@ -52,23 +53,49 @@ export class CommitRun {
     return index === this.opts.failOp ? new FaultRequest(req) : req;
   }
 
-  /** Sends requests pipelined; journals the inverse of each one applied; throws the first failure. */
-  private async send(reqs: Request[], items: Item[], inverse: (it: Item, i: number) => Request | null | undefined): Promise<void> {
-    const replies = await this.handle.rtnl.run(reqs);
+  /**
+   * Sends requests pipelined and journals, for each, what undoes it: the
+   * inverse of each one applied; the pre-image of each one refused, since the
+   * kernel may have applied part of it (RTM_SETLINK applies a link's flags
+   * before its master, and keeps them if the master change fails); and, if the
+   * exchange failed part-way, whatever the kernel's present state says about
+   * the requests whose answers were lost. Throws the first failure.
+   */
+  private async send(reqs: Request[], items: Item[], inverse: (it: Item, i: number) => Request | null | undefined, index?: (i: number) => number): Promise<void> {
+    let replies: Reply[];
+    let lost: ExchangeError | undefined;
+    try {
+      replies = await this.handle.rtnl.run(reqs);
+    } catch (err) {
+      if (!(err instanceof ExchangeError)) throw err;
+      lost = err;
+      replies = err.replies;
+    }
     this.stats.rtnlRequests += reqs.length;
+    const skip = new Set([...(lost?.unknown ?? []), ...(lost?.unsent ?? [])]);
     let first: NetlinkError | undefined;
     replies.forEach((rep, i) => {
+      if (skip.has(i)) return;
       const it = items[i]!;
+      const undoes = reqs[i]!.describe();
       if (rep.error) {
         first ??= atOp(rep.error, it.index);
+        const restore = it.op.op === 'link.set' ? inverseOf(it.op, this.ctx) : undefined;
+        if (restore) this.journal.push({ kind: 'request', req: restore, undoes: `${undoes} (refused, maybe in part)`, opIndex: it.index });
         return;
       }
       const inv = inverse(it, i);
-      const undoes = reqs[i]!.describe();
       if (inv) this.journal.push({ kind: 'request', req: inv, undoes, opIndex: it.index });
       else if (inv === null) this.journal.push({ kind: 'irreversible', undoes, opIndex: it.index });
     });
-    if (first) throw first;
+    if (!lost) {
+      if (first) throw first;
+      return;
+    }
+    const unsettled = lost.unknown.map((i) => ({ it: items[i]!, req: reqs[i]!, ...(index ? { index: index(i) } : {}) }));
+    for (const step of await settleUnknown(this.handle, this.ctx, unsettled, lost.code, (op) => inverseOf(op, this.ctx))) this.journal.push(step);
+    const at = lost.unknown[0] ?? lost.unsent[0];
+    throw Object.assign(lost, { opIndex: at !== undefined ? items[at]!.index : undefined });
   }
 
   private async learn(items: Item[]): Promise<void> {
@@ -94,28 +121,7 @@ export class CommitRun {
   }
 
   private async taps(items: Item<OpOf<'tap.add'>>[]): Promise<void> {
-    const names = items.map((it) => it.op.name);
-    const { tun, vnetHdr, multiQueue, owner, ownerGroup } = items[0]!.op.spec;
-    const site = new Error();
-    let indexes: Int32Array;
-    try {
-      indexes = await addon.tapCreate(netnsTarget(this.handle.netns), names, { tun, vnetHdr, multiQueue, owner, ownerGroup }, false);
-    } catch (err) {
-      const e = nativeError(err, 'tap create', site) as Error & { index?: number; opIndex?: number };
-      if (typeof e.index === 'number') e.opIndex = items[e.index]!.index;
-      throw e;
-    }
-    this.stats.rtnlRequests += names.length;
-    // The addon read each new tap's ifindex; asking the kernel for the links
-    // anyway is what makes putting them in a bridge cheap (see settleLinks),
-    // so only the taps that go into one are asked for.
-    names.forEach((n, i) => this.ctx.record(n, indexes[i]!));
-    const enslaved = items.flatMap((it, i) => (it.op.spec.master !== undefined ? [indexes[i]!] : []));
-    await settleLinks(this.handle.rtnl, enslaved);
-    this.stats.rtnlRequests += enslaved.length;
-    for (const it of items) {
-      this.journal.push({ kind: 'request', req: new LinkDeleteRequest(it.op.name), undoes: `tap add ${it.op.name}`, opIndex: it.index });
-    }
+    this.stats.rtnlRequests += await createTaps(this.handle, this.ctx, this.journal, items);
     const injected = items.find((it) => it.index === this.opts.failOp);
     if (injected) throw Object.assign(new InjectedFault(`tap add ${injected.op.name}`), { opIndex: injected.index });
   }
@@ -125,7 +131,7 @@ export class CommitRun {
     const specs = ordered.map((it) => ({ ...it.spec, index: this.ctx.assign(it.spec.name, it.spec.index) }) as LinkSpec);
     await this.learn(ordered);
     const reqs = specs.map((spec, i) => this.wrap(new LinkAddRequest(spec, this.ctx.resolver), ordered[i]!.index));
-    await this.send(reqs, ordered, (_it, i) => new LinkDeleteRequest(specs[i]!.index!));
+    await this.send(reqs, ordered, (_it, i) => new LinkDeleteRequest(specs[i]!.index!), (i) => specs[i]!.index!);
   }
 
   private async sysctls(items: Item<OpOf<'sysctl'>>[]): Promise<void> {
@@ -147,9 +153,27 @@ export class CommitRun {
 
   /** The nftables batch: the kernel applies it whole or not at all, so it journals nothing. */
   async nft(batch: Batch): Promise<void> {
-    await batch.commit(this.opts.genid !== undefined ? { genid: this.opts.genid } : {});
+    try {
+      await batch.commit(this.opts.genid !== undefined ? { genid: this.opts.genid } : {});
+    } catch (err) {
+      await this.nftLost(batch, err as Error & { chunksSent?: number; code?: string });
+      throw err;
+    }
     this.stats.nftMessages += batch.length;
     this.nftCommitted = true;
+  }
+
+  /**
+   * The batch reached the kernel but its answer was lost: it was applied whole
+   * or not at all. Unchanged generation since the plan's read means not
+   * applied; otherwise nobody can tell, and the rollback says so.
+   */
+  private async nftLost(batch: Batch, err: Error & { chunksSent?: number; code?: string }): Promise<void> {
+    if (!err.chunksSent) return;
+    const genid = this.opts.genid;
+    if (genid !== undefined && (await this.handle.nft.generation().catch(() => undefined)) === genid) return;
+    const what = `the nftables batch (${batch.length} ops): outcome unknown (its answer was lost: ${err.code}); the kernel applied it whole or not at all`;
+    this.journal.push({ kind: 'unknown', what, opIndex: -1 });
   }
 
   /** Sets, address and route changes, and deletes: one pipelined send per phase. */

@@ -11,20 +11,26 @@ export class TransactionError extends Error {
   readonly rolledBack: boolean;
   /** One line per applied op that could not be undone. Empty when rolledBack. */
   readonly leftBehind: string[];
+  /** One line per request the kernel was given whose outcome is unknown (its answer was lost). Empty when rolledBack. */
+  readonly unknown: string[];
   readonly rollbackErrors: Error[];
   readonly code: string;
 
   constructor(cause: Error, opIndex: number | undefined, report: RollbackReport) {
-    const rolledBack = report.leftBehind.length === 0;
+    const rolledBack = report.leftBehind.length === 0 && report.unknown.length === 0;
+    const parts: string[] = [];
+    if (report.leftBehind.length) parts.push(`left behind:\n  ${report.leftBehind.join('\n  ')}`);
+    if (report.unknown.length) parts.push(`outcome unknown:\n  ${report.unknown.join('\n  ')}`);
     const state = rolledBack
       ? `rolled back (${report.undone} applied op${report.undone === 1 ? '' : 's'} undone); the system is as it was`
-      : `ROLLBACK INCOMPLETE, left behind:\n  ${report.leftBehind.join('\n  ')}`;
+      : `ROLLBACK INCOMPLETE (${report.undone} undone), ${parts.join('\n')}`;
     super(`transaction failed: ${cause.message}; ${state}`);
     this.name = 'TransactionError';
     this.cause = cause;
     if (opIndex !== undefined) this.opIndex = opIndex;
     this.rolledBack = rolledBack;
     this.leftBehind = report.leftBehind;
+    this.unknown = report.unknown;
     this.rollbackErrors = report.errors;
     this.code = (cause as { code?: string }).code ?? 'EFAIL';
   }

@@ -23,6 +23,13 @@ export function inverseChanges(ref: LinkRef, changes: LinkChanges, ctx: CommitCo
   if (changes.up !== undefined) back.up = was.up;
   if (changes.txqlen !== undefined && was.txqlen !== undefined) back.txqlen = was.txqlen;
   if (changes.name !== undefined) back.name = was.name;
+  if (changes.bridge !== undefined && was.bridge) {
+    const b: NonNullable<LinkChanges['bridge']> = {};
+    if (changes.bridge.stp !== undefined) b.stp = was.bridge.stp;
+    if (changes.bridge.forwardDelay !== undefined) b.forwardDelay = was.bridge.forwardDelay;
+    if (changes.bridge.helloTime !== undefined) b.helloTime = was.bridge.helloTime;
+    if (Object.keys(b).length) back.bridge = b;
+  }
   return Object.keys(back).length ? back : undefined;
 }
 

@@ -1,7 +1,7 @@
 // The undo journal. Every rtnetlink op that the kernel applied records its
 // inverse here; on failure the inverses run newest first. Rtnetlink is not
 // transactional, so this is how a failed commit leaves the system as it was.
-import type { NetlinkConnection, Request } from '../netlink/socket.js';
+import { ExchangeError, type NetlinkConnection, type Reply, type Request } from '../netlink/socket.js';
 import type { Resolver } from '../rtnl/kinds/index.js';
 import { LinkDeleteGroupRequest, LinkDeleteRequest, LinkSetRequest } from '../rtnl/link.js';
 import { isNotFound } from '../netlink/errors.js';
@@ -12,13 +12,17 @@ export type UndoStep =
   | { kind: 'request'; req: Request; undoes: string; opIndex: number }
   /** An applied op with no inverse (a link delete): rollback can only report it. */
   | { kind: 'irreversible'; undoes: string; opIndex: number }
-  | { kind: 'sysctl'; netns: Netns; key: string; value: string; undoes: string; opIndex: number };
+  | { kind: 'sysctl'; netns: Netns; key: string; value: string; undoes: string; opIndex: number }
+  /** A request the kernel was given whose outcome nobody can tell: rollback can only report it. */
+  | { kind: 'unknown'; what: string; opIndex: number };
 
 export interface RollbackReport {
   /** Inverse steps that ran. */
   undone: number;
   /** What is left behind: one line per applied op whose inverse failed. */
   leftBehind: string[];
+  /** What may or may not have been applied: one line per request whose outcome is unknown. */
+  unknown: string[];
   errors: Error[];
 }
 
@@ -36,11 +40,16 @@ export class Journal {
    * as done: deleting a link takes its addresses and routes with it.
    */
   async rollback(rtnl: NetlinkConnection, failStep?: FailStep): Promise<RollbackReport> {
-    const report: RollbackReport = { undone: 0, leftBehind: [], errors: [] };
+    const report: RollbackReport = { undone: 0, leftBehind: [], unknown: [], errors: [] };
     const steps = [...this.steps].reverse();
     let i = 0;
     while (i < steps.length) {
       const step = steps[i]!;
+      if (step.kind === 'unknown') {
+        report.unknown.push(step.what);
+        i++;
+        continue;
+      }
       if (step.kind === 'irreversible') {
         report.leftBehind.push(`${step.undoes} (cannot be undone)`);
         i++;
@@ -86,7 +95,7 @@ export class Journal {
       }
       return s.req;
     });
-    let replies;
+    let replies: Reply[];
     try {
       replies = await rtnl.run(sent);
       if (grouped.length) {
@@ -96,20 +105,32 @@ export class Journal {
         }
       }
     } catch (err) {
-      // The send itself failed: nothing in this run is known to be undone.
-      for (const s of run) report.leftBehind.push(s.undoes);
       report.errors.push(err as Error);
-      return;
-    }
-    replies.forEach((rep, k) => {
-      if (!rep.error || isNotFound(rep.error)) {
-        report.undone++;
+      // The send failed part-way: the undos answered are known; the rest are not.
+      if (!(err instanceof ExchangeError) || grouped.length) {
+        for (const s of run) report.unknown.push(`${s.undoes} (its undo's outcome is unknown: ${(err as Error).message})`);
         return;
       }
-      const undo = forced.has(k) ? sent[k]! : run[k]!.req;
-      report.leftBehind.push(`${run[k]!.undoes} (its undo "${undo.describe()}" failed: ${rep.error.code})`);
-      report.errors.push(rep.error);
-    });
+      const lost = new Set([...err.unknown, ...err.unsent]);
+      replies = err.replies.map((rep, k) => (lost.has(k) ? { messages: [] } : rep));
+      for (const k of err.unknown) report.unknown.push(`${run[k]!.undoes} (its undo's outcome is unknown: ${err.code})`);
+      for (const k of err.unsent) report.leftBehind.push(`${run[k]!.undoes} (its undo was not sent: ${err.code})`);
+      replies.forEach((rep, k) => {
+        if (!lost.has(k)) this.count(rep, k, run, sent, forced, report);
+      });
+      return;
+    }
+    replies.forEach((rep, k) => this.count(rep, k, run, sent, forced, report));
+  }
+
+  private count(rep: Reply, k: number, run: RequestStep[], sent: Request[], forced: Set<number>, report: RollbackReport): void {
+    if (!rep.error || isNotFound(rep.error)) {
+      report.undone++;
+      return;
+    }
+    const undo = forced.has(k) ? sent[k]! : run[k]!.req;
+    report.leftBehind.push(`${run[k]!.undoes} (its undo "${undo.describe()}" failed: ${rep.error.code})`);
+    report.errors.push(rep.error);
   }
 }
 

@@ -8,7 +8,10 @@
 // What is atomic and what is not: the nftables batch is applied by the kernel
 // whole or not at all. Rtnetlink has no transactions, so each applied
 // rtnetlink op records its inverse and a failure runs the inverses, newest
-// first. A crash (SIGKILL, power loss) in the middle of the rtnetlink phases
+// first; a refused link change records its pre-image too, since RTM_SETLINK
+// keeps the changes it applied before the one it refused; requests whose
+// answers were lost are settled from the kernel's state or reported as
+// unknown (commit.ts, unknown.ts). A crash (SIGKILL, power loss) in the middle of the rtnetlink phases
 // leaves the ops applied so far in place; reconcile() on the next start
 // converges from there. Link deletes run last because a deleted device cannot
 // be recreated exactly; if one fails, the ops before it are rolled back, but the

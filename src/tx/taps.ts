@@ -1,0 +1,62 @@
+// The taps phase: persistent taps made through the addon (/dev/net/tun), each
+// journaled as soon as it exists, so that nothing after (the lookups that
+// settle them, a later group) can fail with a tap left unrecorded.
+import type { Handle } from '../handle.js';
+import { addon, nativeError, type TapOptions } from '../native.js';
+import { netnsTarget } from '../netlink/socket.js';
+import { LinkDeleteRequest, settleLinks } from '../rtnl/link.js';
+import type { Item, OpOf } from './commit.js';
+import type { CommitContext } from './context.js';
+import type { Journal } from './journal.js';
+
+type TapItem = Item<OpOf<'tap.add'>>;
+
+/** The options the addon applies when it makes a tap: one addon call per distinct set. */
+function optionsOf(it: TapItem): TapOptions {
+  const { tun, vnetHdr, multiQueue, owner, ownerGroup } = it.op.spec;
+  return { tun, vnetHdr, multiQueue, owner, ownerGroup };
+}
+
+/** Taps grouped by identical creation options, in first-seen order. */
+function byOptions(items: TapItem[]): Array<{ opts: TapOptions; items: TapItem[] }> {
+  const groups = new Map<string, { opts: TapOptions; items: TapItem[] }>();
+  for (const it of items) {
+    const opts = optionsOf(it);
+    const key = JSON.stringify([opts.tun, opts.vnetHdr, opts.multiQueue, opts.owner, opts.ownerGroup]);
+    let g = groups.get(key);
+    if (!g) groups.set(key, (g = { opts, items: [] }));
+    g.items.push(it);
+  }
+  return [...groups.values()];
+}
+
+/**
+ * Creates the taps, each group all or none; journals each tap the moment its
+ * group exists; then asks the kernel for the ones that go into a bridge
+ * (which is what makes enslaving them cheap, see settleLinks). Returns how
+ * many requests that took.
+ */
+export async function createTaps(h: Handle, ctx: CommitContext, journal: Journal, items: TapItem[]): Promise<number> {
+  let requests = 0;
+  const enslaved: number[] = [];
+  for (const group of byOptions(items)) {
+    const names = group.items.map((it) => it.op.name);
+    const site = new Error();
+    let indexes: Int32Array;
+    try {
+      indexes = (await addon.tapCreate(netnsTarget(h.netns), names, group.opts, false)) as Int32Array;
+    } catch (err) {
+      const e = nativeError(err, 'tap create', site) as Error & { index?: number; opIndex?: number };
+      if (typeof e.index === 'number') e.opIndex = group.items[e.index]!.index;
+      throw e;
+    }
+    requests += names.length;
+    group.items.forEach((it, i) => {
+      ctx.record(it.op.name, indexes[i]!);
+      journal.push({ kind: 'request', req: new LinkDeleteRequest(it.op.name), undoes: `tap add ${it.op.name}`, opIndex: it.index });
+      if (it.op.spec.master !== undefined) enslaved.push(indexes[i]!);
+    });
+  }
+  await settleLinks(h.rtnl, enslaved);
+  return requests + enslaved.length;
+}

@@ -1,0 +1,80 @@
+// The addon's exchange (native/netlink_socket.cc), issue 12 section 5:
+// - the request's bytes are copied when the call is made, so a caller that
+//   detaches or reuses its buffer while the worker thread runs cannot change
+//   (or free) what is sent;
+// - chunkEnds and expects must be Uint32Arrays: another typed array read as
+//   32-bit elements would send the wrong bytes, so it is a TypeError.
+import { pbkdf2 } from 'node:crypto';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+import { addon } from '../../src/native.js';
+import { NLMSG_ERROR } from '../../src/netlink/constants.js';
+import { splitMessages } from '../../src/netlink/reader.js';
+import { NlWriter } from '../../src/netlink/writer.js';
+import { decodeLink, LinkGetRequest } from '../../src/rtnl/link.js';
+import { isRoot } from '../helpers/netns.js';
+
+const NETLINK_ROUTE = 0;
+
+/** RTM_GETLINK for lo (ifindex 1), in a buffer of its own. */
+function getLo(): ArrayBuffer {
+  const w = new NlWriter(256);
+  new LinkGetRequest(1).encode(w, 4242);
+  const bytes = w.bytes();
+  const ab = new ArrayBuffer(bytes.length);
+  new Uint8Array(ab).set(bytes);
+  return ab;
+}
+
+/** Keeps every libuv worker thread busy for a while, so that a queued job starts late. */
+function busyThreadpool(): Promise<unknown> {
+  const size = Number(process.env.UV_THREADPOOL_SIZE ?? 4);
+  const run = promisify(pbkdf2);
+  return Promise.all(Array.from({ length: size * 2 }, () => run('x', 'y', 150_000, 32, 'sha256')));
+}
+
+describe.skipIf(!isRoot)('the addon exchange (root)', () => {
+  it('sends the bytes as they were at the call, even if the buffer is detached and overwritten meanwhile', async () => {
+    const sock = new addon.NetlinkSocket(NETLINK_ROUTE, null);
+    try {
+      const ab = getLo();
+      const len = ab.byteLength;
+      const busy = busyThreadpool();
+      const p = sock.exchange(Buffer.from(ab), Uint32Array.of(len), Uint32Array.of(1), false);
+      // Detach: the memory moves to a new owner, who zeroes it before the worker runs.
+      const moved = structuredClone(ab, { transfer: [ab] });
+      new Uint8Array(moved).fill(0);
+      expect(ab.byteLength).toBe(0);
+      const reply = await p;
+      await busy;
+      const msgs = [...splitMessages(reply)];
+      const link = msgs.find((m) => m.type !== NLMSG_ERROR && m.seq === 4242);
+      expect(link, 'the kernel answered the request as it was encoded').toBeDefined();
+      expect(decodeLink(link!).name).toBe('lo');
+    } finally {
+      sock.close();
+    }
+  });
+
+  it('refuses chunkEnds and expects that are not Uint32Arrays, before anything is sent', () => {
+    const sock = new addon.NetlinkSocket(NETLINK_ROUTE, null);
+    try {
+      const buf = Buffer.from(getLo());
+      const u32 = Uint32Array.of(buf.length);
+      const one = Uint32Array.of(1);
+      const call = (ends: unknown, expects: unknown) =>
+        () => (sock.exchangeSync as (...a: unknown[]) => Buffer)(buf, ends, expects, false);
+      expect(call(Float64Array.of(buf.length), one)).toThrow(/chunkEnds must be a Uint32Array/);
+      expect(call(Int32Array.of(buf.length), one)).toThrow(/chunkEnds must be a Uint32Array/);
+      expect(call([buf.length], one)).toThrow(/chunkEnds must be a Uint32Array/);
+      expect(call(u32, Float64Array.of(1))).toThrow(/expects must be a Uint32Array/);
+      expect(call(u32, new Uint8Array(4))).toThrow(/expects must be a Uint32Array/);
+      expect(() => (sock.exchangeSync as (...a: unknown[]) => Buffer)('not bytes', u32, one, false)).toThrow(/buf must be a Buffer or Uint8Array/);
+      // The same call with the right types works: the socket is fine.
+      const reply = sock.exchangeSync(buf, u32, one, false);
+      expect([...splitMessages(reply)].some((m) => m.type !== NLMSG_ERROR)).toBe(true);
+    } finally {
+      sock.close();
+    }
+  });
+});
