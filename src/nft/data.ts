@@ -38,7 +38,7 @@ export function getVerdict(a: Attrs, type: number): Verdict | undefined {
   if (!d) return undefined;
   const code = d.u32be(NFTA_VERDICT_CODE);
   if (code === undefined) return undefined;
-  const v: Verdict = { code: verdictName(code | 0) };
+  const v: Verdict = { code: verdictName(code | 0, d.start) };
   const chain = d.str(NFTA_VERDICT_CHAIN);
   if (chain !== undefined) v.chain = chain;
   return v;
