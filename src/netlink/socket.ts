@@ -61,7 +61,7 @@ export function decodeError(m: NlMessage): DecodedError {
   const at = m.offset + NLMSG_HDRLEN;
   const error = b.readInt32LE(at);
   if (error > 0 || error < -4095) throw new DecodeError('NLMSG_ERROR', at, `error ${error} is not 0 or a negative errno`);
-  const out: DecodedError = { errno: -error, seq: b.readUInt32LE(at + 4 + 8) };
+  const out: DecodedError = { errno: -error | 0, seq: b.readUInt32LE(at + 4 + 8) };
   if (m.flags & NLM_F_ACK_TLVS) {
     const origLen = m.flags & NLM_F_CAPPED ? NLMSG_HDRLEN : b.readUInt32LE(at + 4);
     const tlvStart = at + 4 + ((origLen + 3) & ~3);

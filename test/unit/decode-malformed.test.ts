@@ -1,0 +1,290 @@
+// Malformed kernel replies: each decoder throws one typed error, DecodeError,
+// naming what it was decoding and the byte offset, instead of a RangeError, a
+// TypeError, a plain Error or a wrong value. One test per bug found by the
+// fuzz run of issue 12; the fuzz test itself is decode-fuzz.test.ts.
+import { describe, expect, it } from 'vitest';
+import { NLMSG_ERROR, NLMSGERR_ATTR_MSG } from '../../src/netlink/constants.js';
+import { DecodeError, isDecodeError } from '../../src/netlink/errors.js';
+import { Attrs, splitMessages, type NlMessage } from '../../src/netlink/reader.js';
+import { decodeError } from '../../src/netlink/socket.js';
+import { NlWriter } from '../../src/netlink/writer.js';
+import { decodeAddress } from '../../src/rtnl/address.js';
+import { IFA_LABEL, IFLA_IFNAME, IFLA_INFO_DATA, IFLA_INFO_KIND, IFLA_LINKINFO } from '../../src/rtnl/attrs.js';
+import { RTM_NEWADDR, RTM_NEWLINK } from '../../src/rtnl/constants.js';
+import { decodeLink, validateLinkSpec, type LinkSpec } from '../../src/rtnl/link.js';
+import { ValidationError } from '../../src/netlink/errors.js';
+import {
+  NFTA_CHAIN_HOOK, NFTA_CHAIN_NAME, NFTA_CHAIN_TABLE, NFTA_DATA_VALUE, NFTA_DATA_VERDICT, NFTA_EXPR_DATA, NFTA_EXPR_NAME,
+  NFTA_HOOK_HOOKNUM, NFTA_LIST_ELEM, NFTA_SET_ELEM_DATA, NFTA_SET_ELEM_KEY, NFTA_SET_ELEM_LIST_ELEMENTS, NFTA_TABLE_NAME,
+  NFTA_VERDICT_CODE, NFT_MSG_NEWCHAIN, NFT_MSG_NEWGEN, NFT_MSG_NEWSETELEM, NFT_MSG_NEWTABLE,
+} from '../../src/nft/constants.js';
+import {
+  NFTA_BITWISE_DATA, NFTA_BITWISE_DREG, NFTA_BITWISE_LEN, NFTA_BITWISE_OP, NFTA_BITWISE_SREG, NFT_BITWISE_LSHIFT,
+} from '../../src/nft/expr/constants.js';
+import { decodeChain, decodeElements, decodeExpr, decodeGeneration, decodeTable } from '../../src/nft/index.js';
+import { beginNft } from '../../src/nft/msg.js';
+import { errorReplies, seeds } from '../fuzz/seeds.js';
+
+/** Runs `fn`, which must throw a DecodeError; returns it. */
+function decodeErrorOf(fn: () => unknown): DecodeError {
+  let thrown: unknown;
+  try {
+    fn();
+  } catch (err) {
+    thrown = err;
+  }
+  expect(thrown, 'expected a DecodeError, nothing was thrown').toBeDefined();
+  expect(isDecodeError(thrown), `expected a DecodeError, got ${String(thrown)}`).toBe(true);
+  return thrown as DecodeError;
+}
+
+function message(build: (w: NlWriter) => void): NlMessage {
+  const w = new NlWriter(512);
+  build(w);
+  const msgs = splitMessages(Buffer.from(w.bytes()));
+  expect(msgs).toHaveLength(1);
+  return msgs[0]!;
+}
+
+function ifinfomsg(w: NlWriter, index: number): void {
+  w.rawU8(0);
+  w.rawU8(0);
+  w.rawU16(1);
+  w.rawI32(index);
+  w.rawU32(0);
+  w.rawU32(0);
+}
+
+function linkOfKind(kind: string): NlMessage {
+  return message((w) => {
+    w.beginMessage(RTM_NEWLINK, 0, 1);
+    ifinfomsg(w, 7);
+    w.str(IFLA_IFNAME, 'x0');
+    const info = w.nestStart(IFLA_LINKINFO);
+    w.str(IFLA_INFO_KIND, kind);
+    const data = w.nestStart(IFLA_INFO_DATA);
+    w.u32(1, 1);
+    w.nestEnd(data);
+    w.nestEnd(info);
+    w.endMessage();
+  });
+}
+
+const firstLinkMessage = () => splitMessages(seeds().find((s) => s.name === 'rtnl/dump-link')!.bytes)[0]!;
+
+describe('rtnetlink messages shorter than their family header', () => {
+  it('a 16-byte RTM_NEWLINK followed by another message is refused, not decoded from the next message', () => {
+    const next = firstLinkMessage();
+    const nextBytes = next.buf.subarray(next.offset, next.offset + next.length);
+    const head = Buffer.alloc(16);
+    head.writeUInt32LE(16, 0);
+    head.writeUInt16LE(RTM_NEWLINK, 4);
+    const msgs = splitMessages(Buffer.concat([head, nextBytes]));
+    expect(msgs.map((m) => m.length)).toEqual([16, next.length]);
+    const err = decodeErrorOf(() => decodeLink(msgs[0]!));
+    expect(err.what).toBe('RTM_NEWLINK');
+    expect(err.offset).toBe(0);
+    expect(err.message).toMatch(/message length 16/);
+    // The message after it still decodes.
+    expect(decodeLink(msgs[1]!).name).toBe('lo');
+  });
+
+  it('an RTM_NEWADDR with a header but neither IFA_LOCAL nor IFA_ADDRESS is refused', () => {
+    const m = message((w) => {
+      w.beginMessage(RTM_NEWADDR, 0, 1);
+      w.rawU8(2);
+      w.rawU8(24);
+      w.rawU8(0);
+      w.rawU8(0);
+      w.rawU32(3);
+      w.str(IFA_LABEL, 'br0');
+      w.endMessage();
+    });
+    expect(decodeErrorOf(() => decodeAddress(m)).message).toMatch(/neither IFA_LOCAL nor IFA_ADDRESS/);
+  });
+});
+
+describe('IFLA_INFO_KIND is looked up as an own property', () => {
+  for (const kind of ['constructor', '__proto__', 'toString', 'hasOwnProperty']) {
+    it(`kind "${kind}" decodes as an unknown kind`, () => {
+      const link = decodeLink(linkOfKind(kind));
+      expect(link.kind).toBe(kind);
+      expect(link.name).toBe('x0');
+      expect(Object.keys(link)).not.toContain(kind);
+    });
+    it(`kind "${kind}" in a link spec is bad input`, () => {
+      expect(() => validateLinkSpec({ name: 'x0', kind } as unknown as LinkSpec)).toThrow(ValidationError);
+    });
+  }
+});
+
+describe('netlink framing', () => {
+  const reply = seeds().find((s) => s.name === 'rtnl/dump-addr')!.bytes;
+
+  it('a message length past the end of the buffer', () => {
+    const b = Buffer.from(reply);
+    b.writeUInt32LE(b.length + 4, 0);
+    expect(decodeErrorOf(() => splitMessages(b))).toMatchObject({ what: 'netlink message', offset: 0 });
+  });
+
+  it('bytes after the last message too few for a header', () => {
+    const err = decodeErrorOf(() => splitMessages(Buffer.concat([reply, Buffer.alloc(7)])));
+    expect(err.offset).toBe(reply.length);
+    expect(err.message).toMatch(/7 trailing bytes/);
+  });
+
+  it('an attribute shorter than its header, one running past its area, a u32 of two bytes', () => {
+    const b = Buffer.from([4, 0, 1, 0, 3, 0, 2, 0]);
+    expect(decodeErrorOf(() => new Attrs(b, 0, 8, 'test')).offset).toBe(4);
+    expect(decodeErrorOf(() => new Attrs(Buffer.from([9, 0, 1, 0, 0, 0, 0, 0]), 0, 8)).message).toMatch(/length 9/);
+    const short = new Attrs(Buffer.from([6, 0, 1, 0, 1, 2, 0, 0]), 0, 8, 'test');
+    expect(decodeErrorOf(() => short.u32(1)).message).toMatch(/has 2 bytes, needs 4/);
+  });
+});
+
+describe('NLMSG_ERROR', () => {
+  const replies = errorReplies();
+  const errorMessage = (name: string) => splitMessages(replies.get(name)!).find((m) => m.type === NLMSG_ERROR)!;
+
+  it('decodes captured acks and errors, with the extended ACK message and offset', () => {
+    expect(decodeError(errorMessage('ack')).errno).toBe(0);
+    expect(decodeError(errorMessage('link-exists')).errno).toBe(17);
+    expect(decodeError(errorMessage('link-kind'))).toMatchObject({ errno: 95, msg: 'Unknown device type' });
+    expect(decodeError(errorMessage('link-name-policy'))).toMatchObject({ errno: 34, msg: 'Attribute failed policy validation', offset: 32 });
+    expect(decodeError(errorMessage('nft-chain-notable'))).toMatchObject({ errno: 2, offset: 20 });
+  });
+
+  it('one too short for struct nlmsgerr is refused', () => {
+    const b = Buffer.from(replies.get('ack')!.subarray(0, 24));
+    b.writeUInt32LE(24, 0);
+    expect(decodeErrorOf(() => decodeError(splitMessages(b)[0]!)).what).toBe('NLMSG_ERROR');
+  });
+
+  it('an extended ACK whose echoed request length runs past the message is refused', () => {
+    const b = Buffer.from(replies.get('link-kind')!);
+    b.writeUInt16LE(b.readUInt16LE(6) & ~0x100, 6); // clear NLM_F_CAPPED: the echoed length is then read
+    b.writeUInt32LE(4000, 20);
+    expect(decodeErrorOf(() => decodeError(splitMessages(b)[0]!)).message).toMatch(/echoed request length 4000/);
+  });
+
+  it('an extended ACK message attribute that runs past the message is refused', () => {
+    const b = Buffer.from(replies.get('link-kind')!);
+    const at = b.indexOf(Buffer.from([0x18, 0, NLMSGERR_ATTR_MSG, 0]));
+    b.writeUInt16LE(0x40, at);
+    expect(decodeErrorOf(() => decodeError(splitMessages(b)[0]!)).what).toBe('NLMSG_ERROR attributes');
+  });
+});
+
+describe('nftables names of kernel numbers (nft/names.ts) throw DecodeError', () => {
+  const table = (family: number) =>
+    message((w) => {
+      beginNft(w, NFT_MSG_NEWTABLE, 0, 1, family);
+      w.str(NFTA_TABLE_NAME, 't');
+      w.endMessage();
+    });
+
+  it('an unknown nfgen_family', () => {
+    expect(decodeTable(table(2)).family).toBe('ip');
+    expect(decodeErrorOf(() => decodeTable(table(99)))).toMatchObject({ what: 'nfgenmsg', offset: 16 });
+  });
+
+  it('an unknown hook number', () => {
+    const m = message((w) => {
+      beginNft(w, NFT_MSG_NEWCHAIN, 0, 1, 2);
+      w.str(NFTA_CHAIN_TABLE, 't');
+      w.str(NFTA_CHAIN_NAME, 'c');
+      const h = w.nestStart(NFTA_CHAIN_HOOK, true);
+      w.u32be(NFTA_HOOK_HOOKNUM, 77);
+      w.nestEnd(h);
+      w.endMessage();
+    });
+    expect(decodeErrorOf(() => decodeChain(m)).message).toMatch(/unknown hook 77 in family ip/);
+  });
+
+  it('an unknown verdict code in a verdict map element', () => {
+    const m = message((w) => {
+      beginNft(w, NFT_MSG_NEWSETELEM, 0, 1, 2);
+      const list = w.nestStart(NFTA_SET_ELEM_LIST_ELEMENTS, true);
+      const e = w.nestStart(NFTA_LIST_ELEM, true);
+      const k = w.nestStart(NFTA_SET_ELEM_KEY, true);
+      w.binary(NFTA_DATA_VALUE, Buffer.from([10, 0, 0, 1]));
+      w.nestEnd(k);
+      const d = w.nestStart(NFTA_SET_ELEM_DATA, true);
+      const v = w.nestStart(NFTA_DATA_VERDICT, true);
+      w.u32be(NFTA_VERDICT_CODE, 12345);
+      w.nestEnd(v);
+      w.nestEnd(d);
+      w.nestEnd(e);
+      w.nestEnd(list);
+      w.endMessage();
+    });
+    const set = { family: 'ip', table: 't', name: 'm', key: 'ipv4_addr', data: 'verdict' } as const;
+    expect(decodeErrorOf(() => decodeElements([m], set)).message).toMatch(/unknown verdict code 12345/);
+  });
+
+  it('an element key of the wrong length for its set', () => {
+    const m = message((w) => {
+      beginNft(w, NFT_MSG_NEWSETELEM, 0, 1, 2);
+      const list = w.nestStart(NFTA_SET_ELEM_LIST_ELEMENTS, true);
+      const e = w.nestStart(NFTA_LIST_ELEM, true);
+      const k = w.nestStart(NFTA_SET_ELEM_KEY, true);
+      w.binary(NFTA_DATA_VALUE, Buffer.from([10, 0, 1]));
+      w.nestEnd(k);
+      w.nestEnd(e);
+      w.nestEnd(list);
+      w.endMessage();
+    });
+    const set = { family: 'ip', table: 't', name: 's', key: 'ipv4_addr' } as const;
+    expect(decodeErrorOf(() => decodeElements([m], set)).message).toMatch(/key of 3 bytes in a set of 4-byte keys/);
+  });
+
+  it('NFT_MSG_NEWGEN without NFTA_GEN_ID', () => {
+    const m = message((w) => {
+      beginNft(w, NFT_MSG_NEWGEN, 0, 1, 0);
+      w.endMessage();
+    });
+    expect(decodeErrorOf(() => decodeGeneration(m)).message).toMatch(/no NFTA_GEN_ID/);
+  });
+});
+
+describe('nftables expressions', () => {
+  const bitwise = (data: Buffer) => {
+    const m = message((w) => {
+      w.beginMessage(1, 0, 1);
+      const e = w.nestStart(NFTA_LIST_ELEM, true);
+      w.str(NFTA_EXPR_NAME, 'bitwise');
+      const d = w.nestStart(NFTA_EXPR_DATA, true);
+      w.u32be(NFTA_BITWISE_SREG, 1);
+      w.u32be(NFTA_BITWISE_DREG, 1);
+      w.u32be(NFTA_BITWISE_LEN, 4);
+      w.u32be(NFTA_BITWISE_OP, NFT_BITWISE_LSHIFT);
+      const v = w.nestStart(NFTA_BITWISE_DATA, true);
+      w.binary(NFTA_DATA_VALUE, data);
+      w.nestEnd(v);
+      w.nestEnd(d);
+      w.nestEnd(e);
+      w.endMessage();
+    });
+    return new Attrs(m.buf, 16, m.length).nested(NFTA_LIST_ELEM)!;
+  };
+
+  it('a shift by a 4-byte amount decodes; by a 2-byte one is malformed, not a raw expression', () => {
+    expect(decodeExpr(bitwise(Buffer.from([0, 0, 0, 8])))).toMatchObject({ kind: 'bitwise', shift: { op: 'lshift', bits: 8 } });
+    expect(decodeErrorOf(() => decodeExpr(bitwise(Buffer.from([0, 8])))).message).toMatch(/shift data of 2 bytes/);
+  });
+
+  it('an expression the typed form cannot hold (unknown meta key) stays raw', () => {
+    const m = message((w) => {
+      w.beginMessage(1, 0, 1);
+      const e = w.nestStart(NFTA_LIST_ELEM, true);
+      w.str(NFTA_EXPR_NAME, 'meta');
+      const d = w.nestStart(NFTA_EXPR_DATA, true);
+      w.u32be(2 /* NFTA_META_KEY */, 999);
+      w.u32be(1 /* NFTA_META_DREG */, 1);
+      w.nestEnd(d);
+      w.nestEnd(e);
+      w.endMessage();
+    });
+    expect(decodeExpr(new Attrs(m.buf, 16, m.length).nested(NFTA_LIST_ELEM)!)).toMatchObject({ kind: 'raw', name: 'meta' });
+  });
+});
