@@ -1,0 +1,92 @@
+// The decoders the fuzz test drives: every decoder of kernel replies, called
+// the way the library calls them (split the reply, then one decoder per
+// message by type), plus one decoder picked at random per message, so that
+// each decoder also sees the other decoders' messages.
+import { NLMSG_DONE, NLMSG_ERROR } from '../../src/netlink/constants.js';
+import { splitMessages, type NlMessage } from '../../src/netlink/reader.js';
+import { decodeError } from '../../src/netlink/socket.js';
+import { decodeAddress } from '../../src/rtnl/address.js';
+import { decodeLink } from '../../src/rtnl/link.js';
+import { decodeRoute } from '../../src/rtnl/route.js';
+import { decodeChain, decodeElements, decodeGeneration, decodeRule, decodeSet, decodeTable, type NftSet } from '../../src/nft/index.js';
+import type { Rng } from './prng.js';
+import type { Family, Seed } from './seeds.js';
+
+export type Decoder = (m: NlMessage) => unknown;
+
+/** What one fuzz case called, for the failure report. */
+export interface Call {
+  decoder: string;
+  message: number;
+}
+
+export interface Targets {
+  rtnl: ReadonlyMap<number, [string, Decoder]>;
+  nft: ReadonlyMap<number, [string, Decoder]>;
+  all: Record<Family, Array<[string, Decoder]>>;
+}
+
+/** Sets to decode element messages against: every set in the nft seeds, and a verdict map. */
+function setsOf(seeds: readonly Seed[]): NftSet[] {
+  const sets: NftSet[] = [{ family: 'inet', table: 't', name: 'vmap', key: 'ipv4_addr', data: 'verdict' }];
+  for (const s of seeds) {
+    if (s.family !== 'nft') continue;
+    for (const m of splitMessages(s.bytes)) if (m.type === ((10 << 8) | 9)) sets.push(decodeSet(m));
+  }
+  return sets;
+}
+
+export function targets(seeds: readonly Seed[], rng: () => Rng): Targets {
+  const sets = setsOf(seeds);
+  const elements: Decoder = (m) => decodeElements([m], rng().pick(sets));
+  const rtnl = new Map<number, [string, Decoder]>([
+    [16, ['decodeLink', decodeLink]],
+    [20, ['decodeAddress', decodeAddress]],
+    [24, ['decodeRoute', decodeRoute]],
+  ]);
+  const nft = new Map<number, [string, Decoder]>([
+    [0, ['decodeTable', decodeTable]],
+    [3, ['decodeChain', decodeChain]],
+    [6, ['decodeRule', decodeRule]],
+    [9, ['decodeSet', decodeSet]],
+    [12, ['decodeElements', elements]],
+    [15, ['decodeGeneration', decodeGeneration]],
+  ]);
+  const error: [string, Decoder] = ['decodeError', decodeError];
+  return { rtnl, nft, all: { rtnl: [...rtnl.values(), error], nft: [...nft.values(), error] } };
+}
+
+/** The decoder the library would use for `m`, if any. */
+function byType(t: Targets, family: Family, m: NlMessage): [string, Decoder] | undefined {
+  if (m.type === NLMSG_ERROR) return ['decodeError', decodeError];
+  if (m.type === NLMSG_DONE) return undefined;
+  if (family === 'rtnl') return t.rtnl.get(m.type);
+  return m.type >> 8 === 10 ? t.nft.get(m.type & 0xff) : undefined;
+}
+
+/**
+ * Decodes one reply the way the library does. `run` calls each decoder and
+ * deals with what it throws. Returns the number of decoder calls.
+ */
+export function decodeReply(
+  t: Targets, family: Family, buf: Buffer, rng: Rng, run: (call: Call, fn: () => unknown) => boolean,
+): number {
+  let msgs: NlMessage[] = [];
+  let calls = 1;
+  if (!run({ decoder: 'splitMessages', message: -1 }, () => (msgs = splitMessages(buf)))) return calls;
+  for (let i = 0; i < msgs.length && i < 64; i++) {
+    const m = msgs[i]!;
+    const own = byType(t, family, m);
+    if (own) {
+      calls++;
+      run({ decoder: own[0], message: i }, () => own[1](m));
+    }
+    // Half the messages also go to another decoder of the family.
+    const [name, other] = rng.pick(t.all[family]);
+    if (rng.chance(0.5) && name !== own?.[0]) {
+      calls++;
+      run({ decoder: name, message: i }, () => other(m));
+    }
+  }
+  return calls;
+}
