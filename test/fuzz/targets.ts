@@ -9,6 +9,9 @@ import { decodeAddress } from '../../src/rtnl/address.js';
 import { decodeLink } from '../../src/rtnl/link.js';
 import { decodeRoute } from '../../src/rtnl/route.js';
 import { decodeChain, decodeElements, decodeGeneration, decodeRule, decodeSet, decodeTable, type NftSet } from '../../src/nft/index.js';
+import { batchError } from '../../src/nft/batch-errors.js';
+import type { Batch } from '../../src/nft/batch.js';
+import { miscBatch, seedBatch, setsBatch } from '../fixtures/nft/rulesets.js';
 import type { Rng } from './prng.js';
 import type { Family, Seed } from './seeds.js';
 
@@ -21,6 +24,8 @@ export interface Call {
 }
 
 export interface Targets {
+  /** Batches whose replies batchError reads (a reply is matched to one by sequence number). */
+  batches: Batch[];
   rtnl: ReadonlyMap<number, [string, Decoder]>;
   nft: ReadonlyMap<number, [string, Decoder]>;
   all: Record<Family, Array<[string, Decoder]>>;
@@ -53,7 +58,7 @@ export function targets(seeds: readonly Seed[], rng: () => Rng): Targets {
     [15, ['decodeGeneration', decodeGeneration]],
   ]);
   const error: [string, Decoder] = ['decodeError', decodeError];
-  return { rtnl, nft, all: { rtnl: [...rtnl.values(), error], nft: [...nft.values(), error] } };
+  return { batches: [seedBatch(), setsBatch(), miscBatch()], rtnl, nft, all: { rtnl: [...rtnl.values(), error], nft: [...nft.values(), error] } };
 }
 
 /** The decoder the library would use for `m`, if any. */
@@ -73,6 +78,14 @@ export function decodeReply(
 ): number {
   let msgs: NlMessage[] = [];
   let calls = 1;
+  if (family === 'nft' && rng.chance(0.2)) {
+    // The reply to a batch: the first message's seq is taken to answer one of its messages.
+    const b = rng.pick(t.batches);
+    const seq = buf.length >= 12 ? buf.readUInt32LE(8) : 0;
+    const first = (seq - rng.below(b.messages + 2)) >>> 0;
+    calls++;
+    run({ decoder: 'batchError', message: -1 }, () => batchError(b, buf, first, rng.chance(0.5) ? { genid: 1 } : {}));
+  }
   if (!run({ decoder: 'splitMessages', message: -1 }, () => (msgs = splitMessages(buf)))) return calls;
   for (let i = 0; i < msgs.length && i < 64; i++) {
     const m = msgs[i]!;

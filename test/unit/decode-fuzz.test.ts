@@ -20,11 +20,11 @@ const hangMs = env('FUZZ_HANG_MS', 10_000);
 describe('decoder fuzz', () => {
   it(`${iterations} cases from seed ${seed}: every decoder returns or throws DecodeError`, async () => {
     const stats = await withWatchdog(seed, hangMs, (progress) => fuzz({ seed, start, iterations, progress }));
-    console.log(`fuzz: seed ${seed}, cases ${start}-${start + iterations - 1}: ${stats.calls} decoder calls in ${stats.ms.toFixed(0)} ms, ` +
+    console.log(`fuzz: seed ${seed}, cases ${start}-${start + iterations - 1}: ${stats.calls} decoder calls in ${stats.ms.toFixed(0)} ms (${stats.cpuMs.toFixed(0)} ms CPU), ` +
       `slowest case ${stats.slowestCaseMs.toFixed(1)} ms\n  decoded: ${JSON.stringify(stats.decoded)}\n  DecodeError: ${JSON.stringify(stats.typed)}`);
     expect(stats.cases).toBe(iterations);
     // The run reaches past the framing into every decoder, both ways.
-    for (const d of ['decodeLink', 'decodeAddress', 'decodeRoute', 'decodeError', 'decodeTable', 'decodeChain', 'decodeRule', 'decodeSet', 'decodeElements']) {
+    for (const d of ['batchError', 'decodeLink', 'decodeAddress', 'decodeRoute', 'decodeError', 'decodeTable', 'decodeChain', 'decodeRule', 'decodeSet', 'decodeElements']) {
       if (iterations < 10_000) break;
       expect(stats.decoded[d], d).toBeGreaterThan(0);
       expect(stats.typed[d], d).toBeGreaterThan(0);
