@@ -70,7 +70,7 @@ export interface Address {
 export function validateAddress(s: AddressSpec): Cidr {
   checkRef('dev', s.dev);
   const c = parseCidr('address', s.address);
-  if (s.scope !== undefined && !(s.scope in SCOPES)) {
+  if (s.scope !== undefined && !Object.hasOwn(SCOPES, s.scope)) {
     throw new ValidationError('scope', s.scope, `must be one of ${Object.keys(SCOPES).join(', ')}`);
   }
   if (s.broadcast !== undefined && s.broadcast !== true) {

@@ -91,7 +91,7 @@ export function validateRoute(s: RouteSpec): Parsed {
   if (s.protocol !== undefined && (!Number.isInteger(s.protocol) || s.protocol < 0 || s.protocol > 255)) {
     throw new ValidationError('protocol', s.protocol, 'must be an integer in 0-255');
   }
-  if (s.scope !== undefined && !(s.scope in SCOPES)) {
+  if (s.scope !== undefined && !Object.hasOwn(SCOPES, s.scope)) {
     throw new ValidationError('scope', s.scope, `must be one of ${Object.keys(SCOPES).join(', ')}`);
   }
   return out;

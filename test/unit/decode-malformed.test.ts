@@ -8,7 +8,9 @@ import { DecodeError, isDecodeError } from '../../src/netlink/errors.js';
 import { Attrs, splitMessages, type NlMessage } from '../../src/netlink/reader.js';
 import { decodeError } from '../../src/netlink/socket.js';
 import { NlWriter } from '../../src/netlink/writer.js';
-import { decodeAddress } from '../../src/rtnl/address.js';
+import { decodeAddress, validateAddress } from '../../src/rtnl/address.js';
+import { validateRoute } from '../../src/rtnl/route.js';
+import { dataType } from '../../src/nft/datatypes.js';
 import { IFA_LABEL, IFLA_IFNAME, IFLA_INFO_DATA, IFLA_INFO_KIND, IFLA_LINKINFO } from '../../src/rtnl/attrs.js';
 import { RTM_NEWADDR, RTM_NEWLINK } from '../../src/rtnl/constants.js';
 import { decodeLink, validateLinkSpec, type LinkSpec } from '../../src/rtnl/link.js';
@@ -287,4 +289,19 @@ describe('nftables expressions', () => {
     });
     expect(decodeExpr(new Attrs(m.buf, 16, m.length).nested(NFTA_LIST_ELEM)!)).toMatchObject({ kind: 'raw', name: 'meta' });
   });
+});
+
+describe('names given as input are looked up as own properties too', () => {
+  const checks: Array<[string, (name: string) => unknown]> = [
+    ['address scope', (n) => validateAddress({ dev: 'br0', address: '10.0.0.1/24', scope: n as never })],
+    ['route scope', (n) => validateRoute({ dst: '10.0.0.0/24', dev: 'br0', scope: n as never })],
+    ['macvlan mode', (n) => validateLinkSpec({ name: 'mv0', kind: 'macvlan', parent: 'br0', mode: n as never })],
+    ['nft symbol (inet_proto)', (n) => dataType('inet_proto').parse(n, 'proto')],
+    ['nft bit name (ct_state)', (n) => dataType('ct_state').parse(`established,${n}`, 'ct state')],
+  ];
+  for (const [what, check] of checks) {
+    it(`${what} "constructor", "toString", "__proto__": ValidationError`, () => {
+      for (const name of ['constructor', 'toString', '__proto__']) expect(() => check(name), name).toThrow(ValidationError);
+    });
+  }
 });
