@@ -65,6 +65,7 @@ export const VERDICT_NUM: Record<VerdictCode, number> = {
 const VERDICT_BY_NUM = new Map<number, VerdictCode>(
   Object.entries(VERDICT_NUM).map(([k, v]) => [v, k as VerdictCode]),
 );
+export const isVerdictCode = (n: number): boolean => VERDICT_BY_NUM.has(n);
 /** The verdict of a kernel NFTA_VERDICT_CODE (its nest at `at`); DecodeError for an unknown code. */
 export function verdictName(n: number, at: number): VerdictCode {
   const v = VERDICT_BY_NUM.get(n);

@@ -305,3 +305,24 @@ describe('names given as input are looked up as own properties too', () => {
     });
   }
 });
+
+describe('verdict codes this library has no name for', () => {
+  it('in an immediate expression (NF_QUEUE): the expression stays raw, as before', () => {
+    const m = message((w) => {
+      w.beginMessage(1, 0, 1);
+      const e = w.nestStart(NFTA_LIST_ELEM, true);
+      w.str(NFTA_EXPR_NAME, 'immediate');
+      const d = w.nestStart(NFTA_EXPR_DATA, true);
+      w.u32be(1 /* NFTA_IMMEDIATE_DREG */, 0);
+      const data = w.nestStart(2 /* NFTA_IMMEDIATE_DATA */, true);
+      const v = w.nestStart(NFTA_DATA_VERDICT, true);
+      w.u32be(NFTA_VERDICT_CODE, 3 /* NF_QUEUE */);
+      w.nestEnd(v);
+      w.nestEnd(data);
+      w.nestEnd(d);
+      w.nestEnd(e);
+      w.endMessage();
+    });
+    expect(decodeExpr(new Attrs(m.buf, 16, m.length).nested(NFTA_LIST_ELEM)!)).toMatchObject({ kind: 'raw', name: 'immediate' });
+  });
+});
