@@ -42,7 +42,7 @@ export class FuzzFailure extends Error {
     readonly iteration: number,
     readonly what: string,
     readonly input: Buffer,
-    readonly cause: unknown,
+    override readonly cause: unknown,
   ) {
     const hex = input.toString('hex');
     super(

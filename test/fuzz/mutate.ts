@@ -129,7 +129,7 @@ function mutateOnce(b: Buffer, c: Corpus, all: readonly Corpus[], rng: Rng): Buf
 
 /** A mutated copy of `c`: one to four mutations. */
 export function mutate(c: Corpus, all: readonly Corpus[], rng: Rng): Buffer {
-  let b = Buffer.from(c.bytes);
+  let b: Buffer = Buffer.from(c.bytes);
   for (let k = 1 + rng.below(4); k > 0; k--) b = mutateOnce(b, c, all, rng);
   // Half the single messages get their length field made true again, so that
   // truncations and splices reach the attributes and not only the framing.

@@ -1,52 +1,22 @@
 // Malformed kernel replies: each decoder throws one typed error, DecodeError,
 // naming what it was decoding and the byte offset, instead of a RangeError, a
 // TypeError, a plain Error or a wrong value. One test per bug found by the
-// fuzz run of issue 12; the fuzz test itself is decode-fuzz.test.ts.
+// fuzz run of issue 12 (nftables: decode-malformed-nft.test.ts; the fuzz test
+// itself: decode-fuzz.test.ts). Names given as input are checked here too.
 import { describe, expect, it } from 'vitest';
 import { NLMSG_ERROR, NLMSGERR_ATTR_MSG } from '../../src/netlink/constants.js';
-import { DecodeError, isDecodeError } from '../../src/netlink/errors.js';
+import { ValidationError } from '../../src/netlink/errors.js';
 import { Attrs, splitMessages, type NlMessage } from '../../src/netlink/reader.js';
 import { decodeError } from '../../src/netlink/socket.js';
-import { NlWriter } from '../../src/netlink/writer.js';
-import { decodeAddress, validateAddress } from '../../src/rtnl/address.js';
-import { validateRoute } from '../../src/rtnl/route.js';
+import type { NlWriter } from '../../src/netlink/writer.js';
 import { dataType } from '../../src/nft/datatypes.js';
+import { decodeAddress, validateAddress } from '../../src/rtnl/address.js';
 import { IFA_LABEL, IFLA_IFNAME, IFLA_INFO_DATA, IFLA_INFO_KIND, IFLA_LINKINFO } from '../../src/rtnl/attrs.js';
 import { RTM_NEWADDR, RTM_NEWLINK } from '../../src/rtnl/constants.js';
 import { decodeLink, validateLinkSpec, type LinkSpec } from '../../src/rtnl/link.js';
-import { ValidationError } from '../../src/netlink/errors.js';
-import {
-  NFTA_CHAIN_HOOK, NFTA_CHAIN_NAME, NFTA_CHAIN_TABLE, NFTA_DATA_VALUE, NFTA_DATA_VERDICT, NFTA_EXPR_DATA, NFTA_EXPR_NAME,
-  NFTA_HOOK_HOOKNUM, NFTA_LIST_ELEM, NFTA_SET_ELEM_DATA, NFTA_SET_ELEM_KEY, NFTA_SET_ELEM_LIST_ELEMENTS, NFTA_TABLE_NAME,
-  NFTA_VERDICT_CODE, NFT_MSG_NEWCHAIN, NFT_MSG_NEWGEN, NFT_MSG_NEWSETELEM, NFT_MSG_NEWTABLE,
-} from '../../src/nft/constants.js';
-import {
-  NFTA_BITWISE_DATA, NFTA_BITWISE_DREG, NFTA_BITWISE_LEN, NFTA_BITWISE_OP, NFTA_BITWISE_SREG, NFT_BITWISE_LSHIFT,
-} from '../../src/nft/expr/constants.js';
-import { decodeChain, decodeElements, decodeExpr, decodeGeneration, decodeTable } from '../../src/nft/index.js';
-import { beginNft } from '../../src/nft/msg.js';
+import { validateRoute } from '../../src/rtnl/route.js';
 import { errorReplies, seeds } from '../fuzz/seeds.js';
-
-/** Runs `fn`, which must throw a DecodeError; returns it. */
-function decodeErrorOf(fn: () => unknown): DecodeError {
-  let thrown: unknown;
-  try {
-    fn();
-  } catch (err) {
-    thrown = err;
-  }
-  expect(thrown, 'expected a DecodeError, nothing was thrown').toBeDefined();
-  expect(isDecodeError(thrown), `expected a DecodeError, got ${String(thrown)}`).toBe(true);
-  return thrown as DecodeError;
-}
-
-function message(build: (w: NlWriter) => void): NlMessage {
-  const w = new NlWriter(512);
-  build(w);
-  const msgs = splitMessages(Buffer.from(w.bytes()));
-  expect(msgs).toHaveLength(1);
-  return msgs[0]!;
-}
+import { decodeErrorOf, message } from '../helpers/decode.js';
 
 function ifinfomsg(w: NlWriter, index: number): void {
   w.rawU8(0);
@@ -177,120 +147,6 @@ describe('NLMSG_ERROR', () => {
   });
 });
 
-describe('nftables names of kernel numbers (nft/names.ts) throw DecodeError', () => {
-  const table = (family: number) =>
-    message((w) => {
-      beginNft(w, NFT_MSG_NEWTABLE, 0, 1, family);
-      w.str(NFTA_TABLE_NAME, 't');
-      w.endMessage();
-    });
-
-  it('an unknown nfgen_family', () => {
-    expect(decodeTable(table(2)).family).toBe('ip');
-    expect(decodeErrorOf(() => decodeTable(table(99)))).toMatchObject({ what: 'nfgenmsg', offset: 16 });
-  });
-
-  it('an unknown hook number', () => {
-    const m = message((w) => {
-      beginNft(w, NFT_MSG_NEWCHAIN, 0, 1, 2);
-      w.str(NFTA_CHAIN_TABLE, 't');
-      w.str(NFTA_CHAIN_NAME, 'c');
-      const h = w.nestStart(NFTA_CHAIN_HOOK, true);
-      w.u32be(NFTA_HOOK_HOOKNUM, 77);
-      w.nestEnd(h);
-      w.endMessage();
-    });
-    expect(decodeErrorOf(() => decodeChain(m)).message).toMatch(/unknown hook 77 in family ip/);
-  });
-
-  it('an unknown verdict code in a verdict map element', () => {
-    const m = message((w) => {
-      beginNft(w, NFT_MSG_NEWSETELEM, 0, 1, 2);
-      const list = w.nestStart(NFTA_SET_ELEM_LIST_ELEMENTS, true);
-      const e = w.nestStart(NFTA_LIST_ELEM, true);
-      const k = w.nestStart(NFTA_SET_ELEM_KEY, true);
-      w.binary(NFTA_DATA_VALUE, Buffer.from([10, 0, 0, 1]));
-      w.nestEnd(k);
-      const d = w.nestStart(NFTA_SET_ELEM_DATA, true);
-      const v = w.nestStart(NFTA_DATA_VERDICT, true);
-      w.u32be(NFTA_VERDICT_CODE, 12345);
-      w.nestEnd(v);
-      w.nestEnd(d);
-      w.nestEnd(e);
-      w.nestEnd(list);
-      w.endMessage();
-    });
-    const set = { family: 'ip', table: 't', name: 'm', key: 'ipv4_addr', data: 'verdict' } as const;
-    expect(decodeErrorOf(() => decodeElements([m], set)).message).toMatch(/unknown verdict code 12345/);
-  });
-
-  it('an element key of the wrong length for its set', () => {
-    const m = message((w) => {
-      beginNft(w, NFT_MSG_NEWSETELEM, 0, 1, 2);
-      const list = w.nestStart(NFTA_SET_ELEM_LIST_ELEMENTS, true);
-      const e = w.nestStart(NFTA_LIST_ELEM, true);
-      const k = w.nestStart(NFTA_SET_ELEM_KEY, true);
-      w.binary(NFTA_DATA_VALUE, Buffer.from([10, 0, 1]));
-      w.nestEnd(k);
-      w.nestEnd(e);
-      w.nestEnd(list);
-      w.endMessage();
-    });
-    const set = { family: 'ip', table: 't', name: 's', key: 'ipv4_addr' } as const;
-    expect(decodeErrorOf(() => decodeElements([m], set)).message).toMatch(/key of 3 bytes in a set of 4-byte keys/);
-  });
-
-  it('NFT_MSG_NEWGEN without NFTA_GEN_ID', () => {
-    const m = message((w) => {
-      beginNft(w, NFT_MSG_NEWGEN, 0, 1, 0);
-      w.endMessage();
-    });
-    expect(decodeErrorOf(() => decodeGeneration(m)).message).toMatch(/no NFTA_GEN_ID/);
-  });
-});
-
-describe('nftables expressions', () => {
-  const bitwise = (data: Buffer) => {
-    const m = message((w) => {
-      w.beginMessage(1, 0, 1);
-      const e = w.nestStart(NFTA_LIST_ELEM, true);
-      w.str(NFTA_EXPR_NAME, 'bitwise');
-      const d = w.nestStart(NFTA_EXPR_DATA, true);
-      w.u32be(NFTA_BITWISE_SREG, 1);
-      w.u32be(NFTA_BITWISE_DREG, 1);
-      w.u32be(NFTA_BITWISE_LEN, 4);
-      w.u32be(NFTA_BITWISE_OP, NFT_BITWISE_LSHIFT);
-      const v = w.nestStart(NFTA_BITWISE_DATA, true);
-      w.binary(NFTA_DATA_VALUE, data);
-      w.nestEnd(v);
-      w.nestEnd(d);
-      w.nestEnd(e);
-      w.endMessage();
-    });
-    return new Attrs(m.buf, 16, m.length).nested(NFTA_LIST_ELEM)!;
-  };
-
-  it('a shift by a 4-byte amount decodes; by a 2-byte one is malformed, not a raw expression', () => {
-    expect(decodeExpr(bitwise(Buffer.from([0, 0, 0, 8])))).toMatchObject({ kind: 'bitwise', shift: { op: 'lshift', bits: 8 } });
-    expect(decodeErrorOf(() => decodeExpr(bitwise(Buffer.from([0, 8])))).message).toMatch(/shift data of 2 bytes/);
-  });
-
-  it('an expression the typed form cannot hold (unknown meta key) stays raw', () => {
-    const m = message((w) => {
-      w.beginMessage(1, 0, 1);
-      const e = w.nestStart(NFTA_LIST_ELEM, true);
-      w.str(NFTA_EXPR_NAME, 'meta');
-      const d = w.nestStart(NFTA_EXPR_DATA, true);
-      w.u32be(2 /* NFTA_META_KEY */, 999);
-      w.u32be(1 /* NFTA_META_DREG */, 1);
-      w.nestEnd(d);
-      w.nestEnd(e);
-      w.endMessage();
-    });
-    expect(decodeExpr(new Attrs(m.buf, 16, m.length).nested(NFTA_LIST_ELEM)!)).toMatchObject({ kind: 'raw', name: 'meta' });
-  });
-});
-
 describe('names given as input are looked up as own properties too', () => {
   const checks: Array<[string, (name: string) => unknown]> = [
     ['address scope', (n) => validateAddress({ dev: 'br0', address: '10.0.0.1/24', scope: n as never })],
@@ -304,25 +160,4 @@ describe('names given as input are looked up as own properties too', () => {
       for (const name of ['constructor', 'toString', '__proto__']) expect(() => check(name), name).toThrow(ValidationError);
     });
   }
-});
-
-describe('verdict codes this library has no name for', () => {
-  it('in an immediate expression (NF_QUEUE): the expression stays raw, as before', () => {
-    const m = message((w) => {
-      w.beginMessage(1, 0, 1);
-      const e = w.nestStart(NFTA_LIST_ELEM, true);
-      w.str(NFTA_EXPR_NAME, 'immediate');
-      const d = w.nestStart(NFTA_EXPR_DATA, true);
-      w.u32be(1 /* NFTA_IMMEDIATE_DREG */, 0);
-      const data = w.nestStart(2 /* NFTA_IMMEDIATE_DATA */, true);
-      const v = w.nestStart(NFTA_DATA_VERDICT, true);
-      w.u32be(NFTA_VERDICT_CODE, 3 /* NF_QUEUE */);
-      w.nestEnd(v);
-      w.nestEnd(data);
-      w.nestEnd(d);
-      w.nestEnd(e);
-      w.endMessage();
-    });
-    expect(decodeExpr(new Attrs(m.buf, 16, m.length).nested(NFTA_LIST_ELEM)!)).toMatchObject({ kind: 'raw', name: 'immediate' });
-  });
 });
