@@ -167,6 +167,17 @@ export class AddressDumpRequest implements Request {
   }
 }
 
+/**
+ * Whether an RTM_NEWADDR of an AF_UNSPEC dump is one decodeAddress reads: the
+ * kernel also reports other families (AF_MCTP, AF_PHONET) there. A message
+ * too short to say is passed on, for decodeAddress to refuse.
+ */
+export function isInetAddress(m: NlMessage): boolean {
+  if (m.length < NLMSG_HDRLEN + IFADDRMSG_LEN) return true;
+  const fam = m.buf[m.offset + NLMSG_HDRLEN];
+  return fam === AF_INET || fam === AF_INET6;
+}
+
 /** Decodes an RTM_NEWADDR message (AF_INET or AF_INET6). */
 export function decodeAddress(m: NlMessage): Address {
   const a = Attrs.ofMessage(m, IFADDRMSG_LEN, 'RTM_NEWADDR');

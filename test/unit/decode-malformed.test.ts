@@ -10,7 +10,7 @@ import { Attrs, splitMessages, type NlMessage } from '../../src/netlink/reader.j
 import { decodeError } from '../../src/netlink/socket.js';
 import type { NlWriter } from '../../src/netlink/writer.js';
 import { dataType } from '../../src/nft/datatypes.js';
-import { decodeAddress, validateAddress } from '../../src/rtnl/address.js';
+import { decodeAddress, isInetAddress, validateAddress } from '../../src/rtnl/address.js';
 import { IFA_LABEL, IFLA_IFNAME, IFLA_INFO_DATA, IFLA_INFO_KIND, IFLA_LINKINFO } from '../../src/rtnl/attrs.js';
 import { RTM_NEWADDR, RTM_NEWLINK } from '../../src/rtnl/constants.js';
 import { decodeLink, validateLinkSpec, type LinkSpec } from '../../src/rtnl/link.js';
@@ -73,6 +73,26 @@ describe('rtnetlink messages shorter than their family header', () => {
       w.endMessage();
     });
     expect(decodeErrorOf(() => decodeAddress(m)).message).toMatch(/neither IFA_LOCAL nor IFA_ADDRESS/);
+  });
+});
+
+describe('addresses of other families in an AF_UNSPEC dump', () => {
+  it('an AF_MCTP address (1-byte IFA_LOCAL) is left out of address lists, and refused by decodeAddress', () => {
+    const mctp = message((w) => {
+      w.beginMessage(RTM_NEWADDR, 0, 1);
+      w.rawU8(45 /* AF_MCTP */);
+      w.rawU8(0);
+      w.rawU8(0);
+      w.rawU8(0);
+      w.rawU32(1);
+      w.binary(2 /* IFA_LOCAL */, Buffer.from([8]));
+      w.endMessage();
+    });
+    expect(isInetAddress(mctp)).toBe(false);
+    expect(decodeErrorOf(() => decodeAddress(mctp)).message).toMatch(/family 45 is not AF_INET or AF_INET6/);
+    const real = splitMessages(seeds().find((s) => s.name === 'rtnl/dump-addr')!.bytes).filter((m) => m.type === RTM_NEWADDR);
+    expect(real.length).toBeGreaterThan(0);
+    expect(real.every(isInetAddress)).toBe(true);
   });
 });
 
