@@ -3,7 +3,8 @@
 // message by type), plus one decoder picked at random per message, so that
 // each decoder also sees the other decoders' messages.
 import { NLMSG_DONE, NLMSG_ERROR } from '../../src/netlink/constants.js';
-import { splitMessages, type NlMessage } from '../../src/netlink/reader.js';
+import { Attrs, splitMessages, type NlMessage } from '../../src/netlink/reader.js';
+import { FAMILY_NUM } from '../../src/nft/names.js';
 import { decodeError } from '../../src/netlink/socket.js';
 import { decodeAddress } from '../../src/rtnl/address.js';
 import { decodeLink } from '../../src/rtnl/link.js';
@@ -41,9 +42,26 @@ function setsOf(seeds: readonly Seed[]): NftSet[] {
   return sets;
 }
 
+/** The set an element message names (table, set, family), if it is one of `sets` and readable. */
+function namedSet(m: NlMessage, sets: readonly NftSet[]): NftSet | undefined {
+  try {
+    const a = Attrs.ofMessage(m, 4);
+    const table = a.str(1 /* NFTA_SET_ELEM_LIST_TABLE */);
+    const name = a.str(2 /* NFTA_SET_ELEM_LIST_SET */);
+    const fam = m.buf[m.offset + 16];
+    return sets.find((s) => s.table === table && s.name === name && FAMILY_NUM[s.family] === fam);
+  } catch {
+    return undefined;
+  }
+}
+
 export function targets(seeds: readonly Seed[], rng: () => Rng): Targets {
   const sets = setsOf(seeds);
-  const elements: Decoder = (m) => decodeElements([m], rng().pick(sets));
+  // Mostly the set the message names (its elements then fit it), sometimes any set.
+  const elements: Decoder = (m) => {
+    const own = namedSet(m, sets);
+    return decodeElements([m], own && rng().chance(0.8) ? own : rng().pick(sets));
+  };
   const rtnl = new Map<number, [string, Decoder]>([
     [16, ['decodeLink', decodeLink]],
     [20, ['decodeAddress', decodeAddress]],
@@ -71,14 +89,16 @@ function byType(t: Targets, family: Family, m: NlMessage): [string, Decoder] | u
 
 /**
  * Decodes one reply the way the library does. `run` calls each decoder and
- * deals with what it throws. Returns the number of decoder calls.
+ * deals with what it throws. With `extras`, some replies also go to
+ * batchError and some messages to a second decoder. Returns the number of
+ * decoder calls.
  */
 export function decodeReply(
-  t: Targets, family: Family, buf: Buffer, rng: Rng, run: (call: Call, fn: () => unknown) => boolean,
+  t: Targets, family: Family, buf: Buffer, rng: Rng, run: (call: Call, fn: () => unknown) => boolean, extras = true,
 ): number {
   let msgs: NlMessage[] = [];
   let calls = 1;
-  if (family === 'nft' && rng.chance(0.2)) {
+  if (extras && family === 'nft' && rng.chance(0.2)) {
     // The reply to a batch: the first message's seq is taken to answer one of its messages.
     const b = rng.pick(t.batches);
     const seq = buf.length >= 12 ? buf.readUInt32LE(8) : 0;
@@ -94,6 +114,7 @@ export function decodeReply(
       calls++;
       run({ decoder: own[0], message: i }, () => own[1](m));
     }
+    if (!extras) continue;
     // Half the messages also go to another decoder of the family.
     const [name, other] = rng.pick(t.all[family]);
     if (rng.chance(0.5) && name !== own?.[0]) {
