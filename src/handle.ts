@@ -9,6 +9,7 @@ import {
   AddressDeleteRequest,
   AddressDumpRequest,
   decodeAddress,
+  isInetAddress,
   validateAddress,
   type Address,
   type AddressSpec,
@@ -196,6 +197,7 @@ export class Handle {
       const msgs = await this.rtnl.dump(new AddressDumpRequest(filter.family ?? 0, index));
       // Sorted by link, family and then numerically, each key computed once.
       return msgs
+        .filter(isInetAddress)
         .map(decodeAddress)
         .filter((a) => index === 0 || a.index === index)
         .map((a) => ({ a, k: a.family === 4 ? `4${byteString(ipv4ToBytes(a.address))}` : `6${byteString(ipv6ToBytes(a.address))}` }))

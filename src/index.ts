@@ -1,6 +1,6 @@
 // eucanet: Eucalyptus MANAGED-mode networking over rtnetlink and nftables netlink.
 export { open, Handle, type OpenOptions, type TapSpec } from './handle.js';
-export { NetlinkError, ValidationError, isBusy, isExists, isGenerationMismatch, isInvalid, isNotFound, isNotSupported, isPermission } from './netlink/errors.js';
+export { DecodeError, NetlinkError, ValidationError, isBusy, isDecodeError, isExists, isGenerationMismatch, isInvalid, isNotFound, isNotSupported, isPermission } from './netlink/errors.js';
 export type { Netns } from './netlink/socket.js';
 export type { Link, LinkSpec, LinkChanges, LinkFilter, LinkKind, LinkAttributes } from './rtnl/link.js';
 export type { Address, AddressSpec, Scope } from './rtnl/address.js';

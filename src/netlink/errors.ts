@@ -70,6 +70,28 @@ export class ValidationError extends Error {
   }
 }
 
+/**
+ * A kernel reply (or anything read from a netlink socket) that does not have
+ * the shape its decoder needs: a length that runs past its buffer, a message
+ * shorter than its family header, an attribute shorter than its value, a
+ * number or name the decoder has no meaning for. Every decoder throws this,
+ * and only this, for malformed input.
+ */
+export class DecodeError extends Error {
+  /** errno's name for "bad message", for code that switches on `code`. */
+  readonly code = 'EBADMSG';
+  constructor(
+    /** What was being decoded: "netlink message", "RTM_NEWLINK", "NFT_MSG_NEWRULE attribute". */
+    readonly what: string,
+    /** Byte offset in the reply buffer where the problem is. */
+    readonly offset: number,
+    readonly reason: string,
+  ) {
+    super(`malformed ${what} at byte ${offset}: ${reason}`);
+    this.name = 'DecodeError';
+  }
+}
+
 /** JSON for the message, falling back to String() where JSON has no form (bigint, undefined). */
 function show(value: unknown): string {
   try {
@@ -91,6 +113,7 @@ export const isPermission = (err: unknown): boolean => ['EPERM', 'EACCES'].inclu
 export const isInvalid = (err: unknown): boolean => codeOf(err) === 'EINVAL' || err instanceof ValidationError;
 export const isNotSupported = (err: unknown): boolean =>
   ['EOPNOTSUPP', 'ENOTSUP', 'EPROTONOSUPPORT', 'EAFNOSUPPORT'].includes(codeOf(err) ?? '');
+export const isDecodeError = (err: unknown): err is DecodeError => err instanceof DecodeError;
 /** The nftables ruleset changed under a batch that carried a generation id. */
 export const isGenerationMismatch = (err: unknown): boolean => codeOf(err) === 'ERESTART';
 

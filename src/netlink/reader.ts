@@ -1,6 +1,7 @@
 // The netlink reader: splits a reply buffer into messages and a message's
 // attribute area into typed getters. Nothing is copied until a getter asks.
 import { NLA_HDRLEN, NLA_TYPE_MASK, NLMSG_HDRLEN } from './constants.js';
+import { DecodeError } from './errors.js';
 
 export interface NlMessage {
   type: number;
@@ -13,14 +14,22 @@ export interface NlMessage {
   length: number;
 }
 
-/** Splits a buffer of back-to-back netlink messages. */
+/**
+ * Splits a buffer of back-to-back netlink messages. Throws DecodeError when a
+ * message's length is shorter than its header or runs past the buffer, or
+ * when bytes are left over that cannot hold a header.
+ */
 export function splitMessages(buf: Buffer): NlMessage[] {
   const out: NlMessage[] = [];
   let off = 0;
-  while (off + NLMSG_HDRLEN <= buf.length) {
+  while (off < buf.length) {
+    const left = buf.length - off;
+    if (left < NLMSG_HDRLEN) {
+      throw new DecodeError('netlink message', off, `${left} trailing bytes, too few for a message header (${NLMSG_HDRLEN})`);
+    }
     const length = buf.readUInt32LE(off);
-    if (length < NLMSG_HDRLEN || off + length > buf.length) {
-      throw new Error(`netlink: truncated message at offset ${off} (length ${length}, ${buf.length - off} bytes left)`);
+    if (length < NLMSG_HDRLEN || length > left) {
+      throw new DecodeError('netlink message', off, `length ${length} (a message is at least ${NLMSG_HDRLEN} bytes; ${left} left)`);
     }
     out.push({
       length,
@@ -47,31 +56,51 @@ export class Attrs {
    * nest), and attribute types are small dense numbers.
    */
   private readonly index: number[] = [];
+  /**
+   * Checks the whole area as it indexes it: every attribute's length is at
+   * least its header and stays inside the area, and no bytes are left that
+   * cannot be an attribute (DecodeError otherwise). `what` names the area in
+   * errors ("RTM_NEWLINK"); nests inherit it.
+   */
   constructor(
     readonly buf: Buffer,
     readonly start: number,
     readonly end: number,
+    readonly what = 'netlink attributes',
   ) {
     let off = start;
-    while (off + NLA_HDRLEN <= end) {
+    while (off < end) {
+      const left = end - off;
+      if (left < NLA_HDRLEN) throw new DecodeError(what, off, `${left} trailing bytes, too few for an attribute header`);
       const len = buf[off]! | (buf[off + 1]! << 8);
-      if (len < NLA_HDRLEN || off + len > end) break;
       const type = (buf[off + 2]! | (buf[off + 3]! << 8)) & NLA_TYPE_MASK;
+      if (len < NLA_HDRLEN || len > left) {
+        throw new DecodeError(what, off, `attribute type ${type} has length ${len} (at least ${NLA_HDRLEN}; ${left} bytes left)`);
+      }
       if (this.index[type] === undefined) this.index[type] = off;
       off += (len + 3) & ~3;
     }
   }
 
-  /** Attributes of message `m` after a family header of `familyHeaderLen` bytes. */
-  static ofMessage(m: NlMessage, familyHeaderLen: number): Attrs {
-    return new Attrs(m.buf, m.offset + NLMSG_HDRLEN + familyHeaderLen, m.offset + m.length);
+  /**
+   * Attributes of message `m` after a family header of `familyHeaderLen`
+   * bytes. Throws DecodeError, naming `what`, if the message cannot hold that
+   * header: decoders call this before they read the header.
+   */
+  static ofMessage(m: NlMessage, familyHeaderLen: number, what = 'netlink message'): Attrs {
+    const end = m.offset + m.length;
+    if (m.length < NLMSG_HDRLEN + familyHeaderLen || end > m.buf.length) {
+      const need = NLMSG_HDRLEN + familyHeaderLen;
+      throw new DecodeError(what, m.offset, `message length ${m.length} (its headers take ${need} bytes; ${m.buf.length - m.offset} in the buffer)`);
+    }
+    return new Attrs(m.buf, m.offset + NLMSG_HDRLEN + familyHeaderLen, end, what);
   }
 
   has(type: number): boolean {
     return this.index[type] !== undefined;
   }
 
-  // The getters read through these two and allocate nothing: a dump decodes
+  // The getters read through these and allocate nothing: a dump decodes
   // thousands of attributes.
   /** Payload offset of the first attribute of `type`, or -1. */
   private payload(type: number): number {
@@ -82,38 +111,46 @@ export class Attrs {
   private lengthAt(p: number): number {
     return (this.buf[p - 4]! | (this.buf[p - 3]! << 8)) - NLA_HDRLEN;
   }
+  /** Payload offset of `type` if it holds at least `n` bytes; -1 if absent; DecodeError if shorter. */
+  private sized(type: number, n: number): number {
+    const p = this.payload(type);
+    if (p >= 0 && this.lengthAt(p) < n) {
+      throw new DecodeError(this.what, p - NLA_HDRLEN, `attribute type ${type} has ${this.lengthAt(p)} bytes, needs ${n}`);
+    }
+    return p;
+  }
 
   u8(type: number): number | undefined {
-    const p = this.payload(type);
-    return p >= 0 && this.lengthAt(p) >= 1 ? this.buf[p] : undefined;
+    const p = this.sized(type, 1);
+    return p >= 0 ? this.buf[p] : undefined;
   }
   u16(type: number): number | undefined {
-    const p = this.payload(type);
-    return p >= 0 && this.lengthAt(p) >= 2 ? this.buf.readUInt16LE(p) : undefined;
+    const p = this.sized(type, 2);
+    return p >= 0 ? this.buf.readUInt16LE(p) : undefined;
   }
   u16be(type: number): number | undefined {
-    const p = this.payload(type);
-    return p >= 0 && this.lengthAt(p) >= 2 ? this.buf.readUInt16BE(p) : undefined;
+    const p = this.sized(type, 2);
+    return p >= 0 ? this.buf.readUInt16BE(p) : undefined;
   }
   u32(type: number): number | undefined {
-    const p = this.payload(type);
-    return p >= 0 && this.lengthAt(p) >= 4 ? this.buf.readUInt32LE(p) : undefined;
+    const p = this.sized(type, 4);
+    return p >= 0 ? this.buf.readUInt32LE(p) : undefined;
   }
   i32(type: number): number | undefined {
-    const p = this.payload(type);
-    return p >= 0 && this.lengthAt(p) >= 4 ? this.buf.readInt32LE(p) : undefined;
+    const p = this.sized(type, 4);
+    return p >= 0 ? this.buf.readInt32LE(p) : undefined;
   }
   u32be(type: number): number | undefined {
-    const p = this.payload(type);
-    return p >= 0 && this.lengthAt(p) >= 4 ? this.buf.readUInt32BE(p) : undefined;
+    const p = this.sized(type, 4);
+    return p >= 0 ? this.buf.readUInt32BE(p) : undefined;
   }
   u64be(type: number): bigint | undefined {
-    const p = this.payload(type);
-    return p >= 0 && this.lengthAt(p) >= 8 ? this.buf.readBigUInt64BE(p) : undefined;
+    const p = this.sized(type, 8);
+    return p >= 0 ? this.buf.readBigUInt64BE(p) : undefined;
   }
   u64(type: number): bigint | undefined {
-    const p = this.payload(type);
-    return p >= 0 && this.lengthAt(p) >= 8 ? this.buf.readBigUInt64LE(p) : undefined;
+    const p = this.sized(type, 8);
+    return p >= 0 ? this.buf.readBigUInt64LE(p) : undefined;
   }
   /** A string, up to its NUL terminator if it has one. */
   str(type: number): string | undefined {
@@ -133,17 +170,25 @@ export class Attrs {
     const p = this.payload(type);
     return p >= 0 ? this.buf.subarray(p, p + this.lengthAt(p)) : undefined;
   }
+  /** The raw payload, which must be exactly `n` bytes (an address): DecodeError otherwise. */
+  exact(type: number, n: number): Buffer | undefined {
+    const p = this.payload(type);
+    if (p < 0) return undefined;
+    const len = this.lengthAt(p);
+    if (len !== n) throw new DecodeError(this.what, p - NLA_HDRLEN, `attribute type ${type} has ${len} bytes, expected ${n}`);
+    return this.buf.subarray(p, p + n);
+  }
   nested(type: number): Attrs | undefined {
     const p = this.payload(type);
-    return p >= 0 ? new Attrs(this.buf, p, p + this.lengthAt(p)) : undefined;
+    return p >= 0 ? new Attrs(this.buf, p, p + this.lengthAt(p), this.what) : undefined;
   }
 
   /** Visits every attribute in order: type (flags masked), payload offset and length. */
   each(fn: (type: number, offset: number, length: number) => void): void {
+    // The constructor checked every length in the area.
     let off = this.start;
-    while (off + NLA_HDRLEN <= this.end) {
+    while (off < this.end) {
       const len = this.buf.readUInt16LE(off);
-      if (len < NLA_HDRLEN || off + len > this.end) break;
       fn(this.buf.readUInt16LE(off + 2) & NLA_TYPE_MASK, off + NLA_HDRLEN, len - NLA_HDRLEN);
       off += (len + 3) & ~3;
     }
@@ -151,7 +196,7 @@ export class Attrs {
   /** The nested areas of every attribute, in order (for lists of nests). */
   list(): Attrs[] {
     const out: Attrs[] = [];
-    this.each((_t, o, l) => out.push(new Attrs(this.buf, o, o + l)));
+    this.each((_t, o, l) => out.push(new Attrs(this.buf, o, o + l, this.what)));
     return out;
   }
 }

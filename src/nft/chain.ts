@@ -20,7 +20,7 @@
 import type { NlMessage } from '../netlink/reader.js';
 import { Attrs } from '../netlink/reader.js';
 import type { NlWriter } from '../netlink/writer.js';
-import { NLM_F_CREATE, NLM_F_EXCL, NLM_F_REQUEST } from '../netlink/constants.js';
+import { NLMSG_HDRLEN, NLM_F_CREATE, NLM_F_EXCL, NLM_F_REQUEST } from '../netlink/constants.js';
 import {
   NFGENMSG_LEN, NFTA_CHAIN_HANDLE, NFTA_CHAIN_HOOK, NFTA_CHAIN_NAME, NFTA_CHAIN_POLICY, NFTA_CHAIN_TABLE,
   NFTA_CHAIN_TYPE, NFTA_HOOK_DEV, NFTA_HOOK_HOOKNUM, NFTA_HOOK_PRIORITY, NFT_MSG_DELCHAIN, NFT_MSG_NEWCHAIN,
@@ -64,14 +64,14 @@ export function encodeChain(w: NlWriter, seq: number, flags: number, verb: Chain
 }
 
 export function decodeChain(m: NlMessage): Chain {
-  const a = Attrs.ofMessage(m, NFGENMSG_LEN);
-  const family = familyName(m.buf[m.offset + 16]!);
+  const a = Attrs.ofMessage(m, NFGENMSG_LEN, 'NFT_MSG_NEWCHAIN');
+  const family = familyName(m.buf[m.offset + NLMSG_HDRLEN]!, m.offset + NLMSG_HDRLEN);
   const c: Chain = { family, table: a.str(NFTA_CHAIN_TABLE) ?? '', name: a.str(NFTA_CHAIN_NAME) ?? '' };
   const hook = a.nested(NFTA_CHAIN_HOOK);
   if (hook) {
     const type = a.str(NFTA_CHAIN_TYPE);
     if (type !== undefined) c.type = type as ChainType;
-    c.hook = hookName(family, hook.u32be(NFTA_HOOK_HOOKNUM) ?? 0);
+    c.hook = hookName(family, hook.u32be(NFTA_HOOK_HOOKNUM) ?? 0, hook.start);
     c.priority = (hook.u32be(NFTA_HOOK_PRIORITY) ?? 0) | 0;
     const policy = a.u32be(NFTA_CHAIN_POLICY);
     if (policy !== undefined) c.policy = policy === NF_DROP ? 'drop' : 'accept';

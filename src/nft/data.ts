@@ -7,7 +7,8 @@
 import type { NlWriter } from '../netlink/writer.js';
 import type { Attrs } from '../netlink/reader.js';
 import { NFTA_DATA_VALUE, NFTA_DATA_VERDICT, NFTA_VERDICT_CHAIN, NFTA_VERDICT_CODE } from './constants.js';
-import { VERDICT_NUM, verdictName } from './names.js';
+import { NoTypedForm } from './expr/codec.js';
+import { VERDICT_NUM, isVerdictCode, verdictName } from './names.js';
 import type { Verdict } from './types.js';
 
 /** Writes nest `type` { NFTA_DATA_VALUE value }. */
@@ -33,12 +34,18 @@ export function getValue(a: Attrs, type: number): Buffer | undefined {
   return v ? Buffer.from(v) : undefined;
 }
 
-export function getVerdict(a: Attrs, type: number): Verdict | undefined {
+/**
+ * Reads the verdict of nest `type`. A code this library has no name for
+ * (NF_QUEUE, NF_STOLEN) is a DecodeError, or, in an expression (`inExpr`),
+ * NoTypedForm: the expression then stays raw.
+ */
+export function getVerdict(a: Attrs, type: number, inExpr = false): Verdict | undefined {
   const d = a.nested(type)?.nested(NFTA_DATA_VERDICT);
   if (!d) return undefined;
   const code = d.u32be(NFTA_VERDICT_CODE);
   if (code === undefined) return undefined;
-  const v: Verdict = { code: verdictName(code | 0) };
+  if (inExpr && !isVerdictCode(code | 0)) throw new NoTypedForm(`nft: verdict code ${code | 0} has no name`);
+  const v: Verdict = { code: verdictName(code | 0, d.start) };
   const chain = d.str(NFTA_VERDICT_CHAIN);
   if (chain !== undefined) v.chain = chain;
   return v;

@@ -53,7 +53,7 @@ function symbolic(
   return {
     name, id, len, byteorder,
     parse(v, field) {
-      const n = typeof v === 'string' && v in table ? table[v]! : uint(v, field, max);
+      const n = typeof v === 'string' && Object.hasOwn(table, v) ? table[v]! : uint(v, field, max);
       const b = Buffer.alloc(len);
       if (len === 1) b[0] = n;
       else if (len === 2) byteorder === BYTEORDER_HOST ? b.writeUInt16LE(n) : b.writeUInt16BE(n);
@@ -81,7 +81,7 @@ function bitmask(name: DataTypeName, id: number, bits: Record<string, number>): 
     parse(v, field) {
       let n = 0;
       const parts = typeof v === 'string' ? v.split(',').map((s) => s.trim()) : [v];
-      for (const p of parts) n |= typeof p === 'string' && p in table ? table[p]! : uint(p, field, 0xffffffff);
+      for (const p of parts) n |= typeof p === 'string' && Object.hasOwn(table, p) ? table[p]! : uint(p, field, 0xffffffff);
       const b = Buffer.alloc(4);
       b.writeUInt32LE(n >>> 0);
       return b;

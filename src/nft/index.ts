@@ -9,7 +9,7 @@ export { rule, RuleBuilder, type MatchOptions } from './builder.js';
 export type { LimitOptions, LogOptions, RejectOptions } from './builder-actions.js';
 export type { NatOptions } from './nat-target.js';
 export { parseElements, parseVerdict, type ElementInput, type KeyInput, type DataInput } from './elements.js';
-export { getGeneration, listChains, listElements, listRules, listRuleset, listSets, listTables } from './list.js';
+export { decodeGeneration, getGeneration, listChains, listElements, listRules, listRuleset, listSets, listTables } from './list.js';
 export {
   formatTime, renderChainHead, renderElement, renderElements, renderRule, renderRuleset, renderSetLines, renderVerdict,
   type Ruleset,

@@ -6,7 +6,8 @@
 //   NFT_MSG_GETSETELEM                     NLM_F_DUMP, NFTA_SET_ELEM_LIST_TABLE + NFTA_SET_ELEM_LIST_SET
 //   NFT_MSG_GETGEN                         -> NFT_MSG_NEWGEN { NFTA_GEN_ID be32 }
 import { NLM_F_ACK, NLM_F_DUMP, NLM_F_REQUEST } from '../netlink/constants.js';
-import { Attrs } from '../netlink/reader.js';
+import { DecodeError } from '../netlink/errors.js';
+import { Attrs, type NlMessage } from '../netlink/reader.js';
 import type { NetlinkConnection, Request } from '../netlink/socket.js';
 import type { NlWriter } from '../netlink/writer.js';
 import { decodeChain } from './chain.js';
@@ -94,7 +95,13 @@ export async function getGeneration(conn: NetlinkConnection): Promise<number> {
   };
   const [reply] = await conn.runAll([req]);
   const m = reply!.messages.find((x) => x.type === nftType(NFT_MSG_NEWGEN));
-  const id = m ? Attrs.ofMessage(m, NFGENMSG_LEN).u32be(NFTA_GEN_ID) : undefined;
-  if (id === undefined) throw new Error('nft: NFT_MSG_GETGEN returned no generation id');
+  if (!m) throw new DecodeError('NFT_MSG_NEWGEN', 0, 'the reply to NFT_MSG_GETGEN has no NFT_MSG_NEWGEN');
+  return decodeGeneration(m);
+}
+
+/** The generation id of an NFT_MSG_NEWGEN message. */
+export function decodeGeneration(m: NlMessage): number {
+  const id = Attrs.ofMessage(m, NFGENMSG_LEN, 'NFT_MSG_NEWGEN').u32be(NFTA_GEN_ID);
+  if (id === undefined) throw new DecodeError('NFT_MSG_NEWGEN', m.offset, 'no NFTA_GEN_ID');
   return id;
 }

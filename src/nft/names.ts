@@ -6,6 +6,7 @@ import {
   NF_INET_FORWARD, NF_INET_INGRESS, NF_INET_LOCAL_IN, NF_INET_LOCAL_OUT, NF_INET_POST_ROUTING,
   NF_INET_PRE_ROUTING, NF_NETDEV_EGRESS, NF_NETDEV_INGRESS,
 } from './constants.js';
+import { DecodeError } from '../netlink/errors.js';
 import type { Family, Hook, VerdictCode } from './types.js';
 
 export const FAMILY_NUM: Record<Family, number> = {
@@ -17,9 +18,10 @@ export const FAMILY_NUM: Record<Family, number> = {
   netdev: NFPROTO_NETDEV,
 };
 const FAMILY_BY_NUM = new Map<number, Family>(Object.entries(FAMILY_NUM).map(([k, v]) => [v, k as Family]));
-export function familyName(n: number): Family {
+/** The family of a kernel message's nfgen_family byte at `at`; DecodeError for a number nft has no family for. */
+export function familyName(n: number, at: number): Family {
   const f = FAMILY_BY_NUM.get(n);
-  if (!f) throw new Error(`nft: unknown family ${n}`);
+  if (!f) throw new DecodeError('nfgenmsg', at, `unknown nfgen_family ${n}`);
   return f;
 }
 export const FAMILIES = Object.keys(FAMILY_NUM) as Family[];
@@ -45,9 +47,10 @@ function hookTable(family: Family): Partial<Record<Hook, number>> {
 export function hookNum(family: Family, hook: Hook): number | undefined {
   return hookTable(family)[hook];
 }
-export function hookName(family: Family, n: number): Hook {
+/** The hook of a kernel NFTA_HOOK_HOOKNUM (its nest at `at`); DecodeError for a number the family has no hook for. */
+export function hookName(family: Family, n: number, at: number): Hook {
   for (const [k, v] of Object.entries(hookTable(family))) if (v === n) return k as Hook;
-  throw new Error(`nft: unknown hook ${n} in family ${family}`);
+  throw new DecodeError('NFTA_CHAIN_HOOK', at, `unknown hook ${n} in family ${family}`);
 }
 
 export const VERDICT_NUM: Record<VerdictCode, number> = {
@@ -62,9 +65,11 @@ export const VERDICT_NUM: Record<VerdictCode, number> = {
 const VERDICT_BY_NUM = new Map<number, VerdictCode>(
   Object.entries(VERDICT_NUM).map(([k, v]) => [v, k as VerdictCode]),
 );
-export function verdictName(n: number): VerdictCode {
+export const isVerdictCode = (n: number): boolean => VERDICT_BY_NUM.has(n);
+/** The verdict of a kernel NFTA_VERDICT_CODE (its nest at `at`); DecodeError for an unknown code. */
+export function verdictName(n: number, at: number): VerdictCode {
   const v = VERDICT_BY_NUM.get(n);
-  if (!v) throw new Error(`nft: unknown verdict ${n}`);
+  if (!v) throw new DecodeError('NFTA_DATA_VERDICT', at, `unknown verdict code ${n}`);
   return v;
 }
 

@@ -17,7 +17,7 @@
 import type { NlMessage } from '../netlink/reader.js';
 import { Attrs } from '../netlink/reader.js';
 import type { NlWriter } from '../netlink/writer.js';
-import { NLM_F_APPEND, NLM_F_CREATE, NLM_F_REPLACE, NLM_F_REQUEST } from '../netlink/constants.js';
+import { NLMSG_HDRLEN, NLM_F_APPEND, NLM_F_CREATE, NLM_F_REPLACE, NLM_F_REQUEST } from '../netlink/constants.js';
 import {
   NFGENMSG_LEN, NFTA_RULE_CHAIN, NFTA_RULE_EXPRESSIONS, NFTA_RULE_HANDLE, NFTA_RULE_POSITION, NFTA_RULE_TABLE,
   NFTA_RULE_USERDATA, NFT_MSG_DELRULE, NFT_MSG_NEWRULE,
@@ -70,9 +70,9 @@ export function encodeRuleDelete(w: NlWriter, seq: number, flags: number, r: Rul
 }
 
 export function decodeRule(m: NlMessage): Rule {
-  const a = Attrs.ofMessage(m, NFGENMSG_LEN);
+  const a = Attrs.ofMessage(m, NFGENMSG_LEN, 'NFT_MSG_NEWRULE');
   const r: Rule = {
-    family: familyName(m.buf[m.offset + 16]!),
+    family: familyName(m.buf[m.offset + NLMSG_HDRLEN]!, m.offset + NLMSG_HDRLEN),
     table: a.str(NFTA_RULE_TABLE) ?? '',
     chain: a.str(NFTA_RULE_CHAIN) ?? '',
     exprs: decodeExprs(a.nested(NFTA_RULE_EXPRESSIONS)),

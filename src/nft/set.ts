@@ -23,7 +23,7 @@
 import type { NlMessage } from '../netlink/reader.js';
 import { Attrs } from '../netlink/reader.js';
 import type { NlWriter } from '../netlink/writer.js';
-import { NLM_F_CREATE, NLM_F_EXCL, NLM_F_REQUEST } from '../netlink/constants.js';
+import { NLMSG_HDRLEN, NLM_F_CREATE, NLM_F_EXCL, NLM_F_REQUEST } from '../netlink/constants.js';
 import {
   NFGENMSG_LEN, NFTA_LIST_ELEM, NFTA_SET_DATA_LEN, NFTA_SET_DATA_TYPE, NFTA_SET_DESC, NFTA_SET_DESC_CONCAT,
   NFTA_SET_DESC_SIZE, NFTA_SET_FIELD_LEN, NFTA_SET_FLAGS, NFTA_SET_GC_INTERVAL, NFTA_SET_HANDLE, NFTA_SET_ID,
@@ -74,6 +74,17 @@ export function keyLen(s: NftSet): number {
   const types = keyTypes(s);
   if (types.length === 1) return componentLen(types[0]!, s);
   return types.reduce((n, t) => n + padded(componentLen(t, s)), 0);
+}
+/**
+ * The key and data lengths every element of the set has on the wire, as far
+ * as the set's types say (0: not known, as for integer components whose
+ * length the set does not carry).
+ */
+export function elementLens(s: NftSet): { key: number; data: number } {
+  const types = keyTypes(s);
+  const known = !types.includes('integer') || (types.length === 1 && s.keyLen !== undefined);
+  const data = s.data === undefined || s.data === 'verdict' || (s.data === 'integer' && s.dataLen === undefined) ? 0 : dataLen(s);
+  return { key: known ? keyLen(s) : 0, data };
 }
 export function dataLen(s: NftSet): number {
   if (s.data === undefined || s.data === 'verdict') return 0;
@@ -170,12 +181,12 @@ function decodeKey(id: number, len: number, fieldLens: number[]): NftSet['key'] 
 }
 
 export function decodeSet(m: NlMessage): NftSet {
-  const a = Attrs.ofMessage(m, NFGENMSG_LEN);
+  const a = Attrs.ofMessage(m, NFGENMSG_LEN, 'NFT_MSG_NEWSET');
   const klen = a.u32be(NFTA_SET_KEY_LEN) ?? 0;
   const desc = a.nested(NFTA_SET_DESC);
   const fieldLens = desc?.nested(NFTA_SET_DESC_CONCAT)?.list().map((e) => e.u32be(NFTA_SET_FIELD_LEN) ?? 0) ?? [];
   const s: NftSet = {
-    family: familyName(m.buf[m.offset + 16]!),
+    family: familyName(m.buf[m.offset + NLMSG_HDRLEN]!, m.offset + NLMSG_HDRLEN),
     table: a.str(NFTA_SET_TABLE) ?? '',
     name: a.str(NFTA_SET_NAME) ?? '',
     key: decodeKey(a.u32be(NFTA_SET_KEY_TYPE) ?? 0, klen, fieldLens),

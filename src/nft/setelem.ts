@@ -25,6 +25,7 @@
 // Flush is NFT_MSG_DELSETELEM with no element list (nft writes SET before TABLE).
 import type { NlMessage } from '../netlink/reader.js';
 import { Attrs } from '../netlink/reader.js';
+import { DecodeError } from '../netlink/errors.js';
 import type { NlWriter } from '../netlink/writer.js';
 import { NLM_F_CREATE, NLM_F_EXCL, NLM_F_REQUEST } from '../netlink/constants.js';
 import { decrement, isZero } from './addr.js';
@@ -38,7 +39,7 @@ import { byteString } from '../util/bytes.js';
 import { getValue, getVerdict, putValue, putVerdict } from './data.js';
 import { beginNft } from './msg.js';
 import { FAMILY_NUM } from './names.js';
-import { hasFlag, isConcat, keyLen } from './set.js';
+import { elementLens, hasFlag, isConcat, keyLen } from './set.js';
 import type { NftSet, SetElement, Verdict } from './types.js';
 import {
   NFTNL_SET_ELEM_F_INTERVAL_OPEN, NFTNL_UDATA_SET_ELEM_COMMENT, NFTNL_UDATA_SET_ELEM_FLAGS, UdataWriter, parseUdata,
@@ -190,17 +191,24 @@ interface DumpedElement extends SetElement {
   open: boolean;
 }
 
-function decodeOne(a: Attrs): DumpedElement | undefined {
+/** The value of nest `type`, checked against the set's length `len` (0: any). */
+function valueOf(a: Attrs, type: number, len: number, what: string): Buffer | undefined {
+  const v = getValue(a, type);
+  if (v && len && v.length !== len) throw new DecodeError('NFT_MSG_NEWSETELEM', a.start, `${what} of ${v.length} bytes in a set of ${len}-byte ${what}s`);
+  return v;
+}
+
+function decodeOne(a: Attrs, lens: { key: number; data: number }): DumpedElement | undefined {
   const flags = a.u32be(NFTA_SET_ELEM_FLAGS) ?? 0;
-  const key = getValue(a, NFTA_SET_ELEM_KEY);
+  const key = valueOf(a, NFTA_SET_ELEM_KEY, lens.key, 'key');
   if (!key || flags & NFT_SET_ELEM_CATCHALL) return undefined;
   // Most elements have no userdata: no Map for them (a dump decodes thousands).
   const ub = a.bytes(NFTA_SET_ELEM_USERDATA);
   const u = ub ? parseUdata(ub) : undefined;
   const e: DumpedElement = { key, flags, open: ((udataU32(u?.get(NFTNL_UDATA_SET_ELEM_FLAGS)) ?? 0) & 1) === 1 };
-  const keyEnd = getValue(a, NFTA_SET_ELEM_KEY_END);
+  const keyEnd = valueOf(a, NFTA_SET_ELEM_KEY_END, key.length, 'key');
   if (keyEnd) e.keyEnd = keyEnd;
-  const data = getValue(a, NFTA_SET_ELEM_DATA);
+  const data = valueOf(a, NFTA_SET_ELEM_DATA, lens.data, 'value');
   const verdict = data ? undefined : getVerdict(a, NFTA_SET_ELEM_DATA);
   if (data) e.data = data;
   if (verdict) e.verdict = verdict;
@@ -248,10 +256,11 @@ function mergeIntervals(elems: DumpedElement[]): SetElement[] {
 /** Decodes an NFT_MSG_GETSETELEM dump into typed elements, sorted by key. */
 export function decodeElements(msgs: readonly NlMessage[], set: NftSet): SetElement[] {
   const raw: DumpedElement[] = [];
+  const lens = elementLens(set);
   for (const m of msgs) {
-    const list = Attrs.ofMessage(m, NFGENMSG_LEN).nested(NFTA_SET_ELEM_LIST_ELEMENTS);
+    const list = Attrs.ofMessage(m, NFGENMSG_LEN, 'NFT_MSG_NEWSETELEM').nested(NFTA_SET_ELEM_LIST_ELEMENTS);
     for (const a of list?.list() ?? []) {
-      const e = decodeOne(a);
+      const e = decodeOne(a, lens);
       if (e) raw.push(e);
     }
   }

@@ -11,7 +11,7 @@
 import type { NlMessage } from '../netlink/reader.js';
 import { Attrs } from '../netlink/reader.js';
 import type { NlWriter } from '../netlink/writer.js';
-import { NLM_F_EXCL, NLM_F_REQUEST } from '../netlink/constants.js';
+import { NLMSG_HDRLEN, NLM_F_EXCL, NLM_F_REQUEST } from '../netlink/constants.js';
 import {
   NFGENMSG_LEN, NFTA_TABLE_FLAGS, NFTA_TABLE_HANDLE, NFTA_TABLE_NAME, NFT_MSG_DELTABLE, NFT_MSG_NEWTABLE,
   NFT_TABLE_F_DORMANT, NFT_TABLE_F_OWNER,
@@ -43,8 +43,8 @@ export function encodeTable(w: NlWriter, seq: number, flags: number, verb: Table
 }
 
 export function decodeTable(m: NlMessage): Table {
-  const a = Attrs.ofMessage(m, NFGENMSG_LEN);
-  const t: Table = { family: familyName(m.buf[m.offset + 16]!), name: a.str(NFTA_TABLE_NAME) ?? '' };
+  const a = Attrs.ofMessage(m, NFGENMSG_LEN, 'NFT_MSG_NEWTABLE');
+  const t: Table = { family: familyName(m.buf[m.offset + NLMSG_HDRLEN]!, m.offset + NLMSG_HDRLEN), name: a.str(NFTA_TABLE_NAME) ?? '' };
   const f = a.u32be(NFTA_TABLE_FLAGS) ?? 0;
   const flags: Array<'dormant' | 'owner'> = [];
   if (f & NFT_TABLE_F_DORMANT) flags.push('dormant');

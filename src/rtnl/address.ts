@@ -5,8 +5,8 @@
 //   IFA_LOCAL   the address itself
 //   IFA_ADDRESS the address (the peer on point-to-point links)
 //   IFA_BROADCAST (IPv4), IFA_LABEL string (IPv4), IFA_FLAGS u32
-import { ValidationError } from '../netlink/errors.js';
-import { NLM_F_ACK, NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL, NLM_F_REQUEST } from '../netlink/constants.js';
+import { DecodeError, ValidationError } from '../netlink/errors.js';
+import { NLMSG_HDRLEN, NLM_F_ACK, NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL, NLM_F_REQUEST } from '../netlink/constants.js';
 import { Attrs, type NlMessage } from '../netlink/reader.js';
 import type { Request } from '../netlink/socket.js';
 import type { NlWriter } from '../netlink/writer.js';
@@ -70,7 +70,7 @@ export interface Address {
 export function validateAddress(s: AddressSpec): Cidr {
   checkRef('dev', s.dev);
   const c = parseCidr('address', s.address);
-  if (s.scope !== undefined && !(s.scope in SCOPES)) {
+  if (s.scope !== undefined && !Object.hasOwn(SCOPES, s.scope)) {
     throw new ValidationError('scope', s.scope, `must be one of ${Object.keys(SCOPES).join(', ')}`);
   }
   if (s.broadcast !== undefined && s.broadcast !== true) {
@@ -167,20 +167,39 @@ export class AddressDumpRequest implements Request {
   }
 }
 
+/**
+ * Whether an RTM_NEWADDR of an AF_UNSPEC dump is one decodeAddress reads: the
+ * kernel also reports other families (AF_MCTP, AF_PHONET) there. A message
+ * too short to say is passed on, for decodeAddress to refuse.
+ */
+export function isInetAddress(m: NlMessage): boolean {
+  if (m.length < NLMSG_HDRLEN + IFADDRMSG_LEN) return true;
+  const fam = m.buf[m.offset + NLMSG_HDRLEN];
+  return fam === AF_INET || fam === AF_INET6;
+}
+
+/** Decodes an RTM_NEWADDR message (AF_INET or AF_INET6). */
 export function decodeAddress(m: NlMessage): Address {
+  const a = Attrs.ofMessage(m, IFADDRMSG_LEN, 'RTM_NEWADDR');
   const b = m.buf;
-  const at = m.offset + 16;
-  const a = Attrs.ofMessage(m, IFADDRMSG_LEN);
-  const local = a.bytes(IFA_LOCAL) ?? a.bytes(IFA_ADDRESS)!;
+  const at = m.offset + NLMSG_HDRLEN;
+  const fam = b[at]!;
+  if (fam !== AF_INET && fam !== AF_INET6) throw new DecodeError('RTM_NEWADDR', at, `family ${fam} is not AF_INET or AF_INET6`);
+  const family = fam === AF_INET ? 4 : 6;
+  const len = family === 4 ? 4 : 16;
+  const local = a.exact(IFA_LOCAL, len) ?? a.exact(IFA_ADDRESS, len);
+  if (!local) throw new DecodeError('RTM_NEWADDR', m.offset, 'neither IFA_LOCAL nor IFA_ADDRESS');
+  const prefix = b[at + 1]!;
+  if (prefix > len * 8) throw new DecodeError('RTM_NEWADDR', at + 1, `prefix length ${prefix} for an IPv${family} address`);
   const out: Address = {
-    family: b[at] === AF_INET ? 4 : 6,
-    prefix: b[at + 1]!,
+    family,
+    prefix,
     scope: scopeName(b[at + 3]!),
     index: b.readUInt32LE(at + 4),
     address: bytesToIp(local),
     flags: a.u32(IFA_FLAGS) ?? b[at + 2]!,
   };
-  const brd = a.bytes(IFA_BROADCAST);
+  const brd = a.exact(IFA_BROADCAST, len);
   if (brd) out.broadcast = bytesToIp(brd);
   const label = a.str(IFA_LABEL);
   if (label) out.label = label;

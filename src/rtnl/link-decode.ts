@@ -1,4 +1,5 @@
 // Decoding RTM_NEWLINK messages (replies to get and dump) into Link objects.
+import { NLMSG_HDRLEN } from '../netlink/constants.js';
 import { Attrs, type NlMessage } from '../netlink/reader.js';
 import { formatMac } from '../util/ip.js';
 import * as A from './attrs.js';
@@ -31,11 +32,13 @@ export interface Link {
 
 /** Decodes an RTM_NEWLINK message. */
 export function decodeLink(m: NlMessage): Link {
+  // Checks the length before the header is read: a message too short for its
+  // ifinfomsg would otherwise read the next message's bytes.
+  const a = Attrs.ofMessage(m, IFINFOMSG_LEN, 'RTM_NEWLINK');
   const b = m.buf;
-  const at = m.offset + 16;
+  const at = m.offset + NLMSG_HDRLEN;
   const index = b.readInt32LE(at + 4);
   const flags = b.readUInt32LE(at + 8);
-  const a = Attrs.ofMessage(m, IFINFOMSG_LEN);
   const link: Link = {
     index,
     name: a.str(A.IFLA_IFNAME) ?? '',
@@ -63,7 +66,8 @@ export function decodeLink(m: NlMessage): Link {
   const kind = info?.str(A.IFLA_INFO_KIND);
   if (kind) {
     link.kind = kind;
-    const codec = KINDS[kind];
+    // An own property only: the kernel's string must not find Object.prototype's members.
+    const codec = Object.hasOwn(KINDS, kind) ? KINDS[kind] : undefined;
     if (codec && kind !== 'veth') {
       (link as unknown as Record<string, unknown>)[kind] = codec.decode(info!.nested(A.IFLA_INFO_DATA));
     }

@@ -91,7 +91,7 @@ export function checkRef(field: string, ref: unknown): void {
 export function validateLinkSpec(spec: LinkSpec): void {
   if (typeof spec !== 'object' || spec === null) throw new ValidationError('link', spec, 'expected a link spec object');
   validateLinkName('name', spec.name);
-  const codec = KINDS[spec.kind];
+  const codec = Object.hasOwn(KINDS, spec.kind) ? KINDS[spec.kind] : undefined;
   if (!codec) throw new ValidationError('kind', spec.kind, `unknown link kind; known: ${Object.keys(KINDS).join(', ')}`);
   validateLinkAttributes(spec);
   checkU32('index', spec.index, 1, 0x7fffffff);

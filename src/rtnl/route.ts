@@ -4,8 +4,8 @@
 //   struct rtmsg  family | dst_len | src_len | tos | table | protocol | scope | type (u8 each) | flags u32
 //   RTA_DST address, RTA_GATEWAY address, RTA_OIF u32, RTA_PRIORITY u32 (metric),
 //   RTA_PREFSRC address, RTA_TABLE u32 (tables above 255)
-import { ValidationError } from '../netlink/errors.js';
-import { NLM_F_ACK, NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL, NLM_F_REQUEST } from '../netlink/constants.js';
+import { DecodeError, ValidationError } from '../netlink/errors.js';
+import { NLMSG_HDRLEN, NLM_F_ACK, NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL, NLM_F_REQUEST } from '../netlink/constants.js';
 import { Attrs, type NlMessage } from '../netlink/reader.js';
 import type { Request } from '../netlink/socket.js';
 import type { NlWriter } from '../netlink/writer.js';
@@ -91,7 +91,7 @@ export function validateRoute(s: RouteSpec): Parsed {
   if (s.protocol !== undefined && (!Number.isInteger(s.protocol) || s.protocol < 0 || s.protocol > 255)) {
     throw new ValidationError('protocol', s.protocol, 'must be an integer in 0-255');
   }
-  if (s.scope !== undefined && !(s.scope in SCOPES)) {
+  if (s.scope !== undefined && !Object.hasOwn(SCOPES, s.scope)) {
     throw new ValidationError('scope', s.scope, `must be one of ${Object.keys(SCOPES).join(', ')}`);
   }
   return out;
@@ -179,13 +179,18 @@ export class RouteDumpRequest implements Request {
   }
 }
 
+/** Decodes an RTM_NEWROUTE message (AF_INET or AF_INET6). */
 export function decodeRoute(m: NlMessage): Route {
+  const a = Attrs.ofMessage(m, RTMSG_LEN, 'RTM_NEWROUTE');
   const b = m.buf;
-  const at = m.offset + 16;
-  const a = Attrs.ofMessage(m, RTMSG_LEN);
-  const family: Family = b[at] === AF_INET ? 4 : 6;
+  const at = m.offset + NLMSG_HDRLEN;
+  const fam = b[at]!;
+  if (fam !== AF_INET && fam !== AF_INET6) throw new DecodeError('RTM_NEWROUTE', at, `family ${fam} is not AF_INET or AF_INET6`);
+  const family: Family = fam === AF_INET ? 4 : 6;
+  const len = family === 4 ? 4 : 16;
   const dstLen = b[at + 1]!;
-  const dst = a.bytes(RTA_DST);
+  if (dstLen > len * 8) throw new DecodeError('RTM_NEWROUTE', at + 1, `destination length ${dstLen} for IPv${family}`);
+  const dst = a.exact(RTA_DST, len);
   const out: Route = {
     family,
     dst: dst ? `${bytesToIp(dst)}/${dstLen}` : 'default',
@@ -194,13 +199,13 @@ export function decodeRoute(m: NlMessage): Route {
     scope: scopeName(b[at + 6]!),
     type: b[at + 7]!,
   };
-  const gw = a.bytes(RTA_GATEWAY);
+  const gw = a.exact(RTA_GATEWAY, len);
   if (gw) out.gateway = bytesToIp(gw);
   const oif = a.u32(RTA_OIF);
   if (oif !== undefined) out.oif = oif;
   const metric = a.u32(RTA_PRIORITY);
   if (metric !== undefined) out.metric = metric;
-  const src = a.bytes(RTA_PREFSRC);
+  const src = a.exact(RTA_PREFSRC, len);
   if (src) out.src = bytesToIp(src);
   return out;
 }

@@ -18,9 +18,10 @@ import {
   NFTA_BITWISE_DATA, NFTA_BITWISE_DREG, NFTA_BITWISE_LEN, NFTA_BITWISE_MASK, NFTA_BITWISE_OP, NFTA_BITWISE_SREG,
   NFTA_BITWISE_XOR, NFT_BITWISE_LSHIFT, NFT_BITWISE_MASK_XOR, NFT_BITWISE_RSHIFT,
 } from './constants.js';
+import { DecodeError } from '../../netlink/errors.js';
 import type { BitwiseExpr } from '../types.js';
 import { getValue, putValue } from '../data.js';
-import { req, type ExprCodec } from './codec.js';
+import { NoTypedForm, req, type ExprCodec } from './codec.js';
 
 export const bitwise: ExprCodec<BitwiseExpr> = {
   name: 'bitwise',
@@ -55,9 +56,10 @@ export const bitwise: ExprCodec<BitwiseExpr> = {
       e.xor = req(getValue(a, NFTA_BITWISE_XOR), 'bitwise xor');
     } else if (op === NFT_BITWISE_LSHIFT || op === NFT_BITWISE_RSHIFT) {
       const d = req(getValue(a, NFTA_BITWISE_DATA), 'bitwise data');
+      if (d.length !== 4) throw new DecodeError('bitwise expression', a.start, `shift data of ${d.length} bytes, expected 4`);
       e.shift = { op: op === NFT_BITWISE_LSHIFT ? 'lshift' : 'rshift', bits: d.readUInt32BE(0) };
     } else {
-      throw new Error(`nft: bitwise op ${op} has no typed form`);
+      throw new NoTypedForm(`nft: bitwise op ${op} has no typed form`);
     }
     return e;
   },

@@ -20,14 +20,22 @@ export interface ExprCodec<E extends Expr = Expr> {
   readonly attrs: readonly string[];
   /** Writes the attributes inside NFTA_EXPR_DATA. */
   encode(w: NlWriter, e: E, ctx: EncodeContext): void;
-  /** Reads them back; throws on a shape it cannot represent (the caller keeps the raw form). */
+  /**
+   * Reads them back. Throws NoTypedForm for a well-formed expression the typed
+   * form cannot hold (the caller keeps it raw), DecodeError for malformed bytes.
+   */
   decode(a: Attrs): E;
+}
+
+/** A well-formed expression whose shape the typed form cannot hold (an unknown key, a missing attribute). */
+export class NoTypedForm extends Error {
+  override readonly name = 'NoTypedForm';
 }
 
 /** Looks a string up in a table of names indexed by number. */
 export function nameOf<T extends string>(names: readonly T[], n: number | undefined, what: string): T {
   const v = n === undefined ? undefined : names[n];
-  if (v === undefined) throw new Error(`nft: unknown ${what} ${n}`);
+  if (v === undefined) throw new NoTypedForm(`nft: unknown ${what} ${n}`);
   return v;
 }
 
@@ -38,6 +46,6 @@ export function indexOf<T extends string>(names: readonly T[], v: T, what: strin
 }
 
 export function req<T>(v: T | undefined, what: string): T {
-  if (v === undefined) throw new Error(`nft: missing ${what}`);
+  if (v === undefined) throw new NoTypedForm(`nft: missing ${what}`);
   return v;
 }

@@ -25,7 +25,7 @@ export const immediate: ExprCodec<ImmediateExpr> = {
   },
   decode(a) {
     const e: ImmediateExpr = { kind: 'immediate', dreg: req(a.u32be(NFTA_IMMEDIATE_DREG), 'immediate dreg') };
-    const verdict = getVerdict(a, NFTA_IMMEDIATE_DATA);
+    const verdict = getVerdict(a, NFTA_IMMEDIATE_DATA, true);
     if (verdict) e.verdict = verdict;
     else e.data = req(getValue(a, NFTA_IMMEDIATE_DATA), 'immediate data');
     return e;

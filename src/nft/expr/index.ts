@@ -12,7 +12,7 @@ import { NFTA_EXPR_DATA, NFTA_EXPR_NAME, NFTA_LIST_ELEM } from '../constants.js'
 import type { Expr, RawExpr } from '../types.js';
 import { bitwise } from './bitwise.js';
 import { cmp } from './cmp.js';
-import type { EncodeContext, ExprCodec } from './codec.js';
+import { NoTypedForm, type EncodeContext, type ExprCodec } from './codec.js';
 import { counter } from './counter.js';
 import { ct } from './ct.js';
 import { immediate } from './immediate.js';
@@ -80,8 +80,10 @@ export function decodeExpr(elem: Attrs): Expr {
   if (codec && data) {
     try {
       return codec.decode(data);
-    } catch {
-      // A shape the typed form cannot hold (e.g. a future attribute): keep it raw.
+    } catch (err) {
+      // A shape the typed form cannot hold (e.g. a future attribute): keep it
+      // raw. Malformed bytes (DecodeError) and bugs go on up.
+      if (!(err instanceof NoTypedForm)) throw err;
     }
   }
   const raw: RawExpr = { kind: 'raw', name, data: Buffer.from(elem.bytes(NFTA_EXPR_DATA) ?? Buffer.alloc(0)) };

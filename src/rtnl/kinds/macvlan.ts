@@ -36,7 +36,7 @@ export const macvlan: KindCodec<MacvlanOptions> = {
   kind: 'macvlan',
   dataNames: IFLA_MACVLAN_NAMES,
   validate(s) {
-    if (s.mode !== undefined && !(s.mode in MODES)) {
+    if (s.mode !== undefined && !Object.hasOwn(MODES, s.mode)) {
       throw new ValidationError('macvlan.mode', s.mode, `must be one of ${Object.keys(MODES).join(', ')}`);
     }
     if (s.parent === undefined || s.parent === '') throw new ValidationError('macvlan.parent', s.parent, 'a macvlan needs a parent link');

@@ -88,13 +88,13 @@ export const vxlan: KindCodec<VxlanOptions> = {
   decode(d: Attrs | undefined) {
     if (!d) return {};
     const out: Record<string, unknown> = { vni: d.u32(IFLA_VXLAN_ID), port: d.u16be(IFLA_VXLAN_PORT) };
-    const peer = d.bytes(IFLA_VXLAN_GROUP) ?? d.bytes(IFLA_VXLAN_GROUP6);
+    const peer = d.exact(IFLA_VXLAN_GROUP, 4) ?? d.exact(IFLA_VXLAN_GROUP6, 16);
     if (peer && peer.some((b) => b !== 0)) {
       const text = bytesToIp(peer);
       const multicast = peer.length === 4 ? (peer[0]! & 0xf0) === 0xe0 : peer[0] === 0xff;
       out[multicast ? 'multicastGroup' : 'remote'] = text;
     }
-    const local = d.bytes(IFLA_VXLAN_LOCAL) ?? d.bytes(IFLA_VXLAN_LOCAL6);
+    const local = d.exact(IFLA_VXLAN_LOCAL, 4) ?? d.exact(IFLA_VXLAN_LOCAL6, 16);
     if (local && local.some((b) => b !== 0)) out.local = bytesToIp(local);
     const link = d.u32(IFLA_VXLAN_LINK);
     if (link) out.device = link;
