@@ -99,10 +99,12 @@ export class SystemCallError extends Error {
 export function nativeError(err: unknown, what: string, site?: Error): Error {
   const e = err as { errno?: number; syscall?: string; message?: string; index?: number; device?: string };
   if (typeof e?.errno !== 'number') return err as Error;
+  // Node's own fs errors (a sysctl write) carry libuv's negated errno.
+  const errno = Math.abs(e.errno);
   const subject = e.device ? `${what} ${e.device}` : what;
-  const hint = permissionHint(e.errno, e.syscall);
-  const code = hint ? `${errnoCode(e.errno)}; ${hint}` : errnoCode(e.errno);
-  const out = new SystemCallError(`${subject}: ${e.message} (${code})`, e.errno, e.syscall ?? what);
+  const hint = permissionHint(errno, e.syscall);
+  const code = hint ? `${errnoCode(errno)}; ${hint}` : errnoCode(errno);
+  const out = new SystemCallError(`${subject}: ${e.message} (${code})`, errno, e.syscall ?? what);
   if (typeof e.index === 'number') Object.assign(out, { index: e.index, device: e.device });
   if (site?.stack) out.stack = `${out.name}: ${out.message}\n${site.stack.split('\n').slice(1).join('\n')}`;
   return out;
