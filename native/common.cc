@@ -188,6 +188,16 @@ int NetnsScope::Enter(const NetnsTarget& target, const char** syscall) {
   return 0;
 }
 
+int NetnsScope::Check(const NetnsTarget& target, const char** syscall) {
+  if (!target.present) return 0;
+  int fd = -1;
+  bool owned = false;
+  int err = Open(target, &fd, &owned);
+  if (owned) close(fd);
+  if (err != 0) *syscall = what_.c_str();
+  return err;
+}
+
 NetnsScope::~NetnsScope() {
   if (entered_ && setns(self_, CLONE_NEWNET) < 0) {
     std::fprintf(stderr, "eucanet: cannot return to the original network namespace: %s\n",

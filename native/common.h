@@ -63,6 +63,9 @@ class NetnsScope {
   NetnsScope& operator=(const NetnsScope&) = delete;
   // Returns 0, or an errno with `syscall` naming the failed call.
   int Enter(const NetnsTarget& target, const char** syscall);
+  // The same checks as Enter, without entering: 0 when `target` is a network
+  // namespace that Enter could use.
+  int Check(const NetnsTarget& target, const char** syscall);
 
  private:
   int Open(const NetnsTarget& target, int* fd, bool* owned);

@@ -104,6 +104,18 @@ Napi::Value NetnsDelete(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// netnsCheck(netns): throws unless `netns` (a path or fd) is a network
+// namespace that the other calls could enter; never blocks (a FIFO) and
+// never enters it.
+Napi::Value NetnsCheck(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  NetnsTarget target = ParseNetnsTarget(info, 0);
+  NetnsScope scope;
+  const char* call = nullptr;
+  if (int err = scope.Check(target, &call)) ThrowErrno(env, err, call);
+  return env.Undefined();
+}
+
 // openInNetns(netns, path, flags, mode): opens a file while inside a network
 // namespace. /proc/sys/net files belong to the namespace they were opened in.
 Napi::Value OpenInNetns(const Napi::CallbackInfo& info) {

@@ -10,10 +10,16 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 FILES=("$@")
+EXCLUDE=()
 if [ ${#FILES[@]} -eq 0 ]; then
   # Everything that reaches the addon: sockets, exchanges, taps, namespaces,
   # sysctls, transactions (tx-crash SIGKILLs children that use it too).
   FILES=(test/integration/native- test/integration/rtnl- test/integration/tx- test/integration/nft-)
+  # tx-dryrun compares two namespaces' full dumps right after building them,
+  # IPv6 link-local routes included, which the kernel adds asynchronously:
+  # under ASan's slowdown one side may not have them yet. Its native calls are
+  # the same commits the other tx- files make.
+  EXCLUDE=(--exclude test/integration/tx-dryrun.test.ts)
 fi
 
 # The runtime that matches the compiler (Debian 12: g++ 12, libasan8).
@@ -45,11 +51,13 @@ trap 'rm -rf "$REPORTS"' EXIT
 # addon's; use-after-free, overflows and double frees are all still reported.
 # log_path: each process writes its report to a file of its own, so a report
 # from a forked test worker or a child process cannot go unseen.
-export ASAN_OPTIONS="detect_leaks=0:halt_on_error=1:abort_on_error=0:exitcode=86:log_path=$REPORTS/asan"
+# suppressions: reports from the test oracles (ip, nft) that the preload
+# reaches too, each listed with its reason in scripts/asan.supp.
+export ASAN_OPTIONS="detect_leaks=0:halt_on_error=1:abort_on_error=0:exitcode=86:log_path=$REPORTS/asan:suppressions=$PWD/scripts/asan.supp"
 export EUCANET_PREBUILD="$PWD/$OUT"
 echo "== test:asan: vitest ${FILES[*]} (ASan runtime $LIBASAN preloaded)" >&2
 status=0
-LD_PRELOAD="$LIBASAN" npx --no-install vitest run "${FILES[@]}" || status=$?
+LD_PRELOAD="$LIBASAN" npx --no-install vitest run "${EXCLUDE[@]}" "${FILES[@]}" || status=$?
 
 if compgen -G "$REPORTS/asan*" >/dev/null; then
   echo "== test:asan: AddressSanitizer reports:" >&2

@@ -32,6 +32,8 @@ interface Addon {
   openInNetns(netns: NativeNetns, path: string, flags: number, mode?: number): number;
   netnsCreate(name: string): string;
   netnsDelete(name: string): void;
+  /** Throws unless `netns` is a network namespace file or fd (nsfs, CLONE_NEWNET); never blocks. */
+  netnsCheck(netns: NativeNetns): void;
   /** Creates the taps, all or none; resolves to their ifindexes, in order. */
   tapCreate(netns: NativeNetns, names: string[], opts: TapOptions, sync: boolean): Promise<Int32Array> | Int32Array;
   tapDelete(netns: NativeNetns, names: string[], opts: TapOptions, sync: boolean): Promise<void> | undefined;

@@ -6,13 +6,15 @@
 import { openSync, constants as fsc } from 'node:fs';
 
 const [lib, ...paths] = process.argv.slice(2);
-const { open, readSysctl, nft } = await import(lib);
+const { open, readSysctl, nft, checkNetns } = await import(lib);
 const { addon } = await import(new URL('native.js', new URL(lib, 'file:///')).href);
 
 const ways = {
   'rtnetlink socket': async (ns) => open({ netns: ns }).close(),
   'nftables socket': async (ns) => nft.openNft({ netns: ns }).close(),
   sysctl: async (ns) => readSysctl(ns, 'net.ipv4.ip_forward'),
+  // The check alone, for callers that hand the namespace to another program.
+  check: async (ns) => checkNetns(ns),
   // The tap jobs enter the namespace by themselves (no socket first).
   'tap create': async (ns) => addon.tapCreate(ns, ['eutpath0'], {}, false),
   'tap delete': async (ns) => addon.tapDelete(ns, ['eutpath0'], {}, false),

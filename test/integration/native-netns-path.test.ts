@@ -3,7 +3,7 @@
 // before setns. A FIFO, a device, a regular file, a directory and another kind
 // of namespace each give an error naming the path and what it is instead,
 // quickly, from every entry point that enters a namespace (rtnetlink and
-// nftables sockets, sysctl files, tap jobs). The attempts run in a child
+// nftables sockets, sysctl files, tap jobs, checkNetns). The attempts run in a child
 // process with a timeout, so a call that blocks (a FIFO opened for reading
 // waits for a writer) fails the test instead of hanging it.
 import { spawnSync } from 'node:child_process';
@@ -17,7 +17,7 @@ if (!isRoot) console.warn('test/integration/native-netns-path.test.ts: skipped, 
 
 const root = new URL('../..', import.meta.url).pathname;
 const child = join(root, 'test/helpers/netns-path-child.mjs');
-const WAYS = ['rtnetlink socket', 'nftables socket', 'sysctl', 'tap create', 'tap delete'];
+const WAYS = ['rtnetlink socket', 'nftables socket', 'sysctl', 'check', 'tap create', 'tap delete'];
 
 interface Attempt {
   given: string;
