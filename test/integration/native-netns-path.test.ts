@@ -69,6 +69,22 @@ describe.skipIf(!isRoot)('--netns given as a path (root)', () => {
     }
   }, 30_000);
 
+  it('the command line, given a FIFO as --netns, answers at once with one line naming it', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'eucanet-nspath-'));
+    try {
+      const fifo = join(dir, 'fifo');
+      expect(spawnSync('mkfifo', [fifo]).status).toBe(0);
+      const r = spawnSync(process.execPath, [join(root, 'dist/cli/main.js'), 'show', '--netns', fifo], { encoding: 'utf8', timeout: 15_000 });
+      expect(r.signal, 'the command line hung').toBeNull();
+      // A failure (1) or bad input (2), never success; the line names the path.
+      expect([1, 2]).toContain(r.status);
+      expect(r.stderr.trim().split('\n')).toHaveLength(1);
+      expect(r.stderr).toContain(`${fifo} is not a network namespace (it is a FIFO`);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 30_000);
+
   it('a missing path names the path; a real namespace path works from every entry point', async () => {
     await withNetns(async (ns) => {
       const path = `/run/netns/${ns}`;
