@@ -50,10 +50,6 @@ std::string PathFor(Napi::Env env, const Napi::Value& v) {
   return std::string(kNetnsDir) + "/" + name;
 }
 
-}  // namespace
-
-namespace {
-
 // Runs `fn` on a thread of its own (one whose namespaces can be changed and
 // then thrown away) and waits for it. A thread that cannot be started
 // (std::system_error, EAGAIN at a pids limit) is reported in `e`, not thrown.
