@@ -12,6 +12,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("openInNetns", Napi::Function::New<OpenInNetns>(env, "openInNetns"));
   exports.Set("netnsCreate", Napi::Function::New<NetnsCreate>(env, "netnsCreate"));
   exports.Set("netnsDelete", Napi::Function::New<NetnsDelete>(env, "netnsDelete"));
+  exports.Set("netnsCheck", Napi::Function::New<NetnsCheck>(env, "netnsCheck"));
   exports.Set("tapCreate", Napi::Function::New<TapCreate>(env, "tapCreate"));
   exports.Set("tapDelete", Napi::Function::New<TapDelete>(env, "tapDelete"));
   return exports;

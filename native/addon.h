@@ -4,6 +4,7 @@
 namespace eucanet {
 Napi::Value NetnsCreate(const Napi::CallbackInfo& info);
 Napi::Value NetnsDelete(const Napi::CallbackInfo& info);
+Napi::Value NetnsCheck(const Napi::CallbackInfo& info);
 Napi::Value OpenInNetns(const Napi::CallbackInfo& info);
 Napi::Value TapCreate(const Napi::CallbackInfo& info);
 Napi::Value TapDelete(const Napi::CallbackInfo& info);

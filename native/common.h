@@ -42,9 +42,19 @@ struct SysError {
 Napi::Error MakeErrnoError(Napi::Env env, const SysError& e);
 [[noreturn]] void ThrowErrno(Napi::Env env, int err, const char* syscall);
 
+// Called inside a catch block: the errno the exception being handled stands
+// for: a std::system_error's own code (std::thread cannot start: EAGAIN),
+// ENOMEM for std::bad_alloc, else EIO.
+int ErrnoOfCurrentException();
+
 // Enters a network namespace on the calling thread and returns to the original
 // one when destroyed. If returning fails the thread would silently keep
 // working in the wrong namespace, so the process aborts instead.
+//
+// A target given by path is opened O_NONBLOCK (a FIFO never hangs the call),
+// and path and fd must be a network namespace file (nsfs, CLONE_NEWNET):
+// anything else fails with EINVAL and a description naming the path and what
+// it is instead. The text `Enter` points `syscall` at lives as long as the scope.
 class NetnsScope {
  public:
   NetnsScope() = default;
@@ -53,9 +63,14 @@ class NetnsScope {
   NetnsScope& operator=(const NetnsScope&) = delete;
   // Returns 0, or an errno with `syscall` naming the failed call.
   int Enter(const NetnsTarget& target, const char** syscall);
+  // The same checks as Enter, without entering: 0 when `target` is a network
+  // namespace that Enter could use.
+  int Check(const NetnsTarget& target, const char** syscall);
 
  private:
+  int Open(const NetnsTarget& target, int* fd, bool* owned);
   int self_ = -1;
+  std::string what_;
   bool entered_ = false;
 };
 

@@ -43,15 +43,30 @@ int EnsureNetnsDir(const char** call) {
 }
 
 std::string PathFor(Napi::Env env, const Napi::Value& v) {
+  if (!v.IsString()) throw Napi::TypeError::New(env, "netns name must be a string");
   std::string name = v.As<Napi::String>().Utf8Value();
-  if (name.empty() || name.find('/') != std::string::npos || name == "." || name == "..")
+  if (name.empty() || name.find_first_of(std::string("/\0", 2)) != std::string::npos || name == "." || name == "..")
     throw Napi::TypeError::New(env, "netns name must be a plain file name");
   return std::string(kNetnsDir) + "/" + name;
+}
+
+// Runs `fn` on a thread of its own (one whose namespaces can be changed and
+// then thrown away) and waits for it. A thread that cannot be started
+// (std::system_error, EAGAIN at a pids limit) is reported in `e`, not thrown.
+template <typename Fn>
+void OnOwnThread(SysError* e, Fn fn) {
+  try {
+    std::thread t(fn);
+    t.join();
+  } catch (...) {
+    e->set(ErrnoOfCurrentException(), "std::thread (cannot start the thread that makes the namespace)");
+  }
 }
 
 }  // namespace
 
 // netnsCreate(name): creates /run/netns/NAME holding a new network namespace.
+// If anything fails after the file was made, the file is removed again.
 Napi::Value NetnsCreate(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   std::string path = PathFor(env, info[0]);
@@ -61,12 +76,11 @@ Napi::Value NetnsCreate(const Napi::CallbackInfo& info) {
   if (fd < 0) ThrowErrno(env, errno, "open(/run/netns/NAME)");
   close(fd);
   SysError e;
-  std::thread t([&] {
+  OnOwnThread(&e, [&e, &path] {
     if (unshare(CLONE_NEWNET) < 0) return e.set(errno, "unshare(CLONE_NEWNET)");
     if (mount("/proc/thread-self/ns/net", path.c_str(), "none", MS_BIND, nullptr) < 0)
       return e.set(errno, "mount(netns bind)");
   });
-  t.join();
   if (e.failed()) {
     unlink(path.c_str());
     throw MakeErrnoError(env, e);
@@ -86,14 +100,29 @@ Napi::Value NetnsDelete(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// netnsCheck(netns): throws unless `netns` (a path or fd) is a network
+// namespace that the other calls could enter; never blocks (a FIFO) and
+// never enters it.
+Napi::Value NetnsCheck(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  NetnsTarget target = ParseNetnsTarget(info, 0);
+  NetnsScope scope;
+  const char* call = nullptr;
+  if (int err = scope.Check(target, &call)) ThrowErrno(env, err, call);
+  return env.Undefined();
+}
+
 // openInNetns(netns, path, flags, mode): opens a file while inside a network
 // namespace. /proc/sys/net files belong to the namespace they were opened in.
 Napi::Value OpenInNetns(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   NetnsTarget target = ParseNetnsTarget(info, 0);
+  if (!info[1].IsString() || !info[2].IsNumber() || (info.Length() > 3 && !info[3].IsUndefined() && !info[3].IsNumber()))
+    throw Napi::TypeError::New(env, "openInNetns(netns, path: string, flags: number, mode?: number)");
   std::string path = info[1].As<Napi::String>().Utf8Value();
+  if (path.find('\0') != std::string::npos) throw Napi::TypeError::New(env, "path must not contain NUL bytes");
   int flags = info[2].As<Napi::Number>().Int32Value();
-  int mode = info.Length() > 3 ? info[3].As<Napi::Number>().Int32Value() : 0;
+  int mode = info.Length() > 3 && info[3].IsNumber() ? info[3].As<Napi::Number>().Int32Value() : 0;
   int fd;
   {
     NetnsScope scope;

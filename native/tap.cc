@@ -10,6 +10,8 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
+#include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -106,7 +108,15 @@ struct TapJob {
       if (ioctl_fd < 0) return error.set(errno, "socket(AF_UNIX)");
       ifindexes.reserve(names.size());
     }
-    RunAll();
+    try {
+      RunAll();
+    } catch (...) {
+      // Whatever this call made goes again: the batch is all or nothing.
+      error.set(ErrnoOfCurrentException(), "tap job (C++ exception)");
+      SysError ignored;
+      if (create)
+        for (size_t j = 0; j < ifindexes.size(); ++j) Delete(names[j], &ignored);
+    }
     if (ioctl_fd >= 0) close(ioctl_fd);
   }
 
@@ -125,22 +135,45 @@ struct TapJob {
   }
 };
 
+// A uid or gid for TUNSETOWNER / TUNSETGROUP, or -1 when absent. The ioctl
+// takes an unsigned long that the kernel cuts to 32 bits (2^32+1000 would be
+// uid 1000) and (uid_t)-1 is no valid id: anything outside 0-4294967294 is
+// refused here, before a device is made.
+long ParseId(Napi::Env env, const Napi::Object& opts, const char* field) {
+  Napi::Value v = opts.Get(field);
+  if (v.IsUndefined() || v.IsNull()) return -1;
+  std::string what = std::string("tap ") + field;
+  if (!v.IsNumber()) throw Napi::TypeError::New(env, what + " must be a number");
+  double d = v.As<Napi::Number>().DoubleValue();
+  if (!std::isfinite(d) || d != std::floor(d) || d < 0 || d > 4294967294.0) {
+    char shown[64];
+    std::snprintf(shown, sizeof shown, "%.17g", d);
+    throw Napi::RangeError::New(env, what + " must be an integer in 0-4294967294, got " + shown);
+  }
+  return static_cast<long>(d);
+}
+
 void ParseJob(const Napi::CallbackInfo& info, TapJob* job, bool create) {
   Napi::Env env = info.Env();
   job->create = create;
   job->netns = ParseNetnsTarget(info, 0);
+  if (!info[1].IsArray()) throw Napi::TypeError::New(env, "tap names must be an array of strings");
   auto names = info[1].As<Napi::Array>();
   for (uint32_t i = 0; i < names.Length(); ++i) {
-    std::string n = names.Get(i).As<Napi::String>().Utf8Value();
-    if (n.empty() || n.size() >= IFNAMSIZ) throw Napi::RangeError::New(env, "tap name must be 1-15 bytes");
+    Napi::Value v = names.Get(i);
+    if (!v.IsString()) throw Napi::TypeError::New(env, "tap names must be an array of strings");
+    std::string n = v.As<Napi::String>().Utf8Value();
+    if (n.empty() || n.size() >= IFNAMSIZ || n.find('\0') != std::string::npos)
+      throw Napi::RangeError::New(env, "tap name must be 1-15 bytes without NUL");
     job->names.push_back(n);
   }
+  if (!info[2].IsObject()) throw Napi::TypeError::New(env, "tap options must be an object");
   auto opts = info[2].As<Napi::Object>();
   if (opts.Get("tun").ToBoolean()) job->flags = IFF_TUN | IFF_NO_PI;
   if (opts.Get("vnetHdr").ToBoolean()) job->flags |= IFF_VNET_HDR;
   if (opts.Get("multiQueue").ToBoolean()) job->flags |= IFF_MULTI_QUEUE;
-  if (opts.Get("owner").IsNumber()) job->owner = opts.Get("owner").As<Napi::Number>().Int64Value();
-  if (opts.Get("ownerGroup").IsNumber()) job->group = opts.Get("ownerGroup").As<Napi::Number>().Int64Value();
+  job->owner = ParseId(env, opts, "owner");
+  job->group = ParseId(env, opts, "ownerGroup");
 }
 
 Napi::Error JobError(Napi::Env env, const TapJob& job) {

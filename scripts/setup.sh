@@ -7,10 +7,12 @@ cd "$(dirname "$0")/.."
 
 # iproute2, nftables, strace, tcpdump: test oracles and demo scaffolding.
 # dnsmasq-base: the cluster controller's DHCP server. busybox-static /
-# isc-dhcp-client: DHCP clients for the demo's instances. util-linux: nsenter.
-# make, g++, python3: node-gyp builds the addon. libmnl-dev, libnftnl-dev,
-# pkg-config: the benchmark's C floor (bench/floor), built by `npm run bench`.
-PKGS=(iproute2 nftables strace tcpdump dnsmasq-base isc-dhcp-client busybox-static util-linux make g++ python3 libmnl-dev libnftnl-dev pkg-config)
+# isc-dhcp-client: DHCP clients for the demo's instances. util-linux: nsenter,
+# and setpriv for the permission tests. make, g++, python3: node-gyp builds the
+# addon; libasan8: g++ 12's AddressSanitizer runtime, for `npm run test:asan`.
+# libmnl-dev, libnftnl-dev, pkg-config: the benchmark's C floor (bench/floor),
+# built by `npm run bench`.
+PKGS=(iproute2 nftables strace tcpdump dnsmasq-base isc-dhcp-client busybox-static util-linux make g++ libasan8 python3 libmnl-dev libnftnl-dev pkg-config)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -38,6 +38,7 @@ import {
 } from './rtnl/link.js';
 import { decodeRoute, RouteAddRequest, RouteDeleteRequest, RouteDumpRequest, validateRoute, type Route, type RouteSpec } from './rtnl/route.js';
 import { readSysctl, writeSysctl } from './sys/sysctl.js';
+import { validateTapOptions } from './sys/tap.js';
 import { CommitContext } from './tx/context.js';
 import { byteString } from './util/bytes.js';
 import { ipv4ToBytes, ipv6ToBytes } from './util/ip.js';
@@ -240,6 +241,7 @@ export class Handle {
       const list = typeof names === 'string' ? [names] : names;
       checked(`tap create ${list.join(' ')}`, () => {
         list.forEach((n, i) => validateLinkName(`taps[${i}]`, n));
+        validateTapOptions(spec);
         validateLinkAttributes(spec);
       });
       const { tun, vnetHdr, multiQueue, owner, ownerGroup, ...changes } = spec;

@@ -6,7 +6,7 @@ export type { Link, LinkSpec, LinkChanges, LinkFilter, LinkKind, LinkAttributes 
 export type { Address, AddressSpec, Scope } from './rtnl/address.js';
 export type { Route, RouteSpec } from './rtnl/route.js';
 export type { LinkRef } from './rtnl/kinds/index.js';
-export { createNetns, deleteNetns, netnsExists, listNetns } from './sys/netns.js';
+export { checkNetns, createNetns, deleteNetns, netnsExists, listNetns } from './sys/netns.js';
 export { readSysctl, writeSysctl } from './sys/sysctl.js';
 export { AddonMissingError, SystemCallError } from './native.js';
 export { Transaction, type CommitOptions, type CommitStats, type ProgressFn } from './tx/transaction.js';

@@ -32,6 +32,8 @@ interface Addon {
   openInNetns(netns: NativeNetns, path: string, flags: number, mode?: number): number;
   netnsCreate(name: string): string;
   netnsDelete(name: string): void;
+  /** Throws unless `netns` is a network namespace file or fd (nsfs, CLONE_NEWNET); never blocks. */
+  netnsCheck(netns: NativeNetns): void;
   /** Creates the taps, all or none; resolves to their ifindexes, in order. */
   tapCreate(netns: NativeNetns, names: string[], opts: TapOptions, sync: boolean): Promise<Int32Array> | Int32Array;
   tapDelete(netns: NativeNetns, names: string[], opts: TapOptions, sync: boolean): Promise<void> | undefined;
@@ -112,6 +114,20 @@ export function errnoCode(errno: number): string {
   return errnoNames.get(errno) ?? `E${errno}`;
 }
 
+/**
+ * What a permission error (EPERM, EACCES) from the kernel means is missing,
+ * from the call that failed: entering or making a namespace needs
+ * CAP_SYS_ADMIN, a file needs access to it, anything else (netlink requests,
+ * tun/tap ioctls) CAP_NET_ADMIN. Undefined for any other errno.
+ */
+export function permissionHint(errno: number, syscall = ''): string | undefined {
+  const code = errnoCode(errno);
+  if (code !== 'EPERM' && code !== 'EACCES') return undefined;
+  if (/^(setns|unshare|mount|umount)/.test(syscall)) return 'needs root or CAP_SYS_ADMIN';
+  if (/^(open|mkdir|unlink|netns )/.test(syscall)) return 'needs root or access to the file';
+  return 'needs root or CAP_NET_ADMIN';
+}
+
 /** An error from a system call made by the addon. */
 export class SystemCallError extends Error {
   readonly errno: number;
@@ -134,8 +150,12 @@ export class SystemCallError extends Error {
 export function nativeError(err: unknown, what: string, site?: Error): Error {
   const e = err as { errno?: number; syscall?: string; message?: string; index?: number; device?: string };
   if (typeof e?.errno !== 'number') return err as Error;
+  // Node's own fs errors (a sysctl write) carry libuv's negated errno.
+  const errno = Math.abs(e.errno);
   const subject = e.device ? `${what} ${e.device}` : what;
-  const out = new SystemCallError(`${subject}: ${e.message} (${errnoCode(e.errno)})`, e.errno, e.syscall ?? what);
+  const hint = permissionHint(errno, e.syscall);
+  const code = hint ? `${errnoCode(errno)}; ${hint}` : errnoCode(errno);
+  const out = new SystemCallError(`${subject}: ${e.message} (${code})`, errno, e.syscall ?? what);
   if (typeof e.index === 'number') Object.assign(out, { index: e.index, device: e.device });
   if (site?.stack) out.stack = `${out.name}: ${out.message}\n${site.stack.split('\n').slice(1).join('\n')}`;
   return out;

@@ -1,6 +1,6 @@
 // One error type for everything the kernel refuses, one for input refused
 // before the kernel is touched, and predicates over both.
-import { errnoCode } from '../native.js';
+import { errnoCode, permissionHint } from '../native.js';
 
 export interface NetlinkErrorDetails {
   /** What was being done: "link add eucabr10 (bridge)". */
@@ -31,6 +31,9 @@ export class NetlinkError extends Error {
   constructor(errno: number, details: NetlinkErrorDetails) {
     const code = errnoCode(errno);
     const parts = [`${details.opIndex !== undefined ? `op #${details.opIndex} ` : ''}${details.op}: ${code}`];
+    // A permission error says what is missing ("needs root or CAP_NET_ADMIN").
+    const hint = permissionHint(errno, 'netlink');
+    if (hint) parts.push(`${code === 'EPERM' ? 'operation not permitted' : 'permission denied'} (${hint})`);
     if (details.extack) parts.push(details.extack);
     if (details.attribute) parts.push(`at ${details.attribute}`);
     if (details.missingAttribute) parts.push(`missing ${details.missingAttribute}`);

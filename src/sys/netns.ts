@@ -2,6 +2,7 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { addon, nativeError } from '../native.js';
 import { ValidationError } from '../netlink/errors.js';
+import { netnsTarget, type Netns } from '../netlink/socket.js';
 
 const NAME_RE = /^[A-Za-z0-9_.-]{1,200}$/;
 
@@ -28,6 +29,20 @@ export function deleteNetns(name: string): void {
     addon.netnsDelete(name);
   } catch (err) {
     throw nativeError(err, `netns delete ${name}`, new Error());
+  }
+}
+
+/**
+ * Throws a SystemCallError (EINVAL naming the path and what it is instead,
+ * ENOENT...) unless `netns` (a name, a path or an fd) is a network namespace
+ * the library could enter. Never blocks and never enters it: for callers that
+ * hand the namespace to something else (nsenter) and want the same check.
+ */
+export function checkNetns(netns: Netns): void {
+  try {
+    addon.netnsCheck(netnsTarget(netns));
+  } catch (err) {
+    throw nativeError(err, 'netns check', new Error());
   }
 }
 

@@ -16,6 +16,7 @@ import {
 } from '../rtnl/link.js';
 import { validateRoute, type RouteSpec } from '../rtnl/route.js';
 import { sysctlPath } from '../sys/sysctl.js';
+import { validateTapOptions } from '../sys/tap.js';
 
 export type Op =
   | { op: 'link.add'; spec: LinkSpec }
@@ -70,6 +71,7 @@ export function validateOp(op: Op): void {
       return validateLinkSpec(op.spec);
     case 'tap.add':
       validateLinkName('name', op.name);
+      validateTapOptions(op.spec);
       return validateLinkAttributes(op.spec);
     case 'link.set':
       checkRef('link', op.ref);

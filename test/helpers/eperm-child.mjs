@@ -1,0 +1,38 @@
+// Child process for test/integration/native-eperm.test.ts, run with a
+// capability dropped: tries each kind of kernel request and prints one JSON
+// line per attempt with the error it got.
+//   node eperm-child.mjs <path of dist/index.js> [netns]
+const [lib, netns] = process.argv.slice(2);
+const { open, nft } = await import(lib);
+
+const attempts = {
+  'link add': (h) => h.links.add({ kind: 'bridge', name: 'eucabr10' }),
+  'tap create': (h) => h.taps.create('vnet9'),
+  'sysctl write': (h) => h.sysctl.set('net.ipv4.ip_forward', 1),
+  'nft batch': async () => {
+    const n = nft.openNft(netns ? { netns } : {});
+    try {
+      await n.batch().addTable({ family: 'inet', name: 'eucanet' }).commit();
+    } finally {
+      n.close();
+    }
+  },
+  transaction: (h) => h.transaction().addLink({ kind: 'bridge', name: 'eucabr11' }).commit(),
+};
+
+let h;
+try {
+  h = open(netns ? { netns } : {});
+} catch (e) {
+  console.log(JSON.stringify({ what: 'open', name: e.name, code: e.code, message: e.message }));
+  process.exit(0);
+}
+for (const [what, fn] of Object.entries(attempts)) {
+  try {
+    await fn(h);
+    console.log(JSON.stringify({ what, ok: true }));
+  } catch (e) {
+    console.log(JSON.stringify({ what, name: e.name, code: e.code, message: e.message }));
+  }
+}
+h.close();
