@@ -26,6 +26,12 @@ const sortBy = <T>(xs: T[], key: (x: T) => string) => [...xs].sort((a, b) => key
 export interface DumpOptions {
   /** Drop ifindexes and random MACs, to compare two namespaces built the same way. */
   portable?: boolean;
+  /**
+   * Drop what the kernel's linkwatch sets by itself, late (operstate, the
+   * carrier flags): to compare what a program changed, not when the kernel
+   * got round to a carrier change that was already under way.
+   */
+  linkwatch?: boolean;
 }
 
 export function kernelDump(ns: string, opts: DumpOptions = {}): string {
@@ -41,12 +47,18 @@ export function kernelDump(ns: string, opts: DumpOptions = {}): string {
       if (k === 'qdisc') continue;
       // operstate is set by the kernel's linkwatch, asynchronously, up to a second later.
       if (opts.portable && (volatile.has(k) || k === 'address' || k === 'broadcast' || k === 'permaddr' || k === 'operstate')) continue;
+      if (opts.linkwatch && k === 'operstate') continue;
+      // A bridge port's STP state follows its carrier, as linkwatch gets to it.
+      if (k === 'linkinfo' && opts.linkwatch && !opts.portable) {
+        out[k] = dropKeys(v, new Set(['state']));
+        continue;
+      }
       if (k === 'linkinfo' && opts.portable) {
         out[k] = dropKeys(v, PER_DEVICE_OR_TIMING);
         continue;
       }
       // Carrier flags follow the kernel's lazy link-state work (linkwatch), as operstate does.
-      if (k === 'flags' && opts.portable && Array.isArray(v)) {
+      if (k === 'flags' && (opts.portable || opts.linkwatch) && Array.isArray(v)) {
         out[k] = v.filter((f) => f !== 'NO-CARRIER' && f !== 'LOWER_UP');
         continue;
       }
