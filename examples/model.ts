@@ -25,5 +25,5 @@ console.log(nft.renderBatch(batch.ops));
 const nc1 = planNc(state, 'nc1');       // a node controller's: bridges and ports
 console.log(nc1.links?.map((l) => l.name), nc1.ports?.map((p) => `${p.name} in ${p.master}`));
 
-const files = dhcp.renderDnsmasq(dhcp.dhcpNetworksOf(state), { stateDir: '/var/lib/eucanet/dhcp' });
+const files = dhcp.renderDnsmasq(managed.dhcpNetworksOf(state), { stateDir: '/var/lib/eucanet/dhcp' });
 console.log(files.hosts);              // dnsmasq's static leases, one per instance

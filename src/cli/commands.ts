@@ -1,5 +1,5 @@
 // The commands and the options each one takes: one table per command, read by
-// the parser (parse.ts), by `--help`, and by the demo (src/demo/main.ts). This
+// the parser (parse.ts), by `--help`, and by the demo (src/cli/demo.ts). This
 // module runs nothing when loaded.
 
 export type OptionType = 'string' | 'boolean';

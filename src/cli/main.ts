@@ -31,7 +31,7 @@ export async function main(argv: string[]): Promise<number> {
     case 'allocate':
       return (await import('./allocate.js')).allocateCmd(values);
     case 'demo':
-      return (await import('../demo/main.js')).demo(values, positionals);
+      return (await import('./demo.js')).demo(values, positionals);
     default:
       throw new UsageError(`unknown command "${p.command.name}"`);
   }

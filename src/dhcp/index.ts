@@ -19,4 +19,3 @@ export {
   type UpdateAction,
   type UpdateResult,
 } from './server.js';
-export { dhcpNetworksOf, hostnameClashes, type DhcpFromStateOptions } from './from-state.js';

@@ -1,6 +1,6 @@
 // The input of the cluster controller's DHCP service: one entry per group
 // network, each with its static hosts. Plain data, independent of the
-// MANAGED model (from-state.ts maps an allocated state onto it).
+// MANAGED model (managed/roles/dhcp.ts maps an allocated state onto it).
 
 /** One instance: its MAC gets a fixed address (a static lease). */
 export interface DhcpHost {

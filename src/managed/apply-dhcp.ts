@@ -6,8 +6,6 @@ import {
   DhcpApplyError,
   DhcpServer,
   DhcpValidationError,
-  dhcpNetworksOf,
-  hostnameClashes,
   type DhcpNetwork,
   type DhcpPlan,
   type DhcpServerOptions,
@@ -17,6 +15,7 @@ import {
 } from '../dhcp/index.js';
 import { ValidationError } from '../netlink/errors.js';
 import type { Netns } from '../netlink/socket.js';
+import { dhcpNetworksOf, hostnameClashes } from './roles/dhcp.js';
 import { bridgeOf } from './roles/index.js';
 import type { AllocatedState } from './types.js';
 

@@ -31,3 +31,4 @@ export {
   type LoadOptions,
 } from './statefile.js';
 export { eucalyptusBlock, groupNet, type GroupNet } from './net.js';
+export { dhcpNetworksOf, hostnameClashes, type DhcpFromStateOptions } from './roles/dhcp.js';

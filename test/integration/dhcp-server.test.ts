@@ -9,7 +9,8 @@ import { chmodSync, closeSync, existsSync, mkdtempSync, openSync, readdirSync, r
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { DhcpError, DhcpServer, dhcpNetworksOf, type DhcpNetwork } from '../../src/dhcp/index.js';
+import { DhcpError, DhcpServer, type DhcpNetwork } from '../../src/dhcp/index.js';
+import { dhcpNetworksOf } from '../../src/managed/roles/dhcp.js';
 import { allocate } from '../../src/managed/allocate.js';
 import { open, type Handle } from '../../src/handle.js';
 import { addon } from '../../src/native.js';

@@ -2,7 +2,8 @@
 // split between the main configuration (read at start) and the files dnsmasq
 // re-reads on SIGHUP.
 import { describe, expect, it } from 'vitest';
-import { dhcpNetworksOf, dnsmasqPaths, renderDnsmasq, type DhcpNetwork } from '../../src/dhcp/index.js';
+import { dnsmasqPaths, renderDnsmasq, type DhcpNetwork } from '../../src/dhcp/index.js';
+import { dhcpNetworksOf } from '../../src/managed/roles/dhcp.js';
 import { allocate } from '../../src/managed/index.js';
 
 const DIR = '/run/eucanet/cc/dnsmasq';

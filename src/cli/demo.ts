@@ -9,14 +9,14 @@
 // Test-only (not in the usage text): EUCANET_DEMO_BREAK=ingress applies the CC
 // without the default group's ingress rule, so check 1 must fail; the e2e test
 // uses it (through runDemo's `break` option) to show that a check can fail.
-import type { CliValues } from '../cli/commands.js';
-import { EXIT_FAIL, EXIT_OK, UsageError } from '../cli/output.js';
-import type { CheckRow } from './checks.js';
-import { readRecord, removeDemo } from './rundir.js';
-import { DemoInterrupted, runDemo, type DemoBreak, type DemoReport } from './run.js';
-import { MAX_INSTANCES, SEED_INSTANCES } from './state.js';
-import type { SegmentationChoice } from './probe.js';
-import { NS_CC, NS_CLC, NS_PUB, NS_SWITCH } from './topology.js';
+import type { CliValues } from './commands.js';
+import { EXIT_FAIL, EXIT_OK, UsageError } from './output.js';
+import type { CheckRow } from '../demo/checks.js';
+import { readRecord, removeDemo } from '../demo/rundir.js';
+import { DemoInterrupted, runDemo, type DemoBreak, type DemoReport } from '../demo/run.js';
+import { MAX_INSTANCES, SEED_INSTANCES } from '../demo/state.js';
+import type { SegmentationChoice } from '../demo/probe.js';
+import { NS_CC, NS_CLC, NS_PUB, NS_SWITCH } from '../demo/topology.js';
 
 const SEGMENTATIONS = ['auto', 'vlan', 'vxlan', 'none'] as const;
 const BREAKS: DemoBreak[] = ['ingress'];

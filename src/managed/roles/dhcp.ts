@@ -1,10 +1,10 @@
 // The cluster controller's DHCP networks for an allocated MANAGED state: one
-// network per group on its bridge, one static lease per instance.
-import { groupNet } from '../managed/net.js';
-import { groupKey, type AllocatedGroup, type AllocatedState } from '../managed/types.js';
-import { ValidationError } from '../netlink/errors.js';
-import type { DhcpNetwork } from './types.js';
-import { dhcpHostnameProblem } from './validate.js';
+// network per group on its bridge, one static lease per instance (dhcp/ knows
+// dnsmasq; this maps the MANAGED model onto its networks).
+import { dhcpHostnameProblem, type DhcpNetwork } from '../../dhcp/index.js';
+import { ValidationError } from '../../netlink/errors.js';
+import { groupNet } from '../net.js';
+import { groupKey, type AllocatedGroup, type AllocatedState } from '../types.js';
 
 /** An instance id dnsmasq would take as the host's name (not a lease time, not a keyword). */
 const isHostname = (id: string): boolean => dhcpHostnameProblem(id) === undefined;
