@@ -2,8 +2,9 @@
 // namespace, with typed methods for links, addresses, routes, taps and sysctl.
 import { addon, nativeError, type TapOptions } from './native.js';
 import { NETLINK_ROUTE } from './netlink/constants.js';
-import { ValidationError } from './netlink/errors.js';
-import { NetlinkConnection, netnsTarget, type Netns, type Request } from './netlink/socket.js';
+import { ValidationError } from './errors.js';
+import { NetlinkConnection, type Request } from './netlink/socket.js';
+import { netnsTarget, type Netns } from './sys/netns-path.js';
 import {
   AddressAddRequest,
   AddressDeleteRequest,

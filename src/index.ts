@@ -1,6 +1,6 @@
 // eucanet: Eucalyptus MANAGED-mode networking over rtnetlink and nftables netlink.
 export { open, Handle, type OpenOptions, type TapSpec } from './handle.js';
-export { DecodeError, NetlinkError, ValidationError, isBusy, isDecodeError, isExists, isGenerationMismatch, isInvalid, isNotFound, isNotSupported, isPermission } from './netlink/errors.js';
+export { DecodeError, NetlinkError, ValidationError, isBusy, isDecodeError, isExists, isGenerationMismatch, isInvalid, isNotFound, isNotSupported, isPermission } from './errors.js';
 export type { Netns } from './netlink/socket.js';
 export type { Link, LinkSpec, LinkChanges, LinkFilter, LinkKind, LinkAttributes } from './rtnl/link.js';
 export type { Address, AddressSpec, Scope } from './rtnl/address.js';
@@ -10,9 +10,10 @@ export { checkNetns, createNetns, deleteNetns, netnsExists, listNetns } from './
 export { readSysctl, writeSysctl } from './sys/sysctl.js';
 export { AddonMissingError, SystemCallError } from './native.js';
 export { Transaction, type CommitOptions, type CommitStats, type ProgressFn } from './tx/transaction.js';
-export { TransactionError } from './tx/errors.js';
+export { TransactionError } from './errors.js';
 export { reconcile, plan, type ReconcileOptions, type ReconcilePlan, type ReconcileResult } from './tx/reconcile.js';
-export { EUCANET_PROTO, OWNER_ALIAS, PORT_GROUP, type DesiredPort, type DesiredState } from './tx/desired.js';
+export type { DesiredPort, DesiredState } from './tx/desired.js';
+export { EUCANET_PROTO, OWNER_ALIAS, PORT_GROUP } from './tx/owner.js';
 export type { DesiredNft, DesiredSet } from './tx/nft-diff.js';
 export * as nft from './nft/index.js';
 export * as managed from './managed/index.js';

@@ -3,7 +3,8 @@
 // the attribute the kernel pointed at, as "expression #3 (nat)
 // NFTA_NAT_REG_ADDR_MIN" or "element #2 NFTA_SET_ELEM_KEY".
 import { NLMSG_ERROR } from '../netlink/constants.js';
-import { NetlinkError } from '../netlink/errors.js';
+import { NetlinkError } from '../errors.js';
+import { ERESTART } from '../native.js';
 import { splitMessages } from '../netlink/reader.js';
 import { decodeError, type Request } from '../netlink/socket.js';
 import { NlWriter, type TraceEntry } from '../netlink/writer.js';
@@ -23,7 +24,6 @@ import type { NftSet } from './types.js';
 import { formatValue } from './values.js';
 import { TABLE_ATTRS } from './table.js';
 
-const ERESTART = 85;
 
 function topAttrs(op: Op): readonly string[] {
   switch (op.kind) {

@@ -13,7 +13,7 @@
 // commit with an error on the END message. So one ack on the last op makes
 // success observable and one reply is always enough to wait for.
 import { NLM_F_ACK, NLM_F_REQUEST, NETLINK_NETFILTER } from '../netlink/constants.js';
-import { ValidationError } from '../netlink/errors.js';
+import { ValidationError } from '../errors.js';
 import type { NetlinkConnection, Request } from '../netlink/socket.js';
 import { NlWriter } from '../netlink/writer.js';
 import { batchError, opRequest } from './batch-errors.js';

@@ -1,6 +1,6 @@
 // The statement half of the rule builder: verdicts, NAT, counters, logging,
 // limits, reject, marks, comments. Matches are in builder.ts.
-import { ValidationError } from '../netlink/errors.js';
+import { ValidationError } from '../errors.js';
 import { dataType, type Scalar } from './datatypes.js';
 import { parseVerdict } from './elements.js';
 import { FIELDS, type Field, type FieldName } from './fields.js';

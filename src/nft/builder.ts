@@ -10,7 +10,7 @@
 // Every value is parsed and checked when its method is called (bad input
 // throws ValidationError naming the field); build() only places the protocol
 // dependencies the table family needs, so encoding never parses strings.
-import { ValidationError } from '../netlink/errors.js';
+import { ValidationError } from '../errors.js';
 import { INET_PROTOS, dataType, padded, type Scalar } from './datatypes.js';
 import { FIELDS, IPPROTO_TCP, IPPROTO_UDP, type FieldName } from './fields.js';
 import { loadExpr, lowerMatch, parseMatch, setRef, type MatchOptions } from './lower.js';

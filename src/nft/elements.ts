@@ -6,7 +6,7 @@
 //   map:                              ['192.168.32.200', '10.1.2.2']   (key, value)
 //   verdict map:                      ['eth0', 'accept'], ['eth1', 'jump c']
 //   any of them with options:         { key, data?, timeout?, comment? }
-import { ValidationError } from '../netlink/errors.js';
+import { ValidationError } from '../errors.js';
 import { dataType, type DataType, type Scalar } from './datatypes.js';
 import { hasFlag, isConcat, keyTypes } from './set.js';
 import type { DataTypeName, NftSet, SetElement, Verdict, VerdictCode } from './types.js';

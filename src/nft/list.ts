@@ -6,7 +6,7 @@
 //   NFT_MSG_GETSETELEM                     NLM_F_DUMP, NFTA_SET_ELEM_LIST_TABLE + NFTA_SET_ELEM_LIST_SET
 //   NFT_MSG_GETGEN                         -> NFT_MSG_NEWGEN { NFTA_GEN_ID be32 }
 import { NLM_F_ACK, NLM_F_DUMP, NLM_F_REQUEST } from '../netlink/constants.js';
-import { DecodeError } from '../netlink/errors.js';
+import { DecodeError } from '../errors.js';
 import { Attrs, type NlMessage } from '../netlink/reader.js';
 import type { NetlinkConnection, Request } from '../netlink/socket.js';
 import type { NlWriter } from '../netlink/writer.js';

@@ -7,7 +7,7 @@
 //   tcp dport != 1000-2000      payload load 2b; range neq 03e8 07d0
 //   ct state established,related  ct load state; bitwise (& 6) ^ 0; cmp neq 0
 //   ip saddr @blocklist         payload load 4b; lookup reg 1 set blocklist
-import { ValidationError } from '../netlink/errors.js';
+import { ValidationError } from '../errors.js';
 import { prefixMask } from './addr.js';
 import { BYTEORDER_BIG, dataType, type Scalar } from './datatypes.js';
 import type { Field } from './fields.js';

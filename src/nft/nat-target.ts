@@ -2,7 +2,7 @@
 //   '10.1.2.2'   '10.1.2.2:8080'   '10.0.0.1-10.0.0.9'   '[2001:db8::1]:80'   '2001:db8::1'
 // plus an optional separate port (8080 or '80-90'). Lowered the way nft does:
 // immediates into registers 1, 2, ... then the nat expression naming them.
-import { ValidationError } from '../netlink/errors.js';
+import { ValidationError } from '../errors.js';
 import { parseIPv6 } from './addr.js';
 import type { Scalar } from './datatypes.js';
 import type { Expr, NatExpr, NatFlag } from './types.js';

@@ -25,7 +25,7 @@
 // Flush is NFT_MSG_DELSETELEM with no element list (nft writes SET before TABLE).
 import type { NlMessage } from '../netlink/reader.js';
 import { Attrs } from '../netlink/reader.js';
-import { DecodeError } from '../netlink/errors.js';
+import { DecodeError } from '../errors.js';
 import type { NlWriter } from '../netlink/writer.js';
 import { NLM_F_CREATE, NLM_F_EXCL, NLM_F_REQUEST } from '../netlink/constants.js';
 import { decrement, isZero } from './addr.js';

@@ -1,6 +1,6 @@
 // Light checks on expression lists given directly (not through the rule
 // builder): known kinds, registers in range, byte fields that are bytes.
-import { ValidationError } from '../netlink/errors.js';
+import { ValidationError } from '../errors.js';
 import { NFT_DATA_VALUE_MAXLEN, NFT_REG32_15 } from './constants.js';
 import { CMP_OPS } from './expr/cmp.js';
 import { CT_KEYS } from './expr/ct.js';

@@ -1,6 +1,6 @@
 // Validation of objects before anything is encoded. Every failure is a
 // ValidationError naming the field and the value; nothing reaches the kernel.
-import { ValidationError } from '../netlink/errors.js';
+import { ValidationError } from '../errors.js';
 import { BYTEORDER_BIG, dataType, isDataTypeName } from './datatypes.js';
 import { FAMILIES, hookNum } from './names.js';
 import { flagOrder, keyLen } from './set.js';

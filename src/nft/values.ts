@@ -1,6 +1,6 @@
 // Values as users write them ("10.1.0.0/16", "1000-2000", ["1.2.3.4", "tcp", 22])
 // parsed once into wire bytes, and wire bytes formatted back for rendering.
-import { ValidationError } from '../netlink/errors.js';
+import { ValidationError } from '../errors.js';
 import { and, increment, not, prefixMask, rangePrefixLen } from './addr.js';
 import { dataType, padded, type Scalar } from './datatypes.js';
 import type { DataTypeName } from './types.js';

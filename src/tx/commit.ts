@@ -2,8 +2,8 @@
 // each applied op journaled with its inverse (see transaction.ts for the order
 // and for what is and is not atomic).
 import type { Handle } from '../handle.js';
-import { atOp, NetlinkError } from '../netlink/errors.js';
-import { ExchangeError, type Reply, type Request } from '../netlink/socket.js';
+import { atOp, ExchangeError, NetlinkError } from '../errors.js';
+import type { Reply, Request } from '../netlink/socket.js';
 import type { Batch } from '../nft/batch.js';
 import { AddressAddRequest, AddressDeleteRequest } from '../rtnl/address.js';
 import { LinkAddRequest, LinkDeleteGroupRequest, LinkDeleteRequest, LinkSetRequest, type LinkSpec } from '../rtnl/link.js';

@@ -3,8 +3,10 @@
 // ifindex for every link a transaction creates, and open fds for the
 // namespaces they name. Commits and the handle's one-op calls both use it.
 import { closeSync, openSync } from 'node:fs';
-import { NetlinkError, ValidationError } from '../netlink/errors.js';
-import { netnsTarget, type NetlinkConnection, type Netns } from '../netlink/socket.js';
+import { NetlinkError, ValidationError } from '../errors.js';
+import { ERRNO } from '../native.js';
+import type { NetlinkConnection } from '../netlink/socket.js';
+import { netnsTarget, type Netns } from '../sys/netns-path.js';
 import type { LinkRef, Resolver } from '../rtnl/kinds/index.js';
 import { decodeLink, LinkDumpRequest, LinkGetRequest, type Link } from '../rtnl/link.js';
 
@@ -58,7 +60,7 @@ export class CommitContext {
     if (!names.length) return;
     const replies = await this.rtnl.run(names.map((n) => new LinkGetRequest(n)));
     replies.forEach((rep, i) => {
-      if (rep.error || !rep.messages[0]) this.missing.set(names[i]!, { errno: rep.error?.errno ?? 19 /* ENODEV */, op });
+      if (rep.error || !rep.messages[0]) this.missing.set(names[i]!, { errno: rep.error?.errno ?? ERRNO.ENODEV!, op });
       else this.index.set(names[i]!, decodeLink(rep.messages[0]).index);
     });
   }

@@ -2,7 +2,7 @@
 // added; the commit orders them into phases (see transaction.ts).
 import type { Netns } from '../netlink/socket.js';
 import type { TapSpec } from '../handle.js';
-import { ValidationError } from '../netlink/errors.js';
+import { ValidationError } from '../errors.js';
 import { validateAddress, type AddressSpec } from '../rtnl/address.js';
 import { validateLinkName, type LinkRef } from '../rtnl/kinds/index.js';
 import {

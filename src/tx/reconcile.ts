@@ -3,7 +3,8 @@
 // change it sends no mutating request at all.
 import type { Handle } from '../handle.js';
 import { readSysctl } from '../sys/sysctl.js';
-import { EUCANET_PROTO, type DesiredState } from './desired.js';
+import type { DesiredState } from './desired.js';
+import { EUCANET_PROTO } from './owner.js';
 import { diffState, type KernelState } from './diff.js';
 import { diffNft, readOwned } from './nft-diff.js';
 import { bytesToIp, parseCidr } from '../util/ip.js';

@@ -3,7 +3,7 @@
 // settle them, a later group) can fail with a tap left unrecorded.
 import type { Handle } from '../handle.js';
 import { addon, nativeError, type TapOptions } from '../native.js';
-import { netnsTarget } from '../netlink/socket.js';
+import { netnsTarget } from '../sys/netns-path.js';
 import { LinkDeleteRequest, settleLinks } from '../rtnl/link.js';
 import type { Item, OpOf } from './commit.js';
 import type { CommitContext } from './context.js';

@@ -24,7 +24,7 @@ import type { LinkRef } from '../rtnl/kinds/index.js';
 import type { LinkChanges, LinkSpec } from '../rtnl/link.js';
 import type { RouteSpec } from '../rtnl/route.js';
 import { CommitRun, type Item, type OpOf } from './commit.js';
-import { TransactionError } from './errors.js';
+import { TransactionError } from '../errors.js';
 import { FaultRequest } from './fault.js';
 import { tapAttributes } from './inverse.js';
 import { PHASES, phaseOf, validateOp, type Op, type Phase } from './ops.js';

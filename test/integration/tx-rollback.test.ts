@@ -5,7 +5,7 @@
 // what it left behind.
 import { describe, expect, it } from 'vitest';
 import { open, type Handle } from '../../src/handle.js';
-import { TransactionError } from '../../src/tx/errors.js';
+import { TransactionError } from '../../src/errors.js';
 import type { Transaction } from '../../src/tx/transaction.js';
 import { isRoot, withNetns } from '../helpers/netns.js';
 import { kernelDump } from '../helpers/state.js';

@@ -18,7 +18,7 @@ import {
   NFTA_BITWISE_DATA, NFTA_BITWISE_DREG, NFTA_BITWISE_LEN, NFTA_BITWISE_MASK, NFTA_BITWISE_OP, NFTA_BITWISE_SREG,
   NFTA_BITWISE_XOR, NFT_BITWISE_LSHIFT, NFT_BITWISE_MASK_XOR, NFT_BITWISE_RSHIFT,
 } from './constants.js';
-import { DecodeError } from '../../netlink/errors.js';
+import { DecodeError } from '../../errors.js';
 import type { BitwiseExpr } from '../types.js';
 import { getValue, putValue } from '../data.js';
 import { NoTypedForm, req, type ExprCodec } from './codec.js';

@@ -1,6 +1,9 @@
-// One error type for everything the kernel refuses, one for input refused
-// before the kernel is touched, and predicates over both.
-import { errnoCode, permissionHint } from '../native.js';
+// Every error eucanet throws on purpose, in one place: input refused before
+// the kernel is touched (ValidationError), a kernel refusal (NetlinkError), a
+// reply that does not decode (DecodeError), an exchange that failed part-way
+// (ExchangeError), a failed commit and what its rollback did
+// (TransactionError); and the predicates over them (isExists(err)...).
+import { errnoCode, permissionHint } from './native.js';
 
 export interface NetlinkErrorDetails {
   /** What was being done: "link add eucabr10 (bridge)". */
@@ -128,4 +131,79 @@ export function atOp(err: NetlinkError, opIndex: number): NetlinkError {
   if (err.attributeOffset !== undefined) d.attributeOffset = err.attributeOffset;
   if (err.missingAttribute !== undefined) d.missingAttribute = err.missingAttribute;
   return new NetlinkError(err.errno, d);
+}
+
+/** What a failed exchange knows about one request: the kernel's answer, or why there is none. */
+export interface ExchangeReply {
+  error?: NetlinkError;
+}
+
+/**
+ * run() failed part-way (a later chunk's sendto, ENOBUFS, a timeout). `replies`
+ * has one entry per request: the kernel's answer where it arrived; for the
+ * others an error saying why there is none. `unknown` lists the requests the
+ * kernel was given but whose answer was lost (applied or not: nobody knows);
+ * `unsent` those it never saw (not applied).
+ */
+export class ExchangeError<R = ExchangeReply> extends Error {
+  readonly errno: number;
+  readonly code: string;
+  constructor(
+    override readonly cause: Error & { errno: number; code: string },
+    readonly replies: R[],
+    readonly unknown: number[],
+    readonly unsent: number[],
+  ) {
+    const answered = replies.length - unknown.length - unsent.length;
+    super(`${cause.message}; ${answered} of ${replies.length} requests answered, ${unknown.length} with an unknown outcome, ${unsent.length} not sent`);
+    this.name = 'ExchangeError';
+    this.errno = cause.errno;
+    this.code = cause.code;
+    if (cause.stack) this.stack = `${this.name}: ${this.message}\n${cause.stack.split('\n').slice(1).join('\n')}`;
+  }
+}
+
+/** What a rollback did: written by the transaction's journal, carried by TransactionError. */
+export interface RollbackReport {
+  /** Inverse steps that ran. */
+  undone: number;
+  /** What is left behind: one line per applied op whose inverse failed. */
+  leftBehind: string[];
+  /** What may or may not have been applied: one line per request whose outcome is unknown. */
+  unknown: string[];
+  errors: Error[];
+}
+
+export class TransactionError extends Error {
+  /** Index of the failed op in the transaction, when one op is to blame. */
+  readonly opIndex?: number;
+  /** The kernel's (or the addon's) error for that op. */
+  override readonly cause: Error;
+  /** True when every applied op was undone: the system is as it was. */
+  readonly rolledBack: boolean;
+  /** One line per applied op that could not be undone. Empty when rolledBack. */
+  readonly leftBehind: string[];
+  /** One line per request the kernel was given whose outcome is unknown (its answer was lost). Empty when rolledBack. */
+  readonly unknown: string[];
+  readonly rollbackErrors: Error[];
+  readonly code: string;
+
+  constructor(cause: Error, opIndex: number | undefined, report: RollbackReport) {
+    const rolledBack = report.leftBehind.length === 0 && report.unknown.length === 0;
+    const parts: string[] = [];
+    if (report.leftBehind.length) parts.push(`left behind:\n  ${report.leftBehind.join('\n  ')}`);
+    if (report.unknown.length) parts.push(`outcome unknown:\n  ${report.unknown.join('\n  ')}`);
+    const state = rolledBack
+      ? `rolled back (${report.undone} applied op${report.undone === 1 ? '' : 's'} undone); the system is as it was`
+      : `ROLLBACK INCOMPLETE (${report.undone} undone), ${parts.join('\n')}`;
+    super(`transaction failed: ${cause.message}; ${state}`);
+    this.name = 'TransactionError';
+    this.cause = cause;
+    if (opIndex !== undefined) this.opIndex = opIndex;
+    this.rolledBack = rolledBack;
+    this.leftBehind = report.leftBehind;
+    this.unknown = report.unknown;
+    this.rollbackErrors = report.errors;
+    this.code = (cause as { code?: string }).code ?? 'EFAIL';
+  }
 }
