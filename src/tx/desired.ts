@@ -1,6 +1,6 @@
 // The desired state reconcile() converges to. What eucanet owns and how it
 // marks it: owner.ts.
-import type { TapSpec } from '../handle.js';
+import type { TapSpec } from './ops.js';
 import type { AddressSpec } from '../rtnl/address.js';
 import type { LinkAttributes, LinkSpec } from '../rtnl/link.js';
 import type { RouteSpec } from '../rtnl/route.js';

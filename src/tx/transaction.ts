@@ -16,43 +16,18 @@
 // converges from there. Link deletes run last because a deleted device cannot
 // be recreated exactly; if one fails, the ops before it are rolled back, but the
 // nftables batch, already committed, is reported as left behind.
-import { performance } from 'node:perf_hooks';
-import type { Handle, TapSpec } from '../handle.js';
 import { Batch } from '../nft/batch.js';
 import type { AddressSpec } from '../rtnl/address.js';
 import type { LinkRef } from '../rtnl/kinds/index.js';
 import type { LinkChanges, LinkSpec } from '../rtnl/link.js';
 import type { RouteSpec } from '../rtnl/route.js';
-import { CommitRun, type Item, type OpOf } from './commit.js';
-import { TransactionError } from '../errors.js';
-import { FaultRequest } from './fault.js';
-import { tapAttributes } from './inverse.js';
-import { PHASES, phaseOf, validateOp, type Op, type Phase } from './ops.js';
-import { orderLinkAdds } from './order.js';
+import type { Session } from '../session.js';
+import { execute, orderOps, type CommitStats, type ExecuteOptions, type ProgressFn } from './execute.js';
+import { validateOp, type Op, type TapSpec } from './ops.js';
 import { renderOps, type Rendered } from './render.js';
 
-export interface CommitOptions {
-  /** Test hook: the op at this index is sent malformed, so the kernel refuses it. */
-  failOp?: number;
-  /** Test hook: the undo step of the op at this index is sent malformed too. */
-  failUndoOp?: number;
-  /** nftables ruleset generation the plan was read at: a batch that loses a race fails with ERESTART. */
-  genid?: number;
-  /** Called after each phase: for progress bars on long commits. */
-  onProgress?: ProgressFn;
-}
-
-/** `done` of `total` ops sent, the last phase being `phase`. */
-export type ProgressFn = (done: number, total: number, phase: Phase) => void;
-
-export interface CommitStats {
-  ops: number;
-  /** Rtnetlink requests sent (lookups included), nft messages in the batch. */
-  rtnlRequests: number;
-  nftMessages: number;
-  ms: number;
-}
-
+export interface CommitOptions extends ExecuteOptions {}
+export type { CommitStats, ProgressFn };
 
 export class Transaction {
   readonly ops: Op[] = [];
@@ -61,7 +36,7 @@ export class Transaction {
   private batch?: Batch;
   private nftProxy?: Batch;
 
-  constructor(private readonly handle: Handle) {}
+  constructor(private readonly session: Session) {}
 
   /**
    * The transaction's nftables batch: tables, chains, rules, sets and
@@ -71,7 +46,7 @@ export class Transaction {
    */
   get nft(): Batch {
     if (this.nftProxy) return this.nftProxy;
-    this.batch = new Batch(this.handle.nft.conn);
+    this.batch = new Batch(this.session.nft.conn);
     this.nftProxy = new Proxy(this.batch, {
       get: (target, prop, receiver) => {
         const v = Reflect.get(target, prop, receiver);
@@ -144,7 +119,7 @@ export class Transaction {
   /** The ops in commit order, as `ip`, `sysctl` and `nft` commands. */
   render(): Rendered {
     return renderOps(
-      this.ordered().map((it) => it.op),
+      orderOps(this.ops).map((it) => it.op),
       this.batch?.length ? this.batch.render() : '',
     );
   }
@@ -153,29 +128,7 @@ export class Transaction {
   }
   /** A stable machine form: the ops in commit order, and the nft batch as nft syntax. */
   toJSON(): { ops: Op[]; nft: string } {
-    return { ops: this.ordered().map((it) => it.op), nft: this.batch?.length ? this.batch.render() : '' };
-  }
-
-  /**
-   * Ops grouped by phase, in the order commit() sends them. A tap with link
-   * attributes becomes two steps: created in the taps phase, then enslaved and
-   * brought up with the other masters and ups in the sets phase; so does a
-   * link with an alias.
-   */
-  private ordered(): Item[] {
-    const byPhase = new Map<Phase, Item[]>(PHASES.map((p) => [p, []]));
-    this.ops.forEach((op, index) => {
-      byPhase.get(phaseOf(op))!.push({ op, index });
-      const attrs = op.op === 'tap.add' ? tapAttributes(op.spec) : undefined;
-      if (attrs) byPhase.get('sets')!.push({ op: { op: 'link.set', ref: (op as OpOf<'tap.add'>).name, changes: attrs }, index });
-      // The kernel ignores IFLA_IFALIAS when it creates a link; it is set afterwards.
-      if (op.op === 'link.add' && op.spec.alias !== undefined) {
-        byPhase.get('sets')!.push({ op: { op: 'link.set', ref: op.spec.name, changes: { alias: op.spec.alias } }, index });
-      }
-    });
-    const links = byPhase.get('links') as Item<OpOf<'link.add'>>[];
-    byPhase.set('links', orderLinkAdds(links.map((it) => ({ ...it, spec: it.op.spec }))));
-    return PHASES.flatMap((p) => byPhase.get(p)!);
+    return { ops: orderOps(this.ops).map((it) => it.op), nft: this.batch?.length ? this.batch.render() : '' };
   }
 
   async commit(opts: CommitOptions = {}): Promise<CommitStats> {
@@ -186,36 +139,6 @@ export class Transaction {
       throw error;
     }
     this.committed = true;
-    const t0 = performance.now();
-    const run = new CommitRun(this.handle, opts);
-    const items = this.ordered();
-    try {
-      await run.prepare(items);
-      const total = this.size;
-      let done = 0;
-      for (const phase of PHASES) {
-        if (phase === 'nft') {
-          if (!this.batch?.length) continue;
-          await run.nft(this.batch);
-          done += this.batch.length;
-        } else {
-          const these = items.filter((it) => phaseOf(it.op) === phase);
-          if (!these.length) continue;
-          await run.phase(phase, these);
-          done += these.length;
-        }
-        opts.onProgress?.(Math.min(done, total), total, phase);
-      }
-    } catch (err) {
-      const e = err as Error & { opIndex?: number };
-      const report = await run.journal.rollback(this.handle.rtnl, (s) =>
-        s.kind === 'request' && s.opIndex === opts.failUndoOp ? new FaultRequest(s.req) : undefined,
-      );
-      if (run.nftCommitted) report.leftBehind.push(`the nftables batch (${run.stats.nftMessages} ops), committed before the failure`);
-      throw new TransactionError(e, e.opIndex, report);
-    } finally {
-      run.ctx.release();
-    }
-    return { ...run.stats, ms: performance.now() - t0 };
+    return execute(this.session, this.ops, this.batch, opts);
   }
 }
