@@ -10,7 +10,8 @@
 // or "eucanet-*" whole: anything in them that is not desired is removed, and so
 // is an owned table that is not desired at all. Other tables are never touched.
 import { ValidationError } from '../errors.js';
-import type { Batch, RuleSpec } from '../nft/batch.js';
+import type { RuleSpec } from '../nft/batch.js';
+import type { NftSink } from './nft-recorder.js';
 import { RuleBuilder } from '../nft/builder.js';
 import { byteString } from '../util/bytes.js';
 import { parseElements, type ElementInput } from '../nft/elements.js';
@@ -82,7 +83,7 @@ const elemKey = (e: SetElement) => (e.keyEnd ? `${byteString(e.key)}-${byteStrin
 const elemVal = (e: SetElement) => (e.verdict ? `${e.verdict.code} ${e.verdict.chain ?? ''}` : e.data ? byteString(e.data) : '');
 
 /** Adds to `b` the ops that take `cur` to `want`. Returns the number of ops added. */
-export function diffNft(cur: Current, want: DesiredNft, b: Batch): number {
+export function diffNft(cur: Current, want: DesiredNft, b: NftSink): number {
   for (const t of want.tables) {
     if (!isOwnedTable(t)) throw new ValidationError('nft.tables', t.name, `eucanet only manages tables named "${OWNED_TABLE_PREFIX}" or "${OWNED_TABLE_PREFIX}-*"`);
   }

@@ -142,7 +142,7 @@ export async function reconcile(h: Session, want: DesiredState, opts: ReconcileO
     } catch (err) {
       const code = (err as { code?: string }).code ?? '';
       const rolledBack = (err as { rolledBack?: boolean }).rolledBack !== false;
-      if (attempt >= retries || !RACE_CODES.has(code) || !rolledBack || opts.failOp !== undefined) throw err;
+      if (attempt >= retries || !RACE_CODES.has(code) || !rolledBack) throw err;
       sent += p.size;
       await new Promise((r) => setTimeout(r, 5 + Math.random() * 20 * (attempt + 1)));
     }

@@ -24,45 +24,44 @@ import type { RouteSpec } from '../rtnl/route.js';
 import type { Session } from '../session.js';
 import { execute, orderOps, type CommitStats, type ExecuteOptions, type ProgressFn } from './execute.js';
 import { validateOp, type Op, type TapSpec } from './ops.js';
+import { NftRecorder } from './nft-recorder.js';
 import { renderOps, type Rendered } from './render.js';
 
-export interface CommitOptions extends ExecuteOptions {}
+export interface CommitOptions {
+  /** nftables ruleset generation the plan was read at: a batch that loses a race fails with ERESTART. */
+  genid?: number;
+  /** Called after each phase: for progress bars on long commits. */
+  onProgress?: ProgressFn;
+}
 export type { CommitStats, ProgressFn };
+
+/** The executor's test hooks (failOp, failUndoOp): reached through src/internal/testing.ts only. */
+export type CommitHooks = Pick<ExecuteOptions, 'failOp' | 'failUndoOp'>;
 
 export class Transaction {
   readonly ops: Op[] = [];
-  private firstError?: { index: number; error: Error };
+  /** The first op refused at enqueue: "op #3" (rtnetlink) or "nft op #0" (the nftables batch's own numbering). */
+  private firstError?: { label: string; index?: number; error: Error };
   private committed = false;
   private batch?: Batch;
-  private nftProxy?: Batch;
+  private recorder?: NftRecorder;
 
   constructor(private readonly session: Session) {}
 
   /**
-   * The transaction's nftables batch: tables, chains, rules, sets and
-   * elements, committed as one atomic NFNL batch after the routes. Its methods
-   * validate as they are called; a bad one is remembered like any other op
-   * and fails the commit before anything is sent.
+   * The transaction's nftables ops: tables, chains, rules, sets and elements,
+   * committed as one atomic NFNL batch after the routes, and only with the
+   * transaction. Each verb validates as it is called; a bad one is remembered
+   * like any other op and fails the commit before anything is sent.
    */
-  get nft(): Batch {
-    if (this.nftProxy) return this.nftProxy;
-    this.batch = new Batch(this.session.nft.conn);
-    this.nftProxy = new Proxy(this.batch, {
-      get: (target, prop, receiver) => {
-        const v = Reflect.get(target, prop, receiver);
-        if (typeof v !== 'function') return v;
-        return (...args: unknown[]) => {
-          try {
-            const out = v.apply(target, args);
-            return out === target ? this.nftProxy : out;
-          } catch (err) {
-            if (!this.firstError) this.firstError = { index: this.ops.length, error: err as Error };
-            return this.nftProxy;
-          }
-        };
-      },
-    });
-    return this.nftProxy;
+  get nft(): NftRecorder {
+    if (!this.recorder) {
+      const batch = (this.batch = new Batch(this.session.nft.conn));
+      this.recorder = new NftRecorder(batch, (error, i) => {
+        this.firstError ??= { label: `nft op #${i}`, error };
+      });
+    }
+    return this.recorder;
   }
 
   /** Adds an op; a malformed op is remembered and fails the commit before anything is sent. */
@@ -70,7 +69,7 @@ export class Transaction {
     try {
       validateOp(op);
     } catch (err) {
-      if (!this.firstError) this.firstError = { index: this.ops.length, error: err as Error };
+      this.firstError ??= { label: `op #${this.ops.length}`, index: this.ops.length, error: err as Error };
     }
     this.ops.push(op);
     return this;
@@ -131,14 +130,26 @@ export class Transaction {
     return { ops: orderOps(this.ops).map((it) => it.op), nft: this.batch?.length ? this.batch.render() : '' };
   }
 
-  async commit(opts: CommitOptions = {}): Promise<CommitStats> {
+  /** Sends everything (see the top of this file); on a failure, rolls back and throws TransactionError. */
+  commit(opts: CommitOptions = {}): Promise<CommitStats> {
+    const { genid, onProgress } = opts;
+    return this.run({ ...(genid !== undefined ? { genid } : {}), ...(onProgress ? { onProgress } : {}) });
+  }
+
+  /** commit() with test hooks: only through commitWithHooks() (src/internal/testing.ts). */
+  private async run(opts: ExecuteOptions): Promise<CommitStats> {
     if (this.committed) throw new Error('transaction already committed');
     if (this.firstError) {
-      const { index, error } = this.firstError;
-      error.message = `op #${index}: ${error.message} (nothing was sent)`;
+      const { label, error } = this.firstError;
+      error.message = `${label}: ${error.message} (nothing was sent)`;
       throw error;
     }
     this.committed = true;
     return execute(this.session, this.ops, this.batch, opts);
   }
+}
+
+/** Internal: commit() with the executor's test hooks. Tests reach it through src/internal/testing.ts. */
+export function commitWithHooks(tx: Transaction, hooks: CommitHooks, opts: CommitOptions = {}): Promise<CommitStats> {
+  return tx['run']({ ...opts, ...hooks });
 }
