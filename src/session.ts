@@ -8,6 +8,7 @@ import { Nft } from './nft/nft.js';
 import type { Netns } from './sys/netns-path.js';
 
 export class Session {
+  /** @internal The rtnetlink connection (the executor's; not part of the API). */
   readonly rtnl: NetlinkConnection;
   private nftHandle?: Nft;
 

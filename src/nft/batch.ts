@@ -182,7 +182,7 @@ export class Batch {
     if (err) throw err;
   }
 
-  /** The synchronous twin of commit(), for benchmarks. */
+  /** @internal The synchronous twin of commit(), for benchmarks only. */
   commitSync(o: CommitOptions = {}): void {
     const conn = this.connection();
     if (o.verify) throw new Error('nft batch: verify needs commit(), which can read the kernel first');
@@ -196,6 +196,7 @@ export class Batch {
   }
 
   /**
+   * @internal
    * Op `i` as a netlink Request (describe, encode, attrName), for code that
    * works with Requests; attrName() names attribute paths of nft messages.
    */
@@ -204,7 +205,7 @@ export class Batch {
     return opRequest(this.ops[i]!, ctx);
   }
 
-  /** NFTA_SET_ID given to a set created in this batch. */
+  /** @internal NFTA_SET_ID given to a set created in this batch. */
   setIdOf(s: SetRef): number | undefined {
     return this.setIds.get(key(s.family, s.table, s.name));
   }

@@ -13,6 +13,7 @@ export interface NftOptions {
 }
 
 export class Nft {
+  /** @internal The NETLINK_NETFILTER connection (not part of the API). */
   readonly conn: NetlinkConnection;
 
   constructor(o: NftOptions = {}) {
