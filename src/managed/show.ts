@@ -4,7 +4,7 @@
 // rules, and the DHCP server (show-format.ts prints it for people).
 import { readFileSync } from 'node:fs';
 import type { Handle } from '../handle.js';
-import { renderRule, renderRuleset, renderSetLines, renderElements, type Ruleset } from '../nft/render.js';
+import { renderRule, renderRuleset, renderSetLines, renderElements, type Ruleset } from '../nft/render/ruleset.js';
 import type { Link } from '../rtnl/link.js';
 import { isOwnedAlias, isOwnedTable } from '../tx/owner.js';
 import { aliasDetail, aliasOwner, isEucanetProto } from '../tx/owner.js';

@@ -16,17 +16,17 @@ import { NLM_F_ACK, NLM_F_REQUEST, NETLINK_NETFILTER } from '../netlink/constant
 import { ValidationError } from '../errors.js';
 import type { NetlinkConnection, Request } from '../netlink/socket.js';
 import { NlWriter } from '../netlink/writer.js';
-import { batchError, opRequest } from './batch-errors.js';
-import { RuleBuilder } from './builder.js';
-import { NFNETLINK_V0, NFNL_BATCH_GENID, NFNL_MSG_BATCH_BEGIN, NFNL_MSG_BATCH_END, NFNL_SUBSYS_NFTABLES, NFPROTO_UNSPEC } from './constants.js';
-import { parseElements, type ElementInput } from './elements.js';
-import { encodeOp, messageCount, type BatchContext, type Op } from './ops.js';
-import { renderBatch } from './render-batch.js';
-import { keyLen } from './set.js';
-import { chunkElements, toWire, type ElemVerb } from './setelem.js';
+import { batchError, opRequest } from './wire/batch-errors.js';
+import { RuleBuilder } from './build/builder.js';
+import { NFNETLINK_V0, NFNL_BATCH_GENID, NFNL_MSG_BATCH_BEGIN, NFNL_MSG_BATCH_END, NFNL_SUBSYS_NFTABLES, NFPROTO_UNSPEC } from './wire/constants.js';
+import { parseElements, type ElementInput } from './build/elements.js';
+import { encodeOp, messageCount, type BatchContext, type Op } from './wire/ops.js';
+import { renderBatch } from './render/batch.js';
+import { keyLen } from './wire/set.js';
+import { chunkElements, toWire, type ElemVerb } from './wire/setelem.js';
 import type { Chain, Expr, Family, NftSet, Rule, SetElement, Table } from './types.js';
-import { validateChain, validateFamily, validateName, validateRuleTarget, validateSet, validateTable } from './validate.js';
-import { validateExprs } from './validate-expr.js';
+import { validateChain, validateFamily, validateName, validateRuleTarget, validateSet, validateTable } from './build/validate.js';
+import { validateExprs } from './build/validate.js';
 import { verifyOps } from './verify.js';
 
 export interface RuleSpec {

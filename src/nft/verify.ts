@@ -8,7 +8,7 @@
 import { ValidationError } from '../errors.js';
 import type { NetlinkConnection } from '../netlink/socket.js';
 import { getGeneration, listChains, listSets, listTables } from './list.js';
-import type { Op } from './ops.js';
+import type { Op } from './wire/ops.js';
 import type { Expr } from './types.js';
 
 type Model = Set<string>;

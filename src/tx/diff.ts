@@ -7,8 +7,7 @@ import type { Link, LinkAttributes, LinkChanges, LinkSpec } from '../rtnl/link.j
 import type { Route, RouteSpec } from '../rtnl/route.js';
 import { parseCidr, bytesToIp, networkOf } from '../util/ip.js';
 import type { DesiredPort, DesiredState } from './desired.js';
-import { EUCANET_PROTO, PORT_GROUP, isOwnedAlias, ownedAlias } from './owner.js';
-import { mayTouch, scopedAlias, whoseLink, whoseProto, type OwnerScope } from './owner.js';
+import { EUCANET_PROTO, PORT_GROUP, isOwnedAlias, mayTouch, ownedAlias, scopedAlias, whoseLink, whoseProto, type OwnerScope } from './owner.js';
 import type { Op } from './ops.js';
 
 export interface KernelState {

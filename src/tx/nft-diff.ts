@@ -12,11 +12,11 @@
 import { ValidationError } from '../errors.js';
 import type { RuleSpec } from '../nft/batch.js';
 import type { NftSink } from './nft-recorder.js';
-import { RuleBuilder } from '../nft/builder.js';
+import { RuleBuilder } from '../nft/build/builder.js';
 import { byteString } from '../util/bytes.js';
-import { parseElements, type ElementInput } from '../nft/elements.js';
+import { parseElements, type ElementInput } from '../nft/build/elements.js';
 import type { Nft } from '../nft/nft.js';
-import { renderRuleBody } from '../nft/render-rule.js';
+import { renderRuleBody } from '../nft/render/rule.js';
 import type { Chain, Expr, NftSet, Rule, SetElement, Table } from '../nft/types.js';
 import { isOwnedTable, OWNED_TABLE_PREFIX } from './owner.js';
 

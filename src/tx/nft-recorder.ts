@@ -4,8 +4,8 @@
 // #i) and fails the commit before anything is sent, like any other op. Views
 // (render, ops, length) throw nothing unexpected and are not recorded.
 import type { Batch, RuleSpec, SetRef } from '../nft/batch.js';
-import type { ElementInput } from '../nft/elements.js';
-import type { Op as NftOp } from '../nft/ops.js';
+import type { ElementInput } from '../nft/build/elements.js';
+import type { Op as NftOp } from '../nft/wire/ops.js';
 import type { Chain, Family, NftSet, SetElement, Table } from '../nft/types.js';
 
 type Elements = readonly (ElementInput | SetElement)[];

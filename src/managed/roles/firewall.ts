@@ -7,7 +7,7 @@
 //   forward (filter, drop) established; outbound; inside each group; jump <owner>-<group>
 //   <owner>-<group>       the group's ingress ("authorize") rules
 import type { RuleSpec } from '../../nft/batch.js';
-import { rule, type RuleBuilder } from '../../nft/builder.js';
+import { rule, type RuleBuilder } from '../../nft/build/builder.js';
 import type { Chain } from '../../nft/types.js';
 import type { DesiredNft, DesiredSet } from '../../tx/nft-diff.js';
 import { ValidationError } from '../../errors.js';
