@@ -21,6 +21,9 @@ export async function main(argv: string[]): Promise<number> {
     return EXIT_OK;
   }
   const { values, positionals } = p;
+  if (['apply', 'show', 'down'].includes(p.command.name) && values.netns !== undefined) {
+    (await import('./netns.js')).checkNetnsOption(values.netns);
+  }
   switch (p.command.name) {
     case 'apply':
       return (await import('./apply.js')).apply(values);

@@ -4,7 +4,7 @@
 // inode (the same namespace whether reached by name, path or fd); the first
 // value recorded wins, so a second apply does not record eucanet's own value.
 // /run is a tmpfs: after a reboot there is nothing to restore, and nothing is.
-import { existsSync, lstatSync, mkdirSync, openSync, readFileSync, renameSync, statSync, fstatSync, unlinkSync, writeSync, closeSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, statSync, fstatSync, unlinkSync, writeSync, closeSync } from 'node:fs';
 import { join } from 'node:path';
 import { namedNetnsPath, netnsPath, type Netns } from '../sys/netns-path.js';
 import { readSysctl, writeSysctl } from '../sys/sysctl.js';
@@ -88,7 +88,38 @@ export function recordSysctls(netns: Netns, want: Record<string, string | number
     rec.values[key] = { before, set: String(want[key]) };
     changed = true;
   }
-  if (changed) write(file, rec);
+  if (changed) {
+    write(file, rec);
+    pruneStale(dir, file);
+  }
+}
+
+/** The born time of a named namespace that still exists, or undefined when it is gone. */
+function bornNow(name: string): number | undefined {
+  try {
+    return statSync(namedNetnsPath(name)).ctimeMs;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Removes the records of named namespaces that are gone (deleted without a
+ * `down`), or whose name now belongs to a newer namespace: nothing can be
+ * restored in them. Records of paths, descriptors and the host are kept.
+ */
+function pruneStale(dir: string, keep: string): void {
+  for (const f of readdirSync(dir)) {
+    const file = join(dir, f);
+    if (file === keep || !/^netns-\d+\.json$/.test(f)) continue;
+    try {
+      const rec = JSON.parse(readFileSync(file, 'utf8')) as Record_;
+      if (rec.born === undefined || rec.netns.includes('/')) continue;
+      if (bornNow(rec.netns) !== rec.born) unlinkSync(file);
+    } catch {
+      // unreadable or already gone: left to the next prune
+    }
+  }
 }
 
 export interface SysctlOutcome {

@@ -122,6 +122,13 @@ function diffLinks(want: DesiredState, idx: LinkIndex, out: Diff, scope?: OwnerS
     }
     const changes: LinkChanges = attributeChanges(have, spec, idx);
     const bridge = bridgeChanges(have, spec);
+    if (bridge?.stp === false && bridge.forwardDelay !== undefined) {
+      // The kernel sets a bridge's forward delay before its STP state
+      // (br_changelink) and refuses a delay under 2 s while STP is on
+      // (ERANGE): STP goes off in a request of its own, sent first.
+      out.changes.push({ op: 'link.set', ref: spec.name, changes: { bridge: { stp: false } } });
+      delete bridge.stp;
+    }
     if (bridge) changes.bridge = bridge;
     if (Object.keys(changes).length) out.changes.push({ op: 'link.set', ref: spec.name, changes });
   }

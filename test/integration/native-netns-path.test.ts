@@ -69,17 +69,23 @@ describe.skipIf(!isRoot)('--netns given as a path (root)', () => {
     }
   }, 30_000);
 
-  it('the command line, given a FIFO as --netns, answers at once with one line naming it', () => {
+  it('the command line, given a FIFO, a device or a missing name as --netns, answers at once: bad input (2), one line naming it', () => {
     const dir = mkdtempSync(join(tmpdir(), 'eucanet-nspath-'));
     try {
       const fifo = join(dir, 'fifo');
       expect(spawnSync('mkfifo', [fifo]).status).toBe(0);
-      const r = spawnSync(process.execPath, [join(root, 'dist/cli/main.js'), 'show', '--netns', fifo], { encoding: 'utf8', timeout: 15_000 });
-      expect(r.signal, 'the command line hung').toBeNull();
-      // A failure (1) or bad input (2), never success; the line names the path.
-      expect([1, 2]).toContain(r.status);
-      expect(r.stderr.trim().split('\n')).toHaveLength(1);
-      expect(r.stderr).toContain(`${fifo} is not a network namespace (it is a FIFO`);
+      const cases: Array<[string[], string, string]> = [
+        [['show'], fifo, `invalid --netns "${fifo}": netns ${fifo} is not a network namespace (it is a FIFO`],
+        [['down', '--role', 'nc'], '/dev/null', 'invalid --netns "/dev/null": netns /dev/null is not a network namespace (it is a character device'],
+        [['apply', '--state', join(root, 'examples/seed.json'), '--role', 'cc'], 'eut-no-such-ns', 'invalid --netns "eut-no-such-ns": no such network namespace (ENOENT)'],
+      ];
+      for (const [cmd, netns, message] of cases) {
+        const r = spawnSync(process.execPath, [join(root, 'dist/cli/main.js'), ...cmd, '--netns', netns], { encoding: 'utf8', timeout: 15_000 });
+        expect(r.signal, 'the command line hung').toBeNull();
+        expect(r.status, r.stderr).toBe(2);
+        expect(r.stderr.trim().split('\n')).toHaveLength(1);
+        expect(r.stderr).toContain(message);
+      }
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
