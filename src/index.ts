@@ -1,20 +1,39 @@
-// eucanet: Eucalyptus MANAGED-mode networking over rtnetlink and nftables netlink.
-export { open, Handle, type OpenOptions, type TapSpec } from './handle.js';
-export { DecodeError, NetlinkError, ValidationError, isBusy, isDecodeError, isExists, isGenerationMismatch, isInvalid, isNotFound, isNotSupported, isPermission } from './netlink/errors.js';
-export type { Netns } from './netlink/socket.js';
+// eucanet: Eucalyptus MANAGED-mode networking over rtnetlink and nftables
+// netlink. The package's public API, deliberately: what the README documents.
+// Internals (codecs, the executor, the connections' sync twins) are not here,
+// and the test hooks are in src/internal/testing.ts, which the package does
+// not export.
+
+// A handle on one network namespace, and the namespaces themselves.
+export { open, Handle, type AddressFilter, type OpenOptions, type RouteFilter, type TapSpec } from './handle.js';
+export type { Netns } from './sys/netns-path.js';
+export { checkNetns, createNetns, deleteNetns, netnsExists, listNetns } from './sys/netns.js';
+export { readSysctl, writeSysctl } from './sys/sysctl.js';
+export type { TapOptions } from './native.js';
 export type { Link, LinkSpec, LinkChanges, LinkFilter, LinkKind, LinkAttributes } from './rtnl/link.js';
 export type { Address, AddressSpec, Scope } from './rtnl/address.js';
 export type { Route, RouteSpec } from './rtnl/route.js';
 export type { LinkRef } from './rtnl/kinds/index.js';
-export { checkNetns, createNetns, deleteNetns, netnsExists, listNetns } from './sys/netns.js';
-export { readSysctl, writeSysctl } from './sys/sysctl.js';
+
+// Errors, and the predicates over them.
+export {
+  DecodeError, ExchangeError, NetlinkError, TransactionError, ValidationError,
+  isBusy, isDecodeError, isExists, isGenerationMismatch, isInvalid, isNotFound, isNotSupported, isPermission,
+} from './errors.js';
 export { AddonMissingError, SystemCallError } from './native.js';
+
+// Transactions and reconcile.
 export { Transaction, type CommitOptions, type CommitStats, type ProgressFn } from './tx/transaction.js';
-export { TransactionError } from './tx/errors.js';
-export { reconcile, plan, type ReconcileOptions, type ReconcilePlan, type ReconcileResult } from './tx/reconcile.js';
-export { EUCANET_PROTO, OWNER_ALIAS, PORT_GROUP, type DesiredPort, type DesiredState } from './tx/desired.js';
+export type { NftRecorder } from './tx/nft-recorder.js';
+export type { Op as TransactionOp, Phase } from './tx/ops.js';
+export type { Rendered } from './tx/render.js';
+export { reconcile, plan, type PlanOptions, type ReconcileOptions, type ReconcilePlan, type ReconcileResult } from './tx/reconcile.js';
+export type { DesiredPort, DesiredState } from './tx/desired.js';
 export type { DesiredNft, DesiredSet } from './tx/nft-diff.js';
-export * as nft from './nft/index.js';
+export { EUCANET_PROTO, OWNER_ALIAS, PORT_GROUP, type Foreign, type OwnerScope } from './tx/owner.js';
+
+// nftables, the MANAGED model, the CC's DHCP service, and the roles.
+export * as nft from './nft/public.js';
 export * as managed from './managed/index.js';
 export * as dhcp from './dhcp/index.js';
 export { ManagedCloud, type Host, type CloudOptions } from './managed/cloud.js';

@@ -103,11 +103,15 @@ for (const name of ['EOPNOTSUPP', 'EAGAIN', 'EDEADLK'] as const) {
   const value = osConstants.errno[name];
   if (value !== undefined) errnoNames.set(value, name);
 }
-// Linux numbers Node leaves unnamed but the kernel returns to netlink users:
-// ERESTART is nftables' "the ruleset generation changed" (NFNL_BATCH_GENID).
-for (const [name, value] of [['ERESTART', 85]] as const) {
-  if (!errnoNames.has(value)) errnoNames.set(value, name);
-}
+/**
+ * ERESTART (include/uapi/asm-generic/errno.h), which Node leaves unnamed:
+ * nftables' "the ruleset generation changed" (NFNL_BATCH_GENID).
+ */
+export const ERESTART = 85;
+if (!errnoNames.has(ERESTART)) errnoNames.set(ERESTART, 'ERESTART');
+
+/** errno numbers by name (Node's table, with ERESTART): no hard-coded numbers elsewhere. */
+export const ERRNO: Readonly<Record<string, number>> = { ...osConstants.errno, ERESTART };
 
 /** 'EEXIST' for 17, and so on; 'E<n>' for numbers Node does not name. */
 export function errnoCode(errno: number): string {

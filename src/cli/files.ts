@@ -1,7 +1,7 @@
 // Files named on the command line: a state or conf file must be a readable
 // regular file (a directory given as --state is bad input, said before reading).
 import { stat } from 'node:fs/promises';
-import { ValidationError } from '../netlink/errors.js';
+import { ValidationError } from '../errors.js';
 
 export async function inputFile(flag: string, path: string): Promise<string> {
   const st = await stat(path).catch((err: NodeJS.ErrnoException) => {

@@ -2,7 +2,7 @@
 // a path that is not a network namespace (missing, a FIFO, a device, another
 // kind of namespace) is bad input, named as such; the addon's check opens it
 // non-blocking, so nothing can hang on it.
-import { ValidationError } from '../netlink/errors.js';
+import { ValidationError } from '../errors.js';
 import { checkNetns } from '../sys/netns.js';
 
 /** Throws a ValidationError naming --netns and its value when it is not a network namespace. */

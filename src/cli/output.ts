@@ -1,7 +1,7 @@
 // How the command line talks: one clear line per error, exit codes
 // (0 ok, 1 failure, 2 bad input), and a progress bar on a terminal.
 import { DhcpApplyError } from '../dhcp/errors.js';
-import { ValidationError } from '../netlink/errors.js';
+import { ValidationError } from '../errors.js';
 import type { ProgressFn } from '../tx/transaction.js';
 
 export class UsageError extends Error {

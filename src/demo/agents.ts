@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
 import { findProgram } from '../dhcp/proc.js';
 import type { AgentConfig, AgentRequest, ConnectResult } from './agent.js';
+import { namedNetnsPath } from '../sys/netns-path.js';
 
 const AGENT = fileURLToPath(new URL('./agent.js', import.meta.url));
 
@@ -39,7 +40,7 @@ export class Agent {
 
   /** Starts an agent in `netns` and waits until its listeners are up. */
   static start(netns: string, cfg: AgentConfig, timeoutMs = 20_000): Promise<Agent> {
-    const child = spawn(findProgram('nsenter', ['/usr/bin/nsenter']) ?? 'nsenter', [`--net=/run/netns/${netns}`, '--', process.execPath, AGENT, JSON.stringify(cfg), AGENT_MARK], {
+    const child = spawn(findProgram('nsenter', ['/usr/bin/nsenter']) ?? 'nsenter', [`--net=${namedNetnsPath(netns)}`, '--', process.execPath, AGENT, JSON.stringify(cfg), AGENT_MARK], {
       stdio: ['pipe', 'pipe', 'pipe'],
       // Its own process group: a Ctrl-C on the terminal reaches the demo, which
       // then stops the agents itself; a kept agent outlives the terminal's job.

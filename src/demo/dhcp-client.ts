@@ -9,6 +9,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { netnsPath } from '../sys/netns-path.js';
 
 const run = promisify(execFile);
 
@@ -121,7 +122,6 @@ function parseResult(text: string, client: DhcpClientKind): DhcpLease {
   return lease;
 }
 
-const netnsPath = (ns: string): string => (ns.includes('/') ? ns : `/run/netns/${ns}`);
 
 /** udhcpc -q: exits 0 once bound (after the script ran), 1 with -n when no lease came. */
 async function runUdhcpc(ns: string, iface: string, script: string, attempts: number, signal?: AbortSignal): Promise<string> {

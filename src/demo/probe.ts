@@ -1,7 +1,7 @@
 // Does this kernel do 802.1Q? Asked in a throw-away namespace through the
 // library: a veth, and a VLAN device on it. The host's own links are never touched.
 import { open } from '../handle.js';
-import { isNotSupported } from '../netlink/errors.js';
+import { isNotSupported } from '../errors.js';
 import { createNetns, deleteNetns } from '../sys/netns.js';
 import type { Segmentation } from '../managed/types.js';
 

@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { allocate } from '../managed/allocate.js';
 import { loadState } from '../managed/statefile.js';
 import type { AllocatedState, Instance, Segmentation, State } from '../managed/types.js';
-import { ValidationError } from '../netlink/errors.js';
+import { ValidationError } from '../errors.js';
 
 export const SEED_PATH = fileURLToPath(new URL('../../examples/seed.json', import.meta.url));
 

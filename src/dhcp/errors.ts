@@ -1,5 +1,5 @@
 // What can go wrong running dnsmasq, beyond bad input (a ValidationError).
-import { ValidationError } from '../netlink/errors.js';
+import { ValidationError } from '../errors.js';
 
 export type DhcpErrorCode =
   /** dnsmasq (or nsenter, for a namespace) is not installed; `package` names the Debian package. */

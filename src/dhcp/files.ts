@@ -1,27 +1,17 @@
 // The state directory: made with explicit modes and no symbolic links
 // followed, atomic writes, and reading dnsmasq's log back.
-import { randomBytes } from 'node:crypto';
 import { closeSync, constants, fchmodSync, fstatSync, openSync, readSync, statSync } from 'node:fs';
-import { chmod, lstat, mkdir, open, readFile, rename, stat, unlink } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { chmod, lstat, mkdir, readFile, stat } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { writeFileAtomic } from '../util/file.js';
 
-/** Writes `data` to `path` through a temporary file and rename: readers see the old or the new file, never half. */
-export async function writeFileAtomic(path: string, data: string, mode = 0o644): Promise<void> {
-  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
-  try {
-    const fh = await open(tmp, 'wx', mode);
-    try {
-      await fh.writeFile(data, 'utf8');
-      await fh.chmod(mode); // not the umask's idea of it: dnsmasq reads as an unprivileged user
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    await rename(tmp, path);
-  } catch (err) {
-    await unlink(tmp).catch(() => undefined);
-    throw err;
-  }
+/**
+ * Writes a state-directory file atomically and durably (util/file.ts), with
+ * the mode given whatever the umask (dnsmasq reads as an unprivileged user),
+ * replacing a planted symlink rather than writing through it.
+ */
+export function writeStateFile(path: string, data: string, mode = 0o644): Promise<void> {
+  return writeFileAtomic(path, data, { mode, followSymlinks: false });
 }
 
 export async function readIfExists(path: string): Promise<string | undefined> {

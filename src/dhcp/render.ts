@@ -11,7 +11,7 @@
 // Instances coming and going, or a router or DNS change, touch only the last
 // two, and SIGHUP reloads them. See server.ts for what needs a restart.
 import { isAbsolute, join } from 'node:path';
-import { ValidationError } from '../netlink/errors.js';
+import { ValidationError } from '../errors.js';
 import type { DhcpNetwork, DnsmasqFiles, DnsmasqPaths, NormalizedNetwork } from './types.js';
 import { normalizeNetworks } from './validate.js';
 

@@ -25,10 +25,10 @@ import type { ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { unlink } from 'node:fs/promises';
-import { ValidationError } from '../netlink/errors.js';
+import { ValidationError } from '../errors.js';
 import { findRunning, isOurDnsmasq, logOffset, PRIVATE_FILE_MODE, resolveDnsmasq, startDnsmasq, stopPid, waitLoaded, type DaemonConfig, type Stopped } from './daemon.js';
 import { DhcpError, DhcpValidationError } from './errors.js';
-import { lastLines, ownedRoot, plantedLinks, prepareDir, readFrom, readIfExists, writeFileAtomic } from './files.js';
+import { lastLines, ownedRoot, plantedLinks, prepareDir, readFrom, readIfExists, writeStateFile as writeFile } from './files.js';
 import { leaseConflicts, parseLeases, pruneLeases } from './leases.js';
 import { dnsmasqPaths, renderNormalized } from './render.js';
 import { netnsProblem, resolveTarget } from './target.js';
@@ -241,12 +241,12 @@ export class DhcpServer extends EventEmitter {
   }
 
   private markLoaded(files: DnsmasqFiles, pid: number): Promise<void> {
-    return writeFileAtomic(this.paths.loaded, `${pid} ${digestOf(files)}\n`);
+    return writeFile(this.paths.loaded, `${pid} ${digestOf(files)}\n`);
   }
 
   private async reload(files: DnsmasqFiles, nets: NormalizedNetwork[], pid: number): Promise<UpdateResult> {
-    await writeFileAtomic(this.paths.hosts, files.hosts);
-    await writeFileAtomic(this.paths.opts, files.opts);
+    await writeFile(this.paths.hosts, files.hosts);
+    await writeFile(this.paths.opts, files.opts);
     const offset = logOffset(this.cfg);
     try {
       process.kill(pid, 'SIGHUP');
@@ -290,13 +290,13 @@ export class DhcpServer extends EventEmitter {
   }
 
   private async writeAll(files: DnsmasqFiles, nets: NormalizedNetwork[]): Promise<void> {
-    await writeFileAtomic(this.paths.hosts, files.hosts);
-    await writeFileAtomic(this.paths.opts, files.opts);
-    await writeFileAtomic(this.paths.config, files.config);
+    await writeFile(this.paths.hosts, files.hosts);
+    await writeFile(this.paths.opts, files.opts);
+    await writeFile(this.paths.config, files.config);
     const leases = await readIfExists(this.paths.leases);
     if (leases !== undefined) {
       const kept = pruneLeases(leases, nets);
-      if (kept !== leases) await writeFileAtomic(this.paths.leases, kept, PRIVATE_FILE_MODE);
+      if (kept !== leases) await writeFile(this.paths.leases, kept, PRIVATE_FILE_MODE);
     }
   }
 
@@ -312,3 +312,4 @@ export class DhcpServer extends EventEmitter {
     }
   }
 }
+

@@ -2,7 +2,8 @@
 // /run/netns, a path to a namespace file, or a file descriptor of this
 // process) and the state directory that goes with it.
 import { statfsSync } from 'node:fs';
-import { ValidationError } from '../netlink/errors.js';
+import { ValidationError } from '../errors.js';
+import { namedNetnsPath, netnsNameOf } from '../sys/netns-path.js';
 import { RUN_BASE } from './files.js';
 import { netnsInode } from './proc.js';
 
@@ -45,13 +46,13 @@ export function resolveTarget(netns: unknown, stateDir: string | undefined): Dhc
     return { netnsPath, netnsFd: netns, dir: stateDir ?? byInode(netns, netnsPath) };
   }
   if (typeof netns !== 'string') throw new ValidationError('netns', netns, 'expected a namespace name, a path to a namespace file or a descriptor');
-  const named = /^\/run\/netns\/([^/]+)$/.exec(netns)?.[1];
+  const named = netnsNameOf(netns);
   if (named !== undefined && isName(named)) return { netnsPath: netns, dir: dir(`${RUN_BASE}/${named}/dnsmasq`) };
   if (netns.startsWith('/')) return { netnsPath: netns, dir: stateDir ?? byInode(netns, netns) };
   if (!isName(netns)) {
     throw new ValidationError('netns', netns, 'a namespace name is letters, digits, _ . - (1-200 characters), or give a path');
   }
-  return { netnsPath: `/run/netns/${netns}`, dir: dir(`${RUN_BASE}/${netns}/dnsmasq`) };
+  return { netnsPath: namedNetnsPath(netns), dir: dir(`${RUN_BASE}/${netns}/dnsmasq`) };
 }
 
 /** Why dnsmasq cannot be started in this namespace (missing, or not a namespace file), or undefined. Never opens the file: a FIFO cannot hang it. */

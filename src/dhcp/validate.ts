@@ -1,6 +1,6 @@
 // Checks DHCP networks before anything is written or signalled. Every refusal
 // is a ValidationError naming the field ("networks[0].hosts[1].mac") and value.
-import { ValidationError } from '../netlink/errors.js';
+import { ValidationError } from '../errors.js';
 import { intToIpv4, ipFamily, ipv4ToInt, isNetworkAddress, parseCidr, parseMac } from '../util/ip.js';
 import { DEFAULT_LEASE_TIME, type NormalizedNetwork } from './types.js';
 

@@ -22,7 +22,7 @@
 //   the order given. publicIp false or absent: none.
 //
 // Exhaustion of any pool is a ValidationError naming the pool.
-import { ValidationError } from '../netlink/errors.js';
+import { ValidationError } from '../errors.js';
 import { formatMac, intToIpv4, ipv4ToInt } from '../util/ip.js';
 import { checkState } from './validate.js';
 import type { NetCtx } from './check-network.js';

@@ -13,7 +13,7 @@ import {
   type UpdateAction,
   type UpdateResult,
 } from '../dhcp/index.js';
-import { ValidationError } from '../netlink/errors.js';
+import { ValidationError } from '../errors.js';
 import type { Netns } from '../netlink/socket.js';
 import { dhcpNetworksOf, hostnameClashes } from './roles/dhcp.js';
 import { bridgeOf } from './roles/index.js';

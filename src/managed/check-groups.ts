@@ -1,5 +1,5 @@
 // Semantic checks of security groups and their ingress rules.
-import { ValidationError } from '../netlink/errors.js';
+import { ValidationError } from '../errors.js';
 import type { NetCtx } from './check-network.js';
 import { checkIcmp, checkPort, checkVlanNumber, nodeField, Unique } from './fields.js';
 import { contains, formatBlock, lastOf, parseBlock, type Block } from './net.js';

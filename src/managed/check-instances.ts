@@ -1,5 +1,5 @@
 // Semantic checks of instances: references, addresses, MACs, ports.
-import { ValidationError } from '../netlink/errors.js';
+import { ValidationError } from '../errors.js';
 import { intToIpv4, parseMac } from '../util/ip.js';
 import type { GroupInfo } from './check-groups.js';
 import type { NetCtx } from './check-network.js';

@@ -1,5 +1,5 @@
 // Semantic checks of the network settings: what the JSON Schema cannot say.
-import { ValidationError } from '../netlink/errors.js';
+import { ValidationError } from '../errors.js';
 import { intToIpv4 } from '../util/ip.js';
 import { checkIfName, checkVlanNumber, nodeField, Unique } from './fields.js';
 import { contains, formatBlock, overlaps, parseBlock, parseHostCidr, parseIpv4Int, reservedOverlap, type Block } from './net.js';

@@ -7,7 +7,7 @@
 // so new connections are refused at once (established ones keep going, as with
 // Eucalyptus' iptables).
 import { isDeepStrictEqual } from 'node:util';
-import { ValidationError } from '../netlink/errors.js';
+import { ValidationError } from '../errors.js';
 import type { Netns } from '../netlink/socket.js';
 import { allocate, nextPublicIp } from './allocate.js';
 import { applyRole, type ApplyResult } from './apply.js';

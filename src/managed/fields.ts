@@ -1,6 +1,6 @@
 // Field paths as people read them ("groups[1].rules[0].from", "nodes.nc1.underlay"),
 // and the small value checks shared by the state checks.
-import { ValidationError } from '../netlink/errors.js';
+import { ValidationError } from '../errors.js';
 
 const IDENT = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
 

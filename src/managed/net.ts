@@ -1,6 +1,6 @@
 // IPv4 blocks as integers, for validation and allocation arithmetic. The
 // MANAGED model is IPv4 only, as Eucalyptus was.
-import { ValidationError } from '../netlink/errors.js';
+import { ValidationError } from '../errors.js';
 import { intToIpv4, ipFamily, ipv4ToInt, isNetworkAddress, parseCidr } from '../util/ip.js';
 
 /** An IPv4 network: first address as an unsigned integer, and its prefix. */

@@ -3,7 +3,7 @@
 // other role's objects is refused, rather than planned around or over them,
 // unless forced; objects an older eucanet made (no role in their mark) are
 // adopted by the role that wants them and otherwise left, and reported.
-import { ValidationError } from '../netlink/errors.js';
+import { ValidationError } from '../errors.js';
 import type { Foreign } from '../tx/owner.js';
 import type { ReconcilePlan } from '../tx/reconcile.js';
 import { roleOfProto, roleOfTable } from './roles/index.js';

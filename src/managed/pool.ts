@@ -1,6 +1,6 @@
 // The public address pool (VNET_PUBLICIPS): addresses, CIDRs and "a-b"
 // ranges, kept as inclusive integer ranges in the order given.
-import { ValidationError } from '../netlink/errors.js';
+import { ValidationError } from '../errors.js';
 import { intToIpv4 } from '../util/ip.js';
 import { lastOf, parseBlock, parseIpv4Int, reservedOverlap, type Block } from './net.js';
 

@@ -3,7 +3,7 @@
 // piece is named in one error. `segmentation: auto` is decided here, for this
 // host: vlan where the kernel has 802.1Q, else vxlan.
 import type { Handle } from '../handle.js';
-import { ValidationError } from '../netlink/errors.js';
+import { ValidationError } from '../errors.js';
 import { vlanSupport, type VlanSupport } from '../sys/vlan-support.js';
 import { planRole, type Role } from './roles/index.js';
 import type { AllocatedState, Segmentation } from './types.js';

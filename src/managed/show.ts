@@ -4,10 +4,9 @@
 // rules, and the DHCP server (show-format.ts prints it for people).
 import { readFileSync } from 'node:fs';
 import type { Handle } from '../handle.js';
-import { renderRule, renderRuleset, renderSetLines, renderElements, type Ruleset } from '../nft/render.js';
+import { renderRule, renderRuleset, renderSetLines, renderElements, type Ruleset } from '../nft/render/ruleset.js';
 import type { Link } from '../rtnl/link.js';
-import { isOwnedAlias } from '../tx/desired.js';
-import { isOwnedTable } from '../tx/nft-diff.js';
+import { isOwnedAlias, isOwnedTable } from '../tx/owner.js';
 import { aliasDetail, aliasOwner, isEucanetProto } from '../tx/owner.js';
 import type { DhcpServer } from '../dhcp/index.js';
 import { roleOfProto } from './roles/index.js';

@@ -1,9 +1,8 @@
 // State files: load (JSON, optionally with a eucalyptus.conf for the network
 // settings), and allocate in place with an atomic write-back.
-import { randomBytes } from 'node:crypto';
-import { open, readFile, realpath, rename, stat, unlink } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
-import { ValidationError } from '../netlink/errors.js';
+import { readFile } from 'node:fs/promises';
+import { ValidationError } from '../errors.js';
+import { writeFileAtomic } from '../util/file.js';
 import { allocate, canonicalGroup, canonicalInstance } from './allocate.js';
 import type { AllocatedState, Group, Instance, State } from './types.js';
 import { parseJson, validateState } from './validate.js';
@@ -103,42 +102,4 @@ export async function allocateFile(path: string, opts: LoadOptions = {}): Promis
   return { state, changed, warnings: loaded.warnings };
 }
 
-/**
- * Replaces a file's contents all at once: a temp file in the same directory,
- * fsync, rename over the target, fsync the directory. A reader sees the old
- * file or the new one, never a mix, even across a crash. Keeps the file's
- * mode, owner and group (a nobody:nogroup file stays so when root rewrites it);
- * writes through a symlink to its target.
- */
-export async function writeFileAtomic(path: string, data: string): Promise<void> {
-  const target = await realpath(path).catch(() => path);
-  const dir = dirname(target);
-  const tmp = join(dir, `.${basename(target)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
-  const st = await stat(target).catch(() => undefined);
-  const mode = st ? st.mode & 0o7777 : 0o644;
-  try {
-    const fh = await open(tmp, 'wx', mode);
-    try {
-      await fh.writeFile(data, 'utf8');
-      // Owner first: chown clears set-id bits, chmod then puts the mode back.
-      if (st) {
-        const made = await fh.stat();
-        if (made.uid !== st.uid || made.gid !== st.gid) await fh.chown(st.uid, st.gid);
-      }
-      await fh.chmod(mode);
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    await rename(tmp, target);
-  } catch (err) {
-    await unlink(tmp).catch(() => undefined);
-    throw err;
-  }
-  const d = await open(dir, 'r');
-  try {
-    await d.sync();
-  } finally {
-    await d.close();
-  }
-}
+export { writeFileAtomic };

@@ -6,7 +6,7 @@
 // /run is a tmpfs: after a reboot there is nothing to restore, and nothing is.
 import { existsSync, lstatSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, statSync, fstatSync, unlinkSync, writeSync, closeSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Netns } from '../netlink/socket.js';
+import { namedNetnsPath, netnsPath, type Netns } from '../sys/netns-path.js';
 import { readSysctl, writeSysctl } from '../sys/sysctl.js';
 
 export const SYSCTL_RECORD_DIR = '/run/eucanet/sysctl';
@@ -28,7 +28,7 @@ interface Record_ {
 function inodeOf(netns: Netns): number {
   if (netns === undefined) return statSync('/proc/self/ns/net').ino;
   if (typeof netns === 'number') return fstatSync(netns).ino;
-  return statSync(netns.includes('/') ? netns : `/run/netns/${netns}`).ino;
+  return statSync(netnsPath(netns)).ino;
 }
 
 function fileOf(netns: Netns, dir: string): string {
@@ -36,7 +36,7 @@ function fileOf(netns: Netns, dir: string): string {
 }
 
 function bornOf(netns: Netns): number | undefined {
-  return typeof netns === 'string' && !netns.includes('/') ? statSync(`/run/netns/${netns}`).ctimeMs : undefined;
+  return typeof netns === 'string' && !netns.includes('/') ? statSync(namedNetnsPath(netns)).ctimeMs : undefined;
 }
 
 /** The directory, made 0700 whatever the umask; refuses a symlink planted in its place. */
@@ -97,7 +97,7 @@ export function recordSysctls(netns: Netns, want: Record<string, string | number
 /** The born time of a named namespace that still exists, or undefined when it is gone. */
 function bornNow(name: string): number | undefined {
   try {
-    return statSync(`/run/netns/${name}`).ctimeMs;
+    return statSync(namedNetnsPath(name)).ctimeMs;
   } catch {
     return undefined;
   }

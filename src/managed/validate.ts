@@ -3,7 +3,7 @@
 // uniqueness). The first problem found is thrown as a ValidationError naming
 // the field path and the value; nothing is changed.
 import { Ajv2020, type ErrorObject } from 'ajv/dist/2020.js';
-import { ValidationError } from '../netlink/errors.js';
+import { ValidationError } from '../errors.js';
 import { checkGroups } from './check-groups.js';
 import { checkInstances } from './check-instances.js';
 import { checkNetwork, type NetCtx } from './check-network.js';

@@ -2,7 +2,7 @@
 // settings of a desired state. The file is shell-like: KEY="value" lines,
 // KEY='value' or KEY=value, "#" comments, an optional "export ". The keys are
 // the cluster controller's (VNET_PUBINTERFACE and VNET_PRIVINTERFACE are the CC's NICs).
-import { ValidationError } from '../netlink/errors.js';
+import { ValidationError } from '../errors.js';
 import { ipFamily, maskToPrefix } from '../util/ip.js';
 import type { Mode, State } from './types.js';
 

@@ -1,6 +1,6 @@
-// A netlink exchange that failed part-way, and the test-only fault that makes
-// one fail for real (native/netlink_socket.h).
-import type { Reply } from './socket.js';
+// The test-only fault that makes a netlink exchange fail for real part-way
+// (native/netlink_socket.h), and the partial replies a failed one carries
+// (its error is ExchangeError, src/errors.ts).
 
 /**
  * Test-only: makes one exchange fail for real at chunk `chunk` (see
@@ -11,31 +11,6 @@ export interface ExchangeFault {
   chunk: number;
   rcvbuf?: number;
   sendErrno?: number;
-}
-
-/**
- * run() failed part-way (a later chunk's sendto, ENOBUFS, a timeout). `replies`
- * has one entry per request: the kernel's answer where it arrived; for the
- * others an error saying why there is none. `unknown` lists the requests the
- * kernel was given but whose answer was lost (applied or not: nobody knows);
- * `unsent` those it never saw (not applied).
- */
-export class ExchangeError extends Error {
-  readonly errno: number;
-  readonly code: string;
-  constructor(
-    override readonly cause: Error & { errno: number; code: string },
-    readonly replies: Reply[],
-    readonly unknown: number[],
-    readonly unsent: number[],
-  ) {
-    const answered = replies.length - unknown.length - unsent.length;
-    super(`${cause.message}; ${answered} of ${replies.length} requests answered, ${unknown.length} with an unknown outcome, ${unsent.length} not sent`);
-    this.name = 'ExchangeError';
-    this.errno = cause.errno;
-    this.code = cause.code;
-    if (cause.stack) this.stack = `${this.name}: ${this.message}\n${cause.stack.split('\n').slice(1).join('\n')}`;
-  }
 }
 
 /** The addon's exchange with its test-only fault argument (src/native.ts leaves it out). */

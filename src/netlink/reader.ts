@@ -1,7 +1,7 @@
 // The netlink reader: splits a reply buffer into messages and a message's
 // attribute area into typed getters. Nothing is copied until a getter asks.
 import { NLA_HDRLEN, NLA_TYPE_MASK, NLMSG_HDRLEN } from './constants.js';
-import { DecodeError } from './errors.js';
+import { DecodeError } from '../errors.js';
 
 export interface NlMessage {
   type: number;

@@ -1,12 +1,14 @@
 // A netlink connection: sequence numbers, pipelined requests, acks matched to
 // requests, multipart dumps, and extended-ACK errors mapped back to the op and
 // the attribute that caused them.
-import { addon, nativeError, type NativeNetns, type NativeSocket } from '../native.js';
+import { addon, ERRNO, nativeError, type NativeSocket } from '../native.js';
 import { NLMSG_DONE, NLMSG_ERROR, NLMSG_HDRLEN, NLM_F_ACK_TLVS, NLM_F_CAPPED, NLM_F_DUMP_INTR } from './constants.js';
 import { NLMSGERR_ATTR_MISS_TYPE, NLMSGERR_ATTR_MSG, NLMSGERR_ATTR_OFFS } from './constants.js';
-import { DecodeError, NetlinkError } from './errors.js';
-import { ExchangeError, keepPartial, type ExchangeFault, type FaultableExchange, type PartialExchange } from './exchange.js';
-export { ExchangeError, type ExchangeFault } from './exchange.js';
+import { DecodeError, NetlinkError } from '../errors.js';
+import { ExchangeError } from '../errors.js';
+import { netnsTarget, type Netns } from '../sys/netns-path.js';
+import { keepPartial, type ExchangeFault, type FaultableExchange, type PartialExchange } from './exchange.js';
+export type { ExchangeFault } from './exchange.js';
 import { Attrs, splitMessages, type NlMessage } from './reader.js';
 import { NlWriter, type TraceEntry } from './writer.js';
 
@@ -28,14 +30,7 @@ export interface Reply {
 export const PIPELINE_CHUNK = 256;
 const MAX_DUMP_RETRIES = 10;
 
-export type Netns = string | number | undefined;
-
-/** Maps a namespace name to its /run/netns path; paths and fds pass through. */
-export function netnsTarget(netns: Netns): NativeNetns {
-  if (netns === undefined) return null;
-  if (typeof netns === 'number') return netns;
-  return netns.includes('/') ? netns : `/run/netns/${netns}`;
-}
+export type { Netns };
 
 /** The fields of an NLMSG_ERROR, as decodeError returns them. */
 export interface DecodedError {
@@ -151,7 +146,7 @@ export class NetlinkConnection {
   }
 
   private closedError(site: Error): Error {
-    return nativeError({ errno: 9 /* EBADF */, syscall: 'exchange', message: 'the connection is closed' }, 'netlink exchange', site);
+    return nativeError({ errno: ERRNO.EBADF!, syscall: 'exchange', message: 'the connection is closed' }, 'netlink exchange', site);
   }
 
   /**

@@ -13,20 +13,20 @@
 // commit with an error on the END message. So one ack on the last op makes
 // success observable and one reply is always enough to wait for.
 import { NLM_F_ACK, NLM_F_REQUEST, NETLINK_NETFILTER } from '../netlink/constants.js';
-import { ValidationError } from '../netlink/errors.js';
+import { ValidationError } from '../errors.js';
 import type { NetlinkConnection, Request } from '../netlink/socket.js';
 import { NlWriter } from '../netlink/writer.js';
-import { batchError, opRequest } from './batch-errors.js';
-import { RuleBuilder } from './builder.js';
-import { NFNETLINK_V0, NFNL_BATCH_GENID, NFNL_MSG_BATCH_BEGIN, NFNL_MSG_BATCH_END, NFNL_SUBSYS_NFTABLES, NFPROTO_UNSPEC } from './constants.js';
-import { parseElements, type ElementInput } from './elements.js';
-import { encodeOp, messageCount, type BatchContext, type Op } from './ops.js';
-import { renderBatch } from './render-batch.js';
-import { keyLen } from './set.js';
-import { chunkElements, toWire, type ElemVerb } from './setelem.js';
+import { batchError, opRequest } from './wire/batch-errors.js';
+import { RuleBuilder } from './build/builder.js';
+import { NFNETLINK_V0, NFNL_BATCH_GENID, NFNL_MSG_BATCH_BEGIN, NFNL_MSG_BATCH_END, NFNL_SUBSYS_NFTABLES, NFPROTO_UNSPEC } from './wire/constants.js';
+import { parseElements, type ElementInput } from './build/elements.js';
+import { encodeOp, messageCount, type BatchContext, type Op } from './wire/ops.js';
+import { renderBatch } from './render/batch.js';
+import { keyLen } from './wire/set.js';
+import { chunkElements, toWire, type ElemVerb } from './wire/setelem.js';
 import type { Chain, Expr, Family, NftSet, Rule, SetElement, Table } from './types.js';
-import { validateChain, validateFamily, validateName, validateRuleTarget, validateSet, validateTable } from './validate.js';
-import { validateExprs } from './validate-expr.js';
+import { validateChain, validateFamily, validateName, validateRuleTarget, validateSet, validateTable } from './build/validate.js';
+import { validateExprs } from './build/validate.js';
 import { verifyOps } from './verify.js';
 
 export interface RuleSpec {
@@ -182,7 +182,7 @@ export class Batch {
     if (err) throw err;
   }
 
-  /** The synchronous twin of commit(), for benchmarks. */
+  /** @internal The synchronous twin of commit(), for benchmarks only. */
   commitSync(o: CommitOptions = {}): void {
     const conn = this.connection();
     if (o.verify) throw new Error('nft batch: verify needs commit(), which can read the kernel first');
@@ -196,6 +196,7 @@ export class Batch {
   }
 
   /**
+   * @internal
    * Op `i` as a netlink Request (describe, encode, attrName), for code that
    * works with Requests; attrName() names attribute paths of nft messages.
    */
@@ -204,7 +205,7 @@ export class Batch {
     return opRequest(this.ops[i]!, ctx);
   }
 
-  /** NFTA_SET_ID given to a set created in this batch. */
+  /** @internal NFTA_SET_ID given to a set created in this batch. */
   setIdOf(s: SetRef): number | undefined {
     return this.setIds.get(key(s.family, s.table, s.name));
   }

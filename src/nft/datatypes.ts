@@ -1,8 +1,8 @@
 // Data types of set keys, map values and matched fields: nft's type number
 // (what NFTA_SET_KEY_TYPE carries), the byte length and byte order, a parser
 // run once when a value enters the library, and a formatter for rendering.
-import { ValidationError } from '../netlink/errors.js';
-import { formatEther, formatIPv4, formatIPv6, parseEther, parseIPv4, parseIPv6 } from './addr.js';
+import { ValidationError } from '../errors.js';
+import { formatEther, formatIPv4, formatIPv6, parseEther, parseIPv4, parseIPv6 } from './build/addr.js';
 import type { DataTypeName } from './types.js';
 
 export type Scalar = string | number | bigint;

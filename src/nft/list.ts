@@ -6,23 +6,23 @@
 //   NFT_MSG_GETSETELEM                     NLM_F_DUMP, NFTA_SET_ELEM_LIST_TABLE + NFTA_SET_ELEM_LIST_SET
 //   NFT_MSG_GETGEN                         -> NFT_MSG_NEWGEN { NFTA_GEN_ID be32 }
 import { NLM_F_ACK, NLM_F_DUMP, NLM_F_REQUEST } from '../netlink/constants.js';
-import { DecodeError } from '../netlink/errors.js';
+import { DecodeError } from '../errors.js';
 import { Attrs, type NlMessage } from '../netlink/reader.js';
 import type { NetlinkConnection, Request } from '../netlink/socket.js';
 import type { NlWriter } from '../netlink/writer.js';
-import { decodeChain } from './chain.js';
+import { decodeChain } from './wire/chain.js';
 import {
   NFGENMSG_LEN, NFPROTO_UNSPEC, NFTA_GEN_ID, NFTA_RULE_CHAIN, NFTA_RULE_TABLE, NFTA_SET_ELEM_LIST_SET,
   NFTA_SET_ELEM_LIST_TABLE, NFT_MSG_GETCHAIN, NFT_MSG_GETGEN, NFT_MSG_GETRULE, NFT_MSG_GETSET, NFT_MSG_GETSETELEM,
   NFT_MSG_GETTABLE, NFT_MSG_NEWGEN,
-} from './constants.js';
-import { nftType, beginNft } from './msg.js';
+} from './wire/constants.js';
+import { nftType, beginNft } from './wire/ops.js';
 import { FAMILY_NUM } from './names.js';
-import { setKey, type Ruleset } from './render.js';
-import { decodeRule } from './rule.js';
-import { decodeSet } from './set.js';
-import { decodeElements } from './setelem.js';
-import { decodeTable } from './table.js';
+import { setKey, type Ruleset } from './render/ruleset.js';
+import { decodeRule } from './wire/rule.js';
+import { decodeSet } from './wire/set.js';
+import { decodeElements } from './wire/setelem.js';
+import { decodeTable } from './wire/table.js';
 import type { Chain, Family, NftSet, Rule, SetElement, Table } from './types.js';
 
 function dumpRequest(msg: number, family: Family | undefined, what: string, attrs?: (w: NlWriter) => void): Request {

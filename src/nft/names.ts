@@ -5,8 +5,8 @@ import {
   NF_ACCEPT, NF_DROP, NFT_BREAK, NFT_CONTINUE, NFT_GOTO, NFT_JUMP, NFT_RETURN,
   NF_INET_FORWARD, NF_INET_INGRESS, NF_INET_LOCAL_IN, NF_INET_LOCAL_OUT, NF_INET_POST_ROUTING,
   NF_INET_PRE_ROUTING, NF_NETDEV_EGRESS, NF_NETDEV_INGRESS,
-} from './constants.js';
-import { DecodeError } from '../netlink/errors.js';
+} from './wire/constants.js';
+import { DecodeError } from '../errors.js';
 import type { Family, Hook, VerdictCode } from './types.js';
 
 export const FAMILY_NUM: Record<Family, number> = {

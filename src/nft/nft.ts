@@ -4,7 +4,7 @@ import { NETLINK_NETFILTER } from '../netlink/constants.js';
 import { NetlinkConnection, type Netns } from '../netlink/socket.js';
 import { Batch } from './batch.js';
 import { getGeneration, listChains, listElements, listRules, listRuleset, listSets, listTables } from './list.js';
-import type { Ruleset } from './render.js';
+import type { Ruleset } from './render/ruleset.js';
 import type { Chain, Family, NftSet, Rule, SetElement, Table } from './types.js';
 
 export interface NftOptions {
@@ -13,6 +13,7 @@ export interface NftOptions {
 }
 
 export class Nft {
+  /** @internal The NETLINK_NETFILTER connection (not part of the API). */
   readonly conn: NetlinkConnection;
 
   constructor(o: NftOptions = {}) {

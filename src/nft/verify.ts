@@ -5,10 +5,10 @@
 // is a ValidationError naming the op and the missing name, and nothing is
 // sent. The check reads the ruleset generation first, so a commit made with
 // it fails cleanly (ERESTART) if the ruleset changed in between.
-import { ValidationError } from '../netlink/errors.js';
+import { ValidationError } from '../errors.js';
 import type { NetlinkConnection } from '../netlink/socket.js';
 import { getGeneration, listChains, listSets, listTables } from './list.js';
-import type { Op } from './ops.js';
+import type { Op } from './wire/ops.js';
 import type { Expr } from './types.js';
 
 type Model = Set<string>;

@@ -5,7 +5,7 @@
 //   IFA_LOCAL   the address itself
 //   IFA_ADDRESS the address (the peer on point-to-point links)
 //   IFA_BROADCAST (IPv4), IFA_LABEL string (IPv4), IFA_FLAGS u32
-import { DecodeError, ValidationError } from '../netlink/errors.js';
+import { DecodeError, ValidationError } from '../errors.js';
 import { NLMSG_HDRLEN, NLM_F_ACK, NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL, NLM_F_REQUEST } from '../netlink/constants.js';
 import { Attrs, type NlMessage } from '../netlink/reader.js';
 import type { Request } from '../netlink/socket.js';

@@ -6,7 +6,7 @@
 //   IFLA_IFNAME string, IFLA_MTU u32, IFLA_ADDRESS 6 B, IFLA_GROUP u32, IFLA_IFALIAS string,
 //   IFLA_MASTER u32, IFLA_TXQLEN u32, IFLA_LINK u32, IFLA_NET_NS_FD u32,
 //   IFLA_LINKINFO { IFLA_INFO_KIND string, IFLA_INFO_DATA { kind attributes } }
-import { ValidationError } from '../netlink/errors.js';
+import { ValidationError } from '../errors.js';
 import { NLM_F_ACK, NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL, NLM_F_REQUEST } from '../netlink/constants.js';
 import type { NetlinkConnection, Netns, Request } from '../netlink/socket.js';
 import type { NlWriter } from '../netlink/writer.js';

@@ -4,7 +4,7 @@
 //   struct rtmsg  family | dst_len | src_len | tos | table | protocol | scope | type (u8 each) | flags u32
 //   RTA_DST address, RTA_GATEWAY address, RTA_OIF u32, RTA_PRIORITY u32 (metric),
 //   RTA_PREFSRC address, RTA_TABLE u32 (tables above 255)
-import { DecodeError, ValidationError } from '../netlink/errors.js';
+import { DecodeError, ValidationError } from '../errors.js';
 import { NLMSG_HDRLEN, NLM_F_ACK, NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL, NLM_F_REQUEST } from '../netlink/constants.js';
 import { Attrs, type NlMessage } from '../netlink/reader.js';
 import type { Request } from '../netlink/socket.js';

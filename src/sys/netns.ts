@@ -1,8 +1,8 @@
 // Named network namespaces under /run/netns, made and removed without `ip`.
 import { existsSync, readdirSync } from 'node:fs';
 import { addon, nativeError } from '../native.js';
-import { ValidationError } from '../netlink/errors.js';
-import { netnsTarget, type Netns } from '../netlink/socket.js';
+import { ValidationError } from '../errors.js';
+import { namedNetnsPath, NETNS_DIR, netnsTarget, type Netns } from './netns-path.js';
 
 const NAME_RE = /^[A-Za-z0-9_.-]{1,200}$/;
 
@@ -48,12 +48,12 @@ export function checkNetns(netns: Netns): void {
 
 export function netnsExists(name: string): boolean {
   check(name);
-  return existsSync(`/run/netns/${name}`);
+  return existsSync(namedNetnsPath(name));
 }
 
 export function listNetns(): string[] {
   try {
-    return readdirSync('/run/netns').sort();
+    return readdirSync(NETNS_DIR).sort();
   } catch {
     return [];
   }

@@ -3,8 +3,8 @@
 // so the file is opened there (by the addon) and read or written here.
 import { closeSync, constants as fsc, readFileSync, writeSync } from 'node:fs';
 import { addon, nativeError } from '../native.js';
-import { ValidationError } from '../netlink/errors.js';
-import { netnsTarget, type Netns } from '../netlink/socket.js';
+import { ValidationError } from '../errors.js';
+import { netnsTarget, type Netns } from './netns-path.js';
 
 /** "net.ipv4.ip_forward" or "net/ipv4/conf/eth0.10/forwarding" to its /proc/sys path. */
 export function sysctlPath(key: string): string {

@@ -1,7 +1,7 @@
 // Checks on the options of a persistent tun/tap device, before the addon is
 // asked to make it (the addon checks the ids again, as a last line of defence).
 import type { TapOptions } from '../native.js';
-import { ValidationError } from '../netlink/errors.js';
+import { ValidationError } from '../errors.js';
 
 /**
  * The largest uid/gid TUNSETOWNER / TUNSETGROUP take: ids are 32 bits and

@@ -1,9 +1,8 @@
 // One commit in progress: the phases of a transaction sent to the kernel,
 // each applied op journaled with its inverse (see transaction.ts for the order
 // and for what is and is not atomic).
-import type { Handle } from '../handle.js';
-import { atOp, NetlinkError } from '../netlink/errors.js';
-import { ExchangeError, type Reply, type Request } from '../netlink/socket.js';
+import { atOp, ExchangeError, NetlinkError } from '../errors.js';
+import type { Reply, Request } from '../netlink/socket.js';
 import type { Batch } from '../nft/batch.js';
 import { AddressAddRequest, AddressDeleteRequest } from '../rtnl/address.js';
 import { LinkAddRequest, LinkDeleteGroupRequest, LinkDeleteRequest, LinkSetRequest, type LinkSpec } from '../rtnl/link.js';
@@ -13,11 +12,11 @@ import { CommitContext } from './context.js';
 import { FaultRequest, InjectedFault } from './fault.js';
 import { inverseChanges } from './inverse.js';
 import { Journal, type UndoStep } from './journal.js';
-import { opNetns, opRefs, phaseOf, type Op, type Phase } from './ops.js';
+import { describeOp, opNetns, opRefs, phaseOf, type Op, type Phase } from './ops.js';
 import { orderLinkAdds } from './order.js';
 import { settleUnknown } from './unknown.js';
 import { createTaps } from './taps.js';
-import type { CommitOptions } from './transaction.js';
+import type { Session } from '../session.js';
 
 export interface Item<O extends Op = Op> {
   op: O;
@@ -25,6 +24,23 @@ export interface Item<O extends Op = Op> {
 }
 
 export type OpOf<N extends Op['op']> = Extract<Op, { op: N }>;
+
+/** How the executor runs: a transaction's commit, or one op of the handle's verbs. */
+export interface RunOptions {
+  /** Test hook: the op at this index is sent malformed, so the kernel refuses it. */
+  failOp?: number;
+  /** Test hook: the undo step of the op at this index is sent malformed too. */
+  failUndoOp?: number;
+  /** nftables ruleset generation the plan was read at: a batch that loses a race fails with ERESTART. */
+  genid?: number;
+  /**
+   * One op on its own (the handle's verbs): no link snapshot (the links it
+   * names are looked up, and kept as they were for the undo), the kernel
+   * picks a new link's ifindex, and errors are the kernel's own, not
+   * re-numbered as op #i of a transaction.
+   */
+  single?: boolean;
+}
 
 /** The state of one commit in progress. */
 export class CommitRun {
@@ -34,15 +50,18 @@ export class CommitRun {
   nftCommitted = false;
 
   constructor(
-    private readonly handle: Handle,
-    private readonly opts: CommitOptions,
+    private readonly session: Session,
+    private readonly opts: RunOptions,
   ) {
-    this.ctx = new CommitContext(handle.rtnl);
+    this.ctx = new CommitContext(session.rtnl);
   }
 
   async prepare(items: Item[]): Promise<void> {
     this.stats.ops = items.length;
-    if (items.some((it) => it.op.op !== 'sysctl' && it.op.op !== 'link.deleteGroup')) {
+    if (this.opts.single) {
+      const op = items[0] ? describeOp(items[0].op) : 'lookup';
+      this.stats.rtnlRequests += await this.ctx.learn(items.flatMap((it) => opRefs(it.op)), op, true);
+    } else if (items.some((it) => it.op.op !== 'sysctl' && it.op.op !== 'link.deleteGroup')) {
       await this.ctx.snapshot();
       this.stats.rtnlRequests++;
     }
@@ -65,7 +84,7 @@ export class CommitRun {
     let replies: Reply[];
     let lost: ExchangeError | undefined;
     try {
-      replies = await this.handle.rtnl.run(reqs);
+      replies = await this.session.rtnl.run(reqs);
     } catch (err) {
       if (!(err instanceof ExchangeError)) throw err;
       lost = err;
@@ -79,7 +98,7 @@ export class CommitRun {
       const it = items[i]!;
       const undoes = reqs[i]!.describe();
       if (rep.error) {
-        first ??= atOp(rep.error, it.index);
+        first ??= this.opts.single ? rep.error : atOp(rep.error, it.index);
         const restore = it.op.op === 'link.set' ? inverseOf(it.op, this.ctx) : undefined;
         if (restore) this.journal.push({ kind: 'request', req: restore, undoes: `${undoes} (refused, maybe in part)`, opIndex: it.index });
         return;
@@ -93,7 +112,7 @@ export class CommitRun {
       return;
     }
     const unsettled = lost.unknown.map((i) => ({ it: items[i]!, req: reqs[i]!, ...(index ? { index: index(i) } : {}) }));
-    for (const step of await settleUnknown(this.handle, this.ctx, unsettled, lost.code, (op) => inverseOf(op, this.ctx))) this.journal.push(step);
+    for (const step of await settleUnknown(this.session, this.ctx, unsettled, lost.code, (op) => inverseOf(op, this.ctx))) this.journal.push(step);
     const at = lost.unknown[0] ?? lost.unsent[0];
     throw Object.assign(lost, { opIndex: at !== undefined ? items[at]!.index : undefined });
   }
@@ -121,21 +140,22 @@ export class CommitRun {
   }
 
   private async taps(items: Item<OpOf<'tap.add'>>[]): Promise<void> {
-    this.stats.rtnlRequests += await createTaps(this.handle, this.ctx, this.journal, items);
+    this.stats.rtnlRequests += await createTaps(this.session, this.ctx, this.journal, items);
     const injected = items.find((it) => it.index === this.opts.failOp);
     if (injected) throw Object.assign(new InjectedFault(`tap add ${injected.op.name}`), { opIndex: injected.index });
   }
 
   private async links(items: Item<OpOf<'link.add'>>[]): Promise<void> {
     const ordered = orderLinkAdds(items.map((it) => ({ ...it, spec: it.op.spec })));
-    const specs = ordered.map((it) => ({ ...it.spec, index: this.ctx.assign(it.spec.name, it.spec.index) }) as LinkSpec);
+    // One op alone lets the kernel pick the ifindex: no later request in its send names it.
+    const specs = this.opts.single ? ordered.map((it) => it.spec) : ordered.map((it) => ({ ...it.spec, index: this.ctx.assign(it.spec.name, it.spec.index) }) as LinkSpec);
     await this.learn(ordered);
     const reqs = specs.map((spec, i) => this.wrap(new LinkAddRequest(spec, this.ctx.resolver), ordered[i]!.index));
-    await this.send(reqs, ordered, (_it, i) => new LinkDeleteRequest(specs[i]!.index!), (i) => specs[i]!.index!);
+    await this.send(reqs, ordered, (_it, i) => new LinkDeleteRequest(specs[i]!.index ?? specs[i]!.name), (i) => specs[i]!.index!);
   }
 
   private async sysctls(items: Item<OpOf<'sysctl'>>[]): Promise<void> {
-    const ns = this.handle.netns;
+    const ns = this.session.netns;
     for (const it of items) {
       const { key, value } = it.op;
       if (it.index === this.opts.failOp) throw Object.assign(new InjectedFault(`sysctl ${key}`), { opIndex: it.index });
@@ -171,7 +191,7 @@ export class CommitRun {
   private async nftLost(batch: Batch, err: Error & { chunksSent?: number; code?: string }): Promise<void> {
     if (!err.chunksSent) return;
     const genid = this.opts.genid;
-    if (genid !== undefined && (await this.handle.nft.generation().catch(() => undefined)) === genid) return;
+    if (genid !== undefined && (await this.session.nft.generation().catch(() => undefined)) === genid) return;
     const what = `the nftables batch (${batch.length} ops): outcome unknown (its answer was lost: ${err.code}); the kernel applied it whole or not at all`;
     this.journal.push({ kind: 'unknown', what, opIndex: -1 });
   }

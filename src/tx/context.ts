@@ -3,8 +3,10 @@
 // ifindex for every link a transaction creates, and open fds for the
 // namespaces they name. Commits and the handle's one-op calls both use it.
 import { closeSync, openSync } from 'node:fs';
-import { NetlinkError, ValidationError } from '../netlink/errors.js';
-import { netnsTarget, type NetlinkConnection, type Netns } from '../netlink/socket.js';
+import { NetlinkError, ValidationError } from '../errors.js';
+import { ERRNO } from '../native.js';
+import type { NetlinkConnection } from '../netlink/socket.js';
+import { netnsTarget, type Netns } from '../sys/netns-path.js';
 import type { LinkRef, Resolver } from '../rtnl/kinds/index.js';
 import { decodeLink, LinkDumpRequest, LinkGetRequest, type Link } from '../rtnl/link.js';
 
@@ -51,16 +53,32 @@ export class CommitContext {
    * Looks up, with pipelined RTM_GETLINK requests (answered by the kernel, no
    * dump), any of `refs` not yet known. A name that does not exist is
    * remembered, and fails only when an encoder asks for it: as a NetlinkError
-   * (ENODEV) naming the op and the field, before that request is sent.
+   * (ENODEV) naming the op and the field, before that request is sent. Each
+   * link found is also kept as it was (its pre-image); with `images`, links
+   * named by ifindex are asked for too, so that changes to them can be undone
+   * without a snapshot.
    */
-  async learn(refs: LinkRef[], op: string): Promise<void> {
-    const names = [...new Set(refs.filter((r): r is string => typeof r === 'string' && !this.knows(r)))];
-    if (!names.length) return;
-    const replies = await this.rtnl.run(names.map((n) => new LinkGetRequest(n)));
+  async learn(refs: LinkRef[], op: string, images = false): Promise<number> {
+    const asked = [...new Set(refs.filter((r) => (images ? !this.hasImage(r) : typeof r === 'string' && !this.knows(r))))];
+    if (!asked.length) return 0;
+    const replies = await this.rtnl.run(asked.map((n) => new LinkGetRequest(n)));
     replies.forEach((rep, i) => {
-      if (rep.error || !rep.messages[0]) this.missing.set(names[i]!, { errno: rep.error?.errno ?? 19 /* ENODEV */, op });
-      else this.index.set(names[i]!, decodeLink(rep.messages[0]).index);
+      const ref = asked[i]!;
+      if (rep.error || !rep.messages[0]) {
+        if (typeof ref === 'string') this.missing.set(ref, { errno: rep.error?.errno ?? ERRNO.ENODEV!, op });
+        return;
+      }
+      const l = decodeLink(rep.messages[0]);
+      this.index.set(l.name, l.index);
+      this.before.set(l.name, l);
     });
+    return asked.length;
+  }
+
+  private hasImage(ref: LinkRef): boolean {
+    if (typeof ref === 'string') return this.before.has(ref) || this.missing.has(ref);
+    for (const l of this.before.values()) if (l.index === ref) return true;
+    return false;
   }
 
   /** Opens the namespace files the requests name (for IFLA_NET_NS_FD); all or none. */

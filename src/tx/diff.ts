@@ -1,13 +1,13 @@
 // The pure half of reconcile: current kernel state + desired state -> ops.
 // Only what differs becomes an op, so applying the same state twice sends
 // nothing the second time.
-import { ValidationError } from '../netlink/errors.js';
+import { ValidationError } from '../errors.js';
 import type { Address, AddressSpec } from '../rtnl/address.js';
 import type { Link, LinkAttributes, LinkChanges, LinkSpec } from '../rtnl/link.js';
 import type { Route, RouteSpec } from '../rtnl/route.js';
 import { parseCidr, bytesToIp, networkOf } from '../util/ip.js';
-import { EUCANET_PROTO, PORT_GROUP, isOwnedAlias, ownedAlias, type DesiredPort, type DesiredState } from './desired.js';
-import { mayTouch, scopedAlias, whoseLink, whoseProto, type OwnerScope } from './owner.js';
+import type { DesiredPort, DesiredState } from './desired.js';
+import { EUCANET_PROTO, PORT_GROUP, isOwnedAlias, mayTouch, ownedAlias, scopedAlias, whoseLink, whoseProto, type OwnerScope } from './owner.js';
 import type { Op } from './ops.js';
 
 export interface KernelState {

@@ -1,5 +1,5 @@
 // Inverses of link changes, computed from the links as they were before the commit.
-import type { TapSpec } from '../handle.js';
+import type { TapSpec } from './ops.js';
 import type { LinkRef } from '../rtnl/kinds/index.js';
 import type { Link, LinkChanges } from '../rtnl/link.js';
 import type { CommitContext } from './context.js';

@@ -1,10 +1,11 @@
 // The undo journal. Every rtnetlink op that the kernel applied records its
 // inverse here; on failure the inverses run newest first. Rtnetlink is not
 // transactional, so this is how a failed commit leaves the system as it was.
-import { ExchangeError, type NetlinkConnection, type Reply, type Request } from '../netlink/socket.js';
+import { ExchangeError, type RollbackReport } from '../errors.js';
+import type { NetlinkConnection, Reply, Request } from '../netlink/socket.js';
 import type { Resolver } from '../rtnl/kinds/index.js';
 import { LinkDeleteGroupRequest, LinkDeleteRequest, LinkSetRequest } from '../rtnl/link.js';
-import { isNotFound } from '../netlink/errors.js';
+import { isNotFound } from '../errors.js';
 import { writeSysctl } from '../sys/sysctl.js';
 import type { Netns } from '../netlink/socket.js';
 
@@ -16,15 +17,7 @@ export type UndoStep =
   /** A request the kernel was given whose outcome nobody can tell: rollback can only report it. */
   | { kind: 'unknown'; what: string; opIndex: number };
 
-export interface RollbackReport {
-  /** Inverse steps that ran. */
-  undone: number;
-  /** What is left behind: one line per applied op whose inverse failed. */
-  leftBehind: string[];
-  /** What may or may not have been applied: one line per request whose outcome is unknown. */
-  unknown: string[];
-  errors: Error[];
-}
+export type { RollbackReport };
 
 export class Journal {
   readonly steps: UndoStep[] = [];

@@ -9,14 +9,16 @@
 // refilled, since rules refer to it. eucanet owns the tables named "eucanet"
 // or "eucanet-*" whole: anything in them that is not desired is removed, and so
 // is an owned table that is not desired at all. Other tables are never touched.
-import { ValidationError } from '../netlink/errors.js';
-import type { Batch, RuleSpec } from '../nft/batch.js';
-import { RuleBuilder } from '../nft/builder.js';
+import { ValidationError } from '../errors.js';
+import type { RuleSpec } from '../nft/batch.js';
+import type { NftSink } from './nft-recorder.js';
+import { RuleBuilder } from '../nft/build/builder.js';
 import { byteString } from '../util/bytes.js';
-import { parseElements, type ElementInput } from '../nft/elements.js';
+import { parseElements, type ElementInput } from '../nft/build/elements.js';
 import type { Nft } from '../nft/nft.js';
-import { renderRuleBody } from '../nft/render-rule.js';
+import { renderRuleBody } from '../nft/render/rule.js';
 import type { Chain, Expr, NftSet, Rule, SetElement, Table } from '../nft/types.js';
+import { isOwnedTable, OWNED_TABLE_PREFIX } from './owner.js';
 
 export interface DesiredSet extends NftSet {
   elements?: readonly ElementInput[];
@@ -42,11 +44,6 @@ interface Current {
 const tkey = (t: { family: string; name?: string; table?: string }) => `${t.family} ${t.table ?? t.name}`;
 const okey = (o: { family: string; table: string; name: string }) => `${o.family} ${o.table} ${o.name}`;
 const ckey = (r: { family: string; table: string; chain: string }) => `${r.family} ${r.table} ${r.chain}`;
-
-/** Tables whose name starts with this are eucanet's, whole. */
-export const OWNED_TABLE_PREFIX = 'eucanet';
-
-export const isOwnedTable = (t: { name: string }) => t.name === OWNED_TABLE_PREFIX || t.name.startsWith(`${OWNED_TABLE_PREFIX}-`) || t.name.startsWith(`${OWNED_TABLE_PREFIX}_`);
 
 /**
  * Reads the current content of eucanet's tables (and of no others); `keep`
@@ -86,7 +83,7 @@ const elemKey = (e: SetElement) => (e.keyEnd ? `${byteString(e.key)}-${byteStrin
 const elemVal = (e: SetElement) => (e.verdict ? `${e.verdict.code} ${e.verdict.chain ?? ''}` : e.data ? byteString(e.data) : '');
 
 /** Adds to `b` the ops that take `cur` to `want`. Returns the number of ops added. */
-export function diffNft(cur: Current, want: DesiredNft, b: Batch): number {
+export function diffNft(cur: Current, want: DesiredNft, b: NftSink): number {
   for (const t of want.tables) {
     if (!isOwnedTable(t)) throw new ValidationError('nft.tables', t.name, `eucanet only manages tables named "${OWNED_TABLE_PREFIX}" or "${OWNED_TABLE_PREFIX}-*"`);
   }

@@ -1,12 +1,12 @@
 // The typed operations a transaction collects. Each is validated when it is
 // added; the commit orders them into phases (see transaction.ts).
-import type { Netns } from '../netlink/socket.js';
-import type { TapSpec } from '../handle.js';
-import { ValidationError } from '../netlink/errors.js';
+import { ValidationError } from '../errors.js';
+import type { TapOptions } from '../native.js';
 import { validateAddress, type AddressSpec } from '../rtnl/address.js';
 import { validateLinkName, type LinkRef } from '../rtnl/kinds/index.js';
 import {
   checkRef,
+  type LinkAttributes,
   linkRefs,
   validateLinkAttributes,
   validateLinkChanges,
@@ -16,7 +16,11 @@ import {
 } from '../rtnl/link.js';
 import { validateRoute, type RouteSpec } from '../rtnl/route.js';
 import { sysctlPath } from '../sys/sysctl.js';
+import type { Netns } from '../sys/netns-path.js';
 import { validateTapOptions } from '../sys/tap.js';
+
+/** Options for persistent taps: the tun/tap flags, plus link attributes applied after creation. */
+export interface TapSpec extends TapOptions, LinkAttributes {}
 
 export type Op =
   | { op: 'link.add'; spec: LinkSpec }
@@ -80,7 +84,7 @@ export function validateOp(op: Op): void {
       return checkRef('link', op.ref);
     case 'link.deleteGroup':
       if (!Number.isInteger(op.group) || op.group < 1 || op.group > 0xffffffff) {
-        throw new ValidationError('group', op.group, 'must be an integer in 1-4294967295');
+        throw new ValidationError('group', op.group, 'must be an integer in 1-4294967295 (group 0 holds every ordinary device)');
       }
       return;
     case 'address.add':
@@ -95,6 +99,40 @@ export function validateOp(op: Op): void {
       sysctlPath(op.key);
       if (/[\n\0]/.test(op.value)) throw new ValidationError('sysctl value', op.value, 'must be one line');
       return;
+  }
+}
+
+/** How errors name an op: "link add br0", "tap create tap0", "sysctl net.ipv4.ip_forward". */
+export function describeOp(op: Op): string {
+  switch (op.op) {
+    case 'link.add':
+      return `link add ${op.spec?.name}`;
+    case 'tap.add':
+      return `tap create ${op.name}`;
+    case 'link.set':
+      return `link set ${op.ref}`;
+    case 'link.delete':
+      return `link delete ${op.ref}`;
+    case 'link.deleteGroup':
+      return `link delete group ${op.group}`;
+    case 'address.add':
+    case 'address.delete':
+      return `address ${op.op === 'address.add' ? 'add' : 'delete'} ${op.spec?.address}`;
+    case 'route.add':
+    case 'route.delete':
+      return `route ${op.op === 'route.add' ? 'add' : 'delete'} ${op.spec?.dst}`;
+    case 'sysctl':
+      return `sysctl ${op.key}`;
+  }
+}
+
+/** Runs the input checks of `op`: a ValidationError then names the op as well as the field. */
+export function checked(op: string, fn: () => void): void {
+  try {
+    fn();
+  } catch (err) {
+    if (err instanceof ValidationError) throw err.inOp(op);
+    throw err;
   }
 }
 

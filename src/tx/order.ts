@@ -1,6 +1,6 @@
 // Orders link creations so that a link comes after every link it names
 // (a VLAN after its parent, a port after its bridge). Stable otherwise.
-import { ValidationError } from '../netlink/errors.js';
+import { ValidationError } from '../errors.js';
 import { linkRefs, type LinkSpec } from '../rtnl/link.js';
 
 export function orderLinkAdds<T extends { spec: LinkSpec }>(items: T[]): T[] {

@@ -1,21 +1,61 @@
-// Who made an object: ownership marks that name an owner (a role), so that one
-// owner's reconcile never plans to remove another's objects.
+// What eucanet owns, and who (which role) made it: the one place for the
+// ownership rules. Objects without a mark are never touched.
 //
-//   links      alias "eucanet/<owner>" or "eucanet/<owner>:<detail>"
-//   addresses  IFA_PROTO = the owner's protocol number (EUCANET_PROTO + 1 ..)
-//   routes     rtm_protocol, the same number
-//   nftables   the tables the owner names (owned whole)
+//   links      IFLA_IFALIAS "eucanet" or "eucanet:<detail>" (no owner), or
+//              "eucanet/<owner>" / "eucanet/<owner>:<detail>" (a role's)
+//   taps       the same alias, plus device group PORT_GROUP for bulk teardown
+//   addresses  IFA_PROTO = EUCANET_PROTO (no owner), or the owner's number
+//              (EUCANET_PROTO + 1 .. EUCANET_PROTO_LAST: cc 241, nc 242)
+//   routes     rtm_protocol, the same numbers
+//   nftables   whole tables named "eucanet" or "eucanet-*"; a role owns the
+//              tables it names (cc: eucanet, nc: eucanet-nc)
 //
-// Marks without an owner ("eucanet", "eucanet:<detail>", protocol
-// EUCANET_PROTO) are an older eucanet's, or a caller's that reconciles without
-// a scope. A scoped reconcile adopts such an object when it wants it (a link
-// gets the owner's alias), and otherwise leaves it and reports it; `force`
-// makes it act on every eucanet object, whoever made it (the behaviour of a
-// reconcile without a scope).
+// Marks without an owner are an older eucanet's, or a caller's that
+// reconciles without a scope. A scoped reconcile adopts such an object when it
+// wants it (a link gets the owner's alias), and otherwise leaves it and
+// reports it; `force` makes it act on every eucanet object, whoever made it
+// (the behaviour of a reconcile without a scope).
 import type { Address } from '../rtnl/address.js';
 import type { Link } from '../rtnl/link.js';
 import type { Route } from '../rtnl/route.js';
-import { EUCANET_PROTO, OWNER_ALIAS, isUnscopedAlias } from './desired.js';
+
+export const OWNER_ALIAS = 'eucanet';
+
+/** Device group of the instance ports (taps) eucanet creates: `ip link delete group 4200` removes them all. */
+export const PORT_GROUP = 4200;
+
+/** IFA_PROTO / rtm_protocol value marking eucanet's addresses and routes (no owner). */
+export const EUCANET_PROTO = 240;
+
+/** An alias without an owner: "eucanet" or "eucanet:<detail>". */
+export function isUnscopedAlias(alias: string | undefined): boolean {
+  return alias === OWNER_ALIAS || (alias !== undefined && alias.startsWith(`${OWNER_ALIAS}:`));
+}
+
+/** Any eucanet mark: "eucanet", "eucanet:<detail>", "eucanet/<owner>", "eucanet/<owner>:<detail>". */
+export function isOwnedAlias(alias: string | undefined): boolean {
+  return aliasOwner(alias) !== undefined;
+}
+
+/** An alias carrying the ownership mark: "eucanet" or "eucanet:<detail>". */
+export function ownedAlias(detail?: string): string {
+  if (detail === undefined || detail === '') return OWNER_ALIAS;
+  return isOwnedAlias(detail) ? detail : `${OWNER_ALIAS}:${detail}`;
+}
+
+/** Every eucanet table's name is this, or starts with it and a dash. */
+export const OWNED_TABLE_PREFIX = 'eucanet';
+
+/** A table eucanet owns whole: "eucanet" or "eucanet-*". */
+export const isOwnedTable = (t: { name: string }): boolean => t.name === OWNED_TABLE_PREFIX || t.name.startsWith(`${OWNED_TABLE_PREFIX}-`);
+
+/** The roles' tables. */
+export const CC_TABLE = 'eucanet';
+export const NC_TABLE = 'eucanet-nc';
+
+/** Each role's protocol number for its addresses and routes, and its tables. */
+export const ROLE_PROTO = { cc: 241, nc: 242 } as const;
+export const ROLE_TABLES = { cc: [CC_TABLE], nc: [NC_TABLE] } as const;
 
 /** Protocol numbers eucanet uses for addresses and routes: EUCANET_PROTO (no owner) and one per owner. */
 export const EUCANET_PROTO_LAST = EUCANET_PROTO + 7;
@@ -120,4 +160,19 @@ export function foreignObjects(k: OwnedKernel, scope: OwnerScope, tagOf: (p: num
     if (w === 'other' || w === 'unscoped') out.push({ what: `route ${r.dst} table ${r.table}`, owner: ownerOfProto(r.protocol!, tagOf) });
   }
   return out;
+}
+
+/** A role's scope: its alias tag, protocol number and tables. */
+export function roleScope(role: 'cc' | 'nc', force = false): OwnerScope {
+  return { tag: role, proto: ROLE_PROTO[role], tables: ROLE_TABLES[role], ...(force ? { force } : {}) };
+}
+
+/** The role whose protocol number `p` is, if any. */
+export function roleOfProto(p: number): 'cc' | 'nc' | undefined {
+  return p === ROLE_PROTO.cc ? 'cc' : p === ROLE_PROTO.nc ? 'nc' : undefined;
+}
+
+/** The role whose table `name` is, if any (the names predate the role marks, so an older eucanet's tables are known too). */
+export function roleOfTable(name: string): 'cc' | 'nc' | undefined {
+  return name === CC_TABLE ? 'cc' : name === NC_TABLE ? 'nc' : undefined;
 }

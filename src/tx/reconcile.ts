@@ -1,14 +1,16 @@
 // Reconcile: read what the kernel has, compute the minimal ops that take it to
 // the desired state (diff.ts), and commit them. Idempotent: with nothing to
 // change it sends no mutating request at all.
-import type { Handle } from '../handle.js';
+import type { Session } from '../session.js';
 import { readSysctl } from '../sys/sysctl.js';
-import { EUCANET_PROTO, type DesiredState } from './desired.js';
+import type { DesiredState } from './desired.js';
+import { EUCANET_PROTO } from './owner.js';
 import { diffState, type KernelState } from './diff.js';
 import { diffNft, readOwned } from './nft-diff.js';
 import { bytesToIp, parseCidr } from '../util/ip.js';
 import { foreignObjects, type Foreign, type OwnerScope, type Wanted } from './owner.js';
-import type { CommitOptions, CommitStats, Transaction } from './transaction.js';
+import { listAddresses, listLinks, listRoutes } from './read.js';
+import { Transaction, type CommitOptions, type CommitStats } from './transaction.js';
 
 export interface ReconcilePlan {
   /** Owned links in the way of a desired link of another shape, removed first. */
@@ -44,15 +46,15 @@ export interface ReconcileResult {
 }
 
 /** The kernel's current state, as far as the desired state is concerned. */
-export async function readKernelState(h: Handle, want: DesiredState, scoped = false): Promise<KernelState> {
+export async function readKernelState(h: Session, want: DesiredState, scoped = false): Promise<KernelState> {
   // With no routes wanted, only eucanet's own matter (to remove them), and the
   // kernel can leave out the rest: a local route per address otherwise. (A
   // scoped plan reads them all: owners' routes carry several protocol numbers.)
   const routeFilter = want.routes?.length || scoped ? { table: 'all' as const } : { table: 'all' as const, protocol: EUCANET_PROTO };
   const [links, addresses, routes] = await Promise.all([
-    h.links.list(),
-    h.addresses.list(),
-    h.routes.list(routeFilter),
+    listLinks(h),
+    listAddresses(h),
+    listRoutes(h, routeFilter),
   ]);
   const sysctls: Record<string, string> = {};
   for (const key of Object.keys(want.sysctls ?? {})) {
@@ -78,7 +80,7 @@ function wantedNames(want: DesiredState): Wanted {
 }
 
 /** Computes what applying `want` would change, without changing anything. */
-export async function plan(h: Handle, want: DesiredState, opts: PlanOptions = {}): Promise<ReconcilePlan> {
+export async function plan(h: Session, want: DesiredState, opts: PlanOptions = {}): Promise<ReconcilePlan> {
   const { scope } = opts;
   const keep = scope && !scope.force ? (t: { name: string }) => scope.tables.includes(t.name) : undefined;
   // The nftables reads go over their own socket, so they overlap the
@@ -98,9 +100,9 @@ export async function plan(h: Handle, want: DesiredState, opts: PlanOptions = {}
       foreign.push({ what: `table ${t.family} ${t.name}`, owner: tableOwner(t.name) });
     }
   }
-  const removals = h.transaction();
+  const removals = new Transaction(h);
   for (const op of d.removals) removals.add(op);
-  const changes = h.transaction();
+  const changes = new Transaction(h);
   for (const op of d.changes) changes.add(op);
   const nftWant = want.nft ?? { tables: [], chains: [], sets: [], rules: [] };
   if (nftCur.tables.length || nftWant.tables.length) diffNft(nftCur, nftWant, changes.nft);
@@ -126,7 +128,7 @@ const RACE_CODES = new Set(['EEXIST', 'ENOENT', 'ENODEV', 'EBUSY', 'ERESTART', '
  * failed op; the loser's commit rolls back its own part, and it re-plans from
  * a fresh read, so both end at the same state.
  */
-export async function reconcile(h: Handle, want: DesiredState, opts: ReconcileOptions = {}): Promise<ReconcileResult> {
+export async function reconcile(h: Session, want: DesiredState, opts: ReconcileOptions = {}): Promise<ReconcileResult> {
   const retries = opts.retries ?? 5;
   const stats: CommitStats[] = [];
   let sent = 0;
@@ -140,7 +142,7 @@ export async function reconcile(h: Handle, want: DesiredState, opts: ReconcileOp
     } catch (err) {
       const code = (err as { code?: string }).code ?? '';
       const rolledBack = (err as { rolledBack?: boolean }).rolledBack !== false;
-      if (attempt >= retries || !RACE_CODES.has(code) || !rolledBack || opts.failOp !== undefined) throw err;
+      if (attempt >= retries || !RACE_CODES.has(code) || !rolledBack) throw err;
       sent += p.size;
       await new Promise((r) => setTimeout(r, 5 + Math.random() * 20 * (attempt + 1)));
     }

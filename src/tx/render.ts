@@ -1,6 +1,6 @@
 // Dry runs: a transaction's ops as the `ip`, `sysctl` and `nft` commands a
 // person could read, or run (`ip -batch`, `nft -f`) to get the same state.
-import type { TapSpec } from '../handle.js';
+import type { TapSpec } from './ops.js';
 import type { AddressSpec } from '../rtnl/address.js';
 import type { LinkRef } from '../rtnl/kinds/index.js';
 import type { LinkAttributes, LinkChanges, LinkSpec } from '../rtnl/link.js';

@@ -1,9 +1,9 @@
 // The taps phase: persistent taps made through the addon (/dev/net/tun), each
 // journaled as soon as it exists, so that nothing after (the lookups that
 // settle them, a later group) can fail with a tap left unrecorded.
-import type { Handle } from '../handle.js';
+import type { Session } from '../session.js';
 import { addon, nativeError, type TapOptions } from '../native.js';
-import { netnsTarget } from '../netlink/socket.js';
+import { netnsTarget } from '../sys/netns-path.js';
 import { LinkDeleteRequest, settleLinks } from '../rtnl/link.js';
 import type { Item, OpOf } from './commit.js';
 import type { CommitContext } from './context.js';
@@ -36,7 +36,7 @@ function byOptions(items: TapItem[]): Array<{ opts: TapOptions; items: TapItem[]
  * (which is what makes enslaving them cheap, see settleLinks). Returns how
  * many requests that took.
  */
-export async function createTaps(h: Handle, ctx: CommitContext, journal: Journal, items: TapItem[]): Promise<number> {
+export async function createTaps(h: Session, ctx: CommitContext, journal: Journal, items: TapItem[]): Promise<number> {
   let requests = 0;
   const enslaved: number[] = [];
   for (const group of byOptions(items)) {

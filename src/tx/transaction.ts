@@ -16,78 +16,52 @@
 // converges from there. Link deletes run last because a deleted device cannot
 // be recreated exactly; if one fails, the ops before it are rolled back, but the
 // nftables batch, already committed, is reported as left behind.
-import { performance } from 'node:perf_hooks';
-import type { Handle, TapSpec } from '../handle.js';
 import { Batch } from '../nft/batch.js';
 import type { AddressSpec } from '../rtnl/address.js';
 import type { LinkRef } from '../rtnl/kinds/index.js';
 import type { LinkChanges, LinkSpec } from '../rtnl/link.js';
 import type { RouteSpec } from '../rtnl/route.js';
-import { CommitRun, type Item, type OpOf } from './commit.js';
-import { TransactionError } from './errors.js';
-import { FaultRequest } from './fault.js';
-import { tapAttributes } from './inverse.js';
-import { PHASES, phaseOf, validateOp, type Op, type Phase } from './ops.js';
-import { orderLinkAdds } from './order.js';
+import type { Session } from '../session.js';
+import { execute, orderOps, type CommitStats, type ExecuteOptions, type ProgressFn } from './execute.js';
+import { validateOp, type Op, type TapSpec } from './ops.js';
+import { NftRecorder } from './nft-recorder.js';
 import { renderOps, type Rendered } from './render.js';
 
 export interface CommitOptions {
-  /** Test hook: the op at this index is sent malformed, so the kernel refuses it. */
-  failOp?: number;
-  /** Test hook: the undo step of the op at this index is sent malformed too. */
-  failUndoOp?: number;
   /** nftables ruleset generation the plan was read at: a batch that loses a race fails with ERESTART. */
   genid?: number;
   /** Called after each phase: for progress bars on long commits. */
   onProgress?: ProgressFn;
 }
+export type { CommitStats, ProgressFn };
 
-/** `done` of `total` ops sent, the last phase being `phase`. */
-export type ProgressFn = (done: number, total: number, phase: Phase) => void;
-
-export interface CommitStats {
-  ops: number;
-  /** Rtnetlink requests sent (lookups included), nft messages in the batch. */
-  rtnlRequests: number;
-  nftMessages: number;
-  ms: number;
-}
-
+/** The executor's test hooks (failOp, failUndoOp): reached through src/internal/testing.ts only. */
+export type CommitHooks = Pick<ExecuteOptions, 'failOp' | 'failUndoOp'>;
 
 export class Transaction {
   readonly ops: Op[] = [];
-  private firstError?: { index: number; error: Error };
+  /** The first op refused at enqueue: "op #3" (rtnetlink) or "nft op #0" (the nftables batch's own numbering). */
+  private firstError?: { label: string; index?: number; error: Error };
   private committed = false;
   private batch?: Batch;
-  private nftProxy?: Batch;
+  private recorder?: NftRecorder;
 
-  constructor(private readonly handle: Handle) {}
+  constructor(private readonly session: Session) {}
 
   /**
-   * The transaction's nftables batch: tables, chains, rules, sets and
-   * elements, committed as one atomic NFNL batch after the routes. Its methods
-   * validate as they are called; a bad one is remembered like any other op
-   * and fails the commit before anything is sent.
+   * The transaction's nftables ops: tables, chains, rules, sets and elements,
+   * committed as one atomic NFNL batch after the routes, and only with the
+   * transaction. Each verb validates as it is called; a bad one is remembered
+   * like any other op and fails the commit before anything is sent.
    */
-  get nft(): Batch {
-    if (this.nftProxy) return this.nftProxy;
-    this.batch = new Batch(this.handle.nft.conn);
-    this.nftProxy = new Proxy(this.batch, {
-      get: (target, prop, receiver) => {
-        const v = Reflect.get(target, prop, receiver);
-        if (typeof v !== 'function') return v;
-        return (...args: unknown[]) => {
-          try {
-            const out = v.apply(target, args);
-            return out === target ? this.nftProxy : out;
-          } catch (err) {
-            if (!this.firstError) this.firstError = { index: this.ops.length, error: err as Error };
-            return this.nftProxy;
-          }
-        };
-      },
-    });
-    return this.nftProxy;
+  get nft(): NftRecorder {
+    if (!this.recorder) {
+      const batch = (this.batch = new Batch(this.session.nft.conn));
+      this.recorder = new NftRecorder(batch, (error, i) => {
+        this.firstError ??= { label: `nft op #${i}`, error };
+      });
+    }
+    return this.recorder;
   }
 
   /** Adds an op; a malformed op is remembered and fails the commit before anything is sent. */
@@ -95,7 +69,7 @@ export class Transaction {
     try {
       validateOp(op);
     } catch (err) {
-      if (!this.firstError) this.firstError = { index: this.ops.length, error: err as Error };
+      this.firstError ??= { label: `op #${this.ops.length}`, index: this.ops.length, error: err as Error };
     }
     this.ops.push(op);
     return this;
@@ -144,7 +118,7 @@ export class Transaction {
   /** The ops in commit order, as `ip`, `sysctl` and `nft` commands. */
   render(): Rendered {
     return renderOps(
-      this.ordered().map((it) => it.op),
+      orderOps(this.ops).map((it) => it.op),
       this.batch?.length ? this.batch.render() : '',
     );
   }
@@ -153,69 +127,29 @@ export class Transaction {
   }
   /** A stable machine form: the ops in commit order, and the nft batch as nft syntax. */
   toJSON(): { ops: Op[]; nft: string } {
-    return { ops: this.ordered().map((it) => it.op), nft: this.batch?.length ? this.batch.render() : '' };
+    return { ops: orderOps(this.ops).map((it) => it.op), nft: this.batch?.length ? this.batch.render() : '' };
   }
 
-  /**
-   * Ops grouped by phase, in the order commit() sends them. A tap with link
-   * attributes becomes two steps: created in the taps phase, then enslaved and
-   * brought up with the other masters and ups in the sets phase; so does a
-   * link with an alias.
-   */
-  private ordered(): Item[] {
-    const byPhase = new Map<Phase, Item[]>(PHASES.map((p) => [p, []]));
-    this.ops.forEach((op, index) => {
-      byPhase.get(phaseOf(op))!.push({ op, index });
-      const attrs = op.op === 'tap.add' ? tapAttributes(op.spec) : undefined;
-      if (attrs) byPhase.get('sets')!.push({ op: { op: 'link.set', ref: (op as OpOf<'tap.add'>).name, changes: attrs }, index });
-      // The kernel ignores IFLA_IFALIAS when it creates a link; it is set afterwards.
-      if (op.op === 'link.add' && op.spec.alias !== undefined) {
-        byPhase.get('sets')!.push({ op: { op: 'link.set', ref: op.spec.name, changes: { alias: op.spec.alias } }, index });
-      }
-    });
-    const links = byPhase.get('links') as Item<OpOf<'link.add'>>[];
-    byPhase.set('links', orderLinkAdds(links.map((it) => ({ ...it, spec: it.op.spec }))));
-    return PHASES.flatMap((p) => byPhase.get(p)!);
+  /** Sends everything (see the top of this file); on a failure, rolls back and throws TransactionError. */
+  commit(opts: CommitOptions = {}): Promise<CommitStats> {
+    const { genid, onProgress } = opts;
+    return this.run({ ...(genid !== undefined ? { genid } : {}), ...(onProgress ? { onProgress } : {}) });
   }
 
-  async commit(opts: CommitOptions = {}): Promise<CommitStats> {
+  /** commit() with test hooks: only through commitWithHooks() (src/internal/testing.ts). */
+  private async run(opts: ExecuteOptions): Promise<CommitStats> {
     if (this.committed) throw new Error('transaction already committed');
     if (this.firstError) {
-      const { index, error } = this.firstError;
-      error.message = `op #${index}: ${error.message} (nothing was sent)`;
+      const { label, error } = this.firstError;
+      error.message = `${label}: ${error.message} (nothing was sent)`;
       throw error;
     }
     this.committed = true;
-    const t0 = performance.now();
-    const run = new CommitRun(this.handle, opts);
-    const items = this.ordered();
-    try {
-      await run.prepare(items);
-      const total = this.size;
-      let done = 0;
-      for (const phase of PHASES) {
-        if (phase === 'nft') {
-          if (!this.batch?.length) continue;
-          await run.nft(this.batch);
-          done += this.batch.length;
-        } else {
-          const these = items.filter((it) => phaseOf(it.op) === phase);
-          if (!these.length) continue;
-          await run.phase(phase, these);
-          done += these.length;
-        }
-        opts.onProgress?.(Math.min(done, total), total, phase);
-      }
-    } catch (err) {
-      const e = err as Error & { opIndex?: number };
-      const report = await run.journal.rollback(this.handle.rtnl, (s) =>
-        s.kind === 'request' && s.opIndex === opts.failUndoOp ? new FaultRequest(s.req) : undefined,
-      );
-      if (run.nftCommitted) report.leftBehind.push(`the nftables batch (${run.stats.nftMessages} ops), committed before the failure`);
-      throw new TransactionError(e, e.opIndex, report);
-    } finally {
-      run.ctx.release();
-    }
-    return { ...run.stats, ms: performance.now() - t0 };
+    return execute(this.session, this.ops, this.batch, opts);
   }
+}
+
+/** Internal: commit() with the executor's test hooks. Tests reach it through src/internal/testing.ts. */
+export function commitWithHooks(tx: Transaction, hooks: CommitHooks, opts: CommitOptions = {}): Promise<CommitStats> {
+  return tx['run']({ ...opts, ...hooks });
 }

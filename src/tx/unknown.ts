@@ -3,13 +3,14 @@
 // what the kernel has now, compared with what the commit knew before it:
 // an undo step where it may have been applied and can be undone exactly, a
 // line saying "unknown" where eucanet cannot tell, never a silent guess.
-import type { Handle } from '../handle.js';
+import type { Session } from '../session.js';
 import { LinkDeleteRequest, LinkGetRequest, decodeLink } from '../rtnl/link.js';
 import { bytesToIp, networkOf, parseCidr } from '../util/ip.js';
 import type { Item } from './commit.js';
 import type { CommitContext } from './context.js';
 import type { UndoStep } from './journal.js';
 import type { Op } from './ops.js';
+import { listAddresses, listRoutes } from './read.js';
 import type { Request } from '../netlink/socket.js';
 
 export interface Unsettled {
@@ -20,10 +21,10 @@ export interface Unsettled {
 }
 
 /** The undo steps for `list`: exact undos where the kernel's state tells, "unknown" lines where it does not. */
-export async function settleUnknown(h: Handle, ctx: CommitContext, list: Unsettled[], cause: string, inverse: (op: Op) => Request | undefined): Promise<UndoStep[]> {
+export async function settleUnknown(h: Session, ctx: CommitContext, list: Unsettled[], cause: string, inverse: (op: Op) => Request | undefined): Promise<UndoStep[]> {
   const kinds = new Set(list.map((u) => u.it.op.op));
-  const addrs = kinds.has('address.add') || kinds.has('address.delete') ? await h.addresses.list() : [];
-  const routes = kinds.has('route.add') ? await h.routes.list({ table: 'all' }) : [];
+  const addrs = kinds.has('address.add') || kinds.has('address.delete') ? await listAddresses(h) : [];
+  const routes = kinds.has('route.add') ? await listRoutes(h, { table: 'all' }) : [];
   const steps: UndoStep[] = [];
   for (const { it, req, index } of list) {
     const undoes = req.describe();
@@ -43,6 +44,10 @@ export async function settleUnknown(h: Handle, ctx: CommitContext, list: Unsettl
         break;
       }
       case 'link.add': {
+        if (index === undefined) {
+          unknown('the kernel chose its ifindex, so eucanet cannot tell a link of that name made by it from one made meanwhile');
+          break;
+        }
         // The name was free before the commit: a link of that name at the index we chose is ours.
         const [rep] = await h.rtnl.run([new LinkGetRequest(op.spec.name)]);
         if (!rep!.error && rep!.messages[0] && decodeLink(rep!.messages[0]).index === index) {

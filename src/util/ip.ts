@@ -1,7 +1,7 @@
 // Addresses, prefixes and MACs: parsed and validated once, then carried as
 // bytes. Every parser names the field it was given when it refuses a value.
 import { isIPv4, isIPv6 } from 'node:net';
-import { ValidationError } from '../netlink/errors.js';
+import { ValidationError } from '../errors.js';
 
 export type Family = 4 | 6;
 

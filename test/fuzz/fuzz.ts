@@ -4,7 +4,7 @@
 // A decoder may return or throw DecodeError; anything else thrown fails the
 // run, with the seed, the case and its bytes. A hang is the watchdog's
 // (watchdog.mjs): the loop publishes its case number in shared memory.
-import { isDecodeError } from '../../src/netlink/errors.js';
+import { isDecodeError } from '../../src/errors.js';
 import { corpus, mutate, randomBytes, singles, type Corpus } from './mutate.js';
 import { caseRng, type Rng } from './prng.js';
 import { seeds } from './seeds.js';

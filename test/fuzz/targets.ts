@@ -10,7 +10,7 @@ import { decodeAddress } from '../../src/rtnl/address.js';
 import { decodeLink } from '../../src/rtnl/link.js';
 import { decodeRoute } from '../../src/rtnl/route.js';
 import { decodeChain, decodeElements, decodeGeneration, decodeRule, decodeSet, decodeTable, type NftSet } from '../../src/nft/index.js';
-import { batchError } from '../../src/nft/batch-errors.js';
+import { batchError } from '../../src/nft/wire/batch-errors.js';
 import type { Batch } from '../../src/nft/batch.js';
 import { miscBatch, seedBatch, setsBatch } from '../fixtures/nft/rulesets.js';
 import type { Rng } from './prng.js';

@@ -3,7 +3,7 @@
 // The crash test SIGKILLs it at random points; the concurrency test runs two.
 import { open } from '../../dist/index.js';
 import { reconcile } from '../../dist/tx/reconcile.js';
-import { rule } from '../../dist/nft/builder.js';
+import { rule } from '../../dist/nft/build/builder.js';
 import { desiredState } from './crash-desired.mjs';
 
 const [ns, ports, repeat = '1'] = process.argv.slice(2);

@@ -1,6 +1,6 @@
 // Helpers for tests of decoders on malformed input.
 import { expect } from 'vitest';
-import { isDecodeError, type DecodeError } from '../../src/netlink/errors.js';
+import { isDecodeError, type DecodeError } from '../../src/errors.js';
 import { splitMessages, type NlMessage } from '../../src/netlink/reader.js';
 import { NlWriter } from '../../src/netlink/writer.js';
 

@@ -6,7 +6,7 @@
 // oracle for what exists and whom it belongs to. Needs root.
 import { describe, expect, it } from 'vitest';
 import { addon } from '../../src/native.js';
-import { ValidationError } from '../../src/netlink/errors.js';
+import { ValidationError } from '../../src/errors.js';
 import { ipLinks, isRoot, withHandle } from '../helpers/netns.js';
 import { rejection } from '../helpers/rejection.js';
 

@@ -3,7 +3,7 @@
 // message and attribute. A batch built against a stale generation fails
 // with ERESTART and changes nothing.
 import { describe, expect, it } from 'vitest';
-import { NetlinkError, isGenerationMismatch } from '../../src/netlink/errors.js';
+import { NetlinkError, isGenerationMismatch } from '../../src/errors.js';
 import { openNft, rule, type Nft } from '../../src/nft/index.js';
 import type { Batch } from '../../src/nft/batch.js';
 import { isRoot, nsExec, withNetns } from '../helpers/netns.js';

@@ -3,7 +3,7 @@
 // element lists longer than one message are split, and an error deep in a
 // split list still names its op and element.
 import { describe, expect, it } from 'vitest';
-import { NetlinkError } from '../../src/netlink/errors.js';
+import { NetlinkError } from '../../src/errors.js';
 import { renderElements, rule, type NftSet } from '../../src/nft/index.js';
 import { isRoot, nsExec, withNft } from '../helpers/netns.js';
 

@@ -2,7 +2,7 @@
 // refused with a ValidationError naming the op and the name, before the
 // batch is sent; names created earlier in the same batch count.
 import { describe, expect, it } from 'vitest';
-import { ValidationError } from '../../src/netlink/errors.js';
+import { ValidationError } from '../../src/errors.js';
 import { openNft, rule, type Nft } from '../../src/nft/index.js';
 import type { Batch } from '../../src/nft/batch.js';
 import { isRoot, withNetns } from '../helpers/netns.js';

@@ -8,7 +8,7 @@
 import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import type { Handle } from '../../src/handle.js';
-import { isExists, isInvalid, isNotFound, NetlinkError, ValidationError } from '../../src/netlink/errors.js';
+import { isExists, isInvalid, isNotFound, NetlinkError, ValidationError } from '../../src/errors.js';
 import { isRoot, withHandle } from '../helpers/netns.js';
 import { rejection } from '../helpers/rejection.js';
 

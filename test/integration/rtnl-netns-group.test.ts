@@ -6,7 +6,7 @@ import { closeSync, existsSync, openSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { open, type Handle } from '../../src/handle.js';
 import { SystemCallError } from '../../src/native.js';
-import { isNotFound, NetlinkError, ValidationError } from '../../src/netlink/errors.js';
+import { isNotFound, NetlinkError, ValidationError } from '../../src/errors.js';
 import type { Resolver } from '../../src/rtnl/kinds/index.js';
 import { LinkAddRequest } from '../../src/rtnl/link.js';
 import { createNetns, deleteNetns, listNetns, netnsExists } from '../../src/sys/netns.js';

@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { SystemCallError } from '../../src/native.js';
-import { NetlinkError, ValidationError } from '../../src/netlink/errors.js';
+import { NetlinkError, ValidationError } from '../../src/errors.js';
 import { readSysctl, writeSysctl } from '../../src/sys/sysctl.js';
 import { ipLinks, isRoot, nsExec, withHandle } from '../helpers/netns.js';
 import { rejection } from '../helpers/rejection.js';

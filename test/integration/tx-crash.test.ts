@@ -7,12 +7,12 @@
 import { spawn } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { open, type Handle } from '../../src/handle.js';
-import { isOwnedAlias } from '../../src/tx/desired.js';
+import { isOwnedAlias } from '../../src/tx/owner.js';
 import { plan, reconcile } from '../../src/tx/reconcile.js';
 import type { DesiredState } from '../../src/tx/desired.js';
 import { isRoot, withNetns } from '../helpers/netns.js';
 import { desiredState } from '../helpers/crash-desired.mjs';
-import { rule } from '../../src/nft/builder.js';
+import { rule } from '../../src/nft/build/builder.js';
 
 if (!isRoot) console.warn('test/integration/tx-crash.test.ts: skipped, needs root');
 

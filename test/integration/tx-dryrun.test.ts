@@ -5,7 +5,7 @@
 import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { open, type Handle } from '../../src/handle.js';
-import { rule } from '../../src/nft/builder.js';
+import { rule } from '../../src/nft/build/builder.js';
 import type { Transaction } from '../../src/tx/transaction.js';
 import { isRoot, withNetns } from '../helpers/netns.js';
 import { kernelDump } from '../helpers/state.js';

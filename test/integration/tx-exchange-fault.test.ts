@@ -10,10 +10,11 @@
 import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { open, type Handle } from '../../src/handle.js';
-import { ExchangeError, type ExchangeFault, type Request } from '../../src/netlink/socket.js';
+import { ExchangeError } from '../../src/errors.js';
+import type { ExchangeFault, Request } from '../../src/netlink/socket.js';
 import { AddressAddRequest } from '../../src/rtnl/address.js';
 import { LinkGetRequest } from '../../src/rtnl/link.js';
-import { TransactionError } from '../../src/tx/errors.js';
+import { TransactionError } from '../../src/errors.js';
 import { ipLinks, isRoot, nsExec, withHandle, withNetns } from '../helpers/netns.js';
 import { kernelDump } from '../helpers/state.js';
 

@@ -14,7 +14,7 @@ import { allocate } from '../../src/managed/allocate.js';
 import { planRole, type Role } from '../../src/managed/roles/index.js';
 import { loadState } from '../../src/managed/statefile.js';
 import type { AllocatedState, State } from '../../src/managed/types.js';
-import { TransactionError } from '../../src/tx/errors.js';
+import { TransactionError } from '../../src/errors.js';
 import type { Op } from '../../src/tx/ops.js';
 import { plan, reconcile } from '../../src/tx/reconcile.js';
 import type { Transaction } from '../../src/tx/transaction.js';

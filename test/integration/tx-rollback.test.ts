@@ -5,10 +5,11 @@
 // what it left behind.
 import { describe, expect, it } from 'vitest';
 import { open, type Handle } from '../../src/handle.js';
-import { TransactionError } from '../../src/tx/errors.js';
+import { TransactionError } from '../../src/errors.js';
 import type { Transaction } from '../../src/tx/transaction.js';
 import { isRoot, withNetns } from '../helpers/netns.js';
 import { kernelDump } from '../helpers/state.js';
+import { commitWithHooks } from '../../src/internal/testing.js';
 
 if (!isRoot) console.warn('test/integration/tx-rollback.test.ts: skipped, needs root');
 
@@ -58,7 +59,7 @@ describe.skipIf(!isRoot)('transaction rollback (root)', () => {
           // A failure among the link deletes leaves the earlier deletes done: put them back.
           for (let i = 0; i < 5; i++) if (!(await h.links.get(`old${i}`))) await h.links.add({ kind: 'bridge', name: `old${i}` });
           const tx = build(h);
-          const err = await tx.commit({ failOp: k }).then(
+          const err = await commitWithHooks(tx, { failOp: k }).then(
             () => undefined,
             (e: unknown) => e,
           );
@@ -89,7 +90,7 @@ describe.skipIf(!isRoot)('transaction rollback (root)', () => {
         await prepare(h);
         const tx = build(h);
         const failAt = TAPS + 60; // an address add
-        const err = (await tx.commit({ failOp: failAt, failUndoOp: 7 }).catch((e) => e)) as TransactionError;
+        const err = (await commitWithHooks(tx, { failOp: failAt, failUndoOp: 7 }).catch((e) => e)) as TransactionError;
         expect(err).toBeInstanceOf(TransactionError);
         expect(err.rolledBack).toBe(false);
         expect(err.leftBehind).toHaveLength(1);

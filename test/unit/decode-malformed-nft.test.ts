@@ -7,12 +7,12 @@ import {
   NFTA_CHAIN_HOOK, NFTA_CHAIN_NAME, NFTA_CHAIN_TABLE, NFTA_DATA_VALUE, NFTA_DATA_VERDICT, NFTA_EXPR_DATA, NFTA_EXPR_NAME,
   NFTA_HOOK_HOOKNUM, NFTA_LIST_ELEM, NFTA_SET_ELEM_DATA, NFTA_SET_ELEM_KEY, NFTA_SET_ELEM_LIST_ELEMENTS, NFTA_TABLE_NAME,
   NFTA_VERDICT_CODE, NFT_MSG_NEWCHAIN, NFT_MSG_NEWGEN, NFT_MSG_NEWSETELEM, NFT_MSG_NEWTABLE,
-} from '../../src/nft/constants.js';
+} from '../../src/nft/wire/constants.js';
 import {
   NFTA_BITWISE_DATA, NFTA_BITWISE_DREG, NFTA_BITWISE_LEN, NFTA_BITWISE_OP, NFTA_BITWISE_SREG, NFT_BITWISE_LSHIFT,
-} from '../../src/nft/expr/constants.js';
+} from '../../src/nft/wire/expr/constants.js';
 import { decodeChain, decodeElements, decodeExpr, decodeGeneration, decodeTable } from '../../src/nft/index.js';
-import { beginNft } from '../../src/nft/msg.js';
+import { beginNft } from '../../src/nft/wire/ops.js';
 import { decodeErrorOf, message } from '../helpers/decode.js';
 
 describe('nftables names of kernel numbers (nft/names.ts) throw DecodeError', () => {

@@ -5,7 +5,7 @@
 // itself: decode-fuzz.test.ts). Names given as input are checked here too.
 import { describe, expect, it } from 'vitest';
 import { NLMSG_ERROR, NLMSGERR_ATTR_MSG } from '../../src/netlink/constants.js';
-import { ValidationError } from '../../src/netlink/errors.js';
+import { ValidationError } from '../../src/errors.js';
 import { Attrs, splitMessages, type NlMessage } from '../../src/netlink/reader.js';
 import { decodeError } from '../../src/netlink/socket.js';
 import type { NlWriter } from '../../src/netlink/writer.js';

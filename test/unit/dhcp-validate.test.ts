@@ -3,7 +3,7 @@
 import { closeSync, existsSync, openSync, statSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { DhcpServer, normalizeNetworks, renderDnsmasq, type DhcpNetwork } from '../../src/dhcp/index.js';
-import { ValidationError } from '../../src/netlink/errors.js';
+import { ValidationError } from '../../src/errors.js';
 
 const good = (): DhcpNetwork[] => [
   {

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, test } from 'vitest';
 import { allocate, eucalyptusBlock, groupNet, type Instance, type State } from '../../src/managed/index.js';
-import { ValidationError } from '../../src/netlink/errors.js';
+import { ValidationError } from '../../src/errors.js';
 
 const seedText = readFileSync(new URL('../../examples/seed.json', import.meta.url), 'utf8');
 const seed = (): State => JSON.parse(seedText) as State;

@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, test } from 'vitest';
 import { allocate, parseState, validateState, type State } from '../../src/managed/index.js';
-import { ValidationError } from '../../src/netlink/errors.js';
+import { ValidationError } from '../../src/errors.js';
 
 const seedText = readFileSync(new URL('../../examples/seed.json', import.meta.url), 'utf8');
 type Doc = State & Record<string, unknown>;

@@ -3,7 +3,7 @@
 // from a real kernel: test/integration/native-eperm.test.ts.)
 import { describe, expect, it } from 'vitest';
 import { nativeError, permissionHint, SystemCallError } from '../../src/native.js';
-import { NetlinkError } from '../../src/netlink/errors.js';
+import { NetlinkError } from '../../src/errors.js';
 
 const EPERM = 1;
 const EACCES = 13;

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { Attrs } from '../../src/netlink/reader.js';
 import { NlWriter } from '../../src/netlink/writer.js';
 import { decodeExpr, encodeExpr, type Expr } from '../../src/nft/index.js';
-import { NO_SETS } from '../../src/nft/expr/index.js';
+import { NO_SETS } from '../../src/nft/wire/expr/index.js';
 import { fixture } from '../fixtures/nft/golden.js';
 
 const NFTA_RULE_EXPRESSIONS = 4;

@@ -2,7 +2,7 @@
 // value, when the builder method or batch method is called: before anything
 // is encoded, let alone sent.
 import { describe, expect, it } from 'vitest';
-import { ValidationError } from '../../src/netlink/errors.js';
+import { ValidationError } from '../../src/errors.js';
 import type { NetlinkConnection } from '../../src/netlink/socket.js';
 import { Batch, rule, type NftSet } from '../../src/nft/index.js';
 

@@ -10,7 +10,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { ValidationError } from '../../src/netlink/errors.js';
+import { ValidationError } from '../../src/errors.js';
 import type { Request } from '../../src/netlink/socket.js';
 import { NlWriter } from '../../src/netlink/writer.js';
 import { AddressAddRequest, AddressDeleteRequest } from '../../src/rtnl/address.js';

@@ -2,8 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Link } from '../../src/rtnl/link.js';
 import { diffState } from '../../src/tx/diff.js';
-import { isOwnedAlias } from '../../src/tx/desired.js';
-import { aliasDetail, aliasOwner, scopedAlias, whoseLink, whoseProto, type OwnerScope } from '../../src/tx/owner.js';
+import { aliasDetail, aliasOwner, isOwnedAlias, isOwnedTable, ROLE_PROTO, ROLE_TABLES, roleOfProto, roleOfTable, roleScope, scopedAlias, whoseLink, whoseProto, type OwnerScope } from '../../src/tx/owner.js';
 
 const cc: OwnerScope = { tag: 'cc', proto: 241, tables: ['eucanet'] };
 const link = (index: number, name: string, alias?: string, extra: Partial<Link> = {}): Link =>
@@ -42,5 +41,22 @@ describe('owner marks', () => {
     expect(deleted(cc)).toEqual(['eucabr11']);
     expect(deleted({ ...cc, force: true })).toEqual(['eucabr10', 'eucabr11', 'eucabr12']);
     expect(deleted(undefined)).toEqual(['eucabr10', 'eucabr11', 'eucabr12']);
+  });
+
+  it('one set of rules: the tables the diff manages are the ones the roles own and the message names', () => {
+    for (const name of ['eucanet', 'eucanet-nc', 'eucanet-x']) expect(isOwnedTable({ name })).toBe(true);
+    // The refusal says "eucanet" or "eucanet-*": anything else is not eucanet's, and not removed either.
+    for (const name of ['eucanet_x', 'eucanetx', 'filter', 'Eucanet']) expect(isOwnedTable({ name })).toBe(false);
+    for (const role of ['cc', 'nc'] as const) {
+      for (const t of ROLE_TABLES[role]) {
+        expect(isOwnedTable({ name: t })).toBe(true);
+        expect(roleOfTable(t)).toBe(role);
+      }
+      expect(roleOfProto(ROLE_PROTO[role])).toBe(role);
+      const scope = roleScope(role);
+      expect(whoseProto(ROLE_PROTO[role], scope)).toBe('mine');
+      expect(whoseLink({ alias: scopedAlias(role, 'x') }, scope)).toBe('mine');
+      expect(isOwnedAlias(scopedAlias(role, 'x'))).toBe(true);
+    }
   });
 });

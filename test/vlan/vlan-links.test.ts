@@ -7,7 +7,7 @@
 // EUCANET_REQUIRE_VLAN=1 (set by test/vm/vlan-lane.sh), where that fails.
 import { expect, it } from 'vitest';
 import type { Handle } from '../../src/handle.js';
-import { isNotFound, NetlinkError, ValidationError } from '../../src/netlink/errors.js';
+import { isNotFound, NetlinkError, ValidationError } from '../../src/errors.js';
 import type { Link } from '../../src/rtnl/link.js';
 import { describeVlan, ipIn, ipLinks, rejection, withHandle } from './support.js';
 

@@ -10,7 +10,7 @@
 // bypassing the CC's firewall). ARP is not checked (the bridge family's arp payload is left
 // for later); IPv6 from instance ports is dropped, since the model is IPv4.
 import type { RuleSpec } from '../../nft/batch.js';
-import { rule, type RuleBuilder } from '../../nft/builder.js';
+import { rule, type RuleBuilder } from '../../nft/build/builder.js';
 import type { Chain } from '../../nft/types.js';
 import type { DesiredNft, DesiredSet } from '../../tx/nft-diff.js';
 import { groupKey, type AllocatedInstance, type AllocatedState } from '../types.js';

@@ -2,7 +2,7 @@
 // network per group on its bridge, one static lease per instance (dhcp/ knows
 // dnsmasq; this maps the MANAGED model onto its networks).
 import { dhcpHostnameProblem, type DhcpNetwork } from '../../dhcp/index.js';
-import { ValidationError } from '../../netlink/errors.js';
+import { ValidationError } from '../../errors.js';
 import { groupNet } from '../net.js';
 import { groupKey, type AllocatedGroup, type AllocatedState } from '../types.js';
 

@@ -7,10 +7,10 @@
 //   forward (filter, drop) established; outbound; inside each group; jump <owner>-<group>
 //   <owner>-<group>       the group's ingress ("authorize") rules
 import type { RuleSpec } from '../../nft/batch.js';
-import { rule, type RuleBuilder } from '../../nft/builder.js';
+import { rule, type RuleBuilder } from '../../nft/build/builder.js';
 import type { Chain } from '../../nft/types.js';
 import type { DesiredNft, DesiredSet } from '../../tx/nft-diff.js';
-import { ValidationError } from '../../netlink/errors.js';
+import { ValidationError } from '../../errors.js';
 import { groupNet } from '../net.js';
 import { groupChain, groupKey, type AllocatedGroup, type AllocatedState, type Rule } from '../types.js';
 import { CC_TABLE, METADATA_IP } from './names.js';

@@ -1,6 +1,6 @@
 // The two roles as pure functions: an allocated MANAGED state and a role in,
 // the desired kernel state of that host out (applied by tx/reconcile.ts).
-import { ValidationError } from '../../netlink/errors.js';
+import { ValidationError } from '../../errors.js';
 import type { DesiredState } from '../../tx/desired.js';
 import { groupNet } from '../net.js';
 import { groupKey, type AllocatedState } from '../types.js';

@@ -6,7 +6,7 @@
 //     IFLA_BR_STP_STATE     u32  0 off, 1 on
 //     IFLA_BR_FORWARD_DELAY u32  centiseconds (USER_HZ)
 //     IFLA_BR_HELLO_TIME    u32  centiseconds
-import { ValidationError } from '../../netlink/errors.js';
+import { ValidationError } from '../../errors.js';
 import type { Attrs } from '../../netlink/reader.js';
 import type { NlWriter } from '../../netlink/writer.js';
 import { IFLA_BR_FORWARD_DELAY, IFLA_BR_HELLO_TIME, IFLA_BR_NAMES, IFLA_BR_STP_STATE } from '../attrs.js';

@@ -5,7 +5,7 @@
 //   IFLA_INFO_KIND "macvlan"
 //   IFLA_INFO_DATA
 //     IFLA_MACVLAN_MODE u32  enum macvlan_mode
-import { ValidationError } from '../../netlink/errors.js';
+import { ValidationError } from '../../errors.js';
 import type { Attrs } from '../../netlink/reader.js';
 import { IFLA_LINK, IFLA_MACVLAN_MODE, IFLA_MACVLAN_NAMES } from '../attrs.js';
 import {

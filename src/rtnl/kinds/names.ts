@@ -1,5 +1,5 @@
 // Link name rules, as the kernel's dev_valid_name() applies them.
-import { ValidationError } from '../../netlink/errors.js';
+import { ValidationError } from '../../errors.js';
 import { IFNAMSIZ } from '../constants.js';
 
 export function validateLinkName(field: string, name: unknown): asserts name is string {

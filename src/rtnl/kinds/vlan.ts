@@ -6,7 +6,7 @@
 //   IFLA_INFO_DATA
 //     IFLA_VLAN_ID       u16  1-4094
 //     IFLA_VLAN_PROTOCOL be16 0x8100 (802.1Q) or 0x88a8 (802.1ad)
-import { ValidationError } from '../../netlink/errors.js';
+import { ValidationError } from '../../errors.js';
 import type { Attrs } from '../../netlink/reader.js';
 import { IFLA_LINK, IFLA_VLAN_ID, IFLA_VLAN_NAMES, IFLA_VLAN_PROTOCOL } from '../attrs.js';
 import { ETH_P_8021AD, ETH_P_8021Q } from '../constants.js';

@@ -12,7 +12,7 @@
 //     IFLA_VXLAN_GROUP     4 B   remote or group (IFLA_VXLAN_GROUP6 for IPv6)
 //     IFLA_VXLAN_LEARNING  u8
 //     IFLA_VXLAN_PORT      be16  UDP destination port
-import { ValidationError } from '../../netlink/errors.js';
+import { ValidationError } from '../../errors.js';
 import type { Attrs } from '../../netlink/reader.js';
 import { bytesToIp, parseIp } from '../../util/ip.js';
 import {

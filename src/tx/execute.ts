@@ -1,0 +1,103 @@
+// The one op executor: ops (and an optional nftables batch) put in commit
+// order and sent phase by phase, each applied op journaled with its undo, and
+// everything rolled back if one fails. Transaction.commit() runs it over a
+// transaction's ops; the handle's one-op verbs (links.add, taps.create,
+// sysctl.set...) run it over their one op (or one per tap), so that tap
+// creation, aliasing and validation exist once.
+import { performance } from 'node:perf_hooks';
+import { TransactionError } from '../errors.js';
+import type { Batch } from '../nft/batch.js';
+import type { Session } from '../session.js';
+import { CommitRun, type Item, type OpOf, type RunOptions } from './commit.js';
+import { FaultRequest } from './fault.js';
+import { tapAttributes } from './inverse.js';
+import { checked, describeOp, PHASES, phaseOf, validateOp, type Op, type Phase } from './ops.js';
+import { orderLinkAdds } from './order.js';
+
+/** `done` of `total` ops sent, the last phase being `phase`. */
+export type ProgressFn = (done: number, total: number, phase: Phase) => void;
+
+export interface CommitStats {
+  ops: number;
+  /** Rtnetlink requests sent (lookups included), nft messages in the batch. */
+  rtnlRequests: number;
+  nftMessages: number;
+  ms: number;
+}
+
+export interface ExecuteOptions extends RunOptions {
+  /** Called after each phase: for progress bars on long commits. */
+  onProgress?: ProgressFn;
+}
+
+/**
+ * Ops grouped by phase, in the order they are sent. A tap with link
+ * attributes becomes two steps: created in the taps phase, then enslaved and
+ * brought up with the other masters and ups in the sets phase; so does a link
+ * with an alias (the kernel ignores IFLA_IFALIAS when it creates a link).
+ */
+export function orderOps(ops: readonly Op[]): Item[] {
+  const byPhase = new Map<Phase, Item[]>(PHASES.map((p) => [p, []]));
+  ops.forEach((op, index) => {
+    byPhase.get(phaseOf(op))!.push({ op, index });
+    const attrs = op.op === 'tap.add' ? tapAttributes(op.spec) : undefined;
+    if (attrs) byPhase.get('sets')!.push({ op: { op: 'link.set', ref: (op as OpOf<'tap.add'>).name, changes: attrs }, index });
+    if (op.op === 'link.add' && op.spec.alias !== undefined) {
+      byPhase.get('sets')!.push({ op: { op: 'link.set', ref: op.spec.name, changes: { alias: op.spec.alias } }, index });
+    }
+  });
+  const links = byPhase.get('links') as Item<OpOf<'link.add'>>[];
+  byPhase.set('links', orderLinkAdds(links.map((it) => ({ ...it, spec: it.op.spec }))));
+  return PHASES.flatMap((p) => byPhase.get(p)!);
+}
+
+/**
+ * Sends validated `ops` and `batch` (committed whole, after the routes). On a
+ * failure, undoes what was applied, newest first, and throws a
+ * TransactionError saying what failed and what the rollback did; with
+ * `single`, the failing op's own error when the rollback was complete.
+ */
+export async function execute(s: Session, ops: readonly Op[], batch: Batch | undefined, opts: ExecuteOptions = {}): Promise<CommitStats> {
+  const t0 = performance.now();
+  const run = new CommitRun(s, opts);
+  const items = orderOps(ops);
+  try {
+    await run.prepare(items);
+    const total = ops.length + (batch?.length ?? 0);
+    let done = 0;
+    for (const phase of PHASES) {
+      if (phase === 'nft') {
+        if (!batch?.length) continue;
+        await run.nft(batch);
+        done += batch.length;
+      } else {
+        const these = items.filter((it) => phaseOf(it.op) === phase);
+        if (!these.length) continue;
+        await run.phase(phase, these);
+        done += these.length;
+      }
+      opts.onProgress?.(Math.min(done, total), total, phase);
+    }
+  } catch (err) {
+    const e = err as Error & { opIndex?: number };
+    const report = await run.journal.rollback(s.rtnl, (step) =>
+      step.kind === 'request' && step.opIndex === opts.failUndoOp ? new FaultRequest(step.req) : undefined,
+    );
+    if (run.nftCommitted) report.leftBehind.push(`the nftables batch (${run.stats.nftMessages} ops), committed before the failure`);
+    const clean = !report.leftBehind.length && !report.unknown.length;
+    if (opts.single && clean) throw e;
+    throw new TransactionError(e, e.opIndex, report);
+  } finally {
+    run.ctx.release();
+  }
+  return { ...run.stats, ms: performance.now() - t0 };
+}
+
+/**
+ * The handle's verbs: `ops` (one, or one per tap of a taps.create) validated
+ * (a ValidationError names `what` and the field), then executed on their own.
+ */
+export async function executeOne(s: Session, ops: Op[], what = describeOp(ops[0]!)): Promise<void> {
+  checked(what, () => ops.forEach(validateOp));
+  await execute(s, ops, undefined, { single: true });
+}
