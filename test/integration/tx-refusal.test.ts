@@ -139,6 +139,24 @@ const CASES: Case[] = [
     fails: 1,
     code: /EEXIST/,
   },
+  {
+    // Reconcile turns a drifted bridge's STP off in a request of its own (the kernel sets the delay first).
+    name: 'a bridge\'s STP turned off alone, on a link that is gone (ENODEV), after an address went in',
+    setup: nics,
+    build: (h) => h.transaction().addAddress({ dev: 'eth0', address: '10.9.0.1/32' }).setLink(NO_SUCH_LINK, { bridge: { stp: false } }),
+    fails: 1,
+    code: /ENODEV/,
+  },
+  {
+    name: 'a bridge brought up with forward delay 0 while STP is still on: refused (ERANGE) after the kernel set it up',
+    async setup(h, ns) {
+      await h.links.add({ kind: 'bridge', name: 'eucabr10', alias: 'eucanet:admin/default' });
+      ip(ns, 'link', 'set', 'eucabr10', 'type', 'bridge', 'stp_state', '1', 'forward_delay', '1500');
+    },
+    build: (h) => h.transaction().setLink('eucabr10', { up: true, bridge: { forwardDelay: 0 } }),
+    fails: 0,
+    code: /ERANGE/,
+  },
   ...(['up', 'alias', 'master', 'group'] as const).map(
     (k): Case => ({
       name: `a link set of ${k} alone, on a link that is gone (ENODEV)`,
