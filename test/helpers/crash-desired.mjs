@@ -1,5 +1,10 @@
 // The desired state the crash and concurrency tests apply, in plain JS so that
 // a child process (running the compiled library from dist/) can share it.
+/**
+ * @param {number} ports
+ * @param {typeof import('../../src/nft/build/builder.js').rule} rule
+ * @returns {import('../../src/tx/desired.js').DesiredState}
+ */
 export function desiredState(ports, rule) {
   return {
     links: [

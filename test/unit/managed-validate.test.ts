@@ -2,7 +2,7 @@
 // ValidationError that names the field path (and the value) in its message.
 import { readFileSync } from 'node:fs';
 import { describe, expect, test } from 'vitest';
-import { allocate, parseState, validateState, type State } from '../../src/managed/index.js';
+import { allocate, parseState, validateState, type Group, type Instance, type State } from '../../src/managed/index.js';
 import { ValidationError } from '../../src/errors.js';
 
 const seedText = readFileSync(new URL('../../examples/seed.json', import.meta.url), 'utf8');
@@ -12,6 +12,8 @@ type Case = [name: string, mutate: (s: Doc) => unknown, field: string, reason?: 
 const g = (s: Doc, i: number) => s.groups![i]!;
 const rule0 = (s: Doc, i = 1) => g(s, i).rules![0]!;
 const inst = (s: Doc, i: number) => s.instances![i]!;
+/** An interface seen as a plain record, to add a key the type does not allow. */
+const loose = (o: object) => o as Record<string, unknown>;
 
 const cases: Case[] = [
   // settings
@@ -50,7 +52,7 @@ const cases: Case[] = [
   ['cc public and private the same NIC', (s) => { s.cc.privateInterface = 'eth0'; }, 'cc.privateInterface'],
   ['node interface over 15 bytes', (s) => { s.nodes!.nc1!.privateInterface = 'enp0s20f0u1u2u3u'; }, 'nodes.nc1.privateInterface'],
   ['node name with a space', (s) => { s.nodes!['nc 1'] = { privateInterface: 'eth0' }; }, 'nodes["nc 1"]', /not a valid name/],
-  ['node key unknown', (s) => { (s.nodes!.nc1 as Record<string, unknown>).publicInterface = 'eth1'; }, 'nodes.nc1.publicInterface'],
+  ['node key unknown', (s) => { loose(s.nodes!.nc1).publicInterface = 'eth1'; }, 'nodes.nc1.publicInterface'],
   ['vlan segmentation in MANAGED-NOVLAN', (s) => { s.mode = 'MANAGED-NOVLAN'; }, 'segmentation', /none/],
   ['no segmentation in MANAGED', (s) => { s.segmentation = 'none'; }, 'segmentation', /MANAGED-NOVLAN/],
   ['vxlan without a node underlay', (s) => { s.segmentation = 'vxlan'; delete s.nodes!.nc2!.underlay; }, 'nodes.nc2.underlay', /underlay/],
@@ -67,7 +69,7 @@ const cases: Case[] = [
   ['duplicate group', (s) => { g(s, 1).name = 'default'; }, 'groups[1].name', /duplicate group/],
   ['chain names colliding', (s) => { Object.assign(g(s, 0), { owner: 'a-b', name: 'c' }); Object.assign(g(s, 1), { owner: 'a', name: 'b-c' }); s.instances = []; }, 'groups[1].name', /chain name/],
   ['group owner with a space', (s) => { g(s, 0).owner = 'ad min'; }, 'groups[0].owner', /letters, digits/],
-  ['group name missing', (s) => { delete (g(s, 0) as Partial<State['groups'] & object>).name; }, 'groups[0].name', /required/],
+  ['group name missing', (s) => { delete (g(s, 0) as Partial<Group>).name; }, 'groups[0].name', /required/],
   ['group block of the wrong size', (s) => { g(s, 0).subnet = '10.1.2.0/26'; }, 'groups[0].subnet', /\/27/],
   ['group block outside the subnet', (s) => { g(s, 0).subnet = '10.2.0.0/27'; }, 'groups[0].subnet', /outside the private subnet/],
   ['group block with host bits', (s) => { g(s, 0).subnet = '10.1.2.1/27'; }, 'groups[0].subnet', /host bits/],
@@ -91,14 +93,14 @@ const cases: Case[] = [
   ['unknown sourceGroup', (s) => { delete rule0(s).cidr; rule0(s).sourceGroup = 'admin/nope'; }, 'groups[1].rules[0].sourceGroup', /no such group/],
   ['sourceGroup not owner/name', (s) => { delete rule0(s).cidr; rule0(s).sourceGroup = 'default'; }, 'groups[1].rules[0].sourceGroup', /owner\/name/],
   ['duplicate rule', (s) => { g(s, 1).rules!.push({ protocol: 'tcp', from: 80, cidr: '0.0.0.0/0' }); }, 'groups[1].rules[1]', /duplicate rule/],
-  ['unknown rule key', (s) => { (rule0(s) as Record<string, unknown>).port = 80; }, 'groups[1].rules[0].port', /not a known property/],
+  ['unknown rule key', (s) => { loose(rule0(s)).port = 80; }, 'groups[1].rules[0].port', /not a known property/],
   // instances
   ['duplicate instance id', (s) => { inst(s, 1).id = 'i-1'; }, 'instances[1].id', /duplicate instance id/],
   ['instance id with a space', (s) => { inst(s, 0).id = 'i 1'; }, 'instances[0].id'],
   ['unknown group', (s) => { inst(s, 0).group = 'admin/nope'; }, 'instances[0].group', /no such group/],
   ['group not owner/name', (s) => { inst(s, 0).group = 'default'; }, 'instances[0].group', /owner\/name/],
   ['unknown node', (s) => { inst(s, 0).node = 'nc9'; }, 'instances[0].node', /no such node/],
-  ['node missing', (s) => { delete (inst(s, 0) as Partial<State['instances'] & object>).node; }, 'instances[0].node', /required/],
+  ['node missing', (s) => { delete (inst(s, 0) as Partial<Instance>).node; }, 'instances[0].node', /required/],
   ['privateIp outside its block', (s) => { inst(s, 0).privateIp = '10.1.3.2'; }, 'instances[0].privateIp', /outside the block 10.1.2.0\/27/],
   ['privateIp outside a derived block', (s) => { inst(s, 2).privateIp = '10.1.2.9'; }, 'instances[2].privateIp', /10.1.1.32\/27 of group admin\/web/],
   ['privateIp the network address', (s) => { inst(s, 0).privateIp = '10.1.2.0'; }, 'instances[0].privateIp', /network address/],
@@ -116,7 +118,7 @@ const cases: Case[] = [
   ['port over 15 bytes', (s) => { inst(s, 0).port = 'vnet-instance-0001'; }, 'instances[0].port', /15/],
   ["port is the node's private NIC", (s) => { inst(s, 0).port = 'eth0'; }, 'instances[0].port', /private interface/],
   ['port named like a group bridge', (s) => { inst(s, 0).port = 'eucabr10'; }, 'instances[0].port', /bridge/],
-  ['instance unknown key', (s) => { (inst(s, 0) as Record<string, unknown>).vlan = 10; }, 'instances[0].vlan', /not a known property/],
+  ['instance unknown key', (s) => { loose(inst(s, 0)).vlan = 10; }, 'instances[0].vlan', /not a known property/],
 ];
 
 describe('malformed states are refused, naming the field', () => {
