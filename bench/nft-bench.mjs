@@ -121,7 +121,7 @@ function runNft(ns, file) {
   const t = process.hrtime.bigint();
   const r = spawnSync('ip', ['netns', 'exec', ns, 'nft', '-f', file], { stdio: ['ignore', 'ignore', 'pipe'] });
   const ms = Number(process.hrtime.bigint() - t) / 1e6;
-  if (r.status !== 0) throw new Error(`nft -f failed: ${r.stderr}`);
+  if (r.status !== 0) throw new Error(`nft -f failed: ${r.stderr.toString()}`);
   return ms;
 }
 

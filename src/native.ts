@@ -90,7 +90,7 @@ function loadAddon(): Addon {
  * an AddonMissingError naming what to install when there is no build.
  */
 export const addon: Addon = new Proxy({} as Addon, {
-  get: (_target, prop) => Reflect.get(loadAddon(), prop),
+  get: (_target, prop) => Reflect.get(loadAddon(), prop) as unknown,
   has: (_target, prop) => Reflect.has(loadAddon(), prop),
 });
 

@@ -97,7 +97,8 @@ async function down(ns, n) {
 
 export const phases = { up, reconcile: check, down };
 
-process.on('message', async (m) => {
+/** Answers one request from the parent; every failure is sent back, never thrown. */
+async function onMessage(m) {
   try {
     if (m.cmd === 'rss') return process.send({ id: m.id, maxRssKiB: process.resourceUsage().maxRSS, rssKiB: Math.round(process.memoryUsage().rss / 1024) });
     const r = await phases[m.cmd](m.ns, m.n);
@@ -105,7 +106,8 @@ process.on('message', async (m) => {
   } catch (err) {
     process.send({ id: m.id, error: String(err?.stack ?? err) });
   }
-});
+}
+process.on('message', (m) => void onMessage(m));
 process.on('disconnect', () => {
   for (const h of handles.values()) h.close();
   process.exit(0);

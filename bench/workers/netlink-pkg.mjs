@@ -85,7 +85,8 @@ async function down(n) {
 
 const phases = { up, reconcile: check, down };
 
-process.on('message', async (m) => {
+/** Answers one request from the parent; every failure is sent back, never thrown. */
+async function onMessage(m) {
   try {
     if (m.cmd === 'warmup') {
       // Same work at a small size in this namespace, then undone: JIT warm, as a daemon is.
@@ -99,7 +100,8 @@ process.on('message', async (m) => {
   } catch (err) {
     process.send({ id: m.id, error: String(err?.stack ?? err) });
   }
-});
+}
+process.on('message', (m) => void onMessage(m));
 process.on('disconnect', () => {
   rt.socket.close?.();
   process.exit(0);

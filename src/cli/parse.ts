@@ -98,7 +98,7 @@ function readOptions(c: CommandSpec, args: string[]): { values: CliValues; posit
   if (positionals.length > (c.maxPositionals ?? 0)) {
     throw usageError(`unexpected argument${positionals.length > 1 ? 's' : ''} ${positionals.slice(c.maxPositionals ?? 0).map((p) => `"${p}"`).join(' ')}`, c);
   }
-  return { values: values as CliValues, positionals };
+  return { values: values, positionals };
 }
 
 function checkRequired(c: CommandSpec, v: CliValues): void {

@@ -245,7 +245,7 @@ async function main(): Promise<void> {
   rl.on('line', (line) => {
     let msg: { seq: number } & AgentRequest;
     try {
-      msg = JSON.parse(line);
+      msg = JSON.parse(line) as typeof msg;
     } catch {
       return;
     }

@@ -55,12 +55,12 @@ export class Agent {
         reject(err);
       };
       child.once('error', (err) => fail(new Error(`cannot start an agent in ${netns}: ${err.message}`)));
-      const rl = createInterface({ input: child.stdout! });
+      const rl = createInterface({ input: child.stdout });
       let ready = false;
       rl.on('line', (line) => {
         let msg: { ready?: boolean; error?: string; seq?: number; ok?: boolean; result?: unknown };
         try {
-          msg = JSON.parse(line);
+          msg = JSON.parse(line) as typeof msg;
         } catch {
           return;
         }

@@ -67,7 +67,7 @@ export async function otherGroup(x: Ctx): Promise<CheckRow> {
   const reached: string[] = [];
   const attempt = async (list: Attempt[]) => {
     const results = await Promise.all(list.map((t) => t.run()));
-    list.forEach((t, k) => results[k]!.reached && reached.push(`${t.label} ${results[k]!.text}`));
+    list.forEach((t, k) => results[k].reached && reached.push(`${t.label} ${results[k].text}`));
   };
   await attempt(routed);
   const links = [
@@ -105,14 +105,14 @@ export async function metadata(x: Ctx): Promise<CheckRow> {
   const url = `http://${METADATA_IP}/latest/meta-data/instance-id`;
   const list = [...x.c.sample.values()];
   const results = await Promise.all(list.map((i) => x.agent(instanceNetns(i.id)).http(url)));
-  const bad = list.map((i, k) => [i, results[k]!] as const).filter(([i, r]) => r.data !== i.id);
+  const bad = list.map((i, k) => [i, results[k]] as const).filter(([i, r]) => r.data !== i.id);
   const ms = Math.max(...results.map((r) => r.ms));
   return {
     name: `6 metadata: each of the ${list.length} instances GETs ${url} (DNAT on the CC to the CLC ${x.c.state.metadata})`,
     expected: 'its own id, from the CLC',
     observed: bad.length
       ? `${list.length - bad.length}/${list.length} right; ${bad.map(([i, r]) => `${i.id} got ${show(r)}${r.status ? ` HTTP ${r.status}` : ''}`).join('; ')}`
-      : `${list.length}/${list.length} got their own id (${list.map((i, k) => `${i.id}="${results[k]!.data}"`).join(' ')}), slowest ${ms} ms`,
+      : `${list.length}/${list.length} got their own id (${list.map((i, k) => `${i.id}="${results[k].data}"`).join(' ')}), slowest ${ms} ms`,
     pass: bad.length === 0,
   };
 }
@@ -142,7 +142,7 @@ export async function dhcp(x: Ctx): Promise<CheckRow> {
       else seen.push(`${i.id} ${lease.ip}/${lease.prefix} gw ${lease.router}`);
     }),
   );
-  seen.sort((p, q) => Number(p.split(' ')[0]!.slice(2)) - Number(q.split(' ')[0]!.slice(2)));
+  seen.sort((p, q) => Number(p.split(' ')[0].slice(2)) - Number(q.split(' ')[0].slice(2)));
   return {
     name: `7 DHCP: each of the ${list.length} instances ran a DHCP client on eth0 against the CC's dnsmasq (${NS_CC})`,
     expected: "its allocated address and its group's gateway, on eth0, and in dnsmasq's lease file for its MAC",

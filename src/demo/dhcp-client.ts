@@ -151,8 +151,8 @@ async function runDhclient(ns: string, iface: string, script: string, result: st
   const child = spawn('nsenter', args, { stdio: ['ignore', 'pipe', 'pipe'], ...(signal ? { signal } : {}) });
   child.on('error', () => undefined); // an abort: seen below as the child's exit
   let output = '';
-  child.stdout!.on('data', (d) => (output += d));
-  child.stderr!.on('data', (d) => (output += d));
+  child.stdout.on('data', (d) => (output += d));
+  child.stderr.on('data', (d) => (output += d));
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   const until = Date.now() + (attempts + 10) * 1000;
   try {

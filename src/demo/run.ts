@@ -11,7 +11,7 @@
 export { DemoInterrupted } from './session.js';
 import { applyRole, type ApplyResult } from '../managed/apply.js';
 import { ManagedCloud } from '../managed/cloud.js';
-import type { AllocatedInstance, AllocatedState, State } from '../managed/types.js';
+import type { AllocatedInstance, AllocatedState } from '../managed/types.js';
 import { dhcpServerFor } from '../managed/apply.js';
 import { findProgram } from '../dhcp/proc.js';
 import { Agent } from './agents.js';
@@ -96,7 +96,7 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoReport> {
   const sample = state.instances.slice(0, SEED_INSTANCES);
   const namespaces = demoNamespaces(state, sample);
   // --break ingress (tests only): the CC gets the state without the default group's rule.
-  const applied: AllocatedState = opts.break === 'ingress' ? withoutRules(state, sample[0]!.group) : state;
+  const applied: AllocatedState = opts.break === 'ingress' ? withoutRules(state, sample[0].group) : state;
 
   const record: RunRecord = { pid: process.pid, kept: false, startedAt: new Date().toISOString(), segmentation, namespaces: [], agents: [] };
   const hosts = new Hosts();
@@ -118,7 +118,7 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoReport> {
     opts.onUp?.({ segmentation, why, bringUpMs: Math.round(bringUpMs), applyMs: Math.round(applyMs), instances: state.instances.length, sampled: sample.length });
 
     // The operations (check 9) through the library's cloud, over the same hosts.
-    const cloud = new ManagedCloud(applied as unknown as State, [
+    const cloud = new ManagedCloud(applied, [
       { role: { role: 'cc' }, netns: NS_CC },
       ...Object.keys(state.nodes).map((node) => ({ role: { role: 'nc' as const, node }, netns: ncNetns(node) })),
     ]);
@@ -219,5 +219,5 @@ async function startAgents(state: AllocatedState, sample: AllocatedInstance[], a
 /** A DHCP client in every sampled instance, all at once; the leases by instance id. */
 async function dhcpAll(sample: AllocatedInstance[], signal: AbortSignal): Promise<Map<string, DhcpLease>> {
   const leases = await Promise.all(sample.map((i) => runDhcpClient(instanceNetns(i.id), 'eth0', { attempts: 10, signal })));
-  return new Map(sample.map((i, k) => [i.id, leases[k]!]));
+  return new Map(sample.map((i, k) => [i.id, leases[k]]));
 }

@@ -55,7 +55,7 @@ function scaleUp(s: State, n: number): void {
   const nodes = Object.keys(s.nodes ?? {});
   const extra: Instance[] = [];
   for (let k = SEED_INSTANCES; k < n; k++) {
-    extra.push({ id: `i-${k + 1}`, group: groups[k % groups.length]!, node: nodes[Math.floor(k / groups.length) % nodes.length]! });
+    extra.push({ id: `i-${k + 1}`, group: groups[k % groups.length], node: nodes[Math.floor(k / groups.length) % nodes.length] });
   }
   s.instances = [...(s.instances ?? []), ...extra];
 }

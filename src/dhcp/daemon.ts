@@ -67,7 +67,7 @@ export function isOurDnsmasq(pid: number, cfg: DaemonConfig): boolean {
   if (!argv?.length) return false;
   // argv[0] is dnsmasq; argv[1] is, when the binary is a script run by an interpreter.
   const bin = cfg.dnsmasqPath;
-  const isDnsmasq = basename(argv[0]!) === 'dnsmasq' || argv[0] === bin || (bin !== undefined && argv[1] === bin);
+  const isDnsmasq = basename(argv[0]) === 'dnsmasq' || argv[0] === bin || (bin !== undefined && argv[1] === bin);
   if (!isDnsmasq || !argv.includes(`--conf-file=${cfg.paths.config}`)) return false;
   const want = netnsInode(cfg.netnsPath ?? '/proc/self/ns/net');
   return want !== undefined && netnsInode(`/proc/${pid}/ns/net`) === want;

@@ -200,6 +200,8 @@ export class DhcpServer extends EventEmitter {
           return { action: 'restart', pid: await this.startFresh(files, nets), previousPid: pid!, reason: d.reason! };
         case 'reload':
           return this.reload(files, nets, pid!);
+        case 'unchanged':
+          break;
       }
       if (nets.length === 0) await this.writeAll(files, nets);
       return pid !== undefined ? { action: 'unchanged', pid } : { action: 'unchanged' };
@@ -269,7 +271,7 @@ export class DhcpServer extends EventEmitter {
     }
     const conflicts = leaseConflicts(parseLeases((await readIfExists(this.paths.leases)) ?? ''), nets);
     if (conflicts.length) {
-      const c = conflicts[0]!;
+      const c = conflicts[0];
       return `${c.ip} is given to a new MAC but ${c.mac} still holds a lease on it, and dnsmasq does not take a lease back on SIGHUP`;
     }
     return undefined;

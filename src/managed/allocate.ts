@@ -170,7 +170,7 @@ function allocateMacs(s: Draft, net: NetCtx): void {
   for (const inst of s.instances) {
     if (inst.mac !== undefined) continue;
     const ip = ipv4ToInt(inst.privateIp!);
-    inst.mac = formatMac(Uint8Array.of(net.macPrefix[0]!, net.macPrefix[1]!, ip >>> 24, (ip >>> 16) & 255, (ip >>> 8) & 255, ip & 255));
+    inst.mac = formatMac(Uint8Array.of(net.macPrefix[0], net.macPrefix[1], ip >>> 24, (ip >>> 16) & 255, (ip >>> 8) & 255, ip & 255));
   }
 }
 

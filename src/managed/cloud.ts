@@ -36,7 +36,7 @@ export class ManagedCloud {
     private readonly opts: CloudOptions = {},
   ) {
     this.allocated = allocate(doc);
-    this.doc = structuredClone(this.allocated) as State;
+    this.doc = structuredClone(this.allocated);
   }
 
   /** The current, fully allocated state. */
@@ -69,8 +69,8 @@ export class ManagedCloud {
       await this.apply().catch(() => undefined);
       throw err;
     }
-    this.doc = structuredClone(allocated) as State;
-    if (this.opts.statePath) await writeFileAtomic(this.opts.statePath, formatState(this.doc as unknown as Record<string, unknown>));
+    this.doc = structuredClone(allocated);
+    if (this.opts.statePath) await writeFileAtomic(this.opts.statePath, formatState(this.doc));
     return allocated;
   }
 
@@ -107,7 +107,7 @@ export class ManagedCloud {
     await this.change((d) => {
       const reserved = d.reservedIps ?? [];
       if (!reserved.includes(ip)) throw new ValidationError('address', ip, 'is not allocated (allocateAddress first)');
-      const inst = d.instances![this.instanceIndex(d, id)]!;
+      const inst = d.instances![this.instanceIndex(d, id)];
       if (typeof inst.publicIp === 'string') throw new ValidationError('instance', id, `already has public address ${inst.publicIp}`);
       d.reservedIps = reserved.filter((x) => x !== ip);
       inst.publicIp = ip;
@@ -118,7 +118,7 @@ export class ManagedCloud {
   async disassociateAddress(id: string): Promise<string> {
     let ip = '';
     await this.change((d) => {
-      const inst = d.instances![this.instanceIndex(d, id)]!;
+      const inst = d.instances![this.instanceIndex(d, id)];
       if (typeof inst.publicIp !== 'string') throw new ValidationError('instance', id, 'has no public address');
       ip = inst.publicIp;
       delete inst.publicIp;

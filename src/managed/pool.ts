@@ -33,7 +33,7 @@ export function parsePool(entries: readonly unknown[], field = 'publicIps'): Poo
   }
   const sorted = [...pool].sort((a, b) => a.start - b.start);
   for (let i = 1; i < sorted.length; i++) {
-    const [a, b] = [sorted[i - 1]!, sorted[i]!];
+    const [a, b] = [sorted[i - 1], sorted[i]];
     if (b.start <= a.end) {
       const [first, second] = a.entry < b.entry ? [a, b] : [b, a];
       throw new ValidationError(`${field}[${second.entry}]`, entries[second.entry], `overlaps ${field}[${first.entry}]`);

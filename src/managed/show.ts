@@ -59,7 +59,7 @@ export interface HostView {
 function fromMark(alias: string | undefined): { instance?: string; group?: string } {
   const m = /^port (\S+)(?: group (\S+))?$/.exec(aliasDetail(alias) ?? '');
   if (!m) return {};
-  return { instance: m[1]!, ...(m[2] ? { group: m[2] } : {}) };
+  return { instance: m[1], ...(m[2] ? { group: m[2] } : {}) };
 }
 
 function portView(l: Link, bridgeGroup: string | undefined, state: State | AllocatedState | undefined): PortView {
@@ -84,13 +84,13 @@ export function structuredRuleset(rs: Ruleset): StructuredRuleset {
       const els = rs.elements?.get(setKey(s)) ?? [];
       const text = els.length ? renderElements(s, els) : '';
       const elements = text ? text.replace(/^\{\s*|\s*\}$/g, '').split(/,\s*/).filter(Boolean) : [];
-      return { family: s.family, table: s.table, name: s.name, type: renderSetLines(s)[0]!.replace(/^type /, ''), elements };
+      return { family: s.family, table: s.table, name: s.name, type: renderSetLines(s)[0].replace(/^type /, ''), elements };
     }),
     rules: rs.rules.map((r) => ({
       family: r.family, table: r.table, chain: r.chain,
       ...(r.handle !== undefined ? { handle: Number(r.handle) } : {}),
       ...(r.comment !== undefined ? { comment: r.comment } : {}),
-      rule: renderRule({ ...r, comment: undefined } as typeof r),
+      rule: renderRule({ ...r, comment: undefined }),
     })),
   };
 }

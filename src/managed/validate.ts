@@ -61,7 +61,7 @@ function schemaError(doc: unknown, e: ErrorObject): ValidationError {
 
 /** Checks the shape only (the JSON Schema). */
 export function checkSchema(doc: unknown): asserts doc is State {
-  if (!schemaCheck(doc)) throw schemaError(doc, schemaCheck.errors![0]!);
+  if (!schemaCheck(doc)) throw schemaError(doc, schemaCheck.errors![0]);
 }
 
 export interface CheckedState {

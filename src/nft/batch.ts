@@ -80,7 +80,7 @@ export class Batch {
   /** For message `m` (0-based, after BEGIN): its op and the chunk of that op. */
   messageAt(m: number): { op: number; chunk: number } | undefined {
     for (let i = 0; i < this.ops.length; i++) {
-      const n = messageCount(this.ops[i]!);
+      const n = messageCount(this.ops[i]);
       if (m < n) return { op: i, chunk: m };
       m -= n;
     }
@@ -202,7 +202,7 @@ export class Batch {
    */
   request(i: number): Request {
     const ctx: BatchContext = { setId: (f, t, n) => this.setIds.get(key(f, t, n)) };
-    return opRequest(this.ops[i]!, ctx);
+    return opRequest(this.ops[i], ctx);
   }
 
   /** @internal NFTA_SET_ID given to a set created in this batch. */
@@ -249,7 +249,7 @@ export class Batch {
     validateName(s.name, 'set');
     if ('key' in s) return validateSet(s);
     const known = this.sets.get(key(s.family, s.table, s.name));
-    return known ?? ({ ...s, key: 'integer', keyLen: 4 } as NftSet);
+    return known ?? ({ ...s, key: 'integer', keyLen: 4 });
   }
 
   private elements(verb: ElemVerb, ref: NftSet | SetRef, inputs: readonly (ElementInput | SetElement)[]): this {
@@ -287,7 +287,7 @@ function preParsed(inputs: readonly unknown[]): inputs is readonly SetElement[] 
 function checkParsed(set: NftSet, elems: readonly SetElement[]): SetElement[] {
   const len = keyLen(set);
   for (let i = 0; i < elems.length; i++) {
-    const e = elems[i]!;
+    const e = elems[i];
     if (!Buffer.isBuffer(e.key) || e.key.length !== len || (e.keyEnd && e.keyEnd.length !== len)) {
       throw new ValidationError(`set ${set.name} element #${i} key`, e.key, `expected ${len} bytes`);
     }

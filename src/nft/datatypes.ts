@@ -53,11 +53,14 @@ function symbolic(
   return {
     name, id, len, byteorder,
     parse(v, field) {
-      const n = typeof v === 'string' && Object.hasOwn(table, v) ? table[v]! : uint(v, field, max);
+      const n = typeof v === 'string' && Object.hasOwn(table, v) ? table[v] : uint(v, field, max);
       const b = Buffer.alloc(len);
       if (len === 1) b[0] = n;
-      else if (len === 2) byteorder === BYTEORDER_HOST ? b.writeUInt16LE(n) : b.writeUInt16BE(n);
-      else byteorder === BYTEORDER_HOST ? b.writeUInt32LE(n) : b.writeUInt32BE(n);
+      else if (len === 2) {
+        if (byteorder === BYTEORDER_HOST) b.writeUInt16LE(n);
+        else b.writeUInt16BE(n);
+      } else if (byteorder === BYTEORDER_HOST) b.writeUInt32LE(n);
+      else b.writeUInt32BE(n);
       return b;
     },
     format(b) {
@@ -69,7 +72,7 @@ function symbolic(
 
 function readUint(b: Buffer, len: number, byteorder: number): number {
   if (b.length < len) return 0;
-  if (len === 1) return b[0]!;
+  if (len === 1) return b[0];
   if (len === 2) return byteorder === BYTEORDER_HOST ? b.readUInt16LE(0) : b.readUInt16BE(0);
   return byteorder === BYTEORDER_HOST ? b.readUInt32LE(0) : b.readUInt32BE(0);
 }
@@ -81,7 +84,7 @@ function bitmask(name: DataTypeName, id: number, bits: Record<string, number>): 
     parse(v, field) {
       let n = 0;
       const parts = typeof v === 'string' ? v.split(',').map((s) => s.trim()) : [v];
-      for (const p of parts) n |= typeof p === 'string' && Object.hasOwn(table, p) ? table[p]! : uint(p, field, 0xffffffff);
+      for (const p of parts) n |= typeof p === 'string' && Object.hasOwn(table, p) ? table[p] : uint(p, field, 0xffffffff);
       const b = Buffer.alloc(4);
       b.writeUInt32LE(n >>> 0);
       return b;
@@ -154,7 +157,7 @@ const integer: DataType = {
   },
   format(b) {
     let n = 0n;
-    for (let i = b.length - 1; i >= 0; i--) n = (n << 8n) | BigInt(b[i]!);
+    for (let i = b.length - 1; i >= 0; i--) n = (n << 8n) | BigInt(b[i]);
     return n.toString();
   },
 };

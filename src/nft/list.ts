@@ -50,7 +50,7 @@ export async function listRules(conn: NetlinkConnection, family?: Family, table?
   const filter = family !== undefined && table !== undefined;
   const req = dumpRequest(NFT_MSG_GETRULE, family, 'rules', (w) => {
     if (!filter) return;
-    w.str(NFTA_RULE_TABLE, table!);
+    w.str(NFTA_RULE_TABLE, table);
     if (chain !== undefined) w.str(NFTA_RULE_CHAIN, chain);
   });
   const rules = (await conn.dump(req)).map(decodeRule);
@@ -94,7 +94,7 @@ export async function getGeneration(conn: NetlinkConnection): Promise<number> {
     },
   };
   const [reply] = await conn.runAll([req]);
-  const m = reply!.messages.find((x) => x.type === nftType(NFT_MSG_NEWGEN));
+  const m = reply.messages.find((x) => x.type === nftType(NFT_MSG_NEWGEN));
   if (!m) throw new DecodeError('NFT_MSG_NEWGEN', 0, 'the reply to NFT_MSG_GETGEN has no NFT_MSG_NEWGEN');
   return decodeGeneration(m);
 }

@@ -233,7 +233,7 @@ function diffRoutes(cur: KernelState, want: DesiredState, idx: LinkIndex, out: D
     const found = matches(key, routeKey(r.dst, r.table, r.gateway, undefined));
     found.forEach((w) => met.add(w.r));
     if (!mayTouch(whoseProto(r.protocol, scope), scope) || found.length) continue;
-    const spec: RouteSpec = { dst: r.dst, table: r.table, protocol: r.protocol! };
+    const spec: RouteSpec = { dst: r.dst, table: r.table, protocol: r.protocol };
     if (r.gateway) spec.gateway = r.gateway;
     const dev = idx.nameOf(r.oif);
     if (dev) spec.dev = dev;

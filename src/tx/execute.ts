@@ -97,7 +97,7 @@ export async function execute(s: Session, ops: readonly Op[], batch: Batch | und
  * The handle's verbs: `ops` (one, or one per tap of a taps.create) validated
  * (a ValidationError names `what` and the field), then executed on their own.
  */
-export async function executeOne(s: Session, ops: Op[], what = describeOp(ops[0]!)): Promise<void> {
+export async function executeOne(s: Session, ops: Op[], what = describeOp(ops[0])): Promise<void> {
   checked(what, () => ops.forEach(validateOp));
   await execute(s, ops, undefined, { single: true });
 }

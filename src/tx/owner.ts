@@ -157,7 +157,7 @@ export function foreignObjects(k: OwnedKernel, scope: OwnerScope, tagOf: (p: num
   }
   for (const r of k.routes) {
     const w = whoseProto(r.protocol, scope);
-    if (w === 'other' || w === 'unscoped') out.push({ what: `route ${r.dst} table ${r.table}`, owner: ownerOfProto(r.protocol!, tagOf) });
+    if (w === 'other' || w === 'unscoped') out.push({ what: `route ${r.dst} table ${r.table}`, owner: ownerOfProto(r.protocol, tagOf) });
   }
   return out;
 }

@@ -50,8 +50,8 @@ export async function settleUnknown(h: Session, ctx: CommitContext, list: Unsett
         }
         // The name was free before the commit: a link of that name at the index we chose is ours.
         const [rep] = await h.rtnl.run([new LinkGetRequest(op.spec.name)]);
-        if (!rep!.error && rep!.messages[0] && decodeLink(rep!.messages[0]).index === index) {
-          steps.push({ kind: 'request', req: new LinkDeleteRequest(index!), undoes, opIndex });
+        if (!rep.error && rep.messages[0] && decodeLink(rep.messages[0]).index === index) {
+          steps.push({ kind: 'request', req: new LinkDeleteRequest(index), undoes, opIndex });
         }
         break;
       }

@@ -11,8 +11,8 @@ const readme = readFileSync(join(root, 'README.md'), 'utf8');
 /** Every fenced code block, with the example file named by a marker just before it. */
 function codeBlocks(): Array<{ lang: string; body: string; file?: string }> {
   return [...readme.matchAll(/(?:<!-- example: (\S+) -->\n)?```(\w*)\n([\s\S]*?)```/g)].map((m) => ({
-    lang: m[2]!,
-    body: m[3]!,
+    lang: m[2],
+    body: m[3],
     ...(m[1] ? { file: m[1] } : {}),
   }));
 }
@@ -38,7 +38,7 @@ describe('README examples', () => {
   it('name only module paths the exports map allows', () => {
     const exportsMap = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).exports as Record<string, unknown>;
     const allowed = new Set(Object.keys(exportsMap).map((k) => (k === '.' ? 'eucanet' : `eucanet/${k.slice(2)}`)));
-    const named = [...readme.matchAll(/[`'"](eucanet\/[\w./-]+)[`'"]/g)].map((m) => m[1]!);
+    const named = [...readme.matchAll(/[`'"](eucanet\/[\w./-]+)[`'"]/g)].map((m) => m[1]);
     expect(named.filter((p) => !allowed.has(p))).toEqual([]);
     expect(readme).not.toMatch(/eucanet\/dist\//);
   });

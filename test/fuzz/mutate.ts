@@ -91,7 +91,7 @@ function mutateOnce(b: Buffer, c: Corpus, all: readonly Corpus[], rng: Rng): Buf
   const n = b.length;
   switch (rng.below(9)) {
     case 0: // bit flip
-      if (n) b[rng.below(n)]! ^= 1 << rng.below(8);
+      if (n) b[rng.below(n)] ^= 1 << rng.below(8);
       return b;
     case 1: // byte set
       if (n) b[rng.below(n)] = rng.chance(0.5) ? rng.pick([0, 1, 0x7f, 0x80, 0xff]) : rng.below(256);

@@ -108,7 +108,7 @@ export function decodeReply(
   }
   if (!run({ decoder: 'splitMessages', message: -1 }, () => (msgs = splitMessages(buf)))) return calls;
   for (let i = 0; i < msgs.length && i < 64; i++) {
-    const m = msgs[i]!;
+    const m = msgs[i];
     const own = byType(t, family, m);
     if (own) {
       calls++;

@@ -48,7 +48,7 @@ export async function packCheckout(dir: string): Promise<string> {
   await mustRun(process.execPath, [npmCli, 'pack', '--pack-destination', dir, '--loglevel=error'], { cwd: src });
   const tgz = readdirSync(dir).filter((f) => f.endsWith('.tgz'));
   if (tgz.length !== 1) throw new Error(`npm pack left ${tgz.length} tarballs in ${dir}`);
-  return join(dir, tgz[0]!);
+  return join(dir, tgz[0]);
 }
 
 /**

@@ -44,7 +44,7 @@ async function withCc(fn: (ns: string, write: (doc: Doc) => string, eucanet: (..
       const eucanet = (...args: string[]): Run => {
         const [umask, rest] = args[0]?.startsWith('umask=') ? [args[0].slice(6), args.slice(1)] : [undefined, args];
         const cmd = umask !== undefined ? ['sh', '-c', `umask ${umask} && exec "$@"`, 'sh', process.execPath, cli, ...rest] : [process.execPath, cli, ...rest];
-        return spawnSync(cmd[0]!, cmd.slice(1), { encoding: 'utf8' });
+        return spawnSync(cmd[0], cmd.slice(1), { encoding: 'utf8' });
       };
       try {
         await fn(ns, write, eucanet);
@@ -174,7 +174,7 @@ describe.skipIf(!isRoot)('eucanet apply --role cc: DHCP in the plan (root, dnsma
         stdio: ['ignore', 'pipe', 'inherit'],
       });
       try {
-        await new Promise((resolve) => holder.stdout!.once('data', resolve));
+        await new Promise((resolve) => holder.stdout.once('data', resolve));
         const r = eucanet(...apply(write(seed), ns));
         expect(r.status).toBe(1);
         const lines = r.stderr.trim().split('\n');

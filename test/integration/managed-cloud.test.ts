@@ -46,7 +46,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** The seed, with only the instances named, the segmentation given. */
 async function seedState(segmentation: 'vxlan' | 'none', ids: string[], keepPublic = true): Promise<State> {
   const { state } = await loadState(SEED);
-  const s = structuredClone(state) as State;
+  const s = structuredClone<State>(state);
   s.segmentation = segmentation;
   s.mode = segmentation === 'none' ? 'MANAGED-NOVLAN' : 'MANAGED';
   s.instances = (s.instances ?? []).filter((i) => ids.includes(i.id)).map((i) => {
@@ -114,7 +114,7 @@ describe.skipIf(!isRoot)('ManagedCloud, MANAGED with VXLAN segments, real packet
       await Promise.all([cloud.apply(), agents]);
       await topo.agent(topo.clc).metadata(metadataMap());
       const got = await Promise.all(cloud.state.instances.map((i) => runDhcpClient(topo.inst(i.id), 'eth0', { attempts: 8 })));
-      cloud.state.instances.forEach((i, k) => leases.set(i.id, got[k]!));
+      cloud.state.instances.forEach((i, k) => leases.set(i.id, got[k]));
     } catch (err) {
       await topo.teardown().catch(() => undefined);
       throw err;

@@ -20,7 +20,7 @@ const root = new URL('../..', import.meta.url).pathname;
 const lib = join(root, 'dist/index.js');
 const cli = join(root, 'dist/cli/main.js');
 const without = (cap: string) => ['setpriv', `--inh-caps=-${cap}`, `--bounding-set=-${cap}`, '--', process.execPath];
-const run = (argv: string[]) => spawnSync(argv[0]!, argv.slice(1), { encoding: 'utf8', timeout: 30_000 });
+const run = (argv: string[]) => spawnSync(argv[0], argv.slice(1), { encoding: 'utf8', timeout: 30_000 });
 const inNetns = (ns: string, argv: string[]) => run(['ip', 'netns', 'exec', ns, ...argv]);
 const NET_ADMIN = 'needs root or CAP_NET_ADMIN';
 

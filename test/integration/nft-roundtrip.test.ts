@@ -117,13 +117,13 @@ describe.skipIf(!isRoot)('nft round trips', () => {
       const port = async () => (await nft.listRules('inet', 't', 'c')).map((r) => `${(r.exprs[3] as { data: Buffer }).data.readUInt16BE(0)}`);
       const [r1, r2] = await nft.listRules('inet', 't', 'c');
       await nft.batch().insertRule({ ...c, exprs: rule().tcpDport(0).accept() }).commit();
-      await nft.batch().insertRule({ ...c, exprs: rule().tcpDport(15).accept() }, { position: r2!.handle! }).commit();
-      await nft.batch().addRule({ ...c, exprs: rule().tcpDport(16).accept() }, { position: r2!.handle! }).commit();
-      await nft.batch().addRule({ ...c, exprs: rule().tcpDport(11).accept() }, { position: r1!.handle! }).commit();
+      await nft.batch().insertRule({ ...c, exprs: rule().tcpDport(15).accept() }, { position: r2.handle! }).commit();
+      await nft.batch().addRule({ ...c, exprs: rule().tcpDport(16).accept() }, { position: r2.handle! }).commit();
+      await nft.batch().addRule({ ...c, exprs: rule().tcpDport(11).accept() }, { position: r1.handle! }).commit();
       expect(await port()).toEqual(['0', '1', '11', '15', '2', '16']);
-      await nft.batch().replaceRule({ ...c, handle: r1!.handle!, exprs: rule().tcpDport(10).drop() }).deleteRule({ ...c, handle: r2!.handle! }).commit();
+      await nft.batch().replaceRule({ ...c, handle: r1.handle!, exprs: rule().tcpDport(10).drop() }).deleteRule({ ...c, handle: r2.handle! }).commit();
       expect(await port()).toEqual(['0', '10', '11', '15', '16']);
-      const replaced = (await nft.listRules('inet', 't', 'c')).find((r) => r.handle === r1!.handle)!;
+      const replaced = (await nft.listRules('inet', 't', 'c')).find((r) => r.handle === r1.handle)!;
       expect(replaced.exprs.at(-1)).toEqual({ kind: 'immediate', dreg: 0, verdict: { code: 'drop' } });
     });
   });

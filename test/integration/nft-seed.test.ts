@@ -32,7 +32,7 @@ function serve(ns: string, host: string, ...ports: number[]): Promise<void> {
   const c = spawn('ip', ['netns', 'exec', ns, process.execPath, server, host, ...ports.map(String)], { stdio: ['ignore', 'pipe', 'inherit'] });
   children.push(c);
   return new Promise((resolve, reject) => {
-    c.stdout!.on('data', (d: Buffer) => d.toString().includes('ready') && resolve());
+    c.stdout.on('data', (d: Buffer) => d.toString().includes('ready') && resolve());
     c.on('exit', (code) => reject(new Error(`server in ${ns} exited (${code})`)));
   });
 }

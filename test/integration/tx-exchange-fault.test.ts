@@ -67,7 +67,7 @@ describe.skipIf(!isRoot)('an exchange that fails part-way (root)', () => {
       // The oracle: every answered add is there, every unsent one is not, and
       // the unanswered ones were applied too: exactly why they cannot be forgotten.
       const have = addressesOf(ns, 'eth0');
-      for (const i of answered) expect(e.replies[i]!.error, `request ${i}`).toBeUndefined();
+      for (const i of answered) expect(e.replies[i].error, `request ${i}`).toBeUndefined();
       for (const i of answered) expect(have.has(addr(i))).toBe(true);
       for (const i of e.unknown) expect(have.has(addr(i))).toBe(true);
       for (const i of e.unsent) expect(have.has(addr(i))).toBe(false);
@@ -137,7 +137,7 @@ describe.skipIf(!isRoot)('a commit whose exchange fails part-way (root)', () => 
         expect(err.unknown.length).toBeGreaterThan(0);
         expect(err.leftBehind).toEqual([]);
         // Exactly the addresses reported unknown are still there; every answered one was undone.
-        const named = new Set(err.unknown.map((l) => /address add (\S+)/.exec(l)![1]!));
+        const named = new Set(err.unknown.map((l) => /address add (\S+)/.exec(l)![1]));
         const left = new Set([...addressesOf(ns, 'eth0')].filter((a) => !beforeAddrs.has(a)));
         expect([...left].sort()).toEqual([...named].sort());
       } finally {
@@ -191,7 +191,7 @@ describe.skipIf(!isRoot)('a commit whose exchange fails part-way (root)', () => 
 /** How `ip` prints a uid or gid: the name if the system has one, else the number. */
 function numericOrName(id: number, db: 'passwd' | 'group'): string {
   try {
-    return execFileSync('getent', [db, String(id)], { encoding: 'utf8' }).split(':')[0]!;
+    return execFileSync('getent', [db, String(id)], { encoding: 'utf8' }).split(':')[0];
   } catch {
     return String(id);
   }

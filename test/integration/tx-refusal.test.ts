@@ -289,7 +289,7 @@ describe.skipIf(!isRoot)('a kernel refusal of any op leaves everything as it was
     const { state: seed } = await loadState(SEED);
     const roles: Role[] = [{ role: 'cc' }, { role: 'nc', node: 'nc1' }];
     for (const segmentation of ['vxlan', 'none', 'vlan'] as const) {
-      const s = structuredClone(seed) as State;
+      const s = structuredClone<State>(seed);
       s.segmentation = segmentation;
       s.mode = segmentation === 'none' ? 'MANAGED-NOVLAN' : 'MANAGED';
       const state: AllocatedState = allocate(s);
@@ -304,7 +304,7 @@ describe.skipIf(!isRoot)('a kernel refusal of any op leaves everything as it was
         for (const c of CASES) {
           const tx = c.build(h);
           if (c.fails === 'nft') covered.add('nft');
-          else covered.add(combo(tx.ops[c.fails]!));
+          else covered.add(combo(tx.ops[c.fails]));
         }
       } finally {
         h.close();

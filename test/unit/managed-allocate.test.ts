@@ -36,7 +36,7 @@ describe('allocation of the seed example', () => {
   const byId = (id: string) => s.instances.find((i) => i.id === id)!;
 
   test('group admin/default is VLAN 10 with 10.1.2.0/27 and gateway 10.1.2.1 (figure 3-5)', () => {
-    const g = s.groups[0]!;
+    const g = s.groups[0];
     expect([g.owner, g.name, g.vlan, g.subnet]).toEqual(['admin', 'default', 10, '10.1.2.0/27']);
     expect(groupNet(g)).toMatchObject({ gateway: '10.1.2.1', broadcast: '10.1.2.31', netmask: '255.255.255.224', prefix: 27 });
   });
@@ -65,8 +65,8 @@ describe('allocation of the seed example', () => {
 
   test('defaults are resolved and keys come in schema order', () => {
     expect(s).toMatchObject({ segmentation: 'vlan', vlanRange: [10, 4094], macPrefix: 'd0:0d', metadata: '192.168.32.10:8773' });
-    expect(Object.keys(s.instances[0]!)).toEqual(['id', 'group', 'node', 'port', 'privateIp', 'mac', 'publicIp']);
-    expect(Object.keys(s.groups[1]!)).toEqual(['owner', 'name', 'vlan', 'subnet', 'rules']);
+    expect(Object.keys(s.instances[0])).toEqual(['id', 'group', 'node', 'port', 'privateIp', 'mac', 'publicIp']);
+    expect(Object.keys(s.groups[1])).toEqual(['owner', 'name', 'vlan', 'subnet', 'rules']);
   });
 
   test('the input is not modified', () => {
@@ -159,13 +159,13 @@ describe('allocation rules', () => {
       }),
     );
     expect(s.instances.map((i) => i.publicIp)).toEqual([undefined, '192.168.32.250', '192.168.32.0']);
-    expect('publicIp' in s.instances[0]!).toBe(false);
+    expect('publicIp' in s.instances[0]).toBe(false);
   });
 
   test('a custom macPrefix', () => {
     const s = allocate(bare({ macPrefix: 'AA:BC', instances: [{ id: 'i-1', group: 'admin/default', node: 'nc1' }] }));
     expect(s.macPrefix).toBe('aa:bc');
-    expect(s.instances[0]!.mac).toBe('aa:bc:0a:01:01:02');
+    expect(s.instances[0].mac).toBe('aa:bc:0a:01:01:02');
   });
 
   test('MANAGED-NOVLAN still gives each group an index and a block', () => {

@@ -39,7 +39,7 @@ function state(segmentation: Segmentation) {
       { id: 'i-2', group: 'admin/default', node: 'nc1', port: 'vnet2', publicIp: false },
       { id: 'i-3', group: 'admin/web', node: 'nc2', port: 'vnet0' },
     ],
-  } as State;
+  };
   return allocate(s);
 }
 
@@ -128,6 +128,6 @@ describe('planNc', () => {
     const st = state('vlan');
     expect(() => planNc(st, 'nc9')).toThrow(ValidationError);
     expect(() => planNc(st, 'nc9')).toThrow(/invalid node "nc9": unknown node; the state has nc1, nc2/);
-    expect(() => planRole({ ...st, segmentation: 'auto' as never }, { role: 'cc' })).toThrow(/invalid segmentation "auto"/);
+    expect(() => planRole({ ...st, segmentation: 'auto' }, { role: 'cc' })).toThrow(/invalid segmentation "auto"/);
   });
 });

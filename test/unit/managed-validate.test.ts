@@ -9,15 +9,15 @@ const seedText = readFileSync(new URL('../../examples/seed.json', import.meta.ur
 type Doc = State & Record<string, unknown>;
 type Case = [name: string, mutate: (s: Doc) => unknown, field: string, reason?: RegExp];
 
-const g = (s: Doc, i: number) => s.groups![i]!;
-const rule0 = (s: Doc, i = 1) => g(s, i).rules![0]!;
-const inst = (s: Doc, i: number) => s.instances![i]!;
+const g = (s: Doc, i: number) => s.groups![i];
+const rule0 = (s: Doc, i = 1) => g(s, i).rules![0];
+const inst = (s: Doc, i: number) => s.instances![i];
 /** An interface seen as a plain record, to add a key the type does not allow. */
 const loose = (o: object) => o as Record<string, unknown>;
 
 const cases: Case[] = [
   // settings
-  ['unknown mode', (s) => { (s as Doc).mode = 'STATIC' as never; }, 'mode', /MANAGED, MANAGED-NOVLAN/],
+  ['unknown mode', (s) => { (s).mode = 'STATIC' as never; }, 'mode', /MANAGED, MANAGED-NOVLAN/],
   ['missing subnet', (s) => { delete (s as Partial<Doc>).subnet; }, 'subnet', /required/],
   ['unknown top-level key', (s) => { s.vnetMode = 'MANAGED'; }, 'vnetMode', /not a known property/],
   ['subnet without prefix', (s) => { s.subnet = '10.1.0.0'; }, 'subnet', /prefix/],
@@ -50,22 +50,22 @@ const cases: Case[] = [
   ['cc interface over 15 bytes', (s) => { s.cc.publicInterface = 'averyverylongeth0'; }, 'cc.publicInterface', /17 bytes/],
   ['cc interface with a slash', (s) => { s.cc.privateInterface = 'eth/1'; }, 'cc.privateInterface'],
   ['cc public and private the same NIC', (s) => { s.cc.privateInterface = 'eth0'; }, 'cc.privateInterface'],
-  ['node interface over 15 bytes', (s) => { s.nodes!.nc1!.privateInterface = 'enp0s20f0u1u2u3u'; }, 'nodes.nc1.privateInterface'],
+  ['node interface over 15 bytes', (s) => { s.nodes!.nc1.privateInterface = 'enp0s20f0u1u2u3u'; }, 'nodes.nc1.privateInterface'],
   ['node name with a space', (s) => { s.nodes!['nc 1'] = { privateInterface: 'eth0' }; }, 'nodes["nc 1"]', /not a valid name/],
   ['node key unknown', (s) => { loose(s.nodes!.nc1).publicInterface = 'eth1'; }, 'nodes.nc1.publicInterface'],
   ['vlan segmentation in MANAGED-NOVLAN', (s) => { s.mode = 'MANAGED-NOVLAN'; }, 'segmentation', /none/],
   ['no segmentation in MANAGED', (s) => { s.segmentation = 'none'; }, 'segmentation', /MANAGED-NOVLAN/],
-  ['vxlan without a node underlay', (s) => { s.segmentation = 'vxlan'; delete s.nodes!.nc2!.underlay; }, 'nodes.nc2.underlay', /underlay/],
+  ['vxlan without a node underlay', (s) => { s.segmentation = 'vxlan'; delete s.nodes!.nc2.underlay; }, 'nodes.nc2.underlay', /underlay/],
   ['vxlan without the cc underlay', (s) => { s.segmentation = 'vxlan'; delete s.cc.underlay; }, 'cc.underlay', /vxlan/],
   ['underlay is a network address', (s) => { s.cc.underlay = '10.0.0.0/24'; }, 'cc.underlay', /network or broadcast/],
   ['underlay without prefix', (s) => { s.cc.underlay = '10.0.0.1'; }, 'cc.underlay', /prefix/],
-  ['underlay inside the private subnet', (s) => { s.nodes!.nc1!.underlay = '10.1.200.1/24'; }, 'nodes.nc1.underlay', /private subnet/],
-  ['underlay twice', (s) => { s.nodes!.nc2!.underlay = '10.0.0.11/24'; }, 'nodes.nc2.underlay', /duplicate/],
+  ['underlay inside the private subnet', (s) => { s.nodes!.nc1.underlay = '10.1.200.1/24'; }, 'nodes.nc1.underlay', /private subnet/],
+  ['underlay twice', (s) => { s.nodes!.nc2.underlay = '10.0.0.11/24'; }, 'nodes.nc2.underlay', /duplicate/],
   // groups
   ['vlan outside vlanRange', (s) => { g(s, 1).vlan = 5; }, 'groups[1].vlan', /vlanRange 10-4094/],
   ['vlan over 4094', (s) => { g(s, 1).vlan = 5000; }, 'groups[1].vlan', /1-4094/],
   ['duplicate vlan', (s) => { g(s, 1).vlan = 10; }, 'groups[1].vlan', /duplicate vlan: already used by groups\[0\]\.vlan/],
-  ['VLAN device name over 15 bytes', (s) => { s.nodes!.nc1!.privateInterface = 'enp0s20f0u1u2'; }, 'groups[0].vlan', /enp0s20f0u1u2\.10/],
+  ['VLAN device name over 15 bytes', (s) => { s.nodes!.nc1.privateInterface = 'enp0s20f0u1u2'; }, 'groups[0].vlan', /enp0s20f0u1u2\.10/],
   ['duplicate group', (s) => { g(s, 1).name = 'default'; }, 'groups[1].name', /duplicate group/],
   ['chain names colliding', (s) => { Object.assign(g(s, 0), { owner: 'a-b', name: 'c' }); Object.assign(g(s, 1), { owner: 'a', name: 'b-c' }); s.instances = []; }, 'groups[1].name', /chain name/],
   ['group owner with a space', (s) => { g(s, 0).owner = 'ad min'; }, 'groups[0].owner', /letters, digits/],
@@ -156,7 +156,7 @@ describe('documents', () => {
 
   test('the message shows the value', () => {
     const s = JSON.parse(seedText) as Doc;
-    g(s, 1).rules![0]!.from = 70000;
+    g(s, 1).rules![0].from = 70000;
     expect(() => validateState(s)).toThrow('invalid groups[1].rules[0].from 70000: 70000 is not a port 0-65535');
   });
 });
@@ -169,7 +169,7 @@ describe('a bridge takes at most 1023 ports', () => {
     delete g(s, 0).subnet;
     if (mode) Object.assign(s, { mode, segmentation: 'none' });
     const groups = mode ? ['admin/default', 'admin/web'] : ['admin/default'];
-    s.instances = Array.from({ length: n }, (_, i) => ({ id: `i-${i}`, group: groups[i % groups.length]!, node: 'nc1', port: `vnet${i}` }));
+    s.instances = Array.from({ length: n }, (_, i) => ({ id: `i-${i}`, group: groups[i % groups.length], node: 'nc1', port: `vnet${i}` }));
     return s;
   };
 

@@ -21,7 +21,7 @@ describe('NlWriter / Attrs', () => {
     );
     const [m] = splitMessages(b);
     expect(m).toMatchObject({ type: 16, flags: 0x405, seq: 7, length: 48 });
-    const a = Attrs.ofMessage(m!, 4);
+    const a = Attrs.ofMessage(m, 4);
     expect(a.str(3)).toBe('ab');
     const inner = a.nested(18)!;
     expect(inner.u8(1)).toBe(0xaa);

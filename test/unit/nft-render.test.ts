@@ -102,7 +102,7 @@ add rule ip filter admin-default ip daddr 10.1.2.0/27 tcp dport 22 accept commen
     expect(render({ family: 'inet', table: 'f', name: 'svc', key: ['ipv4_addr', 'inet_service'], flags: ['interval'] }))
       .toBe('add set inet f svc { type ipv4_addr . inet_service; flags interval; }');
     const r = new Batch().addRule({ family: 'inet', table: 'f', chain: 'c', exprs: rule().ipSaddr('10.0.0.0/8').udpDport(53).accept(), comment: 'dns' });
-    const op = r.ops[0]!;
+    const op = r.ops[0];
     expect(op.kind === "rule" && render(op.rule)).toBe('add rule inet f c ip saddr 10.0.0.0/8 udp dport 53 accept comment "dns"');
   });
 

@@ -20,7 +20,7 @@ describe('the public API', () => {
 
   it('every name the README imports from eucanet is exported', () => {
     const imported = [...README.matchAll(/import \{([^}]+)\} from 'eucanet'/g)].flatMap((m) =>
-      m[1]!.split(',').map((s) => s.trim().replace(/^type\s+/, '')).filter(Boolean),
+      m[1].split(',').map((s) => s.trim().replace(/^type\s+/, '')).filter(Boolean),
     );
     expect(imported.length).toBeGreaterThan(5);
     const types = new Set(['DesiredState']);

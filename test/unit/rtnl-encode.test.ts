@@ -43,7 +43,7 @@ function fixture(name: string): Fixture {
   const idx = lines.find((l) => l.startsWith('# ifindex:'));
   for (const pair of idx?.slice('# ifindex:'.length).trim().split(/\s+/) ?? []) {
     const [n, i] = pair.split('=');
-    ifindex.set(n!, Number(i));
+    ifindex.set(n, Number(i));
   }
   const hex = lines.filter((l) => l && !l.startsWith('#')).join('');
   return { command, ifindex, bytes: Buffer.from(hex, 'hex') };
@@ -101,7 +101,7 @@ const FAMILY_HDR: Record<number, number> = { 16: 16, 17: 16, 20: 8, 21: 8, 24: 1
 
 /** Offset of the attribute at `path` (types from the outside in) and its enclosing nests. */
 function locate(msg: Buffer, path: number[]): { at: number; parents: number[] } {
-  let start = 16 + FAMILY_HDR[msg.readUInt16LE(4)]!;
+  let start = 16 + FAMILY_HDR[msg.readUInt16LE(4)];
   let end = msg.readUInt32LE(0);
   const parents: number[] = [];
   for (let depth = 0; depth < path.length; depth++) {

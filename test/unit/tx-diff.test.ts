@@ -17,7 +17,7 @@ const bridge = (index: number, name: string, alias = 'eucanet', extra: Partial<L
   link(index, name, { alias, bridge: { stp: false, forwardDelay: 0, helloTime: 2 }, ...extra });
 const addr = (index: number, cidr: string, proto?: number): Address => {
   const [address, prefix] = cidr.split('/');
-  return { index, family: 4, address: address!, prefix: Number(prefix), scope: 0, flags: 0, ...(proto !== undefined ? { proto } : {}) };
+  return { index, family: 4, address: address, prefix: Number(prefix), scope: 0, flags: 0, ...(proto !== undefined ? { proto } : {}) };
 };
 const route = (dst: string, extra: Partial<Route> = {}): Route => ({ family: 4, dst, table: 254, protocol: EUCANET_PROTO, scope: 0, type: 1, ...extra });
 const kernel = (k: Partial<KernelState> = {}): KernelState => ({ links: [], addresses: [], routes: [], sysctls: {}, ...k });

@@ -14,8 +14,8 @@ const RENAME: Record<string, string> = { nat: 'eucanet', filter: 'eucanet-filter
 /** The seed's ruleset as the kernel listed it, in eucanet's tables, with a map of two elements added. */
 function current(): Required<Ruleset> {
   const rs = decodeDump('seed');
-  const t = <T extends { table: string }>(o: T): T => ({ ...o, table: RENAME[o.table]! });
-  const tables = rs.tables.map((x) => ({ ...x, name: RENAME[x.name]! }));
+  const t = <T extends { table: string }>(o: T): T => ({ ...o, table: RENAME[o.table] });
+  const tables = rs.tables.map((x) => ({ ...x, name: RENAME[x.name] }));
   const pm: NftSet = { family: 'ip', table: 'eucanet', name: 'pm', key: 'ipv4_addr', data: 'ipv4_addr' };
   const b = new Batch().addSet(pm).addElements(pm, [['192.168.32.200', '10.1.2.2'], ['192.168.32.201', '10.1.2.3']]);
   const elems = (b.ops[1] as { elements: unknown[] }).elements;
@@ -37,14 +37,14 @@ function same(cur: ReturnType<typeof current>): DesiredNft {
   return {
     tables: cur.tables.map((x: Table) => strip(x)),
     chains: cur.chains.map((c: Chain) => strip(c)),
-    sets: [{ ...cur.sets[0]!, elements: [['192.168.32.200', '10.1.2.2'], ['192.168.32.201', '10.1.2.3']] }],
+    sets: [{ ...cur.sets[0], elements: [['192.168.32.200', '10.1.2.2'], ['192.168.32.201', '10.1.2.3']] }],
     rules: cur.rules.map((r: Rule) => ({ family: r.family, table: r.table, chain: r.chain, exprs: r.exprs, ...(r.comment ? { comment: r.comment } : {}) })),
   };
 }
 
 const plan = (cur: ReturnType<typeof current>, want: DesiredNft) => {
   const b = new Batch();
-  const n = diffNft(cur as never, want, b);
+  const n = diffNft(cur, want, b);
   expect(n).toBe(b.length);
   return b.render().trim().split('\n').filter(Boolean);
 };
@@ -100,7 +100,7 @@ describe('diffNft against a captured kernel dump', () => {
   it('elements that differ are deleted and added one by one; an element with another value is replaced', () => {
     const cur = current();
     const want = same(cur);
-    want.sets[0]!.elements = [['192.168.32.200', '10.1.2.9'], ['192.168.32.202', '10.1.2.4']];
+    want.sets[0].elements = [['192.168.32.200', '10.1.2.9'], ['192.168.32.202', '10.1.2.4']];
     expect(plan(cur, want)).toEqual([
       'delete element ip eucanet pm { 192.168.32.200, 192.168.32.201 }',
       'add element ip eucanet pm { 192.168.32.200 : 10.1.2.9, 192.168.32.202 : 10.1.2.4 }',

@@ -112,7 +112,7 @@ export function ping(ns: string, dst: string, opts: { count?: number; deadline?:
   const args = [...pingCmd.slice(1), '-c', String(count), '-W', '1', '-w', String(deadline)];
   if (opts.dev) args.push('-I', opts.dev);
   args.push(dst);
-  const r = spawnSync('ip', ['netns', 'exec', ns, pingCmd[0]!, ...args], {
+  const r = spawnSync('ip', ['netns', 'exec', ns, pingCmd[0], ...args], {
     encoding: 'utf8',
     timeout: (deadline + 20) * 1000,
     killSignal: 'SIGKILL',

@@ -44,7 +44,7 @@ interface Lan {
 /** The switch and three hosts, each host's eth0 a veth into the switch's bridge. */
 async function withLan<T>(fn: (lan: Lan) => Promise<T>): Promise<T> {
   return withNamespaces(4, async ([a, b, c, sw]) => {
-    const ns = { a: a!, b: b!, c: c!, sw: sw! };
+    const ns = { a: a, b: b, c: c, sw: sw };
     const handles: Handle[] = [];
     try {
       const [ha, hb, hc, hsw] = [ns.a, ns.b, ns.c, ns.sw].map((n) => {
@@ -155,7 +155,7 @@ async function capturing(
   try {
     await Promise.all(caps.map((c) => c.ready));
     await act();
-    await caps[0]!.waitFor(() => until(caps.map((c) => c.lines)), timeoutMs);
+    await caps[0].waitFor(() => until(caps.map((c) => c.lines)), timeoutMs);
     // Let tcpdump print what the kernel already handed it: quiet for 1 s (at most 8 s).
     const total = () => caps.reduce((n, c) => n + c.lines.length, 0);
     for (let seen = -1, end = Date.now() + 8_000; seen !== total() && Date.now() < end; ) {
@@ -253,7 +253,7 @@ describeVlan(FILE, 'VLAN packets (root, 8021q, a switch and three hosts in names
       expect(fromC.every((l) => !l.includes('802.1Q')), fromC.join('\n')).toBe(true);
       // ... but not one reached a VLAN device (and so a group bridge) on either host.
       groups.forEach((lines, i) => {
-        const [n, dev] = where[i + 1]!;
+        const [n, dev] = where[i + 1];
         const label = `${n === ns.a ? 'A' : 'B'} ${dev}`;
         expect(lines.filter((l) => srcMac(l) === macC), `frames from C on ${label}`).toEqual([]);
         if (n === ns.a) expect(lines.some((l) => srcMac(l) === macB), `${label}: the capture saw B's pings`).toBe(true);

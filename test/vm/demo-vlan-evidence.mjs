@@ -243,6 +243,7 @@ async function untagged() {
   }
 }
 
+/** @type {Array<[string, () => unknown]>} */
 const steps = [
   ['devices', devices],
   ['tagged frames on the switch', tagged],

@@ -23,7 +23,7 @@ export function hostnameClashes(state: AllocatedState): ValidationError[] {
     const prev = seen.get(key);
     if (prev === undefined) seen.set(key, i);
     else {
-      const other = state.instances[prev]!.id;
+      const other = state.instances[prev].id;
       out.push(new ValidationError(`instances[${i}].id`, inst.id, `is the same DHCP hostname as instances[${prev}].id ${JSON.stringify(other)}: dnsmasq compares hostnames without case`));
     }
   });

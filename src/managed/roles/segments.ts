@@ -30,7 +30,7 @@ export function hostSegments(state: AllocatedState, groups: AllocatedGroup[], pr
     if (state.segmentation === 'vlan') {
       out.links.push({ kind: 'vlan', name: seg!, parent: priv, id: g.vlan, master: br, up: true });
     } else if (state.segmentation === 'vxlan') {
-      const local = underlay!.split('/')[0]!;
+      const local = underlay!.split('/')[0];
       out.links.push({ kind: 'vxlan', name: seg!, vni: g.vlan, local, multicastGroup: VXLAN_GROUP, device: priv, port: VXLAN_PORT, master: br, up: true });
     }
   }

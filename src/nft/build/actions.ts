@@ -105,7 +105,7 @@ export abstract class RuleActions {
       e = { kind: 'reject', type: 'tcp-reset' };
     } else if (o.icmp !== undefined) {
       this.depsFor(FIELDS.get('ip saddr')!);
-      e = { kind: 'reject', type: 'icmp', code: dataType('icmp_code').parse(o.icmp, 'reject with icmp')[0]! };
+      e = { kind: 'reject', type: 'icmp', code: dataType('icmp_code').parse(o.icmp, 'reject with icmp')[0] };
     } else if (o.icmpv6 !== undefined) {
       this.depsFor(FIELDS.get('ip6 saddr')!);
       e = { kind: 'reject', type: 'icmp', code: code(ICMPV6_CODES, o.icmpv6, 'reject with icmpv6') };

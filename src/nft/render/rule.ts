@@ -51,7 +51,7 @@ export class RuleRenderer {
 
   render(exprs: readonly Expr[]): string {
     for (let i = 0; i < exprs.length; i++) {
-      const e = exprs[i]!;
+      const e = exprs[i];
       const next = exprs[i + 1];
       if (e.kind === 'cmp' && e.op === 'gte' && next?.kind === 'cmp' && next.op === 'lte' && next.sreg === e.sreg) {
         this.emit(`${this.use(e.sreg).text} ${formatValue(this.use(e.sreg).type, e.data)}-${formatValue(this.use(e.sreg).type, next.data)}`);
@@ -138,8 +138,8 @@ export class RuleRenderer {
   }
 
   dropDep(kind: NonNullable<Stmt['dep']>): void {
-    for (let i = this.out.length - 1; i >= 0 && this.out[i]!.dep; i--) {
-      if (this.out[i]!.dep === kind) {
+    for (let i = this.out.length - 1; i >= 0 && this.out[i].dep; i--) {
+      if (this.out[i].dep === kind) {
         this.out.splice(i, 1);
         return;
       }

@@ -72,8 +72,8 @@ export function describeAttribute(op: Op, offset: number, ctx: BatchContext, chu
   if (op.kind === 'elements' && p[0] === NFTA_SET_ELEM_LIST_ELEMENTS && p.length >= 2) {
     const n = countBefore(trace, offset, (t) => t.path.length === 2 && t.path[0] === NFTA_SET_ELEM_LIST_ELEMENTS);
     let before = 0;
-    for (let c = 0; c < chunk; c++) before += op.chunks[c]!.length;
-    const e = op.chunks[chunk]![n - 1];
+    for (let c = 0; c < chunk; c++) before += op.chunks[c].length;
+    const e = op.chunks[chunk][n - 1];
     const what = e ? ` (${describeWireElement(op.set, e)})` : '';
     return `element #${before + n}${what}${p.length >= 3 ? ` ${name(SETELEM_ATTRS, p[2])}` : ''}`;
   }
@@ -83,7 +83,7 @@ export function describeAttribute(op: Op, offset: number, ctx: BatchContext, chu
 /** "key 10.0.0.0", "key 11.0.0.0, interval end": one wire element for people. */
 function describeWireElement(set: NftSet, e: WireElement): string {
   const types = keyTypes(set);
-  const key = types.length === 1 ? formatValue(types[0]!, e.key) : `0x${e.key.toString('hex')}`;
+  const key = types.length === 1 ? formatValue(types[0], e.key) : `0x${e.key.toString('hex')}`;
   return `key ${key}${e.flags & NFT_SET_ELEM_INTERVAL_END ? ', interval end' : ''}`;
 }
 
@@ -123,7 +123,7 @@ export function batchError(batch: Batch, reply: Buffer, first: number, o: Commit
     return acked ? undefined : new NetlinkError(62 /* ETIME */, { op: `nft batch of ${n} ops (no reply from the kernel)` });
   }
   errors.sort((a, b) => (a.opIndex ?? -1) - (b.opIndex ?? -1));
-  const err = errors[0]!;
+  const err = errors[0];
   if (errors.length > 1) Object.assign(err, { others: errors.slice(1) });
   return err;
 }
@@ -142,7 +142,7 @@ function errorFor(
     return new NetlinkError(e.errno, { op: `nft batch commit (${batch.ops.length} ops)`, ...(e.msg ? { extack: e.msg } : {}) });
   }
   const at = batch.messageAt(i)!;
-  const op = batch.ops[at.op]!;
+  const op = batch.ops[at.op];
   const details: ConstructorParameters<typeof NetlinkError>[1] = { op: describeOp(op), opIndex: at.op };
   if (e.msg) details.extack = e.msg;
   if (e.offset !== undefined) {

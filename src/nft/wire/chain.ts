@@ -65,7 +65,7 @@ export function encodeChain(w: NlWriter, seq: number, flags: number, verb: Chain
 
 export function decodeChain(m: NlMessage): Chain {
   const a = Attrs.ofMessage(m, NFGENMSG_LEN, 'NFT_MSG_NEWCHAIN');
-  const family = familyName(m.buf[m.offset + NLMSG_HDRLEN]!, m.offset + NLMSG_HDRLEN);
+  const family = familyName(m.buf[m.offset + NLMSG_HDRLEN], m.offset + NLMSG_HDRLEN);
   const c: Chain = { family, table: a.str(NFTA_CHAIN_TABLE) ?? '', name: a.str(NFTA_CHAIN_NAME) ?? '' };
   const hook = a.nested(NFTA_CHAIN_HOOK);
   if (hook) {

@@ -72,7 +72,7 @@ export function encodeRuleDelete(w: NlWriter, seq: number, flags: number, r: Rul
 export function decodeRule(m: NlMessage): Rule {
   const a = Attrs.ofMessage(m, NFGENMSG_LEN, 'NFT_MSG_NEWRULE');
   const r: Rule = {
-    family: familyName(m.buf[m.offset + NLMSG_HDRLEN]!, m.offset + NLMSG_HDRLEN),
+    family: familyName(m.buf[m.offset + NLMSG_HDRLEN], m.offset + NLMSG_HDRLEN),
     table: a.str(NFTA_RULE_TABLE) ?? '',
     chain: a.str(NFTA_RULE_CHAIN) ?? '',
     exprs: decodeExprs(a.nested(NFTA_RULE_EXPRESSIONS)),

@@ -72,7 +72,7 @@ export function componentLen(t: DataTypeName, s: NftSet): number {
 }
 export function keyLen(s: NftSet): number {
   const types = keyTypes(s);
-  if (types.length === 1) return componentLen(types[0]!, s);
+  if (types.length === 1) return componentLen(types[0], s);
   return types.reduce((n, t) => n + padded(componentLen(t, s)), 0);
 }
 /**
@@ -98,7 +98,7 @@ const CONCAT_TYPEOF = Buffer.from('00040d0000000100', 'hex');
 function setUserdata(s: NftSet): Buffer {
   const u = new UdataWriter();
   const types = keyTypes(s);
-  u.u32(NFTNL_UDATA_SET_KEYBYTEORDER, types.length > 1 ? BYTEORDER_INVALID : dataType(types[0]!).byteorder);
+  u.u32(NFTNL_UDATA_SET_KEYBYTEORDER, types.length > 1 ? BYTEORDER_INVALID : dataType(types[0]).byteorder);
   if (s.data !== undefined) {
     u.u32(NFTNL_UDATA_SET_DATABYTEORDER, s.data === 'verdict' ? BYTEORDER_INVALID : dataType(s.data).byteorder);
   }
@@ -186,7 +186,7 @@ export function decodeSet(m: NlMessage): NftSet {
   const desc = a.nested(NFTA_SET_DESC);
   const fieldLens = desc?.nested(NFTA_SET_DESC_CONCAT)?.list().map((e) => e.u32be(NFTA_SET_FIELD_LEN) ?? 0) ?? [];
   const s: NftSet = {
-    family: familyName(m.buf[m.offset + NLMSG_HDRLEN]!, m.offset + NLMSG_HDRLEN),
+    family: familyName(m.buf[m.offset + NLMSG_HDRLEN], m.offset + NLMSG_HDRLEN),
     table: a.str(NFTA_SET_TABLE) ?? '',
     name: a.str(NFTA_SET_NAME) ?? '',
     key: decodeKey(a.u32be(NFTA_SET_KEY_TYPE) ?? 0, klen, fieldLens),

@@ -84,7 +84,7 @@ export function toWire(set: NftSet, elems: readonly SetElement[], verb: ElemVerb
   if (!rbtree) return elems.map((e) => plainWire(e, verb !== 'delete'));
   const out: WireElement[] = [];
   const list = [...elems].sort((a, b) => Buffer.compare(a.key, b.key));
-  if (verb !== 'delete' && list.length && !isZero(list[0]!.key)) {
+  if (verb !== 'delete' && list.length && !isZero(list[0].key)) {
     out.push({ key: Buffer.alloc(keyLen(set)), flags: NFT_SET_ELEM_INTERVAL_END });
   }
   for (const e of list) {
@@ -173,7 +173,7 @@ export function encodeElements(
   w.str(NFTA_SET_ELEM_LIST_SET, set.name);
   if (setId !== undefined) w.u32be(NFTA_SET_ELEM_LIST_SET_ID, setId);
   const list = w.nestStart(NFTA_SET_ELEM_LIST_ELEMENTS, true);
-  for (let i = 0; i < wire.length; i++) writeElement(w, (i % 0x3fff) + 1, wire[i]!);
+  for (let i = 0; i < wire.length; i++) writeElement(w, (i % 0x3fff) + 1, wire[i]);
   w.nestEnd(list);
   w.endMessage();
 }
@@ -238,7 +238,7 @@ function mergeIntervals(elems: DumpedElement[]): SetElement[] {
   elems.sort((a, b) => Buffer.compare(a.key, b.key) || (b.flags & 1) - (a.flags & 1));
   const out: SetElement[] = [];
   for (let i = 0; i < elems.length; i++) {
-    const e = elems[i]!;
+    const e = elems[i];
     if (e.flags & NFT_SET_ELEM_INTERVAL_END) continue;
     const next = elems[i + 1];
     const r = plain(e);

@@ -44,7 +44,7 @@ export function encodeTable(w: NlWriter, seq: number, flags: number, verb: Table
 
 export function decodeTable(m: NlMessage): Table {
   const a = Attrs.ofMessage(m, NFGENMSG_LEN, 'NFT_MSG_NEWTABLE');
-  const t: Table = { family: familyName(m.buf[m.offset + NLMSG_HDRLEN]!, m.offset + NLMSG_HDRLEN), name: a.str(NFTA_TABLE_NAME) ?? '' };
+  const t: Table = { family: familyName(m.buf[m.offset + NLMSG_HDRLEN], m.offset + NLMSG_HDRLEN), name: a.str(NFTA_TABLE_NAME) ?? '' };
   const f = a.u32be(NFTA_TABLE_FLAGS) ?? 0;
   const flags: Array<'dormant' | 'owner'> = [];
   if (f & NFT_TABLE_F_DORMANT) flags.push('dormant');
