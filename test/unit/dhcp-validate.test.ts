@@ -36,6 +36,8 @@ function refusal(edit: (n: any[]) => unknown): ValidationError {
   throw new Error('expected a ValidationError');
 }
 
+// One case a line: a table, kept as one.
+// prettier-ignore
 const cases: Array<[string, (n: any[]) => unknown, string, unknown, RegExp]> = [
   ['networks not an array', () => ({}), 'networks', {}, /array/],
   ['network not an object', (n) => { n[0] = 'eucabr10'; }, 'networks[0]', 'eucabr10', /network object/],

@@ -15,6 +15,8 @@ const inst = (s: Doc, i: number) => s.instances![i];
 /** An interface seen as a plain record, to add a key the type does not allow. */
 const loose = (o: object) => o as Record<string, unknown>;
 
+// One case a line: a table, kept as one.
+// prettier-ignore
 const cases: Case[] = [
   // settings
   ['unknown mode', (s) => { (s).mode = 'STATIC' as never; }, 'mode', /MANAGED, MANAGED-NOVLAN/],
