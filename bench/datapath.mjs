@@ -45,10 +45,18 @@ export function cloudState(n) {
     // A node's bridge takes at most 1023 ports: 1000 instances a node.
     nodes: Object.fromEntries(Array.from({ length: Math.ceil(n / 1000) }, (_, k) => [`nc${k + 1}`, { privateInterface: 'eth0' }])),
     groups: [10, 11, 12, 13].map((vlan, g) => ({
-      owner: 'bench', name: `g${g}`, vlan,
+      owner: 'bench',
+      name: `g${g}`,
+      vlan,
       rules: [{ protocol: 'tcp', from: PORT, to: PORT, cidr: '0.0.0.0/0' }],
     })),
-    instances: Array.from({ length: n }, (_, i) => ({ id: `i-${i}`, group: `bench/g${i % 4}`, node: `nc${1 + Math.floor(i / 1000)}`, port: `vnet${i}`, publicIp: true })),
+    instances: Array.from({ length: n }, (_, i) => ({
+      id: `i-${i}`,
+      group: `bench/g${i % 4}`,
+      node: `nc${1 + Math.floor(i / 1000)}`,
+      port: `vnet${i}`,
+      publicIp: true,
+    })),
   };
 }
 
@@ -180,7 +188,15 @@ export async function runDatapath(o) {
         o.log(`datapath N=${t.n} ${t.ruleset.padEnd(7)} ${m.rate.toFixed(0)} connections/s`);
       }
     }
-    const res = tops.map((t) => ({ n: t.n, ruleset: t.ruleset, runs: rates.get(t).length, median: median(rates.get(t)), samples: rates.get(t), errors: errors.get(t), target: t.target.publicIp }));
+    const res = tops.map((t) => ({
+      n: t.n,
+      ruleset: t.ruleset,
+      runs: rates.get(t).length,
+      median: median(rates.get(t)),
+      samples: rates.get(t),
+      errors: errors.get(t),
+      target: t.target.publicIp,
+    }));
     const lo = Math.min(...o.sizes);
     for (const x of res) x.toSmallest = x.median / res.find((y) => y.ruleset === x.ruleset && y.n === lo).median;
     return { seconds: o.seconds, port: PORT, inflight: 16, results: res };

@@ -85,7 +85,11 @@ export async function runInstances(o) {
       for (const a of active) {
         const s = samples.get(a.id);
         results.push({
-          n, approach: a.id, label: a.label, nat: a.nat, runs: s.up.length,
+          n,
+          approach: a.id,
+          label: a.label,
+          nat: a.nat,
+          runs: s.up.length,
           median: Object.fromEntries(PHASES.map((p) => [p, median(s[p])])),
           samples: s,
           ...(a === eucanet && rss !== undefined ? { peakRssKiB: rss } : {}),

@@ -182,7 +182,10 @@ const fmt = (x) => `${x.toFixed(1).padStart(8)} ms`;
 console.log(`nft load benchmark: N=${N}, ${REPS} runs each, fresh netns per run, medians`);
 console.log(`(ip netns exec NS true alone: ${median(nullExec).toFixed(1)} ms; included in the nft column)\n`);
 console.log('workload   nft -f        lib (from strings)  lib (prebuilt)   nft/lib');
-for (const [name, text, build] of [['rules', rulesText(), rulesBatch], ['elements', elementsText(), elementsBatch]]) {
+for (const [name, text, build] of [
+  ['rules', rulesText(), rulesBatch],
+  ['elements', elementsText(), elementsBatch],
+]) {
   const t = await bench(name, text, build);
   const m = { nft: median(t.nft), lib: median(t.lib), prebuilt: median(t.prebuilt) };
   console.log(`${name.padEnd(9)} ${fmt(m.nft)}  ${fmt(m.lib)}         ${fmt(m.prebuilt)}     ${(m.nft / m.lib).toFixed(2)}x`);

@@ -84,8 +84,11 @@ const run = spawnSync(gyp[0], [...gyp.slice(1), 'rebuild'], { cwd: root, encodin
 if (run.status !== 0) {
   const log = join(mkdtempSync(join(tmpdir(), 'eucanet-build-')), 'node-gyp.log');
   writeFileSync(log, `${run.stdout ?? ''}${run.stderr ?? ''}${run.error ? `\n${run.error.stack}\n` : ''}`);
-  const first = `${run.stdout ?? ''}${run.stderr ?? ''}`.split('\n').find((l) => /\berror\b/i.test(l))?.trim();
-  const why = run.error ? run.error.message : first ?? `node-gyp exited with ${run.status ?? run.signal}`;
+  const first = `${run.stdout ?? ''}${run.stderr ?? ''}`
+    .split('\n')
+    .find((l) => /\berror\b/i.test(l))
+    ?.trim();
+  const why = run.error ? run.error.message : (first ?? `node-gyp exited with ${run.status ?? run.signal}`);
   fail(`building the native addon for ${where} failed (${why}; node-gyp's output is in ${log}): ${REMEDY}`);
 }
 if (!usableAddon()) fail(`node-gyp built the native addon but it does not load from ${root}/build/Release: ${REMEDY}`);

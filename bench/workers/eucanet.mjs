@@ -66,8 +66,14 @@ async function up(ns, n) {
   for (const c of chains) b.addChain(c);
   b.addSet(maps.pub2priv).addSet(maps.priv2pub);
   for (const r of rules()) b.addRule(r);
-  b.addElements(maps.pub2priv, range(n).map((i) => [pub(i), priv(i)]));
-  b.addElements(maps.priv2pub, range(n).map((i) => [priv(i), pub(i)]));
+  b.addElements(
+    maps.pub2priv,
+    range(n).map((i) => [pub(i), priv(i)]),
+  );
+  b.addElements(
+    maps.priv2pub,
+    range(n).map((i) => [priv(i), pub(i)]),
+  );
   await tx.commit();
   return { ms: performance.now() - t0 };
 }

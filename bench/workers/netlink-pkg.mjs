@@ -43,13 +43,20 @@ async function indexes() {
 
 async function up(n) {
   const t0 = performance.now();
-  addon.tapCreate(null, Array.from({ length: n }, (_, i) => tap(i)), {}, true);
+  addon.tapCreate(
+    null,
+    Array.from({ length: n }, (_, i) => tap(i)),
+    {},
+    true,
+  );
   const idx = await indexes();
   const eth0 = idx.get('eth0');
   await windowed(n, (i) =>
-    rt.setLink({ index: idx.get(tap(i)), flags: { up: true }, change: { up: true } }, { master: idx.get(bridge(i, n)), group: PORT_GROUP }));
+    rt.setLink({ index: idx.get(tap(i)), flags: { up: true }, change: { up: true } }, { master: idx.get(bridge(i, n)), group: PORT_GROUP }),
+  );
   await windowed(n, (i) =>
-    rt.newAddress({ family: AF_INET, prefixlen: 32, index: eth0 }, { local: ipBuf(pub(i)), address: ipBuf(pub(i)) }, { flags: { create: true, excl: true } }));
+    rt.newAddress({ family: AF_INET, prefixlen: 32, index: eth0 }, { local: ipBuf(pub(i)), address: ipBuf(pub(i)) }, { flags: { create: true, excl: true } }),
+  );
   return { ms: performance.now() - t0 };
 }
 
@@ -78,8 +85,7 @@ async function down(n) {
   const idx = await indexes();
   const eth0 = idx.get('eth0');
   await rt.delLink({}, { group: PORT_GROUP });
-  await windowed(n, (i) =>
-    rt.delAddress({ family: AF_INET, prefixlen: 32, index: eth0 }, { local: ipBuf(pub(i)), address: ipBuf(pub(i)) }));
+  await windowed(n, (i) => rt.delAddress({ family: AF_INET, prefixlen: 32, index: eth0 }, { local: ipBuf(pub(i)), address: ipBuf(pub(i)) }));
   return { ms: performance.now() - t0 };
 }
 

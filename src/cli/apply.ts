@@ -25,7 +25,10 @@ export function dhcpLine(r: ApplyResult): string {
 function foreignLines(r: ApplyResult, force: boolean): string[] {
   if (!r.foreign.length) return [];
   const verb = force ? 'taken over (--force)' : 'left alone';
-  return [`${verb}: ${r.foreign.length} eucanet object${r.foreign.length === 1 ? '' : 's'} not of this role:`, ...r.foreign.map((f) => `  ${describeForeign(f)}`)];
+  return [
+    `${verb}: ${r.foreign.length} eucanet object${r.foreign.length === 1 ? '' : 's'} not of this role:`,
+    ...r.foreign.map((f) => `  ${describeForeign(f)}`),
+  ];
 }
 
 function json(r: ApplyResult, role: Role, dryRun: boolean, ms: number): string {

@@ -196,8 +196,11 @@ function udpSend(r: Extract<AgentRequest, { op: 'udp' }>): Promise<{ sent: boole
 function ping(r: Extract<AgentRequest, { op: 'ping' }>): Promise<{ ok: boolean; output: string }> {
   const secs = String(Math.max(1, Math.round(r.timeoutMs / 1000)));
   return new Promise((resolve) => {
-    execFile('busybox', ['ping', '-c', '1', '-W', secs, ...(r.size !== undefined ? ['-s', String(r.size)] : []), r.host], { timeout: r.timeoutMs + 2000 }, (err, stdout, stderr) =>
-      resolve({ ok: !err, output: `${stdout}${stderr}`.trim().split('\n').slice(-2).join(' ') }),
+    execFile(
+      'busybox',
+      ['ping', '-c', '1', '-W', secs, ...(r.size !== undefined ? ['-s', String(r.size)] : []), r.host],
+      { timeout: r.timeoutMs + 2000 },
+      (err, stdout, stderr) => resolve({ ok: !err, output: `${stdout}${stderr}`.trim().split('\n').slice(-2).join(' ') }),
     );
   });
 }

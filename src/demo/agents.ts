@@ -40,12 +40,16 @@ export class Agent {
 
   /** Starts an agent in `netns` and waits until its listeners are up. */
   static start(netns: string, cfg: AgentConfig, timeoutMs = 20_000): Promise<Agent> {
-    const child = spawn(findProgram('nsenter', ['/usr/bin/nsenter']) ?? 'nsenter', [`--net=${namedNetnsPath(netns)}`, '--', process.execPath, AGENT, JSON.stringify(cfg), AGENT_MARK], {
-      stdio: ['pipe', 'pipe', 'pipe'],
-      // Its own process group: a Ctrl-C on the terminal reaches the demo, which
-      // then stops the agents itself; a kept agent outlives the terminal's job.
-      detached: true,
-    });
+    const child = spawn(
+      findProgram('nsenter', ['/usr/bin/nsenter']) ?? 'nsenter',
+      [`--net=${namedNetnsPath(netns)}`, '--', process.execPath, AGENT, JSON.stringify(cfg), AGENT_MARK],
+      {
+        stdio: ['pipe', 'pipe', 'pipe'],
+        // Its own process group: a Ctrl-C on the terminal reaches the demo, which
+        // then stops the agents itself; a kept agent outlives the terminal's job.
+        detached: true,
+      },
+    );
     const agent = new Agent(netns, child);
     return new Promise<Agent>((resolve, reject) => {
       const timer = setTimeout(() => fail(new Error(`agent in ${netns} did not start within ${timeoutMs} ms`)), timeoutMs);

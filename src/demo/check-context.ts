@@ -46,7 +46,6 @@ export function show(r: ConnectResult): string {
   }
 }
 
-
 export class Ctx {
   constructor(readonly c: CheckContext) {}
 

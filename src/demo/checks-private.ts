@@ -14,7 +14,12 @@ export async function sameGroup(x: Ctx): Promise<CheckRow> {
   const [a, b, e] = [x.inst(1), x.inst(2), x.inst(5)];
   const from = x.of(1);
   // 1472 bytes of ICMP payload: a full 1500-byte IP packet, which must cross the segment whole.
-  const [t5, p5, t2, p2] = await Promise.all([from.connect(e.privateIp, 23), from.ping(e.privateIp, 2000, 1472), from.connect(b.privateIp, 23), from.ping(b.privateIp, 2000, 1472)]);
+  const [t5, p5, t2, p2] = await Promise.all([
+    from.connect(e.privateIp, 23),
+    from.ping(e.privateIp, 2000, 1472),
+    from.connect(b.privateIp, 23),
+    from.ping(b.privateIp, 2000, 1472),
+  ]);
   const echo = (p: { ok: boolean }) => (p.ok ? 'echo reply' : 'no reply');
   return {
     name: `3 same group: #1 -> #5 ${e.privateIp} (${e.node}) and #1 -> #2 ${b.privateIp} (${b.node}), tcp/23 and a full-size (1500-byte) ping`,
@@ -29,14 +34,18 @@ interface Attempt {
   run: () => Promise<{ reached: boolean; text: string }>;
 }
 
-const tcp = (from: Agent, ip: string, port: number): Attempt['run'] => async () => {
-  const r = await from.connect(ip, port, { timeoutMs: DROP_MS });
-  return { reached: r.outcome === 'reply' || r.outcome === 'refused', text: show(r) };
-};
-const icmp = (from: Agent, ip: string): Attempt['run'] => async () => {
-  const r = await from.ping(ip, DROP_MS);
-  return { reached: r.ok, text: r.ok ? 'echo reply' : 'no reply' };
-};
+const tcp =
+  (from: Agent, ip: string, port: number): Attempt['run'] =>
+  async () => {
+    const r = await from.connect(ip, port, { timeoutMs: DROP_MS });
+    return { reached: r.outcome === 'reply' || r.outcome === 'refused', text: show(r) };
+  };
+const icmp =
+  (from: Agent, ip: string): Attempt['run'] =>
+  async () => {
+    const r = await from.ping(ip, DROP_MS);
+    return { reached: r.ok, text: r.ok ? 'echo reply' : 'no reply' };
+  };
 
 // 4. #1 cannot reach #3 or #7 (other group); #3 cannot reach #1. Tried
 // through the CC (the instances' routes) and directly: with an on-link route
@@ -46,7 +55,9 @@ export async function otherGroup(x: Ctx): Promise<CheckRow> {
   const [a, c, g] = [x.inst(1), x.inst(3), x.inst(7)];
   const [ga, gc] = [x.group(a), x.group(c)];
   const openPorts = (grp: AllocatedGroup) =>
-    new Set(grp.rules.filter((r) => r.protocol === 'tcp' && r.from !== undefined && (r.cidr ?? '') === '0.0.0.0/0').flatMap((r) => range(r.from!, r.to ?? r.from!)));
+    new Set(
+      grp.rules.filter((r) => r.protocol === 'tcp' && r.from !== undefined && (r.cidr ?? '') === '0.0.0.0/0').flatMap((r) => range(r.from!, r.to ?? r.from!)),
+    );
   // The ports a group authorizes from anywhere are open to every group through
   // the CC, by design (as in Eucalyptus): through the CC, try the others.
   const open1 = openPorts(ga);
@@ -88,7 +99,9 @@ export async function otherGroup(x: Ctx): Promise<CheckRow> {
     expected:
       `all ${n} dropped. Through the CC: tcp/22, 23, 80 and ping, but not the ports the target's group authorizes from 0.0.0.0/0 ` +
       `(${groupKey(gc)}: ${rules(gc)}; ${groupKey(ga)}: ${rules(ga)}), open to every group by design; directly: tcp/23 and ping`,
-    observed: reached.length ? `reached: ${reached.join('; ')}` : `all ${n} dropped (${routed.length} through the CC, ${direct.length} direct; no answer in ${DROP_MS} ms)`,
+    observed: reached.length
+      ? `reached: ${reached.join('; ')}`
+      : `all ${n} dropped (${routed.length} through the CC, ${direct.length} direct; no answer in ${DROP_MS} ms)`,
     pass: reached.length === 0,
   };
 }
@@ -122,7 +135,7 @@ export async function dhcp(x: Ctx): Promise<CheckRow> {
   const list = [...x.c.sample.values()];
   // dnsmasq writes its lease file a moment after it acknowledges.
   let served = parseLeases(await readFile(x.c.leaseFile, 'utf8').catch(() => ''));
-  for (let end = Date.now() + 3000; list.some((i) => !served.some((l) => l.mac === i.mac)) && Date.now() < end; ) {
+  for (let end = Date.now() + 3000; list.some((i) => !served.some((l) => l.mac === i.mac)) && Date.now() < end;) {
     await sleep(50);
     served = parseLeases(await readFile(x.c.leaseFile, 'utf8').catch(() => ''));
   }
@@ -136,7 +149,8 @@ export async function dhcp(x: Ctx): Promise<CheckRow> {
       const onEth0 = addrs.some((ad) => ad.address === i.privateIp);
       const inFile = served.some((l) => l.mac === i.mac && l.ip === i.privateIp);
       if (!lease) problems.push(`${i.id}: no lease`);
-      else if (lease.ip !== i.privateIp || lease.router !== gw) problems.push(`${i.id}: leased ${lease.ip} via ${lease.router ?? '-'}, allocated ${i.privateIp} via ${gw}`);
+      else if (lease.ip !== i.privateIp || lease.router !== gw)
+        problems.push(`${i.id}: leased ${lease.ip} via ${lease.router ?? '-'}, allocated ${i.privateIp} via ${gw}`);
       else if (!onEth0) problems.push(`${i.id}: ${i.privateIp} not on eth0`);
       else if (!inFile) problems.push(`${i.id}: ${i.mac} ${i.privateIp} not in dnsmasq's lease file`);
       else seen.push(`${i.id} ${lease.ip}/${lease.prefix} gw ${lease.router}`);
@@ -174,7 +188,7 @@ export async function spoofing(x: Ctx): Promise<CheckRow> {
     let atCc: Array<{ from: string; data: string }> = [];
     let atPub: Array<{ from: string; data: string }> = [];
     // Wait for the two control datagrams, then a little longer for anything spoofed.
-    for (let end = Date.now() + 3000; Date.now() < end; ) {
+    for (let end = Date.now() + 3000; Date.now() < end;) {
       await sleep(100);
       atCc = atCc.concat((await cc.received(CC_UDP_PORT)).datagrams);
       atPub = atPub.concat((await pub.received(PUB_UDP_PORT)).datagrams);

@@ -108,7 +108,12 @@ function maskToPrefix(mask: string): number {
 }
 
 function parseResult(text: string, client: DhcpClientKind): DhcpLease {
-  const kv = new Map(text.split('\n').filter(Boolean).map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)] as const));
+  const kv = new Map(
+    text
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)] as const),
+  );
   const lease: DhcpLease = {
     client,
     ip: kv.get('ip')!,
@@ -121,7 +126,6 @@ function parseResult(text: string, client: DhcpClientKind): DhcpLease {
   if (kv.get('hostname')) lease.hostname = kv.get('hostname')!;
   return lease;
 }
-
 
 /** udhcpc -q: exits 0 once bound (after the script ran), 1 with -n when no lease came. */
 async function runUdhcpc(ns: string, iface: string, script: string, attempts: number, signal?: AbortSignal): Promise<string> {
@@ -158,7 +162,8 @@ async function runDhclient(ns: string, iface: string, script: string, result: st
   try {
     for (;;) {
       if (existsSync(result)) return output;
-      if (child.exitCode !== null || child.signalCode !== null) throw new Error(`no lease (dhclient exited with ${child.exitCode ?? child.signalCode})\n${output}`);
+      if (child.exitCode !== null || child.signalCode !== null)
+        throw new Error(`no lease (dhclient exited with ${child.exitCode ?? child.signalCode})\n${output}`);
       if (Date.now() > until) throw new Error(`no lease (timed out)\n${output}`);
       await new Promise((r) => setTimeout(r, 20));
     }

@@ -115,7 +115,14 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoReport> {
     const [applyMs] = await session.stage(Promise.all([applyRoles(applied, log), startAgents(state, sample, agents, record, () => session.closing)]));
     const leases = await session.stage(dhcpAll(sample, session.signal));
     const bringUpMs = performance.now() - t0;
-    opts.onUp?.({ segmentation, why, bringUpMs: Math.round(bringUpMs), applyMs: Math.round(applyMs), instances: state.instances.length, sampled: sample.length });
+    opts.onUp?.({
+      segmentation,
+      why,
+      bringUpMs: Math.round(bringUpMs),
+      applyMs: Math.round(applyMs),
+      instances: state.instances.length,
+      sampled: sample.length,
+    });
 
     // The operations (check 9) through the library's cloud, over the same hosts.
     const cloud = new ManagedCloud(applied, [
@@ -123,7 +130,9 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoReport> {
       ...Object.keys(state.nodes).map((node) => ({ role: { role: 'nc' as const, node }, netns: ncNetns(node) })),
     ]);
     const leaseFile = dhcpServerFor(NS_CC).paths.leases;
-    const checks = await session.stage(runChecks({ state, sample: new Map(sample.map((i) => [i.id, i])), agents, leases, hosts, cloud, leaseFile }, opts.onRow));
+    const checks = await session.stage(
+      runChecks({ state, sample: new Map(sample.map((i) => [i.id, i])), agents, leases, hosts, cloud, leaseFile }, opts.onRow),
+    );
     const passed = checks.filter((c) => c.pass).length;
     keep = !!opts.keep;
     return {
@@ -191,13 +200,22 @@ function withoutRules(state: AllocatedState, group: string): AllocatedState {
 }
 
 /** One agent per host that serves or asks something in the checks. */
-async function startAgents(state: AllocatedState, sample: AllocatedInstance[], agents: Map<string, Agent>, record: RunRecord, closing: () => boolean): Promise<void> {
+async function startAgents(
+  state: AllocatedState,
+  sample: AllocatedInstance[],
+  agents: Map<string, Agent>,
+  record: RunRecord,
+  closing: () => boolean,
+): Promise<void> {
   const clc = clcAddress(state);
   const jobs: Array<[string, Parameters<typeof Agent.start>[1]]> = [
     [NS_PUB, { name: NS_PUB, peer: PEER_PORT, udp: [PUB_UDP_PORT] }],
     [NS_CLC, { name: NS_CLC, metadata: clc.port }],
     [NS_CC, { name: NS_CC, udp: [CC_UDP_PORT] }],
-    ...sample.map((i): [string, Parameters<typeof Agent.start>[1]] => [instanceNetns(i.id), { name: instanceNetns(i.id), id: i.id, banner: [22, 23], http: [80] }]),
+    ...sample.map((i): [string, Parameters<typeof Agent.start>[1]] => [
+      instanceNetns(i.id),
+      { name: instanceNetns(i.id), id: i.id, banner: [22, 23], http: [80] },
+    ]),
   ];
   const started = await Promise.allSettled(
     jobs.map(async ([ns, cfg]) => {

@@ -29,7 +29,11 @@ export async function demoState(segmentation: Segmentation, instances = SEED_INS
   s.mode = segmentation === 'none' ? 'MANAGED-NOVLAN' : 'MANAGED';
   if (instances !== SEED_INSTANCES) scaleUp(s, instances);
   if (segmentation === 'none' && instances > MAX_INSTANCES_UNSEGMENTED) {
-    throw new ValidationError('instances', instances, `without segmentation each node's one bridge takes ${PER_BRIDGE} instances: at most ${MAX_INSTANCES_UNSEGMENTED}`);
+    throw new ValidationError(
+      'instances',
+      instances,
+      `without segmentation each node's one bridge takes ${PER_BRIDGE} instances: at most ${MAX_INSTANCES_UNSEGMENTED}`,
+    );
   }
   return allocate(s);
 }

@@ -199,8 +199,7 @@ export async function startDnsmasq(cfg: DaemonConfig, timeoutMs: number): Promis
   });
   child.unref();
   const pid = child.pid!;
-  const exited = () =>
-    child.exitCode !== null || child.signalCode !== null ? { code: child.exitCode, signal: child.signalCode } : undefined;
+  const exited = () => (child.exitCode !== null || child.signalCode !== null ? { code: child.exitCode, signal: child.signalCode } : undefined);
   try {
     await waitLoaded(cfg, pid, offset, timeoutMs, 'starting', exited);
   } catch (err) {

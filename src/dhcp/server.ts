@@ -26,7 +26,18 @@ import { createHash } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { unlink } from 'node:fs/promises';
 import { ValidationError } from '../errors.js';
-import { findRunning, isOurDnsmasq, logOffset, PRIVATE_FILE_MODE, resolveDnsmasq, startDnsmasq, stopPid, waitLoaded, type DaemonConfig, type Stopped } from './daemon.js';
+import {
+  findRunning,
+  isOurDnsmasq,
+  logOffset,
+  PRIVATE_FILE_MODE,
+  resolveDnsmasq,
+  startDnsmasq,
+  stopPid,
+  waitLoaded,
+  type DaemonConfig,
+  type Stopped,
+} from './daemon.js';
 import { DhcpError, DhcpValidationError } from './errors.js';
 import { lastLines, ownedRoot, plantedLinks, prepareDir, readFrom, readIfExists, writeStateFile as writeFile } from './files.js';
 import { leaseConflicts, parseLeases, pruneLeases } from './leases.js';
@@ -159,11 +170,21 @@ export class DhcpServer extends EventEmitter {
     const pid = await this.runningPid();
     const d = await this.decide(files, nets, pid);
     const changes: DhcpFileChange[] = [];
-    for (const [path, text] of [[this.paths.config, files.config], [this.paths.hosts, files.hosts], [this.paths.opts, files.opts]] as const) {
+    for (const [path, text] of [
+      [this.paths.config, files.config],
+      [this.paths.hosts, files.hosts],
+      [this.paths.opts, files.opts],
+    ] as const) {
       const now = await readIfExists(path);
       changes.push({ path, change: now === undefined ? 'create' : now === text ? 'unchanged' : 'update' });
     }
-    const out: DhcpPlan = { action: d.action, stateDir: this.paths.dir, files: changes, networks: nets.length, hosts: nets.reduce((n, x) => n + x.hosts.length, 0) };
+    const out: DhcpPlan = {
+      action: d.action,
+      stateDir: this.paths.dir,
+      files: changes,
+      networks: nets.length,
+      hosts: nets.reduce((n, x) => n + x.hosts.length, 0),
+    };
     if (pid !== undefined) out.pid = pid;
     if (d.reason !== undefined) out.reason = d.reason;
     return out;
@@ -185,7 +206,8 @@ export class DhcpServer extends EventEmitter {
       const bad = await prepareDir(this.paths.dir, ownedRoot(this.paths.dir), true);
       if (bad !== undefined) throw new DhcpError('ESTATEDIR', `state directory ${this.paths.dir}: ${bad}`);
       const links = await plantedLinks(this.fileList());
-      if (links.length) throw new DhcpError('ESTATEDIR', `state directory ${this.paths.dir}: ${links.join(', ')} is a symbolic link: eucanet does not follow links there`);
+      if (links.length)
+        throw new DhcpError('ESTATEDIR', `state directory ${this.paths.dir}: ${links.join(', ')} is a symbolic link: eucanet does not follow links there`);
       const pid = await this.runningPid();
       const d = await this.decide(files, nets, pid);
       switch (d.action) {
@@ -314,4 +336,3 @@ export class DhcpServer extends EventEmitter {
     }
   }
 }
-

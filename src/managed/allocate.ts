@@ -28,15 +28,7 @@ import { checkState } from './validate.js';
 import type { NetCtx } from './check-network.js';
 import { blockOf, eucalyptusBlock, formatBlock, lastOf, parseBlock } from './net.js';
 import { describePool, poolSize, type PoolRange } from './pool.js';
-import {
-  DEFAULT_VLAN_RANGE,
-  groupKey,
-  type AllocatedState,
-  type Group,
-  type Instance,
-  type Rule,
-  type State,
-} from './types.js';
+import { DEFAULT_VLAN_RANGE, groupKey, type AllocatedState, type Group, type Instance, type Rule, type State } from './types.js';
 
 interface Draft extends Omit<AllocatedState, 'groups' | 'instances'> {
   groups: Array<Group & { rules: Rule[] }>;
@@ -123,8 +115,11 @@ function allocateBlocks(s: Draft, net: NetCtx): void {
     if (!b || taken.has(b.network)) {
       while (next < count && taken.has(net.subnet.network + next * net.addrsPerNet)) next++;
       if (next >= count) {
-        throw new ValidationError(`groups[${i}]`, groupKey(g),
-          `subnet block pool exhausted: all ${count} blocks of ${net.addrsPerNet} addresses in ${formatBlock(net.subnet)} are taken`);
+        throw new ValidationError(
+          `groups[${i}]`,
+          groupKey(g),
+          `subnet block pool exhausted: all ${count} blocks of ${net.addrsPerNet} addresses in ${formatBlock(net.subnet)} are taken`,
+        );
       }
       b = blockOf(net.subnet.network + next * net.addrsPerNet, net.blockPrefix);
     }
@@ -158,8 +153,11 @@ function allocatePrivateIps(s: Draft): void {
     let ip = b.network + 2;
     while (ip < lastOf(b) && used.has(ip)) ip++;
     if (ip >= lastOf(b)) {
-      throw new ValidationError(`instances[${i}]`, inst.id,
-        `address pool of group ${inst.group} (${formatBlock(b)}) exhausted: all ${b.size - 3} instance addresses are taken`);
+      throw new ValidationError(
+        `instances[${i}]`,
+        inst.id,
+        `address pool of group ${inst.group} (${formatBlock(b)}) exhausted: all ${b.size - 3} instance addresses are taken`,
+      );
     }
     inst.privateIp = intToIpv4(ip);
     used.add(ip);

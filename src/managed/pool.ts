@@ -64,7 +64,5 @@ export function poolOverlap(pool: readonly PoolRange[], b: Block): number | unde
 }
 
 export function describePool(pool: readonly PoolRange[]): string {
-  return pool
-    .map((r) => (r.start === r.end ? intToIpv4(r.start) : `${intToIpv4(r.start)}-${intToIpv4(r.end)}`))
-    .join(' ');
+  return pool.map((r) => (r.start === r.end ? intToIpv4(r.start) : `${intToIpv4(r.start)}-${intToIpv4(r.end)}`)).join(' ');
 }

@@ -27,8 +27,16 @@ interface Entry {
 
 /** VNET_ keys Eucalyptus knew that eucanet has no use for. */
 const IGNORED = new Set([
-  'VNET_BRIDGE', 'VNET_DHCPDAEMON', 'VNET_DHCPUSER', 'VNET_LOCALIP', 'VNET_BROADCAST', 'VNET_ROUTER',
-  'VNET_DOMAINNAME', 'VNET_PRIVATEIPS', 'VNET_MACMAP', 'VNET_INSTANCE_DEV',
+  'VNET_BRIDGE',
+  'VNET_DHCPDAEMON',
+  'VNET_DHCPUSER',
+  'VNET_LOCALIP',
+  'VNET_BROADCAST',
+  'VNET_ROUTER',
+  'VNET_DOMAINNAME',
+  'VNET_PRIVATEIPS',
+  'VNET_MACMAP',
+  'VNET_INSTANCE_DEV',
 ]);
 
 const LINE = /^(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)=(.*)$/;

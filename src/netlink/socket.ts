@@ -192,7 +192,7 @@ export class NetlinkConnection {
       requests[i].encode(w, (first + i) >>> 0);
       if ((i + 1) % chunk === 0 || i === requests.length - 1) {
         ends.push(w.pos);
-        expects.push(((i % chunk) + 1));
+        expects.push((i % chunk) + 1);
       }
     }
     // Copy: the writer is reused while the native side may still read.
@@ -315,4 +315,3 @@ export class NetlinkConnection {
     }
   }
 }
-

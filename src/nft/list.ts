@@ -12,9 +12,20 @@ import type { NetlinkConnection, Request } from '../netlink/socket.js';
 import type { NlWriter } from '../netlink/writer.js';
 import { decodeChain } from './wire/chain.js';
 import {
-  NFGENMSG_LEN, NFPROTO_UNSPEC, NFTA_GEN_ID, NFTA_RULE_CHAIN, NFTA_RULE_TABLE, NFTA_SET_ELEM_LIST_SET,
-  NFTA_SET_ELEM_LIST_TABLE, NFT_MSG_GETCHAIN, NFT_MSG_GETGEN, NFT_MSG_GETRULE, NFT_MSG_GETSET, NFT_MSG_GETSETELEM,
-  NFT_MSG_GETTABLE, NFT_MSG_NEWGEN,
+  NFGENMSG_LEN,
+  NFPROTO_UNSPEC,
+  NFTA_GEN_ID,
+  NFTA_RULE_CHAIN,
+  NFTA_RULE_TABLE,
+  NFTA_SET_ELEM_LIST_SET,
+  NFTA_SET_ELEM_LIST_TABLE,
+  NFT_MSG_GETCHAIN,
+  NFT_MSG_GETGEN,
+  NFT_MSG_GETRULE,
+  NFT_MSG_GETSET,
+  NFT_MSG_GETSETELEM,
+  NFT_MSG_GETTABLE,
+  NFT_MSG_NEWGEN,
 } from './wire/constants.js';
 import { nftType, beginNft } from './wire/ops.js';
 import { FAMILY_NUM } from './names.js';

@@ -60,7 +60,11 @@ export class CommitRun {
     this.stats.ops = items.length;
     if (this.opts.single) {
       const op = items[0] ? describeOp(items[0].op) : 'lookup';
-      this.stats.rtnlRequests += await this.ctx.learn(items.flatMap((it) => opRefs(it.op)), op, true);
+      this.stats.rtnlRequests += await this.ctx.learn(
+        items.flatMap((it) => opRefs(it.op)),
+        op,
+        true,
+      );
     } else if (items.some((it) => it.op.op !== 'sysctl' && it.op.op !== 'link.deleteGroup')) {
       await this.ctx.snapshot();
       this.stats.rtnlRequests++;
@@ -80,7 +84,12 @@ export class CommitRun {
    * exchange failed part-way, whatever the kernel's present state says about
    * the requests whose answers were lost. Throws the first failure.
    */
-  private async send(reqs: Request[], items: Item[], inverse: (it: Item, i: number) => Request | null | undefined, index?: (i: number) => number): Promise<void> {
+  private async send(
+    reqs: Request[],
+    items: Item[],
+    inverse: (it: Item, i: number) => Request | null | undefined,
+    index?: (i: number) => number,
+  ): Promise<void> {
     let replies: Reply[];
     let lost: ExchangeError | undefined;
     try {
@@ -151,7 +160,12 @@ export class CommitRun {
     const specs = this.opts.single ? ordered.map((it) => it.spec) : ordered.map((it) => ({ ...it.spec, index: this.ctx.assign(it.spec.name, it.spec.index) }));
     await this.learn(ordered);
     const reqs = specs.map((spec, i) => this.wrap(new LinkAddRequest(spec, this.ctx.resolver), ordered[i].index));
-    await this.send(reqs, ordered, (_it, i) => new LinkDeleteRequest(specs[i].index ?? specs[i].name), (i) => specs[i].index!);
+    await this.send(
+      reqs,
+      ordered,
+      (_it, i) => new LinkDeleteRequest(specs[i].index ?? specs[i].name),
+      (i) => specs[i].index!,
+    );
   }
 
   private async sysctls(items: Item<OpOf<'sysctl'>>[]): Promise<void> {

@@ -153,7 +153,8 @@ export function foreignObjects(k: OwnedKernel, scope: OwnerScope, tagOf: (p: num
   for (const a of k.addresses) {
     const w = whoseProto(a.proto, scope);
     const adopted = w === 'unscoped' && wanted.addresses.has(`${a.address}/${a.prefix} on ${names.get(a.index)}`);
-    if (w === 'other' || (w === 'unscoped' && !adopted)) out.push({ what: `address ${a.address}/${a.prefix} on ${names.get(a.index) ?? a.index}`, owner: ownerOfProto(a.proto!, tagOf) });
+    if (w === 'other' || (w === 'unscoped' && !adopted))
+      out.push({ what: `address ${a.address}/${a.prefix} on ${names.get(a.index) ?? a.index}`, owner: ownerOfProto(a.proto!, tagOf) });
   }
   for (const r of k.routes) {
     const w = whoseProto(r.protocol, scope);

@@ -44,7 +44,7 @@ export async function createTaps(h: Session, ctx: CommitContext, journal: Journa
     const site = new Error();
     let indexes: Int32Array;
     try {
-      indexes = (await addon.tapCreate(netnsTarget(h.netns), names, group.opts, false));
+      indexes = await addon.tapCreate(netnsTarget(h.netns), names, group.opts, false);
     } catch (err) {
       const e = nativeError(err, 'tap create', site) as Error & { index?: number; opIndex?: number };
       if (typeof e.index === 'number') e.opIndex = group.items[e.index].index;

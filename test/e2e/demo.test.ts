@@ -109,7 +109,10 @@ describe.skipIf(!ready)('eucanet demo (root; dnsmasq, busybox, nsenter)', () => 
     const r = await cli(['demo', '--json']);
     const rep = parse(r);
     expect(rep.checks.map((c) => c.name.split(' ')[0])).toEqual(['1', '2', '3', '4', '5', '6', '7', '8', '9']);
-    expect(rep.checks.filter((c) => !c.pass), table(rep)).toEqual([]);
+    expect(
+      rep.checks.filter((c) => !c.pass),
+      table(rep),
+    ).toEqual([]);
     expect(r.code).toBe(0);
     expect(['vlan', 'vxlan']).toContain(rep.segmentation);
     expect(r.stderr).toMatch(/segmentation auto: this kernel (has no 802\.1Q .*so vxlan|creates 802\.1Q devices, so vlan)/);
@@ -130,11 +133,14 @@ describe.skipIf(!ready)('eucanet demo (root; dnsmasq, busybox, nsenter)', () => 
     expect(leftovers()).toEqual([]);
   }, 90_000);
 
-  it('none (MANAGED-NOVLAN): the nine checks pass; the groups are kept apart by the firewall and the NCs\' bridge filter', async () => {
+  it("none (MANAGED-NOVLAN): the nine checks pass; the groups are kept apart by the firewall and the NCs' bridge filter", async () => {
     const r = await cli(['demo', '--segmentation', 'none', '--json']);
     const rep = parse(r);
     expect(rep.segmentation).toBe('none');
-    expect(rep.checks.filter((c) => !c.pass), table(rep)).toEqual([]);
+    expect(
+      rep.checks.filter((c) => !c.pass),
+      table(rep),
+    ).toEqual([]);
     expect(r.code).toBe(0);
     expect(leftovers()).toEqual([]);
   }, 90_000);

@@ -20,7 +20,9 @@ function codeBlocks(): Array<{ lang: string; body: string; file?: string }> {
 describe('README examples', () => {
   it('quote every examples/*.ts whole, each once, under its marker', () => {
     const quoted = codeBlocks().filter((b) => b.file);
-    const files = readdirSync(join(root, 'examples')).filter((f) => f.endsWith('.ts')).map((f) => `examples/${f}`);
+    const files = readdirSync(join(root, 'examples'))
+      .filter((f) => f.endsWith('.ts'))
+      .map((f) => `examples/${f}`);
     expect(files.length).toBeGreaterThan(0);
     expect(quoted.map((b) => b.file).sort()).toEqual(files.sort());
     for (const b of quoted) {

@@ -53,7 +53,10 @@ describe.skipIf(!isRoot)('an exchange that fails part-way (root)', () => {
       const N = 600; // three chunks of at most 256
       const reqs = Array.from({ length: N }, (_, i) => new AddressAddRequest({ dev: index, address: addr(i) }, BY_INDEX));
       faultOnce(h, ENOBUFS_FAULT, () => true);
-      const err = await h.rtnl.run(reqs).then(() => undefined, (e: unknown) => e);
+      const err = await h.rtnl.run(reqs).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
       expect(err).toBeInstanceOf(ExchangeError);
       const e = err as ExchangeError;
       expect(e.code).toBe('ENOBUFS');
@@ -169,7 +172,7 @@ describe.skipIf(!isRoot)('a commit whose exchange fails part-way (root)', () => 
     });
   });
 
-  it('gives each tap its own owner, group and vnet_hdr, not the first tap\'s', async () => {
+  it("gives each tap its own owner, group and vnet_hdr, not the first tap's", async () => {
     await withHandle(async (h, ns) => {
       const tx = h.transaction();
       tx.addTap('ta', { owner: 1000, ownerGroup: 1000 });

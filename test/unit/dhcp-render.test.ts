@@ -141,7 +141,9 @@ describe('renderDnsmasq', () => {
     const f = renderDnsmasq([{ interface: 'br0', subnet: '192.168.0.0/24', gateway: '192.168.0.254', hosts: [] }], { stateDir: '/tmp/x' });
     expect(f.config).toMatch(/^dhcp-range=set:net-192\.168\.0\.0,192\.168\.0\.0,static,255\.255\.255\.0,43200$/m);
     expect(f.config).toMatch(/^dhcp-lease-max=256$/m);
-    expect(f.hosts).toBe('# Written by eucanet; edits are overwritten.\n# One static lease per instance: MAC,address[,hostname]. Re-read on SIGHUP.\n# 192.168.0.0/24 on br0\n');
+    expect(f.hosts).toBe(
+      '# Written by eucanet; edits are overwritten.\n# One static lease per instance: MAC,address[,hostname]. Re-read on SIGHUP.\n# 192.168.0.0/24 on br0\n',
+    );
     expect(f.opts.split('\n').filter((l) => !l.startsWith('#') && l)).toEqual(['tag:net-192.168.0.0,option:router,192.168.0.254']);
   });
 

@@ -97,7 +97,15 @@ describe('normalizeNetworks refuses bad input, naming field and value', () => {
 
   it('accepts the good input and canonicalises it', () => {
     const nets = normalizeNetworks(good());
-    expect(nets[0]).toMatchObject({ interface: 'eucabr10', tag: 'net-10.1.2.0', network: '10.1.2.0', prefix: 27, netmask: '255.255.255.224', size: 32, leaseTime: 43200 });
+    expect(nets[0]).toMatchObject({
+      interface: 'eucabr10',
+      tag: 'net-10.1.2.0',
+      network: '10.1.2.0',
+      prefix: 27,
+      netmask: '255.255.255.224',
+      size: 32,
+      leaseTime: 43200,
+    });
   });
 
   it('renderDnsmasq validates too', () => {

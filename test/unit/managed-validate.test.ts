@@ -186,6 +186,8 @@ describe('a bridge takes at most 1023 ports', () => {
   });
 
   test('without segmentation every group shares the one bridge', () => {
-    expect(() => allocate(crowded(1023, 'MANAGED-NOVLAN'))).toThrow(/instances\[1022\]\.node "nc1": the bridge of all groups on this node would need 1024 ports/);
+    expect(() => allocate(crowded(1023, 'MANAGED-NOVLAN'))).toThrow(
+      /instances\[1022\]\.node "nc1": the bridge of all groups on this node would need 1024 ports/,
+    );
   });
 });

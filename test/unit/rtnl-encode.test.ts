@@ -88,7 +88,11 @@ function mask(ours: Buffer, theirs: Buffer): [Buffer, Buffer] {
 }
 
 /** 16 bytes a line, so that a mismatch shows as a readable diff. */
-const rows = (b: Buffer) => b.toString('hex').replace(/(.{32})/g, '$1\n').trim();
+const rows = (b: Buffer) =>
+  b
+    .toString('hex')
+    .replace(/(.{32})/g, '$1\n')
+    .trim();
 
 function expectBytes(req: Request, expected: Buffer): void {
   const [a, b] = mask(encode(req), expected);
@@ -336,11 +340,9 @@ describe('route: golden bytes from ip', () => {
   };
   it('add default via a gateway', () => add('route-add-default', { dst: 'default', gateway: '10.1.2.254' }));
   it('add dst dev (scope link)', () => add('route-add-dst-dev', { dst: '10.9.0.0/16', dev: 'br0' }));
-  it('add dst via dev in table 100 (rtm_table)', () =>
-    add('route-add-via-dev-table', { dst: '10.9.0.0/16', gateway: '10.1.2.254', dev: 'br0', table: 100 }));
+  it('add dst via dev in table 100 (rtm_table)', () => add('route-add-via-dev-table', { dst: '10.9.0.0/16', gateway: '10.1.2.254', dev: 'br0', table: 100 }));
   it('add in table 1000 (RTA_TABLE)', () => add('route-add-table-big', { dst: '10.9.0.0/16', dev: 'br0', table: 1000 }));
-  it('add with src and metric', () =>
-    add('route-add-metric-src', { dst: '10.9.0.0/16', gateway: '10.1.2.254', src: '10.1.2.1', dev: 'br0', metric: 50 }));
+  it('add with src and metric', () => add('route-add-metric-src', { dst: '10.9.0.0/16', gateway: '10.1.2.254', src: '10.1.2.1', dev: 'br0', metric: 50 }));
   it('add IPv6 via dev', () => add('route-add-v6', { dst: 'fd01::/64', gateway: 'fd00::fe', dev: 'br0' }));
   it('delete default via', () => {
     const f = fixture('route-del-default');

@@ -24,7 +24,13 @@ export function hostnameClashes(state: AllocatedState): ValidationError[] {
     if (prev === undefined) seen.set(key, i);
     else {
       const other = state.instances[prev].id;
-      out.push(new ValidationError(`instances[${i}].id`, inst.id, `is the same DHCP hostname as instances[${prev}].id ${JSON.stringify(other)}: dnsmasq compares hostnames without case`));
+      out.push(
+        new ValidationError(
+          `instances[${i}].id`,
+          inst.id,
+          `is the same DHCP hostname as instances[${prev}].id ${JSON.stringify(other)}: dnsmasq compares hostnames without case`,
+        ),
+      );
     }
   });
   return out;

@@ -60,7 +60,7 @@ export function planNc(state: AllocatedState, node: string): DesiredState {
 
 export function planRole(state: AllocatedState, role: Role): DesiredState {
   if (state.segmentation === 'auto') {
-    throw new ValidationError('segmentation', 'auto', "is decided per host: resolve it first (managed/preflight.ts resolveSegmentation, which apply does)");
+    throw new ValidationError('segmentation', 'auto', 'is decided per host: resolve it first (managed/preflight.ts resolveSegmentation, which apply does)');
   }
   return role.role === 'cc' ? planCc(state) : planNc(state, role.node);
 }

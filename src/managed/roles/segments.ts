@@ -24,7 +24,14 @@ export function hostSegments(state: AllocatedState, groups: AllocatedGroup[], pr
     const br = bridgeOf(state, g);
     if (!bridges.has(br)) {
       bridges.add(br);
-      out.links.push({ kind: 'bridge', name: br, stp: false, forwardDelay: 0, up: true, alias: `eucanet:${state.segmentation === 'none' ? 'all groups' : `${g.owner}/${g.name}`}` });
+      out.links.push({
+        kind: 'bridge',
+        name: br,
+        stp: false,
+        forwardDelay: 0,
+        up: true,
+        alias: `eucanet:${state.segmentation === 'none' ? 'all groups' : `${g.owner}/${g.name}`}`,
+      });
     }
     const seg = segmentOf(state, g, priv);
     if (state.segmentation === 'vlan') {

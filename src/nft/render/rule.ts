@@ -44,7 +44,10 @@ export class RuleRenderer {
   l4: number | undefined;
 
   /** `anon` gives the inline text ("{ 22, 80 }") of anonymous sets, which have no usable name. */
-  constructor(readonly family: Family, private readonly anon?: (set: string) => string | undefined) {
+  constructor(
+    readonly family: Family,
+    private readonly anon?: (set: string) => string | undefined,
+  ) {
     if (family === 'ip') this.l3 = 'ipv4';
     if (family === 'ip6') this.l3 = 'ipv6';
   }
@@ -105,8 +108,11 @@ export class RuleRenderer {
   }
 
   private load(e: Expr & { kind: 'payload' | 'meta' | 'ct' }, dreg: number): void {
-    const load: Load = e.kind === 'payload' ? { kind: 'payload', base: e.base, offset: e.offset, len: e.len } : { kind: e.kind, key: e.key } as Load;
-    const hit = e.kind === 'ct' && e.direction ? undefined : fieldOfLoad(load, { ...(this.l3 ? { l3: this.l3 } : {}), ...(this.l4 !== undefined ? { l4: this.l4 } : {}) });
+    const load: Load = e.kind === 'payload' ? { kind: 'payload', base: e.base, offset: e.offset, len: e.len } : ({ kind: e.kind, key: e.key } as Load);
+    const hit =
+      e.kind === 'ct' && e.direction
+        ? undefined
+        : fieldOfLoad(load, { ...(this.l3 ? { l3: this.l3 } : {}), ...(this.l4 !== undefined ? { l4: this.l4 } : {}) });
     let reg: Reg;
     if (hit) {
       this.dropDependency(hit.field);
@@ -247,21 +253,32 @@ const UNITS: Record<number, string> = { 1: 'second', 60: 'minute', 3600: 'hour',
 
 export function renderStatement(r: RuleRenderer, e: Expr): string {
   switch (e.kind) {
-    case 'nat': return nat(r, e);
-    case 'masq': return `masquerade${ports(r, e.regProtoMin, e.regProtoMax)}${flags(e.flags)}`;
-    case 'redir': return `redirect${ports(r, e.regProtoMin, e.regProtoMax)}${flags(e.flags)}`;
-    case 'counter': return `counter packets ${e.packets ?? 0n} bytes ${e.bytes ?? 0n}`;
-    case 'log': return log(e);
-    case 'limit': return limit(e);
-    case 'reject': return reject(r, e);
-    case 'meta': return `meta ${e.key} set ${value(r.use(e.sreg ?? 1), e.key === 'mark' ? 'mark' : undefined)}`;
-    case 'ct': return `ct ${e.key} set ${value(r.use(e.sreg ?? 1), e.key === 'mark' ? 'mark' : undefined)}`;
+    case 'nat':
+      return nat(r, e);
+    case 'masq':
+      return `masquerade${ports(r, e.regProtoMin, e.regProtoMax)}${flags(e.flags)}`;
+    case 'redir':
+      return `redirect${ports(r, e.regProtoMin, e.regProtoMax)}${flags(e.flags)}`;
+    case 'counter':
+      return `counter packets ${e.packets ?? 0n} bytes ${e.bytes ?? 0n}`;
+    case 'log':
+      return log(e);
+    case 'limit':
+      return limit(e);
+    case 'reject':
+      return reject(r, e);
+    case 'meta':
+      return `meta ${e.key} set ${value(r.use(e.sreg ?? 1), e.key === 'mark' ? 'mark' : undefined)}`;
+    case 'ct':
+      return `ct ${e.key} set ${value(r.use(e.sreg ?? 1), e.key === 'mark' ? 'mark' : undefined)}`;
     case 'payload': {
       const base = { ll: 'll', network: 'nh', transport: 'th', inner: 'ih' }[e.base];
       return `@${base},${e.offset * 8},${e.len * 8} set ${value(r.use(e.sreg ?? 1))}`;
     }
-    case 'raw': return `<raw ${e.name} ${e.data.toString('hex')}>`;
-    default: return `<${e.kind}>`;
+    case 'raw':
+      return `<raw ${e.name} ${e.data.toString('hex')}>`;
+    default:
+      return `<${e.kind}>`;
   }
 }
 
@@ -320,8 +337,17 @@ function log(e: LogExpr): string {
 // NF_LOG_* (/usr/include/linux/netfilter/nf_log.h) by nft's names.
 function logFlags(f: number): string {
   if ((f & 0x2f) === 0x2f) return 'all';
-  const names: Array<[number, string]> = [[1, 'tcp sequence'], [2, 'tcp options'], [4, 'ip options'], [8, 'skuid'], [0x20, 'ether']];
-  return names.filter(([b]) => f & b).map(([, n]) => n).join(',');
+  const names: Array<[number, string]> = [
+    [1, 'tcp sequence'],
+    [2, 'tcp options'],
+    [4, 'ip options'],
+    [8, 'skuid'],
+    [0x20, 'ether'],
+  ];
+  return names
+    .filter(([b]) => f & b)
+    .map(([, n]) => n)
+    .join(',');
 }
 
 function bytesRate(n: number): string {

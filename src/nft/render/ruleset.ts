@@ -7,12 +7,17 @@ import { componentLen, isConcat, keyTypes } from '../wire/set.js';
 import type { Chain, NftSet, Rule, SetElement, Table, Verdict } from '../types.js';
 import { formatRange, formatValue, split } from '../build/values.js';
 
-
 export { quoteName } from './rule.js';
 
 /** "1h", "10m", "1m30s500ms": milliseconds as nft writes time. */
 export function formatTime(ms: number): string {
-  const units: Array<[string, number]> = [['d', 86400000], ['h', 3600000], ['m', 60000], ['s', 1000], ['ms', 1]];
+  const units: Array<[string, number]> = [
+    ['d', 86400000],
+    ['h', 3600000],
+    ['m', 60000],
+    ['s', 1000],
+    ['ms', 1],
+  ];
   let rest = ms;
   let out = '';
   for (const [u, n] of units) {

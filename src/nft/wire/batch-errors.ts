@@ -10,9 +10,7 @@ import { decodeError, type Request } from '../../netlink/socket.js';
 import { NlWriter, type TraceEntry } from '../../netlink/writer.js';
 import type { Batch, CommitOptions } from '../batch.js';
 import { CHAIN_ATTRS, HOOK_ATTRS } from './chain.js';
-import {
-  NFTA_CHAIN_HOOK, NFTA_EXPR_DATA, NFTA_RULE_EXPRESSIONS, NFTA_SET_ELEM_LIST_ELEMENTS, NFT_SET_ELEM_INTERVAL_END,
-} from './constants.js';
+import { NFTA_CHAIN_HOOK, NFTA_EXPR_DATA, NFTA_RULE_EXPRESSIONS, NFTA_SET_ELEM_LIST_ELEMENTS, NFT_SET_ELEM_INTERVAL_END } from './constants.js';
 import { codecByName, exprName } from './expr/index.js';
 import { encodeOp, type BatchContext, type Op } from './ops.js';
 import { describeOp } from '../render/batch.js';
@@ -24,18 +22,24 @@ import type { NftSet } from '../types.js';
 import { formatValue } from '../build/values.js';
 import { TABLE_ATTRS } from './table.js';
 
-
 function topAttrs(op: Op): readonly string[] {
   switch (op.kind) {
-    case 'table': return TABLE_ATTRS;
-    case 'chain': return CHAIN_ATTRS;
-    case 'rule': case 'rule-delete': return RULE_ATTRS;
-    case 'set': return SET_ATTRS;
-    case 'set-flush': case 'elements': return SETELEM_LIST_ATTRS;
+    case 'table':
+      return TABLE_ATTRS;
+    case 'chain':
+      return CHAIN_ATTRS;
+    case 'rule':
+    case 'rule-delete':
+      return RULE_ATTRS;
+    case 'set':
+      return SET_ATTRS;
+    case 'set-flush':
+    case 'elements':
+      return SETELEM_LIST_ATTRS;
   }
 }
 
-const name = (names: readonly string[], t: number | undefined) => (t === undefined ? '' : names[t] ?? String(t));
+const name = (names: readonly string[], t: number | undefined) => (t === undefined ? '' : (names[t] ?? String(t)));
 
 /** A path of attribute types, named without list indexes ("NFTA_RULE_EXPRESSIONS/NFTA_LIST_ELEM/..."). */
 export function attrPathName(op: Op, path: readonly number[]): string {
@@ -129,13 +133,9 @@ export function batchError(batch: Batch, reply: Buffer, first: number, o: Commit
 }
 
 /** The error for message `i` of `n` (-1: BEGIN, n: END). */
-function errorFor(
-  batch: Batch, i: number, n: number, e: ReturnType<typeof decodeError>, ctx: BatchContext, o: CommitOptions,
-): NetlinkError {
+function errorFor(batch: Batch, i: number, n: number, e: ReturnType<typeof decodeError>, ctx: BatchContext, o: CommitOptions): NetlinkError {
   if (i === -1) {
-    const op = e.errno === ERESTART && o.genid !== undefined
-      ? `nft batch begin: generation ${o.genid} is stale (the ruleset changed)`
-      : 'nft batch begin';
+    const op = e.errno === ERESTART && o.genid !== undefined ? `nft batch begin: generation ${o.genid} is stale (the ruleset changed)` : 'nft batch begin';
     return new NetlinkError(e.errno, { op, ...(e.msg ? { extack: e.msg } : {}) });
   }
   if (i === n) {

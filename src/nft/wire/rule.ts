@@ -19,8 +19,15 @@ import { Attrs } from '../../netlink/reader.js';
 import type { NlWriter } from '../../netlink/writer.js';
 import { NLMSG_HDRLEN, NLM_F_APPEND, NLM_F_CREATE, NLM_F_REPLACE, NLM_F_REQUEST } from '../../netlink/constants.js';
 import {
-  NFGENMSG_LEN, NFTA_RULE_CHAIN, NFTA_RULE_EXPRESSIONS, NFTA_RULE_HANDLE, NFTA_RULE_POSITION, NFTA_RULE_TABLE,
-  NFTA_RULE_USERDATA, NFT_MSG_DELRULE, NFT_MSG_NEWRULE,
+  NFGENMSG_LEN,
+  NFTA_RULE_CHAIN,
+  NFTA_RULE_EXPRESSIONS,
+  NFTA_RULE_HANDLE,
+  NFTA_RULE_POSITION,
+  NFTA_RULE_TABLE,
+  NFTA_RULE_USERDATA,
+  NFT_MSG_DELRULE,
+  NFT_MSG_NEWRULE,
 } from './constants.js';
 import { decodeExprs, encodeExprs, type EncodeContext } from './expr/index.js';
 import { beginNft } from './ops.js';
@@ -29,8 +36,14 @@ import type { Family, Rule } from '../types.js';
 import { NFTNL_UDATA_RULE_COMMENT, parseUdata, ruleComment, udataString } from './udata.js';
 
 export const RULE_ATTRS = [
-  'NFTA_RULE_UNSPEC', 'NFTA_RULE_TABLE', 'NFTA_RULE_CHAIN', 'NFTA_RULE_HANDLE', 'NFTA_RULE_EXPRESSIONS',
-  'NFTA_RULE_COMPAT', 'NFTA_RULE_POSITION', 'NFTA_RULE_USERDATA',
+  'NFTA_RULE_UNSPEC',
+  'NFTA_RULE_TABLE',
+  'NFTA_RULE_CHAIN',
+  'NFTA_RULE_HANDLE',
+  'NFTA_RULE_EXPRESSIONS',
+  'NFTA_RULE_COMPAT',
+  'NFTA_RULE_POSITION',
+  'NFTA_RULE_USERDATA',
 ];
 
 export type RuleVerb = 'append' | 'insert' | 'replace' | 'delete';
@@ -43,9 +56,7 @@ export interface RuleRef {
   handle?: bigint;
 }
 
-export function encodeRule(
-  w: NlWriter, seq: number, flags: number, verb: RuleVerb, r: Rule, position: bigint | undefined, ctx: EncodeContext,
-): void {
+export function encodeRule(w: NlWriter, seq: number, flags: number, verb: RuleVerb, r: Rule, position: bigint | undefined, ctx: EncodeContext): void {
   let f = NLM_F_REQUEST | flags;
   if (verb === 'append') f |= NLM_F_CREATE | NLM_F_APPEND;
   else if (verb === 'insert') f |= NLM_F_CREATE;

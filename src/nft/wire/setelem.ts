@@ -30,10 +30,22 @@ import type { NlWriter } from '../../netlink/writer.js';
 import { NLM_F_CREATE, NLM_F_EXCL, NLM_F_REQUEST } from '../../netlink/constants.js';
 import { decrement, isZero } from '../build/addr.js';
 import {
-  NFGENMSG_LEN, NFTA_SET_ELEM_DATA, NFTA_SET_ELEM_EXPIRATION, NFTA_SET_ELEM_FLAGS, NFTA_SET_ELEM_KEY,
-  NFTA_SET_ELEM_KEY_END, NFTA_SET_ELEM_LIST_ELEMENTS, NFTA_SET_ELEM_LIST_SET, NFTA_SET_ELEM_LIST_SET_ID,
-  NFTA_SET_ELEM_LIST_TABLE, NFTA_SET_ELEM_TIMEOUT, NFTA_SET_ELEM_USERDATA, NFT_MSG_DELSETELEM, NFT_MSG_NEWSETELEM,
-  NFT_SET_ELEM_CATCHALL, NFT_SET_ELEM_INTERVAL_END,
+  NFGENMSG_LEN,
+  NFTA_SET_ELEM_DATA,
+  NFTA_SET_ELEM_EXPIRATION,
+  NFTA_SET_ELEM_FLAGS,
+  NFTA_SET_ELEM_KEY,
+  NFTA_SET_ELEM_KEY_END,
+  NFTA_SET_ELEM_LIST_ELEMENTS,
+  NFTA_SET_ELEM_LIST_SET,
+  NFTA_SET_ELEM_LIST_SET_ID,
+  NFTA_SET_ELEM_LIST_TABLE,
+  NFTA_SET_ELEM_TIMEOUT,
+  NFTA_SET_ELEM_USERDATA,
+  NFT_MSG_DELSETELEM,
+  NFT_MSG_NEWSETELEM,
+  NFT_SET_ELEM_CATCHALL,
+  NFT_SET_ELEM_INTERVAL_END,
 } from './constants.js';
 import { byteString } from '../../util/bytes.js';
 import { getValue, getVerdict, putValue, putVerdict } from './data.js';
@@ -42,19 +54,35 @@ import { FAMILY_NUM } from '../names.js';
 import { elementLens, hasFlag, isConcat, keyLen } from './set.js';
 import type { NftSet, SetElement, Verdict } from '../types.js';
 import {
-  NFTNL_SET_ELEM_F_INTERVAL_OPEN, NFTNL_UDATA_SET_ELEM_COMMENT, NFTNL_UDATA_SET_ELEM_FLAGS, UdataWriter, parseUdata,
-  udataString, udataU32,
+  NFTNL_SET_ELEM_F_INTERVAL_OPEN,
+  NFTNL_UDATA_SET_ELEM_COMMENT,
+  NFTNL_UDATA_SET_ELEM_FLAGS,
+  UdataWriter,
+  parseUdata,
+  udataString,
+  udataU32,
 } from './udata.js';
 import { after } from '../build/values.js';
 
 export const SETELEM_LIST_ATTRS = [
-  'NFTA_SET_ELEM_LIST_UNSPEC', 'NFTA_SET_ELEM_LIST_TABLE', 'NFTA_SET_ELEM_LIST_SET', 'NFTA_SET_ELEM_LIST_ELEMENTS',
+  'NFTA_SET_ELEM_LIST_UNSPEC',
+  'NFTA_SET_ELEM_LIST_TABLE',
+  'NFTA_SET_ELEM_LIST_SET',
+  'NFTA_SET_ELEM_LIST_ELEMENTS',
   'NFTA_SET_ELEM_LIST_SET_ID',
 ];
 export const SETELEM_ATTRS = [
-  'NFTA_SET_ELEM_UNSPEC', 'NFTA_SET_ELEM_KEY', 'NFTA_SET_ELEM_DATA', 'NFTA_SET_ELEM_FLAGS', 'NFTA_SET_ELEM_TIMEOUT',
-  'NFTA_SET_ELEM_EXPIRATION', 'NFTA_SET_ELEM_USERDATA', 'NFTA_SET_ELEM_EXPR', 'NFTA_SET_ELEM_PAD',
-  'NFTA_SET_ELEM_OBJREF', 'NFTA_SET_ELEM_KEY_END',
+  'NFTA_SET_ELEM_UNSPEC',
+  'NFTA_SET_ELEM_KEY',
+  'NFTA_SET_ELEM_DATA',
+  'NFTA_SET_ELEM_FLAGS',
+  'NFTA_SET_ELEM_TIMEOUT',
+  'NFTA_SET_ELEM_EXPIRATION',
+  'NFTA_SET_ELEM_USERDATA',
+  'NFTA_SET_ELEM_EXPR',
+  'NFTA_SET_ELEM_PAD',
+  'NFTA_SET_ELEM_OBJREF',
+  'NFTA_SET_ELEM_KEY_END',
 ];
 
 export type ElemVerb = 'add' | 'create' | 'delete';
@@ -163,7 +191,12 @@ export function chunkElements(wire: readonly WireElement[]): WireElement[][] {
 
 /** One NEWSETELEM / DELSETELEM message for a run of elements (see chunkElements). */
 export function encodeElements(
-  w: NlWriter, seq: number, flags: number, verb: ElemVerb, set: NftSet, wire: readonly WireElement[],
+  w: NlWriter,
+  seq: number,
+  flags: number,
+  verb: ElemVerb,
+  set: NftSet,
+  wire: readonly WireElement[],
   setId: number | undefined,
 ): void {
   const msg = verb === 'delete' ? NFT_MSG_DELSETELEM : NFT_MSG_NEWSETELEM;
@@ -269,4 +302,3 @@ export function decodeElements(msgs: readonly NlMessage[], set: NftSet): SetElem
   keyed.sort((a, b) => (a.k < b.k ? -1 : a.k > b.k ? 1 : 0));
   return keyed.map((x) => plain(x.e));
 }
-

@@ -13,8 +13,14 @@ import { Attrs } from '../../netlink/reader.js';
 import type { NlWriter } from '../../netlink/writer.js';
 import { NLMSG_HDRLEN, NLM_F_EXCL, NLM_F_REQUEST } from '../../netlink/constants.js';
 import {
-  NFGENMSG_LEN, NFTA_TABLE_FLAGS, NFTA_TABLE_HANDLE, NFTA_TABLE_NAME, NFT_MSG_DELTABLE, NFT_MSG_NEWTABLE,
-  NFT_TABLE_F_DORMANT, NFT_TABLE_F_OWNER,
+  NFGENMSG_LEN,
+  NFTA_TABLE_FLAGS,
+  NFTA_TABLE_HANDLE,
+  NFTA_TABLE_NAME,
+  NFT_MSG_DELTABLE,
+  NFT_MSG_NEWTABLE,
+  NFT_TABLE_F_DORMANT,
+  NFT_TABLE_F_OWNER,
 } from './constants.js';
 import { beginNft } from './ops.js';
 import { FAMILY_NUM, familyName } from '../names.js';

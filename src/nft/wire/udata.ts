@@ -58,7 +58,7 @@ export class UdataWriter {
 export function parseUdata(b: Buffer | undefined): Map<number, Buffer> {
   const out = new Map<number, Buffer>();
   if (!b) return out;
-  for (let off = 0; off + 2 <= b.length; ) {
+  for (let off = 0; off + 2 <= b.length;) {
     const type = b[off];
     const len = b[off + 1];
     if (off + 2 + len > b.length) break;

@@ -30,7 +30,21 @@ import { reject } from './reject.js';
 export type { EncodeContext, ExprCodec } from './codec.js';
 
 const CODECS: Record<Exclude<Expr['kind'], 'raw'>, ExprCodec> = {
-  meta, payload, cmp, bitwise, range, lookup, ct, immediate, nat, masq, redir, counter, log, limit, reject,
+  meta,
+  payload,
+  cmp,
+  bitwise,
+  range,
+  lookup,
+  ct,
+  immediate,
+  nat,
+  masq,
+  redir,
+  counter,
+  log,
+  limit,
+  reject,
 };
 const BY_NAME = new Map<string, ExprCodec>(Object.values(CODECS).map((c) => [c.name, c]));
 
