@@ -140,7 +140,7 @@ const median = (xs) => {
 };
 
 const dir = mkdtempSync(join(tmpdir(), 'rtnl-bench-'));
-const times = Object.fromEntries(Object.keys(approaches).map((k) => [k, []]));
+const times = Object.fromEntries(Object.keys(approaches).map((k) => [k, /** @type {number[]} */ ([])]));
 try {
   // One untimed warm-up of each (page cache, JIT, module loading).
   for (const [name, fn] of Object.entries(approaches)) await once(name, fn, 'w', dir);

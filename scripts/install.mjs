@@ -65,6 +65,10 @@ function nodeGyp() {
   }
 }
 
+/**
+ * @param {string} message
+ * @returns {never}
+ */
 function fail(message) {
   process.stderr.write(`eucanet: ${message}\n`);
   process.exit(1);

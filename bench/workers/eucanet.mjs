@@ -103,14 +103,25 @@ async function down(ns, n) {
 
 export const phases = { up, reconcile: check, down };
 
-/** Answers one request from the parent; every failure is sent back, never thrown. */
+/**
+ * Sends to the parent over the IPC channel (bench/lib/worker.mjs forks this file with one).
+ * @param {object} msg
+ */
+function send(msg) {
+  if (!process.send) throw new Error('bench worker: no IPC channel (start it through bench/lib/worker.mjs)');
+  process.send(msg);
+}
+
+/** Answers one request from the parent; every failure is sent back, never thrown.
+ * @param {any} m  the parent's request (JSON over IPC)
+ */
 async function onMessage(m) {
   try {
-    if (m.cmd === 'rss') return process.send({ id: m.id, maxRssKiB: process.resourceUsage().maxRSS, rssKiB: Math.round(process.memoryUsage().rss / 1024) });
+    if (m.cmd === 'rss') return send({ id: m.id, maxRssKiB: process.resourceUsage().maxRSS, rssKiB: Math.round(process.memoryUsage().rss / 1024) });
     const r = await phases[m.cmd](m.ns, m.n);
-    process.send({ id: m.id, ...r });
+    send({ id: m.id, ...r });
   } catch (err) {
-    process.send({ id: m.id, error: String(err?.stack ?? err) });
+    send({ id: m.id, error: String(/** @type {{ stack?: string } | undefined} */ (err)?.stack ?? err) });
   }
 }
 process.on('message', (m) => void onMessage(m));

@@ -24,7 +24,8 @@ let h;
 try {
   h = open(netns ? { netns } : {});
 } catch (e) {
-  console.log(JSON.stringify({ what: 'open', name: e.name, code: e.code, message: e.message }));
+  const err = /** @type {NodeJS.ErrnoException} */ (e);
+  console.log(JSON.stringify({ what: 'open', name: err.name, code: err.code, message: err.message }));
   process.exit(0);
 }
 for (const [what, fn] of Object.entries(attempts)) {
@@ -32,7 +33,8 @@ for (const [what, fn] of Object.entries(attempts)) {
     await fn(h);
     console.log(JSON.stringify({ what, ok: true }));
   } catch (e) {
-    console.log(JSON.stringify({ what, name: e.name, code: e.code, message: e.message }));
+    const err = /** @type {NodeJS.ErrnoException} */ (e);
+    console.log(JSON.stringify({ what, name: err.name, code: err.code, message: err.message }));
   }
 }
 h.close();

@@ -30,7 +30,8 @@ for (const given of paths) {
       await fn(ns);
       console.log(JSON.stringify({ given, way, ok: true, ms: Date.now() - t0 }));
     } catch (e) {
-      console.log(JSON.stringify({ given, way, ok: false, ms: Date.now() - t0, name: e.name, code: e.code, message: e.message }));
+      const err = /** @type {NodeJS.ErrnoException} */ (e);
+      console.log(JSON.stringify({ given, way, ok: false, ms: Date.now() - t0, name: err.name, code: err.code, message: err.message }));
     }
   }
 }

@@ -114,7 +114,7 @@ class Capture {
     let partial = '';
     this.p.stdout.setEncoding('utf8').on('data', (d) => {
       const parts = (partial + d).split('\n');
-      partial = parts.pop();
+      partial = parts.pop() ?? '';
       this.lines.push(...parts.filter(Boolean));
     });
     this.p.stderr.setEncoding('utf8').on('data', (d) => (this.err += d));
@@ -277,7 +277,7 @@ for (const [name, fn] of steps) {
   try {
     await fn();
   } catch (err) {
-    fail(`${name}: ${err.message.split('\n')[0]}`);
+    fail(`${name}: ${/** @type {Error} */ (err).message.split('\n')[0]}`);
   }
 }
 console.log(failures ? `evidence: ${failures} FAILED` : 'evidence: all passed');
