@@ -24,6 +24,7 @@ import {
   type VlanOptions,
   type VxlanOptions,
 } from './kinds/index.js';
+import { must } from '../util/must.js';
 
 /** Attributes every link has, settable at creation and later. */
 export interface LinkAttributes {
@@ -225,7 +226,9 @@ export class LinkSetRequest implements Request {
       const info = w.nestStart(A.IFLA_LINKINFO);
       w.str(A.IFLA_INFO_KIND, 'bridge');
       const data = w.nestStart(A.IFLA_INFO_DATA);
-      KINDS.bridge.encodeData!(w, c.bridge, this.r);
+      const codec = must(KINDS.bridge, 'the bridge codec');
+      if (!codec.encodeData) throw new Error('eucanet: internal error: the bridge codec has no encodeData');
+      codec.encodeData(w, c.bridge, this.r);
       w.nestEnd(data);
       w.nestEnd(info);
     }

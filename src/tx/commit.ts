@@ -88,7 +88,7 @@ export class CommitRun {
     reqs: Request[],
     items: Item[],
     inverse: (it: Item, i: number) => Request | null | undefined,
-    index?: (i: number) => number,
+    index?: (i: number) => number | undefined,
   ): Promise<void> {
     let replies: Reply[];
     let lost: ExchangeError | undefined;
@@ -164,7 +164,7 @@ export class CommitRun {
       reqs,
       ordered,
       (_it, i) => new LinkDeleteRequest(specs[i].index ?? specs[i].name),
-      (i) => specs[i].index!,
+      (i) => specs[i].index,
     );
   }
 

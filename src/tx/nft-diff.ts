@@ -138,8 +138,12 @@ export function diffNft(cur: Current, want: DesiredNft, b: NftSink): number {
     }
     const present = new Map((cur.elements.get(okey(s)) ?? []).map((e) => [elemKey(e), e]));
     const wantMap = new Map(wanted.map((e) => [elemKey(e), e]));
-    const del = [...present].filter(([k, e]) => !wantMap.has(k) || elemVal(wantMap.get(k)!) !== elemVal(e)).map(([, e]) => e);
-    const add = [...wantMap].filter(([k, e]) => !present.has(k) || elemVal(present.get(k)!) !== elemVal(e)).map(([, e]) => e);
+    const differs = (other: Map<string, SetElement>, k: string, e: SetElement) => {
+      const o = other.get(k);
+      return o === undefined || elemVal(o) !== elemVal(e);
+    };
+    const del = [...present].filter(([k, e]) => differs(wantMap, k, e)).map(([, e]) => e);
+    const add = [...wantMap].filter(([k, e]) => differs(present, k, e)).map(([, e]) => e);
     if (del.length)
       b.deleteElements(
         have,
@@ -152,14 +156,16 @@ export function diffNft(cur: Current, want: DesiredNft, b: NftSink): number {
   const haveRules = new Map<string, string[]>();
   for (const r of cur.rules) {
     const k = ckey(r);
-    if (!haveRules.has(k)) haveRules.set(k, []);
-    haveRules.get(k)!.push(ruleText(r.family, r.exprs, r.comment));
+    let list = haveRules.get(k);
+    if (!list) haveRules.set(k, (list = []));
+    list.push(ruleText(r.family, r.exprs, r.comment));
   }
   const wantRules = new Map<string, RuleSpec[]>();
   for (const r of want.rules) {
     const k = ckey(r);
-    if (!wantRules.has(k)) wantRules.set(k, []);
-    wantRules.get(k)!.push(r);
+    let list = wantRules.get(k);
+    if (!list) wantRules.set(k, (list = []));
+    list.push(r);
   }
   for (const c of want.chains) {
     const k = okey(c);

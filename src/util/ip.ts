@@ -2,6 +2,7 @@
 // bytes. Every parser names the field it was given when it refuses a value.
 import { isIPv4, isIPv6 } from 'node:net';
 import { ValidationError } from '../errors.js';
+import { must } from './must.js';
 
 export type Family = 4 | 6;
 
@@ -117,12 +118,12 @@ export function prefixMask(len: number, bits: number): Buffer {
 
 /** Bytes of an IPv4 address already known to be valid (ipFamily() said 4). */
 export function ipv4ToBytes(text: string): Uint8Array {
-  return parseIPv4(text)!;
+  return must(parseIPv4(text), `the bytes of IPv4 address ${text}`);
 }
 
 /** Bytes of an IPv6 address already known to be valid. */
 export function ipv6ToBytes(text: string): Uint8Array {
-  return parseIPv6(text)!;
+  return must(parseIPv6(text), `the bytes of IPv6 address ${text}`);
 }
 
 /** Parses an IP address (v4 or v6) to network-order bytes. */

@@ -10,6 +10,7 @@ import { fieldOfLoad, type Field, type Load } from '../build/fields.js';
 import { formatValue } from '../build/values.js';
 import { dataType, padded } from '../datatypes.js';
 import type { BitwiseExpr, CmpExpr, DataTypeName, Expr, Family, LimitExpr, LogExpr, LookupExpr, NatExpr, NatFlag, RejectExpr } from '../types.js';
+import { must } from '../../util/must.js';
 
 export interface Reg {
   text: string;
@@ -100,7 +101,10 @@ export class RuleRenderer {
         return this.lookup(e);
       case 'immediate':
         if (e.verdict) return this.emit(e.verdict.chain !== undefined ? `${e.verdict.code} ${quoteName(e.verdict.chain)}` : e.verdict.code);
-        this.regs.set(slot(e.dreg), { text: '', type: 'integer', len: e.data!.length, data: e.data! });
+        {
+          const data = must(e.data, 'the data of an immediate without a verdict');
+          this.regs.set(slot(e.dreg), { text: '', type: 'integer', len: data.length, data });
+        }
         return;
       default:
         return this.emit(renderStatement(this, e));
@@ -191,7 +195,7 @@ export class RuleRenderer {
   }
 
   private maskedCmp(r: Reg, e: CmpExpr): string {
-    const mask = r.mask!;
+    const mask = must(r.mask, 'the mask of a masked comparison');
     const dt = dataType(r.type === 'integer' ? 'integer' : r.type);
     if (dt.bitmask && isZero(e.data) && (e.op === 'neq' || e.op === 'eq') && isZero(r.xor ?? mask.subarray(0, 0))) {
       return `${r.text} ${e.op === 'eq' ? '!= ' : ''}${dt.format(mask)}`;
@@ -211,7 +215,7 @@ export class RuleRenderer {
       this.regs.set(slot(e.dreg), { text: `${r.text} ${e.shift.op === 'lshift' ? '<<' : '>>'} ${e.shift.bits}`, type: 'integer', len: e.len });
       return;
     }
-    this.regs.set(slot(e.dreg), { ...r, mask: e.mask!, xor: e.xor! });
+    this.regs.set(slot(e.dreg), { ...r, mask: e.mask, xor: e.xor });
   }
 
   private lookup(e: LookupExpr): void {

@@ -21,6 +21,7 @@ import { keyTypes } from './set.js';
 import type { NftSet } from '../types.js';
 import { formatValue } from '../build/values.js';
 import { TABLE_ATTRS } from './table.js';
+import { must } from '../../util/must.js';
 
 function topAttrs(op: Op): readonly string[] {
   switch (op.kind) {
@@ -141,7 +142,7 @@ function errorFor(batch: Batch, i: number, n: number, e: ReturnType<typeof decod
   if (i === n) {
     return new NetlinkError(e.errno, { op: `nft batch commit (${batch.ops.length} ops)`, ...(e.msg ? { extack: e.msg } : {}) });
   }
-  const at = batch.messageAt(i)!;
+  const at = must(batch.messageAt(i), `batch message ${i}`);
   const op = batch.ops[at.op];
   const details: ConstructorParameters<typeof NetlinkError>[1] = { op: describeOp(op), opIndex: at.op };
   if (e.msg) details.extack = e.msg;

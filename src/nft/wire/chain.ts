@@ -40,6 +40,7 @@ import {
 import { beginNft } from './ops.js';
 import { FAMILY_NUM, familyName, hookName, hookNum } from '../names.js';
 import type { Chain, ChainType } from '../types.js';
+import { must } from '../../util/must.js';
 
 export const CHAIN_ATTRS = [
   'NFTA_CHAIN_UNSPEC',
@@ -76,7 +77,7 @@ export function encodeChain(w: NlWriter, seq: number, flags: number, verb: Chain
   if (c.policy !== undefined) w.u32be(NFTA_CHAIN_POLICY, c.policy === 'drop' ? NF_DROP : NF_ACCEPT);
   if (c.hook !== undefined) {
     const h = w.nestStart(NFTA_CHAIN_HOOK, true);
-    w.u32be(NFTA_HOOK_HOOKNUM, hookNum(c.family, c.hook)!);
+    w.u32be(NFTA_HOOK_HOOKNUM, must(hookNum(c.family, c.hook), `hook ${c.hook} of family ${c.family}`));
     w.u32be(NFTA_HOOK_PRIORITY, c.priority ?? 0);
     if (c.device !== undefined) w.str(NFTA_HOOK_DEV, c.device);
     w.nestEnd(h);

@@ -34,6 +34,7 @@ import { beginNft } from './ops.js';
 import { FAMILY_NUM, familyName } from '../names.js';
 import type { Family, Rule } from '../types.js';
 import { NFTNL_UDATA_RULE_COMMENT, parseUdata, ruleComment, udataString } from './udata.js';
+import { must } from '../../util/must.js';
 
 export const RULE_ATTRS = [
   'NFTA_RULE_UNSPEC',
@@ -64,7 +65,7 @@ export function encodeRule(w: NlWriter, seq: number, flags: number, verb: RuleVe
   beginNft(w, NFT_MSG_NEWRULE, f, seq, FAMILY_NUM[r.family]);
   w.str(NFTA_RULE_TABLE, r.table);
   w.str(NFTA_RULE_CHAIN, r.chain);
-  if (verb === 'replace') w.u64be(NFTA_RULE_HANDLE, r.handle!);
+  if (verb === 'replace') w.u64be(NFTA_RULE_HANDLE, must(r.handle, 'the handle of a replaced rule'));
   encodeExprs(w, NFTA_RULE_EXPRESSIONS, r.exprs, ctx);
   if (position !== undefined) w.u64be(NFTA_RULE_POSITION, position);
   if (r.comment !== undefined) w.binary(NFTA_RULE_USERDATA, ruleComment(r.comment));

@@ -56,7 +56,7 @@ import {
   NFT_SET_POL_MEMORY,
   NFT_SET_TIMEOUT,
 } from './constants.js';
-import { concatTypeId, dataType, dataTypeById, padded, splitConcatTypeId, BYTEORDER_INVALID } from '../datatypes.js';
+import { concatTypeId, dataType, dataTypeById, padded, splitConcatTypeId, BYTEORDER_INVALID, type DataType } from '../datatypes.js';
 import { beginNft } from './ops.js';
 import { FAMILY_NUM, familyName } from '../names.js';
 import type { DataTypeName, NftSet, SetFlag } from '../types.js';
@@ -214,9 +214,10 @@ function decodeKey(id: number, len: number, fieldLens: number[]): NftSet['key'] 
   if (single && (single.len === len || single.len === 0)) return single.name;
   // A concatenation without DESC_CONCAT: peel 6-bit components until the lengths add up.
   for (let n = 2; n <= 5; n++) {
-    const parts = splitConcatTypeId(id, n).map((t) => dataTypeById(t));
-    if (parts.every((p) => p && p.len) && parts.reduce((s, p) => s + padded(p!.len), 0) === len) {
-      return parts.map((p) => p!.name);
+    const ids = splitConcatTypeId(id, n);
+    const parts = ids.map((t) => dataTypeById(t)).filter((p): p is DataType => p !== undefined && p.len > 0);
+    if (parts.length === ids.length && parts.reduce((s, p) => s + padded(p.len), 0) === len) {
+      return parts.map((p) => p.name);
     }
   }
   return typeName(id);

@@ -136,7 +136,7 @@ function plainWire(e: SetElement, withData: boolean): WireElement {
   if (e.timeout !== undefined) w.timeout = e.timeout;
   if (e.data) w.data = e.data;
   else if (e.verdict) w.verdict = e.verdict;
-  if (e.comment !== undefined) w.udata = elemUdata(e.comment, false)!;
+  if (e.comment !== undefined) w.udata = elemUdata(e.comment, false);
   return w;
 }
 
