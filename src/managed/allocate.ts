@@ -29,6 +29,7 @@ import type { NetCtx } from './check-network.js';
 import { blockOf, eucalyptusBlock, formatBlock, lastOf, parseBlock } from './net.js';
 import { describePool, poolSize, type PoolRange } from './pool.js';
 import { DEFAULT_VLAN_RANGE, groupKey, type AllocatedState, type Group, type Instance, type Rule, type State } from './types.js';
+import { must } from '../util/must.js';
 
 interface Draft extends Omit<AllocatedState, 'groups' | 'instances'> {
   groups: Array<Group & { rules: Rule[] }>;
@@ -111,7 +112,7 @@ function allocateBlocks(s: Draft, net: NetCtx): void {
   let next = 0;
   s.groups.forEach((g, i) => {
     if (g.subnet !== undefined) return;
-    let b = eucalyptusBlock(net.subnet, net.addrsPerNet, g.vlan!);
+    let b = eucalyptusBlock(net.subnet, net.addrsPerNet, must(g.vlan, `groups[${i}].vlan`));
     if (!b || taken.has(b.network)) {
       while (next < count && taken.has(net.subnet.network + next * net.addrsPerNet)) next++;
       if (next >= count) {
@@ -130,7 +131,11 @@ function allocateBlocks(s: Draft, net: NetCtx): void {
 
 function allocatePorts(s: Draft): void {
   const used = new Map<string, Set<string>>();
-  const on = (node: string) => used.get(node) ?? used.set(node, new Set()).get(node)!;
+  const on = (node: string) => {
+    let ports = used.get(node);
+    if (!ports) used.set(node, (ports = new Set()));
+    return ports;
+  };
   for (const inst of s.instances) if (inst.port !== undefined) on(inst.node).add(inst.port);
   const next = new Map<string, number>();
   for (const inst of s.instances) {
@@ -149,7 +154,7 @@ function allocatePrivateIps(s: Draft): void {
   const used = new Set(s.instances.flatMap((i) => (i.privateIp === undefined ? [] : [ipv4ToInt(i.privateIp)])));
   s.instances.forEach((inst, i) => {
     if (inst.privateIp !== undefined) return;
-    const b = blocks.get(inst.group)!;
+    const b = must(blocks.get(inst.group), `the block of group ${inst.group}`);
     let ip = b.network + 2;
     while (ip < lastOf(b) && used.has(ip)) ip++;
     if (ip >= lastOf(b)) {
@@ -167,7 +172,7 @@ function allocatePrivateIps(s: Draft): void {
 function allocateMacs(s: Draft, net: NetCtx): void {
   for (const inst of s.instances) {
     if (inst.mac !== undefined) continue;
-    const ip = ipv4ToInt(inst.privateIp!);
+    const ip = ipv4ToInt(must(inst.privateIp, `the privateIp of instance ${inst.id}`));
     inst.mac = formatMac(Uint8Array.of(net.macPrefix[0], net.macPrefix[1], ip >>> 24, (ip >>> 16) & 255, (ip >>> 8) & 255, ip & 255));
   }
 }

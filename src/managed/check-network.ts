@@ -28,7 +28,7 @@ export function checkNetwork(s: State): NetCtx {
   const pool = parsePool(s.publicIps ?? []);
   const clash = poolOverlap(pool, subnet);
   if (clash !== undefined) {
-    throw new ValidationError(`publicIps[${clash}]`, s.publicIps![clash], `overlaps the private subnet ${s.subnet}`);
+    throw new ValidationError(`publicIps[${clash}]`, (s.publicIps ?? [])[clash], `overlaps the private subnet ${s.subnet}`);
   }
   if (s.dns !== undefined) parseIpv4Int('dns', s.dns);
   if (s.metadata !== undefined) checkMetadata(s.metadata, subnet);

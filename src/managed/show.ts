@@ -11,6 +11,7 @@ import { aliasDetail, aliasOwner, isEucanetProto } from '../tx/owner.js';
 import type { DhcpServer } from '../dhcp/index.js';
 import { roleOfProto } from './roles/index.js';
 import type { AllocatedState, State } from './types.js';
+import { must } from '../util/must.js';
 
 export interface PortView {
   name: string;
@@ -154,7 +155,7 @@ export async function readHostView(h: Handle, opts: ShowOptions = {}): Promise<H
   const segments = owned
     .filter((l: Link) => l.kind === 'vlan' || l.kind === 'vxlan')
     .map((l) => {
-      const s: HostView['segments'][number] = { name: l.name, kind: l.kind! };
+      const s: HostView['segments'][number] = { name: l.name, kind: must(l.kind, `the kind of ${l.name}`) };
       if (l.vlan) s.vlan = l.vlan.id;
       const parent = name(l.parent);
       if (parent) s.parent = parent;
@@ -164,7 +165,7 @@ export async function readHostView(h: Handle, opts: ShowOptions = {}): Promise<H
   const addresses = (await h.addresses.list({ family: 4 }))
     .filter((a) => isEucanetProto(a.proto))
     .map((a) => {
-      const r = roleOfProto(a.proto!);
+      const r = roleOfProto(must(a.proto, `the protocol of ${a.address}`));
       return { dev: name(a.index) ?? String(a.index), address: `${a.address}/${a.prefix}`, ...(r ? { role: r } : {}) };
     });
   const rs = await h.nft.listRuleset();
