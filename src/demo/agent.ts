@@ -24,6 +24,7 @@ import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { createServer as createHttpServer, request as httpRequest } from 'node:http';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { createInterface } from 'node:readline';
+import { must } from '../util/must.js';
 
 export interface AgentConfig {
   /** The namespace, for messages. */
@@ -95,7 +96,7 @@ function listenUdp(port: number): Promise<void> {
   const s = createSocket('udp4');
   servers.push(s);
   datagrams.set(port, []);
-  s.on('message', (msg, rinfo) => datagrams.get(port)!.push({ from: rinfo.address, data: msg.toString() }));
+  s.on('message', (msg, rinfo) => must(datagrams.get(port), `the datagrams of port ${port}`).push({ from: rinfo.address, data: msg.toString() }));
   return new Promise((resolve, reject) => {
     s.once('error', reject);
     s.bind(port, '0.0.0.0', () => resolve());

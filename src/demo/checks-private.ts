@@ -55,9 +55,7 @@ export async function otherGroup(x: Ctx): Promise<CheckRow> {
   const [a, c, g] = [x.inst(1), x.inst(3), x.inst(7)];
   const [ga, gc] = [x.group(a), x.group(c)];
   const openPorts = (grp: AllocatedGroup) =>
-    new Set(
-      grp.rules.filter((r) => r.protocol === 'tcp' && r.from !== undefined && (r.cidr ?? '') === '0.0.0.0/0').flatMap((r) => range(r.from!, r.to ?? r.from!)),
-    );
+    new Set(grp.rules.flatMap((r) => (r.protocol === 'tcp' && r.from !== undefined && (r.cidr ?? '') === '0.0.0.0/0' ? range(r.from, r.to ?? r.from) : [])));
   // The ports a group authorizes from anywhere are open to every group through
   // the CC, by design (as in Eucalyptus): through the CC, try the others.
   const open1 = openPorts(ga);

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { netnsPath } from '../sys/netns-path.js';
+import { must } from '../util/must.js';
 
 const run = promisify(execFile);
 
@@ -116,14 +117,17 @@ function parseResult(text: string, client: DhcpClientKind): DhcpLease {
   );
   const lease: DhcpLease = {
     client,
-    ip: kv.get('ip')!,
+    ip: must(kv.get('ip'), 'the ip of the lease udhcpc reported'),
     prefix: maskToPrefix(kv.get('mask') ?? ''),
     dns: (kv.get('dns') ?? '').split(/\s+/).filter(Boolean),
     leaseTime: Number(kv.get('lease') ?? 0),
   };
-  if (kv.get('router')) lease.router = kv.get('router')!;
-  if (kv.get('serverid')) lease.serverId = kv.get('serverid')!;
-  if (kv.get('hostname')) lease.hostname = kv.get('hostname')!;
+  const router = kv.get('router');
+  if (router) lease.router = router;
+  const serverId = kv.get('serverid');
+  if (serverId) lease.serverId = serverId;
+  const hostname = kv.get('hostname');
+  if (hostname) lease.hostname = hostname;
   return lease;
 }
 

@@ -22,6 +22,7 @@ import { alive, readRecord, removeDemo, writeRecord, type RunRecord } from './ru
 import { DemoInterrupted, Session } from './session.js';
 import { demoState, SEED_INSTANCES } from './state.js';
 import { buildScaffolding, clcAddress, createNamespaces, demoNamespaces, Hosts, instanceNetns, ncNetns, NS_CC, NS_CLC, NS_PUB } from './topology.js';
+import { must } from '../util/must.js';
 
 /** Test-only breaks (hidden from the usage text): each makes one check fail on purpose. */
 export type DemoBreak = 'ingress';
@@ -231,7 +232,7 @@ async function startAgents(
   );
   const failed = started.find((s): s is PromiseRejectedResult => s.status === 'rejected');
   if (failed) throw failed.reason;
-  await agents.get(NS_CLC)!.metadata(Object.fromEntries(state.instances.map((i) => [i.privateIp, i.id])));
+  await must(agents.get(NS_CLC), 'the CLC agent').metadata(Object.fromEntries(state.instances.map((i) => [i.privateIp, i.id])));
 }
 
 /** A DHCP client in every sampled instance, all at once; the leases by instance id. */

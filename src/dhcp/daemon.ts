@@ -14,6 +14,7 @@ import { DhcpError, exitMeaning } from './errors.js';
 import { fileSize, lastLines, openAppendNoFollow, readFrom, readIfExists } from './files.js';
 import { findProgram, isAlive, isExecutable, netnsInode, pidsWithArg, readCmdline, waitGone } from './proc.js';
 import type { DnsmasqPaths } from './types.js';
+import { must } from '../util/must.js';
 
 /** Rotate the log (to .1) when a fresh dnsmasq starts and the log is larger than this. */
 const LOG_ROTATE_BYTES = 1 << 20;
@@ -198,7 +199,7 @@ export async function startDnsmasq(cfg: DaemonConfig, timeoutMs: number): Promis
     child.once('error', (err) => reject(new DhcpError('EXITED', `could not start ${cmd}: ${err.message}`)));
   });
   child.unref();
-  const pid = child.pid!;
+  const pid = must(child.pid, `the pid of ${cmd} after its spawn event`);
   const exited = () => (child.exitCode !== null || child.signalCode !== null ? { code: child.exitCode, signal: child.signalCode } : undefined);
   try {
     await waitLoaded(cfg, pid, offset, timeoutMs, 'starting', exited);
