@@ -1,9 +1,10 @@
 // Lint: typescript-eslint with type information, formatting left to Prettier
-// (.prettierrc.json). Chosen over Biome because its type-aware rules
+// (prettier.config.mjs). Chosen over Biome because its type-aware rules
 // (no-floating-promises, no-misused-promises, no-unsafe-*) see through the
 // types: an unawaited kernel op or transaction is this codebase's real risk,
 // and that needs the type checker, which Biome does not run.
-// Every rule turned off below says why in one line.
+// Every rule turned off below says why in one line. The allowed import
+// directions between src/'s folders are a test (test/unit/layers.test.ts).
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
@@ -68,11 +69,6 @@ export default tseslint.config(
       '@typescript-eslint/no-unsafe-return': 'off',
       // Off in tests: a `!` on something the test just made fails the test at once if wrong; the assertion is the check.
       '@typescript-eslint/no-non-null-assertion': 'off',
-    },
-  },
-  {
-    files: ['test/**'],
-    rules: {
       // Off in tests: they read untyped oracle JSON (`ip -j`, `nft -j`, fixtures) and build deliberately ill-typed bad input; `any` there is honest.
       '@typescript-eslint/no-explicit-any': 'off',
     },
