@@ -12,6 +12,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+/** @type {Record<string, number>} */
 const opts = { iterations: 2_000_000, seed: Date.now() % 0x7fffffff, start: 0, 'hang-ms': 10_000 };
 const args = process.argv.slice(2);
 for (let i = 0; i < args.length; i++) {

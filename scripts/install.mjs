@@ -27,9 +27,13 @@ function usableAddon() {
   }
 }
 
-/** The first of `names` that is an executable on the PATH (or an absolute path). */
+/**
+ * The first of `names` that is an executable on the PATH (or an absolute path).
+ * @param {...(string | undefined)} names  unset ones (an empty variable) are skipped
+ */
 function which(...names) {
-  for (const name of names.filter(Boolean)) {
+  for (const name of names) {
+    if (!name) continue;
     const dirs = isAbsolute(name) ? [''] : (env.PATH ?? '').split(delimiter).filter(Boolean);
     for (const dir of dirs) {
       try {

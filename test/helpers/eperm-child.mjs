@@ -5,6 +5,8 @@
 const [lib, netns] = process.argv.slice(2);
 const { open, nft } = await import(lib);
 
+// (The library is loaded from a path given at run time: its Handle is untyped here.)
+/** @type {Record<string, (h: any) => Promise<unknown>>} */
 const attempts = {
   'link add': (h) => h.links.add({ kind: 'bridge', name: 'eucabr10' }),
   'tap create': (h) => h.taps.create('vnet9'),

@@ -9,6 +9,7 @@ const [lib, ...paths] = process.argv.slice(2);
 const { open, readSysctl, nft, checkNetns } = await import(lib);
 const { addon } = await import(new URL('native.js', new URL(lib, 'file:///')).href);
 
+/** @type {Record<string, (ns: string | number) => Promise<unknown>>} */
 const ways = {
   'rtnetlink socket': async (ns) => open({ netns: ns }).close(),
   'nftables socket': async (ns) => nft.openNft({ netns: ns }).close(),
