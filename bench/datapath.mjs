@@ -20,7 +20,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { median } from './lib/stats.mjs';
+import { median, must } from './lib/stats.mjs';
 
 const dist = join(fileURLToPath(new URL('.', import.meta.url)), '../dist');
 const { open, reconcile, planCc, managed, createNetns, deleteNetns, netnsExists } = await import(join(dist, 'index.js'));
@@ -45,10 +45,18 @@ export function cloudState(n) {
     // A node's bridge takes at most 1023 ports: 1000 instances a node.
     nodes: Object.fromEntries(Array.from({ length: Math.ceil(n / 1000) }, (_, k) => [`nc${k + 1}`, { privateInterface: 'eth0' }])),
     groups: [10, 11, 12, 13].map((vlan, g) => ({
-      owner: 'bench', name: `g${g}`, vlan,
+      owner: 'bench',
+      name: `g${g}`,
+      vlan,
       rules: [{ protocol: 'tcp', from: PORT, to: PORT, cidr: '0.0.0.0/0' }],
     })),
-    instances: Array.from({ length: n }, (_, i) => ({ id: `i-${i}`, group: `bench/g${i % 4}`, node: `nc${1 + Math.floor(i / 1000)}`, port: `vnet${i}`, publicIp: true })),
+    instances: Array.from({ length: n }, (_, i) => ({
+      id: `i-${i}`,
+      group: `bench/g${i % 4}`,
+      node: `nc${1 + Math.floor(i / 1000)}`,
+      port: `vnet${i}`,
+      publicIp: true,
+    })),
   };
 }
 
@@ -92,7 +100,7 @@ function sh(ns, cmd, args) {
 /** One topology: client, CC and target instance namespaces, the CC ruleset loaded, the server up. */
 async function topology(tag, n, ruleset, dir) {
   const ns = { pub: `${tag}-pub`, cc: `${tag}-cc`, inst: `${tag}-inst` };
-  const t = { ns, n, ruleset, procs: [] };
+  const t = { ns, n, ruleset, procs: /** @type {import('node:child_process').ChildProcess[]} */ ([]) };
   for (const x of Object.values(ns)) createNetns(x);
   const a = managed.allocate(cloudState(n));
   const target = a.instances[n - 1];
@@ -169,21 +177,29 @@ export async function runDatapath(o) {
       if (c !== 0) throw new Error(`datapath ${t.ruleset} N=${t.n}: tcp/23 should be dropped, ${c} connects got through`);
     }
     for (const t of tops) measure(t, Math.min(0.3, o.seconds)); // warm-up
-    const rates = new Map(tops.map((t) => [t, []]));
+    const rates = new Map(tops.map((t) => [t, /** @type {number[]} */ ([])]));
     const errors = new Map(tops.map((t) => [t, 0]));
     for (let r = 0; r < o.reps; r++) {
       const order = tops.map((_, k) => tops[(k + r) % tops.length]);
       for (const t of order) {
         const m = measure(t, o.seconds);
-        rates.get(t).push(m.rate);
-        errors.set(t, errors.get(t) + m.errors);
+        must(rates.get(t)).push(m.rate);
+        errors.set(t, must(errors.get(t)) + m.errors);
         o.log(`datapath N=${t.n} ${t.ruleset.padEnd(7)} ${m.rate.toFixed(0)} connections/s`);
       }
     }
-    const res = tops.map((t) => ({ n: t.n, ruleset: t.ruleset, runs: rates.get(t).length, median: median(rates.get(t)), samples: rates.get(t), errors: errors.get(t), target: t.target.publicIp }));
+    const res = tops.map((t) => ({
+      n: t.n,
+      ruleset: t.ruleset,
+      runs: must(rates.get(t)).length,
+      median: median(must(rates.get(t))),
+      samples: must(rates.get(t)),
+      errors: errors.get(t),
+      target: t.target.publicIp,
+    }));
     const lo = Math.min(...o.sizes);
-    for (const x of res) x.toSmallest = x.median / res.find((y) => y.ruleset === x.ruleset && y.n === lo).median;
-    return { seconds: o.seconds, port: PORT, inflight: 16, results: res };
+    const results = res.map((x) => ({ ...x, toSmallest: x.median / must(res.find((y) => y.ruleset === x.ruleset && y.n === lo)).median }));
+    return { seconds: o.seconds, port: PORT, inflight: 16, results };
   } finally {
     for (const t of tops) teardown(t);
     rmSync(dir, { recursive: true, force: true });

@@ -9,7 +9,7 @@ import floor from './approaches/floor.mjs';
 import fork from './approaches/fork.mjs';
 import netlinkPkg from './approaches/netlink-pkg.mjs';
 import { expectDown, expectUp, freshNetns, removeNetns } from './lib/ns.mjs';
-import { median } from './lib/stats.mjs';
+import { median, must } from './lib/stats.mjs';
 
 export const APPROACHES = [eucanet, floor, batch, fork, netlinkPkg];
 export const PHASES = ['up', 'reconcile', 'down'];
@@ -54,10 +54,13 @@ async function runOnce(a, n, extraReapplies = 0) {
  */
 export async function runInstances(o) {
   const approaches = APPROACHES.filter((a) => o.only.includes(a.id));
+  /** @type {Array<Record<string, any>>} results with toFloor added below */
   const results = [];
   for (const n of o.sizes) {
     const active = approaches.filter((a) => a.id !== 'fork' || n <= o.forkMax);
-    const samples = new Map(active.map((a) => [a.id, { up: [], reconcile: [], down: [] }]));
+    const samples = new Map(
+      active.map((a) => [a.id, { up: /** @type {number[]} */ ([]), reconcile: /** @type {number[]} */ ([]), down: /** @type {number[]} */ ([]) }]),
+    );
     for (const a of active) await a.begin?.(n);
     try {
       // Uncounted runs of the long-lived library worker, with extra re-applies,
@@ -77,15 +80,19 @@ export async function runInstances(o) {
         for (const a of order) {
           if (a.id === 'fork' && r >= (n > 1000 ? o.forkLargeReps : o.forkReps)) continue;
           const t = await runOnce(a, n);
-          for (const p of PHASES) samples.get(a.id)[p].push(t[p]);
+          for (const p of PHASES) must(samples.get(a.id))[p].push(t[p]);
           o.log(`N=${n} ${a.id.padEnd(11)} up ${t.up.toFixed(1)} ms, re-apply ${t.reconcile.toFixed(1)} ms, down ${t.down.toFixed(1)} ms`);
         }
       }
       const rss = active.includes(eucanet) ? await eucanet.peakRssKiB() : undefined;
       for (const a of active) {
-        const s = samples.get(a.id);
+        const s = must(samples.get(a.id));
         results.push({
-          n, approach: a.id, label: a.label, nat: a.nat, runs: s.up.length,
+          n,
+          approach: a.id,
+          label: a.label,
+          nat: a.nat,
+          runs: s.up.length,
           median: Object.fromEntries(PHASES.map((p) => [p, median(s[p])])),
           samples: s,
           ...(a === eucanet && rss !== undefined ? { peakRssKiB: rss } : {}),

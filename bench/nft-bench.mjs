@@ -49,7 +49,7 @@ function rulesText() {
   out.push('\t}', '}');
   return out.join('\n') + '\n';
 }
-const NAT = { family: 'ip', table: 'nat' };
+const NAT = /** @type {const} */ ({ family: 'ip', table: 'nat' });
 function rulesBatch(nft) {
   const b = nft.batch();
   b.addTable({ family: 'ip', name: 'nat' });
@@ -77,7 +77,7 @@ function elementsText() {
 }
 `;
 }
-const MAP = { ...NAT, name: 'pubmap', key: 'ipv4_addr', data: 'ipv4_addr' };
+const MAP = /** @type {const} */ ({ ...NAT, name: 'pubmap', key: 'ipv4_addr', data: 'ipv4_addr' });
 function elementsBatch(nft) {
   const pairs = new Array(N);
   for (let i = 0; i < N; i++) pairs[i] = [pub(i), priv(i)];
@@ -121,7 +121,7 @@ function runNft(ns, file) {
   const t = process.hrtime.bigint();
   const r = spawnSync('ip', ['netns', 'exec', ns, 'nft', '-f', file], { stdio: ['ignore', 'ignore', 'pipe'] });
   const ms = Number(process.hrtime.bigint() - t) / 1e6;
-  if (r.status !== 0) throw new Error(`nft -f failed: ${r.stderr}`);
+  if (r.status !== 0) throw new Error(`nft -f failed: ${r.stderr.toString()}`);
   return ms;
 }
 
@@ -182,7 +182,12 @@ const fmt = (x) => `${x.toFixed(1).padStart(8)} ms`;
 console.log(`nft load benchmark: N=${N}, ${REPS} runs each, fresh netns per run, medians`);
 console.log(`(ip netns exec NS true alone: ${median(nullExec).toFixed(1)} ms; included in the nft column)\n`);
 console.log('workload   nft -f        lib (from strings)  lib (prebuilt)   nft/lib');
-for (const [name, text, build] of [['rules', rulesText(), rulesBatch], ['elements', elementsText(), elementsBatch]]) {
+/** @type {Array<[string, string, (nft: any) => any]>} */
+const workloads = [
+  ['rules', rulesText(), rulesBatch],
+  ['elements', elementsText(), elementsBatch],
+];
+for (const [name, text, build] of workloads) {
   const t = await bench(name, text, build);
   const m = { nft: median(t.nft), lib: median(t.lib), prebuilt: median(t.prebuilt) };
   console.log(`${name.padEnd(9)} ${fmt(m.nft)}  ${fmt(m.lib)}         ${fmt(m.prebuilt)}     ${(m.nft / m.lib).toFixed(2)}x`);

@@ -140,7 +140,7 @@ const median = (xs) => {
 };
 
 const dir = mkdtempSync(join(tmpdir(), 'rtnl-bench-'));
-const times = Object.fromEntries(Object.keys(approaches).map((k) => [k, []]));
+const times = Object.fromEntries(Object.keys(approaches).map((k) => [k, /** @type {number[]} */ ([])]));
 try {
   // One untimed warm-up of each (page cache, JIT, module loading).
   for (const [name, fn] of Object.entries(approaches)) await once(name, fn, 'w', dir);
@@ -154,13 +154,19 @@ try {
 }
 
 const ipMedian = median(times['ip -batch']);
-console.log(`\n${N} veth pairs + ${N} IPv4 addresses, ${REPS} runs each (fresh netns per run), kernel ${process.platform} ${(await import('node:os')).release()}, node ${process.version}\n`);
+console.log(
+  `\n${N} veth pairs + ${N} IPv4 addresses, ${REPS} runs each (fresh netns per run), kernel ${process.platform} ${(await import('node:os')).release()}, node ${process.version}\n`,
+);
 console.log('approach                   median ms     min ms     max ms   vs ip -batch');
 console.log('-------------------------  ---------  ---------  ---------  ------------');
 for (const [name, xs] of Object.entries(times)) {
   const m = median(xs);
   console.log(
-    `${name.padEnd(25)}  ${m.toFixed(1).padStart(9)}  ${Math.min(...xs).toFixed(1).padStart(9)}  ${Math.max(...xs).toFixed(1).padStart(9)}  ${(m / ipMedian).toFixed(2).padStart(11)}x`,
+    `${name.padEnd(25)}  ${m.toFixed(1).padStart(9)}  ${Math.min(...xs)
+      .toFixed(1)
+      .padStart(9)}  ${Math.max(...xs)
+      .toFixed(1)
+      .padStart(9)}  ${(m / ipMedian).toFixed(2).padStart(11)}x`,
   );
 }
 console.log('\nall runs (ms):');

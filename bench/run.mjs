@@ -47,12 +47,17 @@ const { values: v } = parseArgs({
     json: { type: 'boolean', default: false },
   },
 });
-const list = (s) => s.split(',').map((x) => x.trim()).filter(Boolean);
-const nums = (s, what) => list(s).map((x) => {
-  const k = Number(x);
-  if (!Number.isInteger(k) || k < 1 || k > 60000) throw new Error(`--${what}: "${x}" is not a whole number from 1 to 60000`);
-  return k;
-});
+const list = (s) =>
+  s
+    .split(',')
+    .map((x) => x.trim())
+    .filter(Boolean);
+const nums = (s, what) =>
+  list(s).map((x) => {
+    const k = Number(x);
+    if (!Number.isInteger(k) || k < 1 || k > 60000) throw new Error(`--${what}: "${x}" is not a whole number from 1 to 60000`);
+    return k;
+  });
 const opts = {
   sizes: nums(v.n, 'n'),
   reps: nums(v.reps, 'reps')[0],
@@ -65,7 +70,8 @@ const opts = {
   dpReps: nums(v['dp-reps'], 'dp-reps')[0],
 };
 if (v.smoke) Object.assign(opts, { sizes: [50], reps: 1, forkReps: 1, forkLargeReps: 1, dpSizes: [10, 50], seconds: 0.5, dpReps: 1 });
-for (const id of opts.only) if (!APPROACHES.some((a) => a.id === id)) throw new Error(`--only: unknown approach "${id}" (${APPROACHES.map((a) => a.id).join(', ')})`);
+for (const id of opts.only)
+  if (!APPROACHES.some((a) => a.id === id)) throw new Error(`--only: unknown approach "${id}" (${APPROACHES.map((a) => a.id).join(', ')})`);
 if (process.getuid?.() !== 0) {
   console.error('bench: needs root (it makes network namespaces, taps and nftables tables)');
   process.exit(2);
@@ -105,9 +111,11 @@ if (v.readme) {
   const text = readFileSync(readme, 'utf8');
   const re = /(<!-- bench:begin -->\n)[\s\S]*?(<!-- bench:end -->)/;
   if (!re.test(text)) throw new Error('README.md has no <!-- bench:begin --> ... <!-- bench:end --> block');
-  writeFileSync(readme, text.replace(re, (_, a, b) => `${a}${md}${b}`));
+  writeFileSync(
+    readme,
+    text.replace(re, (_, a, b) => `${a}${md}${b}`),
+  );
 }
 if (v.json) console.log(JSON.stringify(results, null, 2));
 else console.log(md);
 log(`results: ${join(v.out, 'results.json')}, ${join(v.out, 'results.md')} (${results.seconds} s)`);
-

@@ -3,9 +3,9 @@
 import { readFileSync } from 'node:fs';
 import { dhcp, managed, nft, planCc, planNc, ValidationError } from 'eucanet';
 
-const doc = JSON.parse(readFileSync(process.argv[2] ?? 'examples/seed.json', 'utf8'));
+const doc = JSON.parse(readFileSync(process.argv[2] ?? 'examples/seed.json', 'utf8')) as managed.State;
 try {
-  managed.validateState({ ...doc, groups: [{ ...doc.groups[0], vlan: 5000 }] });
+  managed.validateState({ ...doc, groups: [{ ...doc.groups?.[0], vlan: 5000 }] });
 } catch (err) {
   if (!(err instanceof ValidationError)) throw err;
   console.log(err.message);   // invalid groups[0].vlan 5000: is not a VLAN number 1-4094

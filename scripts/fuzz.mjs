@@ -12,6 +12,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+/** @type {Record<string, number>} */
 const opts = { iterations: 2_000_000, seed: Date.now() % 0x7fffffff, start: 0, 'hang-ms': 10_000 };
 const args = process.argv.slice(2);
 for (let i = 0; i < args.length; i++) {
@@ -24,20 +25,16 @@ for (let i = 0; i < args.length; i++) {
   opts[m[1]] = Number(v);
 }
 console.log(`fuzz: seed ${opts.seed}, cases ${opts.start}-${opts.start + opts.iterations - 1}`);
-const r = spawnSync(
-  process.execPath,
-  [join(root, 'node_modules/vitest/vitest.mjs'), 'run', 'test/unit/decode-fuzz.test.ts', '-t', 'every decoder returns'],
-  {
-    cwd: root,
-    stdio: 'inherit',
-    env: {
-      ...process.env,
-      FUZZ_SEED: String(opts.seed),
-      FUZZ_START: String(opts.start),
-      FUZZ_ITERATIONS: String(opts.iterations),
-      FUZZ_HANG_MS: String(opts['hang-ms']),
-    },
+const r = spawnSync(process.execPath, [join(root, 'node_modules/vitest/vitest.mjs'), 'run', 'test/unit/decode-fuzz.test.ts', '-t', 'every decoder returns'], {
+  cwd: root,
+  stdio: 'inherit',
+  env: {
+    ...process.env,
+    FUZZ_SEED: String(opts.seed),
+    FUZZ_START: String(opts.start),
+    FUZZ_ITERATIONS: String(opts.iterations),
+    FUZZ_HANG_MS: String(opts['hang-ms']),
   },
-);
+});
 if (r.signal) console.error(`fuzz: the run was killed by ${r.signal} (a hang reports itself above)`);
 process.exit(r.status ?? 1);

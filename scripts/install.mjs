@@ -27,9 +27,13 @@ function usableAddon() {
   }
 }
 
-/** The first of `names` that is an executable on the PATH (or an absolute path). */
+/**
+ * The first of `names` that is an executable on the PATH (or an absolute path).
+ * @param {...(string | undefined)} names  unset ones (an empty variable) are skipped
+ */
 function which(...names) {
-  for (const name of names.filter(Boolean)) {
+  for (const name of names) {
+    if (!name) continue;
     const dirs = isAbsolute(name) ? [''] : (env.PATH ?? '').split(delimiter).filter(Boolean);
     for (const dir of dirs) {
       try {
@@ -65,6 +69,10 @@ function nodeGyp() {
   }
 }
 
+/**
+ * @param {string} message
+ * @returns {never}
+ */
 function fail(message) {
   process.stderr.write(`eucanet: ${message}\n`);
   process.exit(1);
@@ -84,8 +92,11 @@ const run = spawnSync(gyp[0], [...gyp.slice(1), 'rebuild'], { cwd: root, encodin
 if (run.status !== 0) {
   const log = join(mkdtempSync(join(tmpdir(), 'eucanet-build-')), 'node-gyp.log');
   writeFileSync(log, `${run.stdout ?? ''}${run.stderr ?? ''}${run.error ? `\n${run.error.stack}\n` : ''}`);
-  const first = `${run.stdout ?? ''}${run.stderr ?? ''}`.split('\n').find((l) => /\berror\b/i.test(l))?.trim();
-  const why = run.error ? run.error.message : first ?? `node-gyp exited with ${run.status ?? run.signal}`;
+  const first = `${run.stdout ?? ''}${run.stderr ?? ''}`
+    .split('\n')
+    .find((l) => /\berror\b/i.test(l))
+    ?.trim();
+  const why = run.error ? run.error.message : (first ?? `node-gyp exited with ${run.status ?? run.signal}`);
   fail(`building the native addon for ${where} failed (${why}; node-gyp's output is in ${log}): ${REMEDY}`);
 }
 if (!usableAddon()) fail(`node-gyp built the native addon but it does not load from ${root}/build/Release: ${REMEDY}`);

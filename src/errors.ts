@@ -112,13 +112,11 @@ function codeOf(err: unknown): string | undefined {
 }
 
 export const isExists = (err: unknown): boolean => codeOf(err) === 'EEXIST';
-export const isNotFound = (err: unknown): boolean =>
-  ['ENOENT', 'ENODEV', 'ESRCH', 'EADDRNOTAVAIL', 'ENXIO'].includes(codeOf(err) ?? '');
+export const isNotFound = (err: unknown): boolean => ['ENOENT', 'ENODEV', 'ESRCH', 'EADDRNOTAVAIL', 'ENXIO'].includes(codeOf(err) ?? '');
 export const isBusy = (err: unknown): boolean => codeOf(err) === 'EBUSY';
 export const isPermission = (err: unknown): boolean => ['EPERM', 'EACCES'].includes(codeOf(err) ?? '');
 export const isInvalid = (err: unknown): boolean => codeOf(err) === 'EINVAL' || err instanceof ValidationError;
-export const isNotSupported = (err: unknown): boolean =>
-  ['EOPNOTSUPP', 'ENOTSUP', 'EPROTONOSUPPORT', 'EAFNOSUPPORT'].includes(codeOf(err) ?? '');
+export const isNotSupported = (err: unknown): boolean => ['EOPNOTSUPP', 'ENOTSUP', 'EPROTONOSUPPORT', 'EAFNOSUPPORT'].includes(codeOf(err) ?? '');
 export const isDecodeError = (err: unknown): err is DecodeError => err instanceof DecodeError;
 /** The nftables ruleset changed under a batch that carried a generation id. */
 export const isGenerationMismatch = (err: unknown): boolean => codeOf(err) === 'ERESTART';

@@ -73,7 +73,11 @@ export class Handle extends Session {
       const list = typeof names === 'string' ? [names] : names;
       const what = `tap create ${list.join(' ')}`;
       checked(what, () => list.forEach((n, i) => validateLinkName(`taps[${i}]`, n)));
-      await executeOne(this, list.map((name) => ({ op: 'tap.add', name, spec })), what);
+      await executeOne(
+        this,
+        list.map((name) => ({ op: 'tap.add', name, spec })),
+        what,
+      );
     },
     delete: async (names: string | string[], opts: TapOptions = {}): Promise<void> => {
       const list = typeof names === 'string' ? [names] : names;

@@ -17,8 +17,19 @@ export type { LinkRef } from './rtnl/kinds/index.js';
 
 // Errors, and the predicates over them.
 export {
-  DecodeError, ExchangeError, NetlinkError, TransactionError, ValidationError,
-  isBusy, isDecodeError, isExists, isGenerationMismatch, isInvalid, isNotFound, isNotSupported, isPermission,
+  DecodeError,
+  ExchangeError,
+  NetlinkError,
+  TransactionError,
+  ValidationError,
+  isBusy,
+  isDecodeError,
+  isExists,
+  isGenerationMismatch,
+  isInvalid,
+  isNotFound,
+  isNotSupported,
+  isPermission,
 } from './errors.js';
 export { AddonMissingError, SystemCallError } from './native.js';
 

@@ -43,8 +43,7 @@ interface Addon {
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 
 /** What to do when there is no addon, said once for every way that can happen. */
-export const ADDON_REMEDY =
-  'install make, g++ and python3 and run `npm rebuild eucanet`, or use a package with prebuilds';
+export const ADDON_REMEDY = 'install make, g++ and python3 and run `npm rebuild eucanet`, or use a package with prebuilds';
 
 /** The addon cannot be loaded: there is no build for this platform, or the one found is unusable. */
 export class AddonMissingError extends Error {
@@ -90,7 +89,7 @@ function loadAddon(): Addon {
  * an AddonMissingError naming what to install when there is no build.
  */
 export const addon: Addon = new Proxy({} as Addon, {
-  get: (_target, prop) => Reflect.get(loadAddon(), prop),
+  get: (_target, prop) => Reflect.get(loadAddon(), prop) as unknown,
   has: (_target, prop) => Reflect.has(loadAddon(), prop),
 });
 

@@ -9,9 +9,10 @@ import { PORT_GROUP, TABLE, bridge, ipBatchDown, ipBatchUp, nftFile, priv, pub, 
 
 function exec(ns, cmd, args) {
   // ip picks its namespace itself (-n); nft is entered into it (nsenter: setns + exec).
-  const r = cmd === 'ip'
-    ? spawnSync('ip', ['-n', ns, ...args], { encoding: 'utf8', maxBuffer: 1 << 30 })
-    : spawnSync('nsenter', [`--net=/run/netns/${ns}`, cmd, ...args], { encoding: 'utf8', maxBuffer: 1 << 30 });
+  const r =
+    cmd === 'ip'
+      ? spawnSync('ip', ['-n', ns, ...args], { encoding: 'utf8', maxBuffer: 1 << 30 })
+      : spawnSync('nsenter', [`--net=/run/netns/${ns}`, cmd, ...args], { encoding: 'utf8', maxBuffer: 1 << 30 });
   if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')}: ${r.stderr}`);
   return r.stdout;
 }

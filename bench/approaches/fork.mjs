@@ -27,9 +27,15 @@ export default {
     writeFileSync(this.files.check, forkCheck(n));
     writeFileSync(this.files.down, forkDown(n));
   },
-  up: async function (ns) { return sh(ns, this.files.up); },
-  reconcile: async function (ns) { return sh(ns, this.files.check); },
-  down: async function (ns) { return sh(ns, this.files.down); },
+  up: async function (ns) {
+    return sh(ns, this.files.up);
+  },
+  reconcile: async function (ns) {
+    return sh(ns, this.files.check);
+  },
+  down: async function (ns) {
+    return sh(ns, this.files.down);
+  },
   end() {
     rmSync(this.dir, { recursive: true, force: true });
   },

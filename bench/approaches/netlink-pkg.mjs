@@ -13,13 +13,13 @@ export default {
     this.worker = new Worker(script, { netns: ns });
     await this.worker.call('warmup', { n });
   },
-  async up(ns, n) {
+  async up(_ns, n) {
     return (await this.worker.call('up', { n })).ms;
   },
-  async reconcile(ns, n) {
+  async reconcile(_ns, n) {
     return (await this.worker.call('reconcile', { n })).ms;
   },
-  async down(ns, n) {
+  async down(_ns, n) {
     return (await this.worker.call('down', { n })).ms;
   },
   async close() {

@@ -89,7 +89,9 @@ export function census(ns, n) {
 export function expectUp(ns, n, nat, who) {
   const c = census(ns, n);
   const want = {
-    taps: n, tapsOk: n, addresses: n,
+    taps: n,
+    tapsOk: n,
+    addresses: n,
     elements: nat === 'map' ? 2 * n : 0,
     rules: nat === 'map' ? 2 : nat === 'rules' ? 2 * n : 0,
     table: nat !== 'none',

@@ -19,19 +19,39 @@ export function targets(res) {
     const f = get(res, n, 'floor');
     const b = get(res, n, 'batch');
     if (n === 1000) {
-      add('bring-up at N=1000 within 1.10x of the floor', e && f ? `${x(e.median.up / f.median.up)} (${ms(e.median.up)} vs ${ms(f.median.up)} ms)` : 'not measured', e && f ? e.median.up <= 1.1 * f.median.up : undefined);
+      add(
+        'bring-up at N=1000 within 1.10x of the floor',
+        e && f ? `${x(e.median.up / f.median.up)} (${ms(e.median.up)} vs ${ms(f.median.up)} ms)` : 'not measured',
+        e && f ? e.median.up <= 1.1 * f.median.up : undefined,
+      );
     }
-    add(`bring-up at N=${n} faster than ip -batch + nft -f`, e && b ? `${ms(e.median.up)} vs ${ms(b.median.up)} ms (${x(e.median.up / b.median.up)})` : 'not measured', e && b ? e.median.up < b.median.up : undefined);
+    add(
+      `bring-up at N=${n} faster than ip -batch + nft -f`,
+      e && b ? `${ms(e.median.up)} vs ${ms(b.median.up)} ms (${x(e.median.up / b.median.up)})` : 'not measured',
+      e && b ? e.median.up < b.median.up : undefined,
+    );
     if (n === 1000) {
-      add('teardown at N=1000 within 1.2x of the floor', e && f ? `${x(e.median.down / f.median.down)} (${ms(e.median.down)} vs ${ms(f.median.down)} ms)` : 'not measured', e && f ? e.median.down <= 1.2 * f.median.down : undefined);
-      add('no-change re-apply at N=1000 under 10% of bring-up', e ? `${((100 * e.median.reconcile) / e.median.up).toFixed(1)}% (${ms(e.median.reconcile)} of ${ms(e.median.up)} ms)` : 'not measured', e ? e.median.reconcile < 0.1 * e.median.up : undefined);
+      add(
+        'teardown at N=1000 within 1.2x of the floor',
+        e && f ? `${x(e.median.down / f.median.down)} (${ms(e.median.down)} vs ${ms(f.median.down)} ms)` : 'not measured',
+        e && f ? e.median.down <= 1.2 * f.median.down : undefined,
+      );
+      add(
+        'no-change re-apply at N=1000 under 10% of bring-up',
+        e ? `${((100 * e.median.reconcile) / e.median.up).toFixed(1)}% (${ms(e.median.reconcile)} of ${ms(e.median.up)} ms)` : 'not measured',
+        e ? e.median.reconcile < 0.1 * e.median.up : undefined,
+      );
     }
   }
   const dp = res.datapath?.results ?? [];
   const big = Math.max(...dp.map((r) => r.n));
   const small = Math.min(...dp.map((r) => r.n));
   const eb = dp.find((r) => r.ruleset === 'eucanet' && r.n === big);
-  add(`datapath: eucanet's rate at ${big} instances within 10% of its rate at ${small}`, eb ? `${(100 * eb.toSmallest).toFixed(1)}%` : 'not measured', eb ? eb.toSmallest >= 0.9 : undefined);
+  add(
+    `datapath: eucanet's rate at ${big} instances within 10% of its rate at ${small}`,
+    eb ? `${(100 * eb.toSmallest).toFixed(1)}%` : 'not measured',
+    eb ? eb.toSmallest >= 0.9 : undefined,
+  );
   return out;
 }
 
@@ -43,7 +63,9 @@ export function markdown(res) {
   l.push(`\`npm run bench${o.smoke ? ' -- --smoke' : ''}\` took ${res.seconds} s.`);
   l.push('');
   if (res.instances?.length) {
-    l.push(`**Instances** (median of ${o.reps} runs; fork per op ${o.forkReps} up to N=1000, ${o.forkLargeReps} above): each a tap in its group's bridge and up, a /32 on the public NIC, a DNAT and an SNAT. Milliseconds, and the ratio to the floor.`);
+    l.push(
+      `**Instances** (median of ${o.reps} runs; fork per op ${o.forkReps} up to N=1000, ${o.forkLargeReps} above): each a tap in its group's bridge and up, a /32 on the public NIC, a DNAT and an SNAT. Milliseconds, and the ratio to the floor.`,
+    );
     l.push('');
     l.push('| N | approach | bring-up | no-change re-apply | teardown | runs |');
     l.push('|---:|---|---:|---:|---:|---:|');
@@ -53,17 +75,22 @@ export function markdown(res) {
     }
     l.push('');
     const rss = res.instances.filter((r) => r.peakRssKiB);
-    if (rss.length) l.push(`eucanet's peak RSS (its worker process, all runs at that N): ${rss.map((r) => `N=${r.n} ${(r.peakRssKiB / 1024).toFixed(0)} MiB`).join(', ')}.`);
+    if (rss.length)
+      l.push(`eucanet's peak RSS (its worker process, all runs at that N): ${rss.map((r) => `N=${r.n} ${(r.peakRssKiB / 1024).toFixed(0)} MiB`).join(', ')}.`);
     const cold = res.instances.filter((r) => r.cold);
     if (cold.length) {
       l.push('');
-      l.push(`eucanet's first run in a fresh process (cold code, not counted above; bring-up / re-apply / teardown): ${cold.map((r) => `N=${r.n} ${ms(r.cold.up)} / ${ms(r.cold.reconcile)} / ${ms(r.cold.down)} ms`).join(', ')}.`);
+      l.push(
+        `eucanet's first run in a fresh process (cold code, not counted above; bring-up / re-apply / teardown): ${cold.map((r) => `N=${r.n} ${ms(r.cold.up)} / ${ms(r.cold.reconcile)} / ${ms(r.cold.down)} ms`).join(', ')}.`,
+      );
     }
     l.push('');
   }
   if (res.datapath?.results?.length) {
     const d = res.datapath;
-    l.push(`**Datapath** (median of ${o.dpReps} runs of ${d.seconds} s, ${d.inflight} connects in flight): new TCP connections per second through the CC to the last instance's public IP.`);
+    l.push(
+      `**Datapath** (median of ${o.dpReps} runs of ${d.seconds} s, ${d.inflight} connects in flight): new TCP connections per second through the CC to the last instance's public IP.`,
+    );
     l.push('');
     l.push('| instances configured | eucanet (maps) | Eucalyptus-style linear rules (`nft -f`) |');
     l.push('|---:|---:|---:|');

@@ -1,4 +1,15 @@
 // Medians and the numbers the tables print.
+
+/**
+ * The value, which the caller knows is there (a map entry it made): throws if not.
+ * @template T
+ * @param {T | undefined} v
+ * @returns {T}
+ */
+export function must(v) {
+  if (v === undefined) throw new Error('bench: a value that must be there is missing');
+  return v;
+}
 export function median(xs) {
   if (!xs.length) return NaN;
   const s = [...xs].sort((a, b) => a - b);

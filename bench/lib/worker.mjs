@@ -4,13 +4,18 @@
 import { fork } from 'node:child_process';
 
 export class Worker {
+  /**
+   * @param {string} script
+   * @param {{ netns?: string }} [options]
+   */
   constructor(script, { netns } = {}) {
+    /** @type {import('node:child_process').ForkOptions} */
     const opts = { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], serialization: 'json' };
     if (netns) Object.assign(opts, { execPath: 'nsenter', execArgv: [`--net=/run/netns/${netns}`, process.execPath] });
     this.child = fork(script, [], opts);
     this.pending = new Map();
     this.seq = 0;
-    this.child.on('message', (m) => {
+    this.child.on('message', (/** @type {any} */ m) => {
       const p = this.pending.get(m.id);
       if (!p) return;
       this.pending.delete(m.id);
@@ -33,6 +38,8 @@ export class Worker {
 
   stop() {
     if (this.child.connected) this.child.disconnect();
-    return new Promise((resolve) => (this.child.exitCode !== null || this.child.signalCode !== null ? resolve() : this.child.once('exit', resolve)));
+    return new Promise((/** @type {(v?: unknown) => void} */ resolve) =>
+      this.child.exitCode !== null || this.child.signalCode !== null ? resolve() : this.child.once('exit', resolve),
+    );
   }
 }

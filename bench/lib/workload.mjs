@@ -70,9 +70,12 @@ export function ipBatchDown(n) {
  * linear ruleset), since per-op tools add a rule per instance.
  */
 export function forkUp(n) {
-  const l = ['set -e', `nft add table ip ${TABLE}`,
+  const l = [
+    'set -e',
+    `nft add table ip ${TABLE}`,
     `nft 'add chain ip ${TABLE} prerouting { type nat hook prerouting priority dstnat; policy accept; }'`,
-    `nft 'add chain ip ${TABLE} postrouting { type nat hook postrouting priority srcnat; policy accept; }'`];
+    `nft 'add chain ip ${TABLE} postrouting { type nat hook postrouting priority srcnat; policy accept; }'`,
+  ];
   for (let i = 0; i < n; i++) {
     l.push(`ip tuntap add dev ${tap(i)} mode tap`);
     l.push(`ip link set dev ${tap(i)} group ${PORT_GROUP} master ${bridge(i, n)} up`);

@@ -66,8 +66,14 @@ async function up(ns, n) {
   for (const c of chains) b.addChain(c);
   b.addSet(maps.pub2priv).addSet(maps.priv2pub);
   for (const r of rules()) b.addRule(r);
-  b.addElements(maps.pub2priv, range(n).map((i) => [pub(i), priv(i)]));
-  b.addElements(maps.priv2pub, range(n).map((i) => [priv(i), pub(i)]));
+  b.addElements(
+    maps.pub2priv,
+    range(n).map((i) => [pub(i), priv(i)]),
+  );
+  b.addElements(
+    maps.priv2pub,
+    range(n).map((i) => [priv(i), pub(i)]),
+  );
   await tx.commit();
   return { ms: performance.now() - t0 };
 }
@@ -97,15 +103,28 @@ async function down(ns, n) {
 
 export const phases = { up, reconcile: check, down };
 
-process.on('message', async (m) => {
+/**
+ * Sends to the parent over the IPC channel (bench/lib/worker.mjs forks this file with one).
+ * @param {object} msg
+ */
+function send(msg) {
+  if (!process.send) throw new Error('bench worker: no IPC channel (start it through bench/lib/worker.mjs)');
+  process.send(msg);
+}
+
+/** Answers one request from the parent; every failure is sent back, never thrown.
+ * @param {any} m  the parent's request (JSON over IPC)
+ */
+async function onMessage(m) {
   try {
-    if (m.cmd === 'rss') return process.send({ id: m.id, maxRssKiB: process.resourceUsage().maxRSS, rssKiB: Math.round(process.memoryUsage().rss / 1024) });
+    if (m.cmd === 'rss') return send({ id: m.id, maxRssKiB: process.resourceUsage().maxRSS, rssKiB: Math.round(process.memoryUsage().rss / 1024) });
     const r = await phases[m.cmd](m.ns, m.n);
-    process.send({ id: m.id, ...r });
+    send({ id: m.id, ...r });
   } catch (err) {
-    process.send({ id: m.id, error: String(err?.stack ?? err) });
+    send({ id: m.id, error: String(/** @type {{ stack?: string } | undefined} */ (err)?.stack ?? err) });
   }
-});
+}
+process.on('message', (m) => void onMessage(m));
 process.on('disconnect', () => {
   for (const h of handles.values()) h.close();
   process.exit(0);

@@ -12,10 +12,11 @@
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createRequire } from 'node:module';
+import { must } from '../lib/stats.mjs';
 import { PORT_GROUP, bridge, bridges, pub, tap } from '../lib/workload.mjs';
 
 const require = createRequire(import.meta.url);
-const { createRtNetlink } = require('netlink');
+const { createRtNetlink, FlagsNew } = require('netlink');
 const dist = join(fileURLToPath(new URL('.', import.meta.url)), '../../dist');
 const { addon } = await import(join(dist, 'native.js'));
 
@@ -43,13 +44,24 @@ async function indexes() {
 
 async function up(n) {
   const t0 = performance.now();
-  addon.tapCreate(null, Array.from({ length: n }, (_, i) => tap(i)), {}, true);
+  addon.tapCreate(
+    null,
+    Array.from({ length: n }, (_, i) => tap(i)),
+    {},
+    true,
+  );
   const idx = await indexes();
   const eth0 = idx.get('eth0');
   await windowed(n, (i) =>
-    rt.setLink({ index: idx.get(tap(i)), flags: { up: true }, change: { up: true } }, { master: idx.get(bridge(i, n)), group: PORT_GROUP }));
+    rt.setLink({ index: idx.get(tap(i)), flags: { up: true }, change: { up: true } }, { master: idx.get(bridge(i, n)), group: PORT_GROUP }),
+  );
   await windowed(n, (i) =>
-    rt.newAddress({ family: AF_INET, prefixlen: 32, index: eth0 }, { local: ipBuf(pub(i)), address: ipBuf(pub(i)) }, { flags: { create: true, excl: true } }));
+    rt.newAddress(
+      { family: AF_INET, prefixlen: 32, index: eth0 },
+      { local: ipBuf(pub(i)), address: ipBuf(pub(i)) },
+      { flags: FlagsNew.CREATE | FlagsNew.EXCL },
+    ),
+  );
   return { ms: performance.now() - t0 };
 }
 
@@ -60,8 +72,8 @@ async function check(n) {
   const addrs = await rt.getAddresses({ family: AF_INET });
   const byName = new Map(links.map((l) => [l.attrs.ifname, l]));
   const brIdx = new Map(bridges(n).map((b) => [b, byName.get(b)?.data.index]));
-  const eth0 = byName.get('eth0').data.index;
-  const have = new Set(addrs.filter((a) => a.data.index === eth0 && a.data.prefixlen === 32).map((a) => [...a.attrs.local].join('.')));
+  const eth0 = must(byName.get('eth0')).data.index;
+  const have = new Set(addrs.filter((a) => a.data.index === eth0 && a.data.prefixlen === 32).map((a) => [...must(a.attrs.local)].join('.')));
   let bad = 0;
   for (let i = 0; i < n; i++) {
     const l = byName.get(tap(i));
@@ -78,14 +90,25 @@ async function down(n) {
   const idx = await indexes();
   const eth0 = idx.get('eth0');
   await rt.delLink({}, { group: PORT_GROUP });
-  await windowed(n, (i) =>
-    rt.delAddress({ family: AF_INET, prefixlen: 32, index: eth0 }, { local: ipBuf(pub(i)), address: ipBuf(pub(i)) }));
+  await windowed(n, (i) => rt.delAddress({ family: AF_INET, prefixlen: 32, index: eth0 }, { local: ipBuf(pub(i)), address: ipBuf(pub(i)) }));
   return { ms: performance.now() - t0 };
 }
 
 const phases = { up, reconcile: check, down };
 
-process.on('message', async (m) => {
+/**
+ * Sends to the parent over the IPC channel (bench/lib/worker.mjs forks this file with one).
+ * @param {object} msg
+ */
+function send(msg) {
+  if (!process.send) throw new Error('bench worker: no IPC channel (start it through bench/lib/worker.mjs)');
+  process.send(msg);
+}
+
+/** Answers one request from the parent; every failure is sent back, never thrown.
+ * @param {any} m  the parent's request (JSON over IPC)
+ */
+async function onMessage(m) {
   try {
     if (m.cmd === 'warmup') {
       // Same work at a small size in this namespace, then undone: JIT warm, as a daemon is.
@@ -93,13 +116,14 @@ process.on('message', async (m) => {
       await up(w);
       await check(w);
       await down(w);
-      return process.send({ id: m.id, ms: 0 });
+      return send({ id: m.id, ms: 0 });
     }
-    process.send({ id: m.id, ...(await phases[m.cmd](m.n)) });
+    send({ id: m.id, ...(await phases[m.cmd](m.n)) });
   } catch (err) {
-    process.send({ id: m.id, error: String(err?.stack ?? err) });
+    send({ id: m.id, error: String(/** @type {{ stack?: string } | undefined} */ (err)?.stack ?? err) });
   }
-});
+}
+process.on('message', (m) => void onMessage(m));
 process.on('disconnect', () => {
   rt.socket.close?.();
   process.exit(0);

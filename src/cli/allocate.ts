@@ -4,6 +4,7 @@ import { formatState, loadState, withAllocations, writeFileAtomic } from '../man
 import type { CliValues } from './commands.js';
 import { inputFile } from './files.js';
 import { EXIT_OK, WriteError } from './output.js';
+import { must } from '../util/must.js';
 
 type Doc = Record<string, unknown>;
 const FIELDS = { groups: ['vlan', 'subnet'], instances: ['port', 'privateIp', 'mac', 'publicIp'] } as const;
@@ -25,7 +26,7 @@ export function allocationLines(before: Doc, after: Doc): string[] {
 }
 
 export async function allocateCmd(v: CliValues): Promise<number> {
-  const path = await inputFile('--state', v.state!);
+  const path = await inputFile('--state', must(v.state, 'the required --state'));
   const loaded = await loadState(path, v.conf ? { conf: await inputFile('--conf', v.conf) } : {});
   for (const w of loaded.warnings) process.stderr.write(`eucanet: warning: ${w}\n`);
   const doc = withAllocations(loaded.document, allocate(loaded.state));

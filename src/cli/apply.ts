@@ -9,10 +9,11 @@ import type { Role } from '../managed/roles/index.js';
 import type { CliValues } from './commands.js';
 import { inputFile } from './files.js';
 import { EXIT_OK, progressBar } from './output.js';
+import { must } from '../util/must.js';
 
 /** The role from checked options (parse.ts made sure of --role and --node). */
 export function roleOf(v: CliValues): Role {
-  return v.role === 'nc' ? { role: 'nc', node: v.node! } : { role: 'cc' };
+  return v.role === 'nc' ? { role: 'nc', node: must(v.node, 'the --node parse.ts requires with --role nc') } : { role: 'cc' };
 }
 
 /** The DHCP part of the outcome, one line; empty when there is none. */
@@ -25,7 +26,10 @@ export function dhcpLine(r: ApplyResult): string {
 function foreignLines(r: ApplyResult, force: boolean): string[] {
   if (!r.foreign.length) return [];
   const verb = force ? 'taken over (--force)' : 'left alone';
-  return [`${verb}: ${r.foreign.length} eucanet object${r.foreign.length === 1 ? '' : 's'} not of this role:`, ...r.foreign.map((f) => `  ${describeForeign(f)}`)];
+  return [
+    `${verb}: ${r.foreign.length} eucanet object${r.foreign.length === 1 ? '' : 's'} not of this role:`,
+    ...r.foreign.map((f) => `  ${describeForeign(f)}`),
+  ];
 }
 
 function json(r: ApplyResult, role: Role, dryRun: boolean, ms: number): string {
@@ -48,7 +52,7 @@ function json(r: ApplyResult, role: Role, dryRun: boolean, ms: number): string {
 
 export async function apply(v: CliValues): Promise<number> {
   const role = roleOf(v);
-  const loaded = await loadState(await inputFile('--state', v.state!), v.conf ? { conf: await inputFile('--conf', v.conf) } : {});
+  const loaded = await loadState(await inputFile('--state', must(v.state, 'the required --state')), v.conf ? { conf: await inputFile('--conf', v.conf) } : {});
   for (const w of loaded.warnings) process.stderr.write(`eucanet: warning: ${w}\n`);
   const state = allocate(loaded.state);
   const dryRun = !!v['dry-run'];

@@ -44,12 +44,23 @@ export interface CliValues {
   help?: boolean;
 }
 
-const netns: OptionSpec = { name: 'netns', type: 'string', arg: 'NAME', help: 'act inside the network namespace /run/netns/NAME (or a path to a namespace file)' };
+const netns: OptionSpec = {
+  name: 'netns',
+  type: 'string',
+  arg: 'NAME',
+  help: 'act inside the network namespace /run/netns/NAME (or a path to a namespace file)',
+};
 const json: OptionSpec = { name: 'json', type: 'boolean', help: 'print the result as JSON' };
 const dryRun: OptionSpec = { name: 'dry-run', type: 'boolean', help: 'print what would change, and change nothing' };
 const verbose: OptionSpec = { name: 'verbose', type: 'boolean', help: 'on failure, print the whole error and its stack' };
 const help: OptionSpec = { name: 'help', type: 'boolean', short: 'h', help: 'print this help' };
-const role: OptionSpec = { name: 'role', type: 'string', arg: 'cc|nc', required: true, help: 'the role of this host: cc (cluster controller) or nc (node controller)' };
+const role: OptionSpec = {
+  name: 'role',
+  type: 'string',
+  arg: 'cc|nc',
+  required: true,
+  help: 'the role of this host: cc (cluster controller) or nc (node controller)',
+};
 const conf: OptionSpec = { name: 'conf', type: 'string', arg: 'FILE', help: 'a eucalyptus.conf whose VNET_* keys give the network settings' };
 
 export const COMMANDS: CommandSpec[] = [
@@ -59,7 +70,7 @@ export const COMMANDS: CommandSpec[] = [
     options: [
       { name: 'state', type: 'string', arg: 'FILE', required: true, help: 'the cloud state (JSON, see schema/state.schema.json)' },
       role,
-      { name: 'node', type: 'string', arg: 'NAME', help: 'the node this host is (a key of the state\'s nodes); required with --role nc' },
+      { name: 'node', type: 'string', arg: 'NAME', help: "the node this host is (a key of the state's nodes); required with --role nc" },
       conf,
       netns,
       dryRun,
@@ -72,9 +83,9 @@ export const COMMANDS: CommandSpec[] = [
   },
   {
     name: 'show',
-    summary: 'show what eucanet owns on this host, in the cloud\'s terms',
+    summary: "show what eucanet owns on this host, in the cloud's terms",
     options: [
-      { name: 'state', type: 'string', arg: 'FILE', help: 'the cloud state: names each port\'s instance and group from it' },
+      { name: 'state', type: 'string', arg: 'FILE', help: "the cloud state: names each port's instance and group from it" },
       netns,
       json,
       verbose,
@@ -84,7 +95,7 @@ export const COMMANDS: CommandSpec[] = [
   },
   {
     name: 'down',
-    summary: "remove what the role made on this host (and stop its DHCP server), nothing else",
+    summary: 'remove what the role made on this host (and stop its DHCP server), nothing else',
     options: [
       role,
       netns,
@@ -99,14 +110,7 @@ export const COMMANDS: CommandSpec[] = [
   {
     name: 'allocate',
     summary: 'fill in VLANs, subnets, addresses and MACs in a state file (atomic write)',
-    options: [
-      { name: 'state', type: 'string', arg: 'FILE', required: true, help: 'the cloud state to complete in place' },
-      conf,
-      dryRun,
-      json,
-      verbose,
-      help,
-    ],
+    options: [{ name: 'state', type: 'string', arg: 'FILE', required: true, help: 'the cloud state to complete in place' }, conf, dryRun, json, verbose, help],
     example: 'eucanet allocate --state cloud.json --dry-run',
   },
   {
@@ -115,8 +119,13 @@ export const COMMANDS: CommandSpec[] = [
     positionals: '[down]',
     maxPositionals: 1,
     options: [
-      { name: 'segmentation', type: 'string', arg: 'auto|vlan|vxlan|none', help: 'how groups are kept apart (default auto: vlan if the kernel has 802.1Q, else vxlan)' },
-      { name: 'instances', type: 'string', arg: 'N', help: 'how many instances (default 8, the seed\'s)' },
+      {
+        name: 'segmentation',
+        type: 'string',
+        arg: 'auto|vlan|vxlan|none',
+        help: 'how groups are kept apart (default auto: vlan if the kernel has 802.1Q, else vxlan)',
+      },
+      { name: 'instances', type: 'string', arg: 'N', help: "how many instances (default 8, the seed's)" },
       { name: 'keep', type: 'boolean', help: 'leave the demo running afterwards' },
       json,
       verbose,
@@ -126,7 +135,7 @@ export const COMMANDS: CommandSpec[] = [
   },
   {
     name: 'help',
-    summary: 'print the commands, or one command\'s options',
+    summary: "print the commands, or one command's options",
     positionals: '[COMMAND]',
     maxPositionals: 1,
     options: [help],

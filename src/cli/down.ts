@@ -9,7 +9,9 @@ export function formatDown(r: DownReport): string {
   const verb = r.dryRun ? 'would remove' : 'removed';
   const out: string[] = [];
   const n = r.removed.links.length + r.removed.addresses.length + r.removed.routes.length + r.removed.tables.length;
-  out.push(`${r.dryRun ? 'dry run: ' : ''}role ${r.role}: ${n ? `${verb} ${n} object${n === 1 ? '' : 's'}` : 'nothing of this role to remove'}${r.dryRun ? ' (nothing changed)' : ` (${r.ops} op${r.ops === 1 ? '' : 's'})`}`);
+  out.push(
+    `${r.dryRun ? 'dry run: ' : ''}role ${r.role}: ${n ? `${verb} ${n} object${n === 1 ? '' : 's'}` : 'nothing of this role to remove'}${r.dryRun ? ' (nothing changed)' : ` (${r.ops} op${r.ops === 1 ? '' : 's'})`}`,
+  );
   const list = (label: string, xs: string[]) => xs.length && out.push(`  ${label}: ${xs.join(', ')}`);
   list('links', r.removed.links);
   list('addresses', r.removed.addresses);

@@ -5,9 +5,7 @@ import { COMMANDS, commandNamed, type CliValues, type CommandSpec, type OptionSp
 import { UsageError } from './output.js';
 
 export type Parsed =
-  | { kind: 'version' }
-  | { kind: 'help'; command?: CommandSpec }
-  | { kind: 'run'; command: CommandSpec; values: CliValues; positionals: string[] };
+  { kind: 'version' } | { kind: 'help'; command?: CommandSpec } | { kind: 'run'; command: CommandSpec; values: CliValues; positionals: string[] };
 
 const flag = (o: OptionSpec) => `--${o.name}${o.arg ? ` ${o.arg}` : ''}`;
 /** Options shown in the usage line (the rest are listed under "options"). */
@@ -39,7 +37,7 @@ export function mainHelp(): string {
   for (const c of COMMANDS) lines.push(`  ${c.name.padEnd(width)}${c.summary}`);
   lines.push(
     '',
-    '`eucanet help COMMAND` or `eucanet COMMAND --help` lists a command\'s options; `eucanet --version` prints the version.',
+    "`eucanet help COMMAND` or `eucanet COMMAND --help` lists a command's options; `eucanet --version` prints the version.",
     'exit codes: 0 ok, 1 failure, 2 bad input',
   );
   return `${lines.join('\n')}\n`;
@@ -96,9 +94,15 @@ function readOptions(c: CommandSpec, args: string[]): { values: CliValues; posit
     throw usageError(`unknown option${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')} for eucanet ${c.name}`, c);
   }
   if (positionals.length > (c.maxPositionals ?? 0)) {
-    throw usageError(`unexpected argument${positionals.length > 1 ? 's' : ''} ${positionals.slice(c.maxPositionals ?? 0).map((p) => `"${p}"`).join(' ')}`, c);
+    throw usageError(
+      `unexpected argument${positionals.length > 1 ? 's' : ''} ${positionals
+        .slice(c.maxPositionals ?? 0)
+        .map((p) => `"${p}"`)
+        .join(' ')}`,
+      c,
+    );
   }
-  return { values: values as CliValues, positionals };
+  return { values: values, positionals };
 }
 
 function checkRequired(c: CommandSpec, v: CliValues): void {

@@ -24,6 +24,7 @@ import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { createServer as createHttpServer, request as httpRequest } from 'node:http';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { createInterface } from 'node:readline';
+import { must } from '../util/must.js';
 
 export interface AgentConfig {
   /** The namespace, for messages. */
@@ -95,7 +96,7 @@ function listenUdp(port: number): Promise<void> {
   const s = createSocket('udp4');
   servers.push(s);
   datagrams.set(port, []);
-  s.on('message', (msg, rinfo) => datagrams.get(port)!.push({ from: rinfo.address, data: msg.toString() }));
+  s.on('message', (msg, rinfo) => must(datagrams.get(port), `the datagrams of port ${port}`).push({ from: rinfo.address, data: msg.toString() }));
   return new Promise((resolve, reject) => {
     s.once('error', reject);
     s.bind(port, '0.0.0.0', () => resolve());
@@ -196,8 +197,11 @@ function udpSend(r: Extract<AgentRequest, { op: 'udp' }>): Promise<{ sent: boole
 function ping(r: Extract<AgentRequest, { op: 'ping' }>): Promise<{ ok: boolean; output: string }> {
   const secs = String(Math.max(1, Math.round(r.timeoutMs / 1000)));
   return new Promise((resolve) => {
-    execFile('busybox', ['ping', '-c', '1', '-W', secs, ...(r.size !== undefined ? ['-s', String(r.size)] : []), r.host], { timeout: r.timeoutMs + 2000 }, (err, stdout, stderr) =>
-      resolve({ ok: !err, output: `${stdout}${stderr}`.trim().split('\n').slice(-2).join(' ') }),
+    execFile(
+      'busybox',
+      ['ping', '-c', '1', '-W', secs, ...(r.size !== undefined ? ['-s', String(r.size)] : []), r.host],
+      { timeout: r.timeoutMs + 2000 },
+      (err, stdout, stderr) => resolve({ ok: !err, output: `${stdout}${stderr}`.trim().split('\n').slice(-2).join(' ') }),
     );
   });
 }
@@ -245,7 +249,7 @@ async function main(): Promise<void> {
   rl.on('line', (line) => {
     let msg: { seq: number } & AgentRequest;
     try {
-      msg = JSON.parse(line);
+      msg = JSON.parse(line) as typeof msg;
     } catch {
       return;
     }

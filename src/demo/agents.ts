@@ -1,11 +1,13 @@
 // Starting and talking to the demo's agents (agent.ts): one process per host
 // namespace, entered with nsenter (util-linux), driven over its stdin/stdout.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcessByStdio } from 'node:child_process';
+import type { Readable, Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
 import { findProgram } from '../dhcp/proc.js';
 import type { AgentConfig, AgentRequest, ConnectResult } from './agent.js';
 import { namedNetnsPath } from '../sys/netns-path.js';
+import { must } from '../util/must.js';
 
 const AGENT = fileURLToPath(new URL('./agent.js', import.meta.url));
 
@@ -15,18 +17,21 @@ export const AGENT_MARK = 'eucanet-demo-agent';
 type Pending = { resolve: (v: unknown) => void; reject: (e: Error) => void };
 
 export class Agent {
-  readonly pid: number;
   private seq = 0;
   private readonly pending = new Map<number, Pending>();
   private readonly exited: Promise<void>;
   private stderr = '';
   private gone = false;
 
+  /** The agent's pid (there once it has started: start() resolves only then). */
+  get pid(): number {
+    return must(this.child.pid, `the pid of the agent in ${this.netns}`);
+  }
+
   private constructor(
     readonly netns: string,
-    private readonly child: ChildProcess,
+    private readonly child: ChildProcessByStdio<Writable, Readable, Readable>,
   ) {
-    this.pid = child.pid!;
     this.exited = new Promise((resolve) =>
       child.once('close', () => {
         this.gone = true;
@@ -35,17 +40,21 @@ export class Agent {
         resolve();
       }),
     );
-    child.stderr!.setEncoding('utf8').on('data', (d: string) => (this.stderr = (this.stderr + d).slice(-2000)));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (this.stderr = (this.stderr + d).slice(-2000)));
   }
 
   /** Starts an agent in `netns` and waits until its listeners are up. */
   static start(netns: string, cfg: AgentConfig, timeoutMs = 20_000): Promise<Agent> {
-    const child = spawn(findProgram('nsenter', ['/usr/bin/nsenter']) ?? 'nsenter', [`--net=${namedNetnsPath(netns)}`, '--', process.execPath, AGENT, JSON.stringify(cfg), AGENT_MARK], {
-      stdio: ['pipe', 'pipe', 'pipe'],
-      // Its own process group: a Ctrl-C on the terminal reaches the demo, which
-      // then stops the agents itself; a kept agent outlives the terminal's job.
-      detached: true,
-    });
+    const child = spawn(
+      findProgram('nsenter', ['/usr/bin/nsenter']) ?? 'nsenter',
+      [`--net=${namedNetnsPath(netns)}`, '--', process.execPath, AGENT, JSON.stringify(cfg), AGENT_MARK],
+      {
+        stdio: ['pipe', 'pipe', 'pipe'],
+        // Its own process group: a Ctrl-C on the terminal reaches the demo, which
+        // then stops the agents itself; a kept agent outlives the terminal's job.
+        detached: true,
+      },
+    );
     const agent = new Agent(netns, child);
     return new Promise<Agent>((resolve, reject) => {
       const timer = setTimeout(() => fail(new Error(`agent in ${netns} did not start within ${timeoutMs} ms`)), timeoutMs);
@@ -55,12 +64,12 @@ export class Agent {
         reject(err);
       };
       child.once('error', (err) => fail(new Error(`cannot start an agent in ${netns}: ${err.message}`)));
-      const rl = createInterface({ input: child.stdout! });
+      const rl = createInterface({ input: child.stdout });
       let ready = false;
       rl.on('line', (line) => {
         let msg: { ready?: boolean; error?: string; seq?: number; ok?: boolean; result?: unknown };
         try {
-          msg = JSON.parse(line);
+          msg = JSON.parse(line) as typeof msg;
         } catch {
           return;
         }
@@ -71,9 +80,10 @@ export class Agent {
           resolve(agent);
           return;
         }
-        const p = msg.seq !== undefined ? agent.pending.get(msg.seq) : undefined;
-        if (!p) return;
-        agent.pending.delete(msg.seq!);
+        const seq = msg.seq;
+        const p = seq !== undefined ? agent.pending.get(seq) : undefined;
+        if (seq === undefined || !p) return;
+        agent.pending.delete(seq);
         if (msg.ok) p.resolve(msg.result);
         else p.reject(new Error(`agent in ${netns}: ${msg.error}`));
       });
@@ -88,7 +98,7 @@ export class Agent {
     const seq = ++this.seq;
     return new Promise<T>((resolve, reject) => {
       this.pending.set(seq, { resolve: resolve as (v: unknown) => void, reject });
-      this.child.stdin!.write(`${JSON.stringify({ seq, ...req })}\n`);
+      this.child.stdin.write(`${JSON.stringify({ seq, ...req })}\n`);
     });
   }
 
@@ -123,16 +133,16 @@ export class Agent {
   async detach(): Promise<void> {
     if (this.gone) return;
     await this.request({ op: 'detach' });
-    this.child.stdin!.destroy();
-    this.child.stdout!.destroy();
-    this.child.stderr!.destroy();
+    this.child.stdin.destroy();
+    this.child.stdout.destroy();
+    this.child.stderr.destroy();
     this.child.unref();
   }
 
   /** Closes its stdin (it exits by itself), then SIGTERM and SIGKILL if it lingers. */
   async stop(graceMs = 2000): Promise<void> {
     if (this.gone) return;
-    this.child.stdin!.end();
+    this.child.stdin.end();
     const t1 = setTimeout(() => this.child.kill('SIGTERM'), graceMs);
     const t2 = setTimeout(() => this.child.kill('SIGKILL'), graceMs * 2);
     await this.exited;

@@ -6,6 +6,7 @@ import type { ConnectResult } from './agent.js';
 import type { Agent } from './agents.js';
 import type { DhcpLease } from './dhcp-client.js';
 import { instanceNetns, type Hosts } from './topology.js';
+import { must } from '../util/must.js';
 
 export interface CheckRow {
   name: string;
@@ -46,7 +47,6 @@ export function show(r: ConnectResult): string {
   }
 }
 
-
 export class Ctx {
   constructor(readonly c: CheckContext) {}
 
@@ -67,6 +67,9 @@ export class Ctx {
   }
 
   group(i: AllocatedInstance): AllocatedGroup {
-    return this.c.state.groups.find((g) => groupKey(g) === i.group)!;
+    return must(
+      this.c.state.groups.find((g) => groupKey(g) === i.group),
+      `group ${i.group}`,
+    );
   }
 }

@@ -14,7 +14,12 @@ export async function sameGroup(x: Ctx): Promise<CheckRow> {
   const [a, b, e] = [x.inst(1), x.inst(2), x.inst(5)];
   const from = x.of(1);
   // 1472 bytes of ICMP payload: a full 1500-byte IP packet, which must cross the segment whole.
-  const [t5, p5, t2, p2] = await Promise.all([from.connect(e.privateIp, 23), from.ping(e.privateIp, 2000, 1472), from.connect(b.privateIp, 23), from.ping(b.privateIp, 2000, 1472)]);
+  const [t5, p5, t2, p2] = await Promise.all([
+    from.connect(e.privateIp, 23),
+    from.ping(e.privateIp, 2000, 1472),
+    from.connect(b.privateIp, 23),
+    from.ping(b.privateIp, 2000, 1472),
+  ]);
   const echo = (p: { ok: boolean }) => (p.ok ? 'echo reply' : 'no reply');
   return {
     name: `3 same group: #1 -> #5 ${e.privateIp} (${e.node}) and #1 -> #2 ${b.privateIp} (${b.node}), tcp/23 and a full-size (1500-byte) ping`,
@@ -29,14 +34,18 @@ interface Attempt {
   run: () => Promise<{ reached: boolean; text: string }>;
 }
 
-const tcp = (from: Agent, ip: string, port: number): Attempt['run'] => async () => {
-  const r = await from.connect(ip, port, { timeoutMs: DROP_MS });
-  return { reached: r.outcome === 'reply' || r.outcome === 'refused', text: show(r) };
-};
-const icmp = (from: Agent, ip: string): Attempt['run'] => async () => {
-  const r = await from.ping(ip, DROP_MS);
-  return { reached: r.ok, text: r.ok ? 'echo reply' : 'no reply' };
-};
+const tcp =
+  (from: Agent, ip: string, port: number): Attempt['run'] =>
+  async () => {
+    const r = await from.connect(ip, port, { timeoutMs: DROP_MS });
+    return { reached: r.outcome === 'reply' || r.outcome === 'refused', text: show(r) };
+  };
+const icmp =
+  (from: Agent, ip: string): Attempt['run'] =>
+  async () => {
+    const r = await from.ping(ip, DROP_MS);
+    return { reached: r.ok, text: r.ok ? 'echo reply' : 'no reply' };
+  };
 
 // 4. #1 cannot reach #3 or #7 (other group); #3 cannot reach #1. Tried
 // through the CC (the instances' routes) and directly: with an on-link route
@@ -46,7 +55,7 @@ export async function otherGroup(x: Ctx): Promise<CheckRow> {
   const [a, c, g] = [x.inst(1), x.inst(3), x.inst(7)];
   const [ga, gc] = [x.group(a), x.group(c)];
   const openPorts = (grp: AllocatedGroup) =>
-    new Set(grp.rules.filter((r) => r.protocol === 'tcp' && r.from !== undefined && (r.cidr ?? '') === '0.0.0.0/0').flatMap((r) => range(r.from!, r.to ?? r.from!)));
+    new Set(grp.rules.flatMap((r) => (r.protocol === 'tcp' && r.from !== undefined && (r.cidr ?? '') === '0.0.0.0/0' ? range(r.from, r.to ?? r.from) : [])));
   // The ports a group authorizes from anywhere are open to every group through
   // the CC, by design (as in Eucalyptus): through the CC, try the others.
   const open1 = openPorts(ga);
@@ -67,7 +76,7 @@ export async function otherGroup(x: Ctx): Promise<CheckRow> {
   const reached: string[] = [];
   const attempt = async (list: Attempt[]) => {
     const results = await Promise.all(list.map((t) => t.run()));
-    list.forEach((t, k) => results[k]!.reached && reached.push(`${t.label} ${results[k]!.text}`));
+    list.forEach((t, k) => results[k].reached && reached.push(`${t.label} ${results[k].text}`));
   };
   await attempt(routed);
   const links = [
@@ -88,7 +97,9 @@ export async function otherGroup(x: Ctx): Promise<CheckRow> {
     expected:
       `all ${n} dropped. Through the CC: tcp/22, 23, 80 and ping, but not the ports the target's group authorizes from 0.0.0.0/0 ` +
       `(${groupKey(gc)}: ${rules(gc)}; ${groupKey(ga)}: ${rules(ga)}), open to every group by design; directly: tcp/23 and ping`,
-    observed: reached.length ? `reached: ${reached.join('; ')}` : `all ${n} dropped (${routed.length} through the CC, ${direct.length} direct; no answer in ${DROP_MS} ms)`,
+    observed: reached.length
+      ? `reached: ${reached.join('; ')}`
+      : `all ${n} dropped (${routed.length} through the CC, ${direct.length} direct; no answer in ${DROP_MS} ms)`,
     pass: reached.length === 0,
   };
 }
@@ -105,14 +116,14 @@ export async function metadata(x: Ctx): Promise<CheckRow> {
   const url = `http://${METADATA_IP}/latest/meta-data/instance-id`;
   const list = [...x.c.sample.values()];
   const results = await Promise.all(list.map((i) => x.agent(instanceNetns(i.id)).http(url)));
-  const bad = list.map((i, k) => [i, results[k]!] as const).filter(([i, r]) => r.data !== i.id);
+  const bad = list.map((i, k) => [i, results[k]] as const).filter(([i, r]) => r.data !== i.id);
   const ms = Math.max(...results.map((r) => r.ms));
   return {
     name: `6 metadata: each of the ${list.length} instances GETs ${url} (DNAT on the CC to the CLC ${x.c.state.metadata})`,
     expected: 'its own id, from the CLC',
     observed: bad.length
       ? `${list.length - bad.length}/${list.length} right; ${bad.map(([i, r]) => `${i.id} got ${show(r)}${r.status ? ` HTTP ${r.status}` : ''}`).join('; ')}`
-      : `${list.length}/${list.length} got their own id (${list.map((i, k) => `${i.id}="${results[k]!.data}"`).join(' ')}), slowest ${ms} ms`,
+      : `${list.length}/${list.length} got their own id (${list.map((i, k) => `${i.id}="${results[k].data}"`).join(' ')}), slowest ${ms} ms`,
     pass: bad.length === 0,
   };
 }
@@ -122,7 +133,7 @@ export async function dhcp(x: Ctx): Promise<CheckRow> {
   const list = [...x.c.sample.values()];
   // dnsmasq writes its lease file a moment after it acknowledges.
   let served = parseLeases(await readFile(x.c.leaseFile, 'utf8').catch(() => ''));
-  for (let end = Date.now() + 3000; list.some((i) => !served.some((l) => l.mac === i.mac)) && Date.now() < end; ) {
+  for (let end = Date.now() + 3000; list.some((i) => !served.some((l) => l.mac === i.mac)) && Date.now() < end;) {
     await sleep(50);
     served = parseLeases(await readFile(x.c.leaseFile, 'utf8').catch(() => ''));
   }
@@ -136,13 +147,14 @@ export async function dhcp(x: Ctx): Promise<CheckRow> {
       const onEth0 = addrs.some((ad) => ad.address === i.privateIp);
       const inFile = served.some((l) => l.mac === i.mac && l.ip === i.privateIp);
       if (!lease) problems.push(`${i.id}: no lease`);
-      else if (lease.ip !== i.privateIp || lease.router !== gw) problems.push(`${i.id}: leased ${lease.ip} via ${lease.router ?? '-'}, allocated ${i.privateIp} via ${gw}`);
+      else if (lease.ip !== i.privateIp || lease.router !== gw)
+        problems.push(`${i.id}: leased ${lease.ip} via ${lease.router ?? '-'}, allocated ${i.privateIp} via ${gw}`);
       else if (!onEth0) problems.push(`${i.id}: ${i.privateIp} not on eth0`);
       else if (!inFile) problems.push(`${i.id}: ${i.mac} ${i.privateIp} not in dnsmasq's lease file`);
       else seen.push(`${i.id} ${lease.ip}/${lease.prefix} gw ${lease.router}`);
     }),
   );
-  seen.sort((p, q) => Number(p.split(' ')[0]!.slice(2)) - Number(q.split(' ')[0]!.slice(2)));
+  seen.sort((p, q) => Number(p.split(' ')[0].slice(2)) - Number(q.split(' ')[0].slice(2)));
   return {
     name: `7 DHCP: each of the ${list.length} instances ran a DHCP client on eth0 against the CC's dnsmasq (${NS_CC})`,
     expected: "its allocated address and its group's gateway, on eth0, and in dnsmasq's lease file for its MAC",
@@ -174,7 +186,7 @@ export async function spoofing(x: Ctx): Promise<CheckRow> {
     let atCc: Array<{ from: string; data: string }> = [];
     let atPub: Array<{ from: string; data: string }> = [];
     // Wait for the two control datagrams, then a little longer for anything spoofed.
-    for (let end = Date.now() + 3000; Date.now() < end; ) {
+    for (let end = Date.now() + 3000; Date.now() < end;) {
       await sleep(100);
       atCc = atCc.concat((await cc.received(CC_UDP_PORT)).datagrams);
       atPub = atPub.concat((await pub.received(PUB_UDP_PORT)).datagrams);

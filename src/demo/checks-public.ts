@@ -3,12 +3,13 @@
 import type { Rule } from '../managed/types.js';
 import { CC_PUBLIC_IP, NS_PUB, PUB_IP } from './topology.js';
 import { DROP_MS, PEER_PORT, show, type CheckRow, type Ctx } from './check-context.js';
+import { must } from '../util/must.js';
 
 // 1. euca-pub reaches #1 at 192.168.32.200:22 and gets #1's id; .201:22 reaches #2.
 export async function publicSsh(x: Ctx): Promise<CheckRow> {
   const pub = x.agent(NS_PUB);
   const [a, b] = [x.inst(1), x.inst(2)];
-  const [ra, rb] = await Promise.all([pub.connect(a.publicIp!, 22), pub.connect(b.publicIp!, 22)]);
+  const [ra, rb] = await Promise.all([pub.connect(must(a.publicIp, "#1's public IP"), 22), pub.connect(must(b.publicIp, "#2's public IP"), 22)]);
   return {
     name: `1 public: euca-pub -> ${a.publicIp}:22 and ${b.publicIp}:22 (DNAT to #1, #2; rule tcp/22 from 0.0.0.0/0)`,
     expected: `"${a.id}", "${b.id}"`,
@@ -20,7 +21,7 @@ export async function publicSsh(x: Ctx): Promise<CheckRow> {
 // 2. euca-pub to 192.168.32.200:23 is dropped.
 export async function publicTelnetDropped(x: Ctx): Promise<CheckRow> {
   const a = x.inst(1);
-  const r = await x.agent(NS_PUB).connect(a.publicIp!, 23, { timeoutMs: DROP_MS });
+  const r = await x.agent(NS_PUB).connect(must(a.publicIp, "#1's public IP"), 23, { timeoutMs: DROP_MS });
   return {
     name: `2 public: euca-pub -> ${a.publicIp}:23 (no rule for tcp/23; #1 does listen on 23)`,
     expected: `dropped: no answer in ${DROP_MS} ms`,
@@ -49,7 +50,7 @@ export async function revoke(x: Ctx): Promise<CheckRow> {
   const pub = x.agent(NS_PUB);
   const name = `9 revoke: revoke tcp/22 from ${key}, at once connect euca-pub -> ${a.publicIp}:22; authorize it again, connect again`;
   const expected = `dropped after revoke (no answer in ${DROP_MS} ms); "${a.id}" after authorize`;
-  const before = await pub.connect(a.publicIp!, 22);
+  const before = await pub.connect(must(a.publicIp, "#1's public IP"), 22);
   let t0 = performance.now();
   try {
     await x.c.cloud.revoke(key, rule);
@@ -57,11 +58,11 @@ export async function revoke(x: Ctx): Promise<CheckRow> {
     return { name, expected, observed: `revoke failed: ${(err as Error).message.split('\n')[0]}`, pass: false };
   }
   const revokeMs = performance.now() - t0;
-  const cut = await pub.connect(a.publicIp!, 22, { timeoutMs: DROP_MS });
+  const cut = await pub.connect(must(a.publicIp, "#1's public IP"), 22, { timeoutMs: DROP_MS });
   t0 = performance.now();
   await x.c.cloud.authorize(key, rule);
   const authorizeMs = performance.now() - t0;
-  const back = await pub.connect(a.publicIp!, 22);
+  const back = await pub.connect(must(a.publicIp, "#1's public IP"), 22);
   return {
     name,
     expected,

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { netnsPath } from '../sys/netns-path.js';
+import { must } from '../util/must.js';
 
 const run = promisify(execFile);
 
@@ -108,20 +109,27 @@ function maskToPrefix(mask: string): number {
 }
 
 function parseResult(text: string, client: DhcpClientKind): DhcpLease {
-  const kv = new Map(text.split('\n').filter(Boolean).map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)] as const));
+  const kv = new Map(
+    text
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)] as const),
+  );
   const lease: DhcpLease = {
     client,
-    ip: kv.get('ip')!,
+    ip: must(kv.get('ip'), 'the ip of the lease udhcpc reported'),
     prefix: maskToPrefix(kv.get('mask') ?? ''),
     dns: (kv.get('dns') ?? '').split(/\s+/).filter(Boolean),
     leaseTime: Number(kv.get('lease') ?? 0),
   };
-  if (kv.get('router')) lease.router = kv.get('router')!;
-  if (kv.get('serverid')) lease.serverId = kv.get('serverid')!;
-  if (kv.get('hostname')) lease.hostname = kv.get('hostname')!;
+  const router = kv.get('router');
+  if (router) lease.router = router;
+  const serverId = kv.get('serverid');
+  if (serverId) lease.serverId = serverId;
+  const hostname = kv.get('hostname');
+  if (hostname) lease.hostname = hostname;
   return lease;
 }
-
 
 /** udhcpc -q: exits 0 once bound (after the script ran), 1 with -n when no lease came. */
 async function runUdhcpc(ns: string, iface: string, script: string, attempts: number, signal?: AbortSignal): Promise<string> {
@@ -151,14 +159,15 @@ async function runDhclient(ns: string, iface: string, script: string, result: st
   const child = spawn('nsenter', args, { stdio: ['ignore', 'pipe', 'pipe'], ...(signal ? { signal } : {}) });
   child.on('error', () => undefined); // an abort: seen below as the child's exit
   let output = '';
-  child.stdout!.on('data', (d) => (output += d));
-  child.stderr!.on('data', (d) => (output += d));
+  child.stdout.on('data', (d) => (output += d));
+  child.stderr.on('data', (d) => (output += d));
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   const until = Date.now() + (attempts + 10) * 1000;
   try {
     for (;;) {
       if (existsSync(result)) return output;
-      if (child.exitCode !== null || child.signalCode !== null) throw new Error(`no lease (dhclient exited with ${child.exitCode ?? child.signalCode})\n${output}`);
+      if (child.exitCode !== null || child.signalCode !== null)
+        throw new Error(`no lease (dhclient exited with ${child.exitCode ?? child.signalCode})\n${output}`);
       if (Date.now() > until) throw new Error(`no lease (timed out)\n${output}`);
       await new Promise((r) => setTimeout(r, 20));
     }

@@ -38,6 +38,9 @@ export async function chooseSegmentation(want: SegmentationChoice): Promise<{ se
   if (want !== 'auto') return { segmentation: want, why: `segmentation ${want} (as asked)` };
   const p = await probeVlan();
   return p.supported
-    ? { segmentation: 'vlan', why: 'segmentation auto: this kernel creates 802.1Q devices, so vlan (the seed\'s design)' }
-    : { segmentation: 'vxlan', why: `segmentation auto: this kernel has no 802.1Q (${p.reason} creating a VLAN device), so vxlan (one VXLAN segment per group, VNI = VLAN)` };
+    ? { segmentation: 'vlan', why: "segmentation auto: this kernel creates 802.1Q devices, so vlan (the seed's design)" }
+    : {
+        segmentation: 'vxlan',
+        why: `segmentation auto: this kernel has no 802.1Q (${p.reason} creating a VLAN device), so vxlan (one VXLAN segment per group, VNI = VLAN)`,
+      };
 }

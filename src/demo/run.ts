@@ -11,7 +11,7 @@
 export { DemoInterrupted } from './session.js';
 import { applyRole, type ApplyResult } from '../managed/apply.js';
 import { ManagedCloud } from '../managed/cloud.js';
-import type { AllocatedInstance, AllocatedState, State } from '../managed/types.js';
+import type { AllocatedInstance, AllocatedState } from '../managed/types.js';
 import { dhcpServerFor } from '../managed/apply.js';
 import { findProgram } from '../dhcp/proc.js';
 import { Agent } from './agents.js';
@@ -22,6 +22,7 @@ import { alive, readRecord, removeDemo, writeRecord, type RunRecord } from './ru
 import { DemoInterrupted, Session } from './session.js';
 import { demoState, SEED_INSTANCES } from './state.js';
 import { buildScaffolding, clcAddress, createNamespaces, demoNamespaces, Hosts, instanceNetns, ncNetns, NS_CC, NS_CLC, NS_PUB } from './topology.js';
+import { must } from '../util/must.js';
 
 /** Test-only breaks (hidden from the usage text): each makes one check fail on purpose. */
 export type DemoBreak = 'ingress';
@@ -96,7 +97,7 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoReport> {
   const sample = state.instances.slice(0, SEED_INSTANCES);
   const namespaces = demoNamespaces(state, sample);
   // --break ingress (tests only): the CC gets the state without the default group's rule.
-  const applied: AllocatedState = opts.break === 'ingress' ? withoutRules(state, sample[0]!.group) : state;
+  const applied: AllocatedState = opts.break === 'ingress' ? withoutRules(state, sample[0].group) : state;
 
   const record: RunRecord = { pid: process.pid, kept: false, startedAt: new Date().toISOString(), segmentation, namespaces: [], agents: [] };
   const hosts = new Hosts();
@@ -115,15 +116,24 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoReport> {
     const [applyMs] = await session.stage(Promise.all([applyRoles(applied, log), startAgents(state, sample, agents, record, () => session.closing)]));
     const leases = await session.stage(dhcpAll(sample, session.signal));
     const bringUpMs = performance.now() - t0;
-    opts.onUp?.({ segmentation, why, bringUpMs: Math.round(bringUpMs), applyMs: Math.round(applyMs), instances: state.instances.length, sampled: sample.length });
+    opts.onUp?.({
+      segmentation,
+      why,
+      bringUpMs: Math.round(bringUpMs),
+      applyMs: Math.round(applyMs),
+      instances: state.instances.length,
+      sampled: sample.length,
+    });
 
     // The operations (check 9) through the library's cloud, over the same hosts.
-    const cloud = new ManagedCloud(applied as unknown as State, [
+    const cloud = new ManagedCloud(applied, [
       { role: { role: 'cc' }, netns: NS_CC },
       ...Object.keys(state.nodes).map((node) => ({ role: { role: 'nc' as const, node }, netns: ncNetns(node) })),
     ]);
     const leaseFile = dhcpServerFor(NS_CC).paths.leases;
-    const checks = await session.stage(runChecks({ state, sample: new Map(sample.map((i) => [i.id, i])), agents, leases, hosts, cloud, leaseFile }, opts.onRow));
+    const checks = await session.stage(
+      runChecks({ state, sample: new Map(sample.map((i) => [i.id, i])), agents, leases, hosts, cloud, leaseFile }, opts.onRow),
+    );
     const passed = checks.filter((c) => c.pass).length;
     keep = !!opts.keep;
     return {
@@ -191,13 +201,22 @@ function withoutRules(state: AllocatedState, group: string): AllocatedState {
 }
 
 /** One agent per host that serves or asks something in the checks. */
-async function startAgents(state: AllocatedState, sample: AllocatedInstance[], agents: Map<string, Agent>, record: RunRecord, closing: () => boolean): Promise<void> {
+async function startAgents(
+  state: AllocatedState,
+  sample: AllocatedInstance[],
+  agents: Map<string, Agent>,
+  record: RunRecord,
+  closing: () => boolean,
+): Promise<void> {
   const clc = clcAddress(state);
   const jobs: Array<[string, Parameters<typeof Agent.start>[1]]> = [
     [NS_PUB, { name: NS_PUB, peer: PEER_PORT, udp: [PUB_UDP_PORT] }],
     [NS_CLC, { name: NS_CLC, metadata: clc.port }],
     [NS_CC, { name: NS_CC, udp: [CC_UDP_PORT] }],
-    ...sample.map((i): [string, Parameters<typeof Agent.start>[1]] => [instanceNetns(i.id), { name: instanceNetns(i.id), id: i.id, banner: [22, 23], http: [80] }]),
+    ...sample.map((i): [string, Parameters<typeof Agent.start>[1]] => [
+      instanceNetns(i.id),
+      { name: instanceNetns(i.id), id: i.id, banner: [22, 23], http: [80] },
+    ]),
   ];
   const started = await Promise.allSettled(
     jobs.map(async ([ns, cfg]) => {
@@ -213,11 +232,11 @@ async function startAgents(state: AllocatedState, sample: AllocatedInstance[], a
   );
   const failed = started.find((s): s is PromiseRejectedResult => s.status === 'rejected');
   if (failed) throw failed.reason;
-  await agents.get(NS_CLC)!.metadata(Object.fromEntries(state.instances.map((i) => [i.privateIp, i.id])));
+  await must(agents.get(NS_CLC), 'the CLC agent').metadata(Object.fromEntries(state.instances.map((i) => [i.privateIp, i.id])));
 }
 
 /** A DHCP client in every sampled instance, all at once; the leases by instance id. */
 async function dhcpAll(sample: AllocatedInstance[], signal: AbortSignal): Promise<Map<string, DhcpLease>> {
   const leases = await Promise.all(sample.map((i) => runDhcpClient(instanceNetns(i.id), 'eth0', { attempts: 10, signal })));
-  return new Map(sample.map((i, k) => [i.id, leases[k]!]));
+  return new Map(sample.map((i, k) => [i.id, leases[k]]));
 }

@@ -92,7 +92,9 @@ export async function removeDemo(r: RunRecord): Promise<{ namespaces: string[]; 
   await killAgents(r.agents);
   let dnsmasq: number | undefined;
   if (existsSync(CC_DHCP_DIR)) {
-    const stopped = await dhcpServerFor(netnsExists(NS_CC) ? NS_CC : undefined).stop().catch(() => undefined);
+    const stopped = await dhcpServerFor(netnsExists(NS_CC) ? NS_CC : undefined)
+      .stop()
+      .catch(() => undefined);
     if (stopped?.stopped) dnsmasq = stopped.pid;
   }
   const namespaces: string[] = [];

@@ -2,6 +2,7 @@
 // its teardown then removes everything. A signal aborts the DHCP clients at
 // once (signal) and stops waiting for the stage in progress; teardown first
 // lets that stage settle (bounded), so nothing it starts outlives the teardown.
+import { must } from '../util/must.js';
 export class DemoInterrupted extends Error {
   constructor(readonly signal: NodeJS.Signals) {
     super(`interrupted by ${signal}: everything the demo made is removed`);
@@ -41,7 +42,10 @@ export class Session {
   stage<T>(p: Promise<T>): Promise<T> {
     this.current = p.catch(() => undefined);
     if (this.interrupted) return Promise.reject(new DemoInterrupted(this.interrupted));
-    return Promise.race([p, new Promise<never>((_, reject) => (this.wake = () => reject(new DemoInterrupted(this.interrupted!))))]);
+    return Promise.race([
+      p,
+      new Promise<never>((_, reject) => (this.wake = () => reject(new DemoInterrupted(must(this.interrupted, 'the signal that woke the demo'))))),
+    ]);
   }
 
   /** Before teardown: lets an interrupted stage settle (at most `ms`), then marks the session closing. */

@@ -29,7 +29,11 @@ export async function demoState(segmentation: Segmentation, instances = SEED_INS
   s.mode = segmentation === 'none' ? 'MANAGED-NOVLAN' : 'MANAGED';
   if (instances !== SEED_INSTANCES) scaleUp(s, instances);
   if (segmentation === 'none' && instances > MAX_INSTANCES_UNSEGMENTED) {
-    throw new ValidationError('instances', instances, `without segmentation each node's one bridge takes ${PER_BRIDGE} instances: at most ${MAX_INSTANCES_UNSEGMENTED}`);
+    throw new ValidationError(
+      'instances',
+      instances,
+      `without segmentation each node's one bridge takes ${PER_BRIDGE} instances: at most ${MAX_INSTANCES_UNSEGMENTED}`,
+    );
   }
   return allocate(s);
 }
@@ -55,7 +59,7 @@ function scaleUp(s: State, n: number): void {
   const nodes = Object.keys(s.nodes ?? {});
   const extra: Instance[] = [];
   for (let k = SEED_INSTANCES; k < n; k++) {
-    extra.push({ id: `i-${k + 1}`, group: groups[k % groups.length]!, node: nodes[Math.floor(k / groups.length) % nodes.length]! });
+    extra.push({ id: `i-${k + 1}`, group: groups[k % groups.length], node: nodes[Math.floor(k / groups.length) % nodes.length] });
   }
   s.instances = [...(s.instances ?? []), ...extra];
 }

@@ -72,7 +72,10 @@ export class Hosts {
 /** Creates the namespaces (refusing any that already exists: it is not ours). */
 export function createNamespaces(names: string[], created: (ns: string) => void): void {
   const taken = names.filter(netnsExists);
-  if (taken.length) throw new Error(`namespace${taken.length > 1 ? 's' : ''} ${taken.join(', ')} already exist${taken.length > 1 ? '' : 's'}: not made by this demo, so left alone (remove ${taken.length > 1 ? 'them' : 'it'} or run eucanet demo down)`);
+  if (taken.length)
+    throw new Error(
+      `namespace${taken.length > 1 ? 's' : ''} ${taken.join(', ')} already exist${taken.length > 1 ? '' : 's'}: not made by this demo, so left alone (remove ${taken.length > 1 ? 'them' : 'it'} or run eucanet demo down)`,
+    );
   for (const ns of names) {
     createNetns(ns);
     created(ns);

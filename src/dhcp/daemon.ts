@@ -14,6 +14,7 @@ import { DhcpError, exitMeaning } from './errors.js';
 import { fileSize, lastLines, openAppendNoFollow, readFrom, readIfExists } from './files.js';
 import { findProgram, isAlive, isExecutable, netnsInode, pidsWithArg, readCmdline, waitGone } from './proc.js';
 import type { DnsmasqPaths } from './types.js';
+import { must } from '../util/must.js';
 
 /** Rotate the log (to .1) when a fresh dnsmasq starts and the log is larger than this. */
 const LOG_ROTATE_BYTES = 1 << 20;
@@ -67,7 +68,7 @@ export function isOurDnsmasq(pid: number, cfg: DaemonConfig): boolean {
   if (!argv?.length) return false;
   // argv[0] is dnsmasq; argv[1] is, when the binary is a script run by an interpreter.
   const bin = cfg.dnsmasqPath;
-  const isDnsmasq = basename(argv[0]!) === 'dnsmasq' || argv[0] === bin || (bin !== undefined && argv[1] === bin);
+  const isDnsmasq = basename(argv[0]) === 'dnsmasq' || argv[0] === bin || (bin !== undefined && argv[1] === bin);
   if (!isDnsmasq || !argv.includes(`--conf-file=${cfg.paths.config}`)) return false;
   const want = netnsInode(cfg.netnsPath ?? '/proc/self/ns/net');
   return want !== undefined && netnsInode(`/proc/${pid}/ns/net`) === want;
@@ -198,9 +199,8 @@ export async function startDnsmasq(cfg: DaemonConfig, timeoutMs: number): Promis
     child.once('error', (err) => reject(new DhcpError('EXITED', `could not start ${cmd}: ${err.message}`)));
   });
   child.unref();
-  const pid = child.pid!;
-  const exited = () =>
-    child.exitCode !== null || child.signalCode !== null ? { code: child.exitCode, signal: child.signalCode } : undefined;
+  const pid = must(child.pid, `the pid of ${cmd} after its spawn event`);
+  const exited = () => (child.exitCode !== null || child.signalCode !== null ? { code: child.exitCode, signal: child.signalCode } : undefined);
   try {
     await waitLoaded(cfg, pid, offset, timeoutMs, 'starting', exited);
   } catch (err) {

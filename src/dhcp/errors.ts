@@ -70,7 +70,7 @@ export class DhcpError extends Error {
  */
 export class DhcpValidationError extends ValidationError {
   constructor(readonly problems: ValidationError[]) {
-    const first = problems[0]!;
+    const first = problems[0];
     super(first.field, first.value, first.reason);
     this.name = 'DhcpValidationError';
     if (problems.length > 1) this.message = `DHCP: ${problems.length} problems: ${problems.map((p) => p.message).join('; ')}`;

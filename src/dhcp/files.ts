@@ -132,5 +132,8 @@ export function readFrom(path: string, offset: number): string {
 
 /** The last `n` non-empty lines of a text. */
 export function lastLines(text: string, n: number): string[] {
-  return text.split('\n').filter((l) => l.trim() !== '').slice(-n);
+  return text
+    .split('\n')
+    .filter((l) => l.trim() !== '')
+    .slice(-n);
 }

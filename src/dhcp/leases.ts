@@ -15,7 +15,7 @@ export function parseLeases(text: string): Lease[] {
   const out: Lease[] = [];
   for (const line of text.split('\n')) {
     const m = LEASE_RE.exec(line);
-    if (m) out.push({ expiry: +m[1]!, mac: m[2]!.toLowerCase(), ip: m[3]!, line });
+    if (m) out.push({ expiry: +m[1], mac: m[2].toLowerCase(), ip: m[3], line });
   }
   return out;
 }

@@ -26,13 +26,24 @@ import { createHash } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { unlink } from 'node:fs/promises';
 import { ValidationError } from '../errors.js';
-import { findRunning, isOurDnsmasq, logOffset, PRIVATE_FILE_MODE, resolveDnsmasq, startDnsmasq, stopPid, waitLoaded, type DaemonConfig, type Stopped } from './daemon.js';
+import {
+  findRunning,
+  isOurDnsmasq,
+  logOffset,
+  PRIVATE_FILE_MODE,
+  resolveDnsmasq,
+  startDnsmasq,
+  stopPid,
+  waitLoaded,
+  type DaemonConfig,
+  type Stopped,
+} from './daemon.js';
 import { DhcpError, DhcpValidationError } from './errors.js';
 import { lastLines, ownedRoot, plantedLinks, prepareDir, readFrom, readIfExists, writeStateFile as writeFile } from './files.js';
 import { leaseConflicts, parseLeases, pruneLeases } from './leases.js';
 import { dnsmasqPaths, renderNormalized } from './render.js';
 import { netnsProblem, resolveTarget } from './target.js';
-import type { DhcpFileChange, DhcpPlan, DhcpServerOptions, DhcpStatus, ExitInfo, PlannedAction, StopResult, UpdateResult } from './server-types.js';
+import type { DhcpFileChange, DhcpPlan, DhcpServerOptions, DhcpStatus, ExitInfo, StopResult, UpdateResult } from './server-types.js';
 import type { DhcpNetwork, DnsmasqFiles, DnsmasqPaths, NormalizedNetwork } from './types.js';
 import { normalizeNetworks } from './validate.js';
 
@@ -55,6 +66,14 @@ const digestOf = (f: DnsmasqFiles): string => createHash('sha256').update(f.conf
  *
  * Emits 'exit' (ExitInfo) when a dnsmasq it started exits without being asked.
  */
+/** What update() will do (a PlannedAction), with the running pid where the action needs one. */
+type Decision =
+  | { action: 'start' }
+  | { action: 'unchanged' }
+  | { action: 'stop'; pid: number }
+  | { action: 'restart'; pid: number; reason: string }
+  | { action: 'reload'; pid: number };
+
 export class DhcpServer extends EventEmitter {
   readonly netns?: string | number;
   readonly paths: DnsmasqPaths;
@@ -93,7 +112,7 @@ export class DhcpServer extends EventEmitter {
   /** The pid of the running dnsmasq: our child, or the one in the pid file if it is verifiably ours. */
   private async runningPid(): Promise<number | undefined> {
     const c = this.child;
-    if (c && c.exitCode === null && c.signalCode === null && isOurDnsmasq(c.pid!, this.cfg)) return c.pid;
+    if (c && c.exitCode === null && c.signalCode === null && c.pid !== undefined && isOurDnsmasq(c.pid, this.cfg)) return c.pid;
     return findRunning(this.cfg);
   }
 
@@ -159,13 +178,23 @@ export class DhcpServer extends EventEmitter {
     const pid = await this.runningPid();
     const d = await this.decide(files, nets, pid);
     const changes: DhcpFileChange[] = [];
-    for (const [path, text] of [[this.paths.config, files.config], [this.paths.hosts, files.hosts], [this.paths.opts, files.opts]] as const) {
+    for (const [path, text] of [
+      [this.paths.config, files.config],
+      [this.paths.hosts, files.hosts],
+      [this.paths.opts, files.opts],
+    ] as const) {
       const now = await readIfExists(path);
       changes.push({ path, change: now === undefined ? 'create' : now === text ? 'unchanged' : 'update' });
     }
-    const out: DhcpPlan = { action: d.action, stateDir: this.paths.dir, files: changes, networks: nets.length, hosts: nets.reduce((n, x) => n + x.hosts.length, 0) };
+    const out: DhcpPlan = {
+      action: d.action,
+      stateDir: this.paths.dir,
+      files: changes,
+      networks: nets.length,
+      hosts: nets.reduce((n, x) => n + x.hosts.length, 0),
+    };
     if (pid !== undefined) out.pid = pid;
-    if (d.reason !== undefined) out.reason = d.reason;
+    if (d.action === 'restart') out.reason = d.reason;
     return out;
   }
 
@@ -185,21 +214,24 @@ export class DhcpServer extends EventEmitter {
       const bad = await prepareDir(this.paths.dir, ownedRoot(this.paths.dir), true);
       if (bad !== undefined) throw new DhcpError('ESTATEDIR', `state directory ${this.paths.dir}: ${bad}`);
       const links = await plantedLinks(this.fileList());
-      if (links.length) throw new DhcpError('ESTATEDIR', `state directory ${this.paths.dir}: ${links.join(', ')} is a symbolic link: eucanet does not follow links there`);
+      if (links.length)
+        throw new DhcpError('ESTATEDIR', `state directory ${this.paths.dir}: ${links.join(', ')} is a symbolic link: eucanet does not follow links there`);
       const pid = await this.runningPid();
       const d = await this.decide(files, nets, pid);
       switch (d.action) {
         case 'stop':
-          await this.stopOne(pid!);
+          await this.stopOne(d.pid);
           await this.writeAll(files, nets);
-          return { action: 'stopped', previousPid: pid! };
+          return { action: 'stopped', previousPid: d.pid };
         case 'start':
           return { action: 'start', pid: await this.startFresh(files, nets) };
         case 'restart':
-          await this.stopOne(pid!);
-          return { action: 'restart', pid: await this.startFresh(files, nets), previousPid: pid!, reason: d.reason! };
+          await this.stopOne(d.pid);
+          return { action: 'restart', pid: await this.startFresh(files, nets), previousPid: d.pid, reason: d.reason };
         case 'reload':
-          return this.reload(files, nets, pid!);
+          return this.reload(files, nets, d.pid);
+        case 'unchanged':
+          break;
       }
       if (nets.length === 0) await this.writeAll(files, nets);
       return pid !== undefined ? { action: 'unchanged', pid } : { action: 'unchanged' };
@@ -221,12 +253,12 @@ export class DhcpServer extends EventEmitter {
     return [p.config, p.hosts, p.opts, p.leases, p.pid, p.log, `${p.log}.1`, p.loaded];
   }
 
-  private async decide(files: DnsmasqFiles, nets: NormalizedNetwork[], pid: number | undefined): Promise<{ action: PlannedAction; reason?: string }> {
-    if (nets.length === 0) return { action: pid !== undefined ? 'stop' : 'unchanged' };
+  private async decide(files: DnsmasqFiles, nets: NormalizedNetwork[], pid: number | undefined): Promise<Decision> {
+    if (nets.length === 0) return pid !== undefined ? { action: 'stop', pid } : { action: 'unchanged' };
     if (pid === undefined) return { action: 'start' };
     const reason = await this.restartReason(files, nets);
-    if (reason !== undefined) return { action: 'restart', reason };
-    return { action: (await this.isLoaded(files, pid)) ? 'unchanged' : 'reload' };
+    if (reason !== undefined) return { action: 'restart', pid, reason };
+    return (await this.isLoaded(files, pid)) ? { action: 'unchanged' } : { action: 'reload', pid };
   }
 
   /**
@@ -269,7 +301,7 @@ export class DhcpServer extends EventEmitter {
     }
     const conflicts = leaseConflicts(parseLeases((await readIfExists(this.paths.leases)) ?? ''), nets);
     if (conflicts.length) {
-      const c = conflicts[0]!;
+      const c = conflicts[0];
       return `${c.ip} is given to a new MAC but ${c.mac} still holds a lease on it, and dnsmasq does not take a lease back on SIGHUP`;
     }
     return undefined;
@@ -312,4 +344,3 @@ export class DhcpServer extends EventEmitter {
     }
   }
 }
-

@@ -89,7 +89,7 @@ interface Ctx {
 function normalizeHost(h: unknown, f: string, b: Block, subnet: string, gateway: number, ctx: Ctx) {
   if (!isObject(h)) throw new ValidationError(f, h, 'expected a host object { mac, ip, hostname? }');
   const macBytes = parseMac(`${f}.mac`, h.mac);
-  if (macBytes[0]! & 1) throw new ValidationError(`${f}.mac`, h.mac, 'is a multicast MAC (low bit of the first byte set)');
+  if (macBytes[0] & 1) throw new ValidationError(`${f}.mac`, h.mac, 'is a multicast MAC (low bit of the first byte set)');
   if (macBytes.every((x) => x === 0)) throw new ValidationError(`${f}.mac`, h.mac, 'is the all-zero MAC');
   const mac = (h.mac as string).toLowerCase();
   const ip = hostIn(`${f}.ip`, h.ip, b, subnet);
@@ -159,8 +159,8 @@ export function normalizeNetworks(networks: unknown): NormalizedNetwork[] {
   const list = networks.map((n, i) => ({ ...normalizeNetwork(n, `networks[${i}]`, ctx), i }));
   const sorted = [...list].sort((a, b) => a.block.network - b.block.network);
   for (let k = 1; k < sorted.length; k++) {
-    const prev = sorted[k - 1]!;
-    const cur = sorted[k]!;
+    const prev = sorted[k - 1];
+    const cur = sorted[k];
     if (cur.block.network <= prev.block.last) {
       const [first, second] = prev.i < cur.i ? [prev, cur] : [cur, prev];
       throw new ValidationError(

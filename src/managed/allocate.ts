@@ -28,15 +28,8 @@ import { checkState } from './validate.js';
 import type { NetCtx } from './check-network.js';
 import { blockOf, eucalyptusBlock, formatBlock, lastOf, parseBlock } from './net.js';
 import { describePool, poolSize, type PoolRange } from './pool.js';
-import {
-  DEFAULT_VLAN_RANGE,
-  groupKey,
-  type AllocatedState,
-  type Group,
-  type Instance,
-  type Rule,
-  type State,
-} from './types.js';
+import { DEFAULT_VLAN_RANGE, groupKey, type AllocatedState, type Group, type Instance, type Rule, type State } from './types.js';
+import { must } from '../util/must.js';
 
 interface Draft extends Omit<AllocatedState, 'groups' | 'instances'> {
   groups: Array<Group & { rules: Rule[] }>;
@@ -119,12 +112,15 @@ function allocateBlocks(s: Draft, net: NetCtx): void {
   let next = 0;
   s.groups.forEach((g, i) => {
     if (g.subnet !== undefined) return;
-    let b = eucalyptusBlock(net.subnet, net.addrsPerNet, g.vlan!);
+    let b = eucalyptusBlock(net.subnet, net.addrsPerNet, must(g.vlan, `groups[${i}].vlan`));
     if (!b || taken.has(b.network)) {
       while (next < count && taken.has(net.subnet.network + next * net.addrsPerNet)) next++;
       if (next >= count) {
-        throw new ValidationError(`groups[${i}]`, groupKey(g),
-          `subnet block pool exhausted: all ${count} blocks of ${net.addrsPerNet} addresses in ${formatBlock(net.subnet)} are taken`);
+        throw new ValidationError(
+          `groups[${i}]`,
+          groupKey(g),
+          `subnet block pool exhausted: all ${count} blocks of ${net.addrsPerNet} addresses in ${formatBlock(net.subnet)} are taken`,
+        );
       }
       b = blockOf(net.subnet.network + next * net.addrsPerNet, net.blockPrefix);
     }
@@ -135,7 +131,11 @@ function allocateBlocks(s: Draft, net: NetCtx): void {
 
 function allocatePorts(s: Draft): void {
   const used = new Map<string, Set<string>>();
-  const on = (node: string) => used.get(node) ?? used.set(node, new Set()).get(node)!;
+  const on = (node: string) => {
+    let ports = used.get(node);
+    if (!ports) used.set(node, (ports = new Set()));
+    return ports;
+  };
   for (const inst of s.instances) if (inst.port !== undefined) on(inst.node).add(inst.port);
   const next = new Map<string, number>();
   for (const inst of s.instances) {
@@ -154,12 +154,15 @@ function allocatePrivateIps(s: Draft): void {
   const used = new Set(s.instances.flatMap((i) => (i.privateIp === undefined ? [] : [ipv4ToInt(i.privateIp)])));
   s.instances.forEach((inst, i) => {
     if (inst.privateIp !== undefined) return;
-    const b = blocks.get(inst.group)!;
+    const b = must(blocks.get(inst.group), `the block of group ${inst.group}`);
     let ip = b.network + 2;
     while (ip < lastOf(b) && used.has(ip)) ip++;
     if (ip >= lastOf(b)) {
-      throw new ValidationError(`instances[${i}]`, inst.id,
-        `address pool of group ${inst.group} (${formatBlock(b)}) exhausted: all ${b.size - 3} instance addresses are taken`);
+      throw new ValidationError(
+        `instances[${i}]`,
+        inst.id,
+        `address pool of group ${inst.group} (${formatBlock(b)}) exhausted: all ${b.size - 3} instance addresses are taken`,
+      );
     }
     inst.privateIp = intToIpv4(ip);
     used.add(ip);
@@ -169,8 +172,8 @@ function allocatePrivateIps(s: Draft): void {
 function allocateMacs(s: Draft, net: NetCtx): void {
   for (const inst of s.instances) {
     if (inst.mac !== undefined) continue;
-    const ip = ipv4ToInt(inst.privateIp!);
-    inst.mac = formatMac(Uint8Array.of(net.macPrefix[0]!, net.macPrefix[1]!, ip >>> 24, (ip >>> 16) & 255, (ip >>> 8) & 255, ip & 255));
+    const ip = ipv4ToInt(must(inst.privateIp, `the privateIp of instance ${inst.id}`));
+    inst.mac = formatMac(Uint8Array.of(net.macPrefix[0], net.macPrefix[1], ip >>> 24, (ip >>> 16) & 255, (ip >>> 8) & 255, ip & 255));
   }
 }
 

@@ -4,6 +4,7 @@ import type { NetCtx } from './check-network.js';
 import { checkIcmp, checkPort, checkVlanNumber, nodeField, Unique } from './fields.js';
 import { contains, formatBlock, lastOf, parseBlock, type Block } from './net.js';
 import { groupChain, groupKey, type Group, type Rule, type State } from './types.js';
+import { must } from '../util/must.js';
 
 export interface GroupInfo {
   index: number;
@@ -123,10 +124,11 @@ function checkSource(r: Rule, f: string, groups: Map<string, GroupInfo>): void {
     parseBlock(`${f}.cidr`, r.cidr);
     return;
   }
-  if (!/^[^/]+\/[^/]+$/.test(r.sourceGroup!)) {
+  const sourceGroup = must(r.sourceGroup, `${f}.sourceGroup`);
+  if (!/^[^/]+\/[^/]+$/.test(sourceGroup)) {
     throw new ValidationError(`${f}.sourceGroup`, r.sourceGroup, 'expected "owner/name"');
   }
-  if (!groups.has(r.sourceGroup!)) {
+  if (!groups.has(sourceGroup)) {
     throw new ValidationError(`${f}.sourceGroup`, r.sourceGroup, 'no such group in groups');
   }
 }

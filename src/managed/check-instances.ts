@@ -99,7 +99,7 @@ function checkPrivateIp(text: string, field: string, ctx: NetCtx, group: GroupIn
 
 function checkMac(text: string, field: string, seen: Seen): void {
   const b = parseMac(field, text);
-  if (b[0]! & 1) throw new ValidationError(field, text, 'is a multicast MAC (first byte odd)');
+  if (b[0] & 1) throw new ValidationError(field, text, 'is a multicast MAC (first byte odd)');
   if (b.every((x) => x === 0)) throw new ValidationError(field, text, 'is the all-zero MAC');
   seen.macs.add(text.toLowerCase(), field, text);
 }

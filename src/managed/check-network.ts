@@ -28,7 +28,7 @@ export function checkNetwork(s: State): NetCtx {
   const pool = parsePool(s.publicIps ?? []);
   const clash = poolOverlap(pool, subnet);
   if (clash !== undefined) {
-    throw new ValidationError(`publicIps[${clash}]`, s.publicIps![clash], `overlaps the private subnet ${s.subnet}`);
+    throw new ValidationError(`publicIps[${clash}]`, (s.publicIps ?? [])[clash], `overlaps the private subnet ${s.subnet}`);
   }
   if (s.dns !== undefined) parseIpv4Int('dns', s.dns);
   if (s.metadata !== undefined) checkMetadata(s.metadata, subnet);
@@ -69,7 +69,7 @@ function checkVlanRange(s: State): [number, number] {
 
 function checkMetadata(text: string, subnet: Block): void {
   const m = /^([0-9.]+):(\d{1,5})$/.exec(text);
-  if (!m || +m[2]! < 1 || +m[2]! > 65535) {
+  if (!m || +m[2] < 1 || +m[2] > 65535) {
     throw new ValidationError('metadata', text, 'expected "ip:port" like 192.168.32.10:8773');
   }
   const ip = parseIpv4Int('metadata', m[1]);
@@ -83,7 +83,7 @@ function checkMacPrefix(text: string): Uint8Array {
     throw new ValidationError('macPrefix', text, 'expected two bytes like "d0:0d"');
   }
   const bytes = Uint8Array.from(text.split(':').map((h) => parseInt(h, 16)));
-  if (bytes[0]! & 1) throw new ValidationError('macPrefix', text, 'is a multicast prefix (first byte odd)');
+  if (bytes[0] & 1) throw new ValidationError('macPrefix', text, 'is a multicast prefix (first byte odd)');
   return bytes;
 }
 

@@ -14,6 +14,7 @@ import { applyRole, type ApplyResult } from './apply.js';
 import type { Role } from './roles/index.js';
 import { formatState, writeFileAtomic } from './statefile.js';
 import { groupKey, type AllocatedInstance, type AllocatedState, type Group, type Instance, type Rule, type State } from './types.js';
+import { must } from '../util/must.js';
 
 /** One host this process configures: its role and its namespace. */
 export interface Host {
@@ -36,7 +37,7 @@ export class ManagedCloud {
     private readonly opts: CloudOptions = {},
   ) {
     this.allocated = allocate(doc);
-    this.doc = structuredClone(this.allocated) as State;
+    this.doc = structuredClone(this.allocated);
   }
 
   /** The current, fully allocated state. */
@@ -69,8 +70,8 @@ export class ManagedCloud {
       await this.apply().catch(() => undefined);
       throw err;
     }
-    this.doc = structuredClone(allocated) as State;
-    if (this.opts.statePath) await writeFileAtomic(this.opts.statePath, formatState(this.doc as unknown as Record<string, unknown>));
+    this.doc = structuredClone(allocated);
+    if (this.opts.statePath) await writeFileAtomic(this.opts.statePath, formatState(this.doc));
     return allocated;
   }
 
@@ -88,12 +89,15 @@ export class ManagedCloud {
 
   async runInstance(inst: Instance): Promise<AllocatedInstance> {
     const s = await this.change((d) => (d.instances = [...(d.instances ?? []), inst]));
-    return s.instances.find((x) => x.id === inst.id)!;
+    return must(
+      s.instances.find((x) => x.id === inst.id),
+      `instance ${inst.id} once run`,
+    );
   }
 
   /** Removes the instance; its private and public addresses go back to their pools. */
   async terminateInstance(id: string): Promise<void> {
-    await this.change((d) => d.instances!.splice(this.instanceIndex(d, id), 1));
+    await this.change((d) => (d.instances ?? []).splice(this.instanceIndex(d, id), 1));
   }
 
   /** Takes the lowest free public address out of the pool for later association. */
@@ -107,7 +111,7 @@ export class ManagedCloud {
     await this.change((d) => {
       const reserved = d.reservedIps ?? [];
       if (!reserved.includes(ip)) throw new ValidationError('address', ip, 'is not allocated (allocateAddress first)');
-      const inst = d.instances![this.instanceIndex(d, id)]!;
+      const inst = (d.instances ?? [])[this.instanceIndex(d, id)];
       if (typeof inst.publicIp === 'string') throw new ValidationError('instance', id, `already has public address ${inst.publicIp}`);
       d.reservedIps = reserved.filter((x) => x !== ip);
       inst.publicIp = ip;
@@ -118,7 +122,7 @@ export class ManagedCloud {
   async disassociateAddress(id: string): Promise<string> {
     let ip = '';
     await this.change((d) => {
-      const inst = d.instances![this.instanceIndex(d, id)]!;
+      const inst = (d.instances ?? [])[this.instanceIndex(d, id)];
       if (typeof inst.publicIp !== 'string') throw new ValidationError('instance', id, 'has no public address');
       ip = inst.publicIp;
       delete inst.publicIp;
@@ -131,7 +135,7 @@ export class ManagedCloud {
   async releaseAddress(ip: string): Promise<void> {
     await this.change((d) => {
       if (!(d.reservedIps ?? []).includes(ip)) throw new ValidationError('address', ip, 'is not allocated, or is still associated');
-      d.reservedIps = d.reservedIps!.filter((x) => x !== ip);
+      d.reservedIps = (d.reservedIps ?? []).filter((x) => x !== ip);
     });
   }
 
@@ -144,7 +148,7 @@ export class ManagedCloud {
       this.group(d, key);
       const users = (d.instances ?? []).filter((i) => i.group === key).map((i) => i.id);
       if (users.length) throw new ValidationError('group', key, `still has instances: ${users.join(', ')}`);
-      d.groups = d.groups!.filter((x) => groupKey(x) !== key);
+      d.groups = (d.groups ?? []).filter((x) => groupKey(x) !== key);
     });
   }
 
@@ -163,7 +167,7 @@ export class ManagedCloud {
       const canon = (r: Rule) => ({ icmpType: -1, icmpCode: -1, ...r, to: r.to ?? r.from });
       const i = (g.rules ?? []).findIndex((r) => isDeepStrictEqual(canon(r), canon(rule)));
       if (i < 0) throw new ValidationError('rule', rule, `group ${key} has no such rule`);
-      g.rules!.splice(i, 1);
+      (g.rules ?? []).splice(i, 1);
     });
   }
 }

@@ -11,8 +11,7 @@ export function join(path: string, key: string | number): string {
   return `${path}[${JSON.stringify(key)}]`;
 }
 
-export const nodeField = (node: string, key?: string): string =>
-  key === undefined ? join('nodes', node) : join(join('nodes', node), key);
+export const nodeField = (node: string, key?: string): string => (key === undefined ? join('nodes', node) : join(join('nodes', node), key));
 
 /**
  * A Linux interface name (net/core/dev.c dev_valid_name): 1-15 bytes

@@ -17,7 +17,10 @@ export class RoleConflictError extends ValidationError {
     readonly foreign: Foreign[],
   ) {
     const owners = [...new Set(foreign.map((f) => f.owner))].sort();
-    const shown = foreign.slice(0, 4).map((f) => f.what).join(', ');
+    const shown = foreign
+      .slice(0, 4)
+      .map((f) => f.what)
+      .join(', ');
     const more = foreign.length > 4 ? ` and ${foreign.length - 4} more` : '';
     super('role', role, '');
     this.name = 'RoleConflictError';

@@ -33,7 +33,7 @@ export function parsePool(entries: readonly unknown[], field = 'publicIps'): Poo
   }
   const sorted = [...pool].sort((a, b) => a.start - b.start);
   for (let i = 1; i < sorted.length; i++) {
-    const [a, b] = [sorted[i - 1]!, sorted[i]!];
+    const [a, b] = [sorted[i - 1], sorted[i]];
     if (b.start <= a.end) {
       const [first, second] = a.entry < b.entry ? [a, b] : [b, a];
       throw new ValidationError(`${field}[${second.entry}]`, entries[second.entry], `overlaps ${field}[${first.entry}]`);
@@ -64,7 +64,5 @@ export function poolOverlap(pool: readonly PoolRange[], b: Block): number | unde
 }
 
 export function describePool(pool: readonly PoolRange[]): string {
-  return pool
-    .map((r) => (r.start === r.end ? intToIpv4(r.start) : `${intToIpv4(r.start)}-${intToIpv4(r.end)}`))
-    .join(' ');
+  return pool.map((r) => (r.start === r.end ? intToIpv4(r.start) : `${intToIpv4(r.start)}-${intToIpv4(r.end)}`)).join(' ');
 }

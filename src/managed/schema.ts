@@ -48,8 +48,7 @@ const group = {
     vlan: {
       type: 'integer',
       description:
-        'Network index 1-4094 inside vlanRange: the 802.1Q tag (vlan), the VNI (vxlan), or only ' +
-        'an index (none). Allocated (lowest free) when absent.',
+        'Network index 1-4094 inside vlanRange: the 802.1Q tag (vlan), the VNI (vxlan), or only ' + 'an index (none). Allocated (lowest free) when absent.',
     },
     subnet: {
       type: 'string',

@@ -11,6 +11,7 @@ import { aliasDetail, aliasOwner, isEucanetProto } from '../tx/owner.js';
 import type { DhcpServer } from '../dhcp/index.js';
 import { roleOfProto } from './roles/index.js';
 import type { AllocatedState, State } from './types.js';
+import { must } from '../util/must.js';
 
 export interface PortView {
   name: string;
@@ -59,7 +60,7 @@ export interface HostView {
 function fromMark(alias: string | undefined): { instance?: string; group?: string } {
   const m = /^port (\S+)(?: group (\S+))?$/.exec(aliasDetail(alias) ?? '');
   if (!m) return {};
-  return { instance: m[1]!, ...(m[2] ? { group: m[2] } : {}) };
+  return { instance: m[1], ...(m[2] ? { group: m[2] } : {}) };
 }
 
 function portView(l: Link, bridgeGroup: string | undefined, state: State | AllocatedState | undefined): PortView {
@@ -76,21 +77,34 @@ export function structuredRuleset(rs: Ruleset): StructuredRuleset {
   return {
     tables: rs.tables.map((t) => ({ family: t.family, name: t.name })),
     chains: rs.chains.map((c) => ({
-      family: c.family, table: c.table, name: c.name,
-      ...(c.type ? { type: c.type } : {}), ...(c.hook ? { hook: c.hook } : {}),
-      ...(c.priority !== undefined ? { priority: c.priority } : {}), ...(c.policy ? { policy: c.policy } : {}),
+      family: c.family,
+      table: c.table,
+      name: c.name,
+      ...(c.type ? { type: c.type } : {}),
+      ...(c.hook ? { hook: c.hook } : {}),
+      ...(c.priority !== undefined ? { priority: c.priority } : {}),
+      ...(c.policy ? { policy: c.policy } : {}),
     })),
-    sets: rs.sets.filter((s) => !s.flags?.includes('anonymous')).map((s) => {
-      const els = rs.elements?.get(setKey(s)) ?? [];
-      const text = els.length ? renderElements(s, els) : '';
-      const elements = text ? text.replace(/^\{\s*|\s*\}$/g, '').split(/,\s*/).filter(Boolean) : [];
-      return { family: s.family, table: s.table, name: s.name, type: renderSetLines(s)[0]!.replace(/^type /, ''), elements };
-    }),
+    sets: rs.sets
+      .filter((s) => !s.flags?.includes('anonymous'))
+      .map((s) => {
+        const els = rs.elements?.get(setKey(s)) ?? [];
+        const text = els.length ? renderElements(s, els) : '';
+        const elements = text
+          ? text
+              .replace(/^\{\s*|\s*\}$/g, '')
+              .split(/,\s*/)
+              .filter(Boolean)
+          : [];
+        return { family: s.family, table: s.table, name: s.name, type: renderSetLines(s)[0].replace(/^type /, ''), elements };
+      }),
     rules: rs.rules.map((r) => ({
-      family: r.family, table: r.table, chain: r.chain,
+      family: r.family,
+      table: r.table,
+      chain: r.chain,
       ...(r.handle !== undefined ? { handle: Number(r.handle) } : {}),
       ...(r.comment !== undefined ? { comment: r.comment } : {}),
-      rule: renderRule({ ...r, comment: undefined } as typeof r),
+      rule: renderRule({ ...r, comment: undefined }),
     })),
   };
 }
@@ -104,10 +118,13 @@ export async function readDhcpView(server: DhcpServer): Promise<DhcpView> {
   } catch {
     // no lease file yet
   }
-  const leases = text.split('\n').filter(Boolean).map((line) => {
-    const [expiry = '0', mac = '', ip = '', host = '*'] = line.split(' ');
-    return { ip, mac, ...(host !== '*' ? { hostname: host } : {}), expires: expiry === '0' ? 'never' : new Date(Number(expiry) * 1000).toISOString() };
-  });
+  const leases = text
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => {
+      const [expiry = '0', mac = '', ip = '', host = '*'] = line.split(' ');
+      return { ip, mac, ...(host !== '*' ? { hostname: host } : {}), expires: expiry === '0' ? 'never' : new Date(Number(expiry) * 1000).toISOString() };
+    });
   return { running: st.running, ...(st.pid !== undefined ? { pid: st.pid } : {}), dir: server.paths.dir, leases };
 }
 
@@ -125,18 +142,20 @@ export async function readHostView(h: Handle, opts: ShowOptions = {}): Promise<H
   const owned = links.filter((l) => isOwnedAlias(l.alias));
   const role = (alias: string | undefined) => aliasOwner(alias) || undefined;
   const ports: HostView['ports'] = [];
-  const bridges = owned.filter((l) => l.kind === 'bridge').map((b) => {
-    const detail = aliasDetail(b.alias);
-    const group = detail && detail.includes('/') ? detail : undefined;
-    const members = links.filter((l) => l.master === b.index).sort((x, y) => x.name.localeCompare(y.name));
-    for (const l of members) ports.push({ ...portView(l, group, opts.state), bridge: b.name });
-    const r = role(b.alias);
-    return { name: b.name, stp: b.bridge?.stp ?? false, ...(group ? { group } : {}), ...(r ? { role: r } : {}), ports: members.map((l) => l.name) };
-  });
+  const bridges = owned
+    .filter((l) => l.kind === 'bridge')
+    .map((b) => {
+      const detail = aliasDetail(b.alias);
+      const group = detail && detail.includes('/') ? detail : undefined;
+      const members = links.filter((l) => l.master === b.index).sort((x, y) => x.name.localeCompare(y.name));
+      for (const l of members) ports.push({ ...portView(l, group, opts.state), bridge: b.name });
+      const r = role(b.alias);
+      return { name: b.name, stp: b.bridge?.stp ?? false, ...(group ? { group } : {}), ...(r ? { role: r } : {}), ports: members.map((l) => l.name) };
+    });
   const segments = owned
     .filter((l: Link) => l.kind === 'vlan' || l.kind === 'vxlan')
     .map((l) => {
-      const s: HostView['segments'][number] = { name: l.name, kind: l.kind! };
+      const s: HostView['segments'][number] = { name: l.name, kind: must(l.kind, `the kind of ${l.name}`) };
       if (l.vlan) s.vlan = l.vlan.id;
       const parent = name(l.parent);
       if (parent) s.parent = parent;
@@ -146,7 +165,7 @@ export async function readHostView(h: Handle, opts: ShowOptions = {}): Promise<H
   const addresses = (await h.addresses.list({ family: 4 }))
     .filter((a) => isEucanetProto(a.proto))
     .map((a) => {
-      const r = roleOfProto(a.proto!);
+      const r = roleOfProto(must(a.proto, `the protocol of ${a.address}`));
       return { dev: name(a.index) ?? String(a.index), address: `${a.address}/${a.prefix}`, ...(r ? { role: r } : {}) };
     });
   const rs = await h.nft.listRuleset();

@@ -72,11 +72,11 @@ export async function loadState(path: string, opts: LoadOptions = {}): Promise<L
 export function withAllocations(doc: Doc, a: AllocatedState): Doc {
   const out: Doc = { ...doc };
   if (Array.isArray(doc.groups)) {
-    out.groups = (doc.groups as Group[]).map((g, i) => canonicalGroup({ ...g, vlan: a.groups[i]!.vlan, subnet: a.groups[i]!.subnet }));
+    out.groups = (doc.groups as Group[]).map((g, i) => canonicalGroup({ ...g, vlan: a.groups[i].vlan, subnet: a.groups[i].subnet }));
   }
   if (Array.isArray(doc.instances)) {
     out.instances = (doc.instances as Instance[]).map((inst, i) => {
-      const { port, privateIp, mac, publicIp } = a.instances[i]!;
+      const { port, privateIp, mac, publicIp } = a.instances[i];
       return canonicalInstance({ ...inst, port, privateIp, mac, publicIp: inst.publicIp === false ? false : publicIp });
     });
   }

@@ -4,7 +4,20 @@
 // inode (the same namespace whether reached by name, path or fd); the first
 // value recorded wins, so a second apply does not record eucanet's own value.
 // /run is a tmpfs: after a reboot there is nothing to restore, and nothing is.
-import { existsSync, lstatSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, statSync, fstatSync, unlinkSync, writeSync, closeSync } from 'node:fs';
+import {
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  readdirSync,
+  renameSync,
+  statSync,
+  fstatSync,
+  unlinkSync,
+  writeSync,
+  closeSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { namedNetnsPath, netnsPath, type Netns } from '../sys/netns-path.js';
 import { readSysctl, writeSysctl } from '../sys/sysctl.js';

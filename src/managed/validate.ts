@@ -11,6 +11,7 @@ import { join } from './fields.js';
 import { stateSchema } from './schema.js';
 import type { State } from './types.js';
 import type { GroupInfo } from './check-groups.js';
+import { must } from '../util/must.js';
 
 const ajv = new Ajv2020({ allErrors: false, strict: true, allowUnionTypes: true, verbose: true });
 const schemaCheck = ajv.compile(stateSchema);
@@ -61,7 +62,7 @@ function schemaError(doc: unknown, e: ErrorObject): ValidationError {
 
 /** Checks the shape only (the JSON Schema). */
 export function checkSchema(doc: unknown): asserts doc is State {
-  if (!schemaCheck(doc)) throw schemaError(doc, schemaCheck.errors![0]!);
+  if (!schemaCheck(doc)) throw schemaError(doc, must(schemaCheck.errors, "the schema validator's errors")[0]);
 }
 
 export interface CheckedState {

@@ -27,8 +27,16 @@ interface Entry {
 
 /** VNET_ keys Eucalyptus knew that eucanet has no use for. */
 const IGNORED = new Set([
-  'VNET_BRIDGE', 'VNET_DHCPDAEMON', 'VNET_DHCPUSER', 'VNET_LOCALIP', 'VNET_BROADCAST', 'VNET_ROUTER',
-  'VNET_DOMAINNAME', 'VNET_PRIVATEIPS', 'VNET_MACMAP', 'VNET_INSTANCE_DEV',
+  'VNET_BRIDGE',
+  'VNET_DHCPDAEMON',
+  'VNET_DHCPUSER',
+  'VNET_LOCALIP',
+  'VNET_BROADCAST',
+  'VNET_ROUTER',
+  'VNET_DOMAINNAME',
+  'VNET_PRIVATEIPS',
+  'VNET_MACMAP',
+  'VNET_INSTANCE_DEV',
 ]);
 
 const LINE = /^(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)=(.*)$/;
@@ -52,9 +60,9 @@ function readLines(text: string, source: string, warnings: string[]): Map<string
     if (t === '' || t.startsWith('#')) return;
     const at = `${source}:${i + 1}`;
     const m = LINE.exec(t);
-    const value = m ? unquote(m[2]!) : undefined;
+    const value = m ? unquote(m[2]) : undefined;
     if (!m || value === undefined) throw new ValidationError(at, line, 'expected KEY="value" (a comment may follow)');
-    const key = m[1]!;
+    const key = m[1];
     if (!key.startsWith('VNET_')) return;
     if (keys.has(key)) warnings.push(`${at}: ${key} is set again; this later value wins`);
     keys.set(key, { value, at, field: `${at} ${key}` });

@@ -72,8 +72,8 @@ export class Attrs {
     while (off < end) {
       const left = end - off;
       if (left < NLA_HDRLEN) throw new DecodeError(what, off, `${left} trailing bytes, too few for an attribute header`);
-      const len = buf[off]! | (buf[off + 1]! << 8);
-      const type = (buf[off + 2]! | (buf[off + 3]! << 8)) & NLA_TYPE_MASK;
+      const len = buf[off] | (buf[off + 1] << 8);
+      const type = (buf[off + 2] | (buf[off + 3] << 8)) & NLA_TYPE_MASK;
       if (len < NLA_HDRLEN || len > left) {
         throw new DecodeError(what, off, `attribute type ${type} has length ${len} (at least ${NLA_HDRLEN}; ${left} bytes left)`);
       }
@@ -109,7 +109,7 @@ export class Attrs {
   }
   /** Payload length of the attribute whose payload starts at `p`. */
   private lengthAt(p: number): number {
-    return (this.buf[p - 4]! | (this.buf[p - 3]! << 8)) - NLA_HDRLEN;
+    return (this.buf[p - 4] | (this.buf[p - 3] << 8)) - NLA_HDRLEN;
   }
   /** Payload offset of `type` if it holds at least `n` bytes; -1 if absent; DecodeError if shorter. */
   private sized(type: number, n: number): number {

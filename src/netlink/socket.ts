@@ -146,7 +146,7 @@ export class NetlinkConnection {
   }
 
   private closedError(site: Error): Error {
-    return nativeError({ errno: ERRNO.EBADF!, syscall: 'exchange', message: 'the connection is closed' }, 'netlink exchange', site);
+    return nativeError({ errno: ERRNO.EBADF, syscall: 'exchange', message: 'the connection is closed' }, 'netlink exchange', site);
   }
 
   /**
@@ -189,10 +189,10 @@ export class NetlinkConnection {
     const ends: number[] = [];
     const expects: number[] = [];
     for (let i = 0; i < requests.length; i++) {
-      requests[i]!.encode(w, (first + i) >>> 0);
+      requests[i].encode(w, (first + i) >>> 0);
       if ((i + 1) % chunk === 0 || i === requests.length - 1) {
         ends.push(w.pos);
-        expects.push(((i % chunk) + 1) as number);
+        expects.push((i % chunk) + 1);
       }
     }
     // Copy: the writer is reused while the native side may still read.
@@ -209,10 +209,10 @@ export class NetlinkConnection {
         const i = (e.seq - first) >>> 0;
         if (i >= requests.length) continue;
         acked[i] = 1;
-        if (e.errno !== 0) out[i]!.error = requestError(requests[i]!, e, opIndexBase !== undefined ? opIndexBase + i : undefined);
+        if (e.errno !== 0) out[i].error = requestError(requests[i], e, opIndexBase !== undefined ? opIndexBase + i : undefined);
       } else {
         const i = (m.seq - first) >>> 0;
-        if (i < requests.length) out[i]!.messages.push(m);
+        if (i < requests.length) out[i].messages.push(m);
       }
     }
     return { out, acked };
@@ -222,7 +222,7 @@ export class NetlinkConnection {
     const { out, acked } = this.match(requests, first, reply, opIndexBase);
     for (let i = 0; i < requests.length; i++) {
       if (!acked[i]) {
-        out[i]!.error = new NetlinkError(62 /* ETIME */, { op: `${requests[i]!.describe()} (no reply from the kernel)` });
+        out[i].error = new NetlinkError(62 /* ETIME */, { op: `${requests[i].describe()} (no reply from the kernel)` });
       }
     }
     return out;
@@ -243,7 +243,7 @@ export class NetlinkConnection {
       const seen = Math.floor(i / PIPELINE_CHUNK) < e.chunksSent;
       (seen ? unknown : unsent).push(i);
       const why = seen ? `outcome unknown: its answer was lost (${e.code})` : `not sent (${e.code})`;
-      out[i]!.error = new NetlinkError(e.errno, { op: `${requests[i]!.describe()} (${why})` });
+      out[i].error = new NetlinkError(e.errno, { op: `${requests[i].describe()} (${why})` });
     }
     return new ExchangeError(e as Error & { errno: number; code: string }, out, unknown, unsent);
   }
@@ -315,4 +315,3 @@ export class NetlinkConnection {
     }
   }
 }
-

@@ -80,15 +80,19 @@ export class Batch {
   /** For message `m` (0-based, after BEGIN): its op and the chunk of that op. */
   messageAt(m: number): { op: number; chunk: number } | undefined {
     for (let i = 0; i < this.ops.length; i++) {
-      const n = messageCount(this.ops[i]!);
+      const n = messageCount(this.ops[i]);
       if (m < n) return { op: i, chunk: m };
       m -= n;
     }
     return undefined;
   }
 
-  addTable(t: Table): this { return this.push({ kind: 'table', verb: 'add', table: validateTable(t) }); }
-  createTable(t: Table): this { return this.push({ kind: 'table', verb: 'create', table: validateTable(t) }); }
+  addTable(t: Table): this {
+    return this.push({ kind: 'table', verb: 'add', table: validateTable(t) });
+  }
+  createTable(t: Table): this {
+    return this.push({ kind: 'table', verb: 'create', table: validateTable(t) });
+  }
   deleteTable(t: Pick<Table, 'family' | 'name'>): this {
     return this.push({ kind: 'table', verb: 'delete', table: validateTable({ family: t.family, name: t.name }) });
   }
@@ -98,8 +102,12 @@ export class Batch {
     return this.push({ kind: 'rule-delete', verb: 'flush', ref: { family: t.family, table: t.name } });
   }
 
-  addChain(c: Chain): this { return this.push({ kind: 'chain', verb: 'add', chain: validateChain(c) }); }
-  createChain(c: Chain): this { return this.push({ kind: 'chain', verb: 'create', chain: validateChain(c) }); }
+  addChain(c: Chain): this {
+    return this.push({ kind: 'chain', verb: 'add', chain: validateChain(c) });
+  }
+  createChain(c: Chain): this {
+    return this.push({ kind: 'chain', verb: 'create', chain: validateChain(c) });
+  }
   deleteChain(c: Pick<Chain, 'family' | 'table' | 'name'>): this {
     return this.push({ kind: 'chain', verb: 'delete', chain: validateChain({ family: c.family, table: c.table, name: c.name }) });
   }
@@ -124,20 +132,36 @@ export class Batch {
   }
   deleteRule(r: { family: Family; table: string; chain: string; handle: bigint }): this {
     validateRuleTarget(r);
-    return this.push({ kind: 'rule-delete', verb: 'delete', ref: { family: r.family, table: r.table, chain: r.chain, handle: handle(r.handle, 'deleteRule handle') } });
+    return this.push({
+      kind: 'rule-delete',
+      verb: 'delete',
+      ref: { family: r.family, table: r.table, chain: r.chain, handle: handle(r.handle, 'deleteRule handle') },
+    });
   }
 
-  addSet(s: NftSet): this { return this.set('add', s); }
-  createSet(s: NftSet): this { return this.set('create', s); }
+  addSet(s: NftSet): this {
+    return this.set('add', s);
+  }
+  createSet(s: NftSet): this {
+    return this.set('create', s);
+  }
   deleteSet(s: SetRef): this {
     return this.push({ kind: 'set', verb: 'delete', set: this.lookupSet(s), id: 0 });
   }
-  flushSet(s: SetRef | NftSet): this { return this.push({ kind: 'set-flush', set: this.lookupSet(s) }); }
+  flushSet(s: SetRef | NftSet): this {
+    return this.push({ kind: 'set-flush', set: this.lookupSet(s) });
+  }
 
   /** Adds elements; `set` is the set's definition, or a reference to a set added earlier in this batch. */
-  addElements(set: NftSet | SetRef, elems: readonly (ElementInput | SetElement)[]): this { return this.elements('add', set, elems); }
-  createElements(set: NftSet | SetRef, elems: readonly (ElementInput | SetElement)[]): this { return this.elements('create', set, elems); }
-  deleteElements(set: NftSet | SetRef, elems: readonly (ElementInput | SetElement)[]): this { return this.elements('delete', set, elems); }
+  addElements(set: NftSet | SetRef, elems: readonly (ElementInput | SetElement)[]): this {
+    return this.elements('add', set, elems);
+  }
+  createElements(set: NftSet | SetRef, elems: readonly (ElementInput | SetElement)[]): this {
+    return this.elements('create', set, elems);
+  }
+  deleteElements(set: NftSet | SetRef, elems: readonly (ElementInput | SetElement)[]): this {
+    return this.elements('delete', set, elems);
+  }
 
   /** Encodes BEGIN, the ops and END into `w`, with sequence numbers from `seq`. */
   encodeInto(w: NlWriter, seq: number, o: CommitOptions = {}): void {
@@ -202,7 +226,7 @@ export class Batch {
    */
   request(i: number): Request {
     const ctx: BatchContext = { setId: (f, t, n) => this.setIds.get(key(f, t, n)) };
-    return opRequest(this.ops[i]!, ctx);
+    return opRequest(this.ops[i], ctx);
   }
 
   /** @internal NFTA_SET_ID given to a set created in this batch. */
@@ -249,7 +273,7 @@ export class Batch {
     validateName(s.name, 'set');
     if ('key' in s) return validateSet(s);
     const known = this.sets.get(key(s.family, s.table, s.name));
-    return known ?? ({ ...s, key: 'integer', keyLen: 4 } as NftSet);
+    return known ?? { ...s, key: 'integer', keyLen: 4 };
   }
 
   private elements(verb: ElemVerb, ref: NftSet | SetRef, inputs: readonly (ElementInput | SetElement)[]): this {
@@ -287,7 +311,7 @@ function preParsed(inputs: readonly unknown[]): inputs is readonly SetElement[] 
 function checkParsed(set: NftSet, elems: readonly SetElement[]): SetElement[] {
   const len = keyLen(set);
   for (let i = 0; i < elems.length; i++) {
-    const e = elems[i]!;
+    const e = elems[i];
     if (!Buffer.isBuffer(e.key) || e.key.length !== len || (e.keyEnd && e.keyEnd.length !== len)) {
       throw new ValidationError(`set ${set.name} element #${i} key`, e.key, `expected ${len} bytes`);
     }

@@ -18,7 +18,14 @@ export type { NatOptions } from './build/nat-target.js';
 export { parseElements, parseVerdict, type ElementInput, type KeyInput, type DataInput } from './build/elements.js';
 export { decodeGeneration, getGeneration, listChains, listElements, listRules, listRuleset, listSets, listTables } from './list.js';
 export {
-  formatTime, renderChainHead, renderElement, renderElements, renderRule, renderRuleset, renderSetLines, renderVerdict,
+  formatTime,
+  renderChainHead,
+  renderElement,
+  renderElements,
+  renderRule,
+  renderRuleset,
+  renderSetLines,
+  renderVerdict,
   type Ruleset,
 } from './render/ruleset.js';
 export { render, renderBatch, renderOp } from './render/batch.js';

@@ -12,9 +12,20 @@ import type { NetlinkConnection, Request } from '../netlink/socket.js';
 import type { NlWriter } from '../netlink/writer.js';
 import { decodeChain } from './wire/chain.js';
 import {
-  NFGENMSG_LEN, NFPROTO_UNSPEC, NFTA_GEN_ID, NFTA_RULE_CHAIN, NFTA_RULE_TABLE, NFTA_SET_ELEM_LIST_SET,
-  NFTA_SET_ELEM_LIST_TABLE, NFT_MSG_GETCHAIN, NFT_MSG_GETGEN, NFT_MSG_GETRULE, NFT_MSG_GETSET, NFT_MSG_GETSETELEM,
-  NFT_MSG_GETTABLE, NFT_MSG_NEWGEN,
+  NFGENMSG_LEN,
+  NFPROTO_UNSPEC,
+  NFTA_GEN_ID,
+  NFTA_RULE_CHAIN,
+  NFTA_RULE_TABLE,
+  NFTA_SET_ELEM_LIST_SET,
+  NFTA_SET_ELEM_LIST_TABLE,
+  NFT_MSG_GETCHAIN,
+  NFT_MSG_GETGEN,
+  NFT_MSG_GETRULE,
+  NFT_MSG_GETSET,
+  NFT_MSG_GETSETELEM,
+  NFT_MSG_GETTABLE,
+  NFT_MSG_NEWGEN,
 } from './wire/constants.js';
 import { nftType, beginNft } from './wire/ops.js';
 import { FAMILY_NUM } from './names.js';
@@ -50,7 +61,7 @@ export async function listRules(conn: NetlinkConnection, family?: Family, table?
   const filter = family !== undefined && table !== undefined;
   const req = dumpRequest(NFT_MSG_GETRULE, family, 'rules', (w) => {
     if (!filter) return;
-    w.str(NFTA_RULE_TABLE, table!);
+    w.str(NFTA_RULE_TABLE, table);
     if (chain !== undefined) w.str(NFTA_RULE_CHAIN, chain);
   });
   const rules = (await conn.dump(req)).map(decodeRule);
@@ -94,7 +105,7 @@ export async function getGeneration(conn: NetlinkConnection): Promise<number> {
     },
   };
   const [reply] = await conn.runAll([req]);
-  const m = reply!.messages.find((x) => x.type === nftType(NFT_MSG_NEWGEN));
+  const m = reply.messages.find((x) => x.type === nftType(NFT_MSG_NEWGEN));
   if (!m) throw new DecodeError('NFT_MSG_NEWGEN', 0, 'the reply to NFT_MSG_GETGEN has no NFT_MSG_NEWGEN');
   return decodeGeneration(m);
 }

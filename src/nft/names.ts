@@ -1,10 +1,27 @@
 // Name <-> number tables for families, hooks, verdicts and priorities.
 // Numbers from /usr/include/linux/netfilter.h and nf_tables.h.
 import {
-  NFPROTO_ARP, NFPROTO_BRIDGE, NFPROTO_INET, NFPROTO_IPV4, NFPROTO_IPV6, NFPROTO_NETDEV,
-  NF_ACCEPT, NF_DROP, NFT_BREAK, NFT_CONTINUE, NFT_GOTO, NFT_JUMP, NFT_RETURN,
-  NF_INET_FORWARD, NF_INET_INGRESS, NF_INET_LOCAL_IN, NF_INET_LOCAL_OUT, NF_INET_POST_ROUTING,
-  NF_INET_PRE_ROUTING, NF_NETDEV_EGRESS, NF_NETDEV_INGRESS,
+  NFPROTO_ARP,
+  NFPROTO_BRIDGE,
+  NFPROTO_INET,
+  NFPROTO_IPV4,
+  NFPROTO_IPV6,
+  NFPROTO_NETDEV,
+  NF_ACCEPT,
+  NF_DROP,
+  NFT_BREAK,
+  NFT_CONTINUE,
+  NFT_GOTO,
+  NFT_JUMP,
+  NFT_RETURN,
+  NF_INET_FORWARD,
+  NF_INET_INGRESS,
+  NF_INET_LOCAL_IN,
+  NF_INET_LOCAL_OUT,
+  NF_INET_POST_ROUTING,
+  NF_INET_PRE_ROUTING,
+  NF_NETDEV_EGRESS,
+  NF_NETDEV_INGRESS,
 } from './wire/constants.js';
 import { DecodeError } from '../errors.js';
 import type { Family, Hook, VerdictCode } from './types.js';
@@ -62,9 +79,7 @@ export const VERDICT_NUM: Record<VerdictCode, number> = {
   goto: NFT_GOTO,
   return: NFT_RETURN,
 };
-const VERDICT_BY_NUM = new Map<number, VerdictCode>(
-  Object.entries(VERDICT_NUM).map(([k, v]) => [v, k as VerdictCode]),
-);
+const VERDICT_BY_NUM = new Map<number, VerdictCode>(Object.entries(VERDICT_NUM).map(([k, v]) => [v, k as VerdictCode]));
 export const isVerdictCode = (n: number): boolean => VERDICT_BY_NUM.has(n);
 /** The verdict of a kernel NFTA_VERDICT_CODE (its nest at `at`); DecodeError for an unknown code. */
 export function verdictName(n: number, at: number): VerdictCode {

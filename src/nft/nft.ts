@@ -25,13 +25,27 @@ export class Nft {
     return new Batch(this.conn);
   }
 
-  listTables(family?: Family): Promise<Table[]> { return listTables(this.conn, family); }
-  listChains(family?: Family, table?: string): Promise<Chain[]> { return listChains(this.conn, family, table); }
-  listRules(family?: Family, table?: string, chain?: string): Promise<Rule[]> { return listRules(this.conn, family, table, chain); }
-  listSets(family?: Family, table?: string): Promise<NftSet[]> { return listSets(this.conn, family, table); }
-  listElements(set: NftSet): Promise<SetElement[]> { return listElements(this.conn, set); }
-  listRuleset(family?: Family): Promise<Ruleset> { return listRuleset(this.conn, family); }
-  generation(): Promise<number> { return getGeneration(this.conn); }
+  listTables(family?: Family): Promise<Table[]> {
+    return listTables(this.conn, family);
+  }
+  listChains(family?: Family, table?: string): Promise<Chain[]> {
+    return listChains(this.conn, family, table);
+  }
+  listRules(family?: Family, table?: string, chain?: string): Promise<Rule[]> {
+    return listRules(this.conn, family, table, chain);
+  }
+  listSets(family?: Family, table?: string): Promise<NftSet[]> {
+    return listSets(this.conn, family, table);
+  }
+  listElements(set: NftSet): Promise<SetElement[]> {
+    return listElements(this.conn, set);
+  }
+  listRuleset(family?: Family): Promise<Ruleset> {
+    return listRuleset(this.conn, family);
+  }
+  generation(): Promise<number> {
+    return getGeneration(this.conn);
+  }
 
   close(): void {
     this.conn.close();

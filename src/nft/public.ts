@@ -12,7 +12,14 @@ export type { LimitOptions, LogOptions, RejectOptions } from './build/actions.js
 export type { NatOptions } from './build/nat-target.js';
 export { parseElements, parseVerdict, type ElementInput, type KeyInput, type DataInput } from './build/elements.js';
 export {
-  formatTime, renderChainHead, renderElement, renderElements, renderRule, renderRuleset, renderSetLines, renderVerdict,
+  formatTime,
+  renderChainHead,
+  renderElement,
+  renderElements,
+  renderRule,
+  renderRuleset,
+  renderSetLines,
+  renderVerdict,
   type Ruleset,
 } from './render/ruleset.js';
 export { render, renderBatch, renderOp } from './render/batch.js';

@@ -110,17 +110,74 @@ export interface SetElement {
 export type PayloadBase = 'll' | 'network' | 'transport' | 'inner';
 export type CmpOp = 'eq' | 'neq' | 'lt' | 'lte' | 'gt' | 'gte';
 export type MetaKey =
-  | 'len' | 'protocol' | 'priority' | 'mark' | 'iif' | 'oif' | 'iifname' | 'oifname' | 'iiftype' | 'oiftype'
-  | 'skuid' | 'skgid' | 'nftrace' | 'rtclassid' | 'secmark' | 'nfproto' | 'l4proto' | 'ibrname' | 'obrname'
-  | 'pkttype' | 'cpu' | 'iifgroup' | 'oifgroup' | 'cgroup' | 'random' | 'secpath' | 'iifkind' | 'oifkind'
-  | 'ibrpvid' | 'ibrvproto' | 'time' | 'day' | 'hour' | 'sdif' | 'sdifname';
+  | 'len'
+  | 'protocol'
+  | 'priority'
+  | 'mark'
+  | 'iif'
+  | 'oif'
+  | 'iifname'
+  | 'oifname'
+  | 'iiftype'
+  | 'oiftype'
+  | 'skuid'
+  | 'skgid'
+  | 'nftrace'
+  | 'rtclassid'
+  | 'secmark'
+  | 'nfproto'
+  | 'l4proto'
+  | 'ibrname'
+  | 'obrname'
+  | 'pkttype'
+  | 'cpu'
+  | 'iifgroup'
+  | 'oifgroup'
+  | 'cgroup'
+  | 'random'
+  | 'secpath'
+  | 'iifkind'
+  | 'oifkind'
+  | 'ibrpvid'
+  | 'ibrvproto'
+  | 'time'
+  | 'day'
+  | 'hour'
+  | 'sdif'
+  | 'sdifname';
 export type CtKey =
-  | 'state' | 'direction' | 'status' | 'mark' | 'secmark' | 'expiration' | 'helper' | 'l3proto' | 'saddr'
-  | 'daddr' | 'protocol' | 'proto-src' | 'proto-dst' | 'label' | 'packets' | 'bytes' | 'avgpkt' | 'zone'
-  | 'event' | 'ip saddr' | 'ip daddr' | 'ip6 saddr' | 'ip6 daddr' | 'id';
+  | 'state'
+  | 'direction'
+  | 'status'
+  | 'mark'
+  | 'secmark'
+  | 'expiration'
+  | 'helper'
+  | 'l3proto'
+  | 'saddr'
+  | 'daddr'
+  | 'protocol'
+  | 'proto-src'
+  | 'proto-dst'
+  | 'label'
+  | 'packets'
+  | 'bytes'
+  | 'avgpkt'
+  | 'zone'
+  | 'event'
+  | 'ip saddr'
+  | 'ip daddr'
+  | 'ip6 saddr'
+  | 'ip6 daddr'
+  | 'id';
 export type NatFlag = 'random' | 'fully-random' | 'persistent' | 'netmap';
 
-export interface MetaExpr { kind: 'meta'; key: MetaKey; dreg?: number; sreg?: number }
+export interface MetaExpr {
+  kind: 'meta';
+  key: MetaKey;
+  dreg?: number;
+  sreg?: number;
+}
 export interface PayloadExpr {
   kind: 'payload';
   base: PayloadBase;
@@ -133,7 +190,12 @@ export interface PayloadExpr {
   csumOffset?: number;
   csumFlags?: number;
 }
-export interface CmpExpr { kind: 'cmp'; sreg: number; op: CmpOp; data: Buffer }
+export interface CmpExpr {
+  kind: 'cmp';
+  sreg: number;
+  op: CmpOp;
+  data: Buffer;
+}
 export interface BitwiseExpr {
   kind: 'bitwise';
   sreg: number;
@@ -144,10 +206,33 @@ export interface BitwiseExpr {
   xor?: Buffer;
   shift?: { op: 'lshift' | 'rshift'; bits: number };
 }
-export interface RangeExpr { kind: 'range'; sreg: number; op: 'eq' | 'neq'; from: Buffer; to: Buffer }
-export interface LookupExpr { kind: 'lookup'; set: string; sreg: number; dreg?: number; invert?: boolean }
-export interface CtExpr { kind: 'ct'; key: CtKey; dreg?: number; sreg?: number; direction?: 'original' | 'reply' }
-export interface ImmediateExpr { kind: 'immediate'; dreg: number; data?: Buffer; verdict?: Verdict }
+export interface RangeExpr {
+  kind: 'range';
+  sreg: number;
+  op: 'eq' | 'neq';
+  from: Buffer;
+  to: Buffer;
+}
+export interface LookupExpr {
+  kind: 'lookup';
+  set: string;
+  sreg: number;
+  dreg?: number;
+  invert?: boolean;
+}
+export interface CtExpr {
+  kind: 'ct';
+  key: CtKey;
+  dreg?: number;
+  sreg?: number;
+  direction?: 'original' | 'reply';
+}
+export interface ImmediateExpr {
+  kind: 'immediate';
+  dreg: number;
+  data?: Buffer;
+  verdict?: Verdict;
+}
 export interface NatExpr {
   kind: 'nat';
   nat: 'snat' | 'dnat';
@@ -158,9 +243,23 @@ export interface NatExpr {
   regProtoMax?: number;
   flags?: readonly NatFlag[];
 }
-export interface MasqExpr { kind: 'masq'; regProtoMin?: number; regProtoMax?: number; flags?: readonly NatFlag[] }
-export interface RedirExpr { kind: 'redir'; regProtoMin?: number; regProtoMax?: number; flags?: readonly NatFlag[] }
-export interface CounterExpr { kind: 'counter'; packets?: bigint; bytes?: bigint }
+export interface MasqExpr {
+  kind: 'masq';
+  regProtoMin?: number;
+  regProtoMax?: number;
+  flags?: readonly NatFlag[];
+}
+export interface RedirExpr {
+  kind: 'redir';
+  regProtoMin?: number;
+  regProtoMax?: number;
+  flags?: readonly NatFlag[];
+}
+export interface CounterExpr {
+  kind: 'counter';
+  packets?: bigint;
+  bytes?: bigint;
+}
 export type LogLevel = 'emerg' | 'alert' | 'crit' | 'err' | 'warn' | 'notice' | 'info' | 'debug' | 'audit';
 export interface LogExpr {
   kind: 'log';
@@ -191,7 +290,11 @@ export interface RejectExpr {
   code?: number;
 }
 /** An expression this library has no typed form for, kept as bytes so that it round-trips. */
-export interface RawExpr { kind: 'raw'; name: string; data: Buffer }
+export interface RawExpr {
+  kind: 'raw';
+  name: string;
+  data: Buffer;
+}
 
 export type Expr =
   | MetaExpr

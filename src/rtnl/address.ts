@@ -91,7 +91,7 @@ export function validateAddress(s: AddressSpec): Cidr {
 
 function broadcastOf(c: Cidr): Uint8Array {
   const out = Uint8Array.from(c.bytes);
-  for (let bit = c.prefix; bit < 32; bit++) out[bit >> 3]! |= 0x80 >> (bit & 7);
+  for (let bit = c.prefix; bit < 32; bit++) out[bit >> 3] |= 0x80 >> (bit & 7);
   return out;
 }
 
@@ -125,7 +125,7 @@ abstract class AddressRequest implements Request {
     w.endMessage();
   }
   attrName(path: number[]): string {
-    return IFA_NAMES[path[0]!] ?? String(path[0]);
+    return IFA_NAMES[path[0]] ?? String(path[0]);
   }
 }
 
@@ -183,21 +183,21 @@ export function decodeAddress(m: NlMessage): Address {
   const a = Attrs.ofMessage(m, IFADDRMSG_LEN, 'RTM_NEWADDR');
   const b = m.buf;
   const at = m.offset + NLMSG_HDRLEN;
-  const fam = b[at]!;
+  const fam = b[at];
   if (fam !== AF_INET && fam !== AF_INET6) throw new DecodeError('RTM_NEWADDR', at, `family ${fam} is not AF_INET or AF_INET6`);
   const family = fam === AF_INET ? 4 : 6;
   const len = family === 4 ? 4 : 16;
   const local = a.exact(IFA_LOCAL, len) ?? a.exact(IFA_ADDRESS, len);
   if (!local) throw new DecodeError('RTM_NEWADDR', m.offset, 'neither IFA_LOCAL nor IFA_ADDRESS');
-  const prefix = b[at + 1]!;
+  const prefix = b[at + 1];
   if (prefix > len * 8) throw new DecodeError('RTM_NEWADDR', at + 1, `prefix length ${prefix} for an IPv${family} address`);
   const out: Address = {
     family,
     prefix,
-    scope: scopeName(b[at + 3]!),
+    scope: scopeName(b[at + 3]),
     index: b.readUInt32LE(at + 4),
     address: bytesToIp(local),
-    flags: a.u32(IFA_FLAGS) ?? b[at + 2]!,
+    flags: a.u32(IFA_FLAGS) ?? b[at + 2],
   };
   const brd = a.exact(IFA_BROADCAST, len);
   if (brd) out.broadcast = bytesToIp(brd);

@@ -69,7 +69,7 @@ export function decodeLink(m: NlMessage): Link {
     // An own property only: the kernel's string must not find Object.prototype's members.
     const codec = Object.hasOwn(KINDS, kind) ? KINDS[kind] : undefined;
     if (codec && kind !== 'veth') {
-      (link as unknown as Record<string, unknown>)[kind] = codec.decode(info!.nested(A.IFLA_INFO_DATA));
+      (link as unknown as Record<string, unknown>)[kind] = codec.decode(info?.nested(A.IFLA_INFO_DATA));
     }
   }
   return link;

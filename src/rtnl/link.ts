@@ -24,6 +24,7 @@ import {
   type VlanOptions,
   type VxlanOptions,
 } from './kinds/index.js';
+import { must } from '../util/must.js';
 
 /** Attributes every link has, settable at creation and later. */
 export interface LinkAttributes {
@@ -101,7 +102,7 @@ export function validateLinkSpec(spec: LinkSpec): void {
 
 export function validateLinkChanges(c: LinkChanges): void {
   validateLinkAttributes(c);
-  if (c.bridge !== undefined) KINDS.bridge!.validate(c.bridge);
+  if (c.bridge !== undefined) KINDS.bridge.validate(c.bridge);
   if (c.name !== undefined) validateLinkName('name', c.name);
 }
 
@@ -109,7 +110,7 @@ export function validateLinkChanges(c: LinkChanges): void {
 export function linkRefs(x: LinkSpec | LinkChanges): LinkRef[] {
   const out: LinkRef[] = [];
   if (x.master !== undefined && x.master !== null) out.push(x.master);
-  if ('kind' in x && x.kind) out.push(...KINDS[x.kind]!.refs(x));
+  if ('kind' in x && x.kind) out.push(...KINDS[x.kind].refs(x));
   return out;
 }
 
@@ -152,13 +153,13 @@ function writeAttributes(w: NlWriter, a: LinkAttributes, r: Resolver): void {
 /** Names an attribute path inside a link message (for extended-ACK errors). */
 function linkAttrName(kind: string | undefined, path: number[]): string {
   const names: string[] = [];
-  names.push(A.IFLA_NAMES[path[0]!] ?? String(path[0]));
+  names.push(A.IFLA_NAMES[path[0]] ?? String(path[0]));
   if (path[0] === A.IFLA_LINKINFO && path.length > 1) {
-    names.push(A.IFLA_INFO_NAMES[path[1]!] ?? String(path[1]));
+    names.push(A.IFLA_INFO_NAMES[path[1]] ?? String(path[1]));
     if (path[1] === A.IFLA_INFO_DATA && path.length > 2) {
       const table = kind ? KINDS[kind]?.dataNames : undefined;
-      names.push(table?.[path[2]!] ?? String(path[2]));
-      if (kind === 'veth' && path.length > 3) names.push(A.IFLA_NAMES[path[3]!] ?? String(path[3]));
+      names.push(table?.[path[2]] ?? String(path[2]));
+      if (kind === 'veth' && path.length > 3) names.push(A.IFLA_NAMES[path[3]] ?? String(path[3]));
     }
   }
   return names.join('/');
@@ -177,7 +178,7 @@ export class LinkAddRequest implements Request {
   }
   encode(w: NlWriter, seq: number): void {
     const s = this.spec;
-    const codec = KINDS[s.kind]!;
+    const codec = KINDS[s.kind];
     w.beginMessage(RTM_NEWLINK, NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL, seq);
     ifinfomsg(w, s.index ?? 0, ...upBits(s.up));
     // The order `ip link add` uses: the generic attributes, the parent
@@ -217,7 +218,7 @@ export class LinkSetRequest implements Request {
     // A rename needs the ifindex; otherwise the kernel can find the link by name.
     const byName = typeof this.ref === 'string' && c.name === undefined;
     ifinfomsg(w, byName ? 0 : this.r.index(this.ref, 'link'), ...upBits(c.up));
-    if (byName) w.str(A.IFLA_IFNAME, this.ref as string);
+    if (byName) w.str(A.IFLA_IFNAME, this.ref);
     else if (c.name !== undefined) w.str(A.IFLA_IFNAME, c.name);
     writeAttributes(w, c, this.r);
     if (c.netns !== undefined) w.u32(A.IFLA_NET_NS_FD, this.r.netnsFd(c.netns, 'netns'));
@@ -225,7 +226,9 @@ export class LinkSetRequest implements Request {
       const info = w.nestStart(A.IFLA_LINKINFO);
       w.str(A.IFLA_INFO_KIND, 'bridge');
       const data = w.nestStart(A.IFLA_INFO_DATA);
-      KINDS.bridge!.encodeData!(w, c.bridge, this.r);
+      const codec = must(KINDS.bridge, 'the bridge codec');
+      if (!codec.encodeData) throw new Error('eucanet: internal error: the bridge codec has no encodeData');
+      codec.encodeData(w, c.bridge, this.r);
       w.nestEnd(data);
       w.nestEnd(info);
     }
@@ -321,8 +324,8 @@ export class LinkDumpRequest implements Request {
  */
 export async function settleLinks(rtnl: NetlinkConnection, indexes: ArrayLike<number>): Promise<void> {
   const replies = await rtnl.run(Array.from(indexes, (i) => new LinkGetRequest(i)));
-  const failed = replies.find((r) => r.error);
-  if (failed) throw failed.error;
+  const failed = replies.find((r) => r.error)?.error;
+  if (failed) throw failed;
 }
 
 export { decodeLink, type Link } from './link-decode.js';

@@ -133,7 +133,7 @@ abstract class RouteRequest implements Request {
     w.endMessage();
   }
   attrName(path: number[]): string {
-    return RTA_NAMES[path[0]!] ?? String(path[0]);
+    return RTA_NAMES[path[0]] ?? String(path[0]);
   }
 }
 
@@ -184,20 +184,20 @@ export function decodeRoute(m: NlMessage): Route {
   const a = Attrs.ofMessage(m, RTMSG_LEN, 'RTM_NEWROUTE');
   const b = m.buf;
   const at = m.offset + NLMSG_HDRLEN;
-  const fam = b[at]!;
+  const fam = b[at];
   if (fam !== AF_INET && fam !== AF_INET6) throw new DecodeError('RTM_NEWROUTE', at, `family ${fam} is not AF_INET or AF_INET6`);
   const family: Family = fam === AF_INET ? 4 : 6;
   const len = family === 4 ? 4 : 16;
-  const dstLen = b[at + 1]!;
+  const dstLen = b[at + 1];
   if (dstLen > len * 8) throw new DecodeError('RTM_NEWROUTE', at + 1, `destination length ${dstLen} for IPv${family}`);
   const dst = a.exact(RTA_DST, len);
   const out: Route = {
     family,
     dst: dst ? `${bytesToIp(dst)}/${dstLen}` : 'default',
-    table: a.u32(RTA_TABLE) ?? b[at + 4]!,
-    protocol: b[at + 5]!,
-    scope: scopeName(b[at + 6]!),
-    type: b[at + 7]!,
+    table: a.u32(RTA_TABLE) ?? b[at + 4],
+    protocol: b[at + 5],
+    scope: scopeName(b[at + 6]),
+    type: b[at + 7],
   };
   const gw = a.exact(RTA_GATEWAY, len);
   if (gw) out.gateway = bytesToIp(gw);

@@ -5,7 +5,7 @@ import { atOp, ExchangeError, NetlinkError } from '../errors.js';
 import type { Reply, Request } from '../netlink/socket.js';
 import type { Batch } from '../nft/batch.js';
 import { AddressAddRequest, AddressDeleteRequest } from '../rtnl/address.js';
-import { LinkAddRequest, LinkDeleteGroupRequest, LinkDeleteRequest, LinkSetRequest, type LinkSpec } from '../rtnl/link.js';
+import { LinkAddRequest, LinkDeleteGroupRequest, LinkDeleteRequest, LinkSetRequest } from '../rtnl/link.js';
 import { RouteAddRequest, RouteDeleteRequest } from '../rtnl/route.js';
 import { readSysctl, writeSysctl } from '../sys/sysctl.js';
 import { CommitContext } from './context.js';
@@ -60,7 +60,11 @@ export class CommitRun {
     this.stats.ops = items.length;
     if (this.opts.single) {
       const op = items[0] ? describeOp(items[0].op) : 'lookup';
-      this.stats.rtnlRequests += await this.ctx.learn(items.flatMap((it) => opRefs(it.op)), op, true);
+      this.stats.rtnlRequests += await this.ctx.learn(
+        items.flatMap((it) => opRefs(it.op)),
+        op,
+        true,
+      );
     } else if (items.some((it) => it.op.op !== 'sysctl' && it.op.op !== 'link.deleteGroup')) {
       await this.ctx.snapshot();
       this.stats.rtnlRequests++;
@@ -80,7 +84,12 @@ export class CommitRun {
    * exchange failed part-way, whatever the kernel's present state says about
    * the requests whose answers were lost. Throws the first failure.
    */
-  private async send(reqs: Request[], items: Item[], inverse: (it: Item, i: number) => Request | null | undefined, index?: (i: number) => number): Promise<void> {
+  private async send(
+    reqs: Request[],
+    items: Item[],
+    inverse: (it: Item, i: number) => Request | null | undefined,
+    index?: (i: number) => number | undefined,
+  ): Promise<void> {
     let replies: Reply[];
     let lost: ExchangeError | undefined;
     try {
@@ -88,15 +97,15 @@ export class CommitRun {
     } catch (err) {
       if (!(err instanceof ExchangeError)) throw err;
       lost = err;
-      replies = err.replies;
+      replies = (err as ExchangeError<Reply>).replies;
     }
     this.stats.rtnlRequests += reqs.length;
     const skip = new Set([...(lost?.unknown ?? []), ...(lost?.unsent ?? [])]);
     let first: NetlinkError | undefined;
     replies.forEach((rep, i) => {
       if (skip.has(i)) return;
-      const it = items[i]!;
-      const undoes = reqs[i]!.describe();
+      const it = items[i];
+      const undoes = reqs[i].describe();
       if (rep.error) {
         first ??= this.opts.single ? rep.error : atOp(rep.error, it.index);
         const restore = it.op.op === 'link.set' ? inverseOf(it.op, this.ctx) : undefined;
@@ -111,17 +120,17 @@ export class CommitRun {
       if (first) throw first;
       return;
     }
-    const unsettled = lost.unknown.map((i) => ({ it: items[i]!, req: reqs[i]!, ...(index ? { index: index(i) } : {}) }));
+    const unsettled = lost.unknown.map((i) => ({ it: items[i], req: reqs[i], ...(index ? { index: index(i) } : {}) }));
     for (const step of await settleUnknown(this.session, this.ctx, unsettled, lost.code, (op) => inverseOf(op, this.ctx))) this.journal.push(step);
     const at = lost.unknown[0] ?? lost.unsent[0];
-    throw Object.assign(lost, { opIndex: at !== undefined ? items[at]!.index : undefined });
+    throw Object.assign(lost, { opIndex: at !== undefined ? items[at].index : undefined });
   }
 
   private async learn(items: Item[]): Promise<void> {
     const before = this.ctx;
     const refs = items.flatMap((it) => opRefs(it.op)).filter((r) => !before.knows(r));
     if (refs.length) {
-      await this.ctx.learn(refs, `${items[0]!.op.op} (looking up links)`);
+      await this.ctx.learn(refs, `${items[0].op.op} (looking up links)`);
       this.stats.rtnlRequests += new Set(refs).size;
     }
   }
@@ -148,10 +157,15 @@ export class CommitRun {
   private async links(items: Item<OpOf<'link.add'>>[]): Promise<void> {
     const ordered = orderLinkAdds(items.map((it) => ({ ...it, spec: it.op.spec })));
     // One op alone lets the kernel pick the ifindex: no later request in its send names it.
-    const specs = this.opts.single ? ordered.map((it) => it.spec) : ordered.map((it) => ({ ...it.spec, index: this.ctx.assign(it.spec.name, it.spec.index) }) as LinkSpec);
+    const specs = this.opts.single ? ordered.map((it) => it.spec) : ordered.map((it) => ({ ...it.spec, index: this.ctx.assign(it.spec.name, it.spec.index) }));
     await this.learn(ordered);
-    const reqs = specs.map((spec, i) => this.wrap(new LinkAddRequest(spec, this.ctx.resolver), ordered[i]!.index));
-    await this.send(reqs, ordered, (_it, i) => new LinkDeleteRequest(specs[i]!.index ?? specs[i]!.name), (i) => specs[i]!.index!);
+    const reqs = specs.map((spec, i) => this.wrap(new LinkAddRequest(spec, this.ctx.resolver), ordered[i].index));
+    await this.send(
+      reqs,
+      ordered,
+      (_it, i) => new LinkDeleteRequest(specs[i].index ?? specs[i].name),
+      (i) => specs[i].index,
+    );
   }
 
   private async sysctls(items: Item<OpOf<'sysctl'>>[]): Promise<void> {
@@ -201,7 +215,7 @@ export class CommitRun {
     await this.learn(items);
     const r = this.ctx.resolver;
     const reqs = items.map((it) => this.wrap(requestFor(it.op, r), it.index));
-    const irreversible = phaseOf(items[0]!.op) === 'deletes';
+    const irreversible = phaseOf(items[0].op) === 'deletes';
     await this.send(reqs, items, (it) => (irreversible ? null : inverseOf(it.op, this.ctx)));
   }
 }

@@ -63,9 +63,9 @@ export class CommitContext {
     if (!asked.length) return 0;
     const replies = await this.rtnl.run(asked.map((n) => new LinkGetRequest(n)));
     replies.forEach((rep, i) => {
-      const ref = asked[i]!;
+      const ref = asked[i];
       if (rep.error || !rep.messages[0]) {
-        if (typeof ref === 'string') this.missing.set(ref, { errno: rep.error?.errno ?? ERRNO.ENODEV!, op });
+        if (typeof ref === 'string') this.missing.set(ref, { errno: rep.error?.errno ?? ERRNO.ENODEV, op });
         return;
       }
       const l = decodeLink(rep.messages[0]);

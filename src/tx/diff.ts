@@ -9,6 +9,7 @@ import { parseCidr, bytesToIp, networkOf } from '../util/ip.js';
 import type { DesiredPort, DesiredState } from './desired.js';
 import { EUCANET_PROTO, PORT_GROUP, isOwnedAlias, mayTouch, ownedAlias, scopedAlias, whoseLink, whoseProto, type OwnerScope } from './owner.js';
 import type { Op } from './ops.js';
+import { must } from '../util/must.js';
 
 export interface KernelState {
   links: Link[];
@@ -204,7 +205,7 @@ function diffAddresses(cur: KernelState, want: DesiredState, idx: LinkIndex, out
   }
   for (const [key, a] of present) {
     if (!mayTouch(whoseProto(a.proto, scope), scope) || wanted.has(key)) continue;
-    const spec: AddressSpec = { dev: idx.nameOf(a.index)!, address: `${a.address}/${a.prefix}` };
+    const spec: AddressSpec = { dev: must(idx.nameOf(a.index), `the link of address ${a.address}`), address: `${a.address}/${a.prefix}` };
     out.changes.unshift({ op: 'address.delete', spec });
   }
 }
@@ -233,7 +234,7 @@ function diffRoutes(cur: KernelState, want: DesiredState, idx: LinkIndex, out: D
     const found = matches(key, routeKey(r.dst, r.table, r.gateway, undefined));
     found.forEach((w) => met.add(w.r));
     if (!mayTouch(whoseProto(r.protocol, scope), scope) || found.length) continue;
-    const spec: RouteSpec = { dst: r.dst, table: r.table, protocol: r.protocol! };
+    const spec: RouteSpec = { dst: r.dst, table: r.table, protocol: r.protocol };
     if (r.gateway) spec.gateway = r.gateway;
     const dev = idx.nameOf(r.oif);
     if (dev) spec.dev = dev;

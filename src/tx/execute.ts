@@ -37,18 +37,19 @@ export interface ExecuteOptions extends RunOptions {
  * with an alias (the kernel ignores IFLA_IFALIAS when it creates a link).
  */
 export function orderOps(ops: readonly Op[]): Item[] {
-  const byPhase = new Map<Phase, Item[]>(PHASES.map((p) => [p, []]));
+  const byPhase = {} as Record<Phase, Item[]>;
+  for (const p of PHASES) byPhase[p] = [];
   ops.forEach((op, index) => {
-    byPhase.get(phaseOf(op))!.push({ op, index });
+    byPhase[phaseOf(op)].push({ op, index });
     const attrs = op.op === 'tap.add' ? tapAttributes(op.spec) : undefined;
-    if (attrs) byPhase.get('sets')!.push({ op: { op: 'link.set', ref: (op as OpOf<'tap.add'>).name, changes: attrs }, index });
+    if (attrs) byPhase.sets.push({ op: { op: 'link.set', ref: (op as OpOf<'tap.add'>).name, changes: attrs }, index });
     if (op.op === 'link.add' && op.spec.alias !== undefined) {
-      byPhase.get('sets')!.push({ op: { op: 'link.set', ref: op.spec.name, changes: { alias: op.spec.alias } }, index });
+      byPhase.sets.push({ op: { op: 'link.set', ref: op.spec.name, changes: { alias: op.spec.alias } }, index });
     }
   });
-  const links = byPhase.get('links') as Item<OpOf<'link.add'>>[];
-  byPhase.set('links', orderLinkAdds(links.map((it) => ({ ...it, spec: it.op.spec }))));
-  return PHASES.flatMap((p) => byPhase.get(p)!);
+  const links = byPhase.links as Item<OpOf<'link.add'>>[];
+  byPhase.links = orderLinkAdds(links.map((it) => ({ ...it, spec: it.op.spec })));
+  return PHASES.flatMap((p) => byPhase[p]);
 }
 
 /**
@@ -97,7 +98,7 @@ export async function execute(s: Session, ops: readonly Op[], batch: Batch | und
  * The handle's verbs: `ops` (one, or one per tap of a taps.create) validated
  * (a ValidationError names `what` and the field), then executed on their own.
  */
-export async function executeOne(s: Session, ops: Op[], what = describeOp(ops[0]!)): Promise<void> {
+export async function executeOne(s: Session, ops: Op[], what = describeOp(ops[0])): Promise<void> {
   checked(what, () => ops.forEach(validateOp));
   await execute(s, ops, undefined, { single: true });
 }

@@ -37,5 +37,5 @@ export function inverseChanges(ref: LinkRef, changes: LinkChanges, ctx: CommitCo
 export function tapAttributes(spec: TapSpec): LinkChanges | undefined {
   const { tun: _t, vnetHdr: _v, multiQueue: _m, owner: _o, ownerGroup: _g, ...attrs } = spec;
   const defined = Object.entries(attrs).filter(([, v]) => v !== undefined);
-  return defined.length ? (Object.fromEntries(defined) as LinkChanges) : undefined;
+  return defined.length ? Object.fromEntries(defined) : undefined;
 }

@@ -37,7 +37,7 @@ export class Journal {
     const steps = [...this.steps].reverse();
     let i = 0;
     while (i < steps.length) {
-      const step = steps[i]!;
+      const step = steps[i];
       if (step.kind === 'unknown') {
         report.unknown.push(step.what);
         i++;
@@ -60,7 +60,7 @@ export class Journal {
         continue;
       }
       const run: Array<Extract<UndoStep, { kind: 'request' }>> = [];
-      while (i < steps.length && steps[i]!.kind === 'request') run.push(steps[i++] as Extract<UndoStep, { kind: 'request' }>);
+      while (i < steps.length && steps[i].kind === 'request') run.push(steps[i++] as Extract<UndoStep, { kind: 'request' }>);
       await this.undoRun(rtnl, run, report, failStep);
     }
     this.steps.length = 0;
@@ -93,8 +93,8 @@ export class Journal {
       replies = await rtnl.run(sent);
       if (grouped.length) {
         const [rep] = await rtnl.run([new LinkDeleteGroupRequest(group)]);
-        if (rep!.error && !isNotFound(rep!.error)) {
-          for (const k of grouped) replies[k] = { messages: [], error: rep!.error };
+        if (rep.error && !isNotFound(rep.error)) {
+          for (const k of grouped) replies[k] = { messages: [], error: rep.error };
         }
       }
     } catch (err) {
@@ -105,9 +105,9 @@ export class Journal {
         return;
       }
       const lost = new Set([...err.unknown, ...err.unsent]);
-      replies = err.replies.map((rep, k) => (lost.has(k) ? { messages: [] } : rep));
-      for (const k of err.unknown) report.unknown.push(`${run[k]!.undoes} (its undo's outcome is unknown: ${err.code})`);
-      for (const k of err.unsent) report.leftBehind.push(`${run[k]!.undoes} (its undo was not sent: ${err.code})`);
+      replies = (err as ExchangeError<Reply>).replies.map((rep, k) => (lost.has(k) ? { messages: [] } : rep));
+      for (const k of err.unknown) report.unknown.push(`${run[k].undoes} (its undo's outcome is unknown: ${err.code})`);
+      for (const k of err.unsent) report.leftBehind.push(`${run[k].undoes} (its undo was not sent: ${err.code})`);
       replies.forEach((rep, k) => {
         if (!lost.has(k)) this.count(rep, k, run, sent, forced, report);
       });
@@ -121,8 +121,8 @@ export class Journal {
       report.undone++;
       return;
     }
-    const undo = forced.has(k) ? sent[k]! : run[k]!.req;
-    report.leftBehind.push(`${run[k]!.undoes} (its undo "${undo.describe()}" failed: ${rep.error.code})`);
+    const undo = forced.has(k) ? sent[k] : run[k].req;
+    report.leftBehind.push(`${run[k].undoes} (its undo "${undo.describe()}" failed: ${rep.error.code})`);
     report.errors.push(rep.error);
   }
 }

@@ -66,7 +66,10 @@ export async function readOwned(nft: Nft, keep: (t: Table) => boolean = () => tr
 
 /** A rule in a form that is equal exactly when two rules do the same thing (counters ignored). */
 function ruleText(family: Rule['family'], exprs: readonly Expr[], comment: string | undefined): string {
-  const body = renderRuleBody(family, exprs.filter((e) => e.kind !== 'counter'));
+  const body = renderRuleBody(
+    family,
+    exprs.filter((e) => e.kind !== 'counter'),
+  );
   return comment === undefined ? body : `${body} comment ${JSON.stringify(comment)}`;
 }
 
@@ -85,7 +88,8 @@ const elemVal = (e: SetElement) => (e.verdict ? `${e.verdict.code} ${e.verdict.c
 /** Adds to `b` the ops that take `cur` to `want`. Returns the number of ops added. */
 export function diffNft(cur: Current, want: DesiredNft, b: NftSink): number {
   for (const t of want.tables) {
-    if (!isOwnedTable(t)) throw new ValidationError('nft.tables', t.name, `eucanet only manages tables named "${OWNED_TABLE_PREFIX}" or "${OWNED_TABLE_PREFIX}-*"`);
+    if (!isOwnedTable(t))
+      throw new ValidationError('nft.tables', t.name, `eucanet only manages tables named "${OWNED_TABLE_PREFIX}" or "${OWNED_TABLE_PREFIX}-*"`);
   }
   const before = b.length;
   const haveTables = new Set(cur.tables.map(tkey));
@@ -134,9 +138,17 @@ export function diffNft(cur: Current, want: DesiredNft, b: NftSink): number {
     }
     const present = new Map((cur.elements.get(okey(s)) ?? []).map((e) => [elemKey(e), e]));
     const wantMap = new Map(wanted.map((e) => [elemKey(e), e]));
-    const del = [...present].filter(([k, e]) => !wantMap.has(k) || elemVal(wantMap.get(k)!) !== elemVal(e)).map(([, e]) => e);
-    const add = [...wantMap].filter(([k, e]) => !present.has(k) || elemVal(present.get(k)!) !== elemVal(e)).map(([, e]) => e);
-    if (del.length) b.deleteElements(have, del.map((e) => ({ key: e.key, ...(e.keyEnd ? { keyEnd: e.keyEnd } : {}) })));
+    const differs = (other: Map<string, SetElement>, k: string, e: SetElement) => {
+      const o = other.get(k);
+      return o === undefined || elemVal(o) !== elemVal(e);
+    };
+    const del = [...present].filter(([k, e]) => differs(wantMap, k, e)).map(([, e]) => e);
+    const add = [...wantMap].filter(([k, e]) => differs(present, k, e)).map(([, e]) => e);
+    if (del.length)
+      b.deleteElements(
+        have,
+        del.map((e) => ({ key: e.key, ...(e.keyEnd ? { keyEnd: e.keyEnd } : {}) })),
+      );
     if (add.length) b.addElements(def, add);
   }
 
@@ -144,14 +156,16 @@ export function diffNft(cur: Current, want: DesiredNft, b: NftSink): number {
   const haveRules = new Map<string, string[]>();
   for (const r of cur.rules) {
     const k = ckey(r);
-    if (!haveRules.has(k)) haveRules.set(k, []);
-    haveRules.get(k)!.push(ruleText(r.family, r.exprs, r.comment));
+    let list = haveRules.get(k);
+    if (!list) haveRules.set(k, (list = []));
+    list.push(ruleText(r.family, r.exprs, r.comment));
   }
   const wantRules = new Map<string, RuleSpec[]>();
   for (const r of want.rules) {
     const k = ckey(r);
-    if (!wantRules.has(k)) wantRules.set(k, []);
-    wantRules.get(k)!.push(r);
+    let list = wantRules.get(k);
+    if (!list) wantRules.set(k, (list = []));
+    list.push(r);
   }
   for (const c of want.chains) {
     const k = okey(c);

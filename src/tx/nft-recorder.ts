@@ -41,34 +41,72 @@ export class NftRecorder implements NftSink {
     return this;
   }
 
-  addTable(t: Table): this { return this.record(() => this.batch.addTable(t)); }
-  createTable(t: Table): this { return this.record(() => this.batch.createTable(t)); }
-  deleteTable(t: Pick<Table, 'family' | 'name'>): this { return this.record(() => this.batch.deleteTable(t)); }
+  addTable(t: Table): this {
+    return this.record(() => this.batch.addTable(t));
+  }
+  createTable(t: Table): this {
+    return this.record(() => this.batch.createTable(t));
+  }
+  deleteTable(t: Pick<Table, 'family' | 'name'>): this {
+    return this.record(() => this.batch.deleteTable(t));
+  }
   /** Deletes every rule of every chain in the table. */
-  flushTable(t: Pick<Table, 'family' | 'name'>): this { return this.record(() => this.batch.flushTable(t)); }
+  flushTable(t: Pick<Table, 'family' | 'name'>): this {
+    return this.record(() => this.batch.flushTable(t));
+  }
 
-  addChain(c: Chain): this { return this.record(() => this.batch.addChain(c)); }
-  createChain(c: Chain): this { return this.record(() => this.batch.createChain(c)); }
-  deleteChain(c: Pick<Chain, 'family' | 'table' | 'name'>): this { return this.record(() => this.batch.deleteChain(c)); }
-  flushChain(c: Pick<Chain, 'family' | 'table' | 'name'>): this { return this.record(() => this.batch.flushChain(c)); }
+  addChain(c: Chain): this {
+    return this.record(() => this.batch.addChain(c));
+  }
+  createChain(c: Chain): this {
+    return this.record(() => this.batch.createChain(c));
+  }
+  deleteChain(c: Pick<Chain, 'family' | 'table' | 'name'>): this {
+    return this.record(() => this.batch.deleteChain(c));
+  }
+  flushChain(c: Pick<Chain, 'family' | 'table' | 'name'>): this {
+    return this.record(() => this.batch.flushChain(c));
+  }
 
   /** Appends a rule to its chain; with `position`, adds it after the rule with that handle. */
-  addRule(r: RuleSpec, o: { position?: bigint } = {}): this { return this.record(() => this.batch.addRule(r, o)); }
+  addRule(r: RuleSpec, o: { position?: bigint } = {}): this {
+    return this.record(() => this.batch.addRule(r, o));
+  }
   /** Inserts a rule at the top of its chain; with `position`, before the rule with that handle. */
-  insertRule(r: RuleSpec, o: { position?: bigint } = {}): this { return this.record(() => this.batch.insertRule(r, o)); }
+  insertRule(r: RuleSpec, o: { position?: bigint } = {}): this {
+    return this.record(() => this.batch.insertRule(r, o));
+  }
   /** Replaces the rule with handle `r.handle`. */
-  replaceRule(r: RuleSpec): this { return this.record(() => this.batch.replaceRule(r)); }
-  deleteRule(r: { family: Family; table: string; chain: string; handle: bigint }): this { return this.record(() => this.batch.deleteRule(r)); }
+  replaceRule(r: RuleSpec): this {
+    return this.record(() => this.batch.replaceRule(r));
+  }
+  deleteRule(r: { family: Family; table: string; chain: string; handle: bigint }): this {
+    return this.record(() => this.batch.deleteRule(r));
+  }
 
-  addSet(s: NftSet): this { return this.record(() => this.batch.addSet(s)); }
-  createSet(s: NftSet): this { return this.record(() => this.batch.createSet(s)); }
-  deleteSet(s: SetRef): this { return this.record(() => this.batch.deleteSet(s)); }
-  flushSet(s: SetRef | NftSet): this { return this.record(() => this.batch.flushSet(s)); }
+  addSet(s: NftSet): this {
+    return this.record(() => this.batch.addSet(s));
+  }
+  createSet(s: NftSet): this {
+    return this.record(() => this.batch.createSet(s));
+  }
+  deleteSet(s: SetRef): this {
+    return this.record(() => this.batch.deleteSet(s));
+  }
+  flushSet(s: SetRef | NftSet): this {
+    return this.record(() => this.batch.flushSet(s));
+  }
 
   /** Adds elements; `set` is the set's definition, or a reference to a set added earlier in this transaction. */
-  addElements(set: NftSet | SetRef, elems: Elements): this { return this.record(() => this.batch.addElements(set, elems)); }
-  createElements(set: NftSet | SetRef, elems: Elements): this { return this.record(() => this.batch.createElements(set, elems)); }
-  deleteElements(set: NftSet | SetRef, elems: Elements): this { return this.record(() => this.batch.deleteElements(set, elems)); }
+  addElements(set: NftSet | SetRef, elems: Elements): this {
+    return this.record(() => this.batch.addElements(set, elems));
+  }
+  createElements(set: NftSet | SetRef, elems: Elements): this {
+    return this.record(() => this.batch.createElements(set, elems));
+  }
+  deleteElements(set: NftSet | SetRef, elems: Elements): this {
+    return this.record(() => this.batch.deleteElements(set, elems));
+  }
 
   /** nftables ops recorded (refused ones are not). */
   get length(): number {

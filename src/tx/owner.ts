@@ -18,6 +18,7 @@
 import type { Address } from '../rtnl/address.js';
 import type { Link } from '../rtnl/link.js';
 import type { Route } from '../rtnl/route.js';
+import { must } from '../util/must.js';
 
 export const OWNER_ALIAS = 'eucanet';
 
@@ -85,9 +86,9 @@ export function aliasOwner(alias: string | undefined): string | undefined {
 
 /** The detail of a mark: "port i-1" for "eucanet/nc:port i-1". */
 export function aliasDetail(alias: string | undefined): string | undefined {
-  if (aliasOwner(alias) === undefined) return undefined;
-  const i = alias!.indexOf(':');
-  return i < 0 ? undefined : alias!.slice(i + 1);
+  if (alias === undefined || aliasOwner(alias) === undefined) return undefined;
+  const i = alias.indexOf(':');
+  return i < 0 ? undefined : alias.slice(i + 1);
 }
 
 /** An alias carrying an owner's mark. A detail that is already a mark keeps only its detail. */
@@ -148,16 +149,21 @@ export function foreignObjects(k: OwnedKernel, scope: OwnerScope, tagOf: (p: num
   const names = new Map(k.links.map((l) => [l.index, l.name]));
   for (const l of k.links) {
     const w = whoseLink(l, scope);
-    if (w === 'other' || (w === 'unscoped' && !wanted.links.has(l.name))) out.push({ what: `link ${l.name}`, owner: aliasOwner(l.alias)! });
+    if (w === 'other' || (w === 'unscoped' && !wanted.links.has(l.name)))
+      out.push({ what: `link ${l.name}`, owner: must(aliasOwner(l.alias), `the owner in the alias of ${l.name}`) });
   }
   for (const a of k.addresses) {
     const w = whoseProto(a.proto, scope);
     const adopted = w === 'unscoped' && wanted.addresses.has(`${a.address}/${a.prefix} on ${names.get(a.index)}`);
-    if (w === 'other' || (w === 'unscoped' && !adopted)) out.push({ what: `address ${a.address}/${a.prefix} on ${names.get(a.index) ?? a.index}`, owner: ownerOfProto(a.proto!, tagOf) });
+    if (w === 'other' || (w === 'unscoped' && !adopted))
+      out.push({
+        what: `address ${a.address}/${a.prefix} on ${names.get(a.index) ?? a.index}`,
+        owner: ownerOfProto(must(a.proto, `the protocol of ${a.address}`), tagOf),
+      });
   }
   for (const r of k.routes) {
     const w = whoseProto(r.protocol, scope);
-    if (w === 'other' || w === 'unscoped') out.push({ what: `route ${r.dst} table ${r.table}`, owner: ownerOfProto(r.protocol!, tagOf) });
+    if (w === 'other' || w === 'unscoped') out.push({ what: `route ${r.dst} table ${r.table}`, owner: ownerOfProto(r.protocol, tagOf) });
   }
   return out;
 }

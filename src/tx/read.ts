@@ -31,11 +31,11 @@ export interface RouteFilter {
 export async function getLink(s: Session, ref: LinkRef): Promise<Link | undefined> {
   checked(`link get ${ref}`, () => checkRef('link', ref));
   const [rep] = await s.rtnl.run([new LinkGetRequest(ref)]);
-  if (rep!.error) {
-    if (rep!.error.code === 'ENODEV') return undefined;
-    throw rep!.error;
+  if (rep.error) {
+    if (rep.error.code === 'ENODEV') return undefined;
+    throw rep.error;
   }
-  return decodeLink(rep!.messages[0]!);
+  return decodeLink(rep.messages[0]);
 }
 
 /** All links, sorted by ifindex; the filter is applied by the kernel. */

@@ -51,11 +51,7 @@ export async function readKernelState(h: Session, want: DesiredState, scoped = f
   // kernel can leave out the rest: a local route per address otherwise. (A
   // scoped plan reads them all: owners' routes carry several protocol numbers.)
   const routeFilter = want.routes?.length || scoped ? { table: 'all' as const } : { table: 'all' as const, protocol: EUCANET_PROTO };
-  const [links, addresses, routes] = await Promise.all([
-    listLinks(h),
-    listAddresses(h),
-    listRoutes(h, routeFilter),
-  ]);
+  const [links, addresses, routes] = await Promise.all([listLinks(h), listAddresses(h), listRoutes(h, routeFilter)]);
   const sysctls: Record<string, string> = {};
   for (const key of Object.keys(want.sysctls ?? {})) {
     try {

@@ -44,17 +44,17 @@ export async function createTaps(h: Session, ctx: CommitContext, journal: Journa
     const site = new Error();
     let indexes: Int32Array;
     try {
-      indexes = (await addon.tapCreate(netnsTarget(h.netns), names, group.opts, false)) as Int32Array;
+      indexes = await addon.tapCreate(netnsTarget(h.netns), names, group.opts, false);
     } catch (err) {
       const e = nativeError(err, 'tap create', site) as Error & { index?: number; opIndex?: number };
-      if (typeof e.index === 'number') e.opIndex = group.items[e.index]!.index;
+      if (typeof e.index === 'number') e.opIndex = group.items[e.index].index;
       throw e;
     }
     requests += names.length;
     group.items.forEach((it, i) => {
-      ctx.record(it.op.name, indexes[i]!);
+      ctx.record(it.op.name, indexes[i]);
       journal.push({ kind: 'request', req: new LinkDeleteRequest(it.op.name), undoes: `tap add ${it.op.name}`, opIndex: it.index });
-      if (it.op.spec.master !== undefined) enslaved.push(indexes[i]!);
+      if (it.op.spec.master !== undefined) enslaved.push(indexes[i]);
     });
   }
   await settleLinks(h.rtnl, enslaved);

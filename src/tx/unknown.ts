@@ -21,7 +21,13 @@ export interface Unsettled {
 }
 
 /** The undo steps for `list`: exact undos where the kernel's state tells, "unknown" lines where it does not. */
-export async function settleUnknown(h: Session, ctx: CommitContext, list: Unsettled[], cause: string, inverse: (op: Op) => Request | undefined): Promise<UndoStep[]> {
+export async function settleUnknown(
+  h: Session,
+  ctx: CommitContext,
+  list: Unsettled[],
+  cause: string,
+  inverse: (op: Op) => Request | undefined,
+): Promise<UndoStep[]> {
   const kinds = new Set(list.map((u) => u.it.op.op));
   const addrs = kinds.has('address.add') || kinds.has('address.delete') ? await listAddresses(h) : [];
   const routes = kinds.has('route.add') ? await listRoutes(h, { table: 'all' }) : [];
@@ -50,8 +56,8 @@ export async function settleUnknown(h: Session, ctx: CommitContext, list: Unsett
         }
         // The name was free before the commit: a link of that name at the index we chose is ours.
         const [rep] = await h.rtnl.run([new LinkGetRequest(op.spec.name)]);
-        if (!rep!.error && rep!.messages[0] && decodeLink(rep!.messages[0]).index === index) {
-          steps.push({ kind: 'request', req: new LinkDeleteRequest(index!), undoes, opIndex });
+        if (!rep.error && rep.messages[0] && decodeLink(rep.messages[0]).index === index) {
+          steps.push({ kind: 'request', req: new LinkDeleteRequest(index), undoes, opIndex });
         }
         break;
       }
@@ -63,7 +69,11 @@ export async function settleUnknown(h: Session, ctx: CommitContext, list: Unsett
         const present = addrs.some((a) => a.index === dev && a.address === text && a.prefix === c.prefix);
         // Not applied if the kernel shows the state from before the request.
         if (present === (op.op === 'address.delete')) break;
-        unknown(present ? 'it is present now, and eucanet cannot tell whether it was there before' : 'it is absent now, and eucanet cannot tell whether it was there before');
+        unknown(
+          present
+            ? 'it is present now, and eucanet cannot tell whether it was there before'
+            : 'it is absent now, and eucanet cannot tell whether it was there before',
+        );
         break;
       }
       case 'route.add': {

@@ -9,6 +9,6 @@
 export function byteString(b: Uint8Array): string {
   if (b.length > 32) return Buffer.from(b.buffer, b.byteOffset, b.length).toString('latin1');
   let s = '';
-  for (let i = 0; i < b.length; i++) s += String.fromCharCode(b[i]!);
+  for (let i = 0; i < b.length; i++) s += String.fromCharCode(b[i]);
   return s;
 }

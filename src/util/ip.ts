@@ -2,6 +2,7 @@
 // bytes. Every parser names the field it was given when it refuses a value.
 import { isIPv4, isIPv6 } from 'node:net';
 import { ValidationError } from '../errors.js';
+import { must } from './must.js';
 
 export type Family = 4 | 6;
 
@@ -63,7 +64,7 @@ export function parseIPv6(s: string): Buffer | undefined {
   const [left, right] = head.split('::') as [string, string | undefined];
   const l = left ? left.split(':') : [];
   const r = right ? right.split(':') : [];
-  const groups = right === undefined ? l : [...l, ...Array(8 - l.length - r.length).fill('0'), ...r];
+  const groups = right === undefined ? l : [...l, ...Array<string>(8 - l.length - r.length).fill('0'), ...r];
   if (groups.length !== 8) return undefined;
   const out = Buffer.alloc(16);
   groups.forEach((g, i) => out.writeUInt16BE(parseInt(g, 16), i * 2));
@@ -73,10 +74,10 @@ export function parseIPv6(s: string): Buffer | undefined {
 /** RFC 5952 text: lower case, longest run of zero groups (2+) as "::". */
 export function formatIPv6(b: Uint8Array, off = 0): string {
   const g: number[] = [];
-  for (let i = 0; i < 8; i++) g.push((b[off + 2 * i]! << 8) | b[off + 2 * i + 1]!);
+  for (let i = 0; i < 8; i++) g.push((b[off + 2 * i] << 8) | b[off + 2 * i + 1]);
   let best = -1;
   let bestLen = 1;
-  for (let i = 0; i < 8; ) {
+  for (let i = 0; i < 8;) {
     if (g[i] !== 0) {
       i++;
       continue;
@@ -101,7 +102,7 @@ export function parseEther(s: string): Buffer | undefined {
 }
 export function formatEther(b: Uint8Array, off = 0): string {
   const out: string[] = [];
-  for (let i = 0; i < 6; i++) out.push(b[off + i]!.toString(16).padStart(2, '0'));
+  for (let i = 0; i < 6; i++) out.push(b[off + i].toString(16).padStart(2, '0'));
   return out.join(':');
 }
 
@@ -117,12 +118,12 @@ export function prefixMask(len: number, bits: number): Buffer {
 
 /** Bytes of an IPv4 address already known to be valid (ipFamily() said 4). */
 export function ipv4ToBytes(text: string): Uint8Array {
-  return parseIPv4(text)!;
+  return must(parseIPv4(text), `the bytes of IPv4 address ${text}`);
 }
 
 /** Bytes of an IPv6 address already known to be valid. */
 export function ipv6ToBytes(text: string): Uint8Array {
-  return parseIPv6(text)!;
+  return must(parseIPv6(text), `the bytes of IPv6 address ${text}`);
 }
 
 /** Parses an IP address (v4 or v6) to network-order bytes. */
@@ -162,7 +163,7 @@ export function parseCidr(field: string, text: unknown, opts: { requirePrefix?: 
 /** The network address of a CIDR: host bits cleared. */
 export function networkOf(c: { bytes: Uint8Array; prefix: number }): Uint8Array {
   const out = Uint8Array.from(c.bytes);
-  for (let bit = c.prefix; bit < out.length * 8; bit++) out[bit >> 3]! &= ~(0x80 >> (bit & 7));
+  for (let bit = c.prefix; bit < out.length * 8; bit++) out[bit >> 3] &= ~(0x80 >> (bit & 7));
   return out;
 }
 
@@ -180,7 +181,7 @@ export function bytesToIp(b: Uint8Array): string {
 /** IPv4 text to a 32-bit unsigned integer, and back (for allocation arithmetic). */
 export function ipv4ToInt(text: string): number {
   const b = ipv4ToBytes(text);
-  return ((b[0]! << 24) | (b[1]! << 16) | (b[2]! << 8) | b[3]!) >>> 0;
+  return ((b[0] << 24) | (b[1] << 16) | (b[2] << 8) | b[3]) >>> 0;
 }
 export function intToIpv4(n: number): string {
   return `${(n >>> 24) & 255}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`;
@@ -200,8 +201,8 @@ const HEX = Array.from({ length: 256 }, (_, x) => x.toString(16).padStart(2, '0'
 /** Any number of bytes as colon-separated hex: a MAC, or a prefix of one ("d0:0d"). */
 export function formatMac(b: Uint8Array): string {
   // Called for every link of every dump: a table lookup, not toString/padStart/join.
-  let s = b.length ? HEX[b[0]!]! : '';
-  for (let i = 1; i < b.length; i++) s += `:${HEX[b[i]!]!}`;
+  let s = b.length ? HEX[b[0]] : '';
+  for (let i = 1; i < b.length; i++) s += `:${HEX[b[i]]}`;
   return s;
 }
 

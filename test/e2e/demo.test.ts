@@ -109,7 +109,10 @@ describe.skipIf(!ready)('eucanet demo (root; dnsmasq, busybox, nsenter)', () => 
     const r = await cli(['demo', '--json']);
     const rep = parse(r);
     expect(rep.checks.map((c) => c.name.split(' ')[0])).toEqual(['1', '2', '3', '4', '5', '6', '7', '8', '9']);
-    expect(rep.checks.filter((c) => !c.pass), table(rep)).toEqual([]);
+    expect(
+      rep.checks.filter((c) => !c.pass),
+      table(rep),
+    ).toEqual([]);
     expect(r.code).toBe(0);
     expect(['vlan', 'vxlan']).toContain(rep.segmentation);
     expect(r.stderr).toMatch(/segmentation auto: this kernel (has no 802\.1Q .*so vxlan|creates 802\.1Q devices, so vlan)/);
@@ -123,18 +126,21 @@ describe.skipIf(!ready)('eucanet demo (root; dnsmasq, busybox, nsenter)', () => 
     const rep = parse(r);
     expect(r.code).toBe(1);
     const [c1, c2, , c4, c5, c6, c7, c8] = rep.checks;
-    expect(c1!.pass, table(rep)).toBe(false);
-    expect(c1!.observed).toMatch(/no answer/);
+    expect(c1.pass, table(rep)).toBe(false);
+    expect(c1.observed).toMatch(/no answer/);
     // Only what the rule opened is broken: the rest of the cloud still works.
-    for (const c of [c2, c4, c5, c6, c7, c8]) expect(c!.pass, table(rep)).toBe(true);
+    for (const c of [c2, c4, c5, c6, c7, c8]) expect(c.pass, table(rep)).toBe(true);
     expect(leftovers()).toEqual([]);
   }, 90_000);
 
-  it('none (MANAGED-NOVLAN): the nine checks pass; the groups are kept apart by the firewall and the NCs\' bridge filter', async () => {
+  it("none (MANAGED-NOVLAN): the nine checks pass; the groups are kept apart by the firewall and the NCs' bridge filter", async () => {
     const r = await cli(['demo', '--segmentation', 'none', '--json']);
     const rep = parse(r);
     expect(rep.segmentation).toBe('none');
-    expect(rep.checks.filter((c) => !c.pass), table(rep)).toEqual([]);
+    expect(
+      rep.checks.filter((c) => !c.pass),
+      table(rep),
+    ).toEqual([]);
     expect(r.code).toBe(0);
     expect(leftovers()).toEqual([]);
   }, 90_000);

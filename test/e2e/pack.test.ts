@@ -34,7 +34,9 @@ let pkgDir = '';
 const namespaces: string[] = [];
 
 function netnsNames(): string[] {
-  return execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' }).split('\n').map((l) => l.split(' ')[0]!);
+  return execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' })
+    .split('\n')
+    .map((l) => l.split(' ')[0]);
 }
 
 /** Runs `fn` with the installed package holding no addon at all: no prebuilds/, no build/. */
@@ -82,7 +84,8 @@ describe.skipIf(!isRoot)('the packed package (root)', () => {
   });
 
   it("exports what the README names, and refuses the package's internals", async () => {
-    const resolve = async (spec: string) => run(process.execPath, ['--input-type=module', '-e', `console.log(import.meta.resolve(${JSON.stringify(spec)}))`], { cwd: app });
+    const resolve = async (spec: string) =>
+      run(process.execPath, ['--input-type=module', '-e', `console.log(import.meta.resolve(${JSON.stringify(spec)}))`], { cwd: app });
     expect((await resolve('eucanet')).stdout).toMatch(/node_modules\/eucanet\/dist\/index\.js/);
     expect((await resolve('eucanet/schema/state.schema.json')).stdout).toMatch(/schema\/state\.schema\.json/);
     expect((await resolve('eucanet/package.json')).status).toBe(0);
@@ -141,7 +144,7 @@ describe.skipIf(!isRoot)('the packed package (root)', () => {
       const ours = out.split('\n').filter((l) => l.includes('eucanet: '));
       expect(ours).toHaveLength(1);
       expect(ours[0]).toMatch(/no prebuilt native addon for linux-x64 and make, g\+\+, python3 are missing to build one: install make, g\+\+ and python3/);
-      expect(out).not.toMatch(/gyp ERR!|Traceback|    at /);
+      expect(out).not.toMatch(/gyp ERR!|Traceback| {4}at /);
       expect(existsSync(join(pkgDir, 'build'))).toBe(false);
     });
   });

@@ -11,8 +11,8 @@ const readme = readFileSync(join(root, 'README.md'), 'utf8');
 /** Every fenced code block, with the example file named by a marker just before it. */
 function codeBlocks(): Array<{ lang: string; body: string; file?: string }> {
   return [...readme.matchAll(/(?:<!-- example: (\S+) -->\n)?```(\w*)\n([\s\S]*?)```/g)].map((m) => ({
-    lang: m[2]!,
-    body: m[3]!,
+    lang: m[2],
+    body: m[3],
     ...(m[1] ? { file: m[1] } : {}),
   }));
 }
@@ -20,7 +20,9 @@ function codeBlocks(): Array<{ lang: string; body: string; file?: string }> {
 describe('README examples', () => {
   it('quote every examples/*.ts whole, each once, under its marker', () => {
     const quoted = codeBlocks().filter((b) => b.file);
-    const files = readdirSync(join(root, 'examples')).filter((f) => f.endsWith('.ts')).map((f) => `examples/${f}`);
+    const files = readdirSync(join(root, 'examples'))
+      .filter((f) => f.endsWith('.ts'))
+      .map((f) => `examples/${f}`);
     expect(files.length).toBeGreaterThan(0);
     expect(quoted.map((b) => b.file).sort()).toEqual(files.sort());
     for (const b of quoted) {
@@ -38,7 +40,7 @@ describe('README examples', () => {
   it('name only module paths the exports map allows', () => {
     const exportsMap = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).exports as Record<string, unknown>;
     const allowed = new Set(Object.keys(exportsMap).map((k) => (k === '.' ? 'eucanet' : `eucanet/${k.slice(2)}`)));
-    const named = [...readme.matchAll(/[`'"](eucanet\/[\w./-]+)[`'"]/g)].map((m) => m[1]!);
+    const named = [...readme.matchAll(/[`'"](eucanet\/[\w./-]+)[`'"]/g)].map((m) => m[1]);
     expect(named.filter((p) => !allowed.has(p))).toEqual([]);
     expect(readme).not.toMatch(/eucanet\/dist\//);
   });

@@ -98,9 +98,7 @@ export function fuzz(o: FuzzOptions): FuzzStats {
   return stats;
 }
 
-function loop(
-  o: FuzzOptions, whole: readonly Corpus[], parts: readonly Corpus[], t: Targets, stats: FuzzStats, setRng: (r: Rng) => void,
-): void {
+function loop(o: FuzzOptions, whole: readonly Corpus[], parts: readonly Corpus[], t: Targets, stats: FuzzStats, setRng: (r: Rng) => void): void {
   let rng: Rng;
   const budget = o.caseBudgetMs ?? 3000;
   const start = o.start ?? 0;

@@ -44,7 +44,7 @@ function familyHeader(family: Family, type: number): number {
 export function corpus(seed: Seed): Corpus {
   const b = seed.bytes;
   const c: Corpus = { name: seed.name, family: seed.family, bytes: b, messages: [], attrs: [] };
-  for (let off = 0; off + 16 <= b.length; ) {
+  for (let off = 0; off + 16 <= b.length;) {
     const len = b.readUInt32LE(off);
     if (len < 16 || off + len > b.length) break;
     c.messages.push(off);
@@ -91,7 +91,7 @@ function mutateOnce(b: Buffer, c: Corpus, all: readonly Corpus[], rng: Rng): Buf
   const n = b.length;
   switch (rng.below(9)) {
     case 0: // bit flip
-      if (n) b[rng.below(n)]! ^= 1 << rng.below(8);
+      if (n) b[rng.below(n)] ^= 1 << rng.below(8);
       return b;
     case 1: // byte set
       if (n) b[rng.below(n)] = rng.chance(0.5) ? rng.pick([0, 1, 0x7f, 0x80, 0xff]) : rng.below(256);
@@ -105,12 +105,14 @@ function mutateOnce(b: Buffer, c: Corpus, all: readonly Corpus[], rng: Rng): Buf
     case 5: // a message's length
       if (c.messages.length) setLength32(b, rng.pick(c.messages), rng);
       return b;
-    case 6: { // a type field (message or attribute) to another value
-      const at = rng.chance(0.5) && c.attrs.length ? rng.pick(c.attrs) + 2 : (c.messages.length ? rng.pick(c.messages) + 4 : 0);
+    case 6: {
+      // a type field (message or attribute) to another value
+      const at = rng.chance(0.5) && c.attrs.length ? rng.pick(c.attrs) + 2 : c.messages.length ? rng.pick(c.messages) + 4 : 0;
       if (at + 2 <= n) b.writeUInt16LE(rng.chance(0.5) ? rng.below(40) : rng.below(0x10000), at);
       return b;
     }
-    case 7: { // splice: a piece of another reply in place of a piece of this one
+    case 7: {
+      // splice: a piece of another reply in place of a piece of this one
       const o = rng.pick(all).bytes;
       const from = rng.below(o.length);
       const piece = o.subarray(from, from + 1 + rng.below(64));
@@ -118,7 +120,8 @@ function mutateOnce(b: Buffer, c: Corpus, all: readonly Corpus[], rng: Rng): Buf
       const cut = rng.chance(0.5) ? piece.length : rng.below(16);
       return Buffer.concat([b.subarray(0, at), piece, b.subarray(Math.min(n, at + cut))]);
     }
-    default: { // a run of random bytes over part of it
+    default: {
+      // a run of random bytes over part of it
       const at = rng.below(n + 1);
       const len = Math.min(n - at, 1 + rng.below(8));
       for (let i = 0; i < len; i++) b[at + i] = rng.below(256);

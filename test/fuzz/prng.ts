@@ -25,7 +25,7 @@ export class Rng {
     return this.u32() < p * 0x100000000;
   }
   pick<T>(xs: readonly T[]): T {
-    return xs[this.below(xs.length)]!;
+    return xs[this.below(xs.length)];
   }
 }
 

@@ -93,9 +93,7 @@ function byType(t: Targets, family: Family, m: NlMessage): [string, Decoder] | u
  * batchError and some messages to a second decoder. Returns the number of
  * decoder calls.
  */
-export function decodeReply(
-  t: Targets, family: Family, buf: Buffer, rng: Rng, run: (call: Call, fn: () => unknown) => boolean, extras = true,
-): number {
+export function decodeReply(t: Targets, family: Family, buf: Buffer, rng: Rng, run: (call: Call, fn: () => unknown) => boolean, extras = true): number {
   let msgs: NlMessage[] = [];
   let calls = 1;
   if (extras && family === 'nft' && rng.chance(0.2)) {
@@ -108,7 +106,7 @@ export function decodeReply(
   }
   if (!run({ decoder: 'splitMessages', message: -1 }, () => (msgs = splitMessages(buf)))) return calls;
   for (let i = 0; i < msgs.length && i < 64; i++) {
-    const m = msgs[i]!;
+    const m = msgs[i];
     const own = byType(t, family, m);
     if (own) {
       calls++;

@@ -10,16 +10,22 @@ import { workerData } from 'node:worker_threads';
 const { progress, budgetMs, seed } = workerData;
 let last = Atomics.load(progress, 0);
 let since = Date.now();
-setInterval(() => {
-  const now = Atomics.load(progress, 0);
-  if (now !== last) {
-    last = now;
-    since = Date.now();
-    return;
-  }
-  if (Date.now() - since > budgetMs) {
-    writeSync(2, `\nfuzz: HANG: seed ${seed} case ${now} made no progress for ${budgetMs} ms\n` +
-      `  replay: npm run fuzz -- --seed ${seed} --start ${now} --iterations 1\n`);
-    process.kill(process.pid, 'SIGKILL');
-  }
-}, Math.max(10, Math.floor(budgetMs / 10)));
+setInterval(
+  () => {
+    const now = Atomics.load(progress, 0);
+    if (now !== last) {
+      last = now;
+      since = Date.now();
+      return;
+    }
+    if (Date.now() - since > budgetMs) {
+      writeSync(
+        2,
+        `\nfuzz: HANG: seed ${seed} case ${now} made no progress for ${budgetMs} ms\n` +
+          `  replay: npm run fuzz -- --seed ${seed} --start ${now} --iterations 1\n`,
+      );
+      process.kill(process.pid, 'SIGKILL');
+    }
+  },
+  Math.max(10, Math.floor(budgetMs / 10)),
+);

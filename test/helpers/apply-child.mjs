@@ -10,7 +10,8 @@ const [ns, ports, repeat = '1'] = process.argv.slice(2);
 const h = open({ netns: ns });
 try {
   for (let i = 0; i < Number(repeat); i++) {
-    const r = await reconcile(h, desiredState(Number(ports), rule));
+    // (desiredState is typed against src/; this child runs dist/: the same shapes, other declarations.)
+    const r = await reconcile(h, /** @type {any} */ (desiredState(Number(ports), /** @type {any} */ (rule))));
     process.stdout.write(`applied ${r.ops} in ${r.attempts} attempt(s)\n`);
   }
 } finally {

@@ -15,6 +15,11 @@ export interface CliRun {
 export function eucanet(args: string[], opts: { prefix?: string[]; input?: string } & Pick<SpawnSyncOptions, 'env'> = {}): CliRun {
   const [cmd, ...pre] = opts.prefix ?? [];
   const argv = [...pre, process.execPath, cliPath, ...args];
-  const r = spawnSync(cmd ?? argv.shift()!, argv, { encoding: 'utf8', timeout: 60_000, ...(opts.env ? { env: opts.env } : {}), ...(opts.input ? { input: opts.input } : {}) });
+  const r = spawnSync(cmd ?? argv.shift()!, argv, {
+    encoding: 'utf8',
+    timeout: 60_000,
+    ...(opts.env ? { env: opts.env } : {}),
+    ...(opts.input ? { input: opts.input } : {}),
+  });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }

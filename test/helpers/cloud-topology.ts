@@ -111,7 +111,8 @@ export class CloudTopology {
         .addRoute({ dst: 'default', gateway: PUB_IP });
     }
     far.push(cc.commit());
-    for (const [node, host] of Object.entries(state.nodes)) far.push(this.hosts.get(this.nc(node)).transaction().setLink(host.privateInterface, { up: true }).commit());
+    for (const [node, host] of Object.entries(state.nodes))
+      far.push(this.hosts.get(this.nc(node)).transaction().setLink(host.privateInterface, { up: true }).commit());
     await Promise.all(far);
     await Promise.all(instances.map((i) => this.addInstance(i)));
   }

@@ -1,5 +1,10 @@
 // The desired state the crash and concurrency tests apply, in plain JS so that
 // a child process (running the compiled library from dist/) can share it.
+/**
+ * @param {number} ports
+ * @param {typeof import('../../src/nft/build/builder.js').rule} rule
+ * @returns {import('../../src/tx/desired.js').DesiredState}
+ */
 export function desiredState(ports, rule) {
   return {
     links: [
@@ -20,10 +25,16 @@ export function desiredState(ports, rule) {
     nft: {
       tables: [{ family: 'ip', name: 'eucanet' }],
       chains: [{ family: 'ip', table: 'eucanet', name: 'prerouting', type: 'nat', hook: 'prerouting', priority: -100, policy: 'accept' }],
-      sets: [{
-        family: 'ip', table: 'eucanet', name: 'pub2priv', key: 'ipv4_addr', data: 'ipv4_addr',
-        elements: Array.from({ length: ports }, (_, i) => [`192.168.32.${i + 1}`, `10.1.2.${i + 2}`]),
-      }],
+      sets: [
+        {
+          family: 'ip',
+          table: 'eucanet',
+          name: 'pub2priv',
+          key: 'ipv4_addr',
+          data: 'ipv4_addr',
+          elements: Array.from({ length: ports }, (_, i) => [`192.168.32.${i + 1}`, `10.1.2.${i + 2}`]),
+        },
+      ],
       rules: [{ family: 'ip', table: 'eucanet', chain: 'prerouting', exprs: rule().dnatMap('@pub2priv') }],
     },
   };

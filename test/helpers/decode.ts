@@ -23,5 +23,5 @@ export function message(build: (w: NlWriter) => void): NlMessage {
   build(w);
   const msgs = splitMessages(Buffer.from(w.bytes()));
   expect(msgs).toHaveLength(1);
-  return msgs[0]!;
+  return msgs[0];
 }

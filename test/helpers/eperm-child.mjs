@@ -5,6 +5,8 @@
 const [lib, netns] = process.argv.slice(2);
 const { open, nft } = await import(lib);
 
+// (The library is loaded from a path given at run time: its Handle is untyped here.)
+/** @type {Record<string, (h: any) => Promise<unknown>>} */
 const attempts = {
   'link add': (h) => h.links.add({ kind: 'bridge', name: 'eucabr10' }),
   'tap create': (h) => h.taps.create('vnet9'),
@@ -24,7 +26,8 @@ let h;
 try {
   h = open(netns ? { netns } : {});
 } catch (e) {
-  console.log(JSON.stringify({ what: 'open', name: e.name, code: e.code, message: e.message }));
+  const err = /** @type {NodeJS.ErrnoException} */ (e);
+  console.log(JSON.stringify({ what: 'open', name: err.name, code: err.code, message: err.message }));
   process.exit(0);
 }
 for (const [what, fn] of Object.entries(attempts)) {
@@ -32,7 +35,8 @@ for (const [what, fn] of Object.entries(attempts)) {
     await fn(h);
     console.log(JSON.stringify({ what, ok: true }));
   } catch (e) {
-    console.log(JSON.stringify({ what, name: e.name, code: e.code, message: e.message }));
+    const err = /** @type {NodeJS.ErrnoException} */ (e);
+    console.log(JSON.stringify({ what, name: err.name, code: err.code, message: err.message }));
   }
 }
 h.close();

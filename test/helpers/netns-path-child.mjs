@@ -9,6 +9,7 @@ const [lib, ...paths] = process.argv.slice(2);
 const { open, readSysctl, nft, checkNetns } = await import(lib);
 const { addon } = await import(new URL('native.js', new URL(lib, 'file:///')).href);
 
+/** @type {Record<string, (ns: string | number) => Promise<unknown>>} */
 const ways = {
   'rtnetlink socket': async (ns) => open({ netns: ns }).close(),
   'nftables socket': async (ns) => nft.openNft({ netns: ns }).close(),
@@ -30,7 +31,8 @@ for (const given of paths) {
       await fn(ns);
       console.log(JSON.stringify({ given, way, ok: true, ms: Date.now() - t0 }));
     } catch (e) {
-      console.log(JSON.stringify({ given, way, ok: false, ms: Date.now() - t0, name: e.name, code: e.code, message: e.message }));
+      const err = /** @type {NodeJS.ErrnoException} */ (e);
+      console.log(JSON.stringify({ given, way, ok: false, ms: Date.now() - t0, name: err.name, code: err.code, message: err.message }));
     }
   }
 }

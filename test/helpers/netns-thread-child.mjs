@@ -14,7 +14,8 @@ try {
   createNetns(name);
   out.created = true;
 } catch (e) {
-  Object.assign(out, { name: e.name, code: e.code, message: e.message });
+  const err = /** @type {NodeJS.ErrnoException} */ (e);
+  Object.assign(out, { name: err.name, code: err.code, message: err.message });
 }
 writeFileSync(`${cgroup}/pids.max`, 'max');
 out.fileLeft = existsSync(`/run/netns/${name}`);

@@ -48,7 +48,7 @@ export async function packCheckout(dir: string): Promise<string> {
   await mustRun(process.execPath, [npmCli, 'pack', '--pack-destination', dir, '--loglevel=error'], { cwd: src });
   const tgz = readdirSync(dir).filter((f) => f.endsWith('.tgz'));
   if (tgz.length !== 1) throw new Error(`npm pack left ${tgz.length} tarballs in ${dir}`);
-  return join(dir, tgz[0]!);
+  return join(dir, tgz[0]);
 }
 
 /**
@@ -75,16 +75,23 @@ export async function installTarball(tgz: string, app: string): Promise<void> {
   const version = JSON.parse(readFileSync(join(repo, 'package.json'), 'utf8')).version as string;
   const pkg = { name: 'eucanet-scratch', private: true, type: 'module', dependencies: { eucanet: spec } };
   writeFileSync(join(app, 'package.json'), JSON.stringify(pkg, null, 2));
-  writeFileSync(join(app, 'package-lock.json'), JSON.stringify({
-    name: pkg.name,
-    lockfileVersion: 3,
-    requires: true,
-    packages: {
-      '': { name: pkg.name, dependencies: pkg.dependencies },
-      'node_modules/eucanet': { version, resolved: spec, integrity, dependencies: deps },
-      ...packages,
-    },
-  }, null, 2));
+  writeFileSync(
+    join(app, 'package-lock.json'),
+    JSON.stringify(
+      {
+        name: pkg.name,
+        lockfileVersion: 3,
+        requires: true,
+        packages: {
+          '': { name: pkg.name, dependencies: pkg.dependencies },
+          'node_modules/eucanet': { version, resolved: spec, integrity, dependencies: deps },
+          ...packages,
+        },
+      },
+      null,
+      2,
+    ),
+  );
   const args = [npmCli, 'ci', '--ignore-scripts', '--no-audit', '--no-fund', '--loglevel=error'];
   const offline = await run(process.execPath, [...args, '--offline'], { cwd: app });
   if (offline.status !== 0) await mustRun(process.execPath, [...args, '--prefer-offline'], { cwd: app });
@@ -95,5 +102,8 @@ export async function installTarball(tgz: string, app: string): Promise<void> {
 
 /** Files in a tarball, as tar lists them (without npm's "package/" prefix). */
 export function tarballFiles(tgz: string): string[] {
-  return execFileSync('tar', ['-tzf', tgz], { encoding: 'utf8' }).split('\n').filter(Boolean).map((f) => f.replace(/^package\//, ''));
+  return execFileSync('tar', ['-tzf', tgz], { encoding: 'utf8' })
+    .split('\n')
+    .filter(Boolean)
+    .map((f) => f.replace(/^package\//, ''));
 }

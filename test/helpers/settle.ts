@@ -9,7 +9,7 @@ export const stableDump = (ns: string): string => kernelDump(ns).replace(/"\w+_t
 
 export async function settledDump(ns: string, timeoutMs = 15_000): Promise<string> {
   let last = stableDump(ns);
-  for (const t0 = Date.now(); Date.now() - t0 < timeoutMs; ) {
+  for (const t0 = Date.now(); Date.now() - t0 < timeoutMs;) {
     await new Promise((r) => setTimeout(r, 500));
     const now = stableDump(ns);
     if (now === last) return now;

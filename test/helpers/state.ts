@@ -7,8 +7,24 @@ const run = (ns: string, cmd: string, args: string[]) =>
   execFileSync('ip', ['netns', 'exec', ns, cmd, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
 
 /** Values that differ between two identical builds: bridge ids (from MACs), timers, port numbers. */
-const PER_DEVICE = new Set(['bridge_id', 'root_id', 'designated_root', 'designated_bridge', 'id', 'no', 'hello_timer',
-  'gc_timer', 'topology_change_timer', 'tcn_timer', 'tcn_timer', 'hold_timer', 'message_age_timer', 'forward_delay_timer', 'port_id', 'port_no']);
+const PER_DEVICE = new Set([
+  'bridge_id',
+  'root_id',
+  'designated_root',
+  'designated_bridge',
+  'id',
+  'no',
+  'hello_timer',
+  'gc_timer',
+  'topology_change_timer',
+  'tcn_timer',
+  'tcn_timer',
+  'hold_timer',
+  'message_age_timer',
+  'forward_delay_timer',
+  'port_id',
+  'port_no',
+]);
 
 /** Per-device keys, and a bridge port's STP state, which follows the port's carrier as the kernel gets to it. */
 const PER_DEVICE_OR_TIMING = new Set([...PER_DEVICE, 'state']);
@@ -16,7 +32,11 @@ const PER_DEVICE_OR_TIMING = new Set([...PER_DEVICE, 'state']);
 function dropKeys(v: unknown, keys: Set<string>): unknown {
   if (Array.isArray(v)) return v.map((x) => dropKeys(x, keys));
   if (v && typeof v === 'object') {
-    return Object.fromEntries(Object.entries(v).filter(([k]) => !keys.has(k)).map(([k, x]) => [k, dropKeys(x, keys)]));
+    return Object.fromEntries(
+      Object.entries(v)
+        .filter(([k]) => !keys.has(k))
+        .map(([k, x]) => [k, dropKeys(x, keys)]),
+    );
   }
   return v;
 }

@@ -33,7 +33,6 @@ writeFileSync(next, JSON.stringify({ ...seed, instances: [...seed.instances, { i
 const unallocated = join(dir, 'unallocated.json');
 writeFileSync(unallocated, `${JSON.stringify(seed)}\n`);
 
-
 function files(paths: string[]): Record<string, string> {
   const out: Record<string, string> = {};
   for (const p of paths) {
@@ -65,7 +64,10 @@ describe.skipIf(!isRoot)('--dry-run changes nothing (root)', () => {
           expect(Object.keys(before.files).some((f) => f.endsWith('/hosts'))).toBe(true);
 
           const runs: Array<[string[], RegExp]> = [
-            [['allocate', '--state', unallocated, '--dry-run'], /would be written \(dry run: not written\)\n {2}groups\[1\] admin\/web: subnet 10\.1\.1\.32\/27\n {2}instances\[0\] i-1: privateIp 10\.1\.2\.2, mac d0:0d:0a:01:02:02\n/],
+            [
+              ['allocate', '--state', unallocated, '--dry-run'],
+              /would be written \(dry run: not written\)\n {2}groups\[1\] admin\/web: subnet 10\.1\.1\.32\/27\n {2}instances\[0\] i-1: privateIp 10\.1\.2\.2, mac d0:0d:0a:01:02:02\n/,
+            ],
             [['down', '--role', 'cc', '--netns', cc, '--dry-run'], /would remove .*\n[\s\S]*dnsmasq: would stop[\s\S]*ip_forward: would restore to 0/],
             [['apply', '--state', next, '--role', 'cc', '--netns', cc, '--dry-run'], /192\.168\.32\.202/],
             [['apply', '--state', next, '--role', 'nc', '--node', 'nc1', '--netns', nc, '--dry-run'], /vnet4/],

@@ -60,7 +60,9 @@ describe.skipIf(!isRoot)('roles own what they make (root)', () => {
         const cc = eucanet(['apply', '--state', stateFile, '--role', 'cc', '--netns', ns, ...extra]);
         expect(cc.status, cc.stdout).toBe(2);
         expect(cc.stderr.trim().split('\n')).toHaveLength(1);
-        expect(cc.stderr).toMatch(/refusing to apply role cc: the namespace holds eucanet's nc role objects \(link vnet1, link vnet2, .* and \d+ more\); remove them with `eucanet down --role nc`/);
+        expect(cc.stderr).toMatch(
+          /refusing to apply role cc: the namespace holds eucanet's nc role objects \(link vnet1, link vnet2, .* and \d+ more\); remove them with `eucanet down --role nc`/,
+        );
         expect(cc.stderr).toContain('--force');
         expect(kernelDump(ns)).toBe(applied);
       }
@@ -103,7 +105,7 @@ describe.skipIf(!isRoot)('roles own what they make (root)', () => {
     }, 'eut-roles');
   }, 120_000);
 
-  it('show names each port\'s instance and group, DHCP\'s pid, and gives structured rules; down lists what it removed and restores ip_forward', async () => {
+  it("show names each port's instance and group, DHCP's pid, and gives structured rules; down lists what it removed and restores ip_forward", async () => {
     await withNetns(async (ns) => {
       used.push(ns);
       veths(ns);

@@ -5,7 +5,20 @@
 // files and directories made safely whatever the umask. Each test removes its
 // namespace, its dnsmasq and its state directory (/run/eucanet/<namespace>).
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { chmodSync, closeSync, existsSync, lstatSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  closeSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -44,7 +57,7 @@ async function withCc(fn: (ns: string, write: (doc: Doc) => string, eucanet: (..
       const eucanet = (...args: string[]): Run => {
         const [umask, rest] = args[0]?.startsWith('umask=') ? [args[0].slice(6), args.slice(1)] : [undefined, args];
         const cmd = umask !== undefined ? ['sh', '-c', `umask ${umask} && exec "$@"`, 'sh', process.execPath, cli, ...rest] : [process.execPath, cli, ...rest];
-        return spawnSync(cmd[0]!, cmd.slice(1), { encoding: 'utf8' });
+        return spawnSync(cmd[0], cmd.slice(1), { encoding: 'utf8' });
       };
       try {
         await fn(ns, write, eucanet);
@@ -69,7 +82,7 @@ const reads = (ns: string, pid: number) =>
 const alive = (pid: number) => existsSync(`/proc/${pid}`) && !readFileSync(`/proc/${pid}/stat`, 'utf8').includes(') Z ');
 
 async function waitFor(cond: () => boolean, ms = 3000): Promise<void> {
-  for (const until = Date.now() + ms; !cond(); ) {
+  for (const until = Date.now() + ms; !cond();) {
     if (Date.now() > until) throw new Error('timed out');
     await new Promise((r) => setTimeout(r, 20));
   }
@@ -85,7 +98,9 @@ describe.skipIf(!isRoot)('eucanet apply --role cc: DHCP in the plan (root, dnsma
       expect(alive(pid)).toBe(true);
 
       const dry = eucanet(...apply(state, ns, '--dry-run'));
-      expect(dry.stdout).toContain(`# dhcp: unchanged (pid ${pid}): 2 networks, 8 hosts; /run/eucanet/${ns}/dnsmasq: dnsmasq.conf unchanged, hosts unchanged, opts unchanged`);
+      expect(dry.stdout).toContain(
+        `# dhcp: unchanged (pid ${pid}): 2 networks, 8 hosts; /run/eucanet/${ns}/dnsmasq: dnsmasq.conf unchanged, hosts unchanged, opts unchanged`,
+      );
       const json = JSON.parse(eucanet(...apply(state, ns, '--dry-run', '--json')).stdout);
       expect(json.dhcp).toMatchObject({ action: 'unchanged', pid, plan: { action: 'unchanged', networks: 2, hosts: 8 } });
 
@@ -109,7 +124,9 @@ describe.skipIf(!isRoot)('eucanet apply --role cc: DHCP in the plan (root, dnsma
 
       // A pid file naming a live process that is not our dnsmasq: never signalled.
       const seen = join(`/run/eucanet/${ns}`, 'decoy-signals');
-      const decoy: ChildProcess = spawn('sh', ['-c', `trap 'echo HUP >> ${seen}' HUP; trap 'echo TERM >> ${seen}' TERM; while :; do sleep 0.05; done`], { stdio: 'ignore' });
+      const decoy: ChildProcess = spawn('sh', ['-c', `trap 'echo HUP >> ${seen}' HUP; trap 'echo TERM >> ${seen}' TERM; while :; do sleep 0.05; done`], {
+        stdio: 'ignore',
+      });
       try {
         await waitFor(() => readFileSync(`/proc/${decoy.pid}/cmdline`, 'utf8').includes('trap'));
         process.kill(pid2, 'SIGKILL');
@@ -153,7 +170,9 @@ describe.skipIf(!isRoot)('eucanet apply --role cc: DHCP in the plan (root, dnsma
         expect(both.status).toBe(2);
         const line = both.stderr.trim().split('\n');
         expect(line).toHaveLength(1);
-        expect(line[0]).toMatch(/DHCP: 2 problems: invalid instances\[1\]\.id "I-1": .*; invalid stateDir ".*": \/run\/eucanet\/eudh-\w+ is a symbolic link: eucanet does not follow links under \/run\/eucanet/);
+        expect(line[0]).toMatch(
+          /DHCP: 2 problems: invalid instances\[1\]\.id "I-1": .*; invalid stateDir ".*": \/run\/eucanet\/eudh-\w+ is a symbolic link: eucanet does not follow links under \/run\/eucanet/,
+        );
         const planted = eucanet(...apply(write(seed), ns));
         expect(planted.status).toBe(2);
         expect(planted.stderr).toContain(`/run/eucanet/${ns} is a symbolic link`);
@@ -170,17 +189,29 @@ describe.skipIf(!isRoot)('eucanet apply --role cc: DHCP in the plan (root, dnsma
   it('dnsmasq failing after the network is applied: one line saying so, exit 1, the network applied and dnsmasq stopped', async () => {
     await withCc(async (ns, write, eucanet) => {
       // Something else holds UDP port 67 in the namespace: dnsmasq cannot bind.
-      const holder = spawn('nsenter', [`--net=/run/netns/${ns}`, '--', 'python3', '-c', 'import socket,time;s=socket.socket(2,2);s.bind(("0.0.0.0",67));print("bound",flush=True);time.sleep(60)'], {
-        stdio: ['ignore', 'pipe', 'inherit'],
-      });
+      const holder = spawn(
+        'nsenter',
+        [
+          `--net=/run/netns/${ns}`,
+          '--',
+          'python3',
+          '-c',
+          'import socket,time;s=socket.socket(2,2);s.bind(("0.0.0.0",67));print("bound",flush=True);time.sleep(60)',
+        ],
+        {
+          stdio: ['ignore', 'pipe', 'inherit'],
+        },
+      );
       try {
-        await new Promise((resolve) => holder.stdout!.once('data', resolve));
+        await new Promise((resolve) => holder.stdout.once('data', resolve));
         const r = eucanet(...apply(write(seed), ns));
         expect(r.status).toBe(1);
         const lines = r.stderr.trim().split('\n');
         expect(lines).toHaveLength(1);
         expect(lines[0]).toMatch(
-          new RegExp(`^eucanet: the network is applied \\(\\d+ ops\\) but DHCP failed: dnsmasq \\(pid \\d+\\) exited with code 2 .*; dnsmasq is stopped: no DHCP is served in netns ${ns}; fix this and run apply again`),
+          new RegExp(
+            `^eucanet: the network is applied \\(\\d+ ops\\) but DHCP failed: dnsmasq \\(pid \\d+\\) exited with code 2 .*; dnsmasq is stopped: no DHCP is served in netns ${ns}; fix this and run apply again`,
+          ),
         );
         expect(JSON.parse(execFileSync('ip', ['-n', ns, '-j', 'link', 'show', 'eucabr10'], { encoding: 'utf8' }))[0].ifname).toBe('eucabr10');
         expect(await new DhcpServer({ netns: ns }).status()).toMatchObject({ running: false });

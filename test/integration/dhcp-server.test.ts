@@ -104,7 +104,9 @@ async function withLab(fn: (lab: Lab) => Promise<void>): Promise<void> {
 const ipJson = (ns: string, ...args: string[]): any[] => JSON.parse(execFileSync('ip', ['-n', ns, '-j', ...args], { encoding: 'utf8' }));
 
 function addressesOf(ns: string, dev = 'eth0'): string[] {
-  return ipJson(ns, 'addr', 'show', 'dev', dev)[0].addr_info.filter((a: any) => a.family === 'inet').map((a: any) => `${a.local}/${a.prefixlen}`);
+  return ipJson(ns, 'addr', 'show', 'dev', dev)[0]
+    .addr_info.filter((a: any) => a.family === 'inet')
+    .map((a: any) => `${a.local}/${a.prefixlen}`);
 }
 
 function defaultGateway(ns: string): string | undefined {
@@ -117,7 +119,9 @@ function dnsmasqsWith(config: string): number[] {
     .filter((d) => /^\d+$/.test(d))
     .filter((d) => {
       try {
-        return readFileSync(`/proc/${d}/cmdline`, 'utf8').split('\0').includes(`--conf-file=${config}`) && !readFileSync(`/proc/${d}/stat`, 'utf8').includes(') Z ');
+        return (
+          readFileSync(`/proc/${d}/cmdline`, 'utf8').split('\0').includes(`--conf-file=${config}`) && !readFileSync(`/proc/${d}/stat`, 'utf8').includes(') Z ')
+        );
       } catch {
         return false;
       }
@@ -141,7 +145,12 @@ describe.skipIf(!isRoot)(`DHCP with dnsmasq (root; client ${client})`, () => {
       const i2 = await lab.instance('vnet2', 'eucabr10', MAC.i2);
       const server = lab.server();
 
-      const started = await server.update([group10([[MAC.i1, '10.1.2.2', 'i-1'], [MAC.i4, '10.1.2.4', 'i-4']])]);
+      const started = await server.update([
+        group10([
+          [MAC.i1, '10.1.2.2', 'i-1'],
+          [MAC.i4, '10.1.2.4', 'i-4'],
+        ]),
+      ]);
       expect(started.action).toBe('start');
       const pid = started.pid!;
       // nsenter exec'd dnsmasq in place: our direct child is dnsmasq itself, in the cc namespace.
@@ -159,7 +168,13 @@ describe.skipIf(!isRoot)(`DHCP with dnsmasq (root; client ${client})`, () => {
       // i2's MAC is not known yet: dnsmasq ignores it.
       await expect(runDhcpClient(i2, 'eth0', { attempts: 2 })).rejects.toThrow(/no lease/);
 
-      const reloaded = await server.update([group10([[MAC.i1, '10.1.2.2', 'i-1'], [MAC.i4, '10.1.2.4', 'i-4'], [MAC.i2, '10.1.2.3', 'i-2']])]);
+      const reloaded = await server.update([
+        group10([
+          [MAC.i1, '10.1.2.2', 'i-1'],
+          [MAC.i4, '10.1.2.4', 'i-4'],
+          [MAC.i2, '10.1.2.3', 'i-2'],
+        ]),
+      ]);
       expect(reloaded).toEqual({ action: 'reload', pid });
       expect(await runDhcpClient(i2)).toMatchObject({ ip: '10.1.2.3', prefix: 27, router: '10.1.2.1' });
       expect(addressesOf(i2)).toEqual(['10.1.2.3/27']);
@@ -169,7 +184,17 @@ describe.skipIf(!isRoot)(`DHCP with dnsmasq (root; client ${client})`, () => {
       // A later `eucanet apply` (another DhcpServer object) finds the same dnsmasq.
       const again = new DhcpServer({ netns: lab.cc, stateDir: lab.stateDir, logDhcp: true });
       expect(await again.attach()).toBe(pid);
-      expect((await again.update([group10([[MAC.i1, '10.1.2.2', 'i-1'], [MAC.i4, '10.1.2.4', 'i-4'], [MAC.i2, '10.1.2.3', 'i-2']])])).pid).toBe(pid);
+      expect(
+        (
+          await again.update([
+            group10([
+              [MAC.i1, '10.1.2.2', 'i-1'],
+              [MAC.i4, '10.1.2.4', 'i-4'],
+              [MAC.i2, '10.1.2.3', 'i-2'],
+            ]),
+          ])
+        ).pid,
+      ).toBe(pid);
       expect(dnsmasqsWith(server.paths.config)).toEqual([pid]);
 
       expect(await server.stop()).toEqual({ stopped: true, pid, signal: 'SIGTERM' });
@@ -190,7 +215,12 @@ describe.skipIf(!isRoot)(`DHCP with dnsmasq (root; client ${client})`, () => {
       // A new group: its bridge appears while dnsmasq runs (bind-dynamic), and its range needs a restart.
       await lab.bridge('eucabr11', '10.1.2.33/27');
       const i3 = await lab.instance('vnet3', 'eucabr11', MAC.i3);
-      const group11: DhcpNetwork = { interface: 'eucabr11', subnet: '10.1.2.32/27', gateway: '10.1.2.33', hosts: [{ mac: MAC.i3, ip: '10.1.2.34', hostname: 'i-3' }] };
+      const group11: DhcpNetwork = {
+        interface: 'eucabr11',
+        subnet: '10.1.2.32/27',
+        gateway: '10.1.2.33',
+        hosts: [{ mac: MAC.i3, ip: '10.1.2.34', hostname: 'i-3' }],
+      };
       const restarted = await server.update([group10([[MAC.i1, '10.1.2.2', 'i-1']]), group11]);
       expect(restarted).toMatchObject({ action: 'restart', previousPid: first.pid, reason: expect.stringMatching(/main configuration/) });
       expect(restarted.pid).not.toBe(first.pid);
@@ -273,7 +303,13 @@ describe.skipIf(!isRoot)(`DHCP with dnsmasq (root; client ${client})`, () => {
       // Something else holds UDP port 67 in the namespace, without SO_REUSEPORT.
       const holder: ChildProcess = spawn(
         'nsenter',
-        [`--net=/run/netns/${lab.cc}`, '--', 'python3', '-c', 'import socket,time;s=socket.socket(2,2);s.bind(("0.0.0.0",67));print("bound",flush=True);time.sleep(60)'],
+        [
+          `--net=/run/netns/${lab.cc}`,
+          '--',
+          'python3',
+          '-c',
+          'import socket,time;s=socket.socket(2,2);s.bind(("0.0.0.0",67));print("bound",flush=True);time.sleep(60)',
+        ],
         { stdio: ['ignore', 'pipe', 'inherit'] },
       );
       lab.defer(() => holder.kill('SIGKILL'));
@@ -281,7 +317,10 @@ describe.skipIf(!isRoot)(`DHCP with dnsmasq (root; client ${client})`, () => {
       const err = await lab
         .server()
         .update([group10([[MAC.i1, '10.1.2.2']])])
-        .then(() => undefined, (e: unknown) => e);
+        .then(
+          () => undefined,
+          (e: unknown) => e,
+        );
       expect(err).toBeInstanceOf(DhcpError);
       expect(err).toMatchObject({ code: 'EXITED', exitCode: 2 });
       expect((err as DhcpError).message).toMatch(/exited with code 2 \(a problem with network access/);

@@ -65,7 +65,9 @@ describe.skipIf(!isRoot)('eucanet apply with bad input (root)', () => {
           mutate(doc);
           const file = join(dir, `bad${i}.json`);
           writeFileSync(file, JSON.stringify(doc));
-          const r = spawnSync(process.execPath, [join(root, 'dist/cli/main.js'), 'apply', '--state', file, '--role', 'cc', '--netns', ns], { encoding: 'utf8' });
+          const r = spawnSync(process.execPath, [join(root, 'dist/cli/main.js'), 'apply', '--state', file, '--role', 'cc', '--netns', ns], {
+            encoding: 'utf8',
+          });
           expect(r.status, `case ${i} (${field}): ${r.stderr}`).toBe(2);
           const lines = r.stderr.trim().split('\n');
           expect(lines, `case ${i}: one line`).toHaveLength(1);

@@ -46,14 +46,16 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** The seed, with only the instances named, the segmentation given. */
 async function seedState(segmentation: 'vxlan' | 'none', ids: string[], keepPublic = true): Promise<State> {
   const { state } = await loadState(SEED);
-  const s = structuredClone(state) as State;
+  const s = structuredClone<State>(state);
   s.segmentation = segmentation;
   s.mode = segmentation === 'none' ? 'MANAGED-NOVLAN' : 'MANAGED';
-  s.instances = (s.instances ?? []).filter((i) => ids.includes(i.id)).map((i) => {
-    const out = { ...i };
-    if (!keepPublic) delete out.publicIp;
-    return out;
-  });
+  s.instances = (s.instances ?? [])
+    .filter((i) => ids.includes(i.id))
+    .map((i) => {
+      const out = { ...i };
+      if (!keepPublic) delete out.publicIp;
+      return out;
+    });
   return s;
 }
 
@@ -114,7 +116,7 @@ describe.skipIf(!isRoot)('ManagedCloud, MANAGED with VXLAN segments, real packet
       await Promise.all([cloud.apply(), agents]);
       await topo.agent(topo.clc).metadata(metadataMap());
       const got = await Promise.all(cloud.state.instances.map((i) => runDhcpClient(topo.inst(i.id), 'eth0', { attempts: 8 })));
-      cloud.state.instances.forEach((i, k) => leases.set(i.id, got[k]!));
+      cloud.state.instances.forEach((i, k) => leases.set(i.id, got[k]));
     } catch (err) {
       await topo.teardown().catch(() => undefined);
       throw err;
@@ -129,7 +131,7 @@ describe.skipIf(!isRoot)('ManagedCloud, MANAGED with VXLAN segments, real packet
     const leaseFile = topo.dhcpPaths.leases;
     let served = parseLeases(await readFile(leaseFile, 'utf8').catch(() => ''));
     // dnsmasq writes its lease file a moment after it acknowledges.
-    for (let end = Date.now() + 3000; cloud.state.instances.some((i) => !served.some((l) => l.mac === i.mac)) && Date.now() < end; ) {
+    for (let end = Date.now() + 3000; cloud.state.instances.some((i) => !served.some((l) => l.mac === i.mac)) && Date.now() < end;) {
       await sleep(50);
       served = parseLeases(await readFile(leaseFile, 'utf8').catch(() => ''));
     }
@@ -138,7 +140,10 @@ describe.skipIf(!isRoot)('ManagedCloud, MANAGED with VXLAN segments, real packet
       const net = groupNet(cloud.state.groups.find((g) => `${g.owner}/${g.name}` === i.group)!);
       expect({ id: i.id, ip: l.ip, prefix: l.prefix, router: l.router }).toEqual({ id: i.id, ip: i.privateIp, prefix: net.prefix, router: net.gateway });
       expect(addrsOf(topo.inst(i.id), 'eth0')).toEqual([`${i.privateIp}/${net.prefix}`]);
-      expect(served.filter((x) => x.mac === i.mac).map((x) => x.ip), `${i.id} in ${leaseFile}`).toEqual([i.privateIp]);
+      expect(
+        served.filter((x) => x.mac === i.mac).map((x) => x.ip),
+        `${i.id} in ${leaseFile}`,
+      ).toEqual([i.privateIp]);
     }
   });
 
@@ -205,7 +210,10 @@ describe.skipIf(!isRoot)('ManagedCloud, MANAGED with VXLAN segments, real packet
     await pubH.routes.add(route);
     let authorized = false;
     try {
-      const [before5, beforePub] = await Promise.all([of('i-5').connect(i3.privateIp, 5000, { timeoutMs: DROP_MS }), pub().connect(i3.privateIp, 5000, { timeoutMs: DROP_MS })]);
+      const [before5, beforePub] = await Promise.all([
+        of('i-5').connect(i3.privateIp, 5000, { timeoutMs: DROP_MS }),
+        pub().connect(i3.privateIp, 5000, { timeoutMs: DROP_MS }),
+      ]);
       expect(before5.outcome, `i-5 -> i-3:5000 before: ${show(before5)}`).toBe('timeout');
       expect(beforePub.outcome, `pub -> i-3:5000 before: ${show(beforePub)}`).toBe('timeout');
       await cloud.authorize('admin/web', rule);
@@ -239,8 +247,14 @@ describe.skipIf(!isRoot)('ManagedCloud, MANAGED with VXLAN segments, real packet
       of('i-3').connect(i1.privateIp, 23, { timeoutMs: DROP_MS }),
     ]);
     const pings = await Promise.all([of('i-1').ping(i3.privateIp, DROP_MS), of('i-3').ping(i5.privateIp, DROP_MS)]);
-    expect(routed.map((r) => r.outcome), routed.map(show).join('; ')).toEqual(['timeout', 'timeout', 'timeout', 'timeout']);
-    expect(pings.map((p) => p.ok), pings.map((p) => p.output).join('; ')).toEqual([false, false]);
+    expect(
+      routed.map((r) => r.outcome),
+      routed.map(show).join('; '),
+    ).toEqual(['timeout', 'timeout', 'timeout', 'timeout']);
+    expect(
+      pings.map((p) => p.ok),
+      pings.map((p) => p.output).join('; '),
+    ).toEqual([false, false]);
     // Directly: an on-link route in i-1 that bypasses the CC; only the segmentation stands in the way.
     const h1 = topo.hosts.get(topo.inst('i-1'));
     const direct = { dst: `${i3.privateIp}/32`, dev: 'eth0', scope: 'link' as const };
@@ -283,7 +297,7 @@ describe.skipIf(!isRoot)('ManagedCloud, MANAGED with VXLAN segments, real packet
         got.pub.push(...b.datagrams.map((d) => `${d.data} from ${d.from}`));
         got.i5.push(...c.datagrams.map((d) => `${d.data} from ${d.from}`));
       };
-      for (let end = Date.now() + 3000; Date.now() < end && !Object.values(got).every((g) => g.some((d) => d.startsWith('control'))); ) {
+      for (let end = Date.now() + 3000; Date.now() < end && !Object.values(got).every((g) => g.some((d) => d.startsWith('control')));) {
         await sleep(100);
         await collect();
       }
@@ -432,15 +446,30 @@ describe.skipIf(!isRoot)('ManagedCloud, MANAGED-NOVLAN (one bridge eucabr0), rea
   it('one bridge eucabr0 on every host, the private NIC in it, no segment devices', () => {
     for (const ns of [topo.cc, topo.nc('nc1'), topo.nc('nc2')]) {
       const links = ipLinks(ns);
-      expect(links.filter((l) => l.linkinfo?.info_kind === 'bridge').map((l) => l.ifname), ns).toEqual(['eucabr0']);
-      expect(links.filter((l) => ['vlan', 'vxlan'].includes(l.linkinfo?.info_kind)), ns).toEqual([]);
+      expect(
+        links.filter((l) => l.linkinfo?.info_kind === 'bridge').map((l) => l.ifname),
+        ns,
+      ).toEqual(['eucabr0']);
+      expect(
+        links.filter((l) => ['vlan', 'vxlan'].includes(l.linkinfo?.info_kind)),
+        ns,
+      ).toEqual([]);
     }
-    expect(ipLinks(topo.nc('nc1')).filter((l) => l.master === 'eucabr0').map((l) => l.ifname).sort()).toEqual(['eth0', inst('i-1').port, inst('i-3').port].sort());
+    expect(
+      ipLinks(topo.nc('nc1'))
+        .filter((l) => l.master === 'eucabr0')
+        .map((l) => l.ifname)
+        .sort(),
+    ).toEqual(['eth0', inst('i-1').port, inst('i-3').port].sort());
   });
 
   it('same group on different NCs talk; different groups on one NC cannot, even directly', async () => {
     const [i1, i3, i5] = [inst('i-1'), inst('i-3'), inst('i-5')];
-    const [t15, p15, t51] = await Promise.all([of('i-1').connect(i5.privateIp, 23, { timeoutMs: OK_MS }), of('i-1').ping(i5.privateIp, 2000), of('i-5').connect(i1.privateIp, 23, { timeoutMs: OK_MS })]);
+    const [t15, p15, t51] = await Promise.all([
+      of('i-1').connect(i5.privateIp, 23, { timeoutMs: OK_MS }),
+      of('i-1').ping(i5.privateIp, 2000),
+      of('i-5').connect(i1.privateIp, 23, { timeoutMs: OK_MS }),
+    ]);
     expect(t15.data, `i-1 -> i-5:23: ${show(t15)}`).toBe('i-5');
     expect(p15.ok, `i-1 ping i-5: ${p15.output}`).toBe(true);
     expect(t51.data, `i-5 -> i-1:23: ${show(t51)}`).toBe('i-1');
@@ -452,8 +481,14 @@ describe.skipIf(!isRoot)('ManagedCloud, MANAGED-NOVLAN (one bridge eucabr0), rea
       const web = await of('i-1').http(`http://${i3.privateIp}/`, OK_MS);
       expect(web.data, `i-1 -> i-3:80 through the CC (${k}): ${show(web)}`).toBe('i-3');
     }
-    const routed = await Promise.all([of('i-1').connect(i3.privateIp, 23, { timeoutMs: DROP_MS }), of('i-3').connect(i1.privateIp, 23, { timeoutMs: DROP_MS })]);
-    expect(routed.map((r) => r.outcome), routed.map(show).join('; ')).toEqual(['timeout', 'timeout']);
+    const routed = await Promise.all([
+      of('i-1').connect(i3.privateIp, 23, { timeoutMs: DROP_MS }),
+      of('i-3').connect(i1.privateIp, 23, { timeoutMs: DROP_MS }),
+    ]);
+    expect(
+      routed.map((r) => r.outcome),
+      routed.map(show).join('; '),
+    ).toEqual(['timeout', 'timeout']);
 
     // Directly over the shared bridge, with on-link routes that bypass the CC: the NCs' bridge filter.
     const links = [
@@ -469,8 +504,14 @@ describe.skipIf(!isRoot)('ManagedCloud, MANAGED-NOVLAN (one bridge eucabr0), rea
         of('i-5').connect(i3.privateIp, 23, { timeoutMs: DROP_MS }),
       ]);
       const pings = await Promise.all([of('i-1').ping(i3.privateIp, DROP_MS), of('i-5').ping(i3.privateIp, DROP_MS)]);
-      expect(direct.map((r) => r.outcome), direct.map(show).join('; ')).toEqual(['timeout', 'timeout', 'timeout']);
-      expect(pings.map((p) => p.ok), pings.map((p) => p.output).join('; ')).toEqual([false, false]);
+      expect(
+        direct.map((r) => r.outcome),
+        direct.map(show).join('; '),
+      ).toEqual(['timeout', 'timeout', 'timeout']);
+      expect(
+        pings.map((p) => p.ok),
+        pings.map((p) => p.output).join('; '),
+      ).toEqual([false, false]);
     } finally {
       for (const [h, ip] of links) await h.routes.delete({ dst: `${ip}/32`, dev: 'eth0', scope: 'link' }).catch(() => undefined);
     }

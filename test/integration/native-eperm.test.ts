@@ -20,7 +20,7 @@ const root = new URL('../..', import.meta.url).pathname;
 const lib = join(root, 'dist/index.js');
 const cli = join(root, 'dist/cli/main.js');
 const without = (cap: string) => ['setpriv', `--inh-caps=-${cap}`, `--bounding-set=-${cap}`, '--', process.execPath];
-const run = (argv: string[]) => spawnSync(argv[0]!, argv.slice(1), { encoding: 'utf8', timeout: 30_000 });
+const run = (argv: string[]) => spawnSync(argv[0], argv.slice(1), { encoding: 'utf8', timeout: 30_000 });
 const inNetns = (ns: string, argv: string[]) => run(['ip', 'netns', 'exec', ns, ...argv]);
 const NET_ADMIN = 'needs root or CAP_NET_ADMIN';
 
@@ -30,7 +30,13 @@ describe.skipIf(!isRoot || !hasSetpriv)('permission errors (root, capabilities d
       const before = kernelDump(ns);
       const r = inNetns(ns, [...without('net_admin'), join(root, 'test/helpers/eperm-child.mjs'), lib]);
       expect(r.status, r.stderr).toBe(0);
-      const got = Object.fromEntries(r.stdout.trim().split('\n').map((l) => JSON.parse(l)).map((x) => [x.what, x]));
+      const got = Object.fromEntries(
+        r.stdout
+          .trim()
+          .split('\n')
+          .map((l) => JSON.parse(l))
+          .map((x) => [x.what, x]),
+      );
       expect(got['link add'].message).toBe(`link add eucabr10 (bridge): EPERM: operation not permitted (${NET_ADMIN})`);
       expect(got['nft batch'].message).toContain(`EPERM: operation not permitted (${NET_ADMIN})`);
       expect(got['tap create'].message).toBe(`tap create vnet9: ioctl(TUNSETIFF): Operation not permitted (EPERM; ${NET_ADMIN})`);

@@ -62,8 +62,7 @@ describe.skipIf(!isRoot)('the addon exchange (root)', () => {
       const buf = Buffer.from(getLo());
       const u32 = Uint32Array.of(buf.length);
       const one = Uint32Array.of(1);
-      const call = (ends: unknown, expects: unknown) =>
-        () => (sock.exchangeSync as (...a: unknown[]) => Buffer)(buf, ends, expects, false);
+      const call = (ends: unknown, expects: unknown) => () => (sock.exchangeSync as (...a: unknown[]) => Buffer)(buf, ends, expects, false);
       expect(call(Float64Array.of(buf.length), one)).toThrow(/chunkEnds must be a Uint32Array/);
       expect(call(Int32Array.of(buf.length), one)).toThrow(/chunkEnds must be a Uint32Array/);
       expect(call([buf.length], one)).toThrow(/chunkEnds must be a Uint32Array/);

@@ -32,7 +32,10 @@ function attempt(paths: string[]): Attempt[] {
   const r = spawnSync(process.execPath, [child, join(root, 'dist/index.js'), ...paths], { encoding: 'utf8', timeout: 15_000 });
   expect(r.signal, `the child hung (killed by the timeout); it printed:\n${r.stdout}${r.stderr}`).toBeNull();
   expect(r.status, r.stderr).toBe(0);
-  return r.stdout.trim().split('\n').map((l) => JSON.parse(l) as Attempt);
+  return r.stdout
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as Attempt);
 }
 
 describe.skipIf(!isRoot)('--netns given as a path (root)', () => {
@@ -77,7 +80,11 @@ describe.skipIf(!isRoot)('--netns given as a path (root)', () => {
       const cases: Array<[string[], string, string]> = [
         [['show'], fifo, `invalid --netns "${fifo}": netns ${fifo} is not a network namespace (it is a FIFO`],
         [['down', '--role', 'nc'], '/dev/null', 'invalid --netns "/dev/null": netns /dev/null is not a network namespace (it is a character device'],
-        [['apply', '--state', join(root, 'examples/seed.json'), '--role', 'cc'], 'eut-no-such-ns', 'invalid --netns "eut-no-such-ns": no such network namespace (ENOENT)'],
+        [
+          ['apply', '--state', join(root, 'examples/seed.json'), '--role', 'cc'],
+          'eut-no-such-ns',
+          'invalid --netns "eut-no-such-ns": no such network namespace (ENOENT)',
+        ],
       ];
       for (const [cmd, netns, message] of cases) {
         const r = spawnSync(process.execPath, [join(root, 'dist/cli/main.js'), ...cmd, '--netns', netns], { encoding: 'utf8', timeout: 15_000 });

@@ -20,13 +20,13 @@ describe.skipIf(!isRoot)('tap owner and group ranges (root)', () => {
     await withHandle(async (h, ns) => {
       for (const field of ['owner', 'ownerGroup'] as const) {
         for (const v of BAD_IDS) {
-          const err = await rejection(h.taps.create('tap0', { [field]: v } as never));
+          const err = await rejection(h.taps.create('tap0', { [field]: v }));
           expect(err, `${field} ${String(v)}`).toBeInstanceOf(ValidationError);
           expect(err.field).toBe(field);
           expect(err.message).toContain(`invalid ${field} ${typeof v === 'number' && Number.isFinite(v) ? String(v) : ''}`);
           expect(err.message).toContain('0-4294967294');
 
-          const tx = h.transaction().addTap('tap0', { [field]: v } as never);
+          const tx = h.transaction().addTap('tap0', { [field]: v });
           const txErr = await rejection(tx.commit());
           expect(txErr, `transaction ${field} ${String(v)}`).toBeInstanceOf(ValidationError);
           expect(txErr.field).toBe(field);

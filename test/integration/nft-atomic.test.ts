@@ -32,7 +32,17 @@ function bigBatchWith(nft: Nft, bad: (b: Batch) => void): Batch {
   while (b.length < 499) {
     i++;
     if (i % 50 === 0) b.addElements(set, [`10.${i >> 8}.${i & 255}.0/24`]);
-    else b.addRule({ family: 'inet', table: 'extra', chain: 'c', exprs: rule().ipSaddr(`10.9.${i >> 8}.${i & 255}`).tcpDport(1000 + i).counter().drop() });
+    else
+      b.addRule({
+        family: 'inet',
+        table: 'extra',
+        chain: 'c',
+        exprs: rule()
+          .ipSaddr(`10.9.${i >> 8}.${i & 255}`)
+          .tcpDport(1000 + i)
+          .counter()
+          .drop(),
+      });
   }
   bad(b);
   expect(b.length).toBe(500);
@@ -48,7 +58,10 @@ async function snapshot(nft: Nft, ns: string) {
 }
 
 async function rejected(b: Batch, o?: { genid?: number }): Promise<NetlinkError> {
-  const err = await b.commit(o).then(() => undefined, (e: unknown) => e);
+  const err = await b.commit(o).then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   expect(err).toBeInstanceOf(NetlinkError);
   return err as NetlinkError;
 }
@@ -73,7 +86,8 @@ describe.skipIf(!isRoot)('nft batches are atomic', () => {
     await withSeed(async (nft, ns) => {
       const before = await snapshot(nft, ns);
       const b = bigBatchWith(nft, (x) =>
-        x.addRule({ family: 'ip', table: 'filter', chain: 'forward', exprs: rule().tcpDport(22).ipSaddr('@no-such-set').accept() }));
+        x.addRule({ family: 'ip', table: 'filter', chain: 'forward', exprs: rule().tcpDport(22).ipSaddr('@no-such-set').accept() }),
+      );
       const err = await rejected(b);
       expect(err.opIndex).toBe(499);
       expect(err.code).toBe('ENOENT');

@@ -22,8 +22,8 @@ describe.skipIf(!isRoot)('big nft batches', () => {
       await b.commit();
       const rules = await nft.listRules('ip', 'nat', 'pre');
       expect(rules.length).toBe(N);
-      const last = b.ops[N + 1]!;
-      expect(last.kind === 'rule' && rules[N - 1]!.exprs).toEqual(last.kind === 'rule' && last.rule.exprs);
+      const last = b.ops[N + 1];
+      expect(last.kind === 'rule' && rules[N - 1].exprs).toEqual(last.kind === 'rule' && last.rule.exprs);
       const text = nsExec(ns, 'nft', ['list', 'chain', 'ip', 'nat', 'pre']);
       expect(text.match(/dnat to/g)?.length).toBe(N);
     });
@@ -46,7 +46,13 @@ describe.skipIf(!isRoot)('big nft batches', () => {
       expect(renderElements(nets, got.slice(0, 2))).toBe('{ 20.0.0.0/16, 20.1.0.0/16 }');
 
       // Delete every other map element in one batch.
-      await nft.batch().deleteElements(map, pairs.filter((_, i) => i % 2).map(([k]) => k)).commit();
+      await nft
+        .batch()
+        .deleteElements(
+          map,
+          pairs.filter((_, i) => i % 2).map(([k]) => k),
+        )
+        .commit();
       expect((await nft.listElements(map)).length).toBe(N / 2);
     });
   });
@@ -55,9 +61,15 @@ describe.skipIf(!isRoot)('big nft batches', () => {
     await withNft(async (nft) => {
       const map: NftSet = { family: 'ip', table: 'nat', name: 'pubmap', key: 'ipv4_addr', data: 'ipv4_addr' };
       await nft.batch().addTable({ family: 'ip', name: 'nat' }).addSet(map).commit();
-      await nft.batch().addElements(map, [[pub(5000), priv(5000)]]).commit();
+      await nft
+        .batch()
+        .addElements(map, [[pub(5000), priv(5000)]])
+        .commit();
       // create (NLM_F_EXCL) fails on the element that already exists, the 5001st.
-      const b = nft.batch().createElements(map, Array.from({ length: N }, (_, i) => [pub(i), priv(i)] as const));
+      const b = nft.batch().createElements(
+        map,
+        Array.from({ length: N }, (_, i) => [pub(i), priv(i)] as const),
+      );
       const err = (await b.commit().catch((e: unknown) => e)) as NetlinkError;
       expect(err).toBeInstanceOf(NetlinkError);
       expect(err.code).toBe('EEXIST');

@@ -14,7 +14,10 @@ describe.skipIf(!isRoot)('openNft namespaces', () => {
         for (const [i, netns] of targets.entries()) {
           const nft = openNft({ netns });
           try {
-            await nft.batch().addTable({ family: 'inet', name: `t${i}` }).commit();
+            await nft
+              .batch()
+              .addTable({ family: 'inet', name: `t${i}` })
+              .commit();
             expect((await nft.listTables()).map((t) => t.name)).toEqual(targets.slice(0, i + 1).map((_, j) => `t${j}`));
           } finally {
             nft.close();

@@ -11,7 +11,11 @@ import { miscBatch, seedBatch, setsBatch } from '../fixtures/nft/rulesets.js';
 import { fileURLToPath } from 'node:url';
 
 const fixtures = fileURLToPath(new URL('../fixtures/nft/', import.meta.url));
-const cases: Array<[string, (c?: Nft['conn']) => Batch]> = [['seed', seedBatch], ['sets', setsBatch], ['misc', miscBatch]];
+const cases: Array<[string, (c?: Nft['conn']) => Batch]> = [
+  ['seed', seedBatch],
+  ['sets', setsBatch],
+  ['misc', miscBatch],
+];
 
 /** A dump without kernel-assigned handles and element expiry, for comparing two namespaces. */
 function strip(rs: Ruleset) {
@@ -26,7 +30,9 @@ function strip(rs: Ruleset) {
 }
 
 function nftText(ns: string): string {
-  return nsExec(ns, 'nft', ['list', 'ruleset']).replace(/,\n\t+\s+/g, ', ').replace(/ expires [0-9dhms]+/g, '');
+  return nsExec(ns, 'nft', ['list', 'ruleset'])
+    .replace(/,\n\t+\s+/g, ', ')
+    .replace(/ expires [0-9dhms]+/g, '');
 }
 
 describe.skipIf(!isRoot)('nft round trips', () => {
@@ -99,7 +105,9 @@ describe.skipIf(!isRoot)('nft round trips', () => {
       const admin = rules.find((r) => r.chain === 'admin-default');
       expect(admin.comment).toBe('authorize');
       expect(admin.expr).toContainEqual({ match: { op: '==', left: { payload: { protocol: 'tcp', field: 'dport' } }, right: 22 } });
-      expect(admin.expr).toContainEqual({ match: { op: '==', left: { payload: { protocol: 'ip', field: 'daddr' } }, right: { prefix: { addr: '10.1.2.0', len: 27 } } } });
+      expect(admin.expr).toContainEqual({
+        match: { op: '==', left: { payload: { protocol: 'ip', field: 'daddr' } }, right: { prefix: { addr: '10.1.2.0', len: 27 } } },
+      });
       const fwd = rules.filter((r) => r.chain === 'forward');
       expect(fwd[0].expr[0]).toEqual({ match: { op: 'in', left: { ct: { key: 'state' } }, right: ['established', 'related'] } });
       expect(fwd[3].expr).toEqual([{ jump: { target: 'admin-default' } }]);
@@ -116,14 +124,30 @@ describe.skipIf(!isRoot)('nft round trips', () => {
       // The dport each rule matches, in chain order.
       const port = async () => (await nft.listRules('inet', 't', 'c')).map((r) => `${(r.exprs[3] as { data: Buffer }).data.readUInt16BE(0)}`);
       const [r1, r2] = await nft.listRules('inet', 't', 'c');
-      await nft.batch().insertRule({ ...c, exprs: rule().tcpDport(0).accept() }).commit();
-      await nft.batch().insertRule({ ...c, exprs: rule().tcpDport(15).accept() }, { position: r2!.handle! }).commit();
-      await nft.batch().addRule({ ...c, exprs: rule().tcpDport(16).accept() }, { position: r2!.handle! }).commit();
-      await nft.batch().addRule({ ...c, exprs: rule().tcpDport(11).accept() }, { position: r1!.handle! }).commit();
+      await nft
+        .batch()
+        .insertRule({ ...c, exprs: rule().tcpDport(0).accept() })
+        .commit();
+      await nft
+        .batch()
+        .insertRule({ ...c, exprs: rule().tcpDport(15).accept() }, { position: r2.handle! })
+        .commit();
+      await nft
+        .batch()
+        .addRule({ ...c, exprs: rule().tcpDport(16).accept() }, { position: r2.handle! })
+        .commit();
+      await nft
+        .batch()
+        .addRule({ ...c, exprs: rule().tcpDport(11).accept() }, { position: r1.handle! })
+        .commit();
       expect(await port()).toEqual(['0', '1', '11', '15', '2', '16']);
-      await nft.batch().replaceRule({ ...c, handle: r1!.handle!, exprs: rule().tcpDport(10).drop() }).deleteRule({ ...c, handle: r2!.handle! }).commit();
+      await nft
+        .batch()
+        .replaceRule({ ...c, handle: r1.handle!, exprs: rule().tcpDport(10).drop() })
+        .deleteRule({ ...c, handle: r2.handle! })
+        .commit();
       expect(await port()).toEqual(['0', '10', '11', '15', '16']);
-      const replaced = (await nft.listRules('inet', 't', 'c')).find((r) => r.handle === r1!.handle)!;
+      const replaced = (await nft.listRules('inet', 't', 'c')).find((r) => r.handle === r1.handle)!;
       expect(replaced.exprs.at(-1)).toEqual({ kind: 'immediate', dreg: 0, verdict: { code: 'drop' } });
     });
   });
@@ -132,9 +156,17 @@ describe.skipIf(!isRoot)('nft round trips', () => {
     await withNft(async (nft) => {
       const nets = { family: 'ip', table: 't', name: 'nets', key: 'ipv4_addr', flags: ['interval'] } as const;
       const pub = { family: 'ip', table: 't', name: 'pub', key: 'ipv4_addr', data: 'ipv4_addr' } as const;
-      await nft.batch().addTable({ family: 'ip', name: 't' }).addSet(nets).addSet(pub)
+      await nft
+        .batch()
+        .addTable({ family: 'ip', name: 't' })
+        .addSet(nets)
+        .addSet(pub)
         .addElements(nets, ['10.0.0.0/8', '192.168.1.1-192.168.1.9', '172.16.0.1', '250.0.0.0-255.255.255.255'])
-        .addElements(pub, [['192.168.32.200', '10.1.2.2'], ['192.168.32.201', '10.1.2.3']]).commit();
+        .addElements(pub, [
+          ['192.168.32.200', '10.1.2.2'],
+          ['192.168.32.201', '10.1.2.3'],
+        ])
+        .commit();
       await nft.batch().deleteElements(nets, ['192.168.1.1-192.168.1.9']).deleteElements(pub, ['192.168.32.200']).commit();
       const { renderElements } = await import('../../src/nft/index.js');
       const sets = await nft.listSets('ip', 't');

@@ -35,18 +35,40 @@ describe.skipIf(!isRoot)('verified commits', () => {
   it('refuses unknown chains, jump targets, sets and tables before sending', async () => {
     await withSeed(async (nft) => {
       await refused(nft, nft.batch().addRule({ ...fwd, chain: 'no-such-chain', exprs: rule().accept() }), 'op #0 chain', 'no-such-chain');
-      await refused(nft, nft.batch().addRule({ ...fwd, exprs: rule().accept() }).addRule({ ...fwd, exprs: rule().jump('user-group') }), 'op #1 jump target', 'user-group');
+      await refused(
+        nft,
+        nft
+          .batch()
+          .addRule({ ...fwd, exprs: rule().accept() })
+          .addRule({ ...fwd, exprs: rule().jump('user-group') }),
+        'op #1 jump target',
+        'user-group',
+      );
       await refused(nft, nft.batch().addRule({ ...fwd, exprs: rule().ipSaddr('@blocked').drop() }), 'op #0 set', 'blocked');
       await refused(nft, nft.batch().addRule({ ...fwd, table: 'nofilter', exprs: rule().accept() }), 'op #0 table', 'nofilter');
-      await refused(nft, nft.batch().deleteTable({ family: 'ip', name: 'filter' }).addRule({ ...fwd, exprs: rule().accept() }), 'op #1 table', 'filter');
-      await refused(nft, nft.batch().addElements({ family: 'ip', table: 'nat', name: 'pubmap', key: 'ipv4_addr', data: 'ipv4_addr' }, [['1.2.3.4', '10.0.0.1']]), 'op #0 set', 'pubmap');
+      await refused(
+        nft,
+        nft
+          .batch()
+          .deleteTable({ family: 'ip', name: 'filter' })
+          .addRule({ ...fwd, exprs: rule().accept() }),
+        'op #1 table',
+        'filter',
+      );
+      await refused(
+        nft,
+        nft.batch().addElements({ family: 'ip', table: 'nat', name: 'pubmap', key: 'ipv4_addr', data: 'ipv4_addr' }, [['1.2.3.4', '10.0.0.1']]),
+        'op #0 set',
+        'pubmap',
+      );
     });
   });
 
   it('accepts names created earlier in the batch, and commits', async () => {
     await withSeed(async (nft) => {
       const set = { family: 'ip', table: 'filter', name: 'blocked', key: 'ipv4_addr', flags: ['interval'] } as const;
-      const b = nft.batch()
+      const b = nft
+        .batch()
         .addChain({ family: 'ip', table: 'filter', name: 'user-group' })
         .addSet(set)
         .addElements(set, ['192.0.2.0/24'])

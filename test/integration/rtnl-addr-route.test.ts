@@ -60,7 +60,12 @@ describe.skipIf(!isRoot)('addresses (root)', () => {
       await h.addresses.delete({ dev: 'br0', address: '192.168.32.200/32' });
       const left = (await h.addresses.list({ dev: 'br0' })).map((a) => a.address).filter((a) => !a.startsWith('fe80:'));
       expect(left).toEqual(['10.3.0.1', 'fd00:1::1']);
-      expect(ipAddrs(ns, 'br0').map((a) => a.address).filter((a: string) => !a.startsWith('fe80:')).sort()).toEqual(['10.3.0.1', 'fd00:1::1']);
+      expect(
+        ipAddrs(ns, 'br0')
+          .map((a) => a.address)
+          .filter((a: string) => !a.startsWith('fe80:'))
+          .sort(),
+      ).toEqual(['10.3.0.1', 'fd00:1::1']);
     });
   });
 
@@ -125,7 +130,11 @@ describe.skipIf(!isRoot)('routes (root)', () => {
       await h.routes.delete({ dst: '10.11.0.0/16', table: 1000, dev: 'br0' });
       await h.routes.delete({ dst: 'fd01::/64', gateway: 'fd00::fe' });
       expect((await h.routes.list()).map((r) => r.dst).sort()).toEqual(['10.1.2.0/24', '10.10.0.0/16']);
-      expect(ipj(ns, '-4', 'route', 'show').map((r) => r.dst).sort()).toEqual(['10.1.2.0/24', '10.10.0.0/16']);
+      expect(
+        ipj(ns, '-4', 'route', 'show')
+          .map((r) => r.dst)
+          .sort(),
+      ).toEqual(['10.1.2.0/24', '10.10.0.0/16']);
       expect(ipj(ns, 'route', 'show', 'table', '100')).toEqual([]);
       expect(ipj(ns, 'route', 'show', 'table', '1000')).toEqual([]);
       expect(ipj(ns, '-6', 'route', 'show').some((r) => r.dst === 'fd01::/64')).toBe(false);

@@ -31,7 +31,15 @@ describe.skipIf(!isRoot)('links (root, a fresh namespace per test)', () => {
     await withHandle(async (h, ns) => {
       await h.links.add({ name: 'br0', kind: 'bridge', stp: false, forwardDelay: 2, helloTime: 1, mtu: 1400, group: 5, alias: 'eucabr10', up: true });
       const l = await get(h, 'br0');
-      expect(l).toMatchObject({ name: 'br0', kind: 'bridge', mtu: 1400, group: 5, alias: 'eucabr10', up: true, bridge: { stp: false, forwardDelay: 2, helloTime: 1 } });
+      expect(l).toMatchObject({
+        name: 'br0',
+        kind: 'bridge',
+        mtu: 1400,
+        group: 5,
+        alias: 'eucabr10',
+        up: true,
+        bridge: { stp: false, forwardDelay: 2, helloTime: 1 },
+      });
       const o = ipLink(ns, 'br0');
       expect(o.linkinfo.info_kind).toBe('bridge');
       expect(o.linkinfo.info_data).toMatchObject({ stp_state: 0, forward_delay: 200, hello_time: 100 });

@@ -4,7 +4,7 @@
 import { execFileSync } from 'node:child_process';
 import { closeSync, existsSync, openSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { open, type Handle } from '../../src/handle.js';
+import { open } from '../../src/handle.js';
 import { SystemCallError } from '../../src/native.js';
 import { isNotFound, NetlinkError, ValidationError } from '../../src/errors.js';
 import type { Resolver } from '../../src/rtnl/kinds/index.js';

@@ -69,7 +69,7 @@ describe.skipIf(!isRoot)('taps (root)', () => {
     });
   });
 
-  it("a name taken by another tap: refused (not attached to), and that tap is left alone", async () => {
+  it('a name taken by another tap: refused (not attached to), and that tap is left alone', async () => {
     await withHandle(async (h, ns) => {
       await h.taps.create('tap0');
       const before = linksByName(ns).get('tap0').ifindex;

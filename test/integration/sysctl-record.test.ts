@@ -13,7 +13,7 @@ import { freshName, isRoot, withNetns } from '../helpers/netns.js';
 const KEY = 'net.ipv4.ip_forward';
 
 describe.skipIf(!isRoot)('sysctl records (root)', () => {
-  it('restores the value from before the first apply, once; a deleted namespace\'s record is pruned by the next one written', async () => {
+  it("restores the value from before the first apply, once; a deleted namespace's record is pruned by the next one written", async () => {
     const dir = mkdtempSync(join(tmpdir(), 'eucanet-sysctl-'));
     try {
       await withNetns(async (ns) => {

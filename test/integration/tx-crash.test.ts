@@ -45,8 +45,8 @@ async function expectConverged(h: Handle, want: DesiredState): Promise<void> {
   expect(owned).toBe(want.links!.length + want.ports!.length);
   const addrs = (await h.addresses.list({ family: 4 })).filter((a) => a.proto === 240).length;
   expect(addrs).toBe(want.addresses!.length);
-  const elements = await h.nft.listElements(want.nft!.sets[0]!);
-  expect(elements).toHaveLength(want.nft!.sets[0]!.elements!.length);
+  const elements = await h.nft.listElements(want.nft!.sets[0]);
+  expect(elements).toHaveLength(want.nft!.sets[0].elements!.length);
 }
 
 describe.skipIf(!isRoot)('crashes, races and idempotence (root)', () => {

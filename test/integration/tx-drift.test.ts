@@ -12,7 +12,7 @@ import { ipLinks, isRoot, withNetns } from '../helpers/netns.js';
 const want: DesiredState = { links: [{ kind: 'bridge', name: 'eucabr10', stp: false, forwardDelay: 0, up: true }] };
 
 describe.skipIf(!isRoot)('reconcile repairs drift the kernel orders (root)', () => {
-  it("a bridge whose STP someone turned on (delay 15 s) is put back: STP off, then delay 0", async () => {
+  it('a bridge whose STP someone turned on (delay 15 s) is put back: STP off, then delay 0', async () => {
     await withNetns(async (ns) => {
       const h = open({ netns: ns });
       try {

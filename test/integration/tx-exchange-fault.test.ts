@@ -53,7 +53,10 @@ describe.skipIf(!isRoot)('an exchange that fails part-way (root)', () => {
       const N = 600; // three chunks of at most 256
       const reqs = Array.from({ length: N }, (_, i) => new AddressAddRequest({ dev: index, address: addr(i) }, BY_INDEX));
       faultOnce(h, ENOBUFS_FAULT, () => true);
-      const err = await h.rtnl.run(reqs).then(() => undefined, (e: unknown) => e);
+      const err = await h.rtnl.run(reqs).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
       expect(err).toBeInstanceOf(ExchangeError);
       const e = err as ExchangeError;
       expect(e.code).toBe('ENOBUFS');
@@ -67,7 +70,7 @@ describe.skipIf(!isRoot)('an exchange that fails part-way (root)', () => {
       // The oracle: every answered add is there, every unsent one is not, and
       // the unanswered ones were applied too: exactly why they cannot be forgotten.
       const have = addressesOf(ns, 'eth0');
-      for (const i of answered) expect(e.replies[i]!.error, `request ${i}`).toBeUndefined();
+      for (const i of answered) expect(e.replies[i].error, `request ${i}`).toBeUndefined();
       for (const i of answered) expect(have.has(addr(i))).toBe(true);
       for (const i of e.unknown) expect(have.has(addr(i))).toBe(true);
       for (const i of e.unsent) expect(have.has(addr(i))).toBe(false);
@@ -137,7 +140,7 @@ describe.skipIf(!isRoot)('a commit whose exchange fails part-way (root)', () => 
         expect(err.unknown.length).toBeGreaterThan(0);
         expect(err.leftBehind).toEqual([]);
         // Exactly the addresses reported unknown are still there; every answered one was undone.
-        const named = new Set(err.unknown.map((l) => /address add (\S+)/.exec(l)![1]!));
+        const named = new Set(err.unknown.map((l) => /address add (\S+)/.exec(l)![1]));
         const left = new Set([...addressesOf(ns, 'eth0')].filter((a) => !beforeAddrs.has(a)));
         expect([...left].sort()).toEqual([...named].sort());
       } finally {
@@ -169,7 +172,7 @@ describe.skipIf(!isRoot)('a commit whose exchange fails part-way (root)', () => 
     });
   });
 
-  it('gives each tap its own owner, group and vnet_hdr, not the first tap\'s', async () => {
+  it("gives each tap its own owner, group and vnet_hdr, not the first tap's", async () => {
     await withHandle(async (h, ns) => {
       const tx = h.transaction();
       tx.addTap('ta', { owner: 1000, ownerGroup: 1000 });
@@ -191,7 +194,7 @@ describe.skipIf(!isRoot)('a commit whose exchange fails part-way (root)', () => 
 /** How `ip` prints a uid or gid: the name if the system has one, else the number. */
 function numericOrName(id: number, db: 'passwd' | 'group'): string {
   try {
-    return execFileSync('getent', [db, String(id)], { encoding: 'utf8' }).split(':')[0]!;
+    return execFileSync('getent', [db, String(id)], { encoding: 'utf8' }).split(':')[0];
   } catch {
     return String(id);
   }

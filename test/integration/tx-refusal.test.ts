@@ -94,7 +94,7 @@ const CASES: Case[] = [
     code: /EBUSY/,
   },
   {
-    name: 'a port that is itself a bridge (ELOOP), after it was brought up (the issue\'s case)',
+    name: "a port that is itself a bridge (ELOOP), after it was brought up (the issue's case)",
     async setup(h) {
       await nics(h);
       await h.links.add({ kind: 'bridge', name: 'eucabr0' });
@@ -135,15 +135,22 @@ const CASES: Case[] = [
       ip(ns, 'link', 'set', 'eucabr10', 'type', 'bridge', 'stp_state', '1', 'forward_delay', '1500');
     },
     build: (h) =>
-      h.transaction().setLink('eucabr10', { up: true, bridge: { stp: false, forwardDelay: 4 } }).addAddress({ dev: 'eth0', address: '192.168.32.200/32' }),
+      h
+        .transaction()
+        .setLink('eucabr10', { up: true, bridge: { stp: false, forwardDelay: 4 } })
+        .addAddress({ dev: 'eth0', address: '192.168.32.200/32' }),
     fails: 1,
     code: /EEXIST/,
   },
   {
     // Reconcile turns a drifted bridge's STP off in a request of its own (the kernel sets the delay first).
-    name: 'a bridge\'s STP turned off alone, on a link that is gone (ENODEV), after an address went in',
+    name: "a bridge's STP turned off alone, on a link that is gone (ENODEV), after an address went in",
     setup: nics,
-    build: (h) => h.transaction().addAddress({ dev: 'eth0', address: '10.9.0.1/32' }).setLink(NO_SUCH_LINK, { bridge: { stp: false } }),
+    build: (h) =>
+      h
+        .transaction()
+        .addAddress({ dev: 'eth0', address: '10.9.0.1/32' })
+        .setLink(NO_SUCH_LINK, { bridge: { stp: false } }),
     fails: 1,
     code: /ENODEV/,
   },
@@ -157,16 +164,17 @@ const CASES: Case[] = [
     fails: 0,
     code: /ERANGE/,
   },
-  ...(['up', 'alias', 'master', 'group'] as const).map(
-    (k): Case => ({
-      name: `a link set of ${k} alone, on a link that is gone (ENODEV)`,
-      setup: nics,
-      build: (h) => h.transaction().addAddress({ dev: 'eth0', address: '10.9.0.1/32' })
+  ...(['up', 'alias', 'master', 'group'] as const).map((k): Case => ({
+    name: `a link set of ${k} alone, on a link that is gone (ENODEV)`,
+    setup: nics,
+    build: (h) =>
+      h
+        .transaction()
+        .addAddress({ dev: 'eth0', address: '10.9.0.1/32' })
         .setLink(NO_SUCH_LINK, { up: { up: true }, alias: { alias: 'eucanet' }, master: { master: null }, group: { group: 4200 } }[k]),
-      fails: 1,
-      code: /ENODEV/,
-    }),
-  ),
+    fails: 1,
+    code: /ENODEV/,
+  })),
   {
     name: 'a bridge add whose name is taken (EEXIST), after another link went in',
     async setup(h) {
@@ -174,7 +182,10 @@ const CASES: Case[] = [
       await h.links.add({ kind: 'veth', name: 'eucabr11', peer: 'eucabr11p' });
     },
     build: (h) =>
-      h.transaction().addLink({ ...bridge, name: 'eucabr10', alias: 'eucanet:a' }).addLink({ ...bridge, name: 'eucabr11', alias: 'eucanet:b' }),
+      h
+        .transaction()
+        .addLink({ ...bridge, name: 'eucabr10', alias: 'eucanet:a' })
+        .addLink({ ...bridge, name: 'eucabr11', alias: 'eucanet:b' }),
     fails: 1,
     code: /EEXIST/,
   },
@@ -184,7 +195,11 @@ const CASES: Case[] = [
       await nics(h);
       await h.links.add({ ...vxlan, name: 'other10', up: false });
     },
-    build: (h) => h.transaction().addLink({ ...bridge, name: 'eucabr10', alias: 'eucanet' }).addLink({ ...vxlan, name: 'eucavx10', master: 'eucabr10', alias: 'eucanet' }),
+    build: (h) =>
+      h
+        .transaction()
+        .addLink({ ...bridge, name: 'eucabr10', alias: 'eucanet' })
+        .addLink({ ...vxlan, name: 'eucavx10', master: 'eucabr10', alias: 'eucanet' }),
     fails: 1,
     code: /EEXIST/,
   },
@@ -192,7 +207,9 @@ const CASES: Case[] = [
     name: 'a vlan add on a parent that is gone (refused: ENODEV, or EOPNOTSUPP without 8021q)',
     setup: nics,
     build: (h) =>
-      h.transaction().addLink({ ...bridge, name: 'eucabr10', alias: 'eucanet' })
+      h
+        .transaction()
+        .addLink({ ...bridge, name: 'eucabr10', alias: 'eucanet' })
         .addLink({ kind: 'vlan', name: 'eth0.10', parent: NO_SUCH_LINK, id: 10, master: 'eucabr10', up: true, alias: 'eucanet' }),
     fails: 1,
     code: /ENODEV|EOPNOTSUPP/,
@@ -204,7 +221,10 @@ const CASES: Case[] = [
       await h.addresses.add({ dev: 'eth0', address: '192.168.32.200/32' });
     },
     build: (h) =>
-      h.transaction().addAddress({ dev: 'eth0', address: '192.168.32.201/32', proto: 240 }).addAddress({ dev: 'eth0', address: '192.168.32.200/32', proto: 240 }),
+      h
+        .transaction()
+        .addAddress({ dev: 'eth0', address: '192.168.32.201/32', proto: 240 })
+        .addAddress({ dev: 'eth0', address: '192.168.32.200/32', proto: 240 }),
     fails: 1,
     code: /EEXIST/,
   },
@@ -219,7 +239,9 @@ const CASES: Case[] = [
     name: 'a route delete of a route not there (ESRCH)',
     setup: nics,
     build: (h) =>
-      h.transaction().addAddress({ dev: 'eth0', address: '192.168.32.201/32' })
+      h
+        .transaction()
+        .addAddress({ dev: 'eth0', address: '192.168.32.201/32' })
         .deleteRoute({ dst: '10.77.0.0/16', gateway: '10.0.0.254', dev: 'eth1', table: 254, protocol: 240 }),
     fails: 1,
     code: /ESRCH/,
@@ -228,8 +250,12 @@ const CASES: Case[] = [
     name: 'a sysctl the kernel refuses (EINVAL), after a link, a port and an address',
     setup: nics,
     build: (h) =>
-      h.transaction().addLink({ ...bridge, name: 'eucabr0', alias: 'eucanet' }).setLink('eth1', { up: true, master: 'eucabr0' })
-        .addAddress({ dev: 'eucabr0', address: '10.1.0.1/16' }).setSysctl('net.ipv4.ip_forward', 'x'),
+      h
+        .transaction()
+        .addLink({ ...bridge, name: 'eucabr0', alias: 'eucanet' })
+        .setLink('eth1', { up: true, master: 'eucabr0' })
+        .addAddress({ dev: 'eucabr0', address: '10.1.0.1/16' })
+        .setSysctl('net.ipv4.ip_forward', 'x'),
     fails: 3,
     code: /EINVAL/,
   },
@@ -251,7 +277,10 @@ const CASES: Case[] = [
     name: 'an nftables batch the kernel refuses (a chain in a missing table: ENOENT), after taps, links and addresses',
     setup: nics,
     build(h) {
-      const tx = h.transaction().addTap('vnet1', { master: 'eucabr10', up: true }).addLink({ ...bridge, name: 'eucabr10', alias: 'eucanet' });
+      const tx = h
+        .transaction()
+        .addTap('vnet1', { master: 'eucabr10', up: true })
+        .addLink({ ...bridge, name: 'eucabr10', alias: 'eucanet' });
       tx.addAddress({ dev: 'eucabr10', address: '10.1.2.1/27' });
       tx.nft.addTable({ family: 'ip', name: 'eucanet' }).addChain({ family: 'ip', table: 'eucanet-missing', name: 'c' });
       return tx;
@@ -270,7 +299,10 @@ describe.skipIf(!isRoot)('a kernel refusal of any op leaves everything as it was
           await c.setup(h, ns);
           const before = await settledDump(ns);
           const tx = c.build(h);
-          const err = (await tx.commit().then(() => undefined, (e: unknown) => e)) as TransactionError;
+          const err = (await tx.commit().then(
+            () => undefined,
+            (e: unknown) => e,
+          )) as TransactionError;
           expect(err, 'the commit must fail').toBeInstanceOf(TransactionError);
           expect(err.cause.message).toMatch(c.code);
           if (c.fails !== 'nft') expect(err.opIndex, err.message).toBe(c.fails);
@@ -289,7 +321,7 @@ describe.skipIf(!isRoot)('a kernel refusal of any op leaves everything as it was
     const { state: seed } = await loadState(SEED);
     const roles: Role[] = [{ role: 'cc' }, { role: 'nc', node: 'nc1' }];
     for (const segmentation of ['vxlan', 'none', 'vlan'] as const) {
-      const s = structuredClone(seed) as State;
+      const s = structuredClone<State>(seed);
       s.segmentation = segmentation;
       s.mode = segmentation === 'none' ? 'MANAGED-NOVLAN' : 'MANAGED';
       const state: AllocatedState = allocate(s);
@@ -304,7 +336,7 @@ describe.skipIf(!isRoot)('a kernel refusal of any op leaves everything as it was
         for (const c of CASES) {
           const tx = c.build(h);
           if (c.fails === 'nft') covered.add('nft');
-          else covered.add(combo(tx.ops[c.fails]!));
+          else covered.add(combo(tx.ops[c.fails]));
         }
       } finally {
         h.close();

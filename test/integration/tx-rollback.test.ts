@@ -53,8 +53,28 @@ describe.skipIf(!isRoot)('transaction rollback (root)', () => {
         const size = build(h).size;
         expect(size).toBeGreaterThan(250);
         // Every phase, its edges, and a spread in between.
-        const ks = new Set([0, 1, 50, TAPS - 1, TAPS, TAPS + 1, TAPS + 2, TAPS + 3, TAPS + 4, TAPS + 5, TAPS + 6, TAPS + 7,
-          TAPS + 8, TAPS + 60, TAPS + 8 + ADDRS, TAPS + 9 + ADDRS, size - 6, size - 5, size - 3, size - 1]);
+        const ks = new Set([
+          0,
+          1,
+          50,
+          TAPS - 1,
+          TAPS,
+          TAPS + 1,
+          TAPS + 2,
+          TAPS + 3,
+          TAPS + 4,
+          TAPS + 5,
+          TAPS + 6,
+          TAPS + 7,
+          TAPS + 8,
+          TAPS + 60,
+          TAPS + 8 + ADDRS,
+          TAPS + 9 + ADDRS,
+          size - 6,
+          size - 5,
+          size - 3,
+          size - 1,
+        ]);
         for (const k of ks) {
           // A failure among the link deletes leaves the earlier deletes done: put them back.
           for (let i = 0; i < 5; i++) if (!(await h.links.get(`old${i}`))) await h.links.add({ kind: 'bridge', name: `old${i}` });

@@ -29,33 +29,57 @@ describe('decoder fuzz', () => {
     for (const s of all) {
       const failed: string[] = [];
       // Only the decoder each message's type calls for.
-      const calls = decodeReply(t, s.family, s.bytes, rng, (call, fn) => {
-        try {
-          fn();
-          return true;
-        } catch (err) {
-          failed.push(`${call.decoder} #${call.message}: ${(err as Error).message}`);
-          return false;
-        }
-      }, false);
+      const calls = decodeReply(
+        t,
+        s.family,
+        s.bytes,
+        rng,
+        (call, fn) => {
+          try {
+            fn();
+            return true;
+          } catch (err) {
+            failed.push(`${call.decoder} #${call.message}: ${(err as Error).message}`);
+            return false;
+          }
+        },
+        false,
+      );
       expect(failed, s.name).toEqual([]);
       expect(calls, s.name).toBeGreaterThan(1);
     }
     expect(all.map((s) => s.name)).toContain('synthetic/link-vlan');
   });
 
-  it(`${iterations} cases from seed ${seed}: every decoder returns or throws DecodeError`, async () => {
-    const stats = await withWatchdog(seed, hangMs, (progress) => fuzz({ seed, start, iterations, progress }));
-    console.log(`fuzz: seed ${seed}, cases ${start}-${start + iterations - 1}: ${stats.calls} decoder calls in ${stats.ms.toFixed(0)} ms (${stats.cpuMs.toFixed(0)} ms CPU), ` +
-      `slowest case ${stats.slowestCaseMs.toFixed(1)} ms\n  decoded: ${JSON.stringify(stats.decoded)}\n  DecodeError: ${JSON.stringify(stats.typed)}`);
-    expect(stats.cases).toBe(iterations);
-    // The run reaches past the framing into every decoder, both ways.
-    for (const d of ['batchError', 'decodeLink', 'decodeAddress', 'decodeRoute', 'decodeError', 'decodeTable', 'decodeChain', 'decodeRule', 'decodeSet', 'decodeElements']) {
-      if (iterations < 10_000) break;
-      expect(stats.decoded[d], d).toBeGreaterThan(0);
-      expect(stats.typed[d], d).toBeGreaterThan(0);
-    }
-  }, Math.max(600_000, iterations * 2));
+  it(
+    `${iterations} cases from seed ${seed}: every decoder returns or throws DecodeError`,
+    async () => {
+      const stats = await withWatchdog(seed, hangMs, (progress) => fuzz({ seed, start, iterations, progress }));
+      console.log(
+        `fuzz: seed ${seed}, cases ${start}-${start + iterations - 1}: ${stats.calls} decoder calls in ${stats.ms.toFixed(0)} ms (${stats.cpuMs.toFixed(0)} ms CPU), ` +
+          `slowest case ${stats.slowestCaseMs.toFixed(1)} ms\n  decoded: ${JSON.stringify(stats.decoded)}\n  DecodeError: ${JSON.stringify(stats.typed)}`,
+      );
+      expect(stats.cases).toBe(iterations);
+      // The run reaches past the framing into every decoder, both ways.
+      for (const d of [
+        'batchError',
+        'decodeLink',
+        'decodeAddress',
+        'decodeRoute',
+        'decodeError',
+        'decodeTable',
+        'decodeChain',
+        'decodeRule',
+        'decodeSet',
+        'decodeElements',
+      ]) {
+        if (iterations < 10_000) break;
+        expect(stats.decoded[d], d).toBeGreaterThan(0);
+        expect(stats.typed[d], d).toBeGreaterThan(0);
+      }
+    },
+    Math.max(600_000, iterations * 2),
+  );
 
   it('the watchdog kills a run whose case makes no progress, naming the seed and case', () => {
     const dog = fileURLToPath(new URL('../fuzz/watchdog.mjs', import.meta.url));

@@ -42,7 +42,7 @@ function linkOfKind(kind: string): NlMessage {
   });
 }
 
-const firstLinkMessage = () => splitMessages(seeds().find((s) => s.name === 'rtnl/dump-link')!.bytes)[0]!;
+const firstLinkMessage = () => splitMessages(seeds().find((s) => s.name === 'rtnl/dump-link')!.bytes)[0];
 
 describe('rtnetlink messages shorter than their family header', () => {
   it('a 16-byte RTM_NEWLINK followed by another message is refused, not decoded from the next message', () => {
@@ -53,12 +53,12 @@ describe('rtnetlink messages shorter than their family header', () => {
     head.writeUInt16LE(RTM_NEWLINK, 4);
     const msgs = splitMessages(Buffer.concat([head, nextBytes]));
     expect(msgs.map((m) => m.length)).toEqual([16, next.length]);
-    const err = decodeErrorOf(() => decodeLink(msgs[0]!));
+    const err = decodeErrorOf(() => decodeLink(msgs[0]));
     expect(err.what).toBe('RTM_NEWLINK');
     expect(err.offset).toBe(0);
     expect(err.message).toMatch(/message length 16/);
     // The message after it still decodes.
-    expect(decodeLink(msgs[1]!).name).toBe('lo');
+    expect(decodeLink(msgs[1]).name).toBe('lo');
   });
 
   it('an RTM_NEWADDR with a header but neither IFA_LOCAL nor IFA_ADDRESS is refused', () => {
@@ -149,21 +149,21 @@ describe('NLMSG_ERROR', () => {
   it('one too short for struct nlmsgerr is refused', () => {
     const b = Buffer.from(replies.get('ack')!.subarray(0, 24));
     b.writeUInt32LE(24, 0);
-    expect(decodeErrorOf(() => decodeError(splitMessages(b)[0]!)).what).toBe('NLMSG_ERROR');
+    expect(decodeErrorOf(() => decodeError(splitMessages(b)[0])).what).toBe('NLMSG_ERROR');
   });
 
   it('an extended ACK whose echoed request length runs past the message is refused', () => {
     const b = Buffer.from(replies.get('link-kind')!);
     b.writeUInt16LE(b.readUInt16LE(6) & ~0x100, 6); // clear NLM_F_CAPPED: the echoed length is then read
     b.writeUInt32LE(4000, 20);
-    expect(decodeErrorOf(() => decodeError(splitMessages(b)[0]!)).message).toMatch(/echoed request length 4000/);
+    expect(decodeErrorOf(() => decodeError(splitMessages(b)[0])).message).toMatch(/echoed request length 4000/);
   });
 
   it('an extended ACK message attribute that runs past the message is refused', () => {
     const b = Buffer.from(replies.get('link-kind')!);
     const at = b.indexOf(Buffer.from([0x18, 0, NLMSGERR_ATTR_MSG, 0]));
     b.writeUInt16LE(0x40, at);
-    expect(decodeErrorOf(() => decodeError(splitMessages(b)[0]!)).what).toBe('NLMSG_ERROR attributes');
+    expect(decodeErrorOf(() => decodeError(splitMessages(b)[0])).what).toBe('NLMSG_ERROR attributes');
   });
 });
 

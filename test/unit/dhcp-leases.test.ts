@@ -38,7 +38,13 @@ describe('leases', () => {
   });
 
   it('prunes every lease that does not match a host exactly', () => {
-    const kept = pruneLeases(LEASES, nets([['d0:0d:0a:01:02:03', '10.1.2.3'], ['d0:0d:0a:01:02:02', '10.1.2.5']]));
+    const kept = pruneLeases(
+      LEASES,
+      nets([
+        ['d0:0d:0a:01:02:03', '10.1.2.3'],
+        ['d0:0d:0a:01:02:02', '10.1.2.5'],
+      ]),
+    );
     expect(kept).toBe('0 D0:0D:0A:01:02:03 10.1.2.3 * *\n');
   });
 });

@@ -104,10 +104,10 @@ describe('renderDnsmasq', () => {
   it('keeps instances, routers and DNS out of the main config', () => {
     const base = renderDnsmasq(seedNetworks(), { stateDir: DIR });
     const changed = seedNetworks();
-    changed[1]!.hosts.push({ mac: 'd0:0d:0a:01:02:04', ip: '10.1.2.4', hostname: 'i-9' });
-    changed[1]!.hosts.shift();
-    changed[1]!.gateway = '10.1.2.30';
-    changed[1]!.dns = [];
+    changed[1].hosts.push({ mac: 'd0:0d:0a:01:02:04', ip: '10.1.2.4', hostname: 'i-9' });
+    changed[1].hosts.shift();
+    changed[1].gateway = '10.1.2.30';
+    changed[1].dns = [];
     const f = renderDnsmasq(changed, { stateDir: DIR });
     expect(f.config).toBe(base.config);
     expect(f.hosts).not.toBe(base.hosts);
@@ -125,13 +125,13 @@ describe('renderDnsmasq', () => {
     const fewer = seedNetworks().slice(1);
     expect(renderDnsmasq(fewer, { stateDir: DIR }).config).not.toBe(base);
     const lease = seedNetworks();
-    lease[0]!.leaseTime = 'infinite';
+    lease[0].leaseTime = 'infinite';
     expect(renderDnsmasq(lease, { stateDir: DIR }).config).toMatch(/^dhcp-range=set:net-10\.1\.2\.32,10\.1\.2\.32,static,255\.255\.255\.224,infinite$/m);
   });
 
   it('serves several networks on one interface (MANAGED-NOVLAN: one bridge), listing it once', () => {
     const nets = seedNetworks();
-    nets[0]!.interface = 'eucabr10';
+    nets[0].interface = 'eucabr10';
     const f = renderDnsmasq(nets, { stateDir: DIR });
     expect(f.config.match(/^interface=.*$/gm)).toEqual(['interface=eucabr10']);
     expect(f.config.match(/^dhcp-range=.*$/gm)).toHaveLength(2);
@@ -141,7 +141,9 @@ describe('renderDnsmasq', () => {
     const f = renderDnsmasq([{ interface: 'br0', subnet: '192.168.0.0/24', gateway: '192.168.0.254', hosts: [] }], { stateDir: '/tmp/x' });
     expect(f.config).toMatch(/^dhcp-range=set:net-192\.168\.0\.0,192\.168\.0\.0,static,255\.255\.255\.0,43200$/m);
     expect(f.config).toMatch(/^dhcp-lease-max=256$/m);
-    expect(f.hosts).toBe('# Written by eucanet; edits are overwritten.\n# One static lease per instance: MAC,address[,hostname]. Re-read on SIGHUP.\n# 192.168.0.0/24 on br0\n');
+    expect(f.hosts).toBe(
+      '# Written by eucanet; edits are overwritten.\n# One static lease per instance: MAC,address[,hostname]. Re-read on SIGHUP.\n# 192.168.0.0/24 on br0\n',
+    );
     expect(f.opts.split('\n').filter((l) => !l.startsWith('#') && l)).toEqual(['tag:net-192.168.0.0,option:router,192.168.0.254']);
   });
 
@@ -180,15 +182,15 @@ describe('dhcpNetworksOf (an allocated MANAGED state)', () => {
     });
     const nets = dhcpNetworksOf(state);
     const [a, b] = state.groups;
-    expect(a!.subnet).toBe('10.1.2.0/27');
+    expect(a.subnet).toBe('10.1.2.0/27');
     expect(nets.map((n) => [n.interface, n.subnet, n.gateway, n.dns])).toEqual([
       ['eucabr10', '10.1.2.0/27', '10.1.2.1', ['192.168.32.1']],
-      ['eucabr11', b!.subnet, b!.subnet.replace(/\.(\d+)\/27$/, (_, x) => `.${+x + 1}`), ['192.168.32.1']],
+      ['eucabr11', b.subnet, b.subnet.replace(/\.(\d+)\/27$/, (_, x) => `.${+x + 1}`), ['192.168.32.1']],
     ]);
-    expect(nets[0]!.hosts[0]).toEqual({ mac: 'd0:0d:0a:01:02:02', ip: '10.1.2.2', hostname: 'i-1' });
-    expect(nets[0]!.hosts).toHaveLength(2);
+    expect(nets[0].hosts[0]).toEqual({ mac: 'd0:0d:0a:01:02:02', ip: '10.1.2.2', hostname: 'i-1' });
+    expect(nets[0].hosts).toHaveLength(2);
     // "i_3" is not a DNS label: the host has no hostname.
-    expect(nets[1]!.hosts).toEqual([{ mac: state.instances[2]!.mac, ip: state.instances[2]!.privateIp }]);
+    expect(nets[1].hosts).toEqual([{ mac: state.instances[2].mac, ip: state.instances[2].privateIp }]);
     expect(() => renderDnsmasq(nets, { stateDir: DIR })).not.toThrow();
   });
 });

@@ -100,14 +100,28 @@ describe('DhcpServer (fake dnsmasq)', () => {
 
     const reads = () => s.logTail(1000).filter((l) => l.includes(`[${pid}]: read ${s.paths.opts}`)).length;
     expect(reads()).toBe(1);
-    const b = await s.update([net([['d0:0d:0a:01:02:02', '10.1.2.2'], ['d0:0d:0a:01:02:03', '10.1.2.3']], { dns: ['8.8.8.8'] })]);
+    const b = await s.update([
+      net(
+        [
+          ['d0:0d:0a:01:02:02', '10.1.2.2'],
+          ['d0:0d:0a:01:02:03', '10.1.2.3'],
+        ],
+        { dns: ['8.8.8.8'] },
+      ),
+    ]);
     expect(b).toEqual({ action: 'reload', pid });
     expect(reads()).toBe(2);
     expect(readFileSync(s.paths.hosts, 'utf8')).toContain('d0:0d:0a:01:02:03,10.1.2.3\n');
     expect(readFileSync(s.paths.opts, 'utf8')).toContain('option:dns-server,8.8.8.8\n');
 
     const c = await s.update([
-      net([['d0:0d:0a:01:02:02', '10.1.2.2'], ['d0:0d:0a:01:02:03', '10.1.2.3']], { dns: ['8.8.8.8'] }),
+      net(
+        [
+          ['d0:0d:0a:01:02:02', '10.1.2.2'],
+          ['d0:0d:0a:01:02:03', '10.1.2.3'],
+        ],
+        { dns: ['8.8.8.8'] },
+      ),
       net([], { interface: 'eucabr11', subnet: '10.1.2.32/27', gateway: '10.1.2.33' }),
     ]);
     expect(c).toMatchObject({ action: 'restart', previousPid: pid, reason: expect.stringMatching(/main configuration changed/) });
@@ -161,11 +175,25 @@ describe('DhcpServer (fake dnsmasq)', () => {
 
   it('restarts, pruning the stale lease, when an address goes to a new MAC while the old lease is live', async () => {
     const s = server();
-    const { pid } = await s.update([net([['d0:0d:0a:01:02:02', '10.1.2.2'], ['d0:0d:0a:01:02:03', '10.1.2.3']])]);
+    const { pid } = await s.update([
+      net([
+        ['d0:0d:0a:01:02:02', '10.1.2.2'],
+        ['d0:0d:0a:01:02:03', '10.1.2.3'],
+      ]),
+    ]);
     const expiry = Math.floor(Date.now() / 1000) + 3600;
     writeFileSync(s.paths.leases, `${expiry} d0:0d:0a:01:02:02 10.1.2.2 * *\n${expiry} d0:0d:0a:01:02:03 10.1.2.3 * *\n`);
-    const r = await s.update([net([['d0:0d:0a:01:02:99', '10.1.2.2'], ['d0:0d:0a:01:02:03', '10.1.2.3']])]);
-    expect(r).toMatchObject({ action: 'restart', previousPid: pid, reason: expect.stringMatching(/10\.1\.2\.2 is given to a new MAC but d0:0d:0a:01:02:02 still holds a lease/) });
+    const r = await s.update([
+      net([
+        ['d0:0d:0a:01:02:99', '10.1.2.2'],
+        ['d0:0d:0a:01:02:03', '10.1.2.3'],
+      ]),
+    ]);
+    expect(r).toMatchObject({
+      action: 'restart',
+      previousPid: pid,
+      reason: expect.stringMatching(/10\.1\.2\.2 is given to a new MAC but d0:0d:0a:01:02:02 still holds a lease/),
+    });
     expect(readFileSync(s.paths.leases, 'utf8')).toBe(`${expiry} d0:0d:0a:01:02:03 10.1.2.3 * *\n`);
     // Removing a host is only a reload: its lease just runs out.
     expect((await s.update([net([['d0:0d:0a:01:02:99', '10.1.2.2']])])).action).toBe('reload');
@@ -241,7 +269,10 @@ describe('DhcpServer (fake dnsmasq)', () => {
     const err = await rejection(s.update([net([['d0:0d:0a:01:02:02', '10.1.2.2']])]));
     expect(err.code).toBe('ESTATEDIR');
     expect(err.message).toContain(`${s.paths.log} is a symbolic link`);
-    const planned = await s.plan([net([['d0:0d:0a:01:02:02', '10.1.2.2']])]).then(() => undefined, (e: unknown) => e);
+    const planned = await s.plan([net([['d0:0d:0a:01:02:02', '10.1.2.2']])]).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(planned).toBeInstanceOf(DhcpValidationError);
     expect((planned as Error).message).toContain(`${s.paths.log} is a symbolic link`);
     expect(readFileSync(victim, 'utf8')).toBe('precious\n');
@@ -249,7 +280,7 @@ describe('DhcpServer (fake dnsmasq)', () => {
     expect(alive(pid!)).toBe(false);
   });
 
-  it('a state directory under a planted symbolic link is refused (the link is eucanet\'s own path)', async () => {
+  it("a state directory under a planted symbolic link is refused (the link is eucanet's own path)", async () => {
     const s = new DhcpServer({ stateDir: join(dir, 'real'), dnsmasqPath: fake('ok') });
     servers.push(s);
     symlinkSync(join(dir, 'elsewhere'), join(dir, 'real'));
@@ -263,14 +294,19 @@ describe('DhcpServer (fake dnsmasq)', () => {
     mkdirSync(locked, { mode: 0o700 });
     chmodSync(locked, 0o700);
     const s = new DhcpServer({ netns: 'eucanet-no-such-ns', stateDir: join(locked, 'state'), dnsmasqPath: '/nonexistent/dnsmasq' });
-    const err = await s.plan([net([['d0:0d:0a:01:02:02', '10.1.2.2']], { gateway: '10.1.2.99' })]).then(() => undefined, (e: unknown) => e);
+    const err = await s.plan([net([['d0:0d:0a:01:02:02', '10.1.2.2']], { gateway: '10.1.2.99' })]).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(DhcpValidationError);
     const problems = (err as DhcpValidationError).problems.map((p) => p.field);
     expect(problems).toEqual(['networks[0].gateway', 'stateDir']);
     // With good networks, the namespace and dnsmasq are checked too.
     const err2 = (await s.plan([net([['d0:0d:0a:01:02:02', '10.1.2.2']])]).catch((e: unknown) => e)) as DhcpValidationError;
     expect(err2.problems.map((p) => p.field)).toEqual(['netns', 'stateDir', 'dnsmasq']);
-    expect(err2.message).toMatch(/^DHCP: 3 problems: invalid netns "eucanet-no-such-ns": \/run\/netns\/eucanet-no-such-ns: ENOENT: no such network namespace; invalid stateDir .* is not searchable by others.*; invalid dnsmasq .*dnsmasq-base/);
+    expect(err2.message).toMatch(
+      /^DHCP: 3 problems: invalid netns "eucanet-no-such-ns": \/run\/netns\/eucanet-no-such-ns: ENOENT: no such network namespace; invalid stateDir .* is not searchable by others.*; invalid dnsmasq .*dnsmasq-base/,
+    );
     expect(existsSync(join(locked, 'state'))).toBe(false);
   });
 
@@ -299,7 +335,7 @@ describe('DhcpServer (fake dnsmasq)', () => {
     expect(err.message).toContain('/run/netns/eucanet-no-such-ns does not exist');
   });
 
-  it('dhcpServerFor (applyRole\'s) keeps a namespace given as a descriptor or a path', () => {
+  it("dhcpServerFor (applyRole's) keeps a namespace given as a descriptor or a path", () => {
     const fd = openSync('/proc/self/ns/net', 'r');
     try {
       const ino = statSync('/proc/self/ns/net').ino;

@@ -36,6 +36,8 @@ function refusal(edit: (n: any[]) => unknown): ValidationError {
   throw new Error('expected a ValidationError');
 }
 
+// One case a line: a table, kept as one.
+// prettier-ignore
 const cases: Array<[string, (n: any[]) => unknown, string, unknown, RegExp]> = [
   ['networks not an array', () => ({}), 'networks', {}, /array/],
   ['network not an object', (n) => { n[0] = 'eucabr10'; }, 'networks[0]', 'eucabr10', /network object/],
@@ -95,7 +97,15 @@ describe('normalizeNetworks refuses bad input, naming field and value', () => {
 
   it('accepts the good input and canonicalises it', () => {
     const nets = normalizeNetworks(good());
-    expect(nets[0]).toMatchObject({ interface: 'eucabr10', tag: 'net-10.1.2.0', network: '10.1.2.0', prefix: 27, netmask: '255.255.255.224', size: 32, leaseTime: 43200 });
+    expect(nets[0]).toMatchObject({
+      interface: 'eucabr10',
+      tag: 'net-10.1.2.0',
+      network: '10.1.2.0',
+      prefix: 27,
+      netmask: '255.255.255.224',
+      size: 32,
+      leaseTime: 43200,
+    });
   });
 
   it('renderDnsmasq validates too', () => {

@@ -36,7 +36,7 @@ describe('allocation of the seed example', () => {
   const byId = (id: string) => s.instances.find((i) => i.id === id)!;
 
   test('group admin/default is VLAN 10 with 10.1.2.0/27 and gateway 10.1.2.1 (figure 3-5)', () => {
-    const g = s.groups[0]!;
+    const g = s.groups[0];
     expect([g.owner, g.name, g.vlan, g.subnet]).toEqual(['admin', 'default', 10, '10.1.2.0/27']);
     expect(groupNet(g)).toMatchObject({ gateway: '10.1.2.1', broadcast: '10.1.2.31', netmask: '255.255.255.224', prefix: 27 });
   });
@@ -65,8 +65,8 @@ describe('allocation of the seed example', () => {
 
   test('defaults are resolved and keys come in schema order', () => {
     expect(s).toMatchObject({ segmentation: 'vlan', vlanRange: [10, 4094], macPrefix: 'd0:0d', metadata: '192.168.32.10:8773' });
-    expect(Object.keys(s.instances[0]!)).toEqual(['id', 'group', 'node', 'port', 'privateIp', 'mac', 'publicIp']);
-    expect(Object.keys(s.groups[1]!)).toEqual(['owner', 'name', 'vlan', 'subnet', 'rules']);
+    expect(Object.keys(s.instances[0])).toEqual(['id', 'group', 'node', 'port', 'privateIp', 'mac', 'publicIp']);
+    expect(Object.keys(s.groups[1])).toEqual(['owner', 'name', 'vlan', 'subnet', 'rules']);
   });
 
   test('the input is not modified', () => {
@@ -106,7 +106,15 @@ describe('stability', () => {
 
 describe('allocation rules', () => {
   test("a group's block is Eucalyptus' block of its VLAN: subnet + (vlan - 2) * addrsPerNet", () => {
-    const s = allocate(bare({ vlanRange: [2, 4094], groups: [{ owner: 'a', name: 'x', vlan: 2 }, { owner: 'a', name: 'y', vlan: 100 }] }));
+    const s = allocate(
+      bare({
+        vlanRange: [2, 4094],
+        groups: [
+          { owner: 'a', name: 'x', vlan: 2 },
+          { owner: 'a', name: 'y', vlan: 100 },
+        ],
+      }),
+    );
     expect(s.groups.map((g) => g.subnet)).toEqual(['10.1.0.0/27', '10.1.12.64/27']);
     const sub = { network: 0x0a010000, prefix: 16, size: 65536 };
     expect(eucalyptusBlock(sub, 32, 1)).toBeUndefined();
@@ -136,12 +144,28 @@ describe('allocation rules', () => {
   });
 
   test('VLANs: lowest free of vlanRange, groups in document order, explicit ones kept', () => {
-    const s = allocate(bare({ groups: [{ owner: 'a', name: 'x' }, { owner: 'a', name: 'y', vlan: 10 }, { owner: 'a', name: 'z' }] }));
+    const s = allocate(
+      bare({
+        groups: [
+          { owner: 'a', name: 'x' },
+          { owner: 'a', name: 'y', vlan: 10 },
+          { owner: 'a', name: 'z' },
+        ],
+      }),
+    );
     expect(s.groups.map((g) => g.vlan)).toEqual([11, 10, 12]);
   });
 
   test('explicit values are kept: privateIp, mac, port, publicIp', () => {
-    const inst: Instance = { id: 'i-1', group: 'admin/default', node: 'nc1', port: 'tap7', privateIp: '10.1.1.9', mac: '02:00:00:00:00:01', publicIp: '192.168.32.250' };
+    const inst: Instance = {
+      id: 'i-1',
+      group: 'admin/default',
+      node: 'nc1',
+      port: 'tap7',
+      privateIp: '10.1.1.9',
+      mac: '02:00:00:00:00:01',
+      publicIp: '192.168.32.250',
+    };
     const s = allocate(bare({ instances: [inst, { id: 'i-2', group: 'admin/default', node: 'nc1', publicIp: true }] }));
     expect(s.instances[0]).toEqual(inst);
     expect(s.instances[1]).toMatchObject({ port: 'vnet0', privateIp: '10.1.1.2', mac: 'd0:0d:0a:01:01:02', publicIp: '192.168.32.200' });
@@ -159,27 +183,42 @@ describe('allocation rules', () => {
       }),
     );
     expect(s.instances.map((i) => i.publicIp)).toEqual([undefined, '192.168.32.250', '192.168.32.0']);
-    expect('publicIp' in s.instances[0]!).toBe(false);
+    expect('publicIp' in s.instances[0]).toBe(false);
   });
 
   test('a custom macPrefix', () => {
     const s = allocate(bare({ macPrefix: 'AA:BC', instances: [{ id: 'i-1', group: 'admin/default', node: 'nc1' }] }));
     expect(s.macPrefix).toBe('aa:bc');
-    expect(s.instances[0]!.mac).toBe('aa:bc:0a:01:01:02');
+    expect(s.instances[0].mac).toBe('aa:bc:0a:01:01:02');
   });
 
   test('MANAGED-NOVLAN still gives each group an index and a block', () => {
-    const s = allocate(bare({ mode: 'MANAGED-NOVLAN', groups: [{ owner: 'a', name: 'x' }, { owner: 'a', name: 'y' }] }));
+    const s = allocate(
+      bare({
+        mode: 'MANAGED-NOVLAN',
+        groups: [
+          { owner: 'a', name: 'x' },
+          { owner: 'a', name: 'y' },
+        ],
+      }),
+    );
     expect(s.segmentation).toBe('none');
-    expect(s.groups.map((g) => [g.vlan, g.subnet])).toEqual([[10, '10.1.1.0/27'], [11, '10.1.1.32/27']]);
+    expect(s.groups.map((g) => [g.vlan, g.subnet])).toEqual([
+      [10, '10.1.1.0/27'],
+      [11, '10.1.1.32/27'],
+    ]);
   });
 
   test('a derived MAC colliding with an explicit one is refused', () => {
     const e = thrown(() =>
-      allocate(bare({ instances: [
-        { id: 'i-1', group: 'admin/default', node: 'nc1' },
-        { id: 'i-2', group: 'admin/default', node: 'nc1', mac: 'd0:0d:0a:01:01:02' },
-      ] })),
+      allocate(
+        bare({
+          instances: [
+            { id: 'i-1', group: 'admin/default', node: 'nc1' },
+            { id: 'i-2', group: 'admin/default', node: 'nc1', mac: 'd0:0d:0a:01:01:02' },
+          ],
+        }),
+      ),
     );
     expect(e.message).toMatch(/instances\[1\]\.mac.*duplicate mac/);
   });

@@ -39,7 +39,7 @@ function state(segmentation: Segmentation) {
       { id: 'i-2', group: 'admin/default', node: 'nc1', port: 'vnet2', publicIp: false },
       { id: 'i-3', group: 'admin/web', node: 'nc2', port: 'vnet0' },
     ],
-  } as State;
+  };
   return allocate(s);
 }
 
@@ -58,7 +58,10 @@ describe('planCc', () => {
     const st = state('vlan');
     const cc = planCc(st);
     expect(cc.links?.map((l) => `${l.kind} ${l.name}${'master' in l && l.master ? ` in ${l.master}` : ''}`)).toEqual([
-      'bridge eucabr10', 'vlan eth1.10 in eucabr10', 'bridge eucabr11', 'vlan eth1.11 in eucabr11',
+      'bridge eucabr10',
+      'vlan eth1.10 in eucabr10',
+      'bridge eucabr11',
+      'vlan eth1.11 in eucabr11',
     ]);
     expect(cc.addresses).toEqual([
       { dev: 'eucabr10', address: '10.1.2.1/27' },
@@ -71,7 +74,9 @@ describe('planCc', () => {
     expect(text).toContain('add table ip eucanet');
     expect(text).toContain('add element ip eucanet pub2priv { 192.168.32.200 : 10.1.2.2 }');
     expect(text).toContain('add element ip eucanet priv2pub { 10.1.2.2 : 192.168.32.200 }');
-    expect(text).toContain('add rule ip eucanet prerouting ip saddr 10.1.0.0/16 ip daddr 169.254.169.254 tcp dport 80 dnat to 192.168.32.10:8773 comment "metadata"');
+    expect(text).toContain(
+      'add rule ip eucanet prerouting ip saddr 10.1.0.0/16 ip daddr 169.254.169.254 tcp dport 80 dnat to 192.168.32.10:8773 comment "metadata"',
+    );
     expect(text).toContain('add rule ip eucanet forward ip daddr 10.1.2.0/27 jump admin-default');
   });
 
@@ -128,6 +133,6 @@ describe('planNc', () => {
     const st = state('vlan');
     expect(() => planNc(st, 'nc9')).toThrow(ValidationError);
     expect(() => planNc(st, 'nc9')).toThrow(/invalid node "nc9": unknown node; the state has nc1, nc2/);
-    expect(() => planRole({ ...st, segmentation: 'auto' as never }, { role: 'cc' })).toThrow(/invalid segmentation "auto"/);
+    expect(() => planRole({ ...st, segmentation: 'auto' }, { role: 'cc' })).toThrow(/invalid segmentation "auto"/);
   });
 });

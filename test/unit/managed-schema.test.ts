@@ -28,8 +28,6 @@ describe('state schema', () => {
   });
 
   test('a shape error names the path and the value', () => {
-    expect(() => checkSchema({ mode: 'MANAGED', subnet: '10.1.0.0/16', addrsPerNet: '32', cc: {} })).toThrow(
-      /invalid addrsPerNet "32": must be integer/,
-    );
+    expect(() => checkSchema({ mode: 'MANAGED', subnet: '10.1.0.0/16', addrsPerNet: '32', cc: {} })).toThrow(/invalid addrsPerNet "32": must be integer/);
   });
 });

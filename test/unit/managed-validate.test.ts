@@ -2,20 +2,24 @@
 // ValidationError that names the field path (and the value) in its message.
 import { readFileSync } from 'node:fs';
 import { describe, expect, test } from 'vitest';
-import { allocate, parseState, validateState, type State } from '../../src/managed/index.js';
+import { allocate, parseState, validateState, type Group, type Instance, type State } from '../../src/managed/index.js';
 import { ValidationError } from '../../src/errors.js';
 
 const seedText = readFileSync(new URL('../../examples/seed.json', import.meta.url), 'utf8');
 type Doc = State & Record<string, unknown>;
 type Case = [name: string, mutate: (s: Doc) => unknown, field: string, reason?: RegExp];
 
-const g = (s: Doc, i: number) => s.groups![i]!;
-const rule0 = (s: Doc, i = 1) => g(s, i).rules![0]!;
-const inst = (s: Doc, i: number) => s.instances![i]!;
+const g = (s: Doc, i: number) => s.groups![i];
+const rule0 = (s: Doc, i = 1) => g(s, i).rules![0];
+const inst = (s: Doc, i: number) => s.instances![i];
+/** An interface seen as a plain record, to add a key the type does not allow. */
+const loose = (o: object) => o as Record<string, unknown>;
 
+// One case a line: a table, kept as one.
+// prettier-ignore
 const cases: Case[] = [
   // settings
-  ['unknown mode', (s) => { (s as Doc).mode = 'STATIC' as never; }, 'mode', /MANAGED, MANAGED-NOVLAN/],
+  ['unknown mode', (s) => { (s).mode = 'STATIC' as never; }, 'mode', /MANAGED, MANAGED-NOVLAN/],
   ['missing subnet', (s) => { delete (s as Partial<Doc>).subnet; }, 'subnet', /required/],
   ['unknown top-level key', (s) => { s.vnetMode = 'MANAGED'; }, 'vnetMode', /not a known property/],
   ['subnet without prefix', (s) => { s.subnet = '10.1.0.0'; }, 'subnet', /prefix/],
@@ -48,26 +52,26 @@ const cases: Case[] = [
   ['cc interface over 15 bytes', (s) => { s.cc.publicInterface = 'averyverylongeth0'; }, 'cc.publicInterface', /17 bytes/],
   ['cc interface with a slash', (s) => { s.cc.privateInterface = 'eth/1'; }, 'cc.privateInterface'],
   ['cc public and private the same NIC', (s) => { s.cc.privateInterface = 'eth0'; }, 'cc.privateInterface'],
-  ['node interface over 15 bytes', (s) => { s.nodes!.nc1!.privateInterface = 'enp0s20f0u1u2u3u'; }, 'nodes.nc1.privateInterface'],
+  ['node interface over 15 bytes', (s) => { s.nodes!.nc1.privateInterface = 'enp0s20f0u1u2u3u'; }, 'nodes.nc1.privateInterface'],
   ['node name with a space', (s) => { s.nodes!['nc 1'] = { privateInterface: 'eth0' }; }, 'nodes["nc 1"]', /not a valid name/],
-  ['node key unknown', (s) => { (s.nodes!.nc1 as Record<string, unknown>).publicInterface = 'eth1'; }, 'nodes.nc1.publicInterface'],
+  ['node key unknown', (s) => { loose(s.nodes!.nc1).publicInterface = 'eth1'; }, 'nodes.nc1.publicInterface'],
   ['vlan segmentation in MANAGED-NOVLAN', (s) => { s.mode = 'MANAGED-NOVLAN'; }, 'segmentation', /none/],
   ['no segmentation in MANAGED', (s) => { s.segmentation = 'none'; }, 'segmentation', /MANAGED-NOVLAN/],
-  ['vxlan without a node underlay', (s) => { s.segmentation = 'vxlan'; delete s.nodes!.nc2!.underlay; }, 'nodes.nc2.underlay', /underlay/],
+  ['vxlan without a node underlay', (s) => { s.segmentation = 'vxlan'; delete s.nodes!.nc2.underlay; }, 'nodes.nc2.underlay', /underlay/],
   ['vxlan without the cc underlay', (s) => { s.segmentation = 'vxlan'; delete s.cc.underlay; }, 'cc.underlay', /vxlan/],
   ['underlay is a network address', (s) => { s.cc.underlay = '10.0.0.0/24'; }, 'cc.underlay', /network or broadcast/],
   ['underlay without prefix', (s) => { s.cc.underlay = '10.0.0.1'; }, 'cc.underlay', /prefix/],
-  ['underlay inside the private subnet', (s) => { s.nodes!.nc1!.underlay = '10.1.200.1/24'; }, 'nodes.nc1.underlay', /private subnet/],
-  ['underlay twice', (s) => { s.nodes!.nc2!.underlay = '10.0.0.11/24'; }, 'nodes.nc2.underlay', /duplicate/],
+  ['underlay inside the private subnet', (s) => { s.nodes!.nc1.underlay = '10.1.200.1/24'; }, 'nodes.nc1.underlay', /private subnet/],
+  ['underlay twice', (s) => { s.nodes!.nc2.underlay = '10.0.0.11/24'; }, 'nodes.nc2.underlay', /duplicate/],
   // groups
   ['vlan outside vlanRange', (s) => { g(s, 1).vlan = 5; }, 'groups[1].vlan', /vlanRange 10-4094/],
   ['vlan over 4094', (s) => { g(s, 1).vlan = 5000; }, 'groups[1].vlan', /1-4094/],
   ['duplicate vlan', (s) => { g(s, 1).vlan = 10; }, 'groups[1].vlan', /duplicate vlan: already used by groups\[0\]\.vlan/],
-  ['VLAN device name over 15 bytes', (s) => { s.nodes!.nc1!.privateInterface = 'enp0s20f0u1u2'; }, 'groups[0].vlan', /enp0s20f0u1u2\.10/],
+  ['VLAN device name over 15 bytes', (s) => { s.nodes!.nc1.privateInterface = 'enp0s20f0u1u2'; }, 'groups[0].vlan', /enp0s20f0u1u2\.10/],
   ['duplicate group', (s) => { g(s, 1).name = 'default'; }, 'groups[1].name', /duplicate group/],
   ['chain names colliding', (s) => { Object.assign(g(s, 0), { owner: 'a-b', name: 'c' }); Object.assign(g(s, 1), { owner: 'a', name: 'b-c' }); s.instances = []; }, 'groups[1].name', /chain name/],
   ['group owner with a space', (s) => { g(s, 0).owner = 'ad min'; }, 'groups[0].owner', /letters, digits/],
-  ['group name missing', (s) => { delete (g(s, 0) as Partial<State['groups'] & object>).name; }, 'groups[0].name', /required/],
+  ['group name missing', (s) => { delete (g(s, 0) as Partial<Group>).name; }, 'groups[0].name', /required/],
   ['group block of the wrong size', (s) => { g(s, 0).subnet = '10.1.2.0/26'; }, 'groups[0].subnet', /\/27/],
   ['group block outside the subnet', (s) => { g(s, 0).subnet = '10.2.0.0/27'; }, 'groups[0].subnet', /outside the private subnet/],
   ['group block with host bits', (s) => { g(s, 0).subnet = '10.1.2.1/27'; }, 'groups[0].subnet', /host bits/],
@@ -91,14 +95,14 @@ const cases: Case[] = [
   ['unknown sourceGroup', (s) => { delete rule0(s).cidr; rule0(s).sourceGroup = 'admin/nope'; }, 'groups[1].rules[0].sourceGroup', /no such group/],
   ['sourceGroup not owner/name', (s) => { delete rule0(s).cidr; rule0(s).sourceGroup = 'default'; }, 'groups[1].rules[0].sourceGroup', /owner\/name/],
   ['duplicate rule', (s) => { g(s, 1).rules!.push({ protocol: 'tcp', from: 80, cidr: '0.0.0.0/0' }); }, 'groups[1].rules[1]', /duplicate rule/],
-  ['unknown rule key', (s) => { (rule0(s) as Record<string, unknown>).port = 80; }, 'groups[1].rules[0].port', /not a known property/],
+  ['unknown rule key', (s) => { loose(rule0(s)).port = 80; }, 'groups[1].rules[0].port', /not a known property/],
   // instances
   ['duplicate instance id', (s) => { inst(s, 1).id = 'i-1'; }, 'instances[1].id', /duplicate instance id/],
   ['instance id with a space', (s) => { inst(s, 0).id = 'i 1'; }, 'instances[0].id'],
   ['unknown group', (s) => { inst(s, 0).group = 'admin/nope'; }, 'instances[0].group', /no such group/],
   ['group not owner/name', (s) => { inst(s, 0).group = 'default'; }, 'instances[0].group', /owner\/name/],
   ['unknown node', (s) => { inst(s, 0).node = 'nc9'; }, 'instances[0].node', /no such node/],
-  ['node missing', (s) => { delete (inst(s, 0) as Partial<State['instances'] & object>).node; }, 'instances[0].node', /required/],
+  ['node missing', (s) => { delete (inst(s, 0) as Partial<Instance>).node; }, 'instances[0].node', /required/],
   ['privateIp outside its block', (s) => { inst(s, 0).privateIp = '10.1.3.2'; }, 'instances[0].privateIp', /outside the block 10.1.2.0\/27/],
   ['privateIp outside a derived block', (s) => { inst(s, 2).privateIp = '10.1.2.9'; }, 'instances[2].privateIp', /10.1.1.32\/27 of group admin\/web/],
   ['privateIp the network address', (s) => { inst(s, 0).privateIp = '10.1.2.0'; }, 'instances[0].privateIp', /network address/],
@@ -116,7 +120,7 @@ const cases: Case[] = [
   ['port over 15 bytes', (s) => { inst(s, 0).port = 'vnet-instance-0001'; }, 'instances[0].port', /15/],
   ["port is the node's private NIC", (s) => { inst(s, 0).port = 'eth0'; }, 'instances[0].port', /private interface/],
   ['port named like a group bridge', (s) => { inst(s, 0).port = 'eucabr10'; }, 'instances[0].port', /bridge/],
-  ['instance unknown key', (s) => { (inst(s, 0) as Record<string, unknown>).vlan = 10; }, 'instances[0].vlan', /not a known property/],
+  ['instance unknown key', (s) => { loose(inst(s, 0)).vlan = 10; }, 'instances[0].vlan', /not a known property/],
 ];
 
 describe('malformed states are refused, naming the field', () => {
@@ -154,7 +158,7 @@ describe('documents', () => {
 
   test('the message shows the value', () => {
     const s = JSON.parse(seedText) as Doc;
-    g(s, 1).rules![0]!.from = 70000;
+    g(s, 1).rules![0].from = 70000;
     expect(() => validateState(s)).toThrow('invalid groups[1].rules[0].from 70000: 70000 is not a port 0-65535');
   });
 });
@@ -167,7 +171,7 @@ describe('a bridge takes at most 1023 ports', () => {
     delete g(s, 0).subnet;
     if (mode) Object.assign(s, { mode, segmentation: 'none' });
     const groups = mode ? ['admin/default', 'admin/web'] : ['admin/default'];
-    s.instances = Array.from({ length: n }, (_, i) => ({ id: `i-${i}`, group: groups[i % groups.length]!, node: 'nc1', port: `vnet${i}` }));
+    s.instances = Array.from({ length: n }, (_, i) => ({ id: `i-${i}`, group: groups[i % groups.length], node: 'nc1', port: `vnet${i}` }));
     return s;
   };
 
@@ -182,6 +186,8 @@ describe('a bridge takes at most 1023 ports', () => {
   });
 
   test('without segmentation every group shares the one bridge', () => {
-    expect(() => allocate(crowded(1023, 'MANAGED-NOVLAN'))).toThrow(/instances\[1022\]\.node "nc1": the bridge of all groups on this node would need 1024 ports/);
+    expect(() => allocate(crowded(1023, 'MANAGED-NOVLAN'))).toThrow(
+      /instances\[1022\]\.node "nc1": the bridge of all groups on this node would need 1024 ports/,
+    );
   });
 });

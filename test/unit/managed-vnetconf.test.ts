@@ -51,10 +51,7 @@ describe('eucalyptus.conf VNET_* keys', () => {
       addrsPerNet: 128,
       publicIps: ['10.9.0.5', '10.9.0.8-10.9.0.9', '10.9.1.0/30'],
     });
-    expect(warnings).toEqual([
-      'cc.conf:11: VNET_ADDRSPERNET is set again; this later value wins',
-      'cc.conf:10: unknown key VNET_FOO (ignored)',
-    ]);
+    expect(warnings).toEqual(['cc.conf:11: VNET_ADDRSPERNET is set again; this later value wins', 'cc.conf:10: unknown key VNET_FOO (ignored)']);
   });
 
   test.each([
@@ -83,9 +80,7 @@ describe('eucalyptus.conf VNET_* keys', () => {
   });
 
   test('netmasks to prefixes', () => {
-    expect(['0.0.0.0', '255.0.0.0', '255.255.0.0', '255.255.255.224', '255.255.255.255'].map((m) => maskToPrefix('m', m))).toEqual([
-      0, 8, 16, 27, 32,
-    ]);
+    expect(['0.0.0.0', '255.0.0.0', '255.255.0.0', '255.255.255.224', '255.255.255.255'].map((m) => maskToPrefix('m', m))).toEqual([0, 8, 16, 27, 32]);
     expect(() => maskToPrefix('m', '0.255.255.255')).toThrow(/contiguous/);
   });
 

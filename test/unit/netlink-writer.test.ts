@@ -15,13 +15,27 @@ describe('NlWriter / Attrs', () => {
     w.endMessage();
     const b = w.bytes();
     expect(b.toString('hex')).toBe(
-      '30000000' + '1000' + '0504' + '07000000' + '00000000' + '00000000' +
-        '0700' + '0300' + '61620000' +
-        '1400' + '1200' + '0500' + '0100' + 'aa000000' + '0800' + '0200' + '04030201',
+      '30000000' +
+        '1000' +
+        '0504' +
+        '07000000' +
+        '00000000' +
+        '00000000' +
+        '0700' +
+        '0300' +
+        '61620000' +
+        '1400' +
+        '1200' +
+        '0500' +
+        '0100' +
+        'aa000000' +
+        '0800' +
+        '0200' +
+        '04030201',
     );
     const [m] = splitMessages(b);
     expect(m).toMatchObject({ type: 16, flags: 0x405, seq: 7, length: 48 });
-    const a = Attrs.ofMessage(m!, 4);
+    const a = Attrs.ofMessage(m, 4);
     expect(a.str(3)).toBe('ab');
     const inner = a.nested(18)!;
     expect(inner.u8(1)).toBe(0xaa);

@@ -8,7 +8,11 @@ import type { Batch } from '../../src/nft/batch.js';
 import { decodeDump, nftListing } from '../fixtures/nft/dump.js';
 import { miscBatch, seedBatch, setsBatch } from '../fixtures/nft/rulesets.js';
 
-const cases: Array<[string, () => Batch]> = [['seed', seedBatch], ['sets', setsBatch], ['misc', miscBatch]];
+const cases: Array<[string, () => Batch]> = [
+  ['seed', seedBatch],
+  ['sets', setsBatch],
+  ['misc', miscBatch],
+];
 
 /** What the batch writes, as the kernel would report it (base chains get the default policy). */
 function written(b: Batch) {

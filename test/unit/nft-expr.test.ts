@@ -64,13 +64,11 @@ const ALL: Expr[] = [
 ];
 
 describe('expressions', () => {
-  it.each(ALL.map((e) => [`${e.kind} ${JSON.stringify(e, (_k, v) => (typeof v === 'bigint' ? `${v}` : v)).slice(0, 60)}`, e]))(
-    'round-trips %s', (_name, e) => {
-      expect(roundTrip(e as Expr)).toEqual(e);
-    },
-  );
+  it.each(ALL.map((e) => [`${e.kind} ${JSON.stringify(e, (_k, v) => (typeof v === 'bigint' ? `${v}` : v)).slice(0, 60)}`, e]))('round-trips %s', (_name, e) => {
+    expect(roundTrip(e)).toEqual(e);
+  });
 
-  it('re-encodes every expression nft wrote in the fixtures to nft\'s exact bytes', () => {
+  it("re-encodes every expression nft wrote in the fixtures to nft's exact bytes", () => {
     const seen = new Set<string>();
     for (const name of ['seed', 'sets', 'misc', 'ops']) {
       for (const hex of fixture(name)) {
@@ -88,9 +86,23 @@ describe('expressions', () => {
         });
       }
     }
-    expect([...seen].sort()).toEqual(
-      ['bitwise', 'cmp', 'counter', 'ct', 'immediate', 'limit', 'log', 'lookup', 'masq', 'meta', 'nat', 'payload', 'range', 'redir', 'reject'],
-    );
+    expect([...seen].sort()).toEqual([
+      'bitwise',
+      'cmp',
+      'counter',
+      'ct',
+      'immediate',
+      'limit',
+      'log',
+      'lookup',
+      'masq',
+      'meta',
+      'nat',
+      'payload',
+      'range',
+      'redir',
+      'reject',
+    ]);
   });
 
   it('keeps expressions it has no typed form for as raw bytes', () => {

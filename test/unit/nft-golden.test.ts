@@ -19,7 +19,7 @@ function compare(b: Batch, name: string, fix: (msgs: string[]) => string[] = (m)
 function stripAttr(hex: string, type: number): string {
   const b = Buffer.from(hex, 'hex');
   const parts = [b.subarray(0, 20)];
-  for (let off = 20; off + 4 <= b.length; ) {
+  for (let off = 20; off + 4 <= b.length;) {
     const len = b.readUInt16LE(off);
     const step = (len + 3) & ~3;
     if ((b.readUInt16LE(off + 2) & 0x3fff) !== type) parts.push(b.subarray(off, off + step));

@@ -64,7 +64,15 @@ add rule ip filter admin-default ip daddr 10.1.2.0/27 tcp dport 22 accept commen
     const e = parseElements(nets, ['10.0.0.0/8', '10.0.0.1-10.0.0.9', '192.168.1.1', '250.0.0.0-255.255.255.255', '0.0.0.0/0']);
     expect(renderElements(nets, e)).toBe('{ 10.0.0.0/8, 10.0.0.1-10.0.0.9, 192.168.1.1, 250.0.0.0-255.255.255.255, 0.0.0.0/0 }');
     const cc: NftSet = { family: 'inet', table: 't', name: 'c', key: ['ipv4_addr', 'inet_proto', 'inet_service'] };
-    expect(renderElements(cc, parseElements(cc, [['1.2.3.4', 'tcp', 22], ['1.2.3.5', 17, '53']]))).toBe('{ 1.2.3.4 . tcp . 22, 1.2.3.5 . udp . 53 }');
+    expect(
+      renderElements(
+        cc,
+        parseElements(cc, [
+          ['1.2.3.4', 'tcp', 22],
+          ['1.2.3.5', 17, '53'],
+        ]),
+      ),
+    ).toBe('{ 1.2.3.4 . tcp . 22, 1.2.3.5 . udp . 53 }');
     const ether: NftSet = { family: 'bridge', table: 't', name: 'e', key: 'ether_addr' };
     expect(renderElements(ether, parseElements(ether, ['0:11:22:33:44:AA']))).toBe('{ 00:11:22:33:44:aa }');
     const v6: NftSet = { family: 'ip6', table: 't', name: 'v', key: 'ipv6_addr', data: 'ipv6_addr' };
@@ -97,13 +105,15 @@ add rule ip filter admin-default ip daddr 10.1.2.0/27 tcp dport 22 accept commen
 
   it('renders single objects as the commands that create them', () => {
     expect(render({ family: 'ip', name: 'nat' })).toBe('add table ip nat');
-    expect(render({ family: 'ip', table: 'nat', name: 'pre', type: 'nat', hook: 'prerouting', priority: -100, policy: 'accept' }))
-      .toBe('add chain ip nat pre { type nat hook prerouting priority dstnat; policy accept; }');
-    expect(render({ family: 'inet', table: 'f', name: 'svc', key: ['ipv4_addr', 'inet_service'], flags: ['interval'] }))
-      .toBe('add set inet f svc { type ipv4_addr . inet_service; flags interval; }');
+    expect(render({ family: 'ip', table: 'nat', name: 'pre', type: 'nat', hook: 'prerouting', priority: -100, policy: 'accept' })).toBe(
+      'add chain ip nat pre { type nat hook prerouting priority dstnat; policy accept; }',
+    );
+    expect(render({ family: 'inet', table: 'f', name: 'svc', key: ['ipv4_addr', 'inet_service'], flags: ['interval'] })).toBe(
+      'add set inet f svc { type ipv4_addr . inet_service; flags interval; }',
+    );
     const r = new Batch().addRule({ family: 'inet', table: 'f', chain: 'c', exprs: rule().ipSaddr('10.0.0.0/8').udpDport(53).accept(), comment: 'dns' });
-    const op = r.ops[0]!;
-    expect(op.kind === "rule" && render(op.rule)).toBe('add rule inet f c ip saddr 10.0.0.0/8 udp dport 53 accept comment "dns"');
+    const op = r.ops[0];
+    expect(op.kind === 'rule' && render(op.rule)).toBe('add rule inet f c ip saddr 10.0.0.0/8 udp dport 53 accept comment "dns"');
   });
 
   it('ops work as netlink Requests: describe, encode, attrName', () => {
@@ -117,4 +127,3 @@ add rule ip filter admin-default ip daddr 10.1.2.0/27 tcp dport 22 accept commen
     expect(req.attrName!([2])).toBe('NFTA_RULE_CHAIN');
   });
 });
-

@@ -18,7 +18,7 @@ function refused(fn: () => unknown, field: string | RegExp, value?: unknown): Va
   if (typeof field === 'string') expect(v.field).toBe(field);
   else expect(v.field).toMatch(field);
   if (value !== undefined) expect(v.value).toEqual(value);
-  expect(v.message).toContain(typeof v.value === 'bigint' ? String(v.value) : JSON.stringify(v.value) ?? String(v.value));
+  expect(v.message).toContain(typeof v.value === 'bigint' ? String(v.value) : (JSON.stringify(v.value) ?? String(v.value)));
   return v;
 }
 
@@ -108,7 +108,11 @@ describe('validation', () => {
     refused(() => b.addRule({ family: 'ip', table: 't', chain: 'c', exprs: rule().ip6Saddr('::1') }), 'rule', 'ipv6');
     refused(() => b.replaceRule({ family: 'ip', table: 't', chain: 'c', exprs: rule().accept() }), 'replaceRule handle');
     refused(() => b.deleteRule({ family: 'ip', table: 't', chain: 'c', handle: 0n }), 'deleteRule handle', 0n);
-    refused(() => b.addRule({ family: 'ip', table: 't', chain: 'c', exprs: [{ kind: 'cmp', sreg: 99, op: 'eq', data: Buffer.from([1]) }] }), /expression #1 sreg/, 99);
+    refused(
+      () => b.addRule({ family: 'ip', table: 't', chain: 'c', exprs: [{ kind: 'cmp', sreg: 99, op: 'eq', data: Buffer.from([1]) }] }),
+      /expression #1 sreg/,
+      99,
+    );
     refused(() => b.addRule({ family: 'ip', table: 't', chain: 'c', exprs: [{ kind: 'bogus' } as never] }), /expression #1 kind/, 'bogus');
     refused(() => rule().comment('say "hi"'), 'comment');
     refused(() => rule().log({ level: 'loud' as never }), 'log level', 'loud');
@@ -119,7 +123,14 @@ describe('validation', () => {
 
   it('nothing reaches the kernel: the failed call leaves the batch as it was', async () => {
     let sent = 0;
-    const fake = { protocol: 12, nextSeq: () => 1, exchange: async () => { sent++; return Buffer.alloc(0); } } as unknown as NetlinkConnection;
+    const fake = {
+      protocol: 12,
+      nextSeq: () => 1,
+      exchange: async () => {
+        sent++;
+        return Buffer.alloc(0);
+      },
+    } as unknown as NetlinkConnection;
     const b = new Batch(fake);
     b.addTable({ family: 'ip', name: 'nat' });
     expect(() => b.addRule({ family: 'ip', table: 'nat', chain: 'pre', exprs: rule().ipDaddr('192.168.32.300').dnat('10.1.2.2') })).toThrow(ValidationError);

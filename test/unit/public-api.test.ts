@@ -10,26 +10,75 @@ const README = readFileSync(new URL('../../README.md', import.meta.url), 'utf8')
 describe('the public API', () => {
   it('exports exactly these values from the root', () => {
     expect(Object.keys(root).sort()).toEqual([
-      'AddonMissingError', 'DecodeError', 'EUCANET_PROTO', 'ExchangeError', 'Handle', 'ManagedCloud', 'NetlinkError', 'OWNER_ALIAS',
-      'PORT_GROUP', 'SystemCallError', 'Transaction', 'TransactionError', 'ValidationError', 'applyRole', 'checkNetns', 'createNetns',
-      'deleteNetns', 'dhcp', 'downRole', 'isBusy', 'isDecodeError', 'isExists', 'isGenerationMismatch', 'isInvalid', 'isNotFound',
-      'isNotSupported', 'isPermission', 'listNetns', 'managed', 'netnsExists', 'nft', 'open', 'plan', 'planCc', 'planNc', 'planRole',
-      'readSysctl', 'reconcile', 'writeSysctl',
+      'AddonMissingError',
+      'DecodeError',
+      'EUCANET_PROTO',
+      'ExchangeError',
+      'Handle',
+      'ManagedCloud',
+      'NetlinkError',
+      'OWNER_ALIAS',
+      'PORT_GROUP',
+      'SystemCallError',
+      'Transaction',
+      'TransactionError',
+      'ValidationError',
+      'applyRole',
+      'checkNetns',
+      'createNetns',
+      'deleteNetns',
+      'dhcp',
+      'downRole',
+      'isBusy',
+      'isDecodeError',
+      'isExists',
+      'isGenerationMismatch',
+      'isInvalid',
+      'isNotFound',
+      'isNotSupported',
+      'isPermission',
+      'listNetns',
+      'managed',
+      'netnsExists',
+      'nft',
+      'open',
+      'plan',
+      'planCc',
+      'planNc',
+      'planRole',
+      'readSysctl',
+      'reconcile',
+      'writeSysctl',
     ]);
   });
 
   it('every name the README imports from eucanet is exported', () => {
     const imported = [...README.matchAll(/import \{([^}]+)\} from 'eucanet'/g)].flatMap((m) =>
-      m[1]!.split(',').map((s) => s.trim().replace(/^type\s+/, '')).filter(Boolean),
+      m[1]
+        .split(',')
+        .map((s) => s.trim().replace(/^type\s+/, ''))
+        .filter(Boolean),
     );
     expect(imported.length).toBeGreaterThan(5);
     const types = new Set(['DesiredState']);
     for (const name of imported) if (!types.has(name)) expect(root, name).toHaveProperty(name);
   });
 
-  it("the nft namespace is the builder, batches, listing and rendering: no codecs, no batch checker", () => {
+  it('the nft namespace is the builder, batches, listing and rendering: no codecs, no batch checker', () => {
     const names = Object.keys(root.nft);
-    for (const internal of ['decodeRule', 'decodeExpr', 'encodeExpr', 'encodeExprs', 'attrPathName', 'describeAttribute', 'verifyOps', 'listTables', 'getGeneration', 'FIELDS', 'validateChain']) {
+    for (const internal of [
+      'decodeRule',
+      'decodeExpr',
+      'encodeExpr',
+      'encodeExprs',
+      'attrPathName',
+      'describeAttribute',
+      'verifyOps',
+      'listTables',
+      'getGeneration',
+      'FIELDS',
+      'validateChain',
+    ]) {
       expect(names, internal).not.toContain(internal);
     }
     for (const name of ['Batch', 'Nft', 'openNft', 'rule', 'RuleBuilder', 'renderBatch', 'renderRuleset', 'parseElements']) expect(names, name).toContain(name);

@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { eucanet, repoRoot } from '../helpers/cli.js';
 
 const md = readFileSync(join(repoRoot, 'README.md'), 'utf8');
-const quoted = [...md.matchAll(/```console\n\$ eucanet ([^\n]*)\n([\s\S]*?)```/g)].map((m) => ({ args: m[1]!.split(' '), text: m[2]! }));
+const quoted = [...md.matchAll(/```console\n\$ eucanet ([^\n]*)\n([\s\S]*?)```/g)].map((m) => ({ args: m[1].split(' '), text: m[2] }));
 
 describe("README's command-line section", () => {
   it('quotes the help of eucanet, apply and down', () => {

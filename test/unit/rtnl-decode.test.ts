@@ -168,14 +168,25 @@ describe('decodeAddress on an RTM_GETADDR dump', () => {
         label: x.label,
       })),
     );
-    const got = addrs.map((a) => ({ index: a.index, family: a.family, address: a.address, prefix: a.prefix, scope: a.scope, broadcast: a.broadcast, label: a.label }));
+    const got = addrs.map((a) => ({
+      index: a.index,
+      family: a.family,
+      address: a.address,
+      prefix: a.prefix,
+      scope: a.scope,
+      broadcast: a.broadcast,
+      label: a.label,
+    }));
     const key = (a: { index: number; address: string }) => `${a.index} ${a.address}`;
     expect(got.sort((a, b) => key(a).localeCompare(key(b)))).toEqual(expected.sort((a, b) => key(a).localeCompare(key(b))));
   });
 });
 
 describe('decodeRoute on RTM_GETROUTE dumps', () => {
-  const decode = (name: string): Route[] => messages(name).filter((m) => m.type === RTM_NEWROUTE).map(decodeRoute);
+  const decode = (name: string): Route[] =>
+    messages(name)
+      .filter((m) => m.type === RTM_NEWROUTE)
+      .map(decodeRoute);
   const v4 = decode('dump-route4');
   const v6 = decode('dump-route6');
 

@@ -43,7 +43,7 @@ function fixture(name: string): Fixture {
   const idx = lines.find((l) => l.startsWith('# ifindex:'));
   for (const pair of idx?.slice('# ifindex:'.length).trim().split(/\s+/) ?? []) {
     const [n, i] = pair.split('=');
-    ifindex.set(n!, Number(i));
+    ifindex.set(n, Number(i));
   }
   const hex = lines.filter((l) => l && !l.startsWith('#')).join('');
   return { command, ifindex, bytes: Buffer.from(hex, 'hex') };
@@ -88,7 +88,11 @@ function mask(ours: Buffer, theirs: Buffer): [Buffer, Buffer] {
 }
 
 /** 16 bytes a line, so that a mismatch shows as a readable diff. */
-const rows = (b: Buffer) => b.toString('hex').replace(/(.{32})/g, '$1\n').trim();
+const rows = (b: Buffer) =>
+  b
+    .toString('hex')
+    .replace(/(.{32})/g, '$1\n')
+    .trim();
 
 function expectBytes(req: Request, expected: Buffer): void {
   const [a, b] = mask(encode(req), expected);
@@ -101,7 +105,7 @@ const FAMILY_HDR: Record<number, number> = { 16: 16, 17: 16, 20: 8, 21: 8, 24: 1
 
 /** Offset of the attribute at `path` (types from the outside in) and its enclosing nests. */
 function locate(msg: Buffer, path: number[]): { at: number; parents: number[] } {
-  let start = 16 + FAMILY_HDR[msg.readUInt16LE(4)]!;
+  let start = 16 + FAMILY_HDR[msg.readUInt16LE(4)];
   let end = msg.readUInt32LE(0);
   const parents: number[] = [];
   for (let depth = 0; depth < path.length; depth++) {
@@ -336,11 +340,9 @@ describe('route: golden bytes from ip', () => {
   };
   it('add default via a gateway', () => add('route-add-default', { dst: 'default', gateway: '10.1.2.254' }));
   it('add dst dev (scope link)', () => add('route-add-dst-dev', { dst: '10.9.0.0/16', dev: 'br0' }));
-  it('add dst via dev in table 100 (rtm_table)', () =>
-    add('route-add-via-dev-table', { dst: '10.9.0.0/16', gateway: '10.1.2.254', dev: 'br0', table: 100 }));
+  it('add dst via dev in table 100 (rtm_table)', () => add('route-add-via-dev-table', { dst: '10.9.0.0/16', gateway: '10.1.2.254', dev: 'br0', table: 100 }));
   it('add in table 1000 (RTA_TABLE)', () => add('route-add-table-big', { dst: '10.9.0.0/16', dev: 'br0', table: 1000 }));
-  it('add with src and metric', () =>
-    add('route-add-metric-src', { dst: '10.9.0.0/16', gateway: '10.1.2.254', src: '10.1.2.1', dev: 'br0', metric: 50 }));
+  it('add with src and metric', () => add('route-add-metric-src', { dst: '10.9.0.0/16', gateway: '10.1.2.254', src: '10.1.2.1', dev: 'br0', metric: 50 }));
   it('add IPv6 via dev', () => add('route-add-v6', { dst: 'fd01::/64', gateway: 'fd00::fe', dev: 'br0' }));
   it('delete default via', () => {
     const f = fixture('route-del-default');

@@ -11,13 +11,22 @@ import type { DesiredState } from '../../src/tx/desired.js';
 import { EUCANET_PROTO, PORT_GROUP, type OwnerScope } from '../../src/tx/owner.js';
 
 const link = (index: number, name: string, extra: Partial<Link> = {}): Link => ({
-  index, name, kind: 'bridge', flags: 0, up: true, operstate: 'up', mtu: 1500, group: 0, txqlen: 1000, ...extra,
+  index,
+  name,
+  kind: 'bridge',
+  flags: 0,
+  up: true,
+  operstate: 'up',
+  mtu: 1500,
+  group: 0,
+  txqlen: 1000,
+  ...extra,
 });
 const bridge = (index: number, name: string, alias = 'eucanet', extra: Partial<Link> = {}): Link =>
   link(index, name, { alias, bridge: { stp: false, forwardDelay: 0, helloTime: 2 }, ...extra });
 const addr = (index: number, cidr: string, proto?: number): Address => {
   const [address, prefix] = cidr.split('/');
-  return { index, family: 4, address: address!, prefix: Number(prefix), scope: 0, flags: 0, ...(proto !== undefined ? { proto } : {}) };
+  return { index, family: 4, address: address, prefix: Number(prefix), scope: 0, flags: 0, ...(proto !== undefined ? { proto } : {}) };
 };
 const route = (dst: string, extra: Partial<Route> = {}): Route => ({ family: 4, dst, table: 254, protocol: EUCANET_PROTO, scope: 0, type: 1, ...extra });
 const kernel = (k: Partial<KernelState> = {}): KernelState => ({ links: [], addresses: [], routes: [], sysctls: {}, ...k });
@@ -27,7 +36,11 @@ const eth0 = link(2, 'eth0', { kind: 'veth' });
 
 describe('diffState: links', () => {
   it('nothing to do when the kernel already matches: no op', () => {
-    const cur = kernel({ links: [lo, eth0, bridge(3, 'eucabr10')], addresses: [addr(3, '10.1.2.1/27', EUCANET_PROTO)], sysctls: { 'net.ipv4.ip_forward': '1' } });
+    const cur = kernel({
+      links: [lo, eth0, bridge(3, 'eucabr10')],
+      addresses: [addr(3, '10.1.2.1/27', EUCANET_PROTO)],
+      sysctls: { 'net.ipv4.ip_forward': '1' },
+    });
     const want: DesiredState = {
       links: [{ kind: 'bridge', name: 'eucabr10', stp: false, forwardDelay: 0, up: true }],
       addresses: [{ dev: 'eucabr10', address: '10.1.2.1/27' }],
@@ -36,14 +49,21 @@ describe('diffState: links', () => {
     expect(diffState(cur, want)).toEqual({ removals: [], changes: [] });
   });
 
-  it('a missing link is added, marked as eucanet\'s', () => {
+  it("a missing link is added, marked as eucanet's", () => {
     const d = diffState(kernel({ links: [lo] }), { links: [{ kind: 'bridge', name: 'eucabr10', alias: 'admin/default' }] });
     expect(d.changes).toEqual([{ op: 'link.add', spec: { kind: 'bridge', name: 'eucabr10', alias: 'eucanet:admin/default' } }]);
   });
 
   it('an existing link with other attributes is changed in place, only what differs (mtu, group, up, master, bridge settings)', () => {
-    const cur = kernel({ links: [lo, bridge(3, 'eucabr10', 'eucanet', { mtu: 1400, up: false, bridge: { stp: true, forwardDelay: 15, helloTime: 2 } }), bridge(4, 'outer')] });
-    const d = diffState(cur, { links: [{ kind: 'bridge', name: 'eucabr10', mtu: 1500, up: true, master: 'outer', stp: false, forwardDelay: 0, helloTime: 2 }, { kind: 'bridge', name: 'outer' }] });
+    const cur = kernel({
+      links: [lo, bridge(3, 'eucabr10', 'eucanet', { mtu: 1400, up: false, bridge: { stp: true, forwardDelay: 15, helloTime: 2 } }), bridge(4, 'outer')],
+    });
+    const d = diffState(cur, {
+      links: [
+        { kind: 'bridge', name: 'eucabr10', mtu: 1500, up: true, master: 'outer', stp: false, forwardDelay: 0, helloTime: 2 },
+        { kind: 'bridge', name: 'outer' },
+      ],
+    });
     expect(d.removals).toEqual([]);
     // STP goes off in a request of its own, first: the kernel sets the forward delay before the STP state.
     expect(d.changes).toEqual([
@@ -67,7 +87,14 @@ describe('diffState: links', () => {
 
   it("owned links no longer wanted are deleted; a veth's peer goes with it; others' links are left", () => {
     const cur = kernel({
-      links: [lo, eth0, bridge(3, 'eucabr10'), link(6, 'v0', { kind: 'veth', alias: 'eucanet', parent: 7 }), link(7, 'v0p', { kind: 'veth', alias: 'eucanet', parent: 6 }), link(8, 'mine', { kind: 'bridge' })],
+      links: [
+        lo,
+        eth0,
+        bridge(3, 'eucabr10'),
+        link(6, 'v0', { kind: 'veth', alias: 'eucanet', parent: 7 }),
+        link(7, 'v0p', { kind: 'veth', alias: 'eucanet', parent: 6 }),
+        link(8, 'mine', { kind: 'bridge' }),
+      ],
     });
     expect(diffState(cur, {}).changes).toEqual([
       { op: 'link.delete', ref: 'eucabr10' },
@@ -78,7 +105,10 @@ describe('diffState: links', () => {
 
 describe('diffState: ports', () => {
   it('a missing port with tap: true becomes a tap with the owner mark and the port group', () => {
-    const d = diffState(kernel({ links: [lo, bridge(3, 'eucabr10')] }), { links: [{ kind: 'bridge', name: 'eucabr10' }], ports: [{ name: 'vnet1', master: 'eucabr10', up: true, tap: true }] });
+    const d = diffState(kernel({ links: [lo, bridge(3, 'eucabr10')] }), {
+      links: [{ kind: 'bridge', name: 'eucabr10' }],
+      ports: [{ name: 'vnet1', master: 'eucabr10', up: true, tap: true }],
+    });
     expect(d.changes).toEqual([{ op: 'tap.add', name: 'vnet1', spec: { master: 'eucabr10', up: true, alias: 'eucanet:port', group: PORT_GROUP } }]);
   });
 
@@ -86,9 +116,15 @@ describe('diffState: ports', () => {
     expect(() => diffState(kernel({ links: [lo] }), { ports: [{ name: 'vnet1', master: 'eucabr10' }] })).toThrow(/ports "vnet1": no such link/);
   });
 
-  it("an existing tap is adopted (mark and group) and attached; a foreign veth is attached but not marked", () => {
+  it('an existing tap is adopted (mark and group) and attached; a foreign veth is attached but not marked', () => {
     const cur = kernel({ links: [lo, bridge(3, 'eucabr10'), link(9, 'vnet1', { kind: 'tun', up: false }), link(10, 'hv0', { kind: 'veth', up: false })] });
-    const d = diffState(cur, { links: [{ kind: 'bridge', name: 'eucabr10' }], ports: [{ name: 'vnet1', master: 'eucabr10', up: true, tap: true }, { name: 'hv0', master: 'eucabr10', up: true }] });
+    const d = diffState(cur, {
+      links: [{ kind: 'bridge', name: 'eucabr10' }],
+      ports: [
+        { name: 'vnet1', master: 'eucabr10', up: true, tap: true },
+        { name: 'hv0', master: 'eucabr10', up: true },
+      ],
+    });
     expect(d.changes).toEqual([
       { op: 'link.set', ref: 'vnet1', changes: { group: PORT_GROUP, alias: 'eucanet:port', up: true, master: 'eucabr10' } },
       { op: 'link.set', ref: 'hv0', changes: { up: true, master: 'eucabr10' } },
@@ -125,9 +161,19 @@ describe('diffState: sysctls, addresses, routes', () => {
   it('routes: a missing one is added with the mark, an owned unwanted one deleted (first), one with no dev matches any', () => {
     const cur = kernel({
       links: [lo, bridge(3, 'eucabr10')],
-      routes: [route('10.9.0.0/16', { gateway: '10.1.2.9', oif: 3 }), route('10.8.0.0/16', { gateway: '10.1.2.9', oif: 3 }), route('10.7.0.0/16', { protocol: 4, oif: 3 })],
+      routes: [
+        route('10.9.0.0/16', { gateway: '10.1.2.9', oif: 3 }),
+        route('10.8.0.0/16', { gateway: '10.1.2.9', oif: 3 }),
+        route('10.7.0.0/16', { protocol: 4, oif: 3 }),
+      ],
     });
-    const d = diffState(cur, { links: [{ kind: 'bridge', name: 'eucabr10' }], routes: [{ dst: '10.9.0.0/16', gateway: '10.1.2.9' }, { dst: '10.6.0.0/16', dev: 'eucabr10' }] });
+    const d = diffState(cur, {
+      links: [{ kind: 'bridge', name: 'eucabr10' }],
+      routes: [
+        { dst: '10.9.0.0/16', gateway: '10.1.2.9' },
+        { dst: '10.6.0.0/16', dev: 'eucabr10' },
+      ],
+    });
     expect(d.changes).toEqual([
       { op: 'route.delete', spec: { dst: '10.8.0.0/16', table: 254, protocol: EUCANET_PROTO, gateway: '10.1.2.9', dev: 'eucabr10' } },
       { op: 'route.add', spec: { dst: '10.6.0.0/16', dev: 'eucabr10', protocol: EUCANET_PROTO } },

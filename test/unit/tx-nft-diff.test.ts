@@ -14,10 +14,13 @@ const RENAME: Record<string, string> = { nat: 'eucanet', filter: 'eucanet-filter
 /** The seed's ruleset as the kernel listed it, in eucanet's tables, with a map of two elements added. */
 function current(): Required<Ruleset> {
   const rs = decodeDump('seed');
-  const t = <T extends { table: string }>(o: T): T => ({ ...o, table: RENAME[o.table]! });
-  const tables = rs.tables.map((x) => ({ ...x, name: RENAME[x.name]! }));
+  const t = <T extends { table: string }>(o: T): T => ({ ...o, table: RENAME[o.table] });
+  const tables = rs.tables.map((x) => ({ ...x, name: RENAME[x.name] }));
   const pm: NftSet = { family: 'ip', table: 'eucanet', name: 'pm', key: 'ipv4_addr', data: 'ipv4_addr' };
-  const b = new Batch().addSet(pm).addElements(pm, [['192.168.32.200', '10.1.2.2'], ['192.168.32.201', '10.1.2.3']]);
+  const b = new Batch().addSet(pm).addElements(pm, [
+    ['192.168.32.200', '10.1.2.2'],
+    ['192.168.32.201', '10.1.2.3'],
+  ]);
   const elems = (b.ops[1] as { elements: unknown[] }).elements;
   return {
     tables,
@@ -37,14 +40,22 @@ function same(cur: ReturnType<typeof current>): DesiredNft {
   return {
     tables: cur.tables.map((x: Table) => strip(x)),
     chains: cur.chains.map((c: Chain) => strip(c)),
-    sets: [{ ...cur.sets[0]!, elements: [['192.168.32.200', '10.1.2.2'], ['192.168.32.201', '10.1.2.3']] }],
+    sets: [
+      {
+        ...cur.sets[0],
+        elements: [
+          ['192.168.32.200', '10.1.2.2'],
+          ['192.168.32.201', '10.1.2.3'],
+        ],
+      },
+    ],
     rules: cur.rules.map((r: Rule) => ({ family: r.family, table: r.table, chain: r.chain, exprs: r.exprs, ...(r.comment ? { comment: r.comment } : {}) })),
   };
 }
 
 const plan = (cur: ReturnType<typeof current>, want: DesiredNft) => {
   const b = new Batch();
-  const n = diffNft(cur as never, want, b);
+  const n = diffNft(cur, want, b);
   expect(n).toBe(b.length);
   return b.render().trim().split('\n').filter(Boolean);
 };
@@ -72,7 +83,7 @@ describe('diffNft against a captured kernel dump', () => {
     ]);
   });
 
-  it("a base chain whose priority changed is flushed, deleted and made again with its rules; a policy change updates it in place", () => {
+  it('a base chain whose priority changed is flushed, deleted and made again with its rules; a policy change updates it in place', () => {
     const cur = current();
     const want = same(cur);
     const pre = want.chains.find((c) => c.name === 'prerouting')!;
@@ -94,26 +105,36 @@ describe('diffNft against a captured kernel dump', () => {
     const want = same(cur);
     want.rules = want.rules.filter((r) => !(r.chain === 'admin-default'));
     want.rules.push({ family: 'ip', table: 'eucanet-filter', chain: 'admin-default', exprs: rule().ipDaddr('10.1.2.0/27').l4proto('tcp').dport(80).accept() });
-    expect(plan(cur, want)).toEqual(['flush chain ip eucanet-filter admin-default', 'add rule ip eucanet-filter admin-default ip daddr 10.1.2.0/27 tcp dport 80 accept']);
+    expect(plan(cur, want)).toEqual([
+      'flush chain ip eucanet-filter admin-default',
+      'add rule ip eucanet-filter admin-default ip daddr 10.1.2.0/27 tcp dport 80 accept',
+    ]);
   });
 
   it('elements that differ are deleted and added one by one; an element with another value is replaced', () => {
     const cur = current();
     const want = same(cur);
-    want.sets[0]!.elements = [['192.168.32.200', '10.1.2.9'], ['192.168.32.202', '10.1.2.4']];
+    want.sets[0].elements = [
+      ['192.168.32.200', '10.1.2.9'],
+      ['192.168.32.202', '10.1.2.4'],
+    ];
     expect(plan(cur, want)).toEqual([
       'delete element ip eucanet pm { 192.168.32.200, 192.168.32.201 }',
       'add element ip eucanet pm { 192.168.32.200 : 10.1.2.9, 192.168.32.202 : 10.1.2.4 }',
     ]);
   });
 
-  it("a set whose type changed is made again, after the chains of its table are emptied (their rules may use it), and refilled", () => {
+  it('a set whose type changed is made again, after the chains of its table are emptied (their rules may use it), and refilled', () => {
     const cur = current();
     const want = same(cur);
     want.sets[0] = { family: 'ip', table: 'eucanet', name: 'pm', key: 'ipv4_addr', flags: ['interval'], elements: ['10.9.0.0/16'] };
     const out = plan(cur, want);
     expect(out.slice(0, 2)).toEqual(['flush chain ip eucanet prerouting', 'flush chain ip eucanet postrouting']);
-    expect(out.slice(2, 5)).toEqual(['delete map ip eucanet pm', 'add set ip eucanet pm { type ipv4_addr; flags interval; }', 'add element ip eucanet pm { 10.9.0.0/16 }']);
+    expect(out.slice(2, 5)).toEqual([
+      'delete map ip eucanet pm',
+      'add set ip eucanet pm { type ipv4_addr; flags interval; }',
+      'add element ip eucanet pm { 10.9.0.0/16 }',
+    ]);
     expect(out.filter((l) => l.startsWith('add rule ip eucanet '))).toHaveLength(6);
   });
 

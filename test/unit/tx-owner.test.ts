@@ -2,7 +2,21 @@
 import { describe, expect, it } from 'vitest';
 import type { Link } from '../../src/rtnl/link.js';
 import { diffState } from '../../src/tx/diff.js';
-import { aliasDetail, aliasOwner, isOwnedAlias, isOwnedTable, ROLE_PROTO, ROLE_TABLES, roleOfProto, roleOfTable, roleScope, scopedAlias, whoseLink, whoseProto, type OwnerScope } from '../../src/tx/owner.js';
+import {
+  aliasDetail,
+  aliasOwner,
+  isOwnedAlias,
+  isOwnedTable,
+  ROLE_PROTO,
+  ROLE_TABLES,
+  roleOfProto,
+  roleOfTable,
+  roleScope,
+  scopedAlias,
+  whoseLink,
+  whoseProto,
+  type OwnerScope,
+} from '../../src/tx/owner.js';
 
 const cc: OwnerScope = { tag: 'cc', proto: 241, tables: ['eucanet'] };
 const link = (index: number, name: string, alias?: string, extra: Partial<Link> = {}): Link =>
@@ -37,7 +51,11 @@ describe('owner marks', () => {
       routes: [],
       sysctls: {},
     };
-    const deleted = (scope?: OwnerScope) => diffState(cur, {}, scope).changes.filter((o) => o.op === 'link.delete').map((o) => (o as { ref: string }).ref).sort();
+    const deleted = (scope?: OwnerScope) =>
+      diffState(cur, {}, scope)
+        .changes.filter((o) => o.op === 'link.delete')
+        .map((o) => (o as { ref: string }).ref)
+        .sort();
     expect(deleted(cc)).toEqual(['eucabr11']);
     expect(deleted({ ...cc, force: true })).toEqual(['eucabr10', 'eucabr11', 'eucabr12']);
     expect(deleted(undefined)).toEqual(['eucabr10', 'eucabr11', 'eucabr12']);

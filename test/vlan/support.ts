@@ -5,7 +5,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { describe, it } from 'vitest';
 import { addon } from '../../src/native.js';
 import type { Handle } from '../../src/handle.js';
-import { freshName, isRoot, withHandle as withHandleIn, withNetns } from '../helpers/netns.js';
+import { freshName, isRoot, withHandle as withHandleIn } from '../helpers/netns.js';
 
 /** Set by test/vm/vlan-lane.sh: a kernel without 8021q is then a failure, not a skip. */
 export const requireVlan = process.env.EUCANET_REQUIRE_VLAN === '1';
@@ -112,7 +112,7 @@ export function ping(ns: string, dst: string, opts: { count?: number; deadline?:
   const args = [...pingCmd.slice(1), '-c', String(count), '-W', '1', '-w', String(deadline)];
   if (opts.dev) args.push('-I', opts.dev);
   args.push(dst);
-  const r = spawnSync('ip', ['netns', 'exec', ns, pingCmd[0]!, ...args], {
+  const r = spawnSync('ip', ['netns', 'exec', ns, pingCmd[0], ...args], {
     encoding: 'utf8',
     timeout: (deadline + 20) * 1000,
     killSignal: 'SIGKILL',

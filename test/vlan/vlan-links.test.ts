@@ -51,7 +51,10 @@ describeVlan(FILE, 'VLAN links (root, 8021q, a fresh namespace per test)', () =>
       expect(v10.address).toBe(eth0.address);
 
       const ip = ipLinks(ns);
-      for (const [name, id, l] of [['eth0.10', 10, v10], ['eth0.11', 11, v11]] as const) {
+      for (const [name, id, l] of [
+        ['eth0.10', 10, v10],
+        ['eth0.11', 11, v11],
+      ] as const) {
         const o = ip.get(name);
         expect(o, name).toBeDefined();
         expect(o.ifindex).toBe(l.index);
@@ -85,8 +88,16 @@ describeVlan(FILE, 'VLAN links (root, 8021q, a fresh namespace per test)', () =>
       expect(inner).toMatchObject({ kind: 'vlan', parent: outer.index, up: true, vlan: { id: 10, protocol: '802.1Q' } });
 
       const ip = ipLinks(ns);
-      expect(ip.get('eth0.100')).toMatchObject({ ifindex: outer.index, link: 'eth0', linkinfo: { info_kind: 'vlan', info_data: { protocol: '802.1ad', id: 100 } } });
-      expect(ip.get('eth0.100.10')).toMatchObject({ ifindex: inner.index, link: 'eth0.100', linkinfo: { info_kind: 'vlan', info_data: { protocol: '802.1Q', id: 10 } } });
+      expect(ip.get('eth0.100')).toMatchObject({
+        ifindex: outer.index,
+        link: 'eth0',
+        linkinfo: { info_kind: 'vlan', info_data: { protocol: '802.1ad', id: 100 } },
+      });
+      expect(ip.get('eth0.100.10')).toMatchObject({
+        ifindex: inner.index,
+        link: 'eth0.100',
+        linkinfo: { info_kind: 'vlan', info_data: { protocol: '802.1Q', id: 10 } },
+      });
       expect(ip.get('eth0.100.10').flags).toContain('UP');
 
       // The same id under another protocol on the same parent is a different device.

@@ -44,7 +44,7 @@ interface Lan {
 /** The switch and three hosts, each host's eth0 a veth into the switch's bridge. */
 async function withLan<T>(fn: (lan: Lan) => Promise<T>): Promise<T> {
   return withNamespaces(4, async ([a, b, c, sw]) => {
-    const ns = { a: a!, b: b!, c: c!, sw: sw! };
+    const ns = { a: a, b: b, c: c, sw: sw };
     const handles: Handle[] = [];
     try {
       const [ha, hb, hc, hsw] = [ns.a, ns.b, ns.c, ns.sw].map((n) => {
@@ -57,7 +57,11 @@ async function withLan<T>(fn: (lan: Lan) => Promise<T>): Promise<T> {
         await h.sysctl.set('net.ipv6.conf.default.disable_ipv6', 1);
       }
       await hsw.links.add({ name: 'sw0', kind: 'bridge', stp: false, up: true });
-      for (const [port, host, h] of [['sw-a', ns.a, ha], ['sw-b', ns.b, hb], ['sw-c', ns.c, hc]] as const) {
+      for (const [port, host, h] of [
+        ['sw-a', ns.a, ha],
+        ['sw-b', ns.b, hb],
+        ['sw-c', ns.c, hc],
+      ] as const) {
         await hsw.links.add({ name: port, kind: 'veth', peer: 'eth0', peerNetns: host, master: 'sw0', up: true });
         await h.links.set('eth0', { up: true });
       }
@@ -66,13 +70,19 @@ async function withLan<T>(fn: (lan: Lan) => Promise<T>): Promise<T> {
       await hc.addresses.add({ dev: 'eth0', address: '10.9.9.3/24' });
 
       // A: the seed's shape, group bridges with the VLAN device as their port.
-      for (const [id, addr] of [[10, '10.1.2.1/27'], [11, '10.1.2.33/27']] as const) {
+      for (const [id, addr] of [
+        [10, '10.1.2.1/27'],
+        [11, '10.1.2.33/27'],
+      ] as const) {
         await ha.links.add({ name: `eucabr${id}`, kind: 'bridge', stp: false, up: true });
         await ha.links.add({ name: `eth0.${id}`, kind: 'vlan', parent: 'eth0', id, protocol: '802.1Q', master: `eucabr${id}`, up: true });
         await ha.addresses.add({ dev: `eucabr${id}`, address: addr });
       }
       // B: the addresses on the VLAN devices themselves.
-      for (const [id, addr] of [[10, '10.1.2.2/27'], [11, '10.1.2.34/27']] as const) {
+      for (const [id, addr] of [
+        [10, '10.1.2.2/27'],
+        [11, '10.1.2.34/27'],
+      ] as const) {
         await hb.links.add({ name: `eth0.${id}`, kind: 'vlan', parent: 'eth0', id, up: true });
         await hb.addresses.add({ dev: `eth0.${id}`, address: addr });
       }
@@ -155,10 +165,10 @@ async function capturing(
   try {
     await Promise.all(caps.map((c) => c.ready));
     await act();
-    await caps[0]!.waitFor(() => until(caps.map((c) => c.lines)), timeoutMs);
+    await caps[0].waitFor(() => until(caps.map((c) => c.lines)), timeoutMs);
     // Let tcpdump print what the kernel already handed it: quiet for 1 s (at most 8 s).
     const total = () => caps.reduce((n, c) => n + c.lines.length, 0);
-    for (let seen = -1, end = Date.now() + 8_000; seen !== total() && Date.now() < end; ) {
+    for (let seen = -1, end = Date.now() + 8_000; seen !== total() && Date.now() < end;) {
       seen = total();
       await new Promise((r) => setTimeout(r, 1_000));
     }
@@ -187,7 +197,9 @@ describeVlan(FILE, 'VLAN packets (root, 8021q, a switch and three hosts in names
   it('ping works within VLAN 10 and within VLAN 11, and the switch sees every such frame tagged 10 or 11', async () => {
     await withLan(async ({ ns }) => {
       const echo = (vid: number, src: string, dst: string, what: string) =>
-        new RegExp(`ethertype 802\\.1Q \\(0x8100\\).*: vlan ${vid}, p \\d+, ethertype IPv4.*${src.replace(/\./g, '\\.')} > ${dst.replace(/\./g, '\\.')}: ICMP echo ${what}`);
+        new RegExp(
+          `ethertype 802\\.1Q \\(0x8100\\).*: vlan ${vid}, p \\d+, ethertype IPv4.*${src.replace(/\./g, '\\.')} > ${dst.replace(/\./g, '\\.')}: ICMP echo ${what}`,
+        );
       const wanted = [
         echo(10, '10.1.2.2', '10.1.2.1', 'request'),
         echo(10, '10.1.2.1', '10.1.2.2', 'reply'),
@@ -207,7 +219,11 @@ describeVlan(FILE, 'VLAN packets (root, 8021q, a switch and three hosts in names
         { until: ([l]) => seen(l) },
       );
       const dump = lines.join('\n');
-      for (const re of wanted) expect(lines.some((l) => re.test(l)), `no frame matching ${re} in:\n${dump}`).toBe(true);
+      for (const re of wanted)
+        expect(
+          lines.some((l) => re.test(l)),
+          `no frame matching ${re} in:\n${dump}`,
+        ).toBe(true);
       // Every frame of the groups' subnets (ICMP and ARP alike) carried its group's tag.
       const groupFrames = lines.filter((l) => /\b10\.1\.2\.\d+\b/.test(l));
       expect(groupFrames.length).toBeGreaterThanOrEqual(8);
@@ -221,7 +237,7 @@ describeVlan(FILE, 'VLAN packets (root, 8021q, a switch and three hosts in names
     });
   });
 
-  it('an untagged host with an address in VLAN 10\'s subnet reaches no group; the wire itself works', async () => {
+  it("an untagged host with an address in VLAN 10's subnet reaches no group; the wire itself works", async () => {
     await withLan(async ({ b, c, ns }) => {
       const macC = (await c.links.get('eth0'))!.address!;
       const macB = (await b.links.get('eth0'))!.address!;
@@ -249,14 +265,27 @@ describeVlan(FILE, 'VLAN packets (root, 8021q, a switch and three hosts in names
       });
       // C's frames did reach A's eth0, untagged ...
       const fromC = aEth0.filter((l) => srcMac(l) === macC);
-      expect(fromC.some((l) => /ethertype ARP .*who-has 10\.1\.2\.1 tell 10\.1\.2\.3/.test(l)), aEth0.join('\n')).toBe(true);
-      expect(fromC.every((l) => !l.includes('802.1Q')), fromC.join('\n')).toBe(true);
+      expect(
+        fromC.some((l) => /ethertype ARP .*who-has 10\.1\.2\.1 tell 10\.1\.2\.3/.test(l)),
+        aEth0.join('\n'),
+      ).toBe(true);
+      expect(
+        fromC.every((l) => !l.includes('802.1Q')),
+        fromC.join('\n'),
+      ).toBe(true);
       // ... but not one reached a VLAN device (and so a group bridge) on either host.
       groups.forEach((lines, i) => {
-        const [n, dev] = where[i + 1]!;
+        const [n, dev] = where[i + 1];
         const label = `${n === ns.a ? 'A' : 'B'} ${dev}`;
-        expect(lines.filter((l) => srcMac(l) === macC), `frames from C on ${label}`).toEqual([]);
-        if (n === ns.a) expect(lines.some((l) => srcMac(l) === macB), `${label}: the capture saw B's pings`).toBe(true);
+        expect(
+          lines.filter((l) => srcMac(l) === macC),
+          `frames from C on ${label}`,
+        ).toEqual([]);
+        if (n === ns.a)
+          expect(
+            lines.some((l) => srcMac(l) === macB),
+            `${label}: the capture saw B's pings`,
+          ).toBe(true);
         else expect(lines.length, `${label}: the capture saw A's pings`).toBeGreaterThan(0);
       });
     });
@@ -285,25 +314,44 @@ describeVlan(FILE, 'VLAN packets (root, 8021q, a switch and three hosts in names
         expectPing(ns.b, '10.1.2.1'); // live captures on group 10
       });
       // C's frames went out on VLAN 11 and arrived there ...
-      expect(a11.some((l) => srcMac(l) === macC && /who-has 10\.1\.2\.1 tell 10\.1\.2\.4/.test(l)), a11.join('\n')).toBe(true);
+      expect(
+        a11.some((l) => srcMac(l) === macC && /who-has 10\.1\.2\.1 tell 10\.1\.2\.4/.test(l)),
+        a11.join('\n'),
+      ).toBe(true);
       // ... and never on VLAN 10.
-      expect(a10.filter((l) => srcMac(l) === macC), 'frames from C on A eth0.10').toEqual([]);
-      expect(b10.filter((l) => srcMac(l) === macC), 'frames from C on B eth0.10').toEqual([]);
-      expect(a10.some((l) => srcMac(l) === macB), "A eth0.10: the capture saw B's pings").toBe(true);
+      expect(
+        a10.filter((l) => srcMac(l) === macC),
+        'frames from C on A eth0.10',
+      ).toEqual([]);
+      expect(
+        b10.filter((l) => srcMac(l) === macC),
+        'frames from C on B eth0.10',
+      ).toEqual([]);
+      expect(
+        a10.some((l) => srcMac(l) === macB),
+        "A eth0.10: the capture saw B's pings",
+      ).toBe(true);
       expect(b10.length, "B eth0.10: the capture saw B's pings").toBeGreaterThan(0);
     });
   });
 
   it('QinQ: an 802.1Q VLAN inside an 802.1ad one carries pings, and the switch sees both tags', async () => {
     await withLan(async ({ a, b, ns }) => {
-      for (const [h, addr] of [[a, '10.1.3.1/24'], [b, '10.1.3.2/24']] as const) {
+      for (const [h, addr] of [
+        [a, '10.1.3.1/24'],
+        [b, '10.1.3.2/24'],
+      ] as const) {
         await h.links.add({ name: 'eth0.100', kind: 'vlan', parent: 'eth0', id: 100, protocol: '802.1ad', up: true });
         await h.links.add({ name: 'eth0.100.10', kind: 'vlan', parent: 'eth0.100', id: 10, protocol: '802.1Q', up: true });
         await h.addresses.add({ dev: 'eth0.100.10', address: addr });
       }
-      const re = /ethertype 802\.1Q-QinQ \(0x88a8\), length \d+: vlan 100, p \d+, ethertype 802\.1Q \(0x8100\), vlan 10, p \d+, ethertype IPv4.*10\.1\.3\.2 > 10\.1\.3\.1: ICMP echo request/;
+      const re =
+        /ethertype 802\.1Q-QinQ \(0x88a8\), length \d+: vlan 100, p \d+, ethertype 802\.1Q \(0x8100\), vlan 10, p \d+, ethertype IPv4.*10\.1\.3\.2 > 10\.1\.3\.1: ICMP echo request/;
       const [lines] = await capturing([[ns.sw, 'sw-a']], () => expectPing(ns.b, '10.1.3.1'), { until: ([l]) => l.some((x) => re.test(x)) });
-      expect(lines.some((l) => re.test(l)), `no double-tagged echo request in:\n${lines.join('\n')}`).toBe(true);
+      expect(
+        lines.some((l) => re.test(l)),
+        `no double-tagged echo request in:\n${lines.join('\n')}`,
+      ).toBe(true);
       // Nothing of 10.1.3.0/24 crossed the switch with a single tag or none.
       for (const l of lines.filter((x) => /\b10\.1\.3\.\d+\b/.test(x))) expect(l).toMatch(/0x88a8\), length \d+: vlan 100, .*vlan 10, /);
     });

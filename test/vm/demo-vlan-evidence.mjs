@@ -58,15 +58,28 @@ const ping = (ns, ip, count = 2) => {
 function bridges(ns) {
   const links = ipj(ns, '-d', 'link', 'show');
   const byName = new Map(links.map((l) => [l.ifname, l]));
-  const ports = (br) => links.filter((l) => l.master === br).map((l) => l.ifname).sort();
+  const ports = (br) =>
+    links
+      .filter((l) => l.master === br)
+      .map((l) => l.ifname)
+      .sort();
   return { byName, ports };
 }
 
 function vlanDevice(ns, { byName }, name, id, bridge) {
   const l = byName.get(name);
   const info = l?.linkinfo;
-  const ok = info?.info_kind === 'vlan' && info.info_data?.id === id && info.info_data?.protocol === '802.1Q' && l.master === bridge && byName.get(bridge)?.linkinfo?.info_kind === 'bridge';
-  check(ok, `${ns}: ${name} is an 802.1Q device, vlan id ${id}, port of ${bridge}`, l ? `kind ${info?.info_kind}, id ${info?.info_data?.id}, protocol ${info?.info_data?.protocol}, master ${l.master}` : 'no such device');
+  const ok =
+    info?.info_kind === 'vlan' &&
+    info.info_data?.id === id &&
+    info.info_data?.protocol === '802.1Q' &&
+    l.master === bridge &&
+    byName.get(bridge)?.linkinfo?.info_kind === 'bridge';
+  check(
+    ok,
+    `${ns}: ${name} is an 802.1Q device, vlan id ${id}, port of ${bridge}`,
+    l ? `kind ${info?.info_kind}, id ${info?.info_data?.id}, protocol ${info?.info_data?.protocol}, master ${l.master}` : 'no such device',
+  );
 }
 
 function devices() {
@@ -76,7 +89,10 @@ function devices() {
     for (const id of GROUPS) vlanDevice(ns, b, `eth0.${id}`, id, `eucabr${id}`);
     const shown = GROUPS.map((id) => `eucabr${id}: ${b.ports(`eucabr${id}`).join(' ')}`).join('   ');
     const want = GROUPS.map((id) => [...seedPorts[id], `eth0.${id}`].sort().join(' '));
-    check(GROUPS.every((id, k) => b.ports(`eucabr${id}`).join(' ') === want[k]), `${ns}: ${shown} (the seed's figure 3-4)`);
+    check(
+      GROUPS.every((id, k) => b.ports(`eucabr${id}`).join(' ') === want[k]),
+      `${ns}: ${shown} (the seed's figure 3-4)`,
+    );
   }
   const b = bridges(CC);
   for (const id of GROUPS) vlanDevice(CC, b, `eth1.${id}`, id, `eucabr${id}`);
@@ -98,7 +114,7 @@ class Capture {
     let partial = '';
     this.p.stdout.setEncoding('utf8').on('data', (d) => {
       const parts = (partial + d).split('\n');
-      partial = parts.pop();
+      partial = parts.pop() ?? '';
       this.lines.push(...parts.filter(Boolean));
     });
     this.p.stderr.setEncoding('utf8').on('data', (d) => (this.err += d));
@@ -128,7 +144,7 @@ async function capturing(where, act) {
     await Promise.all(caps.map((c) => c.ready()));
     await act();
     const total = () => caps.reduce((n, c) => n + c.lines.length, 0);
-    for (let seen = -1, end = Date.now() + 10_000; seen !== total() && Date.now() < end; ) {
+    for (let seen = -1, end = Date.now() + 10_000; seen !== total() && Date.now() < end;) {
       seen = total();
       await sleep(1000);
     }
@@ -174,7 +190,11 @@ async function tagged() {
   const sample = (id) => lines.find((l) => new RegExp(`vlan ${id}, p \\d+, ethertype IPv4.*ICMP echo`).test(l));
   for (const id of GROUPS) {
     const l = sample(id);
-    check(!!l, `tcpdump on ${SW} sw-nc1 sees frames tagged vlan ${id}${l ? `: ${l.replace(/^\S+ /, '').slice(0, 150)}` : ''}`, `${lines.length} frames, none tagged ${id}`);
+    check(
+      !!l,
+      `tcpdump on ${SW} sw-nc1 sees frames tagged vlan ${id}${l ? `: ${l.replace(/^\S+ /, '').slice(0, 150)}` : ''}`,
+      `${lines.length} frames, none tagged ${id}`,
+    );
   }
   // Every frame with a group address in it carries that group's tag.
   const wrong = [];
@@ -187,7 +207,11 @@ async function tagged() {
     const [id] = ids;
     if (ids.size > 1 || !new RegExp(`ethertype 802\\.1Q \\(0x8100\\), length \\d+: vlan ${id}, `).test(l)) wrong.push(l);
   }
-  check(counted > 0 && wrong.length === 0, `all ${counted} frames of the groups' subnets on the switch carry their group's tag`, `${wrong.length} do not: ${wrong.slice(0, 3).join(' | ')}`);
+  check(
+    counted > 0 && wrong.length === 0,
+    `all ${counted} frames of the groups' subnets on the switch carry their group's tag`,
+    `${wrong.length} do not: ${wrong.slice(0, 3).join(' | ')}`,
+  );
 }
 
 // ---------------------------------------------------------------------------
@@ -243,6 +267,7 @@ async function untagged() {
   }
 }
 
+/** @type {Array<[string, () => unknown]>} */
 const steps = [
   ['devices', devices],
   ['tagged frames on the switch', tagged],
@@ -252,7 +277,7 @@ for (const [name, fn] of steps) {
   try {
     await fn();
   } catch (err) {
-    fail(`${name}: ${err.message.split('\n')[0]}`);
+    fail(`${name}: ${/** @type {Error} */ (err).message.split('\n')[0]}`);
   }
 }
 console.log(failures ? `evidence: ${failures} FAILED` : 'evidence: all passed');

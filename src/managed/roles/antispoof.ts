@@ -26,9 +26,7 @@ export function ncNft(state: AllocatedState, here: AllocatedInstance[], uplink: 
     { family: F, table: T, name: 'macs', key: ['ifname', 'ether_addr'], elements: here.map((i) => [i.port, i.mac]) },
     { family: F, table: T, name: 'ips', key: ['ifname', 'ipv4_addr'], elements: here.map((i) => [i.port, i.privateIp]) },
   ];
-  const chains: Chain[] = [
-    { family: F, table: T, name: 'prerouting', type: 'filter', hook: 'prerouting', priority: -200, policy: 'accept' },
-  ];
+  const chains: Chain[] = [{ family: F, table: T, name: 'prerouting', type: 'filter', hook: 'prerouting', priority: -200, policy: 'accept' }];
   const rules: RuleSpec[] = [
     at('prerouting', rule().iifname('@ports').lookup('@macs', ['iifname', 'ether saddr'], { not: true }).drop(), 'MAC spoofing'),
     at('prerouting', rule().iifname('@ports').ipSaddr('0.0.0.0').udpSport(68).udpDport(67).accept(), 'DHCP before an address'),

@@ -1,7 +1,9 @@
 // The cluster controller's DHCP networks for an allocated MANAGED state: one
 // network per group on its bridge, one static lease per instance (dhcp/ knows
 // dnsmasq; this maps the MANAGED model onto its networks).
-import { dhcpHostnameProblem, type DhcpNetwork } from '../../dhcp/index.js';
+// The pure parts of dhcp/ only: its index also loads the dnsmasq supervisor.
+import type { DhcpNetwork } from '../../dhcp/types.js';
+import { dhcpHostnameProblem } from '../../dhcp/validate.js';
 import { ValidationError } from '../../errors.js';
 import { groupNet } from '../net.js';
 import { groupKey, type AllocatedGroup, type AllocatedState } from '../types.js';
@@ -23,8 +25,14 @@ export function hostnameClashes(state: AllocatedState): ValidationError[] {
     const prev = seen.get(key);
     if (prev === undefined) seen.set(key, i);
     else {
-      const other = state.instances[prev]!.id;
-      out.push(new ValidationError(`instances[${i}].id`, inst.id, `is the same DHCP hostname as instances[${prev}].id ${JSON.stringify(other)}: dnsmasq compares hostnames without case`));
+      const other = state.instances[prev].id;
+      out.push(
+        new ValidationError(
+          `instances[${i}].id`,
+          inst.id,
+          `is the same DHCP hostname as instances[${prev}].id ${JSON.stringify(other)}: dnsmasq compares hostnames without case`,
+        ),
+      );
     }
   });
   return out;

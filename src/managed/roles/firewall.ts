@@ -34,8 +34,8 @@ export function ingressRule(state: AllocatedState, g: AllocatedGroup, r: Rule): 
     }
   } else if (r.protocol === 'icmp') {
     b.l4proto('icmp');
-    if ((r.icmpType ?? -1) !== -1) b.icmpType(r.icmpType!);
-    if ((r.icmpCode ?? -1) !== -1) b.icmpCode(r.icmpCode!);
+    if (r.icmpType !== undefined && r.icmpType !== -1) b.icmpType(r.icmpType);
+    if (r.icmpCode !== undefined && r.icmpCode !== -1) b.icmpCode(r.icmpCode);
   } else {
     b.ipProtocol(r.protocol);
   }
@@ -56,10 +56,10 @@ function ruleComment(r: Rule): string {
 
 export function ccNft(state: AllocatedState): DesiredNft {
   const subnet = state.subnet;
-  const withPublic = state.instances.filter((i) => i.publicIp !== undefined);
+  const withPublic = state.instances.flatMap((i) => (i.publicIp !== undefined ? [{ ...i, publicIp: i.publicIp }] : []));
   const sets: DesiredSet[] = [
-    { family: F, table: T, name: 'pub2priv', key: 'ipv4_addr', data: 'ipv4_addr', elements: withPublic.map((i) => [i.publicIp!, i.privateIp] as const) },
-    { family: F, table: T, name: 'priv2pub', key: 'ipv4_addr', data: 'ipv4_addr', elements: withPublic.map((i) => [i.privateIp, i.publicIp!] as const) },
+    { family: F, table: T, name: 'pub2priv', key: 'ipv4_addr', data: 'ipv4_addr', elements: withPublic.map((i) => [i.publicIp, i.privateIp] as const) },
+    { family: F, table: T, name: 'priv2pub', key: 'ipv4_addr', data: 'ipv4_addr', elements: withPublic.map((i) => [i.privateIp, i.publicIp] as const) },
   ];
   const chains: Chain[] = [
     chain('prerouting', { type: 'nat', hook: 'prerouting', priority: -100, policy: 'accept' }),

@@ -8,6 +8,7 @@ import { ncNft } from './antispoof.js';
 import { ccNft } from './firewall.js';
 import { bridgeOf } from './names.js';
 import { hostSegments } from './segments.js';
+import { must } from '../../util/must.js';
 
 export * from './names.js';
 export { ingressRule } from './firewall.js';
@@ -52,7 +53,10 @@ export function planNc(state: AllocatedState, node: string): DesiredState {
   const groups = state.groups.filter((g) => keys.has(groupKey(g)));
   const net = hostSegments(state, groups, host.privateInterface, host.underlay);
   for (const i of here) {
-    const g = groups.find((x) => groupKey(x) === i.group)!;
+    const g = must(
+      groups.find((x) => groupKey(x) === i.group),
+      `group ${i.group}`,
+    );
     net.ports.push({ name: i.port, master: bridgeOf(state, g), up: true, tap: { alias: `eucanet:port ${i.id} group ${i.group}` } });
   }
   return { ...net, nft: ncNft(state, here, host.privateInterface) };
@@ -60,7 +64,7 @@ export function planNc(state: AllocatedState, node: string): DesiredState {
 
 export function planRole(state: AllocatedState, role: Role): DesiredState {
   if (state.segmentation === 'auto') {
-    throw new ValidationError('segmentation', 'auto', "is decided per host: resolve it first (managed/preflight.ts resolveSegmentation, which apply does)");
+    throw new ValidationError('segmentation', 'auto', 'is decided per host: resolve it first (managed/preflight.ts resolveSegmentation, which apply does)');
   }
   return role.role === 'cc' ? planCc(state) : planNc(state, role.node);
 }

@@ -17,7 +17,6 @@ export function segmentOf(state: AllocatedState, g: AllocatedGroup, priv: string
 export const VXLAN_GROUP = '239.1.1.1';
 export const VXLAN_PORT = 4789;
 
-
 /** The metadata service address instances ask. */
 export const METADATA_IP = '169.254.169.254';
 

@@ -5,6 +5,7 @@ import type { AddressSpec } from '../../rtnl/address.js';
 import type { DesiredPort } from '../../tx/desired.js';
 import type { AllocatedGroup, AllocatedState } from '../types.js';
 import { VXLAN_GROUP, VXLAN_PORT, bridgeOf, segmentOf } from './names.js';
+import { must } from '../../util/must.js';
 
 export interface HostNet {
   links: LinkSpec[];
@@ -24,14 +25,31 @@ export function hostSegments(state: AllocatedState, groups: AllocatedGroup[], pr
     const br = bridgeOf(state, g);
     if (!bridges.has(br)) {
       bridges.add(br);
-      out.links.push({ kind: 'bridge', name: br, stp: false, forwardDelay: 0, up: true, alias: `eucanet:${state.segmentation === 'none' ? 'all groups' : `${g.owner}/${g.name}`}` });
+      out.links.push({
+        kind: 'bridge',
+        name: br,
+        stp: false,
+        forwardDelay: 0,
+        up: true,
+        alias: `eucanet:${state.segmentation === 'none' ? 'all groups' : `${g.owner}/${g.name}`}`,
+      });
     }
     const seg = segmentOf(state, g, priv);
     if (state.segmentation === 'vlan') {
-      out.links.push({ kind: 'vlan', name: seg!, parent: priv, id: g.vlan, master: br, up: true });
+      out.links.push({ kind: 'vlan', name: must(seg, 'the VLAN device name'), parent: priv, id: g.vlan, master: br, up: true });
     } else if (state.segmentation === 'vxlan') {
-      const local = underlay!.split('/')[0]!;
-      out.links.push({ kind: 'vxlan', name: seg!, vni: g.vlan, local, multicastGroup: VXLAN_GROUP, device: priv, port: VXLAN_PORT, master: br, up: true });
+      const local = must(underlay, `the underlay of a VXLAN host (${priv})`).split('/')[0];
+      out.links.push({
+        kind: 'vxlan',
+        name: must(seg, 'the VXLAN device name'),
+        vni: g.vlan,
+        local,
+        multicastGroup: VXLAN_GROUP,
+        device: priv,
+        port: VXLAN_PORT,
+        master: br,
+        up: true,
+      });
     }
   }
   if (state.segmentation === 'none' && groups.length) out.ports.push({ name: priv, master: 'eucabr0', up: true });

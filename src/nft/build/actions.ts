@@ -3,7 +3,7 @@
 import { ValidationError } from '../../errors.js';
 import { dataType, type Scalar } from '../datatypes.js';
 import { parseVerdict } from './elements.js';
-import { FIELDS, type Field, type FieldName } from './fields.js';
+import { FIELDS, knownField, type Field, type FieldName } from './fields.js';
 import { loadExpr, lowerMatch, setRef } from './lower.js';
 import { lowerNatTarget, natFlags, parseNatTarget, parsePorts, type NatOptions } from './nat-target.js';
 import type { Expr, LogLevel, NatExpr, RejectExpr } from '../types.js';
@@ -101,13 +101,13 @@ export abstract class RuleActions {
   reject(o: RejectOptions = {}): this {
     let e: RejectExpr | undefined;
     if (o.tcpReset) {
-      this.depsFor(FIELDS.get('tcp dport')!);
+      this.depsFor(knownField('tcp dport'));
       e = { kind: 'reject', type: 'tcp-reset' };
     } else if (o.icmp !== undefined) {
-      this.depsFor(FIELDS.get('ip saddr')!);
-      e = { kind: 'reject', type: 'icmp', code: dataType('icmp_code').parse(o.icmp, 'reject with icmp')[0]! };
+      this.depsFor(knownField('ip saddr'));
+      e = { kind: 'reject', type: 'icmp', code: dataType('icmp_code').parse(o.icmp, 'reject with icmp')[0] };
     } else if (o.icmpv6 !== undefined) {
-      this.depsFor(FIELDS.get('ip6 saddr')!);
+      this.depsFor(knownField('ip6 saddr'));
       e = { kind: 'reject', type: 'icmp', code: code(ICMPV6_CODES, o.icmpv6, 'reject with icmpv6') };
     } else if (o.icmpx !== undefined) {
       e = { kind: 'reject', type: 'icmpx', code: code(ICMPX_CODES, o.icmpx, 'reject with icmpx') };
@@ -211,7 +211,7 @@ export abstract class RuleActions {
       this.l3 = f.l3;
     }
     if (f.l4 !== undefined && this.l4 !== f.l4) {
-      this.parts.push(...lowerMatch(FIELDS.get('meta l4proto')!, { kind: 'value', data: protoByte(f.l4) }, {}, f.name));
+      this.parts.push(...lowerMatch(knownField('meta l4proto'), { kind: 'value', data: protoByte(f.l4) }, {}, f.name));
       this.l4 = f.l4;
     }
     if (f.ll && !this.ll) {

@@ -13,7 +13,7 @@
 import { ValidationError } from '../../errors.js';
 import { INET_PROTOS, dataType, padded, type Scalar } from '../datatypes.js';
 import { FIELDS, IPPROTO_TCP, IPPROTO_UDP, type FieldName } from './fields.js';
-import { loadExpr, lowerMatch, parseMatch, setRef, type MatchOptions } from './lower.js';
+import { loadExpr, lowerMatch, parseMatch, setName, type MatchOptions } from './lower.js';
 import { RuleActions, type Dep } from './actions.js';
 import type { Expr, Family } from '../types.js';
 
@@ -77,14 +77,14 @@ export class RuleBuilder extends RuleActions {
 
   /** Looks the field (or a concatenation of fields) up in a named set: lookup('@allowed', 'ip saddr'). */
   lookup(set: string, fields: FieldName | FieldName[], o: { not?: boolean } = {}): this {
-    const name = setRef(set, 'set') ?? setRef(`@${set}`, 'set')!;
+    const name = setName(set);
     this.loadKey(fields);
     this.parts.push(o.not ? { kind: 'lookup', set: name, sreg: 1, invert: true } : { kind: 'lookup', set: name, sreg: 1 });
     return this;
   }
   /** Verdict map: "iifname vmap @name". */
   vmap(set: string, fields: FieldName | FieldName[]): this {
-    const name = setRef(set, 'set') ?? setRef(`@${set}`, 'set')!;
+    const name = setName(set);
     this.loadKey(fields);
     this.parts.push({ kind: 'lookup', set: name, sreg: 1, dreg: 0 });
     return this;

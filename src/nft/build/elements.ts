@@ -47,11 +47,11 @@ function parseKey(set: NftSet, k: KeyInput, field: string): Pick<SetElement, 'ke
     throw new ValidationError(field, k, `expected ${types.length === 1 ? 'one value' : `${types.length} values`} of type ${types.join(' . ')}`);
   }
   if (!interval) {
-    const vals = parts.map((p, i) => parseValue(types[i]!, p, types.length === 1 ? field : `${field}[${i}]`, set.keyLen));
-    return { key: types.length === 1 ? vals[0]! : concat(vals) };
+    const vals = parts.map((p, i) => parseValue(types[i], p, types.length === 1 ? field : `${field}[${i}]`, set.keyLen));
+    return { key: types.length === 1 ? vals[0] : concat(vals) };
   }
-  const ranges = parts.map((p, i) => parseRange(types[i]!, p, types.length === 1 ? field : `${field}[${i}]`));
-  if (types.length === 1) return { key: ranges[0]!.from, keyEnd: ranges[0]!.to };
+  const ranges = parts.map((p, i) => parseRange(types[i], p, types.length === 1 ? field : `${field}[${i}]`));
+  if (types.length === 1) return { key: ranges[0].from, keyEnd: ranges[0].to };
   return { key: concat(ranges.map((r) => r.from)), keyEnd: concat(ranges.map((r) => r.to)) };
 }
 
@@ -64,7 +64,7 @@ function parseData(set: NftSet, d: DataInput | undefined, field: string, keyOnly
   if (d === undefined) throw new ValidationError(field, d, `map ${set.name} needs a value of type ${set.data}`);
   if (set.data === 'verdict') return { verdict: parseVerdict(d, field) };
   if (typeof d === 'object') throw new ValidationError(field, d, `expected a value of type ${set.data}`);
-  return { data: parseValue(set.data as DataTypeName, d, field, set.dataLen) };
+  return { data: parseValue(set.data, d, field, set.dataLen) };
 }
 
 function normalize(set: NftSet, input: ElementInput): { key: KeyInput; data?: DataInput; timeout?: number; comment?: string } {
@@ -83,9 +83,9 @@ function normalize(set: NftSet, input: ElementInput): { key: KeyInput; data?: Da
  */
 export function parseElements(set: NftSet, inputs: readonly ElementInput[], keyOnly = false): SetElement[] {
   const fast = fastParser(set, keyOnly);
-  const out: SetElement[] = new Array(inputs.length);
+  const out = new Array<SetElement>(inputs.length);
   for (let i = 0; i < inputs.length; i++) {
-    out[i] = (fast && fast(inputs[i]!)) || parseOne(set, inputs[i]!, `set ${set.name} element #${i}`, keyOnly);
+    out[i] = (fast && fast(inputs[i])) || parseOne(set, inputs[i], `set ${set.name} element #${i}`, keyOnly);
   }
   return out;
 }

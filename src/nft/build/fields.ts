@@ -2,6 +2,7 @@
 // register, its data type, and what it depends on. The rule builder lowers
 // matches through this table and the renderer reads loads back through it.
 import type { CtKey, DataTypeName, MetaKey, PayloadBase } from '../types.js';
+import { must } from '../../util/must.js';
 
 export type Load =
   | { kind: 'payload'; base: PayloadBase; offset: number; len: number }
@@ -79,6 +80,11 @@ export const FIELDS = new Map<FieldName, Field>(LIST.map((f) => [f.name, f]));
 
 export function field(name: FieldName): Field | undefined {
   return FIELDS.get(name);
+}
+
+/** A field of the table above: every FieldName is in it. */
+export function knownField(name: FieldName): Field {
+  return must(FIELDS.get(name), `nft field ${name}`);
 }
 
 /** What a register holds after a load, for naming it when rendering. */

@@ -42,6 +42,11 @@ export function setRef(v: unknown, field: string): string | undefined {
   return validateName(v.slice(1), field);
 }
 
+/** A set named with or without its '@'. */
+export function setName(set: string): string {
+  return setRef(set, 'set') ?? validateName(`${set}`, 'set');
+}
+
 export function parseMatch(f: Field, v: Scalar, what: string): Parsed {
   const set = setRef(v, what);
   if (set !== undefined) return { kind: 'set', name: set };

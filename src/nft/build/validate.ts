@@ -7,7 +7,7 @@ import { ValidationError } from '../../errors.js';
 import { BYTEORDER_BIG, dataType, isDataTypeName } from '../datatypes.js';
 import { FAMILIES, hookNum } from '../names.js';
 import { flagOrder, keyLen } from '../wire/set.js';
-import type { Chain, Expr, Family, NftSet, Rule, SetFlag, Table } from '../types.js';
+import type { Chain, DataTypeName, Expr, Family, NftSet, Rule, SetFlag, Table } from '../types.js';
 import { NFT_DATA_VALUE_MAXLEN, NFT_REG32_15 } from '../wire/constants.js';
 import { CMP_OPS } from '../wire/expr/cmp.js';
 import { CT_KEYS } from '../wire/expr/ct.js';
@@ -89,7 +89,8 @@ export function validateSet(s: NftSet): NftSet {
   validateName(s.table, 'table');
   validateName(s.name, 'set');
   const where = `set ${s.name}`;
-  const types = Array.isArray(s.key) ? s.key : [s.key];
+  // (Array.isArray widens a readonly array to any[]: the assertion keeps the element type.)
+  const types = (Array.isArray(s.key) ? s.key : [s.key]) as readonly DataTypeName[];
   if (types.length === 0) throw new ValidationError(`${where} key`, s.key, 'expected a type');
   for (const t of types) if (!isDataTypeName(t)) throw new ValidationError(`${where} key`, t, 'unknown data type');
   if (s.data !== undefined && s.data !== 'verdict' && !isDataTypeName(s.data)) {
@@ -101,7 +102,7 @@ export function validateSet(s: NftSet): NftSet {
     int(s.timeout, `${where} timeout`, 1, Number.MAX_SAFE_INTEGER);
     flags.add('timeout');
   }
-  if (flags.has('interval') && types.length === 1 && dataType(types[0]!).byteorder !== BYTEORDER_BIG && dataType(types[0]!).len > 1) {
+  if (flags.has('interval') && types.length === 1 && dataType(types[0]).byteorder !== BYTEORDER_BIG && dataType(types[0]).len > 1) {
     throw new ValidationError(`${where} key`, types[0], 'interval sets need a big-endian key type (addresses, ports, protocols)');
   }
   if (types.includes('integer') && s.keyLen === undefined) throw new ValidationError(`${where} keyLen`, s.keyLen, 'integer keys need a length');
@@ -122,7 +123,7 @@ const REG_FIELDS = ['sreg', 'dreg', 'regAddrMin', 'regAddrMax', 'regProtoMin', '
 const BYTE_FIELDS = ['data', 'mask', 'xor', 'from', 'to'] as const;
 
 function check(e: Expr, where: string): void {
-  if (typeof e !== 'object' || e === null || !KINDS.has(e.kind)) throw new ValidationError(`${where} kind`, (e as Expr)?.kind, 'unknown expression');
+  if (typeof e !== 'object' || e === null || !KINDS.has(e.kind)) throw new ValidationError(`${where} kind`, (e)?.kind, 'unknown expression');
   const rec = e as unknown as Record<string, unknown>;
   for (const f of REG_FIELDS) {
     const r = rec[f];
@@ -145,7 +146,8 @@ function check(e: Expr, where: string): void {
 
 /** Returns a copy of the list after checking every expression. */
 export function validateExprs(exprs: readonly Expr[], where: string): Expr[] {
-  if (!Array.isArray(exprs)) throw new ValidationError(`${where} exprs`, exprs, 'expected an array of expressions');
+  const list: unknown = exprs;
+  if (!Array.isArray(list)) throw new ValidationError(`${where} exprs`, list, 'expected an array of expressions');
   exprs.forEach((e, i) => check(e, `${where} expression #${i + 1}`));
   return [...exprs];
 }

@@ -51,7 +51,7 @@ function parseRangeOnce(type: DataTypeName, v: Scalar, field: string): ParsedRan
     }
     let from: Buffer;
     try {
-      from = dt.parse(addr!, field);
+      from = dt.parse(addr, field);
     } catch {
       throw new ValidationError(field, v, `malformed CIDR: ${addr} is not an ${type === 'ipv4_addr' ? 'IPv4' : 'IPv6'} address`);
     }
@@ -59,7 +59,7 @@ function parseRangeOnce(type: DataTypeName, v: Scalar, field: string): ParsedRan
     if (!and(from, mask).equals(from)) throw new ValidationError(field, v, 'malformed CIDR: host bits are set');
     const to = Buffer.from(from);
     const host = not(mask);
-    for (let i = 0; i < to.length; i++) to[i]! |= host[i]!;
+    for (let i = 0; i < to.length; i++) to[i] |= host[i];
     return { from, to, prefix: Number(bits) };
   }
   if (typeof v === 'string' && v.includes('-') && type !== 'ifname' && !parses(type, v)) {

@@ -10,6 +10,7 @@ import { fieldOfLoad, type Field, type Load } from '../build/fields.js';
 import { formatValue } from '../build/values.js';
 import { dataType, padded } from '../datatypes.js';
 import type { BitwiseExpr, CmpExpr, DataTypeName, Expr, Family, LimitExpr, LogExpr, LookupExpr, NatExpr, NatFlag, RejectExpr } from '../types.js';
+import { must } from '../../util/must.js';
 
 export interface Reg {
   text: string;
@@ -44,14 +45,17 @@ export class RuleRenderer {
   l4: number | undefined;
 
   /** `anon` gives the inline text ("{ 22, 80 }") of anonymous sets, which have no usable name. */
-  constructor(readonly family: Family, private readonly anon?: (set: string) => string | undefined) {
+  constructor(
+    readonly family: Family,
+    private readonly anon?: (set: string) => string | undefined,
+  ) {
     if (family === 'ip') this.l3 = 'ipv4';
     if (family === 'ip6') this.l3 = 'ipv6';
   }
 
   render(exprs: readonly Expr[]): string {
     for (let i = 0; i < exprs.length; i++) {
-      const e = exprs[i]!;
+      const e = exprs[i];
       const next = exprs[i + 1];
       if (e.kind === 'cmp' && e.op === 'gte' && next?.kind === 'cmp' && next.op === 'lte' && next.sreg === e.sreg) {
         this.emit(`${this.use(e.sreg).text} ${formatValue(this.use(e.sreg).type, e.data)}-${formatValue(this.use(e.sreg).type, next.data)}`);
@@ -97,7 +101,10 @@ export class RuleRenderer {
         return this.lookup(e);
       case 'immediate':
         if (e.verdict) return this.emit(e.verdict.chain !== undefined ? `${e.verdict.code} ${quoteName(e.verdict.chain)}` : e.verdict.code);
-        this.regs.set(slot(e.dreg), { text: '', type: 'integer', len: e.data!.length, data: e.data! });
+        {
+          const data = must(e.data, 'the data of an immediate without a verdict');
+          this.regs.set(slot(e.dreg), { text: '', type: 'integer', len: data.length, data });
+        }
         return;
       default:
         return this.emit(renderStatement(this, e));
@@ -105,8 +112,11 @@ export class RuleRenderer {
   }
 
   private load(e: Expr & { kind: 'payload' | 'meta' | 'ct' }, dreg: number): void {
-    const load: Load = e.kind === 'payload' ? { kind: 'payload', base: e.base, offset: e.offset, len: e.len } : { kind: e.kind, key: e.key } as Load;
-    const hit = e.kind === 'ct' && e.direction ? undefined : fieldOfLoad(load, { ...(this.l3 ? { l3: this.l3 } : {}), ...(this.l4 !== undefined ? { l4: this.l4 } : {}) });
+    const load: Load = e.kind === 'payload' ? { kind: 'payload', base: e.base, offset: e.offset, len: e.len } : ({ kind: e.kind, key: e.key } as Load);
+    const hit =
+      e.kind === 'ct' && e.direction
+        ? undefined
+        : fieldOfLoad(load, { ...(this.l3 ? { l3: this.l3 } : {}), ...(this.l4 !== undefined ? { l4: this.l4 } : {}) });
     let reg: Reg;
     if (hit) {
       this.dropDependency(hit.field);
@@ -138,8 +148,8 @@ export class RuleRenderer {
   }
 
   dropDep(kind: NonNullable<Stmt['dep']>): void {
-    for (let i = this.out.length - 1; i >= 0 && this.out[i]!.dep; i--) {
-      if (this.out[i]!.dep === kind) {
+    for (let i = this.out.length - 1; i >= 0 && this.out[i].dep; i--) {
+      if (this.out[i].dep === kind) {
         this.out.splice(i, 1);
         return;
       }
@@ -185,7 +195,7 @@ export class RuleRenderer {
   }
 
   private maskedCmp(r: Reg, e: CmpExpr): string {
-    const mask = r.mask!;
+    const mask = must(r.mask, 'the mask of a masked comparison');
     const dt = dataType(r.type === 'integer' ? 'integer' : r.type);
     if (dt.bitmask && isZero(e.data) && (e.op === 'neq' || e.op === 'eq') && isZero(r.xor ?? mask.subarray(0, 0))) {
       return `${r.text} ${e.op === 'eq' ? '!= ' : ''}${dt.format(mask)}`;
@@ -205,7 +215,7 @@ export class RuleRenderer {
       this.regs.set(slot(e.dreg), { text: `${r.text} ${e.shift.op === 'lshift' ? '<<' : '>>'} ${e.shift.bits}`, type: 'integer', len: e.len });
       return;
     }
-    this.regs.set(slot(e.dreg), { ...r, mask: e.mask!, xor: e.xor! });
+    this.regs.set(slot(e.dreg), { ...r, mask: e.mask, xor: e.xor });
   }
 
   private lookup(e: LookupExpr): void {
@@ -247,21 +257,32 @@ const UNITS: Record<number, string> = { 1: 'second', 60: 'minute', 3600: 'hour',
 
 export function renderStatement(r: RuleRenderer, e: Expr): string {
   switch (e.kind) {
-    case 'nat': return nat(r, e);
-    case 'masq': return `masquerade${ports(r, e.regProtoMin, e.regProtoMax)}${flags(e.flags)}`;
-    case 'redir': return `redirect${ports(r, e.regProtoMin, e.regProtoMax)}${flags(e.flags)}`;
-    case 'counter': return `counter packets ${e.packets ?? 0n} bytes ${e.bytes ?? 0n}`;
-    case 'log': return log(e);
-    case 'limit': return limit(e);
-    case 'reject': return reject(r, e);
-    case 'meta': return `meta ${e.key} set ${value(r.use(e.sreg ?? 1), e.key === 'mark' ? 'mark' : undefined)}`;
-    case 'ct': return `ct ${e.key} set ${value(r.use(e.sreg ?? 1), e.key === 'mark' ? 'mark' : undefined)}`;
+    case 'nat':
+      return nat(r, e);
+    case 'masq':
+      return `masquerade${ports(r, e.regProtoMin, e.regProtoMax)}${flags(e.flags)}`;
+    case 'redir':
+      return `redirect${ports(r, e.regProtoMin, e.regProtoMax)}${flags(e.flags)}`;
+    case 'counter':
+      return `counter packets ${e.packets ?? 0n} bytes ${e.bytes ?? 0n}`;
+    case 'log':
+      return log(e);
+    case 'limit':
+      return limit(e);
+    case 'reject':
+      return reject(r, e);
+    case 'meta':
+      return `meta ${e.key} set ${value(r.use(e.sreg ?? 1), e.key === 'mark' ? 'mark' : undefined)}`;
+    case 'ct':
+      return `ct ${e.key} set ${value(r.use(e.sreg ?? 1), e.key === 'mark' ? 'mark' : undefined)}`;
     case 'payload': {
       const base = { ll: 'll', network: 'nh', transport: 'th', inner: 'ih' }[e.base];
       return `@${base},${e.offset * 8},${e.len * 8} set ${value(r.use(e.sreg ?? 1))}`;
     }
-    case 'raw': return `<raw ${e.name} ${e.data.toString('hex')}>`;
-    default: return `<${e.kind}>`;
+    case 'raw':
+      return `<raw ${e.name} ${e.data.toString('hex')}>`;
+    default:
+      return `<${e.kind}>`;
   }
 }
 
@@ -320,8 +341,17 @@ function log(e: LogExpr): string {
 // NF_LOG_* (/usr/include/linux/netfilter/nf_log.h) by nft's names.
 function logFlags(f: number): string {
   if ((f & 0x2f) === 0x2f) return 'all';
-  const names: Array<[number, string]> = [[1, 'tcp sequence'], [2, 'tcp options'], [4, 'ip options'], [8, 'skuid'], [0x20, 'ether']];
-  return names.filter(([b]) => f & b).map(([, n]) => n).join(',');
+  const names: Array<[number, string]> = [
+    [1, 'tcp sequence'],
+    [2, 'tcp options'],
+    [4, 'ip options'],
+    [8, 'skuid'],
+    [0x20, 'ether'],
+  ];
+  return names
+    .filter(([b]) => f & b)
+    .map(([, n]) => n)
+    .join(',');
 }
 
 function bytesRate(n: number): string {

@@ -4,15 +4,20 @@ import { isAllOnes } from '../build/addr.js';
 import { priorityName } from '../names.js';
 import { quoteName, renderRuleBody } from './rule.js';
 import { componentLen, isConcat, keyTypes } from '../wire/set.js';
-import type { Chain, DataTypeName, NftSet, Rule, SetElement, Table, Verdict } from '../types.js';
+import type { Chain, NftSet, Rule, SetElement, Table, Verdict } from '../types.js';
 import { formatRange, formatValue, split } from '../build/values.js';
-
 
 export { quoteName } from './rule.js';
 
 /** "1h", "10m", "1m30s500ms": milliseconds as nft writes time. */
 export function formatTime(ms: number): string {
-  const units: Array<[string, number]> = [['d', 86400000], ['h', 3600000], ['m', 60000], ['s', 1000], ['ms', 1]];
+  const units: Array<[string, number]> = [
+    ['d', 86400000],
+    ['h', 3600000],
+    ['m', 60000],
+    ['s', 1000],
+    ['ms', 1],
+  ];
   let rest = ms;
   let out = '';
   for (const [u, n] of units) {
@@ -71,14 +76,14 @@ function keyText(s: NftSet, e: SetElement): string {
   const types = keyTypes(s);
   const interval = s.flags?.includes('interval') ?? false;
   if (!isConcat(s)) {
-    const t = types[0]!;
+    const t = types[0];
     if (!interval || !e.keyEnd) return formatValue(t, e.key);
     return isAllOnes(e.keyEnd) && isAllOnes(e.key) ? formatValue(t, e.key) : formatRange(t, e.key, e.keyEnd);
   }
   const lens = types.map((t) => componentLen(t, s));
   const from = split(e.key, lens);
   const to = e.keyEnd ? split(e.keyEnd, lens) : from;
-  return types.map((t, i) => formatRange(t, from[i]!, to[i]!)).join(' . ');
+  return types.map((t, i) => formatRange(t, from[i], to[i])).join(' . ');
 }
 
 export function renderElement(s: NftSet, e: SetElement): string {
@@ -86,7 +91,7 @@ export function renderElement(s: NftSet, e: SetElement): string {
   if (e.timeout !== undefined) out += ` timeout ${formatTime(e.timeout)}`;
   if (e.comment !== undefined) out += ` comment ${JSON.stringify(e.comment)}`;
   if (e.verdict) out += ` : ${renderVerdict(e.verdict)}`;
-  else if (e.data && s.data !== undefined && s.data !== 'verdict') out += ` : ${formatValue(s.data as DataTypeName, e.data)}`;
+  else if (e.data && s.data !== undefined && s.data !== 'verdict') out += ` : ${formatValue(s.data, e.data)}`;
   return out;
 }
 

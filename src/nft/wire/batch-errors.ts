@@ -10,9 +10,7 @@ import { decodeError, type Request } from '../../netlink/socket.js';
 import { NlWriter, type TraceEntry } from '../../netlink/writer.js';
 import type { Batch, CommitOptions } from '../batch.js';
 import { CHAIN_ATTRS, HOOK_ATTRS } from './chain.js';
-import {
-  NFTA_CHAIN_HOOK, NFTA_EXPR_DATA, NFTA_RULE_EXPRESSIONS, NFTA_SET_ELEM_LIST_ELEMENTS, NFT_SET_ELEM_INTERVAL_END,
-} from './constants.js';
+import { NFTA_CHAIN_HOOK, NFTA_EXPR_DATA, NFTA_RULE_EXPRESSIONS, NFTA_SET_ELEM_LIST_ELEMENTS, NFT_SET_ELEM_INTERVAL_END } from './constants.js';
 import { codecByName, exprName } from './expr/index.js';
 import { encodeOp, type BatchContext, type Op } from './ops.js';
 import { describeOp } from '../render/batch.js';
@@ -23,19 +21,26 @@ import { keyTypes } from './set.js';
 import type { NftSet } from '../types.js';
 import { formatValue } from '../build/values.js';
 import { TABLE_ATTRS } from './table.js';
-
+import { must } from '../../util/must.js';
 
 function topAttrs(op: Op): readonly string[] {
   switch (op.kind) {
-    case 'table': return TABLE_ATTRS;
-    case 'chain': return CHAIN_ATTRS;
-    case 'rule': case 'rule-delete': return RULE_ATTRS;
-    case 'set': return SET_ATTRS;
-    case 'set-flush': case 'elements': return SETELEM_LIST_ATTRS;
+    case 'table':
+      return TABLE_ATTRS;
+    case 'chain':
+      return CHAIN_ATTRS;
+    case 'rule':
+    case 'rule-delete':
+      return RULE_ATTRS;
+    case 'set':
+      return SET_ATTRS;
+    case 'set-flush':
+    case 'elements':
+      return SETELEM_LIST_ATTRS;
   }
 }
 
-const name = (names: readonly string[], t: number | undefined) => (t === undefined ? '' : names[t] ?? String(t));
+const name = (names: readonly string[], t: number | undefined) => (t === undefined ? '' : (names[t] ?? String(t)));
 
 /** A path of attribute types, named without list indexes ("NFTA_RULE_EXPRESSIONS/NFTA_LIST_ELEM/..."). */
 export function attrPathName(op: Op, path: readonly number[]): string {
@@ -72,8 +77,8 @@ export function describeAttribute(op: Op, offset: number, ctx: BatchContext, chu
   if (op.kind === 'elements' && p[0] === NFTA_SET_ELEM_LIST_ELEMENTS && p.length >= 2) {
     const n = countBefore(trace, offset, (t) => t.path.length === 2 && t.path[0] === NFTA_SET_ELEM_LIST_ELEMENTS);
     let before = 0;
-    for (let c = 0; c < chunk; c++) before += op.chunks[c]!.length;
-    const e = op.chunks[chunk]![n - 1];
+    for (let c = 0; c < chunk; c++) before += op.chunks[c].length;
+    const e = op.chunks[chunk][n - 1];
     const what = e ? ` (${describeWireElement(op.set, e)})` : '';
     return `element #${before + n}${what}${p.length >= 3 ? ` ${name(SETELEM_ATTRS, p[2])}` : ''}`;
   }
@@ -83,7 +88,7 @@ export function describeAttribute(op: Op, offset: number, ctx: BatchContext, chu
 /** "key 10.0.0.0", "key 11.0.0.0, interval end": one wire element for people. */
 function describeWireElement(set: NftSet, e: WireElement): string {
   const types = keyTypes(set);
-  const key = types.length === 1 ? formatValue(types[0]!, e.key) : `0x${e.key.toString('hex')}`;
+  const key = types.length === 1 ? formatValue(types[0], e.key) : `0x${e.key.toString('hex')}`;
   return `key ${key}${e.flags & NFT_SET_ELEM_INTERVAL_END ? ', interval end' : ''}`;
 }
 
@@ -123,26 +128,22 @@ export function batchError(batch: Batch, reply: Buffer, first: number, o: Commit
     return acked ? undefined : new NetlinkError(62 /* ETIME */, { op: `nft batch of ${n} ops (no reply from the kernel)` });
   }
   errors.sort((a, b) => (a.opIndex ?? -1) - (b.opIndex ?? -1));
-  const err = errors[0]!;
+  const err = errors[0];
   if (errors.length > 1) Object.assign(err, { others: errors.slice(1) });
   return err;
 }
 
 /** The error for message `i` of `n` (-1: BEGIN, n: END). */
-function errorFor(
-  batch: Batch, i: number, n: number, e: ReturnType<typeof decodeError>, ctx: BatchContext, o: CommitOptions,
-): NetlinkError {
+function errorFor(batch: Batch, i: number, n: number, e: ReturnType<typeof decodeError>, ctx: BatchContext, o: CommitOptions): NetlinkError {
   if (i === -1) {
-    const op = e.errno === ERESTART && o.genid !== undefined
-      ? `nft batch begin: generation ${o.genid} is stale (the ruleset changed)`
-      : 'nft batch begin';
+    const op = e.errno === ERESTART && o.genid !== undefined ? `nft batch begin: generation ${o.genid} is stale (the ruleset changed)` : 'nft batch begin';
     return new NetlinkError(e.errno, { op, ...(e.msg ? { extack: e.msg } : {}) });
   }
   if (i === n) {
     return new NetlinkError(e.errno, { op: `nft batch commit (${batch.ops.length} ops)`, ...(e.msg ? { extack: e.msg } : {}) });
   }
-  const at = batch.messageAt(i)!;
-  const op = batch.ops[at.op]!;
+  const at = must(batch.messageAt(i), `batch message ${i}`);
+  const op = batch.ops[at.op];
   const details: ConstructorParameters<typeof NetlinkError>[1] = { op: describeOp(op), opIndex: at.op };
   if (e.msg) details.extack = e.msg;
   if (e.offset !== undefined) {

@@ -22,18 +22,40 @@ import { Attrs } from '../../netlink/reader.js';
 import type { NlWriter } from '../../netlink/writer.js';
 import { NLMSG_HDRLEN, NLM_F_CREATE, NLM_F_EXCL, NLM_F_REQUEST } from '../../netlink/constants.js';
 import {
-  NFGENMSG_LEN, NFTA_CHAIN_HANDLE, NFTA_CHAIN_HOOK, NFTA_CHAIN_NAME, NFTA_CHAIN_POLICY, NFTA_CHAIN_TABLE,
-  NFTA_CHAIN_TYPE, NFTA_HOOK_DEV, NFTA_HOOK_HOOKNUM, NFTA_HOOK_PRIORITY, NFT_MSG_DELCHAIN, NFT_MSG_NEWCHAIN,
-  NF_ACCEPT, NF_DROP,
+  NFGENMSG_LEN,
+  NFTA_CHAIN_HANDLE,
+  NFTA_CHAIN_HOOK,
+  NFTA_CHAIN_NAME,
+  NFTA_CHAIN_POLICY,
+  NFTA_CHAIN_TABLE,
+  NFTA_CHAIN_TYPE,
+  NFTA_HOOK_DEV,
+  NFTA_HOOK_HOOKNUM,
+  NFTA_HOOK_PRIORITY,
+  NFT_MSG_DELCHAIN,
+  NFT_MSG_NEWCHAIN,
+  NF_ACCEPT,
+  NF_DROP,
 } from './constants.js';
 import { beginNft } from './ops.js';
 import { FAMILY_NUM, familyName, hookName, hookNum } from '../names.js';
 import type { Chain, ChainType } from '../types.js';
+import { must } from '../../util/must.js';
 
 export const CHAIN_ATTRS = [
-  'NFTA_CHAIN_UNSPEC', 'NFTA_CHAIN_TABLE', 'NFTA_CHAIN_HANDLE', 'NFTA_CHAIN_NAME', 'NFTA_CHAIN_HOOK',
-  'NFTA_CHAIN_POLICY', 'NFTA_CHAIN_USE', 'NFTA_CHAIN_TYPE', 'NFTA_CHAIN_COUNTERS', 'NFTA_CHAIN_PAD',
-  'NFTA_CHAIN_FLAGS', 'NFTA_CHAIN_ID', 'NFTA_CHAIN_USERDATA',
+  'NFTA_CHAIN_UNSPEC',
+  'NFTA_CHAIN_TABLE',
+  'NFTA_CHAIN_HANDLE',
+  'NFTA_CHAIN_NAME',
+  'NFTA_CHAIN_HOOK',
+  'NFTA_CHAIN_POLICY',
+  'NFTA_CHAIN_USE',
+  'NFTA_CHAIN_TYPE',
+  'NFTA_CHAIN_COUNTERS',
+  'NFTA_CHAIN_PAD',
+  'NFTA_CHAIN_FLAGS',
+  'NFTA_CHAIN_ID',
+  'NFTA_CHAIN_USERDATA',
 ];
 export const HOOK_ATTRS = ['NFTA_HOOK_UNSPEC', 'NFTA_HOOK_HOOKNUM', 'NFTA_HOOK_PRIORITY', 'NFTA_HOOK_DEV'];
 
@@ -55,7 +77,7 @@ export function encodeChain(w: NlWriter, seq: number, flags: number, verb: Chain
   if (c.policy !== undefined) w.u32be(NFTA_CHAIN_POLICY, c.policy === 'drop' ? NF_DROP : NF_ACCEPT);
   if (c.hook !== undefined) {
     const h = w.nestStart(NFTA_CHAIN_HOOK, true);
-    w.u32be(NFTA_HOOK_HOOKNUM, hookNum(c.family, c.hook)!);
+    w.u32be(NFTA_HOOK_HOOKNUM, must(hookNum(c.family, c.hook), `hook ${c.hook} of family ${c.family}`));
     w.u32be(NFTA_HOOK_PRIORITY, c.priority ?? 0);
     if (c.device !== undefined) w.str(NFTA_HOOK_DEV, c.device);
     w.nestEnd(h);
@@ -65,7 +87,7 @@ export function encodeChain(w: NlWriter, seq: number, flags: number, verb: Chain
 
 export function decodeChain(m: NlMessage): Chain {
   const a = Attrs.ofMessage(m, NFGENMSG_LEN, 'NFT_MSG_NEWCHAIN');
-  const family = familyName(m.buf[m.offset + NLMSG_HDRLEN]!, m.offset + NLMSG_HDRLEN);
+  const family = familyName(m.buf[m.offset + NLMSG_HDRLEN], m.offset + NLMSG_HDRLEN);
   const c: Chain = { family, table: a.str(NFTA_CHAIN_TABLE) ?? '', name: a.str(NFTA_CHAIN_NAME) ?? '' };
   const hook = a.nested(NFTA_CHAIN_HOOK);
   if (hook) {

@@ -65,7 +65,7 @@ export function encodeOp(w: NlWriter, op: Op, seq: number, flags: number, ctx: B
       return encodeSetFlush(w, seq, flags, op.set);
     case 'elements': {
       const s = op.set;
-      return encodeElements(w, seq, flags, op.verb, s, op.chunks[chunk]!, ctx.setId(s.family, s.table, s.name));
+      return encodeElements(w, seq, flags, op.verb, s, op.chunks[chunk], ctx.setId(s.family, s.table, s.name));
     }
   }
 }

@@ -19,18 +19,32 @@ import { Attrs } from '../../netlink/reader.js';
 import type { NlWriter } from '../../netlink/writer.js';
 import { NLMSG_HDRLEN, NLM_F_APPEND, NLM_F_CREATE, NLM_F_REPLACE, NLM_F_REQUEST } from '../../netlink/constants.js';
 import {
-  NFGENMSG_LEN, NFTA_RULE_CHAIN, NFTA_RULE_EXPRESSIONS, NFTA_RULE_HANDLE, NFTA_RULE_POSITION, NFTA_RULE_TABLE,
-  NFTA_RULE_USERDATA, NFT_MSG_DELRULE, NFT_MSG_NEWRULE,
+  NFGENMSG_LEN,
+  NFTA_RULE_CHAIN,
+  NFTA_RULE_EXPRESSIONS,
+  NFTA_RULE_HANDLE,
+  NFTA_RULE_POSITION,
+  NFTA_RULE_TABLE,
+  NFTA_RULE_USERDATA,
+  NFT_MSG_DELRULE,
+  NFT_MSG_NEWRULE,
 } from './constants.js';
 import { decodeExprs, encodeExprs, type EncodeContext } from './expr/index.js';
 import { beginNft } from './ops.js';
 import { FAMILY_NUM, familyName } from '../names.js';
 import type { Family, Rule } from '../types.js';
 import { NFTNL_UDATA_RULE_COMMENT, parseUdata, ruleComment, udataString } from './udata.js';
+import { must } from '../../util/must.js';
 
 export const RULE_ATTRS = [
-  'NFTA_RULE_UNSPEC', 'NFTA_RULE_TABLE', 'NFTA_RULE_CHAIN', 'NFTA_RULE_HANDLE', 'NFTA_RULE_EXPRESSIONS',
-  'NFTA_RULE_COMPAT', 'NFTA_RULE_POSITION', 'NFTA_RULE_USERDATA',
+  'NFTA_RULE_UNSPEC',
+  'NFTA_RULE_TABLE',
+  'NFTA_RULE_CHAIN',
+  'NFTA_RULE_HANDLE',
+  'NFTA_RULE_EXPRESSIONS',
+  'NFTA_RULE_COMPAT',
+  'NFTA_RULE_POSITION',
+  'NFTA_RULE_USERDATA',
 ];
 
 export type RuleVerb = 'append' | 'insert' | 'replace' | 'delete';
@@ -43,9 +57,7 @@ export interface RuleRef {
   handle?: bigint;
 }
 
-export function encodeRule(
-  w: NlWriter, seq: number, flags: number, verb: RuleVerb, r: Rule, position: bigint | undefined, ctx: EncodeContext,
-): void {
+export function encodeRule(w: NlWriter, seq: number, flags: number, verb: RuleVerb, r: Rule, position: bigint | undefined, ctx: EncodeContext): void {
   let f = NLM_F_REQUEST | flags;
   if (verb === 'append') f |= NLM_F_CREATE | NLM_F_APPEND;
   else if (verb === 'insert') f |= NLM_F_CREATE;
@@ -53,7 +65,7 @@ export function encodeRule(
   beginNft(w, NFT_MSG_NEWRULE, f, seq, FAMILY_NUM[r.family]);
   w.str(NFTA_RULE_TABLE, r.table);
   w.str(NFTA_RULE_CHAIN, r.chain);
-  if (verb === 'replace') w.u64be(NFTA_RULE_HANDLE, r.handle!);
+  if (verb === 'replace') w.u64be(NFTA_RULE_HANDLE, must(r.handle, 'the handle of a replaced rule'));
   encodeExprs(w, NFTA_RULE_EXPRESSIONS, r.exprs, ctx);
   if (position !== undefined) w.u64be(NFTA_RULE_POSITION, position);
   if (r.comment !== undefined) w.binary(NFTA_RULE_USERDATA, ruleComment(r.comment));
@@ -72,7 +84,7 @@ export function encodeRuleDelete(w: NlWriter, seq: number, flags: number, r: Rul
 export function decodeRule(m: NlMessage): Rule {
   const a = Attrs.ofMessage(m, NFGENMSG_LEN, 'NFT_MSG_NEWRULE');
   const r: Rule = {
-    family: familyName(m.buf[m.offset + NLMSG_HDRLEN]!, m.offset + NLMSG_HDRLEN),
+    family: familyName(m.buf[m.offset + NLMSG_HDRLEN], m.offset + NLMSG_HDRLEN),
     table: a.str(NFTA_RULE_TABLE) ?? '',
     chain: a.str(NFTA_RULE_CHAIN) ?? '',
     exprs: decodeExprs(a.nested(NFTA_RULE_EXPRESSIONS)),

@@ -25,25 +25,67 @@ import { Attrs } from '../../netlink/reader.js';
 import type { NlWriter } from '../../netlink/writer.js';
 import { NLMSG_HDRLEN, NLM_F_CREATE, NLM_F_EXCL, NLM_F_REQUEST } from '../../netlink/constants.js';
 import {
-  NFGENMSG_LEN, NFTA_LIST_ELEM, NFTA_SET_DATA_LEN, NFTA_SET_DATA_TYPE, NFTA_SET_DESC, NFTA_SET_DESC_CONCAT,
-  NFTA_SET_DESC_SIZE, NFTA_SET_FIELD_LEN, NFTA_SET_FLAGS, NFTA_SET_GC_INTERVAL, NFTA_SET_HANDLE, NFTA_SET_ID,
-  NFTA_SET_KEY_LEN, NFTA_SET_KEY_TYPE, NFTA_SET_NAME, NFTA_SET_POLICY, NFTA_SET_TABLE, NFTA_SET_TIMEOUT,
-  NFTA_SET_USERDATA, NFT_DATA_VERDICT, NFT_MSG_DELSET, NFT_MSG_NEWSET, NFT_SET_ANONYMOUS, NFT_SET_CONCAT,
-  NFT_SET_CONSTANT, NFT_SET_EVAL, NFT_SET_INTERVAL, NFT_SET_MAP, NFT_SET_POL_MEMORY, NFT_SET_TIMEOUT,
+  NFGENMSG_LEN,
+  NFTA_LIST_ELEM,
+  NFTA_SET_DATA_LEN,
+  NFTA_SET_DATA_TYPE,
+  NFTA_SET_DESC,
+  NFTA_SET_DESC_CONCAT,
+  NFTA_SET_DESC_SIZE,
+  NFTA_SET_FIELD_LEN,
+  NFTA_SET_FLAGS,
+  NFTA_SET_GC_INTERVAL,
+  NFTA_SET_HANDLE,
+  NFTA_SET_ID,
+  NFTA_SET_KEY_LEN,
+  NFTA_SET_KEY_TYPE,
+  NFTA_SET_NAME,
+  NFTA_SET_POLICY,
+  NFTA_SET_TABLE,
+  NFTA_SET_TIMEOUT,
+  NFTA_SET_USERDATA,
+  NFT_DATA_VERDICT,
+  NFT_MSG_DELSET,
+  NFT_MSG_NEWSET,
+  NFT_SET_ANONYMOUS,
+  NFT_SET_CONCAT,
+  NFT_SET_CONSTANT,
+  NFT_SET_EVAL,
+  NFT_SET_INTERVAL,
+  NFT_SET_MAP,
+  NFT_SET_POL_MEMORY,
+  NFT_SET_TIMEOUT,
 } from './constants.js';
-import { concatTypeId, dataType, dataTypeById, padded, splitConcatTypeId, BYTEORDER_INVALID } from '../datatypes.js';
+import { concatTypeId, dataType, dataTypeById, padded, splitConcatTypeId, BYTEORDER_INVALID, type DataType } from '../datatypes.js';
 import { beginNft } from './ops.js';
 import { FAMILY_NUM, familyName } from '../names.js';
 import type { DataTypeName, NftSet, SetFlag } from '../types.js';
 import {
-  NFTNL_UDATA_SET_COMMENT, NFTNL_UDATA_SET_DATABYTEORDER, NFTNL_UDATA_SET_DATA_INTERVAL, NFTNL_UDATA_SET_KEYBYTEORDER,
-  NFTNL_UDATA_SET_KEY_TYPEOF, UdataWriter, parseUdata, udataString,
+  NFTNL_UDATA_SET_COMMENT,
+  NFTNL_UDATA_SET_DATABYTEORDER,
+  NFTNL_UDATA_SET_DATA_INTERVAL,
+  NFTNL_UDATA_SET_KEYBYTEORDER,
+  NFTNL_UDATA_SET_KEY_TYPEOF,
+  UdataWriter,
+  parseUdata,
+  udataString,
 } from './udata.js';
 
 export const SET_ATTRS = [
-  'NFTA_SET_UNSPEC', 'NFTA_SET_TABLE', 'NFTA_SET_NAME', 'NFTA_SET_FLAGS', 'NFTA_SET_KEY_TYPE', 'NFTA_SET_KEY_LEN',
-  'NFTA_SET_DATA_TYPE', 'NFTA_SET_DATA_LEN', 'NFTA_SET_POLICY', 'NFTA_SET_DESC', 'NFTA_SET_ID', 'NFTA_SET_TIMEOUT',
-  'NFTA_SET_GC_INTERVAL', 'NFTA_SET_USERDATA',
+  'NFTA_SET_UNSPEC',
+  'NFTA_SET_TABLE',
+  'NFTA_SET_NAME',
+  'NFTA_SET_FLAGS',
+  'NFTA_SET_KEY_TYPE',
+  'NFTA_SET_KEY_LEN',
+  'NFTA_SET_DATA_TYPE',
+  'NFTA_SET_DATA_LEN',
+  'NFTA_SET_POLICY',
+  'NFTA_SET_DESC',
+  'NFTA_SET_ID',
+  'NFTA_SET_TIMEOUT',
+  'NFTA_SET_GC_INTERVAL',
+  'NFTA_SET_USERDATA',
 ];
 
 export type SetVerb = 'add' | 'create' | 'delete';
@@ -72,7 +114,7 @@ export function componentLen(t: DataTypeName, s: NftSet): number {
 }
 export function keyLen(s: NftSet): number {
   const types = keyTypes(s);
-  if (types.length === 1) return componentLen(types[0]!, s);
+  if (types.length === 1) return componentLen(types[0], s);
   return types.reduce((n, t) => n + padded(componentLen(t, s)), 0);
 }
 /**
@@ -98,7 +140,7 @@ const CONCAT_TYPEOF = Buffer.from('00040d0000000100', 'hex');
 function setUserdata(s: NftSet): Buffer {
   const u = new UdataWriter();
   const types = keyTypes(s);
-  u.u32(NFTNL_UDATA_SET_KEYBYTEORDER, types.length > 1 ? BYTEORDER_INVALID : dataType(types[0]!).byteorder);
+  u.u32(NFTNL_UDATA_SET_KEYBYTEORDER, types.length > 1 ? BYTEORDER_INVALID : dataType(types[0]).byteorder);
   if (s.data !== undefined) {
     u.u32(NFTNL_UDATA_SET_DATABYTEORDER, s.data === 'verdict' ? BYTEORDER_INVALID : dataType(s.data).byteorder);
   }
@@ -172,9 +214,10 @@ function decodeKey(id: number, len: number, fieldLens: number[]): NftSet['key'] 
   if (single && (single.len === len || single.len === 0)) return single.name;
   // A concatenation without DESC_CONCAT: peel 6-bit components until the lengths add up.
   for (let n = 2; n <= 5; n++) {
-    const parts = splitConcatTypeId(id, n).map((t) => dataTypeById(t));
-    if (parts.every((p) => p && p.len) && parts.reduce((s, p) => s + padded(p!.len), 0) === len) {
-      return parts.map((p) => p!.name);
+    const ids = splitConcatTypeId(id, n);
+    const parts = ids.map((t) => dataTypeById(t)).filter((p): p is DataType => p !== undefined && p.len > 0);
+    if (parts.length === ids.length && parts.reduce((s, p) => s + padded(p.len), 0) === len) {
+      return parts.map((p) => p.name);
     }
   }
   return typeName(id);
@@ -184,9 +227,13 @@ export function decodeSet(m: NlMessage): NftSet {
   const a = Attrs.ofMessage(m, NFGENMSG_LEN, 'NFT_MSG_NEWSET');
   const klen = a.u32be(NFTA_SET_KEY_LEN) ?? 0;
   const desc = a.nested(NFTA_SET_DESC);
-  const fieldLens = desc?.nested(NFTA_SET_DESC_CONCAT)?.list().map((e) => e.u32be(NFTA_SET_FIELD_LEN) ?? 0) ?? [];
+  const fieldLens =
+    desc
+      ?.nested(NFTA_SET_DESC_CONCAT)
+      ?.list()
+      .map((e) => e.u32be(NFTA_SET_FIELD_LEN) ?? 0) ?? [];
   const s: NftSet = {
-    family: familyName(m.buf[m.offset + NLMSG_HDRLEN]!, m.offset + NLMSG_HDRLEN),
+    family: familyName(m.buf[m.offset + NLMSG_HDRLEN], m.offset + NLMSG_HDRLEN),
     table: a.str(NFTA_SET_TABLE) ?? '',
     name: a.str(NFTA_SET_NAME) ?? '',
     key: decodeKey(a.u32be(NFTA_SET_KEY_TYPE) ?? 0, klen, fieldLens),

@@ -30,10 +30,22 @@ import type { NlWriter } from '../../netlink/writer.js';
 import { NLM_F_CREATE, NLM_F_EXCL, NLM_F_REQUEST } from '../../netlink/constants.js';
 import { decrement, isZero } from '../build/addr.js';
 import {
-  NFGENMSG_LEN, NFTA_SET_ELEM_DATA, NFTA_SET_ELEM_EXPIRATION, NFTA_SET_ELEM_FLAGS, NFTA_SET_ELEM_KEY,
-  NFTA_SET_ELEM_KEY_END, NFTA_SET_ELEM_LIST_ELEMENTS, NFTA_SET_ELEM_LIST_SET, NFTA_SET_ELEM_LIST_SET_ID,
-  NFTA_SET_ELEM_LIST_TABLE, NFTA_SET_ELEM_TIMEOUT, NFTA_SET_ELEM_USERDATA, NFT_MSG_DELSETELEM, NFT_MSG_NEWSETELEM,
-  NFT_SET_ELEM_CATCHALL, NFT_SET_ELEM_INTERVAL_END,
+  NFGENMSG_LEN,
+  NFTA_SET_ELEM_DATA,
+  NFTA_SET_ELEM_EXPIRATION,
+  NFTA_SET_ELEM_FLAGS,
+  NFTA_SET_ELEM_KEY,
+  NFTA_SET_ELEM_KEY_END,
+  NFTA_SET_ELEM_LIST_ELEMENTS,
+  NFTA_SET_ELEM_LIST_SET,
+  NFTA_SET_ELEM_LIST_SET_ID,
+  NFTA_SET_ELEM_LIST_TABLE,
+  NFTA_SET_ELEM_TIMEOUT,
+  NFTA_SET_ELEM_USERDATA,
+  NFT_MSG_DELSETELEM,
+  NFT_MSG_NEWSETELEM,
+  NFT_SET_ELEM_CATCHALL,
+  NFT_SET_ELEM_INTERVAL_END,
 } from './constants.js';
 import { byteString } from '../../util/bytes.js';
 import { getValue, getVerdict, putValue, putVerdict } from './data.js';
@@ -42,19 +54,35 @@ import { FAMILY_NUM } from '../names.js';
 import { elementLens, hasFlag, isConcat, keyLen } from './set.js';
 import type { NftSet, SetElement, Verdict } from '../types.js';
 import {
-  NFTNL_SET_ELEM_F_INTERVAL_OPEN, NFTNL_UDATA_SET_ELEM_COMMENT, NFTNL_UDATA_SET_ELEM_FLAGS, UdataWriter, parseUdata,
-  udataString, udataU32,
+  NFTNL_SET_ELEM_F_INTERVAL_OPEN,
+  NFTNL_UDATA_SET_ELEM_COMMENT,
+  NFTNL_UDATA_SET_ELEM_FLAGS,
+  UdataWriter,
+  parseUdata,
+  udataString,
+  udataU32,
 } from './udata.js';
 import { after } from '../build/values.js';
 
 export const SETELEM_LIST_ATTRS = [
-  'NFTA_SET_ELEM_LIST_UNSPEC', 'NFTA_SET_ELEM_LIST_TABLE', 'NFTA_SET_ELEM_LIST_SET', 'NFTA_SET_ELEM_LIST_ELEMENTS',
+  'NFTA_SET_ELEM_LIST_UNSPEC',
+  'NFTA_SET_ELEM_LIST_TABLE',
+  'NFTA_SET_ELEM_LIST_SET',
+  'NFTA_SET_ELEM_LIST_ELEMENTS',
   'NFTA_SET_ELEM_LIST_SET_ID',
 ];
 export const SETELEM_ATTRS = [
-  'NFTA_SET_ELEM_UNSPEC', 'NFTA_SET_ELEM_KEY', 'NFTA_SET_ELEM_DATA', 'NFTA_SET_ELEM_FLAGS', 'NFTA_SET_ELEM_TIMEOUT',
-  'NFTA_SET_ELEM_EXPIRATION', 'NFTA_SET_ELEM_USERDATA', 'NFTA_SET_ELEM_EXPR', 'NFTA_SET_ELEM_PAD',
-  'NFTA_SET_ELEM_OBJREF', 'NFTA_SET_ELEM_KEY_END',
+  'NFTA_SET_ELEM_UNSPEC',
+  'NFTA_SET_ELEM_KEY',
+  'NFTA_SET_ELEM_DATA',
+  'NFTA_SET_ELEM_FLAGS',
+  'NFTA_SET_ELEM_TIMEOUT',
+  'NFTA_SET_ELEM_EXPIRATION',
+  'NFTA_SET_ELEM_USERDATA',
+  'NFTA_SET_ELEM_EXPR',
+  'NFTA_SET_ELEM_PAD',
+  'NFTA_SET_ELEM_OBJREF',
+  'NFTA_SET_ELEM_KEY_END',
 ];
 
 export type ElemVerb = 'add' | 'create' | 'delete';
@@ -84,7 +112,7 @@ export function toWire(set: NftSet, elems: readonly SetElement[], verb: ElemVerb
   if (!rbtree) return elems.map((e) => plainWire(e, verb !== 'delete'));
   const out: WireElement[] = [];
   const list = [...elems].sort((a, b) => Buffer.compare(a.key, b.key));
-  if (verb !== 'delete' && list.length && !isZero(list[0]!.key)) {
+  if (verb !== 'delete' && list.length && !isZero(list[0].key)) {
     out.push({ key: Buffer.alloc(keyLen(set)), flags: NFT_SET_ELEM_INTERVAL_END });
   }
   for (const e of list) {
@@ -108,7 +136,7 @@ function plainWire(e: SetElement, withData: boolean): WireElement {
   if (e.timeout !== undefined) w.timeout = e.timeout;
   if (e.data) w.data = e.data;
   else if (e.verdict) w.verdict = e.verdict;
-  if (e.comment !== undefined) w.udata = elemUdata(e.comment, false)!;
+  if (e.comment !== undefined) w.udata = elemUdata(e.comment, false);
   return w;
 }
 
@@ -163,7 +191,12 @@ export function chunkElements(wire: readonly WireElement[]): WireElement[][] {
 
 /** One NEWSETELEM / DELSETELEM message for a run of elements (see chunkElements). */
 export function encodeElements(
-  w: NlWriter, seq: number, flags: number, verb: ElemVerb, set: NftSet, wire: readonly WireElement[],
+  w: NlWriter,
+  seq: number,
+  flags: number,
+  verb: ElemVerb,
+  set: NftSet,
+  wire: readonly WireElement[],
   setId: number | undefined,
 ): void {
   const msg = verb === 'delete' ? NFT_MSG_DELSETELEM : NFT_MSG_NEWSETELEM;
@@ -173,7 +206,7 @@ export function encodeElements(
   w.str(NFTA_SET_ELEM_LIST_SET, set.name);
   if (setId !== undefined) w.u32be(NFTA_SET_ELEM_LIST_SET_ID, setId);
   const list = w.nestStart(NFTA_SET_ELEM_LIST_ELEMENTS, true);
-  for (let i = 0; i < wire.length; i++) writeElement(w, (i % 0x3fff) + 1, wire[i]!);
+  for (let i = 0; i < wire.length; i++) writeElement(w, (i % 0x3fff) + 1, wire[i]);
   w.nestEnd(list);
   w.endMessage();
 }
@@ -238,7 +271,7 @@ function mergeIntervals(elems: DumpedElement[]): SetElement[] {
   elems.sort((a, b) => Buffer.compare(a.key, b.key) || (b.flags & 1) - (a.flags & 1));
   const out: SetElement[] = [];
   for (let i = 0; i < elems.length; i++) {
-    const e = elems[i]!;
+    const e = elems[i];
     if (e.flags & NFT_SET_ELEM_INTERVAL_END) continue;
     const next = elems[i + 1];
     const r = plain(e);
@@ -269,4 +302,3 @@ export function decodeElements(msgs: readonly NlMessage[], set: NftSet): SetElem
   keyed.sort((a, b) => (a.k < b.k ? -1 : a.k > b.k ? 1 : 0));
   return keyed.map((x) => plain(x.e));
 }
-

@@ -13,8 +13,14 @@ import { Attrs } from '../../netlink/reader.js';
 import type { NlWriter } from '../../netlink/writer.js';
 import { NLMSG_HDRLEN, NLM_F_EXCL, NLM_F_REQUEST } from '../../netlink/constants.js';
 import {
-  NFGENMSG_LEN, NFTA_TABLE_FLAGS, NFTA_TABLE_HANDLE, NFTA_TABLE_NAME, NFT_MSG_DELTABLE, NFT_MSG_NEWTABLE,
-  NFT_TABLE_F_DORMANT, NFT_TABLE_F_OWNER,
+  NFGENMSG_LEN,
+  NFTA_TABLE_FLAGS,
+  NFTA_TABLE_HANDLE,
+  NFTA_TABLE_NAME,
+  NFT_MSG_DELTABLE,
+  NFT_MSG_NEWTABLE,
+  NFT_TABLE_F_DORMANT,
+  NFT_TABLE_F_OWNER,
 } from './constants.js';
 import { beginNft } from './ops.js';
 import { FAMILY_NUM, familyName } from '../names.js';
@@ -44,7 +50,7 @@ export function encodeTable(w: NlWriter, seq: number, flags: number, verb: Table
 
 export function decodeTable(m: NlMessage): Table {
   const a = Attrs.ofMessage(m, NFGENMSG_LEN, 'NFT_MSG_NEWTABLE');
-  const t: Table = { family: familyName(m.buf[m.offset + NLMSG_HDRLEN]!, m.offset + NLMSG_HDRLEN), name: a.str(NFTA_TABLE_NAME) ?? '' };
+  const t: Table = { family: familyName(m.buf[m.offset + NLMSG_HDRLEN], m.offset + NLMSG_HDRLEN), name: a.str(NFTA_TABLE_NAME) ?? '' };
   const f = a.u32be(NFTA_TABLE_FLAGS) ?? 0;
   const flags: Array<'dormant' | 'owner'> = [];
   if (f & NFT_TABLE_F_DORMANT) flags.push('dormant');

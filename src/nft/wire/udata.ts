@@ -58,9 +58,9 @@ export class UdataWriter {
 export function parseUdata(b: Buffer | undefined): Map<number, Buffer> {
   const out = new Map<number, Buffer>();
   if (!b) return out;
-  for (let off = 0; off + 2 <= b.length; ) {
-    const type = b[off]!;
-    const len = b[off + 1]!;
+  for (let off = 0; off + 2 <= b.length;) {
+    const type = b[off];
+    const len = b[off + 1];
     if (off + 2 + len > b.length) break;
     if (!out.has(type)) out.set(type, b.subarray(off + 2, off + 2 + len));
     off += 2 + len;

@@ -14,4 +14,4 @@ export type { VxlanOptions } from './vxlan.js';
 export type { KindCodec, LinkRef, Resolver } from './kind.js';
 export { validateLinkName } from './names.js';
 
-export const KINDS: Readonly<Record<string, KindCodec<any>>> = { bridge, vlan, veth, vxlan, macvlan };
+export const KINDS: Readonly<Record<string, KindCodec<unknown>>> = { bridge, vlan, veth, vxlan, macvlan };

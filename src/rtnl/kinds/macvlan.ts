@@ -8,13 +8,7 @@
 import { ValidationError } from '../../errors.js';
 import type { Attrs } from '../../netlink/reader.js';
 import { IFLA_LINK, IFLA_MACVLAN_MODE, IFLA_MACVLAN_NAMES } from '../attrs.js';
-import {
-  MACVLAN_MODE_BRIDGE,
-  MACVLAN_MODE_PASSTHRU,
-  MACVLAN_MODE_PRIVATE,
-  MACVLAN_MODE_SOURCE,
-  MACVLAN_MODE_VEPA,
-} from '../constants.js';
+import { MACVLAN_MODE_BRIDGE, MACVLAN_MODE_PASSTHRU, MACVLAN_MODE_PRIVATE, MACVLAN_MODE_SOURCE, MACVLAN_MODE_VEPA } from '../constants.js';
 import type { KindCodec, LinkRef } from './kind.js';
 
 export type MacvlanMode = 'private' | 'vepa' | 'bridge' | 'passthru' | 'source';

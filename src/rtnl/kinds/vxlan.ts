@@ -91,7 +91,7 @@ export const vxlan: KindCodec<VxlanOptions> = {
     const peer = d.exact(IFLA_VXLAN_GROUP, 4) ?? d.exact(IFLA_VXLAN_GROUP6, 16);
     if (peer && peer.some((b) => b !== 0)) {
       const text = bytesToIp(peer);
-      const multicast = peer.length === 4 ? (peer[0]! & 0xf0) === 0xe0 : peer[0] === 0xff;
+      const multicast = peer.length === 4 ? (peer[0] & 0xf0) === 0xe0 : peer[0] === 0xff;
       out[multicast ? 'multicastGroup' : 'remote'] = text;
     }
     const local = d.exact(IFLA_VXLAN_LOCAL, 4) ?? d.exact(IFLA_VXLAN_LOCAL6, 16);

@@ -15,8 +15,16 @@
 // nft 1.0.6 leaves NFTA_BITWISE_OP out of the mask/xor form (0 is the default);
 // the kernel always reports it. This file does the same as nft.
 import {
-  NFTA_BITWISE_DATA, NFTA_BITWISE_DREG, NFTA_BITWISE_LEN, NFTA_BITWISE_MASK, NFTA_BITWISE_OP, NFTA_BITWISE_SREG,
-  NFTA_BITWISE_XOR, NFT_BITWISE_LSHIFT, NFT_BITWISE_MASK_XOR, NFT_BITWISE_RSHIFT,
+  NFTA_BITWISE_DATA,
+  NFTA_BITWISE_DREG,
+  NFTA_BITWISE_LEN,
+  NFTA_BITWISE_MASK,
+  NFTA_BITWISE_OP,
+  NFTA_BITWISE_SREG,
+  NFTA_BITWISE_XOR,
+  NFT_BITWISE_LSHIFT,
+  NFT_BITWISE_MASK_XOR,
+  NFT_BITWISE_RSHIFT,
 } from './constants.js';
 import { DecodeError } from '../../../errors.js';
 import type { BitwiseExpr } from '../../types.js';
@@ -26,8 +34,14 @@ import { NoTypedForm, req, type ExprCodec } from './codec.js';
 export const bitwise: ExprCodec<BitwiseExpr> = {
   name: 'bitwise',
   attrs: [
-    'NFTA_BITWISE_UNSPEC', 'NFTA_BITWISE_SREG', 'NFTA_BITWISE_DREG', 'NFTA_BITWISE_LEN', 'NFTA_BITWISE_MASK',
-    'NFTA_BITWISE_XOR', 'NFTA_BITWISE_OP', 'NFTA_BITWISE_DATA',
+    'NFTA_BITWISE_UNSPEC',
+    'NFTA_BITWISE_SREG',
+    'NFTA_BITWISE_DREG',
+    'NFTA_BITWISE_LEN',
+    'NFTA_BITWISE_MASK',
+    'NFTA_BITWISE_XOR',
+    'NFTA_BITWISE_OP',
+    'NFTA_BITWISE_DATA',
   ],
   encode(w, e) {
     w.u32be(NFTA_BITWISE_SREG, e.sreg);

@@ -14,9 +14,30 @@ import { indexOf, nameOf, type ExprCodec } from './codec.js';
 
 /** enum nft_ct_keys, in order (/usr/include/linux/netfilter/nf_tables.h). */
 export const CT_KEYS: readonly CtKey[] = [
-  'state', 'direction', 'status', 'mark', 'secmark', 'expiration', 'helper', 'l3proto', 'saddr', 'daddr',
-  'protocol', 'proto-src', 'proto-dst', 'label', 'packets', 'bytes', 'avgpkt', 'zone', 'event', 'ip saddr',
-  'ip daddr', 'ip6 saddr', 'ip6 daddr', 'id',
+  'state',
+  'direction',
+  'status',
+  'mark',
+  'secmark',
+  'expiration',
+  'helper',
+  'l3proto',
+  'saddr',
+  'daddr',
+  'protocol',
+  'proto-src',
+  'proto-dst',
+  'label',
+  'packets',
+  'bytes',
+  'avgpkt',
+  'zone',
+  'event',
+  'ip saddr',
+  'ip daddr',
+  'ip6 saddr',
+  'ip6 daddr',
+  'id',
 ];
 
 export const ct: ExprCodec<CtExpr> = {

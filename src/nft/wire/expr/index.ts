@@ -29,10 +29,24 @@ import { reject } from './reject.js';
 
 export type { EncodeContext, ExprCodec } from './codec.js';
 
-const CODECS: Record<Exclude<Expr['kind'], 'raw'>, ExprCodec<any>> = {
-  meta, payload, cmp, bitwise, range, lookup, ct, immediate, nat, masq, redir, counter, log, limit, reject,
+const CODECS: Record<Exclude<Expr['kind'], 'raw'>, ExprCodec> = {
+  meta,
+  payload,
+  cmp,
+  bitwise,
+  range,
+  lookup,
+  ct,
+  immediate,
+  nat,
+  masq,
+  redir,
+  counter,
+  log,
+  limit,
+  reject,
 };
-const BY_NAME = new Map<string, ExprCodec<any>>(Object.values(CODECS).map((c) => [c.name, c]));
+const BY_NAME = new Map<string, ExprCodec>(Object.values(CODECS).map((c) => [c.name, c]));
 
 /** The codec for a kernel expression name, if this library knows it. */
 export function codecByName(name: string): ExprCodec | undefined {
@@ -68,7 +82,7 @@ export function encodeExpr(w: NlWriter, e: Expr, ctx: EncodeContext): void {
 /** Writes nest `type` holding the whole list. */
 export function encodeExprs(w: NlWriter, type: number, exprs: readonly Expr[], ctx: EncodeContext): void {
   const list = w.nestStart(type, true);
-  for (let i = 0; i < exprs.length; i++) encodeExpr(w, exprs[i]!, ctx);
+  for (let i = 0; i < exprs.length; i++) encodeExpr(w, exprs[i], ctx);
   w.nestEnd(list);
 }
 

@@ -9,10 +9,7 @@
 //     NFTA_LIMIT_FLAGS  be32  NFT_LIMIT_F_INV: "limit rate over"
 //   }
 // Example, "limit rate 10/second": RATE 10, UNIT 1, BURST 5, TYPE 0, FLAGS 0.
-import {
-  NFTA_LIMIT_BURST, NFTA_LIMIT_FLAGS, NFTA_LIMIT_RATE, NFTA_LIMIT_TYPE, NFTA_LIMIT_UNIT, NFT_LIMIT_F_INV,
-  NFT_LIMIT_PKT_BYTES,
-} from './constants.js';
+import { NFTA_LIMIT_BURST, NFTA_LIMIT_FLAGS, NFTA_LIMIT_RATE, NFTA_LIMIT_TYPE, NFTA_LIMIT_UNIT, NFT_LIMIT_F_INV, NFT_LIMIT_PKT_BYTES } from './constants.js';
 import type { LimitExpr } from '../../types.js';
 import { req, type ExprCodec } from './codec.js';
 

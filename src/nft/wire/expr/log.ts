@@ -11,10 +11,7 @@
 //   }
 // Attributes go in number order, as nft writes them. nft sends LEVEL only when one is given; the kernel reports the default
 // level 4, which decode leaves out again.
-import {
-  NFTA_LOG_FLAGS, NFTA_LOG_GROUP, NFTA_LOG_LEVEL, NFTA_LOG_PREFIX, NFTA_LOG_QTHRESHOLD, NFTA_LOG_SNAPLEN,
-  NFT_LOGLEVEL_WARNING,
-} from './constants.js';
+import { NFTA_LOG_FLAGS, NFTA_LOG_GROUP, NFTA_LOG_LEVEL, NFTA_LOG_PREFIX, NFTA_LOG_QTHRESHOLD, NFTA_LOG_SNAPLEN, NFT_LOGLEVEL_WARNING } from './constants.js';
 import type { LogExpr, LogLevel } from '../../types.js';
 import { indexOf, nameOf, type ExprCodec } from './codec.js';
 

@@ -10,9 +10,7 @@
 //     NFTA_LOOKUP_FLAGS   be32    NFT_LOOKUP_F_INV (1): match when absent ("!= @set")
 //   }
 // Order as nft writes it: SREG, DREG, SET, SET_ID, FLAGS (FLAGS only when set).
-import {
-  NFTA_LOOKUP_DREG, NFTA_LOOKUP_FLAGS, NFTA_LOOKUP_SET, NFTA_LOOKUP_SET_ID, NFTA_LOOKUP_SREG, NFT_LOOKUP_F_INV,
-} from './constants.js';
+import { NFTA_LOOKUP_DREG, NFTA_LOOKUP_FLAGS, NFTA_LOOKUP_SET, NFTA_LOOKUP_SET_ID, NFTA_LOOKUP_SREG, NFT_LOOKUP_F_INV } from './constants.js';
 import type { LookupExpr } from '../../types.js';
 import { req, type ExprCodec } from './codec.js';
 

@@ -8,9 +8,7 @@
 //   }
 // A plain "masquerade" is an empty NFTA_EXPR_DATA. nft sends PROTO_MAX only
 // when it differs; the kernel reports it always, and decode folds it back.
-import {
-  NFTA_MASQ_FLAGS, NFTA_MASQ_REG_PROTO_MAX, NFTA_MASQ_REG_PROTO_MIN, NF_NAT_RANGE_PROTO_SPECIFIED,
-} from './constants.js';
+import { NFTA_MASQ_FLAGS, NFTA_MASQ_REG_PROTO_MAX, NFTA_MASQ_REG_PROTO_MIN, NF_NAT_RANGE_PROTO_SPECIFIED } from './constants.js';
 import type { MasqExpr } from '../../types.js';
 import type { ExprCodec } from './codec.js';
 import { natFlagBits, natFlagNames } from './nat.js';

@@ -13,8 +13,14 @@
 //   }
 // Example, "ip daddr": DREG 1, BASE 1, OFFSET 16, LEN 4.
 import {
-  NFTA_PAYLOAD_BASE, NFTA_PAYLOAD_CSUM_FLAGS, NFTA_PAYLOAD_CSUM_OFFSET, NFTA_PAYLOAD_CSUM_TYPE, NFTA_PAYLOAD_DREG,
-  NFTA_PAYLOAD_LEN, NFTA_PAYLOAD_OFFSET, NFTA_PAYLOAD_SREG,
+  NFTA_PAYLOAD_BASE,
+  NFTA_PAYLOAD_CSUM_FLAGS,
+  NFTA_PAYLOAD_CSUM_OFFSET,
+  NFTA_PAYLOAD_CSUM_TYPE,
+  NFTA_PAYLOAD_DREG,
+  NFTA_PAYLOAD_LEN,
+  NFTA_PAYLOAD_OFFSET,
+  NFTA_PAYLOAD_SREG,
 } from './constants.js';
 import type { PayloadBase, PayloadExpr } from '../../types.js';
 import { indexOf, nameOf, req, type ExprCodec } from './codec.js';
@@ -24,8 +30,15 @@ export const PAYLOAD_BASES: readonly PayloadBase[] = ['ll', 'network', 'transpor
 export const payload: ExprCodec<PayloadExpr> = {
   name: 'payload',
   attrs: [
-    'NFTA_PAYLOAD_UNSPEC', 'NFTA_PAYLOAD_DREG', 'NFTA_PAYLOAD_BASE', 'NFTA_PAYLOAD_OFFSET', 'NFTA_PAYLOAD_LEN',
-    'NFTA_PAYLOAD_SREG', 'NFTA_PAYLOAD_CSUM_TYPE', 'NFTA_PAYLOAD_CSUM_OFFSET', 'NFTA_PAYLOAD_CSUM_FLAGS',
+    'NFTA_PAYLOAD_UNSPEC',
+    'NFTA_PAYLOAD_DREG',
+    'NFTA_PAYLOAD_BASE',
+    'NFTA_PAYLOAD_OFFSET',
+    'NFTA_PAYLOAD_LEN',
+    'NFTA_PAYLOAD_SREG',
+    'NFTA_PAYLOAD_CSUM_TYPE',
+    'NFTA_PAYLOAD_CSUM_OFFSET',
+    'NFTA_PAYLOAD_CSUM_FLAGS',
   ],
   encode(w, e) {
     if (e.dreg !== undefined) w.u32be(NFTA_PAYLOAD_DREG, e.dreg);

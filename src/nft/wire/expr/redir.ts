@@ -7,9 +7,7 @@
 //     NFTA_REDIR_FLAGS          be32  NF_NAT_RANGE_* (PROTO_SPECIFIED when a port is given)
 //   }
 // Order as nft writes it: PROTO_MIN, PROTO_MAX, FLAGS.
-import {
-  NFTA_REDIR_FLAGS, NFTA_REDIR_REG_PROTO_MAX, NFTA_REDIR_REG_PROTO_MIN, NF_NAT_RANGE_PROTO_SPECIFIED,
-} from './constants.js';
+import { NFTA_REDIR_FLAGS, NFTA_REDIR_REG_PROTO_MAX, NFTA_REDIR_REG_PROTO_MIN, NF_NAT_RANGE_PROTO_SPECIFIED } from './constants.js';
 import type { RedirExpr } from '../../types.js';
 import type { ExprCodec } from './codec.js';
 import { natFlagBits, natFlagNames } from './nat.js';
