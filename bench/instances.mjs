@@ -47,7 +47,7 @@ async function runOnce(a, n, extraReapplies = 0) {
     // Deleting a namespace queues its teardown (cleanup_net) on a kernel
     // worker, which takes the rtnl lock for tens of milliseconds: without this
     // pause it lands inside the next run's timing (+70 ms at N=100, measured).
-    await new Promise((/** @type {(v?: unknown) => void} */ r) => setTimeout(r, SETTLE_MS));
+    await new Promise((r) => setTimeout(r, SETTLE_MS));
   }
 }
 

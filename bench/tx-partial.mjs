@@ -64,7 +64,7 @@ async function once(name) {
   } finally {
     h.close();
     removeNetns(ns);
-    await new Promise((/** @type {(v?: unknown) => void} */ r) => setTimeout(r, SETTLE_MS));
+    await new Promise((r) => setTimeout(r, SETTLE_MS));
   }
 }
 
