@@ -22,6 +22,7 @@ function exec(ns, cmd, args) {
   return r.stdout;
 }
 
+/** @typedef {[string, string]} Pair  a map element of `nft -j`: key, value */
 /** @typedef {{ dir: string, files: { ipUp: string, ipDown: string, nftUp: string, nftDown: string } }} State */
 
 export default {
@@ -47,12 +48,15 @@ export default {
   /** @param {string} ns @param {number} n */
   async reconcile(ns, n) {
     const t0 = performance.now();
+    /** @type {{ ifname: string, flags: string[], master?: string, group: unknown }[]} */
     const links = JSON.parse(exec(ns, 'ip', ['-j', '-d', 'link', 'show']));
+    /** @type {{ addr_info: { prefixlen: number, local: string }[] }[]} */
     const addrs = JSON.parse(exec(ns, 'ip', ['-j', 'address', 'show', 'dev', 'eth0']));
+    /** @type {any[]} the objects of `nft -j` (only maps are read) */
     const rs = JSON.parse(exec(ns, 'nft', ['-j', 'list', 'table', 'ip', TABLE])).nftables;
-    const byName = new Map(links.map((/** @type {{ ifname: string, flags: string[], master?: string, group: unknown }} */ l) => [l.ifname, l]));
-    const local = new Set(addrs[0].addr_info.filter((/** @type {{ prefixlen: number }} */ a) => a.prefixlen === 32).map((/** @type {{ local: string }} */ a) => a.local));
-    const maps = new Map(rs.filter((/** @type {any} */ o) => o.map).map((/** @type {any} */ o) => [o.map.name, new Map((o.map.elem ?? []).map((/** @type {[string, string]} */ [k, v]) => [k, v]))]));
+    const byName = new Map(links.map((l) => [l.ifname, l]));
+    const local = new Set(addrs[0].addr_info.filter((a) => a.prefixlen === 32).map((a) => a.local));
+    const maps = new Map(rs.filter((o) => o.map).map((o) => [o.map.name, new Map((o.map.elem ?? []).map((/** @type {Pair} */ [k, v]) => [k, v]))]));
     let bad = 0;
     for (let i = 0; i < n; i++) {
       const l = byName.get(tap(i));

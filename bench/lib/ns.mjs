@@ -86,9 +86,10 @@ export function census(ns, n) {
     const master = l.master ?? byIndex.get(l.master_ifindex);
     if (String(l.group) === String(PORT_GROUP) && l.flags.includes('UP') && master === wantMaster.get(l.ifname)) tapsOk++;
   }
+  /** @type {{ addr_info?: { family: string, prefixlen: number, local: string }[] } | undefined} */
   const eth0 = json(ns, 'ip', ['-j', 'address', 'show', 'dev', 'eth0'])[0];
   const pubs = new Set(Array.from({ length: n }, (_, i) => pub(i)));
-  const addresses = (eth0?.addr_info ?? []).filter((/** @type {{ family: string, prefixlen: number, local: string }} */ a) => a.family === 'inet' && a.prefixlen === 32 && pubs.has(a.local)).length;
+  const addresses = (eth0?.addr_info ?? []).filter((a) => a.family === 'inet' && a.prefixlen === 32 && pubs.has(a.local)).length;
   const rs = json(ns, 'nft', ['-j', 'list', 'ruleset']).nftables ?? [];
   let elements = 0;
   let rules = 0;

@@ -36,7 +36,12 @@ export function targets(res) {
   const out = [];
   // A smoke run (one short run of each) shows that everything works, not how fast.
   const smoke = res.options?.smoke;
-  const add = (/** @type {string} */ what, /** @type {string} */ value, /** @type {boolean | undefined} */ met) => out.push({ what, value: smoke ? `${value} (smoke run: not judged)` : value, met: smoke ? undefined : met });
+  /**
+   * @param {string} what
+   * @param {string} value
+   * @param {boolean | undefined} met
+   */
+  const add = (what, value, met) => out.push({ what, value: smoke ? `${value} (smoke run: not judged)` : value, met: smoke ? undefined : met });
   for (const n of [1000, 100]) {
     const e = get(res, n, 'eucanet');
     const f = get(res, n, 'floor');

@@ -116,7 +116,8 @@ function devices() {
   }
   const b = bridges(CC);
   for (const id of GROUPS) vlanDevice(CC, b, `eth1.${id}`, id, `eucabr${id}`);
-  const addrs = ipj(CC, 'addr', 'show', 'dev', 'eucabr10')[0]?.addr_info?.map((/** @type {{ local: string, prefixlen: number }} */ a) => `${a.local}/${a.prefixlen}`) ?? [];
+  const addrs =
+    ipj(CC, 'addr', 'show', 'dev', 'eucabr10')[0]?.addr_info?.map((/** @type {{ local: string, prefixlen: number }} */ a) => `${a.local}/${a.prefixlen}`) ?? [];
   check(addrs.includes('10.1.2.1/27'), `${CC}: eucabr10 holds the gateway 10.1.2.1/27`, `it holds ${addrs.join(', ') || 'nothing'}`);
 }
 
