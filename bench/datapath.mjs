@@ -26,11 +26,24 @@ const dist = join(fileURLToPath(new URL('.', import.meta.url)), '../dist');
 const { open, reconcile, planCc, managed, createNetns, deleteNetns, netnsExists } = await import(join(dist, 'index.js'));
 const connrate = new URL('./connrate/build/connrate', import.meta.url).pathname;
 
+/** @typedef {import('../dist/managed/types.js').AllocatedState} AllocatedState */
+/** @typedef {import('../dist/managed/types.js').AllocatedGroup} AllocatedGroup */
+/** @typedef {import('../dist/managed/types.js').AllocatedInstance} AllocatedInstance */
+/**
+ * One (N, ruleset) pair's namespaces, its target instance and the processes it started.
+ * @typedef {object} Topology
+ * @property {{ pub: string, cc: string, inst: string }} ns
+ * @property {number} n
+ * @property {string} ruleset   'eucanet' or 'linear'
+ * @property {import('node:child_process').ChildProcess[]} procs
+ * @property {AllocatedInstance & { publicIp: string }} target   (cloudState gives every instance a public IP)
+ */
+
 const PORT = 22;
 const SUBNET = '10.1.0.0/16';
 const META = '198.51.100.10:8773';
 
-/** A MANAGED-NOVLAN cloud of n instances in 4 groups, every one with a public IP. */
+/** A MANAGED-NOVLAN cloud of n instances in 4 groups, every one with a public IP. @param {number} n */
 export function cloudState(n) {
   const last = 100 * 256 + Math.ceil(n / 256) * 256; // room for n public IPs from 100.64.100.0
   const hi = `100.64.${(last >> 8) - 1}.255`;
@@ -60,11 +73,11 @@ export function cloudState(n) {
   };
 }
 
-/** The Eucalyptus-style ruleset for an allocated state: per-instance NAT rules. */
+/** The Eucalyptus-style ruleset for an allocated state: per-instance NAT rules. @param {AllocatedState} a */
 export function linearRuleset(a) {
   const [metaIp, metaPort] = META.split(':');
   const nets = a.groups.map((g) => ({ chain: managed.groupChain(g), net: managed.groupNet(g), g }));
-  const cidr = (x) => `${x.net.network}/${x.net.prefix}`;
+  const cidr = (/** @type {{ net: { network: string, prefix: number } }} */ x) => `${x.net.network}/${x.net.prefix}`;
   const l = [
     'table ip euca {',
     '  chain prerouting {',
@@ -91,23 +104,36 @@ export function linearRuleset(a) {
   return l.join('\n') + '\n';
 }
 
+/**
+ * @param {string} ns
+ * @param {string} cmd
+ * @param {string[]} args
+ */
 function sh(ns, cmd, args) {
   const r = spawnSync('nsenter', [`--net=/run/netns/${ns}`, cmd, ...args], { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`${ns}: ${cmd} ${args.join(' ')}: ${r.stderr || r.error}`);
   return r.stdout;
 }
 
-/** One topology: client, CC and target instance namespaces, the CC ruleset loaded, the server up. */
+/**
+ * One topology: client, CC and target instance namespaces, the CC ruleset loaded, the server up.
+ * @param {string} tag
+ * @param {number} n
+ * @param {string} ruleset
+ * @param {string} dir
+ * @returns {Promise<Topology>}
+ */
 async function topology(tag, n, ruleset, dir) {
   const ns = { pub: `${tag}-pub`, cc: `${tag}-cc`, inst: `${tag}-inst` };
-  const t = { ns, n, ruleset, procs: /** @type {import('node:child_process').ChildProcess[]} */ ([]) };
+  const t = /** @type {Topology} */ ({ ns, n, ruleset, procs: /** @type {import('node:child_process').ChildProcess[]} */ ([]) });
   for (const x of Object.values(ns)) createNetns(x);
+  /** @type {AllocatedState} */
   const a = managed.allocate(cloudState(n));
   const target = a.instances[n - 1];
   const g = a.groups.find((x) => managed.groupKey(x) === target.group);
   const net = managed.groupNet(g);
-  t.target = target;
-  const ip = (x, ...args) => sh(x, 'ip', args);
+  t.target = /** @type {Topology['target']} */ (target);
+  const ip = (/** @type {string} */ x, /** @type {string[]} */ ...args) => sh(x, 'ip', args);
   ip(ns.cc, 'link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', 'eth0', 'netns', `/run/netns/${ns.pub}`);
   ip(ns.cc, 'link', 'add', 'eth1', 'type', 'veth', 'peer', 'name', 'eth0', 'netns', `/run/netns/${ns.inst}`);
   ip(ns.cc, 'address', 'add', '198.51.100.1/24', 'dev', 'eth0');
@@ -146,11 +172,17 @@ async function topology(tag, n, ruleset, dir) {
   return t;
 }
 
+/** @param {Topology} t */
 function teardown(t) {
   for (const p of t.procs) if (p.exitCode === null) p.kill('SIGKILL');
   for (const x of Object.values(t.ns)) if (netnsExists(x)) deleteNetns(x);
 }
 
+/**
+ * @param {Topology} t
+ * @param {number} seconds
+ * @returns {{ connects: number, rate: number, errors: number }}
+ */
 function measure(t, seconds) {
   const out = JSON.parse(sh(t.ns.pub, connrate, ['client', t.target.publicIp, String(PORT), String(seconds)]));
   if (out.connects === 0) throw new Error(`datapath ${t.ruleset} N=${t.n}: no connection reached ${t.target.publicIp}:${PORT}`);
@@ -162,6 +194,7 @@ function measure(t, seconds) {
  */
 export async function runDatapath(o) {
   const dir = mkdtempSync(join(tmpdir(), 'eucanet-datapath-'));
+  /** @type {Topology[]} */
   const tops = [];
   const tag = `eud${process.pid}`;
   try {

@@ -11,13 +11,22 @@ import netlinkPkg from './approaches/netlink-pkg.mjs';
 import { expectDown, expectUp, freshNetns, removeNetns } from './lib/ns.mjs';
 import { median, must } from './lib/stats.mjs';
 
+/** @typedef {import('./lib/workload.mjs').Approach} Approach */
+
+/** @type {Approach[]} */
 export const APPROACHES = [eucanet, floor, batch, fork, netlinkPkg];
+/** @type {('up' | 'reconcile' | 'down')[]} */
 export const PHASES = ['up', 'reconcile', 'down'];
 const SETTLE_MS = 250;
 const WARM_RUNS = 3;
 const WARM_REAPPLIES = 10;
 
-/** One run in a fresh namespace; `extraReapplies` more re-applies (uncounted) warm a worker up. */
+/**
+ * One run in a fresh namespace; `extraReapplies` more re-applies (uncounted) warm a worker up.
+ * @param {Approach} a
+ * @param {number} n
+ * @param {number} [extraReapplies]
+ */
 async function runOnce(a, n, extraReapplies = 0) {
   const ns = await freshNetns(n);
   try {

@@ -25,7 +25,9 @@ import { addon } from '../dist/native.js';
 import { openNft, rule } from '../dist/nft/index.js';
 
 const args = process.argv.slice(2);
-const opt = (name, dflt) => {
+/** @typedef {import('../dist/nft/index.js').Nft} Nft */
+
+const opt = (/** @type {string} */ name, /** @type {number} */ dflt) => {
   const i = args.indexOf(`--${name}`);
   return i >= 0 ? Number(args[i + 1]) : dflt;
 };
@@ -36,8 +38,8 @@ const dir = mkdtempSync(join(tmpdir(), 'nft-bench-'));
 // The addresses, as strings, made before any clock starts (nft's file is written beforehand too).
 const PUB = Array.from({ length: N }, (_, i) => `100.${(i >> 8) & 255}.${i & 255}.${1 + ((i >> 16) & 127)}`);
 const PRIV = Array.from({ length: N }, (_, i) => `10.${(i >> 8) & 255}.${i & 255}.${2 + ((i >> 16) & 127)}`);
-const pub = (i) => PUB[i];
-const priv = (i) => PRIV[i];
+const pub = (/** @type {number} */ i) => PUB[i];
+const priv = (/** @type {number} */ i) => PRIV[i];
 const WARMUP = opt('warmup', 3);
 
 // ---- the workloads, as nft text and as library calls ----------------------
@@ -50,6 +52,7 @@ function rulesText() {
   return out.join('\n') + '\n';
 }
 const NAT = /** @type {const} */ ({ family: 'ip', table: 'nat' });
+/** @param {Nft} nft */
 function rulesBatch(nft) {
   const b = nft.batch();
   b.addTable({ family: 'ip', name: 'nat' });
@@ -78,6 +81,7 @@ function elementsText() {
 `;
 }
 const MAP = /** @type {const} */ ({ ...NAT, name: 'pubmap', key: 'ipv4_addr', data: 'ipv4_addr' });
+/** @param {Nft} nft */
 function elementsBatch(nft) {
   const pairs = new Array(N);
   for (let i = 0; i < N; i++) pairs[i] = [pub(i), priv(i)];
@@ -92,6 +96,11 @@ function elementsBatch(nft) {
 
 // ---- one timed run in a fresh namespace -----------------------------------
 let seq = 0;
+/**
+ * @template T
+ * @param {(ns: string) => T | Promise<T>} fn
+ * @returns {Promise<T>}
+ */
 async function inFreshNetns(fn) {
   const ns = `nftbench-${process.pid}-${seq++}`;
   addon.netnsCreate(ns);
@@ -102,6 +111,10 @@ async function inFreshNetns(fn) {
   }
 }
 
+/**
+ * @param {string} ns
+ * @param {string} workload
+ */
 async function check(ns, workload) {
   const nft = openNft({ netns: ns });
   try {
@@ -117,6 +130,10 @@ async function check(ns, workload) {
   }
 }
 
+/**
+ * @param {string} ns
+ * @param {string} file
+ */
 function runNft(ns, file) {
   const t = process.hrtime.bigint();
   const r = spawnSync('ip', ['netns', 'exec', ns, 'nft', '-f', file], { stdio: ['ignore', 'ignore', 'pipe'] });
@@ -125,6 +142,11 @@ function runNft(ns, file) {
   return ms;
 }
 
+/**
+ * @param {string} ns
+ * @param {(nft: Nft) => { commit(): Promise<unknown> }} build
+ * @param {boolean} prebuilt
+ */
 async function runLib(ns, build, prebuilt) {
   const nft = openNft({ netns: ns });
   try {
@@ -142,14 +164,20 @@ async function runLib(ns, build, prebuilt) {
   }
 }
 
-const median = (xs) => {
+const median = (/** @type {number[]} */ xs) => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length % 2 ? s[(s.length - 1) >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 };
 
+/**
+ * @param {string} workload
+ * @param {string} text
+ * @param {(nft: Nft) => { commit(): Promise<unknown> }} build
+ */
 async function bench(workload, text, build) {
   const file = join(dir, `${workload}.nft`);
   writeFileSync(file, text);
+  /** @type {{ nft: number[], lib: number[], prebuilt: number[] }} */
   const t = { nft: [], lib: [], prebuilt: [] };
   // Warm-up (JIT, page cache, nft binary), not counted.
   for (let w = 0; w < WARMUP; w++) {
@@ -158,6 +186,7 @@ async function bench(workload, text, build) {
   }
   for (let r = 0; r < REPS; r++) {
     // Alternate who goes first, so neither always runs on a cooler machine.
+    /** @type {('nft' | 'lib' | 'prebuilt')[]} */
     const order = r % 2 ? ['lib', 'nft', 'prebuilt'] : ['nft', 'lib', 'prebuilt'];
     for (const who of order) {
       await inFreshNetns(async (ns) => {
@@ -169,6 +198,7 @@ async function bench(workload, text, build) {
   return t;
 }
 
+/** @type {number[]} */
 const nullExec = [];
 for (let r = 0; r < REPS; r++) {
   await inFreshNetns((ns) => {
@@ -178,11 +208,11 @@ for (let r = 0; r < REPS; r++) {
   });
 }
 
-const fmt = (x) => `${x.toFixed(1).padStart(8)} ms`;
+const fmt = (/** @type {number} */ x) => `${x.toFixed(1).padStart(8)} ms`;
 console.log(`nft load benchmark: N=${N}, ${REPS} runs each, fresh netns per run, medians`);
 console.log(`(ip netns exec NS true alone: ${median(nullExec).toFixed(1)} ms; included in the nft column)\n`);
 console.log('workload   nft -f        lib (from strings)  lib (prebuilt)   nft/lib');
-/** @type {Array<[string, string, (nft: any) => any]>} */
+/** @type {Array<[string, string, (nft: Nft) => { commit(): Promise<unknown> }]>} */
 const workloads = [
   ['rules', rulesText(), rulesBatch],
   ['elements', elementsText(), elementsBatch],

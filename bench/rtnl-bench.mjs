@@ -43,10 +43,11 @@ if (process.getuid?.() !== 0) {
   process.exit(1);
 }
 
-const addr = (i) => `10.${(i >> 8) & 255}.${i & 255}.1/24`;
+const addr = (/** @type {number} */ i) => `10.${(i >> 8) & 255}.${i & 255}.1/24`;
 
 /** No lookups needed: every link is named by the ifindex it asked for. */
 const resolver = {
+  /** @param {string | number} ref */
   index(ref) {
     if (typeof ref === 'number') return ref;
     throw new Error(`unexpected link name ${ref}`);
@@ -65,11 +66,13 @@ function requests() {
   return reqs;
 }
 
+/** @param {import('../dist/netlink/socket.js').Reply[]} replies */
 function check(replies) {
   const failed = replies.filter((r) => r.error);
-  if (failed.length) throw new Error(`${failed.length} requests failed, first: ${failed[0].error.message}`);
+  if (failed.length) throw new Error(`${failed.length} requests failed, first: ${/** @type {Error} */ (failed[0].error).message}`);
 }
 
+/** @type {Record<string, (ns: string, dir: string) => Promise<number>>} */
 const approaches = {
   'lib async (pipelined)': async (ns) => {
     const t0 = performance.now();
@@ -113,6 +116,12 @@ const approaches = {
   },
 };
 
+/**
+ * @param {string} name
+ * @param {(ns: string, dir: string) => Promise<number>} fn
+ * @param {number | string} rep   'w' for the warm-up
+ * @param {string} dir
+ */
 async function once(name, fn, rep, dir) {
   const ns = `bench-${process.pid}-${rep}-${Object.keys(approaches).indexOf(name)}`;
   createNetns(ns);
@@ -122,7 +131,7 @@ async function once(name, fn, rep, dir) {
     const h = open({ netns: ns });
     try {
       const links = await h.links.list({ kind: 'veth' });
-      const addrs = (await h.addresses.list({ family: 4 })).filter((a) => a.address.startsWith('10.'));
+      const addrs = (await h.addresses.list({ family: 4 })).filter((/** @type {{ address: string }} */ a) => a.address.startsWith('10.'));
       if (links.length !== 2 * N || addrs.length !== N) throw new Error(`${name}: ${links.length} veths, ${addrs.length} addresses`);
       await h.links.deleteGroup(GROUP);
     } finally {
@@ -134,7 +143,7 @@ async function once(name, fn, rep, dir) {
   }
 }
 
-const median = (xs) => {
+const median = (/** @type {number[]} */ xs) => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 };

@@ -47,12 +47,12 @@ const { values: v } = parseArgs({
     json: { type: 'boolean', default: false },
   },
 });
-const list = (s) =>
+const list = (/** @type {string} */ s) =>
   s
     .split(',')
     .map((x) => x.trim())
     .filter(Boolean);
-const nums = (s, what) =>
+const nums = (/** @type {string} */ s, /** @type {string} */ what) =>
   list(s).map((x) => {
     const k = Number(x);
     if (!Number.isInteger(k) || k < 1 || k > 60000) throw new Error(`--${what}: "${x}" is not a whole number from 1 to 60000`);
@@ -80,7 +80,7 @@ if (process.getuid?.() !== 0) {
 // Made before the run, so that a long run is not lost to a missing folder at the end.
 mkdirSync(v.out, { recursive: true });
 
-const log = (s) => console.error(s);
+const log = (/** @type {string} */ s) => console.error(s);
 const cleanup = () => removeAll();
 for (const sig of ['SIGINT', 'SIGTERM']) {
   process.on(sig, () => {
@@ -93,6 +93,7 @@ for (const sig of ['SIGINT', 'SIGTERM']) {
 for (const dir of ['floor', 'connrate']) execFileSync('make', ['-s', '-C', join(here, dir)], { stdio: ['ignore', 'ignore', 'inherit'] });
 
 const started = new Date();
+/** @type {import('./lib/report.mjs').Results} */
 const results = { date: started.toISOString(), machine: machine(), options: { ...opts, smoke: v.smoke } };
 try {
   if (!v['no-instances']) results.instances = await runInstances({ ...opts, log });

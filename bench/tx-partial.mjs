@@ -24,6 +24,9 @@ const ROUNDS = Number(process.argv[3] ?? 9);
 const ALIAS = 'eucanet:port';
 const SETTLE_MS = 250;
 
+/** @typedef {import('../dist/index.js').Transaction} Transaction */
+
+/** @type {Record<string, (tx: Transaction, i: number) => unknown>} */
 const APPROACHES = {
   'pre-image': (tx, i) => tx.addTap(tap(i), { master: bridge(i, N), up: true, group: PORT_GROUP, alias: ALIAS }),
   // The master goes with the tap (so the library settles the taps that go
@@ -44,6 +47,7 @@ const APPROACHES = {
   },
 };
 
+/** @param {string} name */
 async function once(name) {
   const ns = await freshNetns(N);
   const h = open({ netns: ns });
@@ -83,6 +87,6 @@ try {
 console.log(`N=${N}, ${ROUNDS} rounds, medians (wall clock of build + commit; CPU of this process)`);
 for (const n of names) {
   const s = samples[n];
-  const m = (k) => median(s.map((x) => x[k])).toFixed(1);
+  const m = (/** @type {'ms' | 'userMs' | 'sysMs'} */ k) => median(s.map((x) => x[k])).toFixed(1);
   console.log(`${n.padEnd(10)} wall ${m('ms')} ms  user ${m('userMs')} ms  sys ${m('sysMs')} ms  rtnl requests ${s[0].requests}`);
 }

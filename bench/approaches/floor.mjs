@@ -4,6 +4,12 @@ import { spawnSync } from 'node:child_process';
 
 export const floorBin = new URL('../floor/build/floor', import.meta.url).pathname;
 
+/**
+ * @param {string} ns
+ * @param {string} phase
+ * @param {number} n
+ * @returns {number}
+ */
 function run(ns, phase, n) {
   const r = spawnSync(floorBin, ['--netns', ns, phase, String(n)], { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`floor ${phase} ${n}: ${r.stderr || r.error}`);
@@ -12,6 +18,7 @@ function run(ns, phase, n) {
   return out.ms;
 }
 
+/** @type {import('../lib/workload.mjs').Approach} */
 export default {
   id: 'floor',
   label: 'floor: C, libmnl + libnftnl, pipelined',

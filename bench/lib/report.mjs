@@ -2,17 +2,45 @@
 // and the issue's targets, each judged from the measured medians.
 import { ms } from './stats.mjs';
 
-const x = (r) => (Number.isFinite(r) ? `${r.toFixed(2)}x` : '–');
+/**
+ * What bench/run.mjs measured (bench/results.json).
+ * @typedef {object} Results
+ * @property {string} date
+ * @property {ReturnType<typeof import('./machine.mjs').machine>} machine
+ * @property {{ smoke: boolean, reps: number, forkReps: number, forkLargeReps: number, dpReps: number }} options
+ * @property {Awaited<ReturnType<typeof import('../instances.mjs').runInstances>>} [instances]
+ * @property {Awaited<ReturnType<typeof import('../datapath.mjs').runDatapath>>} [datapath]
+ * @property {number} [seconds]
+ * @property {Target[]} [targets]
+ */
+/** @typedef {{ what: string, value: string, met: boolean | undefined }} Target */
 
+const x = (/** @type {number} */ r) => (Number.isFinite(r) ? `${r.toFixed(2)}x` : '–');
+
+/**
+ * @param {Results} res
+ * @param {number} n
+ * @param {string} approach
+ */
 function get(res, n, approach) {
   return res.instances?.find((r) => r.n === n && r.approach === approach);
 }
 
-/** Each target: what it asks, the measured value, and whether it is met (undefined: not measured). */
+/**
+ * Each target: what it asks, the measured value, and whether it is met (undefined: not measured).
+ * @param {Results} res
+ * @returns {Target[]}
+ */
 export function targets(res) {
+  /** @type {Target[]} */
   const out = [];
   // A smoke run (one short run of each) shows that everything works, not how fast.
   const smoke = res.options?.smoke;
+  /**
+   * @param {string} what
+   * @param {string} value
+   * @param {boolean | undefined} met
+   */
   const add = (what, value, met) => out.push({ what, value: smoke ? `${value} (smoke run: not judged)` : value, met: smoke ? undefined : met });
   for (const n of [1000, 100]) {
     const e = get(res, n, 'eucanet');
@@ -55,6 +83,7 @@ export function targets(res) {
   return out;
 }
 
+/** @param {Results} res */
 export function markdown(res) {
   const m = res.machine;
   const o = res.options;
@@ -70,7 +99,7 @@ export function markdown(res) {
     l.push('| N | approach | bring-up | no-change re-apply | teardown | runs |');
     l.push('|---:|---|---:|---:|---:|---:|');
     for (const r of res.instances) {
-      const cell = (p) => `${ms(r.median[p])} (${x(r.toFloor?.[p])})`;
+      const cell = (/** @type {string} */ p) => `${ms(r.median[p])} (${x(r.toFloor?.[p])})`;
       l.push(`| ${r.n} | ${r.label} | ${cell('up')} | ${cell('reconcile')} | ${cell('down')} | ${r.runs} |`);
     }
     l.push('');
@@ -95,7 +124,7 @@ export function markdown(res) {
     l.push('| instances configured | eucanet (maps) | Eucalyptus-style linear rules (`nft -f`) |');
     l.push('|---:|---:|---:|');
     for (const n of [...new Set(d.results.map((r) => r.n))]) {
-      const c = (rs) => {
+      const c = (/** @type {string} */ rs) => {
         const r = d.results.find((y) => y.n === n && y.ruleset === rs);
         return r ? `${r.median.toFixed(0)}/s (${(100 * r.toSmallest).toFixed(0)}%)` : '–';
       };

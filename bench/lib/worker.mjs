@@ -28,6 +28,11 @@ export class Worker {
     });
   }
 
+  /**
+   * @param {string} cmd
+   * @param {object} [args]
+   * @returns {Promise<any>}
+   */
   call(cmd, args = {}) {
     const id = ++this.seq;
     return new Promise((resolve, reject) => {

@@ -11,17 +11,40 @@
 // G is 4, or more where 4 bridges cannot hold N ports: the kernel allows a
 // bridge at most 1023 ports (BR_MAX_PORTS is 1024 and port 0 is reserved;
 // the 1024th gets EXFULL), so N=5000 uses 5 groups of 1000.
+/**
+ * One way of doing the workload (bench/approaches/): each phase returns its time in milliseconds.
+ * @typedef {object} Approach
+ * @property {string} id
+ * @property {string} label
+ * @property {string} nat           'map', 'rules' or 'none'
+ * @property {boolean} [warmup]        warm runs first (a long-lived worker)
+ * @property {(n: number) => unknown} [begin]
+ * @property {(ns: string, n: number) => Promise<void>} [open]
+ * @property {(ns: string, n: number) => Promise<number>} up
+ * @property {(ns: string, n: number) => Promise<number>} reconcile
+ * @property {(ns: string, n: number) => Promise<number>} down
+ * @property {() => Promise<void>} [close]
+ * @property {() => unknown} [end]
+ */
+
 export const MAX_PORTS = 1023;
+/** @param {number} n */
 export const groupsFor = (n) => Math.max(4, Math.ceil(n / MAX_PORTS));
 export const PORT_GROUP = 4200;
 export const TABLE = 'eucanet';
 
+/** @param {number} i */
 export const tap = (i) => `vnet${i}`;
+/** @param {number} i @param {number} n */
 export const bridge = (i, n) => `eucabr${10 + (i % groupsFor(n))}`;
+/** @param {number} i */
 export const pub = (i) => `172.${16 + (i >> 16)}.${(i >> 8) & 255}.${i & 255}`;
+/** @param {number} i */
 export const priv = (i) => `10.${1 + (i >> 16)}.${(i >> 8) & 255}.${i & 255}`;
+/** @param {number} n */
 export const bridges = (n) => Array.from({ length: groupsFor(n) }, (_, g) => `eucabr${10 + g}`);
 
+/** @param {number} n */
 const range = (n) => Array.from({ length: n }, (_, i) => i);
 
 /** The table, its two NAT chains and the two maps, as nft commands. */
@@ -38,8 +61,9 @@ export function nftPreamble() {
 }
 
 /** One `nft -f` file: the preamble and every element (map form). */
+/** @param {number} n */
 export function nftFile(n) {
-  const els = (f) => range(n).map(f).join(', ');
+  const els = (/** @type {(i: number) => string} */ f) => range(n).map(f).join(', ');
   return [
     ...nftPreamble(),
     `add element ip ${TABLE} pub2priv { ${els((i) => `${pub(i)} : ${priv(i)}`)} }`,
@@ -48,7 +72,7 @@ export function nftFile(n) {
   ].join('\n');
 }
 
-/** One `ip -batch` file bringing every instance up. */
+/** One `ip -batch` file bringing every instance up. @param {number} n */
 export function ipBatchUp(n) {
   const l = [];
   for (let i = 0; i < n; i++) l.push(`tuntap add dev ${tap(i)} mode tap`);
@@ -57,7 +81,7 @@ export function ipBatchUp(n) {
   return l.join('\n') + '\n';
 }
 
-/** One `ip -batch` file taking every instance down (the taps as one device group). */
+/** One `ip -batch` file taking every instance down (the taps as one device group). @param {number} n */
 export function ipBatchDown(n) {
   const l = [`link delete group ${PORT_GROUP}`];
   for (let i = 0; i < n; i++) l.push(`address delete ${pub(i)}/32 dev eth0`);
@@ -68,6 +92,7 @@ export function ipBatchDown(n) {
  * Fork per operation, as Eucalyptus' scripts did: a shell script whose every
  * line is one `ip` or `nft` process. NAT is two rules per instance (the
  * linear ruleset), since per-op tools add a rule per instance.
+ * @param {number} n
  */
 export function forkUp(n) {
   const l = [
@@ -86,7 +111,7 @@ export function forkUp(n) {
   return l.join('\n') + '\n';
 }
 
-/** Per-op re-apply: one process asking after each object (exists or not). */
+/** Per-op re-apply: one process asking after each object (exists or not). @param {number} n */
 export function forkCheck(n) {
   const l = ['set -e'];
   for (let i = 0; i < n; i++) {
@@ -97,7 +122,7 @@ export function forkCheck(n) {
   return l.join('\n') + '\n';
 }
 
-/** Per-op teardown: each tap deleted on its own (as a hypervisor does), each address, then the table. */
+/** Per-op teardown: each tap deleted on its own (as a hypervisor does), each address, then the table. @param {number} n */
 export function forkDown(n) {
   const l = ['set -e'];
   for (let i = 0; i < n; i++) {

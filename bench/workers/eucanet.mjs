@@ -30,9 +30,10 @@ const rules = () => [
   { family: 'ip', table: TABLE, chain: 'prerouting', exprs: rule().dnatMap('@pub2priv') },
   { family: 'ip', table: TABLE, chain: 'postrouting', exprs: rule().ipDaddr('10.0.0.0/8', { not: true }).snatMap('@priv2pub') },
 ];
+/** @param {number} n */
 const range = (n) => Array.from({ length: n }, (_, i) => i);
 
-/** What reconcile() is asked to converge to: exactly what `up` made. */
+/** What reconcile() is asked to converge to: exactly what `up` made. @param {number} n */
 function desired(n) {
   return {
     ports: range(n).map((i) => ({ name: tap(i), tap: { alias: ALIAS }, master: bridge(i, n), up: true })),
@@ -50,11 +51,15 @@ function desired(n) {
 }
 
 const handles = new Map();
-const handle = (ns) => {
+const handle = (/** @type {string} */ ns) => {
   if (!handles.has(ns)) handles.set(ns, open({ netns: ns }));
   return handles.get(ns);
 };
 
+/**
+ * @param {string} ns
+ * @param {number} n
+ */
 async function up(ns, n) {
   const h = handle(ns);
   const t0 = performance.now();
@@ -78,6 +83,10 @@ async function up(ns, n) {
   return { ms: performance.now() - t0 };
 }
 
+/**
+ * @param {string} ns
+ * @param {number} n
+ */
 async function check(ns, n) {
   const want = desired(n);
   const t0 = performance.now();
@@ -87,6 +96,10 @@ async function check(ns, n) {
   return { ms, ops: r.ops };
 }
 
+/**
+ * @param {string} ns
+ * @param {number} n
+ */
 async function down(ns, n) {
   const h = handle(ns);
   const t0 = performance.now();
@@ -118,7 +131,7 @@ function send(msg) {
 async function onMessage(m) {
   try {
     if (m.cmd === 'rss') return send({ id: m.id, maxRssKiB: process.resourceUsage().maxRSS, rssKiB: Math.round(process.memoryUsage().rss / 1024) });
-    const r = await phases[m.cmd](m.ns, m.n);
+    const r = await phases[/** @type {keyof typeof phases} */ (m.cmd)](m.ns, m.n);
     send({ id: m.id, ...r });
   } catch (err) {
     send({ id: m.id, error: String(/** @type {{ stack?: string } | undefined} */ (err)?.stack ?? err) });

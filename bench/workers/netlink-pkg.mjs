@@ -21,7 +21,7 @@ const dist = join(fileURLToPath(new URL('.', import.meta.url)), '../../dist');
 const { addon } = await import(join(dist, 'native.js'));
 
 const AF_INET = 2;
-const ipBuf = (ip) => Buffer.from(ip.split('.').map(Number));
+const ipBuf = (/** @type {string} */ ip) => Buffer.from(ip.split('.').map(Number));
 
 const rt = createRtNetlink();
 
@@ -29,6 +29,10 @@ const rt = createRtNetlink();
 // aborts the process ("Error in native callback": its receive overflows), so
 // they go in windows, each awaited.
 const WINDOW = 256;
+/**
+ * @param {number} n
+ * @param {(i: number) => Promise<unknown>} fn
+ */
 async function windowed(n, fn) {
   for (let i = 0; i < n; i += WINDOW) {
     await Promise.all(Array.from({ length: Math.min(WINDOW, n - i) }, (_, k) => fn(i + k)));
@@ -42,6 +46,7 @@ async function indexes() {
   return byName;
 }
 
+/** @param {number} n */
 async function up(n) {
   const t0 = performance.now();
   addon.tapCreate(
@@ -65,6 +70,7 @@ async function up(n) {
   return { ms: performance.now() - t0 };
 }
 
+/** @param {number} n */
 async function check(n) {
   const t0 = performance.now();
   // One dump at a time: a netlink socket runs one dump at once.
@@ -85,6 +91,7 @@ async function check(n) {
   return { ms, ops: 0 };
 }
 
+/** @param {number} n */
 async function down(n) {
   const t0 = performance.now();
   const idx = await indexes();
@@ -118,7 +125,7 @@ async function onMessage(m) {
       await down(w);
       return send({ id: m.id, ms: 0 });
     }
-    send({ id: m.id, ...(await phases[m.cmd](m.n)) });
+    send({ id: m.id, ...(await phases[/** @type {keyof typeof phases} */ (m.cmd)](m.n)) });
   } catch (err) {
     send({ id: m.id, error: String(/** @type {{ stack?: string } | undefined} */ (err)?.stack ?? err) });
   }

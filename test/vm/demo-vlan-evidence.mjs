@@ -31,19 +31,29 @@ const GROUPS = [10, 11];
 const INTRUDER = `euvlan-x-${process.pid}`;
 const INTRUDER_IP = '10.1.2.20/27';
 
+/**
+ * What this script reads of `ip -j -d link show`.
+ * @typedef {{ ifname: string, master?: string, address?: string, linkinfo?: { info_kind?: string, info_data?: { id?: number, protocol?: string } } }} IpLink
+ */
+
 let failures = 0;
-const pass = (msg) => console.log(`evidence: PASS ${msg}`);
-const fail = (msg) => {
+const pass = (/** @type {string} */ msg) => console.log(`evidence: PASS ${msg}`);
+const fail = (/** @type {string} */ msg) => {
   failures++;
   console.log(`evidence: FAIL ${msg}`);
 };
-const check = (ok, msg, why = '') => (ok ? pass(msg) : fail(why ? `${msg}: ${why}` : msg));
+const check = (/** @type {boolean} */ ok, /** @type {string} */ msg, why = '') => (ok ? pass(msg) : fail(why ? `${msg}: ${why}` : msg));
 
+/**
+ * @param {string} cmd
+ * @param {string[]} args
+ * @param {Omit<import('node:child_process').ExecFileSyncOptionsWithStringEncoding, 'encoding'>} [opts]
+ */
 const sh = (cmd, args, opts = {}) => execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], ...opts });
-const ipj = (ns, ...args) => JSON.parse(sh('ip', ['-n', ns, '-j', ...args]));
-const nsexec = (ns, cmd, ...args) => sh('ip', ['netns', 'exec', ns, cmd, ...args]);
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-const ping = (ns, ip, count = 2) => {
+const ipj = (/** @type {string} */ ns, /** @type {string[]} */ ...args) => JSON.parse(sh('ip', ['-n', ns, '-j', ...args]));
+const nsexec = (/** @type {string} */ ns, /** @type {string} */ cmd, /** @type {string[]} */ ...args) => sh('ip', ['netns', 'exec', ns, cmd, ...args]);
+const sleep = (/** @type {number} */ ms) => new Promise((r) => setTimeout(r, ms));
+const ping = (/** @type {string} */ ns, /** @type {string} */ ip, count = 2) => {
   try {
     nsexec(ns, 'busybox', 'ping', '-c', String(count), '-W', '2', ip);
     return true;
@@ -55,10 +65,12 @@ const ping = (ns, ip, count = 2) => {
 // ---------------------------------------------------------------------------
 // 1, 2: the devices
 // ---------------------------------------------------------------------------
+/** @param {string} ns */
 function bridges(ns) {
+  /** @type {IpLink[]} */
   const links = ipj(ns, '-d', 'link', 'show');
   const byName = new Map(links.map((l) => [l.ifname, l]));
-  const ports = (br) =>
+  const ports = (/** @type {string} */ br) =>
     links
       .filter((l) => l.master === br)
       .map((l) => l.ifname)
@@ -66,6 +78,13 @@ function bridges(ns) {
   return { byName, ports };
 }
 
+/**
+ * @param {string} ns
+ * @param {{ byName: Map<string, IpLink> }} links
+ * @param {string} name
+ * @param {number} id
+ * @param {string} bridge
+ */
 function vlanDevice(ns, { byName }, name, id, bridge) {
   const l = byName.get(name);
   const info = l?.linkinfo;
@@ -73,7 +92,7 @@ function vlanDevice(ns, { byName }, name, id, bridge) {
     info?.info_kind === 'vlan' &&
     info.info_data?.id === id &&
     info.info_data?.protocol === '802.1Q' &&
-    l.master === bridge &&
+    /** @type {IpLink} */ (l).master === bridge &&
     byName.get(bridge)?.linkinfo?.info_kind === 'bridge';
   check(
     ok,
@@ -83,6 +102,7 @@ function vlanDevice(ns, { byName }, name, id, bridge) {
 }
 
 function devices() {
+  /** @type {Record<number, string[]>} */
   const seedPorts = { 10: ['vnet1', 'vnet2'], 11: ['vnet0', 'vnet3'] };
   for (const ns of NC) {
     const b = bridges(ns);
@@ -96,7 +116,8 @@ function devices() {
   }
   const b = bridges(CC);
   for (const id of GROUPS) vlanDevice(CC, b, `eth1.${id}`, id, `eucabr${id}`);
-  const addrs = ipj(CC, 'addr', 'show', 'dev', 'eucabr10')[0]?.addr_info?.map((a) => `${a.local}/${a.prefixlen}`) ?? [];
+  const addrs =
+    ipj(CC, 'addr', 'show', 'dev', 'eucabr10')[0]?.addr_info?.map((/** @type {{ local: string, prefixlen: number }} */ a) => `${a.local}/${a.prefixlen}`) ?? [];
   check(addrs.includes('10.1.2.1/27'), `${CC}: eucabr10 holds the gateway 10.1.2.1/27`, `it holds ${addrs.join(', ') || 'nothing'}`);
 }
 
@@ -104,9 +125,14 @@ function devices() {
 // tcpdump, for 3 and 4
 // ---------------------------------------------------------------------------
 class Capture {
+  /**
+   * @param {string} ns
+   * @param {string} dev
+   */
   constructor(ns, dev) {
     this.ns = ns;
     this.dev = dev;
+    /** @type {string[]} */
     this.lines = [];
     this.err = '';
     this.p = spawn('ip', ['netns', 'exec', ns, 'tcpdump', '-i', dev, '-e', '-nn', '-l', '--immediate-mode'], { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -137,7 +163,11 @@ class Capture {
   }
 }
 
-/** Captures while `act` runs, then until no new line came for a second (at most 10 s). */
+/**
+ * Captures while `act` runs, then until no new line came for a second (at most 10 s).
+ * @param {Array<[string, string]>} where  namespace and device
+ * @param {() => unknown} act
+ */
 async function capturing(where, act) {
   const caps = where.map(([ns, dev]) => new Capture(ns, dev));
   try {
@@ -157,7 +187,7 @@ async function capturing(where, act) {
 // ---------------------------------------------------------------------------
 // 3: tagged frames on the switch
 // ---------------------------------------------------------------------------
-const inBlock = (ip, base, size) => {
+const inBlock = (/** @type {string} */ ip, /** @type {string} */ base, /** @type {number} */ size) => {
   const n = ip.split('.').map(Number);
   const b = base.split('.').map(Number);
   const v = ((n[0] << 24) | (n[1] << 16) | (n[2] << 8) | n[3]) >>> 0;
@@ -165,20 +195,25 @@ const inBlock = (ip, base, size) => {
   return v >= w && v < w + size;
 };
 
+/**
+ * @param {string} ns
+ * @returns {string}
+ */
 function addressOf(ns) {
-  return ipj(ns, 'addr', 'show', 'dev', 'eth0')[0].addr_info.find((a) => a.family === 'inet').local;
+  return ipj(ns, 'addr', 'show', 'dev', 'eth0')[0].addr_info.find((/** @type {{ family: string }} */ a) => a.family === 'inet').local;
 }
 
 async function tagged() {
   const ip = Object.fromEntries([1, 3, 5, 7].map((k) => [k, addressOf(`euca-i-${k}`)]));
   // Each group's block, from its gateway on the CC.
   const blocks = GROUPS.map((id) => {
-    const a = ipj(CC, 'addr', 'show', 'dev', `eucabr${id}`)[0].addr_info.find((x) => x.family === 'inet');
+    const a = ipj(CC, 'addr', 'show', 'dev', `eucabr${id}`)[0].addr_info.find((/** @type {{ family: string }} */ x) => x.family === 'inet');
     const size = 2 ** (32 - a.prefixlen);
     const n = a.local.split('.').map(Number);
     const v = (((n[0] << 24) | (n[1] << 16) | (n[2] << 8) | n[3]) >>> 0) & ~(size - 1);
     return { id, base: [v >>> 24, (v >>> 16) & 255, (v >>> 8) & 255, v & 255].join('.'), size };
   });
+  /** @type {Array<[string, boolean]>} */
   let pings = [];
   const [lines] = await capturing([[SW, 'sw-nc1']], () => {
     pings = [
@@ -187,7 +222,7 @@ async function tagged() {
     ];
   });
   for (const [what, ok] of pings) check(ok, `ping ${what}`);
-  const sample = (id) => lines.find((l) => new RegExp(`vlan ${id}, p \\d+, ethertype IPv4.*ICMP echo`).test(l));
+  const sample = (/** @type {number} */ id) => lines.find((l) => new RegExp(`vlan ${id}, p \\d+, ethertype IPv4.*ICMP echo`).test(l));
   for (const id of GROUPS) {
     const l = sample(id);
     check(
@@ -232,11 +267,13 @@ async function untagged() {
     const i1 = addressOf('euca-i-1');
     const i5 = addressOf('euca-i-5');
     const i1mac = ipj('euca-i-1', 'link', 'show', 'eth0')[0].address;
+    /** @type {Array<[string, string]>} */
     const hosts = [
       [CC, 'eth1'],
       ['euca-nc1', 'eth0'],
       ['euca-nc2', 'eth0'],
     ];
+    /** @type {string[]} */
     const tried = [];
     const caps = await capturing(
       hosts.map(([ns]) => [ns, 'any']),
@@ -248,14 +285,14 @@ async function untagged() {
     );
     console.log(`evidence: intruder ${mac} (${INTRUDER_IP}, untagged) pinged 10.1.2.1, #1 ${i1}, #5 ${i5}: ${tried.join('; ')}`);
     hosts.forEach(([ns, nic], k) => {
-      const frames = caps[k].map((l) => capLine.exec(l)).filter(Boolean);
+      const frames = /** @type {RegExpExecArray[]} */ (caps[k].map((l) => capLine.exec(l)).filter(Boolean));
       const fromIntruder = frames.filter((m) => m[2] === mac);
       const onNic = fromIntruder.filter((m) => m[1] === nic).length;
       const elsewhere = [...new Set(fromIntruder.filter((m) => m[1] !== nic).map((m) => m[1]))];
       check(onNic > 0, `${ns}: the intruder's untagged frames arrive at the private NIC ${nic} (${onNic} seen)`, 'none seen: the test did not reach the host');
       check(elsewhere.length === 0, `${ns}: no frame from the intruder on any group device`, `seen on ${elsewhere.join(', ')}`);
     });
-    const nc2 = caps[2].map((l) => capLine.exec(l)).filter(Boolean);
+    const nc2 = /** @type {RegExpExecArray[]} */ (caps[2].map((l) => capLine.exec(l)).filter(Boolean));
     const control = nc2.filter((m) => m[2] === i1mac && m[1] === 'eth0.10').length;
     check(control > 0, `euca-nc2: #1's frames on eth0.10 meanwhile (${control}): the captures were live`);
   } finally {
