@@ -126,6 +126,14 @@ export class NetlinkConnection {
     }
   }
 
+  /**
+   * The socket's netlink port id: notifications of changes made through this
+   * connection carry it as their nlmsg_pid (see src/events/).
+   */
+  get port(): number {
+    return this.sock.port;
+  }
+
   /** Reserves `n` consecutive sequence numbers and returns the first. */
   nextSeq(n = 1): number {
     const s = this.seq;

@@ -12,6 +12,17 @@ export const RTM_GETADDR = 22;
 export const RTM_NEWROUTE = 24;
 export const RTM_DELROUTE = 25;
 export const RTM_GETROUTE = 26;
+export const RTM_NEWNEIGH = 28;
+export const RTM_DELNEIGH = 29;
+
+// Multicast groups (rtnetlink.h, enum rtnetlink_groups): joined with
+// NETLINK_ADD_MEMBERSHIP to receive notifications.
+export const RTNLGRP_LINK = 1;
+export const RTNLGRP_NEIGH = 3;
+export const RTNLGRP_IPV4_IFADDR = 5;
+export const RTNLGRP_IPV4_ROUTE = 7;
+export const RTNLGRP_IPV6_IFADDR = 9;
+export const RTNLGRP_IPV6_ROUTE = 11;
 
 // Address families (socket.h)
 export const AF_UNSPEC = 0;
