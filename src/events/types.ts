@@ -73,7 +73,11 @@ export interface GenerationEvent {
   action: 'new';
   /** The new ruleset generation id. */
   id: number;
-  /** The committing process (NFTA_GEN_PROC_PID, NFTA_GEN_PROC_NAME), when the kernel says. */
+  /**
+   * Who committed (NFTA_GEN_PROC_PID, NFTA_GEN_PROC_NAME), when the kernel
+   * says: the id and name of the committing thread (task_pid_nr(current)),
+   * which for eucanet is a libuv worker thread, not the process id.
+   */
   pid?: number;
   process?: string;
   port: number;

@@ -4,7 +4,7 @@
 // `nft`'s do not; dump-then-subscribe misses nothing that races the dump;
 // ENOBUFS is a 'resync' (followed by a fresh dump with dump: true); close()
 // ends the iteration and frees its sockets; namespaces are isolated.
-import { readdirSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { open } from '../../src/handle.js';
 import type { EventStream } from '../../src/events/stream.js';
@@ -95,6 +95,46 @@ describe.skipIf(!isRoot)('events (root)', () => {
         expect(types).toContain('table:del');
       } finally {
         sub.close();
+      }
+    });
+  });
+});
+
+describe.skipIf(!isRoot)('events: who, gaps, losses, close (root)', () => {
+  it("changes made through handle A carry A's port id; those of ip, nft and handle B do not", async () => {
+    await withHandle(async (a, ns) => {
+      const b = open({ netns: ns });
+      const sub = a.events({ addresses: true, routes: true, nft: true });
+      try {
+        await a.links.add({ name: 'evbr0', kind: 'bridge', up: true });
+        await a.addresses.add({ dev: 'evbr0', address: '10.4.0.1/24' });
+        await b.addresses.add({ dev: 'evbr0', address: '10.4.0.2/24' });
+        nsExec(ns, 'ip', ['addr', 'add', '10.4.0.3/24', 'dev', 'evbr0']);
+        await a.routes.add({ dst: '10.40.0.0/16', gateway: '10.4.0.254' });
+        await a.nft.batch().addTable({ family: 'ip', name: 'mine' }).commit();
+        nsExec(ns, 'nft', ['add', 'table', 'ip', 'theirs']);
+        const evs = await readUntil(sub, [], (e) => e.filter((x) => x.type === 'generation').length === 2);
+        const mine = new Set(a.ports);
+        const own = (e: NetEvent) => 'port' in e && mine.has(e.port);
+        const by = (addr: string) => addrs(evs).find((e) => e.address.address === addr)!;
+        expect(own(by('10.4.0.1'))).toBe(true);
+        expect(own(by('10.4.0.2'))).toBe(false);
+        expect(by('10.4.0.2').port).toBe(b.rtnl.port);
+        expect(own(by('10.4.0.3'))).toBe(false);
+        expect(by('10.4.0.3').port).not.toBe(0);
+        expect(own(evs.find((e) => e.type === 'route' && e.route.dst === '10.40.0.0/16')!)).toBe(true);
+        expect(own(evs.find((e) => e.type === 'table' && e.table.name === 'theirs')!)).toBe(false);
+        expect(own(evs.find((e) => e.type === 'table' && e.table.name === 'mine')!)).toBe(true);
+        const gens = evs.filter((e) => e.type === 'generation');
+        // NFTA_GEN_PROC_PID is the committing thread's id (for us a libuv worker thread).
+        const ourThread = (pid?: number) => pid !== undefined && existsSync(`/proc/self/task/${pid}`);
+        expect(gens.map((g) => [own(g), g.type === 'generation' && ourThread(g.pid)])).toEqual([
+          [true, true],
+          [false, false],
+        ]);
+      } finally {
+        sub.close();
+        b.close();
       }
     });
   });
