@@ -12,8 +12,6 @@ export const RTM_GETADDR = 22;
 export const RTM_NEWROUTE = 24;
 export const RTM_DELROUTE = 25;
 export const RTM_GETROUTE = 26;
-export const RTM_NEWNEIGH = 28;
-export const RTM_DELNEIGH = 29;
 
 // Multicast groups (rtnetlink.h, enum rtnetlink_groups): joined with
 // NETLINK_ADD_MEMBERSHIP to receive notifications.
