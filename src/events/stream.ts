@@ -31,7 +31,7 @@ import { decodeNftEvent, decodeRtnlEvent, type SetCache } from './decode.js';
 import { dumpNft, dumpRtnl, type DumpKinds } from './dump.js';
 import type { EventOptions, NetEvent, ResyncEvent } from './types.js';
 
-const KINDS = ['links', 'addresses', 'routes', 'nft'] as const;
+const KINDS = ['links', 'addresses', 'routes', 'neighbors', 'nft'] as const;
 const DEFAULT_HIGH_WATER = 10_000;
 
 type Waiter = { resolve: (r: IteratorResult<NetEvent>) => void; reject: (e: unknown) => void };
@@ -44,8 +44,8 @@ function validate(o: EventOptions): DumpKinds {
   if (hw !== undefined && (!Number.isInteger(hw) || hw < 1)) throw new ValidationError('highWater', hw, 'must be a positive integer');
   const any = KINDS.some((k) => o[k] !== undefined);
   const on = (k: (typeof KINDS)[number]) => (any ? o[k] === true : true);
-  const kinds = { links: on('links'), addresses: on('addresses'), routes: on('routes'), nft: on('nft') };
-  if (!KINDS.some((k) => kinds[k])) throw new ValidationError('events', o, 'no kind of event chosen (links, addresses, routes, nft)');
+  const kinds = { links: on('links'), addresses: on('addresses'), routes: on('routes'), neighbors: on('neighbors'), nft: on('nft') };
+  if (!KINDS.some((k) => kinds[k])) throw new ValidationError('events', o, 'no kind of event chosen (links, addresses, routes, neighbors, nft)');
   return kinds;
 }
 
@@ -54,6 +54,7 @@ function rtnlGroups(k: DumpKinds): number[] {
   if (k.links) g.push(R.RTNLGRP_LINK);
   if (k.addresses) g.push(R.RTNLGRP_IPV4_IFADDR, R.RTNLGRP_IPV6_IFADDR);
   if (k.routes) g.push(R.RTNLGRP_IPV4_ROUTE, R.RTNLGRP_IPV6_ROUTE);
+  if (k.neighbors) g.push(R.RTNLGRP_NEIGH);
   return g;
 }
 
@@ -98,6 +99,11 @@ export class EventStream implements AsyncIterableIterator<NetEvent> {
       onItems: (items) => this.onItems(items, source),
       onError: (err) => this.fail(err),
     });
+  }
+
+  /** Events waiting to be read (dumped ones included). */
+  get queued(): number {
+    return this.queue.length - this.head;
   }
 
   /** The subscription sockets' own port ids (not those of the session's request sockets). */

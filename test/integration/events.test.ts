@@ -8,7 +8,8 @@ import { existsSync, readdirSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { open } from '../../src/handle.js';
 import type { EventStream } from '../../src/events/stream.js';
-import type { AddressEvent, NetEvent } from '../../src/events/types.js';
+import type { AddressEvent, NeighborEvent, NetEvent } from '../../src/events/types.js';
+import { NeighborAddRequest } from '../../src/rtnl/neigh.js';
 import { addressBurst } from '../helpers/subscribe.js';
 import { isRoot, nsExec, withHandle, withNetns } from '../helpers/netns.js';
 
@@ -100,6 +101,36 @@ describe.skipIf(!isRoot)('events (root)', () => {
   });
 });
 
+describe.skipIf(!isRoot)('events: neighbours and the FDB (root)', () => {
+  it("neighbours and FDB entries arrive typed and decoded; a handle's own carry its port id", async () => {
+    await withHandle(async (h, ns) => {
+      await h.links.add({ name: 'evbr0', kind: 'bridge', up: true });
+      await h.links.add({ name: 'evtap0', kind: 'veth', peer: 'evtap1', master: 'evbr0', up: true });
+      const idx = (await h.links.get('evbr0'))!.index;
+      const sub = h.events({ neighbors: true });
+      try {
+        const byIndex = { index: (ref: string | number) => ref as number };
+        await h.rtnl.runAll([new NeighborAddRequest({ dev: idx, address: '10.5.0.8', lladdr: '02:00:00:00:00:08' }, byIndex as never)]);
+        nsExec(ns, 'ip', ['neigh', 'add', '10.5.0.9', 'lladdr', '02:00:00:00:00:09', 'dev', 'evbr0', 'nud', 'permanent']);
+        nsExec(ns, 'bridge', ['fdb', 'add', '02:00:00:00:00:0a', 'dev', 'evtap0', 'master', 'static']);
+        nsExec(ns, 'ip', ['neigh', 'del', '10.5.0.9', 'dev', 'evbr0']);
+        const evs = await readUntil(sub, [], (e) => e.some((x) => x.type === 'neighbor' && x.action === 'del'));
+        const nb = (f: (e: NeighborEvent) => boolean) => evs.find((e): e is NeighborEvent => e.type === 'neighbor' && f(e));
+        const mine = nb((e) => e.neighbor.dst === '10.5.0.8')!;
+        expect(mine).toMatchObject({ action: 'new', port: h.rtnl.port, neighbor: { family: 4, index: idx, lladdr: '02:00:00:00:00:08', state: ['permanent'] } });
+        const theirs = nb((e) => e.neighbor.dst === '10.5.0.9' && e.action === 'new')!;
+        expect(theirs.port).not.toBe(h.rtnl.port);
+        expect(theirs.port).not.toBe(0);
+        const fdb = nb((e) => e.neighbor.family === 'bridge' && e.neighbor.lladdr === '02:00:00:00:00:0a')!;
+        expect(fdb).toMatchObject({ action: 'new', neighbor: { master: idx, state: ['noarp'] } });
+        expect(evs.at(-1)).toMatchObject({ type: 'neighbor', action: 'del', neighbor: { dst: '10.5.0.9' } });
+      } finally {
+        sub.close();
+      }
+    });
+  });
+});
+
 describe.skipIf(!isRoot)('events: who, gaps, losses, close (root)', () => {
   it("changes made through handle A carry A's port id; those of ip, nft and handle B do not", async () => {
     await withHandle(async (a, ns) => {
@@ -135,6 +166,97 @@ describe.skipIf(!isRoot)('events: who, gaps, losses, close (root)', () => {
       } finally {
         sub.close();
         b.close();
+      }
+    });
+  });
+});
+
+describe.skipIf(!isRoot)('events: close, namespaces, bad input (root)', () => {
+  it('close() ends the iteration (a pending next() too), stops delivery and frees the sockets; break closes too', async () => {
+    await withHandle(async (h, ns) => {
+      h.ports; // opens the session's own sockets first, so that only the stream's are counted
+      const before = fdCount();
+      const sub = h.events();
+      expect(fdCount()).toBe(before + 2); // rtnetlink and nftables
+      const pending = sub.next();
+      sub.close();
+      expect(await pending).toEqual({ value: undefined, done: true });
+      nsExec(ns, 'ip', ['link', 'add', 'evbr0', 'type', 'bridge']);
+      await sleep(50);
+      expect(await sub.next()).toEqual({ value: undefined, done: true });
+      expect(fdCount()).toBe(before);
+
+      const sub2 = h.events({ links: true });
+      nsExec(ns, 'ip', ['link', 'add', 'evbr1', 'type', 'bridge']);
+      for await (const ev of sub2) {
+        expect(ev.type).toBe('link');
+        break; // return(): closes
+      }
+      expect(fdCount()).toBe(before);
+      for (let i = 0; i < 500; i++) h.events().close();
+      expect(fdCount()).toBe(before);
+    });
+  });
+
+  it('a stream on one namespace sees nothing of another', async () => {
+    await withHandle(async (h) => {
+      await withHandle(async (other, otherNs) => {
+        const sub = other.events({ dump: true });
+        try {
+          const evs = await readUntil(sub, [], (e) => e.some((x) => x.type === 'synced'));
+          await h.links.add({ name: 'evbr0', kind: 'bridge', up: true });
+          await h.addresses.add({ dev: 'evbr0', address: '10.7.0.1/24' });
+          await h.nft.batch().addTable({ family: 'ip', name: 'elsewhere' }).commit();
+          nsExec(otherNs, 'ip', ['link', 'add', 'marker0', 'type', 'bridge']);
+          await readUntil(sub, evs, (e) => e.some((x) => x.type === 'link' && x.link.name === 'marker0'));
+          await sleep(50);
+          const live = evs.slice(evs.findIndex((e) => e.type === 'synced') + 1);
+          // Only marker0: its link and the FDB entry of its own MAC.
+          const marker = live.find((e) => e.type === 'link')!;
+          const index = marker.type === 'link' ? marker.link.index : -1;
+          const about = (e: NetEvent) => (e.type === 'link' && e.link.name === 'marker0') || (e.type === 'neighbor' && e.neighbor.index === index);
+          expect(live.filter((e) => !about(e))).toEqual([]);
+          expect(evs.some((e) => e.type === 'link' && e.link.name === 'evbr0')).toBe(false);
+        } finally {
+          sub.close();
+        }
+      });
+    });
+  });
+
+  it('bad options are refused before any socket is opened, naming the field and the value', async () => {
+    await withHandle(async (h) => {
+      h.ports;
+      const before = fdCount();
+      expect(() => h.events({ links: 'yes' as never })).toThrow(/invalid links "yes": must be true or false/);
+      expect(() => h.events({ rcvbuf: -5 })).toThrow(/invalid rcvbuf -5/);
+      expect(() => h.events({ highWater: 0 })).toThrow(/invalid highWater 0/);
+      expect(() => h.events({ links: false })).toThrow(/no kind of event chosen/);
+      expect(fdCount()).toBe(before);
+    });
+  });
+
+  it('a slow consumer: past highWater the stream stops reading, the kernel buffer overflows, and a resync says so', async () => {
+    await withHandle(async (h) => {
+      await h.links.add({ name: 'evbr0', kind: 'bridge', up: true });
+      const idx = (await h.links.get('evbr0'))!.index;
+      // 16 KiB (the kernel doubles it): room for a burst of 20 notifications, not for 40.
+      const sub = h.events({ addresses: true, highWater: 50, rcvbuf: 16384 });
+      try {
+        for (let round = 0; round < 6; round++) {
+          h.rtnl.runSync(addressBurst(idx, 20, 20 + round));
+          await sleep(30); // the loop drains the socket into the queue (until highWater); nobody reads it
+        }
+        // Reading stopped at highWater (plus what the drain that crossed it brought).
+        expect(sub.queued).toBeGreaterThanOrEqual(50);
+        expect(sub.queued).toBeLessThanOrEqual(70);
+        const evs = await readUntil(sub, [], (e) => e.some((x) => x.type === 'resync'));
+        expect(addrs(evs).length).toBeLessThan(120);
+        // And reading resumed: a later change arrives.
+        await h.addresses.add({ dev: 'evbr0', address: '10.30.0.1/24' });
+        await readUntil(sub, evs, (e) => addrs(e).some((a) => a.address.address === '10.30.0.1'));
+      } finally {
+        sub.close();
       }
     });
   });
