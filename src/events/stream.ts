@@ -70,7 +70,7 @@ export class EventStream implements AsyncIterableIterator<NetEvent> {
   private held?: NetEvent[];
   private dumpAgain = false;
   private waiter?: Waiter;
-  private failure?: unknown;
+  private failure?: Error;
   private closed = false;
   private readonly highWater: number;
 
@@ -181,25 +181,31 @@ export class EventStream implements AsyncIterableIterator<NetEvent> {
 
   private fail(err: unknown): void {
     if (this.closed || this.failure) return;
-    this.failure = err;
+    this.failure = err instanceof Error ? err : new Error(String(err));
     for (const s of this.subs) s.close();
     const w = this.waiter;
     this.waiter = undefined;
-    if (w && this.head >= this.queue.length) w.reject(err);
+    if (w && this.head >= this.queue.length) w.reject(this.failure);
+  }
+
+  /** The next queued event; reading starts again once the queue is down to half of highWater. */
+  private take(): NetEvent {
+    const ev = this.queue[this.head];
+    this.queue[this.head++] = undefined as never;
+    if (this.head > 1024 && this.head * 2 > this.queue.length) {
+      this.queue.splice(0, this.head);
+      this.head = 0;
+    }
+    if (ev.type !== 'synced' && !('existing' in ev && ev.existing)) this.live = Math.max(0, this.live - 1);
+    if (this.paused && this.live <= this.highWater / 2 && !this.closed) {
+      this.paused = false;
+      for (const s of this.subs) s.resume();
+    }
+    return ev;
   }
 
   next(): Promise<IteratorResult<NetEvent>> {
-    if (this.head < this.queue.length) {
-      const ev = this.queue[this.head];
-      this.queue[this.head++] = undefined as never;
-      if (this.head > 1024 && this.head * 2 > this.queue.length) this.queue.splice(0, this.head), (this.head = 0);
-      if (ev.type !== 'synced' && !('existing' in ev && ev.existing)) this.live = Math.max(0, this.live - 1);
-      if (this.paused && this.live <= this.highWater / 2 && !this.closed) {
-        this.paused = false;
-        for (const s of this.subs) s.resume();
-      }
-      return Promise.resolve({ value: ev, done: false });
-    }
+    if (this.head < this.queue.length) return Promise.resolve({ value: this.take(), done: false });
     if (this.failure) return Promise.reject(this.failure);
     if (this.closed) return Promise.resolve({ value: undefined, done: true });
     return new Promise((resolve, reject) => (this.waiter = { resolve, reject }));

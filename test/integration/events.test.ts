@@ -8,10 +8,10 @@ import { existsSync, readdirSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { open } from '../../src/handle.js';
 import type { EventStream } from '../../src/events/stream.js';
-import type { AddressEvent, NeighborEvent, NetEvent } from '../../src/events/types.js';
+import type { AddressEvent, NeighborEvent, NetEvent, RouteEvent } from '../../src/events/types.js';
 import { NeighborAddRequest } from '../../src/rtnl/neigh.js';
 import { addressBurst } from '../helpers/subscribe.js';
-import { isRoot, nsExec, withHandle, withNetns } from '../helpers/netns.js';
+import { isRoot, nsExec, withHandle } from '../helpers/netns.js';
 
 if (!isRoot) console.warn('test/integration/events.test.ts: skipped, needs root (network namespaces)');
 
@@ -50,7 +50,7 @@ describe.skipIf(!isRoot)('events (root)', () => {
         expect(link).toMatchObject({ type: 'link', action: 'new', link: { name: 'evbr0', kind: 'bridge' } });
         expect(evs.find((e) => e.type === 'link' && e.action === 'new' && e.link.up)).toBeDefined();
         expect(addrs(evs).find((e) => e.address.address === '10.5.0.1')).toMatchObject({ action: 'new', address: { prefix: 24, family: 4 } });
-        const routes = evs.filter((e) => e.type === 'route' && e.route.dst === '10.50.0.0/16');
+        const routes = evs.filter((e): e is RouteEvent => e.type === 'route' && e.route.dst === '10.50.0.0/16');
         expect(routes.map((e) => e.action)).toEqual(['new', 'del']);
         expect(routes[0]).toMatchObject({ route: { gateway: '10.5.0.254', table: 254 } });
         expect(evs.at(-1)).toMatchObject({ type: 'link', action: 'del', link: { name: 'evbr0' } });
@@ -66,15 +66,20 @@ describe.skipIf(!isRoot)('events (root)', () => {
     await withHandle(async (h, ns) => {
       const sub = h.events({ nft: true });
       try {
-        nsExec(ns, 'nft', ['-f', '-'], [
-          'table inet evt {',
-          '  set allowed { type ipv4_addr; elements = { 10.0.0.1, 10.0.0.2 } }',
-          '  chain input { type filter hook input priority 0; policy accept; ip saddr @allowed counter accept; }',
-          '}',
-        ].join('\n'));
+        nsExec(
+          ns,
+          'nft',
+          ['-f', '-'],
+          [
+            'table inet evt {',
+            '  set allowed { type ipv4_addr; elements = { 10.0.0.1, 10.0.0.2 } }',
+            '  chain input { type filter hook input priority 0; policy accept; ip saddr @allowed counter accept; }',
+            '}',
+          ].join('\n'),
+        );
         nsExec(ns, 'nft', ['delete', 'table', 'inet', 'evt']);
         const evs = await readUntil(sub, [], (e) => e.filter((x) => x.type === 'generation').length >= 2);
-        const types = evs.map((e) => `${e.type}:${e.action}`);
+        const types = evs.map((e) => `${e.type}:${'action' in e ? e.action : ''}`);
         // The batch's objects in the order nft sent them, then its generation.
         const first = types.indexOf('generation:new');
         expect(types.slice(0, first).sort()).toEqual(['chain:new', 'element:new', 'element:new', 'rule:new', 'set:new', 'table:new']);
@@ -117,7 +122,11 @@ describe.skipIf(!isRoot)('events: neighbours and the FDB (root)', () => {
         const evs = await readUntil(sub, [], (e) => e.some((x) => x.type === 'neighbor' && x.action === 'del'));
         const nb = (f: (e: NeighborEvent) => boolean) => evs.find((e): e is NeighborEvent => e.type === 'neighbor' && f(e));
         const mine = nb((e) => e.neighbor.dst === '10.5.0.8')!;
-        expect(mine).toMatchObject({ action: 'new', port: h.rtnl.port, neighbor: { family: 4, index: idx, lladdr: '02:00:00:00:00:08', state: ['permanent'] } });
+        expect(mine).toMatchObject({
+          action: 'new',
+          port: h.rtnl.port,
+          neighbor: { family: 4, index: idx, lladdr: '02:00:00:00:00:08', state: ['permanent'] },
+        });
         const theirs = nb((e) => e.neighbor.dst === '10.5.0.9' && e.action === 'new')!;
         expect(theirs.port).not.toBe(h.rtnl.port);
         expect(theirs.port).not.toBe(0);
@@ -174,7 +183,7 @@ describe.skipIf(!isRoot)('events: who, gaps, losses, close (root)', () => {
 describe.skipIf(!isRoot)('events: close, namespaces, bad input (root)', () => {
   it('close() ends the iteration (a pending next() too), stops delivery and frees the sockets; break closes too', async () => {
     await withHandle(async (h, ns) => {
-      h.ports; // opens the session's own sockets first, so that only the stream's are counted
+      expect(h.ports).toHaveLength(2); // opens the session's own sockets first, so that only the stream's are counted
       const before = fdCount();
       const sub = h.events();
       expect(fdCount()).toBe(before + 2); // rtnetlink and nftables
@@ -226,7 +235,7 @@ describe.skipIf(!isRoot)('events: close, namespaces, bad input (root)', () => {
 
   it('bad options are refused before any socket is opened, naming the field and the value', async () => {
     await withHandle(async (h) => {
-      h.ports;
+      expect(h.ports).toHaveLength(2);
       const before = fdCount();
       expect(() => h.events({ links: 'yes' as never })).toThrow(/invalid links "yes": must be true or false/);
       expect(() => h.events({ rcvbuf: -5 })).toThrow(/invalid rcvbuf -5/);

@@ -10,7 +10,15 @@ import { splitMessages, type NlMessage } from '../../src/netlink/reader.js';
 
 function fixture(name: string): NlMessage[] {
   const text = readFileSync(new URL(`../fixtures/events/${name}.hex`, import.meta.url), 'utf8');
-  return splitMessages(Buffer.from(text.split('\n').filter((l) => !l.startsWith('#')).join(''), 'hex'));
+  return splitMessages(
+    Buffer.from(
+      text
+        .split('\n')
+        .filter((l) => !l.startsWith('#'))
+        .join(''),
+      'hex',
+    ),
+  );
 }
 
 const rtnl = (name: string) => fixture(name).map((m) => decodeRtnlEvent(m));
@@ -31,7 +39,7 @@ describe('events decoded from captured notifications', () => {
     expect(evs[2]).toMatchObject({ neighbor: { family: 'bridge', lladdr: '02:00:00:00:00:01' } });
   });
 
-  it('ip addr add: the address (with ip\'s port), and the local route the kernel derives (port 0)', () => {
+  it("ip addr add: the address (with ip's port), and the local route the kernel derives (port 0)", () => {
     const evs = rtnl('addr-add');
     expect(shape(evs)).toEqual([
       ['address', 'new', true],
@@ -52,7 +60,7 @@ describe('events decoded from captured notifications', () => {
     expect(evs[1]).toMatchObject({ route: { dst: '10.1.2.0/24', table: 254 } });
   });
 
-  it('ip route add / del: the route with its gateway and protocol, new then del, with ip\'s port', () => {
+  it("ip route add / del: the route with its gateway and protocol, new then del, with ip's port", () => {
     const [add] = rtnl('route-add');
     const [del] = rtnl('route-del');
     expect(add).toMatchObject({ type: 'route', action: 'new', route: { dst: '10.9.0.0/16', gateway: '10.1.2.254', table: 254, protocol: 4 } });

@@ -19,14 +19,15 @@ const ALLOWED: Record<string, readonly string[]> = {
   'rtnl/': ['errors', 'netlink/', 'util/'],
   'nft/': ['errors', 'native', 'netlink/', 'util/'],
   session: ['netlink/', 'nft/', 'sys/'],
+  'events/': ['errors', 'netlink/', 'nft/', 'rtnl/', 'session', 'sys/'],
   'tx/': ['errors', 'native', 'netlink/', 'nft/', 'rtnl/', 'session', 'sys/', 'util/'],
-  handle: ['native', 'rtnl/', 'session', 'sys/', 'tx/'],
+  handle: ['events/', 'native', 'rtnl/', 'session', 'sys/', 'tx/'],
   'dhcp/': ['errors', 'sys/', 'util/'],
   'managed/': ['dhcp/', 'errors', 'handle', 'netlink/', 'nft/', 'rtnl/', 'sys/', 'tx/', 'util/'],
   'demo/': ['dhcp/', 'errors', 'handle', 'managed/', 'sys/', 'util/'],
   'cli/': ['demo/', 'dhcp/', 'errors', 'handle', 'managed/', 'sys/', 'tx/', 'util/'],
   'internal/': ['netlink/', 'tx/'],
-  index: ['dhcp/', 'errors', 'handle', 'managed/', 'native', 'nft/', 'rtnl/', 'sys/', 'tx/'],
+  index: ['dhcp/', 'errors', 'events/', 'handle', 'managed/', 'native', 'nft/', 'rtnl/', 'sys/', 'tx/'],
 };
 
 /**
@@ -35,7 +36,7 @@ const ALLOWED: Record<string, readonly string[]> = {
  */
 const PURE = /^managed\/(roles\/.*|allocate|check-\w+|fields|net|pool|schema|types|validate|vnetconf)\.ts$/;
 // (native.ts loads the addon only when first used, so importing it is not an effect.)
-const EFFECTFUL_FILE = /^(session|handle)\.ts$|^sys\/|^netlink\/socket\.ts$|^nft\/nft\.ts$/;
+const EFFECTFUL_FILE = /^(session|handle)\.ts$|^sys\/|^netlink\/(socket|subscription)\.ts$|^nft\/nft\.ts$|^events\/stream\.ts$/;
 // (node:net only for isIP.)
 const EFFECTFUL_NODE = /^node:(fs|fs\/promises|child_process|dgram|worker_threads)$/;
 
