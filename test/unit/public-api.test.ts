@@ -61,7 +61,7 @@ describe('the public API', () => {
         .filter(Boolean),
     );
     expect(imported.length).toBeGreaterThan(5);
-    const types = new Set(['DesiredState']);
+    const types = new Set(['DesiredState', 'NetEvent']);
     for (const name of imported) if (!types.has(name)) expect(root, name).toHaveProperty(name);
   });
 
