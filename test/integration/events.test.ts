@@ -242,7 +242,7 @@ describe.skipIf(!isRoot)('events: close, namespaces, bad input (root)', () => {
   });
 
   it('a dump that fails ends the stream: next() rejects with the error, and the sockets are closed', async () => {
-    await withHandle(async (h, ns) => {
+    await withHandle(async (_h, ns) => {
       const other = open({ netns: ns });
       other.close(); // its request sockets are closed: the dump cannot run
       const before = fdCount();
