@@ -18,15 +18,16 @@ const ALLOWED: Record<string, readonly string[]> = {
   'netlink/': ['errors', 'native', 'sys/'],
   'rtnl/': ['errors', 'netlink/', 'util/'],
   'nft/': ['errors', 'native', 'netlink/', 'util/'],
+  'conntrack/': ['errors', 'netlink/', 'util/'],
   session: ['netlink/', 'nft/', 'sys/'],
   'tx/': ['errors', 'native', 'netlink/', 'nft/', 'rtnl/', 'session', 'sys/', 'util/'],
-  handle: ['native', 'rtnl/', 'session', 'sys/', 'tx/'],
+  handle: ['conntrack/', 'native', 'rtnl/', 'session', 'sys/', 'tx/'],
   'dhcp/': ['errors', 'sys/', 'util/'],
-  'managed/': ['dhcp/', 'errors', 'handle', 'netlink/', 'nft/', 'rtnl/', 'sys/', 'tx/', 'util/'],
+  'managed/': ['conntrack/', 'dhcp/', 'errors', 'handle', 'netlink/', 'nft/', 'rtnl/', 'sys/', 'tx/', 'util/'],
   'demo/': ['dhcp/', 'errors', 'handle', 'managed/', 'sys/', 'util/'],
   'cli/': ['demo/', 'dhcp/', 'errors', 'handle', 'managed/', 'sys/', 'tx/', 'util/'],
   'internal/': ['netlink/', 'tx/'],
-  index: ['dhcp/', 'errors', 'handle', 'managed/', 'native', 'nft/', 'rtnl/', 'sys/', 'tx/'],
+  index: ['conntrack/', 'dhcp/', 'errors', 'handle', 'managed/', 'native', 'nft/', 'rtnl/', 'sys/', 'tx/'],
 };
 
 /**

@@ -84,6 +84,20 @@ describe('the public API', () => {
     for (const name of ['Batch', 'Nft', 'openNft', 'rule', 'RuleBuilder', 'renderBatch', 'renderRuleset', 'parseElements']) expect(names, name).toContain(name);
   });
 
+  it('conntrack: verbs on the Handle, its types exported, none of its codecs at the root', async () => {
+    const h = root.open();
+    try {
+      expect(Object.keys(h.conntrack).sort()).toEqual(['delete', 'flush', 'list']);
+    } finally {
+      h.close();
+    }
+    const filter: root.CtFilter = { family: 'ipv4', mark: { value: 1, mask: 1 }, orig: { dst: '10.0.0.0/8' } };
+    expect(filter.family).toBe('ipv4');
+    for (const internal of ['decodeEntry', 'dumpRequest', 'deleteRequest', 'flushRequest', 'compileFilter', 'listConntrack']) {
+      expect(Object.keys(root), internal).not.toContain(internal);
+    }
+  });
+
   it('test hooks are reachable from src/internal/testing.ts only', () => {
     expect(Object.keys(testing)).toEqual(['commitWithHooks']);
     expect(Object.keys(root)).not.toContain('commitWithHooks');
