@@ -3,6 +3,7 @@
 // Prints one JSON line per event on stdout.
 //
 //   udp-echo PORT ID            answer each datagram with ID
+//   udp-peer PORT               answer each datagram with the address it came from
 //   tcp-echo PORT ID            answer each line of each connection with ID
 //   udp-stream HOST PORT SPORT MS   send "n" every MS from the fixed source port SPORT; print replies
 //   tcp-hold HOST PORT MS       one connection: send a line every MS; print replies, the end or the error
@@ -18,6 +19,10 @@ if (mode === 'udp-echo') {
   const s = createSocket('udp4');
   s.on('message', (_m, r) => s.send(id, r.port, r.address));
   s.bind(Number(port), () => out({ ready: true }));
+} else if (mode === 'udp-peer') {
+  const s = createSocket('udp4');
+  s.on('message', (_m, r) => s.send(r.address, r.port, r.address));
+  s.bind(Number(args[0]), () => out({ ready: true }));
 } else if (mode === 'tcp-echo') {
   const [port, id] = args;
   createServer((c) => {
