@@ -105,7 +105,7 @@ describe.skipIf(!ready)('eucanet demo (root; dnsmasq, busybox, nsenter)', () => 
     if (leftovers().length) execFileSync(process.execPath, [CLI, 'demo', 'down'], { stdio: 'ignore' });
   });
 
-  it('auto: the ten checks pass (issue 6's nine and issue 15's moving address), with real packets, and nothing is left behind', async () => {
+  it('auto: the ten checks pass (the nine of issue 6, the moving address of issue 15), with real packets, and nothing is left behind', async () => {
     const r = await cli(['demo', '--json']);
     const rep = parse(r);
     expect(rep.checks.map((c) => c.name.split(' ')[0])).toEqual(['1', '2', '3', '4', '5', '6', '7', '8', '9', '10']);
