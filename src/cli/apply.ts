@@ -22,10 +22,10 @@ export function dhcpLine(r: ApplyResult): string {
   return `dhcp ${r.dhcp.action}${r.dhcp.pid ? ` (pid ${r.dhcp.pid})` : ''}`;
 }
 
-/** The conntrack step, one line; empty when there is none (node controllers). */
+/** The conntrack step, one line; empty when it deleted nothing (or for node controllers). */
 export function conntrackLine(r: ApplyResult): string {
   const c = r.conntrack;
-  if (!c) return '';
+  if (!c || c.deleted + c.vanished === 0) return '';
   const gone = c.vanished ? ` (${c.vanished} already gone)` : '';
   return `conntrack: ${c.deleted} stale entr${c.deleted === 1 ? 'y' : 'ies'} deleted of ${c.scanned}${gone}`;
 }

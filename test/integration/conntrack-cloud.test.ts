@@ -4,6 +4,9 @@
 // cloud topology (test/helpers/cloud-topology.ts, unique names), the seed
 // with i-1 (.200) and i-2 (.201) on nc1, i-5 (no public address) on nc2.
 // Instances get their addresses statically (DHCP is another test's subject).
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listConntrack, type CtEntry } from '../../src/conntrack/index.js';
@@ -18,6 +21,7 @@ import { loadState } from '../../src/managed/statefile.js';
 import type { AllocatedState, State } from '../../src/managed/types.js';
 import { reconcile } from '../../src/tx/reconcile.js';
 import { CC_PUBLIC_IP, CloudTopology, PUB_IP } from '../helpers/cloud-topology.js';
+import { eucanet } from '../helpers/cli.js';
 import { Flow } from '../helpers/flows.js';
 import { isRoot, nsExec } from '../helpers/netns.js';
 import { parseExtended } from '../fixtures/conntrack/fixtures.js';
@@ -156,11 +160,26 @@ describe.skipIf(!isRoot)('conntrack on the cluster controller: a public address 
     expect([again.ops, again.conntrack?.deleted]).toEqual([0, 0]);
   });
 
-  it('a dry run lists the stale entries as conntrack -D lines and deletes nothing', async () => {
+  it('a dry run lists the stale entries as conntrack -D lines and deletes nothing (library, CLI text and --json)', async () => {
     const away = moved(base, 'i-5');
+    const line = `conntrack -D -p udp -s ${PUB_IP} -d ${P} --sport 41000 --dport ${UDP}`;
     const r = await applyRole(away, { role: 'cc' }, { netns: topo.cc, dryRun: true });
     expect(r.conntrack?.deleted).toBe(0);
-    expect(r.conntrack?.stale.some((l) => l.startsWith(`conntrack -D -p udp -s ${PUB_IP} -d ${P} --sport 41000 --dport ${UDP}`))).toBe(true);
+    expect(r.conntrack?.stale.some((l) => l.startsWith(`${line}  # ${P} maps to `))).toBe(true);
+    const file = join(mkdtempSync(join(tmpdir(), 'euct-')), 'state.json');
+    writeFileSync(file, JSON.stringify(away));
+    try {
+      const text = eucanet(['apply', '--state', file, '--role', 'cc', '--netns', topo.cc, '--dry-run']);
+      expect(text.status, text.stderr).toBe(0);
+      expect(text.stdout).toMatch(/# conntrack: [1-9]\d* of \d+ entries no longer match the NAT maps/);
+      expect(text.stdout).toContain(line);
+      const json = eucanet(['apply', '--state', file, '--role', 'cc', '--netns', topo.cc, '--dry-run', '--json']);
+      const doc = JSON.parse(json.stdout) as { conntrack: { stale: string[]; deleted: number } };
+      expect(doc.conntrack.deleted).toBe(0);
+      expect(doc.conntrack.stale.some((l) => l.startsWith(line))).toBe(true);
+    } finally {
+      rmSync(dirname(file), { recursive: true, force: true });
+    }
     await sleep(300);
     expect(flows.toP.replies(Date.now() - 250).every((x) => x === 'i-1')).toBe(true);
   });
