@@ -14,7 +14,18 @@ export type { Link, LinkSpec, LinkChanges, LinkFilter, LinkKind, LinkAttributes 
 export type { Address, AddressSpec, Scope } from './rtnl/address.js';
 export type { Route, RouteSpec } from './rtnl/route.js';
 export type { LinkRef } from './rtnl/kinds/index.js';
-export type { CtEntry, CtEntryRef, CtFilter, CtFlushResult, CtMasked, CtProtocol, CtStatusName, CtTcpState, CtTuple, CtTupleFilter } from './conntrack/index.js';
+export type {
+  CtEntry,
+  CtEntryRef,
+  CtFilter,
+  CtFlushResult,
+  CtMasked,
+  CtProtocol,
+  CtStatusName,
+  CtTcpState,
+  CtTuple,
+  CtTupleFilter,
+} from './conntrack/index.js';
 
 // Errors, and the predicates over them.
 export {

@@ -85,7 +85,8 @@ export async function apply(v: CliValues): Promise<number> {
     lines.push(text || '# nothing to do: the kernel already matches the state');
     lines.push(...foreignLines(r, force).map((l) => `# ${l}`));
     if (r.dhcp) lines.push(dhcpPlanLines(r.dhcp.plan));
-    if (r.conntrack) lines.push(`# conntrack: ${r.conntrack.stale.length} of ${r.conntrack.scanned} entries no longer match the NAT maps`, ...r.conntrack.stale);
+    if (r.conntrack)
+      lines.push(`# conntrack: ${r.conntrack.stale.length} of ${r.conntrack.scanned} entries no longer match the NAT maps`, ...r.conntrack.stale);
   } else {
     if (r.note) lines.push(r.note);
     const what = role.role === 'cc' ? 'cluster controller' : `node controller ${role.node}`;

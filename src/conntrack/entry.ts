@@ -72,9 +72,9 @@ export function decodeEntry(m: NlMessage): CtEntry {
   if (use !== undefined) e.use = use;
   const tcp = a.nested(CTA_PROTOINFO)?.nested(CTA_PROTOINFO_TCP);
   const state = tcp?.u8(CTA_PROTOINFO_TCP_STATE);
-  if (state !== undefined) {
+  if (tcp && state !== undefined) {
     const name = TCP_CONNTRACK_NAMES[state];
-    if (name === undefined) throw new DecodeError(WHAT, tcp!.start, `TCP state ${state} has no name (TCP_CONNTRACK_*)`);
+    if (name === undefined) throw new DecodeError(WHAT, tcp.start, `TCP state ${state} has no name (TCP_CONNTRACK_*)`);
     e.tcpState = name;
   }
   return e;

@@ -100,7 +100,8 @@ function tupleTest(field: string, f: CtTupleFilter | undefined): TupleTest | und
 export function compileFilter(f: CtFilter = {}): CompiledFilter {
   if (typeof f !== 'object' || f === null) throw new ValidationError('filter', f, 'expected an object');
   const known = new Set(['family', 'mark', 'zone', 'status', 'protocol', 'orig', 'reply']);
-  for (const k of Object.keys(f)) if (!known.has(k)) throw new ValidationError(k, (f as Record<string, unknown>)[k], `unknown filter field; one of ${[...known].join(', ')}`);
+  for (const k of Object.keys(f))
+    if (!known.has(k)) throw new ValidationError(k, (f as Record<string, unknown>)[k], `unknown filter field; one of ${[...known].join(', ')}`);
   if (f.family !== undefined && f.family !== 'ipv4' && f.family !== 'ipv6') throw new ValidationError('family', f.family, 'expected ipv4 or ipv6');
   const out: CompiledFilter = { family: f.family === 'ipv4' ? AF_INET : f.family === 'ipv6' ? AF_INET6 : AF_UNSPEC, kernelOnly: true, matches: () => true };
   if (f.mark !== undefined) out.mark = masked('mark', f.mark);
@@ -114,9 +115,9 @@ export function compileFilter(f: CtFilter = {}): CompiledFilter {
   const protoName: CtProtocol | undefined = f.protocol;
   out.matches = (e) =>
     (fam === undefined || e.family === fam) &&
-    (out.mark === undefined || ((e.mark & out.mark.mask) >>> 0) === out.mark.value) &&
+    (out.mark === undefined || (e.mark & out.mark.mask) >>> 0 === out.mark.value) &&
     (out.zone === undefined || e.zone === out.zone) &&
-    (out.status === undefined || ((e.status & out.status.mask) >>> 0) === out.status.value) &&
+    (out.status === undefined || (e.status & out.status.mask) >>> 0 === out.status.value) &&
     (proto === undefined || protocolNumber(e.protocol) === proto || e.protocol === protoName) &&
     (!orig || orig(e.orig)) &&
     (!reply || reply(e.reply));

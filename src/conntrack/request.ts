@@ -10,7 +10,17 @@ import { NLM_F_ACK, NLM_F_DUMP, NLM_F_REQUEST } from '../netlink/constants.js';
 import type { Request } from '../netlink/socket.js';
 import type { NlWriter } from '../netlink/writer.js';
 import { ipFamily } from '../util/ip.js';
-import { AF_INET, AF_INET6, CTA_ID, CTA_TUPLE_ORIG, CTA_ZONE, IPCTNL_MSG_CT_DELETE, IPCTNL_MSG_CT_GET, NFNETLINK_V0, NFNL_SUBSYS_CTNETLINK } from './constants.js';
+import {
+  AF_INET,
+  AF_INET6,
+  CTA_ID,
+  CTA_TUPLE_ORIG,
+  CTA_ZONE,
+  IPCTNL_MSG_CT_DELETE,
+  IPCTNL_MSG_CT_GET,
+  NFNETLINK_V0,
+  NFNL_SUBSYS_CTNETLINK,
+} from './constants.js';
 import { checkProtocol, encodeKernelFilter, type CompiledFilter } from './filter.js';
 import { deleteCommand } from './render.js';
 import { encodeTuple } from './tuple.js';

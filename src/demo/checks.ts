@@ -11,7 +11,18 @@ import { move } from './checks-move.js';
 export { CC_UDP_PORT, DROP_MS, MOVE_UDP_PORT, PEER_PORT, PUB_UDP_PORT, type CheckContext, type CheckRow } from './check-context.js';
 
 /** In the issues' order; 9 and 10 change the firewall and the NAT (and put them back), so they come last. */
-export const CHECKS: Array<(x: Ctx) => Promise<CheckRow>> = [publicSsh, publicTelnetDropped, sameGroup, otherGroup, outbound, metadata, dhcp, spoofing, revoke, move];
+export const CHECKS: Array<(x: Ctx) => Promise<CheckRow>> = [
+  publicSsh,
+  publicTelnetDropped,
+  sameGroup,
+  otherGroup,
+  outbound,
+  metadata,
+  dhcp,
+  spoofing,
+  revoke,
+  move,
+];
 
 /** Runs the checks in order (9 and 10 change the state and put it back, so they come last); a check that throws is a failed row. */
 export async function runChecks(c: CheckContext, onRow?: (r: CheckRow) => void): Promise<CheckRow[]> {

@@ -52,7 +52,10 @@ export async function applyConntrack(h: Handle, state: AllocatedState, ops: numb
     const { stale, scanned } = await staleFor(h, state);
     const out: ApplyConntrack = { stale: stale.map(line), deleted: 0, vanished: 0, scanned };
     if (dryRun || stale.length === 0) return out;
-    const r = await deleteMany(h.ct, stale.map((s) => s.entry));
+    const r = await deleteMany(
+      h.ct,
+      stale.map((s) => s.entry),
+    );
     return { ...out, ...r };
   } catch (err) {
     if (dryRun) throw err;

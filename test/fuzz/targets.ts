@@ -80,7 +80,13 @@ export function targets(seeds: readonly Seed[], rng: () => Rng): Targets {
   ]);
   const ct = new Map<number, [string, Decoder]>([[0 /* IPCTNL_MSG_CT_NEW */, ['decodeEntry', decodeEntry]]]);
   const error: [string, Decoder] = ['decodeError', decodeError];
-  return { batches: [seedBatch(), setsBatch(), miscBatch()], rtnl, nft, ct, all: { rtnl: [...rtnl.values(), error], nft: [...nft.values(), ...ct.values(), error] } };
+  return {
+    batches: [seedBatch(), setsBatch(), miscBatch()],
+    rtnl,
+    nft,
+    ct,
+    all: { rtnl: [...rtnl.values(), error], nft: [...nft.values(), ...ct.values(), error] },
+  };
 }
 
 /** The decoder the library would use for `m`, if any. */

@@ -11,7 +11,10 @@ import { createSocket } from 'node:dgram';
 import { connect, createServer } from 'node:net';
 
 const [mode, ...args] = process.argv.slice(2);
+/** @param {Record<string, unknown>} o */
 const out = (o) => process.stdout.write(`${JSON.stringify({ t: Date.now(), ...o })}\n`);
+/** @param {Error} e */
+const codeOf = (e) => /** @type {NodeJS.ErrnoException} */ (e).code ?? e.message;
 process.stdin.on('end', () => process.exit(0)).resume();
 
 if (mode === 'udp-echo') {
@@ -34,7 +37,7 @@ if (mode === 'udp-echo') {
   const s = createSocket('udp4');
   let n = 0;
   s.on('message', (m) => out({ reply: m.toString() }));
-  s.on('error', (e) => out({ error: e.code ?? e.message }));
+  s.on('error', (e) => out({ error: codeOf(e) }));
   s.bind(Number(sport), () => {
     out({ ready: true });
     setInterval(() => s.send(String(n++), Number(port), host), Number(ms));
@@ -46,9 +49,14 @@ if (mode === 'udp-echo') {
     setInterval(() => c.write('x\n'), Number(ms));
   });
   c.setEncoding('utf8');
-  c.on('data', (d) => d.trim().split('\n').forEach((l) => out({ reply: l })));
+  c.on('data', (d) =>
+    String(d)
+      .trim()
+      .split('\n')
+      .forEach((l) => out({ reply: l })),
+  );
   c.on('error', (e) => {
-    out({ error: e.code ?? e.message });
+    out({ error: codeOf(e) });
     process.exit(0);
   });
   c.on('end', () => {

@@ -21,14 +21,60 @@ describe.skipIf(!isRoot)('the conntrack step: dry run, failure, retry (root)', (
     const i1 = state.instances.find((i) => i.id === 'i-1')!;
     expect(i1.publicIp).toBe('192.168.32.200');
     await withHandle(async (h, ns) => {
-      nsExec(ns, 'conntrack', ['-I', '-p', 'udp', '-s', '192.168.32.1', '-d', '192.168.32.200', '--sport', '4000', '--dport', '5000', '-r', '10.1.99.99', '-q', '192.168.32.1', '--reply-port-src', '5000', '--reply-port-dst', '4000', '-t', '100']);
-      nsExec(ns, 'conntrack', ['-I', '-p', 'udp', '-s', '192.168.32.1', '-d', '192.168.32.200', '--sport', '4001', '--dport', '5000', '-r', i1.privateIp, '-q', '192.168.32.1', '--reply-port-src', '5000', '--reply-port-dst', '4001', '-t', '100']);
+      nsExec(ns, 'conntrack', [
+        '-I',
+        '-p',
+        'udp',
+        '-s',
+        '192.168.32.1',
+        '-d',
+        '192.168.32.200',
+        '--sport',
+        '4000',
+        '--dport',
+        '5000',
+        '-r',
+        '10.1.99.99',
+        '-q',
+        '192.168.32.1',
+        '--reply-port-src',
+        '5000',
+        '--reply-port-dst',
+        '4000',
+        '-t',
+        '100',
+      ]);
+      nsExec(ns, 'conntrack', [
+        '-I',
+        '-p',
+        'udp',
+        '-s',
+        '192.168.32.1',
+        '-d',
+        '192.168.32.200',
+        '--sport',
+        '4001',
+        '--dport',
+        '5000',
+        '-r',
+        i1.privateIp,
+        '-q',
+        '192.168.32.1',
+        '--reply-port-src',
+        '5000',
+        '--reply-port-dst',
+        '4001',
+        '-t',
+        '100',
+      ]);
       const oracle = () => parseExtended(nsExec(ns, 'conntrack', ['-L', '-o', 'extended,id']));
       expect(oracle().length).toBe(2);
 
       const dry = await applyConntrack(h, state, 0, true);
       expect(dry).toEqual({
-        stale: [`conntrack -D -p udp -s 192.168.32.1 -d 192.168.32.200 --sport 4000 --dport 5000  # 192.168.32.200 maps to ${i1.privateIp} now, not 10.1.99.99`],
+        stale: [
+          `conntrack -D -p udp -s 192.168.32.1 -d 192.168.32.200 --sport 4000 --dport 5000  # 192.168.32.200 maps to ${i1.privateIp} now, not 10.1.99.99`,
+        ],
         deleted: 0,
         vanished: 0,
         scanned: 2,
@@ -37,7 +83,9 @@ describe.skipIf(!isRoot)('the conntrack step: dry run, failure, retry (root)', (
       h.ct.testFault = () => ({ chunk: 0, sendErrno: 1 /* EPERM */ });
       const err = await applyConntrack(h, state, 7).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(ConntrackApplyError);
-      expect((err as Error).message).toMatch(/^the network is applied \(7 ops\) but the conntrack cleanup failed: .*EPERM.*; the next apply retries the cleanup$/);
+      expect((err as Error).message).toMatch(
+        /^the network is applied \(7 ops\) but the conntrack cleanup failed: .*EPERM.*; the next apply retries the cleanup$/,
+      );
       expect(exitCodeOf(err)).toBe(1);
       expect(oracle().length).toBe(2);
 

@@ -118,7 +118,9 @@ describe.skipIf(!isRoot)('conntrack on the cluster controller: a public address 
     // The stale entries: the stream to .200, the TCP connection, i-1's outbound stream.
     expect(r.conntrack?.deleted).toBeGreaterThanOrEqual(3);
     const first = await flows.toP.until((e) => e.reply === 'i-5', 2000, 'the UDP stream answered by i-5', applied);
-    console.log(`conntrack-cloud: apply took ${applied - t0} ms (${r.ops} ops, ${r.conntrack?.deleted} entries deleted); i-5 answered ${first.t - applied} ms after it returned`);
+    console.log(
+      `conntrack-cloud: apply took ${applied - t0} ms (${r.ops} ops, ${r.conntrack?.deleted} entries deleted); i-5 answered ${first.t - applied} ms after it returned`,
+    );
     const cut = await flows.tcpP.until((e) => e.error !== undefined || e.end === true, 3000, 'the TCP connection cut', t0);
     expect(cut.error ?? 'end').toMatch(/ECONNRESET|end|EPIPE/);
     await flows.out1.until((e) => e.reply === CC_PUBLIC_IP, 2000, 'i-1 seen masqueraded outside', applied);
@@ -134,7 +136,7 @@ describe.skipIf(!isRoot)('conntrack on the cluster controller: a public address 
     expect(flows.out2.replies(applied + 100).every((x) => x === P2)).toBe(true);
     const i1 = cloud.state.instances.find((i) => i.id === 'i-1')!.privateIp;
     expect(oracle().filter((e) => e.orig.dst === P && e.reply.src === i1)).toEqual([]);
-    base = structuredClone(next) as unknown as State;
+    base = structuredClone(next);
   });
 
   it('a crash between the nft commit and the cleanup is repaired by the next plain apply', async () => {

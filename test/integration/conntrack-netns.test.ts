@@ -26,7 +26,10 @@ function wire(): void {
   for (const n of Object.values(names)) addon.netnsCreate(n);
   const { a, r, b } = names;
   sh(r, `ip link add ra type veth peer name va netns ${a}; ip link add rb type veth peer name vb netns ${b}`);
-  sh(r, 'ip addr add 10.9.0.1/24 dev ra; ip addr add 10.8.0.1/24 dev rb; ip link set ra up; ip link set rb up; ip link set lo up; sysctl -qw net.ipv4.ip_forward=1');
+  sh(
+    r,
+    'ip addr add 10.9.0.1/24 dev ra; ip addr add 10.8.0.1/24 dev rb; ip link set ra up; ip link set rb up; ip link set lo up; sysctl -qw net.ipv4.ip_forward=1',
+  );
   sh(a, 'ip addr add 10.9.0.2/24 dev va; ip link set va up; ip link set lo up; ip route add default via 10.9.0.1');
   sh(b, 'ip addr add 10.8.0.2/24 dev vb; ip link set vb up; ip link set lo up; ip route add default via 10.8.0.1');
   nsExec(
@@ -90,7 +93,11 @@ describe.skipIf(!isRoot)('conntrack over ctnetlink, with real flows through a NA
     expect(marked.map(key)).toEqual(oracle('-m 5').map((e) => e.id));
     expect(marked.length).toBe(1);
     const dnat = await h.conntrack.list({ status: ['DST_NAT'] });
-    expect(dnat.map(key).sort()).toEqual(oracle('--dst-nat').map((e) => e.id).sort());
+    expect(dnat.map(key).sort()).toEqual(
+      oracle('--dst-nat')
+        .map((e) => e.id)
+        .sort(),
+    );
     expect(dnat.every((e) => e.reply.src === '10.8.0.2')).toBe(true);
     expect(await h.conntrack.list({ family: 'ipv6' })).toEqual([]);
     const tcp = await h.conntrack.list({ protocol: 'tcp', orig: { dst: `${PUB}/32`, dport: 5002 }, reply: { src: '10.8.0.0/24' } });

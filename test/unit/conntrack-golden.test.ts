@@ -34,7 +34,7 @@ function theirs(cmd: string, i = 0): string {
 function keepAttrs(hex: string, types: number[]): string {
   const b = Buffer.from(hex, 'hex');
   const parts = [b.subarray(0, 20)];
-  for (let off = 20; off + 4 <= b.length; ) {
+  for (let off = 20; off + 4 <= b.length;) {
     const len = b.readUInt16LE(off);
     if (types.includes(b.readUInt16LE(off + 2) & 0x3fff)) parts.push(b.subarray(off, off + ((len + 3) & ~3)));
     off += (len + 3) & ~3;

@@ -21,7 +21,18 @@ function maps(instances: Array<{ privateIp: string; publicIp?: string }>) {
 let nextId = 1;
 function ct(protocol: CtProtocol, o: [string, string], r: [string, string], extra: Partial<CtEntry> = {}): CtEntry {
   const l4 = protocol === 'icmp' ? { icmpId: 7, icmpType: 8, icmpCode: 0 } : { sport: 40000, dport: 5000 };
-  return { family: 'ipv4', protocol, orig: { src: o[0], dst: o[1], ...l4 }, reply: { src: r[0], dst: r[1], ...l4 }, status: 0, statusNames: [], mark: 0, zone: 0, id: nextId++, ...extra };
+  return {
+    family: 'ipv4',
+    protocol,
+    orig: { src: o[0], dst: o[1], ...l4 },
+    reply: { src: r[0], dst: r[1], ...l4 },
+    status: 0,
+    statusNames: [],
+    mark: 0,
+    zone: 0,
+    id: nextId++,
+    ...extra,
+  };
 }
 const inboundTo = (p: CtProtocol, pub: string, priv: string, from = CLIENT) => ct(p, [from, pub], [priv, from]);
 const outboundFrom = (p: CtProtocol, priv: string, as: string, to = CLIENT) => ct(p, [priv, to], [to, as]);
@@ -95,7 +106,9 @@ describe('conntrack reconciler: what stays', () => {
   });
 
   it('other zones and IPv6 are not the CC table', () => {
-    expect(stale(m, [{ ...inboundTo('udp', P, I2), zone: 4 }, ct('udp', ['2001:db8::1', '2001:db8::2'], ['2001:db8::2', '2001:db8::1'], { family: 'ipv6' })])).toEqual([]);
+    expect(
+      stale(m, [{ ...inboundTo('udp', P, I2), zone: 4 }, ct('udp', ['2001:db8::1', '2001:db8::2'], ['2001:db8::2', '2001:db8::1'], { family: 'ipv6' })]),
+    ).toEqual([]);
   });
 
   it('nothing when there are no entries', () => {
