@@ -36,7 +36,12 @@ export class Flow {
   static async start(netns: string, mode: string, args: Array<string | number>, timeoutMs = 10_000): Promise<Flow> {
     const child = spawn('ip', ['netns', 'exec', netns, process.execPath, SCRIPT, mode, ...args.map(String)], { stdio: ['pipe', 'pipe', 'inherit'] });
     const f = new Flow(child);
-    await f.until((e) => e.ready === true || e.error !== undefined, timeoutMs, `${mode} in ${netns} to start`);
+    try {
+      await f.until((e) => e.ready === true || e.error !== undefined, timeoutMs, `${mode} in ${netns} to start`);
+    } catch (err) {
+      await f.stop();
+      throw err;
+    }
     return f;
   }
 

@@ -160,6 +160,35 @@ describe.skipIf(!isRoot)('conntrack on the cluster controller: a public address 
     // And an apply with nothing to do deletes nothing more.
     const again = await applyRole(back, { role: 'cc' }, { netns: topo.cc });
     expect([again.ops, again.conntrack?.deleted]).toEqual([0, 0]);
+    base = structuredClone(back);
+  });
+
+  it('revoking a rule lets established connections through it continue (as Eucalyptus and AWS): nothing is flushed', async () => {
+    const tcp2 = await Flow.start(topo.pub, 'tcp-hold', [P2, TCP, 100]);
+    try {
+      await tcp2.until((e) => e.reply === 'i-2', 5000, 'the TCP connection to .201 answered by i-2');
+      const entry = (await listConntrack(cc().ct, { protocol: 'tcp', orig: { dst: P2, dport: TCP } }))[0];
+      const revoked = structuredClone(base);
+      const g = (revoked.groups ?? []).find((x) => x.name === 'default')!;
+      g.rules = (g.rules ?? []).filter((r) => !(r.protocol === 'tcp' && r.from === TCP));
+      const r = await applyRole(allocate(revoked), { role: 'cc' }, { netns: topo.cc });
+      const applied = Date.now();
+      expect(r.ops).toBeGreaterThan(0);
+      expect(r.conntrack?.deleted).toBe(0);
+      // A new connection is dropped by the firewall (its SYN never answered)...
+      const fresh = await Flow.start(topo.pub, 'tcp-hold', [P2, TCP, 100], 1500).catch((e: unknown) => e);
+      expect(fresh).toBeInstanceOf(Error);
+      expect((fresh as Error).message).toMatch(/timed out waiting for tcp-hold/);
+      // ...the established one goes on, on the same entry.
+      await sleep(500);
+      expect(tcp2.replies(applied).length).toBeGreaterThan(2);
+      expect(tcp2.events.some((e) => e.error !== undefined || e.end)).toBe(false);
+      const still = await listConntrack(cc().ct, { protocol: 'tcp', orig: { dst: P2, dport: TCP } });
+      expect(still.map((e) => e.id)).toContain(entry.id);
+      await applyRole(allocate(base), { role: 'cc' }, { netns: topo.cc });
+    } finally {
+      await tcp2.stop();
+    }
   });
 
   it('a dry run lists the stale entries as conntrack -D lines and deletes nothing (library, CLI text and --json)', async () => {
