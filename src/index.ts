@@ -60,5 +60,5 @@ export * as nft from './nft/public.js';
 export * as managed from './managed/index.js';
 export * as dhcp from './dhcp/index.js';
 export { ManagedCloud, type Host, type CloudOptions } from './managed/cloud.js';
-export { applyRole, downRole, type ApplyOptions, type ApplyResult } from './managed/apply.js';
+export { applyRole, downRole, ConntrackApplyError, type ApplyOptions, type ApplyResult, type ApplyConntrack } from './managed/apply.js';
 export { planCc, planNc, planRole, type Role } from './managed/roles/index.js';

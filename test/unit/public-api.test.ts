@@ -11,6 +11,7 @@ describe('the public API', () => {
   it('exports exactly these values from the root', () => {
     expect(Object.keys(root).sort()).toEqual([
       'AddonMissingError',
+      'ConntrackApplyError',
       'DecodeError',
       'EUCANET_PROTO',
       'ExchangeError',
