@@ -12,7 +12,10 @@ cd "$(dirname "$0")/.."
 # addon; libasan8: g++ 12's AddressSanitizer runtime, for `npm run test:asan`.
 # libmnl-dev, libnftnl-dev, pkg-config: the benchmark's C floor (bench/floor),
 # built by `npm run bench`.
-PKGS=(iproute2 nftables strace tcpdump dnsmasq-base isc-dhcp-client busybox-static util-linux make g++ libasan8 python3 libmnl-dev libnftnl-dev pkg-config)
+# conntrack: the conntrack tests' independent oracle (`conntrack -L -o
+# extended,id` in their namespaces) and the source of their golden bytes
+# (test/fixtures/conntrack/capture.sh); the runtime speaks ctnetlink itself.
+PKGS=(iproute2 nftables strace tcpdump dnsmasq-base isc-dhcp-client busybox-static util-linux make g++ libasan8 python3 libmnl-dev libnftnl-dev pkg-config conntrack)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -5,6 +5,7 @@
 // the same that commits transactions; reads are tx/read.ts.
 import { EventStream } from './events/stream.js';
 import type { EventOptions } from './events/types.js';
+import { deleteConntrack, flushConntrack, listConntrack, type CtEntry, type CtEntryRef, type CtFilter, type CtFlushResult } from './conntrack/index.js';
 import { addon, nativeError, type TapOptions } from './native.js';
 import type { Address, AddressSpec } from './rtnl/address.js';
 import { validateLinkName, type LinkRef } from './rtnl/kinds/index.js';
@@ -102,6 +103,16 @@ export class Handle extends Session {
         throw nativeError(err, 'tap delete', site);
       }
     },
+  };
+
+  /** Connection tracking (ctnetlink): the namespace's table of tracked connections. */
+  readonly conntrack = {
+    /** Entries matching the filter: family, mark, zone and status filtered by the kernel, the rest here. */
+    list: (filter: CtFilter = {}): Promise<CtEntry[]> => listConntrack(this.ct, filter),
+    /** Deletes one entry by its original tuple (and id and zone when given, as list() returns them). */
+    delete: (entry: CtEntryRef): Promise<void> => deleteConntrack(this.ct, entry),
+    /** Deletes every entry the filter selects (all of them without one); returns the counts. */
+    flush: (filter: CtFilter = {}): Promise<CtFlushResult> => flushConntrack(this.ct, filter),
   };
 
   readonly sysctl = {

@@ -14,6 +14,18 @@ export type { Link, LinkSpec, LinkChanges, LinkFilter, LinkKind, LinkAttributes 
 export type { Address, AddressSpec, Scope } from './rtnl/address.js';
 export type { Route, RouteSpec } from './rtnl/route.js';
 export type { LinkRef } from './rtnl/kinds/index.js';
+export type {
+  CtEntry,
+  CtEntryRef,
+  CtFilter,
+  CtFlushResult,
+  CtMasked,
+  CtProtocol,
+  CtStatusName,
+  CtTcpState,
+  CtTuple,
+  CtTupleFilter,
+} from './conntrack/index.js';
 
 // Events: h.events() and what it yields.
 export type { EventStream } from './events/stream.js';
@@ -70,5 +82,5 @@ export * as nft from './nft/public.js';
 export * as managed from './managed/index.js';
 export * as dhcp from './dhcp/index.js';
 export { ManagedCloud, type Host, type CloudOptions } from './managed/cloud.js';
-export { applyRole, downRole, type ApplyOptions, type ApplyResult } from './managed/apply.js';
+export { applyRole, downRole, ConntrackApplyError, type ApplyOptions, type ApplyResult, type ApplyConntrack } from './managed/apply.js';
 export { planCc, planNc, planRole, type Role } from './managed/roles/index.js';

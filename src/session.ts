@@ -1,8 +1,8 @@
 // A session: one network namespace and the connections into it (rtnetlink,
-// opened now; nftables, opened on first use). Everything that sends ops
+// opened now; nftables and conntrack, each opened on first use). Everything that sends ops
 // (tx/: commit, the one-op executor, reconcile) works on a Session; the public
 // Handle (handle.ts) is a Session with typed verbs on top.
-import { NETLINK_ROUTE } from './netlink/constants.js';
+import { NETLINK_NETFILTER, NETLINK_ROUTE } from './netlink/constants.js';
 import { NetlinkConnection } from './netlink/socket.js';
 import { Nft } from './nft/nft.js';
 import type { Netns } from './sys/netns-path.js';
@@ -11,6 +11,7 @@ export class Session {
   /** @internal The rtnetlink connection (the executor's; not part of the API). */
   readonly rtnl: NetlinkConnection;
   private nftHandle?: Nft;
+  private ctConn?: NetlinkConnection;
 
   constructor(readonly netns?: Netns) {
     this.rtnl = new NetlinkConnection(NETLINK_ROUTE, netns);
@@ -30,8 +31,20 @@ export class Session {
     return [this.rtnl.port, this.nft.conn.port];
   }
 
+  /**
+   * @internal ctnetlink (NETLINK_NETFILTER, like nftables) in the same
+   * namespace, opened on first use. Its own socket rather than nft's: a
+   * connection runs one exchange at a time, so a long conntrack dump or flush
+   * would otherwise hold up nft commits (and the reverse); and a socket that
+   * joins nftables' event groups must not also carry conntrack replies.
+   */
+  get ct(): NetlinkConnection {
+    return (this.ctConn ??= new NetlinkConnection(NETLINK_NETFILTER, this.netns));
+  }
+
   close(): void {
     this.rtnl.close();
     this.nftHandle?.close();
+    this.ctConn?.close();
   }
 }

@@ -22,6 +22,14 @@ export function dhcpLine(r: ApplyResult): string {
   return `dhcp ${r.dhcp.action}${r.dhcp.pid ? ` (pid ${r.dhcp.pid})` : ''}`;
 }
 
+/** The conntrack step, one line; empty when it deleted nothing (or for node controllers). */
+export function conntrackLine(r: ApplyResult): string {
+  const c = r.conntrack;
+  if (!c || c.deleted + c.vanished === 0) return '';
+  const gone = c.vanished ? ` (${c.vanished} already gone)` : '';
+  return `conntrack: ${c.deleted} stale entr${c.deleted === 1 ? 'y' : 'ies'} deleted of ${c.scanned}${gone}`;
+}
+
 /** What the role left alone (an older eucanet's objects), or took over with --force. */
 function foreignLines(r: ApplyResult, force: boolean): string[] {
   if (!r.foreign.length) return [];
@@ -43,6 +51,7 @@ function json(r: ApplyResult, role: Role, dryRun: boolean, ms: number): string {
       ms: Math.round(ms),
       plan: { removals: r.plan.removals.toJSON(), changes: r.plan.changes.toJSON() },
       dhcp: r.dhcp ?? null,
+      conntrack: r.conntrack ?? null,
       foreign: r.foreign,
     },
     null,
@@ -76,11 +85,14 @@ export async function apply(v: CliValues): Promise<number> {
     lines.push(text || '# nothing to do: the kernel already matches the state');
     lines.push(...foreignLines(r, force).map((l) => `# ${l}`));
     if (r.dhcp) lines.push(dhcpPlanLines(r.dhcp.plan));
+    if (r.conntrack)
+      lines.push(`# conntrack: ${r.conntrack.stale.length} of ${r.conntrack.scanned} entries no longer match the NAT maps`, ...r.conntrack.stale);
   } else {
     if (r.note) lines.push(r.note);
     const what = role.role === 'cc' ? 'cluster controller' : `node controller ${role.node}`;
     const dhcp = dhcpLine(r);
-    lines.push(`${what}: ${r.ops} op${r.ops === 1 ? '' : 's'} applied in ${ms.toFixed(0)} ms${dhcp ? `; ${dhcp}` : ''}`);
+    const ct = conntrackLine(r);
+    lines.push(`${what}: ${r.ops} op${r.ops === 1 ? '' : 's'} applied in ${ms.toFixed(0)} ms${dhcp ? `; ${dhcp}` : ''}${ct ? `; ${ct}` : ''}`);
     lines.push(...foreignLines(r, force));
   }
   process.stdout.write(`${lines.join('\n')}\n`);

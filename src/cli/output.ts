@@ -2,6 +2,7 @@
 // (0 ok, 1 failure, 2 bad input), and a progress bar on a terminal.
 import { DhcpApplyError } from '../dhcp/errors.js';
 import { ValidationError } from '../errors.js';
+import { ConntrackApplyError } from '../managed/apply-conntrack.js';
 import type { ProgressFn } from '../tx/transaction.js';
 
 export class UsageError extends Error {
@@ -38,6 +39,8 @@ export function exitCodeOf(err: unknown): number {
   if (err instanceof ValidationError || err instanceof UsageError) return EXIT_BAD_INPUT;
   // DHCP failed after the network was applied: a failure, whatever the cause's code.
   if (err instanceof DhcpApplyError) return EXIT_FAIL;
+  // So did the conntrack cleanup: a failure too (the next apply retries it).
+  if (err instanceof ConntrackApplyError) return EXIT_FAIL;
   // A state or conf file that cannot be read is bad input too.
   const e = err as { code?: string; path?: string };
   if (typeof e?.path === 'string' && ['ENOENT', 'EACCES', 'EISDIR'].includes(e.code ?? '')) return EXIT_BAD_INPUT;

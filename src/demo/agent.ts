@@ -11,7 +11,9 @@
 //   the instance whose private address the request came from;
 // - the public client: tcp/7000 answers with the address the connection came
 //   from (what the public network sees, after SNAT or MASQUERADE);
-// - any: UDP listeners that record what arrives (the spoofing check).
+// - any: UDP listeners that record what arrives (the spoofing check), UDP echo
+//   ports answering with the id, and UDP streams from a fixed source port
+//   (the moving-address check; agent-stream.ts).
 //
 // Control: one JSON request per line on stdin, one JSON answer per line on
 // stdout ({seq, ok, ...}). The agent exits when stdin closes, so it never
@@ -25,6 +27,7 @@ import { createServer as createHttpServer, request as httpRequest } from 'node:h
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { createInterface } from 'node:readline';
 import { must } from '../util/must.js';
+import { listenUdpEcho, streamStart, streamStop } from './agent-stream.js';
 
 export interface AgentConfig {
   /** The namespace, for messages. */
@@ -41,6 +44,8 @@ export interface AgentConfig {
   peer?: number;
   /** UDP ports that record datagrams. */
   udp?: number[];
+  /** UDP ports that answer every datagram with the id (agent-stream.ts). */
+  udpEcho?: number[];
 }
 
 export type AgentRequest =
@@ -50,6 +55,8 @@ export type AgentRequest =
   | { op: 'received'; port: number }
   | { op: 'ping'; host: string; timeoutMs: number; size?: number }
   | { op: 'metadata'; map: Record<string, string> }
+  | { op: 'streamStart'; host: string; port: number; sport: number; everyMs: number }
+  | { op: 'streamStop'; sport: number }
   | { op: 'detach' };
 
 /** What a connection attempt came to. `timeout` is what a dropped SYN looks like. */
@@ -120,6 +127,7 @@ async function start(cfg: AgentConfig): Promise<void> {
   }
   if (cfg.peer !== undefined) jobs.push(listenTcp(cfg.peer, (c) => c.on('error', () => undefined).end(`${plain(c.remoteAddress)}\n`)));
   for (const p of cfg.udp ?? []) jobs.push(listenUdp(p));
+  for (const p of cfg.udpEcho ?? []) jobs.push(listenUdpEcho(p, id, (s) => servers.push(s)));
   await Promise.all(jobs);
 }
 
@@ -221,6 +229,10 @@ async function handle(req: AgentRequest): Promise<unknown> {
     }
     case 'ping':
       return ping(req);
+    case 'streamStart':
+      return streamStart(req.host, req.port, req.sport, req.everyMs);
+    case 'streamStop':
+      return streamStop(req.sport);
     case 'metadata':
       metadataMap = req.map;
       return { entries: Object.keys(req.map).length };

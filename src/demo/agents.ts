@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
 import { findProgram } from '../dhcp/proc.js';
 import type { AgentConfig, AgentRequest, ConnectResult } from './agent.js';
+import type { StreamReply } from './agent-stream.js';
 import { namedNetnsPath } from '../sys/netns-path.js';
 import { must } from '../util/must.js';
 
@@ -120,6 +121,16 @@ export class Agent {
 
   ping(host: string, timeoutMs = 2000, size?: number): Promise<{ ok: boolean; output: string }> {
     return this.request({ op: 'ping', host, timeoutMs, ...(size !== undefined ? { size } : {}) });
+  }
+
+  /** Starts a UDP stream from the fixed source port `sport`: one datagram every `everyMs`. */
+  streamStart(host: string, port: number, sport: number, everyMs = 50): Promise<{ started: boolean }> {
+    return this.request({ op: 'streamStart', host, port, sport, everyMs });
+  }
+
+  /** Stops it: how many datagrams it sent, and the answers with their arrival times (Date.now()). */
+  streamStop(sport: number): Promise<{ sent: number; replies: StreamReply[] }> {
+    return this.request({ op: 'streamStop', sport });
   }
 
   metadata(map: Record<string, string>): Promise<unknown> {

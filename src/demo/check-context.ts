@@ -19,6 +19,9 @@ export interface CheckRow {
 export const PEER_PORT = 7000;
 export const PUB_UDP_PORT = 7001;
 export const CC_UDP_PORT = 7002;
+/** Instances answer datagrams on this port with their id; euca-pub streams to it from MOVE_SPORT (check 10). */
+export const MOVE_UDP_PORT = 7005;
+export const MOVE_SPORT = 47005;
 
 /** How long a connection may go unanswered before it counts as dropped. */
 export const DROP_MS = 1000;

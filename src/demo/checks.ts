@@ -1,17 +1,30 @@
-// The demo's nine checks (issue 6), each made with real packets from inside
-// the namespaces by the agents, each reported as one row: what was tried,
-// what was expected, what was seen. The checks themselves are in
-// checks-public.ts and checks-private.ts.
+// The demo's checks: the nine of issue 6 and the moving address of issue 15,
+// each made with real packets from inside the namespaces by the agents, each
+// reported as one row: what was tried, what was expected, what was seen. The
+// checks themselves are in checks-public.ts, checks-private.ts and
+// checks-move.ts.
 import { Ctx, type CheckContext, type CheckRow } from './check-context.js';
 import { dhcp, metadata, otherGroup, sameGroup, spoofing } from './checks-private.js';
 import { outbound, publicSsh, publicTelnetDropped, revoke } from './checks-public.js';
+import { move } from './checks-move.js';
 
-export { CC_UDP_PORT, DROP_MS, PEER_PORT, PUB_UDP_PORT, type CheckContext, type CheckRow } from './check-context.js';
+export { CC_UDP_PORT, DROP_MS, MOVE_UDP_PORT, PEER_PORT, PUB_UDP_PORT, type CheckContext, type CheckRow } from './check-context.js';
 
-/** In the issue's order; 9 changes the firewall (and puts it back), so it comes last. */
-export const CHECKS: Array<(x: Ctx) => Promise<CheckRow>> = [publicSsh, publicTelnetDropped, sameGroup, otherGroup, outbound, metadata, dhcp, spoofing, revoke];
+/** In the issues' order; 9 and 10 change the firewall and the NAT (and put them back), so they come last. */
+export const CHECKS: Array<(x: Ctx) => Promise<CheckRow>> = [
+  publicSsh,
+  publicTelnetDropped,
+  sameGroup,
+  otherGroup,
+  outbound,
+  metadata,
+  dhcp,
+  spoofing,
+  revoke,
+  move,
+];
 
-/** Runs the nine checks in order (9 changes the firewall, so it comes last); a check that throws is a failed row. */
+/** Runs the checks in order (9 and 10 change the state and put it back, so they come last); a check that throws is a failed row. */
 export async function runChecks(c: CheckContext, onRow?: (r: CheckRow) => void): Promise<CheckRow[]> {
   const x = new Ctx(c);
   const rows: CheckRow[] = [];

@@ -15,7 +15,7 @@ import type { AllocatedInstance, AllocatedState } from '../managed/types.js';
 import { dhcpServerFor } from '../managed/apply.js';
 import { findProgram } from '../dhcp/proc.js';
 import { Agent } from './agents.js';
-import { CC_UDP_PORT, PEER_PORT, PUB_UDP_PORT, runChecks, type CheckRow } from './checks.js';
+import { CC_UDP_PORT, MOVE_UDP_PORT, PEER_PORT, PUB_UDP_PORT, runChecks, type CheckRow } from './checks.js';
 import { runDhcpClient, type DhcpLease } from './dhcp-client.js';
 import { chooseSegmentation, type SegmentationChoice } from './probe.js';
 import { alive, readRecord, removeDemo, writeRecord, type RunRecord } from './rundir.js';
@@ -215,7 +215,7 @@ async function startAgents(
     [NS_CC, { name: NS_CC, udp: [CC_UDP_PORT] }],
     ...sample.map((i): [string, Parameters<typeof Agent.start>[1]] => [
       instanceNetns(i.id),
-      { name: instanceNetns(i.id), id: i.id, banner: [22, 23], http: [80] },
+      { name: instanceNetns(i.id), id: i.id, banner: [22, 23], http: [80], udpEcho: [MOVE_UDP_PORT] },
     ]),
   ];
   const started = await Promise.allSettled(

@@ -14,6 +14,7 @@ import type { Foreign } from '../tx/owner.js';
 import { plan, reconcile, type ReconcilePlan } from '../tx/reconcile.js';
 import type { CommitStats, ProgressFn } from '../tx/transaction.js';
 import { DhcpValidationError } from '../dhcp/index.js';
+import { applyConntrack, ConntrackApplyError, type ApplyConntrack } from './apply-conntrack.js';
 import { applyDhcp, planDhcp, plannedOnly, type ApplyDhcp, type DhcpOptions, type PlannedDhcp } from './apply-dhcp.js';
 import { checkRoleConflict, ownerNames } from './ownership.js';
 import { PreflightError, preflight, type Resolved } from './preflight.js';
@@ -43,6 +44,8 @@ export interface ApplyResult {
   stats: CommitStats[];
   /** The CC's DHCP: planned (dry run) or done. */
   dhcp?: ApplyDhcp;
+  /** The CC's conntrack entries that no longer match the NAT maps: listed (dry run) or deleted. */
+  conntrack?: ApplyConntrack;
   /** The segmentation applied (auto decided for this host). */
   segmentation: Segmentation;
   /** How auto was decided, when it was. */
@@ -52,12 +55,15 @@ export interface ApplyResult {
 }
 
 export { dhcpServerFor, planDhcp, type ApplyDhcp, type DhcpOptions } from './apply-dhcp.js';
+export { ConntrackApplyError, type ApplyConntrack } from './apply-conntrack.js';
 
 /**
  * Applies a role. Everything is checked before anything is sent: the role's
  * plan and, for the cluster controller, its DHCP (planDhcp). The network is
- * then reconciled and DHCP brought in line; a DHCP failure after that is a
- * DhcpApplyError saying the network is applied and dnsmasq stopped.
+ * then reconciled; for the cluster controller, conntrack entries the NAT maps
+ * no longer match are deleted (every apply, changed or not: apply-conntrack.ts)
+ * and DHCP brought in line. A failure of either after the network is applied is
+ * a ConntrackApplyError or DhcpApplyError saying so.
  */
 export async function applyRole(state: AllocatedState, role: Role, opts: ApplyOptions = {}): Promise<ApplyResult> {
   const h: Handle = open(opts.netns !== undefined ? { netns: opts.netns } : {});
@@ -70,7 +76,9 @@ export async function applyRole(state: AllocatedState, role: Role, opts: ApplyOp
     if (opts.dryRun) {
       const p = await plan(h, desired, scoped);
       checkRoleConflict(role.role, p, force);
-      return { ...base, plan: p, ops: 0, stats: [], foreign: p.foreign, ...(dhcp ? { dhcp: plannedOnly(dhcp) } : {}) };
+      const out: ApplyResult = { ...base, plan: p, ops: 0, stats: [], foreign: p.foreign, ...(dhcp ? { dhcp: plannedOnly(dhcp) } : {}) };
+      if (role.role === 'cc') out.conntrack = await applyConntrack(h, pre.state, 0, true);
+      return out;
     }
     const r = await reconcile(h, desired, {
       ...scoped,
@@ -81,7 +89,18 @@ export async function applyRole(state: AllocatedState, role: Role, opts: ApplyOp
       ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
     });
     const out: ApplyResult = { ...base, plan: r.plan, ops: r.ops, stats: r.stats, foreign: r.plan.foreign };
+    // After the nft commit: until this step, a stale entry may still carry a packet or two.
+    let ctErr: ConntrackApplyError | undefined;
+    if (role.role === 'cc') {
+      try {
+        out.conntrack = await applyConntrack(h, pre.state, r.ops);
+      } catch (err) {
+        if (!(err instanceof ConntrackApplyError)) throw err;
+        ctErr = err;
+      }
+    }
     if (dhcp) out.dhcp = await applyDhcp(dhcp, r.ops);
+    if (ctErr) throw ctErr;
     return out;
   } finally {
     h.close();

@@ -1,6 +1,7 @@
 // Real kernel replies captured into test/fixtures, as seeds for the decoder
 // fuzz test and the malformed-input tests: rtnetlink dumps (links, addresses,
-// IPv4 and IPv6 routes), nftables ruleset dumps, and NLMSG_ERROR replies.
+// IPv4 and IPv6 routes), nftables ruleset dumps, a conntrack dump (UDP with
+// DNAT and SNAT, TCP, ICMP, a zone), and NLMSG_ERROR replies.
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -50,6 +51,7 @@ export function seeds(): Seed[] {
   for (const n of ['seed', 'sets', 'misc', 'anon']) {
     out.push({ name: `nft/${n}.dump`, family: 'nft', bytes: hexOf(read(`nft/${n}.dump.hex`)) });
   }
+  out.push({ name: 'conntrack/dump', family: 'nft', bytes: hexOf(read('conntrack/dump.hex')) });
   out.push({ name: 'synthetic/link-vlan', family: 'rtnl', bytes: vlanLink() });
   for (const [n, b] of errorReplies()) out.push({ name: `netlink/errors#${n}`, family: n.startsWith('nft') ? 'nft' : 'rtnl', bytes: b });
   return out;

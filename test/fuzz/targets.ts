@@ -12,6 +12,7 @@ import { decodeNeighbor } from '../../src/rtnl/neigh.js';
 import { decodeRoute } from '../../src/rtnl/route.js';
 import { decodeChain, decodeElements, decodeGeneration, decodeRule, decodeSet, decodeTable, type NftSet } from '../../src/nft/index.js';
 import { batchError } from '../../src/nft/wire/batch-errors.js';
+import { decodeEntry } from '../../src/conntrack/entry.js';
 import type { Batch } from '../../src/nft/batch.js';
 import { miscBatch, seedBatch, setsBatch } from '../fixtures/nft/rulesets.js';
 import type { Rng } from './prng.js';
@@ -30,6 +31,8 @@ export interface Targets {
   batches: Batch[];
   rtnl: ReadonlyMap<number, [string, Decoder]>;
   nft: ReadonlyMap<number, [string, Decoder]>;
+  /** ctnetlink (NFNL_SUBSYS_CTNETLINK) messages, which come on the same NETLINK_NETFILTER family. */
+  ct: ReadonlyMap<number, [string, Decoder]>;
   all: Record<Family, Array<[string, Decoder]>>;
 }
 
@@ -77,8 +80,15 @@ export function targets(seeds: readonly Seed[], rng: () => Rng): Targets {
     [12, ['decodeElements', elements]],
     [15, ['decodeGeneration', decodeGeneration]],
   ]);
+  const ct = new Map<number, [string, Decoder]>([[0 /* IPCTNL_MSG_CT_NEW */, ['decodeEntry', decodeEntry]]]);
   const error: [string, Decoder] = ['decodeError', decodeError];
-  return { batches: [seedBatch(), setsBatch(), miscBatch()], rtnl, nft, all: { rtnl: [...rtnl.values(), error], nft: [...nft.values(), error] } };
+  return {
+    batches: [seedBatch(), setsBatch(), miscBatch()],
+    rtnl,
+    nft,
+    ct,
+    all: { rtnl: [...rtnl.values(), error], nft: [...nft.values(), ...ct.values(), error] },
+  };
 }
 
 /** The decoder the library would use for `m`, if any. */
@@ -86,6 +96,7 @@ function byType(t: Targets, family: Family, m: NlMessage): [string, Decoder] | u
   if (m.type === NLMSG_ERROR) return ['decodeError', decodeError];
   if (m.type === NLMSG_DONE) return undefined;
   if (family === 'rtnl') return t.rtnl.get(m.type);
+  if (m.type >> 8 === 1 /* NFNL_SUBSYS_CTNETLINK */) return t.ct.get(m.type & 0xff);
   return m.type >> 8 === 10 ? t.nft.get(m.type & 0xff) : undefined;
 }
 

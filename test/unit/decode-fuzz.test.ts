@@ -73,6 +73,7 @@ describe('decoder fuzz', () => {
         'decodeRule',
         'decodeSet',
         'decodeElements',
+        'decodeEntry',
       ]) {
         if (iterations < 10_000) break;
         expect(stats.decoded[d], d).toBeGreaterThan(0);

@@ -12,6 +12,7 @@ describe('the public API', () => {
   it('exports exactly these values from the root', () => {
     expect(Object.keys(root).sort()).toEqual([
       'AddonMissingError',
+      'ConntrackApplyError',
       'DecodeError',
       'EUCANET_PROTO',
       'ExchangeError',
@@ -107,6 +108,20 @@ describe('the public API', () => {
     ];
     const close: (s: EventStream) => void = (s) => s.close();
     expect([opts.dump, kinds.length, typeof close]).toEqual([true, 13, 'function']);
+  });
+
+  it('conntrack: verbs on the Handle, its types exported, none of its codecs at the root', async () => {
+    const h = root.open();
+    try {
+      expect(Object.keys(h.conntrack).sort()).toEqual(['delete', 'flush', 'list']);
+    } finally {
+      h.close();
+    }
+    const filter: root.CtFilter = { family: 'ipv4', mark: { value: 1, mask: 1 }, orig: { dst: '10.0.0.0/8' } };
+    expect(filter.family).toBe('ipv4');
+    for (const internal of ['decodeEntry', 'dumpRequest', 'deleteRequest', 'flushRequest', 'compileFilter', 'listConntrack']) {
+      expect(Object.keys(root), internal).not.toContain(internal);
+    }
   });
 
   it('test hooks are reachable from src/internal/testing.ts only', () => {

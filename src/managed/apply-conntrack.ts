@@ -1,0 +1,69 @@
+// The cluster controller's conntrack step, run by applyRole after the network
+// transaction: read the table, keep what matches the NAT maps, delete the rest
+// (ct-reconcile.ts decides). It runs on every CC apply, changed or not, so an
+// apply interrupted between the nft commit and this step is repaired by the
+// next one. A failure here is a ConntrackApplyError: the network is applied.
+import { deleteCommand, deleteMany, listConntrack } from '../conntrack/index.js';
+import type { Handle } from '../handle.js';
+import { natMapsOf, staleConntrack, type StaleEntry } from './ct-reconcile.js';
+import type { AllocatedState } from './types.js';
+
+/** What the conntrack step found and did. */
+export interface ApplyConntrack {
+  /** Entries the maps no longer match, as the `conntrack -D` command lines that delete them (with `# why`). */
+  stale: string[];
+  /** Entries deleted (0 on a dry run). */
+  deleted: number;
+  /** Entries gone on their own before their delete arrived. */
+  vanished: number;
+  /** Entries read (IPv4, filtered by the kernel). */
+  scanned: number;
+}
+
+/** The conntrack step failed after the network was applied (exit 1): the next apply retries it. */
+export class ConntrackApplyError extends Error {
+  readonly code = 'ECONNTRACK';
+  constructor(
+    message: string,
+    override readonly cause: unknown,
+    /** What the network transaction did (mutating ops sent). */
+    readonly ops: number,
+  ) {
+    super(message);
+    this.name = 'ConntrackApplyError';
+  }
+}
+
+/** The CC's entries that no longer match the state's NAT maps. */
+export async function staleFor(h: Handle, state: AllocatedState): Promise<{ stale: StaleEntry[]; scanned: number }> {
+  // The narrowest kernel filter that keeps every entry the reconciler may
+  // delete is the family: the un-NATed entries it must catch carry no NAT
+  // status bit, and a tuple filter (CTA_FILTER) matches single addresses only.
+  const entries = await listConntrack(h.ct, { family: 'ipv4' });
+  const local = new Set((await h.addresses.list({ family: 4 })).map((a) => a.address));
+  return { stale: staleConntrack(natMapsOf(state), entries, local), scanned: entries.length };
+}
+
+const line = (s: StaleEntry) => `${deleteCommand(s.entry)}  # ${s.reason}`;
+
+/** Finds the stale entries and (unless dryRun) deletes them in one pipelined exchange. */
+export async function applyConntrack(h: Handle, state: AllocatedState, ops: number, dryRun = false): Promise<ApplyConntrack> {
+  try {
+    const { stale, scanned } = await staleFor(h, state);
+    const out: ApplyConntrack = { stale: stale.map(line), deleted: 0, vanished: 0, scanned };
+    if (dryRun || stale.length === 0) return out;
+    const r = await deleteMany(
+      h.ct,
+      stale.map((s) => s.entry),
+    );
+    return { ...out, ...r };
+  } catch (err) {
+    if (dryRun) throw err;
+    const why = (err instanceof Error ? err.message : String(err)).split('\n')[0];
+    throw new ConntrackApplyError(
+      `the network is applied (${ops} op${ops === 1 ? '' : 's'}) but the conntrack cleanup failed: ${why}; connections made under the old NAT maps may still be NATed the old way; the next apply retries the cleanup`,
+      err,
+      ops,
+    );
+  }
+}
