@@ -33,7 +33,7 @@ const ALLOWED: Record<string, readonly string[]> = {
  * The MANAGED model's pure files: what they load, following value imports
  * (type-only ones erase), never reaches the kernel, a file or a process.
  */
-const PURE = /^managed\/(roles\/.*|allocate|check-\w+|fields|net|pool|schema|types|validate|vnetconf)\.ts$/;
+const PURE = /^managed\/(roles\/.*|ops\/.*|allocate|check-\w+|document|fields|net|pool|schema|types|validate|vnetconf)\.ts$/;
 // (native.ts loads the addon only when first used, so importing it is not an effect.)
 const EFFECTFUL_FILE = /^(session|handle)\.ts$|^sys\/|^netlink\/socket\.ts$|^nft\/nft\.ts$/;
 // (node:net only for isIP.)
