@@ -48,6 +48,7 @@ describe('the public API', () => {
       'planRole',
       'readSysctl',
       'reconcile',
+      'store',
       'writeSysctl',
     ]);
   });
