@@ -200,6 +200,16 @@ describe('the operations on a state file', () => {
     expect(existsSync(`${p}.lock`)).toBe(false);
   });
 
+  it('a state file that does not validate is bad input, named, and left as it was', () => {
+    const p = stateFile();
+    const bad = seedText.replace('"addrsPerNet": 32', '"addrsPerNet": 33');
+    writeFileSync(p, bad);
+    const r = eucanet(['create-group', '--state', p, 'bob/db']);
+    expect(r.status).toBe(2);
+    expect(r.stderr.split('\n')[0]).toMatch(/^eucanet: invalid addrsPerNet 33: /);
+    expect(readFileSync(p, 'utf8')).toBe(bad);
+  });
+
   it('a missing state file is bad input, and nothing is created', () => {
     const p = join(dir, 'absent.json');
     const r = eucanet(['allocate-address', '--state', p]);
