@@ -4,6 +4,7 @@
 // few milliseconds between reading the current version and the rename, so
 // concurrent writers in any number of processes never lose an update. The
 // version is a hash of the file's bytes.
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { ValidationError } from '../errors.js';
@@ -41,18 +42,22 @@ export async function writeTextIf(
   ifVersion: string | undefined,
   opts: Pick<FileStoreOptions, 'lockTimeoutMs'> = {},
 ): Promise<string> {
-  return withLock(
-    `${path}.lock`,
-    async () => {
-      const current = contentVersion(await readBytes(path));
-      if (ifVersion !== undefined && ifVersion !== current) throw new ConflictError(path, ifVersion, current);
-      const version = contentVersion(text);
-      if (version !== current) await writeFileAtomic(path, text);
-      return version;
-    },
-    opts.lockTimeoutMs !== undefined ? { timeoutMs: opts.lockTimeoutMs } : {},
-  );
+  const write = async (): Promise<string> => {
+    const current = contentVersion(await readBytes(path));
+    if (ifVersion !== undefined && ifVersion !== current) throw new ConflictError(path, ifVersion, current);
+    const version = contentVersion(text);
+    if (version !== current) await writeFileAtomic(path, text);
+    return version;
+  };
+  // Inside exclusive() on this file the lock is ours already.
+  if (holding.getStore() === path) return write();
+  return withLock(`${path}.lock`, write, lockOptions(opts));
 }
+
+/** The file whose lock the current async context holds (FileStore.exclusive). */
+const holding = new AsyncLocalStorage<string>();
+
+const lockOptions = (o: Pick<FileStoreOptions, 'lockTimeoutMs'>) => (o.lockTimeoutMs !== undefined ? { timeoutMs: o.lockTimeoutMs } : {});
 
 async function readBytes(path: string): Promise<Buffer | undefined> {
   return readFile(path).catch((err: NodeJS.ErrnoException) => {
@@ -85,6 +90,12 @@ export class FileStore implements Store {
   async write(next: State, opts: WriteOptions = {}): Promise<string> {
     validateState(structuredClone(next));
     return writeTextIf(this.path, formatState(next), opts.ifVersion, this.opts);
+  }
+
+  /** Runs `fn` holding the lock file; writes from within it (and only those) use the lock held. */
+  async exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    if (holding.getStore() === this.path) return fn();
+    return withLock(this.lockPath, () => holding.run(this.path, fn), lockOptions(this.opts));
   }
 
   watch(opts: WatchOptions = {}): AsyncIterableIterator<string> {
