@@ -1,9 +1,10 @@
 // The file store: the state as one JSON file on one machine (what `apply
 // --state FILE` reads). Writes replace the file atomically (temp file, fsync,
-// rename); a compare-and-swap holds the lock file FILE.lock (lock.ts) for the
-// few milliseconds between reading the current version and the rename, so
-// concurrent writers in any number of processes never lose an update. The
-// version is a hash of the file's bytes.
+// rename); a compare-and-swap holds the lock file FILE.lock (lock.ts) from
+// reading the current version to the rename, so concurrent writers in any
+// number of processes never lose an update; exclusive() holds it around a
+// whole read-operation-write (update()), so they queue instead of conflicting.
+// The version is a hash of the file's bytes.
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
@@ -19,7 +20,7 @@ import { withLock } from './lock.js';
 import type { Snapshot, Store, WatchOptions, WriteOptions } from './types.js';
 
 export interface FileStoreOptions {
-  /** How long a write waits for the lock held by a live process (default 10 s). */
+  /** How long a write waits while one live process keeps the lock (default 10 s). */
   lockTimeoutMs?: number;
   /** The watch's fallback poll period (default 1000 ms). */
   pollMs?: number;
