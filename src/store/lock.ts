@@ -1,6 +1,6 @@
 // A lock file next to the state file, held for a compare-and-swap or one
-// operation's read-run-write, safe across processes on one machine. Node has no flock(),
-// so: the lock is created whole and atomically (a temp file hard-linked to the
+// operation's read-run-write, safe across processes on one machine. Node has
+// no flock(), so: the lock is created whole and atomically (a temp file hard-linked to the
 // lock's name: link() fails with EEXIST while someone holds it), and it names
 // its holder (pid, the process's start time from /proc/<pid>/stat, pid
 // namespace, host). A holder that is gone (SIGKILLed, crashed) is seen at once:
