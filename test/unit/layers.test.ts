@@ -25,17 +25,18 @@ const ALLOWED: Record<string, readonly string[]> = {
   handle: ['conntrack/', 'events/', 'native', 'rtnl/', 'session', 'sys/', 'tx/'],
   'dhcp/': ['errors', 'sys/', 'util/'],
   'managed/': ['conntrack/', 'dhcp/', 'errors', 'handle', 'netlink/', 'nft/', 'rtnl/', 'sys/', 'tx/', 'util/'],
+  'store/': ['errors', 'managed/', 'util/'],
   'demo/': ['dhcp/', 'errors', 'handle', 'managed/', 'sys/', 'util/'],
-  'cli/': ['demo/', 'dhcp/', 'errors', 'handle', 'managed/', 'sys/', 'tx/', 'util/'],
+  'cli/': ['demo/', 'dhcp/', 'errors', 'handle', 'managed/', 'store/', 'sys/', 'tx/', 'util/'],
   'internal/': ['netlink/', 'tx/'],
-  index: ['conntrack/', 'dhcp/', 'errors', 'events/', 'handle', 'managed/', 'native', 'nft/', 'rtnl/', 'sys/', 'tx/'],
+  index: ['conntrack/', 'dhcp/', 'errors', 'events/', 'handle', 'managed/', 'native', 'nft/', 'rtnl/', 'store/', 'sys/', 'tx/'],
 };
 
 /**
  * The MANAGED model's pure files: what they load, following value imports
  * (type-only ones erase), never reaches the kernel, a file or a process.
  */
-const PURE = /^managed\/(roles\/.*|allocate|check-\w+|ct-reconcile|fields|net|pool|schema|types|validate|vnetconf)\.ts$/;
+const PURE = /^managed\/(roles\/.*|ops\/.*|allocate|check-\w+|ct-reconcile|document|fields|net|pool|schema|types|validate|vnetconf)\.ts$/;
 // (native.ts loads the addon only when first used, so importing it is not an effect.)
 const EFFECTFUL_FILE = /^(session|handle)\.ts$|^sys\/|^netlink\/(socket|subscription)\.ts$|^nft\/nft\.ts$|^events\/stream\.ts$/;
 // (node:net only for isIP.)

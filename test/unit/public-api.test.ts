@@ -50,6 +50,7 @@ describe('the public API', () => {
       'planRole',
       'readSysctl',
       'reconcile',
+      'store',
       'writeSysctl',
     ]);
   });

@@ -1,0 +1,113 @@
+// The file store: the state as one JSON file on one machine (what `apply
+// --state FILE` reads). Writes replace the file atomically (temp file, fsync,
+// rename); a compare-and-swap holds the lock file FILE.lock (lock.ts) from
+// reading the current version to the rename, so concurrent writers in any
+// number of processes never lose an update; exclusive() holds it around a
+// whole read-operation-write (update()), so they queue instead of conflicting.
+// The version is a hash of the file's bytes.
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { ValidationError } from '../errors.js';
+import { formatState } from '../managed/statefile.js';
+import type { State } from '../managed/types.js';
+import { parseJson, validateState } from '../managed/validate.js';
+import { writeFileAtomic } from '../util/file.js';
+import { ConflictError } from './errors.js';
+import { watchFile } from './file-watch.js';
+import type { Latest } from './latest.js';
+import { withLock } from './lock.js';
+import type { Snapshot, Store, WatchOptions, WriteOptions } from './types.js';
+
+export interface FileStoreOptions {
+  /** How long a write waits while one live process keeps the lock (default 10 s). */
+  lockTimeoutMs?: number;
+  /** The watch's fallback poll period (default 1000 ms). */
+  pollMs?: number;
+}
+
+/** The file store's version of some bytes: the first 16 hex digits of their SHA-256; "" for no file. */
+export function contentVersion(bytes: Buffer | string | undefined): string {
+  return bytes === undefined ? '' : createHash('sha256').update(bytes).digest('hex').slice(0, 16);
+}
+
+/**
+ * Replaces the file with `text` under its lock, if its version is still
+ * `ifVersion` (else ConflictError); returns the new version. For writers of a
+ * state file other than the store (`eucanet allocate`), so that they too never
+ * overwrite an operation's update.
+ */
+export async function writeTextIf(
+  path: string,
+  text: string,
+  ifVersion: string | undefined,
+  opts: Pick<FileStoreOptions, 'lockTimeoutMs'> = {},
+): Promise<string> {
+  const write = async (): Promise<string> => {
+    const current = contentVersion(await readBytes(path));
+    if (ifVersion !== undefined && ifVersion !== current) throw new ConflictError(path, ifVersion, current);
+    const version = contentVersion(text);
+    if (version !== current) await writeFileAtomic(path, text);
+    return version;
+  };
+  // Inside exclusive() on this file the lock is ours already.
+  if (holding.getStore() === path) return write();
+  return withLock(`${path}.lock`, write, lockOptions(opts));
+}
+
+/** The file whose lock the current async context holds (FileStore.exclusive). */
+const holding = new AsyncLocalStorage<string>();
+
+const lockOptions = (o: Pick<FileStoreOptions, 'lockTimeoutMs'>) => (o.lockTimeoutMs !== undefined ? { timeoutMs: o.lockTimeoutMs } : {});
+
+async function readBytes(path: string): Promise<Buffer | undefined> {
+  return readFile(path).catch((err: NodeJS.ErrnoException) => {
+    if (err.code === 'ENOENT') return undefined;
+    throw err;
+  });
+}
+
+export class FileStore implements Store {
+  readonly name: string;
+  readonly lockPath: string;
+  private readonly watches = new Set<Latest<string>>();
+
+  constructor(
+    readonly path: string,
+    private readonly opts: FileStoreOptions = {},
+  ) {
+    this.name = path;
+    this.lockPath = `${path}.lock`;
+  }
+
+  async read(): Promise<Snapshot> {
+    const bytes = await readBytes(this.path);
+    if (bytes === undefined) throw Object.assign(new Error(`${this.path}: no such file`), { code: 'ENOENT', path: this.path });
+    const doc = parseJson(bytes.toString('utf8'), this.path);
+    if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) throw new ValidationError(this.path, doc, 'expected a JSON object');
+    return { state: validateState(doc), version: contentVersion(bytes) };
+  }
+
+  async write(next: State, opts: WriteOptions = {}): Promise<string> {
+    validateState(structuredClone(next));
+    return writeTextIf(this.path, formatState(next), opts.ifVersion, this.opts);
+  }
+
+  /** Runs `fn` holding the lock file; writes from within it (and only those) use the lock held. */
+  async exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    if (holding.getStore() === this.path) return fn();
+    return withLock(this.lockPath, () => holding.run(this.path, fn), lockOptions(this.opts));
+  }
+
+  watch(opts: WatchOptions = {}): AsyncIterableIterator<string> {
+    const w = watchFile(this.path, contentVersion, { ...opts, ...(this.opts.pollMs !== undefined ? { pollMs: this.opts.pollMs } : {}) }, () =>
+      this.watches.delete(w),
+    );
+    this.watches.add(w);
+    return w;
+  }
+
+  async close(): Promise<void> {
+    for (const w of [...this.watches]) w.end();
+  }
+}
