@@ -50,3 +50,22 @@ export * as dhcp from './dhcp/index.js';
 export { ManagedCloud, type Host, type CloudOptions } from './managed/cloud.js';
 export { applyRole, downRole, type ApplyOptions, type ApplyResult } from './managed/apply.js';
 export { planCc, planNc, planRole, type Role } from './managed/roles/index.js';
+
+// The per-host agent: the daemon `eucanet agent` runs, as a class to embed.
+export {
+  Agent,
+  AgentMetrics,
+  FileStateSource,
+  serveMetrics,
+  type AgentEvents,
+  type AgentOptions,
+  type Applied,
+  type DriftContext,
+  type DriftSignal,
+  type DriftSource,
+  type StateRead,
+  type StateSource,
+  type SyncOutcome,
+  type SyncResult,
+  type SyncTrigger,
+} from './agent/index.js';

@@ -33,6 +33,12 @@ export interface ApplyOptions {
   /** Take over (remove or change) the other role's objects in the namespace instead of refusing. */
   force?: boolean;
   onProgress?: ProgressFn;
+  /**
+   * A handle to use (on the namespace `netns` names) instead of opening one for
+   * this call; it is left open. A long-lived caller (the agent) passes its own,
+   * so that it knows which sockets its changes come from.
+   */
+  handle?: Handle;
 }
 
 export interface ApplyResult {
@@ -60,7 +66,7 @@ export { dhcpServerFor, planDhcp, type ApplyDhcp, type DhcpOptions } from './app
  * DhcpApplyError saying the network is applied and dnsmasq stopped.
  */
 export async function applyRole(state: AllocatedState, role: Role, opts: ApplyOptions = {}): Promise<ApplyResult> {
-  const h: Handle = open(opts.netns !== undefined ? { netns: opts.netns } : {});
+  const h: Handle = opts.handle ?? open(opts.netns !== undefined ? { netns: opts.netns } : {});
   try {
     const { pre, dhcp } = await checkHost(h, state, role, opts);
     const desired = planRole(pre.state, role);
@@ -84,7 +90,7 @@ export async function applyRole(state: AllocatedState, role: Role, opts: ApplyOp
     if (dhcp) out.dhcp = await applyDhcp(dhcp, r.ops);
     return out;
   } finally {
-    h.close();
+    if (h !== opts.handle) h.close();
   }
 }
 

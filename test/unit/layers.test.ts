@@ -23,10 +23,11 @@ const ALLOWED: Record<string, readonly string[]> = {
   handle: ['native', 'rtnl/', 'session', 'sys/', 'tx/'],
   'dhcp/': ['errors', 'sys/', 'util/'],
   'managed/': ['dhcp/', 'errors', 'handle', 'netlink/', 'nft/', 'rtnl/', 'sys/', 'tx/', 'util/'],
+  'agent/': ['dhcp/', 'errors', 'handle', 'managed/', 'sys/', 'util/'],
   'demo/': ['dhcp/', 'errors', 'handle', 'managed/', 'sys/', 'util/'],
-  'cli/': ['demo/', 'dhcp/', 'errors', 'handle', 'managed/', 'sys/', 'tx/', 'util/'],
+  'cli/': ['agent/', 'demo/', 'dhcp/', 'errors', 'handle', 'managed/', 'sys/', 'tx/', 'util/'],
   'internal/': ['netlink/', 'tx/'],
-  index: ['dhcp/', 'errors', 'handle', 'managed/', 'native', 'nft/', 'rtnl/', 'sys/', 'tx/'],
+  index: ['agent/', 'dhcp/', 'errors', 'handle', 'managed/', 'native', 'nft/', 'rtnl/', 'sys/', 'tx/'],
 };
 
 /**

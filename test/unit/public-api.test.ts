@@ -11,9 +11,12 @@ describe('the public API', () => {
   it('exports exactly these values from the root', () => {
     expect(Object.keys(root).sort()).toEqual([
       'AddonMissingError',
+      'Agent',
+      'AgentMetrics',
       'DecodeError',
       'EUCANET_PROTO',
       'ExchangeError',
+      'FileStateSource',
       'Handle',
       'ManagedCloud',
       'NetlinkError',
@@ -48,6 +51,7 @@ describe('the public API', () => {
       'planRole',
       'readSysctl',
       'reconcile',
+      'serveMetrics',
       'writeSysctl',
     ]);
   });

@@ -1,0 +1,240 @@
+// Agent: keeps one host's role equal to the cloud's desired state. A full
+// reconcile at start, then one per new state version (bursts coalesced: one
+// sync in flight, one pending), drift repaired when the namespace says
+// something the role owns changed, a periodic full resync, kernel failures
+// retried with backoff, invalid state versions ignored (the last good one
+// stays applied), and the CC's dnsmasq restarted when it dies. It never tears
+// anything down: stop() leaves the network as it is.
+import { EventEmitter } from 'node:events';
+import { isAlive } from '../dhcp/proc.js';
+import { ValidationError } from '../errors.js';
+import { open, type Handle } from '../handle.js';
+import { applyRole, type ApplyResult, type DhcpOptions } from '../managed/apply.js';
+import type { Role } from '../managed/roles/index.js';
+import type { AllocatedState } from '../managed/types.js';
+import type { Netns } from '../sys/netns-path.js';
+import { Backoff } from './backoff.js';
+import { Coalescer } from './coalesce.js';
+import type { DriftSignal, DriftSource, StateRead, StateSource, SyncResult, SyncTrigger } from './types.js';
+
+export interface AgentOptions {
+  role: Role;
+  /** The host's namespace (a name under /run/netns, a path or an fd); default the caller's. */
+  netns?: Netns;
+  /** Where the desired state comes from. */
+  source: StateSource;
+  /** Where drift is heard of (the namespace's netlink events); none: only resyncs catch drift. */
+  drift?: DriftSource;
+  /** Seconds between full resyncs (default 300; 0: none). */
+  resyncSeconds?: number;
+  /** Retry backoff after a failed sync: first delay and cap, in ms (default 100 and 30000). */
+  retryMs?: { initial?: number; max?: number };
+  /** The CC's DHCP server options (state directory, dnsmasq path). */
+  dhcpOptions?: DhcpOptions;
+  /** How often the CC's dnsmasq is checked for life, in ms (default 500). */
+  dnsmasqCheckMs?: number;
+}
+
+/** The version and state last applied. */
+export interface Applied {
+  version: string;
+  state: AllocatedState;
+  /** When it was first applied (ms since the epoch). */
+  at: number;
+}
+
+export interface AgentEvents {
+  sync: [SyncResult];
+  /** A drift signal that scheduled a sync. */
+  drift: [DriftSignal];
+  /** The CC's dnsmasq was found dead (pid), before it is restarted. */
+  'dnsmasq-exit': [number];
+}
+
+export class Agent extends EventEmitter<AgentEvents> {
+  readonly role: Role;
+  readonly netns?: Netns;
+  private readonly source: StateSource;
+  private readonly driftSource?: DriftSource;
+  private readonly coalescer: Coalescer<SyncResult>;
+  private readonly backoff: Backoff;
+  private handle?: Handle;
+  private applied?: Applied;
+  private lastInvalid?: string;
+  private wanted: ReadonlySet<string> = new Set();
+  private dnsmasqPid?: number;
+  private seq = 0;
+  private timers: NodeJS.Timeout[] = [];
+  private retryTimer?: NodeJS.Timeout;
+  private unwatch?: () => void;
+  private started = false;
+
+  constructor(private readonly opts: AgentOptions) {
+    super();
+    this.role = opts.role;
+    if (opts.netns !== undefined) this.netns = opts.netns;
+    this.source = opts.source;
+    if (opts.drift) this.driftSource = opts.drift;
+    this.coalescer = new Coalescer((t) => this.run(t));
+    this.backoff = new Backoff(opts.retryMs?.initial ?? 100, opts.retryMs?.max ?? 30_000);
+  }
+
+  /** The version and state last applied, if any. */
+  get current(): Applied | undefined {
+    return this.applied;
+  }
+
+  /**
+   * Starts: watches the source and the namespace, then runs the first full
+   * sync and resolves with its result (a failed one is retried, not thrown).
+   */
+  async start(): Promise<SyncResult> {
+    if (this.started) throw new Error('the agent is started already');
+    this.started = true;
+    this.unwatch = this.source.watch(() => this.kick('store'));
+    if (this.driftSource) {
+      await this.driftSource.start({ ownPort: (p) => this.ownPort(p), wantedLinks: () => this.wanted }, (s) => this.onDrift(s));
+    }
+    const resync = this.opts.resyncSeconds ?? 300;
+    if (resync > 0) this.timers.push(setInterval(() => this.kick('resync'), resync * 1000));
+    if (this.role.role === 'cc') this.timers.push(setInterval(() => this.checkDnsmasq(), this.opts.dnsmasqCheckMs ?? 500));
+    return this.sync('start');
+  }
+
+  /** A sync now (or the pending one, if one is running): resolves with the sync that covered it. */
+  sync(trigger: SyncTrigger = 'sighup'): Promise<SyncResult> {
+    return this.coalescer.request(trigger);
+  }
+
+  /**
+   * Stops watching and waits for a running sync to end (at most `graceMs`).
+   * The network is left as it is; so is dnsmasq.
+   */
+  async stop(graceMs = 800): Promise<void> {
+    if (!this.started) return;
+    this.started = false;
+    for (const t of this.timers) clearInterval(t);
+    this.timers = [];
+    clearTimeout(this.retryTimer);
+    this.unwatch?.();
+    await this.driftSource?.stop();
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([this.coalescer.close(), new Promise<void>((r) => (timer = setTimeout(r, graceMs)))]);
+    clearTimeout(timer);
+    this.handle?.close();
+    this.handle = undefined;
+  }
+
+  /** A sync whose result nobody awaits. */
+  private kick(trigger: SyncTrigger): void {
+    if (this.started) this.sync(trigger).catch(() => undefined);
+  }
+
+  private onDrift(s: DriftSignal): void {
+    this.emit('drift', s);
+    this.kick(s.kind === 'resync' ? 'resync' : 'drift');
+  }
+
+  /** Netlink port ids of the agent's own sockets (set when the events seam lands). */
+  private ownPort(portId: number): boolean {
+    return portId !== 0 && this.ownPorts().has(portId);
+  }
+
+  private ownPorts(): Set<number> {
+    return new Set();
+  }
+
+  private checkDnsmasq(): void {
+    const pid = this.dnsmasqPid;
+    if (pid === undefined || isAlive(pid)) return;
+    this.dnsmasqPid = undefined;
+    this.emit('dnsmasq-exit', pid);
+    this.kick('dnsmasq');
+  }
+
+  private async run(triggers: SyncTrigger[]): Promise<SyncResult> {
+    const t0 = performance.now();
+    const base = { seq: ++this.seq, trigger: triggers[0], triggers };
+    let out: SyncResult;
+    try {
+      out = { ...base, ...(await this.reconcile()) };
+    } catch (err) {
+      this.handle?.close();
+      this.handle = undefined;
+      out = { ...base, result: 'error', ops: 0, error: oneLine(err), ...(this.applied ? { version: this.applied.version } : {}), ms: 0 };
+    }
+    out.ms = Math.round((performance.now() - t0) * 10) / 10;
+    this.afterSync(out);
+    this.emit('sync', out);
+    return out;
+  }
+
+  /** Reads the newest version and applies it, or the last good one when it is invalid. */
+  private async reconcile(): Promise<Omit<SyncResult, 'seq' | 'trigger' | 'triggers'>> {
+    const read = await this.source.read(this.applied);
+    let invalid = read.invalid ? this.invalidOf(read, read.invalid) : undefined;
+    if (read.state) {
+      try {
+        return this.applyVersion(read.version, read.state, await this.apply(read.state));
+      } catch (err) {
+        // The role's checks (preflight, DHCP's plan) run before anything is
+        // sent: a new version they refuse is invalid, like one the schema refuses.
+        if (!(err instanceof ValidationError) || read.version === this.applied?.version) throw err;
+        invalid = this.invalidOf(read, err);
+      }
+    }
+    const good = this.applied;
+    if (!good) return { result: 'invalid', ops: 0, ms: 0, ...(invalid ? { invalid, error: invalid.message } : {}) };
+    const r = await this.apply(good.state);
+    return { ...this.applyVersion(good.version, good.state, r), result: 'invalid', ...(invalid ? { invalid, error: invalid.message } : {}) };
+  }
+
+  private invalidOf(read: StateRead, err: ValidationError): NonNullable<SyncResult['invalid']> {
+    return { version: read.version, field: err.field, value: err.value, message: oneLine(err) };
+  }
+
+  private apply(state: AllocatedState): Promise<ApplyResult> {
+    this.handle ??= open(this.netns !== undefined ? { netns: this.netns } : {});
+    return applyRole(state, this.role, {
+      handle: this.handle,
+      ...(this.netns !== undefined ? { netns: this.netns } : {}),
+      ...(this.opts.dhcpOptions ? { dhcpOptions: this.opts.dhcpOptions } : {}),
+    });
+  }
+
+  private applyVersion(version: string, state: AllocatedState, r: ApplyResult): Omit<SyncResult, 'seq' | 'trigger' | 'triggers'> {
+    if (this.applied?.version !== version) this.applied = { version, state, at: Date.now() };
+    this.wanted = new Set([...(r.desired.links ?? []).map((l) => l.name), ...(r.desired.ports ?? []).map((p) => p.name)]);
+    if (r.dhcp) this.dnsmasqPid = r.dhcp.pid;
+    return {
+      result: 'ok',
+      version,
+      ops: r.ops,
+      ms: 0,
+      ...(r.dhcp ? { dhcp: r.dhcp.action } : {}),
+      ...(r.dhcp?.pid !== undefined ? { dnsmasqPid: r.dhcp.pid } : {}),
+    };
+  }
+
+  /** Backoff bookkeeping: a failure schedules a retry; success resets. Invalid versions are logged once. */
+  private afterSync(out: SyncResult): void {
+    if (out.invalid) {
+      if (this.lastInvalid === out.invalid.version) delete out.invalid;
+      else this.lastInvalid = out.invalid.version;
+    }
+    if (out.result !== 'error') {
+      this.backoff.reset();
+      clearTimeout(this.retryTimer);
+      this.retryTimer = undefined;
+      return;
+    }
+    if (!this.started || this.retryTimer) return;
+    const delay = this.backoff.next();
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      this.kick('retry');
+    }, delay);
+  }
+}
+
+const oneLine = (err: unknown): string => (err instanceof Error ? err.message : String(err)).split('\n')[0];

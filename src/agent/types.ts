@@ -1,0 +1,84 @@
+// The agent's vocabulary: what starts a sync, what a sync came to, and the two
+// seams it is built on: a source of state versions (the store) and a source of
+// drift signals (the namespace's netlink events). The agent depends on these
+// interfaces only; file.ts and events.ts are today's implementations.
+import type { ValidationError } from '../errors.js';
+import type { AllocatedState } from '../managed/types.js';
+
+/**
+ * What made a sync run:
+ * - start: the full reconcile when the agent starts;
+ * - store: a new state version was written;
+ * - drift: something the role owns was changed by someone else;
+ * - resync: the periodic full resync (--resync), or events were lost (ENOBUFS);
+ * - sighup: SIGHUP (resync now), or a caller's sync();
+ * - retry: the previous sync failed, retried with backoff;
+ * - dnsmasq: the CC's dnsmasq died and is restarted.
+ */
+export const TRIGGERS = ['start', 'store', 'drift', 'resync', 'sighup', 'retry', 'dnsmasq'] as const;
+export type SyncTrigger = (typeof TRIGGERS)[number];
+
+/**
+ * ok: applied (ops may be 0); invalid: the newest state version failed
+ * validation and was ignored (the last good one stays applied and was
+ * reconciled); error: a kernel (or DHCP) failure, retried with backoff.
+ */
+export type SyncOutcome = 'ok' | 'invalid' | 'error';
+
+export interface SyncResult {
+  /** Sequence number of the sync in this agent, from 1. */
+  seq: number;
+  /** The first trigger of those coalesced into this sync. */
+  trigger: SyncTrigger;
+  /** Every trigger coalesced into this sync, in arrival order, each once. */
+  triggers: SyncTrigger[];
+  result: SyncOutcome;
+  /** The state version applied (the last good one when the newest is invalid); undefined before any. */
+  version?: string;
+  /** Mutating ops sent. */
+  ops: number;
+  ms: number;
+  /** The CC's DHCP: what was done (start, reload, restart, unchanged...). */
+  dhcp?: string;
+  dnsmasqPid?: number;
+  /** The failure, one line. */
+  error?: string;
+  /** An invalid state version: which, and the field named. */
+  invalid?: { version: string; field: string; value: unknown; message: string };
+}
+
+/** One version of the cloud's state, as a source read it. */
+export interface StateRead {
+  /** Opaque, equal for equal content. */
+  version: string;
+  /** The validated, allocated state; absent when invalid. */
+  state?: AllocatedState;
+  /** Why this version is not usable (the field is named). */
+  invalid?: ValidationError;
+}
+
+/** Where the desired state comes from: read the current version, and say when it changes. */
+export interface StateSource {
+  /** A readable name ("file /etc/eucanet/cloud.json") for logs. */
+  readonly name: string;
+  /** The current version. `known` is the version last applied: a source may skip re-parsing it. */
+  read(known?: { version: string; state: AllocatedState }): Promise<StateRead>;
+  /** Calls `onChange` when a new version may be there; returns the unsubscribe. */
+  watch(onChange: () => void): () => void;
+}
+
+/** What the namespace told us: something the role owns drifted, or events were lost. */
+export type DriftSignal = { kind: 'drift'; what: string } | { kind: 'resync'; what: string };
+
+/** Context a drift source needs to judge an event: what this agent wants, and its own sockets. */
+export interface DriftContext {
+  /** True when the event was caused by one of the agent's own sockets (netlink port id). */
+  ownPort(portId: number): boolean;
+  /** Names of the links and ports of the last desired state. */
+  wantedLinks(): ReadonlySet<string>;
+}
+
+export interface DriftSource {
+  start(ctx: DriftContext, onSignal: (s: DriftSignal) => void): void | Promise<void>;
+  stop(): void | Promise<void>;
+}
