@@ -60,7 +60,6 @@ export {
   type AgentEvents,
   type AgentOptions,
   type Applied,
-  type DriftContext,
   type DriftSignal,
   type DriftSource,
   type StateRead,

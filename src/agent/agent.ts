@@ -15,6 +15,7 @@ import type { AllocatedState } from '../managed/types.js';
 import type { Netns } from '../sys/netns-path.js';
 import { Backoff } from './backoff.js';
 import { Coalescer } from './coalesce.js';
+import { DriftJudge, wantedLinksOf, type JudgedEvent, type WantedLink } from './drift.js';
 import type { DriftSignal, DriftSource, StateRead, StateSource, SyncResult, SyncTrigger } from './types.js';
 
 export interface AgentOptions {
@@ -61,7 +62,9 @@ export class Agent extends EventEmitter<AgentEvents> {
   private handle?: Handle;
   private applied?: Applied;
   private lastInvalid?: string;
-  private wanted: ReadonlySet<string> = new Set();
+  private readonly judge: DriftJudge;
+  /** The wanted links of the last sync's desired state, for the judge. */
+  private wanted?: Map<string, WantedLink>;
   private dnsmasqPid?: number;
   private seq = 0;
   private timers: NodeJS.Timeout[] = [];
@@ -76,6 +79,7 @@ export class Agent extends EventEmitter<AgentEvents> {
     this.source = opts.source;
     if (opts.drift) this.driftSource = opts.drift;
     this.coalescer = new Coalescer((t) => this.run(t));
+    this.judge = new DriftJudge(opts.role.role, (p) => this.ownPort(p));
     this.backoff = new Backoff(opts.retryMs?.initial ?? 100, opts.retryMs?.max ?? 30_000);
   }
 
@@ -93,7 +97,7 @@ export class Agent extends EventEmitter<AgentEvents> {
     this.started = true;
     this.unwatch = this.source.watch(() => this.kick('store'));
     if (this.driftSource) {
-      await this.driftSource.start({ ownPort: (p) => this.ownPort(p), wantedLinks: () => this.wanted }, (s) => this.onDrift(s));
+      await this.driftSource.start((ev) => this.onEvent(ev));
     }
     const resync = this.opts.resyncSeconds ?? 300;
     if (resync > 0) this.timers.push(setInterval(() => this.kick('resync'), resync * 1000));
@@ -130,6 +134,12 @@ export class Agent extends EventEmitter<AgentEvents> {
     if (this.started) this.sync(trigger).catch(() => undefined);
   }
 
+  private onEvent(ev: JudgedEvent): void {
+    const why = this.judge.judge(ev);
+    if (why === 'resync') this.onDrift({ kind: 'resync', what: `events lost (${(ev as { source?: string }).source ?? 'netlink'})` });
+    else if (why !== undefined) this.onDrift({ kind: 'drift', what: why });
+  }
+
   private onDrift(s: DriftSignal): void {
     this.emit('drift', s);
     this.kick(s.kind === 'resync' ? 'resync' : 'drift');
@@ -155,6 +165,7 @@ export class Agent extends EventEmitter<AgentEvents> {
   private async run(triggers: SyncTrigger[]): Promise<SyncResult> {
     const t0 = performance.now();
     const base = { seq: ++this.seq, trigger: triggers[0], triggers };
+    this.judge.syncStarted();
     let out: SyncResult;
     try {
       out = { ...base, ...(await this.reconcile()) };
@@ -166,6 +177,8 @@ export class Agent extends EventEmitter<AgentEvents> {
     out.ms = Math.round((performance.now() - t0) * 10) / 10;
     this.afterSync(out);
     this.emit('sync', out);
+    // Links changed while the sync ran, judged on their last state.
+    for (const what of this.judge.syncEnded(this.wanted)) this.onDrift({ kind: 'drift', what });
     return out;
   }
 
@@ -204,7 +217,7 @@ export class Agent extends EventEmitter<AgentEvents> {
 
   private applyVersion(version: string, state: AllocatedState, r: ApplyResult): Omit<SyncResult, 'seq' | 'trigger' | 'triggers'> {
     if (this.applied?.version !== version) this.applied = { version, state, at: Date.now() };
-    this.wanted = new Set([...(r.desired.links ?? []).map((l) => l.name), ...(r.desired.ports ?? []).map((p) => p.name)]);
+    this.wanted = wantedLinksOf(r.desired);
     if (r.dhcp) this.dnsmasqPid = r.dhcp.pid;
     return {
       result: 'ok',

@@ -4,6 +4,7 @@
 // interfaces only; file.ts and events.ts are today's implementations.
 import type { ValidationError } from '../errors.js';
 import type { AllocatedState } from '../managed/types.js';
+import type { JudgedEvent } from './drift.js';
 
 /**
  * What made a sync run:
@@ -67,18 +68,14 @@ export interface StateSource {
   watch(onChange: () => void): () => void;
 }
 
-/** What the namespace told us: something the role owns drifted, or events were lost. */
+/** What the namespace told us: something the role owns drifted (why), or events were lost. */
 export type DriftSignal = { kind: 'drift'; what: string } | { kind: 'resync'; what: string };
 
-/** Context a drift source needs to judge an event: what this agent wants, and its own sockets. */
-export interface DriftContext {
-  /** True when the event was caused by one of the agent's own sockets (netlink port id). */
-  ownPort(portId: number): boolean;
-  /** Names of the links and ports of the last desired state. */
-  wantedLinks(): ReadonlySet<string>;
-}
-
+/**
+ * The namespace's events (src/events/), delivered to the agent, which judges
+ * them (drift.ts). `start` resolves once the subscription is in place.
+ */
 export interface DriftSource {
-  start(ctx: DriftContext, onSignal: (s: DriftSignal) => void): void | Promise<void>;
+  start(onEvent: (ev: JudgedEvent) => void): void | Promise<void>;
   stop(): void | Promise<void>;
 }
