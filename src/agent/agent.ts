@@ -32,6 +32,12 @@ export interface AgentOptions {
   retryMs?: { initial?: number; max?: number };
   /** The CC's DHCP server options (state directory, dnsmasq path). */
   dhcpOptions?: DhcpOptions;
+  /**
+   * The least time between the starts of two syncs, in ms (default 200): a
+   * burst of changes is applied a few times a second, not once per change; a
+   * change long after the last sync is applied at once.
+   */
+  minGapMs?: number;
   /** How often the CC's dnsmasq is checked for life, in ms (default 500). */
   dnsmasqCheckMs?: number;
 }
@@ -78,7 +84,7 @@ export class Agent extends EventEmitter<AgentEvents> {
     if (opts.netns !== undefined) this.netns = opts.netns;
     this.source = opts.source;
     if (opts.drift) this.driftSource = opts.drift;
-    this.coalescer = new Coalescer((t) => this.run(t));
+    this.coalescer = new Coalescer((t) => this.run(t), opts.minGapMs ?? 200);
     this.judge = new DriftJudge(opts.role.role, (p) => this.ownPort(p));
     this.backoff = new Backoff(opts.retryMs?.initial ?? 100, opts.retryMs?.max ?? 30_000);
   }

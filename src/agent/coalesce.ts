@@ -1,14 +1,21 @@
 // At most one sync in flight and at most one pending: a request while a sync
-// runs joins the pending one (its triggers are merged), so a burst of a hundred
-// changes costs the running sync plus one more. Pure scheduling, no I/O.
+// runs joins the pending one (its triggers are merged). And syncs start at
+// least `minGapMs` apart: a request soon after a sync started waits for the
+// gap, so a burst of a hundred changes in a second costs a few syncs even when
+// each is quicker than the time between two changes. An isolated change, long
+// after the last sync, runs at once. Pure scheduling, no I/O but a timer.
 import type { SyncTrigger } from './types.js';
 
 export class Coalescer<R> {
   private running?: Promise<R>;
   private pending?: { triggers: SyncTrigger[]; promise: Promise<R> };
   private closed = false;
+  private lastStart = -Infinity;
 
-  constructor(private readonly run: (triggers: SyncTrigger[]) => Promise<R>) {}
+  constructor(
+    private readonly run: (triggers: SyncTrigger[]) => Promise<R>,
+    private readonly minGapMs = 0,
+  ) {}
 
   /** True while a sync runs. */
   get busy(): boolean {
@@ -24,12 +31,17 @@ export class Coalescer<R> {
       if (!this.pending.triggers.includes(trigger)) this.pending.triggers.push(trigger);
       return this.pending.promise;
     }
-    if (!this.running) return this.launch([trigger]);
+    const wait = this.lastStart + this.minGapMs - performance.now();
+    if (!this.running && wait <= 0) return this.launch([trigger]);
     const triggers = [trigger];
-    const after = this.running.then(
+    const ended = (this.running ?? Promise.resolve()).then(
       () => undefined,
       () => undefined,
     );
+    const after = ended.then(() => {
+      const left = this.lastStart + this.minGapMs - performance.now();
+      return left > 0 ? new Promise<void>((r) => setTimeout(r, left)) : undefined;
+    });
     const promise = after.then(() => {
       this.pending = undefined;
       if (this.closed) throw new Error('the agent is stopped');
@@ -40,6 +52,7 @@ export class Coalescer<R> {
   }
 
   private launch(triggers: SyncTrigger[]): Promise<R> {
+    this.lastStart = performance.now();
     const p = this.run(triggers);
     this.running = p;
     const done = () => {

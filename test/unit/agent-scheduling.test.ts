@@ -64,6 +64,28 @@ describe('Coalescer', () => {
     await c.close();
     await expect(c.request('store')).rejects.toThrow('stopped');
   });
+
+  it('with a minimum gap, requests spread over time start syncs at least that far apart; an isolated one runs at once', async () => {
+    const starts: number[] = [];
+    const c = new Coalescer(async () => {
+      starts.push(performance.now());
+      await tick(1);
+      return 0;
+    }, 50);
+    const all: Array<Promise<number>> = [];
+    const t0 = performance.now();
+    while (performance.now() - t0 < 300) {
+      all.push(c.request('store'));
+      await tick(3);
+    }
+    await Promise.all(all);
+    expect(starts.length).toBeLessThanOrEqual(Math.ceil(300 / 50) + 2);
+    for (let i = 1; i < starts.length; i++) expect(starts[i] - starts[i - 1]).toBeGreaterThanOrEqual(49);
+    await tick(60);
+    const before = performance.now();
+    await c.request('store');
+    expect(starts.at(-1)! - before).toBeLessThan(10);
+  });
 });
 
 describe('Backoff', () => {
