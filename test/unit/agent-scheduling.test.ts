@@ -80,7 +80,7 @@ describe('Coalescer', () => {
     }
     await Promise.all(all);
     expect(starts.length).toBeLessThanOrEqual(Math.ceil(300 / 50) + 2);
-    for (let i = 1; i < starts.length; i++) expect(starts[i] - starts[i - 1]).toBeGreaterThanOrEqual(49);
+    for (let i = 1; i < starts.length; i++) expect(starts[i] - starts[i - 1]).toBeGreaterThanOrEqual(45);
     await tick(60);
     const before = performance.now();
     await c.request('store');
