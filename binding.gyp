@@ -6,6 +6,7 @@
         "native/addon.cc",
         "native/common.cc",
         "native/netlink_socket.cc",
+        "native/netlink_subscription.cc",
         "native/netns.cc",
         "native/tap.cc"
       ],

@@ -4,11 +4,13 @@
 
 #include "addon.h"
 #include "netlink_socket.h"
+#include "netlink_subscription.h"
 
 namespace eucanet {
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("NetlinkSocket", NetlinkSocket::Init(env));
+  exports.Set("NetlinkSubscription", NetlinkSubscription::Init(env));
   exports.Set("openInNetns", Napi::Function::New<OpenInNetns>(env, "openInNetns"));
   exports.Set("netnsCreate", Napi::Function::New<NetnsCreate>(env, "netnsCreate"));
   exports.Set("netnsDelete", Napi::Function::New<NetnsDelete>(env, "netnsDelete"));

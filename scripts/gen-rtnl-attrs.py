@@ -26,7 +26,7 @@ def blocks(path):
         res.append(ents)
     return res
 allb=[]
-for p in ['/usr/include/linux/if_link.h','/usr/include/linux/rtnetlink.h','/usr/include/linux/if_addr.h','/usr/include/linux/veth.h']:
+for p in ['/usr/include/linux/if_link.h','/usr/include/linux/rtnetlink.h','/usr/include/linux/if_addr.h','/usr/include/linux/veth.h','/usr/include/linux/neighbour.h']:
     allb+=blocks(p)
 want=sys.argv[1].split(',')
 out=[]

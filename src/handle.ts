@@ -3,6 +3,8 @@
 // A Handle is a Session (session.ts: the namespace and its connections) with
 // verbs on top: every change goes through the one op executor (tx/execute.ts),
 // the same that commits transactions; reads are tx/read.ts.
+import { EventStream } from './events/stream.js';
+import type { EventOptions } from './events/types.js';
 import { addon, nativeError, type TapOptions } from './native.js';
 import type { Address, AddressSpec } from './rtnl/address.js';
 import { validateLinkName, type LinkRef } from './rtnl/kinds/index.js';
@@ -30,6 +32,17 @@ export class Handle extends Session {
    */
   transaction(): Transaction {
     return new Transaction(this);
+  }
+
+  /**
+   * Kernel notifications of this namespace as an async iterator of typed
+   * events (links, addresses, routes, nftables; all unless some are chosen):
+   * `for await (const ev of h.events({ dump: true }))`. Close it with
+   * close() (or break out of the loop); unref() lets the process exit while
+   * it is open. See src/events/stream.ts for order, dumps, 'resync' and bounds.
+   */
+  events(opts: EventOptions = {}): EventStream {
+    return new EventStream(this, opts);
   }
 
   private run(op: Op): Promise<void> {

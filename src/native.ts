@@ -14,6 +14,25 @@ export interface NativeSocket {
   close(): void;
 }
 
+/**
+ * A netlink socket subscribed to multicast groups (native/netlink_subscription.h).
+ * `onData(buf, lost, error)` is called once per drain of the socket on the main
+ * loop: `buf` holds whole messages in arrival order (or null), `lost` says the
+ * kernel dropped notifications (ENOBUFS) after them, `error` (rare) that the
+ * socket failed and was closed.
+ */
+export interface NativeSubscription {
+  readonly fd: number;
+  readonly port: number;
+  close(): void;
+  ref(): void;
+  unref(): void;
+  pause(): void;
+  resume(): void;
+}
+
+export type SubscriptionCallback = (buf: Buffer | null, lost: boolean, error?: Error) => void;
+
 export interface TapOptions {
   tun?: boolean;
   vnetHdr?: boolean;
@@ -29,6 +48,7 @@ export type NativeNetns = string | number | null;
 
 interface Addon {
   NetlinkSocket: new (protocol: number, netns: NativeNetns) => NativeSocket;
+  NetlinkSubscription: new (protocol: number, netns: NativeNetns, groups: number[], rcvbuf: number, onData: SubscriptionCallback) => NativeSubscription;
   openInNetns(netns: NativeNetns, path: string, flags: number, mode?: number): number;
   netnsCreate(name: string): string;
   netnsDelete(name: string): void;

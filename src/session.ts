@@ -21,6 +21,15 @@ export class Session {
     return (this.nftHandle ??= new Nft({ netns: this.netns }));
   }
 
+  /**
+   * The netlink port ids of this session's request sockets (rtnetlink, and
+   * nftables, which this opens if it is not yet): notifications of changes
+   * made through this session carry one of them as their `port`.
+   */
+  get ports(): number[] {
+    return [this.rtnl.port, this.nft.conn.port];
+  }
+
   close(): void {
     this.rtnl.close();
     this.nftHandle?.close();

@@ -112,6 +112,8 @@ export class NetlinkConnection {
   private pending = 0;
   private readonly writer = new NlWriter(64 * 1024);
   closed = false;
+  /** Dumps the kernel marked NLM_F_DUMP_INTR (changed while dumped) and that were therefore run again. */
+  dumpsRetried = 0;
   /** Test-only: asked before each run(); a fault it returns makes that exchange fail for real. */
   testFault?: (requests: readonly Request[]) => ExchangeFault | undefined;
 
@@ -124,6 +126,14 @@ export class NetlinkConnection {
     } catch (err) {
       throw nativeError(err, `open netlink socket${netns !== undefined ? ` in netns ${netns}` : ''}`);
     }
+  }
+
+  /**
+   * The socket's netlink port id: notifications of changes made through this
+   * connection carry it as their nlmsg_pid (see src/events/).
+   */
+  get port(): number {
+    return this.sock.port;
   }
 
   /** Reserves `n` consecutive sequence numbers and returns the first. */
@@ -309,6 +319,7 @@ export class NetlinkConnection {
         out.push(m);
       }
       if (!interrupted) return out;
+      this.dumpsRetried++;
       if (attempt >= MAX_DUMP_RETRIES) {
         throw new NetlinkError(4 /* EINTR */, { op: `${req.describe()} (dump kept changing)` });
       }

@@ -12,6 +12,18 @@ export const RTM_GETADDR = 22;
 export const RTM_NEWROUTE = 24;
 export const RTM_DELROUTE = 25;
 export const RTM_GETROUTE = 26;
+export const RTM_NEWNEIGH = 28;
+export const RTM_DELNEIGH = 29;
+export const RTM_GETNEIGH = 30;
+
+// Multicast groups (rtnetlink.h, enum rtnetlink_groups): joined with
+// NETLINK_ADD_MEMBERSHIP to receive notifications.
+export const RTNLGRP_LINK = 1;
+export const RTNLGRP_NEIGH = 3;
+export const RTNLGRP_IPV4_IFADDR = 5;
+export const RTNLGRP_IPV4_ROUTE = 7;
+export const RTNLGRP_IPV6_IFADDR = 9;
+export const RTNLGRP_IPV6_ROUTE = 11;
 
 // Address families (socket.h)
 export const AF_UNSPEC = 0;
@@ -25,6 +37,31 @@ export const IFINFOMSG_LEN = 16;
 export const IFADDRMSG_LEN = 8;
 // struct rtmsg: family, dst_len, src_len, tos, table, protocol, scope, type (u8 each), flags u32
 export const RTMSG_LEN = 12;
+// struct ndmsg (neighbour.h): family u8, pad1 u8, pad2 u16, ifindex i32, state u16, flags u8, type u8
+export const NDMSG_LEN = 12;
+
+// Neighbour cache entry states, ndm_state (neighbour.h)
+export const NUD_INCOMPLETE = 0x01;
+export const NUD_REACHABLE = 0x02;
+export const NUD_STALE = 0x04;
+export const NUD_DELAY = 0x08;
+export const NUD_PROBE = 0x10;
+export const NUD_FAILED = 0x20;
+export const NUD_NOARP = 0x40;
+export const NUD_PERMANENT = 0x80;
+export const NUD_NONE = 0x00;
+
+// Neighbour cache entry flags, ndm_flags (neighbour.h)
+export const NTF_USE = 1 << 0;
+export const NTF_SELF = 1 << 1;
+export const NTF_MASTER = 1 << 2;
+export const NTF_PROXY = 1 << 3;
+export const NTF_EXT_LEARNED = 1 << 4;
+export const NTF_OFFLOADED = 1 << 5;
+export const NTF_STICKY = 1 << 6;
+export const NTF_ROUTER = 1 << 7;
+// Extended flags, NDA_FLAGS_EXT (neighbour.h)
+export const NTF_EXT_MANAGED = 1 << 0;
 
 // Interface flags (if.h)
 export const IFF_UP = 0x1;

@@ -44,7 +44,7 @@ export function errorReplies(): Map<string, Buffer> {
 
 export function seeds(): Seed[] {
   const out: Seed[] = [];
-  for (const n of ['dump-link', 'dump-addr', 'dump-route4', 'dump-route6']) {
+  for (const n of ['dump-link', 'dump-addr', 'dump-route4', 'dump-route6', 'dump-neigh4', 'dump-neigh6', 'dump-fdb']) {
     out.push({ name: `rtnl/${n}`, family: 'rtnl', bytes: hexOf(read(`rtnl/${n}.hex`)) });
   }
   for (const n of ['seed', 'sets', 'misc', 'anon']) {

@@ -8,6 +8,7 @@ import { FAMILY_NUM } from '../../src/nft/names.js';
 import { decodeError } from '../../src/netlink/socket.js';
 import { decodeAddress } from '../../src/rtnl/address.js';
 import { decodeLink } from '../../src/rtnl/link.js';
+import { decodeNeighbor } from '../../src/rtnl/neigh.js';
 import { decodeRoute } from '../../src/rtnl/route.js';
 import { decodeChain, decodeElements, decodeGeneration, decodeRule, decodeSet, decodeTable, type NftSet } from '../../src/nft/index.js';
 import { batchError } from '../../src/nft/wire/batch-errors.js';
@@ -66,6 +67,7 @@ export function targets(seeds: readonly Seed[], rng: () => Rng): Targets {
     [16, ['decodeLink', decodeLink]],
     [20, ['decodeAddress', decodeAddress]],
     [24, ['decodeRoute', decodeRoute]],
+    [28, ['decodeNeighbor', decodeNeighbor]],
   ]);
   const nft = new Map<number, [string, Decoder]>([
     [0, ['decodeTable', decodeTable]],

@@ -66,6 +66,7 @@ describe('decoder fuzz', () => {
         'decodeLink',
         'decodeAddress',
         'decodeRoute',
+        'decodeNeighbor',
         'decodeError',
         'decodeTable',
         'decodeChain',

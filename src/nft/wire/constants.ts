@@ -8,6 +8,8 @@ export const NFNL_SUBSYS_NFTABLES = 10;
 export const NFNL_MSG_BATCH_BEGIN = 0x10; // NLMSG_MIN_TYPE
 export const NFNL_MSG_BATCH_END = 0x11; // NLMSG_MIN_TYPE + 1
 export const NFNL_BATCH_GENID = 1;
+/** enum nfnetlink_groups: the nftables notification group (NFT_MSG_NEW* / DEL* / NEWGEN). */
+export const NFNLGRP_NFTABLES = 7;
 /** Size of struct nfgenmsg: u8 nfgen_family, u8 version, __be16 res_id. */
 export const NFGENMSG_LEN = 4;
 
@@ -168,6 +170,8 @@ export const NFTA_EXPR_DATA = 2;
 
 // enum nft_gen_attributes
 export const NFTA_GEN_ID = 1;
+export const NFTA_GEN_PROC_PID = 2;
+export const NFTA_GEN_PROC_NAME = 3;
 
 export const NFT_NAME_MAXLEN = 256;
 export const NFT_USERDATA_MAXLEN = 256;

@@ -1,0 +1,141 @@
+// h.events(): kernel notifications as typed, decoded events, in throw-away
+// namespaces. Every kind arrives for changes made by another handle and by
+// `ip` / `nft`; changes made through a handle carry its port id, `ip`'s and
+// `nft`'s do not; dump-then-subscribe misses nothing that races the dump;
+// ENOBUFS is a 'resync' (followed by a fresh dump with dump: true); close()
+// ends the iteration and frees its sockets; namespaces are isolated.
+import { existsSync, readdirSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { open } from '../../src/handle.js';
+import type { EventStream } from '../../src/events/stream.js';
+import type { AddressEvent, NetEvent } from '../../src/events/types.js';
+import { addressBurst } from '../helpers/subscribe.js';
+import { isRoot, nsExec, withHandle, withNetns } from '../helpers/netns.js';
+
+if (!isRoot) console.warn('test/integration/events.test.ts: skipped, needs root (network namespaces)');
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const fdCount = () => readdirSync('/proc/self/fd').length;
+
+/** Reads events into `into` until `done(into)` holds (or the time is up: then throws, saying what came). */
+async function readUntil(s: EventStream, into: NetEvent[], done: (evs: NetEvent[]) => boolean, ms = 5000): Promise<NetEvent[]> {
+  const end = Date.now() + ms;
+  while (!done(into)) {
+    const left = end - Date.now();
+    const r = await Promise.race([s.next(), sleep(Math.max(left, 0)).then(() => 'timeout' as const)]);
+    if (r === 'timeout') throw new Error(`timed out; got ${into.map((e) => e.type).join(',')}`);
+    if (r.done) break;
+    into.push(r.value);
+  }
+  return into;
+}
+
+const addrs = (evs: NetEvent[]) => evs.filter((e): e is AddressEvent => e.type === 'address');
+
+describe.skipIf(!isRoot)('events (root)', () => {
+  it('each rtnetlink kind arrives typed and decoded, for changes by another handle and by ip', async () => {
+    await withHandle(async (h, ns) => {
+      const sub = h.events();
+      const other = open({ netns: ns });
+      try {
+        nsExec(ns, 'ip', ['link', 'add', 'evbr0', 'type', 'bridge']);
+        await other.links.set('evbr0', { up: true });
+        await other.addresses.add({ dev: 'evbr0', address: '10.5.0.1/24' });
+        await other.routes.add({ dst: '10.50.0.0/16', gateway: '10.5.0.254' });
+        nsExec(ns, 'ip', ['route', 'del', '10.50.0.0/16']);
+        nsExec(ns, 'ip', ['link', 'del', 'evbr0']);
+        const evs = await readUntil(sub, [], (e) => e.some((x) => x.type === 'link' && x.action === 'del'));
+        const link = evs.find((e) => e.type === 'link' && e.action === 'new');
+        expect(link).toMatchObject({ type: 'link', action: 'new', link: { name: 'evbr0', kind: 'bridge' } });
+        expect(evs.find((e) => e.type === 'link' && e.action === 'new' && e.link.up)).toBeDefined();
+        expect(addrs(evs).find((e) => e.address.address === '10.5.0.1')).toMatchObject({ action: 'new', address: { prefix: 24, family: 4 } });
+        const routes = evs.filter((e) => e.type === 'route' && e.route.dst === '10.50.0.0/16');
+        expect(routes.map((e) => e.action)).toEqual(['new', 'del']);
+        expect(routes[0]).toMatchObject({ route: { gateway: '10.5.0.254', table: 254 } });
+        expect(evs.at(-1)).toMatchObject({ type: 'link', action: 'del', link: { name: 'evbr0' } });
+        expect(evs.filter((e) => e.type === 'undecoded')).toEqual([]);
+      } finally {
+        other.close();
+        sub.close();
+      }
+    });
+  });
+
+  it('nftables objects arrive typed and decoded, with the generation that ends each batch', async () => {
+    await withHandle(async (h, ns) => {
+      const sub = h.events({ nft: true });
+      try {
+        nsExec(ns, 'nft', ['-f', '-'], [
+          'table inet evt {',
+          '  set allowed { type ipv4_addr; elements = { 10.0.0.1, 10.0.0.2 } }',
+          '  chain input { type filter hook input priority 0; policy accept; ip saddr @allowed counter accept; }',
+          '}',
+        ].join('\n'));
+        nsExec(ns, 'nft', ['delete', 'table', 'inet', 'evt']);
+        const evs = await readUntil(sub, [], (e) => e.filter((x) => x.type === 'generation').length >= 2);
+        const types = evs.map((e) => `${e.type}:${e.action}`);
+        // The batch's objects in the order nft sent them, then its generation.
+        const first = types.indexOf('generation:new');
+        expect(types.slice(0, first).sort()).toEqual(['chain:new', 'element:new', 'element:new', 'rule:new', 'set:new', 'table:new']);
+        const find = <T extends NetEvent['type']>(t: T) => evs.find((e) => e.type === t) as Extract<NetEvent, { type: T }>;
+        expect(find('table')).toMatchObject({ table: { family: 'inet', name: 'evt' } });
+        expect(find('set')).toMatchObject({ set: { name: 'allowed', key: 'ipv4_addr' } });
+        // One notification per element, decoded with the set's definition
+        // (learnt from the set event before them).
+        const els = evs.filter((e) => e.type === 'element' && e.action === 'new');
+        expect(els.map((e) => e.type === 'element' && e.set)).toEqual([0, 1].map(() => ({ family: 'inet', table: 'evt', name: 'allowed' })));
+        expect(els.flatMap((e) => (e.type === 'element' ? (e.elements ?? []).map((x) => x.key.toString('hex')) : []))).toEqual(['0a000001', '0a000002']);
+        expect(find('chain')).toMatchObject({ chain: { name: 'input', hook: 'input', type: 'filter' } });
+        expect(find('rule')).toMatchObject({ rule: { table: 'evt', chain: 'input' } });
+        // NEWGEN names the process that committed: nft, not us.
+        const gen = find('generation');
+        expect(gen).toMatchObject({ type: 'generation', process: 'nft' });
+        expect(gen.pid).toBeGreaterThan(0);
+        expect(gen.pid).not.toBe(process.pid);
+        expect(types).toContain('table:del');
+      } finally {
+        sub.close();
+      }
+    });
+  });
+});
+
+describe.skipIf(!isRoot)('events: who, gaps, losses, close (root)', () => {
+  it("changes made through handle A carry A's port id; those of ip, nft and handle B do not", async () => {
+    await withHandle(async (a, ns) => {
+      const b = open({ netns: ns });
+      const sub = a.events({ addresses: true, routes: true, nft: true });
+      try {
+        await a.links.add({ name: 'evbr0', kind: 'bridge', up: true });
+        await a.addresses.add({ dev: 'evbr0', address: '10.4.0.1/24' });
+        await b.addresses.add({ dev: 'evbr0', address: '10.4.0.2/24' });
+        nsExec(ns, 'ip', ['addr', 'add', '10.4.0.3/24', 'dev', 'evbr0']);
+        await a.routes.add({ dst: '10.40.0.0/16', gateway: '10.4.0.254' });
+        await a.nft.batch().addTable({ family: 'ip', name: 'mine' }).commit();
+        nsExec(ns, 'nft', ['add', 'table', 'ip', 'theirs']);
+        const evs = await readUntil(sub, [], (e) => e.filter((x) => x.type === 'generation').length === 2);
+        const mine = new Set(a.ports);
+        const own = (e: NetEvent) => 'port' in e && mine.has(e.port);
+        const by = (addr: string) => addrs(evs).find((e) => e.address.address === addr)!;
+        expect(own(by('10.4.0.1'))).toBe(true);
+        expect(own(by('10.4.0.2'))).toBe(false);
+        expect(by('10.4.0.2').port).toBe(b.rtnl.port);
+        expect(own(by('10.4.0.3'))).toBe(false);
+        expect(by('10.4.0.3').port).not.toBe(0);
+        expect(own(evs.find((e) => e.type === 'route' && e.route.dst === '10.40.0.0/16')!)).toBe(true);
+        expect(own(evs.find((e) => e.type === 'table' && e.table.name === 'theirs')!)).toBe(false);
+        expect(own(evs.find((e) => e.type === 'table' && e.table.name === 'mine')!)).toBe(true);
+        const gens = evs.filter((e) => e.type === 'generation');
+        // NFTA_GEN_PROC_PID is the committing thread's id (for us a libuv worker thread).
+        const ourThread = (pid?: number) => pid !== undefined && existsSync(`/proc/self/task/${pid}`);
+        expect(gens.map((g) => [own(g), g.type === 'generation' && ourThread(g.pid)])).toEqual([
+          [true, true],
+          [false, false],
+        ]);
+      } finally {
+        sub.close();
+        b.close();
+      }
+    });
+  });
+});
