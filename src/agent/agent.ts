@@ -15,6 +15,7 @@ import type { AllocatedState } from '../managed/types.js';
 import type { Netns } from '../sys/netns-path.js';
 import { Backoff } from './backoff.js';
 import { Coalescer } from './coalesce.js';
+import { NetnsEvents } from './netns-events.js';
 import { DriftJudge, wantedLinksOf, type JudgedEvent, type WantedLink } from './drift.js';
 import type { DriftSignal, DriftSource, StateRead, StateSource, SyncResult, SyncTrigger } from './types.js';
 
@@ -24,8 +25,11 @@ export interface AgentOptions {
   netns?: Netns;
   /** Where the desired state comes from. */
   source: StateSource;
-  /** Where drift is heard of (the namespace's netlink events); none: only resyncs catch drift. */
-  drift?: DriftSource;
+  /**
+   * Where drift is heard of: by default the namespace's netlink events
+   * (NetnsEvents); false: none, only resyncs and SIGHUP catch drift.
+   */
+  drift?: DriftSource | false;
   /** Seconds between full resyncs (default 300; 0: none). */
   resyncSeconds?: number;
   /** Retry backoff after a failed sync: first delay and cap, in ms (default 100 and 30000). */
@@ -69,6 +73,8 @@ export class Agent extends EventEmitter<AgentEvents> {
   private applied?: Applied;
   private lastInvalid?: string;
   private readonly judge: DriftJudge;
+  /** Netlink port ids of the agent's sockets. */
+  private readonly ports = new Set<number>();
   /** The wanted links of the last sync's desired state, for the judge. */
   private wanted?: Map<string, WantedLink>;
   private dnsmasqPid?: number;
@@ -83,7 +89,7 @@ export class Agent extends EventEmitter<AgentEvents> {
     this.role = opts.role;
     if (opts.netns !== undefined) this.netns = opts.netns;
     this.source = opts.source;
-    if (opts.drift) this.driftSource = opts.drift;
+    if (opts.drift !== false) this.driftSource = opts.drift ?? new NetnsEvents(opts.netns);
     this.coalescer = new Coalescer((t) => this.run(t), opts.minGapMs ?? 200);
     this.judge = new DriftJudge(opts.role.role, (p) => this.ownPort(p));
     this.backoff = new Backoff(opts.retryMs?.initial ?? 100, opts.retryMs?.max ?? 30_000);
@@ -151,13 +157,16 @@ export class Agent extends EventEmitter<AgentEvents> {
     this.kick(s.kind === 'resync' ? 'resync' : 'drift');
   }
 
-  /** Netlink port ids of the agent's own sockets (set when the events seam lands). */
+  /** True for the netlink port ids of the agent's own sockets (any handle it has had: events may come late). */
   private ownPort(portId: number): boolean {
-    return portId !== 0 && this.ownPorts().has(portId);
+    return portId !== 0 && this.ports.has(portId);
   }
 
-  private ownPorts(): Set<number> {
-    return new Set();
+  private handleNow(): Handle {
+    if (this.handle) return this.handle;
+    const h = open(this.netns !== undefined ? { netns: this.netns } : {});
+    for (const p of h.ports) this.ports.add(p);
+    return (this.handle = h);
   }
 
   private checkDnsmasq(): void {
@@ -213,9 +222,8 @@ export class Agent extends EventEmitter<AgentEvents> {
   }
 
   private apply(state: AllocatedState): Promise<ApplyResult> {
-    this.handle ??= open(this.netns !== undefined ? { netns: this.netns } : {});
     return applyRole(state, this.role, {
-      handle: this.handle,
+      handle: this.handleNow(),
       ...(this.netns !== undefined ? { netns: this.netns } : {}),
       ...(this.opts.dhcpOptions ? { dhcpOptions: this.opts.dhcpOptions } : {}),
     });

@@ -23,7 +23,7 @@ const ALLOWED: Record<string, readonly string[]> = {
   handle: ['native', 'rtnl/', 'session', 'sys/', 'tx/'],
   'dhcp/': ['errors', 'sys/', 'util/'],
   'managed/': ['dhcp/', 'errors', 'handle', 'netlink/', 'nft/', 'rtnl/', 'sys/', 'tx/', 'util/'],
-  'agent/': ['dhcp/', 'errors', 'handle', 'managed/', 'sys/', 'util/'],
+  'agent/': ['dhcp/', 'errors', 'events/', 'handle', 'managed/', 'rtnl/', 'sys/', 'tx/', 'util/'],
   'demo/': ['dhcp/', 'errors', 'handle', 'managed/', 'sys/', 'util/'],
   'cli/': ['agent/', 'demo/', 'dhcp/', 'errors', 'handle', 'managed/', 'sys/', 'tx/', 'util/'],
   'internal/': ['netlink/', 'tx/'],
