@@ -134,7 +134,7 @@ function checkSource(r: Rule, f: string, groups: Map<string, GroupInfo>): void {
 }
 
 /** Two rules are the same when they match the same packets. */
-function ruleIdentity(r: Rule): string {
+export function ruleIdentity(r: Rule): string {
   const ports = PORTS.has(r.protocol) && r.from !== undefined ? [r.from, r.to ?? r.from] : null;
   const icmp = ICMP.has(r.protocol) ? [r.icmpType ?? -1, r.icmpCode ?? -1] : null;
   return JSON.stringify([r.protocol, ports, icmp, r.cidr ?? null, r.sourceGroup ?? null]);

@@ -3,8 +3,9 @@
 import { readFile } from 'node:fs/promises';
 import { ValidationError } from '../errors.js';
 import { writeFileAtomic } from '../util/file.js';
-import { allocate, canonicalGroup, canonicalInstance } from './allocate.js';
-import type { AllocatedState, Group, Instance, State } from './types.js';
+import { allocate } from './allocate.js';
+import { withAllocations } from './document.js';
+import type { AllocatedState, State } from './types.js';
 import { parseJson, validateState } from './validate.js';
 import { parseVnetConf, type VnetSettings } from './vnetconf.js';
 
@@ -68,21 +69,6 @@ export async function loadState(path: string, opts: LoadOptions = {}): Promise<L
   return { state: validateState(structuredClone(merged)), document, text, warnings };
 }
 
-/** The document with the allocated values filled in; everything else as it was. */
-export function withAllocations(doc: Doc, a: AllocatedState): Doc {
-  const out: Doc = { ...doc };
-  if (Array.isArray(doc.groups)) {
-    out.groups = (doc.groups as Group[]).map((g, i) => canonicalGroup({ ...g, vlan: a.groups[i].vlan, subnet: a.groups[i].subnet }));
-  }
-  if (Array.isArray(doc.instances)) {
-    out.instances = (doc.instances as Instance[]).map((inst, i) => {
-      const { port, privateIp, mac, publicIp } = a.instances[i];
-      return canonicalInstance({ ...inst, port, privateIp, mac, publicIp: inst.publicIp === false ? false : publicIp });
-    });
-  }
-  return out;
-}
-
 export const formatState = (doc: unknown): string => `${JSON.stringify(doc, null, 2)}\n`;
 
 export interface AllocateFileResult {
@@ -102,4 +88,4 @@ export async function allocateFile(path: string, opts: LoadOptions = {}): Promis
   return { state, changed, warnings: loaded.warnings };
 }
 
-export { writeFileAtomic };
+export { withAllocations, writeFileAtomic };

@@ -1,0 +1,36 @@
+// The store's errors: a compare-and-swap that lost (ConflictError), a lock
+// that could not be had in time (LockTimeoutError).
+
+/** The version moved between a read and a conditional write: someone else wrote first. */
+export class ConflictError extends Error {
+  readonly code = 'ECONFLICT';
+  /** Attempts made, when an update gave up after retrying. */
+  attempts?: number;
+  constructor(
+    /** Which store: the file's path, or the etcd key. */
+    readonly store: string,
+    /** The version the write was conditional on. */
+    readonly expected: string,
+    /** The version found. */
+    readonly actual: string,
+  ) {
+    super(`${store}: changed by another writer (expected version ${expected || '(none)'}, found ${actual || '(none)'})`);
+    this.name = 'ConflictError';
+  }
+}
+
+/** The store's lock stayed held by a live process for longer than the timeout. */
+export class LockTimeoutError extends Error {
+  readonly code = 'ELOCKED';
+  constructor(
+    readonly lockPath: string,
+    /** What the lock file says about its holder ("pid 1234 on host x"). */
+    readonly holder: string,
+    readonly waitedMs: number,
+  ) {
+    super(`${lockPath}: still held by ${holder} after ${waitedMs} ms`);
+    this.name = 'LockTimeoutError';
+  }
+}
+
+export const isConflict = (err: unknown): err is ConflictError => err instanceof ConflictError;

@@ -1,0 +1,87 @@
+// The file store: the state as one JSON file on one machine (what `apply
+// --state FILE` reads). Writes replace the file atomically (temp file, fsync,
+// rename); a compare-and-swap holds the lock file FILE.lock (lock.ts) for the
+// few milliseconds between reading the current version and the rename, so
+// concurrent writers in any number of processes never lose an update. The
+// version is a hash of the file's bytes.
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { ValidationError } from '../errors.js';
+import { formatState } from '../managed/statefile.js';
+import type { State } from '../managed/types.js';
+import { parseJson, validateState } from '../managed/validate.js';
+import { writeFileAtomic } from '../util/file.js';
+import { ConflictError } from './errors.js';
+import { watchFile } from './file-watch.js';
+import type { Latest } from './latest.js';
+import { withLock } from './lock.js';
+import type { Snapshot, Store, WatchOptions, WriteOptions } from './types.js';
+
+export interface FileStoreOptions {
+  /** How long a write waits for the lock held by a live process (default 10 s). */
+  lockTimeoutMs?: number;
+  /** The watch's fallback poll period (default 1000 ms). */
+  pollMs?: number;
+}
+
+/** The file store's version of some bytes: the first 16 hex digits of their SHA-256; "" for no file. */
+export function contentVersion(bytes: Buffer | string | undefined): string {
+  return bytes === undefined ? '' : createHash('sha256').update(bytes).digest('hex').slice(0, 16);
+}
+
+export class FileStore implements Store {
+  readonly name: string;
+  readonly lockPath: string;
+  private readonly watches = new Set<Latest<string>>();
+
+  constructor(
+    readonly path: string,
+    private readonly opts: FileStoreOptions = {},
+  ) {
+    this.name = path;
+    this.lockPath = `${path}.lock`;
+  }
+
+  private async bytes(): Promise<Buffer | undefined> {
+    return readFile(this.path).catch((err: NodeJS.ErrnoException) => {
+      if (err.code === 'ENOENT') return undefined;
+      throw err;
+    });
+  }
+
+  async read(): Promise<Snapshot> {
+    const bytes = await this.bytes();
+    if (bytes === undefined) throw Object.assign(new Error(`${this.path}: no such file`), { code: 'ENOENT', path: this.path });
+    const doc = parseJson(bytes.toString('utf8'), this.path);
+    if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) throw new ValidationError(this.path, doc, 'expected a JSON object');
+    return { state: validateState(doc), version: contentVersion(bytes) };
+  }
+
+  async write(next: State, opts: WriteOptions = {}): Promise<string> {
+    validateState(structuredClone(next));
+    const text = formatState(next);
+    return withLock(
+      this.lockPath,
+      async () => {
+        const current = contentVersion(await this.bytes());
+        if (opts.ifVersion !== undefined && opts.ifVersion !== current) throw new ConflictError(this.path, opts.ifVersion, current);
+        const version = contentVersion(text);
+        if (version !== current) await writeFileAtomic(this.path, text);
+        return version;
+      },
+      this.opts.lockTimeoutMs !== undefined ? { timeoutMs: this.opts.lockTimeoutMs } : {},
+    );
+  }
+
+  watch(opts: WatchOptions = {}): AsyncIterableIterator<string> {
+    const w = watchFile(this.path, contentVersion, { ...opts, ...(this.opts.pollMs !== undefined ? { pollMs: this.opts.pollMs } : {}) }, () =>
+      this.watches.delete(w),
+    );
+    this.watches.add(w);
+    return w;
+  }
+
+  async close(): Promise<void> {
+    for (const w of [...this.watches]) w.end();
+  }
+}
