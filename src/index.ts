@@ -55,7 +55,7 @@ export { planCc, planNc, planRole, type Role } from './managed/roles/index.js';
 export {
   Agent,
   AgentMetrics,
-  FileStateSource,
+  StoreSource,
   serveMetrics,
   type AgentEvents,
   type AgentOptions,

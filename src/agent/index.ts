@@ -1,6 +1,6 @@
 // The per-host agent: the class to embed, its seams, and its metrics.
 export { Agent, type AgentEvents, type AgentOptions, type Applied } from './agent.js';
-export { FileStateSource, versionOf, type FileSourceOptions } from './file-source.js';
+export { StoreSource } from './store-source.js';
 export { AgentMetrics, parseListen, serveMetrics } from './metrics.js';
 export { formatSync } from './log.js';
 export { TRIGGERS, type DriftSignal, type DriftSource, type StateRead, type StateSource, type SyncOutcome, type SyncResult, type SyncTrigger } from './types.js';

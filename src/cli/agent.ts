@@ -4,7 +4,8 @@
 // leaving the network (and dnsmasq) as they are.
 import type { Server } from 'node:http';
 import { Agent } from '../agent/agent.js';
-import { FileStateSource } from '../agent/file-source.js';
+import { StoreSource } from '../agent/store-source.js';
+import { FileStore } from '../store/file.js';
 import { formatSync } from '../agent/log.js';
 import { AgentMetrics, parseListen, serveMetrics } from '../agent/metrics.js';
 import { ValidationError } from '../errors.js';
@@ -28,16 +29,16 @@ export async function agentCmd(v: CliValues): Promise<number> {
   const resync = resyncSeconds(v);
   const listen = v.metrics !== undefined ? parseListen(v.metrics) : undefined;
   const state = await inputFile('--state', must(v.state, 'the required --state'));
-  const conf = v.conf !== undefined ? await inputFile('--conf', v.conf) : undefined;
   const name = role.role === 'cc' ? 'cc' : `nc ${role.node}`;
   const json = !!v.json;
   const log = (event: string, fields: Record<string, unknown>, text: string) =>
     process.stdout.write(`${json ? JSON.stringify({ time: new Date().toISOString(), event, role: name, ...fields }) : `eucanet agent ${name}: ${text}`}\n`);
 
+  const source = new StoreSource(new FileStore(state));
   const agent = new Agent({
     role,
     ...(v.netns !== undefined ? { netns: v.netns } : {}),
-    source: new FileStateSource(state, conf !== undefined ? { conf } : {}),
+    source,
     resyncSeconds: resync,
   });
   const metrics = new AgentMetrics(agent);
@@ -58,6 +59,7 @@ export async function agentCmd(v: CliValues): Promise<number> {
   await Promise.race([agent.start(), stopped]);
   const signal = await stopped;
   await agent.stop(800);
+  await source.store.close();
   server?.close();
   server?.closeAllConnections();
   log('stopped', { signal }, `stopped (${signal}); the network is left as it is`);

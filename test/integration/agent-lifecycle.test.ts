@@ -9,7 +9,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { versionOf } from '../../src/agent/file-source.js';
+import { contentVersion as versionOf } from '../../src/store/file.js';
 import { writeFileAtomic } from '../../src/util/file.js';
 import { AgentProcess } from '../helpers/agent-process.js';
 import { repoRoot } from '../helpers/cli.js';
