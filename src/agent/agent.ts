@@ -206,8 +206,11 @@ export class Agent extends EventEmitter<AgentEvents> {
         return this.applyVersion(read.version, read.state, await this.apply(read.state));
       } catch (err) {
         // The role's checks (preflight, DHCP's plan) run before anything is
-        // sent: a new version they refuse is invalid, like one the schema refuses.
-        if (!(err instanceof ValidationError) || read.version === this.applied?.version) throw err;
+        // sent: a new version they refuse is invalid, like one the schema
+        // refuses, and the last good one stays. With no good one yet (the
+        // host not ready at start: an interface missing), it is a failure,
+        // retried with backoff.
+        if (!(err instanceof ValidationError) || !this.applied || read.version === this.applied.version) throw err;
         invalid = this.invalidOf(read, err);
       }
     }

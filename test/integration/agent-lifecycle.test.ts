@@ -161,3 +161,36 @@ function metric(text: string, name: string, labels?: string): number | undefined
   const m = re.exec(text);
   return m ? Number(m[1]) : undefined;
 }
+
+describe.skipIf(!isRoot)('eucanet agent: failures are retried with backoff, never fatal (root)', () => {
+  it('a host not ready at start (no eth0) fails, is retried at doubling intervals, and converges once eth0 is there', async () => {
+    const file = join(dir, `cloud-${Math.random().toString(16).slice(2)}.json`);
+    await writeFileAtomic(file, JSON.stringify(seed));
+    await withNetns(async (ns) => {
+      const a = ncAgent(ns, file);
+      try {
+        const first = await a.waitFor((l) => l.event === 'sync');
+        expect(first).toMatchObject({ trigger: 'start', result: 'error', ops: 0 });
+        expect(first.error).toContain('eth0');
+        await a.waitFor((l) => l.event === 'sync' && l.trigger === 'retry' && l.seq === 5, 10_000);
+        const t = a.syncs().map((l) => Date.parse(l.time));
+        const gaps = t.slice(1).map((x, i) => x - t[i]);
+        // Retries 100, 200, 400, 800 ms after each failure (the first two
+        // stretched to the 200 ms between two syncs' starts).
+        expect(gaps).toHaveLength(4);
+        expect(gaps[0]).toBeGreaterThanOrEqual(100);
+        expect(gaps[2]).toBeGreaterThan(gaps[1] * 1.5);
+        expect(gaps[3]).toBeGreaterThan(gaps[2] * 1.5);
+        expect(a.syncs().every((l) => l.result === 'error')).toBe(true);
+        execFileSync('ip', ['-n', ns, 'link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', 'eth1']);
+        const ok = await a.waitFor((l) => l.event === 'sync' && l.result === 'ok', 10_000);
+        expect(ok.trigger).toBe('retry');
+        expect(ok.ops).toBeGreaterThan(10);
+        expect(a.child.exitCode).toBeNull();
+        expect((await a.stop()).code).toBe(0);
+      } finally {
+        await a.kill();
+      }
+    }, 'euag');
+  }, 60_000);
+});
