@@ -88,7 +88,7 @@ export class AgentMetrics {
 export function parseListen(text: string): { host?: string; port: number } {
   const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d{1,5})$/.exec(text);
   const port = m ? Number(m[3]) : NaN;
-  if (!m || port > 65535) throw new ValidationError('metrics', text, 'expected HOST:PORT, e.g. 127.0.0.1:9100 (port 0: any free one)');
+  if (!m || port > 65535) throw new ValidationError('--metrics', text, 'expected HOST:PORT, e.g. 127.0.0.1:9100 (port 0: any free one)');
   const host = m[1] ?? m[2];
   return host ? { host, port } : { port };
 }
