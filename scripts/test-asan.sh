@@ -13,8 +13,9 @@ FILES=("$@")
 EXCLUDE=()
 if [ ${#FILES[@]} -eq 0 ]; then
   # Everything that reaches the addon: sockets, exchanges, taps, namespaces,
-  # sysctls, transactions (tx-crash SIGKILLs children that use it too).
-  FILES=(test/integration/native- test/integration/rtnl- test/integration/tx- test/integration/nft-)
+  # sysctls, transactions (tx-crash SIGKILLs children that use it too),
+  # netlink subscriptions (native-subscribe, and the event streams over them).
+  FILES=(test/integration/native- test/integration/rtnl- test/integration/tx- test/integration/nft- test/integration/events)
   # tx-dryrun compares two namespaces' full dumps right after building them,
   # IPv6 link-local routes included, which the kernel adds asynchronously:
   # under ASan's slowdown one side may not have them yet. Its native calls are

@@ -15,6 +15,28 @@ export type { Address, AddressSpec, Scope } from './rtnl/address.js';
 export type { Route, RouteSpec } from './rtnl/route.js';
 export type { LinkRef } from './rtnl/kinds/index.js';
 
+// Events: h.events() and what it yields.
+export type { EventStream } from './events/stream.js';
+export type {
+  AddressEvent,
+  ChainEvent,
+  ElementEvent,
+  EventAction,
+  EventOptions,
+  GenerationEvent,
+  LinkEvent,
+  NeighborEvent,
+  NetEvent,
+  ObjectEvent,
+  ResyncEvent,
+  RouteEvent,
+  RuleEvent,
+  SetEvent,
+  SyncedEvent,
+  TableEvent,
+  UndecodedEvent,
+} from './events/types.js';
+
 // Errors, and the predicates over them.
 export {
   DecodeError,

@@ -1,7 +1,8 @@
 // Notifications -> typed events. Every decoder is the one the list verbs use
 // (src/rtnl/, src/nft/wire/): an event's object is what a dump would say.
 //
-//   rtnetlink (NETLINK_ROUTE)  RTM_NEWLINK/DELLINK, RTM_NEWADDR/DELADDR, RTM_NEWROUTE/DELROUTE
+//   rtnetlink (NETLINK_ROUTE)  RTM_NEWLINK/DELLINK, RTM_NEWADDR/DELADDR, RTM_NEWROUTE/DELROUTE,
+//                              RTM_NEWNEIGH/DELNEIGH (neighbours and the bridge FDB)
 //   nftables (NETLINK_NETFILTER, type = NFNL_SUBSYS_NFTABLES << 8 | msg)
 //     NFT_MSG_NEW/DEL TABLE, CHAIN, RULE, SET, SETELEM; NFT_MSG_NEWGEN
 import { DecodeError } from '../errors.js';
@@ -16,7 +17,8 @@ import { decodeElements } from '../nft/wire/setelem.js';
 import { decodeTable } from '../nft/wire/table.js';
 import type { NftSet } from '../nft/types.js';
 import { decodeAddress, isInetAddress } from '../rtnl/address.js';
-import { RTM_DELADDR, RTM_DELLINK, RTM_DELROUTE, RTM_NEWADDR, RTM_NEWLINK, RTM_NEWROUTE } from '../rtnl/constants.js';
+import { RTM_DELADDR, RTM_DELLINK, RTM_DELNEIGH, RTM_DELROUTE, RTM_NEWADDR, RTM_NEWLINK, RTM_NEWNEIGH, RTM_NEWROUTE } from '../rtnl/constants.js';
+import { decodeNeighbor, isNeighborMessage } from '../rtnl/neigh.js';
 import { decodeLink } from '../rtnl/link-decode.js';
 import { decodeRoute } from '../rtnl/route.js';
 import type { ElementEvent, GenerationEvent, NetEvent } from './types.js';
@@ -26,7 +28,7 @@ export type SetCache = Map<string, NftSet>;
 
 export const setCacheKey = (family: string, table: string, name: string): string => `${family}/${table}/${name}`;
 
-/** The event of one rtnetlink notification; undefined for messages not subscribed to (non-inet addresses). */
+/** The event of one rtnetlink notification; undefined for messages not subscribed to (non-inet addresses or neighbours). */
 export function decodeRtnlEvent(m: NlMessage): NetEvent | undefined {
   const port = m.port;
   switch (m.type) {
@@ -40,6 +42,10 @@ export function decodeRtnlEvent(m: NlMessage): NetEvent | undefined {
     case RTM_NEWROUTE:
     case RTM_DELROUTE:
       return { type: 'route', action: m.type === RTM_NEWROUTE ? 'new' : 'del', route: decodeRoute(m), port };
+    case RTM_NEWNEIGH:
+    case RTM_DELNEIGH:
+      if (!isNeighborMessage(m)) return undefined;
+      return { type: 'neighbor', action: m.type === RTM_NEWNEIGH ? 'new' : 'del', neighbor: decodeNeighbor(m), port };
     default:
       return undefined;
   }

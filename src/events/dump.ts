@@ -7,6 +7,7 @@ import type { NftSet } from '../nft/types.js';
 import { AddressDumpRequest, decodeAddress, isInetAddress } from '../rtnl/address.js';
 import { decodeLink } from '../rtnl/link-decode.js';
 import { LinkDumpRequest } from '../rtnl/link.js';
+import { decodeNeighbor, isNeighborMessage, NeighborDumpRequest } from '../rtnl/neigh.js';
 import { decodeRoute, RouteDumpRequest } from '../rtnl/route.js';
 import { setCacheKey, type SetCache } from './decode.js';
 import type { NetEvent } from './types.js';
@@ -15,10 +16,11 @@ export interface DumpKinds {
   links: boolean;
   addresses: boolean;
   routes: boolean;
+  neighbors: boolean;
   nft: boolean;
 }
 
-/** rtnetlink objects now, as 'new' events marked `existing`: links, then addresses, then routes. */
+/** rtnetlink objects now, as 'new' events marked `existing`: links, addresses, routes, then neighbours and FDB entries. */
 export async function dumpRtnl(s: Session, k: DumpKinds): Promise<NetEvent[]> {
   const out: NetEvent[] = [];
   const base = { action: 'new', port: 0, existing: true } as const;
@@ -31,6 +33,13 @@ export async function dumpRtnl(s: Session, k: DumpKinds): Promise<NetEvent[]> {
   if (k.routes) {
     for (const family of [4, 6] as const) {
       for (const m of await s.rtnl.dump(new RouteDumpRequest(family))) out.push({ type: 'route', ...base, route: decodeRoute(m) });
+    }
+  }
+  if (k.neighbors) {
+    for (const family of [4, 6, 'bridge'] as const) {
+      for (const m of await s.rtnl.dump(new NeighborDumpRequest(family))) {
+        if (isNeighborMessage(m)) out.push({ type: 'neighbor', ...base, neighbor: decodeNeighbor(m) });
+      }
     }
   }
   return out;

@@ -31,7 +31,7 @@ import { decodeNftEvent, decodeRtnlEvent, type SetCache } from './decode.js';
 import { dumpNft, dumpRtnl, type DumpKinds } from './dump.js';
 import type { EventOptions, NetEvent, ResyncEvent } from './types.js';
 
-const KINDS = ['links', 'addresses', 'routes', 'nft'] as const;
+const KINDS = ['links', 'addresses', 'routes', 'neighbors', 'nft'] as const;
 const DEFAULT_HIGH_WATER = 10_000;
 
 type Waiter = { resolve: (r: IteratorResult<NetEvent>) => void; reject: (e: unknown) => void };
@@ -44,8 +44,8 @@ function validate(o: EventOptions): DumpKinds {
   if (hw !== undefined && (!Number.isInteger(hw) || hw < 1)) throw new ValidationError('highWater', hw, 'must be a positive integer');
   const any = KINDS.some((k) => o[k] !== undefined);
   const on = (k: (typeof KINDS)[number]) => (any ? o[k] === true : true);
-  const kinds = { links: on('links'), addresses: on('addresses'), routes: on('routes'), nft: on('nft') };
-  if (!KINDS.some((k) => kinds[k])) throw new ValidationError('events', o, 'no kind of event chosen (links, addresses, routes, nft)');
+  const kinds = { links: on('links'), addresses: on('addresses'), routes: on('routes'), neighbors: on('neighbors'), nft: on('nft') };
+  if (!KINDS.some((k) => kinds[k])) throw new ValidationError('events', o, 'no kind of event chosen (links, addresses, routes, neighbors, nft)');
   return kinds;
 }
 
@@ -54,6 +54,7 @@ function rtnlGroups(k: DumpKinds): number[] {
   if (k.links) g.push(R.RTNLGRP_LINK);
   if (k.addresses) g.push(R.RTNLGRP_IPV4_IFADDR, R.RTNLGRP_IPV6_IFADDR);
   if (k.routes) g.push(R.RTNLGRP_IPV4_ROUTE, R.RTNLGRP_IPV6_ROUTE);
+  if (k.neighbors) g.push(R.RTNLGRP_NEIGH);
   return g;
 }
 
@@ -69,7 +70,7 @@ export class EventStream implements AsyncIterableIterator<NetEvent> {
   private held?: NetEvent[];
   private dumpAgain = false;
   private waiter?: Waiter;
-  private failure?: unknown;
+  private failure?: Error;
   private closed = false;
   private readonly highWater: number;
 
@@ -98,6 +99,11 @@ export class EventStream implements AsyncIterableIterator<NetEvent> {
       onItems: (items) => this.onItems(items, source),
       onError: (err) => this.fail(err),
     });
+  }
+
+  /** Events waiting to be read (dumped ones included). */
+  get queued(): number {
+    return this.queue.length - this.head;
   }
 
   /** The subscription sockets' own port ids (not those of the session's request sockets). */
@@ -175,25 +181,31 @@ export class EventStream implements AsyncIterableIterator<NetEvent> {
 
   private fail(err: unknown): void {
     if (this.closed || this.failure) return;
-    this.failure = err;
+    this.failure = err instanceof Error ? err : new Error(String(err));
     for (const s of this.subs) s.close();
     const w = this.waiter;
     this.waiter = undefined;
-    if (w && this.head >= this.queue.length) w.reject(err);
+    if (w && this.head >= this.queue.length) w.reject(this.failure);
+  }
+
+  /** The next queued event; reading starts again once the queue is down to half of highWater. */
+  private take(): NetEvent {
+    const ev = this.queue[this.head];
+    this.queue[this.head++] = undefined as never;
+    if (this.head > 1024 && this.head * 2 > this.queue.length) {
+      this.queue.splice(0, this.head);
+      this.head = 0;
+    }
+    if (ev.type !== 'synced' && !('existing' in ev && ev.existing)) this.live = Math.max(0, this.live - 1);
+    if (this.paused && this.live <= this.highWater / 2 && !this.closed) {
+      this.paused = false;
+      for (const s of this.subs) s.resume();
+    }
+    return ev;
   }
 
   next(): Promise<IteratorResult<NetEvent>> {
-    if (this.head < this.queue.length) {
-      const ev = this.queue[this.head];
-      this.queue[this.head++] = undefined as never;
-      if (this.head > 1024 && this.head * 2 > this.queue.length) this.queue.splice(0, this.head), (this.head = 0);
-      if (ev.type !== 'synced' && !('existing' in ev && ev.existing)) this.live = Math.max(0, this.live - 1);
-      if (this.paused && this.live <= this.highWater / 2 && !this.closed) {
-        this.paused = false;
-        for (const s of this.subs) s.resume();
-      }
-      return Promise.resolve({ value: ev, done: false });
-    }
+    if (this.head < this.queue.length) return Promise.resolve({ value: this.take(), done: false });
     if (this.failure) return Promise.reject(this.failure);
     if (this.closed) return Promise.resolve({ value: undefined, done: true });
     return new Promise((resolve, reject) => (this.waiter = { resolve, reject }));

@@ -7,6 +7,7 @@ import type { DecodeError } from '../errors.js';
 import type { Chain, NftSet, Rule, SetElement, Table, Family as NftFamily } from '../nft/types.js';
 import type { Address } from '../rtnl/address.js';
 import type { Link } from '../rtnl/link.js';
+import type { Neighbor } from '../rtnl/neigh.js';
 import type { Route } from '../rtnl/route.js';
 
 /** RTM_NEW* / NFT_MSG_NEW* (a change also comes as 'new'), or RTM_DEL* / NFT_MSG_DEL*. */
@@ -17,8 +18,8 @@ interface ObjectEventBase {
   /**
    * The nlmsg_pid of the notification: the netlink port id of the socket
    * whose request made the change, or 0 when the kernel gives none. Kernel
-   * 6.18 gives it for addresses, routes and every nftables change; link
-   * notifications (and routes or addresses the kernel derives on its own)
+   * 6.18 gives it for addresses, routes, neighbours and every nftables
+   * change; link notifications (and routes or addresses the kernel derives on its own)
    * carry 0. Always 0 on dumped objects.
    */
   port: number;
@@ -37,6 +38,11 @@ export interface AddressEvent extends ObjectEventBase {
 export interface RouteEvent extends ObjectEventBase {
   type: 'route';
   route: Route;
+}
+/** A neighbour (ARP/ND, family 4 or 6) or a bridge/vxlan FDB entry (family 'bridge'). */
+export interface NeighborEvent extends ObjectEventBase {
+  type: 'neighbor';
+  neighbor: Neighbor;
 }
 export interface TableEvent extends ObjectEventBase {
   type: 'table';
@@ -105,7 +111,7 @@ export interface UndecodedEvent {
   error: DecodeError | Error;
 }
 
-export type ObjectEvent = LinkEvent | AddressEvent | RouteEvent | TableEvent | ChainEvent | RuleEvent | SetEvent | ElementEvent;
+export type ObjectEvent = LinkEvent | AddressEvent | RouteEvent | NeighborEvent | TableEvent | ChainEvent | RuleEvent | SetEvent | ElementEvent;
 export type NetEvent = ObjectEvent | GenerationEvent | SyncedEvent | ResyncEvent | UndecodedEvent;
 
 /** What h.events() subscribes to: each kind named, or (none named) all of them. */
@@ -115,6 +121,8 @@ export interface EventOptions {
   addresses?: boolean;
   /** IPv4 and IPv6 routes, of every table. */
   routes?: boolean;
+  /** Neighbours (ARP/ND) and the bridge FDB (RTNLGRP_NEIGH). */
+  neighbors?: boolean;
   /** nftables: tables, chains, rules, sets, elements, generations. */
   nft?: boolean;
   /** Subscribe, then dump the chosen kinds as `existing` events, then 'synced', then live events; again after a 'resync'. */

@@ -37,9 +37,7 @@ export class Subscription {
       throw new ValidationError('rcvbuf', o.rcvbuf, 'must be an integer number of bytes in 0-2147483647 (0: the default)');
     }
     try {
-      this.sock = new addon.NetlinkSubscription(protocol, netnsTarget(o.netns), [...groups], rcvbuf, (buf, lost, error) =>
-        this.onData(buf, lost, error),
-      );
+      this.sock = new addon.NetlinkSubscription(protocol, netnsTarget(o.netns), [...groups], rcvbuf, (buf, lost, error) => this.onData(buf, lost, error));
     } catch (err) {
       throw nativeError(err, `netlink subscribe${o.netns !== undefined ? ` in netns ${o.netns}` : ''}`);
     }

@@ -96,7 +96,7 @@ describe.skipIf(!isRoot)('the packed package (root)', () => {
     const tsc = await run(process.execPath, [join(repoModules, 'typescript/bin/tsc'), '-p', 'tsconfig.json'], { cwd: app });
     expect(tsc.stdout + tsc.stderr).toBe('');
     expect(tsc.status).toBe(0);
-    expect(readdirSync(join(app, 'out')).sort()).toEqual(['library.js', 'model.js', 'reconcile.js', 'transaction.js']);
+    expect(readdirSync(join(app, 'out')).sort()).toEqual(['events.js', 'library.js', 'model.js', 'reconcile.js', 'transaction.js']);
   }, 120_000);
 
   it('runs them as root, each in its own namespace, which each removes', async () => {
@@ -114,6 +114,10 @@ describe.skipIf(!isRoot)('the packed package (root)', () => {
     expect(tx).toMatch(/^ip link add name eucabr10 /m);
     expect(tx).toMatch(/^1000 taps$/m);
     expect(await example('reconcile')).toMatch(/^first: [1-9]\d* ops, again: 0 ops$/m);
+    const events = await example('events');
+    expect(events).toMatch(/^existing link lo\nsynced\n/m);
+    expect(events).toMatch(/^new address 10\.1\.2\.1\/27 \(ours\)$/m);
+    expect(events).toMatch(/^new nft table ip eucanet \(ours\)$/m);
   }, 120_000);
 
   it('runs the model (validation, allocation, planning, rendering) with no addon, and open() says what to install', async () => {

@@ -34,7 +34,10 @@ function view(evs: NetEvent[]): Set<string> {
   for (const e of evs) {
     if (e.type === 'resync') fresh = true;
     if (e.type !== 'address' || e.address.family !== 4) continue;
-    if (fresh && e.existing) known.clear(), (fresh = false);
+    if (fresh && e.existing) {
+      known.clear();
+      fresh = false;
+    }
     const k = `${e.address.address}/${e.address.prefix}`;
     if (e.action === 'new') known.add(k);
     else known.delete(k);
@@ -129,7 +132,7 @@ describe.skipIf(!isRoot)('events with dumps (root)', () => {
         const resync = evs.findIndex((e) => e.type === 'resync');
         expect(resync).toBeGreaterThan(0);
         expect(evs[resync]).toEqual({ type: 'resync', source: 'rtnetlink' });
-        const second = evs.findLastIndex((e) => e.type === 'synced');
+        const second = evs.map((e) => e.type).lastIndexOf('synced');
         expect(second).toBeGreaterThan(resync);
         // The fresh dump has every address (10 + 300 + lo's 127.0.0.1).
         const redumped = evs.slice(resync, second).filter((e) => e.type === 'address' && e.existing);

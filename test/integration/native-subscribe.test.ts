@@ -42,11 +42,10 @@ async function until(cond: () => boolean, ms = 3000): Promise<void> {
   }
 }
 
-const messages = (items: SubscriptionItem[], type: number) =>
-  items.flatMap((i) => (i.kind === 'message' && i.message.type === type ? [i.message] : []));
+const messages = (items: SubscriptionItem[], type: number) => items.flatMap((i) => (i.kind === 'message' && i.message.type === type ? [i.message] : []));
 
 describe.skipIf(!isRoot)('netlink subscriptions (root)', () => {
-  it('notifications arrive whole and in order; address changes carry the changer\'s port id, link ones port 0', async () => {
+  it("notifications arrive whole and in order; address changes carry the changer's port id, link ones port 0", async () => {
     await withHandle(async (h, ns) => {
       const { sub, items, errors } = collect(ns, [RTNLGRP_LINK, RTNLGRP_IPV4_IFADDR]);
       try {

@@ -19,9 +19,8 @@ const ALLOWED: Record<string, readonly string[]> = {
   'rtnl/': ['errors', 'netlink/', 'util/'],
   'nft/': ['errors', 'native', 'netlink/', 'util/'],
   session: ['netlink/', 'nft/', 'sys/'],
+  'events/': ['errors', 'netlink/', 'nft/', 'rtnl/', 'session', 'sys/'],
   'tx/': ['errors', 'native', 'netlink/', 'nft/', 'rtnl/', 'session', 'sys/', 'util/'],
-  // (events/ and handle -> events/: the events branch's; listed here until it lists them.)
-  'events/': ['errors', 'netlink/', 'nft/', 'rtnl/', 'session'],
   handle: ['events/', 'native', 'rtnl/', 'session', 'sys/', 'tx/'],
   'dhcp/': ['errors', 'sys/', 'util/'],
   'managed/': ['dhcp/', 'errors', 'handle', 'netlink/', 'nft/', 'rtnl/', 'sys/', 'tx/', 'util/'],
@@ -30,7 +29,7 @@ const ALLOWED: Record<string, readonly string[]> = {
   'demo/': ['dhcp/', 'errors', 'handle', 'managed/', 'sys/', 'util/'],
   'cli/': ['agent/', 'demo/', 'dhcp/', 'errors', 'handle', 'managed/', 'store/', 'sys/', 'tx/', 'util/'],
   'internal/': ['netlink/', 'tx/'],
-  index: ['agent/', 'dhcp/', 'errors', 'handle', 'managed/', 'native', 'nft/', 'rtnl/', 'store/', 'sys/', 'tx/'],
+  index: ['agent/', 'dhcp/', 'errors', 'events/', 'handle', 'managed/', 'native', 'nft/', 'rtnl/', 'store/', 'sys/', 'tx/'],
 };
 
 /**
@@ -39,7 +38,7 @@ const ALLOWED: Record<string, readonly string[]> = {
  */
 const PURE = /^managed\/(roles\/.*|ops\/.*|allocate|check-\w+|document|fields|net|pool|schema|types|validate|vnetconf)\.ts$/;
 // (native.ts loads the addon only when first used, so importing it is not an effect.)
-const EFFECTFUL_FILE = /^(session|handle)\.ts$|^sys\/|^netlink\/socket\.ts$|^nft\/nft\.ts$/;
+const EFFECTFUL_FILE = /^(session|handle)\.ts$|^sys\/|^netlink\/(socket|subscription)\.ts$|^nft\/nft\.ts$|^events\/stream\.ts$/;
 // (node:net only for isIP.)
 const EFFECTFUL_NODE = /^node:(fs|fs\/promises|child_process|dgram|worker_threads)$/;
 

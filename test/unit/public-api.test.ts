@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import * as root from '../../src/index.js';
 import * as testing from '../../src/internal/testing.js';
+import type { EventOptions, EventStream, NetEvent } from '../../src/index.js';
 
 const README = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
 
@@ -64,7 +65,7 @@ describe('the public API', () => {
         .filter(Boolean),
     );
     expect(imported.length).toBeGreaterThan(5);
-    const types = new Set(['DesiredState']);
+    const types = new Set(['DesiredState', 'NetEvent']);
     for (const name of imported) if (!types.has(name)) expect(root, name).toHaveProperty(name);
   });
 
@@ -86,6 +87,30 @@ describe('the public API', () => {
       expect(names, internal).not.toContain(internal);
     }
     for (const name of ['Batch', 'Nft', 'openNft', 'rule', 'RuleBuilder', 'renderBatch', 'renderRuleset', 'parseElements']) expect(names, name).toContain(name);
+  });
+
+  it('events: h.events() is a Handle verb; the stream and event types are exported as types only', () => {
+    expect(typeof root.Handle.prototype.events).toBe('function');
+    expect(Object.keys(root)).not.toContain('EventStream');
+    // Type-level: these compile only if the types are exported from the root (npm run typecheck).
+    const opts: EventOptions = { links: true, addresses: true, routes: true, neighbors: true, nft: true, dump: true, rcvbuf: 1 << 20, highWater: 100 };
+    const kinds: Array<NetEvent['type']> = [
+      'link',
+      'address',
+      'route',
+      'neighbor',
+      'table',
+      'chain',
+      'rule',
+      'set',
+      'element',
+      'generation',
+      'synced',
+      'resync',
+      'undecoded',
+    ];
+    const close: (s: EventStream) => void = (s) => s.close();
+    expect([opts.dump, kinds.length, typeof close]).toEqual([true, 13, 'function']);
   });
 
   it('test hooks are reachable from src/internal/testing.ts only', () => {
