@@ -69,6 +69,7 @@ export { EUCANET_PROTO, OWNER_ALIAS, PORT_GROUP, type Foreign, type OwnerScope }
 export * as nft from './nft/public.js';
 export * as managed from './managed/index.js';
 export * as dhcp from './dhcp/index.js';
+export * as store from './store/index.js';
 export { ManagedCloud, type Host, type CloudOptions } from './managed/cloud.js';
 export { applyRole, downRole, type ApplyOptions, type ApplyResult } from './managed/apply.js';
 export { planCc, planNc, planRole, type Role } from './managed/roles/index.js';

@@ -44,6 +44,18 @@ export interface CliValues {
   metrics?: string;
   verbose?: boolean;
   help?: boolean;
+  // The cloud's operations (run-instance, authorize, ...).
+  id?: string;
+  group?: string;
+  port?: string;
+  'public-ip'?: string;
+  protocol?: string;
+  'icmp-type'?: string;
+  'icmp-code'?: string;
+  cidr?: string;
+  'source-group'?: string;
+  ip?: string;
+  instance?: string;
 }
 
 const netns: OptionSpec = {
@@ -64,6 +76,99 @@ const role: OptionSpec = {
   help: 'the role of this host: cc (cluster controller) or nc (node controller)',
 };
 const conf: OptionSpec = { name: 'conf', type: 'string', arg: 'FILE', help: 'a eucalyptus.conf whose VNET_* keys give the network settings' };
+
+// The cloud's operations: each changes the state file through the store (compare-and-swap).
+const opState: OptionSpec = { name: 'state', type: 'string', arg: 'FILE', required: true, help: 'the cloud state to change (written atomically)' };
+const opTail: OptionSpec[] = [dryRun, { name: 'json', type: 'boolean', help: 'print the changes and the new version as JSON' }, verbose, help];
+const ruleOptions: OptionSpec[] = [
+  { name: 'protocol', type: 'string', arg: 'tcp|udp|icmp|N', required: true, help: 'the protocol: tcp, udp, icmp or an IP protocol number' },
+  { name: 'port', type: 'string', arg: 'P[-Q]', help: 'destination port or range (tcp, udp; default every port)' },
+  { name: 'icmp-type', type: 'string', arg: 'T', help: 'ICMP type (icmp; default -1, any)' },
+  { name: 'icmp-code', type: 'string', arg: 'C', help: 'ICMP code (icmp, with --icmp-type; default -1, any)' },
+  { name: 'cidr', type: 'string', arg: 'CIDR', help: 'the source network (this or --source-group)' },
+  { name: 'source-group', type: 'string', arg: 'OWNER/NAME', help: "the source group: its instances' block (this or --cidr)" },
+];
+const group1 = { positionals: 'OWNER/NAME', maxPositionals: 1 };
+
+const OPERATIONS: CommandSpec[] = [
+  {
+    name: 'run-instance',
+    summary: 'add an instance to a group on a node, its addresses and MAC allocated',
+    options: [
+      opState,
+      { name: 'id', type: 'string', arg: 'ID', required: true, help: "the instance's id" },
+      { name: 'group', type: 'string', arg: 'OWNER/NAME', required: true, help: 'its security group' },
+      { name: 'node', type: 'string', arg: 'NODE', required: true, help: "the node it runs on (a key of the state's nodes)" },
+      { name: 'port', type: 'string', arg: 'DEV', help: 'its port (tap) on the node (default: the lowest free vnetN)' },
+      { name: 'public-ip', type: 'string', arg: 'auto|ADDR', help: 'a public address: the lowest free one of the pool, or this one' },
+      ...opTail,
+    ],
+    example: 'eucanet run-instance --state cloud.json --id i-9 --group admin/web --node nc1 --public-ip auto',
+  },
+  {
+    name: 'terminate-instance',
+    summary: 'remove an instance; its addresses go back to their pools',
+    options: [opState, { name: 'id', type: 'string', arg: 'ID', required: true, help: "the instance's id" }, ...opTail],
+    example: 'eucanet terminate-instance --state cloud.json --id i-9',
+  },
+  {
+    name: 'create-group',
+    summary: 'add a security group (no rules), its VLAN and subnet block allocated',
+    ...group1,
+    options: [opState, ...opTail],
+    example: 'eucanet create-group --state cloud.json bob/db',
+  },
+  {
+    name: 'delete-group',
+    summary: "remove a security group that no instance and no other group's rule uses",
+    ...group1,
+    options: [opState, ...opTail],
+    example: 'eucanet delete-group --state cloud.json bob/db',
+  },
+  {
+    name: 'authorize',
+    summary: 'add an ingress rule to a group',
+    ...group1,
+    options: [opState, ...ruleOptions, ...opTail],
+    example: 'eucanet authorize --state cloud.json admin/web --protocol tcp --port 443 --cidr 0.0.0.0/0',
+  },
+  {
+    name: 'revoke',
+    summary: 'remove an ingress rule from a group (the same arguments as authorize)',
+    ...group1,
+    options: [opState, ...ruleOptions, ...opTail],
+    example: 'eucanet revoke --state cloud.json admin/default --protocol tcp --port 22 --cidr 0.0.0.0/0',
+  },
+  {
+    name: 'allocate-address',
+    summary: 'take the lowest free public address out of the pool',
+    options: [opState, ...opTail],
+    example: 'eucanet allocate-address --state cloud.json --json',
+  },
+  {
+    name: 'associate-address',
+    summary: 'give an allocated public address to an instance',
+    options: [
+      opState,
+      { name: 'ip', type: 'string', arg: 'ADDR', required: true, help: 'the address (allocated with allocate-address)' },
+      { name: 'instance', type: 'string', arg: 'ID', required: true, help: 'the instance, which has no public address' },
+      ...opTail,
+    ],
+    example: 'eucanet associate-address --state cloud.json --ip 192.168.32.202 --instance i-3',
+  },
+  {
+    name: 'disassociate-address',
+    summary: 'take a public address from its instance (it stays allocated)',
+    options: [opState, { name: 'ip', type: 'string', arg: 'ADDR', required: true, help: 'the address' }, ...opTail],
+    example: 'eucanet disassociate-address --state cloud.json --ip 192.168.32.202',
+  },
+  {
+    name: 'release-address',
+    summary: 'give an allocated, unassociated public address back to the pool',
+    options: [opState, { name: 'ip', type: 'string', arg: 'ADDR', required: true, help: 'the address' }, ...opTail],
+    example: 'eucanet release-address --state cloud.json --ip 192.168.32.202',
+  },
+];
 
 export const COMMANDS: CommandSpec[] = [
   {
@@ -151,6 +256,7 @@ export const COMMANDS: CommandSpec[] = [
     ],
     example: 'eucanet demo --keep',
   },
+  ...OPERATIONS,
   {
     name: 'help',
     summary: "print the commands, or one command's options",
@@ -160,6 +266,9 @@ export const COMMANDS: CommandSpec[] = [
     example: 'eucanet help apply',
   },
 ];
+
+/** The names of the cloud's operations (they change the state through the store). */
+export const OPERATION_NAMES: readonly string[] = OPERATIONS.map((c) => c.name);
 
 export function commandNamed(name: string): CommandSpec | undefined {
   return COMMANDS.find((c) => c.name === name);

@@ -37,6 +37,19 @@ export async function main(argv: string[]): Promise<number> {
       return (await import('./agent.js')).agentCmd(values);
     case 'demo':
       return (await import('./demo.js')).demo(values, positionals);
+    case 'run-instance':
+    case 'terminate-instance':
+      return (await import('./instances.js')).instanceCommand(p.command.name, values);
+    case 'create-group':
+    case 'delete-group':
+    case 'authorize':
+    case 'revoke':
+      return (await import('./groups.js')).groupCommand(p.command.name, values, positionals);
+    case 'allocate-address':
+    case 'associate-address':
+    case 'disassociate-address':
+    case 'release-address':
+      return (await import('./addresses.js')).addressCommand(p.command.name, values);
     default:
       throw new UsageError(`unknown command "${p.command.name}"`);
   }

@@ -32,3 +32,5 @@ export {
 } from './statefile.js';
 export { eucalyptusBlock, groupNet, type GroupNet } from './net.js';
 export { dhcpNetworksOf, hostnameClashes, type DhcpFromStateOptions } from './roles/dhcp.js';
+// The cloud's operations as pure functions: state -> { state, changes }.
+export * as ops from './ops/index.js';

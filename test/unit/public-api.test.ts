@@ -53,6 +53,7 @@ describe('the public API', () => {
       'readSysctl',
       'reconcile',
       'serveMetrics',
+      'store',
       'writeSysctl',
     ]);
   });

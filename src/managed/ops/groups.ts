@@ -44,6 +44,7 @@ export function deleteGroup(state: State, key: string): OpResult {
 export function authorize(state: State, key: string, rule: Rule): OpResult {
   const s = base(state);
   const g = findGroup(s, key);
+  if (rule.sourceGroup !== undefined) findGroup(s, rule.sourceGroup, 'sourceGroup');
   const same = (g.rules ?? []).find((r) => ruleIdentity(r) === ruleIdentity(rule));
   if (same) throw new ValidationError('rule', rule, `group ${key} already has this rule (${formatRule(same)})`);
   g.rules = [...(g.rules ?? []), structuredClone(rule)];

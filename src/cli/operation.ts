@@ -1,0 +1,40 @@
+// What every operation command shares: the state file through the file store,
+// the operation run with compare-and-swap (update), and the report: one line
+// per change for people, or JSON (--json); --dry-run writes nothing.
+import { describeChange, type OpResult } from '../managed/ops/index.js';
+import type { State } from '../managed/types.js';
+import { FileStore } from '../store/file.js';
+import { update } from '../store/update.js';
+import { commandNamed, type CliValues } from './commands.js';
+import { inputFile } from './files.js';
+import { EXIT_OK, UsageError } from './output.js';
+import { usageLine } from './parse.js';
+import { must } from '../util/must.js';
+
+/** Runs `op` on the state file named by --state and prints what changed. */
+export async function runOperation(v: CliValues, op: (s: State) => OpResult): Promise<number> {
+  const path = await inputFile('--state', must(v.state, 'the required --state'));
+  const dryRun = !!v['dry-run'];
+  const r = await update(new FileStore(path), op, { dryRun });
+  if (v.json) {
+    const out = { state: path, dryRun, changes: r.changes, version: r.version, previousVersion: r.previousVersion, retries: r.retries };
+    process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
+    return EXIT_OK;
+  }
+  const tail = dryRun ? ' (dry run: not written)' : ` (version ${r.version}${r.retries ? `, after ${r.retries} conflicting writes by others` : ''})`;
+  for (const c of r.changes) process.stdout.write(`${path}: ${dryRun ? 'would be: ' : ''}${describeChange(c)}${tail}\n`);
+  return EXIT_OK;
+}
+
+/** The one OWNER/NAME word of the group commands. */
+export function groupWord(command: string, positionals: string[]): string {
+  const g = positionals[0];
+  if (g === undefined) throw operationUsage(command, 'missing the group OWNER/NAME');
+  return g;
+}
+
+/** A usage error of an operation command, with its usage line. */
+export function operationUsage(command: string, message: string): UsageError {
+  const c = commandNamed(command);
+  return new UsageError(message, c ? `${usageLine(c)}\n(eucanet ${command} --help for more)` : undefined);
+}
