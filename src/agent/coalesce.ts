@@ -66,9 +66,10 @@ export class Coalescer<R> {
   async close(): Promise<void> {
     this.closed = true;
     const r = this.running;
-    if (r) await r.then(
-      () => undefined,
-      () => undefined,
-    );
+    if (r)
+      await r.then(
+        () => undefined,
+        () => undefined,
+      );
   }
 }

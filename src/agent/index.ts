@@ -3,6 +3,15 @@ export { Agent, type AgentEvents, type AgentOptions, type Applied } from './agen
 export { StoreSource } from './store-source.js';
 export { AgentMetrics, parseListen, serveMetrics } from './metrics.js';
 export { formatSync } from './log.js';
-export { TRIGGERS, type DriftSignal, type DriftSource, type StateRead, type StateSource, type SyncOutcome, type SyncResult, type SyncTrigger } from './types.js';
+export {
+  TRIGGERS,
+  type DriftSignal,
+  type DriftSource,
+  type StateRead,
+  type StateSource,
+  type SyncOutcome,
+  type SyncResult,
+  type SyncTrigger,
+} from './types.js';
 export { DriftJudge, wantedLinksOf, type JudgedEvent, type WantedLink } from './drift.js';
 export { NetnsEvents } from './netns-events.js';

@@ -21,7 +21,7 @@ export class NetnsEvents implements DriftSource {
     const stream = (this.stream = this.handle.events({ dump: true }));
     this.done = (async () => {
       try {
-        for await (const ev of stream) onEvent(ev as JudgedEvent);
+        for await (const ev of stream) onEvent(ev);
       } catch (err) {
         if (this.stream === stream) onEvent({ type: 'resync', source: `the event stream failed: ${(err as Error).message}` });
       }

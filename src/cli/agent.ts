@@ -54,7 +54,7 @@ export async function agentCmd(v: CliValues): Promise<number> {
     process.once('SIGTERM', () => resolve('SIGTERM'));
     process.once('SIGINT', () => resolve('SIGINT'));
   });
-  process.on('SIGHUP', () => agent.sync('sighup').catch(() => undefined));
+  process.on('SIGHUP', () => void agent.sync('sighup').catch(() => undefined));
   // A signal during the first sync stops too (stop() waits for it, briefly).
   await Promise.race([agent.start(), stopped]);
   const signal = await stopped;

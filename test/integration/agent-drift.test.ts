@@ -128,19 +128,23 @@ describe.skipIf(!isRoot)('agents repair drift (root, real packets)', () => {
     ['the eucanet nft table deleted on the CC', 'cc', ['nft', 'delete', 'table', 'ip', 'eucanet']],
     ['the eucanet nft table flushed on the CC', 'cc', ['nft', 'flush', 'table', 'ip', 'eucanet']],
     ["an owned address (i-1's public /32) removed on the CC", 'cc', ['ip', 'addr', 'del', '192.168.32.200/32', 'dev', 'eth0']],
-  ] as const)('%s: repaired within a second, traffic restored', async (what, host, cmd) => {
-    expect(await traffic()).toEqual(WORKING);
-    const { ms, repair } = await drift(host, [...cmd]);
-    const n = results.length;
-    const t = await traffic();
-    // The repair's own changes start no further sync.
-    expect(results.slice(n)).toEqual([]);
-    console.log(`${what}: repaired in ${ms.toFixed(0)} ms (sync ${repair.ops} ops, ${repair.ms} ms); traffic ${JSON.stringify(t)}`);
-    expect(ms).toBeLessThan(1000);
-    expect(t).toEqual(WORKING);
-    if (host === 'nc1') expect(ipLinks(topo.nc('nc1')).find((l) => l.ifname === 'vnet1')?.master).toBe('eucabr10');
-    if (host === 'cc') expect(nftRuleset(topo.cc).some((o) => o.table?.name === 'eucanet')).toBe(true);
-  }, 30_000);
+  ] as const)(
+    '%s: repaired within a second, traffic restored',
+    async (what, host, cmd) => {
+      expect(await traffic()).toEqual(WORKING);
+      const { ms, repair } = await drift(host, [...cmd]);
+      const n = results.length;
+      const t = await traffic();
+      // The repair's own changes start no further sync.
+      expect(results.slice(n)).toEqual([]);
+      console.log(`${what}: repaired in ${ms.toFixed(0)} ms (sync ${repair.ops} ops, ${repair.ms} ms); traffic ${JSON.stringify(t)}`);
+      expect(ms).toBeLessThan(1000);
+      expect(t).toEqual(WORKING);
+      if (host === 'nc1') expect(ipLinks(topo.nc('nc1')).find((l) => l.ifname === 'vnet1')?.master).toBe('eucabr10');
+      if (host === 'cc') expect(nftRuleset(topo.cc).some((o) => o.table?.name === 'eucanet')).toBe(true);
+    },
+    30_000,
+  );
 
   it('changes by another process outside what the role owns are not drift', async () => {
     const n = results.length;

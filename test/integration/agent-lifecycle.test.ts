@@ -145,7 +145,12 @@ describe.skipIf(!isRoot)('eucanet agent on a node controller (root)', () => {
       const r = await a.waitFor((l) => l.event === 'sync' && l.triggers.includes('sighup'), 10_000, from);
       expect(r.result).toBe('ok');
       // Every op of the repair, wherever it was counted: the bridge, its VXLAN device, two ports re-attached.
-      expect(a.syncs().slice(1).reduce((n, l) => n + l.ops, 0)).toBeGreaterThanOrEqual(4);
+      expect(
+        a
+          .syncs()
+          .slice(1)
+          .reduce((n, l) => n + l.ops, 0),
+      ).toBeGreaterThanOrEqual(4);
       expect(ipLinks(ns).find((l) => l.ifname === 'vnet1')?.master).toBe('eucabr10');
     });
   }, 60_000);

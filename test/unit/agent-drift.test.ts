@@ -11,10 +11,7 @@ const judgeFor = (role: 'cc' | 'nc' = 'nc') => {
   j.syncStarted();
   j.syncEnded(
     wantedLinksOf({
-      links: [
-        { kind: 'bridge', name: 'eucabr10', up: true },
-        { kind: 'vxlan', name: 'eucavx10', id: 10, master: 'eucabr10', up: true } as never,
-      ],
+      links: [{ kind: 'bridge', name: 'eucabr10', up: true }, { kind: 'vxlan', name: 'eucavx10', id: 10, master: 'eucabr10', up: true } as never],
       ports: [{ name: 'vnet0', master: 'eucabr10', up: true }],
     }),
   );
