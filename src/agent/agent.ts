@@ -221,7 +221,10 @@ export class Agent extends EventEmitter<AgentEvents> {
   }
 
   private invalidOf(read: StateRead, err: ValidationError): NonNullable<SyncResult['invalid']> {
-    return { version: read.version, field: err.field, value: err.value, message: oneLine(err) };
+    // The value as the error holds it, unless it is big (a whole document): then its start, as text.
+    const text = JSON.stringify(err.value) ?? String(err.value);
+    const value = text.length > 200 ? `${text.slice(0, 200)}...` : err.value;
+    return { version: read.version, field: err.field, value, message: oneLine(err) };
   }
 
   private apply(state: AllocatedState): Promise<ApplyResult> {

@@ -100,9 +100,21 @@ describe.skipIf(!isRoot)('eucanet agent on a node controller (root)', () => {
       expect(ok.ops).toBeGreaterThan(0);
       expect(ipLinks(ns).find((l) => l.ifname === 'vnet3')?.master).toBeUndefined();
       expect(ipLinks(ns).find((l) => l.ifname === 'vnet0')?.master).toBe('eucabr11');
-      const m2 = await (await fetch(url)).text();
+      const res = await fetch(url);
+      expect(res.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
+      const m2 = await res.text();
       expect(metric(m2, 'eucanet_agent_invalid_states_total')).toBe(1);
       expect(metric(m2, 'eucanet_agent_syncs_total', 'trigger="store",result="invalid"')).toBe(1);
+      expect(metric(m2, 'eucanet_agent_syncs_total', 'trigger="start",result="ok"')).toBe(1);
+      const syncs = a.syncs();
+      expect(metric(m2, 'eucanet_agent_sync_duration_seconds_count')).toBe(syncs.length);
+      expect(metric(m2, 'eucanet_agent_sync_duration_seconds_bucket', 'le="+Inf"')).toBe(syncs.length);
+      expect(metric(m2, 'eucanet_agent_ops_applied_total')).toBe(syncs.reduce((n, l) => n + l.ops, 0));
+      expect(metric(m2, 'eucanet_agent_applied_state_info', `version="${versionOf(JSON.stringify(good))}"`)).toBe(1);
+      expect(metric(m2, 'eucanet_agent_applied_state_timestamp_seconds')).toBeGreaterThan(Date.now() / 1000 - 60);
+      expect(m2).toMatch(/^# TYPE eucanet_agent_sync_duration_seconds histogram$/m);
+      expect(metric(m2, 'eucanet_agent_last_sync_failed')).toBe(0);
+      expect((await fetch(url.replace('/metrics', '/other'))).status).toBe(404);
     });
   }, 60_000);
 
@@ -160,7 +172,7 @@ describe.skipIf(!isRoot)('eucanet agent on a node controller (root)', () => {
 function metric(text: string, name: string, labels?: string): number | undefined {
   for (const line of text.split('\n')) {
     if (line === '' || line.startsWith('# HELP ') || line.startsWith('# TYPE ')) continue;
-    expect(line).toMatch(/^[a-zA-Z_:][a-zA-Z0-9_:]*(\{[a-zA-Z_][a-zA-Z0-9_]*="[^"]*"(,[a-zA-Z_][a-zA-Z0-9_]*="[^"]*")*\})? -?[0-9.e+-]+|NaN|[+-]Inf$/);
+    expect(line).toMatch(/^[a-zA-Z_:][a-zA-Z0-9_:]*(\{[a-zA-Z_][a-zA-Z0-9_]*="[^"]*"(,[a-zA-Z_][a-zA-Z0-9_]*="[^"]*")*\})? (-?[0-9.e+-]+|NaN|[+-]Inf)$/);
   }
   const re = new RegExp(`^${name}${labels ? `\\{${labels.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\}` : ''} (\\S+)$`, 'm');
   const m = re.exec(text);
