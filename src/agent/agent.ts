@@ -73,6 +73,8 @@ export class Agent extends EventEmitter<AgentEvents> {
   private applied?: Applied;
   private lastInvalid?: string;
   private readonly judge: DriftJudge;
+  /** What drifted since the last sync started (for its result). */
+  private reasons: string[] = [];
   /** Netlink port ids of the agent's sockets. */
   private readonly ports = new Set<number>();
   /** The wanted links of the last sync's desired state, for the judge. */
@@ -154,6 +156,8 @@ export class Agent extends EventEmitter<AgentEvents> {
 
   private onDrift(s: DriftSignal): void {
     this.emit('drift', s);
+    if (this.reasons.length < MAX_REASONS) this.reasons.push(s.what);
+    else if (this.reasons.length === MAX_REASONS) this.reasons.push('...');
     this.kick(s.kind === 'resync' ? 'resync' : 'drift');
   }
 
@@ -179,7 +183,8 @@ export class Agent extends EventEmitter<AgentEvents> {
 
   private async run(triggers: SyncTrigger[]): Promise<SyncResult> {
     const t0 = performance.now();
-    const base = { seq: ++this.seq, trigger: triggers[0], triggers };
+    const base: Pick<SyncResult, 'seq' | 'trigger' | 'triggers' | 'drift'> = { seq: ++this.seq, trigger: triggers[0], triggers };
+    if (this.reasons.length) base.drift = this.reasons.splice(0);
     this.judge.syncStarted();
     let out: SyncResult;
     try {
@@ -269,5 +274,8 @@ export class Agent extends EventEmitter<AgentEvents> {
     }, delay);
   }
 }
+
+/** Drift reasons kept for one sync's result. */
+const MAX_REASONS = 5;
 
 const oneLine = (err: unknown): string => (err instanceof Error ? err.message : String(err)).split('\n')[0];

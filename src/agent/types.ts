@@ -42,6 +42,8 @@ export interface SyncResult {
   /** The CC's DHCP: what was done (start, reload, restart, unchanged...). */
   dhcp?: string;
   dnsmasqPid?: number;
+  /** What drifted (the drift and resync signals since the previous sync started; at most five, then "..."). */
+  drift?: string[];
   /** The failure, one line. */
   error?: string;
   /** An invalid state version: which, and the field named. */

@@ -25,6 +25,13 @@ function resyncSeconds(v: CliValues): number {
 }
 
 export async function agentCmd(v: CliValues): Promise<number> {
+  // First of all: a SIGTERM from here on is a clean stop, never the default kill.
+  const stopped = new Promise<string>((resolve) => {
+    process.once('SIGTERM', () => resolve('SIGTERM'));
+    process.once('SIGINT', () => resolve('SIGINT'));
+  });
+  let running: Agent | undefined;
+  process.on('SIGHUP', () => void running?.sync('sighup').catch(() => undefined));
   const role = roleOf(v);
   const resync = resyncSeconds(v);
   const listen = v.metrics !== undefined ? parseListen(v.metrics) : undefined;
@@ -41,6 +48,7 @@ export async function agentCmd(v: CliValues): Promise<number> {
     source,
     resyncSeconds: resync,
   });
+  running = agent;
   const metrics = new AgentMetrics(agent);
   agent.on('sync', (r) => process.stdout.write(`${formatSync(r, json, name)}\n`));
   agent.on('dnsmasq-exit', (pid) => log('dnsmasq-exit', { pid }, `dnsmasq (pid ${pid}) is gone: restarting it`));
@@ -50,11 +58,6 @@ export async function agentCmd(v: CliValues): Promise<number> {
     server = s.server;
     log('metrics', { url: s.url }, `metrics on ${s.url}`);
   }
-  const stopped = new Promise<string>((resolve) => {
-    process.once('SIGTERM', () => resolve('SIGTERM'));
-    process.once('SIGINT', () => resolve('SIGINT'));
-  });
-  process.on('SIGHUP', () => void agent.sync('sighup').catch(() => undefined));
   // A signal during the first sync stops too (stop() waits for it, briefly).
   await Promise.race([agent.start(), stopped]);
   const signal = await stopped;

@@ -83,7 +83,11 @@ describe.skipIf(!isRoot)('the Agent class (root)', () => {
       expect(first.result).toBe('invalid');
       expect(first.version).toBeUndefined();
       expect(first.invalid).toMatchObject({ field: 'addrsPerNet', value: 7 });
-      expect(ipLinks(ns).map((l) => l.ifname).sort()).toEqual(['eth0', 'eth1', 'lo']);
+      expect(
+        ipLinks(ns)
+          .map((l) => l.ifname)
+          .sort(),
+      ).toEqual(['eth0', 'eth1', 'lo']);
       await writeFileAtomic(file, JSON.stringify(seed));
       await until(() => seen.some((r) => r.result === 'ok'));
       expect(seen.at(-1)).toMatchObject({ trigger: 'store', result: 'ok', version: contentVersion(JSON.stringify(seed)) });
