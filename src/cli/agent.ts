@@ -30,8 +30,9 @@ export async function agentCmd(v: CliValues): Promise<number> {
     process.once('SIGTERM', () => resolve('SIGTERM'));
     process.once('SIGINT', () => resolve('SIGINT'));
   });
-  let running: Agent | undefined;
-  process.on('SIGHUP', () => void running?.sync('sighup').catch(() => undefined));
+  // SIGHUP before the agent exists is ignored (its first sync is a full one anyway).
+  const hup: { agent?: Agent } = {};
+  process.on('SIGHUP', () => void hup.agent?.sync('sighup').catch(() => undefined));
   const role = roleOf(v);
   const resync = resyncSeconds(v);
   const listen = v.metrics !== undefined ? parseListen(v.metrics) : undefined;
@@ -48,7 +49,7 @@ export async function agentCmd(v: CliValues): Promise<number> {
     source,
     resyncSeconds: resync,
   });
-  running = agent;
+  hup.agent = agent;
   const metrics = new AgentMetrics(agent);
   agent.on('sync', (r) => process.stdout.write(`${formatSync(r, json, name)}\n`));
   agent.on('dnsmasq-exit', (pid) => log('dnsmasq-exit', { pid }, `dnsmasq (pid ${pid}) is gone: restarting it`));
