@@ -85,6 +85,7 @@ export class Agent extends EventEmitter<AgentEvents> {
   private retryTimer?: NodeJS.Timeout;
   private unwatch?: () => void;
   private started = false;
+  private stopped = false;
 
   constructor(private readonly opts: AgentOptions) {
     super();
@@ -107,11 +108,14 @@ export class Agent extends EventEmitter<AgentEvents> {
    * sync and resolves with its result (a failed one is retried, not thrown).
    */
   async start(): Promise<SyncResult> {
-    if (this.started) throw new Error('the agent is started already');
+    if (this.started || this.stopped) throw new Error(`the agent is ${this.started ? 'started already' : 'stopped: an Agent runs once'}`);
     this.started = true;
     this.unwatch = this.source.watch(() => this.kick('store'));
-    if (this.driftSource) {
-      await this.driftSource.start((ev) => this.onEvent(ev));
+    try {
+      await this.driftSource?.start((ev) => this.onEvent(ev));
+    } catch (err) {
+      await this.stop();
+      throw err;
     }
     const resync = this.opts.resyncSeconds ?? 300;
     if (resync > 0) this.timers.push(setInterval(() => this.kick('resync'), resync * 1000));
@@ -131,6 +135,7 @@ export class Agent extends EventEmitter<AgentEvents> {
   async stop(graceMs = 800): Promise<void> {
     if (!this.started) return;
     this.started = false;
+    this.stopped = true;
     for (const t of this.timers) clearInterval(t);
     this.timers = [];
     clearTimeout(this.retryTimer);

@@ -121,3 +121,22 @@ describe.skipIf(!isRoot)('the Agent class (root)', () => {
     });
   }, 30_000);
 });
+
+describe.skipIf(!isRoot)('the Agent class: start and stop (root)', () => {
+  it('a drift source that cannot start fails start() and leaves nothing running; an Agent runs once', async () => {
+    await withAgent(seed, {}, async (a) => {
+      const failing = new Agent({
+        role: { role: 'nc', node: 'nc1' },
+        netns: a.netns!,
+        source: new StoreSource(new FileStore(join(dir, 'unused.json'))),
+        drift: { start: () => Promise.reject(new Error('no events here')), stop: () => undefined },
+        resyncSeconds: 1,
+      });
+      await expect(failing.start()).rejects.toThrow('no events here');
+      await expect(failing.start()).rejects.toThrow('an Agent runs once');
+      await a.start();
+      await a.stop();
+      await expect(a.start()).rejects.toThrow('an Agent runs once');
+    });
+  }, 30_000);
+});
