@@ -152,6 +152,13 @@ void NetlinkSubscription::OnPoll(uv_poll_t* handle, int status, int) {
 // Reads what is queued. `status` < 0: libuv saw POLLERR (a pending socket
 // error, ENOBUFS for netlink) and stopped the watcher.
 void NetlinkSubscription::Drain(int status) {
+  // A local handle keeps this object alive for the whole drain: a callback
+  // that calls close() drops the persistent reference, and a GC during the
+  // rest of the callback must not finalize the object under our feet.
+  Napi::Env env(on_data_.Env());
+  Napi::HandleScope scope(env);
+  Napi::Object keep = self_.Value();
+  (void)keep;
   thread_local std::vector<uint8_t> rbuf(kReadBytes);
   std::vector<uint8_t> out;
   bool lost = false;

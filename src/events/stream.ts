@@ -11,13 +11,18 @@
 // once (in the dump, as a live event, or both); consumers must treat events
 // as "this is now so", which a 'new' for a known object is.
 //
+// Errors: a dump that fails (a kernel error, or NLM_F_DUMP_INTR more than
+// MAX_DUMP_RETRIES times in a row) or a socket error other than ENOBUFS ends
+// the stream: next() rejects with it, after the events already queued.
+//
 // Lost notifications (ENOBUFS) become { type: 'resync' }; with dump: true a
 // fresh dump and 'synced' follow by themselves (a loss during a dump makes
 // another dump follow it), so a consumer that rebuilds its view from
 // `existing` events after each 'resync' is exact again at 'synced'.
 //
-// Backpressure: live events wait in a queue while the consumer is slow. When
-// it holds `highWater` of them (default 10,000) the subscriptions stop reading:
+// Backpressure: live events wait in a queue while the consumer is slow (or
+// are held back while a dump runs). When there are `highWater` of them
+// (default 10,000) the subscriptions stop reading:
 // the kernel's receive buffer (rcvbuf, 32 MiB by default) holds what comes
 // next, and its overflow becomes a 'resync'. Reading starts again when the
 // queue is down to half. Dumped objects are not counted: they are the state.
@@ -126,7 +131,12 @@ export class EventStream implements AsyncIterableIterator<NetEvent> {
         this.emitLive({ type: 'undecoded', messageType: m.type, port: m.port, error: error as Error });
       }
     }
-    if (!this.paused && this.live + (this.held?.length ?? 0) >= this.highWater) {
+    this.maybePause();
+  }
+
+  /** Stops reading the sockets while highWater live events wait (queued, or held back by a dump). */
+  private maybePause(): void {
+    if (!this.paused && !this.closed && this.live + (this.held?.length ?? 0) >= this.highWater) {
       this.paused = true;
       for (const s of this.subs) s.pause();
     }
@@ -174,6 +184,7 @@ export class EventStream implements AsyncIterableIterator<NetEvent> {
       const held = this.held ?? [];
       this.held = undefined;
       for (const ev of held) this.push(ev, true);
+      this.maybePause();
     } catch (err) {
       this.fail(err);
     }
@@ -197,7 +208,7 @@ export class EventStream implements AsyncIterableIterator<NetEvent> {
       this.head = 0;
     }
     if (ev.type !== 'synced' && !('existing' in ev && ev.existing)) this.live = Math.max(0, this.live - 1);
-    if (this.paused && this.live <= this.highWater / 2 && !this.closed) {
+    if (this.paused && this.live + (this.held?.length ?? 0) <= this.highWater / 2 && !this.closed) {
       this.paused = false;
       for (const s of this.subs) s.resume();
     }

@@ -204,6 +204,14 @@ describe.skipIf(!isRoot)('events: close, namespaces, bad input (root)', () => {
       expect(fdCount()).toBe(before);
       for (let i = 0; i < 500; i++) h.events().close();
       expect(fdCount()).toBe(before);
+
+      // `await using` (Node 20.4+ has Symbol.asyncDispose): disposing closes.
+      const sub3 = h.events();
+      const dispose = (sub3 as unknown as Record<symbol, () => Promise<void>>)[Symbol.asyncDispose];
+      expect(typeof dispose).toBe('function');
+      await dispose.call(sub3);
+      expect(await sub3.next()).toEqual({ value: undefined, done: true });
+      expect(fdCount()).toBe(before);
     });
   });
 
@@ -230,6 +238,19 @@ describe.skipIf(!isRoot)('events: close, namespaces, bad input (root)', () => {
           sub.close();
         }
       });
+    });
+  });
+
+  it('a dump that fails ends the stream: next() rejects with the error, and the sockets are closed', async () => {
+    await withHandle(async (_h, ns) => {
+      const other = open({ netns: ns });
+      other.close(); // its request sockets are closed: the dump cannot run
+      const before = fdCount();
+      const sub = other.events({ links: true, dump: true });
+      const err = await sub.next().catch((e: unknown) => e);
+      expect(err).toMatchObject({ code: 'EBADF' });
+      expect(fdCount()).toBe(before);
+      sub.close();
     });
   });
 
