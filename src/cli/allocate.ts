@@ -1,6 +1,9 @@
-// eucanet allocate: fill in what the state leaves open, written back atomically.
+// eucanet allocate: fill in what the state leaves open, written back atomically
+// under the store's lock (so never over an operation's concurrent update).
 import { allocate } from '../managed/allocate.js';
-import { formatState, loadState, withAllocations, writeFileAtomic } from '../managed/statefile.js';
+import { formatState, loadState, withAllocations, type LoadedState } from '../managed/statefile.js';
+import { ConflictError } from '../store/errors.js';
+import { contentVersion, writeTextIf } from '../store/file.js';
 import type { CliValues } from './commands.js';
 import { inputFile } from './files.js';
 import { EXIT_OK, WriteError } from './output.js';
@@ -25,22 +28,29 @@ export function allocationLines(before: Doc, after: Doc): string[] {
   return out;
 }
 
+/** Loads, allocates and (unless a dry run) writes back under the store's lock, again if another writer got in between. */
+async function allocateOnce(path: string, v: CliValues): Promise<{ loaded: LoadedState; doc: Record<string, unknown>; text: string }> {
+  for (let attempt = 0; ; attempt++) {
+    const loaded = await loadState(path, v.conf ? { conf: await inputFile('--conf', v.conf) } : {});
+    const doc = withAllocations(loaded.document, allocate(loaded.state));
+    const text = formatState(doc);
+    if (text === loaded.text || v['dry-run']) return { loaded, doc, text };
+    try {
+      await writeTextIf(path, text, contentVersion(loaded.text));
+      return { loaded, doc, text };
+    } catch (err) {
+      if (!(err instanceof ConflictError) || attempt >= 10) throw err instanceof ConflictError ? err : new WriteError(path, err);
+    }
+  }
+}
+
 export async function allocateCmd(v: CliValues): Promise<number> {
   const path = await inputFile('--state', must(v.state, 'the required --state'));
-  const loaded = await loadState(path, v.conf ? { conf: await inputFile('--conf', v.conf) } : {});
+  const { loaded, doc, text } = await allocateOnce(path, v);
   for (const w of loaded.warnings) process.stderr.write(`eucanet: warning: ${w}\n`);
-  const doc = withAllocations(loaded.document, allocate(loaded.state));
-  const text = formatState(doc);
   const changed = text !== loaded.text;
   const lines = allocationLines(loaded.document, doc);
   const dryRun = !!v['dry-run'];
-  if (changed && !dryRun) {
-    try {
-      await writeFileAtomic(path, text);
-    } catch (err) {
-      throw new WriteError(path, err);
-    }
-  }
   if (v.json) {
     process.stdout.write(`${JSON.stringify({ state: path, dryRun, changed, allocations: lines }, null, 2)}\n`);
     return EXIT_OK;

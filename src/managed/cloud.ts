@@ -1,8 +1,8 @@
 // The cloud's operations as library calls: run and terminate an instance;
 // allocate, associate, disassociate and release a public address; create and
 // delete a group; authorize and revoke a rule. Each one is a pure operation on
-// the desired state (managed/ops/: checked and allocated), then applied, only the difference, to every
-// host it manages (reconcile). If applying fails, the state is left as it was.
+// the desired state (managed/ops/: checked and allocated), whose result is
+// applied, only the difference, to every host it manages (reconcile). If applying fails, the state is left as it was.
 // Revoking a rule refills the group's chain inside one atomic nftables batch,
 // so new connections are refused at once (established ones keep going, as with
 // Eucalyptus' iptables).

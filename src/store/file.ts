@@ -29,6 +29,38 @@ export function contentVersion(bytes: Buffer | string | undefined): string {
   return bytes === undefined ? '' : createHash('sha256').update(bytes).digest('hex').slice(0, 16);
 }
 
+/**
+ * Replaces the file with `text` under its lock, if its version is still
+ * `ifVersion` (else ConflictError); returns the new version. For writers of a
+ * state file other than the store (`eucanet allocate`), so that they too never
+ * overwrite an operation's update.
+ */
+export async function writeTextIf(
+  path: string,
+  text: string,
+  ifVersion: string | undefined,
+  opts: Pick<FileStoreOptions, 'lockTimeoutMs'> = {},
+): Promise<string> {
+  return withLock(
+    `${path}.lock`,
+    async () => {
+      const current = contentVersion(await readBytes(path));
+      if (ifVersion !== undefined && ifVersion !== current) throw new ConflictError(path, ifVersion, current);
+      const version = contentVersion(text);
+      if (version !== current) await writeFileAtomic(path, text);
+      return version;
+    },
+    opts.lockTimeoutMs !== undefined ? { timeoutMs: opts.lockTimeoutMs } : {},
+  );
+}
+
+async function readBytes(path: string): Promise<Buffer | undefined> {
+  return readFile(path).catch((err: NodeJS.ErrnoException) => {
+    if (err.code === 'ENOENT') return undefined;
+    throw err;
+  });
+}
+
 export class FileStore implements Store {
   readonly name: string;
   readonly lockPath: string;
@@ -42,15 +74,8 @@ export class FileStore implements Store {
     this.lockPath = `${path}.lock`;
   }
 
-  private async bytes(): Promise<Buffer | undefined> {
-    return readFile(this.path).catch((err: NodeJS.ErrnoException) => {
-      if (err.code === 'ENOENT') return undefined;
-      throw err;
-    });
-  }
-
   async read(): Promise<Snapshot> {
-    const bytes = await this.bytes();
+    const bytes = await readBytes(this.path);
     if (bytes === undefined) throw Object.assign(new Error(`${this.path}: no such file`), { code: 'ENOENT', path: this.path });
     const doc = parseJson(bytes.toString('utf8'), this.path);
     if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) throw new ValidationError(this.path, doc, 'expected a JSON object');
@@ -59,18 +84,7 @@ export class FileStore implements Store {
 
   async write(next: State, opts: WriteOptions = {}): Promise<string> {
     validateState(structuredClone(next));
-    const text = formatState(next);
-    return withLock(
-      this.lockPath,
-      async () => {
-        const current = contentVersion(await this.bytes());
-        if (opts.ifVersion !== undefined && opts.ifVersion !== current) throw new ConflictError(this.path, opts.ifVersion, current);
-        const version = contentVersion(text);
-        if (version !== current) await writeFileAtomic(this.path, text);
-        return version;
-      },
-      this.opts.lockTimeoutMs !== undefined ? { timeoutMs: this.opts.lockTimeoutMs } : {},
-    );
+    return writeTextIf(this.path, formatState(next), opts.ifVersion, this.opts);
   }
 
   watch(opts: WatchOptions = {}): AsyncIterableIterator<string> {

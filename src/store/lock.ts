@@ -111,18 +111,19 @@ async function removeIf(path: string, text: string): Promise<void> {
   if (now?.text === text) await unlink(path).catch(() => undefined);
 }
 
-/** Removes the stale lock whose content was `text`, under the ".break" lock. */
-async function breakStale(path: string, text: string): Promise<void> {
+/** Removes the stale lock whose content was `text`, under the ".break" lock; false if another waiter is at it. */
+async function breakStale(path: string, text: string): Promise<boolean> {
   const brk = `${path}.break`;
   const mine = await create(brk);
   if (mine === undefined) {
     // Another waiter is breaking it (for microseconds); unless that one died there.
     const other = await readHolder(brk);
     if (other && (await judge(brk, other.holder)) === 'dead') await removeIf(brk, other.text);
-    return;
+    return false;
   }
   try {
     await removeIf(path, text);
+    return true;
   } finally {
     await unlink(brk).catch(() => undefined);
   }
@@ -142,10 +143,7 @@ export async function acquireLock(path: string, opts: LockOptions = {}): Promise
     if (text !== undefined) return { path, release: () => removeIf(path, text) };
     const held = await readHolder(path);
     if (held === undefined) continue; // released meanwhile
-    if ((await judge(path, held.holder)) === 'dead') {
-      await breakStale(path, held.text);
-      continue;
-    }
+    if ((await judge(path, held.holder)) === 'dead' && (await breakStale(path, held.text))) continue;
     const waited = Date.now() - t0;
     if (waited >= timeoutMs) throw new LockTimeoutError(path, describe(held.holder), waited);
     // Held for milliseconds at a time: poll fast, with jitter so waiters spread out.

@@ -37,7 +37,10 @@ export async function update(store: Store, op: (state: State) => OpResult, opts:
       return { ...result, version, previousVersion: snap.version, retries, written: true };
     } catch (err) {
       if (!isConflict(err) || retries >= max) {
-        if (isConflict(err)) err.attempts = retries + 1;
+        if (isConflict(err)) {
+          err.attempts = retries + 1;
+          err.message += `; gave up after ${err.attempts} attempts`;
+        }
         throw err;
       }
     }

@@ -194,3 +194,43 @@ describe('public addresses', () => {
     expect(e.reason).toMatch(/exhausted/);
   });
 });
+
+describe('changes for people', () => {
+  it('one line per kind of change', () => {
+    const lines = (
+      [
+        {
+          kind: 'instance-added',
+          id: 'i-9',
+          group: 'a/b',
+          node: 'nc1',
+          port: 'vnet4',
+          privateIp: '10.1.2.6',
+          mac: 'd0:0d:0a:01:02:06',
+          publicIp: '192.168.32.202',
+        },
+        { kind: 'instance-removed', id: 'i-9', group: 'a/b', node: 'nc1', privateIp: '10.1.2.6' },
+        { kind: 'group-added', group: 'a/b', vlan: 12, subnet: '10.1.1.64/27' },
+        { kind: 'group-removed', group: 'a/b', vlan: 12, subnet: '10.1.1.64/27' },
+        { kind: 'rule-added', group: 'a/b', rule: { protocol: 'tcp', from: 22, to: 23, cidr: '0.0.0.0/0' } },
+        { kind: 'rule-removed', group: 'a/b', rule: { protocol: 'icmp', icmpType: 3, icmpCode: 4, sourceGroup: 'a/c' } },
+        { kind: 'address-allocated', ip: '192.168.32.202' },
+        { kind: 'address-associated', ip: '192.168.32.202', instance: 'i-9' },
+        { kind: 'address-disassociated', ip: '192.168.32.202', instance: 'i-9' },
+        { kind: 'address-released', ip: '192.168.32.202' },
+      ] satisfies ops.Change[]
+    ).map(ops.describeChange);
+    expect(lines).toEqual([
+      'instance i-9 added: group a/b, node nc1, port vnet4, privateIp 10.1.2.6, mac d0:0d:0a:01:02:06, publicIp 192.168.32.202',
+      'instance i-9 removed: privateIp 10.1.2.6 back in its pool',
+      'group a/b added: vlan 12, subnet 10.1.1.64/27',
+      'group a/b removed: vlan 12 and subnet 10.1.1.64/27 free',
+      'group a/b: rule added: tcp 22-23 from 0.0.0.0/0',
+      'group a/b: rule removed: icmp type 3 code 4 from a/c',
+      'address 192.168.32.202 allocated',
+      'address 192.168.32.202 associated with instance i-9',
+      'address 192.168.32.202 disassociated from instance i-9 (still allocated)',
+      'address 192.168.32.202 released to the pool',
+    ]);
+  });
+});

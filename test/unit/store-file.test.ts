@@ -228,5 +228,6 @@ describe('update()', () => {
     ).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ConflictError);
     expect((err as ConflictError).attempts).toBe(4);
+    expect((err as Error).message).toMatch(/: changed by another writer \(expected version [0-9a-f]{16}, found [0-9a-f]{16}\); gave up after 4 attempts$/);
   });
 });

@@ -30,7 +30,7 @@ export function describeChange(c: Change): string {
     case 'instance-added':
       return `instance ${c.id} added: group ${c.group}, node ${c.node}, port ${c.port}, privateIp ${c.privateIp}, mac ${c.mac}${c.publicIp ? `, publicIp ${c.publicIp}` : ''}`;
     case 'instance-removed':
-      return `instance ${c.id} removed: privateIp ${c.privateIp}${c.publicIp ? ` and publicIp ${c.publicIp}` : ''} back in their pools`;
+      return `instance ${c.id} removed: privateIp ${c.privateIp}${c.publicIp ? ` and publicIp ${c.publicIp} back in their pools` : ' back in its pool'}`;
     case 'group-added':
       return `group ${c.group} added: vlan ${c.vlan}, subnet ${c.subnet}`;
     case 'group-removed':
