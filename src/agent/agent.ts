@@ -15,6 +15,7 @@ import type { AllocatedState } from '../managed/types.js';
 import type { Netns } from '../sys/netns-path.js';
 import { Backoff } from './backoff.js';
 import { Coalescer } from './coalesce.js';
+import { MAX_REASONS, invalidOf, oneLine } from './result.js';
 import { NetnsEvents } from './netns-events.js';
 import { DriftJudge, wantedLinksOf, type JudgedEvent, type WantedLink } from './drift.js';
 import type { DriftSignal, DriftSource, StateRead, StateSource, SyncResult, SyncTrigger } from './types.js';
@@ -85,6 +86,8 @@ export class Agent extends EventEmitter<AgentEvents> {
   private retryTimer?: NodeJS.Timeout;
   private unwatch?: () => void;
   private started = false;
+  /** The source said a new version may be there, and no sync has read it since. */
+  private storeChanged = false;
   private stopped = false;
 
   constructor(private readonly opts: AgentOptions) {
@@ -110,7 +113,10 @@ export class Agent extends EventEmitter<AgentEvents> {
   async start(): Promise<SyncResult> {
     if (this.started || this.stopped) throw new Error(`the agent is ${this.started ? 'started already' : 'stopped: an Agent runs once'}`);
     this.started = true;
-    this.unwatch = this.source.watch(() => this.kick('store'));
+    this.unwatch = this.source.watch(() => {
+      this.storeChanged = true;
+      this.kick('store');
+    });
     try {
       await this.driftSource?.start((ev) => this.onEvent(ev));
     } catch (err) {
@@ -193,7 +199,7 @@ export class Agent extends EventEmitter<AgentEvents> {
     this.judge.syncStarted();
     let out: SyncResult;
     try {
-      out = { ...base, ...(await this.reconcile()) };
+      out = { ...base, ...(await this.reconcile(triggers)) };
     } catch (err) {
       this.handle?.close();
       this.handle = undefined;
@@ -208,9 +214,9 @@ export class Agent extends EventEmitter<AgentEvents> {
   }
 
   /** Reads the newest version and applies it, or the last good one when it is invalid. */
-  private async reconcile(): Promise<Omit<SyncResult, 'seq' | 'trigger' | 'triggers'>> {
-    const read = await this.source.read(this.applied);
-    let invalid = read.invalid ? this.invalidOf(read, read.invalid) : undefined;
+  private async reconcile(triggers: SyncTrigger[]): Promise<Omit<SyncResult, 'seq' | 'trigger' | 'triggers'>> {
+    const read = await this.readState(triggers);
+    let invalid = read.invalid ? invalidOf(read.version, read.invalid) : undefined;
     if (read.state) {
       try {
         return this.applyVersion(read.version, read.state, await this.apply(read.state));
@@ -221,7 +227,7 @@ export class Agent extends EventEmitter<AgentEvents> {
         // host not ready at start: an interface missing), it is a failure,
         // retried with backoff.
         if (!(err instanceof ValidationError) || !this.applied || read.version === this.applied.version) throw err;
-        invalid = this.invalidOf(read, err);
+        invalid = invalidOf(read.version, err);
       }
     }
     const good = this.applied;
@@ -230,11 +236,17 @@ export class Agent extends EventEmitter<AgentEvents> {
     return { ...this.applyVersion(good.version, good.state, r), result: 'invalid', ...(invalid ? { invalid, error: invalid.message } : {}) };
   }
 
-  private invalidOf(read: StateRead, err: ValidationError): NonNullable<SyncResult['invalid']> {
-    // The value as the error holds it, unless it is big (a whole document): then its start, as text.
-    const text = JSON.stringify(err.value) ?? String(err.value);
-    const value = text.length > 200 ? `${text.slice(0, 200)}...` : err.value;
-    return { version: read.version, field: err.field, value, message: oneLine(err) };
+  /**
+   * The state to apply. A repair (drift, dnsmasq) with no store change seen
+   * since the last read applies the state in hand: reading and validating a
+   * big state again would only delay the repair. Every other trigger reads
+   * the store (a resync or SIGHUP also catches a change the watch missed).
+   */
+  private async readState(triggers: SyncTrigger[]): Promise<StateRead> {
+    const repairOnly = triggers.every((t) => t === 'drift' || t === 'dnsmasq');
+    if (repairOnly && !this.storeChanged && this.applied) return { version: this.applied.version, state: this.applied.state };
+    this.storeChanged = false;
+    return this.source.read(this.applied);
   }
 
   private apply(state: AllocatedState): Promise<ApplyResult> {
@@ -279,8 +291,3 @@ export class Agent extends EventEmitter<AgentEvents> {
     }, delay);
   }
 }
-
-/** Drift reasons kept for one sync's result. */
-const MAX_REASONS = 5;
-
-const oneLine = (err: unknown): string => (err instanceof Error ? err.message : String(err)).split('\n')[0];
