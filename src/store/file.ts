@@ -1,9 +1,11 @@
 // The file store: the state as one JSON file on one machine (what `apply
 // --state FILE` reads). Writes replace the file atomically (temp file, fsync,
-// rename); a compare-and-swap holds the lock file FILE.lock (lock.ts) for the
-// few milliseconds between reading the current version and the rename, so
-// concurrent writers in any number of processes never lose an update. The
-// version is a hash of the file's bytes.
+// rename); a compare-and-swap holds the lock file FILE.lock (lock.ts) from
+// reading the current version to the rename, so concurrent writers in any
+// number of processes never lose an update; exclusive() holds it around a
+// whole read-operation-write (update()), so they queue instead of conflicting.
+// The version is a hash of the file's bytes.
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { ValidationError } from '../errors.js';
@@ -18,7 +20,7 @@ import { withLock } from './lock.js';
 import type { Snapshot, Store, WatchOptions, WriteOptions } from './types.js';
 
 export interface FileStoreOptions {
-  /** How long a write waits for the lock held by a live process (default 10 s). */
+  /** How long a write waits while one live process keeps the lock (default 10 s). */
   lockTimeoutMs?: number;
   /** The watch's fallback poll period (default 1000 ms). */
   pollMs?: number;
@@ -41,18 +43,22 @@ export async function writeTextIf(
   ifVersion: string | undefined,
   opts: Pick<FileStoreOptions, 'lockTimeoutMs'> = {},
 ): Promise<string> {
-  return withLock(
-    `${path}.lock`,
-    async () => {
-      const current = contentVersion(await readBytes(path));
-      if (ifVersion !== undefined && ifVersion !== current) throw new ConflictError(path, ifVersion, current);
-      const version = contentVersion(text);
-      if (version !== current) await writeFileAtomic(path, text);
-      return version;
-    },
-    opts.lockTimeoutMs !== undefined ? { timeoutMs: opts.lockTimeoutMs } : {},
-  );
+  const write = async (): Promise<string> => {
+    const current = contentVersion(await readBytes(path));
+    if (ifVersion !== undefined && ifVersion !== current) throw new ConflictError(path, ifVersion, current);
+    const version = contentVersion(text);
+    if (version !== current) await writeFileAtomic(path, text);
+    return version;
+  };
+  // Inside exclusive() on this file the lock is ours already.
+  if (holding.getStore() === path) return write();
+  return withLock(`${path}.lock`, write, lockOptions(opts));
 }
+
+/** The file whose lock the current async context holds (FileStore.exclusive). */
+const holding = new AsyncLocalStorage<string>();
+
+const lockOptions = (o: Pick<FileStoreOptions, 'lockTimeoutMs'>) => (o.lockTimeoutMs !== undefined ? { timeoutMs: o.lockTimeoutMs } : {});
 
 async function readBytes(path: string): Promise<Buffer | undefined> {
   return readFile(path).catch((err: NodeJS.ErrnoException) => {
@@ -85,6 +91,12 @@ export class FileStore implements Store {
   async write(next: State, opts: WriteOptions = {}): Promise<string> {
     validateState(structuredClone(next));
     return writeTextIf(this.path, formatState(next), opts.ifVersion, this.opts);
+  }
+
+  /** Runs `fn` holding the lock file; writes from within it (and only those) use the lock held. */
+  async exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    if (holding.getStore() === this.path) return fn();
+    return withLock(this.lockPath, () => holding.run(this.path, fn), lockOptions(this.opts));
   }
 
   watch(opts: WatchOptions = {}): AsyncIterableIterator<string> {

@@ -1,6 +1,6 @@
-// A lock file next to the state file, held for the few milliseconds of a
-// compare-and-swap, safe across processes on one machine. Node has no flock(),
-// so: the lock is created whole and atomically (a temp file hard-linked to the
+// A lock file next to the state file, held for a compare-and-swap or one
+// operation's read-run-write, safe across processes on one machine. Node has
+// no flock(), so: the lock is created whole and atomically (a temp file hard-linked to the
 // lock's name: link() fails with EEXIST while someone holds it), and it names
 // its holder (pid, the process's start time from /proc/<pid>/stat, pid
 // namespace, host). A holder that is gone (SIGKILLed, crashed) is seen at once:
@@ -16,7 +16,7 @@ import { hostname } from 'node:os';
 import { LockTimeoutError } from './errors.js';
 
 export interface LockOptions {
-  /** Give up after this long while a live process holds the lock (default 10 s). */
+  /** Give up when one live holder keeps the lock this long (default 10 s). */
   timeoutMs?: number;
 }
 
@@ -137,12 +137,15 @@ export interface Lock {
 /** Takes the lock at `path`, waiting while a live process holds it, breaking it if its holder is gone. */
 export async function acquireLock(path: string, opts: LockOptions = {}): Promise<Lock> {
   const timeoutMs = opts.timeoutMs ?? 10_000;
-  const t0 = Date.now();
+  // The timeout counts while one holder keeps the lock: writers queueing behind each other are progress.
+  let t0 = Date.now();
+  let holderText = '';
   for (let attempt = 0; ; attempt++) {
     const text = await create(path);
     if (text !== undefined) return { path, release: () => removeIf(path, text) };
     const held = await readHolder(path);
     if (held === undefined) continue; // released meanwhile
+    if (held.text !== holderText) [holderText, t0] = [held.text, Date.now()];
     if ((await judge(path, held.holder)) === 'dead' && (await breakStale(path, held.text))) continue;
     const waited = Date.now() - t0;
     if (waited >= timeoutMs) throw new LockTimeoutError(path, describe(held.holder), waited);

@@ -40,6 +40,14 @@ export interface Store {
    * read() (a version it yields may already be superseded: read() has the newest).
    */
   watch(opts?: WatchOptions): AsyncIterableIterator<string>;
+  /**
+   * Runs `fn` while no other writer that uses this store's lock can write
+   * (a write inside `fn` then needs no lock of its own), where the store has
+   * such a lock (the file store's lock file; an etcd store has none: its
+   * transactions are the compare-and-swap). update() uses it so that writers
+   * queue instead of redoing their work after conflicts.
+   */
+  exclusive?<T>(fn: () => Promise<T>): Promise<T>;
   /** Ends every watch and frees what the store holds. */
   close(): Promise<void>;
 }

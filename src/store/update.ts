@@ -26,15 +26,29 @@ export interface UpdateResult extends OpResult {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** One read, the operation, and (unless a dry run) a conditional write. */
+async function attempt(store: Store, op: (state: State) => OpResult, retries: number, dryRun: boolean): Promise<UpdateResult> {
+  const snap = await store.read();
+  const result = op(snap.state);
+  if (dryRun) return { ...result, version: snap.version, previousVersion: snap.version, retries, written: false };
+  const version = await store.write(result.state, { ifVersion: snap.version });
+  return { ...result, version, previousVersion: snap.version, retries, written: true };
+}
+
+/**
+ * Runs `op` on the store's current state and writes the result if the state
+ * did not change meanwhile; else again on the new state, up to `retries`
+ * times. Where the store has a lock (exclusive()), each attempt holds it, so
+ * writers using it queue instead of conflicting; the compare-and-swap still
+ * catches any other writer.
+ */
 export async function update(store: Store, op: (state: State) => OpResult, opts: UpdateOptions = {}): Promise<UpdateResult> {
   const max = opts.retries ?? 30;
+  const dryRun = !!opts.dryRun;
   for (let retries = 0; ; retries++) {
-    const snap = await store.read();
-    const result = op(snap.state);
-    if (opts.dryRun) return { ...result, version: snap.version, previousVersion: snap.version, retries, written: false };
     try {
-      const version = await store.write(result.state, { ifVersion: snap.version });
-      return { ...result, version, previousVersion: snap.version, retries, written: true };
+      const once = () => attempt(store, op, retries, dryRun);
+      return await (store.exclusive && !dryRun ? store.exclusive(once) : once());
     } catch (err) {
       if (!isConflict(err) || retries >= max) {
         if (isConflict(err)) {

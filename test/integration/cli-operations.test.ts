@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Instance, State } from '../../src/managed/types.js';
-import { contentVersion } from '../../src/store/file.js';
+import { FileStore, contentVersion } from '../../src/store/file.js';
 import { cliPath, eucanet, repoRoot, type CliRun } from '../helpers/cli.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'eucanet-ops-'));
@@ -245,6 +245,27 @@ describe('many writers at once (processes), nothing lost', () => {
     for (const key of ['privateIp', 'mac', 'port'] as const) expect(new Set(made.map((i) => i[key])).size).toBe(20);
     const all = load(p).instances ?? [];
     expect(new Set(all.map((i) => i.privateIp)).size).toBe(all.length);
+  }, 120_000);
+
+  it("a watch of the file sees the writes of other processes, and its last version is the file's", async () => {
+    const p = stateFile();
+    const store = new FileStore(p);
+    const it = store.watch({ since: contentVersion(seedText) });
+    const seen: string[] = [];
+    const reading = (async () => {
+      for await (const v of it) seen.push(v);
+    })();
+    await Promise.all(
+      Array.from({ length: 10 }, (_, i) =>
+        eucanetAsync(['authorize', '--state', p, 'admin/web', '--protocol', 'tcp', '--port', String(7000 + i), '--cidr', '0.0.0.0/0']),
+      ),
+    );
+    const final = contentVersion(readFileSync(p));
+    for (const end = Date.now() + 3000; seen.at(-1) !== final && Date.now() < end;) await new Promise((r) => setTimeout(r, 20));
+    await store.close();
+    await reading;
+    expect(seen.at(-1)).toBe(final);
+    expect(new Set(seen).size).toBe(seen.length); // each version once
   }, 120_000);
 
   it('10 allocate-address processes get 10 distinct addresses, all kept', async () => {

@@ -11,7 +11,7 @@ import * as ops from '../../src/managed/ops/index.js';
 import { formatState } from '../../src/managed/statefile.js';
 import type { State } from '../../src/managed/types.js';
 import { parseState } from '../../src/managed/validate.js';
-import { ConflictError, FileStore, LockTimeoutError, acquireLock, contentVersion, update } from '../../src/store/index.js';
+import { ConflictError, FileStore, LockTimeoutError, acquireLock, contentVersion, update, type Store } from '../../src/store/index.js';
 import { FOREIGN_STALE_MS } from '../../src/store/lock.js';
 import { writeFileAtomic } from '../../src/util/file.js';
 
@@ -194,7 +194,7 @@ describe('the lock', () => {
 });
 
 describe('update()', () => {
-  it('twenty concurrent updates on one store all land; the conflicts are retried and counted', async () => {
+  it('twenty concurrent updates all land: through the lock they queue, with no conflict', async () => {
     const p = stateFile();
     const results = await Promise.all(
       Array.from({ length: 20 }, (_, i) =>
@@ -204,6 +204,33 @@ describe('update()', () => {
     const rules = (await new FileStore(p).read()).state.groups?.find((g) => g.name === 'web')?.rules ?? [];
     expect(rules.map((r) => r.from).sort()).toEqual([80, ...Array.from({ length: 20 }, (_, i) => 8000 + i)]);
     expect(results.every((r) => r.written)).toBe(true);
+    expect(results.map((r) => r.retries)).toEqual(Array(20).fill(0));
+  });
+
+  it('the lock timeout counts per holder: ten writers of 60 ms each queue behind a 300 ms timeout', async () => {
+    const p = stateFile();
+    const slow = (i: number) => (s: State) => {
+      const end = Date.now() + 60;
+      while (Date.now() < end); // an operation that takes its time (a big state)
+      return ops.authorize(s, 'admin/web', { protocol: 'tcp', from: 7000 + i, cidr: '0.0.0.0/0' });
+    };
+    const t0 = Date.now();
+    await Promise.all(Array.from({ length: 10 }, (_, i) => update(new FileStore(p, { lockTimeoutMs: 300 }), slow(i))));
+    expect(Date.now() - t0).toBeGreaterThan(600);
+    expect((await new FileStore(p).read()).state.groups?.[1].rules).toHaveLength(11);
+  });
+
+  it('on a store without a lock (compare-and-swap only, as etcd) twenty concurrent updates all land, conflicts retried and counted', async () => {
+    const p = stateFile();
+    const casOnly = (): Store => {
+      const f = new FileStore(p);
+      return { name: f.name, read: () => f.read(), write: (s, o) => f.write(s, o), watch: (o) => f.watch(o), close: () => f.close() };
+    };
+    const results = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => update(casOnly(), (s) => ops.authorize(s, 'admin/web', { protocol: 'udp', from: 8000 + i, cidr: '0.0.0.0/0' }))),
+    );
+    const rules = (await new FileStore(p).read()).state.groups?.find((g) => g.name === 'web')?.rules ?? [];
+    expect(rules.filter((r) => r.protocol === 'udp')).toHaveLength(20);
     expect(results.reduce((a, r) => a + r.retries, 0)).toBeGreaterThan(0);
   });
 
