@@ -82,6 +82,7 @@ export {
   serveMetrics,
   type AgentEvents,
   type AgentOptions,
+  type AgentStatus,
   type Applied,
   type DriftSignal,
   type DriftSource,

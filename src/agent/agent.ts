@@ -9,7 +9,7 @@ import { EventEmitter } from 'node:events';
 import { isAlive } from '../dhcp/proc.js';
 import { ValidationError } from '../errors.js';
 import { open, type Handle } from '../handle.js';
-import { applyRole, type ApplyResult, type DhcpOptions } from '../managed/apply.js';
+import { applyRole, type ApplyResult } from '../managed/apply.js';
 import type { Role } from '../managed/roles/index.js';
 import type { AllocatedState } from '../managed/types.js';
 import type { Netns } from '../sys/netns-path.js';
@@ -18,50 +18,9 @@ import { Coalescer } from './coalesce.js';
 import { MAX_REASONS, invalidOf, oneLine } from './result.js';
 import { NetnsEvents } from './netns-events.js';
 import { DriftJudge, wantedLinksOf, type JudgedEvent, type WantedLink } from './drift.js';
-import type { DriftSignal, DriftSource, StateRead, StateSource, SyncResult, SyncTrigger } from './types.js';
+import type { AgentEvents, AgentOptions, AgentStatus, Applied, DriftSignal, DriftSource, StateRead, StateSource, SyncResult, SyncTrigger } from './types.js';
 
-export interface AgentOptions {
-  role: Role;
-  /** The host's namespace (a name under /run/netns, a path or an fd); default the caller's. */
-  netns?: Netns;
-  /** Where the desired state comes from. */
-  source: StateSource;
-  /**
-   * Where drift is heard of: by default the namespace's netlink events
-   * (NetnsEvents); false: none, only resyncs and SIGHUP catch drift.
-   */
-  drift?: DriftSource | false;
-  /** Seconds between full resyncs (default 300; 0: none). */
-  resyncSeconds?: number;
-  /** Retry backoff after a failed sync: first delay and cap, in ms (default 100 and 30000). */
-  retryMs?: { initial?: number; max?: number };
-  /** The CC's DHCP server options (state directory, dnsmasq path). */
-  dhcpOptions?: DhcpOptions;
-  /**
-   * The least time between the starts of two syncs, in ms (default 200): a
-   * burst of changes is applied a few times a second, not once per change; a
-   * change long after the last sync is applied at once.
-   */
-  minGapMs?: number;
-  /** How often the CC's dnsmasq is checked for life, in ms (default 500). */
-  dnsmasqCheckMs?: number;
-}
-
-/** The version and state last applied. */
-export interface Applied {
-  version: string;
-  state: AllocatedState;
-  /** When it was first applied (ms since the epoch). */
-  at: number;
-}
-
-export interface AgentEvents {
-  sync: [SyncResult];
-  /** A drift signal that scheduled a sync. */
-  drift: [DriftSignal];
-  /** The CC's dnsmasq was found dead (pid), before it is restarted. */
-  'dnsmasq-exit': [number];
-}
+export type { AgentEvents, AgentOptions, AgentStatus, Applied } from './types.js';
 
 export class Agent extends EventEmitter<AgentEvents> {
   readonly role: Role;
@@ -82,6 +41,7 @@ export class Agent extends EventEmitter<AgentEvents> {
   private wanted?: Map<string, WantedLink>;
   private dnsmasqPid?: number;
   private seq = 0;
+  private last?: AgentStatus['lastSync'];
   private timers: NodeJS.Timeout[] = [];
   private retryTimer?: NodeJS.Timeout;
   private unwatch?: () => void;
@@ -104,6 +64,15 @@ export class Agent extends EventEmitter<AgentEvents> {
   /** The version and state last applied, if any. */
   get current(): Applied | undefined {
     return this.applied;
+  }
+
+  /** What the agent would publish about itself (issue 17's status): its role, what it applied, its last sync. */
+  get status(): AgentStatus {
+    const s: AgentStatus = { role: this.role.role, running: this.started };
+    if (this.role.role === 'nc') s.node = this.role.node;
+    if (this.applied) Object.assign(s, { version: this.applied.version, appliedAt: this.applied.at });
+    if (this.last) s.lastSync = this.last;
+    return s;
   }
 
   /**
@@ -207,6 +176,7 @@ export class Agent extends EventEmitter<AgentEvents> {
     }
     out.ms = Math.round((performance.now() - t0) * 10) / 10;
     this.afterSync(out);
+    this.last = { at: Date.now(), result: out.result, ms: out.ms, ops: out.ops, ...(out.error !== undefined ? { error: out.error } : {}) };
     this.emit('sync', out);
     // Links changed while the sync ran, judged on their last state.
     for (const what of this.judge.syncEnded(this.wanted)) this.onDrift({ kind: 'drift', what });

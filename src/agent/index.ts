@@ -1,5 +1,5 @@
 // The per-host agent: the class to embed, its seams, and its metrics.
-export { Agent, type AgentEvents, type AgentOptions, type Applied } from './agent.js';
+export { Agent, type AgentEvents, type AgentOptions, type AgentStatus, type Applied } from './agent.js';
 export { StoreSource } from './store-source.js';
 export { AgentMetrics, parseListen, serveMetrics } from './metrics.js';
 export { formatSync } from './log.js';

@@ -3,7 +3,10 @@
 // drift signals (the namespace's netlink events). The agent depends on these
 // interfaces only; file.ts and events.ts are today's implementations.
 import type { ValidationError } from '../errors.js';
+import type { DhcpOptions } from '../managed/apply.js';
+import type { Role } from '../managed/roles/index.js';
 import type { AllocatedState } from '../managed/types.js';
+import type { Netns } from '../sys/netns-path.js';
 import type { JudgedEvent } from './drift.js';
 
 /**
@@ -80,4 +83,58 @@ export type DriftSignal = { kind: 'drift'; what: string } | { kind: 'resync'; wh
 export interface DriftSource {
   start(onEvent: (ev: JudgedEvent) => void): void | Promise<void>;
   stop(): void | Promise<void>;
+}
+
+export interface AgentOptions {
+  role: Role;
+  /** The host's namespace (a name under /run/netns, a path or an fd); default the caller's. */
+  netns?: Netns;
+  /** Where the desired state comes from. */
+  source: StateSource;
+  /**
+   * Where drift is heard of: by default the namespace's netlink events
+   * (NetnsEvents); false: none, only resyncs and SIGHUP catch drift.
+   */
+  drift?: DriftSource | false;
+  /** Seconds between full resyncs (default 300; 0: none). */
+  resyncSeconds?: number;
+  /** Retry backoff after a failed sync: first delay and cap, in ms (default 100 and 30000). */
+  retryMs?: { initial?: number; max?: number };
+  /** The CC's DHCP server options (state directory, dnsmasq path). */
+  dhcpOptions?: DhcpOptions;
+  /**
+   * The least time between the starts of two syncs, in ms (default 200): a
+   * burst of changes is applied a few times a second, not once per change; a
+   * change long after the last sync is applied at once.
+   */
+  minGapMs?: number;
+  /** How often the CC's dnsmasq is checked for life, in ms (default 500). */
+  dnsmasqCheckMs?: number;
+}
+
+/** The version and state last applied. */
+export interface Applied {
+  version: string;
+  state: AllocatedState;
+  /** When it was first applied (ms since the epoch). */
+  at: number;
+}
+
+export interface AgentEvents {
+  sync: [SyncResult];
+  /** A drift signal that scheduled a sync. */
+  drift: [DriftSignal];
+  /** The CC's dnsmasq was found dead (pid), before it is restarted. */
+  'dnsmasq-exit': [number];
+}
+
+export interface AgentStatus {
+  role: 'cc' | 'nc';
+  node?: string;
+  running: boolean;
+  /** The state version applied, and when (ms since the epoch) it was first applied. */
+  version?: string;
+  appliedAt?: number;
+  /** The last sync: when it ended, its result, duration and error. */
+  lastSync?: { at: number; result: SyncResult['result']; ms: number; ops: number; error?: string };
 }

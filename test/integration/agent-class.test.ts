@@ -73,6 +73,8 @@ describe.skipIf(!isRoot)('the Agent class (root)', () => {
       expect(new Set(all.map((r) => r.seq)).size).toBeLessThanOrEqual(2);
       expect(all.every((r) => r.result === 'ok' && r.ops === 0)).toBe(true);
       expect(seen.map((r) => r.seq)).toEqual([...new Set([1, ...all.map((r) => r.seq)])]);
+      expect(a.status).toMatchObject({ role: 'nc', node: 'nc1', running: true, version: first.version, lastSync: { result: 'ok', ops: 0 } });
+      expect(a.status.appliedAt).toBeLessThanOrEqual(a.status.lastSync!.at);
     });
   }, 30_000);
 
