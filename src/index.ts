@@ -85,3 +85,22 @@ export * as store from './store/index.js';
 export { ManagedCloud, type Host, type CloudOptions } from './managed/cloud.js';
 export { applyRole, downRole, ConntrackApplyError, type ApplyOptions, type ApplyResult, type ApplyConntrack } from './managed/apply.js';
 export { planCc, planNc, planRole, type Role } from './managed/roles/index.js';
+
+// The per-host agent: the daemon `eucanet agent` runs, as a class to embed.
+export {
+  Agent,
+  AgentMetrics,
+  StoreSource,
+  serveMetrics,
+  type AgentEvents,
+  type AgentOptions,
+  type AgentStatus,
+  type Applied,
+  type DriftSignal,
+  type DriftSource,
+  type StateRead,
+  type StateSource,
+  type SyncOutcome,
+  type SyncResult,
+  type SyncTrigger,
+} from './agent/index.js';

@@ -40,6 +40,8 @@ export interface CliValues {
   segmentation?: string;
   instances?: string;
   keep?: boolean;
+  resync?: string;
+  metrics?: string;
   verbose?: boolean;
   help?: boolean;
   // The cloud's operations (run-instance, authorize, ...).
@@ -185,6 +187,22 @@ export const COMMANDS: CommandSpec[] = [
       help,
     ],
     example: 'eucanet apply --state cloud.json --role nc --node nc1 --dry-run',
+  },
+  {
+    name: 'agent',
+    summary: "keep this host's role equal to the state: watch it, repair drift, never tear down",
+    options: [
+      { name: 'state', type: 'string', arg: 'FILE', required: true, help: 'the cloud state, watched for new versions (writers replace it atomically)' },
+      role,
+      { name: 'node', type: 'string', arg: 'NAME', help: "the node this host is (a key of the state's nodes); required with --role nc" },
+      netns,
+      { name: 'resync', type: 'string', arg: 'SECONDS', help: 'a full resync every SECONDS (default 300; 0: none)' },
+      { name: 'metrics', type: 'string', arg: 'HOST:PORT', help: 'serve Prometheus metrics on http://HOST:PORT/metrics' },
+      { name: 'json', type: 'boolean', help: 'log one JSON object per line' },
+      verbose,
+      help,
+    ],
+    example: 'eucanet agent --role nc --node nc1 --state /var/lib/eucanet/cloud.json --metrics 127.0.0.1:9464',
   },
   {
     name: 'show',

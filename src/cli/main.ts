@@ -21,7 +21,7 @@ export async function main(argv: string[]): Promise<number> {
     return EXIT_OK;
   }
   const { values, positionals } = p;
-  if (['apply', 'show', 'down'].includes(p.command.name) && values.netns !== undefined) {
+  if (['apply', 'show', 'down', 'agent'].includes(p.command.name) && values.netns !== undefined) {
     (await import('./netns.js')).checkNetnsOption(values.netns);
   }
   switch (p.command.name) {
@@ -33,6 +33,8 @@ export async function main(argv: string[]): Promise<number> {
       return (await import('./down.js')).down(values);
     case 'allocate':
       return (await import('./allocate.js')).allocateCmd(values);
+    case 'agent':
+      return (await import('./agent.js')).agentCmd(values);
     case 'demo':
       return (await import('./demo.js')).demo(values, positionals);
     case 'run-instance':

@@ -108,7 +108,7 @@ function readOptions(c: CommandSpec, args: string[]): { values: CliValues; posit
 function checkRequired(c: CommandSpec, v: CliValues): void {
   const missing = c.options.filter((o) => o.required && (v as Record<string, unknown>)[o.name] === undefined).map(flag);
   // The one conditional requirement: a node controller must say which node it is.
-  if (c.name === 'apply' && v.role === 'nc' && v.node === undefined) missing.push('--node NAME (with --role nc)');
+  if ((c.name === 'apply' || c.name === 'agent') && v.role === 'nc' && v.node === undefined) missing.push('--node NAME (with --role nc)');
   if (missing.length) throw usageError(`missing ${missing.join(', ')}`, c);
   if (v.role !== undefined && v.role !== 'cc' && v.role !== 'nc') {
     throw usageError(`--role must be cc or nc (got "${v.role}")`, c);

@@ -34,6 +34,12 @@ export interface ApplyOptions {
   /** Take over (remove or change) the other role's objects in the namespace instead of refusing. */
   force?: boolean;
   onProgress?: ProgressFn;
+  /**
+   * A handle to use (on the namespace `netns` names) instead of opening one for
+   * this call; it is left open. A long-lived caller (the agent) passes its own,
+   * so that it knows which sockets its changes come from.
+   */
+  handle?: Handle;
 }
 
 export interface ApplyResult {
@@ -66,7 +72,7 @@ export { ConntrackApplyError, type ApplyConntrack } from './apply-conntrack.js';
  * a ConntrackApplyError or DhcpApplyError saying so.
  */
 export async function applyRole(state: AllocatedState, role: Role, opts: ApplyOptions = {}): Promise<ApplyResult> {
-  const h: Handle = open(opts.netns !== undefined ? { netns: opts.netns } : {});
+  const h: Handle = opts.handle ?? open(opts.netns !== undefined ? { netns: opts.netns } : {});
   try {
     const { pre, dhcp } = await checkHost(h, state, role, opts);
     const desired = planRole(pre.state, role);
@@ -103,7 +109,7 @@ export async function applyRole(state: AllocatedState, role: Role, opts: ApplyOp
     if (ctErr) throw ctErr;
     return out;
   } finally {
-    h.close();
+    if (h !== opts.handle) h.close();
   }
 }
 

@@ -26,10 +26,11 @@ const ALLOWED: Record<string, readonly string[]> = {
   'dhcp/': ['errors', 'sys/', 'util/'],
   'managed/': ['conntrack/', 'dhcp/', 'errors', 'handle', 'netlink/', 'nft/', 'rtnl/', 'sys/', 'tx/', 'util/'],
   'store/': ['errors', 'managed/', 'util/'],
+  'agent/': ['dhcp/', 'errors', 'events/', 'handle', 'managed/', 'rtnl/', 'store/', 'sys/', 'tx/', 'util/'],
   'demo/': ['dhcp/', 'errors', 'handle', 'managed/', 'sys/', 'util/'],
-  'cli/': ['demo/', 'dhcp/', 'errors', 'handle', 'managed/', 'store/', 'sys/', 'tx/', 'util/'],
+  'cli/': ['agent/', 'demo/', 'dhcp/', 'errors', 'handle', 'managed/', 'store/', 'sys/', 'tx/', 'util/'],
   'internal/': ['netlink/', 'tx/'],
-  index: ['conntrack/', 'dhcp/', 'errors', 'events/', 'handle', 'managed/', 'native', 'nft/', 'rtnl/', 'store/', 'sys/', 'tx/'],
+  index: ['agent/', 'conntrack/', 'dhcp/', 'errors', 'events/', 'handle', 'managed/', 'native', 'nft/', 'rtnl/', 'store/', 'sys/', 'tx/'],
 };
 
 /**

@@ -12,6 +12,8 @@ describe('the public API', () => {
   it('exports exactly these values from the root', () => {
     expect(Object.keys(root).sort()).toEqual([
       'AddonMissingError',
+      'Agent',
+      'AgentMetrics',
       'ConntrackApplyError',
       'DecodeError',
       'EUCANET_PROTO',
@@ -21,6 +23,7 @@ describe('the public API', () => {
       'NetlinkError',
       'OWNER_ALIAS',
       'PORT_GROUP',
+      'StoreSource',
       'SystemCallError',
       'Transaction',
       'TransactionError',
@@ -50,6 +53,7 @@ describe('the public API', () => {
       'planRole',
       'readSysctl',
       'reconcile',
+      'serveMetrics',
       'store',
       'writeSysctl',
     ]);

@@ -1,0 +1,263 @@
+// Agent: keeps one host's role equal to the cloud's desired state. A full
+// reconcile at start, then one per new state version (bursts coalesced: one
+// sync in flight, one pending), drift repaired when the namespace says
+// something the role owns changed, a periodic full resync, kernel failures
+// retried with backoff, invalid state versions ignored (the last good one
+// stays applied), and the CC's dnsmasq restarted when it dies. It never tears
+// anything down: stop() leaves the network as it is.
+import { EventEmitter } from 'node:events';
+import { isAlive } from '../dhcp/proc.js';
+import { ValidationError } from '../errors.js';
+import { open, type Handle } from '../handle.js';
+import { applyRole, type ApplyResult } from '../managed/apply.js';
+import type { Role } from '../managed/roles/index.js';
+import type { AllocatedState } from '../managed/types.js';
+import type { Netns } from '../sys/netns-path.js';
+import { Backoff } from './backoff.js';
+import { Coalescer } from './coalesce.js';
+import { MAX_REASONS, invalidOf, oneLine } from './result.js';
+import { NetnsEvents } from './netns-events.js';
+import { DriftJudge, wantedLinksOf, type JudgedEvent, type WantedLink } from './drift.js';
+import type { AgentEvents, AgentOptions, AgentStatus, Applied, DriftSignal, DriftSource, StateRead, StateSource, SyncResult, SyncTrigger } from './types.js';
+
+export type { AgentEvents, AgentOptions, AgentStatus, Applied } from './types.js';
+
+export class Agent extends EventEmitter<AgentEvents> {
+  readonly role: Role;
+  readonly netns?: Netns;
+  private readonly source: StateSource;
+  private readonly driftSource?: DriftSource;
+  private readonly coalescer: Coalescer<SyncResult>;
+  private readonly backoff: Backoff;
+  private handle?: Handle;
+  private applied?: Applied;
+  private lastInvalid?: string;
+  private readonly judge: DriftJudge;
+  /** What drifted since the last sync started (for its result). */
+  private reasons: string[] = [];
+  /** Netlink port ids of the agent's sockets. */
+  private readonly ports = new Set<number>();
+  /** The wanted links of the last sync's desired state, for the judge. */
+  private wanted?: Map<string, WantedLink>;
+  private dnsmasqPid?: number;
+  private seq = 0;
+  private last?: AgentStatus['lastSync'];
+  private timers: NodeJS.Timeout[] = [];
+  private retryTimer?: NodeJS.Timeout;
+  private unwatch?: () => void;
+  private started = false;
+  /** The source said a new version may be there, and no sync has read it since. */
+  private storeChanged = false;
+  private stopped = false;
+
+  constructor(private readonly opts: AgentOptions) {
+    super();
+    this.role = opts.role;
+    if (opts.netns !== undefined) this.netns = opts.netns;
+    this.source = opts.source;
+    if (opts.drift !== false) this.driftSource = opts.drift ?? new NetnsEvents(opts.netns);
+    this.coalescer = new Coalescer((t) => this.run(t), opts.minGapMs ?? 200);
+    this.judge = new DriftJudge(opts.role.role, (p) => this.ownPort(p));
+    this.backoff = new Backoff(opts.retryMs?.initial ?? 100, opts.retryMs?.max ?? 30_000);
+  }
+
+  /** The version and state last applied, if any. */
+  get current(): Applied | undefined {
+    return this.applied;
+  }
+
+  /** What the agent would publish about itself (issue 17's status): its role, what it applied, its last sync. */
+  get status(): AgentStatus {
+    const s: AgentStatus = { role: this.role.role, running: this.started };
+    if (this.role.role === 'nc') s.node = this.role.node;
+    if (this.applied) Object.assign(s, { version: this.applied.version, appliedAt: this.applied.at });
+    if (this.last) s.lastSync = this.last;
+    return s;
+  }
+
+  /**
+   * Starts: watches the source and the namespace, then runs the first full
+   * sync and resolves with its result (a failed one is retried, not thrown).
+   */
+  async start(): Promise<SyncResult> {
+    if (this.started || this.stopped) throw new Error(`the agent is ${this.started ? 'started already' : 'stopped: an Agent runs once'}`);
+    this.started = true;
+    this.unwatch = this.source.watch(() => {
+      this.storeChanged = true;
+      this.kick('store');
+    });
+    try {
+      await this.driftSource?.start((ev) => this.onEvent(ev));
+    } catch (err) {
+      await this.stop();
+      throw err;
+    }
+    const resync = this.opts.resyncSeconds ?? 300;
+    if (resync > 0) this.timers.push(setInterval(() => this.kick('resync'), resync * 1000));
+    if (this.role.role === 'cc') this.timers.push(setInterval(() => this.checkDnsmasq(), this.opts.dnsmasqCheckMs ?? 500));
+    return this.sync('start');
+  }
+
+  /** A sync now (or the pending one, if one is running): resolves with the sync that covered it. */
+  sync(trigger: SyncTrigger = 'sighup'): Promise<SyncResult> {
+    return this.coalescer.request(trigger);
+  }
+
+  /**
+   * Stops watching and waits for a running sync to end (at most `graceMs`).
+   * The network is left as it is; so is dnsmasq.
+   */
+  async stop(graceMs = 800): Promise<void> {
+    if (!this.started) return;
+    this.started = false;
+    this.stopped = true;
+    for (const t of this.timers) clearInterval(t);
+    this.timers = [];
+    clearTimeout(this.retryTimer);
+    this.unwatch?.();
+    await this.driftSource?.stop();
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([this.coalescer.close(), new Promise<void>((r) => (timer = setTimeout(r, graceMs)))]);
+    clearTimeout(timer);
+    this.handle?.close();
+    this.handle = undefined;
+  }
+
+  /** A sync whose result nobody awaits. */
+  private kick(trigger: SyncTrigger): void {
+    if (this.started) this.sync(trigger).catch(() => undefined);
+  }
+
+  private onEvent(ev: JudgedEvent): void {
+    const why = this.judge.judge(ev);
+    if (why === 'resync') this.onDrift({ kind: 'resync', what: `events lost (${(ev as { source?: string }).source ?? 'netlink'})` });
+    else if (why !== undefined) this.onDrift({ kind: 'drift', what: why });
+  }
+
+  private onDrift(s: DriftSignal): void {
+    this.emit('drift', s);
+    if (this.reasons.length < MAX_REASONS) this.reasons.push(s.what);
+    else if (this.reasons.length === MAX_REASONS) this.reasons.push('...');
+    this.kick(s.kind === 'resync' ? 'resync' : 'drift');
+  }
+
+  /** True for the netlink port ids of the agent's own sockets (any handle it has had: events may come late). */
+  private ownPort(portId: number): boolean {
+    return portId !== 0 && this.ports.has(portId);
+  }
+
+  private handleNow(): Handle {
+    if (this.handle) return this.handle;
+    const h = open(this.netns !== undefined ? { netns: this.netns } : {});
+    for (const p of h.ports) this.ports.add(p);
+    return (this.handle = h);
+  }
+
+  private checkDnsmasq(): void {
+    const pid = this.dnsmasqPid;
+    if (pid === undefined || isAlive(pid)) return;
+    this.dnsmasqPid = undefined;
+    this.emit('dnsmasq-exit', pid);
+    this.kick('dnsmasq');
+  }
+
+  private async run(triggers: SyncTrigger[]): Promise<SyncResult> {
+    const t0 = performance.now();
+    const base: Pick<SyncResult, 'seq' | 'trigger' | 'triggers' | 'drift'> = { seq: ++this.seq, trigger: triggers[0], triggers };
+    if (this.reasons.length) base.drift = this.reasons.splice(0);
+    this.judge.syncStarted();
+    let out: SyncResult;
+    try {
+      out = { ...base, ...(await this.reconcile(triggers)) };
+    } catch (err) {
+      this.handle?.close();
+      this.handle = undefined;
+      out = { ...base, result: 'error', ops: 0, error: oneLine(err), ...(this.applied ? { version: this.applied.version } : {}), ms: 0 };
+    }
+    out.ms = Math.round((performance.now() - t0) * 10) / 10;
+    this.afterSync(out);
+    this.last = { at: Date.now(), result: out.result, ms: out.ms, ops: out.ops, ...(out.error !== undefined ? { error: out.error } : {}) };
+    this.emit('sync', out);
+    // Links changed while the sync ran, judged on their last state.
+    for (const what of this.judge.syncEnded(this.wanted)) this.onDrift({ kind: 'drift', what });
+    return out;
+  }
+
+  /** Reads the newest version and applies it, or the last good one when it is invalid. */
+  private async reconcile(triggers: SyncTrigger[]): Promise<Omit<SyncResult, 'seq' | 'trigger' | 'triggers'>> {
+    const read = await this.readState(triggers);
+    let invalid = read.invalid ? invalidOf(read.version, read.invalid) : undefined;
+    if (read.state) {
+      try {
+        return this.applyVersion(read.version, read.state, await this.apply(read.state));
+      } catch (err) {
+        // The role's checks (preflight, DHCP's plan) run before anything is
+        // sent: a new version they refuse is invalid, like one the schema
+        // refuses, and the last good one stays. With no good one yet (the
+        // host not ready at start: an interface missing), it is a failure,
+        // retried with backoff.
+        if (!(err instanceof ValidationError) || !this.applied || read.version === this.applied.version) throw err;
+        invalid = invalidOf(read.version, err);
+      }
+    }
+    const good = this.applied;
+    if (!good) return { result: 'invalid', ops: 0, ms: 0, ...(invalid ? { invalid, error: invalid.message } : {}) };
+    const r = await this.apply(good.state);
+    return { ...this.applyVersion(good.version, good.state, r), result: 'invalid', ...(invalid ? { invalid, error: invalid.message } : {}) };
+  }
+
+  /**
+   * The state to apply. A repair (drift, dnsmasq) with no store change seen
+   * since the last read applies the state in hand: reading and validating a
+   * big state again would only delay the repair. Every other trigger reads
+   * the store (a resync or SIGHUP also catches a change the watch missed).
+   */
+  private async readState(triggers: SyncTrigger[]): Promise<StateRead> {
+    const repairOnly = triggers.every((t) => t === 'drift' || t === 'dnsmasq');
+    if (repairOnly && !this.storeChanged && this.applied) return { version: this.applied.version, state: this.applied.state };
+    this.storeChanged = false;
+    return this.source.read(this.applied);
+  }
+
+  private apply(state: AllocatedState): Promise<ApplyResult> {
+    return applyRole(state, this.role, {
+      handle: this.handleNow(),
+      ...(this.netns !== undefined ? { netns: this.netns } : {}),
+      ...(this.opts.dhcpOptions ? { dhcpOptions: this.opts.dhcpOptions } : {}),
+    });
+  }
+
+  private applyVersion(version: string, state: AllocatedState, r: ApplyResult): Omit<SyncResult, 'seq' | 'trigger' | 'triggers'> {
+    if (this.applied?.version !== version) this.applied = { version, state, at: Date.now() };
+    this.wanted = wantedLinksOf(r.desired);
+    if (r.dhcp) this.dnsmasqPid = r.dhcp.pid;
+    return {
+      result: 'ok',
+      version,
+      ops: r.ops,
+      ms: 0,
+      ...(r.dhcp ? { dhcp: r.dhcp.action } : {}),
+      ...(r.dhcp?.pid !== undefined ? { dnsmasqPid: r.dhcp.pid } : {}),
+    };
+  }
+
+  /** Backoff bookkeeping: a failure schedules a retry; success resets. Invalid versions are logged once. */
+  private afterSync(out: SyncResult): void {
+    if (out.invalid) {
+      if (this.lastInvalid === out.invalid.version) delete out.invalid;
+      else this.lastInvalid = out.invalid.version;
+    }
+    if (out.result !== 'error') {
+      this.backoff.reset();
+      clearTimeout(this.retryTimer);
+      this.retryTimer = undefined;
+      return;
+    }
+    if (!this.started || this.retryTimer) return;
+    const delay = this.backoff.next();
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      this.kick('retry');
+    }, delay);
+  }
+}

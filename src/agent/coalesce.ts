@@ -1,0 +1,75 @@
+// At most one sync in flight and at most one pending: a request while a sync
+// runs joins the pending one (its triggers are merged). And syncs start at
+// least `minGapMs` apart: a request soon after a sync started waits for the
+// gap, so a burst of a hundred changes in a second costs a few syncs even when
+// each is quicker than the time between two changes. An isolated change, long
+// after the last sync, runs at once. Pure scheduling, no I/O but a timer.
+import type { SyncTrigger } from './types.js';
+
+export class Coalescer<R> {
+  private running?: Promise<R>;
+  private pending?: { triggers: SyncTrigger[]; promise: Promise<R> };
+  private closed = false;
+  private lastStart = -Infinity;
+
+  constructor(
+    private readonly run: (triggers: SyncTrigger[]) => Promise<R>,
+    private readonly minGapMs = 0,
+  ) {}
+
+  /** True while a sync runs. */
+  get busy(): boolean {
+    return this.running !== undefined;
+  }
+
+  /** The sync that will cover `trigger`: a new one, or the pending one. */
+  request(trigger: SyncTrigger): Promise<R> {
+    if (this.closed) return Promise.reject(new Error('the agent is stopped'));
+    // The pending one first: between the running sync's end and the pending
+    // one's launch, `running` is briefly unset, and a request must still join.
+    if (this.pending) {
+      if (!this.pending.triggers.includes(trigger)) this.pending.triggers.push(trigger);
+      return this.pending.promise;
+    }
+    const wait = this.lastStart + this.minGapMs - performance.now();
+    if (!this.running && wait <= 0) return this.launch([trigger]);
+    const triggers = [trigger];
+    const ended = (this.running ?? Promise.resolve()).then(
+      () => undefined,
+      () => undefined,
+    );
+    const after = ended.then(() => {
+      const left = this.lastStart + this.minGapMs - performance.now();
+      return left > 0 ? new Promise<void>((r) => setTimeout(r, left)) : undefined;
+    });
+    const promise = after.then(() => {
+      this.pending = undefined;
+      if (this.closed) throw new Error('the agent is stopped');
+      return this.launch(triggers);
+    });
+    this.pending = { triggers, promise };
+    return promise;
+  }
+
+  private launch(triggers: SyncTrigger[]): Promise<R> {
+    this.lastStart = performance.now();
+    const p = this.run(triggers);
+    this.running = p;
+    const done = () => {
+      if (this.running === p) this.running = undefined;
+    };
+    p.then(done, done);
+    return p;
+  }
+
+  /** Refuses new requests; the pending one is dropped. Resolves when the running one ends. */
+  async close(): Promise<void> {
+    this.closed = true;
+    const r = this.running;
+    if (r)
+      await r.then(
+        () => undefined,
+        () => undefined,
+      );
+  }
+}

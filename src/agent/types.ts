@@ -1,0 +1,140 @@
+// The agent's vocabulary: what starts a sync, what a sync came to, and the two
+// seams it is built on: a source of state versions (the store) and a source of
+// drift signals (the namespace's netlink events). The agent depends on these
+// interfaces only; file.ts and events.ts are today's implementations.
+import type { ValidationError } from '../errors.js';
+import type { DhcpOptions } from '../managed/apply.js';
+import type { Role } from '../managed/roles/index.js';
+import type { AllocatedState } from '../managed/types.js';
+import type { Netns } from '../sys/netns-path.js';
+import type { JudgedEvent } from './drift.js';
+
+/**
+ * What made a sync run:
+ * - start: the full reconcile when the agent starts;
+ * - store: a new state version was written;
+ * - drift: something the role owns was changed by someone else;
+ * - resync: the periodic full resync (--resync), or events were lost (ENOBUFS);
+ * - sighup: SIGHUP (resync now), or a caller's sync();
+ * - retry: the previous sync failed, retried with backoff;
+ * - dnsmasq: the CC's dnsmasq died and is restarted.
+ */
+export const TRIGGERS = ['start', 'store', 'drift', 'resync', 'sighup', 'retry', 'dnsmasq'] as const;
+export type SyncTrigger = (typeof TRIGGERS)[number];
+
+/**
+ * ok: applied (ops may be 0); invalid: the newest state version failed
+ * validation and was ignored (the last good one stays applied and was
+ * reconciled); error: a kernel (or DHCP) failure, retried with backoff.
+ */
+export type SyncOutcome = 'ok' | 'invalid' | 'error';
+
+export interface SyncResult {
+  /** Sequence number of the sync in this agent, from 1. */
+  seq: number;
+  /** The first trigger of those coalesced into this sync. */
+  trigger: SyncTrigger;
+  /** Every trigger coalesced into this sync, in arrival order, each once. */
+  triggers: SyncTrigger[];
+  result: SyncOutcome;
+  /** The state version applied (the last good one when the newest is invalid); undefined before any. */
+  version?: string;
+  /** Mutating ops sent. */
+  ops: number;
+  ms: number;
+  /** The CC's DHCP: what was done (start, reload, restart, unchanged...). */
+  dhcp?: string;
+  dnsmasqPid?: number;
+  /** What drifted (the drift and resync signals since the previous sync started; at most five, then "..."). */
+  drift?: string[];
+  /** The failure, one line. */
+  error?: string;
+  /** An invalid state version: which, and the field named. */
+  invalid?: { version: string; field: string; value: unknown; message: string };
+}
+
+/** One version of the cloud's state, as a source read it. */
+export interface StateRead {
+  /** Opaque, equal for equal content. */
+  version: string;
+  /** The validated, allocated state; absent when invalid. */
+  state?: AllocatedState;
+  /** Why this version is not usable (the field is named). */
+  invalid?: ValidationError;
+}
+
+/** Where the desired state comes from: read the current version, and say when it changes. */
+export interface StateSource {
+  /** A readable name ("file /etc/eucanet/cloud.json") for logs. */
+  readonly name: string;
+  /** The current version. `known` is the version last applied: a source may skip re-parsing it. */
+  read(known?: { version: string; state: AllocatedState }): Promise<StateRead>;
+  /** Calls `onChange` when a new version may be there; returns the unsubscribe. */
+  watch(onChange: () => void): () => void;
+}
+
+/** What the namespace told us: something the role owns drifted (why), or events were lost. */
+export type DriftSignal = { kind: 'drift'; what: string } | { kind: 'resync'; what: string };
+
+/**
+ * The namespace's events (src/events/), delivered to the agent, which judges
+ * them (drift.ts). `start` resolves once the subscription is in place.
+ */
+export interface DriftSource {
+  start(onEvent: (ev: JudgedEvent) => void): void | Promise<void>;
+  stop(): void | Promise<void>;
+}
+
+export interface AgentOptions {
+  role: Role;
+  /** The host's namespace (a name under /run/netns, a path or an fd); default the caller's. */
+  netns?: Netns;
+  /** Where the desired state comes from. */
+  source: StateSource;
+  /**
+   * Where drift is heard of: by default the namespace's netlink events
+   * (NetnsEvents); false: none, only resyncs and SIGHUP catch drift.
+   */
+  drift?: DriftSource | false;
+  /** Seconds between full resyncs (default 300; 0: none). */
+  resyncSeconds?: number;
+  /** Retry backoff after a failed sync: first delay and cap, in ms (default 100 and 30000). */
+  retryMs?: { initial?: number; max?: number };
+  /** The CC's DHCP server options (state directory, dnsmasq path). */
+  dhcpOptions?: DhcpOptions;
+  /**
+   * The least time between the starts of two syncs, in ms (default 200): a
+   * burst of changes is applied a few times a second, not once per change; a
+   * change long after the last sync is applied at once.
+   */
+  minGapMs?: number;
+  /** How often the CC's dnsmasq is checked for life, in ms (default 500). */
+  dnsmasqCheckMs?: number;
+}
+
+/** The version and state last applied. */
+export interface Applied {
+  version: string;
+  state: AllocatedState;
+  /** When it was first applied (ms since the epoch). */
+  at: number;
+}
+
+export interface AgentEvents {
+  sync: [SyncResult];
+  /** A drift signal that scheduled a sync. */
+  drift: [DriftSignal];
+  /** The CC's dnsmasq was found dead (pid), before it is restarted. */
+  'dnsmasq-exit': [number];
+}
+
+export interface AgentStatus {
+  role: 'cc' | 'nc';
+  node?: string;
+  running: boolean;
+  /** The state version applied, and when (ms since the epoch) it was first applied. */
+  version?: string;
+  appliedAt?: number;
+  /** The last sync: when it ended, its result, duration and error. */
+  lastSync?: { at: number; result: SyncResult['result']; ms: number; ops: number; error?: string };
+}

@@ -1,0 +1,73 @@
+// eucanet agent: the per-host daemon, a thin shell over the Agent class. It
+// logs one line per sync (JSON with --json) on stdout, serves /metrics when
+// asked, resyncs on SIGHUP, and on SIGTERM or SIGINT stops and exits 0,
+// leaving the network (and dnsmasq) as they are.
+import type { Server } from 'node:http';
+import { Agent } from '../agent/agent.js';
+import { StoreSource } from '../agent/store-source.js';
+import { FileStore } from '../store/file.js';
+import { formatSync } from '../agent/log.js';
+import { AgentMetrics, parseListen, serveMetrics } from '../agent/metrics.js';
+import { ValidationError } from '../errors.js';
+import { must } from '../util/must.js';
+import { roleOf } from './apply.js';
+import type { CliValues } from './commands.js';
+import { inputFile } from './files.js';
+import { EXIT_OK } from './output.js';
+
+function resyncSeconds(v: CliValues): number {
+  if (v.resync === undefined) return 300;
+  const n = Number(v.resync);
+  if (!/^\d+(\.\d+)?$/.test(v.resync) || !Number.isFinite(n) || n > 86_400 * 7) {
+    throw new ValidationError('--resync', v.resync, 'expected seconds between full resyncs (0 for none, at most a week)');
+  }
+  return n;
+}
+
+export async function agentCmd(v: CliValues): Promise<number> {
+  // First of all: a SIGTERM from here on is a clean stop, never the default kill.
+  const stopped = new Promise<string>((resolve) => {
+    process.once('SIGTERM', () => resolve('SIGTERM'));
+    process.once('SIGINT', () => resolve('SIGINT'));
+  });
+  // SIGHUP before the agent exists is ignored (its first sync is a full one anyway).
+  const hup: { agent?: Agent } = {};
+  process.on('SIGHUP', () => void hup.agent?.sync('sighup').catch(() => undefined));
+  const role = roleOf(v);
+  const resync = resyncSeconds(v);
+  const listen = v.metrics !== undefined ? parseListen(v.metrics) : undefined;
+  const state = await inputFile('--state', must(v.state, 'the required --state'));
+  const name = role.role === 'cc' ? 'cc' : `nc ${role.node}`;
+  const json = !!v.json;
+  const log = (event: string, fields: Record<string, unknown>, text: string) =>
+    process.stdout.write(`${json ? JSON.stringify({ time: new Date().toISOString(), event, role: name, ...fields }) : `eucanet agent ${name}: ${text}`}\n`);
+
+  const source = new StoreSource(new FileStore(state));
+  const agent = new Agent({
+    role,
+    ...(v.netns !== undefined ? { netns: v.netns } : {}),
+    source,
+    resyncSeconds: resync,
+  });
+  hup.agent = agent;
+  const metrics = new AgentMetrics(agent);
+  agent.on('sync', (r) => process.stdout.write(`${formatSync(r, json, name)}\n`));
+  agent.on('dnsmasq-exit', (pid) => log('dnsmasq-exit', { pid }, `dnsmasq (pid ${pid}) is gone: restarting it`));
+  let server: Server | undefined;
+  if (listen) {
+    const s = await serveMetrics(metrics.registry, listen);
+    server = s.server;
+    log('metrics', { url: s.url }, `metrics on ${s.url}`);
+  }
+  // A signal during the first sync stops too (stop() waits for it, briefly).
+  await Promise.race([agent.start(), stopped]);
+  const signal = await stopped;
+  await agent.stop(800);
+  await source.store.close();
+  server?.close();
+  server?.closeAllConnections();
+  log('stopped', { signal }, `stopped (${signal}); the network is left as it is`);
+  // Nothing of ours should keep the process; should anything linger, do not wait for it.
+  setTimeout(() => process.exit(EXIT_OK), 200).unref();
+  return EXIT_OK;
+}

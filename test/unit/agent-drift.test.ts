@@ -1,0 +1,83 @@
+// The drift judge (src/agent/drift.ts), without the kernel: which events are
+// drift for a role, which are the agent's own, and link events during a sync
+// judged on their last state.
+import { describe, expect, it } from 'vitest';
+import { DriftJudge, wantedLinksOf } from '../../src/agent/drift.js';
+
+const OWN = 4242;
+const judgeFor = (role: 'cc' | 'nc' = 'nc') => {
+  const j = new DriftJudge(role, (p) => p === OWN);
+  // The state the last sync wanted: a bridge, a VXLAN device in it, a port in it.
+  j.syncStarted();
+  j.syncEnded(
+    wantedLinksOf({
+      links: [{ kind: 'bridge', name: 'eucabr10', up: true }, { kind: 'vxlan', name: 'eucavx10', id: 10, master: 'eucabr10', up: true } as never],
+      ports: [{ name: 'vnet0', master: 'eucabr10', up: true }],
+    }),
+  );
+  // The kernel's links as the subscription's dump reported them.
+  j.judge({ type: 'link', action: 'new', existing: true, link: { index: 5, name: 'eucabr10', up: true } });
+  j.judge({ type: 'link', action: 'new', existing: true, link: { index: 6, name: 'eucavx10', up: true, master: 5 } });
+  j.judge({ type: 'link', action: 'new', existing: true, link: { index: 7, name: 'vnet0', up: true, master: 5 } });
+  return j;
+};
+
+describe('DriftJudge', () => {
+  it('a wanted bridge deleted, a port taken out of its bridge, a wanted link down: drift', () => {
+    const j = judgeFor();
+    expect(j.judge({ type: 'link', action: 'del', link: { index: 5, name: 'eucabr10', up: true } })).toBe('link eucabr10 deleted');
+    const k = judgeFor();
+    expect(k.judge({ type: 'link', action: 'new', link: { index: 7, name: 'vnet0', up: true } })).toBe('link vnet0 taken out of eucabr10');
+    expect(k.judge({ type: 'link', action: 'new', link: { index: 7, name: 'vnet0', up: false, master: 5 } })).toBe('link vnet0 down');
+  });
+
+  it('links the role does not want, and wanted links as wanted, are not drift', () => {
+    const j = judgeFor();
+    expect(j.judge({ type: 'link', action: 'new', link: { index: 7, name: 'vnet0', up: true, master: 5 } })).toBeUndefined();
+    expect(j.judge({ type: 'link', action: 'del', link: { index: 9, name: 'eth7', up: true } })).toBeUndefined();
+    expect(j.judge({ type: 'link', action: 'new', link: { index: 9, name: 'vnet9', up: false } })).toBeUndefined();
+  });
+
+  it("addresses and routes with the role's protocol changed by another socket are drift; the agent's own, or another role's, are not", () => {
+    const j = judgeFor('nc');
+    const addr = { address: '10.1.2.1', prefix: 27, proto: 242 };
+    expect(j.judge({ type: 'address', action: 'del', port: 0, address: addr })).toBe('address 10.1.2.1/27 removed');
+    expect(j.judge({ type: 'address', action: 'del', port: 999, address: addr })).toBe('address 10.1.2.1/27 removed');
+    expect(j.judge({ type: 'address', action: 'new', port: OWN, address: addr })).toBeUndefined();
+    expect(j.judge({ type: 'address', action: 'del', port: 0, address: { ...addr, proto: 241 } })).toBeUndefined();
+    expect(j.judge({ type: 'route', action: 'del', port: 0, route: { dst: '10.1.0.0/16', protocol: 242 } })).toBe('route 10.1.0.0/16 removed');
+    expect(j.judge({ type: 'route', action: 'new', port: OWN, route: { dst: '10.1.0.0/16', protocol: 242 } })).toBeUndefined();
+  });
+
+  it("changes in the role's nft tables by another socket are drift; other tables and the agent's own batches are not", () => {
+    const cc = judgeFor('cc');
+    expect(cc.judge({ type: 'table', action: 'del', port: 77, table: { name: 'eucanet' } })).toBe('nftables table in table eucanet removed');
+    expect(cc.judge({ type: 'rule', action: 'del', port: 77, rule: { table: 'eucanet' } })).toBe('nftables rule in table eucanet removed');
+    expect(cc.judge({ type: 'element', action: 'new', port: 77, set: { table: 'eucanet' } })).toBe('nftables element in table eucanet added or changed');
+    expect(cc.judge({ type: 'rule', action: 'del', port: OWN, rule: { table: 'eucanet' } })).toBeUndefined();
+    expect(cc.judge({ type: 'rule', action: 'del', port: 77, rule: { table: 'eucanet-nc' } })).toBeUndefined();
+    expect(cc.judge({ type: 'table', action: 'del', port: 77, table: { name: 'filter' } })).toBeUndefined();
+    expect(cc.judge({ type: 'generation', action: 'new', port: 77 } as never)).toBeUndefined();
+  });
+
+  it('lost events are a resync; dumped objects are never drift', () => {
+    const j = judgeFor();
+    expect(j.judge({ type: 'resync', source: 'rtnetlink' })).toBe('resync');
+    expect(j.judge({ type: 'address', action: 'new', existing: true, port: 0, address: { address: '10.1.2.1', prefix: 27, proto: 242 } })).toBeUndefined();
+  });
+
+  it("during a sync a link's intermediate states are held, and only its last state is judged when the sync ends", () => {
+    const j = judgeFor();
+    j.syncStarted();
+    // The agent re-creates the bridge and re-attaches the port: on the way the port has no master.
+    expect(j.judge({ type: 'link', action: 'del', link: { index: 5, name: 'eucabr10', up: true } })).toBeUndefined();
+    expect(j.judge({ type: 'link', action: 'new', link: { index: 7, name: 'vnet0', up: true } })).toBeUndefined();
+    expect(j.judge({ type: 'link', action: 'new', link: { index: 11, name: 'eucabr10', up: true } })).toBeUndefined();
+    expect(j.judge({ type: 'link', action: 'new', link: { index: 7, name: 'vnet0', up: true, master: 11 } })).toBeUndefined();
+    expect(j.syncEnded(undefined)).toEqual([]);
+    // Someone takes the port out while a sync runs: its last state says so after the sync.
+    j.syncStarted();
+    j.judge({ type: 'link', action: 'new', link: { index: 7, name: 'vnet0', up: true } });
+    expect(j.syncEnded(undefined)).toEqual(['link vnet0 taken out of eucabr10']);
+  });
+});
