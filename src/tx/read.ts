@@ -40,6 +40,11 @@ export interface FdbFilter {
 
 async function devIndex(s: Session, dev: LinkRef | undefined, what: string): Promise<number> {
   if (dev === undefined) return 0;
+  // An ifindex is taken as it is (a dump of a device that is gone is empty): no lookup.
+  if (typeof dev === 'number') {
+    checked(what, () => checkRef('dev', dev));
+    return dev;
+  }
   const ctx = new CommitContext(s.rtnl);
   await ctx.learn([dev], what);
   return ctx.indexOf(dev, 'dev');

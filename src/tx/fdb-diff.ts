@@ -1,0 +1,47 @@
+// Reconcile of FDB entries (vxlan flood lists and static MACs): the desired
+// entries against those the kernel has on the links eucanet owns (owner.ts:
+// fdbLinks, isOwnedFdbEntry). Pure.
+import type { FdbSpec } from '../rtnl/fdb.js';
+import type { Link } from '../rtnl/link.js';
+import type { Neighbor } from '../rtnl/neigh.js';
+import { bytesToIp, formatMac, parseIp, parseMac } from '../util/ip.js';
+import { fdbSpecOf } from './neigh-ops.js';
+import type { Op } from './ops.js';
+import { isOwnedFdbEntry } from './owner.js';
+
+/** One destination of one MAC on one device: port and VNI only where they are not the device's own. */
+function key(dev: string, lladdr: string, dst?: string, port?: number, vni?: number): string {
+  return `${dev}|${lladdr}|${dst ?? ''}|${port ?? ''}|${vni ?? ''}`;
+}
+
+/**
+ * The FDB ops that take `cur` (entries read from the links in `managed`) to
+ * `want`. Entries on links this plan creates or recreates (`fresh`) count as
+ * absent: the new device starts empty. Entries on links it deletes are left
+ * to go with them. New entries are appended (a vxlan MAC may have several
+ * destinations); unwanted owned ones deleted by their whole remote.
+ */
+export function diffFdb(cur: readonly Neighbor[], want: readonly FdbSpec[], managed: readonly Link[], fresh: ReadonlySet<string>, doomed: ReadonlySet<string>): Op[] {
+  const names = new Map(managed.map((l) => [l.index, l.name]));
+  const present = new Map<string, Neighbor>();
+  for (const e of cur) {
+    const dev = names.get(e.index);
+    if (dev === undefined || fresh.has(dev) || !isOwnedFdbEntry(e)) continue;
+    present.set(key(dev, e.lladdr ?? '', e.dst, e.port, e.vni), e);
+  }
+  const out: Op[] = [];
+  const wanted = new Set<string>();
+  for (const spec of want) {
+    const dev = String(spec.dev);
+    const k = key(dev, formatMac(parseMac('lladdr', spec.lladdr)), spec.dst !== undefined ? bytesToIp(parseIp('dst', spec.dst).bytes) : undefined, spec.port, spec.vni);
+    if (wanted.has(k)) continue;
+    wanted.add(k);
+    if (!present.has(k)) out.push({ op: 'fdb.append', spec: { self: true, state: 'permanent', ...spec } });
+  }
+  for (const [k, e] of present) {
+    const dev = names.get(e.index)!;
+    if (wanted.has(k) || doomed.has(dev)) continue;
+    out.push({ op: 'fdb.delete', spec: { ...fdbSpecOf(e), dev } });
+  }
+  return out;
+}
