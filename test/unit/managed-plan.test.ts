@@ -20,10 +20,11 @@ const RULES: Rule[] = [
   { protocol: 47, cidr: '0.0.0.0/0' },
 ];
 
-function state(segmentation: Segmentation) {
+function state(segmentation: Segmentation, extra: Partial<State> = {}) {
   const s: State = {
     mode: segmentation === 'none' ? 'MANAGED-NOVLAN' : 'MANAGED',
     segmentation,
+    ...extra,
     subnet: '10.1.0.0/16',
     addrsPerNet: 32,
     publicIps: ['192.168.32.200-192.168.32.201'],
@@ -40,7 +41,7 @@ function state(segmentation: Segmentation) {
       { id: 'i-3', group: 'admin/web', node: 'nc2', port: 'vnet0' },
     ],
   };
-  return allocate(s);
+  return allocate({ ...s, ...extra });
 }
 
 /** The nft part as `nft -f` text, through the library's own batch and renderer. */
@@ -134,5 +135,56 @@ describe('planNc', () => {
     expect(() => planNc(st, 'nc9')).toThrow(ValidationError);
     expect(() => planNc(st, 'nc9')).toThrow(/invalid node "nc9": unknown node; the state has nc1, nc2/);
     expect(() => planRole({ ...st, segmentation: 'auto' }, { role: 'cc' })).toThrow(/invalid segmentation "auto"/);
+  });
+});
+
+describe('vxlan flooding (vxlanFlood)', () => {
+  const ZERO = '00:00:00:00:00:00';
+  const flood = (dev: string, dst: string) => ({ dev, lladdr: ZERO, dst });
+  const vxOf = (d: ReturnType<typeof planCc>) => d.links?.filter((l) => l.kind === 'vxlan') ?? [];
+
+  it('unicast is the default: no multicast group; the CC floods each group to the nodes carrying it', () => {
+    const cc = planCc(state('vxlan'));
+    for (const l of vxOf(cc)) expect(l).not.toHaveProperty('multicastGroup');
+    // admin/default (vlan 10) runs on nc1 only, admin/web (11) on nc2 only.
+    expect(cc.fdb).toEqual([flood('eucavx10', '10.0.0.11'), flood('eucavx11', '10.0.0.12')]);
+  });
+
+  it('a node floods to the CC and to the other nodes carrying the same group, not to itself', () => {
+    const st = state('vxlan', {
+      instances: [
+        { id: 'i-1', group: 'admin/default', node: 'nc1', port: 'vnet1' },
+        { id: 'i-2', group: 'admin/default', node: 'nc2', port: 'vnet2' },
+        { id: 'i-3', group: 'admin/web', node: 'nc2', port: 'vnet0' },
+      ],
+    });
+    expect(planNc(st, 'nc1').fdb).toEqual([flood('eucavx10', '10.0.0.1'), flood('eucavx10', '10.0.0.12')]);
+    expect(planNc(st, 'nc2').fdb).toEqual([flood('eucavx10', '10.0.0.1'), flood('eucavx10', '10.0.0.11'), flood('eucavx11', '10.0.0.1')]);
+    expect(planCc(st).fdb).toEqual([flood('eucavx10', '10.0.0.11'), flood('eucavx10', '10.0.0.12'), flood('eucavx11', '10.0.0.12')]);
+  });
+
+  it('a node that loses its last instance of a group leaves the other hosts\' flood lists of that group', () => {
+    const st = state('vxlan', { instances: [{ id: 'i-3', group: 'admin/web', node: 'nc2', port: 'vnet0' }] });
+    // Nobody runs admin/default now: the CC's device for it floods nowhere.
+    expect(planCc(st).fdb).toEqual([flood('eucavx11', '10.0.0.12')]);
+    expect(planNc(st, 'nc1').fdb).toEqual([]);
+    expect(planNc(st, 'nc1').links).toEqual([]);
+  });
+
+  it('multicast keeps the group 239.1.1.1 and no flood entries', () => {
+    const st = state('vxlan', { vxlanFlood: 'multicast' });
+    for (const l of vxOf(planCc(st))) expect(l).toMatchObject({ multicastGroup: '239.1.1.1' });
+    expect(planCc(st).fdb).toEqual([]);
+    expect(planNc(st, 'nc1').fdb).toEqual([]);
+  });
+
+  it('no flood entries without vxlan', () => {
+    expect(planCc(state('vlan')).fdb).toEqual([]);
+    expect(planNc(state('none'), 'nc1').fdb).toEqual([]);
+  });
+
+  it('a bad vxlanFlood is refused naming the field', () => {
+    expect(() => state('vxlan', { vxlanFlood: 'broadcast' as never })).toThrow(ValidationError);
+    expect(() => state('vxlan', { vxlanFlood: 'broadcast' as never })).toThrow(/vxlanFlood/);
   });
 });
