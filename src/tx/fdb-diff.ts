@@ -23,10 +23,11 @@ function key(dev: string, lladdr: string, dst?: string, port?: number, vni?: num
  */
 export function diffFdb(cur: readonly Neighbor[], want: readonly FdbSpec[], managed: readonly Link[], fresh: ReadonlySet<string>, doomed: ReadonlySet<string>): Op[] {
   const names = new Map(managed.map((l) => [l.index, l.name]));
+  const links = new Map(managed.map((l) => [l.index, l]));
   const present = new Map<string, Neighbor>();
   for (const e of cur) {
     const dev = names.get(e.index);
-    if (dev === undefined || fresh.has(dev) || !isOwnedFdbEntry(e)) continue;
+    if (dev === undefined || fresh.has(dev) || !isOwnedFdbEntry(e, links.get(e.index)!)) continue;
     present.set(key(dev, e.lladdr ?? '', e.dst, e.port, e.vni), e);
   }
   const out: Op[] = [];

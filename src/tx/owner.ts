@@ -12,7 +12,8 @@
 //   FDB        entries on a vxlan link the scope owns that eucanet's shape has:
 //              NTF_SELF, permanent, with a remote (NDA_DST); the link's mark is
 //              theirs (FDB entries carry none). The kernel's own entries (a
-//              device's MAC, multicast addresses) and learned ones never are.
+//              device's MAC, multicast addresses, the all-zeros entry of the
+//              device's own group or remote) and learned ones never are.
 //
 // Marks without an owner are an older eucanet's, or a caller's that
 // reconciles without a scope. A scoped reconcile adopts such an object when it
@@ -122,9 +123,15 @@ export function fdbLinks(links: readonly Link[], scope?: OwnerScope): Link[] {
   return links.filter((l) => l.kind === 'vxlan' && mayTouch(whoseLink(l, scope), scope));
 }
 
-/** An FDB entry eucanet manages, on one of fdbLinks: self, permanent, with a remote. */
-export function isOwnedFdbEntry(e: Neighbor): boolean {
-  return e.family === 'bridge' && e.flags.includes('self') && e.state.includes('permanent') && e.dst !== undefined;
+/**
+ * An FDB entry eucanet manages, on `link` (one of fdbLinks): self, permanent,
+ * with a remote, and not the device's own default remote (the all-zeros entry
+ * the kernel keeps for a vxlan device's multicast group or remote).
+ */
+export function isOwnedFdbEntry(e: Neighbor, link: Pick<Link, 'vxlan'>): boolean {
+  if (e.family !== 'bridge' || !e.flags.includes('self') || !e.state.includes('permanent') || e.dst === undefined) return false;
+  const dflt = link.vxlan?.multicastGroup ?? link.vxlan?.remote;
+  return !(dflt !== undefined && e.dst === dflt && e.lladdr === '00:00:00:00:00:00');
 }
 
 /** True when a reconcile in `scope` may remove or change an object that is `w`. */

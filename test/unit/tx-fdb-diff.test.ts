@@ -41,10 +41,15 @@ const flood = (dst: string) => ({ dev: 'eucavx10', lladdr: ZERO, dst });
 
 describe('owner.ts: which FDB entries are eucanet\'s', () => {
   it('self + permanent + a remote, on a vxlan link the scope owns', () => {
-    expect(isOwnedFdbEntry(entry(5, '10.0.0.2'))).toBe(true);
-    expect(isOwnedFdbEntry(entry(5, undefined))).toBe(false); // the kernel's own (a device MAC, multicast)
-    expect(isOwnedFdbEntry(entry(5, '10.0.0.2', { flags: ['master'] }))).toBe(false);
-    expect(isOwnedFdbEntry(entry(5, '10.0.0.2', { state: ['reachable'] }))).toBe(false); // learned
+    const l = vx(5, 'eucavx10');
+    expect(isOwnedFdbEntry(entry(5, '10.0.0.2'), l)).toBe(true);
+    expect(isOwnedFdbEntry(entry(5, undefined), l)).toBe(false); // the kernel's own (a device MAC, multicast)
+    expect(isOwnedFdbEntry(entry(5, '10.0.0.2', { flags: ['master'] }), l)).toBe(false);
+    expect(isOwnedFdbEntry(entry(5, '10.0.0.2', { state: ['reachable'] }), l)).toBe(false); // learned
+    // The device's own default remote: the entry the kernel keeps for its multicast group.
+    const mcast = vx(5, 'eucavx10', 'eucanet', { vxlan: { vni: 10, port: 4789, local: '10.0.0.1', device: 2, multicastGroup: '239.1.1.1' } });
+    expect(isOwnedFdbEntry(entry(5, '239.1.1.1'), mcast)).toBe(false);
+    expect(isOwnedFdbEntry(entry(5, '239.1.1.1'), l)).toBe(true);
     const links = [eth0, vx(5, 'eucavx10', 'eucanet/nc'), vx(6, 'eucavx11', 'eucanet/cc'), vx(7, 'theirs', 'x')];
     expect(fdbLinks(links, roleScope('nc')).map((l) => l.name)).toEqual(['eucavx10']);
     expect(fdbLinks(links).map((l) => l.name)).toEqual(['eucavx10', 'eucavx11']); // unscoped: every eucanet link, as for links
@@ -83,6 +88,11 @@ describe('diffState: FDB', () => {
     // And back: a unicast device that should flood to a group is recreated too.
     const back = diffState(kernel({ links }), { links: [{ ...vxSpec, multicastGroup: '239.1.1.1' }] });
     expect(back.removals).toEqual([{ op: 'link.delete', ref: 'eucavx10' }]);
+  });
+  it("multicast flooding: the device's own group entry is left alone (no churn on re-apply)", () => {
+    const mcast = vx(5, 'eucavx10', 'eucanet', { vxlan: { vni: 10, port: 4789, local: '10.0.0.1', device: 2, multicastGroup: '239.1.1.1' } });
+    const cur = kernel({ links: [eth0, mcast], fdb: [entry(5, '239.1.1.1', { ifindex: 2 })] });
+    expect(diffState(cur, { links: [{ ...vxSpec, multicastGroup: '239.1.1.1' }], fdb: [] })).toEqual({ removals: [], changes: [] });
   });
   it('entries of a link being deleted go with it: no delete of their own', () => {
     const cur = kernel({ links, fdb: [entry(5, '10.0.0.2')] });
