@@ -10,7 +10,8 @@
 //    switch drops: the CC reaches no instance and i-1 does not reach i-5 (the
 //    switch's drop counter moves). This proves the drop works.
 // 2. The same hosts re-applied with "unicast" (the default): the vxlan devices
-//    are recreated without a group, each gets its flood list (bridge -j fdb),
+//    are recreated without a group, each gets its flood list and the other
+//    nodes' instance MACs (bridge -j fdb),
 //    and the CC reaches i-1 and i-5, and i-1 and i-5 reach each other. A
 //    second apply changes nothing.
 // 3. i-5 terminated: nc2 no longer carries admin/default, and the CC's and
@@ -51,6 +52,15 @@ function floodList(ns: string, dev: string): string[] {
   return entries
     .filter((e) => e.mac === ZERO && e.flags.includes('self'))
     .map((e) => e.dst!)
+    .sort();
+}
+
+/** The static MAC entries of `dev` in `ns` ("mac dst"), from `bridge -j fdb show`, sorted. */
+function staticMacs(ns: string, dev: string): string[] {
+  const entries = JSON.parse(nsExec(ns, 'bridge', ['-j', 'fdb', 'show', 'dev', dev]) || '[]') as Array<{ mac: string; dst?: string; state: string }>;
+  return entries
+    .filter((e) => e.mac !== ZERO && e.dst !== undefined && e.state === 'permanent')
+    .map((e) => `${e.mac} ${e.dst}`)
     .sort();
 }
 
@@ -136,6 +146,12 @@ describe.skipIf(!isRoot)('VXLAN over a switch that drops multicast (root)', () =
     expect(floodList(topo.nc('nc1'), 'eucavx10')).toEqual(['10.0.0.1', '10.0.0.12']);
     expect(floodList(topo.nc('nc1'), 'eucavx11')).toEqual(['10.0.0.1']);
     expect(floodList(topo.nc('nc2'), 'eucavx10')).toEqual(['10.0.0.1', '10.0.0.11']);
+    // Each other node's instance MACs point at that node (flannel's static entries).
+    const [m1, m3, m5] = [inst('i-1').mac, inst('i-3').mac, inst('i-5').mac];
+    expect(staticMacs(topo.cc, 'eucavx10')).toEqual([`${m1} 10.0.0.11`, `${m5} 10.0.0.12`].sort());
+    expect(staticMacs(topo.cc, 'eucavx11')).toEqual([`${m3} 10.0.0.11`]);
+    expect(staticMacs(topo.nc('nc1'), 'eucavx10')).toEqual([`${m5} 10.0.0.12`]);
+    expect(staticMacs(topo.nc('nc2'), 'eucavx10')).toEqual([`${m1} 10.0.0.11`]);
 
     const [i1, i3, i5] = [inst('i-1'), inst('i-3'), inst('i-5')];
     expect(ping(topo.cc, i1.privateIp, 3), 'CC -> i-1 (nc1)').toBe(true);
@@ -162,6 +178,8 @@ describe.skipIf(!isRoot)('VXLAN over a switch that drops multicast (root)', () =
     expect(vxlans(topo.nc('nc2'))).toEqual({});
     expect(floodList(topo.cc, 'eucavx10')).toEqual(['10.0.0.11']);
     expect(floodList(topo.nc('nc1'), 'eucavx10')).toEqual(['10.0.0.1']);
+    expect(staticMacs(topo.cc, 'eucavx10')).toEqual([`${inst('i-1').mac} 10.0.0.11`]);
+    expect(staticMacs(topo.nc('nc1'), 'eucavx10')).toEqual([]);
     expect(ping(topo.cc, inst('i-1').privateIp, 3), 'CC -> i-1 still').toBe(true);
   });
 });

@@ -9,6 +9,12 @@
 // <underlay> self permanent`) per other host carrying g. Reconcile keeps them
 // in step: a node that loses its last instance of g stops carrying it, and
 // the other hosts' entries for it go.
+//
+// As flannel does, each known instance MAC on another node also gets a static
+// entry pointing at that node (`bridge fdb append d0:0d:0a:01:02:05 dev
+// eucavx10 dst <its node's underlay> self permanent`), so that unicast to it
+// goes to its node alone from the first frame, instead of to every host until
+// the device learns it. (ARP and DHCP broadcasts still go to every carrier.)
 import type { FdbSpec } from '../../rtnl/fdb.js';
 import { DEFAULT_VXLAN_FLOOD, groupKey, type AllocatedGroup, type AllocatedState, type VxlanFlood } from '../types.js';
 import { segmentOf } from './names.js';
@@ -41,7 +47,23 @@ export function groupPeers(state: AllocatedState, g: AllocatedGroup, self: HostI
   return out;
 }
 
-/** The flood lists of `self`'s VXLAN devices for `groups` (none with multicast flooding or another segmentation). */
+/** The static entries of group `g`'s instances on nodes other than `self`: MAC -> its node's underlay address. */
+export function instanceEntries(state: AllocatedState, g: AllocatedGroup, self: HostId, dev: string): FdbSpec[] {
+  const key = groupKey(g);
+  const out: FdbSpec[] = [];
+  for (const i of state.instances) {
+    if (i.group !== key || (self.role === 'nc' && self.node === i.node)) continue;
+    const dst = addressOf(state.nodes[i.node]?.underlay);
+    if (dst) out.push({ dev, lladdr: i.mac, dst });
+  }
+  return out;
+}
+
+/**
+ * The FDB of `self`'s VXLAN devices for `groups`: the flood lists, then the
+ * other nodes' instance MACs (none with multicast flooding or another
+ * segmentation).
+ */
 export function floodEntries(state: AllocatedState, groups: readonly AllocatedGroup[], self: HostId, priv: string): FdbSpec[] {
   if (state.segmentation !== 'vxlan' || vxlanFloodOf(state) !== 'unicast') return [];
   const out: FdbSpec[] = [];
@@ -49,6 +71,7 @@ export function floodEntries(state: AllocatedState, groups: readonly AllocatedGr
     const dev = segmentOf(state, g, priv);
     if (dev === undefined) continue;
     for (const dst of groupPeers(state, g, self)) out.push({ dev, lladdr: ZERO_MAC, dst });
+    out.push(...instanceEntries(state, g, self, dev));
   }
   return out;
 }
