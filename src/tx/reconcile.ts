@@ -52,11 +52,15 @@ export async function readKernelState(h: Session, want: DesiredState, scope?: Ow
   // kernel can leave out the rest: a local route per address otherwise. (A
   // scoped plan reads them all: owners' routes carry several protocol numbers.)
   const routeFilter = want.routes?.length || scoped ? { table: 'all' as const } : { table: 'all' as const, protocol: EUCANET_PROTO };
-  const [links, addresses, routes] = await Promise.all([listLinks(h), listAddresses(h), listRoutes(h, routeFilter)]);
   // FDB entries only of the vxlan links eucanet manages them on, one dump each
-  // filtered by the kernel: none at all without such links.
-  const fdbOf = fdbLinks(links, scope);
-  const fdb = (await Promise.all(fdbOf.map((l) => listFdb(h, { dev: l.index })))).flat();
+  // filtered by the kernel (none at all without such links), asked as soon as
+  // the links are known, alongside the address and route dumps.
+  const linksRead = listLinks(h);
+  const fdbRead = linksRead.then(async (links) => {
+    const of = fdbLinks(links, scope);
+    return { of, entries: (await Promise.all(of.map((l) => listFdb(h, { dev: l.index })))).flat() };
+  });
+  const [links, addresses, routes, { of: fdbOf, entries: fdb }] = await Promise.all([linksRead, listAddresses(h), listRoutes(h, routeFilter), fdbRead]);
   const sysctls: Record<string, string> = {};
   for (const key of Object.keys(want.sysctls ?? {})) {
     try {
