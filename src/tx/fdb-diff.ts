@@ -21,26 +21,36 @@ function key(dev: string, lladdr: string, dst?: string, port?: number, vni?: num
  * to go with them. New entries are appended (a vxlan MAC may have several
  * destinations); unwanted owned ones deleted by their whole remote.
  */
-export function diffFdb(cur: readonly Neighbor[], want: readonly FdbSpec[], managed: readonly Link[], fresh: ReadonlySet<string>, doomed: ReadonlySet<string>): Op[] {
-  const names = new Map(managed.map((l) => [l.index, l.name]));
+export function diffFdb(
+  cur: readonly Neighbor[],
+  want: readonly FdbSpec[],
+  managed: readonly Link[],
+  fresh: ReadonlySet<string>,
+  doomed: ReadonlySet<string>,
+): Op[] {
   const links = new Map(managed.map((l) => [l.index, l]));
-  const present = new Map<string, Neighbor>();
+  const present = new Map<string, { e: Neighbor; dev: string }>();
   for (const e of cur) {
-    const dev = names.get(e.index);
-    if (dev === undefined || fresh.has(dev) || !isOwnedFdbEntry(e, links.get(e.index)!)) continue;
-    present.set(key(dev, e.lladdr ?? '', e.dst, e.port, e.vni), e);
+    const link = links.get(e.index);
+    if (link === undefined || fresh.has(link.name) || !isOwnedFdbEntry(e, link)) continue;
+    present.set(key(link.name, e.lladdr ?? '', e.dst, e.port, e.vni), { e, dev: link.name });
   }
   const out: Op[] = [];
   const wanted = new Set<string>();
   for (const spec of want) {
     const dev = String(spec.dev);
-    const k = key(dev, formatMac(parseMac('lladdr', spec.lladdr)), spec.dst !== undefined ? bytesToIp(parseIp('dst', spec.dst).bytes) : undefined, spec.port, spec.vni);
+    const k = key(
+      dev,
+      formatMac(parseMac('lladdr', spec.lladdr)),
+      spec.dst !== undefined ? bytesToIp(parseIp('dst', spec.dst).bytes) : undefined,
+      spec.port,
+      spec.vni,
+    );
     if (wanted.has(k)) continue;
     wanted.add(k);
     if (!present.has(k)) out.push({ op: 'fdb.append', spec: { self: true, state: 'permanent', ...spec } });
   }
-  for (const [k, e] of present) {
-    const dev = names.get(e.index)!;
+  for (const [k, { e, dev }] of present) {
     if (wanted.has(k) || doomed.has(dev)) continue;
     out.push({ op: 'fdb.delete', spec: { ...fdbSpecOf(e), dev } });
   }

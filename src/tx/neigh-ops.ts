@@ -18,6 +18,7 @@ import {
 } from '../rtnl/neigh.js';
 import type { Session } from '../session.js';
 import { bytesToIp, parseIp, parseMac, formatMac } from '../util/ip.js';
+import { must } from '../util/must.js';
 import type { Op } from './ops.js';
 
 export type NeighOp = Extract<Op, { op: `neigh.${string}` | `fdb.${string}` }>;
@@ -77,7 +78,7 @@ export class NeighBefore {
 /** The spec that recreates a neighbour as the kernel reported it. */
 export function neighborSpecOf(n: Neighbor): NeighborSpec {
   const state = (NEIGH_SET_STATES as readonly string[]).find((s) => (n.state as string[]).includes(s)) as NeighSetState | undefined;
-  const spec: NeighborSpec = { dev: n.index, address: n.dst!, state: state ?? 'none' };
+  const spec: NeighborSpec = { dev: n.index, address: must(n.dst, 'the address of a neighbour read back'), state: state ?? 'none' };
   if (n.lladdr !== undefined) spec.lladdr = n.lladdr;
   if (n.flags.includes('router')) spec.router = true;
   return spec;
@@ -90,7 +91,7 @@ export function fdbStateOf(n: Neighbor): FdbState {
 
 /** The spec that recreates an FDB entry as the kernel reported it. */
 export function fdbSpecOf(n: Neighbor): FdbSpec {
-  const spec: FdbSpec = { dev: n.index, lladdr: n.lladdr!, state: fdbStateOf(n) };
+  const spec: FdbSpec = { dev: n.index, lladdr: must(n.lladdr, 'the MAC of an FDB entry read back'), state: fdbStateOf(n) };
   if (n.dst !== undefined) spec.dst = n.dst;
   if (n.port !== undefined) spec.port = n.port;
   if (n.vni !== undefined) spec.vni = n.vni;

@@ -175,8 +175,15 @@ describe.skipIf(!ready)('eucanet demo (root; dnsmasq, busybox, nsenter)', () => 
     const vx = JSON.parse(execFileSync('ip', ['-n', 'euca-cc', '-j', '-d', 'link', 'show', 'type', 'vxlan'], { encoding: 'utf8' })) as any[];
     if (vx.length) {
       for (const l of vx) expect(l.linkinfo.info_data.group, l.ifname).toBeUndefined();
-      const fdb = JSON.parse(execFileSync('ip', ['netns', 'exec', 'euca-cc', 'bridge', '-j', 'fdb', 'show', 'dev', vx[0].ifname], { encoding: 'utf8' })) as any[];
-      expect(fdb.filter((e) => e.mac === '00:00:00:00:00:00').map((e) => e.dst).sort()).toEqual(['10.0.0.11', '10.0.0.12']);
+      const fdb = JSON.parse(
+        execFileSync('ip', ['netns', 'exec', 'euca-cc', 'bridge', '-j', 'fdb', 'show', 'dev', vx[0].ifname], { encoding: 'utf8' }),
+      ) as any[];
+      expect(
+        fdb
+          .filter((e) => e.mac === '00:00:00:00:00:00')
+          .map((e) => e.dst)
+          .sort(),
+      ).toEqual(['10.0.0.11', '10.0.0.12']);
     }
     // A second demo refuses to start over it.
     const again = await cli(['demo']);

@@ -169,7 +169,7 @@ describe.skipIf(!isRoot)('VXLAN over a switch that drops multicast (root)', () =
     expect(again.map((r) => r.ops)).toEqual([0, 0, 0]);
   });
 
-  it('a node that loses its last instance of a group leaves the other hosts\' flood lists', async () => {
+  it("a node that loses its last instance of a group leaves the other hosts' flood lists", async () => {
     await topo.removeInstance(inst('i-5'));
     await apply((d) => {
       delete d.vxlanFlood;

@@ -126,19 +126,32 @@ describe.skipIf(!isRoot)('bridge FDB (root)', () => {
 
       const list = await h.fdb.list({ dev: 'vx0' });
       // Sorted by MAC, then numerically by destination (.2, .3, .10).
-      expect(list.map((e) => [e.lladdr, e.dst, e.vni, e.port])).toEqual([
-        [zero, '10.0.0.2', undefined, undefined],
-        [zero, '10.0.0.3', 11, 4790],
-        [zero, '10.0.0.10', undefined, undefined],
-        ['02:00:00:00:00:08', '10.0.0.3', undefined, undefined],
-      ].sort((a, b) => (a[0]! < b[0]! ? -1 : a[0]! > b[0]! ? 1 : 0)));
-      const ours = list.map((e) => ({ mac: e.lladdr, dst: e.dst, port: e.port, vni: e.vni, flags: e.flags, state: e.state.includes('permanent') ? 'permanent' : '' }));
+      expect(list.map((e) => [e.lladdr, e.dst, e.vni, e.port])).toEqual(
+        [
+          [zero, '10.0.0.2', undefined, undefined],
+          [zero, '10.0.0.3', 11, 4790],
+          [zero, '10.0.0.10', undefined, undefined],
+          ['02:00:00:00:00:08', '10.0.0.3', undefined, undefined],
+        ].sort((a, b) => (a[0]! < b[0]! ? -1 : a[0]! > b[0]! ? 1 : 0)),
+      );
+      const ours = list.map((e) => ({
+        mac: e.lladdr,
+        dst: e.dst,
+        port: e.port,
+        vni: e.vni,
+        flags: e.flags,
+        state: e.state.includes('permanent') ? 'permanent' : '',
+      }));
       expect(ours.sort((a, b) => `${a.mac} ${a.dst}`.localeCompare(`${b.mac} ${b.dst}`))).toEqual(bridgeFdb(ns, 'vx0'));
 
       // A destination is deleted by its whole remote: dst, and port and VNI where they are not the device's.
       await h.fdb.delete({ dev: 'vx0', lladdr: zero, dst: '10.0.0.3', self: true, vni: 11, port: 4790 });
       await h.fdb.delete({ dev: 'vx0', lladdr: zero, dst: '10.0.0.10', self: true });
-      expect(bridgeFdb(ns, 'vx0').filter((e) => e.mac === zero).map((e) => e.dst)).toEqual(['10.0.0.2']);
+      expect(
+        bridgeFdb(ns, 'vx0')
+          .filter((e) => e.mac === zero)
+          .map((e) => e.dst),
+      ).toEqual(['10.0.0.2']);
     });
   });
 

@@ -165,7 +165,7 @@ describe('vxlan flooding (vxlanFlood)', () => {
     expect(floods(planCc(st))).toEqual([flood('eucavx10', '10.0.0.11'), flood('eucavx10', '10.0.0.12'), flood('eucavx11', '10.0.0.12')]);
   });
 
-  it('a node that loses its last instance of a group leaves the other hosts\' flood lists of that group', () => {
+  it("a node that loses its last instance of a group leaves the other hosts' flood lists of that group", () => {
     const st = state('vxlan', { instances: [{ id: 'i-3', group: 'admin/web', node: 'nc2', port: 'vnet0' }] });
     // Nobody runs admin/default now: the CC's device for it floods nowhere.
     expect(floods(planCc(st))).toEqual([flood('eucavx11', '10.0.0.12')]);

@@ -39,7 +39,7 @@ const kernel = (k: Partial<KernelState>): KernelState => ({ links: [], addresses
 const vxSpec = { kind: 'vxlan' as const, name: 'eucavx10', vni: 10, local: '10.0.0.1', device: 'eth0', port: 4789 };
 const flood = (dst: string) => ({ dev: 'eucavx10', lladdr: ZERO, dst });
 
-describe('owner.ts: which FDB entries are eucanet\'s', () => {
+describe("owner.ts: which FDB entries are eucanet's", () => {
   it('self + permanent + a remote, on a vxlan link the scope owns', () => {
     const l = vx(5, 'eucavx10');
     expect(isOwnedFdbEntry(entry(5, '10.0.0.2'), l)).toBe(true);
@@ -75,7 +75,11 @@ describe('diffState: FDB', () => {
   it("the kernel's own and learned entries, and entries on links not eucanet's, are left alone", () => {
     const cur = kernel({
       links: [...links, vx(6, 'other', 'someone')],
-      fdb: [entry(5, undefined, { lladdr: '33:33:00:00:00:01' }), entry(5, '10.0.0.8', { lladdr: '02:00:00:00:00:01', state: ['reachable'] }), entry(6, '10.0.0.2')],
+      fdb: [
+        entry(5, undefined, { lladdr: '33:33:00:00:00:01' }),
+        entry(5, '10.0.0.8', { lladdr: '02:00:00:00:00:01', state: ['reachable'] }),
+        entry(6, '10.0.0.2'),
+      ],
     });
     expect(diffState(cur, { links: [vxSpec], fdb: [] }).changes).toEqual([]);
   });
