@@ -266,7 +266,7 @@ export function diffState(cur: KernelState, want: DesiredState, scope?: OwnerSco
   if (want.fdb?.length || cur.fdb?.length) {
     const fresh = new Set(out.changes.flatMap((op) => (op.op === 'link.add' ? [op.spec.name] : [])));
     const doomed = new Set([...out.removals, ...out.changes].flatMap((op) => (op.op === 'link.delete' ? [String(op.ref)] : [])));
-    out.changes.push(...diffFdb(cur.fdb ?? [], want.fdb ?? [], fdbLinks(cur.links, scope), fresh, doomed));
+    out.changes.push(...diffFdb(cur.fdb ?? [], want.fdb ?? [], fdbLinks(cur.links, scope), fresh, doomed, (i) => idx.nameOf(i)));
   }
   return out;
 }

@@ -19,7 +19,8 @@ function key(dev: string, lladdr: string, dst?: string, port?: number, vni?: num
  * `want`. Entries on links this plan creates or recreates (`fresh`) count as
  * absent: the new device starts empty. Entries on links it deletes are left
  * to go with them. New entries are appended (a vxlan MAC may have several
- * destinations); unwanted owned ones deleted by their whole remote.
+ * destinations); unwanted owned ones deleted by their whole remote. `nameOf`
+ * names links by ifindex.
  */
 export function diffFdb(
   cur: readonly Neighbor[],
@@ -27,6 +28,7 @@ export function diffFdb(
   managed: readonly Link[],
   fresh: ReadonlySet<string>,
   doomed: ReadonlySet<string>,
+  nameOf: (index: number) => string | undefined = () => undefined,
 ): Op[] {
   const links = new Map(managed.map((l) => [l.index, l]));
   const present = new Map<string, { e: Neighbor; dev: string }>();
@@ -52,7 +54,10 @@ export function diffFdb(
   }
   for (const [k, { e, dev }] of present) {
     if (wanted.has(k) || doomed.has(dev)) continue;
-    out.push({ op: 'fdb.delete', spec: { ...fdbSpecOf(e), dev } });
+    const spec: FdbSpec = { ...fdbSpecOf(e), dev };
+    // The underlay device by name, as a person (and `bridge`) reads it in a dry run.
+    if (typeof spec.via === 'number') spec.via = nameOf(spec.via) ?? spec.via;
+    out.push({ op: 'fdb.delete', spec });
   }
   return out;
 }

@@ -65,11 +65,11 @@ describe('diffState: FDB', () => {
     expect(diffState(cur, want).changes).toEqual([]);
   });
   it('a new remote is appended (self, permanent), a stale one deleted by its whole remote', () => {
-    const cur = kernel({ links, fdb: [entry(5, '10.0.0.2'), entry(5, '10.0.0.9', { vni: 77, port: 4790 })] });
+    const cur = kernel({ links, fdb: [entry(5, '10.0.0.2'), entry(5, '10.0.0.9', { vni: 77, port: 4790, ifindex: 2 })] });
     const want: DesiredState = { links: [vxSpec], fdb: [flood('10.0.0.2'), flood('10.0.0.3')] };
     expect(diffState(cur, want).changes).toEqual([
       { op: 'fdb.append', spec: { self: true, state: 'permanent', dev: 'eucavx10', lladdr: ZERO, dst: '10.0.0.3' } },
-      { op: 'fdb.delete', spec: { dev: 'eucavx10', lladdr: ZERO, dst: '10.0.0.9', vni: 77, port: 4790, self: true, state: 'permanent' } },
+      { op: 'fdb.delete', spec: { dev: 'eucavx10', lladdr: ZERO, dst: '10.0.0.9', vni: 77, port: 4790, via: 'eth0', self: true, state: 'permanent' } },
     ]);
   });
   it("the kernel's own and learned entries, and entries on links not eucanet's, are left alone", () => {
