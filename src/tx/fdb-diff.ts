@@ -18,8 +18,9 @@ function key(dev: string, lladdr: string, dst?: string, port?: number, vni?: num
  * The FDB ops that take `cur` (entries read from the links in `managed`) to
  * `want`. Entries on links this plan creates or recreates (`fresh`) count as
  * absent: the new device starts empty. Entries on links it deletes are left
- * to go with them. New entries are appended (a vxlan MAC may have several
- * destinations); unwanted owned ones deleted by their whole remote. `nameOf`
+ * to go with them. New flood list entries are appended (the all-zeros MAC has
+ * a destination per remote), new unicast MACs replaced (created, or a learned
+ * entry's remote overwritten); unwanted owned ones deleted by their whole remote. `nameOf`
  * names links by ifindex.
  */
 export function diffFdb(
@@ -50,7 +51,13 @@ export function diffFdb(
     );
     if (wanted.has(k)) continue;
     wanted.add(k);
-    if (!present.has(k)) out.push({ op: 'fdb.append', spec: { self: true, state: 'permanent', ...spec } });
+    if (present.has(k)) continue;
+    // A flood list (all-zeros or multicast MAC) takes one more destination by
+    // append. The kernel appends to no other MAC: it would keep a learned
+    // entry's remote and only make it permanent, so a unicast MAC is replaced.
+    const mac = parseMac('lladdr', spec.lladdr);
+    const list = mac.every((b) => b === 0) || (mac[0] & 1) === 1;
+    out.push({ op: list ? 'fdb.append' : 'fdb.replace', spec: { self: true, state: 'permanent', ...spec } });
   }
   for (const [k, { e, dev }] of present) {
     if (wanted.has(k) || doomed.has(dev)) continue;

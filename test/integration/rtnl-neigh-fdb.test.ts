@@ -6,6 +6,8 @@ import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { NetlinkError, TransactionError, ValidationError } from '../../src/errors.js';
 import type { Handle } from '../../src/handle.js';
+import type { DesiredState } from '../../src/tx/desired.js';
+import { reconcile } from '../../src/tx/reconcile.js';
 import { isRoot, withHandle } from '../helpers/netns.js';
 
 if (!isRoot) console.warn('test/integration/rtnl-neigh-fdb.test.ts: skipped, needs root (network namespaces)');
@@ -214,6 +216,46 @@ describe.skipIf(!isRoot)('bridge FDB (root)', () => {
       expect(r.bridge).toEqual(['fdb append 00:00:00:00:00:00 dev vx0 dst 10.0.0.2 port 4789 vni 10 self permanent']);
       expect(r.ip).toEqual(['neigh replace 10.1.2.5 lladdr 02:00:00:00:00:05 dev br0 nud reachable']);
       expect(r.text).toContain('bridge fdb append 00:00:00:00:00:00 dev vx0');
+    });
+  });
+});
+
+describe.skipIf(!isRoot)('reconcile of FDB entries (root)', () => {
+  it('adds flood entries and static MACs, sends nothing the second time, takes over a learned MAC, deletes stale entries', async () => {
+    await withHandle(async (h, ns) => {
+      await h.links.add({ name: 'u0', kind: 'veth', peer: 'u1', up: true });
+      await h.addresses.add({ dev: 'u0', address: '10.0.0.1/24' });
+      const zero = '00:00:00:00:00:00';
+      const vx = { kind: 'vxlan' as const, name: 'vx1', vni: 20, local: '10.0.0.1', device: 'u0', port: 4789, up: true };
+      const want: DesiredState = {
+        links: [vx],
+        fdb: [
+          { dev: 'vx1', lladdr: zero, dst: '10.0.0.2' },
+          { dev: 'vx1', lladdr: zero, dst: '10.0.0.3' },
+          { dev: 'vx1', lladdr: '02:00:00:00:00:01', dst: '10.0.0.3' },
+        ],
+      };
+      await reconcile(h, want);
+      const view = () => bridgeFdb(ns, 'vx1').map((e) => `${e.mac} ${e.dst} ${e.state}`);
+      expect(view()).toEqual(['00:00:00:00:00:00 10.0.0.2 permanent', '00:00:00:00:00:00 10.0.0.3 permanent', '02:00:00:00:00:01 10.0.0.3 permanent']);
+      expect((await reconcile(h, want)).ops).toBe(0);
+
+      // A MAC the device learned (dynamic) pointing elsewhere, now wanted static: replaced, not kept.
+      await h.fdb.add({ dev: 'vx1', lladdr: '02:00:00:00:00:02', dst: '10.0.0.7', self: true, state: 'dynamic' });
+      // A stale flood entry (a host that left), made by hand in eucanet's shape.
+      await h.fdb.append({ dev: 'vx1', lladdr: zero, dst: '10.0.0.9', self: true });
+      const next: DesiredState = {
+        links: [vx],
+        fdb: [
+          { dev: 'vx1', lladdr: zero, dst: '10.0.0.3' },
+          { dev: 'vx1', lladdr: '02:00:00:00:00:01', dst: '10.0.0.3' },
+          { dev: 'vx1', lladdr: '02:00:00:00:00:02', dst: '10.0.0.4' },
+        ],
+      };
+      const r = await reconcile(h, next);
+      expect(r.plan.changes.toString()).toContain('bridge fdb replace 02:00:00:00:00:02 dev vx1 dst 10.0.0.4 self permanent');
+      expect(view()).toEqual(['00:00:00:00:00:00 10.0.0.3 permanent', '02:00:00:00:00:01 10.0.0.3 permanent', '02:00:00:00:00:02 10.0.0.4 permanent']);
+      expect((await reconcile(h, next)).ops).toBe(0);
     });
   });
 });

@@ -239,6 +239,21 @@ const CASES: Case[] = [
     code: /ENODEV/,
   },
   {
+    name: "a static MAC replaced on a device that is gone (ENODEV), after another MAC's remote was replaced",
+    async setup(h) {
+      await nics(h);
+      await h.links.add({ ...vxlanUnicast, name: 'eucavx10', alias: 'eucanet' });
+      await h.fdb.add({ dev: 'eucavx10', lladdr: '02:00:00:00:00:01', dst: '10.0.0.11', self: true });
+    },
+    build: (h) =>
+      h
+        .transaction()
+        .add({ op: 'fdb.replace', spec: { dev: 'eucavx10', lladdr: '02:00:00:00:00:01', dst: '10.0.0.12', self: true, state: 'permanent' } })
+        .add({ op: 'fdb.replace', spec: { dev: NO_SUCH_LINK, lladdr: '02:00:00:00:00:02', dst: '10.0.0.12', self: true, state: 'permanent' } }),
+    fails: 1,
+    code: /ENODEV/,
+  },
+  {
     name: 'a flood entry delete of a MAC with no entry (ENOENT), after another flood entry was deleted',
     async setup(h) {
       await nics(h);

@@ -72,6 +72,14 @@ describe('diffState: FDB', () => {
       { op: 'fdb.delete', spec: { dev: 'eucavx10', lladdr: ZERO, dst: '10.0.0.9', vni: 77, port: 4790, via: 'eth0', self: true, state: 'permanent' } },
     ]);
   });
+  it('a static instance MAC is replaced (created, or a learned entry taken over), not appended', () => {
+    const learned = entry(5, '10.0.0.7', { lladdr: '02:00:00:00:00:01', state: ['reachable'], ndmState: 2 });
+    const cur = kernel({ links, fdb: [learned] });
+    const want: DesiredState = { links: [vxSpec], fdb: [{ dev: 'eucavx10', lladdr: '02:00:00:00:00:01', dst: '10.0.0.2' }] };
+    expect(diffState(cur, want).changes).toEqual([
+      { op: 'fdb.replace', spec: { self: true, state: 'permanent', dev: 'eucavx10', lladdr: '02:00:00:00:00:01', dst: '10.0.0.2' } },
+    ]);
+  });
   it("the kernel's own and learned entries, and entries on links not eucanet's, are left alone", () => {
     const cur = kernel({
       links: [...links, vx(6, 'other', 'someone')],
