@@ -253,8 +253,8 @@ describe.skipIf(!isRoot)('reconcile of FDB entries (root)', () => {
         ],
       };
       const r = await reconcile(h, next);
-      expect(r.plan.changes.toString()).toContain('bridge fdb replace 02:00:00:00:00:02 dev vx1 dst 10.0.0.4 self permanent');
       expect(view()).toEqual(['00:00:00:00:00:00 10.0.0.3 permanent', '02:00:00:00:00:01 10.0.0.3 permanent', '02:00:00:00:00:02 10.0.0.4 permanent']);
+      expect(r.plan.changes.toString()).toContain('bridge fdb replace 02:00:00:00:00:02 dev vx1 dst 10.0.0.4 self permanent');
       expect((await reconcile(h, next)).ops).toBe(0);
     });
   });
