@@ -192,6 +192,22 @@ describe('vxlan flooding (vxlanFlood)', () => {
     expect(statics(planNc(st, 'nc2'))).toEqual([{ dev: 'eucavx10', lladdr: mac('i-1'), dst: '10.0.0.11' }]);
   });
 
+  it("a host removed from the state leaves the others' flood lists and static entries", () => {
+    const two = state('vxlan', {
+      instances: [
+        { id: 'i-1', group: 'admin/default', node: 'nc1', port: 'vnet1' },
+        { id: 'i-2', group: 'admin/default', node: 'nc2', port: 'vnet2' },
+      ],
+    });
+    expect(planCc(two).fdb?.map((e) => e.dst)).toEqual(['10.0.0.11', '10.0.0.12', '10.0.0.11', '10.0.0.12']);
+    const one = state('vxlan', {
+      nodes: { nc1: { privateInterface: 'eth0', underlay: '10.0.0.11/24' } },
+      instances: [{ id: 'i-1', group: 'admin/default', node: 'nc1', port: 'vnet1' }],
+    });
+    expect(planCc(one).fdb?.map((e) => e.dst)).toEqual(['10.0.0.11', '10.0.0.11']);
+    expect(planNc(one, 'nc1').fdb).toEqual([flood('eucavx10', '10.0.0.1')]);
+  });
+
   it('multicast keeps the group 239.1.1.1 and no flood entries', () => {
     const st = state('vxlan', { vxlanFlood: 'multicast' });
     for (const l of vxOf(planCc(st))) expect(l).toMatchObject({ multicastGroup: '239.1.1.1' });
