@@ -10,13 +10,26 @@ import { addon, nativeError, type TapOptions } from './native.js';
 import type { Address, AddressSpec } from './rtnl/address.js';
 import { validateLinkName, type LinkRef } from './rtnl/kinds/index.js';
 import type { Link, LinkChanges, LinkFilter, LinkSpec } from './rtnl/link.js';
+import type { FdbSpec } from './rtnl/fdb.js';
+import type { Neighbor, NeighborSpec } from './rtnl/neigh.js';
 import type { Route, RouteSpec } from './rtnl/route.js';
 import { Session } from './session.js';
 import { netnsTarget, type Netns } from './sys/netns-path.js';
 import { readSysctl } from './sys/sysctl.js';
 import { executeOne } from './tx/execute.js';
 import { checked, type Op, type TapSpec } from './tx/ops.js';
-import { getLink, listAddresses, listLinks, listRoutes, type AddressFilter, type RouteFilter } from './tx/read.js';
+import {
+  getLink,
+  listAddresses,
+  listFdb,
+  listLinks,
+  listNeighbors,
+  listRoutes,
+  type AddressFilter,
+  type FdbFilter,
+  type NeighborFilter,
+  type RouteFilter,
+} from './tx/read.js';
 import { Transaction } from './tx/transaction.js';
 
 export interface OpenOptions {
@@ -24,7 +37,7 @@ export interface OpenOptions {
   netns?: Netns;
 }
 
-export type { AddressFilter, RouteFilter, TapSpec };
+export type { AddressFilter, FdbFilter, NeighborFilter, RouteFilter, TapSpec };
 
 export class Handle extends Session {
   /**
@@ -76,6 +89,29 @@ export class Handle extends Session {
     delete: (spec: RouteSpec): Promise<void> => this.run({ op: 'route.delete', spec }),
     /** Routes of one family, optionally of one table (default: main) and of one protocol (filtered by the kernel), sorted by destination. */
     list: (filter: RouteFilter = {}): Promise<Route[]> => listRoutes(this, filter),
+  };
+
+  readonly neighbors = {
+    /** `ip neigh add`: refused (EEXIST) if the address has an entry on that link. State default: permanent. */
+    add: (spec: NeighborSpec): Promise<void> => this.run({ op: 'neigh.add', spec }),
+    /** `ip neigh replace`: creates or overwrites the entry. */
+    replace: (spec: NeighborSpec): Promise<void> => this.run({ op: 'neigh.replace', spec }),
+    delete: (spec: NeighborSpec): Promise<void> => this.run({ op: 'neigh.delete', spec }),
+    /** ARP/NDP entries, optionally of one link and one family, sorted by link then address. */
+    list: (filter: NeighborFilter = {}): Promise<Neighbor[]> => listNeighbors(this, filter),
+  };
+
+  readonly fdb = {
+    /** `bridge fdb add`: refused (EEXIST) if the MAC has an entry there. */
+    add: (spec: FdbSpec): Promise<void> => this.run({ op: 'fdb.add', spec }),
+    /** `bridge fdb append`: one more destination for the MAC (a vxlan flood list entry on 00:00:00:00:00:00). */
+    append: (spec: FdbSpec): Promise<void> => this.run({ op: 'fdb.append', spec }),
+    /** `bridge fdb replace`: creates the entry or changes its destination. */
+    replace: (spec: FdbSpec): Promise<void> => this.run({ op: 'fdb.replace', spec }),
+    /** `bridge fdb del`: with a dst on a vxlan device, that destination only. */
+    delete: (spec: FdbSpec): Promise<void> => this.run({ op: 'fdb.delete', spec }),
+    /** Bridge and vxlan FDB entries (family 'bridge'), optionally of one device, sorted by device, MAC, destination. */
+    list: (filter: FdbFilter = {}): Promise<Neighbor[]> => listFdb(this, filter),
   };
 
   readonly taps = {

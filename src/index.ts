@@ -5,7 +5,7 @@
 // not export.
 
 // A handle on one network namespace, and the namespaces themselves.
-export { open, Handle, type AddressFilter, type OpenOptions, type RouteFilter, type TapSpec } from './handle.js';
+export { open, Handle, type AddressFilter, type FdbFilter, type NeighborFilter, type OpenOptions, type RouteFilter, type TapSpec } from './handle.js';
 export type { Netns } from './sys/netns-path.js';
 export { checkNetns, createNetns, deleteNetns, netnsExists, listNetns } from './sys/netns.js';
 export { readSysctl, writeSysctl } from './sys/sysctl.js';
@@ -13,6 +13,8 @@ export type { TapOptions } from './native.js';
 export type { Link, LinkSpec, LinkChanges, LinkFilter, LinkKind, LinkAttributes } from './rtnl/link.js';
 export type { Address, AddressSpec, Scope } from './rtnl/address.js';
 export type { Route, RouteSpec } from './rtnl/route.js';
+export type { Neighbor, NeighborSpec, NeighFlag, NeighSetState, NudState } from './rtnl/neigh.js';
+export type { FdbSpec, FdbState } from './rtnl/fdb.js';
 export type { LinkRef } from './rtnl/kinds/index.js';
 export type {
   CtEntry,

@@ -10,6 +10,10 @@
 //                                                       ║
 //   euca-switch: sw0 bridge (a plain switch: no VLAN filtering, tagged frames pass; MTU 1550)
 //     sw-cc ═ euca-cc eth1     sw-nc1 ═ euca-nc1 eth0     sw-nc2 ═ euca-nc2 eth0
+//     It drops IPv4 multicast between its ports, as most data-centre fabrics and
+//     every public cloud do (table bridge switch, dropMulticast below); broadcast
+//     (ARP, DHCP) passes. VXLAN segments cross it by unicast flooding (the
+//     state's vxlanFlood "unicast", the default).
 //
 //   euca-nc1: vnet1 ═ eth0 euca-i-1   vnet2 ═ euca-i-2   vnet0 ═ euca-i-3   vnet3 ═ euca-i-4
 //   euca-nc2: vnet1 ═ eth0 euca-i-5   vnet2 ═ euca-i-6   vnet0 ═ euca-i-7   vnet3 ═ euca-i-8
@@ -17,6 +21,7 @@
 // Each instance's end of its veth is eth0 with the instance's MAC; the NC end
 // is the instance's port (vnetX), which the NC role puts in its group's bridge.
 import { open, type Handle } from '../handle.js';
+import { rule } from '../nft/build/builder.js';
 import type { AllocatedInstance, AllocatedState } from '../managed/types.js';
 import { createNetns, netnsExists } from '../sys/netns.js';
 
@@ -103,6 +108,28 @@ export async function prepareHosts(hosts: Hosts, namespaces: string[]): Promise<
   );
 }
 
+/** The switch's filter: a bridge table in its namespace. */
+export const SWITCH_TABLE = 'switch';
+
+/**
+ * Makes the switch in `h`'s namespace drop IPv4 multicast (224.0.0.0/4)
+ * between its ports, counted; broadcast and unicast pass. Through the
+ * library: one nftables batch.
+ */
+export async function dropMulticast(h: Handle): Promise<void> {
+  const b = h.nft.batch();
+  b.addTable({ family: 'bridge', name: SWITCH_TABLE });
+  b.addChain({ family: 'bridge', table: SWITCH_TABLE, name: 'forward', type: 'filter', hook: 'forward', priority: 0, policy: 'accept' });
+  b.addRule({
+    family: 'bridge',
+    table: SWITCH_TABLE,
+    chain: 'forward',
+    exprs: rule().ipDaddr('224.0.0.0/4').counter().drop(),
+    comment: 'no multicast on this fabric',
+  });
+  await b.commit();
+}
+
 export async function buildScaffolding(hosts: Hosts, state: AllocatedState, sample: AllocatedInstance[]): Promise<void> {
   const all = demoNamespaces(state, sample);
   await prepareHosts(hosts, all);
@@ -127,7 +154,7 @@ export async function buildScaffolding(hosts: Hosts, state: AllocatedState, samp
     if (!tx) ncs.set(i.node, (tx = hosts.get(ncNetns(i.node)).transaction()));
     tx.addLink({ kind: 'veth', name: i.port, peer: 'eth0', peerNetns: instanceNetns(i.id), peerAddress: i.mac, up: true });
   }
-  await Promise.all([pub.commit(), sw.commit(), ...[...ncs.values()].map((tx) => tx.commit())]);
+  await Promise.all([pub.commit(), sw.commit().then(() => dropMulticast(hosts.get(NS_SWITCH))), ...[...ncs.values()].map((tx) => tx.commit())]);
 
   const far: Array<Promise<unknown>> = [];
   far.push(

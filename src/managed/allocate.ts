@@ -58,6 +58,7 @@ function resolve(st: State, net: NetCtx): Draft {
     ...(st.$schema !== undefined ? { $schema: st.$schema } : {}),
     mode: st.mode,
     segmentation: net.segmentation,
+    ...(st.vxlanFlood !== undefined ? { vxlanFlood: st.vxlanFlood } : {}),
     subnet: st.subnet,
     addrsPerNet: st.addrsPerNet,
     vlanRange: st.vlanRange ?? [...DEFAULT_VLAN_RANGE],

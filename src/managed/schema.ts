@@ -106,6 +106,13 @@ export const stateSchema = {
         'underlay addresses on cc and every node), none (MANAGED-NOVLAN, its only choice), auto ' +
         '(MANAGED: vlan where the kernel has 802.1Q, else vxlan, decided by each host as it applies).',
     },
+    vxlanFlood: {
+      enum: ['unicast', 'multicast'],
+      description:
+        'How VXLAN segments flood broadcast and unknown traffic to the other hosts (segmentation vxlan; ' +
+        'ignored otherwise): unicast (the default: one copy to each host carrying the group, through ' +
+        'all-zeros FDB entries; needs no multicast in the underlay) or multicast (group 239.1.1.1 on the private NIC).',
+    },
     subnet: { type: 'string', description: 'VNET_SUBNET/VNET_NETMASK as a CIDR, e.g. "10.1.0.0/16".' },
     addrsPerNet: { type: 'integer', description: 'VNET_ADDRSPERNET: a power of two, 16..2048.' },
     vlanRange: {

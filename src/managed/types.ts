@@ -19,6 +19,17 @@ export type Segmentation = 'vlan' | 'vxlan' | 'none';
  */
 export type SegmentationSetting = Segmentation | 'auto';
 
+/**
+ * How a VXLAN segment reaches the other hosts carrying it (segmentation vxlan):
+ * - `unicast` (the default): head-end replication. Each host's VXLAN device has
+ *   no multicast group; broadcast, unknown-unicast and multicast frames go as
+ *   one unicast copy to each other host carrying the group (one all-zeros FDB
+ *   entry per such host). Works on fabrics that drop multicast.
+ * - `multicast`: every segment floods over the underlay group 239.1.1.1.
+ */
+export type VxlanFlood = 'unicast' | 'multicast';
+export const DEFAULT_VXLAN_FLOOD: VxlanFlood = 'unicast';
+
 /** tcp, udp, icmp, or an IP protocol number 0-255. */
 export type Protocol = 'tcp' | 'udp' | 'icmp' | number;
 
@@ -80,6 +91,8 @@ export interface State {
   $schema?: string;
   mode: Mode;
   segmentation?: SegmentationSetting;
+  /** segmentation vxlan: flood by unicast to each host (default) or over a multicast group. */
+  vxlanFlood?: VxlanFlood;
   /** The private network cut into blocks, e.g. "10.1.0.0/16". */
   subnet: string;
   /** Addresses per group block: a power of two, 16..2048. */

@@ -11,6 +11,7 @@ import { readSysctl, writeSysctl } from '../sys/sysctl.js';
 import { CommitContext } from './context.js';
 import { FaultRequest, InjectedFault } from './fault.js';
 import { inverseChanges } from './inverse.js';
+import { isNeighOp, NeighBefore, neighInverse, neighRequest } from './neigh-ops.js';
 import { Journal, type UndoStep } from './journal.js';
 import { describeOp, opNetns, opRefs, phaseOf, type Op, type Phase } from './ops.js';
 import { orderLinkAdds } from './order.js';
@@ -210,17 +211,24 @@ export class CommitRun {
     this.journal.push({ kind: 'unknown', what, opIndex: -1 });
   }
 
-  /** Sets, address and route changes, and deletes: one pipelined send per phase. */
+  /**
+   * Sets, address, route, neighbour and FDB changes, and deletes: one
+   * pipelined send per phase. Neighbour and FDB replaces and deletes read the
+   * entries they change first, so that their undo puts them back as they were.
+   */
   private async simple(items: Item[]): Promise<void> {
     await this.learn(items);
     const r = this.ctx.resolver;
+    const ops = items.map((it) => it.op);
+    const before = ops.some(isNeighOp) ? await NeighBefore.read(this.session, ops) : undefined;
     const reqs = items.map((it) => this.wrap(requestFor(it.op, r), it.index));
     const irreversible = phaseOf(items[0].op) === 'deletes';
-    await this.send(reqs, items, (it) => (irreversible ? null : inverseOf(it.op, this.ctx)));
+    await this.send(reqs, items, (it) => (irreversible ? null : isNeighOp(it.op) ? neighInverse(it.op, r, before) : inverseOf(it.op, this.ctx)));
   }
 }
 
 function requestFor(op: Op, r: CommitContext['resolver']): Request {
+  if (isNeighOp(op)) return neighRequest(op, r);
   switch (op.op) {
     case 'link.set':
       return new LinkSetRequest(op.ref, op.changes, r);

@@ -2,6 +2,7 @@
 // marks it: owner.ts.
 import type { TapSpec } from './ops.js';
 import type { AddressSpec } from '../rtnl/address.js';
+import type { FdbSpec } from '../rtnl/fdb.js';
 import type { LinkAttributes, LinkSpec } from '../rtnl/link.js';
 import type { RouteSpec } from '../rtnl/route.js';
 import type { DesiredNft } from './nft-diff.js';
@@ -23,6 +24,12 @@ export interface DesiredState {
   /** Addresses eucanet owns; on any link. */
   addresses?: AddressSpec[];
   routes?: RouteSpec[];
+  /**
+   * FDB entries on eucanet's vxlan links (a flood list: 00:00:00:00:00:00 with
+   * one dst per remote host). Added as `self permanent` by default; leave port
+   * and vni unset for the device's own. Owned entries not listed are deleted.
+   */
+  fdb?: FdbSpec[];
   sysctls?: Record<string, string | number>;
   /** The content of eucanet's own nftables tables (owned whole). */
   nft?: DesiredNft;

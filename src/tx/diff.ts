@@ -4,10 +4,12 @@
 import { ValidationError } from '../errors.js';
 import type { Address, AddressSpec } from '../rtnl/address.js';
 import type { Link, LinkAttributes, LinkChanges, LinkSpec } from '../rtnl/link.js';
+import type { Neighbor } from '../rtnl/neigh.js';
 import type { Route, RouteSpec } from '../rtnl/route.js';
 import { parseCidr, bytesToIp, networkOf } from '../util/ip.js';
 import type { DesiredPort, DesiredState } from './desired.js';
-import { EUCANET_PROTO, PORT_GROUP, isOwnedAlias, mayTouch, ownedAlias, scopedAlias, whoseLink, whoseProto, type OwnerScope } from './owner.js';
+import { diffFdb } from './fdb-diff.js';
+import { EUCANET_PROTO, PORT_GROUP, fdbLinks, isOwnedAlias, mayTouch, ownedAlias, scopedAlias, whoseLink, whoseProto, type OwnerScope } from './owner.js';
 import type { Op } from './ops.js';
 import { must } from '../util/must.js';
 
@@ -16,6 +18,8 @@ export interface KernelState {
   addresses: Address[];
   routes: Route[];
   sysctls: Record<string, string>;
+  /** FDB entries of the links eucanet manages them on (owner.ts fdbLinks); absent when none were read. */
+  fdb?: Neighbor[];
 }
 
 export interface Diff {
@@ -75,6 +79,8 @@ function mustRecreate(cur: Link, want: LinkSpec, idx: LinkIndex): boolean {
         (v.port ?? 4789) !== (want.port ?? 4789) ||
         (want.local !== undefined && v.local !== want.local) ||
         (want.remote !== undefined && v.remote !== want.remote) ||
+        // The group (multicast flooding) or none (head-end replication, vxlanFlood "unicast").
+        (want.remote === undefined && v.multicastGroup !== want.multicastGroup) ||
         (want.device !== undefined && idx.nameOf(v.device as number) !== want.device && v.device !== want.device)
       );
     }
@@ -257,5 +263,10 @@ export function diffState(cur: KernelState, want: DesiredState, scope?: OwnerSco
   }
   diffAddresses(cur, want, idx, out, scope);
   diffRoutes(cur, want, idx, out, scope);
+  if (want.fdb?.length || cur.fdb?.length) {
+    const fresh = new Set(out.changes.flatMap((op) => (op.op === 'link.add' ? [op.spec.name] : [])));
+    const doomed = new Set([...out.removals, ...out.changes].flatMap((op) => (op.op === 'link.delete' ? [String(op.ref)] : [])));
+    out.changes.push(...diffFdb(cur.fdb ?? [], want.fdb ?? [], fdbLinks(cur.links, scope), fresh, doomed, (i) => idx.nameOf(i)));
+  }
   return out;
 }

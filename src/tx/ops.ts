@@ -14,6 +14,8 @@ import {
   type LinkChanges,
   type LinkSpec,
 } from '../rtnl/link.js';
+import { validateFdb, type FdbSpec } from '../rtnl/fdb.js';
+import { validateNeighbor, type NeighborSpec } from '../rtnl/neigh.js';
 import { validateRoute, type RouteSpec } from '../rtnl/route.js';
 import { sysctlPath } from '../sys/sysctl.js';
 import type { Netns } from '../sys/netns-path.js';
@@ -32,6 +34,8 @@ export type Op =
   | { op: 'address.delete'; spec: AddressSpec }
   | { op: 'route.add'; spec: RouteSpec }
   | { op: 'route.delete'; spec: RouteSpec }
+  | { op: 'neigh.add' | 'neigh.replace' | 'neigh.delete'; spec: NeighborSpec }
+  | { op: 'fdb.add' | 'fdb.append' | 'fdb.replace' | 'fdb.delete'; spec: FdbSpec }
   | { op: 'sysctl'; key: string; value: string };
 
 export type OpName = Op['op'];
@@ -40,8 +44,10 @@ export type OpName = Op['op'];
  * Commit phases, in order. Everything before 'nft' can be undone; the nft
  * batch (the transaction's `nft` Batch, not an Op) is atomic by itself; link
  * deletes come last because a deleted device cannot be brought back as it was.
+ * Neighbour and FDB entries go once their links exist and are up, and go away
+ * before addresses do.
  */
-export const PHASES = ['taps', 'links', 'sets', 'sysctls', 'unaddress', 'addresses', 'routes', 'nft', 'deletes'] as const;
+export const PHASES = ['taps', 'links', 'sets', 'sysctls', 'unneigh', 'unaddress', 'addresses', 'routes', 'neighbors', 'nft', 'deletes'] as const;
 export type Phase = (typeof PHASES)[number];
 
 export function phaseOf(op: Op): Phase {
@@ -62,6 +68,15 @@ export function phaseOf(op: Op): Phase {
       return 'addresses';
     case 'route.add':
       return 'routes';
+    case 'neigh.delete':
+    case 'fdb.delete':
+      return 'unneigh';
+    case 'neigh.add':
+    case 'neigh.replace':
+    case 'fdb.add':
+    case 'fdb.append':
+    case 'fdb.replace':
+      return 'neighbors';
     case 'link.delete':
     case 'link.deleteGroup':
       return 'deletes';
@@ -95,6 +110,17 @@ export function validateOp(op: Op): void {
     case 'route.delete':
       validateRoute(op.spec);
       return;
+    case 'neigh.add':
+    case 'neigh.replace':
+    case 'neigh.delete':
+      validateNeighbor(op.spec);
+      return;
+    case 'fdb.add':
+    case 'fdb.append':
+    case 'fdb.replace':
+    case 'fdb.delete':
+      validateFdb(op.spec);
+      return;
     case 'sysctl':
       sysctlPath(op.key);
       if (/[\n\0]/.test(op.value)) throw new ValidationError('sysctl value', op.value, 'must be one line');
@@ -121,6 +147,15 @@ export function describeOp(op: Op): string {
     case 'route.add':
     case 'route.delete':
       return `route ${op.op === 'route.add' ? 'add' : 'delete'} ${op.spec?.dst}`;
+    case 'neigh.add':
+    case 'neigh.replace':
+    case 'neigh.delete':
+      return `neigh ${op.op.slice(6)} ${op.spec?.address} dev ${op.spec?.dev}`;
+    case 'fdb.add':
+    case 'fdb.append':
+    case 'fdb.replace':
+    case 'fdb.delete':
+      return `fdb ${op.op.slice(4)} ${op.spec?.lladdr} dev ${op.spec?.dev}${op.spec?.dst !== undefined ? ` dst ${op.spec.dst}` : ''}`;
     case 'sysctl':
       return `sysctl ${op.key}`;
   }
@@ -151,6 +186,15 @@ export function opRefs(op: Op): LinkRef[] {
     case 'route.add':
     case 'route.delete':
       return op.spec.dev !== undefined ? [op.spec.dev] : [];
+    case 'neigh.add':
+    case 'neigh.replace':
+    case 'neigh.delete':
+      return [op.spec.dev];
+    case 'fdb.add':
+    case 'fdb.append':
+    case 'fdb.replace':
+    case 'fdb.delete':
+      return op.spec.via !== undefined ? [op.spec.dev, op.spec.via] : [op.spec.dev];
     default:
       return [];
   }

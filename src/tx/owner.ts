@@ -9,6 +9,11 @@
 //   routes     rtm_protocol, the same numbers
 //   nftables   whole tables named "eucanet" or "eucanet-*"; a role owns the
 //              tables it names (cc: eucanet, nc: eucanet-nc)
+//   FDB        entries on a vxlan link the scope owns that eucanet's shape has:
+//              NTF_SELF, permanent, with a remote (NDA_DST); the link's mark is
+//              theirs (FDB entries carry none). The kernel's own entries (a
+//              device's MAC, multicast addresses, the all-zeros entry of the
+//              device's own group or remote) and learned ones never are.
 //
 // Marks without an owner are an older eucanet's, or a caller's that
 // reconciles without a scope. A scoped reconcile adopts such an object when it
@@ -17,6 +22,7 @@
 // (the behaviour of a reconcile without a scope).
 import type { Address } from '../rtnl/address.js';
 import type { Link } from '../rtnl/link.js';
+import type { Neighbor } from '../rtnl/neigh.js';
 import type { Route } from '../rtnl/route.js';
 import { must } from '../util/must.js';
 
@@ -110,6 +116,22 @@ export function whoseProto(p: number | undefined, scope?: OwnerScope): Whose {
   if (!scope) return p === EUCANET_PROTO ? 'mine' : 'other';
   if (p === scope.proto) return 'mine';
   return p === EUCANET_PROTO ? 'unscoped' : 'other';
+}
+
+/** The links whose FDB a reconcile in `scope` reads and manages: the vxlan links it may touch. */
+export function fdbLinks(links: readonly Link[], scope?: OwnerScope): Link[] {
+  return links.filter((l) => l.kind === 'vxlan' && mayTouch(whoseLink(l, scope), scope));
+}
+
+/**
+ * An FDB entry eucanet manages, on `link` (one of fdbLinks): self, permanent,
+ * with a remote, and not the device's own default remote (the all-zeros entry
+ * the kernel keeps for a vxlan device's multicast group or remote).
+ */
+export function isOwnedFdbEntry(e: Neighbor, link: Pick<Link, 'vxlan'>): boolean {
+  if (e.family !== 'bridge' || !e.flags.includes('self') || !e.state.includes('permanent') || e.dst === undefined) return false;
+  const dflt = link.vxlan?.multicastGroup ?? link.vxlan?.remote;
+  return !(dflt !== undefined && e.dst === dflt && e.lladdr === '00:00:00:00:00:00');
 }
 
 /** True when a reconcile in `scope` may remove or change an object that is `w`. */

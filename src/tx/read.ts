@@ -5,6 +5,7 @@ import type { Session } from '../session.js';
 import { AddressDumpRequest, decodeAddress, isInetAddress, type Address } from '../rtnl/address.js';
 import type { LinkRef } from '../rtnl/kinds/index.js';
 import { checkRef, decodeLink, LinkDumpRequest, LinkGetRequest, type Link, type LinkFilter } from '../rtnl/link.js';
+import { decodeNeighbor, isNeighborMessage, NeighborDumpRequest, type Neighbor } from '../rtnl/neigh.js';
 import { decodeRoute, RouteDumpRequest, type Route } from '../rtnl/route.js';
 import { byteString } from '../util/bytes.js';
 import { ipv4ToBytes, ipv6ToBytes } from '../util/ip.js';
@@ -25,6 +26,60 @@ export interface RouteFilter {
   table?: number | 'all';
   /** rtm_protocol, filtered by the kernel. */
   protocol?: number;
+}
+
+export interface NeighborFilter {
+  dev?: LinkRef;
+  /** Default: both. */
+  family?: 4 | 6;
+}
+
+export interface FdbFilter {
+  dev?: LinkRef;
+}
+
+async function devIndex(s: Session, dev: LinkRef | undefined, what: string): Promise<number> {
+  if (dev === undefined) return 0;
+  // An ifindex is taken as it is (a dump of a device that is gone is empty): no lookup.
+  if (typeof dev === 'number') {
+    checked(what, () => checkRef('dev', dev));
+    return dev;
+  }
+  const ctx = new CommitContext(s.rtnl);
+  await ctx.learn([dev], what);
+  return ctx.indexOf(dev, 'dev');
+}
+
+/** An address as bytes in a string, for numeric order. */
+const ipKey = (ip: string | undefined): string =>
+  ip === undefined ? '' : ip.includes(':') ? `6${byteString(ipv6ToBytes(ip))}` : `4${byteString(ipv4ToBytes(ip))}`;
+
+/** Neighbours (ARP/NDP entries), optionally of one link and one family, sorted by link, family and address. */
+export async function listNeighbors(s: Session, filter: NeighborFilter = {}): Promise<Neighbor[]> {
+  const index = await devIndex(s, filter.dev, 'neigh list');
+  const out: Neighbor[] = [];
+  for (const f of filter.family ? [filter.family] : ([4, 6] as const)) {
+    const msgs = await s.rtnl.dump(new NeighborDumpRequest(f, index));
+    out.push(...msgs.filter(isNeighborMessage).map(decodeNeighbor));
+  }
+  return out
+    .filter((n) => index === 0 || n.index === index)
+    .map((n) => ({ n, k: ipKey(n.dst) }))
+    .sort((x, y) => x.n.index - y.n.index || byText(x.k, y.k))
+    .map((x) => x.n);
+}
+
+/** Bridge and vxlan FDB entries, optionally of one device, sorted by device, MAC and destination. */
+export async function listFdb(s: Session, filter: FdbFilter = {}): Promise<Neighbor[]> {
+  const index = await devIndex(s, filter.dev, 'fdb list');
+  const msgs = await s.rtnl.dump(new NeighborDumpRequest('bridge', index));
+  return msgs
+    .filter(isNeighborMessage)
+    .map(decodeNeighbor)
+    .filter((n) => index === 0 || n.index === index)
+    .map((n) => ({ n, k: `${n.lladdr ?? ''} ${ipKey(n.dst)}` }))
+    .sort((x, y) => x.n.index - y.n.index || byText(x.k, y.k))
+    .map((x) => x.n);
 }
 
 /** One link by name or ifindex, asked of the kernel directly; undefined if there is none. */

@@ -8,8 +8,8 @@ import { EUCANET_PROTO } from './owner.js';
 import { diffState, type KernelState } from './diff.js';
 import { diffNft, readOwned } from './nft-diff.js';
 import { bytesToIp, parseCidr } from '../util/ip.js';
-import { foreignObjects, type Foreign, type OwnerScope, type Wanted } from './owner.js';
-import { listAddresses, listLinks, listRoutes } from './read.js';
+import { fdbLinks, foreignObjects, type Foreign, type OwnerScope, type Wanted } from './owner.js';
+import { listAddresses, listFdb, listLinks, listRoutes } from './read.js';
 import { Transaction, type CommitOptions, type CommitStats } from './transaction.js';
 
 export interface ReconcilePlan {
@@ -46,12 +46,21 @@ export interface ReconcileResult {
 }
 
 /** The kernel's current state, as far as the desired state is concerned. */
-export async function readKernelState(h: Session, want: DesiredState, scoped = false): Promise<KernelState> {
+export async function readKernelState(h: Session, want: DesiredState, scope?: OwnerScope): Promise<KernelState> {
+  const scoped = scope !== undefined;
   // With no routes wanted, only eucanet's own matter (to remove them), and the
   // kernel can leave out the rest: a local route per address otherwise. (A
   // scoped plan reads them all: owners' routes carry several protocol numbers.)
   const routeFilter = want.routes?.length || scoped ? { table: 'all' as const } : { table: 'all' as const, protocol: EUCANET_PROTO };
-  const [links, addresses, routes] = await Promise.all([listLinks(h), listAddresses(h), listRoutes(h, routeFilter)]);
+  // FDB entries only of the vxlan links eucanet manages them on, one dump each
+  // filtered by the kernel (none at all without such links), asked as soon as
+  // the links are known, alongside the address and route dumps.
+  const linksRead = listLinks(h);
+  const fdbRead = linksRead.then(async (links) => {
+    const of = fdbLinks(links, scope);
+    return { of, entries: (await Promise.all(of.map((l) => listFdb(h, { dev: l.index })))).flat() };
+  });
+  const [links, addresses, routes, { of: fdbOf, entries: fdb }] = await Promise.all([linksRead, listAddresses(h), listRoutes(h, routeFilter), fdbRead]);
   const sysctls: Record<string, string> = {};
   for (const key of Object.keys(want.sysctls ?? {})) {
     try {
@@ -61,7 +70,7 @@ export async function readKernelState(h: Session, want: DesiredState, scoped = f
       if ((err as { code?: string }).code !== 'ENOENT') throw err;
     }
   }
-  return { links, addresses, routes, sysctls };
+  return fdbOf.length ? { links, addresses, routes, sysctls, fdb } : { links, addresses, routes, sysctls };
 }
 
 function wantedNames(want: DesiredState): Wanted {
@@ -86,7 +95,7 @@ export async function plan(h: Session, want: DesiredState, opts: PlanOptions = {
     const genid = await h.nft.generation();
     return { genid, cur: await readOwned(h.nft, keep) };
   })();
-  const [cur, { genid, cur: nftCur }] = await Promise.all([readKernelState(h, want, scope !== undefined), nftRead]);
+  const [cur, { genid, cur: nftCur }] = await Promise.all([readKernelState(h, want, scope), nftRead]);
   const d = diffState(cur, want, scope);
   const foreign: Foreign[] = [];
   if (scope) {

@@ -1,7 +1,10 @@
-// Dry runs: a transaction's ops as the `ip`, `sysctl` and `nft` commands a
-// person could read, or run (`ip -batch`, `nft -f`) to get the same state.
+// Dry runs: a transaction's ops as the `ip`, `bridge`, `sysctl` and `nft`
+// commands a person could read, or run (`ip -batch`, `bridge -batch`, `nft -f`)
+// to get the same state.
 import type { TapSpec } from './ops.js';
 import type { AddressSpec } from '../rtnl/address.js';
+import { fdbWords } from '../rtnl/fdb.js';
+import type { NeighborSpec } from '../rtnl/neigh.js';
 import type { LinkRef } from '../rtnl/kinds/index.js';
 import type { LinkAttributes, LinkChanges, LinkSpec } from '../rtnl/link.js';
 import type { RouteSpec } from '../rtnl/route.js';
@@ -12,6 +15,8 @@ export interface Rendered {
   text: string;
   /** `ip -batch` lines (without the leading "ip"), in order. */
   ip: string[];
+  /** `bridge -batch` lines (without the leading "bridge"): the FDB ops, in order. */
+  bridge: string[];
   /** key=value pairs, in order. */
   sysctl: string[];
   /** An `nft -f` script. */
@@ -110,7 +115,30 @@ function route(verb: string, s: RouteSpec): string {
   return o.join(' ');
 }
 
-/** `ip -batch` lines for one rtnetlink op; none for sysctl and nft ops. */
+function neigh(verb: string, s: NeighborSpec): string {
+  const o = ['neigh', verb, s.address];
+  if (verb !== 'del' && s.lladdr !== undefined) o.push('lladdr', s.lladdr);
+  o.push('dev', ref(s.dev));
+  if (verb !== 'del') o.push('nud', s.state ?? 'permanent');
+  if (verb !== 'del' && s.router) o.push('router');
+  return o.join(' ');
+}
+
+/** `bridge -batch` lines for one op: FDB ops only. */
+export function bridgeLines(op: Op): string[] {
+  switch (op.op) {
+    case 'fdb.add':
+    case 'fdb.append':
+    case 'fdb.replace':
+      return [`fdb ${op.op.slice(4)} ${fdbWords(op.spec)}`];
+    case 'fdb.delete':
+      return [`fdb del ${fdbWords(op.spec)}`];
+    default:
+      return [];
+  }
+}
+
+/** `ip -batch` lines for one rtnetlink op; none for sysctl, FDB and nft ops. */
 export function ipLines(op: Op): string[] {
   switch (op.op) {
     case 'link.add':
@@ -131,6 +159,12 @@ export function ipLines(op: Op): string[] {
       return [route('add', op.spec)];
     case 'route.delete':
       return [route('delete', op.spec)];
+    case 'neigh.add':
+      return [neigh('add', op.spec)];
+    case 'neigh.replace':
+      return [neigh('replace', op.spec)];
+    case 'neigh.delete':
+      return [neigh('del', op.spec)];
     default:
       return [];
   }
@@ -139,6 +173,7 @@ export function ipLines(op: Op): string[] {
 /** Renders rtnetlink and sysctl ops, with the nft batch's script placed before the link deletes. */
 export function renderOps(ops: Op[], nftScript = ''): Rendered {
   const ip: string[] = [];
+  const bridge: string[] = [];
   const sysctl: string[] = [];
   const text: string[] = [];
   let nftAt = -1;
@@ -155,7 +190,11 @@ export function renderOps(ops: Op[], nftScript = ''): Rendered {
       ip.push(line);
       text.push(`ip ${line}`);
     }
+    for (const line of bridgeLines(op)) {
+      bridge.push(line);
+      text.push(`bridge ${line}`);
+    }
   }
   if (nftScript) text.splice(nftAt < 0 ? text.length : nftAt, 0, `nft -f - <<'EOF'\n${nftScript.trimEnd()}\nEOF`);
-  return { text: text.join('\n'), ip, sysctl, nft: nftScript };
+  return { text: text.join('\n'), ip, bridge, sysctl, nft: nftScript };
 }

@@ -5,7 +5,9 @@
 //   <base>-pub: pub0 bridge 192.168.32.1/24 (the public network and a client)
 //     ├── pub-clc ═ eth0 <base>-clc 192.168.32.10 (metadata :8773)
 //     └── pub-cc  ═ eth0 <base>-cc  192.168.32.20 (+ the public /32s the CC role adds)
-//   <base>-sw: sw0 bridge (a plain switch)
+//   <base>-sw: sw0 bridge (a plain switch that drops IPv4 multicast between its
+//              ports, as most data-centre fabrics do: dropMulticast of the demo's
+//              topology; broadcast passes, so ARP and DHCP work)
 //     sw-cc ═ <base>-cc eth1     sw-nc1 ═ <base>-nc1 eth0     sw-nc2 ═ <base>-nc2 eth0
 //   <base>-ncN: <port> ═ eth0 <base>-<id> (the instance's MAC)
 //
@@ -15,7 +17,7 @@
 import { rmSync } from 'node:fs';
 import { dhcpServerFor } from '../../src/managed/apply.js';
 import type { AllocatedInstance, AllocatedState } from '../../src/managed/types.js';
-import { Hosts, prepareHosts } from '../../src/demo/topology.js';
+import { dropMulticast, Hosts, prepareHosts } from '../../src/demo/topology.js';
 import { createNetns, deleteNetns, netnsExists } from '../../src/sys/netns.js';
 import { Agent, type AgentConfig } from './agents.js';
 import { freshName } from './netns.js';
@@ -88,7 +90,7 @@ export class CloudTopology {
     for (const [node, host] of Object.entries(state.nodes)) {
       sw.addLink({ kind: 'veth', name: `sw-${node}`, peer: host.privateInterface, peerNetns: this.nc(node), master: 'sw0', up: true });
     }
-    near.push(sw.commit().then(() => undefined));
+    near.push(sw.commit().then(() => dropMulticast(this.hosts.get(this.sw))));
     await Promise.all(near);
 
     const far: Array<Promise<unknown>> = [];

@@ -21,7 +21,11 @@ export function golden(name: string): Golden {
   const lines = readFileSync(join(RTNL_FIXTURES, `${name}.hex`), 'utf8').split('\n');
   const command = lines.find((l) => /^# (ip|bridge) /.test(l))!.slice(2);
   const ifindex = new Map<string, number>();
-  for (const pair of lines.find((l) => l.startsWith('# ifindex:'))?.slice('# ifindex:'.length).trim().split(/\s+/) ?? []) {
+  for (const pair of lines
+    .find((l) => l.startsWith('# ifindex:'))
+    ?.slice('# ifindex:'.length)
+    .trim()
+    .split(/\s+/) ?? []) {
     const [n, i] = pair.split('=');
     ifindex.set(n, Number(i));
   }

@@ -1,6 +1,7 @@
 // Full, comparable dumps of a namespace's network state, taken with the
 // standard tools as an independent oracle: links, addresses, routes (all
-// tables), the nftables ruleset, and the sysctls transactions touch.
+// tables), FDB entries with a remote (vxlan flood lists and static MACs), the
+// nftables ruleset, and the sysctls transactions touch.
 import { execFileSync } from 'node:child_process';
 
 const run = (ns: string, cmd: string, args: string[]) =>
@@ -86,6 +87,11 @@ export function kernelDump(ns: string, opts: DumpOptions = {}): string {
     }
     return out;
   };
+  // Learned entries come and go with traffic, and the kernel's own have no remote: only those with one.
+  const fdb = (JSON.parse(run(ns, 'bridge', ['-j', 'fdb', 'show'])) as Array<Record<string, unknown>>)
+    .filter((e) => e.dst !== undefined && e.state !== '')
+    .map((e) => JSON.stringify(e))
+    .sort();
   const ruleset = run(ns, 'nft', ['list', 'ruleset']).replace(/ # handle \d+/g, '');
   const sysctls = ['net/ipv4/ip_forward'].map((k) => `${k}=${run(ns, 'cat', [`/proc/sys/${k}`]).trim()}`);
   return JSON.stringify(
@@ -99,6 +105,7 @@ export function kernelDump(ns: string, opts: DumpOptions = {}): string {
         return c;
       }),
       routes: sortBy(routes.map(clean), (r) => JSON.stringify(r)),
+      fdb,
       ruleset,
       sysctls,
     },

@@ -47,6 +47,11 @@ function combo(op: Op): string {
     case 'route.add':
     case 'route.delete':
       return `${op.op} ${keys(op.spec, ['dst', 'gateway', 'dev', 'table'])}`;
+    case 'fdb.add':
+    case 'fdb.append':
+    case 'fdb.replace':
+    case 'fdb.delete':
+      return `${op.op} ${keys(op.spec, ['dev', 'lladdr', 'dst'])}`;
     default:
       return op.op;
   }
@@ -70,6 +75,8 @@ const nics = async (h: Handle) => {
 const bridge = { kind: 'bridge', stp: false, forwardDelay: 0, up: true } as const;
 const vxlan = { kind: 'vxlan', vni: 10, local: '10.0.0.1', multicastGroup: '239.1.1.1', device: 'eth1', port: 4789, up: true } as const;
 const NO_SUCH_LINK = 999_999;
+const { multicastGroup: _group, ...vxlanUnicast } = vxlan;
+const ZERO_MAC = '00:00:00:00:00:00';
 
 const CASES: Case[] = [
   {
@@ -202,6 +209,64 @@ const CASES: Case[] = [
         .addLink({ ...vxlan, name: 'eucavx10', master: 'eucabr10', alias: 'eucanet' }),
     fails: 1,
     code: /EEXIST/,
+  },
+  {
+    name: 'a vxlan add without a multicast group (unicast flooding) with the VNI of an existing one (EEXIST), into a bridge made in the same commit',
+    async setup(h) {
+      await nics(h);
+      await h.links.add({ ...vxlanUnicast, name: 'other10', up: false });
+    },
+    build: (h) =>
+      h
+        .transaction()
+        .addLink({ ...bridge, name: 'eucabr10', alias: 'eucanet' })
+        .addLink({ ...vxlanUnicast, name: 'eucavx10', master: 'eucabr10', alias: 'eucanet' }),
+    fails: 1,
+    code: /EEXIST/,
+  },
+  {
+    name: 'a flood entry appended on a device that is gone (ENODEV), after one on a device that exists',
+    async setup(h) {
+      await nics(h);
+      await h.links.add({ ...vxlanUnicast, name: 'eucavx10', alias: 'eucanet' });
+    },
+    build: (h) =>
+      h
+        .transaction()
+        .add({ op: 'fdb.append', spec: { dev: 'eucavx10', lladdr: ZERO_MAC, dst: '10.0.0.11', self: true, state: 'permanent' } })
+        .add({ op: 'fdb.append', spec: { dev: NO_SUCH_LINK, lladdr: ZERO_MAC, dst: '10.0.0.12', self: true, state: 'permanent' } }),
+    fails: 1,
+    code: /ENODEV/,
+  },
+  {
+    name: "a static MAC replaced on a device that is gone (ENODEV), after another MAC's remote was replaced",
+    async setup(h) {
+      await nics(h);
+      await h.links.add({ ...vxlanUnicast, name: 'eucavx10', alias: 'eucanet' });
+      await h.fdb.add({ dev: 'eucavx10', lladdr: '02:00:00:00:00:01', dst: '10.0.0.11', self: true });
+    },
+    build: (h) =>
+      h
+        .transaction()
+        .add({ op: 'fdb.replace', spec: { dev: 'eucavx10', lladdr: '02:00:00:00:00:01', dst: '10.0.0.12', self: true, state: 'permanent' } })
+        .add({ op: 'fdb.replace', spec: { dev: NO_SUCH_LINK, lladdr: '02:00:00:00:00:02', dst: '10.0.0.12', self: true, state: 'permanent' } }),
+    fails: 1,
+    code: /ENODEV/,
+  },
+  {
+    name: 'a flood entry delete of a MAC with no entry (ENOENT), after another flood entry was deleted',
+    async setup(h) {
+      await nics(h);
+      await h.links.add({ ...vxlanUnicast, name: 'eucavx10', alias: 'eucanet' });
+      await h.fdb.append({ dev: 'eucavx10', lladdr: ZERO_MAC, dst: '10.0.0.11', self: true });
+    },
+    build: (h) =>
+      h
+        .transaction()
+        .add({ op: 'fdb.delete', spec: { dev: 'eucavx10', lladdr: ZERO_MAC, dst: '10.0.0.11', self: true, state: 'permanent' } })
+        .add({ op: 'fdb.delete', spec: { dev: 'eucavx10', lladdr: '02:00:00:00:00:01', dst: '10.0.0.11', self: true, state: 'permanent' } }),
+    fails: 1,
+    code: /ENOENT/,
   },
   {
     name: 'a vlan add on a parent that is gone (refused: ENODEV, or EOPNOTSUPP without 8021q)',
@@ -408,4 +473,7 @@ async function drift(h: Handle, ns: string): Promise<void> {
   await h.addresses.add({ dev: 'eth0', address: '192.168.99.1/32', proto: 240 });
   ip(ns, 'link', 'set', 'eth0', 'up');
   await h.routes.add({ dst: '10.99.0.0/16', dev: 'eth0', protocol: 240 });
+  // A flood entry to a host that is gone.
+  const vx = links.find((l) => l.kind === 'vxlan');
+  if (vx) await h.fdb.append({ dev: vx.name, lladdr: '00:00:00:00:00:00', dst: '10.0.0.99', self: true });
 }

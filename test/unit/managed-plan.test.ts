@@ -20,10 +20,11 @@ const RULES: Rule[] = [
   { protocol: 47, cidr: '0.0.0.0/0' },
 ];
 
-function state(segmentation: Segmentation) {
+function state(segmentation: Segmentation, extra: Partial<State> = {}) {
   const s: State = {
     mode: segmentation === 'none' ? 'MANAGED-NOVLAN' : 'MANAGED',
     segmentation,
+    ...extra,
     subnet: '10.1.0.0/16',
     addrsPerNet: 32,
     publicIps: ['192.168.32.200-192.168.32.201'],
@@ -40,7 +41,7 @@ function state(segmentation: Segmentation) {
       { id: 'i-3', group: 'admin/web', node: 'nc2', port: 'vnet0' },
     ],
   };
-  return allocate(s);
+  return allocate({ ...s, ...extra });
 }
 
 /** The nft part as `nft -f` text, through the library's own batch and renderer. */
@@ -134,5 +135,93 @@ describe('planNc', () => {
     expect(() => planNc(st, 'nc9')).toThrow(ValidationError);
     expect(() => planNc(st, 'nc9')).toThrow(/invalid node "nc9": unknown node; the state has nc1, nc2/);
     expect(() => planRole({ ...st, segmentation: 'auto' }, { role: 'cc' })).toThrow(/invalid segmentation "auto"/);
+  });
+});
+
+describe('vxlan flooding (vxlanFlood)', () => {
+  const ZERO = '00:00:00:00:00:00';
+  const flood = (dev: string, dst: string) => ({ dev, lladdr: ZERO, dst });
+  const vxOf = (d: ReturnType<typeof planCc>) => d.links?.filter((l) => l.kind === 'vxlan') ?? [];
+  /** The flood lists (all-zeros entries) of a plan. */
+  const floods = (d: ReturnType<typeof planCc>) => d.fdb?.filter((e) => e.lladdr === ZERO);
+
+  it('unicast is the default: no multicast group; the CC floods each group to the nodes carrying it', () => {
+    const cc = planCc(state('vxlan'));
+    for (const l of vxOf(cc)) expect(l).not.toHaveProperty('multicastGroup');
+    // admin/default (vlan 10) runs on nc1 only, admin/web (11) on nc2 only.
+    expect(floods(cc)).toEqual([flood('eucavx10', '10.0.0.11'), flood('eucavx11', '10.0.0.12')]);
+  });
+
+  it('a node floods to the CC and to the other nodes carrying the same group, not to itself', () => {
+    const st = state('vxlan', {
+      instances: [
+        { id: 'i-1', group: 'admin/default', node: 'nc1', port: 'vnet1' },
+        { id: 'i-2', group: 'admin/default', node: 'nc2', port: 'vnet2' },
+        { id: 'i-3', group: 'admin/web', node: 'nc2', port: 'vnet0' },
+      ],
+    });
+    expect(floods(planNc(st, 'nc1'))).toEqual([flood('eucavx10', '10.0.0.1'), flood('eucavx10', '10.0.0.12')]);
+    expect(floods(planNc(st, 'nc2'))).toEqual([flood('eucavx10', '10.0.0.1'), flood('eucavx10', '10.0.0.11'), flood('eucavx11', '10.0.0.1')]);
+    expect(floods(planCc(st))).toEqual([flood('eucavx10', '10.0.0.11'), flood('eucavx10', '10.0.0.12'), flood('eucavx11', '10.0.0.12')]);
+  });
+
+  it("a node that loses its last instance of a group leaves the other hosts' flood lists of that group", () => {
+    const st = state('vxlan', { instances: [{ id: 'i-3', group: 'admin/web', node: 'nc2', port: 'vnet0' }] });
+    // Nobody runs admin/default now: the CC's device for it floods nowhere.
+    expect(floods(planCc(st))).toEqual([flood('eucavx11', '10.0.0.12')]);
+    expect(floods(planNc(st, 'nc1'))).toEqual([]);
+    expect(planNc(st, 'nc1').links).toEqual([]);
+  });
+
+  it("each other node's instance MACs get a static entry to that node (flannel's approach); none for the host's own", () => {
+    const st = state('vxlan', {
+      instances: [
+        { id: 'i-1', group: 'admin/default', node: 'nc1', port: 'vnet1' },
+        { id: 'i-2', group: 'admin/default', node: 'nc2', port: 'vnet2' },
+        { id: 'i-3', group: 'admin/web', node: 'nc2', port: 'vnet0' },
+      ],
+    });
+    const mac = (id: string) => st.instances.find((i) => i.id === id)!.mac;
+    const statics = (d: ReturnType<typeof planCc>) => d.fdb?.filter((e) => e.lladdr !== ZERO);
+    expect(statics(planCc(st))).toEqual([
+      { dev: 'eucavx10', lladdr: mac('i-1'), dst: '10.0.0.11' },
+      { dev: 'eucavx10', lladdr: mac('i-2'), dst: '10.0.0.12' },
+      { dev: 'eucavx11', lladdr: mac('i-3'), dst: '10.0.0.12' },
+    ]);
+    expect(statics(planNc(st, 'nc1'))).toEqual([{ dev: 'eucavx10', lladdr: mac('i-2'), dst: '10.0.0.12' }]);
+    expect(statics(planNc(st, 'nc2'))).toEqual([{ dev: 'eucavx10', lladdr: mac('i-1'), dst: '10.0.0.11' }]);
+  });
+
+  it("a host removed from the state leaves the others' flood lists and static entries", () => {
+    const two = state('vxlan', {
+      instances: [
+        { id: 'i-1', group: 'admin/default', node: 'nc1', port: 'vnet1' },
+        { id: 'i-2', group: 'admin/default', node: 'nc2', port: 'vnet2' },
+      ],
+    });
+    expect(planCc(two).fdb?.map((e) => e.dst)).toEqual(['10.0.0.11', '10.0.0.12', '10.0.0.11', '10.0.0.12']);
+    const one = state('vxlan', {
+      nodes: { nc1: { privateInterface: 'eth0', underlay: '10.0.0.11/24' } },
+      instances: [{ id: 'i-1', group: 'admin/default', node: 'nc1', port: 'vnet1' }],
+    });
+    expect(planCc(one).fdb?.map((e) => e.dst)).toEqual(['10.0.0.11', '10.0.0.11']);
+    expect(planNc(one, 'nc1').fdb).toEqual([flood('eucavx10', '10.0.0.1')]);
+  });
+
+  it('multicast keeps the group 239.1.1.1 and no flood entries', () => {
+    const st = state('vxlan', { vxlanFlood: 'multicast' });
+    for (const l of vxOf(planCc(st))) expect(l).toMatchObject({ multicastGroup: '239.1.1.1' });
+    expect(floods(planCc(st))).toEqual([]);
+    expect(floods(planNc(st, 'nc1'))).toEqual([]);
+  });
+
+  it('no flood entries without vxlan', () => {
+    expect(floods(planCc(state('vlan')))).toEqual([]);
+    expect(floods(planNc(state('none'), 'nc1'))).toEqual([]);
+  });
+
+  it('a bad vxlanFlood is refused naming the field', () => {
+    expect(() => state('vxlan', { vxlanFlood: 'broadcast' as never })).toThrow(ValidationError);
+    expect(() => state('vxlan', { vxlanFlood: 'broadcast' as never })).toThrow(/vxlanFlood/);
   });
 });

@@ -11,7 +11,9 @@ import { describe, expect, it } from 'vitest';
 import { ValidationError } from '../../src/errors.js';
 import { NLMSG_DONE } from '../../src/netlink/constants.js';
 import { splitMessages } from '../../src/netlink/reader.js';
+import type { Request } from '../../src/netlink/socket.js';
 import { RTM_NEWNEIGH } from '../../src/rtnl/constants.js';
+import type { Resolver } from '../../src/rtnl/kinds/index.js';
 import { FdbAddRequest, FdbAppendRequest, FdbDeleteRequest, FdbReplaceRequest, validateFdb, type FdbSpec } from '../../src/rtnl/fdb.js';
 import {
   decodeNeighbor,
@@ -25,7 +27,7 @@ import {
 import { expectGolden, golden, goldenResolver, RTNL_FIXTURES } from '../helpers/rtnl-golden.js';
 
 describe('neighbours: golden bytes from ip neigh', () => {
-  const check = (name: string, Req: typeof NeighborAddRequest, spec: NeighborSpec) => {
+  const check = (name: string, Req: new (spec: NeighborSpec, r: Resolver) => Request, spec: NeighborSpec) => {
     const f = golden(name);
     expectGolden(new Req(spec, goldenResolver(f)), f);
   };
@@ -47,11 +49,12 @@ describe('neighbours: golden bytes from ip neigh', () => {
 });
 
 describe('bridge FDB: golden bytes from bridge fdb', () => {
-  const check = (name: string, Req: typeof FdbAddRequest, spec: FdbSpec) => {
+  const check = (name: string, Req: new (spec: FdbSpec, r: Resolver) => Request, spec: FdbSpec) => {
     const f = golden(name);
     expectGolden(new Req(spec, goldenResolver(f)), f);
   };
-  it('add on a bridge port, master static', () => check('fdb-add-master', FdbAddRequest, { dev: 'veth0', lladdr: '02:00:00:00:00:07', master: true, state: 'static' }));
+  it('add on a bridge port, master static', () =>
+    check('fdb-add-master', FdbAddRequest, { dev: 'veth0', lladdr: '02:00:00:00:00:07', master: true, state: 'static' }));
   it('add on a vxlan device, dst, self permanent', () =>
     check('fdb-add-self-dst', FdbAddRequest, { dev: 'vx0', lladdr: '02:00:00:00:00:08', dst: '10.0.0.2', self: true }));
   it('append the all-zeros MAC with dst, vni, port, self (NLM_F_APPEND): a flood list entry', () =>
@@ -114,7 +117,15 @@ describe('validation names the field and the value', () => {
 
 function dumpOf(name: string): Neighbor[] {
   const text = readFileSync(join(RTNL_FIXTURES, `${name}.hex`), 'utf8');
-  const msgs = splitMessages(Buffer.from(text.split('\n').filter((l) => l && !l.startsWith('#')).join(''), 'hex'));
+  const msgs = splitMessages(
+    Buffer.from(
+      text
+        .split('\n')
+        .filter((l) => l && !l.startsWith('#'))
+        .join(''),
+      'hex',
+    ),
+  );
   expect(msgs.at(-1)!.type).toBe(NLMSG_DONE);
   return msgs.filter((m) => m.type === RTM_NEWNEIGH).map(decodeNeighbor);
 }

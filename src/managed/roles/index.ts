@@ -11,6 +11,7 @@ import { hostSegments } from './segments.js';
 import { must } from '../../util/must.js';
 
 export * from './names.js';
+export { floodEntries, groupPeers, vxlanFloodOf, type HostId } from './flood.js';
 export { ingressRule } from './firewall.js';
 
 export type Role = { role: 'cc' } | { role: 'nc'; node: string };
@@ -24,7 +25,7 @@ export const ROLE_SYSCTLS = { cc: ['net.ipv4.ip_forward'], nc: [] as string[] } 
  * on; the nat and filter tables.
  */
 export function planCc(state: AllocatedState): DesiredState {
-  const net = hostSegments(state, state.groups, state.cc.privateInterface, state.cc.underlay);
+  const net = hostSegments(state, state.groups, { role: 'cc' }, state.cc.privateInterface, state.cc.underlay);
   for (const g of state.groups) {
     const n = groupNet(g);
     net.addresses.push({ dev: bridgeOf(state, g), address: `${n.gateway}/${n.prefix}` });
@@ -51,7 +52,7 @@ export function planNc(state: AllocatedState, node: string): DesiredState {
   const here = state.instances.filter((i) => i.node === node);
   const keys = new Set(here.map((i) => i.group));
   const groups = state.groups.filter((g) => keys.has(groupKey(g)));
-  const net = hostSegments(state, groups, host.privateInterface, host.underlay);
+  const net = hostSegments(state, groups, { role: 'nc', node }, host.privateInterface, host.underlay);
   for (const i of here) {
     const g = must(
       groups.find((x) => groupKey(x) === i.group),

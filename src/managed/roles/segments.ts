@@ -1,9 +1,13 @@
 // The per-group private network on one host, shared by both roles: a VLAN (or
-// VXLAN) device on the private NIC, in a bridge `eucabrN`, both up.
+// VXLAN) device on the private NIC, in a bridge `eucabrN`, both up; with VXLAN,
+// the device floods over a multicast group or, by default, by unicast to the
+// other hosts carrying the group (flood.ts).
 import type { LinkSpec } from '../../rtnl/link.js';
 import type { AddressSpec } from '../../rtnl/address.js';
+import type { FdbSpec } from '../../rtnl/fdb.js';
 import type { DesiredPort } from '../../tx/desired.js';
 import type { AllocatedGroup, AllocatedState } from '../types.js';
+import { floodEntries, vxlanFloodOf, type HostId } from './flood.js';
 import { VXLAN_GROUP, VXLAN_PORT, bridgeOf, segmentOf } from './names.js';
 import { must } from '../../util/must.js';
 
@@ -11,15 +15,17 @@ export interface HostNet {
   links: LinkSpec[];
   ports: DesiredPort[];
   addresses: AddressSpec[];
+  fdb: FdbSpec[];
 }
 
 /**
- * Bridges and segment devices for `groups` on a host whose private NIC is
- * `priv` (with `underlay` address/prefix for VXLAN). Without segmentation the
- * private NIC itself is the one bridge's port.
+ * Bridges and segment devices for `groups` on host `self`, whose private NIC
+ * is `priv` (with `underlay` address/prefix for VXLAN), and its VXLAN flood
+ * lists. Without segmentation the private NIC itself is the one bridge's port.
  */
-export function hostSegments(state: AllocatedState, groups: AllocatedGroup[], priv: string, underlay?: string): HostNet {
-  const out: HostNet = { links: [], ports: [], addresses: [] };
+export function hostSegments(state: AllocatedState, groups: AllocatedGroup[], self: HostId, priv: string, underlay?: string): HostNet {
+  const out: HostNet = { links: [], ports: [], addresses: [], fdb: floodEntries(state, groups, self, priv) };
+  const multicast = vxlanFloodOf(state) === 'multicast';
   const bridges = new Set<string>();
   for (const g of groups) {
     const br = bridgeOf(state, g);
@@ -44,7 +50,7 @@ export function hostSegments(state: AllocatedState, groups: AllocatedGroup[], pr
         name: must(seg, 'the VXLAN device name'),
         vni: g.vlan,
         local,
-        multicastGroup: VXLAN_GROUP,
+        ...(multicast ? { multicastGroup: VXLAN_GROUP } : {}),
         device: priv,
         port: VXLAN_PORT,
         master: br,

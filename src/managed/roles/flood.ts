@@ -1,0 +1,77 @@
+// VXLAN head-end replication (vxlanFlood "unicast"): which hosts carry which
+// group's segment, and the FDB entries that make each host's VXLAN device send
+// broadcast, unknown-unicast and multicast frames to the others as unicast
+// copies, with no multicast group in the underlay.
+//
+// The CC carries every group (it is every group's gateway); a node carries the
+// groups of the instances it runs. Each host's device for group g gets one
+// all-zeros entry (`bridge fdb append 00:00:00:00:00:00 dev eucavxN dst
+// <underlay> self permanent`) per other host carrying g. Reconcile keeps them
+// in step: a node that loses its last instance of g stops carrying it, and
+// the other hosts' entries for it go.
+//
+// As flannel does, each known instance MAC on another node also gets a static
+// entry pointing at that node (`bridge fdb append d0:0d:0a:01:02:05 dev
+// eucavx10 dst <its node's underlay> self permanent`), so that unicast to it
+// goes to its node alone from the first frame, instead of to every host until
+// the device learns it. (ARP and DHCP broadcasts still go to every carrier.)
+import type { FdbSpec } from '../../rtnl/fdb.js';
+import { DEFAULT_VXLAN_FLOOD, groupKey, type AllocatedGroup, type AllocatedState, type VxlanFlood } from '../types.js';
+import { segmentOf } from './names.js';
+
+/** A host of the cloud: the CC, or a node by its key in `nodes`. */
+export type HostId = { role: 'cc' } | { role: 'nc'; node: string };
+
+/** The flooding a state asks for (unicast unless it says multicast). */
+export function vxlanFloodOf(state: Pick<AllocatedState, 'vxlanFlood'>): VxlanFlood {
+  return state.vxlanFlood ?? DEFAULT_VXLAN_FLOOD;
+}
+
+const ZERO_MAC = '00:00:00:00:00:00';
+const addressOf = (underlay: string | undefined) => underlay?.split('/')[0];
+
+/** The underlay addresses of the hosts other than `self` that carry group `g`, the CC first, then nodes by name. */
+export function groupPeers(state: AllocatedState, g: AllocatedGroup, self: HostId): string[] {
+  const out: string[] = [];
+  if (self.role !== 'cc') {
+    const cc = addressOf(state.cc.underlay);
+    if (cc) out.push(cc);
+  }
+  const key = groupKey(g);
+  const nodes = new Set(state.instances.filter((i) => i.group === key).map((i) => i.node));
+  for (const n of [...nodes].sort()) {
+    if (self.role === 'nc' && self.node === n) continue;
+    const a = addressOf(state.nodes[n]?.underlay);
+    if (a) out.push(a);
+  }
+  return out;
+}
+
+/** The static entries of group `g`'s instances on nodes other than `self`: MAC -> its node's underlay address. */
+export function instanceEntries(state: AllocatedState, g: AllocatedGroup, self: HostId, dev: string): FdbSpec[] {
+  const key = groupKey(g);
+  const out: FdbSpec[] = [];
+  for (const i of state.instances) {
+    if (i.group !== key || (self.role === 'nc' && self.node === i.node)) continue;
+    const dst = addressOf(state.nodes[i.node]?.underlay);
+    if (dst) out.push({ dev, lladdr: i.mac, dst });
+  }
+  return out;
+}
+
+/**
+ * The FDB of `self`'s VXLAN devices for `groups`: the flood lists, then the
+ * other nodes' instance MACs (none with multicast flooding or another
+ * segmentation).
+ */
+export function floodEntries(state: AllocatedState, groups: readonly AllocatedGroup[], self: HostId, priv: string): FdbSpec[] {
+  if (state.segmentation !== 'vxlan' || vxlanFloodOf(state) !== 'unicast') return [];
+  const out: FdbSpec[] = [];
+  for (const g of groups) {
+    const dev = segmentOf(state, g, priv);
+    if (dev === undefined) continue;
+    for (const dst of groupPeers(state, g, self)) out.push({ dev, lladdr: ZERO_MAC, dst });
+    out.push(...instanceEntries(state, g, self, dev));
+  }
+  return out;
+}
