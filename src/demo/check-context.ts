@@ -1,9 +1,9 @@
 // What the demo's checks share: the row they report, the context they run
-// in (the state, the agents in the namespaces, the leases), and helpers.
+// in (the state, the responders in the namespaces, the leases), and helpers.
 import type { ManagedCloud } from '../managed/cloud.js';
 import { groupKey, type AllocatedGroup, type AllocatedInstance, type AllocatedState } from '../managed/types.js';
-import type { ConnectResult } from './agent.js';
-import type { Agent } from './agents.js';
+import type { ConnectResult } from './responder.js';
+import type { Responder } from './responders.js';
 import type { DhcpLease } from './dhcp-client.js';
 import { instanceNetns, type Hosts } from './topology.js';
 import { must } from '../util/must.js';
@@ -15,7 +15,7 @@ export interface CheckRow {
   pass: boolean;
 }
 
-/** Ports the agents listen on in euca-pub and euca-cc. */
+/** Ports the responders listen on in euca-pub and euca-cc. */
 export const PEER_PORT = 7000;
 export const PUB_UDP_PORT = 7001;
 export const CC_UDP_PORT = 7002;
@@ -28,9 +28,9 @@ export const DROP_MS = 1000;
 
 export interface CheckContext {
   state: AllocatedState;
-  /** The seed's eight instances (they have namespaces and agents), by id. */
+  /** The seed's eight instances (they have namespaces and responders), by id. */
   sample: Map<string, AllocatedInstance>;
-  agents: Map<string, Agent>;
+  responders: Map<string, Responder>;
   leases: Map<string, DhcpLease>;
   hosts: Hosts;
   cloud: ManagedCloud;
@@ -59,14 +59,14 @@ export class Ctx {
     return i;
   }
 
-  agent(ns: string): Agent {
-    const a = this.c.agents.get(ns);
-    if (!a) throw new Error(`no agent in ${ns}`);
+  responder(ns: string): Responder {
+    const a = this.c.responders.get(ns);
+    if (!a) throw new Error(`no responder in ${ns}`);
     return a;
   }
 
-  of(n: number): Agent {
-    return this.agent(instanceNetns(this.inst(n).id));
+  of(n: number): Responder {
+    return this.responder(instanceNetns(this.inst(n).id));
   }
 
   group(i: AllocatedInstance): AllocatedGroup {

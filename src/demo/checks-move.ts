@@ -6,7 +6,7 @@
 // put back afterwards.
 import type { Rule } from '../managed/types.js';
 import { must } from '../util/must.js';
-import type { StreamReply } from './agent-stream.js';
+import type { StreamReply } from './responder-stream.js';
 import { MOVE_SPORT, MOVE_UDP_PORT, sleep, type CheckRow, type Ctx } from './check-context.js';
 import { NS_PUB } from './topology.js';
 
@@ -23,7 +23,7 @@ export async function move(x: Ctx): Promise<CheckRow> {
   const [a, b] = [x.inst(1), x.inst(2)];
   const [p, p2] = [must(a.publicIp, "#1's public IP"), must(b.publicIp, "#2's public IP")];
   const cloud = x.c.cloud;
-  const pub = x.agent(NS_PUB);
+  const pub = x.responder(NS_PUB);
   const rule: Rule = { protocol: 'udp', from: MOVE_UDP_PORT, to: MOVE_UDP_PORT, cidr: '0.0.0.0/0' };
   const name = `10 move: authorize udp/${MOVE_UDP_PORT}; a UDP stream euca-pub -> ${p}:${MOVE_UDP_PORT} runs while ${p} moves from #1 to #2 (disassociate #2's ${p2} and #1's ${p}, associate ${p} with #2); then all put back`;
   const expected = `answers from "${a.id}" before; from "${b.id}" only within ${MOVE_MS} ms of the association's apply (its stale conntrack entries deleted)`;

@@ -7,7 +7,7 @@ import { must } from '../util/must.js';
 
 // 1. euca-pub reaches #1 at 192.168.32.200:22 and gets #1's id; .201:22 reaches #2.
 export async function publicSsh(x: Ctx): Promise<CheckRow> {
-  const pub = x.agent(NS_PUB);
+  const pub = x.responder(NS_PUB);
   const [a, b] = [x.inst(1), x.inst(2)];
   const [ra, rb] = await Promise.all([pub.connect(must(a.publicIp, "#1's public IP"), 22), pub.connect(must(b.publicIp, "#2's public IP"), 22)]);
   return {
@@ -21,7 +21,7 @@ export async function publicSsh(x: Ctx): Promise<CheckRow> {
 // 2. euca-pub to 192.168.32.200:23 is dropped.
 export async function publicTelnetDropped(x: Ctx): Promise<CheckRow> {
   const a = x.inst(1);
-  const r = await x.agent(NS_PUB).connect(must(a.publicIp, "#1's public IP"), 23, { timeoutMs: DROP_MS });
+  const r = await x.responder(NS_PUB).connect(must(a.publicIp, "#1's public IP"), 23, { timeoutMs: DROP_MS });
   return {
     name: `2 public: euca-pub -> ${a.publicIp}:23 (no rule for tcp/23; #1 does listen on 23)`,
     expected: `dropped: no answer in ${DROP_MS} ms`,
@@ -47,7 +47,7 @@ export async function revoke(x: Ctx): Promise<CheckRow> {
   const a = x.inst(1);
   const key = a.group;
   const rule: Rule = { protocol: 'tcp', from: 22, to: 22, cidr: '0.0.0.0/0' };
-  const pub = x.agent(NS_PUB);
+  const pub = x.responder(NS_PUB);
   const name = `9 revoke: revoke tcp/22 from ${key}, at once connect euca-pub -> ${a.publicIp}:22; authorize it again, connect again`;
   const expected = `dropped after revoke (no answer in ${DROP_MS} ms); "${a.id}" after authorize`;
   const before = await pub.connect(must(a.publicIp, "#1's public IP"), 22);

@@ -1,5 +1,5 @@
 // The demo's checks: the nine of issue 6 and the moving address of issue 15,
-// each made with real packets from inside the namespaces by the agents, each
+// each made with real packets from inside the namespaces by the responders, each
 // reported as one row: what was tried, what was expected, what was seen. The
 // checks themselves are in checks-public.ts, checks-private.ts and
 // checks-move.ts.

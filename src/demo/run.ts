@@ -3,7 +3,7 @@
 // packets, torn down (unless kept).
 //
 // Order: choose the segmentation; make the namespaces and wires (topology.ts);
-// apply the CC and NC roles and start the agents, side by side; DHCP in every
+// apply the CC and NC roles and start the responders, side by side; DHCP in every
 // instance; run the checks; remove everything. SIGINT and SIGTERM at any point
 // remove everything too; so does a failed check. What was made is recorded in
 // /run/eucanet/demo first, so that even a SIGKILLed demo can be removed by
@@ -14,7 +14,7 @@ import { ManagedCloud } from '../managed/cloud.js';
 import type { AllocatedInstance, AllocatedState } from '../managed/types.js';
 import { dhcpServerFor } from '../managed/apply.js';
 import { findProgram } from '../dhcp/proc.js';
-import { Agent } from './agents.js';
+import { Responder } from './responders.js';
 import { CC_UDP_PORT, MOVE_UDP_PORT, PEER_PORT, PUB_UDP_PORT, runChecks, type CheckRow } from './checks.js';
 import { runDhcpClient, type DhcpLease } from './dhcp-client.js';
 import { chooseSegmentation, type SegmentationChoice } from './probe.js';
@@ -99,9 +99,9 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoReport> {
   // --break ingress (tests only): the CC gets the state without the default group's rule.
   const applied: AllocatedState = opts.break === 'ingress' ? withoutRules(state, sample[0].group) : state;
 
-  const record: RunRecord = { pid: process.pid, kept: false, startedAt: new Date().toISOString(), segmentation, namespaces: [], agents: [] };
+  const record: RunRecord = { pid: process.pid, kept: false, startedAt: new Date().toISOString(), segmentation, namespaces: [], responders: [] };
   const hosts = new Hosts();
-  const agents = new Map<string, Agent>();
+  const responders = new Map<string, Responder>();
   const session = new Session(log);
   let keep = false;
   try {
@@ -113,7 +113,7 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoReport> {
       writeRecord(record);
     });
     await session.stage(buildScaffolding(hosts, state, sample));
-    const [applyMs] = await session.stage(Promise.all([applyRoles(applied, log), startAgents(state, sample, agents, record, () => session.closing)]));
+    const [applyMs] = await session.stage(Promise.all([applyRoles(applied, log), startResponders(state, sample, responders, record, () => session.closing)]));
     const leases = await session.stage(dhcpAll(sample, session.signal));
     const bringUpMs = performance.now() - t0;
     opts.onUp?.({
@@ -132,7 +132,7 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoReport> {
     ]);
     const leaseFile = dhcpServerFor(NS_CC).paths.leases;
     const checks = await session.stage(
-      runChecks({ state, sample: new Map(sample.map((i) => [i.id, i])), agents, leases, hosts, cloud, leaseFile }, opts.onRow),
+      runChecks({ state, sample: new Map(sample.map((i) => [i.id, i])), responders, leases, hosts, cloud, leaseFile }, opts.onRow),
     );
     const passed = checks.filter((c) => c.pass).length;
     keep = !!opts.keep;
@@ -155,13 +155,13 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoReport> {
     await session.settle();
     hosts.close();
     if (keep && !session.interrupted) {
-      await Promise.all([...agents.values()].map((a) => a.detach()));
+      await Promise.all([...responders.values()].map((a) => a.detach()));
       record.kept = true;
       writeRecord(record);
     } else {
-      await Promise.all([...agents.values()].map((a) => a.stop()));
+      await Promise.all([...responders.values()].map((a) => a.stop()));
       const gone = await removeDemo(record);
-      log(`removed ${gone.namespaces.length} namespaces, ${agents.size} agents${gone.dnsmasq ? `, dnsmasq (pid ${gone.dnsmasq})` : ''}`);
+      log(`removed ${gone.namespaces.length} namespaces, ${responders.size} responders${gone.dnsmasq ? `, dnsmasq (pid ${gone.dnsmasq})` : ''}`);
     }
     session.end();
     // eslint-disable-next-line no-unsafe-finally
@@ -200,39 +200,39 @@ function withoutRules(state: AllocatedState, group: string): AllocatedState {
   return s;
 }
 
-/** One agent per host that serves or asks something in the checks. */
-async function startAgents(
+/** One responder per host that serves or asks something in the checks. */
+async function startResponders(
   state: AllocatedState,
   sample: AllocatedInstance[],
-  agents: Map<string, Agent>,
+  responders: Map<string, Responder>,
   record: RunRecord,
   closing: () => boolean,
 ): Promise<void> {
   const clc = clcAddress(state);
-  const jobs: Array<[string, Parameters<typeof Agent.start>[1]]> = [
+  const jobs: Array<[string, Parameters<typeof Responder.start>[1]]> = [
     [NS_PUB, { name: NS_PUB, peer: PEER_PORT, udp: [PUB_UDP_PORT] }],
     [NS_CLC, { name: NS_CLC, metadata: clc.port }],
     [NS_CC, { name: NS_CC, udp: [CC_UDP_PORT] }],
-    ...sample.map((i): [string, Parameters<typeof Agent.start>[1]] => [
+    ...sample.map((i): [string, Parameters<typeof Responder.start>[1]] => [
       instanceNetns(i.id),
       { name: instanceNetns(i.id), id: i.id, banner: [22, 23], http: [80], udpEcho: [MOVE_UDP_PORT] },
     ]),
   ];
   const started = await Promise.allSettled(
     jobs.map(async ([ns, cfg]) => {
-      const a = await Agent.start(ns, cfg);
+      const a = await Responder.start(ns, cfg);
       if (closing()) {
         await a.stop();
-        throw new Error(`agent in ${ns} started after the demo began to close`);
+        throw new Error(`responder in ${ns} started after the demo began to close`);
       }
-      agents.set(ns, a);
-      record.agents.push(a.pid);
+      responders.set(ns, a);
+      record.responders.push(a.pid);
       writeRecord(record);
     }),
   );
   const failed = started.find((s): s is PromiseRejectedResult => s.status === 'rejected');
   if (failed) throw failed.reason;
-  await must(agents.get(NS_CLC), 'the CLC agent').metadata(Object.fromEntries(state.instances.map((i) => [i.privateIp, i.id])));
+  await must(responders.get(NS_CLC), 'the CLC responder').metadata(Object.fromEntries(state.instances.map((i) => [i.privateIp, i.id])));
 }
 
 /** A DHCP client in every sampled instance, all at once; the leases by instance id. */

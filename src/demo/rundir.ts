@@ -4,7 +4,7 @@
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dhcpServerFor } from '../managed/apply.js';
 import { deleteNetns, netnsExists } from '../sys/netns.js';
-import { AGENT_MARK } from './agents.js';
+import { RESPONDER_MARK } from './responders.js';
 import { NS_CC } from './topology.js';
 
 export const RUN_DIR = '/run/eucanet/demo';
@@ -20,8 +20,8 @@ export interface RunRecord {
   startedAt: string;
   segmentation: string;
   namespaces: string[];
-  /** The agents' pids (checked against their command line before any signal). */
-  agents: number[];
+  /** The responders' pids (checked against their command line before any signal). */
+  responders: number[];
 }
 
 export function readRecord(): RunRecord | undefined {
@@ -48,10 +48,10 @@ export function alive(pid: number): boolean {
   }
 }
 
-/** True when `pid` is one of the demo's agents (its command line carries the mark). */
-export function isAgent(pid: number): boolean {
+/** True when `pid` is one of the demo's responders (its command line carries the mark). */
+export function isResponder(pid: number): boolean {
   try {
-    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').includes(AGENT_MARK);
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').includes(RESPONDER_MARK);
   } catch {
     return false;
   }
@@ -59,9 +59,9 @@ export function isAgent(pid: number): boolean {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** SIGTERM to each agent still running, SIGKILL after `graceMs`. */
-export async function killAgents(pids: number[], graceMs = 2000): Promise<void> {
-  const ours = pids.filter(isAgent);
+/** SIGTERM to each responder still running, SIGKILL after `graceMs`. */
+export async function killResponders(pids: number[], graceMs = 2000): Promise<void> {
+  const ours = pids.filter(isResponder);
   for (const p of ours) {
     try {
       process.kill(p, 'SIGTERM');
@@ -70,26 +70,28 @@ export async function killAgents(pids: number[], graceMs = 2000): Promise<void> 
     }
   }
   const end = Date.now() + graceMs;
-  while (ours.some(isAgent) && Date.now() < end) await sleep(20);
-  for (const p of ours.filter(isAgent)) {
+  while (ours.some(isResponder) && Date.now() < end) await sleep(20);
+  for (const p of ours.filter(isResponder)) {
     try {
       process.kill(p, 'SIGKILL');
     } catch {
       // gone
     }
   }
-  while (ours.some(isAgent) && Date.now() < end + graceMs) await sleep(20);
+  while (ours.some(isResponder) && Date.now() < end + graceMs) await sleep(20);
 }
 
 /**
- * Removes a demo from its record: agents, the CC's dnsmasq (found through its
+ * Removes a demo from its record: responders, the CC's dnsmasq (found through its
  * pid file, as DhcpServer attaches to it), then the namespaces, which takes
  * every link, address, route and nftables rule in them along. Returns what
  * was removed.
  */
-export async function removeDemo(r: RunRecord): Promise<{ namespaces: string[]; agents: number; dnsmasq?: number }> {
-  const agents = r.agents.filter(isAgent).length;
-  await killAgents(r.agents);
+export async function removeDemo(r: RunRecord): Promise<{ namespaces: string[]; responders: number; dnsmasq?: number }> {
+  // A record written before the rename calls them "agents".
+  const pids = r.responders ?? (r as { agents?: number[] }).agents ?? [];
+  const responders = pids.filter(isResponder).length;
+  await killResponders(pids);
   let dnsmasq: number | undefined;
   if (existsSync(CC_DHCP_DIR)) {
     const stopped = await dhcpServerFor(netnsExists(NS_CC) ? NS_CC : undefined)
@@ -105,5 +107,5 @@ export async function removeDemo(r: RunRecord): Promise<{ namespaces: string[]; 
   }
   rmSync(CC_DHCP_DIR, { recursive: true, force: true });
   rmSync(RUN_DIR, { recursive: true, force: true });
-  return { namespaces, agents, ...(dnsmasq !== undefined ? { dnsmasq } : {}) };
+  return { namespaces, responders, ...(dnsmasq !== undefined ? { dnsmasq } : {}) };
 }

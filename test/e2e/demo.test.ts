@@ -1,7 +1,7 @@
 // `eucanet demo` end to end, through the command line as a person runs it
 // (dist/, which `npm test` builds first): the seed's cloud in namespaces, every
 // check passing; a deliberate break failing the check it should; and after
-// every run, nothing left behind: no euca-* namespace, no agent, no DHCP
+// every run, nothing left behind: no euca-* namespace, no responder, no DHCP
 // client, no dnsmasq of the demo's CC, no run record.
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
@@ -79,8 +79,8 @@ function leftovers(): string[] {
   if (ns.length) out.push(`namespaces: ${ns.join(' ')}`);
   for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
     const c = cmdline(pid);
-    // Other tests run agents and dnsmasq too, in their own namespaces: only the demo's names count.
-    if (/eucanet-demo-agent/.test(c) && /"name":"euca-/.test(c)) out.push(`agent ${pid}: ${c.slice(0, 120)}`);
+    // Other tests run responders and dnsmasq too, in their own namespaces: only the demo's names count.
+    if (/eucanet-demo-responder/.test(c) && /"name":"euca-/.test(c)) out.push(`responder ${pid}: ${c.slice(0, 120)}`);
     if (/dnsmasq/.test(c) && c.includes('/run/eucanet/euca-cc/')) out.push(`dnsmasq ${pid}`);
     if (/udhcpc|dhclient/.test(c) && c.includes('/run/netns/euca-')) out.push(`dhcp client ${pid}: ${c.slice(0, 120)}`);
   }
@@ -190,7 +190,7 @@ describe.skipIf(!ready)('eucanet demo (root; dnsmasq, busybox, nsenter)', () => 
     expect(again.code).toBe(1);
     expect(again.stderr).toMatch(/a kept demo is up .*eucanet demo down/);
     const down = execFileSync(process.execPath, [CLI, 'demo', 'down'], { encoding: 'utf8' });
-    expect(down).toMatch(/demo removed: 14 namespaces .* 11 agents, dnsmasq pid \d+/);
+    expect(down).toMatch(/demo removed: 14 namespaces .* 11 responders, dnsmasq pid \d+/);
     expect(leftovers()).toEqual([]);
     expect(execFileSync(process.execPath, [CLI, 'demo', 'down'], { encoding: 'utf8' })).toMatch(/no demo is up/);
   }, 90_000);

@@ -100,10 +100,10 @@ demo_vlan_evidence() {
     timeout -k 10 "${EUCANET_VLAN_EVIDENCE_TIMEOUT:-240}" node test/vm/demo-vlan-evidence.mjs
 }
 
-# The demo's own leftovers after `demo down`: namespaces, agents, its dnsmasq.
+# The demo's own leftovers after `demo down`: namespaces, responders, its dnsmasq.
 demo_leftovers() {
     local left
-    left=$( (ip netns list | grep -o '^euca-[^ ]*'; pgrep -af 'eucanet-demo-agent|dnsmasq.*/run/eucanet/euca-cc/') 2>/dev/null || true)
+    left=$( (ip netns list | grep -o '^euca-[^ ]*'; pgrep -af 'eucanet-demo-responder|dnsmasq.*/run/eucanet/euca-cc/') 2>/dev/null || true)
     [[ -z $left ]] && return 0
     echo "demo: left behind after demo down:"
     echo "$left"
