@@ -1,7 +1,7 @@
 // What the demo's checks share: the row they report, the context they run
 // in (the state, the responders in the namespaces, the leases), and helpers.
-import type { ManagedCloud } from '../managed/cloud.js';
 import { groupKey, type AllocatedGroup, type AllocatedInstance, type AllocatedState } from '../managed/types.js';
+import type { Controller } from './control.js';
 import type { ConnectResult } from './responder.js';
 import type { Responder } from './responders.js';
 import type { DhcpLease } from './dhcp-client.js';
@@ -26,6 +26,13 @@ export const MOVE_SPORT = 47005;
 /** How long a connection may go unanswered before it counts as dropped. */
 export const DROP_MS = 1000;
 
+/**
+ * How long an operation may take to be enforced (the agents' sync included),
+ * and drift to be repaired: generous, for the VLAN lane's emulated VM; the
+ * times themselves are reported.
+ */
+export const ENFORCE_MS = 30_000;
+
 export interface CheckContext {
   state: AllocatedState;
   /** The seed's eight instances (they have namespaces and responders), by id. */
@@ -33,11 +40,33 @@ export interface CheckContext {
   responders: Map<string, Responder>;
   leases: Map<string, DhcpLease>;
   hosts: Hosts;
-  cloud: ManagedCloud;
+  /** The cloud controller: the store and the agents, or --direct's ManagedCloud. */
+  ctl: Controller;
   leaseFile: string;
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Connects again and again (each try waiting `tryMs` at most) until `done`
+ * says the result is the awaited one, for at most `ms`: the result and when
+ * the try that gave it began (performance.now()), or undefined.
+ */
+export async function until(
+  attempt: (tryMs: number) => Promise<ConnectResult>,
+  done: (r: ConnectResult) => boolean,
+  ms: number,
+  tryMs = 300,
+): Promise<{ r: ConnectResult; at: number; tries: number } | undefined> {
+  const end = performance.now() + ms;
+  for (let tries = 1; performance.now() < end; tries++) {
+    const at = performance.now();
+    const r = await attempt(tryMs);
+    if (done(r)) return { r, at, tries };
+    if (r.outcome !== 'timeout') await sleep(5);
+  }
+  return undefined;
+}
 
 export function show(r: ConnectResult): string {
   switch (r.outcome) {
