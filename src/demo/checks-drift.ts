@@ -18,6 +18,7 @@ export async function drift(x: Ctx): Promise<CheckRow> {
   const name = `11 drift: delete ${bridge} (#1's group bridge) on ${a.node} by hand, connect euca-pub -> ${ip}:22 until answered`;
   const expected = `${a.node}'s agent repairs it (a sync triggered by drift) and "${a.id}" answers again within ${ENFORCE_MS} ms`;
   const before = await pub.connect(ip, 22);
+  if (before.data !== a.id) return { name, expected, observed: `before the delete: ${show(before)}, not "${a.id}": nothing to restore`, pass: false };
   const repairs: Array<SyncResult & { at: number }> = [];
   const onSync = (s: SyncResult) => {
     if (s.triggers.includes('drift')) repairs.push({ ...s, at: performance.now() });

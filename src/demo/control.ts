@@ -1,24 +1,23 @@
 // The demo's cloud controller: how the checks change the cloud. By default
 // (agents) an operation is written to the store (the state file in the run
 // directory, through store.update, as `eucanet revoke` etc. do) and one
-// eucanet Agent per host (the CC and each NC, each on its host's namespace)
-// applies what it finds there; the operation returns when the write does,
+// `eucanet agent` process per host (the CC and each NC, each on its host's
+// namespace: agent-process.ts) applies what it finds there; the operation returns when the write does,
 // and enforcement is then observed with packets. With --direct the library's
 // ManagedCloud applies each operation to every host itself and returns once
 // applied (the comparison).
-import { Agent, StoreSource } from '../agent/index.js';
 import { applyRole, type ApplyResult } from '../managed/apply.js';
 import { ManagedCloud } from '../managed/cloud.js';
 import { associateAddress, authorize, disassociateAddress, revoke, type OpResult } from '../managed/ops/index.js';
 import type { AllocatedState, Rule, State } from '../managed/types.js';
 import { FileStore, update } from '../store/index.js';
-import { RUN_DIR } from './rundir.js';
+import { DEMO_STATE_FILE } from './rundir.js';
+import { agentArgs, AgentProcess, type HostAgent } from './agent-process.js';
 import { ncNetns, NS_CC } from './topology.js';
 
 export type DemoMode = 'agents' | 'direct';
 
-/** The state file the demo's agents watch and its controller writes. */
-export const DEMO_STATE_FILE = `${RUN_DIR}/cloud.json`;
+
 
 export interface Controller {
   readonly mode: DemoMode;
@@ -30,7 +29,7 @@ export interface Controller {
   /** Waits until every host applied the last change (agents); the ms waited. */
   settled(timeoutMs?: number): Promise<number>;
   /** The agent of a host (agents mode): 'cc' or a node's name. */
-  agent(host: string): Agent | undefined;
+  agent(host: string): HostAgent | undefined;
   stop(): Promise<void>;
 }
 
@@ -86,14 +85,18 @@ export class DirectController implements Controller {
   stop = () => Promise.resolve();
 }
 
-/** One Agent per host over the state file; the operations go through the store. */
+/** One agent process per host over the state file; the operations go through the store. */
 export class AgentController implements Controller {
   readonly mode = 'agents';
   readonly store: FileStore;
-  readonly agents = new Map<string, Agent>();
+  readonly agents = new Map<string, AgentProcess>();
   private version?: string;
 
-  constructor(path = DEMO_STATE_FILE) {
+  /** `spawned` is told each agent's pid as soon as it runs (the demo records it for `demo down`). */
+  constructor(
+    private readonly spawned: (pid: number) => void,
+    readonly path = DEMO_STATE_FILE,
+  ) {
     this.store = new FileStore(path);
   }
 
@@ -101,17 +104,17 @@ export class AgentController implements Controller {
   async start(doc: State, nodes: string[], log: (l: string) => void): Promise<number> {
     const t0 = performance.now();
     this.version = await this.store.write(doc);
-    const hosts: Array<[string, Agent]> = [
-      ['cc', new Agent({ role: { role: 'cc' }, netns: NS_CC, source: new StoreSource(this.store) })],
-      ...nodes.map((node): [string, Agent] => [node, new Agent({ role: { role: 'nc', node }, netns: ncNetns(node), source: new StoreSource(this.store) })]),
+    const hosts: Array<[string, AgentProcess]> = [
+      ['cc', new AgentProcess('cc', agentArgs({ role: 'cc' }, NS_CC, this.path))],
+      ...nodes.map((node): [string, AgentProcess] => [node, new AgentProcess(node, agentArgs({ role: 'nc', node }, ncNetns(node), this.path))]),
     ];
     for (const [host, a] of hosts) this.agents.set(host, a);
-    const syncs = await Promise.all(hosts.map(async ([host, a]) => [host, await a.start()] as const));
+    const syncs = await Promise.all(hosts.map(async ([host, a]) => [host, await a.start(this.spawned)] as const));
     const bad = syncs.filter(([, s]) => s.result !== 'ok');
     if (bad.length) throw new Error(`agents failed their first sync: ${bad.map(([h, s]) => `${h}: ${s.result} ${s.error ?? s.invalid?.message ?? ''}`).join('; ')}`);
     const ms = performance.now() - t0;
     log(
-      `${hosts.length} agents on ${this.store.name} applied version ${this.version} in ${ms.toFixed(0)} ms: ` +
+      `${hosts.length} eucanet agent processes (pids ${hosts.map(([, a]) => a.pid).join(' ')}) on ${this.store.name} applied version ${this.version} in ${ms.toFixed(0)} ms: ` +
         syncs.map(([h, s]) => `${h} ${s.ops} ops in ${s.ms.toFixed(0)} ms${s.dhcp ? ` (dnsmasq ${s.dhcp})` : ''}`).join('; '),
     );
     await this.settled();
@@ -129,7 +132,7 @@ export class AgentController implements Controller {
   associate = (ip: string, id: string) => this.op((s) => associateAddress(s, ip, id));
   disassociate = (ip: string) => this.op((s) => disassociateAddress(s, ip));
 
-  agent(host: string): Agent | undefined {
+  agent(host: string): HostAgent | undefined {
     return this.agents.get(host);
   }
 

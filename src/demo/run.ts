@@ -107,10 +107,14 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoReport> {
   const appliedDoc = opts.break === 'ingress' ? withoutRules(doc, sample[0].group) : doc;
   const mode: DemoMode = opts.direct ? 'direct' : 'agents';
 
-  const record: RunRecord = { pid: process.pid, kept: false, startedAt: new Date().toISOString(), segmentation, namespaces: [], responders: [] };
+  const record: RunRecord = { pid: process.pid, kept: false, startedAt: new Date().toISOString(), segmentation, namespaces: [], responders: [], agents: [] };
   const hosts = new Hosts();
   const responders = new Map<string, Responder>();
-  const ctl = opts.direct ? new DirectController(allocate(appliedDoc)) : new AgentController();
+  const onAgent = (pid: number) => {
+    record.agents.push(pid);
+    writeRecord(record);
+  };
+  const ctl = opts.direct ? new DirectController(allocate(appliedDoc)) : new AgentController(onAgent);
   const session = new Session(log);
   let keep = false;
   try {
@@ -170,7 +174,7 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoReport> {
     } else {
       await Promise.all([...responders.values()].map((a) => a.stop()));
       const gone = await removeDemo(record);
-      log(`removed ${gone.namespaces.length} namespaces, ${responders.size} responders${gone.dnsmasq ? `, dnsmasq (pid ${gone.dnsmasq})` : ''}`);
+      log(`removed ${gone.namespaces.length} namespaces, ${responders.size} responders${gone.agents ? `, ${gone.agents} agents still running` : ''}${gone.dnsmasq ? `, dnsmasq (pid ${gone.dnsmasq})` : ''}`);
     }
     session.end();
     // eslint-disable-next-line no-unsafe-finally

@@ -38,8 +38,8 @@ interface Run {
   stderr: string;
 }
 
-/** Runs the CLI; `interruptWhen` sends SIGINT once its output matches. */
-function cli(args: string[], opts: { env?: Record<string, string>; interruptWhen?: RegExp; timeoutMs?: number } = {}): Promise<Run> {
+/** Runs the CLI; `interruptWhen` sends SIGINT (or `signal`) once its output matches. */
+function cli(args: string[], opts: { env?: Record<string, string>; interruptWhen?: RegExp; signal?: NodeJS.Signals; timeoutMs?: number } = {}): Promise<Run> {
   return new Promise((resolve) => {
     const p = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
@@ -49,7 +49,7 @@ function cli(args: string[], opts: { env?: Record<string, string>; interruptWhen
     const watch = () => {
       if (opts.interruptWhen && !sent && opts.interruptWhen.test(stdout + stderr)) {
         sent = true;
-        p.kill('SIGINT');
+        p.kill(opts.signal ?? 'SIGINT');
       }
     };
     p.stdout.setEncoding('utf8').on('data', (d: string) => {
@@ -85,6 +85,7 @@ function leftovers(): string[] {
     // Other tests run responders and dnsmasq too, in their own namespaces: only the demo's names count.
     if (/eucanet-demo-responder/.test(c) && /"name":"euca-/.test(c)) out.push(`responder ${pid}: ${c.slice(0, 120)}`);
     if (/dnsmasq/.test(c) && c.includes('/run/eucanet/euca-cc/')) out.push(`dnsmasq ${pid}`);
+    if (/\bagent\b/.test(c) && c.includes('/run/eucanet/demo/cloud.json')) out.push(`eucanet agent ${pid}: ${c.slice(0, 120)}`);
     if (/udhcpc|dhclient/.test(c) && c.includes('/run/netns/euca-')) out.push(`dhcp client ${pid}: ${c.slice(0, 120)}`);
   }
   if (existsSync('/run/eucanet/demo')) out.push('/run/eucanet/demo');
@@ -121,7 +122,9 @@ describe.skipIf(!ready)('eucanet demo (root; dnsmasq, busybox, nsenter)', () => 
     expect(['vlan', 'vxlan']).toContain(rep.segmentation);
     expect(r.stderr).toMatch(/segmentation auto: this kernel (has no 802\.1Q .*so vxlan|creates 802\.1Q devices, so vlan)/);
     // The hosts were brought up by their agents from the state file, not by the demo.
-    expect(r.stderr).toMatch(/3 agents on \/run\/eucanet\/demo\/cloud\.json applied version [0-9a-f]+ in \d+ ms: cc \d+ ops .*; nc1 \d+ ops .*; nc2 \d+ ops/);
+    expect(r.stderr).toMatch(
+      /3 eucanet agent processes \(pids \d+ \d+ \d+\) on \/run\/eucanet\/demo\/cloud\.json applied version [0-9a-f]+ in \d+ ms: cc \d+ ops .*; nc1 \d+ ops .*; nc2 \d+ ops/,
+    );
     const [c9, c10, c11] = rep.checks.slice(8);
     // Revoke and authorize went to the store; the times from the write to the packets obeying it are reported.
     expect(c9.observed).toMatch(/revoke written to the store in \d+ ms, the first dropped connection began \d+ ms after it returned, then no answer/);
@@ -188,6 +191,15 @@ describe.skipIf(!ready)('eucanet demo (root; dnsmasq, busybox, nsenter)', () => 
     expect(leftovers()).toEqual([]);
   }, 60_000);
 
+  it('a SIGKILLed demo leaves its agents recorded: demo down stops them and removes the rest', async () => {
+    const r = await cli(['demo'], { interruptWhen: /PASS {2}2 /, signal: 'SIGKILL' });
+    expect(r.signal).toBe('SIGKILL');
+    expect(leftovers().filter((l) => l.startsWith('eucanet agent'))).toHaveLength(3);
+    const down = execFileSync(process.execPath, [CLI, 'demo', 'down'], { encoding: 'utf8' });
+    expect(down).toMatch(/demo removed: 14 namespaces .* 11 responders, 3 agents, dnsmasq pid \d+/);
+    expect(leftovers()).toEqual([]);
+  }, 90_000);
+
   it('--keep leaves the cloud up and serving; demo down removes it all', async () => {
     const r = await cli(['demo', '--keep']);
     expect(r.code, `${r.stdout}\n${r.stderr}`).toBe(0);
@@ -219,7 +231,8 @@ describe.skipIf(!ready)('eucanet demo (root; dnsmasq, busybox, nsenter)', () => 
     expect(again.code).toBe(1);
     expect(again.stderr).toMatch(/a kept demo is up .*eucanet demo down/);
     const down = execFileSync(process.execPath, [CLI, 'demo', 'down'], { encoding: 'utf8' });
-    expect(down).toMatch(/demo removed: 14 namespaces .* 11 responders, dnsmasq pid \d+/);
+    // The agents stopped with the demo (SIGTERM), leaving the network serving, as checked above.
+    expect(down).toMatch(/demo removed: 14 namespaces .* 11 responders, 0 agents, dnsmasq pid \d+/);
     expect(leftovers()).toEqual([]);
     expect(execFileSync(process.execPath, [CLI, 'demo', 'down'], { encoding: 'utf8' })).toMatch(/no demo is up/);
   }, 90_000);
