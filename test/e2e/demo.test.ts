@@ -196,7 +196,8 @@ describe.skipIf(!ready)('eucanet demo (root; dnsmasq, busybox, nsenter)', () => 
     expect(r.signal).toBe('SIGKILL');
     expect(leftovers().filter((l) => l.startsWith('eucanet agent'))).toHaveLength(3);
     const down = execFileSync(process.execPath, [CLI, 'demo', 'down'], { encoding: 'utf8' });
-    expect(down).toMatch(/demo removed: 14 namespaces .* 11 responders, 3 agents, dnsmasq pid \d+/);
+    // (The responders exit by themselves when the demo's end of their pipes closes.)
+    expect(down).toMatch(/demo removed: 14 namespaces .* \d+ responders, 3 agents, dnsmasq pid \d+/);
     expect(leftovers()).toEqual([]);
   }, 90_000);
 
