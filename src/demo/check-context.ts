@@ -48,22 +48,27 @@ export interface CheckContext {
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
- * Connects again and again (each try waiting `tryMs` at most) until `done`
- * says the result is the awaited one, for at most `ms`: the result and when
- * the try that gave it began (performance.now()), or undefined.
+ * Connects again and again until `done` says the result is the awaited one,
+ * for at most `ms`: the result and when the try that gave it began
+ * (performance.now()), or undefined. Each try waits `tryMs` at most; after a
+ * try that timed out the wait doubles, up to `maxTryMs` (short tries find a
+ * restored path soon after it is restored; longer ones still succeed on a
+ * slow machine).
  */
 export async function until(
   attempt: (tryMs: number) => Promise<ConnectResult>,
   done: (r: ConnectResult) => boolean,
   ms: number,
   tryMs = 300,
+  maxTryMs = tryMs,
 ): Promise<{ r: ConnectResult; at: number; tries: number } | undefined> {
   const end = performance.now() + ms;
-  for (let tries = 1; performance.now() < end; tries++) {
+  for (let tries = 1, wait = tryMs; performance.now() < end; tries++) {
     const at = performance.now();
-    const r = await attempt(tryMs);
+    const r = await attempt(wait);
     if (done(r)) return { r, at, tries };
-    if (r.outcome !== 'timeout') await sleep(5);
+    if (r.outcome === 'timeout') wait = Math.min(wait * 2, maxTryMs);
+    else await sleep(5);
   }
   return undefined;
 }

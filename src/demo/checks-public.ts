@@ -69,7 +69,7 @@ export async function revoke(x: Ctx): Promise<CheckRow> {
   const cut = await pub.connect(ip, 22, { timeoutMs: DROP_MS });
   const authorizeMs = await x.c.ctl.authorize(key, rule);
   const t2 = performance.now();
-  const answered = await until((t) => pub.connect(ip, 22, { timeoutMs: t }), (r) => r.data === a.id, ENFORCE_MS, 150);
+  const answered = await until((t) => pub.connect(ip, 22, { timeoutMs: t }), (r) => r.data === a.id, ENFORCE_MS, 50, 1000);
   const back = answered?.r ?? (await pub.connect(ip, 22));
   await x.c.ctl.settled();
   const enforced = dropped ? `the first dropped connection began ${(dropped.at - t1).toFixed(0)} ms after it returned` : `still answered after ${ENFORCE_MS} ms`;
