@@ -48,7 +48,9 @@ export function formatRow(r: CheckRow): string {
 }
 
 function applied(mode: DemoReport['mode'], ms: number): string {
-  return mode === 'agents' ? `the state written and applied by the CC's and NCs' agents in ${ms} ms` : `the CC and NC roles applied directly (--direct) in ${ms} ms`;
+  return mode === 'agents'
+    ? `the state written and applied by the CC's and NCs' agents in ${ms} ms`
+    : `the CC and NC roles applied directly (--direct) in ${ms} ms`;
 }
 
 export function summaryLine(rep: DemoReport): string {

@@ -30,7 +30,13 @@ export async function drift(x: Ctx): Promise<CheckRow> {
     const h = x.c.hosts.get(ncNetns(a.node));
     t0 = performance.now();
     await h.links.delete(bridge);
-    back = await until((t) => pub.connect(ip, 22, { timeoutMs: t }), (r) => r.data === a.id, ENFORCE_MS, 50, 1000);
+    back = await until(
+      (t) => pub.connect(ip, 22, { timeoutMs: t }),
+      (r) => r.data === a.id,
+      ENFORCE_MS,
+      50,
+      1000,
+    );
   } finally {
     agent.off('sync', onSync);
   }

@@ -65,15 +65,29 @@ export async function revoke(x: Ctx): Promise<CheckRow> {
     return { name, expected, observed: `revoke failed: ${(err as Error).message.split('\n')[0]}`, pass: false };
   }
   const t1 = performance.now();
-  const dropped = await until((t) => pub.connect(ip, 22, { timeoutMs: t }), (r) => r.outcome === 'timeout', ENFORCE_MS);
+  const dropped = await until(
+    (t) => pub.connect(ip, 22, { timeoutMs: t }),
+    (r) => r.outcome === 'timeout',
+    ENFORCE_MS,
+  );
   const cut = await pub.connect(ip, 22, { timeoutMs: DROP_MS });
   const authorizeMs = await x.c.ctl.authorize(key, rule);
   const t2 = performance.now();
-  const answered = await until((t) => pub.connect(ip, 22, { timeoutMs: t }), (r) => r.data === a.id, ENFORCE_MS, 50, 1000);
+  const answered = await until(
+    (t) => pub.connect(ip, 22, { timeoutMs: t }),
+    (r) => r.data === a.id,
+    ENFORCE_MS,
+    50,
+    1000,
+  );
   const back = answered?.r ?? (await pub.connect(ip, 22));
   await x.c.ctl.settled();
-  const enforced = dropped ? `the first dropped connection began ${(dropped.at - t1).toFixed(0)} ms after it returned` : `still answered after ${ENFORCE_MS} ms`;
-  const restored = answered ? `the first answered connection began ${(answered.at - t2).toFixed(0)} ms after it returned` : `not answered within ${ENFORCE_MS} ms`;
+  const enforced = dropped
+    ? `the first dropped connection began ${(dropped.at - t1).toFixed(0)} ms after it returned`
+    : `still answered after ${ENFORCE_MS} ms`;
+  const restored = answered
+    ? `the first answered connection began ${(answered.at - t2).toFixed(0)} ms after it returned`
+    : `not answered within ${ENFORCE_MS} ms`;
   return {
     name,
     expected,

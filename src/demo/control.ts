@@ -17,8 +17,6 @@ import { ncNetns, NS_CC } from './topology.js';
 
 export type DemoMode = 'agents' | 'direct';
 
-
-
 export interface Controller {
   readonly mode: DemoMode;
   /** Each returns once written (agents) or applied (direct), with the time it took in ms. */
@@ -111,7 +109,8 @@ export class AgentController implements Controller {
     for (const [host, a] of hosts) this.agents.set(host, a);
     const syncs = await Promise.all(hosts.map(async ([host, a]) => [host, await a.start(this.spawned)] as const));
     const bad = syncs.filter(([, s]) => s.result !== 'ok');
-    if (bad.length) throw new Error(`agents failed their first sync: ${bad.map(([h, s]) => `${h}: ${s.result} ${s.error ?? s.invalid?.message ?? ''}`).join('; ')}`);
+    if (bad.length)
+      throw new Error(`agents failed their first sync: ${bad.map(([h, s]) => `${h}: ${s.result} ${s.error ?? s.invalid?.message ?? ''}`).join('; ')}`);
     const ms = performance.now() - t0;
     log(
       `${hosts.length} eucanet agent processes (pids ${hosts.map(([, a]) => a.pid).join(' ')}) on ${this.store.name} applied version ${this.version} in ${ms.toFixed(0)} ms: ` +

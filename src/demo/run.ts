@@ -174,7 +174,9 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoReport> {
     } else {
       await Promise.all([...responders.values()].map((a) => a.stop()));
       const gone = await removeDemo(record);
-      log(`removed ${gone.namespaces.length} namespaces, ${responders.size} responders${gone.agents ? `, ${gone.agents} agents still running` : ''}${gone.dnsmasq ? `, dnsmasq (pid ${gone.dnsmasq})` : ''}`);
+      log(
+        `removed ${gone.namespaces.length} namespaces, ${responders.size} responders${gone.agents ? `, ${gone.agents} agents still running` : ''}${gone.dnsmasq ? `, dnsmasq (pid ${gone.dnsmasq})` : ''}`,
+      );
     }
     session.end();
     // eslint-disable-next-line no-unsafe-finally
