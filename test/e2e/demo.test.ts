@@ -132,7 +132,7 @@ describe.skipIf(!ready)('eucanet demo (root; dnsmasq, busybox, nsenter)', () => 
     expect(c10.observed).toMatch(/every agent had applied it \d+ ms after\); first answer from i-2 \d+ ms after the association returned/);
     // The bridge deleted by hand was put back by nc1's agent, from the namespace's events.
     expect(c11.observed).toMatch(
-      /nc1's agent synced \(drift: [^)]*eucabr\d+[^)]*; [1-9]\d* ops in \d+ ms\), done \d+ ms after the delete; eucabr\d+ is back; the first answered connection began \d+ ms after the delete: "i-1"/,
+      /nc1's agent synced \((?:drift|resync)(?:\+\w+)*: [^)]*; [1-9]\d* ops in \d+ ms\), done \d+ ms after the delete; eucabr\d+ is back; the first answered connection began \d+ ms after the delete: "i-1"/,
     );
     expect(rep.bringUpMs).toBeGreaterThan(0);
     expect(rep.bringUpMs).toBeLessThan(60_000);
@@ -154,6 +154,20 @@ describe.skipIf(!ready)('eucanet demo (root; dnsmasq, busybox, nsenter)', () => 
     expect(rep.checks[8].observed).toMatch(/revoke applied by ManagedCloud in \d+ ms/);
     expect(leftovers()).toEqual([]);
   }, 120_000);
+
+  it("--instances 1000 (scale mode): the agents bring up 1000 instances and the eleven checks pass on the seed's eight", async () => {
+    const r = await cli(['demo', '--instances', '1000', '--json']);
+    const rep = parse(r);
+    expect(rep.instances).toBe(1000);
+    expect(rep.mode).toBe('agents');
+    expect(
+      rep.checks.filter((c) => !c.pass),
+      table(rep),
+    ).toEqual([]);
+    expect(rep.checks).toHaveLength(11);
+    expect(r.stderr).toMatch(/3 eucanet agent processes .* nc1 10\d\d ops .*; nc2 10\d\d ops/);
+    expect(leftovers()).toEqual([]);
+  }, 180_000);
 
   it('a deliberate break (the default group written without its ingress rule) fails check 1, and the exit code says so', async () => {
     const r = await cli(['demo', '--json'], { env: { EUCANET_DEMO_BREAK: 'ingress' } });
