@@ -6,8 +6,10 @@
 import type { SyncResult } from '../agent/index.js';
 import { bridgeOf } from '../managed/roles/names.js';
 import { must } from '../util/must.js';
-import { ENFORCE_MS, show, until, type CheckRow, type Ctx } from './check-context.js';
+import { ENFORCE_MS, show, sleep, until, type CheckRow, type Ctx } from './check-context.js';
 import { ncNetns, NS_PUB } from './topology.js';
+
+const repaired = (s: SyncResult) => s.result === 'ok' && s.ops > 0;
 
 export async function drift(x: Ctx): Promise<CheckRow> {
   const a = x.inst(1);
@@ -39,11 +41,14 @@ export async function drift(x: Ctx): Promise<CheckRow> {
       50,
       1000,
     );
+    // The agent logs its sync once done: the traffic may be back a little before that line arrives.
+    const end = performance.now() + ENFORCE_MS;
+    while (!repairs.some(repaired) && performance.now() < end) await sleep(10);
   } finally {
     agent.off('sync', onSync);
   }
   const exists = (await x.c.hosts.get(ncNetns(a.node)).links.get(bridge)) !== undefined;
-  const fix = repairs.find((s) => s.result === 'ok' && s.ops > 0);
+  const fix = repairs.find(repaired);
   const seen = fix
     ? `${a.node}'s agent synced (${fix.triggers.join('+')}: ${(fix.drift ?? []).join('; ') || '?'}; ${fix.ops} ops in ${fix.ms.toFixed(0)} ms), done ${(fix.at - t0).toFixed(0)} ms after the delete`
     : `no repairing sync from ${a.node}'s agent (${repairs.length} syncs, none with ops)`;
