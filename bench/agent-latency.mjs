@@ -24,6 +24,9 @@ import { Agent } from '../dist/agent/agent.js';
 import { StoreSource } from '../dist/agent/store-source.js';
 import { authorize, revoke, runInstance, terminateInstance, allocateAddress, associateAddress, disassociateAddress } from '../dist/managed/ops/index.js';
 import { FileStore } from '../dist/store/file.js';
+import { applyRole, planDhcp } from '../dist/managed/apply.js';
+import { planRole } from '../dist/managed/roles/index.js';
+import { allocate } from '../dist/managed/allocate.js';
 import { update } from '../dist/store/update.js';
 import { writeFileAtomic } from '../dist/util/file.js';
 
@@ -175,7 +178,10 @@ async function oneSize(n) {
       }, (s) => disassociateAddress(s, pub)));
     }
     const idle = await idleCpu(IDLE_S);
-    return { n, startMs, lat, idle, rssMiB: process.memoryUsage().rss / 2 ** 20 };
+    const rssMiB = process.memoryUsage().rss / 2 ** 20;
+    for (const a of agents.splice(0)) await a.stop();
+    const split = await phaseSplit(store, cc, join(dir, 'dhcp'));
+    return { n, startMs, lat, idle, rssMiB, split };
   } finally {
     for (const a of agents) {
       const pid = a.current ? a['dnsmasqPid'] : undefined;
@@ -186,6 +192,31 @@ async function oneSize(n) {
     for (const ns of [cc, nc]) try { ip('netns', 'del', ns); } catch { /* gone */ }
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * Where a CC sync's time goes, the agents stopped: one authorize written,
+ * then the agent's steps one by one (median of 5, each a new rule).
+ */
+async function phaseSplit(store, ns, stateDir) {
+  const rows = [];
+  for (let k = 0; k < 5; k++) {
+    await update(store, (s) => authorize(s, 'admin/g0', { protocol: 'udp', from: 2000 + k, to: 2000 + k, cidr: '0.0.0.0/0' }));
+    const t = [performance.now()];
+    const snap = await store.read();
+    t.push(performance.now());
+    const st = allocate(snap.state, { validated: true });
+    t.push(performance.now());
+    await planDhcp(st, ns, { stateDir });
+    t.push(performance.now());
+    planRole(st, { role: 'cc' });
+    t.push(performance.now());
+    await applyRole(st, { role: 'cc' }, { netns: ns, dhcpOptions: { stateDir } });
+    t.push(performance.now());
+    rows.push(t.slice(1).map((x, i) => x - t[i]));
+  }
+  const names = ['store read (parse + validate)', 'allocate', 'DHCP plan (normalise, checks)', 'plan the role', 'applyRole (preflight, DHCP plan, kernel dumps + diff + commit, conntrack, DHCP update)'];
+  return Object.fromEntries(names.map((nm, i) => [nm, pct(rows.map((r) => r[i]), 50)]));
 }
 
 /** This process's CPU share (user+system, /proc/self/stat) over `s` seconds of idleness. */
@@ -206,6 +237,7 @@ for (const n of SIZES) {
   const r = await oneSize(n);
   out.push(r);
   console.log(`N=${n}: start ${f1(r.startMs)} ms, idle CPU ${r.idle.toFixed(2)} %, RSS ${f1(r.rssMiB)} MiB`);
+  for (const [ph, ms] of Object.entries(r.split)) console.log(`  CC sync phase: ${ph}: ${f1(ms)} ms`);
   for (const [op, xs] of Object.entries(r.lat)) console.log(`  ${op.padEnd(18)} p50 ${f1(pct(xs, 50)).padStart(7)} ms  p99 ${f1(pct(xs, 99)).padStart(7)} ms  (${xs.length} runs)`);
 }
 console.log('\n| N | operation | p50 ms | p99 ms | runs |\n|---|---|---|---|---|');
