@@ -16,7 +16,9 @@
 // agents live in this process) and the process RSS.
 //
 // Usage: node bench/agent-latency.mjs [--sizes 8,5000] [--runs 30] [--idle 20]
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
+import { EventEmitter } from 'node:events';
+import { createInterface } from 'node:readline';
 import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -37,6 +39,37 @@ const arg = (k, d) => {
 const SIZES = arg('sizes', '8,5000').split(',').map(Number);
 const RUNS = Number(arg('runs', '30'));
 const IDLE_S = Number(arg('idle', '20'));
+// --procs: each agent is its own `eucanet agent --json` process (as deployed),
+// its syncs read from its log; else both are Agent objects in this process,
+// sharing its one JS thread with each other and with the writer.
+const PROCS = process.argv.includes('--procs');
+
+/** `eucanet agent` as a child process, looking like an Agent to this file: role, 'sync' events, start(), stop(). */
+class ProcAgent extends EventEmitter {
+  constructor(role, ns, file) {
+    super();
+    this.role = role;
+    const args = ['dist/cli/main.js', 'agent', '--json', '--resync', '0', '--state', file, '--netns', ns, '--role', role.role];
+    if (role.role === 'nc') args.push('--node', role.node);
+    this.child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+    this.pid = this.child.pid;
+    createInterface({ input: this.child.stdout }).on('line', (l) => {
+      const o = JSON.parse(l);
+      if (o.event !== 'sync') return;
+      if (o.dnsmasqPid !== undefined) this.dnsmasqPid = o.dnsmasqPid;
+      this.emit('sync', o);
+    });
+  }
+  start() {
+    return new Promise((resolve) => this.once('sync', resolve));
+  }
+  async stop() {
+    if (this.child.exitCode !== null) return;
+    const gone = new Promise((r) => this.child.once('exit', r));
+    this.child.kill('SIGTERM');
+    await gone;
+  }
+}
 const PER_GROUP = 900; // a bridge takes at most 1024 ports
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const ip = (...a) => execFileSync('ip', a, { stdio: ['ignore', 'pipe', 'pipe'] }).toString();
@@ -137,8 +170,10 @@ async function oneSize(n) {
     ip('-n', cc, 'link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', 'eth1');
     ip('-n', nc, 'link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', 'eth9');
     for (const [ns, d] of [[cc, 'eth0'], [cc, 'eth1'], [nc, 'eth0'], [nc, 'eth9']]) ip('-n', ns, 'link', 'set', d, 'up');
-    const ccA = new Agent({ role: { role: 'cc' }, netns: cc, source: new StoreSource(store), resyncSeconds: 0, dhcpOptions: { stateDir: join(dir, 'dhcp') } });
-    const ncA = new Agent({ role: { role: 'nc', node: 'nc1' }, netns: nc, source: new StoreSource(store), resyncSeconds: 0 });
+    const ccA = PROCS
+      ? new ProcAgent({ role: 'cc' }, cc, file)
+      : new Agent({ role: { role: 'cc' }, netns: cc, source: new StoreSource(store), resyncSeconds: 0, dhcpOptions: { stateDir: join(dir, 'dhcp') } });
+    const ncA = PROCS ? new ProcAgent({ role: 'nc', node: 'nc1' }, nc, file) : new Agent({ role: { role: 'nc', node: 'nc1' }, netns: nc, source: new StoreSource(store), resyncSeconds: 0 });
     agents.push(ccA, ncA);
     record(ccA);
     record(ncA);
@@ -177,20 +212,25 @@ async function oneSize(n) {
         if (!mapHas(cc, pub)) throw new Error(`associate-address: ${pub} not in pub2priv`);
       }, (s) => disassociateAddress(s, pub)));
     }
-    const idle = await idleCpu(IDLE_S);
-    const rssMiB = process.memoryUsage().rss / 2 ** 20;
-    for (const a of agents.splice(0)) await a.stop();
+    const pids = PROCS ? agents.map((a) => a.pid) : ['self'];
+    const idle = await idleCpu(IDLE_S, pids);
+    const rssMiB = pids.reduce((t, p) => t + Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${p}/status`, 'utf8'))[1]) / 1024, 0);
+    for (const a of agents.splice(0)) {
+      await a.stop();
+      if (a.dnsmasqPid) try { process.kill(a.dnsmasqPid, 'SIGTERM'); } catch { /* gone */ }
+    }
     const split = await phaseSplit(store, cc, join(dir, 'dhcp'));
     return { n, startMs, lat, idle, rssMiB, split };
   } finally {
     for (const a of agents) {
-      const pid = a.current ? a['dnsmasqPid'] : undefined;
+      const pid = a['dnsmasqPid'];
       await a.stop();
       if (pid) try { process.kill(pid, 'SIGTERM'); } catch { /* gone */ }
     }
     await store.close();
     for (const ns of [cc, nc]) try { ip('netns', 'del', ns); } catch { /* gone */ }
     rmSync(dir, { recursive: true, force: true });
+    if (PROCS) rmSync(`/run/eucanet/${cc}`, { recursive: true, force: true }); // the CC agent's default DHCP state directory
   }
 }
 
@@ -211,8 +251,9 @@ async function phaseSplit(store, ns, stateDir) {
     t.push(performance.now());
     planRole(st, { role: 'cc' });
     t.push(performance.now());
-    await applyRole(st, { role: 'cc' }, { netns: ns, dhcpOptions: { stateDir } });
+    const r = await applyRole(st, { role: 'cc' }, { netns: ns, dhcpOptions: { stateDir } });
     t.push(performance.now());
+    if (k === 4 && r.dhcp?.pid) process.kill(r.dhcp.pid, 'SIGTERM');
     rows.push(t.slice(1).map((x, i) => x - t[i]));
   }
   const names = ['store read (parse + validate)', 'allocate', 'DHCP plan (normalise, checks)', 'plan the role', 'applyRole (preflight, DHCP plan, kernel dumps + diff + commit, conntrack, DHCP update)'];
@@ -220,11 +261,12 @@ async function phaseSplit(store, ns, stateDir) {
 }
 
 /** This process's CPU share (user+system, /proc/self/stat) over `s` seconds of idleness. */
-async function idleCpu(s) {
-  const ticks = () => {
-    const f = readFileSync('/proc/self/stat', 'utf8').split(') ')[1].split(' ');
-    return Number(f[11]) + Number(f[12]); // utime, stime (fields 14 and 15)
-  };
+async function idleCpu(s, pids) {
+  const ticks = () =>
+    pids.reduce((t, p) => {
+      const f = readFileSync(`/proc/${p}/stat`, 'utf8').split(') ')[1].split(' ');
+      return t + Number(f[11]) + Number(f[12]); // utime, stime (fields 14 and 15)
+    }, 0);
   const a = ticks();
   const t = performance.now();
   await sleep(s * 1000);
@@ -242,4 +284,4 @@ for (const n of SIZES) {
 }
 console.log('\n| N | operation | p50 ms | p99 ms | runs |\n|---|---|---|---|---|');
 for (const r of out) for (const [op, xs] of Object.entries(r.lat)) console.log(`| ${r.n} | ${op} | ${f1(pct(xs, 50))} | ${f1(pct(xs, 99))} | ${xs.length} |`);
-for (const r of out) console.log(`\nN=${r.n}: idle CPU ${r.idle.toFixed(2)} % over ${IDLE_S} s (both agents, one process), RSS ${f1(r.rssMiB)} MiB`);
+for (const r of out) console.log(`\nN=${r.n}: idle CPU ${r.idle.toFixed(2)} % over ${IDLE_S} s (${PROCS ? 'sum of the two agent processes' : 'both agents, one process'}), RSS ${f1(r.rssMiB)} MiB`);
