@@ -1,5 +1,6 @@
 // A store (src/store/: the file store, etcd later) as the agent's source of
-// state versions: read() is the store's read, allocated; the store's watch
+// state versions: read() is the store's read (validated by the store, so not
+// validated again), allocated; the store's watch
 // says when a new version is there. A version that fails validation comes
 // back as `invalid` with the field named and, when the store said which
 // version it was (its watch, or a `version` on the error), that version.
@@ -23,7 +24,7 @@ export class StoreSource implements StateSource {
     try {
       const snap = await this.store.read();
       if (known && known.version === snap.version) return { version: snap.version, state: known.state };
-      return { version: snap.version, state: allocate(snap.state) };
+      return { version: snap.version, state: allocate(snap.state, { validated: true }) };
     } catch (err) {
       if (!(err instanceof ValidationError)) throw err;
       const v = (err as ValidationError & { version?: unknown }).version;

@@ -25,7 +25,7 @@
 import { ValidationError } from '../errors.js';
 import { formatMac, intToIpv4, ipv4ToInt } from '../util/ip.js';
 import { checkState } from './validate.js';
-import type { NetCtx } from './check-network.js';
+import { checkNetwork, type NetCtx } from './check-network.js';
 import { blockOf, eucalyptusBlock, formatBlock, lastOf, parseBlock } from './net.js';
 import { describePool, poolSize, type PoolRange } from './pool.js';
 import { DEFAULT_VLAN_RANGE, groupKey, type AllocatedState, type Group, type Instance, type Rule, type State } from './types.js';
@@ -36,9 +36,31 @@ interface Draft extends Omit<AllocatedState, 'groups' | 'instances'> {
   instances: Instance[];
 }
 
-/** Validates `input`, fills every missing allocation, and returns a new state. */
-export function allocate(input: unknown): AllocatedState {
-  const { state, net } = checkState(structuredClone(input));
+export interface AllocateOptions {
+  /**
+   * The caller has just validated `input` (validateState, a store's read,
+   * whose contract is a validated state): it is not checked again.
+   */
+  validated?: boolean;
+}
+
+/** True when nothing is left to allocate: every group has its VLAN and block, every instance its port, address and MAC. */
+export function fullyAllocated(s: State): boolean {
+  return (
+    (s.groups ?? []).every((g) => g.vlan !== undefined && g.subnet !== undefined) &&
+    (s.instances ?? []).every((i) => i.port !== undefined && i.privateIp !== undefined && i.mac !== undefined && i.publicIp !== true)
+  );
+}
+
+/**
+ * Validates `input` (unless `opts.validated`), fills every missing allocation,
+ * and returns a new state. A state with nothing to allocate is not checked
+ * again after: its values are the ones just checked, with defaults resolved.
+ */
+export function allocate(input: unknown, opts: AllocateOptions = {}): AllocatedState {
+  const doc = structuredClone(input);
+  const { state, net } = opts.validated ? { state: doc as State, net: checkNetwork(doc as State) } : checkState(doc);
+  const full = fullyAllocated(state);
   const s = resolve(state, net);
   allocateVlans(s, net);
   allocateBlocks(s, net);
@@ -48,7 +70,7 @@ export function allocate(input: unknown): AllocatedState {
   allocatePublicIps(s, net);
   s.groups = s.groups.map((g) => ({ ...canonicalGroup(g), rules: g.rules }));
   s.instances = s.instances.map(canonicalInstance);
-  checkState(s); // every allocation passes the same checks as explicit values
+  if (!full) checkState(s); // every allocation passes the same checks as explicit values
   return s as AllocatedState;
 }
 

@@ -254,3 +254,21 @@ describe('exhaustion names the pool', () => {
     expect(none.message).toMatch(/publicIps is empty/);
   });
 });
+
+describe('validated input (a store read) and fully allocated states', () => {
+  test('allocate(doc, { validated: true }) gives what allocate(doc) gives, allocated or not', () => {
+    const full = allocate(seed());
+    for (const doc of [seed(), full, bare({ instances: [{ id: 'i-1', group: 'admin/default', node: 'nc1', publicIp: true }] })]) {
+      expect(allocate(doc, { validated: true })).toEqual(allocate(doc));
+    }
+    // and an allocated state allocated again is unchanged
+    expect(allocate(full)).toEqual(full);
+  });
+
+  test('a fully allocated but invalid document is still refused when not marked validated', () => {
+    const full = allocate(seed()) as unknown as State;
+    const bad = { ...full, instances: [...full.instances!, { ...full.instances![0]!, id: 'i-99' }] };
+    expect(() => allocate(bad)).toThrow(ValidationError);
+  });
+
+});

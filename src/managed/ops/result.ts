@@ -1,6 +1,6 @@
 // The shape every operation returns, and the helpers they share. Pure.
 import { ValidationError } from '../../errors.js';
-import { allocate } from '../allocate.js';
+import { allocate, fullyAllocated } from '../allocate.js';
 import { withAllocations } from '../document.js';
 import { groupKey, type AllocatedState, type Group, type Instance, type State } from '../types.js';
 import type { Change } from './changes.js';
@@ -23,13 +23,6 @@ export function finish(next: State, changes: (a: AllocatedState) => Change[]): O
 }
 
 /** Every allocation explicit (publicIp true resolved to its address)? */
-function fullyAllocated(s: State): boolean {
-  return (
-    (s.groups ?? []).every((g) => g.vlan !== undefined && g.subnet !== undefined) &&
-    (s.instances ?? []).every((i) => i.port !== undefined && i.privateIp !== undefined && i.mac !== undefined && i.publicIp !== true)
-  );
-}
-
 /**
  * A copy of the document with every existing allocation made explicit, so
  * that what an operation adds or frees never moves what others hold (an

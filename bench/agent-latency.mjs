@@ -1,0 +1,287 @@
+// The agent's write-to-enforcement latency (issue 16, "Measured").
+//
+// A CC agent and an NC agent (in-process `Agent`s from dist/, each with its own
+// handle into its own namespace) watch one file store holding a cloud of N
+// instances, all on node nc1. For each operation (revoke, authorize,
+// run-instance, associate-address) many runs: the operation is written through
+// the store (update()), and the latency is the time from update() returning to
+// the 'sync' event of the enforcing agent(s) for that version with result ok
+// (the event fires after the kernel acknowledged the sync's messages):
+//   revoke, authorize, associate-address: the CC (nft rule / map element);
+//   run-instance: both (the NC's tap in its bridge, the CC's DHCP host).
+// After each run, outside the timing, the kernel is read with `nft -j` and
+// `ip -j` to check the change is really there (the run fails otherwise).
+// Each operation is undone (unmeasured) before the next run.
+// Then the agents' idle CPU over 20 s (process CPU time, /proc/self/stat: both
+// agents live in this process) and the process RSS.
+//
+// Usage: node bench/agent-latency.mjs [--sizes 8,5000] [--runs 30] [--idle 20]
+import { execFileSync, spawn } from 'node:child_process';
+import { EventEmitter } from 'node:events';
+import { createInterface } from 'node:readline';
+import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Agent } from '../dist/agent/agent.js';
+import { StoreSource } from '../dist/agent/store-source.js';
+import { authorize, revoke, runInstance, terminateInstance, allocateAddress, associateAddress, disassociateAddress } from '../dist/managed/ops/index.js';
+import { FileStore } from '../dist/store/file.js';
+import { applyRole, planDhcp } from '../dist/managed/apply.js';
+import { planRole } from '../dist/managed/roles/index.js';
+import { allocate } from '../dist/managed/allocate.js';
+import { update } from '../dist/store/update.js';
+import { writeFileAtomic } from '../dist/util/file.js';
+
+const arg = (k, d) => {
+  const i = process.argv.indexOf(`--${k}`);
+  return i > 0 ? process.argv[i + 1] : d;
+};
+const SIZES = arg('sizes', '8,5000').split(',').map(Number);
+const RUNS = Number(arg('runs', '30'));
+const IDLE_S = Number(arg('idle', '20'));
+// --procs: each agent is its own `eucanet agent --json` process (as deployed),
+// its syncs read from its log; else both are Agent objects in this process,
+// sharing its one JS thread with each other and with the writer.
+const PROCS = process.argv.includes('--procs');
+
+/** `eucanet agent` as a child process, looking like an Agent to this file: role, 'sync' events, start(), stop(). */
+class ProcAgent extends EventEmitter {
+  constructor(role, ns, file) {
+    super();
+    this.role = role;
+    const args = ['dist/cli/main.js', 'agent', '--json', '--resync', '0', '--state', file, '--netns', ns, '--role', role.role];
+    if (role.role === 'nc') args.push('--node', role.node);
+    this.child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+    this.pid = this.child.pid;
+    createInterface({ input: this.child.stdout }).on('line', (l) => {
+      const o = JSON.parse(l);
+      if (o.event !== 'sync') return;
+      if (o.dnsmasqPid !== undefined) this.dnsmasqPid = o.dnsmasqPid;
+      this.emit('sync', o);
+    });
+  }
+  start() {
+    return new Promise((resolve) => this.once('sync', resolve));
+  }
+  async stop() {
+    if (this.child.exitCode !== null) return;
+    const gone = new Promise((r) => this.child.once('exit', r));
+    this.child.kill('SIGTERM');
+    await gone;
+  }
+}
+const PER_GROUP = 900; // a bridge takes at most 1024 ports
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const ip = (...a) => execFileSync('ip', a, { stdio: ['ignore', 'pipe', 'pipe'] }).toString();
+
+/** N instances on nc1, in groups of at most PER_GROUP. */
+export function cloudOf(n) {
+  const groups = Array.from({ length: Math.max(2, Math.ceil(n / PER_GROUP)) }, (_, g) => ({
+    owner: 'admin',
+    name: `g${g}`,
+    rules: [{ protocol: 'tcp', from: 22, to: 22, cidr: '0.0.0.0/0' }],
+  }));
+  const instances = Array.from({ length: n }, (_, k) => ({ id: `i-${k}`, group: `admin/g${k % groups.length}`, node: 'nc1', port: `vn${k}` }));
+  return {
+    mode: 'MANAGED',
+    segmentation: 'vxlan',
+    subnet: '10.0.0.0/8',
+    addrsPerNet: 1024,
+    vlanRange: [10, 4094],
+    publicIps: ['172.16.0.1-172.16.3.250'],
+    dns: '192.168.32.1',
+    macPrefix: 'd0:0d',
+    cc: { publicInterface: 'eth0', privateInterface: 'eth1', underlay: '192.168.100.1/24' },
+    nodes: { nc1: { privateInterface: 'eth0', underlay: '192.168.100.11/24' } },
+    groups,
+    instances,
+  };
+}
+
+const pct = (xs, p) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)];
+};
+
+function nftJson(ns, ...what) {
+  return JSON.parse(execFileSync('ip', ['netns', 'exec', ns, 'nft', '-j', 'list', ...what]).toString()).nftables;
+}
+const chainHasPort = (ns, chain, port) => nftJson(ns, 'chain', 'ip', 'eucanet', chain).some((o) => o.rule && JSON.stringify(o.rule.expr).includes(`"right":${port}`));
+const mapHas = (ns, pub) => JSON.stringify(nftJson(ns, 'map', 'ip', 'eucanet', 'pub2priv')).includes(`"${pub}"`);
+const tapIn = (ns, port) => JSON.parse(ip('-n', ns, '-j', 'link', 'show', 'dev', port))[0]?.master;
+
+/** Every sync event of every agent, with its time: a sync may end before update() hands back its version. */
+const seen = new Map();
+function record(a) {
+  seen.set(a, []);
+  a.on('sync', (r) => seen.get(a).push({ ...r, at: performance.now() }));
+}
+
+/** Where each agent's sync list ends now: versions repeat (content hashes), only later syncs count. */
+const marks = (agents) => new Map(agents.map((a) => [a, seen.get(a).length]));
+
+/** Waits for each agent's sync of `version`; resolves with its time per agent. */
+async function syncedAt(agents, version, mark) {
+  const t0 = performance.now();
+  const out = [];
+  for (const a of agents) {
+    for (;;) {
+      const r = seen.get(a).slice(mark.get(a)).find((x) => x.version === version);
+      if (r) {
+        if (r.result !== 'ok') throw new Error(`${a.role.role}: sync ${r.result}: ${r.error}`);
+        out.push(r.at);
+        break;
+      }
+      if (performance.now() - t0 > 60_000) throw new Error(`${a.role.role}: version ${version} not applied in 60 s`);
+      await sleep(1);
+    }
+  }
+  return out;
+}
+
+/** One measured operation: write, wait for enforcement, check the kernel; then undo (unmeasured). */
+async function measure(store, agents, op, check, undo) {
+  let m = marks(agents);
+  const r = await update(store, op);
+  const t0 = performance.now();
+  const at = await syncedAt(agents, r.version, m);
+  check();
+  if (undo) {
+    m = marks(agents);
+    await syncedAt(agents, (await update(store, undo)).version, m);
+  }
+  await sleep(250); // past the agents' minGapMs
+  return Math.max(...at) - t0;
+}
+
+async function oneSize(n) {
+  const dir = mkdtempSync(join(tmpdir(), 'eucanet-agentlat-'));
+  chmodSync(dir, 0o711); // dnsmasq re-reads its hosts file as nobody
+  const file = join(dir, 'cloud.json');
+  await writeFileAtomic(file, JSON.stringify(cloudOf(n)));
+  const cc = `eualc${process.pid}`;
+  const nc = `eualn${process.pid}`;
+  ip('netns', 'add', cc);
+  ip('netns', 'add', nc);
+  const store = new FileStore(file);
+  const agents = [];
+  try {
+    // No dummy driver here: veth pairs stand in for the NICs.
+    ip('-n', cc, 'link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', 'eth1');
+    ip('-n', nc, 'link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', 'eth9');
+    for (const [ns, d] of [[cc, 'eth0'], [cc, 'eth1'], [nc, 'eth0'], [nc, 'eth9']]) ip('-n', ns, 'link', 'set', d, 'up');
+    const ccA = PROCS
+      ? new ProcAgent({ role: 'cc' }, cc, file)
+      : new Agent({ role: { role: 'cc' }, netns: cc, source: new StoreSource(store), resyncSeconds: 0, dhcpOptions: { stateDir: join(dir, 'dhcp') } });
+    const ncA = PROCS ? new ProcAgent({ role: 'nc', node: 'nc1' }, nc, file) : new Agent({ role: { role: 'nc', node: 'nc1' }, netns: nc, source: new StoreSource(store), resyncSeconds: 0 });
+    agents.push(ccA, ncA);
+    record(ccA);
+    record(ncA);
+    const t0 = performance.now();
+    const first = await Promise.all(agents.map((a) => a.start()));
+    for (const f of first) if (f.result !== 'ok') throw new Error(`start: ${f.result} ${f.error}`);
+    const startMs = performance.now() - t0;
+    const nGroups = cloudOf(n).groups.length;
+    const lat = { revoke: [], authorize: [], 'run-instance': [], 'associate-address': [] };
+    const chain = (g) => `sg-admin-g${g}`;
+    const groupChainName = nftJson(cc, 'table', 'ip', 'eucanet').find((o) => o.chain?.name.includes('g0'))?.chain.name ?? chain(0);
+    for (let k = 0; k < RUNS; k++) {
+      const g = k % nGroups;
+      const key = `admin/g${g}`;
+      const port = 1000 + k;
+      const rule = { protocol: 'tcp', from: port, to: port, cidr: '0.0.0.0/0' };
+      const cname = groupChainName.replace('g0', `g${g}`);
+      // authorize (then revoke measured right after: the same rule goes away)
+      lat.authorize.push(await measure(store, [ccA], (s) => authorize(s, key, rule), () => {
+        if (!chainHasPort(cc, cname, port)) throw new Error(`authorize: port ${port} not in ${cname}`);
+      }));
+      lat.revoke.push(await measure(store, [ccA], (s) => revoke(s, key, rule), () => {
+        if (chainHasPort(cc, cname, port)) throw new Error(`revoke: port ${port} still in ${cname}`);
+      }));
+      const id = `i-new${k}`;
+      const tap = `vnx${k}`;
+      lat['run-instance'].push(await measure(store, [ccA, ncA], (s) => runInstance(s, { id, group: key, node: 'nc1', port: tap }), () => {
+        if (!tapIn(nc, tap)) throw new Error(`run-instance: ${tap} not in a bridge`);
+      }, (s) => terminateInstance(s, id)));
+      const m = marks([ccA]);
+      const a = await update(store, (s) => allocateAddress(s));
+      const pub = a.changes[0].ip;
+      await syncedAt([ccA], a.version, m);
+      await sleep(250); // past the agents' minGapMs
+      lat['associate-address'].push(await measure(store, [ccA], (s) => associateAddress(s, pub, `i-${k % n}`), () => {
+        if (!mapHas(cc, pub)) throw new Error(`associate-address: ${pub} not in pub2priv`);
+      }, (s) => disassociateAddress(s, pub)));
+    }
+    const pids = PROCS ? agents.map((a) => a.pid) : ['self'];
+    const idle = await idleCpu(IDLE_S, pids);
+    const rssMiB = pids.reduce((t, p) => t + Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${p}/status`, 'utf8'))[1]) / 1024, 0);
+    for (const a of agents.splice(0)) {
+      await a.stop();
+      if (a.dnsmasqPid) try { process.kill(a.dnsmasqPid, 'SIGTERM'); } catch { /* gone */ }
+    }
+    const split = await phaseSplit(store, cc, join(dir, 'dhcp'));
+    return { n, startMs, lat, idle, rssMiB, split };
+  } finally {
+    for (const a of agents) {
+      const pid = a['dnsmasqPid'];
+      await a.stop();
+      if (pid) try { process.kill(pid, 'SIGTERM'); } catch { /* gone */ }
+    }
+    await store.close();
+    for (const ns of [cc, nc]) try { ip('netns', 'del', ns); } catch { /* gone */ }
+    rmSync(dir, { recursive: true, force: true });
+    if (PROCS) rmSync(`/run/eucanet/${cc}`, { recursive: true, force: true }); // the CC agent's default DHCP state directory
+  }
+}
+
+/**
+ * Where a CC sync's time goes, the agents stopped: one authorize written,
+ * then the agent's steps one by one (median of 5, each a new rule).
+ */
+async function phaseSplit(store, ns, stateDir) {
+  const rows = [];
+  for (let k = 0; k < 5; k++) {
+    await update(store, (s) => authorize(s, 'admin/g0', { protocol: 'udp', from: 2000 + k, to: 2000 + k, cidr: '0.0.0.0/0' }));
+    const t = [performance.now()];
+    const snap = await store.read();
+    t.push(performance.now());
+    const st = allocate(snap.state, { validated: true });
+    t.push(performance.now());
+    await planDhcp(st, ns, { stateDir });
+    t.push(performance.now());
+    planRole(st, { role: 'cc' });
+    t.push(performance.now());
+    const r = await applyRole(st, { role: 'cc' }, { netns: ns, dhcpOptions: { stateDir } });
+    t.push(performance.now());
+    if (k === 4 && r.dhcp?.pid) process.kill(r.dhcp.pid, 'SIGTERM');
+    rows.push(t.slice(1).map((x, i) => x - t[i]));
+  }
+  const names = ['store read (parse + validate)', 'allocate', 'DHCP plan (normalise, checks)', 'plan the role', 'applyRole (preflight, DHCP plan, kernel dumps + diff + commit, conntrack, DHCP update)'];
+  return Object.fromEntries(names.map((nm, i) => [nm, pct(rows.map((r) => r[i]), 50)]));
+}
+
+/** This process's CPU share (user+system, /proc/self/stat) over `s` seconds of idleness. */
+async function idleCpu(s, pids) {
+  const ticks = () =>
+    pids.reduce((t, p) => {
+      const f = readFileSync(`/proc/${p}/stat`, 'utf8').split(') ')[1].split(' ');
+      return t + Number(f[11]) + Number(f[12]); // utime, stime (fields 14 and 15)
+    }, 0);
+  const a = ticks();
+  const t = performance.now();
+  await sleep(s * 1000);
+  return ((ticks() - a) / 100 / ((performance.now() - t) / 1000)) * 100; // USER_HZ = 100
+}
+
+const f1 = (x) => x.toFixed(1);
+const out = [];
+for (const n of SIZES) {
+  const r = await oneSize(n);
+  out.push(r);
+  console.log(`N=${n}: start ${f1(r.startMs)} ms, idle CPU ${r.idle.toFixed(2)} %, RSS ${f1(r.rssMiB)} MiB`);
+  for (const [ph, ms] of Object.entries(r.split)) console.log(`  CC sync phase: ${ph}: ${f1(ms)} ms`);
+  for (const [op, xs] of Object.entries(r.lat)) console.log(`  ${op.padEnd(18)} p50 ${f1(pct(xs, 50)).padStart(7)} ms  p99 ${f1(pct(xs, 99)).padStart(7)} ms  (${xs.length} runs)`);
+}
+console.log('\n| N | operation | p50 ms | p99 ms | runs |\n|---|---|---|---|---|');
+for (const r of out) for (const [op, xs] of Object.entries(r.lat)) console.log(`| ${r.n} | ${op} | ${f1(pct(xs, 50))} | ${f1(pct(xs, 99))} | ${xs.length} |`);
+for (const r of out) console.log(`\nN=${r.n}: idle CPU ${r.idle.toFixed(2)} % over ${IDLE_S} s (${PROCS ? 'sum of the two agent processes' : 'both agents, one process'}), RSS ${f1(r.rssMiB)} MiB`);
