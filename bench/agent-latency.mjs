@@ -106,7 +106,8 @@ const pct = (xs, p) => {
 function nftJson(ns, ...what) {
   return JSON.parse(execFileSync('ip', ['netns', 'exec', ns, 'nft', '-j', 'list', ...what]).toString()).nftables;
 }
-const chainHasPort = (ns, chain, port) => nftJson(ns, 'chain', 'ip', 'eucanet', chain).some((o) => o.rule && JSON.stringify(o.rule.expr).includes(`"right":${port}`));
+const chainHasPort = (ns, chain, port) =>
+  nftJson(ns, 'chain', 'ip', 'eucanet', chain).some((o) => o.rule && JSON.stringify(o.rule.expr).includes(`"right":${port}`));
 const mapHas = (ns, pub) => JSON.stringify(nftJson(ns, 'map', 'ip', 'eucanet', 'pub2priv')).includes(`"${pub}"`);
 const tapIn = (ns, port) => JSON.parse(ip('-n', ns, '-j', 'link', 'show', 'dev', port))[0]?.master;
 
@@ -126,7 +127,10 @@ async function syncedAt(agents, version, mark) {
   const out = [];
   for (const a of agents) {
     for (;;) {
-      const r = seen.get(a).slice(mark.get(a)).find((x) => x.version === version);
+      const r = seen
+        .get(a)
+        .slice(mark.get(a))
+        .find((x) => x.version === version);
       if (r) {
         if (r.result !== 'ok') throw new Error(`${a.role.role}: sync ${r.result}: ${r.error}`);
         out.push(r.at);
@@ -169,11 +173,19 @@ async function oneSize(n) {
     // No dummy driver here: veth pairs stand in for the NICs.
     ip('-n', cc, 'link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', 'eth1');
     ip('-n', nc, 'link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', 'eth9');
-    for (const [ns, d] of [[cc, 'eth0'], [cc, 'eth1'], [nc, 'eth0'], [nc, 'eth9']]) ip('-n', ns, 'link', 'set', d, 'up');
+    for (const [ns, d] of [
+      [cc, 'eth0'],
+      [cc, 'eth1'],
+      [nc, 'eth0'],
+      [nc, 'eth9'],
+    ])
+      ip('-n', ns, 'link', 'set', d, 'up');
     const ccA = PROCS
       ? new ProcAgent({ role: 'cc' }, cc, file)
       : new Agent({ role: { role: 'cc' }, netns: cc, source: new StoreSource(store), resyncSeconds: 0, dhcpOptions: { stateDir: join(dir, 'dhcp') } });
-    const ncA = PROCS ? new ProcAgent({ role: 'nc', node: 'nc1' }, nc, file) : new Agent({ role: { role: 'nc', node: 'nc1' }, netns: nc, source: new StoreSource(store), resyncSeconds: 0 });
+    const ncA = PROCS
+      ? new ProcAgent({ role: 'nc', node: 'nc1' }, nc, file)
+      : new Agent({ role: { role: 'nc', node: 'nc1' }, netns: nc, source: new StoreSource(store), resyncSeconds: 0 });
     agents.push(ccA, ncA);
     record(ccA);
     record(ncA);
@@ -192,32 +204,67 @@ async function oneSize(n) {
       const rule = { protocol: 'tcp', from: port, to: port, cidr: '0.0.0.0/0' };
       const cname = groupChainName.replace('g0', `g${g}`);
       // authorize (then revoke measured right after: the same rule goes away)
-      lat.authorize.push(await measure(store, [ccA], (s) => authorize(s, key, rule), () => {
-        if (!chainHasPort(cc, cname, port)) throw new Error(`authorize: port ${port} not in ${cname}`);
-      }));
-      lat.revoke.push(await measure(store, [ccA], (s) => revoke(s, key, rule), () => {
-        if (chainHasPort(cc, cname, port)) throw new Error(`revoke: port ${port} still in ${cname}`);
-      }));
+      lat.authorize.push(
+        await measure(
+          store,
+          [ccA],
+          (s) => authorize(s, key, rule),
+          () => {
+            if (!chainHasPort(cc, cname, port)) throw new Error(`authorize: port ${port} not in ${cname}`);
+          },
+        ),
+      );
+      lat.revoke.push(
+        await measure(
+          store,
+          [ccA],
+          (s) => revoke(s, key, rule),
+          () => {
+            if (chainHasPort(cc, cname, port)) throw new Error(`revoke: port ${port} still in ${cname}`);
+          },
+        ),
+      );
       const id = `i-new${k}`;
       const tap = `vnx${k}`;
-      lat['run-instance'].push(await measure(store, [ccA, ncA], (s) => runInstance(s, { id, group: key, node: 'nc1', port: tap }), () => {
-        if (!tapIn(nc, tap)) throw new Error(`run-instance: ${tap} not in a bridge`);
-      }, (s) => terminateInstance(s, id)));
+      lat['run-instance'].push(
+        await measure(
+          store,
+          [ccA, ncA],
+          (s) => runInstance(s, { id, group: key, node: 'nc1', port: tap }),
+          () => {
+            if (!tapIn(nc, tap)) throw new Error(`run-instance: ${tap} not in a bridge`);
+          },
+          (s) => terminateInstance(s, id),
+        ),
+      );
       const m = marks([ccA]);
       const a = await update(store, (s) => allocateAddress(s));
       const pub = a.changes[0].ip;
       await syncedAt([ccA], a.version, m);
       await sleep(250); // past the agents' minGapMs
-      lat['associate-address'].push(await measure(store, [ccA], (s) => associateAddress(s, pub, `i-${k % n}`), () => {
-        if (!mapHas(cc, pub)) throw new Error(`associate-address: ${pub} not in pub2priv`);
-      }, (s) => disassociateAddress(s, pub)));
+      lat['associate-address'].push(
+        await measure(
+          store,
+          [ccA],
+          (s) => associateAddress(s, pub, `i-${k % n}`),
+          () => {
+            if (!mapHas(cc, pub)) throw new Error(`associate-address: ${pub} not in pub2priv`);
+          },
+          (s) => disassociateAddress(s, pub),
+        ),
+      );
     }
     const pids = PROCS ? agents.map((a) => a.pid) : ['self'];
     const idle = await idleCpu(IDLE_S, pids);
     const rssMiB = pids.reduce((t, p) => t + Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${p}/status`, 'utf8'))[1]) / 1024, 0);
     for (const a of agents.splice(0)) {
       await a.stop();
-      if (a.dnsmasqPid) try { process.kill(a.dnsmasqPid, 'SIGTERM'); } catch { /* gone */ }
+      if (a.dnsmasqPid)
+        try {
+          process.kill(a.dnsmasqPid, 'SIGTERM');
+        } catch {
+          /* gone */
+        }
     }
     const split = await phaseSplit(store, cc, join(dir, 'dhcp'));
     return { n, startMs, lat, idle, rssMiB, split };
@@ -225,10 +272,20 @@ async function oneSize(n) {
     for (const a of agents) {
       const pid = a['dnsmasqPid'];
       await a.stop();
-      if (pid) try { process.kill(pid, 'SIGTERM'); } catch { /* gone */ }
+      if (pid)
+        try {
+          process.kill(pid, 'SIGTERM');
+        } catch {
+          /* gone */
+        }
     }
     await store.close();
-    for (const ns of [cc, nc]) try { ip('netns', 'del', ns); } catch { /* gone */ }
+    for (const ns of [cc, nc])
+      try {
+        ip('netns', 'del', ns);
+      } catch {
+        /* gone */
+      }
     rmSync(dir, { recursive: true, force: true });
     if (PROCS) rmSync(`/run/eucanet/${cc}`, { recursive: true, force: true }); // the CC agent's default DHCP state directory
   }
@@ -256,8 +313,22 @@ async function phaseSplit(store, ns, stateDir) {
     if (k === 4 && r.dhcp?.pid) process.kill(r.dhcp.pid, 'SIGTERM');
     rows.push(t.slice(1).map((x, i) => x - t[i]));
   }
-  const names = ['store read (parse + validate)', 'allocate', 'DHCP plan (normalise, checks)', 'plan the role', 'applyRole (preflight, DHCP plan, kernel dumps + diff + commit, conntrack, DHCP update)'];
-  return Object.fromEntries(names.map((nm, i) => [nm, pct(rows.map((r) => r[i]), 50)]));
+  const names = [
+    'store read (parse + validate)',
+    'allocate',
+    'DHCP plan (normalise, checks)',
+    'plan the role',
+    'applyRole (preflight, DHCP plan, kernel dumps + diff + commit, conntrack, DHCP update)',
+  ];
+  return Object.fromEntries(
+    names.map((nm, i) => [
+      nm,
+      pct(
+        rows.map((r) => r[i]),
+        50,
+      ),
+    ]),
+  );
 }
 
 /** This process's CPU share (user+system, /proc/self/stat) over `s` seconds of idleness. */
@@ -280,8 +351,12 @@ for (const n of SIZES) {
   out.push(r);
   console.log(`N=${n}: start ${f1(r.startMs)} ms, idle CPU ${r.idle.toFixed(2)} %, RSS ${f1(r.rssMiB)} MiB`);
   for (const [ph, ms] of Object.entries(r.split)) console.log(`  CC sync phase: ${ph}: ${f1(ms)} ms`);
-  for (const [op, xs] of Object.entries(r.lat)) console.log(`  ${op.padEnd(18)} p50 ${f1(pct(xs, 50)).padStart(7)} ms  p99 ${f1(pct(xs, 99)).padStart(7)} ms  (${xs.length} runs)`);
+  for (const [op, xs] of Object.entries(r.lat))
+    console.log(`  ${op.padEnd(18)} p50 ${f1(pct(xs, 50)).padStart(7)} ms  p99 ${f1(pct(xs, 99)).padStart(7)} ms  (${xs.length} runs)`);
 }
 console.log('\n| N | operation | p50 ms | p99 ms | runs |\n|---|---|---|---|---|');
 for (const r of out) for (const [op, xs] of Object.entries(r.lat)) console.log(`| ${r.n} | ${op} | ${f1(pct(xs, 50))} | ${f1(pct(xs, 99))} | ${xs.length} |`);
-for (const r of out) console.log(`\nN=${r.n}: idle CPU ${r.idle.toFixed(2)} % over ${IDLE_S} s (${PROCS ? 'sum of the two agent processes' : 'both agents, one process'}), RSS ${f1(r.rssMiB)} MiB`);
+for (const r of out)
+  console.log(
+    `\nN=${r.n}: idle CPU ${r.idle.toFixed(2)} % over ${IDLE_S} s (${PROCS ? 'sum of the two agent processes' : 'both agents, one process'}), RSS ${f1(r.rssMiB)} MiB`,
+  );

@@ -267,8 +267,7 @@ describe('validated input (a store read) and fully allocated states', () => {
 
   test('a fully allocated but invalid document is still refused when not marked validated', () => {
     const full = allocate(seed()) as unknown as State;
-    const bad = { ...full, instances: [...full.instances!, { ...full.instances![0]!, id: 'i-99' }] };
+    const bad = { ...full, instances: [...full.instances!, { ...full.instances![0], id: 'i-99' }] };
     expect(() => allocate(bad)).toThrow(ValidationError);
   });
-
 });
