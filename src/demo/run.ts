@@ -9,6 +9,7 @@
 // /run/eucanet/demo first, so that even a SIGKILLed demo can be removed by
 // `eucanet demo down` (or by the next demo).
 export { DemoInterrupted } from './session.js';
+import { allNodes } from '../managed/clusters.js';
 import { applyRole, type ApplyResult } from '../managed/apply.js';
 import { ManagedCloud } from '../managed/cloud.js';
 import type { AllocatedInstance, AllocatedState } from '../managed/types.js';
@@ -128,7 +129,7 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoReport> {
     // The operations (check 9) through the library's cloud, over the same hosts.
     const cloud = new ManagedCloud(applied, [
       { role: { role: 'cc' }, netns: NS_CC },
-      ...Object.keys(state.nodes).map((node) => ({ role: { role: 'nc' as const, node }, netns: ncNetns(node) })),
+      ...Object.keys(allNodes(state)).map((node) => ({ role: { role: 'nc' as const, node }, netns: ncNetns(node) })),
     ]);
     const leaseFile = dhcpServerFor(NS_CC).paths.leases;
     const checks = await session.stage(
@@ -183,7 +184,7 @@ async function applyRoles(state: AllocatedState, log: (l: string) => void): Prom
   };
   const done = await Promise.all([
     timed('CC', () => applyRole(state, { role: 'cc' }, { netns: NS_CC })),
-    ...Object.keys(state.nodes).map((node) => timed(node, () => applyRole(state, { role: 'nc', node }, { netns: ncNetns(node) }))),
+    ...Object.keys(allNodes(state)).map((node) => timed(node, () => applyRole(state, { role: 'nc', node }, { netns: ncNetns(node) }))),
   ]);
   const ms = performance.now() - t0;
   const parts = done.map(({ what, r, ms: all }) => {
