@@ -9,11 +9,13 @@ import { ncNft } from './antispoof.js';
 import { ccNft } from './firewall.js';
 import { bridgeOf } from './names.js';
 import { hostSegments } from './segments.js';
+import { clusterTunnels } from './tunnels.js';
 import { must } from '../../util/must.js';
 
 export * from './names.js';
 export { floodEntries, groupPeers, vxlanFloodOf, type HostId } from './flood.js';
 export { ingressRule } from './firewall.js';
+export { clusterTunnels, tunnelOf, TUNNEL_PORT } from './tunnels.js';
 
 /** A host's role; a CC of a cloud of several clusters names its cluster. */
 export type Role = { role: 'cc'; cluster?: string } | { role: 'nc'; node: string };
@@ -33,6 +35,9 @@ export function planCc(state: AllocatedState, cluster?: string): DesiredState {
     const n = groupNet(g);
     net.addresses.push({ dev: bridgeOf(state, g), address: `${gatewayOf(parseBlock('subnet', g.subnet), c.index)}/${n.prefix}` });
   }
+  const tunnels = clusterTunnels(state, c);
+  net.links.push(...tunnels.links);
+  net.fdb.push(...tunnels.fdb);
   // Each CC NATs only its own cluster's instances' public addresses.
   for (const i of state.instances) {
     if (i.publicIp !== undefined && clusterOfNode(state, i.node)?.name === c.name) {
