@@ -67,12 +67,12 @@ export class TwoClusters {
       await this.hosts
         .get(this.cc(c.name))
         .transaction()
-        .setLink(c.cc.privateInterface, { up: true })
-        .setLink(c.cc.publicInterface, { up: true })
+        .setLink(c.cc.privateInterface, { up: true, mtu: WIRE_MTU })
+        .setLink(c.cc.publicInterface, { up: true, mtu: WIRE_MTU })
         .addAddress({ dev: c.cc.publicInterface, address: `${c.cc.tunnelAddress}/24` })
         .addRoute({ dst: 'default', gateway: '192.168.32.1' })
         .commit();
-      for (const [node, h] of Object.entries(c.nodes)) await this.hosts.get(this.nc(node)).transaction().setLink(h.privateInterface, { up: true }).commit();
+      for (const [node, h] of Object.entries(c.nodes)) await this.hosts.get(this.nc(node)).transaction().setLink(h.privateInterface, { up: true, mtu: WIRE_MTU }).commit();
     }
   }
 

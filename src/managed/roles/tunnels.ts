@@ -15,8 +15,11 @@
 // MTU: the tunnel device is set to 1500 so that the bridge (whose MTU is its
 // smallest port's) still carries full-size instance frames; the kernel then
 // needs the public NIC's MTU to be at least 1550 (VXLAN over IPv4 adds 50
-// bytes), and refuses the device otherwise. A deployment whose CCs meet over a
-// 1500-byte network must give the instances a 1450-byte MTU instead.
+// bytes). On a 1500-byte public NIC the device comes out at 1450 (seen on
+// kernel 6.18) and the bridge with it, and full-size frames between clusters
+// are dropped: a deployment whose CCs meet over a 1500-byte network must give
+// its public NICs (and the path between CCs) jumbo or 1550-byte frames, or
+// the instances a 1450-byte MTU.
 import type { FdbSpec } from '../../rtnl/fdb.js';
 import type { LinkSpec } from '../../rtnl/link.js';
 import type { ClusterView } from '../clusters.js';
