@@ -41,6 +41,7 @@ export interface CliValues {
   segmentation?: string;
   instances?: string;
   keep?: boolean;
+  direct?: boolean;
   resync?: string;
   metrics?: string;
   verbose?: boolean;
@@ -241,7 +242,7 @@ export const COMMANDS: CommandSpec[] = [
   },
   {
     name: 'demo',
-    summary: "run the seed's whole cloud in namespaces and prove it with packets; `demo down` removes it",
+    summary: "run the seed's whole cloud in namespaces, one eucanet agent per host, and prove it with packets; `demo down` removes it",
     positionals: '[down]',
     maxPositionals: 1,
     options: [
@@ -252,7 +253,8 @@ export const COMMANDS: CommandSpec[] = [
         help: 'how groups are kept apart (default auto: vlan if the kernel has 802.1Q, else vxlan)',
       },
       { name: 'instances', type: 'string', arg: 'N', help: "how many instances (default 8, the seed's)" },
-      { name: 'keep', type: 'boolean', help: 'leave the demo running afterwards' },
+      { name: 'keep', type: 'boolean', help: 'leave the demo running afterwards (the network stays; the agents stop with the demo)' },
+      { name: 'direct', type: 'boolean', help: 'no agents: the library applies every host itself (for comparison)' },
       json,
       verbose,
       help,

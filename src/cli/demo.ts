@@ -1,13 +1,13 @@
 // The command line of the demo:
 //
-//   eucanet demo [--segmentation auto|vlan|vxlan|none] [--instances N] [--keep] [--json]
+//   eucanet demo [--segmentation auto|vlan|vxlan|none] [--instances N] [--keep] [--direct] [--json]
 //   eucanet demo down
 //
 // Exit codes: 0 every check passed, 1 a check failed (or the demo could not
 // run), 2 bad input, 130/143 interrupted (everything removed).
 //
-// Test-only (not in the usage text): EUCANET_DEMO_BREAK=ingress applies the CC
-// without the default group's ingress rule, so check 1 must fail; the e2e test
+// Test-only (not in the usage text): EUCANET_DEMO_BREAK=ingress gives the hosts
+// the state without the default group's ingress rule, so check 1 must fail; the e2e test
 // uses it (through runDemo's `break` option) to show that a check can fail.
 import type { CliValues } from './commands.js';
 import { EXIT_FAIL, EXIT_OK, UsageError } from './output.js';
@@ -47,12 +47,18 @@ export function formatRow(r: CheckRow): string {
   ].join('\n');
 }
 
+function applied(mode: DemoReport['mode'], ms: number): string {
+  return mode === 'agents'
+    ? `the state written and applied by the CC's and NCs' agents in ${ms} ms`
+    : `the CC and NC roles applied directly (--direct) in ${ms} ms`;
+}
+
 export function summaryLine(rep: DemoReport): string {
   const s = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
   const scale = rep.instances > rep.sampled ? ` (checks on the seed's ${rep.sampled})` : '';
   return (
     `${rep.failed === 0 ? 'ALL PASSED' : 'FAILED'}: ${rep.passed}/${rep.checks.length} checks passed; ` +
-    `${rep.instances} instances${scale} up in ${s(rep.bringUpMs)} (${rep.instancesPerSecond} instances/s; the CC and NC roles applied in ${rep.applyMs} ms); ` +
+    `${rep.instances} instances${scale} up in ${s(rep.bringUpMs)} (${rep.instancesPerSecond} instances/s; ${applied(rep.mode, rep.applyMs)}); ` +
     `whole demo ${s(rep.totalMs)}; segmentation ${rep.segmentation}`
   );
 }
@@ -73,7 +79,7 @@ async function down(): Promise<number> {
   }
   const gone = await removeDemo(r);
   process.stdout.write(
-    `demo removed: ${gone.namespaces.length} namespaces (${gone.namespaces.join(' ') || '-'}), ${gone.agents} agents${gone.dnsmasq ? `, dnsmasq pid ${gone.dnsmasq}` : ''}\n`,
+    `demo removed: ${gone.namespaces.length} namespaces (${gone.namespaces.join(' ') || '-'}), ${gone.responders} responders, ${gone.agents} agents${gone.dnsmasq ? `, dnsmasq pid ${gone.dnsmasq}` : ''}\n`,
   );
   return EXIT_OK;
 }
@@ -105,6 +111,7 @@ export async function demo(v: CliValues, args: string[]): Promise<number> {
       segmentation,
       instances,
       keep: !!v.keep,
+      direct: !!v.direct,
       ...(brk ? { break: brk as DemoBreak } : {}),
       log: err,
       ...(json
@@ -115,7 +122,7 @@ export async function demo(v: CliValues, args: string[]): Promise<number> {
                 `eucanet demo: the seed's cloud in namespaces; ${u.why}\n` +
                   `up in ${(u.bringUpMs / 1000).toFixed(2)} s: ${u.instances} instances` +
                   `${u.instances > u.sampled ? ` (the seed's ${u.sampled} in namespaces, the rest on taps)` : ''}, every instance namespace with its DHCP lease; ` +
-                  `the CC and NC roles applied in ${u.applyMs} ms\n\n`,
+                  `${applied(u.mode, u.applyMs)}\n\n`,
               ),
             onRow: (r: CheckRow) => process.stdout.write(`${formatRow(r)}\n`),
           }),

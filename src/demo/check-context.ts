@@ -1,9 +1,9 @@
 // What the demo's checks share: the row they report, the context they run
-// in (the state, the agents in the namespaces, the leases), and helpers.
-import type { ManagedCloud } from '../managed/cloud.js';
+// in (the state, the responders in the namespaces, the leases), and helpers.
 import { groupKey, type AllocatedGroup, type AllocatedInstance, type AllocatedState } from '../managed/types.js';
-import type { ConnectResult } from './agent.js';
-import type { Agent } from './agents.js';
+import type { Controller } from './control.js';
+import type { ConnectResult } from './responder.js';
+import type { Responder } from './responders.js';
 import type { DhcpLease } from './dhcp-client.js';
 import { instanceNetns, type Hosts } from './topology.js';
 import { must } from '../util/must.js';
@@ -15,7 +15,7 @@ export interface CheckRow {
   pass: boolean;
 }
 
-/** Ports the agents listen on in euca-pub and euca-cc. */
+/** Ports the responders listen on in euca-pub and euca-cc. */
 export const PEER_PORT = 7000;
 export const PUB_UDP_PORT = 7001;
 export const CC_UDP_PORT = 7002;
@@ -26,18 +26,52 @@ export const MOVE_SPORT = 47005;
 /** How long a connection may go unanswered before it counts as dropped. */
 export const DROP_MS = 1000;
 
+/**
+ * How long an operation may take to be enforced (the agents' sync included),
+ * and drift to be repaired: generous, for the VLAN lane's emulated VM; the
+ * times themselves are reported.
+ */
+export const ENFORCE_MS = 30_000;
+
 export interface CheckContext {
   state: AllocatedState;
-  /** The seed's eight instances (they have namespaces and agents), by id. */
+  /** The seed's eight instances (they have namespaces and responders), by id. */
   sample: Map<string, AllocatedInstance>;
-  agents: Map<string, Agent>;
+  responders: Map<string, Responder>;
   leases: Map<string, DhcpLease>;
   hosts: Hosts;
-  cloud: ManagedCloud;
+  /** The cloud controller: the store and the agents, or --direct's ManagedCloud. */
+  ctl: Controller;
   leaseFile: string;
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Connects again and again until `done` says the result is the awaited one,
+ * for at most `ms`: the result and when the try that gave it began
+ * (performance.now()), or undefined. Each try waits `tryMs` at most; after a
+ * try that timed out the wait doubles, up to `maxTryMs` (short tries find a
+ * restored path soon after it is restored; longer ones still succeed on a
+ * slow machine).
+ */
+export async function until(
+  attempt: (tryMs: number) => Promise<ConnectResult>,
+  done: (r: ConnectResult) => boolean,
+  ms: number,
+  tryMs = 300,
+  maxTryMs = tryMs,
+): Promise<{ r: ConnectResult; at: number; tries: number } | undefined> {
+  const end = performance.now() + ms;
+  for (let tries = 1, wait = tryMs; performance.now() < end; tries++) {
+    const at = performance.now();
+    const r = await attempt(wait);
+    if (done(r)) return { r, at, tries };
+    if (r.outcome === 'timeout') wait = Math.min(wait * 2, maxTryMs);
+    else await sleep(5);
+  }
+  return undefined;
+}
 
 export function show(r: ConnectResult): string {
   switch (r.outcome) {
@@ -59,14 +93,14 @@ export class Ctx {
     return i;
   }
 
-  agent(ns: string): Agent {
-    const a = this.c.agents.get(ns);
-    if (!a) throw new Error(`no agent in ${ns}`);
+  responder(ns: string): Responder {
+    const a = this.c.responders.get(ns);
+    if (!a) throw new Error(`no responder in ${ns}`);
     return a;
   }
 
-  of(n: number): Agent {
-    return this.agent(instanceNetns(this.inst(n).id));
+  of(n: number): Responder {
+    return this.responder(instanceNetns(this.inst(n).id));
   }
 
   group(i: AllocatedInstance): AllocatedGroup {

@@ -5,7 +5,7 @@ import { parseLeases } from '../dhcp/leases.js';
 import { groupNet } from '../managed/net.js';
 import { METADATA_IP } from '../managed/roles/names.js';
 import { groupKey, type AllocatedGroup, type Rule } from '../managed/types.js';
-import type { Agent } from './agents.js';
+import type { Responder } from './responders.js';
 import { CC_PUBLIC_IP, instanceNetns, NS_CC, NS_PUB, PUB_IP } from './topology.js';
 import { CC_UDP_PORT, DROP_MS, PUB_UDP_PORT, show, sleep, type CheckRow, type Ctx } from './check-context.js';
 
@@ -35,13 +35,13 @@ interface Attempt {
 }
 
 const tcp =
-  (from: Agent, ip: string, port: number): Attempt['run'] =>
+  (from: Responder, ip: string, port: number): Attempt['run'] =>
   async () => {
     const r = await from.connect(ip, port, { timeoutMs: DROP_MS });
     return { reached: r.outcome === 'reply' || r.outcome === 'refused', text: show(r) };
   };
 const icmp =
-  (from: Agent, ip: string): Attempt['run'] =>
+  (from: Responder, ip: string): Attempt['run'] =>
   async () => {
     const r = await from.ping(ip, DROP_MS);
     return { reached: r.ok, text: r.ok ? 'echo reply' : 'no reply' };
@@ -115,7 +115,7 @@ function ruleText(r: Rule): string {
 export async function metadata(x: Ctx): Promise<CheckRow> {
   const url = `http://${METADATA_IP}/latest/meta-data/instance-id`;
   const list = [...x.c.sample.values()];
-  const results = await Promise.all(list.map((i) => x.agent(instanceNetns(i.id)).http(url)));
+  const results = await Promise.all(list.map((i) => x.responder(instanceNetns(i.id)).http(url)));
   const bad = list.map((i, k) => [i, results[k]] as const).filter(([i, r]) => r.data !== i.id);
   const ms = Math.max(...results.map((r) => r.ms));
   return {
@@ -168,8 +168,8 @@ export async function spoofing(x: Ctx): Promise<CheckRow> {
   const [a, c] = [x.inst(1), x.inst(3)];
   const gw = groupNet(x.group(c)).gateway;
   const h = x.c.hosts.get(instanceNetns(c.id));
-  const cc = x.agent(NS_CC);
-  const pub = x.agent(NS_PUB);
+  const cc = x.responder(NS_CC);
+  const pub = x.responder(NS_PUB);
   await Promise.all([cc.received(CC_UDP_PORT), pub.received(PUB_UDP_PORT)]);
   // #1's address as a second address on #3's eth0, so #3 can bind to it.
   await h.addresses.add({ dev: 'eth0', address: `${a.privateIp}/32` });

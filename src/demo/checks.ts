@@ -1,16 +1,17 @@
-// The demo's checks: the nine of issue 6 and the moving address of issue 15,
-// each made with real packets from inside the namespaces by the agents, each
-// reported as one row: what was tried, what was expected, what was seen. The
-// checks themselves are in checks-public.ts, checks-private.ts and
-// checks-move.ts.
+// The demo's checks: the nine of issue 6, the moving address of issue 15 and
+// the drift repaired by an agent (issue 16), each made with real packets from
+// inside the namespaces by the responders, each reported as one row: what was tried, what was expected, what was seen. The
+// checks themselves are in checks-public.ts, checks-private.ts,
+// checks-move.ts and checks-drift.ts.
 import { Ctx, type CheckContext, type CheckRow } from './check-context.js';
 import { dhcp, metadata, otherGroup, sameGroup, spoofing } from './checks-private.js';
 import { outbound, publicSsh, publicTelnetDropped, revoke } from './checks-public.js';
 import { move } from './checks-move.js';
+import { drift } from './checks-drift.js';
 
 export { CC_UDP_PORT, DROP_MS, MOVE_UDP_PORT, PEER_PORT, PUB_UDP_PORT, type CheckContext, type CheckRow } from './check-context.js';
 
-/** In the issues' order; 9 and 10 change the firewall and the NAT (and put them back), so they come last. */
+/** In the issues' order; 9, 10 and 11 change the firewall, the NAT and a host (and put them back), so they come last. */
 export const CHECKS: Array<(x: Ctx) => Promise<CheckRow>> = [
   publicSsh,
   publicTelnetDropped,
@@ -22,13 +23,19 @@ export const CHECKS: Array<(x: Ctx) => Promise<CheckRow>> = [
   spoofing,
   revoke,
   move,
+  drift,
 ];
+
+/** The checks a mode runs: the drift check needs the agents (not in --direct). */
+export function checksFor(mode: 'agents' | 'direct'): Array<(x: Ctx) => Promise<CheckRow>> {
+  return mode === 'agents' ? CHECKS : CHECKS.filter((c) => c !== drift);
+}
 
 /** Runs the checks in order (9 and 10 change the state and put it back, so they come last); a check that throws is a failed row. */
 export async function runChecks(c: CheckContext, onRow?: (r: CheckRow) => void): Promise<CheckRow[]> {
   const x = new Ctx(c);
   const rows: CheckRow[] = [];
-  for (const [k, check] of CHECKS.entries()) {
+  for (const [k, check] of checksFor(c.ctl.mode).entries()) {
     let row: CheckRow;
     try {
       row = await check(x);

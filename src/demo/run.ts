@@ -1,28 +1,30 @@
-// `eucanet demo`: the seed's whole cloud in namespaces, brought up through the
-// same applyRole that `eucanet apply` runs on a real CC and NC, proved with
-// packets, torn down (unless kept).
+// `eucanet demo`: the seed's whole cloud in namespaces, run by one eucanet
+// agent per host (the CC and each NC, each on its host's namespace) over a
+// state file that the demo's cloud controller changes with the operations
+// (control.ts); proved with packets, torn down (unless kept). --direct: the
+// library's ManagedCloud applies every host itself instead (the comparison).
 //
 // Order: choose the segmentation; make the namespaces and wires (topology.ts);
-// apply the CC and NC roles and start the agents, side by side; DHCP in every
-// instance; run the checks; remove everything. SIGINT and SIGTERM at any point
+// write the state and start the agents (they converge), and the responders,
+// side by side; DHCP in every instance; run the checks; remove everything. SIGINT and SIGTERM at any point
 // remove everything too; so does a failed check. What was made is recorded in
 // /run/eucanet/demo first, so that even a SIGKILLed demo can be removed by
 // `eucanet demo down` (or by the next demo).
 export { DemoInterrupted } from './session.js';
 import { allNodes } from '../managed/clusters.js';
-import { applyRole, type ApplyResult } from '../managed/apply.js';
-import { ManagedCloud } from '../managed/cloud.js';
-import type { AllocatedInstance, AllocatedState } from '../managed/types.js';
+import { allocate } from '../managed/allocate.js';
+import type { AllocatedInstance, AllocatedState, State } from '../managed/types.js';
+import { AgentController, DirectController, type DemoMode } from './control.js';
 import { dhcpServerFor } from '../managed/apply.js';
 import { findProgram } from '../dhcp/proc.js';
-import { Agent } from './agents.js';
+import { Responder } from './responders.js';
 import { CC_UDP_PORT, MOVE_UDP_PORT, PEER_PORT, PUB_UDP_PORT, runChecks, type CheckRow } from './checks.js';
 import { runDhcpClient, type DhcpLease } from './dhcp-client.js';
 import { chooseSegmentation, type SegmentationChoice } from './probe.js';
 import { alive, readRecord, removeDemo, writeRecord, type RunRecord } from './rundir.js';
 import { DemoInterrupted, Session } from './session.js';
-import { demoState, SEED_INSTANCES } from './state.js';
-import { buildScaffolding, clcAddress, createNamespaces, demoNamespaces, Hosts, instanceNetns, ncNetns, NS_CC, NS_CLC, NS_PUB } from './topology.js';
+import { demoDoc, SEED_INSTANCES } from './state.js';
+import { buildScaffolding, clcAddress, createNamespaces, demoNamespaces, Hosts, instanceNetns, NS_CC, NS_CLC, NS_PUB } from './topology.js';
 import { must } from '../util/must.js';
 
 /** Test-only breaks (hidden from the usage text): each makes one check fail on purpose. */
@@ -33,11 +35,13 @@ export interface DemoOptions {
   /** Scale mode: this many instances (the seed's eight get namespaces, the rest taps). */
   instances?: number;
   keep?: boolean;
+  /** The library's ManagedCloud applies every host (no agents, no store): the comparison. */
+  direct?: boolean;
   break?: DemoBreak;
   /** Progress lines (to stderr in the CLI). */
   log?: (line: string) => void;
   /** Once the cloud is up, before the checks. */
-  onUp?: (up: { segmentation: string; why: string; bringUpMs: number; applyMs: number; instances: number; sampled: number }) => void;
+  onUp?: (up: { segmentation: string; why: string; mode: DemoMode; bringUpMs: number; applyMs: number; instances: number; sampled: number }) => void;
   /** Each check's row as soon as it is known. */
   onRow?: (row: CheckRow) => void;
 }
@@ -46,10 +50,12 @@ export interface DemoReport {
   segmentation: string;
   /** The one line saying how the segmentation was chosen. */
   segmentationWhy: string;
+  /** agents (the default): the operations go through the store, one agent per host applies them; direct: ManagedCloud. */
+  mode: DemoMode;
   checks: CheckRow[];
   /** From the first namespace to every instance holding its DHCP lease. */
   bringUpMs: number;
-  /** The CC and NC roles (applyRole, run side by side), dnsmasq's start included. */
+  /** From writing the state to every agent's first sync done (direct: the roles applied side by side), dnsmasq's start included. */
   applyMs: number;
   instances: number;
   /** Instances brought up per second (instances / bringUpMs). */
@@ -94,15 +100,22 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoReport> {
   await clearStale(log);
   const { segmentation, why } = await chooseSegmentation(opts.segmentation ?? 'auto');
   log(why);
-  const state = await demoState(segmentation, opts.instances ?? SEED_INSTANCES);
+  const doc = await demoDoc(segmentation, opts.instances ?? SEED_INSTANCES);
+  const state = allocate(doc);
   const sample = state.instances.slice(0, SEED_INSTANCES);
   const namespaces = demoNamespaces(state, sample);
-  // --break ingress (tests only): the CC gets the state without the default group's rule.
-  const applied: AllocatedState = opts.break === 'ingress' ? withoutRules(state, sample[0].group) : state;
+  // --break ingress (tests only): the hosts get the state without the default group's rule.
+  const appliedDoc = opts.break === 'ingress' ? withoutRules(doc, sample[0].group) : doc;
+  const mode: DemoMode = opts.direct ? 'direct' : 'agents';
 
-  const record: RunRecord = { pid: process.pid, kept: false, startedAt: new Date().toISOString(), segmentation, namespaces: [], agents: [] };
+  const record: RunRecord = { pid: process.pid, kept: false, startedAt: new Date().toISOString(), segmentation, namespaces: [], responders: [], agents: [] };
   const hosts = new Hosts();
-  const agents = new Map<string, Agent>();
+  const responders = new Map<string, Responder>();
+  const onAgent = (pid: number) => {
+    record.agents.push(pid);
+    writeRecord(record);
+  };
+  const ctl = opts.direct ? new DirectController(allocate(appliedDoc)) : new AgentController(onAgent);
   const session = new Session(log);
   let keep = false;
   try {
@@ -114,32 +127,30 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoReport> {
       writeRecord(record);
     });
     await session.stage(buildScaffolding(hosts, state, sample));
-    const [applyMs] = await session.stage(Promise.all([applyRoles(applied, log), startAgents(state, sample, agents, record, () => session.closing)]));
+    const converge = ctl instanceof AgentController ? ctl.start(appliedDoc, Object.keys(allNodes(state)), log) : ctl.start(log);
+    const [applyMs] = await session.stage(Promise.all([converge, startResponders(state, sample, responders, record, () => session.closing)]));
     const leases = await session.stage(dhcpAll(sample, session.signal));
     const bringUpMs = performance.now() - t0;
     opts.onUp?.({
       segmentation,
       why,
+      mode,
       bringUpMs: Math.round(bringUpMs),
       applyMs: Math.round(applyMs),
       instances: state.instances.length,
       sampled: sample.length,
     });
 
-    // The operations (check 9) through the library's cloud, over the same hosts.
-    const cloud = new ManagedCloud(applied, [
-      { role: { role: 'cc' }, netns: NS_CC },
-      ...Object.keys(allNodes(state)).map((node) => ({ role: { role: 'nc' as const, node }, netns: ncNetns(node) })),
-    ]);
     const leaseFile = dhcpServerFor(NS_CC).paths.leases;
     const checks = await session.stage(
-      runChecks({ state, sample: new Map(sample.map((i) => [i.id, i])), agents, leases, hosts, cloud, leaseFile }, opts.onRow),
+      runChecks({ state, sample: new Map(sample.map((i) => [i.id, i])), responders, leases, hosts, ctl, leaseFile }, opts.onRow),
     );
     const passed = checks.filter((c) => c.pass).length;
     keep = !!opts.keep;
     return {
       segmentation,
       segmentationWhy: why,
+      mode,
       checks,
       bringUpMs: Math.round(bringUpMs),
       applyMs: Math.round(applyMs),
@@ -154,15 +165,19 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoReport> {
     };
   } finally {
     await session.settle();
+    // The agents stop and leave the network as it is (a kept demo stays up without them).
+    await ctl.stop().catch((err: Error) => log(`stopping the agents: ${err.message}`));
     hosts.close();
     if (keep && !session.interrupted) {
-      await Promise.all([...agents.values()].map((a) => a.detach()));
+      await Promise.all([...responders.values()].map((a) => a.detach()));
       record.kept = true;
       writeRecord(record);
     } else {
-      await Promise.all([...agents.values()].map((a) => a.stop()));
+      await Promise.all([...responders.values()].map((a) => a.stop()));
       const gone = await removeDemo(record);
-      log(`removed ${gone.namespaces.length} namespaces, ${agents.size} agents${gone.dnsmasq ? `, dnsmasq (pid ${gone.dnsmasq})` : ''}`);
+      log(
+        `removed ${gone.namespaces.length} namespaces, ${responders.size} responders${gone.agents ? `, ${gone.agents} agents still running` : ''}${gone.dnsmasq ? `, dnsmasq (pid ${gone.dnsmasq})` : ''}`,
+      );
     }
     session.end();
     // eslint-disable-next-line no-unsafe-finally
@@ -170,70 +185,45 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoReport> {
   }
 }
 
-/**
- * The cloud, through applyRole as `eucanet apply` runs it: the CC and each NC
- * in its own host namespace, side by side, as the real hosts would. Returns
- * the time it took.
- */
-async function applyRoles(state: AllocatedState, log: (l: string) => void): Promise<number> {
-  const t0 = performance.now();
-  const timed = async (what: string, run: () => Promise<ApplyResult>) => {
-    const t = performance.now();
-    const r = await run();
-    return { what, r, ms: performance.now() - t };
-  };
-  const done = await Promise.all([
-    timed('CC', () => applyRole(state, { role: 'cc' }, { netns: NS_CC })),
-    ...Object.keys(allNodes(state)).map((node) => timed(node, () => applyRole(state, { role: 'nc', node }, { netns: ncNetns(node) }))),
-  ]);
-  const ms = performance.now() - t0;
-  const parts = done.map(({ what, r, ms: all }) => {
-    const commit = r.stats.reduce((n, x) => n + x.ms, 0);
-    return `${what} ${r.ops} ops (committed in ${commit.toFixed(0)} ms${r.dhcp ? `, dnsmasq ${r.dhcp.action}` : ''}; ${all.toFixed(0)} ms in all)`;
-  });
-  log(`cloud applied by applyRole in ${ms.toFixed(0)} ms: ${parts.join('; ')}`);
-  return ms;
-}
-
-function withoutRules(state: AllocatedState, group: string): AllocatedState {
-  const s = structuredClone(state);
-  for (const g of s.groups) if (`${g.owner}/${g.name}` === group) g.rules = [];
+function withoutRules(doc: State, group: string): State {
+  const s = structuredClone(doc);
+  for (const g of s.groups ?? []) if (`${g.owner}/${g.name}` === group) g.rules = [];
   return s;
 }
 
-/** One agent per host that serves or asks something in the checks. */
-async function startAgents(
+/** One responder per host that serves or asks something in the checks. */
+async function startResponders(
   state: AllocatedState,
   sample: AllocatedInstance[],
-  agents: Map<string, Agent>,
+  responders: Map<string, Responder>,
   record: RunRecord,
   closing: () => boolean,
 ): Promise<void> {
   const clc = clcAddress(state);
-  const jobs: Array<[string, Parameters<typeof Agent.start>[1]]> = [
+  const jobs: Array<[string, Parameters<typeof Responder.start>[1]]> = [
     [NS_PUB, { name: NS_PUB, peer: PEER_PORT, udp: [PUB_UDP_PORT] }],
     [NS_CLC, { name: NS_CLC, metadata: clc.port }],
     [NS_CC, { name: NS_CC, udp: [CC_UDP_PORT] }],
-    ...sample.map((i): [string, Parameters<typeof Agent.start>[1]] => [
+    ...sample.map((i): [string, Parameters<typeof Responder.start>[1]] => [
       instanceNetns(i.id),
       { name: instanceNetns(i.id), id: i.id, banner: [22, 23], http: [80], udpEcho: [MOVE_UDP_PORT] },
     ]),
   ];
   const started = await Promise.allSettled(
     jobs.map(async ([ns, cfg]) => {
-      const a = await Agent.start(ns, cfg);
+      const a = await Responder.start(ns, cfg);
       if (closing()) {
         await a.stop();
-        throw new Error(`agent in ${ns} started after the demo began to close`);
+        throw new Error(`responder in ${ns} started after the demo began to close`);
       }
-      agents.set(ns, a);
-      record.agents.push(a.pid);
+      responders.set(ns, a);
+      record.responders.push(a.pid);
       writeRecord(record);
     }),
   );
   const failed = started.find((s): s is PromiseRejectedResult => s.status === 'rejected');
   if (failed) throw failed.reason;
-  await must(agents.get(NS_CLC), 'the CLC agent').metadata(Object.fromEntries(state.instances.map((i) => [i.privateIp, i.id])));
+  await must(responders.get(NS_CLC), 'the CLC responder').metadata(Object.fromEntries(state.instances.map((i) => [i.privateIp, i.id])));
 }
 
 /** A DHCP client in every sampled instance, all at once; the leases by instance id. */

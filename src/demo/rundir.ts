@@ -4,10 +4,12 @@
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dhcpServerFor } from '../managed/apply.js';
 import { deleteNetns, netnsExists } from '../sys/netns.js';
-import { AGENT_MARK } from './agents.js';
+import { RESPONDER_MARK } from './responders.js';
 import { NS_CC } from './topology.js';
 
 export const RUN_DIR = '/run/eucanet/demo';
+/** The state file the demo's agents watch and its controller writes. */
+export const DEMO_STATE_FILE = `${RUN_DIR}/cloud.json`;
 const RECORD = `${RUN_DIR}/demo.json`;
 /** Where applyRole's DhcpServer keeps dnsmasq's files for the CC namespace. */
 export const CC_DHCP_DIR = `/run/eucanet/${NS_CC}`;
@@ -20,7 +22,9 @@ export interface RunRecord {
   startedAt: string;
   segmentation: string;
   namespaces: string[];
-  /** The agents' pids (checked against their command line before any signal). */
+  /** The responders' pids (checked against their command line before any signal). */
+  responders: number[];
+  /** The eucanet agents' pids (likewise: `eucanet agent ... --state DEMO_STATE_FILE`). */
   agents: number[];
 }
 
@@ -48,20 +52,30 @@ export function alive(pid: number): boolean {
   }
 }
 
-/** True when `pid` is one of the demo's agents (its command line carries the mark). */
-export function isAgent(pid: number): boolean {
+function cmdline(pid: number): string[] {
   try {
-    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').includes(AGENT_MARK);
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
   } catch {
-    return false;
+    return [];
   }
+}
+
+/** True when `pid` is one of the demo's responders (its command line carries the mark). */
+export function isResponder(pid: number): boolean {
+  return cmdline(pid).includes(RESPONDER_MARK);
+}
+
+/** True when `pid` is one of the demo's eucanet agents (`agent`, on the demo's state file). */
+export function isDemoAgent(pid: number): boolean {
+  const c = cmdline(pid);
+  return c.includes('agent') && c.includes(DEMO_STATE_FILE);
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** SIGTERM to each agent still running, SIGKILL after `graceMs`. */
-export async function killAgents(pids: number[], graceMs = 2000): Promise<void> {
-  const ours = pids.filter(isAgent);
+/** SIGTERM to each of `pids` that `ours` recognises, SIGKILL after `graceMs`. */
+export async function killOurs(pids: number[], isOurs: (pid: number) => boolean, graceMs = 2000): Promise<void> {
+  const ours = pids.filter(isOurs);
   for (const p of ours) {
     try {
       process.kill(p, 'SIGTERM');
@@ -70,26 +84,30 @@ export async function killAgents(pids: number[], graceMs = 2000): Promise<void> 
     }
   }
   const end = Date.now() + graceMs;
-  while (ours.some(isAgent) && Date.now() < end) await sleep(20);
-  for (const p of ours.filter(isAgent)) {
+  while (ours.some(isOurs) && Date.now() < end) await sleep(20);
+  for (const p of ours.filter(isOurs)) {
     try {
       process.kill(p, 'SIGKILL');
     } catch {
       // gone
     }
   }
-  while (ours.some(isAgent) && Date.now() < end + graceMs) await sleep(20);
+  while (ours.some(isOurs) && Date.now() < end + graceMs) await sleep(20);
 }
 
 /**
- * Removes a demo from its record: agents, the CC's dnsmasq (found through its
+ * Removes a demo from its record: its eucanet agents (SIGTERM: they exit
+ * leaving the network, which goes with the namespaces), responders, the CC's dnsmasq (found through its
  * pid file, as DhcpServer attaches to it), then the namespaces, which takes
  * every link, address, route and nftables rule in them along. Returns what
  * was removed.
  */
-export async function removeDemo(r: RunRecord): Promise<{ namespaces: string[]; agents: number; dnsmasq?: number }> {
-  const agents = r.agents.filter(isAgent).length;
-  await killAgents(r.agents);
+export async function removeDemo(r: RunRecord): Promise<{ namespaces: string[]; responders: number; agents: number; dnsmasq?: number }> {
+  // A record written before the rename called the responders "agents": both lists are checked for them.
+  const pids = [...(r.responders ?? []), ...(r.agents ?? [])];
+  const responders = pids.filter(isResponder).length;
+  const agents = (r.agents ?? []).filter(isDemoAgent).length;
+  await Promise.all([killOurs(r.agents ?? [], isDemoAgent, 5000), killOurs(pids, isResponder)]);
   let dnsmasq: number | undefined;
   if (existsSync(CC_DHCP_DIR)) {
     const stopped = await dhcpServerFor(netnsExists(NS_CC) ? NS_CC : undefined)
@@ -105,5 +123,5 @@ export async function removeDemo(r: RunRecord): Promise<{ namespaces: string[]; 
   }
   rmSync(CC_DHCP_DIR, { recursive: true, force: true });
   rmSync(RUN_DIR, { recursive: true, force: true });
-  return { namespaces, agents, ...(dnsmasq !== undefined ? { dnsmasq } : {}) };
+  return { namespaces, responders, agents, ...(dnsmasq !== undefined ? { dnsmasq } : {}) };
 }

@@ -22,7 +22,12 @@ export const MAX_INSTANCES = 4 * PER_BRIDGE;
 /** Without segmentation both groups share each node's one bridge. */
 export const MAX_INSTANCES_UNSEGMENTED = 2 * PER_BRIDGE;
 
+/** The demo's state, allocated, and the document it comes from (what the demo writes to its store). */
 export async function demoState(segmentation: Segmentation, instances = SEED_INSTANCES): Promise<AllocatedState> {
+  return allocate(await demoDoc(segmentation, instances));
+}
+
+export async function demoDoc(segmentation: Segmentation, instances = SEED_INSTANCES): Promise<State> {
   const { state } = await loadState(SEED_PATH);
   const s: State = structuredClone(state);
   s.segmentation = segmentation;
@@ -35,7 +40,7 @@ export async function demoState(segmentation: Segmentation, instances = SEED_INS
       `without segmentation each node's one bridge takes ${PER_BRIDGE} instances: at most ${MAX_INSTANCES_UNSEGMENTED}`,
     );
   }
-  return allocate(s);
+  return s;
 }
 
 /**

@@ -1,7 +1,9 @@
 // `eucanet demo` end to end, through the command line as a person runs it
-// (dist/, which `npm test` builds first): the seed's cloud in namespaces, every
-// check passing; a deliberate break failing the check it should; and after
-// every run, nothing left behind: no euca-* namespace, no agent, no DHCP
+// (dist/, which `npm test` builds first): the seed's cloud in namespaces, run
+// by one eucanet agent per host over the demo's state file (and, for
+// comparison, --direct through ManagedCloud), every check passing; a
+// deliberate break failing the check it should; and after
+// every run, nothing left behind: no euca-* namespace, no responder, no DHCP
 // client, no dnsmasq of the demo's CC, no run record.
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
@@ -24,6 +26,7 @@ interface Report {
   checks: Row[];
   bringUpMs: number;
   segmentation: string;
+  mode: 'agents' | 'direct';
   instances: number;
   failed: number;
 }
@@ -35,8 +38,8 @@ interface Run {
   stderr: string;
 }
 
-/** Runs the CLI; `interruptWhen` sends SIGINT once its output matches. */
-function cli(args: string[], opts: { env?: Record<string, string>; interruptWhen?: RegExp; timeoutMs?: number } = {}): Promise<Run> {
+/** Runs the CLI; `interruptWhen` sends SIGINT (or `signal`) once its output matches. */
+function cli(args: string[], opts: { env?: Record<string, string>; interruptWhen?: RegExp; signal?: NodeJS.Signals; timeoutMs?: number } = {}): Promise<Run> {
   return new Promise((resolve) => {
     const p = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
@@ -46,7 +49,7 @@ function cli(args: string[], opts: { env?: Record<string, string>; interruptWhen
     const watch = () => {
       if (opts.interruptWhen && !sent && opts.interruptWhen.test(stdout + stderr)) {
         sent = true;
-        p.kill('SIGINT');
+        p.kill(opts.signal ?? 'SIGINT');
       }
     };
     p.stdout.setEncoding('utf8').on('data', (d: string) => {
@@ -79,9 +82,10 @@ function leftovers(): string[] {
   if (ns.length) out.push(`namespaces: ${ns.join(' ')}`);
   for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
     const c = cmdline(pid);
-    // Other tests run agents and dnsmasq too, in their own namespaces: only the demo's names count.
-    if (/eucanet-demo-agent/.test(c) && /"name":"euca-/.test(c)) out.push(`agent ${pid}: ${c.slice(0, 120)}`);
+    // Other tests run responders and dnsmasq too, in their own namespaces: only the demo's names count.
+    if (/eucanet-demo-responder/.test(c) && /"name":"euca-/.test(c)) out.push(`responder ${pid}: ${c.slice(0, 120)}`);
     if (/dnsmasq/.test(c) && c.includes('/run/eucanet/euca-cc/')) out.push(`dnsmasq ${pid}`);
+    if (/\bagent\b/.test(c) && c.includes('/run/eucanet/demo/cloud.json')) out.push(`eucanet agent ${pid}: ${c.slice(0, 120)}`);
     if (/udhcpc|dhclient/.test(c) && c.includes('/run/netns/euca-')) out.push(`dhcp client ${pid}: ${c.slice(0, 120)}`);
   }
   if (existsSync('/run/eucanet/demo')) out.push('/run/eucanet/demo');
@@ -105,23 +109,67 @@ describe.skipIf(!ready)('eucanet demo (root; dnsmasq, busybox, nsenter)', () => 
     if (leftovers().length) execFileSync(process.execPath, [CLI, 'demo', 'down'], { stdio: 'ignore' });
   });
 
-  it('auto: the ten checks pass (the nine of issue 6, the moving address of issue 15), with real packets, and nothing is left behind', async () => {
+  it('auto: the eleven checks pass through the agents (the nine of issue 6, the moving address of issue 15, drift repaired), with real packets, and nothing is left behind', async () => {
     const r = await cli(['demo', '--json']);
     const rep = parse(r);
+    expect(rep.checks.map((c) => c.name.split(' ')[0])).toEqual(['1', '2', '3', '4', '5', '6', '7', '8', '9', '10', '11']);
+    expect(
+      rep.checks.filter((c) => !c.pass),
+      table(rep),
+    ).toEqual([]);
+    expect(r.code).toBe(0);
+    expect(rep.mode).toBe('agents');
+    expect(['vlan', 'vxlan']).toContain(rep.segmentation);
+    expect(r.stderr).toMatch(/segmentation auto: this kernel (has no 802\.1Q .*so vxlan|creates 802\.1Q devices, so vlan)/);
+    // The hosts were brought up by their agents from the state file, not by the demo.
+    expect(r.stderr).toMatch(
+      /3 eucanet agent processes \(pids \d+ \d+ \d+\) on \/run\/eucanet\/demo\/cloud\.json applied version [0-9a-f]+ in \d+ ms: cc \d+ ops .*; nc1 \d+ ops .*; nc2 \d+ ops/,
+    );
+    const [c9, c10, c11] = rep.checks.slice(8);
+    // Revoke and authorize went to the store; the times from the write to the packets obeying it are reported.
+    expect(c9.observed).toMatch(/revoke written to the store in \d+ ms, the first dropped connection began \d+ ms after it returned, then no answer/);
+    expect(c9.observed).toMatch(/authorize written to the store in \d+ ms, the first answered connection began \d+ ms after it returned: "i-1"/);
+    expect(c10.observed).toMatch(/every agent had applied it \d+ ms after\); first answer from i-2 \d+ ms after the association returned/);
+    // The bridge deleted by hand was put back by nc1's agent, from the namespace's events.
+    expect(c11.observed).toMatch(
+      /nc1's agent synced \((?:[a-z]+\+)*drift(?:\+[a-z]+)*: [^)]*; [1-9]\d* ops in \d+ ms\), done \d+ ms after the delete; eucabr\d+ is back; the first answered connection began \d+ ms after the delete: "i-1"/,
+    );
+    expect(rep.bringUpMs).toBeGreaterThan(0);
+    expect(rep.bringUpMs).toBeLessThan(60_000);
+    expect(leftovers()).toEqual([]);
+  }, 120_000);
+
+  it('--direct: no agents, ManagedCloud applies every host; the ten checks without the drift check pass', async () => {
+    const r = await cli(['demo', '--direct', '--json']);
+    const rep = parse(r);
+    expect(rep.mode).toBe('direct');
     expect(rep.checks.map((c) => c.name.split(' ')[0])).toEqual(['1', '2', '3', '4', '5', '6', '7', '8', '9', '10']);
     expect(
       rep.checks.filter((c) => !c.pass),
       table(rep),
     ).toEqual([]);
     expect(r.code).toBe(0);
-    expect(['vlan', 'vxlan']).toContain(rep.segmentation);
-    expect(r.stderr).toMatch(/segmentation auto: this kernel (has no 802\.1Q .*so vxlan|creates 802\.1Q devices, so vlan)/);
-    expect(rep.bringUpMs).toBeGreaterThan(0);
-    expect(rep.bringUpMs).toBeLessThan(60_000);
+    expect(r.stderr).toMatch(/cloud applied by applyRole \(--direct\)/);
+    expect(r.stderr).not.toMatch(/agents on/);
+    expect(rep.checks[8].observed).toMatch(/revoke applied by ManagedCloud in \d+ ms/);
     expect(leftovers()).toEqual([]);
-  }, 90_000);
+  }, 120_000);
 
-  it('a deliberate break (the default group applied without its ingress rule) fails check 1, and the exit code says so', async () => {
+  it("--instances 1000 (scale mode): the agents bring up 1000 instances and the eleven checks pass on the seed's eight", async () => {
+    const r = await cli(['demo', '--instances', '1000', '--json']);
+    const rep = parse(r);
+    expect(rep.instances).toBe(1000);
+    expect(rep.mode).toBe('agents');
+    expect(
+      rep.checks.filter((c) => !c.pass),
+      table(rep),
+    ).toEqual([]);
+    expect(rep.checks).toHaveLength(11);
+    expect(r.stderr).toMatch(/3 eucanet agent processes .* nc1 10\d\d ops .*; nc2 10\d\d ops/);
+    expect(leftovers()).toEqual([]);
+  }, 180_000);
+
+  it('a deliberate break (the default group written without its ingress rule) fails check 1, and the exit code says so', async () => {
     const r = await cli(['demo', '--json'], { env: { EUCANET_DEMO_BREAK: 'ingress' } });
     const rep = parse(r);
     expect(r.code).toBe(1);
@@ -133,7 +181,7 @@ describe.skipIf(!ready)('eucanet demo (root; dnsmasq, busybox, nsenter)', () => 
     expect(leftovers()).toEqual([]);
   }, 90_000);
 
-  it("none (MANAGED-NOVLAN): the ten checks pass; the groups are kept apart by the firewall and the NCs' bridge filter", async () => {
+  it("none (MANAGED-NOVLAN): the eleven checks pass; the groups are kept apart by the firewall and the NCs' bridge filter", async () => {
     const r = await cli(['demo', '--segmentation', 'none', '--json']);
     const rep = parse(r);
     expect(rep.segmentation).toBe('none');
@@ -159,10 +207,20 @@ describe.skipIf(!ready)('eucanet demo (root; dnsmasq, busybox, nsenter)', () => 
     expect(leftovers()).toEqual([]);
   }, 60_000);
 
+  it('a SIGKILLed demo leaves its agents recorded: demo down stops them and removes the rest', async () => {
+    const r = await cli(['demo'], { interruptWhen: /PASS {2}2 /, signal: 'SIGKILL' });
+    expect(r.signal).toBe('SIGKILL');
+    expect(leftovers().filter((l) => l.startsWith('eucanet agent'))).toHaveLength(3);
+    const down = execFileSync(process.execPath, [CLI, 'demo', 'down'], { encoding: 'utf8' });
+    // (The responders exit by themselves when the demo's end of their pipes closes.)
+    expect(down).toMatch(/demo removed: 14 namespaces .* \d+ responders, 3 agents, dnsmasq pid \d+/);
+    expect(leftovers()).toEqual([]);
+  }, 90_000);
+
   it('--keep leaves the cloud up and serving; demo down removes it all', async () => {
     const r = await cli(['demo', '--keep']);
     expect(r.code, `${r.stdout}\n${r.stderr}`).toBe(0);
-    expect(r.stdout).toMatch(/ALL PASSED: 10\/10 checks passed/);
+    expect(r.stdout).toMatch(/ALL PASSED: 11\/11 checks passed/);
     expect(r.stdout).toMatch(/eucanet demo down/);
     // Still serving after the demo exited: #1's id through DNAT, with an independent client.
     const out = execFileSync('ip', ['netns', 'exec', 'euca-pub', 'busybox', 'nc', '-w', '2', '192.168.32.200', '22'], { encoding: 'utf8', input: '' });
@@ -190,7 +248,8 @@ describe.skipIf(!ready)('eucanet demo (root; dnsmasq, busybox, nsenter)', () => 
     expect(again.code).toBe(1);
     expect(again.stderr).toMatch(/a kept demo is up .*eucanet demo down/);
     const down = execFileSync(process.execPath, [CLI, 'demo', 'down'], { encoding: 'utf8' });
-    expect(down).toMatch(/demo removed: 14 namespaces .* 11 agents, dnsmasq pid \d+/);
+    // The agents stopped with the demo (SIGTERM), leaving the network serving, as checked above.
+    expect(down).toMatch(/demo removed: 14 namespaces .* 11 responders, 0 agents, dnsmasq pid \d+/);
     expect(leftovers()).toEqual([]);
     expect(execFileSync(process.execPath, [CLI, 'demo', 'down'], { encoding: 'utf8' })).toMatch(/no demo is up/);
   }, 90_000);

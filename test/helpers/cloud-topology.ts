@@ -11,7 +11,7 @@
 //     sw-cc ═ <base>-cc eth1     sw-nc1 ═ <base>-nc1 eth0     sw-nc2 ═ <base>-nc2 eth0
 //   <base>-ncN: <port> ═ eth0 <base>-<id> (the instance's MAC)
 //
-// Everything is made through the library; teardown stops the agents and the
+// Everything is made through the library; teardown stops the responders and the
 // CC's dnsmasq, then deletes the namespaces (which takes every link, address
 // and nftables table in them along) and dnsmasq's state directory.
 import { rmSync } from 'node:fs';
@@ -19,7 +19,7 @@ import { dhcpServerFor } from '../../src/managed/apply.js';
 import type { AllocatedInstance, AllocatedState } from '../../src/managed/types.js';
 import { dropMulticast, Hosts, prepareHosts } from '../../src/demo/topology.js';
 import { createNetns, deleteNetns, netnsExists } from '../../src/sys/netns.js';
-import { Agent, type AgentConfig } from './agents.js';
+import { Responder as Agent, type ResponderConfig as AgentConfig } from './responders.js';
 import { freshName } from './netns.js';
 
 export const PUB_IP = '192.168.32.1';

@@ -21,7 +21,7 @@ import { groupNet } from '../../src/managed/net.js';
 import { METADATA_IP } from '../../src/managed/roles/names.js';
 import { loadState } from '../../src/managed/statefile.js';
 import type { AllocatedInstance, Instance, Rule, State } from '../../src/managed/types.js';
-import type { ConnectResult } from '../helpers/agents.js';
+import type { ConnectResult } from '../helpers/responders.js';
 import { CC_PUBLIC_IP, CloudTopology, PUB_IP } from '../helpers/cloud-topology.js';
 import { runDhcpClient, type DhcpLease } from '../helpers/dhcp-client.js';
 import { isRoot, nftRuleset, nsExec, ipLinks } from '../helpers/netns.js';

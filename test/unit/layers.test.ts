@@ -28,7 +28,8 @@ const ALLOWED: Record<string, readonly string[]> = {
   'store/': ['errors', 'managed/', 'util/'],
   'agent/': ['dhcp/', 'errors', 'events/', 'handle', 'managed/', 'rtnl/', 'store/', 'sys/', 'tx/', 'util/'],
   // The demo's switch filters with the library's nftables API (topology.ts dropMulticast).
-  'demo/': ['dhcp/', 'errors', 'handle', 'managed/', 'nft/', 'sys/', 'util/'],
+  // The demo runs one eucanet agent per host over a file store (control.ts).
+  'demo/': ['agent/', 'dhcp/', 'errors', 'handle', 'managed/', 'nft/', 'store/', 'sys/', 'util/'],
   'cli/': ['agent/', 'demo/', 'dhcp/', 'errors', 'handle', 'managed/', 'store/', 'sys/', 'tx/', 'util/'],
   'internal/': ['netlink/', 'tx/'],
   index: ['agent/', 'conntrack/', 'dhcp/', 'errors', 'events/', 'handle', 'managed/', 'native', 'nft/', 'rtnl/', 'store/', 'sys/', 'tx/'],

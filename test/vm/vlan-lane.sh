@@ -26,9 +26,9 @@
 #   124 the VM or the native run timed out; 125 the VM itself failed.
 # Environment:
 #   EUCANET_VLAN_LANE=auto|native|vm   force where to run (default auto: the probe decides)
-#   EUCANET_VLAN_TIMEOUT=S             bound on the whole run there, VM boot included (default 540 s)
+#   EUCANET_VLAN_TIMEOUT=S             bound on the whole run there, VM boot included (default 720 s)
 #   EUCANET_VLAN_VITEST_TIMEOUT=S      bound on the vitest step (default 360 s)
-#   EUCANET_VLAN_DEMO_TIMEOUT=S        bound on the demo itself (default 300 s)
+#   EUCANET_VLAN_DEMO_TIMEOUT=S        bound on the demo itself (default 420 s: it runs through agents, with a drift check)
 #   EUCANET_VLAN_EVIDENCE_TIMEOUT=S    bound on the demo's VLAN evidence (default 240 s)
 #   EUCANET_VM_*                       passed to run-in-vm.sh (cache dir, memory, CPUs...)
 set -euo pipefail
@@ -100,10 +100,10 @@ demo_vlan_evidence() {
     timeout -k 10 "${EUCANET_VLAN_EVIDENCE_TIMEOUT:-240}" node test/vm/demo-vlan-evidence.mjs
 }
 
-# The demo's own leftovers after `demo down`: namespaces, agents, its dnsmasq.
+# The demo's own leftovers after `demo down`: namespaces, responders, its dnsmasq.
 demo_leftovers() {
     local left
-    left=$( (ip netns list | grep -o '^euca-[^ ]*'; pgrep -af 'eucanet-demo-agent|dnsmasq.*/run/eucanet/euca-cc/') 2>/dev/null || true)
+    left=$( (ip netns list | grep -o '^euca-[^ ]*'; pgrep -af 'eucanet-demo-responder|dnsmasq.*/run/eucanet/euca-cc/') 2>/dev/null || true)
     [[ -z $left ]] && return 0
     echo "demo: left behind after demo down:"
     echo "$left"
@@ -117,7 +117,7 @@ run_demo() {
         echo "demo: not available yet, skipped"
         return 0
     fi
-    timeout -k 10 "${EUCANET_VLAN_DEMO_TIMEOUT:-300}" "${DEMO[@]}" || rc=$?
+    timeout -k 10 "${EUCANET_VLAN_DEMO_TIMEOUT:-420}" "${DEMO[@]}" || rc=$?
     if ((rc == 0)); then
         demo_vlan_evidence || rc=$?
     else
@@ -197,7 +197,7 @@ build_ts() {
 }
 
 outer() {
-    local mode=${EUCANET_VLAN_LANE:-auto} timeout_s=${EUCANET_VLAN_TIMEOUT:-540} t0 rc=0
+    local mode=${EUCANET_VLAN_LANE:-auto} timeout_s=${EUCANET_VLAN_TIMEOUT:-720} t0 rc=0
     t0=$(now)
     ((EUID == 0)) || { say "must run as root (namespaces, and the VM's apt/mknod)"; exit 2; }
     [[ $mode =~ ^(auto|native|vm)$ ]] || { say "EUCANET_VLAN_LANE must be auto, native or vm, not '$mode'"; exit 2; }

@@ -1,7 +1,7 @@
-// The agents' UDP streams (demo scaffolding, like agent.ts): a stream sends a
+// The responders' UDP streams (demo scaffolding, like responder.ts): a stream sends a
 // datagram every few ms from one fixed source port, so that the whole stream
 // is one conntrack entry on the CC, and records the answers with their times;
-// an echo port answers every datagram with the agent's id.
+// an echo port answers every datagram with the responder's id.
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 
 export interface StreamReply {

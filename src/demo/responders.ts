@@ -1,32 +1,32 @@
-// Starting and talking to the demo's agents (agent.ts): one process per host
+// Starting and talking to the demo's responders (responder.ts): one process per host
 // namespace, entered with nsenter (util-linux), driven over its stdin/stdout.
 import { spawn, type ChildProcessByStdio } from 'node:child_process';
 import type { Readable, Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
 import { findProgram } from '../dhcp/proc.js';
-import type { AgentConfig, AgentRequest, ConnectResult } from './agent.js';
-import type { StreamReply } from './agent-stream.js';
+import type { ResponderConfig, ResponderRequest, ConnectResult } from './responder.js';
+import type { StreamReply } from './responder-stream.js';
 import { namedNetnsPath } from '../sys/netns-path.js';
 import { must } from '../util/must.js';
 
-const AGENT = fileURLToPath(new URL('./agent.js', import.meta.url));
+const RESPONDER = fileURLToPath(new URL('./responder.js', import.meta.url));
 
-/** The marker the demo's agents carry on their command line (for `demo down` to recognise them). */
-export const AGENT_MARK = 'eucanet-demo-agent';
+/** The marker the demo's responders carry on their command line (for `demo down` to recognise them). */
+export const RESPONDER_MARK = 'eucanet-demo-responder';
 
 type Pending = { resolve: (v: unknown) => void; reject: (e: Error) => void };
 
-export class Agent {
+export class Responder {
   private seq = 0;
   private readonly pending = new Map<number, Pending>();
   private readonly exited: Promise<void>;
   private stderr = '';
   private gone = false;
 
-  /** The agent's pid (there once it has started: start() resolves only then). */
+  /** The responder's pid (there once it has started: start() resolves only then). */
   get pid(): number {
-    return must(this.child.pid, `the pid of the agent in ${this.netns}`);
+    return must(this.child.pid, `the pid of the responder in ${this.netns}`);
   }
 
   private constructor(
@@ -36,7 +36,7 @@ export class Agent {
     this.exited = new Promise((resolve) =>
       child.once('close', () => {
         this.gone = true;
-        for (const p of this.pending.values()) p.reject(new Error(`agent in ${netns} exited${this.stderr ? `: ${this.stderr.trim()}` : ''}`));
+        for (const p of this.pending.values()) p.reject(new Error(`responder in ${netns} exited${this.stderr ? `: ${this.stderr.trim()}` : ''}`));
         this.pending.clear();
         resolve();
       }),
@@ -44,27 +44,27 @@ export class Agent {
     child.stderr.setEncoding('utf8').on('data', (d: string) => (this.stderr = (this.stderr + d).slice(-2000)));
   }
 
-  /** Starts an agent in `netns` and waits until its listeners are up. */
-  static start(netns: string, cfg: AgentConfig, timeoutMs = 20_000): Promise<Agent> {
+  /** Starts a responder in `netns` and waits until its listeners are up. */
+  static start(netns: string, cfg: ResponderConfig, timeoutMs = 20_000): Promise<Responder> {
     const child = spawn(
       findProgram('nsenter', ['/usr/bin/nsenter']) ?? 'nsenter',
-      [`--net=${namedNetnsPath(netns)}`, '--', process.execPath, AGENT, JSON.stringify(cfg), AGENT_MARK],
+      [`--net=${namedNetnsPath(netns)}`, '--', process.execPath, RESPONDER, JSON.stringify(cfg), RESPONDER_MARK],
       {
         stdio: ['pipe', 'pipe', 'pipe'],
         // Its own process group: a Ctrl-C on the terminal reaches the demo, which
-        // then stops the agents itself; a kept agent outlives the terminal's job.
+        // then stops the responders itself; a kept responder outlives the terminal's job.
         detached: true,
       },
     );
-    const agent = new Agent(netns, child);
-    return new Promise<Agent>((resolve, reject) => {
-      const timer = setTimeout(() => fail(new Error(`agent in ${netns} did not start within ${timeoutMs} ms`)), timeoutMs);
+    const responder = new Responder(netns, child);
+    return new Promise<Responder>((resolve, reject) => {
+      const timer = setTimeout(() => fail(new Error(`responder in ${netns} did not start within ${timeoutMs} ms`)), timeoutMs);
       const fail = (err: Error) => {
         clearTimeout(timer);
-        void agent.stop();
+        void responder.stop();
         reject(err);
       };
-      child.once('error', (err) => fail(new Error(`cannot start an agent in ${netns}: ${err.message}`)));
+      child.once('error', (err) => fail(new Error(`cannot start a responder in ${netns}: ${err.message}`)));
       const rl = createInterface({ input: child.stdout });
       let ready = false;
       rl.on('line', (line) => {
@@ -75,27 +75,27 @@ export class Agent {
           return;
         }
         if (!ready && msg.ready !== undefined) {
-          if (!msg.ready) return fail(new Error(msg.error ?? `agent in ${netns} failed to start`));
+          if (!msg.ready) return fail(new Error(msg.error ?? `responder in ${netns} failed to start`));
           ready = true;
           clearTimeout(timer);
-          resolve(agent);
+          resolve(responder);
           return;
         }
         const seq = msg.seq;
-        const p = seq !== undefined ? agent.pending.get(seq) : undefined;
+        const p = seq !== undefined ? responder.pending.get(seq) : undefined;
         if (seq === undefined || !p) return;
-        agent.pending.delete(seq);
+        responder.pending.delete(seq);
         if (msg.ok) p.resolve(msg.result);
-        else p.reject(new Error(`agent in ${netns}: ${msg.error}`));
+        else p.reject(new Error(`responder in ${netns}: ${msg.error}`));
       });
-      void agent.exited.then(() => {
-        if (!ready) fail(new Error(`agent in ${netns} exited before it was ready${agent.stderr ? `: ${agent.stderr.trim()}` : ''}`));
+      void responder.exited.then(() => {
+        if (!ready) fail(new Error(`responder in ${netns} exited before it was ready${responder.stderr ? `: ${responder.stderr.trim()}` : ''}`));
       });
     });
   }
 
-  request<T>(req: AgentRequest): Promise<T> {
-    if (this.gone) return Promise.reject(new Error(`agent in ${this.netns} is gone`));
+  request<T>(req: ResponderRequest): Promise<T> {
+    if (this.gone) return Promise.reject(new Error(`responder in ${this.netns} is gone`));
     const seq = ++this.seq;
     return new Promise<T>((resolve, reject) => {
       this.pending.set(seq, { resolve: resolve as (v: unknown) => void, reject });
@@ -138,7 +138,7 @@ export class Agent {
   }
 
   /**
-   * Leaves the agent serving after this process exits (demo --keep): it stops
+   * Leaves the responder serving after this process exits (demo --keep): it stops
    * listening to its stdin, and this side lets go of its pipes.
    */
   async detach(): Promise<void> {

@@ -1,6 +1,6 @@
-// The demo's agent: one small process per host namespace of the demo (an
-// instance, the CLC, the public client, the CC), started by agents.ts with
-// `nsenter --net=/run/netns/NAME node agent.js CONFIG`. It serves what that host
+// The demo's responder: one small process per host namespace of the demo (an
+// instance, the CLC, the public client, the CC), started by responders.ts with
+// `nsenter --net=/run/netns/NAME node responder.js CONFIG`. It serves what that host
 // serves, and makes the connections the checks ask for, from inside the
 // namespace, with real sockets:
 //
@@ -13,10 +13,10 @@
 //   from (what the public network sees, after SNAT or MASQUERADE);
 // - any: UDP listeners that record what arrives (the spoofing check), UDP echo
 //   ports answering with the id, and UDP streams from a fixed source port
-//   (the moving-address check; agent-stream.ts).
+//   (the moving-address check; responder-stream.ts).
 //
 // Control: one JSON request per line on stdin, one JSON answer per line on
-// stdout ({seq, ok, ...}). The agent exits when stdin closes, so it never
+// stdout ({seq, ok, ...}). The responder exits when stdin closes, so it never
 // outlives the demo, even one killed with SIGKILL.
 //
 // This file is scaffolding of the demo, not of the runtime: the runtime never
@@ -27,9 +27,9 @@ import { createServer as createHttpServer, request as httpRequest } from 'node:h
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { createInterface } from 'node:readline';
 import { must } from '../util/must.js';
-import { listenUdpEcho, streamStart, streamStop } from './agent-stream.js';
+import { listenUdpEcho, streamStart, streamStop } from './responder-stream.js';
 
-export interface AgentConfig {
+export interface ResponderConfig {
   /** The namespace, for messages. */
   name: string;
   /** The instance id served on the tcp ports. */
@@ -44,11 +44,11 @@ export interface AgentConfig {
   peer?: number;
   /** UDP ports that record datagrams. */
   udp?: number[];
-  /** UDP ports that answer every datagram with the id (agent-stream.ts). */
+  /** UDP ports that answer every datagram with the id (responder-stream.ts). */
   udpEcho?: number[];
 }
 
-export type AgentRequest =
+export type ResponderRequest =
   | { op: 'connect'; host: string; port: number; timeoutMs: number; localAddress?: string; send?: string }
   | { op: 'http'; url: string; timeoutMs: number }
   | { op: 'udp'; host: string; port: number; data: string; localAddress?: string }
@@ -110,7 +110,7 @@ function listenUdp(port: number): Promise<void> {
   });
 }
 
-async function start(cfg: AgentConfig): Promise<void> {
+async function start(cfg: ResponderConfig): Promise<void> {
   const id = cfg.id ?? cfg.name;
   const jobs: Array<Promise<void>> = [];
   for (const p of cfg.banner ?? []) jobs.push(listenTcp(p, (c) => c.on('error', () => undefined).end(`${id}\n`)));
@@ -131,7 +131,7 @@ async function start(cfg: AgentConfig): Promise<void> {
   await Promise.all(jobs);
 }
 
-function tcpConnect(r: Extract<AgentRequest, { op: 'connect' }>): Promise<ConnectResult> {
+function tcpConnect(r: Extract<ResponderRequest, { op: 'connect' }>): Promise<ConnectResult> {
   const t0 = Date.now();
   return new Promise((resolve) => {
     let data = '';
@@ -159,7 +159,7 @@ function tcpConnect(r: Extract<AgentRequest, { op: 'connect' }>): Promise<Connec
   });
 }
 
-function httpGet(r: Extract<AgentRequest, { op: 'http' }>): Promise<ConnectResult & { status?: number }> {
+function httpGet(r: Extract<ResponderRequest, { op: 'http' }>): Promise<ConnectResult & { status?: number }> {
   const t0 = Date.now();
   return new Promise((resolve) => {
     let done = false;
@@ -183,7 +183,7 @@ function httpGet(r: Extract<AgentRequest, { op: 'http' }>): Promise<ConnectResul
   });
 }
 
-function udpSend(r: Extract<AgentRequest, { op: 'udp' }>): Promise<{ sent: boolean; message?: string }> {
+function udpSend(r: Extract<ResponderRequest, { op: 'udp' }>): Promise<{ sent: boolean; message?: string }> {
   return new Promise((resolve) => {
     const s = createSocket('udp4');
     const fail = (err: Error) => {
@@ -202,7 +202,7 @@ function udpSend(r: Extract<AgentRequest, { op: 'udp' }>): Promise<{ sent: boole
 }
 
 /** busybox ping (root: raw ICMP), one echo, -W seconds, `size` bytes of payload (-s). */
-function ping(r: Extract<AgentRequest, { op: 'ping' }>): Promise<{ ok: boolean; output: string }> {
+function ping(r: Extract<ResponderRequest, { op: 'ping' }>): Promise<{ ok: boolean; output: string }> {
   const secs = String(Math.max(1, Math.round(r.timeoutMs / 1000)));
   return new Promise((resolve) => {
     execFile(
@@ -214,7 +214,7 @@ function ping(r: Extract<AgentRequest, { op: 'ping' }>): Promise<{ ok: boolean; 
   });
 }
 
-async function handle(req: AgentRequest): Promise<unknown> {
+async function handle(req: ResponderRequest): Promise<unknown> {
   switch (req.op) {
     case 'connect':
       return tcpConnect(req);
@@ -249,7 +249,7 @@ function send(obj: unknown): void {
 }
 
 async function main(): Promise<void> {
-  const cfg = JSON.parse(process.argv[2] ?? '{}') as AgentConfig;
+  const cfg = JSON.parse(process.argv[2] ?? '{}') as ResponderConfig;
   try {
     await start(cfg);
   } catch (err) {
@@ -259,7 +259,7 @@ async function main(): Promise<void> {
   send({ ready: true, pid: process.pid });
   const rl = createInterface({ input: process.stdin });
   rl.on('line', (line) => {
-    let msg: { seq: number } & AgentRequest;
+    let msg: { seq: number } & ResponderRequest;
     try {
       msg = JSON.parse(line) as typeof msg;
     } catch {
