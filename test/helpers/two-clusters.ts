@@ -72,7 +72,8 @@ export class TwoClusters {
         .addAddress({ dev: c.cc.publicInterface, address: `${c.cc.tunnelAddress}/24` })
         .addRoute({ dst: 'default', gateway: '192.168.32.1' })
         .commit();
-      for (const [node, h] of Object.entries(c.nodes)) await this.hosts.get(this.nc(node)).transaction().setLink(h.privateInterface, { up: true, mtu: WIRE_MTU }).commit();
+      for (const [node, h] of Object.entries(c.nodes))
+        await this.hosts.get(this.nc(node)).transaction().setLink(h.privateInterface, { up: true, mtu: WIRE_MTU }).commit();
     }
   }
 
@@ -81,7 +82,13 @@ export class TwoClusters {
     const ns = this.inst(i.id);
     await this.makeNs([ns]);
     await this.hosts.get(this.nc(i.node)).links.add({ kind: 'veth', name: i.port, peer: 'eth0', peerNetns: ns, peerAddress: i.mac, up: true });
-    await this.hosts.get(ns).transaction().setLink('eth0', { up: true }).addAddress({ dev: 'eth0', address: `${i.privateIp}/${prefix}` }).addRoute({ dst: 'default', gateway }).commit();
+    await this.hosts
+      .get(ns)
+      .transaction()
+      .setLink('eth0', { up: true })
+      .addAddress({ dev: 'eth0', address: `${i.privateIp}/${prefix}` })
+      .addRoute({ dst: 'default', gateway })
+      .commit();
     return ns;
   }
 

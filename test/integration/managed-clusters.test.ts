@@ -40,7 +40,10 @@ async function tcp(server: string, ns: string, ip: string, port: number): Promis
 /** Remotes of the all-zeros entries of `dev` in `ns` (bridge -j fdb). */
 function floodList(ns: string, dev: string): string[] {
   const entries = JSON.parse(nsExec(ns, 'bridge', ['-j', 'fdb', 'show', 'dev', dev]) || '[]') as Array<{ mac: string; dst?: string }>;
-  return entries.filter((e) => e.mac === ZERO && e.dst).map((e) => e.dst!).sort();
+  return entries
+    .filter((e) => e.mac === ZERO && e.dst)
+    .map((e) => e.dst!)
+    .sort();
 }
 
 function doc(): State {
