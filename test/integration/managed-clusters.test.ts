@@ -7,6 +7,7 @@
 // cluster's gateway (the DHCP router per cluster is planned by the same rule:
 // unit test managed-clusters.test.ts). DHCP is off here.
 import { spawn, spawnSync } from 'node:child_process';
+import { rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { allocate } from '../../src/managed/allocate.js';
 import { applyRole } from '../../src/managed/apply.js';
@@ -14,6 +15,8 @@ import { gatewayOf } from '../../src/managed/clusters.js';
 import { groupNet, parseBlock } from '../../src/managed/net.js';
 import type { AllocatedState, State } from '../../src/managed/types.js';
 import { TwoClusters } from '../helpers/two-clusters.js';
+import { dhcpServerFor } from '../../src/managed/apply.js';
+import { runDhcpClient } from '../../src/demo/dhcp-client.js';
 import { isRoot, nsExec } from '../helpers/netns.js';
 
 if (!isRoot) console.warn('test/integration/managed-clusters.test.ts: skipped, needs root');
@@ -80,7 +83,7 @@ describe.skipIf(!isRoot)('two clusters joined by tunnels between the CCs (root)'
   let s: AllocatedState;
   const inst = (id: string) => s.instances.find((i) => i.id === id)!;
   const applyAll = async (st: AllocatedState, clusters: string[], nodes: string[]) => {
-    for (const c of clusters) await applyRole(st, { role: 'cc', cluster: c }, { netns: topo.cc(c), dhcp: false });
+    for (const c of clusters) await applyRole(st, { role: 'cc', cluster: c }, { netns: topo.cc(c), dhcp: true });
     for (const n of nodes) await applyRole(st, { role: 'nc', node: n }, { netns: topo.nc(n) });
   };
 
@@ -101,7 +104,22 @@ describe.skipIf(!isRoot)('two clusters joined by tunnels between the CCs (root)'
   }, 60_000);
 
   afterAll(async () => {
+    for (const c of ['c1', 'c2'])
+      await dhcpServerFor(topo.cc(c))
+        .stop()
+        .catch(() => undefined);
+    for (const c of ['c1', 'c2']) rmSync(`/run/eucanet/${topo.cc(c)}`, { recursive: true, force: true });
     await topo.teardown();
+  }, 30_000);
+
+  it("DHCP: each instance gets its own cluster's CC as router (and lease server), though both CCs hear it", async () => {
+    const a1 = await runDhcpClient(topo.inst('i-a1'), 'eth0', { configure: false });
+    const a2 = await runDhcpClient(topo.inst('i-a2'), 'eth0', { configure: false });
+    const block = parseBlock('subnet', s.groups[0].subnet);
+    const [gw1, gw2] = [gatewayOf(block, 0), gatewayOf(block, 1)];
+    expect(gw1).not.toBe(gw2);
+    expect([a1.ip, a1.router, a1.serverId]).toEqual([inst('i-a1').privateIp, gw1, gw1]);
+    expect([a2.ip, a2.router, a2.serverId]).toEqual([inst('i-a2').privateIp, gw2, gw2]);
   }, 30_000);
 
   it('each CC has a tunnel per group flooding to the other CC', () => {
