@@ -4,8 +4,8 @@
 // have MTU 1550 (the inter-cluster VXLAN adds 50 bytes to a 1500-byte frame).
 // Group a: i-a1 on nc1 (c1), i-a2 on nc3 (c2); group b: i-b1 on nc1 (c1).
 // Instances get their addresses statically, default route via their own
-// cluster's gateway (the DHCP router per cluster is planned by the same rule:
-// unit test managed-clusters.test.ts). DHCP is off here.
+// cluster's gateway; DHCP runs on both CCs and is checked with a client that
+// only reads its lease (router and server must be the instance's own CC).
 import { spawn, spawnSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
