@@ -70,6 +70,7 @@ export class Agent extends EventEmitter<AgentEvents> {
   get status(): AgentStatus {
     const s: AgentStatus = { role: this.role.role, running: this.started };
     if (this.role.role === 'nc') s.node = this.role.node;
+    else if (this.role.cluster !== undefined) s.cluster = this.role.cluster;
     if (this.applied) Object.assign(s, { version: this.applied.version, appliedAt: this.applied.at });
     if (this.last) s.lastSync = this.last;
     return s;

@@ -131,6 +131,8 @@ export interface AgentEvents {
 export interface AgentStatus {
   role: 'cc' | 'nc';
   node?: string;
+  /** A CC's cluster (multi-cluster clouds). */
+  cluster?: string;
   running: boolean;
   /** The state version applied, and when (ms since the epoch) it was first applied. */
   version?: string;

@@ -37,7 +37,7 @@ export async function agentCmd(v: CliValues): Promise<number> {
   const resync = resyncSeconds(v);
   const listen = v.metrics !== undefined ? parseListen(v.metrics) : undefined;
   const state = await inputFile('--state', must(v.state, 'the required --state'));
-  const name = role.role === 'cc' ? 'cc' : `nc ${role.node}`;
+  const name = role.role === 'cc' ? (role.cluster !== undefined ? `cc ${role.cluster}` : 'cc') : `nc ${role.node}`;
   const json = !!v.json;
   const log = (event: string, fields: Record<string, unknown>, text: string) =>
     process.stdout.write(`${json ? JSON.stringify({ time: new Date().toISOString(), event, role: name, ...fields }) : `eucanet agent ${name}: ${text}`}\n`);

@@ -11,9 +11,10 @@ import { inputFile } from './files.js';
 import { EXIT_OK, progressBar } from './output.js';
 import { must } from '../util/must.js';
 
-/** The role from checked options (parse.ts made sure of --role and --node). */
+/** The role from checked options (parse.ts made sure of --role and --node); a CC's --cluster when given. */
 export function roleOf(v: CliValues): Role {
-  return v.role === 'nc' ? { role: 'nc', node: must(v.node, 'the --node parse.ts requires with --role nc') } : { role: 'cc' };
+  if (v.role === 'nc') return { role: 'nc', node: must(v.node, 'the --node parse.ts requires with --role nc') };
+  return v.cluster !== undefined ? { role: 'cc', cluster: v.cluster } : { role: 'cc' };
 }
 
 /** The DHCP part of the outcome, one line; empty when there is none. */

@@ -33,6 +33,7 @@ export interface CliValues {
   conf?: string;
   role?: string;
   node?: string;
+  cluster?: string;
   netns?: string;
   'dry-run'?: boolean;
   force?: boolean;
@@ -179,6 +180,12 @@ export const COMMANDS: CommandSpec[] = [
       { name: 'state', type: 'string', arg: 'FILE', required: true, help: 'the cloud state (JSON, see schema/state.schema.json)' },
       role,
       { name: 'node', type: 'string', arg: 'NAME', help: "the node this host is (a key of the state's nodes); required with --role nc" },
+      {
+        name: 'cluster',
+        type: 'string',
+        arg: 'NAME',
+        help: 'the cluster whose CC this host is (a key of clusters); required with --role cc when the state has several',
+      },
       conf,
       netns,
       dryRun,
@@ -196,6 +203,12 @@ export const COMMANDS: CommandSpec[] = [
       { name: 'state', type: 'string', arg: 'FILE', required: true, help: 'the cloud state, watched for new versions (writers replace it atomically)' },
       role,
       { name: 'node', type: 'string', arg: 'NAME', help: "the node this host is (a key of the state's nodes); required with --role nc" },
+      {
+        name: 'cluster',
+        type: 'string',
+        arg: 'NAME',
+        help: 'the cluster whose CC this host is (a key of clusters); required with --role cc when the state has several',
+      },
       netns,
       { name: 'resync', type: 'string', arg: 'SECONDS', help: 'a full resync every SECONDS (default 300; 0: none)' },
       { name: 'metrics', type: 'string', arg: 'HOST:PORT', help: 'serve Prometheus metrics on http://HOST:PORT/metrics' },

@@ -6,6 +6,7 @@
 // and enforcement is then observed with packets. With --direct the library's
 // ManagedCloud applies each operation to every host itself and returns once
 // applied (the comparison).
+import { allNodes } from '../managed/clusters.js';
 import { applyRole, type ApplyResult } from '../managed/apply.js';
 import { ManagedCloud } from '../managed/cloud.js';
 import { associateAddress, authorize, disassociateAddress, revoke, type OpResult } from '../managed/ops/index.js';
@@ -45,7 +46,7 @@ export class DirectController implements Controller {
   constructor(private readonly state: AllocatedState) {
     this.cloud = new ManagedCloud(state, [
       { role: { role: 'cc' }, netns: NS_CC },
-      ...Object.keys(state.nodes).map((node) => ({ role: { role: 'nc' as const, node }, netns: ncNetns(node) })),
+      ...Object.keys(allNodes(state)).map((node) => ({ role: { role: 'nc' as const, node }, netns: ncNetns(node) })),
     ]);
   }
 
@@ -63,7 +64,7 @@ export class DirectController implements Controller {
     };
     const done = await Promise.all([
       run('CC', () => applyRole(this.state, { role: 'cc' }, { netns: NS_CC })),
-      ...Object.keys(this.state.nodes).map((node) => run(node, () => applyRole(this.state, { role: 'nc', node }, { netns: ncNetns(node) }))),
+      ...Object.keys(allNodes(this.state)).map((node) => run(node, () => applyRole(this.state, { role: 'nc', node }, { netns: ncNetns(node) }))),
     ]);
     const ms = performance.now() - t0;
     const parts = done.map(({ what, r, ms: all }) => {

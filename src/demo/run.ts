@@ -11,6 +11,7 @@
 // /run/eucanet/demo first, so that even a SIGKILLed demo can be removed by
 // `eucanet demo down` (or by the next demo).
 export { DemoInterrupted } from './session.js';
+import { allNodes } from '../managed/clusters.js';
 import { allocate } from '../managed/allocate.js';
 import type { AllocatedInstance, AllocatedState, State } from '../managed/types.js';
 import { AgentController, DirectController, type DemoMode } from './control.js';
@@ -126,7 +127,7 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoReport> {
       writeRecord(record);
     });
     await session.stage(buildScaffolding(hosts, state, sample));
-    const converge = ctl instanceof AgentController ? ctl.start(appliedDoc, Object.keys(state.nodes), log) : ctl.start(log);
+    const converge = ctl instanceof AgentController ? ctl.start(appliedDoc, Object.keys(allNodes(state)), log) : ctl.start(log);
     const [applyMs] = await session.stage(Promise.all([converge, startResponders(state, sample, responders, record, () => session.closing)]));
     const leases = await session.stage(dhcpAll(sample, session.signal));
     const bringUpMs = performance.now() - t0;

@@ -20,6 +20,7 @@
 //
 // Each instance's end of its veth is eth0 with the instance's MAC; the NC end
 // is the instance's port (vnetX), which the NC role puts in its group's bridge.
+import { allNodes, pickCluster } from '../managed/clusters.js';
 import { open, type Handle } from '../handle.js';
 import { rule } from '../nft/build/builder.js';
 import type { AllocatedInstance, AllocatedState } from '../managed/types.js';
@@ -53,7 +54,7 @@ export function clcAddress(state: AllocatedState): { ip: string; port: number } 
 
 /** Every namespace of the demo, in the order they are made. */
 export function demoNamespaces(state: AllocatedState, sample: AllocatedInstance[]): string[] {
-  return [NS_PUB, NS_CLC, NS_CC, NS_SWITCH, ...Object.keys(state.nodes).map(ncNetns), ...sample.map((i) => instanceNetns(i.id))];
+  return [NS_PUB, NS_CLC, NS_CC, NS_SWITCH, ...Object.keys(allNodes(state)).map(ncNetns), ...sample.map((i) => instanceNetns(i.id))];
 }
 
 export class Hosts {
@@ -139,12 +140,12 @@ export async function buildScaffolding(hosts: Hosts, state: AllocatedState, samp
   pub.addLink({ kind: 'bridge', name: 'pub0', stp: false, forwardDelay: 0, up: true });
   pub.addAddress({ dev: 'pub0', address: `${PUB_IP}/${PUB_PREFIX}` });
   pub.addLink({ kind: 'veth', name: 'pub-clc', peer: 'eth0', peerNetns: NS_CLC, master: 'pub0', up: true });
-  pub.addLink({ kind: 'veth', name: 'pub-cc', peer: state.cc.publicInterface, peerNetns: NS_CC, master: 'pub0', up: true });
+  pub.addLink({ kind: 'veth', name: 'pub-cc', peer: pickCluster(state).cc.publicInterface, peerNetns: NS_CC, master: 'pub0', up: true });
 
   const sw = hosts.get(NS_SWITCH).transaction();
   sw.addLink({ kind: 'bridge', name: 'sw0', stp: false, forwardDelay: 0, up: true });
-  sw.addLink({ kind: 'veth', name: 'sw-cc', peer: state.cc.privateInterface, peerNetns: NS_CC, master: 'sw0', up: true, mtu: UNDERLAY_MTU });
-  for (const [node, host] of Object.entries(state.nodes)) {
+  sw.addLink({ kind: 'veth', name: 'sw-cc', peer: pickCluster(state).cc.privateInterface, peerNetns: NS_CC, master: 'sw0', up: true, mtu: UNDERLAY_MTU });
+  for (const [node, host] of Object.entries(allNodes(state))) {
     sw.addLink({ kind: 'veth', name: `sw-${node}`, peer: host.privateInterface, peerNetns: ncNetns(node), master: 'sw0', up: true, mtu: UNDERLAY_MTU });
   }
 
@@ -172,13 +173,13 @@ export async function buildScaffolding(hosts: Hosts, state: AllocatedState, samp
     hosts
       .get(NS_CC)
       .transaction()
-      .setLink(state.cc.publicInterface, { up: true })
-      .setLink(state.cc.privateInterface, { up: true, mtu: UNDERLAY_MTU })
-      .addAddress({ dev: state.cc.publicInterface, address: `${CC_PUBLIC_IP}/${PUB_PREFIX}` })
+      .setLink(pickCluster(state).cc.publicInterface, { up: true })
+      .setLink(pickCluster(state).cc.privateInterface, { up: true, mtu: UNDERLAY_MTU })
+      .addAddress({ dev: pickCluster(state).cc.publicInterface, address: `${CC_PUBLIC_IP}/${PUB_PREFIX}` })
       .addRoute({ dst: 'default', gateway: PUB_IP })
       .commit(),
   );
-  for (const [node, host] of Object.entries(state.nodes)) {
+  for (const [node, host] of Object.entries(allNodes(state))) {
     far.push(hosts.get(ncNetns(node)).transaction().setLink(host.privateInterface, { up: true, mtu: UNDERLAY_MTU }).commit());
   }
   for (const i of sample) far.push(hosts.get(instanceNetns(i.id)).links.set('eth0', { up: true }));

@@ -16,7 +16,9 @@
 //   that group its block explicitly, as any state may.
 // - Port: the lowest free "vnetN" on the instance's node.
 // - Private IP: the lowest free address of the group block from block + 2,
-//   never the network, gateway or broadcast address.
+//   never the network, gateway or broadcast address. With N clusters the
+//   gateways are block + 1 .. block + N (clusters.ts) and instances start at
+//   block + N + 1.
 // - MAC: macPrefix + the four bytes of the private IP (d0:0d:0a:01:02:02 for 10.1.2.2).
 // - Public IP (publicIp: true): the lowest free address of the pool, entries in
 //   the order given. publicIp false or absent: none.
@@ -24,6 +26,7 @@
 // Exhaustion of any pool is a ValidationError naming the pool.
 import { ValidationError } from '../errors.js';
 import { formatMac, intToIpv4, ipv4ToInt } from '../util/ip.js';
+import { clustersOf, firstHostInt } from './clusters.js';
 import { checkState } from './validate.js';
 import { checkNetwork, type NetCtx } from './check-network.js';
 import { blockOf, eucalyptusBlock, formatBlock, lastOf, parseBlock } from './net.js';
@@ -88,8 +91,7 @@ function resolve(st: State, net: NetCtx): Draft {
     ...(st.dns !== undefined ? { dns: st.dns } : {}),
     ...(st.metadata !== undefined ? { metadata: st.metadata } : {}),
     macPrefix: formatMac(net.macPrefix),
-    cc: st.cc,
-    nodes: st.nodes ?? {},
+    ...(st.clusters !== undefined ? { clusters: st.clusters } : { cc: st.cc, nodes: st.nodes ?? {} }),
     groups: (st.groups ?? []).map((g) => ({ ...canonicalGroup(g), rules: g.rules ?? [] })),
     instances: (st.instances ?? []).map(canonicalInstance),
     ...(st.reservedIps !== undefined ? { reservedIps: [...st.reservedIps] } : {}),
@@ -178,7 +180,7 @@ function allocatePrivateIps(s: Draft): void {
   s.instances.forEach((inst, i) => {
     if (inst.privateIp !== undefined) return;
     const b = must(blocks.get(inst.group), `the block of group ${inst.group}`);
-    let ip = b.network + 2;
+    let ip = firstHostInt(b, clustersOf(s).length);
     while (ip < lastOf(b) && used.has(ip)) ip++;
     if (ip >= lastOf(b)) {
       throw new ValidationError(

@@ -48,9 +48,9 @@ export interface PlannedDhcp {
  * hostnames (as dnsmasq reads them), the namespace, the state directory,
  * dnsmasq itself. Every problem is named in one DhcpValidationError.
  */
-export async function planDhcp(state: AllocatedState, netns: Netns | undefined, opts: DhcpOptions = {}): Promise<PlannedDhcp> {
+export async function planDhcp(state: AllocatedState, netns: Netns | undefined, opts: DhcpOptions = {}, cluster?: string): Promise<PlannedDhcp> {
   const problems: ValidationError[] = hostnameClashes(state);
-  const networks = dhcpNetworksOf(state, { bridge: (g) => bridgeOf(state, g) }).filter((n) => n.hosts.length);
+  const networks = dhcpNetworksOf(state, { bridge: (g) => bridgeOf(state, g), ...(cluster !== undefined ? { cluster } : {}) }).filter((n) => n.hosts.length);
   let server: DhcpServer | undefined;
   try {
     server = dhcpServerFor(netns, opts);

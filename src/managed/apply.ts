@@ -124,7 +124,7 @@ async function checkHost(h: Handle, state: AllocatedState, role: Role, opts: App
   let dhcpErr: DhcpValidationError | undefined;
   const planIt = async (resolved: Resolved['state']): Promise<string[]> => {
     try {
-      dhcp = await planDhcp(resolved, opts.netns, opts.dhcpOptions);
+      dhcp = await planDhcp(resolved, opts.netns, opts.dhcpOptions, role.role === 'cc' ? role.cluster : undefined);
       return [];
     } catch (err) {
       if (!(err instanceof DhcpValidationError)) throw err;

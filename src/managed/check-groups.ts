@@ -1,7 +1,8 @@
 // Semantic checks of security groups and their ingress rules.
 import { ValidationError } from '../errors.js';
 import type { NetCtx } from './check-network.js';
-import { checkIcmp, checkPort, checkVlanNumber, nodeField, Unique } from './fields.js';
+import { clustersOf } from './clusters.js';
+import { checkIcmp, checkPort, checkVlanNumber, Unique } from './fields.js';
 import { contains, formatBlock, lastOf, parseBlock, type Block } from './net.js';
 import { groupChain, groupKey, type Group, type Rule, type State } from './types.js';
 import { must } from '../util/must.js';
@@ -47,8 +48,11 @@ function checkGroupVlan(s: State, ctx: NetCtx, vlan: number, field: string): voi
   if (vlan < lo || vlan > hi) throw new ValidationError(field, vlan, `is outside vlanRange ${lo}-${hi}`);
   if (ctx.segmentation !== 'vlan' && ctx.segmentation !== 'auto') return;
   // The VLAN device <privateInterface>.<vlan> must fit in IFNAMSIZ - 1 bytes.
-  const hosts: Array<[string, string]> = [['cc.privateInterface', s.cc.privateInterface]];
-  for (const [n, h] of Object.entries(s.nodes ?? {})) hosts.push([nodeField(n, 'privateInterface'), h.privateInterface]);
+  const hosts: Array<[string, string]> = [];
+  for (const c of clustersOf(s)) {
+    hosts.push([`${c.ccField}.privateInterface`, c.cc.privateInterface]);
+    for (const [n, h] of Object.entries(c.nodes)) hosts.push([c.nodeField(n, 'privateInterface'), h.privateInterface]);
+  }
   for (const [hostField, ifname] of hosts) {
     const dev = `${ifname}.${vlan}`;
     if (Buffer.byteLength(dev) > 15) {

@@ -3,6 +3,7 @@ import { ValidationError } from '../errors.js';
 import { intToIpv4, parseMac } from '../util/ip.js';
 import type { GroupInfo } from './check-groups.js';
 import type { NetCtx } from './check-network.js';
+import { clusterOfNode, clustersOf, gatewayInt, type ClusterView } from './clusters.js';
 import { checkIfName, Unique } from './fields.js';
 import { contains, formatBlock, lastOf, parseIpv4Int } from './net.js';
 import { describePool, poolContains } from './pool.js';
@@ -32,12 +33,12 @@ export function checkInstances(s: State, ctx: NetCtx, groups: Map<string, GroupI
       const hint = /^[^/]+\/[^/]+$/.test(inst.group) ? 'no such group in groups' : 'expected "owner/name" of a group';
       throw new ValidationError(`${f}.group`, inst.group, hint);
     }
-    const node = s.nodes && Object.hasOwn(s.nodes, inst.node) ? s.nodes[inst.node] : undefined;
+    const node = clusterOfNode(s, inst.node)?.nodes[inst.node];
     if (!node) {
-      throw new ValidationError(`${f}.node`, inst.node, 'no such node in nodes');
+      throw new ValidationError(`${f}.node`, inst.node, 'no such node in the cloud');
     }
     if (inst.port !== undefined) checkInstancePort(inst, f, node.privateInterface, seen);
-    if (inst.privateIp !== undefined) checkPrivateIp(inst.privateIp, `${f}.privateIp`, ctx, group, seen);
+    if (inst.privateIp !== undefined) checkPrivateIp(inst.privateIp, `${f}.privateIp`, ctx, group, seen, clustersOf(s));
     if (inst.mac !== undefined) checkMac(inst.mac, `${f}.mac`, seen);
     if (typeof inst.publicIp === 'string') checkPublicIp(inst.publicIp, `${f}.publicIp`, ctx, seen);
   });
@@ -81,7 +82,7 @@ function checkInstancePort(inst: Instance, f: string, privateInterface: string, 
   seen.ports.add(`${inst.node}\u0000${port}`, `${f}.port`, port);
 }
 
-function checkPrivateIp(text: string, field: string, ctx: NetCtx, group: GroupInfo, seen: Seen): void {
+function checkPrivateIp(text: string, field: string, ctx: NetCtx, group: GroupInfo, seen: Seen, clusters: ClusterView[]): void {
   const ip = parseIpv4Int(field, text);
   const b = group.block;
   if (!b) {
@@ -90,9 +91,11 @@ function checkPrivateIp(text: string, field: string, ctx: NetCtx, group: GroupIn
     }
   } else if (!contains(b, ip)) {
     throw new ValidationError(field, text, `is outside the block ${formatBlock(b)} of group ${group.key}`);
-  } else if (ip === b.network || ip === b.network + 1 || ip === lastOf(b)) {
-    const what = ip === b.network ? 'network address' : ip === lastOf(b) ? 'broadcast address' : 'gateway';
-    throw new ValidationError(field, text, `is the ${what} of ${formatBlock(b)}`);
+  } else if (ip === b.network || ip === lastOf(b)) {
+    throw new ValidationError(field, text, `is the ${ip === b.network ? 'network' : 'broadcast'} address of ${formatBlock(b)}`);
+  } else {
+    const gw = clusters.find((c) => gatewayInt(b, c.index) === ip) ?? (ip === b.network + 1 ? clusters[0] : undefined);
+    if (gw) throw new ValidationError(field, text, `is the gateway of ${formatBlock(b)} of cluster ${gw?.name ?? 'default'}'s CC`);
   }
   seen.privateIps.add(ip, field, text);
 }

@@ -1,9 +1,9 @@
 // Semantic checks of the network settings: what the JSON Schema cannot say.
 import { ValidationError } from '../errors.js';
-import { intToIpv4 } from '../util/ip.js';
-import { checkIfName, checkVlanNumber, nodeField, Unique } from './fields.js';
-import { contains, formatBlock, overlaps, parseBlock, parseHostCidr, parseIpv4Int, reservedOverlap, type Block } from './net.js';
-import { parsePool, poolContains, poolOverlap, type PoolRange } from './pool.js';
+import { checkHosts } from './check-clusters.js';
+import { checkVlanNumber } from './fields.js';
+import { contains, formatBlock, parseBlock, parseIpv4Int, reservedOverlap, type Block } from './net.js';
+import { parsePool, poolOverlap, type PoolRange } from './pool.js';
 import { DEFAULT_MAC_PREFIX, DEFAULT_VLAN_RANGE, defaultSegmentation, type SegmentationSetting, type State } from './types.js';
 
 /** The checked network settings, with defaults resolved, for the later checks and allocation. */
@@ -85,34 +85,4 @@ function checkMacPrefix(text: string): Uint8Array {
   const bytes = Uint8Array.from(text.split(':').map((h) => parseInt(h, 16)));
   if (bytes[0] & 1) throw new ValidationError('macPrefix', text, 'is a multicast prefix (first byte odd)');
   return bytes;
-}
-
-/** Interfaces of the CC and nodes, and their underlay addresses. */
-function checkHosts(s: State, seg: SegmentationSetting, subnet: Block, pool: PoolRange[]): void {
-  const hosts: Array<[string, { privateInterface: string; underlay?: string }]> = [['cc', s.cc]];
-  checkIfName('cc.publicInterface', s.cc.publicInterface);
-  checkIfName('cc.privateInterface', s.cc.privateInterface);
-  if (s.cc.publicInterface === s.cc.privateInterface) {
-    throw new ValidationError('cc.privateInterface', s.cc.privateInterface, 'is also cc.publicInterface');
-  }
-  for (const [name, node] of Object.entries(s.nodes ?? {})) {
-    checkIfName(nodeField(name, 'privateInterface'), node.privateInterface);
-    hosts.push([nodeField(name), node]);
-  }
-  const addrs = new Unique<number>('underlay address');
-  for (const [path, h] of hosts) {
-    const field = `${path}.underlay`;
-    if (h.underlay === undefined) {
-      if (seg === 'vxlan') {
-        throw new ValidationError(field, undefined, "segmentation vxlan needs an underlay address (address/prefix) on each host's private NIC");
-      }
-      continue;
-    }
-    const u = parseHostCidr(field, h.underlay);
-    addrs.add(u.ip, field, h.underlay);
-    if (overlaps(u.block, subnet)) throw new ValidationError(field, h.underlay, `overlaps the private subnet ${s.subnet}`);
-    if (poolContains(pool, u.ip)) throw new ValidationError(field, h.underlay, `${intToIpv4(u.ip)} is in the public pool`);
-    const reserved = reservedOverlap(u.block);
-    if (reserved) throw new ValidationError(field, h.underlay, `overlaps ${reserved}`);
-  }
 }

@@ -5,6 +5,7 @@
 import type { Handle } from '../handle.js';
 import { ValidationError } from '../errors.js';
 import { vlanSupport, type VlanSupport } from '../sys/vlan-support.js';
+import { clusterOfNode, pickCluster } from './clusters.js';
 import { planRole, type Role } from './roles/index.js';
 import type { AllocatedState, Segmentation } from './types.js';
 import { validateState } from './validate.js';
@@ -55,12 +56,13 @@ export function resolveSegmentation(state: AllocatedState, vlan: VlanSupport, pr
 function neededInterfaces(state: AllocatedState, role: Role): Array<[string, string]> {
   if (role.role === 'cc') {
     const out: Array<[string, string]> = [];
-    if (state.instances.some((i) => i.publicIp !== undefined)) out.push(['cc.publicInterface', state.cc.publicInterface]);
-    out.push(['cc.privateInterface', state.cc.privateInterface]);
+    const c = pickCluster(state, role.cluster);
+    if (state.instances.some((i) => i.publicIp !== undefined)) out.push([`${c.ccField}.publicInterface`, c.cc.publicInterface]);
+    out.push([`${c.ccField}.privateInterface`, c.cc.privateInterface]);
     return out;
   }
-  const node = state.nodes[role.node];
-  return node ? [[`nodes.${role.node}.privateInterface`, node.privateInterface]] : [];
+  const c = clusterOfNode(state, role.node);
+  return c ? [[c.nodeField(role.node, 'privateInterface'), c.nodes[role.node].privateInterface]] : [];
 }
 
 export interface PreflightResult extends Resolved {

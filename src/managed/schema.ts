@@ -94,7 +94,7 @@ export const stateSchema = {
   $id: 'urn:eucanet:managed-state',
   title: 'eucanet desired state (Eucalyptus MANAGED network)',
   type: 'object',
-  required: ['mode', 'subnet', 'addrsPerNet', 'cc'],
+  required: ['mode', 'subnet', 'addrsPerNet'],
   additionalProperties: false,
   properties: {
     $schema: { type: 'string' },
@@ -139,6 +139,21 @@ export const stateSchema = {
       description: 'Node controllers by name.',
       propertyNames: name,
       additionalProperties: host({}),
+    },
+    clusters: {
+      type: 'object',
+      description: 'Multi-cluster form, instead of cc and nodes: clusters by name, each { cc, nodes }.',
+      propertyNames: name,
+      minProperties: 1,
+      additionalProperties: {
+        type: 'object',
+        required: ['cc'],
+        additionalProperties: false,
+        properties: {
+          cc: host({ publicInterface: ifname, tunnelAddress: { type: 'string', description: 'Address other CCs tunnel to.' } }),
+          nodes: { type: 'object', propertyNames: name, additionalProperties: host({}) },
+        },
+      },
     },
     groups: { type: 'array', items: group },
     instances: { type: 'array', items: instance },

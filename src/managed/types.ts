@@ -85,6 +85,18 @@ export interface ClusterController {
   privateInterface: string;
   /** Address/prefix on the private NIC, the VXLAN underlay (segmentation vxlan). */
   underlay?: string;
+  /**
+   * Multi-cluster: the address (no prefix) this CC's inter-cluster tunnels use
+   * on its public side; the other CCs send to it. Required when the cloud has
+   * more than one cluster.
+   */
+  tunnelAddress?: string;
+}
+
+/** One cluster of a multi-cluster cloud: its CC and its node controllers. */
+export interface Cluster {
+  cc: ClusterController;
+  nodes?: Record<string, NodeHost>;
 }
 
 export interface State {
@@ -106,8 +118,12 @@ export interface State {
   metadata?: string;
   /** The first two bytes of instance MACs; default "d0:0d". */
   macPrefix?: string;
-  cc: ClusterController;
+  /** The one cluster's CC (single-cluster form). Exactly one of cc and clusters. */
+  cc?: ClusterController;
+  /** Node controllers by name (single-cluster form only). */
   nodes?: Record<string, NodeHost>;
+  /** Multi-cluster form: clusters by name, each with its CC and nodes (see managed/clusters.ts). */
+  clusters?: Record<string, Cluster>;
   groups?: Group[];
   instances?: Instance[];
   /** Public addresses allocated but not associated with an instance (kept out of the pool). */
@@ -135,7 +151,6 @@ export interface AllocatedState extends Omit<State, 'groups' | 'instances'> {
   vlanRange: [number, number];
   publicIps: string[];
   macPrefix: string;
-  nodes: Record<string, NodeHost>;
   groups: AllocatedGroup[];
   instances: AllocatedInstance[];
 }

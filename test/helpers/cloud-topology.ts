@@ -15,6 +15,7 @@
 // CC's dnsmasq, then deletes the namespaces (which takes every link, address
 // and nftables table in them along) and dnsmasq's state directory.
 import { rmSync } from 'node:fs';
+import { allNodes, pickCluster } from '../../src/managed/clusters.js';
 import { dhcpServerFor } from '../../src/managed/apply.js';
 import type { AllocatedInstance, AllocatedState } from '../../src/managed/types.js';
 import { dropMulticast, Hosts, prepareHosts } from '../../src/demo/topology.js';
@@ -72,7 +73,7 @@ export class CloudTopology {
   /** The hosts and wires for `state`, with a namespace for each of `instances`. */
   async build(state: AllocatedState, instances: AllocatedInstance[], opts: TopologyOptions = {}): Promise<void> {
     const pub = opts.public ?? true;
-    const nodes = Object.keys(state.nodes);
+    const nodes = Object.keys(allNodes(state));
     await this.makeNs([...(pub ? [this.pub, this.clc] : []), this.cc, this.sw, ...nodes.map((n) => this.nc(n))]);
 
     const near: Array<Promise<void>> = [];
@@ -81,13 +82,13 @@ export class CloudTopology {
       tx.addLink({ kind: 'bridge', name: 'pub0', stp: false, forwardDelay: 0, up: true });
       tx.addAddress({ dev: 'pub0', address: `${PUB_IP}/24` });
       tx.addLink({ kind: 'veth', name: 'pub-clc', peer: 'eth0', peerNetns: this.clc, master: 'pub0', up: true });
-      tx.addLink({ kind: 'veth', name: 'pub-cc', peer: state.cc.publicInterface, peerNetns: this.cc, master: 'pub0', up: true });
+      tx.addLink({ kind: 'veth', name: 'pub-cc', peer: pickCluster(state).cc.publicInterface, peerNetns: this.cc, master: 'pub0', up: true });
       near.push(tx.commit().then(() => undefined));
     }
     const sw = this.hosts.get(this.sw).transaction();
     sw.addLink({ kind: 'bridge', name: 'sw0', stp: false, forwardDelay: 0, up: true });
-    sw.addLink({ kind: 'veth', name: 'sw-cc', peer: state.cc.privateInterface, peerNetns: this.cc, master: 'sw0', up: true });
-    for (const [node, host] of Object.entries(state.nodes)) {
+    sw.addLink({ kind: 'veth', name: 'sw-cc', peer: pickCluster(state).cc.privateInterface, peerNetns: this.cc, master: 'sw0', up: true });
+    for (const [node, host] of Object.entries(allNodes(state))) {
       sw.addLink({ kind: 'veth', name: `sw-${node}`, peer: host.privateInterface, peerNetns: this.nc(node), master: 'sw0', up: true });
     }
     near.push(sw.commit().then(() => dropMulticast(this.hosts.get(this.sw))));
@@ -106,14 +107,14 @@ export class CloudTopology {
           .commit(),
       );
     }
-    const cc = this.hosts.get(this.cc).transaction().setLink(state.cc.privateInterface, { up: true });
+    const cc = this.hosts.get(this.cc).transaction().setLink(pickCluster(state).cc.privateInterface, { up: true });
     if (pub) {
-      cc.setLink(state.cc.publicInterface, { up: true })
-        .addAddress({ dev: state.cc.publicInterface, address: `${CC_PUBLIC_IP}/24` })
+      cc.setLink(pickCluster(state).cc.publicInterface, { up: true })
+        .addAddress({ dev: pickCluster(state).cc.publicInterface, address: `${CC_PUBLIC_IP}/24` })
         .addRoute({ dst: 'default', gateway: PUB_IP });
     }
     far.push(cc.commit());
-    for (const [node, host] of Object.entries(state.nodes))
+    for (const [node, host] of Object.entries(allNodes(state)))
       far.push(this.hosts.get(this.nc(node)).transaction().setLink(host.privateInterface, { up: true }).commit());
     await Promise.all(far);
     await Promise.all(instances.map((i) => this.addInstance(i)));

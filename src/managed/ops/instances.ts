@@ -1,6 +1,7 @@
 // run-instance and terminate-instance as pure functions: state -> { state, changes }.
 import { ValidationError } from '../../errors.js';
 import { intToIpv4 } from '../../util/ip.js';
+import { allNodes } from '../clusters.js';
 import { checkIfName } from '../fields.js';
 import { parseIpv4Int } from '../net.js';
 import { parsePool, poolContains } from '../pool.js';
@@ -38,7 +39,8 @@ export function runInstance(state: State, inst: Instance): OpResult {
   if (typeof inst.id !== 'string' || inst.id === '') throw new ValidationError('id', inst.id, 'expected an instance id');
   if ((s.instances ?? []).some((i) => i.id === inst.id)) throw new ValidationError('id', inst.id, 'an instance with this id already exists');
   findGroup(s, inst.group);
-  if (!Object.hasOwn(s.nodes ?? {}, inst.node)) throw new ValidationError('node', inst.node, `no such node in nodes${hint(Object.keys(s.nodes ?? {}))}`);
+  const nodes = allNodes(s);
+  if (!Object.hasOwn(nodes, inst.node)) throw new ValidationError('node', inst.node, `no such node in the cloud${hint(Object.keys(nodes))}`);
   const add: Instance = { id: inst.id, group: inst.group, node: inst.node };
   if (inst.port !== undefined) {
     add.port = checkIfName('port', inst.port);

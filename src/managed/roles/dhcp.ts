@@ -5,7 +5,8 @@
 import type { DhcpNetwork } from '../../dhcp/types.js';
 import { dhcpHostnameProblem } from '../../dhcp/validate.js';
 import { ValidationError } from '../../errors.js';
-import { groupNet } from '../net.js';
+import { gatewayOf, pickCluster } from '../clusters.js';
+import { groupNet, parseBlock } from '../net.js';
 import { groupKey, type AllocatedGroup, type AllocatedState } from '../types.js';
 
 /** An instance id dnsmasq would take as the host's name (not a lease time, not a keyword). */
@@ -42,6 +43,8 @@ export interface DhcpFromStateOptions {
   /** The bridge a group's instances are on at the CC. Default `eucabr<vlan>`. */
   bridge?: (g: AllocatedGroup) => string;
   leaseTime?: number | 'infinite';
+  /** The cluster whose CC serves (--cluster); needed when there are several. Its own instances only, its gateway as router. */
+  cluster?: string;
 }
 
 /**
@@ -54,16 +57,18 @@ export interface DhcpFromStateOptions {
  */
 export function dhcpNetworksOf(state: AllocatedState, opts: DhcpFromStateOptions = {}): DhcpNetwork[] {
   const bridge = opts.bridge ?? ((g: AllocatedGroup) => `eucabr${g.vlan}`);
+  const cluster = pickCluster(state, opts.cluster);
   return state.groups.map((g) => {
     const net = groupNet(g);
     const key = groupKey(g);
+    const gateway = gatewayOf(parseBlock('subnet', g.subnet), cluster.index);
     const n: DhcpNetwork = {
       interface: bridge(g),
       subnet: net.cidr,
-      gateway: net.gateway,
+      gateway,
       dns: state.dns !== undefined ? [state.dns] : [],
       hosts: state.instances
-        .filter((i) => i.group === key)
+        .filter((i) => i.group === key && Object.hasOwn(cluster.nodes, i.node))
         .map((i) => (isHostname(i.id) ? { mac: i.mac, ip: i.privateIp, hostname: i.id } : { mac: i.mac, ip: i.privateIp })),
     };
     if (opts.leaseTime !== undefined) n.leaseTime = opts.leaseTime;

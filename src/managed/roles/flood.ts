@@ -17,10 +17,18 @@
 // the device learns it. (ARP and DHCP broadcasts still go to every carrier.)
 import type { FdbSpec } from '../../rtnl/fdb.js';
 import { DEFAULT_VXLAN_FLOOD, groupKey, type AllocatedGroup, type AllocatedState, type VxlanFlood } from '../types.js';
+import { clusterOfNode, pickCluster, type ClusterView } from '../clusters.js';
 import { segmentOf } from './names.js';
 
 /** A host of the cloud: the CC, or a node by its key in `nodes`. */
-export type HostId = { role: 'cc' } | { role: 'nc'; node: string };
+export type HostId = { role: 'cc'; cluster?: string } | { role: 'nc'; node: string };
+
+/** The cluster of a host: a segment's VXLAN reaches only the hosts of its own cluster's private network. */
+function clusterOfHost(state: AllocatedState, self: HostId): ClusterView {
+  const c = self.role === 'cc' ? pickCluster(state, self.cluster) : clusterOfNode(state, self.node);
+  if (!c) throw new Error(`node ${self.role === 'nc' ? self.node : ''} is in no cluster`);
+  return c;
+}
 
 /** The flooding a state asks for (unicast unless it says multicast). */
 export function vxlanFloodOf(state: Pick<AllocatedState, 'vxlanFlood'>): VxlanFlood {
@@ -33,15 +41,16 @@ const addressOf = (underlay: string | undefined) => underlay?.split('/')[0];
 /** The underlay addresses of the hosts other than `self` that carry group `g`, the CC first, then nodes by name. */
 export function groupPeers(state: AllocatedState, g: AllocatedGroup, self: HostId): string[] {
   const out: string[] = [];
+  const cluster = clusterOfHost(state, self);
   if (self.role !== 'cc') {
-    const cc = addressOf(state.cc.underlay);
+    const cc = addressOf(cluster.cc.underlay);
     if (cc) out.push(cc);
   }
   const key = groupKey(g);
   const nodes = new Set(state.instances.filter((i) => i.group === key).map((i) => i.node));
   for (const n of [...nodes].sort()) {
     if (self.role === 'nc' && self.node === n) continue;
-    const a = addressOf(state.nodes[n]?.underlay);
+    const a = addressOf(cluster.nodes[n]?.underlay);
     if (a) out.push(a);
   }
   return out;
@@ -51,9 +60,10 @@ export function groupPeers(state: AllocatedState, g: AllocatedGroup, self: HostI
 export function instanceEntries(state: AllocatedState, g: AllocatedGroup, self: HostId, dev: string): FdbSpec[] {
   const key = groupKey(g);
   const out: FdbSpec[] = [];
+  const cluster = clusterOfHost(state, self);
   for (const i of state.instances) {
     if (i.group !== key || (self.role === 'nc' && self.node === i.node)) continue;
-    const dst = addressOf(state.nodes[i.node]?.underlay);
+    const dst = addressOf(cluster.nodes[i.node]?.underlay);
     if (dst) out.push({ dev, lladdr: i.mac, dst });
   }
   return out;

@@ -2,19 +2,23 @@
 // the desired kernel state of that host out (applied by tx/reconcile.ts).
 import { ValidationError } from '../../errors.js';
 import type { DesiredState } from '../../tx/desired.js';
-import { groupNet } from '../net.js';
+import { allNodes, clusterOfNode, gatewayOf, pickCluster } from '../clusters.js';
+import { groupNet, parseBlock } from '../net.js';
 import { groupKey, type AllocatedState } from '../types.js';
 import { ncNft } from './antispoof.js';
 import { ccNft } from './firewall.js';
 import { bridgeOf } from './names.js';
 import { hostSegments } from './segments.js';
+import { clusterTunnels } from './tunnels.js';
 import { must } from '../../util/must.js';
 
 export * from './names.js';
 export { floodEntries, groupPeers, vxlanFloodOf, type HostId } from './flood.js';
 export { ingressRule } from './firewall.js';
+export { clusterTunnels, tunnelOf, TUNNEL_PORT } from './tunnels.js';
 
-export type Role = { role: 'cc' } | { role: 'nc'; node: string };
+/** A host's role; a CC of a cloud of several clusters names its cluster. */
+export type Role = { role: 'cc'; cluster?: string } | { role: 'nc'; node: string };
 
 /** Host-wide settings a role turns on (to 1), which `down` puts back as they were. */
 export const ROLE_SYSCTLS = { cc: ['net.ipv4.ip_forward'], nc: [] as string[] } as const;
@@ -24,14 +28,21 @@ export const ROLE_SYSCTLS = { cc: ['net.ipv4.ip_forward'], nc: [] as string[] } 
  * with the gateway address; public IPs as /32s on the public NIC; forwarding
  * on; the nat and filter tables.
  */
-export function planCc(state: AllocatedState): DesiredState {
-  const net = hostSegments(state, state.groups, { role: 'cc' }, state.cc.privateInterface, state.cc.underlay);
+export function planCc(state: AllocatedState, cluster?: string): DesiredState {
+  const c = pickCluster(state, cluster);
+  const net = hostSegments(state, state.groups, { role: 'cc', cluster: c.name }, c.cc.privateInterface, c.cc.underlay);
   for (const g of state.groups) {
     const n = groupNet(g);
-    net.addresses.push({ dev: bridgeOf(state, g), address: `${n.gateway}/${n.prefix}` });
+    net.addresses.push({ dev: bridgeOf(state, g), address: `${gatewayOf(parseBlock('subnet', g.subnet), c.index)}/${n.prefix}` });
   }
+  const tunnels = clusterTunnels(state, c);
+  net.links.push(...tunnels.links);
+  net.fdb.push(...tunnels.fdb);
+  // Each CC NATs only its own cluster's instances' public addresses.
   for (const i of state.instances) {
-    if (i.publicIp !== undefined) net.addresses.push({ dev: state.cc.publicInterface, address: `${i.publicIp}/32` });
+    if (i.publicIp !== undefined && clusterOfNode(state, i.node)?.name === c.name) {
+      net.addresses.push({ dev: c.cc.publicInterface, address: `${i.publicIp}/32` });
+    }
   }
   const sysctls: Record<string, number> = Object.fromEntries(ROLE_SYSCTLS.cc.map((k) => [k, 1]));
   // Without segmentation every group's gateway is on the one bridge: traffic
@@ -47,8 +58,8 @@ export function planCc(state: AllocatedState): DesiredState {
  * if the port does not exist), and the anti-spoofing bridge filter.
  */
 export function planNc(state: AllocatedState, node: string): DesiredState {
-  const host = state.nodes[node];
-  if (!host) throw new ValidationError('node', node, `unknown node; the state has ${Object.keys(state.nodes).join(', ') || 'none'}`);
+  const host = allNodes(state)[node];
+  if (!host) throw new ValidationError('node', node, `unknown node; the state has ${Object.keys(allNodes(state)).join(', ') || 'none'}`);
   const here = state.instances.filter((i) => i.node === node);
   const keys = new Set(here.map((i) => i.group));
   const groups = state.groups.filter((g) => keys.has(groupKey(g)));
@@ -67,5 +78,5 @@ export function planRole(state: AllocatedState, role: Role): DesiredState {
   if (state.segmentation === 'auto') {
     throw new ValidationError('segmentation', 'auto', 'is decided per host: resolve it first (managed/preflight.ts resolveSegmentation, which apply does)');
   }
-  return role.role === 'cc' ? planCc(state) : planNc(state, role.node);
+  return role.role === 'cc' ? planCc(state, role.cluster) : planNc(state, role.node);
 }
