@@ -125,7 +125,7 @@ describe('the operations on a state file', () => {
     [
       'unknown node',
       ['run-instance', '--id', 'i-9', '--group', 'admin/web', '--node', 'nc9'],
-      'eucanet: invalid node "nc9": no such node in nodes (known: nc1, nc2)',
+      'eucanet: invalid node "nc9": no such node in the cloud (known: nc1, nc2)',
     ],
     [
       'taken id',
