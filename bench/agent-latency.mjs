@@ -31,10 +31,18 @@ import { planRole } from '../dist/managed/roles/index.js';
 import { allocate } from '../dist/managed/allocate.js';
 import { update } from '../dist/store/update.js';
 import { writeFileAtomic } from '../dist/util/file.js';
+import { must } from '../dist/util/must.js';
 
+/** @typedef {{ role: 'cc' } | { role: 'nc', node: string }} Role */
+/** @typedef {{ event?: string, version?: string, result: string, error?: string, dnsmasqPid?: number }} SyncLine */
+/** @typedef {import('../dist/managed/types.js').State} State */
+/** @typedef {(s: State) => any} Op */
+/** @typedef {ProcAgent | Agent} AnyAgent */
+
+/** @param {string} k @param {string} d @returns {string} */
 const arg = (k, d) => {
   const i = process.argv.indexOf(`--${k}`);
-  return i > 0 ? process.argv[i + 1] : d;
+  return i > 0 ? (process.argv[i + 1] ?? d) : d;
 };
 const SIZES = arg('sizes', '8,5000').split(',').map(Number);
 const RUNS = Number(arg('runs', '30'));
@@ -46,9 +54,12 @@ const PROCS = process.argv.includes('--procs');
 
 /** `eucanet agent` as a child process, looking like an Agent to this file: role, 'sync' events, start(), stop(). */
 class ProcAgent extends EventEmitter {
+  /** @param {Role} role @param {string} ns @param {string} file */
   constructor(role, ns, file) {
     super();
     this.role = role;
+    /** @type {number | undefined} */
+    this.dnsmasqPid = undefined;
     const args = ['dist/cli/main.js', 'agent', '--json', '--resync', '0', '--state', file, '--netns', ns, '--role', role.role];
     if (role.role === 'nc') args.push('--node', role.node);
     this.child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
@@ -60,6 +71,7 @@ class ProcAgent extends EventEmitter {
       this.emit('sync', o);
     });
   }
+  /** @returns {Promise<SyncLine>} */
   start() {
     return new Promise((resolve) => this.once('sync', resolve));
   }
@@ -71,10 +83,21 @@ class ProcAgent extends EventEmitter {
   }
 }
 const PER_GROUP = 900; // a bridge takes at most 1024 ports
+/**
+ * The dnsmasq an agent started (the in-process Agent keeps it in a private field).
+ * @param {AnyAgent} a
+ * @returns {number | undefined}
+ */
+const dnsmasqPidOf = (a) => /** @type {{ dnsmasqPid?: number }} */ (/** @type {unknown} */ (a)).dnsmasqPid;
+/** @param {number} ms */
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+/** @param {...string} a */
 const ip = (...a) => execFileSync('ip', a, { stdio: ['ignore', 'pipe', 'pipe'] }).toString();
 
-/** N instances on nc1, in groups of at most PER_GROUP. */
+/**
+ * N instances on nc1, in groups of at most PER_GROUP.
+ * @param {number} n
+ */
 export function cloudOf(n) {
   const groups = Array.from({ length: Math.max(2, Math.ceil(n / PER_GROUP)) }, (_, g) => ({
     owner: 'admin',
@@ -98,37 +121,50 @@ export function cloudOf(n) {
   };
 }
 
+/** @param {number[]} xs @param {number} p */
 const pct = (xs, p) => {
   const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)];
+  return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)] ?? NaN;
 };
 
+/** @param {string} ns @param {...string} what @returns {any[]} */
 function nftJson(ns, ...what) {
   return JSON.parse(execFileSync('ip', ['netns', 'exec', ns, 'nft', '-j', 'list', ...what]).toString()).nftables;
 }
+/** @param {string} ns @param {string} chain @param {number} port */
 const chainHasPort = (ns, chain, port) =>
   nftJson(ns, 'chain', 'ip', 'eucanet', chain).some((o) => o.rule && JSON.stringify(o.rule.expr).includes(`"right":${port}`));
+/** @param {string} ns @param {string} pub */
 const mapHas = (ns, pub) => JSON.stringify(nftJson(ns, 'map', 'ip', 'eucanet', 'pub2priv')).includes(`"${pub}"`);
+/** @param {string} ns @param {string} port @returns {string | undefined} */
 const tapIn = (ns, port) => JSON.parse(ip('-n', ns, '-j', 'link', 'show', 'dev', port))[0]?.master;
 
 /** Every sync event of every agent, with its time: a sync may end before update() hands back its version. */
+/** @type {Map<AnyAgent, Array<SyncLine & { at: number }>>} */
 const seen = new Map();
+/** @param {AnyAgent} a */
 function record(a) {
   seen.set(a, []);
-  a.on('sync', (r) => seen.get(a).push({ ...r, at: performance.now() }));
+  /** @type {EventEmitter} */ (/** @type {unknown} */ (a)).on('sync', (/** @type {SyncLine} */ r) =>
+    must(seen.get(a), 'the syncs seen of an agent').push({ ...r, at: performance.now() }),
+  );
 }
 
 /** Where each agent's sync list ends now: versions repeat (content hashes), only later syncs count. */
-const marks = (agents) => new Map(agents.map((a) => [a, seen.get(a).length]));
+/** @param {AnyAgent[]} agents */
+const marks = (agents) => new Map(agents.map((a) => [a, must(seen.get(a), 'the syncs seen of an agent').length]));
 
 /** Waits for each agent's sync of `version`; resolves with its time per agent. */
+/**
+ * @param {AnyAgent[]} agents @param {string} version @param {Map<AnyAgent, number>} mark
+ * @returns {Promise<number[]>}
+ */
 async function syncedAt(agents, version, mark) {
   const t0 = performance.now();
   const out = [];
   for (const a of agents) {
     for (;;) {
-      const r = seen
-        .get(a)
+      const r = must(seen.get(a), 'the syncs seen of an agent')
         .slice(mark.get(a))
         .find((x) => x.version === version);
       if (r) {
@@ -144,6 +180,9 @@ async function syncedAt(agents, version, mark) {
 }
 
 /** One measured operation: write, wait for enforcement, check the kernel; then undo (unmeasured). */
+/**
+ * @param {FileStore} store @param {AnyAgent[]} agents @param {Op} op @param {() => void} check @param {Op} [undo]
+ */
 async function measure(store, agents, op, check, undo) {
   let m = marks(agents);
   const r = await update(store, op);
@@ -158,6 +197,7 @@ async function measure(store, agents, op, check, undo) {
   return Math.max(...at) - t0;
 }
 
+/** @param {number} n */
 async function oneSize(n) {
   const dir = mkdtempSync(join(tmpdir(), 'eucanet-agentlat-'));
   chmodSync(dir, 0o711); // dnsmasq re-reads its hosts file as nobody
@@ -168,6 +208,7 @@ async function oneSize(n) {
   ip('netns', 'add', cc);
   ip('netns', 'add', nc);
   const store = new FileStore(file);
+  /** @type {AnyAgent[]} */
   const agents = [];
   try {
     // No dummy driver here: veth pairs stand in for the NICs.
@@ -194,13 +235,16 @@ async function oneSize(n) {
     for (const f of first) if (f.result !== 'ok') throw new Error(`start: ${f.result} ${f.error}`);
     const startMs = performance.now() - t0;
     const nGroups = cloudOf(n).groups.length;
+    /** @type {Record<string, number[]>} */
     const lat = { revoke: [], authorize: [], 'run-instance': [], 'associate-address': [] };
+    /** @param {number} g */
     const chain = (g) => `sg-admin-g${g}`;
     const groupChainName = nftJson(cc, 'table', 'ip', 'eucanet').find((o) => o.chain?.name.includes('g0'))?.chain.name ?? chain(0);
     for (let k = 0; k < RUNS; k++) {
       const g = k % nGroups;
       const key = `admin/g${g}`;
       const port = 1000 + k;
+      /** @type {import('../dist/managed/types.js').Rule} */
       const rule = { protocol: 'tcp', from: port, to: port, cidr: '0.0.0.0/0' };
       const cname = groupChainName.replace('g0', `g${g}`);
       // authorize (then revoke measured right after: the same rule goes away)
@@ -239,7 +283,7 @@ async function oneSize(n) {
       );
       const m = marks([ccA]);
       const a = await update(store, (s) => allocateAddress(s));
-      const pub = a.changes[0].ip;
+      const pub = /** @type {{ ip: string }} */ (/** @type {unknown} */ (a.changes[0])).ip;
       await syncedAt([ccA], a.version, m);
       await sleep(250); // past the agents' minGapMs
       lat['associate-address'].push(
@@ -254,14 +298,19 @@ async function oneSize(n) {
         ),
       );
     }
-    const pids = PROCS ? agents.map((a) => a.pid) : ['self'];
+    /** @type {Array<number | string>} */
+    const pids = PROCS ? agents.map((a) => must(/** @type {ProcAgent} */ (a).pid, 'an agent process id')) : ['self'];
     const idle = await idleCpu(IDLE_S, pids);
-    const rssMiB = pids.reduce((t, p) => t + Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${p}/status`, 'utf8'))[1]) / 1024, 0);
+    const rssMiB = pids.reduce(
+      (/** @type {number} */ t, p) => t + Number(must(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${p}/status`, 'utf8')), 'VmRSS')[1]) / 1024,
+      0,
+    );
     for (const a of agents.splice(0)) {
       await a.stop();
-      if (a.dnsmasqPid)
+      const pid = dnsmasqPidOf(a);
+      if (pid)
         try {
-          process.kill(a.dnsmasqPid, 'SIGTERM');
+          process.kill(pid, 'SIGTERM');
         } catch {
           /* gone */
         }
@@ -270,7 +319,7 @@ async function oneSize(n) {
     return { n, startMs, lat, idle, rssMiB, split };
   } finally {
     for (const a of agents) {
-      const pid = a['dnsmasqPid'];
+      const pid = dnsmasqPidOf(a);
       await a.stop();
       if (pid)
         try {
@@ -295,7 +344,9 @@ async function oneSize(n) {
  * Where a CC sync's time goes, the agents stopped: one authorize written,
  * then the agent's steps one by one (median of 5, each a new rule).
  */
+/** @param {FileStore} store @param {string} ns @param {string} stateDir */
 async function phaseSplit(store, ns, stateDir) {
+  /** @type {number[][]} */
   const rows = [];
   for (let k = 0; k < 5; k++) {
     await update(store, (s) => authorize(s, 'admin/g0', { protocol: 'udp', from: 2000 + k, to: 2000 + k, cidr: '0.0.0.0/0' }));
@@ -332,10 +383,11 @@ async function phaseSplit(store, ns, stateDir) {
 }
 
 /** This process's CPU share (user+system, /proc/self/stat) over `s` seconds of idleness. */
+/** @param {number} s @param {Array<number | string>} pids */
 async function idleCpu(s, pids) {
   const ticks = () =>
-    pids.reduce((t, p) => {
-      const f = readFileSync(`/proc/${p}/stat`, 'utf8').split(') ')[1].split(' ');
+    pids.reduce((/** @type {number} */ t, p) => {
+      const f = (readFileSync(`/proc/${p}/stat`, 'utf8').split(') ')[1] ?? '').split(' ');
       return t + Number(f[11]) + Number(f[12]); // utime, stime (fields 14 and 15)
     }, 0);
   const a = ticks();
@@ -344,6 +396,7 @@ async function idleCpu(s, pids) {
   return ((ticks() - a) / 100 / ((performance.now() - t) / 1000)) * 100; // USER_HZ = 100
 }
 
+/** @param {number} x */
 const f1 = (x) => x.toFixed(1);
 const out = [];
 for (const n of SIZES) {
