@@ -348,21 +348,32 @@ async function oneSize(n) {
 async function phaseSplit(store, ns, stateDir) {
   /** @type {number[][]} */
   const rows = [];
-  for (let k = 0; k < 5; k++) {
-    await update(store, (s) => authorize(s, 'admin/g0', { protocol: 'udp', from: 2000 + k, to: 2000 + k, cidr: '0.0.0.0/0' }));
-    const t = [performance.now()];
-    const snap = await store.read();
-    t.push(performance.now());
-    const st = allocate(snap.state, { validated: true });
-    t.push(performance.now());
-    await planDhcp(st, ns, { stateDir });
-    t.push(performance.now());
-    planRole(st, { role: 'cc' });
-    t.push(performance.now());
-    const r = await applyRole(st, { role: 'cc' }, { netns: ns, dhcpOptions: { stateDir } });
-    t.push(performance.now());
-    if (k === 4 && r.dhcp?.pid) process.kill(r.dhcp.pid, 'SIGTERM');
-    rows.push(t.slice(1).map((x, i) => x - t[i]));
+  /** @type {Set<number>} the dnsmasq these applies started or reloaded: all stopped at the end */
+  const dnsmasq = new Set();
+  try {
+    for (let k = 0; k < 5; k++) {
+      await update(store, (s) => authorize(s, 'admin/g0', { protocol: 'udp', from: 2000 + k, to: 2000 + k, cidr: '0.0.0.0/0' }));
+      const t = [performance.now()];
+      const snap = await store.read();
+      t.push(performance.now());
+      const st = allocate(snap.state, { validated: true });
+      t.push(performance.now());
+      await planDhcp(st, ns, { stateDir });
+      t.push(performance.now());
+      planRole(st, { role: 'cc' });
+      t.push(performance.now());
+      const r = await applyRole(st, { role: 'cc' }, { netns: ns, dhcpOptions: { stateDir } });
+      t.push(performance.now());
+      if (r.dhcp?.pid) dnsmasq.add(r.dhcp.pid);
+      rows.push(t.slice(1).map((x, i) => x - t[i]));
+    }
+  } finally {
+    for (const pid of dnsmasq)
+      try {
+        process.kill(pid, 'SIGTERM');
+      } catch {
+        /* gone */
+      }
   }
   const names = [
     'store read (parse + validate)',
