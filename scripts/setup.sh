@@ -15,7 +15,9 @@ cd "$(dirname "$0")/.."
 # conntrack: the conntrack tests' independent oracle (`conntrack -L -o
 # extended,id` in their namespaces) and the source of their golden bytes
 # (test/fixtures/conntrack/capture.sh); the runtime speaks ctnetlink itself.
-PKGS=(iproute2 nftables strace tcpdump dnsmasq-base isc-dhcp-client busybox-static util-linux make g++ libasan8 python3 libmnl-dev libnftnl-dev pkg-config conntrack)
+# etcd-server: the etcd store's tests, the etcd demo and the control-plane
+# benchmark start their own etcd on loopback (production uses the operator's).
+PKGS=(iproute2 nftables strace tcpdump dnsmasq-base isc-dhcp-client busybox-static util-linux make g++ libasan8 python3 libmnl-dev libnftnl-dev pkg-config conntrack etcd-server)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
