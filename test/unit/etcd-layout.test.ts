@@ -15,8 +15,8 @@ describe('etcd layout', () => {
 
   it('adding an instance at the end changes only that instance key', () => {
     const base = structuredClone(seed);
-    const g = (base.groups ?? [])[0]!;
-    const next: State = { ...base, instances: [...(base.instances ?? []), { id: 'i-new', group: `${g.owner}/${g.name}`, node: Object.keys(base.nodes ?? {})[0]! }] };
+    const g = (base.groups ?? [])[0];
+    const next: State = { ...base, instances: [...(base.instances ?? []), { id: 'i-new', group: `${g.owner}/${g.name}`, node: Object.keys(base.nodes ?? {})[0] }] };
     const { put, del } = diffKeys(toKeys(base), toKeys(next));
     expect(put.map(([k]) => k)).toEqual(['instances/i-new']);
     expect(del).toEqual([]);
