@@ -40,6 +40,7 @@ export interface CliValues {
   json?: boolean;
   segmentation?: string;
   instances?: string;
+  clusters?: string;
   keep?: boolean;
   direct?: boolean;
   resync?: string;
@@ -263,6 +264,12 @@ export const COMMANDS: CommandSpec[] = [
         help: 'how groups are kept apart (default auto: vlan if the kernel has 802.1Q, else vxlan)',
       },
       { name: 'instances', type: 'string', arg: 'N', help: "how many instances (default 8, the seed's)" },
+      {
+        name: 'clusters',
+        type: 'string',
+        arg: '1|2',
+        help: "how many clusters (default 1, the seed's): 2 adds a second CC and NC on their own private switch, joined by tunnels, with checks 12-15",
+      },
       { name: 'keep', type: 'boolean', help: 'leave the demo running afterwards (the network stays; the agents stop with the demo)' },
       { name: 'direct', type: 'boolean', help: 'no agents: the library applies every host itself (for comparison)' },
       json,

@@ -1,6 +1,6 @@
 // The command line of the demo:
 //
-//   eucanet demo [--segmentation auto|vlan|vxlan|none] [--instances N] [--keep] [--direct] [--json]
+//   eucanet demo [--segmentation auto|vlan|vxlan|none] [--instances N] [--clusters 1|2] [--keep] [--direct] [--json]
 //   eucanet demo down
 //
 // Exit codes: 0 every check passed, 1 a check failed (or the demo could not
@@ -14,7 +14,7 @@ import { EXIT_FAIL, EXIT_OK, UsageError } from './output.js';
 import type { CheckRow } from '../demo/checks.js';
 import { readRecord, removeDemo } from '../demo/rundir.js';
 import { DemoInterrupted, runDemo, type DemoBreak, type DemoReport } from '../demo/run.js';
-import { MAX_INSTANCES, SEED_INSTANCES } from '../demo/state.js';
+import { MAX_CLUSTERS, MAX_INSTANCES, SEED_INSTANCES } from '../demo/state.js';
 import type { SegmentationChoice } from '../demo/probe.js';
 import { NS_CC, NS_CLC, NS_PUB, NS_SWITCH } from '../demo/topology.js';
 
@@ -59,7 +59,7 @@ export function summaryLine(rep: DemoReport): string {
   return (
     `${rep.failed === 0 ? 'ALL PASSED' : 'FAILED'}: ${rep.passed}/${rep.checks.length} checks passed; ` +
     `${rep.instances} instances${scale} up in ${s(rep.bringUpMs)} (${rep.instancesPerSecond} instances/s; ${applied(rep.mode, rep.applyMs)}); ` +
-    `whole demo ${s(rep.totalMs)}; segmentation ${rep.segmentation}`
+    `whole demo ${s(rep.totalMs)}; segmentation ${rep.segmentation}${rep.clusters > 1 ? `; ${rep.clusters} clusters` : ''}`
   );
 }
 
@@ -68,8 +68,10 @@ const KEPT_HELP = `The demo is kept, serving. Look around, for example:
   ip netns exec euca-i-1 curl -s http://169.254.169.254/latest/meta-data/instance-id
   ip -n euca-nc1 -d link show;  ip netns exec ${NS_CC} nft list table ip eucanet
   eucanet show --netns ${NS_CC};  eucanet show --netns euca-nc1
-Namespaces: ${NS_PUB} ${NS_CLC} ${NS_CC} ${NS_SWITCH} euca-nc1 euca-nc2 euca-i-1 .. euca-i-8
-Remove it with: eucanet demo down`;
+Namespaces: ${NS_PUB} ${NS_CLC} ${NS_CC} ${NS_SWITCH} euca-nc1 euca-nc2 euca-i-1 .. euca-i-8`;
+const KEPT_HELP_2 = `With --clusters 2 also: ${NS_CC}2 ${NS_SWITCH}2 euca-nc3 euca-i-9 euca-i-10 (#9 shares #1's segment across the tunnels:
+  ip netns exec euca-i-1 busybox ping -c 1 -s 1472 <#9's address>;  bridge -n ${NS_CC} fdb show | grep eucatun)`;
+const DOWN_HELP = 'Remove it with: eucanet demo down';
 
 async function down(): Promise<number> {
   const r = readRecord();
@@ -101,6 +103,13 @@ export async function demo(v: CliValues, args: string[]): Promise<number> {
       throw new UsageError(`--instances must be a whole number from ${SEED_INSTANCES} to ${MAX_INSTANCES} (got "${v.instances}")`);
     }
   }
+  let clusters = 1;
+  if (v.clusters !== undefined) {
+    clusters = Number(v.clusters);
+    if (!/^\d+$/.test(v.clusters) || clusters < 1 || clusters > MAX_CLUSTERS) {
+      throw new UsageError(`--clusters must be 1 or ${MAX_CLUSTERS} (got "${v.clusters}")`);
+    }
+  }
   const brk = process.env.EUCANET_DEMO_BREAK;
   if (brk !== undefined && brk !== '' && !BREAKS.includes(brk as DemoBreak)) throw new UsageError(`EUCANET_DEMO_BREAK must be one of ${BREAKS.join(', ')}`);
   const json = !!v.json;
@@ -110,6 +119,7 @@ export async function demo(v: CliValues, args: string[]): Promise<number> {
     rep = await runDemo({
       segmentation,
       instances,
+      clusters,
       keep: !!v.keep,
       direct: !!v.direct,
       ...(brk ? { break: brk as DemoBreak } : {}),
@@ -119,7 +129,7 @@ export async function demo(v: CliValues, args: string[]): Promise<number> {
         : {
             onUp: (u) =>
               process.stdout.write(
-                `eucanet demo: the seed's cloud in namespaces; ${u.why}\n` +
+                `eucanet demo: the seed's cloud in namespaces${u.clusters > 1 ? `, and a second cluster (${u.clusters} clusters)` : ''}; ${u.why}\n` +
                   `up in ${(u.bringUpMs / 1000).toFixed(2)} s: ${u.instances} instances` +
                   `${u.instances > u.sampled ? ` (the seed's ${u.sampled} in namespaces, the rest on taps)` : ''}, every instance namespace with its DHCP lease; ` +
                   `${applied(u.mode, u.applyMs)}\n\n`,
@@ -142,7 +152,7 @@ export async function demo(v: CliValues, args: string[]): Promise<number> {
     process.stdout.write(`${JSON.stringify({ checks, bringUpMs, segmentation: seg, ...rest }, null, 2)}\n`);
   } else {
     process.stdout.write(`${summaryLine(rep)}\n`);
-    if (rep.kept) process.stdout.write(`${KEPT_HELP}\n`);
+    if (rep.kept) process.stdout.write(`${[KEPT_HELP, ...(rep.clusters > 1 ? [KEPT_HELP_2] : []), DOWN_HELP].join('\n')}\n`);
   }
   return rep.failed === 0 ? EXIT_OK : EXIT_FAIL;
 }

@@ -1,5 +1,5 @@
 // One eucanet agent as a child process, as a real host runs it: `eucanet
-// agent --role R [--node N] --netns NS --state FILE --json`, its JSON sync
+// agent --role R [--node N | --cluster C] --netns NS --state FILE --json`, its JSON sync
 // lines read from its stdout. It is what the demo's controller (control.ts)
 // waits on: the version each host applied, and each sync (for the drift check).
 import { spawn, type ChildProcessByStdio } from 'node:child_process';
@@ -26,7 +26,8 @@ export interface HostAgent {
 
 /** The command line of a demo host's agent (`demo down` recognises it by the state file). */
 export function agentArgs(role: Role, netns: string, stateFile: string): string[] {
-  return [CLI, 'agent', '--role', role.role, ...(role.role === 'nc' ? ['--node', role.node] : []), '--netns', netns, '--state', stateFile, '--json'];
+  const which = role.role === 'nc' ? ['--node', role.node] : role.cluster !== undefined ? ['--cluster', role.cluster] : [];
+  return [CLI, 'agent', '--role', role.role, ...which, '--netns', netns, '--state', stateFile, '--json'];
 }
 
 export class AgentProcess extends EventEmitter<{ sync: [SyncResult] }> implements HostAgent {

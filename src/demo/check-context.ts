@@ -5,7 +5,7 @@ import type { Controller } from './control.js';
 import type { ConnectResult } from './responder.js';
 import type { Responder } from './responders.js';
 import type { DhcpLease } from './dhcp-client.js';
-import { instanceNetns, type Hosts } from './topology.js';
+import { clusterOfInstance, instanceNetns, type DemoCluster, type Hosts } from './topology.js';
 import { must } from '../util/must.js';
 
 export interface CheckRow {
@@ -35,14 +35,17 @@ export const ENFORCE_MS = 30_000;
 
 export interface CheckContext {
   state: AllocatedState;
-  /** The seed's eight instances (they have namespaces and responders), by id. */
+  /** The seed's eight instances and the other clusters' (they have namespaces and responders), by id. */
   sample: Map<string, AllocatedInstance>;
+  /** The clusters (one unless --clusters 2), in the state's order. */
+  clusters: DemoCluster[];
   responders: Map<string, Responder>;
   leases: Map<string, DhcpLease>;
   hosts: Hosts;
   /** The cloud controller: the store and the agents, or --direct's ManagedCloud. */
   ctl: Controller;
-  leaseFile: string;
+  /** Each CC's dnsmasq lease file, by cluster name. */
+  leaseFiles: Map<string, string>;
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -101,6 +104,16 @@ export class Ctx {
 
   of(n: number): Responder {
     return this.responder(instanceNetns(this.inst(n).id));
+  }
+
+  /** The cluster an instance runs in. */
+  clusterOf(i: AllocatedInstance): DemoCluster {
+    return clusterOfInstance(this.c.state, i);
+  }
+
+  /** The instances of cluster `index` (0-based) that have namespaces, in the state's order. */
+  instancesIn(index: number): AllocatedInstance[] {
+    return [...this.c.sample.values()].filter((i) => this.clusterOf(i).index === index);
   }
 
   group(i: AllocatedInstance): AllocatedGroup {

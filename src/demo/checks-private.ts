@@ -1,10 +1,11 @@
 // The checks made on the private side: the group's own network (3), group
 // isolation (4), metadata (6), DHCP (7) and anti-spoofing (8).
 import { readFile } from 'node:fs/promises';
-import { parseLeases } from '../dhcp/leases.js';
-import { groupNet } from '../managed/net.js';
+import { parseLeases, type Lease as DhcpLeaseEntry } from '../dhcp/leases.js';
+import { gatewayOf } from '../managed/clusters.js';
+import { groupNet, parseBlock } from '../managed/net.js';
 import { METADATA_IP } from '../managed/roles/names.js';
-import { groupKey, type AllocatedGroup, type Rule } from '../managed/types.js';
+import { groupKey, type AllocatedGroup, type AllocatedInstance, type Rule } from '../managed/types.js';
 import type { Responder } from './responders.js';
 import { CC_PUBLIC_IP, instanceNetns, NS_CC, NS_PUB, PUB_IP } from './topology.js';
 import { CC_UDP_PORT, DROP_MS, PUB_UDP_PORT, show, sleep, type CheckRow, type Ctx } from './check-context.js';
@@ -29,18 +30,18 @@ export async function sameGroup(x: Ctx): Promise<CheckRow> {
   };
 }
 
-interface Attempt {
+export interface Attempt {
   label: string;
   run: () => Promise<{ reached: boolean; text: string }>;
 }
 
-const tcp =
+export const tcp =
   (from: Responder, ip: string, port: number): Attempt['run'] =>
   async () => {
     const r = await from.connect(ip, port, { timeoutMs: DROP_MS });
     return { reached: r.outcome === 'reply' || r.outcome === 'refused', text: show(r) };
   };
-const icmp =
+export const icmp =
   (from: Responder, ip: string): Attempt['run'] =>
   async () => {
     const r = await from.ping(ip, DROP_MS);
@@ -54,8 +55,6 @@ const icmp =
 export async function otherGroup(x: Ctx): Promise<CheckRow> {
   const [a, c, g] = [x.inst(1), x.inst(3), x.inst(7)];
   const [ga, gc] = [x.group(a), x.group(c)];
-  const openPorts = (grp: AllocatedGroup) =>
-    new Set(grp.rules.flatMap((r) => (r.protocol === 'tcp' && r.from !== undefined && (r.cidr ?? '') === '0.0.0.0/0' ? range(r.from, r.to ?? r.from) : [])));
   // The ports a group authorizes from anywhere are open to every group through
   // the CC, by design (as in Eucalyptus): through the CC, try the others.
   const open1 = openPorts(ga);
@@ -73,23 +72,13 @@ export async function otherGroup(x: Ctx): Promise<CheckRow> {
     direct.push({ label: `${fl}->${tl}:23 direct`, run: tcp(from, to.privateIp, 23) });
     direct.push({ label: `${fl}->${tl} ping direct`, run: icmp(from, to.privateIp) });
   }
-  const reached: string[] = [];
-  const attempt = async (list: Attempt[]) => {
-    const results = await Promise.all(list.map((t) => t.run()));
-    list.forEach((t, k) => results[k].reached && reached.push(`${t.label} ${results[k].text}`));
-  };
-  await attempt(routed);
-  const links = [
-    [x.c.hosts.get(instanceNetns(a.id)), c.privateIp],
-    [x.c.hosts.get(instanceNetns(a.id)), g.privateIp],
-    [x.c.hosts.get(instanceNetns(c.id)), a.privateIp],
+  const reached = await tryAll(routed);
+  const onLink = [
+    [a, c],
+    [a, g],
+    [c, a],
   ] as const;
-  for (const [h, ip] of links) await h.routes.add({ dst: `${ip}/32`, dev: 'eth0', scope: 'link' });
-  try {
-    await attempt(direct);
-  } finally {
-    for (const [h, ip] of links) await h.routes.delete({ dst: `${ip}/32`, dev: 'eth0', scope: 'link' }).catch(() => undefined);
-  }
+  reached.push(...(await withOnLinkRoutes(x, onLink, () => tryAll(direct))));
   const n = routed.length + direct.length;
   const rules = (grp: AllocatedGroup) => grp.rules.map((r) => ruleText(r)).join(', ') || 'none';
   return {
@@ -102,6 +91,31 @@ export async function otherGroup(x: Ctx): Promise<CheckRow> {
       : `all ${n} dropped (${routed.length} through the CC, ${direct.length} direct; no answer in ${DROP_MS} ms)`,
     pass: reached.length === 0,
   };
+}
+
+/** The tcp ports a group authorizes from anywhere: open to every group through the CC, by design (as in Eucalyptus). */
+export const openPorts = (grp: AllocatedGroup): Set<number> =>
+  new Set(grp.rules.flatMap((r) => (r.protocol === 'tcp' && r.from !== undefined && (r.cidr ?? '') === '0.0.0.0/0' ? range(r.from, r.to ?? r.from) : [])));
+
+/** Runs the attempts side by side: the ones that reached their target, as "label text". */
+export async function tryAll(list: Attempt[]): Promise<string[]> {
+  const results = await Promise.all(list.map((t) => t.run()));
+  return list.flatMap((t, k) => (results[k].reached ? [`${t.label} ${results[k].text}`] : []));
+}
+
+/**
+ * Runs `fn` with an on-link route to each pair's target in its sender (as an
+ * instance's owner could add), so that packets skip the CC and only the
+ * segmentation stands in the way; the routes are removed afterwards.
+ */
+export async function withOnLinkRoutes<T>(x: Ctx, pairs: ReadonlyArray<readonly [AllocatedInstance, AllocatedInstance]>, fn: () => Promise<T>): Promise<T> {
+  const links = pairs.map(([from, to]) => [x.c.hosts.get(instanceNetns(from.id)), to.privateIp] as const);
+  for (const [h, ip] of links) await h.routes.add({ dst: `${ip}/32`, dev: 'eth0', scope: 'link' });
+  try {
+    return await fn();
+  } finally {
+    for (const [h, ip] of links) await h.routes.delete({ dst: `${ip}/32`, dev: 'eth0', scope: 'link' }).catch(() => undefined);
+  }
 }
 
 const range = (p: number, q: number): number[] => Array.from({ length: q - p + 1 }, (_, k) => p + k);
@@ -128,36 +142,44 @@ export async function metadata(x: Ctx): Promise<CheckRow> {
   };
 }
 
-// 7. Every instance holds a DHCP lease for its allocated address.
+// 7. Every instance holds a DHCP lease for its allocated address, from its own cluster's CC.
 export async function dhcp(x: Ctx): Promise<CheckRow> {
   const list = [...x.c.sample.values()];
+  const read = async () => {
+    const byCluster = new Map<string, DhcpLeaseEntry[]>();
+    for (const [name, file] of x.c.leaseFiles) byCluster.set(name, parseLeases(await readFile(file, 'utf8').catch(() => '')));
+    return byCluster;
+  };
+  const servedOf = (m: Map<string, DhcpLeaseEntry[]>, i: AllocatedInstance) => m.get(x.clusterOf(i).name) ?? [];
   // dnsmasq writes its lease file a moment after it acknowledges.
-  let served = parseLeases(await readFile(x.c.leaseFile, 'utf8').catch(() => ''));
-  for (let end = Date.now() + 3000; list.some((i) => !served.some((l) => l.mac === i.mac)) && Date.now() < end;) {
+  let served = await read();
+  for (let end = Date.now() + 3000; list.some((i) => !servedOf(served, i).some((l) => l.mac === i.mac)) && Date.now() < end;) {
     await sleep(50);
-    served = parseLeases(await readFile(x.c.leaseFile, 'utf8').catch(() => ''));
+    served = await read();
   }
   const problems: string[] = [];
   const seen: string[] = [];
   await Promise.all(
     list.map(async (i) => {
       const lease = x.c.leases.get(i.id);
-      const gw = groupNet(x.group(i)).gateway;
+      const gw = gatewayOf(parseBlock('subnet', x.group(i).subnet), x.clusterOf(i).index);
       const addrs = await x.c.hosts.get(instanceNetns(i.id)).addresses.list({ dev: 'eth0', family: 4 });
       const onEth0 = addrs.some((ad) => ad.address === i.privateIp);
-      const inFile = served.some((l) => l.mac === i.mac && l.ip === i.privateIp);
+      const inFile = servedOf(served, i).some((l) => l.mac === i.mac && l.ip === i.privateIp);
       if (!lease) problems.push(`${i.id}: no lease`);
       else if (lease.ip !== i.privateIp || lease.router !== gw)
         problems.push(`${i.id}: leased ${lease.ip} via ${lease.router ?? '-'}, allocated ${i.privateIp} via ${gw}`);
       else if (!onEth0) problems.push(`${i.id}: ${i.privateIp} not on eth0`);
-      else if (!inFile) problems.push(`${i.id}: ${i.mac} ${i.privateIp} not in dnsmasq's lease file`);
+      else if (!inFile) problems.push(`${i.id}: ${i.mac} ${i.privateIp} not in ${x.clusterOf(i).ccNetns}'s dnsmasq's lease file`);
       else seen.push(`${i.id} ${lease.ip}/${lease.prefix} gw ${lease.router}`);
     }),
   );
   seen.sort((p, q) => Number(p.split(' ')[0].slice(2)) - Number(q.split(' ')[0].slice(2)));
+  const ccs = x.c.clusters.map((c) => c.ccNetns).join(', ');
+  const many = x.c.clusters.length > 1;
   return {
-    name: `7 DHCP: each of the ${list.length} instances ran a DHCP client on eth0 against the CC's dnsmasq (${NS_CC})`,
-    expected: "its allocated address and its group's gateway, on eth0, and in dnsmasq's lease file for its MAC",
+    name: `7 DHCP: each of the ${list.length} instances ran a DHCP client on eth0 against ${many ? "its cluster's CC's dnsmasq" : "the CC's dnsmasq"} (${ccs})`,
+    expected: `its allocated address and its group's gateway${many ? " in its cluster (the cluster's CC's address in the group's block)" : ''}, on eth0, and in dnsmasq's lease file for its MAC`,
     observed: problems.length ? problems.sort().join('; ') : `${seen.length}/${list.length}: ${seen.join(', ')}`,
     pass: problems.length === 0,
   };

@@ -6,7 +6,6 @@
 // and enforcement is then observed with packets. With --direct the library's
 // ManagedCloud applies each operation to every host itself and returns once
 // applied (the comparison).
-import { allNodes } from '../managed/clusters.js';
 import { applyRole, type ApplyResult } from '../managed/apply.js';
 import { ManagedCloud } from '../managed/cloud.js';
 import { associateAddress, authorize, disassociateAddress, revoke, type OpResult } from '../managed/ops/index.js';
@@ -14,9 +13,30 @@ import type { AllocatedState, Rule, State } from '../managed/types.js';
 import { FileStore, update } from '../store/index.js';
 import { DEMO_STATE_FILE } from './rundir.js';
 import { agentArgs, AgentProcess, type HostAgent } from './agent-process.js';
-import { ncNetns, NS_CC } from './topology.js';
+import type { Role } from '../managed/roles/index.js';
+import { demoClusters, ncNetns } from './topology.js';
 
 export type DemoMode = 'agents' | 'direct';
+
+/** A host of the demo: its name in logs ("cc", "cc2", "nc1"...), its role and its namespace. */
+export interface DemoHost {
+  name: string;
+  role: Role;
+  netns: string;
+}
+
+/**
+ * The demo's hosts: each cluster's CC (`--cluster` named only when there are
+ * several), then every node. One cluster: "cc" (euca-cc); two: "cc" and "cc2".
+ */
+export function demoHosts(state: AllocatedState): DemoHost[] {
+  const clusters = demoClusters(state);
+  const many = clusters.length > 1;
+  return [
+    ...clusters.map((c): DemoHost => ({ name: c.ccNetns.slice('euca-'.length), role: many ? { role: 'cc', cluster: c.name } : { role: 'cc' }, netns: c.ccNetns })),
+    ...clusters.flatMap((c) => Object.keys(c.view.nodes).map((node): DemoHost => ({ name: node, role: { role: 'nc', node }, netns: ncNetns(node) }))),
+  ];
+}
 
 export interface Controller {
   readonly mode: DemoMode;
@@ -44,10 +64,10 @@ export class DirectController implements Controller {
   private readonly cloud: ManagedCloud;
 
   constructor(private readonly state: AllocatedState) {
-    this.cloud = new ManagedCloud(state, [
-      { role: { role: 'cc' }, netns: NS_CC },
-      ...Object.keys(allNodes(state)).map((node) => ({ role: { role: 'nc' as const, node }, netns: ncNetns(node) })),
-    ]);
+    this.cloud = new ManagedCloud(
+      state,
+      demoHosts(state).map((h) => ({ role: h.role, netns: h.netns })),
+    );
   }
 
   /**
@@ -62,10 +82,9 @@ export class DirectController implements Controller {
       const r = await fn();
       return { what, r, ms: performance.now() - t };
     };
-    const done = await Promise.all([
-      run('CC', () => applyRole(this.state, { role: 'cc' }, { netns: NS_CC })),
-      ...Object.keys(allNodes(this.state)).map((node) => run(node, () => applyRole(this.state, { role: 'nc', node }, { netns: ncNetns(node) }))),
-    ]);
+    const done = await Promise.all(
+      demoHosts(this.state).map((h) => run(h.role.role === 'cc' ? h.name.toUpperCase() : h.name, () => applyRole(this.state, h.role, { netns: h.netns }))),
+    );
     const ms = performance.now() - t0;
     const parts = done.map(({ what, r, ms: all }) => {
       const commit = r.stats.reduce((n, x) => n + x.ms, 0);
@@ -100,13 +119,10 @@ export class AgentController implements Controller {
   }
 
   /** Writes the initial state (replacing any), starts the agents and waits for each one's first sync. */
-  async start(doc: State, nodes: string[], log: (l: string) => void): Promise<number> {
+  async start(doc: State, demo: DemoHost[], log: (l: string) => void): Promise<number> {
     const t0 = performance.now();
     this.version = await this.store.write(doc);
-    const hosts: Array<[string, AgentProcess]> = [
-      ['cc', new AgentProcess('cc', agentArgs({ role: 'cc' }, NS_CC, this.path))],
-      ...nodes.map((node): [string, AgentProcess] => [node, new AgentProcess(node, agentArgs({ role: 'nc', node }, ncNetns(node), this.path))]),
-    ];
+    const hosts = demo.map((h): [string, AgentProcess] => [h.name, new AgentProcess(h.name, agentArgs(h.role, h.netns, this.path))]);
     for (const [host, a] of hosts) this.agents.set(host, a);
     const syncs = await Promise.all(hosts.map(async ([host, a]) => [host, await a.start(this.spawned)] as const));
     const bad = syncs.filter(([, s]) => s.result !== 'ok');

@@ -11,10 +11,9 @@
 // /run/eucanet/demo first, so that even a SIGKILLed demo can be removed by
 // `eucanet demo down` (or by the next demo).
 export { DemoInterrupted } from './session.js';
-import { allNodes } from '../managed/clusters.js';
 import { allocate } from '../managed/allocate.js';
 import type { AllocatedInstance, AllocatedState, State } from '../managed/types.js';
-import { AgentController, DirectController, type DemoMode } from './control.js';
+import { AgentController, demoHosts, DirectController, type DemoMode } from './control.js';
 import { dhcpServerFor } from '../managed/apply.js';
 import { findProgram } from '../dhcp/proc.js';
 import { Responder } from './responders.js';
@@ -24,7 +23,7 @@ import { chooseSegmentation, type SegmentationChoice } from './probe.js';
 import { alive, readRecord, removeDemo, writeRecord, type RunRecord } from './rundir.js';
 import { DemoInterrupted, Session } from './session.js';
 import { demoDoc, SEED_INSTANCES } from './state.js';
-import { buildScaffolding, clcAddress, createNamespaces, demoNamespaces, Hosts, instanceNetns, NS_CC, NS_CLC, NS_PUB } from './topology.js';
+import { buildScaffolding, clcAddress, clusterOfInstance, createNamespaces, demoClusters, demoNamespaces, Hosts, instanceNetns, NS_CLC, NS_PUB } from './topology.js';
 import { must } from '../util/must.js';
 
 /** Test-only breaks (hidden from the usage text): each makes one check fail on purpose. */
@@ -34,6 +33,8 @@ export interface DemoOptions {
   segmentation?: SegmentationChoice;
   /** Scale mode: this many instances (the seed's eight get namespaces, the rest taps). */
   instances?: number;
+  /** 1 (the seed's cloud, the default) or 2: a second cluster with its own CC and NC joins it (checks 12-15). */
+  clusters?: number;
   keep?: boolean;
   /** The library's ManagedCloud applies every host (no agents, no store): the comparison. */
   direct?: boolean;
@@ -41,7 +42,7 @@ export interface DemoOptions {
   /** Progress lines (to stderr in the CLI). */
   log?: (line: string) => void;
   /** Once the cloud is up, before the checks. */
-  onUp?: (up: { segmentation: string; why: string; mode: DemoMode; bringUpMs: number; applyMs: number; instances: number; sampled: number }) => void;
+  onUp?: (up: { segmentation: string; why: string; mode: DemoMode; bringUpMs: number; applyMs: number; instances: number; sampled: number; clusters: number }) => void;
   /** Each check's row as soon as it is known. */
   onRow?: (row: CheckRow) => void;
 }
@@ -62,6 +63,8 @@ export interface DemoReport {
   instancesPerSecond: number;
   /** Instances with a namespace, on which the checks ran. */
   sampled: number;
+  /** Clusters in the cloud (--clusters). */
+  clusters: number;
   totalMs: number;
   kept: boolean;
   passed: number;
@@ -100,9 +103,11 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoReport> {
   await clearStale(log);
   const { segmentation, why } = await chooseSegmentation(opts.segmentation ?? 'auto');
   log(why);
-  const doc = await demoDoc(segmentation, opts.instances ?? SEED_INSTANCES);
+  const doc = await demoDoc(segmentation, opts.instances ?? SEED_INSTANCES, opts.clusters ?? 1);
   const state = allocate(doc);
-  const sample = state.instances.slice(0, SEED_INSTANCES);
+  const clusters = demoClusters(state);
+  // The seed's eight, and every instance of the other clusters (they come last).
+  const sample = state.instances.filter((i, k) => k < SEED_INSTANCES || clusterOfInstance(state, i).index > 0);
   const namespaces = demoNamespaces(state, sample);
   // --break ingress (tests only): the hosts get the state without the default group's rule.
   const appliedDoc = opts.break === 'ingress' ? withoutRules(doc, sample[0].group) : doc;
@@ -127,7 +132,7 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoReport> {
       writeRecord(record);
     });
     await session.stage(buildScaffolding(hosts, state, sample));
-    const converge = ctl instanceof AgentController ? ctl.start(appliedDoc, Object.keys(allNodes(state)), log) : ctl.start(log);
+    const converge = ctl instanceof AgentController ? ctl.start(appliedDoc, demoHosts(state), log) : ctl.start(log);
     const [applyMs] = await session.stage(Promise.all([converge, startResponders(state, sample, responders, record, () => session.closing)]));
     const leases = await session.stage(dhcpAll(sample, session.signal));
     const bringUpMs = performance.now() - t0;
@@ -139,11 +144,12 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoReport> {
       applyMs: Math.round(applyMs),
       instances: state.instances.length,
       sampled: sample.length,
+      clusters: clusters.length,
     });
 
-    const leaseFile = dhcpServerFor(NS_CC).paths.leases;
+    const leaseFiles = new Map(clusters.map((c) => [c.name, dhcpServerFor(c.ccNetns).paths.leases]));
     const checks = await session.stage(
-      runChecks({ state, sample: new Map(sample.map((i) => [i.id, i])), responders, leases, hosts, ctl, leaseFile }, opts.onRow),
+      runChecks({ state, sample: new Map(sample.map((i) => [i.id, i])), clusters, responders, leases, hosts, ctl, leaseFiles }, opts.onRow),
     );
     const passed = checks.filter((c) => c.pass).length;
     keep = !!opts.keep;
@@ -157,6 +163,7 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoReport> {
       instances: state.instances.length,
       instancesPerSecond: Math.round((state.instances.length / bringUpMs) * 1000 * 10) / 10,
       sampled: sample.length,
+      clusters: clusters.length,
       totalMs: Math.round(performance.now() - tStart),
       kept: keep,
       passed,
@@ -203,7 +210,7 @@ async function startResponders(
   const jobs: Array<[string, Parameters<typeof Responder.start>[1]]> = [
     [NS_PUB, { name: NS_PUB, peer: PEER_PORT, udp: [PUB_UDP_PORT] }],
     [NS_CLC, { name: NS_CLC, metadata: clc.port }],
-    [NS_CC, { name: NS_CC, udp: [CC_UDP_PORT] }],
+    ...demoClusters(state).map((c): [string, Parameters<typeof Responder.start>[1]] => [c.ccNetns, { name: c.ccNetns, udp: [CC_UDP_PORT] }]),
     ...sample.map((i): [string, Parameters<typeof Responder.start>[1]] => [
       instanceNetns(i.id),
       { name: instanceNetns(i.id), id: i.id, banner: [22, 23], http: [80], udpEcho: [MOVE_UDP_PORT] },

@@ -13,6 +13,8 @@ export const DEMO_STATE_FILE = `${RUN_DIR}/cloud.json`;
 const RECORD = `${RUN_DIR}/demo.json`;
 /** Where applyRole's DhcpServer keeps dnsmasq's files for the CC namespace. */
 export const CC_DHCP_DIR = `/run/eucanet/${NS_CC}`;
+/** The same for any CC namespace of the demo (euca-cc2 with --clusters 2). */
+export const ccDhcpDir = (ns: string): string => `/run/eucanet/${ns}`;
 
 export interface RunRecord {
   /** The demo process that made it. */
@@ -97,7 +99,7 @@ export async function killOurs(pids: number[], isOurs: (pid: number) => boolean,
 
 /**
  * Removes a demo from its record: its eucanet agents (SIGTERM: they exit
- * leaving the network, which goes with the namespaces), responders, the CC's dnsmasq (found through its
+ * leaving the network, which goes with the namespaces), responders, each CC's dnsmasq (found through its
  * pid file, as DhcpServer attaches to it), then the namespaces, which takes
  * every link, address, route and nftables rule in them along. Returns what
  * was removed.
@@ -108,12 +110,15 @@ export async function removeDemo(r: RunRecord): Promise<{ namespaces: string[]; 
   const responders = pids.filter(isResponder).length;
   const agents = (r.agents ?? []).filter(isDemoAgent).length;
   await Promise.all([killOurs(r.agents ?? [], isDemoAgent, 5000), killOurs(pids, isResponder)]);
+  // Each CC's dnsmasq: euca-cc's, and with --clusters 2 euca-cc2's.
+  const ccs = [NS_CC, ...r.namespaces.filter((ns) => ns !== NS_CC && ns.startsWith(NS_CC) && /^\d+$/.test(ns.slice(NS_CC.length)))];
   let dnsmasq: number | undefined;
-  if (existsSync(CC_DHCP_DIR)) {
-    const stopped = await dhcpServerFor(netnsExists(NS_CC) ? NS_CC : undefined)
+  for (const cc of ccs) {
+    if (!existsSync(ccDhcpDir(cc))) continue;
+    const stopped = await dhcpServerFor(netnsExists(cc) ? cc : cc === NS_CC ? undefined : cc)
       .stop()
       .catch(() => undefined);
-    if (stopped?.stopped) dnsmasq = stopped.pid;
+    if (stopped?.stopped) dnsmasq ??= stopped.pid;
   }
   const namespaces: string[] = [];
   for (const ns of r.namespaces) {
@@ -121,7 +126,7 @@ export async function removeDemo(r: RunRecord): Promise<{ namespaces: string[]; 
     deleteNetns(ns);
     namespaces.push(ns);
   }
-  rmSync(CC_DHCP_DIR, { recursive: true, force: true });
+  for (const cc of ccs) rmSync(ccDhcpDir(cc), { recursive: true, force: true });
   rmSync(RUN_DIR, { recursive: true, force: true });
   return { namespaces, responders, agents, ...(dnsmasq !== undefined ? { dnsmasq } : {}) };
 }

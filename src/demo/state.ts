@@ -1,11 +1,13 @@
 // The demo's desired state: examples/seed.json, with the segmentation chosen,
 // and for scale mode (--instances N) more instances spread over the groups and
-// both node controllers.
+// both node controllers. With --clusters 2 the seed becomes cluster c1 and a
+// second cluster c2 joins it (secondCluster below).
 import { fileURLToPath } from 'node:url';
 import { allocate } from '../managed/allocate.js';
 import { loadState } from '../managed/statefile.js';
 import type { AllocatedState, Instance, Segmentation, State } from '../managed/types.js';
 import { ValidationError } from '../errors.js';
+import { must } from '../util/must.js';
 
 export const SEED_PATH = fileURLToPath(new URL('../../examples/seed.json', import.meta.url));
 
@@ -23,16 +25,23 @@ export const MAX_INSTANCES = 4 * PER_BRIDGE;
 export const MAX_INSTANCES_UNSEGMENTED = 2 * PER_BRIDGE;
 
 /** The demo's state, allocated, and the document it comes from (what the demo writes to its store). */
-export async function demoState(segmentation: Segmentation, instances = SEED_INSTANCES): Promise<AllocatedState> {
-  return allocate(await demoDoc(segmentation, instances));
+export async function demoState(segmentation: Segmentation, instances = SEED_INSTANCES, clusters = 1): Promise<AllocatedState> {
+  return allocate(await demoDoc(segmentation, instances, clusters));
 }
 
-export async function demoDoc(segmentation: Segmentation, instances = SEED_INSTANCES): Promise<State> {
+/** How many clusters the demo can run: the seed's, or the seed's and a second one. */
+export const MAX_CLUSTERS = 2;
+
+export async function demoDoc(segmentation: Segmentation, instances = SEED_INSTANCES, clusters = 1): Promise<State> {
+  if (!Number.isInteger(clusters) || clusters < 1 || clusters > MAX_CLUSTERS) {
+    throw new ValidationError('clusters', clusters, `the demo runs 1 or ${MAX_CLUSTERS} clusters`);
+  }
   const { state } = await loadState(SEED_PATH);
   const s: State = structuredClone(state);
   s.segmentation = segmentation;
   s.mode = segmentation === 'none' ? 'MANAGED-NOVLAN' : 'MANAGED';
-  if (instances !== SEED_INSTANCES) scaleUp(s, instances);
+  if (instances !== SEED_INSTANCES) scaleUp(s, instances, clusters);
+  if (clusters === 2) secondCluster(s);
   if (segmentation === 'none' && instances > MAX_INSTANCES_UNSEGMENTED) {
     throw new ValidationError(
       'instances',
@@ -49,13 +58,14 @@ export async function demoDoc(segmentation: Segmentation, instances = SEED_INSTA
  * of two that holds half of them) when /27s are too small; the seed's explicit
  * 10.1.2.0/27 then gives way to an allocated block.
  */
-function scaleUp(s: State, n: number): void {
+function scaleUp(s: State, n: number, clusters: number): void {
   if (!Number.isInteger(n) || n < SEED_INSTANCES || n > MAX_INSTANCES) {
     throw new ValidationError('instances', n, `the demo needs ${SEED_INSTANCES}..${MAX_INSTANCES} instances (the checks use the seed's eight)`);
   }
-  const perGroup = Math.ceil(n / 2);
+  // A second cluster takes one more gateway and one more instance in each group.
+  const perGroup = Math.ceil(n / 2) + (clusters - 1);
   let size = s.addrsPerNet;
-  while (size - 3 < perGroup) size *= 2;
+  while (size - 2 - clusters < perGroup) size *= 2;
   if (size !== s.addrsPerNet) {
     s.addrsPerNet = size;
     for (const g of s.groups ?? []) delete g.subnet;
@@ -67,4 +77,33 @@ function scaleUp(s: State, n: number): void {
     extra.push({ id: `i-${k + 1}`, group: groups[k % groups.length], node: nodes[Math.floor(k / groups.length) % nodes.length] });
   }
   s.instances = [...(s.instances ?? []), ...extra];
+}
+
+/** The second cluster's CC address on the public network: its tunnelAddress (the first CC's is 192.168.32.20). */
+export const CC2_PUBLIC_IP = '192.168.32.21';
+
+/**
+ * --clusters 2: the seed's CC and nodes become cluster c1 (its CC's public
+ * address, 192.168.32.20, its tunnelAddress); cluster c2 has its own CC
+ * (192.168.32.21 on the public network, its own private network) and one
+ * node, nc3, with two instances appended after the others: one of the seed's
+ * first group (admin/default) with a public IP, one of its second (admin/web).
+ */
+function secondCluster(s: State): void {
+  const [first, second] = (s.groups ?? []).map((g) => `${g.owner}/${g.name}`);
+  const n = s.instances?.length ?? 0;
+  s.clusters = {
+    c1: { cc: { ...must(s.cc, "the seed's cc"), tunnelAddress: '192.168.32.20' }, nodes: s.nodes ?? {} },
+    c2: {
+      cc: { publicInterface: 'eth0', privateInterface: 'eth1', underlay: '10.0.1.1/24', tunnelAddress: CC2_PUBLIC_IP },
+      nodes: { nc3: { privateInterface: 'eth0', underlay: '10.0.1.13/24' } },
+    },
+  };
+  delete s.cc;
+  delete s.nodes;
+  s.instances = [
+    ...(s.instances ?? []),
+    { id: `i-${n + 1}`, group: first, node: 'nc3', port: 'vnet1', publicIp: true },
+    { id: `i-${n + 2}`, group: second, node: 'nc3', port: 'vnet0' },
+  ];
 }

@@ -20,7 +20,20 @@
 //
 // Each instance's end of its veth is eth0 with the instance's MAC; the NC end
 // is the instance's port (vnetX), which the NC role puts in its group's bridge.
-import { allNodes, pickCluster } from '../managed/clusters.js';
+//
+// --clusters 2 adds a second cluster beside it (clusters c1 = the above, c2):
+//
+//   euca-pub: pub0 ... └── pub-cc2 ═ eth0 euca-cc2 192.168.32.21 (+ public IP .202)
+//                                         eth1 ═ sw-cc  euca-switch2 (sw0, drops multicast)
+//                                                sw-nc3 ═ eth0 euca-nc3
+//   euca-nc3: vnet1 ═ eth0 euca-i-9 (admin/default)   vnet0 ═ euca-i-10 (admin/web)
+//
+// The CCs' tunnels between clusters (VXLAN, UDP 8472) run over the public
+// network, so its wires then carry 1550-byte frames too (pub0, pub-ccN and
+// the CCs' public NICs: UNDERLAY_MTU). The CLC routes the private network back
+// through c1's CC, and each address of c2's instances through c2's CC (a
+// group's subnet spans both clusters; the CC does not SNAT metadata requests).
+import { clusterOfNode, clustersOf, type ClusterView } from '../managed/clusters.js';
 import { open, type Handle } from '../handle.js';
 import { rule } from '../nft/build/builder.js';
 import type { AllocatedInstance, AllocatedState } from '../managed/types.js';
@@ -31,6 +44,9 @@ export const NS_CLC = 'euca-clc';
 export const NS_CC = 'euca-cc';
 export const NS_SWITCH = 'euca-switch';
 export const ncNetns = (node: string): string => `euca-${node}`;
+/** Cluster k's (0-based) CC and private switch: euca-cc and euca-switch for the first, euca-cc2 and euca-switch2 for the second. */
+export const ccNetns = (index: number): string => (index === 0 ? NS_CC : `${NS_CC}${index + 1}`);
+export const switchNetns = (index: number): string => (index === 0 ? NS_SWITCH : `${NS_SWITCH}${index + 1}`);
 export const instanceNetns = (id: string): string => `euca-${id}`;
 
 /**
@@ -46,6 +62,33 @@ export const PUB_IP = '192.168.32.1';
 export const CC_PUBLIC_IP = '192.168.32.20';
 const PUB_PREFIX = 24;
 
+/** Cluster k's CC on the public network: 192.168.32.20 + k (its tunnelAddress when there are several). */
+export function ccPublicIp(c: ClusterView): string {
+  return c.cc.tunnelAddress ?? (c.index === 0 ? CC_PUBLIC_IP : `192.168.32.${20 + c.index}`);
+}
+
+/** The demo's view of a cluster: its CC's namespace, switch and public address. */
+export interface DemoCluster {
+  name: string;
+  index: number;
+  ccNetns: string;
+  switchNetns: string;
+  publicIp: string;
+  view: ClusterView;
+}
+
+export function demoClusters(state: AllocatedState): DemoCluster[] {
+  return clustersOf(state).map((c) => ({ name: c.name, index: c.index, ccNetns: ccNetns(c.index), switchNetns: switchNetns(c.index), publicIp: ccPublicIp(c), view: c }));
+}
+
+/** The demo cluster an instance runs in (its node's). */
+export function clusterOfInstance(state: AllocatedState, i: Pick<AllocatedInstance, 'node'>): DemoCluster {
+  const c = clusterOfNode(state, i.node);
+  const found = c && demoClusters(state).find((d) => d.name === c.name);
+  if (!found) throw new Error(`instance on node ${i.node}: the node is in no cluster`);
+  return found;
+}
+
 /** The CLC's address, from the state's metadata endpoint ("192.168.32.10:8773"). */
 export function clcAddress(state: AllocatedState): { ip: string; port: number } {
   const [ip, port] = (state.metadata ?? '192.168.32.10:8773').split(':') as [string, string];
@@ -54,7 +97,8 @@ export function clcAddress(state: AllocatedState): { ip: string; port: number } 
 
 /** Every namespace of the demo, in the order they are made. */
 export function demoNamespaces(state: AllocatedState, sample: AllocatedInstance[]): string[] {
-  return [NS_PUB, NS_CLC, NS_CC, NS_SWITCH, ...Object.keys(allNodes(state)).map(ncNetns), ...sample.map((i) => instanceNetns(i.id))];
+  const hosts = demoClusters(state).flatMap((c) => [c.ccNetns, c.switchNetns, ...Object.keys(c.view.nodes).map(ncNetns)]);
+  return [NS_PUB, NS_CLC, ...hosts, ...sample.map((i) => instanceNetns(i.id))];
 }
 
 export class Hosts {
@@ -131,22 +175,38 @@ export async function dropMulticast(h: Handle): Promise<void> {
   await b.commit();
 }
 
+/**
+ * A cluster's private switch in `h`'s namespace: bridge sw0, a veth to its
+ * CC's private NIC (sw-cc) and one to each node's (sw-<node>), all at
+ * UNDERLAY_MTU, then dropMulticast. `ccNs` and `ncNs` name the hosts'
+ * namespaces. The demo and the tests' two clusters (test/helpers) both wire
+ * their switches with it.
+ */
+export async function wireSwitch(h: Handle, c: ClusterView, ccNs: string, ncNs: (node: string) => string): Promise<void> {
+  const sw = h.transaction();
+  sw.addLink({ kind: 'bridge', name: 'sw0', stp: false, forwardDelay: 0, up: true });
+  sw.addLink({ kind: 'veth', name: 'sw-cc', peer: c.cc.privateInterface, peerNetns: ccNs, master: 'sw0', up: true, mtu: UNDERLAY_MTU });
+  for (const [node, host] of Object.entries(c.nodes)) {
+    sw.addLink({ kind: 'veth', name: `sw-${node}`, peer: host.privateInterface, peerNetns: ncNs(node), master: 'sw0', up: true, mtu: UNDERLAY_MTU });
+  }
+  await sw.commit();
+  await dropMulticast(h);
+}
+
 export async function buildScaffolding(hosts: Hosts, state: AllocatedState, sample: AllocatedInstance[]): Promise<void> {
   const all = demoNamespaces(state, sample);
   await prepareHosts(hosts, all);
+  const clusters = demoClusters(state);
+  // Tunnels between clusters run over the public network: its wires then carry their 50 bytes too.
+  const pubMtu = clusters.length > 1 ? { mtu: UNDERLAY_MTU } : {};
 
   const clc = clcAddress(state);
   const pub = hosts.get(NS_PUB).transaction();
-  pub.addLink({ kind: 'bridge', name: 'pub0', stp: false, forwardDelay: 0, up: true });
+  pub.addLink({ kind: 'bridge', name: 'pub0', stp: false, forwardDelay: 0, up: true, ...pubMtu });
   pub.addAddress({ dev: 'pub0', address: `${PUB_IP}/${PUB_PREFIX}` });
   pub.addLink({ kind: 'veth', name: 'pub-clc', peer: 'eth0', peerNetns: NS_CLC, master: 'pub0', up: true });
-  pub.addLink({ kind: 'veth', name: 'pub-cc', peer: pickCluster(state).cc.publicInterface, peerNetns: NS_CC, master: 'pub0', up: true });
-
-  const sw = hosts.get(NS_SWITCH).transaction();
-  sw.addLink({ kind: 'bridge', name: 'sw0', stp: false, forwardDelay: 0, up: true });
-  sw.addLink({ kind: 'veth', name: 'sw-cc', peer: pickCluster(state).cc.privateInterface, peerNetns: NS_CC, master: 'sw0', up: true, mtu: UNDERLAY_MTU });
-  for (const [node, host] of Object.entries(allNodes(state))) {
-    sw.addLink({ kind: 'veth', name: `sw-${node}`, peer: host.privateInterface, peerNetns: ncNetns(node), master: 'sw0', up: true, mtu: UNDERLAY_MTU });
+  for (const c of clusters) {
+    pub.addLink({ kind: 'veth', name: `pub-${c.ccNetns.slice('euca-'.length)}`, peer: c.view.cc.publicInterface, peerNetns: c.ccNetns, master: 'pub0', up: true, ...pubMtu });
   }
 
   const ncs = new Map<string, ReturnType<Handle['transaction']>>();
@@ -155,32 +215,39 @@ export async function buildScaffolding(hosts: Hosts, state: AllocatedState, samp
     if (!tx) ncs.set(i.node, (tx = hosts.get(ncNetns(i.node)).transaction()));
     tx.addLink({ kind: 'veth', name: i.port, peer: 'eth0', peerNetns: instanceNetns(i.id), peerAddress: i.mac, up: true });
   }
-  await Promise.all([pub.commit(), sw.commit().then(() => dropMulticast(hosts.get(NS_SWITCH))), ...[...ncs.values()].map((tx) => tx.commit())]);
+  await Promise.all([
+    pub.commit(),
+    ...clusters.map((c) => wireSwitch(hosts.get(c.switchNetns), c.view, c.ccNetns, ncNetns)),
+    ...[...ncs.values()].map((tx) => tx.commit()),
+  ]);
 
   const far: Array<Promise<unknown>> = [];
-  far.push(
-    hosts
-      .get(NS_CLC)
-      .transaction()
-      .setLink('eth0', { up: true })
-      .addAddress({ dev: 'eth0', address: `${clc.ip}/${PUB_PREFIX}` })
-      // The CC does not SNAT metadata requests (the CLC tells instances apart by
-      // their private address), so the CLC routes the private network back via the CC.
-      .addRoute({ dst: state.subnet, gateway: CC_PUBLIC_IP })
-      .commit(),
-  );
-  far.push(
-    hosts
-      .get(NS_CC)
-      .transaction()
-      .setLink(pickCluster(state).cc.publicInterface, { up: true })
-      .setLink(pickCluster(state).cc.privateInterface, { up: true, mtu: UNDERLAY_MTU })
-      .addAddress({ dev: pickCluster(state).cc.publicInterface, address: `${CC_PUBLIC_IP}/${PUB_PREFIX}` })
-      .addRoute({ dst: 'default', gateway: PUB_IP })
-      .commit(),
-  );
-  for (const [node, host] of Object.entries(allNodes(state))) {
-    far.push(hosts.get(ncNetns(node)).transaction().setLink(host.privateInterface, { up: true, mtu: UNDERLAY_MTU }).commit());
+  const clcTx = hosts
+    .get(NS_CLC)
+    .transaction()
+    .setLink('eth0', { up: true })
+    .addAddress({ dev: 'eth0', address: `${clc.ip}/${PUB_PREFIX}` })
+    // The CC does not SNAT metadata requests (the CLC tells instances apart by
+    // their private address), so the CLC routes the private network back via the CC.
+    .addRoute({ dst: state.subnet, gateway: CC_PUBLIC_IP });
+  // Other clusters' instances share the groups' subnets: each is routed back through its own cluster's CC.
+  for (const i of state.instances) {
+    const c = clusterOfInstance(state, i);
+    if (c.index > 0) clcTx.addRoute({ dst: `${i.privateIp}/32`, gateway: c.publicIp });
+  }
+  far.push(clcTx.commit());
+  for (const c of clusters) {
+    far.push(
+      hosts
+        .get(c.ccNetns)
+        .transaction()
+        .setLink(c.view.cc.publicInterface, { up: true, ...pubMtu })
+        .setLink(c.view.cc.privateInterface, { up: true, mtu: UNDERLAY_MTU })
+        .addAddress({ dev: c.view.cc.publicInterface, address: `${c.publicIp}/${PUB_PREFIX}` })
+        .addRoute({ dst: 'default', gateway: PUB_IP })
+        .commit(),
+    );
+    for (const [node, host] of Object.entries(c.view.nodes)) far.push(hosts.get(ncNetns(node)).links.set(host.privateInterface, { up: true, mtu: UNDERLAY_MTU }));
   }
   for (const i of sample) far.push(hosts.get(instanceNetns(i.id)).links.set('eth0', { up: true }));
   await Promise.all(far);
