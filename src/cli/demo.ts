@@ -7,8 +7,10 @@
 // run), 2 bad input, 130/143 interrupted (everything removed).
 //
 // Test-only (not in the usage text): EUCANET_DEMO_BREAK=ingress gives the hosts
-// the state without the default group's ingress rule, so check 1 must fail; the e2e test
-// uses it (through runDemo's `break` option) to show that a check can fail.
+// the state without the default group's ingress rule, so check 1 must fail;
+// EUCANET_DEMO_BREAK=tunnels (with --clusters 2) gives them the second
+// cluster's tunnelAddress as an address no CC holds, so check 12 must fail. The e2e test uses them
+// (through runDemo's `break` option) to show that a check can fail.
 import type { CliValues } from './commands.js';
 import { EXIT_FAIL, EXIT_OK, UsageError } from './output.js';
 import type { CheckRow } from '../demo/checks.js';
@@ -19,7 +21,7 @@ import type { SegmentationChoice } from '../demo/probe.js';
 import { NS_CC, NS_CLC, NS_PUB, NS_SWITCH } from '../demo/topology.js';
 
 const SEGMENTATIONS = ['auto', 'vlan', 'vxlan', 'none'] as const;
-const BREAKS: DemoBreak[] = ['ingress'];
+const BREAKS: DemoBreak[] = ['ingress', 'tunnels'];
 
 function wrap(text: string, width: number, indent: string): string {
   const words = text.split(' ');

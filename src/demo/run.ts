@@ -26,8 +26,13 @@ import { demoDoc, SEED_INSTANCES } from './state.js';
 import { buildScaffolding, clcAddress, clusterOfInstance, createNamespaces, demoClusters, demoNamespaces, Hosts, instanceNetns, NS_CLC, NS_PUB } from './topology.js';
 import { must } from '../util/must.js';
 
-/** Test-only breaks (hidden from the usage text): each makes one check fail on purpose. */
-export type DemoBreak = 'ingress';
+/**
+ * Test-only breaks (hidden from the usage text): each makes one check fail on
+ * purpose. ingress: the default group without its rule (check 1); tunnels
+ * (--clusters 2): the second cluster's tunnelAddress an address that no CC
+ * holds (TUNNEL_NOWHERE), so the tunnels join nothing (check 12).
+ */
+export type DemoBreak = 'ingress' | 'tunnels';
 
 export interface DemoOptions {
   segmentation?: SegmentationChoice;
@@ -109,8 +114,8 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoReport> {
   // The seed's eight, and every instance of the other clusters (they come last).
   const sample = state.instances.filter((i, k) => k < SEED_INSTANCES || clusterOfInstance(state, i).index > 0);
   const namespaces = demoNamespaces(state, sample);
-  // --break ingress (tests only): the hosts get the state without the default group's rule.
-  const appliedDoc = opts.break === 'ingress' ? withoutRules(doc, sample[0].group) : doc;
+  // --break (tests only): the hosts get a broken state (run.ts's DemoBreak).
+  const appliedDoc = broken(doc, opts.break, sample[0].group);
   const mode: DemoMode = opts.direct ? 'direct' : 'agents';
 
   const record: RunRecord = { pid: process.pid, kept: false, startedAt: new Date().toISOString(), segmentation, namespaces: [], responders: [], agents: [] };
@@ -192,9 +197,17 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoReport> {
   }
 }
 
-function withoutRules(doc: State, group: string): State {
+/** On the public network, held by no host. */
+const TUNNEL_NOWHERE = '192.168.32.99';
+
+function broken(doc: State, how: DemoBreak | undefined, group: string): State {
+  if (how === undefined) return doc;
   const s = structuredClone(doc);
-  for (const g of s.groups ?? []) if (`${g.owner}/${g.name}` === group) g.rules = [];
+  if (how === 'ingress') for (const g of s.groups ?? []) if (`${g.owner}/${g.name}` === group) g.rules = [];
+  if (how === 'tunnels') {
+    if (!s.clusters) throw new Error('the tunnels break needs --clusters 2');
+    s.clusters.c2.cc.tunnelAddress = TUNNEL_NOWHERE;
+  }
   return s;
 }
 
