@@ -28,6 +28,7 @@ interface Report {
   segmentation: string;
   mode: 'agents' | 'direct';
   instances: number;
+  clusters: number;
   failed: number;
 }
 
@@ -84,12 +85,12 @@ function leftovers(): string[] {
     const c = cmdline(pid);
     // Other tests run responders and dnsmasq too, in their own namespaces: only the demo's names count.
     if (/eucanet-demo-responder/.test(c) && /"name":"euca-/.test(c)) out.push(`responder ${pid}: ${c.slice(0, 120)}`);
-    if (/dnsmasq/.test(c) && c.includes('/run/eucanet/euca-cc/')) out.push(`dnsmasq ${pid}`);
+    if (/dnsmasq/.test(c) && /\/run\/eucanet\/euca-cc\d*\//.test(c)) out.push(`dnsmasq ${pid}`);
     if (/\bagent\b/.test(c) && c.includes('/run/eucanet/demo/cloud.json')) out.push(`eucanet agent ${pid}: ${c.slice(0, 120)}`);
     if (/udhcpc|dhclient/.test(c) && c.includes('/run/netns/euca-')) out.push(`dhcp client ${pid}: ${c.slice(0, 120)}`);
   }
   if (existsSync('/run/eucanet/demo')) out.push('/run/eucanet/demo');
-  if (existsSync('/run/eucanet/euca-cc')) out.push('/run/eucanet/euca-cc');
+  for (const d of ['/run/eucanet/euca-cc', '/run/eucanet/euca-cc2']) if (existsSync(d)) out.push(d);
   return out;
 }
 
@@ -168,6 +169,38 @@ describe.skipIf(!ready)('eucanet demo (root; dnsmasq, busybox, nsenter)', () => 
     expect(r.stderr).toMatch(/3 eucanet agent processes .* nc1 10\d\d ops .*; nc2 10\d\d ops/);
     expect(leftovers()).toEqual([]);
   }, 180_000);
+
+  it('--clusters 2 (vxlan): a second cluster joins through the CCs\' tunnels; the eleven checks and the four of issue 18 pass, and nothing is left behind', async () => {
+    const r = await cli(['demo', '--clusters', '2', '--segmentation', 'vxlan', '--json']);
+    const rep = parse(r);
+    expect(rep.checks.map((c) => c.name.split(' ')[0])).toEqual(['1', '2', '3', '4', '5', '6', '7', '8', '9', '10', '11', '12', '13', '14', '15']);
+    expect(
+      rep.checks.filter((c) => !c.pass),
+      table(rep),
+    ).toEqual([]);
+    expect(r.code).toBe(0);
+    expect([rep.clusters, rep.instances, rep.segmentation]).toEqual([2, 10, 'vxlan']);
+    // One agent per host: both CCs (each with --cluster) and the three nodes.
+    expect(r.stderr).toMatch(/5 eucanet agent processes \(pids( \d+){5}\) .* cc \d+ ops .*; cc2 \d+ ops .*; nc1 \d+ ops .*; nc2 \d+ ops .*; nc3 \d+ ops/);
+    const [c7, , , , , c12, c13, c14, c15] = rep.checks.slice(6);
+    // #9 (cluster 2) leased from its own CC: the group's second gateway.
+    expect(c7.observed).toMatch(/i-9 10\.1\.2\.\d+\/27 gw 10\.1\.2\.2\b/);
+    expect(c12.name).toMatch(/#1 \S+ \(nc1, c1\) -> #9 \S+ \(nc3, c2\)/);
+    expect(c12.observed).toMatch(/^"i-9" \(\d+ ms\), echo reply; #9 -> #1: "i-1"/);
+    expect(c13.observed).toMatch(/^all 10 dropped/);
+    expect(c14.observed).toMatch(/^"i-1" .*, "i-9" .*; euca-cc holds 192\.168\.32\.200, euca-cc2 holds 192\.168\.32\.202; #9 seen as "192\.168\.32\.202"/);
+    expect(c15.observed).toMatch(/^all 10 arrived at their own CC: euca-cc: i-1 via 10\.1\.2\.1, .*; euca-cc2: i-9 via 10\.1\.2\.2, i-10 via 10\.1\.1\.34$/);
+    expect(leftovers()).toEqual([]);
+  }, 120_000);
+
+  it('--clusters 2 with a deliberate break (the second cluster\'s tunnelAddress held by no CC) fails check 12 only', async () => {
+    const r = await cli(['demo', '--clusters', '2', '--segmentation', 'vxlan', '--json'], { env: { EUCANET_DEMO_BREAK: 'tunnels' } });
+    const rep = parse(r);
+    expect(r.code).toBe(1);
+    expect(rep.checks.filter((c) => !c.pass).map((c) => c.name.split(' ')[0]), table(rep)).toEqual(['12']);
+    expect(rep.checks[11].observed).toMatch(/no answer|refused|unreachable/);
+    expect(leftovers()).toEqual([]);
+  }, 120_000);
 
   it('a deliberate break (the default group written without its ingress rule) fails check 1, and the exit code says so', async () => {
     const r = await cli(['demo', '--json'], { env: { EUCANET_DEMO_BREAK: 'ingress' } });
