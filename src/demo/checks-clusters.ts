@@ -41,7 +41,11 @@ export async function clusterSameGroup(x: Ctx): Promise<CheckRow> {
   // 1472 bytes of ICMP payload: a 1500-byte IP packet. The kernel sends it with DF (it fits the
   // route's MTU and ip_no_pmtu_disc is 0), and between the clusters it crosses only bridges and the
   // CCs' tunnel, none of which fragments: it arrives whole or not at all.
-  const [t, p, back] = await Promise.all([x.of(1).connect(r.privateIp, 23), x.of(1).ping(r.privateIp, 2000, 1472), x.responder(instanceNetns(r.id)).connect(a.privateIp, 23)]);
+  const [t, p, back] = await Promise.all([
+    x.of(1).connect(r.privateIp, 23),
+    x.of(1).ping(r.privateIp, 2000, 1472),
+    x.responder(instanceNetns(r.id)).connect(a.privateIp, 23),
+  ]);
   return {
     name: `12 clusters, same group: #1 ${a.privateIp} (${where(x, a)}) -> ${tag(r)} ${r.privateIp} (${where(x, r)}), tcp/23 and a full-size (1500-byte, DF) ping; ${tag(r)} -> #1 tcp/23`,
     expected: `"${r.id}" and echo reply; "${a.id}" (one segment for ${a.group} across both clusters, joined by the CCs' tunnels)`,
@@ -76,7 +80,9 @@ export async function clusterOtherGroup(x: Ctx): Promise<CheckRow> {
       `13 clusters, other group: ${tag(b)} ${b.privateIp} (${b.group}, ${where(x, b)}) -> ${tag(remoteA)} ${remoteA.privateIp} (${remoteA.group}, ${where(x, remoteA)}), ` +
       `${tag(remoteB)} (${remoteB.group}, ${where(x, remoteB)}) -> #1 ${a.privateIp}: through the sender's CC, and directly (an on-link route)`,
     expected: `all ${n} dropped: through the CC tcp/22, 23, 80 and ping, but not the ports the target's group authorizes from 0.0.0.0/0 (open to every group by design); directly tcp/23 and ping`,
-    observed: reached.length ? `reached: ${reached.join('; ')}` : `all ${n} dropped (${routed.length} through the CCs, ${direct.length} direct; no answer in ${DROP_MS} ms)`,
+    observed: reached.length
+      ? `reached: ${reached.join('; ')}`
+      : `all ${n} dropped (${routed.length} through the CCs, ${direct.length} direct; no answer in ${DROP_MS} ms)`,
     pass: reached.length === 0,
   };
 }
@@ -127,7 +133,7 @@ export async function clusterGateway(x: Ctx): Promise<CheckRow> {
   );
   const got = x.c.clusters.map(() => [] as Array<{ from: string; data: string }>);
   const arrived = () => list.every((i) => got[x.clusterOf(i).index].some((d) => d.data === `gw ${i.id}`));
-  for (let end = Date.now() + 3000; !arrived() && Date.now() < end; ) {
+  for (let end = Date.now() + 3000; !arrived() && Date.now() < end;) {
     await sleep(100);
     const rs = await Promise.all(ccs.map((r) => r.received(CC_UDP_PORT)));
     rs.forEach((r, k) => got[k].push(...r.datagrams));

@@ -33,7 +33,11 @@ export function demoHosts(state: AllocatedState): DemoHost[] {
   const clusters = demoClusters(state);
   const many = clusters.length > 1;
   return [
-    ...clusters.map((c): DemoHost => ({ name: c.ccNetns.slice('euca-'.length), role: many ? { role: 'cc', cluster: c.name } : { role: 'cc' }, netns: c.ccNetns })),
+    ...clusters.map((c): DemoHost => ({
+      name: c.ccNetns.slice('euca-'.length),
+      role: many ? { role: 'cc', cluster: c.name } : { role: 'cc' },
+      netns: c.ccNetns,
+    })),
     ...clusters.flatMap((c) => Object.keys(c.view.nodes).map((node): DemoHost => ({ name: node, role: { role: 'nc', node }, netns: ncNetns(node) }))),
   ];
 }

@@ -23,7 +23,18 @@ import { chooseSegmentation, type SegmentationChoice } from './probe.js';
 import { alive, readRecord, removeDemo, writeRecord, type RunRecord } from './rundir.js';
 import { DemoInterrupted, Session } from './session.js';
 import { demoDoc, SEED_INSTANCES } from './state.js';
-import { buildScaffolding, clcAddress, clusterOfInstance, createNamespaces, demoClusters, demoNamespaces, Hosts, instanceNetns, NS_CLC, NS_PUB } from './topology.js';
+import {
+  buildScaffolding,
+  clcAddress,
+  clusterOfInstance,
+  createNamespaces,
+  demoClusters,
+  demoNamespaces,
+  Hosts,
+  instanceNetns,
+  NS_CLC,
+  NS_PUB,
+} from './topology.js';
 import { must } from '../util/must.js';
 
 /**
@@ -47,7 +58,16 @@ export interface DemoOptions {
   /** Progress lines (to stderr in the CLI). */
   log?: (line: string) => void;
   /** Once the cloud is up, before the checks. */
-  onUp?: (up: { segmentation: string; why: string; mode: DemoMode; bringUpMs: number; applyMs: number; instances: number; sampled: number; clusters: number }) => void;
+  onUp?: (up: {
+    segmentation: string;
+    why: string;
+    mode: DemoMode;
+    bringUpMs: number;
+    applyMs: number;
+    instances: number;
+    sampled: number;
+    clusters: number;
+  }) => void;
   /** Each check's row as soon as it is known. */
   onRow?: (row: CheckRow) => void;
 }

@@ -21,6 +21,8 @@ export const SEED_INSTANCES = 8;
  */
 const PER_BRIDGE = 1022;
 export const MAX_INSTANCES = 4 * PER_BRIDGE;
+/** With a second cluster, in the seed's cluster: each group's block (2048 at most) also holds one more gateway and instance. */
+export const maxInstances = (clusters = 1): number => MAX_INSTANCES - 2 * (clusters - 1);
 /** Without segmentation both groups share each node's one bridge. */
 export const MAX_INSTANCES_UNSEGMENTED = 2 * PER_BRIDGE;
 
@@ -59,8 +61,14 @@ export async function demoDoc(segmentation: Segmentation, instances = SEED_INSTA
  * 10.1.2.0/27 then gives way to an allocated block.
  */
 function scaleUp(s: State, n: number, clusters: number): void {
-  if (!Number.isInteger(n) || n < SEED_INSTANCES || n > MAX_INSTANCES) {
-    throw new ValidationError('instances', n, `the demo needs ${SEED_INSTANCES}..${MAX_INSTANCES} instances (the checks use the seed's eight)`);
+  // A group block holds at most 2048 addresses: a second cluster's gateway and instance take two of them.
+  const max = maxInstances(clusters);
+  if (!Number.isInteger(n) || n < SEED_INSTANCES || n > max) {
+    throw new ValidationError(
+      'instances',
+      n,
+      `the demo needs ${SEED_INSTANCES}..${max} instances${clusters > 1 ? ` with ${clusters} clusters` : ''} (the checks use the seed's eight)`,
+    );
   }
   // A second cluster takes one more gateway and one more instance in each group.
   const perGroup = Math.ceil(n / 2) + (clusters - 1);

@@ -78,7 +78,14 @@ export interface DemoCluster {
 }
 
 export function demoClusters(state: AllocatedState): DemoCluster[] {
-  return clustersOf(state).map((c) => ({ name: c.name, index: c.index, ccNetns: ccNetns(c.index), switchNetns: switchNetns(c.index), publicIp: ccPublicIp(c), view: c }));
+  return clustersOf(state).map((c) => ({
+    name: c.name,
+    index: c.index,
+    ccNetns: ccNetns(c.index),
+    switchNetns: switchNetns(c.index),
+    publicIp: ccPublicIp(c),
+    view: c,
+  }));
 }
 
 /** The demo cluster an instance runs in (its node's). */
@@ -206,7 +213,15 @@ export async function buildScaffolding(hosts: Hosts, state: AllocatedState, samp
   pub.addAddress({ dev: 'pub0', address: `${PUB_IP}/${PUB_PREFIX}` });
   pub.addLink({ kind: 'veth', name: 'pub-clc', peer: 'eth0', peerNetns: NS_CLC, master: 'pub0', up: true });
   for (const c of clusters) {
-    pub.addLink({ kind: 'veth', name: `pub-${c.ccNetns.slice('euca-'.length)}`, peer: c.view.cc.publicInterface, peerNetns: c.ccNetns, master: 'pub0', up: true, ...pubMtu });
+    pub.addLink({
+      kind: 'veth',
+      name: `pub-${c.ccNetns.slice('euca-'.length)}`,
+      peer: c.view.cc.publicInterface,
+      peerNetns: c.ccNetns,
+      master: 'pub0',
+      up: true,
+      ...pubMtu,
+    });
   }
 
   const ncs = new Map<string, ReturnType<Handle['transaction']>>();
@@ -247,7 +262,8 @@ export async function buildScaffolding(hosts: Hosts, state: AllocatedState, samp
         .addRoute({ dst: 'default', gateway: PUB_IP })
         .commit(),
     );
-    for (const [node, host] of Object.entries(c.view.nodes)) far.push(hosts.get(ncNetns(node)).links.set(host.privateInterface, { up: true, mtu: UNDERLAY_MTU }));
+    for (const [node, host] of Object.entries(c.view.nodes))
+      far.push(hosts.get(ncNetns(node)).links.set(host.privateInterface, { up: true, mtu: UNDERLAY_MTU }));
   }
   for (const i of sample) far.push(hosts.get(instanceNetns(i.id)).links.set('eth0', { up: true }));
   await Promise.all(far);

@@ -170,7 +170,7 @@ describe.skipIf(!ready)('eucanet demo (root; dnsmasq, busybox, nsenter)', () => 
     expect(leftovers()).toEqual([]);
   }, 180_000);
 
-  it('--clusters 2 (vxlan): a second cluster joins through the CCs\' tunnels; the eleven checks and the four of issue 18 pass, and nothing is left behind', async () => {
+  it("--clusters 2 (vxlan): a second cluster joins through the CCs' tunnels; the eleven checks and the four of issue 18 pass, and nothing is left behind", async () => {
     const r = await cli(['demo', '--clusters', '2', '--segmentation', 'vxlan', '--json']);
     const rep = parse(r);
     expect(rep.checks.map((c) => c.name.split(' ')[0])).toEqual(['1', '2', '3', '4', '5', '6', '7', '8', '9', '10', '11', '12', '13', '14', '15']);
@@ -193,11 +193,14 @@ describe.skipIf(!ready)('eucanet demo (root; dnsmasq, busybox, nsenter)', () => 
     expect(leftovers()).toEqual([]);
   }, 120_000);
 
-  it('--clusters 2 with a deliberate break (the second cluster\'s tunnelAddress held by no CC) fails check 12 only', async () => {
+  it("--clusters 2 with a deliberate break (the second cluster's tunnelAddress held by no CC) fails check 12 only", async () => {
     const r = await cli(['demo', '--clusters', '2', '--segmentation', 'vxlan', '--json'], { env: { EUCANET_DEMO_BREAK: 'tunnels' } });
     const rep = parse(r);
     expect(r.code).toBe(1);
-    expect(rep.checks.filter((c) => !c.pass).map((c) => c.name.split(' ')[0]), table(rep)).toEqual(['12']);
+    expect(
+      rep.checks.filter((c) => !c.pass).map((c) => c.name.split(' ')[0]),
+      table(rep),
+    ).toEqual(['12']);
     expect(rep.checks[11].observed).toMatch(/no answer|refused|unreachable/);
     expect(leftovers()).toEqual([]);
   }, 120_000);

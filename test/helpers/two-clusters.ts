@@ -8,11 +8,12 @@
 //   <base>-<node>: <port> ═ eth0 <base>-<id> (the instance's MAC)
 import { clustersOf } from '../../src/managed/clusters.js';
 import type { AllocatedInstance, AllocatedState } from '../../src/managed/types.js';
-import { dropMulticast, Hosts, prepareHosts } from '../../src/demo/topology.js';
+import { Hosts, prepareHosts, UNDERLAY_MTU, wireSwitch } from '../../src/demo/topology.js';
 import { createNetns, deleteNetns, netnsExists } from '../../src/sys/netns.js';
 import { freshName } from './netns.js';
 
-export const WIRE_MTU = 1550;
+/** The demo's: 1500-byte frames plus a VXLAN header (the tunnels between the CCs, and vxlan segments). */
+export const WIRE_MTU = UNDERLAY_MTU;
 
 export class TwoClusters {
   readonly base = freshName('eu2c');
@@ -56,14 +57,7 @@ export class TwoClusters {
     }
     await pub.commit();
     for (const c of clusters) {
-      const sw = this.hosts.get(this.sw(c.name)).transaction();
-      sw.addLink({ kind: 'bridge', name: 'sw0', stp: false, forwardDelay: 0, up: true });
-      sw.addLink({ kind: 'veth', name: 'sw-cc', peer: c.cc.privateInterface, peerNetns: this.cc(c.name), master: 'sw0', up: true, mtu: WIRE_MTU });
-      for (const [node, h] of Object.entries(c.nodes)) {
-        sw.addLink({ kind: 'veth', name: `sw-${node}`, peer: h.privateInterface, peerNetns: this.nc(node), master: 'sw0', up: true, mtu: WIRE_MTU });
-      }
-      await sw.commit();
-      await dropMulticast(this.hosts.get(this.sw(c.name)));
+      await wireSwitch(this.hosts.get(this.sw(c.name)), c, this.cc(c.name), (node) => this.nc(node));
       await this.hosts
         .get(this.cc(c.name))
         .transaction()
