@@ -21,6 +21,10 @@
 #   demo    `eucanet demo --segmentation vlan --keep`, every check passing;
 #           its VLAN evidence (test/vm/demo-vlan-evidence.mjs); demo down,
 #           and nothing of the demo left                                   [native or VM]
+#   demo (2 clusters)  `eucanet demo --segmentation vlan --clusters 2`: the
+#           eleven checks and the four of two clusters (12-15: a group's
+#           VLAN segment joined across clusters by the CCs' tunnels), every
+#           one passing, and nothing of the demo left                     [native or VM]
 #
 # Exit status: 0 all passed; 1 a step failed; 2 bad usage or not root;
 #   124 the VM or the native run timed out; 125 the VM itself failed.
@@ -30,6 +34,7 @@
 #   EUCANET_VLAN_VITEST_TIMEOUT=S      bound on the vitest step (default 360 s)
 #   EUCANET_VLAN_DEMO_TIMEOUT=S        bound on the demo itself (default 420 s: it runs through agents, with a drift check)
 #   EUCANET_VLAN_EVIDENCE_TIMEOUT=S    bound on the demo's VLAN evidence (default 240 s)
+#   EUCANET_VLAN_CLUSTERS_TIMEOUT=S    bound on the two-cluster demo (default 420 s)
 #   EUCANET_VM_*                       passed to run-in-vm.sh (cache dir, memory, CPUs...)
 set -euo pipefail
 
@@ -103,7 +108,7 @@ demo_vlan_evidence() {
 # The demo's own leftovers after `demo down`: namespaces, responders, its dnsmasq.
 demo_leftovers() {
     local left
-    left=$( (ip netns list | grep -o '^euca-[^ ]*'; pgrep -af 'eucanet-demo-responder|dnsmasq.*/run/eucanet/euca-cc/') 2>/dev/null || true)
+    left=$( (ip netns list | grep -o '^euca-[^ ]*'; pgrep -af 'eucanet-demo-responder|dnsmasq.*/run/eucanet/euca-cc[0-9]*/') 2>/dev/null || true)
     [[ -z $left ]] && return 0
     echo "demo: left behind after demo down:"
     echo "$left"
@@ -128,12 +133,28 @@ run_demo() {
     return "$rc"
 }
 
+# The two-cluster demo (issue 18: "both segmentations, vlan in the VLAN lane").
+# Its exit status is 0 only if every check passed; `demo down` then clears
+# whatever a failed or timed-out run left, and the lane checks nothing is left.
+run_demo_clusters() {
+    local rc=0
+    if ! demo_available; then
+        echo "demo (2 clusters): not available yet, skipped"
+        return 0
+    fi
+    timeout -k 10 "${EUCANET_VLAN_CLUSTERS_TIMEOUT:-420}" node dist/cli/main.js demo --segmentation vlan --clusters 2 || rc=$?
+    node dist/cli/main.js demo down >/dev/null || { ((rc)) || rc=1; }
+    demo_leftovers || { ((rc)) || rc=1; }
+    return "$rc"
+}
+
 inner() {
     local t0
     t0=$(now)
     say "running in $([[ ${EUCANET_VM:-} == 1 ]] && echo "the VM" || echo "this kernel"): $(uname -r)"
     step vitest run_vitest
     step demo run_demo
+    step "demo (2 clusters)" run_demo_clusters
     if ((${#FAILED[@]})); then
         say "inner steps FAILED: $(joined) ($(secs "$t0") s)"
         exit 1
