@@ -41,12 +41,13 @@ export function checksFor(mode: 'agents' | 'direct', clusters = 1): Array<(x: Ct
 export async function runChecks(c: CheckContext, onRow?: (r: CheckRow) => void): Promise<CheckRow[]> {
   const x = new Ctx(c);
   const rows: CheckRow[] = [];
-  for (const [k, check] of checksFor(c.ctl.mode, c.clusters.length).entries()) {
+  for (const check of checksFor(c.ctl.mode, c.clusters.length)) {
     let row: CheckRow;
     try {
       row = await check(x);
     } catch (err) {
-      row = { name: `${k + 1} ${check.name}`, expected: 'the check to run', observed: `error: ${(err as Error).message.split('\n')[0]}`, pass: false };
+      // Numbered as in the full list (--direct leaves out 11, not the number).
+      row = { name: `${[...CHECKS, ...CLUSTER_CHECKS].indexOf(check) + 1} ${check.name}`, expected: 'the check to run', observed: `error: ${(err as Error).message.split('\n')[0]}`, pass: false };
     }
     rows.push(row);
     onRow?.(row);
