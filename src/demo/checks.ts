@@ -47,7 +47,12 @@ export async function runChecks(c: CheckContext, onRow?: (r: CheckRow) => void):
       row = await check(x);
     } catch (err) {
       // Numbered as in the full list (--direct leaves out 11, not the number).
-      row = { name: `${[...CHECKS, ...CLUSTER_CHECKS].indexOf(check) + 1} ${check.name}`, expected: 'the check to run', observed: `error: ${(err as Error).message.split('\n')[0]}`, pass: false };
+      row = {
+        name: `${[...CHECKS, ...CLUSTER_CHECKS].indexOf(check) + 1} ${check.name}`,
+        expected: 'the check to run',
+        observed: `error: ${(err as Error).message.split('\n')[0]}`,
+        pass: false,
+      };
     }
     rows.push(row);
     onRow?.(row);

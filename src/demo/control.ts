@@ -118,6 +118,8 @@ export class AgentController implements Controller {
   constructor(
     private readonly spawned: (pid: number) => void,
     readonly path = DEMO_STATE_FILE,
+    /** How long each agent may take to start and finish its first sync (AgentProcess's default when undefined). */
+    private readonly startMs?: number,
   ) {
     this.store = new FileStore(path);
   }
@@ -126,7 +128,7 @@ export class AgentController implements Controller {
   async start(doc: State, demo: DemoHost[], log: (l: string) => void): Promise<number> {
     const t0 = performance.now();
     this.version = await this.store.write(doc);
-    const hosts = demo.map((h): [string, AgentProcess] => [h.name, new AgentProcess(h.name, agentArgs(h.role, h.netns, this.path))]);
+    const hosts = demo.map((h): [string, AgentProcess] => [h.name, new AgentProcess(h.name, agentArgs(h.role, h.netns, this.path), this.startMs)]);
     for (const [host, a] of hosts) this.agents.set(host, a);
     const syncs = await Promise.all(hosts.map(async ([host, a]) => [host, await a.start(this.spawned)] as const));
     const bad = syncs.filter(([, s]) => s.result !== 'ok');

@@ -55,6 +55,8 @@ export interface DemoOptions {
   /** The library's ManagedCloud applies every host (no agents, no store): the comparison. */
   direct?: boolean;
   break?: DemoBreak;
+  /** How long each agent may take to start and finish its first sync (default 120 s; the VLAN lane's emulated VM needs more). */
+  agentStartMs?: number;
   /** Progress lines (to stderr in the CLI). */
   log?: (line: string) => void;
   /** Once the cloud is up, before the checks. */
@@ -145,7 +147,7 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoReport> {
     record.agents.push(pid);
     writeRecord(record);
   };
-  const ctl = opts.direct ? new DirectController(allocate(appliedDoc)) : new AgentController(onAgent);
+  const ctl = opts.direct ? new DirectController(allocate(appliedDoc)) : new AgentController(onAgent, undefined, opts.agentStartMs);
   const session = new Session(log);
   let keep = false;
   try {

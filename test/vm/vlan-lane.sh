@@ -30,11 +30,15 @@
 #   124 the VM or the native run timed out; 125 the VM itself failed.
 # Environment:
 #   EUCANET_VLAN_LANE=auto|native|vm   force where to run (default auto: the probe decides)
-#   EUCANET_VLAN_TIMEOUT=S             bound on the whole run there, VM boot included (default 720 s)
+#   EUCANET_VLAN_TIMEOUT=S             bound on the whole run there, VM boot included (default 1800 s:
+#                                      on a busy 2-core host the VM's three steps took about 305 + 333 + 450 s)
 #   EUCANET_VLAN_VITEST_TIMEOUT=S      bound on the vitest step (default 360 s)
-#   EUCANET_VLAN_DEMO_TIMEOUT=S        bound on the demo itself (default 420 s: it runs through agents, with a drift check)
+#   EUCANET_VLAN_DEMO_TIMEOUT=S        bound on the demo itself (default 600 s: it runs through agents, with a drift check)
 #   EUCANET_VLAN_EVIDENCE_TIMEOUT=S    bound on the demo's VLAN evidence (default 240 s)
-#   EUCANET_VLAN_CLUSTERS_TIMEOUT=S    bound on the two-cluster demo (default 420 s)
+#   EUCANET_VLAN_CLUSTERS_TIMEOUT=S    bound on the two-cluster demo (default 900 s: five agents, fifteen checks)
+#   EUCANET_DEMO_AGENT_START_S=S       passed to the demos: how long each agent may take to start and
+#                                      sync first (default here 400 s; under TCG three agents starting
+#                                      at once took 99 s on a busy host, five more than 120 s)
 #   EUCANET_VM_*                       passed to run-in-vm.sh (cache dir, memory, CPUs...)
 set -euo pipefail
 
@@ -83,6 +87,7 @@ run_vitest() {
 # whatever happened, and the lane checks that nothing of it is left.
 # ---------------------------------------------------------------------------
 DEMO=(node dist/cli/main.js demo --segmentation vlan --keep)
+export EUCANET_DEMO_AGENT_START_S=${EUCANET_DEMO_AGENT_START_S:-400}
 
 demo_available() {
     [[ -f dist/cli/main.js ]] && node dist/cli/main.js demo --help >/dev/null 2>&1
@@ -122,7 +127,7 @@ run_demo() {
         echo "demo: not available yet, skipped"
         return 0
     fi
-    timeout -k 10 "${EUCANET_VLAN_DEMO_TIMEOUT:-420}" "${DEMO[@]}" || rc=$?
+    timeout -k 10 "${EUCANET_VLAN_DEMO_TIMEOUT:-600}" "${DEMO[@]}" || rc=$?
     if ((rc == 0)); then
         demo_vlan_evidence || rc=$?
     else
@@ -142,7 +147,7 @@ run_demo_clusters() {
         echo "demo (2 clusters): not available yet, skipped"
         return 0
     fi
-    timeout -k 10 "${EUCANET_VLAN_CLUSTERS_TIMEOUT:-420}" node dist/cli/main.js demo --segmentation vlan --clusters 2 || rc=$?
+    timeout -k 10 "${EUCANET_VLAN_CLUSTERS_TIMEOUT:-900}" node dist/cli/main.js demo --segmentation vlan --clusters 2 || rc=$?
     node dist/cli/main.js demo down >/dev/null || { ((rc)) || rc=1; }
     demo_leftovers || { ((rc)) || rc=1; }
     return "$rc"
@@ -218,7 +223,7 @@ build_ts() {
 }
 
 outer() {
-    local mode=${EUCANET_VLAN_LANE:-auto} timeout_s=${EUCANET_VLAN_TIMEOUT:-720} t0 rc=0
+    local mode=${EUCANET_VLAN_LANE:-auto} timeout_s=${EUCANET_VLAN_TIMEOUT:-1800} t0 rc=0
     t0=$(now)
     ((EUID == 0)) || { say "must run as root (namespaces, and the VM's apt/mknod)"; exit 2; }
     [[ $mode =~ ^(auto|native|vm)$ ]] || { say "EUCANET_VLAN_LANE must be auto, native or vm, not '$mode'"; exit 2; }
