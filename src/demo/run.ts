@@ -55,8 +55,12 @@ export interface DemoOptions {
   /** The library's ManagedCloud applies every host (no agents, no store): the comparison. */
   direct?: boolean;
   break?: DemoBreak;
-  /** How long each agent may take to start and finish its first sync (default 120 s; the VLAN lane's emulated VM needs more). */
-  agentStartMs?: number;
+  /**
+   * How long each helper process may take to start: each agent to start and
+   * finish its first sync (default 120 s), each responder to answer (default
+   * 20 s). The VLAN lane's emulated VM on a busy host needs more.
+   */
+  startMs?: number;
   /** Progress lines (to stderr in the CLI). */
   log?: (line: string) => void;
   /** Once the cloud is up, before the checks. */
@@ -147,7 +151,7 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoReport> {
     record.agents.push(pid);
     writeRecord(record);
   };
-  const ctl = opts.direct ? new DirectController(allocate(appliedDoc)) : new AgentController(onAgent, undefined, opts.agentStartMs);
+  const ctl = opts.direct ? new DirectController(allocate(appliedDoc)) : new AgentController(onAgent, undefined, opts.startMs);
   const session = new Session(log);
   let keep = false;
   try {
@@ -160,7 +164,7 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoReport> {
     });
     await session.stage(buildScaffolding(hosts, state, sample));
     const converge = ctl instanceof AgentController ? ctl.start(appliedDoc, demoHosts(state), log) : ctl.start(log);
-    const [applyMs] = await session.stage(Promise.all([converge, startResponders(state, sample, responders, record, () => session.closing)]));
+    const [applyMs] = await session.stage(Promise.all([converge, startResponders(state, sample, responders, record, () => session.closing, opts.startMs)]));
     const leases = await session.stage(dhcpAll(sample, session.signal));
     const bringUpMs = performance.now() - t0;
     opts.onUp?.({
@@ -240,6 +244,7 @@ async function startResponders(
   responders: Map<string, Responder>,
   record: RunRecord,
   closing: () => boolean,
+  startMs?: number,
 ): Promise<void> {
   const clc = clcAddress(state);
   const jobs: Array<[string, Parameters<typeof Responder.start>[1]]> = [
@@ -253,7 +258,7 @@ async function startResponders(
   ];
   const started = await Promise.allSettled(
     jobs.map(async ([ns, cfg]) => {
-      const a = await Responder.start(ns, cfg);
+      const a = await Responder.start(ns, cfg, startMs);
       if (closing()) {
         await a.stop();
         throw new Error(`responder in ${ns} started after the demo began to close`);
