@@ -11,9 +11,10 @@
 // EUCANET_DEMO_BREAK=tunnels (with --clusters 2) gives them the second
 // cluster's tunnelAddress as an address no CC holds, so check 12 must fail. The e2e test uses them
 // (through runDemo's `break` option) to show that a check can fail.
-// EUCANET_DEMO_AGENT_START_S=S bounds each agent's start and first sync
-// (default 120 s); the VLAN lane raises it for its emulated VM, where five
-// agent processes starting at once take minutes.
+// EUCANET_DEMO_START_S=S bounds each helper process's start: an agent's
+// start and first sync (default 120 s), a responder's (default 20 s). The
+// VLAN lane raises it for its emulated VM, where five agents and fourteen
+// responders starting at once take minutes on a busy host.
 import type { CliValues } from './commands.js';
 import { EXIT_FAIL, EXIT_OK, UsageError } from './output.js';
 import type { CheckRow } from '../demo/checks.js';
@@ -117,9 +118,8 @@ export async function demo(v: CliValues, args: string[]): Promise<number> {
   }
   const brk = process.env.EUCANET_DEMO_BREAK;
   if (brk !== undefined && brk !== '' && !BREAKS.includes(brk as DemoBreak)) throw new UsageError(`EUCANET_DEMO_BREAK must be one of ${BREAKS.join(', ')}`);
-  const startS = process.env.EUCANET_DEMO_AGENT_START_S;
-  if (startS !== undefined && startS !== '' && !/^[1-9]\d*$/.test(startS))
-    throw new UsageError(`EUCANET_DEMO_AGENT_START_S must be whole seconds (got "${startS}")`);
+  const startS = process.env.EUCANET_DEMO_START_S;
+  if (startS !== undefined && startS !== '' && !/^[1-9]\d*$/.test(startS)) throw new UsageError(`EUCANET_DEMO_START_S must be whole seconds (got "${startS}")`);
   const json = !!v.json;
   const err = (l: string) => process.stderr.write(`demo: ${l}\n`);
   let rep: DemoReport;
@@ -131,7 +131,7 @@ export async function demo(v: CliValues, args: string[]): Promise<number> {
       keep: !!v.keep,
       direct: !!v.direct,
       ...(brk ? { break: brk as DemoBreak } : {}),
-      ...(startS ? { agentStartMs: Number(startS) * 1000 } : {}),
+      ...(startS ? { startMs: Number(startS) * 1000 } : {}),
       log: err,
       ...(json
         ? {}

@@ -36,9 +36,10 @@
 #   EUCANET_VLAN_DEMO_TIMEOUT=S        bound on the demo itself (default 600 s: it runs through agents, with a drift check)
 #   EUCANET_VLAN_EVIDENCE_TIMEOUT=S    bound on the demo's VLAN evidence (default 240 s)
 #   EUCANET_VLAN_CLUSTERS_TIMEOUT=S    bound on the two-cluster demo (default 900 s: five agents, fifteen checks)
-#   EUCANET_DEMO_AGENT_START_S=S       passed to the demos: how long each agent may take to start and
-#                                      sync first (default here 400 s; under TCG three agents starting
-#                                      at once took 99 s on a busy host, five more than 120 s)
+#   EUCANET_DEMO_START_S=S             passed to the demos: how long each agent or responder may take
+#                                      to start (default here 400 s; the demo's own: 120 s for an agent,
+#                                      20 s for a responder. Under TCG on a busy host three agents
+#                                      starting at once took 99 s, and five more than 120 s)
 #   EUCANET_VM_*                       passed to run-in-vm.sh (cache dir, memory, CPUs...)
 set -euo pipefail
 
@@ -87,7 +88,7 @@ run_vitest() {
 # whatever happened, and the lane checks that nothing of it is left.
 # ---------------------------------------------------------------------------
 DEMO=(node dist/cli/main.js demo --segmentation vlan --keep)
-export EUCANET_DEMO_AGENT_START_S=${EUCANET_DEMO_AGENT_START_S:-400}
+export EUCANET_DEMO_START_S=${EUCANET_DEMO_START_S:-400}
 
 demo_available() {
     [[ -f dist/cli/main.js ]] && node dist/cli/main.js demo --help >/dev/null 2>&1
