@@ -3,6 +3,8 @@
 // state file that the demo's cloud controller changes with the operations
 // (control.ts); proved with packets, torn down (unless kept). --direct: the
 // library's ManagedCloud applies every host itself instead (the comparison).
+// --clusters 2: a second cluster (its CC, switch and node: state.ts,
+// topology.ts) joins the seed's, with one agent per host and checks 12-15.
 //
 // Order: choose the segmentation; make the namespaces and wires (topology.ts);
 // write the state and start the agents (they converge), and the responders,
