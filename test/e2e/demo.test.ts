@@ -1,7 +1,8 @@
 // `eucanet demo` end to end, through the command line as a person runs it
 // (dist/, which `npm test` builds first): the seed's cloud in namespaces, run
 // by one eucanet agent per host over the demo's state file (and, for
-// comparison, --direct through ManagedCloud), every check passing; a
+// comparison, --direct through ManagedCloud), every check passing; with
+// --clusters 2 a second cluster and its four checks (issue 18); a
 // deliberate break failing the check it should; and after
 // every run, nothing left behind: no euca-* namespace, no responder, no DHCP
 // client, no dnsmasq of the demo's CC, no run record.
