@@ -48,11 +48,17 @@ export function narrowed(want: DesiredState, d: Delta): DesiredState {
 }
 
 /** The kernel's state of the changed sections only; `only` names the links the plan may remove. */
-export async function readChanged(h: Session, d: Delta, scope?: OwnerScope): Promise<{ cur: KernelState; only: Set<string> }> {
+export async function readChanged(h: Session, want: DesiredState, d: Delta, scope?: OwnerScope): Promise<{ cur: KernelState; only: Set<string> }> {
   const only = new Set([...d.linkNames, ...d.ports]);
+  // Read too: the links the desired links name (a parent, a VXLAN's device,
+  // a master), which the diff compares by name.
+  const named = new Set(only);
+  for (const l of [...(want.links ?? []), ...(want.ports ?? [])]) {
+    for (const ref of [(l as { parent?: unknown }).parent, (l as { device?: unknown }).device, l.master]) if (typeof ref === 'string') named.add(ref);
+  }
   const fdb = d.fdb || d.links;
   // Addresses, routes and FDB entries name their links by ifindex: with any of them, every link is read.
-  const linksRead = d.links || d.addresses || d.routes || fdb ? listLinks(h) : getLinks(h, only);
+  const linksRead = d.links || d.addresses || d.routes || fdb ? listLinks(h) : getLinks(h, named);
   const fdbRead = fdb
     ? linksRead.then(async (links) => (await Promise.all(fdbLinks(links, scope).map((l) => listFdb(h, { dev: l.index })))).flat())
     : Promise.resolve(undefined);
@@ -122,7 +128,7 @@ export async function planChanged(h: Session, want: DesiredState, d: Delta, opts
     const genid = await h.nft.generation();
     return { genid, cur: d.nft.whole ? await readOwned(h.nft, keep) : await readChangedNft(h.nft, d.nft, keep) };
   })();
-  const [{ cur, only }, { genid, cur: nftCur }] = await Promise.all([readChanged(h, d, scope), nftRead]);
+  const [{ cur, only }, { genid, cur: nftCur }] = await Promise.all([readChanged(h, want, d, scope), nftRead]);
   const part = narrowed(want, d);
   const diff = diffState(cur, part, scope, only);
   const foreign: Foreign[] = [];
