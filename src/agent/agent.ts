@@ -19,6 +19,7 @@ import { Coalescer } from './coalesce.js';
 import { MAX_REASONS, invalidOf, oneLine } from './result.js';
 import { NetnsEvents } from './netns-events.js';
 import { DriftJudge, wantedLinksOf, type JudgedEvent, type WantedLink } from './drift.js';
+import { wantedFdbOf } from './drift-fdb.js';
 import type { AgentEvents, AgentOptions, AgentStatus, Applied, DriftSignal, DriftSource, StateRead, StateSource, SyncResult, SyncTrigger } from './types.js';
 
 export type { AgentEvents, AgentOptions, AgentStatus, Applied } from './types.js';
@@ -40,6 +41,8 @@ export class Agent extends EventEmitter<AgentEvents> {
   private readonly ports = new Set<number>();
   /** The wanted links of the last sync's desired state, for the judge. */
   private wanted?: Map<string, WantedLink>;
+  /** The wanted FDB entries of the last sync's desired state, for the judge. */
+  private wantedFdb?: Set<string>;
   private dnsmasqPid?: number;
   /** What the last successful sync applied: a new store version is then applied incrementally. */
   private snapshot?: AppliedSnapshot;
@@ -185,7 +188,7 @@ export class Agent extends EventEmitter<AgentEvents> {
     this.last = { at: Date.now(), result: out.result, ms: out.ms, ops: out.ops, ...(out.error !== undefined ? { error: out.error } : {}) };
     this.emit('sync', out);
     // Links changed while the sync ran, judged on their last state.
-    for (const what of this.judge.syncEnded(this.wanted)) this.onDrift({ kind: 'drift', what });
+    for (const what of this.judge.syncEnded(this.wanted, this.wantedFdb)) this.onDrift({ kind: 'drift', what });
     return out;
   }
 
@@ -259,6 +262,7 @@ export class Agent extends EventEmitter<AgentEvents> {
   private applyVersion(version: string, state: AllocatedState, r: ApplyResult): Omit<SyncResult, 'seq' | 'trigger' | 'triggers'> {
     if (this.applied?.version !== version) this.applied = { version, state, at: Date.now() };
     this.wanted = wantedLinksOf(r.desired);
+    this.wantedFdb = wantedFdbOf(r.desired);
     if (r.dhcp) this.dnsmasqPid = r.dhcp.pid;
     const failed = this.incrementalFailed;
     this.incrementalFailed = undefined;
