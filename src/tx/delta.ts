@@ -10,6 +10,7 @@
 // nftables part whole again. An object that is in one state and not the
 // other counts as changed.
 import type { RuleSpec } from '../nft/batch.js';
+import type { ElementInput } from '../nft/build/elements.js';
 import { byteString } from '../util/bytes.js';
 import type { DesiredState } from './desired.js';
 
@@ -30,14 +31,34 @@ export interface Delta {
     whole: boolean;
     /** Chains whose head or rules changed, as "family table name". */
     chains: Set<string>;
-    /** Sets whose elements changed, as "family table name". */
-    sets: Set<string>;
+    /**
+     * Sets whose elements changed, as "family table name": the elements to
+     * add and to delete (a map element whose value changed is in both).
+     * They are not read from the kernel: a delete of an element that is not
+     * there fails the batch (and the agent falls back to a full reconcile).
+     */
+    sets: Map<string, SetChange>;
   };
 }
 
-/** A stable text for a plain value: bigints and byte arrays included (a rule's expressions carry both). */
+export interface SetChange {
+  add: ElementInput[];
+  del: ElementInput[];
+}
+
+const withBigints = (_k: string, x: unknown): unknown => (typeof x === 'bigint' ? `${x}n` : x instanceof Uint8Array ? `0x${byteString(x)}` : x);
+
+/**
+ * A stable text for a plain value, equal exactly when the values are: JSON,
+ * and where JSON cannot (a rule's expressions may carry bigints) with a
+ * replacer, which is several times slower and so only the fallback.
+ */
 export function stableText(v: unknown): string {
-  return JSON.stringify(v, (_k, x: unknown) => (typeof x === 'bigint' ? `${x}n` : x instanceof Uint8Array ? `0x${byteString(x)}` : x));
+  try {
+    return JSON.stringify(v);
+  } catch {
+    return JSON.stringify(v, withBigints);
+  }
 }
 
 const objKey = (o: { family: string; table: string; name: string }) => `${o.family} ${o.table} ${o.name}`;
@@ -62,43 +83,86 @@ function changedKeys(a: Map<string, string>, b: Map<string, string>): Set<string
   return out;
 }
 
-const same = (a: unknown, b: unknown) => stableText(a ?? []) === stableText(b ?? []);
+/** The texts a delta compares, computed once per desired state (it is the next delta's previous one). */
+interface Texts {
+  links: string;
+  ports: Map<string, string>;
+  addresses: string;
+  routes: string;
+  fdb: string;
+  tables: string;
+  heads: Map<string, string>;
+  rules: Map<string, string>;
+  types: Map<string, string>;
+  elements: Map<string, string>;
+  /** Per set, each element's text (made when a set's elements differ). */
+  each: Map<string, Map<string, ElementInput>>;
+}
+const memo = new WeakMap<DesiredState, Texts>();
 
-function nftDelta(prev: DesiredState['nft'], next: DesiredState['nft']): Delta['nft'] {
-  const p = prev ?? { tables: [], chains: [], sets: [], rules: [] };
-  const n = next ?? { tables: [], chains: [], sets: [], rules: [] };
-  const whole = { whole: true, chains: new Set<string>(), sets: new Set<string>() };
-  if (!same(p.tables, n.tables)) return whole;
-  const heads = changedKeys(byKey(p.chains, objKey), byKey(n.chains, objKey));
-  const ruleOf = (r: RuleSpec) => `${r.family} ${r.table} ${r.chain}`;
-  const rules = changedKeys(byKey(p.rules, ruleOf), byKey(n.rules, ruleOf));
-  const typeOf = (s: { elements?: unknown }) => stableText({ ...s, elements: undefined });
-  const types = changedKeys(byKey(p.sets, objKey, typeOf), byKey(n.sets, objKey, typeOf));
-  const elements = changedKeys(
-    byKey(p.sets, objKey, (s) => stableText(s.elements ?? [])),
-    byKey(n.sets, objKey, (s) => stableText(s.elements ?? [])),
-  );
+function textsOf(d: DesiredState): Texts {
+  const had = memo.get(d);
+  if (had) return had;
+  const n = d.nft ?? { tables: [], chains: [], sets: [], rules: [] };
+  const t: Texts = {
+    links: stableText(d.links ?? []),
+    ports: byKey(d.ports, (p) => p.name),
+    addresses: stableText(d.addresses ?? []),
+    routes: stableText(d.routes ?? []),
+    fdb: stableText(d.fdb ?? []),
+    tables: stableText(n.tables),
+    heads: byKey(n.chains, objKey),
+    rules: byKey(n.rules, (r: RuleSpec) => `${r.family} ${r.table} ${r.chain}`),
+    types: byKey(n.sets, objKey, (s) => stableText({ ...s, elements: undefined })),
+    elements: byKey(n.sets, objKey, (s) => stableText(s.elements ?? [])),
+    each: new Map(),
+  };
+  memo.set(d, t);
+  return t;
+}
+
+/** A set's elements by their text. */
+function elementsOf(d: DesiredState, t: Texts, key: string): Map<string, ElementInput> {
+  let m = t.each.get(key);
+  if (!m) {
+    const set = d.nft?.sets.find((s) => objKey(s) === key);
+    m = new Map((set?.elements ?? []).map((e) => [stableText(e), e]));
+    t.each.set(key, m);
+  }
+  return m;
+}
+
+function nftDelta(prev: DesiredState, next: DesiredState, p: Texts, n: Texts): Delta['nft'] {
+  const whole = { whole: true, chains: new Set<string>(), sets: new Map<string, SetChange>() };
+  if (p.tables !== n.tables) return whole;
+  const heads = changedKeys(p.heads, n.heads);
   // A chain head or set type changed, a set added or removed: the whole content, as a full reconcile plans it.
-  const pChains = new Set(p.chains.map(objKey));
-  for (const k of heads) if (pChains.has(k) && n.chains.some((c) => objKey(c) === k)) return whole;
-  if (types.size) return whole;
-  return { whole: false, chains: new Set([...heads, ...rules]), sets: elements };
+  for (const k of heads) if (p.heads.has(k) && n.heads.has(k)) return whole;
+  if (changedKeys(p.types, n.types).size) return whole;
+  const sets = new Map<string, SetChange>();
+  for (const k of changedKeys(p.elements, n.elements)) {
+    const was = elementsOf(prev, p, k);
+    const now = elementsOf(next, n, k);
+    sets.set(k, { add: [...now].filter(([x]) => !was.has(x)).map(([, e]) => e), del: [...was].filter(([x]) => !now.has(x)).map(([, e]) => e) });
+  }
+  return { whole: false, chains: new Set([...heads, ...changedKeys(p.rules, n.rules)]), sets };
 }
 
 /** What differs between the desired state last applied (`prev`) and the new one (`next`). */
 export function deltaOf(prev: DesiredState, next: DesiredState): Delta {
-  const portKey = (x: { name: string }) => x.name;
+  const p = textsOf(prev);
+  const n = textsOf(next);
   const pSys = prev.sysctls ?? {};
   const nSys = next.sysctls ?? {};
   return {
-    links: !same(prev.links, next.links),
+    links: p.links !== n.links,
     linkNames: new Set([...(prev.links ?? []), ...(next.links ?? [])].map((l) => l.name)),
-    ports: changedKeys(byKey(prev.ports, portKey), byKey(next.ports, portKey)),
-    addresses: !same(prev.addresses, next.addresses),
-    routes: !same(prev.routes, next.routes),
-    fdb: !same(prev.fdb, next.fdb),
+    ports: changedKeys(p.ports, n.ports),
+    addresses: p.addresses !== n.addresses,
+    routes: p.routes !== n.routes,
+    fdb: p.fdb !== n.fdb,
     sysctls: Object.keys(nSys).filter((k) => String(nSys[k]) !== String(pSys[k])),
-    nft: nftDelta(prev.nft, next.nft),
+    nft: nftDelta(prev, next, p, n),
   };
 }
 
@@ -107,7 +171,7 @@ export function isEmptyDelta(d: Delta): boolean {
   return !d.links && !d.ports.size && !d.addresses && !d.routes && !d.fdb && !d.sysctls.length && !d.nft.whole && !d.nft.chains.size && !d.nft.sets.size;
 }
 
-/** A short text of what differs, for logs: "ports 1, nft chains 1, nft sets 2". */
+/** A short text of what differs, for logs: "ports 1, nft chains 1, nft sets 2 (+2 -0)": elements added and deleted. */
 export function describeDelta(d: Delta): string {
   const parts: string[] = [];
   if (d.links) parts.push('links');
@@ -118,6 +182,9 @@ export function describeDelta(d: Delta): string {
   if (d.sysctls.length) parts.push(`sysctls ${d.sysctls.length}`);
   if (d.nft.whole) parts.push('nft whole');
   if (d.nft.chains.size) parts.push(`nft chains ${d.nft.chains.size}`);
-  if (d.nft.sets.size) parts.push(`nft sets ${d.nft.sets.size}`);
+  if (d.nft.sets.size) {
+    const n = (f: (c: SetChange) => number) => [...d.nft.sets.values()].reduce((t, c) => t + f(c), 0);
+    parts.push(`nft sets ${d.nft.sets.size} (+${n((c) => c.add.length)} -${n((c) => c.del.length)})`);
+  }
   return parts.join(', ') || 'nothing';
 }

@@ -12,6 +12,8 @@ import type { Delta } from './delta.js';
 import type { DesiredState } from './desired.js';
 import { diffState, wantedNames, type KernelState } from './diff.js';
 import { diffNft, readOwned, type Current, type DesiredNft } from './nft-diff.js';
+import type { NftSink } from './nft-recorder.js';
+import { parseElements } from '../nft/build/elements.js';
 import type { Nft } from '../nft/nft.js';
 import type { Table } from '../nft/types.js';
 import { fdbLinks, foreignObjects, isOwnedTable, type Foreign, type OwnerScope } from './owner.js';
@@ -81,36 +83,38 @@ export async function readChanged(h: Session, want: DesiredState, d: Delta, scop
   return { cur, only };
 }
 
-/** Eucanet's tables, and of them only the chains (with their rules) and sets (with their elements) that changed. */
+/** Eucanet's tables, and of them only the chains (with their rules) that changed. */
 export async function readChangedNft(nft: Nft, d: Delta['nft'], keep: (t: Table) => boolean): Promise<Current & { skipped: Table[] }> {
   const owned = (await nft.listTables()).filter(isOwnedTable);
   const tables = owned.filter(keep);
   const cur: Current & { skipped: Table[] } = { tables, chains: [], sets: [], rules: [], elements: new Map(), skipped: owned.filter((t) => !keep(t)) };
-  const of = (keys: Set<string>, t: Table) => [...keys].some((k) => k.startsWith(`${t.family} ${t.name} `));
   for (const t of tables) {
-    if (of(d.chains, t)) {
-      for (const c of await nft.listChains(t.family, t.name)) {
-        if (!d.chains.has(okey(c))) continue;
-        cur.chains.push(c);
-        cur.rules.push(...(await nft.listRules(t.family, t.name, c.name)));
-      }
-    }
-    if (of(d.sets, t)) {
-      for (const s of await nft.listSets(t.family, t.name)) {
-        if (!d.sets.has(okey(s))) continue;
-        cur.sets.push(s);
-        cur.elements.set(okey(s), await nft.listElements(s));
-      }
+    if (![...d.chains].some((k) => k.startsWith(`${t.family} ${t.name} `))) continue;
+    for (const c of await nft.listChains(t.family, t.name)) {
+      if (!d.chains.has(okey(c))) continue;
+      cur.chains.push(c);
+      cur.rules.push(...(await nft.listRules(t.family, t.name, c.name)));
     }
   }
   return cur;
+}
+
+/** The element changes of the sets whose elements changed, as batch ops (not read from the kernel: see delta.ts). */
+function elementOps(want: DesiredNft, d: Delta['nft'], b: NftSink): void {
+  for (const [k, ch] of d.sets) {
+    const s = want.sets.find((x) => okey(x) === k);
+    if (!s) continue;
+    const { elements: _e, ...def } = s;
+    if (ch.del.length) b.deleteElements(def, parseElements(def, ch.del).map((e) => ({ key: e.key, ...(e.keyEnd ? { keyEnd: e.keyEnd } : {}) })));
+    if (ch.add.length) b.addElements(def, ch.add);
+  }
 }
 
 function narrowedNft(want: DesiredNft, d: Delta['nft']): DesiredNft {
   return {
     tables: want.tables,
     chains: want.chains.filter((c) => d.chains.has(okey(c))),
-    sets: want.sets.filter((s) => d.sets.has(okey(s))),
+    sets: [], // their elements: elementOps
     rules: want.rules.filter((r) => d.chains.has(`${r.family} ${r.table} ${r.chain}`)),
   };
 }
@@ -140,5 +144,6 @@ export async function planChanged(h: Session, want: DesiredState, d: Delta, opts
   const changes = new Transaction(h);
   for (const op of diff.changes) changes.add(op);
   if (nftCur.tables.length || nftWant.tables.length) diffNft(nftCur, d.nft.whole ? nftWant : narrowedNft(nftWant, d.nft), changes.nft);
+  if (!d.nft.whole) elementOps(nftWant, d.nft, changes.nft);
   return { removals, changes, size: removals.size + changes.size, genid, foreign };
 }

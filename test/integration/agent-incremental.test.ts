@@ -169,8 +169,9 @@ describe.skipIf(!isRoot)('the agent applies a new store version incrementally (r
       const alloc = await update(store, (s) => allocateAddress(s));
       expect((await syncOf(cc, alloc.version, from)).result).toBe('ok');
       const pub = (alloc.changes[0] as unknown as { ip: string }).ip;
-      await check('associate-address', (s) => associateAddress(s, pub, 'i-10'), { changed: 'addresses, nft sets 2' }, nothing);
-      await check('disassociate-address', (s) => disassociateAddress(s, pub), { changed: 'addresses, nft sets 2' }, nothing);
+      // One element in each NAT map.
+      await check('associate-address', (s) => associateAddress(s, pub, 'i-10'), { changed: 'addresses, nft sets 2 (+2 -0)' }, nothing);
+      await check('disassociate-address', (s) => disassociateAddress(s, pub), { changed: 'addresses, nft sets 2 (+0 -2)' }, nothing);
       await check('terminate-instance', (s) => terminateInstance(s, 'i-10'), { dhcp: 'reload' }, { changed: expect.stringMatching(/^ports 1\b/) });
       await check('terminate-instance (the last of its group here)', (s) => terminateInstance(s, 'i-9'), { dhcp: 'restart' }, {});
       await check('delete-group', (s) => deleteGroup(s, 'admin/extra'), {}, nothing);
@@ -229,6 +230,16 @@ describe.skipIf(!isRoot)('the agent applies a new store version incrementally (r
       );
       expect(chains.sort()).toEqual(['admin-default', 'admin-extra', 'admin-web', 'forward', 'postrouting', 'prerouting']);
       await fullFindsNothing(cc, 'after the fallback');
+      // A NAT map element removed behind the agent's back, then its disassociation:
+      // the incremental sync deletes that element without reading the map, the
+      // kernel refuses (no such element), and the full reconcile follows.
+      nsExec(cc.ns, 'nft', ['delete', 'element', 'ip', 'eucanet', 'pub2priv', '{', '192.168.32.200', '}']);
+      await sleep(250);
+      const [d] = await write(store, [cc], (s) => disassociateAddress(s, '192.168.32.200'));
+      expect(d).toMatchObject({ result: 'ok', mode: 'full' });
+      expect(d.incrementalError).toMatch(/ENOENT|No such file/);
+      await fullFindsNothing(cc, 'after the second fallback');
+      expect(nsExec(cc.ns, 'nft', ['list', 'map', 'ip', 'eucanet', 'priv2pub'])).not.toMatch(/192\.168\.32\.200/);
     });
   }, 60_000);
 
