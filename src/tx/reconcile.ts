@@ -137,8 +137,10 @@ export async function reconcile(h: Session, want: DesiredState, opts: ReconcileO
     const p = opts.only ? await planChanged(h, want, opts.only, opts) : await plan(h, want, opts);
     opts.onPlan?.(p);
     try {
-      if (p.removals.size) stats.push(await p.removals.commit());
-      if (p.changes.size) stats.push(await p.changes.commit({ ...opts, ...(p.genid !== undefined ? { genid: p.genid } : {}) }));
+      // An incremental plan names few links among possibly thousands: they are looked up, not dumped.
+      const lookup = opts.only !== undefined;
+      if (p.removals.size) stats.push(await p.removals.commit({ lookup }));
+      if (p.changes.size) stats.push(await p.changes.commit({ ...opts, lookup, ...(p.genid !== undefined ? { genid: p.genid } : {}) }));
       return { ops: sent + p.size, stats, plan: p, attempts: attempt + 1 };
     } catch (err) {
       const code = (err as { code?: string }).code ?? '';
