@@ -105,7 +105,11 @@ function elementOps(want: DesiredNft, d: Delta['nft'], b: NftSink): void {
     const s = want.sets.find((x) => okey(x) === k);
     if (!s) continue;
     const { elements: _e, ...def } = s;
-    if (ch.del.length) b.deleteElements(def, parseElements(def, ch.del).map((e) => ({ key: e.key, ...(e.keyEnd ? { keyEnd: e.keyEnd } : {}) })));
+    if (ch.del.length)
+      b.deleteElements(
+        def,
+        parseElements(def, ch.del).map((e) => ({ key: e.key, ...(e.keyEnd ? { keyEnd: e.keyEnd } : {}) })),
+      );
     if (ch.add.length) b.addElements(def, ch.add);
   }
 }

@@ -8,7 +8,6 @@
 // incremental sync was not asked about is left to the next full resync; an
 // incremental sync that fails is rolled back and a full one follows at once.
 // The conntrack step runs only when the NAT maps changed.
-import { execFileSync } from 'node:child_process';
 import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -69,7 +68,11 @@ function kernelOf(ns: string): Record<string, unknown> {
 
 /** Each link's name, master and flags. */
 const linkView = (ns: string) =>
-  (JSON.parse(nsExec(ns, 'ip', ['-j', 'link', 'show'])) as Array<{ ifname: string; master?: string; flags: string[] }>).map((l) => [l.ifname, l.master, l.flags]);
+  (JSON.parse(nsExec(ns, 'ip', ['-j', 'link', 'show'])) as Array<{ ifname: string; master?: string; flags: string[] }>).map((l) => [
+    l.ifname,
+    l.master,
+    l.flags,
+  ]);
 
 const noHandles = (v: unknown) => JSON.parse(JSON.stringify(v, (k, x: unknown) => (k === 'handle' ? undefined : x))) as unknown;
 
@@ -159,8 +162,18 @@ describe.skipIf(!isRoot)('the agent applies a new store version incrementally (r
       await check('create-group', (s) => createGroup(s, 'admin/extra'), {}, nothing);
       await check('authorize in the new group', (s) => authorize(s, 'admin/extra', rule(443)), { changed: 'nft chains 1' }, nothing);
       // A new network for dnsmasq: a restart (its main configuration changes).
-      await check('run-instance (a new group on the node)', (s) => runInstance(s, { id: 'i-9', group: 'admin/extra', node: 'nc1', port: 'vnet9' }), { dhcp: 'restart' }, {});
-      await check('run-instance (a group already there)', (s) => runInstance(s, { id: 'i-10', group: 'admin/web', node: 'nc1', port: 'vnet10' }), { dhcp: 'reload' }, {});
+      await check(
+        'run-instance (a new group on the node)',
+        (s) => runInstance(s, { id: 'i-9', group: 'admin/extra', node: 'nc1', port: 'vnet9' }),
+        { dhcp: 'restart' },
+        {},
+      );
+      await check(
+        'run-instance (a group already there)',
+        (s) => runInstance(s, { id: 'i-10', group: 'admin/web', node: 'nc1', port: 'vnet10' }),
+        { dhcp: 'reload' },
+        {},
+      );
       const nc1 = nc.seen.at(-2);
       expect(nc1?.changed, 'run-instance: one port on the node').toMatch(/^ports 1\b/);
       expect(nc.seen.at(-2)?.ops).toBeGreaterThan(0);
@@ -193,7 +206,8 @@ describe.skipIf(!isRoot)('the agent applies a new store version incrementally (r
       const master = (name: string) => (JSON.parse(nsExec(nc.ns, 'ip', ['-j', 'link', 'show', 'dev', name])) as Array<{ master?: string }>)[0].master;
       expect(master('vnet9')).toMatch(/^eucabr/);
       expect(master('vnet3')).toBeUndefined();
-      const rules = () => (JSON.parse(nsExec(cc.ns, 'nft', ['-j', 'list', 'chain', 'ip', 'eucanet', 'admin-web'])).nftables as object[]).filter((o) => 'rule' in o);
+      const rules = () =>
+        (JSON.parse(nsExec(cc.ns, 'nft', ['-j', 'list', 'chain', 'ip', 'eucanet', 'admin-web'])).nftables as object[]).filter((o) => 'rule' in o);
       expect(rules()).toHaveLength(0);
       // The next full resync repairs both.
       const rc = await cc.agent.sync('resync');
