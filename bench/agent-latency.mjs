@@ -365,6 +365,13 @@ async function phaseSplit(store, ns, stateDir) {
       const r = await applyRole(st, { role: 'cc' }, { netns: ns, dhcpOptions: { stateDir } });
       t.push(performance.now());
       if (r.dhcp?.pid) dnsmasq.add(r.dhcp.pid);
+      // The agent's path for a new version: one more rule, applied incrementally after that full apply.
+      await update(store, (s) => authorize(s, 'admin/g0', { protocol: 'udp', from: 2100 + k, to: 2100 + k, cidr: '0.0.0.0/0' }));
+      const next = allocate((await store.read()).state, { validated: true });
+      const t1 = performance.now();
+      const inc = await applyRole(next, { role: 'cc' }, { netns: ns, dhcpOptions: { stateDir }, ...(r.snapshot ? { previous: r.snapshot } : {}) });
+      t.push(t[t.length - 1] + (performance.now() - t1));
+      if (inc.dhcp?.pid) dnsmasq.add(inc.dhcp.pid);
       rows.push(t.slice(1).map((x, i) => x - t[i]));
     }
   } finally {
@@ -381,6 +388,7 @@ async function phaseSplit(store, ns, stateDir) {
     'DHCP plan (normalise, checks)',
     'plan the role',
     'applyRole (preflight, DHCP plan, kernel dumps + diff + commit, conntrack, DHCP update)',
+    'applyRole incremental (the next version, one rule more: its chain read and refilled; no DHCP, no conntrack)',
   ];
   return Object.fromEntries(
     names.map((nm, i) => [

@@ -9,7 +9,8 @@ import { EventEmitter } from 'node:events';
 import { isAlive } from '../dhcp/proc.js';
 import { ValidationError } from '../errors.js';
 import { open, type Handle } from '../handle.js';
-import { applyRole, type ApplyResult } from '../managed/apply.js';
+import { applyRole, type AppliedSnapshot, type ApplyResult } from '../managed/apply.js';
+import { describeDelta } from '../tx/delta.js';
 import type { Role } from '../managed/roles/index.js';
 import type { AllocatedState } from '../managed/types.js';
 import type { Netns } from '../sys/netns-path.js';
@@ -18,6 +19,7 @@ import { Coalescer } from './coalesce.js';
 import { MAX_REASONS, invalidOf, oneLine } from './result.js';
 import { NetnsEvents } from './netns-events.js';
 import { DriftJudge, wantedLinksOf, type JudgedEvent, type WantedLink } from './drift.js';
+import { wantedFdbOf } from './drift-fdb.js';
 import type { AgentEvents, AgentOptions, AgentStatus, Applied, DriftSignal, DriftSource, StateRead, StateSource, SyncResult, SyncTrigger } from './types.js';
 
 export type { AgentEvents, AgentOptions, AgentStatus, Applied } from './types.js';
@@ -39,8 +41,14 @@ export class Agent extends EventEmitter<AgentEvents> {
   private readonly ports = new Set<number>();
   /** The wanted links of the last sync's desired state, for the judge. */
   private wanted?: Map<string, WantedLink>;
+  /** The wanted FDB entries of the last sync's desired state, for the judge. */
+  private wantedFdb?: Set<string>;
   private dnsmasqPid?: number;
+  /** What the last successful sync applied: a new store version is then applied incrementally. */
+  private snapshot?: AppliedSnapshot;
   private seq = 0;
+  /** Why the incremental apply of this sync failed (a full one followed). */
+  private incrementalFailed?: string;
   private last?: AgentStatus['lastSync'];
   private timers: NodeJS.Timeout[] = [];
   private retryTimer?: NodeJS.Timeout;
@@ -180,7 +188,7 @@ export class Agent extends EventEmitter<AgentEvents> {
     this.last = { at: Date.now(), result: out.result, ms: out.ms, ops: out.ops, ...(out.error !== undefined ? { error: out.error } : {}) };
     this.emit('sync', out);
     // Links changed while the sync ran, judged on their last state.
-    for (const what of this.judge.syncEnded(this.wanted)) this.onDrift({ kind: 'drift', what });
+    for (const what of this.judge.syncEnded(this.wanted, this.wantedFdb)) this.onDrift({ kind: 'drift', what });
     return out;
   }
 
@@ -190,7 +198,7 @@ export class Agent extends EventEmitter<AgentEvents> {
     let invalid = read.invalid ? invalidOf(read.version, read.invalid) : undefined;
     if (read.state) {
       try {
-        return this.applyVersion(read.version, read.state, await this.apply(read.state));
+        return this.applyVersion(read.version, read.state, await this.applyNew(read.state, triggers));
       } catch (err) {
         // The role's checks (preflight, DHCP's plan) run before anything is
         // sent: a new version they refuse is invalid, like one the schema
@@ -220,23 +228,52 @@ export class Agent extends EventEmitter<AgentEvents> {
     return this.source.read(this.applied);
   }
 
-  private apply(state: AllocatedState): Promise<ApplyResult> {
-    return applyRole(state, this.role, {
+  /**
+   * A new store version (and nothing else asked for a sync) after a good sync
+   * is applied incrementally: only what changed is read and reconciled
+   * (applyRole's `previous`). If that fails (rolled back like any commit), a
+   * full reconcile follows at once. Every other sync is a full reconcile.
+   */
+  private async applyNew(state: AllocatedState, triggers: SyncTrigger[]): Promise<ApplyResult> {
+    const previous = this.snapshot;
+    if (!previous || !triggers.every((t) => t === 'store')) return this.apply(state);
+    try {
+      return await this.apply(state, previous);
+    } catch (err) {
+      // A version the role's checks refuse is refused by a full apply too.
+      if (err instanceof ValidationError) throw err;
+      this.incrementalFailed = oneLine(err);
+      return this.apply(state);
+    }
+  }
+
+  private async apply(state: AllocatedState, previous?: AppliedSnapshot): Promise<ApplyResult> {
+    this.snapshot = undefined;
+    const r = await applyRole(state, this.role, {
       handle: this.handleNow(),
       ...(this.netns !== undefined ? { netns: this.netns } : {}),
       ...(this.opts.dhcpOptions ? { dhcpOptions: this.opts.dhcpOptions } : {}),
+      ...(previous ? { previous } : {}),
     });
+    this.snapshot = r.snapshot;
+    return r;
   }
 
   private applyVersion(version: string, state: AllocatedState, r: ApplyResult): Omit<SyncResult, 'seq' | 'trigger' | 'triggers'> {
     if (this.applied?.version !== version) this.applied = { version, state, at: Date.now() };
     this.wanted = wantedLinksOf(r.desired);
+    this.wantedFdb = wantedFdbOf(r.desired);
     if (r.dhcp) this.dnsmasqPid = r.dhcp.pid;
+    const failed = this.incrementalFailed;
+    this.incrementalFailed = undefined;
     return {
       result: 'ok',
       version,
       ops: r.ops,
       ms: 0,
+      mode: r.delta ? 'incremental' : 'full',
+      ...(r.delta ? { changed: describeDelta(r.delta) } : {}),
+      ...(failed !== undefined ? { incrementalError: failed } : {}),
       ...(r.dhcp ? { dhcp: r.dhcp.action } : {}),
       ...(r.dhcp?.pid !== undefined ? { dnsmasqPid: r.dhcp.pid } : {}),
     };

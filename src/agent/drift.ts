@@ -6,7 +6,11 @@
 //              master than wanted (a port taken out of its bridge);
 //   addresses  and routes with the role's protocol number (tx/owner.ts), added
 //              or removed by another socket than the agent's;
-//   nftables   any change in the role's tables (ROLE_TABLES) by another socket.
+//   nftables   any change in the role's tables (ROLE_TABLES) by another socket;
+//   FDB        a wanted FDB entry (a VXLAN flood list's destination, a static
+//              MAC: the desired state's fdb) deleted by another socket
+//              (drift-fdb.ts); held during a sync like links, since the
+//              kernel's own removals (a device the sync deletes) carry no port.
 // Link notifications carry no port id (the kernel gives 0), so links are
 // judged by their content against the wanted state instead: while a sync runs,
 // the last event of each link is kept and judged when the sync ends, so the
@@ -14,16 +18,18 @@
 import type { LinkSpec } from '../rtnl/link.js';
 import type { DesiredState } from '../tx/desired.js';
 import { ROLE_PROTO, ROLE_TABLES } from '../tx/owner.js';
+import { fdbEventKey, type FdbEvent } from './drift-fdb.js';
 
 /** The fields of the events (src/events/) the judge reads. */
 export type JudgedEvent =
-  | { type: 'link'; action: 'new' | 'del'; existing?: true; link: { index: number; name: string; up: boolean; master?: number } }
+  | { type: 'link'; action: 'new' | 'del'; existing?: true; bridge?: true; link: { index: number; name: string; up: boolean; master?: number } }
   | { type: 'address'; action: 'new' | 'del'; existing?: true; port: number; address: { address: string; prefix: number; proto?: number } }
   | { type: 'route'; action: 'new' | 'del'; existing?: true; port: number; route: { dst: string; protocol: number } }
   | { type: 'table'; action: 'new' | 'del'; existing?: true; port: number; table: { name: string } }
   | { type: 'chain' | 'rule'; action: 'new' | 'del'; existing?: true; port: number; chain?: { table: string }; rule?: { table: string } }
   | { type: 'set'; action: 'new' | 'del'; existing?: true; port: number; set: { table: string } }
   | { type: 'element'; action: 'new' | 'del'; existing?: true; port: number; set: { table: string } }
+  | FdbEvent
   | { type: 'resync'; source: string }
   | { type: string };
 
@@ -57,6 +63,10 @@ export class DriftJudge {
   /** While a sync runs: the last state of each link an event reported (undefined: deleted). */
   private held?: Map<string, LinkState | undefined>;
   private wanted = new Map<string, WantedLink>();
+  /** The wanted FDB entries (drift-fdb.ts wantedFdbOf). */
+  private fdb = new Set<string>();
+  /** While a sync runs: FDB entries others deleted, judged when it ends. */
+  private heldFdb: FdbEvent[] = [];
 
   constructor(
     role: 'cc' | 'nc',
@@ -72,13 +82,18 @@ export class DriftJudge {
   }
 
   /** The sync ended with this wanted state: the held links are judged against it. */
-  syncEnded(wanted: Map<string, WantedLink> | undefined): string[] {
+  syncEnded(wanted: Map<string, WantedLink> | undefined, fdb?: Set<string>): string[] {
     if (wanted) this.wanted = wanted;
+    if (fdb) this.fdb = fdb;
     const held = this.held;
     this.held = undefined;
     const out: string[] = [];
     for (const [name, l] of held ?? []) {
       const why = this.judgeLink(name, l);
+      if (why) out.push(why);
+    }
+    for (const ev of this.heldFdb.splice(0)) {
+      const why = this.judgeFdb(ev);
       if (why) out.push(why);
     }
     return out;
@@ -88,8 +103,18 @@ export class DriftJudge {
   judge(ev: JudgedEvent): string | undefined {
     if (ev.type === 'resync') return 'resync';
     if (!('action' in ev)) return undefined;
-    if (ev.type === 'link' && 'link' in ev) return this.onLink(ev.action, ev.link, !!ev.existing);
+    if (ev.type === 'link' && 'link' in ev) {
+      // A bridge's 'del' about its port: the port is out of the bridge, not gone.
+      if (ev.bridge && ev.action === 'del') return this.onLink('new', { ...ev.link, master: undefined }, !!ev.existing);
+      return this.onLink(ev.action, ev.link, !!ev.existing);
+    }
     if (ev.existing || !('port' in ev) || this.ownPort(ev.port)) return undefined;
+    if (ev.type === 'neighbor' && 'neighbor' in ev) {
+      if (ev.action !== 'del' || ev.neighbor.family !== 'bridge') return undefined;
+      if (!this.held) return this.judgeFdb(ev);
+      this.heldFdb.push(ev);
+      return undefined;
+    }
     const verb = ev.action === 'new' ? 'added or changed' : 'removed';
     if (ev.type === 'address' && 'address' in ev) {
       return ev.address.proto === this.proto ? `address ${ev.address.address}/${ev.address.prefix} ${verb}` : undefined;
@@ -119,7 +144,16 @@ export class DriftJudge {
     if (w.master === undefined) return undefined;
     const want = w.master === null ? undefined : this.index.get(w.master);
     if (w.master !== null && want === undefined) return `link ${name}: its master ${w.master} is gone`;
-    return l.master !== want ? `link ${name} ${l.master === undefined ? 'taken out of' : 'moved from'} ${w.master ?? 'no master'}` : undefined;
+    return l.master !== want ? `link ${name} ${l.master === undefined ? 'detached from' : 'moved from'} ${w.master ?? 'no master'}` : undefined;
+  }
+
+  /** A deleted FDB entry: drift when it is wanted on a link that is still there. */
+  private judgeFdb(ev: FdbEvent): string | undefined {
+    let dev: string | undefined;
+    for (const [name, index] of this.index) if (index === ev.neighbor.index) dev = name;
+    if (dev === undefined) return undefined;
+    const key = fdbEventKey(dev, ev.neighbor);
+    return this.fdb.has(key) ? `fdb entry ${ev.neighbor.lladdr ?? ''}${ev.neighbor.dst !== undefined ? ` dst ${ev.neighbor.dst}` : ''} on ${dev} deleted` : undefined;
   }
 }
 

@@ -42,6 +42,17 @@ export interface SyncResult {
   /** Mutating ops sent. */
   ops: number;
   ms: number;
+  /**
+   * incremental: a new store version, only what changed since the last good
+   * sync read and reconciled; full: everything read and reconciled (at start,
+   * on drift, lost events, the periodic resync, SIGHUP, a retry, or after an
+   * incremental apply failed).
+   */
+  mode?: 'incremental' | 'full';
+  /** An incremental sync: what changed ("ports 1, nft sets 1"). */
+  changed?: string;
+  /** The incremental apply failed (rolled back) and a full one was made instead: why, one line. */
+  incrementalError?: string;
   /** The CC's DHCP: what was done (start, reload, restart, unchanged...). */
   dhcp?: string;
   dnsmasqPid?: number;

@@ -86,6 +86,8 @@ export class DhcpServer extends EventEmitter {
   private readonly stopping = new Set<number>();
   private lastExit?: ExitInfo;
   private queue: Promise<unknown> = Promise.resolve();
+  /** The networks plan() last normalised and what it made of them: update() of the same array does not normalise again. */
+  private planned?: { input: readonly DhcpNetwork[]; nets: NormalizedNetwork[] };
 
   constructor(opts: DhcpServerOptions = {}) {
     super();
@@ -154,6 +156,7 @@ export class DhcpServer extends EventEmitter {
     let nets: NormalizedNetwork[] = [];
     try {
       nets = normalizeNetworks(networks);
+      this.planned = { input: networks, nets };
     } catch (err) {
       if (!(err instanceof ValidationError)) throw err;
       problems.push(err);
@@ -208,7 +211,9 @@ export class DhcpServer extends EventEmitter {
    * with the same networks finds nothing to do.
    */
   async update(networks: DhcpNetwork[]): Promise<UpdateResult> {
-    const nets = normalizeNetworks(networks);
+    // The array plan() was given (not changed since: callers hand it on as it is) is normalised already.
+    const nets = this.planned?.input === networks ? this.planned.nets : normalizeNetworks(networks);
+    this.planned = undefined;
     const files = renderNormalized(nets, this.paths, { logDhcp: this.logDhcp });
     return this.serial(async () => {
       const bad = await prepareDir(this.paths.dir, ownedRoot(this.paths.dir), true);

@@ -17,7 +17,7 @@ import { decodeElements } from '../nft/wire/setelem.js';
 import { decodeTable } from '../nft/wire/table.js';
 import type { NftSet } from '../nft/types.js';
 import { decodeAddress, isInetAddress } from '../rtnl/address.js';
-import { RTM_DELADDR, RTM_DELLINK, RTM_DELNEIGH, RTM_DELROUTE, RTM_NEWADDR, RTM_NEWLINK, RTM_NEWNEIGH, RTM_NEWROUTE } from '../rtnl/constants.js';
+import { AF_BRIDGE, RTM_DELADDR, RTM_DELLINK, RTM_DELNEIGH, RTM_DELROUTE, RTM_NEWADDR, RTM_NEWLINK, RTM_NEWNEIGH, RTM_NEWROUTE } from '../rtnl/constants.js';
 import { decodeNeighbor, isNeighborMessage } from '../rtnl/neigh.js';
 import { decodeLink } from '../rtnl/link-decode.js';
 import { decodeRoute } from '../rtnl/route.js';
@@ -34,7 +34,14 @@ export function decodeRtnlEvent(m: NlMessage): NetEvent | undefined {
   switch (m.type) {
     case RTM_NEWLINK:
     case RTM_DELLINK:
-      return { type: 'link', action: m.type === RTM_NEWLINK ? 'new' : 'del', link: decodeLink(m), port };
+      return {
+        type: 'link',
+        action: m.type === RTM_NEWLINK ? 'new' : 'del',
+        link: decodeLink(m),
+        port,
+        // ifi_family AF_BRIDGE: the bridge's notification about one of its ports.
+        ...(m.buf[m.offset + NLMSG_HDRLEN] === AF_BRIDGE ? { bridge: true as const } : {}),
+      };
     case RTM_NEWADDR:
     case RTM_DELADDR:
       if (!isInetAddress(m)) return undefined;

@@ -30,6 +30,12 @@ interface ObjectEventBase {
 export interface LinkEvent extends ObjectEventBase {
   type: 'link';
   link: Link;
+  /**
+   * An AF_BRIDGE notification: a bridge about one of its ports. Its 'del'
+   * says the port left the bridge (it was detached, or is being deleted),
+   * not that the link is gone.
+   */
+  bridge?: true;
 }
 export interface AddressEvent extends ObjectEventBase {
   type: 'address';

@@ -48,9 +48,14 @@ export interface PlannedDhcp {
  * hostnames (as dnsmasq reads them), the namespace, the state directory,
  * dnsmasq itself. Every problem is named in one DhcpValidationError.
  */
-export async function planDhcp(state: AllocatedState, netns: Netns | undefined, opts: DhcpOptions = {}, cluster?: string): Promise<PlannedDhcp> {
+export async function planDhcp(
+  state: AllocatedState,
+  netns: Netns | undefined,
+  opts: DhcpOptions = {},
+  cluster?: string,
+  networks: DhcpNetwork[] = dhcpNetworksFor(state, cluster),
+): Promise<PlannedDhcp> {
   const problems: ValidationError[] = hostnameClashes(state);
-  const networks = dhcpNetworksOf(state, { bridge: (g) => bridgeOf(state, g), ...(cluster !== undefined ? { cluster } : {}) }).filter((n) => n.hosts.length);
   let server: DhcpServer | undefined;
   try {
     server = dhcpServerFor(netns, opts);
@@ -71,6 +76,11 @@ export async function planDhcp(state: AllocatedState, netns: Netns | undefined, 
   }
   if (problems.length || !server || !plan) throw new DhcpValidationError(problems);
   return { server, networks, plan };
+}
+
+/** The networks a CC (of `cluster`) serves: those with hosts. */
+export function dhcpNetworksFor(state: AllocatedState, cluster?: string): DhcpNetwork[] {
+  return dhcpNetworksOf(state, { bridge: (g) => bridgeOf(state, g), ...(cluster !== undefined ? { cluster } : {}) }).filter((n) => n.hosts.length);
 }
 
 export const plannedOnly = (p: PlannedDhcp): ApplyDhcp => ({ action: p.plan.action, ...(p.plan.pid !== undefined ? { pid: p.plan.pid } : {}), plan: p.plan });

@@ -15,11 +15,13 @@ import { plan, reconcile, type ReconcilePlan } from '../tx/reconcile.js';
 import type { CommitStats, ProgressFn } from '../tx/transaction.js';
 import { DhcpValidationError } from '../dhcp/index.js';
 import { applyConntrack, ConntrackApplyError, type ApplyConntrack } from './apply-conntrack.js';
-import { applyDhcp, planDhcp, plannedOnly, type ApplyDhcp, type DhcpOptions, type PlannedDhcp } from './apply-dhcp.js';
+import { applyDhcp, dhcpNetworksFor, planDhcp, plannedOnly, type ApplyDhcp, type DhcpOptions, type PlannedDhcp } from './apply-dhcp.js';
 import { checkRoleConflict, ownerNames } from './ownership.js';
 import { PreflightError, preflight, type Resolved } from './preflight.js';
 import { planRole, roleScope, type Role } from './roles/index.js';
 import { recordSysctls } from './sysctl-record.js';
+import { dhcpKeyOf, natKeyOf, type AppliedSnapshot } from './apply-snapshot.js';
+import { deltaOf, type Delta } from '../tx/delta.js';
 import type { AllocatedState, Segmentation } from './types.js';
 
 export interface ApplyOptions {
@@ -40,6 +42,15 @@ export interface ApplyOptions {
    * so that it knows which sockets its changes come from.
    */
   handle?: Handle;
+  /**
+   * The snapshot of the last apply of this role on this host (its result's
+   * `snapshot`): the apply is then incremental. Only the sections of the
+   * desired state that differ from the snapshot's are read from the kernel
+   * and reconciled (tx/delta.ts, tx/partial.ts), DHCP is left alone when its
+   * networks are the same, and the conntrack step runs only when the NAT maps
+   * changed. Not on a dry run.
+   */
+  previous?: AppliedSnapshot;
 }
 
 export interface ApplyResult {
@@ -58,10 +69,15 @@ export interface ApplyResult {
   note?: string;
   /** eucanet objects this role left alone (an older eucanet's), or took over with force. */
   foreign: Foreign[];
+  /** For the next apply's `previous` (absent on a dry run). */
+  snapshot?: AppliedSnapshot;
+  /** An incremental apply: what differed from `previous`. */
+  delta?: Delta;
 }
 
 export { dhcpServerFor, planDhcp, type ApplyDhcp, type DhcpOptions } from './apply-dhcp.js';
 export { ConntrackApplyError, type ApplyConntrack } from './apply-conntrack.js';
+export type { AppliedSnapshot } from './apply-snapshot.js';
 
 /**
  * Applies a role. Everything is checked before anything is sent: the role's
@@ -74,7 +90,7 @@ export { ConntrackApplyError, type ApplyConntrack } from './apply-conntrack.js';
 export async function applyRole(state: AllocatedState, role: Role, opts: ApplyOptions = {}): Promise<ApplyResult> {
   const h: Handle = opts.handle ?? open(opts.netns !== undefined ? { netns: opts.netns } : {});
   try {
-    const { pre, dhcp } = await checkHost(h, state, role, opts);
+    const { pre, dhcp, dhcpKey } = await checkHost(h, state, role, opts);
     const desired = planRole(pre.state, role);
     const force = opts.force ?? false;
     const scoped = { scope: roleScope(role.role, force), ...ownerNames };
@@ -86,26 +102,35 @@ export async function applyRole(state: AllocatedState, role: Role, opts: ApplyOp
       if (role.role === 'cc') out.conntrack = await applyConntrack(h, pre.state, 0, true);
       return out;
     }
+    const previous = opts.previous;
+    const delta = previous ? deltaOf(previous.desired, desired) : undefined;
     const r = await reconcile(h, desired, {
       ...scoped,
+      ...(delta ? { only: delta } : {}),
       onPlan: (p) => {
         checkRoleConflict(role.role, p, force);
         if (p.changes.ops.some((o) => o.op === 'sysctl')) recordSysctls(opts.netns, desired.sysctls ?? {});
       },
       ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
     });
-    const out: ApplyResult = { ...base, plan: r.plan, ops: r.ops, stats: r.stats, foreign: r.plan.foreign };
-    // After the nft commit: until this step, a stale entry may still carry a packet or two.
+    const snapshot: AppliedSnapshot = { desired };
+    const out: ApplyResult = { ...base, plan: r.plan, ops: r.ops, stats: r.stats, foreign: r.plan.foreign, snapshot, ...(delta ? { delta } : {}) };
+    // After the nft commit: until this step, a stale entry may still carry a
+    // packet or two. An incremental apply skips it when the NAT maps are the
+    // ones it last succeeded for (a full apply always runs it: crash repair).
     let ctErr: ConntrackApplyError | undefined;
     if (role.role === 'cc') {
+      const natKey = natKeyOf(pre.state);
       try {
-        out.conntrack = await applyConntrack(h, pre.state, r.ops);
+        if (previous?.natKey !== natKey) out.conntrack = await applyConntrack(h, pre.state, r.ops);
+        snapshot.natKey = natKey;
       } catch (err) {
         if (!(err instanceof ConntrackApplyError)) throw err;
         ctErr = err;
       }
     }
     if (dhcp) out.dhcp = await applyDhcp(dhcp, r.ops);
+    if (dhcpKey !== undefined && (dhcp || previous?.dhcpKey === dhcpKey)) snapshot.dhcpKey = dhcpKey;
     if (ctErr) throw ctErr;
     return out;
   } finally {
@@ -122,9 +147,15 @@ export async function applyRole(state: AllocatedState, role: Role, opts: ApplyOp
 async function checkHost(h: Handle, state: AllocatedState, role: Role, opts: ApplyOptions) {
   let dhcp: PlannedDhcp | undefined;
   let dhcpErr: DhcpValidationError | undefined;
+  let dhcpKey: string | undefined;
   const planIt = async (resolved: Resolved['state']): Promise<string[]> => {
+    const cluster = role.role === 'cc' ? role.cluster : undefined;
+    const networks = dhcpNetworksFor(resolved, cluster);
+    dhcpKey = dhcpKeyOf(networks);
+    // The same networks as the last apply served: nothing to check or change.
+    if (!opts.dryRun && opts.previous?.dhcpKey === dhcpKey) return [];
     try {
-      dhcp = await planDhcp(resolved, opts.netns, opts.dhcpOptions, role.role === 'cc' ? role.cluster : undefined);
+      dhcp = await planDhcp(resolved, opts.netns, opts.dhcpOptions, cluster, networks);
       return [];
     } catch (err) {
       if (!(err instanceof DhcpValidationError)) throw err;
@@ -134,7 +165,7 @@ async function checkHost(h: Handle, state: AllocatedState, role: Role, opts: App
   };
   try {
     const pre = await preflight(h, state, role, undefined, role.role === 'cc' && (opts.dhcp ?? true) ? planIt : undefined);
-    return { pre, dhcp };
+    return { pre, dhcp, dhcpKey };
   } catch (err) {
     if (err instanceof PreflightError && dhcpErr && err.problems.length === dhcpErr.problems.length) throw dhcpErr;
     throw err;

@@ -86,10 +86,18 @@ export async function preflight(
   const resolved = resolveSegmentation(state, vlan, problems);
   // Other parts of the plan (the CC's DHCP) add their problems to the same error.
   if (more) problems.push(...(await more(resolved.state)));
-  const links = new Set((await h.links.list()).map((l) => l.name));
-  for (const [field, name] of neededInterfaces(state, role)) {
-    if (!links.has(name)) problems.push(`${field} ${JSON.stringify(name)}: no such interface in ${where}`);
-  }
+  // Each needed interface asked of the kernel by name: a dump of every link
+  // (thousands of taps on a busy node) is not needed to find a few.
+  const needed = neededInterfaces(state, role);
+  const get = (name: string) =>
+    h.links.get(name).catch((err: unknown) => {
+      if (err instanceof ValidationError) return undefined; // not a possible interface name: no such interface
+      throw err;
+    });
+  const found = await Promise.all(needed.map(([, name]) => get(name)));
+  needed.forEach(([field, name], i) => {
+    if (!found[i]) problems.push(`${field} ${JSON.stringify(name)}: no such interface in ${where}`);
+  });
   const wantsVlan = resolved.state.segmentation === 'vlan' && (planRole(resolved.state, role).links ?? []).some((l) => l.kind === 'vlan');
   if (wantsVlan && !vlan.supported && state.segmentation === 'vlan') {
     problems.push(

@@ -41,6 +41,13 @@ export interface RunOptions {
    * re-numbered as op #i of a transaction.
    */
   single?: boolean;
+  /**
+   * A transaction of a few ops among many links (an incremental reconcile):
+   * the links it names are looked up (with their pre-images, for the undo)
+   * instead of dumping every link. Ignored when it adds links (link.add),
+   * whose ifindexes are picked from the dump.
+   */
+  lookup?: boolean;
 }
 
 /** The state of one commit in progress. */
@@ -66,6 +73,9 @@ export class CommitRun {
         op,
         true,
       );
+    } else if (this.opts.lookup && !items.some((it) => it.op.op === 'link.add')) {
+      const refs = items.flatMap((it) => opRefs(it.op));
+      this.stats.rtnlRequests += await this.ctx.learn(refs, 'lookup', true);
     } else if (items.some((it) => it.op.op !== 'sysctl' && it.op.op !== 'link.deleteGroup')) {
       await this.ctx.snapshot();
       this.stats.rtnlRequests++;

@@ -9,7 +9,7 @@ import type { Route, RouteSpec } from '../rtnl/route.js';
 import { parseCidr, bytesToIp, networkOf } from '../util/ip.js';
 import type { DesiredPort, DesiredState } from './desired.js';
 import { diffFdb } from './fdb-diff.js';
-import { EUCANET_PROTO, PORT_GROUP, fdbLinks, isOwnedAlias, mayTouch, ownedAlias, scopedAlias, whoseLink, whoseProto, type OwnerScope } from './owner.js';
+import { EUCANET_PROTO, PORT_GROUP, type Wanted, fdbLinks, isOwnedAlias, mayTouch, ownedAlias, scopedAlias, whoseLink, whoseProto, type OwnerScope } from './owner.js';
 import type { Op } from './ops.js';
 import { must } from '../util/must.js';
 
@@ -170,20 +170,22 @@ function diffPort(p: DesiredPort, idx: LinkIndex, out: Diff, wanted: Set<string>
   }
 }
 
-function diffUnwanted(cur: KernelState, wanted: Set<string>, out: Diff, scope?: OwnerScope): void {
+function diffUnwanted(cur: KernelState, wanted: Set<string>, out: Diff, scope?: OwnerScope, only?: ReadonlySet<string>): void {
   const mine = (l: Link) => mayTouch(whoseLink(l, scope), scope);
-  const unwanted = cur.links.filter((l) => mine(l) && !wanted.has(l.name));
+  // An incremental plan removes only links it was asked about (`only`).
+  const about = (l: Link) => only === undefined || only.has(l.name);
+  const unwanted = cur.links.filter((l) => mine(l) && !wanted.has(l.name) && about(l));
   // A port that is not eucanet's (a hypervisor's tap, a veth) and no longer
   // wanted is released from eucanet's bridge rather than deleted.
   const ownedIdx = new Set(cur.links.filter(mine).map((l) => l.index));
   for (const l of cur.links) {
-    if (l.master !== undefined && ownedIdx.has(l.master) && !isOwnedAlias(l.alias) && !wanted.has(l.name)) {
+    if (l.master !== undefined && ownedIdx.has(l.master) && !isOwnedAlias(l.alias) && !wanted.has(l.name) && about(l)) {
       out.changes.push({ op: 'link.set', ref: l.name, changes: { master: null } });
     }
   }
   // A whole device group with nothing wanted left in it goes in one request.
   const groupMembers = cur.links.filter((l) => l.group === PORT_GROUP);
-  const wholeGroup = groupMembers.length > 1 && groupMembers.every((l) => !wanted.has(l.name) && mine(l));
+  const wholeGroup = only === undefined && groupMembers.length > 1 && groupMembers.every((l) => !wanted.has(l.name) && mine(l));
   if (wholeGroup) out.changes.push({ op: 'link.deleteGroup', group: PORT_GROUP });
   for (const l of unwanted) {
     if (wholeGroup && l.group === PORT_GROUP) continue;
@@ -251,13 +253,15 @@ function diffRoutes(cur: KernelState, want: DesiredState, idx: LinkIndex, out: D
 
 /**
  * The ops that take `cur` to `want`. With a scope, only that owner's objects
- * (and unscoped ones it wants) are changed or removed; see owner.ts.
+ * (and unscoped ones it wants) are changed or removed; see owner.ts. With
+ * `only` (an incremental plan: partial.ts), only the links named there are
+ * removed when unwanted, and a device group is never deleted whole.
  */
-export function diffState(cur: KernelState, want: DesiredState, scope?: OwnerScope): Diff {
+export function diffState(cur: KernelState, want: DesiredState, scope?: OwnerScope, only?: ReadonlySet<string>): Diff {
   const out: Diff = { removals: [], changes: [] };
   const idx = new LinkIndex(cur.links);
   const wanted = diffLinks(want, idx, out, scope);
-  diffUnwanted(cur, wanted, out, scope);
+  diffUnwanted(cur, wanted, out, scope, only);
   for (const [key, value] of Object.entries(want.sysctls ?? {})) {
     if (cur.sysctls[key] !== String(value)) out.changes.push({ op: 'sysctl', key, value: String(value) });
   }
@@ -269,4 +273,16 @@ export function diffState(cur: KernelState, want: DesiredState, scope?: OwnerSco
     out.changes.push(...diffFdb(cur.fdb ?? [], want.fdb ?? [], fdbLinks(cur.links, scope), fresh, doomed, (i) => idx.nameOf(i)));
   }
   return out;
+}
+
+/** The names of the links and addresses a desired state wants, for owner.ts foreignObjects. */
+export function wantedNames(want: DesiredState): Wanted {
+  const links = new Set([...(want.links ?? []), ...(want.ports ?? [])].map((l) => l.name));
+  const addresses = new Set(
+    (want.addresses ?? []).map((a) => {
+      const c = parseCidr('address', a.address);
+      return `${bytesToIp(c.bytes)}/${c.prefix} on ${String(a.dev)}`;
+    }),
+  );
+  return { links, addresses };
 }

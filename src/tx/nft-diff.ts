@@ -33,7 +33,7 @@ export interface DesiredNft {
   rules: RuleSpec[];
 }
 
-interface Current {
+export interface Current {
   tables: Table[];
   chains: Chain[];
   sets: NftSet[];

@@ -5,10 +5,11 @@ import type { Session } from '../session.js';
 import { readSysctl } from '../sys/sysctl.js';
 import type { DesiredState } from './desired.js';
 import { EUCANET_PROTO } from './owner.js';
-import { diffState, type KernelState } from './diff.js';
+import { diffState, wantedNames, type KernelState } from './diff.js';
 import { diffNft, readOwned } from './nft-diff.js';
-import { bytesToIp, parseCidr } from '../util/ip.js';
-import { fdbLinks, foreignObjects, type Foreign, type OwnerScope, type Wanted } from './owner.js';
+import { fdbLinks, foreignObjects, type Foreign, type OwnerScope } from './owner.js';
+import type { Delta } from './delta.js';
+import { planChanged } from './partial.js';
 import { listAddresses, listFdb, listLinks, listRoutes } from './read.js';
 import { Transaction, type CommitOptions, type CommitStats } from './transaction.js';
 
@@ -73,17 +74,6 @@ export async function readKernelState(h: Session, want: DesiredState, scope?: Ow
   return fdbOf.length ? { links, addresses, routes, sysctls, fdb } : { links, addresses, routes, sysctls };
 }
 
-function wantedNames(want: DesiredState): Wanted {
-  const links = new Set([...(want.links ?? []), ...(want.ports ?? [])].map((l) => l.name));
-  const addresses = new Set(
-    (want.addresses ?? []).map((a) => {
-      const c = parseCidr('address', a.address);
-      return `${bytesToIp(c.bytes)}/${c.prefix} on ${String(a.dev)}`;
-    }),
-  );
-  return { links, addresses };
-}
-
 /** Computes what applying `want` would change, without changing anything. */
 export async function plan(h: Session, want: DesiredState, opts: PlanOptions = {}): Promise<ReconcilePlan> {
   const { scope } = opts;
@@ -121,6 +111,12 @@ export interface ReconcileOptions extends CommitOptions, PlanOptions {
    * EBUSY, ERESTART from a stale nftables generation). Default 5.
    */
   retries?: number;
+  /**
+   * An incremental reconcile: only what changed since the last applied
+   * desired state (delta.ts) is read and diffed (partial.ts). Everything else
+   * is taken to be as it was left.
+   */
+  only?: Delta;
   /** Called with each plan before it is committed; throwing stops the reconcile with nothing sent. */
   onPlan?: (p: ReconcilePlan) => void;
 }
@@ -138,11 +134,13 @@ export async function reconcile(h: Session, want: DesiredState, opts: ReconcileO
   const stats: CommitStats[] = [];
   let sent = 0;
   for (let attempt = 0; ; attempt++) {
-    const p = await plan(h, want, opts);
+    const p = opts.only ? await planChanged(h, want, opts.only, opts) : await plan(h, want, opts);
     opts.onPlan?.(p);
     try {
-      if (p.removals.size) stats.push(await p.removals.commit());
-      if (p.changes.size) stats.push(await p.changes.commit({ ...opts, ...(p.genid !== undefined ? { genid: p.genid } : {}) }));
+      // An incremental plan names few links among possibly thousands: they are looked up, not dumped.
+      const lookup = opts.only !== undefined;
+      if (p.removals.size) stats.push(await p.removals.commit({ lookup }));
+      if (p.changes.size) stats.push(await p.changes.commit({ ...opts, lookup, ...(p.genid !== undefined ? { genid: p.genid } : {}) }));
       return { ops: sent + p.size, stats, plan: p, attempts: attempt + 1 };
     } catch (err) {
       const code = (err as { code?: string }).code ?? '';

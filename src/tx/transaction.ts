@@ -32,6 +32,8 @@ export interface CommitOptions {
   genid?: number;
   /** Called after each phase: for progress bars on long commits. */
   onProgress?: ProgressFn;
+  /** Look up the links the ops name instead of dumping every link (see RunOptions.lookup in commit.ts). */
+  lookup?: boolean;
 }
 export type { CommitStats, ProgressFn };
 
@@ -132,8 +134,8 @@ export class Transaction {
 
   /** Sends everything (see the top of this file); on a failure, rolls back and throws TransactionError. */
   commit(opts: CommitOptions = {}): Promise<CommitStats> {
-    const { genid, onProgress } = opts;
-    return this.run({ ...(genid !== undefined ? { genid } : {}), ...(onProgress ? { onProgress } : {}) });
+    const { genid, onProgress, lookup } = opts;
+    return this.run({ ...(genid !== undefined ? { genid } : {}), ...(onProgress ? { onProgress } : {}), ...(lookup ? { lookup } : {}) });
   }
 
   /** commit() with test hooks: only through commitWithHooks() (src/internal/testing.ts). */

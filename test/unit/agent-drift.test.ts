@@ -3,6 +3,7 @@
 // judged on their last state.
 import { describe, expect, it } from 'vitest';
 import { DriftJudge, wantedLinksOf } from '../../src/agent/drift.js';
+import { wantedFdbOf } from '../../src/agent/drift-fdb.js';
 
 const OWN = 4242;
 const judgeFor = (role: 'cc' | 'nc' = 'nc') => {
@@ -14,6 +15,8 @@ const judgeFor = (role: 'cc' | 'nc' = 'nc') => {
       links: [{ kind: 'bridge', name: 'eucabr10', up: true }, { kind: 'vxlan', name: 'eucavx10', id: 10, master: 'eucabr10', up: true } as never],
       ports: [{ name: 'vnet0', master: 'eucabr10', up: true }],
     }),
+    // Its flood list: one remote host.
+    wantedFdbOf({ fdb: [{ dev: 'eucavx10', lladdr: '00:00:00:00:00:00', dst: '10.0.0.1' }] }),
   );
   // The kernel's links as the subscription's dump reported them.
   j.judge({ type: 'link', action: 'new', existing: true, link: { index: 5, name: 'eucabr10', up: true } });
@@ -27,7 +30,7 @@ describe('DriftJudge', () => {
     const j = judgeFor();
     expect(j.judge({ type: 'link', action: 'del', link: { index: 5, name: 'eucabr10', up: true } })).toBe('link eucabr10 deleted');
     const k = judgeFor();
-    expect(k.judge({ type: 'link', action: 'new', link: { index: 7, name: 'vnet0', up: true } })).toBe('link vnet0 taken out of eucabr10');
+    expect(k.judge({ type: 'link', action: 'new', link: { index: 7, name: 'vnet0', up: true } })).toBe('link vnet0 detached from eucabr10');
     expect(k.judge({ type: 'link', action: 'new', link: { index: 7, name: 'vnet0', up: false, master: 5 } })).toBe('link vnet0 down');
   });
 
@@ -78,6 +81,40 @@ describe('DriftJudge', () => {
     // Someone takes the port out while a sync runs: its last state says so after the sync.
     j.syncStarted();
     j.judge({ type: 'link', action: 'new', link: { index: 7, name: 'vnet0', up: true } });
-    expect(j.syncEnded(undefined)).toEqual(['link vnet0 taken out of eucabr10']);
+    expect(j.syncEnded(undefined)).toEqual(['link vnet0 detached from eucabr10']);
+  });
+
+  it('a wanted FDB entry deleted by another socket is drift; the agent\'s own deletes, other entries and other devices are not', () => {
+    const flood = { family: 'bridge', index: 6, lladdr: '00:00:00:00:00:00', dst: '10.0.0.1' };
+    const del = (port: number, neighbor: typeof flood) => ({ type: 'neighbor' as const, action: 'del' as const, port, neighbor });
+    const j = judgeFor();
+    expect(j.judge(del(0, flood))).toBe('fdb entry 00:00:00:00:00:00 dst 10.0.0.1 on eucavx10 deleted');
+    expect(j.judge(del(77, { ...flood, lladdr: '00:00:00:00:00:00'.toUpperCase() }))).toBe('fdb entry 00:00:00:00:00:00 dst 10.0.0.1 on eucavx10 deleted');
+    expect(j.judge(del(OWN, flood))).toBeUndefined();
+    expect(j.judge(del(0, { ...flood, dst: '10.0.0.9' }))).toBeUndefined();
+    expect(j.judge(del(0, { ...flood, index: 7 }))).toBeUndefined();
+    expect(j.judge({ ...del(0, flood), action: 'new' })).toBeUndefined();
+    expect(j.judge({ ...del(0, flood), existing: true })).toBeUndefined();
+    expect(j.judge(del(0, { ...flood, family: 'inet' }))).toBeUndefined();
+  });
+
+  it('FDB deletes during a sync are judged when it ends, against what it then wants', () => {
+    const flood = { family: 'bridge', index: 6, lladdr: '00:00:00:00:00:00', dst: '10.0.0.1' };
+    const j = judgeFor();
+    j.syncStarted();
+    expect(j.judge({ type: 'neighbor', action: 'del', port: 0, neighbor: flood })).toBeUndefined();
+    // The sync removed that host from the flood list: not drift.
+    expect(j.syncEnded(undefined, wantedFdbOf({ fdb: [] }))).toEqual([]);
+    const k = judgeFor();
+    k.syncStarted();
+    k.judge({ type: 'neighbor', action: 'del', port: 0, neighbor: flood });
+    expect(k.syncEnded(undefined)).toEqual(['fdb entry 00:00:00:00:00:00 dst 10.0.0.1 on eucavx10 deleted']);
+  });
+
+  it("a bridge's notification that a port left it (AF_BRIDGE RTM_DELLINK) says detached, not deleted", () => {
+    const j = judgeFor();
+    expect(j.judge({ type: 'link', action: 'del', bridge: true, link: { index: 7, name: 'vnet0', up: true, master: 5 } })).toBe('link vnet0 detached from eucabr10');
+    // The port itself deleted: the link's own notification says so.
+    expect(j.judge({ type: 'link', action: 'del', link: { index: 7, name: 'vnet0', up: true } })).toBe('link vnet0 deleted');
   });
 });
