@@ -67,26 +67,36 @@ describe('etcd store: reads and compare-and-swap', () => {
     }));
 
   it('two run-instance from one snapshot pick the same free address: the second transaction fails, update() retries it on the new state', () =>
-    withStore(async (store) => {
+    withStore(async (store, etcd) => {
       await store.write(seed, { ifVersion: '' });
-      const snap = await store.read();
-      const a = runInstance(snap.state, { id: 'i-a', group: 'admin/web', node: 'nc1', publicIp: true });
-      const b = runInstance(snap.state, { id: 'i-b', group: 'admin/web', node: 'nc1', publicIp: true });
-      const ia = a.allocated.instances.find((i) => i.id === 'i-a');
-      const ib = b.allocated.instances.find((i) => i.id === 'i-b');
-      // Both computed on the same state: the same private and public address.
-      expect(ib?.privateIp).toBe(ia?.privateIp);
-      expect(ib?.publicIp).toBe(ia?.publicIp);
-      await store.write(a.state, { ifVersion: snap.version });
-      // b writes a key a did not touch (instances/i-b): only the compare over the whole prefix catches it.
-      await expect(store.write(b.state, { ifVersion: snap.version })).rejects.toBeInstanceOf(ConflictError);
-      const r = await update(store, (s) => runInstance(s, { id: 'i-b', group: 'admin/web', node: 'nc1', publicIp: true }));
-      expect(r.retries).toBe(0);
-      const final = await store.read();
-      const ips = final.state.instances?.map((i) => i.privateIp);
-      expect(new Set(ips).size).toBe(ips?.length);
-      const pubs = final.state.instances?.map((i) => i.publicIp).filter((p) => typeof p === 'string');
-      expect(new Set(pubs).size).toBe(pubs?.length);
+      // Two writers (two stores: each transaction is based on its own read).
+      const other = openEtcdStore({ urls: [etcd.url] });
+      try {
+        const snap = await store.read();
+        const snapB = await other.read();
+        expect(snapB.version).toBe(snap.version);
+        const a = runInstance(snap.state, { id: 'i-a', group: 'admin/web', node: 'nc1', publicIp: true });
+        const b = runInstance(snapB.state, { id: 'i-b', group: 'admin/web', node: 'nc1', publicIp: true });
+        const ia = a.allocated.instances.find((i) => i.id === 'i-a');
+        const ib = b.allocated.instances.find((i) => i.id === 'i-b');
+        // Both computed on the same state: the same private and public address.
+        expect(ib?.privateIp).toBe(ia?.privateIp);
+        expect(ib?.publicIp).toBe(ia?.publicIp);
+        await store.write(a.state, { ifVersion: snap.version });
+        // b writes a key a did not touch (instances/i-b): only the compare over the whole prefix catches it.
+        const before = await etcdRevision(etcd.url);
+        await expect(other.write(b.state, { ifVersion: snapB.version })).rejects.toBeInstanceOf(ConflictError);
+        expect(await etcdRevision(etcd.url)).toBe(before);
+        const r = await update(other, (s) => runInstance(s, { id: 'i-b', group: 'admin/web', node: 'nc1', publicIp: true }));
+        expect(r.retries).toBe(0);
+        const final = await store.read();
+        const ips = final.state.instances?.map((i) => i.privateIp);
+        expect(new Set(ips).size).toBe(ips?.length);
+        const pubs = final.state.instances?.map((i) => i.publicIp).filter((p) => typeof p === 'string');
+        expect(new Set(pubs).size).toBe(pubs?.length);
+      } finally {
+        await other.close();
+      }
     }));
 
   it('a key put under the prefix by a writer other than eucanet is a conflict too', () =>
