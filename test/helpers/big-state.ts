@@ -13,7 +13,11 @@ export function bigState(instances: number, opts: { groups?: number; nodes?: num
     publicIps: ['192.168.0.1-192.168.3.250'],
     cc: { publicInterface: 'eth0', privateInterface: 'eth1', underlay: '172.31.0.1/24' },
     nodes: Object.fromEntries(Array.from({ length: nodes }, (_, i) => [`nc${i + 1}`, { privateInterface: 'eth0', underlay: `172.31.0.${i + 11}/24` }])),
-    groups: Array.from({ length: groups }, (_, g) => ({ owner: 'u', name: `g${g}`, rules: [{ protocol: 'tcp' as const, from: 22, to: 22, cidr: '0.0.0.0/0' }] })),
+    groups: Array.from({ length: groups }, (_, g) => ({
+      owner: 'u',
+      name: `g${g}`,
+      rules: [{ protocol: 'tcp' as const, from: 22, to: 22, cidr: '0.0.0.0/0' }],
+    })),
     instances: Array.from({ length: instances }, (_, i) => ({ id: `i-${i + 1}`, group: `u/g${i % groups}`, node: `nc${(i % nodes) + 1}` })),
   };
 }
