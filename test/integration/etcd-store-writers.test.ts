@@ -34,8 +34,16 @@ describe('etcd store: concurrent writers', () => {
         // Every rule and every instance of every writer is there.
         for (let w = 0; w < WRITERS; w++) {
           const rules = state.groups?.find((g) => g.name === `g${w % 2}`)?.rules ?? [];
-          for (let i = 0; i < OPS; i += 2) expect(rules.some((r) => r.from === 10000 + w * 100 + i), `writer ${w} rule ${i}`).toBe(true);
-          for (let i = 1; i < OPS; i += 2) expect(state.instances?.some((x) => x.id === `w${w}-${i}`), `writer ${w} instance ${i}`).toBe(true);
+          for (let i = 0; i < OPS; i += 2)
+            expect(
+              rules.some((r) => r.from === 10000 + w * 100 + i),
+              `writer ${w} rule ${i}`,
+            ).toBe(true);
+          for (let i = 1; i < OPS; i += 2)
+            expect(
+              state.instances?.some((x) => x.id === `w${w}-${i}`),
+              `writer ${w} instance ${i}`,
+            ).toBe(true);
         }
         const instances = state.instances ?? [];
         expect(instances).toHaveLength((WRITERS * OPS) / 2);
