@@ -119,4 +119,36 @@ describe('eucanet cloud put/get and the operations with --etcd', () => {
     expect(r.stderr).toMatch(/^eucanet: etcd http:\/\/127\.0\.0\.1:9: .*unreachable/);
     expect(Date.now() - t0).toBeLessThan(10_000);
   });
+
+  it("etcd's user and password: from a file or $EUCANET_ETCD_PASSWORD, never on the command line; a wrong one is exit 1", () =>
+    withEtcd(async (etcd) => {
+      // Authentication on, through etcd's JSON gateway: a root user with the root role.
+      const call = async (path: string, body: unknown) => {
+        const res = await fetch(`${etcd.url}/v3/auth/${path}`, { method: 'POST', body: JSON.stringify(body) });
+        expect(res.ok, `${path}: ${await res.clone().text()}`).toBe(true);
+      };
+      await call('user/add', { name: 'root', password: 's3cret' });
+      await call('role/add', { name: 'root' });
+      await call('user/grant', { user: 'root', role: 'root' });
+      await call('enable', {});
+      const pwFile = join(dir, 'etcd-password');
+      writeFileSync(pwFile, 's3cret\n', { mode: 0o600 });
+      const put = await eucanet(['cloud', 'put', '--etcd', etcd.url, '--etcd-user', 'root', '--etcd-password-file', pwFile, '--state', seedPath]);
+      expect(put.status, put.stderr).toBe(0);
+      const env = { ...process.env, EUCANET_ETCD_PASSWORD: 's3cret' };
+      const get = await eucanet(['cloud', 'get', '--etcd', etcd.url, '--etcd-user', 'root', '--json'], { env });
+      expect(get.status, get.stderr).toBe(0);
+      // No user: etcd refuses; a wrong password: refused too; both a failure naming etcd (exit 1).
+      const anonymous = await eucanet(['cloud', 'get', '--etcd', etcd.url]);
+      expect(anonymous.status).toBe(1);
+      expect(anonymous.stderr).toContain(`etcd ${etcd.url}`);
+      const wrong = await eucanet(['cloud', 'get', '--etcd', etcd.url, '--etcd-user', 'root'], { env: { ...process.env, EUCANET_ETCD_PASSWORD: 'nope' } });
+      expect(wrong.status).toBe(1);
+      expect(wrong.stderr).toMatch(/authentication failed|invalid/i);
+      const noPassword = await eucanet(['cloud', 'get', '--etcd', etcd.url, '--etcd-user', 'root'], {
+        env: { ...process.env, EUCANET_ETCD_PASSWORD: undefined },
+      });
+      expect(noPassword.status).toBe(2);
+      expect(noPassword.stderr).toMatch(/--etcd-password-file FILE or the environment variable EUCANET_ETCD_PASSWORD/);
+    }));
 });
