@@ -22,7 +22,7 @@ const statePath = join(dir, 'cloud.json');
 writeFileSync(statePath, JSON.stringify({ ...JSON.parse(readFileSync(join(repoRoot, 'examples/seed.json'), 'utf8')), segmentation: 'vxlan' }));
 
 describe.skipIf(!isRoot)('eucanet agent --etcd (root)', () => {
-  it('applies the state in etcd at start, then an operation written to etcd', () =>
+  it('applies the state in etcd at start, then an operation written to etcd; show and apply read it too', () =>
     withEtcd(async (etcd) => {
       const put = await eucanet(['cloud', 'put', '--etcd', etcd.url, '--state', statePath, '--json']);
       expect(put.status, put.stderr).toBe(0);
@@ -40,6 +40,16 @@ describe.skipIf(!isRoot)('eucanet agent --etcd (root)', () => {
           const applied = await agent.waitFor((l) => l.event === 'sync' && l.version === version && l.result === 'ok', 30_000);
           expect(applied.trigger).toBe('store');
           expect(ipLinks(ns).map((l) => l.ifname)).toContain('vnet7');
+          // show and apply read the same state from etcd.
+          const show = await eucanet(['show', '--etcd', etcd.url, '--netns', ns, '--json']);
+          expect(show.status, show.stderr).toBe(0);
+          expect(show.stdout).toContain('"i-9"');
+          const dry = await eucanet(['apply', '--etcd', etcd.url, '--role', 'nc', '--node', 'nc1', '--netns', ns, '--dry-run', '--json']);
+          expect(dry.status, dry.stderr).toBe(0);
+          expect((JSON.parse(dry.stdout) as { ops: number }).ops).toBe(0);
+          const conf = await eucanet(['apply', '--etcd', etcd.url, '--role', 'nc', '--node', 'nc1', '--netns', ns, '--conf', statePath]);
+          expect(conf.status).toBe(2);
+          expect(conf.stderr).toMatch(/--conf works only with --state/);
         } finally {
           await agent.kill();
         }
