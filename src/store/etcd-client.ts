@@ -6,7 +6,7 @@
 // transaction whose compare covers a whole key range, which etcd3's
 // builder does not offer).
 import { Etcd3, GRPCUnavailableError, type ICompare, type IOptions, type IRangeResponse, type IRequestOp, type ITxnResponse } from 'etcd3';
-import { EtcdError } from './errors.js';
+import { ValidationError } from '../errors.js';
 
 export interface EtcdConnectOptions {
   /** The client URLs, http(s)://HOST:PORT. */
@@ -21,10 +21,12 @@ export interface EtcdConnectOptions {
 
 export const DEFAULT_TIMEOUT_MS = 5000;
 
-/** Checks the URLs before any connection: http(s)://host:port, nothing else. */
-export function checkEtcdUrls(urls: string[], field = '--etcd'): string[] {
-  if (!urls.length) throw new EtcdError('connect', urls, new Error(`${field}: no URL given`));
-  return urls;
+/** Checks the URLs before any connection: http(s)://HOST:PORT each, at least one; `field` names them in the error. */
+export function checkEtcdUrls(urls: readonly string[], field = 'urls'): void {
+  if (!urls.length) throw new ValidationError(field, '', 'expected at least one etcd URL');
+  for (const u of urls) {
+    if (!/^https?:\/\/[^/\s]+:\d{1,5}\/?$/.test(u)) throw new ValidationError(field, u, 'expected http://HOST:PORT or https://HOST:PORT');
+  }
 }
 
 /**

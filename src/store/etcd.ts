@@ -36,7 +36,7 @@ import { ValidationError } from '../errors.js';
 import type { State } from '../managed/types.js';
 import { validateState } from '../managed/validate.js';
 import { ConflictError, EtcdError } from './errors.js';
-import { connectEtcd, deleteOp, newestModRevision, putOp, rangeAll, txn, unchangedSince, type EtcdConnectOptions } from './etcd-client.js';
+import { checkEtcdUrls, connectEtcd, deleteOp, newestModRevision, putOp, rangeAll, txn, unchangedSince, type EtcdConnectOptions } from './etcd-client.js';
 import { DELETED_KEY, diffKeys, fromKeys, statePrefix, toKeys } from './etcd-layout.js';
 import { stagedImport } from './etcd-import.js';
 import { watchPrefix } from './etcd-watch.js';
@@ -108,6 +108,10 @@ export class EtcdStore extends EventEmitter<EtcdStoreEvents> implements Store {
 
   constructor(private readonly opts: EtcdStoreOptions) {
     super();
+    checkEtcdUrls(opts.urls);
+    if (opts.cloud !== undefined && !/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/.test(opts.cloud)) {
+      throw new ValidationError('cloud', opts.cloud, 'expected a name of letters, digits, "_", "." and "-"');
+    }
     this.cloud = opts.cloud ?? 'default';
     this.prefix = statePrefix(this.cloud);
     this.urls = opts.urls;
