@@ -5,15 +5,13 @@
 import type { Server } from 'node:http';
 import { Agent } from '../agent/agent.js';
 import { StoreSource } from '../agent/store-source.js';
-import { FileStore } from '../store/file.js';
 import { formatSync } from '../agent/log.js';
 import { AgentMetrics, parseListen, serveMetrics } from '../agent/metrics.js';
 import { ValidationError } from '../errors.js';
-import { must } from '../util/must.js';
 import { roleOf } from './apply.js';
 import type { CliValues } from './commands.js';
-import { inputFile } from './files.js';
 import { EXIT_OK } from './output.js';
+import { openStore } from './store-options.js';
 
 function resyncSeconds(v: CliValues): number {
   if (v.resync === undefined) return 300;
@@ -36,13 +34,13 @@ export async function agentCmd(v: CliValues): Promise<number> {
   const role = roleOf(v);
   const resync = resyncSeconds(v);
   const listen = v.metrics !== undefined ? parseListen(v.metrics) : undefined;
-  const state = await inputFile('--state', must(v.state, 'the required --state'));
+  const store = await openStore(v);
   const name = role.role === 'cc' ? (role.cluster !== undefined ? `cc ${role.cluster}` : 'cc') : `nc ${role.node}`;
   const json = !!v.json;
   const log = (event: string, fields: Record<string, unknown>, text: string) =>
     process.stdout.write(`${json ? JSON.stringify({ time: new Date().toISOString(), event, role: name, ...fields }) : `eucanet agent ${name}: ${text}`}\n`);
 
-  const source = new StoreSource(new FileStore(state));
+  const source = new StoreSource(store);
   const agent = new Agent({
     role,
     ...(v.netns !== undefined ? { netns: v.netns } : {}),

@@ -59,6 +59,16 @@ export interface CliValues {
   'source-group'?: string;
   ip?: string;
   instance?: string;
+  // Where the state is, other than --state (store-options.ts).
+  etcd?: string;
+  cloud?: string;
+  'etcd-ca'?: string;
+  'etcd-cert'?: string;
+  'etcd-key'?: string;
+  'etcd-user'?: string;
+  'etcd-password-file'?: string;
+  'etcd-timeout'?: string;
+  'if-revision'?: string;
 }
 
 const netns: OptionSpec = {
@@ -80,9 +90,25 @@ const role: OptionSpec = {
 };
 const conf: OptionSpec = { name: 'conf', type: 'string', arg: 'FILE', help: 'a eucalyptus.conf whose VNET_* keys give the network settings' };
 
-// The cloud's operations: each changes the state file through the store (compare-and-swap).
-const opState: OptionSpec = { name: 'state', type: 'string', arg: 'FILE', required: true, help: 'the cloud state to change (written atomically)' };
-const opTail: OptionSpec[] = [dryRun, { name: 'json', type: 'boolean', help: 'print the changes and the new version as JSON' }, verbose, help];
+/**
+ * The state in etcd instead of a file (src/cli/store-options.ts reads them;
+ * exactly one of --state and --etcd). The password never on the command line:
+ * a file, or $EUCANET_ETCD_PASSWORD.
+ */
+const etcdOptions: OptionSpec[] = [
+  { name: 'etcd', type: 'string', arg: 'URL[,URL...]', help: 'the state in etcd v3 at these client URLs, instead of --state' },
+  { name: 'cloud', type: 'string', arg: 'NAME', help: "with --etcd: the cloud's name, its keys under /eucanet/NAME/ (default: default)" },
+  { name: 'etcd-ca', type: 'string', arg: 'FILE', help: "with --etcd: the CA certificate (PEM) that signed etcd's" },
+  { name: 'etcd-cert', type: 'string', arg: 'FILE', help: 'with --etcd: a client certificate (PEM), with --etcd-key' },
+  { name: 'etcd-key', type: 'string', arg: 'FILE', help: "with --etcd: the client certificate's key (PEM)" },
+  { name: 'etcd-user', type: 'string', arg: 'NAME', help: "with --etcd: etcd's user (password: --etcd-password-file or $EUCANET_ETCD_PASSWORD)" },
+  { name: 'etcd-password-file', type: 'string', arg: 'FILE', help: "with --etcd-user: a file holding the user's password" },
+  { name: 'etcd-timeout', type: 'string', arg: 'SECONDS', help: 'with --etcd: the longest one etcd request may take (default 5)' },
+];
+
+// The cloud's operations: each changes the state through the store (compare-and-swap).
+const opState: OptionSpec = { name: 'state', type: 'string', arg: 'FILE', help: 'the cloud state file to change (written atomically); or --etcd' };
+const opTail: OptionSpec[] = [...etcdOptions, dryRun, { name: 'json', type: 'boolean', help: 'print the changes and the new version as JSON' }, verbose, help];
 const ruleOptions: OptionSpec[] = [
   { name: 'protocol', type: 'string', arg: 'tcp|udp|icmp|N', required: true, help: 'the protocol: tcp, udp, icmp or an IP protocol number' },
   { name: 'port', type: 'string', arg: 'P[-Q]', help: 'destination port or range (tcp, udp; default every port)' },
@@ -178,7 +204,7 @@ export const COMMANDS: CommandSpec[] = [
     name: 'apply',
     summary: "make this host's network match the state for its role",
     options: [
-      { name: 'state', type: 'string', arg: 'FILE', required: true, help: 'the cloud state (JSON, see schema/state.schema.json)' },
+      { name: 'state', type: 'string', arg: 'FILE', help: 'the cloud state (JSON, see schema/state.schema.json); or --etcd' },
       role,
       { name: 'node', type: 'string', arg: 'NAME', help: "the node this host is (a key of the state's nodes); required with --role nc" },
       {
@@ -189,6 +215,7 @@ export const COMMANDS: CommandSpec[] = [
       },
       conf,
       netns,
+      ...etcdOptions,
       dryRun,
       { name: 'force', type: 'boolean', help: "take over and remove the other role's objects in the namespace instead of refusing" },
       json,
@@ -201,7 +228,7 @@ export const COMMANDS: CommandSpec[] = [
     name: 'agent',
     summary: "keep this host's role equal to the state: watch it, repair drift, never tear down",
     options: [
-      { name: 'state', type: 'string', arg: 'FILE', required: true, help: 'the cloud state, watched for new versions (writers replace it atomically)' },
+      { name: 'state', type: 'string', arg: 'FILE', help: 'the cloud state file, watched for new versions (writers replace it atomically); or --etcd' },
       role,
       { name: 'node', type: 'string', arg: 'NAME', help: "the node this host is (a key of the state's nodes); required with --role nc" },
       {
@@ -211,6 +238,7 @@ export const COMMANDS: CommandSpec[] = [
         help: 'the cluster whose CC this host is (a key of clusters); required with --role cc when the state has several',
       },
       netns,
+      ...etcdOptions,
       { name: 'resync', type: 'string', arg: 'SECONDS', help: 'a full resync every SECONDS (default 300; 0: none)' },
       { name: 'metrics', type: 'string', arg: 'HOST:PORT', help: 'serve Prometheus metrics on http://HOST:PORT/metrics' },
       { name: 'json', type: 'boolean', help: 'log one JSON object per line' },
@@ -223,8 +251,9 @@ export const COMMANDS: CommandSpec[] = [
     name: 'show',
     summary: "show what eucanet owns on this host, in the cloud's terms",
     options: [
-      { name: 'state', type: 'string', arg: 'FILE', help: "the cloud state: names each port's instance and group from it" },
+      { name: 'state', type: 'string', arg: 'FILE', help: "the cloud state: names each port's instance and group from it (or --etcd)" },
       netns,
+      ...etcdOptions,
       json,
       verbose,
       help,
@@ -279,6 +308,21 @@ export const COMMANDS: CommandSpec[] = [
     example: 'eucanet demo --keep',
   },
   ...OPERATIONS,
+  {
+    name: 'cloud',
+    summary: "the cloud's state in etcd: `cloud put` imports a state file (validated, allocated), `cloud get` prints it and its revision",
+    positionals: 'put|get',
+    maxPositionals: 1,
+    options: [
+      { name: 'state', type: 'string', arg: 'FILE', help: 'cloud put: the state file to import' },
+      ...etcdOptions,
+      { name: 'if-revision', type: 'string', arg: 'N', help: 'cloud put: only if the cloud is still at revision N (0: only if it has no state)' },
+      { name: 'json', type: 'boolean', help: 'print the result as JSON' },
+      verbose,
+      help,
+    ],
+    example: 'eucanet cloud put --etcd http://127.0.0.1:2379 --state cloud.json',
+  },
   {
     name: 'help',
     summary: "print the commands, or one command's options",

@@ -34,3 +34,43 @@ export class LockTimeoutError extends Error {
 }
 
 export const isConflict = (err: unknown): err is ConflictError => err instanceof ConflictError;
+
+/**
+ * etcd could not be reached or refused a request. `op` says what was being
+ * done ("read /eucanet/default/state/"), `urls` where; `hint` what to change,
+ * when eucanet knows (an etcd limit to raise).
+ */
+export class EtcdError extends Error {
+  readonly code: string;
+  constructor(
+    readonly op: string,
+    readonly urls: readonly string[],
+    /** What the etcd client threw. */
+    readonly error: unknown,
+    readonly hint?: string,
+  ) {
+    // grpc-js ends some messages with an empty "Resolution note: ": left out.
+    const why = ((error as Error)?.message ?? String(error)).replace(/\.?\s*Resolution note:\s*$/, '');
+    const unreachable = isUnreachable(error);
+    const late = !unreachable && isTimeout(error);
+    const what = unreachable ? `unreachable (${why})` : late ? `no answer in time (${why})` : why;
+    super(`etcd ${urls.join(',')}: ${op}: ${what}${hint ? `; ${hint}` : ''}`);
+    this.name = 'EtcdError';
+    this.code = unreachable ? 'EUNREACHABLE' : late ? 'ETIMEDOUT' : 'EETCD';
+  }
+}
+
+/** An error of the etcd client that means no etcd answered (not a refusal). */
+export function isUnreachable(err: unknown): boolean {
+  const name = (err as Error)?.name ?? '';
+  const msg = (err as Error)?.message ?? '';
+  return (
+    ['GRPCUnavailableError', 'GRPCConnectFailedError', 'BrokenCircuitError'].includes(name) ||
+    /No connection established|UNAVAILABLE|ECONNREFUSED|EHOSTUNREACH|ENETUNREACH|circuit/i.test(msg)
+  );
+}
+
+/** A request that got no answer before its deadline (etcd reachable or not: a blackholed address ends here too). */
+export function isTimeout(err: unknown): boolean {
+  return (err as Error)?.name === 'GRPCDeadlineExceededError' || /DEADLINE_EXCEEDED|Deadline exceeded/i.test((err as Error)?.message ?? '');
+}
