@@ -153,7 +153,9 @@ export class DriftJudge {
     for (const [name, index] of this.index) if (index === ev.neighbor.index) dev = name;
     if (dev === undefined) return undefined;
     const key = fdbEventKey(dev, ev.neighbor);
-    return this.fdb.has(key) ? `fdb entry ${ev.neighbor.lladdr ?? ''}${ev.neighbor.dst !== undefined ? ` dst ${ev.neighbor.dst}` : ''} on ${dev} deleted` : undefined;
+    return this.fdb.has(key)
+      ? `fdb entry ${ev.neighbor.lladdr ?? ''}${ev.neighbor.dst !== undefined ? ` dst ${ev.neighbor.dst}` : ''} on ${dev} deleted`
+      : undefined;
   }
 }
 

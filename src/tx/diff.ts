@@ -9,7 +9,19 @@ import type { Route, RouteSpec } from '../rtnl/route.js';
 import { parseCidr, bytesToIp, networkOf } from '../util/ip.js';
 import type { DesiredPort, DesiredState } from './desired.js';
 import { diffFdb } from './fdb-diff.js';
-import { EUCANET_PROTO, PORT_GROUP, type Wanted, fdbLinks, isOwnedAlias, mayTouch, ownedAlias, scopedAlias, whoseLink, whoseProto, type OwnerScope } from './owner.js';
+import {
+  EUCANET_PROTO,
+  PORT_GROUP,
+  type Wanted,
+  fdbLinks,
+  isOwnedAlias,
+  mayTouch,
+  ownedAlias,
+  scopedAlias,
+  whoseLink,
+  whoseProto,
+  type OwnerScope,
+} from './owner.js';
 import type { Op } from './ops.js';
 import { must } from '../util/must.js';
 

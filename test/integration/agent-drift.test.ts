@@ -128,7 +128,11 @@ describe.skipIf(!isRoot)('agents repair drift (root, real packets)', () => {
     ['the eucanet nft table deleted on the CC', 'cc', ['nft', 'delete', 'table', 'ip', 'eucanet']],
     ['the eucanet nft table flushed on the CC', 'cc', ['nft', 'flush', 'table', 'ip', 'eucanet']],
     ["an owned address (i-1's public /32) removed on the CC", 'cc', ['ip', 'addr', 'del', '192.168.32.200/32', 'dev', 'eth0']],
-    ["nc1's flood entry toward nc2 deleted (the VXLAN FDB)", 'nc1', ['bridge', 'fdb', 'del', '00:00:00:00:00:00', 'dev', 'eucavx10', 'dst', '10.0.0.12', 'self']],
+    [
+      "nc1's flood entry toward nc2 deleted (the VXLAN FDB)",
+      'nc1',
+      ['bridge', 'fdb', 'del', '00:00:00:00:00:00', 'dev', 'eucavx10', 'dst', '10.0.0.12', 'self'],
+    ],
   ] as const)(
     '%s: repaired within a second, traffic restored',
     async (what, host, cmd) => {
@@ -145,7 +149,10 @@ describe.skipIf(!isRoot)('agents repair drift (root, real packets)', () => {
       if (cmd[1] === 'link' && cmd[2] === 'set') expect(repair.drift).toContain('link vnet1 detached from eucabr10');
       if (cmd[0] === 'bridge') {
         expect(repair.drift).toContain('fdb entry 00:00:00:00:00:00 dst 10.0.0.12 on eucavx10 deleted');
-        const fdb = JSON.parse(execFileSync('ip', ['netns', 'exec', topo.nc('nc1'), 'bridge', '-j', 'fdb', 'show', 'dev', 'eucavx10']).toString()) as Array<{ mac: string; dst?: string }>;
+        const fdb = JSON.parse(execFileSync('ip', ['netns', 'exec', topo.nc('nc1'), 'bridge', '-j', 'fdb', 'show', 'dev', 'eucavx10']).toString()) as Array<{
+          mac: string;
+          dst?: string;
+        }>;
         expect(fdb.some((e) => e.mac === '00:00:00:00:00:00' && e.dst === '10.0.0.12')).toBe(true);
       }
       if (host === 'cc') expect(nftRuleset(topo.cc).some((o) => o.table?.name === 'eucanet')).toBe(true);

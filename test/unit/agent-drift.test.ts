@@ -84,7 +84,7 @@ describe('DriftJudge', () => {
     expect(j.syncEnded(undefined)).toEqual(['link vnet0 detached from eucabr10']);
   });
 
-  it('a wanted FDB entry deleted by another socket is drift; the agent\'s own deletes, other entries and other devices are not', () => {
+  it("a wanted FDB entry deleted by another socket is drift; the agent's own deletes, other entries and other devices are not", () => {
     const flood = { family: 'bridge', index: 6, lladdr: '00:00:00:00:00:00', dst: '10.0.0.1' };
     const del = (port: number, neighbor: typeof flood) => ({ type: 'neighbor' as const, action: 'del' as const, port, neighbor });
     const j = judgeFor();
@@ -113,7 +113,9 @@ describe('DriftJudge', () => {
 
   it("a bridge's notification that a port left it (AF_BRIDGE RTM_DELLINK) says detached, not deleted", () => {
     const j = judgeFor();
-    expect(j.judge({ type: 'link', action: 'del', bridge: true, link: { index: 7, name: 'vnet0', up: true, master: 5 } })).toBe('link vnet0 detached from eucabr10');
+    expect(j.judge({ type: 'link', action: 'del', bridge: true, link: { index: 7, name: 'vnet0', up: true, master: 5 } })).toBe(
+      'link vnet0 detached from eucabr10',
+    );
     // The port itself deleted: the link's own notification says so.
     expect(j.judge({ type: 'link', action: 'del', link: { index: 7, name: 'vnet0', up: true } })).toBe('link vnet0 deleted');
   });
