@@ -2,7 +2,7 @@
 // a scratch project, for test/e2e/pack.test.ts.
 import { execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { cpSync, mkdirSync, readFileSync, readdirSync, realpathSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, realpathSync, symlinkSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 
 export const repo = realpathSync(new URL('../..', import.meta.url).pathname);
@@ -63,12 +63,21 @@ export async function installTarball(tgz: string, app: string): Promise<void> {
   const lock = JSON.parse(readFileSync(join(repo, 'package-lock.json'), 'utf8')).packages as Record<string, any>;
   const deps = lock['']!.dependencies as Record<string, string>;
   const packages: Record<string, unknown> = {};
-  const todo = Object.keys(deps);
+  // Each dependency resolved as Node does: the nearest node_modules/<name> up
+  // from the package that needs it (a nested copy wins over the top-level one).
+  const resolve = (from: string, name: string): string => {
+    for (let at = from; at; at = at.includes('/node_modules/') ? at.slice(0, at.lastIndexOf('/node_modules/')) : '') {
+      if (lock[`${at}/node_modules/${name}`]) return `${at}/node_modules/${name}`;
+    }
+    return `node_modules/${name}`;
+  };
+  const todo = Object.keys(deps).map((name) => `node_modules/${name}`);
   while (todo.length) {
-    const key = `node_modules/${todo.pop()}`;
+    const key = todo.pop()!;
     if (packages[key]) continue;
+    if (!lock[key]) throw new Error(`package-lock.json has no ${key}`);
     packages[key] = lock[key];
-    todo.push(...Object.keys(lock[key].dependencies ?? {}));
+    todo.push(...Object.keys(lock[key].dependencies ?? {}).map((name) => resolve(key, name)));
   }
   const spec = `file:../${basename(tgz)}`;
   const integrity = `sha512-${createHash('sha512').update(readFileSync(tgz)).digest('base64')}`;
@@ -95,9 +104,10 @@ export async function installTarball(tgz: string, app: string): Promise<void> {
   const args = [npmCli, 'ci', '--ignore-scripts', '--no-audit', '--no-fund', '--loglevel=error'];
   const offline = await run(process.execPath, [...args, '--offline'], { cwd: app });
   if (offline.status !== 0) await mustRun(process.execPath, [...args, '--prefer-offline'], { cwd: app });
-  // The examples' types: Node's, from this repository (no registry needed).
+  // The examples' types: Node's, from this repository (no registry needed),
+  // unless a dependency brought them (protobufjs, under etcd3, does).
   mkdirSync(join(app, 'node_modules/@types'), { recursive: true });
-  symlinkSync(join(repoModules, '@types/node'), join(app, 'node_modules/@types/node'));
+  if (!existsSync(join(app, 'node_modules/@types/node'))) symlinkSync(join(repoModules, '@types/node'), join(app, 'node_modules/@types/node'));
 }
 
 /** Files in a tarball, as tar lists them (without npm's "package/" prefix). */
