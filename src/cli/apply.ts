@@ -10,6 +10,7 @@ import type { CliValues } from './commands.js';
 import { inputFile } from './files.js';
 import { EXIT_OK, progressBar } from './output.js';
 import { must } from '../util/must.js';
+import { phase } from '../util/phases.js';
 
 /** The role from checked options (parse.ts made sure of --role and --node); a CC's --cluster when given. */
 export function roleOf(v: CliValues): Role {
@@ -63,8 +64,10 @@ function json(r: ApplyResult, role: Role, dryRun: boolean, ms: number): string {
 export async function apply(v: CliValues): Promise<number> {
   const role = roleOf(v);
   const loaded = await loadState(await inputFile('--state', must(v.state, 'the required --state')), v.conf ? { conf: await inputFile('--conf', v.conf) } : {});
+  phase('state');
   for (const w of loaded.warnings) process.stderr.write(`eucanet: warning: ${w}\n`);
   const state = allocate(loaded.state);
+  phase('allocate');
   const dryRun = !!v['dry-run'];
   const force = !!v.force;
   const t0 = performance.now();

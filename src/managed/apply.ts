@@ -21,6 +21,7 @@ import { PreflightError, preflight, type Resolved } from './preflight.js';
 import { planRole, roleScope, type Role } from './roles/index.js';
 import { recordSysctls } from './sysctl-record.js';
 import type { AllocatedState, Segmentation } from './types.js';
+import { phase } from '../util/phases.js';
 
 export interface ApplyOptions {
   /** The host's namespace (a name under /run/netns, a path or an fd). */
@@ -75,7 +76,9 @@ export async function applyRole(state: AllocatedState, role: Role, opts: ApplyOp
   const h: Handle = opts.handle ?? open(opts.netns !== undefined ? { netns: opts.netns } : {});
   try {
     const { pre, dhcp } = await checkHost(h, state, role, opts);
+    phase('preflight');
     const desired = planRole(pre.state, role);
+    phase('plan');
     const force = opts.force ?? false;
     const scoped = { scope: roleScope(role.role, force), ...ownerNames };
     const base = { desired, segmentation: pre.state.segmentation, ...(pre.note ? { note: pre.note } : {}) };
@@ -100,12 +103,14 @@ export async function applyRole(state: AllocatedState, role: Role, opts: ApplyOp
     if (role.role === 'cc') {
       try {
         out.conntrack = await applyConntrack(h, pre.state, r.ops);
+        phase('conntrack');
       } catch (err) {
         if (!(err instanceof ConntrackApplyError)) throw err;
         ctErr = err;
       }
     }
     if (dhcp) out.dhcp = await applyDhcp(dhcp, r.ops);
+    phase('dhcp');
     if (ctErr) throw ctErr;
     return out;
   } finally {

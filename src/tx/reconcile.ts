@@ -11,6 +11,7 @@ import { bytesToIp, parseCidr } from '../util/ip.js';
 import { fdbLinks, foreignObjects, type Foreign, type OwnerScope, type Wanted } from './owner.js';
 import { listAddresses, listFdb, listLinks, listRoutes } from './read.js';
 import { Transaction, type CommitOptions, type CommitStats } from './transaction.js';
+import { phase } from '../util/phases.js';
 
 export interface ReconcilePlan {
   /** Owned links in the way of a desired link of another shape, removed first. */
@@ -96,6 +97,7 @@ export async function plan(h: Session, want: DesiredState, opts: PlanOptions = {
     return { genid, cur: await readOwned(h.nft, keep) };
   })();
   const [cur, { genid, cur: nftCur }] = await Promise.all([readKernelState(h, want, scope), nftRead]);
+  phase('reads');
   const d = diffState(cur, want, scope);
   const foreign: Foreign[] = [];
   if (scope) {
@@ -111,6 +113,7 @@ export async function plan(h: Session, want: DesiredState, opts: PlanOptions = {
   for (const op of d.changes) changes.add(op);
   const nftWant = want.nft ?? { tables: [], chains: [], sets: [], rules: [] };
   if (nftCur.tables.length || nftWant.tables.length) diffNft(nftCur, nftWant, changes.nft);
+  phase('diff');
   return { removals, changes, size: removals.size + changes.size, genid, foreign };
 }
 
@@ -143,6 +146,7 @@ export async function reconcile(h: Session, want: DesiredState, opts: ReconcileO
     try {
       if (p.removals.size) stats.push(await p.removals.commit());
       if (p.changes.size) stats.push(await p.changes.commit({ ...opts, ...(p.genid !== undefined ? { genid: p.genid } : {}) }));
+      phase('commit');
       return { ops: sent + p.size, stats, plan: p, attempts: attempt + 1 };
     } catch (err) {
       const code = (err as { code?: string }).code ?? '';
