@@ -194,12 +194,18 @@ function eucanetRun(stateFile) {
       ['--role', 'nc', '--node', 'nc1', '--netns', h.nc],
       ['--role', 'cc', '--netns', h.cc],
     ]) {
+      const t = performance.now();
       const r = run(process.execPath, [join(dist, 'cli/main.js'), 'apply', '--state', stateFile, ...role], { env });
+      const wall = performance.now() - t;
       const line = r.stderr
         .split('\n')
         .find((l) => l.startsWith('{"phases"'));
       if (!line) throw new Error(`eucanet apply ${role.join(' ')}: no phases line on stderr: ${r.stderr}`);
-      for (const [k, v] of Object.entries(JSON.parse(line).phases)) phases[k] = (phases[k] ?? 0) + /** @type {number} */ (v);
+      /** @type {Record<string, number>} */
+      const own = JSON.parse(line).phases;
+      for (const [k, v] of Object.entries(own)) phases[k] = (phases[k] ?? 0) + v;
+      // What the process cannot time itself: the fork and exec before it starts, its exit after it printed.
+      phases.exit = (phases.exit ?? 0) + wall - Object.values(own).reduce((a, b) => a + b, 0);
     }
     const ms = performance.now() - t0;
     stopDnsmasq(`/run/eucanet/${h.cc}/dnsmasq/dnsmasq.pid`, `/run/eucanet/${h.cc}`);

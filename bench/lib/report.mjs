@@ -10,6 +10,7 @@ import { ms } from './stats.mjs';
  * @property {{ smoke: boolean, reps: number, forkReps: number, forkLargeReps: number, dpReps: number }} options
  * @property {Awaited<ReturnType<typeof import('../instances.mjs').runInstances>>} [instances]
  * @property {Awaited<ReturnType<typeof import('../datapath.mjs').runDatapath>>} [datapath]
+ * @property {Awaited<ReturnType<typeof import('../cold-cli.mjs').runCold>>} [cold]
  * @property {number} [seconds]
  * @property {Target[]} [targets]
  */
@@ -71,6 +72,12 @@ export function targets(res) {
       );
     }
   }
+  const cold = res.cold?.find((r) => r.n === 1000);
+  add(
+    'cold `eucanet apply` NC + CC at N=1000 within 1.3x of the tools',
+    cold ? `${x(cold.ratio ?? NaN)} (${ms(cold.eucanet.median ?? NaN)} vs ${ms(cold.batch.median ?? NaN)} ms)` : 'not measured',
+    cold ? (cold.ratio ?? Infinity) <= 1.3 : undefined,
+  );
   const dp = res.datapath?.results ?? [];
   const big = Math.max(...dp.map((r) => r.n));
   const small = Math.min(...dp.map((r) => r.n));
@@ -115,6 +122,7 @@ export function markdown(res) {
     }
     l.push('');
   }
+  if (res.cold?.length) coldTable(res, l);
   if (res.datapath?.results?.length) {
     const d = res.datapath;
     l.push(
@@ -139,4 +147,30 @@ export function markdown(res) {
     l.push('');
   }
   return l.join('\n');
+}
+
+/**
+ * The cold command line: the table, then eucanet's time by phase.
+ * @param {Results} res
+ * @param {string[]} l
+ */
+function coldTable(res, l) {
+  const rows = res.cold ?? [];
+  l.push(
+    `**Cold command line** (median of ${res.options.reps} runs, rotated): \`eucanet apply --role nc\` then \`--role cc\`, each a fresh process in its own namespace, from one state file, DHCP included, against the same kernel work from files: \`ip -batch\`, \`bridge -batch\` and \`nft -f\` per role and a dnsmasq start with the same hosts. Milliseconds.`,
+  );
+  l.push('');
+  l.push('| N | eucanet apply NC + CC | ip + bridge + nft + dnsmasq | ratio | runs |');
+  l.push('|---:|---:|---:|---:|---:|');
+  for (const r of rows) l.push(`| ${r.n} | ${ms(r.eucanet.median ?? NaN)} | ${ms(r.batch.median ?? NaN)} | ${x(r.ratio ?? NaN)} | ${r.eucanet.runs.length} |`);
+  l.push('');
+  const order = ['boot', 'modules', 'state', 'allocate', 'preflight', 'plan', 'reads', 'diff', 'commit', 'conntrack', 'dhcp', 'output', 'exit'];
+  const seen = new Set(rows.flatMap((r) => Object.keys(r.phases)));
+  const names = [...order.filter((k) => seen.has(k)), ...[...seen].filter((k) => !order.includes(k))];
+  l.push("eucanet's time by phase (both processes added up, medians; each phase as its process reported it: EUCANET_PHASES=1):");
+  l.push('');
+  l.push(`| N | ${names.join(' | ')} |`);
+  l.push(`|---:|${names.map(() => '---:').join('|')}|`);
+  for (const r of rows) l.push(`| ${r.n} | ${names.map((k) => ms(r.phases[k] ?? NaN)).join(' | ')} |`);
+  l.push('');
 }
