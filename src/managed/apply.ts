@@ -15,7 +15,17 @@ import { plan, reconcile, type ReconcilePlan } from '../tx/reconcile.js';
 import type { CommitStats, ProgressFn } from '../tx/transaction.js';
 import { DhcpValidationError } from '../dhcp/index.js';
 import { applyConntrack, ConntrackApplyError, type ApplyConntrack } from './apply-conntrack.js';
-import { applyDhcp, planDhcp, plannedOnly, type ApplyDhcp, type DhcpOptions, type PlannedDhcp } from './apply-dhcp.js';
+import {
+  applyDhcp,
+  planDhcp,
+  plannedOnly,
+  startDhcpEarly,
+  startsFresh,
+  undoEarlyDhcp,
+  type ApplyDhcp,
+  type DhcpOptions,
+  type PlannedDhcp,
+} from './apply-dhcp.js';
 import { checkRoleConflict, ownerNames } from './ownership.js';
 import { PreflightError, preflight, type Resolved } from './preflight.js';
 import { planRole, roleScope, type Role } from './roles/index.js';
@@ -89,14 +99,22 @@ export async function applyRole(state: AllocatedState, role: Role, opts: ApplyOp
       if (role.role === 'cc') out.conntrack = await applyConntrack(h, pre.state, 0, true);
       return out;
     }
-    const r = await reconcile(h, desired, {
-      ...scoped,
-      onPlan: (p) => {
-        checkRoleConflict(role.role, p, force);
-        if (p.changes.ops.some((o) => o.op === 'sysctl')) recordSysctls(opts.netns, desired.sysctls ?? {});
-      },
-      ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
-    });
+    // A fresh dnsmasq starts while the network is committed (apply-dhcp.ts startsFresh).
+    const early = dhcp && startsFresh(dhcp) ? await startDhcpEarly(dhcp) : undefined;
+    let r: Awaited<ReturnType<typeof reconcile>>;
+    try {
+      r = await reconcile(h, desired, {
+        ...scoped,
+        onPlan: (p) => {
+          checkRoleConflict(role.role, p, force);
+          if (p.changes.ops.some((o) => o.op === 'sysctl')) recordSysctls(opts.netns, desired.sysctls ?? {});
+        },
+        ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
+      });
+    } catch (err) {
+      if (dhcp && early) await undoEarlyDhcp(dhcp, early);
+      throw err;
+    }
     const out: ApplyResult = { ...base, plan: r.plan, ops: r.ops, stats: r.stats, foreign: r.plan.foreign };
     // After the nft commit: until this step, a stale entry may still carry a packet or two.
     let ctErr: ConntrackApplyError | undefined;
@@ -109,7 +127,7 @@ export async function applyRole(state: AllocatedState, role: Role, opts: ApplyOp
         ctErr = err;
       }
     }
-    if (dhcp) out.dhcp = await applyDhcp(dhcp, r.ops);
+    if (dhcp) out.dhcp = await applyDhcp(dhcp, r.ops, early);
     phase('dhcp');
     if (ctErr) throw ctErr;
     return out;
