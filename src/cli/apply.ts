@@ -66,7 +66,8 @@ export async function apply(v: CliValues): Promise<number> {
   const loaded = await loadState(await inputFile('--state', must(v.state, 'the required --state')), v.conf ? { conf: await inputFile('--conf', v.conf) } : {});
   phase('state');
   for (const w of loaded.warnings) process.stderr.write(`eucanet: warning: ${w}\n`);
-  const state = allocate(loaded.state);
+  // Validated by loadState: allocation does not check the document again (only what it fills in).
+  const state = allocate(loaded.state, { validated: true });
   phase('allocate');
   const dryRun = !!v['dry-run'];
   const force = !!v.force;
