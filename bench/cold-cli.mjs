@@ -182,8 +182,11 @@ function toolsRun(dir, dhcpDir) {
   }
 }
 
-/** One run of eucanet: `apply --role nc`, then `apply --role cc`, fresh processes. @param {string} stateFile */
-function eucanetRun(stateFile) {
+/**
+ * One run of eucanet: `apply --role nc`, then `apply --role cc`, fresh processes.
+ * @param {string} stateFile @param {string} cli the command line's main module
+ */
+function eucanetRun(stateFile, cli) {
   const h = freshHosts();
   const env = { ...process.env, EUCANET_PHASES: '1' };
   try {
@@ -195,7 +198,7 @@ function eucanetRun(stateFile) {
       ['--role', 'cc', '--netns', h.cc],
     ]) {
       const t = performance.now();
-      const r = run(process.execPath, [join(dist, 'cli/main.js'), 'apply', '--state', stateFile, ...role], { env });
+      const r = run(process.execPath, [cli, 'apply', '--state', stateFile, ...role], { env });
       const wall = performance.now() - t;
       const line = r.stderr
         .split('\n')
@@ -237,9 +240,11 @@ function check(h, n, who) {
 
 /**
  * The cold table: per N, `reps` rounds of eucanet and the tools in rotated order.
- * @param {{ sizes: number[], reps: number, log: (s: string) => void }} o
+ * `cli` is the command line to time (default this checkout's dist/cli/main.js;
+ * another build's, to compare two builds side by side with the same tools).
+ * @param {{ sizes: number[], reps: number, log: (s: string) => void, cli?: string }} o
  */
-export async function runCold({ sizes, reps, log }) {
+export async function runCold({ sizes, reps, log, cli = join(dist, 'cli/main.js') }) {
   const rows = [];
   for (const n of sizes) {
     const dir = mkdtempSync(join(tmpdir(), 'eucanet-cold-'));
@@ -255,7 +260,7 @@ export async function runCold({ sizes, reps, log }) {
       for (let rep = 0; rep < reps; rep++) {
         const order = rep % 2 ? ['tools', 'eucanet'] : ['eucanet', 'tools'];
         for (const who of order) {
-          const r = who === 'eucanet' ? eucanetRun(stateFile) : toolsRun(dir, dhcpDir);
+          const r = who === 'eucanet' ? eucanetRun(stateFile, cli) : toolsRun(dir, dhcpDir);
           try {
             check(r.hosts, n, who);
           } finally {

@@ -12,6 +12,8 @@
 //                       instances table
 //   --cold-n 100,1000,5000  instance counts of the cold command-line table
 //   --no-cold           no cold command-line table
+//   --cold-cli FILE     the command line the cold table times (default
+//                       dist/cli/main.js): another build's, to compare builds
 //   --datapath 10,5000  instance counts configured for the datapath workload
 //   --seconds 2         length of one connection-rate measurement
 //   --dp-reps 5         datapath measurements per ruleset and size
@@ -43,6 +45,7 @@ const { values: v } = parseArgs({
     only: { type: 'string', default: [...APPROACHES.map((a) => a.id), 'cold'].join(',') },
     'cold-n': { type: 'string', default: '100,1000,5000' },
     'no-cold': { type: 'boolean', default: false },
+    'cold-cli': { type: 'string' },
     datapath: { type: 'string', default: '10,5000' },
     seconds: { type: 'string', default: '2' },
     'dp-reps': { type: 'string', default: '5' },
@@ -106,7 +109,7 @@ const started = new Date();
 const results = { date: started.toISOString(), machine: machine(), options: { ...opts, smoke: v.smoke } };
 try {
   if (!v['no-instances'] && opts.only.length) results.instances = await runInstances({ ...opts, log });
-  if (opts.cold) results.cold = await runCold({ sizes: opts.coldSizes, reps: opts.reps, log });
+  if (opts.cold) results.cold = await runCold({ sizes: opts.coldSizes, reps: opts.reps, log, ...(v['cold-cli'] ? { cli: v['cold-cli'] } : {}) });
   if (!v['no-datapath']) results.datapath = await runDatapath({ sizes: opts.dpSizes, seconds: opts.seconds, reps: opts.dpReps, log });
 } finally {
   cleanup();
