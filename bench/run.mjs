@@ -22,6 +22,8 @@
 //   --out DIR           where results.json and results.md go (default bench/)
 //   --readme            also rewrite README.md's results block
 //   --json              print the results as JSON on stdout (progress on stderr)
+//   --keep-others       keep the tables of --out's results.json this run does not
+//                       measure (e.g. with --only cold), their dates said
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -55,6 +57,7 @@ const { values: v } = parseArgs({
     out: { type: 'string', default: here },
     readme: { type: 'boolean', default: false },
     json: { type: 'boolean', default: false },
+    'keep-others': { type: 'boolean', default: false },
   },
 });
 const list = (/** @type {string} */ s) =>
@@ -115,6 +118,17 @@ try {
   cleanup();
 }
 results.seconds = Math.round((Date.now() - started.getTime()) / 1000);
+if (v['keep-others']) {
+  // The tables this run did not measure, from the earlier results in --out (their date said in the report).
+  /** @type {import('./lib/report.mjs').Results} */
+  const old = JSON.parse(readFileSync(join(v.out, 'results.json'), 'utf8'));
+  for (const k of /** @type {const} */ (['instances', 'datapath', 'cold'])) {
+    if (results[k] === undefined && old[k] !== undefined) {
+      Object.assign(results, { [k]: old[k] });
+      (results.kept ??= []).push({ table: k, date: old.kept?.find((x) => x.table === k)?.date ?? old.date, options: old.options });
+    }
+  }
+}
 results.targets = targets(results);
 
 const md = markdown(results);
