@@ -200,9 +200,7 @@ function eucanetRun(stateFile, cli) {
       const t = performance.now();
       const r = run(process.execPath, [cli, 'apply', '--state', stateFile, ...role], { env });
       const wall = performance.now() - t;
-      const line = r.stderr
-        .split('\n')
-        .find((l) => l.startsWith('{"phases"'));
+      const line = r.stderr.split('\n').find((l) => l.startsWith('{"phases"'));
       if (!line) throw new Error(`eucanet apply ${role.join(' ')}: no phases line on stderr: ${r.stderr}`);
       /** @type {Record<string, number>} */
       const own = JSON.parse(line).phases;
@@ -235,7 +233,8 @@ function check(h, n, who) {
   /** @type {any[]} */
   const rs = JSON.parse(run('nsenter', [`--net=/run/netns/${h.cc}`, 'nft', '-j', 'list', 'table', 'ip', 'eucanet']).stdout).nftables;
   const elements = rs.filter((o) => o.map).reduce((s, o) => s + (o.map.elem?.length ?? 0), 0);
-  if (taps !== n || pubs !== n || elements !== 2 * n) throw new Error(`${who}: ${taps} taps in bridges, ${pubs} public /32s, ${elements} map elements (want ${n}, ${n}, ${2 * n})`);
+  if (taps !== n || pubs !== n || elements !== 2 * n)
+    throw new Error(`${who}: ${taps} taps in bridges, ${pubs} public /32s, ${elements} map elements (want ${n}, ${n}, ${2 * n})`);
 }
 
 /**

@@ -131,7 +131,10 @@ describe.skipIf(!isRoot)('the packed package (root)', () => {
     await mustRun('ip', ['netns', 'add', ns], { cwd: '/' });
     await mustRun('ip', ['-n', ns, 'link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', 'eth1'], { cwd: '/' });
     const seed = join(pkgDir, 'examples/seed.json');
-    const r = await run(bin, ['apply', '--state', seed, '--role', 'nc', '--node', 'nc1', '--netns', ns, '--dry-run'], { cwd: app, env: { ...process.env, EUCANET_PHASES: '1' } });
+    const r = await run(bin, ['apply', '--state', seed, '--role', 'nc', '--node', 'nc1', '--netns', ns, '--dry-run'], {
+      cwd: app,
+      env: { ...process.env, EUCANET_PHASES: '1' },
+    });
     expect(r.stderr).toMatch(/^\{"phases":\{"boot":/m);
     expect(r.status).toBe(0);
     expect(r.stdout).toMatch(/^ip tuntap add dev vnet1 mode tap$/m);

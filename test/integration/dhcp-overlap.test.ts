@@ -65,12 +65,16 @@ describe.skipIf(!isRoot)('the CC applying its role: a fresh DHCP start overlaps 
     await withCc(async (ns, stateDir) => {
       const state = cloud(300);
       const seen: boolean[] = [];
-      const r = await applyRole(state, { role: 'cc' }, {
-        netns: ns,
-        dhcpOptions: { stateDir },
-        // After each phase of the commit: are dnsmasq's hosts already written?
-        onProgress: () => seen.push(existsSync(join(stateDir, 'hosts'))),
-      });
+      const r = await applyRole(
+        state,
+        { role: 'cc' },
+        {
+          netns: ns,
+          dhcpOptions: { stateDir },
+          // After each phase of the commit: are dnsmasq's hosts already written?
+          onProgress: () => seen.push(existsSync(join(stateDir, 'hosts'))),
+        },
+      );
       expect(seen.length).toBeGreaterThan(1);
       // Written before the commit's first phase ended: dnsmasq was spawned before the commit began.
       expect(seen.every(Boolean)).toBe(true);
@@ -92,14 +96,18 @@ describe.skipIf(!isRoot)('the CC applying its role: a fresh DHCP start overlaps 
       const before = execFileSync('ip', ['-n', ns, '-j', '-d', 'link', 'show'], { encoding: 'utf8' });
       let calls = 0;
       await expect(
-        applyRole(state, { role: 'cc' }, {
-          netns: ns,
-          dhcpOptions: { stateDir },
-          onProgress: () => {
-            // Fails the commit once dnsmasq's files are written (its start is under way).
-            if (existsSync(join(stateDir, 'hosts')) || ++calls > 2) throw new Error('injected: the commit fails here');
+        applyRole(
+          state,
+          { role: 'cc' },
+          {
+            netns: ns,
+            dhcpOptions: { stateDir },
+            onProgress: () => {
+              // Fails the commit once dnsmasq's files are written (its start is under way).
+              if (existsSync(join(stateDir, 'hosts')) || ++calls > 2) throw new Error('injected: the commit fails here');
+            },
           },
-        }),
+        ),
       ).rejects.toThrow(/injected: the commit fails here/);
       expect(dnsmasqsOf(stateDir)).toEqual([]);
       expect(readdirSync(stateDir)).toEqual([]);
