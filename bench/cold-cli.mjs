@@ -20,7 +20,7 @@
 // eucanet's phases come from the processes themselves: EUCANET_PHASES=1 makes
 // the CLI print its phase times as one JSON line on stderr (src/util/phases.ts).
 import { spawnSync } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -102,6 +102,21 @@ function stopDnsmasq(pidFile, dir) {
   }
   rmSync(dir, { recursive: true, force: true });
 }
+
+// On any exit (a failure, ^C through run.mjs's handler): every dnsmasq a CC of
+// this process left running, found by its state directory, is stopped.
+/** The tools' scratch directories in use (their dnsmasq's pid file is in dnsmasq/). @type {Set<string>} */
+const scratch = new Set();
+process.on('exit', () => {
+  for (const d of scratch) stopDnsmasq(join(d, 'dnsmasq/dnsmasq.pid'), d);
+  let dirs = [];
+  try {
+    dirs = readdirSync('/run/eucanet').filter((d) => d.startsWith(PREFIX));
+  } catch {
+    return;
+  }
+  for (const d of dirs) stopDnsmasq(`/run/eucanet/${d}/dnsmasq/dnsmasq.pid`, `/run/eucanet/${d}`);
+});
 
 /** @param {{ nc: string, cc: string }} h */
 function removeHosts(h) {
@@ -247,6 +262,7 @@ export async function runCold({ sizes, reps, log, cli = join(dist, 'cli/main.js'
   const rows = [];
   for (const n of sizes) {
     const dir = mkdtempSync(join(tmpdir(), 'eucanet-cold-'));
+    scratch.add(dir);
     chmodSync(dir, 0o711); // dnsmasq reads its hosts file as nobody
     try {
       const doc = coldState(n);
@@ -284,6 +300,7 @@ export async function runCold({ sizes, reps, log, cli = join(dist, 'cli/main.js'
         phases: Object.fromEntries(Object.entries(phases).map(([k, v]) => [k, round(median(v), 1)])),
       });
     } finally {
+      scratch.delete(dir);
       rmSync(dir, { recursive: true, force: true });
     }
   }
