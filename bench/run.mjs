@@ -26,6 +26,7 @@
 //                       measure (e.g. with --only cold), their dates said
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -35,6 +36,7 @@ import { APPROACHES, runInstances } from './instances.mjs';
 import { removeAll } from './lib/ns.mjs';
 import { machine } from './lib/machine.mjs';
 import { markdown, targets } from './lib/report.mjs';
+import { round } from './lib/stats.mjs';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 const { values: v } = parseArgs({
@@ -109,7 +111,7 @@ for (const dir of ['floor', 'connrate']) execFileSync('make', ['-s', '-C', join(
 
 const started = new Date();
 /** @type {import('./lib/report.mjs').Results} */
-const results = { date: started.toISOString(), machine: machine(), options: { ...opts, smoke: v.smoke } };
+const results = { date: started.toISOString(), machine: machine(), options: { ...opts, smoke: v.smoke }, load: { start: round(loadavg()[0], 2), end: NaN } };
 try {
   if (!v['no-instances'] && opts.only.length) results.instances = await runInstances({ ...opts, log });
   if (opts.cold) results.cold = await runCold({ sizes: opts.coldSizes, reps: opts.reps, log, ...(v['cold-cli'] ? { cli: v['cold-cli'] } : {}) });
@@ -118,6 +120,7 @@ try {
   cleanup();
 }
 results.seconds = Math.round((Date.now() - started.getTime()) / 1000);
+if (results.load) results.load.end = round(loadavg()[0], 2);
 if (v['keep-others']) {
   // The tables this run did not measure, from the earlier results in --out (their date said in the report).
   /** @type {import('./lib/report.mjs').Results} */
