@@ -128,7 +128,8 @@ if (v['keep-others']) {
   for (const k of /** @type {const} */ (['instances', 'datapath', 'cold'])) {
     if (results[k] === undefined && old[k] !== undefined) {
       Object.assign(results, { [k]: old[k] });
-      (results.kept ??= []).push({ table: k, date: old.kept?.find((x) => x.table === k)?.date ?? old.date, options: old.options });
+      const was = old.kept?.find((x) => x.table === k);
+      (results.kept ??= []).push({ table: k, date: was?.date ?? old.date, cpu: was?.cpu ?? old.machine.cpu, options: was?.options ?? old.options });
     }
   }
 }

@@ -13,7 +13,7 @@ import { ms } from './stats.mjs';
  * @property {Awaited<ReturnType<typeof import('../cold-cli.mjs').runCold>>} [cold]
  * @property {number} [seconds]
  * @property {{ start: number | null, end: number | null }} [load]  the 1-minute load average at the start and the end (a shared machine's noise)
- * @property {{ table: string, date: string, options: object }[]} [kept]  tables kept from an earlier run (--keep-others)
+ * @property {{ table: string, date: string, cpu: string, options: object }[]} [kept]  tables kept from an earlier run (--keep-others)
  * @property {Target[]} [targets]
  */
 /** @typedef {{ what: string, value: string, met: boolean | undefined }} Target */
@@ -100,7 +100,7 @@ export function markdown(res) {
   l.push(`Measured ${res.date.slice(0, 10)} on ${m.cpu} (${m.cores} cores, ${m.memoryGiB} GiB), ${m.os}, kernel ${m.kernel}, Node ${m.node}.`);
   l.push(`\`npm run bench${o.smoke ? ' -- --smoke' : ''}\` took ${res.seconds} s.`);
   if (res.load) l.push(`Load average (1 min) at the start and the end: ${res.load.start} and ${res.load.end}, on ${m.cores} cores.`);
-  for (const k of res.kept ?? []) l.push(`The ${k.table} table is from an earlier run (${k.date.slice(0, 10)}), kept with --keep-others.`);
+  for (const k of res.kept ?? []) l.push(`The ${k.table} table is from an earlier run (${k.date.slice(0, 10)}, ${k.cpu}), kept with --keep-others.`);
   l.push('');
   if (res.instances?.length) {
     l.push(
