@@ -7,25 +7,36 @@
 //   --fork-reps 3       counted runs of fork-per-op up to N=1000
 //   --fork-large-reps 1 counted runs of fork-per-op above N=1000 (3 minutes each at 5000)
 //   --fork-max 5000     largest N fork-per-op runs at
-//   --only a,b          approaches: eucanet,floor,batch,fork,netlink-pkg
+//   --only a,b          approaches: eucanet,floor,batch,fork,netlink-pkg, and cold
+//                       (the cold command-line table); without an approach, no
+//                       instances table
+//   --cold-n 100,1000,5000  instance counts of the cold command-line table
+//   --no-cold           no cold command-line table
+//   --cold-cli FILE     the command line the cold table times (default
+//                       dist/cli/main.js): another build's, to compare builds
 //   --datapath 10,5000  instance counts configured for the datapath workload
 //   --seconds 2         length of one connection-rate measurement
 //   --dp-reps 5         datapath measurements per ruleset and size
 //   --no-instances / --no-datapath
-//   --smoke             N=50, 1 run, a short datapath at 10 and 50: for CI
+//   --smoke             N=50, 1 run, a short datapath at 10 and 50, cold at 50: for CI
 //   --out DIR           where results.json and results.md go (default bench/)
 //   --readme            also rewrite README.md's results block
 //   --json              print the results as JSON on stdout (progress on stderr)
+//   --keep-others       keep the tables of --out's results.json this run does not
+//                       measure (e.g. with --only cold), their dates said
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { runCold } from './cold-cli.mjs';
 import { runDatapath } from './datapath.mjs';
 import { APPROACHES, runInstances } from './instances.mjs';
 import { removeAll } from './lib/ns.mjs';
 import { machine } from './lib/machine.mjs';
 import { markdown, targets } from './lib/report.mjs';
+import { round } from './lib/stats.mjs';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 const { values: v } = parseArgs({
@@ -35,7 +46,10 @@ const { values: v } = parseArgs({
     'fork-reps': { type: 'string', default: '3' },
     'fork-large-reps': { type: 'string', default: '1' },
     'fork-max': { type: 'string', default: '5000' },
-    only: { type: 'string', default: APPROACHES.map((a) => a.id).join(',') },
+    only: { type: 'string', default: [...APPROACHES.map((a) => a.id), 'cold'].join(',') },
+    'cold-n': { type: 'string', default: '100,1000,5000' },
+    'no-cold': { type: 'boolean', default: false },
+    'cold-cli': { type: 'string' },
     datapath: { type: 'string', default: '10,5000' },
     seconds: { type: 'string', default: '2' },
     'dp-reps': { type: 'string', default: '5' },
@@ -45,6 +59,7 @@ const { values: v } = parseArgs({
     out: { type: 'string', default: here },
     readme: { type: 'boolean', default: false },
     json: { type: 'boolean', default: false },
+    'keep-others': { type: 'boolean', default: false },
   },
 });
 const list = (/** @type {string} */ s) =>
@@ -64,12 +79,14 @@ const opts = {
   forkReps: nums(v['fork-reps'], 'fork-reps')[0],
   forkLargeReps: nums(v['fork-large-reps'], 'fork-large-reps')[0],
   forkMax: nums(v['fork-max'], 'fork-max')[0],
-  only: list(v.only),
+  only: list(v.only).filter((id) => id !== 'cold'),
+  cold: list(v.only).includes('cold') && !v['no-cold'],
+  coldSizes: nums(v['cold-n'], 'cold-n'),
   dpSizes: nums(v.datapath, 'datapath'),
   seconds: Number(v.seconds),
   dpReps: nums(v['dp-reps'], 'dp-reps')[0],
 };
-if (v.smoke) Object.assign(opts, { sizes: [50], reps: 1, forkReps: 1, forkLargeReps: 1, dpSizes: [10, 50], seconds: 0.5, dpReps: 1 });
+if (v.smoke) Object.assign(opts, { sizes: [50], coldSizes: [50], reps: 1, forkReps: 1, forkLargeReps: 1, dpSizes: [10, 50], seconds: 0.5, dpReps: 1 });
 for (const id of opts.only)
   if (!APPROACHES.some((a) => a.id === id)) throw new Error(`--only: unknown approach "${id}" (${APPROACHES.map((a) => a.id).join(', ')})`);
 if (process.getuid?.() !== 0) {
@@ -94,14 +111,28 @@ for (const dir of ['floor', 'connrate']) execFileSync('make', ['-s', '-C', join(
 
 const started = new Date();
 /** @type {import('./lib/report.mjs').Results} */
-const results = { date: started.toISOString(), machine: machine(), options: { ...opts, smoke: v.smoke } };
+const results = { date: started.toISOString(), machine: machine(), options: { ...opts, smoke: v.smoke }, load: { start: round(loadavg()[0], 2), end: NaN } };
 try {
-  if (!v['no-instances']) results.instances = await runInstances({ ...opts, log });
+  if (!v['no-instances'] && opts.only.length) results.instances = await runInstances({ ...opts, log });
+  if (opts.cold) results.cold = await runCold({ sizes: opts.coldSizes, reps: opts.reps, log, ...(v['cold-cli'] ? { cli: v['cold-cli'] } : {}) });
   if (!v['no-datapath']) results.datapath = await runDatapath({ sizes: opts.dpSizes, seconds: opts.seconds, reps: opts.dpReps, log });
 } finally {
   cleanup();
 }
 results.seconds = Math.round((Date.now() - started.getTime()) / 1000);
+if (results.load) results.load.end = round(loadavg()[0], 2);
+if (v['keep-others']) {
+  // The tables this run did not measure, from the earlier results in --out (their date said in the report).
+  /** @type {import('./lib/report.mjs').Results} */
+  const old = JSON.parse(readFileSync(join(v.out, 'results.json'), 'utf8'));
+  for (const k of /** @type {const} */ (['instances', 'datapath', 'cold'])) {
+    if (results[k] === undefined && old[k] !== undefined) {
+      Object.assign(results, { [k]: old[k] });
+      const was = old.kept?.find((x) => x.table === k);
+      (results.kept ??= []).push({ table: k, date: was?.date ?? old.date, cpu: was?.cpu ?? old.machine.cpu, options: was?.options ?? old.options });
+    }
+  }
+}
 results.targets = targets(results);
 
 const md = markdown(results);

@@ -38,4 +38,4 @@ fi
 if [ ! -f build/Release/eucanet.node ] && ! ls prebuilds/linux-x64/*.node >/dev/null 2>&1; then
   npx --no-install node-gyp rebuild >/dev/null
 fi
-npx --no-install tsc -p tsconfig.json
+npm run --silent build:ts

@@ -10,7 +10,10 @@ import { ms } from './stats.mjs';
  * @property {{ smoke: boolean, reps: number, forkReps: number, forkLargeReps: number, dpReps: number }} options
  * @property {Awaited<ReturnType<typeof import('../instances.mjs').runInstances>>} [instances]
  * @property {Awaited<ReturnType<typeof import('../datapath.mjs').runDatapath>>} [datapath]
+ * @property {Awaited<ReturnType<typeof import('../cold-cli.mjs').runCold>>} [cold]
  * @property {number} [seconds]
+ * @property {{ start: number | null, end: number | null }} [load]  the 1-minute load average at the start and the end (a shared machine's noise)
+ * @property {{ table: string, date: string, cpu: string, options: object }[]} [kept]  tables kept from an earlier run (--keep-others)
  * @property {Target[]} [targets]
  */
 /** @typedef {{ what: string, value: string, met: boolean | undefined }} Target */
@@ -71,6 +74,12 @@ export function targets(res) {
       );
     }
   }
+  const cold = res.cold?.find((r) => r.n === 1000);
+  add(
+    'cold `eucanet apply` NC + CC at N=1000 within 1.3x of the tools',
+    cold ? `${x(cold.ratio ?? NaN)} (${ms(cold.eucanet.median ?? NaN)} vs ${ms(cold.batch.median ?? NaN)} ms)` : 'not measured',
+    cold ? (cold.ratio ?? Infinity) <= 1.3 : undefined,
+  );
   const dp = res.datapath?.results ?? [];
   const big = Math.max(...dp.map((r) => r.n));
   const small = Math.min(...dp.map((r) => r.n));
@@ -90,6 +99,8 @@ export function markdown(res) {
   const l = [];
   l.push(`Measured ${res.date.slice(0, 10)} on ${m.cpu} (${m.cores} cores, ${m.memoryGiB} GiB), ${m.os}, kernel ${m.kernel}, Node ${m.node}.`);
   l.push(`\`npm run bench${o.smoke ? ' -- --smoke' : ''}\` took ${res.seconds} s.`);
+  if (res.load) l.push(`Load average (1 min) at the start and the end: ${res.load.start} and ${res.load.end}, on ${m.cores} cores.`);
+  for (const k of res.kept ?? []) l.push(`The ${k.table} table is from an earlier run (${k.date.slice(0, 10)}, ${k.cpu}), kept with --keep-others.`);
   l.push('');
   if (res.instances?.length) {
     l.push(
@@ -115,6 +126,7 @@ export function markdown(res) {
     }
     l.push('');
   }
+  if (res.cold?.length) coldTable(res, l);
   if (res.datapath?.results?.length) {
     const d = res.datapath;
     l.push(
@@ -139,4 +151,30 @@ export function markdown(res) {
     l.push('');
   }
   return l.join('\n');
+}
+
+/**
+ * The cold command line: the table, then eucanet's time by phase.
+ * @param {Results} res
+ * @param {string[]} l
+ */
+function coldTable(res, l) {
+  const rows = res.cold ?? [];
+  l.push(
+    `**Cold command line** (median of ${res.options.reps} runs, rotated): \`eucanet apply --role nc\` then \`--role cc\`, each a fresh process in its own namespace, from one state file, DHCP included, against the same kernel work from files: \`ip -batch\`, \`bridge -batch\` and \`nft -f\` per role and a dnsmasq start with the same hosts. Milliseconds.`,
+  );
+  l.push('');
+  l.push('| N | eucanet apply NC + CC | ip + bridge + nft + dnsmasq | ratio | runs |');
+  l.push('|---:|---:|---:|---:|---:|');
+  for (const r of rows) l.push(`| ${r.n} | ${ms(r.eucanet.median ?? NaN)} | ${ms(r.batch.median ?? NaN)} | ${x(r.ratio ?? NaN)} | ${r.eucanet.runs.length} |`);
+  l.push('');
+  const order = ['boot', 'modules', 'state', 'allocate', 'preflight', 'plan', 'reads', 'diff', 'commit', 'conntrack', 'dhcp', 'output', 'exit'];
+  const seen = new Set(rows.flatMap((r) => Object.keys(r.phases)));
+  const names = [...order.filter((k) => seen.has(k)), ...[...seen].filter((k) => !order.includes(k))];
+  l.push("eucanet's time by phase (both processes added up, medians; each phase as its process reported it: EUCANET_PHASES=1):");
+  l.push('');
+  l.push(`| N | ${names.join(' | ')} |`);
+  l.push(`|---:|${names.map(() => '---:').join('|')}|`);
+  for (const r of rows) l.push(`| ${r.n} | ${names.map((k) => ms(r.phases[k] ?? NaN)).join(' | ')} |`);
+  l.push('');
 }

@@ -12,6 +12,7 @@ import { inputFile } from './files.js';
 import { EXIT_OK, progressBar } from './output.js';
 import { readEtcdState } from './store-options.js';
 import { must } from '../util/must.js';
+import { phase } from '../util/phases.js';
 
 /** The role from checked options (parse.ts made sure of --role and --node); a CC's --cluster when given. */
 export function roleOf(v: CliValues): Role {
@@ -72,7 +73,11 @@ async function stateOf(v: CliValues): Promise<State> {
 
 export async function apply(v: CliValues): Promise<number> {
   const role = roleOf(v);
-  const state = allocate(await stateOf(v));
+  // Validated by loadState or by the etcd store's read: allocation does not check the document again (only what it fills in).
+  const loaded = await stateOf(v);
+  phase('state');
+  const state = allocate(loaded, { validated: true });
+  phase('allocate');
   const dryRun = !!v['dry-run'];
   const force = !!v.force;
   const t0 = performance.now();

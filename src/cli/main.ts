@@ -4,6 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { EXIT_FAIL, EXIT_OK, UsageError, errorLine, exitCodeOf } from './output.js';
 import { commandHelp, mainHelp, parseCommandLine } from './parse.js';
+import { phase, phaseTimes, phasesOn } from '../util/phases.js';
 
 function version(): string {
   const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -11,6 +12,7 @@ function version(): string {
 }
 
 export async function main(argv: string[]): Promise<number> {
+  phase('boot');
   const p = parseCommandLine(argv);
   if (p.kind === 'version') {
     process.stdout.write(`eucanet ${version()}\n`);
@@ -25,8 +27,11 @@ export async function main(argv: string[]): Promise<number> {
     (await import('./netns.js')).checkNetnsOption(values.netns);
   }
   switch (p.command.name) {
-    case 'apply':
-      return (await import('./apply.js')).apply(values);
+    case 'apply': {
+      const cmd = await import('./apply.js');
+      phase('modules');
+      return cmd.apply(values);
+    }
     case 'show':
       return (await import('./show.js')).show(values);
     case 'down':
@@ -57,8 +62,16 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
+/** With EUCANET_PHASES set: the phases as one JSON line on stderr (src/util/phases.ts). */
+function printPhases(): void {
+  if (!phasesOn()) return;
+  phase('output');
+  process.stderr.write(`${JSON.stringify({ phases: phaseTimes() })}\n`);
+}
+
 main(process.argv.slice(2)).then(
   (code) => {
+    printPhases();
     process.exitCode = code;
   },
   (err: unknown) => {

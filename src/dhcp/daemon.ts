@@ -160,11 +160,12 @@ export const PRIVATE_FILE_MODE = 0o640;
 /**
  * Starts dnsmasq in the foreground (-k) as a child in its own session (so it
  * outlives this process and a terminal's ^C), stderr and stdout to the log file,
- * and waits until it has loaded its files. The child is unref'd: a CLI run
+ * and waits until it has loaded its files (`onSpawn` is told its pid before
+ * that wait). The child is unref'd: a CLI run
  * (`eucanet apply`) may exit and leave it serving; a later run attaches to it
  * through the pid file.
  */
-export async function startDnsmasq(cfg: DaemonConfig, timeoutMs: number): Promise<Started> {
+export async function startDnsmasq(cfg: DaemonConfig, timeoutMs: number, onSpawn?: (pid: number) => void): Promise<Started> {
   const dnsmasq = resolveDnsmasq(cfg.dnsmasqPath);
   const args = ['--keep-in-foreground', `--conf-file=${cfg.paths.config}`];
   let cmd = dnsmasq;
@@ -200,6 +201,7 @@ export async function startDnsmasq(cfg: DaemonConfig, timeoutMs: number): Promis
   });
   child.unref();
   const pid = must(child.pid, `the pid of ${cmd} after its spawn event`);
+  onSpawn?.(pid);
   const exited = () => (child.exitCode !== null || child.signalCode !== null ? { code: child.exitCode, signal: child.signalCode } : undefined);
   try {
     await waitLoaded(cfg, pid, offset, timeoutMs, 'starting', exited);

@@ -17,5 +17,6 @@ export {
   type ExitInfo,
   type StopResult,
   type UpdateAction,
+  type UpdateOptions,
   type UpdateResult,
 } from './server.js';

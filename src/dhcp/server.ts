@@ -66,6 +66,14 @@ const digestOf = (f: DnsmasqFiles): string => createHash('sha256').update(f.conf
  *
  * Emits 'exit' (ExitInfo) when a dnsmasq it started exits without being asked.
  */
+export interface UpdateOptions {
+  /**
+   * Called once a fresh dnsmasq has been spawned with its files written, before
+   * update() waits for it to report them loaded (a caller can overlap that wait).
+   */
+  onSpawn?: (pid: number) => void;
+}
+
 /** What update() will do (a PlannedAction), with the running pid where the action needs one. */
 type Decision =
   | { action: 'start' }
@@ -210,7 +218,7 @@ export class DhcpServer extends EventEmitter {
    * and the running dnsmasq, not from this object's memory: a later process
    * with the same networks finds nothing to do.
    */
-  async update(networks: DhcpNetwork[]): Promise<UpdateResult> {
+  async update(networks: DhcpNetwork[], opts: UpdateOptions = {}): Promise<UpdateResult> {
     // The array plan() was given (not changed since: callers hand it on as it is) is normalised already.
     const nets = this.planned?.input === networks ? this.planned.nets : normalizeNetworks(networks);
     this.planned = undefined;
@@ -229,7 +237,7 @@ export class DhcpServer extends EventEmitter {
           await this.writeAll(files, nets);
           return { action: 'stopped', previousPid: d.pid };
         case 'start':
-          return { action: 'start', pid: await this.startFresh(files, nets) };
+          return { action: 'start', pid: await this.startFresh(files, nets, opts.onSpawn) };
         case 'restart':
           await this.stopOne(d.pid);
           return { action: 'restart', pid: await this.startFresh(files, nets), previousPid: d.pid, reason: d.reason };
@@ -313,9 +321,9 @@ export class DhcpServer extends EventEmitter {
   }
 
   /** Writes every file, with only the leases that still match a host, and starts dnsmasq. No dnsmasq may be running. */
-  private async startFresh(files: DnsmasqFiles, nets: NormalizedNetwork[]): Promise<number> {
+  private async startFresh(files: DnsmasqFiles, nets: NormalizedNetwork[], onSpawn?: (pid: number) => void): Promise<number> {
     await this.writeAll(files, nets);
-    const { child, pid } = await startDnsmasq(this.cfg, this.readyTimeoutMs);
+    const { child, pid } = await startDnsmasq(this.cfg, this.readyTimeoutMs, onSpawn);
     this.child = child;
     child.once('exit', (code, signal) => {
       if (this.stopping.delete(pid)) return;

@@ -13,6 +13,7 @@ import {
   type UpdateAction,
   type UpdateResult,
 } from '../dhcp/index.js';
+import { rm } from 'node:fs/promises';
 import { ValidationError } from '../errors.js';
 import type { Netns } from '../netlink/socket.js';
 import { dhcpNetworksOf, hostnameClashes } from './roles/dhcp.js';
@@ -86,14 +87,62 @@ export function dhcpNetworksFor(state: AllocatedState, cluster?: string): DhcpNe
 export const plannedOnly = (p: PlannedDhcp): ApplyDhcp => ({ action: p.plan.action, ...(p.plan.pid !== undefined ? { pid: p.plan.pid } : {}), plan: p.plan });
 
 /**
- * Carries out the plan after the network was applied (`ops` mutating ops). On
- * failure dnsmasq is stopped, so that nothing serves a half-made configuration,
- * and a DhcpApplyError says so in one line.
+ * A fresh start (no dnsmasq running, none of its files there yet) can run
+ * while the network is committed: dnsmasq binds interfaces as they appear
+ * (bind-dynamic), and if the commit fails, stopping it and removing the files
+ * it was given leaves the host as it was (undoEarlyDhcp).
  */
-export async function applyDhcp(p: PlannedDhcp, ops: number): Promise<ApplyDhcp> {
+export const startsFresh = (p: PlannedDhcp): boolean => p.plan.action === 'start' && p.plan.files.every((f) => f.change === 'create');
+
+/** An update begun early (startsFresh), its outcome held until applyDhcp or undoEarlyDhcp reads it. */
+export interface EarlyDhcp {
+  outcome: Promise<{ ok: UpdateResult } | { err: unknown }>;
+}
+
+/**
+ * Writes dnsmasq's files and spawns it; resolves once it is spawned (or the
+ * start failed), with the start's outcome still to come: dnsmasq reads its
+ * files while the caller commits the network.
+ */
+export async function startDhcpEarly(p: PlannedDhcp): Promise<EarlyDhcp> {
+  let spawned: () => void = () => undefined;
+  const started = new Promise<void>((resolve) => (spawned = resolve));
+  const outcome: EarlyDhcp['outcome'] = p.server.update(p.networks, { onSpawn: () => spawned() }).then(
+    (ok) => ({ ok }),
+    (err: unknown) => ({ err }),
+  );
+  await Promise.race([started, outcome]);
+  return { outcome };
+}
+
+/**
+ * After a failed commit: waits for the early start to settle, stops dnsmasq
+ * and removes the state directory's files, none of which were there before
+ * (the directory itself stays, as planDhcp found or made it).
+ * Problems doing so are left to the commit's own error, which is what the
+ * caller throws.
+ */
+export async function undoEarlyDhcp(p: PlannedDhcp, early: EarlyDhcp): Promise<void> {
+  await early.outcome;
+  await p.server.stop().catch(() => undefined);
+  const f = p.server.paths;
+  await Promise.all([f.config, f.hosts, f.opts, f.leases, f.pid, f.log, f.loaded].map((path) => rm(path, { force: true }).catch(() => undefined)));
+}
+
+/**
+ * Carries out the plan after the network was applied (`ops` mutating ops), or
+ * takes the outcome of an update begun early (startDhcpEarly). On failure
+ * dnsmasq is stopped, so that nothing serves a half-made configuration, and a
+ * DhcpApplyError says so in one line.
+ */
+export async function applyDhcp(p: PlannedDhcp, ops: number, early?: EarlyDhcp): Promise<ApplyDhcp> {
   let r: UpdateResult;
   try {
-    r = await p.server.update(p.networks);
+    if (early) {
+      const e = await early.outcome;
+      if ('err' in e) throw e.err;
+      r = e.ok;
+    } else r = await p.server.update(p.networks);
   } catch (err) {
     const why = (err instanceof Error ? err.message : String(err)).split('\n')[0];
     let left: 'stopped' | 'running' = 'stopped';

@@ -15,7 +15,18 @@ import { plan, reconcile, type ReconcilePlan } from '../tx/reconcile.js';
 import type { CommitStats, ProgressFn } from '../tx/transaction.js';
 import { DhcpValidationError } from '../dhcp/index.js';
 import { applyConntrack, ConntrackApplyError, type ApplyConntrack } from './apply-conntrack.js';
-import { applyDhcp, dhcpNetworksFor, planDhcp, plannedOnly, type ApplyDhcp, type DhcpOptions, type PlannedDhcp } from './apply-dhcp.js';
+import {
+  applyDhcp,
+  dhcpNetworksFor,
+  planDhcp,
+  plannedOnly,
+  startDhcpEarly,
+  startsFresh,
+  undoEarlyDhcp,
+  type ApplyDhcp,
+  type DhcpOptions,
+  type PlannedDhcp,
+} from './apply-dhcp.js';
 import { checkRoleConflict, ownerNames } from './ownership.js';
 import { PreflightError, preflight, type Resolved } from './preflight.js';
 import { planRole, roleScope, type Role } from './roles/index.js';
@@ -23,6 +34,7 @@ import { recordSysctls } from './sysctl-record.js';
 import { dhcpKeyOf, natKeyOf, type AppliedSnapshot } from './apply-snapshot.js';
 import { deltaOf, type Delta } from '../tx/delta.js';
 import type { AllocatedState, Segmentation } from './types.js';
+import { phase } from '../util/phases.js';
 
 export interface ApplyOptions {
   /** The host's namespace (a name under /run/netns, a path or an fd). */
@@ -91,7 +103,9 @@ export async function applyRole(state: AllocatedState, role: Role, opts: ApplyOp
   const h: Handle = opts.handle ?? open(opts.netns !== undefined ? { netns: opts.netns } : {});
   try {
     const { pre, dhcp, dhcpKey } = await checkHost(h, state, role, opts);
+    phase('preflight');
     const desired = planRole(pre.state, role);
+    phase('plan');
     const force = opts.force ?? false;
     const scoped = { scope: roleScope(role.role, force), ...ownerNames };
     const base = { desired, segmentation: pre.state.segmentation, ...(pre.note ? { note: pre.note } : {}) };
@@ -104,15 +118,23 @@ export async function applyRole(state: AllocatedState, role: Role, opts: ApplyOp
     }
     const previous = opts.previous;
     const delta = previous ? deltaOf(previous.desired, desired) : undefined;
-    const r = await reconcile(h, desired, {
-      ...scoped,
-      ...(delta ? { only: delta } : {}),
-      onPlan: (p) => {
-        checkRoleConflict(role.role, p, force);
-        if (p.changes.ops.some((o) => o.op === 'sysctl')) recordSysctls(opts.netns, desired.sysctls ?? {});
-      },
-      ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
-    });
+    // A fresh dnsmasq starts while the network is committed (apply-dhcp.ts startsFresh).
+    const early = dhcp && startsFresh(dhcp) ? await startDhcpEarly(dhcp) : undefined;
+    let r: Awaited<ReturnType<typeof reconcile>>;
+    try {
+      r = await reconcile(h, desired, {
+        ...scoped,
+        ...(delta ? { only: delta } : {}),
+        onPlan: (p) => {
+          checkRoleConflict(role.role, p, force);
+          if (p.changes.ops.some((o) => o.op === 'sysctl')) recordSysctls(opts.netns, desired.sysctls ?? {});
+        },
+        ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
+      });
+    } catch (err) {
+      if (dhcp && early) await undoEarlyDhcp(dhcp, early);
+      throw err;
+    }
     const snapshot: AppliedSnapshot = { desired };
     const out: ApplyResult = { ...base, plan: r.plan, ops: r.ops, stats: r.stats, foreign: r.plan.foreign, snapshot, ...(delta ? { delta } : {}) };
     // After the nft commit: until this step, a stale entry may still carry a
@@ -124,13 +146,15 @@ export async function applyRole(state: AllocatedState, role: Role, opts: ApplyOp
       try {
         if (previous?.natKey !== natKey) out.conntrack = await applyConntrack(h, pre.state, r.ops);
         snapshot.natKey = natKey;
+        phase('conntrack');
       } catch (err) {
         if (!(err instanceof ConntrackApplyError)) throw err;
         ctErr = err;
       }
     }
-    if (dhcp) out.dhcp = await applyDhcp(dhcp, r.ops);
+    if (dhcp) out.dhcp = await applyDhcp(dhcp, r.ops, early);
     if (dhcpKey !== undefined && (dhcp || previous?.dhcpKey === dhcpKey)) snapshot.dhcpKey = dhcpKey;
+    phase('dhcp');
     if (ctErr) throw ctErr;
     return out;
   } finally {

@@ -1,20 +1,21 @@
 // Checks a desired-state document: first its shape against the JSON Schema
-// (ajv), then what a schema cannot say (addresses, ranges, references,
+// (ajv's code for it, generated at build time: state-validator.ts), then what a schema cannot say (addresses, ranges, references,
 // uniqueness). The first problem found is thrown as a ValidationError naming
 // the field path and the value; nothing is changed.
-import { Ajv2020, type ErrorObject } from 'ajv/dist/2020.js';
+import type { ErrorObject } from 'ajv/dist/2020.js';
 import { ValidationError } from '../errors.js';
 import { checkGroups } from './check-groups.js';
 import { checkInstances } from './check-instances.js';
 import { checkNetwork, type NetCtx } from './check-network.js';
 import { join } from './fields.js';
-import { stateSchema } from './schema.js';
+import { validate } from './state-validator.js';
 import type { State } from './types.js';
 import type { GroupInfo } from './check-groups.js';
 import { must } from '../util/must.js';
 
-const ajv = new Ajv2020({ allErrors: false, strict: true, allowUnionTypes: true, verbose: true });
-const schemaCheck = ajv.compile(stateSchema);
+/** The schema's validator (scripts/gen-validator.mjs): true or false, and on false its first error. */
+type SchemaCheck = ((doc: unknown) => boolean) & { errors?: ErrorObject[] | null };
+const schemaCheck = validate as SchemaCheck;
 
 const NAME_RULE = 'letters, digits, "_", "." and "-", starting with a letter or digit';
 

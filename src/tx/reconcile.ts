@@ -12,6 +12,7 @@ import type { Delta } from './delta.js';
 import { planChanged } from './partial.js';
 import { listAddresses, listFdb, listLinks, listRoutes } from './read.js';
 import { Transaction, type CommitOptions, type CommitStats } from './transaction.js';
+import { phase } from '../util/phases.js';
 
 export interface ReconcilePlan {
   /** Owned links in the way of a desired link of another shape, removed first. */
@@ -86,6 +87,7 @@ export async function plan(h: Session, want: DesiredState, opts: PlanOptions = {
     return { genid, cur: await readOwned(h.nft, keep) };
   })();
   const [cur, { genid, cur: nftCur }] = await Promise.all([readKernelState(h, want, scope), nftRead]);
+  phase('reads');
   const d = diffState(cur, want, scope);
   const foreign: Foreign[] = [];
   if (scope) {
@@ -101,6 +103,7 @@ export async function plan(h: Session, want: DesiredState, opts: PlanOptions = {
   for (const op of d.changes) changes.add(op);
   const nftWant = want.nft ?? { tables: [], chains: [], sets: [], rules: [] };
   if (nftCur.tables.length || nftWant.tables.length) diffNft(nftCur, nftWant, changes.nft);
+  phase('diff');
   return { removals, changes, size: removals.size + changes.size, genid, foreign };
 }
 
@@ -141,6 +144,7 @@ export async function reconcile(h: Session, want: DesiredState, opts: ReconcileO
       const lookup = opts.only !== undefined;
       if (p.removals.size) stats.push(await p.removals.commit({ lookup }));
       if (p.changes.size) stats.push(await p.changes.commit({ ...opts, lookup, ...(p.genid !== undefined ? { genid: p.genid } : {}) }));
+      phase('commit');
       return { ops: sent + p.size, stats, plan: p, attempts: attempt + 1 };
     } catch (err) {
       const code = (err as { code?: string }).code ?? '';

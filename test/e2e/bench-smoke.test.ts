@@ -23,6 +23,7 @@ interface Results {
   instances: { n: number; approach: string; runs: number; median: PhaseTimes; toFloor: PhaseTimes; peakRssKiB?: number }[];
   datapath: { results: { n: number; ruleset: string; median: number; samples: number[] }[] };
   targets: { what: string; met?: boolean }[];
+  cold: { n: number; eucanet: { median: number; runs: number[] }; batch: { median: number; runs: number[] }; ratio: number; phases: Record<string, number> }[];
 }
 
 const leftovers = () => (existsSync('/run/netns') ? readdirSync('/run/netns').filter((n) => /^eu[bd]\d+-/.test(n)) : []);
@@ -54,6 +55,17 @@ describe.skipIf(!ready)('npm run bench -- --smoke (root)', () => {
 
       expect(res.datapath.results.map((r) => `${r.ruleset} ${r.n}`).sort()).toEqual(['eucanet 10', 'eucanet 50', 'linear 10', 'linear 50']);
       for (const r of res.datapath.results) expect(r.median).toBeGreaterThan(100);
+      // The cold command line: eucanet apply NC + CC against the tools, with eucanet's phases as its processes reported them.
+      expect(md).toContain('| N | eucanet apply NC + CC | ip + bridge + nft + dnsmasq | ratio | runs |');
+      expect(res.cold).toHaveLength(1);
+      expect(res.cold[0]).toMatchObject({ n: 50, eucanet: { runs: [res.cold[0].eucanet.median] }, batch: { runs: [res.cold[0].batch.median] } });
+      expect(res.cold[0].batch.median).toBeGreaterThan(0);
+      for (const p of ['boot', 'modules', 'state', 'allocate', 'preflight', 'plan', 'reads', 'diff', 'commit', 'conntrack', 'dhcp', 'exit'])
+        expect(res.cold[0].phases[p], p).toBeGreaterThanOrEqual(0);
+      const sum = Object.values(res.cold[0].phases).reduce((a, b) => a + b, 0);
+      // The phases (with exit: fork, exec and exit seen from outside) add up to the run, less the harness's steps between the two.
+      expect(sum).toBeLessThanOrEqual(res.cold[0].eucanet.median + 0.5);
+      expect(sum).toBeGreaterThan(0.95 * res.cold[0].eucanet.median);
       // A smoke run judges no target.
       expect(res.targets.every((t) => t.met === undefined)).toBe(true);
       expect(leftovers()).toEqual([]);

@@ -5,7 +5,7 @@
 // without any addon; and the install step without a prebuild, with and
 // without a compiler.
 import { execFileSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -119,6 +119,28 @@ describe.skipIf(!isRoot)('the packed package (root)', () => {
     expect(events).toMatch(/^new address 10\.1\.2\.1\/27 \(ours\)$/m);
     expect(events).toMatch(/^new nft table ip eucanet \(ours\)$/m);
   }, 120_000);
+
+  it('installs the bin as the bundled command line (scripts/bundle-cli.mjs), which runs from where it is installed', async () => {
+    const main = join(pkgDir, 'dist/cli/main.js');
+    expect(readFileSync(main, 'utf8')).toContain('// eucanet: bundled by scripts/bundle-cli.mjs');
+    const bin = join(app, 'node_modules/.bin/eucanet');
+    expect((await mustRun(bin, ['--version'], { cwd: app })).stdout).toMatch(/^eucanet \d+\.\d+\.\d+\n$/);
+    // A dry run in a fresh namespace: the addon is found from the bundle's place, and the seed planned.
+    const ns = freshName('eut-pack');
+    namespaces.push(ns);
+    await mustRun('ip', ['netns', 'add', ns], { cwd: '/' });
+    await mustRun('ip', ['-n', ns, 'link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', 'eth1'], { cwd: '/' });
+    // The seed with VXLAN segments (this kernel has no 802.1Q).
+    const seed = join(app, 'seed-vxlan.json');
+    writeFileSync(seed, JSON.stringify({ ...JSON.parse(readFileSync(join(pkgDir, 'examples/seed.json'), 'utf8')), segmentation: 'vxlan' }));
+    const r = await run(bin, ['apply', '--state', seed, '--role', 'nc', '--node', 'nc1', '--netns', ns, '--dry-run'], {
+      cwd: app,
+      env: { ...process.env, EUCANET_PHASES: '1' },
+    });
+    expect(r.stderr).toMatch(/^\{"phases":\{"boot":/m);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/^ip tuntap add dev vnet1 mode tap$/m);
+  }, 60_000);
 
   it('runs the model (validation, allocation, planning, rendering) with no addon, and open() says what to install', async () => {
     await withoutAddon(async () => {

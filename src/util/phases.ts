@@ -1,0 +1,31 @@
+// Where a command's time goes, from inside the process: with EUCANET_PHASES set
+// in the environment, each phase(name) records the time since the previous
+// one (the first: since the process started, performance.timeOrigin), and the
+// command line prints them as one JSON line on stderr before it exits. Off
+// (the default), phase() is one test of a constant.
+
+const ON = !!process.env.EUCANET_PHASES;
+const marks: Array<[string, number]> = [];
+
+/** Ends the phase `name` now (its time: since the previous phase ended). */
+export function phase(name: string): void {
+  if (ON) marks.push([name, performance.now()]);
+}
+
+/** Whether phases are being recorded (EUCANET_PHASES is set). */
+export const phasesOn = (): boolean => ON;
+
+/**
+ * The phases recorded so far as milliseconds per name (a name met twice, as in
+ * a re-planned reconcile, adds up), in the order first met.
+ */
+export function phaseTimes(): Record<string, number> {
+  const out: Record<string, number> = {};
+  let prev = 0;
+  for (const [name, t] of marks) {
+    out[name] = (out[name] ?? 0) + (t - prev);
+    prev = t;
+  }
+  for (const k of Object.keys(out)) out[k] = Math.round(out[k] * 1000) / 1000;
+  return out;
+}
