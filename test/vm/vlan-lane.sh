@@ -31,7 +31,8 @@
 # Environment:
 #   EUCANET_VLAN_LANE=auto|native|vm   force where to run (default auto: the probe decides)
 #   EUCANET_VLAN_TIMEOUT=S             bound on the whole run there, VM boot included (default 1800 s:
-#                                      on a busy 2-core host the VM's three steps took 305, 333 and 314 s)
+#                                      on a busy 2-core host the VM's three steps took 271, 330 and
+#                                      165 s, the whole lane 793 s; under heavier load 305, 333, 314 s)
 #   EUCANET_VLAN_VITEST_TIMEOUT=S      bound on the vitest step (default 360 s)
 #   EUCANET_VLAN_DEMO_TIMEOUT=S        bound on the demo itself (default 600 s: it runs through agents, with a drift check)
 #   EUCANET_VLAN_EVIDENCE_TIMEOUT=S    bound on the demo's VLAN evidence (default 240 s)
