@@ -58,6 +58,12 @@ export interface CliValues {
   'source-group'?: string;
   ip?: string;
   instance?: string;
+  // etcd (the store, `status`).
+  etcd?: string;
+  cloud?: string;
+  wait?: boolean;
+  timeout?: string;
+  host?: string;
 }
 
 const netns: OptionSpec = {
@@ -172,6 +178,22 @@ const OPERATIONS: CommandSpec[] = [
   },
 ];
 
+// eucanet status: the agents' status in etcd.
+const STATUS: CommandSpec = {
+  name: 'status',
+  summary: "every host's agent in etcd: role, node, revision applied, converged or not, last sync, seen how long ago",
+  options: [
+    { name: 'etcd', type: 'string', arg: 'URL[,URL...]', required: true, help: "the cloud's etcd" },
+    { name: 'cloud', type: 'string', arg: 'NAME', help: 'the cloud (its keys are under /eucanet/NAME/; default "default")' },
+    { name: 'wait', type: 'boolean', help: 'wait (watching etcd) until every host has converged; exit 1 at the timeout, naming the hosts that have not' },
+    { name: 'timeout', type: 'string', arg: 'S', help: 'with --wait: give up after S seconds (default 60)' },
+    json,
+    verbose,
+    help,
+  ],
+  example: 'eucanet status --etcd http://127.0.0.1:2379 --wait --timeout 10',
+};
+
 export const COMMANDS: CommandSpec[] = [
   {
     name: 'apply',
@@ -272,6 +294,7 @@ export const COMMANDS: CommandSpec[] = [
     example: 'eucanet demo --keep',
   },
   ...OPERATIONS,
+  STATUS,
   {
     name: 'help',
     summary: "print the commands, or one command's options",
