@@ -6,9 +6,11 @@ import { allocate } from '../managed/allocate.js';
 import { describeForeign } from '../managed/ownership.js';
 import { loadState } from '../managed/statefile.js';
 import type { Role } from '../managed/roles/index.js';
+import type { State } from '../managed/types.js';
 import type { CliValues } from './commands.js';
 import { inputFile } from './files.js';
 import { EXIT_OK, progressBar } from './output.js';
+import { readEtcdState } from './store-options.js';
 import { must } from '../util/must.js';
 
 /** The role from checked options (parse.ts made sure of --role and --node); a CC's --cluster when given. */
@@ -60,11 +62,17 @@ function json(r: ApplyResult, role: Role, dryRun: boolean, ms: number): string {
   )}\n`;
 }
 
-export async function apply(v: CliValues): Promise<number> {
-  const role = roleOf(v);
+/** The state of --state (with --conf's settings) or of --etcd. */
+async function stateOf(v: CliValues): Promise<State> {
+  if (v.etcd !== undefined) return readEtcdState(v);
   const loaded = await loadState(await inputFile('--state', must(v.state, 'the required --state')), v.conf ? { conf: await inputFile('--conf', v.conf) } : {});
   for (const w of loaded.warnings) process.stderr.write(`eucanet: warning: ${w}\n`);
-  const state = allocate(loaded.state);
+  return loaded.state;
+}
+
+export async function apply(v: CliValues): Promise<number> {
+  const role = roleOf(v);
+  const state = allocate(await stateOf(v));
   const dryRun = !!v['dry-run'];
   const force = !!v.force;
   const t0 = performance.now();

@@ -58,9 +58,17 @@ export interface CliValues {
   'source-group'?: string;
   ip?: string;
   instance?: string;
-  // etcd (the store, `status`).
+  // Where the state is, other than --state (store-options.ts).
   etcd?: string;
   cloud?: string;
+  'etcd-ca'?: string;
+  'etcd-cert'?: string;
+  'etcd-key'?: string;
+  'etcd-user'?: string;
+  'etcd-password-file'?: string;
+  'etcd-timeout'?: string;
+  'if-revision'?: string;
+  // eucanet status, and the agent's name in it.
   wait?: boolean;
   timeout?: string;
   host?: string;
@@ -85,9 +93,25 @@ const role: OptionSpec = {
 };
 const conf: OptionSpec = { name: 'conf', type: 'string', arg: 'FILE', help: 'a eucalyptus.conf whose VNET_* keys give the network settings' };
 
-// The cloud's operations: each changes the state file through the store (compare-and-swap).
-const opState: OptionSpec = { name: 'state', type: 'string', arg: 'FILE', required: true, help: 'the cloud state to change (written atomically)' };
-const opTail: OptionSpec[] = [dryRun, { name: 'json', type: 'boolean', help: 'print the changes and the new version as JSON' }, verbose, help];
+/**
+ * The state in etcd instead of a file (src/cli/store-options.ts reads them;
+ * exactly one of --state and --etcd). The password never on the command line:
+ * a file, or $EUCANET_ETCD_PASSWORD.
+ */
+const etcdOptions: OptionSpec[] = [
+  { name: 'etcd', type: 'string', arg: 'URL[,URL...]', help: 'the state in etcd v3 at these client URLs, instead of --state' },
+  { name: 'cloud', type: 'string', arg: 'NAME', help: "with --etcd: the cloud's name, its keys under /eucanet/NAME/ (default: default)" },
+  { name: 'etcd-ca', type: 'string', arg: 'FILE', help: "with --etcd: the CA certificate (PEM) that signed etcd's" },
+  { name: 'etcd-cert', type: 'string', arg: 'FILE', help: 'with --etcd: a client certificate (PEM), with --etcd-key' },
+  { name: 'etcd-key', type: 'string', arg: 'FILE', help: "with --etcd: the client certificate's key (PEM)" },
+  { name: 'etcd-user', type: 'string', arg: 'NAME', help: "with --etcd: etcd's user (password: --etcd-password-file or $EUCANET_ETCD_PASSWORD)" },
+  { name: 'etcd-password-file', type: 'string', arg: 'FILE', help: "with --etcd-user: a file holding the user's password" },
+  { name: 'etcd-timeout', type: 'string', arg: 'SECONDS', help: 'with --etcd: the longest one etcd request may take (default 5)' },
+];
+
+// The cloud's operations: each changes the state through the store (compare-and-swap).
+const opState: OptionSpec = { name: 'state', type: 'string', arg: 'FILE', help: 'the cloud state file to change (written atomically); or --etcd' };
+const opTail: OptionSpec[] = [...etcdOptions, dryRun, { name: 'json', type: 'boolean', help: 'print the changes and the new version as JSON' }, verbose, help];
 const ruleOptions: OptionSpec[] = [
   { name: 'protocol', type: 'string', arg: 'tcp|udp|icmp|N', required: true, help: 'the protocol: tcp, udp, icmp or an IP protocol number' },
   { name: 'port', type: 'string', arg: 'P[-Q]', help: 'destination port or range (tcp, udp; default every port)' },
@@ -183,8 +207,7 @@ const STATUS: CommandSpec = {
   name: 'status',
   summary: "every host's agent in etcd: role, node, revision applied, converged or not, last sync, seen how long ago",
   options: [
-    { name: 'etcd', type: 'string', arg: 'URL[,URL...]', required: true, help: "the cloud's etcd" },
-    { name: 'cloud', type: 'string', arg: 'NAME', help: 'the cloud (its keys are under /eucanet/NAME/; default "default")' },
+    ...etcdOptions,
     { name: 'wait', type: 'boolean', help: 'wait (watching etcd) until every host has converged; exit 1 at the timeout, naming the hosts that have not' },
     { name: 'timeout', type: 'string', arg: 'S', help: 'with --wait: give up after S seconds (default 60)' },
     json,
@@ -199,7 +222,7 @@ export const COMMANDS: CommandSpec[] = [
     name: 'apply',
     summary: "make this host's network match the state for its role",
     options: [
-      { name: 'state', type: 'string', arg: 'FILE', required: true, help: 'the cloud state (JSON, see schema/state.schema.json)' },
+      { name: 'state', type: 'string', arg: 'FILE', help: 'the cloud state (JSON, see schema/state.schema.json); or --etcd' },
       role,
       { name: 'node', type: 'string', arg: 'NAME', help: "the node this host is (a key of the state's nodes); required with --role nc" },
       {
@@ -210,6 +233,7 @@ export const COMMANDS: CommandSpec[] = [
       },
       conf,
       netns,
+      ...etcdOptions,
       dryRun,
       { name: 'force', type: 'boolean', help: "take over and remove the other role's objects in the namespace instead of refusing" },
       json,
@@ -222,7 +246,7 @@ export const COMMANDS: CommandSpec[] = [
     name: 'agent',
     summary: "keep this host's role equal to the state: watch it, repair drift, never tear down",
     options: [
-      { name: 'state', type: 'string', arg: 'FILE', required: true, help: 'the cloud state, watched for new versions (writers replace it atomically)' },
+      { name: 'state', type: 'string', arg: 'FILE', help: 'the cloud state file, watched for new versions (writers replace it atomically); or --etcd' },
       role,
       { name: 'node', type: 'string', arg: 'NAME', help: "the node this host is (a key of the state's nodes); required with --role nc" },
       {
@@ -232,6 +256,8 @@ export const COMMANDS: CommandSpec[] = [
         help: 'the cluster whose CC this host is (a key of clusters); required with --role cc when the state has several',
       },
       netns,
+      ...etcdOptions,
+      { name: 'host', type: 'string', arg: 'NAME', help: "with --etcd: the name this host's status is published under (default the hostname)" },
       { name: 'resync', type: 'string', arg: 'SECONDS', help: 'a full resync every SECONDS (default 300; 0: none)' },
       { name: 'metrics', type: 'string', arg: 'HOST:PORT', help: 'serve Prometheus metrics on http://HOST:PORT/metrics' },
       { name: 'json', type: 'boolean', help: 'log one JSON object per line' },
@@ -244,8 +270,9 @@ export const COMMANDS: CommandSpec[] = [
     name: 'show',
     summary: "show what eucanet owns on this host, in the cloud's terms",
     options: [
-      { name: 'state', type: 'string', arg: 'FILE', help: "the cloud state: names each port's instance and group from it" },
+      { name: 'state', type: 'string', arg: 'FILE', help: "the cloud state: names each port's instance and group from it (or --etcd)" },
       netns,
+      ...etcdOptions,
       json,
       verbose,
       help,
@@ -295,6 +322,21 @@ export const COMMANDS: CommandSpec[] = [
   },
   ...OPERATIONS,
   STATUS,
+  {
+    name: 'cloud',
+    summary: "the cloud's state in etcd: `cloud put` imports a state file (validated, allocated), `cloud get` prints it and its revision",
+    positionals: 'put|get',
+    maxPositionals: 1,
+    options: [
+      { name: 'state', type: 'string', arg: 'FILE', help: 'cloud put: the state file to import' },
+      ...etcdOptions,
+      { name: 'if-revision', type: 'string', arg: 'N', help: 'cloud put: only if the cloud is still at revision N (0: only if it has no state)' },
+      { name: 'json', type: 'boolean', help: 'print the result as JSON' },
+      verbose,
+      help,
+    ],
+    example: 'eucanet cloud put --etcd http://127.0.0.1:2379 --state cloud.json',
+  },
   {
     name: 'help',
     summary: "print the commands, or one command's options",

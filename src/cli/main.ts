@@ -45,6 +45,8 @@ export async function main(argv: string[]): Promise<number> {
     case 'authorize':
     case 'revoke':
       return (await import('./groups.js')).groupCommand(p.command.name, values, positionals);
+    case 'cloud':
+      return (await import('./cloud.js')).cloudCommand(values, positionals);
     case 'allocate-address':
     case 'associate-address':
     case 'disassociate-address':

@@ -1,21 +1,21 @@
-// What every operation command shares: the state file through the file store,
-// the operation run with compare-and-swap (update), and the report: one line
-// per change for people, or JSON (--json); --dry-run writes nothing.
+// What every operation command shares: the state through its store (the file
+// of --state, or etcd with --etcd), the operation run with compare-and-swap
+// (update), and the report: one line per change for people, or JSON (--json);
+// --dry-run writes nothing.
 import { describeChange, type OpResult } from '../managed/ops/index.js';
 import type { State } from '../managed/types.js';
-import { FileStore } from '../store/file.js';
 import { update } from '../store/update.js';
 import { commandNamed, type CliValues } from './commands.js';
-import { inputFile } from './files.js';
 import { EXIT_OK, UsageError } from './output.js';
 import { usageLine } from './parse.js';
-import { must } from '../util/must.js';
+import { openStore } from './store-options.js';
 
-/** Runs `op` on the state file named by --state and prints what changed. */
+/** Runs `op` on the state named by --state or --etcd and prints what changed. */
 export async function runOperation(v: CliValues, op: (s: State) => OpResult): Promise<number> {
-  const path = await inputFile('--state', must(v.state, 'the required --state'));
+  const store = await openStore(v);
   const dryRun = !!v['dry-run'];
-  const r = await update(new FileStore(path), op, { dryRun });
+  const r = await update(store, op, { dryRun }).finally(() => store.close());
+  const path = v.state ?? store.name;
   if (v.json) {
     const out = { state: path, dryRun, changes: r.changes, version: r.version, previousVersion: r.previousVersion, retries: r.retries };
     process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);

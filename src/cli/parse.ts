@@ -109,6 +109,10 @@ function checkRequired(c: CommandSpec, v: CliValues): void {
   const missing = c.options.filter((o) => o.required && (v as Record<string, unknown>)[o.name] === undefined).map(flag);
   // The one conditional requirement: a node controller must say which node it is.
   if ((c.name === 'apply' || c.name === 'agent') && v.role === 'nc' && v.node === undefined) missing.push('--node NAME (with --role nc)');
+  // Where the state is: exactly one of --state FILE and --etcd URL (show: at most one; cloud: its own rules).
+  const store = c.options.some((o) => o.name === 'etcd') && c.name !== 'cloud';
+  if (store && v.state !== undefined && v.etcd !== undefined) throw usageError('--state and --etcd exclude each other: give one', c);
+  if (store && c.name !== 'show' && v.state === undefined && v.etcd === undefined) missing.unshift('--state FILE or --etcd URL');
   if (missing.length) throw usageError(`missing ${missing.join(', ')}`, c);
   if (v.role !== undefined && v.role !== 'cc' && v.role !== 'nc') {
     throw usageError(`--role must be cc or nc (got "${v.role}")`, c);

@@ -8,9 +8,11 @@ import { loadState } from '../managed/statefile.js';
 import type { CliValues } from './commands.js';
 import { inputFile } from './files.js';
 import { EXIT_OK } from './output.js';
+import { readEtcdState } from './store-options.js';
 
 export async function show(v: CliValues): Promise<number> {
-  const state = v.state ? allocate((await loadState(await inputFile('--state', v.state))).state) : undefined;
+  const doc = v.etcd !== undefined ? await readEtcdState(v) : v.state ? (await loadState(await inputFile('--state', v.state))).state : undefined;
+  const state = doc ? allocate(doc) : undefined;
   const h = open(v.netns ? { netns: v.netns } : {});
   try {
     const dhcp = dhcpServerFor(v.netns);

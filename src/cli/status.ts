@@ -7,8 +7,9 @@ import { ValidationError } from '../errors.js';
 import { readCloudStatus, type CloudStatus, type StatusRow } from '../store/etcd-status.js';
 import { allConverged, notConverged, waitForStatus } from '../store/etcd-status-wait.js';
 import type { CliValues } from './commands.js';
-import { EXIT_FAIL, EXIT_OK } from './output.js';
-import { etcdOfCli } from './etcd-client.js';
+import { connectEtcd } from '../store/etcd-client.js';
+import { EXIT_FAIL, EXIT_OK, UsageError } from './output.js';
+import { etcdOptionsOf } from './store-options.js';
 
 /** --timeout: seconds, default 60. */
 function timeoutMs(v: CliValues): number {
@@ -59,7 +60,10 @@ async function report(client: Etcd3, v: CliValues, cloud: string): Promise<numbe
 export async function statusCmd(v: CliValues): Promise<number> {
   if (v.timeout !== undefined && !v.wait) throw new ValidationError('--timeout', v.timeout, 'only with --wait');
   timeoutMs(v);
-  const { client, cloud } = etcdOfCli(v);
+  if (v.etcd === undefined) throw new UsageError('missing --etcd URL (the etcd the agents publish their status in)');
+  const opts = await etcdOptionsOf(v);
+  const cloud = opts.cloud ?? 'default';
+  const client = connectEtcd(opts);
   try {
     return await report(client, v, cloud);
   } finally {

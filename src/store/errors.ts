@@ -34,3 +34,36 @@ export class LockTimeoutError extends Error {
 }
 
 export const isConflict = (err: unknown): err is ConflictError => err instanceof ConflictError;
+
+/**
+ * etcd could not be reached or refused a request. `op` says what was being
+ * done ("read /eucanet/default/state/"), `urls` where; `hint` what to change,
+ * when eucanet knows (an etcd limit to raise).
+ */
+export class EtcdError extends Error {
+  readonly code: string;
+  constructor(
+    readonly op: string,
+    readonly urls: readonly string[],
+    /** What the etcd client threw. */
+    readonly error: unknown,
+    readonly hint?: string,
+  ) {
+    // grpc-js ends some messages with an empty "Resolution note: ": left out.
+    const why = ((error as Error)?.message ?? String(error)).replace(/\.?\s*Resolution note:\s*$/, '');
+    const unreachable = isUnreachable(error);
+    super(`etcd ${urls.join(',')}: ${op}: ${unreachable ? `unreachable (${why})` : why}${hint ? `; ${hint}` : ''}`);
+    this.name = 'EtcdError';
+    this.code = unreachable ? 'EUNREACHABLE' : 'EETCD';
+  }
+}
+
+/** An error of the etcd client that means no etcd answered (not a refusal). */
+export function isUnreachable(err: unknown): boolean {
+  const name = (err as Error)?.name ?? '';
+  const msg = (err as Error)?.message ?? '';
+  return (
+    ['GRPCUnavailableError', 'GRPCDeadlineExceededError', 'GRPCConnectFailedError', 'BrokenCircuitError'].includes(name) ||
+    /No connection established|UNAVAILABLE|Deadline exceeded|ECONNREFUSED|connect|circuit/i.test(msg)
+  );
+}

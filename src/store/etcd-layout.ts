@@ -3,30 +3,61 @@
 // that instance's key. Pure functions: a State to a key->value map and back.
 //
 //   /eucanet/<cloud>/state/settings            every field but the lists below (JSON)
-//   /eucanet/<cloud>/state/nodes/<name>        a NodeHost (JSON)
+//   /eucanet/<cloud>/state/nodes/<name>        a NodeHost (JSON; single-cluster form)
+//   /eucanet/<cloud>/state/clusters/<name>     a Cluster, its CC and nodes (JSON; multi-cluster form)
 //   /eucanet/<cloud>/state/groups/<owner>/<name>  a Group (JSON)
 //   /eucanet/<cloud>/state/instances/<id>      an Instance (JSON)
 //   /eucanet/<cloud>/state/reserved/<ip>       a reserved public address (value "")
 //   /eucanet/<cloud>/state/deleted             bumped by each write that deletes keys
 //   /eucanet/<cloud>/status/<host>             an agent's status, under its lease
 //
+// Names in keys are safe: the schema allows only [A-Za-z0-9_.-] in ids, owners,
+// group, node and cluster names (no "/").
+//
 // Groups and instances keep their order in the state through an "order" field
-// in their value (the position at the write), stripped on read.
-import type { Group, Instance, NodeHost, State } from '../managed/types.js';
+// in their value, stripped on read. A write keeps the order numbers an object
+// already had when they still increase (toKeys' `previous`), so removing or
+// adding one instance rewrites no other instance's key.
+import { ValidationError } from '../errors.js';
+import type { Cluster, Group, Instance, NodeHost, State } from '../managed/types.js';
 
 export const prefixOf = (cloud: string) => `/eucanet/${cloud}/`;
 export const statePrefix = (cloud: string) => `${prefixOf(cloud)}state/`;
 export const statusPrefix = (cloud: string) => `${prefixOf(cloud)}status/`;
+/** A marker key every write that deletes keys puts, so that a delete moves the prefix's newest mod revision (etcd.ts). */
 export const DELETED_KEY = 'deleted';
 
-/** The state's keys relative to the state prefix, with their JSON values. */
-export function toKeys(state: State): Map<string, string> {
-  const { nodes, groups, instances, reservedIps, ...settings } = state;
+/** The order number stored in a key's value, if it has one. */
+function orderIn(json: string | undefined): number | undefined {
+  if (json === undefined) return undefined;
+  const o = (JSON.parse(json) as { order?: unknown }).order;
+  return typeof o === 'number' ? o : undefined;
+}
+
+/** Keys with an order: each gets its previous order when that still increases, else the next number. */
+function ordered<T>(out: Map<string, string>, list: T[], key: (x: T) => string, previous: Map<string, string> | undefined): void {
+  let last = -1;
+  for (const x of list) {
+    const k = key(x);
+    const before = orderIn(previous?.get(k));
+    const order = before !== undefined && before > last ? before : last + 1;
+    last = order;
+    out.set(k, JSON.stringify({ ...x, order }));
+  }
+}
+
+/**
+ * The state's keys relative to the state prefix, with their JSON values.
+ * `previous` (the keys as read) lets objects keep their order numbers.
+ */
+export function toKeys(state: State, previous?: Map<string, string>): Map<string, string> {
+  const { nodes, clusters, groups, instances, reservedIps, ...settings } = state;
   const out = new Map<string, string>();
   out.set('settings', JSON.stringify(settings));
   for (const [name, n] of Object.entries(nodes ?? {})) out.set(`nodes/${name}`, JSON.stringify(n));
-  (groups ?? []).forEach((g, order) => out.set(`groups/${g.owner}/${g.name}`, JSON.stringify({ ...g, order })));
-  (instances ?? []).forEach((i, order) => out.set(`instances/${i.id}`, JSON.stringify({ ...i, order })));
+  for (const [name, c] of Object.entries(clusters ?? {})) out.set(`clusters/${name}`, JSON.stringify(c));
+  ordered(out, groups ?? [], (g) => `groups/${g.owner}/${g.name}`, previous);
+  ordered(out, instances ?? [], (i) => `instances/${i.id}`, previous);
   for (const ip of reservedIps ?? []) out.set(`reserved/${ip}`, '');
   return out;
 }
@@ -41,6 +72,7 @@ function unordered<T>(json: string): { order: number; v: T } {
 /** Assembles a state (not yet validated) from its keys; throws naming the key when a value is not JSON. */
 export function fromKeys(keys: Map<string, string>, where: string): unknown {
   const nodes: Record<string, NodeHost> = {};
+  const clusters: Record<string, Cluster> = {};
   const groups: { order: number; v: Group }[] = [];
   const instances: { order: number; v: Instance }[] = [];
   const reservedIps: string[] = [];
@@ -49,16 +81,18 @@ export function fromKeys(keys: Map<string, string>, where: string): unknown {
     try {
       if (key === 'settings') settings = JSON.parse(value) as Record<string, unknown>;
       else if (key.startsWith('nodes/')) nodes[key.slice(6)] = JSON.parse(value) as NodeHost;
+      else if (key.startsWith('clusters/')) clusters[key.slice(9)] = JSON.parse(value) as Cluster;
       else if (key.startsWith('groups/')) groups.push(unordered<Group>(value));
       else if (key.startsWith('instances/')) instances.push(unordered<Instance>(value));
       else if (key.startsWith('reserved/')) reservedIps.push(key.slice(9));
     } catch (err) {
-      throw new Error(`${where}${key}: not JSON (${(err as Error).message})`);
+      throw new ValidationError(`${where}${key}`, value.length > 40 ? `${value.slice(0, 40)}…` : value, `not JSON (${(err as Error).message})`);
     }
   }
   if (!settings) return undefined;
   const state: Record<string, unknown> = { ...settings };
   if (Object.keys(nodes).length) state.nodes = nodes;
+  if (Object.keys(clusters).length) state.clusters = clusters;
   if (groups.length) state.groups = byOrder(groups);
   if (instances.length) state.instances = byOrder(instances);
   if (reservedIps.length) state.reservedIps = reservedIps;

@@ -1,0 +1,112 @@
+// The etcd v3 client the etcd store uses: the npm `etcd3` package (gRPC),
+// set up from eucanet's options (endpoints, TLS, user and password) with a
+// bounded time per call, so that an unreachable etcd is an error within
+// seconds instead of the client's long default retries; and the raw
+// range/txn calls the store needs (a range at one revision, page by page; a
+// transaction whose compare covers a whole key range, which etcd3's
+// builder does not offer).
+import { Etcd3, type ICompare, type IOptions, type IRangeResponse, type IRequestOp, type ITxnResponse } from 'etcd3';
+import { EtcdError } from './errors.js';
+
+export interface EtcdConnectOptions {
+  /** The client URLs, http(s)://HOST:PORT. */
+  urls: string[];
+  /** TLS: the CA that signed etcd's certificate, and a client certificate and key (PEM). */
+  tls?: { ca?: Buffer; cert?: Buffer; key?: Buffer };
+  /** etcd's own authentication (etcdctl user add). */
+  auth?: { username: string; password: string };
+  /** The longest one request may take, connecting included (default 5000 ms). */
+  timeoutMs?: number;
+}
+
+export const DEFAULT_TIMEOUT_MS = 5000;
+
+/** Checks the URLs before any connection: http(s)://host:port, nothing else. */
+export function checkEtcdUrls(urls: string[], field = '--etcd'): string[] {
+  if (!urls.length) throw new EtcdError('connect', urls, new Error(`${field}: no URL given`));
+  return urls;
+}
+
+/** An etcd3 client for these options; no connection is made until the first call. */
+export function connectEtcd(o: EtcdConnectOptions): Etcd3 {
+  const timeoutMs = o.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const secure = !!o.tls || o.urls.some((u) => u.startsWith('https://'));
+  const options: IOptions = {
+    hosts: o.urls,
+    dialTimeout: timeoutMs,
+    // Unary calls get a deadline; watches are streams and stay open.
+    defaultCallOptions: (ctx) => (ctx.isStream ? {} : { deadline: Date.now() + timeoutMs }),
+    // Large states: a page of a range can be several MiB.
+    grpcOptions: { 'grpc.max_receive_message_length': 64 * 1024 * 1024, 'grpc.max_send_message_length': 64 * 1024 * 1024 },
+  };
+  if (secure) {
+    // etcd3 builds TLS credentials from these; a missing CA means the system's roots.
+    options.credentials = {
+      rootCertificate: o.tls?.ca as Buffer,
+      ...(o.tls?.key ? { privateKey: o.tls.key } : {}),
+      ...(o.tls?.cert ? { certChain: o.tls.cert } : {}),
+    };
+  }
+  if (o.auth) options.auth = { username: o.auth.username, password: o.auth.password };
+  return new Etcd3(options);
+}
+
+/** The end of the key range of every key that starts with `prefix`. */
+export function prefixEnd(prefix: string): Buffer {
+  const b = Buffer.from(prefix);
+  let i = b.length - 1;
+  while (i >= 0 && b[i] === 0xff) i--;
+  const end = Buffer.from(b.subarray(0, i + 1));
+  end[i] = (end[i] ?? 0) + 1;
+  return end;
+}
+
+export interface RangePage {
+  kvs: { key: string; value: Buffer; modRevision: number }[];
+  /** The revision the range was read at. */
+  revision: number;
+}
+
+/**
+ * Every key under `prefix` at one revision (the current one, or `revision`),
+ * read in pages of `pageSize` keys, all at the revision of the first.
+ */
+export async function rangeAll(client: Etcd3, prefix: string, pageSize = 5000, revision?: number): Promise<RangePage> {
+  const end = prefixEnd(prefix);
+  const out: RangePage['kvs'] = [];
+  let key = Buffer.from(prefix);
+  let rev = revision;
+  for (;;) {
+    const res: IRangeResponse = await client.kv.range({ key, range_end: end, limit: pageSize, ...(rev !== undefined ? { revision: rev } : {}) });
+    rev ??= Number(res.header.revision);
+    for (const kv of res.kvs) out.push({ key: kv.key.toString(), value: kv.value, modRevision: Number(kv.mod_revision) });
+    if (!res.more || !res.kvs.length) return { kvs: out, revision: rev };
+    key = Buffer.concat([res.kvs[res.kvs.length - 1].key, Buffer.from([0])]);
+  }
+}
+
+/** The newest mod revision of any key under `prefix` (0 when there is none), and the store's revision. */
+export async function newestModRevision(client: Etcd3, prefix: string): Promise<{ newest: number; revision: number }> {
+  const res = await client.kv.range({
+    key: Buffer.from(prefix),
+    range_end: prefixEnd(prefix),
+    limit: 1,
+    sort_order: 'Descend',
+    sort_target: 'Mod',
+    keys_only: true,
+  });
+  return { newest: res.kvs.length ? Number(res.kvs[0].mod_revision) : 0, revision: Number(res.header.revision) };
+}
+
+/** A compare: no key under `prefix` was modified after revision `rev` (none exists, or all have mod_revision <= rev). */
+export function unchangedSince(prefix: string, rev: number): ICompare {
+  return { key: Buffer.from(prefix), range_end: prefixEnd(prefix), target: 'Mod', result: 'Less', mod_revision: rev + 1 };
+}
+
+export const putOp = (key: string, value: string): IRequestOp => ({ request_put: { key: Buffer.from(key), value: Buffer.from(value) } });
+export const deleteOp = (key: string): IRequestOp => ({ request_delete_range: { key: Buffer.from(key) } });
+
+/** One transaction: if every compare holds, the ops. */
+export function txn(client: Etcd3, compare: ICompare[], success: IRequestOp[]): Promise<ITxnResponse> {
+  return client.kv.txn({ compare, success, failure: [] });
+}
