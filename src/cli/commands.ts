@@ -72,6 +72,7 @@ export interface CliValues {
   wait?: boolean;
   timeout?: string;
   host?: string;
+  store?: string;
 }
 
 const netns: OptionSpec = {
@@ -314,6 +315,12 @@ export const COMMANDS: CommandSpec[] = [
       { name: 'instances', type: 'string', arg: 'N', help: "how many instances (default 8, the seed's)" },
       { name: 'keep', type: 'boolean', help: 'leave the demo running afterwards (the network stays; the agents stop with the demo)' },
       { name: 'direct', type: 'boolean', help: 'no agents: the library applies every host itself (for comparison)' },
+      {
+        name: 'store',
+        type: 'string',
+        arg: 'file|etcd',
+        help: "where the agents' state is: a state file (default), or an etcd the demo starts on loopback and removes",
+      },
       json,
       verbose,
       help,

@@ -24,9 +24,15 @@ export interface HostAgent {
   stop(): Promise<void>;
 }
 
-/** The command line of a demo host's agent (`demo down` recognises it by the state file). */
-export function agentArgs(role: Role, netns: string, stateFile: string): string[] {
-  return [CLI, 'agent', '--role', role.role, ...(role.role === 'nc' ? ['--node', role.node] : []), '--netns', netns, '--state', stateFile, '--json'];
+/**
+ * The command line of a demo host's agent (`demo down` recognises it by the
+ * state file, or the demo's etcd cloud): over the state file, or over etcd
+ * publishing its status as the host (cc or the node's name).
+ */
+export function agentArgs(role: Role, netns: string, store: string | { etcd: string; cloud: string }): string[] {
+  const host = role.role === 'nc' ? role.node : 'cc';
+  const where = typeof store === 'string' ? ['--state', store] : ['--etcd', store.etcd, '--cloud', store.cloud, '--host', host];
+  return [CLI, 'agent', '--role', role.role, ...(role.role === 'nc' ? ['--node', role.node] : []), '--netns', netns, ...where, '--json'];
 }
 
 export class AgentProcess extends EventEmitter<{ sync: [SyncResult] }> implements HostAgent {
