@@ -37,6 +37,8 @@ export async function startDemoEtcd(spawned: (pid: number) => void, timeoutMs = 
   const peerUrl = `http://127.0.0.1:${peer}`;
   const args = ['--name', 'demo', '--data-dir', DEMO_ETCD_DIR, '--listen-client-urls', url, '--advertise-client-urls', url];
   args.push('--listen-peer-urls', peerUrl, '--initial-advertise-peer-urls', peerUrl, '--initial-cluster', `demo=${peerUrl}`, '--log-level', 'error');
+  // A big demo (--instances) is imported in one transaction: etcd's defaults (128 ops, 1.5 MiB) are too small for it.
+  args.push('--max-txn-ops', '65536', '--max-request-bytes', String(64 * 1024 * 1024));
   const child = spawn(bin, args, { stdio: ['ignore', 'ignore', 'pipe'], detached: true });
   let err = '';
   child.stderr.setEncoding('utf8').on('data', (d: string) => (err = (err + d).slice(-2000)));
