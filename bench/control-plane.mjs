@@ -299,8 +299,10 @@ async function main() {
       /** @type {number[]} */
       const lat = [];
       for (let k = 0; k < OPS; k++) {
-        const rule = { protocol: /** @type {'tcp'} */ ('tcp'), from: port, to: port, cidr: '0.0.0.0/0' };
-        const id = `i-x${port}`;
+        // In fours: authorize a rule, revoke it, run an instance, terminate it.
+        const p = port + Math.floor(k / 4);
+        const rule = { protocol: /** @type {'tcp'} */ ('tcp'), from: p, to: p, cidr: '0.0.0.0/0' };
+        const id = `i-x${p}`;
         const op =
           k % 4 === 0
             ? (/** @type {State} */ s) => authorize(s, 'admin/g0', rule)
@@ -308,11 +310,11 @@ async function main() {
               ? (/** @type {State} */ s) => revoke(s, 'admin/g0', rule)
               : k % 4 === 2
                 ? (/** @type {State} */ s) => runInstance(s, { id, group: 'admin/g0', node: 'nc0' })
-                : (/** @type {State} */ s) => terminateInstance(s, `i-x${port - 1}`);
+                : (/** @type {State} */ s) => terminateInstance(s, id);
         lat.push(await propagate(store, watch, want, op));
-        port++;
         await sleep(250);
       }
+      port += Math.ceil(OPS / 4);
       const one = [await throughput(store, 1, port), await throughput(store, 4, port + 1000)];
       port += 2000;
       const bytes = await oneRunInstance(store, etcd, watch, want, `i-b${size}`);
