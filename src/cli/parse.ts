@@ -8,8 +8,8 @@ export type Parsed =
   { kind: 'version' } | { kind: 'help'; command?: CommandSpec } | { kind: 'run'; command: CommandSpec; values: CliValues; positionals: string[] };
 
 const flag = (o: OptionSpec) => `--${o.name}${o.arg ? ` ${o.arg}` : ''}`;
-/** Options shown in the usage line (the rest are listed under "options"). */
-const inUsage = (o: OptionSpec) => o.name !== 'help' && o.name !== 'verbose';
+/** Options shown in the usage line (the rest, a secured etcd's among them, are listed under "options"). */
+const inUsage = (o: OptionSpec) => o.name !== 'help' && o.name !== 'verbose' && !o.name.startsWith('etcd-');
 
 export function usageLine(c: CommandSpec): string {
   const parts = [`eucanet ${c.name}`];

@@ -52,9 +52,11 @@ export class EtcdError extends Error {
     // grpc-js ends some messages with an empty "Resolution note: ": left out.
     const why = ((error as Error)?.message ?? String(error)).replace(/\.?\s*Resolution note:\s*$/, '');
     const unreachable = isUnreachable(error);
-    super(`etcd ${urls.join(',')}: ${op}: ${unreachable ? `unreachable (${why})` : why}${hint ? `; ${hint}` : ''}`);
+    const late = !unreachable && isTimeout(error);
+    const what = unreachable ? `unreachable (${why})` : late ? `no answer in time (${why})` : why;
+    super(`etcd ${urls.join(',')}: ${op}: ${what}${hint ? `; ${hint}` : ''}`);
     this.name = 'EtcdError';
-    this.code = unreachable ? 'EUNREACHABLE' : 'EETCD';
+    this.code = unreachable ? 'EUNREACHABLE' : late ? 'ETIMEDOUT' : 'EETCD';
   }
 }
 
@@ -63,7 +65,12 @@ export function isUnreachable(err: unknown): boolean {
   const name = (err as Error)?.name ?? '';
   const msg = (err as Error)?.message ?? '';
   return (
-    ['GRPCUnavailableError', 'GRPCDeadlineExceededError', 'GRPCConnectFailedError', 'BrokenCircuitError'].includes(name) ||
-    /No connection established|UNAVAILABLE|Deadline exceeded|ECONNREFUSED|connect|circuit/i.test(msg)
+    ['GRPCUnavailableError', 'GRPCConnectFailedError', 'BrokenCircuitError'].includes(name) ||
+    /No connection established|UNAVAILABLE|ECONNREFUSED|EHOSTUNREACH|ENETUNREACH|circuit/i.test(msg)
   );
+}
+
+/** A request that got no answer before its deadline (etcd reachable or not: a blackholed address ends here too). */
+export function isTimeout(err: unknown): boolean {
+  return (err as Error)?.name === 'GRPCDeadlineExceededError' || /DEADLINE_EXCEEDED|Deadline exceeded/i.test((err as Error)?.message ?? '');
 }

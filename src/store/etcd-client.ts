@@ -106,7 +106,10 @@ export function unchangedSince(prefix: string, rev: number): ICompare {
 export const putOp = (key: string, value: string): IRequestOp => ({ request_put: { key: Buffer.from(key), value: Buffer.from(value) } });
 export const deleteOp = (key: string): IRequestOp => ({ request_delete_range: { key: Buffer.from(key) } });
 
-/** One transaction: if every compare holds, the ops. */
-export function txn(client: Etcd3, compare: ICompare[], success: IRequestOp[]): Promise<ITxnResponse> {
-  return client.kv.txn({ compare, success, failure: [] });
+/**
+ * One transaction: if every compare holds, the ops. Its deadline grows with
+ * its size (a 20,000-key import takes seconds on a busy machine).
+ */
+export function txn(client: Etcd3, compare: ICompare[], success: IRequestOp[], timeoutMs = DEFAULT_TIMEOUT_MS): Promise<ITxnResponse> {
+  return client.kv.txn({ compare, success, failure: [] }, { deadline: Date.now() + timeoutMs + 2 * success.length });
 }

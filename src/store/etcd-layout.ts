@@ -27,9 +27,11 @@ export const statusPrefix = (cloud: string) => `${prefixOf(cloud)}status/`;
 /** A marker key every write that deletes keys puts, so that a delete moves the prefix's newest mod revision (etcd.ts). */
 export const DELETED_KEY = 'deleted';
 
-/** The order number stored in a key's value, if it has one. */
+/** The order number stored in a key's value, if it has one (toKeys writes it last: read from the end, no parse). */
 function orderIn(json: string | undefined): number | undefined {
   if (json === undefined) return undefined;
+  const tail = /,"order":(\d+)\}$/.exec(json.slice(-30));
+  if (tail) return Number(tail[1]);
   const o = (JSON.parse(json) as { order?: unknown }).order;
   return typeof o === 'number' ? o : undefined;
 }

@@ -56,12 +56,23 @@ interface KeysRead {
 const versionText = (v: number) => (v === 0 ? '' : String(v));
 const versionNumber = (v: string) => (v === '' ? 0 : Number(v));
 
-/** Names etcd's own size limits when a transaction is refused for its size. */
+/** etcd's default --max-txn-ops. */
+const ETCD_DEFAULT_MAX_TXN_OPS = 128;
+
+/**
+ * Names etcd's own limits when a transaction is refused for its size: the
+ * flags to start etcd with (both when both may be short: etcd checks the
+ * bytes first, so a refusal for bytes says nothing of the operations).
+ */
 function limitHint(err: unknown, ops: number, bytes: number): string | undefined {
   const msg = (err as Error)?.message ?? '';
-  if (/too many operations in txn/i.test(msg)) return `this change is ${ops} operations in one transaction: start etcd with --max-txn-ops ${ops} or more`;
+  const opsFlag = `--max-txn-ops ${ops} or more`;
+  if (/too many operations in txn/i.test(msg)) return `this change is ${ops} operations in one transaction: start etcd with ${opsFlag}`;
   if (/request is too large|larger than max|message larger/i.test(msg)) {
-    return `this change is ${bytes} bytes in one transaction: start etcd with --max-request-bytes ${bytes + 65536} or more`;
+    // The request as etcd counts it (gRPC framing included) is a little more than the keys and values.
+    const need = Math.ceil((bytes * 1.2 + 65536) / 1048576) * 1048576;
+    const both = ops > ETCD_DEFAULT_MAX_TXN_OPS ? ` and ${opsFlag}` : '';
+    return `this change is ${ops} operations and ${bytes} bytes of keys and values in one transaction: start etcd with --max-request-bytes ${need}${both}`;
   }
   return undefined;
 }
@@ -158,7 +169,7 @@ export class EtcdStore implements Store {
     const bytes = put.reduce((n, [k, v]) => n + k.length + v.length + this.prefix.length, 0);
     const res = await this.call(
       `write ${put.length} keys, delete ${del.length} under ${this.prefix}`,
-      () => txn(this.client, [unchangedSince(this.prefix, base.version)], ops),
+      () => txn(this.client, [unchangedSince(this.prefix, base.version)], ops, this.opts.timeoutMs),
       (err) => limitHint(err, ops.length, bytes),
     );
     if (!res.succeeded) return undefined;

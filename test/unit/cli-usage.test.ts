@@ -60,9 +60,9 @@ describe('usage errors: exit 2, the problem named, the command usage printed', (
   it('every missing required option is named at once', () => {
     const r = eucanet(['apply']);
     expect(r.status).toBe(2);
-    expect(r.stderr.split('\n')[0]).toBe('eucanet: missing --state FILE, --role cc|nc');
+    expect(r.stderr.split('\n')[0]).toBe('eucanet: missing --state FILE or --etcd URL, --role cc|nc');
     const nc = eucanet(['apply', '--role', 'nc']);
-    expect(nc.stderr.split('\n')[0]).toBe('eucanet: missing --state FILE, --node NAME (with --role nc)');
+    expect(nc.stderr.split('\n')[0]).toBe('eucanet: missing --state FILE or --etcd URL, --node NAME (with --role nc)');
   });
 
   it('an unknown command, a missing value, a value given to a switch, a stray argument', () => {
