@@ -208,7 +208,8 @@ const STATUS: CommandSpec = {
   name: 'status',
   summary: "every host's agent in etcd: role, node, revision applied, converged or not, last sync, seen how long ago",
   options: [
-    ...etcdOptions,
+    { ...etcdOptions[0], required: true, help: 'the etcd v3 client URLs where the agents publish their status' },
+    ...etcdOptions.slice(1),
     { name: 'wait', type: 'boolean', help: 'wait (watching etcd) until every host has converged; exit 1 at the timeout, naming the hosts that have not' },
     { name: 'timeout', type: 'string', arg: 'S', help: 'with --wait: give up after S seconds (default 60)' },
     json,
