@@ -69,7 +69,12 @@ function cloudOf(n) {
   /** @type {Record<string, { privateInterface: string, underlay: string }>} */
   const nodes = {};
   for (let k = 0; k < NODES; k++) nodes[`nc${k}`] = { privateInterface: 'eth0', underlay: `172.31.${1 + (k >> 8)}.${(k % 256) + 0}/16` };
-  const instances = Array.from({ length: n }, (_, k) => ({ id: `i-${k}`, group: `admin/g${Math.floor(k / 100)}`, node: `nc${k % NODES}`, port: `vn${Math.floor(k / NODES)}` }));
+  const instances = Array.from({ length: n }, (_, k) => ({
+    id: `i-${k}`,
+    group: `admin/g${Math.floor(k / 100)}`,
+    node: `nc${k % NODES}`,
+    port: `vn${Math.floor(k / NODES)}`,
+  }));
   return /** @type {State} */ ({
     mode: 'MANAGED',
     segmentation: 'vxlan',
@@ -110,7 +115,7 @@ async function startEtcd() {
   args.push('--max-request-bytes', String(64 << 20), '--quota-backend-bytes', String(4 << 30));
   const child = spawn(process.env.EUCANET_ETCD ?? '/usr/bin/etcd', args, { stdio: 'ignore' });
   for (let i = 0; ; i++) {
-    const ok = await fetch(`${url}/health`)
+    const ok = await globalThis.fetch(`${url}/health`)
       .then((r) => r.ok)
       .catch(() => false);
     if (ok) break;
@@ -127,7 +132,7 @@ async function startEtcd() {
     },
     /** etcd's gRPC bytes in and out so far. */
     async traffic() {
-      const text = await (await fetch(`${url}/metrics`)).text();
+      const text = await (await globalThis.fetch(`${url}/metrics`)).text();
       /** @param {string} name */
       const sum = (name) => [...text.matchAll(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'gm'))].reduce((n, m) => n + Number(m[1]), 0);
       return { in: sum('etcd_network_client_grpc_received_bytes_total'), out: sum('etcd_network_client_grpc_sent_bytes_total') };
@@ -239,7 +244,13 @@ async function throughput(store, writers, base) {
   const state = (await store.read()).state;
   const rules = state.groups?.find((g) => g.name === 'g1')?.rules ?? [];
   const landed = rules.filter((r) => r.from !== undefined && r.from >= base && r.from < base + writers * WRITES).length;
-  return { writers, ops: writers * WRITES, opsPerSecond: r1((writers * WRITES) / s), lost: writers * WRITES - landed, retries: retries.reduce((a, b) => a + b, 0) };
+  return {
+    writers,
+    ops: writers * WRITES,
+    opsPerSecond: r1((writers * WRITES) / s),
+    lost: writers * WRITES - landed,
+    retries: retries.reduce((a, b) => a + b, 0),
+  };
 }
 
 /** One run-instance: the state keys written (seen by a watch on the state prefix) and etcd's gRPC traffic meanwhile. */
@@ -258,7 +269,14 @@ async function oneRunInstance(store, etcd, watch, hosts, id) {
   await sleep(300);
   const after = await etcd.traffic();
   await w.cancel();
-  return { keysWritten: keys, bytesWritten: bytes, propagationMs: r1(ms), grpcInBytes: after.in - before.in, grpcOutBytes: after.out - before.out, agents: hosts.length };
+  return {
+    keysWritten: keys,
+    bytesWritten: bytes,
+    propagationMs: r1(ms),
+    grpcInBytes: after.in - before.in,
+    grpcOutBytes: after.out - before.out,
+    agents: hosts.length,
+  };
 }
 
 async function main() {

@@ -40,7 +40,11 @@ export function agentOnEtcd(store: Store, agent: Agent, metrics: AgentMetrics, h
     registry: metrics.registry,
     log: {
       lost: (why) =>
-        log('etcd-lost', { etcd: store.urls, why }, `etcd ${store.urls.join(',')} unreachable (${why ?? 'no answer'}): the network is kept as it is; retrying with backoff`),
+        log(
+          'etcd-lost',
+          { etcd: store.urls, why },
+          `etcd ${store.urls.join(',')} unreachable (${why ?? 'no answer'}): the network is kept as it is; retrying with backoff`,
+        ),
       back: (ms, newLease) => {
         const extra = quiet ? `; ${quiet} failed syncs meanwhile not logged` : '';
         log(

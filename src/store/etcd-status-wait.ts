@@ -51,7 +51,7 @@ export async function waitForStatus(
             if (done(last)) return resolve({ status: last, ok: true });
           } while (again);
         } catch (err) {
-          reject(err);
+          reject(err instanceof Error ? err : new Error(String(err)));
         } finally {
           reading = false;
         }

@@ -44,14 +44,15 @@ export class StatusWatch {
 
   private report(kv: Parameters<typeof parseStatus>[0]): void {
     const s = parseStatus(kv);
-    if (!s || s.revision === undefined || s.result === 'error') return;
+    const revision = s?.revision;
+    if (!s || revision === undefined || s.result === 'error') return;
     const list = this.seen.get(s.host) ?? [];
-    if (list.length && list[list.length - 1].revision >= s.revision) return;
-    list.push({ revision: s.revision, at: performance.now() });
+    if (list.length && list[list.length - 1].revision >= revision) return;
+    list.push({ revision, at: performance.now() });
     if (list.length > KEEP) list.shift();
     this.seen.set(s.host, list);
     this.waiters = this.waiters.filter((w) => {
-      if (w.host !== s.host || s.revision! < w.revision) return true;
+      if (w.host !== s.host || revision < w.revision) return true;
       w.resolve(list[list.length - 1].at);
       return false;
     });

@@ -56,7 +56,23 @@ async function withCloud(fn: (c: Cloud) => Promise<void>): Promise<void> {
             ns,
             agents: {} as Cloud['agents'],
             start(node, ...more) {
-              const a = AgentProcess.start(['--role', 'nc', '--node', node, '--netns', ns[node], '--etcd', etcd.url, '--cloud', cloud, '--host', node, '--resync', '0', ...more]);
+              const a = AgentProcess.start([
+                '--role',
+                'nc',
+                '--node',
+                node,
+                '--netns',
+                ns[node],
+                '--etcd',
+                etcd.url,
+                '--cloud',
+                cloud,
+                '--host',
+                node,
+                '--resync',
+                '0',
+                ...more,
+              ]);
               all.push(a);
               c.agents[node] = a;
               return a;

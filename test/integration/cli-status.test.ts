@@ -50,14 +50,23 @@ describe('eucanet status (a real etcd)', () => {
       const client = new Etcd3({ hosts: etcd.url });
       try {
         const { revision, lease } = await cloudWith(client, 'c1');
-        await client.put(statusKey('c1', 'cc')).value(JSON.stringify(status('cc', 'cc', revision))).lease(lease);
-        await client.put(statusKey('c1', 'nc1')).value(JSON.stringify(status('nc1', 'nc', revision - 1))).lease(lease);
+        await client
+          .put(statusKey('c1', 'cc'))
+          .value(JSON.stringify(status('cc', 'cc', revision)))
+          .lease(lease);
+        await client
+          .put(statusKey('c1', 'nc1'))
+          .value(JSON.stringify(status('nc1', 'nc', revision - 1)))
+          .lease(lease);
         await client
           .put(statusKey('c1', 'nc2'))
           .value(JSON.stringify(status('nc2', 'nc', revision + 5, { result: 'error', error: 'EPERM on tap', converged: false })))
           .lease(lease);
         // Another cloud's hosts are not listed.
-        await client.put(statusKey('other', 'x')).value(JSON.stringify(status('x', 'nc', 1))).lease(lease);
+        await client
+          .put(statusKey('other', 'x'))
+          .value(JSON.stringify(status('x', 'nc', 1)))
+          .lease(lease);
         const r = eucanet(['status', '--etcd', etcd.url, '--cloud', 'c1', '--json']);
         expect(r.stderr).toBe('');
         expect(r.status).toBe(0);
@@ -69,7 +78,11 @@ describe('eucanet status (a real etcd)', () => {
           ['nc2', 'nc', 'nc2', revision + 5, false, 'EPERM on tap'],
         ]);
         for (const h of out.hosts) {
-          expect(Object.keys(h)).toEqual(expect.arrayContaining(['host', 'role', 'node', 'revision', 'converged', 'syncMs', 'error', 'seenMsAgo'].filter((k) => k !== 'node' || h.role === 'nc')));
+          expect(Object.keys(h)).toEqual(
+            expect.arrayContaining(
+              ['host', 'role', 'node', 'revision', 'converged', 'syncMs', 'error', 'seenMsAgo'].filter((k) => k !== 'node' || h.role === 'nc'),
+            ),
+          );
           expect(h.syncMs).toBe(3.5);
           expect(h.seenMsAgo).toBeGreaterThanOrEqual(0);
           expect(h.seenMsAgo).toBeLessThan(10_000);
@@ -89,8 +102,14 @@ describe('eucanet status (a real etcd)', () => {
       const client = new Etcd3({ hosts: etcd.url });
       try {
         const { revision, lease } = await cloudWith(client, 'default');
-        await client.put(statusKey('default', 'cc')).value(JSON.stringify(status('cc', 'cc', revision))).lease(lease);
-        await client.put(statusKey('default', 'nc1')).value(JSON.stringify(status('nc1', 'nc', revision - 1))).lease(lease);
+        await client
+          .put(statusKey('default', 'cc'))
+          .value(JSON.stringify(status('cc', 'cc', revision)))
+          .lease(lease);
+        await client
+          .put(statusKey('default', 'nc1'))
+          .value(JSON.stringify(status('nc1', 'nc', revision - 1)))
+          .lease(lease);
         const late = await run(['status', '--etcd', etcd.url, '--wait', '--timeout', '1']);
         expect(late.status).toBe(1);
         expect(late.stderr).toContain(`not converged after 1 s at state revision ${revision}: nc1 (revision ${revision - 1} < ${revision})`);
@@ -100,7 +119,10 @@ describe('eucanet status (a real etcd)', () => {
         const waiting = run(['status', '--etcd', etcd.url, '--wait', '--timeout', '20', '--json']);
         await new Promise((r) => setTimeout(r, 1500));
         const caughtUp = Date.now();
-        await client.put(statusKey('default', 'nc1')).value(JSON.stringify(status('nc1', 'nc', revision))).lease(lease);
+        await client
+          .put(statusKey('default', 'nc1'))
+          .value(JSON.stringify(status('nc1', 'nc', revision)))
+          .lease(lease);
         const ok = await waiting;
         expect(ok.status).toBe(0);
         expect(Date.now() - caughtUp).toBeLessThan(3000);

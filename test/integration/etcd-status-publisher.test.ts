@@ -64,7 +64,11 @@ describe.skipIf(!isRoot)('the status publisher (root, a real etcd)', () => {
         await p.start();
         const r = await a.start();
         expect(r.result).toBe('ok');
-        await until(async () => (await client.get(statusKey('pub', 'host-a')).json()) !== null && (await readCloudStatus(client, 'pub')).hosts[0]?.result === 'ok', 5000, 'the status after the first sync');
+        await until(
+          async () => (await client.get(statusKey('pub', 'host-a')).json()) !== null && (await readCloudStatus(client, 'pub')).hosts[0]?.result === 'ok',
+          5000,
+          'the status after the first sync',
+        );
         const raw = await client.get(statusKey('pub', 'host-a')).exec();
         const kv = raw.kvs[0];
         const ttl = await client.leaseClient.leaseTimeToLive({ ID: kv.lease });
