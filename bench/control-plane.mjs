@@ -38,7 +38,13 @@ const arg = (k, d) => {
   const i = process.argv.indexOf(`--${k}`);
   return i > 0 ? (process.argv[i + 1] ?? d) : d;
 };
-const FLEETS = arg('agents', '3,10,30').split(',').map(Number);
+// --agents 0: the cold start comparison only.
+const FLEETS = arg('agents', '3,10,30')
+  .split(',')
+  .map(Number)
+  .filter((n) => n > 0);
+// --cold N: the cold start comparison N times per role (the median is reported).
+const COLD = Number(arg('cold', '1'));
 const N = Number(arg('instances', '5000'));
 const OPS = Number(arg('ops', '30'));
 const WRITES = Number(arg('writes', '20'));
@@ -187,15 +193,15 @@ async function propagate(store, watch, hosts, op) {
 }
 
 /** Cold start of a role: the agent (spawn to its status at the revision) vs `eucanet apply` (spawn to exit), fresh namespaces. */
-/** @param {string} url @param {StatusWatch} watch @param {number} rev @param {string} file @param {string} host */
-async function coldStart(url, watch, rev, file, host) {
+/** @param {string} url @param {StatusWatch} watch @param {number} rev @param {string} file @param {string} host @param {number} run */
+async function coldStart(url, watch, rev, file, host, run) {
   const [nsA, nsB] = [`${TAG}ca`, `${TAG}cb`];
   makeNs(nsA);
   makeNs(nsB);
   try {
     // The agent publishes under its own --host name; its role is the host's.
     const role = host === 'cc' ? ['--role', 'cc'] : ['--role', 'nc', '--node', host];
-    const name = `cold-${host}`;
+    const name = `cold-${host}-${run}`;
     const child = spawn(process.execPath, [CLI, 'agent', '--json', '--resync', '0', '--etcd', url, '--cloud', CLOUD, '--host', name, '--netns', nsA, ...role], {
       stdio: ['ignore', 'pipe', 'inherit'],
     });
@@ -298,7 +304,14 @@ async function main() {
     out.importMs = r1(performance.now() - tImport);
     const watch = await StatusWatch.open(store.client, CLOUD);
     const rev0 = await store.revision();
-    out.coldStart = [await coldStart(etcd.url, watch, rev0, file, 'cc'), await coldStart(etcd.url, watch, rev0, file, 'nc1')];
+    out.coldStart = [];
+    for (const host of ['cc', 'nc1']) {
+      const runs = [];
+      for (let i = 0; i < COLD; i++) runs.push(await coldStart(etcd.url, watch, rev0, file, host, i));
+      const agentMs = pct(runs.map((r) => r.agentMs), 50);
+      const applyMs = pct(runs.map((r) => r.applyMs), 50);
+      out.coldStart.push({ host, runs: COLD, agentMs, applyMs, ratio: Math.round((agentMs / applyMs) * 100) / 100 });
+    }
     console.error(`cold start: ${JSON.stringify(out.coldStart)}`);
     let port = 40000;
     for (const size of FLEETS) {
