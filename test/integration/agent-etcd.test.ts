@@ -15,6 +15,7 @@ import { Etcd3 } from 'etcd3';
 import { describe, expect, it } from 'vitest';
 import { runInstance, terminateInstance } from '../../src/managed/ops/index.js';
 import { EtcdStore } from '../../src/store/etcd.js';
+import { StatusWatch } from '../../src/store/etcd-status-watch.js';
 import { update } from '../../src/store/update.js';
 import { AgentProcess } from '../helpers/agent-process.js';
 import { eucanet, repoRoot } from '../helpers/cli.js';
@@ -147,7 +148,7 @@ describe.skipIf(!isRoot)('agents on etcd (root, a real etcd)', () => {
         expect(a.lines.filter((l) => l.event === 'etcd-back')).toHaveLength(1);
       }
     });
-  }, 120_000);
+  }, 240_000);
 
   it('a watch revision compacted while the agent was cut off: recovered by a full re-read, the change applied', async () => {
     await withCloud(async (c) => {
@@ -176,7 +177,7 @@ describe.skipIf(!isRoot)('agents on etcd (root, a real etcd)', () => {
         process.kill(a1.pid, 'SIGCONT');
       }
     });
-  }, 120_000);
+  }, 240_000);
 
   it('status --wait: exit 1 naming the host that lags; a SIGKILLed agent leaves status when its lease expires', async () => {
     await withCloud(async (c) => {
@@ -189,6 +190,9 @@ describe.skipIf(!isRoot)('agents on etcd (root, a real etcd)', () => {
       try {
         const r = await update(c.store, (s) => runInstance(s, { id: 'i-b', group: 'admin/default', node: 'nc1', port: 'vnet8' }));
         await a1.waitFor((l) => l.event === 'sync' && l.version === r.version, 15_000);
+        // nc1's status put follows its sync line: wait for it, so that only nc2 lags.
+        const watch = await StatusWatch.open(c.store.client, c.cloud);
+        await watch.reached('nc1', Number(r.version), 15_000).finally(() => watch.close());
         const late = status(c, '--wait', '--timeout', '2');
         expect(late.status).toBe(1);
         expect(late.stderr).toContain(`nc2 (revision ${rev0} < ${r.version})`);
@@ -209,5 +213,5 @@ describe.skipIf(!isRoot)('agents on etcd (root, a real etcd)', () => {
       expect(Date.now() - t0).toBeGreaterThan(3000);
       expect(hosts()).toEqual(['nc1']);
     });
-  }, 120_000);
+  }, 240_000);
 });
