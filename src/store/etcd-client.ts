@@ -27,6 +27,20 @@ export function checkEtcdUrls(urls: string[], field = '--etcd'): string[] {
   return urls;
 }
 
+/**
+ * The watch's reconnect delays: 100 ms doubling up to 2 s. (etcd3's default
+ * grows to 30 s, so an agent could stay blind for half a minute after etcd
+ * came back.) The shape etcd3's watch manager uses: `duration`, `next()`.
+ */
+class WatchBackoff {
+  constructor(readonly duration = 100) {}
+  next(): WatchBackoff {
+    return new WatchBackoff(Math.min(this.duration * 2, 2000));
+  }
+}
+
+type WatchBackoffOption = NonNullable<IOptions['faultHandling']>['watchBackoff'];
+
 /** An etcd3 client for these options; no connection is made until the first call. */
 export function connectEtcd(o: EtcdConnectOptions): Etcd3 {
   const timeoutMs = o.timeoutMs ?? DEFAULT_TIMEOUT_MS;
@@ -38,6 +52,7 @@ export function connectEtcd(o: EtcdConnectOptions): Etcd3 {
     defaultCallOptions: (ctx) => (ctx.isStream ? {} : { deadline: Date.now() + timeoutMs }),
     // Large states: a page of a range can be several MiB.
     grpcOptions: { 'grpc.max_receive_message_length': 64 * 1024 * 1024, 'grpc.max_send_message_length': 64 * 1024 * 1024 },
+    faultHandling: { watchBackoff: new WatchBackoff() as unknown as WatchBackoffOption },
   };
   if (secure) {
     // etcd3 builds TLS credentials from these; a missing CA means the system's roots.

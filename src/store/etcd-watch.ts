@@ -47,9 +47,13 @@ export function watchPrefix(store: EtcdStore, opts: WatchOptions, onClose: () =>
       .watcher();
     watcher = w;
     w.on('data', (res: IWatchResponse) => yieldVersion(newestIn(res)));
+    w.on('disconnected', (err: unknown) => store.emit('watch-disconnected', err));
+    w.on('connected', () => store.emit('watch-connected'));
     // A cancelled watch (compacted revision, or anything else etcd refuses): start over from what is there now.
-    w.on('error', () => {
-      if (w === watcher) void restart();
+    w.on('error', (err: unknown) => {
+      if (w !== watcher) return;
+      store.emit('watch-resync', (err as Error)?.message ?? String(err));
+      void restart();
     });
   };
   /** A full re-read: the current version, then a watch from the current revision. */

@@ -28,6 +28,7 @@
 // change over them (a large `cloud put`) is refused by etcd as a whole,
 // nothing written, and the error says which etcd flag to raise: a state
 // change stays one atomic transaction rather than a staged one.
+import { EventEmitter } from 'node:events';
 import type { Etcd3 } from 'etcd3';
 import { ValidationError } from '../errors.js';
 import type { State } from '../managed/types.js';
@@ -77,7 +78,21 @@ function limitHint(err: unknown, ops: number, bytes: number): string | undefined
   return undefined;
 }
 
-export class EtcdStore implements Store {
+/**
+ * What the store's watches go through, for logs and metrics (an agent says
+ * when it is cut off from etcd): 'watch-disconnected' (the error; the client
+ * reconnects by itself, 100 ms to 2 s apart), 'watch-connected' (the watch is
+ * back: it resumes from the last revision seen), 'watch-resync' (the revision
+ * was compacted, or etcd cancelled the watch: the current version is yielded,
+ * a full re-read).
+ */
+export interface EtcdStoreEvents {
+  'watch-disconnected': [err: unknown];
+  'watch-connected': [];
+  'watch-resync': [reason: string];
+}
+
+export class EtcdStore extends EventEmitter<EtcdStoreEvents> implements Store {
   readonly name: string;
   readonly cloud: string;
   /** The state's key prefix, /eucanet/<cloud>/state/. */
@@ -89,6 +104,7 @@ export class EtcdStore implements Store {
   private readonly watches = new Set<Latest<string>>();
 
   constructor(private readonly opts: EtcdStoreOptions) {
+    super();
     this.cloud = opts.cloud ?? 'default';
     this.prefix = statePrefix(this.cloud);
     this.urls = opts.urls;
