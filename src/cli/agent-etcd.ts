@@ -61,6 +61,8 @@ export function agentOnEtcd(store: Store, agent: Agent, metrics: AgentMetrics, h
     },
   });
   log('etcd-status', { key: presence.publisher.key }, `status published at ${presence.publisher.key} under a lease`);
+  // The watch's revision was compacted while it was away: the state is read whole again (once per event).
+  store.on('watch-resync', (reason) => log('etcd-resync', { reason }, `the watch could not resume (${reason}): reading the whole state again`));
   return {
     presence,
     logSync: (r) => {

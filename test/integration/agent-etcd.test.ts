@@ -171,6 +171,7 @@ describe.skipIf(!isRoot)('agents on etcd (root, a real etcd)', () => {
         process.kill(a1.pid, 'SIGCONT');
         const sync = await a1.waitFor((l) => l.event === 'sync' && l.version === r.version, 30_000, from);
         expect(sync.result).toBe('ok');
+        expect(a1.lines.slice(from).some((l) => l.event === 'etcd-resync')).toBe(true);
         expect(links(c.ns.nc1)).toContain('vnet7');
         expect(status(c, '--wait', '--timeout', '15').status).toBe(0);
       } finally {
