@@ -108,6 +108,7 @@ export class AgentController implements Controller {
     private readonly etcd?: { url: string },
   ) {
     this.store = etcd ? new EtcdStore({ urls: [etcd.url], cloud: DEMO_ETCD_CLOUD }) : new FileStore(path);
+    if (etcd) this.propagation = (host) => this.statusLag(host);
   }
 
   private where(): string | { etcd: string; cloud: string } {
@@ -145,8 +146,11 @@ export class AgentController implements Controller {
     });
   }
 
-  async propagation(host: string): Promise<number> {
-    if (!this.statusWatch || this.version === undefined) throw new Error('propagation is measured on etcd only (--store etcd)');
+  /** On etcd only (the agents publish their status there); undefined on the file store. */
+  readonly propagation?: (host: string) => Promise<number>;
+
+  private async statusLag(host: string): Promise<number> {
+    if (!this.statusWatch || this.version === undefined) throw new Error('no status watch yet');
     return (await this.statusWatch.reached(host, Number(this.version), 10_000)) - this.wroteAt;
   }
 
