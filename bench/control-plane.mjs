@@ -121,7 +121,8 @@ async function startEtcd() {
   args.push('--max-request-bytes', String(64 << 20), '--quota-backend-bytes', String(4 << 30));
   const child = spawn(process.env.EUCANET_ETCD ?? '/usr/bin/etcd', args, { stdio: 'ignore' });
   for (let i = 0; ; i++) {
-    const ok = await globalThis.fetch(`${url}/health`)
+    const ok = await globalThis
+      .fetch(`${url}/health`)
       .then((r) => r.ok)
       .catch(() => false);
     if (ok) break;
@@ -308,8 +309,14 @@ async function main() {
     for (const host of ['cc', 'nc1']) {
       const runs = [];
       for (let i = 0; i < COLD; i++) runs.push(await coldStart(etcd.url, watch, rev0, file, host, i));
-      const agentMs = pct(runs.map((r) => r.agentMs), 50);
-      const applyMs = pct(runs.map((r) => r.applyMs), 50);
+      const agentMs = pct(
+        runs.map((r) => r.agentMs),
+        50,
+      );
+      const applyMs = pct(
+        runs.map((r) => r.applyMs),
+        50,
+      );
       out.coldStart.push({ host, runs: COLD, agentMs, applyMs, ratio: Math.round((agentMs / applyMs) * 100) / 100 });
     }
     console.error(`cold start: ${JSON.stringify(out.coldStart)}`);
