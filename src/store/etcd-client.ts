@@ -5,8 +5,8 @@
 // range/txn calls the store needs (a range at one revision, page by page; a
 // transaction whose compare covers a whole key range, which etcd3's
 // builder does not offer).
-import { Etcd3, type ICompare, type IOptions, type IRangeResponse, type IRequestOp, type ITxnResponse } from 'etcd3';
-import { EtcdError } from './errors.js';
+import { Etcd3, GRPCUnavailableError, type ICompare, type IOptions, type IRangeResponse, type IRequestOp, type ITxnResponse } from 'etcd3';
+import { ValidationError } from '../errors.js';
 
 export interface EtcdConnectOptions {
   /** The client URLs, http(s)://HOST:PORT. */
@@ -21,10 +21,12 @@ export interface EtcdConnectOptions {
 
 export const DEFAULT_TIMEOUT_MS = 5000;
 
-/** Checks the URLs before any connection: http(s)://host:port, nothing else. */
-export function checkEtcdUrls(urls: string[], field = '--etcd'): string[] {
-  if (!urls.length) throw new EtcdError('connect', urls, new Error(`${field}: no URL given`));
-  return urls;
+/** Checks the URLs before any connection: http(s)://HOST:PORT each, at least one; `field` names them in the error. */
+export function checkEtcdUrls(urls: readonly string[], field = 'urls'): void {
+  if (!urls.length) throw new ValidationError(field, '', 'expected at least one etcd URL');
+  for (const u of urls) {
+    if (!/^https?:\/\/[^/\s]+:\d{1,5}\/?$/.test(u)) throw new ValidationError(field, u, 'expected http://HOST:PORT or https://HOST:PORT');
+  }
 }
 
 /**
@@ -39,7 +41,36 @@ class WatchBackoff {
   }
 }
 
-type WatchBackoffOption = NonNullable<IOptions['faultHandling']>['watchBackoff'];
+type FaultHandling = NonNullable<IOptions['faultHandling']>;
+
+/**
+ * How a request goes through the endpoints. etcd3's defaults retry every
+ * "recoverable" error 3 times and open a per-endpoint circuit breaker after 3
+ * in a row: a deadline then costs 3 deadlines, and a transaction etcd refuses
+ * for its size (RESOURCE_EXHAUSTED) is sent 3 times and then blocks every
+ * request for 5 s. Here: an endpoint that is unavailable moves the request to
+ * the next one (each endpoint once, then a second round), nothing else is
+ * retried, and no breaker. (etcd3 calls `execute(fn)` of these policies only.)
+ */
+function faultHandling(endpoints: number): FaultHandling {
+  const passThrough = { execute: <T>(fn: () => T) => fn() };
+  const failover = {
+    async execute<T>(fn: () => Promise<T>): Promise<T> {
+      for (let attempt = 1; ; attempt++) {
+        try {
+          return await fn();
+        } catch (err) {
+          if (!(err instanceof GRPCUnavailableError) || attempt >= endpoints * 2) throw err;
+        }
+      }
+    },
+  };
+  return {
+    host: () => passThrough as unknown as ReturnType<NonNullable<FaultHandling['host']>>,
+    global: failover as unknown as FaultHandling['global'],
+    watchBackoff: new WatchBackoff(),
+  };
+}
 
 /** An etcd3 client for these options; no connection is made until the first call. */
 export function connectEtcd(o: EtcdConnectOptions): Etcd3 {
@@ -52,7 +83,7 @@ export function connectEtcd(o: EtcdConnectOptions): Etcd3 {
     defaultCallOptions: (ctx) => (ctx.isStream ? {} : { deadline: Date.now() + timeoutMs }),
     // Large states: a page of a range can be several MiB.
     grpcOptions: { 'grpc.max_receive_message_length': 64 * 1024 * 1024, 'grpc.max_send_message_length': 64 * 1024 * 1024 },
-    faultHandling: { watchBackoff: new WatchBackoff() as unknown as WatchBackoffOption },
+    faultHandling: faultHandling(o.urls.length),
   };
   if (secure) {
     // etcd3 builds TLS credentials from these; a missing CA means the system's roots.

@@ -25,17 +25,20 @@
 //
 // Size. A transaction holds every changed key: etcd's limits (--max-txn-ops,
 // default 128, and --max-request-bytes, default 1.5 MiB) bound one change. A
-// change over them (a large `cloud put`) is refused by etcd as a whole,
-// nothing written, and the error says which etcd flag to raise: a state
-// change stays one atomic transaction rather than a staged one.
+// change over them to a cloud that has a state is refused by etcd as a whole,
+// nothing written, and the error says which etcd flags to raise. Into a cloud
+// with no state (a first `cloud put`), such an import is staged instead
+// (etcd-import.ts): every key but `settings`, in transactions under the
+// defaults, then `settings`; readers see no state until that last one.
 import { EventEmitter } from 'node:events';
-import type { Etcd3 } from 'etcd3';
+import type { Etcd3, IRequestOp } from 'etcd3';
 import { ValidationError } from '../errors.js';
 import type { State } from '../managed/types.js';
 import { validateState } from '../managed/validate.js';
 import { ConflictError, EtcdError } from './errors.js';
-import { connectEtcd, deleteOp, newestModRevision, putOp, rangeAll, txn, unchangedSince, type EtcdConnectOptions } from './etcd-client.js';
+import { checkEtcdUrls, connectEtcd, deleteOp, newestModRevision, putOp, rangeAll, txn, unchangedSince, type EtcdConnectOptions } from './etcd-client.js';
 import { DELETED_KEY, diffKeys, fromKeys, statePrefix, toKeys } from './etcd-layout.js';
+import { stagedImport } from './etcd-import.js';
 import { watchPrefix } from './etcd-watch.js';
 import type { Latest } from './latest.js';
 import type { Snapshot, Store, WatchOptions, WriteOptions } from './types.js';
@@ -105,6 +108,10 @@ export class EtcdStore extends EventEmitter<EtcdStoreEvents> implements Store {
 
   constructor(private readonly opts: EtcdStoreOptions) {
     super();
+    checkEtcdUrls(opts.urls);
+    if (opts.cloud !== undefined && !/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/.test(opts.cloud)) {
+      throw new ValidationError('cloud', opts.cloud, 'expected a name of letters, digits, "_", "." and "-"');
+    }
     this.cloud = opts.cloud ?? 'default';
     this.prefix = statePrefix(this.cloud);
     this.urls = opts.urls;
@@ -183,14 +190,40 @@ export class EtcdStore extends EventEmitter<EtcdStoreEvents> implements Store {
     for (const k of del) ops.push(deleteOp(this.prefix + k));
     if (del.length) ops.push(putOp(this.prefix + DELETED_KEY, String(Date.now())));
     const bytes = put.reduce((n, [k, v]) => n + k.length + v.length + this.prefix.length, 0);
-    const res = await this.call(
-      `write ${put.length} keys, delete ${del.length} under ${this.prefix}`,
-      () => txn(this.client, [unchangedSince(this.prefix, base.version)], ops, this.opts.timeoutMs),
-      (err) => limitHint(err, ops.length, bytes),
-    );
+    const op = `write ${put.length} keys, delete ${del.length} under ${this.prefix}`;
+    let res;
+    try {
+      res = await this.call(
+        op,
+        () => txn(this.client, [unchangedSince(this.prefix, base.version)], ops, this.opts.timeoutMs),
+        (err) => limitHint(err, ops.length, bytes),
+      );
+    } catch (err) {
+      // Too big for one transaction, into a cloud with no state: staged, settings last (etcd-import.ts).
+      if (!(err instanceof EtcdError && err.hint !== undefined && !base.keys.has('settings') && after.has('settings'))) throw err;
+      return this.importStaged(base, ops, op);
+    }
     if (!res.succeeded) return undefined;
     this.last = undefined;
     return ops.length ? String(res.header.revision) : versionText(base.version);
+  }
+
+  private async importStaged(base: KeysRead, ops: IRequestOp[], op: string): Promise<string | undefined> {
+    const settings = `${this.prefix}settings`;
+    const marker = `${this.prefix}${DELETED_KEY}`;
+    const isLast = (o: IRequestOp) => [settings, marker].includes(o.request_put?.key?.toString() ?? '');
+    const rev = await this.call(`${op} (staged, settings last)`, () =>
+      stagedImport(
+        this.client,
+        this.prefix,
+        base.version,
+        ops.filter((o) => !isLast(o)),
+        ops.filter(isLast),
+        this.opts.timeoutMs,
+      ),
+    );
+    this.last = undefined;
+    return rev === undefined ? undefined : String(rev);
   }
 
   watch(opts: WatchOptions = {}): AsyncIterableIterator<string> {

@@ -1,7 +1,9 @@
 // A 20,000-instance cloud through `eucanet cloud put` and back: one key per
-// object (no value near etcd's 1.5 MiB limit), the import one transaction. An
-// import bigger than etcd's transaction limits is refused as a whole, nothing
-// written, with the etcd flag to raise named.
+// object (no value near etcd's 1.5 MiB limit). Into an empty cloud under
+// etcd's default limits the import is staged with its settings key last; with
+// the limits raised it is one transaction. A change bigger than etcd's limits
+// to a cloud that has a state is refused as a whole, nothing written, with the
+// etcd flags to raise named.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -24,15 +26,33 @@ const file = join(dir, 'big.json');
 writeFileSync(file, JSON.stringify(big));
 
 describe('etcd store: a 20,000-instance cloud', () => {
-  it("over etcd's default limits (128 operations per transaction): refused whole, nothing written, the flag named", () =>
+  it("into an empty cloud under etcd's default limits: staged, settings last (no state, then all of it); a later change too big for one transaction is refused whole, the flags named", () =>
     withEtcd(async (etcd) => {
+      const r = await eucanet(['cloud', 'put', '--etcd', etcd.url, '--state', file, '--json']);
+      expect(r.status, r.stderr).toBe(0);
+      const out = JSON.parse(r.stdout) as { revision: number };
+      const seen = await rangePrefix(etcd.url, PREFIX);
+      expect(seen.kvs.filter((kv) => kv.key.startsWith(`${PREFIX}instances/`))).toHaveLength(N);
+      // Readers see a state only with its settings: the settings key came last, alone at the final revision.
+      const settings = seen.kvs.find((kv) => kv.key === `${PREFIX}settings`);
+      expect(settings?.modRevision).toBe(out.revision);
+      expect(seen.kvs.filter((kv) => kv.modRevision === out.revision)).toHaveLength(1);
+      expect(Math.max(...seen.kvs.filter((kv) => kv !== settings).map((kv) => kv.modRevision))).toBeLessThan(out.revision);
+      const store = openEtcdStore({ urls: [etcd.url] });
+      try {
+        expect((await store.read()).state).toEqual(JSON.parse(JSON.stringify(withAllocations(big, allocate(big)))));
+      } finally {
+        await store.close();
+      }
+      // Every instance moved to another node: 20,000 changed keys over a cloud that has a state: one transaction or nothing.
+      const moved = join(dir, 'moved.json');
+      writeFileSync(moved, JSON.stringify({ ...big, instances: big.instances?.map((i) => ({ ...i, node: 'nc20' })) }));
       const before = await etcdRevision(etcd.url);
-      const r = await eucanet(['cloud', 'put', '--etcd', etcd.url, '--state', file]);
-      expect(r.status, r.stderr).toBe(1);
-      expect(r.stderr).toMatch(/start etcd with --max-request-bytes \d+ and --max-txn-ops 200\d\d or more/);
-      expect(r.stderr).toContain(etcd.url);
+      const refused = await eucanet(['cloud', 'put', '--etcd', etcd.url, '--state', moved]);
+      expect(refused.status, refused.stderr).toBe(1);
+      expect(refused.stderr).toMatch(/start etcd with --max-request-bytes \d+ and --max-txn-ops 200\d\d or more/);
+      expect(refused.stderr).toContain(etcd.url);
       expect(await etcdRevision(etcd.url)).toBe(before);
-      expect((await rangePrefix(etcd.url, PREFIX)).kvs).toEqual([]);
     }));
 
   it('with etcd started for it (--max-txn-ops, --max-request-bytes): one transaction, one key per object, read back whole', () =>

@@ -28,7 +28,19 @@ describe('eucanet cloud put/get and the operations with --etcd', () => {
       const rev1 = (JSON.parse(put.stdout) as { revision: number }).revision;
       expect(rev1).toBe(await etcdRevision(etcd.url));
 
-      const auth = await eucanet(['authorize', '--etcd', etcd.url, 'admin/web', '--protocol', 'tcp', '--port', '8443', '--cidr', '0.0.0.0/0']);
+      // Several endpoints: one that is down is passed over.
+      const auth = await eucanet([
+        'authorize',
+        '--etcd',
+        `http://127.0.0.1:9,${etcd.url}`,
+        'admin/web',
+        '--protocol',
+        'tcp',
+        '--port',
+        '8443',
+        '--cidr',
+        '0.0.0.0/0',
+      ]);
       expect(auth.status, auth.stderr).toBe(0);
       expect(auth.stdout).toMatch(/rule added: tcp 8443/);
       const run = await eucanet(['run-instance', '--etcd', etcd.url, '--id', 'i-9', '--group', 'admin/web', '--node', 'nc2', '--public-ip', 'auto', '--json']);
