@@ -12,6 +12,7 @@ import { roleOf } from './apply.js';
 import type { CliValues } from './commands.js';
 import { EXIT_OK } from './output.js';
 import { openStore } from './store-options.js';
+import { agentOnEtcd, hostOption } from './agent-etcd.js';
 
 function resyncSeconds(v: CliValues): number {
   if (v.resync === undefined) return 300;
@@ -34,6 +35,8 @@ export async function agentCmd(v: CliValues): Promise<number> {
   const role = roleOf(v);
   const resync = resyncSeconds(v);
   const listen = v.metrics !== undefined ? parseListen(v.metrics) : undefined;
+  const host = hostOption(v.host);
+  if (host !== undefined && v.etcd === undefined) throw new ValidationError('--host', host, 'only with --etcd (the name of the status it publishes)');
   const store = await openStore(v);
   const name = role.role === 'cc' ? (role.cluster !== undefined ? `cc ${role.cluster}` : 'cc') : `nc ${role.node}`;
   const json = !!v.json;
@@ -49,7 +52,10 @@ export async function agentCmd(v: CliValues): Promise<number> {
   });
   hup.agent = agent;
   const metrics = new AgentMetrics(agent);
-  agent.on('sync', (r) => process.stdout.write(`${formatSync(r, json, name)}\n`));
+  const onEtcd = agentOnEtcd(store, agent, metrics, host, log);
+  agent.on('sync', (r) => {
+    if (!onEtcd || onEtcd.logSync(r)) process.stdout.write(`${formatSync(r, json, name)}\n`);
+  });
   agent.on('dnsmasq-exit', (pid) => log('dnsmasq-exit', { pid }, `dnsmasq (pid ${pid}) is gone: restarting it`));
   let server: Server | undefined;
   if (listen) {
@@ -57,10 +63,13 @@ export async function agentCmd(v: CliValues): Promise<number> {
     server = s.server;
     log('metrics', { url: s.url }, `metrics on ${s.url}`);
   }
-  // A signal during the first sync stops too (stop() waits for it, briefly).
+  // The status first (not converged), then the first sync (a signal during it stops too: stop() waits for it, briefly).
+  void onEtcd?.presence.start();
   await Promise.race([agent.start(), stopped]);
   const signal = await stopped;
   await agent.stop(800);
+  // A clean stop revokes the status's lease: the host leaves `eucanet status` at once.
+  await onEtcd?.presence.stop(true);
   await source.store.close();
   server?.close();
   server?.closeAllConnections();

@@ -69,6 +69,11 @@ export interface CliValues {
   'etcd-password-file'?: string;
   'etcd-timeout'?: string;
   'if-revision'?: string;
+  // eucanet status, and the agent's name in it.
+  wait?: boolean;
+  timeout?: string;
+  host?: string;
+  store?: string;
 }
 
 const netns: OptionSpec = {
@@ -199,6 +204,22 @@ const OPERATIONS: CommandSpec[] = [
   },
 ];
 
+// eucanet status: the agents' status in etcd.
+const STATUS: CommandSpec = {
+  name: 'status',
+  summary: "every host's agent in etcd: role, node, revision applied, converged or not, last sync, seen how long ago",
+  options: [
+    { ...etcdOptions[0], required: true, help: 'the etcd v3 client URLs where the agents publish their status' },
+    ...etcdOptions.slice(1),
+    { name: 'wait', type: 'boolean', help: 'wait (watching etcd) until every host has converged; exit 1 at the timeout, naming the hosts that have not' },
+    { name: 'timeout', type: 'string', arg: 'S', help: 'with --wait: give up after S seconds (default 60)' },
+    json,
+    verbose,
+    help,
+  ],
+  example: 'eucanet status --etcd http://127.0.0.1:2379 --wait --timeout 10',
+};
+
 export const COMMANDS: CommandSpec[] = [
   {
     name: 'apply',
@@ -239,6 +260,7 @@ export const COMMANDS: CommandSpec[] = [
       },
       netns,
       ...etcdOptions,
+      { name: 'host', type: 'string', arg: 'NAME', help: "with --etcd: the name this host's status is published under (default the hostname)" },
       { name: 'resync', type: 'string', arg: 'SECONDS', help: 'a full resync every SECONDS (default 300; 0: none)' },
       { name: 'metrics', type: 'string', arg: 'HOST:PORT', help: 'serve Prometheus metrics on http://HOST:PORT/metrics' },
       { name: 'json', type: 'boolean', help: 'log one JSON object per line' },
@@ -301,6 +323,12 @@ export const COMMANDS: CommandSpec[] = [
       },
       { name: 'keep', type: 'boolean', help: 'leave the demo running afterwards (the network stays; the agents stop with the demo)' },
       { name: 'direct', type: 'boolean', help: 'no agents: the library applies every host itself (for comparison)' },
+      {
+        name: 'store',
+        type: 'string',
+        arg: 'file|etcd',
+        help: "where the agents' state is: a state file (default), or an etcd the demo starts on loopback and removes",
+      },
       json,
       verbose,
       help,
@@ -308,6 +336,7 @@ export const COMMANDS: CommandSpec[] = [
     example: 'eucanet demo --keep',
   },
   ...OPERATIONS,
+  STATUS,
   {
     name: 'cloud',
     summary: "the cloud's state in etcd: `cloud put` imports a state file (validated, allocated), `cloud get` prints it and its revision",

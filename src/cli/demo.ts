@@ -1,6 +1,6 @@
 // The command line of the demo:
 //
-//   eucanet demo [--segmentation auto|vlan|vxlan|none] [--instances N] [--clusters 1|2] [--keep] [--direct] [--json]
+//   eucanet demo [--segmentation auto|vlan|vxlan|none] [--instances N] [--clusters 1|2] [--keep] [--direct] [--store file|etcd] [--json]
 //   eucanet demo down
 //
 // Exit codes: 0 every check passed, 1 a check failed (or the demo could not
@@ -53,9 +53,9 @@ export function formatRow(r: CheckRow): string {
   ].join('\n');
 }
 
-function applied(mode: DemoReport['mode'], ms: number): string {
+function applied(mode: DemoReport['mode'], ms: number, store: DemoReport['store'] = 'file'): string {
   return mode === 'agents'
-    ? `the state written and applied by the CC's and NCs' agents in ${ms} ms`
+    ? `the state written${store === 'etcd' ? ' to etcd' : ''} and applied by the CC's and NCs' agents in ${ms} ms`
     : `the CC and NC roles applied directly (--direct) in ${ms} ms`;
 }
 
@@ -64,7 +64,7 @@ export function summaryLine(rep: DemoReport): string {
   const scale = rep.instances > rep.sampled ? ` (checks on the seed's ${rep.sampled})` : '';
   return (
     `${rep.failed === 0 ? 'ALL PASSED' : 'FAILED'}: ${rep.passed}/${rep.checks.length} checks passed; ` +
-    `${rep.instances} instances${scale} up in ${s(rep.bringUpMs)} (${rep.instancesPerSecond} instances/s; ${applied(rep.mode, rep.applyMs)}); ` +
+    `${rep.instances} instances${scale} up in ${s(rep.bringUpMs)} (${rep.instancesPerSecond} instances/s; ${applied(rep.mode, rep.applyMs, rep.store)}); ` +
     `whole demo ${s(rep.totalMs)}; segmentation ${rep.segmentation}${rep.clusters > 1 ? `; ${rep.clusters} clusters` : ''}`
   );
 }
@@ -116,6 +116,9 @@ export async function demo(v: CliValues, args: string[]): Promise<number> {
       throw new UsageError(`--clusters must be 1 or ${MAX_CLUSTERS} (got "${v.clusters}")`);
     }
   }
+  const store = v.store ?? 'file';
+  if (store !== 'file' && store !== 'etcd') throw new UsageError(`--store must be file or etcd (got "${store}")`);
+  if (store === 'etcd' && v.direct) throw new UsageError('--store etcd runs agents over etcd; --direct has no agents and no store');
   const brk = process.env.EUCANET_DEMO_BREAK;
   if (brk !== undefined && brk !== '' && !BREAKS.includes(brk as DemoBreak)) throw new UsageError(`EUCANET_DEMO_BREAK must be one of ${BREAKS.join(', ')}`);
   const startS = process.env.EUCANET_DEMO_START_S;
@@ -130,6 +133,7 @@ export async function demo(v: CliValues, args: string[]): Promise<number> {
       clusters,
       keep: !!v.keep,
       direct: !!v.direct,
+      store,
       ...(brk ? { break: brk as DemoBreak } : {}),
       ...(startS ? { startMs: Number(startS) * 1000 } : {}),
       log: err,
@@ -141,7 +145,7 @@ export async function demo(v: CliValues, args: string[]): Promise<number> {
                 `eucanet demo: the seed's cloud in namespaces${u.clusters > 1 ? `, and a second cluster (${u.clusters} clusters)` : ''}; ${u.why}\n` +
                   `up in ${(u.bringUpMs / 1000).toFixed(2)} s: ${u.instances} instances` +
                   `${u.instances > u.sampled ? ` (the seed's ${u.sampled} in namespaces, the rest on taps)` : ''}, every instance namespace with its DHCP lease; ` +
-                  `${applied(u.mode, u.applyMs)}\n\n`,
+                  `${applied(u.mode, u.applyMs, store)}\n\n`,
               ),
             onRow: (r: CheckRow) => process.stdout.write(`${formatRow(r)}\n`),
           }),

@@ -57,6 +57,8 @@ export async function main(argv: string[]): Promise<number> {
     case 'disassociate-address':
     case 'release-address':
       return (await import('./addresses.js')).addressCommand(p.command.name, values);
+    case 'status':
+      return (await import('./status.js')).statusCmd(values);
     default:
       throw new UsageError(`unknown command "${p.command.name}"`);
   }

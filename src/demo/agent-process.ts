@@ -24,10 +24,15 @@ export interface HostAgent {
   stop(): Promise<void>;
 }
 
-/** The command line of a demo host's agent (`demo down` recognises it by the state file). */
-export function agentArgs(role: Role, netns: string, stateFile: string): string[] {
+/**
+ * The command line of a demo host's agent (`demo down` recognises it by the
+ * state file, or the demo's etcd cloud): over the state file, or over etcd
+ * publishing its status as `host` (the demo's host name: cc, cc2 or the node's name).
+ */
+export function agentArgs(role: Role, netns: string, store: string | { etcd: string; cloud: string }, host = role.role === 'nc' ? role.node : 'cc'): string[] {
   const which = role.role === 'nc' ? ['--node', role.node] : role.cluster !== undefined ? ['--cluster', role.cluster] : [];
-  return [CLI, 'agent', '--role', role.role, ...which, '--netns', netns, '--state', stateFile, '--json'];
+  const where = typeof store === 'string' ? ['--state', store] : ['--etcd', store.etcd, '--cloud', store.cloud, '--host', host];
+  return [CLI, 'agent', '--role', role.role, ...which, '--netns', netns, ...where, '--json'];
 }
 
 export class AgentProcess extends EventEmitter<{ sync: [SyncResult] }> implements HostAgent {

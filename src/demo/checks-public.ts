@@ -65,6 +65,11 @@ export async function revoke(x: Ctx): Promise<CheckRow> {
     return { name, expected, observed: `revoke failed: ${(err as Error).message.split('\n')[0]}`, pass: false };
   }
   const t1 = performance.now();
+  // On etcd: when the CC's status showed the revoke's revision applied (its status watch notes the moment).
+  const toCc = x.c.ctl.propagation?.('cc').then(
+    (ms) => `, the CC's status showed its revision applied ${ms.toFixed(0)} ms after it returned`,
+    (err: Error) => `, the CC's status did not show its revision: ${err.message}`,
+  );
   // A try that times out counts only once a connection waiting DROP_MS confirms it: on a slow
   // host (the VLAN lane's emulated VM) an answer can take longer than a try's 300 ms.
   let dropped: Awaited<ReturnType<typeof until>>;
@@ -101,7 +106,7 @@ export async function revoke(x: Ctx): Promise<CheckRow> {
     name,
     expected,
     observed:
-      `before: ${show(before)}; revoke ${how} in ${revokeMs.toFixed(0)} ms, ${enforced}, then ${show(cut)}; ` +
+      `before: ${show(before)}; revoke ${how} in ${revokeMs.toFixed(0)} ms${(await toCc) ?? ''}, ${enforced}, then ${show(cut)}; ` +
       `authorize ${how} in ${authorizeMs.toFixed(0)} ms, ${restored}: ${show(back)}`,
     pass: before.data === a.id && dropped !== undefined && cut.outcome === 'timeout' && answered !== undefined && back.data === a.id,
   };

@@ -10,8 +10,10 @@ import { applyRole, type ApplyResult } from '../managed/apply.js';
 import { ManagedCloud } from '../managed/cloud.js';
 import { associateAddress, authorize, disassociateAddress, revoke, type OpResult } from '../managed/ops/index.js';
 import type { AllocatedState, Rule, State } from '../managed/types.js';
-import { FileStore, update } from '../store/index.js';
-import { DEMO_STATE_FILE } from './rundir.js';
+import { EtcdStore } from '../store/etcd.js';
+import { StatusWatch } from '../store/etcd-status-watch.js';
+import { FileStore, update, type Store } from '../store/index.js';
+import { DEMO_ETCD_CLOUD, DEMO_STATE_FILE } from './rundir.js';
 import { agentArgs, AgentProcess, type HostAgent } from './agent-process.js';
 import type { Role } from '../managed/roles/index.js';
 import { demoClusters, ncNetns } from './topology.js';
@@ -53,6 +55,8 @@ export interface Controller {
   settled(timeoutMs?: number): Promise<number>;
   /** The agent of a host (agents mode): 'cc' or a node's name. */
   agent(host: string): HostAgent | undefined;
+  /** On etcd: ms from the last operation returning to `host`'s status showing its revision applied. */
+  propagation?(host: string): Promise<number>;
   stop(): Promise<void>;
 }
 
@@ -107,12 +111,18 @@ export class DirectController implements Controller {
   stop = () => Promise.resolve();
 }
 
-/** One agent process per host over the state file; the operations go through the store. */
+/**
+ * One agent process per host over the store (the state file, or the demo's
+ * etcd with --store etcd); the operations go through the store.
+ */
 export class AgentController implements Controller {
   readonly mode = 'agents';
-  readonly store: FileStore;
+  readonly store: Store;
   readonly agents = new Map<string, AgentProcess>();
   private version?: string;
+  /** When the last operation's write returned (performance.now()). */
+  private wroteAt = 0;
+  private statusWatch?: StatusWatch;
 
   /** `spawned` is told each agent's pid as soon as it runs (the demo records it for `demo down`). */
   constructor(
@@ -120,15 +130,23 @@ export class AgentController implements Controller {
     readonly path = DEMO_STATE_FILE,
     /** How long each agent may take to start and finish its first sync (AgentProcess's default when undefined). */
     private readonly startMs?: number,
+    private readonly etcd?: { url: string },
   ) {
-    this.store = new FileStore(path);
+    this.store = etcd ? new EtcdStore({ urls: [etcd.url], cloud: DEMO_ETCD_CLOUD }) : new FileStore(path);
+    if (etcd) this.propagation = (host) => this.statusLag(host);
+  }
+
+  private where(): string | { etcd: string; cloud: string } {
+    return this.etcd ? { etcd: this.etcd.url, cloud: DEMO_ETCD_CLOUD } : this.path;
   }
 
   /** Writes the initial state (replacing any), starts the agents and waits for each one's first sync. */
   async start(doc: State, demo: DemoHost[], log: (l: string) => void): Promise<number> {
     const t0 = performance.now();
+    // On etcd: the state imported with the store (as `eucanet cloud put` does), and the agents' status watched.
     this.version = await this.store.write(doc);
-    const hosts = demo.map((h): [string, AgentProcess] => [h.name, new AgentProcess(h.name, agentArgs(h.role, h.netns, this.path), this.startMs)]);
+    if (this.store instanceof EtcdStore) this.statusWatch = await StatusWatch.open(this.store.client, DEMO_ETCD_CLOUD);
+    const hosts = demo.map((h): [string, AgentProcess] => [h.name, new AgentProcess(h.name, agentArgs(h.role, h.netns, this.where(), h.name), this.startMs)]);
     for (const [host, a] of hosts) this.agents.set(host, a);
     const syncs = await Promise.all(hosts.map(async ([host, a]) => [host, await a.start(this.spawned)] as const));
     const bad = syncs.filter(([, s]) => s.result !== 'ok');
@@ -146,7 +164,16 @@ export class AgentController implements Controller {
   private op(fn: (s: State) => OpResult): Promise<number> {
     return timed(async () => {
       this.version = (await update(this.store, fn)).version;
+      this.wroteAt = performance.now();
     });
+  }
+
+  /** On etcd only (the agents publish their status there); undefined on the file store. */
+  readonly propagation?: (host: string) => Promise<number>;
+
+  private async statusLag(host: string): Promise<number> {
+    if (!this.statusWatch || this.version === undefined) throw new Error('no status watch yet');
+    return (await this.statusWatch.reached(host, Number(this.version), 10_000)) - this.wroteAt;
   }
 
   authorize = (key: string, rule: Rule) => this.op((s) => authorize(s, key, rule));
@@ -171,6 +198,7 @@ export class AgentController implements Controller {
 
   async stop(): Promise<void> {
     await Promise.all([...this.agents.values()].map((a) => a.stop()));
+    await this.statusWatch?.close();
     await this.store.close();
   }
 }

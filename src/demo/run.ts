@@ -16,6 +16,7 @@ export { DemoInterrupted } from './session.js';
 import { allocate } from '../managed/allocate.js';
 import type { AllocatedInstance, AllocatedState, State } from '../managed/types.js';
 import { AgentController, demoHosts, DirectController, type DemoMode } from './control.js';
+import { startDemoEtcd } from './etcd.js';
 import { dhcpServerFor } from '../managed/apply.js';
 import { findProgram } from '../dhcp/proc.js';
 import { Responder } from './responders.js';
@@ -56,6 +57,8 @@ export interface DemoOptions {
   keep?: boolean;
   /** The library's ManagedCloud applies every host (no agents, no store): the comparison. */
   direct?: boolean;
+  /** Where the agents' state is: the state file (default), or an etcd the demo starts and removes. */
+  store?: 'file' | 'etcd';
   break?: DemoBreak;
   /**
    * How long each helper process may take to start: each agent to start and
@@ -86,6 +89,8 @@ export interface DemoReport {
   segmentationWhy: string;
   /** agents (the default): the operations go through the store, one agent per host applies them; direct: ManagedCloud. */
   mode: DemoMode;
+  /** The store the agents watched (agents mode). */
+  store: 'file' | 'etcd';
   checks: CheckRow[];
   /** From the first namespace to every instance holding its DHCP lease. */
   bringUpMs: number;
@@ -153,7 +158,17 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoReport> {
     record.agents.push(pid);
     writeRecord(record);
   };
-  const ctl = opts.direct ? new DirectController(allocate(appliedDoc)) : new AgentController(onAgent, undefined, opts.startMs);
+  // --store etcd: the demo's own etcd (loopback, a free port, data in the run dir), stopped and removed at the end.
+  const store = opts.direct ? 'file' : (opts.store ?? 'file');
+  const etcd =
+    store === 'etcd'
+      ? await startDemoEtcd((pid) => {
+          record.etcd = pid;
+          writeRecord(record);
+        })
+      : undefined;
+  if (etcd) log(`etcd on ${etcd.url} (pid ${etcd.pid}), data in the demo's run directory`);
+  const ctl = opts.direct ? new DirectController(allocate(appliedDoc)) : new AgentController(onAgent, undefined, opts.startMs, etcd);
   const session = new Session(log);
   let keep = false;
   try {
@@ -190,6 +205,7 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoReport> {
       segmentation,
       segmentationWhy: why,
       mode,
+      store,
       checks,
       bringUpMs: Math.round(bringUpMs),
       applyMs: Math.round(applyMs),
@@ -207,6 +223,7 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoReport> {
     await session.settle();
     // The agents stop and leave the network as it is (a kept demo stays up without them).
     await ctl.stop().catch((err: Error) => log(`stopping the agents: ${err.message}`));
+    await etcd?.stop().catch((err: Error) => log(`stopping etcd: ${err.message}`));
     hosts.close();
     if (keep && !session.interrupted) {
       await Promise.all([...responders.values()].map((a) => a.detach()));

@@ -11,6 +11,9 @@ export const RUN_DIR = '/run/eucanet/demo';
 /** The state file the demo's agents watch and its controller writes. */
 export const DEMO_STATE_FILE = `${RUN_DIR}/cloud.json`;
 const RECORD = `${RUN_DIR}/demo.json`;
+/** The data of the demo's etcd (--store etcd), and the cloud name its agents use. */
+export const DEMO_ETCD_DIR = `${RUN_DIR}/etcd`;
+export const DEMO_ETCD_CLOUD = 'euca-demo';
 /** Where applyRole's DhcpServer keeps dnsmasq's files for the CC namespace. */
 export const CC_DHCP_DIR = `/run/eucanet/${NS_CC}`;
 /** The same for any CC namespace of the demo (euca-cc2 with --clusters 2). */
@@ -28,6 +31,8 @@ export interface RunRecord {
   responders: number[];
   /** The eucanet agents' pids (likewise: `eucanet agent ... --state DEMO_STATE_FILE`). */
   agents: number[];
+  /** The demo's etcd (--store etcd). */
+  etcd?: number;
 }
 
 export function readRecord(): RunRecord | undefined {
@@ -67,10 +72,15 @@ export function isResponder(pid: number): boolean {
   return cmdline(pid).includes(RESPONDER_MARK);
 }
 
-/** True when `pid` is one of the demo's eucanet agents (`agent`, on the demo's state file). */
+/** True when `pid` is one of the demo's eucanet agents (`agent`, on the demo's state file or its etcd cloud). */
 export function isDemoAgent(pid: number): boolean {
   const c = cmdline(pid);
-  return c.includes('agent') && c.includes(DEMO_STATE_FILE);
+  return c.includes('agent') && (c.includes(DEMO_STATE_FILE) || (c.includes('--etcd') && c.includes(DEMO_ETCD_CLOUD)));
+}
+
+/** True when `pid` is the demo's etcd (its command line names the demo's data directory). */
+export function isDemoEtcd(pid: number): boolean {
+  return cmdline(pid).includes(DEMO_ETCD_DIR);
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -110,6 +120,8 @@ export async function removeDemo(r: RunRecord): Promise<{ namespaces: string[]; 
   const responders = pids.filter(isResponder).length;
   const agents = (r.agents ?? []).filter(isDemoAgent).length;
   await Promise.all([killOurs(r.agents ?? [], isDemoAgent, 5000), killOurs(pids, isResponder)]);
+  // The etcd after its agents (they would only log it gone); its data goes with RUN_DIR.
+  if (r.etcd !== undefined) await killOurs([r.etcd], isDemoEtcd);
   // Each CC's dnsmasq: euca-cc's, and with --clusters 2 euca-cc2's.
   const ccs = [NS_CC, ...r.namespaces.filter((ns) => ns !== NS_CC && ns.startsWith(NS_CC) && /^\d+$/.test(ns.slice(NS_CC.length)))];
   let dnsmasq: number | undefined;

@@ -1,0 +1,384 @@
+// The control plane over etcd (issue 17, "Measured"). One etcd on loopback
+// (its own, free port, temp dir), a cloud of 5000 instances spread over 200
+// nodes, and fleets of 3, 10 and 30 `eucanet agent --etcd` processes (one CC
+// and NCs, each in its own namespace: the agents are real processes, each
+// with its own store client, as deployed). The nodes that have an agent hold
+// 25 instances each (a small topology per namespace); the CC has all 5000
+// (NAT map, DHCP hosts). Side by side in one run:
+// - propagation: the time from an operation (authorize/revoke on a group,
+//   run-instance/terminate on an agent's node) returning to every agent's
+//   status showing its revision applied (one watch on the status keys:
+//   StatusWatch), p50 and p99;
+// - operations per second with 1 and 4 concurrent writers (authorize, each
+//   rule distinct), and a count of the rules in the final state: none lost;
+// - an agent's cold start to converged (process start to its status showing
+//   the revision) vs `eucanet apply` of the same role (process start to exit),
+//   each in a fresh namespace, for the CC (5000 instances) and an NC;
+// - for one run-instance: the bytes written (the state keys the watch saw
+//   change) and etcd's gRPC traffic in and out (its /metrics counters), the
+//   agents' reads and status puts included.
+//
+// Usage: node bench/control-plane.mjs [--agents 3,10,30] [--instances 5000] [--ops 30] [--writes 20]
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { authorize, revoke, runInstance, terminateInstance } from '../dist/managed/ops/index.js';
+import { EtcdStore } from '../dist/store/etcd.js';
+import { StatusWatch } from '../dist/store/etcd-status-watch.js';
+import { statePrefix } from '../dist/store/etcd-layout.js';
+import { update } from '../dist/store/update.js';
+
+/** @typedef {import('../dist/managed/types.js').State} State */
+
+/** @param {string} k @param {string} d @returns {string} */
+const arg = (k, d) => {
+  const i = process.argv.indexOf(`--${k}`);
+  return i > 0 ? (process.argv[i + 1] ?? d) : d;
+};
+// --agents 0: the cold start comparison only.
+const FLEETS = arg('agents', '3,10,30')
+  .split(',')
+  .map(Number)
+  .filter((n) => n > 0);
+// --cold N: the cold start comparison N times per role (the median is reported).
+const COLD = Number(arg('cold', '1'));
+const N = Number(arg('instances', '5000'));
+const OPS = Number(arg('ops', '30'));
+const WRITES = Number(arg('writes', '20'));
+const NODES = 200;
+const CLOUD = 'bench';
+const CLI = new URL('../dist/cli/main.js', import.meta.url).pathname;
+const TAG = `eucp${process.pid % 10000}`;
+
+/** @param {number} ms */
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+/** @param {...string} a */
+const ip = (...a) => execFileSync('ip', a, { stdio: ['ignore', 'pipe', 'pipe'] }).toString();
+/** @param {number[]} xs @param {number} p */
+const pct = (xs, p) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)] ?? NaN;
+};
+/** @param {number} x */
+const r1 = (x) => Math.round(x * 10) / 10;
+
+/** N instances over NODES nodes (nc0..), in groups of 100; every rule tcp/22. @param {number} n @returns {State} */
+function cloudOf(n) {
+  const groups = Array.from({ length: Math.ceil(n / 100) }, (_, g) => ({
+    owner: 'admin',
+    name: `g${g}`,
+    rules: [{ protocol: 'tcp', from: 22, to: 22, cidr: '0.0.0.0/0' }],
+  }));
+  /** @type {Record<string, { privateInterface: string, underlay: string }>} */
+  const nodes = {};
+  for (let k = 0; k < NODES; k++) nodes[`nc${k}`] = { privateInterface: 'eth0', underlay: `172.31.${1 + (k >> 8)}.${(k % 256) + 0}/16` };
+  const instances = Array.from({ length: n }, (_, k) => ({
+    id: `i-${k}`,
+    group: `admin/g${Math.floor(k / 100)}`,
+    node: `nc${k % NODES}`,
+    port: `vn${Math.floor(k / NODES)}`,
+  }));
+  return /** @type {State} */ ({
+    mode: 'MANAGED',
+    segmentation: 'vxlan',
+    subnet: '10.0.0.0/8',
+    addrsPerNet: 1024,
+    vlanRange: [10, 4094],
+    publicIps: ['172.16.0.1-172.16.3.250'],
+    dns: '192.168.32.1',
+    macPrefix: 'd0:0d',
+    cc: { publicInterface: 'eth0', privateInterface: 'eth1', underlay: '172.31.0.1/16' },
+    nodes,
+    groups,
+    instances,
+  });
+}
+
+/** @returns {Promise<number>} */
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const a = s.address();
+      const port = typeof a === 'object' && a ? a.port : 0;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/** This benchmark's own etcd (loopback, free ports, temp dir); limits raised for a 5000-instance import in one transaction. */
+async function startEtcd() {
+  const dir = mkdtempSync(join(tmpdir(), 'eucanet-cp-etcd-'));
+  const [c, p] = [await freePort(), await freePort()];
+  const url = `http://127.0.0.1:${c}`;
+  const peer = `http://127.0.0.1:${p}`;
+  const args = ['--name', 'b', '--data-dir', dir, '--listen-client-urls', url, '--advertise-client-urls', url, '--listen-peer-urls', peer];
+  args.push('--initial-advertise-peer-urls', peer, '--initial-cluster', `b=${peer}`, '--log-level', 'error', '--max-txn-ops', '65536');
+  args.push('--max-request-bytes', String(64 << 20), '--quota-backend-bytes', String(4 << 30));
+  const child = spawn(process.env.EUCANET_ETCD ?? '/usr/bin/etcd', args, { stdio: 'ignore' });
+  for (let i = 0; ; i++) {
+    const ok = await globalThis
+      .fetch(`${url}/health`)
+      .then((r) => r.ok)
+      .catch(() => false);
+    if (ok) break;
+    if (i > 300) throw new Error('etcd did not start');
+    await sleep(50);
+  }
+  return {
+    url,
+    async stop() {
+      const gone = new Promise((r) => child.once('exit', r));
+      child.kill('SIGTERM');
+      await gone;
+      rmSync(dir, { recursive: true, force: true });
+    },
+    /** etcd's gRPC bytes in and out so far. */
+    async traffic() {
+      const text = await (await globalThis.fetch(`${url}/metrics`)).text();
+      /** @param {string} name */
+      const sum = (name) => [...text.matchAll(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'gm'))].reduce((n, m) => n + Number(m[1]), 0);
+      return { in: sum('etcd_network_client_grpc_received_bytes_total'), out: sum('etcd_network_client_grpc_sent_bytes_total') };
+    },
+  };
+}
+
+/** A host's namespace with its NICs (veth pairs: no dummy driver here). @param {string} ns */
+function makeNs(ns) {
+  ip('netns', 'add', ns);
+  ip('-n', ns, 'link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', 'eth1');
+  ip('-n', ns, 'link', 'set', 'eth0', 'up');
+  ip('-n', ns, 'link', 'set', 'eth1', 'up');
+}
+
+/** One `eucanet agent --etcd` process. */
+class Agent {
+  /** @param {string} host @param {string} ns @param {string} url */
+  constructor(host, ns, url) {
+    this.host = host;
+    this.ns = ns;
+    /** @type {number | undefined} */
+    this.dnsmasq = undefined;
+    const role = host === 'cc' ? ['--role', 'cc'] : ['--role', 'nc', '--node', host];
+    const args = [CLI, 'agent', '--json', '--resync', '0', '--etcd', url, '--cloud', CLOUD, '--host', host, '--netns', ns, ...role];
+    this.child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+    createInterface({ input: this.child.stdout }).on('line', (l) => {
+      const o = JSON.parse(l);
+      if (o.event === 'sync' && o.dnsmasqPid !== undefined) this.dnsmasq = o.dnsmasqPid;
+      if (o.event === 'sync' && o.result === 'error') console.error(`${host}: sync error: ${o.error}`);
+    });
+  }
+  async stop() {
+    if (this.child.exitCode === null) {
+      const gone = new Promise((r) => this.child.once('exit', r));
+      this.child.kill('SIGTERM');
+      await gone;
+    }
+    if (this.dnsmasq !== undefined) spawnSync('kill', [String(this.dnsmasq)]);
+  }
+}
+
+/**
+ * Writes `op`, then waits for every host's status to show its revision: ms from the write returning.
+ * @param {EtcdStore} store @param {StatusWatch} watch @param {string[]} hosts @param {(s: State) => any} op
+ */
+async function propagate(store, watch, hosts, op) {
+  const r = await update(store, op);
+  const t0 = performance.now();
+  const at = await Promise.all(hosts.map((h) => watch.reached(h, Number(r.version), 60_000)));
+  return Math.max(...at) - t0;
+}
+
+/** Cold start of a role: the agent (spawn to its status at the revision) vs `eucanet apply` (spawn to exit), fresh namespaces. */
+/** @param {string} url @param {StatusWatch} watch @param {number} rev @param {string} file @param {string} host @param {number} run */
+async function coldStart(url, watch, rev, file, host, run) {
+  const [nsA, nsB] = [`${TAG}ca`, `${TAG}cb`];
+  makeNs(nsA);
+  makeNs(nsB);
+  try {
+    // The agent publishes under its own --host name; its role is the host's.
+    const role = host === 'cc' ? ['--role', 'cc'] : ['--role', 'nc', '--node', host];
+    const name = `cold-${host}-${run}`;
+    const child = spawn(process.execPath, [CLI, 'agent', '--json', '--resync', '0', '--etcd', url, '--cloud', CLOUD, '--host', name, '--netns', nsA, ...role], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    /** @type {number | undefined} */
+    let dns;
+    createInterface({ input: child.stdout }).on('line', (l) => {
+      const o = JSON.parse(l);
+      if (o.dnsmasqPid !== undefined) dns = o.dnsmasqPid;
+    });
+    const t1 = performance.now();
+    const agentMs = (await watch.reached(name, rev, 120_000)) - t1;
+    const gone = new Promise((r) => child.once('exit', r));
+    child.kill('SIGTERM');
+    await gone;
+    if (dns !== undefined) spawnSync('kill', [String(dns)]);
+    const t2 = performance.now();
+    const ap = spawnSync(process.execPath, [CLI, 'apply', '--state', file, '--netns', nsB, ...role], { encoding: 'utf8' });
+    const applyMs = performance.now() - t2;
+    if (ap.status !== 0) throw new Error(`apply failed: ${ap.stderr}`);
+    const pid = /dnsmasq[^\d]*(\d+)/.exec(ap.stdout)?.[1];
+    if (pid) spawnSync('kill', [pid]);
+    return { host, agentMs: r1(agentMs), applyMs: r1(applyMs), ratio: Math.round((agentMs / applyMs) * 100) / 100 };
+  } finally {
+    for (const ns of [nsA, nsB]) {
+      spawnSync('ip', ['netns', 'del', ns]);
+      rmSync(`/run/eucanet/${ns}`, { recursive: true, force: true });
+    }
+  }
+}
+
+/** W writers, each authorizing WRITES distinct rules at once; then counts them in the state. */
+/** @param {EtcdStore} store @param {number} writers @param {number} base */
+async function throughput(store, writers, base) {
+  const t0 = performance.now();
+  const retries = await Promise.all(
+    Array.from({ length: writers }, async (_, w) => {
+      let n = 0;
+      for (let i = 0; i < WRITES; i++) {
+        const port = base + w * WRITES + i;
+        n += (await update(store, (s) => authorize(s, 'admin/g1', { protocol: 'tcp', from: port, to: port, cidr: '0.0.0.0/0' }))).retries;
+      }
+      return n;
+    }),
+  );
+  const s = (performance.now() - t0) / 1000;
+  const state = (await store.read()).state;
+  const rules = state.groups?.find((g) => g.name === 'g1')?.rules ?? [];
+  const landed = rules.filter((r) => r.from !== undefined && r.from >= base && r.from < base + writers * WRITES).length;
+  return {
+    writers,
+    ops: writers * WRITES,
+    opsPerSecond: r1((writers * WRITES) / s),
+    lost: writers * WRITES - landed,
+    retries: retries.reduce((a, b) => a + b, 0),
+  };
+}
+
+/** One run-instance: the state keys written (seen by a watch on the state prefix) and etcd's gRPC traffic meanwhile. */
+/** @param {EtcdStore} store @param {Awaited<ReturnType<typeof startEtcd>>} etcd @param {StatusWatch} watch @param {string[]} hosts @param {string} id */
+async function oneRunInstance(store, etcd, watch, hosts, id) {
+  const w = await store.client.watch().prefix(statePrefix(CLOUD)).create();
+  let bytes = 0;
+  let keys = 0;
+  w.on('put', (kv) => {
+    bytes += kv.key.length + kv.value.length;
+    keys++;
+  });
+  await sleep(300);
+  const before = await etcd.traffic();
+  const ms = await propagate(store, watch, hosts, (s) => runInstance(s, { id, group: 'admin/g0', node: 'nc0' }));
+  await sleep(300);
+  const after = await etcd.traffic();
+  await w.cancel();
+  return {
+    keysWritten: keys,
+    bytesWritten: bytes,
+    propagationMs: r1(ms),
+    grpcInBytes: after.in - before.in,
+    grpcOutBytes: after.out - before.out,
+    agents: hosts.length,
+  };
+}
+
+async function main() {
+  const etcd = await startEtcd();
+  const store = new EtcdStore({ urls: [etcd.url], cloud: CLOUD, timeoutMs: 30_000 });
+  const dir = mkdtempSync(join(tmpdir(), 'eucanet-cp-'));
+  chmodSync(dir, 0o711);
+  /** @type {Agent[]} */
+  const agents = [];
+  /** @type {string[]} */
+  const spaces = [];
+  const out = /** @type {Record<string, any>} */ ({ instances: N, nodes: NODES, cores: 2, fleets: [] });
+  try {
+    const doc = cloudOf(N);
+    const file = join(dir, 'cloud.json');
+    writeFileSync(file, JSON.stringify(doc));
+    const tImport = performance.now();
+    await store.write(doc);
+    out.importMs = r1(performance.now() - tImport);
+    const watch = await StatusWatch.open(store.client, CLOUD);
+    const rev0 = await store.revision();
+    out.coldStart = [];
+    for (const host of ['cc', 'nc1']) {
+      const runs = [];
+      for (let i = 0; i < COLD; i++) runs.push(await coldStart(etcd.url, watch, rev0, file, host, i));
+      const agentMs = pct(
+        runs.map((r) => r.agentMs),
+        50,
+      );
+      const applyMs = pct(
+        runs.map((r) => r.applyMs),
+        50,
+      );
+      out.coldStart.push({ host, runs: COLD, agentMs, applyMs, ratio: Math.round((agentMs / applyMs) * 100) / 100 });
+    }
+    console.error(`cold start: ${JSON.stringify(out.coldStart)}`);
+    let port = 40000;
+    for (const size of FLEETS) {
+      const t0 = performance.now();
+      const want = ['cc', ...Array.from({ length: size - 1 }, (_, k) => `nc${k}`)];
+      const fresh = want.slice(agents.length);
+      for (const host of fresh) {
+        const ns = `${TAG}-${host}`;
+        makeNs(ns);
+        spaces.push(ns);
+        agents.push(new Agent(host, ns, etcd.url));
+      }
+      const rev = await store.revision();
+      await Promise.all(want.map((h) => watch.reached(h, rev, 300_000)));
+      const upMs = performance.now() - t0;
+      /** @type {number[]} */
+      const lat = [];
+      for (let k = 0; k < OPS; k++) {
+        // In fours: authorize a rule, revoke it, run an instance, terminate it.
+        const p = port + Math.floor(k / 4);
+        const rule = { protocol: /** @type {'tcp'} */ ('tcp'), from: p, to: p, cidr: '0.0.0.0/0' };
+        const id = `i-x${p}`;
+        const op =
+          k % 4 === 0
+            ? (/** @type {State} */ s) => authorize(s, 'admin/g0', rule)
+            : k % 4 === 1
+              ? (/** @type {State} */ s) => revoke(s, 'admin/g0', rule)
+              : k % 4 === 2
+                ? (/** @type {State} */ s) => runInstance(s, { id, group: 'admin/g0', node: 'nc0' })
+                : (/** @type {State} */ s) => terminateInstance(s, id);
+        lat.push(await propagate(store, watch, want, op));
+        await sleep(250);
+      }
+      port += Math.ceil(OPS / 4);
+      const one = [await throughput(store, 1, port), await throughput(store, 4, port + 1000)];
+      port += 2000;
+      const bytes = await oneRunInstance(store, etcd, watch, want, `i-b${size}`);
+      const fleet = {
+        agents: size,
+        upMs: r1(upMs),
+        propagation: { ops: OPS, p50: r1(pct(lat, 50)), p99: r1(pct(lat, 99)), max: r1(Math.max(...lat)) },
+        writers: one,
+        runInstance: bytes,
+        statusPuts: watch.events,
+      };
+      console.error(JSON.stringify(fleet));
+      out.fleets.push(fleet);
+    }
+    await watch.close();
+  } finally {
+    await Promise.all(agents.map((a) => a.stop()));
+    for (const ns of spaces) {
+      spawnSync('ip', ['netns', 'del', ns]);
+      rmSync(`/run/eucanet/${ns}`, { recursive: true, force: true });
+    }
+    await store.close();
+    await etcd.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+  console.log(JSON.stringify(out, null, 2));
+}
+
+await main();

@@ -1,0 +1,189 @@
+// An agent's status in etcd: /eucanet/<cloud>/status/<host>, a JSON value
+// (src/store/etcd-status.ts) under a lease of the agent's (10 s TTL, kept
+// alive), so that a dead agent's entry disappears. One put after every sync,
+// coalesced: while a put is in flight, further syncs only mark the status
+// dirty, and the newest is put next. When etcd is unreachable the put is
+// retried with backoff; when the lease is lost (etcd away longer than the
+// TTL) a new one is granted and the status put again under it.
+//
+// It also says whether etcd is reachable, as it sees it (its puts and the
+// lease's keep-alives): 'reachable' fires on each change only, so a log
+// listening to it gets one line when etcd goes and one when it comes back.
+import { EventEmitter } from 'node:events';
+import { hostname } from 'node:os';
+import type { Etcd3, Lease } from 'etcd3';
+import { revisionOf, statusKey, type HostStatus } from '../store/etcd-status.js';
+import type { Agent } from './agent.js';
+import { Backoff } from './backoff.js';
+import { oneLine } from './result.js';
+import type { SyncResult } from './types.js';
+
+export interface StatusPublisherOptions {
+  client: Etcd3;
+  /** The cloud (key prefix /eucanet/<cloud>/). */
+  cloud: string;
+  /** The host's name in the status (default the OS hostname). */
+  host?: string;
+  /** The lease's TTL in seconds (default 10). */
+  ttlSeconds?: number;
+  /** Retry backoff of a failed put: first delay and cap, in ms (default 100 and 5000). */
+  retryMs?: { initial?: number; max?: number };
+}
+
+export interface StatusPublisherEvents {
+  /** etcd became unreachable (false, why) or reachable again (true). */
+  reachable: [boolean, string | undefined];
+  /** A status was put (under this lease id). */
+  published: [HostStatus, string];
+  /** A new lease was granted after the previous one was lost (its id). */
+  'new-lease': [string];
+}
+
+export class StatusPublisher extends EventEmitter<StatusPublisherEvents> {
+  readonly host: string;
+  readonly key: string;
+  private readonly client: Etcd3;
+  private readonly ttl: number;
+  private readonly status: HostStatus;
+  private readonly backoff: Backoff;
+  private lease?: Lease;
+  private leaseId?: string;
+  /** Leases granted so far. */
+  private leases = 0;
+  private putting = false;
+  private dirty = false;
+  private up?: boolean;
+  private retryTimer?: NodeJS.Timeout;
+  private stopped = false;
+  private first?: Promise<void>;
+  private readonly onSync = (r: SyncResult) => this.update(r);
+
+  constructor(
+    private readonly agent: Agent,
+    opts: StatusPublisherOptions,
+  ) {
+    super();
+    this.client = opts.client;
+    this.host = opts.host ?? hostname();
+    this.key = statusKey(opts.cloud, this.host);
+    this.ttl = opts.ttlSeconds ?? 10;
+    this.backoff = new Backoff(opts.retryMs?.initial ?? 100, opts.retryMs?.max ?? 5000);
+    const role = agent.role;
+    this.status = { host: this.host, role: role.role, converged: false, pid: process.pid, startedAt: Date.now() };
+    if (role.role === 'nc') this.status.node = role.node;
+    else if (role.cluster !== undefined) this.status.cluster = role.cluster;
+    agent.on('sync', this.onSync);
+  }
+
+  /** Whether etcd answered the last put or keep-alive (undefined before the first). */
+  get reachable(): boolean | undefined {
+    return this.up;
+  }
+
+  /** The lease the status is under now. */
+  get currentLease(): string | undefined {
+    return this.leaseId;
+  }
+
+  /** Puts the first status (not converged yet); resolves when it is in etcd, or once the first attempt failed (it is retried). */
+  start(): Promise<void> {
+    this.first ??= this.flush();
+    return this.first;
+  }
+
+  /** The status after a sync; put at once (or after the put in flight). */
+  update(r: SyncResult): void {
+    const s = this.status;
+    const revision = revisionOf(r.version);
+    if (revision !== undefined) s.revision = revision;
+    else delete s.revision;
+    Object.assign(s, { syncAt: Date.now(), result: r.result, syncMs: r.ms, ops: r.ops, converged: r.result === 'ok' });
+    if (r.error !== undefined) s.error = r.error;
+    else delete s.error;
+    if (!this.stopped) void this.flush();
+  }
+
+  /**
+   * Stops publishing. revoke: the lease is revoked, so the entry disappears at
+   * once (a clean stop); else it is left to expire.
+   */
+  async stop(revoke = true): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.agent.off('sync', this.onSync);
+    clearTimeout(this.retryTimer);
+    const lease = this.lease;
+    this.lease = undefined;
+    if (!lease) return;
+    if (!revoke) return lease.release();
+    await lease.revoke({ deadline: Date.now() + 1000 }).catch(() => lease.release());
+  }
+
+  private async flush(): Promise<void> {
+    if (this.putting) {
+      this.dirty = true;
+      return;
+    }
+    this.putting = true;
+    try {
+      do {
+        this.dirty = false;
+        await this.putOnce();
+      } while (this.dirty && !this.stopped);
+      this.backoff.reset();
+    } catch (err) {
+      this.markUp(false, err);
+      this.retryLater();
+    } finally {
+      this.putting = false;
+    }
+  }
+
+  private retryLater(): void {
+    if (this.stopped || this.retryTimer) return;
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      void this.flush();
+    }, this.backoff.next());
+  }
+
+  private async putOnce(): Promise<void> {
+    const lease = await this.leaseNow();
+    const value = JSON.stringify(this.status);
+    await lease.put(this.key).value(value).exec();
+    this.markUp(true);
+    this.emit('published', JSON.parse(value) as HostStatus, this.leaseId ?? '');
+  }
+
+  /** The lease, granted if there is none (the first, or after one was lost). */
+  private async leaseNow(): Promise<Lease> {
+    if (this.lease) return this.lease;
+    const lease = this.client.lease(this.ttl);
+    lease.on('lost', (err) => this.onLost(lease, err));
+    lease.on('keepaliveFailed', () => this.markUp(false, 'the lease keep-alive failed'));
+    lease.on('keepaliveSucceeded', () => this.markUp(true));
+    try {
+      this.leaseId = await lease.grant();
+    } catch (err) {
+      lease.release();
+      throw err;
+    }
+    this.lease = lease;
+    if (++this.leases > 1) this.emit('new-lease', this.leaseId);
+    return lease;
+  }
+
+  private onLost(lease: Lease, err: unknown): void {
+    if (this.lease !== lease) return;
+    this.lease = undefined;
+    this.markUp(false, err);
+    // A new lease, and the status again under it (retried until etcd answers).
+    if (!this.stopped) void this.flush();
+  }
+
+  private markUp(up: boolean, why?: unknown): void {
+    if (this.up === up || this.stopped) return;
+    this.up = up;
+    this.emit('reachable', up, why === undefined ? undefined : typeof why === 'string' ? why : oneLine(why));
+  }
+}

@@ -1,0 +1,74 @@
+// `eucanet agent --etcd URL`: what an agent on etcd adds to the command. Its
+// status is published under a lease (EtcdPresence), etcd's reachability is
+// logged once when it goes and once when it comes back (the sync lines that
+// fail meanwhile, retried with backoff, are counted instead of printed), and
+// it is in the metrics.
+import type { Agent } from '../agent/agent.js';
+import { EtcdPresence } from '../agent/etcd-presence.js';
+import type { AgentMetrics } from '../agent/metrics.js';
+import type { SyncResult } from '../agent/types.js';
+import { ValidationError } from '../errors.js';
+import type { EtcdStore } from '../store/etcd.js';
+import type { Store } from '../store/types.js';
+
+export type AgentLog = (event: string, fields: Record<string, unknown>, text: string) => void;
+
+/** --host: the name the agent's status is published under (default the OS hostname). */
+export function hostOption(text: string | undefined): string | undefined {
+  if (text !== undefined && !/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/.test(text)) {
+    throw new ValidationError('--host', text, 'expected a host name of letters, digits, ".", "_", "-"');
+  }
+  return text;
+}
+
+const isEtcd = (s: Store): s is EtcdStore => 'client' in s && 'cloud' in s;
+
+export interface AgentOnEtcd {
+  presence: EtcdPresence;
+  /** Whether a sync line should be printed (false for failed syncs while etcd is away: they are counted). */
+  logSync(r: SyncResult): boolean;
+}
+
+/** The presence of an agent on an etcd store (undefined for a file store: nothing to publish). */
+export function agentOnEtcd(store: Store, agent: Agent, metrics: AgentMetrics, host: string | undefined, log: AgentLog): AgentOnEtcd | undefined {
+  if (!isEtcd(store)) return undefined;
+  let quiet = 0;
+  const presence = new EtcdPresence(agent, {
+    client: store.client,
+    cloud: store.cloud,
+    ...(host !== undefined ? { host } : {}),
+    registry: metrics.registry,
+    log: {
+      lost: (why) =>
+        log(
+          'etcd-lost',
+          { etcd: store.urls, why },
+          `etcd ${store.urls.join(',')} unreachable (${why ?? 'no answer'}): the network is kept as it is; retrying with backoff`,
+        ),
+      back: (ms, newLease) => {
+        const extra = quiet ? `; ${quiet} failed syncs meanwhile not logged` : '';
+        log(
+          'etcd-back',
+          { etcd: store.urls, awayMs: ms, newLease, unloggedSyncs: quiet },
+          `etcd ${store.urls.join(',')} reachable again after ${(ms / 1000).toFixed(1)} s; status re-published${newLease ? ' under a new lease' : ''}${extra}`,
+        );
+        quiet = 0;
+        // A change made while away is caught by the watch (it resumes from its
+        // revision, no full re-read); a sync that failed meanwhile is retried
+        // now instead of after the rest of its backoff.
+        if (agent.status.lastSync?.result === 'error') void agent.sync('retry').catch(() => undefined);
+      },
+    },
+  });
+  log('etcd-status', { key: presence.publisher.key }, `status published at ${presence.publisher.key} under a lease`);
+  // The watch's revision was compacted while it was away: the state is read whole again (once per event).
+  store.on('watch-resync', (reason) => log('etcd-resync', { reason }, `the watch could not resume (${reason}): reading the whole state again`));
+  return {
+    presence,
+    logSync: (r) => {
+      if (r.result !== 'error' || presence.publisher.reachable !== false) return true;
+      quiet++;
+      return false;
+    },
+  };
+}
