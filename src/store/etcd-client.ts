@@ -53,7 +53,10 @@ type FaultHandling = NonNullable<IOptions['faultHandling']>;
  * retried, and no breaker. (etcd3 calls `execute(fn)` of these policies only.)
  */
 function faultHandling(endpoints: number): FaultHandling {
-  const passThrough = { execute: <T>(fn: () => T) => fn() };
+  // etcd3 reports a failed stream with execute(() => { throw err }).catch(...):
+  // execute must return a promise, so a synchronous throw becomes a rejection
+  // (thrown as is, it escaped uncaught and killed the process).
+  const passThrough = { execute: async <T>(fn: () => T | Promise<T>): Promise<T> => fn() };
   const failover = {
     async execute<T>(fn: () => Promise<T>): Promise<T> {
       for (let attempt = 1; ; attempt++) {
