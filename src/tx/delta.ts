@@ -11,6 +11,7 @@
 // other counts as changed.
 import type { RuleSpec } from '../nft/batch.js';
 import type { ElementInput } from '../nft/build/elements.js';
+import type { FdbSpec } from '../rtnl/fdb.js';
 import { byteString } from '../util/bytes.js';
 import type { DesiredState } from './desired.js';
 
@@ -24,6 +25,8 @@ export interface Delta {
   addresses: boolean;
   routes: boolean;
   fdb: boolean;
+  /** When `fdb`: the entries to add and to delete (applied without reading the FDB unless the links changed too). */
+  fdbChange?: { add: FdbSpec[]; del: FdbSpec[] };
   /** Sysctl keys added or changed (a removed key is left as it is, as a full reconcile does). */
   sysctls: string[];
   nft: {
@@ -97,6 +100,8 @@ interface Texts {
   elements: Map<string, string>;
   /** Per set, each element's text (made when a set's elements differ). */
   each: Map<string, Map<string, ElementInput>>;
+  /** Each FDB entry by its text (made when the FDB differs). */
+  fdbEach?: Map<string, FdbSpec>;
 }
 const memo = new WeakMap<DesiredState, Texts>();
 
@@ -148,6 +153,14 @@ function nftDelta(prev: DesiredState, next: DesiredState, p: Texts, n: Texts): D
   return { whole: false, chains: new Set([...heads, ...changedKeys(p.rules, n.rules)]), sets };
 }
 
+const fdbEachOf = (d: DesiredState, t: Texts) => (t.fdbEach ??= new Map((d.fdb ?? []).map((f) => [stableText(f), f])));
+
+function fdbChange(prev: DesiredState, next: DesiredState, p: Texts, n: Texts): Delta['fdbChange'] {
+  const was = fdbEachOf(prev, p);
+  const now = fdbEachOf(next, n);
+  return { add: [...now].filter(([k]) => !was.has(k)).map(([, f]) => f), del: [...was].filter(([k]) => !now.has(k)).map(([, f]) => f) };
+}
+
 /** What differs between the desired state last applied (`prev`) and the new one (`next`). */
 export function deltaOf(prev: DesiredState, next: DesiredState): Delta {
   const p = textsOf(prev);
@@ -161,6 +174,7 @@ export function deltaOf(prev: DesiredState, next: DesiredState): Delta {
     addresses: p.addresses !== n.addresses,
     routes: p.routes !== n.routes,
     fdb: p.fdb !== n.fdb,
+    ...(p.fdb !== n.fdb ? { fdbChange: fdbChange(prev, next, p, n) } : {}),
     sysctls: Object.keys(nSys).filter((k) => String(nSys[k]) !== String(pSys[k])),
     nft: nftDelta(prev, next, p, n),
   };
@@ -178,7 +192,7 @@ export function describeDelta(d: Delta): string {
   if (d.ports.size) parts.push(`ports ${d.ports.size}`);
   if (d.addresses) parts.push('addresses');
   if (d.routes) parts.push('routes');
-  if (d.fdb) parts.push('fdb');
+  if (d.fdb) parts.push(d.fdbChange ? `fdb (+${d.fdbChange.add.length} -${d.fdbChange.del.length})` : 'fdb');
   if (d.sysctls.length) parts.push(`sysctls ${d.sysctls.length}`);
   if (d.nft.whole) parts.push('nft whole');
   if (d.nft.chains.size) parts.push(`nft chains ${d.nft.chains.size}`);

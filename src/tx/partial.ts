@@ -20,6 +20,8 @@ import { fdbLinks, foreignObjects, isOwnedTable, type Foreign, type OwnerScope }
 import { listAddresses, listFdb, listLinks, listRoutes } from './read.js';
 import type { PlanOptions, ReconcilePlan } from './reconcile.js';
 import { Transaction } from './transaction.js';
+import type { Op } from './ops.js';
+import { parseMac } from '../util/ip.js';
 
 const okey = (o: { family: string; table: string; name: string }) => `${o.family} ${o.table} ${o.name}`;
 
@@ -43,7 +45,7 @@ export function narrowed(want: DesiredState, d: Delta): DesiredState {
   const out: DesiredState = { links: want.links ?? [], ports: (want.ports ?? []).filter((p) => d.ports.has(p.name)) };
   if (d.addresses) out.addresses = want.addresses ?? [];
   if (d.routes) out.routes = want.routes ?? [];
-  if (d.fdb || d.links) out.fdb = want.fdb ?? [];
+  if (d.links) out.fdb = want.fdb ?? [];
   const sys = want.sysctls ?? {};
   out.sysctls = Object.fromEntries(d.sysctls.filter((k) => k in sys).map((k) => [k, sys[k]]));
   return out;
@@ -58,7 +60,8 @@ export async function readChanged(h: Session, want: DesiredState, d: Delta, scop
   for (const l of [...(want.links ?? []), ...(want.ports ?? [])]) {
     for (const ref of [(l as { parent?: unknown }).parent, (l as { device?: unknown }).device, l.master]) if (typeof ref === 'string') named.add(ref);
   }
-  const fdb = d.fdb || d.links;
+  // The FDB is read only when the links changed; otherwise its entries are added and deleted from the delta (fdbOps).
+  const fdb = d.links;
   // Addresses, routes and FDB entries name their links by ifindex: with any of them, every link is read.
   const linksRead = d.links || d.addresses || d.routes || fdb ? listLinks(h) : getLinks(h, named);
   const fdbRead = fdb
@@ -114,6 +117,23 @@ function elementOps(want: DesiredNft, d: Delta['nft'], b: NftSink): void {
   }
 }
 
+/**
+ * The FDB entries added and removed, as ops, without reading the FDB: an
+ * entry is appended to a flood list (all-zeros or multicast MAC) and
+ * replaced otherwise, as diffFdb does; one that is not there to delete fails
+ * the commit (and the agent falls back to a full reconcile).
+ */
+function fdbOps(c: NonNullable<Delta['fdbChange']>): Op[] {
+  const out: Op[] = [];
+  for (const spec of c.del) out.push({ op: 'fdb.delete', spec: { self: true, state: 'permanent', ...spec } });
+  for (const spec of c.add) {
+    const mac = parseMac('lladdr', spec.lladdr);
+    const list = mac.every((b) => b === 0) || (mac[0] & 1) === 1;
+    out.push({ op: list ? 'fdb.append' : 'fdb.replace', spec: { self: true, state: 'permanent', ...spec } });
+  }
+  return out;
+}
+
 function narrowedNft(want: DesiredNft, d: Delta['nft']): DesiredNft {
   return {
     tables: want.tables,
@@ -147,6 +167,7 @@ export async function planChanged(h: Session, want: DesiredState, d: Delta, opts
   for (const op of diff.removals) removals.add(op);
   const changes = new Transaction(h);
   for (const op of diff.changes) changes.add(op);
+  if (!d.links && d.fdbChange) for (const op of fdbOps(d.fdbChange)) changes.add(op);
   if (nftCur.tables.length || nftWant.tables.length) diffNft(nftCur, d.nft.whole ? nftWant : narrowedNft(nftWant, d.nft), changes.nft);
   if (!d.nft.whole) elementOps(nftWant, d.nft, changes.nft);
   return { removals, changes, size: removals.size + changes.size, genid, foreign };

@@ -102,6 +102,21 @@ describe('deltaOf', () => {
   });
 });
 
+it('FDB entries added and removed: those entries only', () => {
+  const a = state();
+  a.fdb = [{ dev: 'eucavx10', lladdr: '00:00:00:00:00:00', dst: '10.0.0.11' }];
+  const b = state();
+  b.fdb = [
+    { dev: 'eucavx10', lladdr: '00:00:00:00:00:00', dst: '10.0.0.12' },
+    { dev: 'eucavx10', lladdr: 'd0:0d:00:00:00:01', dst: '10.0.0.12' },
+  ];
+  const d = deltaOf(a, b);
+  expect(d.fdbChange).toEqual({ add: b.fdb, del: a.fdb });
+  expect(describeDelta(d)).toBe('fdb (+2 -1)');
+  expect(deltaOf(a, state()).fdbChange).toEqual({ add: [], del: a.fdb });
+  expect(deltaOf(b, b).fdbChange).toBeUndefined();
+});
+
 describe('stableText', () => {
   it('is equal exactly for equal values, bigints and byte arrays included', () => {
     expect(stableText({ a: 1n, b: new Uint8Array([1, 2]) })).toBe(stableText({ a: 1n, b: new Uint8Array([1, 2]) }));
