@@ -164,14 +164,14 @@ export class NetlinkConnection {
    * calls are queued. `chunkEnds` splits the buffer into sendto() calls,
    * `expects` says how many NLMSG_ERROR replies each chunk must produce.
    */
-  exchange(buf: Buffer, chunkEnds: number[], expects: number[], dump: boolean, fault?: ExchangeFault): Promise<Buffer> {
+  exchange(buf: Buffer, chunkEnds: number[], expects: number[], dump: boolean, fault?: ExchangeFault, stops?: Uint8Array): Promise<Buffer> {
     const site = new Error();
     if (this.closed) return Promise.reject(this.closedError(site));
     this.pending++;
     const run = async () => {
       try {
         const sock = this.sock as unknown as { exchange: FaultableExchange };
-        return await sock.exchange(buf, Uint32Array.from(chunkEnds), Uint32Array.from(expects), dump, fault);
+        return await sock.exchange(buf, Uint32Array.from(chunkEnds), Uint32Array.from(expects), dump, fault, stops);
       } catch (err) {
         throw keepPartial(err, nativeError(err, 'netlink exchange', site));
       } finally {
@@ -192,21 +192,36 @@ export class NetlinkConnection {
     }
   }
 
-  private encode(requests: readonly Request[], chunk: number) {
+  /**
+   * Encodes `requests` into one buffer, cut into sendto() chunks of at most
+   * `chunk` requests and at each of `stepEnds` (request counts, ascending),
+   * where `stops` flags the chunk. `chunkOf` is each request's chunk.
+   */
+  private encode(requests: readonly Request[], chunk: number, stepEnds: readonly number[] = []) {
     const w = this.writer;
     w.reset();
     const first = this.nextSeq(requests.length);
     const ends: number[] = [];
     const expects: number[] = [];
+    const stops: number[] = [];
+    const chunkOf = new Uint32Array(requests.length);
+    let inChunk = 0;
+    let step = 0;
     for (let i = 0; i < requests.length; i++) {
       requests[i].encode(w, (first + i) >>> 0);
-      if ((i + 1) % chunk === 0 || i === requests.length - 1) {
+      chunkOf[i] = ends.length;
+      inChunk++;
+      const stepEnd = stepEnds[step] === i + 1;
+      if (stepEnd) step++;
+      if (inChunk === chunk || stepEnd || i === requests.length - 1) {
         ends.push(w.pos);
-        expects.push((i % chunk) + 1);
+        expects.push(inChunk);
+        stops.push(stepEnd ? 1 : 0);
+        inChunk = 0;
       }
     }
     // Copy: the writer is reused while the native side may still read.
-    return { buf: Buffer.from(w.bytes()), ends, expects, first };
+    return { buf: Buffer.from(w.bytes()), ends, expects, first, stops: Uint8Array.from(stops), chunkOf };
   }
 
   /** Matches replies to requests by sequence number; `acked` marks those with an NLMSG_ERROR. */
@@ -242,7 +257,7 @@ export class NetlinkConnection {
    * The ExchangeError for an exchange that failed part-way: the answers that
    * came, and for each request without one whether the kernel saw it.
    */
-  private partialError(requests: readonly Request[], first: number, err: unknown, opIndexBase?: number): unknown {
+  private partialError(requests: readonly Request[], first: number, err: unknown, opIndexBase?: number, chunkOf?: Uint32Array): unknown {
     const e = err as Error & PartialExchange & { errno?: number; code?: string };
     if (!e || typeof e.errno !== 'number' || typeof e.chunksSent !== 'number') return err;
     const { out, acked } = this.match(requests, first, e.partial ?? Buffer.alloc(0), opIndexBase);
@@ -250,7 +265,7 @@ export class NetlinkConnection {
     const unsent: number[] = [];
     for (let i = 0; i < requests.length; i++) {
       if (acked[i]) continue;
-      const seen = Math.floor(i / PIPELINE_CHUNK) < e.chunksSent;
+      const seen = (chunkOf ? chunkOf[i] : Math.floor(i / PIPELINE_CHUNK)) < e.chunksSent;
       (seen ? unknown : unsent).push(i);
       const why = seen ? `outcome unknown: its answer was lost (${e.code})` : `not sent (${e.code})`;
       out[i].error = new NetlinkError(e.errno, { op: `${requests[i].describe()} (${why})` });
@@ -274,6 +289,47 @@ export class NetlinkConnection {
       throw this.partialError(requests, first, err, opIndexBase);
     }
     return this.decode(requests, first, reply, opIndexBase);
+  }
+
+  /**
+   * Several dependent steps of requests in one exchange (one hop to the
+   * worker thread): the kernel handles them in order, and the exchange stops
+   * after the first step that had a refusal, so the steps after it are never
+   * sent, just as if each step had been its own run(). Returns each step's
+   * replies and how many steps were sent; the replies of steps not sent are
+   * empty. Steps must not be empty. If the exchange itself fails part-way,
+   * throws an ExchangeError over all the requests, flattened in order.
+   */
+  async runSteps(steps: readonly (readonly Request[])[]): Promise<{ replies: Reply[][]; sent: number }> {
+    if (steps.some((s) => s.length === 0)) throw new Error('eucanet: internal error: runSteps() given an empty step');
+    const flat = steps.flat();
+    if (flat.length === 0) return { replies: [], sent: 0 };
+    const stepEnds: number[] = [];
+    for (const s of steps) stepEnds.push((stepEnds.at(-1) ?? 0) + s.length);
+    const { buf, ends, expects, first, stops, chunkOf } = this.encode(flat, PIPELINE_CHUNK, stepEnds);
+    let reply: Buffer;
+    try {
+      reply = await this.exchange(buf, ends, expects, false, this.testFault?.(flat), stops);
+    } catch (err) {
+      throw this.partialError(flat, first, err, undefined, chunkOf);
+    }
+    const { out, acked } = this.match(flat, first, reply);
+    const replies: Reply[][] = [];
+    let sent = steps.length;
+    let at = 0;
+    steps.forEach((s, k) => {
+      const these: Reply[] = k < sent ? out.slice(at, at + s.length) : s.map(() => ({ messages: [] }));
+      if (k < sent) {
+        these.forEach((r, i) => {
+          if (!acked[at + i]) r.error = new NetlinkError(62 /* ETIME */, { op: `${s[i].describe()} (no reply from the kernel)` });
+        });
+        // Nothing after a step with a refusal was sent.
+        if (these.some((r) => r.error)) sent = k + 1;
+      }
+      replies.push(these);
+      at += s.length;
+    });
+    return { replies, sent };
   }
 
   /** The synchronous twin of run(), for benchmarks. */
