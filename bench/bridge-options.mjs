@@ -45,7 +45,8 @@ for (const [k, x] of /** @type {const} */ ([
   ['reps', REPS],
   ['floor-n', FLOOR_N],
 ])) {
-  if (!Number.isInteger(x) || x < 1 || (k === 'n' && x > 1023)) throw new Error(`--${k}: "${x}" is not a whole number in range (n at most 1023, a bridge's port limit)`);
+  if (!Number.isInteger(x) || x < 1 || (k === 'n' && x > 1023))
+    throw new Error(`--${k}: "${x}" is not a whole number in range (n at most 1023, a bridge's port limit)`);
 }
 if (process.getuid?.() !== 0) {
   console.error('bridge-options: needs root (it makes network namespaces)');
@@ -59,7 +60,7 @@ if (process.getuid?.() !== 0) {
  */
 /** @type {Setting[]} */
 const SETTINGS = [
-  { id: 'default', what: "kernel defaults (snooping on, STP off)", bridge: [], port: [] },
+  { id: 'default', what: 'kernel defaults (snooping on, STP off)', bridge: [], port: [] },
   { id: 'nosnoop', what: 'multicast snooping off', bridge: ['mcast_snooping', '0'], port: [] },
   { id: 'stp', what: 'STP on at creation', bridge: ['stp_state', '1'], port: [] },
   { id: 'nolearn', what: 'learning off (per port)', bridge: [], port: ['type', 'bridge_slave', 'learning', 'off'] },
@@ -124,7 +125,11 @@ function enslave(ns, s) {
   const wall = performance.now() - t0;
   rmSync(file, { force: true });
   if (r.status !== 0) throw new Error(`${s.id}: ip -batch: ${r.stderr}`);
-  const m = r.stdout.trim().split('\n').pop()?.match(/^(\d+)m([\d.]+)s (\d+)m([\d.]+)s$/);
+  const m = r.stdout
+    .trim()
+    .split('\n')
+    .pop()
+    ?.match(/^(\d+)m([\d.]+)s (\d+)m([\d.]+)s$/);
   if (!m) throw new Error(`${s.id}: no CPU times in ${JSON.stringify(r.stdout)}`);
   const cpu = 1000 * (60 * Number(m[1]) + Number(m[2]) + 60 * Number(m[3]) + Number(m[4]));
   /** @type {{ ifname: string, master?: string }[]} */
@@ -144,7 +149,8 @@ function floorUp(bridgeArgs) {
   try {
     const l = ['link add eth0 type veth peer name eth0p', 'link set eth0 up'];
     const groups = Math.max(4, Math.ceil(FLOOR_N / 1023));
-    for (let g = 0; g < groups; g++) l.push(`link add eucabr${10 + g} type bridge stp_state 0 forward_delay 0 ${bridgeArgs.join(' ')}`, `link set eucabr${10 + g} up`);
+    for (let g = 0; g < groups; g++)
+      l.push(`link add eucabr${10 + g} type bridge stp_state 0 forward_delay 0 ${bridgeArgs.join(' ')}`, `link set eucabr${10 + g} up`);
     ip(['-n', ns, '-batch', '-'], l.join('\n') + '\n');
     const r = spawnSync(floorBin, ['--netns', ns, 'up', String(FLOOR_N)], { encoding: 'utf8' });
     if (r.status !== 0) throw new Error(`floor: ${r.stderr}`);
@@ -202,7 +208,17 @@ for (const kind of ['tap', 'veth']) {
   for (const s of SETTINGS) {
     const m = median(samples[key(kind, s.id)]);
     const c = median(samples[`${key(kind, s.id)}/cpu`]);
-    rows.push({ kind, setting: s.id, what: s.what, ms: m, usPerPort: (1000 * m) / N, toDefault: m / base, cpuMs: c, cpuUsPerPort: (1000 * c) / N, cpuToDefault: c / baseCpu });
+    rows.push({
+      kind,
+      setting: s.id,
+      what: s.what,
+      ms: m,
+      usPerPort: (1000 * m) / N,
+      toDefault: m / base,
+      cpuMs: c,
+      cpuUsPerPort: (1000 * c) / N,
+      cpuToDefault: c / baseCpu,
+    });
   }
 }
 const floor = { n: FLOOR_N, snoopOn: median(samples['floor-snoop']), snoopOff: median(samples['floor-nosnoop']) };

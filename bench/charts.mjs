@@ -24,10 +24,11 @@ const here = fileURLToPath(new URL('.', import.meta.url));
 /**
  * The part of bench/results.json the charts read. `cold` is written by the
  * cold command-line table when a run measured it.
+ * (Loosely typed: results.json as written by earlier runs, too.)
  * @typedef {object} ChartInput
- * @property {Array<{ n: number, approach: string, label: string, median: { up: number } }>} [instances]
- * @property {{ results: Array<{ n: number, ruleset: string, median: number }> }} [datapath]
- * @property {Array<{ n: number, phases?: Record<string, number> }>} [cold]
+ * @property {Array<Record<string, any>>} [instances]   rows {n, approach, median: {up}}
+ * @property {{ results?: Array<Record<string, any>> }} [datapath]   rows {n, ruleset, median}
+ * @property {Array<Record<string, any>>} [cold]   rows {n, phases: {<phase>: median ms}}
  */
 
 /** Short names for the chart legends (the results' labels are sentences). */
@@ -54,7 +55,7 @@ function bringupSpec(res) {
     encoding: {
       x: { field: 'n', type: 'quantitative', title: 'instances (N)', scale: { type: 'log' } },
       y: { field: 'ms', type: 'quantitative', title: 'bring-up (ms)', scale: { type: 'log' } },
-      color: { field: 'approach', type: 'nominal', title: 'approach' },
+      color: { field: 'approach', type: 'nominal', title: 'approach', legend: { labelLimit: 400 } },
       tooltip: [{ field: 'approach' }, { field: 'n' }, { field: 'ms', format: '.1f' }],
     },
   };
@@ -73,7 +74,7 @@ function coldSpec(res) {
     encoding: {
       y: { field: 'n', type: 'nominal', title: null, sort: null },
       x: { field: 'ms', type: 'quantitative', title: 'milliseconds', stack: 'zero' },
-      color: { field: 'phase', type: 'nominal', title: 'phase', sort: null },
+      color: { field: 'phase', type: 'nominal', title: 'phase', sort: null, legend: { labelLimit: 400 } },
       order: { field: 'index', type: 'quantitative' },
       tooltip: [{ field: 'n' }, { field: 'phase' }, { field: 'ms', format: '.1f' }],
     },
@@ -93,7 +94,7 @@ function datapathSpec(res) {
       x: { field: 'n', type: 'nominal', title: 'instances configured', sort: null, axis: { labelAngle: 0 } },
       xOffset: { field: 'ruleset', type: 'nominal' },
       y: { field: 'rate', type: 'quantitative', title: 'connections/s' },
-      color: { field: 'ruleset', type: 'nominal', title: 'ruleset' },
+      color: { field: 'ruleset', type: 'nominal', title: 'ruleset', legend: { labelLimit: 400, orient: 'bottom' } },
       tooltip: [{ field: 'ruleset' }, { field: 'n' }, { field: 'rate', format: '.0f' }],
     },
   };

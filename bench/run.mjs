@@ -16,11 +16,13 @@
 //   --out DIR           where results.json and results.md go (default bench/)
 //   --readme            also rewrite README.md's results block
 //   --json              print the results as JSON on stdout (progress on stderr)
+//   --no-charts         do not write the SVG charts (bench/charts/, see charts.mjs)
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { renderCharts } from './charts.mjs';
 import { runDatapath } from './datapath.mjs';
 import { APPROACHES, runInstances } from './instances.mjs';
 import { removeAll } from './lib/ns.mjs';
@@ -45,6 +47,7 @@ const { values: v } = parseArgs({
     out: { type: 'string', default: here },
     readme: { type: 'boolean', default: false },
     json: { type: 'boolean', default: false },
+    'no-charts': { type: 'boolean', default: false },
   },
 });
 const list = (/** @type {string} */ s) =>
@@ -107,6 +110,8 @@ results.targets = targets(results);
 const md = markdown(results);
 writeFileSync(join(v.out, 'results.json'), JSON.stringify(results, null, 2) + '\n');
 writeFileSync(join(v.out, 'results.md'), md);
+// The charts go beside the results they draw (bench/charts/ for the default --out).
+const charts = v['no-charts'] ? [] : await renderCharts(results, join(v.out, 'charts'));
 if (v.readme) {
   const readme = join(here, '../README.md');
   const text = readFileSync(readme, 'utf8');
@@ -119,4 +124,4 @@ if (v.readme) {
 }
 if (v.json) console.log(JSON.stringify(results, null, 2));
 else console.log(md);
-log(`results: ${join(v.out, 'results.json')}, ${join(v.out, 'results.md')} (${results.seconds} s)`);
+log(`results: ${join(v.out, 'results.json')}, ${join(v.out, 'results.md')}${charts.length ? `, ${charts.join(', ')}` : ''} (${results.seconds} s)`);

@@ -58,7 +58,7 @@ describe.skipIf(!isRoot)("the MANAGED roles' bridges (root)", () => {
     });
   }
 
-  it("turns snooping off on the bridges an older eucanet made, then changes nothing", async () => {
+  it('turns snooping off on the bridges an older eucanet made, then changes nothing', async () => {
     await withHandle(async (h, ns) => {
       nics(ns);
       const want = planNc(stateOf('vxlan'), 'nc1');
