@@ -352,6 +352,44 @@ export class NetlinkConnection {
     return replies;
   }
 
+  /**
+   * Several dumps (or GETs that ask for an ack) in one exchange, one request
+   * per sendto(): one hop to the worker thread instead of one per dump. Each
+   * result is that request's data messages, in order. A dump the kernel marks
+   * interrupted (NLM_F_DUMP_INTR) is run again on its own (dump()).
+   */
+  async dumps(reqs: readonly Request[]): Promise<NlMessage[][]> {
+    if (reqs.length === 0) return [];
+    const { buf, ends, first } = this.encode(reqs, 1);
+    const reply = await this.exchange(
+      buf,
+      ends,
+      ends.map(() => 0),
+      true,
+    );
+    const out = reqs.map((): NlMessage[] => []);
+    const ended = new Uint8Array(reqs.length);
+    const interrupted = new Set<number>();
+    for (const m of splitMessages(reply)) {
+      const i = (m.seq - first) >>> 0;
+      if (i >= reqs.length || ended[i]) continue;
+      if (m.flags & NLM_F_DUMP_INTR) interrupted.add(i);
+      if (m.type === NLMSG_ERROR || m.type === NLMSG_DONE) {
+        const e =
+          m.type === NLMSG_ERROR ? decodeError(m) : { errno: m.length >= NLMSG_HDRLEN + 4 ? -m.buf.readInt32LE(m.offset + NLMSG_HDRLEN) : 0, seq: m.seq };
+        if (e.errno > 0) throw requestError(reqs[i], e);
+        ended[i] = 1;
+        continue;
+      }
+      out[i].push(m);
+    }
+    for (const i of interrupted) {
+      this.dumpsRetried++;
+      out[i] = await this.dump(reqs[i]);
+    }
+    return out;
+  }
+
   /** A multipart dump. Retries when the kernel flags it as interrupted (NLM_F_DUMP_INTR). */
   async dump(req: Request): Promise<NlMessage[]> {
     for (let attempt = 0; ; attempt++) {

@@ -91,10 +91,7 @@ export async function plan(h: Session, want: DesiredState, opts: PlanOptions = {
   // The nftables reads go over their own socket, so they overlap the
   // rtnetlink dumps. The generation is read first: if another process changes
   // the ruleset after it, the kernel refuses our batch (ERESTART) and we plan again.
-  const nftRead = (async () => {
-    const genid = await h.nft.generation();
-    return { genid, cur: await readOwned(h.nft, keep) };
-  })();
+  const nftRead = readOwned(h.nft, keep).then((cur) => ({ genid: cur.genid, cur }));
   const [cur, { genid, cur: nftCur }] = await Promise.all([readKernelState(h, want, scope), nftRead]);
   const d = diffState(cur, want, scope);
   const foreign: Foreign[] = [];

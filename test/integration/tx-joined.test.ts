@@ -8,7 +8,8 @@ import { TransactionError } from '../../src/errors.js';
 import type { Request } from '../../src/netlink/socket.js';
 import { AddressAddRequest } from '../../src/rtnl/address.js';
 import { LinkGetRequest } from '../../src/rtnl/link.js';
-import { isRoot, nsExec, withHandle } from '../helpers/netns.js';
+import { readOwned } from '../../src/tx/nft-diff.js';
+import { isRoot, nftRuleset, nsExec, withHandle } from '../helpers/netns.js';
 
 if (!isRoot) console.warn('test/integration/tx-joined.test.ts: skipped, needs root');
 
@@ -80,6 +81,38 @@ describe.skipIf(!isRoot)('one exchange for the joined phases (root)', () => {
       expect(sizes[0]).toBe(3);
       expect(addrs(ns, 'eth0')).toEqual([]);
       expect(nsExec(ns, 'ip', ['-j', 'link', 'show'])).not.toContain('vnet0');
+    });
+  });
+
+  it("reads eucanet's nft tables in three exchanges however many tables and sets, the same as nft -j lists them", async () => {
+    await withHandle(async (h, ns) => {
+      const tx = h.transaction();
+      for (const t of ['eucanet', 'eucanet-a', 'eucanet-b']) {
+        const set = { family: 'ip', table: t, name: 'm', key: 'ipv4_addr', data: 'ipv4_addr' } as const;
+        tx.nft.addTable({ family: 'ip', name: t }).addChain({ family: 'ip', table: t, name: 'c' }).addSet(set);
+        tx.nft.addSet({ ...set, name: 'n' });
+        tx.nft.addElements(set, [
+          ['10.0.0.1', '172.16.0.1'],
+          ['10.0.0.2', '172.16.0.2'],
+        ]);
+      }
+      tx.nft.addTable({ family: 'ip', name: 'other' });
+      await tx.commit();
+      const conn = h.nft.conn as unknown as { exchange: (...a: unknown[]) => Promise<Buffer> };
+      const real = conn.exchange.bind(conn);
+      let exchanges = 0;
+      conn.exchange = (...a: unknown[]) => {
+        exchanges++;
+        return real(...a);
+      };
+      const cur = await readOwned(h.nft);
+      expect(exchanges).toBe(3);
+      expect(cur.genid).toBeTypeOf('number');
+      expect(cur.tables.map((t) => t.name).sort()).toEqual(['eucanet', 'eucanet-a', 'eucanet-b']);
+      expect(cur.chains).toHaveLength(3);
+      const oracle = nftRuleset(ns).filter((o) => o.map && o.map.table.startsWith('eucanet'));
+      expect(cur.sets.map((x) => `${x.table}/${x.name}`).sort()).toEqual(oracle.map((o) => `${o.map.table}/${o.map.name}`).sort());
+      for (const o of oracle) expect(cur.elements.get(`ip ${o.map.table} ${o.map.name}`)?.length ?? 0).toBe(o.map.elem?.length ?? 0);
     });
   });
 });
