@@ -9,7 +9,9 @@ import { diffState, type KernelState } from './diff.js';
 import { diffNft, readOwned } from './nft-diff.js';
 import { bytesToIp, parseCidr } from '../util/ip.js';
 import { fdbLinks, foreignObjects, type Foreign, type OwnerScope, type Wanted } from './owner.js';
-import { listAddresses, listFdb, listLinks, listRoutes } from './read.js';
+import { addressesOf, linksOf, listFdb, routeDump, routesOf } from './read.js';
+import { AddressDumpRequest } from '../rtnl/address.js';
+import { LinkDumpRequest } from '../rtnl/link.js';
 import { Transaction, type CommitOptions, type CommitStats } from './transaction.js';
 
 export interface ReconcilePlan {
@@ -55,12 +57,13 @@ export async function readKernelState(h: Session, want: DesiredState, scope?: Ow
   // FDB entries only of the vxlan links eucanet manages them on, one dump each
   // filtered by the kernel (none at all without such links), asked as soon as
   // the links are known, alongside the address and route dumps.
-  const linksRead = listLinks(h);
-  const fdbRead = linksRead.then(async (links) => {
-    const of = fdbLinks(links, scope);
-    return { of, entries: (await Promise.all(of.map((l) => listFdb(h, { dev: l.index })))).flat() };
-  });
-  const [links, addresses, routes, { of: fdbOf, entries: fdb }] = await Promise.all([linksRead, listAddresses(h), listRoutes(h, routeFilter), fdbRead]);
+  // The links, addresses and routes: three dumps in one exchange.
+  const [linkMsgs, addressMsgs, routeMsgs] = await h.rtnl.dumps([new LinkDumpRequest(), new AddressDumpRequest(0, 0), routeDump(routeFilter)]);
+  const links = linksOf(linkMsgs);
+  const addresses = addressesOf(addressMsgs);
+  const routes = routesOf(routeMsgs, routeFilter);
+  const fdbOf = fdbLinks(links, scope);
+  const fdb = (await Promise.all(fdbOf.map((l) => listFdb(h, { dev: l.index })))).flat();
   const sysctls: Record<string, string> = {};
   for (const key of Object.keys(want.sysctls ?? {})) {
     try {
