@@ -67,6 +67,17 @@ const SETTINGS = [
   { id: 'noflood', what: 'flooding off (per port)', bridge: [], port: ['type', 'bridge_slave', 'flood', 'off', 'mcast_flood', 'off'] },
 ];
 
+/**
+ * The children's user + system CPU in ms from the last line of bash's `times`.
+ * @param {string} line
+ * @param {string} who
+ */
+function cpuOf(line, who) {
+  const m = line.match(/^(\d+)m([\d.]+)s (\d+)m([\d.]+)s$/);
+  if (!m) throw new Error(`${who}: no CPU times in ${JSON.stringify(line)}`);
+  return 1000 * (60 * Number(m[1]) + Number(m[2]) + 60 * Number(m[3]) + Number(m[4]));
+}
+
 let seq = 0;
 const nsName = () => `eubo${process.pid}-${seq++}`;
 
@@ -140,7 +151,7 @@ function enslave(ns, s) {
 }
 
 /**
- * The floor's bring-up of `n` instances with the group bridges made with `bridgeArgs`.
+ * The floor's bring-up of `n` instances with the group bridges made with `bridgeArgs`: wall and CPU ms.
  * @param {string[]} bridgeArgs
  */
 function floorUp(bridgeArgs) {
@@ -152,9 +163,10 @@ function floorUp(bridgeArgs) {
     for (let g = 0; g < groups; g++)
       l.push(`link add eucabr${10 + g} type bridge stp_state 0 forward_delay 0 ${bridgeArgs.join(' ')}`, `link set eucabr${10 + g} up`);
     ip(['-n', ns, '-batch', '-'], l.join('\n') + '\n');
-    const r = spawnSync(floorBin, ['--netns', ns, 'up', String(FLOOR_N)], { encoding: 'utf8' });
+    const r = spawnSync('bash', ['-c', '"$1" --netns "$2" up "$3" && times', '_', floorBin, ns, String(FLOOR_N)], { encoding: 'utf8' });
     if (r.status !== 0) throw new Error(`floor: ${r.stderr}`);
-    return JSON.parse(r.stdout).ms;
+    const lines = r.stdout.trim().split('\n');
+    return { wall: JSON.parse(lines[0]).ms, cpu: cpuOf(lines.at(-1) ?? '', 'floor') };
   } finally {
     drop(ns);
   }
@@ -174,7 +186,9 @@ try {
     ];
     if (rep % 2) floors.reverse();
     for (const [id, args] of floors) {
-      (samples[id] ??= []).push(floorUp(args));
+      const t = floorUp(args);
+      (samples[id] ??= []).push(t.wall);
+      (samples[`${id}/cpu`] ??= []).push(t.cpu);
       await pause(250);
     }
     // Every namespace of the round is made first and removed after: a
@@ -221,7 +235,13 @@ for (const kind of ['tap', 'veth']) {
     });
   }
 }
-const floor = { n: FLOOR_N, snoopOn: median(samples['floor-snoop']), snoopOff: median(samples['floor-nosnoop']) };
+const floor = {
+  n: FLOOR_N,
+  snoopOn: median(samples['floor-snoop']),
+  snoopOff: median(samples['floor-nosnoop']),
+  snoopOnCpu: median(samples['floor-snoop/cpu']),
+  snoopOffCpu: median(samples['floor-nosnoop/cpu']),
+};
 const out = { n: N, reps: REPS, rows, floor, samples };
 if (v.json) console.log(JSON.stringify(out, null, 2));
 else {
@@ -235,7 +255,7 @@ else {
         `| ${r.kind === 'tap' ? 'tap, no carrier' : 'veth, carrier up'} | ${r.what} | ${ms(r.ms)} | ${r.usPerPort.toFixed(0)} | ${r.toDefault.toFixed(2)}x | ${ms(r.cpuMs)} | ${r.cpuUsPerPort.toFixed(0)} | ${r.cpuToDefault.toFixed(2)}x |`,
     ),
     '',
-    `The C floor's bring-up of ${FLOOR_N} instances: ${ms(floor.snoopOn)} ms with snooping on, ${ms(floor.snoopOff)} ms with it off (${(floor.snoopOff / floor.snoopOn).toFixed(2)}x).`,
+    `The C floor's bring-up of ${FLOOR_N} instances (taps without carrier): ${ms(floor.snoopOn)} ms with snooping on, ${ms(floor.snoopOff)} ms with it off (${(floor.snoopOff / floor.snoopOn).toFixed(2)}x); its CPU ${ms(floor.snoopOnCpu)} and ${ms(floor.snoopOffCpu)} ms (${(floor.snoopOffCpu / floor.snoopOnCpu).toFixed(2)}x).`,
   ];
   console.log(l.join('\n'));
 }
