@@ -24,6 +24,7 @@
 //   --json              print the results as JSON on stdout (progress on stderr)
 //   --keep-others       keep the tables of --out's results.json this run does not
 //                       measure (e.g. with --only cold), their dates said
+//   --no-charts         do not write the SVG charts (bench/charts/, see charts.mjs)
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
@@ -31,6 +32,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { runCold } from './cold-cli.mjs';
+import { renderCharts } from './charts.mjs';
 import { runDatapath } from './datapath.mjs';
 import { APPROACHES, runInstances } from './instances.mjs';
 import { removeAll } from './lib/ns.mjs';
@@ -60,6 +62,7 @@ const { values: v } = parseArgs({
     readme: { type: 'boolean', default: false },
     json: { type: 'boolean', default: false },
     'keep-others': { type: 'boolean', default: false },
+    'no-charts': { type: 'boolean', default: false },
   },
 });
 const list = (/** @type {string} */ s) =>
@@ -138,6 +141,8 @@ results.targets = targets(results);
 const md = markdown(results);
 writeFileSync(join(v.out, 'results.json'), JSON.stringify(results, null, 2) + '\n');
 writeFileSync(join(v.out, 'results.md'), md);
+// The charts go beside the results they draw (bench/charts/ for the default --out).
+const charts = v['no-charts'] ? [] : await renderCharts(results, join(v.out, 'charts'));
 if (v.readme) {
   const readme = join(here, '../README.md');
   const text = readFileSync(readme, 'utf8');
@@ -150,4 +155,4 @@ if (v.readme) {
 }
 if (v.json) console.log(JSON.stringify(results, null, 2));
 else console.log(md);
-log(`results: ${join(v.out, 'results.json')}, ${join(v.out, 'results.md')} (${results.seconds} s)`);
+log(`results: ${join(v.out, 'results.json')}, ${join(v.out, 'results.md')}${charts.length ? `, ${charts.join(', ')}` : ''} (${results.seconds} s)`);

@@ -33,14 +33,18 @@ void EnsureSendBuf(int fd, size_t len) {
 }
 
 // Walks the nlmsghdr framing of one datagram: counts NLMSG_ERROR replies
-// (acks and errors both) and notes whether a dump has ended.
-void Scan(const uint8_t* p, size_t n, size_t* errors, bool* done) {
+// (acks and errors both), those of them with a non-zero errno, and notes
+// whether a dump has ended.
+void Scan(const uint8_t* p, size_t n, size_t* errors, size_t* failures, bool* done) {
   while (n >= sizeof(nlmsghdr)) {
     nlmsghdr h;
     std::memcpy(&h, p, sizeof h);
     if (h.nlmsg_len < sizeof h || h.nlmsg_len > n) break;
     if (h.nlmsg_type == NLMSG_ERROR) {
       ++*errors;
+      int32_t err = 0;
+      if (h.nlmsg_len >= sizeof h + sizeof err) std::memcpy(&err, p + sizeof h, sizeof err);
+      if (err != 0) ++*failures;
       *done = true;
     } else if (h.nlmsg_type == NLMSG_DONE) {
       *done = true;
@@ -82,6 +86,7 @@ void ExchangeJob::Run() {
     bool ok = Receive(c);
     if (faulty && fault.rcvbuf > 0) RestoreRecvBuf(fd);
     if (!ok) return;
+    if (c < stops.size() && stops[c] && failures > 0) return;
   }
 }
 
@@ -115,7 +120,7 @@ bool ExchangeJob::Receive(size_t c) {
       return false;
     }
     if (r == 0) return true;
-    Scan(rbuf.data(), static_cast<size_t>(r), &errors, &done);
+    Scan(rbuf.data(), static_cast<size_t>(r), &errors, &failures, &done);
     out.insert(out.end(), rbuf.data(), rbuf.data() + r);
   }
 }
@@ -291,6 +296,12 @@ void NetlinkSocket::PrepareJob(const Napi::CallbackInfo& info, ExchangeJob* job)
     job->expects.push_back(expects[i]);
   }
   job->fault = ParseFault(info, 4);
+  if (info.Length() > 5 && !info[5].IsUndefined() && !info[5].IsNull()) {
+    auto stops = TypedArg(info, 5, napi_uint8_array, "stops must be a Uint8Array").As<Napi::Uint8Array>();
+    if (stops.ElementLength() != ends.ElementLength())
+      throw Napi::RangeError::New(env, "stops must have one flag per chunk");
+    job->stops.assign(stops.Data(), stops.Data() + stops.ElementLength());
+  }
   job->fd = fd_;
   // A copy: the worker thread must not read memory the caller may detach or reuse.
   job->data.assign(buf.Data(), buf.Data() + prev);

@@ -18,6 +18,13 @@
 // The request bytes are copied into the job: the caller's buffer may be
 // detached or reused while the worker thread runs.
 //
+// An optional sixth argument `stops` (a Uint8Array, one flag per chunk) joins
+// several dependent steps in one exchange: after a chunk whose flag is set,
+// the exchange ends there, successfully, if any NLMSG_ERROR so far carried a
+// non-zero errno; the later chunks are not sent (their requests get no reply,
+// which is how the caller tells them apart). One hop between the JavaScript
+// thread and the worker for a whole transaction's rtnetlink phases.
+//
 // Test-only: an optional fifth argument {chunk, rcvbuf?, sendErrno?} makes the
 // exchange fail for real at chunk `chunk`: `rcvbuf` shrinks SO_RCVBUF just for
 // that chunk (the kernel drops replies: ENOBUFS), `sendErrno` fails that
@@ -44,7 +51,9 @@ struct ExchangeJob {
   std::vector<uint8_t> data;  // a copy of the request bytes
   std::vector<uint32_t> chunk_ends;
   std::vector<uint32_t> expects;
+  std::vector<uint8_t> stops;  // per chunk, or empty
   bool dump = false;
+  size_t failures = 0;  // NLMSG_ERRORs with a non-zero errno seen so far
   ExchangeFault fault;
   std::vector<uint8_t> out;
   uint32_t chunks_sent = 0;

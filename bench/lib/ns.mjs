@@ -21,7 +21,8 @@ export async function freshNetns(n) {
     try {
       const tx = h.transaction();
       tx.addLink({ kind: 'veth', name: 'eth0', peer: 'eth0p', up: true });
-      for (const b of bridges(n)) tx.addLink({ kind: 'bridge', name: b, stp: false, forwardDelay: 0, up: true });
+      // The MANAGED roles' bridge settings (src/managed/roles/segments.ts), for every approach alike.
+      for (const b of bridges(n)) tx.addLink({ kind: 'bridge', name: b, stp: false, forwardDelay: 0, multicastSnooping: false, up: true });
       await tx.commit();
     } finally {
       h.close();

@@ -14,7 +14,14 @@ export interface ExchangeFault {
 }
 
 /** The addon's exchange with its test-only fault argument (src/native.ts leaves it out). */
-export type FaultableExchange = (buf: Buffer, ends: Uint32Array, expects: Uint32Array, dump: boolean, fault?: ExchangeFault) => Promise<Buffer>;
+export type FaultableExchange = (
+  buf: Buffer,
+  ends: Uint32Array,
+  expects: Uint32Array,
+  dump: boolean,
+  fault?: ExchangeFault,
+  stops?: Uint8Array,
+) => Promise<Buffer>;
 
 /** What the addon attaches to a failed exchange: replies received so far, chunks sent. */
 export interface PartialExchange {

@@ -1,16 +1,15 @@
 // A netlink connection: sequence numbers, pipelined requests, acks matched to
 // requests, multipart dumps, and extended-ACK errors mapped back to the op and
-// the attribute that caused them.
+// the attribute that caused them (ack.ts).
 import { addon, ERRNO, nativeError, type NativeSocket } from '../native.js';
-import { NLMSG_DONE, NLMSG_ERROR, NLMSG_HDRLEN, NLM_F_ACK_TLVS, NLM_F_CAPPED, NLM_F_DUMP_INTR } from './constants.js';
-import { NLMSGERR_ATTR_MISS_TYPE, NLMSGERR_ATTR_MSG, NLMSGERR_ATTR_OFFS } from './constants.js';
-import { DecodeError, NetlinkError } from '../errors.js';
+import { NLMSG_DONE, NLMSG_ERROR, NLMSG_HDRLEN, NLM_F_DUMP_INTR } from './constants.js';
+import { NetlinkError } from '../errors.js';
 import { ExchangeError } from '../errors.js';
 import { netnsTarget, type Netns } from '../sys/netns-path.js';
 import { keepPartial, type ExchangeFault, type FaultableExchange, type PartialExchange } from './exchange.js';
 export type { ExchangeFault } from './exchange.js';
-import { Attrs, splitMessages, type NlMessage } from './reader.js';
-import { NlWriter, type TraceEntry } from './writer.js';
+import { splitMessages, type NlMessage } from './reader.js';
+import { NlWriter } from './writer.js';
 
 /** One request message. `encode` writes exactly one message, with NLM_F_REQUEST | NLM_F_ACK. */
 export interface Request {
@@ -32,77 +31,8 @@ const MAX_DUMP_RETRIES = 10;
 
 export type { Netns };
 
-/** The fields of an NLMSG_ERROR, as decodeError returns them. */
-export interface DecodedError {
-  errno: number;
-  seq: number;
-  msg?: string;
-  offset?: number;
-  missType?: number;
-}
-
-/**
- * struct nlmsgerr (/usr/include/linux/netlink.h): int error, then the request's
- * nlmsghdr, then (NLM_F_ACK_TLVS) the rest of the request unless NLM_F_CAPPED,
- * padded to 4, then the NLMSGERR_ATTR_* TLVs.
- */
-const NLMSGERR_LEN = 4 + NLMSG_HDRLEN;
-
-/** Decodes an NLMSG_ERROR: errno (0 for an ack), the request's seq, and ext-ACK fields. */
-export function decodeError(m: NlMessage): DecodedError {
-  const b = m.buf;
-  const end = m.offset + m.length;
-  if (m.length < NLMSG_HDRLEN + NLMSGERR_LEN || end > b.length) {
-    throw new DecodeError('NLMSG_ERROR', m.offset, `message length ${m.length} (struct nlmsgerr needs ${NLMSG_HDRLEN + NLMSGERR_LEN})`);
-  }
-  const at = m.offset + NLMSG_HDRLEN;
-  const error = b.readInt32LE(at);
-  if (error > 0 || error < -4095) throw new DecodeError('NLMSG_ERROR', at, `error ${error} is not 0 or a negative errno`);
-  const out: DecodedError = { errno: -error | 0, seq: b.readUInt32LE(at + 4 + 8) };
-  if (m.flags & NLM_F_ACK_TLVS) {
-    const origLen = m.flags & NLM_F_CAPPED ? NLMSG_HDRLEN : b.readUInt32LE(at + 4);
-    const tlvStart = at + 4 + ((origLen + 3) & ~3);
-    if (origLen < NLMSG_HDRLEN || origLen > end - at - 4) {
-      throw new DecodeError('NLMSG_ERROR', at + 4, `echoed request length ${origLen} (${end - at - 4} bytes left)`);
-    }
-    // The request's padding may be cut off when nothing follows it.
-    const a = new Attrs(b, Math.min(tlvStart, end), end, 'NLMSG_ERROR attributes');
-    const msg = a.str(NLMSGERR_ATTR_MSG);
-    if (msg) out.msg = msg;
-    const off = a.u32(NLMSGERR_ATTR_OFFS);
-    if (off !== undefined) out.offset = off;
-    const miss = a.u32(NLMSGERR_ATTR_MISS_TYPE);
-    if (miss !== undefined) out.missType = miss;
-  }
-  return out;
-}
-
-/** Re-encodes `req` with tracing on and names the attribute at `offset`. */
-function attributeAt(req: Request, offset: number): string | undefined {
-  const w = new NlWriter(1024);
-  w.trace = [];
-  req.encode(w, 0);
-  let best: TraceEntry | undefined;
-  for (const t of w.trace) if (t.offset === offset) best = t;
-  if (!best) return undefined;
-  return req.attrName ? req.attrName(best.path) : best.path.join('/');
-}
-
-/** Builds the NetlinkError for a failed request from its NLMSG_ERROR. */
-export function requestError(req: Request, e: DecodedError, opIndex?: number): NetlinkError {
-  const details: ConstructorParameters<typeof NetlinkError>[1] = { op: req.describe() };
-  if (opIndex !== undefined) details.opIndex = opIndex;
-  if (e.msg) details.extack = e.msg;
-  if (e.offset !== undefined) {
-    details.attributeOffset = e.offset;
-    const name = attributeAt(req, e.offset);
-    if (name) details.attribute = name;
-  }
-  if (e.missType !== undefined) {
-    details.missingAttribute = req.attrName ? req.attrName([e.missType]) : String(e.missType);
-  }
-  return new NetlinkError(e.errno, details);
-}
+export { decodeError, requestError, type DecodedError } from './ack.js';
+import { decodeError, requestError } from './ack.js';
 
 export class NetlinkConnection {
   private readonly sock: NativeSocket;
@@ -164,14 +94,14 @@ export class NetlinkConnection {
    * calls are queued. `chunkEnds` splits the buffer into sendto() calls,
    * `expects` says how many NLMSG_ERROR replies each chunk must produce.
    */
-  exchange(buf: Buffer, chunkEnds: number[], expects: number[], dump: boolean, fault?: ExchangeFault): Promise<Buffer> {
+  exchange(buf: Buffer, chunkEnds: number[], expects: number[], dump: boolean, fault?: ExchangeFault, stops?: Uint8Array): Promise<Buffer> {
     const site = new Error();
     if (this.closed) return Promise.reject(this.closedError(site));
     this.pending++;
     const run = async () => {
       try {
         const sock = this.sock as unknown as { exchange: FaultableExchange };
-        return await sock.exchange(buf, Uint32Array.from(chunkEnds), Uint32Array.from(expects), dump, fault);
+        return await sock.exchange(buf, Uint32Array.from(chunkEnds), Uint32Array.from(expects), dump, fault, stops);
       } catch (err) {
         throw keepPartial(err, nativeError(err, 'netlink exchange', site));
       } finally {
@@ -192,21 +122,36 @@ export class NetlinkConnection {
     }
   }
 
-  private encode(requests: readonly Request[], chunk: number) {
+  /**
+   * Encodes `requests` into one buffer, cut into sendto() chunks of at most
+   * `chunk` requests and at each of `stepEnds` (request counts, ascending),
+   * where `stops` flags the chunk. `chunkOf` is each request's chunk.
+   */
+  private encode(requests: readonly Request[], chunk: number, stepEnds: readonly number[] = []) {
     const w = this.writer;
     w.reset();
     const first = this.nextSeq(requests.length);
     const ends: number[] = [];
     const expects: number[] = [];
+    const stops: number[] = [];
+    const chunkOf = new Uint32Array(requests.length);
+    let inChunk = 0;
+    let step = 0;
     for (let i = 0; i < requests.length; i++) {
       requests[i].encode(w, (first + i) >>> 0);
-      if ((i + 1) % chunk === 0 || i === requests.length - 1) {
+      chunkOf[i] = ends.length;
+      inChunk++;
+      const stepEnd = stepEnds[step] === i + 1;
+      if (stepEnd) step++;
+      if (inChunk === chunk || stepEnd || i === requests.length - 1) {
         ends.push(w.pos);
-        expects.push((i % chunk) + 1);
+        expects.push(inChunk);
+        stops.push(stepEnd ? 1 : 0);
+        inChunk = 0;
       }
     }
     // Copy: the writer is reused while the native side may still read.
-    return { buf: Buffer.from(w.bytes()), ends, expects, first };
+    return { buf: Buffer.from(w.bytes()), ends, expects, first, stops: Uint8Array.from(stops), chunkOf };
   }
 
   /** Matches replies to requests by sequence number; `acked` marks those with an NLMSG_ERROR. */
@@ -242,7 +187,7 @@ export class NetlinkConnection {
    * The ExchangeError for an exchange that failed part-way: the answers that
    * came, and for each request without one whether the kernel saw it.
    */
-  private partialError(requests: readonly Request[], first: number, err: unknown, opIndexBase?: number): unknown {
+  private partialError(requests: readonly Request[], first: number, err: unknown, opIndexBase?: number, chunkOf?: Uint32Array): unknown {
     const e = err as Error & PartialExchange & { errno?: number; code?: string };
     if (!e || typeof e.errno !== 'number' || typeof e.chunksSent !== 'number') return err;
     const { out, acked } = this.match(requests, first, e.partial ?? Buffer.alloc(0), opIndexBase);
@@ -250,7 +195,7 @@ export class NetlinkConnection {
     const unsent: number[] = [];
     for (let i = 0; i < requests.length; i++) {
       if (acked[i]) continue;
-      const seen = Math.floor(i / PIPELINE_CHUNK) < e.chunksSent;
+      const seen = (chunkOf ? chunkOf[i] : Math.floor(i / PIPELINE_CHUNK)) < e.chunksSent;
       (seen ? unknown : unsent).push(i);
       const why = seen ? `outcome unknown: its answer was lost (${e.code})` : `not sent (${e.code})`;
       out[i].error = new NetlinkError(e.errno, { op: `${requests[i].describe()} (${why})` });
@@ -276,6 +221,47 @@ export class NetlinkConnection {
     return this.decode(requests, first, reply, opIndexBase);
   }
 
+  /**
+   * Several dependent steps of requests in one exchange (one hop to the
+   * worker thread): the kernel handles them in order, and the exchange stops
+   * after the first step that had a refusal, so the steps after it are never
+   * sent, just as if each step had been its own run(). Returns each step's
+   * replies and how many steps were sent; the replies of steps not sent are
+   * empty. Steps must not be empty. If the exchange itself fails part-way,
+   * throws an ExchangeError over all the requests, flattened in order.
+   */
+  async runSteps(steps: readonly (readonly Request[])[]): Promise<{ replies: Reply[][]; sent: number }> {
+    if (steps.some((s) => s.length === 0)) throw new Error('eucanet: internal error: runSteps() given an empty step');
+    const flat = steps.flat();
+    if (flat.length === 0) return { replies: [], sent: 0 };
+    const stepEnds: number[] = [];
+    for (const s of steps) stepEnds.push((stepEnds.at(-1) ?? 0) + s.length);
+    const { buf, ends, expects, first, stops, chunkOf } = this.encode(flat, PIPELINE_CHUNK, stepEnds);
+    let reply: Buffer;
+    try {
+      reply = await this.exchange(buf, ends, expects, false, this.testFault?.(flat), stops);
+    } catch (err) {
+      throw this.partialError(flat, first, err, undefined, chunkOf);
+    }
+    const { out, acked } = this.match(flat, first, reply);
+    const replies: Reply[][] = [];
+    let sent = steps.length;
+    let at = 0;
+    steps.forEach((s, k) => {
+      const these: Reply[] = k < sent ? out.slice(at, at + s.length) : s.map(() => ({ messages: [] }));
+      if (k < sent) {
+        these.forEach((r, i) => {
+          if (!acked[at + i]) r.error = new NetlinkError(62 /* ETIME */, { op: `${s[i].describe()} (no reply from the kernel)` });
+        });
+        // Nothing after a step with a refusal was sent.
+        if (these.some((r) => r.error)) sent = k + 1;
+      }
+      replies.push(these);
+      at += s.length;
+    });
+    return { replies, sent };
+  }
+
   /** The synchronous twin of run(), for benchmarks. */
   runSync(requests: readonly Request[], opIndexBase?: number): Reply[] {
     if (requests.length === 0) return [];
@@ -294,6 +280,44 @@ export class NetlinkConnection {
     const replies = await this.run(requests);
     for (const r of replies) if (r.error) throw r.error;
     return replies;
+  }
+
+  /**
+   * Several dumps (or GETs that ask for an ack) in one exchange, one request
+   * per sendto(): one hop to the worker thread instead of one per dump. Each
+   * result is that request's data messages, in order. A dump the kernel marks
+   * interrupted (NLM_F_DUMP_INTR) is run again on its own (dump()).
+   */
+  async dumps(reqs: readonly Request[]): Promise<NlMessage[][]> {
+    if (reqs.length === 0) return [];
+    const { buf, ends, first } = this.encode(reqs, 1);
+    const reply = await this.exchange(
+      buf,
+      ends,
+      ends.map(() => 0),
+      true,
+    );
+    const out = reqs.map((): NlMessage[] => []);
+    const ended = new Uint8Array(reqs.length);
+    const interrupted = new Set<number>();
+    for (const m of splitMessages(reply)) {
+      const i = (m.seq - first) >>> 0;
+      if (i >= reqs.length || ended[i]) continue;
+      if (m.flags & NLM_F_DUMP_INTR) interrupted.add(i);
+      if (m.type === NLMSG_ERROR || m.type === NLMSG_DONE) {
+        const e =
+          m.type === NLMSG_ERROR ? decodeError(m) : { errno: m.length >= NLMSG_HDRLEN + 4 ? -m.buf.readInt32LE(m.offset + NLMSG_HDRLEN) : 0, seq: m.seq };
+        if (e.errno > 0) throw requestError(reqs[i], e);
+        ended[i] = 1;
+        continue;
+      }
+      out[i].push(m);
+    }
+    for (const i of interrupted) {
+      this.dumpsRetried++;
+      out[i] = await this.dump(reqs[i]);
+    }
+    return out;
   }
 
   /** A multipart dump. Retries when the kernel flags it as interrupted (NLM_F_DUMP_INTR). */

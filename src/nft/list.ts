@@ -75,11 +75,46 @@ export async function listSets(conn: NetlinkConnection, family?: Family, table?:
 
 /** The set's elements, intervals merged back into ranges, sorted by key. */
 export async function listElements(conn: NetlinkConnection, set: NftSet): Promise<SetElement[]> {
-  const req = dumpRequest(NFT_MSG_GETSETELEM, set.family, `elements of ${set.name}`, (w) => {
+  return decodeElements(await conn.dump(elementsRequest(set)), set);
+}
+
+function elementsRequest(set: NftSet): Request {
+  return dumpRequest(NFT_MSG_GETSETELEM, set.family, `elements of ${set.name}`, (w) => {
     w.str(NFTA_SET_ELEM_LIST_TABLE, set.table);
     w.str(NFTA_SET_ELEM_LIST_SET, set.name);
   });
-  return decodeElements(await conn.dump(req), set);
+}
+
+/** The parts of the tables `tables` (of any owner), as one exchange of dumps: chains, rules and sets. */
+export async function listTablesContent(conn: NetlinkConnection, tables: readonly Table[]): Promise<{ chains: Chain[]; rules: Rule[]; sets: NftSet[] }> {
+  const families = [...new Set(tables.map((t) => t.family))];
+  const names = new Set(tables.map((t) => `${t.family} ${t.name}`));
+  const mine = (o: { family: Family; table: string }) => names.has(`${o.family} ${o.table}`);
+  const reqs: Request[] = [];
+  for (const f of families) reqs.push(dumpRequest(NFT_MSG_GETCHAIN, f, 'chains'), dumpRequest(NFT_MSG_GETSET, f, 'sets'));
+  for (const t of tables) reqs.push(dumpRequest(NFT_MSG_GETRULE, t.family, 'rules', (w) => w.str(NFTA_RULE_TABLE, t.name)));
+  const got = await conn.dumps(reqs);
+  const out = { chains: [] as Chain[], rules: [] as Rule[], sets: [] as NftSet[] };
+  families.forEach((_, k) => {
+    out.chains.push(...got[2 * k].map(decodeChain).filter(mine));
+    out.sets.push(...got[2 * k + 1].map(decodeSet).filter(mine));
+  });
+  tables.forEach((t, k) => out.rules.push(...got[2 * families.length + k].map(decodeRule).filter((r) => r.family === t.family && r.table === t.name)));
+  return out;
+}
+
+/** The elements of each of `sets`, as one exchange of dumps (see listElements). */
+export async function listElementsOf(conn: NetlinkConnection, sets: readonly NftSet[]): Promise<SetElement[][]> {
+  const got = await conn.dumps(sets.map(elementsRequest));
+  return sets.map((s, k) => decodeElements(got[k], s));
+}
+
+/** The ruleset generation and the tables, in one exchange (the generation read first). */
+export async function generationAndTables(conn: NetlinkConnection): Promise<{ genid: number; tables: Table[] }> {
+  const [gen, tables] = await conn.dumps([generationRequest(), dumpRequest(NFT_MSG_GETTABLE, undefined, 'tables')]);
+  const m = gen.find((x) => x.type === nftType(NFT_MSG_NEWGEN));
+  if (!m) throw new DecodeError('NFT_MSG_NEWGEN', 0, 'the reply to NFT_MSG_GETGEN has no NFT_MSG_NEWGEN');
+  return { genid: decodeGeneration(m), tables: tables.map(decodeTable) };
 }
 
 /** Everything, in kernel order (tables, chains and rules by handle), with every set's elements. */
@@ -96,15 +131,18 @@ export async function listRuleset(conn: NetlinkConnection, family?: Family): Pro
 }
 
 /** The ruleset generation id (NFT_MSG_GETGEN), for CommitOptions.genid. */
-export async function getGeneration(conn: NetlinkConnection): Promise<number> {
-  const req: Request = {
+function generationRequest(): Request {
+  return {
     describe: () => 'nft get generation',
     encode(w, seq) {
       beginNft(w, NFT_MSG_GETGEN, NLM_F_REQUEST | NLM_F_ACK, seq, NFPROTO_UNSPEC);
       w.endMessage();
     },
   };
-  const [reply] = await conn.runAll([req]);
+}
+
+export async function getGeneration(conn: NetlinkConnection): Promise<number> {
+  const [reply] = await conn.runAll([generationRequest()]);
   const m = reply.messages.find((x) => x.type === nftType(NFT_MSG_NEWGEN));
   if (!m) throw new DecodeError('NFT_MSG_NEWGEN', 0, 'the reply to NFT_MSG_GETGEN has no NFT_MSG_NEWGEN');
   return decodeGeneration(m);

@@ -61,7 +61,7 @@ export interface LinkChanges extends LinkAttributes {
   name?: string;
   /** Move to another namespace (name, path or fd). */
   netns?: Netns;
-  /** Change a bridge's own settings (STP, forward delay, hello time). */
+  /** Change a bridge's own settings (STP, forward delay, hello time, multicast snooping). */
   bridge?: BridgeOptions;
 }
 

@@ -5,7 +5,7 @@ import { atOp, ExchangeError, NetlinkError } from '../errors.js';
 import type { Reply, Request } from '../netlink/socket.js';
 import type { Batch } from '../nft/batch.js';
 import { AddressAddRequest, AddressDeleteRequest } from '../rtnl/address.js';
-import { LinkAddRequest, LinkDeleteGroupRequest, LinkDeleteRequest, LinkSetRequest } from '../rtnl/link.js';
+import { LinkAddRequest, LinkDeleteGroupRequest, LinkDeleteRequest, LinkGetRequest, LinkSetRequest } from '../rtnl/link.js';
 import { RouteAddRequest, RouteDeleteRequest } from '../rtnl/route.js';
 import { readSysctl, writeSysctl } from '../sys/sysctl.js';
 import { CommitContext } from './context.js';
@@ -56,6 +56,8 @@ export class CommitRun {
   readonly journal = new Journal();
   readonly stats = { ops: 0, rtnlRequests: 0, nftMessages: 0 };
   nftCommitted = false;
+  /** New taps that go into a bridge, to be asked for before they are enslaved (createTaps). */
+  private readonly settle: number[] = [];
 
   constructor(
     private readonly session: Session,
@@ -95,12 +97,7 @@ export class CommitRun {
    * exchange failed part-way, whatever the kernel's present state says about
    * the requests whose answers were lost. Throws the first failure.
    */
-  private async send(
-    reqs: Request[],
-    items: Item[],
-    inverse: (it: Item, i: number) => Request | null | undefined,
-    index?: (i: number) => number | undefined,
-  ): Promise<void> {
+  private async send(reqs: Request[], items: Item[], inverse: InverseFn, index?: (i: number) => number | undefined): Promise<void> {
     let replies: Reply[];
     let lost: ExchangeError | undefined;
     try {
@@ -110,6 +107,18 @@ export class CommitRun {
       lost = err;
       replies = (err as ExchangeError<Reply>).replies;
     }
+    await this.absorb(reqs, items, inverse, replies, lost, index);
+  }
+
+  /** Journals the answers to one send (see send()); throws its first failure. */
+  private async absorb(
+    reqs: Request[],
+    items: Item[],
+    inverse: InverseFn,
+    replies: Reply[],
+    lost: ExchangeError | undefined,
+    index?: (i: number) => number | undefined,
+  ): Promise<void> {
     this.stats.rtnlRequests += reqs.length;
     const skip = new Set([...(lost?.unknown ?? []), ...(lost?.unsent ?? [])]);
     let first: NetlinkError | undefined;
@@ -160,7 +169,9 @@ export class CommitRun {
   }
 
   private async taps(items: Item<OpOf<'tap.add'>>[]): Promise<void> {
-    this.stats.rtnlRequests += await createTaps(this.session, this.ctx, this.journal, items);
+    const { requests, settle } = await createTaps(this.session, this.ctx, this.journal, items);
+    this.stats.rtnlRequests += requests;
+    this.settle.push(...settle);
     const injected = items.find((it) => it.index === this.opts.failOp);
     if (injected) throw Object.assign(new InjectedFault(`tap add ${injected.op.name}`), { opIndex: injected.index });
   }
@@ -227,6 +238,7 @@ export class CommitRun {
    * entries they change first, so that their undo puts them back as they were.
    */
   private async simple(items: Item[]): Promise<void> {
+    await this.settleTaps();
     await this.learn(items);
     const r = this.ctx.resolver;
     const ops = items.map((it) => it.op);
@@ -235,6 +247,75 @@ export class CommitRun {
     const irreversible = phaseOf(items[0].op) === 'deletes';
     await this.send(reqs, items, (it) => (irreversible ? null : isNeighOp(it.op) ? neighInverse(it.op, r, before) : inverseOf(it.op, this.ctx)));
   }
+
+  /** The lookups of new taps (createTaps), on their own: when no joined phases follow to carry them. */
+  async settleTaps(): Promise<void> {
+    if (!this.settle.length) return;
+    const reqs = this.settle.splice(0).map((i) => new LinkGetRequest(i));
+    this.stats.rtnlRequests += reqs.length;
+    const failed = (await this.session.rtnl.run(reqs)).find((r) => r.error)?.error;
+    if (failed) throw failed;
+  }
+
+  /**
+   * Consecutive phases of sets, address and route changes (JOINABLE) in one
+   * exchange, after the new taps' lookups: one hop to the worker thread
+   * instead of one per phase. The kernel applies them in order, and the
+   * exchange stops after the first phase with a refusal, so what is sent and
+   * journaled is what phase-by-phase sends would have sent and journaled.
+   */
+  async joined(phases: Item[][]): Promise<void> {
+    await this.learn(phases.flat());
+    const r = this.ctx.resolver;
+    const steps = phases.map((items) => items.map((it) => this.wrap(requestFor(it.op, r), it.index)));
+    const lookups = this.settle.splice(0).map((i): Request => new LinkGetRequest(i));
+    const all = lookups.length ? [lookups, ...steps] : steps;
+    let replies: Reply[][];
+    let sent = all.length;
+    let lost: ExchangeError<Reply> | undefined;
+    try {
+      ({ replies, sent } = await this.session.rtnl.runSteps(all));
+    } catch (err) {
+      if (!(err instanceof ExchangeError)) throw err;
+      lost = err as ExchangeError<Reply>;
+      replies = splitReplies(lost.replies, all);
+    }
+    const inverse: InverseFn = (it) => inverseOf(it.op, this.ctx);
+    let first: Error | undefined;
+    let at = 0;
+    for (let k = 0; k < all.length && k < sent; k++) {
+      const part = lost ? lostPart(lost, at, all[k].length) : undefined;
+      at += all[k].length;
+      try {
+        if (k === 0 && lookups.length) {
+          this.stats.rtnlRequests += lookups.length;
+          if (part) throw part;
+          const failed = replies[0].find((x) => x.error)?.error;
+          if (failed) throw failed;
+        } else await this.absorb(all[k], phases[k - (lookups.length ? 1 : 0)], inverse, replies[k], part);
+      } catch (err) {
+        first ??= err as Error;
+      }
+    }
+    if (first) throw first;
+  }
+}
+
+type InverseFn = (it: Item, i: number) => Request | null | undefined;
+
+/** The flat replies of a joined exchange, cut back into its steps. */
+function splitReplies(flat: Reply[], steps: readonly (readonly Request[])[]): Reply[][] {
+  let at = 0;
+  return steps.map((s) => flat.slice((at += s.length) - s.length, at));
+}
+
+/** The part of a joined exchange's failure that falls in one step: undefined if all of it was answered. */
+function lostPart(e: ExchangeError<Reply>, at: number, len: number): ExchangeError<Reply> | undefined {
+  const inStep = (i: number) => i >= at && i < at + len;
+  const unknown = e.unknown.filter(inStep).map((i) => i - at);
+  const unsent = e.unsent.filter(inStep).map((i) => i - at);
+  if (!unknown.length && !unsent.length) return undefined;
+  return new ExchangeError(e.cause, e.replies.slice(at, at + len), unknown, unsent);
 }
 
 function requestFor(op: Op, r: CommitContext['resolver']): Request {

@@ -111,6 +111,9 @@ function bridgeChanges(cur: Link, want: LinkSpec): LinkChanges['bridge'] {
   if (want.helloTime !== undefined && Math.round(want.helloTime * 100) !== Math.round(cur.bridge.helloTime * 100)) {
     b.helloTime = want.helloTime;
   }
+  if (want.multicastSnooping !== undefined && cur.bridge.multicastSnooping !== undefined && want.multicastSnooping !== cur.bridge.multicastSnooping) {
+    b.multicastSnooping = want.multicastSnooping;
+  }
   return Object.keys(b).length ? b : undefined;
 }
 

@@ -14,6 +14,15 @@ import { tapAttributes } from './inverse.js';
 import { checked, describeOp, PHASES, phaseOf, validateOp, type Op, type Phase } from './ops.js';
 import { orderLinkAdds } from './order.js';
 
+/**
+ * Phases whose requests can share one exchange with the phases next to them:
+ * link sets, address and route deletes and adds. Each applied op has an
+ * inverse, and none needs the kernel read in between (neighbour changes read
+ * the entries first, sysctls are files, link adds pick ifindexes, link
+ * deletes cannot be undone).
+ */
+const JOINABLE = new Set<Phase>(['sets', 'unaddress', 'addresses', 'routes']);
+
 /** `done` of `total` ops sent, the last phase being `phase`. */
 export type ProgressFn = (done: number, total: number, phase: Phase) => void;
 
@@ -66,19 +75,35 @@ export async function execute(s: Session, ops: readonly Op[], batch: Batch | und
     await run.prepare(items);
     const total = ops.length + (batch?.length ?? 0);
     let done = 0;
-    for (const phase of PHASES) {
+    const progress = (n: number, phase: Phase) => opts.onProgress?.(Math.min((done += n), total), total, phase);
+    const byPhase = new Map<Phase, Item[]>(PHASES.map((p) => [p, []]));
+    for (const it of items) byPhase.get(phaseOf(it.op))?.push(it);
+    // A renamed link is looked up by its new name only after the rename: such sets go on their own.
+    const renames = byPhase.get('sets')?.some((it) => it.op.op === 'link.set' && it.op.changes.name !== undefined);
+    const joinable = (p: Phase) => JOINABLE.has(p) && !(renames && p === 'sets');
+    for (let p = 0; p < PHASES.length; p++) {
+      const phase = PHASES[p];
+      const these = byPhase.get(phase) ?? [];
       if (phase === 'nft') {
+        await run.settleTaps();
         if (!batch?.length) continue;
         await run.nft(batch);
-        done += batch.length;
-      } else {
-        const these = items.filter((it) => phaseOf(it.op) === phase);
-        if (!these.length) continue;
+        progress(batch.length, phase);
+      } else if (joinable(phase) && these.length) {
+        // This phase and the joinable ones after it, across empty phases, in one exchange.
+        const joined: Phase[] = [];
+        for (; p < PHASES.length && PHASES[p] !== 'nft' && (joinable(PHASES[p]) || !byPhase.get(PHASES[p])?.length); p++) {
+          if (byPhase.get(PHASES[p])?.length) joined.push(PHASES[p]);
+        }
+        p--;
+        await run.joined(joined.map((j) => byPhase.get(j) ?? []));
+        for (const j of joined) progress(byPhase.get(j)?.length ?? 0, j);
+      } else if (these.length) {
         await run.phase(phase, these);
-        done += these.length;
+        progress(these.length, phase);
       }
-      opts.onProgress?.(Math.min(done, total), total, phase);
     }
+    await run.settleTaps();
   } catch (err) {
     const e = err as Error & { opIndex?: number };
     const report = await run.journal.rollback(s.rtnl, (step) =>

@@ -28,6 +28,7 @@ export function inverseChanges(ref: LinkRef, changes: LinkChanges, ctx: CommitCo
     if (changes.bridge.stp !== undefined) b.stp = was.bridge.stp;
     if (changes.bridge.forwardDelay !== undefined) b.forwardDelay = was.bridge.forwardDelay;
     if (changes.bridge.helloTime !== undefined) b.helloTime = was.bridge.helloTime;
+    if (changes.bridge.multicastSnooping !== undefined && was.bridge.multicastSnooping !== undefined) b.multicastSnooping = was.bridge.multicastSnooping;
     if (Object.keys(b).length) back.bridge = b;
   }
   return Object.keys(back).length ? back : undefined;

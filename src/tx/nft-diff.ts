@@ -16,6 +16,7 @@ import { RuleBuilder } from '../nft/build/builder.js';
 import { byteString } from '../util/bytes.js';
 import { parseElements, type ElementInput } from '../nft/build/elements.js';
 import type { Nft } from '../nft/nft.js';
+import { generationAndTables, listElementsOf, listTablesContent } from '../nft/list.js';
 import { renderRuleBody } from '../nft/render/rule.js';
 import type { Chain, Expr, NftSet, Rule, SetElement, Table } from '../nft/types.js';
 import { isOwnedTable, OWNED_TABLE_PREFIX } from './owner.js';
@@ -49,18 +50,26 @@ const ckey = (r: { family: string; table: string; chain: string }) => `${r.famil
  * Reads the current content of eucanet's tables (and of no others); `keep`
  * narrows them to one owner's (the others are returned in `skipped`).
  */
-export async function readOwned(nft: Nft, keep: (t: Table) => boolean = () => true): Promise<Current & { skipped: Table[] }> {
-  const owned = (await nft.listTables()).filter(isOwnedTable);
+export async function readOwned(nft: Nft, keep: (t: Table) => boolean = () => true): Promise<Current & { skipped: Table[]; genid: number }> {
+  // Three exchanges whatever the number of tables and sets: the generation
+  // (first, see plan()) with the tables; their chains, rules and sets; every
+  // set's elements.
+  const { genid, tables: all } = await generationAndTables(nft.conn);
+  const owned = all.filter(isOwnedTable);
   const tables = owned.filter(keep);
-  const cur: Current & { skipped: Table[] } = { tables, chains: [], sets: [], rules: [], elements: new Map(), skipped: owned.filter((t) => !keep(t)) };
-  for (const t of tables) {
-    cur.chains.push(...(await nft.listChains(t.family, t.name)));
-    cur.rules.push(...(await nft.listRules(t.family, t.name)));
-    for (const s of await nft.listSets(t.family, t.name)) {
-      cur.sets.push(s);
-      cur.elements.set(okey(s), await nft.listElements(s));
-    }
-  }
+  const cur: Current & { skipped: Table[]; genid: number } = {
+    tables,
+    chains: [],
+    sets: [],
+    rules: [],
+    elements: new Map(),
+    skipped: owned.filter((t) => !keep(t)),
+    genid,
+  };
+  if (!tables.length) return cur;
+  Object.assign(cur, await listTablesContent(nft.conn, tables));
+  const elements = await listElementsOf(nft.conn, cur.sets);
+  cur.sets.forEach((s, k) => cur.elements.set(okey(s), elements[k]));
   return cur;
 }
 

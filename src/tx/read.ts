@@ -1,6 +1,7 @@
 // Reading the kernel's links, addresses and routes, sorted so that output is
 // deterministic: what the handle's list/get verbs return, and what reconcile
 // and the settling of lost answers read.
+import type { NlMessage } from '../netlink/reader.js';
 import type { Session } from '../session.js';
 import { AddressDumpRequest, decodeAddress, isInetAddress, type Address } from '../rtnl/address.js';
 import type { LinkRef } from '../rtnl/kinds/index.js';
@@ -95,7 +96,11 @@ export async function getLink(s: Session, ref: LinkRef): Promise<Link | undefine
 
 /** All links, sorted by ifindex; the filter is applied by the kernel. */
 export async function listLinks(s: Session, filter: LinkFilter = {}): Promise<Link[]> {
-  const msgs = await s.rtnl.dump(new LinkDumpRequest(filter));
+  return linksOf(await s.rtnl.dump(new LinkDumpRequest(filter)));
+}
+
+/** A link dump's messages, decoded and sorted by ifindex. */
+export function linksOf(msgs: NlMessage[]): Link[] {
   return msgs.map(decodeLink).sort((a, b) => a.index - b.index);
 }
 
@@ -107,8 +112,12 @@ export async function listAddresses(s: Session, filter: AddressFilter = {}): Pro
     await ctx.learn([filter.dev], 'address list');
     index = ctx.indexOf(filter.dev, 'dev');
   }
-  const msgs = await s.rtnl.dump(new AddressDumpRequest(filter.family ?? 0, index));
-  // Sorted by link, family and then numerically, each key computed once.
+  return addressesOf(await s.rtnl.dump(new AddressDumpRequest(filter.family ?? 0, index)), index);
+}
+
+/** An address dump's messages, decoded (of link `index` only, unless 0) and sorted by link, family and then numerically. */
+export function addressesOf(msgs: NlMessage[], index = 0): Address[] {
+  // Each sort key computed once.
   return msgs
     .filter(isInetAddress)
     .map(decodeAddress)
@@ -120,7 +129,14 @@ export async function listAddresses(s: Session, filter: AddressFilter = {}): Pro
 
 /** Routes of one family, optionally of one table (default: main) and of one protocol, sorted by destination. */
 export async function listRoutes(s: Session, filter: RouteFilter = {}): Promise<Route[]> {
-  const msgs = await s.rtnl.dump(new RouteDumpRequest(filter.family ?? 4, filter.protocol ?? 0));
+  return routesOf(await s.rtnl.dump(routeDump(filter)), filter);
+}
+
+/** The dump request listRoutes() sends for `filter`. */
+export const routeDump = (filter: RouteFilter = {}) => new RouteDumpRequest(filter.family ?? 4, filter.protocol ?? 0);
+
+/** A route dump's messages, decoded, kept if in the filter's table, and sorted by destination. */
+export function routesOf(msgs: NlMessage[], filter: RouteFilter = {}): Route[] {
   const table = filter.table ?? 254;
   return msgs
     .map(decodeRoute)

@@ -10,7 +10,9 @@ import { diffNft, readOwned } from './nft-diff.js';
 import { fdbLinks, foreignObjects, type Foreign, type OwnerScope } from './owner.js';
 import type { Delta } from './delta.js';
 import { planChanged } from './partial.js';
-import { listAddresses, listFdb, listLinks, listRoutes } from './read.js';
+import { addressesOf, linksOf, listFdb, routeDump, routesOf } from './read.js';
+import { AddressDumpRequest } from '../rtnl/address.js';
+import { LinkDumpRequest } from '../rtnl/link.js';
 import { Transaction, type CommitOptions, type CommitStats } from './transaction.js';
 import { phase } from '../util/phases.js';
 
@@ -57,12 +59,13 @@ export async function readKernelState(h: Session, want: DesiredState, scope?: Ow
   // FDB entries only of the vxlan links eucanet manages them on, one dump each
   // filtered by the kernel (none at all without such links), asked as soon as
   // the links are known, alongside the address and route dumps.
-  const linksRead = listLinks(h);
-  const fdbRead = linksRead.then(async (links) => {
-    const of = fdbLinks(links, scope);
-    return { of, entries: (await Promise.all(of.map((l) => listFdb(h, { dev: l.index })))).flat() };
-  });
-  const [links, addresses, routes, { of: fdbOf, entries: fdb }] = await Promise.all([linksRead, listAddresses(h), listRoutes(h, routeFilter), fdbRead]);
+  // The links, addresses and routes: three dumps in one exchange.
+  const [linkMsgs, addressMsgs, routeMsgs] = await h.rtnl.dumps([new LinkDumpRequest(), new AddressDumpRequest(0, 0), routeDump(routeFilter)]);
+  const links = linksOf(linkMsgs);
+  const addresses = addressesOf(addressMsgs);
+  const routes = routesOf(routeMsgs, routeFilter);
+  const fdbOf = fdbLinks(links, scope);
+  const fdb = (await Promise.all(fdbOf.map((l) => listFdb(h, { dev: l.index })))).flat();
   const sysctls: Record<string, string> = {};
   for (const key of Object.keys(want.sysctls ?? {})) {
     try {
@@ -82,10 +85,7 @@ export async function plan(h: Session, want: DesiredState, opts: PlanOptions = {
   // The nftables reads go over their own socket, so they overlap the
   // rtnetlink dumps. The generation is read first: if another process changes
   // the ruleset after it, the kernel refuses our batch (ERESTART) and we plan again.
-  const nftRead = (async () => {
-    const genid = await h.nft.generation();
-    return { genid, cur: await readOwned(h.nft, keep) };
-  })();
+  const nftRead = readOwned(h.nft, keep).then((cur) => ({ genid: cur.genid, cur }));
   const [cur, { genid, cur: nftCur }] = await Promise.all([readKernelState(h, want, scope), nftRead]);
   phase('reads');
   const d = diffState(cur, want, scope);

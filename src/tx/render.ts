@@ -45,6 +45,7 @@ function kindArgs(s: LinkSpec): string[] {
       if (s.stp !== undefined) o.push('stp_state', s.stp ? '1' : '0');
       if (s.forwardDelay !== undefined) o.push('forward_delay', String(Math.round(s.forwardDelay * 100)));
       if (s.helloTime !== undefined) o.push('hello_time', String(Math.round(s.helloTime * 100)));
+      if (s.multicastSnooping !== undefined) o.push('mcast_snooping', s.multicastSnooping ? '1' : '0');
       return o;
     }
     case 'vlan':

@@ -4,7 +4,7 @@
 import type { Session } from '../session.js';
 import { addon, nativeError, type TapOptions } from '../native.js';
 import { netnsTarget } from '../sys/netns-path.js';
-import { LinkDeleteRequest, settleLinks } from '../rtnl/link.js';
+import { LinkDeleteRequest } from '../rtnl/link.js';
 import type { Item, OpOf } from './commit.js';
 import type { CommitContext } from './context.js';
 import type { Journal } from './journal.js';
@@ -32,11 +32,12 @@ function byOptions(items: TapItem[]): Array<{ opts: TapOptions; items: TapItem[]
 
 /**
  * Creates the taps, each group all or none; journals each tap the moment its
- * group exists; then asks the kernel for the ones that go into a bridge
- * (which is what makes enslaving them cheap, see settleLinks). Returns how
- * many requests that took.
+ * group exists. Returns how many taps were made, and the ifindexes of those
+ * that go into a bridge: asking the kernel for each of them before they are
+ * enslaved is what makes enslaving them cheap (see settleLinks); the caller
+ * sends those lookups with its next requests.
  */
-export async function createTaps(h: Session, ctx: CommitContext, journal: Journal, items: TapItem[]): Promise<number> {
+export async function createTaps(h: Session, ctx: CommitContext, journal: Journal, items: TapItem[]): Promise<{ requests: number; settle: number[] }> {
   let requests = 0;
   const enslaved: number[] = [];
   for (const group of byOptions(items)) {
@@ -57,6 +58,5 @@ export async function createTaps(h: Session, ctx: CommitContext, journal: Journa
       if (it.op.spec.master !== undefined) enslaved.push(indexes[i]);
     });
   }
-  await settleLinks(h.rtnl, enslaved);
-  return requests + enslaved.length;
+  return { requests, settle: enslaved };
 }

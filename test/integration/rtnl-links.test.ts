@@ -27,7 +27,7 @@ async function get(h: Handle, ref: LinkRef): Promise<Link> {
 }
 
 describe.skipIf(!isRoot)('links (root, a fresh namespace per test)', () => {
-  it('bridge: create with stp/forward delay/hello time, read back, change, delete', async () => {
+  it('bridge: create with stp/forward delay/hello time/multicast snooping, read back, change, delete', async () => {
     await withHandle(async (h, ns) => {
       await h.links.add({ name: 'br0', kind: 'bridge', stp: false, forwardDelay: 2, helloTime: 1, mtu: 1400, group: 5, alias: 'eucabr10', up: true });
       const l = await get(h, 'br0');
@@ -38,11 +38,12 @@ describe.skipIf(!isRoot)('links (root, a fresh namespace per test)', () => {
         group: 5,
         alias: 'eucabr10',
         up: true,
-        bridge: { stp: false, forwardDelay: 2, helloTime: 1 },
+        // Multicast snooping: the kernel's default for a new bridge, on.
+        bridge: { stp: false, forwardDelay: 2, helloTime: 1, multicastSnooping: true },
       });
       const o = ipLink(ns, 'br0');
       expect(o.linkinfo.info_kind).toBe('bridge');
-      expect(o.linkinfo.info_data).toMatchObject({ stp_state: 0, forward_delay: 200, hello_time: 100 });
+      expect(o.linkinfo.info_data).toMatchObject({ stp_state: 0, forward_delay: 200, hello_time: 100, mcast_snooping: 1 });
       expect(o.mtu).toBe(1400);
       expect(o.group).toBe('5');
       expect(o.ifalias).toBe('eucabr10');
@@ -52,9 +53,9 @@ describe.skipIf(!isRoot)('links (root, a fresh namespace per test)', () => {
 
       // STP on: the kernel wants forward delay 2-30 s.
       await h.links.delete('br0');
-      await h.links.add({ name: 'br0', kind: 'bridge', stp: true, forwardDelay: 4, helloTime: 2 });
-      expect((await get(h, 'br0')).bridge).toEqual({ stp: true, forwardDelay: 4, helloTime: 2 });
-      expect(ipLink(ns, 'br0').linkinfo.info_data).toMatchObject({ stp_state: 1, forward_delay: 400, hello_time: 200 });
+      await h.links.add({ name: 'br0', kind: 'bridge', stp: true, forwardDelay: 4, helloTime: 2, multicastSnooping: false });
+      expect((await get(h, 'br0')).bridge).toEqual({ stp: true, forwardDelay: 4, helloTime: 2, multicastSnooping: false });
+      expect(ipLink(ns, 'br0').linkinfo.info_data).toMatchObject({ stp_state: 1, forward_delay: 400, hello_time: 200, mcast_snooping: 0 });
 
       await h.links.delete('br0');
       expect(await h.links.get('br0')).toBeUndefined();

@@ -72,7 +72,7 @@ const nics = async (h: Handle) => {
   await h.links.add({ kind: 'veth', name: 'eth1', peer: 'eth1p', up: true });
   await h.addresses.add({ dev: 'eth1', address: '10.0.0.1/24' });
 };
-const bridge = { kind: 'bridge', stp: false, forwardDelay: 0, up: true } as const;
+const bridge = { kind: 'bridge', stp: false, forwardDelay: 0, multicastSnooping: false, up: true } as const;
 const vxlan = { kind: 'vxlan', vni: 10, local: '10.0.0.1', multicastGroup: '239.1.1.1', device: 'eth1', port: 4789, up: true } as const;
 const NO_SUCH_LINK = 999_999;
 const { multicastGroup: _group, ...vxlanUnicast } = vxlan;

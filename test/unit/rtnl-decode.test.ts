@@ -122,7 +122,12 @@ describe('decodeLink on an RTM_GETLINK dump', () => {
       expect(l.linkNetnsId).toBe(o.link_netnsid);
       const d = o.linkinfo?.info_data;
       if (l.kind === 'bridge') {
-        expect(l.bridge).toEqual({ stp: d.stp_state !== 0, forwardDelay: d.forward_delay / 100, helloTime: d.hello_time / 100 });
+        expect(l.bridge).toEqual({
+          stp: d.stp_state !== 0,
+          forwardDelay: d.forward_delay / 100,
+          helloTime: d.hello_time / 100,
+          multicastSnooping: d.mcast_snooping !== 0,
+        });
       }
       if (l.kind === 'vxlan') {
         expect(l.vxlan).toMatchObject({ vni: d.id, remote: d.remote, local: d.local, port: d.port, ttl: d.ttl, learning: d.learning });

@@ -171,6 +171,9 @@ describe('link add: golden bytes from ip', () => {
   it('bridge: stp off, forward delay 0 (ip link add name br0 type bridge stp_state 0 forward_delay 0)', () => {
     linkAdd('link-add-bridge', { name: 'br0', kind: 'bridge', stp: false, forwardDelay: 0 });
   });
+  it("bridge: stp off, forward delay 0, multicast snooping off (the MANAGED roles' bridges)", () => {
+    linkAdd('link-add-bridge-nosnoop', { name: 'br0', kind: 'bridge', stp: false, forwardDelay: 0, multicastSnooping: false });
+  });
   it('bridge: stp on, forward delay 2 s, hello time 1 s (ip takes centiseconds)', () => {
     linkAdd('link-add-bridge-timers', { name: 'br0', kind: 'bridge', stp: true, forwardDelay: 2, helloTime: 1 });
   });

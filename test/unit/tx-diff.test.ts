@@ -23,7 +23,7 @@ const link = (index: number, name: string, extra: Partial<Link> = {}): Link => (
   ...extra,
 });
 const bridge = (index: number, name: string, alias = 'eucanet', extra: Partial<Link> = {}): Link =>
-  link(index, name, { alias, bridge: { stp: false, forwardDelay: 0, helloTime: 2 }, ...extra });
+  link(index, name, { alias, bridge: { stp: false, forwardDelay: 0, helloTime: 2, multicastSnooping: true }, ...extra });
 const addr = (index: number, cidr: string, proto?: number): Address => {
   const [address, prefix] = cidr.split('/');
   return { index, family: 4, address: address, prefix: Number(prefix), scope: 0, flags: 0, ...(proto !== undefined ? { proto } : {}) };
@@ -56,7 +56,11 @@ describe('diffState: links', () => {
 
   it('an existing link with other attributes is changed in place, only what differs (mtu, group, up, master, bridge settings)', () => {
     const cur = kernel({
-      links: [lo, bridge(3, 'eucabr10', 'eucanet', { mtu: 1400, up: false, bridge: { stp: true, forwardDelay: 15, helloTime: 2 } }), bridge(4, 'outer')],
+      links: [
+        lo,
+        bridge(3, 'eucabr10', 'eucanet', { mtu: 1400, up: false, bridge: { stp: true, forwardDelay: 15, helloTime: 2, multicastSnooping: true } }),
+        bridge(4, 'outer'),
+      ],
     });
     const d = diffState(cur, {
       links: [

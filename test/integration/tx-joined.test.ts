@@ -1,0 +1,118 @@
+// A commit's link sets, address and route changes go to the kernel in one
+// exchange (one hop to the worker thread), after the new taps' lookups; the
+// exchange stops after the first step with a refusal, so nothing after it is
+// sent, as when each phase had its own exchange. Checked against the kernel
+// with `ip -j`.
+import { describe, expect, it } from 'vitest';
+import { TransactionError } from '../../src/errors.js';
+import type { Request } from '../../src/netlink/socket.js';
+import { AddressAddRequest } from '../../src/rtnl/address.js';
+import { LinkGetRequest } from '../../src/rtnl/link.js';
+import { readOwned } from '../../src/tx/nft-diff.js';
+import { isRoot, nftRuleset, nsExec, withHandle } from '../helpers/netns.js';
+
+if (!isRoot) console.warn('test/integration/tx-joined.test.ts: skipped, needs root');
+
+/** Links given by ifindex need no lookup. */
+const BY_INDEX = { index: (x: unknown) => x as number, netnsFd: () => -1 };
+
+const addrs = (ns: string, dev: string): string[] =>
+  (JSON.parse(nsExec(ns, 'ip', ['-j', '-4', 'addr', 'show', 'dev', dev])) as Array<{ addr_info: Array<{ local: string }> }>).flatMap((l) =>
+    l.addr_info.map((a) => a.local),
+  );
+
+describe.skipIf(!isRoot)('one exchange for the joined phases (root)', () => {
+  it('sends taps lookups, sets and addresses of a bring-up as one pipelined exchange', async () => {
+    await withHandle(async (h, ns) => {
+      await h.links.add({ kind: 'bridge', name: 'eucabr10', up: true });
+      await h.links.add({ kind: 'veth', name: 'eth0', peer: 'eth0p', up: true });
+      const sizes: number[] = [];
+      h.rtnl.testFault = (reqs: readonly Request[]) => {
+        sizes.push(reqs.length);
+        return undefined;
+      };
+      const tx = h.transaction();
+      for (let i = 0; i < 20; i++) tx.addTap(`vnet${i}`, { master: 'eucabr10', up: true, group: 4200 });
+      for (let i = 0; i < 20; i++) tx.addAddress({ dev: 'eth0', address: `172.16.0.${i + 1}/32` });
+      await tx.commit();
+      // 20 lookups + 20 sets + 20 addresses, one exchange (it was three).
+      expect(sizes).toEqual([60]);
+      const links = JSON.parse(nsExec(ns, 'ip', ['-j', 'link', 'show', 'master', 'eucabr10'])) as Array<{ ifname: string }>;
+      expect(links.map((l) => l.ifname).sort()).toEqual(Array.from({ length: 20 }, (_, i) => `vnet${i}`).sort());
+      expect(addrs(ns, 'eth0')).toHaveLength(20);
+    });
+  });
+
+  it('runSteps: a step with a refusal ends the exchange; the steps after it are not sent', async () => {
+    await withHandle(async (h, ns) => {
+      await h.links.add({ kind: 'veth', name: 'eth0', peer: 'eth0p', up: true });
+      const eth0 = Number(JSON.parse(nsExec(ns, 'ip', ['-j', 'link', 'show', 'dev', 'eth0']))[0].ifindex);
+      const add = (a: string) => new AddressAddRequest({ dev: eth0, address: a }, BY_INDEX);
+      const { replies, sent } = await h.rtnl.runSteps([[add('10.9.0.1/32')], [new LinkGetRequest(999_999)], [add('10.9.0.2/32')]]);
+      expect(sent).toBe(2);
+      expect(replies.map((r) => r.map((x) => x.error?.code))).toEqual([[undefined], ['ENODEV'], [undefined]]);
+      expect(addrs(ns, 'eth0')).toEqual(['10.9.0.1']);
+      // The same requests in one run(): the kernel handles each on its own, so the third goes in.
+      const plain = await h.rtnl.run([add('10.9.0.3/32'), new LinkGetRequest(999_999), add('10.9.0.4/32')]);
+      expect(plain.map((x) => x.error?.code)).toEqual([undefined, 'ENODEV', undefined]);
+      expect(addrs(ns, 'eth0').sort()).toEqual(['10.9.0.1', '10.9.0.3', '10.9.0.4']);
+    });
+  });
+
+  it('a refused set stops the exchange before the addresses, and the rollback leaves the system as it was', async () => {
+    await withHandle(async (h, ns) => {
+      await h.links.add({ kind: 'veth', name: 'eth0', peer: 'eth0p', up: true });
+      const tx = h.transaction();
+      // eth0 is a veth, not a master: EOPNOTSUPP.
+      tx.addTap('vnet0', { master: 'eth0', up: true });
+      tx.addAddress({ dev: 'eth0', address: '172.16.9.1/32' });
+      const sizes: number[] = [];
+      h.rtnl.testFault = (reqs: readonly Request[]) => {
+        sizes.push(reqs.length);
+        return undefined;
+      };
+      const err = (await tx.commit().catch((e: unknown) => e)) as TransactionError;
+      expect(err).toBeInstanceOf(TransactionError);
+      expect(err.code).toBe('EOPNOTSUPP');
+      expect(err.opIndex).toBe(0);
+      expect(err.rolledBack, err.message).toBe(true);
+      // Undone: the tap (a new tap's refused set has no pre-image); the address add was never sent.
+      expect(err.message).toMatch(/rolled back \(1 applied op undone\); the system is as it was/);
+      expect(sizes[0]).toBe(3);
+      expect(addrs(ns, 'eth0')).toEqual([]);
+      expect(nsExec(ns, 'ip', ['-j', 'link', 'show'])).not.toContain('vnet0');
+    });
+  });
+
+  it("reads eucanet's nft tables in three exchanges however many tables and sets, the same as nft -j lists them", async () => {
+    await withHandle(async (h, ns) => {
+      const tx = h.transaction();
+      for (const t of ['eucanet', 'eucanet-a', 'eucanet-b']) {
+        const set = { family: 'ip', table: t, name: 'm', key: 'ipv4_addr', data: 'ipv4_addr' } as const;
+        tx.nft.addTable({ family: 'ip', name: t }).addChain({ family: 'ip', table: t, name: 'c' }).addSet(set);
+        tx.nft.addSet({ ...set, name: 'n' });
+        tx.nft.addElements(set, [
+          ['10.0.0.1', '172.16.0.1'],
+          ['10.0.0.2', '172.16.0.2'],
+        ]);
+      }
+      tx.nft.addTable({ family: 'ip', name: 'other' });
+      await tx.commit();
+      const conn = h.nft.conn as unknown as { exchange: (...a: unknown[]) => Promise<Buffer> };
+      const real = conn.exchange.bind(conn);
+      let exchanges = 0;
+      conn.exchange = (...a: unknown[]) => {
+        exchanges++;
+        return real(...a);
+      };
+      const cur = await readOwned(h.nft);
+      expect(exchanges).toBe(3);
+      expect(cur.genid).toBeTypeOf('number');
+      expect(cur.tables.map((t) => t.name).sort()).toEqual(['eucanet', 'eucanet-a', 'eucanet-b']);
+      expect(cur.chains).toHaveLength(3);
+      const oracle = nftRuleset(ns).filter((o) => o.map && o.map.table.startsWith('eucanet'));
+      expect(cur.sets.map((x) => `${x.table}/${x.name}`).sort()).toEqual(oracle.map((o) => `${o.map.table}/${o.map.name}`).sort());
+      for (const o of oracle) expect(cur.elements.get(`ip ${o.map.table} ${o.map.name}`)?.length ?? 0).toBe(o.map.elem?.length ?? 0);
+    });
+  });
+});
