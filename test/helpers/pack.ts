@@ -81,7 +81,7 @@ export async function installTarball(tgz: string, app: string): Promise<void> {
   }
   const spec = `file:../${basename(tgz)}`;
   const integrity = `sha512-${createHash('sha512').update(readFileSync(tgz)).digest('base64')}`;
-  const version = JSON.parse(readFileSync(join(repo, 'package.json'), 'utf8')).version as string;
+  const { version, bin } = JSON.parse(readFileSync(join(repo, 'package.json'), 'utf8')) as { version: string; bin: Record<string, string> };
   const pkg = { name: 'eucanet-scratch', private: true, type: 'module', dependencies: { eucanet: spec } };
   writeFileSync(join(app, 'package.json'), JSON.stringify(pkg, null, 2));
   writeFileSync(
@@ -93,7 +93,8 @@ export async function installTarball(tgz: string, app: string): Promise<void> {
         requires: true,
         packages: {
           '': { name: pkg.name, dependencies: pkg.dependencies },
-          'node_modules/eucanet': { version, resolved: spec, integrity, dependencies: deps },
+          // npm ci links node_modules/.bin from the lock's bin, not the package's.
+          'node_modules/eucanet': { version, resolved: spec, integrity, dependencies: deps, bin },
           ...packages,
         },
       },
