@@ -19,31 +19,18 @@ import { eucanet } from '../helpers/cli.js';
 import { withEtcd } from '../helpers/etcd.js';
 import { isRoot, nsExec } from '../helpers/netns.js';
 import { TwoClusters } from '../helpers/two-clusters.js';
+import { twoClusterCloud } from '../helpers/two-cluster-state.js';
 
 if (!isRoot) console.warn('test/integration/etcd-clusters.test.ts: skipped, needs root');
 
-const doc = (): State => ({
-  mode: 'MANAGED',
-  segmentation: 'vxlan',
-  subnet: '10.1.0.0/16',
-  addrsPerNet: 32,
-  publicIps: ['192.168.32.200-192.168.32.203'],
-  clusters: {
-    c1: {
-      cc: { publicInterface: 'eth0', privateInterface: 'eth1', underlay: '10.0.1.1/24', tunnelAddress: '192.168.32.20' },
-      nodes: { nc1: { privateInterface: 'eth0', underlay: '10.0.1.11/24' } },
-    },
-    c2: {
-      cc: { publicInterface: 'eth0', privateInterface: 'eth1', underlay: '10.0.2.1/24', tunnelAddress: '192.168.32.21' },
-      nodes: { nc3: { privateInterface: 'eth0', underlay: '10.0.2.13/24' } },
-    },
-  },
-  groups: [{ owner: 'admin', name: 'a', rules: [] }],
-  instances: [
-    { id: 'i-a1', group: 'admin/a', node: 'nc1' },
-    { id: 'i-a2', group: 'admin/a', node: 'nc3' },
-  ],
-});
+const doc = (): State =>
+  twoClusterCloud({
+    groups: [{ owner: 'admin', name: 'a', rules: [] }],
+    instances: [
+      { id: 'i-a1', group: 'admin/a', node: 'nc1' },
+      { id: 'i-a2', group: 'admin/a', node: 'nc3' },
+    ],
+  });
 
 const ifnames = (ns: string) => (JSON.parse(nsExec(ns, 'ip', ['-j', 'link'])) as { ifname: string }[]).map((l) => l.ifname);
 

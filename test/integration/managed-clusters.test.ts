@@ -15,6 +15,7 @@ import { gatewayOf } from '../../src/managed/clusters.js';
 import { groupNet, parseBlock } from '../../src/managed/net.js';
 import type { AllocatedState, State } from '../../src/managed/types.js';
 import { TwoClusters } from '../helpers/two-clusters.js';
+import { twoClusterCloud } from '../helpers/two-cluster-state.js';
 import { dhcpServerFor } from '../../src/managed/apply.js';
 import { runDhcpClient } from '../../src/demo/dhcp-client.js';
 import { isRoot, nsExec } from '../helpers/netns.js';
@@ -50,22 +51,7 @@ function floodList(ns: string, dev: string): string[] {
 }
 
 function doc(): State {
-  return {
-    mode: 'MANAGED',
-    segmentation: 'vxlan',
-    subnet: '10.1.0.0/16',
-    addrsPerNet: 32,
-    publicIps: ['192.168.32.200-192.168.32.203'],
-    clusters: {
-      c1: {
-        cc: { publicInterface: 'eth0', privateInterface: 'eth1', underlay: '10.0.1.1/24', tunnelAddress: '192.168.32.20' },
-        nodes: { nc1: { privateInterface: 'eth0', underlay: '10.0.1.11/24' } },
-      },
-      c2: {
-        cc: { publicInterface: 'eth0', privateInterface: 'eth1', underlay: '10.0.2.1/24', tunnelAddress: '192.168.32.21' },
-        nodes: { nc3: { privateInterface: 'eth0', underlay: '10.0.2.13/24' } },
-      },
-    },
+  return twoClusterCloud({
     groups: [
       { owner: 'admin', name: 'a', rules: [{ protocol: 'icmp', cidr: '192.168.32.0/24' }] },
       { owner: 'admin', name: 'b', rules: [] },
@@ -75,7 +61,7 @@ function doc(): State {
       { id: 'i-a2', group: 'admin/a', node: 'nc3', publicIp: true },
       { id: 'i-b1', group: 'admin/b', node: 'nc1' },
     ],
-  };
+  });
 }
 
 describe.skipIf(!isRoot)('two clusters joined by tunnels between the CCs (root)', () => {

@@ -8,24 +8,10 @@ import { dhcpNetworksOf } from '../../src/managed/roles/dhcp.js';
 import { planCc, planNc, planRole } from '../../src/managed/roles/index.js';
 import { runInstance } from '../../src/managed/ops/instances.js';
 import type { State } from '../../src/managed/types.js';
+import { twoClusterCloud } from '../helpers/two-cluster-state.js';
 
 function cloud(extra: Partial<State> = {}): State {
-  return {
-    mode: 'MANAGED',
-    segmentation: 'vxlan',
-    subnet: '10.1.0.0/16',
-    addrsPerNet: 32,
-    publicIps: ['192.168.32.200-192.168.32.203'],
-    clusters: {
-      c1: {
-        cc: { publicInterface: 'eth0', privateInterface: 'eth1', underlay: '10.0.1.1/24', tunnelAddress: '192.168.32.20' },
-        nodes: { nc1: { privateInterface: 'eth0', underlay: '10.0.1.11/24' } },
-      },
-      c2: {
-        cc: { publicInterface: 'eth0', privateInterface: 'eth1', underlay: '10.0.2.1/24', tunnelAddress: '192.168.32.21' },
-        nodes: { nc3: { privateInterface: 'eth0', underlay: '10.0.2.13/24' } },
-      },
-    },
+  return twoClusterCloud({
     groups: [
       { owner: 'admin', name: 'a', vlan: 10, subnet: '10.1.0.0/27', rules: [{ protocol: 'tcp', from: 22, cidr: '0.0.0.0/0' }] },
       { owner: 'admin', name: 'b', vlan: 11, subnet: '10.1.0.32/27' },
@@ -36,7 +22,7 @@ function cloud(extra: Partial<State> = {}): State {
       { id: 'i-b1', group: 'admin/b', node: 'nc1' },
     ],
     ...extra,
-  };
+  });
 }
 
 function refused(f: () => unknown): ValidationError {
