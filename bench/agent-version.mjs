@@ -1,6 +1,6 @@
 // Where one agent's time goes per new store version at 5000 instances (issue
-// 17): the CC role (every instance: the NAT map, DHCP hosts) over an etcd
-// store, in a fresh namespace. After a full apply, each of --versions
+// 17): the CC role (every instance: the NAT map, DHCP hosts), or an NC's,
+// over an etcd store, in a fresh namespace. After a full apply, each of --versions
 // changes (authorize, revoke, run-instance, terminate in turn) is read
 // (store.read: the cache, assembly and validation), allocated, and applied
 // incrementally (applyRole with the previous snapshot: plan, delta,
@@ -10,7 +10,7 @@
 //
 // With EUCANET_PHASES=1: the apply's own phases too, in ms per version.
 //
-// Usage: node bench/agent-version.mjs [--instances 5000] [--versions 20] [--profile out.cpuprofile]
+// Usage: node bench/agent-version.mjs [--role cc|NODE] [--instances 5000] [--versions 20] [--profile out.cpuprofile]
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
@@ -32,6 +32,8 @@ const arg = (k, d) => {
 const N = Number(arg('instances', '5000'));
 const VERSIONS = Number(arg('versions', '20'));
 const PROFILE = arg('profile', '');
+// --role cc (every instance) or a node's name (nc0: 25 instances of the 5000).
+const ROLE = arg('role', 'cc');
 const NODES = 200;
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const ip = (...a) => execFileSync('ip', a, { stdio: ['ignore', 'pipe', 'pipe'] }).toString();
@@ -97,7 +99,7 @@ try {
   ip('-n', ns, 'link', 'set', 'eth0', 'up');
   ip('-n', ns, 'link', 'set', 'eth1', 'up');
   await writer.write(cloudOf(N));
-  const role = { role: 'cc' };
+  const role = ROLE === 'cc' ? { role: 'cc' } : { role: 'nc', node: ROLE };
   const netns = `/run/netns/${ns}`;
   let snap = await agentStore.read();
   let r = await applyRole(allocate(snap.state, { validated: true }), role, { netns });
@@ -145,7 +147,7 @@ try {
   }
   const col = (k) => Math.round(med(rows.map((x) => x[k])) * 10) / 10;
   // read includes one validation (the store's); validate is a second one, timed alone.
-  console.log(JSON.stringify({ instances: N, versions: VERSIONS, medianMs: { readAndValidate: col('read'), validate: col('validate'), allocate: col('allocate'), applyIncremental: col('apply') }, ops: rows.map((x) => x.ops) }));
+  console.log(JSON.stringify({ role: ROLE, instances: N, versions: VERSIONS, medianMs: { readAndValidate: col('read'), validate: col('validate'), allocate: col('allocate'), applyIncremental: col('apply') }, ops: rows.map((x) => x.ops) }));
 } finally {
   if (dnsmasq) spawnSync('kill', [String(dnsmasq)]);
   spawnSync('ip', ['netns', 'del', ns]);
