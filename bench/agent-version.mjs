@@ -53,8 +53,17 @@ function cloudOf(n) {
     macPrefix: 'd0:0d',
     cc: { publicInterface: 'eth0', privateInterface: 'eth1', underlay: '172.31.0.1/16' },
     nodes,
-    groups: Array.from({ length: Math.ceil(n / 100) }, (_, g) => ({ owner: 'admin', name: `g${g}`, rules: [{ protocol: 'tcp', from: 22, to: 22, cidr: '0.0.0.0/0' }] })),
-    instances: Array.from({ length: n }, (_, k) => ({ id: `i-${k}`, group: `admin/g${Math.floor(k / 100)}`, node: `nc${k % NODES}`, port: `vn${Math.floor(k / NODES)}` })),
+    groups: Array.from({ length: Math.ceil(n / 100) }, (_, g) => ({
+      owner: 'admin',
+      name: `g${g}`,
+      rules: [{ protocol: 'tcp', from: 22, to: 22, cidr: '0.0.0.0/0' }],
+    })),
+    instances: Array.from({ length: n }, (_, k) => ({
+      id: `i-${k}`,
+      group: `admin/g${Math.floor(k / 100)}`,
+      node: `nc${k % NODES}`,
+      port: `vn${Math.floor(k / NODES)}`,
+    })),
   };
 }
 
@@ -74,9 +83,26 @@ async function startEtcd() {
   const url = `http://127.0.0.1:${c}`;
   const peer = `http://127.0.0.1:${p}`;
   const args = ['--name', 'b', '--data-dir', dir, '--listen-client-urls', url, '--advertise-client-urls', url, '--listen-peer-urls', peer];
-  args.push('--initial-advertise-peer-urls', peer, '--initial-cluster', `b=${peer}`, '--log-level', 'error', '--max-txn-ops', '65536', '--max-request-bytes', String(64 << 20));
+  args.push(
+    '--initial-advertise-peer-urls',
+    peer,
+    '--initial-cluster',
+    `b=${peer}`,
+    '--log-level',
+    'error',
+    '--max-txn-ops',
+    '65536',
+    '--max-request-bytes',
+    String(64 << 20),
+  );
   const child = spawn(process.env.EUCANET_ETCD ?? '/usr/bin/etcd', args, { stdio: 'ignore' });
-  while (!(await fetch(`${url}/health`).then((r) => r.ok).catch(() => false))) await sleep(50);
+  while (
+    !(await globalThis
+      .fetch(`${url}/health`)
+      .then((r) => r.ok)
+      .catch(() => false))
+  )
+    await sleep(50);
   return {
     url,
     async stop() {
@@ -117,7 +143,12 @@ try {
   for (let k = 0; k < VERSIONS; k++) {
     const p = 40000 + Math.floor(k / 4);
     const rule = { protocol: 'tcp', from: p, to: p, cidr: '0.0.0.0/0' };
-    const ops = [(s) => authorize(s, 'admin/g0', rule), (s) => revoke(s, 'admin/g0', rule), (s) => runInstance(s, { id: `i-x${p}`, group: 'admin/g0', node: 'nc0' }), (s) => terminateInstance(s, `i-x${p}`)];
+    const ops = [
+      (s) => authorize(s, 'admin/g0', rule),
+      (s) => revoke(s, 'admin/g0', rule),
+      (s) => runInstance(s, { id: `i-x${p}`, group: 'admin/g0', node: 'nc0' }),
+      (s) => terminateInstance(s, `i-x${p}`),
+    ];
     const w = await update(writer, ops[k % 4]);
     while ((await versions.next()).value !== w.version);
     phase('(writer, waiting)');
@@ -147,7 +178,15 @@ try {
   }
   const col = (k) => Math.round(med(rows.map((x) => x[k])) * 10) / 10;
   // read includes one validation (the store's); validate is a second one, timed alone.
-  console.log(JSON.stringify({ role: ROLE, instances: N, versions: VERSIONS, medianMs: { readAndValidate: col('read'), validate: col('validate'), allocate: col('allocate'), applyIncremental: col('apply') }, ops: rows.map((x) => x.ops) }));
+  console.log(
+    JSON.stringify({
+      role: ROLE,
+      instances: N,
+      versions: VERSIONS,
+      medianMs: { readAndValidate: col('read'), validate: col('validate'), allocate: col('allocate'), applyIncremental: col('apply') },
+      ops: rows.map((x) => x.ops),
+    }),
+  );
 } finally {
   if (dnsmasq) spawnSync('kill', [String(dnsmasq)]);
   spawnSync('ip', ['netns', 'del', ns]);

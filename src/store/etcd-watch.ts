@@ -114,7 +114,11 @@ export class StateFeed {
     if (this.ended) return;
     this.from = after + 1;
     if (version > this.seen) this.seen = version;
-    const w = this.store.client.watch().prefix(this.store.prefix).startRevision(String(after + 1)).watcher();
+    const w = this.store.client
+      .watch()
+      .prefix(this.store.prefix)
+      .startRevision(String(after + 1))
+      .watcher();
     this.watcher = w;
     w.on('data', (res: IWatchResponse) => {
       if (w === this.watcher) this.onData(res);

@@ -75,7 +75,7 @@ function randomChange(s: State, r: () => number, n: number): Change {
         return { ...rest, cc, nodes: c.nodes };
       }
       const { cc, nodes: ns, ...rest } = x;
-      return { ...rest, clusters: { east: { cc: { ...cc!, tunnelAddress: '172.30.0.1' }, nodes: ns! } } } as State;
+      return { ...rest, clusters: { east: { cc: { ...cc!, tunnelAddress: '172.30.0.1' }, nodes: ns! } } };
     },
   };
 }
@@ -92,18 +92,21 @@ interface Rig {
 }
 
 async function withRig(fn: (r: Rig) => Promise<void>, args?: string[]): Promise<void> {
-  await withEtcd(async (etcd) => {
-    const proxy = await startProxy(etcd.url);
-    const cached = openEtcdStore({ urls: [proxy.url] });
-    const fresh = openEtcdStore({ urls: [etcd.url], cache: false });
-    const writer = openEtcdStore({ urls: [etcd.url] });
-    try {
-      await fn({ etcd, proxy, cached, fresh, writer });
-    } finally {
-      await Promise.all([cached.close(), fresh.close(), writer.close()]);
-      await proxy.close();
-    }
-  }, { args });
+  await withEtcd(
+    async (etcd) => {
+      const proxy = await startProxy(etcd.url);
+      const cached = openEtcdStore({ urls: [proxy.url] });
+      const fresh = openEtcdStore({ urls: [etcd.url], cache: false });
+      const writer = openEtcdStore({ urls: [etcd.url] });
+      try {
+        await fn({ etcd, proxy, cached, fresh, writer });
+      } finally {
+        await Promise.all([cached.close(), fresh.close(), writer.close()]);
+        await proxy.close();
+      }
+    },
+    { args },
+  );
 }
 
 /** Waits until the cached store reads `version`, then checks it against a fresh range read. */
@@ -129,7 +132,7 @@ async function randomOps(r: Rig, rand: () => number, count: number, start: numbe
     const c = randomChange((await r.fresh.read()).state, rand, n);
     const res = await update(by, (s) => {
       const next = c.op(s);
-      return { state: next, changes: [], allocated: undefined as never } as unknown as OpResult;
+      return { state: next, changes: [], allocated: undefined as never };
     });
     await sameAsFresh(r, res.version, `#${n} ${c.name}`);
   }
@@ -163,13 +166,14 @@ describe('etcd store: the watch-fed cache', () => {
       // Cut off while others write and the revision its watch was at is compacted: the cache is dropped, one full read.
       r.proxy.cut();
       let last = '';
-      for (let n = 200; n < 205; n++) last = (await update(r.writer, (s) => authorize(s, 'admin/default', { protocol: 'udp', from: n, to: n, cidr: '0.0.0.0/0' }))).version;
+      for (let n = 200; n < 205; n++)
+        last = (await update(r.writer, (s) => authorize(s, 'admin/default', { protocol: 'udp', from: n, to: n, cidr: '0.0.0.0/0' }))).version;
       await compact(r.etcd.url, Number(last));
       r.proxy.restore();
       ranges.mockClear();
       await sameAsFresh(r, last, 'after the compaction');
       // The watch comes back from the compacted revision: etcd cancels it, the cache is dropped and read again.
-      for (const t = Date.now(); !resyncs.length && Date.now() - t < 15_000; ) await new Promise((res) => setTimeout(res, 50));
+      for (const t = Date.now(); !resyncs.length && Date.now() - t < 15_000;) await new Promise((res) => setTimeout(res, 50));
       expect(resyncs.length, 'a resync after the compaction').toBeGreaterThan(0);
       await sameAsFresh(r, last, 'after the resync');
       await randomOps(r, rand, 20, 300);
@@ -177,25 +181,28 @@ describe('etcd store: the watch-fed cache', () => {
   }, 180_000);
 
   it("a run-instance costs a watching store about the key's size, not the state's", async () => {
-    await withRig(async (r) => {
-      await r.writer.write(bigState(2000), { ifVersion: '' });
-      // Allocated (addresses, VLANs, MACs written into every instance's key) as a cloud put leaves it.
-      await update(r.writer, (s) => authorize(s, 'u/g0', { protocol: 'tcp', from: 80, to: 80, cidr: '0.0.0.0/0' }));
-      const whole = (await r.fresh.read()).state;
-      const stateBytes = JSON.stringify(whole).length;
-      const w = r.cached.watch();
-      await r.cached.read();
-      const before = r.proxy.down();
-      const res = await update(r.writer, (s) => runInstance(s, { id: 'i-new', group: 'u/g1', node: 'nc2' }));
-      expect((await w.next()).value).toBe(res.version);
-      const got = await r.cached.read();
-      const bytes = r.proxy.down() - before;
-      await w.return?.();
-      console.log(`run-instance at 2000 instances: ${bytes} bytes to the watching store (the state is ${stateBytes} bytes)`);
-      expect(got.version).toBe(res.version);
-      expect(got.state.instances?.some((i) => i.id === 'i-new')).toBe(true);
-      expect(bytes).toBeLessThan(4096);
-      expect(stateBytes).toBeGreaterThan(100_000);
-    }, ['--max-txn-ops', '65536', '--max-request-bytes', String(16 << 20)]);
+    await withRig(
+      async (r) => {
+        await r.writer.write(bigState(2000), { ifVersion: '' });
+        // Allocated (addresses, VLANs, MACs written into every instance's key) as a cloud put leaves it.
+        await update(r.writer, (s) => authorize(s, 'u/g0', { protocol: 'tcp', from: 80, to: 80, cidr: '0.0.0.0/0' }));
+        const whole = (await r.fresh.read()).state;
+        const stateBytes = JSON.stringify(whole).length;
+        const w = r.cached.watch();
+        await r.cached.read();
+        const before = r.proxy.down();
+        const res = await update(r.writer, (s) => runInstance(s, { id: 'i-new', group: 'u/g1', node: 'nc2' }));
+        expect((await w.next()).value).toBe(res.version);
+        const got = await r.cached.read();
+        const bytes = r.proxy.down() - before;
+        await w.return?.();
+        console.log(`run-instance at 2000 instances: ${bytes} bytes to the watching store (the state is ${stateBytes} bytes)`);
+        expect(got.version).toBe(res.version);
+        expect(got.state.instances?.some((i) => i.id === 'i-new')).toBe(true);
+        expect(bytes).toBeLessThan(4096);
+        expect(stateBytes).toBeGreaterThan(100_000);
+      },
+      ['--max-txn-ops', '65536', '--max-request-bytes', String(16 << 20)],
+    );
   }, 120_000);
 });

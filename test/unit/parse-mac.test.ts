@@ -18,7 +18,19 @@ describe('parseMac', () => {
   });
 
   it('refuses malformed ones naming the field and the value', () => {
-    for (const bad of ['', 'd0:0d:0a:01:02', 'd0:0d:0a:01:02:02:03', 'd0-0d-0a-01-02-02', 'g0:0d:0a:01:02:02', 'd0:0d:0a:01:02:0', ' d0:0d:0a:01:02:2', 'd0:0d:0a:01:02:02 ', 'd0:0d:0a:01:0202:', 7, null]) {
+    for (const bad of [
+      '',
+      'd0:0d:0a:01:02',
+      'd0:0d:0a:01:02:02:03',
+      'd0-0d-0a-01-02-02',
+      'g0:0d:0a:01:02:02',
+      'd0:0d:0a:01:02:0',
+      ' d0:0d:0a:01:02:2',
+      'd0:0d:0a:01:02:02 ',
+      'd0:0d:0a:01:0202:',
+      7,
+      null,
+    ]) {
       let err: unknown;
       try {
         parseMac('instances[3].mac', bad);
@@ -33,7 +45,7 @@ describe('parseMac', () => {
   it('agrees with the definition on random strings of MAC-like characters', () => {
     const chars = '0123456789abcdefABCDEFgG:-';
     let seed = 7;
-    const rand = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x80000000);
+    const rand = () => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x80000000;
     for (let n = 0; n < 20000; n++) {
       const t = Array.from({ length: 17 }, (_, i) => (i % 3 === 2 && rand() < 0.9 ? ':' : chars[Math.floor(rand() * chars.length)])).join('');
       const want = oracle(t);
