@@ -49,7 +49,7 @@ import { KeyCache } from './etcd-cache.js';
 import { assemble, DELETED_KEY, diffKeys, statePrefix, toKeys } from './etcd-layout.js';
 import { stagedImport } from './etcd-import.js';
 import { StateFeed } from './etcd-watch.js';
-import type { Snapshot, Store, WatchOptions, WriteOptions } from './types.js';
+import type { ReadOptions, Snapshot, Store, WatchOptions, WriteOptions } from './types.js';
 
 export interface EtcdStoreOptions extends EtcdConnectOptions {
   /** The cloud's name: its keys are under /eucanet/<cloud>/ (default "default"). */
@@ -151,18 +151,19 @@ export class EtcdStore extends EventEmitter<EtcdStoreEvents> implements Store {
   }
 
   /** The keys at the newest version this store knows of: the cache, or a full read (which becomes the cache). */
-  private async keys(): Promise<KeyCache> {
+  private async keys(fresh = false): Promise<KeyCache> {
     if (this.opts.cache !== false) {
+      if (fresh) return this.feed.fill(() => this.rangeRead());
       const c = this.feed.current();
       if (c && c.version >= this.wanted) return c;
       if (c && (await this.feed.waitFor(this.wanted, 1000))) {
         const again = this.feed.current();
         if (again && again.version >= this.wanted) return again;
       }
-      const fresh = await this.feed.fill(() => this.rangeRead());
+      const full = await this.feed.fill(() => this.rangeRead());
       // A full read is as new as anything seen before it (a `wanted` newer than it was not a version of this state).
       this.wanted = 0;
-      return fresh;
+      return full;
     }
     return this.rangeRead();
   }
@@ -177,8 +178,9 @@ export class EtcdStore extends EventEmitter<EtcdStoreEvents> implements Store {
     return (await this.call(`revision of ${this.prefix}`, () => newestModRevision(this.client, this.prefix))).newest;
   }
 
-  async read(): Promise<Snapshot> {
-    const c = await this.keys();
+  /** The state at the newest version seen (the cache); `fresh`: a range read of etcd, which becomes the cache. */
+  async read(opts: ReadOptions = {}): Promise<Snapshot> {
+    const c = await this.keys(!!opts.fresh);
     if (this.snap && this.snap.revision === c.version) return this.snap;
     const doc = assemble(c.parsed(this.prefix));
     if (doc === undefined) {

@@ -157,6 +157,15 @@ describe('etcd store: the watch-fed cache', () => {
       // (its writes' conflicts may ask for the newest revision: a one-key, keys-only range).
       const full = ranges.mock.calls.filter(([req]) => !req.keys_only);
       expect(full, 'range reads of the whole state by the cached store').toHaveLength(0);
+      // A fresh read (an agent's resync or SIGHUP) goes to etcd: one range read, the same state.
+      const cachedNow = await r.cached.read();
+      const fresh = await r.cached.read({ fresh: true });
+      expect(
+        ranges.mock.calls.filter(([req]) => !req.keys_only),
+        'a fresh read',
+      ).toHaveLength(1);
+      expect(fresh.version).toBe(cachedNow.version);
+      expect(fresh.state).toEqual(cachedNow.state);
 
       // etcd restarted under the cached store: the watch resumes, the cache stays right.
       await r.etcd.stop();
