@@ -225,7 +225,9 @@ export class Agent extends EventEmitter<AgentEvents> {
     const repairOnly = triggers.every((t) => t === 'drift' || t === 'dnsmasq');
     if (repairOnly && !this.storeChanged && this.applied) return { version: this.applied.version, state: this.applied.state };
     this.storeChanged = false;
-    return this.source.read(this.applied);
+    // A resync or SIGHUP reads the store itself, not the etcd store's watch-fed cache.
+    const fresh = triggers.some((t) => t === 'resync' || t === 'sighup');
+    return this.source.read(this.applied, fresh ? { fresh } : undefined);
   }
 
   /**

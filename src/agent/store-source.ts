@@ -20,9 +20,9 @@ export class StoreSource implements StateSource {
     this.name = store.name;
   }
 
-  async read(known?: { version: string; state: AllocatedState }): Promise<StateRead> {
+  async read(known?: { version: string; state: AllocatedState }, opts: { fresh?: boolean } = {}): Promise<StateRead> {
     try {
-      const snap = await this.store.read();
+      const snap = await this.store.read(opts.fresh ? { fresh: true } : {});
       if (known && known.version === snap.version) return { version: snap.version, state: known.state };
       return { version: snap.version, state: allocate(snap.state, { validated: true }) };
     } catch (err) {

@@ -78,8 +78,11 @@ export interface StateRead {
 export interface StateSource {
   /** A readable name ("file /etc/eucanet/cloud.json") for logs. */
   readonly name: string;
-  /** The current version. `known` is the version last applied: a source may skip re-parsing it. */
-  read(known?: { version: string; state: AllocatedState }): Promise<StateRead>;
+  /**
+   * The current version. `known` is the version last applied: a source may skip re-parsing it.
+   * `fresh`: from the store itself, not a cache (a resync or SIGHUP: catches a change a watch missed).
+   */
+  read(known?: { version: string; state: AllocatedState }, opts?: { fresh?: boolean }): Promise<StateRead>;
   /** Calls `onChange` when a new version may be there; returns the unsubscribe. */
   watch(onChange: () => void): () => void;
 }

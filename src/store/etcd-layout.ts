@@ -71,25 +71,46 @@ function unordered<T>(json: string): { order: number; v: T } {
   return { order: order ?? 0, v: v as T };
 }
 
-/** Assembles a state (not yet validated) from its keys; throws naming the key when a value is not JSON. */
-export function fromKeys(keys: Map<string, string>, where: string): unknown {
+/** One key's value, parsed (the etcd store's cache keeps these per key). */
+export type Parsed =
+  | { kind: 'settings'; v: Record<string, unknown> }
+  | { kind: 'node'; name: string; v: NodeHost }
+  | { kind: 'cluster'; name: string; v: Cluster }
+  | { kind: 'group'; order: number; v: Group }
+  | { kind: 'instance'; order: number; v: Instance }
+  | { kind: 'reserved'; ip: string }
+  | { kind: 'other' };
+
+/** Parses one key's value (relative key); throws JSON.parse's error. */
+export function parseKey(key: string, value: string): Parsed {
+  if (key === 'settings') return { kind: 'settings', v: JSON.parse(value) as Record<string, unknown> };
+  if (key.startsWith('nodes/')) return { kind: 'node', name: key.slice(6), v: JSON.parse(value) as NodeHost };
+  if (key.startsWith('clusters/')) return { kind: 'cluster', name: key.slice(9), v: JSON.parse(value) as Cluster };
+  if (key.startsWith('groups/')) return { kind: 'group', ...unordered<Group>(value) };
+  if (key.startsWith('instances/')) return { kind: 'instance', ...unordered<Instance>(value) };
+  if (key.startsWith('reserved/')) return { kind: 'reserved', ip: key.slice(9) };
+  return { kind: 'other' };
+}
+
+/**
+ * Assembles a state (not yet validated) from its parsed keys, in key order.
+ * The objects are shared with the parsed keys, not copied: the state's
+ * readers must not change them (the operations are pure functions).
+ */
+export function assemble(parsed: Iterable<[string, Parsed]>): unknown {
   const nodes: Record<string, NodeHost> = {};
   const clusters: Record<string, Cluster> = {};
   const groups: { order: number; v: Group }[] = [];
   const instances: { order: number; v: Instance }[] = [];
   const reservedIps: string[] = [];
   let settings: Record<string, unknown> | undefined;
-  for (const [key, value] of keys) {
-    try {
-      if (key === 'settings') settings = JSON.parse(value) as Record<string, unknown>;
-      else if (key.startsWith('nodes/')) nodes[key.slice(6)] = JSON.parse(value) as NodeHost;
-      else if (key.startsWith('clusters/')) clusters[key.slice(9)] = JSON.parse(value) as Cluster;
-      else if (key.startsWith('groups/')) groups.push(unordered<Group>(value));
-      else if (key.startsWith('instances/')) instances.push(unordered<Instance>(value));
-      else if (key.startsWith('reserved/')) reservedIps.push(key.slice(9));
-    } catch (err) {
-      throw new ValidationError(`${where}${key}`, value.length > 40 ? `${value.slice(0, 40)}…` : value, `not JSON (${(err as Error).message})`);
-    }
+  for (const [, p] of parsed) {
+    if (p.kind === 'settings') settings = p.v;
+    else if (p.kind === 'node') nodes[p.name] = p.v;
+    else if (p.kind === 'cluster') clusters[p.name] = p.v;
+    else if (p.kind === 'group') groups.push(p);
+    else if (p.kind === 'instance') instances.push(p);
+    else if (p.kind === 'reserved') reservedIps.push(p.ip);
   }
   if (!settings) return undefined;
   const state: Record<string, unknown> = { ...settings };
@@ -99,6 +120,20 @@ export function fromKeys(keys: Map<string, string>, where: string): unknown {
   if (instances.length) state.instances = byOrder(instances);
   if (reservedIps.length) state.reservedIps = reservedIps;
   return state;
+}
+
+/** Assembles a state (not yet validated) from its keys; throws naming the key when a value is not JSON. */
+export function fromKeys(keys: Map<string, string>, where: string): unknown {
+  function* parsed(): Generator<[string, Parsed]> {
+    for (const [key, value] of keys) {
+      try {
+        yield [key, parseKey(key, value)];
+      } catch (err) {
+        throw new ValidationError(`${where}${key}`, value.length > 40 ? `${value.slice(0, 40)}…` : value, `not JSON (${(err as Error).message})`);
+      }
+    }
+  }
+  return assemble(parsed());
 }
 
 /** What to put and delete to go from `before` to `after` (relative keys). */

@@ -1,13 +1,20 @@
-// The etcd store's watch: one etcd watch on the state prefix, from the
-// revision after the version given (or the current one), yielding the state's
-// new versions (the revision of each change). After a disconnect (etcd
-// restarted, network cut) the etcd3 client reconnects by itself and resumes
-// from the last revision it saw, so nothing is missed and nothing is read
-// again. When that revision was compacted meanwhile, etcd cancels the watch:
-// then the current version is yielded (the consumer reads the whole state
-// again: a full re-read) and a new watch starts from the current revision.
+// The etcd store's feed: ONE etcd watch on the state prefix per store, which
+// moves the store's key cache forward (etcd-cache.ts) and then tells every
+// watch() of the store the state's new version (the revision of the change).
+// So when an agent hears of a version and reads it, the cache has it already:
+// the read costs no etcd request, and a change costs each agent one watch
+// event of the changed keys' size, not a read of the whole state.
+//
+// After a disconnect (etcd restarted, network cut) the etcd3 client
+// reconnects by itself and resumes from the last revision it saw, so nothing
+// is missed and nothing is read again; while disconnected the cache is not
+// served (a read goes to etcd and says that it is unreachable). When that
+// revision was compacted meanwhile, etcd cancels the watch: the cache is
+// dropped (the next read is one full range read), the current version is
+// yielded, and a new watch starts from the current revision.
 import type { IWatchResponse, Watcher } from 'etcd3';
 import type { EtcdStore } from './etcd.js';
+import type { CacheEvent, KeyCache } from './etcd-cache.js';
 import { newestModRevision } from './etcd-client.js';
 import { Latest } from './latest.js';
 import type { WatchOptions } from './types.js';
@@ -21,66 +28,194 @@ function newestIn(res: IWatchResponse): number {
   return rev;
 }
 
-export function watchPrefix(store: EtcdStore, opts: WatchOptions, onClose: () => void): Latest<string> {
-  let watcher: Watcher | undefined;
-  let ended = false;
+interface Sub {
+  latest: Latest<string>;
   /** The version last yielded (or the one to start from). */
-  let last = 0;
-  const latest = new Latest<string>(() => {
-    ended = true;
-    void watcher?.cancel().catch(() => undefined);
-    onClose();
-  });
-  const yieldVersion = (rev: number) => {
-    if (rev > last) {
-      last = rev;
-      latest.push(String(rev));
+  last: number;
+}
+
+export class StateFeed {
+  private watcher: Watcher | undefined;
+  private ended = false;
+  private connected = true;
+  /** The first revision the current watch delivers: every change since is seen, in order. 0: no watch. */
+  from = 0;
+  /** Grows each time the watch starts over (a gap): a full read begun before it must not become the cache. */
+  epoch = 0;
+  /** The newest version the feed knows. */
+  seen = 0;
+  /** The cache the watch moves forward, when there is one and it is continuous with the watch. */
+  private cache: KeyCache | undefined;
+  /** Full reads in flight: the events that arrive meanwhile, applied to their result. */
+  private readonly fills = new Set<CacheEvent[][]>();
+  private readonly subs = new Set<Sub>();
+  private readonly waiters = new Set<() => void>();
+
+  constructor(private readonly store: EtcdStore) {}
+
+  /** The cache, when it can be served: the watch is connected and continuous with it. */
+  current(): KeyCache | undefined {
+    return this.connected ? this.cache : undefined;
+  }
+
+  /** Drops the cache (the next read is a full read). */
+  drop(): void {
+    this.cache = undefined;
+  }
+
+  /**
+   * Runs a full read (a range at one revision, `through`) and makes its
+   * result the cache, with the events that arrived meanwhile; starts the
+   * watch after it when none runs.
+   */
+  async fill(read: () => Promise<KeyCache>): Promise<KeyCache> {
+    const epoch = this.epoch;
+    const buffered: CacheEvent[][] = [];
+    this.fills.add(buffered);
+    let cache: KeyCache;
+    try {
+      cache = await read();
+    } finally {
+      this.fills.delete(buffered);
     }
-  };
-  /** Watches every change after revision `after`. */
-  const start = (after: number) => {
-    if (ended) return;
-    const w = store.client
+    for (const evs of buffered) cache.apply(this.store.prefix, evs);
+    if (this.ended || epoch !== this.epoch) return cache;
+    if (!this.watcher) this.start(cache.through, cache.version);
+    if (this.from <= cache.through + 1) {
+      this.cache = cache;
+      this.wake();
+    }
+    return cache;
+  }
+
+  /** Resolves when the feed has seen `version` (true), or after `ms` (false). */
+  async waitFor(version: number, ms: number): Promise<boolean> {
+    const deadline = Date.now() + ms;
+    while ((this.cache?.version ?? 0) < version) {
+      const left = deadline - Date.now();
+      if (left <= 0 || this.ended || !this.cache) return false;
+      let done!: () => void;
+      const p = new Promise<void>((r) => (done = r));
+      this.waiters.add(done);
+      const t = setTimeout(done, left);
+      await p;
+      clearTimeout(t);
+      this.waiters.delete(done);
+    }
+    return true;
+  }
+
+  private wake(): void {
+    for (const w of [...this.waiters]) w();
+  }
+
+  /** Watches every change after revision `after`; `version` is the state's version then. */
+  private start(after: number, version: number): void {
+    if (this.ended) return;
+    this.from = after + 1;
+    if (version > this.seen) this.seen = version;
+    const w = this.store.client
       .watch()
-      .prefix(store.prefix)
+      .prefix(this.store.prefix)
       .startRevision(String(after + 1))
       .watcher();
-    watcher = w;
-    w.on('data', (res: IWatchResponse) => yieldVersion(newestIn(res)));
-    w.on('disconnected', (err: unknown) => store.emit('watch-disconnected', err));
-    w.on('connected', () => store.emit('watch-connected'));
+    this.watcher = w;
+    w.on('data', (res: IWatchResponse) => {
+      if (w === this.watcher) this.onData(res);
+    });
+    w.on('disconnected', (err: unknown) => {
+      if (w !== this.watcher) return;
+      this.connected = false;
+      this.store.emit('watch-disconnected', err);
+    });
+    w.on('connected', () => {
+      if (w !== this.watcher) return;
+      this.connected = true;
+      this.store.emit('watch-connected');
+    });
     // A cancelled watch (compacted revision, or anything else etcd refuses): start over from what is there now.
     w.on('error', (err: unknown) => {
-      if (w !== watcher) return;
-      store.emit('watch-resync', (err as Error)?.message ?? String(err));
-      void restart();
+      if (w !== this.watcher) return;
+      this.store.emit('watch-resync', (err as Error)?.message ?? String(err));
+      void this.restart();
     });
-  };
-  /** A full re-read: the current version, then a watch from the current revision. */
-  const restart = async () => {
-    for (let delay = 100; !ended; delay = Math.min(delay * 2, 5000)) {
+  }
+
+  /** One watch response: into the cache (and the full reads in flight) as a whole, then the new version to every watch. */
+  private onData(res: IWatchResponse): void {
+    this.connected = true;
+    const events = res.events as CacheEvent[];
+    if (!events.length) return;
+    this.cache?.apply(this.store.prefix, events);
+    for (const f of this.fills) f.push(events);
+    const rev = newestIn(res);
+    if (rev > this.seen) this.seen = rev;
+    for (const s of this.subs) this.push(s, rev);
+    this.wake();
+  }
+
+  private push(s: Sub, rev: number): void {
+    if (rev > s.last) {
+      s.last = rev;
+      s.latest.push(String(rev));
+    }
+  }
+
+  /** A gap: no cache, the current version to every watch, then a watch from the current revision. */
+  private async restart(): Promise<void> {
+    this.epoch++;
+    this.cache = undefined;
+    this.watcher = undefined;
+    this.from = 0;
+    this.wake();
+    for (let delay = 100; !this.ended; delay = Math.min(delay * 2, 5000)) {
       try {
-        const now = await newestModRevision(store.client, store.prefix);
-        if (now.newest !== last) {
-          last = 0;
-          yieldVersion(now.newest);
+        const now = await newestModRevision(this.store.client, this.store.prefix);
+        if (this.ended || this.watcher) return;
+        for (const s of this.subs) {
+          if (now.newest !== s.last) {
+            s.last = 0;
+            this.push(s, now.newest);
+          }
         }
-        return start(now.revision);
+        this.seen = now.newest;
+        this.connected = true;
+        return this.start(now.revision, now.newest);
       } catch {
         await sleep(delay);
       }
     }
-  };
-  void (async () => {
-    try {
-      if (opts.since !== undefined) last = opts.since === '' ? 0 : Number(opts.since);
-      else last = await store.revision();
-      start(last);
-    } catch {
-      await restart();
-    }
-  })();
-  opts.signal?.addEventListener('abort', () => latest.end(), { once: true });
-  if (opts.signal?.aborted) latest.end();
-  return latest;
+  }
+
+  /** A watch of the state's versions (Store.watch). */
+  subscribe(opts: WatchOptions, onClose: () => void): Latest<string> {
+    const sub: Sub = { latest: undefined as unknown as Latest<string>, last: 0 };
+    sub.latest = new Latest<string>(() => {
+      this.subs.delete(sub);
+      onClose();
+    });
+    void (async () => {
+      try {
+        sub.last = opts.since !== undefined ? (opts.since === '' ? 0 : Number(opts.since)) : await this.store.revision();
+        if (!this.watcher && this.from === 0) this.start(sub.last, sub.last);
+        this.subs.add(sub);
+        if (this.seen !== sub.last && this.seen > 0) this.push(sub, this.seen);
+      } catch {
+        this.subs.add(sub);
+        if (!this.watcher) await this.restart();
+      }
+    })();
+    opts.signal?.addEventListener('abort', () => sub.latest.end(), { once: true });
+    if (opts.signal?.aborted) sub.latest.end();
+    return sub.latest;
+  }
+
+  /** Ends every watch and the feed. */
+  close(): void {
+    for (const s of [...this.subs]) s.latest.end();
+    this.ended = true;
+    this.cache = undefined;
+    this.wake();
+    void this.watcher?.cancel().catch(() => undefined);
+  }
 }

@@ -6,8 +6,16 @@
 // It does not move when something else in etcd changes (agents' status keys),
 // only when the state does.
 //
-// Reads. One range of the prefix at one revision (in pages, every page at the
-// revision of the first), assembled (fromKeys) and validated.
+// Reads. The store keeps the keys it read (etcd-cache.ts: key -> value, mod
+// revision, parsed object), and its one watch on the prefix (etcd-watch.ts)
+// applies every change to them, a watch response at a time. So read() costs
+// no etcd request while the watch is connected: it assembles the state from
+// the kept objects (only the keys that changed are parsed again) and
+// validates it. Without a cache (the first read, after a compacted watch or
+// while disconnected) it is one range of the prefix at one revision (in
+// pages, every page at the revision of the first). A writer that finds the
+// state newer than its cache (a conflict) waits for the watch to bring the
+// newer version (up to a second), else reads it in full.
 //
 // Writes: one transaction that puts and deletes only the keys that differ
 // from the state read (diffKeys), if no key under the prefix has a mod
@@ -37,17 +45,19 @@ import type { State } from '../managed/types.js';
 import { validateState } from '../managed/validate.js';
 import { ConflictError, EtcdError } from './errors.js';
 import { checkEtcdUrls, connectEtcd, deleteOp, newestModRevision, putOp, rangeAll, txn, unchangedSince, type EtcdConnectOptions } from './etcd-client.js';
-import { DELETED_KEY, diffKeys, fromKeys, statePrefix, toKeys } from './etcd-layout.js';
+import { KeyCache } from './etcd-cache.js';
+import { assemble, DELETED_KEY, diffKeys, statePrefix, toKeys } from './etcd-layout.js';
 import { stagedImport } from './etcd-import.js';
-import { watchPrefix } from './etcd-watch.js';
-import type { Latest } from './latest.js';
-import type { Snapshot, Store, WatchOptions, WriteOptions } from './types.js';
+import { StateFeed } from './etcd-watch.js';
+import type { ReadOptions, Snapshot, Store, WatchOptions, WriteOptions } from './types.js';
 
 export interface EtcdStoreOptions extends EtcdConnectOptions {
   /** The cloud's name: its keys are under /eucanet/<cloud>/ (default "default"). */
   cloud?: string;
   /** Keys per page of a read (default 5000). */
   pageSize?: number;
+  /** Keep the keys read and move them forward with a watch (default true); false: every read is a range read. */
+  cache?: boolean;
 }
 
 /** The keys of the state as read, by key relative to the prefix, and its version. */
@@ -55,6 +65,8 @@ interface KeysRead {
   keys: Map<string, string>;
   /** The newest mod revision among them; 0 for no state. */
   version: number;
+  /** The cache they come from. */
+  cache?: KeyCache;
 }
 
 const versionText = (v: number) => (v === 0 ? '' : String(v));
@@ -103,8 +115,11 @@ export class EtcdStore extends EventEmitter<EtcdStoreEvents> implements Store {
   readonly urls: readonly string[];
   /** The etcd3 client, for what else a cloud keeps in etcd (agents' status under a lease). */
   readonly client: Etcd3;
-  private last: KeysRead | undefined;
-  private readonly watches = new Set<Latest<string>>();
+  private readonly feed = new StateFeed(this);
+  /** A version the state has reached (a conflict said so): a cache older than it is not served. */
+  private wanted = 0;
+  /** The last snapshot read, served again while the version is the same. */
+  private snap: Snapshot | undefined;
 
   constructor(private readonly opts: EtcdStoreOptions) {
     super();
@@ -128,15 +143,34 @@ export class EtcdStore extends EventEmitter<EtcdStoreEvents> implements Store {
     }
   }
 
-  private async readKeys(): Promise<KeysRead> {
+  /** One range read of the prefix, as a cache at the range's revision. */
+  private async rangeRead(): Promise<KeyCache> {
     const page = await this.call(`read ${this.prefix}`, () => rangeAll(this.client, this.prefix, this.opts.pageSize));
-    const keys = new Map<string, string>();
-    let version = 0;
-    for (const kv of page.kvs) {
-      keys.set(kv.key.slice(this.prefix.length), kv.value.toString('utf8'));
-      if (kv.modRevision > version) version = kv.modRevision;
+    const kvs = page.kvs.map((kv) => ({ key: kv.key.slice(this.prefix.length), value: kv.value.toString('utf8'), mod: kv.modRevision }));
+    return new KeyCache(kvs, page.revision);
+  }
+
+  /** The keys at the newest version this store knows of: the cache, or a full read (which becomes the cache). */
+  private async keys(fresh = false): Promise<KeyCache> {
+    if (this.opts.cache !== false) {
+      if (fresh) return this.feed.fill(() => this.rangeRead());
+      const c = this.feed.current();
+      if (c && c.version >= this.wanted) return c;
+      if (c && (await this.feed.waitFor(this.wanted, 1000))) {
+        const again = this.feed.current();
+        if (again && again.version >= this.wanted) return again;
+      }
+      const full = await this.feed.fill(() => this.rangeRead());
+      // A full read is as new as anything seen before it (a `wanted` newer than it was not a version of this state).
+      this.wanted = 0;
+      return full;
     }
-    return { keys, version };
+    return this.rangeRead();
+  }
+
+  private async readKeys(): Promise<KeysRead> {
+    const c = await this.keys();
+    return { keys: c.values(), version: c.version, cache: c };
   }
 
   /** The state's current revision (0: no state), without reading the state. */
@@ -144,26 +178,32 @@ export class EtcdStore extends EventEmitter<EtcdStoreEvents> implements Store {
     return (await this.call(`revision of ${this.prefix}`, () => newestModRevision(this.client, this.prefix))).newest;
   }
 
-  async read(): Promise<Snapshot> {
-    const r = await this.readKeys();
-    const doc = fromKeys(r.keys, this.prefix);
+  /** The state at the newest version seen (the cache); `fresh`: a range read of etcd, which becomes the cache. */
+  async read(opts: ReadOptions = {}): Promise<Snapshot> {
+    const c = await this.keys(!!opts.fresh);
+    if (this.snap && this.snap.revision === c.version) return this.snap;
+    const doc = assemble(c.parsed(this.prefix));
     if (doc === undefined) {
       throw Object.assign(new Error(`${this.name}: no state (put one with eucanet cloud put)`), { code: 'ENOENT', path: this.prefix });
     }
     try {
       const state = validateState(doc);
-      this.last = r;
-      return { state, version: versionText(r.version), revision: r.version };
+      this.snap = { state, version: versionText(c.version), revision: c.version };
+      return this.snap;
     } catch (err) {
-      if (err instanceof ValidationError) Object.assign(err, { version: versionText(r.version) });
+      if (err instanceof ValidationError) Object.assign(err, { version: versionText(c.version) });
       throw err;
     }
   }
 
-  /** The keys the write is based on: the last read when it is at `ifVersion`, else a fresh read. */
+  /** The keys the write is based on: the cache (at `ifVersion` when given), else a fresh read. */
   private async base(ifVersion: string | undefined): Promise<KeysRead> {
-    if (ifVersion !== undefined && this.last && versionText(this.last.version) === ifVersion) return this.last;
-    const now = await this.readKeys();
+    let now = await this.readKeys();
+    if (ifVersion !== undefined && versionNumber(ifVersion) > now.version) {
+      // Newer than the cache: wait for the watch to bring it, or read it.
+      this.wanted = Math.max(this.wanted, versionNumber(ifVersion));
+      now = await this.readKeys();
+    }
     if (ifVersion !== undefined && versionNumber(ifVersion) !== now.version) throw new ConflictError(this.name, ifVersion, versionText(now.version));
     return now;
   }
@@ -178,7 +218,9 @@ export class EtcdStore extends EventEmitter<EtcdStoreEvents> implements Store {
       const base = await this.base(opts.ifVersion);
       const written = await this.commit(base, toKeys(next, base.keys));
       if (written !== undefined) return written;
-      const actual = versionText(await this.revision());
+      const newest = await this.revision();
+      this.wanted = Math.max(this.wanted, newest);
+      const actual = versionText(newest);
       if (opts.ifVersion !== undefined) throw new ConflictError(this.name, opts.ifVersion, actual);
     }
   }
@@ -188,7 +230,8 @@ export class EtcdStore extends EventEmitter<EtcdStoreEvents> implements Store {
     const { put, del } = diffKeys(base.keys, after);
     const ops = put.map(([k, v]) => putOp(this.prefix + k, v));
     for (const k of del) ops.push(deleteOp(this.prefix + k));
-    if (del.length) ops.push(putOp(this.prefix + DELETED_KEY, String(Date.now())));
+    const marker: [string, string][] = del.length ? [[DELETED_KEY, String(Date.now())]] : [];
+    for (const [k, v] of marker) ops.push(putOp(this.prefix + k, v));
     const bytes = put.reduce((n, [k, v]) => n + k.length + v.length + this.prefix.length, 0);
     const op = `write ${put.length} keys, delete ${del.length} under ${this.prefix}`;
     let res;
@@ -204,7 +247,11 @@ export class EtcdStore extends EventEmitter<EtcdStoreEvents> implements Store {
       return this.importStaged(base, ops, op);
     }
     if (!res.succeeded) return undefined;
-    this.last = undefined;
+    // The state now is the base plus this transaction, at its revision: so is the cache, if it was at the base.
+    const own = base.cache;
+    if (own && own === this.feed.current() && own.version === base.version && ops.length) {
+      own.applyOwn(del.length ? [...put, ...marker] : put, del, Number(res.header.revision));
+    }
     return ops.length ? String(res.header.revision) : versionText(base.version);
   }
 
@@ -222,18 +269,16 @@ export class EtcdStore extends EventEmitter<EtcdStoreEvents> implements Store {
         this.opts.timeoutMs,
       ),
     );
-    this.last = undefined;
+    this.feed.drop();
     return rev === undefined ? undefined : String(rev);
   }
 
   watch(opts: WatchOptions = {}): AsyncIterableIterator<string> {
-    const w = watchPrefix(this, opts, () => this.watches.delete(w));
-    this.watches.add(w);
-    return w;
+    return this.feed.subscribe(opts, () => undefined);
   }
 
   async close(): Promise<void> {
-    for (const w of [...this.watches]) w.end();
+    this.feed.close();
     this.client.close();
   }
 }

@@ -15,6 +15,11 @@ export interface Snapshot {
   revision?: number;
 }
 
+export interface ReadOptions {
+  /** Read the store itself, not a cache of it (a periodic resync's check that no change was missed). */
+  fresh?: boolean;
+}
+
 export interface WriteOptions {
   /** Write only if the store is still at this version, else throw ConflictError. "" means: only if there is no state yet. */
   ifVersion?: string;
@@ -31,7 +36,7 @@ export interface Store {
   /** Where the state is, for messages ("/etc/eucanet/cloud.json", "etcd http://...:2379 /eucanet/default"). */
   readonly name: string;
   /** The current state (validated) and its version. */
-  read(): Promise<Snapshot>;
+  read(opts?: ReadOptions): Promise<Snapshot>;
   /** Writes a state (validated first; a ValidationError writes nothing); returns the new version. */
   write(next: State, opts?: WriteOptions): Promise<string>;
   /**

@@ -187,13 +187,33 @@ export function intToIpv4(n: number): string {
   return `${(n >>> 24) & 255}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`;
 }
 
-const MAC_RE = /^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$/;
+/** A hex digit's value, or -1. */
+function hexValue(c: number): number {
+  if (c >= 48 && c <= 57) return c - 48;
+  if (c >= 97 && c <= 102) return c - 87;
+  if (c >= 65 && c <= 70) return c - 55;
+  return -1;
+}
 
+/**
+ * Six hex byte pairs separated by ":" ("d0:0d:0a:01:02:02"). Read by char
+ * codes, not a regex and a split: validation calls it for every instance of
+ * every state version (5000 per version at 5000 instances).
+ */
 export function parseMac(field: string, text: unknown): Uint8Array {
-  if (typeof text !== 'string' || !MAC_RE.test(text)) {
-    throw new ValidationError(field, text, 'expected a MAC address like d0:0d:0a:01:02:02');
+  if (typeof text === 'string' && text.length === 17) {
+    const out = new Uint8Array(6);
+    let i = 0;
+    for (; i < 6; i++) {
+      const at = i * 3;
+      const hi = hexValue(text.charCodeAt(at));
+      const lo = hexValue(text.charCodeAt(at + 1));
+      if (hi < 0 || lo < 0 || (i < 5 && text.charCodeAt(at + 2) !== 58)) break;
+      out[i] = hi * 16 + lo;
+    }
+    if (i === 6) return out;
   }
-  return Uint8Array.from(text.split(':').map((h) => parseInt(h, 16)));
+  throw new ValidationError(field, text, 'expected a MAC address like d0:0d:0a:01:02:02');
 }
 
 const HEX = Array.from({ length: 256 }, (_, x) => x.toString(16).padStart(2, '0'));
