@@ -25,7 +25,12 @@ import { EtcdStore } from '../dist/store/etcd.js';
 import { phase, phaseTimes, phasesOn } from '../dist/util/phases.js';
 import { update } from '../dist/store/update.js';
 
-const arg = (k, d) => {
+/** @typedef {import('../dist/managed/types.js').State} State */
+/** @typedef {import('../dist/managed/types.js').Rule} Rule */
+/** @typedef {import('../dist/managed/roles/index.js').Role} Role */
+/** @typedef {import('../dist/managed/types.js').NodeHost} NodeHost */
+
+const arg = (/** @type {string} */ k, /** @type {string} */ d) => {
   const i = process.argv.indexOf(`--${k}`);
   return i > 0 ? (process.argv[i + 1] ?? d) : d;
 };
@@ -35,11 +40,13 @@ const PROFILE = arg('profile', '');
 // --role cc (every instance) or a node's name (nc0: 25 instances of the 5000).
 const ROLE = arg('role', 'cc');
 const NODES = 200;
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-const ip = (...a) => execFileSync('ip', a, { stdio: ['ignore', 'pipe', 'pipe'] }).toString();
-const med = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const sleep = (/** @type {number} */ ms) => new Promise((r) => setTimeout(r, ms));
+const ip = (/** @type {string[]} */ ...a) => execFileSync('ip', a, { stdio: ['ignore', 'pipe', 'pipe'] }).toString();
+const med = (/** @type {number[]} */ xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
+/** @param {number} n @returns {State} */
 function cloudOf(n) {
+  /** @type {Record<string, NodeHost>} */
   const nodes = {};
   for (let k = 0; k < NODES; k++) nodes[`nc${k}`] = { privateInterface: 'eth0', underlay: `172.31.${1 + (k >> 8)}.${k % 256}/16` };
   return {
@@ -67,11 +74,13 @@ function cloudOf(n) {
   };
 }
 
+/** @returns {Promise<number>} */
 function freePort() {
   return new Promise((resolve) => {
     const s = createServer();
     s.listen(0, '127.0.0.1', () => {
-      const p = s.address().port;
+      const a = s.address();
+      const p = typeof a === 'object' && a ? a.port : 0;
       s.close(() => resolve(p));
     });
   });
@@ -125,12 +134,14 @@ try {
   ip('-n', ns, 'link', 'set', 'eth0', 'up');
   ip('-n', ns, 'link', 'set', 'eth1', 'up');
   await writer.write(cloudOf(N));
+  /** @type {Role} */
   const role = ROLE === 'cc' ? { role: 'cc' } : { role: 'nc', node: ROLE };
   const netns = `/run/netns/${ns}`;
   let snap = await agentStore.read();
   let r = await applyRole(allocate(snap.state, { validated: true }), role, { netns });
   dnsmasq = r.dhcp?.pid;
   const versions = agentStore.watch();
+  /** @type {Record<string, number>[]} */
   const rows = [];
   const before = phaseTimes();
   const session = new Session();
@@ -142,7 +153,9 @@ try {
   }
   for (let k = 0; k < VERSIONS; k++) {
     const p = 40000 + Math.floor(k / 4);
+    /** @type {Rule} */
     const rule = { protocol: 'tcp', from: p, to: p, cidr: '0.0.0.0/0' };
+    /** @type {((s: State) => import('../dist/managed/ops/index.js').OpResult)[]} */
     const ops = [
       (s) => authorize(s, 'admin/g0', rule),
       (s) => revoke(s, 'admin/g0', rule),
@@ -170,13 +183,13 @@ try {
     const { profile } = await session.post('Profiler.stop');
     writeFileSync(PROFILE, JSON.stringify(profile));
   }
-  await versions.return();
+  await versions.return?.();
   if (phasesOn()) {
     const after = phaseTimes();
     const per = Object.fromEntries(Object.entries(after).map(([k, v]) => [k, Math.round(((v - (before[k] ?? 0)) / VERSIONS) * 10) / 10]));
     console.log(JSON.stringify({ phasesMsPerVersion: per }));
   }
-  const col = (k) => Math.round(med(rows.map((x) => x[k])) * 10) / 10;
+  const col = (/** @type {string} */ k) => Math.round(med(rows.map((x) => x[k])) * 10) / 10;
   // read includes one validation (the store's); validate is a second one, timed alone.
   console.log(
     JSON.stringify({
