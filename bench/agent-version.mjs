@@ -11,12 +11,9 @@
 // With EUCANET_PHASES=1: the apply's own phases too, in ms per version.
 //
 // Usage: node bench/agent-version.mjs [--role cc|NODE] [--instances 5000] [--versions 20] [--profile out.cpuprofile]
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { rmSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { allocate } from '../dist/managed/allocate.js';
 import { applyRole } from '../dist/managed/apply.js';
 import { authorize, revoke, runInstance, terminateInstance } from '../dist/managed/ops/index.js';
@@ -24,6 +21,7 @@ import { validateState } from '../dist/managed/validate.js';
 import { EtcdStore } from '../dist/store/etcd.js';
 import { phase, phaseTimes, phasesOn } from '../dist/util/phases.js';
 import { update } from '../dist/store/update.js';
+import { startEtcd } from './lib/etcd.mjs';
 
 /** @typedef {import('../dist/managed/types.js').State} State */
 /** @typedef {import('../dist/managed/types.js').Rule} Rule */
@@ -40,7 +38,6 @@ const PROFILE = arg('profile', '');
 // --role cc (every instance) or a node's name (nc0: 25 instances of the 5000).
 const ROLE = arg('role', 'cc');
 const NODES = 200;
-const sleep = (/** @type {number} */ ms) => new Promise((r) => setTimeout(r, ms));
 const ip = (/** @type {string[]} */ ...a) => execFileSync('ip', a, { stdio: ['ignore', 'pipe', 'pipe'] }).toString();
 const med = (/** @type {number[]} */ xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
@@ -71,55 +68,6 @@ function cloudOf(n) {
       node: `nc${k % NODES}`,
       port: `vn${Math.floor(k / NODES)}`,
     })),
-  };
-}
-
-/** @returns {Promise<number>} */
-function freePort() {
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address();
-      const p = typeof a === 'object' && a ? a.port : 0;
-      s.close(() => resolve(p));
-    });
-  });
-}
-
-async function startEtcd() {
-  const dir = mkdtempSync(join(tmpdir(), 'eucanet-av-etcd-'));
-  const [c, p] = [await freePort(), await freePort()];
-  const url = `http://127.0.0.1:${c}`;
-  const peer = `http://127.0.0.1:${p}`;
-  const args = ['--name', 'b', '--data-dir', dir, '--listen-client-urls', url, '--advertise-client-urls', url, '--listen-peer-urls', peer];
-  args.push(
-    '--initial-advertise-peer-urls',
-    peer,
-    '--initial-cluster',
-    `b=${peer}`,
-    '--log-level',
-    'error',
-    '--max-txn-ops',
-    '65536',
-    '--max-request-bytes',
-    String(64 << 20),
-  );
-  const child = spawn(process.env.EUCANET_ETCD ?? '/usr/bin/etcd', args, { stdio: 'ignore' });
-  while (
-    !(await globalThis
-      .fetch(`${url}/health`)
-      .then((r) => r.ok)
-      .catch(() => false))
-  )
-    await sleep(50);
-  return {
-    url,
-    async stop() {
-      const gone = new Promise((r) => child.once('exit', r));
-      child.kill('SIGTERM');
-      await gone;
-      rmSync(dir, { recursive: true, force: true });
-    },
   };
 }
 

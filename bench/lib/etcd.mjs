@@ -1,0 +1,60 @@
+// The benchmarks' own etcd: Debian's etcd-server on loopback, on free ports,
+// its data in a temporary directory removed by stop(); limits raised so that a
+// 5000-instance cloud is imported in one transaction.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const sleep = (/** @type {number} */ ms) => new Promise((r) => setTimeout(r, ms));
+
+/** @returns {Promise<number>} */
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const a = s.address();
+      const port = typeof a === 'object' && a ? a.port : 0;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/** Starts it and waits until it is healthy. */
+export async function startEtcd() {
+  const dir = mkdtempSync(join(tmpdir(), 'eucanet-bench-etcd-'));
+  const [c, p] = [await freePort(), await freePort()];
+  const url = `http://127.0.0.1:${c}`;
+  const peer = `http://127.0.0.1:${p}`;
+  const args = ['--name', 'b', '--data-dir', dir, '--listen-client-urls', url, '--advertise-client-urls', url, '--listen-peer-urls', peer];
+  args.push('--initial-advertise-peer-urls', peer, '--initial-cluster', `b=${peer}`, '--log-level', 'error', '--max-txn-ops', '65536');
+  args.push('--max-request-bytes', String(64 << 20), '--quota-backend-bytes', String(4 << 30));
+  const child = spawn(process.env.EUCANET_ETCD ?? '/usr/bin/etcd', args, { stdio: 'ignore' });
+  for (let i = 0; ; i++) {
+    const ok = await globalThis
+      .fetch(`${url}/health`)
+      .then((r) => r.ok)
+      .catch(() => false);
+    if (ok) break;
+    if (i > 300) throw new Error('etcd did not start');
+    await sleep(50);
+  }
+  return {
+    url,
+    async stop() {
+      const gone = new Promise((r) => child.once('exit', r));
+      child.kill('SIGTERM');
+      await gone;
+      rmSync(dir, { recursive: true, force: true });
+    },
+    /** etcd's gRPC bytes in and out so far. */
+    async traffic() {
+      const text = await (await globalThis.fetch(`${url}/metrics`)).text();
+      /** @param {string} name */
+      const sum = (name) => [...text.matchAll(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'gm'))].reduce((n, m) => n + Number(m[1]), 0);
+      return { in: sum('etcd_network_client_grpc_received_bytes_total'), out: sum('etcd_network_client_grpc_sent_bytes_total') };
+    },
+  };
+}
