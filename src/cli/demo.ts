@@ -87,7 +87,7 @@ async function down(): Promise<number> {
   }
   const gone = await removeDemo(r);
   process.stdout.write(
-    `demo removed: ${gone.namespaces.length} namespaces (${gone.namespaces.join(' ') || '-'}), ${gone.responders} responders, ${gone.agents} agents${gone.dnsmasq ? `, dnsmasq pid ${gone.dnsmasq}` : ''}\n`,
+    `demo removed: ${gone.namespaces.length} namespaces (${gone.namespaces.join(' ') || '-'}), ${gone.responders} responders, ${gone.agents} agents${gone.dnsmasq.length ? `, dnsmasq pid ${gone.dnsmasq.join(' ')}` : ''}\n`,
   );
   return EXIT_OK;
 }

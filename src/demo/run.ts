@@ -233,7 +233,7 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoReport> {
       await Promise.all([...responders.values()].map((a) => a.stop()));
       const gone = await removeDemo(record);
       log(
-        `removed ${gone.namespaces.length} namespaces, ${responders.size} responders${gone.agents ? `, ${gone.agents} agents still running` : ''}${gone.dnsmasq ? `, dnsmasq (pid ${gone.dnsmasq})` : ''}`,
+        `removed ${gone.namespaces.length} namespaces, ${responders.size} responders${gone.agents ? `, ${gone.agents} agents still running` : ''}${gone.dnsmasq.length ? `, dnsmasq (pid ${gone.dnsmasq.join(', ')})` : ''}`,
       );
     }
     session.end();

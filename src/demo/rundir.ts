@@ -114,7 +114,7 @@ export async function killOurs(pids: number[], isOurs: (pid: number) => boolean,
  * every link, address, route and nftables rule in them along. Returns what
  * was removed.
  */
-export async function removeDemo(r: RunRecord): Promise<{ namespaces: string[]; responders: number; agents: number; dnsmasq?: number }> {
+export async function removeDemo(r: RunRecord): Promise<{ namespaces: string[]; responders: number; agents: number; dnsmasq: number[] }> {
   // A record written before the rename called the responders "agents": both lists are checked for them.
   const pids = [...(r.responders ?? []), ...(r.agents ?? [])];
   const responders = pids.filter(isResponder).length;
@@ -124,13 +124,13 @@ export async function removeDemo(r: RunRecord): Promise<{ namespaces: string[]; 
   if (r.etcd !== undefined) await killOurs([r.etcd], isDemoEtcd);
   // Each CC's dnsmasq: euca-cc's, and with --clusters 2 euca-cc2's.
   const ccs = [NS_CC, ...r.namespaces.filter((ns) => ns !== NS_CC && ns.startsWith(NS_CC) && /^\d+$/.test(ns.slice(NS_CC.length)))];
-  let dnsmasq: number | undefined;
+  const dnsmasq: number[] = [];
   for (const cc of ccs) {
     if (!existsSync(ccDhcpDir(cc))) continue;
     const stopped = await dhcpServerFor(netnsExists(cc) ? cc : cc === NS_CC ? undefined : cc)
       .stop()
       .catch(() => undefined);
-    if (stopped?.stopped) dnsmasq ??= stopped.pid;
+    if (stopped?.stopped && stopped.pid !== undefined) dnsmasq.push(stopped.pid);
   }
   const namespaces: string[] = [];
   for (const ns of r.namespaces) {
@@ -140,5 +140,5 @@ export async function removeDemo(r: RunRecord): Promise<{ namespaces: string[]; 
   }
   for (const cc of ccs) rmSync(ccDhcpDir(cc), { recursive: true, force: true });
   rmSync(RUN_DIR, { recursive: true, force: true });
-  return { namespaces, responders, agents, ...(dnsmasq !== undefined ? { dnsmasq } : {}) };
+  return { namespaces, responders, agents, dnsmasq };
 }

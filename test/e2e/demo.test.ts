@@ -191,6 +191,8 @@ describe.skipIf(!ready)('eucanet demo (root; dnsmasq, busybox, nsenter)', () => 
     expect(c13.observed).toMatch(/^all 10 dropped/);
     expect(c14.observed).toMatch(/^"i-1" .*, "i-9" .*; euca-cc holds 192\.168\.32\.200, euca-cc2 holds 192\.168\.32\.202; #9 seen as "192\.168\.32\.202"/);
     expect(c15.observed).toMatch(/^all 10 arrived at their own CC: euca-cc: i-1 via 10\.1\.2\.1, .*; euca-cc2: i-9 via 10\.1\.2\.2, i-10 via 10\.1\.1\.34$/);
+    // Both CCs' dnsmasq stopped, and both named.
+    expect(r.stderr).toMatch(/removed 19 namespaces, .*, dnsmasq \(pid \d+, \d+\)/);
     expect(leftovers()).toEqual([]);
   }, 120_000);
 
