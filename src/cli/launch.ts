@@ -17,5 +17,5 @@ if (hash === undefined) {
   const command = process.argv.slice(2).find((a) => !a.startsWith('-')) ?? 'help';
   const run = runBundle(fileURLToPath(new URL('./eucanet.cjs', import.meta.url)), hash, command);
   // The command ends with process.exit (main.ts): its 'exit' event is when its work is done.
-  if (!run.used) process.once('exit', run.save);
+  if (!run.used) process.once('exit', () => run.save());
 }
