@@ -13,9 +13,13 @@ if (hash === undefined) {
   process.stderr.write('eucanet: dist/cli/launch.js runs the bundle that scripts/bundle-cli.mjs builds: run dist/cli/main.js\n');
   process.exitCode = 1;
 } else {
-  // The command names the cache: each command keeps what it compiles.
-  const command = process.argv.slice(2).find((a) => !a.startsWith('-')) ?? 'help';
-  const run = runBundle(fileURLToPath(new URL('./eucanet.cjs', import.meta.url)), hash, command);
-  // The command ends with process.exit (main.ts): its 'exit' event is when its work is done.
-  if (!run.used) process.once('exit', () => run.save());
+  // The command names the cache: each command keeps what it compiles, and a
+  // dry run (which renders, and commits nothing) its own.
+  const argv = process.argv.slice(2);
+  const command = argv.find((a) => !a.startsWith('-')) ?? 'help';
+  const run = runBundle(fileURLToPath(new URL('./eucanet.cjs', import.meta.url)), hash, argv.includes('--dry-run') ? `${command}-dry-run` : command);
+  // The command ends with process.exit (main.ts): its 'exit' event is when its
+  // work is done. Only a run that succeeded leaves its code behind (a failed one
+  // took a path off the usual one, and may have stopped early).
+  if (!run.used) process.once('exit', (code) => code === 0 && run.save());
 }

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { KEEP_FILES, cacheDirOf, cacheFileOf, readTrusted, runBundle, writeCache } from '../../src/cli/code-cache.js';
-import { cliPath } from '../helpers/cli.js';
+import { cliPath, repoRoot } from '../helpers/cli.js';
 
 let dir: string;
 let bundle: string;
@@ -155,5 +155,21 @@ describe.skipIf(!existsSync(cliPath))('the bin (dist/cli/main.js, the launcher)'
     expect(b.stdout).toMatch(/--role/);
     // Taken, so not written again.
     expect(statSync(join(cache, files[0])).mtimeMs).toBe(mtime);
+  });
+
+  it('leaves no cache after a failed run; a dry run has its own', () => {
+    const cache = join(dir, 'cache');
+    const run = (...args: string[]) => spawnSync(process.execPath, [cliPath, ...args], { env: { ...process.env, ...env(cache) }, encoding: 'utf8' });
+    const failed = run('apply', '--state', join(dir, 'missing.json'), '--role', 'cc', '--dry-run');
+    expect(failed.status).not.toBe(0);
+    expect(existsSync(cache) ? readdirSync(cache) : []).toEqual([]);
+    const state = join(dir, 'state.json');
+    writeFileSync(state, '{"mode": "MANAGED"');
+    expect(run('show', '--state', state).status).not.toBe(0);
+    expect(existsSync(cache) ? readdirSync(cache) : []).toEqual([]);
+    const seed = join(dir, 'seed.json');
+    copyFileSync(join(repoRoot, 'examples/seed.json'), seed);
+    expect(run('allocate', '--state', seed, '--dry-run').status).toBe(0);
+    expect(readdirSync(cache)).toEqual([expect.stringMatching(/-allocate-dry-run\.v8$/)]);
   });
 });
