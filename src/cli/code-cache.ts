@@ -50,6 +50,19 @@ function ownedPrivately(st: { uid: number; mode: number }): boolean {
   return st.uid === process.getuid?.() && (st.mode & 0o022) === 0;
 }
 
+/**
+ * What names the cache: each command keeps what it compiles, each role its
+ * own (a CC runs code a node controller never does, DHCP and conntrack), and
+ * a dry run (which renders, and commits nothing) its own.
+ */
+export function cacheKey(argv: string[]): string {
+  const command = argv.find((a) => !a.startsWith('-')) ?? 'help';
+  const i = argv.indexOf('--role');
+  const role = i >= 0 ? argv[i + 1] : argv.find((a) => a.startsWith('--role='))?.slice('--role='.length);
+  return [command, ...(role === 'cc' || role === 'nc' ? [role] : []), ...(argv.includes('--dry-run') ? ['dry-run'] : [])].join('-');
+}
+
+
 /** The cache file for one bundle (its content hash) and command. */
 export function cacheFileOf(dir: string, hash: string, command: string): string {
   const cmd = /^[a-z][a-z-]{0,30}$/.test(command) ? command : 'other';

@@ -4,7 +4,7 @@
 // it with a V8 code cache (code-cache.ts). The build fills in the bundle's
 // content hash. Run as tsc wrote it (not bundled) it has no bundle to run.
 import { fileURLToPath } from 'node:url';
-import { runBundle } from './code-cache.js';
+import { cacheKey, runBundle } from './code-cache.js';
 
 declare const EUCANET_BUNDLE_HASH: string | undefined;
 
@@ -13,11 +13,7 @@ if (hash === undefined) {
   process.stderr.write('eucanet: dist/cli/launch.js runs the bundle that scripts/bundle-cli.mjs builds: run dist/cli/main.js\n');
   process.exitCode = 1;
 } else {
-  // The command names the cache: each command keeps what it compiles, and a
-  // dry run (which renders, and commits nothing) its own.
-  const argv = process.argv.slice(2);
-  const command = argv.find((a) => !a.startsWith('-')) ?? 'help';
-  const run = runBundle(fileURLToPath(new URL('./eucanet.cjs', import.meta.url)), hash, argv.includes('--dry-run') ? `${command}-dry-run` : command);
+  const run = runBundle(fileURLToPath(new URL('./eucanet.cjs', import.meta.url)), hash, cacheKey(process.argv.slice(2)));
   // The command ends with process.exit (main.ts): its 'exit' event is when its
   // work is done. Only a run that succeeded leaves its code behind (a failed one
   // took a path off the usual one, and may have stopped early).

@@ -8,7 +8,7 @@ import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { KEEP_FILES, cacheDirOf, cacheFileOf, readTrusted, runBundle, writeCache } from '../../src/cli/code-cache.js';
+import { KEEP_FILES, cacheDirOf, cacheKey, cacheFileOf, readTrusted, runBundle, writeCache } from '../../src/cli/code-cache.js';
 import { cliPath, repoRoot } from '../helpers/cli.js';
 
 let dir: string;
@@ -52,6 +52,16 @@ describe('the code cache directory', () => {
     const f = cacheFileOf('/d', 'ab'.repeat(32), 'apply');
     expect(f).toBe(`/d/cli-${'ab'.repeat(8)}-node${process.versions.node}-${process.arch}-apply.v8`);
     expect(cacheFileOf('/d', 'ab'.repeat(32), '../../etc/x')).toMatch(/-other\.v8$/);
+  });
+});
+
+describe('cacheKey', () => {
+  it('is the command, with the role and a dry run when given', () => {
+    expect(cacheKey(['apply', '--state', 's.json', '--role', 'cc'])).toBe('apply-cc');
+    expect(cacheKey(['apply', '--role=nc', '--node', 'nc1', '--dry-run'])).toBe('apply-nc-dry-run');
+    expect(cacheKey(['show', '--netns', 'x'])).toBe('show');
+    expect(cacheKey(['--version'])).toBe('help');
+    expect(cacheKey(['apply', '--role', 'xx'])).toBe('apply');
   });
 });
 
