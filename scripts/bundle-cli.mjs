@@ -86,4 +86,6 @@ await build({
   define: { EUCANET_BUNDLE_HASH: JSON.stringify(hash) },
   logLevel: 'warning',
 });
-console.error(`bundle-cli: ${Object.keys(r.metafile.inputs).length} modules into dist/cli/eucanet.cjs (sha256 ${hash.slice(0, 16)}), dist/cli/main.js its launcher`);
+console.error(
+  `bundle-cli: ${Object.keys(r.metafile.inputs).length} modules into dist/cli/eucanet.cjs (sha256 ${hash.slice(0, 16)}), dist/cli/main.js its launcher`,
+);

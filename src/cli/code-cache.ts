@@ -62,7 +62,6 @@ export function cacheKey(argv: string[]): string {
   return [command, ...(role === 'cc' || role === 'nc' ? [role] : []), ...(argv.includes('--dry-run') ? ['dry-run'] : [])].join('-');
 }
 
-
 /** The cache file for one bundle (its content hash) and command. */
 export function cacheFileOf(dir: string, hash: string, command: string): string {
   const cmd = /^[a-z][a-z-]{0,30}$/.test(command) ? command : 'other';

@@ -56,7 +56,12 @@ describe('concatenated keys', () => {
   });
 
   it('bad input is refused naming the element and the component, as before', () => {
-    expect(refusal(macs, [['vn0', 'd0:0d:0a:00:40:02'], ['vn1', 'd0:0d:0a:00:40']]).message).toMatch(/element #1 key\[1\].*"d0:0d:0a:00:40"/);
+    expect(
+      refusal(macs, [
+        ['vn0', 'd0:0d:0a:00:40:02'],
+        ['vn1', 'd0:0d:0a:00:40'],
+      ]).message,
+    ).toMatch(/element #1 key\[1\].*"d0:0d:0a:00:40"/);
     expect(refusal(ips, [['a-name-that-is-too-long', '10.0.0.1']]).message).toMatch(/element #0 key\[0\]/);
     expect(refusal(ips, [['vn0', '10.0.0.256']]).message).toMatch(/element #0 key\[1\].*10\.0\.0\.256/);
     expect(refusal(ips, [['vn0']]).message).toMatch(/expected 2 values of type ifname \. ipv4_addr/);
