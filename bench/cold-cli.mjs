@@ -203,6 +203,7 @@ function toolsRun(dir, dhcpDir) {
  */
 function eucanetRun(stateFile, cli) {
   const h = freshHosts();
+  /** @type {NodeJS.ProcessEnv} */
   const env = { ...process.env, EUCANET_PHASES: '1' };
   // An operator's environment, not this machine's: NODE_EXTRA_CA_CERTS (set
   // here for the sandbox's TLS proxy) makes Node read and parse a CA bundle
