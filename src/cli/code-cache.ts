@@ -26,7 +26,7 @@ import { basename, dirname, join } from 'node:path';
 import { Script } from 'node:vm';
 
 /** How many cache files the directory keeps (the oldest beyond this are removed when one is written). */
-export const KEEP_FILES = 16;
+export const KEEP_FILES = 64;
 
 /** The cache directory from the environment, or undefined for none. */
 export function cacheDirOf(env: NodeJS.ProcessEnv): string | undefined {
