@@ -167,6 +167,27 @@ describe.skipIf(!existsSync(cliPath))('the bin (dist/cli/main.js, the launcher)'
     expect(statSync(join(cache, files[0])).mtimeMs).toBe(mtime);
   });
 
+  it('loses nothing of a long output through a pipe though the process exits as soon as the command returns', () => {
+    // 1600 instances to allocate (4 groups of /21 on 2 nodes): one line each, far more than a pipe's 64 KiB buffer.
+    const seed = JSON.parse(readFileSync(join(repoRoot, 'examples/seed.json'), 'utf8')) as Record<string, unknown>;
+    const groups = Array.from({ length: 4 }, (_, g) => ({ owner: 'admin', name: `g${g}` }));
+    const instances = Array.from({ length: 1600 }, (_, k) => ({ id: `i-${k}`, group: `admin/g${k % 4}`, node: `nc${(k % 2) + 1}`, port: `vn${k}` }));
+    const state = join(dir, 'big.json');
+    writeFileSync(state, JSON.stringify({ ...seed, subnet: '172.16.0.0/12', addrsPerNet: 2048, publicIps: [], groups, instances }));
+    const r = spawnSync(process.execPath, [cliPath, 'allocate', '--state', state, '--dry-run'], {
+      env: { ...process.env, ...env('off') },
+      encoding: 'utf8',
+      maxBuffer: 1 << 26,
+    });
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    expect(r.stdout.length).toBeGreaterThan(1 << 16);
+    const lines = r.stdout.split('\n').filter((l) => /^ {2}instances\[\d+\] i-\d+: privateIp /.test(l));
+    expect(lines).toHaveLength(1600);
+    expect(lines[1599]).toMatch(/^ {2}instances\[1599\] i-1599: /);
+    expect(r.stdout.endsWith('\n')).toBe(true);
+  });
+
   it('leaves no cache after a failed run; a dry run has its own', () => {
     const cache = join(dir, 'cache');
     const run = (...args: string[]) => spawnSync(process.execPath, [cliPath, ...args], { env: { ...process.env, ...env(cache) }, encoding: 'utf8' });
