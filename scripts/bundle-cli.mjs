@@ -1,22 +1,29 @@
 #!/usr/bin/env node
-// Bundles the command line after tsc: dist/cli/main.js (the `eucanet` bin)
-// becomes one ES module holding the code every command loads, and each
-// command's own code (apply, agent, demo, ...) one chunk beside it, loaded
-// when that command runs (esbuild, code splitting). A cold `eucanet apply`
-// then loads a few files instead of about a hundred modules, each resolved,
-// read, compiled and linked on its own (issue 19: the cold command line).
+// Bundles the command line after tsc (issue 19: the cold command line):
 //
-// Only the package's own code is bundled; its dependencies stay imports
-// (loaded by the chunk that needs them). The library entry (dist/index.js and
-// every other module tsc wrote) is left as it is.
+// - dist/cli/eucanet.cjs: the command line (dist/cli/main.js as tsc wrote it,
+//   and every module of the package it loads, every command's code included)
+//   as ONE CommonJS file. A cold `eucanet apply` then reads and compiles one
+//   file instead of resolving, reading, compiling and linking about a hundred
+//   ES modules or a dozen chunks; a command's own code (apply, agent, demo,
+//   ...) is still only run when that command runs (esbuild turns the dynamic
+//   imports into lazily run module bodies).
+// - dist/cli/main.js (the `eucanet` bin): src/cli/launch.ts, a small ES module
+//   that runs eucanet.cjs through vm.Script with a V8 code cache
+//   (src/cli/code-cache.ts), given the bundle's content hash to name it.
+//
+// Only the package's own code is bundled; its dependencies stay require()s.
+// The library entry (dist/index.js and every other module tsc wrote) is left
+// as it is.
 //
 // Each module keeps its own import.meta.url: a module that finds a file next
 // to itself (the addon under the package root, the demo's responder script,
 // package.json) sees the URL of the file tsc wrote, computed from the bundle's
-// own location, so the package stays relocatable. All output files are in
-// dist/cli/, next to the file they replace, so one relative path holds for all.
+// own location (__filename), so the package stays relocatable. Both output
+// files are in dist/cli/, next to the file they replace.
 //
 //   node scripts/bundle-cli.mjs     (after tsc; `npm run build:ts` runs both)
+import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import { dirname, join, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -26,11 +33,14 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 const outdir = join(root, 'dist/cli');
 const entry = join(outdir, 'main.js');
 export const BUNDLE_MARK = '// eucanet: bundled by scripts/bundle-cli.mjs';
+/** The name the bundle's code gives its own file's URL (set in its banner). */
+const OWN_URL = '__eucanet_bundle_url';
 
 if (readFileSync(entry, 'utf8').includes(BUNDLE_MARK)) {
   console.error('bundle-cli: dist/cli/main.js is already the bundle: run tsc first (npm run build:ts)');
   process.exit(1);
 }
+// An earlier build's code-split chunks (this script made them before the single file).
 for (const f of readdirSync(outdir)) if (/^_chunk-.*\.js(\.map)?$/.test(f)) rmSync(join(outdir, f));
 
 /** @type {import('esbuild').Plugin} */
@@ -41,28 +51,41 @@ const ownUrls = {
       const text = readFileSync(args.path, 'utf8');
       if (!text.includes('import.meta.url')) return undefined;
       const rel = relative(outdir, args.path).split(sep).join('/');
-      const own = `new URL(${JSON.stringify(rel.startsWith('.') ? rel : `./${rel}`)}, import.meta.url).href`;
+      const own = `new URL(${JSON.stringify(rel.startsWith('.') ? rel : `./${rel}`)}, ${OWN_URL}).href`;
       return { contents: text.replaceAll('import.meta.url', own), loader: 'js', resolveDir: dirname(args.path) };
     });
   },
 };
 
+const cjs = join(outdir, 'eucanet.cjs');
 const r = await build({
-  entryPoints: { main: entry },
-  outdir,
+  entryPoints: [entry],
+  outfile: cjs,
   bundle: true,
-  splitting: true,
-  format: 'esm',
+  format: 'cjs',
   platform: 'node',
   target: 'node20',
   packages: 'external',
-  chunkNames: '_chunk-[hash]',
-  allowOverwrite: true,
   sourcemap: true,
-  banner: { js: BUNDLE_MARK },
+  banner: { js: `${BUNDLE_MARK}\nconst ${OWN_URL} = require('node:url').pathToFileURL(__filename).href;` },
   plugins: [ownUrls],
   logLevel: 'warning',
   metafile: true,
 });
-const outs = Object.keys(r.metafile.outputs).filter((f) => f.endsWith('.js'));
-console.error(`bundle-cli: ${Object.keys(r.metafile.inputs).length} modules into ${outs.length} files in dist/cli/`);
+const hash = createHash('sha256').update(readFileSync(cjs)).digest('hex');
+await build({
+  entryPoints: [join(outdir, 'launch.js')],
+  outfile: entry,
+  bundle: true,
+  format: 'esm',
+  platform: 'node',
+  target: 'node20',
+  packages: 'external',
+  allowOverwrite: true,
+  banner: { js: `#!/usr/bin/env node\n${BUNDLE_MARK}` },
+  define: { EUCANET_BUNDLE_HASH: JSON.stringify(hash) },
+  logLevel: 'warning',
+});
+console.error(
+  `bundle-cli: ${Object.keys(r.metafile.inputs).length} modules into dist/cli/eucanet.cjs (sha256 ${hash.slice(0, 16)}), dist/cli/main.js its launcher`,
+);

@@ -40,6 +40,8 @@ export async function staleFor(h: Handle, state: AllocatedState): Promise<{ stal
   // delete is the family: the un-NATed entries it must catch carry no NAT
   // status bit, and a tuple filter (CTA_FILTER) matches single addresses only.
   const entries = await listConntrack(h.ct, { family: 'ipv4' });
+  // An empty table (a fresh CC) needs neither the host's addresses nor the NAT maps.
+  if (entries.length === 0) return { stale: [], scanned: 0 };
   const local = new Set((await h.addresses.list({ family: 4 })).map((a) => a.address));
   return { stale: staleConntrack(natMapsOf(state), entries, local), scanned: entries.length };
 }

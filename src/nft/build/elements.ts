@@ -7,7 +7,7 @@
 //   verdict map:                      ['eth0', 'accept'], ['eth1', 'jump c']
 //   any of them with options:         { key, data?, timeout?, comment? }
 import { ValidationError } from '../../errors.js';
-import { dataType, type DataType, type Scalar } from '../datatypes.js';
+import { dataType, padded, type DataType, type Scalar } from '../datatypes.js';
 import { hasFlag, isConcat, keyTypes } from '../wire/set.js';
 import type { DataTypeName, NftSet, SetElement, Verdict, VerdictCode } from '../types.js';
 import { validateChainName } from './validate.js';
@@ -110,19 +110,12 @@ function parseOne(set: NftSet, input: ElementInput, field: string, keyOnly: bool
  * bad input, which the general path then reports with the element named.
  */
 function fastParser(set: NftSet, keyOnly: boolean): ((input: ElementInput) => SetElement | undefined) | undefined {
-  if (isConcat(set) || hasFlag(set, 'interval') || Array.isArray(set.key) || set.data === 'verdict') return undefined;
+  if (hasFlag(set, 'interval') || set.data === 'verdict') return undefined;
+  if (isConcat(set)) return set.data === undefined ? fastConcat(set) : undefined;
+  if (Array.isArray(set.key)) return undefined;
   const kt = dataType(set.key as DataTypeName);
   const dt = set.data !== undefined ? dataType(set.data) : undefined;
   if (!kt.len || (dt && !dt.len)) return undefined;
-  const parse = (t: DataType, v: unknown): Buffer | undefined => {
-    if (typeof v !== 'string' && typeof v !== 'number') return undefined;
-    if (typeof v === 'string' && (v.includes('-') || v.includes('/'))) return undefined;
-    try {
-      return t.parse(v, '');
-    } catch {
-      return undefined;
-    }
-  };
   return (input) => {
     if (dt) {
       if (!Array.isArray(input) || input.length !== 2) return keyOnly && !Array.isArray(input) ? keyOf(parse(kt, input)) : undefined;
@@ -135,3 +128,40 @@ function fastParser(set: NftSet, keyOnly: boolean): ((input: ElementInput) => Se
 }
 
 const keyOf = (key: Buffer | undefined): SetElement | undefined => (key ? { key } : undefined);
+
+/** One plain value of a fixed-length type, or undefined (a range, a prefix, bad input: the general path's). */
+function parse(t: DataType, v: unknown): Buffer | undefined {
+  if (typeof v !== 'string' && typeof v !== 'number') return undefined;
+  if (typeof v === 'string' && (v.includes('-') || v.includes('/'))) return undefined;
+  try {
+    return t.parse(v, '');
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * A set (not a map) keyed by a concatenation of fixed-length types, the NC's
+ * ifname . ether_addr and ifname . ipv4_addr: each component written straight
+ * into the key at its register-aligned offset, as concat() lays them out.
+ */
+function fastConcat(set: NftSet): ((input: ElementInput) => SetElement | undefined) | undefined {
+  const types = keyTypes(set).map((n) => dataType(n));
+  if (types.some((t) => !t.len)) return undefined;
+  const offsets: number[] = [];
+  let total = 0;
+  for (const t of types) {
+    offsets.push(total);
+    total += padded(t.len);
+  }
+  return (input) => {
+    if (!Array.isArray(input) || input.length !== types.length) return undefined;
+    const key = Buffer.alloc(total);
+    for (let i = 0; i < types.length; i++) {
+      const b = parse(types[i], input[i]);
+      if (!b || b.length !== types[i].len) return undefined;
+      b.copy(key, offsets[i]);
+    }
+    return { key };
+  };
+}

@@ -1,0 +1,21 @@
+// The `eucanet` bin once bundled: scripts/bundle-cli.mjs builds the command
+// line (main.ts and everything it loads) into one CommonJS file,
+// dist/cli/eucanet.cjs, and this launcher (bundled over dist/cli/main.js) runs
+// it with a V8 code cache (code-cache.ts). The build fills in the bundle's
+// content hash. Run as tsc wrote it (not bundled) it has no bundle to run.
+import { fileURLToPath } from 'node:url';
+import { cacheKey, runBundle } from './code-cache.js';
+
+declare const EUCANET_BUNDLE_HASH: string | undefined;
+
+const hash = typeof EUCANET_BUNDLE_HASH === 'string' ? EUCANET_BUNDLE_HASH : undefined;
+if (hash === undefined) {
+  process.stderr.write('eucanet: dist/cli/launch.js runs the bundle that scripts/bundle-cli.mjs builds: run dist/cli/main.js\n');
+  process.exitCode = 1;
+} else {
+  const run = runBundle(fileURLToPath(new URL('./eucanet.cjs', import.meta.url)), hash, cacheKey(process.argv.slice(2)));
+  // The command ends with process.exit (main.ts): its 'exit' event is when its
+  // work is done. Only a run that succeeded leaves its code behind (a failed one
+  // took a path off the usual one, and may have stopped early).
+  if (!run.used) process.once('exit', (code) => code === 0 && run.save());
+}
