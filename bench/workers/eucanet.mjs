@@ -12,7 +12,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PORT_GROUP, TABLE, bridge, priv, pub, tap } from '../lib/workload.mjs';
 
-const dist = join(fileURLToPath(new URL('.', import.meta.url)), '../../dist');
+// EUCANET_BENCH_DIST points the worker at another build's dist/ (to compare builds side by side).
+const dist = process.env.EUCANET_BENCH_DIST || join(fileURLToPath(new URL('.', import.meta.url)), '../../dist');
 const { open, reconcile } = await import(join(dist, 'index.js'));
 const { rule } = await import(join(dist, 'nft/index.js'));
 

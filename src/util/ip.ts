@@ -21,30 +21,49 @@ export function ipFamily(text: string): Family | undefined {
   return undefined;
 }
 
-/** Dotted quad, four decimal octets without leading zeros. A hand-rolled loop: this runs per element. */
-export function parseIPv4(s: string): Buffer | undefined {
+/**
+ * Dotted quad, four decimal octets without leading zeros, as the unsigned
+ * 32-bit number it spells (network order: the first octet is the top byte),
+ * or -1. A hand-rolled loop: this runs per element.
+ */
+export function ipv4Number(s: string): number {
   const n = s.length;
-  if (n < 7 || n > 15) return undefined;
-  const out = Buffer.allocUnsafe(4);
+  if (n < 7 || n > 15) return -1;
   let part = 0;
   let val = 0;
   let digits = 0;
+  let acc = 0;
   for (let i = 0; i < n; i++) {
     const c = s.charCodeAt(i);
     if (c === 46 /* . */) {
-      if (digits === 0 || part === 3) return undefined;
-      out[part++] = val;
+      if (digits === 0 || part === 3) return -1;
+      acc = acc * 256 + val;
+      part++;
       val = 0;
       digits = 0;
       continue;
     }
-    if (c < 48 || c > 57 || (digits > 0 && val === 0)) return undefined;
+    if (c < 48 || c > 57 || (digits > 0 && val === 0)) return -1;
     val = val * 10 + (c - 48);
-    if (++digits > 3 || val > 255) return undefined;
+    if (++digits > 3 || val > 255) return -1;
   }
-  if (part !== 3 || digits === 0) return undefined;
-  out[3] = val;
+  if (part !== 3 || digits === 0) return -1;
+  return acc * 256 + val;
+}
+
+/** Dotted quad (see ipv4Number) as its 4 network-order bytes. */
+export function parseIPv4(s: string): Buffer | undefined {
+  const v = ipv4Number(s);
+  if (v < 0) return undefined;
+  const out = Buffer.allocUnsafe(4);
+  out.writeUInt32BE(v, 0);
   return out;
+}
+
+/** Dotted quad (see ipv4Number) as its 4 network-order bytes in a one-byte string: no Buffer. */
+export function ipv4Chars(s: string): string | undefined {
+  const v = ipv4Number(s);
+  return v < 0 ? undefined : String.fromCharCode(v >>> 24, (v >>> 16) & 255, (v >>> 8) & 255, v & 255);
 }
 
 export function formatIPv4(b: Uint8Array, off = 0): string {
