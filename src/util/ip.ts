@@ -1,6 +1,6 @@
 // Addresses, prefixes and MACs: parsed and validated once, then carried as
 // bytes. Every parser names the field it was given when it refuses a value.
-import { isIPv4, isIPv6 } from 'node:net';
+import { isIPv6 } from 'node:net';
 import { ValidationError } from '../errors.js';
 import { must } from './must.js';
 
@@ -16,7 +16,8 @@ export interface Cidr {
 }
 
 export function ipFamily(text: string): Family | undefined {
-  if (isIPv4(text)) return 4;
+  // ipv4Number takes exactly what node's isIPv4 does (no leading zeros, octets to 255), without its regular expression.
+  if (ipv4Number(text) >= 0) return 4;
   if (isIPv6(text)) return 6;
   return undefined;
 }
@@ -148,6 +149,8 @@ export function ipv6ToBytes(text: string): Uint8Array {
 /** Parses an IP address (v4 or v6) to network-order bytes. */
 export function parseIp(field: string, text: unknown): { family: Family; bytes: Uint8Array } {
   if (typeof text !== 'string') throw new ValidationError(field, text, 'expected an IP address string');
+  const v4 = parseIPv4(text);
+  if (v4) return { family: 4, bytes: v4 };
   const family = ipFamily(text);
   if (family === 4) return { family, bytes: ipv4ToBytes(text) };
   if (family === 6) return { family, bytes: ipv6ToBytes(text) };
