@@ -120,7 +120,11 @@ function diffPairs(b: NftSink, have: NftSet, def: NftSet, present: ElementPairs,
   for (const [k, v] of present) if (want.get(k) !== v) del.push(k);
   const add: SetElement[] = [];
   for (const [k, v] of want) if (present.get(k) !== v) add.push(v ? { key: bytesOf(k), data: bytesOf(v) } : { key: bytesOf(k) });
-  if (del.length) b.deleteElements(have, del.sort().map((k) => ({ key: bytesOf(k) })));
+  if (del.length)
+    b.deleteElements(
+      have,
+      del.sort().map((k) => ({ key: bytesOf(k) })),
+    );
   if (add.length) b.addElements(def, add);
 }
 

@@ -18,7 +18,8 @@ const ps: NftSet = { family: 'ip', table: T, name: 'ps', key: 'ipv4_addr' };
 const pp: NftSet = { family: 'ip', table: T, name: 'pp', key: 'inet_service', data: 'mark' };
 const pi: NftSet = { family: 'ip', table: T, name: 'pi', key: 'ipv4_addr', flags: ['interval'] };
 
-const pairs = (n: number, base = 0) => Array.from({ length: n }, (_, i) => [`172.16.${i >> 8}.${i & 255}`, `10.1.${(i + base) >> 8}.${(i + base) & 255}`] as [string, string]);
+const pairs = (n: number, base = 0) =>
+  Array.from({ length: n }, (_, i) => [`172.16.${i >> 8}.${i & 255}`, `10.1.${(i + base) >> 8}.${(i + base) & 255}`] as [string, string]);
 
 function want(mapElems: [string, string][], extra: Partial<Record<'ps' | 'pp' | 'pi', unknown[]>> = {}): DesiredState {
   return {
@@ -28,7 +29,13 @@ function want(mapElems: [string, string][], extra: Partial<Record<'ps' | 'pp' | 
       sets: [
         { ...pm, elements: mapElems },
         { ...ps, elements: (extra.ps ?? ['192.0.2.1', '192.0.2.2']) as never },
-        { ...pp, elements: (extra.pp ?? [[22, 1], [80, 2]]) as never },
+        {
+          ...pp,
+          elements: (extra.pp ?? [
+            [22, 1],
+            [80, 2],
+          ]) as never,
+        },
         { ...pi, elements: (extra.pi ?? ['198.51.100.0/24', '203.0.113.10-203.0.113.20']) as never },
       ],
       rules: [],
@@ -65,17 +72,48 @@ describe.skipIf(!isRoot)('re-apply compares plain set elements as bytes (root)',
       // 300 -> 290 elements: 10 gone, 5 with a new value, 20 new.
       const next = pairs(310).slice(10);
       for (let i = 0; i < 5; i++) next[i][1] = `10.9.0.${i}`;
-      const p = await plan(h, want(next, { ps: ['192.0.2.2', '192.0.2.3'], pp: [[22, 1], [80, 3]] }));
+      const p = await plan(
+        h,
+        want(next, {
+          ps: ['192.0.2.2', '192.0.2.3'],
+          pp: [
+            [22, 1],
+            [80, 3],
+          ],
+        }),
+      );
       const text = p.changes.toString();
       expect(text).toMatch(/delete element ip eucanet pm \{ 172\.16\.0\.0, 172\.16\.0\.1,/);
       expect(text).toContain('delete element ip eucanet ps { 192.0.2.1 }');
       expect(text).toContain('add element ip eucanet ps { 192.0.2.3 }');
       expect(p.changes.size).toBe(6);
-      await reconcile(h, want(next, { ps: ['192.0.2.2', '192.0.2.3'], pp: [[22, 1], [80, 3]] }));
+      await reconcile(
+        h,
+        want(next, {
+          ps: ['192.0.2.2', '192.0.2.3'],
+          pp: [
+            [22, 1],
+            [80, 3],
+          ],
+        }),
+      );
       expect(mapInKernel(ns, 'pm')).toEqual(next.map(([k, v]) => `${k} ${v}`).sort());
       expect(mapInKernel(ns, 'ps')).toEqual(['192.0.2.2', '192.0.2.3']);
       expect(mapInKernel(ns, 'pp')).toEqual(['22 1', '80 3']);
-      expect((await plan(h, want(next, { ps: ['192.0.2.2', '192.0.2.3'], pp: [[22, 1], [80, 3]] }))).size).toBe(0);
+      expect(
+        (
+          await plan(
+            h,
+            want(next, {
+              ps: ['192.0.2.2', '192.0.2.3'],
+              pp: [
+                [22, 1],
+                [80, 3],
+              ],
+            }),
+          )
+        ).size,
+      ).toBe(0);
     });
   });
 
@@ -97,7 +135,11 @@ describe.skipIf(!isRoot)('re-apply compares plain set elements as bytes (root)',
       const err = await plan(h, want(bad)).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(ValidationError);
       expect(String((err as Error).message)).toMatch(/pm element #7 key.*172\.16\.0\.07/);
-      expect(mapInKernel(ns, 'pm')).toEqual(pairs(10).map(([k, v]) => `${k} ${v}`).sort());
+      expect(mapInKernel(ns, 'pm')).toEqual(
+        pairs(10)
+          .map(([k, v]) => `${k} ${v}`)
+          .sort(),
+      );
     });
   });
 });

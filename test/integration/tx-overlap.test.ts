@@ -24,13 +24,21 @@ function nativeAddon(): { tapCreate: (...a: unknown[]) => unknown } {
 
 afterEach(() => vi.restoreAllMocks());
 
+/** A method as the class defines it, before a spy replaces it (to call through with the right `this`). */
+function original<T, K extends keyof T>(proto: T, name: K): T[K] {
+  return Object.getOwnPropertyDescriptor(proto, name)?.value as T[K];
+}
+
 const bringUp = (h: Parameters<Parameters<typeof withHandle>[0]>[0]) => {
   const tx = h.transaction();
   for (let i = 0; i < 8; i++) tx.addTap(`vnet${i}`, { master: 'eucabr10', up: true, group: 4200, alias: 'eucanet:port' });
   tx.addAddress({ dev: 'eth0', address: '172.16.0.1/32' });
   const t = { family: 'ip', name: 'eucanet' } as const;
   const m = { family: 'ip', table: 'eucanet', name: 'pub2priv', key: 'ipv4_addr', data: 'ipv4_addr' } as const;
-  tx.nft.addTable(t).addSet(m).addElements(m, [['172.16.0.1', '10.1.0.1']]);
+  tx.nft
+    .addTable(t)
+    .addSet(m)
+    .addElements(m, [['172.16.0.1', '10.1.0.1']]);
   return tx;
 };
 
@@ -57,12 +65,12 @@ describe.skipIf(!isRoot)('a bring-up overlaps its waits (root)', () => {
         events.push('taps sent');
         return (tapCreate(...a) as Promise<unknown>).finally(() => events.push('taps done'));
       });
-      const snapshot = CommitContext.prototype.snapshot;
+      const snapshot = original<CommitContext, 'snapshot'>(CommitContext.prototype, 'snapshot');
       vi.spyOn(CommitContext.prototype, 'snapshot').mockImplementation(function (this: CommitContext) {
         events.push('snapshot sent');
         return snapshot.call(this).finally(() => events.push('snapshot done'));
       });
-      const encode = Batch.prototype.encodeForCommit;
+      const encode = original<Batch, 'encodeForCommit'>(Batch.prototype, 'encodeForCommit');
       vi.spyOn(Batch.prototype, 'encodeForCommit').mockImplementation(function (this: Batch, ...a) {
         events.push('nft encoded');
         return encode.apply(this, a);
@@ -79,7 +87,7 @@ describe.skipIf(!isRoot)('a bring-up overlaps its waits (root)', () => {
   it('takes the snapshot again after the taps when the taps interrupted its dump (EINTR)', async () => {
     await withHandle(async (h, ns) => {
       await base(h);
-      const snapshot = CommitContext.prototype.snapshot;
+      const snapshot = original<CommitContext, 'snapshot'>(CommitContext.prototype, 'snapshot');
       let calls = 0;
       vi.spyOn(CommitContext.prototype, 'snapshot').mockImplementation(function (this: CommitContext) {
         if (calls++ === 0) return Promise.reject(new NetlinkError(4 /* EINTR */, { op: 'link dump (dump kept changing)' }));

@@ -47,7 +47,7 @@ function bytesOf(b: Buffer, start: number, len: number): string {
 
 /** The payload of the NFTA_DATA_VALUE inside the nest whose payload is [start, end), if it is exactly `len` bytes. */
 function valueIn(b: Buffer, start: number, end: number, len: number): string | undefined {
-  for (let off = start; off + NLA_HDRLEN <= end; ) {
+  for (let off = start; off + NLA_HDRLEN <= end;) {
     const alen = b[off] | (b[off + 1] << 8);
     if (alen < NLA_HDRLEN || off + alen > end) return undefined;
     if (((b[off + 2] | (b[off + 3] << 8)) & NLA_TYPE_MASK) === NFTA_DATA_VALUE) {
@@ -62,7 +62,7 @@ function valueIn(b: Buffer, start: number, end: number, len: number): string | u
 function addElement(b: Buffer, start: number, end: number, lens: { key: number; data: number }, out: ElementPairs): boolean {
   let key: string | undefined;
   let value = '';
-  for (let off = start; off < end; ) {
+  for (let off = start; off < end;) {
     if (end - off < NLA_HDRLEN) return false;
     const alen = b[off] | (b[off + 1] << 8);
     if (alen < NLA_HDRLEN || off + alen > end) return false;
@@ -101,11 +101,12 @@ export function elementPairs(msgs: readonly NlMessage[], set: NftSet): ElementPa
     const end = m.offset + m.length;
     let off = m.offset + NLMSG_HDRLEN + NFGENMSG_LEN;
     if (off > end) return undefined;
-    for (; off < end; ) {
+    for (; off < end;) {
       if (end - off < NLA_HDRLEN) return undefined;
       const alen = b[off] | (b[off + 1] << 8);
       if (alen < NLA_HDRLEN || off + alen > end) return undefined;
-      if (((b[off + 2] | (b[off + 3] << 8)) & NLA_TYPE_MASK) === NFTA_SET_ELEM_LIST_ELEMENTS && !addList(b, off + NLA_HDRLEN, off + alen, lens, out)) return undefined;
+      if (((b[off + 2] | (b[off + 3] << 8)) & NLA_TYPE_MASK) === NFTA_SET_ELEM_LIST_ELEMENTS && !addList(b, off + NLA_HDRLEN, off + alen, lens, out))
+        return undefined;
       off += (alen + 3) & ~3;
     }
   }
@@ -114,7 +115,7 @@ export function elementPairs(msgs: readonly NlMessage[], set: NftSet): ElementPa
 
 /** The NFTA_LIST_ELEM entries of one list nest (payload [start, end)). */
 function addList(b: Buffer, start: number, end: number, lens: { key: number; data: number }, out: ElementPairs): boolean {
-  for (let off = start; off < end; ) {
+  for (let off = start; off < end;) {
     if (end - off < NLA_HDRLEN) return false;
     const alen = b[off] | (b[off + 1] << 8);
     if (alen < NLA_HDRLEN || off + alen > end) return false;
