@@ -118,6 +118,8 @@ const bytesOf = (s: string) => Buffer.from(s, 'latin1');
 function diffPairs(b: NftSink, have: NftSet, def: NftSet, present: ElementPairs, want: ElementPairs): void {
   const del: string[] = [];
   for (const [k, v] of present) if (want.get(k) !== v) del.push(k);
+  // Every element present is wanted as it is, and there are as many: nothing to add (the common re-apply).
+  if (!del.length && present.size === want.size) return;
   const add: SetElement[] = [];
   for (const [k, v] of want) if (present.get(k) !== v) add.push(v ? { key: bytesOf(k), data: bytesOf(v) } : { key: bytesOf(k) });
   if (del.length)
