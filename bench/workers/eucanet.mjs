@@ -12,7 +12,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PORT_GROUP, TABLE, bridge, priv, pub, tap } from '../lib/workload.mjs';
 
-const dist = join(fileURLToPath(new URL('.', import.meta.url)), '../../dist');
+// EUCANET_BENCH_DIST points the worker at another build's dist/ (to compare builds side by side).
+const dist = process.env.EUCANET_BENCH_DIST || join(fileURLToPath(new URL('.', import.meta.url)), '../../dist');
 const { open, reconcile } = await import(join(dist, 'index.js'));
 const { rule } = await import(join(dist, 'nft/index.js'));
 
@@ -50,6 +51,17 @@ function desired(n) {
   };
 }
 
+/**
+ * CPU time of this process (every thread: the kernel work done in its worker
+ * threads' system calls included) since `c0`, in ms: steadier than wall time
+ * on a loaded machine, for comparing builds.
+ * @param {NodeJS.CpuUsage} c0
+ */
+const cpuSince = (c0) => {
+  const u = process.cpuUsage(c0);
+  return (u.user + u.system) / 1000;
+};
+
 const handles = new Map();
 const handle = (/** @type {string} */ ns) => {
   if (!handles.has(ns)) handles.set(ns, open({ netns: ns }));
@@ -63,6 +75,7 @@ const handle = (/** @type {string} */ ns) => {
 async function up(ns, n) {
   const h = handle(ns);
   const t0 = performance.now();
+  const c0 = process.cpuUsage();
   const tx = h.transaction();
   for (let i = 0; i < n; i++) tx.addTap(tap(i), { master: bridge(i, n), up: true, group: PORT_GROUP, alias: ALIAS });
   for (let i = 0; i < n; i++) tx.addAddress({ dev: 'eth0', address: `${pub(i)}/32`, proto: 240 });
@@ -80,7 +93,7 @@ async function up(ns, n) {
     range(n).map((i) => [priv(i), pub(i)]),
   );
   await tx.commit();
-  return { ms: performance.now() - t0 };
+  return { ms: performance.now() - t0, cpuMs: cpuSince(c0) };
 }
 
 /**
@@ -90,10 +103,12 @@ async function up(ns, n) {
 async function check(ns, n) {
   const want = desired(n);
   const t0 = performance.now();
+  const c0 = process.cpuUsage();
   const r = await reconcile(handle(ns), want);
   const ms = performance.now() - t0;
+  const cpuMs = cpuSince(c0);
   if (r.ops !== 0) throw new Error(`eucanet reconcile after up sent ${r.ops} ops, expected 0:\n${r.plan.changes.toString().slice(0, 2000)}`);
-  return { ms, ops: r.ops };
+  return { ms, cpuMs, ops: r.ops };
 }
 
 /**
@@ -103,15 +118,17 @@ async function check(ns, n) {
 async function down(ns, n) {
   const h = handle(ns);
   const t0 = performance.now();
+  const c0 = process.cpuUsage();
   const tx = h.transaction();
   tx.deleteLinkGroup(PORT_GROUP);
   for (let i = 0; i < n; i++) tx.deleteAddress({ dev: 'eth0', address: `${pub(i)}/32` });
   tx.nft.deleteTable(table);
   await tx.commit();
   const ms = performance.now() - t0;
+  const cpuMs = cpuSince(c0);
   h.close();
   handles.delete(ns);
-  return { ms };
+  return { ms, cpuMs };
 }
 
 export const phases = { up, reconcile: check, down };

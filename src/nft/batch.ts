@@ -57,6 +57,15 @@ export interface CommitOptions {
 
 const key = (family: string, table: string, name: string) => `${family}\0${table}\0${name}`;
 
+/** @internal A batch's bytes encoded ahead of commit() (Batch.encodeForCommit()). */
+export interface EncodedBatch {
+  buf: Buffer;
+  first: number;
+  /** How many ops the batch had, and the generation asked for, when it was encoded. */
+  ops: number;
+  genid?: number;
+}
+
 export class Batch {
   readonly ops: Op[] = [];
   private readonly setIds = new Map<string, number>();
@@ -190,20 +199,31 @@ export class Batch {
   }
 
   /** Sends the batch in one sendto() and waits for the kernel's verdict. Throws NetlinkError naming the failing op. */
-  async commit(o: CommitOptions = {}): Promise<void> {
+  async commit(o: CommitOptions = {}, encoded?: EncodedBatch): Promise<void> {
     const conn = this.connection();
     if (this.ops.length === 0) return;
     if (o.verify) {
       const genid = await verifyOps(conn, this.ops);
       o = { ...o, genid: o.genid ?? genid };
     }
+    // Bytes encoded ahead (encode()) are sent as they are if they are still this batch with these options.
+    const e = encoded && encoded.ops === this.ops.length && encoded.genid === o.genid ? encoded : this.encodeForCommit(o);
+    const reply = await conn.exchange(e.buf, [e.buf.length], [1], false);
+    const err = batchError(this, reply, e.first, o);
+    if (err) throw err;
+  }
+
+  /**
+   * @internal The batch encoded for commit() now, with sequence numbers taken
+   * from its connection: a transaction encodes it while its rtnetlink phases
+   * wait for the kernel, and commit(o, encoded) then only sends it.
+   */
+  encodeForCommit(o: CommitOptions = {}): EncodedBatch {
+    const conn = this.connection();
     const w = new NlWriter(4096 + this.ops.length * 256);
     const first = conn.nextSeq(this.messages + 2);
     this.encodeInto(w, first, o);
-    const buf = w.bytes();
-    const reply = await conn.exchange(buf, [buf.length], [1], false);
-    const err = batchError(this, reply, first, o);
-    if (err) throw err;
+    return { buf: w.bytes(), first, ops: this.ops.length, ...(o.genid !== undefined ? { genid: o.genid } : {}) };
   }
 
   /** @internal The synchronous twin of commit(), for benchmarks only. */

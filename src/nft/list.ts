@@ -105,8 +105,13 @@ export async function listTablesContent(conn: NetlinkConnection, tables: readonl
 
 /** The elements of each of `sets`, as one exchange of dumps (see listElements). */
 export async function listElementsOf(conn: NetlinkConnection, sets: readonly NftSet[]): Promise<SetElement[][]> {
-  const got = await conn.dumps(sets.map(elementsRequest));
+  const got = await elementDumps(conn, sets);
   return sets.map((s, k) => decodeElements(got[k], s));
+}
+
+/** The element dumps of each of `sets`, undecoded, as one exchange (for decoders that read only part: wire/setelem-pairs.ts). */
+export function elementDumps(conn: NetlinkConnection, sets: readonly NftSet[]): Promise<NlMessage[][]> {
+  return conn.dumps(sets.map(elementsRequest));
 }
 
 /** The ruleset generation and the tables, in one exchange (the generation read first). */

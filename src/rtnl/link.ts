@@ -280,6 +280,9 @@ export class LinkGetRequest implements Request {
     w.beginMessage(RTM_GETLINK, NLM_F_REQUEST | NLM_F_ACK, seq);
     ifinfomsg(w, typeof this.ref === 'number' ? this.ref : 0);
     if (typeof this.ref === 'string') w.str(A.IFLA_IFNAME, this.ref);
+    // As the dump asks: the kernel skips the per-CPU sums of the IPv6
+    // statistics (IFLA_AF_SPEC), which nothing here decodes.
+    w.u32(A.IFLA_EXT_MASK, RTEXT_FILTER_SKIP_STATS);
     w.endMessage();
   }
 }

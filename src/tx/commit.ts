@@ -3,7 +3,7 @@
 // and for what is and is not atomic).
 import { atOp, ExchangeError, NetlinkError } from '../errors.js';
 import type { Reply, Request } from '../netlink/socket.js';
-import type { Batch } from '../nft/batch.js';
+import type { Batch, EncodedBatch } from '../nft/batch.js';
 import { AddressAddRequest, AddressDeleteRequest } from '../rtnl/address.js';
 import { LinkAddRequest, LinkDeleteGroupRequest, LinkDeleteRequest, LinkGetRequest, LinkSetRequest } from '../rtnl/link.js';
 import { RouteAddRequest, RouteDeleteRequest } from '../rtnl/route.js';
@@ -58,6 +58,10 @@ export class CommitRun {
   nftCommitted = false;
   /** New taps that go into a bridge, to be asked for before they are enslaved (createTaps). */
   private readonly settle: number[] = [];
+  /** The link snapshot, when it runs alongside the taps phase (prepare()). */
+  private snapshotting?: Promise<void>;
+  /** The nftables batch, encoded while an earlier phase waited for the kernel (encodeNft()). */
+  private nftEncoded?: EncodedBatch;
 
   constructor(
     private readonly session: Session,
@@ -79,8 +83,15 @@ export class CommitRun {
       const refs = items.flatMap((it) => opRefs(it.op));
       this.stats.rtnlRequests += await this.ctx.learn(refs, 'lookup', true);
     } else if (items.some((it) => it.op.op !== 'sysctl' && it.op.op !== 'link.deleteGroup')) {
-      await this.ctx.snapshot();
       this.stats.rtnlRequests++;
+      // The taps phase (first when there is one) needs no link looked up: the
+      // snapshot's dump runs on another worker thread while the taps are made
+      // (taps() waits for both), instead of a round trip of its own before them.
+      if (items[0].op.op === 'tap.add') {
+        this.snapshotting = this.ctx.snapshot();
+        // Awaited by taps(); a commit that fails before then must not leave it unhandled.
+        this.snapshotting.catch(() => undefined);
+      } else await this.ctx.snapshot();
     }
     this.ctx.openNetns(items.flatMap((it) => opNetns(it.op)));
   }
@@ -169,11 +180,39 @@ export class CommitRun {
   }
 
   private async taps(items: Item<OpOf<'tap.add'>>[]): Promise<void> {
-    const { requests, settle } = await createTaps(this.session, this.ctx, this.journal, items);
+    const snapshot = this.snapshotting;
+    this.snapshotting = undefined;
+    const [snap, made] = await Promise.allSettled([snapshot, createTaps(this.session, this.ctx, this.journal, items)]);
+    if (made.status === 'rejected') throw made.reason;
+    const { requests, settle } = made.value;
+    if (snapshot) await this.afterSnapshot(snap, items);
     this.stats.rtnlRequests += requests;
     this.settle.push(...settle);
     const injected = items.find((it) => it.index === this.opts.failOp);
     if (injected) throw Object.assign(new InjectedFault(`tap add ${injected.op.name}`), { opIndex: injected.index });
+  }
+
+  /**
+   * The snapshot that ran alongside the taps: the taps it may have seen are
+   * this commit's own (IFF_TUN_EXCL refuses a name that exists), so they get
+   * no pre-image; a dump the taps kept interrupting (EINTR) is taken again.
+   */
+  private async afterSnapshot(snap: PromiseSettledResult<void>, items: Item<OpOf<'tap.add'>>[]): Promise<void> {
+    if (snap.status === 'rejected') {
+      if ((snap.reason as { code?: string })?.code !== 'EINTR') throw snap.reason;
+      await this.ctx.snapshot();
+    }
+    for (const it of items) this.ctx.before.delete(it.op.name);
+  }
+
+  /** Encodes the nftables batch now, while a phase waits for the kernel; nft() then only sends it. */
+  encodeNft(batch: Batch | undefined): void {
+    if (!batch?.length || this.nftEncoded) return;
+    try {
+      this.nftEncoded = batch.encodeForCommit(this.opts.genid !== undefined ? { genid: this.opts.genid } : {});
+    } catch {
+      // Not expected (every op was validated as it was added); nft() encodes again and reports it.
+    }
   }
 
   private async links(items: Item<OpOf<'link.add'>>[]): Promise<void> {
@@ -210,7 +249,7 @@ export class CommitRun {
   /** The nftables batch: the kernel applies it whole or not at all, so it journals nothing. */
   async nft(batch: Batch): Promise<void> {
     try {
-      await batch.commit(this.opts.genid !== undefined ? { genid: this.opts.genid } : {});
+      await batch.commit(this.opts.genid !== undefined ? { genid: this.opts.genid } : {}, this.nftEncoded);
     } catch (err) {
       await this.nftLost(batch, err as Error & { chunksSent?: number; code?: string });
       throw err;

@@ -72,7 +72,10 @@ export async function execute(s: Session, ops: readonly Op[], batch: Batch | und
   const run = new CommitRun(s, opts);
   const items = orderOps(ops);
   try {
-    await run.prepare(items);
+    // The nftables batch is encoded while the first reads (or the taps) wait for the kernel.
+    const prepared = run.prepare(items);
+    run.encodeNft(batch);
+    await prepared;
     const total = ops.length + (batch?.length ?? 0);
     let done = 0;
     const progress = (n: number, phase: Phase) => opts.onProgress?.(Math.min((done += n), total), total, phase);

@@ -16,7 +16,10 @@ import { RuleBuilder } from '../nft/build/builder.js';
 import { byteString } from '../util/bytes.js';
 import { parseElements, type ElementInput } from '../nft/build/elements.js';
 import type { Nft } from '../nft/nft.js';
-import { generationAndTables, listElementsOf, listTablesContent } from '../nft/list.js';
+import { elementDumps, generationAndTables, listTablesContent } from '../nft/list.js';
+import { inputPairs } from '../nft/build/element-pairs.js';
+import { decodeElements } from '../nft/wire/setelem.js';
+import { elementPairs, type ElementPairs } from '../nft/wire/setelem-pairs.js';
 import { renderRuleBody } from '../nft/render/rule.js';
 import type { Chain, Expr, NftSet, Rule, SetElement, Table } from '../nft/types.js';
 import { isOwnedTable, OWNED_TABLE_PREFIX } from './owner.js';
@@ -40,6 +43,12 @@ export interface Current {
   sets: NftSet[];
   rules: Rule[];
   elements: Map<string, SetElement[]>;
+  /**
+   * Sets read as key -> value byte strings (plain sets and maps, see
+   * wire/setelem-pairs.ts) instead of in `elements`; `full()` decodes their
+   * elements after all, for a desired side that cannot be compared as bytes.
+   */
+  pairs?: Map<string, { pairs: ElementPairs; full: () => SetElement[] }>;
 }
 
 const tkey = (t: { family: string; name?: string; table?: string }) => `${t.family} ${t.table ?? t.name}`;
@@ -68,8 +77,13 @@ export async function readOwned(nft: Nft, keep: (t: Table) => boolean = () => tr
   };
   if (!tables.length) return cur;
   Object.assign(cur, await listTablesContent(nft.conn, tables));
-  const elements = await listElementsOf(nft.conn, cur.sets);
-  cur.sets.forEach((s, k) => cur.elements.set(okey(s), elements[k]));
+  const dumps = await elementDumps(nft.conn, cur.sets);
+  const pairs = (cur.pairs = new Map());
+  cur.sets.forEach((s, k) => {
+    const p = elementPairs(dumps[k], s);
+    if (p) pairs.set(okey(s), { pairs: p, full: () => decodeElements(dumps[k], s) });
+    else cur.elements.set(okey(s), decodeElements(dumps[k], s));
+  });
   return cur;
 }
 
@@ -93,6 +107,28 @@ const sameSetType = (a: NftSet, b: NftSet) =>
 
 const elemKey = (e: SetElement) => (e.keyEnd ? `${byteString(e.key)}-${byteString(e.keyEnd)}` : byteString(e.key));
 const elemVal = (e: SetElement) => (e.verdict ? `${e.verdict.code} ${e.verdict.chain ?? ''}` : e.data ? byteString(e.data) : '');
+
+const bytesOf = (s: string) => Buffer.from(s, 'latin1');
+
+/**
+ * The element changes of one plain set, compared as byte strings: only the
+ * elements that differ become objects. Deletes in key order, as the full
+ * path sends them (decodeElements sorts by key).
+ */
+function diffPairs(b: NftSink, have: NftSet, def: NftSet, present: ElementPairs, want: ElementPairs): void {
+  const del: string[] = [];
+  for (const [k, v] of present) if (want.get(k) !== v) del.push(k);
+  // Every element present is wanted as it is, and there are as many: nothing to add (the common re-apply).
+  if (!del.length && present.size === want.size) return;
+  const add: SetElement[] = [];
+  for (const [k, v] of want) if (present.get(k) !== v) add.push(v ? { key: bytesOf(k), data: bytesOf(v) } : { key: bytesOf(k) });
+  if (del.length)
+    b.deleteElements(
+      have,
+      del.sort().map((k) => ({ key: bytesOf(k) })),
+    );
+  if (add.length) b.addElements(def, add);
+}
 
 /** Adds to `b` the ops that take `cur` to `want`. Returns the number of ops added. */
 export function diffNft(cur: Current, want: DesiredNft, b: NftSink): number {
@@ -138,6 +174,12 @@ export function diffNft(cur: Current, want: DesiredNft, b: NftSink): number {
   for (const s of want.sets) {
     const { elements = [], ...def } = s;
     const have = haveSets.get(okey(s));
+    const raw = have && sameSetType(have, def) ? cur.pairs?.get(okey(s)) : undefined;
+    const wantPairs = raw ? inputPairs(def, elements) : undefined;
+    if (have && raw && wantPairs) {
+      diffPairs(b, have, def, raw.pairs, wantPairs);
+      continue;
+    }
     const wanted = parseElements(def, elements);
     if (!have || !sameSetType(have, def)) {
       if (have) b.deleteSet(have);
@@ -145,7 +187,7 @@ export function diffNft(cur: Current, want: DesiredNft, b: NftSink): number {
       if (wanted.length) b.addElements(def, wanted);
       continue;
     }
-    const present = new Map((cur.elements.get(okey(s)) ?? []).map((e) => [elemKey(e), e]));
+    const present = new Map((raw ? raw.full() : (cur.elements.get(okey(s)) ?? [])).map((e) => [elemKey(e), e]));
     const wantMap = new Map(wanted.map((e) => [elemKey(e), e]));
     const differs = (other: Map<string, SetElement>, k: string, e: SetElement) => {
       const o = other.get(k);

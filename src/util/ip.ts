@@ -1,6 +1,6 @@
 // Addresses, prefixes and MACs: parsed and validated once, then carried as
 // bytes. Every parser names the field it was given when it refuses a value.
-import { isIPv4, isIPv6 } from 'node:net';
+import { isIPv6 } from 'node:net';
 import { ValidationError } from '../errors.js';
 import { must } from './must.js';
 
@@ -16,35 +16,55 @@ export interface Cidr {
 }
 
 export function ipFamily(text: string): Family | undefined {
-  if (isIPv4(text)) return 4;
+  // ipv4Number takes exactly what node's isIPv4 does (no leading zeros, octets to 255), without its regular expression.
+  if (ipv4Number(text) >= 0) return 4;
   if (isIPv6(text)) return 6;
   return undefined;
 }
 
-/** Dotted quad, four decimal octets without leading zeros. A hand-rolled loop: this runs per element. */
-export function parseIPv4(s: string): Buffer | undefined {
+/**
+ * Dotted quad, four decimal octets without leading zeros, as the unsigned
+ * 32-bit number it spells (network order: the first octet is the top byte),
+ * or -1. A hand-rolled loop: this runs per element.
+ */
+export function ipv4Number(s: string): number {
   const n = s.length;
-  if (n < 7 || n > 15) return undefined;
-  const out = Buffer.allocUnsafe(4);
+  if (n < 7 || n > 15) return -1;
   let part = 0;
   let val = 0;
   let digits = 0;
+  let acc = 0;
   for (let i = 0; i < n; i++) {
     const c = s.charCodeAt(i);
     if (c === 46 /* . */) {
-      if (digits === 0 || part === 3) return undefined;
-      out[part++] = val;
+      if (digits === 0 || part === 3) return -1;
+      acc = acc * 256 + val;
+      part++;
       val = 0;
       digits = 0;
       continue;
     }
-    if (c < 48 || c > 57 || (digits > 0 && val === 0)) return undefined;
+    if (c < 48 || c > 57 || (digits > 0 && val === 0)) return -1;
     val = val * 10 + (c - 48);
-    if (++digits > 3 || val > 255) return undefined;
+    if (++digits > 3 || val > 255) return -1;
   }
-  if (part !== 3 || digits === 0) return undefined;
-  out[3] = val;
+  if (part !== 3 || digits === 0) return -1;
+  return acc * 256 + val;
+}
+
+/** Dotted quad (see ipv4Number) as its 4 network-order bytes. */
+export function parseIPv4(s: string): Buffer | undefined {
+  const v = ipv4Number(s);
+  if (v < 0) return undefined;
+  const out = Buffer.allocUnsafe(4);
+  out.writeUInt32BE(v, 0);
   return out;
+}
+
+/** Dotted quad (see ipv4Number) as its 4 network-order bytes in a one-byte string: no Buffer. */
+export function ipv4Chars(s: string): string | undefined {
+  const v = ipv4Number(s);
+  return v < 0 ? undefined : String.fromCharCode(v >>> 24, (v >>> 16) & 255, (v >>> 8) & 255, v & 255);
 }
 
 export function formatIPv4(b: Uint8Array, off = 0): string {
@@ -129,6 +149,8 @@ export function ipv6ToBytes(text: string): Uint8Array {
 /** Parses an IP address (v4 or v6) to network-order bytes. */
 export function parseIp(field: string, text: unknown): { family: Family; bytes: Uint8Array } {
   if (typeof text !== 'string') throw new ValidationError(field, text, 'expected an IP address string');
+  const v4 = parseIPv4(text);
+  if (v4) return { family: 4, bytes: v4 };
   const family = ipFamily(text);
   if (family === 4) return { family, bytes: ipv4ToBytes(text) };
   if (family === 6) return { family, bytes: ipv6ToBytes(text) };

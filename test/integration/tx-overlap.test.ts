@@ -1,0 +1,111 @@
+// A bring-up's work overlaps its waits (src/tx/commit.ts, execute.ts): the
+// link snapshot's dump runs on a worker thread while the taps are made,
+// instead of a round trip of its own before them; and the nftables batch is
+// encoded while the kernel works, so that its phase only sends it. Checked
+// against the kernel with `ip -j` and `nft -j`, and the order of events seen
+// through the addon and the batch.
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { NetlinkError } from '../../src/errors.js';
+import { Batch } from '../../src/nft/batch.js';
+import { CommitContext } from '../../src/tx/context.js';
+import { ipLinks, isRoot, nftRuleset, withHandle } from '../helpers/netns.js';
+
+if (!isRoot) console.warn('test/integration/tx-overlap.test.ts: skipped, needs root');
+
+/** The addon's own exports object (src/native.ts reaches it through a proxy), to watch tapCreate. */
+function nativeAddon(): { tapCreate: (...a: unknown[]) => unknown } {
+  const req = createRequire(import.meta.url);
+  const root = join(dirname(fileURLToPath(import.meta.url)), '../..');
+  return req((req('node-gyp-build') as { path(d: string): string }).path(root));
+}
+
+afterEach(() => vi.restoreAllMocks());
+
+/** A method as the class defines it, before a spy replaces it (to call through with the right `this`). */
+function original<T, K extends keyof T>(proto: T, name: K): T[K] {
+  return Object.getOwnPropertyDescriptor(proto, name)?.value as T[K];
+}
+
+const bringUp = (h: Parameters<Parameters<typeof withHandle>[0]>[0]) => {
+  const tx = h.transaction();
+  for (let i = 0; i < 8; i++) tx.addTap(`vnet${i}`, { master: 'eucabr10', up: true, group: 4200, alias: 'eucanet:port' });
+  tx.addAddress({ dev: 'eth0', address: '172.16.0.1/32' });
+  const t = { family: 'ip', name: 'eucanet' } as const;
+  const m = { family: 'ip', table: 'eucanet', name: 'pub2priv', key: 'ipv4_addr', data: 'ipv4_addr' } as const;
+  tx.nft
+    .addTable(t)
+    .addSet(m)
+    .addElements(m, [['172.16.0.1', '10.1.0.1']]);
+  return tx;
+};
+
+async function base(h: Parameters<Parameters<typeof withHandle>[0]>[0]) {
+  await h.links.add({ kind: 'bridge', name: 'eucabr10', up: true });
+  await h.links.add({ kind: 'veth', name: 'eth0', peer: 'eth0p', up: true });
+}
+
+function checkUp(ns: string) {
+  const taps = ipLinks(ns).filter((l) => /^vnet\d$/.test(l.ifname));
+  expect(taps.map((l) => [l.master, l.group, l.ifalias, l.flags.includes('UP')])).toEqual(Array(8).fill(['eucabr10', '4200', 'eucanet:port', true]));
+  const map = nftRuleset(ns).find((o) => o.map?.name === 'pub2priv');
+  expect(map?.map.elem).toEqual([['172.16.0.1', '10.1.0.1']]);
+}
+
+describe.skipIf(!isRoot)('a bring-up overlaps its waits (root)', () => {
+  it('makes the taps while the link snapshot is dumped, and encodes the nft batch before the taps are done', async () => {
+    await withHandle(async (h, ns) => {
+      await base(h);
+      const events: string[] = [];
+      const addon = nativeAddon();
+      const tapCreate = addon.tapCreate;
+      vi.spyOn(addon, 'tapCreate').mockImplementation((...a: unknown[]) => {
+        events.push('taps sent');
+        return (tapCreate(...a) as Promise<unknown>).finally(() => events.push('taps done'));
+      });
+      const snapshot = original<CommitContext, 'snapshot'>(CommitContext.prototype, 'snapshot');
+      vi.spyOn(CommitContext.prototype, 'snapshot').mockImplementation(function (this: CommitContext) {
+        events.push('snapshot sent');
+        return snapshot.call(this).finally(() => events.push('snapshot done'));
+      });
+      const encode = original<Batch, 'encodeForCommit'>(Batch.prototype, 'encodeForCommit');
+      vi.spyOn(Batch.prototype, 'encodeForCommit').mockImplementation(function (this: Batch, ...a) {
+        events.push('nft encoded');
+        return encode.apply(this, a);
+      });
+      await bringUp(h).commit();
+      // Before: snapshot sent, snapshot done, taps sent, taps done, and the batch encoded when its phase came.
+      expect(events.indexOf('taps sent')).toBeLessThan(events.indexOf('snapshot done'));
+      expect(events.indexOf('nft encoded')).toBeLessThan(events.indexOf('taps done'));
+      expect(events.filter((e) => e === 'nft encoded')).toHaveLength(1);
+      checkUp(ns);
+    });
+  });
+
+  it('takes the snapshot again after the taps when the taps interrupted its dump (EINTR)', async () => {
+    await withHandle(async (h, ns) => {
+      await base(h);
+      const snapshot = original<CommitContext, 'snapshot'>(CommitContext.prototype, 'snapshot');
+      let calls = 0;
+      vi.spyOn(CommitContext.prototype, 'snapshot').mockImplementation(function (this: CommitContext) {
+        if (calls++ === 0) return Promise.reject(new NetlinkError(4 /* EINTR */, { op: 'link dump (dump kept changing)' }));
+        return snapshot.call(this);
+      });
+      await bringUp(h).commit();
+      expect(calls).toBe(2);
+      checkUp(ns);
+    });
+  });
+
+  it('a snapshot that fails otherwise fails the commit, and the taps made meanwhile are rolled back', async () => {
+    await withHandle(async (h, ns) => {
+      await base(h);
+      vi.spyOn(CommitContext.prototype, 'snapshot').mockImplementation(() => Promise.reject(new NetlinkError(105 /* ENOBUFS */, { op: 'link dump' })));
+      await expect(bringUp(h).commit()).rejects.toThrow(/ENOBUFS/);
+      expect(ipLinks(ns).filter((l) => /^vnet/.test(l.ifname))).toEqual([]);
+      expect(nftRuleset(ns).filter((o) => o.table)).toEqual([]);
+    });
+  });
+});
