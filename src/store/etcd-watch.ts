@@ -194,20 +194,31 @@ export class StateFeed {
       this.subs.delete(sub);
       onClose();
     });
-    void (async () => {
-      try {
-        sub.last = opts.since !== undefined ? (opts.since === '' ? 0 : Number(opts.since)) : await this.store.revision();
-        if (!this.watcher && this.from === 0) this.start(sub.last, sub.last);
-        this.subs.add(sub);
-        if (this.seen !== sub.last && this.seen > 0) this.push(sub, this.seen);
-      } catch {
-        this.subs.add(sub);
-        if (!this.watcher) await this.restart();
-      }
-    })();
+    // The feed knows the state's version now (its watch, or the cache a
+    // write of this store moved forward): that is the version when watch()
+    // is called. Asking etcd instead would answer later, with any version
+    // written meanwhile, which this watch would then never yield.
+    const known = Math.max(this.seen, this.current()?.version ?? 0);
+    if (opts.since === undefined && this.watcher && known > 0) {
+      sub.last = known;
+      this.subs.add(sub);
+    } else void this.join(sub, opts.since);
     opts.signal?.addEventListener('abort', () => sub.latest.end(), { once: true });
     if (opts.signal?.aborted) sub.latest.end();
     return sub.latest;
+  }
+
+  /** Adds a watch once its first version is known: `since`, else the state's revision in etcd. */
+  private async join(sub: Sub, since: string | undefined): Promise<void> {
+    try {
+      sub.last = since !== undefined ? (since === '' ? 0 : Number(since)) : await this.store.revision();
+      if (!this.watcher && this.from === 0) this.start(sub.last, sub.last);
+      this.subs.add(sub);
+      if (this.seen !== sub.last && this.seen > 0) this.push(sub, this.seen);
+    } catch {
+      this.subs.add(sub);
+      if (!this.watcher) await this.restart();
+    }
   }
 
   /** Ends every watch and the feed. */

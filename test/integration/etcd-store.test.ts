@@ -221,6 +221,33 @@ describe('etcd store: watch', () => {
     60_000,
   );
 
+  it('a watch begun after a read yields a version written before etcd answered its revision query (the store knew its version)', () =>
+    withStore(async (store, etcd) => {
+      await store.write(seed, { ifVersion: '' });
+      await store.read();
+      const other = openEtcdStore({ urls: [etcd.url] });
+      // etcd answers a revision query late, after another writer's change
+      // landed (a busy etcd, a big prefix to sort): the watch must still
+      // start from the version the store had when watch() was called.
+      let written!: () => void;
+      const landed = new Promise<void>((r) => (written = r));
+      const revision = store.revision.bind(store);
+      store.revision = async () => {
+        await landed;
+        return revision();
+      };
+      const w = store.watch();
+      try {
+        const r = await update(other, (s) => authorize(s, 'admin/web', { protocol: 'tcp', from: 10, to: 10, cidr: '0.0.0.0/0' }));
+        written();
+        expect(await nextWithin(w, 5000)).toBe(r.version);
+      } finally {
+        written();
+        await w.return?.();
+        await other.close();
+      }
+    }));
+
   it('a watch from a compacted revision yields the current version (the consumer reads the whole state again)', () =>
     withStore(async (store, etcd) => {
       const v1 = await store.write(seed, { ifVersion: '' });
