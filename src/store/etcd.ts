@@ -11,7 +11,8 @@
 // applies every change to them, a watch response at a time. So read() costs
 // no etcd request while the watch is connected: it assembles the state from
 // the kept objects (only the keys that changed are parsed again) and
-// validates it. Without a cache (the first read, after a compacted watch or
+// validates it, incrementally (managed/check-incremental.ts: only the objects
+// that changed are checked again). Without a cache (the first read, after a compacted watch or
 // while disconnected) it is one range of the prefix at one revision (in
 // pages, every page at the revision of the first). A writer that finds the
 // state newer than its cache (a conflict) waits for the watch to bring the
@@ -42,6 +43,7 @@ import { EventEmitter } from 'node:events';
 import type { Etcd3, IRequestOp } from 'etcd3';
 import { ValidationError } from '../errors.js';
 import type { State } from '../managed/types.js';
+import { IncrementalCheck } from '../managed/check-incremental.js';
 import { validateState } from '../managed/validate.js';
 import { ConflictError, EtcdError } from './errors.js';
 import { checkEtcdUrls, connectEtcd, deleteOp, newestModRevision, putOp, rangeAll, txn, unchangedSince, type EtcdConnectOptions } from './etcd-client.js';
@@ -118,6 +120,8 @@ export class EtcdStore extends EventEmitter<EtcdStoreEvents> implements Store {
   private readonly feed = new StateFeed(this);
   /** A version the state has reached (a conflict said so): a cache older than it is not served. */
   private wanted = 0;
+  /** Validation of each version read at the cost of what changed (the cache keeps unchanged objects). */
+  private readonly check = new IncrementalCheck();
   /** The last snapshot read, served again while the version is the same. */
   private snap: Snapshot | undefined;
 
@@ -187,7 +191,9 @@ export class EtcdStore extends EventEmitter<EtcdStoreEvents> implements Store {
       throw Object.assign(new Error(`${this.name}: no state (put one with eucanet cloud put)`), { code: 'ENOENT', path: this.prefix });
     }
     try {
-      const state = validateState(doc);
+      // The incremental check costs what changed since the last read; when it
+      // finds the state invalid, the full check names the first problem.
+      const state = this.check.check(doc) ? doc : validateState(doc);
       this.snap = { state, version: versionText(c.version), revision: c.version };
       return this.snap;
     } catch (err) {
