@@ -24,6 +24,7 @@ import { checkNetwork, type NetCtx } from './check-network.js';
 import { clustersOf, type ClusterView } from './clusters.js';
 import { parseIpv4Int } from './net.js';
 import { validate } from './state-validator.js';
+import { checkState } from './validate.js';
 import type { Group, Instance, State } from './types.js';
 
 const schemaOk = validate as (doc: unknown) => boolean;
@@ -81,6 +82,8 @@ export class IncrementalCheck {
   private groups?: Map<string, GroupInfo>;
   private readonly recs = new Map<Instance, Rec>();
   private readonly byGroup = new Map<string, Set<Instance>>();
+  /** A first version, checked whole, whose counts are not built yet. */
+  private unindexed?: unknown;
   private bad = 0;
   private pass = 0;
   private uniq = this.counters();
@@ -92,6 +95,33 @@ export class IncrementalCheck {
 
   /** Whether `doc` is a valid state (as validateState judges it), at the cost of what changed since the last call. */
   check(doc: unknown): doc is State {
+    const pending = this.unindexed;
+    if (pending !== undefined) {
+      this.unindexed = undefined;
+      if (pending !== doc) this.incremental(pending);
+    } else if (!this.net) {
+      // Nothing known yet: one full check (building the counts costs more
+      // than a full check); they are built by index(), or by the next check.
+      if (!this.attempt(() => checkState(doc))) return false;
+      this.unindexed = doc;
+      return true;
+    }
+    return this.incremental(doc);
+  }
+
+  /** Whether a first version is checked but not yet counted (index() would build its counts). */
+  get pending(): boolean {
+    return this.unindexed !== undefined;
+  }
+
+  /** Builds the counts of the version last checked, if not done yet: for an idle moment, so that the next check costs what changed. */
+  index(): void {
+    const doc = this.unindexed;
+    this.unindexed = undefined;
+    if (doc !== undefined) this.incremental(doc);
+  }
+
+  private incremental(doc: unknown): doc is State {
     if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) return this.reset();
     const s = doc as State & Record<string, unknown>;
     if (![s.groups, s.instances, s.reservedIps].every((l) => l === undefined || Array.isArray(l))) return this.reset();

@@ -44,7 +44,9 @@ import type { Etcd3, IRequestOp } from 'etcd3';
 import { ValidationError } from '../errors.js';
 import type { State } from '../managed/types.js';
 import { IncrementalCheck } from '../managed/check-incremental.js';
+import { indexLater } from './check-later.js';
 import { validateState } from '../managed/validate.js';
+import { phase } from '../util/phases.js';
 import { ConflictError, EtcdError } from './errors.js';
 import { checkEtcdUrls, connectEtcd, deleteOp, newestModRevision, putOp, rangeAll, txn, unchangedSince, type EtcdConnectOptions } from './etcd-client.js';
 import { KeyCache } from './etcd-cache.js';
@@ -185,6 +187,7 @@ export class EtcdStore extends EventEmitter<EtcdStoreEvents> implements Store {
   /** The state at the newest version seen (the cache); `fresh`: a range read of etcd, which becomes the cache. */
   async read(opts: ReadOptions = {}): Promise<Snapshot> {
     const c = await this.keys(!!opts.fresh);
+    phase('store: etcd');
     if (this.snap && this.snap.revision === c.version) return this.snap;
     const doc = assemble(c.parsed(this.prefix));
     if (doc === undefined) {
@@ -194,6 +197,8 @@ export class EtcdStore extends EventEmitter<EtcdStoreEvents> implements Store {
       // The incremental check costs what changed since the last read; when it
       // finds the state invalid, the full check names the first problem.
       const state = this.check.check(doc) ? doc : validateState(doc);
+      phase('store: assemble, validate');
+      indexLater(this.check);
       this.snap = { state, version: versionText(c.version), revision: c.version };
       return this.snap;
     } catch (err) {

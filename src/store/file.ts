@@ -10,6 +10,7 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { ValidationError } from '../errors.js';
 import { IncrementalCheck } from '../managed/check-incremental.js';
+import { indexLater } from './check-later.js';
 import { formatState } from '../managed/statefile.js';
 import type { State } from '../managed/types.js';
 import { parseJson, validateState } from '../managed/validate.js';
@@ -91,7 +92,9 @@ export class FileStore implements Store {
     if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) throw new ValidationError(this.path, doc, 'expected a JSON object');
     // Unchanged objects keep their identity from the last read: only what changed is checked again.
     const state = this.interner.intern(doc);
-    return { state: this.check.check(state) ? state : validateState(state), version: contentVersion(bytes) };
+    const valid = this.check.check(state) ? state : validateState(state);
+    indexLater(this.check);
+    return { state: valid, version: contentVersion(bytes) };
   }
 
   async write(next: State, opts: WriteOptions = {}): Promise<string> {

@@ -31,7 +31,7 @@ function base(): State {
     groups: ['a', 'b', 'c'].map((name) => ({ owner: 'admin', name, rules: [{ protocol: 'tcp', from: 22, to: 22, cidr: '0.0.0.0/0' }] })),
     instances: Array.from({ length: 24 }, (_, k) => ({ id: `i-${k}`, group: `admin/${'abc'[k % 3]}`, node: `nc${1 + (k % 2)}`, publicIp: k % 4 === 0 })),
     reservedIps: ['192.168.32.229'],
-  }) as State;
+  });
 }
 
 const fullValid = (s: State): boolean => {
