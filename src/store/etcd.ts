@@ -151,7 +151,9 @@ export class EtcdStore extends EventEmitter<EtcdStoreEvents> implements Store {
 
   /** One range read of the prefix, as a cache at the range's revision. */
   private async rangeRead(): Promise<KeyCache> {
+    phase('store: before the range read');
     const page = await this.call(`read ${this.prefix}`, () => rangeAll(this.client, this.prefix, this.opts.pageSize));
+    phase('store: range read');
     const kvs = page.kvs.map((kv) => ({ key: kv.key.slice(this.prefix.length), value: kv.value.toString('utf8'), mod: kv.modRevision }));
     return new KeyCache(kvs, page.revision);
   }
