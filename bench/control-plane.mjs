@@ -20,7 +20,7 @@
 //
 // Usage: node bench/control-plane.mjs [--agents 3,10,30] [--instances 5000] [--ops 30] [--writes 20]
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -52,6 +52,8 @@ const NODES = 200;
 const CLOUD = 'bench';
 const CLI = new URL('../dist/cli/main.js', import.meta.url).pathname;
 const TAG = `eucp${process.pid % 10000}`;
+/** Clock ticks per second of /proc/PID/stat's times. */
+const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
 
 /** @param {number} ms */
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -121,6 +123,12 @@ class Agent {
       if (o.event === 'sync' && o.dnsmasqPid !== undefined) this.dnsmasq = o.dnsmasqPid;
       if (o.event === 'sync' && o.result === 'error') console.error(`${host}: sync error: ${o.error}`);
     });
+  }
+  /** The process's CPU time so far (user + system, ms), from /proc: what the agent costs whatever the machine's load. */
+  cpuMs() {
+    const stat = readFileSync(`/proc/${this.child.pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(f[11]) + Number(f[12])) * 1000) / CLK_TCK;
   }
   async stop() {
     if (this.child.exitCode === null) {
@@ -286,6 +294,7 @@ async function main() {
       const upMs = performance.now() - t0;
       /** @type {number[]} */
       const lat = [];
+      const cpu0 = agents.map((a) => a.cpuMs());
       for (let k = 0; k < OPS; k++) {
         // In fours: authorize a rule, revoke it, run an instance, terminate it.
         const p = port + Math.floor(k / 4);
@@ -302,6 +311,14 @@ async function main() {
         lat.push(await propagate(store, watch, want, op));
         await sleep(250);
       }
+      // CPU per operation of each agent while the operations propagated (the 250 ms pauses included: idle costs little).
+      const perOp = agents.map((a, i) => (a.cpuMs() - cpu0[i]) / OPS);
+      const ncs = perOp.filter((_, i) => agents[i].host !== 'cc').sort((a, b) => a - b);
+      const cpuPerOp = {
+        cc: r1(perOp[agents.findIndex((a) => a.host === 'cc')] ?? NaN),
+        ncMedian: r1(ncs[Math.floor(ncs.length / 2)] ?? NaN),
+        allAgents: r1(perOp.reduce((a, b) => a + b, 0)),
+      };
       port += Math.ceil(OPS / 4);
       const one = [await throughput(store, 1, port), await throughput(store, 4, port + 1000)];
       port += 2000;
@@ -310,6 +327,7 @@ async function main() {
         agents: size,
         upMs: r1(upMs),
         propagation: { ops: OPS, p50: r1(pct(lat, 50)), p99: r1(pct(lat, 99)), max: r1(Math.max(...lat)) },
+        agentCpuMsPerOp: cpuPerOp,
         writers: one,
         runInstance: bytes,
         statusPuts: watch.events,
