@@ -32,6 +32,12 @@ interface Sub {
   latest: Latest<string>;
   /** The version last yielded (or the one to start from). */
   last: number;
+  /**
+   * It starts from etcd's revision when watch() was called, not from a
+   * version the store knew: until a read serves that version or a newer
+   * one, a read of an older version makes it yield its start (served()).
+   */
+  unconfirmed?: boolean;
 }
 
 export class StateFeed {
@@ -44,6 +50,8 @@ export class StateFeed {
   epoch = 0;
   /** The newest version the feed knows. */
   seen = 0;
+  /** The newest version a read of the store served. */
+  private served = 0;
   /** The cache the watch moves forward, when there is one and it is continuous with the watch. */
   private cache: KeyCache | undefined;
   /** Full reads in flight: the events that arrive meanwhile, applied to their result. */
@@ -215,9 +223,29 @@ export class StateFeed {
       if (!this.watcher && this.from === 0) this.start(sub.last, sub.last);
       this.subs.add(sub);
       if (this.seen !== sub.last && this.seen > 0) this.push(sub, this.seen);
+      // Reads begun with this watch may serve a version older than etcd's
+      // answer (a write landed in between): the newer one is then yielded.
+      if (since === undefined) {
+        sub.unconfirmed = true;
+        if (this.served > 0) this.readServed(this.served);
+      }
     } catch {
       this.subs.add(sub);
       if (!this.watcher) await this.restart();
+    }
+  }
+
+  /**
+   * A read served `version`: a watch that started from a newer etcd revision
+   * than that, before any read confirmed it, yields that revision (its
+   * consumer may hold the older version and would otherwise never hear of it).
+   */
+  readServed(version: number): void {
+    if (version > this.served) this.served = version;
+    for (const s of this.subs) {
+      if (!s.unconfirmed) continue;
+      s.unconfirmed = false;
+      if (version < s.last) s.latest.push(String(s.last));
     }
   }
 

@@ -190,6 +190,7 @@ export class EtcdStore extends EventEmitter<EtcdStoreEvents> implements Store {
   async read(opts: ReadOptions = {}): Promise<Snapshot> {
     const c = await this.keys(!!opts.fresh);
     phase('store: etcd');
+    this.feed.readServed(c.version);
     if (this.snap && this.snap.revision === c.version) return this.snap;
     const doc = assemble(c.parsed(this.prefix));
     if (doc === undefined) {

@@ -291,6 +291,37 @@ describe('etcd store: watch', () => {
       }
     }));
 
+  it("a watch begun before the first read, whose revision query etcd answers after a write: the read's older version does not hide the newer one", () =>
+    withEtcd(async (etcd) => {
+      const writer = openEtcdStore({ urls: [etcd.url] });
+      const store = openEtcdStore({ urls: [etcd.url] });
+      await writer.write(seed, { ifVersion: '' });
+      let answer!: () => void;
+      const released = new Promise<void>((r) => (answer = r));
+      const revision = store.revision.bind(store);
+      store.revision = async () => {
+        await released;
+        return revision();
+      };
+      // As an agent starts: watch, then read (the store knows no version yet).
+      const w = store.watch();
+      try {
+        const first = await store.read();
+        const r = await update(writer, (s) => authorize(s, 'admin/web', { protocol: 'tcp', from: 11, to: 11, cidr: '0.0.0.0/0' }));
+        expect(Number(r.version)).toBeGreaterThan(Number(first.version));
+        // etcd's answer to the watch's revision query comes after the write, and after its event.
+        await new Promise((res) => setTimeout(res, 300));
+        answer();
+        expect(await nextWithin(w, 5000)).toBe(r.version);
+        expect((await store.read()).version).toBe(r.version);
+      } finally {
+        answer();
+        await w.return?.();
+        await store.close();
+        await writer.close();
+      }
+    }));
+
   it('a watch from a compacted revision yields the current version (the consumer reads the whole state again)', () =>
     withStore(async (store, etcd) => {
       const v1 = await store.write(seed, { ifVersion: '' });
