@@ -20,7 +20,7 @@
 //
 // Usage: node bench/control-plane.mjs [--agents 3,10,30] [--instances 5000] [--ops 30] [--writes 20]
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -151,6 +151,24 @@ async function propagate(store, watch, hosts, op) {
   return Math.max(...at) - t0;
 }
 
+/**
+ * Ends the dnsmasq a CC started for namespace `ns` (found by its configuration
+ * file under /run/eucanet/<ns>/), whatever printed or did not print its pid.
+ * @param {string} ns
+ */
+function killDnsmasqOf(ns) {
+  const mark = `/run/eucanet/${ns}/`;
+  for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+    let cmd = '';
+    try {
+      cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+    } catch {
+      continue;
+    }
+    if (cmd.startsWith('/usr/sbin/dnsmasq') && cmd.includes(mark)) spawnSync('kill', [pid]);
+  }
+}
+
 /** Cold start of a role: the agent (spawn to its status at the revision) vs `eucanet apply` (spawn to exit), fresh namespaces. */
 /** @param {string} url @param {StatusWatch} watch @param {number} rev @param {string} file @param {string} host @param {number} run */
 async function coldStart(url, watch, rev, file, host, run) {
@@ -185,6 +203,7 @@ async function coldStart(url, watch, rev, file, host, run) {
     return { host, agentMs: r1(agentMs), applyMs: r1(applyMs), ratio: Math.round((agentMs / applyMs) * 100) / 100 };
   } finally {
     for (const ns of [nsA, nsB]) {
+      killDnsmasqOf(ns);
       spawnSync('ip', ['netns', 'del', ns]);
       rmSync(`/run/eucanet/${ns}`, { recursive: true, force: true });
     }
@@ -339,6 +358,7 @@ async function main() {
   } finally {
     await Promise.all(agents.map((a) => a.stop()));
     for (const ns of spaces) {
+      killDnsmasqOf(ns);
       spawnSync('ip', ['netns', 'del', ns]);
       rmSync(`/run/eucanet/${ns}`, { recursive: true, force: true });
     }
