@@ -71,11 +71,48 @@ function cloudOf(n) {
   };
 }
 
+/**
+ * Waits for the watch to report `version` (a version never reported is an
+ * error after 30 s, not a hang).
+ * @param {AsyncIterator<string>} it @param {string} version
+ */
+async function reported(it, version) {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    /** @type {NodeJS.Timeout | undefined} */
+    let timer;
+    const late = new Promise((resolve) => (timer = setTimeout(resolve, deadline - Date.now(), 'timeout')));
+    const got = await Promise.race([it.next().then((r) => r.value), late]);
+    clearTimeout(timer);
+    if (got === version) return;
+    if (got === 'timeout') throw new Error(`the store's watch never reported version ${version}`);
+  }
+}
+
 const ns = `eucav${process.pid % 10000}`;
 const etcd = await startEtcd();
 const writer = new EtcdStore({ urls: [etcd.url], cloud: 'av', timeoutMs: 30_000 });
 const agentStore = new EtcdStore({ urls: [etcd.url], cloud: 'av', timeoutMs: 30_000 });
+/** @type {number | undefined} */
 let dnsmasq;
+let cleaned = false;
+/** Removes what the benchmark made: also on SIGINT/SIGTERM (a timeout's kill), so no namespace is left behind. */
+async function cleanup() {
+  if (cleaned) return;
+  cleaned = true;
+  if (dnsmasq) spawnSync('kill', [String(dnsmasq)]);
+  spawnSync('ip', ['netns', 'del', ns]);
+  rmSync(`/run/eucanet/${ns}`, { recursive: true, force: true });
+  await writer.close();
+  await agentStore.close();
+  await etcd.stop();
+}
+for (const sig of /** @type {const} */ (['SIGINT', 'SIGTERM'])) {
+  process.once(sig, () => {
+    console.error(`agent-version: ${sig}, cleaning up`);
+    void cleanup().finally(() => process.exit(1));
+  });
+}
 try {
   ip('netns', 'add', ns);
   ip('-n', ns, 'link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', 'eth1');
@@ -111,7 +148,7 @@ try {
       (s) => terminateInstance(s, `i-x${p}`),
     ];
     const w = await update(writer, ops[k % 4]);
-    while ((await versions.next()).value !== w.version);
+    await reported(versions, w.version);
     phase('(writer, waiting)');
     const t0 = performance.now();
     snap = await agentStore.read();
@@ -149,10 +186,5 @@ try {
     }),
   );
 } finally {
-  if (dnsmasq) spawnSync('kill', [String(dnsmasq)]);
-  spawnSync('ip', ['netns', 'del', ns]);
-  rmSync(`/run/eucanet/${ns}`, { recursive: true, force: true });
-  await writer.close();
-  await agentStore.close();
-  await etcd.stop();
+  await cleanup();
 }

@@ -20,7 +20,7 @@
 //
 // Usage: node bench/control-plane.mjs [--agents 3,10,30] [--instances 5000] [--ops 30] [--writes 20]
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -52,6 +52,8 @@ const NODES = 200;
 const CLOUD = 'bench';
 const CLI = new URL('../dist/cli/main.js', import.meta.url).pathname;
 const TAG = `eucp${process.pid % 10000}`;
+/** Clock ticks per second of /proc/PID/stat's times. */
+const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
 
 /** @param {number} ms */
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -122,6 +124,12 @@ class Agent {
       if (o.event === 'sync' && o.result === 'error') console.error(`${host}: sync error: ${o.error}`);
     });
   }
+  /** The process's CPU time so far (user + system, ms), from /proc: what the agent costs whatever the machine's load. */
+  cpuMs() {
+    const stat = readFileSync(`/proc/${this.child.pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(f[11]) + Number(f[12])) * 1000) / CLK_TCK;
+  }
   async stop() {
     if (this.child.exitCode === null) {
       const gone = new Promise((r) => this.child.once('exit', r));
@@ -141,6 +149,24 @@ async function propagate(store, watch, hosts, op) {
   const t0 = performance.now();
   const at = await Promise.all(hosts.map((h) => watch.reached(h, Number(r.version), 60_000)));
   return Math.max(...at) - t0;
+}
+
+/**
+ * Ends the dnsmasq a CC started for namespace `ns` (found by its configuration
+ * file under /run/eucanet/<ns>/), whatever printed or did not print its pid.
+ * @param {string} ns
+ */
+function killDnsmasqOf(ns) {
+  const mark = `/run/eucanet/${ns}/`;
+  for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+    let cmd = '';
+    try {
+      cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+    } catch {
+      continue;
+    }
+    if (cmd.startsWith('/usr/sbin/dnsmasq') && cmd.includes(mark)) spawnSync('kill', [pid]);
+  }
 }
 
 /** Cold start of a role: the agent (spawn to its status at the revision) vs `eucanet apply` (spawn to exit), fresh namespaces. */
@@ -177,6 +203,7 @@ async function coldStart(url, watch, rev, file, host, run) {
     return { host, agentMs: r1(agentMs), applyMs: r1(applyMs), ratio: Math.round((agentMs / applyMs) * 100) / 100 };
   } finally {
     for (const ns of [nsA, nsB]) {
+      killDnsmasqOf(ns);
       spawnSync('ip', ['netns', 'del', ns]);
       rmSync(`/run/eucanet/${ns}`, { recursive: true, force: true });
     }
@@ -286,6 +313,7 @@ async function main() {
       const upMs = performance.now() - t0;
       /** @type {number[]} */
       const lat = [];
+      const cpu0 = agents.map((a) => a.cpuMs());
       for (let k = 0; k < OPS; k++) {
         // In fours: authorize a rule, revoke it, run an instance, terminate it.
         const p = port + Math.floor(k / 4);
@@ -302,6 +330,14 @@ async function main() {
         lat.push(await propagate(store, watch, want, op));
         await sleep(250);
       }
+      // CPU per operation of each agent while the operations propagated (the 250 ms pauses included: idle costs little).
+      const perOp = agents.map((a, i) => (a.cpuMs() - cpu0[i]) / OPS);
+      const ncs = perOp.filter((_, i) => agents[i].host !== 'cc').sort((a, b) => a - b);
+      const cpuPerOp = {
+        cc: r1(perOp[agents.findIndex((a) => a.host === 'cc')] ?? NaN),
+        ncMedian: r1(ncs[Math.floor(ncs.length / 2)] ?? NaN),
+        allAgents: r1(perOp.reduce((a, b) => a + b, 0)),
+      };
       port += Math.ceil(OPS / 4);
       const one = [await throughput(store, 1, port), await throughput(store, 4, port + 1000)];
       port += 2000;
@@ -310,6 +346,7 @@ async function main() {
         agents: size,
         upMs: r1(upMs),
         propagation: { ops: OPS, p50: r1(pct(lat, 50)), p99: r1(pct(lat, 99)), max: r1(Math.max(...lat)) },
+        agentCpuMsPerOp: cpuPerOp,
         writers: one,
         runInstance: bytes,
         statusPuts: watch.events,
@@ -321,6 +358,7 @@ async function main() {
   } finally {
     await Promise.all(agents.map((a) => a.stop()));
     for (const ns of spaces) {
+      killDnsmasqOf(ns);
       spawnSync('ip', ['netns', 'del', ns]);
       rmSync(`/run/eucanet/${ns}`, { recursive: true, force: true });
     }

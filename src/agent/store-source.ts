@@ -8,6 +8,7 @@ import { ValidationError } from '../errors.js';
 import { allocate } from '../managed/allocate.js';
 import type { AllocatedState } from '../managed/types.js';
 import type { Store } from '../store/types.js';
+import { phase } from '../util/phases.js';
 import type { StateRead, StateSource } from './types.js';
 
 export class StoreSource implements StateSource {
@@ -24,7 +25,9 @@ export class StoreSource implements StateSource {
     try {
       const snap = await this.store.read(opts.fresh ? { fresh: true } : {});
       if (known && known.version === snap.version) return { version: snap.version, state: known.state };
-      return { version: snap.version, state: allocate(snap.state, { validated: true }) };
+      const state = allocate(snap.state, { validated: true });
+      phase('store: allocate');
+      return { version: snap.version, state };
     } catch (err) {
       if (!(err instanceof ValidationError)) throw err;
       const v = (err as ValidationError & { version?: unknown }).version;

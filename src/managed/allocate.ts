@@ -31,7 +31,17 @@ import { checkState } from './validate.js';
 import { checkNetwork, type NetCtx } from './check-network.js';
 import { blockOf, eucalyptusBlock, formatBlock, lastOf, parseBlock } from './net.js';
 import { describePool, poolSize, type PoolRange } from './pool.js';
-import { DEFAULT_VLAN_RANGE, groupKey, type AllocatedState, type Group, type Instance, type Rule, type State } from './types.js';
+import {
+  DEFAULT_VLAN_RANGE,
+  groupKey,
+  type AllocatedGroup,
+  type AllocatedInstance,
+  type AllocatedState,
+  type Group,
+  type Instance,
+  type Rule,
+  type State,
+} from './types.js';
 import { must } from '../util/must.js';
 
 interface Draft extends Omit<AllocatedState, 'groups' | 'instances'> {
@@ -61,6 +71,7 @@ export function fullyAllocated(s: State): boolean {
  * again after: its values are the ones just checked, with defaults resolved.
  */
 export function allocate(input: unknown, opts: AllocateOptions = {}): AllocatedState {
+  if (opts.validated && fullyAllocated(input as State)) return resolved(input as State);
   const doc = structuredClone(input);
   const { state, net } = opts.validated ? { state: doc as State, net: checkNetwork(doc as State) } : checkState(doc);
   const full = fullyAllocated(state);
@@ -75,6 +86,39 @@ export function allocate(input: unknown, opts: AllocateOptions = {}): AllocatedS
   s.instances = s.instances.map(canonicalInstance);
   if (!full) checkState(s); // every allocation passes the same checks as explicit values
   return s as AllocatedState;
+}
+
+/**
+ * Each group's and instance's canonical form (allocate's output for an
+ * object with nothing left to allocate), kept per object: a store that hands
+ * unchanged objects over again (the etcd store's cache) gets the same
+ * canonical objects back, so an allocated state costs nothing per unchanged
+ * object. They are shared between states: callers never change them.
+ */
+const canonical = new WeakMap<object, object>();
+
+function memo<T extends object, C extends object>(o: T, make: (o: T) => C): C {
+  let c = canonical.get(o) as C | undefined;
+  if (!c) canonical.set(o, (c = make(o)));
+  return c;
+}
+
+const canonicalOf = {
+  group: (g: Group): AllocatedGroup => ({ ...canonicalGroup(g), rules: g.rules ?? [] }) as AllocatedGroup,
+  instance: (i: Instance): AllocatedInstance => {
+    const c = canonicalInstance(i);
+    if (c.publicIp === false) delete c.publicIp;
+    return c as AllocatedInstance;
+  },
+};
+
+/** A validated state with nothing to allocate: its defaults resolved, no copy of what is already canonical. */
+function resolved(st: State): AllocatedState {
+  // Keys in resolve's order: its lists replaced in place.
+  const out = resolve({ ...st, groups: [], instances: [] }, checkNetwork(st)) as unknown as AllocatedState;
+  out.groups = (st.groups ?? []).map((g) => memo(g, canonicalOf.group));
+  out.instances = (st.instances ?? []).map((i) => memo(i, canonicalOf.instance));
+  return out;
 }
 
 /** A copy with defaults resolved and keys in the schema's order. */

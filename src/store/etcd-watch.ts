@@ -32,6 +32,12 @@ interface Sub {
   latest: Latest<string>;
   /** The version last yielded (or the one to start from). */
   last: number;
+  /**
+   * It starts from etcd's revision when watch() was called, not from a
+   * version the store knew: until a read serves that version or a newer
+   * one, a read of an older version makes it yield its start (served()).
+   */
+  unconfirmed?: boolean;
 }
 
 export class StateFeed {
@@ -44,6 +50,8 @@ export class StateFeed {
   epoch = 0;
   /** The newest version the feed knows. */
   seen = 0;
+  /** The newest version a read of the store served. */
+  private served = 0;
   /** The cache the watch moves forward, when there is one and it is continuous with the watch. */
   private cache: KeyCache | undefined;
   /** Full reads in flight: the events that arrive meanwhile, applied to their result. */
@@ -194,20 +202,51 @@ export class StateFeed {
       this.subs.delete(sub);
       onClose();
     });
-    void (async () => {
-      try {
-        sub.last = opts.since !== undefined ? (opts.since === '' ? 0 : Number(opts.since)) : await this.store.revision();
-        if (!this.watcher && this.from === 0) this.start(sub.last, sub.last);
-        this.subs.add(sub);
-        if (this.seen !== sub.last && this.seen > 0) this.push(sub, this.seen);
-      } catch {
-        this.subs.add(sub);
-        if (!this.watcher) await this.restart();
-      }
-    })();
+    // The feed knows the state's version now (its watch, or the cache a
+    // write of this store moved forward): that is the version when watch()
+    // is called. Asking etcd instead would answer later, with any version
+    // written meanwhile, which this watch would then never yield.
+    const known = Math.max(this.seen, this.current()?.version ?? 0);
+    if (opts.since === undefined && this.watcher && known > 0) {
+      sub.last = known;
+      this.subs.add(sub);
+    } else void this.join(sub, opts.since);
     opts.signal?.addEventListener('abort', () => sub.latest.end(), { once: true });
     if (opts.signal?.aborted) sub.latest.end();
     return sub.latest;
+  }
+
+  /** Adds a watch once its first version is known: `since`, else the state's revision in etcd. */
+  private async join(sub: Sub, since: string | undefined): Promise<void> {
+    try {
+      sub.last = since !== undefined ? (since === '' ? 0 : Number(since)) : await this.store.revision();
+      if (!this.watcher && this.from === 0) this.start(sub.last, sub.last);
+      this.subs.add(sub);
+      if (this.seen !== sub.last && this.seen > 0) this.push(sub, this.seen);
+      // Reads begun with this watch may serve a version older than etcd's
+      // answer (a write landed in between): the newer one is then yielded.
+      if (since === undefined) {
+        sub.unconfirmed = true;
+        if (this.served > 0) this.readServed(this.served);
+      }
+    } catch {
+      this.subs.add(sub);
+      if (!this.watcher) await this.restart();
+    }
+  }
+
+  /**
+   * A read served `version`: a watch that started from a newer etcd revision
+   * than that, before any read confirmed it, yields that revision (its
+   * consumer may hold the older version and would otherwise never hear of it).
+   */
+  readServed(version: number): void {
+    if (version > this.served) this.served = version;
+    for (const s of this.subs) {
+      if (!s.unconfirmed) continue;
+      s.unconfirmed = false;
+      if (version < s.last) s.latest.push(String(s.last));
+    }
   }
 
   /** Ends every watch and the feed. */

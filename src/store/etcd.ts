@@ -11,7 +11,8 @@
 // applies every change to them, a watch response at a time. So read() costs
 // no etcd request while the watch is connected: it assembles the state from
 // the kept objects (only the keys that changed are parsed again) and
-// validates it. Without a cache (the first read, after a compacted watch or
+// validates it, incrementally (managed/check-incremental.ts: only the objects
+// that changed are checked again). Without a cache (the first read, after a compacted watch or
 // while disconnected) it is one range of the prefix at one revision (in
 // pages, every page at the revision of the first). A writer that finds the
 // state newer than its cache (a conflict) waits for the watch to bring the
@@ -42,7 +43,10 @@ import { EventEmitter } from 'node:events';
 import type { Etcd3, IRequestOp } from 'etcd3';
 import { ValidationError } from '../errors.js';
 import type { State } from '../managed/types.js';
+import { IncrementalCheck } from '../managed/check-incremental.js';
+import { indexLater } from './check-later.js';
 import { validateState } from '../managed/validate.js';
+import { phase } from '../util/phases.js';
 import { ConflictError, EtcdError } from './errors.js';
 import { checkEtcdUrls, connectEtcd, deleteOp, newestModRevision, putOp, rangeAll, txn, unchangedSince, type EtcdConnectOptions } from './etcd-client.js';
 import { KeyCache } from './etcd-cache.js';
@@ -118,6 +122,8 @@ export class EtcdStore extends EventEmitter<EtcdStoreEvents> implements Store {
   private readonly feed = new StateFeed(this);
   /** A version the state has reached (a conflict said so): a cache older than it is not served. */
   private wanted = 0;
+  /** Validation of each version read at the cost of what changed (the cache keeps unchanged objects). */
+  private readonly check = new IncrementalCheck();
   /** The last snapshot read, served again while the version is the same. */
   private snap: Snapshot | undefined;
 
@@ -145,7 +151,9 @@ export class EtcdStore extends EventEmitter<EtcdStoreEvents> implements Store {
 
   /** One range read of the prefix, as a cache at the range's revision. */
   private async rangeRead(): Promise<KeyCache> {
+    phase('store: before the range read');
     const page = await this.call(`read ${this.prefix}`, () => rangeAll(this.client, this.prefix, this.opts.pageSize));
+    phase('store: range read');
     const kvs = page.kvs.map((kv) => ({ key: kv.key.slice(this.prefix.length), value: kv.value.toString('utf8'), mod: kv.modRevision }));
     return new KeyCache(kvs, page.revision);
   }
@@ -181,13 +189,19 @@ export class EtcdStore extends EventEmitter<EtcdStoreEvents> implements Store {
   /** The state at the newest version seen (the cache); `fresh`: a range read of etcd, which becomes the cache. */
   async read(opts: ReadOptions = {}): Promise<Snapshot> {
     const c = await this.keys(!!opts.fresh);
+    phase('store: etcd');
+    this.feed.readServed(c.version);
     if (this.snap && this.snap.revision === c.version) return this.snap;
     const doc = assemble(c.parsed(this.prefix));
     if (doc === undefined) {
       throw Object.assign(new Error(`${this.name}: no state (put one with eucanet cloud put)`), { code: 'ENOENT', path: this.prefix });
     }
     try {
-      const state = validateState(doc);
+      // The incremental check costs what changed since the last read; when it
+      // finds the state invalid, the full check names the first problem.
+      const state = this.check.check(doc) ? doc : validateState(doc);
+      phase('store: assemble, validate');
+      indexLater(this.check);
       this.snap = { state, version: versionText(c.version), revision: c.version };
       return this.snap;
     } catch (err) {

@@ -9,6 +9,8 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { ValidationError } from '../errors.js';
+import { IncrementalCheck } from '../managed/check-incremental.js';
+import { indexLater } from './check-later.js';
 import { formatState } from '../managed/statefile.js';
 import type { State } from '../managed/types.js';
 import { parseJson, validateState } from '../managed/validate.js';
@@ -16,6 +18,7 @@ import { writeFileAtomic } from '../util/file.js';
 import { ConflictError } from './errors.js';
 import { watchFile } from './file-watch.js';
 import type { Latest } from './latest.js';
+import { Interner } from './intern.js';
 import { withLock } from './lock.js';
 import type { Snapshot, Store, WatchOptions, WriteOptions } from './types.js';
 
@@ -71,6 +74,8 @@ export class FileStore implements Store {
   readonly name: string;
   readonly lockPath: string;
   private readonly watches = new Set<Latest<string>>();
+  private readonly interner = new Interner();
+  private readonly check = new IncrementalCheck();
 
   constructor(
     readonly path: string,
@@ -85,7 +90,11 @@ export class FileStore implements Store {
     if (bytes === undefined) throw Object.assign(new Error(`${this.path}: no such file`), { code: 'ENOENT', path: this.path });
     const doc = parseJson(bytes.toString('utf8'), this.path);
     if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) throw new ValidationError(this.path, doc, 'expected a JSON object');
-    return { state: validateState(doc), version: contentVersion(bytes) };
+    // Unchanged objects keep their identity from the last read: only what changed is checked again.
+    const state = this.interner.intern(doc);
+    const valid = this.check.check(state) ? state : validateState(state);
+    indexLater(this.check);
+    return { state: valid, version: contentVersion(bytes) };
   }
 
   async write(next: State, opts: WriteOptions = {}): Promise<string> {

@@ -132,6 +132,49 @@ describe('etcd store: reads and compare-and-swap', () => {
   });
 });
 
+describe('etcd store: versions checked incrementally', () => {
+  it("a version that duplicates another instance's address (one key changed) is refused naming the field, as a full check does; the next good version is read", () =>
+    withStore(async (store, etcd) => {
+      const { allocate } = await import('../../src/managed/allocate.js');
+      const { validateState } = await import('../../src/managed/validate.js');
+      const full = allocate(seed);
+      await store.write(full, { ifVersion: '' });
+      const w = store.watch();
+      try {
+        await store.read();
+        // A writer other than eucanet puts a bad instance (no validation on its way in).
+        const bad = { ...full.instances[1], privateIp: full.instances[0].privateIp, order: 1 };
+        const rev = await putKey(etcd.url, `${PREFIX}instances/${bad.id}`, JSON.stringify(bad));
+        expect(await nextWithin(w, 5000)).toBe(String(rev));
+        const err = (await store.read().catch((e: unknown) => e)) as ValidationError & { version?: string };
+        expect(err).toBeInstanceOf(ValidationError);
+        const expected = (() => {
+          try {
+            validateState({
+              ...structuredClone(full),
+              instances: full.instances.map((i, k) => (k === 1 ? { ...i, privateIp: full.instances[0].privateIp } : i)),
+            });
+          } catch (e) {
+            return (e as Error).message;
+          }
+          return 'valid';
+        })();
+        expect(err.message).toBe(expected);
+        expect(err.message).toMatch(/instances\[1\]\.privateIp/);
+        expect(err.version).toBe(String(rev));
+        // Put right again: read, and equal to what was written.
+        const good = { ...full.instances[1], order: 1 };
+        const rev2 = await putKey(etcd.url, `${PREFIX}instances/${good.id}`, JSON.stringify(good));
+        expect(await nextWithin(w, 5000)).toBe(String(rev2));
+        const snap = await store.read();
+        expect(snap.version).toBe(String(rev2));
+        expect(snap.state).toEqual(JSON.parse(JSON.stringify(full)));
+      } finally {
+        await w.return?.();
+      }
+    }));
+});
+
 describe('etcd store: what a write costs', () => {
   it('run-instance puts only its instance key; terminate-instance deletes only its key (and puts the deleted marker)', () =>
     withStore(async (store, etcd) => {
@@ -220,6 +263,64 @@ describe('etcd store: watch', () => {
       }),
     60_000,
   );
+
+  it('a watch begun after a read yields a version written before etcd answered its revision query (the store knew its version)', () =>
+    withStore(async (store, etcd) => {
+      await store.write(seed, { ifVersion: '' });
+      await store.read();
+      const other = openEtcdStore({ urls: [etcd.url] });
+      // etcd answers a revision query late, after another writer's change
+      // landed (a busy etcd, a big prefix to sort): the watch must still
+      // start from the version the store had when watch() was called.
+      let written!: () => void;
+      const landed = new Promise<void>((r) => (written = r));
+      const revision = store.revision.bind(store);
+      store.revision = async () => {
+        await landed;
+        return revision();
+      };
+      const w = store.watch();
+      try {
+        const r = await update(other, (s) => authorize(s, 'admin/web', { protocol: 'tcp', from: 10, to: 10, cidr: '0.0.0.0/0' }));
+        written();
+        expect(await nextWithin(w, 5000)).toBe(r.version);
+      } finally {
+        written();
+        await w.return?.();
+        await other.close();
+      }
+    }));
+
+  it("a watch begun before the first read, whose revision query etcd answers after a write: the read's older version does not hide the newer one", () =>
+    withEtcd(async (etcd) => {
+      const writer = openEtcdStore({ urls: [etcd.url] });
+      const store = openEtcdStore({ urls: [etcd.url] });
+      await writer.write(seed, { ifVersion: '' });
+      let answer!: () => void;
+      const released = new Promise<void>((r) => (answer = r));
+      const revision = store.revision.bind(store);
+      store.revision = async () => {
+        await released;
+        return revision();
+      };
+      // As an agent starts: watch, then read (the store knows no version yet).
+      const w = store.watch();
+      try {
+        const first = await store.read();
+        const r = await update(writer, (s) => authorize(s, 'admin/web', { protocol: 'tcp', from: 11, to: 11, cidr: '0.0.0.0/0' }));
+        expect(Number(r.version)).toBeGreaterThan(Number(first.version));
+        // etcd's answer to the watch's revision query comes after the write, and after its event.
+        await new Promise((res) => setTimeout(res, 300));
+        answer();
+        expect(await nextWithin(w, 5000)).toBe(r.version);
+        expect((await store.read()).version).toBe(r.version);
+      } finally {
+        answer();
+        await w.return?.();
+        await store.close();
+        await writer.close();
+      }
+    }));
 
   it('a watch from a compacted revision yields the current version (the consumer reads the whole state again)', () =>
     withStore(async (store, etcd) => {

@@ -265,6 +265,25 @@ describe('validated input (a store read) and fully allocated states', () => {
     expect(allocate(full)).toEqual(full);
   });
 
+  test('a validated, fully allocated state: the same output as a full allocation (keys in order), the input untouched, unchanged objects shared between versions', () => {
+    const v1 = allocate(seed()) as unknown as State;
+    v1.instances![1] = { ...v1.instances![1], publicIp: false };
+    v1.groups![0] = { ...v1.groups![0], rules: undefined };
+    const before = JSON.stringify(v1);
+    const a1 = allocate(v1, { validated: true });
+    expect(JSON.stringify(a1)).toBe(JSON.stringify(allocate(structuredClone(v1))));
+    expect(JSON.stringify(v1)).toBe(before);
+    expect(a1.instances[1]).not.toHaveProperty('publicIp');
+    // The next version changes one instance and shares the other objects (as the etcd store's cache does).
+    const v2 = { ...v1, instances: v1.instances!.map((i, k) => (k === 0 ? { ...i, port: 'vnet9' } : i)) };
+    const a2 = allocate(v2, { validated: true });
+    expect(JSON.stringify(a2)).toBe(JSON.stringify(allocate(structuredClone(v2))));
+    expect(a2.instances[0]).not.toBe(a1.instances[0]);
+    expect(a2.instances[0].port).toBe('vnet9');
+    expect(a2.instances.slice(1).every((x, k) => x === a1.instances[k + 1])).toBe(true);
+    expect(a2.groups.every((g, k) => g === a1.groups[k])).toBe(true);
+  });
+
   test('a fully allocated but invalid document is still refused when not marked validated', () => {
     const full = allocate(seed()) as unknown as State;
     const bad = { ...full, instances: [...full.instances!, { ...full.instances![0], id: 'i-99' }] };

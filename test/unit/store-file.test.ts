@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ValidationError } from '../../src/errors.js';
 import * as ops from '../../src/managed/ops/index.js';
+import { allocate } from '../../src/managed/allocate.js';
 import { formatState } from '../../src/managed/statefile.js';
 import type { State } from '../../src/managed/types.js';
 import { parseState } from '../../src/managed/validate.js';
@@ -256,5 +257,36 @@ describe('update()', () => {
     expect(err).toBeInstanceOf(ConflictError);
     expect((err as ConflictError).attempts).toBe(4);
     expect((err as Error).message).toMatch(/: changed by another writer \(expected version [0-9a-f]{16}, found [0-9a-f]{16}\); gave up after 4 attempts$/);
+  });
+});
+
+describe('file store: versions read one after the other', () => {
+  it('an object unchanged since the last read is the same object (checked and allocated once); a changed one is new; a bad version is still refused naming its field', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'eucanet-intern-'));
+    try {
+      const path = join(dir, 'state.json');
+      const v1 = allocate(JSON.parse(readFileSync(new URL('../../examples/seed.json', import.meta.url), 'utf8')) as State);
+      writeFileSync(path, JSON.stringify(v1));
+      const store = new FileStore(path);
+      const a = (await store.read()).state;
+      const v2 = structuredClone(v1);
+      v2.instances[1].port = 'vnet7';
+      writeFileSync(path, JSON.stringify(v2));
+      const b = (await store.read()).state;
+      expect(b.instances![0]).toBe(a.instances![0]);
+      expect(b.instances![1]).not.toBe(a.instances![1]);
+      expect(b.instances![1].port).toBe('vnet7');
+      expect(b.groups![1]).toBe(a.groups![1]);
+      expect(b).toEqual(JSON.parse(JSON.stringify(v2)));
+      // An unchanged instance made a duplicate of a changed one's address: refused as a full check refuses it.
+      const v3 = structuredClone(v2);
+      v3.instances[1].privateIp = v3.instances[0].privateIp;
+      writeFileSync(path, JSON.stringify(v3));
+      const err = await store.read().catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(ValidationError);
+      expect((err as ValidationError).message).toMatch(/instances\[1\]\.privateIp.*duplicate privateIp/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
