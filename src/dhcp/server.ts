@@ -20,11 +20,14 @@
 //   its lease file while it is down. With MACs derived from addresses (the
 //   Eucalyptus default) a reused address comes back with the same MAC, so this
 //   does not happen in the ordinary run/terminate cycle.
+// - instances only added (the agent's incremental sync, updateHosts): one file
+//   each in the hosts directory, which dnsmasq reads at once without SIGHUP
+//   (hosts-dir.ts); removals are reloaded after, off the caller's path.
 // Never kill -9 and restart as Eucalyptus did.
 import type { ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import { unlink } from 'node:fs/promises';
+import { mkdir, unlink } from 'node:fs/promises';
 import { ValidationError } from '../errors.js';
 import {
   findRunning,
@@ -41,10 +44,12 @@ import {
 import { DhcpError, DhcpValidationError } from './errors.js';
 import { lastLines, ownedRoot, plantedLinks, prepareDir, readFrom, readIfExists, writeStateFile as writeFile } from './files.js';
 import { leaseConflicts, parseLeases, pruneLeases } from './leases.js';
+import { clearHostFiles, hostFilesWithin, leaseTaken, needsReload, writeHostFiles, type HostChange } from './hosts-dir.js';
 import { dnsmasqPaths, renderNormalized } from './render.js';
 import { netnsProblem, resolveTarget } from './target.js';
 import type { DhcpFileChange, DhcpPlan, DhcpServerOptions, DhcpStatus, ExitInfo, StopResult, UpdateResult } from './server-types.js';
 import type { DhcpNetwork, DnsmasqFiles, DnsmasqPaths, NormalizedNetwork } from './types.js';
+export type { HostChange } from './hosts-dir.js';
 import { normalizeNetworks } from './validate.js';
 
 export type {
@@ -58,6 +63,9 @@ export type {
   UpdateAction,
   UpdateResult,
 } from './server-types.js';
+
+/** One queue per state directory, shared by every DhcpServer on it (an agent makes one per sync). */
+const queues = new Map<string, Promise<unknown>>();
 
 const digestOf = (f: DnsmasqFiles): string => createHash('sha256').update(f.config).update('\0').update(f.hosts).update('\0').update(f.opts).digest('hex');
 
@@ -93,7 +101,6 @@ export class DhcpServer extends EventEmitter {
   /** Pids we are stopping: their exit is expected. */
   private readonly stopping = new Set<number>();
   private lastExit?: ExitInfo;
-  private queue: Promise<unknown> = Promise.resolve();
   /** The networks plan() last normalised and what it made of them: update() of the same array does not normalise again. */
   private planned?: { input: readonly DhcpNetwork[]; nets: NormalizedNetwork[] };
 
@@ -112,10 +119,16 @@ export class DhcpServer extends EventEmitter {
     this.stopTimeoutMs = opts.stopTimeoutMs ?? 5000;
   }
 
-  /** Runs one operation at a time, in call order. */
+  /** Runs one operation on this state directory at a time, in call order (across DhcpServer objects). */
   private serial<T>(fn: () => Promise<T>): Promise<T> {
-    const run = this.queue.then(fn, fn);
-    this.queue = run.catch(() => undefined);
+    const dir = this.paths.dir;
+    const run = (queues.get(dir) ?? Promise.resolve()).then(fn, fn);
+    const tail = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    queues.set(dir, tail);
+    void tail.then(() => queues.get(dir) === tail && queues.delete(dir));
     return run;
   }
 
@@ -251,6 +264,52 @@ export class DhcpServer extends EventEmitter {
     });
   }
 
+  /**
+   * Brings a running dnsmasq from the hosts of the last update to `networks`
+   * when only hosts changed (`change`: the caller's difference of the two;
+   * the networks themselves, their interfaces, subnets, routers and DNS, must
+   * be the same). Added hosts are written to the hosts directory, which
+   * dnsmasq reads at once without SIGHUP: when this resolves, every added host
+   * is in a file dnsmasq reads. What follows runs in the background
+   * (`background`, which never rejects: it resolves with its error): the
+   * hosts file and the loaded marker rewritten to `networks`, and when hosts
+   * were removed, a reload (update()) so that dnsmasq forgets them.
+   * Whatever the directory cannot do is an update() awaited here: no dnsmasq
+   * running or none confirmed loading our files, an added host taking a
+   * removed one's address, MAC or name, or a live lease on an added address.
+   */
+  async updateHosts(networks: DhcpNetwork[], change: HostChange): Promise<UpdateResult> {
+    const pid = await this.serial(async () => {
+      const pid = await this.runningPid();
+      if (pid === undefined || needsReload(change) || (await leaseTaken(this.paths.leases, change.add))) return undefined;
+      if ((await readIfExists(this.paths.loaded))?.split(' ')[0] !== String(pid)) return undefined;
+      await this.hostsDirReady();
+      await writeHostFiles(this.paths.hostsDir, change);
+      return pid;
+    });
+    if (pid === undefined) return this.update(networks);
+    const background: Promise<Error | undefined> = (change.del.length ? this.update(networks) : this.settle(networks, pid)).then(
+      () => undefined,
+      (err: unknown) => (err instanceof Error ? err : new Error(String(err))),
+    );
+    return { action: 'hosts', pid, added: change.add.length, removed: change.del.length, background };
+  }
+
+  /** After hosts were only added: the hosts file and the marker say what dnsmasq now serves (no SIGHUP). */
+  private settle(networks: DhcpNetwork[], pid: number): Promise<void> {
+    return this.serial(async () => {
+      const files = renderNormalized(normalizeNetworks(networks), this.paths, { logDhcp: this.logDhcp });
+      await writeFile(this.paths.hosts, files.hosts);
+      if ((await this.runningPid()) === pid) await this.markLoaded(files, pid);
+    });
+  }
+
+  private async hostsDirReady(): Promise<void> {
+    await mkdir(this.paths.hostsDir, { mode: 0o755 }).catch((err: NodeJS.ErrnoException) => (err.code === 'EEXIST' ? undefined : Promise.reject(err)));
+    const links = await plantedLinks([this.paths.hostsDir]);
+    if (links.length) throw new DhcpError('ESTATEDIR', `state directory ${this.paths.dir}: ${links[0]} is a symbolic link: eucanet does not follow links there`);
+  }
+
   /** Stops the running dnsmasq (ours or attached): SIGTERM, then a bounded wait. */
   stop(): Promise<StopResult> {
     return this.serial(async () => {
@@ -263,7 +322,7 @@ export class DhcpServer extends EventEmitter {
 
   private fileList(): string[] {
     const p = this.paths;
-    return [p.config, p.hosts, p.opts, p.leases, p.pid, p.log, `${p.log}.1`, p.loaded];
+    return [p.config, p.hosts, p.hostsDir, p.opts, p.leases, p.pid, p.log, `${p.log}.1`, p.loaded];
   }
 
   private async decide(files: DnsmasqFiles, nets: NormalizedNetwork[], pid: number | undefined): Promise<Decision> {
@@ -282,7 +341,8 @@ export class DhcpServer extends EventEmitter {
   private async isLoaded(files: DnsmasqFiles, pid: number): Promise<boolean> {
     const marker = (await readIfExists(this.paths.loaded))?.trim().split(' ');
     if (marker?.[0] !== String(pid) || marker[1] !== digestOf(files)) return false;
-    return (await readIfExists(this.paths.hosts)) === files.hosts && (await readIfExists(this.paths.opts)) === files.opts;
+    if ((await readIfExists(this.paths.hosts)) !== files.hosts || (await readIfExists(this.paths.opts)) !== files.opts) return false;
+    return hostFilesWithin(this.paths.hostsDir, files.hosts);
   }
 
   private markLoaded(files: DnsmasqFiles, pid: number): Promise<void> {
@@ -292,6 +352,9 @@ export class DhcpServer extends EventEmitter {
   private async reload(files: DnsmasqFiles, nets: NormalizedNetwork[], pid: number): Promise<UpdateResult> {
     await writeFile(this.paths.hosts, files.hosts);
     await writeFile(this.paths.opts, files.opts);
+    // The hosts file holds every host now; a file left in the directory would bring a removed one back.
+    await this.hostsDirReady();
+    await clearHostFiles(this.paths.hostsDir);
     const offset = logOffset(this.cfg);
     try {
       process.kill(pid, 'SIGHUP');
@@ -338,6 +401,8 @@ export class DhcpServer extends EventEmitter {
     await writeFile(this.paths.hosts, files.hosts);
     await writeFile(this.paths.opts, files.opts);
     await writeFile(this.paths.config, files.config);
+    await this.hostsDirReady();
+    await clearHostFiles(this.paths.hostsDir);
     const leases = await readIfExists(this.paths.leases);
     if (leases !== undefined) {
       const kept = pruneLeases(leases, nets);

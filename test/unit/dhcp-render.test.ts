@@ -56,6 +56,8 @@ dhcp-lease-max=64
 dhcp-range=set:net-10.1.2.0,10.1.2.0,static,255.255.255.224,43200
 dhcp-range=set:net-10.1.2.32,10.1.2.32,static,255.255.255.224,3600
 dhcp-hostsfile=/run/eucanet/cc/dnsmasq/hosts
+# Instances added since the last reload, one file each, read at once (inotify).
+dhcp-hostsdir=/run/eucanet/cc/dnsmasq/hosts.d
 dhcp-optsfile=/run/eucanet/cc/dnsmasq/opts
 dhcp-leasefile=/run/eucanet/cc/dnsmasq/leases
 pid-file=/run/eucanet/cc/dnsmasq/dnsmasq.pid
