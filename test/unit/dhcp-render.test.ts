@@ -154,6 +154,7 @@ describe('renderDnsmasq', () => {
       dir: '/run/eucanet/host/dnsmasq',
       config: '/run/eucanet/host/dnsmasq/dnsmasq.conf',
       hosts: '/run/eucanet/host/dnsmasq/hosts',
+      hostsDir: '/run/eucanet/host/dnsmasq/hosts.d',
       opts: '/run/eucanet/host/dnsmasq/opts',
       leases: '/run/eucanet/host/dnsmasq/leases',
       pid: '/run/eucanet/host/dnsmasq/dnsmasq.pid',
