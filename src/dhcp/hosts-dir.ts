@@ -13,10 +13,14 @@
 //   reload at once (needsReload), and a removal's reload runs before any later
 //   change of the same directory (the server's queue is per directory).
 // Files dnsmasq is handed here are written atomically (a dot-named temporary
-// file renamed: dnsmasq skips dot files, then reads the renamed one).
-import { readdir, unlink } from 'node:fs/promises';
+// file renamed: dnsmasq skips dot files, then reads the renamed one), but not
+// synced to disk: the directory is rebuilt at every start of dnsmasq (the
+// hosts file, written durably, has every host by then), so a crash can cost
+// nothing it needs, and an fsync per run-instance would be most of its time.
+import { randomBytes } from 'node:crypto';
+import { open, readdir, rename, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { readIfExists, writeStateFile } from './files.js';
+import { readIfExists } from './files.js';
 import { parseLeases } from './leases.js';
 import { hostLine } from './render.js';
 import type { DhcpHost } from './types.js';
@@ -60,7 +64,23 @@ export async function leaseTaken(leasesPath: string, add: readonly DhcpHost[], n
 export async function writeHostFiles(dir: string, c: HostChange): Promise<void> {
   const added = new Set(c.add.map((h) => h.ip));
   await Promise.all(c.del.filter((h) => !added.has(h.ip)).map((h) => unlink(fileOf(dir, h)).catch(ignoreMissing)));
-  await Promise.all(c.add.map((h) => writeStateFile(fileOf(dir, h), `${lineOf(h)}\n`)));
+  await Promise.all(c.add.map((h) => writeHostFile(dir, h)));
+}
+
+/** One host's file: a dot-named temporary file (mode 0644: dnsmasq reads it as "nobody"), renamed into place. */
+async function writeHostFile(dir: string, h: DhcpHost): Promise<void> {
+  const tmp = join(dir, `.${h.ip}.${randomBytes(4).toString('hex')}.tmp`);
+  const fh = await open(tmp, 'wx', 0o644);
+  try {
+    await fh.writeFile(`${lineOf(h)}\n`, 'utf8');
+    await fh.chmod(0o644); // not the umask's idea of it
+  } finally {
+    await fh.close();
+  }
+  await rename(tmp, fileOf(dir, h)).catch(async (err: unknown) => {
+    await unlink(tmp).catch(() => undefined);
+    throw err;
+  });
 }
 
 function ignoreMissing(err: NodeJS.ErrnoException): void {

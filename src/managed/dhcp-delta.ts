@@ -8,6 +8,7 @@ import { ValidationError } from '../errors.js';
 
 const headerOf = (n: DhcpNetwork): string => JSON.stringify([n.interface, n.subnet, n.gateway, n.dns ?? [], n.leaseTime ?? null]);
 const textOf = (h: DhcpHost): string => `${h.mac.toLowerCase()},${h.ip},${h.hostname ?? ''}`;
+const sameHost = (x: DhcpHost, y: DhcpHost): boolean => x.ip === y.ip && x.mac === y.mac && x.hostname === y.hostname;
 
 /**
  * The hosts added and removed from `prev` to `next` (a host is its MAC,
@@ -22,9 +23,12 @@ export function hostChangeOf(prev: readonly DhcpNetwork[], next: readonly DhcpNe
     const a = prev[i];
     const b = next[i];
     if (headerOf(a) !== headerOf(b)) return undefined;
-    if (a.hosts === b.hosts) continue;
-    const was = new Map(a.hosts.map((h) => [textOf(h), h]));
-    for (const h of b.hosts) if (!was.delete(textOf(h))) add.push(h);
+    // Hosts keep their order (the state's instances): skip the common head without making keys.
+    let k = 0;
+    while (k < a.hosts.length && k < b.hosts.length && sameHost(a.hosts[k], b.hosts[k])) k++;
+    if (k === a.hosts.length && k === b.hosts.length) continue;
+    const was = new Map(a.hosts.slice(k).map((h) => [textOf(h), h]));
+    for (const h of b.hosts.slice(k)) if (!was.delete(textOf(h))) add.push(h);
     del.push(...was.values());
   }
   return { add, del };
@@ -40,21 +44,33 @@ export function checkAdded(next: readonly DhcpNetwork[], add: readonly DhcpHost[
   if (!add.length) return;
   const added = new Set(add);
   const problems: ValidationError[] = [];
+  // Only the added hosts' MACs, addresses and hostnames are looked for in the others.
+  const keysOf = (h: DhcpHost): Array<[string, 'mac' | 'ip' | 'hostname', unknown]> => {
+    const out: Array<[string, 'mac' | 'ip' | 'hostname', unknown]> = [
+      [`mac ${String(h.mac).toLowerCase()}`, 'mac', h.mac],
+      [`ip ${h.ip}`, 'ip', h.ip],
+    ];
+    if (h.hostname !== undefined) out.push([`name ${String(h.hostname).toLowerCase()}`, 'hostname', h.hostname]);
+    return out;
+  };
+  const wanted = new Set(add.flatMap((h) => keysOf(h).map(([k]) => k)));
+  const macs = new Set(add.map((h) => String(h.mac).toLowerCase()));
+  const names = new Set(add.flatMap((h) => (h.hostname !== undefined ? [String(h.hostname).toLowerCase()] : [])));
+  const ips = new Set(add.map((h) => h.ip));
   const seen = new Map<string, string>();
   next.forEach((n, i) =>
     n.hosts.forEach((h, j) => {
+      // Most hosts share nothing with the added ones: three set lookups, no keys made.
+      const mine = added.has(h);
+      if (!mine && !ips.has(h.ip) && !macs.has(String(h.mac).toLowerCase()) && !(h.hostname !== undefined && names.has(String(h.hostname).toLowerCase()))) return;
       const f = `networks[${i}].hosts[${j}]`;
-      const keys: Array<[string, string, unknown]> = [
-        [`mac ${String(h.mac).toLowerCase()}`, 'mac', h.mac],
-        [`ip ${h.ip}`, 'ip', h.ip],
-      ];
-      if (h.hostname !== undefined) keys.push([`name ${String(h.hostname).toLowerCase()}`, 'hostname', h.hostname]);
-      for (const [k, field, v] of keys) {
+      for (const [k, field, v] of keysOf(h)) {
+        if (!wanted.has(k)) continue;
         const at = seen.get(k);
         if (at === undefined) seen.set(k, `${f}.${field}`);
-        else if (added.has(h)) problems.push(new ValidationError(`${f}.${field}`, v, `duplicate ${field === 'ip' ? 'address' : field}: also at ${at}`));
+        else problems.push(new ValidationError(`${f}.${field}`, v, `duplicate ${field === 'ip' ? 'address' : field}: also at ${at}`));
       }
-      if (!added.has(h)) return;
+      if (!mine) return;
       try {
         normalizeNetworks([{ ...n, hosts: [h] }]);
       } catch (err) {
