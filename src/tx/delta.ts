@@ -100,8 +100,8 @@ interface Texts {
   elements: Map<string, string>;
   /** Per set, each element's text (made when a set's elements differ). */
   each: Map<string, Map<string, ElementInput>>;
-  /** Each FDB entry by its text (made when the FDB differs). */
-  fdbEach?: Map<string, FdbSpec>;
+  /** Each FDB entry by its text (the section's text is made of them: one pass over thousands of entries). */
+  fdbEach: Map<string, FdbSpec>;
 }
 const memo = new WeakMap<DesiredState, Texts>();
 
@@ -109,18 +109,21 @@ function textsOf(d: DesiredState): Texts {
   const had = memo.get(d);
   if (had) return had;
   const n = d.nft ?? { tables: [], chains: [], sets: [], rules: [] };
+  const fdb = d.fdb ?? [];
+  const fdbTexts = fdb.map((f) => stableText(f));
   const t: Texts = {
     links: stableText(d.links ?? []),
     ports: byKey(d.ports, (p) => p.name),
     addresses: stableText(d.addresses ?? []),
     routes: stableText(d.routes ?? []),
-    fdb: stableText(d.fdb ?? []),
+    fdb: fdbTexts.join('\n'),
     tables: stableText(n.tables),
     heads: byKey(n.chains, objKey),
     rules: byKey(n.rules, (r: RuleSpec) => `${r.family} ${r.table} ${r.chain}`),
     types: byKey(n.sets, objKey, (s) => stableText({ ...s, elements: undefined })),
     elements: byKey(n.sets, objKey, (s) => stableText(s.elements ?? [])),
     each: new Map(),
+    fdbEach: new Map(fdbTexts.map((x, i) => [x, fdb[i]])),
   };
   memo.set(d, t);
   return t;
@@ -153,11 +156,9 @@ function nftDelta(prev: DesiredState, next: DesiredState, p: Texts, n: Texts): D
   return { whole: false, chains: new Set([...heads, ...changedKeys(p.rules, n.rules)]), sets };
 }
 
-const fdbEachOf = (d: DesiredState, t: Texts) => (t.fdbEach ??= new Map((d.fdb ?? []).map((f) => [stableText(f), f])));
-
-function fdbChange(prev: DesiredState, next: DesiredState, p: Texts, n: Texts): Delta['fdbChange'] {
-  const was = fdbEachOf(prev, p);
-  const now = fdbEachOf(next, n);
+function fdbChange(p: Texts, n: Texts): Delta['fdbChange'] {
+  const was = p.fdbEach;
+  const now = n.fdbEach;
   return { add: [...now].filter(([k]) => !was.has(k)).map(([, f]) => f), del: [...was].filter(([k]) => !now.has(k)).map(([, f]) => f) };
 }
 
@@ -174,7 +175,7 @@ export function deltaOf(prev: DesiredState, next: DesiredState): Delta {
     addresses: p.addresses !== n.addresses,
     routes: p.routes !== n.routes,
     fdb: p.fdb !== n.fdb,
-    ...(p.fdb !== n.fdb ? { fdbChange: fdbChange(prev, next, p, n) } : {}),
+    ...(p.fdb !== n.fdb ? { fdbChange: fdbChange(p, n) } : {}),
     sysctls: Object.keys(nSys).filter((k) => String(nSys[k]) !== String(pSys[k])),
     nft: nftDelta(prev, next, p, n),
   };
