@@ -8,7 +8,12 @@
 // the 'sync' event of the enforcing agent(s) for that version with result ok
 // (the event fires after the kernel acknowledged the sync's messages):
 //   revoke, authorize, associate-address: the CC (nft rule / map element);
-//   run-instance: both (the NC's tap in its bridge, the CC's DHCP host).
+//   run-instance: both (the NC's tap in its bridge; the CC's FDB entry, and
+//   its DHCP host written to a file that dnsmasq reads (its hosts directory,
+//   read through inotify): the file written counts, dnsmasq reading it a few
+//   ms later does not).
+// The undo of a run-instance (terminate) makes dnsmasq reload after the sync
+// (SIGHUP, 5000 hosts re-read): that reload is not timed.
 // After each run, outside the timing, the kernel is read with `nft -j` and
 // `ip -j` to check the change is really there (the run fails otherwise).
 // Each operation is undone (unmeasured) before the next run.
@@ -19,7 +24,7 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import { createInterface } from 'node:readline';
-import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Agent } from '../dist/agent/agent.js';
@@ -136,6 +141,15 @@ const chainHasPort = (ns, chain, port) =>
   nftJson(ns, 'chain', 'ip', 'eucanet', chain).some((o) => o.rule && JSON.stringify(o.rule.expr).includes(`"right":${port}`));
 /** @param {string} ns @param {string} pub */
 const mapHas = (ns, pub) => JSON.stringify(nftJson(ns, 'map', 'ip', 'eucanet', 'pub2priv')).includes(`"${pub}"`);
+/**
+ * True when the CC's DHCP state directory holds the hosts line of instance `id` in its hosts directory or hosts file.
+ * @param {string} stateDir @param {string} id
+ */
+function dhcpHas(stateDir, id) {
+  /** @param {string} p */
+  const has = (p) => readFileSync(p, 'utf8').includes(`,${id}\n`);
+  return has(join(stateDir, 'hosts')) || readdirSync(join(stateDir, 'hosts.d')).some((f) => has(join(stateDir, 'hosts.d', f)));
+}
 /** @param {string} ns @param {string} port @returns {string | undefined} */
 const tapIn = (ns, port) => JSON.parse(ip('-n', ns, '-j', 'link', 'show', 'dev', port))[0]?.master;
 
@@ -277,6 +291,7 @@ async function oneSize(n) {
           (s) => runInstance(s, { id, group: key, node: 'nc1', port: tap }),
           () => {
             if (!tapIn(nc, tap)) throw new Error(`run-instance: ${tap} not in a bridge`);
+            if (!dhcpHas(PROCS ? `/run/eucanet/${cc}/dnsmasq` : join(dir, 'dhcp'), id)) throw new Error(`run-instance: ${id} not in dnsmasq's hosts`);
           },
           (s) => terminateInstance(s, id),
         ),
