@@ -30,6 +30,7 @@ import { join } from 'node:path';
 import { Agent } from '../dist/agent/agent.js';
 import { StoreSource } from '../dist/agent/store-source.js';
 import { authorize, revoke, runInstance, terminateInstance, allocateAddress, associateAddress, disassociateAddress } from '../dist/managed/ops/index.js';
+import { phase, phaseTimes } from '../dist/util/phases.js';
 import { FileStore } from '../dist/store/file.js';
 import { applyRole, planDhcp } from '../dist/managed/apply.js';
 import { planRole } from '../dist/managed/roles/index.js';
@@ -363,6 +364,8 @@ async function oneSize(n) {
 async function phaseSplit(store, ns, stateDir) {
   /** @type {number[][]} */
   const rows = [];
+  /** @type {Record<string, number[]>} the run-instance's applyRole phases (with EUCANET_PHASES set) */
+  const inner = {};
   /** @type {Set<number>} the dnsmasq these applies started or reloaded: all stopped at the end */
   const dnsmasq = new Set();
   try {
@@ -387,6 +390,17 @@ async function phaseSplit(store, ns, stateDir) {
       const inc = await applyRole(next, { role: 'cc' }, { netns: ns, dhcpOptions: { stateDir }, ...(r.snapshot ? { previous: r.snapshot } : {}) });
       t.push(t[t.length - 1] + (performance.now() - t1));
       if (inc.dhcp?.pid) dnsmasq.add(inc.dhcp.pid);
+      // Then a run-instance, applied incrementally after that: its FDB entry, its DHCP host's file.
+      await update(store, (s) => runInstance(s, { id: `i-split${k}`, group: 'admin/g0', node: 'nc1', port: `vsp${k}` }));
+      const ran = allocate((await store.read()).state, { validated: true });
+      const before = phaseTimes();
+      phase('outside');
+      const t2 = performance.now();
+      const inc2 = await applyRole(ran, { role: 'cc' }, { netns: ns, dhcpOptions: { stateDir }, ...(inc.snapshot ? { previous: inc.snapshot } : {}) });
+      t.push(t[t.length - 1] + (performance.now() - t2));
+      const after = phaseTimes();
+      for (const [name, ms] of Object.entries(after)) if (name !== 'outside') (inner[name] ??= []).push(ms - (before[name] ?? 0));
+      if (inc2.dhcp?.background) await inc2.dhcp.background;
       rows.push(t.slice(1).map((x, i) => x - t[i]));
     }
   } finally {
@@ -404,16 +418,21 @@ async function phaseSplit(store, ns, stateDir) {
     'plan the role',
     'applyRole (preflight, DHCP plan, kernel dumps + diff + commit, conntrack, DHCP update)',
     'applyRole incremental (the next version, one rule more: its chain read and refilled; no DHCP, no conntrack)',
+    'applyRole incremental (then a run-instance: its FDB entry, its DHCP host file)',
   ];
-  return Object.fromEntries(
-    names.map((nm, i) => [
-      nm,
-      pct(
-        rows.map((r) => r[i]),
-        50,
-      ),
-    ]),
-  );
+  return {
+    ...Object.fromEntries(
+      names.map((nm, i) => [
+        nm,
+        pct(
+          rows.map((r) => r[i]),
+          50,
+        ),
+      ]),
+    ),
+    // EUCANET_PHASES=1: the run-instance's applyRole by phase ('commit' holds the delta, the reads and the commit).
+    ...Object.fromEntries(Object.entries(inner).map(([nm, xs]) => [`  run-instance applyRole phase ${nm}`, pct(xs, 50)])),
+  };
 }
 
 /** This process's CPU share (user+system, /proc/self/stat) over `s` seconds of idleness. */
