@@ -45,7 +45,9 @@ export function needsReload(c: HostChange): boolean {
     gone.add(`ip ${h.ip}`).add(`mac ${h.mac.toLowerCase()}`);
     if (h.hostname !== undefined) gone.add(`name ${h.hostname.toLowerCase()}`);
   }
-  return c.add.some((h) => gone.has(`ip ${h.ip}`) || gone.has(`mac ${h.mac.toLowerCase()}`) || (h.hostname !== undefined && gone.has(`name ${h.hostname.toLowerCase()}`)));
+  return c.add.some(
+    (h) => gone.has(`ip ${h.ip}`) || gone.has(`mac ${h.mac.toLowerCase()}`) || (h.hostname !== undefined && gone.has(`name ${h.hostname.toLowerCase()}`)),
+  );
 }
 
 /**

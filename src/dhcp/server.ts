@@ -307,7 +307,8 @@ export class DhcpServer extends EventEmitter {
   private async hostsDirReady(): Promise<void> {
     await mkdir(this.paths.hostsDir, { mode: 0o755 }).catch((err: NodeJS.ErrnoException) => (err.code === 'EEXIST' ? undefined : Promise.reject(err)));
     const links = await plantedLinks([this.paths.hostsDir]);
-    if (links.length) throw new DhcpError('ESTATEDIR', `state directory ${this.paths.dir}: ${links[0]} is a symbolic link: eucanet does not follow links there`);
+    if (links.length)
+      throw new DhcpError('ESTATEDIR', `state directory ${this.paths.dir}: ${links[0]} is a symbolic link: eucanet does not follow links there`);
   }
 
   /** Stops the running dnsmasq (ours or attached): SIGTERM, then a bounded wait. */

@@ -95,7 +95,13 @@ export function planHosts(state: AllocatedState, netns: Netns | undefined, opts:
   if (clashes.length) throw new DhcpValidationError(clashes);
   checkAdded(networks, hosts.add);
   const server = dhcpServerFor(netns, opts);
-  const plan: DhcpPlan = { action: 'hosts', stateDir: server.paths.dir, files: [], networks: networks.length, hosts: networks.reduce((n, x) => n + x.hosts.length, 0) };
+  const plan: DhcpPlan = {
+    action: 'hosts',
+    stateDir: server.paths.dir,
+    files: [],
+    networks: networks.length,
+    hosts: networks.reduce((n, x) => n + x.hosts.length, 0),
+  };
   return { server, networks, plan, hosts };
 }
 
@@ -146,7 +152,9 @@ export async function undoEarlyDhcp(p: PlannedDhcp, early: EarlyDhcp): Promise<v
   await early.outcome;
   await p.server.stop().catch(() => undefined);
   const f = p.server.paths;
-  await Promise.all([f.config, f.hosts, f.hostsDir, f.opts, f.leases, f.pid, f.log, f.loaded].map((path) => rm(path, { force: true, recursive: true }).catch(() => undefined)));
+  await Promise.all(
+    [f.config, f.hosts, f.hostsDir, f.opts, f.leases, f.pid, f.log, f.loaded].map((path) => rm(path, { force: true, recursive: true }).catch(() => undefined)),
+  );
 }
 
 /**

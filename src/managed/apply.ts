@@ -186,7 +186,9 @@ async function checkHost(h: Handle, state: AllocatedState, role: Role, opts: App
       return [];
     }
     try {
-      dhcp = change ? planHosts(resolved, opts.netns, opts.dhcpOptions ?? {}, networks, change) : await planDhcp(resolved, opts.netns, opts.dhcpOptions, cluster, networks);
+      dhcp = change
+        ? planHosts(resolved, opts.netns, opts.dhcpOptions ?? {}, networks, change)
+        : await planDhcp(resolved, opts.netns, opts.dhcpOptions, cluster, networks);
       return [];
     } catch (err) {
       if (!(err instanceof DhcpValidationError)) throw err;

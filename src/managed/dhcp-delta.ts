@@ -62,7 +62,8 @@ export function checkAdded(next: readonly DhcpNetwork[], add: readonly DhcpHost[
     n.hosts.forEach((h, j) => {
       // Most hosts share nothing with the added ones: three set lookups, no keys made.
       const mine = added.has(h);
-      if (!mine && !ips.has(h.ip) && !macs.has(String(h.mac).toLowerCase()) && !(h.hostname !== undefined && names.has(String(h.hostname).toLowerCase()))) return;
+      if (!mine && !ips.has(h.ip) && !macs.has(String(h.mac).toLowerCase()) && !(h.hostname !== undefined && names.has(String(h.hostname).toLowerCase())))
+        return;
       const f = `networks[${i}].hosts[${j}]`;
       for (const [k, field, v] of keysOf(h)) {
         if (!wanted.has(k)) continue;
@@ -75,7 +76,9 @@ export function checkAdded(next: readonly DhcpNetwork[], add: readonly DhcpHost[
         normalizeNetworks([{ ...n, hosts: [h] }]);
       } catch (err) {
         if (!(err instanceof ValidationError)) throw err;
-        problems.push(new ValidationError(err.field.replace(/^networks\[0\]\.hosts\[0\]/, f).replace(/^networks\[0\]/, `networks[${i}]`), err.value, err.reason));
+        problems.push(
+          new ValidationError(err.field.replace(/^networks\[0\]\.hosts\[0\]/, f).replace(/^networks\[0\]/, `networks[${i}]`), err.value, err.reason),
+        );
       }
     }),
   );

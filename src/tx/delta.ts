@@ -191,7 +191,11 @@ function textsOf(d: DesiredState): Texts {
     types: byKey(n.sets, objKey, (s) => stableText({ ...s, elements: undefined })),
     elements: new Map(),
   };
-  for (const [k, sets] of listsByKey(n.sets, objKey)) t.elements.set(k, sets.flatMap((s) => [...(s.elements ?? [])]));
+  for (const [k, sets] of listsByKey(n.sets, objKey))
+    t.elements.set(
+      k,
+      sets.flatMap((s) => [...(s.elements ?? [])]),
+    );
   memo.set(d, t);
   return t;
 }

@@ -50,7 +50,9 @@ describe('checkAdded', () => {
     const good = host(250);
     expect(problems([net([...many, good])], [good])).toEqual([]);
     const outside = { mac: 'd0:0d:0a:01:03:01', ip: '10.1.3.5', hostname: 'i-x' };
-    expect(problems([net([...many, outside])], [outside])).toEqual([expect.stringMatching(/^invalid networks\[0\]\.hosts\[200\]\.ip "10\.1\.3\.5": not inside the subnet/)]);
+    expect(problems([net([...many, outside])], [outside])).toEqual([
+      expect.stringMatching(/^invalid networks\[0\]\.hosts\[200\]\.ip "10\.1\.3\.5": not inside the subnet/),
+    ]);
     const gateway = { mac: 'd0:0d:0a:01:03:02', ip: '10.1.2.1' };
     expect(problems([net([...many, gateway])], [gateway])).toEqual([expect.stringMatching(/hosts\[200\]\.ip "10\.1\.2\.1": is the gateway address/)]);
     const multicast = { mac: '01:00:5e:00:00:01', ip: '10.1.2.251' };
@@ -59,8 +61,12 @@ describe('checkAdded', () => {
 
   it('refuses an added host whose MAC, address or hostname another host has', () => {
     const sameMac = { mac: many[3].mac, ip: '10.1.2.251', hostname: 'i-new' };
-    expect(problems([net([...many, sameMac])], [sameMac])).toEqual([expect.stringMatching(/hosts\[200\]\.mac .*duplicate mac: also at networks\[0\]\.hosts\[3\]\.mac/)]);
+    expect(problems([net([...many, sameMac])], [sameMac])).toEqual([
+      expect.stringMatching(/hosts\[200\]\.mac .*duplicate mac: also at networks\[0\]\.hosts\[3\]\.mac/),
+    ]);
     const sameName = { mac: 'd0:0d:0a:01:03:03', ip: '10.1.2.252', hostname: 'I-9' };
-    expect(problems([net([...many, sameName])], [sameName])).toEqual([expect.stringMatching(/hosts\[200\]\.hostname "I-9": duplicate hostname: also at networks\[0\]\.hosts\[7\]\.hostname/)]);
+    expect(problems([net([...many, sameName])], [sameName])).toEqual([
+      expect.stringMatching(/hosts\[200\]\.hostname "I-9": duplicate hostname: also at networks\[0\]\.hosts\[7\]\.hostname/),
+    ]);
   });
 });

@@ -6,7 +6,12 @@ import { describe, expect, it } from 'vitest';
 import { deltaOf, sameValue } from '../../src/tx/delta.js';
 import type { DesiredState } from '../../src/tx/desired.js';
 
-const fdb = (k: number) => ({ dev: 'vx10', lladdr: `d0:0d:0a:00:${(k >> 8).toString(16).padStart(2, '0')}:${(k & 255).toString(16).padStart(2, '0')}`, dst: '192.168.100.11', self: true });
+const fdb = (k: number) => ({
+  dev: 'vx10',
+  lladdr: `d0:0d:0a:00:${(k >> 8).toString(16).padStart(2, '0')}:${(k & 255).toString(16).padStart(2, '0')}`,
+  dst: '192.168.100.11',
+  self: true,
+});
 const many = Array.from({ length: 3000 }, (_, k) => fdb(k));
 const withFdb = (entries: DesiredState['fdb'], pub: Array<[string, string]> = []): DesiredState => ({
   links: [],
@@ -50,6 +55,14 @@ describe('deltaOf on thousands of entries', () => {
     const moved = pub.map((e, k): [string, string] => (k === 1000 ? [e[0], '10.9.9.9'] : e));
     const d = deltaOf(withFdb([], pub), withFdb([], moved));
     expect(d.nft.sets.get('ip eucanet pub2priv')).toEqual({ add: [['172.16.3.232', '10.9.9.9']], del: [['172.16.3.232', '10.0.3.232']] });
-    expect(deltaOf(withFdb([], pub), withFdb([], pub.map((e) => [...e] as [string, string]))).nft.sets.size).toBe(0);
+    expect(
+      deltaOf(
+        withFdb([], pub),
+        withFdb(
+          [],
+          pub.map((e) => [...e] as [string, string]),
+        ),
+      ).nft.sets.size,
+    ).toBe(0);
   });
 });
