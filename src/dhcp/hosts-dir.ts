@@ -17,9 +17,14 @@
 // synced to disk: the directory is rebuilt at every start of dnsmasq (the
 // hosts file, written durably, has every host by then), so a crash can cost
 // nothing it needs, and an fsync per run-instance would be most of its time.
+// The few small files of a run-instance are read and written with blocking
+// calls (microseconds each): through the thread pool each would cost a trip
+// that a busy machine makes milliseconds long.
 import { randomBytes } from 'node:crypto';
-import { open, readdir, rename, unlink } from 'node:fs/promises';
+import { closeSync, constants, fchmodSync, lstatSync, mkdirSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { readdir, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
+import { DhcpError } from './errors.js';
 import { readIfExists } from './files.js';
 import { parseLeases } from './leases.js';
 import { hostLine } from './render.js';
@@ -54,35 +59,74 @@ export function needsReload(c: HostChange): boolean {
  * True when a live lease holds an added host's address for another MAC:
  * dnsmasq would not hand the address over (server.ts restarts it instead).
  */
-export async function leaseTaken(leasesPath: string, add: readonly DhcpHost[], nowS = Date.now() / 1000): Promise<boolean> {
+export function leaseTaken(leasesPath: string, add: readonly DhcpHost[], nowS = Date.now() / 1000): boolean {
   if (!add.length) return false;
   const want = new Map(add.map((h) => [h.ip, h.mac.toLowerCase()]));
-  const text = await readIfExists(leasesPath);
+  const text = readSmall(leasesPath);
   if (!text) return false;
   return parseLeases(text).some((l) => (l.expiry === 0 || l.expiry > nowS) && want.has(l.ip) && want.get(l.ip) !== l.mac);
 }
 
+/** A small file of the state directory (not through a link), or undefined when there is none. */
+export function readSmall(path: string): string | undefined {
+  let fd: number;
+  try {
+    fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+  try {
+    return readFileSync(fd, 'utf8');
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Makes the hosts directory (0755: dnsmasq reads it as "nobody") if it is not there; a planted link is refused. */
+export function hostsDirReady(dir: string): void {
+  try {
+    mkdirSync(dir, { mode: 0o755 });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+  }
+  if (lstatSync(dir).isSymbolicLink()) throw new DhcpError('ESTATEDIR', `${dir} is a symbolic link: eucanet does not follow links in its state directory`);
+}
+
 /** Writes the added hosts' files and removes the removed ones' (a changed host: its file rewritten). */
-export async function writeHostFiles(dir: string, c: HostChange): Promise<void> {
+export function writeHostFiles(dir: string, c: HostChange): void {
   const added = new Set(c.add.map((h) => h.ip));
-  await Promise.all(c.del.filter((h) => !added.has(h.ip)).map((h) => unlink(fileOf(dir, h)).catch(ignoreMissing)));
-  await Promise.all(c.add.map((h) => writeHostFile(dir, h)));
+  for (const h of c.del) {
+    if (added.has(h.ip)) continue;
+    try {
+      unlinkSync(fileOf(dir, h));
+    } catch (err) {
+      ignoreMissing(err as NodeJS.ErrnoException);
+    }
+  }
+  for (const h of c.add) writeHostFile(dir, h);
 }
 
 /** One host's file: a dot-named temporary file (mode 0644: dnsmasq reads it as "nobody"), renamed into place. */
-async function writeHostFile(dir: string, h: DhcpHost): Promise<void> {
+function writeHostFile(dir: string, h: DhcpHost): void {
   const tmp = join(dir, `.${h.ip}.${randomBytes(4).toString('hex')}.tmp`);
-  const fh = await open(tmp, 'wx', 0o644);
+  const fd = openSync(tmp, 'wx', 0o644);
   try {
-    await fh.writeFile(`${lineOf(h)}\n`, 'utf8');
-    await fh.chmod(0o644); // not the umask's idea of it
+    writeSync(fd, `${lineOf(h)}\n`);
+    fchmodSync(fd, 0o644); // not the umask's idea of it
   } finally {
-    await fh.close();
+    closeSync(fd);
   }
-  await rename(tmp, fileOf(dir, h)).catch(async (err: unknown) => {
-    await unlink(tmp).catch(() => undefined);
+  try {
+    renameSync(tmp, fileOf(dir, h));
+  } catch (err) {
+    try {
+      unlinkSync(tmp);
+    } catch {
+      // gone already
+    }
     throw err;
-  });
+  }
 }
 
 function ignoreMissing(err: NodeJS.ErrnoException): void {

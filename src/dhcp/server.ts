@@ -44,7 +44,7 @@ import {
 import { DhcpError, DhcpValidationError } from './errors.js';
 import { lastLines, ownedRoot, plantedLinks, prepareDir, readFrom, readIfExists, writeStateFile as writeFile } from './files.js';
 import { leaseConflicts, parseLeases, pruneLeases } from './leases.js';
-import { clearHostFiles, hostFilesWithin, leaseTaken, needsReload, writeHostFiles, type HostChange } from './hosts-dir.js';
+import { clearHostFiles, hostFilesWithin, hostsDirReady, leaseTaken, needsReload, readSmall, writeHostFiles, type HostChange } from './hosts-dir.js';
 import { dnsmasqPaths, renderNormalized } from './render.js';
 import { netnsProblem, resolveTarget } from './target.js';
 import type { DhcpFileChange, DhcpPlan, DhcpServerOptions, DhcpStatus, ExitInfo, StopResult, UpdateResult } from './server-types.js';
@@ -280,11 +280,14 @@ export class DhcpServer extends EventEmitter {
    */
   async updateHosts(networks: DhcpNetwork[], change: HostChange): Promise<UpdateResult> {
     const pid = await this.serial(async () => {
-      const pid = await this.runningPid();
-      if (pid === undefined || needsReload(change) || (await leaseTaken(this.paths.leases, change.add))) return undefined;
-      if ((await readIfExists(this.paths.loaded))?.split(' ')[0] !== String(pid)) return undefined;
-      await this.hostsDirReady();
-      await writeHostFiles(this.paths.hostsDir, change);
+      // Blocking reads and writes of a few small files (hosts-dir.ts).
+      const text = readSmall(this.paths.pid);
+      const fromFile = text !== undefined && /^\s*[1-9][0-9]{0,9}\s*$/.test(text) ? Number(text) : NaN;
+      const pid = isOurDnsmasq(fromFile, this.cfg) ? fromFile : await this.runningPid();
+      if (pid === undefined || needsReload(change) || leaseTaken(this.paths.leases, change.add)) return undefined;
+      if (readSmall(this.paths.loaded)?.split(' ')[0] !== String(pid)) return undefined;
+      hostsDirReady(this.paths.hostsDir);
+      writeHostFiles(this.paths.hostsDir, change);
       return pid;
     });
     if (pid === undefined) return this.update(networks);
