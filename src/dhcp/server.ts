@@ -66,6 +66,10 @@ export type {
 
 /** One queue per state directory, shared by every DhcpServer on it (an agent makes one per sync). */
 const queues = new Map<string, Promise<unknown>>();
+/** Per state directory, how many host changes updateHosts made (a later one's rewrite covers an earlier one's). */
+const changes = new Map<string, number>();
+/** How long after updateHosts what follows it starts. */
+const AFTER_MS = 50;
 
 const digestOf = (f: DnsmasqFiles): string => createHash('sha256').update(f.config).update('\0').update(f.hosts).update('\0').update(f.opts).digest('hex');
 
@@ -236,32 +240,35 @@ export class DhcpServer extends EventEmitter {
     const nets = this.planned?.input === networks ? this.planned.nets : normalizeNetworks(networks);
     this.planned = undefined;
     const files = renderNormalized(nets, this.paths, { logDhcp: this.logDhcp });
-    return this.serial(async () => {
-      const bad = await prepareDir(this.paths.dir, ownedRoot(this.paths.dir), true);
-      if (bad !== undefined) throw new DhcpError('ESTATEDIR', `state directory ${this.paths.dir}: ${bad}`);
-      const links = await plantedLinks(this.fileList());
-      if (links.length)
-        throw new DhcpError('ESTATEDIR', `state directory ${this.paths.dir}: ${links.join(', ')} is a symbolic link: eucanet does not follow links there`);
-      const pid = await this.runningPid();
-      const d = await this.decide(files, nets, pid);
-      switch (d.action) {
-        case 'stop':
-          await this.stopOne(d.pid);
-          await this.writeAll(files, nets);
-          return { action: 'stopped', previousPid: d.pid };
-        case 'start':
-          return { action: 'start', pid: await this.startFresh(files, nets, opts.onSpawn) };
-        case 'restart':
-          await this.stopOne(d.pid);
-          return { action: 'restart', pid: await this.startFresh(files, nets), previousPid: d.pid, reason: d.reason };
-        case 'reload':
-          return this.reload(files, nets, d.pid);
-        case 'unchanged':
-          break;
-      }
-      if (nets.length === 0) await this.writeAll(files, nets);
-      return pid !== undefined ? { action: 'unchanged', pid } : { action: 'unchanged' };
-    });
+    return this.serial(() => this.bring(nets, files, opts));
+  }
+
+  /** update()'s work, in the directory's queue. */
+  private async bring(nets: NormalizedNetwork[], files: DnsmasqFiles, opts: UpdateOptions): Promise<UpdateResult> {
+    const bad = await prepareDir(this.paths.dir, ownedRoot(this.paths.dir), true);
+    if (bad !== undefined) throw new DhcpError('ESTATEDIR', `state directory ${this.paths.dir}: ${bad}`);
+    const links = await plantedLinks(this.fileList());
+    if (links.length)
+      throw new DhcpError('ESTATEDIR', `state directory ${this.paths.dir}: ${links.join(', ')} is a symbolic link: eucanet does not follow links there`);
+    const pid = await this.runningPid();
+    const d = await this.decide(files, nets, pid);
+    switch (d.action) {
+      case 'stop':
+        await this.stopOne(d.pid);
+        await this.writeAll(files, nets);
+        return { action: 'stopped', previousPid: d.pid };
+      case 'start':
+        return { action: 'start', pid: await this.startFresh(files, nets, opts.onSpawn) };
+      case 'restart':
+        await this.stopOne(d.pid);
+        return { action: 'restart', pid: await this.startFresh(files, nets), previousPid: d.pid, reason: d.reason };
+      case 'reload':
+        return this.reload(files, nets, d.pid);
+      case 'unchanged':
+        break;
+    }
+    if (nets.length === 0) await this.writeAll(files, nets);
+    return pid !== undefined ? { action: 'unchanged', pid } : { action: 'unchanged' };
   }
 
   /**
@@ -291,7 +298,7 @@ export class DhcpServer extends EventEmitter {
       return pid;
     });
     if (pid === undefined) return this.update(networks);
-    const background: Promise<Error | undefined> = (change.del.length ? this.update(networks) : this.settle(networks, pid)).then(
+    const background: Promise<Error | undefined> = this.later(networks, pid, change.del.length > 0).then(
       () => undefined,
       (err: unknown) => (err instanceof Error ? err : new Error(String(err))),
     );
@@ -299,9 +306,23 @@ export class DhcpServer extends EventEmitter {
   }
 
   /** After hosts were only added: the hosts file and the marker say what dnsmasq now serves (no SIGHUP). */
-  private settle(networks: DhcpNetwork[], pid: number): Promise<void> {
+  /**
+   * What follows updateHosts, queued at once (so that it runs before any
+   * later change of the directory) but started a little later (its rendering
+   * of every host is not on the caller's path): a reload when hosts were
+   * removed; otherwise, unless a later change will do it, the hosts file and
+   * the marker rewritten (no SIGHUP: dnsmasq serves these hosts already).
+   */
+  private later(networks: DhcpNetwork[], pid: number, reload: boolean): Promise<unknown> {
+    const dir = this.paths.dir;
+    const gen = (changes.get(dir) ?? 0) + 1;
+    changes.set(dir, gen);
     return this.serial(async () => {
-      const files = renderNormalized(normalizeNetworks(networks), this.paths, { logDhcp: this.logDhcp });
+      await new Promise((r) => setTimeout(r, AFTER_MS));
+      if (!reload && changes.get(dir) !== gen) return;
+      const nets = normalizeNetworks(networks);
+      const files = renderNormalized(nets, this.paths, { logDhcp: this.logDhcp });
+      if (reload) return this.bring(nets, files, {});
       await writeFile(this.paths.hosts, files.hosts);
       if ((await this.runningPid()) === pid) await this.markLoaded(files, pid);
     });
