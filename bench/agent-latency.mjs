@@ -8,7 +8,12 @@
 // the 'sync' event of the enforcing agent(s) for that version with result ok
 // (the event fires after the kernel acknowledged the sync's messages):
 //   revoke, authorize, associate-address: the CC (nft rule / map element);
-//   run-instance: both (the NC's tap in its bridge, the CC's DHCP host).
+//   run-instance: both (the NC's tap in its bridge; the CC's FDB entry, and
+//   its DHCP host written to a file that dnsmasq reads (its hosts directory,
+//   read through inotify): the file written counts, dnsmasq reading it a few
+//   ms later does not).
+// The undo of a run-instance (terminate) makes dnsmasq reload after the sync
+// (SIGHUP, 5000 hosts re-read): that reload is not timed.
 // After each run, outside the timing, the kernel is read with `nft -j` and
 // `ip -j` to check the change is really there (the run fails otherwise).
 // Each operation is undone (unmeasured) before the next run.
@@ -19,12 +24,13 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import { createInterface } from 'node:readline';
-import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Agent } from '../dist/agent/agent.js';
 import { StoreSource } from '../dist/agent/store-source.js';
 import { authorize, revoke, runInstance, terminateInstance, allocateAddress, associateAddress, disassociateAddress } from '../dist/managed/ops/index.js';
+import { phase, phaseTimes } from '../dist/util/phases.js';
 import { FileStore } from '../dist/store/file.js';
 import { applyRole, planDhcp } from '../dist/managed/apply.js';
 import { planRole } from '../dist/managed/roles/index.js';
@@ -136,6 +142,15 @@ const chainHasPort = (ns, chain, port) =>
   nftJson(ns, 'chain', 'ip', 'eucanet', chain).some((o) => o.rule && JSON.stringify(o.rule.expr).includes(`"right":${port}`));
 /** @param {string} ns @param {string} pub */
 const mapHas = (ns, pub) => JSON.stringify(nftJson(ns, 'map', 'ip', 'eucanet', 'pub2priv')).includes(`"${pub}"`);
+/**
+ * True when the CC's DHCP state directory holds the hosts line of instance `id` in its hosts directory or hosts file.
+ * @param {string} stateDir @param {string} id
+ */
+function dhcpHas(stateDir, id) {
+  /** @param {string} p */
+  const has = (p) => readFileSync(p, 'utf8').includes(`,${id}\n`);
+  return has(join(stateDir, 'hosts')) || readdirSync(join(stateDir, 'hosts.d')).some((f) => has(join(stateDir, 'hosts.d', f)));
+}
 /** @param {string} ns @param {string} port @returns {string | undefined} */
 const tapIn = (ns, port) => JSON.parse(ip('-n', ns, '-j', 'link', 'show', 'dev', port))[0]?.master;
 
@@ -277,6 +292,7 @@ async function oneSize(n) {
           (s) => runInstance(s, { id, group: key, node: 'nc1', port: tap }),
           () => {
             if (!tapIn(nc, tap)) throw new Error(`run-instance: ${tap} not in a bridge`);
+            if (!dhcpHas(PROCS ? `/run/eucanet/${cc}/dnsmasq` : join(dir, 'dhcp'), id)) throw new Error(`run-instance: ${id} not in dnsmasq's hosts`);
           },
           (s) => terminateInstance(s, id),
         ),
@@ -348,6 +364,8 @@ async function oneSize(n) {
 async function phaseSplit(store, ns, stateDir) {
   /** @type {number[][]} */
   const rows = [];
+  /** @type {Record<string, number[]>} the run-instance's applyRole phases (with EUCANET_PHASES set) */
+  const inner = {};
   /** @type {Set<number>} the dnsmasq these applies started or reloaded: all stopped at the end */
   const dnsmasq = new Set();
   try {
@@ -372,6 +390,17 @@ async function phaseSplit(store, ns, stateDir) {
       const inc = await applyRole(next, { role: 'cc' }, { netns: ns, dhcpOptions: { stateDir }, ...(r.snapshot ? { previous: r.snapshot } : {}) });
       t.push(t[t.length - 1] + (performance.now() - t1));
       if (inc.dhcp?.pid) dnsmasq.add(inc.dhcp.pid);
+      // Then a run-instance, applied incrementally after that: its FDB entry, its DHCP host's file.
+      await update(store, (s) => runInstance(s, { id: `i-split${k}`, group: 'admin/g0', node: 'nc1', port: `vsp${k}` }));
+      const ran = allocate((await store.read()).state, { validated: true });
+      const before = phaseTimes();
+      phase('outside');
+      const t2 = performance.now();
+      const inc2 = await applyRole(ran, { role: 'cc' }, { netns: ns, dhcpOptions: { stateDir }, ...(inc.snapshot ? { previous: inc.snapshot } : {}) });
+      t.push(t[t.length - 1] + (performance.now() - t2));
+      const after = phaseTimes();
+      for (const [name, ms] of Object.entries(after)) if (name !== 'outside') (inner[name] ??= []).push(ms - (before[name] ?? 0));
+      if (inc2.dhcp?.background) await inc2.dhcp.background;
       rows.push(t.slice(1).map((x, i) => x - t[i]));
     }
   } finally {
@@ -389,16 +418,21 @@ async function phaseSplit(store, ns, stateDir) {
     'plan the role',
     'applyRole (preflight, DHCP plan, kernel dumps + diff + commit, conntrack, DHCP update)',
     'applyRole incremental (the next version, one rule more: its chain read and refilled; no DHCP, no conntrack)',
+    'applyRole incremental (then a run-instance: its FDB entry, its DHCP host file)',
   ];
-  return Object.fromEntries(
-    names.map((nm, i) => [
-      nm,
-      pct(
-        rows.map((r) => r[i]),
-        50,
-      ),
-    ]),
-  );
+  return {
+    ...Object.fromEntries(
+      names.map((nm, i) => [
+        nm,
+        pct(
+          rows.map((r) => r[i]),
+          50,
+        ),
+      ]),
+    ),
+    // EUCANET_PHASES=1: the run-instance's applyRole by phase ('commit' holds the delta, the reads and the commit).
+    ...Object.fromEntries(Object.entries(inner).map(([nm, xs]) => [`  run-instance applyRole phase ${nm}`, pct(xs, 50)])),
+  };
 }
 
 /** This process's CPU share (user+system, /proc/self/stat) over `s` seconds of idleness. */

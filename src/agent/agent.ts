@@ -266,6 +266,7 @@ export class Agent extends EventEmitter<AgentEvents> {
     this.wanted = wantedLinksOf(r.desired);
     this.wantedFdb = wantedFdbOf(r.desired);
     if (r.dhcp) this.dnsmasqPid = r.dhcp.pid;
+    if (r.dhcp?.background) this.afterDhcp(r.dhcp.background);
     const failed = this.incrementalFailed;
     this.incrementalFailed = undefined;
     return {
@@ -279,6 +280,19 @@ export class Agent extends EventEmitter<AgentEvents> {
       ...(r.dhcp ? { dhcp: r.dhcp.action } : {}),
       ...(r.dhcp?.pid !== undefined ? { dnsmasqPid: r.dhcp.pid } : {}),
     };
+  }
+
+  /**
+   * DHCP's background step of an incremental sync (a reload after removals):
+   * if it fails, the next sync is a full one, started now.
+   */
+  private afterDhcp(background: Promise<Error | undefined>): void {
+    void background.then((err) => {
+      if (!err) return;
+      this.snapshot = undefined;
+      this.emit('dhcp-error', err);
+      this.kick('dnsmasq');
+    });
   }
 
   /** Backoff bookkeeping: a failure schedules a retry; success resets. Invalid versions are logged once. */

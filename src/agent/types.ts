@@ -140,6 +140,11 @@ export interface AgentEvents {
   drift: [DriftSignal];
   /** The CC's dnsmasq was found dead (pid), before it is restarted. */
   'dnsmasq-exit': [number];
+  /**
+   * What a CC's incremental DHCP left to do after its sync (a reload after
+   * hosts were removed, the hosts file rewritten) failed; a full sync follows.
+   */
+  'dhcp-error': [Error];
 }
 
 export interface AgentStatus {

@@ -57,6 +57,9 @@ export async function agentCmd(v: CliValues): Promise<number> {
     if (!onEtcd || onEtcd.logSync(r)) process.stdout.write(`${formatSync(r, json, name)}\n`);
   });
   agent.on('dnsmasq-exit', (pid) => log('dnsmasq-exit', { pid }, `dnsmasq (pid ${pid}) is gone: restarting it`));
+  agent.on('dhcp-error', (err) =>
+    log('dhcp-error', { error: err.message.split('\n')[0] }, `DHCP after the sync failed: ${err.message.split('\n')[0]}; a full sync follows`),
+  );
   let server: Server | undefined;
   if (listen) {
     const s = await serveMetrics(metrics.registry, listen);

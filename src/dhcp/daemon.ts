@@ -114,7 +114,9 @@ export async function waitLoaded(
   for (;;) {
     const lines = linesOf(cfg, offset);
     if (lines.some((l) => l.includes(done))) return;
-    const unreadable = lines.find((l) => l.includes(`cannot read ${paths.hosts}`) || l.includes(`cannot read ${paths.opts}`));
+    const unreadable = lines.find(
+      (l) => l.includes(`cannot read ${paths.hosts}`) || l.includes(`cannot read ${paths.hostsDir}`) || l.includes(`cannot read ${paths.opts}`),
+    );
     if (unreadable) {
       throw new DhcpError(
         'EACCES',

@@ -19,4 +19,5 @@ export {
   type UpdateAction,
   type UpdateOptions,
   type UpdateResult,
+  type HostChange,
 } from './server.js';

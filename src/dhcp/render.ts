@@ -10,6 +10,9 @@
 // - the options file (dhcp-optsfile) holds each network's router and DNS.
 // Instances coming and going, or a router or DNS change, touch only the last
 // two, and SIGHUP reloads them. See server.ts for what needs a restart.
+// - the hosts directory (dhcp-hostsdir) holds the instances added since the
+//   last reload, one file each: dnsmasq reads a new file there at once
+//   (inotify), without SIGHUP (hosts-dir.ts).
 import { isAbsolute, join } from 'node:path';
 import { ValidationError } from '../errors.js';
 import type { DhcpNetwork, DnsmasqFiles, DnsmasqPaths, NormalizedNetwork } from './types.js';
@@ -27,6 +30,7 @@ export function dnsmasqPaths(dir: string): DnsmasqPaths {
     dir,
     config: join(dir, 'dnsmasq.conf'),
     hosts: join(dir, 'hosts'),
+    hostsDir: join(dir, 'hosts.d'),
     opts: join(dir, 'opts'),
     leases: join(dir, 'leases'),
     pid: join(dir, 'dnsmasq.pid'),
@@ -69,6 +73,8 @@ function mainConfig(nets: NormalizedNetwork[], p: DnsmasqPaths, logDhcp: boolean
     `dhcp-lease-max=${nets.reduce((s, n) => s + n.size, 0)}`,
     ...nets.map((n) => `dhcp-range=set:${n.tag},${n.network},static,${n.netmask},${n.leaseTime}`),
     `dhcp-hostsfile=${p.hosts}`,
+    '# Instances added since the last reload, one file each, read at once (inotify).',
+    `dhcp-hostsdir=${p.hostsDir}`,
     `dhcp-optsfile=${p.opts}`,
     `dhcp-leasefile=${p.leases}`,
     `pid-file=${p.pid}`,
@@ -79,11 +85,15 @@ function mainConfig(nets: NormalizedNetwork[], p: DnsmasqPaths, logDhcp: boolean
   return `${lines.join('\n')}\n`;
 }
 
+/** One static lease as dnsmasq reads it: MAC,address[,hostname]. */
+export const hostLine = (h: { mac: string; ip: string; hostname?: string }): string =>
+  h.hostname !== undefined ? `${h.mac},${h.ip},${h.hostname}` : `${h.mac},${h.ip}`;
+
 function hostsFile(nets: NormalizedNetwork[]): string {
   const lines = [HEADER, '# One static lease per instance: MAC,address[,hostname]. Re-read on SIGHUP.'];
   for (const n of nets) {
     lines.push(`# ${n.network}/${n.prefix} on ${n.interface}`);
-    for (const h of n.hosts) lines.push(h.hostname !== undefined ? `${h.mac},${h.ip},${h.hostname}` : `${h.mac},${h.ip}`);
+    for (const h of n.hosts) lines.push(hostLine(h));
   }
   return `${lines.join('\n')}\n`;
 }

@@ -23,7 +23,8 @@ export interface DhcpServerOptions {
   stopTimeoutMs?: number;
 }
 
-export type UpdateAction = 'start' | 'reload' | 'restart' | 'unchanged' | 'stopped';
+/** 'hosts': hosts only added, written to the hosts directory dnsmasq reads without SIGHUP (updateHosts). */
+export type UpdateAction = 'start' | 'reload' | 'restart' | 'unchanged' | 'stopped' | 'hosts';
 
 export interface UpdateResult {
   action: UpdateAction;
@@ -33,10 +34,18 @@ export interface UpdateResult {
   previousPid?: number;
   /** Why a restart was needed instead of SIGHUP. */
   reason?: string;
+  /** 'hosts': the hosts added and removed. */
+  added?: number;
+  removed?: number;
+  /**
+   * 'hosts': what runs after (the hosts file and marker rewritten; a reload
+   * when hosts were removed). Never rejects: resolves with its error, if any.
+   */
+  background?: Promise<Error | undefined>;
 }
 
 /** What update() would do, decided from the files on disk and the running dnsmasq. */
-export type PlannedAction = 'start' | 'reload' | 'restart' | 'unchanged' | 'stop';
+export type PlannedAction = 'start' | 'reload' | 'restart' | 'unchanged' | 'stop' | 'hosts';
 
 export interface DhcpFileChange {
   path: string;

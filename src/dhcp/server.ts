@@ -20,11 +20,14 @@
 //   its lease file while it is down. With MACs derived from addresses (the
 //   Eucalyptus default) a reused address comes back with the same MAC, so this
 //   does not happen in the ordinary run/terminate cycle.
+// - instances only added (the agent's incremental sync, updateHosts): one file
+//   each in the hosts directory, which dnsmasq reads at once without SIGHUP
+//   (hosts-dir.ts); removals are reloaded after, off the caller's path.
 // Never kill -9 and restart as Eucalyptus did.
 import type { ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import { unlink } from 'node:fs/promises';
+import { mkdir, unlink } from 'node:fs/promises';
 import { ValidationError } from '../errors.js';
 import {
   findRunning,
@@ -41,10 +44,12 @@ import {
 import { DhcpError, DhcpValidationError } from './errors.js';
 import { lastLines, ownedRoot, plantedLinks, prepareDir, readFrom, readIfExists, writeStateFile as writeFile } from './files.js';
 import { leaseConflicts, parseLeases, pruneLeases } from './leases.js';
+import { clearHostFiles, hostFilesWithin, hostsDirReady, leaseTaken, needsReload, readSmall, writeHostFiles, type HostChange } from './hosts-dir.js';
 import { dnsmasqPaths, renderNormalized } from './render.js';
 import { netnsProblem, resolveTarget } from './target.js';
 import type { DhcpFileChange, DhcpPlan, DhcpServerOptions, DhcpStatus, ExitInfo, StopResult, UpdateResult } from './server-types.js';
 import type { DhcpNetwork, DnsmasqFiles, DnsmasqPaths, NormalizedNetwork } from './types.js';
+export type { HostChange } from './hosts-dir.js';
 import { normalizeNetworks } from './validate.js';
 
 export type {
@@ -58,6 +63,13 @@ export type {
   UpdateAction,
   UpdateResult,
 } from './server-types.js';
+
+/** One queue per state directory, shared by every DhcpServer on it (an agent makes one per sync). */
+const queues = new Map<string, Promise<unknown>>();
+/** Per state directory, how many host changes updateHosts made (a later one's rewrite covers an earlier one's). */
+const changes = new Map<string, number>();
+/** How long after updateHosts what follows it starts. */
+const AFTER_MS = 50;
 
 const digestOf = (f: DnsmasqFiles): string => createHash('sha256').update(f.config).update('\0').update(f.hosts).update('\0').update(f.opts).digest('hex');
 
@@ -93,7 +105,6 @@ export class DhcpServer extends EventEmitter {
   /** Pids we are stopping: their exit is expected. */
   private readonly stopping = new Set<number>();
   private lastExit?: ExitInfo;
-  private queue: Promise<unknown> = Promise.resolve();
   /** The networks plan() last normalised and what it made of them: update() of the same array does not normalise again. */
   private planned?: { input: readonly DhcpNetwork[]; nets: NormalizedNetwork[] };
 
@@ -112,10 +123,16 @@ export class DhcpServer extends EventEmitter {
     this.stopTimeoutMs = opts.stopTimeoutMs ?? 5000;
   }
 
-  /** Runs one operation at a time, in call order. */
+  /** Runs one operation on this state directory at a time, in call order (across DhcpServer objects). */
   private serial<T>(fn: () => Promise<T>): Promise<T> {
-    const run = this.queue.then(fn, fn);
-    this.queue = run.catch(() => undefined);
+    const dir = this.paths.dir;
+    const run = (queues.get(dir) ?? Promise.resolve()).then(fn, fn);
+    const tail = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    queues.set(dir, tail);
+    void tail.then(() => queues.get(dir) === tail && queues.delete(dir));
     return run;
   }
 
@@ -223,32 +240,99 @@ export class DhcpServer extends EventEmitter {
     const nets = this.planned?.input === networks ? this.planned.nets : normalizeNetworks(networks);
     this.planned = undefined;
     const files = renderNormalized(nets, this.paths, { logDhcp: this.logDhcp });
-    return this.serial(async () => {
-      const bad = await prepareDir(this.paths.dir, ownedRoot(this.paths.dir), true);
-      if (bad !== undefined) throw new DhcpError('ESTATEDIR', `state directory ${this.paths.dir}: ${bad}`);
-      const links = await plantedLinks(this.fileList());
-      if (links.length)
-        throw new DhcpError('ESTATEDIR', `state directory ${this.paths.dir}: ${links.join(', ')} is a symbolic link: eucanet does not follow links there`);
-      const pid = await this.runningPid();
-      const d = await this.decide(files, nets, pid);
-      switch (d.action) {
-        case 'stop':
-          await this.stopOne(d.pid);
-          await this.writeAll(files, nets);
-          return { action: 'stopped', previousPid: d.pid };
-        case 'start':
-          return { action: 'start', pid: await this.startFresh(files, nets, opts.onSpawn) };
-        case 'restart':
-          await this.stopOne(d.pid);
-          return { action: 'restart', pid: await this.startFresh(files, nets), previousPid: d.pid, reason: d.reason };
-        case 'reload':
-          return this.reload(files, nets, d.pid);
-        case 'unchanged':
-          break;
-      }
-      if (nets.length === 0) await this.writeAll(files, nets);
-      return pid !== undefined ? { action: 'unchanged', pid } : { action: 'unchanged' };
+    return this.serial(() => this.bring(nets, files, opts));
+  }
+
+  /** update()'s work, in the directory's queue. */
+  private async bring(nets: NormalizedNetwork[], files: DnsmasqFiles, opts: UpdateOptions): Promise<UpdateResult> {
+    const bad = await prepareDir(this.paths.dir, ownedRoot(this.paths.dir), true);
+    if (bad !== undefined) throw new DhcpError('ESTATEDIR', `state directory ${this.paths.dir}: ${bad}`);
+    const links = await plantedLinks(this.fileList());
+    if (links.length)
+      throw new DhcpError('ESTATEDIR', `state directory ${this.paths.dir}: ${links.join(', ')} is a symbolic link: eucanet does not follow links there`);
+    const pid = await this.runningPid();
+    const d = await this.decide(files, nets, pid);
+    switch (d.action) {
+      case 'stop':
+        await this.stopOne(d.pid);
+        await this.writeAll(files, nets);
+        return { action: 'stopped', previousPid: d.pid };
+      case 'start':
+        return { action: 'start', pid: await this.startFresh(files, nets, opts.onSpawn) };
+      case 'restart':
+        await this.stopOne(d.pid);
+        return { action: 'restart', pid: await this.startFresh(files, nets), previousPid: d.pid, reason: d.reason };
+      case 'reload':
+        return this.reload(files, nets, d.pid);
+      case 'unchanged':
+        break;
+    }
+    if (nets.length === 0) await this.writeAll(files, nets);
+    return pid !== undefined ? { action: 'unchanged', pid } : { action: 'unchanged' };
+  }
+
+  /**
+   * Brings a running dnsmasq from the hosts of the last update to `networks`
+   * when only hosts changed (`change`: the caller's difference of the two;
+   * the networks themselves, their interfaces, subnets, routers and DNS, must
+   * be the same). Added hosts are written to the hosts directory, which
+   * dnsmasq reads at once without SIGHUP: when this resolves, every added host
+   * is in a file dnsmasq reads. What follows runs in the background
+   * (`background`, which never rejects: it resolves with its error): the
+   * hosts file and the loaded marker rewritten to `networks`, and when hosts
+   * were removed, a reload (update()) so that dnsmasq forgets them.
+   * Whatever the directory cannot do is an update() awaited here: no dnsmasq
+   * running or none confirmed loading our files, an added host taking a
+   * removed one's address, MAC or name, or a live lease on an added address.
+   */
+  async updateHosts(networks: DhcpNetwork[], change: HostChange): Promise<UpdateResult> {
+    const pid = await this.serial(async () => {
+      // Blocking reads and writes of a few small files (hosts-dir.ts).
+      const text = readSmall(this.paths.pid);
+      const fromFile = text !== undefined && /^\s*[1-9][0-9]{0,9}\s*$/.test(text) ? Number(text) : NaN;
+      const pid = isOurDnsmasq(fromFile, this.cfg) ? fromFile : await this.runningPid();
+      if (pid === undefined || needsReload(change) || leaseTaken(this.paths.leases, change.add)) return undefined;
+      if (readSmall(this.paths.loaded)?.split(' ')[0] !== String(pid)) return undefined;
+      hostsDirReady(this.paths.hostsDir);
+      writeHostFiles(this.paths.hostsDir, change);
+      return pid;
     });
+    if (pid === undefined) return this.update(networks);
+    const background: Promise<Error | undefined> = this.later(networks, pid, change.del.length > 0).then(
+      () => undefined,
+      (err: unknown) => (err instanceof Error ? err : new Error(String(err))),
+    );
+    return { action: 'hosts', pid, added: change.add.length, removed: change.del.length, background };
+  }
+
+  /** After hosts were only added: the hosts file and the marker say what dnsmasq now serves (no SIGHUP). */
+  /**
+   * What follows updateHosts, queued at once (so that it runs before any
+   * later change of the directory) but started a little later (its rendering
+   * of every host is not on the caller's path): a reload when hosts were
+   * removed; otherwise, unless a later change will do it, the hosts file and
+   * the marker rewritten (no SIGHUP: dnsmasq serves these hosts already).
+   */
+  private later(networks: DhcpNetwork[], pid: number, reload: boolean): Promise<unknown> {
+    const dir = this.paths.dir;
+    const gen = (changes.get(dir) ?? 0) + 1;
+    changes.set(dir, gen);
+    return this.serial(async () => {
+      await new Promise((r) => setTimeout(r, AFTER_MS));
+      if (!reload && changes.get(dir) !== gen) return;
+      const nets = normalizeNetworks(networks);
+      const files = renderNormalized(nets, this.paths, { logDhcp: this.logDhcp });
+      if (reload) return this.bring(nets, files, {});
+      await writeFile(this.paths.hosts, files.hosts);
+      if ((await this.runningPid()) === pid) await this.markLoaded(files, pid);
+    });
+  }
+
+  private async hostsDirReady(): Promise<void> {
+    await mkdir(this.paths.hostsDir, { mode: 0o755 }).catch((err: NodeJS.ErrnoException) => (err.code === 'EEXIST' ? undefined : Promise.reject(err)));
+    const links = await plantedLinks([this.paths.hostsDir]);
+    if (links.length)
+      throw new DhcpError('ESTATEDIR', `state directory ${this.paths.dir}: ${links[0]} is a symbolic link: eucanet does not follow links there`);
   }
 
   /** Stops the running dnsmasq (ours or attached): SIGTERM, then a bounded wait. */
@@ -263,7 +347,7 @@ export class DhcpServer extends EventEmitter {
 
   private fileList(): string[] {
     const p = this.paths;
-    return [p.config, p.hosts, p.opts, p.leases, p.pid, p.log, `${p.log}.1`, p.loaded];
+    return [p.config, p.hosts, p.hostsDir, p.opts, p.leases, p.pid, p.log, `${p.log}.1`, p.loaded];
   }
 
   private async decide(files: DnsmasqFiles, nets: NormalizedNetwork[], pid: number | undefined): Promise<Decision> {
@@ -282,7 +366,8 @@ export class DhcpServer extends EventEmitter {
   private async isLoaded(files: DnsmasqFiles, pid: number): Promise<boolean> {
     const marker = (await readIfExists(this.paths.loaded))?.trim().split(' ');
     if (marker?.[0] !== String(pid) || marker[1] !== digestOf(files)) return false;
-    return (await readIfExists(this.paths.hosts)) === files.hosts && (await readIfExists(this.paths.opts)) === files.opts;
+    if ((await readIfExists(this.paths.hosts)) !== files.hosts || (await readIfExists(this.paths.opts)) !== files.opts) return false;
+    return hostFilesWithin(this.paths.hostsDir, files.hosts);
   }
 
   private markLoaded(files: DnsmasqFiles, pid: number): Promise<void> {
@@ -292,6 +377,9 @@ export class DhcpServer extends EventEmitter {
   private async reload(files: DnsmasqFiles, nets: NormalizedNetwork[], pid: number): Promise<UpdateResult> {
     await writeFile(this.paths.hosts, files.hosts);
     await writeFile(this.paths.opts, files.opts);
+    // The hosts file holds every host now; a file left in the directory would bring a removed one back.
+    await this.hostsDirReady();
+    await clearHostFiles(this.paths.hostsDir);
     const offset = logOffset(this.cfg);
     try {
       process.kill(pid, 'SIGHUP');
@@ -338,6 +426,8 @@ export class DhcpServer extends EventEmitter {
     await writeFile(this.paths.hosts, files.hosts);
     await writeFile(this.paths.opts, files.opts);
     await writeFile(this.paths.config, files.config);
+    await this.hostsDirReady();
+    await clearHostFiles(this.paths.hostsDir);
     const leases = await readIfExists(this.paths.leases);
     if (leases !== undefined) {
       const kept = pruneLeases(leases, nets);

@@ -52,6 +52,12 @@ export interface DnsmasqPaths {
   config: string;
   /** dhcp-hostsfile: one line per instance (re-read on SIGHUP). */
   hosts: string;
+  /**
+   * dhcp-hostsdir: one file per instance added since the last reload, named
+   * by its address (dnsmasq reads a new file at once through inotify, no
+   * SIGHUP). Emptied at every start and reload (the hosts file then has them).
+   */
+  hostsDir: string;
   /** dhcp-optsfile: router and DNS per network (re-read on SIGHUP). */
   opts: string;
   /** dhcp-leasefile, written by dnsmasq. */

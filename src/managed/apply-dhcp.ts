@@ -9,6 +9,7 @@ import {
   type DhcpNetwork,
   type DhcpPlan,
   type DhcpServerOptions,
+  type HostChange,
   type PlannedAction,
   type UpdateAction,
   type UpdateResult,
@@ -16,6 +17,7 @@ import {
 import { rm } from 'node:fs/promises';
 import { ValidationError } from '../errors.js';
 import type { Netns } from '../netlink/socket.js';
+import { checkAdded } from './dhcp-delta.js';
 import { dhcpNetworksOf, hostnameClashes } from './roles/dhcp.js';
 import { bridgeOf } from './roles/index.js';
 import type { AllocatedState } from './types.js';
@@ -36,12 +38,16 @@ export interface ApplyDhcp {
   previousPid?: number;
   reason?: string;
   plan: DhcpPlan;
+  /** 'hosts': the reload or rewrite that follows, off the caller's path (never rejects: its error, if any). */
+  background?: Promise<Error | undefined>;
 }
 
 export interface PlannedDhcp {
   server: DhcpServer;
   networks: DhcpNetwork[];
   plan: DhcpPlan;
+  /** Only these hosts changed since the last apply (planHosts): dnsmasq is given them alone (DhcpServer.updateHosts). */
+  hosts?: HostChange;
 }
 
 /**
@@ -77,6 +83,26 @@ export async function planDhcp(
   }
   if (problems.length || !server || !plan) throw new DhcpValidationError(problems);
   return { server, networks, plan };
+}
+
+/**
+ * The plan when only hosts changed since the last apply (dhcp-delta.ts): the
+ * added hosts checked (and hostnames across the state, as planDhcp does), the
+ * rest checked when these networks were last planned in full.
+ */
+export function planHosts(state: AllocatedState, netns: Netns | undefined, opts: DhcpOptions, networks: DhcpNetwork[], hosts: HostChange): PlannedDhcp {
+  const clashes = hostnameClashes(state);
+  if (clashes.length) throw new DhcpValidationError(clashes);
+  checkAdded(networks, hosts.add);
+  const server = dhcpServerFor(netns, opts);
+  const plan: DhcpPlan = {
+    action: 'hosts',
+    stateDir: server.paths.dir,
+    files: [],
+    networks: networks.length,
+    hosts: networks.reduce((n, x) => n + x.hosts.length, 0),
+  };
+  return { server, networks, plan, hosts };
 }
 
 /** The networks a CC (of `cluster`) serves: those with hosts. */
@@ -126,7 +152,9 @@ export async function undoEarlyDhcp(p: PlannedDhcp, early: EarlyDhcp): Promise<v
   await early.outcome;
   await p.server.stop().catch(() => undefined);
   const f = p.server.paths;
-  await Promise.all([f.config, f.hosts, f.opts, f.leases, f.pid, f.log, f.loaded].map((path) => rm(path, { force: true }).catch(() => undefined)));
+  await Promise.all(
+    [f.config, f.hosts, f.hostsDir, f.opts, f.leases, f.pid, f.log, f.loaded].map((path) => rm(path, { force: true, recursive: true }).catch(() => undefined)),
+  );
 }
 
 /**
@@ -142,7 +170,7 @@ export async function applyDhcp(p: PlannedDhcp, ops: number, early?: EarlyDhcp):
       const e = await early.outcome;
       if ('err' in e) throw e.err;
       r = e.ok;
-    } else r = await p.server.update(p.networks);
+    } else r = p.hosts ? await p.server.updateHosts(p.networks, p.hosts) : await p.server.update(p.networks);
   } catch (err) {
     const why = (err instanceof Error ? err.message : String(err)).split('\n')[0];
     let left: 'stopped' | 'running' = 'stopped';

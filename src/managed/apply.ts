@@ -13,12 +13,13 @@ import type { DesiredState } from '../tx/desired.js';
 import type { Foreign } from '../tx/owner.js';
 import { plan, reconcile, type ReconcilePlan } from '../tx/reconcile.js';
 import type { CommitStats, ProgressFn } from '../tx/transaction.js';
-import { DhcpValidationError } from '../dhcp/index.js';
+import { DhcpValidationError, type DhcpNetwork } from '../dhcp/index.js';
 import { applyConntrack, ConntrackApplyError, type ApplyConntrack } from './apply-conntrack.js';
 import {
   applyDhcp,
   dhcpNetworksFor,
   planDhcp,
+  planHosts,
   plannedOnly,
   startDhcpEarly,
   startsFresh,
@@ -31,7 +32,8 @@ import { checkRoleConflict, ownerNames } from './ownership.js';
 import { PreflightError, preflight, type Resolved } from './preflight.js';
 import { planRole, roleScope, type Role } from './roles/index.js';
 import { recordSysctls } from './sysctl-record.js';
-import { dhcpKeyOf, natKeyOf, type AppliedSnapshot } from './apply-snapshot.js';
+import { natKeyOf, type AppliedSnapshot } from './apply-snapshot.js';
+import { hostChangeOf } from './dhcp-delta.js';
 import { deltaOf, type Delta } from '../tx/delta.js';
 import type { AllocatedState, Segmentation } from './types.js';
 import { phase } from '../util/phases.js';
@@ -102,7 +104,7 @@ export type { AppliedSnapshot } from './apply-snapshot.js';
 export async function applyRole(state: AllocatedState, role: Role, opts: ApplyOptions = {}): Promise<ApplyResult> {
   const h: Handle = opts.handle ?? open(opts.netns !== undefined ? { netns: opts.netns } : {});
   try {
-    const { pre, dhcp, dhcpKey } = await checkHost(h, state, role, opts);
+    const { pre, dhcp, dhcpNets, dhcpSame } = await checkHost(h, state, role, opts);
     phase('preflight');
     const desired = planRole(pre.state, role);
     phase('plan');
@@ -153,7 +155,7 @@ export async function applyRole(state: AllocatedState, role: Role, opts: ApplyOp
       }
     }
     if (dhcp) out.dhcp = await applyDhcp(dhcp, r.ops, early);
-    if (dhcpKey !== undefined && (dhcp || previous?.dhcpKey === dhcpKey)) snapshot.dhcpKey = dhcpKey;
+    if (dhcpNets !== undefined && (dhcp || dhcpSame)) snapshot.dhcpNets = dhcpNets;
     phase('dhcp');
     if (ctErr) throw ctErr;
     return out;
@@ -171,15 +173,22 @@ export async function applyRole(state: AllocatedState, role: Role, opts: ApplyOp
 async function checkHost(h: Handle, state: AllocatedState, role: Role, opts: ApplyOptions) {
   let dhcp: PlannedDhcp | undefined;
   let dhcpErr: DhcpValidationError | undefined;
-  let dhcpKey: string | undefined;
+  let dhcpNets: DhcpNetwork[] | undefined;
+  let dhcpSame = false;
   const planIt = async (resolved: Resolved['state']): Promise<string[]> => {
     const cluster = role.role === 'cc' ? role.cluster : undefined;
-    const networks = dhcpNetworksFor(resolved, cluster);
-    dhcpKey = dhcpKeyOf(networks);
+    const networks = (dhcpNets = dhcpNetworksFor(resolved, cluster));
+    // Only hosts changed since the last apply: only they are checked and handed to dnsmasq.
+    const change = !opts.dryRun && opts.previous?.dhcpNets ? hostChangeOf(opts.previous.dhcpNets, networks) : undefined;
     // The same networks as the last apply served: nothing to check or change.
-    if (!opts.dryRun && opts.previous?.dhcpKey === dhcpKey) return [];
+    if (change && !change.add.length && !change.del.length) {
+      dhcpSame = true;
+      return [];
+    }
     try {
-      dhcp = await planDhcp(resolved, opts.netns, opts.dhcpOptions, cluster, networks);
+      dhcp = change
+        ? planHosts(resolved, opts.netns, opts.dhcpOptions ?? {}, networks, change)
+        : await planDhcp(resolved, opts.netns, opts.dhcpOptions, cluster, networks);
       return [];
     } catch (err) {
       if (!(err instanceof DhcpValidationError)) throw err;
@@ -189,7 +198,7 @@ async function checkHost(h: Handle, state: AllocatedState, role: Role, opts: App
   };
   try {
     const pre = await preflight(h, state, role, undefined, role.role === 'cc' && (opts.dhcp ?? true) ? planIt : undefined);
-    return { pre, dhcp, dhcpKey };
+    return { pre, dhcp, dhcpNets, dhcpSame };
   } catch (err) {
     if (err instanceof PreflightError && dhcpErr && err.problems.length === dhcpErr.problems.length) throw dhcpErr;
     throw err;

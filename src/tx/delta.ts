@@ -9,6 +9,11 @@
 // chain's head (which may force other chains to be refilled), makes the
 // nftables part whole again. An object that is in one state and not the
 // other counts as changed.
+//
+// The big sections (thousands of ports, FDB entries, set elements: one per
+// instance) are compared value by value (sameValue), not as text: a version
+// that changes one instance costs a walk over them, not a JSON text of each.
+// Only the entries that differ are made text, to pair additions and deletions.
 import type { RuleSpec } from '../nft/batch.js';
 import type { ElementInput } from '../nft/build/elements.js';
 import type { FdbSpec } from '../rtnl/fdb.js';
@@ -78,6 +83,75 @@ function byKey<T>(items: readonly T[] | undefined, key: (x: T) => string, text: 
   return out;
 }
 
+/**
+ * Deep equality of plain data (objects, arrays, numbers, strings, booleans,
+ * bigints, byte arrays), with a key whose value is undefined taken as absent
+ * (as JSON does); key order does not matter.
+ */
+export function sameValue(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+  if (a instanceof Uint8Array || b instanceof Uint8Array) {
+    if (!(a instanceof Uint8Array && b instanceof Uint8Array) || a.length !== b.length) return false;
+    for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+    return true;
+  }
+  if (Array.isArray(a) || Array.isArray(b)) return Array.isArray(a) && Array.isArray(b) && sameList(a, b);
+  const x = a as Record<string, unknown>;
+  const y = b as Record<string, unknown>;
+  let n = 0;
+  for (const k in x) {
+    if (x[k] === undefined) continue;
+    n++;
+    if (!sameValue(x[k], y[k])) return false;
+  }
+  for (const k in y) if (y[k] !== undefined) n--;
+  return n === 0;
+}
+
+function sameList(a: readonly unknown[], b: readonly unknown[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (!sameValue(a[i], b[i])) return false;
+  return true;
+}
+
+/**
+ * What was added to and removed from a list (by value; a value twice counts
+ * once): the common head and tail are skipped by value, the rest paired by text.
+ */
+function listChange<T>(was: readonly T[], now: readonly T[]): { add: T[]; del: T[] } {
+  let head = 0;
+  while (head < was.length && head < now.length && sameValue(was[head], now[head])) head++;
+  let tail = 0;
+  while (tail < was.length - head && tail < now.length - head && sameValue(was[was.length - 1 - tail], now[now.length - 1 - tail])) tail++;
+  const before = new Map(was.slice(head, was.length - tail).map((x) => [stableText(x), x]));
+  const after = new Map(now.slice(head, now.length - tail).map((x) => [stableText(x), x]));
+  return { add: [...after].filter(([k]) => !before.has(k)).map(([, x]) => x), del: [...before].filter(([k]) => !after.has(k)).map(([, x]) => x) };
+}
+
+/** Items by key, in order (a key twice keeps both). */
+function listsByKey<T>(items: readonly T[] | undefined, key: (x: T) => string): Map<string, T[]> {
+  const out = new Map<string, T[]>();
+  for (const x of items ?? []) {
+    const k = key(x);
+    const had = out.get(k);
+    if (had) had.push(x);
+    else out.set(k, [x]);
+  }
+  return out;
+}
+
+/** Keys whose items differ by value, or that are in one map only. */
+function changedLists<T>(a: Map<string, T[]>, b: Map<string, T[]>): Set<string> {
+  const out = new Set<string>();
+  for (const [k, x] of a) {
+    const y = b.get(k);
+    if (!y || !sameList(x, y)) out.add(k);
+  }
+  for (const k of b.keys()) if (!a.has(k)) out.add(k);
+  return out;
+}
+
 /** Keys whose text differs, or that are in one map only. */
 function changedKeys(a: Map<string, string>, b: Map<string, string>): Set<string> {
   const out = new Set<string>();
@@ -89,19 +163,16 @@ function changedKeys(a: Map<string, string>, b: Map<string, string>): Set<string
 /** The texts a delta compares, computed once per desired state (it is the next delta's previous one). */
 interface Texts {
   links: string;
-  ports: Map<string, string>;
+  /** Ports by name (compared by value). */
+  ports: Map<string, unknown[]>;
   addresses: string;
   routes: string;
-  fdb: string;
   tables: string;
   heads: Map<string, string>;
   rules: Map<string, string>;
   types: Map<string, string>;
-  elements: Map<string, string>;
-  /** Per set, each element's text (made when a set's elements differ). */
-  each: Map<string, Map<string, ElementInput>>;
-  /** Each FDB entry by its text (made when the FDB differs). */
-  fdbEach?: Map<string, FdbSpec>;
+  /** Each set's elements, by the set's key (compared by value). */
+  elements: Map<string, ElementInput[]>;
 }
 const memo = new WeakMap<DesiredState, Texts>();
 
@@ -111,33 +182,25 @@ function textsOf(d: DesiredState): Texts {
   const n = d.nft ?? { tables: [], chains: [], sets: [], rules: [] };
   const t: Texts = {
     links: stableText(d.links ?? []),
-    ports: byKey(d.ports, (p) => p.name),
+    ports: listsByKey<unknown>(d.ports, (p) => (p as { name: string }).name),
     addresses: stableText(d.addresses ?? []),
     routes: stableText(d.routes ?? []),
-    fdb: stableText(d.fdb ?? []),
     tables: stableText(n.tables),
     heads: byKey(n.chains, objKey),
     rules: byKey(n.rules, (r: RuleSpec) => `${r.family} ${r.table} ${r.chain}`),
     types: byKey(n.sets, objKey, (s) => stableText({ ...s, elements: undefined })),
-    elements: byKey(n.sets, objKey, (s) => stableText(s.elements ?? [])),
-    each: new Map(),
+    elements: new Map(),
   };
+  for (const [k, sets] of listsByKey(n.sets, objKey))
+    t.elements.set(
+      k,
+      sets.flatMap((s) => [...(s.elements ?? [])]),
+    );
   memo.set(d, t);
   return t;
 }
 
-/** A set's elements by their text. */
-function elementsOf(d: DesiredState, t: Texts, key: string): Map<string, ElementInput> {
-  let m = t.each.get(key);
-  if (!m) {
-    const set = d.nft?.sets.find((s) => objKey(s) === key);
-    m = new Map((set?.elements ?? []).map((e) => [stableText(e), e]));
-    t.each.set(key, m);
-  }
-  return m;
-}
-
-function nftDelta(prev: DesiredState, next: DesiredState, p: Texts, n: Texts): Delta['nft'] {
+function nftDelta(p: Texts, n: Texts): Delta['nft'] {
   const whole = { whole: true, chains: new Set<string>(), sets: new Map<string, SetChange>() };
   if (p.tables !== n.tables) return whole;
   const heads = changedKeys(p.heads, n.heads);
@@ -145,38 +208,27 @@ function nftDelta(prev: DesiredState, next: DesiredState, p: Texts, n: Texts): D
   for (const k of heads) if (p.heads.has(k) && n.heads.has(k)) return whole;
   if (changedKeys(p.types, n.types).size) return whole;
   const sets = new Map<string, SetChange>();
-  for (const k of changedKeys(p.elements, n.elements)) {
-    const was = elementsOf(prev, p, k);
-    const now = elementsOf(next, n, k);
-    sets.set(k, { add: [...now].filter(([x]) => !was.has(x)).map(([, e]) => e), del: [...was].filter(([x]) => !now.has(x)).map(([, e]) => e) });
-  }
+  for (const k of changedLists(p.elements, n.elements)) sets.set(k, listChange(p.elements.get(k) ?? [], n.elements.get(k) ?? []));
   return { whole: false, chains: new Set([...heads, ...changedKeys(p.rules, n.rules)]), sets };
-}
-
-const fdbEachOf = (d: DesiredState, t: Texts) => (t.fdbEach ??= new Map((d.fdb ?? []).map((f) => [stableText(f), f])));
-
-function fdbChange(prev: DesiredState, next: DesiredState, p: Texts, n: Texts): Delta['fdbChange'] {
-  const was = fdbEachOf(prev, p);
-  const now = fdbEachOf(next, n);
-  return { add: [...now].filter(([k]) => !was.has(k)).map(([, f]) => f), del: [...was].filter(([k]) => !now.has(k)).map(([, f]) => f) };
 }
 
 /** What differs between the desired state last applied (`prev`) and the new one (`next`). */
 export function deltaOf(prev: DesiredState, next: DesiredState): Delta {
   const p = textsOf(prev);
   const n = textsOf(next);
+  const fdbChanged = !sameList(prev.fdb ?? [], next.fdb ?? []);
   const pSys = prev.sysctls ?? {};
   const nSys = next.sysctls ?? {};
   return {
     links: p.links !== n.links,
     linkNames: new Set([...(prev.links ?? []), ...(next.links ?? [])].map((l) => l.name)),
-    ports: changedKeys(p.ports, n.ports),
+    ports: changedLists(p.ports, n.ports),
     addresses: p.addresses !== n.addresses,
     routes: p.routes !== n.routes,
-    fdb: p.fdb !== n.fdb,
-    ...(p.fdb !== n.fdb ? { fdbChange: fdbChange(prev, next, p, n) } : {}),
+    fdb: fdbChanged,
+    ...(fdbChanged ? { fdbChange: listChange(prev.fdb ?? [], next.fdb ?? []) } : {}),
     sysctls: Object.keys(nSys).filter((k) => String(nSys[k]) !== String(pSys[k])),
-    nft: nftDelta(prev, next, p, n),
+    nft: nftDelta(p, n),
   };
 }
 

@@ -119,9 +119,12 @@ function elementOps(want: DesiredNft, d: Delta['nft'], b: NftSink): void {
 
 /**
  * The FDB entries added and removed, as ops, without reading the FDB: an
- * entry is appended to a flood list (all-zeros or multicast MAC) and
- * replaced otherwise, as diffFdb does; one that is not there to delete fails
- * the commit (and the agent falls back to a full reconcile).
+ * entry is appended to a flood list (all-zeros or multicast MAC) and added
+ * otherwise (an entry new since the last applied state: NLM_F_EXCL, undone
+ * by a delete; a replace would need the FDB's pre-image for its undo, a dump
+ * of every entry, thousands on a CC); one that is already there to add, or
+ * not there to delete, fails the commit (and the agent falls back to a full
+ * reconcile, which replaces as diffFdb does).
  */
 function fdbOps(c: NonNullable<Delta['fdbChange']>): Op[] {
   const out: Op[] = [];
@@ -129,7 +132,7 @@ function fdbOps(c: NonNullable<Delta['fdbChange']>): Op[] {
   for (const spec of c.add) {
     const mac = parseMac('lladdr', spec.lladdr);
     const list = mac.every((b) => b === 0) || (mac[0] & 1) === 1;
-    out.push({ op: list ? 'fdb.append' : 'fdb.replace', spec: { self: true, state: 'permanent', ...spec } });
+    out.push({ op: list ? 'fdb.append' : 'fdb.add', spec: { self: true, state: 'permanent', ...spec } });
   }
   return out;
 }

@@ -56,6 +56,8 @@ dhcp-lease-max=64
 dhcp-range=set:net-10.1.2.0,10.1.2.0,static,255.255.255.224,43200
 dhcp-range=set:net-10.1.2.32,10.1.2.32,static,255.255.255.224,3600
 dhcp-hostsfile=/run/eucanet/cc/dnsmasq/hosts
+# Instances added since the last reload, one file each, read at once (inotify).
+dhcp-hostsdir=/run/eucanet/cc/dnsmasq/hosts.d
 dhcp-optsfile=/run/eucanet/cc/dnsmasq/opts
 dhcp-leasefile=/run/eucanet/cc/dnsmasq/leases
 pid-file=/run/eucanet/cc/dnsmasq/dnsmasq.pid
@@ -152,6 +154,7 @@ describe('renderDnsmasq', () => {
       dir: '/run/eucanet/host/dnsmasq',
       config: '/run/eucanet/host/dnsmasq/dnsmasq.conf',
       hosts: '/run/eucanet/host/dnsmasq/hosts',
+      hostsDir: '/run/eucanet/host/dnsmasq/hosts.d',
       opts: '/run/eucanet/host/dnsmasq/opts',
       leases: '/run/eucanet/host/dnsmasq/leases',
       pid: '/run/eucanet/host/dnsmasq/dnsmasq.pid',
