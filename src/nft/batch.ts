@@ -57,7 +57,7 @@ export interface CommitOptions {
 
 const key = (family: string, table: string, name: string) => `${family}\0${table}\0${name}`;
 
-/** @internal A batch's bytes encoded ahead of commit() (Batch.encodeForCommit()). */
+/** A batch's bytes encoded ahead of commit() (Batch.encodeForCommit()); for the transaction layer, not a stable interface. */
 export interface EncodedBatch {
   buf: Buffer;
   first: number;
