@@ -101,10 +101,13 @@ export function kernelDump(ns: string, opts: DumpOptions = {}): string {
         const c = clean(a);
         c.addr_info = sortBy((a.addr_info as Array<Record<string, unknown>>) ?? [], (x) => String(x.local))
           .filter((x) => !(opts.portable && String(x.local).startsWith('fe80')))
-          .map((x) => ({ ...x, valid_life_time: 0, preferred_life_time: 0 }));
+          // IPv6 duplicate address detection runs by itself for a second or more after a
+          // link comes up; its "tentative" flag is the kernel's progress, not eucanet's state.
+          .map(({ tentative: _dad, ...x }) => ({ ...x, valid_life_time: 0, preferred_life_time: 0 }));
         return c;
       }),
-      routes: sortBy(routes.map(clean), (r) => JSON.stringify(r)),
+      // The local route of a link-local IPv6 address appears when its DAD ends (above).
+      routes: sortBy(routes.filter((r) => !(r.type === 'local' && String(r.dst).startsWith('fe80:'))).map(clean), (r) => JSON.stringify(r)),
       fdb,
       ruleset,
       sysctls,
