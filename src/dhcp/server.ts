@@ -106,7 +106,7 @@ export class DhcpServer extends EventEmitter {
   private readonly stopping = new Set<number>();
   private lastExit?: ExitInfo;
   /** The networks plan() last normalised and what it made of them: update() of the same array does not normalise again. */
-  private planned?: { input: readonly DhcpNetwork[]; nets: NormalizedNetwork[] };
+  private planned?: { input: readonly DhcpNetwork[]; nets: NormalizedNetwork[]; files?: DnsmasqFiles };
 
   constructor(opts: DhcpServerOptions = {}) {
     super();
@@ -203,6 +203,8 @@ export class DhcpServer extends EventEmitter {
     }
     if (problems.length) throw new DhcpValidationError(problems);
     const files = renderNormalized(nets, this.paths, { logDhcp: this.logDhcp });
+    // update() of the same networks writes these files: rendered once.
+    if (this.planned?.nets === nets) this.planned.files = files;
     const pid = await this.runningPid();
     const d = await this.decide(files, nets, pid);
     const changes: DhcpFileChange[] = [];
@@ -237,9 +239,10 @@ export class DhcpServer extends EventEmitter {
    */
   async update(networks: DhcpNetwork[], opts: UpdateOptions = {}): Promise<UpdateResult> {
     // The array plan() was given (not changed since: callers hand it on as it is) is normalised already.
-    const nets = this.planned?.input === networks ? this.planned.nets : normalizeNetworks(networks);
+    const planned = this.planned?.input === networks ? this.planned : undefined;
     this.planned = undefined;
-    const files = renderNormalized(nets, this.paths, { logDhcp: this.logDhcp });
+    const nets = planned ? planned.nets : normalizeNetworks(networks);
+    const files = planned?.files ?? renderNormalized(nets, this.paths, { logDhcp: this.logDhcp });
     return this.serial(() => this.bring(nets, files, opts));
   }
 
