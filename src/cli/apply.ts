@@ -10,7 +10,6 @@ import type { State } from '../managed/types.js';
 import type { CliValues } from './commands.js';
 import { inputFile } from './files.js';
 import { EXIT_OK, progressBar } from './output.js';
-import { readEtcdState } from './store-options.js';
 import { must } from '../util/must.js';
 import { phase } from '../util/phases.js';
 
@@ -65,7 +64,8 @@ function json(r: ApplyResult, role: Role, dryRun: boolean, ms: number): string {
 
 /** The state of --state (with --conf's settings) or of --etcd. */
 async function stateOf(v: CliValues): Promise<State> {
-  if (v.etcd !== undefined) return readEtcdState(v);
+  // The stores' modules (and node:crypto, which they load) only when --etcd asks for one.
+  if (v.etcd !== undefined) return (await import('./store-options.js')).readEtcdState(v);
   const loaded = await readState(await inputFile('--state', must(v.state, 'the required --state')), v.conf ? { conf: await inputFile('--conf', v.conf) } : {});
   for (const w of loaded.warnings) process.stderr.write(`eucanet: warning: ${w}\n`);
   return loaded.state;

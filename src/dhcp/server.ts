@@ -25,7 +25,6 @@
 //   (hosts-dir.ts); removals are reloaded after, off the caller's path.
 // Never kill -9 and restart as Eucalyptus did.
 import type { ChildProcess } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { mkdir, unlink } from 'node:fs/promises';
 import { ValidationError } from '../errors.js';
@@ -51,6 +50,7 @@ import type { DhcpFileChange, DhcpPlan, DhcpServerOptions, DhcpStatus, ExitInfo,
 import type { DhcpNetwork, DnsmasqFiles, DnsmasqPaths, NormalizedNetwork } from './types.js';
 export type { HostChange } from './hosts-dir.js';
 import { normalizeNetworks } from './validate.js';
+import { sha256Hex } from '../util/crypto-lazy.js';
 
 export type {
   DhcpFileChange,
@@ -71,7 +71,7 @@ const changes = new Map<string, number>();
 /** How long after updateHosts what follows it starts. */
 const AFTER_MS = 50;
 
-const digestOf = (f: DnsmasqFiles): string => createHash('sha256').update(f.config).update('\0').update(f.hosts).update('\0').update(f.opts).digest('hex');
+const digestOf = (f: DnsmasqFiles): string => sha256Hex(f.config, '\0', f.hosts, '\0', f.opts);
 
 /**
  * Supervises one dnsmasq serving DHCP networks in one namespace.
