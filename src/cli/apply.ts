@@ -4,13 +4,12 @@ import type { DhcpPlan } from '../dhcp/index.js';
 import { applyRole, type ApplyResult } from '../managed/apply.js';
 import { allocate } from '../managed/allocate.js';
 import { describeForeign } from '../managed/ownership.js';
-import { loadState } from '../managed/statefile.js';
+import { readState } from '../managed/statefile.js';
 import type { Role } from '../managed/roles/index.js';
 import type { State } from '../managed/types.js';
 import type { CliValues } from './commands.js';
 import { inputFile } from './files.js';
 import { EXIT_OK, progressBar } from './output.js';
-import { readEtcdState } from './store-options.js';
 import { must } from '../util/must.js';
 import { phase } from '../util/phases.js';
 
@@ -65,15 +64,16 @@ function json(r: ApplyResult, role: Role, dryRun: boolean, ms: number): string {
 
 /** The state of --state (with --conf's settings) or of --etcd. */
 async function stateOf(v: CliValues): Promise<State> {
-  if (v.etcd !== undefined) return readEtcdState(v);
-  const loaded = await loadState(await inputFile('--state', must(v.state, 'the required --state')), v.conf ? { conf: await inputFile('--conf', v.conf) } : {});
+  // The stores' modules (and node:crypto, which they load) only when --etcd asks for one.
+  if (v.etcd !== undefined) return (await import('./store-options.js')).readEtcdState(v);
+  const loaded = await readState(await inputFile('--state', must(v.state, 'the required --state')), v.conf ? { conf: await inputFile('--conf', v.conf) } : {});
   for (const w of loaded.warnings) process.stderr.write(`eucanet: warning: ${w}\n`);
   return loaded.state;
 }
 
 export async function apply(v: CliValues): Promise<number> {
   const role = roleOf(v);
-  // Validated by loadState or by the etcd store's read: allocation does not check the document again (only what it fills in).
+  // Validated by readState or by the etcd store's read: allocation does not check the document again (only what it fills in).
   const loaded = await stateOf(v);
   phase('state');
   const state = allocate(loaded, { validated: true });

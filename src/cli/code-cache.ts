@@ -106,11 +106,21 @@ export function writeCache(file: string, data: Buffer): void {
   }
 }
 
+/** The part of a cache file's name that names its bundle, Node and architecture (cacheFileOf): "cli-HASH-nodeV-ARCH". */
+const bundleOf = (name: string): string => name.split('-').slice(0, 4).join('-');
+
+/**
+ * Keeps KEEP_FILES files: other bundles' caches go first, oldest first, and
+ * only then this bundle's own. Several builds sharing the directory (an
+ * upgrade, two checkouts) then never evict the caches of the bundle that
+ * runs, which a cold command would otherwise compile again.
+ */
 function prune(dir: string, keep: string): void {
+  const mine = bundleOf(keep);
   const files = readdirSync(dir)
     .filter((f) => /^cli-.*\.v8$/.test(f) && f !== keep)
-    .map((f) => ({ f, t: statSync(join(dir, f)).mtimeMs }))
-    .sort((a, b) => b.t - a.t);
+    .map((f) => ({ f, own: bundleOf(f) === mine, t: statSync(join(dir, f)).mtimeMs }))
+    .sort((a, b) => (a.own === b.own ? b.t - a.t : a.own ? -1 : 1));
   for (const { f } of files.slice(KEEP_FILES - 1)) rmSync(join(dir, f), { force: true });
 }
 

@@ -20,10 +20,10 @@
 // The few small files of a run-instance are read and written with blocking
 // calls (microseconds each): through the thread pool each would cost a trip
 // that a busy machine makes milliseconds long.
-import { randomBytes } from 'node:crypto';
 import { closeSync, constants, fchmodSync, lstatSync, mkdirSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { readdir, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
+import { randomHex } from '../util/crypto-lazy.js';
 import { DhcpError } from './errors.js';
 import { readIfExists } from './files.js';
 import { parseLeases } from './leases.js';
@@ -109,7 +109,7 @@ export function writeHostFiles(dir: string, c: HostChange): void {
 
 /** One host's file: a dot-named temporary file (mode 0644: dnsmasq reads it as "nobody"), renamed into place. */
 function writeHostFile(dir: string, h: DhcpHost): void {
-  const tmp = join(dir, `.${h.ip}.${randomBytes(4).toString('hex')}.tmp`);
+  const tmp = join(dir, `.${h.ip}.${randomHex(4)}.tmp`);
   const fd = openSync(tmp, 'wx', 0o644);
   try {
     writeSync(fd, `${lineOf(h)}\n`);

@@ -25,7 +25,6 @@
 //   (hosts-dir.ts); removals are reloaded after, off the caller's path.
 // Never kill -9 and restart as Eucalyptus did.
 import type { ChildProcess } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { mkdir, unlink } from 'node:fs/promises';
 import { ValidationError } from '../errors.js';
@@ -51,6 +50,7 @@ import type { DhcpFileChange, DhcpPlan, DhcpServerOptions, DhcpStatus, ExitInfo,
 import type { DhcpNetwork, DnsmasqFiles, DnsmasqPaths, NormalizedNetwork } from './types.js';
 export type { HostChange } from './hosts-dir.js';
 import { normalizeNetworks } from './validate.js';
+import { sha256Hex } from '../util/crypto-lazy.js';
 
 export type {
   DhcpFileChange,
@@ -71,7 +71,7 @@ const changes = new Map<string, number>();
 /** How long after updateHosts what follows it starts. */
 const AFTER_MS = 50;
 
-const digestOf = (f: DnsmasqFiles): string => createHash('sha256').update(f.config).update('\0').update(f.hosts).update('\0').update(f.opts).digest('hex');
+const digestOf = (f: DnsmasqFiles): string => sha256Hex(f.config, '\0', f.hosts, '\0', f.opts);
 
 /**
  * Supervises one dnsmasq serving DHCP networks in one namespace.
@@ -106,7 +106,7 @@ export class DhcpServer extends EventEmitter {
   private readonly stopping = new Set<number>();
   private lastExit?: ExitInfo;
   /** The networks plan() last normalised and what it made of them: update() of the same array does not normalise again. */
-  private planned?: { input: readonly DhcpNetwork[]; nets: NormalizedNetwork[] };
+  private planned?: { input: readonly DhcpNetwork[]; nets: NormalizedNetwork[]; files?: DnsmasqFiles };
 
   constructor(opts: DhcpServerOptions = {}) {
     super();
@@ -203,6 +203,8 @@ export class DhcpServer extends EventEmitter {
     }
     if (problems.length) throw new DhcpValidationError(problems);
     const files = renderNormalized(nets, this.paths, { logDhcp: this.logDhcp });
+    // update() of the same networks writes these files: rendered once.
+    if (this.planned?.nets === nets) this.planned.files = files;
     const pid = await this.runningPid();
     const d = await this.decide(files, nets, pid);
     const changes: DhcpFileChange[] = [];
@@ -237,9 +239,10 @@ export class DhcpServer extends EventEmitter {
    */
   async update(networks: DhcpNetwork[], opts: UpdateOptions = {}): Promise<UpdateResult> {
     // The array plan() was given (not changed since: callers hand it on as it is) is normalised already.
-    const nets = this.planned?.input === networks ? this.planned.nets : normalizeNetworks(networks);
+    const planned = this.planned?.input === networks ? this.planned : undefined;
     this.planned = undefined;
-    const files = renderNormalized(nets, this.paths, { logDhcp: this.logDhcp });
+    const nets = planned ? planned.nets : normalizeNetworks(networks);
+    const files = planned?.files ?? renderNormalized(nets, this.paths, { logDhcp: this.logDhcp });
     return this.serial(() => this.bring(nets, files, opts));
   }
 

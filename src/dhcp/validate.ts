@@ -1,7 +1,7 @@
 // Checks DHCP networks before anything is written or signalled. Every refusal
 // is a ValidationError naming the field ("networks[0].hosts[1].mac") and value.
 import { ValidationError } from '../errors.js';
-import { intToIpv4, ipFamily, ipv4ToInt, isNetworkAddress, parseCidr, parseMac } from '../util/ip.js';
+import { intToIpv4, ipv4Number, ipv4ToInt, isNetworkAddress, parseCidr, parseMac } from '../util/ip.js';
 import { DEFAULT_LEASE_TIME, type NormalizedNetwork } from './types.js';
 
 /** What dnsmasq's config may carry safely: no commas, spaces, '#' or newlines. */
@@ -29,8 +29,10 @@ export function dhcpHostnameProblem(name: string): string | undefined {
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 function ipv4(field: string, v: unknown): number {
-  if (typeof v !== 'string' || ipFamily(v) !== 4) throw new ValidationError(field, v, 'expected an IPv4 address like 10.1.2.2');
-  return ipv4ToInt(v);
+  // One pass over the text (ipFamily() is 4 exactly when ipv4Number() is not -1).
+  const n = typeof v === 'string' ? ipv4Number(v) : -1;
+  if (n < 0) throw new ValidationError(field, v, 'expected an IPv4 address like 10.1.2.2');
+  return n;
 }
 
 interface Block {
@@ -49,12 +51,21 @@ function subnetOf(field: string, v: unknown): Block {
 }
 
 /** An address that may be handed to a host or router: inside, not network nor broadcast. */
-function hostIn(field: string, v: unknown, b: Block, subnet: string): number {
-  const ip = ipv4(field, v);
-  if (ip < b.network || ip > b.last) throw new ValidationError(field, v, `not inside the subnet ${subnet}`);
-  if (ip === b.network) throw new ValidationError(field, v, `is the network address of ${subnet}`);
-  if (ip === b.last) throw new ValidationError(field, v, `is the broadcast address of ${subnet}`);
-  return ip;
+function hostIn(field: string | (() => string), v: unknown, b: Block, subnet: string): number {
+  // The field path is made only for an error (a host's is a function: thousands of hosts).
+  const n = typeof v === 'string' ? ipv4Number(v) : -1;
+  const problem =
+    n < 0
+      ? 'expected an IPv4 address like 10.1.2.2'
+      : n < b.network || n > b.last
+        ? `not inside the subnet ${subnet}`
+        : n === b.network
+          ? `is the network address of ${subnet}`
+          : n === b.last
+            ? `is the broadcast address of ${subnet}`
+            : undefined;
+  if (problem !== undefined) throw new ValidationError(typeof field === 'string' ? field : field(), v, problem);
+  return n;
 }
 
 function leaseTimeOf(field: string, v: unknown): number | 'infinite' {
@@ -66,17 +77,24 @@ function leaseTimeOf(field: string, v: unknown): number | 'infinite' {
   return v;
 }
 
-/** First-seen values of one kind, across every network. */
+/**
+ * First-seen values of one kind, across every network: each kept with the
+ * host's field path (`networks[0].hosts[1]`), the kind's own field (`.mac`)
+ * joined to it only in an error (a cold apply checks thousands of hosts).
+ */
 class Seen {
-  private readonly at = new Map<string, string>();
-  constructor(private readonly what: string) {}
-  add(key: string, field: string, value: unknown): void {
+  private readonly at = new Map<string | number, string>();
+  constructor(
+    private readonly what: string,
+    private readonly suffix: string,
+  ) {}
+  add(key: string | number, host: string, value: unknown): void {
     const prev = this.at.get(key);
     if (prev !== undefined) {
       const nocase = this.what === 'hostname' ? ' (dnsmasq compares hostnames without case)' : '';
-      throw new ValidationError(field, value, `duplicate ${this.what}${nocase}: also at ${prev}`);
+      throw new ValidationError(`${host}${this.suffix}`, value, `duplicate ${this.what}${nocase}: also at ${prev}${this.suffix}`);
     }
-    this.at.set(key, field);
+    this.at.set(key, host);
   }
 }
 
@@ -86,28 +104,43 @@ interface Ctx {
   names: Seen;
 }
 
-function normalizeHost(h: unknown, f: string, b: Block, subnet: string, gateway: number, ctx: Ctx) {
-  if (!isObject(h)) throw new ValidationError(f, h, 'expected a host object { mac, ip, hostname? }');
-  const macBytes = parseMac(`${f}.mac`, h.mac);
-  if (macBytes[0] & 1) throw new ValidationError(`${f}.mac`, h.mac, 'is a multicast MAC (low bit of the first byte set)');
-  if (macBytes.every((x) => x === 0)) throw new ValidationError(`${f}.mac`, h.mac, 'is the all-zero MAC');
-  const mac = (h.mac as string).toLowerCase();
-  const ip = hostIn(`${f}.ip`, h.ip, b, subnet);
-  if (ip === gateway) throw new ValidationError(`${f}.ip`, h.ip, 'is the gateway address');
-  ctx.macs.add(mac, `${f}.mac`, h.mac);
-  ctx.ips.add(String(ip), `${f}.ip`, h.ip);
+/** The host `i` of the network at field path `net`: its field path, made only for an error or a first sighting. */
+const hostField = (net: string, i: number): string => `${net}.hosts[${i}]`;
+
+function normalizeHost(h: unknown, net: string, i: number, b: Block, subnet: string, gateway: number, ctx: Ctx) {
+  if (!isObject(h)) throw new ValidationError(hostField(net, i), h, 'expected a host object { mac, ip, hostname? }');
+  const mac = macOf(h.mac, net, i);
+  const ip = hostIn(() => `${hostField(net, i)}.ip`, h.ip, b, subnet);
+  if (ip === gateway) throw new ValidationError(`${hostField(net, i)}.ip`, h.ip, 'is the gateway address');
+  const f = hostField(net, i);
+  ctx.macs.add(mac, f, h.mac);
+  ctx.ips.add(ip, f, h.ip);
   const out: { mac: string; ip: string; hostname?: string; n: number } = { mac, ip: intToIpv4(ip), n: ip };
   if (h.hostname !== undefined) {
     const problem = typeof h.hostname === 'string' ? dhcpHostnameProblem(h.hostname) : 'expected a string';
     if (problem !== undefined) throw new ValidationError(`${f}.hostname`, h.hostname, problem);
     // dnsmasq compares hostnames without regard to case: "i-1" and "I-1" are one name to it.
-    ctx.names.add((h.hostname as string).toLowerCase(), `${f}.hostname`, h.hostname);
+    ctx.names.add((h.hostname as string).toLowerCase(), f, h.hostname);
     out.hostname = h.hostname as string;
   }
   for (const k of Object.keys(h)) {
-    if (!['mac', 'ip', 'hostname'].includes(k)) throw new ValidationError(`${f}.${k}`, h[k], 'unknown field');
+    if (k !== 'mac' && k !== 'ip' && k !== 'hostname') throw new ValidationError(`${f}.${k}`, h[k], 'unknown field');
   }
   return out;
+}
+
+/** A host's MAC, checked (not multicast, not all zeros) and in lower case. */
+function macOf(v: unknown, net: string, i: number): string {
+  let macBytes: Uint8Array;
+  try {
+    macBytes = parseMac('', v);
+  } catch (err) {
+    if (err instanceof ValidationError) throw new ValidationError(`${hostField(net, i)}.mac`, v, err.reason);
+    throw err;
+  }
+  if (macBytes[0] & 1) throw new ValidationError(`${hostField(net, i)}.mac`, v, 'is a multicast MAC (low bit of the first byte set)');
+  if (macBytes.every((x) => x === 0)) throw new ValidationError(`${hostField(net, i)}.mac`, v, 'is the all-zero MAC');
+  return (v as string).toLowerCase();
 }
 
 function normalizeNetwork(n: unknown, f: string, ctx: Ctx): NormalizedNetwork & { block: Block } {
@@ -128,7 +161,7 @@ function normalizeNetwork(n: unknown, f: string, ctx: Ctx): NormalizedNetwork & 
   const leaseTime = leaseTimeOf(`${f}.leaseTime`, n.leaseTime);
   if (!Array.isArray(n.hosts)) throw new ValidationError(`${f}.hosts`, n.hosts, 'expected an array of hosts (may be empty)');
   const hosts = n.hosts
-    .map((h, i) => normalizeHost(h, `${f}.hosts[${i}]`, block, subnet, gateway, ctx))
+    .map((h, i) => normalizeHost(h, f, i, block, subnet, gateway, ctx))
     .sort((a, b) => a.n - b.n)
     .map(({ n: _n, ...h }) => h);
   const mask = (0xffffffff << (32 - block.prefix)) >>> 0;
@@ -155,7 +188,7 @@ function normalizeNetwork(n: unknown, f: string, ctx: Ctx): NormalizedNetwork & 
  */
 export function normalizeNetworks(networks: unknown): NormalizedNetwork[] {
   if (!Array.isArray(networks)) throw new ValidationError('networks', networks, 'expected an array of networks');
-  const ctx: Ctx = { macs: new Seen('MAC'), ips: new Seen('address'), names: new Seen('hostname') };
+  const ctx: Ctx = { macs: new Seen('MAC', '.mac'), ips: new Seen('address', '.ip'), names: new Seen('hostname', '.hostname') };
   const list = networks.map((n, i) => ({ ...normalizeNetwork(n, `networks[${i}]`, ctx), i }));
   const sorted = [...list].sort((a, b) => a.block.network - b.block.network);
   for (let k = 1; k < sorted.length; k++) {

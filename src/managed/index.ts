@@ -23,6 +23,7 @@ export {
   allocateFile,
   formatState,
   loadState,
+  readState,
   mergeSettings,
   withAllocations,
   writeFileAtomic,

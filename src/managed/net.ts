@@ -1,7 +1,7 @@
 // IPv4 blocks as integers, for validation and allocation arithmetic. The
 // MANAGED model is IPv4 only, as Eucalyptus was.
 import { ValidationError } from '../errors.js';
-import { intToIpv4, ipFamily, ipv4ToInt, isNetworkAddress, parseCidr } from '../util/ip.js';
+import { intToIpv4, ipv4Number, ipv4ToInt, isNetworkAddress, parseCidr } from '../util/ip.js';
 
 /** An IPv4 network: first address as an unsigned integer, and its prefix. */
 export interface Block {
@@ -21,10 +21,10 @@ export const overlaps = (a: Block, b: Block): boolean => a.network <= lastOf(b) 
 export const formatBlock = (b: Block): string => `${intToIpv4(b.network)}/${b.prefix}`;
 
 export function parseIpv4Int(field: string, text: unknown): number {
-  if (typeof text !== 'string' || ipFamily(text) !== 4) {
-    throw new ValidationError(field, text, 'expected an IPv4 address like 10.1.2.2');
-  }
-  return ipv4ToInt(text);
+  // One pass over the text (ipFamily() is 4 exactly when ipv4Number() is not -1).
+  const v = typeof text === 'string' ? ipv4Number(text) : -1;
+  if (v < 0) throw new ValidationError(field, text, 'expected an IPv4 address like 10.1.2.2');
+  return v;
 }
 
 /**

@@ -54,19 +54,32 @@ export function mergeSettings(doc: Doc, settings: VnetSettings, source: string):
   return out;
 }
 
-/** Reads and validates a state file (JSON), with the network settings of `opts.conf` if given. */
-export async function loadState(path: string, opts: LoadOptions = {}): Promise<LoadedState> {
+/** The file's text, its document, and the document merged with the conf's settings (not yet validated). */
+async function readDocument(path: string, opts: LoadOptions): Promise<{ text: string; document: Doc; merged: Doc; warnings: string[] }> {
   const text = await readFile(path, 'utf8');
   const document = parseJson(text, path);
   if (!isObject(document)) throw new ValidationError(path, document, 'expected a JSON object');
-  let merged = document;
-  let warnings: string[] = [];
-  if (opts.conf !== undefined) {
-    const conf = parseVnetConf(await readFile(opts.conf, 'utf8'), opts.conf);
-    merged = mergeSettings(document, conf.settings, opts.conf);
-    warnings = conf.warnings;
-  }
+  if (opts.conf === undefined) return { text, document, merged: document, warnings: [] };
+  const conf = parseVnetConf(await readFile(opts.conf, 'utf8'), opts.conf);
+  return { text, document, merged: mergeSettings(document, conf.settings, opts.conf), warnings: conf.warnings };
+}
+
+/** Reads and validates a state file (JSON), with the network settings of `opts.conf` if given. */
+export async function loadState(path: string, opts: LoadOptions = {}): Promise<LoadedState> {
+  const { text, document, merged, warnings } = await readDocument(path, opts);
+  // A copy is validated: `document` stays as the file had it, whatever is later done to the state.
   return { state: validateState(structuredClone(merged)), document, text, warnings };
+}
+
+/**
+ * The validated state of a file, for a caller that needs neither its text nor
+ * its document as read (apply, show): the parsed document is validated as it
+ * is, without the copy loadState keeps (a cold apply of thousands of
+ * instances reads one state).
+ */
+export async function readState(path: string, opts: LoadOptions = {}): Promise<Pick<LoadedState, 'state' | 'warnings'>> {
+  const { merged, warnings } = await readDocument(path, opts);
+  return { state: validateState(merged), warnings };
 }
 
 export const formatState = (doc: unknown): string => `${JSON.stringify(doc, null, 2)}\n`;

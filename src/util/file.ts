@@ -1,8 +1,8 @@
 // Files replaced all at once: the one writeFileAtomic (state files, the DHCP
 // server's configuration and leases).
-import { randomBytes } from 'node:crypto';
 import { open, realpath, rename, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
+import { randomHex } from './crypto-lazy.js';
 
 export interface AtomicWriteOptions {
   /** The file's mode, whatever the umask and the old file say. Default: the old file's, or 0644 for a new one. */
@@ -21,7 +21,7 @@ export interface AtomicWriteOptions {
 export async function writeFileAtomic(path: string, data: string, opts: AtomicWriteOptions = {}): Promise<void> {
   const target = opts.followSymlinks === false ? path : await realpath(path).catch(() => path);
   const dir = dirname(target);
-  const tmp = join(dir, `.${basename(target)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+  const tmp = join(dir, `.${basename(target)}.${process.pid}.${randomHex(4)}.tmp`);
   const st = await stat(target).catch(() => undefined);
   const mode = opts.mode ?? (st ? st.mode & 0o7777 : 0o644);
   try {

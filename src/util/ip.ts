@@ -202,8 +202,10 @@ export function bytesToIp(b: Uint8Array): string {
 
 /** IPv4 text to a 32-bit unsigned integer, and back (for allocation arithmetic). */
 export function ipv4ToInt(text: string): number {
-  const b = ipv4ToBytes(text);
-  return ((b[0] << 24) | (b[1] << 16) | (b[2] << 8) | b[3]) >>> 0;
+  // Straight from the text: no Buffer, and no message built unless it is needed.
+  const v = ipv4Number(text);
+  if (v < 0) throw new Error(`eucanet: internal error: the bytes of IPv4 address ${text} is missing`);
+  return v;
 }
 export function intToIpv4(n: number): string {
   return `${(n >>> 24) & 255}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`;

@@ -150,6 +150,32 @@ describe('writeCache', () => {
   });
 });
 
+describe('writeCache, with caches of other bundles in the directory', () => {
+  it("removes other bundles' caches before the running bundle's own, however new they are", () => {
+    const cache = join(dir, 'cache');
+    mkdirSync(cache, { mode: 0o700 });
+    const own = (cmd: string) => cacheFileOf(cache, 'a'.repeat(64), cmd);
+    const other = (i: number) => cacheFileOf(cache, 'b'.repeat(64), `cmd${String.fromCharCode(97 + (i % 26))}${'x'.repeat(Math.floor(i / 26))}`);
+    // Ten of this bundle's commands, written long ago; then a full directory of another build's, newer.
+    for (let i = 0; i < 10; i++) {
+      writeFileSync(own(`old${String.fromCharCode(97 + i)}`), 'x', { mode: 0o600 });
+      utimesSync(own(`old${String.fromCharCode(97 + i)}`), 1000 + i, 1000 + i);
+    }
+    for (let i = 0; i < KEEP_FILES; i++) {
+      writeFileSync(other(i), 'x', { mode: 0o600 });
+      utimesSync(other(i), 5000 + i, 5000 + i);
+    }
+    writeCache(own('apply-cc'), Buffer.from('y'));
+    const left = readdirSync(cache);
+    expect(left).toHaveLength(KEEP_FILES);
+    for (let i = 0; i < 10; i++) expect(left).toContain(own(`old${String.fromCharCode(97 + i)}`).split('/').pop());
+    expect(left).toContain(own('apply-cc').split('/').pop());
+    // The other bundle's oldest went; its newest stayed.
+    expect(left).not.toContain(other(0).split('/').pop());
+    expect(left).toContain(other(KEEP_FILES - 1).split('/').pop());
+  });
+});
+
 describe.skipIf(!existsSync(cliPath))('the bin (dist/cli/main.js, the launcher)', () => {
   it('writes the cache on its first run of a command, takes it on the next, and says the same both times', () => {
     const cache = join(dir, 'cache');

@@ -2,7 +2,7 @@ import { chmodSync, chownSync, copyFileSync, mkdtempSync, readdirSync, readFileS
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
-import { allocate, allocateFile, loadState, writeFileAtomic } from '../../src/managed/index.js';
+import { allocate, allocateFile, loadState, readState, writeFileAtomic } from '../../src/managed/index.js';
 
 const examples = new URL('../../examples/', import.meta.url);
 let dir: string;
@@ -119,6 +119,30 @@ describe('loadState', () => {
     writeFileSync(join(dir, 'list.json'), '[]');
     await expect(loadState(join(dir, 'list.json'))).rejects.toThrow(/list\.json \[\]: expected a JSON object/);
     await expect(loadState(join(dir, 'seed-groups.json'))).rejects.toThrow(/invalid mode undefined: is required/);
+  });
+});
+
+describe('readState (the state alone, as apply reads it)', () => {
+  test('the same state and warnings as loadState, with and without a conf', async () => {
+    for (const [file, opts] of [
+      ['seed.json', {}],
+      ['seed-groups.json', { conf: join(dir, 'eucalyptus.conf') }],
+    ] as const) {
+      const a = await loadState(join(dir, file), opts);
+      const b = await readState(join(dir, file), opts);
+      expect(b.state).toEqual(a.state);
+      expect(b.warnings).toEqual(a.warnings);
+    }
+  });
+
+  test('the same errors, naming the file, the field and the value', async () => {
+    writeFileSync(join(dir, 'bad.json'), '{ "mode": "MANAGED", }');
+    await expect(readState(join(dir, 'bad.json'))).rejects.toThrow(/bad\.json.*not valid JSON/);
+    await expect(readState(join(dir, 'seed-groups.json'))).rejects.toThrow(/invalid mode undefined: is required/);
+    const doc = JSON.parse(read('seed.json'));
+    doc.instances[0].privateIp = '10.1.2.300';
+    writeFileSync(join(dir, 'ip.json'), JSON.stringify(doc));
+    await expect(readState(join(dir, 'ip.json'))).rejects.toThrow(/invalid instances\[0\]\.privateIp "10\.1\.2\.300": expected an IPv4 address/);
   });
 });
 

@@ -1,0 +1,42 @@
+// A node controller's cold `eucanet apply --state` loads only what it uses
+// (issue 19, the cold path): not node:crypto (OpenSSL's setup, about 14
+// million instructions of a cold process), which only the stores (--etcd) and
+// the CC's DHCP need. Node's own list of the internal modules it loaded
+// (process.moduleLoadList) is the oracle, read as the process exits.
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { eucanet, repoRoot } from '../helpers/cli.js';
+import { isRoot, withNetns } from '../helpers/netns.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'eucanet-coldmods-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const hook = join(dir, 'loaded.mjs');
+writeFileSync(hook, "process.on('exit', () => process.stderr.write(`loaded: ${JSON.stringify(process.moduleLoadList.filter((m) => /crypto/.test(m)))}\\n`));\n");
+
+describe.skipIf(!isRoot)('the cold command line loads what it uses (root)', () => {
+  it('apply --role nc from a state file, and its dry run, never load node:crypto', async () => {
+    await withNetns(async (ns) => {
+      execFileSync('ip', ['-n', ns, 'link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', 'eth1']);
+      // The seed, with vxlan (this kernel has no 802.1Q).
+      const seed = join(dir, 'seed.json');
+      writeFileSync(seed, readFileSync(join(repoRoot, 'examples/seed.json'), 'utf8').replace('"segmentation": "vlan"', '"segmentation": "vxlan"'));
+      const env = { ...process.env, EUCANET_CODE_CACHE: 'off', NODE_OPTIONS: `--import ${hook}` };
+      for (const extra of [['--dry-run'], []]) {
+        const r = eucanet(['apply', '--state', seed, '--role', 'nc', '--node', 'nc1', '--netns', ns, ...extra], { env });
+        expect(r.status, r.stderr).toBe(0);
+        const line = r.stderr.split('\n').find((l) => l.startsWith('loaded: '));
+        expect(line, r.stderr).toBeDefined();
+        expect(JSON.parse(line!.slice('loaded: '.length))).toEqual([]);
+      }
+      // The oracle does see crypto when it is loaded: a command that uses it (the file store's lock).
+      const s = join(dir, 'state.json');
+      writeFileSync(s, readFileSync(seed));
+      const a = eucanet(['allocate', '--state', s], { env });
+      expect(a.status, a.stderr).toBe(0);
+      expect(a.stderr).toMatch(/^loaded: \[.*crypto/m);
+    }, 'eut-cold');
+  });
+});
