@@ -20,6 +20,18 @@ export const PHASES = ['up', 'reconcile', 'down'];
 const SETTLE_MS = 250;
 const WARM_RUNS = 3;
 const WARM_REAPPLIES = 10;
+/**
+ * The warm-up is a fixed amount of work, the same at every N: bring-ups of
+ * this many instances in all (and at least WARM_RUNS runs). V8 keeps
+ * optimizing a long-lived worker's code for as long as it sees new work:
+ * eucanet's CPU per bring-up at N=100 was 48 ms in runs 0-4, 40 in runs
+ * 5-14, 35 in runs 15-29 and 29-30 from run 30 on (one process, measured);
+ * three runs at N=100 timed a worker still compiling, not a daemon's.
+ */
+const WARM_INSTANCES = 3000;
+
+/** Uncounted warm runs of a long-lived worker at N = `n`. @param {number} n */
+export const warmRuns = (n) => Math.max(WARM_RUNS, Math.ceil(WARM_INSTANCES / n));
 
 /**
  * One run in a fresh namespace; `extraReapplies` more re-applies (uncounted) warm a worker up.
@@ -73,12 +85,12 @@ export async function runInstances(o) {
     for (const a of active) await a.begin?.(n);
     try {
       // Uncounted runs of the long-lived library worker, with extra re-applies,
-      // so that its code is compiled as a running daemon's is. The first
+      // so that its code is compiled as a running daemon's is (warmRuns()). The first
       // (a fresh process: cold) is kept apart and reported on its own.
       const cold = new Map();
       for (const a of active) {
         if (!a.warmup) continue;
-        for (let w = 0; w < WARM_RUNS; w++) {
+        for (let w = 0; w < warmRuns(n); w++) {
           const t = await runOnce(a, n, WARM_REAPPLIES);
           if (w === 0) cold.set(a.id, t);
         }
