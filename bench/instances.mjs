@@ -30,8 +30,12 @@ const WARM_REAPPLIES = 10;
  */
 const WARM_INSTANCES = 3000;
 
-/** Uncounted warm runs of a long-lived worker at N = `n`. @param {number} n */
-export const warmRuns = (n) => Math.max(WARM_RUNS, Math.ceil(WARM_INSTANCES / n));
+/**
+ * Uncounted warm runs of a long-lived worker at N = `n`.
+ * @param {number} n
+ * @param {number} [instances]  the warm-up's work (0 in a smoke run: WARM_RUNS runs)
+ */
+export const warmRuns = (n, instances = WARM_INSTANCES) => Math.max(WARM_RUNS, Math.ceil(instances / n));
 
 /**
  * One run in a fresh namespace; `extraReapplies` more re-applies (uncounted) warm a worker up.
@@ -71,6 +75,7 @@ async function runOnce(a, n, extraReapplies = 0) {
  * @param {number} o.forkLargeReps  counted runs for fork-per-op above N=1000 (minutes each)
  * @param {number} o.forkMax        largest N fork-per-op runs at
  * @param {string[]} o.only         approach ids to run
+ * @param {number} [o.warmInstances] instances brought up in the warm-up (default WARM_INSTANCES)
  * @param {(s: string) => void} o.log
  */
 export async function runInstances(o) {
@@ -90,7 +95,7 @@ export async function runInstances(o) {
       const cold = new Map();
       for (const a of active) {
         if (!a.warmup) continue;
-        for (let w = 0; w < warmRuns(n); w++) {
+        for (let w = 0; w < warmRuns(n, o.warmInstances); w++) {
           const t = await runOnce(a, n, WARM_REAPPLIES);
           if (w === 0) cold.set(a.id, t);
         }
