@@ -20,6 +20,22 @@ export const PHASES = ['up', 'reconcile', 'down'];
 const SETTLE_MS = 250;
 const WARM_RUNS = 3;
 const WARM_REAPPLIES = 10;
+/**
+ * The warm-up is a fixed amount of work, the same at every N: bring-ups of
+ * this many instances in all (and at least WARM_RUNS runs). V8 keeps
+ * optimizing a long-lived worker's code for as long as it sees new work:
+ * eucanet's CPU per bring-up at N=100 was 48 ms in runs 0-4, 40 in runs
+ * 5-14, 35 in runs 15-29 and 29-30 from run 30 on (one process, measured);
+ * three runs at N=100 timed a worker still compiling, not a daemon's.
+ */
+const WARM_INSTANCES = 3000;
+
+/**
+ * Uncounted warm runs of a long-lived worker at N = `n`.
+ * @param {number} n
+ * @param {number} [instances]  the warm-up's work (0 in a smoke run: WARM_RUNS runs)
+ */
+export const warmRuns = (n, instances = WARM_INSTANCES) => Math.max(WARM_RUNS, Math.ceil(instances / n));
 
 /**
  * One run in a fresh namespace; `extraReapplies` more re-applies (uncounted) warm a worker up.
@@ -59,6 +75,7 @@ async function runOnce(a, n, extraReapplies = 0) {
  * @param {number} o.forkLargeReps  counted runs for fork-per-op above N=1000 (minutes each)
  * @param {number} o.forkMax        largest N fork-per-op runs at
  * @param {string[]} o.only         approach ids to run
+ * @param {number} [o.warmInstances] instances brought up in the warm-up (default WARM_INSTANCES)
  * @param {(s: string) => void} o.log
  */
 export async function runInstances(o) {
@@ -73,12 +90,12 @@ export async function runInstances(o) {
     for (const a of active) await a.begin?.(n);
     try {
       // Uncounted runs of the long-lived library worker, with extra re-applies,
-      // so that its code is compiled as a running daemon's is. The first
+      // so that its code is compiled as a running daemon's is (warmRuns()). The first
       // (a fresh process: cold) is kept apart and reported on its own.
       const cold = new Map();
       for (const a of active) {
         if (!a.warmup) continue;
-        for (let w = 0; w < WARM_RUNS; w++) {
+        for (let w = 0; w < warmRuns(n, o.warmInstances); w++) {
           const t = await runOnce(a, n, WARM_REAPPLIES);
           if (w === 0) cold.set(a.id, t);
         }

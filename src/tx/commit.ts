@@ -96,6 +96,18 @@ export class CommitRun {
     this.ctx.openNetns(items.flatMap((it) => opNetns(it.op)));
   }
 
+  /**
+   * The taps phase started right after prepare(), when the taps come first
+   * and run alongside the snapshot (prepare() started it without waiting):
+   * the addon makes them while the JavaScript thread encodes the rest.
+   * Undefined when the taps must wait for prepare() (one op, lookups).
+   */
+  startTaps(items: Item[]): Promise<void> | undefined {
+    if (!this.snapshotting) return undefined;
+    const taps = items.filter((it) => it.op.op === 'tap.add');
+    return taps.length ? this.taps(taps as Item<OpOf<'tap.add'>>[]) : undefined;
+  }
+
   private wrap(req: Request, index: number): Request {
     return index === this.opts.failOp ? new FaultRequest(req) : req;
   }

@@ -71,9 +71,13 @@ export async function execute(s: Session, ops: readonly Op[], batch: Batch | und
   const t0 = performance.now();
   const run = new CommitRun(s, opts);
   const items = orderOps(ops);
+  let tapsEarly: Promise<void> | undefined;
   try {
-    // The nftables batch is encoded while the first reads (or the taps) wait for the kernel.
+    // The taps (made alongside the snapshot, when they come first) are started,
+    // and the nftables batch is encoded while they or the first reads wait for the kernel.
     const prepared = run.prepare(items);
+    tapsEarly = run.startTaps(items);
+    tapsEarly?.catch(() => undefined);
     run.encodeNft(batch);
     await prepared;
     const total = ops.length + (batch?.length ?? 0);
@@ -87,7 +91,12 @@ export async function execute(s: Session, ops: readonly Op[], batch: Batch | und
     for (let p = 0; p < PHASES.length; p++) {
       const phase = PHASES[p];
       const these = byPhase.get(phase) ?? [];
-      if (phase === 'nft') {
+      if (phase === 'taps' && tapsEarly) {
+        const t = tapsEarly;
+        tapsEarly = undefined;
+        await t;
+        progress(these.length, phase);
+      } else if (phase === 'nft') {
         await run.settleTaps();
         if (!batch?.length) continue;
         await run.nft(batch);
@@ -109,6 +118,8 @@ export async function execute(s: Session, ops: readonly Op[], batch: Batch | und
     await run.settleTaps();
   } catch (err) {
     const e = err as Error & { opIndex?: number };
+    // Taps still being made are journaled as they land: the rollback waits for them.
+    await tapsEarly?.catch(() => undefined);
     const report = await run.journal.rollback(s.rtnl, (step) =>
       step.kind === 'request' && step.opIndex === opts.failUndoOp ? new FaultRequest(step.req) : undefined,
     );

@@ -84,6 +84,38 @@ describe.skipIf(!isRoot)('a bring-up overlaps its waits (root)', () => {
     });
   });
 
+  it('sends the taps to the addon before it encodes the nft batch (the batch is encoded while the taps are made)', async () => {
+    await withHandle(async (h, ns) => {
+      await base(h);
+      const events: string[] = [];
+      const addon = nativeAddon();
+      const tapCreate = addon.tapCreate;
+      vi.spyOn(addon, 'tapCreate').mockImplementation((...a: unknown[]) => {
+        events.push('taps sent');
+        return tapCreate(...a);
+      });
+      const encode = original<Batch, 'encodeForCommit'>(Batch.prototype, 'encodeForCommit');
+      vi.spyOn(Batch.prototype, 'encodeForCommit').mockImplementation(function (this: Batch, ...a) {
+        events.push('nft encoded');
+        return encode.apply(this, a);
+      });
+      await bringUp(h).commit();
+      // Before: the batch was encoded first, and the taps (the longest wait) started only after it.
+      expect(events).toEqual(['taps sent', 'nft encoded']);
+      checkUp(ns);
+    });
+  });
+
+  it('a tap the kernel refuses, while the batch is encoded, fails the commit and nothing is left', async () => {
+    await withHandle(async (h, ns) => {
+      await base(h);
+      await h.taps.create('vnet5');
+      await expect(bringUp(h).commit()).rejects.toThrow(/vnet5|EEXIST/);
+      expect(ipLinks(ns).filter((l) => /^vnet/.test(l.ifname)).map((l) => [l.ifname, l.master ?? null])).toEqual([['vnet5', null]]);
+      expect(nftRuleset(ns).filter((o) => o.table)).toEqual([]);
+    });
+  });
+
   it('takes the snapshot again after the taps when the taps interrupted its dump (EINTR)', async () => {
     await withHandle(async (h, ns) => {
       await base(h);
