@@ -37,26 +37,38 @@ function nameOf(kind: string, v: Obj): string | undefined {
 }
 
 export class Interner {
-  private before = new Map<string, unknown>();
+  /** The previous version's objects: by kind ("instances", "groups", "nodes", a top-level key), then by name. */
+  private before = new Map<string, Map<string, unknown>>();
 
   /** `doc` with its objects replaced by the previous version's equal ones (in place: doc is freshly parsed). */
   intern(doc: unknown): unknown {
     if (!isObj(doc) || Array.isArray(doc)) return doc;
-    const now = new Map<string, unknown>();
-    const one = (v: unknown, key: string | undefined): unknown => {
-      if (!isObj(v) || key === undefined) return v;
+    const now = new Map<string, Map<string, unknown>>();
+    const kindOf = (kind: string): [Map<string, unknown>, Map<string, unknown> | undefined] => {
+      let m = now.get(kind);
+      if (!m) now.set(kind, (m = new Map()));
+      return [m, this.before.get(kind)];
+    };
+    const one = (v: unknown, [seen, had]: [Map<string, unknown>, Map<string, unknown> | undefined], name: string | undefined): unknown => {
+      if (!isObj(v) || name === undefined) return v;
       // A name met twice in one version (an invalid state) pairs its first object only.
-      if (now.has(key)) return v;
-      const had = this.before.get(key);
-      const out = had !== undefined && sameJson(had, v) ? had : v;
-      now.set(key, out);
+      if (seen.has(name)) return v;
+      const prev = had?.get(name);
+      const out = prev !== undefined && sameJson(prev, v) ? prev : v;
+      seen.set(name, out);
       return out;
     };
     for (const [k, v] of Object.entries(doc)) {
-      if ((k === 'groups' || k === 'instances') && Array.isArray(v)) doc[k] = v.map((x) => (isObj(x) ? one(x, ((n) => n && `${k}\u0000${n}`)(nameOf(k, x))) : x));
-      else if ((k === 'nodes' || k === 'clusters') && isObj(v) && !Array.isArray(v)) {
-        for (const [name, h] of Object.entries(v)) v[name] = one(h, `${k}.${name}`);
-      } else doc[k] = one(v, k);
+      if ((k === 'groups' || k === 'instances') && Array.isArray(v)) {
+        const maps = kindOf(k);
+        for (let i = 0; i < v.length; i++) {
+          const x: unknown = v[i];
+          if (isObj(x)) v[i] = one(x, maps, nameOf(k, x));
+        }
+      } else if ((k === 'nodes' || k === 'clusters') && isObj(v) && !Array.isArray(v)) {
+        const maps = kindOf(k);
+        for (const [name, h] of Object.entries(v)) v[name] = one(h, maps, name);
+      } else doc[k] = one(v, kindOf(''), k);
     }
     this.before = now;
     return doc;
