@@ -4,13 +4,13 @@
 // each version's write-to-sync time and the agent's own sync time are
 // printed, and the CPU profile is cut to the measured versions (samples
 // before the first write are dropped) and written to --prof FILE.
-// Usage: node bench/agent-profile.mjs [--n 5000] [--runs 10] [--prof out.cpuprofile] [--gap 250]
+// Usage: node bench/agent-profile.mjs [--n 5000] [--runs 10] [--prof out.cpuprofile] [--gap 250] [--role cc|nc1] [--ops rules|instances]
 import { execFileSync, spawn } from 'node:child_process';
 import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { authorize, revoke } from '../dist/managed/ops/index.js';
+import { authorize, revoke, runInstance, terminateInstance } from '../dist/managed/ops/index.js';
 import { FileStore } from '../dist/store/file.js';
 import { update } from '../dist/store/update.js';
 import { writeFileAtomic } from '../dist/util/file.js';
@@ -24,6 +24,9 @@ const N = Number(arg('n', '5000'));
 const RUNS = Number(arg('runs', '10'));
 const PROF = arg('prof', '');
 const GAP = Number(arg('gap', '250'));
+// --role cc, or a node's name (nc1 runs every instance); --ops rules (authorize, revoke) or instances (run-instance, terminate)
+const ROLE = arg('role', 'cc');
+const OPS = arg('ops', 'rules');
 const dir = mkdtempSync(join(tmpdir(), 'eucanet-agentprof-'));
 chmodSync(dir, 0o711);
 const file = join(dir, 'cloud.json');
@@ -41,7 +44,7 @@ try {
   ip('-n', ns, 'link', 'set', 'eth0', 'up');
   ip('-n', ns, 'link', 'set', 'eth1', 'up');
   const nodeArgs = PROF ? ['--cpu-prof', '--cpu-prof-dir', dir] : [];
-  child = spawn(process.execPath, [...nodeArgs, 'dist/cli/main.js', 'agent', '--json', '--resync', '0', '--state', file, '--netns', ns, '--role', 'cc'], {
+  child = spawn(process.execPath, [...nodeArgs, 'dist/cli/main.js', 'agent', '--json', '--resync', '0', '--state', file, '--netns', ns, ...(ROLE === 'cc' ? ['--role', 'cc'] : ['--role', 'nc', '--node', ROLE])], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   /** @type {any[]} */
@@ -57,15 +60,20 @@ try {
   const from = process.hrtime.bigint() / 1000n;
   const lat = [];
   for (let k = 0; k < RUNS; k++) {
-    for (const op of [authorize, revoke]) {
-      const rule = { protocol: 'tcp', from: 1000 + k, to: 1000 + k, cidr: '0.0.0.0/0' };
+    const rule = { protocol: 'tcp', from: 1000 + k, to: 1000 + k, cidr: '0.0.0.0/0' };
+    /** @type {Array<[string, (s: any) => any]>} */
+    const ops =
+      OPS === 'rules'
+        ? [['authorize', (s) => authorize(s, 'admin/g0', rule)], ['revoke', (s) => revoke(s, 'admin/g0', rule)]]
+        : [['run-instance', (s) => runInstance(s, { id: `i-p${k}`, group: 'admin/g0', node: 'nc1', port: `vnp${k}` })], ['terminate', (s) => terminateInstance(s, `i-p${k}`)]];
+    for (const [name, op] of ops) {
       const n0 = syncs.length;
-      const r = await update(store, (s) => op(s, 'admin/g0', rule));
+      const r = await update(store, op);
       const t0 = performance.now();
       let hit;
       while (!(hit = syncs.slice(n0).find((x) => x.version === r.version))) await sleep(1);
       lat.push(hit.at - t0);
-      console.log(`${op.name} ${(hit.at - t0).toFixed(1)} ms (sync ${hit.ms} ms, ${hit.mode}, ${hit.changed}, ${hit.result} ${hit.error ?? ''})`);
+      console.log(`${name} ${(hit.at - t0).toFixed(1)} ms (sync ${hit.ms} ms, ${hit.mode}, ${hit.changed}, ${hit.result} ${hit.error ?? ''})`);
       await sleep(GAP);
     }
   }
