@@ -44,9 +44,25 @@ try {
   ip('-n', ns, 'link', 'set', 'eth0', 'up');
   ip('-n', ns, 'link', 'set', 'eth1', 'up');
   const nodeArgs = PROF ? ['--cpu-prof', '--cpu-prof-dir', dir] : [];
-  child = spawn(process.execPath, [...nodeArgs, 'dist/cli/main.js', 'agent', '--json', '--resync', '0', '--state', file, '--netns', ns, ...(ROLE === 'cc' ? ['--role', 'cc'] : ['--role', 'nc', '--node', ROLE])], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
+  child = spawn(
+    process.execPath,
+    [
+      ...nodeArgs,
+      'dist/cli/main.js',
+      'agent',
+      '--json',
+      '--resync',
+      '0',
+      '--state',
+      file,
+      '--netns',
+      ns,
+      ...(ROLE === 'cc' ? ['--role', 'cc'] : ['--role', 'nc', '--node', ROLE]),
+    ],
+    {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
   /** @type {any[]} */
   const syncs = [];
   createInterface({ input: /** @type {any} */ (child.stdout) }).on('line', (l) => {
@@ -64,8 +80,14 @@ try {
     /** @type {Array<[string, (s: any) => any]>} */
     const ops =
       OPS === 'rules'
-        ? [['authorize', (s) => authorize(s, 'admin/g0', rule)], ['revoke', (s) => revoke(s, 'admin/g0', rule)]]
-        : [['run-instance', (s) => runInstance(s, { id: `i-p${k}`, group: 'admin/g0', node: 'nc1', port: `vnp${k}` })], ['terminate', (s) => terminateInstance(s, `i-p${k}`)]];
+        ? [
+            ['authorize', (s) => authorize(s, 'admin/g0', rule)],
+            ['revoke', (s) => revoke(s, 'admin/g0', rule)],
+          ]
+        : [
+            ['run-instance', (s) => runInstance(s, { id: `i-p${k}`, group: 'admin/g0', node: 'nc1', port: `vnp${k}` })],
+            ['terminate', (s) => terminateInstance(s, `i-p${k}`)],
+          ];
     for (const [name, op] of ops) {
       const n0 = syncs.length;
       const r = await update(store, op);
@@ -94,7 +116,12 @@ try {
   }
 } finally {
   if (child && child.exitCode === null) child.kill('SIGTERM');
-  if (dnsmasq) try { process.kill(dnsmasq, 'SIGTERM'); } catch {}
+  if (dnsmasq)
+    try {
+      process.kill(dnsmasq, 'SIGTERM');
+    } catch {
+      /* gone */
+    }
   await store.close();
   ip('netns', 'del', ns);
   rmSync(dir, { recursive: true, force: true });

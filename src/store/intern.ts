@@ -46,7 +46,7 @@ export class Interner {
     const now = new Map<string, Map<string, unknown>>();
     const kindOf = (kind: string): [Map<string, unknown>, Map<string, unknown> | undefined] => {
       let m = now.get(kind);
-      if (!m) now.set(kind, (m = new Map()));
+      if (!m) now.set(kind, (m = new Map<string, unknown>()));
       return [m, this.before.get(kind)];
     };
     const one = (v: unknown, [seen, had]: [Map<string, unknown>, Map<string, unknown> | undefined], name: string | undefined): unknown => {

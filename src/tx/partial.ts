@@ -63,7 +63,7 @@ export async function readChanged(h: Session, want: DesiredState, d: Delta, scop
     if (typeof l.device === 'string') named.add(l.device);
     if (typeof l.master === 'string') named.add(l.master);
   };
-  for (const l of want.links ?? []) refs(l as Parameters<typeof refs>[0]);
+  for (const l of want.links ?? []) refs(l);
   for (const p of want.ports ?? []) refs(p);
   // The FDB is read only when the links changed; otherwise its entries are added and deleted from the delta (fdbOps).
   const fdb = d.links;

@@ -115,7 +115,10 @@ describe('DriftJudge', () => {
     const j = judgeFor();
     let links = 0;
     let fdb = 0;
-    const wantedLinks = () => (links++, wantedLinksOf({ links: [{ kind: 'bridge', name: 'eucabr10', up: true }], ports: [{ name: 'vnet0', master: 'eucabr10', up: true }] }));
+    const wantedLinks = () => (
+      links++,
+      wantedLinksOf({ links: [{ kind: 'bridge', name: 'eucabr10', up: true }], ports: [{ name: 'vnet0', master: 'eucabr10', up: true }] })
+    );
     const wantedFdb = () => (fdb++, wantedFdbOf({ fdb: [{ dev: 'eucavx10', lladdr: '00:00:00:00:00:00', dst: '10.0.0.1' }] }));
     j.syncStarted();
     // A sync with no event during it (an nft-only version): neither is made.
