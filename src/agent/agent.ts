@@ -18,7 +18,7 @@ import { Backoff } from './backoff.js';
 import { Coalescer } from './coalesce.js';
 import { MAX_REASONS, invalidOf, oneLine } from './result.js';
 import { NetnsEvents } from './netns-events.js';
-import { DriftJudge, wantedLinksOf, type JudgedEvent, type WantedLink } from './drift.js';
+import { DriftJudge, wantedLinksOf, type JudgedEvent, type Wanted, type WantedLink } from './drift.js';
 import { wantedFdbOf } from './drift-fdb.js';
 import type { AgentEvents, AgentOptions, AgentStatus, Applied, DriftSignal, DriftSource, StateRead, StateSource, SyncResult, SyncTrigger } from './types.js';
 
@@ -39,10 +39,10 @@ export class Agent extends EventEmitter<AgentEvents> {
   private reasons: string[] = [];
   /** Netlink port ids of the agent's sockets. */
   private readonly ports = new Set<number>();
-  /** The wanted links of the last sync's desired state, for the judge. */
-  private wanted?: Map<string, WantedLink>;
-  /** The wanted FDB entries of the last sync's desired state, for the judge. */
-  private wantedFdb?: Set<string>;
+  /** The wanted links of the last sync's desired state, until handed to the judge (made when it first needs them). */
+  private wanted?: Wanted<Map<string, WantedLink>>;
+  /** The wanted FDB entries of the last sync's desired state, until handed to the judge. */
+  private wantedFdb?: Wanted<Set<string>>;
   private dnsmasqPid?: number;
   /** What the last successful sync applied: a new store version is then applied incrementally. */
   private snapshot?: AppliedSnapshot;
@@ -188,7 +188,10 @@ export class Agent extends EventEmitter<AgentEvents> {
     this.last = { at: Date.now(), result: out.result, ms: out.ms, ops: out.ops, ...(out.error !== undefined ? { error: out.error } : {}) };
     this.emit('sync', out);
     // Links changed while the sync ran, judged on their last state.
-    for (const what of this.judge.syncEnded(this.wanted, this.wantedFdb)) this.onDrift({ kind: 'drift', what });
+    // The wanted links and FDB are handed over once (undefined: the judge keeps what it has).
+    const ended = this.judge.syncEnded(this.wanted, this.wantedFdb);
+    this.wanted = this.wantedFdb = undefined;
+    for (const what of ended) this.onDrift({ kind: 'drift', what });
     return out;
   }
 
@@ -263,8 +266,11 @@ export class Agent extends EventEmitter<AgentEvents> {
 
   private applyVersion(version: string, state: AllocatedState, r: ApplyResult): Omit<SyncResult, 'seq' | 'trigger' | 'triggers'> {
     if (this.applied?.version !== version) this.applied = { version, state, at: Date.now() };
-    this.wanted = wantedLinksOf(r.desired);
-    this.wantedFdb = wantedFdbOf(r.desired);
+    // The drift judge's wanted links and FDB: made only when an event needs
+    // them, and kept as they are when the delta says those sections did not change.
+    const d = r.desired;
+    if (!r.delta || r.delta.links || r.delta.ports.size) this.wanted = () => wantedLinksOf(d);
+    if (!r.delta || r.delta.fdb) this.wantedFdb = () => wantedFdbOf(d);
     if (r.dhcp) this.dnsmasqPid = r.dhcp.pid;
     if (r.dhcp?.background) this.afterDhcp(r.dhcp.background);
     const failed = this.incrementalFailed;

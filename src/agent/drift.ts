@@ -53,6 +53,9 @@ export function wantedLinksOf(d: DesiredState): Map<string, WantedLink> {
   return out;
 }
 
+/** A wanted set, or a function that makes it when first needed. */
+export type Wanted<T> = T | (() => T);
+
 type LinkState = { index: number; name: string; up: boolean; master?: number };
 
 export class DriftJudge {
@@ -62,9 +65,10 @@ export class DriftJudge {
   private readonly index = new Map<string, number>();
   /** While a sync runs: the last state of each link an event reported (undefined: deleted). */
   private held?: Map<string, LinkState | undefined>;
-  private wanted = new Map<string, WantedLink>();
-  /** The wanted FDB entries (drift-fdb.ts wantedFdbOf). */
-  private fdb = new Set<string>();
+  /** The wanted links, or how to make them (made at the first event that needs them, once). */
+  private wantedOf: Wanted<Map<string, WantedLink>> = new Map();
+  /** The wanted FDB entries (drift-fdb.ts wantedFdbOf), or how to make them. */
+  private fdbOf: Wanted<Set<string>> = new Set();
   /** While a sync runs: FDB entries others deleted, judged when it ends. */
   private heldFdb: FdbEvent[] = [];
 
@@ -81,10 +85,15 @@ export class DriftJudge {
     this.held ??= new Map();
   }
 
-  /** The sync ended with this wanted state: the held links are judged against it. */
-  syncEnded(wanted: Map<string, WantedLink> | undefined, fdb?: Set<string>): string[] {
-    if (wanted) this.wanted = wanted;
-    if (fdb) this.fdb = fdb;
+  /**
+   * The sync ended with this wanted state (undefined: as before): the held
+   * links are judged against it. Each may be given as a function, called at
+   * the first event that needs it: a version whose links or FDB nobody
+   * touches then costs no walk over thousands of ports and entries.
+   */
+  syncEnded(wanted: Wanted<Map<string, WantedLink>> | undefined, fdb?: Wanted<Set<string>>): string[] {
+    if (wanted) this.wantedOf = wanted;
+    if (fdb) this.fdbOf = fdb;
     const held = this.held;
     this.held = undefined;
     const out: string[] = [];
@@ -134,6 +143,16 @@ export class DriftJudge {
       return undefined;
     }
     return this.judgeLink(l.name, state);
+  }
+
+  private get wanted(): Map<string, WantedLink> {
+    if (typeof this.wantedOf === 'function') this.wantedOf = this.wantedOf();
+    return this.wantedOf;
+  }
+
+  private get fdb(): Set<string> {
+    if (typeof this.fdbOf === 'function') this.fdbOf = this.fdbOf();
+    return this.fdbOf;
   }
 
   private judgeLink(name: string, l: LinkState | undefined): string | undefined {

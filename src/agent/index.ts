@@ -13,5 +13,5 @@ export {
   type SyncResult,
   type SyncTrigger,
 } from './types.js';
-export { DriftJudge, wantedLinksOf, type JudgedEvent, type WantedLink } from './drift.js';
+export { DriftJudge, wantedLinksOf, type JudgedEvent, type Wanted, type WantedLink } from './drift.js';
 export { NetnsEvents } from './netns-events.js';

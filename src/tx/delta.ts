@@ -152,6 +152,24 @@ function changedLists<T>(a: Map<string, T[]>, b: Map<string, T[]>): Set<string> 
   return out;
 }
 
+const portName = (p: unknown) => (p as { name: string }).name;
+
+/**
+ * The names of the ports that differ by value (or are in one list only). The
+ * common head and tail (equal by value, position by position: a version adds
+ * or removes a port or two among thousands) are skipped; only the rest is
+ * grouped by name and compared. Conservative: a name in a skipped part and
+ * also in the rest of one list only counts as changed.
+ */
+function changedPorts(was: readonly unknown[], now: readonly unknown[]): Set<string> {
+  let head = 0;
+  while (head < was.length && head < now.length && sameValue(was[head], now[head])) head++;
+  let tail = 0;
+  while (tail < was.length - head && tail < now.length - head && sameValue(was[was.length - 1 - tail], now[now.length - 1 - tail])) tail++;
+  if (head + tail === was.length && head + tail === now.length) return new Set();
+  return changedLists(listsByKey(was.slice(head, was.length - tail), portName), listsByKey(now.slice(head, now.length - tail), portName));
+}
+
 /** Keys whose text differs, or that are in one map only. */
 function changedKeys(a: Map<string, string>, b: Map<string, string>): Set<string> {
   const out = new Set<string>();
@@ -163,8 +181,6 @@ function changedKeys(a: Map<string, string>, b: Map<string, string>): Set<string
 /** The texts a delta compares, computed once per desired state (it is the next delta's previous one). */
 interface Texts {
   links: string;
-  /** Ports by name (compared by value). */
-  ports: Map<string, unknown[]>;
   addresses: string;
   routes: string;
   tables: string;
@@ -182,7 +198,6 @@ function textsOf(d: DesiredState): Texts {
   const n = d.nft ?? { tables: [], chains: [], sets: [], rules: [] };
   const t: Texts = {
     links: stableText(d.links ?? []),
-    ports: listsByKey<unknown>(d.ports, (p) => (p as { name: string }).name),
     addresses: stableText(d.addresses ?? []),
     routes: stableText(d.routes ?? []),
     tables: stableText(n.tables),
@@ -222,7 +237,7 @@ export function deltaOf(prev: DesiredState, next: DesiredState): Delta {
   return {
     links: p.links !== n.links,
     linkNames: new Set([...(prev.links ?? []), ...(next.links ?? [])].map((l) => l.name)),
-    ports: changedLists(p.ports, n.ports),
+    ports: changedPorts(prev.ports ?? [], next.ports ?? []),
     addresses: p.addresses !== n.addresses,
     routes: p.routes !== n.routes,
     fdb: fdbChanged,

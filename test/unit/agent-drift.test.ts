@@ -111,6 +111,33 @@ describe('DriftJudge', () => {
     expect(k.syncEnded(undefined)).toEqual(['fdb entry 00:00:00:00:00:00 dst 10.0.0.1 on eucavx10 deleted']);
   });
 
+  it('the wanted links and FDB may be given as functions: made only when an event needs them, once', () => {
+    const j = judgeFor();
+    let links = 0;
+    let fdb = 0;
+    const wantedLinks = () => (
+      links++,
+      wantedLinksOf({ links: [{ kind: 'bridge', name: 'eucabr10', up: true }], ports: [{ name: 'vnet0', master: 'eucabr10', up: true }] })
+    );
+    const wantedFdb = () => (fdb++, wantedFdbOf({ fdb: [{ dev: 'eucavx10', lladdr: '00:00:00:00:00:00', dst: '10.0.0.1' }] }));
+    j.syncStarted();
+    // A sync with no event during it (an nft-only version): neither is made.
+    expect(j.syncEnded(wantedLinks, wantedFdb)).toEqual([]);
+    expect([links, fdb]).toEqual([0, 0]);
+    // Then a port taken out of its bridge and a flood entry deleted by someone else: each made once.
+    expect(j.judge({ type: 'link', action: 'new', link: { index: 7, name: 'vnet0', up: true } })).toBe('link vnet0 detached from eucabr10');
+    expect(j.judge({ type: 'link', action: 'new', link: { index: 7, name: 'vnet0', up: true } })).toBe('link vnet0 detached from eucabr10');
+    const flood = { family: 'bridge', index: 6, lladdr: '00:00:00:00:00:00', dst: '10.0.0.1' };
+    expect(j.judge({ type: 'neighbor', action: 'del', port: 0, neighbor: flood })).toBe('fdb entry 00:00:00:00:00:00 dst 10.0.0.1 on eucavx10 deleted');
+    expect(j.judge({ type: 'neighbor', action: 'del', port: 0, neighbor: flood })).toBeDefined();
+    expect([links, fdb]).toEqual([1, 1]);
+    // A sync ending with undefined keeps them as they are (not made again).
+    j.syncStarted();
+    j.syncEnded(undefined, undefined);
+    expect(j.judge({ type: 'link', action: 'new', link: { index: 7, name: 'vnet0', up: true } })).toBe('link vnet0 detached from eucabr10');
+    expect([links, fdb]).toEqual([1, 1]);
+  });
+
   it("a bridge's notification that a port left it (AF_BRIDGE RTM_DELLINK) says detached, not deleted", () => {
     const j = judgeFor();
     expect(j.judge({ type: 'link', action: 'del', bridge: true, link: { index: 7, name: 'vnet0', up: true, master: 5 } })).toBe(

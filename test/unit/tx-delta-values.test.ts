@@ -66,3 +66,34 @@ describe('deltaOf on thousands of entries', () => {
     ).toBe(0);
   });
 });
+
+describe('deltaOf on thousands of ports', () => {
+  const port = (k: number) => ({ name: `vn${k}`, master: `eucabr${10 + (k % 6)}`, up: true, tap: true });
+  const ports = Array.from({ length: 3000 }, (_, k) => port(k));
+  const withPorts = (p: unknown[]): DesiredState => ({ links: [], ports: p as DesiredState['ports'] });
+  /** The ports behind Proxies counting the reads of their names: comparing two ports by value reads them 4 times, grouping by name once more each. */
+  const named = (list: ReturnType<typeof port>[], reads: { n: number }) =>
+    list.map(
+      (p) =>
+        new Proxy(p, {
+          get(t, k, r) {
+            if (k === 'name') reads.n++;
+            return Reflect.get(t, k, r) as unknown;
+          },
+        }),
+    );
+
+  it('finds the port added, removed or changed among 3000; the equal head and tail are not grouped by name', () => {
+    expect(deltaOf(withPorts(ports), withPorts([...ports])).ports.size).toBe(0);
+    const reads = { n: 0 };
+    const added = [...ports.slice(0, 1500), port(9999), ...ports.slice(1500)];
+    expect([...deltaOf(withPorts(named(ports, reads)), withPorts(named(added, reads))).ports]).toEqual(['vn9999']);
+    // One comparison per port pair of the head and tail, and the one in the middle grouped: not all 6001 grouped and compared again (18001 reads).
+    expect(reads.n).toBeLessThanOrEqual(4 * 3000 + 10);
+    expect([...deltaOf(withPorts(ports), withPorts(ports.filter((_, k) => k !== 700))).ports]).toEqual(['vn700']);
+    const changed = ports.map((p, k) => (k === 2000 ? { ...p, master: 'eucabr99' } : p));
+    expect([...deltaOf(withPorts(ports), withPorts(changed)).ports]).toEqual(['vn2000']);
+    // Reordered: every port whose position moved is in the rest, grouped by name: equal, so nothing changed.
+    expect(deltaOf(withPorts(ports), withPorts([...ports.slice(1), ports[0]])).ports.size).toBe(0);
+  });
+});

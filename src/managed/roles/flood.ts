@@ -38,50 +38,76 @@ export function vxlanFloodOf(state: Pick<AllocatedState, 'vxlanFlood'>): VxlanFl
 const ZERO_MAC = '00:00:00:00:00:00';
 const addressOf = (underlay: string | undefined) => underlay?.split('/')[0];
 
-/** The underlay addresses of the hosts other than `self` that carry group `g`, the CC first, then nodes by name. */
-export function groupPeers(state: AllocatedState, g: AllocatedGroup, self: HostId): string[] {
+/**
+ * The instances of each group (by group key, in the state's order): one walk
+ * over the instances for all groups, kept per instances array (a role plans
+ * every group of a version from the same array).
+ */
+const byGroupMemo = new WeakMap<readonly AllocatedState['instances'][number][], Map<string, AllocatedState['instances'][number][]>>();
+function instancesByGroup(state: AllocatedState): Map<string, AllocatedState['instances'][number][]> {
+  const had = byGroupMemo.get(state.instances);
+  if (had) return had;
+  const out = new Map<string, AllocatedState['instances'][number][]>();
+  for (const i of state.instances) {
+    const list = out.get(i.group);
+    if (list) list.push(i);
+    else out.set(i.group, [i]);
+  }
+  byGroupMemo.set(state.instances, out);
+  return out;
+}
+
+/** The underlay address of each node of a cluster, by node name (one split per node, not per instance). */
+function nodeAddresses(cluster: ClusterView): (node: string) => string | undefined {
+  const memo = new Map<string, string | undefined>();
+  return (node) => {
+    if (!memo.has(node)) memo.set(node, addressOf(cluster.nodes[node]?.underlay));
+    return memo.get(node);
+  };
+}
+
+function peersOf(cluster: ClusterView, members: readonly { node: string }[], self: HostId, addr: (node: string) => string | undefined): string[] {
   const out: string[] = [];
-  const cluster = clusterOfHost(state, self);
   if (self.role !== 'cc') {
     const cc = addressOf(cluster.cc.underlay);
     if (cc) out.push(cc);
   }
-  const key = groupKey(g);
-  const nodes = new Set(state.instances.filter((i) => i.group === key).map((i) => i.node));
+  const nodes = new Set(members.map((i) => i.node));
   for (const n of [...nodes].sort()) {
     if (self.role === 'nc' && self.node === n) continue;
-    const a = addressOf(cluster.nodes[n]?.underlay);
+    const a = addr(n);
     if (a) out.push(a);
   }
   return out;
 }
 
-/** The static entries of group `g`'s instances on nodes other than `self`: MAC -> its node's underlay address. */
-export function instanceEntries(state: AllocatedState, g: AllocatedGroup, self: HostId, dev: string): FdbSpec[] {
-  const key = groupKey(g);
-  const out: FdbSpec[] = [];
+/** The underlay addresses of the hosts other than `self` that carry group `g`, the CC first, then nodes by name. */
+export function groupPeers(state: AllocatedState, g: AllocatedGroup, self: HostId): string[] {
   const cluster = clusterOfHost(state, self);
-  for (const i of state.instances) {
-    if (i.group !== key || (self.role === 'nc' && self.node === i.node)) continue;
-    const dst = addressOf(cluster.nodes[i.node]?.underlay);
-    if (dst) out.push({ dev, lladdr: i.mac, dst });
-  }
-  return out;
+  return peersOf(cluster, instancesByGroup(state).get(groupKey(g)) ?? [], self, nodeAddresses(cluster));
 }
 
 /**
  * The FDB of `self`'s VXLAN devices for `groups`: the flood lists, then the
- * other nodes' instance MACs (none with multicast flooding or another
- * segmentation).
+ * other nodes' instance MACs (static entries: MAC -> its node's underlay
+ * address; none with multicast flooding or another segmentation).
  */
 export function floodEntries(state: AllocatedState, groups: readonly AllocatedGroup[], self: HostId, priv: string): FdbSpec[] {
   if (state.segmentation !== 'vxlan' || vxlanFloodOf(state) !== 'unicast') return [];
   const out: FdbSpec[] = [];
+  const byGroup = instancesByGroup(state);
+  const cluster = clusterOfHost(state, self);
+  const addr = nodeAddresses(cluster);
   for (const g of groups) {
     const dev = segmentOf(state, g, priv);
     if (dev === undefined) continue;
-    for (const dst of groupPeers(state, g, self)) out.push({ dev, lladdr: ZERO_MAC, dst });
-    out.push(...instanceEntries(state, g, self, dev));
+    const members = byGroup.get(groupKey(g)) ?? [];
+    for (const dst of peersOf(cluster, members, self, addr)) out.push({ dev, lladdr: ZERO_MAC, dst });
+    for (const i of members) {
+      if (self.role === 'nc' && self.node === i.node) continue;
+      const dst = addr(i.node);
+      if (dst) out.push({ dev, lladdr: i.mac, dst });
+    }
   }
   return out;
 }
