@@ -7,6 +7,8 @@
 // builder does not offer).
 import { Etcd3, GRPCUnavailableError, type ICompare, type IOptions, type IRangeResponse, type IRequestOp, type ITxnResponse } from 'etcd3';
 import { ValidationError } from '../errors.js';
+import type { RangeKv } from './etcd-range-codec.js';
+import type { RangeFn } from './etcd-range.js';
 
 export interface EtcdConnectOptions {
   /** The client URLs, http(s)://HOST:PORT. */
@@ -111,26 +113,43 @@ export function prefixEnd(prefix: string): Buffer {
 }
 
 export interface RangePage {
-  kvs: { key: string; value: Buffer; modRevision: number }[];
+  kvs: RangeKv[];
   /** The revision the range was read at. */
   revision: number;
+}
+
+/** A Range call through etcd3's client (used with etcd's user/password authentication, whose token etcd3 keeps). */
+export function etcd3Range(client: Etcd3): RangeFn {
+  return async (req) => {
+    const res: IRangeResponse = await client.kv.range({
+      key: req.key,
+      range_end: req.rangeEnd,
+      ...(req.limit ? { limit: req.limit } : {}),
+      ...(req.revision ? { revision: req.revision } : {}),
+    });
+    return {
+      revision: Number(res.header.revision),
+      more: !!res.more,
+      kvs: res.kvs.map((kv) => ({ key: kv.key.toString(), value: kv.value.toString('utf8'), modRevision: Number(kv.mod_revision) })),
+    };
+  };
 }
 
 /**
  * Every key under `prefix` at one revision (the current one, or `revision`),
  * read in pages of `pageSize` keys, all at the revision of the first.
  */
-export async function rangeAll(client: Etcd3, prefix: string, pageSize = 5000, revision?: number): Promise<RangePage> {
-  const end = prefixEnd(prefix);
-  const out: RangePage['kvs'] = [];
+export async function rangeAll(range: RangeFn, prefix: string, pageSize = 5000, revision?: number): Promise<RangePage> {
+  const rangeEnd = prefixEnd(prefix);
+  const out: RangeKv[] = [];
   let key = Buffer.from(prefix);
   let rev = revision;
   for (;;) {
-    const res: IRangeResponse = await client.kv.range({ key, range_end: end, limit: pageSize, ...(rev !== undefined ? { revision: rev } : {}) });
-    rev ??= Number(res.header.revision);
-    for (const kv of res.kvs) out.push({ key: kv.key.toString(), value: kv.value, modRevision: Number(kv.mod_revision) });
+    const res = await range({ key, rangeEnd, limit: pageSize, ...(rev !== undefined ? { revision: rev } : {}) });
+    rev ??= res.revision;
+    for (const kv of res.kvs) out.push(kv);
     if (!res.more || !res.kvs.length) return { kvs: out, revision: rev };
-    key = Buffer.concat([res.kvs[res.kvs.length - 1].key, Buffer.from([0])]);
+    key = Buffer.concat([Buffer.from(res.kvs[res.kvs.length - 1].key), Buffer.from([0])]);
   }
 }
 

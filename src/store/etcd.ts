@@ -48,7 +48,8 @@ import { indexLater } from './check-later.js';
 import { validateState } from '../managed/validate.js';
 import { phase } from '../util/phases.js';
 import { ConflictError, EtcdError } from './errors.js';
-import { checkEtcdUrls, connectEtcd, deleteOp, newestModRevision, putOp, rangeAll, txn, unchangedSince, type EtcdConnectOptions } from './etcd-client.js';
+import { checkEtcdUrls, connectEtcd, DEFAULT_TIMEOUT_MS, deleteOp, etcd3Range, newestModRevision, putOp, rangeAll, txn, unchangedSince, type EtcdConnectOptions } from './etcd-client.js';
+import { EtcdRangeClient, type RangeFn } from './etcd-range.js';
 import { KeyCache } from './etcd-cache.js';
 import { assemble, DELETED_KEY, diffKeys, statePrefix, toKeys } from './etcd-layout.js';
 import { stagedImport } from './etcd-import.js';
@@ -126,6 +127,9 @@ export class EtcdStore extends EventEmitter<EtcdStoreEvents> implements Store {
   private readonly check = new IncrementalCheck();
   /** The last snapshot read, served again while the version is the same. */
   private snap: Snapshot | undefined;
+  /** Full reads: lean decoding on a channel of their own (etcd-range.ts), or etcd3's client with auth. */
+  private readonly ranges?: EtcdRangeClient;
+  private readonly range: RangeFn;
 
   constructor(private readonly opts: EtcdStoreOptions) {
     super();
@@ -138,6 +142,11 @@ export class EtcdStore extends EventEmitter<EtcdStoreEvents> implements Store {
     this.urls = opts.urls;
     this.name = `etcd ${opts.urls.join(',')} ${this.prefix}`;
     this.client = connectEtcd(opts);
+    if (opts.auth) this.range = etcd3Range(this.client);
+    else {
+      this.ranges = new EtcdRangeClient({ ...opts, timeoutMs: opts.timeoutMs ?? DEFAULT_TIMEOUT_MS });
+      this.range = this.ranges.range;
+    }
   }
 
   /** Runs one etcd call; a failure becomes an EtcdError naming the op and the URLs. */
@@ -152,9 +161,9 @@ export class EtcdStore extends EventEmitter<EtcdStoreEvents> implements Store {
   /** One range read of the prefix, as a cache at the range's revision. */
   private async rangeRead(): Promise<KeyCache> {
     phase('store: before the range read');
-    const page = await this.call(`read ${this.prefix}`, () => rangeAll(this.client, this.prefix, this.opts.pageSize));
+    const page = await this.call(`read ${this.prefix}`, () => rangeAll(this.range, this.prefix, this.opts.pageSize));
     phase('store: range read');
-    const kvs = page.kvs.map((kv) => ({ key: kv.key.slice(this.prefix.length), value: kv.value.toString('utf8'), mod: kv.modRevision }));
+    const kvs = page.kvs.map((kv) => ({ key: kv.key.slice(this.prefix.length), value: kv.value, mod: kv.modRevision }));
     return new KeyCache(kvs, page.revision);
   }
 
@@ -293,6 +302,7 @@ export class EtcdStore extends EventEmitter<EtcdStoreEvents> implements Store {
 
   async close(): Promise<void> {
     this.feed.close();
+    this.ranges?.close();
     this.client.close();
   }
 }
