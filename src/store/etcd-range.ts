@@ -12,7 +12,7 @@
 // an optional client certificate.
 import { Client, credentials, type ChannelCredentials, type ServiceError } from '@grpc/grpc-js';
 import type { EtcdConnectOptions } from './etcd-client.js';
-import { decodeRangeResponse, encodeRangeRequest, type RangeReply, type RangeRequest } from './etcd-range-codec.js';
+import { decodeRangeResponse, encodeRangeRequest, type RangeKv, type RangeReply, type RangeRequest } from './etcd-range-codec.js';
 
 const RANGE = '/etcdserverpb.KV/Range';
 /** grpc's status code UNAVAILABLE (no connection): the request goes to the next URL. */
@@ -68,8 +68,76 @@ export class EtcdRangeClient {
     }
   };
 
+  /** Resolves when the first URL's channel is connected (rejects past the timeout: the range then finds its own way). */
+  ready(): Promise<void> {
+    return new Promise((resolve, reject) =>
+      this.client(0).waitForReady(Date.now() + this.o.timeoutMs, (err?: Error) => (err ? reject(err) : resolve())),
+    );
+  }
+
   close(): void {
     for (const c of this.clients) c?.close();
     this.clients.fill(undefined);
   }
+}
+
+/** The end of the key range of every key that starts with `prefix`. */
+export function prefixEnd(prefix: string): Buffer {
+  const b = Buffer.from(prefix);
+  let i = b.length - 1;
+  while (i >= 0 && b[i] === 0xff) i--;
+  const end = Buffer.from(b.subarray(0, i + 1));
+  end[i] = (end[i] ?? 0) + 1;
+  return end;
+}
+
+export interface RangePage {
+  kvs: RangeKv[];
+  /** The revision the range was read at. */
+  revision: number;
+}
+
+/**
+ * Every key under `prefix` at one revision (the current one, or `revision`),
+ * read in pages of `pageSize` keys, all at the revision of the first.
+ */
+export async function rangeAll(range: RangeFn, prefix: string, pageSize = 5000, revision?: number): Promise<RangePage> {
+  const rangeEnd = prefixEnd(prefix);
+  const out: RangeKv[] = [];
+  let key = Buffer.from(prefix);
+  let rev = revision;
+  for (;;) {
+    const res = await range({ key, rangeEnd, limit: pageSize, ...(rev !== undefined ? { revision: rev } : {}) });
+    rev ??= res.revision;
+    for (const kv of res.kvs) out.push(kv);
+    if (!res.more || !res.kvs.length) return { kvs: out, revision: rev };
+    key = Buffer.concat([Buffer.from(res.kvs[res.kvs.length - 1].key), Buffer.from([0])]);
+  }
+}
+
+
+/** A full read begun before the etcd store exists (prefetchRange), for the store's first read. */
+export interface PrefetchedRange {
+  /** The channel it went over: the store keeps it for its later full reads. */
+  client: EtcdRangeClient;
+  /** The prefix read. */
+  prefix: string;
+  /** The keys under the prefix (rejected when etcd did not answer: the store reads again). */
+  page: Promise<RangePage>;
+}
+
+/**
+ * Sends the range read of `prefix` and resolves once it is on its way, so
+ * that etcd works on the answer while this process does something else (an
+ * agent loads etcd3's client meanwhile: a few hundred ms of CPU during which
+ * etcd reads and sends 5000 keys). Waits at most `timeoutMs` for the channel.
+ */
+export async function prefetchRange(o: EtcdConnectOptions & { timeoutMs: number }, prefix: string, pageSize?: number): Promise<PrefetchedRange> {
+  const client = new EtcdRangeClient(o);
+  await client.ready().catch(() => undefined);
+  const page = rangeAll(client.range, prefix, pageSize);
+  page.catch(() => undefined);
+  // Let the request's frames reach the socket before the caller blocks the event loop.
+  for (let i = 0; i < 2; i++) await new Promise((r) => setImmediate(r));
+  return { client, prefix, page };
 }
