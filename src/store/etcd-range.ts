@@ -10,13 +10,11 @@
 // etcd3's business): with `auth`, the store reads through etcd3 (etcd-client's
 // etcd3Range). TLS is the same as etcd3's: the CA (or the system's roots) and
 // an optional client certificate.
-import { Client, credentials, type ChannelCredentials, type ServiceError } from '@grpc/grpc-js';
+import { Client, credentials, status, type ChannelCredentials, type ServiceError } from '@grpc/grpc-js';
 import type { EtcdConnectOptions } from './etcd-client.js';
 import { decodeRangeResponse, encodeRangeRequest, type RangeKv, type RangeReply, type RangeRequest } from './etcd-range-codec.js';
 
 const RANGE = '/etcdserverpb.KV/Range';
-/** grpc's status code UNAVAILABLE (no connection): the request goes to the next URL. */
-const UNAVAILABLE = 14;
 
 export type RangeFn = (req: RangeRequest) => Promise<RangeReply>;
 
@@ -63,16 +61,15 @@ export class EtcdRangeClient {
       try {
         return await this.once(attempt % n, req);
       } catch (err) {
-        if ((err as ServiceError)?.code !== UNAVAILABLE || attempt + 1 >= n * 2) throw err;
+        // UNAVAILABLE: no connection to that URL; anything else is etcd's answer.
+        if ((err as ServiceError)?.code !== status.UNAVAILABLE || attempt + 1 >= n * 2) throw err;
       }
     }
   };
 
   /** Resolves when the first URL's channel is connected (rejects past the timeout: the range then finds its own way). */
   ready(): Promise<void> {
-    return new Promise((resolve, reject) =>
-      this.client(0).waitForReady(Date.now() + this.o.timeoutMs, (err?: Error) => (err ? reject(err) : resolve())),
-    );
+    return new Promise((resolve, reject) => this.client(0).waitForReady(Date.now() + this.o.timeoutMs, (err?: Error) => (err ? reject(err) : resolve())));
   }
 
   close(): void {
@@ -114,7 +111,6 @@ export async function rangeAll(range: RangeFn, prefix: string, pageSize = 5000, 
     key = Buffer.concat([Buffer.from(res.kvs[res.kvs.length - 1].key), Buffer.from([0])]);
   }
 }
-
 
 /** A full read begun before the etcd store exists (prefetchRange), for the store's first read. */
 export interface PrefetchedRange {

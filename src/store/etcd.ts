@@ -48,7 +48,19 @@ import { indexLater } from './check-later.js';
 import { validateState } from '../managed/validate.js';
 import { phase } from '../util/phases.js';
 import { ConflictError, EtcdError } from './errors.js';
-import { checkEtcdUrls, connectEtcd, DEFAULT_TIMEOUT_MS, deleteOp, etcd3Range, newestModRevision, putOp, rangeAll, txn, unchangedSince, type EtcdConnectOptions } from './etcd-client.js';
+import {
+  checkEtcdUrls,
+  connectEtcd,
+  DEFAULT_TIMEOUT_MS,
+  deleteOp,
+  etcd3Range,
+  newestModRevision,
+  putOp,
+  rangeAll,
+  txn,
+  unchangedSince,
+  type EtcdConnectOptions,
+} from './etcd-client.js';
 import { EtcdRangeClient, type PrefetchedRange, type RangeFn, type RangePage } from './etcd-range.js';
 import { KeyCache } from './etcd-cache.js';
 import { assemble, DELETED_KEY, diffKeys, statePrefix, toKeys } from './etcd-layout.js';

@@ -29,7 +29,8 @@ describe('etcd store: full reads with the lean Range codec', () => {
   it('reads every key, value and mod revision of the prefix as etcd has them, in pages, at one revision, and at a past one', () =>
     withEtcd(async (etcd) => {
       // 300 keys (revisions past one varint byte), values multi-byte, empty and large; one key outside the prefix.
-      for (let i = 0; i < 300; i++) await putKey(etcd.url, `${PREFIX}k${String(i).padStart(3, '0')}`, i % 50 === 0 ? '' : `{"n":${i},"s":"${'ü'.repeat(i % 7)}"}`);
+      for (let i = 0; i < 300; i++)
+        await putKey(etcd.url, `${PREFIX}k${String(i).padStart(3, '0')}`, i % 50 === 0 ? '' : `{"n":${i},"s":"${'ü'.repeat(i % 7)}"}`);
       await putKey(etcd.url, `${PREFIX}big`, 'x'.repeat(200_000));
       await putKey(etcd.url, '/eucanet/r/state0', 'outside');
       const want = await rangePrefix(etcd.url, PREFIX);

@@ -7,7 +7,6 @@ import { describe, expect, it } from 'vitest';
 import { decodeRangeResponse, encodeRangeRequest } from '../../src/store/etcd-range-codec.js';
 
 const require = createRequire(import.meta.url);
-// eslint-disable-next-line @typescript-eslint/no-require-imports
 const protobuf = require('protobufjs') as typeof import('protobufjs');
 // keepCase: the fields by their .proto names (range_end, mod_revision), as etcd3 loads them.
 const root = new protobuf.Root().loadSync(require.resolve('etcd3/proto/rpc.proto'), { keepCase: true });
@@ -50,7 +49,11 @@ describe('etcd Range codec', () => {
   });
 
   it('refuses a truncated response instead of reading past it', () => {
-    const bytes = Buffer.from(RangeResponse.encode(RangeResponse.fromObject({ header: { revision: 3 }, kvs: [{ key: Buffer.from('a'), value: Buffer.from('bcd'), mod_revision: 3 }] })).finish());
+    const bytes = Buffer.from(
+      RangeResponse.encode(
+        RangeResponse.fromObject({ header: { revision: 3 }, kvs: [{ key: Buffer.from('a'), value: Buffer.from('bcd'), mod_revision: 3 }] }),
+      ).finish(),
+    );
     expect(() => decodeRangeResponse(bytes.subarray(0, bytes.length - 2))).toThrow(/truncated/);
   });
 
