@@ -4,16 +4,20 @@
 // value and mod revision of the prefix, in pages, at a past revision, through
 // a list of URLs whose first is down, and an error naming the op and URLs
 // when none answers.
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { describe, expect, it } from 'vitest';
+import type { State } from '../../src/managed/types.js';
+import { describe, expect, it, vi } from 'vitest';
 import { EtcdError } from '../../src/store/errors.js';
 import { rangeAll } from '../../src/store/etcd-client.js';
 import { openEtcdStore } from '../../src/store/etcd.js';
-import { EtcdRangeClient } from '../../src/store/etcd-range.js';
+import { EtcdRangeClient, prefetchRange } from '../../src/store/etcd-range.js';
+import { statePrefix } from '../../src/store/etcd-layout.js';
 import { withEtcd } from '../helpers/etcd.js';
 import { putKey, rangePrefix } from '../helpers/etcd-oracle.js';
 
 const PREFIX = '/eucanet/r/state/';
+const SMALL = JSON.parse(readFileSync(new URL('../../examples/seed.json', import.meta.url), 'utf8')) as State;
 
 /** A loopback port nothing listens on. */
 async function deadPort(): Promise<number> {
@@ -75,4 +79,52 @@ describe('etcd store: full reads with the lean Range codec', () => {
       await store.close();
     }
   });
+
+  it("a prefetched read is the store's first read (no second full read); one of another cloud is not used; a failed one is read again", () =>
+    withEtcd(async (etcd) => {
+      const writer = openEtcdStore({ urls: [etcd.url], cloud: 'r' });
+      try {
+        await writer.write({ ...SMALL }, { ifVersion: '' });
+      } finally {
+        await writer.close();
+      }
+      const want = await rangePrefix(etcd.url, statePrefix('r'));
+      const opts = { urls: [etcd.url], cloud: 'r', timeoutMs: 5000 };
+      // Sent before the store exists: the store's first read takes it, and no other full read is made.
+      const prefetched = await prefetchRange(opts, statePrefix('r'));
+      const calls = vi.spyOn(prefetched.client, 'range');
+      const store = openEtcdStore({ ...opts, cache: false, prefetched });
+      try {
+        expect(store.fullReads).toBe(prefetched.client);
+        const snap = await store.read();
+        expect(snap.revision).toBe(want.revision);
+        expect(calls).toHaveBeenCalledTimes(0);
+        // The next full read goes to etcd again, over the same channel.
+        await store.read();
+        expect(calls).toHaveBeenCalledTimes(1);
+      } finally {
+        await store.close();
+      }
+      // A prefetch of another prefix is not taken for this cloud's state.
+      const other = await prefetchRange(opts, statePrefix('elsewhere'));
+      const otherCalls = vi.spyOn(other.client, 'range');
+      const s2 = openEtcdStore({ ...opts, cache: false, prefetched: other });
+      try {
+        expect((await s2.read()).revision).toBe(want.revision);
+        expect(otherCalls).toHaveBeenCalledTimes(1);
+      } finally {
+        await s2.close();
+      }
+      // Sent while etcd was down: the store's first read makes it again once etcd is back.
+      await etcd.stop();
+      const failed = await prefetchRange({ ...opts, timeoutMs: 500 }, statePrefix('r'));
+      await expect(failed.page).rejects.toThrow(/UNAVAILABLE|Deadline|No connection/);
+      await etcd.start();
+      const s3 = openEtcdStore({ ...opts, cache: false, prefetched: failed });
+      try {
+        expect((await s3.read()).revision).toBe(want.revision);
+      } finally {
+        await s3.close();
+      }
+    }));
 });
