@@ -158,8 +158,10 @@ export class EtcdStore extends EventEmitter<EtcdStoreEvents> implements Store {
     this.urls = opts.urls;
     this.name = `etcd ${opts.urls.join(',')} ${this.prefix}`;
     this.client = connectEtcd(opts);
-    if (opts.auth) this.range = etcd3Range(this.client);
-    else {
+    if (opts.auth) {
+      this.range = etcd3Range(this.client);
+      opts.prefetched?.client.close();
+    } else {
       const lean = opts.prefetched?.client ?? new EtcdRangeClient({ ...opts, timeoutMs: opts.timeoutMs ?? DEFAULT_TIMEOUT_MS });
       this.fullReads = lean;
       this.range = (req) => lean.range(req);
