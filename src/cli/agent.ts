@@ -37,7 +37,7 @@ export async function agentCmd(v: CliValues): Promise<number> {
   const listen = v.metrics !== undefined ? parseListen(v.metrics) : undefined;
   const host = hostOption(v.host);
   if (host !== undefined && v.etcd === undefined) throw new ValidationError('--host', host, 'only with --etcd (the name of the status it publishes)');
-  const store = await openStore(v);
+  const store = await openStore(v, { prefetch: true });
   const name = role.role === 'cc' ? (role.cluster !== undefined ? `cc ${role.cluster}` : 'cc') : `nc ${role.node}`;
   const json = !!v.json;
   const log = (event: string, fields: Record<string, unknown>, text: string) =>

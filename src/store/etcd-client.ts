@@ -7,6 +7,10 @@
 // builder does not offer).
 import { Etcd3, GRPCUnavailableError, type ICompare, type IOptions, type IRangeResponse, type IRequestOp, type ITxnResponse } from 'etcd3';
 import { ValidationError } from '../errors.js';
+import { prefixEnd, type RangeFn } from './etcd-range.js';
+
+// Where they were first written: the range helpers now live with the lean Range read.
+export { prefixEnd, rangeAll, type RangePage } from './etcd-range.js';
 
 export interface EtcdConnectOptions {
   /** The client URLs, http(s)://HOST:PORT. */
@@ -100,38 +104,21 @@ export function connectEtcd(o: EtcdConnectOptions): Etcd3 {
   return new Etcd3(options);
 }
 
-/** The end of the key range of every key that starts with `prefix`. */
-export function prefixEnd(prefix: string): Buffer {
-  const b = Buffer.from(prefix);
-  let i = b.length - 1;
-  while (i >= 0 && b[i] === 0xff) i--;
-  const end = Buffer.from(b.subarray(0, i + 1));
-  end[i] = (end[i] ?? 0) + 1;
-  return end;
-}
-
-export interface RangePage {
-  kvs: { key: string; value: Buffer; modRevision: number }[];
-  /** The revision the range was read at. */
-  revision: number;
-}
-
-/**
- * Every key under `prefix` at one revision (the current one, or `revision`),
- * read in pages of `pageSize` keys, all at the revision of the first.
- */
-export async function rangeAll(client: Etcd3, prefix: string, pageSize = 5000, revision?: number): Promise<RangePage> {
-  const end = prefixEnd(prefix);
-  const out: RangePage['kvs'] = [];
-  let key = Buffer.from(prefix);
-  let rev = revision;
-  for (;;) {
-    const res: IRangeResponse = await client.kv.range({ key, range_end: end, limit: pageSize, ...(rev !== undefined ? { revision: rev } : {}) });
-    rev ??= Number(res.header.revision);
-    for (const kv of res.kvs) out.push({ key: kv.key.toString(), value: kv.value, modRevision: Number(kv.mod_revision) });
-    if (!res.more || !res.kvs.length) return { kvs: out, revision: rev };
-    key = Buffer.concat([res.kvs[res.kvs.length - 1].key, Buffer.from([0])]);
-  }
+/** A Range call through etcd3's client (used with etcd's user/password authentication, whose token etcd3 keeps). */
+export function etcd3Range(client: Etcd3): RangeFn {
+  return async (req) => {
+    const res: IRangeResponse = await client.kv.range({
+      key: req.key,
+      range_end: req.rangeEnd,
+      ...(req.limit ? { limit: req.limit } : {}),
+      ...(req.revision ? { revision: req.revision } : {}),
+    });
+    return {
+      revision: Number(res.header.revision),
+      more: !!res.more,
+      kvs: res.kvs.map((kv) => ({ key: kv.key.toString(), value: kv.value.toString('utf8'), modRevision: Number(kv.mod_revision) })),
+    };
+  };
 }
 
 /** The newest mod revision of any key under `prefix` (0 when there is none), and the store's revision. */

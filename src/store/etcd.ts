@@ -48,7 +48,20 @@ import { indexLater } from './check-later.js';
 import { validateState } from '../managed/validate.js';
 import { phase } from '../util/phases.js';
 import { ConflictError, EtcdError } from './errors.js';
-import { checkEtcdUrls, connectEtcd, deleteOp, newestModRevision, putOp, rangeAll, txn, unchangedSince, type EtcdConnectOptions } from './etcd-client.js';
+import {
+  checkEtcdUrls,
+  connectEtcd,
+  DEFAULT_TIMEOUT_MS,
+  deleteOp,
+  etcd3Range,
+  newestModRevision,
+  putOp,
+  rangeAll,
+  txn,
+  unchangedSince,
+  type EtcdConnectOptions,
+} from './etcd-client.js';
+import { EtcdRangeClient, type PrefetchedRange, type RangeFn, type RangePage } from './etcd-range.js';
 import { KeyCache } from './etcd-cache.js';
 import { assemble, DELETED_KEY, diffKeys, statePrefix, toKeys } from './etcd-layout.js';
 import { stagedImport } from './etcd-import.js';
@@ -62,6 +75,8 @@ export interface EtcdStoreOptions extends EtcdConnectOptions {
   pageSize?: number;
   /** Keep the keys read and move them forward with a watch (default true); false: every read is a range read. */
   cache?: boolean;
+  /** A full read already sent (prefetchRange, of this cloud's state prefix): the first read's answer, and the channel for later ones. */
+  prefetched?: PrefetchedRange;
 }
 
 /** The keys of the state as read, by key relative to the prefix, and its version. */
@@ -126,6 +141,11 @@ export class EtcdStore extends EventEmitter<EtcdStoreEvents> implements Store {
   private readonly check = new IncrementalCheck();
   /** The last snapshot read, served again while the version is the same. */
   private snap: Snapshot | undefined;
+  /** The channel of full reads, lean decoding (etcd-range.ts); undefined with etcd's user/password auth (they go through etcd3). */
+  readonly fullReads?: EtcdRangeClient;
+  private readonly range: RangeFn;
+  /** The prefetched first read, until a read takes it. */
+  private first: Promise<RangePage> | undefined;
 
   constructor(private readonly opts: EtcdStoreOptions) {
     super();
@@ -138,6 +158,15 @@ export class EtcdStore extends EventEmitter<EtcdStoreEvents> implements Store {
     this.urls = opts.urls;
     this.name = `etcd ${opts.urls.join(',')} ${this.prefix}`;
     this.client = connectEtcd(opts);
+    if (opts.auth) {
+      this.range = etcd3Range(this.client);
+      opts.prefetched?.client.close();
+    } else {
+      const lean = opts.prefetched?.client ?? new EtcdRangeClient({ ...opts, timeoutMs: opts.timeoutMs ?? DEFAULT_TIMEOUT_MS });
+      this.fullReads = lean;
+      this.range = (req) => lean.range(req);
+      if (opts.prefetched?.prefix === this.prefix) this.first = opts.prefetched.page;
+    }
   }
 
   /** Runs one etcd call; a failure becomes an EtcdError naming the op and the URLs. */
@@ -152,9 +181,13 @@ export class EtcdStore extends EventEmitter<EtcdStoreEvents> implements Store {
   /** One range read of the prefix, as a cache at the range's revision. */
   private async rangeRead(): Promise<KeyCache> {
     phase('store: before the range read');
-    const page = await this.call(`read ${this.prefix}`, () => rangeAll(this.client, this.prefix, this.opts.pageSize));
+    const first = this.first;
+    this.first = undefined;
+    const read = () => rangeAll(this.range, this.prefix, this.opts.pageSize);
+    // A prefetched read that failed (etcd not up yet) is simply made again.
+    const page = await this.call(`read ${this.prefix}`, () => (first ? first.catch(read) : read()));
     phase('store: range read');
-    const kvs = page.kvs.map((kv) => ({ key: kv.key.slice(this.prefix.length), value: kv.value.toString('utf8'), mod: kv.modRevision }));
+    const kvs = page.kvs.map((kv) => ({ key: kv.key.slice(this.prefix.length), value: kv.value, mod: kv.modRevision }));
     return new KeyCache(kvs, page.revision);
   }
 
@@ -293,6 +326,7 @@ export class EtcdStore extends EventEmitter<EtcdStoreEvents> implements Store {
 
   async close(): Promise<void> {
     this.feed.close();
+    this.fullReads?.close();
     this.client.close();
   }
 }

@@ -152,18 +152,17 @@ describe('etcd store: the watch-fed cache', () => {
       r.cached.on('watch-resync', (why) => resyncs.push(why));
       await r.cached.read();
       const ranges = vi.spyOn(r.cached.client.kv, 'range');
+      // Full reads go over their own channel (src/store/etcd-range.ts).
+      const lean = vi.spyOn(r.cached.fullReads!, 'range');
+      const fullReads = () => ranges.mock.calls.filter(([req]) => !req.keys_only).length + lean.mock.calls.length;
       await randomOps(r, rand, 60, 0);
       // Reads of the cached store at the watch's newest version went to no etcd range
       // (its writes' conflicts may ask for the newest revision: a one-key, keys-only range).
-      const full = ranges.mock.calls.filter(([req]) => !req.keys_only);
-      expect(full, 'range reads of the whole state by the cached store').toHaveLength(0);
+      expect(fullReads(), 'range reads of the whole state by the cached store').toBe(0);
       // A fresh read (an agent's resync or SIGHUP) goes to etcd: one range read, the same state.
       const cachedNow = await r.cached.read();
       const fresh = await r.cached.read({ fresh: true });
-      expect(
-        ranges.mock.calls.filter(([req]) => !req.keys_only),
-        'a fresh read',
-      ).toHaveLength(1);
+      expect(fullReads(), 'a fresh read').toBe(1);
       expect(fresh.version).toBe(cachedNow.version);
       expect(fresh.state).toEqual(cachedNow.state);
 
@@ -180,6 +179,7 @@ describe('etcd store: the watch-fed cache', () => {
       await compact(r.etcd.url, Number(last));
       r.proxy.restore();
       ranges.mockClear();
+      lean.mockClear();
       await sameAsFresh(r, last, 'after the compaction');
       // The watch comes back from the compacted revision: etcd cancels it, the cache is dropped and read again.
       for (const t = Date.now(); !resyncs.length && Date.now() - t < 15_000;) await new Promise((res) => setTimeout(res, 50));

@@ -1,0 +1,152 @@
+// etcd's Range call on the wire (protobuf), encoded and decoded by hand for
+// the one read that moves the whole state: a range of every key under the
+// prefix (5000 instances: 5000 KeyValues). etcd3's generic decoding
+// (protobufjs with `longs: String, defaults: true`) turns each KeyValue into
+// an object with four 64-bit numbers converted to strings and two Buffers;
+// the store keeps only the key, the value (as text) and the mod revision, so
+// this decoder reads just those and skips the rest.
+//
+// Field numbers from etcd's api/etcdserverpb/rpc.proto and api/mvccpb/kv.proto:
+//   RangeRequest   { bytes key = 1; bytes range_end = 2; int64 limit = 3; int64 revision = 4; ... }
+//   RangeResponse  { ResponseHeader header = 1; repeated KeyValue kvs = 2; bool more = 3; int64 count = 4; }
+//   ResponseHeader { uint64 cluster_id = 1; uint64 member_id = 2; int64 revision = 3; uint64 raft_term = 4; }
+//   KeyValue       { bytes key = 1; int64 create_revision = 2; int64 mod_revision = 3; int64 version = 4;
+//                    bytes value = 5; int64 lease = 6; }
+
+/** Protobuf wire types. */
+const VARINT = 0;
+const FIXED64 = 1;
+const LEN = 2;
+const FIXED32 = 5;
+
+export interface RangeRequest {
+  key: Buffer;
+  rangeEnd: Buffer;
+  /** At most this many keys (0: no limit). */
+  limit?: number;
+  /** Read at this revision (0 or absent: the current one). */
+  revision?: number;
+}
+
+export interface RangeKv {
+  key: string;
+  value: string;
+  modRevision: number;
+}
+
+export interface RangeReply {
+  /** The store's revision the range was read at (the response header's). */
+  revision: number;
+  kvs: RangeKv[];
+  /** More keys are in the range than `limit` let through. */
+  more: boolean;
+}
+
+function varintBytes(n: number): number[] {
+  if (!Number.isSafeInteger(n) || n < 0) throw new RangeError(`varint out of range: ${n}`);
+  const out: number[] = [];
+  while (n >= 0x80) {
+    out.push((n % 0x80) | 0x80);
+    n = Math.floor(n / 0x80);
+  }
+  out.push(n);
+  return out;
+}
+
+/** A RangeRequest's bytes. */
+export function encodeRangeRequest(r: RangeRequest): Buffer {
+  const parts: (Buffer | number[])[] = [];
+  const bytesField = (field: number, b: Buffer) => parts.push([(field << 3) | LEN, ...varintBytes(b.length)], b);
+  const intField = (field: number, n: number | undefined) => {
+    if (n) parts.push([(field << 3) | VARINT, ...varintBytes(n)]);
+  };
+  bytesField(1, r.key);
+  bytesField(2, r.rangeEnd);
+  intField(3, r.limit);
+  intField(4, r.revision);
+  return Buffer.concat(parts.map((p) => (Buffer.isBuffer(p) ? p : Buffer.from(p))));
+}
+
+/** A reader over one message's bytes [pos, end). */
+class Reader {
+  constructor(
+    readonly buf: Buffer,
+    public pos: number,
+    readonly end: number,
+  ) {}
+
+  /** A varint as a number (exact up to 2^53; etcd's revisions stay far below). */
+  varint(): number {
+    let n = 0;
+    let mul = 1;
+    for (;;) {
+      if (this.pos >= this.end) throw new RangeError('truncated varint in a Range response');
+      const b = this.buf[this.pos++];
+      n += (b & 0x7f) * mul;
+      if (b < 0x80) return n;
+      mul *= 0x80;
+    }
+  }
+
+  /** A length-delimited field's [start, end). */
+  span(): [number, number] {
+    const len = this.varint();
+    const start = this.pos;
+    this.pos += len;
+    if (this.pos > this.end) throw new RangeError('truncated field in a Range response');
+    return [start, this.pos];
+  }
+
+  skip(wire: number): void {
+    if (wire === VARINT) this.varint();
+    else if (wire === LEN) this.span();
+    else if (wire === FIXED64) this.pos += 8;
+    else if (wire === FIXED32) this.pos += 4;
+    else throw new RangeError(`unknown wire type ${wire} in a Range response`);
+    if (this.pos > this.end) throw new RangeError('truncated field in a Range response');
+  }
+}
+
+function decodeKv(buf: Buffer, start: number, end: number): RangeKv {
+  const r = new Reader(buf, start, end);
+  let key = '';
+  let value = '';
+  let modRevision = 0;
+  while (r.pos < end) {
+    const tag = r.varint();
+    const field = Math.floor(tag / 8);
+    const wire = tag & 7;
+    if (field === 1 && wire === LEN) key = buf.toString('utf8', ...r.span());
+    else if (field === 5 && wire === LEN) value = buf.toString('utf8', ...r.span());
+    else if (field === 3 && wire === VARINT) modRevision = r.varint();
+    else r.skip(wire);
+  }
+  return { key, value, modRevision };
+}
+
+function decodeHeaderRevision(buf: Buffer, start: number, end: number): number {
+  const r = new Reader(buf, start, end);
+  let revision = 0;
+  while (r.pos < end) {
+    const tag = r.varint();
+    if (tag === ((3 << 3) | VARINT)) revision = r.varint();
+    else r.skip(tag & 7);
+  }
+  return revision;
+}
+
+/** A RangeResponse's revision, keys (key, value as UTF-8 text, mod revision) and `more`. */
+export function decodeRangeResponse(buf: Buffer): RangeReply {
+  const r = new Reader(buf, 0, buf.length);
+  const out: RangeReply = { revision: 0, kvs: [], more: false };
+  while (r.pos < buf.length) {
+    const tag = r.varint();
+    const field = Math.floor(tag / 8);
+    const wire = tag & 7;
+    if (field === 1 && wire === LEN) out.revision = decodeHeaderRevision(buf, ...r.span());
+    else if (field === 2 && wire === LEN) out.kvs.push(decodeKv(buf, ...r.span()));
+    else if (field === 3 && wire === VARINT) out.more = r.varint() !== 0;
+    else r.skip(wire);
+  }
+  return out;
+}

@@ -1,0 +1,139 @@
+// The etcd store's full reads (a range of every key under the state prefix)
+// over gRPC with the hand-written codec of etcd-range-codec.ts, on a channel
+// of its own (@grpc/grpc-js, the transport etcd3 itself uses). The agent's
+// cold start and every resync read the whole state: at 5000 instances
+// etcd3's generic decoding of the reply (objects, Buffers, 64-bit numbers
+// turned into strings) was most of the read's CPU. Every other call (writes,
+// watches, leases) stays on etcd3's client.
+//
+// Only without etcd's user/password authentication (the token it needs is
+// etcd3's business): with `auth`, the store reads through etcd3 (etcd-client's
+// etcd3Range). TLS is the same as etcd3's: the CA (or the system's roots) and
+// an optional client certificate.
+import { Client, credentials, status, type ChannelCredentials, type ServiceError } from '@grpc/grpc-js';
+import type { EtcdConnectOptions } from './etcd-client.js';
+import { decodeRangeResponse, encodeRangeRequest, type RangeKv, type RangeReply, type RangeRequest } from './etcd-range-codec.js';
+
+const RANGE = '/etcdserverpb.KV/Range';
+
+export type RangeFn = (req: RangeRequest) => Promise<RangeReply>;
+
+/** A channel per URL, opened on first use; a range goes to the first URL that answers. */
+export class EtcdRangeClient {
+  private readonly clients: (Client | undefined)[];
+  private readonly creds: ChannelCredentials;
+  private readonly hosts: string[];
+  private readonly secure: boolean;
+
+  constructor(private readonly o: EtcdConnectOptions & { timeoutMs: number }) {
+    this.hosts = o.urls.map((u) => u.replace(/^https?:\/\//, '').replace(/\/$/, ''));
+    this.clients = this.hosts.map(() => undefined);
+    this.secure = !!o.tls || o.urls.some((u) => u.startsWith('https://'));
+    this.creds = this.secure ? credentials.createSsl(o.tls?.ca ?? null, o.tls?.key ?? null, o.tls?.cert ?? null) : credentials.createInsecure();
+  }
+
+  private client(i: number): Client {
+    let c = this.clients[i];
+    if (!c) {
+      c = new Client(this.hosts[i], this.creds, { 'grpc.max_receive_message_length': 64 * 1024 * 1024 });
+      this.clients[i] = c;
+    }
+    return c;
+  }
+
+  private once(i: number, req: RangeRequest): Promise<RangeReply> {
+    return new Promise((resolve, reject) => {
+      this.client(i).makeUnaryRequest(
+        RANGE,
+        encodeRangeRequest,
+        decodeRangeResponse,
+        req,
+        { deadline: Date.now() + this.o.timeoutMs },
+        (err: ServiceError | null, res?: RangeReply) => (err || !res ? reject(err ?? new Error('empty Range reply')) : resolve(res)),
+      );
+    });
+  }
+
+  /** One Range call; an unavailable URL passes it to the next (each URL twice at most, as etcd3's calls here). */
+  readonly range: RangeFn = async (req) => {
+    const n = this.hosts.length;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.once(attempt % n, req);
+      } catch (err) {
+        // UNAVAILABLE: no connection to that URL; anything else is etcd's answer.
+        if ((err as ServiceError)?.code !== status.UNAVAILABLE || attempt + 1 >= n * 2) throw err;
+      }
+    }
+  };
+
+  /** Resolves when the first URL's channel is connected (rejects past the timeout: the range then finds its own way). */
+  ready(): Promise<void> {
+    return new Promise((resolve, reject) => this.client(0).waitForReady(Date.now() + this.o.timeoutMs, (err?: Error) => (err ? reject(err) : resolve())));
+  }
+
+  close(): void {
+    for (const c of this.clients) c?.close();
+    this.clients.fill(undefined);
+  }
+}
+
+/** The end of the key range of every key that starts with `prefix`. */
+export function prefixEnd(prefix: string): Buffer {
+  const b = Buffer.from(prefix);
+  let i = b.length - 1;
+  while (i >= 0 && b[i] === 0xff) i--;
+  const end = Buffer.from(b.subarray(0, i + 1));
+  end[i] = (end[i] ?? 0) + 1;
+  return end;
+}
+
+export interface RangePage {
+  kvs: RangeKv[];
+  /** The revision the range was read at. */
+  revision: number;
+}
+
+/**
+ * Every key under `prefix` at one revision (the current one, or `revision`),
+ * read in pages of `pageSize` keys, all at the revision of the first.
+ */
+export async function rangeAll(range: RangeFn, prefix: string, pageSize = 5000, revision?: number): Promise<RangePage> {
+  const rangeEnd = prefixEnd(prefix);
+  const out: RangeKv[] = [];
+  let key = Buffer.from(prefix);
+  let rev = revision;
+  for (;;) {
+    const res = await range({ key, rangeEnd, limit: pageSize, ...(rev !== undefined ? { revision: rev } : {}) });
+    rev ??= res.revision;
+    for (const kv of res.kvs) out.push(kv);
+    if (!res.more || !res.kvs.length) return { kvs: out, revision: rev };
+    key = Buffer.concat([Buffer.from(res.kvs[res.kvs.length - 1].key), Buffer.from([0])]);
+  }
+}
+
+/** A full read begun before the etcd store exists (prefetchRange), for the store's first read. */
+export interface PrefetchedRange {
+  /** The channel it went over: the store keeps it for its later full reads. */
+  client: EtcdRangeClient;
+  /** The prefix read. */
+  prefix: string;
+  /** The keys under the prefix (rejected when etcd did not answer: the store reads again). */
+  page: Promise<RangePage>;
+}
+
+/**
+ * Sends the range read of `prefix` and resolves once it is on its way, so
+ * that etcd works on the answer while this process does something else (an
+ * agent loads etcd3's client meanwhile: a few hundred ms of CPU during which
+ * etcd reads and sends 5000 keys). Waits at most `timeoutMs` for the channel.
+ */
+export async function prefetchRange(o: EtcdConnectOptions & { timeoutMs: number }, prefix: string, pageSize?: number): Promise<PrefetchedRange> {
+  const client = new EtcdRangeClient(o);
+  await client.ready().catch(() => undefined);
+  const page = rangeAll(client.range, prefix, pageSize);
+  page.catch(() => undefined);
+  // Let the request's frames reach the socket before the caller blocks the event loop.
+  for (let i = 0; i < 2; i++) await new Promise((r) => setImmediate(r));
+  return { client, prefix, page };
+}
