@@ -82,6 +82,7 @@ try {
   const cpu0 = cpuTicks();
   const lat = [];
   for (let k = 0; k < RUNS; k++) {
+    /** @type {import('../dist/managed/types.js').Rule} */
     const rule = { protocol: 'tcp', from: 1000 + k, to: 1000 + k, cidr: '0.0.0.0/0' };
     /** @type {Array<[string, (s: any) => any]>} */
     const ops =
