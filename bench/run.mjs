@@ -89,7 +89,8 @@ const opts = {
   seconds: Number(v.seconds),
   dpReps: nums(v['dp-reps'], 'dp-reps')[0],
 };
-if (v.smoke) Object.assign(opts, { sizes: [50], coldSizes: [50], reps: 1, warmInstances: 0, forkReps: 1, forkLargeReps: 1, dpSizes: [10, 50], seconds: 0.5, dpReps: 1 });
+if (v.smoke)
+  Object.assign(opts, { sizes: [50], coldSizes: [50], reps: 1, warmInstances: 0, forkReps: 1, forkLargeReps: 1, dpSizes: [10, 50], seconds: 0.5, dpReps: 1 });
 for (const id of opts.only)
   if (!APPROACHES.some((a) => a.id === id)) throw new Error(`--only: unknown approach "${id}" (${APPROACHES.map((a) => a.id).join(', ')})`);
 if (process.getuid?.() !== 0) {

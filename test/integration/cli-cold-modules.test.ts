@@ -14,7 +14,10 @@ import { isRoot, withNetns } from '../helpers/netns.js';
 const dir = mkdtempSync(join(tmpdir(), 'eucanet-coldmods-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const hook = join(dir, 'loaded.mjs');
-writeFileSync(hook, "process.on('exit', () => process.stderr.write(`loaded: ${JSON.stringify(process.moduleLoadList.filter((m) => /crypto/.test(m)))}\\n`));\n");
+writeFileSync(
+  hook,
+  "process.on('exit', () => process.stderr.write(`loaded: ${JSON.stringify(process.moduleLoadList.filter((m) => /crypto/.test(m)))}\\n`));\n",
+);
 
 describe.skipIf(!isRoot)('the cold command line loads what it uses (root)', () => {
   it('apply --role nc from a state file, and its dry run, never load node:crypto', async () => {

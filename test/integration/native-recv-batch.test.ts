@@ -46,11 +46,15 @@ describe.skipIf(!isRoot || !hasStrace)('the addon reads replies in batches (root
       const script = join(dir, 'child.cjs');
       const trace = join(dir, 'trace');
       writeFileSync(script, CHILD);
-      const out = execFileSync('strace', ['-f', '-qq', '-e', 'trace=sendto,recvfrom,recvmsg,recvmmsg', '-o', trace, process.execPath, script], { encoding: 'utf8' });
+      const out = execFileSync('strace', ['-f', '-qq', '-e', 'trace=sendto,recvfrom,recvmsg,recvmmsg', '-o', trace, process.execPath, script], {
+        encoding: 'utf8',
+      });
       // Every ack came back, in order.
       expect(JSON.parse(out)).toEqual(Array.from({ length: N }, (_, i) => 1000 + i));
       // The netlink socket's receive calls: those on the fd the NOOPs were sent on.
-      const lines = readFileSync(trace, 'utf8').split('\n').filter((l) => !l.includes('resumed>'));
+      const lines = readFileSync(trace, 'utf8')
+        .split('\n')
+        .filter((l) => !l.includes('resumed>'));
       const nlFd = lines.map((l) => /sendto\((\d+), \[\{nlmsg_len=16, nlmsg_type=NLMSG_NOOP/.exec(l)?.[1]).find((x) => x !== undefined);
       expect(nlFd).toBeDefined();
       const calls = lines.filter((l) => new RegExp(`(recvfrom|recvmsg|recvmmsg)\\(${nlFd},`).test(l));

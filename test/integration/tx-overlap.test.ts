@@ -111,7 +111,11 @@ describe.skipIf(!isRoot)('a bring-up overlaps its waits (root)', () => {
       await base(h);
       await h.taps.create('vnet5');
       await expect(bringUp(h).commit()).rejects.toThrow(/vnet5|EEXIST/);
-      expect(ipLinks(ns).filter((l) => /^vnet/.test(l.ifname)).map((l) => [l.ifname, l.master ?? null])).toEqual([['vnet5', null]]);
+      expect(
+        ipLinks(ns)
+          .filter((l) => /^vnet/.test(l.ifname))
+          .map((l) => [l.ifname, l.master ?? null]),
+      ).toEqual([['vnet5', null]]);
       expect(nftRuleset(ns).filter((o) => o.table)).toEqual([]);
     });
   });

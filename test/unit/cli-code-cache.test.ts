@@ -168,11 +168,20 @@ describe('writeCache, with caches of other bundles in the directory', () => {
     writeCache(own('apply-cc'), Buffer.from('y'));
     const left = readdirSync(cache);
     expect(left).toHaveLength(KEEP_FILES);
-    for (let i = 0; i < 10; i++) expect(left).toContain(own(`old${String.fromCharCode(97 + i)}`).split('/').pop());
+    for (let i = 0; i < 10; i++)
+      expect(left).toContain(
+        own(`old${String.fromCharCode(97 + i)}`)
+          .split('/')
+          .pop(),
+      );
     expect(left).toContain(own('apply-cc').split('/').pop());
     // The other bundle's oldest went; its newest stayed.
     expect(left).not.toContain(other(0).split('/').pop());
-    expect(left).toContain(other(KEEP_FILES - 1).split('/').pop());
+    expect(left).toContain(
+      other(KEEP_FILES - 1)
+        .split('/')
+        .pop(),
+    );
   });
 });
 
