@@ -1,6 +1,7 @@
 // A netlink connection: sequence numbers, pipelined requests, acks matched to
 // requests, multipart dumps, and extended-ACK errors mapped back to the op and
 // the attribute that caused them (ack.ts).
+import { setTimeout as sleep } from 'node:timers/promises';
 import { addon, ERRNO, nativeError, type NativeSocket } from '../native.js';
 import { NLMSG_DONE, NLMSG_ERROR, NLMSG_HDRLEN, NLM_F_DUMP_INTR } from './constants.js';
 import { NetlinkError } from '../errors.js';
@@ -27,7 +28,16 @@ export interface Reply {
 
 /** How many requests share one sendto(); their acks must fit the receive buffer. */
 export const PIPELINE_CHUNK = 256;
-const MAX_DUMP_RETRIES = 10;
+/**
+ * A dump the kernel marks interrupted is run again: the first few times at
+ * once, then after a pause that doubles (1, 2, 4... ms, at most 32): a run of
+ * changes (a batch of addresses added) lasts longer than several dumps, and
+ * retries that all fall inside it would give up while the table is about to
+ * settle. About a second of retrying in all before EINTR.
+ */
+const DUMP_RETRIES_AT_ONCE = 3;
+const MAX_DUMP_RETRIES = 40;
+const dumpRetryPauseMs = (attempt: number) => Math.min(32, 2 ** (attempt - DUMP_RETRIES_AT_ONCE));
 
 export type { Netns };
 
@@ -347,6 +357,7 @@ export class NetlinkConnection {
       if (attempt >= MAX_DUMP_RETRIES) {
         throw new NetlinkError(4 /* EINTR */, { op: `${req.describe()} (dump kept changing)` });
       }
+      if (attempt >= DUMP_RETRIES_AT_ONCE) await sleep(dumpRetryPauseMs(attempt));
     }
   }
 }
