@@ -118,7 +118,9 @@ export class NetlinkConnection {
         this.pending--;
       }
     };
-    const p = this.queue.then(run, run);
+    // With nothing queued the exchange starts now rather than a microtask
+    // later: a caller can then compute while the kernel answers (reconcile).
+    const p = this.pending === 1 ? run() : this.queue.then(run, run);
     this.queue = p.catch(() => undefined);
     return p;
   }

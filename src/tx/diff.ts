@@ -2,7 +2,8 @@
 // Only what differs becomes an op, so applying the same state twice sends
 // nothing the second time.
 import { ValidationError } from '../errors.js';
-import type { Address, AddressSpec } from '../rtnl/address.js';
+import type { Address } from '../rtnl/address.js';
+import { diffAddresses, prepareAddresses, type PreparedAddresses } from './addr-diff.js';
 import type { Link, LinkAttributes, LinkChanges, LinkSpec } from '../rtnl/link.js';
 import type { Neighbor } from '../rtnl/neigh.js';
 import type { Route, RouteSpec } from '../rtnl/route.js';
@@ -23,7 +24,6 @@ import {
   type OwnerScope,
 } from './owner.js';
 import type { Op } from './ops.js';
-import { must } from '../util/must.js';
 
 export interface KernelState {
   links: Link[];
@@ -210,29 +210,6 @@ function diffUnwanted(cur: KernelState, wanted: Set<string>, out: Diff, scope?: 
   }
 }
 
-const addrKey = (dev: string, text: string, prefix: number) => `${dev}|${text}/${prefix}`;
-
-function diffAddresses(cur: KernelState, want: DesiredState, idx: LinkIndex, out: Diff, scope?: OwnerScope): void {
-  const present = new Map<string, Address>();
-  for (const a of cur.addresses) {
-    const dev = idx.nameOf(a.index);
-    if (dev) present.set(addrKey(dev, a.address, a.prefix), a);
-  }
-  const wanted = new Set<string>();
-  for (const a of want.addresses ?? []) {
-    const c = parseCidr('address', a.address);
-    const dev = typeof a.dev === 'number' ? (idx.nameOf(a.dev) ?? String(a.dev)) : a.dev;
-    const key = addrKey(dev, bytesToIp(c.bytes), c.prefix);
-    wanted.add(key);
-    if (!present.has(key)) out.changes.push({ op: 'address.add', spec: { ...a, proto: scope?.proto ?? EUCANET_PROTO } });
-  }
-  for (const [key, a] of present) {
-    if (!mayTouch(whoseProto(a.proto, scope), scope) || wanted.has(key)) continue;
-    const spec: AddressSpec = { dev: must(idx.nameOf(a.index), `the link of address ${a.address}`), address: `${a.address}/${a.prefix}` };
-    out.changes.unshift({ op: 'address.delete', spec });
-  }
-}
-
 function routeKey(dst: string, table: number, gateway: string | undefined, dev: string | undefined): string {
   return `${dst}|${table}|${gateway ?? ''}|${dev ?? ''}`;
 }
@@ -266,13 +243,27 @@ function diffRoutes(cur: KernelState, want: DesiredState, idx: LinkIndex, out: D
   for (const w of wanted) if (!met.has(w.r)) out.changes.push({ op: 'route.add', spec: { ...w.r, protocol: scope?.proto ?? EUCANET_PROTO } });
 }
 
+/** What diffState computes from the desired state alone: see prepareDiff. */
+export interface PreparedDiff {
+  addresses: PreparedAddresses;
+}
+
+/**
+ * The desired side of diffState, which needs no kernel state: computed while
+ * the kernel's dumps are in flight (reconcile.ts plan()), and handed to
+ * diffState for the `want` it was computed from.
+ */
+export function prepareDiff(want: DesiredState): PreparedDiff {
+  return { addresses: prepareAddresses(want) };
+}
+
 /**
  * The ops that take `cur` to `want`. With a scope, only that owner's objects
  * (and unscoped ones it wants) are changed or removed; see owner.ts. With
  * `only` (an incremental plan: partial.ts), only the links named there are
  * removed when unwanted, and a device group is never deleted whole.
  */
-export function diffState(cur: KernelState, want: DesiredState, scope?: OwnerScope, only?: ReadonlySet<string>): Diff {
+export function diffState(cur: KernelState, want: DesiredState, scope?: OwnerScope, only?: ReadonlySet<string>, prep?: PreparedDiff): Diff {
   const out: Diff = { removals: [], changes: [] };
   const idx = new LinkIndex(cur.links);
   const wanted = diffLinks(want, idx, out, scope);
@@ -280,7 +271,7 @@ export function diffState(cur: KernelState, want: DesiredState, scope?: OwnerSco
   for (const [key, value] of Object.entries(want.sysctls ?? {})) {
     if (cur.sysctls[key] !== String(value)) out.changes.push({ op: 'sysctl', key, value: String(value) });
   }
-  diffAddresses(cur, want, idx, out, scope);
+  diffAddresses(cur.addresses, want, (i) => idx.nameOf(i), out, scope, prep?.addresses);
   diffRoutes(cur, want, idx, out, scope);
   if (want.fdb?.length || cur.fdb?.length) {
     const fresh = new Set(out.changes.flatMap((op) => (op.op === 'link.add' ? [op.spec.name] : [])));

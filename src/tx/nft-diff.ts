@@ -130,8 +130,22 @@ function diffPairs(b: NftSink, have: NftSet, def: NftSet, present: ElementPairs,
   if (add.length) b.addElements(def, add);
 }
 
-/** Adds to `b` the ops that take `cur` to `want`. Returns the number of ops added. */
-export function diffNft(cur: Current, want: DesiredNft, b: NftSink): number {
+/**
+ * The desired sets' elements as key -> value byte strings (inputPairs), set by
+ * set: computed from the desired state alone, so reconcile computes them while
+ * the kernel's dumps are in flight and hands them to diffNft.
+ */
+export function prepareNftPairs(want: DesiredNft): Map<DesiredSet, ElementPairs | undefined> {
+  const out = new Map<DesiredSet, ElementPairs | undefined>();
+  for (const s of want.sets) if (s.elements?.length) out.set(s, inputPairs(s, s.elements));
+  return out;
+}
+
+/**
+ * Adds to `b` the ops that take `cur` to `want`. Returns the number of ops
+ * added. `wantPairs`: prepareNftPairs(want), if computed already.
+ */
+export function diffNft(cur: Current, want: DesiredNft, b: NftSink, wantPairs?: ReadonlyMap<DesiredSet, ElementPairs | undefined>): number {
   for (const t of want.tables) {
     if (!isOwnedTable(t))
       throw new ValidationError('nft.tables', t.name, `eucanet only manages tables named "${OWNED_TABLE_PREFIX}" or "${OWNED_TABLE_PREFIX}-*"`);
@@ -175,9 +189,9 @@ export function diffNft(cur: Current, want: DesiredNft, b: NftSink): number {
     const { elements = [], ...def } = s;
     const have = haveSets.get(okey(s));
     const raw = have && sameSetType(have, def) ? cur.pairs?.get(okey(s)) : undefined;
-    const wantPairs = raw ? inputPairs(def, elements) : undefined;
-    if (have && raw && wantPairs) {
-      diffPairs(b, have, def, raw.pairs, wantPairs);
+    const pairs = raw ? (wantPairs?.has(s) ? wantPairs.get(s) : inputPairs(def, elements)) : undefined;
+    if (have && raw && pairs) {
+      diffPairs(b, have, def, raw.pairs, pairs);
       continue;
     }
     const wanted = parseElements(def, elements);

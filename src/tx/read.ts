@@ -9,7 +9,7 @@ import { checkRef, decodeLink, LinkDumpRequest, LinkGetRequest, type Link, type 
 import { decodeNeighbor, isNeighborMessage, NeighborDumpRequest, type Neighbor } from '../rtnl/neigh.js';
 import { decodeRoute, RouteDumpRequest, type Route } from '../rtnl/route.js';
 import { byteString } from '../util/bytes.js';
-import { ipv4ToBytes, ipv6ToBytes } from '../util/ip.js';
+import { ipv4Number, ipv4ToBytes, ipv6ToBytes } from '../util/ip.js';
 import { CommitContext } from './context.js';
 import { checked } from './ops.js';
 
@@ -117,14 +117,16 @@ export async function listAddresses(s: Session, filter: AddressFilter = {}): Pro
 
 /** An address dump's messages, decoded (of link `index` only, unless 0) and sorted by link, family and then numerically. */
 export function addressesOf(msgs: NlMessage[], index = 0): Address[] {
-  // Each sort key computed once.
-  return msgs
-    .filter(isInetAddress)
-    .map(decodeAddress)
-    .filter((a) => index === 0 || a.index === index)
-    .map((a) => ({ a, k: a.family === 4 ? `4${byteString(ipv4ToBytes(a.address))}` : `6${byteString(ipv6ToBytes(a.address))}` }))
-    .sort((x, y) => x.a.index - y.a.index || byText(x.k, y.k))
-    .map((x) => x.a);
+  // Each sort key computed once: IPv4 as its number, IPv6 as its bytes in a string.
+  const keyed: { a: Address; v4: number; v6: string }[] = [];
+  for (const m of msgs) {
+    if (!isInetAddress(m)) continue;
+    const a = decodeAddress(m);
+    if (index !== 0 && a.index !== index) continue;
+    keyed.push(a.family === 4 ? { a, v4: ipv4Number(a.address), v6: '' } : { a, v4: -1, v6: byteString(ipv6ToBytes(a.address)) });
+  }
+  // IPv4 (v6 = '') before IPv6 within a link.
+  return keyed.sort((x, y) => x.a.index - y.a.index || x.a.family - y.a.family || x.v4 - y.v4 || byText(x.v6, y.v6)).map((x) => x.a);
 }
 
 /** Routes of one family, optionally of one table (default: main) and of one protocol, sorted by destination. */

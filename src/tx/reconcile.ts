@@ -5,8 +5,8 @@ import type { Session } from '../session.js';
 import { readSysctl } from '../sys/sysctl.js';
 import type { DesiredState } from './desired.js';
 import { EUCANET_PROTO } from './owner.js';
-import { diffState, wantedNames, type KernelState } from './diff.js';
-import { diffNft, readOwned } from './nft-diff.js';
+import { diffState, prepareDiff, wantedNames, type KernelState } from './diff.js';
+import { diffNft, prepareNftPairs, readOwned } from './nft-diff.js';
 import { fdbLinks, foreignObjects, type Foreign, type OwnerScope } from './owner.js';
 import type { Delta } from './delta.js';
 import { planChanged } from './partial.js';
@@ -86,9 +86,23 @@ export async function plan(h: Session, want: DesiredState, opts: PlanOptions = {
   // rtnetlink dumps. The generation is read first: if another process changes
   // the ruleset after it, the kernel refuses our batch (ERESTART) and we plan again.
   const nftRead = readOwned(h.nft, keep).then((cur) => ({ genid: cur.genid, cur }));
-  const [cur, { genid, cur: nftCur }] = await Promise.all([readKernelState(h, want, scope), nftRead]);
+  const kernelRead = readKernelState(h, want, scope);
+  // Both exchanges are in the kernel's hands now (netlink/socket.ts starts an
+  // exchange at once on an idle connection): the desired side of the diff is
+  // computed meanwhile.
+  const nftWant = want.nft ?? { tables: [], chains: [], sets: [], rules: [] };
+  let prep, wantPairs;
+  try {
+    prep = prepareDiff(want);
+    wantPairs = prepareNftPairs(nftWant);
+  } catch (err) {
+    // Bad desired input: the reads are let finish (nothing is changed) and the error names the input.
+    await Promise.allSettled([kernelRead, nftRead]);
+    throw err;
+  }
+  const [cur, { genid, cur: nftCur }] = await Promise.all([kernelRead, nftRead]);
   phase('reads');
-  const d = diffState(cur, want, scope);
+  const d = diffState(cur, want, scope, undefined, prep);
   const foreign: Foreign[] = [];
   if (scope) {
     foreign.push(...foreignObjects(cur, scope, opts.ownerOfProto ?? (() => undefined), wantedNames(want)));
@@ -101,8 +115,7 @@ export async function plan(h: Session, want: DesiredState, opts: PlanOptions = {
   for (const op of d.removals) removals.add(op);
   const changes = new Transaction(h);
   for (const op of d.changes) changes.add(op);
-  const nftWant = want.nft ?? { tables: [], chains: [], sets: [], rules: [] };
-  if (nftCur.tables.length || nftWant.tables.length) diffNft(nftCur, nftWant, changes.nft);
+  if (nftCur.tables.length || nftWant.tables.length) diffNft(nftCur, nftWant, changes.nft, wantPairs);
   phase('diff');
   return { removals, changes, size: removals.size + changes.size, genid, foreign };
 }
