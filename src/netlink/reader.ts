@@ -46,6 +46,31 @@ export function splitMessages(buf: Buffer): NlMessage[] {
 }
 
 /**
+ * Where the attributes of message `m` start, after a family header of
+ * `familyHeaderLen` bytes. Throws DecodeError, naming `what`, if the message
+ * cannot hold that header: decoders call this before they read the header.
+ */
+export function attrsStart(m: NlMessage, familyHeaderLen: number, what: string): number {
+  if (m.length < NLMSG_HDRLEN + familyHeaderLen || m.offset + m.length > m.buf.length) {
+    const need = NLMSG_HDRLEN + familyHeaderLen;
+    throw new DecodeError(what, m.offset, `message length ${m.length} (its headers take ${need} bytes; ${m.buf.length - m.offset} in the buffer)`);
+  }
+  return m.offset + NLMSG_HDRLEN + familyHeaderLen;
+}
+
+/** The string in buf[p, p + n), up to its NUL terminator if it has one. */
+export function strAt(buf: Buffer, p: number, n: number): string {
+  let end = p + n;
+  for (let i = p; i < end; i++) {
+    if (buf[i] === 0) {
+      end = i;
+      break;
+    }
+  }
+  return buf.toString('utf8', p, end);
+}
+
+/**
  * The attributes of one area. Lookups by type return the first occurrence;
  * `each` visits all of them in order (for lists such as nft expressions).
  */
@@ -88,12 +113,7 @@ export class Attrs {
    * header: decoders call this before they read the header.
    */
   static ofMessage(m: NlMessage, familyHeaderLen: number, what = 'netlink message'): Attrs {
-    const end = m.offset + m.length;
-    if (m.length < NLMSG_HDRLEN + familyHeaderLen || end > m.buf.length) {
-      const need = NLMSG_HDRLEN + familyHeaderLen;
-      throw new DecodeError(what, m.offset, `message length ${m.length} (its headers take ${need} bytes; ${m.buf.length - m.offset} in the buffer)`);
-    }
-    return new Attrs(m.buf, m.offset + NLMSG_HDRLEN + familyHeaderLen, end, what);
+    return new Attrs(m.buf, attrsStart(m, familyHeaderLen, what), m.offset + m.length, what);
   }
 
   has(type: number): boolean {
@@ -155,15 +175,7 @@ export class Attrs {
   /** A string, up to its NUL terminator if it has one. */
   str(type: number): string | undefined {
     const p = this.payload(type);
-    if (p < 0) return undefined;
-    let end = p + this.lengthAt(p);
-    for (let i = p; i < end; i++) {
-      if (this.buf[i] === 0) {
-        end = i;
-        break;
-      }
-    }
-    return this.buf.toString('utf8', p, end);
+    return p < 0 ? undefined : strAt(this.buf, p, this.lengthAt(p));
   }
   /** The raw payload (a view, not a copy). */
   bytes(type: number): Buffer | undefined {
