@@ -186,13 +186,20 @@ function diffPort(p: DesiredPort, idx: LinkIndex, out: Diff, wanted: Set<string>
 }
 
 function diffUnwanted(cur: KernelState, wanted: Set<string>, out: Diff, scope?: OwnerScope, only?: ReadonlySet<string>): void {
-  const mine = (l: Link) => mayTouch(whoseLink(l, scope), scope);
+  // Whether each link is this plan's to change, worked out once (its alias parsed once).
+  const mineSet = new Set<Link>();
+  const ownedIdx = new Set<number>();
+  for (const l of cur.links) {
+    if (!mayTouch(whoseLink(l, scope), scope)) continue;
+    mineSet.add(l);
+    ownedIdx.add(l.index);
+  }
+  const mine = (l: Link) => mineSet.has(l);
   // An incremental plan removes only links it was asked about (`only`).
   const about = (l: Link) => only === undefined || only.has(l.name);
   const unwanted = cur.links.filter((l) => mine(l) && !wanted.has(l.name) && about(l));
   // A port that is not eucanet's (a hypervisor's tap, a veth) and no longer
   // wanted is released from eucanet's bridge rather than deleted.
-  const ownedIdx = new Set(cur.links.filter(mine).map((l) => l.index));
   for (const l of cur.links) {
     if (l.master !== undefined && ownedIdx.has(l.master) && !isOwnedAlias(l.alias) && !wanted.has(l.name) && about(l)) {
       out.changes.push({ op: 'link.set', ref: l.name, changes: { master: null } });
