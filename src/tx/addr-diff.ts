@@ -77,7 +77,7 @@ export function diffAddresses(
     const dev = nameOf(a.index);
     if (!dev) continue;
     let m = byDev.get(dev);
-    if (!m) byDev.set(dev, (m = new Map()));
+    if (!m) byDev.set(dev, (m = new Map<AddrKey, Address>()));
     m.set(presentKey(a.address, a.prefix), a);
   }
   const met = new Set<Address>();
