@@ -11,7 +11,8 @@
 // flood.ts, antispoof.ts):
 // - every setting (mode, segmentation, subnet, nodes, cc, clusters, ...) but
 //   the public pool and the reserved addresses, which only the CC reads;
-// - its own instances, in order (ports, anti-spoofing sets);
+// - its own instances, in order, but not their public addresses (ports,
+//   anti-spoofing sets);
 // - the groups of those instances, in order, but not their rules (the CC's firewall);
 // - with VXLAN unicast flooding (or `auto`, which may resolve to it), the
 //   group, node and MAC of every instance of those groups, in order (flood
@@ -66,6 +67,9 @@ function sameList<T>(a: readonly T[], b: readonly T[], eq: (x: T, y: T) => boole
 /** A group as an NC's plan reads it: everything but its rules. */
 const sameGroupForNc = (x: AllocatedGroup, y: AllocatedGroup) => sameJson({ ...x, rules: 0 }, { ...y, rules: 0 });
 
+/** An instance as its own node's plan reads it: everything but its public address (the CC's NAT). */
+const sameOwnForNc = (x: AllocatedInstance, y: AllocatedInstance) => sameJson({ ...x, publicIp: 0 }, { ...y, publicIp: 0 });
+
 /** An instance as another node's flood list (or, without segmentation, the group MAC sets) reads it. */
 const samePeer = (x: AllocatedInstance, y: AllocatedInstance) => x.group === y.group && x.node === y.node && x.mac === y.mac;
 
@@ -82,7 +86,7 @@ export function planMayChange(prev: AllocatedState, next: AllocatedState, role: 
   const node = role.node;
   const mine = (i: AllocatedInstance) => i.node === node;
   const here = pick(next.instances, mine);
-  if (!sameList(pick(prev.instances, mine), here, sameJson)) return true;
+  if (!sameList(pick(prev.instances, mine), here, sameOwnForNc)) return true;
   if (!here.length) return false;
   const hosted = new Set(here.map((i) => i.group));
   const carried = (g: AllocatedGroup) => hosted.has(groupKey(g));
