@@ -314,7 +314,11 @@ async function main() {
       /** @type {number[]} */
       const lat = [];
       const cpu0 = agents.map((a) => a.cpuMs());
+      /** Each NC agent's CPU by kind of operation (ms, summed over the operations of that kind). @type {Record<string, number[]>} */
+      const byKind = {};
+      const KINDS = ['authorize', 'revoke', 'runInstance', 'terminate'];
       for (let k = 0; k < OPS; k++) {
+        const before = agents.map((a) => a.cpuMs());
         // In fours: authorize a rule, revoke it, run an instance, terminate it.
         const p = port + Math.floor(k / 4);
         const rule = { protocol: /** @type {'tcp'} */ ('tcp'), from: p, to: p, cidr: '0.0.0.0/0' };
@@ -329,7 +333,17 @@ async function main() {
                 : (/** @type {State} */ s) => terminateInstance(s, id);
         lat.push(await propagate(store, watch, want, op));
         await sleep(250);
+        const kind = KINDS[k % 4];
+        const spent = agents.map((a, i) => a.cpuMs() - (before[i] ?? 0)).filter((_, i) => agents[i].host !== 'cc');
+        byKind[kind] = (byKind[kind] ?? spent.map(() => 0)).map((x, i) => x + (spent[i] ?? 0));
       }
+      // The median NC's CPU per operation of each kind (a version an NC's plan does not read costs it little).
+      const ncByKind = Object.fromEntries(
+        Object.entries(byKind).map(([kind, sums]) => {
+          const n = Math.ceil((OPS - KINDS.indexOf(kind)) / 4);
+          return [kind, r1(pct(sums.map((x) => x / n), 50))];
+        }),
+      );
       // CPU per operation of each agent while the operations propagated (the 250 ms pauses included: idle costs little).
       const perOp = agents.map((a, i) => (a.cpuMs() - cpu0[i]) / OPS);
       const ncs = perOp.filter((_, i) => agents[i].host !== 'cc').sort((a, b) => a - b);
@@ -337,6 +351,7 @@ async function main() {
         cc: r1(perOp[agents.findIndex((a) => a.host === 'cc')] ?? NaN),
         ncMedian: r1(ncs[Math.floor(ncs.length / 2)] ?? NaN),
         allAgents: r1(perOp.reduce((a, b) => a + b, 0)),
+        ncMedianByKind: ncByKind,
       };
       port += Math.ceil(OPS / 4);
       const one = [await throughput(store, 1, port), await throughput(store, 4, port + 1000)];

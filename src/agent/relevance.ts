@@ -73,6 +73,50 @@ const sameOwnForNc = (x: AllocatedInstance, y: AllocatedInstance) => sameJson({ 
 /** An instance as another node's flood list (or, without segmentation, the group MAC sets) reads it. */
 const samePeer = (x: AllocatedInstance, y: AllocatedInstance) => x.group === y.group && x.node === y.node && x.mac === y.mac;
 
+/** Which other instances an NC's plan reads: none, those of the groups it carries (VXLAN unicast flood lists), or all (one shared bridge). */
+type Peers = 'none' | 'group' | 'all';
+
+/** What an NC's plan reads of the instances, for one node. */
+interface Reads {
+  node: string;
+  hosted: Set<string>;
+  peers: Peers;
+}
+
+/** One instance's pair (before, after) at the same place: equal as the node reads them. */
+function samePair(x: AllocatedInstance, y: AllocatedInstance, r: Reads): boolean {
+  if (x === y) return true;
+  const mx = x.node === r.node;
+  if (mx !== (y.node === r.node)) return false;
+  if (mx && !sameOwnForNc(x, y)) return false;
+  if (r.peers === 'all') return samePeer(x, y);
+  if (r.peers === 'group') {
+    const gx = r.hosted.has(x.group);
+    if (gx !== r.hosted.has(y.group)) return false;
+    return !gx || samePeer(x, y);
+  }
+  return true;
+}
+
+/** The instances as the node reads them are the same in both lists. */
+function sameInstances(a: readonly AllocatedInstance[], b: readonly AllocatedInstance[], r: Reads): boolean {
+  // As many instances (an authorize, an association, a change elsewhere): pair
+  // them by place, mostly the same objects. (A pair that differs only by
+  // place is a maybe: allowed.)
+  if (a.length === b.length) {
+    for (let i = 0; i < a.length; i++) if (!samePair(a[i] as AllocatedInstance, b[i] as AllocatedInstance, r)) return false;
+    return true;
+  }
+  const mine = (i: AllocatedInstance) => i.node === r.node;
+  if (!sameList(pick(a, mine), pick(b, mine), sameOwnForNc)) return false;
+  if (r.peers === 'all') return sameList(a, b, samePeer);
+  if (r.peers === 'group') {
+    const member = (i: AllocatedInstance) => r.hosted.has(i.group);
+    return sameList(pick(a, member), pick(b, member), samePeer);
+  }
+  return true;
+}
+
 /**
  * Whether the plan of `role` for `next` may differ from its plan for `prev`
  * (both allocated, as the agent applies them). `false` is a proof that
@@ -84,18 +128,14 @@ export function planMayChange(prev: AllocatedState, next: AllocatedState, role: 
   if (role.role === 'cc') return true;
   if (!sameSettings(prev, next, NC_UNREAD)) return true;
   const node = role.node;
-  const mine = (i: AllocatedInstance) => i.node === node;
-  const here = pick(next.instances, mine);
-  if (!sameList(pick(prev.instances, mine), here, sameOwnForNc)) return true;
-  if (!here.length) return false;
-  const hosted = new Set(here.map((i) => i.group));
-  const carried = (g: AllocatedGroup) => hosted.has(groupKey(g));
-  if (!sameList(pick(prev.groups, carried), pick(next.groups, carried), sameGroupForNc)) return true;
+  // The groups it carries (the same in both when its own instances are).
+  const hosted = new Set<string>();
+  for (const i of prev.instances) if (i.node === node) hosted.add(i.group);
   const seg = next.segmentation;
-  if (seg === 'none') return !sameList(prev.instances, next.instances, samePeer);
-  if ((seg === 'vxlan' || seg === 'auto') && vxlanFloodOf(next) === 'unicast') {
-    const member = (i: AllocatedInstance) => hosted.has(i.group);
-    return !sameList(pick(prev.instances, member), pick(next.instances, member), samePeer);
-  }
-  return false;
+  const unicast = (seg === 'vxlan' || seg === 'auto') && vxlanFloodOf(next) === 'unicast';
+  const peers: Peers = !hosted.size ? 'none' : seg === 'none' ? 'all' : unicast ? 'group' : 'none';
+  if (!sameInstances(prev.instances, next.instances, { node, hosted, peers })) return true;
+  if (!hosted.size) return false;
+  const carried = (g: AllocatedGroup) => hosted.has(groupKey(g));
+  return !sameList(pick(prev.groups, carried), pick(next.groups, carried), sameGroupForNc);
 }
