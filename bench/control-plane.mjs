@@ -18,7 +18,7 @@
 //   change) and etcd's gRPC traffic in and out (its /metrics counters), the
 //   agents' reads and status puts included.
 //
-// Usage: node bench/control-plane.mjs [--agents 3,10,30] [--instances 5000] [--ops 30] [--writes 20]
+// Usage: node bench/control-plane.mjs [--agents 3,10,30] [--instances 5000] [--ops 30] [--writes 20] [--cold N] [--agent-node-args "..."]
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -49,6 +49,8 @@ const N = Number(arg('instances', '5000'));
 const OPS = Number(arg('ops', '30'));
 const WRITES = Number(arg('writes', '20'));
 const NODES = 200;
+// --agent-node-args "...": node's own flags for the fleet's agents (e.g. "--cpu-prof --cpu-prof-dir DIR" to see where their time goes).
+const AGENT_NODE_ARGS = arg('agent-node-args', '').split(' ').filter(Boolean);
 const CLOUD = 'bench';
 const CLI = new URL('../dist/cli/main.js', import.meta.url).pathname;
 const TAG = `eucp${process.pid % 10000}`;
@@ -117,7 +119,7 @@ class Agent {
     this.dnsmasq = undefined;
     const role = host === 'cc' ? ['--role', 'cc'] : ['--role', 'nc', '--node', host];
     const args = [CLI, 'agent', '--json', '--resync', '0', '--etcd', url, '--cloud', CLOUD, '--host', host, '--netns', ns, ...role];
-    this.child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+    this.child = spawn(process.execPath, [...AGENT_NODE_ARGS, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
     createInterface({ input: this.child.stdout }).on('line', (l) => {
       const o = JSON.parse(l);
       if (o.event === 'sync' && o.dnsmasqPid !== undefined) this.dnsmasq = o.dnsmasqPid;
