@@ -343,7 +343,15 @@ async function main() {
       const ncByKind = Object.fromEntries(
         Object.entries(byKind).map(([kind, sums]) => {
           const n = Math.ceil((OPS - KINDS.indexOf(kind)) / 4);
-          return [kind, r1(pct(sums.map((x) => x / n), 50))];
+          return [
+            kind,
+            r1(
+              pct(
+                sums.map((x) => x / n),
+                50,
+              ),
+            ),
+          ];
         }),
       );
       // CPU per operation of each agent while the operations propagated (the 250 ms pauses included: idle costs little).

@@ -60,7 +60,7 @@ function pick<T>(xs: readonly T[], keep: (x: T) => boolean): T[] {
 /** Two lists equal item by item under `eq` (same objects are equal at once). */
 function sameList<T>(a: readonly T[], b: readonly T[], eq: (x: T, y: T) => boolean): boolean {
   if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i] && !eq(a[i] as T, b[i] as T)) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i] && !eq(a[i], b[i])) return false;
   return true;
 }
 
@@ -104,7 +104,7 @@ function sameInstances(a: readonly AllocatedInstance[], b: readonly AllocatedIns
   // them by place, mostly the same objects. (A pair that differs only by
   // place is a maybe: allowed.)
   if (a.length === b.length) {
-    for (let i = 0; i < a.length; i++) if (!samePair(a[i] as AllocatedInstance, b[i] as AllocatedInstance, r)) return false;
+    for (let i = 0; i < a.length; i++) if (!samePair(a[i], b[i], r)) return false;
     return true;
   }
   const mine = (i: AllocatedInstance) => i.node === r.node;

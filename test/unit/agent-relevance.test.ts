@@ -30,7 +30,7 @@ function baseState(r: () => number): State {
   const instances = Array.from({ length: 8 }, (_, k) => ({
     id: `i-${k}`,
     group: `u/${groups[Math.floor(r() * 3)]?.name}`,
-    node: NODES[Math.floor(r() * NODES.length)] as string,
+    node: NODES[Math.floor(r() * NODES.length)],
     ...(r() < 0.3 ? { publicIp: true } : {}),
   }));
   return {

@@ -30,28 +30,36 @@ const state: State = {
 };
 
 let rev = 1;
-const put = (key: string, value: string): CacheEvent => ({ type: 'Put', kv: { key: Buffer.from(P + key), value: Buffer.from(value), mod_revision: String(++rev) } });
+const put = (key: string, value: string): CacheEvent => ({
+  type: 'Put',
+  kv: { key: Buffer.from(P + key), value: Buffer.from(value), mod_revision: String(++rev) },
+});
 const del = (key: string): CacheEvent => ({ type: 'Delete', kv: { key: Buffer.from(P + key), value: Buffer.from(''), mod_revision: String(++rev) } });
 
 describe('KeyCache.assembled', () => {
   it('equals a full assembly after every one of 500 random watch responses', () => {
     const r = rng(5);
     const keys = toKeys(state);
-    const cache = new KeyCache([...keys].map(([key, value]) => ({ key, value, mod: 1 })), 1);
+    const cache = new KeyCache(
+      [...keys].map(([key, value]) => ({ key, value, mod: 1 })),
+      1,
+    );
     let patched = 0;
     for (let step = 0; step < 500; step++) {
       const before = cache.assembled(P) as State;
       const names = [...keys.keys()].filter((k) => k.startsWith('instances/') || k.startsWith('groups/'));
-      const key = names[Math.floor(r() * names.length)] as string;
+      const key = names[Math.floor(r() * names.length)];
       const x = r();
       const evs: CacheEvent[] = [];
       const o = JSON.parse(keys.get(key) ?? '{}') as Record<string, unknown> & { order: number };
-      if (x < 0.5) evs.push(put(key, JSON.stringify({ ...o, note: step }))); // a value changed, same order
-      else if (x < 0.6) evs.push(put(key, JSON.stringify({ ...o, order: o.order + 100 }))); // moved
+      if (x < 0.5)
+        evs.push(put(key, JSON.stringify({ ...o, note: step }))); // a value changed, same order
+      else if (x < 0.6)
+        evs.push(put(key, JSON.stringify({ ...o, order: o.order + 100 }))); // moved
       else if (x < 0.7 && key.startsWith('instances/')) evs.push(del(key));
       else if (x < 0.8) evs.push(put(`instances/i-x${step}`, JSON.stringify({ id: `i-x${step}`, group: 'u/a', node: 'n0', order: 1000 + step })));
       else if (x < 0.9) evs.push(put('settings', JSON.stringify({ mode: 'MANAGED', subnet: '10.1.0.0/16', addrsPerNet: step % 2 ? 32 : 64 })));
-      else evs.push(put(key, JSON.stringify({ ...o, a: 1 })), put(names[0] as string, keys.get(names[0] as string) as string));
+      else evs.push(put(key, JSON.stringify({ ...o, a: 1 })), put(names[0], keys.get(names[0]) as string));
       for (const e of evs) {
         const k = e.kv.key.toString().slice(P.length);
         if (e.type === 'Delete') keys.delete(k);
@@ -68,7 +76,10 @@ describe('KeyCache.assembled', () => {
 
   it('a changed rule copies the lists and replaces one group: the instances are the same objects', () => {
     const keys = toKeys(state);
-    const cache = new KeyCache([...keys].map(([key, value]) => ({ key, value, mod: 1 })), 1);
+    const cache = new KeyCache(
+      [...keys].map(([key, value]) => ({ key, value, mod: 1 })),
+      1,
+    );
     const a = cache.assembled(P) as State;
     const g = JSON.parse(keys.get('groups/u/b') as string) as Record<string, unknown>;
     cache.apply(P, [put('groups/u/b', JSON.stringify({ ...g, rules: [{ protocol: 'tcp', from: 22, cidr: '0.0.0.0/0' }] }))]);
@@ -81,7 +92,10 @@ describe('KeyCache.assembled', () => {
 
   it('a value that is not JSON is refused naming its key, and the next good value is assembled', () => {
     const keys = toKeys(state);
-    const cache = new KeyCache([...keys].map(([key, value]) => ({ key, value, mod: 1 })), 1);
+    const cache = new KeyCache(
+      [...keys].map(([key, value]) => ({ key, value, mod: 1 })),
+      1,
+    );
     cache.assembled(P);
     cache.apply(P, [put('instances/i-3', '{oops')]);
     expect(() => cache.assembled(P)).toThrow(/instances\/i-3/);
