@@ -18,7 +18,7 @@
 //   change) and etcd's gRPC traffic in and out (its /metrics counters), the
 //   agents' reads and status puts included.
 //
-// Usage: node bench/control-plane.mjs [--agents 3,10,30] [--instances 5000] [--ops 30] [--writes 20]
+// Usage: node bench/control-plane.mjs [--agents 3,10,30] [--instances 5000] [--ops 30] [--writes 20] [--cold N] [--agent-node-args "..."]
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -49,6 +49,8 @@ const N = Number(arg('instances', '5000'));
 const OPS = Number(arg('ops', '30'));
 const WRITES = Number(arg('writes', '20'));
 const NODES = 200;
+// --agent-node-args "...": node's own flags for the fleet's agents (e.g. "--cpu-prof --cpu-prof-dir DIR" to see where their time goes).
+const AGENT_NODE_ARGS = arg('agent-node-args', '').split(' ').filter(Boolean);
 const CLOUD = 'bench';
 const CLI = new URL('../dist/cli/main.js', import.meta.url).pathname;
 const TAG = `eucp${process.pid % 10000}`;
@@ -117,7 +119,7 @@ class Agent {
     this.dnsmasq = undefined;
     const role = host === 'cc' ? ['--role', 'cc'] : ['--role', 'nc', '--node', host];
     const args = [CLI, 'agent', '--json', '--resync', '0', '--etcd', url, '--cloud', CLOUD, '--host', host, '--netns', ns, ...role];
-    this.child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+    this.child = spawn(process.execPath, [...AGENT_NODE_ARGS, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
     createInterface({ input: this.child.stdout }).on('line', (l) => {
       const o = JSON.parse(l);
       if (o.event === 'sync' && o.dnsmasqPid !== undefined) this.dnsmasq = o.dnsmasqPid;
@@ -314,7 +316,11 @@ async function main() {
       /** @type {number[]} */
       const lat = [];
       const cpu0 = agents.map((a) => a.cpuMs());
+      /** Each NC agent's CPU by kind of operation (ms, summed over the operations of that kind). @type {Record<string, number[]>} */
+      const byKind = {};
+      const KINDS = ['authorize', 'revoke', 'runInstance', 'terminate'];
       for (let k = 0; k < OPS; k++) {
+        const before = agents.map((a) => a.cpuMs());
         // In fours: authorize a rule, revoke it, run an instance, terminate it.
         const p = port + Math.floor(k / 4);
         const rule = { protocol: /** @type {'tcp'} */ ('tcp'), from: p, to: p, cidr: '0.0.0.0/0' };
@@ -329,7 +335,25 @@ async function main() {
                 : (/** @type {State} */ s) => terminateInstance(s, id);
         lat.push(await propagate(store, watch, want, op));
         await sleep(250);
+        const kind = KINDS[k % 4];
+        const spent = agents.map((a, i) => a.cpuMs() - (before[i] ?? 0)).filter((_, i) => agents[i].host !== 'cc');
+        byKind[kind] = (byKind[kind] ?? spent.map(() => 0)).map((x, i) => x + (spent[i] ?? 0));
       }
+      // The median NC's CPU per operation of each kind (a version an NC's plan does not read costs it little).
+      const ncByKind = Object.fromEntries(
+        Object.entries(byKind).map(([kind, sums]) => {
+          const n = Math.ceil((OPS - KINDS.indexOf(kind)) / 4);
+          return [
+            kind,
+            r1(
+              pct(
+                sums.map((x) => x / n),
+                50,
+              ),
+            ),
+          ];
+        }),
+      );
       // CPU per operation of each agent while the operations propagated (the 250 ms pauses included: idle costs little).
       const perOp = agents.map((a, i) => (a.cpuMs() - cpu0[i]) / OPS);
       const ncs = perOp.filter((_, i) => agents[i].host !== 'cc').sort((a, b) => a - b);
@@ -337,6 +361,7 @@ async function main() {
         cc: r1(perOp[agents.findIndex((a) => a.host === 'cc')] ?? NaN),
         ncMedian: r1(ncs[Math.floor(ncs.length / 2)] ?? NaN),
         allAgents: r1(perOp.reduce((a, b) => a + b, 0)),
+        ncMedianByKind: ncByKind,
       };
       port += Math.ceil(OPS / 4);
       const one = [await throughput(store, 1, port), await throughput(store, 4, port + 1000)];

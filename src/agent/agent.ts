@@ -17,6 +17,7 @@ import type { Netns } from '../sys/netns-path.js';
 import { Backoff } from './backoff.js';
 import { Coalescer } from './coalesce.js';
 import { MAX_REASONS, invalidOf, oneLine } from './result.js';
+import { planMayChange } from './relevance.js';
 import { NetnsEvents } from './netns-events.js';
 import { DriftJudge, wantedLinksOf, type JudgedEvent, type Wanted, type WantedLink } from './drift.js';
 import { wantedFdbOf } from './drift-fdb.js';
@@ -199,6 +200,7 @@ export class Agent extends EventEmitter<AgentEvents> {
   private async reconcile(triggers: SyncTrigger[]): Promise<Omit<SyncResult, 'seq' | 'trigger' | 'triggers'>> {
     const read = await this.readState(triggers);
     let invalid = read.invalid ? invalidOf(read.version, read.invalid) : undefined;
+    if (read.state && this.unconcerned(read.state, triggers)) return this.recordOnly(read.version, read.state);
     if (read.state) {
       try {
         return this.applyVersion(read.version, read.state, await this.applyNew(read.state, triggers));
@@ -250,6 +252,21 @@ export class Agent extends EventEmitter<AgentEvents> {
       this.incrementalFailed = oneLine(err);
       return this.apply(state);
     }
+  }
+
+  /**
+   * A new store version (nothing else asked for this sync) after a good sync
+   * whose role's plan is proven the same (relevance.ts): nothing to plan or
+   * send, the version is only recorded as applied.
+   */
+  private unconcerned(state: AllocatedState, triggers: SyncTrigger[]): boolean {
+    if (!this.snapshot || !this.applied || !triggers.every((t) => t === 'store')) return false;
+    return !planMayChange(this.applied.state, state, this.role);
+  }
+
+  private recordOnly(version: string, state: AllocatedState): Omit<SyncResult, 'seq' | 'trigger' | 'triggers'> {
+    if (this.applied?.version !== version) this.applied = { version, state, at: Date.now() };
+    return { result: 'ok', version, ops: 0, ms: 0, mode: 'unchanged' };
   }
 
   private async apply(state: AllocatedState, previous?: AppliedSnapshot): Promise<ApplyResult> {

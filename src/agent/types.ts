@@ -46,9 +46,11 @@ export interface SyncResult {
    * incremental: a new store version, only what changed since the last good
    * sync read and reconciled; full: everything read and reconciled (at start,
    * on drift, lost events, the periodic resync, SIGHUP, a retry, or after an
-   * incremental apply failed).
+   * incremental apply failed); unchanged: a new store version that the
+   * role's plan is proven not to read (agent/relevance.ts), recorded as
+   * applied without planning or touching the kernel.
    */
-  mode?: 'incremental' | 'full';
+  mode?: 'incremental' | 'full' | 'unchanged';
   /** An incremental sync: what changed ("ports 1, nft sets 1"). */
   changed?: string;
   /** The incremental apply failed (rolled back) and a full one was made instead: why, one line. */

@@ -63,7 +63,7 @@ import {
 } from './etcd-client.js';
 import { EtcdRangeClient, type PrefetchedRange, type RangeFn, type RangePage } from './etcd-range.js';
 import { KeyCache } from './etcd-cache.js';
-import { assemble, DELETED_KEY, diffKeys, statePrefix, toKeys } from './etcd-layout.js';
+import { DELETED_KEY, diffKeys, statePrefix, toKeys } from './etcd-layout.js';
 import { stagedImport } from './etcd-import.js';
 import { StateFeed } from './etcd-watch.js';
 import type { ReadOptions, Snapshot, Store, WatchOptions, WriteOptions } from './types.js';
@@ -225,7 +225,7 @@ export class EtcdStore extends EventEmitter<EtcdStoreEvents> implements Store {
     phase('store: etcd');
     this.feed.readServed(c.version);
     if (this.snap && this.snap.revision === c.version) return this.snap;
-    const doc = assemble(c.parsed(this.prefix));
+    const doc = c.assembled(this.prefix);
     if (doc === undefined) {
       throw Object.assign(new Error(`${this.name}: no state (put one with eucanet cloud put)`), { code: 'ENOENT', path: this.prefix });
     }

@@ -1,0 +1,141 @@
+// Which new state versions concern a host. Most versions of a big cloud do
+// not concern most node controllers: an authorize or revoke changes only the
+// CC's firewall, a run-instance only its node, the CC and the nodes carrying
+// its group (VXLAN flood lists). planMayChange() tells, from the version
+// applied and the new one (both allocated: unchanged objects are the same
+// objects, so the walk is mostly identity checks), whether the role's plan
+// (roles/index.ts planRole) can differ. It is exact one way: `false` only
+// when the plan is proven the same; `true` ("maybe") when unsure. The agent
+// then records a `false` version as applied without planning or touching the
+// kernel. What an NC's plan reads (roles/index.ts planNc, segments.ts,
+// flood.ts, antispoof.ts):
+// - every setting (mode, segmentation, subnet, nodes, cc, clusters, ...) but
+//   the public pool and the reserved addresses, which only the CC reads;
+// - its own instances, in order, but not their public addresses (ports,
+//   anti-spoofing sets);
+// - the groups of those instances, in order, but not their rules (the CC's firewall);
+// - with VXLAN unicast flooding (or `auto`, which may resolve to it), the
+//   group, node and MAC of every instance of those groups, in order (flood
+//   lists and static MAC entries);
+// - without segmentation (one shared bridge), every instance's MAC, in order.
+import type { Role } from '../managed/roles/index.js';
+import { vxlanFloodOf } from '../managed/roles/flood.js';
+import { groupKey, type AllocatedGroup, type AllocatedInstance, type AllocatedState } from '../managed/types.js';
+
+/** Top-level keys an NC's plan does not read (only the CC's NAT and DHCP do). */
+const NC_UNREAD = new Set(['groups', 'instances', 'publicIps', 'reservedIps']);
+
+/** Structural equality of JSON values (same keys, same order of array items). */
+export function sameJson(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+  if (Array.isArray(a) !== Array.isArray(b)) return false;
+  if (Array.isArray(a)) {
+    const bb = b as unknown[];
+    return a.length === bb.length && a.every((x, i) => sameJson(x, bb[i]));
+  }
+  const ka = Object.keys(a).filter((k) => (a as Record<string, unknown>)[k] !== undefined);
+  const kb = Object.keys(b).filter((k) => (b as Record<string, unknown>)[k] !== undefined);
+  if (ka.length !== kb.length) return false;
+  return ka.every((k) => Object.hasOwn(b, k) && sameJson((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]));
+}
+
+/** Equal settings (every top-level key but `skip`). */
+function sameSettings(a: AllocatedState, b: AllocatedState, skip: Set<string>): boolean {
+  const keys = new Set([...Object.keys(a), ...Object.keys(b)]);
+  for (const k of keys) {
+    if (skip.has(k)) continue;
+    if (!sameJson((a as unknown as Record<string, unknown>)[k], (b as unknown as Record<string, unknown>)[k])) return false;
+  }
+  return true;
+}
+
+/** The items of `xs` that `keep`, in order. */
+function pick<T>(xs: readonly T[], keep: (x: T) => boolean): T[] {
+  const out: T[] = [];
+  for (const x of xs) if (keep(x)) out.push(x);
+  return out;
+}
+
+/** Two lists equal item by item under `eq` (same objects are equal at once). */
+function sameList<T>(a: readonly T[], b: readonly T[], eq: (x: T, y: T) => boolean): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i] && !eq(a[i], b[i])) return false;
+  return true;
+}
+
+/** A group as an NC's plan reads it: everything but its rules. */
+const sameGroupForNc = (x: AllocatedGroup, y: AllocatedGroup) => sameJson({ ...x, rules: 0 }, { ...y, rules: 0 });
+
+/** An instance as its own node's plan reads it: everything but its public address (the CC's NAT). */
+const sameOwnForNc = (x: AllocatedInstance, y: AllocatedInstance) => sameJson({ ...x, publicIp: 0 }, { ...y, publicIp: 0 });
+
+/** An instance as another node's flood list (or, without segmentation, the group MAC sets) reads it. */
+const samePeer = (x: AllocatedInstance, y: AllocatedInstance) => x.group === y.group && x.node === y.node && x.mac === y.mac;
+
+/** Which other instances an NC's plan reads: none, those of the groups it carries (VXLAN unicast flood lists), or all (one shared bridge). */
+type Peers = 'none' | 'group' | 'all';
+
+/** What an NC's plan reads of the instances, for one node. */
+interface Reads {
+  node: string;
+  hosted: Set<string>;
+  peers: Peers;
+}
+
+/** One instance's pair (before, after) at the same place: equal as the node reads them. */
+function samePair(x: AllocatedInstance, y: AllocatedInstance, r: Reads): boolean {
+  if (x === y) return true;
+  const mx = x.node === r.node;
+  if (mx !== (y.node === r.node)) return false;
+  if (mx && !sameOwnForNc(x, y)) return false;
+  if (r.peers === 'all') return samePeer(x, y);
+  if (r.peers === 'group') {
+    const gx = r.hosted.has(x.group);
+    if (gx !== r.hosted.has(y.group)) return false;
+    return !gx || samePeer(x, y);
+  }
+  return true;
+}
+
+/** The instances as the node reads them are the same in both lists. */
+function sameInstances(a: readonly AllocatedInstance[], b: readonly AllocatedInstance[], r: Reads): boolean {
+  // As many instances (an authorize, an association, a change elsewhere): pair
+  // them by place, mostly the same objects. (A pair that differs only by
+  // place is a maybe: allowed.)
+  if (a.length === b.length) {
+    for (let i = 0; i < a.length; i++) if (!samePair(a[i], b[i], r)) return false;
+    return true;
+  }
+  const mine = (i: AllocatedInstance) => i.node === r.node;
+  if (!sameList(pick(a, mine), pick(b, mine), sameOwnForNc)) return false;
+  if (r.peers === 'all') return sameList(a, b, samePeer);
+  if (r.peers === 'group') {
+    const member = (i: AllocatedInstance) => r.hosted.has(i.group);
+    return sameList(pick(a, member), pick(b, member), samePeer);
+  }
+  return true;
+}
+
+/**
+ * Whether the plan of `role` for `next` may differ from its plan for `prev`
+ * (both allocated, as the agent applies them). `false` is a proof that
+ * planRole(prev, role) and planRole(next, role) are equal; `true` means
+ * maybe. A cluster controller reads nearly everything: any change is a maybe.
+ */
+export function planMayChange(prev: AllocatedState, next: AllocatedState, role: Role): boolean {
+  if (prev === next) return false;
+  if (role.role === 'cc') return true;
+  if (!sameSettings(prev, next, NC_UNREAD)) return true;
+  const node = role.node;
+  // The groups it carries (the same in both when its own instances are).
+  const hosted = new Set<string>();
+  for (const i of prev.instances) if (i.node === node) hosted.add(i.group);
+  const seg = next.segmentation;
+  const unicast = (seg === 'vxlan' || seg === 'auto') && vxlanFloodOf(next) === 'unicast';
+  const peers: Peers = !hosted.size ? 'none' : seg === 'none' ? 'all' : unicast ? 'group' : 'none';
+  if (!sameInstances(prev.instances, next.instances, { node, hosted, peers })) return true;
+  if (!hosted.size) return false;
+  const carried = (g: AllocatedGroup) => hosted.has(groupKey(g));
+  return !sameList(pick(prev.groups, carried), pick(next.groups, carried), sameGroupForNc);
+}
