@@ -17,6 +17,8 @@ export interface AppliedSnapshot {
   dhcpNets?: DhcpNetwork[];
   /** The NAT maps its conntrack step last cleaned up after (absent: not run, or it failed). */
   natKey?: string;
+  /** The interfaces preflight found, name -> ifindex (ApplyOptions.knownInterfaces). */
+  interfaces?: ReadonlyMap<string, number>;
 }
 
 /** The NAT maps as text: equal exactly when the conntrack step would judge every entry the same way. */

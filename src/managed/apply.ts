@@ -65,6 +65,13 @@ export interface ApplyOptions {
    * changed. Not on a dry run.
    */
   previous?: AppliedSnapshot;
+  /**
+   * Interfaces the caller knows are there, name -> ifindex: a snapshot's
+   * `interfaces`, when no link event named one of them since (the agent
+   * watches its namespace's events). Preflight does not ask the kernel for
+   * these again.
+   */
+  knownInterfaces?: ReadonlyMap<string, number>;
 }
 
 export interface ApplyResult {
@@ -137,7 +144,7 @@ export async function applyRole(state: AllocatedState, role: Role, opts: ApplyOp
       if (dhcp && early) await undoEarlyDhcp(dhcp, early);
       throw err;
     }
-    const snapshot: AppliedSnapshot = { desired };
+    const snapshot: AppliedSnapshot = { desired, interfaces: pre.interfaces };
     const out: ApplyResult = { ...base, plan: r.plan, ops: r.ops, stats: r.stats, foreign: r.plan.foreign, snapshot, ...(delta ? { delta } : {}) };
     // After the nft commit: until this step, a stale entry may still carry a
     // packet or two. An incremental apply skips it when the NAT maps are the
@@ -197,7 +204,8 @@ async function checkHost(h: Handle, state: AllocatedState, role: Role, opts: App
     }
   };
   try {
-    const pre = await preflight(h, state, role, undefined, role.role === 'cc' && (opts.dhcp ?? true) ? planIt : undefined);
+    const more = role.role === 'cc' && (opts.dhcp ?? true) ? planIt : undefined;
+    const pre = await preflight(h, state, role, undefined, more, opts.knownInterfaces);
     return { pre, dhcp, dhcpNets, dhcpSame };
   } catch (err) {
     if (err instanceof PreflightError && dhcpErr && err.problems.length === dhcpErr.problems.length) throw dhcpErr;
