@@ -95,7 +95,13 @@ export class FileStore implements Store {
    */
   async read(opts: ReadOptions = {}): Promise<Snapshot> {
     const seen = this.seen;
-    const same = seen && !opts.fresh ? await stat(this.path).then((st) => statKey(st) === seen.key, () => false) : false;
+    const same =
+      seen && !opts.fresh
+        ? await stat(this.path).then(
+            (st) => statKey(st) === seen.key,
+            () => false,
+          )
+        : false;
     const bytes = same && seen ? seen.bytes : await readBytes(this.path);
     if (bytes === undefined) throw Object.assign(new Error(`${this.path}: no such file`), { code: 'ENOENT', path: this.path });
     const version = same && seen ? seen.version : contentVersion(bytes);

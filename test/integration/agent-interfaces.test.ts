@@ -37,7 +37,13 @@ describe.skipIf(!isRoot)("the agent's preflight on an incremental sync (root)", 
     await withNetns(async (ns) => {
       nsExec(ns, 'ip', ['link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', 'eth1']);
       // With the namespace's events (the default drift source): they say when an interface changed.
-      const agent = new Agent({ role: { role: 'cc' }, netns: ns, source: new StoreSource(store), resyncSeconds: 0, dhcpOptions: { stateDir: join(dir, 'dhcp') } });
+      const agent = new Agent({
+        role: { role: 'cc' },
+        netns: ns,
+        source: new StoreSource(store),
+        resyncSeconds: 0,
+        dhcpOptions: { stateDir: join(dir, 'dhcp') },
+      });
       const seen: SyncResult[] = [];
       agent.on('sync', (r) => seen.push(r));
       let dnsmasq: number | undefined;

@@ -24,7 +24,11 @@ const applied = (state: AllocatedState) => {
 describe('dhcpNetworksSince', () => {
   it('keeps the last networks when only a group rule changed', () => {
     const prev = applied(seed);
-    const next: AllocatedState = { ...seed, groups: seed.groups.map((g, i) => (i === 0 ? { ...g, rules: [...g.rules, rule] } : g)), instances: [...seed.instances] };
+    const next: AllocatedState = {
+      ...seed,
+      groups: seed.groups.map((g, i) => (i === 0 ? { ...g, rules: [...g.rules, rule] } : g)),
+      instances: [...seed.instances],
+    };
     expect(dhcpNetworksSince(prev, next).networks).toBe(prev.dhcpNets);
   });
 

@@ -21,7 +21,11 @@ describe('flood lists between plans', () => {
   it('a version that changed only a rule keeps the same FDB array; the CC plans it whole otherwise', () => {
     const first = planRole(seed, { role: 'cc' }).fdb ?? [];
     expect(first.length).toBeGreaterThan(0);
-    const authorized: AllocatedState = { ...seed, groups: seed.groups.map((g, i) => (i === 0 ? { ...g, rules: [...g.rules, rule] } : g)), instances: [...seed.instances] };
+    const authorized: AllocatedState = {
+      ...seed,
+      groups: seed.groups.map((g, i) => (i === 0 ? { ...g, rules: [...g.rules, rule] } : g)),
+      instances: [...seed.instances],
+    };
     expect(planRole(authorized, { role: 'cc' }).fdb).toBe(first);
     expect(Object.isFrozen(first)).toBe(true);
     const cases: Array<[string, AllocatedState]> = [
