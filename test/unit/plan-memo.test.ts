@@ -65,4 +65,19 @@ describe('flood lists between plans', () => {
     expect(ports.some((p) => p.master === 'eucabr99')).toBe(true);
     expect(ports.filter((p, k) => p !== first[k]).length).toBeGreaterThan(0);
   });
+
+  it("a node's anti-spoofing elements are the same for unchanged instances, and made again for a changed one", () => {
+    const role = { role: 'nc' as const, node: 'nc1' };
+    const setOf = (s: AllocatedState, name: string) => planRole(s, role).nft?.sets.find((x) => x.name === name)?.elements ?? [];
+    const authorized: AllocatedState = { ...seed, groups: seed.groups.map((g) => ({ ...g, rules: [...g.rules, rule] })), instances: [...seed.instances] };
+    for (const name of ['macs', 'ips']) {
+      const first = setOf(seed, name);
+      expect(first.length).toBeGreaterThan(1);
+      setOf(authorized, name).forEach((e, k) => expect(e, name).toBe(first[k]));
+    }
+    const i0 = seed.instances.findIndex((i) => i.node === 'nc1');
+    const changed: AllocatedState = { ...seed, instances: seed.instances.map((x, i) => (i === i0 ? { ...x, mac: 'd0:0d:00:00:99:99' } : x)) };
+    expect(setOf(changed, 'macs')).toEqual(setOf(structuredClone(changed), 'macs'));
+    expect(setOf(changed, 'macs')).toContainEqual([seed.instances[i0].port, 'd0:0d:00:00:99:99']);
+  });
 });
