@@ -58,6 +58,12 @@ export class Agent extends EventEmitter<AgentEvents> {
   /** The source said a new version may be there, and no sync has read it since. */
   private storeChanged = false;
   private stopped = false;
+  /** Link events that named an interface preflight last found (by name or ifindex). */
+  private ifEpoch = 0;
+  /** The interfaces preflight last found, and the ifEpoch when that sync started: passed on while no event named one. */
+  private ifKnown?: { epoch: number; interfaces: ReadonlyMap<string, number> };
+  /** The interfaces the last sync's preflight found (kept while a sync runs; undefined: none yet, every link event counts). */
+  private ifWatched?: ReadonlyMap<string, number>;
 
   constructor(private readonly opts: AgentOptions) {
     super();
@@ -139,9 +145,18 @@ export class Agent extends EventEmitter<AgentEvents> {
   }
 
   private onEvent(ev: JudgedEvent): void {
+    if (ev.type === 'link') this.onLink((ev as Extract<JudgedEvent, { type: 'link' }>).link);
+    else if (ev.type === 'resync') this.ifEpoch++;
     const why = this.judge.judge(ev);
     if (why === 'resync') this.onDrift({ kind: 'resync', what: `events lost (${(ev as { source?: string }).source ?? 'netlink'})` });
     else if (why !== undefined) this.onDrift({ kind: 'drift', what: why });
+  }
+
+  /** A link event naming an interface preflight found (deleted, renamed, changed): the next sync looks them up again. */
+  private onLink(link: { index: number; name: string }): void {
+    const known = this.ifWatched;
+    if (!known || known.has(link.name)) this.ifEpoch++;
+    else for (const index of known.values()) if (index === link.index) return void this.ifEpoch++;
   }
 
   private onDrift(s: DriftSignal): void {
@@ -271,13 +286,24 @@ export class Agent extends EventEmitter<AgentEvents> {
 
   private async apply(state: AllocatedState, previous?: AppliedSnapshot): Promise<ApplyResult> {
     this.snapshot = undefined;
+    // An incremental sync does not look up the needed interfaces again when
+    // the last sync found them and no link event named one since (only with
+    // the namespace's events watched; a full reconcile always looks).
+    const epoch = this.ifEpoch;
+    const known = previous && this.driftSource && this.ifKnown?.epoch === epoch ? this.ifKnown.interfaces : undefined;
+    this.ifKnown = undefined;
     const r = await applyRole(state, this.role, {
       handle: this.handleNow(),
       ...(this.netns !== undefined ? { netns: this.netns } : {}),
       ...(this.opts.dhcpOptions ? { dhcpOptions: this.opts.dhcpOptions } : {}),
       ...(previous ? { previous } : {}),
+      ...(known ? { knownInterfaces: known } : {}),
     });
     this.snapshot = r.snapshot;
+    if (r.snapshot?.interfaces) {
+      this.ifKnown = { epoch, interfaces: r.snapshot.interfaces };
+      this.ifWatched = r.snapshot.interfaces;
+    }
     return r;
   }
 

@@ -17,7 +17,6 @@ import { DhcpValidationError, type DhcpNetwork } from '../dhcp/index.js';
 import { applyConntrack, ConntrackApplyError, type ApplyConntrack } from './apply-conntrack.js';
 import {
   applyDhcp,
-  dhcpNetworksFor,
   planDhcp,
   planHosts,
   plannedOnly,
@@ -32,7 +31,7 @@ import { checkRoleConflict, ownerNames } from './ownership.js';
 import { PreflightError, preflight, type Resolved } from './preflight.js';
 import { planRole, roleScope, type Role } from './roles/index.js';
 import { recordSysctls } from './sysctl-record.js';
-import { natKeyOf, type AppliedSnapshot } from './apply-snapshot.js';
+import { dhcpNetworksSince, natKeyOf, type AppliedSnapshot, type DhcpInputs } from './apply-snapshot.js';
 import { hostChangeOf } from './dhcp-delta.js';
 import { deltaOf, type Delta } from '../tx/delta.js';
 import type { AllocatedState, Segmentation } from './types.js';
@@ -65,6 +64,13 @@ export interface ApplyOptions {
    * changed. Not on a dry run.
    */
   previous?: AppliedSnapshot;
+  /**
+   * Interfaces the caller knows are there, name -> ifindex: a snapshot's
+   * `interfaces`, when no link event named one of them since (the agent
+   * watches its namespace's events). Preflight does not ask the kernel for
+   * these again.
+   */
+  knownInterfaces?: ReadonlyMap<string, number>;
 }
 
 export interface ApplyResult {
@@ -104,7 +110,7 @@ export type { AppliedSnapshot } from './apply-snapshot.js';
 export async function applyRole(state: AllocatedState, role: Role, opts: ApplyOptions = {}): Promise<ApplyResult> {
   const h: Handle = opts.handle ?? open(opts.netns !== undefined ? { netns: opts.netns } : {});
   try {
-    const { pre, dhcp, dhcpNets, dhcpSame } = await checkHost(h, state, role, opts);
+    const { pre, dhcp, dhcpNets, dhcpInputs, dhcpSame } = await checkHost(h, state, role, opts);
     phase('preflight');
     const desired = planRole(pre.state, role);
     phase('plan');
@@ -137,7 +143,7 @@ export async function applyRole(state: AllocatedState, role: Role, opts: ApplyOp
       if (dhcp && early) await undoEarlyDhcp(dhcp, early);
       throw err;
     }
-    const snapshot: AppliedSnapshot = { desired };
+    const snapshot: AppliedSnapshot = { desired, interfaces: pre.interfaces };
     const out: ApplyResult = { ...base, plan: r.plan, ops: r.ops, stats: r.stats, foreign: r.plan.foreign, snapshot, ...(delta ? { delta } : {}) };
     // After the nft commit: until this step, a stale entry may still carry a
     // packet or two. An incremental apply skips it when the NAT maps are the
@@ -155,7 +161,7 @@ export async function applyRole(state: AllocatedState, role: Role, opts: ApplyOp
       }
     }
     if (dhcp) out.dhcp = await applyDhcp(dhcp, r.ops, early);
-    if (dhcpNets !== undefined && (dhcp || dhcpSame)) snapshot.dhcpNets = dhcpNets;
+    if (dhcpNets !== undefined && (dhcp || dhcpSame)) Object.assign(snapshot, { dhcpNets, dhcpInputs });
     phase('dhcp');
     if (ctErr) throw ctErr;
     return out;
@@ -175,11 +181,15 @@ async function checkHost(h: Handle, state: AllocatedState, role: Role, opts: App
   let dhcpErr: DhcpValidationError | undefined;
   let dhcpNets: DhcpNetwork[] | undefined;
   let dhcpSame = false;
+  let dhcpInputs: DhcpInputs | undefined;
   const planIt = async (resolved: Resolved['state']): Promise<string[]> => {
     const cluster = role.role === 'cc' ? role.cluster : undefined;
-    const networks = (dhcpNets = dhcpNetworksFor(resolved, cluster));
+    const prev = opts.dryRun ? undefined : opts.previous;
+    const made = dhcpNetworksSince(prev, resolved, cluster);
+    const networks = (dhcpNets = made.networks);
+    dhcpInputs = made.inputs;
     // Only hosts changed since the last apply: only they are checked and handed to dnsmasq.
-    const change = !opts.dryRun && opts.previous?.dhcpNets ? hostChangeOf(opts.previous.dhcpNets, networks) : undefined;
+    const change = !prev?.dhcpNets ? undefined : networks === prev.dhcpNets ? { add: [], del: [] } : hostChangeOf(prev.dhcpNets, networks);
     // The same networks as the last apply served: nothing to check or change.
     if (change && !change.add.length && !change.del.length) {
       dhcpSame = true;
@@ -197,8 +207,9 @@ async function checkHost(h: Handle, state: AllocatedState, role: Role, opts: App
     }
   };
   try {
-    const pre = await preflight(h, state, role, undefined, role.role === 'cc' && (opts.dhcp ?? true) ? planIt : undefined);
-    return { pre, dhcp, dhcpNets, dhcpSame };
+    const more = role.role === 'cc' && (opts.dhcp ?? true) ? planIt : undefined;
+    const pre = await preflight(h, state, role, undefined, more, opts.knownInterfaces);
+    return { pre, dhcp, dhcpNets, dhcpInputs, dhcpSame };
   } catch (err) {
     if (err instanceof PreflightError && dhcpErr && err.problems.length === dhcpErr.problems.length) throw dhcpErr;
     throw err;

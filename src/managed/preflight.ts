@@ -67,43 +67,68 @@ function neededInterfaces(state: AllocatedState, role: Role): Array<[string, str
 
 export interface PreflightResult extends Resolved {
   where: string;
+  /** The needed interfaces found, name -> ifindex (for the next preflight's `known`). */
+  interfaces: Map<string, number>;
 }
 
 /**
  * Checks the host behind `h` for `role` and resolves auto. Throws one
  * PreflightError naming every missing piece (with those `more` finds in the
- * resolved state); changes nothing.
+ * resolved state); changes nothing. `known`: interfaces a caller knows are
+ * there (the last preflight's `interfaces`, with no link event naming one of
+ * them since: the agent): a needed one among them is not asked of the kernel
+ * again. 802.1Q support is looked up only when the segmentation is vlan or auto.
  */
 export async function preflight(
   h: Handle,
   state: AllocatedState,
   role: Role,
-  vlan: VlanSupport = vlanSupport(),
+  vlan?: VlanSupport,
   more?: (resolved: Resolved['state']) => Promise<string[]>,
+  known?: ReadonlyMap<string, number>,
 ): Promise<PreflightResult> {
   const where = h.netns === undefined ? 'this host' : `namespace ${String(h.netns)}`;
   const problems: string[] = [];
-  const resolved = resolveSegmentation(state, vlan, problems);
+  const askVlan = state.segmentation === 'vlan' || state.segmentation === 'auto';
+  const v = vlan ?? (askVlan ? vlanSupport() : { supported: false, how: 'not asked (segmentation is not vlan)' });
+  const resolved = resolveSegmentation(state, v, problems);
   // Other parts of the plan (the CC's DHCP) add their problems to the same error.
   if (more) problems.push(...(await more(resolved.state)));
-  // Each needed interface asked of the kernel by name: a dump of every link
-  // (thousands of taps on a busy node) is not needed to find a few.
   const needed = neededInterfaces(state, role);
+  const interfaces = await findInterfaces(h, needed, known);
+  for (const [field, name] of needed) if (!interfaces.has(name)) problems.push(`${field} ${JSON.stringify(name)}: no such interface in ${where}`);
+  // The role is planned here only when its VLAN devices could be refused.
+  if (!v.supported && state.segmentation === 'vlan' && resolved.state.segmentation === 'vlan') {
+    if ((planRole(resolved.state, role).links ?? []).some((l) => l.kind === 'vlan'))
+      problems.push(
+        `segmentation vlan: this kernel has no 802.1Q (${v.how}); use segmentation "vxlan" (with underlay addresses on cc and every node) or "auto"`,
+      );
+  }
+  if (problems.length) throw new PreflightError(where, problems);
+  return { ...resolved, where, interfaces };
+}
+
+/**
+ * The needed interfaces that are there, name -> ifindex. Each is asked of the
+ * kernel by name (a dump of every link, thousands of taps on a busy node, is
+ * not needed to find a few), except those in `known`.
+ */
+async function findInterfaces(h: Handle, needed: Array<[string, string]>, known?: ReadonlyMap<string, number>): Promise<Map<string, number>> {
+  const out = new Map<string, number>();
+  const ask: string[] = [];
+  for (const [, name] of needed) {
+    const index = known?.get(name);
+    if (index !== undefined) out.set(name, index);
+    else ask.push(name);
+  }
   const get = (name: string) =>
     h.links.get(name).catch((err: unknown) => {
       if (err instanceof ValidationError) return undefined; // not a possible interface name: no such interface
       throw err;
     });
-  const found = await Promise.all(needed.map(([, name]) => get(name)));
-  needed.forEach(([field, name], i) => {
-    if (!found[i]) problems.push(`${field} ${JSON.stringify(name)}: no such interface in ${where}`);
+  const found = await Promise.all(ask.map(get));
+  found.forEach((l, i) => {
+    if (l) out.set(ask[i], l.index);
   });
-  const wantsVlan = resolved.state.segmentation === 'vlan' && (planRole(resolved.state, role).links ?? []).some((l) => l.kind === 'vlan');
-  if (wantsVlan && !vlan.supported && state.segmentation === 'vlan') {
-    problems.push(
-      `segmentation vlan: this kernel has no 802.1Q (${vlan.how}); use segmentation "vxlan" (with underlay addresses on cc and every node) or "auto"`,
-    );
-  }
-  if (problems.length) throw new PreflightError(where, problems);
-  return { ...resolved, where };
+  return out;
 }

@@ -3,7 +3,7 @@
 // old file), and a periodic stat as the fallback for events that never come
 // (a directory replaced, a file system without inotify). Each change is
 // confirmed by hashing the bytes, so only a new version is reported.
-import { watch as fsWatch, type FSWatcher } from 'node:fs';
+import { watch as fsWatch, type FSWatcher, type Stats } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
 import { Latest } from './latest.js';
@@ -16,8 +16,15 @@ export interface FileWatchOptions {
   signal?: AbortSignal;
 }
 
-/** The version of a file's content: "" when there is no file. */
-export type VersionOf = (bytes: Buffer | undefined) => string;
+/**
+ * The version of a file's content: "" when there is no file. `key` (statKey)
+ * is given when the file's stat was the same before and after its bytes were
+ * read: those bytes are then the content of the file with that key.
+ */
+export type VersionOf = (bytes: Buffer | undefined, key?: string) => string;
+
+/** A file's identity and change times: another key, another file or content (atomic writers rename a new inode over it). */
+export const statKey = (st: Stats): string => `${st.ino}:${st.size}:${st.mtimeMs}:${st.ctimeMs}`;
 
 /** Watches `path`; the iterator yields each new version. `onEnd` runs once when it ends. */
 export function watchFile(path: string, versionOf: VersionOf, opts: FileWatchOptions, onEnd: () => void): Latest<string> {
@@ -36,11 +43,12 @@ export function watchFile(path: string, versionOf: VersionOf, opts: FileWatchOpt
 
   const check = async (trustStat: boolean): Promise<void> => {
     const st = await stat(path).catch(() => undefined);
-    const key = st ? `${st.ino}:${st.size}:${st.mtimeMs}:${st.ctimeMs}` : 'absent';
+    const key = st ? statKey(st) : 'absent';
     if (trustStat && key === lastStat && last !== undefined) return;
     lastStat = key;
     const bytes = st ? await readFile(path).catch(() => undefined) : undefined;
-    const v = versionOf(bytes);
+    const after = bytes ? await stat(path).catch(() => undefined) : undefined;
+    const v = versionOf(bytes, after && statKey(after) === key ? key : undefined);
     if (last === undefined)
       last = v; // the baseline: not reported
     else if (v !== last) {

@@ -7,7 +7,7 @@
 // The version is a hash of the file's bytes.
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { ValidationError } from '../errors.js';
 import { IncrementalCheck } from '../managed/check-incremental.js';
 import { indexLater } from './check-later.js';
@@ -16,11 +16,11 @@ import type { State } from '../managed/types.js';
 import { parseJson, validateState } from '../managed/validate.js';
 import { writeFileAtomic } from '../util/file.js';
 import { ConflictError } from './errors.js';
-import { watchFile } from './file-watch.js';
+import { statKey, watchFile } from './file-watch.js';
 import type { Latest } from './latest.js';
 import { Interner } from './intern.js';
 import { withLock } from './lock.js';
-import type { Snapshot, Store, WatchOptions, WriteOptions } from './types.js';
+import type { ReadOptions, Snapshot, Store, WatchOptions, WriteOptions } from './types.js';
 
 export interface FileStoreOptions {
   /** How long a write waits while one live process keeps the lock (default 10 s). */
@@ -76,6 +76,8 @@ export class FileStore implements Store {
   private readonly watches = new Set<Latest<string>>();
   private readonly interner = new Interner();
   private readonly check = new IncrementalCheck();
+  /** The bytes a watch last read whole, with the file's stat key and their version (see read()). */
+  private seen?: { key: string; bytes: Buffer; version: string };
 
   constructor(
     readonly path: string,
@@ -85,16 +87,31 @@ export class FileStore implements Store {
     this.lockPath = `${path}.lock`;
   }
 
-  async read(): Promise<Snapshot> {
-    const bytes = await readBytes(this.path);
+  /**
+   * The state and its version. Right after a watch reported a version, the
+   * file is not read and hashed again: when its stat (inode, size, times) is
+   * the one the watch read it with, the watch's bytes are used. A fresh read
+   * (an agent's resync, SIGHUP) always reads the file.
+   */
+  async read(opts: ReadOptions = {}): Promise<Snapshot> {
+    const seen = this.seen;
+    const same =
+      seen && !opts.fresh
+        ? await stat(this.path).then(
+            (st) => statKey(st) === seen.key,
+            () => false,
+          )
+        : false;
+    const bytes = same && seen ? seen.bytes : await readBytes(this.path);
     if (bytes === undefined) throw Object.assign(new Error(`${this.path}: no such file`), { code: 'ENOENT', path: this.path });
+    const version = same && seen ? seen.version : contentVersion(bytes);
     const doc = parseJson(bytes.toString('utf8'), this.path);
     if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) throw new ValidationError(this.path, doc, 'expected a JSON object');
     // Unchanged objects keep their identity from the last read: only what changed is checked again.
     const state = this.interner.intern(doc);
     const valid = this.check.check(state) ? state : validateState(state);
     indexLater(this.check);
-    return { state: valid, version: contentVersion(bytes) };
+    return { state: valid, version };
   }
 
   async write(next: State, opts: WriteOptions = {}): Promise<string> {
@@ -109,7 +126,12 @@ export class FileStore implements Store {
   }
 
   watch(opts: WatchOptions = {}): AsyncIterableIterator<string> {
-    const w = watchFile(this.path, contentVersion, { ...opts, ...(this.opts.pollMs !== undefined ? { pollMs: this.opts.pollMs } : {}) }, () =>
+    const versionOf = (bytes: Buffer | undefined, key?: string): string => {
+      const version = contentVersion(bytes);
+      if (bytes && key !== undefined) this.seen = { key, bytes, version };
+      return version;
+    };
+    const w = watchFile(this.path, versionOf, { ...opts, ...(this.opts.pollMs !== undefined ? { pollMs: this.opts.pollMs } : {}) }, () =>
       this.watches.delete(w),
     );
     this.watches.add(w);

@@ -110,6 +110,7 @@ export function sameValue(a: unknown, b: unknown): boolean {
 }
 
 function sameList(a: readonly unknown[], b: readonly unknown[]): boolean {
+  if (a === b) return true;
   if (a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (!sameValue(a[i], b[i])) return false;
   return true;

@@ -164,17 +164,20 @@ export async function planChanged(h: Session, want: DesiredState, d: Delta, opts
     const genid = await h.nft.generation();
     return { genid, cur: d.nft.whole ? await readOwned(h.nft, keep) : await readChangedNft(h.nft, d.nft, keep) };
   })();
-  const [{ cur, only }, { genid, cur: nftCur }] = await Promise.all([readChanged(h, want, d, scope), nftRead]);
-  const part = narrowed(want, d);
-  const diff = diffState(cur, part, scope, only);
-  const foreign: Foreign[] = [];
-  if (scope) {
-    foreign.push(...foreignObjects(cur, scope, opts.ownerOfProto ?? (() => undefined), wantedNames(part)));
-  }
+  // A version that changed only nftables (a rule authorized or revoked, a
+  // NAT map element) sends no rtnetlink request at all.
+  const rtnlSame = !d.links && !d.ports.size && !d.addresses && !d.routes && !d.fdb && !d.sysctls.length;
+  const [read, { genid, cur: nftCur }] = await Promise.all([rtnlSame ? undefined : readChanged(h, want, d, scope), nftRead]);
   const removals = new Transaction(h);
-  for (const op of diff.removals) removals.add(op);
   const changes = new Transaction(h);
-  for (const op of diff.changes) changes.add(op);
+  const foreign: Foreign[] = [];
+  if (read) {
+    const part = narrowed(want, d);
+    const diff = diffState(read.cur, part, scope, read.only);
+    if (scope) foreign.push(...foreignObjects(read.cur, scope, opts.ownerOfProto ?? (() => undefined), wantedNames(part)));
+    for (const op of diff.removals) removals.add(op);
+    for (const op of diff.changes) changes.add(op);
+  }
   if (!d.links && d.fdbChange) for (const op of fdbOps(d.fdbChange)) changes.add(op);
   if (nftCur.tables.length || nftWant.tables.length) diffNft(nftCur, d.nft.whole ? nftWant : narrowedNft(nftWant, d.nft), changes.nft);
   if (!d.nft.whole) elementOps(nftWant, d.nft, changes.nft);

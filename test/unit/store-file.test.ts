@@ -94,6 +94,34 @@ describe('FileStore watch', () => {
     expect(await nextWithin(it, 2000)).toEqual({ value: undefined, done: true });
   });
 
+  it("a read right after the watch reported a version uses the watch's bytes (the file is not read again); a fresh read, or a file replaced since, is read", async () => {
+    // A large state, so that one read of it stands out in the process's read bytes (/proc/self/io rchar).
+    const big = ops.createGroup(seed(), 'bob/db').state;
+    big.groups = [...(big.groups ?? []), ...Array.from({ length: 400 }, (_, i) => ({ owner: 'load', name: `g${i}`, rules: [] }))];
+    const p = stateFile(formatState(seed()));
+    const size = Buffer.byteLength(formatState(big));
+    const rchar = () => Number(/rchar: (\d+)/.exec(readFileSync('/proc/self/io', 'utf8'))?.[1]);
+    const store = new FileStore(p, { pollMs: 5000 });
+    const it = store.watch();
+    await sleep(50);
+    const v = await store.write(big);
+    expect(await nextWithin(it, 2000)).toEqual({ value: v, done: false });
+    let r0 = rchar();
+    const snap = await store.read();
+    const readBytes = rchar() - r0;
+    expect(snap.version).toBe(v);
+    expect(snap.state.groups).toHaveLength(big.groups.length);
+    expect(readBytes, 'bytes read by the read after the watch').toBeLessThan(size / 2);
+    r0 = rchar();
+    expect((await store.read({ fresh: true })).version).toBe(v);
+    expect(rchar() - r0, 'a fresh read reads the file').toBeGreaterThanOrEqual(size);
+    // Replaced by another writer before the watch saw it: read, with the new version.
+    const text = formatState(ops.createGroup(big, 'bob/web').state);
+    await writeFileAtomic(p, text);
+    expect((await store.read()).version).toBe(contentVersion(text));
+    await store.close();
+  });
+
   it('a burst of writes: a slow consumer gets the latest version, not a stale one', async () => {
     const p = stateFile();
     const store = new FileStore(p);

@@ -20,11 +20,23 @@ const F = 'bridge' as const;
 const T = NC_TABLE;
 const at = (c: string, exprs: RuleBuilder, comment?: string): RuleSpec => ({ family: F, table: T, chain: c, exprs, ...(comment ? { comment } : {}) });
 
+/**
+ * An instance's (port, MAC) and (port, address) elements, kept per instance
+ * object (allocation hands an unchanged instance over as the same object):
+ * the same frozen elements a version later, which the delta compares by identity.
+ */
+const pairs = new WeakMap<AllocatedInstance, { mac: readonly string[]; ip: readonly string[] }>();
+function pairsOf(i: AllocatedInstance): { mac: readonly string[]; ip: readonly string[] } {
+  let p = pairs.get(i);
+  if (!p) pairs.set(i, (p = { mac: Object.freeze([i.port, i.mac]), ip: Object.freeze([i.port, i.privateIp]) }));
+  return p;
+}
+
 export function ncNft(state: AllocatedState, here: AllocatedInstance[], uplink: string): DesiredNft {
   const sets: DesiredSet[] = [
     { family: F, table: T, name: 'ports', key: 'ifname', elements: here.map((i) => i.port) },
-    { family: F, table: T, name: 'macs', key: ['ifname', 'ether_addr'], elements: here.map((i) => [i.port, i.mac]) },
-    { family: F, table: T, name: 'ips', key: ['ifname', 'ipv4_addr'], elements: here.map((i) => [i.port, i.privateIp]) },
+    { family: F, table: T, name: 'macs', key: ['ifname', 'ether_addr'], elements: here.map((i) => pairsOf(i).mac as string[]) },
+    { family: F, table: T, name: 'ips', key: ['ifname', 'ipv4_addr'], elements: here.map((i) => pairsOf(i).ip as string[]) },
   ];
   const chains: Chain[] = [{ family: F, table: T, name: 'prerouting', type: 'filter', hook: 'prerouting', priority: -200, policy: 'accept' }];
   const rules: RuleSpec[] = [

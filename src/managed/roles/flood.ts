@@ -94,6 +94,31 @@ export function groupPeers(state: AllocatedState, g: AllocatedGroup, self: HostI
  */
 export function floodEntries(state: AllocatedState, groups: readonly AllocatedGroup[], self: HostId, priv: string): FdbSpec[] {
   if (state.segmentation !== 'vxlan' || vxlanFloodOf(state) !== 'unicast') return [];
+  // The last plan's entries, the same frozen array, when nothing they are
+  // made of changed (a rule authorized, an address associated): the delta
+  // between two versions then compares them by identity.
+  const key = `${self.role === 'cc' ? `cc ${self.cluster ?? ''}` : `nc ${self.node}`} ${priv}`;
+  const { groups: _g, instances, reservedIps: _r, ...rest } = state;
+  const inputs = { ctx: JSON.stringify(rest), groups: groups.map((g) => `${groupKey(g)} ${g.vlan}`).join('\n'), instances };
+  const had = fdbMemo.get(key);
+  if (had && sameInputs(had.inputs, inputs)) return had.out;
+  const out = Object.freeze(makeFloodEntries(state, groups, self, priv)) as FdbSpec[];
+  for (const e of out) Object.freeze(e);
+  fdbMemo.set(key, { inputs, out });
+  return out;
+}
+
+interface FloodInputs {
+  ctx: string;
+  groups: string;
+  instances: readonly AllocatedState['instances'][number][];
+}
+/** Per host and private NIC (a process plans one or two roles): the last entries and what they were made of. */
+const fdbMemo = new Map<string, { inputs: FloodInputs; out: FdbSpec[] }>();
+const sameInputs = (a: FloodInputs, b: FloodInputs): boolean =>
+  a.ctx === b.ctx && a.groups === b.groups && a.instances.length === b.instances.length && a.instances.every((x, i) => x === b.instances[i]);
+
+function makeFloodEntries(state: AllocatedState, groups: readonly AllocatedGroup[], self: HostId, priv: string): FdbSpec[] {
   const out: FdbSpec[] = [];
   const byGroup = instancesByGroup(state);
   const cluster = clusterOfHost(state, self);

@@ -1,10 +1,10 @@
 // The two roles as pure functions: an allocated MANAGED state and a role in,
 // the desired kernel state of that host out (applied by tx/reconcile.ts).
 import { ValidationError } from '../../errors.js';
-import type { DesiredState } from '../../tx/desired.js';
+import type { DesiredPort, DesiredState } from '../../tx/desired.js';
 import { allNodes, clusterOfNode, gatewayOf, pickCluster } from '../clusters.js';
 import { groupNet, parseBlock } from '../net.js';
-import { groupKey, type AllocatedState } from '../types.js';
+import { groupKey, type AllocatedInstance, type AllocatedState } from '../types.js';
 import { ncNft } from './antispoof.js';
 import { ccNft } from './firewall.js';
 import { bridgeOf } from './names.js';
@@ -37,7 +37,8 @@ export function planCc(state: AllocatedState, cluster?: string): DesiredState {
   }
   const tunnels = clusterTunnels(state, c);
   net.links.push(...tunnels.links);
-  net.fdb.push(...tunnels.fdb);
+  // (net.fdb may be the last plan's frozen array: flood.ts.)
+  if (tunnels.fdb.length) net.fdb = [...net.fdb, ...tunnels.fdb];
   // Each CC NATs only its own cluster's instances' public addresses.
   for (const i of state.instances) {
     if (i.publicIp !== undefined && clusterOfNode(state, i.node)?.name === c.name) {
@@ -64,14 +65,24 @@ export function planNc(state: AllocatedState, node: string): DesiredState {
   const keys = new Set(here.map((i) => i.group));
   const groups = state.groups.filter((g) => keys.has(groupKey(g)));
   const net = hostSegments(state, groups, { role: 'nc', node }, host.privateInterface, host.underlay);
-  for (const i of here) {
-    const g = must(
-      groups.find((x) => groupKey(x) === i.group),
-      `group ${i.group}`,
-    );
-    net.ports.push({ name: i.port, master: bridgeOf(state, g), up: true, tap: { alias: `eucanet:port ${i.id} group ${i.group}` } });
-  }
+  const bridges = new Map(groups.map((g) => [groupKey(g), bridgeOf(state, g)]));
+  for (const i of here) net.ports.push(portOf(i, must(bridges.get(i.group), `group ${i.group}`)));
   return { ...net, nft: ncNft(state, here, host.privateInterface) };
+}
+
+/**
+ * An instance's port, kept per instance object (allocation hands an
+ * unchanged instance over as the same object): the same frozen port a
+ * version later, which the delta between the two compares by identity.
+ */
+const ports = new WeakMap<AllocatedInstance, DesiredPort>();
+function portOf(i: AllocatedInstance, master: string): DesiredPort {
+  const had = ports.get(i);
+  if (had?.master === master) return had;
+  const tap = Object.freeze({ alias: `eucanet:port ${i.id} group ${i.group}` });
+  const port: DesiredPort = Object.freeze({ name: i.port, master, up: true, tap });
+  ports.set(i, port);
+  return port;
 }
 
 export function planRole(state: AllocatedState, role: Role): DesiredState {
