@@ -3,8 +3,10 @@
 // dist/cli/eucanet.cjs, and this launcher (bundled over dist/cli/main.js) runs
 // it with a V8 code cache (code-cache.ts). The build fills in the bundle's
 // content hash. Run as tsc wrote it (not bundled) it has no bundle to run.
-import { fileURLToPath } from 'node:url';
 import { cacheKey, runBundle } from './code-cache.js';
+
+// No import of Node's modules (code-cache.ts says why).
+const { fileURLToPath } = process.getBuiltinModule('node:url');
 
 declare const EUCANET_BUNDLE_HASH: string | undefined;
 
