@@ -28,6 +28,7 @@ const { closeSync, fstatSync, lstatSync, mkdirSync, openSync, readdirSync, readF
   process.getBuiltinModule('node:fs');
 const { createRequire } = process.getBuiltinModule('node:module');
 const { homedir } = process.getBuiltinModule('node:os');
+// eslint-disable-next-line @typescript-eslint/unbound-method -- node:path's functions do not use `this`
 const { basename, dirname, join } = process.getBuiltinModule('node:path');
 const { Script } = process.getBuiltinModule('node:vm');
 

@@ -48,5 +48,5 @@ export function tapAttributes(spec: TapSpec): LinkChanges | undefined {
     const v = (spec as Record<string, unknown>)[k];
     if (v !== undefined && !TAP_ONLY.has(k)) (out ??= {})[k] = v;
   }
-  return out as LinkChanges | undefined;
+  return out;
 }

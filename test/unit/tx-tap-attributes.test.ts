@@ -6,7 +6,18 @@ import { tapAttributes } from '../../src/tx/inverse.js';
 describe('tapAttributes', () => {
   it('keeps the link attributes given and leaves out the tap options and undefined values', () => {
     expect(
-      tapAttributes({ tun: false, vnetHdr: true, multiQueue: false, owner: 0, ownerGroup: 0, master: 'eucabr10', up: true, mtu: 1450, alias: undefined, group: 7 }),
+      tapAttributes({
+        tun: false,
+        vnetHdr: true,
+        multiQueue: false,
+        owner: 0,
+        ownerGroup: 0,
+        master: 'eucabr10',
+        up: true,
+        mtu: 1450,
+        alias: undefined,
+        group: 7,
+      }),
     ).toEqual({ master: 'eucabr10', up: true, mtu: 1450, group: 7 });
     expect(Object.keys(tapAttributes({ master: null, address: 'd0:0d:0a:00:00:02' }) ?? {})).toEqual(['master', 'address']);
   });
