@@ -34,9 +34,19 @@ export function inverseChanges(ref: LinkRef, changes: LinkChanges, ctx: CommitCo
   return Object.keys(back).length ? back : undefined;
 }
 
-/** The link attributes of a tap spec (what is set after the tap exists), or undefined if none. */
+/** A tap spec's own options: the rest of it are link attributes. */
+const TAP_ONLY = new Set(['tun', 'vnetHdr', 'multiQueue', 'owner', 'ownerGroup']);
+
+/**
+ * The link attributes of a tap spec (what is set after the tap exists), or
+ * undefined if none. One loop over its keys, without the rest copy, entries
+ * and filter: a node's apply runs it for every tap.
+ */
 export function tapAttributes(spec: TapSpec): LinkChanges | undefined {
-  const { tun: _t, vnetHdr: _v, multiQueue: _m, owner: _o, ownerGroup: _g, ...attrs } = spec;
-  const defined = Object.entries(attrs).filter(([, v]) => v !== undefined);
-  return defined.length ? Object.fromEntries(defined) : undefined;
+  let out: Record<string, unknown> | undefined;
+  for (const k of Object.keys(spec)) {
+    const v = (spec as Record<string, unknown>)[k];
+    if (v !== undefined && !TAP_ONLY.has(k)) (out ??= {})[k] = v;
+  }
+  return out;
 }

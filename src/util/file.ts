@@ -2,7 +2,6 @@
 // server's configuration and leases).
 import { open, realpath, rename, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { randomHex } from './crypto-lazy.js';
 
 export interface AtomicWriteOptions {
   /** The file's mode, whatever the umask and the old file say. Default: the old file's, or 0644 for a new one. */
@@ -21,7 +20,11 @@ export interface AtomicWriteOptions {
 export async function writeFileAtomic(path: string, data: string, opts: AtomicWriteOptions = {}): Promise<void> {
   const target = opts.followSymlinks === false ? path : await realpath(path).catch(() => path);
   const dir = dirname(target);
-  const tmp = join(dir, `.${basename(target)}.${process.pid}.${randomHex(4)}.tmp`);
+  // The pid and a random number name it; opened with O_EXCL ('wx'), a name
+  // taken, or a link put there, is refused rather than followed. Math.random,
+  // not node:crypto: a cold CC writes its DHCP files through here before it
+  // starts dnsmasq, and loading crypto (OpenSSL's setup) costs more than the write.
+  const tmp = join(dir, `.${basename(target)}.${process.pid}.${((Math.random() * 0x100000000) >>> 0).toString(16)}.tmp`);
   const st = await stat(target).catch(() => undefined);
   const mode = opts.mode ?? (st ? st.mode & 0o7777 : 0o644);
   try {

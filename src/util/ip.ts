@@ -71,23 +71,53 @@ export function formatIPv4(b: Uint8Array, off = 0): string {
   return `${b[off]}.${b[off + 1]}.${b[off + 2]}.${b[off + 3]}`;
 }
 
+/**
+ * IPv6 text (what node's isIPv6 takes, without a zone "%id") as its 16
+ * network-order bytes, or undefined. One pass over the char codes, no regular
+ * expression and no split: a kernel dump's link-local addresses (one per tap
+ * on a node) come through here.
+ */
 export function parseIPv6(s: string): Buffer | undefined {
-  if (!isIPv6(s) || s.includes('%')) return undefined;
-  let head = s;
-  let tail4: Buffer | undefined;
-  const lastColon = s.lastIndexOf(':');
-  if (s.includes('.')) {
-    tail4 = parseIPv4(s.slice(lastColon + 1));
-    if (!tail4) return undefined;
-    head = `${s.slice(0, lastColon + 1)}${tail4.readUInt16BE(0).toString(16)}:${tail4.readUInt16BE(2).toString(16)}`;
+  const n = s.length;
+  if (n < 2 || n > 45) return undefined;
+  const words: number[] = [];
+  let gap = -1; // where "::" stands, as an index into words
+  let i = 0;
+  if (s.charCodeAt(0) === 58 /* : */) {
+    if (s.charCodeAt(1) !== 58) return undefined;
+    gap = 0;
+    i = 2;
   }
-  const [left, right] = head.split('::') as [string, string | undefined];
-  const l = left ? left.split(':') : [];
-  const r = right ? right.split(':') : [];
-  const groups = right === undefined ? l : [...l, ...Array<string>(8 - l.length - r.length).fill('0'), ...r];
-  if (groups.length !== 8) return undefined;
+  while (i < n) {
+    let v = 0;
+    let j = i;
+    for (let h = hexValue(s.charCodeAt(j)); h >= 0 && j < n; h = hexValue(s.charCodeAt(++j))) v = v * 16 + h;
+    if (j < n && s.charCodeAt(j) === 46 /* . */) {
+      // A dotted quad ends the address: two groups.
+      const v4 = ipv4Number(s.slice(i));
+      if (v4 < 0) return undefined;
+      words.push(v4 >>> 16, v4 & 0xffff);
+      break;
+    }
+    if (j === i || j - i > 4) return undefined;
+    words.push(v);
+    if (j === n) break;
+    if (s.charCodeAt(j) !== 58) return undefined;
+    i = j + 1;
+    if (s.charCodeAt(i) === 58) {
+      if (gap >= 0) return undefined;
+      gap = words.length;
+      i++;
+    } else if (i === n) return undefined;
+  }
+  if (gap < 0 ? words.length !== 8 : words.length > 7) return undefined;
   const out = Buffer.alloc(16);
-  groups.forEach((g, i) => out.writeUInt16BE(parseInt(g, 16), i * 2));
+  const tail = gap < 0 ? 0 : words.length - gap;
+  for (let k = 0; k < words.length; k++) {
+    const at = gap < 0 || k < gap ? k : 8 - tail + (k - gap);
+    out[at * 2] = words[k] >> 8;
+    out[at * 2 + 1] = words[k] & 255;
+  }
   return out;
 }
 
@@ -115,10 +145,30 @@ export function formatIPv6(b: Uint8Array, off = 0): string {
   return `${hex(g.slice(0, best))}::${hex(g.slice(best + bestLen))}`;
 }
 
-const ETHER = /^[0-9a-f]{1,2}(:[0-9a-f]{1,2}){5}$/i;
+/**
+ * Six groups of one or two hex digits separated by ":" ("d0:0d:a:1:2:2"), as
+ * 6 bytes, or undefined. By char codes, no regular expression and no split:
+ * a node's set elements hold a MAC each.
+ */
 export function parseEther(s: string): Buffer | undefined {
-  if (!ETHER.test(s)) return undefined;
-  return Buffer.from(s.split(':').map((x) => parseInt(x, 16)));
+  const n = s.length;
+  if (n < 11 || n > 17) return undefined;
+  const out = Buffer.allocUnsafe(6);
+  let i = 0;
+  for (let k = 0; k < 6; k++) {
+    if (k > 0 && s.charCodeAt(i++) !== 58 /* : */) return undefined;
+    const hi = hexValue(s.charCodeAt(i));
+    if (hi < 0) return undefined;
+    const lo = hexValue(s.charCodeAt(i + 1));
+    if (lo < 0) {
+      out[k] = hi;
+      i += 1;
+    } else {
+      out[k] = hi * 16 + lo;
+      i += 2;
+    }
+  }
+  return i === n ? out : undefined;
 }
 export function formatEther(b: Uint8Array, off = 0): string {
   const out: string[] = [];

@@ -4,7 +4,9 @@
 import { chownSync, lstatSync, mkdtempSync, readFileSync, readlinkSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { repoRoot } from '../helpers/cli.js';
 import { writeStateFile } from '../../src/dhcp/files.js';
 import { writeFileAtomic } from '../../src/util/file.js';
 
@@ -57,5 +59,20 @@ describe('writeFileAtomic', () => {
     const st = statSync(p);
     expect(st.mode & 0o7777).toBe(0o600);
     if (root) expect([st.uid, st.gid]).toEqual([65534, 65534]);
+  });
+});
+
+describe('writeFileAtomic on the cold path', () => {
+  it('does not load node:crypto (a cold CC writes its DHCP files through it before dnsmasq starts)', () => {
+    const p = join(dir, 'hosts');
+    const script = `
+      const { writeFileAtomic } = await import(${JSON.stringify(join(repoRoot, 'dist/util/file.js'))});
+      await writeFileAtomic(${JSON.stringify(p)}, 'x');
+      await writeFileAtomic(${JSON.stringify(p)}, 'y');
+      process.stdout.write(JSON.stringify(process.moduleLoadList.filter((m) => /crypto/.test(m))));`;
+    const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' });
+    expect(r.stderr).toBe('');
+    expect(readFileSync(p, 'utf8')).toBe('y');
+    expect(JSON.parse(r.stdout)).toEqual([]);
   });
 });
