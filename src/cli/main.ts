@@ -71,20 +71,36 @@ function printPhases(): void {
   process.stderr.write(`${JSON.stringify({ phases: phaseTimes() })}\n`);
 }
 
+/**
+ * Resolves once everything written to the stream has left the process. Files
+ * and terminals are written synchronously; a pipe is not: libuv writes what
+ * the pipe takes at once (64 KiB) and queues the rest, which process.exit
+ * would drop. A write's callback runs after every earlier write is done.
+ */
+function flushed(stream: NodeJS.WriteStream): Promise<void> {
+  if (stream.writableLength === 0) return Promise.resolve();
+  return new Promise((resolve) => stream.write('', () => resolve()));
+}
+
+/** Exits with `code` once stdout and stderr are flushed. */
+async function exitFlushed(code: number): Promise<never> {
+  await Promise.all([flushed(process.stdout), flushed(process.stderr)]);
+  process.exit(code);
+}
+
 // Once the command is done and has said so, the process ends at once: Node's
 // own teardown of a process that ran to its end (the heap, the environment)
 // is about 13 ms of a cold `eucanet apply` that nothing needs (issue 19).
-// Every write before this point has reached its file or pipe: on Linux,
-// Node writes to files, pipes and terminals synchronously.
+// Only what is still queued for a pipe is waited for (exitFlushed).
 main(process.argv.slice(2)).then(
   (code) => {
     printPhases();
-    process.exit(code);
+    return exitFlushed(code);
   },
   (err: unknown) => {
     process.stderr.write(`${errorLine(err)}\n`);
     if (err instanceof UsageError && err.usage) process.stderr.write(`${err.usage}\n`);
     if (process.argv.includes('--verbose') && err instanceof Error) process.stderr.write(`${err.stack}\n`);
-    process.exit(exitCodeOf(err) ?? EXIT_FAIL);
+    return exitFlushed(exitCodeOf(err) ?? EXIT_FAIL);
   },
 );
