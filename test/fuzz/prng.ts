@@ -37,3 +37,9 @@ export function caseRng(seed: number, i: number): Rng {
   h ^= h >>> 15;
   return new Rng(h >>> 0);
 }
+
+/** A uniform number in [0, 1) per call, from a mulberry32 seeded with `seed` (property tests). */
+export function uniform(seed: number): () => number {
+  const r = new Rng(seed);
+  return () => r.u32() / 4294967296;
+}

@@ -15,17 +15,9 @@ import { bigState } from '../helpers/big-state.js';
 import { withEtcd, type TestEtcd } from '../helpers/etcd.js';
 import { compact } from '../helpers/etcd-oracle.js';
 import { startProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
+import { uniform } from '../fuzz/prng.js';
 
-/** A small deterministic PRNG (mulberry32), so that a failure can be replayed. */
-function rng(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const rng = uniform;
 
 type Change = { name: string; op: (s: State) => State };
 

@@ -8,18 +8,9 @@ import { planMayChange, sameJson } from '../../src/agent/relevance.js';
 import { allocate } from '../../src/managed/allocate.js';
 import { planRole, type Role } from '../../src/managed/roles/index.js';
 import type { AllocatedState, Segmentation, State } from '../../src/managed/types.js';
+import { uniform } from '../fuzz/prng.js';
 
-/** A small seeded PRNG (mulberry32): the same cases on every run. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const rng = uniform;
 
 const NODES = ['n0', 'n1', 'n2', 'n3'];
 const SEGS = ['vlan', 'vxlan', 'none', 'auto'] as const;

@@ -6,18 +6,9 @@ import { describe, expect, it } from 'vitest';
 import { IncrementalCheck } from '../../src/managed/check-incremental.js';
 import { MAX_BRIDGE_PORTS } from '../../src/managed/check-instances.js';
 import { allocate, validateState, type Group, type Instance, type State } from '../../src/managed/index.js';
+import { uniform } from '../fuzz/prng.js';
 
-/** A small deterministic PRNG (mulberry32), so a failing seed can be replayed. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const rng = uniform;
 
 function base(): State {
   return allocate({

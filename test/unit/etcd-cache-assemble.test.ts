@@ -6,18 +6,11 @@ import { describe, expect, it } from 'vitest';
 import { KeyCache, type CacheEvent } from '../../src/store/etcd-cache.js';
 import { fromKeys, toKeys } from '../../src/store/etcd-layout.js';
 import type { State } from '../../src/managed/types.js';
+import { uniform } from '../fuzz/prng.js';
 
 const P = '/eucanet/t/state/';
 
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), a | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const rng = uniform;
 
 const state: State = {
   mode: 'MANAGED',
