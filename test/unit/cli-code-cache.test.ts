@@ -30,6 +30,16 @@ beforeEach(() => {
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
 const env = (cache: string) => ({ EUCANET_CODE_CACHE: cache });
+
+/** A state file in `dir` with 1600 instances to allocate (4 groups of /21 on 2 nodes): its allocate output is far over a pipe's 64 KiB. */
+function bigState(dir: string, name: string): string {
+  const seed = JSON.parse(readFileSync(join(repoRoot, 'examples/seed.json'), 'utf8')) as Record<string, unknown>;
+  const groups = Array.from({ length: 4 }, (_, g) => ({ owner: 'admin', name: `g${g}` }));
+  const instances = Array.from({ length: 1600 }, (_, k) => ({ id: `i-${k}`, group: `admin/g${k % 4}`, node: `nc${(k % 2) + 1}`, port: `vn${k}` }));
+  const state = join(dir, name);
+  writeFileSync(state, JSON.stringify({ ...seed, subnet: '172.16.0.0/12', addrsPerNet: 2048, publicIps: [], groups, instances }));
+  return state;
+}
 // Each run from its own copy (another file name): V8 keeps a script it compiled
 // in this process by source and name, and would not look at the cache given.
 let copies = 0;
@@ -204,11 +214,7 @@ describe.skipIf(!existsSync(cliPath))('the bin (dist/cli/main.js, the launcher)'
 
   it('loses nothing of a long output through a pipe though the process exits as soon as the command returns', () => {
     // 1600 instances to allocate (4 groups of /21 on 2 nodes): one line each, far more than a pipe's 64 KiB buffer.
-    const seed = JSON.parse(readFileSync(join(repoRoot, 'examples/seed.json'), 'utf8')) as Record<string, unknown>;
-    const groups = Array.from({ length: 4 }, (_, g) => ({ owner: 'admin', name: `g${g}` }));
-    const instances = Array.from({ length: 1600 }, (_, k) => ({ id: `i-${k}`, group: `admin/g${k % 4}`, node: `nc${(k % 2) + 1}`, port: `vn${k}` }));
-    const state = join(dir, 'big.json');
-    writeFileSync(state, JSON.stringify({ ...seed, subnet: '172.16.0.0/12', addrsPerNet: 2048, publicIps: [], groups, instances }));
+    const state = bigState(dir, 'big.json');
     const r = spawnSync(process.execPath, [cliPath, 'allocate', '--state', state, '--dry-run'], {
       env: { ...process.env, ...env('off') },
       encoding: 'utf8',
@@ -227,11 +233,7 @@ describe.skipIf(!existsSync(cliPath))('the bin (dist/cli/main.js, the launcher)'
     // The reader does not read for 700 ms: a pipe takes 64 KiB, and what did not fit
     // was queued by libuv, which an exit right after the command dropped (the
     // benchmark's 5000-instance dry run was cut at 65536 bytes).
-    const seed = JSON.parse(readFileSync(join(repoRoot, 'examples/seed.json'), 'utf8')) as Record<string, unknown>;
-    const groups = Array.from({ length: 4 }, (_, g) => ({ owner: 'admin', name: `g${g}` }));
-    const instances = Array.from({ length: 1600 }, (_, k) => ({ id: `i-${k}`, group: `admin/g${k % 4}`, node: `nc${(k % 2) + 1}`, port: `vn${k}` }));
-    const state = join(dir, 'big-paused.json');
-    writeFileSync(state, JSON.stringify({ ...seed, subnet: '172.16.0.0/12', addrsPerNet: 2048, publicIps: [], groups, instances }));
+    const state = bigState(dir, 'big-paused.json');
     // The shell's pipe into a reader that sleeps first; the CLI's own exit status is the one checked.
     const script = `"$0" "$1" allocate --state "$2" --dry-run | (sleep 0.7; cat); exit \${PIPESTATUS[0]}`;
     const r = spawnSync('bash', ['-c', script, process.execPath, cliPath, state], {
@@ -249,11 +251,7 @@ describe.skipIf(!existsSync(cliPath))('the bin (dist/cli/main.js, the launcher)'
 
   it('grows the young generation 16-fold at a time: a big command copies what survives through few scavenges', () => {
     // The same 1600 instances to allocate; before the launcher set the growth (2-fold, V8's default) this took 8 scavenges.
-    const seed = JSON.parse(readFileSync(join(repoRoot, 'examples/seed.json'), 'utf8')) as Record<string, unknown>;
-    const groups = Array.from({ length: 4 }, (_, g) => ({ owner: 'admin', name: `g${g}` }));
-    const instances = Array.from({ length: 1600 }, (_, k) => ({ id: `i-${k}`, group: `admin/g${k % 4}`, node: `nc${(k % 2) + 1}`, port: `vn${k}` }));
-    const state = join(dir, 'big.json');
-    writeFileSync(state, JSON.stringify({ ...seed, subnet: '172.16.0.0/12', addrsPerNet: 2048, publicIps: [], groups, instances }));
+    const state = bigState(dir, 'big.json');
     const r = spawnSync(process.execPath, ['--trace-gc', cliPath, 'allocate', '--state', state, '--dry-run'], {
       env: { ...process.env, ...env('off') },
       encoding: 'utf8',
