@@ -67,6 +67,7 @@ void RestoreRecvBuf(int fd) { SetBuf(fd, SO_RCVBUFFORCE, SO_RCVBUF, kRecvBufByte
 }  // namespace
 
 void ExchangeJob::Run() {
+  if (reserve) out.reserve(reserve);
   sockaddr_nl kernel{};
   kernel.nl_family = AF_NETLINK;
   uint32_t start = 0;
@@ -200,6 +201,7 @@ class ExchangeWorker : public Napi::AsyncWorker {
 
   void Execute() override { job.Run(); }
   void OnOK() override {
+    sock_->NoteReply(job);
     sock_->Release();
     if (job.error.failed()) {
       deferred_.Reject(ExchangeError(Env(), job).Value());
@@ -333,6 +335,8 @@ void NetlinkSocket::PrepareJob(const Napi::CallbackInfo& info, ExchangeJob* job)
   // A copy: the worker thread must not read memory the caller may detach or reuse.
   job->data.assign(buf.Data(), buf.Data() + prev);
   job->dump = info[3].ToBoolean();
+  // A quarter more than the last dump's replies: the next is usually about as big.
+  if (job->dump && dump_bytes_) job->reserve = dump_bytes_ + dump_bytes_ / 4;
 }
 
 // exchange(buf, chunkEnds: Uint32Array, expects: Uint32Array, dump: boolean, fault?): Promise<Buffer>
@@ -355,6 +359,7 @@ Napi::Value NetlinkSocket::ExchangeSync(const Napi::CallbackInfo& info) {
   ExchangeJob job;
   PrepareJob(info, &job);
   job.Run();
+  NoteReply(job);
   if (job.error.failed()) throw ExchangeError(info.Env(), job);
   return TakeBuffer(info.Env(), std::move(job.out));
 }
