@@ -53,7 +53,6 @@ struct ExchangeJob {
   std::vector<uint32_t> expects;
   std::vector<uint8_t> stops;  // per chunk, or empty
   bool dump = false;
-  size_t reserve = 0;   // bytes of `out` to allocate up front (see NetlinkSocket::dump_bytes_)
   size_t failures = 0;  // NLMSG_ERRORs with a non-zero errno seen so far
   ExchangeFault fault;
   std::vector<uint8_t> out;
@@ -62,6 +61,7 @@ struct ExchangeJob {
   void Run();
 
  private:
+  void Exchange();
   bool Receive(size_t c);
   void Drain();
 };
@@ -73,10 +73,6 @@ class NetlinkSocket : public Napi::ObjectWrap<NetlinkSocket> {
   ~NetlinkSocket() override;
 
   void Release() { busy_ = false; if (close_pending_) CloseFd(); }
-  // Remembers the size of a dump's replies, to allocate the next dump's at once.
-  void NoteReply(const ExchangeJob& job) {
-    if (job.dump && !job.error.failed()) dump_bytes_ = job.out.size();
-  }
 
  private:
   Napi::Value Exchange(const Napi::CallbackInfo& info);
@@ -91,11 +87,6 @@ class NetlinkSocket : public Napi::ObjectWrap<NetlinkSocket> {
   uint32_t port_ = 0;
   bool busy_ = false;
   bool close_pending_ = false;
-  // The replies of the last dump exchange on this socket, in bytes. A dump's
-  // replies grow `out` by doubling from nothing, each step a fresh allocation
-  // the kernel must fault in and a copy of everything so far (a link dump of
-  // a thousand taps is 1.5 MB): the next dump reserves about this much first.
-  size_t dump_bytes_ = 0;
 };
 
 }  // namespace eucanet
