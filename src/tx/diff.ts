@@ -39,17 +39,23 @@ export interface Diff {
   changes: Op[];
 }
 
+/** Names below this ifindex are kept in an array (ifindexes are small and dense), the rest in a Map. */
+const DENSE_IFINDEX = 1 << 16;
+
 class LinkIndex {
   readonly byName = new Map<string, Link>();
-  readonly byIndex = new Map<number, Link>();
+  private readonly dense: (string | undefined)[] = [];
+  private readonly sparse = new Map<number, string>();
   constructor(links: Link[]) {
     for (const l of links) {
       this.byName.set(l.name, l);
-      this.byIndex.set(l.index, l);
+      if (l.index >= 0 && l.index < DENSE_IFINDEX) this.dense[l.index] = l.name;
+      else this.sparse.set(l.index, l.name);
     }
   }
   nameOf(index: number | undefined): string | undefined {
-    return index === undefined ? undefined : this.byIndex.get(index)?.name;
+    if (index === undefined) return undefined;
+    return index >= 0 && index < DENSE_IFINDEX ? this.dense[index] : this.sparse.get(index);
   }
 }
 
