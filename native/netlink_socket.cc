@@ -7,6 +7,7 @@
 
 #include <cstring>
 #include <memory>
+#include <mutex>
 
 namespace eucanet {
 
@@ -66,7 +67,57 @@ void RestoreRecvBuf(int fd) { SetBuf(fd, SO_RCVBUFFORCE, SO_RCVBUF, kRecvBufByte
 
 }  // namespace
 
+// The replies are gathered in a buffer taken from a small pool kept from one
+// exchange to the next, and copied once, at their exact size, into the
+// buffer handed to JavaScript. Gathered straight into a fresh vector, a dump
+// of a thousand links (1.5 MB) grew it by doubling: each step a new
+// allocation whose pages the kernel had to fault in, and a copy of all so
+// far. The pool holds at most two buffers of at most 16 MB: what it keeps
+// resident is bounded, and an exchange that finds it empty (a third at the
+// same time) gathers into a fresh vector as before.
+namespace {
+
+constexpr size_t kPoolBuffers = 2;
+constexpr size_t kPoolMaxBytes = 16 * 1024 * 1024;
+
+std::mutex& PoolMutex() {
+  static std::mutex mu;
+  return mu;
+}
+
+std::vector<std::vector<uint8_t>>& Pool() {
+  static std::vector<std::vector<uint8_t>> pool;
+  return pool;
+}
+
+std::vector<uint8_t> TakeGatherBuffer() {
+  std::lock_guard<std::mutex> lock(PoolMutex());
+  auto& pool = Pool();
+  if (pool.empty()) return {};
+  std::vector<uint8_t> v = std::move(pool.back());
+  pool.pop_back();
+  return v;
+}
+
+void GiveBackGatherBuffer(std::vector<uint8_t>&& v) {
+  if (v.capacity() == 0 || v.capacity() > kPoolMaxBytes) return;
+  v.clear();
+  std::lock_guard<std::mutex> lock(PoolMutex());
+  if (Pool().size() < kPoolBuffers) Pool().push_back(std::move(v));
+}
+
+}  // namespace
+
 void ExchangeJob::Run() {
+  std::vector<uint8_t> gathered = TakeGatherBuffer();
+  out.swap(gathered);
+  Exchange();
+  gathered.assign(out.begin(), out.end());
+  out.swap(gathered);
+  GiveBackGatherBuffer(std::move(gathered));
+}
+
+void ExchangeJob::Exchange() {
   sockaddr_nl kernel{};
   kernel.nl_family = AF_NETLINK;
   uint32_t start = 0;

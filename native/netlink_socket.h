@@ -61,6 +61,7 @@ struct ExchangeJob {
   void Run();
 
  private:
+  void Exchange();
   bool Receive(size_t c);
   void Drain();
 };

@@ -5,13 +5,13 @@
 //   IFA_LOCAL   the address itself
 //   IFA_ADDRESS the address (the peer on point-to-point links)
 //   IFA_BROADCAST (IPv4), IFA_LABEL string (IPv4), IFA_FLAGS u32
-import { DecodeError, ValidationError } from '../errors.js';
+import { ValidationError } from '../errors.js';
 import { NLMSG_HDRLEN, NLM_F_ACK, NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL, NLM_F_REQUEST } from '../netlink/constants.js';
-import { Attrs, type NlMessage } from '../netlink/reader.js';
+import type { NlMessage } from '../netlink/reader.js';
 import type { Request } from '../netlink/socket.js';
 import type { NlWriter } from '../netlink/writer.js';
-import { bytesToIp, parseCidr, parseIp, type Cidr } from '../util/ip.js';
-import { IFA_ADDRESS, IFA_BROADCAST, IFA_FLAGS, IFA_LABEL, IFA_LOCAL, IFA_NAMES, IFA_PROTO } from './attrs.js';
+import { parseCidr, parseIp, type Cidr } from '../util/ip.js';
+import { IFA_ADDRESS, IFA_BROADCAST, IFA_LABEL, IFA_LOCAL, IFA_NAMES, IFA_PROTO } from './attrs.js';
 import {
   AF_INET,
   AF_INET6,
@@ -37,8 +37,12 @@ export const SCOPES: Record<Scope, number> = {
   host: RT_SCOPE_HOST,
 };
 
+/** Scope names by number (a table: decoders call this for every address and route of a dump). */
+const SCOPE_NAMES: (Scope | undefined)[] = [];
+for (const k of Object.keys(SCOPES) as Scope[]) SCOPE_NAMES[SCOPES[k]] = k;
+
 export function scopeName(n: number): Scope | number {
-  return (Object.keys(SCOPES) as Scope[]).find((k) => SCOPES[k] === n) ?? n;
+  return SCOPE_NAMES[n] ?? n;
 }
 
 export interface AddressSpec {
@@ -178,32 +182,4 @@ export function isInetAddress(m: NlMessage): boolean {
   return fam === AF_INET || fam === AF_INET6;
 }
 
-/** Decodes an RTM_NEWADDR message (AF_INET or AF_INET6). */
-export function decodeAddress(m: NlMessage): Address {
-  const a = Attrs.ofMessage(m, IFADDRMSG_LEN, 'RTM_NEWADDR');
-  const b = m.buf;
-  const at = m.offset + NLMSG_HDRLEN;
-  const fam = b[at];
-  if (fam !== AF_INET && fam !== AF_INET6) throw new DecodeError('RTM_NEWADDR', at, `family ${fam} is not AF_INET or AF_INET6`);
-  const family = fam === AF_INET ? 4 : 6;
-  const len = family === 4 ? 4 : 16;
-  const local = a.exact(IFA_LOCAL, len) ?? a.exact(IFA_ADDRESS, len);
-  if (!local) throw new DecodeError('RTM_NEWADDR', m.offset, 'neither IFA_LOCAL nor IFA_ADDRESS');
-  const prefix = b[at + 1];
-  if (prefix > len * 8) throw new DecodeError('RTM_NEWADDR', at + 1, `prefix length ${prefix} for an IPv${family} address`);
-  const out: Address = {
-    family,
-    prefix,
-    scope: scopeName(b[at + 3]),
-    index: b.readUInt32LE(at + 4),
-    address: bytesToIp(local),
-    flags: a.u32(IFA_FLAGS) ?? b[at + 2],
-  };
-  const brd = a.exact(IFA_BROADCAST, len);
-  if (brd) out.broadcast = bytesToIp(brd);
-  const label = a.str(IFA_LABEL);
-  if (label) out.label = label;
-  const proto = a.u8(IFA_PROTO);
-  if (proto) out.proto = proto;
-  return out;
-}
+export { decodeAddress } from './address-decode.js';

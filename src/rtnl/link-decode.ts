@@ -2,7 +2,6 @@
 import { NLA_HDRLEN, NLA_TYPE_MASK, NLMSG_HDRLEN } from '../netlink/constants.js';
 import { DecodeError } from '../errors.js';
 import { Attrs, attrsStart, strAt, type NlMessage } from '../netlink/reader.js';
-import { formatMac } from '../util/ip.js';
 import * as A from './attrs.js';
 import { IFF_UP, IFINFOMSG_LEN, OPERSTATES } from './constants.js';
 import { KINDS, type BridgeOptions, type MacvlanOptions, type VxlanOptions } from './kinds/index.js';
@@ -61,13 +60,8 @@ export function decodeLink(m: NlMessage): Link {
   let info = -1;
   let infoLen = 0;
   for (let off = start; off < end;) {
-    const left = end - off;
-    if (left < NLA_HDRLEN) throw new DecodeError(WHAT, off, `${left} trailing bytes, too few for an attribute header`);
-    const len = b[off] | (b[off + 1] << 8);
+    const len = attrLen(b, off, end);
     const type = (b[off + 2] | (b[off + 3] << 8)) & NLA_TYPE_MASK;
-    if (len < NLA_HDRLEN || len > left) {
-      throw new DecodeError(WHAT, off, `attribute type ${type} has length ${len} (at least ${NLA_HDRLEN}; ${left} bytes left)`);
-    }
     const p = off + NLA_HDRLEN;
     const n = len - NLA_HDRLEN;
     off += (len + 3) & ~3;
@@ -76,7 +70,7 @@ export function decodeLink(m: NlMessage): Link {
         if (name === undefined) name = strAt(b, p, n);
         break;
       case A.IFLA_IFALIAS:
-        if (alias === undefined) alias = strAt(b, p, n);
+        if (alias === undefined) alias = recentStr(b, p, n, recentAlias);
         break;
       case A.IFLA_OPERSTATE:
         if (operstate < 0) operstate = b[sized(p, n, 1, type)];
@@ -122,7 +116,7 @@ export function decodeLink(m: NlMessage): Link {
     mtu: mtu < 0 ? 0 : mtu,
     group: group < 0 ? 0 : group,
   };
-  if (macLen === 6) link.address = formatMac(b.subarray(mac, mac + 6));
+  if (macLen === 6) link.address = macAt(b, mac);
   if (master > 0) link.master = master;
   if (alias) link.alias = alias;
   // IFLA_LINK equal to the link's own index means "no parent", unless the
@@ -130,7 +124,7 @@ export function decodeLink(m: NlMessage): Link {
   if (parent > 0 && (parent !== index || nsid !== undefined)) link.parent = parent;
   if (nsid !== undefined) link.linkNetnsId = nsid;
   if (txq >= 0) link.txqlen = txq;
-  if (info >= 0) kindOf(link, new Attrs(b, info, info + infoLen, WHAT));
+  if (info >= 0) kindOf(link, b, info, info + infoLen);
   return link;
 }
 
@@ -142,14 +136,93 @@ function sized(p: number, n: number, need: number, type: number): number {
   return p;
 }
 
-/** The kind (IFLA_INFO_KIND) and the kind's own settings (IFLA_INFO_DATA), from IFLA_LINKINFO. */
-function kindOf(link: Link, info: Attrs): void {
-  const kind = info.str(A.IFLA_INFO_KIND);
-  if (!kind) return;
-  link.kind = kind;
+/**
+ * The length of the attribute at `off`, checked as Attrs checks it: a whole
+ * header, a length of at least the header, and no further than `end`.
+ */
+function attrLen(b: Buffer, off: number, end: number): number {
+  const left = end - off;
+  if (left < NLA_HDRLEN) throw new DecodeError(WHAT, off, `${left} trailing bytes, too few for an attribute header`);
+  const len = b[off] | (b[off + 1] << 8);
+  if (len < NLA_HDRLEN || len > left) {
+    const type = (b[off + 2] | (b[off + 3] << 8)) & NLA_TYPE_MASK;
+    throw new DecodeError(WHAT, off, `attribute type ${type} has length ${len} (at least ${NLA_HDRLEN}; ${left} bytes left)`);
+  }
+  return len;
+}
+
+/** The last string read for a field whose value repeats from link to link (the kind, eucanet's port alias). */
+interface Recent {
+  s: string;
+}
+const recentKind: Recent = { s: '' };
+const recentAlias: Recent = { s: '' };
+
+/**
+ * strAt(b, p, n), but the string read last for the same field is returned
+ * again when the bytes are the same (ASCII only): a dump of a thousand taps
+ * then holds one "tun" and one alias string, not a thousand of each.
+ */
+function recentStr(b: Buffer, p: number, n: number, last: Recent): string {
+  let len = 0;
+  while (len < n && b[p + len] !== 0) len++;
+  const s = last.s;
+  if (s.length === len) {
+    let i = 0;
+    while (i < len && b[p + i] < 0x80 && b[p + i] === s.charCodeAt(i)) i++;
+    if (i === len) return s;
+  }
+  return (last.s = b.toString('utf8', p, p + len));
+}
+
+const HEX_CODES = Array.from('0123456789abcdef', (c) => c.charCodeAt(0));
+const hi = (x: number) => HEX_CODES[x >> 4];
+const lo = (x: number) => HEX_CODES[x & 15];
+const COLON = 58;
+
+/** The 6 bytes at `p` as a MAC address, as formatMac writes it, built as one string. */
+function macAt(b: Buffer, p: number): string {
+  const o0 = b[p];
+  const o1 = b[p + 1];
+  const o2 = b[p + 2];
+  const o3 = b[p + 3];
+  const o4 = b[p + 4];
+  const o5 = b[p + 5];
+  // prettier-ignore
+  return String.fromCharCode(hi(o0), lo(o0), COLON, hi(o1), lo(o1), COLON, hi(o2), lo(o2), COLON,
+    hi(o3), lo(o3), COLON, hi(o4), lo(o4), COLON, hi(o5), lo(o5));
+}
+
+/**
+ * The kind (IFLA_INFO_KIND) and the kind's own settings (IFLA_INFO_DATA),
+ * from the IFLA_LINKINFO area b[start, end): one pass, checked as Attrs
+ * checks a nest, the first of each type counting; an attribute index only
+ * for the settings of a kind that has a codec.
+ */
+function kindOf(link: Link, b: Buffer, start: number, end: number): void {
+  let kind = -1;
+  let kindLen = 0;
+  let data = -1;
+  let dataLen = 0;
+  for (let off = start; off < end;) {
+    const len = attrLen(b, off, end);
+    const type = (b[off + 2] | (b[off + 3] << 8)) & NLA_TYPE_MASK;
+    if (type === A.IFLA_INFO_KIND && kind < 0) {
+      kind = off + NLA_HDRLEN;
+      kindLen = len - NLA_HDRLEN;
+    } else if (type === A.IFLA_INFO_DATA && data < 0) {
+      data = off + NLA_HDRLEN;
+      dataLen = len - NLA_HDRLEN;
+    }
+    off += (len + 3) & ~3;
+  }
+  if (kind < 0) return;
+  const name = recentStr(b, kind, kindLen, recentKind);
+  if (!name) return;
+  link.kind = name;
   // An own property only: the kernel's string must not find Object.prototype's members.
-  const codec = Object.hasOwn(KINDS, kind) ? KINDS[kind] : undefined;
-  if (codec && kind !== 'veth') {
-    (link as unknown as Record<string, unknown>)[kind] = codec.decode(info.nested(A.IFLA_INFO_DATA));
+  const codec = Object.hasOwn(KINDS, name) ? KINDS[name] : undefined;
+  if (codec && name !== 'veth') {
+    (link as unknown as Record<string, unknown>)[name] = codec.decode(data >= 0 ? new Attrs(b, data, data + dataLen, WHAT) : undefined);
   }
 }

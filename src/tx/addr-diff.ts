@@ -71,27 +71,35 @@ export function diffAddresses(
   scope?: OwnerScope,
   prep: PreparedAddresses = prepareAddresses(want),
 ): void {
-  // Present addresses by link name, then key; a link without a name (gone) is left out.
-  const byDev = new Map<string, Map<AddrKey, Address>>();
-  for (const a of present) {
+  // Present addresses (their position in `present`) by link name, then key;
+  // a link without a name (gone) is left out.
+  const byDev = new Map<string, Map<AddrKey, number>>();
+  for (let i = 0; i < present.length; i++) {
+    const a = present[i];
     const dev = nameOf(a.index);
     if (!dev) continue;
     let m = byDev.get(dev);
-    if (!m) byDev.set(dev, (m = new Map<AddrKey, Address>()));
-    m.set(presentKey(a.address, a.prefix), a);
+    if (!m) byDev.set(dev, (m = new Map<AddrKey, number>()));
+    m.set(presentKey(a.address, a.prefix), i);
   }
-  const met = new Set<Address>();
+  // Which present addresses are wanted, by position, and how many.
+  const met = new Uint8Array(present.length);
+  let metCount = 0;
   const list = want.addresses ?? [];
   for (let i = 0; i < list.length; i++) {
     const a = list[i];
     const dev = typeof a.dev === 'number' ? (nameOf(a.dev) ?? String(a.dev)) : a.dev;
     const have = byDev.get(dev)?.get(prep.keys[i]);
-    if (have) met.add(have);
-    else out.changes.push({ op: 'address.add', spec: { ...a, proto: scope?.proto ?? EUCANET_PROTO } });
+    if (have === undefined) out.changes.push({ op: 'address.add', spec: { ...a, proto: scope?.proto ?? EUCANET_PROTO } });
+    else if (!met[have]) {
+      met[have] = 1;
+      metCount++;
+    }
   }
-  if (met.size === present.length) return;
-  for (const a of present) {
-    if (met.has(a) || !mayTouch(whoseProto(a.proto, scope), scope)) continue;
+  if (metCount === present.length) return;
+  for (let i = 0; i < present.length; i++) {
+    const a = present[i];
+    if (met[i] || !mayTouch(whoseProto(a.proto, scope), scope)) continue;
     const dev = nameOf(a.index);
     if (!dev) continue;
     const spec: AddressSpec = { dev, address: `${a.address}/${a.prefix}` };

@@ -6,12 +6,12 @@ import type { Address } from '../rtnl/address.js';
 import { diffAddresses, prepareAddresses, type PreparedAddresses } from './addr-diff.js';
 import type { Link, LinkAttributes, LinkChanges, LinkSpec } from '../rtnl/link.js';
 import type { Neighbor } from '../rtnl/neigh.js';
-import type { Route, RouteSpec } from '../rtnl/route.js';
-import { parseCidr, bytesToIp, networkOf } from '../util/ip.js';
+import type { Route } from '../rtnl/route.js';
+import { parseCidr, bytesToIp } from '../util/ip.js';
 import type { DesiredPort, DesiredState } from './desired.js';
 import { diffFdb } from './fdb-diff.js';
+import { diffRoutes } from './route-diff.js';
 import {
-  EUCANET_PROTO,
   PORT_GROUP,
   type Wanted,
   fdbLinks,
@@ -20,7 +20,6 @@ import {
   ownedAlias,
   scopedAlias,
   whoseLink,
-  whoseProto,
   type OwnerScope,
 } from './owner.js';
 import type { Op } from './ops.js';
@@ -40,37 +39,45 @@ export interface Diff {
   changes: Op[];
 }
 
+/** Names below this ifindex are kept in an array (ifindexes are small and dense), the rest in a Map. */
+const DENSE_IFINDEX = 1 << 16;
+
 class LinkIndex {
   readonly byName = new Map<string, Link>();
-  readonly byIndex = new Map<number, Link>();
+  private readonly dense: (string | undefined)[] = [];
+  private readonly sparse = new Map<number, string>();
   constructor(links: Link[]) {
     for (const l of links) {
       this.byName.set(l.name, l);
-      this.byIndex.set(l.index, l);
+      if (l.index >= 0 && l.index < DENSE_IFINDEX) this.dense[l.index] = l.name;
+      else this.sparse.set(l.index, l.name);
     }
   }
   nameOf(index: number | undefined): string | undefined {
-    return index === undefined ? undefined : this.byIndex.get(index)?.name;
+    if (index === undefined) return undefined;
+    return index >= 0 && index < DENSE_IFINDEX ? this.dense[index] : this.sparse.get(index);
   }
 }
 
 /**
- * Attribute changes that take `cur` to `want` (only attributes `want` names);
- * `own` overrides want's alias and group (a port's ownership marks).
+ * Attribute changes that take `cur` to `want` (only attributes `want` names),
+ * or undefined when there are none (no object is made for a link that
+ * matches: a re-apply compares thousands); `own` overrides want's alias and
+ * group (a port's ownership marks).
  */
-function attributeChanges(cur: Link, want: LinkAttributes, idx: LinkIndex, own?: { alias: string; group: number }): LinkChanges {
-  const c: LinkChanges = {};
+function attributeChanges(cur: Link, want: LinkAttributes, idx: LinkIndex, own?: { alias: string; group: number }): LinkChanges | undefined {
+  let c: LinkChanges | undefined;
   const group = own ? own.group : want.group;
   const alias = own ? own.alias : want.alias;
-  if (want.mtu !== undefined && want.mtu !== cur.mtu) c.mtu = want.mtu;
-  if (want.address !== undefined && want.address.toLowerCase() !== cur.address) c.address = want.address;
-  if (group !== undefined && group !== cur.group) c.group = group;
-  if (alias !== undefined && alias !== (cur.alias ?? '')) c.alias = alias;
-  if (want.txqlen !== undefined && want.txqlen !== cur.txqlen) c.txqlen = want.txqlen;
-  if (want.up !== undefined && want.up !== cur.up) c.up = want.up;
+  if (want.mtu !== undefined && want.mtu !== cur.mtu) (c ??= {}).mtu = want.mtu;
+  if (want.address !== undefined && want.address.toLowerCase() !== cur.address) (c ??= {}).address = want.address;
+  if (group !== undefined && group !== cur.group) (c ??= {}).group = group;
+  if (alias !== undefined && alias !== (cur.alias ?? '')) (c ??= {}).alias = alias;
+  if (want.txqlen !== undefined && want.txqlen !== cur.txqlen) (c ??= {}).txqlen = want.txqlen;
+  if (want.up !== undefined && want.up !== cur.up) (c ??= {}).up = want.up;
   if (want.master !== undefined) {
     const curMaster = typeof want.master === 'number' ? cur.master : idx.nameOf(cur.master);
-    if ((want.master ?? undefined) !== curMaster) c.master = want.master;
+    if ((want.master ?? undefined) !== curMaster) (c ??= {}).master = want.master;
   }
   return c;
 }
@@ -142,7 +149,7 @@ function diffLinks(want: DesiredState, idx: LinkIndex, out: Diff, scope?: OwnerS
       out.changes.push({ op: 'link.add', spec });
       continue;
     }
-    const changes: LinkChanges = attributeChanges(have, spec, idx);
+    const changes: LinkChanges = attributeChanges(have, spec, idx) ?? {};
     const bridge = bridgeChanges(have, spec);
     if (bridge?.stp === false && bridge.forwardDelay !== undefined) {
       // The kernel sets a bridge's forward delay before its STP state
@@ -154,19 +161,38 @@ function diffLinks(want: DesiredState, idx: LinkIndex, out: Diff, scope?: OwnerS
     if (bridge) changes.bridge = bridge;
     if (Object.keys(changes).length) out.changes.push({ op: 'link.set', ref: spec.name, changes });
   }
-  for (const p of want.ports ?? []) diffPort(p, idx, out, wanted, scope);
+  const marks = new PortMarks(scope);
+  for (const p of want.ports ?? []) diffPort(p, idx, out, wanted, marks, scope);
   return wanted;
+}
+
+/**
+ * A port's ownership marks (alias and group), made once for each distinct
+ * alias detail and group and then shared: thousands of ports carry the same.
+ * Read only, never changed.
+ */
+class PortMarks {
+  private detail?: string;
+  private group = -1;
+  private own?: { readonly alias: string; readonly group: number };
+  constructor(private readonly scope: OwnerScope | undefined) {}
+  of(detail: string, group: number): { readonly alias: string; readonly group: number } {
+    if (this.own && detail === this.detail && group === this.group) return this.own;
+    this.detail = detail;
+    this.group = group;
+    return (this.own = { alias: markOf(this.scope, detail), group });
+  }
 }
 
 // Runs once per port of every reconcile (thousands), so it avoids object rest
 // and spread on the path of a port that exists already.
-function diffPort(p: DesiredPort, idx: LinkIndex, out: Diff, wanted: Set<string>, scope?: OwnerScope): void {
+function diffPort(p: DesiredPort, idx: LinkIndex, out: Diff, wanted: Set<string>, marks: PortMarks, scope?: OwnerScope): void {
   const { name, tap } = p;
   wanted.add(name);
   const have = idx.byName.get(name);
   const tapOpts = typeof tap === 'object' ? tap : undefined;
   // Ownership marks go only on a tap eucanet creates (or one it already owns).
-  const own = tap ? { alias: markOf(scope, tapOpts?.alias ?? p.alias ?? 'port'), group: p.group ?? tapOpts?.group ?? PORT_GROUP } : undefined;
+  const own = tap ? marks.of(tapOpts?.alias ?? p.alias ?? 'port', p.group ?? tapOpts?.group ?? PORT_GROUP) : undefined;
   if (!have) {
     if (!tap) throw new ValidationError('ports', name, 'no such link, and the port is not to be created as a tap');
     const { name: _n, tap: _t, ...attrs } = p;
@@ -179,35 +205,41 @@ function diffPort(p: DesiredPort, idx: LinkIndex, out: Diff, wanted: Set<string>
   if (othersLink(have, scope)) return;
   const adopt = own && (whose === 'mine' || whose === 'unscoped' || mayTouch(whose, scope) || have.kind === 'tun') ? own : undefined;
   const changes = attributeChanges(have, p, idx, adopt);
-  for (const _ in changes) {
-    out.changes.push({ op: 'link.set', ref: name, changes });
-    break;
-  }
+  if (changes) out.changes.push({ op: 'link.set', ref: name, changes });
 }
 
 function diffUnwanted(cur: KernelState, wanted: Set<string>, out: Diff, scope?: OwnerScope, only?: ReadonlySet<string>): void {
-  // Whether each link is this plan's to change, worked out once (its alias parsed once).
-  const mineSet = new Set<Link>();
-  const ownedIdx = new Set<number>();
-  for (const l of cur.links) {
-    if (!mayTouch(whoseLink(l, scope), scope)) continue;
-    mineSet.add(l);
-    ownedIdx.add(l.index);
+  const links = cur.links;
+  // Whether each link (by position) is this plan's to change, worked out once
+  // (its alias parsed once); and which of those are some link's master.
+  const masters = new Set<number>();
+  for (const l of links) if (l.master !== undefined) masters.add(l.master);
+  const mine = new Uint8Array(links.length);
+  const ownedMasters = new Set<number>();
+  for (let i = 0; i < links.length; i++) {
+    if (!mayTouch(whoseLink(links[i], scope), scope)) continue;
+    mine[i] = 1;
+    if (masters.has(links[i].index)) ownedMasters.add(links[i].index);
   }
-  const mine = (l: Link) => mineSet.has(l);
   // An incremental plan removes only links it was asked about (`only`).
   const about = (l: Link) => only === undefined || only.has(l.name);
-  const unwanted = cur.links.filter((l) => mine(l) && !wanted.has(l.name) && about(l));
+  const unwanted = links.filter((l, i) => mine[i] && !wanted.has(l.name) && about(l));
   // A port that is not eucanet's (a hypervisor's tap, a veth) and no longer
   // wanted is released from eucanet's bridge rather than deleted.
-  for (const l of cur.links) {
-    if (l.master !== undefined && ownedIdx.has(l.master) && !isOwnedAlias(l.alias) && !wanted.has(l.name) && about(l)) {
+  for (const l of links) {
+    if (l.master !== undefined && ownedMasters.has(l.master) && !isOwnedAlias(l.alias) && !wanted.has(l.name) && about(l)) {
       out.changes.push({ op: 'link.set', ref: l.name, changes: { master: null } });
     }
   }
   // A whole device group with nothing wanted left in it goes in one request.
-  const groupMembers = cur.links.filter((l) => l.group === PORT_GROUP);
-  const wholeGroup = only === undefined && groupMembers.length > 1 && groupMembers.every((l) => !wanted.has(l.name) && mine(l));
+  let members = 0;
+  let noneWanted = true;
+  for (let i = 0; i < links.length && noneWanted; i++) {
+    if (links[i].group !== PORT_GROUP) continue;
+    members++;
+    if (wanted.has(links[i].name) || !mine[i]) noneWanted = false;
+  }
+  const wholeGroup = only === undefined && members > 1 && noneWanted;
   if (wholeGroup) out.changes.push({ op: 'link.deleteGroup', group: PORT_GROUP });
   for (const l of unwanted) {
     if (wholeGroup && l.group === PORT_GROUP) continue;
@@ -215,39 +247,6 @@ function diffUnwanted(cur: KernelState, wanted: Set<string>, out: Diff, scope?: 
     if (l.kind === 'veth' && l.parent !== undefined && unwanted.some((o) => o.index === l.parent && o.index < l.index)) continue;
     out.changes.push({ op: 'link.delete', ref: l.name });
   }
-}
-
-function routeKey(dst: string, table: number, gateway: string | undefined, dev: string | undefined): string {
-  return `${dst}|${table}|${gateway ?? ''}|${dev ?? ''}`;
-}
-
-function normDst(dst: string): string {
-  if (dst === 'default') return dst;
-  const c = parseCidr('dst', dst);
-  return `${bytesToIp(networkOf(c))}/${c.prefix}`;
-}
-
-function diffRoutes(cur: KernelState, want: DesiredState, idx: LinkIndex, out: Diff, scope?: OwnerScope): void {
-  // A desired route without a dev matches whatever dev the kernel chose for it.
-  const wanted = (want.routes ?? []).map((r) => ({
-    r,
-    key: routeKey(normDst(r.dst), r.table ?? 254, r.gateway, typeof r.dev === 'number' ? idx.nameOf(r.dev) : r.dev),
-    anyDev: r.dev === undefined,
-  }));
-  const matches = (key: string, keyNoDev: string) => wanted.filter((w) => w.key === (w.anyDev ? keyNoDev : key));
-  const met = new Set<RouteSpec>();
-  for (const r of cur.routes) {
-    const key = routeKey(r.dst, r.table, r.gateway, idx.nameOf(r.oif));
-    const found = matches(key, routeKey(r.dst, r.table, r.gateway, undefined));
-    found.forEach((w) => met.add(w.r));
-    if (!mayTouch(whoseProto(r.protocol, scope), scope) || found.length) continue;
-    const spec: RouteSpec = { dst: r.dst, table: r.table, protocol: r.protocol };
-    if (r.gateway) spec.gateway = r.gateway;
-    const dev = idx.nameOf(r.oif);
-    if (dev) spec.dev = dev;
-    out.changes.unshift({ op: 'route.delete', spec });
-  }
-  for (const w of wanted) if (!met.has(w.r)) out.changes.push({ op: 'route.add', spec: { ...w.r, protocol: scope?.proto ?? EUCANET_PROTO } });
 }
 
 /** What diffState computes from the desired state alone: see prepareDiff. */

@@ -12,6 +12,7 @@ import { IFF_UP, IFINFOMSG_LEN, OPERSTATES, RTM_NEWLINK } from '../../src/rtnl/c
 import { KINDS } from '../../src/rtnl/kinds/index.js';
 import { decodeLink, type Link } from '../../src/rtnl/link-decode.js';
 import { formatMac } from '../../src/util/ip.js';
+import { NlWriter } from '../../src/netlink/writer.js';
 import { corpus, mutate, singles } from '../fuzz/mutate.js';
 import { Rng } from '../fuzz/prng.js';
 import { seeds } from '../fuzz/seeds.js';
@@ -102,5 +103,51 @@ describe('decodeLink: one pass against the attribute index', () => {
       }
     }
     expect(decoded).toBeGreaterThan(1000);
+  });
+
+  it('strings taken again from the previous link only when every byte repeats (kinds, aliases, UTF-8)', () => {
+    // A dump where the kind and the alias repeat, change in one byte, in
+    // length, to non-ASCII text and back, and where one link has none.
+    const kinds = ['tun', 'tun', 'tap', 'tun', 'tunx', 'bridge', 'brIdge', 'bridge', 'tün', 'tün', '', 'tun'];
+    const aliases = ['eucanet:port', 'eucanet:port', 'eucanet:porT', 'eucanet:port', 'eucanet:por', 'eucanet:portx', 'é', 'é', 'e', undefined, 'eucanet:port', 'eucanet:port'];
+    const w = new NlWriter(4096);
+    kinds.forEach((kind, i) => {
+      w.beginMessage(RTM_NEWLINK, 0, i + 1);
+      w.rawU8(0);
+      w.rawU8(0);
+      w.rawU16(0);
+      w.rawI32(i + 1);
+      w.rawU32(IFF_UP);
+      w.rawU32(0);
+      w.str(A.IFLA_IFNAME, `l${i}`);
+      const alias = aliases[i];
+      if (alias !== undefined) w.str(A.IFLA_IFALIAS, alias);
+      const info = w.nestStart(A.IFLA_LINKINFO);
+      w.str(A.IFLA_INFO_KIND, kind);
+      w.nestEnd(info);
+      w.endMessage();
+    });
+    const msgs = linkMessages(Buffer.from(w.bytes()));
+    expect(msgs.length).toBe(kinds.length);
+    const got = msgs.map((m) => decodeLink(m));
+    expect(got).toEqual(msgs.map(reference));
+    expect(got.map((l) => l.kind)).toEqual(kinds.map((k) => k || undefined));
+    expect(got.map((l) => l.alias)).toEqual(aliases.map((a) => a || undefined));
+
+    // "é" is two bytes in UTF-8 and one UTF-16 unit: a lone byte 0xe9 (not
+    // UTF-8) is as long and equals its char code, but is another string.
+    w.reset();
+    for (const bytes of [Buffer.from('é\0'), Buffer.from([0xe9, 0])]) {
+      w.beginMessage(RTM_NEWLINK, 0, 1);
+      for (const v of [0, 0, 0, 0]) w.rawU8(v);
+      w.rawI32(1);
+      w.rawU32(0);
+      w.rawU32(0);
+      w.binary(A.IFLA_IFALIAS, bytes);
+      w.endMessage();
+    }
+    const two = linkMessages(Buffer.from(w.bytes()));
+    expect(two.map((m) => decodeLink(m).alias)).toEqual(['é', '\ufffd']);
+    expect(two.map((m) => decodeLink(m))).toEqual(two.map(reference));
   });
 });
