@@ -43,6 +43,8 @@ export async function startEtcd() {
   }
   return {
     url,
+    /** etcd's process id (its CPU time is in /proc/PID/stat). */
+    pid: child.pid,
     async stop() {
       const gone = new Promise((r) => child.once('exit', r));
       child.kill('SIGTERM');
