@@ -185,7 +185,7 @@ export class StatusPublisher extends EventEmitter<StatusPublisherEvents> {
     const lease = await this.leaseNow();
     await lease.put(this.key).value(value).exec();
     this.markUp(true);
-    this.dropLean();
+    void this.dropLean();
     this.emit('published', JSON.parse(value) as HostStatus, this.leaseId ?? '');
   }
 
