@@ -300,7 +300,7 @@ async function main() {
       // Then until the fleet is idle (its CPU under 0.2 core over half a second, at most 20 s): what an agent does
       // after its first sync (building the incremental check's counts, loading etcd3) is start-up, not propagation.
       const t1 = performance.now();
-      for (let idle = false; !idle && performance.now() - t1 < 20_000; ) {
+      for (let idle = false; !idle && performance.now() - t1 < 20_000;) {
         const c0 = agents.reduce((n, a) => n + a.cpuMs(), 0);
         await sleep(500);
         idle = agents.reduce((n, a) => n + a.cpuMs(), 0) - c0 < 100;

@@ -96,7 +96,9 @@ try {
   const med = (/** @type {number[]} */ xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
   for (const [name, e] of Object.entries(by)) {
     const cpu = e.cpu.reduce((a, b) => a + b, 0) / e.cpu.length;
-    console.log(`${name.padEnd(13)} agent CPU ${cpu.toFixed(1)} ms/op (mean of ${e.cpu.length}), propagation median ${med(e.ms).toFixed(1)} ms, max ${Math.max(...e.ms).toFixed(1)} ms`);
+    console.log(
+      `${name.padEnd(13)} agent CPU ${cpu.toFixed(1)} ms/op (mean of ${e.cpu.length}), propagation median ${med(e.ms).toFixed(1)} ms, max ${Math.max(...e.ms).toFixed(1)} ms`,
+    );
   }
   const syncs = lines.filter((o) => o.event === 'sync').slice(-8);
   for (const s of syncs) console.log(`  sync ${s.version} ${s.mode} ${s.ms} ms ${s.changed ?? ''}`);

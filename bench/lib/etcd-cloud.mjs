@@ -41,7 +41,6 @@ export function cloudOf(n) {
   });
 }
 
-
 /**
  * The cloud as `eucanet cloud put` imports it: validated and allocated (VLANs,
  * subnets, ports, addresses, MACs written into the document). A document put

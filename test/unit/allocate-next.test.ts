@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { allocate, allocateNext, fullyAllocated, type AllocatedPair } from '../../src/managed/allocate.js';
 import { withAllocations } from '../../src/managed/document.js';
-import type { Instance, State } from '../../src/managed/types.js';
+import type { State } from '../../src/managed/types.js';
 import { validateState } from '../../src/managed/validate.js';
 import { uniform } from '../fuzz/prng.js';
 
@@ -38,7 +38,7 @@ describe('allocateNext', () => {
       const k = Math.floor(r() * instances.length);
       if (x < 0.3 && instances.length) {
         // An instance's value changed (a new object, allocated).
-        instances[k] = { ...instances[k], publicIp: instances[k].publicIp ? false : undefined } as Instance;
+        instances[k] = { ...instances[k], publicIp: instances[k].publicIp ? false : undefined };
         if (instances[k].publicIp === undefined) delete instances[k].publicIp;
         s = { ...s, instances };
       } else if (x < 0.45 && instances.length > 1) {

@@ -124,7 +124,8 @@ describe('KeyCache.assembled', () => {
         const x = r();
         let e: CacheEvent;
         if (x < 0.25) e = put(key, JSON.stringify({ ...o, note: step }));
-        else if (x < 0.35) e = put(key, JSON.stringify({ ...o, order: Math.floor(r() * 40) })); // moved, maybe onto another's order
+        else if (x < 0.35)
+          e = put(key, JSON.stringify({ ...o, order: Math.floor(r() * 40) })); // moved, maybe onto another's order
         else if (x < 0.6) e = del(key);
         else if (x < 0.9) {
           const id = `i-y${Math.floor(r() * 30)}`;
