@@ -62,8 +62,9 @@ export class StatusPublisher extends EventEmitter<StatusPublisherEvents> {
   private readonly lean?: LeanStatusCalls;
   /** The lean channel's lease, while the status is under it. */
   private leanLease?: string;
-  /** The first sync's status was put: later puts go through etcd3. */
+  /** The first sync's status was put (or half the TTL passed): later puts go under etcd3's lease. */
   private leanDone = false;
+  private leanTimer?: NodeJS.Timeout;
   private readonly ttl: number;
   private readonly status: HostStatus;
   private readonly backoff: Backoff;
@@ -110,8 +111,21 @@ export class StatusPublisher extends EventEmitter<StatusPublisherEvents> {
 
   /** Puts the first status (not converged yet); resolves when it is in etcd, or once the first attempt failed (it is retried). */
   start(): Promise<void> {
+    // A first sync longer than half the TTL: the status moves under etcd3's kept-alive lease then (the lean one is not kept alive).
+    if (this.lean && !this.first) {
+      this.leanTimer = setTimeout(() => this.endLean(), (this.ttl * 1000) / 2);
+      this.leanTimer.unref();
+    }
     this.first ??= this.flush();
     return this.first;
+  }
+
+  /** Later statuses go under etcd3's kept-alive lease (the next put, now). */
+  private endLean(): void {
+    clearTimeout(this.leanTimer);
+    if (this.leanDone || this.stopped) return;
+    this.leanDone = true;
+    void this.flush();
   }
 
   /** The status after a sync; put at once (or after the put in flight). */
@@ -135,6 +149,7 @@ export class StatusPublisher extends EventEmitter<StatusPublisherEvents> {
     this.stopped = true;
     this.agent.off('sync', this.onSync);
     clearTimeout(this.retryTimer);
+    clearTimeout(this.leanTimer);
     const lean = revoke ? this.dropLean() : undefined;
     const lease = this.lease;
     this.lease = undefined;
@@ -174,16 +189,25 @@ export class StatusPublisher extends EventEmitter<StatusPublisherEvents> {
   private async putOnce(): Promise<void> {
     const value = JSON.stringify(this.status);
     if (this.lean && !this.leanDone) {
-      this.leanLease ??= await this.lean.grant(this.ttl);
-      await this.lean.put(this.key, value, this.leanLease);
+      const id = (this.leanLease ??= await this.lean.grant(this.ttl));
+      // A failed put may be a lease gone (etcd restarted, or expired): the next attempt grants another.
+      await this.lean.put(this.key, value, id).catch((err: unknown) => {
+        if (this.leanLease === id) this.leanLease = undefined;
+        throw err;
+      });
       // After the first sync's status, the next put (now) moves it under etcd3's kept-alive lease.
-      if (this.status.syncAt !== undefined) this.leanDone = this.dirty = true;
+      if (this.status.syncAt !== undefined) {
+        this.dirty = true;
+        this.endLean();
+      }
       this.markUp(true);
       this.emit('published', JSON.parse(value) as HostStatus, this.leanLease);
       return;
     }
     const lease = await this.leaseNow();
-    await lease.put(this.key).value(value).exec();
+    // Under etcd3's kept-alive lease; through the lean channel when there is one (no protobufjs objects per put).
+    if (this.lean && this.leaseId !== undefined) await this.lean.put(this.key, value, this.leaseId);
+    else await lease.put(this.key).value(value).exec();
     this.markUp(true);
     void this.dropLean();
     this.emit('published', JSON.parse(value) as HostStatus, this.leaseId ?? '');

@@ -105,6 +105,34 @@ describe.skipIf(!isRoot)('the status publisher (root, a real etcd)', () => {
     });
   });
 
+  it('with a lean channel and a first sync longer than the TTL: the status stays, moved under a kept-alive etcd3 lease at half the TTL', async () => {
+    await withEtcd(async (etcd) => {
+      const lean = new EtcdRangeClient({ urls: [etcd.url], timeoutMs: 5000 });
+      const leases: string[] = [];
+      try {
+        let etcd3: Etcd3 | undefined;
+        await withPublisher(
+          etcd,
+          2,
+          async (p, _a, client) => {
+            etcd3 = client;
+            p.on('published', (_s, lease) => leases.push(lease));
+            await p.start(); // the agent's first sync never ends here
+            await sleep(5000);
+            const kv = (await client.get(statusKey('pub', 'host-a')).exec()).kvs[0];
+            expect(kv).toBeDefined();
+            expect(leases.length).toBeGreaterThanOrEqual(2);
+            expect(kv.lease).toBe(leases.at(-1));
+            expect(kv.lease).not.toBe(leases[0]);
+          },
+          { lean, client: () => etcd3 as Etcd3 },
+        );
+      } finally {
+        lean.close();
+      }
+    });
+  });
+
   it('puts the status after each sync under a lease with the TTL asked; a stop revokes it', async () => {
     await withEtcd(async (etcd) => {
       await withPublisher(etcd, 10, async (p, a, client) => {
