@@ -29,6 +29,7 @@ import { EtcdStore } from '../dist/store/etcd.js';
 import { StatusWatch } from '../dist/store/etcd-status-watch.js';
 import { statePrefix } from '../dist/store/etcd-layout.js';
 import { update } from '../dist/store/update.js';
+import { allocatedCloudOf, NODES } from './lib/etcd-cloud.mjs';
 import { startEtcd } from './lib/etcd.mjs';
 
 /** @typedef {import('../dist/managed/types.js').State} State */
@@ -48,9 +49,16 @@ const COLD = Number(arg('cold', '1'));
 const N = Number(arg('instances', '5000'));
 const OPS = Number(arg('ops', '30'));
 const WRITES = Number(arg('writes', '20'));
-const NODES = 200;
 // --agent-node-args "...": node's own flags for the fleet's agents (e.g. "--cpu-prof --cpu-prof-dir DIR" to see where their time goes).
 const AGENT_NODE_ARGS = arg('agent-node-args', '').split(' ').filter(Boolean);
+// --trace FILE: every agent's log lines and every operation (when it returned, when each host reached it), as JSON lines with wall-clock times (ms), to explain latencies.
+const TRACE = arg('trace', '');
+/** @type {string[]} */
+const traced = [];
+/** @param {Record<string, unknown>} o */
+const trace = (o) => {
+  if (TRACE) traced.push(JSON.stringify({ t: Date.now(), ...o }));
+};
 const CLOUD = 'bench';
 const CLI = new URL('../dist/cli/main.js', import.meta.url).pathname;
 const TAG = `eucp${process.pid % 10000}`;
@@ -69,44 +77,19 @@ const pct = (xs, p) => {
 /** @param {number} x */
 const r1 = (x) => Math.round(x * 10) / 10;
 
-/** N instances over NODES nodes (nc0..), in groups of 100; every rule tcp/22. @param {number} n @returns {State} */
-function cloudOf(n) {
-  const groups = Array.from({ length: Math.ceil(n / 100) }, (_, g) => ({
-    owner: 'admin',
-    name: `g${g}`,
-    rules: [{ protocol: 'tcp', from: 22, to: 22, cidr: '0.0.0.0/0' }],
-  }));
-  /** @type {Record<string, { privateInterface: string, underlay: string }>} */
-  const nodes = {};
-  for (let k = 0; k < NODES; k++) nodes[`nc${k}`] = { privateInterface: 'eth0', underlay: `172.31.${1 + (k >> 8)}.${(k % 256) + 0}/16` };
-  const instances = Array.from({ length: n }, (_, k) => ({
-    id: `i-${k}`,
-    group: `admin/g${Math.floor(k / 100)}`,
-    node: `nc${k % NODES}`,
-    port: `vn${Math.floor(k / NODES)}`,
-  }));
-  return /** @type {State} */ ({
-    mode: 'MANAGED',
-    segmentation: 'vxlan',
-    subnet: '10.0.0.0/8',
-    addrsPerNet: 1024,
-    vlanRange: [10, 4094],
-    publicIps: ['172.16.0.1-172.16.3.250'],
-    dns: '192.168.32.1',
-    macPrefix: 'd0:0d',
-    cc: { publicInterface: 'eth0', privateInterface: 'eth1', underlay: '172.31.0.1/16' },
-    nodes,
-    groups,
-    instances,
-  });
-}
-
 /** A host's namespace with its NICs (veth pairs: no dummy driver here). @param {string} ns */
 function makeNs(ns) {
   ip('netns', 'add', ns);
   ip('-n', ns, 'link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', 'eth1');
   ip('-n', ns, 'link', 'set', 'eth0', 'up');
   ip('-n', ns, 'link', 'set', 'eth1', 'up');
+}
+
+/** A process's CPU time so far (user + system, ms), from /proc/PID/stat. @param {number | undefined} pid */
+function cpuMsOf(pid) {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return ((Number(f[11]) + Number(f[12])) * 1000) / CLK_TCK;
 }
 
 /** One `eucanet agent --etcd` process. */
@@ -122,15 +105,14 @@ class Agent {
     this.child = spawn(process.execPath, [...AGENT_NODE_ARGS, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
     createInterface({ input: this.child.stdout }).on('line', (l) => {
       const o = JSON.parse(l);
+      trace({ host, line: o });
       if (o.event === 'sync' && o.dnsmasqPid !== undefined) this.dnsmasq = o.dnsmasqPid;
       if (o.event === 'sync' && o.result === 'error') console.error(`${host}: sync error: ${o.error}`);
     });
   }
   /** The process's CPU time so far (user + system, ms), from /proc: what the agent costs whatever the machine's load. */
   cpuMs() {
-    const stat = readFileSync(`/proc/${this.child.pid}/stat`, 'utf8');
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return ((Number(f[11]) + Number(f[12])) * 1000) / CLK_TCK;
+    return cpuMsOf(this.child.pid);
   }
   async stop() {
     if (this.child.exitCode === null) {
@@ -146,10 +128,12 @@ class Agent {
  * Writes `op`, then waits for every host's status to show its revision: ms from the write returning.
  * @param {EtcdStore} store @param {StatusWatch} watch @param {string[]} hosts @param {(s: State) => any} op
  */
-async function propagate(store, watch, hosts, op) {
+async function propagate(store, watch, hosts, op, name = '') {
   const r = await update(store, op);
   const t0 = performance.now();
+  const w0 = Date.now();
   const at = await Promise.all(hosts.map((h) => watch.reached(h, Number(r.version), 60_000)));
+  trace({ op: name, version: r.version, returned: w0, reached: Object.fromEntries(hosts.map((h, i) => [h, r1(at[i] - t0)])) });
   return Math.max(...at) - t0;
 }
 
@@ -276,7 +260,7 @@ async function main() {
   const spaces = [];
   const out = /** @type {Record<string, any>} */ ({ instances: N, nodes: NODES, cores: 2, fleets: [] });
   try {
-    const doc = cloudOf(N);
+    const doc = allocatedCloudOf(N);
     const file = join(dir, 'cloud.json');
     writeFileSync(file, JSON.stringify(doc));
     const tImport = performance.now();
@@ -313,9 +297,20 @@ async function main() {
       const rev = await store.revision();
       await Promise.all(want.map((h) => watch.reached(h, rev, 300_000)));
       const upMs = performance.now() - t0;
+      // Then until the fleet is idle (its CPU under 0.2 core over half a second, at most 20 s): what an agent does
+      // after its first sync (building the incremental check's counts, loading etcd3) is start-up, not propagation.
+      const t1 = performance.now();
+      for (let idle = false; !idle && performance.now() - t1 < 20_000;) {
+        const c0 = agents.reduce((n, a) => n + a.cpuMs(), 0);
+        await sleep(500);
+        idle = agents.reduce((n, a) => n + a.cpuMs(), 0) - c0 < 100;
+      }
+      const settleMs = performance.now() - t1;
       /** @type {number[]} */
       const lat = [];
       const cpu0 = agents.map((a) => a.cpuMs());
+      const etcd0 = cpuMsOf(etcd.pid);
+      const self0 = process.cpuUsage();
       /** Each NC agent's CPU by kind of operation (ms, summed over the operations of that kind). @type {Record<string, number[]>} */
       const byKind = {};
       const KINDS = ['authorize', 'revoke', 'runInstance', 'terminate'];
@@ -333,7 +328,7 @@ async function main() {
               : k % 4 === 2
                 ? (/** @type {State} */ s) => runInstance(s, { id, group: 'admin/g0', node: 'nc0' })
                 : (/** @type {State} */ s) => terminateInstance(s, id);
-        lat.push(await propagate(store, watch, want, op));
+        lat.push(await propagate(store, watch, want, op, `${size}:${k}:${KINDS[k % 4]}`));
         await sleep(250);
         const kind = KINDS[k % 4];
         const spent = agents.map((a, i) => a.cpuMs() - (before[i] ?? 0)).filter((_, i) => agents[i].host !== 'cc');
@@ -361,6 +356,9 @@ async function main() {
         cc: r1(perOp[agents.findIndex((a) => a.host === 'cc')] ?? NaN),
         ncMedian: r1(ncs[Math.floor(ncs.length / 2)] ?? NaN),
         allAgents: r1(perOp.reduce((a, b) => a + b, 0)),
+        // etcd's own CPU and this benchmark's (the writer and the status watch) per operation.
+        etcd: r1((cpuMsOf(etcd.pid) - etcd0) / OPS),
+        bench: r1(((u) => (u.user + u.system) / 1000 / OPS)(process.cpuUsage(self0))),
         ncMedianByKind: ncByKind,
       };
       port += Math.ceil(OPS / 4);
@@ -370,6 +368,7 @@ async function main() {
       const fleet = {
         agents: size,
         upMs: r1(upMs),
+        settleMs: r1(settleMs),
         propagation: { ops: OPS, p50: r1(pct(lat, 50)), p99: r1(pct(lat, 99)), max: r1(Math.max(...lat)) },
         agentCpuMsPerOp: cpuPerOp,
         writers: one,
@@ -390,6 +389,7 @@ async function main() {
     await store.close();
     await etcd.stop();
     rmSync(dir, { recursive: true, force: true });
+    if (TRACE) writeFileSync(TRACE, traced.join('\n') + '\n');
   }
   console.log(JSON.stringify(out, null, 2));
 }

@@ -30,7 +30,7 @@ export async function startEtcd() {
   const peer = `http://127.0.0.1:${p}`;
   const args = ['--name', 'b', '--data-dir', dir, '--listen-client-urls', url, '--advertise-client-urls', url, '--listen-peer-urls', peer];
   args.push('--initial-advertise-peer-urls', peer, '--initial-cluster', `b=${peer}`, '--log-level', 'error', '--max-txn-ops', '65536');
-  args.push('--max-request-bytes', String(64 << 20), '--quota-backend-bytes', String(4 << 30));
+  args.push('--max-request-bytes', String(64 << 20), '--quota-backend-bytes', String(4 * 1024 ** 3));
   const child = spawn(process.env.EUCANET_ETCD ?? '/usr/bin/etcd', args, { stdio: 'ignore' });
   for (let i = 0; ; i++) {
     const ok = await globalThis
@@ -43,6 +43,8 @@ export async function startEtcd() {
   }
   return {
     url,
+    /** etcd's process id (its CPU time is in /proc/PID/stat). */
+    pid: child.pid,
     async stop() {
       const gone = new Promise((r) => child.once('exit', r));
       child.kill('SIGTERM');

@@ -134,7 +134,7 @@ export function planMayChange(prev: AllocatedState, next: AllocatedState, role: 
   const seg = next.segmentation;
   const unicast = (seg === 'vxlan' || seg === 'auto') && vxlanFloodOf(next) === 'unicast';
   const peers: Peers = !hosted.size ? 'none' : seg === 'none' ? 'all' : unicast ? 'group' : 'none';
-  if (!sameInstances(prev.instances, next.instances, { node, hosted, peers })) return true;
+  if (prev.instances !== next.instances && !sameInstances(prev.instances, next.instances, { node, hosted, peers })) return true;
   if (!hosted.size) return false;
   const carried = (g: AllocatedGroup) => hosted.has(groupKey(g));
   return !sameList(pick(prev.groups, carried), pick(next.groups, carried), sameGroupForNc);

@@ -6,6 +6,12 @@
 // retried with backoff; when the lease is lost (etcd away longer than the
 // TTL) a new one is granted and the status put again under it.
 //
+// The first statuses, up to the one after the agent's first sync, can go
+// over a lean channel (etcd-range.ts: a lease granted and a put, no
+// keep-alive), so that etcd3 is loaded only after the agent's first sync is
+// published; the next put moves the status under a kept-alive etcd3 lease and
+// revokes the lean one (its 10 s TTL covers the moment between).
+//
 // It also says whether etcd is reachable, as it sees it (its puts and the
 // lease's keep-alives): 'reachable' fires on each change only, so a log
 // listening to it gets one line when etcd goes and one when it comes back.
@@ -18,8 +24,18 @@ import { Backoff } from './backoff.js';
 import { oneLine } from './result.js';
 import type { SyncResult } from './types.js';
 
+/** The calls of a lean channel (EtcdRangeClient) the first statuses go through. */
+export interface LeanStatusCalls {
+  grant(ttl: number): Promise<string>;
+  put(key: string, value: string, lease: string): Promise<void>;
+  revoke(lease: string): Promise<void>;
+}
+
 export interface StatusPublisherOptions {
-  client: Etcd3;
+  /** etcd3's client, or a function that gives it (called when first needed: after the first sync's status when `lean` is given). */
+  client: Etcd3 | (() => Etcd3);
+  /** The first statuses (to the first sync's) through this channel, before etcd3 is used. */
+  lean?: LeanStatusCalls;
   /** The cloud (key prefix /eucanet/<cloud>/). */
   cloud: string;
   /** The host's name in the status (default the OS hostname). */
@@ -42,7 +58,13 @@ export interface StatusPublisherEvents {
 export class StatusPublisher extends EventEmitter<StatusPublisherEvents> {
   readonly host: string;
   readonly key: string;
-  private readonly client: Etcd3;
+  private readonly clientOf: () => Etcd3;
+  private readonly lean?: LeanStatusCalls;
+  /** The lean channel's lease, while the status is under it. */
+  private leanLease?: string;
+  /** The first sync's status was put (or half the TTL passed): later puts go under etcd3's lease. */
+  private leanDone = false;
+  private leanTimer?: NodeJS.Timeout;
   private readonly ttl: number;
   private readonly status: HostStatus;
   private readonly backoff: Backoff;
@@ -63,7 +85,9 @@ export class StatusPublisher extends EventEmitter<StatusPublisherEvents> {
     opts: StatusPublisherOptions,
   ) {
     super();
-    this.client = opts.client;
+    const client = opts.client;
+    this.clientOf = typeof client === 'function' ? client : () => client;
+    if (opts.lean) this.lean = opts.lean;
     this.host = opts.host ?? hostname();
     this.key = statusKey(opts.cloud, this.host);
     this.ttl = opts.ttlSeconds ?? 10;
@@ -87,8 +111,21 @@ export class StatusPublisher extends EventEmitter<StatusPublisherEvents> {
 
   /** Puts the first status (not converged yet); resolves when it is in etcd, or once the first attempt failed (it is retried). */
   start(): Promise<void> {
+    // A first sync longer than half the TTL: the status moves under etcd3's kept-alive lease then (the lean one is not kept alive).
+    if (this.lean && !this.first) {
+      this.leanTimer = setTimeout(() => this.endLean(), (this.ttl * 1000) / 2);
+      this.leanTimer.unref();
+    }
     this.first ??= this.flush();
     return this.first;
+  }
+
+  /** Later statuses go under etcd3's kept-alive lease (the next put, now). */
+  private endLean(): void {
+    clearTimeout(this.leanTimer);
+    if (this.leanDone || this.stopped) return;
+    this.leanDone = true;
+    void this.flush();
   }
 
   /** The status after a sync; put at once (or after the put in flight). */
@@ -112,9 +149,11 @@ export class StatusPublisher extends EventEmitter<StatusPublisherEvents> {
     this.stopped = true;
     this.agent.off('sync', this.onSync);
     clearTimeout(this.retryTimer);
+    clearTimeout(this.leanTimer);
+    const lean = revoke ? this.dropLean() : undefined;
     const lease = this.lease;
     this.lease = undefined;
-    if (!lease) return;
+    if (!lease) return lean;
     if (!revoke) return lease.release();
     await lease.revoke({ deadline: Date.now() + 1000 }).catch(() => lease.release());
   }
@@ -148,17 +187,43 @@ export class StatusPublisher extends EventEmitter<StatusPublisherEvents> {
   }
 
   private async putOnce(): Promise<void> {
-    const lease = await this.leaseNow();
     const value = JSON.stringify(this.status);
-    await lease.put(this.key).value(value).exec();
+    if (this.lean && !this.leanDone) {
+      const id = (this.leanLease ??= await this.lean.grant(this.ttl));
+      // A failed put may be a lease gone (etcd restarted, or expired): the next attempt grants another.
+      await this.lean.put(this.key, value, id).catch((err: unknown) => {
+        if (this.leanLease === id) this.leanLease = undefined;
+        throw err;
+      });
+      // After the first sync's status, the next put (now) moves it under etcd3's kept-alive lease.
+      if (this.status.syncAt !== undefined) {
+        this.dirty = true;
+        this.endLean();
+      }
+      this.markUp(true);
+      this.emit('published', JSON.parse(value) as HostStatus, this.leanLease);
+      return;
+    }
+    const lease = await this.leaseNow();
+    // Under etcd3's kept-alive lease; through the lean channel when there is one (no protobufjs objects per put).
+    if (this.lean && this.leaseId !== undefined) await this.lean.put(this.key, value, this.leaseId);
+    else await lease.put(this.key).value(value).exec();
     this.markUp(true);
+    void this.dropLean();
     this.emit('published', JSON.parse(value) as HostStatus, this.leaseId ?? '');
+  }
+
+  /** Revokes the lean lease, if the status was under it. */
+  private dropLean(): Promise<void> | undefined {
+    const id = this.leanLease;
+    this.leanLease = undefined;
+    return id === undefined ? undefined : this.lean?.revoke(id).catch(() => undefined);
   }
 
   /** The lease, granted if there is none (the first, or after one was lost). */
   private async leaseNow(): Promise<Lease> {
     if (this.lease) return this.lease;
-    const lease = this.client.lease(this.ttl);
+    const lease = this.clientOf().lease(this.ttl);
     lease.on('lost', (err) => this.onLost(lease, err));
     lease.on('keepaliveFailed', () => this.markUp(false, 'the lease keep-alive failed'));
     lease.on('keepaliveSucceeded', () => this.markUp(true));

@@ -1,11 +1,13 @@
 // A store (src/store/: the file store, etcd later) as the agent's source of
 // state versions: read() is the store's read (validated by the store, so not
-// validated again), allocated; the store's watch
+// validated again), allocated at the cost of what changed since the last
+// version (allocateNext: a store's cache hands unchanged objects over as the
+// same objects, and they keep their allocated form); the store's watch
 // says when a new version is there. A version that fails validation comes
 // back as `invalid` with the field named and, when the store said which
 // version it was (its watch, or a `version` on the error), that version.
 import { ValidationError } from '../errors.js';
-import { allocate } from '../managed/allocate.js';
+import { allocateNext, type AllocatedPair } from '../managed/allocate.js';
 import type { AllocatedState } from '../managed/types.js';
 import type { Store } from '../store/types.js';
 import { phase } from '../util/phases.js';
@@ -16,6 +18,8 @@ export class StoreSource implements StateSource {
   /** The newest version the watch reported. */
   private seen?: string;
   private readonly aborts = new Set<AbortController>();
+  /** The last version allocated (input and output). */
+  private last?: AllocatedPair;
 
   constructor(readonly store: Store) {
     this.name = store.name;
@@ -25,9 +29,9 @@ export class StoreSource implements StateSource {
     try {
       const snap = await this.store.read(opts.fresh ? { fresh: true } : {});
       if (known && known.version === snap.version) return { version: snap.version, state: known.state };
-      const state = allocate(snap.state, { validated: true });
+      this.last = allocateNext(this.last, snap.state);
       phase('store: allocate');
-      return { version: snap.version, state };
+      return { version: snap.version, state: this.last.output };
     } catch (err) {
       if (!(err instanceof ValidationError)) throw err;
       const v = (err as ValidationError & { version?: unknown }).version;

@@ -34,7 +34,9 @@ export function agentOnEtcd(store: Store, agent: Agent, metrics: AgentMetrics, h
   if (!isEtcd(store)) return undefined;
   let quiet = 0;
   const presence = new EtcdPresence(agent, {
-    client: store.client,
+    // etcd3 is loaded after the first sync's status, which goes over the store's lean channel (when it has one).
+    client: () => store.client,
+    ...(store.fullReads ? { lean: store.fullReads } : {}),
     cloud: store.cloud,
     ...(host !== undefined ? { host } : {}),
     registry: metrics.registry,
@@ -61,6 +63,21 @@ export function agentOnEtcd(store: Store, agent: Agent, metrics: AgentMetrics, h
     },
   });
   log('etcd-status', { key: presence.publisher.key }, `status published at ${presence.publisher.key} under a lease`);
+  // The store's watch (and etcd3) waits for the first sync's status (at most 2 s): nothing is missed, it starts from the revision read.
+  if (store.fullReads) {
+    store.holdWatch(
+      new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, 2000);
+        const done = (s: { syncAt?: number }) => {
+          if (s.syncAt === undefined) return;
+          clearTimeout(timer);
+          presence.publisher.off('published', done);
+          resolve();
+        };
+        presence.publisher.on('published', done);
+      }),
+    );
+  }
   // The watch's revision was compacted while it was away: the state is read whole again (once per event).
   store.on('watch-resync', (reason) => log('etcd-resync', { reason }, `the watch could not resume (${reason}): reading the whole state again`));
   return {

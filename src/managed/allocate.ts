@@ -112,6 +112,68 @@ const canonicalOf = {
   },
 };
 
+/** One call of allocateNext: its input and output, and whether the input had nothing left to allocate. */
+export interface AllocatedPair {
+  input: State;
+  output: AllocatedState;
+  full: boolean;
+}
+
+/** Every top-level value but the two lists is the same (===) in both, with the same keys. */
+function sameContext(a: State, b: State): boolean {
+  const ka = Object.keys(a).filter((k) => k !== 'groups' && k !== 'instances');
+  const kb = Object.keys(b).filter((k) => k !== 'groups' && k !== 'instances');
+  const va = a as unknown as Record<string, unknown>;
+  const vb = b as unknown as Record<string, unknown>;
+  return ka.length === kb.length && ka.every((k, i) => k === kb[i] && va[k] === vb[k]);
+}
+
+/** `list`'s canonical items: the previous output's item where the input item is the same object at the same place, else the memo; undefined when one is not fully allocated. */
+function nextList<T extends object, C>(list: T[], prevIn: T[], prevOut: C[], done: (x: T) => boolean, make: (x: T) => C): C[] | undefined {
+  if (list === prevIn) return prevOut;
+  const out: C[] = new Array<C>(list.length);
+  for (let i = 0; i < list.length; i++) {
+    const x = list[i];
+    if (x === prevIn[i]) out[i] = prevOut[i];
+    else if (!done(x)) return undefined;
+    else out[i] = memo(x, make as (o: T) => C & object);
+  }
+  return out;
+}
+
+/**
+ * allocate(input, { validated: true }) at the cost of what changed since
+ * `prev` (the last call's result): when the previous input had nothing left
+ * to allocate, only groups and instances changed (every other top-level value
+ * the same object, as a store's cache hands them over) and those that changed
+ * have nothing left to allocate either, the previous output with its lists
+ * updated (unchanged items by place, the rest canonical as allocate makes
+ * them); otherwise allocate itself. The output equals allocate's
+ * (test/unit/allocate-next.test.ts).
+ */
+export function allocateNext(prev: AllocatedPair | undefined, input: State): AllocatedPair {
+  if (prev?.full && sameContext(prev.input, input)) {
+    const groups = nextList(
+      input.groups ?? [],
+      prev.input.groups ?? [],
+      prev.output.groups,
+      (g) => g.vlan !== undefined && g.subnet !== undefined,
+      canonicalOf.group,
+    );
+    const instances =
+      groups &&
+      nextList(
+        input.instances ?? [],
+        prev.input.instances ?? [],
+        prev.output.instances,
+        (i) => i.port !== undefined && i.privateIp !== undefined && i.mac !== undefined && i.publicIp !== true,
+        canonicalOf.instance,
+      );
+    if (groups && instances) return { input, output: { ...prev.output, groups, instances }, full: true };
+  }
+  return { input, output: allocate(input, { validated: true }), full: fullyAllocated(input) };
+}
+
 /** A validated state with nothing to allocate: its defaults resolved, no copy of what is already canonical. */
 function resolved(st: State): AllocatedState {
   // Keys in resolve's order: its lists replaced in place.

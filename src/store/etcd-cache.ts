@@ -8,7 +8,7 @@
 // parsed objects are kept per key.
 import type { IKeyValue } from 'etcd3';
 import { ValidationError } from '../errors.js';
-import { assemble, parseKey, type Parsed } from './etcd-layout.js';
+import { assemble, DELETED_KEY, parseKey, type Parsed } from './etcd-layout.js';
 
 interface Entry {
   value: string;
@@ -17,23 +17,37 @@ interface Entry {
   parsed?: Parsed;
 }
 
-/** Where a group's or an instance's object is in the last assembled state, and its order number. */
-interface Slot {
-  list: 'groups' | 'instances';
-  index: number;
-  order: number;
-}
+type ListName = 'groups' | 'instances';
 
-/** The last assembled state and where each group and instance is in it. */
+/** The last assembled state, and the order number of each item of its lists (ascending, parallel to the lists). */
 interface Assembled {
   doc: Record<string, unknown>;
-  slots: Map<string, Slot>;
+  orders: Record<ListName, number[]>;
+}
+
+/** What happened to one group's or instance's key since the last assembly: where it was (its list and order), if it was in it. */
+interface Change {
+  was?: { list: ListName; order: number };
 }
 
 /** One watch event, as the cache needs it. */
 export interface CacheEvent {
   type: 'Put' | 'Delete';
   kv: Pick<IKeyValue, 'key' | 'value' | 'mod_revision'>;
+}
+
+const listOf = (p: Parsed | undefined): ListName | undefined => (p?.kind === 'group' ? 'groups' : p?.kind === 'instance' ? 'instances' : undefined);
+
+/** The index of `order` in the ascending `orders` (found: true), or where it would go. */
+function search(orders: number[], order: number): { at: number; found: boolean } {
+  let lo = 0;
+  let hi = orders.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (orders[mid] < order) lo = mid + 1;
+    else hi = mid;
+  }
+  return { at: lo, found: orders[lo] === order };
 }
 
 export class KeyCache {
@@ -44,10 +58,10 @@ export class KeyCache {
   through: number;
   /** The state's version: the newest mod revision among the keys (0: no keys). */
   version = 0;
-  /** The last assembled state (assembled()), and the keys whose value changed since. */
+  /** The last assembled state (assembled()), and the group and instance keys put or deleted since. */
   private last: Assembled | undefined;
-  private readonly changed = new Set<string>();
-  /** A key was added or deleted since the last assembly: the next one is a full one. */
+  private readonly changed = new Map<string, Change>();
+  /** Something but a group or an instance changed since the last assembly (settings, a node, ...): the next one is a full one. */
   private reshaped = false;
 
   /** From a range read at revision `through`: keys relative to the prefix. */
@@ -85,23 +99,44 @@ export class KeyCache {
     this.version = Math.max(this.version, rev);
   }
 
+  /** Notes that `key` changes: a group's or instance's key keeps where it was in the last assembly; any other key (but the `deleted` marker) reshapes. */
+  private touch(key: string, before: Entry | undefined): void {
+    if (key === DELETED_KEY) return;
+    if (!key.startsWith('groups/') && !key.startsWith('instances/')) {
+      this.reshaped = true;
+      return;
+    }
+    if (this.changed.has(key)) return;
+    const list = listOf(before?.parsed);
+    const p = before?.parsed as { order: number } | undefined;
+    // A key that was there but never parsed cannot be placed: a full assembly.
+    if (before && (!list || !p)) this.reshaped = true;
+    this.changed.set(key, list && p ? { was: { list, order: p.order } } : {});
+  }
+
   private put(key: string, value: string, mod: number): void {
-    if (this.entries.has(key)) this.changed.add(key);
-    else this.unsorted = this.reshaped = true;
+    const before = this.entries.get(key);
+    if (!before) this.unsorted = true;
+    this.touch(key, before);
     this.entries.set(key, { value, mod });
   }
 
   private delete(key: string): void {
-    if (this.entries.delete(key)) this.reshaped = true;
+    const before = this.entries.get(key);
+    if (!before) return;
+    this.touch(key, before);
+    this.entries.delete(key);
   }
 
   /**
    * The state assembled from the keys (etcd-layout.ts assemble), not yet
-   * validated. When only values of groups and instances changed since the
-   * last assembly, each keeping its order number (an authorize, a revoke, an
-   * association), the last state's lists are copied and only those objects
-   * replaced: the cost of what changed, not of the whole cloud. Otherwise
-   * (keys added or deleted, settings or nodes changed) a full assembly.
+   * validated. When only groups and instances changed since the last
+   * assembly (values changed, keys added or deleted: an authorize, a
+   * run-instance, a terminate), the last state's lists are copied, the
+   * changed objects replaced, the new ones inserted at their order and the
+   * deleted ones removed: the cost of what changed, not of the whole cloud.
+   * Otherwise (settings, nodes or reserved addresses changed, orders not
+   * distinct, a list appearing or emptied) a full assembly.
    */
   assembled(where: string): unknown {
     const last = this.last;
@@ -112,38 +147,66 @@ export class KeyCache {
     const doc = assemble(this.parsed(where)) as Record<string, unknown> | undefined;
     this.changed.clear();
     this.reshaped = false;
-    this.last = doc ? { doc, slots: this.slotsOf(doc) } : undefined;
+    this.last = doc ? this.ordersOf(doc) : undefined;
     return doc;
   }
 
-  /** The last state with the changed groups and instances replaced in place, or undefined when a change moves or reshapes it. */
+  /** The last state with the changed groups and instances replaced, removed or inserted, or undefined when that cannot be done exactly. */
   private patched(last: Assembled, where: string): Record<string, unknown> | undefined {
-    const lists: Partial<Record<Slot['list'], unknown[]>> = {};
-    for (const key of this.changed) {
-      const slot = last.slots.get(key);
-      const p = this.parse(key, where);
-      if (!slot || p === undefined || (p.kind !== 'group' && p.kind !== 'instance') || p.order !== slot.order) return undefined;
-      const list = (lists[slot.list] ??= [...(last.doc[slot.list] as unknown[])]);
-      list[slot.index] = p.v;
+    if (!this.changed.size) return last.doc;
+    const lists: Partial<Record<ListName, { items: unknown[]; orders: number[] }>> = {};
+    const listNow = (name: ListName) => {
+      const have = last.doc[name] as unknown[] | undefined;
+      if (!have) return undefined;
+      return (lists[name] ??= { items: [...have], orders: [...last.orders[name]] });
+    };
+    // Removals first (the old places), then insertions (the new places).
+    for (const [, c] of this.changed) {
+      if (!c.was) continue;
+      const l = listNow(c.was.list);
+      const at = l && search(l.orders, c.was.order);
+      if (!l || !at?.found) return undefined;
+      l.items.splice(at.at, 1);
+      l.orders.splice(at.at, 1);
     }
-    const doc = { ...last.doc, ...lists };
+    for (const [key] of this.changed) {
+      const p = this.parse(key, where);
+      if (p === undefined) continue; // deleted
+      const name = listOf(p);
+      const l = name && listNow(name);
+      if (!l) return undefined;
+      const { order, v } = p as { order: number; v: unknown };
+      const at = search(l.orders, order);
+      if (at.found) return undefined; // two keys with one order: the full assembly's tie-break by key
+      l.items.splice(at.at, 0, v);
+      l.orders.splice(at.at, 0, order);
+    }
+    const doc: Record<string, unknown> = { ...last.doc };
+    const orders = { ...last.orders };
+    for (const name of ['groups', 'instances'] as const) {
+      const l = lists[name];
+      if (!l) continue;
+      if (!l.items.length) return undefined; // an emptied list: the full assembly leaves the key out
+      doc[name] = l.items;
+      orders[name] = l.orders;
+    }
     this.changed.clear();
-    this.last = { doc, slots: last.slots };
+    this.last = { doc, orders };
     return doc;
   }
 
-  /** Where each group's and instance's object is in `doc` (found by identity). */
-  private slotsOf(doc: Record<string, unknown>): Map<string, Slot> {
-    const at = new Map<unknown, [Slot['list'], number]>();
-    for (const list of ['groups', 'instances'] as const) ((doc[list] as unknown[] | undefined) ?? []).forEach((v, i) => at.set(v, [list, i]));
-    const slots = new Map<string, Slot>();
-    for (const [key, e] of this.entries) {
-      const p = e.parsed;
-      if (!p || (p.kind !== 'group' && p.kind !== 'instance')) continue;
-      const where = at.get(p.v);
-      if (where) slots.set(key, { list: where[0], index: where[1], order: p.order });
+  /** The order numbers of `doc`'s groups and instances (from their keys' parsed values); with two equal, none (every later change is a full assembly). */
+  private ordersOf(doc: Record<string, unknown>): Assembled | undefined {
+    const orders: Record<ListName, number[]> = { groups: [], instances: [] };
+    for (const e of this.entries.values()) {
+      const name = listOf(e.parsed);
+      if (name) orders[name].push((e.parsed as { order: number }).order);
     }
-    return slots;
+    for (const name of ['groups', 'instances'] as const) {
+      const o = orders[name].sort((a, b) => a - b);
+      for (let i = 1; i < o.length; i++) if (o[i] === o[i - 1]) return undefined;
+    }
+    return { doc, orders };
   }
 
   /** One key's parsed value (parsed once); a value that is not JSON throws naming its key. */

@@ -5,7 +5,8 @@
 // range/txn calls the store needs (a range at one revision, page by page; a
 // transaction whose compare covers a whole key range, which etcd3's
 // builder does not offer).
-import { Etcd3, GRPCUnavailableError, type ICompare, type IOptions, type IRangeResponse, type IRequestOp, type ITxnResponse } from 'etcd3';
+import { createRequire } from 'node:module';
+import type { Etcd3, ICompare, IOptions, IRangeResponse, IRequestOp, ITxnResponse } from 'etcd3';
 import { ValidationError } from '../errors.js';
 import { prefixEnd, type RangeFn } from './etcd-range.js';
 
@@ -24,6 +25,15 @@ export interface EtcdConnectOptions {
 }
 
 export const DEFAULT_TIMEOUT_MS = 5000;
+
+type Etcd3Module = typeof import('etcd3');
+let etcd3: Etcd3Module | undefined;
+/**
+ * The etcd3 package, loaded on first use: it and protobufjs cost a few
+ * hundred ms of CPU to load, which an agent spends only after its first sync
+ * is published (its first read and status go over etcd-range.ts's channel).
+ */
+export const etcd3Module = (): Etcd3Module => (etcd3 ??= createRequire(import.meta.url)('etcd3') as Etcd3Module);
 
 /** Checks the URLs before any connection: http(s)://HOST:PORT each, at least one; `field` names them in the error. */
 export function checkEtcdUrls(urls: readonly string[], field = 'urls'): void {
@@ -67,7 +77,7 @@ function faultHandling(endpoints: number): FaultHandling {
         try {
           return await fn();
         } catch (err) {
-          if (!(err instanceof GRPCUnavailableError) || attempt >= endpoints * 2) throw err;
+          if (!(err instanceof etcd3Module().GRPCUnavailableError) || attempt >= endpoints * 2) throw err;
         }
       }
     },
@@ -101,7 +111,7 @@ export function connectEtcd(o: EtcdConnectOptions): Etcd3 {
     };
   }
   if (o.auth) options.auth = { username: o.auth.username, password: o.auth.password };
-  return new Etcd3(options);
+  return new (etcd3Module().Etcd3)(options);
 }
 
 /** A Range call through etcd3's client (used with etcd's user/password authentication, whose token etcd3 keeps). */

@@ -88,6 +88,19 @@ class Reader {
     }
   }
 
+  /** A varint as a BigInt (64-bit ids). */
+  varintBig(): bigint {
+    let n = 0n;
+    let shift = 0n;
+    for (;;) {
+      if (this.pos >= this.end) throw new RangeError('truncated varint in an etcd response');
+      const b = this.buf[this.pos++];
+      n |= BigInt(b & 0x7f) << shift;
+      if (b < 0x80) return n;
+      shift += 7n;
+    }
+  }
+
   /** A length-delimited field's [start, end). */
   span(): [number, number] {
     const len = this.varint();
@@ -149,4 +162,62 @@ export function decodeRangeResponse(buf: Buffer): RangeReply {
     else r.skip(wire);
   }
   return out;
+}
+
+// The first status of an agent goes over the same channel (etcd-range.ts
+// EtcdLeanClient), before etcd3 is loaded:
+//   LeaseGrantRequest  { int64 TTL = 1; int64 ID = 2; }
+//   LeaseGrantResponse { ResponseHeader header = 1; int64 ID = 2; int64 TTL = 3; string error = 4; }
+//   PutRequest         { bytes key = 1; bytes value = 2; int64 lease = 3; ... }
+//   LeaseRevokeRequest { int64 ID = 1; }
+// Lease ids are 64-bit: kept as decimal text (etcd3's form too), encoded from a BigInt.
+
+function varintBig(n: bigint): number[] {
+  if (n < 0n || n >= 1n << 64n) throw new RangeError(`varint out of range: ${n}`);
+  const out: number[] = [];
+  while (n >= 0x80n) {
+    out.push(Number(n & 0x7fn) | 0x80);
+    n >>= 7n;
+  }
+  out.push(Number(n));
+  return out;
+}
+
+/** A LeaseGrantRequest for `ttl` seconds (etcd picks the id). */
+export function encodeLeaseGrant(ttl: number): Buffer {
+  return Buffer.from([(1 << 3) | VARINT, ...varintBytes(ttl)]);
+}
+
+/** A LeaseGrantResponse's lease id (decimal text) and TTL; etcd's `error`, if it gave one. */
+export function decodeLeaseGrant(buf: Buffer): { id: string; ttl: number; error?: string } {
+  const r = new Reader(buf, 0, buf.length);
+  let id = 0n;
+  let ttl = 0;
+  let error: string | undefined;
+  while (r.pos < buf.length) {
+    const tag = r.varint();
+    if (tag === ((2 << 3) | VARINT)) id = r.varintBig();
+    else if (tag === ((3 << 3) | VARINT)) ttl = r.varint();
+    else if (tag === ((4 << 3) | LEN)) error = buf.toString('utf8', ...r.span());
+    else r.skip(tag & 7);
+  }
+  return { id: id.toString(), ttl, ...(error ? { error } : {}) };
+}
+
+/** A PutRequest of `key` = `value` under lease `lease` (decimal text). */
+export function encodePut(req: { key: string; value: string; lease: string }): Buffer {
+  const key = Buffer.from(req.key);
+  const value = Buffer.from(req.value);
+  return Buffer.concat([
+    Buffer.from([(1 << 3) | LEN, ...varintBytes(key.length)]),
+    key,
+    Buffer.from([(2 << 3) | LEN, ...varintBytes(value.length)]),
+    value,
+    Buffer.from([(3 << 3) | VARINT, ...varintBig(BigInt(req.lease))]),
+  ]);
+}
+
+/** A LeaseRevokeRequest of lease `id` (decimal text). */
+export function encodeLeaseRevoke(id: string): Buffer {
+  return Buffer.from([(1 << 3) | VARINT, ...varintBig(BigInt(id))]);
 }

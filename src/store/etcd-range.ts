@@ -3,8 +3,10 @@
 // of its own (@grpc/grpc-js, the transport etcd3 itself uses). The agent's
 // cold start and every resync read the whole state: at 5000 instances
 // etcd3's generic decoding of the reply (objects, Buffers, 64-bit numbers
-// turned into strings) was most of the read's CPU. Every other call (writes,
-// watches, leases) stays on etcd3's client.
+// turned into strings) was most of the read's CPU. An agent's first status
+// (a lease and a put) goes over it too, so that etcd3 (a few hundred ms of
+// CPU to load) is loaded only after the agent's first sync is published.
+// Every other call (writes, watches, kept-alive leases) stays on etcd3's client.
 //
 // Only without etcd's user/password authentication (the token it needs is
 // etcd3's business): with `auth`, the store reads through etcd3 (etcd-client's
@@ -12,9 +14,24 @@
 // an optional client certificate.
 import { Client, credentials, status, type ChannelCredentials, type ServiceError } from '@grpc/grpc-js';
 import type { EtcdConnectOptions } from './etcd-client.js';
-import { decodeRangeResponse, encodeRangeRequest, type RangeKv, type RangeReply, type RangeRequest } from './etcd-range-codec.js';
+import {
+  decodeLeaseGrant,
+  decodeRangeResponse,
+  encodeLeaseGrant,
+  encodeLeaseRevoke,
+  encodePut,
+  encodeRangeRequest,
+  type RangeKv,
+  type RangeReply,
+  type RangeRequest,
+} from './etcd-range-codec.js';
 
 const RANGE = '/etcdserverpb.KV/Range';
+const PUT = '/etcdserverpb.KV/Put';
+const LEASE_GRANT = '/etcdserverpb.Lease/LeaseGrant';
+const LEASE_REVOKE = '/etcdserverpb.Lease/LeaseRevoke';
+/** A reply whose content is not needed (its arrival is the answer). */
+const ignore = (b: Buffer): Buffer => b;
 
 export type RangeFn = (req: RangeRequest) => Promise<RangeReply>;
 
@@ -41,31 +58,46 @@ export class EtcdRangeClient {
     return c;
   }
 
-  private once(i: number, req: RangeRequest): Promise<RangeReply> {
+  private once<Q, R>(i: number, method: string, enc: (q: Q) => Buffer, dec: (b: Buffer) => R, req: Q): Promise<R> {
     return new Promise((resolve, reject) => {
-      this.client(i).makeUnaryRequest(
-        RANGE,
-        encodeRangeRequest,
-        decodeRangeResponse,
-        req,
-        { deadline: Date.now() + this.o.timeoutMs },
-        (err: ServiceError | null, res?: RangeReply) => (err || !res ? reject(err ?? new Error('empty Range reply')) : resolve(res)),
+      this.client(i).makeUnaryRequest(method, enc, dec, req, { deadline: Date.now() + this.o.timeoutMs }, (err: ServiceError | null, res?: R) =>
+        err || res === undefined ? reject(err ?? new Error(`empty ${method} reply`)) : resolve(res),
       );
     });
   }
 
-  /** One Range call; an unavailable URL passes it to the next (each URL twice at most, as etcd3's calls here). */
-  readonly range: RangeFn = async (req) => {
+  /** One unary call; an unavailable URL passes it to the next (each URL twice at most, as etcd3's calls here). */
+  private async call<Q, R>(method: string, enc: (q: Q) => Buffer, dec: (b: Buffer) => R, req: Q): Promise<R> {
     const n = this.hosts.length;
     for (let attempt = 0; ; attempt++) {
       try {
-        return await this.once(attempt % n, req);
+        return await this.once(attempt % n, method, enc, dec, req);
       } catch (err) {
         // UNAVAILABLE: no connection to that URL; anything else is etcd's answer.
         if ((err as ServiceError)?.code !== status.UNAVAILABLE || attempt + 1 >= n * 2) throw err;
       }
     }
-  };
+  }
+
+  /** One Range call. */
+  readonly range: RangeFn = (req) => this.call(RANGE, encodeRangeRequest, decodeRangeResponse, req);
+
+  /** A lease of `ttl` seconds, not kept alive (an agent's first status, before etcd3 is loaded): its id, decimal. */
+  async grant(ttl: number): Promise<string> {
+    const res = await this.call(LEASE_GRANT, encodeLeaseGrant, decodeLeaseGrant, ttl);
+    if (res.error) throw new Error(`etcd refused a lease: ${res.error}`);
+    return res.id;
+  }
+
+  /** Puts `key` = `value` under `lease`. */
+  async put(key: string, value: string, lease: string): Promise<void> {
+    await this.call(PUT, encodePut, ignore, { key, value, lease });
+  }
+
+  /** Revokes `lease` (its keys go). */
+  async revoke(lease: string): Promise<void> {
+    await this.call(LEASE_REVOKE, encodeLeaseRevoke, ignore, lease);
+  }
 
   /** Resolves when the first URL's channel is connected (rejects past the timeout: the range then finds its own way). */
   ready(): Promise<void> {

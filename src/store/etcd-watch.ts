@@ -42,6 +42,9 @@ interface Sub {
 
 export class StateFeed {
   private watcher: Watcher | undefined;
+  /** A watch is started but held (holdUntil): it opens when the hold settles. */
+  private held = false;
+  private hold: Promise<unknown> | undefined;
   private ended = false;
   private connected = true;
   /** The first revision the current watch delivers: every change since is seen, in order. 0: no watch. */
@@ -66,6 +69,23 @@ export class StateFeed {
     return this.connected ? this.cache : undefined;
   }
 
+  /** A watch started before `until` settles is opened then (etcd3 is loaded then: after an agent's first sync). */
+  holdUntil(until: Promise<unknown>): void {
+    const hold = until.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.hold = hold;
+    void hold.then(() => {
+      if (this.hold === hold) this.hold = undefined;
+    });
+  }
+
+  /** A watch runs, or is started and held. */
+  private get watching(): boolean {
+    return this.watcher !== undefined || this.held;
+  }
+
   /** Drops the cache (the next read is a full read). */
   drop(): void {
     this.cache = undefined;
@@ -88,7 +108,7 @@ export class StateFeed {
     }
     for (const evs of buffered) cache.apply(this.store.prefix, evs);
     if (this.ended || epoch !== this.epoch) return cache;
-    if (!this.watcher) this.start(cache.through, cache.version);
+    if (!this.watching) this.start(cache.through, cache.version);
     if (this.from <= cache.through + 1) {
       this.cache = cache;
       this.wake();
@@ -122,6 +142,18 @@ export class StateFeed {
     if (this.ended) return;
     this.from = after + 1;
     if (version > this.seen) this.seen = version;
+    const hold = this.hold;
+    if (!hold) return this.open(after);
+    this.held = true;
+    const epoch = this.epoch;
+    void hold.then(() => {
+      this.held = false;
+      if (!this.ended && epoch === this.epoch && !this.watcher) this.open(after);
+    });
+  }
+
+  /** The etcd watch of every change after revision `after`. */
+  private open(after: number): void {
     const w = this.store.client
       .watch()
       .prefix(this.store.prefix)
@@ -174,12 +206,13 @@ export class StateFeed {
     this.epoch++;
     this.cache = undefined;
     this.watcher = undefined;
+    this.held = false;
     this.from = 0;
     this.wake();
     for (let delay = 100; !this.ended; delay = Math.min(delay * 2, 5000)) {
       try {
         const now = await newestModRevision(this.store.client, this.store.prefix);
-        if (this.ended || this.watcher) return;
+        if (this.ended || this.watching) return;
         for (const s of this.subs) {
           if (now.newest !== s.last) {
             s.last = 0;
@@ -207,7 +240,7 @@ export class StateFeed {
     // is called. Asking etcd instead would answer later, with any version
     // written meanwhile, which this watch would then never yield.
     const known = Math.max(this.seen, this.current()?.version ?? 0);
-    if (opts.since === undefined && this.watcher && known > 0) {
+    if (opts.since === undefined && this.watching && known > 0) {
       sub.last = known;
       this.subs.add(sub);
     } else void this.join(sub, opts.since);
@@ -219,8 +252,10 @@ export class StateFeed {
   /** Adds a watch once its first version is known: `since`, else the state's revision in etcd. */
   private async join(sub: Sub, since: string | undefined): Promise<void> {
     try {
-      sub.last = since !== undefined ? (since === '' ? 0 : Number(since)) : await this.store.revision();
-      if (!this.watcher && this.from === 0) this.start(sub.last, sub.last);
+      // Before the store's prefetched first read is done, its version (asking etcd would load etcd3 first).
+      const first = since === undefined ? await this.store.prefetchedVersion() : undefined;
+      sub.last = since !== undefined ? (since === '' ? 0 : Number(since)) : (first ?? (await this.store.revision()));
+      if (!this.watching && this.from === 0) this.start(sub.last, sub.last);
       this.subs.add(sub);
       if (this.seen !== sub.last && this.seen > 0) this.push(sub, this.seen);
       // Reads begun with this watch may serve a version older than etcd's
@@ -231,7 +266,7 @@ export class StateFeed {
       }
     } catch {
       this.subs.add(sub);
-      if (!this.watcher) await this.restart();
+      if (!this.watching) await this.restart();
     }
   }
 

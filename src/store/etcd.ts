@@ -132,8 +132,13 @@ export class EtcdStore extends EventEmitter<EtcdStoreEvents> implements Store {
   /** The state's key prefix, /eucanet/<cloud>/state/. */
   readonly prefix: string;
   readonly urls: readonly string[];
-  /** The etcd3 client, for what else a cloud keeps in etcd (agents' status under a lease). */
-  readonly client: Etcd3;
+  /** The etcd3 client (created, and etcd3 loaded, on first use), for what else a cloud keeps in etcd (agents' status under a lease). */
+  get client(): Etcd3 {
+    return (this.etcd ??= connectEtcd(this.opts));
+  }
+  private etcd?: Etcd3;
+  /** The newest mod revision in the prefetched first read (its version), until that read is done. */
+  private firstVersion: Promise<number | undefined> | undefined;
   private readonly feed = new StateFeed(this);
   /** A version the state has reached (a conflict said so): a cache older than it is not served. */
   private wanted = 0;
@@ -157,16 +162,36 @@ export class EtcdStore extends EventEmitter<EtcdStoreEvents> implements Store {
     this.prefix = statePrefix(this.cloud);
     this.urls = opts.urls;
     this.name = `etcd ${opts.urls.join(',')} ${this.prefix}`;
-    this.client = connectEtcd(opts);
     if (opts.auth) {
-      this.range = etcd3Range(this.client);
+      this.range = (req) => etcd3Range(this.client)(req);
       opts.prefetched?.client.close();
     } else {
       const lean = opts.prefetched?.client ?? new EtcdRangeClient({ ...opts, timeoutMs: opts.timeoutMs ?? DEFAULT_TIMEOUT_MS });
       this.fullReads = lean;
       this.range = (req) => lean.range(req);
-      if (opts.prefetched?.prefix === this.prefix) this.first = opts.prefetched.page;
+      if (opts.prefetched?.prefix === this.prefix) {
+        this.first = opts.prefetched.page;
+        this.firstVersion = this.first.then(
+          (p) => p.kvs.reduce((n, kv) => Math.max(n, kv.modRevision), 0),
+          () => undefined,
+        );
+      }
     }
+  }
+
+  /**
+   * The state's version as the prefetched first read found it (undefined
+   * without one, or when it failed): a watch() begun before that read knows
+   * its start from it, without a request of etcd3's (whose loading would
+   * delay the read).
+   */
+  prefetchedVersion(): Promise<number | undefined> | undefined {
+    return this.firstVersion;
+  }
+
+  /** Starts the store's etcd watch (and so loads etcd3) only once `until` settles: an agent's first sync and status go first. */
+  holdWatch(until: Promise<unknown>): void {
+    this.feed.holdUntil(until);
   }
 
   /** Runs one etcd call; a failure becomes an EtcdError naming the op and the URLs. */
@@ -183,6 +208,7 @@ export class EtcdStore extends EventEmitter<EtcdStoreEvents> implements Store {
     phase('store: before the range read');
     const first = this.first;
     this.first = undefined;
+    this.firstVersion = undefined;
     const read = () => rangeAll(this.range, this.prefix, this.opts.pageSize);
     // A prefetched read that failed (etcd not up yet) is simply made again.
     const page = await this.call(`read ${this.prefix}`, () => (first ? first.catch(read) : read()));
@@ -327,7 +353,7 @@ export class EtcdStore extends EventEmitter<EtcdStoreEvents> implements Store {
   async close(): Promise<void> {
     this.feed.close();
     this.fullReads?.close();
-    this.client.close();
+    this.etcd?.close();
   }
 }
 

@@ -80,6 +80,37 @@ describe('etcd store: full reads with the lean Range codec', () => {
     }
   });
 
+  it('with a prefetched read and a held watch, watch() and the first read create no etcd3 client; the watch opens when the hold ends and misses no change', () =>
+    withEtcd(async (etcd) => {
+      const writer = openEtcdStore({ urls: [etcd.url], cloud: 'h' });
+      const opts = { urls: [etcd.url], cloud: 'h', timeoutMs: 5000 };
+      try {
+        await writer.write({ ...SMALL }, { ifVersion: '' });
+        const prefetched = await prefetchRange(opts, statePrefix('h'));
+        const store = openEtcdStore({ ...opts, prefetched });
+        let release!: () => void;
+        store.holdWatch(new Promise<void>((r) => (release = r)));
+        try {
+          const versions = store.watch();
+          const snap = await store.read();
+          expect(Reflect.get(store, 'etcd')).toBeUndefined(); // etcd3's client not made (nor the package loaded for it)
+          // A change while the watch is held, then the hold ends: the watch starts from the read's revision and yields it.
+          const next = await writer.write({ ...snap.state, dns: '192.168.40.1' });
+          expect(Reflect.get(store, 'etcd')).toBeUndefined();
+          release();
+          const it = versions[Symbol.asyncIterator]();
+          expect((await it.next()).value).toBe(next);
+          expect((await store.read()).version).toBe(next);
+          expect(Reflect.get(store, 'etcd')).toBeDefined();
+          await it.return?.();
+        } finally {
+          await store.close();
+        }
+      } finally {
+        await writer.close();
+      }
+    }));
+
   it("a prefetched read is the store's first read (no second full read); one of another cloud is not used; a failed one is read again", () =>
     withEtcd(async (etcd) => {
       const writer = openEtcdStore({ urls: [etcd.url], cloud: 'r' });

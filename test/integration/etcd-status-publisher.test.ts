@@ -10,7 +10,9 @@ import { join } from 'node:path';
 import { Etcd3 } from 'etcd3';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Agent } from '../../src/agent/agent.js';
-import { StatusPublisher } from '../../src/agent/status-publisher.js';
+import { StatusPublisher, type StatusPublisherOptions } from '../../src/agent/status-publisher.js';
+import type { HostStatus } from '../../src/store/etcd-status.js';
+import { EtcdRangeClient } from '../../src/store/etcd-range.js';
 import { StoreSource } from '../../src/agent/store-source.js';
 import { readCloudStatus, statusKey } from '../../src/store/etcd-status.js';
 import { FileStore } from '../../src/store/file.js';
@@ -31,6 +33,7 @@ async function withPublisher(
   etcd: TestEtcd,
   ttlSeconds: number,
   fn: (p: StatusPublisher, a: Agent, client: Etcd3, events: string[]) => Promise<void>,
+  extra: Partial<StatusPublisherOptions> = {},
 ): Promise<void> {
   const file = join(dir, `cloud-${Math.random().toString(16).slice(2)}.json`);
   await writeFileAtomic(file, JSON.stringify(seed));
@@ -40,7 +43,7 @@ async function withPublisher(
       execFileSync('ip', ['-n', ns, 'link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', 'eth1']);
       const store = new FileStore(file);
       const a = new Agent({ role: { role: 'nc', node: 'nc1' }, netns: ns, source: new StoreSource(store), drift: false, resyncSeconds: 0 });
-      const p = new StatusPublisher(a, { client, cloud: 'pub', host: 'host-a', ttlSeconds, retryMs: { initial: 50, max: 200 } });
+      const p = new StatusPublisher(a, { client, cloud: 'pub', host: 'host-a', ttlSeconds, retryMs: { initial: 50, max: 200 }, ...extra });
       const events: string[] = [];
       p.on('reachable', (up) => events.push(up ? 'up' : 'down'));
       p.on('new-lease', () => events.push('new-lease'));
@@ -58,6 +61,78 @@ async function withPublisher(
 }
 
 describe.skipIf(!isRoot)('the status publisher (root, a real etcd)', () => {
+  it('with a lean channel: the statuses up to the first sync go through it, etcd3 untouched; then the status moves under a kept-alive etcd3 lease and the lean one is revoked', async () => {
+    await withEtcd(async (etcd) => {
+      const lean = new EtcdRangeClient({ urls: [etcd.url], timeoutMs: 5000 });
+      const calls: string[] = [];
+      const published: [HostStatus, string, number][] = [];
+      try {
+        let etcd3: Etcd3 | undefined;
+        await withPublisher(
+          etcd,
+          10,
+          async (p, a, client) => {
+            etcd3 = client;
+            // Each status with its lease and how many times etcd3's client had been asked for by then.
+            p.on('published', (s, lease) => published.push([s, lease, calls.length]));
+            await p.start();
+            await a.start();
+            await until(() => published.some(([s]) => s.syncAt !== undefined), 5000, "the first sync's status");
+            const at = published.findIndex(([s]) => s.syncAt !== undefined);
+            const [first, leanId, asked] = published[at];
+            expect(first.result).toBe('ok');
+            // Until then only the lean channel was used: etcd3's client was never asked for.
+            expect(asked).toBe(0);
+            await until(() => published.length > at + 1, 5000, 'the status under the etcd3 lease');
+            expect(calls.length).toBe(1);
+            const kv = (await client.get(statusKey('pub', 'host-a')).exec()).kvs[0];
+            expect(kv.lease).toBe(published[at + 1][1]);
+            expect(kv.lease).not.toBe(leanId);
+            expect(Number((await client.leaseClient.leaseTimeToLive({ ID: kv.lease })).TTL)).toBeGreaterThan(0);
+            await until(async () => Number((await client.leaseClient.leaseTimeToLive({ ID: leanId })).TTL) === -1, 3000, 'the lean lease revoked');
+          },
+          {
+            lean,
+            client: () => {
+              calls.push('client');
+              return etcd3 as Etcd3;
+            },
+          },
+        );
+      } finally {
+        lean.close();
+      }
+    });
+  });
+
+  it('with a lean channel and a first sync longer than the TTL: the status stays, moved under a kept-alive etcd3 lease at half the TTL', async () => {
+    await withEtcd(async (etcd) => {
+      const lean = new EtcdRangeClient({ urls: [etcd.url], timeoutMs: 5000 });
+      const leases: string[] = [];
+      try {
+        let etcd3: Etcd3 | undefined;
+        await withPublisher(
+          etcd,
+          2,
+          async (p, _a, client) => {
+            etcd3 = client;
+            p.on('published', (_s, lease) => leases.push(lease));
+            await p.start(); // the agent's first sync never ends here
+            await sleep(5000);
+            const kv = (await client.get(statusKey('pub', 'host-a')).exec()).kvs[0];
+            expect(kv).toBeDefined();
+            expect(leases.length).toBeGreaterThanOrEqual(2);
+            expect(kv.lease).toBe(leases.at(-1));
+            expect(kv.lease).not.toBe(leases[0]);
+          },
+          { lean, client: () => etcd3 as Etcd3 },
+        );
+      } finally {
+        lean.close();
+      }
+    });
+  });
+
   it('puts the status after each sync under a lease with the TTL asked; a stop revokes it', async () => {
     await withEtcd(async (etcd) => {
       await withPublisher(etcd, 10, async (p, a, client) => {

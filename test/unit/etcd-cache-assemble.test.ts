@@ -83,6 +83,68 @@ describe('KeyCache.assembled', () => {
     expect(a.groups?.[1]?.rules).toEqual([]);
   });
 
+  it('an instance run or terminated is patched into the lists: no full assembly, every other object the same', () => {
+    const keys = toKeys(state);
+    const cache = new KeyCache(
+      [...keys].map(([key, value]) => ({ key, value, mod: 1 })),
+      1,
+    );
+    const a = cache.assembled(P) as State;
+    // A run-instance: one new key, its order after the last.
+    cache.apply(P, [put('instances/i-new', JSON.stringify({ id: 'i-new', group: 'u/a', node: 'n1', order: 50 }))]);
+    const b = cache.assembled(P) as State;
+    expect(b.nodes).toBe(a.nodes); // the settings were not assembled again
+    expect(b.instances?.map((i) => i.id)).toEqual([...(a.instances ?? []).map((i) => i.id), 'i-new']);
+    (a.instances ?? []).forEach((i, k) => expect(b.instances?.[k]).toBe(i));
+    // A terminate: its key deleted and the `deleted` marker put, in one response.
+    cache.apply(P, [del('instances/i-3'), put('deleted', '1')]);
+    const c = cache.assembled(P) as State;
+    expect(c.nodes).toBe(a.nodes);
+    expect(c.instances?.map((i) => i.id)).not.toContain('i-3');
+    expect(c.instances?.length).toBe(12);
+    expect(c.groups).toBe(a.groups);
+    expect(c).toEqual(fromKeys(cache.values(), P));
+  });
+
+  it('equals a full assembly after 2000 random responses of several puts and deletes (moves, equal orders, emptied lists)', () => {
+    const r = rng(11);
+    const keys = toKeys(state);
+    const cache = new KeyCache(
+      [...keys].map(([key, value]) => ({ key, value, mod: 1 })),
+      1,
+    );
+    let patched = 0;
+    for (let step = 0; step < 2000; step++) {
+      const before = cache.assembled(P) as State | undefined;
+      const evs: CacheEvent[] = [];
+      for (let n = 1 + Math.floor(r() * 3); n > 0; n--) {
+        const names = [...keys.keys()].filter((k) => k.startsWith('instances/') || k.startsWith('groups/'));
+        const key = names.length ? names[Math.floor(r() * names.length)] : 'instances/i-0';
+        const o = JSON.parse(keys.get(key) ?? '{"order":0}') as Record<string, unknown> & { order: number };
+        const x = r();
+        let e: CacheEvent;
+        if (x < 0.25) e = put(key, JSON.stringify({ ...o, note: step }));
+        else if (x < 0.35)
+          e = put(key, JSON.stringify({ ...o, order: Math.floor(r() * 40) })); // moved, maybe onto another's order
+        else if (x < 0.6) e = del(key);
+        else if (x < 0.9) {
+          const id = `i-y${Math.floor(r() * 30)}`;
+          e = put(`instances/${id}`, JSON.stringify({ id, group: 'u/a', node: 'n0', order: Math.floor(r() * 60) }));
+        } else if (x < 0.95) e = put(`groups/u/z${Math.floor(r() * 4)}`, JSON.stringify({ owner: 'u', name: 'z', rules: [], order: Math.floor(r() * 9) }));
+        else e = put('deleted', String(step));
+        evs.push(e);
+        const k = e.kv.key.toString().slice(P.length);
+        if (e.type === 'Delete') keys.delete(k);
+        else keys.set(k, e.kv.value.toString());
+      }
+      cache.apply(P, evs);
+      const after = cache.assembled(P) as State;
+      expect(after).toEqual(fromKeys(cache.values(), P));
+      if (before && after.nodes === before.nodes && after !== before) patched++;
+    }
+    expect(patched).toBeGreaterThan(200);
+  });
+
   it('a value that is not JSON is refused naming its key, and the next good value is assembled', () => {
     const keys = toKeys(state);
     const cache = new KeyCache(

@@ -4,7 +4,7 @@
 // store does not keep (64-bit lease ids, create revisions, versions) skipped.
 import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
-import { decodeRangeResponse, encodeRangeRequest } from '../../src/store/etcd-range-codec.js';
+import { decodeLeaseGrant, decodeRangeResponse, encodeLeaseGrant, encodeLeaseRevoke, encodePut, encodeRangeRequest } from '../../src/store/etcd-range-codec.js';
 
 const require = createRequire(import.meta.url);
 const protobuf = require('protobufjs') as typeof import('protobufjs');
@@ -59,5 +59,21 @@ describe('etcd Range codec', () => {
 
   it('refuses a request number a varint cannot carry exactly', () => {
     expect(() => encodeRangeRequest({ key: Buffer.from('a'), rangeEnd: Buffer.from('b'), revision: -1 })).toThrow(/varint out of range/);
+  });
+
+  it('encodes LeaseGrant, Put (with a 64-bit lease) and LeaseRevoke as protobufjs does, and decodes a LeaseGrantResponse', () => {
+    const enc = (type: string, o: Record<string, unknown>) =>
+      Buffer.from(root.lookupType(type).encode(root.lookupType(type).fromObject(o)).finish()).toString('hex');
+    const id = '7587869915226372099';
+    expect(encodeLeaseGrant(10).toString('hex')).toBe(enc('etcdserverpb.LeaseGrantRequest', { TTL: 10 }));
+    expect(encodePut({ key: '/eucanet/c/status/h', value: '{"a":"é"}', lease: id }).toString('hex')).toBe(
+      enc('etcdserverpb.PutRequest', { key: Buffer.from('/eucanet/c/status/h'), value: Buffer.from('{"a":"é"}'), lease: id }),
+    );
+    expect(encodeLeaseRevoke(id).toString('hex')).toBe(enc('etcdserverpb.LeaseRevokeRequest', { ID: id }));
+    const T = root.lookupType('etcdserverpb.LeaseGrantResponse');
+    const res = Buffer.from(T.encode(T.fromObject({ header: { revision: 77, raft_term: 2 }, ID: id, TTL: 10 })).finish());
+    expect(decodeLeaseGrant(res)).toEqual({ id, ttl: 10 });
+    const refused = Buffer.from(T.encode(T.fromObject({ ID: 0, TTL: 0, error: 'lease already exists' })).finish());
+    expect(decodeLeaseGrant(refused).error).toBe('lease already exists');
   });
 });

@@ -1,0 +1,126 @@
+// Where ONE agent process on etcd spends its CPU per state version (issue 17:
+// 30 agents are woken by every operation, so what a version costs an agent
+// that it does not concern, or concerns only through its VXLAN FDB, is what
+// the fleet's propagation is made of). Its own etcd on loopback, the
+// control-plane benchmark's cloud (bench/lib/etcd-cloud.mjs), one
+// `eucanet agent --etcd` (nc0 by default: it carries group g0), and in turn:
+// authorize and revoke a rule of g0 (nothing for an NC), run-instance and
+// terminate on nc1 in g0 (nc0's static MAC entries change). Prints each
+// version's propagation (write returned -> the agent's status at it) and the
+// agent's CPU per kind (/proc, robust to the machine's load); with --prof FILE
+// writes the CPU profile cut to the measured versions.
+// Usage: node bench/etcd-agent-profile.mjs [--n 5000] [--rounds 10] [--role nc0|cc] [--gap 250] [--prof out.cpuprofile]
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { authorize, revoke, runInstance, terminateInstance } from '../dist/managed/ops/index.js';
+import { EtcdStore } from '../dist/store/etcd.js';
+import { StatusWatch } from '../dist/store/etcd-status-watch.js';
+import { update } from '../dist/store/update.js';
+import { allocatedCloudOf } from './lib/etcd-cloud.mjs';
+import { startEtcd } from './lib/etcd.mjs';
+
+const arg = (/** @type {string} */ k, /** @type {string} */ d) => {
+  const i = process.argv.indexOf(`--${k}`);
+  return i > 0 ? (process.argv[i + 1] ?? d) : d;
+};
+const N = Number(arg('n', '5000'));
+const ROUNDS = Number(arg('rounds', '10'));
+const ROLE = arg('role', 'nc0');
+const GAP = Number(arg('gap', '250'));
+const PROF = arg('prof', '');
+const CLOUD = 'prof';
+const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
+const sleep = (/** @type {number} */ ms) => new Promise((r) => setTimeout(r, ms));
+const ip = (/** @type {string[]} */ ...a) => execFileSync('ip', a);
+const cpuMs = (/** @type {number | undefined} */ pid) => {
+  const f = (readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1] ?? '').split(' ');
+  return ((Number(f[11]) + Number(f[12])) * 1000) / CLK_TCK;
+};
+
+const etcd = await startEtcd();
+const store = new EtcdStore({ urls: [etcd.url], cloud: CLOUD, timeoutMs: 30_000 });
+const dir = mkdtempSync(join(tmpdir(), 'eucanet-etcdprof-'));
+const ns = `euep${process.pid % 100000}`;
+/** @type {import('node:child_process').ChildProcess | undefined} */
+let child;
+/** @type {number | undefined} */
+let dnsmasq;
+try {
+  await store.write(allocatedCloudOf(N));
+  const watch = await StatusWatch.open(store.client, CLOUD);
+  ip('netns', 'add', ns);
+  ip('-n', ns, 'link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', 'eth1');
+  ip('-n', ns, 'link', 'set', 'eth0', 'up');
+  ip('-n', ns, 'link', 'set', 'eth1', 'up');
+  const role = ROLE === 'cc' ? ['--role', 'cc'] : ['--role', 'nc', '--node', ROLE];
+  const nodeArgs = PROF ? ['--cpu-prof', '--cpu-prof-dir', dir] : [];
+  const cli = new URL('../dist/cli/main.js', import.meta.url).pathname;
+  const args = [cli, 'agent', '--json', '--resync', '0', '--etcd', etcd.url, '--cloud', CLOUD, '--host', ROLE, '--netns', ns, ...role];
+  child = spawn(process.execPath, [...nodeArgs, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+  /** @type {any[]} */
+  const lines = [];
+  createInterface({ input: /** @type {any} */ (child.stdout) }).on('line', (l) => {
+    const o = JSON.parse(l);
+    lines.push(o);
+    if (o.dnsmasqPid) dnsmasq = o.dnsmasqPid;
+  });
+  await watch.reached(ROLE, await store.revision(), 120_000);
+  await sleep(1500);
+  const from = process.hrtime.bigint() / 1000n;
+  /** @type {Record<string, { cpu: number[], ms: number[] }>} */
+  const by = {};
+  for (let k = 0; k < ROUNDS + 1; k++) {
+    const rule = { protocol: /** @type {'tcp'} */ ('tcp'), from: 1000 + k, to: 1000 + k, cidr: '0.0.0.0/0' };
+    /** @type {Array<[string, (s: any) => any]>} */
+    const ops = [
+      ['authorize', (s) => authorize(s, 'admin/g0', rule)],
+      ['revoke', (s) => revoke(s, 'admin/g0', rule)],
+      ['run-instance', (s) => runInstance(s, { id: `i-p${k}`, group: 'admin/g0', node: 'nc1' })],
+      ['terminate', (s) => terminateInstance(s, `i-p${k}`)],
+    ];
+    for (const [name, op] of ops) {
+      const c0 = cpuMs(child.pid);
+      const r = await update(store, op);
+      const t0 = performance.now();
+      const at = await watch.reached(ROLE, Number(r.version), 30_000);
+      await sleep(GAP);
+      if (k === 0) continue; // a warm-up round
+      const e = (by[name] ??= { cpu: [], ms: [] });
+      e.cpu.push(cpuMs(child.pid) - c0);
+      e.ms.push(at - t0);
+    }
+  }
+  const med = (/** @type {number[]} */ xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+  for (const [name, e] of Object.entries(by)) {
+    const cpu = e.cpu.reduce((a, b) => a + b, 0) / e.cpu.length;
+    console.log(
+      `${name.padEnd(13)} agent CPU ${cpu.toFixed(1)} ms/op (mean of ${e.cpu.length}), propagation median ${med(e.ms).toFixed(1)} ms, max ${Math.max(...e.ms).toFixed(1)} ms`,
+    );
+  }
+  const syncs = lines.filter((o) => o.event === 'sync').slice(-8);
+  for (const s of syncs) console.log(`  sync ${s.version} ${s.mode} ${s.ms} ms ${s.changed ?? ''}`);
+  const gone = new Promise((r) => child?.once('exit', r));
+  child.kill('SIGTERM');
+  await gone;
+  await watch.close();
+  if (PROF) {
+    const f = readdirSync(dir).find((x) => x.endsWith('.cpuprofile'));
+    const p = JSON.parse(readFileSync(join(dir, String(f)), 'utf8'));
+    let t = p.startTime;
+    const keep = p.samples.map((/** @type {number} */ _s, /** @type {number} */ i) => (t += p.timeDeltas[i]) >= from);
+    p.samples = p.samples.filter((/** @type {number} */ _s, /** @type {number} */ i) => keep[i]);
+    p.timeDeltas = p.timeDeltas.filter((/** @type {number} */ _s, /** @type {number} */ i) => keep[i]);
+    writeFileSync(PROF, JSON.stringify(p));
+  }
+} finally {
+  if (child && child.exitCode === null) child.kill('SIGTERM');
+  if (dnsmasq) spawn('kill', [String(dnsmasq)]);
+  await store.close();
+  await etcd.stop();
+  execFileSync('ip', ['netns', 'del', ns], { stdio: 'ignore' });
+  rmSync(dir, { recursive: true, force: true });
+  rmSync(`/run/eucanet/${ns}`, { recursive: true, force: true });
+}
