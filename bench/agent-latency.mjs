@@ -197,7 +197,7 @@ const marks = (agents) => new Map(agents.map((a) => [a, must(seen.get(a), 'the s
 /** Waits for each agent's sync of `version`; resolves with its time per agent. */
 /**
  * @param {AnyAgent[]} agents @param {string} version @param {Map<AnyAgent, number>} mark
- * @returns {Promise<Array<{ at: number, ms: number }>>} when each agent's sync ended (here) and how long it ran (its own clock)
+ * @returns {Promise<Array<{ at: number, ms: number, cpuMs: number }>>} when each agent's sync ended (here), how long it ran (its own clock) and its CPU time
  */
 async function syncedAt(agents, version, mark) {
   const t0 = performance.now();
@@ -209,7 +209,8 @@ async function syncedAt(agents, version, mark) {
         .find((x) => x.version === version);
       if (r) {
         if (r.result !== 'ok') throw new Error(`${a.role.role}: sync ${r.result}: ${r.error}`);
-        out.push({ at: r.at, ms: Number(/** @type {{ ms?: number }} */ (r).ms ?? 0) });
+        const x = /** @type {{ ms?: number, cpuMs?: number }} */ (r);
+        out.push({ at: r.at, ms: Number(x.ms ?? 0), cpuMs: Number(x.cpuMs ?? NaN) });
         break;
       }
       if (performance.now() - t0 > 60_000) throw new Error(`${a.role.role}: version ${version} not applied in 60 s`);
@@ -219,7 +220,7 @@ async function syncedAt(agents, version, mark) {
   return out;
 }
 
-/** @type {number[][]} each measured run's enforcing syncs' own durations (the agents' `ms`), in run order */
+/** @type {string[][]} each measured run's enforcing syncs' own durations and CPU times ("ms(cpuMs)"), in run order */
 const syncMs = [];
 
 /** One measured operation: write, wait for enforcement, check the kernel; then undo (unmeasured). */
@@ -242,7 +243,7 @@ async function measure(store, agents, op, check, undo) {
   // thread, between update()'s last awaits), that sync's start: else the
   // in-process numbers missed up to a whole sync's time.
   const start = Math.min(t0, ...at.map((x) => x.at - x.ms));
-  syncMs.push(at.map((x) => x.ms));
+  syncMs.push(at.map((x) => `${x.ms}(${x.cpuMs})`));
   return Math.max(...at.map((x) => x.at)) - start;
 }
 

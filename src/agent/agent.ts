@@ -188,6 +188,7 @@ export class Agent extends EventEmitter<AgentEvents> {
 
   private async run(triggers: SyncTrigger[]): Promise<SyncResult> {
     const t0 = performance.now();
+    const cpu0 = process.cpuUsage();
     const base: Pick<SyncResult, 'seq' | 'trigger' | 'triggers' | 'drift'> = { seq: ++this.seq, trigger: triggers[0], triggers };
     if (this.reasons.length) base.drift = this.reasons.splice(0);
     this.judge.syncStarted();
@@ -200,6 +201,8 @@ export class Agent extends EventEmitter<AgentEvents> {
       out = { ...base, result: 'error', ops: 0, error: oneLine(err), ...(this.applied ? { version: this.applied.version } : {}), ms: 0 };
     }
     out.ms = Math.round((performance.now() - t0) * 10) / 10;
+    const cpu = process.cpuUsage(cpu0);
+    out.cpuMs = Math.round((cpu.user + cpu.system) / 100) / 10;
     this.afterSync(out);
     this.last = { at: Date.now(), result: out.result, ms: out.ms, ops: out.ops, ...(out.error !== undefined ? { error: out.error } : {}) };
     this.emit('sync', out);

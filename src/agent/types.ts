@@ -43,6 +43,13 @@ export interface SyncResult {
   ops: number;
   ms: number;
   /**
+   * The process's CPU time (user + system, every thread: the netlink
+   * exchanges' kernel time included) while the sync ran, in ms: unlike `ms`,
+   * not stretched by other processes' load. Work other than the sync's
+   * (events judged meanwhile) is counted too.
+   */
+  cpuMs?: number;
+  /**
    * incremental: a new store version, only what changed since the last good
    * sync read and reconciled; full: everything read and reconciled (at start,
    * on drift, lost events, the periodic resync, SIGHUP, a retry, or after an
