@@ -147,7 +147,7 @@ export function cloudOf(n) {
  */
 export function allocatedCloudOf(n) {
   const c = cloudOf(n);
-  return withAllocations(c, allocate(/** @type {State} */ (c)));
+  return withAllocations(c, allocate(/** @type {State} */ (/** @type {unknown} */ (c))));
 }
 
 /** @param {number[]} xs @param {number} p */
