@@ -111,7 +111,35 @@ export class Agent extends EventEmitter<AgentEvents> {
     const resync = this.opts.resyncSeconds ?? 300;
     if (resync > 0) this.timers.push(setInterval(() => this.kick('resync'), resync * 1000));
     if (this.role.role === 'cc') this.timers.push(setInterval(() => this.checkDnsmasq(), this.opts.dnsmasqCheckMs ?? 500));
-    return this.sync('start');
+    const first = await this.sync('start');
+    if (first.result === 'ok' && this.opts.warmUp !== false) this.coalescer.idle(() => this.warmUp());
+    return first;
+  }
+
+  /**
+   * After the start: the path of a new version (the store read, the
+   * incremental apply) run on the version in hand, twice, so that the first
+   * operation does not pay for compiling it (at 5000 instances its sync took
+   * 50-60 ms more CPU than the ones after it). The state is the one applied:
+   * the delta is empty, no op is sent, no sync is reported. A sync requested
+   * meanwhile waits for it (tens of ms at 5000); a new version stops it.
+   */
+  private async warmUp(): Promise<void> {
+    for (let i = 0; i < 2; i++) {
+      const previous = this.snapshot;
+      const applied = this.applied;
+      if (!previous || !applied || !this.started || this.storeChanged) return;
+      const read = await this.source.read(applied);
+      if (read.version !== applied.version || !this.started || this.storeChanged) return;
+      const known = this.driftSource && this.ifKnown?.epoch === this.ifEpoch ? this.ifKnown.interfaces : undefined;
+      await applyRole(applied.state, this.role, {
+        handle: this.handleNow(),
+        ...(this.netns !== undefined ? { netns: this.netns } : {}),
+        ...(this.opts.dhcpOptions ? { dhcpOptions: this.opts.dhcpOptions } : {}),
+        previous,
+        ...(known ? { knownInterfaces: known } : {}),
+      });
+    }
   }
 
   /** A sync now (or the pending one, if one is running): resolves with the sync that covered it. */

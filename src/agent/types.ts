@@ -131,6 +131,8 @@ export interface AgentOptions {
    * change long after the last sync is applied at once.
    */
   minGapMs?: number;
+  /** After the start sync, run the path of a new version twice on the state in hand (nothing sent) to compile it (default true). */
+  warmUp?: boolean;
   /** How often the CC's dnsmasq is checked for life, in ms (default 500). */
   dnsmasqCheckMs?: number;
 }
