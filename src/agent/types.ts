@@ -94,6 +94,8 @@ export interface StateSource {
   read(known?: { version: string; state: AllocatedState }, opts?: { fresh?: boolean }): Promise<StateRead>;
   /** Calls `onChange` when a new version may be there; returns the unsubscribe. */
   watch(onChange: () => void): () => void;
+  /** Runs the source's own work for a changed version on what it holds (no I/O), to compile it (the agent's warm-up after its start). */
+  warmUp?(): void;
 }
 
 /** What the namespace told us: something the role owns drifted (why), or events were lost. */

@@ -170,6 +170,11 @@ export class ReusingParser {
   /** How the last parse went: elements reused and parsed (for tests and the benchmark). */
   stats = { reused: 0, parsed: 0, whole: false };
 
+  /** The bytes last parsed (by the incremental path), if any. */
+  get lastBytes(): Buffer | undefined {
+    return this.last?.bytes;
+  }
+
   /** `bytes` parsed as JSON (errors as parseJson's, naming `source`). */
   parse(bytes: Buffer, source: string): unknown {
     const lists = scanTop(bytes);

@@ -2,11 +2,16 @@
 // the elements of `groups` and `instances` whose bytes did not change are the
 // last version's objects, only the others are parsed, and the result is
 // always what JSON.parse gives.
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ValidationError } from '../../src/errors.js';
 import { formatState } from '../../src/managed/statefile.js';
+import { FileStore } from '../../src/store/file.js';
 import { ReusingParser, commonPrefix, commonSuffix, scanTop } from '../../src/store/file-parse.js';
 import { Rng } from '../fuzz/prng.js';
+import { repoRoot } from '../helpers/cli.js';
 
 type Doc = { groups: Array<Record<string, unknown>>; instances: Array<Record<string, unknown>>; [k: string]: unknown };
 
@@ -111,5 +116,43 @@ describe('ReusingParser', () => {
     expect(commonSuffix(a, b, 2)).toBe(2);
     expect(commonPrefix(a, a)).toBe(8);
     expect(commonPrefix(Buffer.from(''), a)).toBe(0);
+  });
+});
+
+describe('FileStore.warmUp', () => {
+  it('parses a moved copy of the last version in memory and leaves the parser on the version itself', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'eucanet-warm-'));
+    try {
+      const file = join(dir, 'cloud.json');
+      const d = JSON.parse(readFileSync(join(repoRoot, 'examples/seed.json'), 'utf8')) as Doc;
+      const n = d.instances.length + d.groups.length;
+      writeFileSync(file, formatState(d));
+      const store = new FileStore(file);
+      store.warmUp(); // nothing read yet: nothing to do
+      expect(store.parser.lastBytes).toBeUndefined();
+      const a = (await store.read()).state as unknown as Doc;
+      const parses: Array<typeof store.parser.stats> = [];
+      const parse = store.parser.parse.bind(store.parser);
+      store.parser.parse = (b, src) => {
+        const out = parse(b, src);
+        parses.push(store.parser.stats);
+        return out;
+      };
+      store.warmUp();
+      // The moved copy: every element after the change (one byte in front), taken from the last version; then the version itself.
+      expect(parses).toEqual([
+        { reused: n, parsed: 0, whole: false },
+        { reused: n, parsed: 0, whole: false },
+      ]);
+      expect(store.parser.lastBytes?.equals(readFileSync(file))).toBe(true);
+      d.instances[3] = { ...d.instances[3], port: 'vnet-other' };
+      writeFileSync(file, formatState(d));
+      const b = (await store.read()).state as unknown as Doc;
+      expect(b.instances[4]).toBe(a.instances[4]);
+      expect(b.instances[3]).not.toBe(a.instances[3]);
+      await store.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
