@@ -38,6 +38,7 @@ import { FileStore } from '../dist/store/file.js';
 import { applyRole, planDhcp } from '../dist/managed/apply.js';
 import { planRole } from '../dist/managed/roles/index.js';
 import { allocate } from '../dist/managed/allocate.js';
+import { withAllocations } from '../dist/managed/document.js';
 import { update } from '../dist/store/update.js';
 import { writeFileAtomic } from '../dist/util/file.js';
 import { must } from '../dist/util/must.js';
@@ -71,10 +72,15 @@ class ProcAgent extends EventEmitter {
     this.dnsmasqPid = undefined;
     const args = ['dist/cli/main.js', 'agent', '--json', '--resync', '0', '--state', file, '--netns', ns, '--role', role.role];
     if (role.role === 'nc') args.push('--node', role.node);
-    this.child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+    // EUCANET_AGENT_NODE_FLAGS: node flags for the agent children (e.g. --trace-gc: its lines are echoed on stderr).
+    const flags = (process.env.EUCANET_AGENT_NODE_FLAGS ?? '').split(' ').filter(Boolean);
+    this.child = spawn(process.execPath, [...flags, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
     this.pid = this.child.pid;
     createInterface({ input: this.child.stdout }).on('line', (l) => {
+      if (!l.startsWith('{')) return void console.error(`${role.role} ${performance.now().toFixed(0)}: ${l}`);
       const o = JSON.parse(l);
+      // EUCANET_BENCH_LOG=1: every log line of the agents on stderr, with the time (what ran when: a resync, a retry).
+      if (process.env.EUCANET_BENCH_LOG) console.error(`${role.role} ${performance.now().toFixed(0)}: ${l}`);
       if (o.event !== 'sync') return;
       if (o.dnsmasqPid !== undefined) this.dnsmasqPid = o.dnsmasqPid;
       this.emit('sync', o);
@@ -130,6 +136,20 @@ export function cloudOf(n) {
   };
 }
 
+/**
+ * cloudOf(n) as the operations write a state: every allocation explicit (each
+ * instance's private address and MAC, each group's VLAN and subnet). Else
+ * the first operation's write (which writes them all) changes all n
+ * instances at once, and that first version costs the agents a check and
+ * allocation of every instance: a one-off of a hand-written file, not the
+ * cost of an operation.
+ * @param {number} n
+ */
+export function allocatedCloudOf(n) {
+  const c = cloudOf(n);
+  return withAllocations(c, allocate(/** @type {State} */ (/** @type {unknown} */ (c))));
+}
+
 /** @param {number[]} xs @param {number} p */
 const pct = (xs, p) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -177,7 +197,7 @@ const marks = (agents) => new Map(agents.map((a) => [a, must(seen.get(a), 'the s
 /** Waits for each agent's sync of `version`; resolves with its time per agent. */
 /**
  * @param {AnyAgent[]} agents @param {string} version @param {Map<AnyAgent, number>} mark
- * @returns {Promise<Array<{ at: number, ms: number }>>} when each agent's sync ended (here) and how long it ran (its own clock)
+ * @returns {Promise<Array<{ at: number, ms: number, cpuMs: number }>>} when each agent's sync ended (here), how long it ran (its own clock) and its CPU time
  */
 async function syncedAt(agents, version, mark) {
   const t0 = performance.now();
@@ -189,7 +209,8 @@ async function syncedAt(agents, version, mark) {
         .find((x) => x.version === version);
       if (r) {
         if (r.result !== 'ok') throw new Error(`${a.role.role}: sync ${r.result}: ${r.error}`);
-        out.push({ at: r.at, ms: Number(/** @type {{ ms?: number }} */ (r).ms ?? 0) });
+        const x = /** @type {{ ms?: number, cpuMs?: number }} */ (r);
+        out.push({ at: r.at, ms: Number(x.ms ?? 0), cpuMs: Number(x.cpuMs ?? NaN) });
         break;
       }
       if (performance.now() - t0 > 60_000) throw new Error(`${a.role.role}: version ${version} not applied in 60 s`);
@@ -198,6 +219,9 @@ async function syncedAt(agents, version, mark) {
   }
   return out;
 }
+
+/** @type {string[][]} each measured run's enforcing syncs' own durations and CPU times ("ms(cpuMs)"), in run order */
+const syncMs = [];
 
 /** One measured operation: write, wait for enforcement, check the kernel; then undo (unmeasured). */
 /**
@@ -219,6 +243,7 @@ async function measure(store, agents, op, check, undo) {
   // thread, between update()'s last awaits), that sync's start: else the
   // in-process numbers missed up to a whole sync's time.
   const start = Math.min(t0, ...at.map((x) => x.at - x.ms));
+  syncMs.push(at.map((x) => `${x.ms}(${x.cpuMs})`));
   return Math.max(...at.map((x) => x.at)) - start;
 }
 
@@ -227,7 +252,7 @@ async function oneSize(n) {
   const dir = mkdtempSync(join(tmpdir(), 'eucanet-agentlat-'));
   chmodSync(dir, 0o711); // dnsmasq re-reads its hosts file as nobody
   const file = join(dir, 'cloud.json');
-  await writeFileAtomic(file, JSON.stringify(cloudOf(n)));
+  await writeFileAtomic(file, JSON.stringify(allocatedCloudOf(n)));
   const cc = `eualc${process.pid}`;
   const nc = `eualn${process.pid}`;
   ip('netns', 'add', cc);
@@ -342,7 +367,7 @@ async function oneSize(n) {
         }
     }
     const split = await phaseSplit(store, cc, join(dir, 'dhcp'));
-    return { n, startMs, lat, idle, rssMiB, split };
+    return { n, startMs, lat, idle, rssMiB, split, syncMs: syncMs.splice(0) };
   } finally {
     for (const a of agents) {
       const pid = dnsmasqPidOf(a);
@@ -471,6 +496,13 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
     for (const [ph, ms] of Object.entries(r.split)) console.log(`  CC sync phase: ${ph}: ${f1(ms)} ms`);
     for (const [op, xs] of Object.entries(r.lat))
       console.log(`  ${op.padEnd(18)} p50 ${f1(pct(xs, 50)).padStart(7)} ms  p99 ${f1(pct(xs, 99)).padStart(7)} ms  (${xs.length} runs)`);
+    // --samples: every run's latency in order, so an outlier can be matched with the run (the first after start, ...).
+    if (process.argv.includes('--samples')) {
+      for (const [op, xs] of Object.entries(r.lat)) console.log(`  ${op} runs: ${xs.map(f1).join(' ')}`);
+      console.log(
+        `  the enforcing syncs' own ms, in run order (authorize, revoke, run-instance, associate per run): ${r.syncMs.map((x) => x.join('+')).join(' ')}`,
+      );
+    }
   }
   console.log('\n| N | operation | p50 ms | p99 ms | runs |\n|---|---|---|---|---|');
   for (const r of out) for (const [op, xs] of Object.entries(r.lat)) console.log(`| ${r.n} | ${op} | ${f1(pct(xs, 50))} | ${f1(pct(xs, 99))} | ${xs.length} |`);

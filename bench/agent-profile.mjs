@@ -15,7 +15,7 @@ import { authorize, revoke, runInstance, terminateInstance } from '../dist/manag
 import { FileStore } from '../dist/store/file.js';
 import { update } from '../dist/store/update.js';
 import { writeFileAtomic } from '../dist/util/file.js';
-import { cloudOf } from './agent-latency.mjs';
+import { allocatedCloudOf } from './agent-latency.mjs';
 
 const arg = (/** @type {string} */ k, /** @type {string} */ d) => {
   const i = process.argv.indexOf(`--${k}`);
@@ -31,7 +31,7 @@ const OPS = arg('ops', 'rules');
 const dir = mkdtempSync(join(tmpdir(), 'eucanet-agentprof-'));
 chmodSync(dir, 0o711);
 const file = join(dir, 'cloud.json');
-await writeFileAtomic(file, JSON.stringify(cloudOf(N)));
+await writeFileAtomic(file, JSON.stringify(allocatedCloudOf(N)));
 const ns = `eualp${process.pid}`;
 const ip = (/** @type {string[]} */ ...a) => execFileSync('ip', a);
 ip('netns', 'add', ns);

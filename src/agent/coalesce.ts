@@ -8,6 +8,8 @@ import type { SyncTrigger } from './types.js';
 
 export class Coalescer<R> {
   private running?: Promise<R>;
+  /** Work run between syncs (idle()): a request meanwhile waits for it as for a sync. */
+  private side?: Promise<void>;
   private pending?: { triggers: SyncTrigger[]; promise: Promise<R> };
   private closed = false;
   private lastStart = -Infinity;
@@ -32,9 +34,9 @@ export class Coalescer<R> {
       return this.pending.promise;
     }
     const wait = this.lastStart + this.minGapMs - performance.now();
-    if (!this.running && wait <= 0) return this.launch([trigger]);
+    if (!this.running && !this.side && wait <= 0) return this.launch([trigger]);
     const triggers = [trigger];
-    const ended = (this.running ?? Promise.resolve()).then(
+    const ended = (this.running ?? this.side ?? Promise.resolve()).then(
       () => undefined,
       () => undefined,
     );
@@ -62,9 +64,25 @@ export class Coalescer<R> {
     return p;
   }
 
-  /** Refuses new requests; the pending one is dropped. Resolves when the running one ends. */
+  /**
+   * Runs `fn` now if no sync runs or waits, else not at all (the sync does
+   * the same work). A request meanwhile waits for it as for a running sync;
+   * it does not count as a sync's start for the gap. Its failure is ignored.
+   */
+  idle(fn: () => Promise<void>): void {
+    if (this.closed || this.running || this.pending || this.side) return;
+    const p: Promise<void> = fn()
+      .catch(() => undefined)
+      .finally(() => {
+        if (this.side === p) this.side = undefined;
+      });
+    this.side = p;
+  }
+
+  /** Refuses new requests; the pending one is dropped. Resolves when the running one (and side work) ends. */
   async close(): Promise<void> {
     this.closed = true;
+    await this.side;
     const r = this.running;
     if (r)
       await r.then(

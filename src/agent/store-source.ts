@@ -9,6 +9,7 @@
 import { ValidationError } from '../errors.js';
 import { allocateNext, type AllocatedPair } from '../managed/allocate.js';
 import type { AllocatedState } from '../managed/types.js';
+import type { FileStore } from '../store/file.js';
 import type { Store } from '../store/types.js';
 import { phase } from '../util/phases.js';
 import type { StateRead, StateSource } from './types.js';
@@ -37,6 +38,10 @@ export class StoreSource implements StateSource {
       const v = (err as ValidationError & { version?: unknown }).version;
       return { version: typeof v === 'string' ? v : (this.seen ?? 'unknown'), invalid: err };
     }
+  }
+
+  warmUp(): void {
+    (this.store as Partial<Pick<FileStore, 'warmUp'>>).warmUp?.();
   }
 
   watch(onChange: () => void): () => void {

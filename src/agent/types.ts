@@ -43,6 +43,13 @@ export interface SyncResult {
   ops: number;
   ms: number;
   /**
+   * The process's CPU time (user + system, every thread: the netlink
+   * exchanges' kernel time included) while the sync ran, in ms: unlike `ms`,
+   * not stretched by other processes' load. Work other than the sync's
+   * (events judged meanwhile) is counted too.
+   */
+  cpuMs?: number;
+  /**
    * incremental: a new store version, only what changed since the last good
    * sync read and reconciled; full: everything read and reconciled (at start,
    * on drift, lost events, the periodic resync, SIGHUP, a retry, or after an
@@ -87,6 +94,8 @@ export interface StateSource {
   read(known?: { version: string; state: AllocatedState }, opts?: { fresh?: boolean }): Promise<StateRead>;
   /** Calls `onChange` when a new version may be there; returns the unsubscribe. */
   watch(onChange: () => void): () => void;
+  /** Runs the source's own work for a changed version on what it holds (no I/O), to compile it (the agent's warm-up after its start). */
+  warmUp?(): void;
 }
 
 /** What the namespace told us: something the role owns drifted (why), or events were lost. */
@@ -124,6 +133,8 @@ export interface AgentOptions {
    * change long after the last sync is applied at once.
    */
   minGapMs?: number;
+  /** After the start sync, run the path of a new version twice on the state in hand (nothing sent) to compile it (default true). */
+  warmUp?: boolean;
   /** How often the CC's dnsmasq is checked for life, in ms (default 500). */
   dnsmasqCheckMs?: number;
 }

@@ -1,5 +1,5 @@
 // conntrack over ctnetlink (NFNL_SUBSYS_CTNETLINK): protocol knowledge, like rtnl/ and nft/.
-export { deleteConntrack, deleteMany, flushConntrack, listConntrack } from './conntrack.js';
+export { countConntrack, deleteConntrack, deleteMany, flushConntrack, listConntrack } from './conntrack.js';
 export { decodeEntry, statusNames } from './entry.js';
 export { compileFilter, type CompiledFilter } from './filter.js';
 export { checkEntryRef, deleteRequest, dumpRequest, flushRequest, type CtEntryRef } from './request.js';

@@ -5,6 +5,8 @@
 //   delete  IPCTNL_MSG_CT_DELETE  NLM_F_REQUEST | NLM_F_ACK, CTA_TUPLE_ORIG [, CTA_ZONE] [, CTA_ID]
 //   flush   IPCTNL_MSG_CT_DELETE  no tuple: the kernel deletes every entry its filter selects
 //                                 (family, mark, status, zone; not CTA_FILTER)
+//   count   IPCTNL_MSG_CT_GET_STATS  NLM_F_REQUEST | NLM_F_ACK, AF_UNSPEC: answered with
+//                                 CTA_STATS_GLOBAL_ENTRIES, the namespace's entry count
 import { ValidationError } from '../errors.js';
 import { NLM_F_ACK, NLM_F_DUMP, NLM_F_REQUEST } from '../netlink/constants.js';
 import type { Request } from '../netlink/socket.js';
@@ -18,6 +20,8 @@ import {
   CTA_ZONE,
   IPCTNL_MSG_CT_DELETE,
   IPCTNL_MSG_CT_GET,
+  IPCTNL_MSG_CT_GET_STATS,
+  AF_UNSPEC,
   NFNETLINK_V0,
   NFNL_SUBSYS_CTNETLINK,
 } from './constants.js';
@@ -52,6 +56,17 @@ export function dumpRequest(c: CompiledFilter): Request {
     encode(w, seq) {
       begin(w, IPCTNL_MSG_CT_GET, NLM_F_REQUEST | NLM_F_DUMP, seq, c.family);
       encodeKernelFilter(w, c);
+      w.endMessage();
+    },
+  };
+}
+
+/** The namespace's conntrack entry count (every family, the unconfirmed ones too): no walk of the table. */
+export function countRequest(): Request {
+  return {
+    describe: () => 'conntrack -C',
+    encode(w, seq) {
+      begin(w, IPCTNL_MSG_CT_GET_STATS, NLM_F_REQUEST | NLM_F_ACK, seq, AF_UNSPEC);
       w.endMessage();
     },
   };

@@ -3,7 +3,7 @@
 // (ct-reconcile.ts decides). It runs on every CC apply, changed or not, so an
 // apply interrupted between the nft commit and this step is repaired by the
 // next one. A failure here is a ConntrackApplyError: the network is applied.
-import { deleteCommand, deleteMany, listConntrack } from '../conntrack/index.js';
+import { countConntrack, deleteCommand, deleteMany, listConntrack } from '../conntrack/index.js';
 import type { Handle } from '../handle.js';
 import { natMapsOf, staleConntrack, type StaleEntry } from './ct-reconcile.js';
 import type { AllocatedState } from './types.js';
@@ -39,6 +39,9 @@ export async function staleFor(h: Handle, state: AllocatedState): Promise<{ stal
   // The narrowest kernel filter that keeps every entry the reconciler may
   // delete is the family: the un-NATed entries it must catch carry no NAT
   // status bit, and a tuple filter (CTA_FILTER) matches single addresses only.
+  // A namespace without entries (its count, one counter) is not dumped: a
+  // dump walks the kernel's whole table, shared by every namespace.
+  if ((await countConntrack(h.ct)) === 0) return { stale: [], scanned: 0 };
   const entries = await listConntrack(h.ct, { family: 'ipv4' });
   // An empty table (a fresh CC) needs neither the host's addresses nor the NAT maps.
   if (entries.length === 0) return { stale: [], scanned: 0 };

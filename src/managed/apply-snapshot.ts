@@ -34,7 +34,8 @@ export function natKeyOf(state: AllocatedState): string {
  * What a CC's DHCP networks are made of (dhcpNetworksFor): the settings and
  * hosts (every top-level value but the lists, as text: a few hundred bytes),
  * each group's name, VLAN and block (not its rules), and the instances, by
- * identity (allocation hands an unchanged instance over as the same object).
+ * identity (allocation hands an unchanged instance over as the same object),
+ * or for one that is another object, by the fields its host is made of.
  */
 export interface DhcpInputs {
   ctx: string;
@@ -51,8 +52,16 @@ function dhcpInputsOf(state: AllocatedState, cluster: string | undefined): DhcpI
   };
 }
 
+/**
+ * What of an instance its DHCP host is made of (dhcpNetworksOf: its group and
+ * node pick the network, then its MAC, address and id): an instance whose
+ * other fields changed (a public address associated) makes the same host.
+ */
+const sameHost = (x: AllocatedInstance, y: AllocatedInstance): boolean =>
+  x === y || (x.id === y.id && x.group === y.group && x.node === y.node && x.mac === y.mac && x.privateIp === y.privateIp);
+
 const sameInputs = (a: DhcpInputs, b: DhcpInputs): boolean =>
-  a.ctx === b.ctx && a.groups === b.groups && a.instances.length === b.instances.length && a.instances.every((x, i) => x === b.instances[i]);
+  a.ctx === b.ctx && a.groups === b.groups && a.instances.length === b.instances.length && a.instances.every((x, i) => sameHost(x, b.instances[i]));
 
 /**
  * The CC's DHCP networks for `state`: the last apply's (the same array) when

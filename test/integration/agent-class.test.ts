@@ -37,7 +37,7 @@ class Scripted implements DriftSource {
 
 async function withAgent(
   doc: unknown,
-  opts: { resyncSeconds?: number },
+  opts: { resyncSeconds?: number; warmUp?: boolean; onStore?: (s: FileStore) => void },
   fn: (a: Agent, ns: string, file: string, seen: SyncResult[], drift: Scripted) => Promise<void>,
 ) {
   const file = join(dir, `cloud-${Math.random().toString(16).slice(2)}.json`);
@@ -46,7 +46,15 @@ async function withAgent(
     execFileSync('ip', ['-n', ns, 'link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', 'eth1']);
     const drift = new Scripted();
     const store = new FileStore(file);
-    const a = new Agent({ role: { role: 'nc', node: 'nc1' }, netns: ns, source: new StoreSource(store), drift, resyncSeconds: opts.resyncSeconds ?? 0 });
+    opts.onStore?.(store);
+    const a = new Agent({
+      role: { role: 'nc', node: 'nc1' },
+      netns: ns,
+      source: new StoreSource(store),
+      drift,
+      resyncSeconds: opts.resyncSeconds ?? 0,
+      ...(opts.warmUp !== undefined ? { warmUp: opts.warmUp } : {}),
+    });
     const seen: SyncResult[] = [];
     a.on('sync', (r) => seen.push(r));
     try {
@@ -76,6 +84,35 @@ describe.skipIf(!isRoot)('the Agent class (root)', () => {
       expect(a.status).toMatchObject({ role: 'nc', node: 'nc1', running: true, version: first.version, lastSync: { result: 'ok', ops: 0 } });
       expect(a.status.appliedAt).toBeLessThanOrEqual(a.status.lastSync!.at);
     });
+  }, 30_000);
+
+  it('after the start, the path of a new version runs twice on the state in hand (two more reads): no sync reported, nothing changed', async () => {
+    for (const warmUp of [true, false]) {
+      let reads = 0;
+      const count = (s: FileStore) => {
+        const read = s.read.bind(s);
+        s.read = (o) => {
+          reads++;
+          return read(o);
+        };
+      };
+      // The links as the kernel has them (not their timers, counters and operstate, which move on their own).
+      const linksOf = (ns: string) =>
+        JSON.stringify(ipLinks(ns).map((l) => [l.ifname, l.master, l.address, l.mtu, l.flags.includes('UP'), l.linkinfo?.info_kind]));
+      await withAgent(seed, { warmUp, onStore: count }, async (a, ns, _file, seen) => {
+        await a.start();
+        const links = linksOf(ns);
+        const nft = execFileSync('ip', ['netns', 'exec', ns, 'nft', '-j', 'list', 'ruleset']).toString();
+        if (warmUp) await until(() => reads === 3);
+        await sleep(300);
+        expect(reads, `warmUp ${warmUp}`).toBe(warmUp ? 3 : 1);
+        expect(seen).toHaveLength(1);
+        expect(linksOf(ns)).toBe(links);
+        expect(execFileSync('ip', ['netns', 'exec', ns, 'nft', '-j', 'list', 'ruleset']).toString()).toBe(nft);
+        // A sync asked for now runs as usual.
+        expect(await a.sync('sighup')).toMatchObject({ result: 'ok', ops: 0 });
+      });
+    }
   }, 30_000);
 
   it('a state invalid from the start applies nothing and is reported; the first good version is then applied', async () => {
@@ -139,7 +176,8 @@ describe.skipIf(!isRoot)('the Agent class: what a repair reads (root)', () => {
         return read(known);
       };
       const drift = new Scripted();
-      const a = new Agent({ role: { role: 'nc', node: 'nc1' }, netns: ns, source, drift, resyncSeconds: 0 });
+      // (No warm-up after the start: its reads are counted in the test above.)
+      const a = new Agent({ role: { role: 'nc', node: 'nc1' }, netns: ns, source, drift, resyncSeconds: 0, warmUp: false });
       const seen: SyncResult[] = [];
       a.on('sync', (r) => seen.push(r));
       try {

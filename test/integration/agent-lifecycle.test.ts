@@ -52,6 +52,8 @@ describe.skipIf(!isRoot)('eucanet agent on a node controller (root)', () => {
       const first = await a.waitFor((l) => l.event === 'sync');
       expect(first).toMatchObject({ trigger: 'start', result: 'ok', version: versionOf(readFileSync(file)) });
       expect(first.ops).toBeGreaterThan(10);
+      // Its CPU time is logged with its wall time (the process's, the netlink exchanges' kernel time included).
+      expect(first.cpuMs).toBeGreaterThan(0);
       const before = await settledDump(ns);
       // Its own changes (and the kernel's echoes of them) started no other sync.
       expect(a.syncs()).toHaveLength(1);

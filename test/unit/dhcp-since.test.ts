@@ -32,12 +32,21 @@ describe('dhcpNetworksSince', () => {
     expect(dhcpNetworksSince(prev, next).networks).toBe(prev.dhcpNets);
   });
 
+  it('keeps the last networks when an instance changed in nothing its host is made of (a public address associated)', () => {
+    const prev = applied(seed);
+    const next: AllocatedState = { ...seed, instances: seed.instances.map((x, i) => (i === 0 ? { ...x, publicIp: '192.168.32.250' } : x)) };
+    expect(dhcpNetworksSince(prev, next).networks).toBe(prev.dhcpNets);
+    expect(dhcpNetworksFor(next)).toEqual(prev.dhcpNets);
+  });
+
   it('makes them again when an instance, a group block or a setting changed', () => {
     const prev = applied(seed);
     const moved = seed.instances.map((x, i) => (i === 0 ? { ...x, mac: 'd0:0d:00:00:99:99' } : x));
     const cases: Array<[string, AllocatedState]> = [
       ['an instance changed', { ...seed, instances: moved }],
       ['an instance gone', { ...seed, instances: seed.instances.slice(1) }],
+      ['an instance address', { ...seed, instances: seed.instances.map((x, i) => (i === 1 ? { ...x, privateIp: '10.1.2.30' } : x)) }],
+      ['an instance id', { ...seed, instances: seed.instances.map((x, i) => (i === 1 ? { ...x, id: 'i-renamed' } : x)) }],
       ['a group VLAN', { ...seed, groups: seed.groups.map((g, i) => (i === 0 ? { ...g, vlan: 99 } : g)) }],
       ['the DNS', { ...seed, dns: '192.168.32.2' }],
     ];
