@@ -11,4 +11,3 @@ const load = (): Crypto => (crypto ??= createRequire(import.meta.url)('node:cryp
 
 /** `n` random bytes as hex (crypto.randomBytes). */
 export const randomHex = (n: number): string => load().randomBytes(n).toString('hex');
-

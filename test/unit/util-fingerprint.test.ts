@@ -7,7 +7,10 @@ import { uniform } from '../fuzz/prng.js';
 
 describe('fingerprint', () => {
   it('is a function of the parts, their boundaries included', () => {
-    const hosts = Array.from({ length: 1000 }, (_, i) => `dhcp-host=d0:0d:0a:00:${(i >> 8).toString(16)}:${(i & 255).toString(16)},10.0.${i >> 8}.${i & 255},i-${i}\n`).join('');
+    const hosts = Array.from(
+      { length: 1000 },
+      (_, i) => `dhcp-host=d0:0d:0a:00:${(i >> 8).toString(16)}:${(i & 255).toString(16)},10.0.${i >> 8}.${i & 255},i-${i}\n`,
+    ).join('');
     const f = fingerprint('conf', hosts, 'opts');
     expect(f).toMatch(/^[0-9a-f]+-[0-9a-f]{16}$/);
     expect(fingerprint('conf', hosts, 'opts')).toBe(f);
