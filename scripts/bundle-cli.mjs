@@ -8,9 +8,14 @@
 //   ES modules or a dozen chunks; a command's own code (apply, agent, demo,
 //   ...) is still only run when that command runs (esbuild turns the dynamic
 //   imports into lazily run module bodies).
-// - dist/cli/main.js (the `eucanet` bin): src/cli/launch.ts, a small ES module
-//   that runs eucanet.cjs through vm.Script with a V8 code cache
-//   (src/cli/code-cache.ts), given the bundle's content hash to name it.
+// - dist/cli/main.js (the `eucanet` bin): src/cli/launch.ts, bundled as a
+//   small CommonJS file that runs eucanet.cjs through vm.Script with a V8 code
+//   cache (src/cli/code-cache.ts), given the bundle's content hash to name it.
+//   CommonJS, not an ES module: Node runs an ES module entry through its ESM
+//   loader, about 17 million instructions of every cold command (its modules
+//   compiled and run) before any of eucanet's. The package is "type": "module",
+//   so dist/cli/package.json says "commonjs" for this directory: what tsc wrote
+//   there (ES modules) is input to this script only, and nothing loads it.
 //
 // Only the package's own code is bundled; its dependencies stay require()s.
 // The library entry (dist/index.js and every other module tsc wrote) is left
@@ -24,7 +29,7 @@
 //
 //   node scripts/bundle-cli.mjs     (after tsc; `npm run build:ts` runs both)
 import { createHash } from 'node:crypto';
-import { readdirSync, readFileSync, rmSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
@@ -32,15 +37,20 @@ import { build } from 'esbuild';
 const root = fileURLToPath(new URL('..', import.meta.url));
 const outdir = join(root, 'dist/cli');
 const entry = join(outdir, 'main.js');
+const scopeFile = join(outdir, 'package.json');
 export const BUNDLE_MARK = '// eucanet: bundled by scripts/bundle-cli.mjs';
 /** The name the bundle's code gives its own file's URL (set in its banner). */
 const OWN_URL = '__eucanet_bundle_url';
+/** The launcher's own URL (its import.meta.url, which CommonJS does not have). */
+const LAUNCHER_URL = '__eucanet_launcher_url';
 
 if (readFileSync(entry, 'utf8').includes(BUNDLE_MARK)) {
   console.error('bundle-cli: dist/cli/main.js is already the bundle: run tsc first (npm run build:ts)');
   process.exit(1);
 }
 // An earlier build's code-split chunks (this script made them before the single file).
+// And its dist/cli/package.json: tsc's ES modules here are read as the ES modules they are.
+rmSync(scopeFile, { force: true });
 for (const f of readdirSync(outdir)) if (/^_chunk-.*\.js(\.map)?$/.test(f)) rmSync(join(outdir, f));
 
 /** @type {import('esbuild').Plugin} */
@@ -77,15 +87,16 @@ await build({
   entryPoints: [join(outdir, 'launch.js')],
   outfile: entry,
   bundle: true,
-  format: 'esm',
+  format: 'cjs',
   platform: 'node',
   target: 'node20',
   packages: 'external',
   allowOverwrite: true,
-  banner: { js: `#!/usr/bin/env node\n${BUNDLE_MARK}` },
-  define: { EUCANET_BUNDLE_HASH: JSON.stringify(hash) },
+  banner: { js: `#!/usr/bin/env node\n${BUNDLE_MARK}\nconst ${LAUNCHER_URL} = require('node:url').pathToFileURL(__filename).href;` },
+  define: { EUCANET_BUNDLE_HASH: JSON.stringify(hash), 'import.meta.url': LAUNCHER_URL },
   logLevel: 'warning',
 });
+writeFileSync(scopeFile, `${JSON.stringify({ type: 'commonjs' })}\n`);
 console.error(
   `bundle-cli: ${Object.keys(r.metafile.inputs).length} modules into dist/cli/eucanet.cjs (sha256 ${hash.slice(0, 16)}), dist/cli/main.js its launcher`,
 );

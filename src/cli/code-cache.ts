@@ -20,10 +20,11 @@
 // Where: $EUCANET_CODE_CACHE (a directory; "off" for none), else
 // $XDG_CACHE_HOME/eucanet, else ~/.cache/eucanet.
 //
-// Node's modules are taken with process.getBuiltinModule, not imported: the
-// launcher is an ES module, and each builtin an ES module imports is wrapped
-// as a module of its own (about 8 million instructions of every cold command
-// for these five).
+// Node's modules are taken with process.getBuiltinModule, not imported: run
+// as an ES module (tsc's output), each builtin it imports is wrapped as a
+// module of its own (about 8 million instructions of every cold command for
+// these five); bundled as the CommonJS launcher, the imports would be
+// require()s, and getBuiltinModule costs no more.
 const { closeSync, fstatSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } =
   process.getBuiltinModule('node:fs');
 const { createRequire } = process.getBuiltinModule('node:module');

@@ -1,8 +1,10 @@
 // The `eucanet` bin once bundled: scripts/bundle-cli.mjs builds the command
 // line (main.ts and everything it loads) into one CommonJS file,
-// dist/cli/eucanet.cjs, and this launcher (bundled over dist/cli/main.js) runs
-// it with a V8 code cache (code-cache.ts). The build fills in the bundle's
-// content hash. Run as tsc wrote it (not bundled) it has no bundle to run.
+// dist/cli/eucanet.cjs, and this launcher (bundled over dist/cli/main.js, as
+// CommonJS: Node then starts no ES module loader for it) runs it with a V8
+// code cache (code-cache.ts). The build fills in the bundle's content hash and
+// stands in for import.meta.url. Run as tsc wrote it (not bundled) it has no
+// bundle to run.
 import { cacheKey, runBundle } from './code-cache.js';
 
 // No import of Node's modules (code-cache.ts says why).

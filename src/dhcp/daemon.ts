@@ -6,7 +6,7 @@
 // then execs dnsmasq in place (no fork: only --net is given), so the child's
 // pid is dnsmasq's pid and nothing else stays running. No `ip netns exec`, and
 // no native code.
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess, SpawnOptions } from 'node:child_process';
 import { closeSync, fstatSync, lstatSync, renameSync } from 'node:fs';
 import { unlink } from 'node:fs/promises';
 import { basename } from 'node:path';
@@ -19,6 +19,16 @@ import { must } from '../util/must.js';
 /** Rotate the log (to .1) when a fresh dnsmasq starts and the log is larger than this. */
 const LOG_ROTATE_BYTES = 1 << 20;
 const POLL_MS = 20;
+
+/**
+ * node:child_process, loaded when dnsmasq is started, not when this module is:
+ * with the net and dgram modules it loads, about 7 million instructions of a
+ * cold process, and a node controller's `eucanet apply` never starts one
+ * (issue 19, the cold path).
+ */
+function spawn(command: string, args: readonly string[], options: SpawnOptions): ChildProcess {
+  return process.getBuiltinModule('node:child_process').spawn(command, args, options);
+}
 
 export interface DaemonConfig {
   paths: DnsmasqPaths;

@@ -50,7 +50,7 @@ import type { DhcpFileChange, DhcpPlan, DhcpServerOptions, DhcpStatus, ExitInfo,
 import type { DhcpNetwork, DnsmasqFiles, DnsmasqPaths, NormalizedNetwork } from './types.js';
 export type { HostChange } from './hosts-dir.js';
 import { normalizeNetworks } from './validate.js';
-import { sha256Hex } from '../util/crypto-lazy.js';
+import { fingerprint } from '../util/fingerprint.js';
 
 export type {
   DhcpFileChange,
@@ -71,7 +71,8 @@ const changes = new Map<string, number>();
 /** How long after updateHosts what follows it starts. */
 const AFTER_MS = 50;
 
-const digestOf = (f: DnsmasqFiles): string => sha256Hex(f.config, '\0', f.hosts, '\0', f.opts);
+// What the marker records of the files dnsmasq confirmed loading (not node:crypto's SHA-256: util/fingerprint.ts says why).
+const digestOf = (f: DnsmasqFiles): string => fingerprint(f.config, f.hosts, f.opts);
 
 /**
  * Supervises one dnsmasq serving DHCP networks in one namespace.

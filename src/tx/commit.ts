@@ -12,7 +12,7 @@ import { CommitContext } from './context.js';
 import { FaultRequest, InjectedFault } from './fault.js';
 import { inverseChanges } from './inverse.js';
 import { isNeighOp, NeighBefore, neighInverse, neighRequest } from './neigh-ops.js';
-import { Journal, type UndoStep } from './journal.js';
+import { deferredStep, Journal, type UndoStep } from './journal.js';
 import { describeOp, opNetns, opRefs, phaseOf, type Op, type Phase } from './ops.js';
 import { orderLinkAdds } from './order.js';
 import { settleUnknown } from './unknown.js';
@@ -148,16 +148,17 @@ export class CommitRun {
     replies.forEach((rep, i) => {
       if (skip.has(i)) return;
       const it = items[i];
-      const undoes = reqs[i].describe();
       if (rep.error) {
         first ??= this.opts.single ? rep.error : atOp(rep.error, it.index);
         const restore = it.op.op === 'link.set' ? inverseOf(it.op, this.ctx) : undefined;
-        if (restore) this.journal.push({ kind: 'request', req: restore, undoes: `${undoes} (refused, maybe in part)`, opIndex: it.index });
+        if (restore) this.journal.push({ kind: 'request', req: restore, undoes: `${reqs[i].describe()} (refused, maybe in part)`, opIndex: it.index });
         return;
       }
+      // The undo and its description are made only if a rollback reads them (deferredStep).
       const inv = inverse(it, i);
-      if (inv) this.journal.push({ kind: 'request', req: inv, undoes, opIndex: it.index });
-      else if (inv === null) this.journal.push({ kind: 'irreversible', undoes, opIndex: it.index });
+      if (typeof inv === 'function') this.journal.push(deferredStep(inv, reqs[i], it.index));
+      else if (inv) this.journal.push(deferredStep(() => inv, reqs[i], it.index));
+      else if (inv === null) this.journal.push({ kind: 'irreversible', undoes: reqs[i].describe(), opIndex: it.index });
     });
     if (!lost) {
       if (first) throw first;
@@ -296,7 +297,7 @@ export class CommitRun {
     const before = ops.some(isNeighOp) ? await NeighBefore.read(this.session, ops) : undefined;
     const reqs = items.map((it) => this.wrap(requestFor(it.op, r), it.index));
     const irreversible = phaseOf(items[0].op) === 'deletes';
-    await this.send(reqs, items, (it) => (irreversible ? null : isNeighOp(it.op) ? neighInverse(it.op, r, before) : inverseOf(it.op, this.ctx)));
+    await this.send(reqs, items, (it) => (irreversible ? null : isNeighOp(it.op) ? neighInverse(it.op, r, before) : undoOf(it.op, this.ctx)));
   }
 
   /** The lookups of new taps (createTaps), on their own: when no joined phases follow to carry them. */
@@ -331,7 +332,7 @@ export class CommitRun {
       lost = err as ExchangeError<Reply>;
       replies = splitReplies(lost.replies, all);
     }
-    const inverse: InverseFn = (it) => inverseOf(it.op, this.ctx);
+    const inverse: InverseFn = (it) => undoOf(it.op, this.ctx);
     let first: Error | undefined;
     let at = 0;
     for (let k = 0; k < all.length && k < sent; k++) {
@@ -352,7 +353,8 @@ export class CommitRun {
   }
 }
 
-type InverseFn = (it: Item, i: number) => Request | null | undefined;
+/** An applied op's undo: a request, one made when a rollback needs it, none needed (undefined), or none possible (null). */
+type InverseFn = (it: Item, i: number) => Request | (() => Request) | null | undefined;
 
 /** The flat replies of a joined exchange, cut back into its steps. */
 function splitReplies(flat: Reply[], steps: readonly (readonly Request[])[]): Reply[][] {
@@ -388,6 +390,29 @@ function requestFor(op: Op, r: CommitContext['resolver']): Request {
       return new RouteDeleteRequest(op.spec, r);
     default:
       throw new Error(`no request for ${op.op}`);
+  }
+}
+
+/**
+ * What undoes `op` in the journal: for address and route changes, whose
+ * inverse is the op's own spec the other way round, a function that makes it
+ * when a rollback needs it (the spec was validated by the op's own request);
+ * otherwise inverseOf's request, made now (a link set's inverse reads the
+ * link as it is now).
+ */
+function undoOf(op: Op, ctx: CommitContext): Request | (() => Request) | undefined {
+  const r = ctx.resolver;
+  switch (op.op) {
+    case 'address.add':
+      return () => new AddressDeleteRequest(op.spec, r);
+    case 'address.delete':
+      return () => new AddressAddRequest(op.spec, r);
+    case 'route.add':
+      return () => new RouteDeleteRequest(op.spec, r);
+    case 'route.delete':
+      return () => new RouteAddRequest(op.spec, r);
+    default:
+      return inverseOf(op, ctx);
   }
 }
 

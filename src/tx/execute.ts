@@ -4,7 +4,6 @@
 // transaction's ops; the handle's one-op verbs (links.add, taps.create,
 // sysctl.set...) run it over their one op (or one per tap), so that tap
 // creation, aliasing and validation exist once.
-import { performance } from 'node:perf_hooks';
 import { TransactionError } from '../errors.js';
 import type { Batch } from '../nft/batch.js';
 import type { Session } from '../session.js';

@@ -101,25 +101,30 @@ export function fdbSpecOf(n: Neighbor): FdbSpec {
   return spec;
 }
 
-/** The request that undoes an applied neighbour or FDB op; undefined when nothing needs undoing. */
-export function neighInverse(op: NeighOp, r: Resolver, before: NeighBefore | undefined): Request | undefined {
+/**
+ * What undoes an applied neighbour or FDB op: a request; or, when it is the
+ * delete of the op's own entry (its spec validated by the op's request), a
+ * function that makes it when a rollback needs it (journal.ts deferredStep);
+ * undefined when nothing needs undoing. What the entry was is looked up now.
+ */
+export function neighInverse(op: NeighOp, r: Resolver, before: NeighBefore | undefined): Request | (() => Request) | undefined {
   const dev = r.index(op.spec.dev, 'dev');
   switch (op.op) {
     case 'neigh.add':
-      return new NeighborDeleteRequest(op.spec, r);
+      return () => new NeighborDeleteRequest(op.spec, r);
     case 'neigh.replace':
     case 'neigh.delete': {
       const was = before?.neighbor(dev, op.spec.address);
       if (was) return new NeighborReplaceRequest(neighborSpecOf(was), r);
-      return op.op === 'neigh.replace' ? new NeighborDeleteRequest(op.spec, r) : undefined;
+      return op.op === 'neigh.replace' ? () => new NeighborDeleteRequest(op.spec, r) : undefined;
     }
     case 'fdb.add':
     case 'fdb.append':
-      return new FdbDeleteRequest(op.spec, r);
+      return () => new FdbDeleteRequest(op.spec, r);
     case 'fdb.replace': {
       // A replace changes the MAC's (first) destination: what it was is the entry of that MAC.
       const was = before?.fdb(dev, op.spec.lladdr);
-      return was ? new FdbReplaceRequest(fdbSpecOf(was), r) : new FdbDeleteRequest(op.spec, r);
+      return was ? new FdbReplaceRequest(fdbSpecOf(was), r) : () => new FdbDeleteRequest(op.spec, r);
     }
     case 'fdb.delete': {
       const was = before?.fdb(dev, op.spec.lladdr, op.spec.dst);

@@ -1,8 +1,8 @@
 // node:crypto loaded on first use, not when a module that may need it is
 // loaded: loading it costs a cold process about 14 million instructions
 // (OpenSSL's setup), and a node controller's `eucanet apply` never needs it
-// (issue 19, the cold path). Only these two uses are needed outside the
-// stores.
+// (issue 19, the cold path). Only this use is needed outside the stores
+// (the DHCP marker's digest is util/fingerprint.ts).
 import { createRequire } from 'node:module';
 
 type Crypto = typeof import('node:crypto');
@@ -11,10 +11,3 @@ const load = (): Crypto => (crypto ??= createRequire(import.meta.url)('node:cryp
 
 /** `n` random bytes as hex (crypto.randomBytes). */
 export const randomHex = (n: number): string => load().randomBytes(n).toString('hex');
-
-/** The SHA-256 of the parts, one after the other, as hex. */
-export function sha256Hex(...parts: string[]): string {
-  const h = load().createHash('sha256');
-  for (const p of parts) h.update(p);
-  return h.digest('hex');
-}

@@ -1,7 +1,9 @@
 // A node controller's cold `eucanet apply --state` loads only what it uses
 // (issue 19, the cold path): not node:crypto (OpenSSL's setup, about 14
-// million instructions of a cold process), which only the stores (--etcd) and
-// the CC's DHCP need. Node's own list of the internal modules it loaded
+// million instructions of a cold process), which only the stores (--etcd)
+// need: not the CC either, whose DHCP marker is a fingerprint computed in
+// JavaScript (src/util/fingerprint.ts); and not node:child_process (with net
+// and dgram, about 7 million), which only the CC's dnsmasq start needs. Node's own list of the internal modules it loaded
 // (process.moduleLoadList) is the oracle, read as the process exits.
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -16,11 +18,11 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const hook = join(dir, 'loaded.mjs');
 writeFileSync(
   hook,
-  "process.on('exit', () => process.stderr.write(`loaded: ${JSON.stringify(process.moduleLoadList.filter((m) => /crypto/.test(m)))}\\n`));\n",
+  "process.on('exit', () => process.stderr.write(`loaded: ${JSON.stringify(process.moduleLoadList.filter((m) => /crypto|child_process/.test(m)))}\\n`));\n",
 );
 
 describe.skipIf(!isRoot)('the cold command line loads what it uses (root)', () => {
-  it('apply --role nc from a state file, and its dry run, never load node:crypto', async () => {
+  it('apply --role nc from a state file, and its dry run, never load node:crypto or node:child_process', async () => {
     await withNetns(async (ns) => {
       execFileSync('ip', ['-n', ns, 'link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', 'eth1']);
       // The seed, with vxlan (this kernel has no 802.1Q).
@@ -41,5 +43,37 @@ describe.skipIf(!isRoot)('the cold command line loads what it uses (root)', () =
       expect(a.status, a.stderr).toBe(0);
       expect(a.stderr).toMatch(/^loaded: \[.*crypto/m);
     }, 'eut-cold');
+  });
+
+  it('apply --role cc from a state file (dnsmasq started, its marker written) never loads node:crypto', async () => {
+    await withNetns(async (ns) => {
+      execFileSync('ip', ['-n', ns, 'link', 'add', 'eth0', 'up', 'type', 'veth', 'peer', 'name', 'eth1']);
+      execFileSync('ip', ['-n', ns, 'link', 'set', 'eth1', 'up']);
+      const seed = join(dir, 'seed-cc.json');
+      writeFileSync(seed, readFileSync(join(repoRoot, 'examples/seed.json'), 'utf8').replace('"segmentation": "vlan"', '"segmentation": "vxlan"'));
+      const env = { ...process.env, EUCANET_CODE_CACHE: 'off', NODE_OPTIONS: `--import ${hook}` };
+      const stateDir = `/run/eucanet/${ns}`;
+      try {
+        const r = eucanet(['apply', '--state', seed, '--role', 'cc', '--netns', ns], { env });
+        expect(r.status, r.stderr).toBe(0);
+        expect(r.stdout).toMatch(/dhcp start \(pid \d+\)/);
+        // The marker says which files dnsmasq confirmed loading.
+        expect(readFileSync(`${stateDir}/dnsmasq/loaded`, 'utf8')).toMatch(/^\d+ [0-9a-f]+-[0-9a-f]{16}\n$/);
+        const line = r.stderr.split('\n').find((l) => l.startsWith('loaded: '));
+        expect(line, r.stderr).toBeDefined();
+        // node:child_process for dnsmasq, as it is started; no crypto.
+        const loaded = JSON.parse(line!.slice('loaded: '.length)) as string[];
+        expect(loaded.filter((m) => /crypto/.test(m))).toEqual([]);
+        expect(loaded).toContain('NativeModule child_process');
+        // A second apply finds the marker matching: dnsmasq is left as it is.
+        const again = eucanet(['apply', '--state', seed, '--role', 'cc', '--netns', ns], { env });
+        expect(again.status, again.stderr).toBe(0);
+        expect(again.stdout).toContain('dhcp unchanged');
+      } finally {
+        const down = eucanet(['down', '--role', 'cc', '--netns', ns], { env });
+        expect(down.status, down.stderr).toBe(0);
+        rmSync(stateDir, { recursive: true, force: true });
+      }
+    }, 'eut-coldcc');
   });
 });

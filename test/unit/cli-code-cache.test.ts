@@ -212,6 +212,20 @@ describe.skipIf(!existsSync(cliPath))('the bin (dist/cli/main.js, the launcher)'
     expect(statSync(join(cache, files[0])).mtimeMs).toBe(mtime);
   });
 
+  it('is CommonJS: Node runs it without its ES module loader (about 17 million instructions of every command)', () => {
+    // Node's own list of the internal modules it loaded, read as the process exits (a CommonJS preload).
+    const hook = join(dir, 'esm-list.cjs');
+    writeFileSync(hook, "process.on('exit', () => process.stderr.write(`esm: ${JSON.stringify(process.moduleLoadList)}\\n`));\n");
+    const r = spawnSync(process.execPath, ['-r', hook, cliPath, 'help', 'apply'], { env: { ...process.env, ...env('off') }, encoding: 'utf8' });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/--role/);
+    const line = r.stderr.split('\n').find((l) => l.startsWith('esm: '));
+    const loaded = JSON.parse(line!.slice('esm: '.length)) as string[];
+    // The oracle sees the CommonJS loader run the entry, and no ES module job.
+    expect(loaded).toContain('NativeModule internal/modules/cjs/loader');
+    expect(loaded.filter((m) => /internal\/modules\/esm\/(module_job|translators)$/.test(m))).toEqual([]);
+  });
+
   it('loses nothing of a long output through a pipe though the process exits as soon as the command returns', () => {
     // 1600 instances to allocate (4 groups of /21 on 2 nodes): one line each, far more than a pipe's 64 KiB buffer.
     const state = bigState(dir, 'big.json');
