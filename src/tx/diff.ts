@@ -11,17 +11,7 @@ import { parseCidr, bytesToIp } from '../util/ip.js';
 import type { DesiredPort, DesiredState } from './desired.js';
 import { diffFdb } from './fdb-diff.js';
 import { diffRoutes } from './route-diff.js';
-import {
-  PORT_GROUP,
-  type Wanted,
-  fdbLinks,
-  isOwnedAlias,
-  mayTouch,
-  ownedAlias,
-  scopedAlias,
-  whoseLink,
-  type OwnerScope,
-} from './owner.js';
+import { PORT_GROUP, type Wanted, fdbLinks, isOwnedAlias, mayTouch, ownedAlias, scopedAlias, whoseLink, type OwnerScope } from './owner.js';
 import type { Op } from './ops.js';
 
 export interface KernelState {

@@ -69,7 +69,10 @@ describe('decodeAddress: one pass against the attribute index', () => {
     let n = 0;
     for (const s of rtnl) {
       for (const m of addressMessages(s.bytes)) {
-        expect(outcome(() => decodeAddress(m)), s.name).toEqual(outcome(() => reference(m)));
+        expect(
+          outcome(() => decodeAddress(m)),
+          s.name,
+        ).toEqual(outcome(() => reference(m)));
         n++;
       }
     }

@@ -109,7 +109,20 @@ describe('decodeLink: one pass against the attribute index', () => {
     // A dump where the kind and the alias repeat, change in one byte, in
     // length, to non-ASCII text and back, and where one link has none.
     const kinds = ['tun', 'tun', 'tap', 'tun', 'tunx', 'bridge', 'brIdge', 'bridge', 'tün', 'tün', '', 'tun'];
-    const aliases = ['eucanet:port', 'eucanet:port', 'eucanet:porT', 'eucanet:port', 'eucanet:por', 'eucanet:portx', 'é', 'é', 'e', undefined, 'eucanet:port', 'eucanet:port'];
+    const aliases = [
+      'eucanet:port',
+      'eucanet:port',
+      'eucanet:porT',
+      'eucanet:port',
+      'eucanet:por',
+      'eucanet:portx',
+      'é',
+      'é',
+      'e',
+      undefined,
+      'eucanet:port',
+      'eucanet:port',
+    ];
     const w = new NlWriter(4096);
     kinds.forEach((kind, i) => {
       w.beginMessage(RTM_NEWLINK, 0, i + 1);
