@@ -19,8 +19,8 @@
 // After each run, outside the timing, the kernel is read with `nft -j` and
 // `ip -j` to check the change is really there (the run fails otherwise).
 // Each operation is undone (unmeasured) before the next run.
-// Then the agents' idle CPU over 20 s (process CPU time, /proc/self/stat: both
-// agents live in this process) and the process RSS.
+// Then the agents' idle CPU over 20 s right after the last operation and over
+// the 20 s after that (process CPU time from /proc/PID/stat) and their RSS.
 //
 // Usage: node bench/agent-latency.mjs [--sizes 8,5000] [--runs 30] [--idle 20]
 import { execFileSync, spawn } from 'node:child_process';
@@ -351,7 +351,11 @@ async function oneSize(n) {
     }
     /** @type {Array<number | string>} */
     const pids = PROCS ? agents.map((a) => must(/** @type {ProcAgent} */ (a).pid, 'an agent process id')) : ['self'];
+    // Two windows: the first right after the last operation (V8 may still
+    // shrink its heap then: a full collection or two, once), the second the
+    // steady state of an agent with nothing to do.
     const idle = await idleCpu(IDLE_S, pids);
+    const idleSettled = await idleCpu(IDLE_S, pids);
     const rssMiB = pids.reduce(
       (/** @type {number} */ t, p) => t + Number(must(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${p}/status`, 'utf8')), 'VmRSS')[1]) / 1024,
       0,
@@ -367,7 +371,7 @@ async function oneSize(n) {
         }
     }
     const split = await phaseSplit(store, cc, join(dir, 'dhcp'));
-    return { n, startMs, lat, idle, rssMiB, split, syncMs: syncMs.splice(0) };
+    return { n, startMs, lat, idle, idleSettled, rssMiB, split, syncMs: syncMs.splice(0) };
   } finally {
     for (const a of agents) {
       const pid = dnsmasqPidOf(a);
@@ -492,7 +496,7 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   for (const n of SIZES) {
     const r = await oneSize(n);
     out.push(r);
-    console.log(`N=${n}: start ${f1(r.startMs)} ms, idle CPU ${r.idle.toFixed(2)} %, RSS ${f1(r.rssMiB)} MiB`);
+    console.log(`N=${n}: start ${f1(r.startMs)} ms, idle CPU ${r.idle.toFixed(2)} % then ${r.idleSettled.toFixed(2)} %, RSS ${f1(r.rssMiB)} MiB`);
     for (const [ph, ms] of Object.entries(r.split)) console.log(`  CC sync phase: ${ph}: ${f1(ms)} ms`);
     for (const [op, xs] of Object.entries(r.lat))
       console.log(`  ${op.padEnd(18)} p50 ${f1(pct(xs, 50)).padStart(7)} ms  p99 ${f1(pct(xs, 99)).padStart(7)} ms  (${xs.length} runs)`);
@@ -508,6 +512,6 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   for (const r of out) for (const [op, xs] of Object.entries(r.lat)) console.log(`| ${r.n} | ${op} | ${f1(pct(xs, 50))} | ${f1(pct(xs, 99))} | ${xs.length} |`);
   for (const r of out)
     console.log(
-      `\nN=${r.n}: idle CPU ${r.idle.toFixed(2)} % over ${IDLE_S} s (${PROCS ? 'sum of the two agent processes' : 'both agents, one process'}), RSS ${f1(r.rssMiB)} MiB`,
+      `\nN=${r.n}: idle CPU ${r.idle.toFixed(2)} % over the ${IDLE_S} s after the last operation, ${r.idleSettled.toFixed(2)} % over the next ${IDLE_S} s (${PROCS ? 'sum of the two agent processes' : 'both agents, one process'}), RSS ${f1(r.rssMiB)} MiB`,
     );
 }

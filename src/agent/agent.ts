@@ -9,7 +9,7 @@ import { EventEmitter } from 'node:events';
 import { isAlive } from '../dhcp/proc.js';
 import { ValidationError } from '../errors.js';
 import { open, type Handle } from '../handle.js';
-import { applyRole, type AppliedSnapshot, type ApplyResult } from '../managed/apply.js';
+import { applyRole, type AppliedSnapshot, type ApplyOptions, type ApplyResult } from '../managed/apply.js';
 import { describeDelta } from '../tx/delta.js';
 import type { Role } from '../managed/roles/index.js';
 import type { AllocatedState } from '../managed/types.js';
@@ -19,6 +19,7 @@ import { Coalescer } from './coalesce.js';
 import { MAX_REASONS, invalidOf, oneLine } from './result.js';
 import { planMayChange } from './relevance.js';
 import { NetnsEvents } from './netns-events.js';
+import { KnownInterfaces, type Interfaces } from './known-interfaces.js';
 import { DriftJudge, wantedLinksOf, type JudgedEvent, type Wanted, type WantedLink } from './drift.js';
 import { wantedFdbOf } from './drift-fdb.js';
 import type { AgentEvents, AgentOptions, AgentStatus, Applied, DriftSignal, DriftSource, StateRead, StateSource, SyncResult, SyncTrigger } from './types.js';
@@ -58,12 +59,8 @@ export class Agent extends EventEmitter<AgentEvents> {
   /** The source said a new version may be there, and no sync has read it since. */
   private storeChanged = false;
   private stopped = false;
-  /** Link events that named an interface preflight last found (by name or ifindex). */
-  private ifEpoch = 0;
-  /** The interfaces preflight last found, and the ifEpoch when that sync started: passed on while no event named one. */
-  private ifKnown?: { epoch: number; interfaces: ReadonlyMap<string, number> };
-  /** The interfaces the last sync's preflight found (kept while a sync runs; undefined: none yet, every link event counts). */
-  private ifWatched?: ReadonlyMap<string, number>;
+  /** The interfaces preflight last found, passed on to the next sync while no link event named one. */
+  private readonly interfaces = new KnownInterfaces();
 
   constructor(private readonly opts: AgentOptions) {
     super();
@@ -133,14 +130,7 @@ export class Agent extends EventEmitter<AgentEvents> {
       if (!previous || !applied || !this.started || this.storeChanged) return;
       const read = await this.source.read(applied);
       if (read.version !== applied.version || !this.started || this.storeChanged) return;
-      const known = this.driftSource && this.ifKnown?.epoch === this.ifEpoch ? this.ifKnown.interfaces : undefined;
-      await applyRole(applied.state, this.role, {
-        handle: this.handleNow(),
-        ...(this.netns !== undefined ? { netns: this.netns } : {}),
-        ...(this.opts.dhcpOptions ? { dhcpOptions: this.opts.dhcpOptions } : {}),
-        previous,
-        ...(known ? { knownInterfaces: known } : {}),
-      });
+      await applyRole(applied.state, this.role, this.applyOptions(previous, this.driftSource && this.interfaces.peek()));
     }
   }
 
@@ -175,18 +165,11 @@ export class Agent extends EventEmitter<AgentEvents> {
   }
 
   private onEvent(ev: JudgedEvent): void {
-    if (ev.type === 'link') this.onLink((ev as Extract<JudgedEvent, { type: 'link' }>).link);
-    else if (ev.type === 'resync') this.ifEpoch++;
+    if (ev.type === 'link') this.interfaces.onLink((ev as Extract<JudgedEvent, { type: 'link' }>).link);
+    else if (ev.type === 'resync') this.interfaces.invalidate();
     const why = this.judge.judge(ev);
     if (why === 'resync') this.onDrift({ kind: 'resync', what: `events lost (${(ev as { source?: string }).source ?? 'netlink'})` });
     else if (why !== undefined) this.onDrift({ kind: 'drift', what: why });
-  }
-
-  /** A link event naming an interface preflight found (deleted, renamed, changed): the next sync looks them up again. */
-  private onLink(link: { index: number; name: string }): void {
-    const known = this.ifWatched;
-    if (!known || known.has(link.name)) this.ifEpoch++;
-    else for (const index of known.values()) if (index === link.index) return void this.ifEpoch++;
   }
 
   private onDrift(s: DriftSignal): void {
@@ -322,22 +305,22 @@ export class Agent extends EventEmitter<AgentEvents> {
     // An incremental sync does not look up the needed interfaces again when
     // the last sync found them and no link event named one since (only with
     // the namespace's events watched; a full reconcile always looks).
-    const epoch = this.ifEpoch;
-    const known = previous && this.driftSource && this.ifKnown?.epoch === epoch ? this.ifKnown.interfaces : undefined;
-    this.ifKnown = undefined;
-    const r = await applyRole(state, this.role, {
+    const { epoch, interfaces } = this.interfaces.take();
+    const r = await applyRole(state, this.role, this.applyOptions(previous, previous && this.driftSource && interfaces));
+    this.snapshot = r.snapshot;
+    if (r.snapshot?.interfaces) this.interfaces.record(epoch, r.snapshot.interfaces);
+    return r;
+  }
+
+  /** applyRole's options: this host's handle, namespace and DHCP options; the snapshot an incremental sync starts from and the interfaces still known. */
+  private applyOptions(previous: AppliedSnapshot | undefined, known: Interfaces | undefined | false): ApplyOptions {
+    return {
       handle: this.handleNow(),
       ...(this.netns !== undefined ? { netns: this.netns } : {}),
       ...(this.opts.dhcpOptions ? { dhcpOptions: this.opts.dhcpOptions } : {}),
       ...(previous ? { previous } : {}),
       ...(known ? { knownInterfaces: known } : {}),
-    });
-    this.snapshot = r.snapshot;
-    if (r.snapshot?.interfaces) {
-      this.ifKnown = { epoch, interfaces: r.snapshot.interfaces };
-      this.ifWatched = r.snapshot.interfaces;
-    }
-    return r;
+    };
   }
 
   private applyVersion(version: string, state: AllocatedState, r: ApplyResult): Omit<SyncResult, 'seq' | 'trigger' | 'triggers'> {
