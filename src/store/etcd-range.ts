@@ -1,6 +1,7 @@
 // The etcd store's full reads (a range of every key under the state prefix)
 // over gRPC with the hand-written codec of etcd-range-codec.ts, on a channel
-// of its own (@grpc/grpc-js, the transport etcd3 itself uses). The agent's
+// of its own (etcd-grpc.ts: unary gRPC over node:http2, so that neither
+// etcd3 nor @grpc/grpc-js is loaded for it). The agent's
 // cold start and every resync read the whole state: at 5000 instances
 // etcd3's generic decoding of the reply (objects, Buffers, 64-bit numbers
 // turned into strings) was most of the read's CPU. An agent's first status
@@ -12,8 +13,8 @@
 // etcd3's business): with `auth`, the store reads through etcd3 (etcd-client's
 // etcd3Range). TLS is the same as etcd3's: the CA (or the system's roots) and
 // an optional client certificate.
-import { Client, credentials, status, type ChannelCredentials, type ServiceError } from '@grpc/grpc-js';
 import type { EtcdConnectOptions } from './etcd-client.js';
+import { GRPC_STATUS, GrpcCallError, GrpcChannel } from './etcd-grpc.js';
 import {
   decodeLeaseGrant,
   decodeRangeResponse,
@@ -35,46 +36,27 @@ const ignore = (b: Buffer): Buffer => b;
 
 export type RangeFn = (req: RangeRequest) => Promise<RangeReply>;
 
-/** A channel per URL, opened on first use; a range goes to the first URL that answers. */
+/** A channel per URL, opened on first use; a call goes to the first URL that answers. */
 export class EtcdRangeClient {
-  private readonly clients: (Client | undefined)[];
-  private readonly creds: ChannelCredentials;
-  private readonly hosts: string[];
-  private readonly secure: boolean;
+  private readonly channels: GrpcChannel[];
 
   constructor(private readonly o: EtcdConnectOptions & { timeoutMs: number }) {
-    this.hosts = o.urls.map((u) => u.replace(/^https?:\/\//, '').replace(/\/$/, ''));
-    this.clients = this.hosts.map(() => undefined);
-    this.secure = !!o.tls || o.urls.some((u) => u.startsWith('https://'));
-    this.creds = this.secure ? credentials.createSsl(o.tls?.ca ?? null, o.tls?.key ?? null, o.tls?.cert ?? null) : credentials.createInsecure();
+    this.channels = o.urls.map((url) => new GrpcChannel({ url, ...(o.tls ? { tls: o.tls } : {}) }));
   }
 
-  private client(i: number): Client {
-    let c = this.clients[i];
-    if (!c) {
-      c = new Client(this.hosts[i], this.creds, { 'grpc.max_receive_message_length': 64 * 1024 * 1024 });
-      this.clients[i] = c;
-    }
-    return c;
-  }
-
-  private once<Q, R>(i: number, method: string, enc: (q: Q) => Buffer, dec: (b: Buffer) => R, req: Q): Promise<R> {
-    return new Promise((resolve, reject) => {
-      this.client(i).makeUnaryRequest(method, enc, dec, req, { deadline: Date.now() + this.o.timeoutMs }, (err: ServiceError | null, res?: R) =>
-        err || res === undefined ? reject(err ?? new Error(`empty ${method} reply`)) : resolve(res),
-      );
-    });
+  private async once<Q, R>(i: number, method: string, enc: (q: Q) => Buffer, dec: (b: Buffer) => R, req: Q): Promise<R> {
+    return dec(await this.channels[i].unary(method, enc(req), Date.now() + this.o.timeoutMs));
   }
 
   /** One unary call; an unavailable URL passes it to the next (each URL twice at most, as etcd3's calls here). */
   private async call<Q, R>(method: string, enc: (q: Q) => Buffer, dec: (b: Buffer) => R, req: Q): Promise<R> {
-    const n = this.hosts.length;
+    const n = this.channels.length;
     for (let attempt = 0; ; attempt++) {
       try {
         return await this.once(attempt % n, method, enc, dec, req);
       } catch (err) {
         // UNAVAILABLE: no connection to that URL; anything else is etcd's answer.
-        if ((err as ServiceError)?.code !== status.UNAVAILABLE || attempt + 1 >= n * 2) throw err;
+        if (!(err instanceof GrpcCallError) || err.code !== GRPC_STATUS.UNAVAILABLE || attempt + 1 >= n * 2) throw err;
       }
     }
   }
@@ -101,12 +83,11 @@ export class EtcdRangeClient {
 
   /** Resolves when the first URL's channel is connected (rejects past the timeout: the range then finds its own way). */
   ready(): Promise<void> {
-    return new Promise((resolve, reject) => this.client(0).waitForReady(Date.now() + this.o.timeoutMs, (err?: Error) => (err ? reject(err) : resolve())));
+    return this.channels[0].ready(Date.now() + this.o.timeoutMs);
   }
 
   close(): void {
-    for (const c of this.clients) c?.close();
-    this.clients.fill(undefined);
+    for (const c of this.channels) c.close();
   }
 }
 

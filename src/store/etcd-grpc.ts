@@ -1,0 +1,203 @@
+// A unary gRPC call over Node's own HTTP/2 (node:http2), for the etcd store's
+// lean channel (etcd-range.ts: full reads, an agent's status puts and its
+// first lease). @grpc/grpc-js, which etcd3 uses, costs 70 to 90 ms to load
+// (its modules are compiled at every start): an agent paid that before it
+// could even send its first read. node:http2 is Node's, about 10 ms.
+//
+// gRPC over HTTP/2 (grpc/grpc, doc/PROTOCOL-HTTP2.md): a POST to
+// /<package.Service>/<Method> with `content-type: application/grpc` and
+// `te: trailers`; the request and the reply are each one length-prefixed
+// message (a compressed-flag byte, 0 here: no grpc-encoding is offered, a
+// 4-byte big-endian length, the protobuf bytes); the call's status is the
+// `grpc-status` (and percent-encoded `grpc-message`) of the trailers, or of
+// the headers of a reply that has no body ("trailers-only").
+//
+// One HTTP/2 session per URL, opened on first use and again after it closed
+// or failed; it keeps the process alive only while a call is in flight. A
+// call that does not reach etcd (connection refused, reset, the session
+// gone) fails with UNAVAILABLE; one that has no answer by its deadline with
+// DEADLINE_EXCEEDED (the stream is cancelled), as grpc-js names them.
+import { connect, constants, type ClientHttp2Session, type IncomingHttpHeaders, type SecureClientSessionOptions } from 'node:http2';
+
+/** gRPC status codes (grpc/grpc doc/statuscodes.md) this channel names. */
+export const GRPC_STATUS = { OK: 0, UNKNOWN: 2, DEADLINE_EXCEEDED: 4, INTERNAL: 13, UNAVAILABLE: 14 } as const;
+const NAMES: Record<number, string> = {
+  0: 'OK',
+  1: 'CANCELLED',
+  2: 'UNKNOWN',
+  3: 'INVALID_ARGUMENT',
+  4: 'DEADLINE_EXCEEDED',
+  5: 'NOT_FOUND',
+  6: 'ALREADY_EXISTS',
+  7: 'PERMISSION_DENIED',
+  8: 'RESOURCE_EXHAUSTED',
+  9: 'FAILED_PRECONDITION',
+  10: 'ABORTED',
+  11: 'OUT_OF_RANGE',
+  12: 'UNIMPLEMENTED',
+  13: 'INTERNAL',
+  14: 'UNAVAILABLE',
+  15: 'DATA_LOSS',
+  16: 'UNAUTHENTICATED',
+};
+
+/** A call that ended with a status other than OK: `code` is the gRPC status, `details` etcd's message. */
+export class GrpcCallError extends Error {
+  constructor(
+    readonly code: number,
+    readonly details: string,
+    readonly method: string,
+  ) {
+    super(`${code} ${NAMES[code] ?? 'STATUS'}: ${details}`);
+    this.name = 'GrpcCallError';
+  }
+}
+
+export interface GrpcChannelOptions {
+  /** http://HOST:PORT or https://HOST:PORT. */
+  url: string;
+  /** TLS (https): the CA (else Node's roots), a client certificate and key (PEM). */
+  tls?: { ca?: Buffer; cert?: Buffer; key?: Buffer };
+}
+
+const percentDecoded = (s: string): string => {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return s;
+  }
+};
+
+/** The message of a reply's body (one length-prefixed message). */
+function messageOf(body: Buffer, method: string): Buffer {
+  if (body.length < 5) throw new GrpcCallError(GRPC_STATUS.INTERNAL, `reply without a message (${body.length} bytes)`, method);
+  if (body[0] !== 0) throw new GrpcCallError(GRPC_STATUS.INTERNAL, 'compressed reply (none was offered)', method);
+  const len = body.readUInt32BE(1);
+  if (body.length < 5 + len) throw new GrpcCallError(GRPC_STATUS.INTERNAL, `reply cut short (${body.length - 5} of ${len} bytes)`, method);
+  return body.subarray(5, 5 + len);
+}
+
+/** One HTTP/2 session to one etcd, for unary gRPC calls. */
+export class GrpcChannel {
+  private session?: ClientHttp2Session;
+  private inFlight = 0;
+  private readonly origin: string;
+  private readonly secure: boolean;
+
+  constructor(private readonly o: GrpcChannelOptions) {
+    this.secure = o.url.startsWith('https://') || !!o.tls;
+    this.origin = `${this.secure ? 'https' : 'http'}://${o.url.replace(/^https?:\/\//, '').replace(/\/$/, '')}`;
+  }
+
+  /** The session, opened if there is none usable. */
+  private open(): ClientHttp2Session {
+    const s = this.session;
+    if (s && !s.closed && !s.destroyed) return s;
+    const opts: SecureClientSessionOptions = {};
+    if (this.o.tls?.ca) opts.ca = this.o.tls.ca;
+    if (this.o.tls?.cert) opts.cert = this.o.tls.cert;
+    if (this.o.tls?.key) opts.key = this.o.tls.key;
+    const next = connect(this.origin, opts);
+    // Errors reach the calls through their streams; the session's own is only dropped.
+    next.on('error', () => undefined);
+    next.on('goaway', () => this.session === next && (this.session = undefined));
+    next.on('close', () => this.session === next && (this.session = undefined));
+    if (this.inFlight === 0) next.unref();
+    this.session = next;
+    return next;
+  }
+
+  /** Resolves once the session is connected; rejects on its error or after `deadline` (ms since the epoch). */
+  ready(deadline: number): Promise<void> {
+    const s = this.open();
+    if (s.connecting === false && !s.destroyed) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => done(new GrpcCallError(GRPC_STATUS.DEADLINE_EXCEEDED, 'not connected before the deadline', 'connect')), deadline - Date.now());
+      const done = (err?: Error) => {
+        clearTimeout(timer);
+        s.off('connect', ok);
+        s.off('error', done);
+        if (err) reject(err);
+        else resolve();
+      };
+      const ok = () => done();
+      s.once('connect', ok);
+      s.once('error', done);
+    });
+  }
+
+  /** One unary call: the request's message bytes in, the reply's out; fails with a GrpcCallError. */
+  unary(method: string, message: Buffer, deadline: number): Promise<Buffer> {
+    return new Promise((resolve, reject) => {
+      let session: ClientHttp2Session;
+      let stream: ReturnType<ClientHttp2Session['request']>;
+      const ms = Math.max(1, deadline - Date.now());
+      try {
+        session = this.open();
+        stream = session.request({
+          ':method': 'POST',
+          ':path': method,
+          'content-type': 'application/grpc',
+          te: 'trailers',
+          'grpc-timeout': `${ms}m`,
+        });
+      } catch (err) {
+        reject(new GrpcCallError(GRPC_STATUS.UNAVAILABLE, (err as Error).message, method));
+        return;
+      }
+      if (this.inFlight++ === 0) session.ref();
+      const chunks: Buffer[] = [];
+      let status: number | undefined;
+      let details = '';
+      let httpStatus = 0;
+      let settled = false;
+      const finish = (err?: Error, reply?: Buffer) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        if (--this.inFlight === 0 && !session.destroyed) session.unref();
+        if (err) reject(err);
+        else resolve(reply as Buffer);
+      };
+      const timer = setTimeout(() => {
+        stream.close(constants.NGHTTP2_CANCEL);
+        finish(new GrpcCallError(GRPC_STATUS.DEADLINE_EXCEEDED, `Deadline exceeded after ${ms} ms`, method));
+      }, ms);
+      const statusOf = (h: IncomingHttpHeaders) => {
+        const s = h['grpc-status'];
+        if (typeof s === 'string') {
+          status = Number(s);
+          details = percentDecoded(typeof h['grpc-message'] === 'string' ? h['grpc-message'] : '');
+        }
+      };
+      stream.on('response', (h) => {
+        httpStatus = Number(h[':status']);
+        statusOf(h);
+      });
+      stream.on('trailers', statusOf);
+      stream.on('data', (c: Buffer) => chunks.push(c));
+      stream.on('error', (err: Error) => finish(new GrpcCallError(GRPC_STATUS.UNAVAILABLE, err.message, method)));
+      stream.on('close', () => {
+        if (status === undefined) {
+          const why = httpStatus ? `HTTP status ${httpStatus} without a gRPC status` : `the stream closed (code ${stream.rstCode ?? '?'}) without an answer`;
+          return finish(new GrpcCallError(httpStatus && httpStatus !== 503 ? GRPC_STATUS.UNKNOWN : GRPC_STATUS.UNAVAILABLE, why, method));
+        }
+        if (status !== GRPC_STATUS.OK) return finish(new GrpcCallError(status, details, method));
+        try {
+          finish(undefined, messageOf(Buffer.concat(chunks), method));
+        } catch (err) {
+          finish(err as Error);
+        }
+      });
+      const head = Buffer.allocUnsafe(5);
+      head[0] = 0;
+      head.writeUInt32BE(message.length, 1);
+      stream.end(Buffer.concat([head, message]));
+    });
+  }
+
+  close(): void {
+    this.session?.close();
+    this.session = undefined;
+  }
+}
