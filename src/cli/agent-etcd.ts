@@ -5,9 +5,9 @@
 // it is in the metrics.
 import type { Agent } from '../agent/agent.js';
 import { EtcdPresence } from '../agent/etcd-presence.js';
-import type { AgentMetrics } from '../agent/metrics.js';
 import type { SyncResult } from '../agent/types.js';
 import { ValidationError } from '../errors.js';
+import type { Registry } from 'prom-client';
 import type { EtcdStore } from '../store/etcd.js';
 import type { Store } from '../store/types.js';
 
@@ -29,8 +29,12 @@ export interface AgentOnEtcd {
   logSync(r: SyncResult): boolean;
 }
 
-/** The presence of an agent on an etcd store (undefined for a file store: nothing to publish). */
-export function agentOnEtcd(store: Store, agent: Agent, metrics: AgentMetrics, host: string | undefined, log: AgentLog): AgentOnEtcd | undefined {
+/**
+ * The presence of an agent on an etcd store (undefined for a file store:
+ * nothing to publish); its metrics go into `registry` (the agent's, with
+ * --metrics; without, none are kept and prom-client is not loaded).
+ */
+export function agentOnEtcd(store: Store, agent: Agent, registry: Registry | undefined, host: string | undefined, log: AgentLog): AgentOnEtcd | undefined {
   if (!isEtcd(store)) return undefined;
   let quiet = 0;
   const presence = new EtcdPresence(agent, {
@@ -39,7 +43,7 @@ export function agentOnEtcd(store: Store, agent: Agent, metrics: AgentMetrics, h
     ...(store.fullReads ? { lean: store.fullReads } : {}),
     cloud: store.cloud,
     ...(host !== undefined ? { host } : {}),
-    registry: metrics.registry,
+    ...(registry ? { registry } : {}),
     log: {
       lost: (why) =>
         log(
