@@ -112,7 +112,10 @@ export class GrpcChannel {
     const s = this.open();
     if (s.connecting === false && !s.destroyed) return Promise.resolve();
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => done(new GrpcCallError(GRPC_STATUS.DEADLINE_EXCEEDED, 'not connected before the deadline', 'connect')), deadline - Date.now());
+      const timer = setTimeout(
+        () => done(new GrpcCallError(GRPC_STATUS.DEADLINE_EXCEEDED, 'not connected before the deadline', 'connect')),
+        deadline - Date.now(),
+      );
       const done = (err?: Error) => {
         clearTimeout(timer);
         s.off('connect', ok);

@@ -26,9 +26,10 @@ export class AgentProcess {
     this.exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal, at: Date.now() })));
   }
 
-  /** Starts `eucanet agent --json ARGS...`. */
-  static start(args: string[]): AgentProcess {
-    return new AgentProcess(spawn(process.execPath, [cliPath, 'agent', '--json', ...args], { stdio: ['ignore', 'pipe', 'pipe'] }));
+  /** Starts `eucanet agent --json ARGS...` (with `env` added to this process's environment). */
+  static start(args: string[], env?: Record<string, string>): AgentProcess {
+    const opts = { stdio: ['ignore', 'pipe', 'pipe'] as ['ignore', 'pipe', 'pipe'], ...(env ? { env: { ...process.env, ...env } } : {}) };
+    return new AgentProcess(spawn(process.execPath, [cliPath, 'agent', '--json', ...args], opts));
   }
 
   get pid(): number {

@@ -158,4 +158,39 @@ describe('etcd store: full reads with the lean Range codec', () => {
         await s3.close();
       }
     }));
+
+  it("names etcd's refusal with its gRPC status and message, and a call with no answer by its deadline as DEADLINE_EXCEEDED (an EtcdError ETIMEDOUT)", async () => {
+    await withEtcd(async (etcd) => {
+      const client = new EtcdRangeClient({ urls: [etcd.url], timeoutMs: 3000 });
+      try {
+        // A lease etcd never granted: etcd answers NOT_FOUND (5) with its own message.
+        const err = await client.revoke('12345').catch((e: unknown) => e);
+        expect(err).toMatchObject({ code: 5, details: 'etcdserver: requested lease not found' });
+        // The channel is still usable after a refused call.
+        const id = await client.grant(10);
+        await client.put(`${PREFIX}leased`, 'v', id);
+        expect((await rangePrefix(etcd.url, PREFIX)).kvs.map((kv) => kv.key)).toEqual([`${PREFIX}leased`]);
+        await client.revoke(id);
+        expect((await rangePrefix(etcd.url, PREFIX)).kvs).toEqual([]);
+      } finally {
+        client.close();
+      }
+    });
+    // A listener that accepts and never answers: no HTTP/2 settings, no reply.
+    const silent = createServer(() => undefined).listen(0, '127.0.0.1');
+    await new Promise((r) => silent.once('listening', r));
+    const url = `http://127.0.0.1:${(silent.address() as { port: number }).port}`;
+    const store = openEtcdStore({ urls: [url], cloud: 'r', timeoutMs: 700 });
+    try {
+      const t0 = Date.now();
+      const err = await store.read().catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(EtcdError);
+      expect((err as EtcdError).code).toBe('ETIMEDOUT');
+      expect((err as EtcdError).message).toContain(`etcd ${url}: read ${PREFIX}: no answer in time`);
+      expect(Date.now() - t0).toBeLessThan(3000);
+    } finally {
+      await store.close();
+      silent.close();
+    }
+  });
 });
