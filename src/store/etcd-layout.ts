@@ -44,8 +44,19 @@ function ordered<T>(out: Map<string, string>, list: T[], key: (x: T) => string, 
     const before = orderIn(previous?.get(k));
     const order = before !== undefined && before > last ? before : last + 1;
     last = order;
-    out.set(k, JSON.stringify({ ...x, order }));
+    out.set(k, withOrder(x, order));
   }
+}
+
+/**
+ * The object's JSON with `"order":N` last, as JSON.stringify({ ...x, order })
+ * writes it, without copying the object (5000 instances: the copies were
+ * half of toKeys' time, and every write and `cloud put` runs it).
+ */
+function withOrder(x: object, order: number): string {
+  if (Object.hasOwn(x, 'order')) return JSON.stringify({ ...x, order });
+  const json = JSON.stringify(x);
+  return json === '{}' ? `{"order":${order}}` : `${json.slice(0, -1)},"order":${order}}`;
 }
 
 /**

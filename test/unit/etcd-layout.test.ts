@@ -26,6 +26,20 @@ describe('etcd layout', () => {
   });
 });
 
+describe('etcd layout: the values of ordered keys', () => {
+  it('are the object with its order number last, byte for byte as JSON.stringify({ ...x, order }) (an empty object, odd text, an own order)', () => {
+    const odd: unknown[] = [{}, { id: 'ü"}\\', order: 7 }, { id: 'a', publicIp: false, nested: { order: 1 } }, { id: 'b', gone: undefined }];
+    const state = { ...seed, instances: [...(seed.instances ?? []), ...odd] } as State;
+    const keys = toKeys(state);
+    let last = -1;
+    for (const x of state.instances ?? []) {
+      const order = ++last;
+      expect(keys.get(`instances/${(x as { id?: string }).id}`)).toBe(JSON.stringify({ ...x, order }));
+    }
+    for (const [i, g] of (seed.groups ?? []).entries()) expect(keys.get(`groups/${g.owner}/${g.name}`)).toBe(JSON.stringify({ ...g, order: i }));
+  });
+});
+
 describe('etcd layout: order numbers and clusters', () => {
   it('removing the first instance rewrites no other instance key (their order numbers stay)', () => {
     const before = toKeys(seed);
