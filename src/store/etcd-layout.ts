@@ -37,7 +37,7 @@ function orderIn(json: string | undefined): number | undefined {
 }
 
 /** Keys with an order: each gets its previous order when that still increases, else the next number. */
-function ordered<T>(out: Map<string, string>, list: T[], key: (x: T) => string, previous: Map<string, string> | undefined): void {
+function ordered<T extends object>(out: Map<string, string>, list: T[], key: (x: T) => string, previous: Map<string, string> | undefined): void {
   let last = -1;
   for (const x of list) {
     const k = key(x);
