@@ -109,7 +109,12 @@ export class Agent extends EventEmitter<AgentEvents> {
     if (resync > 0) this.timers.push(setInterval(() => this.kick('resync'), resync * 1000));
     if (this.role.role === 'cc') this.timers.push(setInterval(() => this.checkDnsmasq(), this.opts.dnsmasqCheckMs ?? 500));
     const first = await this.sync('start');
-    if (first.result === 'ok' && this.opts.warmUp !== false) this.coalescer.idle(() => this.warmUp());
+    const w = this.opts.warmUp;
+    if (first.result === 'ok' && w !== false) {
+      const go = () => this.coalescer.idle(() => this.warmUp());
+      if (typeof w === 'function') void w().then(go, go);
+      else go();
+    }
     return first;
   }
 

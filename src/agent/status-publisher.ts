@@ -73,6 +73,8 @@ export class StatusPublisher extends EventEmitter<StatusPublisherEvents> {
   /** Leases granted so far. */
   private leases = 0;
   private putting = false;
+  /** The syncAt of the last status put (-1: none with a sync yet). */
+  private putAt = -1;
   private dirty = false;
   private up?: boolean;
   private retryTimer?: NodeJS.Timeout;
@@ -102,6 +104,26 @@ export class StatusPublisher extends EventEmitter<StatusPublisherEvents> {
   /** Whether etcd answered the last put or keep-alive (undefined before the first). */
   get reachable(): boolean | undefined {
     return this.up;
+  }
+
+  /**
+   * Resolves once the status in hand (the last sync's) is in etcd, or after
+   * `maxMs` (etcd away: it is being retried). The agent's warm-up waits for
+   * it after its first sync, whose status put it would otherwise hold back.
+   */
+  whenPut(maxMs = 1000): Promise<void> {
+    const want = this.status.syncAt;
+    if (want === undefined || this.putAt >= want || this.stopped) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.off('published', check);
+        resolve();
+      };
+      const check = (s: HostStatus) => (s.syncAt ?? -1) >= want && done();
+      const timer = setTimeout(done, maxMs);
+      this.on('published', check);
+    });
   }
 
   /** The lease the status is under now. */
@@ -201,7 +223,7 @@ export class StatusPublisher extends EventEmitter<StatusPublisherEvents> {
         this.endLean();
       }
       this.markUp(true);
-      this.emit('published', JSON.parse(value) as HostStatus, this.leanLease);
+      this.published(value, this.leanLease);
       return;
     }
     const lease = await this.leaseNow();
@@ -210,7 +232,13 @@ export class StatusPublisher extends EventEmitter<StatusPublisherEvents> {
     else await lease.put(this.key).value(value).exec();
     this.markUp(true);
     void this.dropLean();
-    this.emit('published', JSON.parse(value) as HostStatus, this.leaseId ?? '');
+    this.published(value, this.leaseId ?? '');
+  }
+
+  private published(value: string, lease: string): void {
+    const s = JSON.parse(value) as HostStatus;
+    if (s.syncAt !== undefined) this.putAt = Math.max(this.putAt, s.syncAt);
+    this.emit('published', s, lease);
   }
 
   /** Revokes the lean lease, if the status was under it. */

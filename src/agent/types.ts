@@ -133,8 +133,14 @@ export interface AgentOptions {
    * change long after the last sync is applied at once.
    */
   minGapMs?: number;
-  /** After the start sync, run the path of a new version twice on the state in hand (nothing sent) to compile it (default true). */
-  warmUp?: boolean;
+  /**
+   * After the start sync, run the path of a new version twice on the state in
+   * hand (nothing sent) to compile it (default true). A function: the warm-up
+   * waits for the promise it returns (called after the start sync; an agent on
+   * etcd: its first sync's status put, whose write the warm-up's CPU would
+   * otherwise hold back).
+   */
+  warmUp?: boolean | (() => Promise<unknown>);
   /** How often the CC's dnsmasq is checked for life, in ms (default 500). */
   dnsmasqCheckMs?: number;
 }

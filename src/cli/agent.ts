@@ -45,15 +45,19 @@ export async function agentCmd(v: CliValues): Promise<number> {
     process.stdout.write(`${json ? JSON.stringify({ time: new Date().toISOString(), event, role: name, ...fields }) : `eucanet agent ${name}: ${text}`}\n`);
 
   const source = new StoreSource(store);
+  // On etcd the warm-up waits until the first sync's status is in etcd (at most 1 s): its CPU would hold back that put.
+  let statusPut: (() => Promise<void>) | undefined;
   const agent = new Agent({
     role,
     ...(v.netns !== undefined ? { netns: v.netns } : {}),
     source,
     resyncSeconds: resync,
+    warmUp: () => statusPut?.() ?? Promise.resolve(),
   });
   hup.agent = agent;
   const metrics = metricsModule ? new metricsModule.AgentMetrics(agent) : undefined;
   const onEtcd = agentOnEtcd(store, agent, metrics?.registry, host, log);
+  if (onEtcd) statusPut = () => onEtcd.presence.publisher.whenPut(1000);
   agent.on('sync', (r) => {
     if (!onEtcd || onEtcd.logSync(r)) process.stdout.write(`${formatSync(r, json, name)}\n`);
   });

@@ -61,6 +61,28 @@ async function withPublisher(
 }
 
 describe.skipIf(!isRoot)('the status publisher (root, a real etcd)', () => {
+  it("whenPut() resolves once the last sync's status is in etcd; with etcd down, after its maxMs", async () => {
+    await withEtcd(async (etcd) => {
+      await withPublisher(etcd, 10, async (p, a, client) => {
+        await p.start();
+        await p.whenPut(50); // no sync yet: at once
+        const first = await a.start();
+        const t0 = Date.now();
+        await p.whenPut(5000);
+        expect(Date.now() - t0).toBeLessThan(4000);
+        const v = JSON.parse((await client.get(statusKey('pub', 'host-a')).string()) ?? '{}') as HostStatus;
+        expect(v).toMatchObject({ result: first.result, ops: first.ops, converged: true });
+        expect(v.syncAt).toBeGreaterThan(0);
+        await etcd.stop('SIGKILL');
+        await a.sync('sighup');
+        const t1 = Date.now();
+        await p.whenPut(600);
+        expect(Date.now() - t1).toBeGreaterThanOrEqual(550);
+        await etcd.start();
+      });
+    });
+  }, 30_000);
+
   it('with a lean channel: the statuses up to the first sync go through it, etcd3 untouched; then the status moves under a kept-alive etcd3 lease and the lean one is revoked', async () => {
     await withEtcd(async (etcd) => {
       const lean = new EtcdRangeClient({ urls: [etcd.url], timeoutMs: 5000 });
