@@ -17,7 +17,7 @@
 // call that does not reach etcd (connection refused, reset, the session
 // gone) fails with UNAVAILABLE; one that has no answer by its deadline with
 // DEADLINE_EXCEEDED (the stream is cancelled), as grpc-js names them.
-import { connect, constants, type ClientHttp2Session, type IncomingHttpHeaders, type SecureClientSessionOptions } from 'node:http2';
+import { connect, constants, type ClientHttp2Session, type ClientHttp2Stream, type IncomingHttpHeaders, type SecureClientSessionOptions } from 'node:http2';
 
 /** gRPC status codes (grpc/grpc doc/statuscodes.md) this channel names. */
 export const GRPC_STATUS = { OK: 0, UNKNOWN: 2, DEADLINE_EXCEEDED: 4, INTERNAL: 13, UNAVAILABLE: 14 } as const;
@@ -131,71 +131,31 @@ export class GrpcChannel {
 
   /** One unary call: the request's message bytes in, the reply's out; fails with a GrpcCallError. */
   unary(method: string, message: Buffer, deadline: number): Promise<Buffer> {
-    return new Promise((resolve, reject) => {
-      let session: ClientHttp2Session;
-      let stream: ReturnType<ClientHttp2Session['request']>;
-      const ms = Math.max(1, deadline - Date.now());
-      try {
-        session = this.open();
-        stream = session.request({
-          ':method': 'POST',
-          ':path': method,
-          'content-type': 'application/grpc',
-          te: 'trailers',
-          'grpc-timeout': `${ms}m`,
-        });
-      } catch (err) {
-        reject(new GrpcCallError(GRPC_STATUS.UNAVAILABLE, (err as Error).message, method));
-        return;
-      }
-      if (this.inFlight++ === 0) session.ref();
-      const chunks: Buffer[] = [];
-      let status: number | undefined;
-      let details = '';
-      let httpStatus = 0;
-      let settled = false;
-      const finish = (err?: Error, reply?: Buffer) => {
-        if (settled) return;
-        settled = true;
-        clearTimeout(timer);
-        if (--this.inFlight === 0 && !session.destroyed) session.unref();
-        if (err) reject(err);
-        else resolve(reply as Buffer);
-      };
+    const ms = Math.max(1, deadline - Date.now());
+    let session: ClientHttp2Session;
+    let stream: ClientHttp2Stream;
+    try {
+      session = this.open();
+      stream = session.request({ ':method': 'POST', ':path': method, 'content-type': 'application/grpc', te: 'trailers', 'grpc-timeout': `${ms}m` });
+    } catch (err) {
+      return Promise.reject(new GrpcCallError(GRPC_STATUS.UNAVAILABLE, (err as Error).message, method));
+    }
+    if (this.inFlight++ === 0) session.ref();
+    const reply = new Promise<Buffer>((resolve, reject) => {
       const timer = setTimeout(() => {
         stream.close(constants.NGHTTP2_CANCEL);
-        finish(new GrpcCallError(GRPC_STATUS.DEADLINE_EXCEEDED, `Deadline exceeded after ${ms} ms`, method));
+        reject(new GrpcCallError(GRPC_STATUS.DEADLINE_EXCEEDED, `Deadline exceeded after ${ms} ms`, method));
       }, ms);
-      const statusOf = (h: IncomingHttpHeaders) => {
-        const s = h['grpc-status'];
-        if (typeof s === 'string') {
-          status = Number(s);
-          details = percentDecoded(typeof h['grpc-message'] === 'string' ? h['grpc-message'] : '');
-        }
-      };
-      stream.on('response', (h) => {
-        httpStatus = Number(h[':status']);
-        statusOf(h);
-      });
-      stream.on('trailers', statusOf);
-      stream.on('data', (c: Buffer) => chunks.push(c));
-      stream.on('error', (err: Error) => finish(new GrpcCallError(GRPC_STATUS.UNAVAILABLE, err.message, method)));
-      stream.on('close', () => {
-        if (status === undefined) {
-          const why = httpStatus ? `HTTP status ${httpStatus} without a gRPC status` : `the stream closed (code ${stream.rstCode ?? '?'}) without an answer`;
-          return finish(new GrpcCallError(httpStatus && httpStatus !== 503 ? GRPC_STATUS.UNKNOWN : GRPC_STATUS.UNAVAILABLE, why, method));
-        }
-        if (status !== GRPC_STATUS.OK) return finish(new GrpcCallError(status, details, method));
-        try {
-          finish(undefined, messageOf(Buffer.concat(chunks), method));
-        } catch (err) {
-          finish(err as Error);
-        }
-      });
-      const head = Buffer.allocUnsafe(5);
-      head[0] = 0;
-      head.writeUInt32BE(message.length, 1);
-      stream.end(Buffer.concat([head, message]));
+      replyOf(stream, method)
+        .then(resolve, reject)
+        .finally(() => clearTimeout(timer));
+    });
+    const head = Buffer.allocUnsafe(5);
+    head[0] = 0;
+    head.writeUInt32BE(message.length, 1);
+    stream.end(Buffer.concat([head, message]));
+    return reply.finally(() => {
+      if (--this.inFlight === 0 && !session.destroyed) session.unref();
     });
   }
 
@@ -203,4 +163,44 @@ export class GrpcChannel {
     this.session?.close();
     this.session = undefined;
   }
+}
+
+/** The reply of one call's stream: its message, or a GrpcCallError with the call's status (UNAVAILABLE when the stream broke). */
+function replyOf(stream: ClientHttp2Stream, method: string): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let status: number | undefined;
+    let details = '';
+    let httpStatus = 0;
+    let failed = false;
+    const statusOf = (h: IncomingHttpHeaders) => {
+      const s = h['grpc-status'];
+      if (typeof s !== 'string') return;
+      status = Number(s);
+      details = percentDecoded(typeof h['grpc-message'] === 'string' ? h['grpc-message'] : '');
+    };
+    stream.on('response', (h) => {
+      httpStatus = Number(h[':status']);
+      statusOf(h);
+    });
+    stream.on('trailers', statusOf);
+    stream.on('data', (c: Buffer) => chunks.push(c));
+    stream.on('error', (err: Error) => {
+      failed = true;
+      reject(new GrpcCallError(GRPC_STATUS.UNAVAILABLE, err.message, method));
+    });
+    stream.on('close', () => {
+      if (failed) return;
+      if (status === undefined) {
+        const why = httpStatus ? `HTTP status ${httpStatus} without a gRPC status` : `the stream closed (code ${stream.rstCode ?? '?'}) without an answer`;
+        return reject(new GrpcCallError(httpStatus && httpStatus !== 503 ? GRPC_STATUS.UNKNOWN : GRPC_STATUS.UNAVAILABLE, why, method));
+      }
+      if (status !== GRPC_STATUS.OK) return reject(new GrpcCallError(status, details, method));
+      try {
+        resolve(messageOf(Buffer.concat(chunks), method));
+      } catch (err) {
+        reject(err instanceof Error ? err : new Error(String(err)));
+      }
+    });
+  });
 }
