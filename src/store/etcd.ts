@@ -282,7 +282,8 @@ export class EtcdStore extends EventEmitter<EtcdStoreEvents> implements Store {
   }
 
   async write(next: State, opts: WriteOptions = {}): Promise<string> {
-    validateState(structuredClone(next));
+    // Validation changes nothing (read() validates the cache's own objects): no copy first (5000 instances: 7 to 20 ms).
+    validateState(next);
     if (opts.ifVersion !== undefined && !/^(|\d+)$/.test(opts.ifVersion)) {
       throw new ValidationError('ifVersion', opts.ifVersion, 'expected an etcd revision (a number) or "" for no state');
     }
