@@ -16,7 +16,8 @@
 // or failed; it keeps the process alive only while a call is in flight. A
 // call that does not reach etcd (connection refused, reset, the session
 // gone) fails with UNAVAILABLE; one that has no answer by its deadline with
-// DEADLINE_EXCEEDED (the stream is cancelled), as grpc-js names them.
+// DEADLINE_EXCEEDED (the stream is cancelled, and the session too when no
+// other call waits on it: the next call connects again), as grpc-js names them.
 import { connect, constants, type ClientHttp2Session, type ClientHttp2Stream, type IncomingHttpHeaders, type SecureClientSessionOptions } from 'node:http2';
 
 /** gRPC status codes (grpc/grpc doc/statuscodes.md) this channel names. */
@@ -144,6 +145,9 @@ export class GrpcChannel {
     const reply = new Promise<Buffer>((resolve, reject) => {
       const timer = setTimeout(() => {
         stream.close(constants.NGHTTP2_CANCEL);
+        // A connection that answered nothing in time may be dead without a word (a peer gone, a network cut): the
+        // next call opens a new one rather than waiting on it (unless other calls are still waiting on it).
+        if (this.inFlight === 1 && this.session === session) this.drop(session);
         reject(new GrpcCallError(GRPC_STATUS.DEADLINE_EXCEEDED, `Deadline exceeded after ${ms} ms`, method));
       }, ms);
       replyOf(stream, method)
@@ -157,6 +161,12 @@ export class GrpcChannel {
     return reply.finally(() => {
       if (--this.inFlight === 0 && !session.destroyed) session.unref();
     });
+  }
+
+  /** Forgets `s` and closes it at once. */
+  private drop(s: ClientHttp2Session): void {
+    if (this.session === s) this.session = undefined;
+    s.destroy();
   }
 
   close(): void {

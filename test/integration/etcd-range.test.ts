@@ -177,7 +177,8 @@ describe('etcd store: full reads with the lean Range codec', () => {
       }
     });
     // A listener that accepts and never answers: no HTTP/2 settings, no reply.
-    const silent = createServer(() => undefined).listen(0, '127.0.0.1');
+    let connections = 0;
+    const silent = createServer(() => connections++).listen(0, '127.0.0.1');
     await new Promise((r) => silent.once('listening', r));
     const url = `http://127.0.0.1:${(silent.address() as { port: number }).port}`;
     const store = openEtcdStore({ urls: [url], cloud: 'r', timeoutMs: 700 });
@@ -188,6 +189,9 @@ describe('etcd store: full reads with the lean Range codec', () => {
       expect((err as EtcdError).code).toBe('ETIMEDOUT');
       expect((err as EtcdError).message).toContain(`etcd ${url}: read ${PREFIX}: no answer in time`);
       expect(Date.now() - t0).toBeLessThan(3000);
+      // The silent connection is given up: the next read connects again (a peer gone without a word is not waited on forever).
+      expect(await store.read().catch((e: unknown) => (e as EtcdError).code)).toBe('ETIMEDOUT');
+      expect(connections).toBe(2);
     } finally {
       await store.close();
       silent.close();
