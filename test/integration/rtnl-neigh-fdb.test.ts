@@ -215,7 +215,11 @@ describe.skipIf(!isRoot)('bridge FDB (root)', () => {
       await h.fdb.append({ dev: 'vx0', lladdr: mac, dst: '10.0.0.2', self: true });
       const before = bridgeFdb(ns, 'vx0');
       const dumps = vi.spyOn(h.rtnl, 'dump');
-      const del = { op: 'fdb.delete' as const, spec: { dev: 'vx0', lladdr: mac, dst: '10.0.0.2', self: true, state: 'permanent' as const }, known: true as const };
+      const del = {
+        op: 'fdb.delete' as const,
+        spec: { dev: 'vx0', lladdr: mac, dst: '10.0.0.2', self: true, state: 'permanent' as const },
+        known: true as const,
+      };
       const err = await h
         .transaction()
         .add(del)
