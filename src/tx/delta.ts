@@ -248,6 +248,49 @@ export function deltaOf(prev: DesiredState, next: DesiredState): Delta {
   };
 }
 
+/**
+ * The delta of a version that changes only FDB entries, by `change` (the NC
+ * agent's peer-only sync: other nodes' instances of the groups it carries).
+ */
+export function fdbOnlyDelta(change: { add: FdbSpec[]; del: FdbSpec[] }): Delta {
+  const fdb = change.add.length + change.del.length > 0;
+  return {
+    links: false,
+    linkNames: new Set(),
+    ports: new Set(),
+    addresses: false,
+    routes: false,
+    fdb,
+    ...(fdb ? { fdbChange: change } : {}),
+    sysctls: [],
+    nft: { whole: false, chains: new Set(), sets: new Map() },
+  };
+}
+
+/**
+ * A desired FDB with `change` made: the deleted entries (equal by value)
+ * taken out, each added one put after the last entry of its device (where a
+ * full plan puts a new instance's static MAC), else at the end. A new array.
+ */
+export function patchFdb(fdb: readonly FdbSpec[], change: { add: readonly FdbSpec[]; del: readonly FdbSpec[] }): FdbSpec[] {
+  const del = [...change.del];
+  const out: FdbSpec[] = [];
+  const last = new Map<string, number>();
+  for (const f of fdb) {
+    const k = del.findIndex((d) => d.lladdr === f.lladdr && d.dst === f.dst && sameValue(d, f));
+    if (k >= 0) {
+      del.splice(k, 1);
+      continue;
+    }
+    out.push(f);
+    last.set(String(f.dev), out.length);
+  }
+  // Backwards by position, so that the positions not yet used stay right.
+  const at = change.add.map((f) => ({ f, i: last.get(String(f.dev)) ?? out.length }));
+  for (const { f, i } of at.sort((x, y) => y.i - x.i)) out.splice(i, 0, f);
+  return out;
+}
+
 /** True when nothing differs. */
 export function isEmptyDelta(d: Delta): boolean {
   return !d.links && !d.ports.size && !d.addresses && !d.routes && !d.fdb && !d.sysctls.length && !d.nft.whole && !d.nft.chains.size && !d.nft.sets.size;

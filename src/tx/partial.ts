@@ -131,7 +131,7 @@ function elementOps(want: DesiredNft, d: Delta['nft'], b: NftSink): void {
  * not there to delete, fails the commit (and the agent falls back to a full
  * reconcile, which replaces as diffFdb does).
  */
-function fdbOps(c: NonNullable<Delta['fdbChange']>): Op[] {
+export function fdbOps(c: NonNullable<Delta['fdbChange']>): Op[] {
   const out: Op[] = [];
   // A delete's entry is the one the last applied plan added: its undo needs no read of the FDB.
   for (const spec of c.del) out.push({ op: 'fdb.delete', spec: { self: true, state: 'permanent', ...spec }, known: true });
