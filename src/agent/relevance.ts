@@ -19,7 +19,7 @@
 //   lists and static MAC entries);
 // - without segmentation (one shared bridge), every instance's MAC, in order.
 import type { Role } from '../managed/roles/index.js';
-import { vxlanFloodOf } from '../managed/roles/flood.js';
+import { carriedBy, vxlanFloodOf } from '../managed/roles/flood.js';
 import { groupKey, type AllocatedGroup, type AllocatedInstance, type AllocatedState } from '../managed/types.js';
 
 /** Top-level keys an NC's plan does not read (only the CC's NAT and DHCP do). */
@@ -79,7 +79,7 @@ type Peers = 'none' | 'group' | 'all';
 /** What an NC's plan reads of the instances, for one node. */
 interface Reads {
   node: string;
-  hosted: Set<string>;
+  hosted: ReadonlySet<string>;
   peers: Peers;
 }
 
@@ -120,8 +120,7 @@ function sameInstances(a: readonly AllocatedInstance[], b: readonly AllocatedIns
 /** What the node reads of the instances, or undefined when its carried groups (as it reads them) differ. */
 function readsOf(prev: AllocatedState, next: AllocatedState, node: string): Reads | undefined {
   // The groups it carries (the same in both when its own instances are).
-  const hosted = new Set<string>();
-  for (const i of prev.instances) if (i.node === node) hosted.add(i.group);
+  const hosted = carriedBy(prev.instances, node);
   const seg = next.segmentation;
   const unicast = (seg === 'vxlan' || seg === 'auto') && vxlanFloodOf(next) === 'unicast';
   const peers: Peers = !hosted.size ? 'none' : seg === 'none' ? 'all' : unicast ? 'group' : 'none';

@@ -274,21 +274,32 @@ export function fdbOnlyDelta(change: { add: FdbSpec[]; del: FdbSpec[] }): Delta 
  */
 export function patchFdb(fdb: readonly FdbSpec[], change: { add: readonly FdbSpec[]; del: readonly FdbSpec[] }): FdbSpec[] {
   const del = [...change.del];
-  const out: FdbSpec[] = [];
-  const last = new Map<string, number>();
-  for (const f of fdb) {
-    const k = del.findIndex((d) => d.lladdr === f.lladdr && d.dst === f.dst && sameValue(d, f));
-    if (k >= 0) {
-      del.splice(k, 1);
-      continue;
-    }
-    out.push(f);
-    last.set(String(f.dev), out.length);
+  const out: FdbSpec[] = new Array<FdbSpec>(fdb.length);
+  let n = 0;
+  // Where each device's entries end (only the devices of added entries).
+  const last = new Map<string, number>(change.add.map((f) => [String(f.dev), -1]));
+  for (let i = 0; i < fdb.length; i++) {
+    const f = fdb[i];
+    if (del.length && gone(del, f)) continue;
+    out[n++] = f;
+    if (last.size && last.has(String(f.dev))) last.set(String(f.dev), n);
   }
+  out.length = n;
   // Backwards by position, so that the positions not yet used stay right.
-  const at = change.add.map((f) => ({ f, i: last.get(String(f.dev)) ?? out.length }));
+  const at = change.add.map((f) => ({ f, i: (last.get(String(f.dev)) ?? -1) < 0 ? out.length : (last.get(String(f.dev)) as number) }));
   for (const { f, i } of at.sort((x, y) => y.i - x.i)) out.splice(i, 0, f);
   return out;
+}
+
+/** Whether `f` is one of `del` (equal by value): taken out of `del` if so. */
+function gone(del: FdbSpec[], f: FdbSpec): boolean {
+  for (let k = 0; k < del.length; k++) {
+    const d = del[k];
+    if (d.lladdr !== f.lladdr || d.dst !== f.dst || !sameValue(d, f)) continue;
+    del.splice(k, 1);
+    return true;
+  }
+  return false;
 }
 
 /** True when nothing differs. */

@@ -12,6 +12,7 @@ import { floodChange } from '../../src/managed/roles/flood.js';
 import { planRole } from '../../src/managed/roles/index.js';
 import type { AllocatedState, State } from '../../src/managed/types.js';
 import type { FdbSpec } from '../../src/rtnl/fdb.js';
+import { patchFdb } from '../../src/tx/delta.js';
 import { uniform } from '../fuzz/prng.js';
 
 const NODES = ['n0', 'n1', 'n2', 'n3', 'n4'];
@@ -124,6 +125,13 @@ describe('the peer-only path (versionChange + floodChange)', () => {
         // The specs are the plan's own entries (the same fields).
         for (const f of ch.add) expect(after.fdb).toContainEqual(f);
         for (const f of ch.del) expect(before.fdb).toContainEqual(f);
+        // The desired FDB the agent keeps: the new plan's entries.
+        expect(
+          patchFdb(before.fdb ?? [], ch)
+            .map(keyOf)
+            .sort(),
+          `${name} on ${node}: patched`,
+        ).toEqual((after.fdb ?? []).map(keyOf).sort());
         seen.exact++;
         if (ch.add.length + ch.del.length) seen.nonEmpty++;
       }

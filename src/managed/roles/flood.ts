@@ -36,6 +36,7 @@ export function vxlanFloodOf(state: Pick<AllocatedState, 'vxlanFlood'>): VxlanFl
 }
 
 const ZERO_MAC = '00:00:00:00:00:00';
+type Instance = AllocatedState['instances'][number];
 const addressOf = (underlay: string | undefined) => underlay?.split('/')[0];
 
 /**
@@ -54,6 +55,22 @@ function instancesByGroup(state: AllocatedState): Map<string, AllocatedState['in
     else out.set(i.group, [i]);
   }
   byGroupMemo.set(state.instances, out);
+  return out;
+}
+
+/** The groups of each node's instances, per instances array (a version's, asked by the agent for this version and again for the next). */
+const carriedMemo = new WeakMap<readonly Instance[], Map<string, ReadonlySet<string>>>();
+
+/** The groups node `node` carries (those of its instances), kept per instances array. */
+export function carriedBy(instances: readonly Instance[], node: string): ReadonlySet<string> {
+  let byNode = carriedMemo.get(instances);
+  if (!byNode) carriedMemo.set(instances, (byNode = new Map()));
+  let out = byNode.get(node);
+  if (!out) {
+    const set = new Set<string>();
+    for (const i of instances) if (i.node === node) set.add(i.group);
+    byNode.set(node, (out = set));
+  }
   return out;
 }
 
@@ -143,8 +160,6 @@ export interface FdbChange {
   del: FdbSpec[];
 }
 
-type Instance = AllocatedState['instances'][number];
-
 /**
  * What node `node`'s FDB (floodEntries of the groups it carries) gains and
  * loses from `prev` to `next` when they differ for it only by `touched`:
@@ -179,8 +194,7 @@ export function floodChange(prev: AllocatedState, next: AllocatedState, node: st
     if (dst !== cc) keys.set(`${dev}||${dst}`, { dev, lladdr: ZERO_MAC, dst });
   }
   // The groups it carries: those of its own instances (the same in both versions).
-  const carried = new Set<string>();
-  for (const i of next.instances) if (i.node === node) carried.add(i.group);
+  const carried = carriedBy(next.instances, node);
   const was = presentOf(prev, node, carried, devs, addr, addrs, keys);
   const now = presentOf(next, node, carried, devs, addr, addrs, keys);
   const out: FdbChange = { add: [], del: [] };
