@@ -76,6 +76,10 @@ const CONTEXT_LISTS = new Set(['groups', 'instances', 'reservedIps']);
 export class IncrementalCheck {
   /** The top-level values (hosts one level down) the context was checked with. */
   private context?: Map<string, unknown>;
+  /** The top-level values but the lists, as last seen: all the same objects, the context is the same (no walk over the hosts). */
+  private top?: Map<string, unknown>;
+  /** The instances list last found valid as a whole: handed over again (a version that changed no instance), it is not walked again. */
+  private checkedList?: unknown[];
   private net?: NetCtx;
   private clusters: ClusterView[] = [];
   private groupList: Group[] = [];
@@ -150,6 +154,7 @@ export class IncrementalCheck {
   private forgetGroups(): false {
     this.groups = undefined;
     this.groupList = [];
+    this.checkedList = undefined;
     this.recs.clear();
     this.byGroup.clear();
     this.bad = 0;
@@ -172,12 +177,27 @@ export class IncrementalCheck {
   }
 
   private contextChanged(s: Record<string, unknown>): boolean {
+    if (this.net && this.context && this.sameTop(s)) return false;
     const now = IncrementalCheck.contextOf(s);
     const before = this.context;
     this.context = now;
     if (!before || before.size !== now.size || !this.net) return true;
     for (const [k, v] of now) if (before.get(k) !== v || !before.has(k)) return true;
     return false;
+  }
+
+  /** Whether every top-level value but the lists is the very object last seen (and no key came or went); records them. */
+  private sameTop(s: Record<string, unknown>): boolean {
+    const before = this.top;
+    const now = new Map<string, unknown>();
+    let same = before !== undefined;
+    for (const k in s) {
+      if (CONTEXT_LISTS.has(k) || !Object.hasOwn(s, k)) continue;
+      now.set(k, s[k]);
+      if (same && (before === undefined || before.get(k) !== s[k] || !before.has(k))) same = false;
+    }
+    this.top = now;
+    return same && before?.size === now.size;
   }
 
   private checkContext(s: State & Record<string, unknown>): boolean {
@@ -217,6 +237,7 @@ export class IncrementalCheck {
   }
 
   private checkInstances(list: Instance[]): boolean {
+    if (list === this.checkedList && this.groups) return true;
     const pass = ++this.pass;
     for (const inst of list) {
       const rec = this.recs.get(inst);
@@ -227,6 +248,7 @@ export class IncrementalCheck {
     if (list.length !== this.recs.size) {
       for (const [inst, rec] of this.recs) if (rec.pass !== pass) this.remove(inst);
     }
+    this.checkedList = list;
     return true;
   }
 
