@@ -18,6 +18,11 @@
 //   group, node and MAC of every instance of those groups, in order (flood
 //   lists and static MAC entries);
 // - without segmentation (one shared bridge), every instance's MAC, in order.
+// versionChange() says the same and one thing more: a version whose only
+// difference for a node is the instances of its groups on other nodes (the
+// last item: a run-instance, terminate or move elsewhere in a group it
+// carries), with those instances, whose FDB entries the agent then sends
+// alone (peer-sync.ts; roles/flood.ts floodChange).
 import type { Role } from '../managed/roles/index.js';
 import { carriedBy, vxlanFloodOf } from '../managed/roles/flood.js';
 import { groupKey, type AllocatedGroup, type AllocatedInstance, type AllocatedState } from '../managed/types.js';
