@@ -216,15 +216,23 @@ function presentOf(
   keys: ReadonlyMap<string, FdbSpec>,
 ): Set<string> {
   const out = new Set<string>();
-  for (const i of state.instances) {
-    if (i.node === node || !carried.has(i.group)) continue;
+  // Only the members of the carried groups on a touched device (the groups' index is kept per instances array).
+  const touched = new Set<string>();
+  for (const spec of keys.values()) touched.add(String(spec.dev));
+  const byGroup = instancesByGroup(state);
+  for (const g of carried) {
+    if (touched.has(devs.get(g) as string)) for (const i of byGroup.get(g) ?? []) present(i, g);
+  }
+  return out;
+
+  function present(i: Instance, g: string): void {
+    if (i.node === node) return;
     const dst = addr(i.node);
-    if (dst === undefined || !addrs.has(dst)) continue;
-    const dev = devs.get(i.group);
+    if (dst === undefined || !addrs.has(dst)) return;
+    const dev = devs.get(g);
     const k = `${dev}|${i.mac}|${dst}`;
     if (keys.has(k)) out.add(k);
     const f = `${dev}||${dst}`;
     if (keys.has(f)) out.add(f);
   }
-  return out;
 }
