@@ -237,7 +237,12 @@ export class IncrementalCheck {
   }
 
   private checkInstances(list: Instance[]): boolean {
-    if (list === this.checkedList && this.groups) return true;
+    const was = this.checkedList;
+    if (was && this.groups) {
+      if (list === was) return true;
+      const patched = this.patchInstances(was as Instance[], list);
+      if (patched !== undefined) return patched;
+    }
     const pass = ++this.pass;
     for (const inst of list) {
       const rec = this.recs.get(inst);
@@ -248,6 +253,33 @@ export class IncrementalCheck {
     if (list.length !== this.recs.size) {
       for (const [inst, rec] of this.recs) if (rec.pass !== pass) this.remove(inst);
     }
+    this.checkedList = list;
+    return true;
+  }
+
+  /**
+   * The instances list checked last, `was`, and the new one differ in a few
+   * objects between a common head and tail (a run-instance, a terminate):
+   * only those are removed and added, with no walk over the others (which
+   * are the objects of `was`, so their records stand). Undefined when more
+   * than a few differ (the caller walks the list); false when an object is
+   * in the new list twice (as the walk finds).
+   */
+  private patchInstances(was: Instance[], list: Instance[]): boolean | undefined {
+    let head = 0;
+    while (head < was.length && head < list.length && was[head] === list[head]) head++;
+    let tail = 0;
+    while (tail < was.length - head && tail < list.length - head && was[was.length - 1 - tail] === list[list.length - 1 - tail]) tail++;
+    const gone = was.slice(head, was.length - tail);
+    const come = list.slice(head, list.length - tail);
+    if (gone.length + come.length > 64) return undefined;
+    const goneSet = new Set(gone);
+    const comeSet = new Set(come);
+    if (comeSet.size !== come.length) return this.reset(); // one object twice: not a parsed document
+    // An object new here but already recorded is in the head or tail too: twice.
+    for (const inst of come) if (!goneSet.has(inst) && this.recs.has(inst)) return this.reset();
+    for (const inst of gone) if (!comeSet.has(inst)) this.remove(inst);
+    for (const inst of come) if (!goneSet.has(inst)) this.add(inst, this.pass);
     this.checkedList = list;
     return true;
   }

@@ -143,8 +143,10 @@ describe('incremental check', () => {
     };
     expect(check.check(authorized)).toBe(true);
     expect(reads).toBe(0);
-    // A new instances list is walked (and judged) again.
+    // A new instances list is judged again: an object in it twice, or a copy with a taken address, is refused; taking it away is valid again.
+    expect(check.check({ ...authorized, instances: [...insts(s), insts(s)[0]] })).toBe(false);
     expect(check.check({ ...authorized, instances: [...insts(s), { ...insts(s)[0], id: 'i-dup' }] })).toBe(false);
+    expect(check.check({ ...authorized, instances: insts(s).slice(1) })).toBe(true);
   });
 
   it('a state whose objects are all new (a fresh parse) is judged as a whole, again', () => {
