@@ -304,6 +304,8 @@ export class Agent extends EventEmitter<AgentEvents> {
     try {
       const r = await syncPeers(this.handleNow(), snapshot, this.applied.state, state, this.role.node, v.peers);
       if (!r) return undefined;
+      // (Instances whose entries come to the same: nothing sent, as for a version that does not concern it.)
+      if (!r.delta.fdb) return this.recordOnly(version, state);
       this.snapshot = r.snapshot;
       return { ...this.applyVersion(version, state, r), peers: true };
     } catch (err) {

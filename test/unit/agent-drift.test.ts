@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { DriftJudge, wantedLinksOf } from '../../src/agent/drift.js';
 import { wantedFdbAfter, wantedFdbOf } from '../../src/agent/drift-fdb.js';
 import type { FdbSpec } from '../../src/rtnl/fdb.js';
-import { fdbOnlyDelta } from '../../src/tx/delta.js';
+import { fdbOnlyDelta } from '../../src/tx/fdb-delta.js';
 import type { DesiredState } from '../../src/tx/desired.js';
 
 const OWN = 4242;

@@ -12,7 +12,7 @@ import { floodChange } from '../../src/managed/roles/flood.js';
 import { planRole } from '../../src/managed/roles/index.js';
 import type { AllocatedState, State } from '../../src/managed/types.js';
 import type { FdbSpec } from '../../src/rtnl/fdb.js';
-import { patchFdb } from '../../src/tx/delta.js';
+import { patchFdb } from '../../src/tx/fdb-delta.js';
 import { uniform } from '../fuzz/prng.js';
 
 const NODES = ['n0', 'n1', 'n2', 'n3', 'n4'];
@@ -43,7 +43,7 @@ function cloud(r: () => number): State {
 }
 
 type Edit = (s: State, r: () => number) => void;
-const pickOf = <T>(xs: readonly T[], r: () => number): T => xs[Math.floor(r() * xs.length)] as T;
+const pickOf = <T>(xs: readonly T[], r: () => number): T => xs[Math.floor(r() * xs.length)];
 
 /** Edits of the instances (some several at once), of a MAC (sometimes to one another instance has), of a rule. */
 const EDITS: Record<string, Edit> = {

@@ -64,7 +64,7 @@ const carriedMemo = new WeakMap<readonly Instance[], Map<string, ReadonlySet<str
 /** The groups node `node` carries (those of its instances), kept per instances array. */
 export function carriedBy(instances: readonly Instance[], node: string): ReadonlySet<string> {
   let byNode = carriedMemo.get(instances);
-  if (!byNode) carriedMemo.set(instances, (byNode = new Map()));
+  if (!byNode) carriedMemo.set(instances, (byNode = new Map<string, ReadonlySet<string>>()));
   let out = byNode.get(node);
   if (!out) {
     const set = new Set<string>();
