@@ -17,11 +17,12 @@ import type { Netns } from '../sys/netns-path.js';
 import { Backoff } from './backoff.js';
 import { Coalescer } from './coalesce.js';
 import { MAX_REASONS, invalidOf, oneLine } from './result.js';
-import { planMayChange } from './relevance.js';
+import { versionChange } from './relevance.js';
+import { syncPeers } from './peer-sync.js';
 import { NetnsEvents } from './netns-events.js';
 import { KnownInterfaces, type Interfaces } from './known-interfaces.js';
 import { DriftJudge, wantedLinksOf, type JudgedEvent, type Wanted, type WantedLink } from './drift.js';
-import { wantedFdbOf } from './drift-fdb.js';
+import { wantedFdbAfter, type FdbPatch } from './drift-fdb.js';
 import type { AgentEvents, AgentOptions, AgentStatus, Applied, DriftSignal, DriftSource, StateRead, StateSource, SyncResult, SyncTrigger } from './types.js';
 
 export type { AgentEvents, AgentOptions, AgentStatus, Applied } from './types.js';
@@ -44,7 +45,7 @@ export class Agent extends EventEmitter<AgentEvents> {
   /** The wanted links of the last sync's desired state, until handed to the judge (made when it first needs them). */
   private wanted?: Wanted<Map<string, WantedLink>>;
   /** The wanted FDB entries of the last sync's desired state, until handed to the judge. */
-  private wantedFdb?: Wanted<Set<string>>;
+  private wantedFdb?: Wanted<Set<string>> | FdbPatch;
   private dnsmasqPid?: number;
   /** What the last successful sync applied: a new store version is then applied incrementally. */
   private snapshot?: AppliedSnapshot;
@@ -236,7 +237,8 @@ export class Agent extends EventEmitter<AgentEvents> {
   private async reconcile(triggers: SyncTrigger[]): Promise<Omit<SyncResult, 'seq' | 'trigger' | 'triggers'>> {
     const read = await this.readState(triggers);
     let invalid = read.invalid ? invalidOf(read.version, read.invalid) : undefined;
-    if (read.state && this.unconcerned(read.state, triggers)) return this.recordOnly(read.version, read.state);
+    const quick = read.state && (await this.quick(read.version, read.state, triggers));
+    if (quick) return quick;
     if (read.state) {
       try {
         return this.applyVersion(read.version, read.state, await this.applyNew(read.state, triggers));
@@ -291,13 +293,31 @@ export class Agent extends EventEmitter<AgentEvents> {
   }
 
   /**
-   * A new store version (nothing else asked for this sync) after a good sync
-   * whose role's plan is proven the same (relevance.ts): nothing to plan or
-   * send, the version is only recorded as applied.
+   * A new store version (nothing else asked for this sync) after a good sync,
+   * when relevance.ts proves the role's plan the same (recorded as applied:
+   * nothing planned or sent), or, on a node, different only by other nodes'
+   * instances of the groups it carries (peer-sync.ts: those FDB entries sent
+   * as they are). Undefined: the usual sync follows (a full one at once if
+   * the peer-only one failed).
    */
-  private unconcerned(state: AllocatedState, triggers: SyncTrigger[]): boolean {
-    if (!this.snapshot || !this.applied || !triggers.every((t) => t === 'store')) return false;
-    return !planMayChange(this.applied.state, state, this.role);
+  private async quick(version: string, state: AllocatedState, triggers: SyncTrigger[]): Promise<ReturnType<Agent['recordOnly']> | undefined> {
+    const snapshot = this.snapshot;
+    if (!snapshot || !this.applied || !triggers.every((t) => t === 'store')) return undefined;
+    const v = versionChange(this.applied.state, state, this.role);
+    if (v.kind === 'same') return this.recordOnly(version, state);
+    if (v.kind !== 'peers' || this.role.role !== 'nc') return undefined;
+    try {
+      const r = await syncPeers(this.handleNow(), snapshot, this.applied.state, state, this.role.node, v.peers);
+      if (!r) return undefined;
+      // (Instances whose entries come to the same: nothing sent, as for a version that does not concern it.)
+      if (!r.delta.fdb) return this.recordOnly(version, state);
+      this.snapshot = r.snapshot;
+      return { ...this.applyVersion(version, state, r), peers: true };
+    } catch (err) {
+      this.snapshot = undefined;
+      this.incrementalFailed = oneLine(err);
+      return undefined;
+    }
   }
 
   private recordOnly(version: string, state: AllocatedState): Omit<SyncResult, 'seq' | 'trigger' | 'triggers'> {
@@ -328,13 +348,18 @@ export class Agent extends EventEmitter<AgentEvents> {
     };
   }
 
-  private applyVersion(version: string, state: AllocatedState, r: ApplyResult): Omit<SyncResult, 'seq' | 'trigger' | 'triggers'> {
+  private applyVersion(
+    version: string,
+    state: AllocatedState,
+    r: Pick<ApplyResult, 'desired' | 'delta' | 'ops' | 'dhcp'>,
+  ): Omit<SyncResult, 'seq' | 'trigger' | 'triggers'> {
     if (this.applied?.version !== version) this.applied = { version, state, at: Date.now() };
     // The drift judge's wanted links and FDB: made only when an event needs
     // them, and kept as they are when the delta says those sections did not change.
     const d = r.desired;
     if (!r.delta || r.delta.links || r.delta.ports.size) this.wanted = () => wantedLinksOf(d);
-    if (!r.delta || r.delta.fdb) this.wantedFdb = () => wantedFdbOf(d);
+    // The FDB: patched from the delta's entries when it has them (drift-fdb.ts wantedFdbAfter).
+    if (!r.delta || r.delta.fdb) this.wantedFdb = wantedFdbAfter(d, r.delta);
     if (r.dhcp) this.dnsmasqPid = r.dhcp.pid;
     if (r.dhcp?.background) this.afterDhcp(r.dhcp.background);
     const failed = this.incrementalFailed;

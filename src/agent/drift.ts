@@ -18,7 +18,7 @@
 import type { LinkSpec } from '../rtnl/link.js';
 import type { DesiredState } from '../tx/desired.js';
 import { ROLE_PROTO, ROLE_TABLES } from '../tx/owner.js';
-import { fdbEventKey, type FdbEvent } from './drift-fdb.js';
+import { fdbEventKey, patchWantedFdb, type FdbEvent, type FdbPatch } from './drift-fdb.js';
 
 /** The fields of the events (src/events/) the judge reads. */
 export type JudgedEvent =
@@ -89,11 +89,12 @@ export class DriftJudge {
    * The sync ended with this wanted state (undefined: as before): the held
    * links are judged against it. Each may be given as a function, called at
    * the first event that needs it: a version whose links or FDB nobody
-   * touches then costs no walk over thousands of ports and entries.
+   * touches then costs no walk over thousands of ports and entries. The FDB
+   * may come as a patch of the set the judge has (drift-fdb.ts wantedFdbAfter).
    */
-  syncEnded(wanted: Wanted<Map<string, WantedLink>> | undefined, fdb?: Wanted<Set<string>>): string[] {
+  syncEnded(wanted: Wanted<Map<string, WantedLink>> | undefined, fdb?: Wanted<Set<string>> | FdbPatch): string[] {
     if (wanted) this.wantedOf = wanted;
-    if (fdb) this.fdbOf = fdb;
+    if (fdb) this.fdbOf = typeof fdb === 'object' && !(fdb instanceof Set) ? patchWantedFdb(this.fdbOf, fdb) : fdb;
     const held = this.held;
     this.held = undefined;
     const out: string[] = [];

@@ -18,8 +18,13 @@
 //   group, node and MAC of every instance of those groups, in order (flood
 //   lists and static MAC entries);
 // - without segmentation (one shared bridge), every instance's MAC, in order.
+// versionChange() says the same and one thing more: a version whose only
+// difference for a node is the instances of its groups on other nodes (the
+// last item: a run-instance, terminate or move elsewhere in a group it
+// carries), with those instances, whose FDB entries the agent then sends
+// alone (peer-sync.ts; roles/flood.ts floodChange).
 import type { Role } from '../managed/roles/index.js';
-import { vxlanFloodOf } from '../managed/roles/flood.js';
+import { carriedBy, vxlanFloodOf } from '../managed/roles/flood.js';
 import { groupKey, type AllocatedGroup, type AllocatedInstance, type AllocatedState } from '../managed/types.js';
 
 /** Top-level keys an NC's plan does not read (only the CC's NAT and DHCP do). */
@@ -79,7 +84,7 @@ type Peers = 'none' | 'group' | 'all';
 /** What an NC's plan reads of the instances, for one node. */
 interface Reads {
   node: string;
-  hosted: Set<string>;
+  hosted: ReadonlySet<string>;
   peers: Peers;
 }
 
@@ -117,6 +122,18 @@ function sameInstances(a: readonly AllocatedInstance[], b: readonly AllocatedIns
   return true;
 }
 
+/** What the node reads of the instances, or undefined when its carried groups (as it reads them) differ. */
+function readsOf(prev: AllocatedState, next: AllocatedState, node: string): Reads | undefined {
+  // The groups it carries (the same in both when its own instances are).
+  const hosted = carriedBy(prev.instances, node);
+  const seg = next.segmentation;
+  const unicast = (seg === 'vxlan' || seg === 'auto') && vxlanFloodOf(next) === 'unicast';
+  const peers: Peers = !hosted.size ? 'none' : seg === 'none' ? 'all' : unicast ? 'group' : 'none';
+  if (!hosted.size) return { node, hosted, peers };
+  const carried = (g: AllocatedGroup) => hosted.has(groupKey(g));
+  return sameList(pick(prev.groups, carried), pick(next.groups, carried), sameGroupForNc) ? { node, hosted, peers } : undefined;
+}
+
 /**
  * Whether the plan of `role` for `next` may differ from its plan for `prev`
  * (both allocated, as the agent applies them). `false` is a proof that
@@ -127,15 +144,77 @@ export function planMayChange(prev: AllocatedState, next: AllocatedState, role: 
   if (prev === next) return false;
   if (role.role === 'cc') return true;
   if (!sameSettings(prev, next, NC_UNREAD)) return true;
-  const node = role.node;
-  // The groups it carries (the same in both when its own instances are).
-  const hosted = new Set<string>();
-  for (const i of prev.instances) if (i.node === node) hosted.add(i.group);
-  const seg = next.segmentation;
-  const unicast = (seg === 'vxlan' || seg === 'auto') && vxlanFloodOf(next) === 'unicast';
-  const peers: Peers = !hosted.size ? 'none' : seg === 'none' ? 'all' : unicast ? 'group' : 'none';
-  if (prev.instances !== next.instances && !sameInstances(prev.instances, next.instances, { node, hosted, peers })) return true;
-  if (!hosted.size) return false;
-  const carried = (g: AllocatedGroup) => hosted.has(groupKey(g));
-  return !sameList(pick(prev.groups, carried), pick(next.groups, carried), sameGroupForNc);
+  const r = readsOf(prev, next, role.node);
+  return !r || (prev.instances !== next.instances && !sameInstances(prev.instances, next.instances, r));
+}
+
+/** Instances of the groups a node carries, on other nodes: those of one version that the other lacks (a superset of them is allowed). */
+export interface PeerChange {
+  removed: AllocatedInstance[];
+  added: AllocatedInstance[];
+}
+
+/**
+ * What a new version is to a node: the same plan (`same`, as planMayChange's
+ * false); a plan that differs only by other nodes' instances of the groups it
+ * carries with VXLAN unicast flooding (`peers`: at most `max` of them, which
+ * only its VXLAN devices' FDB reads: roles/flood.ts floodChange); or `maybe`.
+ */
+export type VersionChange = { kind: 'same' } | { kind: 'peers'; peers: PeerChange } | { kind: 'maybe' };
+
+const SAME: VersionChange = { kind: 'same' };
+const MAYBE: VersionChange = { kind: 'maybe' };
+
+export function versionChange(prev: AllocatedState, next: AllocatedState, role: Role, max = 64): VersionChange {
+  if (prev === next) return SAME;
+  if (role.role === 'cc' || !sameSettings(prev, next, NC_UNREAD)) return MAYBE;
+  const r = readsOf(prev, next, role.node);
+  if (!r) return MAYBE;
+  if (prev.instances === next.instances) return SAME;
+  if (r.peers !== 'group') return sameInstances(prev.instances, next.instances, r) ? SAME : MAYBE;
+  const ch = peerDiff(prev.instances, next.instances, r, max);
+  if (!ch) return MAYBE;
+  return ch.removed.length || ch.added.length ? { kind: 'peers', peers: ch } : SAME;
+}
+
+/**
+ * The carried groups' instances on other nodes that differ (group mode),
+ * or undefined when the node's own instances differ or more than `max` do.
+ * Same lengths: pairs by place; else the common head and tail (equal as the
+ * node reads them) are skipped and the rest compared: its own instances there
+ * must be equal in order, the carried others are the change.
+ */
+function peerDiff(a: readonly AllocatedInstance[], b: readonly AllocatedInstance[], r: Reads, max: number): PeerChange | undefined {
+  const out: PeerChange = { removed: [], added: [] };
+  const other = (i: AllocatedInstance) => i.node !== r.node && r.hosted.has(i.group);
+  if (a.length === b.length) {
+    for (let i = 0; i < a.length; i++) {
+      const x = a[i];
+      const y = b[i];
+      if (x === y || samePair(x, y, r)) continue;
+      if (x.node === r.node || y.node === r.node) return undefined;
+      if (other(x)) out.removed.push(x);
+      if (other(y)) out.added.push(y);
+      if (out.removed.length + out.added.length > max) return undefined;
+    }
+    return out;
+  }
+  let head = 0;
+  while (head < a.length && head < b.length && (a[head] === b[head] || samePair(a[head], b[head], r))) head++;
+  let tail = 0;
+  const eqTail = (k: number) => a[a.length - 1 - k] === b[b.length - 1 - k] || samePair(a[a.length - 1 - k], b[b.length - 1 - k], r);
+  while (tail < a.length - head && tail < b.length - head && eqTail(tail)) tail++;
+  const mine: AllocatedInstance[][] = [[], []];
+  for (const [k, xs, into] of [
+    [0, a, out.removed],
+    [1, b, out.added],
+  ] as const) {
+    for (let i = head; i < xs.length - tail; i++) {
+      const x = xs[i];
+      if (x.node === r.node) mine[k].push(x);
+      else if (other(x)) into.push(x);
+    }
+  }
+  if (out.removed.length + out.added.length > max || !sameList(mine[0], mine[1], sameOwnForNc)) return undefined;
+  return out;
 }

@@ -58,6 +58,13 @@ export interface SyncResult {
    * applied without planning or touching the kernel.
    */
   mode?: 'incremental' | 'full' | 'unchanged';
+  /**
+   * An incremental sync of a node that the version concerned only through
+   * other nodes' instances of the groups it carries: their FDB entries were
+   * computed from those instances and sent, with no plan of the role and
+   * nothing read back (agent/peer-sync.ts).
+   */
+  peers?: true;
   /** An incremental sync: what changed ("ports 1, nft sets 1"). */
   changed?: string;
   /** The incremental apply failed (rolled back) and a full one was made instead: why, one line. */

@@ -76,6 +76,10 @@ const CONTEXT_LISTS = new Set(['groups', 'instances', 'reservedIps']);
 export class IncrementalCheck {
   /** The top-level values (hosts one level down) the context was checked with. */
   private context?: Map<string, unknown>;
+  /** The top-level values but the lists, as last seen: all the same objects, the context is the same (no walk over the hosts). */
+  private top?: Map<string, unknown>;
+  /** The instances list last found valid as a whole: handed over again (a version that changed no instance), it is not walked again. */
+  private checkedList?: unknown[];
   private net?: NetCtx;
   private clusters: ClusterView[] = [];
   private groupList: Group[] = [];
@@ -150,6 +154,7 @@ export class IncrementalCheck {
   private forgetGroups(): false {
     this.groups = undefined;
     this.groupList = [];
+    this.checkedList = undefined;
     this.recs.clear();
     this.byGroup.clear();
     this.bad = 0;
@@ -172,12 +177,27 @@ export class IncrementalCheck {
   }
 
   private contextChanged(s: Record<string, unknown>): boolean {
+    if (this.net && this.context && this.sameTop(s)) return false;
     const now = IncrementalCheck.contextOf(s);
     const before = this.context;
     this.context = now;
     if (!before || before.size !== now.size || !this.net) return true;
     for (const [k, v] of now) if (before.get(k) !== v || !before.has(k)) return true;
     return false;
+  }
+
+  /** Whether every top-level value but the lists is the very object last seen (and no key came or went); records them. */
+  private sameTop(s: Record<string, unknown>): boolean {
+    const before = this.top;
+    const now = new Map<string, unknown>();
+    let same = before !== undefined;
+    for (const k in s) {
+      if (CONTEXT_LISTS.has(k) || !Object.hasOwn(s, k)) continue;
+      now.set(k, s[k]);
+      if (same && (before === undefined || before.get(k) !== s[k] || !before.has(k))) same = false;
+    }
+    this.top = now;
+    return same && before?.size === now.size;
   }
 
   private checkContext(s: State & Record<string, unknown>): boolean {
@@ -217,6 +237,12 @@ export class IncrementalCheck {
   }
 
   private checkInstances(list: Instance[]): boolean {
+    const was = this.checkedList;
+    if (was && this.groups) {
+      if (list === was) return true;
+      const patched = this.patchInstances(was as Instance[], list);
+      if (patched !== undefined) return patched;
+    }
     const pass = ++this.pass;
     for (const inst of list) {
       const rec = this.recs.get(inst);
@@ -227,6 +253,34 @@ export class IncrementalCheck {
     if (list.length !== this.recs.size) {
       for (const [inst, rec] of this.recs) if (rec.pass !== pass) this.remove(inst);
     }
+    this.checkedList = list;
+    return true;
+  }
+
+  /**
+   * The instances list checked last, `was`, and the new one differ in a few
+   * objects between a common head and tail (a run-instance, a terminate):
+   * only those are removed and added, with no walk over the others (which
+   * are the objects of `was`, so their records stand). Undefined when more
+   * than a few differ (the caller walks the list); false when an object is
+   * in the new list twice (as the walk finds).
+   */
+  private patchInstances(was: Instance[], list: Instance[]): boolean | undefined {
+    let head = 0;
+    while (head < was.length && head < list.length && was[head] === list[head]) head++;
+    let tail = 0;
+    while (tail < was.length - head && tail < list.length - head && was[was.length - 1 - tail] === list[list.length - 1 - tail]) tail++;
+    const gone = was.slice(head, was.length - tail);
+    const come = list.slice(head, list.length - tail);
+    if (gone.length + come.length > 64) return undefined;
+    const goneSet = new Set(gone);
+    const comeSet = new Set(come);
+    if (comeSet.size !== come.length) return this.reset(); // one object twice: not a parsed document
+    // An object new here but already recorded is in the head or tail too: twice.
+    for (const inst of come) if (!goneSet.has(inst) && this.recs.has(inst)) return this.reset();
+    for (const inst of gone) if (!comeSet.has(inst)) this.remove(inst);
+    for (const inst of come) if (!goneSet.has(inst)) this.add(inst, this.pass);
+    this.checkedList = list;
     return true;
   }
 

@@ -1,7 +1,8 @@
 // Neighbour and FDB ops in a commit: their requests, and their undos. An add
 // or append is undone by a delete of the same entry; a replace or delete by
 // putting back the entry as it was, read from the kernel just before the
-// phase is sent (or, where there was none, by a delete).
+// phase is sent (or, where there was none, by a delete); a delete whose entry
+// is `known` (ops.ts) by appending it back, with nothing read.
 import type { Request } from '../netlink/socket.js';
 import { FdbAddRequest, FdbAppendRequest, FdbDeleteRequest, FdbReplaceRequest, type FdbSpec, type FdbState } from '../rtnl/fdb.js';
 import type { Resolver } from '../rtnl/kinds/index.js';
@@ -55,7 +56,7 @@ export class NeighBefore {
     const fams = new Set<4 | 6 | 'bridge'>();
     for (const op of ops) {
       if (op.op === 'neigh.replace' || op.op === 'neigh.delete') fams.add(parseIp('address', op.spec.address).family);
-      if (op.op === 'fdb.replace' || op.op === 'fdb.delete') fams.add('bridge');
+      if (op.op === 'fdb.replace' || (op.op === 'fdb.delete' && !op.known)) fams.add('bridge');
     }
     const entries: Neighbor[] = [];
     for (const f of fams) entries.push(...(await s.rtnl.dump(new NeighborDumpRequest(f))).map(decodeNeighbor));
@@ -127,6 +128,7 @@ export function neighInverse(op: NeighOp, r: Resolver, before: NeighBefore | und
       return was ? new FdbReplaceRequest(fdbSpecOf(was), r) : () => new FdbDeleteRequest(op.spec, r);
     }
     case 'fdb.delete': {
+      if (op.known) return new FdbAppendRequest(op.spec, r);
       const was = before?.fdb(dev, op.spec.lladdr, op.spec.dst);
       // Append puts back one destination of a vxlan MAC without touching its others.
       return was ? new FdbAppendRequest(fdbSpecOf(was), r) : undefined;

@@ -35,7 +35,13 @@ export type Op =
   | { op: 'route.add'; spec: RouteSpec }
   | { op: 'route.delete'; spec: RouteSpec }
   | { op: 'neigh.add' | 'neigh.replace' | 'neigh.delete'; spec: NeighborSpec }
-  | { op: 'fdb.add' | 'fdb.append' | 'fdb.replace' | 'fdb.delete'; spec: FdbSpec }
+  | { op: 'fdb.add' | 'fdb.append' | 'fdb.replace'; spec: FdbSpec }
+  /**
+   * `known`: the entry is known to be `spec` itself (an incremental plan
+   * deletes what the last applied plan added): its undo appends `spec` back,
+   * with no read of the FDB (a dump of every entry) before the delete.
+   */
+  | { op: 'fdb.delete'; spec: FdbSpec; known?: true }
   | { op: 'sysctl'; key: string; value: string };
 
 export type OpName = Op['op'];

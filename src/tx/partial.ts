@@ -131,9 +131,10 @@ function elementOps(want: DesiredNft, d: Delta['nft'], b: NftSink): void {
  * not there to delete, fails the commit (and the agent falls back to a full
  * reconcile, which replaces as diffFdb does).
  */
-function fdbOps(c: NonNullable<Delta['fdbChange']>): Op[] {
+export function fdbOps(c: NonNullable<Delta['fdbChange']>): Op[] {
   const out: Op[] = [];
-  for (const spec of c.del) out.push({ op: 'fdb.delete', spec: { self: true, state: 'permanent', ...spec } });
+  // A delete's entry is the one the last applied plan added: its undo needs no read of the FDB.
+  for (const spec of c.del) out.push({ op: 'fdb.delete', spec: { self: true, state: 'permanent', ...spec }, known: true });
   for (const spec of c.add) {
     const mac = parseMac('lladdr', spec.lladdr);
     const list = mac.every((b) => b === 0) || (mac[0] & 1) === 1;

@@ -3,7 +3,7 @@
 // h.fdb.list) and with `ip -j neigh` / `bridge -j fdb` as the independent
 // oracle. A fresh namespace per test, removed even on failure. Needs root.
 import { execFileSync } from 'node:child_process';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { NetlinkError, TransactionError, ValidationError } from '../../src/errors.js';
 import type { Handle } from '../../src/handle.js';
 import type { DesiredState } from '../../src/tx/desired.js';
@@ -203,6 +203,37 @@ describe.skipIf(!isRoot)('bridge FDB (root)', () => {
       expect(err.leftBehind).toEqual([]);
       expect(err.rolledBack).toBe(true);
       expect(bridgeFdb(ns, 'vx0')).toEqual(before);
+    });
+  });
+
+  it('a known delete (its entry is the spec) reads no FDB, and a failed transaction appends it back', async () => {
+    await withHandle(async (h, ns) => {
+      await underlay(h);
+      const mac = 'd0:0d:0a:01:02:05';
+      // Many entries, as on a node of a big cloud: the pre-image dump would read them all.
+      for (let i = 0; i < 50; i++) await h.fdb.append({ dev: 'vx0', lladdr: `d0:0d:0a:01:03:${i.toString(16).padStart(2, '0')}`, dst: '10.0.0.7', self: true });
+      await h.fdb.append({ dev: 'vx0', lladdr: mac, dst: '10.0.0.2', self: true });
+      const before = bridgeFdb(ns, 'vx0');
+      const dumps = vi.spyOn(h.rtnl, 'dump');
+      const del = {
+        op: 'fdb.delete' as const,
+        spec: { dev: 'vx0', lladdr: mac, dst: '10.0.0.2', self: true, state: 'permanent' as const },
+        known: true as const,
+      };
+      const err = await h
+        .transaction()
+        .add(del)
+        .add({ op: 'route.add', spec: { dst: '10.9.0.0/16', dev: 'u0' } })
+        .add({ op: 'route.add', spec: { dst: '10.9.0.0/16', dev: 'u0' } })
+        .commit()
+        .catch((e) => e);
+      expect(err).toBeInstanceOf(TransactionError);
+      expect(err.rolledBack).toBe(true);
+      expect(bridgeFdb(ns, 'vx0')).toEqual(before);
+      // And committed: the entry goes, with no dump of the FDB.
+      await h.transaction().add(del).commit();
+      expect(dumps.mock.calls.map(([r]) => r.constructor.name).filter((n) => n !== 'LinkDumpRequest')).toEqual([]);
+      expect(bridgeFdb(ns, 'vx0')).toEqual(before.filter((e) => e.mac !== mac));
     });
   });
 

@@ -3,7 +3,10 @@
 // judged on their last state.
 import { describe, expect, it } from 'vitest';
 import { DriftJudge, wantedLinksOf } from '../../src/agent/drift.js';
-import { wantedFdbOf } from '../../src/agent/drift-fdb.js';
+import { wantedFdbAfter, wantedFdbOf } from '../../src/agent/drift-fdb.js';
+import type { FdbSpec } from '../../src/rtnl/fdb.js';
+import { fdbOnlyDelta } from '../../src/tx/fdb-delta.js';
+import type { DesiredState } from '../../src/tx/desired.js';
 
 const OWN = 4242;
 const judgeFor = (role: 'cc' | 'nc' = 'nc') => {
@@ -109,6 +112,40 @@ describe('DriftJudge', () => {
     k.syncStarted();
     k.judge({ type: 'neighbor', action: 'del', port: 0, neighbor: flood });
     expect(k.syncEnded(undefined)).toEqual(['fdb entry 00:00:00:00:00:00 dst 10.0.0.1 on eucavx10 deleted']);
+  });
+
+  it('an FDB delta patches the wanted set the judge has: the event of its own delete makes nothing again', () => {
+    const flood = { dev: 'eucavx10', lladdr: '00:00:00:00:00:00', dst: '10.0.0.2' };
+    const mac = { dev: 'eucavx10', lladdr: 'D0:0D:0A:01:02:05', dst: '10.0.0.3' };
+    /** A desired state that counts the reads of its FDB (each a walk over every entry in a big cloud). */
+    let reads = 0;
+    const desired = (fdb: FdbSpec[]): DesiredState => ({
+      get fdb() {
+        reads++;
+        return fdb;
+      },
+    });
+    const j = judgeFor();
+    const ev = (n: FdbSpec) => ({ type: 'neighbor', action: 'del', port: 0, neighbor: { family: 'bridge', index: 6, lladdr: n.lladdr, dst: n.dst } });
+    j.syncStarted();
+    j.syncEnded(undefined, wantedFdbAfter(desired([flood]), undefined));
+    expect(j.judge(ev(flood))).toBe('fdb entry 00:00:00:00:00:00 dst 10.0.0.2 on eucavx10 deleted');
+    expect(reads).toBe(1);
+    // A sync deletes the flood entry and adds a MAC: the kernel's event of that delete comes during it.
+    j.syncStarted();
+    expect(j.judge(ev(flood))).toBeUndefined();
+    const delta = fdbOnlyDelta({ add: [mac], del: [flood] });
+    expect(j.syncEnded(undefined, wantedFdbAfter(desired([mac]), delta))).toEqual([]);
+    expect(reads, 'the set patched, not made again').toBe(1);
+    // Someone else deletes the new MAC: drift (the MAC's case does not matter).
+    expect(j.judge(ev({ ...mac, lladdr: mac.lladdr.toLowerCase() }))).toBe('fdb entry d0:0d:0a:01:02:05 dst 10.0.0.3 on eucavx10 deleted');
+    expect(j.judge(ev(flood))).toBeUndefined();
+    expect(reads).toBe(1);
+    // A delta whose links changed (the FDB was read and reconciled whole): the set is made again, when needed.
+    j.syncStarted();
+    j.syncEnded(undefined, wantedFdbAfter(desired([flood]), { ...delta, links: true }));
+    expect(j.judge(ev(flood))).toBeDefined();
+    expect(reads).toBe(2);
   });
 
   it('the wanted links and FDB may be given as functions: made only when an event needs them, once', () => {

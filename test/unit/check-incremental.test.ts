@@ -123,6 +123,32 @@ describe('incremental check', () => {
     expect(invalid).toBeGreaterThan(200);
   });
 
+  it('a version that changed no instance and no host (an authorize) walks neither the instances nor the hosts', () => {
+    const check = new IncrementalCheck();
+    const s = base();
+    let reads = 0;
+    const instances = new Proxy(insts(s), {
+      get: (t, k, rcv) => (typeof k === 'string' && /^\d+$/.test(k) && reads++, Reflect.get(t, k, rcv)),
+    });
+    const nodes = new Proxy(s.nodes ?? {}, { ownKeys: (t) => (reads++, Reflect.ownKeys(t)) });
+    const first = { ...s, instances, nodes };
+    expect(check.check(first)).toBe(true);
+    check.index();
+    expect(check.check({ ...first, groups: [...(s.groups ?? [])] })).toBe(true);
+    reads = 0;
+    const g = s.groups?.[0] as Group;
+    const authorized = {
+      ...first,
+      groups: [{ ...g, rules: [...(g.rules ?? []), { protocol: 'tcp' as const, from: 9, cidr: '0.0.0.0/0' }] }, ...(s.groups ?? []).slice(1)],
+    };
+    expect(check.check(authorized)).toBe(true);
+    expect(reads).toBe(0);
+    // A new instances list is judged again: an object in it twice, or a copy with a taken address, is refused; taking it away is valid again.
+    expect(check.check({ ...authorized, instances: [...insts(s), insts(s)[0]] })).toBe(false);
+    expect(check.check({ ...authorized, instances: [...insts(s), { ...insts(s)[0], id: 'i-dup' }] })).toBe(false);
+    expect(check.check({ ...authorized, instances: insts(s).slice(1) })).toBe(true);
+  });
+
   it('a state whose objects are all new (a fresh parse) is judged as a whole, again', () => {
     const check = new IncrementalCheck();
     const s = base();

@@ -36,6 +36,7 @@ export function vxlanFloodOf(state: Pick<AllocatedState, 'vxlanFlood'>): VxlanFl
 }
 
 const ZERO_MAC = '00:00:00:00:00:00';
+type Instance = AllocatedState['instances'][number];
 const addressOf = (underlay: string | undefined) => underlay?.split('/')[0];
 
 /**
@@ -54,6 +55,22 @@ function instancesByGroup(state: AllocatedState): Map<string, AllocatedState['in
     else out.set(i.group, [i]);
   }
   byGroupMemo.set(state.instances, out);
+  return out;
+}
+
+/** The groups of each node's instances, per instances array (a version's, asked by the agent for this version and again for the next). */
+const carriedMemo = new WeakMap<readonly Instance[], Map<string, ReadonlySet<string>>>();
+
+/** The groups node `node` carries (those of its instances), kept per instances array. */
+export function carriedBy(instances: readonly Instance[], node: string): ReadonlySet<string> {
+  let byNode = carriedMemo.get(instances);
+  if (!byNode) carriedMemo.set(instances, (byNode = new Map<string, ReadonlySet<string>>()));
+  let out = byNode.get(node);
+  if (!out) {
+    const set = new Set<string>();
+    for (const i of instances) if (i.node === node) set.add(i.group);
+    byNode.set(node, (out = set));
+  }
   return out;
 }
 
@@ -135,4 +152,87 @@ function makeFloodEntries(state: AllocatedState, groups: readonly AllocatedGroup
     }
   }
   return out;
+}
+
+/** FDB entries to add and to delete. */
+export interface FdbChange {
+  add: FdbSpec[];
+  del: FdbSpec[];
+}
+
+/**
+ * What node `node`'s FDB (floodEntries of the groups it carries) gains and
+ * loses from `prev` to `next` when they differ for it only by `touched`:
+ * instances of those groups on other nodes (relevance.ts versionChange:
+ * the same settings, its own instances and carried groups; a superset of the
+ * changed instances is fine). Only the entries those instances make can
+ * change: a static MAC (device, MAC, its node's address) and a flood list
+ * entry (device, zeros, that address), each looked up in both versions (one
+ * walk of each), so two instances with one MAC, or two nodes with one
+ * address, are counted right. Undefined unless VXLAN with unicast flooding
+ * (the entries of other segmentations are planned in full), or when a touched
+ * instance's group is not in `next`. Pure.
+ */
+export function floodChange(prev: AllocatedState, next: AllocatedState, node: string, touched: readonly Instance[]): FdbChange | undefined {
+  if (next.segmentation !== 'vxlan' || vxlanFloodOf(next) !== 'unicast') return undefined;
+  const cluster = clusterOfHost(next, { role: 'nc', node });
+  const addr = nodeAddresses(cluster);
+  const cc = addressOf(cluster.cc.underlay);
+  // The device of each carried group (a group's device is `eucavx<vlan>`: two groups may share one).
+  const devs = new Map<string, string>();
+  for (const g of next.groups) devs.set(groupKey(g), segmentOf(next, g, '') as string);
+  // The entries the touched instances make, by "device|MAC|address" (MAC "" for the flood list).
+  const keys = new Map<string, FdbSpec>();
+  const addrs = new Set<string>();
+  for (const i of touched) {
+    const dev = devs.get(i.group);
+    if (dev === undefined) return undefined;
+    const dst = i.node === node ? undefined : addr(i.node);
+    if (dst === undefined) continue;
+    addrs.add(dst);
+    keys.set(`${dev}|${i.mac}|${dst}`, { dev, lladdr: i.mac, dst });
+    if (dst !== cc) keys.set(`${dev}||${dst}`, { dev, lladdr: ZERO_MAC, dst });
+  }
+  // The groups it carries: those of its own instances (the same in both versions).
+  const carried = carriedBy(next.instances, node);
+  const was = presentOf(prev, node, carried, devs, addr, addrs, keys);
+  const now = presentOf(next, node, carried, devs, addr, addrs, keys);
+  const out: FdbChange = { add: [], del: [] };
+  for (const [k, spec] of keys) {
+    if (was.has(k) && !now.has(k)) out.del.push(spec);
+    else if (!was.has(k) && now.has(k)) out.add.push(spec);
+  }
+  return out;
+}
+
+/** Which of `keys` a version's instances make (floodEntries' rules: instances on other nodes of the carried groups, with an address). */
+function presentOf(
+  state: AllocatedState,
+  node: string,
+  carried: ReadonlySet<string>,
+  devs: ReadonlyMap<string, string>,
+  addr: (node: string) => string | undefined,
+  addrs: ReadonlySet<string>,
+  keys: ReadonlyMap<string, FdbSpec>,
+): Set<string> {
+  const out = new Set<string>();
+  // Only the members of the carried groups on a touched device (the groups' index is kept per instances array).
+  const touched = new Set<string>();
+  for (const spec of keys.values()) touched.add(String(spec.dev));
+  const byGroup = instancesByGroup(state);
+  for (const g of carried) {
+    if (touched.has(devs.get(g) as string)) for (const i of byGroup.get(g) ?? []) present(i, g);
+  }
+  return out;
+
+  function present(i: Instance, g: string): void {
+    if (i.node === node) return;
+    const dst = addr(i.node);
+    if (dst === undefined || !addrs.has(dst)) return;
+    const dev = devs.get(g);
+    const k = `${dev}|${i.mac}|${dst}`;
+    if (keys.has(k)) out.add(k);
+    const f = `${dev}||${dst}`;
+    if (keys.has(f)) out.add(f);
+  }
 }

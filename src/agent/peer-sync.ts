@@ -1,0 +1,55 @@
+// The NC agent's peer-only sync. A version that differs for a node only by
+// other nodes' instances of the groups it carries (relevance.ts
+// versionChange: a run-instance, terminate or move elsewhere in one of its
+// groups) changes only its VXLAN devices' FDB: a static MAC entry, and a
+// flood list entry when a node starts or stops carrying the group
+// (roles/flood.ts). Those entries are computed from the changed instances
+// (floodChange) and sent as they are: no plan of the whole role, no delta of
+// thousands of entries, no FDB read back. The desired state kept for the next
+// sync is the last one with its FDB patched (tx/delta.ts patchFdb), as the
+// full plan would make it. A failure (an entry already there, or gone) is
+// rolled back like any commit, and the agent falls back to a full reconcile.
+import type { Handle } from '../handle.js';
+import type { AppliedSnapshot } from '../managed/apply-snapshot.js';
+import { floodChange } from '../managed/roles/flood.js';
+import type { AllocatedState } from '../managed/types.js';
+import type { Delta } from '../tx/delta.js';
+import { fdbOnlyDelta, patchFdb } from '../tx/fdb-delta.js';
+import type { DesiredState } from '../tx/desired.js';
+import { fdbOps } from '../tx/partial.js';
+import type { PeerChange } from './relevance.js';
+
+export interface PeerSync {
+  /** The desired state now applied: the last one with the FDB change made. */
+  desired: DesiredState;
+  delta: Delta;
+  /** Ops sent. */
+  ops: number;
+  /** For the next incremental sync. */
+  snapshot: AppliedSnapshot;
+}
+
+/**
+ * Applies a peer-only version to node `node`, whose last sync applied `prev`
+ * with `snapshot`. Undefined when the change is not one floodChange computes
+ * (another segmentation or flooding): the caller plans in full.
+ */
+export async function syncPeers(
+  h: Handle,
+  snapshot: AppliedSnapshot,
+  prev: AllocatedState,
+  next: AllocatedState,
+  node: string,
+  peers: PeerChange,
+): Promise<PeerSync | undefined> {
+  const change = floodChange(prev, next, node, [...peers.removed, ...peers.added]);
+  if (!change) return undefined;
+  const delta = fdbOnlyDelta(change);
+  if (!delta.fdb) return { desired: snapshot.desired, delta, ops: 0, snapshot };
+  const tx = h.transaction();
+  for (const op of fdbOps(change)) tx.add(op);
+  // The FDB ops name only the VXLAN devices: looked up, not every link dumped.
+  await tx.commit({ lookup: true });
+  const desired: DesiredState = { ...snapshot.desired, fdb: patchFdb(snapshot.desired.fdb ?? [], change) };
+  return { desired, delta, ops: tx.ops.length, snapshot: { ...snapshot, desired } };
+}
