@@ -30,6 +30,20 @@ const WARM_REAPPLIES = 10;
  */
 const WARM_INSTANCES = 3000;
 
+const SMALL_N = 300;
+/**
+ * Counted runs per approach at N, for a `--reps` of `reps`: at small N a run
+ * is short (about 30 ms at N=100) and its time swings with whatever else the
+ * machine does, so the median of 5 moved from 0.99x to 1.20x of the floor's
+ * from one full run to the next. Below SMALL_N more runs are counted, the
+ * same number for every approach (fork per op keeps its own count), up to
+ * `boost` times `reps`: 15 at N=100, 8 at N=200, `reps` from N=300 on.
+ * @param {number} n
+ * @param {number} reps
+ * @param {number} [boost]  at most this many times `reps` (1: `reps` at every N)
+ */
+export const countedRuns = (n, reps, boost = 3) => Math.max(reps, Math.min(boost * reps, Math.round((reps * SMALL_N) / n)));
+
 /**
  * Uncounted warm runs of a long-lived worker at N = `n`.
  * @param {number} n
@@ -76,6 +90,8 @@ async function runOnce(a, n, extraReapplies = 0) {
  * @param {number} o.forkMax        largest N fork-per-op runs at
  * @param {string[]} o.only         approach ids to run
  * @param {number} [o.warmInstances] instances brought up in the warm-up (default WARM_INSTANCES)
+ * @param {number} [o.smallBoost]   countedRuns()'s boost at small N (default 3; 1 in a smoke run)
+ * @param {boolean} [o.settle]      one uncounted run of every approach but fork per op before the counted ones (default true)
  * @param {(s: string) => void} o.log
  */
 export async function runInstances(o) {
@@ -100,7 +116,15 @@ export async function runInstances(o) {
           if (w === 0) cold.set(a.id, t);
         }
       }
-      const rounds = Math.max(o.reps, 1);
+      // One uncounted run of every approach (fork per op aside: minutes at
+      // N=1000) in the first round's order, after the library's warm-up: the
+      // first runs at a new N were slow for every approach, C floor included
+      // (N=1000 in one full run: eucanet 452 and 412 ms, then 375-385; the
+      // floor 377 and 400, then 354-360), the kernel and the machine settling
+      // after the previous size's namespaces; the warm-up alone covered only
+      // eucanet.
+      if (o.settle ?? true) for (const a of active) if (a.id !== 'fork') await runOnce(a, n);
+      const rounds = countedRuns(n, Math.max(o.reps, 1), o.smallBoost);
       for (let r = 0; r < rounds; r++) {
         const order = active.map((_, k) => active[(k + r) % active.length]);
         for (const a of order) {

@@ -3,7 +3,8 @@
 // side by side in one run. Needs root (namespaces, taps, nftables).
 //
 //   --n 100,1000,5000   instance counts for the "instances" workload
-//   --reps 5            counted runs per approach and N (the median is reported)
+//   --reps 5            counted runs per approach and N (the median is reported;
+//                       up to 3x more below N=300: countedRuns in instances.mjs)
 //   --fork-reps 3       counted runs of fork-per-op up to N=1000
 //   --fork-large-reps 1 counted runs of fork-per-op above N=1000 (3 minutes each at 5000)
 //   --fork-max 5000     largest N fork-per-op runs at
@@ -90,7 +91,19 @@ const opts = {
   dpReps: nums(v['dp-reps'], 'dp-reps')[0],
 };
 if (v.smoke)
-  Object.assign(opts, { sizes: [50], coldSizes: [50], reps: 1, warmInstances: 0, forkReps: 1, forkLargeReps: 1, dpSizes: [10, 50], seconds: 0.5, dpReps: 1 });
+  Object.assign(opts, {
+    sizes: [50],
+    coldSizes: [50],
+    reps: 1,
+    warmInstances: 0,
+    smallBoost: 1,
+    settle: false,
+    forkReps: 1,
+    forkLargeReps: 1,
+    dpSizes: [10, 50],
+    seconds: 0.5,
+    dpReps: 1,
+  });
 for (const id of opts.only)
   if (!APPROACHES.some((a) => a.id === id)) throw new Error(`--only: unknown approach "${id}" (${APPROACHES.map((a) => a.id).join(', ')})`);
 if (process.getuid?.() !== 0) {

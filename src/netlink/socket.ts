@@ -312,7 +312,10 @@ export class NetlinkConnection {
     const out = reqs.map((): NlMessage[] => []);
     const ended = new Uint8Array(reqs.length);
     const interrupted = new Set<number>();
-    for (const m of splitMessages(reply)) {
+    // An index loop: no iterator result per message (thousands in a re-apply's dumps).
+    const msgs = splitMessages(reply);
+    for (let k = 0; k < msgs.length; k++) {
+      const m = msgs[k];
       const i = (m.seq - first) >>> 0;
       if (i >= reqs.length || ended[i]) continue;
       if (m.flags & NLM_F_DUMP_INTR) interrupted.add(i);

@@ -71,9 +71,26 @@ export interface Address {
   proto?: number;
 }
 
+/**
+ * Each spec's address as parsed when it was last validated. A transaction
+ * validates an op as it is added (Transaction.add), and its request and its
+ * undo (tx/commit.ts) validate the same spec again: the text is parsed once,
+ * for as long as the spec holds the same string (every other field is checked
+ * each time, as it is cheap).
+ */
+const parsed = new WeakMap<AddressSpec, { text: string; cidr: Cidr }>();
+
+function cidrOf(s: AddressSpec): Cidr {
+  const had = parsed.get(s);
+  if (had !== undefined && had.text === s.address) return had.cidr;
+  const cidr = parseCidr('address', s.address);
+  parsed.set(s, { text: s.address, cidr });
+  return cidr;
+}
+
 export function validateAddress(s: AddressSpec): Cidr {
   checkRef('dev', s.dev);
-  const c = parseCidr('address', s.address);
+  const c = cidrOf(s);
   if (s.scope !== undefined && !Object.hasOwn(SCOPES, s.scope)) {
     throw new ValidationError('scope', s.scope, `must be one of ${Object.keys(SCOPES).join(', ')}`);
   }

@@ -57,11 +57,27 @@ function checkInt(field: string, v: unknown, min: number, max: number): void {
   }
 }
 
+/**
+ * Each spec's MAC and remote as parsed when it was last validated: an op is
+ * validated as it is added to a transaction and again by its request and its
+ * undo (tx/commit.ts), so the text is parsed once for as long as the spec
+ * holds the same strings (the other fields are checked each time).
+ */
+const parsed = new WeakMap<FdbSpec, { lladdrText: string; dstText: string | undefined; lladdr: Uint8Array; dst: Uint8Array | undefined }>();
+
+function addressesOf(s: FdbSpec): { lladdr: Uint8Array; dst: Uint8Array | undefined } {
+  const had = parsed.get(s);
+  if (had !== undefined && had.lladdrText === s.lladdr && had.dstText === s.dst) return had;
+  const lladdr = parseMac('lladdr', s.lladdr);
+  const dst = s.dst !== undefined ? parseIp('dst', s.dst).bytes : undefined;
+  parsed.set(s, { lladdrText: s.lladdr, dstText: s.dst, lladdr, dst });
+  return { lladdr, dst };
+}
+
 export function validateFdb(s: FdbSpec): { lladdr: Uint8Array; dst?: Uint8Array } {
   if (typeof s !== 'object' || s === null) throw new ValidationError('fdb', s, 'expected an FDB entry spec object');
   checkRef('dev', s.dev);
-  const lladdr = parseMac('lladdr', s.lladdr);
-  const dst = s.dst !== undefined ? parseIp('dst', s.dst).bytes : undefined;
+  const { lladdr, dst } = addressesOf(s);
   if (s.vni !== undefined) checkInt('vni', s.vni, 0, VNI_MAX);
   if (s.port !== undefined) checkInt('port', s.port, 1, 65535);
   if (s.via !== undefined) checkRef('via', s.via);

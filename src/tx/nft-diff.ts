@@ -117,7 +117,11 @@ const bytesOf = (s: string) => Buffer.from(s, 'latin1');
  */
 function diffPairs(b: NftSink, have: NftSet, def: NftSet, present: ElementPairs, want: ElementPairs): void {
   const del: string[] = [];
-  for (const [k, v] of present) if (want.get(k) !== v) del.push(k);
+  // forEach, not for-of over the entries: no [key, value] array per element
+  // (2000 of them in a re-apply that changes nothing, at 1000 instances).
+  present.forEach((v, k) => {
+    if (want.get(k) !== v) del.push(k);
+  });
   // Every element present is wanted as it is, and there are as many: nothing to add (the common re-apply).
   if (!del.length && present.size === want.size) return;
   const add: SetElement[] = [];

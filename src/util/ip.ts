@@ -67,8 +67,23 @@ export function ipv4Chars(s: string): string | undefined {
   return v < 0 ? undefined : String.fromCharCode(v >>> 24, (v >>> 16) & 255, (v >>> 8) & 255, v & 255);
 }
 
+/**
+ * IPv4 text already made, by address (as a signed 32-bit number): a re-apply
+ * decodes the same thousands of addresses from every dump, and each text made
+ * afresh is several strings (the parts joined one by one). Emptied when it
+ * reaches V4_TEXTS entries, so it stays small whatever a process sees.
+ */
+const v4Texts = new Map<number, string>();
+const V4_TEXTS = 16384;
+
 export function formatIPv4(b: Uint8Array, off = 0): string {
-  return `${b[off]}.${b[off + 1]}.${b[off + 2]}.${b[off + 3]}`;
+  const key = (b[off] << 24) | (b[off + 1] << 16) | (b[off + 2] << 8) | b[off + 3];
+  let text = v4Texts.get(key);
+  if (text === undefined) {
+    if (v4Texts.size >= V4_TEXTS) v4Texts.clear();
+    v4Texts.set(key, (text = `${b[off]}.${b[off + 1]}.${b[off + 2]}.${b[off + 3]}`));
+  }
+  return text;
 }
 
 /**
