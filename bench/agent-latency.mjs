@@ -354,7 +354,9 @@ async function oneSize(n) {
     // Two windows: the first right after the last operation (V8 may still
     // shrink its heap then: a full collection or two, once), the second the
     // steady state of an agent with nothing to do.
+    if (process.env.EUCANET_BENCH_LOG) console.error(`bench ${performance.now().toFixed(0)}: idle windows start`);
     const idle = await idleCpu(IDLE_S, pids);
+    if (process.env.EUCANET_BENCH_LOG) console.error(`bench ${performance.now().toFixed(0)}: second idle window starts`);
     const idleSettled = await idleCpu(IDLE_S, pids);
     const rssMiB = pids.reduce(
       (/** @type {number} */ t, p) => t + Number(must(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${p}/status`, 'utf8')), 'VmRSS')[1]) / 1024,

@@ -44,7 +44,9 @@ try {
   ip('-n', ns, 'link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', 'eth1');
   ip('-n', ns, 'link', 'set', 'eth0', 'up');
   ip('-n', ns, 'link', 'set', 'eth1', 'up');
-  const nodeArgs = PROF ? ['--cpu-prof', '--cpu-prof-dir', dir] : [];
+  // EUCANET_AGENT_NODE_FLAGS: more node flags for the agent child (e.g. --cpu-prof-interval 100, --trace-gc).
+  const flags = (process.env.EUCANET_AGENT_NODE_FLAGS ?? '').split(' ').filter(Boolean);
+  const nodeArgs = [...flags, ...(PROF ? ['--cpu-prof', '--cpu-prof-dir', dir] : [])];
   child = spawn(
     process.execPath,
     [

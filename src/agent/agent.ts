@@ -18,6 +18,8 @@ import { Backoff } from './backoff.js';
 import { Coalescer } from './coalesce.js';
 import { MAX_REASONS, invalidOf, oneLine } from './result.js';
 import { planMayChange } from './relevance.js';
+import { rehearsalsOf } from './rehearse.js';
+import { phase, phaseCount, phasesOn, phasesSince } from '../util/phases.js';
 import { NetnsEvents } from './netns-events.js';
 import { KnownInterfaces, type Interfaces } from './known-interfaces.js';
 import { DriftJudge, wantedLinksOf, type JudgedEvent, type Wanted, type WantedLink } from './drift.js';
@@ -61,6 +63,8 @@ export class Agent extends EventEmitter<AgentEvents> {
   private stopped = false;
   /** The interfaces preflight last found, passed on to the next sync while no link event named one. */
   private readonly interfaces = new KnownInterfaces();
+  /** The kinds of change the warm-up rehearsed, in order (for tests). */
+  readonly rehearsed: string[] = [];
 
   constructor(private readonly opts: AgentOptions) {
     super();
@@ -127,11 +131,38 @@ export class Agent extends EventEmitter<AgentEvents> {
       this.source.warmUp?.();
       const previous = this.snapshot;
       const applied = this.applied;
-      if (!previous || !applied || !this.started || this.storeChanged) return;
+      if (!previous || !applied || this.warmUpStopped()) return;
       const read = await this.source.read(applied);
-      if (read.version !== applied.version || !this.started || this.storeChanged) return;
+      if (read.version !== applied.version || this.warmUpStopped()) return;
       await applyRole(applied.state, this.role, this.applyOptions(previous, this.driftSource && this.interfaces.peek()));
     }
+    await this.rehearse();
+  }
+
+  /**
+   * The warm-up's second half: each kind of change an operation makes (a
+   * rule, an instance, a public address: rehearse.ts) planned incrementally
+   * on the state in hand as far as the commit, twice, and stopped there
+   * (applyRole's `rehearse`: nothing sent or written). A sync requested
+   * meanwhile waits at most for the step in progress.
+   */
+  private async rehearse(): Promise<void> {
+    const previous = this.snapshot;
+    const applied = this.applied;
+    if (!previous || !applied) return;
+    const variants = rehearsalsOf(applied.state, this.role);
+    for (let i = 0; i < 2; i++)
+      for (const v of variants) {
+        if (this.warmUpStopped() || this.snapshot !== previous) return;
+        if (!planMayChange(applied.state, v.state, this.role)) continue;
+        await applyRole(v.state, this.role, { ...this.applyOptions(previous, this.driftSource && this.interfaces.peek()), rehearse: true });
+        this.rehearsed.push(v.kind);
+      }
+  }
+
+  /** The warm-up stops when the agent stops, a new version is there or a sync waits. */
+  private warmUpStopped(): boolean {
+    return !this.started || this.storeChanged || this.coalescer.waiting;
   }
 
   /** A sync now (or the pending one, if one is running): resolves with the sync that covered it. */
@@ -202,6 +233,7 @@ export class Agent extends EventEmitter<AgentEvents> {
   private async run(triggers: SyncTrigger[]): Promise<SyncResult> {
     const t0 = performance.now();
     const cpu0 = process.cpuUsage();
+    const mark = phasesOn() ? phaseCount() : 0;
     const base: Pick<SyncResult, 'seq' | 'trigger' | 'triggers' | 'drift'> = { seq: ++this.seq, trigger: triggers[0], triggers };
     if (this.reasons.length) base.drift = this.reasons.splice(0);
     this.judge.syncStarted();
@@ -216,6 +248,7 @@ export class Agent extends EventEmitter<AgentEvents> {
     out.ms = Math.round((performance.now() - t0) * 10) / 10;
     const cpu = process.cpuUsage(cpu0);
     out.cpuMs = Math.round((cpu.user + cpu.system) / 100) / 10;
+    if (phasesOn()) out.phases = phasesSince(mark, { wall: t0, cpu: (cpu0.user + cpu0.system) / 1000 });
     this.afterSync(out);
     this.last = { at: Date.now(), result: out.result, ms: out.ms, ops: out.ops, ...(out.error !== undefined ? { error: out.error } : {}) };
     this.emit('sync', out);
@@ -230,8 +263,10 @@ export class Agent extends EventEmitter<AgentEvents> {
   /** Reads the newest version and applies it, or the last good one when it is invalid. */
   private async reconcile(triggers: SyncTrigger[]): Promise<Omit<SyncResult, 'seq' | 'trigger' | 'triggers'>> {
     const read = await this.readState(triggers);
+    phase('agent: read');
     let invalid = read.invalid ? invalidOf(read.version, read.invalid) : undefined;
     if (read.state && this.unconcerned(read.state, triggers)) return this.recordOnly(read.version, read.state);
+    phase('agent: relevance');
     if (read.state) {
       try {
         return this.applyVersion(read.version, read.state, await this.applyNew(read.state, triggers));
@@ -318,7 +353,7 @@ export class Agent extends EventEmitter<AgentEvents> {
       handle: this.handleNow(),
       ...(this.netns !== undefined ? { netns: this.netns } : {}),
       ...(this.opts.dhcpOptions ? { dhcpOptions: this.opts.dhcpOptions } : {}),
-      ...(previous ? { previous } : {}),
+      ...(previous ? { previous, conntrackAfter: true } : {}),
       ...(known ? { knownInterfaces: known } : {}),
     };
   }
@@ -332,6 +367,7 @@ export class Agent extends EventEmitter<AgentEvents> {
     if (!r.delta || r.delta.fdb) this.wantedFdb = () => wantedFdbOf(d);
     if (r.dhcp) this.dnsmasqPid = r.dhcp.pid;
     if (r.dhcp?.background) this.afterDhcp(r.dhcp.background);
+    if (r.conntrackAfter) this.afterConntrack(r.conntrackAfter);
     const failed = this.incrementalFailed;
     this.incrementalFailed = undefined;
     return {
@@ -358,6 +394,28 @@ export class Agent extends EventEmitter<AgentEvents> {
       this.emit('dhcp-error', err);
       this.kick('dnsmasq');
     });
+  }
+
+  /**
+   * The conntrack step of an incremental sync whose NAT maps changed
+   * (applyRole's conntrackAfter), run once the sync is reported, as side
+   * work: a sync requested meanwhile waits for it. When a sync is asked for
+   * first, that sync runs the step (the snapshot still owes it). If it
+   * fails, a full sync follows, started now.
+   */
+  private afterConntrack(step: () => Promise<unknown>): void {
+    setImmediate(() =>
+      this.coalescer.idle(() =>
+        step().then(
+          () => undefined,
+          (err: unknown) => {
+            this.snapshot = undefined;
+            this.emit('conntrack-error', err instanceof Error ? err : new Error(String(err)));
+            this.kick('retry');
+          },
+        ),
+      ),
+    );
   }
 
   /** Backoff bookkeeping: a failure schedules a retry; success resets. Invalid versions are logged once. */

@@ -19,6 +19,11 @@ export class Coalescer<R> {
     private readonly minGapMs = 0,
   ) {}
 
+  /** True while a request waits for the running sync or side work to end. */
+  get waiting(): boolean {
+    return this.pending !== undefined;
+  }
+
   /** True while a sync runs. */
   get busy(): boolean {
     return this.running !== undefined;

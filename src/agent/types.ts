@@ -49,6 +49,8 @@ export interface SyncResult {
    * (events judged meanwhile) is counted too.
    */
   cpuMs?: number;
+  /** With EUCANET_PHASES set: the sync's phases, "wall/cpu" ms each (util/phases.ts). */
+  phases?: Record<string, string>;
   /**
    * incremental: a new store version, only what changed since the last good
    * sync read and reconciled; full: everything read and reconciled (at start,
@@ -158,6 +160,11 @@ export interface AgentEvents {
    * hosts were removed, the hosts file rewritten) failed; a full sync follows.
    */
   'dhcp-error': [Error];
+  /**
+   * The conntrack step of an incremental sync, run after the sync was
+   * reported (off its path), failed; a full sync follows.
+   */
+  'conntrack-error': [Error];
 }
 
 export interface AgentStatus {

@@ -57,6 +57,9 @@ export async function agentCmd(v: CliValues): Promise<number> {
     if (!onEtcd || onEtcd.logSync(r)) process.stdout.write(`${formatSync(r, json, name)}\n`);
   });
   agent.on('dnsmasq-exit', (pid) => log('dnsmasq-exit', { pid }, `dnsmasq (pid ${pid}) is gone: restarting it`));
+  agent.on('conntrack-error', (err) =>
+    log('conntrack-error', { error: err.message.split('\n')[0] }, `conntrack after the sync failed: ${err.message.split('\n')[0]}; a full sync follows`),
+  );
   agent.on('dhcp-error', (err) =>
     log('dhcp-error', { error: err.message.split('\n')[0] }, `DHCP after the sync failed: ${err.message.split('\n')[0]}; a full sync follows`),
   );
