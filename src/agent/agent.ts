@@ -28,6 +28,9 @@ import type { AgentEvents, AgentOptions, AgentStatus, Applied, DriftSignal, Drif
 
 export type { AgentEvents, AgentOptions, AgentStatus, Applied } from './types.js';
 
+/** How many times the warm-up is started when syncs keep stopping it. */
+const WARM_UP_TRIES = 3;
+
 export class Agent extends EventEmitter<AgentEvents> {
   readonly role: Role;
   readonly netns?: Netns;
@@ -65,6 +68,9 @@ export class Agent extends EventEmitter<AgentEvents> {
   private readonly interfaces = new KnownInterfaces();
   /** The kinds of change the warm-up rehearsed, in order (for tests). */
   readonly rehearsed: string[] = [];
+  /** The warm-up has yet to run (the start went well, and something ran when it was to, or stopped it). */
+  private warmUpDue = false;
+  private warmUpTries = 0;
 
   constructor(private readonly opts: AgentOptions) {
     super();
@@ -113,7 +119,8 @@ export class Agent extends EventEmitter<AgentEvents> {
     if (resync > 0) this.timers.push(setInterval(() => this.kick('resync'), resync * 1000));
     if (this.role.role === 'cc') this.timers.push(setInterval(() => this.checkDnsmasq(), this.opts.dnsmasqCheckMs ?? 500));
     const first = await this.sync('start');
-    if (first.result === 'ok' && this.opts.warmUp !== false) this.coalescer.idle(() => this.warmUp());
+    this.warmUpDue = first.result === 'ok' && this.opts.warmUp !== false;
+    this.warmUpSoon();
     return first;
   }
 
@@ -123,20 +130,22 @@ export class Agent extends EventEmitter<AgentEvents> {
    * twice, so that the first
    * operation does not pay for compiling it (at 5000 instances its sync took
    * 50-60 ms more CPU than the ones after it). The state is the one applied:
-   * the delta is empty, no op is sent, no sync is reported. A sync requested
-   * meanwhile waits for it (tens of ms at 5000); a new version stops it.
+   * the delta is empty, no op is sent, no sync is reported; then the
+   * rehearsals (rehearse()). A sync requested meanwhile waits for the step
+   * in progress (tens of ms at 5000) and stops it, as a new version does;
+   * true when it ran to its end.
    */
-  private async warmUp(): Promise<void> {
+  private async warmUp(): Promise<boolean> {
     for (let i = 0; i < 2; i++) {
       this.source.warmUp?.();
       const previous = this.snapshot;
       const applied = this.applied;
-      if (!previous || !applied || this.warmUpStopped()) return;
+      if (!previous || !applied || this.warmUpStopped()) return false;
       const read = await this.source.read(applied);
-      if (read.version !== applied.version || this.warmUpStopped()) return;
+      if (read.version !== applied.version || this.warmUpStopped()) return false;
       await applyRole(applied.state, this.role, this.applyOptions(previous, this.driftSource && this.interfaces.peek()));
     }
-    await this.rehearse();
+    return this.rehearse();
   }
 
   /**
@@ -146,18 +155,33 @@ export class Agent extends EventEmitter<AgentEvents> {
    * (applyRole's `rehearse`: nothing sent or written). A sync requested
    * meanwhile waits at most for the step in progress.
    */
-  private async rehearse(): Promise<void> {
+  private async rehearse(): Promise<boolean> {
     const previous = this.snapshot;
     const applied = this.applied;
-    if (!previous || !applied) return;
+    if (!previous || !applied) return false;
     const variants = rehearsalsOf(applied.state, this.role);
     for (let i = 0; i < 2; i++)
       for (const v of variants) {
-        if (this.warmUpStopped() || this.snapshot !== previous) return;
+        if (this.warmUpStopped() || this.snapshot !== previous) return false;
         if (!planMayChange(applied.state, v.state, this.role)) continue;
         await applyRole(v.state, this.role, { ...this.applyOptions(previous, this.driftSource && this.interfaces.peek()), rehearse: true });
         this.rehearsed.push(v.kind);
       }
+    return true;
+  }
+
+  /**
+   * Runs the warm-up if it is due and nothing else runs or waits; else it
+   * stays due, and is tried again after the next sync that succeeds (a
+   * drift sync often follows the start: events of the start itself).
+   */
+  private warmUpSoon(): void {
+    if (!this.warmUpDue || !this.started) return;
+    this.coalescer.idle(async () => {
+      this.warmUpDue = false;
+      // Stopped by a sync that waited (or a new version): again after it, a few times at most.
+      if (!(await this.warmUp()) && ++this.warmUpTries < WARM_UP_TRIES) this.warmUpDue = true;
+    });
   }
 
   /** The warm-up stops when the agent stops, a new version is there or a sync waits. */
@@ -257,6 +281,7 @@ export class Agent extends EventEmitter<AgentEvents> {
     const ended = this.judge.syncEnded(this.wanted, this.wantedFdb);
     this.wanted = this.wantedFdb = undefined;
     for (const what of ended) this.onDrift({ kind: 'drift', what });
+    if (this.warmUpDue && out.result === 'ok') setImmediate(() => this.warmUpSoon());
     return out;
   }
 

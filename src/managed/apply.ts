@@ -84,7 +84,9 @@ export interface ApplyOptions {
    * conntrack step: the result's `conntrackAfter` does, when the caller
    * calls it (the agent: after it reported the sync, off its path), and then
    * records it in the snapshot. Until it succeeds the snapshot says the step
-   * is owed, and the next apply runs it. A full apply always runs it.
+   * is owed, and the next apply runs it. A full apply always runs it, and
+   * so does an apply without `handle` (the step uses the caller's handle,
+   * which must still be open then).
    */
   conntrackAfter?: boolean;
 }
@@ -173,7 +175,7 @@ export async function applyRole(state: AllocatedState, role: Role, opts: ApplyOp
       const natKey = natKeyOf(pre.state);
       try {
         if (previous?.natKey === natKey) snapshot.natKey = natKey;
-        else if (previous && opts.conntrackAfter) out.conntrackAfter = conntrackLater(h, pre.state, r.ops, snapshot, natKey);
+        else if (previous && opts.conntrackAfter && opts.handle) out.conntrackAfter = conntrackLater(h, pre.state, r.ops, snapshot, natKey);
         else {
           out.conntrack = await applyConntrack(h, pre.state, r.ops);
           snapshot.natKey = natKey;
