@@ -79,6 +79,7 @@ export class Agent extends EventEmitter<AgentEvents> {
     this.source = opts.source;
     if (opts.drift !== false) this.driftSource = opts.drift ?? new NetnsEvents(opts.netns);
     this.coalescer = new Coalescer((t) => this.run(t), opts.minGapMs ?? 200);
+    if (opts.onIdle) this.coalescer.onIdle = opts.onIdle;
     this.judge = new DriftJudge(opts.role.role, (p) => this.ownPort(p));
     this.backoff = new Backoff(opts.retryMs?.initial ?? 100, opts.retryMs?.max ?? 30_000);
   }

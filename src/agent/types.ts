@@ -137,6 +137,13 @@ export interface AgentOptions {
   minGapMs?: number;
   /** After the start sync, run the path of a new version twice on the state in hand (nothing sent) to compile it (default true). */
   warmUp?: boolean;
+  /**
+   * Called when a sync (or the work the agent does after one: the warm-up,
+   * an incremental sync's conntrack step) ended and nothing else runs or
+   * waits: the process is about to be idle. `eucanet agent` collects V8's
+   * young generation there (idle-gc.ts), off the next sync's path.
+   */
+  onIdle?: () => void;
   /** How often the CC's dnsmasq is checked for life, in ms (default 500). */
   dnsmasqCheckMs?: number;
 }

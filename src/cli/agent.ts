@@ -6,6 +6,7 @@ import type { Server } from 'node:http';
 import { Agent } from '../agent/agent.js';
 import { StoreSource } from '../agent/store-source.js';
 import { formatSync } from '../agent/log.js';
+import { minorGc } from '../agent/idle-gc.js';
 import { AgentMetrics, parseListen, serveMetrics } from '../agent/metrics.js';
 import { ValidationError } from '../errors.js';
 import { roleOf } from './apply.js';
@@ -46,6 +47,7 @@ export async function agentCmd(v: CliValues): Promise<number> {
   const source = new StoreSource(store);
   const agent = new Agent({
     role,
+    onIdle: minorGc(),
     ...(v.netns !== undefined ? { netns: v.netns } : {}),
     source,
     resyncSeconds: resync,
