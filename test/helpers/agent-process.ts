@@ -26,9 +26,9 @@ export class AgentProcess {
     this.exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal, at: Date.now() })));
   }
 
-  /** Starts `eucanet agent --json ARGS...`. */
-  static start(args: string[]): AgentProcess {
-    return new AgentProcess(spawn(process.execPath, [cliPath, 'agent', '--json', ...args], { stdio: ['ignore', 'pipe', 'pipe'] }));
+  /** Starts `eucanet agent --json ARGS...` (with node's `nodeFlags`, if any: --trace-gc prints on stdout, a `text` line each). */
+  static start(args: string[], nodeFlags: string[] = []): AgentProcess {
+    return new AgentProcess(spawn(process.execPath, [...nodeFlags, cliPath, 'agent', '--json', ...args], { stdio: ['ignore', 'pipe', 'pipe'] }));
   }
 
   get pid(): number {
