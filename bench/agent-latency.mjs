@@ -41,6 +41,7 @@ import { allocate } from '../dist/managed/allocate.js';
 import { withAllocations } from '../dist/managed/document.js';
 import { update } from '../dist/store/update.js';
 import { writeFileAtomic } from '../dist/util/file.js';
+import { formatState } from '../dist/managed/statefile.js';
 import { must } from '../dist/util/must.js';
 
 /** @typedef {{ role: 'cc' } | { role: 'nc', node: string }} Role */
@@ -252,7 +253,9 @@ async function oneSize(n) {
   const dir = mkdtempSync(join(tmpdir(), 'eucanet-agentlat-'));
   chmodSync(dir, 0o711); // dnsmasq re-reads its hosts file as nobody
   const file = join(dir, 'cloud.json');
-  await writeFileAtomic(file, JSON.stringify(allocatedCloudOf(n)));
+  // As the operations write it (formatState: the file's own format), else the
+  // first operation's write re-formats every byte and its version is parsed whole.
+  await writeFileAtomic(file, formatState(allocatedCloudOf(n)));
   const cc = `eualc${process.pid}`;
   const nc = `eualn${process.pid}`;
   ip('netns', 'add', cc);
