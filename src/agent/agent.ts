@@ -180,8 +180,11 @@ export class Agent extends EventEmitter<AgentEvents> {
     if (!this.warmUpDue || !this.started) return;
     this.coalescer.idle(async () => {
       this.warmUpDue = false;
+      const t0 = performance.now();
+      const done = await this.warmUp();
       // Stopped by a sync that waited (or a new version): again after it, a few times at most.
-      if (!(await this.warmUp()) && ++this.warmUpTries < WARM_UP_TRIES) this.warmUpDue = true;
+      if (!done && ++this.warmUpTries < WARM_UP_TRIES) this.warmUpDue = true;
+      this.emit('warmed-up', { done, ms: Math.round(performance.now() - t0), rehearsed: [...this.rehearsed] });
     });
   }
 

@@ -163,6 +163,12 @@ export interface AgentEvents {
   /** The CC's dnsmasq was found dead (pid), before it is restarted. */
   'dnsmasq-exit': [number];
   /**
+   * The warm-up after the start ended (agent.ts warmUp): `done` false when
+   * a sync stopped it (it runs again after that sync, a few times at most);
+   * `rehearsed` the kinds of change it rehearsed so far.
+   */
+  'warmed-up': [{ done: boolean; ms: number; rehearsed: string[] }];
+  /**
    * What a CC's incremental DHCP left to do after its sync (a reload after
    * hosts were removed, the hosts file rewritten) failed; a full sync follows.
    */

@@ -58,6 +58,9 @@ export async function agentCmd(v: CliValues): Promise<number> {
   agent.on('sync', (r) => {
     if (!onEtcd || onEtcd.logSync(r)) process.stdout.write(`${formatSync(r, json, name)}\n`);
   });
+  agent.on('warmed-up', (w) =>
+    log('warmed-up', w, `warm-up ${w.done ? 'done' : 'stopped by a sync'} in ${w.ms} ms (rehearsed: ${w.rehearsed.join(', ') || 'nothing'})`),
+  );
   agent.on('dnsmasq-exit', (pid) => log('dnsmasq-exit', { pid }, `dnsmasq (pid ${pid}) is gone: restarting it`));
   agent.on('conntrack-error', (err) =>
     log('conntrack-error', { error: err.message.split('\n')[0] }, `conntrack after the sync failed: ${err.message.split('\n')[0]}; a full sync follows`),

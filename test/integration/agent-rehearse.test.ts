@@ -57,7 +57,14 @@ describe.skipIf(!isRoot)("the agent's warm-up rehearsal (root)", () => {
         const cc = new Agent({ role: { role: 'cc' }, netns: ccNs, source: new StoreSource(store), resyncSeconds: 0, dhcpOptions: { stateDir } });
         const nc = new Agent({ role: { role: 'nc', node: 'nc1' }, netns: ncNs, source: new StoreSource(store), resyncSeconds: 0 });
         const seen: SyncResult[] = [];
-        for (const a of [cc, nc]) a.on('sync', (r) => seen.push(r));
+        const warm = new Map<Agent, Array<{ done: boolean; rehearsed: string[] }>>([
+          [cc, []],
+          [nc, []],
+        ]);
+        for (const a of [cc, nc]) {
+          a.on('sync', (r) => seen.push(r));
+          a.on('warmed-up', (w) => warm.get(a)!.push(w));
+        }
         let dnsmasq: number | undefined;
         try {
           for (const a of [cc, nc]) expect(await a.start()).toMatchObject({ result: 'ok', mode: 'full' });
@@ -71,6 +78,10 @@ describe.skipIf(!isRoot)("the agent's warm-up rehearsal (root)", () => {
           expect(cc.rehearsed).toEqual(['authorize', 'run-instance', 'associate-address', 'authorize', 'run-instance', 'associate-address']);
           // The NC plans neither rules nor public addresses: those variants are proven not to concern it (relevance.ts).
           expect(nc.rehearsed).toEqual(['run-instance', 'run-instance']);
+          // Its end said (the log's `warmed-up`): done, with what it rehearsed.
+          for (const t0 = Date.now(); !warm.get(nc)!.some((w) => w.done); await sleep(10)) if (Date.now() - t0 > 5000) throw new Error('no warmed-up');
+          expect(warm.get(cc)!.at(-1)).toMatchObject({ done: true, rehearsed: cc.rehearsed });
+          expect(warm.get(nc)!.at(-1)).toMatchObject({ done: true, rehearsed: nc.rehearsed });
           await sleep(300); // events of the namespaces, if any, judged
           // (A drift sync may follow a start: events of the start itself. None changes anything.)
           expect(
