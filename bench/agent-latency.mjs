@@ -18,7 +18,8 @@
 // (SIGHUP, 5000 hosts re-read): that reload is not timed.
 // After each run, outside the timing, the kernel is read with `nft -j` and
 // `ip -j` to check the change is really there (the run fails otherwise).
-// Each operation is undone (unmeasured) before the next run.
+// Each operation is undone (unmeasured) before the next run. The operations
+// start once both agents logged the end of their warm-up (`warmed-up`).
 // Then the agents' idle CPU over 20 s right after the last operation and over
 // the 20 s after that (process CPU time from /proc/PID/stat) and their RSS.
 //
@@ -41,6 +42,7 @@ import { allocate } from '../dist/managed/allocate.js';
 import { withAllocations } from '../dist/managed/document.js';
 import { update } from '../dist/store/update.js';
 import { writeFileAtomic } from '../dist/util/file.js';
+import { formatState } from '../dist/managed/statefile.js';
 import { must } from '../dist/util/must.js';
 
 /** @typedef {{ role: 'cc' } | { role: 'nc', node: string }} Role */
@@ -81,6 +83,7 @@ class ProcAgent extends EventEmitter {
       const o = JSON.parse(l);
       // EUCANET_BENCH_LOG=1: every log line of the agents on stderr, with the time (what ran when: a resync, a retry).
       if (process.env.EUCANET_BENCH_LOG) console.error(`${role.role} ${performance.now().toFixed(0)}: ${l}`);
+      if (o.event === 'warmed-up') return void this.emit('warmed-up', o);
       if (o.event !== 'sync') return;
       if (o.dnsmasqPid !== undefined) this.dnsmasqPid = o.dnsmasqPid;
       this.emit('sync', o);
@@ -252,7 +255,9 @@ async function oneSize(n) {
   const dir = mkdtempSync(join(tmpdir(), 'eucanet-agentlat-'));
   chmodSync(dir, 0o711); // dnsmasq re-reads its hosts file as nobody
   const file = join(dir, 'cloud.json');
-  await writeFileAtomic(file, JSON.stringify(allocatedCloudOf(n)));
+  // As the operations write it (formatState: the file's own format), else the
+  // first operation's write re-formats every byte and its version is parsed whole.
+  await writeFileAtomic(file, formatState(allocatedCloudOf(n)));
   const cc = `eualc${process.pid}`;
   const nc = `eualn${process.pid}`;
   ip('netns', 'add', cc);
@@ -280,10 +285,27 @@ async function oneSize(n) {
     agents.push(ccA, ncA);
     record(ccA);
     record(ncA);
+    // The operations start once both agents warmed up (their warm-up after
+    // the start: the paths of each kind of change compiled), as a deployed
+    // agent has long before its first operation; at most 15 s.
+    const warm = agents.map(
+      (a) =>
+        new Promise((resolve) => {
+          const t = setTimeout(() => resolve({ done: false, ms: NaN, rehearsed: ['(no warmed-up in 15 s)'] }), 15_000);
+          /** @type {EventEmitter} */ (/** @type {unknown} */ (a)).on('warmed-up', (/** @type {{ done: boolean }} */ w) => {
+            if (w.done) {
+              clearTimeout(t);
+              resolve(w);
+            }
+          });
+        }),
+    );
     const t0 = performance.now();
     const first = await Promise.all(agents.map((a) => a.start()));
     for (const f of first) if (f.result !== 'ok') throw new Error(`start: ${f.result} ${f.error}`);
     const startMs = performance.now() - t0;
+    const warmedUp = await Promise.all(warm);
+    if (process.env.EUCANET_BENCH_LOG) console.error(`bench: warmed up ${performance.now() - t0} ms after the start: ${JSON.stringify(warmedUp)}`);
     const nGroups = cloudOf(n).groups.length;
     /** @type {Record<string, number[]>} */
     const lat = { revoke: [], authorize: [], 'run-instance': [], 'associate-address': [] };
@@ -354,7 +376,9 @@ async function oneSize(n) {
     // Two windows: the first right after the last operation (V8 may still
     // shrink its heap then: a full collection or two, once), the second the
     // steady state of an agent with nothing to do.
+    if (process.env.EUCANET_BENCH_LOG) console.error(`bench ${performance.now().toFixed(0)}: idle windows start`);
     const idle = await idleCpu(IDLE_S, pids);
+    if (process.env.EUCANET_BENCH_LOG) console.error(`bench ${performance.now().toFixed(0)}: second idle window starts`);
     const idleSettled = await idleCpu(IDLE_S, pids);
     const rssMiB = pids.reduce(
       (/** @type {number} */ t, p) => t + Number(must(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${p}/status`, 'utf8')), 'VmRSS')[1]) / 1024,

@@ -15,6 +15,7 @@ import { authorize, revoke, runInstance, terminateInstance } from '../dist/manag
 import { FileStore } from '../dist/store/file.js';
 import { update } from '../dist/store/update.js';
 import { writeFileAtomic } from '../dist/util/file.js';
+import { formatState } from '../dist/managed/statefile.js';
 import { allocatedCloudOf } from './agent-latency.mjs';
 
 const arg = (/** @type {string} */ k, /** @type {string} */ d) => {
@@ -31,7 +32,8 @@ const OPS = arg('ops', 'rules');
 const dir = mkdtempSync(join(tmpdir(), 'eucanet-agentprof-'));
 chmodSync(dir, 0o711);
 const file = join(dir, 'cloud.json');
-await writeFileAtomic(file, JSON.stringify(allocatedCloudOf(N)));
+// As the operations write it (formatState), else the first version is parsed whole.
+await writeFileAtomic(file, formatState(allocatedCloudOf(N)));
 const ns = `eualp${process.pid}`;
 const ip = (/** @type {string[]} */ ...a) => execFileSync('ip', a);
 ip('netns', 'add', ns);
@@ -44,7 +46,9 @@ try {
   ip('-n', ns, 'link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', 'eth1');
   ip('-n', ns, 'link', 'set', 'eth0', 'up');
   ip('-n', ns, 'link', 'set', 'eth1', 'up');
-  const nodeArgs = PROF ? ['--cpu-prof', '--cpu-prof-dir', dir] : [];
+  // EUCANET_AGENT_NODE_FLAGS: more node flags for the agent child (e.g. --cpu-prof-interval 100, --trace-gc).
+  const flags = (process.env.EUCANET_AGENT_NODE_FLAGS ?? '').split(' ').filter(Boolean);
+  const nodeArgs = [...flags, ...(PROF ? ['--cpu-prof', '--cpu-prof-dir', dir] : [])];
   child = spawn(
     process.execPath,
     [

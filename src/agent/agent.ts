@@ -17,8 +17,10 @@ import type { Netns } from '../sys/netns-path.js';
 import { Backoff } from './backoff.js';
 import { Coalescer } from './coalesce.js';
 import { MAX_REASONS, invalidOf, oneLine } from './result.js';
-import { versionChange } from './relevance.js';
+import { planMayChange, versionChange } from './relevance.js';
 import { syncPeers } from './peer-sync.js';
+import { rehearsalsOf } from './rehearse.js';
+import { phase, phaseCount, phasesOn, phasesSince } from '../util/phases.js';
 import { NetnsEvents } from './netns-events.js';
 import { KnownInterfaces, type Interfaces } from './known-interfaces.js';
 import { DriftJudge, wantedLinksOf, type JudgedEvent, type Wanted, type WantedLink } from './drift.js';
@@ -26,6 +28,9 @@ import { wantedFdbAfter, type FdbPatch } from './drift-fdb.js';
 import type { AgentEvents, AgentOptions, AgentStatus, Applied, DriftSignal, DriftSource, StateRead, StateSource, SyncResult, SyncTrigger } from './types.js';
 
 export type { AgentEvents, AgentOptions, AgentStatus, Applied } from './types.js';
+
+/** How many times the warm-up is started when syncs keep stopping it. */
+const WARM_UP_TRIES = 3;
 
 export class Agent extends EventEmitter<AgentEvents> {
   readonly role: Role;
@@ -62,6 +67,11 @@ export class Agent extends EventEmitter<AgentEvents> {
   private stopped = false;
   /** The interfaces preflight last found, passed on to the next sync while no link event named one. */
   private readonly interfaces = new KnownInterfaces();
+  /** The kinds of change the warm-up rehearsed, in order (for tests). */
+  readonly rehearsed: string[] = [];
+  /** The warm-up has yet to run (the start went well, and something ran when it was to, or stopped it). */
+  private warmUpDue = false;
+  private warmUpTries = 0;
 
   constructor(private readonly opts: AgentOptions) {
     super();
@@ -70,6 +80,7 @@ export class Agent extends EventEmitter<AgentEvents> {
     this.source = opts.source;
     if (opts.drift !== false) this.driftSource = opts.drift ?? new NetnsEvents(opts.netns);
     this.coalescer = new Coalescer((t) => this.run(t), opts.minGapMs ?? 200);
+    if (opts.onIdle) this.coalescer.onIdle = opts.onIdle;
     this.judge = new DriftJudge(opts.role.role, (p) => this.ownPort(p));
     this.backoff = new Backoff(opts.retryMs?.initial ?? 100, opts.retryMs?.max ?? 30_000);
   }
@@ -111,11 +122,12 @@ export class Agent extends EventEmitter<AgentEvents> {
     if (this.role.role === 'cc') this.timers.push(setInterval(() => this.checkDnsmasq(), this.opts.dnsmasqCheckMs ?? 500));
     const first = await this.sync('start');
     const w = this.opts.warmUp;
-    if (first.result === 'ok' && w !== false) {
-      const go = () => this.coalescer.idle(() => this.warmUp());
-      if (typeof w === 'function') void w().then(go, go);
-      else go();
-    }
+    this.warmUpDue = first.result === 'ok' && w !== false;
+    // A function: the warm-up waits for its promise (on etcd, the first sync's status put, which its CPU would hold back).
+    if (this.warmUpDue && typeof w === 'function') {
+      const go = () => this.warmUpSoon();
+      void w().then(go, go);
+    } else this.warmUpSoon();
     return first;
   }
 
@@ -125,19 +137,66 @@ export class Agent extends EventEmitter<AgentEvents> {
    * twice, so that the first
    * operation does not pay for compiling it (at 5000 instances its sync took
    * 50-60 ms more CPU than the ones after it). The state is the one applied:
-   * the delta is empty, no op is sent, no sync is reported. A sync requested
-   * meanwhile waits for it (tens of ms at 5000); a new version stops it.
+   * the delta is empty, no op is sent, no sync is reported; then the
+   * rehearsals (rehearse()). A sync requested meanwhile waits for the step
+   * in progress (tens of ms at 5000) and stops it, as a new version does;
+   * true when it ran to its end.
    */
-  private async warmUp(): Promise<void> {
+  private async warmUp(): Promise<boolean> {
     for (let i = 0; i < 2; i++) {
       this.source.warmUp?.();
       const previous = this.snapshot;
       const applied = this.applied;
-      if (!previous || !applied || !this.started || this.storeChanged) return;
+      if (!previous || !applied || this.warmUpStopped()) return false;
       const read = await this.source.read(applied);
-      if (read.version !== applied.version || !this.started || this.storeChanged) return;
+      if (read.version !== applied.version || this.warmUpStopped()) return false;
       await applyRole(applied.state, this.role, this.applyOptions(previous, this.driftSource && this.interfaces.peek()));
     }
+    return this.rehearse();
+  }
+
+  /**
+   * The warm-up's second half: each kind of change an operation makes (a
+   * rule, an instance, a public address: rehearse.ts) planned incrementally
+   * on the state in hand as far as the commit, twice, and stopped there
+   * (applyRole's `rehearse`: nothing sent or written). A sync requested
+   * meanwhile waits at most for the step in progress.
+   */
+  private async rehearse(): Promise<boolean> {
+    const previous = this.snapshot;
+    const applied = this.applied;
+    if (!previous || !applied) return false;
+    const variants = rehearsalsOf(applied.state, this.role);
+    for (let i = 0; i < 2; i++)
+      for (const v of variants) {
+        if (this.warmUpStopped() || this.snapshot !== previous) return false;
+        if (!planMayChange(applied.state, v.state, this.role)) continue;
+        await applyRole(v.state, this.role, { ...this.applyOptions(previous, this.driftSource && this.interfaces.peek()), rehearse: true });
+        this.rehearsed.push(v.kind);
+      }
+    return true;
+  }
+
+  /**
+   * Runs the warm-up if it is due and nothing else runs or waits; else it
+   * stays due, and is tried again after the next sync that succeeds (a
+   * drift sync often follows the start: events of the start itself).
+   */
+  private warmUpSoon(): void {
+    if (!this.warmUpDue || !this.started) return;
+    this.coalescer.idle(async () => {
+      this.warmUpDue = false;
+      const t0 = performance.now();
+      const done = await this.warmUp();
+      // Stopped by a sync that waited (or a new version): again after it, a few times at most.
+      if (!done && ++this.warmUpTries < WARM_UP_TRIES) this.warmUpDue = true;
+      this.emit('warmed-up', { done, ms: Math.round(performance.now() - t0), rehearsed: [...this.rehearsed] });
+    });
+  }
+
+  /** The warm-up stops when the agent stops, a new version is there or a sync waits. */
+  private warmUpStopped(): boolean {
+    return !this.started || this.storeChanged || this.coalescer.waiting;
   }
 
   /** A sync now (or the pending one, if one is running): resolves with the sync that covered it. */
@@ -208,6 +267,7 @@ export class Agent extends EventEmitter<AgentEvents> {
   private async run(triggers: SyncTrigger[]): Promise<SyncResult> {
     const t0 = performance.now();
     const cpu0 = process.cpuUsage();
+    const mark = phasesOn() ? phaseCount() : 0;
     const base: Pick<SyncResult, 'seq' | 'trigger' | 'triggers' | 'drift'> = { seq: ++this.seq, trigger: triggers[0], triggers };
     if (this.reasons.length) base.drift = this.reasons.splice(0);
     this.judge.syncStarted();
@@ -222,6 +282,7 @@ export class Agent extends EventEmitter<AgentEvents> {
     out.ms = Math.round((performance.now() - t0) * 10) / 10;
     const cpu = process.cpuUsage(cpu0);
     out.cpuMs = Math.round((cpu.user + cpu.system) / 100) / 10;
+    if (phasesOn()) out.phases = phasesSince(mark, { wall: t0, cpu: (cpu0.user + cpu0.system) / 1000 });
     this.afterSync(out);
     this.last = { at: Date.now(), result: out.result, ms: out.ms, ops: out.ops, ...(out.error !== undefined ? { error: out.error } : {}) };
     this.emit('sync', out);
@@ -230,15 +291,18 @@ export class Agent extends EventEmitter<AgentEvents> {
     const ended = this.judge.syncEnded(this.wanted, this.wantedFdb);
     this.wanted = this.wantedFdb = undefined;
     for (const what of ended) this.onDrift({ kind: 'drift', what });
+    if (this.warmUpDue && out.result === 'ok') setImmediate(() => this.warmUpSoon());
     return out;
   }
 
   /** Reads the newest version and applies it, or the last good one when it is invalid. */
   private async reconcile(triggers: SyncTrigger[]): Promise<Omit<SyncResult, 'seq' | 'trigger' | 'triggers'>> {
     const read = await this.readState(triggers);
+    phase('agent: read');
     let invalid = read.invalid ? invalidOf(read.version, read.invalid) : undefined;
     const quick = read.state && (await this.quick(read.version, read.state, triggers));
     if (quick) return quick;
+    phase('agent: relevance');
     if (read.state) {
       try {
         return this.applyVersion(read.version, read.state, await this.applyNew(read.state, triggers));
@@ -343,7 +407,7 @@ export class Agent extends EventEmitter<AgentEvents> {
       handle: this.handleNow(),
       ...(this.netns !== undefined ? { netns: this.netns } : {}),
       ...(this.opts.dhcpOptions ? { dhcpOptions: this.opts.dhcpOptions } : {}),
-      ...(previous ? { previous } : {}),
+      ...(previous ? { previous, conntrackAfter: true } : {}),
       ...(known ? { knownInterfaces: known } : {}),
     };
   }
@@ -351,7 +415,7 @@ export class Agent extends EventEmitter<AgentEvents> {
   private applyVersion(
     version: string,
     state: AllocatedState,
-    r: Pick<ApplyResult, 'desired' | 'delta' | 'ops' | 'dhcp'>,
+    r: Pick<ApplyResult, 'desired' | 'delta' | 'ops' | 'dhcp' | 'conntrackAfter'>,
   ): Omit<SyncResult, 'seq' | 'trigger' | 'triggers'> {
     if (this.applied?.version !== version) this.applied = { version, state, at: Date.now() };
     // The drift judge's wanted links and FDB: made only when an event needs
@@ -362,6 +426,7 @@ export class Agent extends EventEmitter<AgentEvents> {
     if (!r.delta || r.delta.fdb) this.wantedFdb = wantedFdbAfter(d, r.delta);
     if (r.dhcp) this.dnsmasqPid = r.dhcp.pid;
     if (r.dhcp?.background) this.afterDhcp(r.dhcp.background);
+    if (r.conntrackAfter) this.afterConntrack(r.conntrackAfter);
     const failed = this.incrementalFailed;
     this.incrementalFailed = undefined;
     return {
@@ -388,6 +453,28 @@ export class Agent extends EventEmitter<AgentEvents> {
       this.emit('dhcp-error', err);
       this.kick('dnsmasq');
     });
+  }
+
+  /**
+   * The conntrack step of an incremental sync whose NAT maps changed
+   * (applyRole's conntrackAfter), run once the sync is reported, as side
+   * work: a sync requested meanwhile waits for it. When a sync is asked for
+   * first, that sync runs the step (the snapshot still owes it). If it
+   * fails, a full sync follows, started now.
+   */
+  private afterConntrack(step: () => Promise<unknown>): void {
+    setImmediate(() =>
+      this.coalescer.idle(() =>
+        step().then(
+          () => undefined,
+          (err: unknown) => {
+            this.snapshot = undefined;
+            this.emit('conntrack-error', err instanceof Error ? err : new Error(String(err)));
+            this.kick('retry');
+          },
+        ),
+      ),
+    );
   }
 
   /** Backoff bookkeeping: a failure schedules a retry; success resets. Invalid versions are logged once. */

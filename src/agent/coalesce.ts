@@ -14,10 +14,29 @@ export class Coalescer<R> {
   private closed = false;
   private lastStart = -Infinity;
 
+  /** Called (on the next turn of the event loop) when a sync or side work ended and nothing else runs or waits. */
+  onIdle?: () => void;
+
   constructor(
     private readonly run: (triggers: SyncTrigger[]) => Promise<R>,
     private readonly minGapMs = 0,
   ) {}
+
+  private get quiet(): boolean {
+    return !this.closed && !this.running && !this.pending && !this.side;
+  }
+
+  private ended(): void {
+    if (this.onIdle && this.quiet)
+      setImmediate(() => {
+        if (this.quiet) this.onIdle?.();
+      });
+  }
+
+  /** True while a request waits for the running sync or side work to end. */
+  get waiting(): boolean {
+    return this.pending !== undefined;
+  }
 
   /** True while a sync runs. */
   get busy(): boolean {
@@ -59,6 +78,7 @@ export class Coalescer<R> {
     this.running = p;
     const done = () => {
       if (this.running === p) this.running = undefined;
+      this.ended();
     };
     p.then(done, done);
     return p;
@@ -75,6 +95,7 @@ export class Coalescer<R> {
       .catch(() => undefined)
       .finally(() => {
         if (this.side === p) this.side = undefined;
+        this.ended();
       });
     this.side = p;
   }

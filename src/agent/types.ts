@@ -49,6 +49,8 @@ export interface SyncResult {
    * (events judged meanwhile) is counted too.
    */
   cpuMs?: number;
+  /** With EUCANET_PHASES set: the sync's phases, "wall/cpu" ms each (util/phases.ts). */
+  phases?: Record<string, string>;
   /**
    * incremental: a new store version, only what changed since the last good
    * sync read and reconciled; full: everything read and reconciled (at start,
@@ -142,12 +144,19 @@ export interface AgentOptions {
   minGapMs?: number;
   /**
    * After the start sync, run the path of a new version twice on the state in
-   * hand (nothing sent) to compile it (default true). A function: the warm-up
-   * waits for the promise it returns (called after the start sync; an agent on
-   * etcd: its first sync's status put, whose write the warm-up's CPU would
-   * otherwise hold back).
+   * hand (nothing sent) to compile it, then rehearse each kind of change
+   * (default true). A function: the warm-up waits for the promise it returns
+   * (called after the start sync; an agent on etcd: its first sync's status
+   * put, whose write the warm-up's CPU would otherwise hold back).
    */
   warmUp?: boolean | (() => Promise<unknown>);
+  /**
+   * Called when a sync (or the work the agent does after one: the warm-up,
+   * an incremental sync's conntrack step) ended and nothing else runs or
+   * waits: the process is about to be idle. `eucanet agent` collects V8's
+   * young generation there (idle-gc.ts), off the next sync's path.
+   */
+  onIdle?: () => void;
   /** How often the CC's dnsmasq is checked for life, in ms (default 500). */
   dnsmasqCheckMs?: number;
 }
@@ -167,10 +176,21 @@ export interface AgentEvents {
   /** The CC's dnsmasq was found dead (pid), before it is restarted. */
   'dnsmasq-exit': [number];
   /**
+   * The warm-up after the start ended (agent.ts warmUp): `done` false when
+   * a sync stopped it (it runs again after that sync, a few times at most);
+   * `rehearsed` the kinds of change it rehearsed so far.
+   */
+  'warmed-up': [{ done: boolean; ms: number; rehearsed: string[] }];
+  /**
    * What a CC's incremental DHCP left to do after its sync (a reload after
    * hosts were removed, the hosts file rewritten) failed; a full sync follows.
    */
   'dhcp-error': [Error];
+  /**
+   * The conntrack step of an incremental sync, run after the sync was
+   * reported (off its path), failed; a full sync follows.
+   */
+  'conntrack-error': [Error];
 }
 
 export interface AgentStatus {

@@ -6,6 +6,7 @@ import type { Server } from 'node:http';
 import { Agent } from '../agent/agent.js';
 import { StoreSource } from '../agent/store-source.js';
 import { formatSync } from '../agent/log.js';
+import { minorGc } from '../agent/idle-gc.js';
 import { ValidationError } from '../errors.js';
 import { roleOf } from './apply.js';
 import type { CliValues } from './commands.js';
@@ -49,6 +50,7 @@ export async function agentCmd(v: CliValues): Promise<number> {
   let statusPut: (() => Promise<void>) | undefined;
   const agent = new Agent({
     role,
+    onIdle: minorGc(),
     ...(v.netns !== undefined ? { netns: v.netns } : {}),
     source,
     resyncSeconds: resync,
@@ -61,7 +63,13 @@ export async function agentCmd(v: CliValues): Promise<number> {
   agent.on('sync', (r) => {
     if (!onEtcd || onEtcd.logSync(r)) process.stdout.write(`${formatSync(r, json, name)}\n`);
   });
+  agent.on('warmed-up', (w) =>
+    log('warmed-up', w, `warm-up ${w.done ? 'done' : 'stopped by a sync'} in ${w.ms} ms (rehearsed: ${w.rehearsed.join(', ') || 'nothing'})`),
+  );
   agent.on('dnsmasq-exit', (pid) => log('dnsmasq-exit', { pid }, `dnsmasq (pid ${pid}) is gone: restarting it`));
+  agent.on('conntrack-error', (err) =>
+    log('conntrack-error', { error: err.message.split('\n')[0] }, `conntrack after the sync failed: ${err.message.split('\n')[0]}; a full sync follows`),
+  );
   agent.on('dhcp-error', (err) =>
     log('dhcp-error', { error: err.message.split('\n')[0] }, `DHCP after the sync failed: ${err.message.split('\n')[0]}; a full sync follows`),
   );

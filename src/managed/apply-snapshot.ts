@@ -8,6 +8,8 @@ import type { DhcpNetwork } from '../dhcp/index.js';
 import { stableText } from '../tx/delta.js';
 import type { DesiredState } from '../tx/desired.js';
 import { dhcpNetworksFor } from './apply-dhcp.js';
+import { dhcpNetworksOf } from './roles/dhcp.js';
+import { bridgeOf } from './roles/index.js';
 import { natMapsOf } from './ct-reconcile.js';
 import type { AllocatedInstance, AllocatedState } from './types.js';
 
@@ -75,5 +77,30 @@ export function dhcpNetworksSince(
 ): { networks: DhcpNetwork[]; inputs: DhcpInputs } {
   const inputs = dhcpInputsOf(state, cluster);
   if (previous?.dhcpNets && previous.dhcpInputs && sameInputs(previous.dhcpInputs, inputs)) return { networks: previous.dhcpNets, inputs };
-  return { networks: dhcpNetworksFor(state, cluster), inputs };
+  const grown = previous?.dhcpNets && previous.dhcpInputs && withAppended(previous.dhcpNets, previous.dhcpInputs, inputs, state, cluster);
+  return { networks: grown || dhcpNetworksFor(state, cluster), inputs };
+}
+
+/**
+ * The networks when the only change is one instance appended (run-instance):
+ * the last ones with its host appended to its network (hosts are in the
+ * state's order: the appended instance's is last in its network), without
+ * making every host again. Undefined when that is not the change, or its
+ * network had no host before (the networks themselves change).
+ */
+function withAppended(nets: DhcpNetwork[], prev: DhcpInputs, next: DhcpInputs, state: AllocatedState, cluster: string | undefined): DhcpNetwork[] | undefined {
+  const n = prev.instances.length;
+  if (prev.ctx !== next.ctx || prev.groups !== next.groups || next.instances.length !== n + 1) return undefined;
+  for (let i = 0; i < n; i++) if (!sameHost(prev.instances[i], next.instances[i])) return undefined;
+  const added = dhcpNetworksOf(
+    { ...state, instances: [next.instances[n]] },
+    { bridge: (g) => bridgeOf(state, g), ...(cluster !== undefined ? { cluster } : {}) },
+  );
+  const at = added.findIndex((x) => x.hosts.length);
+  if (at < 0) return nets; // not a host this CC serves (another cluster's node)
+  const into = nets.findIndex((x) => x.interface === added[at].interface && x.subnet === added[at].subnet);
+  if (into < 0) return undefined;
+  const out = nets.slice();
+  out[into] = { ...nets[into], hosts: [...nets[into].hosts, ...added[at].hosts] };
+  return out;
 }

@@ -71,6 +71,24 @@ export interface ApplyOptions {
    * these again.
    */
   knownInterfaces?: ReadonlyMap<string, number>;
+  /**
+   * A rehearsal (the agent's warm-up): the apply runs as far as the commit
+   * (preflight, DHCP's plan, the role's plan, the kernel read and the diff
+   * of what changed since `previous`) and stops there: nothing is sent,
+   * written, started or recorded; the result has no snapshot and `ops` 0
+   * (`plan` says what would have been sent).
+   */
+  rehearse?: boolean;
+  /**
+   * An incremental apply (`previous`) whose NAT maps changed does not run the
+   * conntrack step: the result's `conntrackAfter` does, when the caller
+   * calls it (the agent: after it reported the sync, off its path), and then
+   * records it in the snapshot. Until it succeeds the snapshot says the step
+   * is owed, and the next apply runs it. A full apply always runs it, and
+   * so does an apply without `handle` (the step uses the caller's handle,
+   * which must still be open then).
+   */
+  conntrackAfter?: boolean;
 }
 
 export interface ApplyResult {
@@ -93,6 +111,8 @@ export interface ApplyResult {
   snapshot?: AppliedSnapshot;
   /** An incremental apply: what differed from `previous`. */
   delta?: Delta;
+  /** The conntrack step left to the caller (ApplyOptions.conntrackAfter): run it once; a failure is a ConntrackApplyError. */
+  conntrackAfter?: () => Promise<ApplyConntrack>;
 }
 
 export { dhcpServerFor, planDhcp, type ApplyDhcp, type DhcpOptions } from './apply-dhcp.js';
@@ -127,7 +147,7 @@ export async function applyRole(state: AllocatedState, role: Role, opts: ApplyOp
     const previous = opts.previous;
     const delta = previous ? deltaOf(previous.desired, desired) : undefined;
     // A fresh dnsmasq starts while the network is committed (apply-dhcp.ts startsFresh).
-    const early = dhcp && startsFresh(dhcp) ? await startDhcpEarly(dhcp) : undefined;
+    const early = dhcp && !opts.rehearse && startsFresh(dhcp) ? await startDhcpEarly(dhcp) : undefined;
     let r: Awaited<ReturnType<typeof reconcile>>;
     try {
       r = await reconcile(h, desired, {
@@ -135,11 +155,13 @@ export async function applyRole(state: AllocatedState, role: Role, opts: ApplyOp
         ...(delta ? { only: delta } : {}),
         onPlan: (p) => {
           checkRoleConflict(role.role, p, force);
+          if (opts.rehearse) throw new Rehearsed(p);
           if (p.changes.ops.some((o) => o.op === 'sysctl')) recordSysctls(opts.netns, desired.sysctls ?? {});
         },
         ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
       });
     } catch (err) {
+      if (err instanceof Rehearsed) return { ...base, plan: err.plan, ops: 0, stats: [], foreign: err.plan.foreign, ...(delta ? { delta } : {}) };
       if (dhcp && early) await undoEarlyDhcp(dhcp, early);
       throw err;
     }
@@ -152,8 +174,12 @@ export async function applyRole(state: AllocatedState, role: Role, opts: ApplyOp
     if (role.role === 'cc') {
       const natKey = natKeyOf(pre.state);
       try {
-        if (previous?.natKey !== natKey) out.conntrack = await applyConntrack(h, pre.state, r.ops);
-        snapshot.natKey = natKey;
+        if (previous?.natKey === natKey) snapshot.natKey = natKey;
+        else if (previous && opts.conntrackAfter && opts.handle) out.conntrackAfter = conntrackLater(h, pre.state, r.ops, snapshot, natKey);
+        else {
+          out.conntrack = await applyConntrack(h, pre.state, r.ops);
+          snapshot.natKey = natKey;
+        }
         phase('conntrack');
       } catch (err) {
         if (!(err instanceof ConntrackApplyError)) throw err;
@@ -167,6 +193,22 @@ export async function applyRole(state: AllocatedState, role: Role, opts: ApplyOp
     return out;
   } finally {
     if (h !== opts.handle) h.close();
+  }
+}
+
+/** The conntrack step of an apply, run later by the caller; recorded in the apply's snapshot when it succeeds. */
+function conntrackLater(h: Handle, state: AllocatedState, ops: number, snapshot: AppliedSnapshot, natKey: string): () => Promise<ApplyConntrack> {
+  return async () => {
+    const r = await applyConntrack(h, state, ops);
+    snapshot.natKey = natKey;
+    return r;
+  };
+}
+
+/** Stops a rehearsal's reconcile before its commit, carrying the plan. */
+class Rehearsed extends Error {
+  constructor(readonly plan: ReconcilePlan) {
+    super('rehearsal: stopped before the commit');
   }
 }
 

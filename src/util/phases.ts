@@ -5,12 +5,34 @@
 // (the default), phase() is one test of a constant.
 
 const ON = !!process.env.EUCANET_PHASES;
-const marks: Array<[string, number]> = [];
+const marks: Array<[string, number, number]> = [];
 
 /** Ends the phase `name` now (its time: since the previous phase ended). */
 export function phase(name: string): void {
-  if (ON) marks.push([name, performance.now()]);
+  if (ON) {
+    const c = process.cpuUsage();
+    marks.push([name, performance.now(), (c.user + c.system) / 1000]);
+  }
 }
+
+/**
+ * The phases ended since mark `from` (a length of phaseCount()): per name,
+ * "wall/cpu" ms (the process's CPU time over the phase), in the order met.
+ * A long-lived process (the agent) reports each sync's phases this way.
+ */
+export function phasesSince(from: number, start: { wall: number; cpu: number }): Record<string, string> {
+  const out: Record<string, [number, number]> = {};
+  let prev = [start.wall, start.cpu];
+  for (const [name, t, c] of marks.slice(from)) {
+    const had = out[name] ?? [0, 0];
+    out[name] = [had[0] + t - prev[0], had[1] + c - prev[1]];
+    prev = [t, c];
+  }
+  return Object.fromEntries(Object.entries(out).map(([k, [w, c]]) => [k, `${w.toFixed(1)}/${c.toFixed(1)}`]));
+}
+
+/** How many phases have ended so far (for phasesSince). */
+export const phaseCount = (): number => marks.length;
 
 /** Whether phases are being recorded (EUCANET_PHASES is set). */
 export const phasesOn = (): boolean => ON;

@@ -26,10 +26,12 @@ export class AgentProcess {
     this.exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal, at: Date.now() })));
   }
 
-  /** Starts `eucanet agent --json ARGS...` (with `env` added to this process's environment). */
-  static start(args: string[], env?: Record<string, string>): AgentProcess {
-    const opts = { stdio: ['ignore', 'pipe', 'pipe'] as ['ignore', 'pipe', 'pipe'], ...(env ? { env: { ...process.env, ...env } } : {}) };
-    return new AgentProcess(spawn(process.execPath, [cliPath, 'agent', '--json', ...args], opts));
+  /** Starts `eucanet agent --json ARGS...`, with node's `nodeFlags` if any (--trace-gc prints on stdout, a `text` line each) and `env` added to this process's environment. */
+  static start(args: string[], opts: { nodeFlags?: string[]; env?: Record<string, string> } = {}): AgentProcess {
+    const env = opts.env ? { env: { ...process.env, ...opts.env } } : {};
+    return new AgentProcess(
+      spawn(process.execPath, [...(opts.nodeFlags ?? []), cliPath, 'agent', '--json', ...args], { stdio: ['ignore', 'pipe', 'pipe'], ...env }),
+    );
   }
 
   get pid(): number {

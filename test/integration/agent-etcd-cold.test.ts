@@ -52,7 +52,7 @@ describe.skipIf(!isRoot)('an agent cold on etcd (root, a real etcd)', () => {
           await withNetns(async (ns) => {
             execFileSync('ip', ['-n', ns, 'link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', 'eth1']);
             const args = ['--role', 'nc', '--node', 'nc1', '--netns', ns, '--etcd', etcd.url, '--cloud', cloud, '--host', 'cold', '--resync', '0'];
-            const a = AgentProcess.start(args, { NODE_OPTIONS: `--require ${hook}` });
+            const a = AgentProcess.start(args, { env: { NODE_OPTIONS: `--require ${hook}` } });
             try {
               await watch.reached('cold', rev, 20_000);
               const [row] = (await readCloudStatus(store.client, cloud)).hosts;

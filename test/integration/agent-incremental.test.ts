@@ -34,7 +34,7 @@ import { FileStore } from '../../src/store/file.js';
 import { update } from '../../src/store/update.js';
 import { writeFileAtomic } from '../../src/util/file.js';
 import { repoRoot } from '../helpers/cli.js';
-import { isRoot, nsExec, withNetns } from '../helpers/netns.js';
+import { isRoot, nsExec, withHandle, withNetns } from '../helpers/netns.js';
 
 if (!isRoot) console.warn('test/integration/agent-incremental.test.ts: skipped, needs root');
 
@@ -259,6 +259,65 @@ describe.skipIf(!isRoot)('the agent applies a new store version incrementally (r
       expect(nsExec(cc.ns, 'nft', ['list', 'map', 'ip', 'eucanet', 'priv2pub'])).not.toMatch(/192\.168\.32\.200/);
     });
   }, 60_000);
+
+  it('an incremental sync that moved a public address reports once the maps are committed, then deletes the stale conntrack entry off its path', async () => {
+    await withCloud(async (store, cc) => {
+      let pub = '';
+      const a = await write(store, [cc], (s) => {
+        const r = allocateAddress(s);
+        pub = (r.changes[0] as { ip: string }).ip;
+        return r;
+      });
+      expect(a[0]).toMatchObject({ result: 'ok' });
+      expect(nsExec(cc.ns, 'nft', ['list', 'map', 'ip', 'eucanet', 'pub2priv'])).not.toContain(pub);
+      // A flow to the address made before it was associated (un-NATed): stale once it maps to i-3.
+      nsExec(cc.ns, 'conntrack', ['-I', '-s', '203.0.113.5', '-d', pub, '-p', 'udp', '--sport', '5000', '--dport', '7000', '-t', '120']);
+      const entries = () => nsExec(cc.ns, 'sh', ['-c', 'conntrack -L 2>/dev/null']);
+      expect(entries()).toContain(`dst=${pub}`);
+      // What the kernel holds when the sync is reported (read synchronously in its event).
+      let atSync: { map: string; ct: string } | undefined;
+      cc.agent.once('sync', () => (atSync = { map: nsExec(cc.ns, 'nft', ['list', 'map', 'ip', 'eucanet', 'pub2priv']), ct: entries() }));
+      const [r] = await write(store, [cc], (s) => associateAddress(s, pub, 'i-3'));
+      expect(r).toMatchObject({ result: 'ok', mode: 'incremental' });
+      expect(atSync?.map, 'the NAT map at the sync').toContain(pub);
+      expect(atSync?.ct, 'the stale entry is still there when the sync is reported').toContain(`dst=${pub}`);
+      for (const t0 = Date.now(); entries().includes(`dst=${pub}`); await sleep(10))
+        if (Date.now() - t0 > 5000) throw new Error('the stale conntrack entry was not deleted after the sync');
+      // The step done, the next incremental sync with the maps unchanged does not run it again.
+      const [n] = await write(store, [cc], (s) => authorize(s, 'admin/web', { protocol: 'tcp', from: 2222, to: 2222, cidr: '0.0.0.0/0' }));
+      expect(n).toMatchObject({ result: 'ok', mode: 'incremental' });
+      await fullFindsNothing(cc, 'after the associate');
+    });
+  }, 60_000);
+
+  it('conntrackAfter: an incremental apply whose NAT maps changed leaves the conntrack step to the caller, and the snapshot owes it until it ran', async () => {
+    await withHandle(async (handle, ns) => {
+      nsExec(ns, 'ip', ['link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', 'eth1']);
+      const a = allocate(seed);
+      const opts = { netns: ns, handle, dhcp: false, conntrackAfter: true };
+      const full = await applyRole(a, { role: 'cc' }, opts);
+      expect(full.conntrack, 'a full apply runs it itself').toBeDefined();
+      expect(full.conntrackAfter).toBeUndefined();
+      const moved = allocate({ ...seed, instances: seed.instances.map((i: { id: string }) => (i.id === 'i-1' ? { ...i, publicIp: '192.168.32.230' } : i)) });
+      const r1 = await applyRole(moved, { role: 'cc' }, { ...opts, previous: full.snapshot! });
+      expect(r1.conntrack).toBeUndefined();
+      expect(r1.snapshot?.natKey, 'owed').toBeUndefined();
+      // Not run: the next incremental apply (the maps unchanged) runs it.
+      const r2 = await applyRole(moved, { role: 'cc' }, { netns: ns, dhcp: false, previous: r1.snapshot! });
+      expect(r2.conntrack).toBeDefined();
+      expect(r2.snapshot?.natKey).toBeDefined();
+      // Run by the caller: recorded, and the next apply does not run it.
+      const back = await applyRole(a, { role: 'cc' }, { ...opts, previous: r2.snapshot! });
+      expect(back.conntrackAfter).toBeDefined();
+      expect((await back.conntrackAfter!()).deleted, 'nothing stale: no NATed flow').toBe(0);
+      expect(back.snapshot?.natKey).toBeDefined();
+      expect((await applyRole(a, { role: 'cc' }, { ...opts, previous: back.snapshot! })).conntrackAfter).toBeUndefined();
+      // Without a handle of the caller's (applyRole's own is closed when it returns), the step runs inline.
+      const own = await applyRole(moved, { role: 'cc' }, { netns: ns, dhcp: false, conntrackAfter: true, previous: back.snapshot! });
+      expect(own.conntrackAfter).toBeUndefined();
+      expect(own.conntrack?.deleted).toBe(0);
+    }, 'euinc');
+  }, 30_000);
 
   it('the conntrack step runs on every full apply, and on an incremental one only when the NAT maps changed', async () => {
     await withNetns(async (ns) => {

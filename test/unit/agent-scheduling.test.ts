@@ -65,6 +65,28 @@ describe('Coalescer', () => {
     await expect(c.request('store')).rejects.toThrow('stopped');
   });
 
+  it('onIdle: called once a burst is over (the running sync, the pending one, side work), never while one runs or waits', async () => {
+    const log: string[] = [];
+    const c = new Coalescer(async (t) => {
+      log.push(`run ${t.join(',')}`);
+      await tick(5);
+      return 0;
+    });
+    c.onIdle = () => log.push(`idle busy=${c.busy} waiting=${c.waiting}`);
+    await Promise.all([c.request('store'), c.request('drift'), c.request('store')]);
+    await tick(5);
+    expect(log).toEqual(['run store', 'run drift,store', 'idle busy=false waiting=false']);
+    // Side work after a sync: idle once it ended too.
+    log.length = 0;
+    await c.request('store');
+    c.idle(async () => {
+      log.push('side');
+      await tick(5);
+    });
+    await tick(20);
+    expect(log).toEqual(['run store', 'side', 'idle busy=false waiting=false']);
+  });
+
   it('with a minimum gap, requests spread over time start syncs at least that far apart; an isolated one runs at once', async () => {
     const starts: number[] = [];
     const c = new Coalescer(async () => {

@@ -12,7 +12,11 @@ import { dhcpNetworksSince } from '../../src/managed/apply-snapshot.js';
 import type { AllocatedState } from '../../src/managed/types.js';
 import { repoRoot } from '../helpers/cli.js';
 
-const seed = allocate({ ...JSON.parse(readFileSync(join(repoRoot, 'examples/seed.json'), 'utf8')), segmentation: 'vxlan' });
+const raw = { ...JSON.parse(readFileSync(join(repoRoot, 'examples/seed.json'), 'utf8')), segmentation: 'vxlan' } as {
+  groups: Array<Record<string, unknown>>;
+  instances: Array<Record<string, unknown>>;
+};
+const seed = allocate(raw);
 const rule = { protocol: 'tcp' as const, from: 8080, to: 8080, cidr: '0.0.0.0/0' };
 
 /** The snapshot an apply of `state` leaves (its networks and what they were made of). */
@@ -22,6 +26,25 @@ const applied = (state: AllocatedState) => {
 };
 
 describe('dhcpNetworksSince', () => {
+  it('an instance appended (run-instance): its host appended to its network, the other networks the same objects, equal to a fresh build', () => {
+    const prev = applied(seed);
+    const grown = allocate({ ...raw, instances: [...raw.instances, { id: 'i-new', group: 'admin/web', node: 'nc2' }] });
+    const next: AllocatedState = { ...seed, instances: [...seed.instances, grown.instances.at(-1)!] };
+    const { networks } = dhcpNetworksSince(prev, next);
+    expect(networks).toEqual(dhcpNetworksFor(next));
+    const changed = networks.filter((n, i) => n !== prev.dhcpNets[i]);
+    expect(changed).toHaveLength(1);
+    expect(changed[0].hosts.at(-1)).toMatchObject({ ip: grown.instances.at(-1)!.privateIp, hostname: 'i-new' });
+    // Into a group with no host yet: its network is new, all made again (equal to a fresh build).
+    const groups = [...raw.groups, { owner: 'admin', name: 'lone', rules: [] }];
+    const lone = allocate({ ...raw, groups });
+    const withLone = allocate({ ...raw, groups, instances: [...raw.instances, { id: 'i-lone', group: 'admin/lone', node: 'nc1' }] });
+    const lonely: AllocatedState = { ...lone, instances: [...lone.instances, withLone.instances.at(-1)!] };
+    const prevLone = applied(lone);
+    expect(dhcpNetworksSince(prevLone, lonely).networks).toEqual(dhcpNetworksFor(lonely));
+    expect(dhcpNetworksFor(lonely)).toHaveLength(prevLone.dhcpNets.length + 1);
+  });
+
   it('keeps the last networks when only a group rule changed', () => {
     const prev = applied(seed);
     const next: AllocatedState = {

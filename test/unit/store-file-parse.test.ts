@@ -10,6 +10,7 @@ import { ValidationError } from '../../src/errors.js';
 import { formatState } from '../../src/managed/statefile.js';
 import { FileStore } from '../../src/store/file.js';
 import { ReusingParser, commonPrefix, commonSuffix, scanTop } from '../../src/store/file-parse.js';
+import { warmUpVariants } from '../../src/store/file-warm.js';
 import { Rng } from '../fuzz/prng.js';
 import { repoRoot } from '../helpers/cli.js';
 
@@ -120,7 +121,7 @@ describe('ReusingParser', () => {
 });
 
 describe('FileStore.warmUp', () => {
-  it('parses a moved copy of the last version in memory and leaves the parser on the version itself', async () => {
+  it('parses a moved copy and edited copies of the last version in memory and leaves the parser on the version itself', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'eucanet-warm-'));
     try {
       const file = join(dir, 'cloud.json');
@@ -130,7 +131,8 @@ describe('FileStore.warmUp', () => {
       const store = new FileStore(file);
       store.warmUp(); // nothing read yet: nothing to do
       expect(store.parser.lastBytes).toBeUndefined();
-      const a = (await store.read()).state as unknown as Doc;
+      const first = await store.read();
+      const a = first.state as unknown as Doc;
       const parses: Array<typeof store.parser.stats> = [];
       const parse = store.parser.parse.bind(store.parser);
       store.parser.parse = (b, src) => {
@@ -138,13 +140,19 @@ describe('FileStore.warmUp', () => {
         parses.push(store.parser.stats);
         return out;
       };
+      const version = first.version;
       store.warmUp();
-      // The moved copy: every element after the change (one byte in front), taken from the last version; then the version itself.
-      expect(parses).toEqual([
-        { reused: n, parsed: 0, whole: false },
-        { reused: n, parsed: 0, whole: false },
-      ]);
+      // The moved copy: every element after the change (one byte in front),
+      // taken from the last version; then the version itself; then each
+      // edited copy (a group, an instance changed: one element parsed) and
+      // the version itself after it (that element parsed back).
+      const one = { reused: n - 1, parsed: 1, whole: false };
+      expect(parses).toEqual([{ reused: n, parsed: 0, whole: false }, { reused: n, parsed: 0, whole: false }, one, one, one, one]);
       expect(store.parser.lastBytes?.equals(readFileSync(file))).toBe(true);
+      // The store reads the version as before the warm-up.
+      const again = await store.read();
+      expect(again.version).toBe(version);
+      expect(again.state).toEqual(a);
       d.instances[3] = { ...d.instances[3], port: 'vnet-other' };
       writeFileSync(file, formatState(d));
       const b = (await store.read()).state as unknown as Doc;
@@ -154,5 +162,23 @@ describe('FileStore.warmUp', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('warmUpVariants', () => {
+  it('makes a copy with one more rule in the first group, and one with the last instance port renamed, both valid JSON', () => {
+    const d = JSON.parse(readFileSync(join(repoRoot, 'examples/seed.json'), 'utf8')) as Doc & { groups: Array<{ rules: unknown[] }> };
+    const bytes = Buffer.from(formatState(d));
+    const [rule, port] = warmUpVariants(bytes).map((b) => JSON.parse(b.toString()) as typeof d);
+    expect(rule.groups[0].rules).toEqual([{ protocol: 'tcp', from: 65535, to: 65535, cidr: '192.0.2.0/24' }, ...d.groups[0].rules]);
+    expect({ ...rule, groups: rule.groups.slice(1) }).toEqual({ ...d, groups: d.groups.slice(1) });
+    const last = d.instances.length - 1;
+    expect(port.instances[last]).toEqual({ ...d.instances[last], port: `w${String(d.instances[last].port)}` });
+    expect({ ...port, instances: port.instances.slice(0, last) }).toEqual({ ...d, instances: d.instances.slice(0, last) });
+    // A group with no rules yet, compact JSON as the benchmarks write it.
+    const empty = Buffer.from(JSON.stringify({ groups: [{ owner: 'a', name: 'b', rules: [] }], instances: [] }));
+    expect(warmUpVariants(empty).map((b) => JSON.parse(b.toString()) as unknown)).toEqual([
+      { groups: [{ owner: 'a', name: 'b', rules: [{ protocol: 'tcp', from: 65535, to: 65535, cidr: '192.0.2.0/24' }] }], instances: [] },
+    ]);
   });
 });

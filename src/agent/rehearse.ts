@@ -1,0 +1,92 @@
+// The agent's rehearsal versions: made-up next versions of the state in hand,
+// one per kind of change the cloud's operations make (a rule added to a
+// group, an instance added on this host, a public address associated), for
+// the warm-up after the start (agent.ts). The agent plans each one
+// incrementally as far as the commit and stops there (applyRole's
+// `rehearse`: nothing sent, nothing written), so that the first real
+// operation of each kind does not pay for compiling its path: at 5000
+// instances the first authorize, run-instance and associate-address syncs
+// took 40-70 ms of CPU against 7-25 for the ones after them.
+//
+// Pure: each variant is the state with one object replaced or added; every
+// other object is the same (===), as the store's read hands over unchanged
+// objects, so the rehearsal runs the path a real version runs.
+import { formatMac, intToIpv4, ipv4ToInt, parseMac } from '../util/ip.js';
+import { nextPublicIp } from '../managed/allocate.js';
+import { clustersOf, firstHostInt } from '../managed/clusters.js';
+import { lastOf, parseBlock } from '../managed/net.js';
+import { groupKey, type AllocatedInstance, type AllocatedState } from '../managed/types.js';
+import type { Role } from '../managed/roles/index.js';
+
+export interface Rehearsal {
+  /** What the variant changes, like the operation it stands for. */
+  kind: 'authorize' | 'run-instance' | 'associate-address';
+  state: AllocatedState;
+}
+
+/** A port name no instance uses (the kernel never sees it: a rehearsal sends nothing). */
+const REHEARSAL_PORT = 'ehrehearse0';
+
+/** The rehearsals of `s` for `role`: those that can be made (a state with no instance of this host has none of the instance kinds). */
+export function rehearsalsOf(s: AllocatedState, role: Role): Rehearsal[] {
+  const mine = s.instances.filter((i) => role.role === 'cc' || i.node === role.node);
+  const base = mine.at(-1);
+  if (!base) return [];
+  const out: Rehearsal[] = [{ kind: 'authorize', state: withRule(s, base.group) }];
+  const added = withInstance(s, base);
+  if (added) out.push({ kind: 'run-instance', state: added });
+  const moved = withPublicIp(s, mine);
+  if (moved) out.push({ kind: 'associate-address', state: moved });
+  return out;
+}
+
+/** `s` with one more rule in group `key` (a port no rule of the group names). */
+function withRule(s: AllocatedState, key: string): AllocatedState {
+  const groups = s.groups.map((g) => {
+    if (groupKey(g) !== key) return g;
+    const ports = new Set(g.rules.map((r) => r.from));
+    let port = 65535;
+    while (ports.has(port)) port--;
+    return { ...g, rules: [...g.rules, { protocol: 'tcp' as const, from: port, to: port, cidr: '192.0.2.0/24' }] };
+  });
+  return { ...s, groups };
+}
+
+/** `s` with one more instance like `like` (its group and node): the lowest free address of the group, its MAC made as allocate makes it. */
+function withInstance(s: AllocatedState, like: AllocatedInstance): AllocatedState | undefined {
+  const group = s.groups.find((g) => groupKey(g) === like.group);
+  if (!group) return undefined;
+  const block = parseBlock('subnet', group.subnet);
+  const used = new Set(s.instances.map((i) => ipv4ToInt(i.privateIp)));
+  let ip = firstHostInt(block, clustersOf(s).length);
+  while (ip < lastOf(block) && used.has(ip)) ip++;
+  if (ip >= lastOf(block) || s.instances.some((i) => i.node === like.node && i.port === REHEARSAL_PORT)) return undefined;
+  const prefix = parseMac('mac', like.mac);
+  const mac = formatMac(Uint8Array.of(prefix[0], prefix[1], ip >>> 24, (ip >>> 16) & 255, (ip >>> 8) & 255, ip & 255));
+  let id = `${like.id}-rehearsal`;
+  while (s.instances.some((i) => i.id === id)) id += '-';
+  const inst: AllocatedInstance = { id, group: like.group, node: like.node, port: REHEARSAL_PORT, privateIp: intToIpv4(ip), mac };
+  return { ...s, instances: [...s.instances, inst] };
+}
+
+/**
+ * `s` with a public address moved: an instance that has none gets the
+ * lowest free one of the pool (associate-address); when the pool has none
+ * free, one that has one loses it (disassociate-address, the same path).
+ */
+function withPublicIp(s: AllocatedState, mine: AllocatedInstance[]): AllocatedState | undefined {
+  const without = mine.find((i) => i.publicIp === undefined);
+  let free: string | undefined;
+  try {
+    free = without && (s.reservedIps?.[0] ?? nextPublicIp(s));
+  } catch {
+    free = undefined;
+  }
+  const target = free !== undefined ? without : mine.find((i) => i.publicIp !== undefined);
+  if (!target) return undefined;
+  const changed: AllocatedInstance = { ...target };
+  if (free !== undefined) changed.publicIp = free;
+  else delete changed.publicIp;
+  const reservedIps = free !== undefined && s.reservedIps?.[0] === free ? s.reservedIps.slice(1) : s.reservedIps;
+  return { ...s, ...(reservedIps ? { reservedIps } : {}), instances: s.instances.map((i) => (i === target ? changed : i)) };
+}
