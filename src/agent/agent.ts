@@ -10,16 +10,15 @@ import { isAlive } from '../dhcp/proc.js';
 import { ValidationError } from '../errors.js';
 import { open, type Handle } from '../handle.js';
 import { applyRole, type AppliedSnapshot, type ApplyOptions, type ApplyResult } from '../managed/apply.js';
-import { describeDelta } from '../tx/delta.js';
 import type { Role } from '../managed/roles/index.js';
 import type { AllocatedState } from '../managed/types.js';
 import type { Netns } from '../sys/netns-path.js';
 import { Backoff } from './backoff.js';
 import { Coalescer } from './coalesce.js';
-import { MAX_REASONS, invalidOf, oneLine } from './result.js';
-import { planMayChange, versionChange } from './relevance.js';
+import { MAX_REASONS, appliedResult, invalidOf, oneLine } from './result.js';
+import { versionChange } from './relevance.js';
 import { syncPeers } from './peer-sync.js';
-import { rehearsalsOf } from './rehearse.js';
+import { WarmUp } from './warm-up.js';
 import { phase, phaseCount, phasesOn, phasesSince } from '../util/phases.js';
 import { NetnsEvents } from './netns-events.js';
 import { KnownInterfaces, type Interfaces } from './known-interfaces.js';
@@ -28,9 +27,6 @@ import { wantedFdbAfter, type FdbPatch } from './drift-fdb.js';
 import type { AgentEvents, AgentOptions, AgentStatus, Applied, DriftSignal, DriftSource, StateRead, StateSource, SyncResult, SyncTrigger } from './types.js';
 
 export type { AgentEvents, AgentOptions, AgentStatus, Applied } from './types.js';
-
-/** How many times the warm-up is started when syncs keep stopping it. */
-const WARM_UP_TRIES = 3;
 
 export class Agent extends EventEmitter<AgentEvents> {
   readonly role: Role;
@@ -67,11 +63,8 @@ export class Agent extends EventEmitter<AgentEvents> {
   private stopped = false;
   /** The interfaces preflight last found, passed on to the next sync while no link event named one. */
   private readonly interfaces = new KnownInterfaces();
-  /** The kinds of change the warm-up rehearsed, in order (for tests). */
-  readonly rehearsed: string[] = [];
-  /** The warm-up has yet to run (the start went well, and something ran when it was to, or stopped it). */
-  private warmUpDue = false;
-  private warmUpTries = 0;
+  /** The warm-up after the start (warm-up.ts). */
+  private readonly warm: WarmUp;
 
   constructor(private readonly opts: AgentOptions) {
     super();
@@ -83,6 +76,21 @@ export class Agent extends EventEmitter<AgentEvents> {
     if (opts.onIdle) this.coalescer.onIdle = opts.onIdle;
     this.judge = new DriftJudge(opts.role.role, (p) => this.ownPort(p));
     this.backoff = new Backoff(opts.retryMs?.initial ?? 100, opts.retryMs?.max ?? 30_000);
+    this.warm = new WarmUp({
+      role: this.role,
+      source: this.source,
+      applied: () => this.applied,
+      snapshot: () => this.snapshot,
+      options: (previous) => this.applyOptions(previous, this.driftSource && this.interfaces.peek()),
+      interrupted: () => !this.started || this.storeChanged || this.coalescer.waiting,
+      whenIdle: (fn) => this.coalescer.idle(fn),
+      ended: (e) => this.emit('warmed-up', e),
+    });
+  }
+
+  /** The kinds of change the warm-up rehearsed, in order (for tests). */
+  get rehearsed(): readonly string[] {
+    return this.warm.rehearsed;
   }
 
   /** The version and state last applied, if any. */
@@ -122,81 +130,8 @@ export class Agent extends EventEmitter<AgentEvents> {
     if (this.role.role === 'cc') this.timers.push(setInterval(() => this.checkDnsmasq(), this.opts.dnsmasqCheckMs ?? 500));
     const first = await this.sync('start');
     const w = this.opts.warmUp;
-    this.warmUpDue = first.result === 'ok' && w !== false;
-    // A function: the warm-up waits for its promise (on etcd, the first sync's status put, which its CPU would hold back).
-    if (this.warmUpDue && typeof w === 'function') {
-      const go = () => this.warmUpSoon();
-      void w().then(go, go);
-    } else this.warmUpSoon();
+    this.warm.arm(first.result === 'ok' && w !== false, typeof w === 'function' ? w : undefined);
     return first;
-  }
-
-  /**
-   * After the start: the path of a new version (the source's own warm-up,
-   * the store read, the incremental apply) run on the version in hand,
-   * twice, so that the first
-   * operation does not pay for compiling it (at 5000 instances its sync took
-   * 50-60 ms more CPU than the ones after it). The state is the one applied:
-   * the delta is empty, no op is sent, no sync is reported; then the
-   * rehearsals (rehearse()). A sync requested meanwhile waits for the step
-   * in progress (tens of ms at 5000) and stops it, as a new version does;
-   * true when it ran to its end.
-   */
-  private async warmUp(): Promise<boolean> {
-    for (let i = 0; i < 2; i++) {
-      this.source.warmUp?.();
-      const previous = this.snapshot;
-      const applied = this.applied;
-      if (!previous || !applied || this.warmUpStopped()) return false;
-      const read = await this.source.read(applied);
-      if (read.version !== applied.version || this.warmUpStopped()) return false;
-      await applyRole(applied.state, this.role, this.applyOptions(previous, this.driftSource && this.interfaces.peek()));
-    }
-    return this.rehearse();
-  }
-
-  /**
-   * The warm-up's second half: each kind of change an operation makes (a
-   * rule, an instance, a public address: rehearse.ts) planned incrementally
-   * on the state in hand as far as the commit, twice, and stopped there
-   * (applyRole's `rehearse`: nothing sent or written). A sync requested
-   * meanwhile waits at most for the step in progress.
-   */
-  private async rehearse(): Promise<boolean> {
-    const previous = this.snapshot;
-    const applied = this.applied;
-    if (!previous || !applied) return false;
-    const variants = rehearsalsOf(applied.state, this.role);
-    for (let i = 0; i < 2; i++)
-      for (const v of variants) {
-        if (this.warmUpStopped() || this.snapshot !== previous) return false;
-        if (!planMayChange(applied.state, v.state, this.role)) continue;
-        await applyRole(v.state, this.role, { ...this.applyOptions(previous, this.driftSource && this.interfaces.peek()), rehearse: true });
-        this.rehearsed.push(v.kind);
-      }
-    return true;
-  }
-
-  /**
-   * Runs the warm-up if it is due and nothing else runs or waits; else it
-   * stays due, and is tried again after the next sync that succeeds (a
-   * drift sync often follows the start: events of the start itself).
-   */
-  private warmUpSoon(): void {
-    if (!this.warmUpDue || !this.started) return;
-    this.coalescer.idle(async () => {
-      this.warmUpDue = false;
-      const t0 = performance.now();
-      const done = await this.warmUp();
-      // Stopped by a sync that waited (or a new version): again after it, a few times at most.
-      if (!done && ++this.warmUpTries < WARM_UP_TRIES) this.warmUpDue = true;
-      this.emit('warmed-up', { done, ms: Math.round(performance.now() - t0), rehearsed: [...this.rehearsed] });
-    });
-  }
-
-  /** The warm-up stops when the agent stops, a new version is there or a sync waits. */
-  private warmUpStopped(): boolean {
-    return !this.started || this.storeChanged || this.coalescer.waiting;
   }
 
   /** A sync now (or the pending one, if one is running): resolves with the sync that covered it. */
@@ -291,7 +226,7 @@ export class Agent extends EventEmitter<AgentEvents> {
     const ended = this.judge.syncEnded(this.wanted, this.wantedFdb);
     this.wanted = this.wantedFdb = undefined;
     for (const what of ended) this.onDrift({ kind: 'drift', what });
-    if (this.warmUpDue && out.result === 'ok') setImmediate(() => this.warmUpSoon());
+    if (out.result === 'ok') this.warm.afterSync();
     return out;
   }
 
@@ -429,17 +364,7 @@ export class Agent extends EventEmitter<AgentEvents> {
     if (r.conntrackAfter) this.afterConntrack(r.conntrackAfter);
     const failed = this.incrementalFailed;
     this.incrementalFailed = undefined;
-    return {
-      result: 'ok',
-      version,
-      ops: r.ops,
-      ms: 0,
-      mode: r.delta ? 'incremental' : 'full',
-      ...(r.delta ? { changed: describeDelta(r.delta) } : {}),
-      ...(failed !== undefined ? { incrementalError: failed } : {}),
-      ...(r.dhcp ? { dhcp: r.dhcp.action } : {}),
-      ...(r.dhcp?.pid !== undefined ? { dnsmasqPid: r.dhcp.pid } : {}),
-    };
+    return appliedResult(version, r, failed);
   }
 
   /**
