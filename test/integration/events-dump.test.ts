@@ -148,7 +148,10 @@ describe.skipIf(!isRoot)('events with dumps (root)', () => {
     await withHandle(async (h, ns) => {
       await bridgeWithAddresses(h, 3000);
       const lines = [0, 1].flatMap((del) => Array.from({ length: 200 }, (_, i) => `addr ${del ? 'del' : 'add'} 10.99.0.${i}/32 dev evbr0`));
-      const script = `while true; do ip -n ${ns} -batch - <<'EOF'\n${lines.join('\n')}\nEOF\ndone`;
+      // A short pause between bursts: on a loaded machine (CI runs test files
+      // side by side) a churn without one can interrupt every attempt of a dump
+      // of 3,200 addresses, which then gives up after its bounded retries.
+      const script = `while true; do ip -n ${ns} -batch - <<'EOF'\n${lines.join('\n')}\nEOF\nsleep 0.01; done`;
       const churn = spawn('bash', ['-c', script], { stdio: 'ignore', detached: true });
       const exited = new Promise((r) => churn.on('exit', r));
       try {
