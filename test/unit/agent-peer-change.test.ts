@@ -14,6 +14,7 @@ import type { AllocatedState, State } from '../../src/managed/types.js';
 import type { FdbSpec } from '../../src/rtnl/fdb.js';
 import { patchFdb } from '../../src/tx/fdb-delta.js';
 import { uniform } from '../fuzz/prng.js';
+import { cloudSettings } from '../helpers/random-cloud.js';
 
 const NODES = ['n0', 'n1', 'n2', 'n3', 'n4'];
 const GROUPS = ['a', 'b', 'c'];
@@ -31,12 +32,7 @@ function cloud(r: () => number): State {
     mode: 'MANAGED',
     segmentation: 'vxlan',
     ...(r() < 0.1 ? { vxlanFlood: 'multicast' as const } : {}),
-    subnet: '10.1.0.0/16',
-    addrsPerNet: 32,
-    publicIps: ['192.168.32.200-192.168.32.220'],
-    dns: '192.168.32.1',
-    cc: { publicInterface: 'eth0', privateInterface: 'eth1', underlay: '10.0.0.1/24' },
-    nodes: Object.fromEntries(NODES.map((n, k) => [n, { privateInterface: 'eth0', underlay: `10.0.0.${11 + k}/24` }])),
+    ...cloudSettings(NODES),
     groups,
     instances,
   };

@@ -9,6 +9,7 @@ import { allocate } from '../../src/managed/allocate.js';
 import { planRole, type Role } from '../../src/managed/roles/index.js';
 import type { AllocatedState, Segmentation, State } from '../../src/managed/types.js';
 import { uniform } from '../fuzz/prng.js';
+import { cloudSettings } from '../helpers/random-cloud.js';
 
 const rng = uniform;
 
@@ -28,12 +29,7 @@ function baseState(r: () => number): State {
     mode: seg === 'none' ? 'MANAGED-NOVLAN' : 'MANAGED',
     segmentation: seg,
     ...(r() < 0.3 ? { vxlanFlood: 'multicast' as const } : {}),
-    subnet: '10.1.0.0/16',
-    addrsPerNet: 32,
-    publicIps: ['192.168.32.200-192.168.32.220'],
-    dns: '192.168.32.1',
-    cc: { publicInterface: 'eth0', privateInterface: 'eth1', underlay: '10.0.0.1/24' },
-    nodes: Object.fromEntries(NODES.map((n, k) => [n, { privateInterface: 'eth0', underlay: `10.0.0.${11 + k}/24` }])),
+    ...cloudSettings(NODES),
     groups,
     instances,
   };
