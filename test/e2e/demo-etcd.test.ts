@@ -25,11 +25,25 @@ function demo(env: Record<string, string> = {}) {
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
+/** The failed checks of a demo report (JSON on stdout), one line each, or the start of stdout if it is not one. */
+function failedChecks(stdout: string): string {
+  try {
+    const rep = JSON.parse(stdout) as { checks?: { name: string; observed: string; pass: boolean }[] };
+    return (rep.checks ?? [])
+      .filter((c) => !c.pass)
+      .map((c) => `FAILED ${c.name}: ${c.observed}\n`)
+      .join('');
+  } catch {
+    return `${stdout.slice(0, 2000)}\n`;
+  }
+}
+
 describe.skipIf(!ready)('eucanet demo --store etcd (root)', () => {
   it('passes every check over its own etcd, reports the revoke reaching the CC, and removes etcd', () => {
     const r = demo();
     expect(r.stderr).toMatch(/etcd on http:\/\/127\.0\.0\.1:\d+ \(pid \d+\)/);
-    expect(r.code).toBe(0);
+    // On a failure, the checks that failed (name and what was observed) and the end of stderr name it.
+    expect(r.code, failedChecks(r.stdout) + r.stderr.slice(-2000)).toBe(0);
     const rep = JSON.parse(r.stdout) as { store: string; mode: string; failed: number; checks: { name: string; observed: string; pass: boolean }[] };
     expect(rep).toMatchObject({ store: 'etcd', mode: 'agents', failed: 0 });
     const revoke = rep.checks.find((c) => c.name.startsWith('9 revoke'));
