@@ -6,7 +6,6 @@
 // holds is always the prefix at one revision, never a mix. An assembled
 // state re-parses only the keys that changed since the last assembly: the
 // parsed objects are kept per key.
-import type { IKeyValue } from 'etcd3';
 import { ValidationError } from '../errors.js';
 import { assemble, DELETED_KEY, parseKey, type Parsed } from './etcd-layout.js';
 
@@ -30,11 +29,13 @@ interface Change {
   was?: { list: ListName; order: number };
 }
 
-/** One watch event, as the cache needs it. */
+/** One watch event, as the cache needs it: etcd3's (Buffers, a decimal revision) or the lean watch's (text, a number). */
 export interface CacheEvent {
   type: 'Put' | 'Delete';
-  kv: Pick<IKeyValue, 'key' | 'value' | 'mod_revision'>;
+  kv: { key: Buffer | string; value: Buffer | string; mod_revision: string | number };
 }
+
+const text = (b: Buffer | string): string => (typeof b === 'string' ? b : b.toString('utf8'));
 
 const listOf = (p: Parsed | undefined): ListName | undefined => (p?.kind === 'group' ? 'groups' : p?.kind === 'instance' ? 'instances' : undefined);
 
@@ -82,9 +83,9 @@ export class KeyCache {
     for (const e of events) {
       const rev = Number(e.kv.mod_revision);
       if (rev <= this.through) continue;
-      const key = e.kv.key.toString().slice(prefix.length);
+      const key = text(e.kv.key).slice(prefix.length);
       if (e.type === 'Delete') this.delete(key);
-      else this.put(key, e.kv.value.toString('utf8'), rev);
+      else this.put(key, text(e.kv.value), rev);
       if (rev > newest) newest = rev;
     }
     if (newest > this.through) this.through = newest;

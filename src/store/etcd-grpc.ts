@@ -154,13 +154,50 @@ export class GrpcChannel {
         .then(resolve, reject)
         .finally(() => clearTimeout(timer));
     });
-    const head = Buffer.allocUnsafe(5);
-    head[0] = 0;
-    head.writeUInt32BE(message.length, 1);
-    stream.end(Buffer.concat([head, message]));
+    stream.end(framed(message));
     return reply.finally(() => {
       if (--this.inFlight === 0 && !session.destroyed) session.unref();
     });
+  }
+
+  /**
+   * A streaming call (etcd's Watch): `first` is sent at once, each message
+   * of the reply goes to `onMessage` as it arrives, and `onEnd` is called
+   * once, when the call ends (undefined: with status OK; else the
+   * GrpcCallError, UNAVAILABLE when the stream broke). The session is kept
+   * alive (ref'd) while the call is open.
+   */
+  stream(method: string, first: Buffer, onMessage: (m: Buffer) => void, onEnd: (err?: GrpcCallError) => void): GrpcStream {
+    let session: ClientHttp2Session;
+    let stream: ClientHttp2Stream;
+    try {
+      session = this.open();
+      stream = session.request({ ':method': 'POST', ':path': method, 'content-type': 'application/grpc', te: 'trailers' });
+    } catch (err) {
+      const e = new GrpcCallError(GRPC_STATUS.UNAVAILABLE, (err as Error).message, method);
+      queueMicrotask(() => onEnd(e));
+      return { send: () => undefined, cancel: () => undefined };
+    }
+    if (this.inFlight++ === 0) session.ref();
+    let ended = false;
+    const end = (err?: GrpcCallError) => {
+      if (ended) return;
+      ended = true;
+      if (--this.inFlight === 0 && !session.destroyed) session.unref();
+      onEnd(err);
+    };
+    streamReplies(stream, method, onMessage, end);
+    const send = (m: Buffer) => {
+      if (!ended && !stream.destroyed) stream.write(framed(m));
+    };
+    send(first);
+    return {
+      send,
+      cancel: () => {
+        if (!stream.destroyed) stream.close(constants.NGHTTP2_CANCEL);
+        end(new GrpcCallError(1, 'cancelled', method));
+      },
+    };
   }
 
   /** Forgets `s` and closes it at once. */
@@ -173,6 +210,63 @@ export class GrpcChannel {
     this.session?.close();
     this.session = undefined;
   }
+}
+
+/** One length-prefixed message (not compressed). */
+function framed(message: Buffer): Buffer {
+  const out = Buffer.allocUnsafe(5 + message.length);
+  out[0] = 0;
+  out.writeUInt32BE(message.length, 1);
+  message.copy(out, 5);
+  return out;
+}
+
+/** An open streaming call: send() writes one more request message, cancel() ends it (onEnd gets CANCELLED). */
+export interface GrpcStream {
+  send(message: Buffer): void;
+  cancel(): void;
+}
+
+/** The status of a call from its headers or trailers, if they carry one. */
+function statusIn(h: IncomingHttpHeaders): { status: number; details: string } | undefined {
+  const s = h['grpc-status'];
+  if (typeof s !== 'string') return undefined;
+  return { status: Number(s), details: percentDecoded(typeof h['grpc-message'] === 'string' ? h['grpc-message'] : '') };
+}
+
+/** Splits a streaming reply into its messages (a message may span chunks, a chunk hold several); then its end. */
+function streamReplies(stream: ClientHttp2Stream, method: string, onMessage: (m: Buffer) => void, end: (err?: GrpcCallError) => void): void {
+  let pending: Buffer | undefined;
+  let st: { status: number; details: string } | undefined;
+  let httpStatus = 0;
+  stream.on('response', (h) => {
+    httpStatus = Number(h[':status']);
+    st = statusIn(h) ?? st;
+  });
+  stream.on('trailers', (h) => (st = statusIn(h) ?? st));
+  stream.on('data', (c: Buffer) => {
+    let buf = pending ? Buffer.concat([pending, c]) : c;
+    pending = undefined;
+    while (buf.length >= 5) {
+      if (buf[0] !== 0) {
+        stream.close(constants.NGHTTP2_CANCEL);
+        return end(new GrpcCallError(GRPC_STATUS.INTERNAL, 'compressed reply (none was offered)', method));
+      }
+      const len = buf.readUInt32BE(1);
+      if (buf.length < 5 + len) break;
+      onMessage(buf.subarray(5, 5 + len));
+      buf = buf.subarray(5 + len);
+    }
+    if (buf.length) pending = Buffer.from(buf);
+  });
+  stream.on('error', (err: Error) => end(new GrpcCallError(GRPC_STATUS.UNAVAILABLE, err.message, method)));
+  stream.on('close', () => {
+    if (!st) {
+      const why = httpStatus ? `HTTP status ${httpStatus} without a gRPC status` : `the stream closed (code ${stream.rstCode ?? '?'}) without an answer`;
+      return end(new GrpcCallError(httpStatus && httpStatus !== 503 ? GRPC_STATUS.UNKNOWN : GRPC_STATUS.UNAVAILABLE, why, method));
+    }
+    end(st.status === GRPC_STATUS.OK ? undefined : new GrpcCallError(st.status, st.details, method));
+  });
 }
 
 /** The reply of one call's stream: its message, or a GrpcCallError with the call's status (UNAVAILABLE when the stream broke). */

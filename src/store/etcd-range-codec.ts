@@ -14,9 +14,9 @@
 //                    bytes value = 5; int64 lease = 6; }
 
 /** Protobuf wire types. */
-const VARINT = 0;
+export const VARINT = 0;
 const FIXED64 = 1;
-const LEN = 2;
+export const LEN = 2;
 const FIXED32 = 5;
 
 export interface RangeRequest {
@@ -26,6 +26,10 @@ export interface RangeRequest {
   limit?: number;
   /** Read at this revision (0 or absent: the current one). */
   revision?: number;
+  /** Newest mod revision first (sort_order DESCEND = 2, sort_target MOD = 3). */
+  newestFirst?: boolean;
+  /** Keys without their values (keys_only). */
+  keysOnly?: boolean;
 }
 
 export interface RangeKv {
@@ -42,7 +46,7 @@ export interface RangeReply {
   more: boolean;
 }
 
-function varintBytes(n: number): number[] {
+export function varintBytes(n: number): number[] {
   if (!Number.isSafeInteger(n) || n < 0) throw new RangeError(`varint out of range: ${n}`);
   const out: number[] = [];
   while (n >= 0x80) {
@@ -64,11 +68,14 @@ export function encodeRangeRequest(r: RangeRequest): Buffer {
   bytesField(2, r.rangeEnd);
   intField(3, r.limit);
   intField(4, r.revision);
+  // RangeRequest { ... SortOrder sort_order = 5; SortTarget sort_target = 6; bool serializable = 7; bool keys_only = 8; }
+  if (r.newestFirst) parts.push([(5 << 3) | VARINT, 2, (6 << 3) | VARINT, 3]);
+  if (r.keysOnly) parts.push([(8 << 3) | VARINT, 1]);
   return Buffer.concat(parts.map((p) => (Buffer.isBuffer(p) ? p : Buffer.from(p))));
 }
 
 /** A reader over one message's bytes [pos, end). */
-class Reader {
+export class Reader {
   constructor(
     readonly buf: Buffer,
     public pos: number,
@@ -80,7 +87,7 @@ class Reader {
     let n = 0;
     let mul = 1;
     for (;;) {
-      if (this.pos >= this.end) throw new RangeError('truncated varint in a Range response');
+      if (this.pos >= this.end) throw new RangeError('truncated varint in an etcd response');
       const b = this.buf[this.pos++];
       n += (b & 0x7f) * mul;
       if (b < 0x80) return n;
@@ -106,7 +113,7 @@ class Reader {
     const len = this.varint();
     const start = this.pos;
     this.pos += len;
-    if (this.pos > this.end) throw new RangeError('truncated field in a Range response');
+    if (this.pos > this.end) throw new RangeError('truncated field in an etcd response');
     return [start, this.pos];
   }
 
@@ -115,12 +122,12 @@ class Reader {
     else if (wire === LEN) this.span();
     else if (wire === FIXED64) this.pos += 8;
     else if (wire === FIXED32) this.pos += 4;
-    else throw new RangeError(`unknown wire type ${wire} in a Range response`);
-    if (this.pos > this.end) throw new RangeError('truncated field in a Range response');
+    else throw new RangeError(`unknown wire type ${wire} in an etcd response`);
+    if (this.pos > this.end) throw new RangeError('truncated field in an etcd response');
   }
 }
 
-function decodeKv(buf: Buffer, start: number, end: number): RangeKv {
+export function decodeKv(buf: Buffer, start: number, end: number): RangeKv {
   const r = new Reader(buf, start, end);
   let key = '';
   let value = '';
@@ -137,7 +144,7 @@ function decodeKv(buf: Buffer, start: number, end: number): RangeKv {
   return { key, value, modRevision };
 }
 
-function decodeHeaderRevision(buf: Buffer, start: number, end: number): number {
+export function decodeHeaderRevision(buf: Buffer, start: number, end: number): number {
   const r = new Reader(buf, start, end);
   let revision = 0;
   while (r.pos < end) {

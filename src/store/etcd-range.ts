@@ -14,7 +14,7 @@
 // etcd3Range). TLS is the same as etcd3's: the CA (or the system's roots) and
 // an optional client certificate.
 import type { EtcdConnectOptions } from './etcd-client.js';
-import { GRPC_STATUS, GrpcCallError, GrpcChannel } from './etcd-grpc.js';
+import { GRPC_STATUS, GrpcCallError, GrpcChannel, type GrpcStream } from './etcd-grpc.js';
 import {
   decodeLeaseGrant,
   decodeRangeResponse,
@@ -79,6 +79,17 @@ export class EtcdRangeClient {
   /** Revokes `lease` (its keys go). */
   async revoke(lease: string): Promise<void> {
     await this.call(LEASE_REVOKE, encodeLeaseRevoke, ignore, lease);
+  }
+
+  /** A streaming call on the channel of URL `attempt` modulo their number (the lean watch: etcd-watch-lean.ts). */
+  stream(attempt: number, method: string, first: Buffer, onMessage: (m: Buffer) => void, onEnd: (err?: GrpcCallError) => void): GrpcStream {
+    return this.channels[attempt % this.channels.length].stream(method, first, onMessage, onEnd);
+  }
+
+  /** The newest mod revision under `prefix` (0: no key) and the store's revision (one keys-only range of one key). */
+  async newest(prefix: string): Promise<{ newest: number; revision: number }> {
+    const res = await this.range({ key: Buffer.from(prefix), rangeEnd: prefixEnd(prefix), limit: 1, newestFirst: true, keysOnly: true });
+    return { newest: res.kvs.length ? res.kvs[0].modRevision : 0, revision: res.revision };
   }
 
   /** Resolves when the first URL's channel is connected (rejects past the timeout: the range then finds its own way). */

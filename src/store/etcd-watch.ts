@@ -5,27 +5,36 @@
 // the read costs no etcd request, and a change costs each agent one watch
 // event of the changed keys' size, not a read of the whole state.
 //
-// After a disconnect (etcd restarted, network cut) the etcd3 client
-// reconnects by itself and resumes from the last revision it saw, so nothing
+// The watch is etcd-watch-lean.ts's (our own gRPC Watch over the lean
+// channel's HTTP/2 session), or etcd3's with user/password auth. After a
+// disconnect (etcd restarted, network cut) it reconnects by itself and resumes from the last revision it saw, so nothing
 // is missed and nothing is read again; while disconnected the cache is not
 // served (a read goes to etcd and says that it is unreachable). When that
 // revision was compacted meanwhile, etcd cancels the watch: the cache is
 // dropped (the next read is one full range read), the current version is
 // yielded, and a new watch starts from the current revision.
-import type { IWatchResponse, Watcher } from 'etcd3';
+import type { IWatchResponse } from 'etcd3';
 import type { EtcdStore } from './etcd.js';
 import type { CacheEvent, KeyCache } from './etcd-cache.js';
 import { newestModRevision } from './etcd-client.js';
+import { LeanWatch } from './etcd-watch-lean.js';
 import { Latest } from './latest.js';
 import type { WatchOptions } from './types.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** The newest mod revision in one watch response (0 if it has no events). */
-function newestIn(res: IWatchResponse): number {
+/** The newest mod revision among one watch response's events (0 if it has none). */
+function newestIn(events: CacheEvent[]): number {
   let rev = 0;
-  for (const e of res.events) rev = Math.max(rev, Number(e.kv.mod_revision));
+  for (const e of events) rev = Math.max(rev, Number(e.kv.mod_revision));
   return rev;
+}
+
+/** etcd3's Watcher or the lean one (etcd-watch-lean.ts): the events the feed listens to, and cancel. */
+interface AnyWatcher {
+  cancel(): Promise<void>;
+  on(event: 'connected', fn: () => void): unknown;
+  on(event: 'disconnected' | 'error', fn: (err: unknown) => void): unknown;
 }
 
 interface Sub {
@@ -41,7 +50,7 @@ interface Sub {
 }
 
 export class StateFeed {
-  private watcher: Watcher | undefined;
+  private watcher: AnyWatcher | undefined;
   /** A watch is started but held (holdUntil): it opens when the hold settles. */
   private held = false;
   private hold: Promise<unknown> | undefined;
@@ -152,16 +161,27 @@ export class StateFeed {
     });
   }
 
-  /** The etcd watch of every change after revision `after`. */
+  /** The etcd watch of every change after revision `after`: the lean one when the store has the lean channel, else etcd3's. */
   private open(after: number): void {
+    const lean = this.store.fullReads;
+    if (lean) {
+      const w = new LeanWatch(lean, this.store.prefix, after + 1);
+      this.listen(w, (on) => w.on('data', (events) => on(events)));
+      return;
+    }
     const w = this.store.client
       .watch()
       .prefix(this.store.prefix)
       .startRevision(String(after + 1))
       .watcher();
+    this.listen(w, (on) => w.on('data', (res: IWatchResponse) => on(res.events as CacheEvent[])));
+  }
+
+  /** Follows watcher `w`'s events while it is the feed's. */
+  private listen(w: AnyWatcher, onData: (on: (events: CacheEvent[]) => void) => void): void {
     this.watcher = w;
-    w.on('data', (res: IWatchResponse) => {
-      if (w === this.watcher) this.onData(res);
+    onData((events) => {
+      if (w === this.watcher) this.onData(events);
     });
     w.on('disconnected', (err: unknown) => {
       if (w !== this.watcher) return;
@@ -182,13 +202,12 @@ export class StateFeed {
   }
 
   /** One watch response: into the cache (and the full reads in flight) as a whole, then the new version to every watch. */
-  private onData(res: IWatchResponse): void {
+  private onData(events: CacheEvent[]): void {
     this.connected = true;
-    const events = res.events as CacheEvent[];
     if (!events.length) return;
     this.cache?.apply(this.store.prefix, events);
     for (const f of this.fills) f.push(events);
-    const rev = newestIn(res);
+    const rev = newestIn(events);
     if (rev > this.seen) this.seen = rev;
     for (const s of this.subs) this.push(s, rev);
     this.wake();
@@ -211,7 +230,8 @@ export class StateFeed {
     this.wake();
     for (let delay = 100; !this.ended; delay = Math.min(delay * 2, 5000)) {
       try {
-        const now = await newestModRevision(this.store.client, this.store.prefix);
+        const lean = this.store.fullReads;
+        const now = lean ? await lean.newest(this.store.prefix) : await newestModRevision(this.store.client, this.store.prefix);
         if (this.ended || this.watching) return;
         for (const s of this.subs) {
           if (now.newest !== s.last) {
