@@ -10,6 +10,7 @@
 // agent's CPU per kind (/proc, robust to the machine's load); with --prof FILE
 // writes the CPU profile cut to the measured versions.
 // With --ops authorize,revoke only those kinds are written (e.g. to profile the versions an NC is not concerned by).
+// EUCANET_AGENT_NODE_ARGS adds node flags to the agent's (e.g. --trace-gc: its lines, not JSON, go to stderr prefixed `agent:`).
 // Usage: node bench/etcd-agent-profile.mjs [--n 5000] [--rounds 10] [--role nc0|cc] [--gap 250] [--ops a,b] [--prof out.cpuprofile]
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -58,13 +59,15 @@ try {
   ip('-n', ns, 'link', 'set', 'eth0', 'up');
   ip('-n', ns, 'link', 'set', 'eth1', 'up');
   const role = ROLE === 'cc' ? ['--role', 'cc'] : ['--role', 'nc', '--node', ROLE];
-  const nodeArgs = PROF ? ['--cpu-prof', '--cpu-prof-dir', dir] : [];
+  const extra = process.env.EUCANET_AGENT_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
+  const nodeArgs = [...(PROF ? ['--cpu-prof', '--cpu-prof-dir', dir] : []), ...extra];
   const cli = new URL('../dist/cli/main.js', import.meta.url).pathname;
   const args = [cli, 'agent', '--json', '--resync', '0', '--etcd', etcd.url, '--cloud', CLOUD, '--host', ROLE, '--netns', ns, ...role];
   child = spawn(process.execPath, [...nodeArgs, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
   /** @type {any[]} */
   const lines = [];
   createInterface({ input: /** @type {any} */ (child.stdout) }).on('line', (l) => {
+    if (!l.startsWith('{')) return void console.error(`agent: ${l}`);
     const o = JSON.parse(l);
     lines.push(o);
     if (o.dnsmasqPid) dnsmasq = o.dnsmasqPid;

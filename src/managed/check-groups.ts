@@ -42,6 +42,35 @@ export function checkGroups(s: State, ctx: NetCtx): Map<string, GroupInfo> {
   return groups;
 }
 
+/** One group's checks that do not depend on the other groups, and what the checks across groups need of it. */
+export interface GroupAlone {
+  key: string;
+  chain: string;
+  vlan?: number;
+  block?: Block;
+  /** The groups its rules name as sources (each must exist). */
+  sources: string[];
+}
+
+/**
+ * Checks one group (already valid by the schema) as checkGroups does, but
+ * for what involves other groups: unique names, chains, VLANs and subnets,
+ * and that its rules' source groups exist, which the caller checks across
+ * the list with what this returns (check-incremental.ts: only a changed
+ * group is checked again). Throws the ValidationError checkGroups would.
+ */
+export function checkGroupAlone(s: State, ctx: NetCtx, g: Group, field = 'group'): GroupAlone {
+  const out: GroupAlone = { key: groupKey(g), chain: groupChain(g), sources: [] };
+  if (g.vlan !== undefined) {
+    checkGroupVlan(s, ctx, g.vlan, `${field}.vlan`);
+    out.vlan = g.vlan;
+  }
+  if (g.subnet !== undefined) out.block = checkGroupSubnet(ctx, g.subnet, `${field}.subnet`);
+  checkRules(g, field, undefined);
+  for (const r of g.rules ?? []) if (r.sourceGroup !== undefined) out.sources.push(r.sourceGroup);
+  return out;
+}
+
 function checkGroupVlan(s: State, ctx: NetCtx, vlan: number, field: string): void {
   checkVlanNumber(field, vlan);
   const [lo, hi] = ctx.vlanRange;
@@ -75,7 +104,33 @@ function checkGroupSubnet(ctx: NetCtx, text: string, field: string): Block {
 const PORTS = new Set<Rule['protocol']>(['tcp', 'udp', 6, 17]);
 const ICMP = new Set<Rule['protocol']>(['icmp', 1]);
 
-function checkRules(g: Group, field: string, groups: Map<string, GroupInfo>): void {
+/**
+ * The groups by key from each one's own checks (in list order), when what
+ * must hold across them holds (checkGroups' unique names, chains, VLANs and
+ * subnets; every rule's source group exists); else undefined.
+ */
+export function groupsAcross(all: readonly GroupAlone[]): Map<string, GroupInfo> | undefined {
+  const out = new Map<string, GroupInfo>();
+  const chains = new Set<string>();
+  const vlans = new Set<number>();
+  const blocks = new Set<number>();
+  for (let i = 0; i < all.length; i++) {
+    const a = all[i];
+    if (out.has(a.key) || chains.has(a.chain)) return undefined;
+    if (a.vlan !== undefined && vlans.has(a.vlan)) return undefined;
+    if (a.block && blocks.has(a.block.network)) return undefined;
+    chains.add(a.chain);
+    const info: GroupInfo = { index: i, key: a.key };
+    if (a.vlan !== undefined) vlans.add((info.vlan = a.vlan));
+    if (a.block) blocks.add((info.block = a.block).network);
+    out.set(a.key, info);
+  }
+  for (const a of all) for (const src of a.sources) if (!out.has(src)) return undefined;
+  return out;
+}
+
+/** A group's rules; their source groups must be in `groups` (undefined: not checked here). */
+function checkRules(g: Group, field: string, groups: Map<string, GroupInfo> | undefined): void {
   const seen = new Unique<string>('rule');
   (g.rules ?? []).forEach((r, j) => {
     const f = `${field}.rules[${j}]`;
@@ -119,7 +174,7 @@ function checkRuleIcmp(r: Rule, f: string): void {
   }
 }
 
-function checkSource(r: Rule, f: string, groups: Map<string, GroupInfo>): void {
+function checkSource(r: Rule, f: string, groups: Map<string, GroupInfo> | undefined): void {
   if ((r.cidr === undefined) === (r.sourceGroup === undefined)) {
     const field = r.cidr === undefined ? f : `${f}.sourceGroup`;
     throw new ValidationError(field, r.cidr === undefined ? r : r.sourceGroup, 'give exactly one source: cidr or sourceGroup');
@@ -132,7 +187,7 @@ function checkSource(r: Rule, f: string, groups: Map<string, GroupInfo>): void {
   if (!/^[^/]+\/[^/]+$/.test(sourceGroup)) {
     throw new ValidationError(`${f}.sourceGroup`, r.sourceGroup, 'expected "owner/name"');
   }
-  if (!groups.has(sourceGroup)) {
+  if (groups && !groups.has(sourceGroup)) {
     throw new ValidationError(`${f}.sourceGroup`, r.sourceGroup, 'no such group in groups');
   }
 }

@@ -18,7 +18,7 @@
 // full check gives (the first problem, in document order, with its field).
 // test/unit/check-incremental.test.ts compares the two over random edits.
 import { ValidationError } from '../errors.js';
-import { checkGroups, type GroupInfo } from './check-groups.js';
+import { checkGroupAlone, groupsAcross, type GroupAlone, type GroupInfo } from './check-groups.js';
 import { bridgeOf, checkInstance, checkPublicIp, MAX_BRIDGE_PORTS, type Seen } from './check-instances.js';
 import { checkNetwork, type NetCtx } from './check-network.js';
 import { clustersOf, type ClusterView } from './clusters.js';
@@ -84,6 +84,8 @@ export class IncrementalCheck {
   private clusters: ClusterView[] = [];
   private groupList: Group[] = [];
   private groups?: Map<string, GroupInfo>;
+  /** Each group object's own checks (checkGroupAlone; undefined: it failed them), done once per object in one context. */
+  private alone = new WeakMap<Group, GroupAlone | undefined>();
   private readonly recs = new Map<Instance, Rec>();
   private readonly byGroup = new Map<string, Set<Instance>>();
   /** A first version, checked whole, whose counts are not built yet. */
@@ -153,6 +155,7 @@ export class IncrementalCheck {
   /** Forgets the groups and instances (the next check checks them all); false. */
   private forgetGroups(): false {
     this.groups = undefined;
+    this.alone = new WeakMap();
     this.groupList = [];
     this.checkedList = undefined;
     this.recs.clear();
@@ -211,14 +214,18 @@ export class IncrementalCheck {
     return true;
   }
 
-  /** The groups, whole when any changed; the instances of a group whose block changed are checked again. */
+  /**
+   * The groups: each group object's own checks once (a changed group is a
+   * new object), then what holds across them (unique names, chains, VLANs
+   * and subnets; rules' source groups exist), as checkGroups judges the whole
+   * list. The instances of a group whose block changed are checked again.
+   */
   private checkGroups(s: State): boolean {
     const list = s.groups ?? [];
     if (this.groups && list.length === this.groupList.length && list.every((g, i) => g === this.groupList[i])) return true;
     const before = this.groups;
     this.groups = undefined;
-    const net = this.net as NetCtx;
-    const after = schemaOk(listDoc('groups', list)) ? this.attempt(() => checkGroups(s, net)) : undefined;
+    const after = this.acrossGroups(s, list);
     if (!after) {
       // Instances are checked against their groups: with none known, they are checked again next time.
       return this.forgetGroups();
@@ -234,6 +241,22 @@ export class IncrementalCheck {
       }
     }
     return true;
+  }
+
+  /** The groups by key when every group passes its own checks (each object once) and the checks across groups; else undefined. */
+  private acrossGroups(s: State, list: Group[]): Map<string, GroupInfo> | undefined {
+    const net = this.net as NetCtx;
+    const all: GroupAlone[] = [];
+    for (const g of list) {
+      if (!this.alone.has(g)) {
+        const ok = typeof g === 'object' && g !== null && schemaOk(listDoc('groups', [g]));
+        this.alone.set(g, ok ? this.attempt(() => checkGroupAlone(s, net, g)) : undefined);
+      }
+      const a = this.alone.get(g);
+      if (!a) return undefined;
+      all.push(a);
+    }
+    return groupsAcross(all);
   }
 
   private checkInstances(list: Instance[]): boolean {

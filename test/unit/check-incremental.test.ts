@@ -149,6 +149,36 @@ describe('incremental check', () => {
     expect(check.check({ ...authorized, instances: insts(s).slice(1) })).toBe(true);
   });
 
+  it("an authorize checks only the group it changed: the other groups' rules are not read again, yet a rule naming a group that goes is refused", () => {
+    const check = new IncrementalCheck();
+    const s = base();
+    let reads = 0;
+    // The unchanged groups as the same objects, their rules counted when read.
+    const groups = (s.groups ?? []).map((g) => {
+      const rules = g.rules;
+      return Object.defineProperty({ ...g }, 'rules', { enumerable: true, get: () => (reads++, rules) }) as Group;
+    });
+    const first = { ...s, groups };
+    expect(check.check(first)).toBe(true);
+    check.index();
+    reads = 0;
+    const [a, b, c] = groups;
+    const aRules = a.rules ?? [];
+    const authorize = (rule: NonNullable<Group['rules']>[number]) => ({ ...first, groups: [{ owner: a.owner, name: a.name, rules: [...aRules, rule] }, b, c] });
+    reads = 0;
+    expect(check.check(authorize({ protocol: 'tcp', from: 9, cidr: '0.0.0.0/0' }))).toBe(true);
+    expect(reads, 'rules of the unchanged groups read').toBe(0);
+    // A rule of the changed group naming another group: valid while that group is there, refused once it goes (as the full check judges).
+    const named = authorize({ protocol: 'tcp', sourceGroup: `${c.owner}/${c.name}` });
+    expect(check.check(named)).toBe(true);
+    const gone = { ...named, groups: named.groups.slice(0, 2) };
+    expect(fullValid(gone)).toBe(false);
+    expect(check.check(gone)).toBe(false);
+    // A bad rule in the changed group is refused.
+    expect(check.check(authorize({ protocol: 'tcp', from: 9, cidr: '10.0.0.0/33' }))).toBe(false);
+    expect(check.check(authorize({ protocol: 'tcp', from: 9, cidr: '0.0.0.0/0' }))).toBe(true);
+  });
+
   it('a state whose objects are all new (a fresh parse) is judged as a whole, again', () => {
     const check = new IncrementalCheck();
     const s = base();
