@@ -209,7 +209,8 @@ export class StatusPublisher extends EventEmitter<StatusPublisherEvents> {
   }
 
   private async putOnce(): Promise<void> {
-    const value = JSON.stringify(this.status);
+    const snap = { ...this.status };
+    const value = JSON.stringify(snap);
     if (this.lean && !this.leanDone) {
       const id = (this.leanLease ??= await this.lean.grant(this.ttl));
       // A failed put may be a lease gone (etcd restarted, or expired): the next attempt grants another.
@@ -223,7 +224,7 @@ export class StatusPublisher extends EventEmitter<StatusPublisherEvents> {
         this.endLean();
       }
       this.markUp(true);
-      this.published(value, this.leanLease);
+      this.published(snap, this.leanLease);
       return;
     }
     const lease = await this.leaseNow();
@@ -232,11 +233,11 @@ export class StatusPublisher extends EventEmitter<StatusPublisherEvents> {
     else await lease.put(this.key).value(value).exec();
     this.markUp(true);
     void this.dropLean();
-    this.published(value, this.leaseId ?? '');
+    this.published(snap, this.leaseId ?? '');
   }
 
-  private published(value: string, lease: string): void {
-    const s = JSON.parse(value) as HostStatus;
+  /** `s`: the status as put (a copy, flat like the status). */
+  private published(s: HostStatus, lease: string): void {
     if (s.syncAt !== undefined) this.putAt = Math.max(this.putAt, s.syncAt);
     this.emit('published', s, lease);
   }

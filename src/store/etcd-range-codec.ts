@@ -213,15 +213,29 @@ export function decodeLeaseGrant(buf: Buffer): { id: string; ttl: number; error?
 
 /** A PutRequest of `key` = `value` under lease `lease` (decimal text). */
 export function encodePut(req: { key: string; value: string; lease: string }): Buffer {
-  const key = Buffer.from(req.key);
-  const value = Buffer.from(req.value);
-  return Buffer.concat([
-    Buffer.from([(1 << 3) | LEN, ...varintBytes(key.length)]),
-    key,
-    Buffer.from([(2 << 3) | LEN, ...varintBytes(value.length)]),
-    value,
-    Buffer.from([(3 << 3) | VARINT, ...varintBig(BigInt(req.lease))]),
-  ]);
+  return putEncoder(req.key, req.lease)(req.value);
+}
+
+/**
+ * PutRequests of one key under one lease (an agent's status, put after every
+ * sync): the key's and the lease's fields are encoded once, each put writes
+ * the value between them into one buffer.
+ */
+export function putEncoder(key: string, lease: string): (value: string) => Buffer {
+  const k = Buffer.from(key);
+  const head = Buffer.concat([Buffer.from([(1 << 3) | LEN, ...varintBytes(k.length)]), k]);
+  const tail = Buffer.from([(3 << 3) | VARINT, ...varintBig(BigInt(lease))]);
+  return (value) => {
+    const n = Buffer.byteLength(value);
+    const len = varintBytes(n);
+    const out = Buffer.allocUnsafe(head.length + 1 + len.length + n + tail.length);
+    let at = head.copy(out, 0);
+    out[at++] = (2 << 3) | LEN;
+    for (const b of len) out[at++] = b;
+    at += out.write(value, at, 'utf8');
+    tail.copy(out, at);
+    return out;
+  };
 }
 
 /** A LeaseRevokeRequest of lease `id` (decimal text). */

@@ -20,7 +20,7 @@ import {
   decodeRangeResponse,
   encodeLeaseGrant,
   encodeLeaseRevoke,
-  encodePut,
+  putEncoder,
   encodeRangeRequest,
   type RangeKv,
   type RangeReply,
@@ -71,9 +71,14 @@ export class EtcdRangeClient {
     return res.id;
   }
 
+  /** The encoder of the last key and lease put (an agent's status: the same each time). */
+  private putOf?: { key: string; lease: string; encode: (value: string) => Buffer };
+
   /** Puts `key` = `value` under `lease`. */
   async put(key: string, value: string, lease: string): Promise<void> {
-    await this.call(PUT, encodePut, ignore, { key, value, lease });
+    let p = this.putOf;
+    if (p?.key !== key || p.lease !== lease) p = this.putOf = { key, lease, encode: putEncoder(key, lease) };
+    await this.call(PUT, p.encode, ignore, value);
   }
 
   /** Revokes `lease` (its keys go). */
