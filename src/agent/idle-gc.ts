@@ -9,8 +9,11 @@
 // generation holds: a scavenge after each of them cost 0.5 to 3.6 ms of CPU
 // (the roots and the old generation's pointers into the young one are walked
 // whatever it holds) for nothing, so it runs only when a quarter of the young
-// generation is used (`minShare`). `eucanet agent` uses it; a program that
-// embeds the Agent decides for its own process.
+// generation is used (`minShare`), and at least 2 MiB (`minBytes`): V8
+// shrinks an idle process's young generation (to 1 MB and less), where a
+// quarter is one small version and a sync that allocates megabytes meets
+// scavenges anyway. `eucanet agent` uses it; a program that embeds the Agent
+// decides for its own process.
 //
 // V8's gc() is not exposed by default: the flag is set at run time and the
 // function taken from a new context (where V8 installs it), once.
@@ -27,8 +30,8 @@ export function youngGeneration(): { used: number; room: number } {
   return s ? { used: s.space_used_size, room: s.space_used_size + s.space_available_size } : { used: 0, room: 0 };
 }
 
-/** A function that runs a minor (young generation) collection now, if at least `minShare` of the young generation is in use. */
-export function minorGc(minShare = 0.25): () => void {
+/** A function that runs a minor (young generation) collection now, if at least `minShare` of the young generation and `minBytes` are in use. */
+export function minorGc(minShare = 0.25, minBytes = 2 * 1024 * 1024): () => void {
   if (!gc) {
     setFlagsFromString('--expose-gc');
     gc = runInNewContext('gc') as Gc;
@@ -36,6 +39,6 @@ export function minorGc(minShare = 0.25): () => void {
   const run = gc;
   return () => {
     const y = youngGeneration();
-    if (y.used >= y.room * minShare) run({ type: 'minor' });
+    if (y.used >= minBytes && y.used >= y.room * minShare) run({ type: 'minor' });
   };
 }
