@@ -243,7 +243,7 @@ function streamReplies(stream: ClientHttp2Stream, method: string, onMessage: (m:
     httpStatus = Number(h[':status']);
     st = statusIn(h) ?? st;
   });
-  stream.on('trailers', (h) => (st = statusIn(h) ?? st));
+  stream.on('trailers', (h: IncomingHttpHeaders) => (st = statusIn(h) ?? st));
   stream.on('data', (c: Buffer) => {
     let buf = pending ? Buffer.concat([pending, c]) : c;
     pending = undefined;

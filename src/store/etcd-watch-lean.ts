@@ -33,7 +33,11 @@ export class WatchCancelledError extends Error {
     readonly reason: string,
     readonly compactRevision: number,
   ) {
-    super(compactRevision > 0 ? `etcd compacted the watch's revision (the oldest kept is ${compactRevision})` : `etcd cancelled the watch: ${reason || 'no reason given'}`);
+    super(
+      compactRevision > 0
+        ? `etcd compacted the watch's revision (the oldest kept is ${compactRevision})`
+        : `etcd cancelled the watch: ${reason || 'no reason given'}`,
+    );
     this.name = 'WatchCancelledError';
   }
 }

@@ -7,8 +7,9 @@
 //
 // The watch is etcd-watch-lean.ts's (our own gRPC Watch over the lean
 // channel's HTTP/2 session), or etcd3's with user/password auth. After a
-// disconnect (etcd restarted, network cut) it reconnects by itself and resumes from the last revision it saw, so nothing
-// is missed and nothing is read again; while disconnected the cache is not
+// disconnect (etcd restarted, network cut) it reconnects by itself and
+// resumes from the last revision it saw, so nothing is missed and nothing is
+// read again; while disconnected the cache is not
 // served (a read goes to etcd and says that it is unreachable). When that
 // revision was compacted meanwhile, etcd cancels the watch: the cache is
 // dropped (the next read is one full range read), the current version is
@@ -78,7 +79,7 @@ export class StateFeed {
     return this.connected ? this.cache : undefined;
   }
 
-  /** A watch started before `until` settles is opened then (etcd3 is loaded then: after an agent's first sync). */
+  /** A watch started before `until` settles is opened then (after an agent's first sync's status). */
   holdUntil(until: Promise<unknown>): void {
     const hold = until.then(
       () => undefined,
@@ -174,7 +175,7 @@ export class StateFeed {
       .prefix(this.store.prefix)
       .startRevision(String(after + 1))
       .watcher();
-    this.listen(w, (on) => w.on('data', (res: IWatchResponse) => on(res.events as CacheEvent[])));
+    this.listen(w, (on) => w.on('data', (res: IWatchResponse) => on(res.events)));
   }
 
   /** Follows watcher `w`'s events while it is the feed's. */

@@ -156,7 +156,7 @@ describe('incremental check', () => {
     // The unchanged groups as the same objects, their rules counted when read.
     const groups = (s.groups ?? []).map((g) => {
       const rules = g.rules;
-      return Object.defineProperty({ ...g }, 'rules', { enumerable: true, get: () => (reads++, rules) }) as Group;
+      return Object.defineProperty<Group>({ ...g }, 'rules', { enumerable: true, get: () => (reads++, rules) });
     });
     const first = { ...s, groups };
     expect(check.check(first)).toBe(true);

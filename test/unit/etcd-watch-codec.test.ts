@@ -40,7 +40,11 @@ describe('etcd Watch codec', () => {
 
   it("decodes etcd's own responses: created, puts (UTF-8 values), a delete, two events of one transaction, a compacted start", () => {
     expect(dec(captured.created)).toMatchObject({ revision: 1, created: true, canceled: false, events: [] });
-    expect(dec(captured.putA)).toMatchObject({ revision: 2, created: false, events: [{ type: 'Put', kv: { key: '/p/a', value: '{"x":1}', mod_revision: 2 } }] });
+    expect(dec(captured.putA)).toMatchObject({
+      revision: 2,
+      created: false,
+      events: [{ type: 'Put', kv: { key: '/p/a', value: '{"x":1}', mod_revision: 2 } }],
+    });
     expect(dec(captured.putB).events).toEqual([{ type: 'Put', kv: { key: '/p/b', value: 'héllo', mod_revision: 3 } }]);
     expect(dec(captured.delA).events).toEqual([{ type: 'Delete', kv: { key: '/p/a', value: '', mod_revision: 4 } }]);
     expect(dec(captured.txn).events).toEqual([
@@ -51,7 +55,14 @@ describe('etcd Watch codec', () => {
   });
 
   it('decodes what protobufjs encodes with every field set (prev_kv, 64-bit ids, a cancel reason) and skips what it does not keep', () => {
-    const kv = (key: string, value: string, mod: number) => ({ key: Buffer.from(key), value: Buffer.from(value), create_revision: 3, mod_revision: mod, version: 7, lease: '7587869915226372099' });
+    const kv = (key: string, value: string, mod: number) => ({
+      key: Buffer.from(key),
+      value: Buffer.from(value),
+      create_revision: 3,
+      mod_revision: mod,
+      version: 7,
+      lease: '7587869915226372099',
+    });
     const msg = WatchResponse.fromObject({
       header: { cluster_id: '14841639068965178418', member_id: '10276657743932975437', revision: 2 ** 45 + 9, raft_term: 3 },
       watch_id: 42,
