@@ -203,6 +203,8 @@ export function scanChange(b: Buffer, last: { bytes: Buffer; scan: ScannedList[]
   const at = last.scan.findIndex((l) => l.open < prefix && prefix <= l.close);
   if (at < 0) return undefined;
   const was = last.scan[at];
+  // The change reaches past this list (an associate-address: an instance and the reserved addresses): scanTop.
+  if (last.bytes.length - suffix > was.close) return undefined;
   const shift = last.bytes.length - b.length;
   const from = b.length - suffix; // where the common suffix starts in b
   // The rest of the document from a point in the suffix that is the start of

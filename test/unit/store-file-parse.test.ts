@@ -240,3 +240,20 @@ describe('scanChange', () => {
     expect(scanChange(last, { bytes: last, scan }, last.length, 0)).toBe(scan);
   });
 });
+
+describe('scanChange, a change that reaches past its list', () => {
+  it('leaves it to scanTop (an instance changed and a key after the list)', () => {
+    const d = cloud(50);
+    const last = buf(d);
+    const scan = scanTop(last)!;
+    d.instances[1] = { ...d.instances[1], port: 'moved' };
+    d.nodes = { nc1: { privateInterface: 'eth9' } }; // after the list
+    const text = buf(d);
+    const prefix = commonPrefix(last, text);
+    const suffix = commonSuffix(last, text, Math.min(last.length, text.length) - prefix);
+    expect(scanChange(text, { bytes: last, scan }, prefix, suffix)).toBeUndefined();
+    const p = new ReusingParser();
+    p.parse(last, 'f');
+    expect(p.parse(text, 'f')).toEqual(JSON.parse(text.toString()));
+  });
+});
