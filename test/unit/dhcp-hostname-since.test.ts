@@ -18,6 +18,10 @@ describe('hostnameClashesSince', () => {
     const errs = hostnameClashesSince(before, clash);
     expect(errs).toEqual(hostnameClashes(clash));
     expect(errs.map((e) => e.message)).toEqual([expect.stringMatching(/instances\[5000\]\.id "I-42".*instances\[42\]\.id "i-42"/)]);
+    // The same object twice (a library caller's state) is two instances of one hostname.
+    const twice = stateOf([...before, before[7]]);
+    expect(hostnameClashesSince(before, twice)).toEqual(hostnameClashes(twice));
+    expect(hostnameClashesSince(before, twice)).toHaveLength(1);
     // An id that is no hostname (a lease time, a keyword) clashes with nothing.
     expect(hostnameClashesSince(before, stateOf([...before, inst('60m'), inst('60M')]))).toEqual([]);
   });

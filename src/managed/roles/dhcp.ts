@@ -56,9 +56,11 @@ export function hostnameClashesSince(before: readonly AllocatedInstance[] | unde
   while (head < now.length && head < before.length && now[head] === before[head]) head++;
   let tail = 0;
   while (tail < now.length - head && tail < before.length - head && now[now.length - 1 - tail] === before[before.length - 1 - tail]) tail++;
-  const fresh = now.slice(head, now.length - tail).filter((i) => isHostname(i.id));
+  const fresh: number[] = [];
+  for (let k = head; k < now.length - tail; k++) if (isHostname(now[k].id)) fresh.push(k);
   if (fresh.length > 8) return hostnameClashes(state);
-  for (const x of fresh) for (const y of now) if (y !== x && sameFolded(x.id, y.id) && isHostname(y.id)) return hostnameClashes(state);
+  for (const k of fresh)
+    for (let j = 0; j < now.length; j++) if (j !== k && sameFolded(now[k].id, now[j].id) && isHostname(now[j].id)) return hostnameClashes(state);
   return [];
 }
 
