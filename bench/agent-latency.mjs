@@ -21,7 +21,8 @@
 // Each operation is undone (unmeasured) before the next run. The operations
 // start once both agents logged the end of their warm-up (`warmed-up`).
 // Then the agents' idle CPU over 20 s right after the last operation and over
-// the 20 s after that (process CPU time from /proc/PID/stat) and their RSS.
+// the 20 s after that (process CPU time from /proc/PID/stat: with --procs the
+// sum of the two agent processes and each one's own) and their RSS.
 //
 // Usage: node bench/agent-latency.mjs [--sizes 8,5000] [--runs 30] [--idle 20]
 import { execFileSync, spawn } from 'node:child_process';
@@ -200,7 +201,7 @@ const marks = (agents) => new Map(agents.map((a) => [a, must(seen.get(a), 'the s
 /** Waits for each agent's sync of `version`; resolves with its time per agent. */
 /**
  * @param {AnyAgent[]} agents @param {string} version @param {Map<AnyAgent, number>} mark
- * @returns {Promise<Array<{ at: number, ms: number, cpuMs: number }>>} when each agent's sync ended (here), how long it ran (its own clock) and its CPU time
+ * @returns {Promise<Array<{ at: number, ms: number, cpuMs: number, role: string, phases?: Record<string, string> }>>} when each agent's sync ended (here), how long it ran (its own clock), its CPU time and (EUCANET_PHASES=1) its phases
  */
 async function syncedAt(agents, version, mark) {
   const t0 = performance.now();
@@ -212,8 +213,8 @@ async function syncedAt(agents, version, mark) {
         .find((x) => x.version === version);
       if (r) {
         if (r.result !== 'ok') throw new Error(`${a.role.role}: sync ${r.result}: ${r.error}`);
-        const x = /** @type {{ ms?: number, cpuMs?: number }} */ (r);
-        out.push({ at: r.at, ms: Number(x.ms ?? 0), cpuMs: Number(x.cpuMs ?? NaN) });
+        const x = /** @type {{ ms?: number, cpuMs?: number, phases?: Record<string, string> }} */ (r);
+        out.push({ at: r.at, ms: Number(x.ms ?? 0), cpuMs: Number(x.cpuMs ?? NaN), role: a.role.role, ...(x.phases ? { phases: x.phases } : {}) });
         break;
       }
       if (performance.now() - t0 > 60_000) throw new Error(`${a.role.role}: version ${version} not applied in 60 s`);
@@ -225,6 +226,8 @@ async function syncedAt(agents, version, mark) {
 
 /** @type {string[][]} each measured run's enforcing syncs' own durations and CPU times ("ms(cpuMs)"), in run order */
 const syncMs = [];
+/** @type {string[]} with EUCANET_PHASES=1 and --samples: each measured run's enforcing syncs' phases ("wall/cpu" ms), in run order */
+const syncPhases = [];
 
 /** One measured operation: write, wait for enforcement, check the kernel; then undo (unmeasured). */
 /**
@@ -247,6 +250,13 @@ async function measure(store, agents, op, check, undo) {
   // in-process numbers missed up to a whole sync's time.
   const start = Math.min(t0, ...at.map((x) => x.at - x.ms));
   syncMs.push(at.map((x) => `${x.ms}(${x.cpuMs})`));
+  for (const x of at)
+    if (x.phases)
+      syncPhases.push(
+        `${x.role} ${x.ms}(${x.cpuMs}): ${Object.entries(x.phases)
+          .map(([k, v]) => `${k} ${v}`)
+          .join(', ')}`,
+      );
   return Math.max(...at.map((x) => x.at)) - start;
 }
 
@@ -395,7 +405,7 @@ async function oneSize(n) {
         }
     }
     const split = await phaseSplit(store, cc, join(dir, 'dhcp'));
-    return { n, startMs, lat, idle, idleSettled, rssMiB, split, syncMs: syncMs.splice(0) };
+    return { n, startMs, lat, idle, idleSettled, rssMiB, split, syncMs: syncMs.splice(0), syncPhases: syncPhases.splice(0) };
   } finally {
     for (const a of agents) {
       const pid = dnsmasqPidOf(a);
@@ -498,19 +508,31 @@ async function phaseSplit(store, ns, stateDir) {
   };
 }
 
-/** This process's CPU share (user+system, /proc/self/stat) over `s` seconds of idleness. */
-/** @param {number} s @param {Array<number | string>} pids */
+/**
+ * The CPU share (user+system from /proc/PID/stat, in % of one CPU) of each
+ * process in `pids` over the same `s` seconds of idleness, and their sum.
+ * @param {number} s @param {Array<number | string>} pids
+ * @returns {Promise<{ sum: number, each: number[] }>}
+ */
 async function idleCpu(s, pids) {
   const ticks = () =>
-    pids.reduce((/** @type {number} */ t, p) => {
+    pids.map((p) => {
       const f = (readFileSync(`/proc/${p}/stat`, 'utf8').split(') ')[1] ?? '').split(' ');
-      return t + Number(f[11]) + Number(f[12]); // utime, stime (fields 14 and 15)
-    }, 0);
+      return Number(f[11]) + Number(f[12]); // utime, stime (fields 14 and 15)
+    });
   const a = ticks();
   const t = performance.now();
   await sleep(s * 1000);
-  return ((ticks() - a) / 100 / ((performance.now() - t) / 1000)) * 100; // USER_HZ = 100
+  const secs = (performance.now() - t) / 1000;
+  const each = ticks().map((x, i) => ((x - a[i]) / 100 / secs) * 100); // USER_HZ = 100
+  return { sum: each.reduce((x, y) => x + y, 0), each };
 }
+
+/**
+ * An idle window as text: the sum, then each agent process's own share (the issue's "the agent's idle CPU").
+ * @param {{ sum: number, each: number[] }} w
+ */
+const idleText = (w) => (PROCS ? `${w.sum.toFixed(2)} % (sum; cc ${w.each[0].toFixed(2)} %, nc ${w.each[1].toFixed(2)} %)` : `${w.sum.toFixed(2)} %`);
 
 /** @param {number} x */
 const f1 = (x) => x.toFixed(1);
@@ -520,7 +542,7 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   for (const n of SIZES) {
     const r = await oneSize(n);
     out.push(r);
-    console.log(`N=${n}: start ${f1(r.startMs)} ms, idle CPU ${r.idle.toFixed(2)} % then ${r.idleSettled.toFixed(2)} %, RSS ${f1(r.rssMiB)} MiB`);
+    console.log(`N=${n}: start ${f1(r.startMs)} ms, idle CPU ${idleText(r.idle)} then ${idleText(r.idleSettled)}, RSS ${f1(r.rssMiB)} MiB`);
     for (const [ph, ms] of Object.entries(r.split)) console.log(`  CC sync phase: ${ph}: ${f1(ms)} ms`);
     for (const [op, xs] of Object.entries(r.lat))
       console.log(`  ${op.padEnd(18)} p50 ${f1(pct(xs, 50)).padStart(7)} ms  p99 ${f1(pct(xs, 99)).padStart(7)} ms  (${xs.length} runs)`);
@@ -530,12 +552,14 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
       console.log(
         `  the enforcing syncs' own ms, in run order (authorize, revoke, run-instance, associate per run): ${r.syncMs.map((x) => x.join('+')).join(' ')}`,
       );
+      // EUCANET_PHASES=1: each of those syncs' phases ("wall/cpu" ms), in the same order.
+      for (const line of r.syncPhases) console.log(`    phases ${line}`);
     }
   }
   console.log('\n| N | operation | p50 ms | p99 ms | runs |\n|---|---|---|---|---|');
   for (const r of out) for (const [op, xs] of Object.entries(r.lat)) console.log(`| ${r.n} | ${op} | ${f1(pct(xs, 50))} | ${f1(pct(xs, 99))} | ${xs.length} |`);
   for (const r of out)
     console.log(
-      `\nN=${r.n}: idle CPU ${r.idle.toFixed(2)} % over the ${IDLE_S} s after the last operation, ${r.idleSettled.toFixed(2)} % over the next ${IDLE_S} s (${PROCS ? 'sum of the two agent processes' : 'both agents, one process'}), RSS ${f1(r.rssMiB)} MiB`,
+      `\nN=${r.n}: idle CPU ${idleText(r.idle)} over the ${IDLE_S} s after the last operation, ${idleText(r.idleSettled)} over the next ${IDLE_S} s (${PROCS ? 'the sum of the two agent processes, then each process' : 'both agents, one process'}), RSS ${f1(r.rssMiB)} MiB`,
     );
 }

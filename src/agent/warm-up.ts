@@ -4,7 +4,8 @@
 // pay for compiling it (at 5000 instances its sync took 50-60 ms more CPU
 // than the ones after it); then each kind of change an operation makes (a
 // rule, an instance, a public address: rehearse.ts) planned incrementally as
-// far as the commit and stopped there (applyRole's `rehearse`). Nothing is
+// far as the commit and stopped there (applyRole's `rehearse`), each several
+// times (REHEARSALS), until V8 has optimised its path. Nothing is
 // sent or written, no sync is reported. A sync requested meanwhile waits at
 // most for the step in progress and stops it, as a new version does; the
 // warm-up is then tried again after the next good sync, a few times at most.
@@ -16,6 +17,15 @@ import type { Applied, StateSource } from './types.js';
 
 /** How many times the warm-up is started when syncs keep stopping it. */
 const WARM_UP_TRIES = 3;
+/**
+ * How many times each kind of change is rehearsed. V8 optimises a function
+ * (TurboFan) only after enough calls and loop turns: after two rehearsals
+ * the first real run-instance at 5000 instances still paid for those
+ * compilations and the deoptimisations of code optimised on too little
+ * feedback (CPU of its sync, first / second run-instance, CC 57-60 / 15-25
+ * ms, NC 46-64 / 24-45); after four to six, 23-28 and 20-27 for the first.
+ */
+export const REHEARSALS = 5;
 
 /** What the warm-up needs of its agent. */
 export interface WarmUpHost {
@@ -88,14 +98,14 @@ export class WarmUp {
     return this.rehearse();
   }
 
-  /** Each kind of change planned on the state in hand as far as the commit, twice (nothing sent or written). */
+  /** Each kind of change planned on the state in hand as far as the commit, REHEARSALS times (nothing sent or written). */
   private async rehearse(): Promise<boolean> {
     const h = this.host;
     const previous = h.snapshot();
     const applied = h.applied();
     if (!previous || !applied) return false;
     const variants = rehearsalsOf(applied.state, h.role);
-    for (let i = 0; i < 2; i++)
+    for (let i = 0; i < REHEARSALS; i++)
       for (const v of variants) {
         if (h.interrupted() || h.snapshot() !== previous) return false;
         if (!planMayChange(applied.state, v.state, h.role)) continue;

@@ -18,9 +18,9 @@ import { rm } from 'node:fs/promises';
 import { ValidationError } from '../errors.js';
 import type { Netns } from '../netlink/socket.js';
 import { checkAdded } from './dhcp-delta.js';
-import { dhcpNetworksOf, hostnameClashes } from './roles/dhcp.js';
+import { dhcpNetworksOf, hostnameClashes, hostnameClashesSince } from './roles/dhcp.js';
 import { bridgeOf } from './roles/index.js';
-import type { AllocatedState } from './types.js';
+import type { AllocatedInstance, AllocatedState } from './types.js';
 
 /** DhcpServer options other than the namespace (which comes from the role's). */
 export type DhcpOptions = Omit<DhcpServerOptions, 'netns'>;
@@ -87,11 +87,20 @@ export async function planDhcp(
 
 /**
  * The plan when only hosts changed since the last apply (dhcp-delta.ts): the
- * added hosts checked (and hostnames across the state, as planDhcp does), the
- * rest checked when these networks were last planned in full.
+ * added hosts checked (and hostnames across the state, as planDhcp does: with
+ * `before`, only the instances new since), the rest checked when these
+ * networks were last planned.
  */
-export function planHosts(state: AllocatedState, netns: Netns | undefined, opts: DhcpOptions, networks: DhcpNetwork[], hosts: HostChange): PlannedDhcp {
-  const clashes = hostnameClashes(state);
+export function planHosts(
+  state: AllocatedState,
+  netns: Netns | undefined,
+  opts: DhcpOptions,
+  networks: DhcpNetwork[],
+  hosts: HostChange,
+  before?: readonly AllocatedInstance[],
+): PlannedDhcp {
+  // `before`: the instances of the state these networks' last plan checked (they had no clash).
+  const clashes = hostnameClashesSince(before, state);
   if (clashes.length) throw new DhcpValidationError(clashes);
   checkAdded(networks, hosts.add);
   const server = dhcpServerFor(netns, opts);

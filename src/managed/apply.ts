@@ -239,7 +239,7 @@ async function checkHost(h: Handle, state: AllocatedState, role: Role, opts: App
     }
     try {
       dhcp = change
-        ? planHosts(resolved, opts.netns, opts.dhcpOptions ?? {}, networks, change)
+        ? planHosts(resolved, opts.netns, opts.dhcpOptions ?? {}, networks, change, prev?.dhcpInputs?.instances)
         : await planDhcp(resolved, opts.netns, opts.dhcpOptions, cluster, networks);
       return [];
     } catch (err) {

@@ -143,7 +143,7 @@ function listsByKey<T>(items: readonly T[] | undefined, key: (x: T) => string): 
 }
 
 /** Keys whose items differ by value, or that are in one map only. */
-function changedLists<T>(a: Map<string, T[]>, b: Map<string, T[]>): Set<string> {
+function changedLists<T>(a: Map<string, readonly T[]>, b: Map<string, readonly T[]>): Set<string> {
   const out = new Set<string>();
   for (const [k, x] of a) {
     const y = b.get(k);
@@ -189,7 +189,7 @@ interface Texts {
   rules: Map<string, string>;
   types: Map<string, string>;
   /** Each set's elements, by the set's key (compared by value). */
-  elements: Map<string, ElementInput[]>;
+  elements: Map<string, readonly ElementInput[]>;
 }
 const memo = new WeakMap<DesiredState, Texts>();
 
@@ -207,11 +207,9 @@ function textsOf(d: DesiredState): Texts {
     types: byKey(n.sets, objKey, (s) => stableText({ ...s, elements: undefined })),
     elements: new Map(),
   };
-  for (const [k, sets] of listsByKey(n.sets, objKey))
-    t.elements.set(
-      k,
-      sets.flatMap((s) => [...(s.elements ?? [])]),
-    );
+  // A set's own list as it is (one set per key, the usual case): copying a
+  // node's three anti-spoofing sets (5000 elements each) cost 2.7 ms a version.
+  for (const [k, sets] of listsByKey(n.sets, objKey)) t.elements.set(k, sets.length === 1 ? (sets[0].elements ?? []) : sets.flatMap((s) => s.elements ?? []));
   memo.set(d, t);
   return t;
 }

@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { ValidationError } from '../../src/errors.js';
 import { formatState } from '../../src/managed/statefile.js';
 import { FileStore } from '../../src/store/file.js';
-import { ReusingParser, commonPrefix, commonSuffix, scanTop } from '../../src/store/file-parse.js';
+import { ReusingParser, commonPrefix, commonSuffix, scanChange, scanTop } from '../../src/store/file-parse.js';
 import { warmUpVariants } from '../../src/store/file-warm.js';
 import { Rng } from '../fuzz/prng.js';
 import { repoRoot } from '../helpers/cli.js';
@@ -180,5 +180,80 @@ describe('warmUpVariants', () => {
     expect(warmUpVariants(empty).map((b) => JSON.parse(b.toString()) as unknown)).toEqual([
       { groups: [{ owner: 'a', name: 'b', rules: [{ protocol: 'tcp', from: 65535, to: 65535, cidr: '192.0.2.0/24' }] }], instances: [] },
     ]);
+  });
+});
+
+describe('scanChange', () => {
+  it('scans only between the common prefix and suffix: what scanTop finds, over random edits (or undefined: scanTop then)', () => {
+    const rng = new Rng(61);
+    let taken = 0;
+    for (let run = 0; run < 40; run++) {
+      const d = cloud(rng.below(30));
+      const pretty = rng.chance(0.5);
+      let last = buf(d, pretty);
+      let scan = scanTop(last)!;
+      for (let v = 0; v < 15; v++) {
+        const k = rng.below(d.instances.length + 1);
+        const edit = rng.below(6);
+        if (edit === 0 && d.instances.length) d.instances.splice(k % d.instances.length, 1);
+        else if (edit === 1) d.instances.splice(k, 0, { id: `i-${run}-${v}`, group: 'admin/g0', node: 'nc1', port: `p${v}` });
+        else if (edit === 2 && d.instances.length) d.instances[k % d.instances.length] = { ...d.instances[k % d.instances.length], port: `x${v}` };
+        else if (edit === 3) d[`s${rng.below(3)}`] = rng.below(100);
+        else if (edit === 4) (d.groups[rng.below(2)].rules as unknown[]).push({ protocol: 'tcp', from: v, to: v, cidr: '0.0.0.0/0' });
+        else d.instances.push({ id: `i-end-${run}-${v}`, group: 'admin/g1', node: 'nc1', port: `e${v}` });
+        const text = buf(d, pretty);
+        const prefix = commonPrefix(last, text);
+        const got = scanChange(text, { bytes: last, scan }, prefix, commonSuffix(last, text, Math.min(last.length, text.length) - prefix));
+        const want = scanTop(text)!;
+        if (got) {
+          taken++;
+          expect(got).toEqual(want);
+        }
+        last = text;
+        scan = want;
+      }
+    }
+    // Most edits are within one list: those are taken.
+    expect(taken).toBeGreaterThan(300);
+  });
+
+  it('a run-instance, a terminate and an authorize at 5000 instances: found from the last scan', () => {
+    const d = cloud(5000);
+    let last = buf(d);
+    let scan = scanTop(last)!;
+    const edits: Array<() => void> = [
+      () => d.instances.push({ id: 'i-new', group: 'admin/g0', node: 'nc1', port: 'vnew' }),
+      () => d.instances.pop(),
+      () => (d.groups[0].rules as unknown[]).push({ protocol: 'tcp', from: 80, to: 80, cidr: '0.0.0.0/0' }),
+      () => d.instances.splice(2500, 1),
+    ];
+    for (const edit of edits) {
+      edit();
+      const text = buf(d);
+      const prefix = commonPrefix(last, text);
+      const got = scanChange(text, { bytes: last, scan }, prefix, commonSuffix(last, text, Math.min(last.length, text.length) - prefix));
+      expect(got).toEqual(scanTop(text));
+      last = text;
+      scan = got!;
+    }
+    // The same bytes again: the last scan itself.
+    expect(scanChange(last, { bytes: last, scan }, last.length, 0)).toBe(scan);
+  });
+});
+
+describe('scanChange, a change that reaches past its list', () => {
+  it('leaves it to scanTop (an instance changed and a key after the list)', () => {
+    const d = cloud(50);
+    const last = buf(d);
+    const scan = scanTop(last)!;
+    d.instances[1] = { ...d.instances[1], port: 'moved' };
+    d.nodes = { nc1: { privateInterface: 'eth9' } }; // after the list
+    const text = buf(d);
+    const prefix = commonPrefix(last, text);
+    const suffix = commonSuffix(last, text, Math.min(last.length, text.length) - prefix);
+    expect(scanChange(text, { bytes: last, scan }, prefix, suffix)).toBeUndefined();
+    const p = new ReusingParser();
+    p.parse(last, 'f');
+    expect(p.parse(text, 'f')).toEqual(JSON.parse(text.toString()));
   });
 });

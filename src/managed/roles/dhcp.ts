@@ -7,7 +7,8 @@ import { dhcpHostnameProblem } from '../../dhcp/validate.js';
 import { ValidationError } from '../../errors.js';
 import { gatewayOf, pickCluster } from '../clusters.js';
 import { groupNet, parseBlock } from '../net.js';
-import { groupKey, type AllocatedGroup, type AllocatedState } from '../types.js';
+import { groupKey, type AllocatedGroup, type AllocatedInstance, type AllocatedState } from '../types.js';
+import { sameFolded } from '../../util/fold.js';
 
 /** An instance id dnsmasq would take as the host's name (not a lease time, not a keyword). */
 const isHostname = (id: string): boolean => dhcpHostnameProblem(id) === undefined;
@@ -37,6 +38,30 @@ export function hostnameClashes(state: AllocatedState): ValidationError[] {
     }
   });
   return out;
+}
+
+/**
+ * hostnameClashes(state) when `before` (the instances of a state that had
+ * none) is known: the instances that are not `before`'s (by identity: the
+ * store hands unchanged instances over as the same objects; the common head
+ * and tail are skipped) are compared with every other id, without making a
+ * key of each; only a clash found that way runs the whole check, for its
+ * errors. A run-instance at 5000 instances: one id compared with 5000, not
+ * 5000 ids checked and lowered.
+ */
+export function hostnameClashesSince(before: readonly AllocatedInstance[] | undefined, state: AllocatedState): ValidationError[] {
+  const now = state.instances;
+  if (!before) return hostnameClashes(state);
+  let head = 0;
+  while (head < now.length && head < before.length && now[head] === before[head]) head++;
+  let tail = 0;
+  while (tail < now.length - head && tail < before.length - head && now[now.length - 1 - tail] === before[before.length - 1 - tail]) tail++;
+  const fresh: number[] = [];
+  for (let k = head; k < now.length - tail; k++) if (isHostname(now[k].id)) fresh.push(k);
+  if (fresh.length > 8) return hostnameClashes(state);
+  for (const k of fresh)
+    for (let j = 0; j < now.length; j++) if (j !== k && sameFolded(now[k].id, now[j].id) && isHostname(now[j].id)) return hostnameClashes(state);
+  return [];
 }
 
 export interface DhcpFromStateOptions {
