@@ -20,6 +20,18 @@ export interface Request {
   attrName?(path: number[]): string;
 }
 
+/** runSteps()'s exchange encoded ahead of it (encodeSteps()). */
+export interface EncodedSteps {
+  readonly steps: readonly (readonly Request[])[];
+  readonly flat: Request[];
+  readonly buf: Buffer;
+  readonly ends: number[];
+  readonly expects: number[];
+  readonly first: number;
+  readonly stops: Uint8Array;
+  readonly chunkOf: Uint32Array;
+}
+
 export interface Reply {
   /** Data messages the kernel sent for this request (a GET's answer). */
   messages: NlMessage[];
@@ -242,13 +254,11 @@ export class NetlinkConnection {
    * empty. Steps must not be empty. If the exchange itself fails part-way,
    * throws an ExchangeError over all the requests, flattened in order.
    */
-  async runSteps(steps: readonly (readonly Request[])[]): Promise<{ replies: Reply[][]; sent: number }> {
-    if (steps.some((s) => s.length === 0)) throw new Error('eucanet: internal error: runSteps() given an empty step');
-    const flat = steps.flat();
-    if (flat.length === 0) return { replies: [], sent: 0 };
-    const stepEnds: number[] = [];
-    for (const s of steps) stepEnds.push((stepEnds.at(-1) ?? 0) + s.length);
-    const { buf, ends, expects, first, stops, chunkOf } = this.encode(flat, PIPELINE_CHUNK, stepEnds);
+  async runSteps(steps: readonly (readonly Request[])[], encoded?: EncodedSteps): Promise<{ replies: Reply[][]; sent: number }> {
+    if (encoded && encoded.steps !== steps) throw new Error('eucanet: internal error: runSteps() given another exchange\'s encoding');
+    const e = encoded ?? this.encodeSteps(steps);
+    if (!e) return { replies: [], sent: 0 };
+    const { flat, buf, ends, expects, first, stops, chunkOf } = e;
     let reply: Buffer;
     try {
       reply = await this.exchange(buf, ends, expects, false, this.testFault?.(flat), stops);
@@ -272,6 +282,20 @@ export class NetlinkConnection {
       at += s.length;
     });
     return { replies, sent };
+  }
+
+  /**
+   * Encodes runSteps()'s exchange ahead of it (sequence numbers reserved), so
+   * that a caller can do it while an earlier exchange waits for the kernel;
+   * undefined when there is nothing to send. Steps must not be empty.
+   */
+  encodeSteps(steps: readonly (readonly Request[])[]): EncodedSteps | undefined {
+    if (steps.some((s) => s.length === 0)) throw new Error('eucanet: internal error: runSteps() given an empty step');
+    const flat = steps.flat();
+    if (flat.length === 0) return undefined;
+    const stepEnds: number[] = [];
+    for (const s of steps) stepEnds.push((stepEnds.at(-1) ?? 0) + s.length);
+    return { steps, flat, ...this.encode(flat, PIPELINE_CHUNK, stepEnds) };
   }
 
   /** The synchronous twin of run(), for benchmarks. */

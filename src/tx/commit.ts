@@ -2,7 +2,7 @@
 // each applied op journaled with its inverse (see transaction.ts for the order
 // and for what is and is not atomic).
 import { atOp, ExchangeError, NetlinkError } from '../errors.js';
-import type { Reply, Request } from '../netlink/socket.js';
+import type { EncodedSteps, Reply, Request } from '../netlink/socket.js';
 import type { Batch, EncodedBatch } from '../nft/batch.js';
 import { AddressAddRequest, AddressDeleteRequest } from '../rtnl/address.js';
 import { LinkAddRequest, LinkDeleteGroupRequest, LinkDeleteRequest, LinkGetRequest, LinkSetRequest } from '../rtnl/link.js';
@@ -62,6 +62,10 @@ export class CommitRun {
   private snapshotting?: Promise<void>;
   /** The nftables batch, encoded while an earlier phase waited for the kernel (encodeNft()). */
   private nftEncoded?: EncodedBatch;
+  /** The phases of the joined exchange right after the taps (planJoined()). */
+  private joinedPlan?: Item[][];
+  /** That exchange, built and encoded while the taps were being made (prebuild()). */
+  private early?: { phases: Item[][]; lookups: number; all: Request[][]; encoded: EncodedSteps };
 
   constructor(
     private readonly session: Session,
@@ -192,10 +196,48 @@ export class CommitRun {
     }
   }
 
+  /**
+   * The phases that the exchange right after the taps joins (execute()): its
+   * requests are then built and encoded as soon as the snapshot is in, on the
+   * JavaScript thread while the addon is still making the taps, rather than
+   * after them (prebuild()).
+   */
+  planJoined(phases: Item[][]): void {
+    this.joinedPlan = phases;
+  }
+
+  /**
+   * Builds the planned joined exchange ahead (see planJoined()): the new taps'
+   * lookups by name (the ifindexes are not back yet) and every request,
+   * encoded. Only when every link its requests name is known from the
+   * snapshot or is one of these taps, named by name; otherwise, or if
+   * anything fails, joined() builds it at its turn as before and reports what
+   * failed there.
+   */
+  private prebuild(taps: Item<OpOf<'tap.add'>>[]): void {
+    const phases = this.joinedPlan;
+    this.joinedPlan = undefined;
+    if (!phases) return;
+    try {
+      const made = new Set(taps.map((it) => it.op.name));
+      for (const it of phases.flat()) for (const ref of opRefs(it.op)) if (!this.ctx.knows(ref) && !made.has(ref as string)) return;
+      const r = this.ctx.resolver;
+      const steps = phases.map((items) => items.map((it) => this.wrap(requestFor(it.op, r), it.index)));
+      const lookups = taps.filter((it) => it.op.spec.master !== undefined).map((it): Request => new LinkGetRequest(it.op.name));
+      const all = lookups.length ? [lookups, ...steps] : steps;
+      const encoded = this.session.rtnl.encodeSteps(all);
+      if (encoded) this.early = { phases, lookups: lookups.length, all, encoded };
+    } catch {
+      // A link named by ifindex that is not there yet, say: joined() builds it again.
+    }
+  }
+
   private async taps(items: Item<OpOf<'tap.add'>>[]): Promise<void> {
     const snapshot = this.snapshotting;
     this.snapshotting = undefined;
-    const [snap, made] = await Promise.allSettled([snapshot, createTaps(this.session, this.ctx, this.journal, items)]);
+    // The joined exchange after the taps is built once the snapshot is in, while the taps are still being made.
+    const snapped = snapshot?.then(() => this.prebuild(items));
+    const [snap, made] = await Promise.allSettled([snapped, createTaps(this.session, this.ctx, this.journal, items)]);
     if (made.status === 'rejected') throw made.reason;
     const { requests, settle } = made.value;
     if (snapshot) await this.afterSnapshot(snap, items);
@@ -310,6 +352,25 @@ export class CommitRun {
   }
 
   /**
+   * The steps of a joined exchange (the new taps' lookups first, when there
+   * are any): the ones prebuild() made for these phases, or made now.
+   */
+  private async joinedRequests(phases: Item[][]): Promise<{ all: Request[][]; lookups: number; encoded?: EncodedSteps }> {
+    const early = this.early;
+    this.early = undefined;
+    if (early && early.phases.length === phases.length && early.phases.every((p, k) => p === phases[k])) {
+      // Its lookups name the same taps as `settle`, by name.
+      this.settle.length = 0;
+      return early;
+    }
+    await this.learn(phases.flat());
+    const r = this.ctx.resolver;
+    const steps = phases.map((items) => items.map((it) => this.wrap(requestFor(it.op, r), it.index)));
+    const lookups = this.settle.splice(0).map((i): Request => new LinkGetRequest(i));
+    return { all: lookups.length ? [lookups, ...steps] : steps, lookups: lookups.length };
+  }
+
+  /**
    * Consecutive phases of sets, address and route changes (JOINABLE) in one
    * exchange, after the new taps' lookups: one hop to the worker thread
    * instead of one per phase. The kernel applies them in order, and the
@@ -317,16 +378,12 @@ export class CommitRun {
    * journaled is what phase-by-phase sends would have sent and journaled.
    */
   async joined(phases: Item[][]): Promise<void> {
-    await this.learn(phases.flat());
-    const r = this.ctx.resolver;
-    const steps = phases.map((items) => items.map((it) => this.wrap(requestFor(it.op, r), it.index)));
-    const lookups = this.settle.splice(0).map((i): Request => new LinkGetRequest(i));
-    const all = lookups.length ? [lookups, ...steps] : steps;
+    const { all, lookups, encoded } = await this.joinedRequests(phases);
     let replies: Reply[][];
     let sent = all.length;
     let lost: ExchangeError<Reply> | undefined;
     try {
-      ({ replies, sent } = await this.session.rtnl.runSteps(all));
+      ({ replies, sent } = await this.session.rtnl.runSteps(all, encoded));
     } catch (err) {
       if (!(err instanceof ExchangeError)) throw err;
       lost = err as ExchangeError<Reply>;
@@ -339,12 +396,12 @@ export class CommitRun {
       const part = lost ? lostPart(lost, at, all[k].length) : undefined;
       at += all[k].length;
       try {
-        if (k === 0 && lookups.length) {
-          this.stats.rtnlRequests += lookups.length;
+        if (k === 0 && lookups) {
+          this.stats.rtnlRequests += lookups;
           if (part) throw part;
           const failed = replies[0].find((x) => x.error)?.error;
           if (failed) throw failed;
-        } else await this.absorb(all[k], phases[k - (lookups.length ? 1 : 0)], inverse, replies[k], part);
+        } else await this.absorb(all[k], phases[k - (lookups ? 1 : 0)], inverse, replies[k], part);
       } catch (err) {
         first ??= err as Error;
       }

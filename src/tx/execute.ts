@@ -61,6 +61,19 @@ export function orderOps(ops: readonly Op[]): Item[] {
 }
 
 /**
+ * The non-empty phases joined into one exchange from phase number `p` on
+ * (joinable ones, across empty ones, up to the nft batch), and the number of
+ * the last phase that exchange covers.
+ */
+function joinedFrom(p: number, byPhase: Map<Phase, Item[]>, joinable: (p: Phase) => boolean): { phases: Phase[]; last: number } {
+  const phases: Phase[] = [];
+  for (; p < PHASES.length && PHASES[p] !== 'nft' && (joinable(PHASES[p]) || !byPhase.get(PHASES[p])?.length); p++) {
+    if (byPhase.get(PHASES[p])?.length) phases.push(PHASES[p]);
+  }
+  return { phases, last: p - 1 };
+}
+
+/**
  * Sends validated `ops` and `batch` (committed whole, after the routes). On a
  * failure, undoes what was applied, newest first, and throws a
  * TransactionError saying what failed and what the rollback did; with
@@ -71,22 +84,27 @@ export async function execute(s: Session, ops: readonly Op[], batch: Batch | und
   const run = new CommitRun(s, opts);
   const items = orderOps(ops);
   let tapsEarly: Promise<void> | undefined;
+  const byPhase = new Map<Phase, Item[]>(PHASES.map((p) => [p, []]));
+  for (const it of items) byPhase.get(phaseOf(it.op))?.push(it);
+  // A renamed link is looked up by its new name only after the rename: such sets go on their own.
+  const renames = byPhase.get('sets')?.some((it) => it.op.op === 'link.set' && it.op.changes.name !== undefined);
+  const joinable = (p: Phase) => JOINABLE.has(p) && !(renames && p === 'sets');
   try {
     // The taps (made alongside the snapshot, when they come first) are started,
     // and the nftables batch is encoded while they or the first reads wait for the kernel.
     const prepared = run.prepare(items);
     tapsEarly = run.startTaps(items);
     tapsEarly?.catch(() => undefined);
+    // So is the exchange that follows the taps, when it is a joined one (CommitRun.planJoined).
+    const afterTaps = PHASES.findIndex((p, k) => k > 0 && byPhase.get(p)?.length);
+    if (tapsEarly && afterTaps > 0 && joinable(PHASES[afterTaps])) {
+      run.planJoined(joinedFrom(afterTaps, byPhase, joinable).phases.map((j) => byPhase.get(j) ?? []));
+    }
     run.encodeNft(batch);
     await prepared;
     const total = ops.length + (batch?.length ?? 0);
     let done = 0;
     const progress = (n: number, phase: Phase) => opts.onProgress?.(Math.min((done += n), total), total, phase);
-    const byPhase = new Map<Phase, Item[]>(PHASES.map((p) => [p, []]));
-    for (const it of items) byPhase.get(phaseOf(it.op))?.push(it);
-    // A renamed link is looked up by its new name only after the rename: such sets go on their own.
-    const renames = byPhase.get('sets')?.some((it) => it.op.op === 'link.set' && it.op.changes.name !== undefined);
-    const joinable = (p: Phase) => JOINABLE.has(p) && !(renames && p === 'sets');
     for (let p = 0; p < PHASES.length; p++) {
       const phase = PHASES[p];
       const these = byPhase.get(phase) ?? [];
@@ -102,11 +120,8 @@ export async function execute(s: Session, ops: readonly Op[], batch: Batch | und
         progress(batch.length, phase);
       } else if (joinable(phase) && these.length) {
         // This phase and the joinable ones after it, across empty phases, in one exchange.
-        const joined: Phase[] = [];
-        for (; p < PHASES.length && PHASES[p] !== 'nft' && (joinable(PHASES[p]) || !byPhase.get(PHASES[p])?.length); p++) {
-          if (byPhase.get(PHASES[p])?.length) joined.push(PHASES[p]);
-        }
-        p--;
+        const { phases: joined, last } = joinedFrom(p, byPhase, joinable);
+        p = last;
         await run.joined(joined.map((j) => byPhase.get(j) ?? []));
         for (const j of joined) progress(byPhase.get(j)?.length ?? 0, j);
       } else if (these.length) {
