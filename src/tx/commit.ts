@@ -376,8 +376,11 @@ export class CommitRun {
    * instead of one per phase. The kernel applies them in order, and the
    * exchange stops after the first phase with a refusal, so what is sent and
    * journaled is what phase-by-phase sends would have sent and journaled.
+   * When the kernel refused nothing, `next` (what comes after: the nftables
+   * batch) is started before this exchange's answers are journaled, and
+   * awaited after: true then, as it has run.
    */
-  async joined(phases: Item[][]): Promise<void> {
+  async joined(phases: Item[][], next?: () => Promise<void>): Promise<boolean> {
     const { all, lookups, encoded } = await this.joinedRequests(phases);
     let replies: Reply[][];
     let sent = all.length;
@@ -389,6 +392,9 @@ export class CommitRun {
       lost = err as ExchangeError<Reply>;
       replies = splitReplies(lost.replies, all);
     }
+    // Everything applied: the kernel takes what comes next while the journal is written.
+    const ahead = !lost && next && sent === all.length && replies.every((step) => step.every((x) => !x.error)) ? next() : undefined;
+    ahead?.catch(() => undefined);
     const inverse: InverseFn = (it) => undoOf(it.op, this.ctx);
     let first: Error | undefined;
     let at = 0;
@@ -406,7 +412,10 @@ export class CommitRun {
         first ??= err as Error;
       }
     }
+    // (Not expected with `ahead` started: absorb() throws only what was refused or lost.)
     if (first) throw first;
+    await ahead;
+    return ahead !== undefined;
   }
 }
 

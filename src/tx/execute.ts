@@ -84,6 +84,7 @@ export async function execute(s: Session, ops: readonly Op[], batch: Batch | und
   const run = new CommitRun(s, opts);
   const items = orderOps(ops);
   let tapsEarly: Promise<void> | undefined;
+  let nftSent = false;
   const byPhase = new Map<Phase, Item[]>(PHASES.map((p) => [p, []]));
   for (const it of items) byPhase.get(phaseOf(it.op))?.push(it);
   // A renamed link is looked up by its new name only after the rename: such sets go on their own.
@@ -115,15 +116,21 @@ export async function execute(s: Session, ops: readonly Op[], batch: Batch | und
         progress(these.length, phase);
       } else if (phase === 'nft') {
         await run.settleTaps();
-        if (!batch?.length) continue;
+        if (!batch?.length || nftSent) continue;
         await run.nft(batch);
         progress(batch.length, phase);
       } else if (joinable(phase) && these.length) {
         // This phase and the joinable ones after it, across empty phases, in one exchange.
         const { phases: joined, last } = joinedFrom(p, byPhase, joinable);
         p = last;
-        await run.joined(joined.map((j) => byPhase.get(j) ?? []));
+        // When the nftables batch comes next, it is sent as soon as this exchange is answered without a refusal.
+        const nftNext = !!batch?.length && PHASES.slice(last + 1, PHASES.indexOf('nft')).every((q) => !byPhase.get(q)?.length);
+        nftSent = await run.joined(
+          joined.map((j) => byPhase.get(j) ?? []),
+          nftNext ? () => run.nft(batch) : undefined,
+        );
         for (const j of joined) progress(byPhase.get(j)?.length ?? 0, j);
+        if (nftSent && batch) progress(batch.length, 'nft');
       } else if (these.length) {
         await run.phase(phase, these);
         progress(these.length, phase);

@@ -8,6 +8,7 @@ import { TransactionError } from '../../src/errors.js';
 import type { Request } from '../../src/netlink/socket.js';
 import { AddressAddRequest } from '../../src/rtnl/address.js';
 import { LinkGetRequest } from '../../src/rtnl/link.js';
+import { Journal } from '../../src/tx/journal.js';
 import { readOwned } from '../../src/tx/nft-diff.js';
 import { isRoot, nftRuleset, nsExec, withHandle } from '../helpers/netns.js';
 
@@ -84,6 +85,40 @@ describe.skipIf(!isRoot)('one exchange for the joined phases (root)', () => {
       expect(addrs(ns, 'vnet0')).toEqual(['10.7.0.1']);
       const [tap] = JSON.parse(nsExec(ns, 'ip', ['-j', 'link', 'show', 'dev', 'vnet0'])) as Array<{ master: string }>;
       expect(tap.master).toBe('eucabr10');
+    });
+  });
+
+  it('sends the nftables batch once that exchange is answered without a refusal, before its answers are journaled', async () => {
+    await withHandle(async (h, ns) => {
+      await h.links.add({ kind: 'bridge', name: 'eucabr10', up: true });
+      await h.links.add({ kind: 'veth', name: 'eth0', peer: 'eth0p', up: true });
+      const journaled: number[] = [];
+      const push = Journal.prototype.push;
+      let entries = 0;
+      Journal.prototype.push = function (this: Journal, step) {
+        entries++;
+        return push.call(this, step);
+      };
+      const exchange = h.nft.conn.exchange.bind(h.nft.conn);
+      h.nft.conn.exchange = (...args: Parameters<typeof exchange>) => {
+        journaled.push(entries);
+        return exchange(...args);
+      };
+      try {
+        const tx = h.transaction();
+        for (let i = 0; i < 10; i++) tx.addTap(`vnet${i}`, { master: 'eucabr10', up: true });
+        for (let i = 0; i < 10; i++) tx.addAddress({ dev: 'eth0', address: `172.16.0.${i + 1}/32` });
+        tx.nft.addTable({ family: 'ip', name: 'eucanet' });
+        await tx.commit();
+      } finally {
+        Journal.prototype.push = push;
+      }
+      // The taps were journaled as they were made (10); the batch went out before the addresses'
+      // undos were (10 more; a new tap's set needs none: the tap goes).
+      expect(journaled).toEqual([10]);
+      expect(entries).toBe(20);
+      expect(nftRuleset(ns).some((o) => o.table?.name === 'eucanet')).toBe(true);
+      expect(addrs(ns, 'eth0')).toHaveLength(10);
     });
   });
 
