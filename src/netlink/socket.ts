@@ -9,6 +9,7 @@ import { ExchangeError } from '../errors.js';
 import { netnsTarget, type Netns } from '../sys/netns-path.js';
 import { keepPartial, type ExchangeFault, type FaultableExchange, type PartialExchange } from './exchange.js';
 export type { ExchangeFault } from './exchange.js';
+import { matchReplies } from './match.js';
 import { splitMessages, type NlMessage } from './reader.js';
 import { NlWriter } from './writer.js';
 
@@ -180,21 +181,7 @@ export class NetlinkConnection {
 
   /** Matches replies to requests by sequence number; `acked` marks those with an NLMSG_ERROR. */
   private match(requests: readonly Request[], first: number, reply: Buffer, opIndexBase?: number) {
-    const out: Reply[] = requests.map(() => ({ messages: [] }));
-    const acked = new Uint8Array(requests.length);
-    for (const m of splitMessages(reply)) {
-      if (m.type === NLMSG_ERROR) {
-        const e = decodeError(m);
-        const i = (e.seq - first) >>> 0;
-        if (i >= requests.length) continue;
-        acked[i] = 1;
-        if (e.errno !== 0) out[i].error = requestError(requests[i], e, opIndexBase !== undefined ? opIndexBase + i : undefined);
-      } else {
-        const i = (m.seq - first) >>> 0;
-        if (i < requests.length) out[i].messages.push(m);
-      }
-    }
-    return { out, acked };
+    return matchReplies(requests, first, reply, opIndexBase);
   }
 
   private decode(requests: readonly Request[], first: number, reply: Buffer, opIndexBase?: number): Reply[] {
