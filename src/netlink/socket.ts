@@ -33,6 +33,15 @@ export interface EncodedSteps {
   readonly chunkOf: Uint32Array;
 }
 
+/** run()'s exchange encoded ahead of it (encodeRun()). */
+export interface EncodedRun {
+  readonly requests: readonly Request[];
+  readonly buf: Buffer;
+  readonly ends: number[];
+  readonly expects: number[];
+  readonly first: number;
+}
+
 export interface Reply {
   /** Data messages the kernel sent for this request (a GET's answer). */
   messages: NlMessage[];
@@ -220,9 +229,10 @@ export class NetlinkConnection {
    * not stop the rest, so callers look at every reply. If the exchange itself
    * fails part-way, throws an ExchangeError carrying the answers received.
    */
-  async run(requests: readonly Request[], opIndexBase?: number): Promise<Reply[]> {
+  async run(requests: readonly Request[], opIndexBase?: number, encoded?: EncodedRun): Promise<Reply[]> {
     if (requests.length === 0) return [];
-    const { buf, ends, expects, first } = this.encode(requests, PIPELINE_CHUNK);
+    if (encoded && encoded.requests !== requests) throw new Error("eucanet: internal error: run() given another exchange's encoding");
+    const { buf, ends, expects, first } = encoded ?? this.encode(requests, PIPELINE_CHUNK);
     let reply: Buffer;
     try {
       reply = await this.exchange(buf, ends, expects, false, this.testFault?.(requests));
@@ -283,6 +293,11 @@ export class NetlinkConnection {
     const stepEnds: number[] = [];
     for (const s of steps) stepEnds.push((stepEnds.at(-1) ?? 0) + s.length);
     return { steps, flat, ...this.encode(flat, PIPELINE_CHUNK, stepEnds) };
+  }
+
+  /** Encodes run()'s exchange ahead of it (sequence numbers reserved), as encodeSteps() does for runSteps(). */
+  encodeRun(requests: readonly Request[]): EncodedRun {
+    return { requests, ...this.encode(requests, PIPELINE_CHUNK) };
   }
 
   /** The synchronous twin of run(), for benchmarks. */

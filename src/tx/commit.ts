@@ -2,16 +2,18 @@
 // each applied op journaled with its inverse (see transaction.ts for the order
 // and for what is and is not atomic).
 import { atOp, ExchangeError, NetlinkError } from '../errors.js';
-import type { EncodedSteps, Reply, Request } from '../netlink/socket.js';
+import type { EncodedRun, EncodedSteps, Reply, Request } from '../netlink/socket.js';
 import type { Batch, EncodedBatch } from '../nft/batch.js';
 import { AddressAddRequest, AddressDeleteRequest } from '../rtnl/address.js';
-import { LinkAddRequest, LinkDeleteGroupRequest, LinkDeleteRequest, LinkGetRequest, LinkSetRequest } from '../rtnl/link.js';
+import { LinkAddRequest, LinkDeleteRequest, LinkGetRequest, LinkSetRequest } from '../rtnl/link.js';
 import { RouteAddRequest, RouteDeleteRequest } from '../rtnl/route.js';
 import { readSysctl, writeSysctl } from '../sys/sysctl.js';
 import { CommitContext } from './context.js';
+import { requestFor } from './requests.js';
+import { buildEarly, samePhases, type AfterTaps, type EarlyJoined, type EarlyLinks } from './early.js';
 import { FaultRequest, InjectedFault } from './fault.js';
 import { inverseChanges } from './inverse.js';
-import { isNeighOp, NeighBefore, neighInverse, neighRequest } from './neigh-ops.js';
+import { isNeighOp, NeighBefore, neighInverse } from './neigh-ops.js';
 import { deferredStep, Journal, type UndoStep } from './journal.js';
 import { describeOp, opNetns, opRefs, phaseOf, type Op, type Phase } from './ops.js';
 import { orderLinkAdds } from './order.js';
@@ -62,10 +64,12 @@ export class CommitRun {
   private snapshotting?: Promise<void>;
   /** The nftables batch, encoded while an earlier phase waited for the kernel (encodeNft()). */
   private nftEncoded?: EncodedBatch;
-  /** The phases of the joined exchange right after the taps (planJoined()). */
-  private joinedPlan?: Item[][];
-  /** That exchange, built and encoded while the taps were being made (prebuild()). */
-  private early?: { phases: Item[][]; lookups: number; all: Request[][]; encoded: EncodedSteps };
+  /** What follows the taps, to be built while they are made (planAfterTaps()). */
+  private afterTaps?: AfterTaps;
+  /** The link adds after the taps, built while they were being made (early.ts). */
+  private earlyLinks?: EarlyLinks;
+  /** The joined exchange after the taps (and link adds), built while they were being made. */
+  private earlyJoined?: EarlyJoined;
 
   constructor(
     private readonly session: Session,
@@ -124,11 +128,11 @@ export class CommitRun {
    * exchange failed part-way, whatever the kernel's present state says about
    * the requests whose answers were lost. Throws the first failure.
    */
-  private async send(reqs: Request[], items: Item[], inverse: InverseFn, index?: (i: number) => number | undefined): Promise<void> {
+  private async send(reqs: Request[], items: Item[], inverse: InverseFn, index?: (i: number) => number | undefined, encoded?: EncodedRun): Promise<void> {
     let replies: Reply[];
     let lost: ExchangeError | undefined;
     try {
-      replies = await this.session.rtnl.run(reqs);
+      replies = await this.session.rtnl.run(reqs, undefined, encoded);
     } catch (err) {
       if (!(err instanceof ExchangeError)) throw err;
       lost = err;
@@ -197,46 +201,24 @@ export class CommitRun {
   }
 
   /**
-   * The phases that the exchange right after the taps joins (execute()): its
-   * requests are then built and encoded as soon as the snapshot is in, on the
-   * JavaScript thread while the addon is still making the taps, rather than
-   * after them (prebuild()).
+   * What follows the taps (execute()): the link adds, and the joined exchange
+   * after them. They are then built and encoded as soon as the snapshot is
+   * in, on the JavaScript thread while the addon is still making the taps,
+   * rather than after them (src/tx/early.ts).
    */
-  planJoined(phases: Item[][]): void {
-    this.joinedPlan = phases;
-  }
-
-  /**
-   * Builds the planned joined exchange ahead (see planJoined()): the new taps'
-   * lookups by name (the ifindexes are not back yet) and every request,
-   * encoded. Only when every link its requests name is known from the
-   * snapshot or is one of these taps, named by name; otherwise, or if
-   * anything fails, joined() builds it at its turn as before and reports what
-   * failed there.
-   */
-  private prebuild(taps: Item<OpOf<'tap.add'>>[]): void {
-    const phases = this.joinedPlan;
-    this.joinedPlan = undefined;
-    if (!phases) return;
-    try {
-      const made = new Set(taps.map((it) => it.op.name));
-      for (const it of phases.flat()) for (const ref of opRefs(it.op)) if (!this.ctx.knows(ref) && !made.has(ref as string)) return;
-      const r = this.ctx.resolver;
-      const steps = phases.map((items) => items.map((it) => this.wrap(requestFor(it.op, r), it.index)));
-      const lookups = taps.filter((it) => it.op.spec.master !== undefined).map((it): Request => new LinkGetRequest(it.op.name));
-      const all = lookups.length ? [lookups, ...steps] : steps;
-      const encoded = this.session.rtnl.encodeSteps(all);
-      if (encoded) this.early = { phases, lookups: lookups.length, all, encoded };
-    } catch {
-      // A link named by ifindex that is not there yet, say: joined() builds it again.
-    }
+  planAfterTaps(plan: AfterTaps): void {
+    this.afterTaps = plan;
   }
 
   private async taps(items: Item<OpOf<'tap.add'>>[]): Promise<void> {
     const snapshot = this.snapshotting;
     this.snapshotting = undefined;
     // The joined exchange after the taps is built once the snapshot is in, while the taps are still being made.
-    const snapped = snapshot?.then(() => this.prebuild(items));
+    const snapped = snapshot?.then(() => {
+      const plan = this.afterTaps;
+      this.afterTaps = undefined;
+      if (plan) ({ links: this.earlyLinks, joined: this.earlyJoined } = buildEarly(this.session, this.ctx, plan, items, (req, i) => this.wrap(req, i)));
+    });
     const [snap, made] = await Promise.allSettled([snapped, createTaps(this.session, this.ctx, this.journal, items)]);
     if (made.status === 'rejected') throw made.reason;
     const { requests, settle } = made.value;
@@ -271,6 +253,13 @@ export class CommitRun {
   }
 
   private async links(items: Item<OpOf<'link.add'>>[]): Promise<void> {
+    const early = this.earlyLinks;
+    this.earlyLinks = undefined;
+    if (early?.items === items) {
+      const { ordered, specs, reqs } = early;
+      await this.send(reqs, ordered, (_it, i) => new LinkDeleteRequest(specs[i].index ?? specs[i].name), (i) => specs[i].index, early.encoded);
+      return;
+    }
     const ordered = orderLinkAdds(items.map((it) => ({ ...it, spec: it.op.spec })));
     // One op alone lets the kernel pick the ifindex: no later request in its send names it.
     const specs = this.opts.single ? ordered.map((it) => it.spec) : ordered.map((it) => ({ ...it.spec, index: this.ctx.assign(it.spec.name, it.spec.index) }));
@@ -353,12 +342,12 @@ export class CommitRun {
 
   /**
    * The steps of a joined exchange (the new taps' lookups first, when there
-   * are any): the ones prebuild() made for these phases, or made now.
+   * are any): the ones built ahead for these phases (early.ts), or made now.
    */
   private async joinedRequests(phases: Item[][]): Promise<{ all: Request[][]; lookups: number; encoded?: EncodedSteps }> {
-    const early = this.early;
-    this.early = undefined;
-    if (early && early.phases.length === phases.length && early.phases.every((p, k) => p === phases[k])) {
+    const early = this.earlyJoined;
+    this.earlyJoined = undefined;
+    if (early && samePhases(early.phases, phases)) {
       // Its lookups name the same taps as `settle`, by name.
       this.settle.length = 0;
       return early;
@@ -435,28 +424,6 @@ function lostPart(e: ExchangeError<Reply>, at: number, len: number): ExchangeErr
   const unsent = e.unsent.filter(inStep).map((i) => i - at);
   if (!unknown.length && !unsent.length) return undefined;
   return new ExchangeError(e.cause, e.replies.slice(at, at + len), unknown, unsent);
-}
-
-function requestFor(op: Op, r: CommitContext['resolver']): Request {
-  if (isNeighOp(op)) return neighRequest(op, r);
-  switch (op.op) {
-    case 'link.set':
-      return new LinkSetRequest(op.ref, op.changes, r);
-    case 'link.delete':
-      return new LinkDeleteRequest(op.ref);
-    case 'link.deleteGroup':
-      return new LinkDeleteGroupRequest(op.group);
-    case 'address.add':
-      return new AddressAddRequest(op.spec, r);
-    case 'address.delete':
-      return new AddressDeleteRequest(op.spec, r);
-    case 'route.add':
-      return new RouteAddRequest(op.spec, r);
-    case 'route.delete':
-      return new RouteDeleteRequest(op.spec, r);
-    default:
-      throw new Error(`no request for ${op.op}`);
-  }
 }
 
 /**

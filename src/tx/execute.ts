@@ -8,6 +8,7 @@ import { TransactionError } from '../errors.js';
 import type { Batch } from '../nft/batch.js';
 import type { Session } from '../session.js';
 import { CommitRun, type Item, type OpOf, type RunOptions } from './commit.js';
+import type { AfterTaps } from './early.js';
 import { FaultRequest } from './fault.js';
 import { tapAttributes } from './inverse.js';
 import { checked, describeOp, PHASES, phaseOf, validateOp, type Op, type Phase } from './ops.js';
@@ -73,6 +74,19 @@ function joinedFrom(p: number, byPhase: Map<Phase, Item[]>, joinable: (p: Phase)
   return { phases, last: p - 1 };
 }
 
+/** What follows the taps: the link adds, when there are any, then a joined exchange, when that comes next. */
+function afterTaps(byPhase: Map<Phase, Item[]>, joinable: (p: Phase) => boolean): AfterTaps {
+  const nextAfter = (k: number) => PHASES.findIndex((p, j) => j > k && byPhase.get(p)?.length);
+  const plan: AfterTaps = {};
+  let p = nextAfter(0);
+  if (PHASES[p] === 'links') {
+    plan.links = byPhase.get('links') as Item<OpOf<'link.add'>>[];
+    p = nextAfter(p);
+  }
+  if (p > 0 && joinable(PHASES[p])) plan.joined = joinedFrom(p, byPhase, joinable).phases.map((j) => byPhase.get(j) ?? []);
+  return plan;
+}
+
 /**
  * Sends validated `ops` and `batch` (committed whole, after the routes). On a
  * failure, undoes what was applied, newest first, and throws a
@@ -96,11 +110,8 @@ export async function execute(s: Session, ops: readonly Op[], batch: Batch | und
     const prepared = run.prepare(items);
     tapsEarly = run.startTaps(items);
     tapsEarly?.catch(() => undefined);
-    // So is the exchange that follows the taps, when it is a joined one (CommitRun.planJoined).
-    const afterTaps = PHASES.findIndex((p, k) => k > 0 && byPhase.get(p)?.length);
-    if (tapsEarly && afterTaps > 0 && joinable(PHASES[afterTaps])) {
-      run.planJoined(joinedFrom(afterTaps, byPhase, joinable).phases.map((j) => byPhase.get(j) ?? []));
-    }
+    // So are the link adds and the joined exchange that follow the taps (CommitRun.planAfterTaps).
+    if (tapsEarly) run.planAfterTaps(afterTaps(byPhase, joinable));
     run.encodeNft(batch);
     await prepared;
     const total = ops.length + (batch?.length ?? 0);

@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { TransactionError } from '../../src/errors.js';
 import type { Request } from '../../src/netlink/socket.js';
 import { AddressAddRequest } from '../../src/rtnl/address.js';
-import { LinkGetRequest } from '../../src/rtnl/link.js';
+import { LinkAddRequest, LinkGetRequest } from '../../src/rtnl/link.js';
 import { Journal } from '../../src/tx/journal.js';
 import { readOwned } from '../../src/tx/nft-diff.js';
 import { isRoot, nftRuleset, nsExec, withHandle } from '../helpers/netns.js';
@@ -63,6 +63,34 @@ describe.skipIf(!isRoot)('one exchange for the joined phases (root)', () => {
       expect(links.map((l) => l.ifname).sort()).toEqual(Array.from({ length: 20 }, (_, i) => `vnet${i}`).sort());
       expect(links.every((l) => l.flags.includes('UP') && l.group === '4200')).toBe(true);
       expect(addrs(ns, 'eth0')).toHaveLength(20);
+    });
+  });
+
+  it('builds the link adds between the taps and that exchange ahead too (a node\'s new bridges)', async () => {
+    await withHandle(async (h, ns) => {
+      await h.links.add({ kind: 'veth', name: 'eth0', peer: 'eth0p', up: true });
+      const seen: string[] = [];
+      const run = h.rtnl.run.bind(h.rtnl);
+      h.rtnl.run = (reqs, base, encoded) => {
+        if (reqs[0] instanceof LinkAddRequest) seen.push(`link adds${encoded?.requests === reqs ? ', encoded ahead' : ''}`);
+        return run(reqs, base, encoded);
+      };
+      const runSteps = h.rtnl.runSteps.bind(h.rtnl);
+      h.rtnl.runSteps = (steps, encoded) => {
+        seen.push(`joined${encoded?.steps === steps ? ', encoded ahead' : ''}`);
+        return runSteps(steps, encoded);
+      };
+      const tx = h.transaction();
+      for (let i = 0; i < 12; i++) tx.addTap(`vnet${i}`, { master: `eucabr${10 + (i % 3)}`, up: true });
+      for (let b = 0; b < 3; b++) tx.addLink({ kind: 'bridge', name: `eucabr${10 + b}`, up: true, stp: false });
+      tx.addAddress({ dev: 'eth0', address: '192.168.100.11/24' });
+      await tx.commit();
+      expect(seen).toEqual(['link adds, encoded ahead', 'joined, encoded ahead']);
+      for (let b = 0; b < 3; b++) {
+        const ports = JSON.parse(nsExec(ns, 'ip', ['-j', 'link', 'show', 'master', `eucabr${10 + b}`])) as Array<{ ifname: string }>;
+        expect(ports.map((l) => l.ifname).sort()).toEqual([0, 1, 2, 3].map((k) => `vnet${k * 3 + b}`).sort());
+      }
+      expect(addrs(ns, 'eth0')).toEqual(['192.168.100.11']);
     });
   });
 
