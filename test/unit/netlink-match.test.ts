@@ -132,3 +132,30 @@ describe('matchReplies', () => {
     expect(decodeErrorOf(() => matchReplies([req(0)], 1, b)).message).toBe(want.message);
   });
 });
+
+describe('splitMessages (byte reads)', () => {
+  it('reads every header field unsigned, as Buffer.readUInt*LE does, high bits included', () => {
+    const parts: Buffer[] = [];
+    let rnd = 99;
+    const next = () => (rnd = (Math.imul(rnd, 1103515245) + 12345) >>> 0);
+    for (let i = 0; i < 50; i++) {
+      const len = 16 + (next() % 40);
+      const b = Buffer.alloc((len + 3) & ~3);
+      b.writeUInt32LE(len, 0);
+      b.writeUInt16LE(next() & 0xffff, 4);
+      b.writeUInt16LE(next() & 0xffff, 6);
+      b.writeUInt32LE(i & 1 ? (next() | 0x80000000) >>> 0 : next() & 0x7fffffff, 8);
+      b.writeUInt32LE(next(), 12);
+      parts.push(b);
+    }
+    const buf = Buffer.concat(parts);
+    let off = 0;
+    const want = parts.map((p) => {
+      const m = { length: p.readUInt32LE(0), type: p.readUInt16LE(4), flags: p.readUInt16LE(6), seq: p.readUInt32LE(8), port: p.readUInt32LE(12), offset: off };
+      off += p.length;
+      return m;
+    });
+    expect(splitMessages(buf).map(({ length, type, flags, seq, port, offset }) => ({ length, type, flags, seq, port, offset }))).toEqual(want);
+    expect(want.some((m) => m.seq >= 0x80000000 && m.type >= 0x8000)).toBe(true);
+  });
+});
