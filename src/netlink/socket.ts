@@ -252,7 +252,7 @@ export class NetlinkConnection {
    * throws an ExchangeError over all the requests, flattened in order.
    */
   async runSteps(steps: readonly (readonly Request[])[], encoded?: EncodedSteps): Promise<{ replies: Reply[][]; sent: number }> {
-    if (encoded && encoded.steps !== steps) throw new Error('eucanet: internal error: runSteps() given another exchange\'s encoding');
+    if (encoded && encoded.steps !== steps) throw new Error("eucanet: internal error: runSteps() given another exchange's encoding");
     const e = encoded ?? this.encodeSteps(steps);
     if (!e) return { replies: [], sent: 0 };
     const { flat, buf, ends, expects, first, stops, chunkOf } = e;

@@ -257,7 +257,13 @@ export class CommitRun {
     this.earlyLinks = undefined;
     if (early?.items === items) {
       const { ordered, specs, reqs } = early;
-      await this.send(reqs, ordered, (_it, i) => new LinkDeleteRequest(specs[i].index ?? specs[i].name), (i) => specs[i].index, early.encoded);
+      await this.send(
+        reqs,
+        ordered,
+        (_it, i) => new LinkDeleteRequest(specs[i].index ?? specs[i].name),
+        (i) => specs[i].index,
+        early.encoded,
+      );
       return;
     }
     const ordered = orderLinkAdds(items.map((it) => ({ ...it, spec: it.op.spec })));

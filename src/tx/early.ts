@@ -50,13 +50,7 @@ export interface AfterTaps {
  * adds (their ifindexes assigned, as links() would), then the joined
  * exchange. Each is undefined where it could not be built ahead.
  */
-export function buildEarly(
-  s: Session,
-  ctx: CommitContext,
-  plan: AfterTaps,
-  taps: TapItem[],
-  wrap: Wrap,
-): { links?: EarlyLinks; joined?: EarlyJoined } {
+export function buildEarly(s: Session, ctx: CommitContext, plan: AfterTaps, taps: TapItem[], wrap: Wrap): { links?: EarlyLinks; joined?: EarlyJoined } {
   const made = new Set(taps.map((it) => it.op.name));
   const known = (items: Item[]) => items.every((it) => opRefs(it.op).every((ref) => ctx.knows(ref) || made.has(ref as string)));
   let links: EarlyLinks | undefined;

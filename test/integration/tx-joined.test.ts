@@ -66,7 +66,7 @@ describe.skipIf(!isRoot)('one exchange for the joined phases (root)', () => {
     });
   });
 
-  it('builds the link adds between the taps and that exchange ahead too (a node\'s new bridges)', async () => {
+  it("builds the link adds between the taps and that exchange ahead too (a node's new bridges)", async () => {
     await withHandle(async (h, ns) => {
       await h.links.add({ kind: 'veth', name: 'eth0', peer: 'eth0p', up: true });
       const seen: string[] = [];
@@ -94,7 +94,7 @@ describe.skipIf(!isRoot)('one exchange for the joined phases (root)', () => {
     });
   });
 
-  it('still sends a request that needs a new tap\'s ifindex (an address on the tap) right', async () => {
+  it("still sends a request that needs a new tap's ifindex (an address on the tap) right", async () => {
     // Built at its turn, after the taps (their ifindexes are not known before), unless the
     // snapshot happened to see the tap already: either way one exchange, and the kernel agrees.
     await withHandle(async (h, ns) => {
@@ -121,12 +121,16 @@ describe.skipIf(!isRoot)('one exchange for the joined phases (root)', () => {
       await h.links.add({ kind: 'bridge', name: 'eucabr10', up: true });
       await h.links.add({ kind: 'veth', name: 'eth0', peer: 'eth0p', up: true });
       const journaled: number[] = [];
-      const push = Journal.prototype.push;
+      const proto = Journal.prototype;
+      const push = Object.getOwnPropertyDescriptor(proto, 'push')!;
       let entries = 0;
-      Journal.prototype.push = function (this: Journal, step) {
-        entries++;
-        return push.call(this, step);
-      };
+      Object.defineProperty(proto, 'push', {
+        ...push,
+        value(this: Journal, step: Parameters<Journal['push']>[0]) {
+          entries++;
+          return (push.value as Journal['push']).call(this, step);
+        },
+      });
       const exchange = h.nft.conn.exchange.bind(h.nft.conn);
       h.nft.conn.exchange = (...args: Parameters<typeof exchange>) => {
         journaled.push(entries);
@@ -139,7 +143,7 @@ describe.skipIf(!isRoot)('one exchange for the joined phases (root)', () => {
         tx.nft.addTable({ family: 'ip', name: 'eucanet' });
         await tx.commit();
       } finally {
-        Journal.prototype.push = push;
+        Object.defineProperty(proto, 'push', push);
       }
       // The taps were journaled as they were made (10); the batch went out before the addresses'
       // undos were (10 more; a new tap's set needs none: the tap goes).
