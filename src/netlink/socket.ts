@@ -9,6 +9,7 @@ import { ExchangeError } from '../errors.js';
 import { netnsTarget, type Netns } from '../sys/netns-path.js';
 import { keepPartial, type ExchangeFault, type FaultableExchange, type PartialExchange } from './exchange.js';
 export type { ExchangeFault } from './exchange.js';
+import { matchReplies } from './match.js';
 import { splitMessages, type NlMessage } from './reader.js';
 import { NlWriter } from './writer.js';
 
@@ -18,6 +19,27 @@ export interface Request {
   encode(w: NlWriter, seq: number): void;
   /** Names an attribute path (types from the outermost nest in) for error messages. */
   attrName?(path: number[]): string;
+}
+
+/** runSteps()'s exchange encoded ahead of it (encodeSteps()). */
+export interface EncodedSteps {
+  readonly steps: readonly (readonly Request[])[];
+  readonly flat: Request[];
+  readonly buf: Buffer;
+  readonly ends: number[];
+  readonly expects: number[];
+  readonly first: number;
+  readonly stops: Uint8Array;
+  readonly chunkOf: Uint32Array;
+}
+
+/** run()'s exchange encoded ahead of it (encodeRun()). */
+export interface EncodedRun {
+  readonly requests: readonly Request[];
+  readonly buf: Buffer;
+  readonly ends: number[];
+  readonly expects: number[];
+  readonly first: number;
 }
 
 export interface Reply {
@@ -168,21 +190,7 @@ export class NetlinkConnection {
 
   /** Matches replies to requests by sequence number; `acked` marks those with an NLMSG_ERROR. */
   private match(requests: readonly Request[], first: number, reply: Buffer, opIndexBase?: number) {
-    const out: Reply[] = requests.map(() => ({ messages: [] }));
-    const acked = new Uint8Array(requests.length);
-    for (const m of splitMessages(reply)) {
-      if (m.type === NLMSG_ERROR) {
-        const e = decodeError(m);
-        const i = (e.seq - first) >>> 0;
-        if (i >= requests.length) continue;
-        acked[i] = 1;
-        if (e.errno !== 0) out[i].error = requestError(requests[i], e, opIndexBase !== undefined ? opIndexBase + i : undefined);
-      } else {
-        const i = (m.seq - first) >>> 0;
-        if (i < requests.length) out[i].messages.push(m);
-      }
-    }
-    return { out, acked };
+    return matchReplies(requests, first, reply, opIndexBase);
   }
 
   private decode(requests: readonly Request[], first: number, reply: Buffer, opIndexBase?: number): Reply[] {
@@ -221,9 +229,10 @@ export class NetlinkConnection {
    * not stop the rest, so callers look at every reply. If the exchange itself
    * fails part-way, throws an ExchangeError carrying the answers received.
    */
-  async run(requests: readonly Request[], opIndexBase?: number): Promise<Reply[]> {
+  async run(requests: readonly Request[], opIndexBase?: number, encoded?: EncodedRun): Promise<Reply[]> {
     if (requests.length === 0) return [];
-    const { buf, ends, expects, first } = this.encode(requests, PIPELINE_CHUNK);
+    if (encoded && encoded.requests !== requests) throw new Error("eucanet: internal error: run() given another exchange's encoding");
+    const { buf, ends, expects, first } = encoded ?? this.encode(requests, PIPELINE_CHUNK);
     let reply: Buffer;
     try {
       reply = await this.exchange(buf, ends, expects, false, this.testFault?.(requests));
@@ -242,13 +251,11 @@ export class NetlinkConnection {
    * empty. Steps must not be empty. If the exchange itself fails part-way,
    * throws an ExchangeError over all the requests, flattened in order.
    */
-  async runSteps(steps: readonly (readonly Request[])[]): Promise<{ replies: Reply[][]; sent: number }> {
-    if (steps.some((s) => s.length === 0)) throw new Error('eucanet: internal error: runSteps() given an empty step');
-    const flat = steps.flat();
-    if (flat.length === 0) return { replies: [], sent: 0 };
-    const stepEnds: number[] = [];
-    for (const s of steps) stepEnds.push((stepEnds.at(-1) ?? 0) + s.length);
-    const { buf, ends, expects, first, stops, chunkOf } = this.encode(flat, PIPELINE_CHUNK, stepEnds);
+  async runSteps(steps: readonly (readonly Request[])[], encoded?: EncodedSteps): Promise<{ replies: Reply[][]; sent: number }> {
+    if (encoded && encoded.steps !== steps) throw new Error("eucanet: internal error: runSteps() given another exchange's encoding");
+    const e = encoded ?? this.encodeSteps(steps);
+    if (!e) return { replies: [], sent: 0 };
+    const { flat, buf, ends, expects, first, stops, chunkOf } = e;
     let reply: Buffer;
     try {
       reply = await this.exchange(buf, ends, expects, false, this.testFault?.(flat), stops);
@@ -272,6 +279,25 @@ export class NetlinkConnection {
       at += s.length;
     });
     return { replies, sent };
+  }
+
+  /**
+   * Encodes runSteps()'s exchange ahead of it (sequence numbers reserved), so
+   * that a caller can do it while an earlier exchange waits for the kernel;
+   * undefined when there is nothing to send. Steps must not be empty.
+   */
+  encodeSteps(steps: readonly (readonly Request[])[]): EncodedSteps | undefined {
+    if (steps.some((s) => s.length === 0)) throw new Error('eucanet: internal error: runSteps() given an empty step');
+    const flat = steps.flat();
+    if (flat.length === 0) return undefined;
+    const stepEnds: number[] = [];
+    for (const s of steps) stepEnds.push((stepEnds.at(-1) ?? 0) + s.length);
+    return { steps, flat, ...this.encode(flat, PIPELINE_CHUNK, stepEnds) };
+  }
+
+  /** Encodes run()'s exchange ahead of it (sequence numbers reserved), as encodeSteps() does for runSteps(). */
+  encodeRun(requests: readonly Request[]): EncodedRun {
+    return { requests, ...this.encode(requests, PIPELINE_CHUNK) };
   }
 
   /** The synchronous twin of run(), for benchmarks. */

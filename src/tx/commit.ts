@@ -2,16 +2,18 @@
 // each applied op journaled with its inverse (see transaction.ts for the order
 // and for what is and is not atomic).
 import { atOp, ExchangeError, NetlinkError } from '../errors.js';
-import type { Reply, Request } from '../netlink/socket.js';
+import type { EncodedRun, EncodedSteps, Reply, Request } from '../netlink/socket.js';
 import type { Batch, EncodedBatch } from '../nft/batch.js';
 import { AddressAddRequest, AddressDeleteRequest } from '../rtnl/address.js';
-import { LinkAddRequest, LinkDeleteGroupRequest, LinkDeleteRequest, LinkGetRequest, LinkSetRequest } from '../rtnl/link.js';
+import { LinkAddRequest, LinkDeleteRequest, LinkGetRequest, LinkSetRequest } from '../rtnl/link.js';
 import { RouteAddRequest, RouteDeleteRequest } from '../rtnl/route.js';
 import { readSysctl, writeSysctl } from '../sys/sysctl.js';
 import { CommitContext } from './context.js';
+import { requestFor } from './requests.js';
+import { buildEarly, samePhases, type AfterTaps, type EarlyJoined, type EarlyLinks } from './early.js';
 import { FaultRequest, InjectedFault } from './fault.js';
 import { inverseChanges } from './inverse.js';
-import { isNeighOp, NeighBefore, neighInverse, neighRequest } from './neigh-ops.js';
+import { isNeighOp, NeighBefore, neighInverse } from './neigh-ops.js';
 import { deferredStep, Journal, type UndoStep } from './journal.js';
 import { describeOp, opNetns, opRefs, phaseOf, type Op, type Phase } from './ops.js';
 import { orderLinkAdds } from './order.js';
@@ -62,6 +64,12 @@ export class CommitRun {
   private snapshotting?: Promise<void>;
   /** The nftables batch, encoded while an earlier phase waited for the kernel (encodeNft()). */
   private nftEncoded?: EncodedBatch;
+  /** What follows the taps, to be built while they are made (planAfterTaps()). */
+  private afterTaps?: AfterTaps;
+  /** The link adds after the taps, built while they were being made (early.ts). */
+  private earlyLinks?: EarlyLinks;
+  /** The joined exchange after the taps (and link adds), built while they were being made. */
+  private earlyJoined?: EarlyJoined;
 
   constructor(
     private readonly session: Session,
@@ -120,11 +128,11 @@ export class CommitRun {
    * exchange failed part-way, whatever the kernel's present state says about
    * the requests whose answers were lost. Throws the first failure.
    */
-  private async send(reqs: Request[], items: Item[], inverse: InverseFn, index?: (i: number) => number | undefined): Promise<void> {
+  private async send(reqs: Request[], items: Item[], inverse: InverseFn, index?: (i: number) => number | undefined, encoded?: EncodedRun): Promise<void> {
     let replies: Reply[];
     let lost: ExchangeError | undefined;
     try {
-      replies = await this.session.rtnl.run(reqs);
+      replies = await this.session.rtnl.run(reqs, undefined, encoded);
     } catch (err) {
       if (!(err instanceof ExchangeError)) throw err;
       lost = err;
@@ -192,10 +200,26 @@ export class CommitRun {
     }
   }
 
+  /**
+   * What follows the taps (execute()): the link adds, and the joined exchange
+   * after them. They are then built and encoded as soon as the snapshot is
+   * in, on the JavaScript thread while the addon is still making the taps,
+   * rather than after them (src/tx/early.ts).
+   */
+  planAfterTaps(plan: AfterTaps): void {
+    this.afterTaps = plan;
+  }
+
   private async taps(items: Item<OpOf<'tap.add'>>[]): Promise<void> {
     const snapshot = this.snapshotting;
     this.snapshotting = undefined;
-    const [snap, made] = await Promise.allSettled([snapshot, createTaps(this.session, this.ctx, this.journal, items)]);
+    // The joined exchange after the taps is built once the snapshot is in, while the taps are still being made.
+    const snapped = snapshot?.then(() => {
+      const plan = this.afterTaps;
+      this.afterTaps = undefined;
+      if (plan) ({ links: this.earlyLinks, joined: this.earlyJoined } = buildEarly(this.session, this.ctx, plan, items, (req, i) => this.wrap(req, i)));
+    });
+    const [snap, made] = await Promise.allSettled([snapped, createTaps(this.session, this.ctx, this.journal, items)]);
     if (made.status === 'rejected') throw made.reason;
     const { requests, settle } = made.value;
     if (snapshot) await this.afterSnapshot(snap, items);
@@ -229,6 +253,19 @@ export class CommitRun {
   }
 
   private async links(items: Item<OpOf<'link.add'>>[]): Promise<void> {
+    const early = this.earlyLinks;
+    this.earlyLinks = undefined;
+    if (early?.items === items) {
+      const { ordered, specs, reqs } = early;
+      await this.send(
+        reqs,
+        ordered,
+        (_it, i) => new LinkDeleteRequest(specs[i].index ?? specs[i].name),
+        (i) => specs[i].index,
+        early.encoded,
+      );
+      return;
+    }
     const ordered = orderLinkAdds(items.map((it) => ({ ...it, spec: it.op.spec })));
     // One op alone lets the kernel pick the ifindex: no later request in its send names it.
     const specs = this.opts.single ? ordered.map((it) => it.spec) : ordered.map((it) => ({ ...it.spec, index: this.ctx.assign(it.spec.name, it.spec.index) }));
@@ -310,28 +347,49 @@ export class CommitRun {
   }
 
   /**
+   * The steps of a joined exchange (the new taps' lookups first, when there
+   * are any): the ones built ahead for these phases (early.ts), or made now.
+   */
+  private async joinedRequests(phases: Item[][]): Promise<{ all: Request[][]; lookups: number; encoded?: EncodedSteps }> {
+    const early = this.earlyJoined;
+    this.earlyJoined = undefined;
+    if (early && samePhases(early.phases, phases)) {
+      // Its lookups name the same taps as `settle`, by name.
+      this.settle.length = 0;
+      return early;
+    }
+    await this.learn(phases.flat());
+    const r = this.ctx.resolver;
+    const steps = phases.map((items) => items.map((it) => this.wrap(requestFor(it.op, r), it.index)));
+    const lookups = this.settle.splice(0).map((i): Request => new LinkGetRequest(i));
+    return { all: lookups.length ? [lookups, ...steps] : steps, lookups: lookups.length };
+  }
+
+  /**
    * Consecutive phases of sets, address and route changes (JOINABLE) in one
    * exchange, after the new taps' lookups: one hop to the worker thread
    * instead of one per phase. The kernel applies them in order, and the
    * exchange stops after the first phase with a refusal, so what is sent and
    * journaled is what phase-by-phase sends would have sent and journaled.
+   * When the kernel refused nothing, `next` (what comes after: the nftables
+   * batch) is started before this exchange's answers are journaled, and
+   * awaited after: true then, as it has run.
    */
-  async joined(phases: Item[][]): Promise<void> {
-    await this.learn(phases.flat());
-    const r = this.ctx.resolver;
-    const steps = phases.map((items) => items.map((it) => this.wrap(requestFor(it.op, r), it.index)));
-    const lookups = this.settle.splice(0).map((i): Request => new LinkGetRequest(i));
-    const all = lookups.length ? [lookups, ...steps] : steps;
+  async joined(phases: Item[][], next?: () => Promise<void>): Promise<boolean> {
+    const { all, lookups, encoded } = await this.joinedRequests(phases);
     let replies: Reply[][];
     let sent = all.length;
     let lost: ExchangeError<Reply> | undefined;
     try {
-      ({ replies, sent } = await this.session.rtnl.runSteps(all));
+      ({ replies, sent } = await this.session.rtnl.runSteps(all, encoded));
     } catch (err) {
       if (!(err instanceof ExchangeError)) throw err;
       lost = err as ExchangeError<Reply>;
       replies = splitReplies(lost.replies, all);
     }
+    // Everything applied: the kernel takes what comes next while the journal is written.
+    const ahead = !lost && next && sent === all.length && replies.every((step) => step.every((x) => !x.error)) ? next() : undefined;
+    ahead?.catch(() => undefined);
     const inverse: InverseFn = (it) => undoOf(it.op, this.ctx);
     let first: Error | undefined;
     let at = 0;
@@ -339,17 +397,20 @@ export class CommitRun {
       const part = lost ? lostPart(lost, at, all[k].length) : undefined;
       at += all[k].length;
       try {
-        if (k === 0 && lookups.length) {
-          this.stats.rtnlRequests += lookups.length;
+        if (k === 0 && lookups) {
+          this.stats.rtnlRequests += lookups;
           if (part) throw part;
           const failed = replies[0].find((x) => x.error)?.error;
           if (failed) throw failed;
-        } else await this.absorb(all[k], phases[k - (lookups.length ? 1 : 0)], inverse, replies[k], part);
+        } else await this.absorb(all[k], phases[k - (lookups ? 1 : 0)], inverse, replies[k], part);
       } catch (err) {
         first ??= err as Error;
       }
     }
+    // (Not expected with `ahead` started: absorb() throws only what was refused or lost.)
     if (first) throw first;
+    await ahead;
+    return ahead !== undefined;
   }
 }
 
@@ -369,28 +430,6 @@ function lostPart(e: ExchangeError<Reply>, at: number, len: number): ExchangeErr
   const unsent = e.unsent.filter(inStep).map((i) => i - at);
   if (!unknown.length && !unsent.length) return undefined;
   return new ExchangeError(e.cause, e.replies.slice(at, at + len), unknown, unsent);
-}
-
-function requestFor(op: Op, r: CommitContext['resolver']): Request {
-  if (isNeighOp(op)) return neighRequest(op, r);
-  switch (op.op) {
-    case 'link.set':
-      return new LinkSetRequest(op.ref, op.changes, r);
-    case 'link.delete':
-      return new LinkDeleteRequest(op.ref);
-    case 'link.deleteGroup':
-      return new LinkDeleteGroupRequest(op.group);
-    case 'address.add':
-      return new AddressAddRequest(op.spec, r);
-    case 'address.delete':
-      return new AddressDeleteRequest(op.spec, r);
-    case 'route.add':
-      return new RouteAddRequest(op.spec, r);
-    case 'route.delete':
-      return new RouteDeleteRequest(op.spec, r);
-    default:
-      throw new Error(`no request for ${op.op}`);
-  }
 }
 
 /**

@@ -8,6 +8,7 @@ import { TransactionError } from '../errors.js';
 import type { Batch } from '../nft/batch.js';
 import type { Session } from '../session.js';
 import { CommitRun, type Item, type OpOf, type RunOptions } from './commit.js';
+import type { AfterTaps } from './early.js';
 import { FaultRequest } from './fault.js';
 import { tapAttributes } from './inverse.js';
 import { checked, describeOp, PHASES, phaseOf, validateOp, type Op, type Phase } from './ops.js';
@@ -61,6 +62,32 @@ export function orderOps(ops: readonly Op[]): Item[] {
 }
 
 /**
+ * The non-empty phases joined into one exchange from phase number `p` on
+ * (joinable ones, across empty ones, up to the nft batch), and the number of
+ * the last phase that exchange covers.
+ */
+function joinedFrom(p: number, byPhase: Map<Phase, Item[]>, joinable: (p: Phase) => boolean): { phases: Phase[]; last: number } {
+  const phases: Phase[] = [];
+  for (; p < PHASES.length && PHASES[p] !== 'nft' && (joinable(PHASES[p]) || !byPhase.get(PHASES[p])?.length); p++) {
+    if (byPhase.get(PHASES[p])?.length) phases.push(PHASES[p]);
+  }
+  return { phases, last: p - 1 };
+}
+
+/** What follows the taps: the link adds, when there are any, then a joined exchange, when that comes next. */
+function afterTaps(byPhase: Map<Phase, Item[]>, joinable: (p: Phase) => boolean): AfterTaps {
+  const nextAfter = (k: number) => PHASES.findIndex((p, j) => j > k && byPhase.get(p)?.length);
+  const plan: AfterTaps = {};
+  let p = nextAfter(0);
+  if (PHASES[p] === 'links') {
+    plan.links = byPhase.get('links') as Item<OpOf<'link.add'>>[];
+    p = nextAfter(p);
+  }
+  if (p > 0 && joinable(PHASES[p])) plan.joined = joinedFrom(p, byPhase, joinable).phases.map((j) => byPhase.get(j) ?? []);
+  return plan;
+}
+
+/**
  * Sends validated `ops` and `batch` (committed whole, after the routes). On a
  * failure, undoes what was applied, newest first, and throws a
  * TransactionError saying what failed and what the rollback did; with
@@ -71,22 +98,25 @@ export async function execute(s: Session, ops: readonly Op[], batch: Batch | und
   const run = new CommitRun(s, opts);
   const items = orderOps(ops);
   let tapsEarly: Promise<void> | undefined;
+  let nftSent = false;
+  const byPhase = new Map<Phase, Item[]>(PHASES.map((p) => [p, []]));
+  for (const it of items) byPhase.get(phaseOf(it.op))?.push(it);
+  // A renamed link is looked up by its new name only after the rename: such sets go on their own.
+  const renames = byPhase.get('sets')?.some((it) => it.op.op === 'link.set' && it.op.changes.name !== undefined);
+  const joinable = (p: Phase) => JOINABLE.has(p) && !(renames && p === 'sets');
   try {
     // The taps (made alongside the snapshot, when they come first) are started,
     // and the nftables batch is encoded while they or the first reads wait for the kernel.
     const prepared = run.prepare(items);
     tapsEarly = run.startTaps(items);
     tapsEarly?.catch(() => undefined);
+    // So are the link adds and the joined exchange that follow the taps (CommitRun.planAfterTaps).
+    if (tapsEarly) run.planAfterTaps(afterTaps(byPhase, joinable));
     run.encodeNft(batch);
     await prepared;
     const total = ops.length + (batch?.length ?? 0);
     let done = 0;
     const progress = (n: number, phase: Phase) => opts.onProgress?.(Math.min((done += n), total), total, phase);
-    const byPhase = new Map<Phase, Item[]>(PHASES.map((p) => [p, []]));
-    for (const it of items) byPhase.get(phaseOf(it.op))?.push(it);
-    // A renamed link is looked up by its new name only after the rename: such sets go on their own.
-    const renames = byPhase.get('sets')?.some((it) => it.op.op === 'link.set' && it.op.changes.name !== undefined);
-    const joinable = (p: Phase) => JOINABLE.has(p) && !(renames && p === 'sets');
     for (let p = 0; p < PHASES.length; p++) {
       const phase = PHASES[p];
       const these = byPhase.get(phase) ?? [];
@@ -97,18 +127,21 @@ export async function execute(s: Session, ops: readonly Op[], batch: Batch | und
         progress(these.length, phase);
       } else if (phase === 'nft') {
         await run.settleTaps();
-        if (!batch?.length) continue;
+        if (!batch?.length || nftSent) continue;
         await run.nft(batch);
         progress(batch.length, phase);
       } else if (joinable(phase) && these.length) {
         // This phase and the joinable ones after it, across empty phases, in one exchange.
-        const joined: Phase[] = [];
-        for (; p < PHASES.length && PHASES[p] !== 'nft' && (joinable(PHASES[p]) || !byPhase.get(PHASES[p])?.length); p++) {
-          if (byPhase.get(PHASES[p])?.length) joined.push(PHASES[p]);
-        }
-        p--;
-        await run.joined(joined.map((j) => byPhase.get(j) ?? []));
+        const { phases: joined, last } = joinedFrom(p, byPhase, joinable);
+        p = last;
+        // When the nftables batch comes next, it is sent as soon as this exchange is answered without a refusal.
+        const nftNext = !!batch?.length && PHASES.slice(last + 1, PHASES.indexOf('nft')).every((q) => !byPhase.get(q)?.length);
+        nftSent = await run.joined(
+          joined.map((j) => byPhase.get(j) ?? []),
+          nftNext ? () => run.nft(batch) : undefined,
+        );
         for (const j of joined) progress(byPhase.get(j)?.length ?? 0, j);
+        if (nftSent && batch) progress(batch.length, 'nft');
       } else if (these.length) {
         await run.phase(phase, these);
         progress(these.length, phase);

@@ -157,8 +157,9 @@ describe.skipIf(!isRoot)('a commit whose exchange fails part-way (root)', () => 
         const before = kernelDump(ns);
         const tx = h.transaction();
         for (let i = 0; i < 20; i++) tx.addTap(`vnet${i}`, { master: 'eucabr10', up: true });
-        // The settling lookups (RTM_GETLINK by ifindex) open the commit's first pipelined send, the sets after them.
-        const fired = faultOnce(h, { chunk: 0, sendErrno: EIO }, (reqs) => reqs[0] instanceof LinkGetRequest && typeof reqs[0].ref === 'number');
+        // The settling lookups (RTM_GETLINK of each new tap, by name: built while the taps were being
+        // made) open the commit's first pipelined send, the sets after them.
+        const fired = faultOnce(h, { chunk: 0, sendErrno: EIO }, (reqs) => reqs[0] instanceof LinkGetRequest && reqs[0].ref === 'vnet0');
         const err = (await tx.commit().catch((e: unknown) => e)) as TransactionError;
         expect(fired()).toBe(true);
         expect(err).toBeInstanceOf(TransactionError);
