@@ -4,15 +4,13 @@
 import { atOp, ExchangeError, NetlinkError } from '../errors.js';
 import type { EncodedRun, EncodedSteps, Reply, Request } from '../netlink/socket.js';
 import type { Batch, EncodedBatch } from '../nft/batch.js';
-import { AddressAddRequest, AddressDeleteRequest } from '../rtnl/address.js';
-import { LinkAddRequest, LinkDeleteRequest, LinkGetRequest, LinkSetRequest } from '../rtnl/link.js';
-import { RouteAddRequest, RouteDeleteRequest } from '../rtnl/route.js';
+import { LinkAddRequest, LinkDeleteRequest, LinkGetRequest } from '../rtnl/link.js';
 import { readSysctl, writeSysctl } from '../sys/sysctl.js';
 import { CommitContext } from './context.js';
 import { requestFor } from './requests.js';
 import { buildEarly, samePhases, type AfterTaps, type EarlyJoined, type EarlyLinks } from './early.js';
 import { FaultRequest, InjectedFault } from './fault.js';
-import { inverseChanges } from './inverse.js';
+import { inverseOf, undoOf } from './inverse.js';
 import { isNeighOp, NeighBefore, neighInverse } from './neigh-ops.js';
 import { deferredStep, Journal, type UndoStep } from './journal.js';
 import { describeOp, opNetns, opRefs, phaseOf, type Op, type Phase } from './ops.js';
@@ -430,48 +428,4 @@ function lostPart(e: ExchangeError<Reply>, at: number, len: number): ExchangeErr
   const unsent = e.unsent.filter(inStep).map((i) => i - at);
   if (!unknown.length && !unsent.length) return undefined;
   return new ExchangeError(e.cause, e.replies.slice(at, at + len), unknown, unsent);
-}
-
-/**
- * What undoes `op` in the journal: for address and route changes, whose
- * inverse is the op's own spec the other way round, a function that makes it
- * when a rollback needs it (the spec was validated by the op's own request);
- * otherwise inverseOf's request, made now (a link set's inverse reads the
- * link as it is now).
- */
-function undoOf(op: Op, ctx: CommitContext): Request | (() => Request) | undefined {
-  const r = ctx.resolver;
-  switch (op.op) {
-    case 'address.add':
-      return () => new AddressDeleteRequest(op.spec, r);
-    case 'address.delete':
-      return () => new AddressAddRequest(op.spec, r);
-    case 'route.add':
-      return () => new RouteDeleteRequest(op.spec, r);
-    case 'route.delete':
-      return () => new RouteAddRequest(op.spec, r);
-    default:
-      return inverseOf(op, ctx);
-  }
-}
-
-/** The request that undoes `op`, or undefined when nothing needs undoing. */
-function inverseOf(op: Op, ctx: CommitContext): Request | undefined {
-  const r = ctx.resolver;
-  switch (op.op) {
-    case 'link.set': {
-      const changes = inverseChanges(op.ref, op.changes, ctx);
-      return changes ? new LinkSetRequest(ctx.lookup(op.ref) ?? op.ref, changes, r) : undefined;
-    }
-    case 'address.add':
-      return new AddressDeleteRequest(op.spec, r);
-    case 'address.delete':
-      return new AddressAddRequest(op.spec, r);
-    case 'route.add':
-      return new RouteDeleteRequest(op.spec, r);
-    case 'route.delete':
-      return new RouteAddRequest(op.spec, r);
-    default:
-      return undefined;
-  }
 }

@@ -1,7 +1,12 @@
-// Inverses of link changes, computed from the links as they were before the commit.
-import type { TapSpec } from './ops.js';
+// What undoes an applied op in the journal: the inverse request of an address
+// or route change, and of a link's changes, computed from the links as they
+// were before the commit.
+import type { Op, TapSpec } from './ops.js';
 import type { LinkRef } from '../rtnl/kinds/index.js';
-import type { Link, LinkChanges } from '../rtnl/link.js';
+import { LinkSetRequest, type Link, type LinkChanges } from '../rtnl/link.js';
+import { AddressAddRequest, AddressDeleteRequest } from '../rtnl/address.js';
+import { RouteAddRequest, RouteDeleteRequest } from '../rtnl/route.js';
+import type { Request } from '../netlink/socket.js';
 import type { CommitContext } from './context.js';
 
 function linkBefore(ref: LinkRef, ctx: CommitContext): Link | undefined {
@@ -49,4 +54,48 @@ export function tapAttributes(spec: TapSpec): LinkChanges | undefined {
     if (v !== undefined && !TAP_ONLY.has(k)) (out ??= {})[k] = v;
   }
   return out;
+}
+
+/**
+ * What undoes `op` in the journal: for address and route changes, whose
+ * inverse is the op's own spec the other way round, a function that makes it
+ * when a rollback needs it (the spec was validated by the op's own request);
+ * otherwise inverseOf's request, made now (a link set's inverse reads the
+ * link as it is now).
+ */
+export function undoOf(op: Op, ctx: CommitContext): Request | (() => Request) | undefined {
+  const r = ctx.resolver;
+  switch (op.op) {
+    case 'address.add':
+      return () => new AddressDeleteRequest(op.spec, r);
+    case 'address.delete':
+      return () => new AddressAddRequest(op.spec, r);
+    case 'route.add':
+      return () => new RouteDeleteRequest(op.spec, r);
+    case 'route.delete':
+      return () => new RouteAddRequest(op.spec, r);
+    default:
+      return inverseOf(op, ctx);
+  }
+}
+
+/** The request that undoes `op`, or undefined when nothing needs undoing. */
+export function inverseOf(op: Op, ctx: CommitContext): Request | undefined {
+  const r = ctx.resolver;
+  switch (op.op) {
+    case 'link.set': {
+      const changes = inverseChanges(op.ref, op.changes, ctx);
+      return changes ? new LinkSetRequest(ctx.lookup(op.ref) ?? op.ref, changes, r) : undefined;
+    }
+    case 'address.add':
+      return new AddressDeleteRequest(op.spec, r);
+    case 'address.delete':
+      return new AddressAddRequest(op.spec, r);
+    case 'route.add':
+      return new RouteDeleteRequest(op.spec, r);
+    case 'route.delete':
+      return new RouteAddRequest(op.spec, r);
+    default:
+      return undefined;
+  }
 }
