@@ -86,7 +86,11 @@ export class Agent extends EventEmitter<AgentEvents> {
       snapshot: () => this.snapshot,
       options: (previous) => this.applyOptions(previous, this.driftSource && this.interfaces.peek()),
       interrupted: () => !this.started || this.storeChanged || this.coalescer.waiting,
-      whenIdle: (fn) => this.coalescer.idle(fn),
+      whenIdle: (fn) =>
+        this.coalescer.idle(async () => {
+          await this.catchUpNow();
+          await fn();
+        }),
       ended: (e) => this.emit('warmed-up', e),
     });
   }
@@ -128,48 +132,61 @@ export class Agent extends EventEmitter<AgentEvents> {
     if (this.role.role === 'cc') this.timers.push(setInterval(() => this.checkDnsmasq(), this.opts.dnsmasqCheckMs ?? 500));
     const first = await this.sync('start');
     const w = this.opts.warmUp;
-    const after = typeof w === 'function' ? w : undefined;
-    // The namespace is watched from here (drift-catch-up.ts), after the warm-up's `after` (the first status put).
-    await this.watchNamespace(after);
-    this.warm.arm(first.result === 'ok' && w !== false, after);
+    // The namespace is watched from here (drift-catch-up.ts); with a warm-up
+    // that waits for a promise (the first status put), after it too, and
+    // start() does not wait for it.
+    const after = typeof w === 'function' ? w() : undefined;
+    const watched = this.watchNamespace(after);
+    if (after) {
+      void watched.catch((err: unknown) =>
+        this.onDrift({ kind: 'resync', what: `the namespace's events could not be watched (${oneLine(err)}): only resyncs catch drift` }),
+      );
+    } else await watched;
+    // The warm-up after the watch began (and the check that follows it: the warm-up's CPU would hold it back).
+    this.warm.arm(first.result === 'ok' && w !== false, after && (() => watched.catch(() => undefined)));
     return first;
   }
 
   /**
-   * Subscribes to the namespace's events after the start sync, then (due
-   * until it runs: a sync keeps it waiting) compares the kernel with what the
-   * last good sync wanted, so that a change made before the events were
-   * watched is repaired too (drift-catch-up.ts).
+   * Subscribes to the namespace's events after the start sync, then compares
+   * the kernel with what the last good sync wanted (due until it runs: a
+   * sync running or waiting puts it off to after it), so that a change made
+   * before the events were watched is repaired too (drift-catch-up.ts).
    */
-  private async watchNamespace(after: (() => Promise<unknown>) | undefined): Promise<void> {
+  private async watchNamespace(after: Promise<unknown> | undefined): Promise<void> {
     if (!this.driftSource) return;
-    if (after) await after().catch(() => undefined);
+    if (after) await after.catch(() => undefined);
     if (!this.started) return;
     try {
       await this.driftSource.start((ev) => this.onEvent(ev));
     } catch (err) {
-      await this.stop();
+      if (!after) await this.stop();
       throw err;
     }
     this.catchUpDue = true;
-    this.catchUp();
+    await this.catchUp();
   }
 
-  /** The check after the watch began, when no sync runs or waits (else after the next sync). */
-  private catchUp(): void {
+  /** The check after the watch began, alone as side work when no sync runs or waits (else after the next sync). */
+  private catchUp(): Promise<void> | undefined {
+    let done: Promise<void> | undefined;
+    this.coalescer.idle(() => (done = this.catchUpNow()));
+    return done;
+  }
+
+  /** The check after the watch began, if due (run before other side work: the warm-up). */
+  private async catchUpNow(): Promise<void> {
     if (!this.catchUpDue || !this.started) return;
-    this.coalescer.idle(async () => {
-      this.catchUpDue = false;
-      const snap = this.snapshot;
-      // No good sync yet: the next one is a full reconcile, run while the namespace is watched.
-      if (!snap) return;
-      try {
-        const why = await driftSinceApplied(this.handleNow(), snap, this.role.role);
-        if (why !== undefined) this.onDrift({ kind: 'drift', what: why });
-      } catch (err) {
-        this.onDrift({ kind: 'resync', what: `the check after the namespace was watched failed (${oneLine(err)})` });
-      }
-    });
+    this.catchUpDue = false;
+    const snap = this.snapshot;
+    // No good sync yet: the next one is a full reconcile, run while the namespace is watched.
+    if (!snap) return;
+    try {
+      const why = await driftSinceApplied(this.handleNow(), snap, this.role.role);
+      if (why !== undefined) this.onDrift({ kind: 'drift', what: why });
+    } catch (err) {
+      this.onDrift({ kind: 'resync', what: `the check after the namespace was watched failed (${oneLine(err)})` });
+    }
   }
 
   /** A sync now (or the pending one, if one is running): resolves with the sync that covered it. */
