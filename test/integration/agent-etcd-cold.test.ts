@@ -57,8 +57,10 @@ describe.skipIf(!isRoot)('an agent cold on etcd (root, a real etcd)', () => {
               await watch.reached('cold', rev, 20_000);
               const [row] = (await readCloudStatus(store.client, cloud)).hosts;
               expect(row).toMatchObject({ host: 'cold', revision: rev, converged: true, result: 'ok' });
-              // etcd3 follows the first status (the kept-alive lease): wait for it, so the hook is seen working.
-              for (let i = 0; i < 100 && loadedAt(a.stderr).etcd3 === undefined; i++) await new Promise((r) => setTimeout(r, 100));
+              // etcd3 (and grpc-js) follow the first status (the kept-alive lease): wait for both lines, so the
+              // hook is seen working (stderr is a pipe: the two lines may come in two reads).
+              const both = () => loadedAt(a.stderr).etcd3 !== undefined && loadedAt(a.stderr)['@grpc/grpc-js'] !== undefined;
+              for (let i = 0; i < 100 && !both(); i++) await new Promise((r) => setTimeout(r, 100));
               const at = loadedAt(a.stderr);
               // The store's watch (etcd3) waits for the first sync's status, or 2 s from the start at most (a slow
               // first sync on a loaded machine): not before the earlier of the two.
