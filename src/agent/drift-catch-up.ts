@@ -6,7 +6,7 @@
 // read and compared with what the last good sync wanted (tx/reconcile.ts
 // plan: the same reads and diff as a sync, nothing sent). Anything that
 // differs is drift, repaired by the sync it starts; anything later is an event.
-import type { Session } from '../session.js';
+import type { Handle } from '../handle.js';
 import type { AppliedSnapshot } from '../managed/apply.js';
 import { ownerNames } from '../managed/ownership.js';
 import { roleScope } from '../managed/roles/index.js';
@@ -19,7 +19,7 @@ import { plan } from '../tx/reconcile.js';
  * role's own objects, as the sync that applied it did (no takeover: force is
  * an operator's call, not drift).
  */
-export async function driftSinceApplied(h: Session, snapshot: AppliedSnapshot, role: 'cc' | 'nc'): Promise<string | undefined> {
+export async function driftSinceApplied(h: Handle, snapshot: AppliedSnapshot, role: 'cc' | 'nc'): Promise<string | undefined> {
   const p = await plan(h, snapshot.desired, { scope: roleScope(role, false), ...ownerNames });
   if (p.size === 0) return undefined;
   const ops = [...p.removals.ops, ...p.changes.ops];
