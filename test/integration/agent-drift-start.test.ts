@@ -132,4 +132,33 @@ describe.skipIf(!isRoot)('the agent repairs what changed before it watched its n
       }
     }, 'eudse');
   }, 30_000);
+
+  it('NetnsEvents dumps the links only (their indexes), and delivers every kind live', async () => {
+    await withNetns(async (ns) => {
+      execFileSync('ip', ['-n', ns, 'link', 'add', 'br0', 'type', 'bridge']);
+      execFileSync('ip', ['-n', ns, 'addr', 'add', '10.9.0.1/24', 'dev', 'br0']);
+      execFileSync('ip', ['netns', 'exec', ns, 'nft', 'add table inet t0; add set inet t0 s { type ipv4_addr; }; add element inet t0 s { 10.9.0.9 }']);
+      const events = new NetnsEvents(ns);
+      const seen: JudgedEvent[] = [];
+      try {
+        await events.start((ev) => seen.push(ev));
+        const existing = seen.filter((e) => 'existing' in e && e.existing);
+        expect(existing.map((e) => e.type).sort()).toEqual(['link', 'link']);
+        expect(seen.some((e) => e.type === 'synced')).toBe(true);
+        seen.length = 0;
+        execFileSync('ip', ['-n', ns, 'addr', 'del', '10.9.0.1/24', 'dev', 'br0']);
+        execFileSync('ip', ['netns', 'exec', ns, 'nft', 'delete element inet t0 s { 10.9.0.9 }']);
+        for (const t0 = Date.now(); seen.length < 2 && Date.now() - t0 < 5000; ) await sleep(20);
+        await sleep(100);
+        expect(seen.map((e) => [e.type, 'action' in e ? e.action : undefined])).toEqual(
+          expect.arrayContaining([
+            ['address', 'del'],
+            ['element', 'del'],
+          ]),
+        );
+      } finally {
+        await events.stop();
+      }
+    }, 'eudsn');
+  }, 30_000);
 });
