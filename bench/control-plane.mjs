@@ -18,7 +18,7 @@
 //   change) and etcd's gRPC traffic in and out (its /metrics counters), the
 //   agents' reads and status puts included.
 //
-// Usage: node bench/control-plane.mjs [--agents 3,10,30] [--instances 5000] [--ops 30] [--writes 20] [--cold N] [--agent-node-args "..."]
+// Usage: node bench/control-plane.mjs [--agents 3,10,30] [--instances 5000] [--ops 30] [--writes 20] [--cold N] [--phases] [--cli FILE] [--agent-node-args "..."] [--cold-node-args "..."]
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -46,11 +46,15 @@ const FLEETS = arg('agents', '3,10,30')
   .filter((n) => n > 0);
 // --cold N: the cold start comparison N times per role (the median is reported).
 const COLD = Number(arg('cold', '1'));
+// --phases: the cold agents and applies run with EUCANET_PHASES (src/util/phases.ts); each cold run then reports its first sync's phases and apply's.
+const PHASES = process.argv.includes('--phases');
 const N = Number(arg('instances', '5000'));
 const OPS = Number(arg('ops', '30'));
 const WRITES = Number(arg('writes', '20'));
 // --agent-node-args "...": node's own flags for the fleet's agents (e.g. "--cpu-prof --cpu-prof-dir DIR" to see where their time goes).
 const AGENT_NODE_ARGS = arg('agent-node-args', '').split(' ').filter(Boolean);
+// --cold-node-args "...": the same for the cold start's agents (e.g. "--cpu-prof --cpu-prof-dir DIR").
+const COLD_NODE_ARGS = arg('cold-node-args', '').split(' ').filter(Boolean);
 // --trace FILE: every agent's log lines and every operation (when it returned, when each host reached it), as JSON lines with wall-clock times (ms), to explain latencies.
 const TRACE = arg('trace', '');
 /** @type {string[]} */
@@ -60,7 +64,8 @@ const trace = (o) => {
   if (TRACE) traced.push(JSON.stringify({ t: Date.now(), ...o }));
 };
 const CLOUD = 'bench';
-const CLI = new URL('../dist/cli/main.js', import.meta.url).pathname;
+// --cli FILE: the command line the agents and applies run (another build's dist/cli/main.js, for a side-by-side run); default this one.
+const CLI = arg('cli', '') || new URL('../dist/cli/main.js', import.meta.url).pathname;
 const TAG = `eucp${process.pid % 10000}`;
 /** Clock ticks per second of /proc/PID/stat's times. */
 const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
@@ -165,28 +170,58 @@ async function coldStart(url, watch, rev, file, host, run) {
     // The agent publishes under its own --host name; its role is the host's.
     const role = host === 'cc' ? ['--role', 'cc'] : ['--role', 'nc', '--node', host];
     const name = `cold-${host}-${run}`;
-    const child = spawn(process.execPath, [CLI, 'agent', '--json', '--resync', '0', '--etcd', url, '--cloud', CLOUD, '--host', name, '--netns', nsA, ...role], {
+    const env = PHASES ? { ...process.env, EUCANET_PHASES: '1' } : process.env;
+    const t1 = performance.now();
+    const child = spawn(process.execPath, [...COLD_NODE_ARGS, CLI, 'agent', '--json', '--resync', '0', '--etcd', url, '--cloud', CLOUD, '--host', name, '--netns', nsA, ...role], {
       stdio: ['ignore', 'pipe', 'inherit'],
+      env,
     });
     /** @type {number | undefined} */
     let dns;
+    /** When the agent's first sync line came (ms since spawn), its own times, and its phases. @type {Record<string, unknown>} */
+    const first = {};
     createInterface({ input: child.stdout }).on('line', (l) => {
       const o = JSON.parse(l);
       if (o.dnsmasqPid !== undefined) dns = o.dnsmasqPid;
+      if (o.event === 'sync' && first.lineMs === undefined) {
+        // The process's CPU when its first sync's line came (the status put is sent at that moment).
+        let cpuMs;
+        try {
+          cpuMs = r1(cpuMsOf(child.pid));
+        } catch {
+          cpuMs = undefined;
+        }
+        Object.assign(first, { lineMs: r1(performance.now() - t1), cpuMs, syncMs: o.ms, syncCpuMs: o.cpuMs, ops: o.ops });
+        if (o.phases) first.phases = o.phases;
+      }
     });
-    const t1 = performance.now();
     const agentMs = (await watch.reached(name, rev, 120_000)) - t1;
+    // The agent's CPU to converged (user + system): what the machine's load does not change much.
+    const agentCpuMs = r1(cpuMsOf(child.pid));
+    // And once it is idle (under 20 ms of CPU in 500 ms, 10 s at most): what its start cost in all (the
+    // check after its namespace watch began, the warm-up, etcd3's load), off the way to converged.
+    for (let c0 = cpuMsOf(child.pid), t0 = performance.now(); performance.now() - t0 < 10_000; ) {
+      await new Promise((r) => setTimeout(r, 500));
+      const c1 = cpuMsOf(child.pid);
+      if (c1 - c0 < 20) break;
+      c0 = c1;
+    }
+    const idleCpuMs = r1(cpuMsOf(child.pid));
     const gone = new Promise((r) => child.once('exit', r));
     child.kill('SIGTERM');
     await gone;
     if (dns !== undefined) spawnSync('kill', [String(dns)]);
     const t2 = performance.now();
-    const ap = spawnSync(process.execPath, [CLI, 'apply', '--state', file, '--netns', nsB, ...role], { encoding: 'utf8' });
+    const ap = spawnSync(process.execPath, [CLI, 'apply', '--state', file, '--netns', nsB, ...role], { encoding: 'utf8', env });
     const applyMs = performance.now() - t2;
     if (ap.status !== 0) throw new Error(`apply failed: ${ap.stderr}`);
     const pid = /dnsmasq[^\d]*(\d+)/.exec(ap.stdout)?.[1];
     if (pid) spawnSync('kill', [pid]);
-    return { host, agentMs: r1(agentMs), applyMs: r1(applyMs), ratio: Math.round((agentMs / applyMs) * 100) / 100 };
+    const out = { host, agentMs: r1(agentMs), applyMs: r1(applyMs), ratio: Math.round((agentMs / applyMs) * 100) / 100, agentCpuMs, idleCpuMs, firstSync: first };
+    const ph = PHASES ? /^\{"phases".*$/m.exec(ap.stderr)?.[0] : undefined;
+    if (ph) out.applyPhases = JSON.parse(ph).phases;
+    if (PHASES) console.error(JSON.stringify(out));
+    return out;
   } finally {
     for (const ns of [nsA, nsB]) {
       killDnsmasqOf(ns);
@@ -280,7 +315,29 @@ async function main() {
         runs.map((r) => r.applyMs),
         50,
       );
-      out.coldStart.push({ host, runs: COLD, agentMs, applyMs, ratio: Math.round((agentMs / applyMs) * 100) / 100 });
+      const agentCpuMs = pct(
+        runs.map((r) => r.agentCpuMs),
+        50,
+      );
+      const firstSyncCpuMs = pct(
+        runs.map((r) => r.firstSync.cpuMs ?? NaN),
+        50,
+      );
+      out.coldStart.push({
+        host,
+        runs: COLD,
+        agentMs,
+        applyMs,
+        ratio: Math.round((agentMs / applyMs) * 100) / 100,
+        agentCpuMs,
+        firstSyncCpuMs,
+        idleCpuMs: pct(
+          runs.map((r) => r.idleCpuMs),
+          50,
+        ),
+        // Each run: agent ms, apply ms, the agent's CPU ms at converged, at its first sync's line, once idle.
+        each: runs.map((r) => [r.agentMs, r.applyMs, r.agentCpuMs, r.firstSync.cpuMs, r.idleCpuMs]),
+      });
     }
     console.error(`cold start: ${JSON.stringify(out.coldStart)}`);
     let port = 40000;

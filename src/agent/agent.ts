@@ -24,6 +24,7 @@ import { NetnsEvents } from './netns-events.js';
 import { KnownInterfaces, type Interfaces } from './known-interfaces.js';
 import { DriftJudge, wantedLinksOf, type JudgedEvent, type Wanted, type WantedLink } from './drift.js';
 import { wantedFdbAfter, type FdbPatch } from './drift-fdb.js';
+import { driftSinceApplied } from './drift-catch-up.js';
 import type { AgentEvents, AgentOptions, AgentStatus, Applied, DriftSignal, DriftSource, StateRead, StateSource, SyncResult, SyncTrigger } from './types.js';
 
 export type { AgentEvents, AgentOptions, AgentStatus, Applied } from './types.js';
@@ -65,6 +66,8 @@ export class Agent extends EventEmitter<AgentEvents> {
   private readonly interfaces = new KnownInterfaces();
   /** The warm-up after the start (warm-up.ts). */
   private readonly warm: WarmUp;
+  /** The namespace is watched, and the check of what changed before has not run yet (drift-catch-up.ts). */
+  private catchUpDue = false;
 
   constructor(private readonly opts: AgentOptions) {
     super();
@@ -83,7 +86,11 @@ export class Agent extends EventEmitter<AgentEvents> {
       snapshot: () => this.snapshot,
       options: (previous) => this.applyOptions(previous, this.driftSource && this.interfaces.peek()),
       interrupted: () => !this.started || this.storeChanged || this.coalescer.waiting,
-      whenIdle: (fn) => this.coalescer.idle(fn),
+      whenIdle: (fn) =>
+        this.coalescer.idle(async () => {
+          await this.catchUpNow();
+          await fn();
+        }),
       ended: (e) => this.emit('warmed-up', e),
     });
   }
@@ -109,8 +116,9 @@ export class Agent extends EventEmitter<AgentEvents> {
   }
 
   /**
-   * Starts: watches the source and the namespace, then runs the first full
-   * sync and resolves with its result (a failed one is retried, not thrown).
+   * Starts: watches the source, runs the first full sync, then watches the
+   * namespace (its own changes are not heard back: watchNamespace), and
+   * resolves with the first sync's result (a failed one is retried, not thrown).
    */
   async start(): Promise<SyncResult> {
     if (this.started || this.stopped) throw new Error(`the agent is ${this.started ? 'started already' : 'stopped: an Agent runs once'}`);
@@ -119,19 +127,66 @@ export class Agent extends EventEmitter<AgentEvents> {
       this.storeChanged = true;
       this.kick('store');
     });
-    try {
-      await this.driftSource?.start((ev) => this.onEvent(ev));
-    } catch (err) {
-      await this.stop();
-      throw err;
-    }
     const resync = this.opts.resyncSeconds ?? 300;
     if (resync > 0) this.timers.push(setInterval(() => this.kick('resync'), resync * 1000));
     if (this.role.role === 'cc') this.timers.push(setInterval(() => this.checkDnsmasq(), this.opts.dnsmasqCheckMs ?? 500));
     const first = await this.sync('start');
     const w = this.opts.warmUp;
-    this.warm.arm(first.result === 'ok' && w !== false, typeof w === 'function' ? w : undefined);
+    // The namespace is watched from here (drift-catch-up.ts); with a warm-up
+    // that waits for a promise (the first status put), after it too, and
+    // start() does not wait for it.
+    const after = typeof w === 'function' ? w() : undefined;
+    const watched = this.watchNamespace(after);
+    if (after) {
+      void watched.catch((err: unknown) =>
+        this.onDrift({ kind: 'resync', what: `the namespace's events could not be watched (${oneLine(err)}): only resyncs catch drift` }),
+      );
+    } else await watched;
+    // The warm-up after the watch began (and the check that follows it: the warm-up's CPU would hold it back).
+    this.warm.arm(first.result === 'ok' && w !== false, after && (() => watched.catch(() => undefined)));
     return first;
+  }
+
+  /**
+   * Subscribes to the namespace's events after the start sync, then compares
+   * the kernel with what the last good sync wanted (due until it runs: a
+   * sync running or waiting puts it off to after it), so that a change made
+   * before the events were watched is repaired too (drift-catch-up.ts).
+   */
+  private async watchNamespace(after: Promise<unknown> | undefined): Promise<void> {
+    if (!this.driftSource) return;
+    if (after) await after.catch(() => undefined);
+    if (!this.started) return;
+    try {
+      await this.driftSource.start((ev) => this.onEvent(ev));
+    } catch (err) {
+      if (!after) await this.stop();
+      throw err;
+    }
+    this.catchUpDue = true;
+    await this.catchUp();
+  }
+
+  /** The check after the watch began, alone as side work when no sync runs or waits (else after the next sync). */
+  private catchUp(): Promise<void> | undefined {
+    let done: Promise<void> | undefined;
+    this.coalescer.idle(() => (done = this.catchUpNow()));
+    return done;
+  }
+
+  /** The check after the watch began, if due (run before other side work: the warm-up). */
+  private async catchUpNow(): Promise<void> {
+    if (!this.catchUpDue || !this.started) return;
+    this.catchUpDue = false;
+    const snap = this.snapshot;
+    // No good sync yet: the next one is a full reconcile, run while the namespace is watched.
+    if (!snap) return;
+    try {
+      const why = await driftSinceApplied(this.handleNow(), snap, this.role.role);
+      if (why !== undefined) this.onDrift({ kind: 'drift', what: why });
+    } catch (err) {
+      this.onDrift({ kind: 'resync', what: `the check after the namespace was watched failed (${oneLine(err)})` });
+    }
   }
 
   /** A sync now (or the pending one, if one is running): resolves with the sync that covered it. */
@@ -227,6 +282,7 @@ export class Agent extends EventEmitter<AgentEvents> {
     this.wanted = this.wantedFdb = undefined;
     for (const what of ended) this.onDrift({ kind: 'drift', what });
     if (out.result === 'ok') this.warm.afterSync();
+    if (this.catchUpDue) setImmediate(() => this.catchUp());
     return out;
   }
 

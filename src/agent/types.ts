@@ -147,7 +147,9 @@ export interface AgentOptions {
    * hand (nothing sent) to compile it, then rehearse each kind of change
    * (default true). A function: the warm-up waits for the promise it returns
    * (called after the start sync; an agent on etcd: its first sync's status
-   * put, whose write the warm-up's CPU would otherwise hold back).
+   * put, whose write the warm-up's CPU would otherwise hold back). The
+   * namespace's events are then watched only once it resolves too, and
+   * start() does not wait for that (agent.ts watchNamespace).
    */
   warmUp?: boolean | (() => Promise<unknown>);
   /**

@@ -67,21 +67,10 @@ export function agentOnEtcd(store: Store, agent: Agent, registry: Registry | und
     },
   });
   log('etcd-status', { key: presence.publisher.key }, `status published at ${presence.publisher.key} under a lease`);
-  // The store's watch (and etcd3) waits for the first sync's status (at most 2 s): nothing is missed, it starts from the revision read.
-  if (store.fullReads) {
-    store.holdWatch(
-      new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, 2000);
-        const done = (s: { syncAt?: number }) => {
-          if (s.syncAt === undefined) return;
-          clearTimeout(timer);
-          presence.publisher.off('published', done);
-          resolve();
-        };
-        presence.publisher.on('published', done);
-      }),
-    );
-  }
+  // The store's watch (and etcd3) waits for the first sync's status: nothing is missed, it starts from the
+  // revision read. At most 2 s after the first sync ended (a status put that does not go through), or
+  // FIRST_SYNC_MAX_MS after the start: a timer from the start would load etcd3 in the middle of a slow first sync.
+  if (store.fullReads) store.holdWatch(firstStatus(agent, presence));
   // The watch's revision was compacted while it was away: the state is read whole again (once per event).
   store.on('watch-resync', (reason) => log('etcd-resync', { reason }, `the watch could not resume (${reason}): reading the whole state again`));
   return {
@@ -92,4 +81,26 @@ export function agentOnEtcd(store: Store, agent: Agent, registry: Registry | und
       return false;
     },
   };
+}
+
+/** Past this, the store's watch starts even if the first sync has not ended. */
+const FIRST_SYNC_MAX_MS = 30_000;
+
+/** Resolves when the first sync's status is published, 2 s after that sync ended, or FIRST_SYNC_MAX_MS after now. */
+function firstStatus(agent: Agent, presence: EtcdPresence): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const timers = [setTimeout(() => done(), FIRST_SYNC_MAX_MS).unref()];
+    const synced = () => timers.push(setTimeout(() => done(), 2000).unref());
+    const published = (s: { syncAt?: number }) => {
+      if (s.syncAt !== undefined) done();
+    };
+    const done = () => {
+      for (const t of timers) clearTimeout(t);
+      presence.publisher.off('published', published);
+      agent.off('sync', synced);
+      resolve();
+    };
+    presence.publisher.on('published', published);
+    agent.once('sync', synced);
+  });
 }

@@ -8,6 +8,11 @@ import type { IncrementalCheck } from '../managed/check-incremental.js';
  * applies it meanwhile), so that the next version costs what changed. The
  * timer does not keep the process alive.
  */
-export function indexLater(check: IncrementalCheck, ms = 1000): void {
-  if (check.pending) setTimeout(() => check.index(), ms).unref();
+export function indexLater(check: IncrementalCheck, ms = 1000, after?: Promise<unknown>): void {
+  if (!check.pending) return;
+  const later = () => void setTimeout(() => check.index(), ms).unref();
+  // `after`: the timer starts once it settles (an agent on etcd: its first status put, so that the counts are
+  // not built in the middle of a first sync slower than `ms`).
+  if (after) void after.then(later, later);
+  else later();
 }

@@ -189,10 +189,19 @@ export class EtcdStore extends EventEmitter<EtcdStoreEvents> implements Store {
     return this.firstVersion;
   }
 
-  /** Starts the store's etcd watch (and so loads etcd3) only once `until` settles: an agent's first sync and status go first. */
+  /**
+   * Starts the store's etcd watch (and so loads etcd3) only once `until`
+   * settles: an agent's first sync and status go first. So does the
+   * building of the incremental check's counts of the first version read
+   * (check-later.ts), which would otherwise fall in a first sync that takes
+   * more than a second.
+   */
   holdWatch(until: Promise<unknown>): void {
     this.feed.holdUntil(until);
+    this.indexAfter = until;
   }
+  /** When the counts of a first version read are built (holdWatch). */
+  private indexAfter?: Promise<unknown>;
 
   /** Runs one etcd call; a failure becomes an EtcdError naming the op and the URLs. */
   private async call<T>(op: string, fn: () => Promise<T>, hint?: (err: unknown) => string | undefined): Promise<T> {
@@ -260,7 +269,7 @@ export class EtcdStore extends EventEmitter<EtcdStoreEvents> implements Store {
       // finds the state invalid, the full check names the first problem.
       const state = this.check.check(doc) ? doc : validateState(doc);
       phase('store: assemble, validate');
-      indexLater(this.check);
+      indexLater(this.check, 1000, this.indexAfter);
       this.snap = { state, version: versionText(c.version), revision: c.version };
       return this.snap;
     } catch (err) {

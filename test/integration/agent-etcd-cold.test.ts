@@ -10,7 +10,7 @@
 // loads after it, for the kept-alive lease; prom-client not at all without
 // --metrics.
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -58,7 +58,8 @@ describe.skipIf(!isRoot)('an agent cold on etcd (root, a real etcd)', () => {
               const [row] = (await readCloudStatus(store.client, cloud)).hosts;
               expect(row).toMatchObject({ host: 'cold', revision: rev, converged: true, result: 'ok' });
               // etcd3 follows the first status (the kept-alive lease), and @grpc/grpc-js its first call (the store's
-              // watch no longer loads them: etcd-watch-lean.ts): wait for both, so the hook is seen working.
+              // watch no longer loads them: etcd-watch-lean.ts): wait for both lines, so the hook is seen working
+              // (stderr is a pipe: the two lines may come in two reads).
               const both = () => loadedAt(a.stderr).etcd3 !== undefined && loadedAt(a.stderr)['@grpc/grpc-js'] !== undefined;
               for (let i = 0; i < 100 && !both(); i++) await new Promise((r) => setTimeout(r, 100));
               const at = loadedAt(a.stderr);
@@ -83,4 +84,62 @@ describe.skipIf(!isRoot)('an agent cold on etcd (root, a real etcd)', () => {
         rmSync(dir, { recursive: true, force: true });
       }
     }));
+
+  it('a first sync slower than 2 s (etcd stopped for 3 s at the start): etcd3 still loads only after its status', () =>
+    withEtcd(async (etcd) => {
+      const dir = mkdtempSync(join(tmpdir(), 'eucanet-cold-hook-'));
+      const hook = join(dir, 'hook.cjs');
+      writeFileSync(hook, HOOK);
+      const cloud = `c${Math.random().toString(16).slice(2, 8)}`;
+      const store = new EtcdStore({ urls: [etcd.url], cloud });
+      // etcd's process, found by its data directory on its command line.
+      const pid = readdirSync('/proc')
+        .filter((d) => /^\d+$/.test(d))
+        .find((d) => {
+          try {
+            return readFileSync(`/proc/${d}/cmdline`, 'utf8').includes(etcd.dataDir);
+          } catch {
+            return false;
+          }
+        });
+      expect(pid).toBeDefined();
+      try {
+        await store.write(seed);
+        const rev = await store.revision();
+        const watch = await StatusWatch.open(store.client, cloud);
+        try {
+          await withNetns(async (ns) => {
+            execFileSync('ip', ['-n', ns, 'link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', 'eth1']);
+            const args = ['--role', 'nc', '--node', 'nc1', '--netns', ns, '--etcd', etcd.url, '--cloud', cloud, '--host', 'slow', '--resync', '0'];
+            process.kill(Number(pid), 'SIGSTOP');
+            let stopped = true;
+            const a = AgentProcess.start(args, { env: { NODE_OPTIONS: `--require ${hook}` } });
+            try {
+              await new Promise((r) => setTimeout(r, 3000));
+              process.kill(Number(pid), 'SIGCONT');
+              stopped = false;
+              await watch.reached('slow', rev, 20_000);
+              const both = () => loadedAt(a.stderr).etcd3 !== undefined && loadedAt(a.stderr)['@grpc/grpc-js'] !== undefined;
+              for (let i = 0; i < 100 && !both(); i++) await new Promise((r) => setTimeout(r, 100));
+              const at = loadedAt(a.stderr);
+              const { syncAt, startedAt, syncMs } = JSON.parse((await store.client.get(`/eucanet/${cloud}/status/slow`).string()) ?? '{}') as HostStatus;
+              const why = `${a.stderr} syncAt ${syncAt} startedAt ${startedAt} syncMs ${syncMs}`;
+              // The first sync waited for etcd: it ended more than 2 s after the start.
+              expect(syncAt! - startedAt, why).toBeGreaterThan(2000);
+              expect(at.etcd3, why).toBeGreaterThanOrEqual(syncAt!);
+              expect(at['@grpc/grpc-js'], why).toBeGreaterThanOrEqual(syncAt!);
+              expect(await a.stop()).toMatchObject({ code: 0 });
+            } finally {
+              if (stopped) process.kill(Number(pid), 'SIGCONT');
+              await a.kill();
+            }
+          }, 'eucold');
+        } finally {
+          await watch.close();
+        }
+      } finally {
+        await store.close();
+        rmSync(dir, { recursive: true, force: true });
+      }
+    }), 40_000);
 });
