@@ -172,10 +172,14 @@ async function coldStart(url, watch, rev, file, host, run) {
     const name = `cold-${host}-${run}`;
     const env = PHASES ? { ...process.env, EUCANET_PHASES: '1' } : process.env;
     const t1 = performance.now();
-    const child = spawn(process.execPath, [...COLD_NODE_ARGS, CLI, 'agent', '--json', '--resync', '0', '--etcd', url, '--cloud', CLOUD, '--host', name, '--netns', nsA, ...role], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-      env,
-    });
+    const child = spawn(
+      process.execPath,
+      [...COLD_NODE_ARGS, CLI, 'agent', '--json', '--resync', '0', '--etcd', url, '--cloud', CLOUD, '--host', name, '--netns', nsA, ...role],
+      {
+        stdio: ['ignore', 'pipe', 'inherit'],
+        env,
+      },
+    );
     /** @type {number | undefined} */
     let dns;
     /** When the agent's first sync line came (ms since spawn), its own times, and its phases. @type {Record<string, unknown>} */
@@ -200,7 +204,7 @@ async function coldStart(url, watch, rev, file, host, run) {
     const agentCpuMs = r1(cpuMsOf(child.pid));
     // And once it is idle (under 20 ms of CPU in 500 ms, 10 s at most): what its start cost in all (the
     // check after its namespace watch began, the warm-up, etcd3's load), off the way to converged.
-    for (let c0 = cpuMsOf(child.pid), t0 = performance.now(); performance.now() - t0 < 10_000; ) {
+    for (let c0 = cpuMsOf(child.pid), t0 = performance.now(); performance.now() - t0 < 10_000;) {
       await new Promise((r) => setTimeout(r, 500));
       const c1 = cpuMsOf(child.pid);
       if (c1 - c0 < 20) break;
@@ -217,7 +221,15 @@ async function coldStart(url, watch, rev, file, host, run) {
     if (ap.status !== 0) throw new Error(`apply failed: ${ap.stderr}`);
     const pid = /dnsmasq[^\d]*(\d+)/.exec(ap.stdout)?.[1];
     if (pid) spawnSync('kill', [pid]);
-    const out = { host, agentMs: r1(agentMs), applyMs: r1(applyMs), ratio: Math.round((agentMs / applyMs) * 100) / 100, agentCpuMs, idleCpuMs, firstSync: first };
+    const out = {
+      host,
+      agentMs: r1(agentMs),
+      applyMs: r1(applyMs),
+      ratio: Math.round((agentMs / applyMs) * 100) / 100,
+      agentCpuMs,
+      idleCpuMs,
+      firstSync: first,
+    };
     const ph = PHASES ? /^\{"phases".*$/m.exec(ap.stderr)?.[0] : undefined;
     if (ph) out.applyPhases = JSON.parse(ph).phases;
     if (PHASES) console.error(JSON.stringify(out));

@@ -282,7 +282,7 @@ export class Agent extends EventEmitter<AgentEvents> {
     this.wanted = this.wantedFdb = undefined;
     for (const what of ended) this.onDrift({ kind: 'drift', what });
     if (out.result === 'ok') this.warm.afterSync();
-    if (this.catchUpDue) setImmediate(() => this.catchUp());
+    if (this.catchUpDue) setImmediate(() => void this.catchUp());
     return out;
   }
 

@@ -75,7 +75,7 @@ describe.skipIf(!isRoot)('the agent repairs what changed before it watched its n
         expect(tables(ns)).not.toContain('eucanet-nc');
         // The watch begins now; what changed before it is found and repaired by one sync.
         open();
-        for (const t0 = Date.now(); seen.length < 2 && Date.now() - t0 < 10_000; ) await sleep(20);
+        for (const t0 = Date.now(); seen.length < 2 && Date.now() - t0 < 10_000;) await sleep(20);
         await sleep(300);
         expect(seen, JSON.stringify(seen.map((r) => [r.trigger, r.ops, r.drift]))).toHaveLength(2);
         expect(seen[1]).toMatchObject({ trigger: 'drift', result: 'ok' });
@@ -90,7 +90,7 @@ describe.skipIf(!isRoot)('the agent repairs what changed before it watched its n
         expect(await a.sync('sighup')).toMatchObject({ result: 'ok', ops: 0 });
         // And the namespace is watched from here: a tap deleted now is heard as an event.
         execFileSync('ip', ['-n', ns, 'link', 'del', deleted!]);
-        for (const t0 = Date.now(); seen.length < 4 && Date.now() - t0 < 10_000; ) await sleep(20);
+        for (const t0 = Date.now(); seen.length < 4 && Date.now() - t0 < 10_000;) await sleep(20);
         expect(seen[3]).toMatchObject({ trigger: 'drift', result: 'ok' });
         expect(seen[3].drift).toContain(`link ${deleted} deleted`);
       } finally {
@@ -148,7 +148,7 @@ describe.skipIf(!isRoot)('the agent repairs what changed before it watched its n
         seen.length = 0;
         execFileSync('ip', ['-n', ns, 'addr', 'del', '10.9.0.1/24', 'dev', 'br0']);
         execFileSync('ip', ['netns', 'exec', ns, 'nft', 'delete element inet t0 s { 10.9.0.9 }']);
-        for (const t0 = Date.now(); seen.length < 2 && Date.now() - t0 < 5000; ) await sleep(20);
+        for (const t0 = Date.now(); seen.length < 2 && Date.now() - t0 < 5000;) await sleep(20);
         await sleep(100);
         expect(seen.map((e) => [e.type, 'action' in e ? e.action : undefined])).toEqual(
           expect.arrayContaining([

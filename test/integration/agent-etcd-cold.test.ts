@@ -85,61 +85,65 @@ describe.skipIf(!isRoot)('an agent cold on etcd (root, a real etcd)', () => {
       }
     }));
 
-  it('a first sync slower than 2 s (etcd stopped for 3 s at the start): etcd3 still loads only after its status', () =>
-    withEtcd(async (etcd) => {
-      const dir = mkdtempSync(join(tmpdir(), 'eucanet-cold-hook-'));
-      const hook = join(dir, 'hook.cjs');
-      writeFileSync(hook, HOOK);
-      const cloud = `c${Math.random().toString(16).slice(2, 8)}`;
-      const store = new EtcdStore({ urls: [etcd.url], cloud });
-      // etcd's process, found by its data directory on its command line.
-      const pid = readdirSync('/proc')
-        .filter((d) => /^\d+$/.test(d))
-        .find((d) => {
-          try {
-            return readFileSync(`/proc/${d}/cmdline`, 'utf8').includes(etcd.dataDir);
-          } catch {
-            return false;
-          }
-        });
-      expect(pid).toBeDefined();
-      try {
-        await store.write(seed);
-        const rev = await store.revision();
-        const watch = await StatusWatch.open(store.client, cloud);
-        try {
-          await withNetns(async (ns) => {
-            execFileSync('ip', ['-n', ns, 'link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', 'eth1']);
-            const args = ['--role', 'nc', '--node', 'nc1', '--netns', ns, '--etcd', etcd.url, '--cloud', cloud, '--host', 'slow', '--resync', '0'];
-            process.kill(Number(pid), 'SIGSTOP');
-            let stopped = true;
-            const a = AgentProcess.start(args, { env: { NODE_OPTIONS: `--require ${hook}` } });
+  it(
+    'a first sync slower than 2 s (etcd stopped for 3 s at the start): etcd3 still loads only after its status',
+    () =>
+      withEtcd(async (etcd) => {
+        const dir = mkdtempSync(join(tmpdir(), 'eucanet-cold-hook-'));
+        const hook = join(dir, 'hook.cjs');
+        writeFileSync(hook, HOOK);
+        const cloud = `c${Math.random().toString(16).slice(2, 8)}`;
+        const store = new EtcdStore({ urls: [etcd.url], cloud });
+        // etcd's process, found by its data directory on its command line.
+        const pid = readdirSync('/proc')
+          .filter((d) => /^\d+$/.test(d))
+          .find((d) => {
             try {
-              await new Promise((r) => setTimeout(r, 3000));
-              process.kill(Number(pid), 'SIGCONT');
-              stopped = false;
-              await watch.reached('slow', rev, 20_000);
-              const both = () => loadedAt(a.stderr).etcd3 !== undefined && loadedAt(a.stderr)['@grpc/grpc-js'] !== undefined;
-              for (let i = 0; i < 100 && !both(); i++) await new Promise((r) => setTimeout(r, 100));
-              const at = loadedAt(a.stderr);
-              const { syncAt, startedAt, syncMs } = JSON.parse((await store.client.get(`/eucanet/${cloud}/status/slow`).string()) ?? '{}') as HostStatus;
-              const why = `${a.stderr} syncAt ${syncAt} startedAt ${startedAt} syncMs ${syncMs}`;
-              // The first sync waited for etcd: it ended more than 2 s after the start.
-              expect(syncAt! - startedAt, why).toBeGreaterThan(2000);
-              expect(at.etcd3, why).toBeGreaterThanOrEqual(syncAt!);
-              expect(at['@grpc/grpc-js'], why).toBeGreaterThanOrEqual(syncAt!);
-              expect(await a.stop()).toMatchObject({ code: 0 });
-            } finally {
-              if (stopped) process.kill(Number(pid), 'SIGCONT');
-              await a.kill();
+              return readFileSync(`/proc/${d}/cmdline`, 'utf8').includes(etcd.dataDir);
+            } catch {
+              return false;
             }
-          }, 'eucold');
+          });
+        expect(pid).toBeDefined();
+        try {
+          await store.write(seed);
+          const rev = await store.revision();
+          const watch = await StatusWatch.open(store.client, cloud);
+          try {
+            await withNetns(async (ns) => {
+              execFileSync('ip', ['-n', ns, 'link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', 'eth1']);
+              const args = ['--role', 'nc', '--node', 'nc1', '--netns', ns, '--etcd', etcd.url, '--cloud', cloud, '--host', 'slow', '--resync', '0'];
+              process.kill(Number(pid), 'SIGSTOP');
+              let stopped = true;
+              const a = AgentProcess.start(args, { env: { NODE_OPTIONS: `--require ${hook}` } });
+              try {
+                await new Promise((r) => setTimeout(r, 3000));
+                process.kill(Number(pid), 'SIGCONT');
+                stopped = false;
+                await watch.reached('slow', rev, 20_000);
+                const both = () => loadedAt(a.stderr).etcd3 !== undefined && loadedAt(a.stderr)['@grpc/grpc-js'] !== undefined;
+                for (let i = 0; i < 100 && !both(); i++) await new Promise((r) => setTimeout(r, 100));
+                const at = loadedAt(a.stderr);
+                const { syncAt, startedAt, syncMs } = JSON.parse((await store.client.get(`/eucanet/${cloud}/status/slow`).string()) ?? '{}') as HostStatus;
+                const why = `${a.stderr} syncAt ${syncAt} startedAt ${startedAt} syncMs ${syncMs}`;
+                // The first sync waited for etcd: it ended more than 2 s after the start.
+                expect(syncAt! - startedAt, why).toBeGreaterThan(2000);
+                expect(at.etcd3, why).toBeGreaterThanOrEqual(syncAt!);
+                expect(at['@grpc/grpc-js'], why).toBeGreaterThanOrEqual(syncAt!);
+                expect(await a.stop()).toMatchObject({ code: 0 });
+              } finally {
+                if (stopped) process.kill(Number(pid), 'SIGCONT');
+                await a.kill();
+              }
+            }, 'eucold');
+          } finally {
+            await watch.close();
+          }
         } finally {
-          await watch.close();
+          await store.close();
+          rmSync(dir, { recursive: true, force: true });
         }
-      } finally {
-        await store.close();
-        rmSync(dir, { recursive: true, force: true });
-      }
-    }), 40_000);
+      }),
+    40_000,
+  );
 });
