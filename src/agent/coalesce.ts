@@ -86,12 +86,16 @@ export class Coalescer<R> {
 
   /**
    * Runs `fn` now if no sync runs or waits, else not at all (the sync does
-   * the same work). A request meanwhile waits for it as for a running sync;
-   * it does not count as a sync's start for the gap. Its failure is ignored.
+   * the same work). Side work asked for while other side work runs (the
+   * warm-up, the conntrack step of the sync before) runs after it, unless a
+   * sync was asked for meanwhile: it is never dropped for that alone. A
+   * request meanwhile waits for it as for a running sync; it does not count
+   * as a sync's start for the gap. Its failure is ignored.
    */
   idle(fn: () => Promise<void>): void {
-    if (this.closed || this.running || this.pending || this.side) return;
-    const p: Promise<void> = fn()
+    if (this.closed || this.running || this.pending) return;
+    const before = this.side;
+    const p: Promise<void> = (before ? before.then(() => (this.closed || this.running || this.pending ? undefined : fn())) : fn())
       .catch(() => undefined)
       .finally(() => {
         if (this.side === p) this.side = undefined;

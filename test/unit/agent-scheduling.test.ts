@@ -87,6 +87,34 @@ describe('Coalescer', () => {
     expect(log).toEqual(['run store', 'side', 'idle busy=false waiting=false']);
   });
 
+  it('side work asked for while other side work runs runs after it (a conntrack step during the warm-up is not lost), unless a sync comes first', async () => {
+    const log: string[] = [];
+    const c = new Coalescer(async (t) => {
+      log.push(`run ${t.join(',')}`);
+      await tick(5);
+      return 0;
+    });
+    const side = (name: string, ms: number) =>
+      c.idle(async () => {
+        log.push(`${name} start`);
+        await tick(ms);
+        log.push(`${name} end`);
+      });
+    side('warm-up', 20);
+    side('conntrack', 1);
+    await tick(40);
+    expect(log).toEqual(['warm-up start', 'warm-up end', 'conntrack start', 'conntrack end']);
+    // A sync asked for meanwhile runs instead (it does the side work's job), after the running side work.
+    log.length = 0;
+    side('warm-up', 20);
+    side('conntrack', 1);
+    const r = c.request('store');
+    await r;
+    await tick(10);
+    expect(log).toEqual(['warm-up start', 'warm-up end', 'run store']);
+    await c.close();
+  });
+
   it('with a minimum gap, requests spread over time start syncs at least that far apart; an isolated one runs at once', async () => {
     const starts: number[] = [];
     const c = new Coalescer(async () => {
