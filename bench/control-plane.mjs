@@ -221,6 +221,7 @@ async function coldStart(url, watch, rev, file, host, run) {
     if (ap.status !== 0) throw new Error(`apply failed: ${ap.stderr}`);
     const pid = /dnsmasq[^\d]*(\d+)/.exec(ap.stdout)?.[1];
     if (pid) spawnSync('kill', [pid]);
+    /** @type {{ host: string, agentMs: number, applyMs: number, ratio: number, agentCpuMs: number, idleCpuMs: number, firstSync: Record<string, unknown>, applyPhases?: unknown }} */
     const out = {
       host,
       agentMs: r1(agentMs),
@@ -332,7 +333,7 @@ async function main() {
         50,
       );
       const firstSyncCpuMs = pct(
-        runs.map((r) => r.firstSync.cpuMs ?? NaN),
+        runs.map((r) => Number(r.firstSync.cpuMs ?? NaN)),
         50,
       );
       out.coldStart.push({
