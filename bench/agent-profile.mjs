@@ -41,7 +41,32 @@ const store = new FileStore(file);
 const sleep = (/** @type {number} */ ms) => new Promise((r) => setTimeout(r, ms));
 /** @type {import('node:child_process').ChildProcess | undefined} */
 let child;
+/** @type {number | undefined} */
 let dnsmasq;
+/** Stops the agent and its dnsmasq, removes the namespace and the files (also on SIGINT/SIGTERM: a killed run leaves nothing). */
+async function cleanup() {
+  if (child && child.exitCode === null) child.kill('SIGTERM');
+  if (dnsmasq)
+    try {
+      process.kill(dnsmasq, 'SIGTERM');
+    } catch {
+      /* gone */
+    }
+  await store.close();
+  try {
+    ip('netns', 'del', ns);
+  } catch {
+    /* already gone */
+  }
+  rmSync(dir, { recursive: true, force: true });
+  rmSync(`/run/eucanet/${ns}`, { recursive: true, force: true });
+}
+for (const sig of /** @type {const} */ (['SIGINT', 'SIGTERM'])) {
+  process.once(sig, () => {
+    console.error(`agent-profile: ${sig}, cleaning up`);
+    void cleanup().finally(() => process.exit(1));
+  });
+}
 try {
   ip('-n', ns, 'link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', 'eth1');
   ip('-n', ns, 'link', 'set', 'eth0', 'up');
@@ -145,15 +170,5 @@ try {
     writeFileSync(PROF, JSON.stringify(p));
   }
 } finally {
-  if (child && child.exitCode === null) child.kill('SIGTERM');
-  if (dnsmasq)
-    try {
-      process.kill(dnsmasq, 'SIGTERM');
-    } catch {
-      /* gone */
-    }
-  await store.close();
-  ip('netns', 'del', ns);
-  rmSync(dir, { recursive: true, force: true });
-  rmSync(`/run/eucanet/${ns}`, { recursive: true, force: true });
+  await cleanup();
 }
