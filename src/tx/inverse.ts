@@ -64,16 +64,12 @@ export function tapAttributes(spec: TapSpec): LinkChanges | undefined {
  * link as it is now).
  */
 export function undoOf(op: Op, ctx: CommitContext): Request | (() => Request) | undefined {
-  const r = ctx.resolver;
   switch (op.op) {
     case 'address.add':
-      return () => new AddressDeleteRequest(op.spec, r);
     case 'address.delete':
-      return () => new AddressAddRequest(op.spec, r);
     case 'route.add':
-      return () => new RouteDeleteRequest(op.spec, r);
     case 'route.delete':
-      return () => new RouteAddRequest(op.spec, r);
+      return () => inverseOf(op, ctx) as Request;
     default:
       return inverseOf(op, ctx);
   }
