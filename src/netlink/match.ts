@@ -17,6 +17,14 @@ const u32 = (b: Buffer, p: number) => (b[p] | (b[p + 1] << 8) | (b[p + 2] << 16)
 const u16 = (b: Buffer, p: number) => b[p] | (b[p + 1] << 8);
 
 /**
+ * The messages of every reply that has none: one frozen array shared by them
+ * (a bring-up's thousands of plain acks), replaced by a reply's own array at
+ * its first data message. Frozen, so that a caller pushing into it fails
+ * instead of touching other replies.
+ */
+const NO_MESSAGES = Object.freeze([]) as unknown as NlMessage[];
+
+/**
  * One reply per request (`first` is the first request's sequence number), and
  * which of them were acked (an NLMSG_ERROR, success or not). Data messages
  * (a GET's answer) go to their request's `messages`; a refusal becomes its
@@ -25,7 +33,7 @@ const u16 = (b: Buffer, p: number) => b[p] | (b[p + 1] << 8);
 export function matchReplies(requests: readonly Request[], first: number, reply: Buffer, opIndexBase?: number): { out: Reply[]; acked: Uint8Array } {
   const n = requests.length;
   const out: Reply[] = new Array<Reply>(n);
-  for (let i = 0; i < n; i++) out[i] = { messages: [] };
+  for (let i = 0; i < n; i++) out[i] = { messages: NO_MESSAGES };
   const acked = new Uint8Array(n);
   const end = reply.length;
   let off = 0;
@@ -55,7 +63,11 @@ export function matchReplies(requests: readonly Request[], first: number, reply:
         }
       } else {
         const i = (m.seq - first) >>> 0;
-        if (i < n) out[i].messages.push(m);
+        if (i < n) {
+          const r = out[i];
+          if (r.messages === NO_MESSAGES) r.messages = [m];
+          else r.messages.push(m);
+        }
       }
     }
     off += (length + 3) & ~3;

@@ -125,8 +125,9 @@ export class CommitContext {
     if (fd === undefined) throw new ValidationError(field, ns, 'namespace was not opened');
     return fd;
   }
-  /** This context as the encoders' Resolver. */
+  private resolverOf?: Resolver;
+  /** This context as the encoders' Resolver: one object, not one per request (a bring-up asks for it thousands of times). */
   get resolver(): Resolver {
-    return { index: (ref, field) => this.indexOf(ref, field), netnsFd: (ns, field) => this.netnsFd(ns, field) };
+    return (this.resolverOf ??= { index: (ref, field) => this.indexOf(ref, field), netnsFd: (ns, field) => this.netnsFd(ns, field) });
   }
 }

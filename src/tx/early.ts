@@ -12,7 +12,8 @@ import { LinkAddRequest, LinkGetRequest, type LinkSpec } from '../rtnl/link.js';
 import type { Session } from '../session.js';
 import type { Item, OpOf } from './commit.js';
 import type { CommitContext } from './context.js';
-import { opRefs } from './ops.js';
+import type { LinkRef } from '../rtnl/kinds/index.js';
+import { everyRef, opRefs } from './ops.js';
 import { orderLinkAdds } from './order.js';
 import { requestFor } from './requests.js';
 
@@ -52,7 +53,8 @@ export interface AfterTaps {
  */
 export function buildEarly(s: Session, ctx: CommitContext, plan: AfterTaps, taps: TapItem[], wrap: Wrap): { links?: EarlyLinks; joined?: EarlyJoined } {
   const made = new Set(taps.map((it) => it.op.name));
-  const known = (items: Item[]) => items.every((it) => opRefs(it.op).every((ref) => ctx.knows(ref) || made.has(ref as string)));
+  const ok = (ref: LinkRef) => ctx.knows(ref) || made.has(ref as string);
+  const known = (items: Item[]) => items.every((it) => everyRef(it.op, ok));
   let links: EarlyLinks | undefined;
   try {
     if (plan.links) {
@@ -66,7 +68,7 @@ export function buildEarly(s: Session, ctx: CommitContext, plan: AfterTaps, taps
     // Built again by links(), which reports what failed.
     return {};
   }
-  if (!plan.joined || !known(plan.joined.flat())) return { links };
+  if (!plan.joined || !plan.joined.every(known)) return { links };
   try {
     const steps = plan.joined.map((items) => items.map((it) => wrap(requestFor(it.op, ctx.resolver), it.index)));
     // By name: the taps' ifindexes are not back yet.

@@ -29,18 +29,29 @@ export type { RollbackReport };
  * 2000 descriptions, that nothing read (issue 19).
  */
 export function deferredStep(inverse: () => Request, applied: Request, opIndex: number): UndoStep {
-  let req: Request | undefined;
-  let undoes: string | undefined;
-  return {
-    kind: 'request',
-    opIndex,
-    get req(): Request {
-      return (req ??= inverse());
-    },
-    get undoes(): string {
-      return (undoes ??= applied.describe());
-    },
-  };
+  return new DeferredStep(inverse, applied, opIndex);
+}
+
+/**
+ * deferredStep()'s step: a class, so that its getters live once on the
+ * prototype rather than as two closures and an accessor pair on every step
+ * (a bring-up journals one per address, route and tap).
+ */
+class DeferredStep {
+  readonly kind = 'request' as const;
+  private made?: Request;
+  private text?: string;
+  constructor(
+    private readonly inverse: () => Request,
+    private readonly applied: Request,
+    readonly opIndex: number,
+  ) {}
+  get req(): Request {
+    return (this.made ??= this.inverse());
+  }
+  get undoes(): string {
+    return (this.text ??= this.applied.describe());
+  }
 }
 
 export class Journal {

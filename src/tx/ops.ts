@@ -177,6 +177,20 @@ export function checked(op: string, fn: () => void): void {
   }
 }
 
+/**
+ * Whether `pred` holds for every link `op` names (opRefs), without building
+ * that list for the ops a bring-up has thousands of: address changes and
+ * link sets (a tap's master and up).
+ */
+export function everyRef(op: Op, pred: (ref: LinkRef) => boolean): boolean {
+  if (op.op === 'address.add' || op.op === 'address.delete') return pred(op.spec.dev);
+  if (op.op === 'link.set' && !('kind' in op.changes)) {
+    const m = op.changes.master;
+    return pred(op.ref) && (m === undefined || m === null || pred(m));
+  }
+  return opRefs(op).every(pred);
+}
+
 /** The links an op refers to by name or index. */
 export function opRefs(op: Op): LinkRef[] {
   switch (op.op) {

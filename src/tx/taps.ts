@@ -17,15 +17,31 @@ function optionsOf(it: TapItem): TapOptions {
   return { tun, vnetHdr, multiQueue, owner, ownerGroup };
 }
 
-/** Taps grouped by identical creation options, in first-seen order. */
+/** Whether a tap's spec asks for the creation options `o`. */
+function sameOptions(it: TapItem, o: TapOptions): boolean {
+  const s = it.op.spec;
+  return s.tun === o.tun && s.vnetHdr === o.vnetHdr && s.multiQueue === o.multiQueue && s.owner === o.owner && s.ownerGroup === o.ownerGroup;
+}
+
+/**
+ * Taps grouped by identical creation options, in first-seen order. A tap
+ * with the options of the one before it (nearly always: a host's taps are
+ * made alike) joins its group without a key made for it.
+ */
 function byOptions(items: TapItem[]): Array<{ opts: TapOptions; items: TapItem[] }> {
   const groups = new Map<string, { opts: TapOptions; items: TapItem[] }>();
+  let last: { opts: TapOptions; items: TapItem[] } | undefined;
   for (const it of items) {
+    if (last && sameOptions(it, last.opts)) {
+      last.items.push(it);
+      continue;
+    }
     const opts = optionsOf(it);
     const key = JSON.stringify([opts.tun, opts.vnetHdr, opts.multiQueue, opts.owner, opts.ownerGroup]);
     let g = groups.get(key);
     if (!g) groups.set(key, (g = { opts, items: [] }));
     g.items.push(it);
+    last = g;
   }
   return [...groups.values()];
 }
