@@ -18,7 +18,7 @@
 //   change) and etcd's gRPC traffic in and out (its /metrics counters), the
 //   agents' reads and status puts included.
 //
-// Usage: node bench/control-plane.mjs [--agents 3,10,30] [--instances 5000] [--ops 30] [--writes 20] [--cold N] [--phases] [--cli FILE] [--agent-node-args "..."] [--cold-node-args "..."]
+// Usage: node bench/control-plane.mjs [--agents 3,10,30] [--instances 5000] [--ops 30] [--writes 20] [--cold N] [--phases] [--cli FILE] [--cold-base FILE] [--agent-node-args "..."] [--cold-node-args "..."]
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -66,6 +66,8 @@ const trace = (o) => {
 const CLOUD = 'bench';
 // --cli FILE: the command line the agents and applies run (another build's dist/cli/main.js, for a side-by-side run); default this one.
 const CLI = arg('cli', '') || new URL('../dist/cli/main.js', import.meta.url).pathname;
+// --cold-base FILE: each cold run also with this build's command line (e.g. /tmp/base/dist/cli/main.js), the two alternated in order, reported as coldStartBase: a side-by-side comparison under the same load.
+const COLD_BASE = arg('cold-base', '');
 const TAG = `eucp${process.pid % 10000}`;
 /** Clock ticks per second of /proc/PID/stat's times. */
 const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
@@ -95,6 +97,13 @@ function cpuMsOf(pid) {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return ((Number(f[11]) + Number(f[12])) * 1000) / CLK_TCK;
+}
+
+/** CPU time (user + system, ms) of this process's children that were waited for (/proc/self/stat's cutime and cstime): a spawnSync'd command's CPU is the difference across it. */
+function childrenCpuMs() {
+  const stat = readFileSync('/proc/self/stat', 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return ((Number(f[13]) + Number(f[14])) * 1000) / CLK_TCK;
 }
 
 /** One `eucanet agent --etcd` process. */
@@ -161,8 +170,8 @@ function killDnsmasqOf(ns) {
 }
 
 /** Cold start of a role: the agent (spawn to its status at the revision) vs `eucanet apply` (spawn to exit), fresh namespaces. */
-/** @param {string} url @param {StatusWatch} watch @param {number} rev @param {string} file @param {string} host @param {number} run */
-async function coldStart(url, watch, rev, file, host, run) {
+/** @param {string} url @param {StatusWatch} watch @param {number} rev @param {string} file @param {string} host @param {number} run @param {string} [cli] */
+async function coldStart(url, watch, rev, file, host, run, cli = CLI) {
   const [nsA, nsB] = [`${TAG}ca`, `${TAG}cb`];
   makeNs(nsA);
   makeNs(nsB);
@@ -174,7 +183,7 @@ async function coldStart(url, watch, rev, file, host, run) {
     const t1 = performance.now();
     const child = spawn(
       process.execPath,
-      [...COLD_NODE_ARGS, CLI, 'agent', '--json', '--resync', '0', '--etcd', url, '--cloud', CLOUD, '--host', name, '--netns', nsA, ...role],
+      [...COLD_NODE_ARGS, cli, 'agent', '--json', '--resync', '0', '--etcd', url, '--cloud', CLOUD, '--host', name, '--netns', nsA, ...role],
       {
         stdio: ['ignore', 'pipe', 'inherit'],
         env,
@@ -216,24 +225,28 @@ async function coldStart(url, watch, rev, file, host, run) {
     await gone;
     if (dns !== undefined) spawnSync('kill', [String(dns)]);
     const t2 = performance.now();
-    const ap = spawnSync(process.execPath, [CLI, 'apply', '--state', file, '--netns', nsB, ...role], { encoding: 'utf8', env });
+    const c2 = childrenCpuMs();
+    const ap = spawnSync(process.execPath, [cli, 'apply', '--state', file, '--netns', nsB, ...role], { encoding: 'utf8', env });
     const applyMs = performance.now() - t2;
+    // apply's CPU, start to exit (the dnsmasq it starts is not its child once it has detached: not counted).
+    const applyCpuMs = r1(childrenCpuMs() - c2);
     if (ap.status !== 0) throw new Error(`apply failed: ${ap.stderr}`);
     const pid = /dnsmasq[^\d]*(\d+)/.exec(ap.stdout)?.[1];
     if (pid) spawnSync('kill', [pid]);
-    /** @type {{ host: string, agentMs: number, applyMs: number, ratio: number, agentCpuMs: number, idleCpuMs: number, firstSync: Record<string, unknown>, applyPhases?: unknown }} */
+    /** @type {{ host: string, agentMs: number, applyMs: number, ratio: number, agentCpuMs: number, applyCpuMs: number, idleCpuMs: number, firstSync: Record<string, unknown>, applyPhases?: unknown, applyCpuPhases?: unknown }} */
     const out = {
       host,
       agentMs: r1(agentMs),
       applyMs: r1(applyMs),
       ratio: Math.round((agentMs / applyMs) * 100) / 100,
       agentCpuMs,
+      applyCpuMs,
       idleCpuMs,
       firstSync: first,
     };
     const ph = PHASES ? /^\{"phases".*$/m.exec(ap.stderr)?.[0] : undefined;
-    if (ph) out.applyPhases = JSON.parse(ph).phases;
-    if (PHASES) console.error(JSON.stringify(out));
+    if (ph) Object.assign(out, { applyPhases: JSON.parse(ph).phases, applyCpuPhases: JSON.parse(ph).cpu });
+    if (PHASES) console.error(JSON.stringify(cli === CLI ? out : { ...out, base: cli }));
     return out;
   } finally {
     for (const ns of [nsA, nsB]) {
@@ -242,6 +255,33 @@ async function coldStart(url, watch, rev, file, host, run) {
       rmSync(`/run/eucanet/${ns}`, { recursive: true, force: true });
     }
   }
+}
+
+/**
+ * Medians of a role's cold runs.
+ * @param {string} host @param {Awaited<ReturnType<typeof coldStart>>[]} runs
+ */
+function coldSummary(host, runs) {
+  /** @param {(r: (typeof runs)[number]) => number} f */
+  const med = (f) => pct(runs.map(f), 50);
+  const agentMs = med((r) => r.agentMs);
+  const applyMs = med((r) => r.applyMs);
+  const agentCpuMs = med((r) => r.agentCpuMs);
+  const applyCpuMs = med((r) => r.applyCpuMs);
+  return {
+    host,
+    runs: runs.length,
+    agentMs,
+    applyMs,
+    ratio: Math.round((agentMs / applyMs) * 100) / 100,
+    agentCpuMs,
+    applyCpuMs,
+    cpuRatio: Math.round((agentCpuMs / applyCpuMs) * 100) / 100,
+    firstSyncCpuMs: med((r) => Number(r.firstSync.cpuMs ?? NaN)),
+    idleCpuMs: med((r) => r.idleCpuMs),
+    // Each run: agent ms, apply ms, the agent's CPU ms at converged, at its first sync's line, once idle; apply's CPU ms.
+    each: runs.map((r) => [r.agentMs, r.applyMs, r.agentCpuMs, r.firstSync.cpuMs, r.idleCpuMs, r.applyCpuMs]),
+  };
 }
 
 /** W writers, each authorizing WRITES distinct rules at once; then counts them in the state. */
@@ -317,42 +357,23 @@ async function main() {
     const watch = await StatusWatch.open(store.client, CLOUD);
     const rev0 = await store.revision();
     out.coldStart = [];
+    if (COLD_BASE) out.coldStartBase = [];
     for (const host of ['cc', 'nc1']) {
+      /** @type {Awaited<ReturnType<typeof coldStart>>[]} */
       const runs = [];
-      for (let i = 0; i < COLD; i++) runs.push(await coldStart(etcd.url, watch, rev0, file, host, i));
-      const agentMs = pct(
-        runs.map((r) => r.agentMs),
-        50,
-      );
-      const applyMs = pct(
-        runs.map((r) => r.applyMs),
-        50,
-      );
-      const agentCpuMs = pct(
-        runs.map((r) => r.agentCpuMs),
-        50,
-      );
-      const firstSyncCpuMs = pct(
-        runs.map((r) => Number(r.firstSync.cpuMs ?? NaN)),
-        50,
-      );
-      out.coldStart.push({
-        host,
-        runs: COLD,
-        agentMs,
-        applyMs,
-        ratio: Math.round((agentMs / applyMs) * 100) / 100,
-        agentCpuMs,
-        firstSyncCpuMs,
-        idleCpuMs: pct(
-          runs.map((r) => r.idleCpuMs),
-          50,
-        ),
-        // Each run: agent ms, apply ms, the agent's CPU ms at converged, at its first sync's line, once idle.
-        each: runs.map((r) => [r.agentMs, r.applyMs, r.agentCpuMs, r.firstSync.cpuMs, r.idleCpuMs]),
-      });
+      /** @type {typeof runs} */
+      const base = [];
+      for (let i = 0; i < COLD; i++) {
+        // With a base build, the two alternate which goes first.
+        if (COLD_BASE && i % 2 === 0) base.push(await coldStart(etcd.url, watch, rev0, file, host, 2 * i, COLD_BASE));
+        runs.push(await coldStart(etcd.url, watch, rev0, file, host, 2 * i + 1));
+        if (COLD_BASE && i % 2 === 1) base.push(await coldStart(etcd.url, watch, rev0, file, host, 2 * i, COLD_BASE));
+      }
+      out.coldStart.push(coldSummary(host, runs));
+      if (COLD_BASE) out.coldStartBase.push(coldSummary(host, base));
     }
     console.error(`cold start: ${JSON.stringify(out.coldStart)}`);
+    if (COLD_BASE) console.error(`cold start (base ${COLD_BASE}): ${JSON.stringify(out.coldStartBase)}`);
     let port = 40000;
     for (const size of FLEETS) {
       const t0 = performance.now();

@@ -15,8 +15,14 @@
 // scavenges anyway. `eucanet agent` uses it; a program that embeds the Agent
 // decides for its own process.
 //
-// V8's gc() is not exposed by default: the flag is set at run time and the
-// function taken from a new context (where V8 installs it), once.
+// V8's gc() is not exposed by default: the flag is set at run time, the
+// function taken from a new context (where V8 installs it), and the flag set
+// back at once. A V8 code cache carries a hash of the flags it was made
+// under, and one made under other flags is refused: `eucanet agent` saves
+// its cache as it exits (cli/code-cache.ts), and with --expose-gc left set,
+// every agent's start refused the last one's and compiled its whole bundle
+// again. Done once, when a collection is first due (a new context costs
+// milliseconds: not on an agent's way to its first sync).
 import { getHeapSpaceStatistics, setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 
@@ -32,13 +38,22 @@ export function youngGeneration(): { used: number; room: number } {
 
 /** A function that runs a minor (young generation) collection now, if at least `minShare` of the young generation and `minBytes` are in use. */
 export function minorGc(minShare = 0.25, minBytes = 2 * 1024 * 1024): () => void {
-  if (!gc) {
-    setFlagsFromString('--expose-gc');
-    gc = runInNewContext('gc') as Gc;
-  }
-  const run = gc;
   return () => {
     const y = youngGeneration();
-    if (y.used >= minBytes && y.used >= y.room * minShare) run({ type: 'minor' });
+    if (y.used >= minBytes && y.used >= y.room * minShare) exposedGc()({ type: 'minor' });
   };
+}
+
+function exposedGc(): Gc {
+  if (gc) return gc;
+  // Node started with --expose-gc: its gc(), and its flags as they are.
+  const own = (globalThis as { gc?: unknown }).gc;
+  if (typeof own === 'function') return (gc = own as Gc);
+  setFlagsFromString('--expose-gc');
+  try {
+    gc = runInNewContext('gc') as Gc;
+  } finally {
+    setFlagsFromString('--no-expose-gc');
+  }
+  return gc;
 }

@@ -4,7 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { EXIT_FAIL, EXIT_OK, UsageError, errorLine, exitCodeOf } from './output.js';
 import { commandHelp, mainHelp, parseCommandLine } from './parse.js';
-import { phase, phaseTimes, phasesOn } from '../util/phases.js';
+import { phase, phaseCpuTimes, phaseTimes, phasesOn } from '../util/phases.js';
 
 function version(): string {
   const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -64,11 +64,11 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
-/** With EUCANET_PHASES set: the phases as one JSON line on stderr (src/util/phases.ts). */
+/** With EUCANET_PHASES set: the phases' wall-clock and CPU times as one JSON line on stderr (src/util/phases.ts). */
 function printPhases(): void {
   if (!phasesOn()) return;
   phase('output');
-  process.stderr.write(`${JSON.stringify({ phases: phaseTimes() })}\n`);
+  process.stderr.write(`${JSON.stringify({ phases: phaseTimes(), cpu: phaseCpuTimes() })}\n`);
 }
 
 /**
