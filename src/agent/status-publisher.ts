@@ -25,9 +25,9 @@ import type { SyncResult } from './types.js';
 
 /** What a lease reports: lost (granted another), a keep-alive failed, one succeeded. */
 interface LeaseHandlers {
-  lost(err: unknown): void;
-  failed(): void;
-  succeeded(): void;
+  lost: (err: unknown) => void;
+  failed: () => void;
+  succeeded: () => void;
 }
 
 /** A lease kept alive and the puts under it: the lean channel's (LeanLease) or etcd3's Lease. */
