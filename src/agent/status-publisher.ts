@@ -6,36 +6,78 @@
 // retried with backoff; when the lease is lost (etcd away longer than the
 // TTL) a new one is granted and the status put again under it.
 //
-// The first statuses, up to the one after the agent's first sync, can go
-// over a lean channel (etcd-range.ts: a lease granted and a put, no
-// keep-alive), so that etcd3 is loaded only after the agent's first sync is
-// published; the next put moves the status under a kept-alive etcd3 lease and
-// revokes the lean one (its 10 s TTL covers the moment between).
+// The lease and the puts go over the store's lean channel when it has one
+// (no user/password auth: store/etcd-lease-lean.ts), so that an agent never
+// loads etcd3; else through etcd3's client and its Lease.
 //
 // It also says whether etcd is reachable, as it sees it (its puts and the
 // lease's keep-alives): 'reachable' fires on each change only, so a log
 // listening to it gets one line when etcd goes and one when it comes back.
 import { EventEmitter } from 'node:events';
 import { hostname } from 'node:os';
-import type { Etcd3, Lease } from 'etcd3';
+import type { Etcd3 } from 'etcd3';
+import { LeanLease, type LeanLeaseCalls } from '../store/etcd-lease-lean.js';
 import { revisionOf, statusKey, type HostStatus } from '../store/etcd-status.js';
 import type { Agent } from './agent.js';
 import { Backoff } from './backoff.js';
 import { oneLine } from './result.js';
 import type { SyncResult } from './types.js';
 
-/** The calls of a lean channel (EtcdRangeClient) the first statuses go through. */
-export interface LeanStatusCalls {
-  grant(ttl: number): Promise<string>;
-  put(key: string, value: string, lease: string): Promise<void>;
-  revoke(lease: string): Promise<void>;
+/** What a lease reports: lost (granted another), a keep-alive failed, one succeeded. */
+interface LeaseHandlers {
+  lost: (err: unknown) => void;
+  failed: () => void;
+  succeeded: () => void;
+}
+
+/** A lease kept alive and the puts under it: the lean channel's (LeanLease) or etcd3's Lease. */
+interface KeptLease {
+  grant(): Promise<string>;
+  put(key: string, value: string): Promise<void>;
+  revoke(): Promise<void>;
+  release(): void;
+  listen(h: LeaseHandlers): void;
+}
+
+/** etcd3's Lease as a KeptLease. */
+function etcd3Lease(client: Etcd3, ttl: number): KeptLease {
+  const lease = client.lease(ttl);
+  return {
+    grant: () => lease.grant(),
+    put: async (key, value) => {
+      await lease.put(key).value(value).exec();
+    },
+    revoke: () => lease.revoke({ deadline: Date.now() + 1000 }),
+    release: () => lease.release(),
+    listen: (h) => {
+      lease.on('lost', h.lost);
+      lease.on('keepaliveFailed', h.failed);
+      lease.on('keepaliveSucceeded', h.succeeded);
+    },
+  };
+}
+
+/** The lean channel's LeanLease as a KeptLease. */
+function leanLease(calls: LeanLeaseCalls, ttl: number): KeptLease {
+  const lease = new LeanLease(calls, ttl);
+  return {
+    grant: () => lease.grant(),
+    put: (key, value) => lease.put(key, value),
+    revoke: () => lease.revoke(),
+    release: () => lease.release(),
+    listen: (h) => {
+      lease.on('lost', h.lost);
+      lease.on('keepaliveFailed', h.failed);
+      lease.on('keepaliveSucceeded', h.succeeded);
+    },
+  };
 }
 
 export interface StatusPublisherOptions {
-  /** etcd3's client, or a function that gives it (called when first needed: after the first sync's status when `lean` is given). */
+  /** etcd3's client, or a function that gives it (called when first needed; never when `lean` is given). */
   client: Etcd3 | (() => Etcd3);
-  /** The first statuses (to the first sync's) through this channel, before etcd3 is used. */
-  lean?: LeanStatusCalls;
+  /** The lease and the puts through this channel (the store's lean one), not etcd3. */
+  lean?: LeanLeaseCalls;
   /** The cloud (key prefix /eucanet/<cloud>/). */
   cloud: string;
   /** The host's name in the status (default the OS hostname). */
@@ -59,16 +101,11 @@ export class StatusPublisher extends EventEmitter<StatusPublisherEvents> {
   readonly host: string;
   readonly key: string;
   private readonly clientOf: () => Etcd3;
-  private readonly lean?: LeanStatusCalls;
-  /** The lean channel's lease, while the status is under it. */
-  private leanLease?: string;
-  /** The first sync's status was put (or half the TTL passed): later puts go under etcd3's lease. */
-  private leanDone = false;
-  private leanTimer?: NodeJS.Timeout;
+  private readonly lean?: LeanLeaseCalls;
   private readonly ttl: number;
   private readonly status: HostStatus;
   private readonly backoff: Backoff;
-  private lease?: Lease;
+  private lease?: KeptLease;
   private leaseId?: string;
   /** Leases granted so far. */
   private leases = 0;
@@ -133,21 +170,8 @@ export class StatusPublisher extends EventEmitter<StatusPublisherEvents> {
 
   /** Puts the first status (not converged yet); resolves when it is in etcd, or once the first attempt failed (it is retried). */
   start(): Promise<void> {
-    // A first sync longer than half the TTL: the status moves under etcd3's kept-alive lease then (the lean one is not kept alive).
-    if (this.lean && !this.first) {
-      this.leanTimer = setTimeout(() => this.endLean(), (this.ttl * 1000) / 2);
-      this.leanTimer.unref();
-    }
     this.first ??= this.flush();
     return this.first;
-  }
-
-  /** Later statuses go under etcd3's kept-alive lease (the next put, now). */
-  private endLean(): void {
-    clearTimeout(this.leanTimer);
-    if (this.leanDone || this.stopped) return;
-    this.leanDone = true;
-    void this.flush();
   }
 
   /** The status after a sync; put at once (or after the put in flight). */
@@ -171,13 +195,11 @@ export class StatusPublisher extends EventEmitter<StatusPublisherEvents> {
     this.stopped = true;
     this.agent.off('sync', this.onSync);
     clearTimeout(this.retryTimer);
-    clearTimeout(this.leanTimer);
-    const lean = revoke ? this.dropLean() : undefined;
     const lease = this.lease;
     this.lease = undefined;
-    if (!lease) return lean;
+    if (!lease) return;
     if (!revoke) return lease.release();
-    await lease.revoke({ deadline: Date.now() + 1000 }).catch(() => lease.release());
+    await lease.revoke().catch(() => lease.release());
   }
 
   private async flush(): Promise<void> {
@@ -211,28 +233,9 @@ export class StatusPublisher extends EventEmitter<StatusPublisherEvents> {
   private async putOnce(): Promise<void> {
     const snap = { ...this.status };
     const value = JSON.stringify(snap);
-    if (this.lean && !this.leanDone) {
-      const id = (this.leanLease ??= await this.lean.grant(this.ttl));
-      // A failed put may be a lease gone (etcd restarted, or expired): the next attempt grants another.
-      await this.lean.put(this.key, value, id).catch((err: unknown) => {
-        if (this.leanLease === id) this.leanLease = undefined;
-        throw err;
-      });
-      // After the first sync's status, the next put (now) moves it under etcd3's kept-alive lease.
-      if (this.status.syncAt !== undefined) {
-        this.dirty = true;
-        this.endLean();
-      }
-      this.markUp(true);
-      this.published(snap, this.leanLease);
-      return;
-    }
     const lease = await this.leaseNow();
-    // Under etcd3's kept-alive lease; through the lean channel when there is one (no protobufjs objects per put).
-    if (this.lean && this.leaseId !== undefined) await this.lean.put(this.key, value, this.leaseId);
-    else await lease.put(this.key).value(value).exec();
+    await lease.put(this.key, value);
     this.markUp(true);
-    void this.dropLean();
     this.published(snap, this.leaseId ?? '');
   }
 
@@ -242,20 +245,15 @@ export class StatusPublisher extends EventEmitter<StatusPublisherEvents> {
     this.emit('published', s, lease);
   }
 
-  /** Revokes the lean lease, if the status was under it. */
-  private dropLean(): Promise<void> | undefined {
-    const id = this.leanLease;
-    this.leanLease = undefined;
-    return id === undefined ? undefined : this.lean?.revoke(id).catch(() => undefined);
-  }
-
   /** The lease, granted if there is none (the first, or after one was lost). */
-  private async leaseNow(): Promise<Lease> {
+  private async leaseNow(): Promise<KeptLease> {
     if (this.lease) return this.lease;
-    const lease = this.clientOf().lease(this.ttl);
-    lease.on('lost', (err) => this.onLost(lease, err));
-    lease.on('keepaliveFailed', () => this.markUp(false, 'the lease keep-alive failed'));
-    lease.on('keepaliveSucceeded', () => this.markUp(true));
+    const lease = this.lean ? leanLease(this.lean, this.ttl) : etcd3Lease(this.clientOf(), this.ttl);
+    lease.listen({
+      lost: (err) => this.onLost(lease, err),
+      failed: () => this.markUp(false, 'the lease keep-alive failed'),
+      succeeded: () => this.markUp(true),
+    });
     try {
       this.leaseId = await lease.grant();
     } catch (err) {
@@ -267,7 +265,7 @@ export class StatusPublisher extends EventEmitter<StatusPublisherEvents> {
     return lease;
   }
 
-  private onLost(lease: Lease, err: unknown): void {
+  private onLost(lease: KeptLease, err: unknown): void {
     if (this.lease !== lease) return;
     this.lease = undefined;
     this.markUp(false, err);

@@ -38,7 +38,7 @@ export function agentOnEtcd(store: Store, agent: Agent, registry: Registry | und
   if (!isEtcd(store)) return undefined;
   let quiet = 0;
   const presence = new EtcdPresence(agent, {
-    // etcd3 is loaded after the first sync's status, which goes over the store's lean channel (when it has one).
+    // The lease and the puts go over the store's lean channel when it has one (no user/password auth): etcd3 is never loaded.
     client: () => store.client,
     ...(store.fullReads ? { lean: store.fullReads } : {}),
     cloud: store.cloud,
@@ -67,9 +67,9 @@ export function agentOnEtcd(store: Store, agent: Agent, registry: Registry | und
     },
   });
   log('etcd-status', { key: presence.publisher.key }, `status published at ${presence.publisher.key} under a lease`);
-  // The store's watch (and etcd3) waits for the first sync's status: nothing is missed, it starts from the
-  // revision read. At most 2 s after the first sync ended (a status put that does not go through), or
-  // FIRST_SYNC_MAX_MS after the start: a timer from the start would load etcd3 in the middle of a slow first sync.
+  // The store's watch and the incremental check's indexes wait for the first sync's status: nothing is missed,
+  // the watch starts from the revision read. At most 2 s after the first sync ended (a status put that does not
+  // go through), or FIRST_SYNC_MAX_MS after the start: a timer from the start would fall in a slow first sync.
   if (store.fullReads) store.holdWatch(firstStatus(agent, presence));
   // The watch's revision was compacted while it was away: the state is read whole again (once per event).
   store.on('watch-resync', (reason) => log('etcd-resync', { reason }, `the watch could not resume (${reason}): reading the whole state again`));

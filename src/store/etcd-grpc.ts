@@ -78,10 +78,22 @@ function messageOf(body: Buffer, method: string): Buffer {
   return body.subarray(5, 5 + len);
 }
 
+/**
+ * While a streaming call is open the session is pinged this often; a ping
+ * still unanswered at the next drops it (a connection dead without a word:
+ * its streams then fail and are opened again). etcd refuses pings more often
+ * than its --grpc-keepalive-min-time (5 s by default).
+ */
+const PING_MS = 10_000;
+
 /** One HTTP/2 session to one etcd, for unary gRPC calls. */
 export class GrpcChannel {
   private session?: ClientHttp2Session;
   private inFlight = 0;
+  /** Streaming calls open, and the timer that pings their session meanwhile. */
+  private streams = 0;
+  private pinger?: NodeJS.Timeout;
+  private pinging = false;
   private readonly origin: string;
   private readonly secure: boolean;
 
@@ -105,6 +117,7 @@ export class GrpcChannel {
     next.on('close', () => this.session === next && (this.session = undefined));
     if (this.inFlight === 0) next.unref();
     this.session = next;
+    this.pinging = false;
     return next;
   }
 
@@ -179,11 +192,13 @@ export class GrpcChannel {
       return { send: () => undefined, cancel: () => undefined };
     }
     if (this.inFlight++ === 0) session.ref();
+    if (this.streams++ === 0) this.startPinging();
     let ended = false;
     const end = (err?: GrpcCallError) => {
       if (ended) return;
       ended = true;
       if (--this.inFlight === 0 && !session.destroyed) session.unref();
+      if (--this.streams === 0) clearInterval(this.pinger);
       onEnd(err);
     };
     streamReplies(stream, method, onMessage, end);
@@ -202,11 +217,36 @@ export class GrpcChannel {
 
   /** Forgets `s` and closes it at once. */
   private drop(s: ClientHttp2Session): void {
-    if (this.session === s) this.session = undefined;
+    if (this.session === s) {
+      this.session = undefined;
+      this.pinging = false;
+    }
     s.destroy();
   }
 
+  /** Drops the session (it answered nothing): its calls fail, the next ones connect again. */
+  reset(): void {
+    if (this.session) this.drop(this.session);
+  }
+
+  private startPinging(): void {
+    this.pinging = false;
+    this.pinger = setInterval(() => {
+      const s = this.session;
+      if (!s || s.destroyed || s.connecting) return;
+      if (this.pinging) return this.drop(s);
+      this.pinging = true;
+      s.ping((err) => {
+        if (this.session !== s) return;
+        this.pinging = false;
+        if (err) this.drop(s);
+      });
+    }, PING_MS);
+    this.pinger.unref();
+  }
+
   close(): void {
+    clearInterval(this.pinger);
     this.session?.close();
     this.session = undefined;
   }

@@ -242,3 +242,28 @@ export function putEncoder(key: string, lease: string): (value: string) => Buffe
 export function encodeLeaseRevoke(id: string): Buffer {
   return Buffer.from([(1 << 3) | VARINT, ...varintBig(BigInt(id))]);
 }
+
+// The agent's lease is kept alive over the same channel (etcd-lease-lean.ts), a bidirectional stream:
+//   LeaseKeepAliveRequest  { int64 ID = 1; }                 (the same bytes as a LeaseRevokeRequest)
+//   LeaseKeepAliveResponse { ResponseHeader header = 1; int64 ID = 2; int64 TTL = 3; }
+// A TTL of 0 (or less) in the answer: etcd does not know the lease (expired or revoked).
+
+/** A LeaseKeepAliveRequest for lease `id` (decimal text). */
+export const encodeLeaseKeepAlive = encodeLeaseRevoke;
+
+/** A LeaseKeepAliveResponse's lease id (decimal text) and the TTL etcd renewed it to (seconds; 0: not found). */
+export function decodeLeaseKeepAlive(buf: Buffer): { id: string; ttl: number } {
+  const r = new Reader(buf, 0, buf.length);
+  let id = 0n;
+  let ttl = 0;
+  while (r.pos < buf.length) {
+    const tag = r.varint();
+    if (tag === ((2 << 3) | VARINT)) id = r.varintBig();
+    else if (tag === ((3 << 3) | VARINT)) {
+      // int64: a negative TTL is ten bytes of two's complement; it means the lease is gone, as 0 does.
+      const t = r.varintBig();
+      ttl = t >= 1n << 63n ? -1 : Number(t);
+    } else r.skip(tag & 7);
+  }
+  return { id: id.toString(), ttl };
+}

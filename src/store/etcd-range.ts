@@ -4,10 +4,10 @@
 // etcd3 nor @grpc/grpc-js is loaded for it). The agent's
 // cold start and every resync read the whole state: at 5000 instances
 // etcd3's generic decoding of the reply (objects, Buffers, 64-bit numbers
-// turned into strings) was most of the read's CPU. An agent's first status
-// (a lease and a put) goes over it too, so that etcd3 (a few hundred ms of
-// CPU to load) is loaded only after the agent's first sync is published.
-// Every other call (writes, watches, kept-alive leases) stays on etcd3's client.
+// turned into strings) was most of the read's CPU. An agent's watch
+// (etcd-watch-lean.ts), status puts and kept-alive lease
+// (etcd-lease-lean.ts) go over it too, so that an agent never loads etcd3 (a
+// few hundred ms of CPU and tens of MiB). Writes stay on etcd3's client.
 //
 // Only without etcd's user/password authentication (the token it needs is
 // etcd3's business): with `auth`, the store reads through etcd3 (etcd-client's
@@ -64,7 +64,7 @@ export class EtcdRangeClient {
   /** One Range call. */
   readonly range: RangeFn = (req) => this.call(RANGE, encodeRangeRequest, decodeRangeResponse, req);
 
-  /** A lease of `ttl` seconds, not kept alive (an agent's first status, before etcd3 is loaded): its id, decimal. */
+  /** A lease of `ttl` seconds (kept alive by etcd-lease-lean.ts): its id, decimal. */
   async grant(ttl: number): Promise<string> {
     const res = await this.call(LEASE_GRANT, encodeLeaseGrant, decodeLeaseGrant, ttl);
     if (res.error) throw new Error(`etcd refused a lease: ${res.error}`);
@@ -89,6 +89,11 @@ export class EtcdRangeClient {
   /** A streaming call on the channel of URL `attempt` modulo their number (the lean watch: etcd-watch-lean.ts). */
   stream(attempt: number, method: string, first: Buffer, onMessage: (m: Buffer) => void, onEnd: (err?: GrpcCallError) => void): GrpcStream {
     return this.channels[attempt % this.channels.length].stream(method, first, onMessage, onEnd);
+  }
+
+  /** Drops the connection of URL `attempt` modulo their number (it answered nothing): its calls fail, the next connect again. */
+  reset(attempt: number): void {
+    this.channels[attempt % this.channels.length].reset();
   }
 
   /** The newest mod revision under `prefix` (0: no key) and the store's revision (one keys-only range of one key). */

@@ -132,7 +132,7 @@ export class EtcdStore extends EventEmitter<EtcdStoreEvents> implements Store {
   /** The state's key prefix, /eucanet/<cloud>/state/. */
   readonly prefix: string;
   readonly urls: readonly string[];
-  /** The etcd3 client (created, and etcd3 loaded, on first use), for what else a cloud keeps in etcd (agents' status under a lease). */
+  /** The etcd3 client (created, and etcd3 loaded, on first use): writes, and with user/password auth every other call (agents' status under a lease too). */
   get client(): Etcd3 {
     return (this.etcd ??= connectEtcd(this.opts));
   }
@@ -190,7 +190,7 @@ export class EtcdStore extends EventEmitter<EtcdStoreEvents> implements Store {
   }
 
   /**
-   * Starts the store's etcd watch (and so loads etcd3) only once `until`
+   * Starts the store's etcd watch (etcd3's, with user/password auth) only once `until`
    * settles: an agent's first sync and status go first. So does the
    * building of the incremental check's counts of the first version read
    * (check-later.ts), which would otherwise fall in a first sync that takes

@@ -5,6 +5,7 @@
 // namespace over a state file; what is checked is read back from etcd.
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer, connect, type AddressInfo, type Socket as NetSocket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Etcd3 } from 'etcd3';
@@ -21,6 +22,9 @@ import { repoRoot } from '../helpers/cli.js';
 import { withEtcd, type TestEtcd } from '../helpers/etcd.js';
 import { isRoot, withNetns } from '../helpers/netns.js';
 
+/** A proxied socket, marked dead by the proxy's blackhole(). */
+type Socket = NetSocket & { dead?: boolean };
+
 const dir = mkdtempSync(join(tmpdir(), 'eucanet-status-pub-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const seed = { ...JSON.parse(readFileSync(join(repoRoot, 'examples/seed.json'), 'utf8')), segmentation: 'vxlan' };
@@ -28,6 +32,53 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const until = async (cond: () => boolean | Promise<boolean>, ms: number, what: string) => {
   for (const t0 = Date.now(); !(await cond()); await sleep(50)) if (Date.now() - t0 > ms) throw new Error(`timed out waiting for ${what}`);
 };
+
+/**
+ * A TCP proxy to etcd whose connections can be made dead without a word
+ * (blackhole(): the open ones, and those opened until heal(), forward
+ * nothing and are never closed by it), as a peer gone behind a firewall is.
+ */
+async function blackholeProxy(url: string) {
+  const target = new URL(url);
+  const sockets = new Set<Socket>();
+  let dead = false;
+  let count = 0;
+  const server = createServer((d) => {
+    const down: Socket = d;
+    count++;
+    sockets.add(down);
+    down.on('close', () => sockets.delete(down));
+    down.on('error', () => undefined);
+    if (dead) return down.pause();
+    const up: Socket = connect(Number(target.port), target.hostname);
+    sockets.add(up);
+    up.on('close', () => sockets.delete(up));
+    up.on('error', () => down.destroy());
+    down.on('error', () => up.destroy());
+    const forward = (from: Socket, to: Socket) =>
+      from.on('data', (d: Buffer) => {
+        if (!from.dead) to.write(d);
+      });
+    forward(down, up);
+    forward(up, down);
+    down.on('close', () => down.dead || up.destroy());
+    up.on('close', () => up.dead || down.destroy());
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    blackhole: () => {
+      dead = true;
+      for (const s of sockets) s.dead = true;
+    },
+    heal: () => (dead = false),
+    connections: () => count,
+    close: async () => {
+      for (const s of sockets) s.destroy();
+      await new Promise((r) => server.close(r));
+    },
+  };
+}
 
 async function withPublisher(
   etcd: TestEtcd,
@@ -83,41 +134,36 @@ describe.skipIf(!isRoot)('the status publisher (root, a real etcd)', () => {
     });
   }, 30_000);
 
-  it('with a lean channel: the statuses up to the first sync go through it, etcd3 untouched; then the status moves under a kept-alive etcd3 lease and the lean one is revoked', async () => {
+  it("with a lean channel: the lease and every put go through it, etcd3's client is never asked for, and the status stays under one kept-alive lease past several TTLs", async () => {
     await withEtcd(async (etcd) => {
       const lean = new EtcdRangeClient({ urls: [etcd.url], timeoutMs: 5000 });
-      const calls: string[] = [];
-      const published: [HostStatus, string, number][] = [];
+      let asked = 0;
+      const leases = new Set<string>();
       try {
-        let etcd3: Etcd3 | undefined;
         await withPublisher(
           etcd,
-          10,
+          2,
           async (p, a, client) => {
-            etcd3 = client;
-            // Each status with its lease and how many times etcd3's client had been asked for by then.
-            p.on('published', (s, lease) => published.push([s, lease, calls.length]));
+            p.on('published', (_s, lease) => leases.add(lease));
             await p.start();
             await a.start();
-            await until(() => published.some(([s]) => s.syncAt !== undefined), 5000, "the first sync's status");
-            const at = published.findIndex(([s]) => s.syncAt !== undefined);
-            const [first, leanId, asked] = published[at];
-            expect(first.result).toBe('ok');
-            // Until then only the lean channel was used: etcd3's client was never asked for.
-            expect(asked).toBe(0);
-            await until(() => published.length > at + 1, 5000, 'the status under the etcd3 lease');
-            expect(calls.length).toBe(1);
+            await until(async () => (await readCloudStatus(client, 'pub')).hosts[0]?.result === 'ok', 5000, "the first sync's status");
+            await sleep(5000); // two and a half TTLs: only the keep-alives hold the status
             const kv = (await client.get(statusKey('pub', 'host-a')).exec()).kvs[0];
-            expect(kv.lease).toBe(published[at + 1][1]);
-            expect(kv.lease).not.toBe(leanId);
+            expect(kv).toBeDefined();
+            expect([...leases]).toEqual([kv.lease]);
+            expect(kv.lease).toBe(p.currentLease);
             expect(Number((await client.leaseClient.leaseTimeToLive({ ID: kv.lease })).TTL)).toBeGreaterThan(0);
-            await until(async () => Number((await client.leaseClient.leaseTimeToLive({ ID: leanId })).TTL) === -1, 3000, 'the lean lease revoked');
+            expect(asked).toBe(0);
+            await p.stop(true);
+            expect((await client.get(statusKey('pub', 'host-a')).exec()).kvs).toEqual([]);
+            expect(Number((await client.leaseClient.leaseTimeToLive({ ID: kv.lease })).TTL)).toBe(-1);
           },
           {
             lean,
             client: () => {
-              calls.push('client');
-              return etcd3 as Etcd3;
+              asked++;
+              throw new Error("etcd3's client asked for");
             },
           },
         );
@@ -125,35 +171,43 @@ describe.skipIf(!isRoot)('the status publisher (root, a real etcd)', () => {
         lean.close();
       }
     });
-  });
+  }, 30_000);
 
-  it('with a lean channel and a first sync longer than the TTL: the status stays, moved under a kept-alive etcd3 lease at half the TTL', async () => {
+  it('with a lean channel: a connection that stops answering without a word is dropped; on a new one, a new lease and the status again', async () => {
     await withEtcd(async (etcd) => {
-      const lean = new EtcdRangeClient({ urls: [etcd.url], timeoutMs: 5000 });
-      const leases: string[] = [];
+      const proxy = await blackholeProxy(etcd.url);
+      const lean = new EtcdRangeClient({ urls: [proxy.url], timeoutMs: 1500 });
       try {
-        let etcd3: Etcd3 | undefined;
         await withPublisher(
           etcd,
-          2,
-          async (p, _a, client) => {
-            etcd3 = client;
-            p.on('published', (_s, lease) => leases.push(lease));
-            await p.start(); // the agent's first sync never ends here
-            await sleep(5000);
+          3,
+          async (p, a, client, events) => {
+            await p.start();
+            await a.start();
+            await until(async () => (await readCloudStatus(client, 'pub')).hosts[0]?.result === 'ok', 5000, "the first sync's status");
+            const lease1 = p.currentLease;
+            proxy.blackhole(); // the connection in use is dead for good: no answer, no reset
+            await until(() => events.includes('down'), 5000, '"down"');
+            proxy.heal(); // new connections go through
+            await until(() => events.includes('new-lease') && p.reachable === true, 15_000, 'a new lease over a new connection');
             const kv = (await client.get(statusKey('pub', 'host-a')).exec()).kvs[0];
-            expect(kv).toBeDefined();
-            expect(leases.length).toBeGreaterThanOrEqual(2);
-            expect(kv.lease).toBe(leases.at(-1));
-            expect(kv.lease).not.toBe(leases[0]);
+            expect(kv?.lease).toBe(p.currentLease);
+            expect(p.currentLease).not.toBe(lease1);
+            expect(proxy.connections()).toBeGreaterThan(1);
           },
-          { lean, client: () => etcd3 as Etcd3 },
+          {
+            lean,
+            client: () => {
+              throw new Error("etcd3's client asked for");
+            },
+          },
         );
       } finally {
         lean.close();
+        await proxy.close();
       }
     });
-  });
+  }, 40_000);
 
   it('puts the status after each sync under a lease with the TTL asked; a stop revokes it', async () => {
     await withEtcd(async (etcd) => {

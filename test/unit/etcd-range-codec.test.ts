@@ -4,7 +4,16 @@
 // store does not keep (64-bit lease ids, create revisions, versions) skipped.
 import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
-import { decodeLeaseGrant, decodeRangeResponse, encodeLeaseGrant, encodeLeaseRevoke, encodePut, encodeRangeRequest } from '../../src/store/etcd-range-codec.js';
+import {
+  decodeLeaseGrant,
+  decodeLeaseKeepAlive,
+  decodeRangeResponse,
+  encodeLeaseGrant,
+  encodeLeaseKeepAlive,
+  encodeLeaseRevoke,
+  encodePut,
+  encodeRangeRequest,
+} from '../../src/store/etcd-range-codec.js';
 
 const require = createRequire(import.meta.url);
 const protobuf = require('protobufjs') as typeof import('protobufjs');
@@ -75,5 +84,17 @@ describe('etcd Range codec', () => {
     expect(decodeLeaseGrant(res)).toEqual({ id, ttl: 10 });
     const refused = Buffer.from(T.encode(T.fromObject({ ID: 0, TTL: 0, error: 'lease already exists' })).finish());
     expect(decodeLeaseGrant(refused).error).toBe('lease already exists');
+  });
+
+  it('encodes a LeaseKeepAliveRequest and decodes its response as protobufjs does; a TTL of 0 or below is a lease gone', () => {
+    const id = '7587869915226372099';
+    const Q = root.lookupType('etcdserverpb.LeaseKeepAliveRequest');
+    expect(encodeLeaseKeepAlive(id).toString('hex')).toBe(Buffer.from(Q.encode(Q.fromObject({ ID: id })).finish()).toString('hex'));
+    const T = root.lookupType('etcdserverpb.LeaseKeepAliveResponse');
+    const answer = (o: Record<string, unknown>) => Buffer.from(T.encode(T.fromObject(o)).finish());
+    expect(decodeLeaseKeepAlive(answer({ header: { revision: 77, raft_term: 2 }, ID: id, TTL: 10 }))).toEqual({ id, ttl: 10 });
+    expect(decodeLeaseKeepAlive(answer({ header: { revision: 78 }, ID: id, TTL: 0 }))).toEqual({ id, ttl: 0 });
+    // int64 -1: ten bytes of two's complement on the wire.
+    expect(decodeLeaseKeepAlive(answer({ ID: id, TTL: -1 })).ttl).toBeLessThanOrEqual(0);
   });
 });
