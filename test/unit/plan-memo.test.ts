@@ -45,6 +45,26 @@ describe('flood lists between plans', () => {
     }
   });
 
+  it("an instance added or removed makes its group's entries again, the other groups' are the same objects", () => {
+    const first = planRole(seed, { role: 'cc' }).fdb ?? [];
+    const gone = seed.instances[0];
+    const devOf = (s: AllocatedState) => (planRole(s, { role: 'cc' }).fdb ?? []).find((e) => e.lladdr === gone.mac)?.dev;
+    const dev = devOf(seed);
+    expect(dev).toBeDefined();
+    const without: AllocatedState = { ...seed, instances: seed.instances.slice(1) };
+    const got = planRole(without, { role: 'cc' }).fdb ?? [];
+    const others = got.filter((e) => e.dev !== dev);
+    expect(others.length).toBeGreaterThan(0);
+    for (const e of others) expect(first).toContain(e);
+    expect(got.filter((e) => e.dev === dev).every((e) => !first.includes(e))).toBe(true);
+    // And back: the instance's group made again, equal to a plan from scratch.
+    const back = planRole({ ...seed, instances: [...seed.instances] }, { role: 'cc' }).fdb ?? [];
+    expect(back).toEqual(first);
+    expect(back.filter((e) => e.dev !== dev).every((e) => got.includes(e))).toBe(true);
+    // (Last: a plan from scratch has other instance objects, and its parts replace these.)
+    expect(got).toEqual(fresh(without));
+  });
+
   it("a node's ports are the same objects for unchanged instances, and planned again for a changed one", () => {
     const role = { role: 'nc' as const, node: 'nc1' };
     const first = planRole(seed, role).ports ?? [];
