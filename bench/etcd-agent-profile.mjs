@@ -9,15 +9,18 @@
 // version's propagation (write returned -> the agent's status at it) and the
 // agent's CPU per kind (/proc, robust to the machine's load); with --prof FILE
 // writes the CPU profile cut to the measured versions.
-// With --ops authorize,revoke only those kinds are written (e.g. to profile the versions an NC is not concerned by).
+// With --ops authorize,revoke only those kinds are written (e.g. to profile the versions an NC is not concerned by);
+// --ops associate,disassociate (not in the default) gives i-<k> a public address and takes it back (the CC's NAT map;
+// the address is allocated before the round, outside the measure).
+// With EUCANET_PHASES=1 in the environment, each measured sync's own cpuMs and phases are printed too.
 // EUCANET_AGENT_NODE_ARGS adds node flags to the agent's (e.g. --trace-gc: its lines, not JSON, go to stderr prefixed `agent:`).
-// Usage: node bench/etcd-agent-profile.mjs [--n 5000] [--rounds 10] [--role nc0|cc] [--gap 250] [--ops a,b] [--prof out.cpuprofile] [--build DIR]
+// Usage: node bench/etcd-agent-profile.mjs [--n 5000] [--rounds 10] [--role nc0|cc] [--gap 250] [--settle 1500] [--ops a,b] [--prof out.cpuprofile] [--build DIR]
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { authorize, revoke, runInstance, terminateInstance } from '../dist/managed/ops/index.js';
+import { allocateAddress, associateAddress, authorize, disassociateAddress, revoke, runInstance, terminateInstance } from '../dist/managed/ops/index.js';
 import { EtcdStore } from '../dist/store/etcd.js';
 import { StatusWatch } from '../dist/store/etcd-status-watch.js';
 import { update } from '../dist/store/update.js';
@@ -33,6 +36,8 @@ const ROUNDS = Number(arg('rounds', '10'));
 const ROLE = arg('role', 'nc0');
 const GAP = Number(arg('gap', '250'));
 const PROF = arg('prof', '');
+// --settle MS: the wait after the agent first converged, before the warm-up round (its start's side work: the catch-up check, the warm-up).
+const SETTLE = Number(arg('settle', '1500'));
 // --build DIR: the agent of another build (DIR/dist/cli/main.js: side by side with the code before); writes stay this one's.
 const BUILD = arg('build', '');
 const OPS = arg('ops', 'authorize,revoke,run-instance,terminate').split(',');
@@ -83,7 +88,7 @@ try {
     if (o.dnsmasqPid) dnsmasq = o.dnsmasqPid;
   });
   await watch.reached(ROLE, await store.revision(), 120_000);
-  await sleep(1500);
+  await sleep(SETTLE);
   const from = process.hrtime.bigint() / 1000n;
   /** @type {Record<string, { cpu: number[], ms: number[] }>} */
   const by = {};
@@ -96,6 +101,13 @@ try {
       ['run-instance', (s) => runInstance(s, { id: `i-p${k}`, group: 'admin/g0', node: 'nc1' })],
       ['terminate', (s) => terminateInstance(s, `i-p${k}`)],
     ];
+    if (OPS.includes('associate') || OPS.includes('disassociate')) {
+      const a = await update(store, (s) => allocateAddress(s));
+      const pub = a.changes.find((c) => c.kind === 'address-allocated')?.ip;
+      ops.push(['associate', (s) => associateAddress(s, String(pub), `i-${k}`)], ['disassociate', (s) => disassociateAddress(s, String(pub))]);
+      await watch.reached(ROLE, Number(a.version), 30_000);
+      await sleep(GAP);
+    }
     for (const [name, op] of ops) {
       if (!OPS.includes(name)) continue;
       const c0 = cpuMs(child.pid);
@@ -105,6 +117,8 @@ try {
       await sleep(GAP);
       if (k === 0) continue; // a warm-up round
       const e = (by[name] ??= { cpu: [], ms: [] });
+      const sync = lines.find((o) => o.event === 'sync' && o.version === r.version);
+      if (sync?.phases) console.log(`  ${name} sync ${sync.ms} ms cpu ${sync.cpuMs} ${JSON.stringify(sync.phases)}`);
       e.cpu.push(cpuMs(child.pid) - c0);
       e.ms.push(at - t0);
     }
@@ -115,6 +129,7 @@ try {
     console.log(
       `${name.padEnd(13)} agent CPU ${cpu.toFixed(2)} ms/op (mean of ${e.cpu.length}, median ${med(e.cpu).toFixed(2)}), propagation median ${med(e.ms).toFixed(1)} ms, max ${Math.max(...e.ms).toFixed(1)} ms`,
     );
+    console.log(`  ${name} CPU per op, in order: ${e.cpu.map((x) => x.toFixed(1)).join(' ')}`);
   }
   const syncs = lines.filter((o) => o.event === 'sync').slice(-8);
   for (const s of syncs) console.log(`  sync ${s.version} ${s.mode} ${s.ms} ms ${s.changed ?? ''}`);

@@ -37,6 +37,12 @@ export const CTA_MARK_MASK = 21;
 export const CTA_FILTER = 25;
 export const CTA_STATUS_MASK = 26;
 
+// enum ctattr_filter
+export const CTA_FILTER_ORIG_FLAGS = 1;
+// CTA_FILTER_F_* (net/netfilter/nf_internals.h: CTA_FILTER_FLAG(CTA_IP_SRC) ...), host order
+export const CTA_FILTER_F_CTA_IP_SRC = 1 << 0;
+export const CTA_FILTER_F_CTA_IP_DST = 1 << 1;
+
 // enum ctattr_tuple
 export const CTA_TUPLE_IP = 1;
 export const CTA_TUPLE_PROTO = 2;

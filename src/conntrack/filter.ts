@@ -2,12 +2,36 @@
 // filters on a dump or a flush (ctnetlink_alloc_filter in
 // net/netfilter/nf_conntrack_netlink.c: the nfgenmsg family, CTA_MARK +
 // CTA_MARK_MASK, CTA_ZONE, CTA_STATUS + CTA_STATUS_MASK) and what is matched
-// here (protocol, addresses or prefixes, ports). The kernel-side fields are
-// matched here too, so a kernel that ignores one still gives the right answer.
+// here (protocol, addresses or prefixes, ports). A dump also hands the kernel
+// a single original source or destination address (CTA_FILTER with
+// CTA_TUPLE_ORIG, Linux 5.8+: ctnetlink_filter_match_tuple), so that a table
+// of thousands of entries is not copied out to find the few of one address.
+// The kernel-side fields are matched here too, so a kernel that ignores one
+// still gives the right answer.
 import { ValidationError } from '../errors.js';
 import type { NlWriter } from '../netlink/writer.js';
 import { parseCidr, parseIp, type Cidr } from '../util/ip.js';
-import { AF_INET, AF_INET6, AF_UNSPEC, CTA_MARK, CTA_MARK_MASK, CTA_STATUS, CTA_STATUS_MASK, CTA_ZONE, IPS_NAMES } from './constants.js';
+import {
+  AF_INET,
+  AF_INET6,
+  AF_UNSPEC,
+  CTA_FILTER,
+  CTA_FILTER_F_CTA_IP_DST,
+  CTA_FILTER_F_CTA_IP_SRC,
+  CTA_FILTER_ORIG_FLAGS,
+  CTA_IP_V4_DST,
+  CTA_IP_V4_SRC,
+  CTA_IP_V6_DST,
+  CTA_IP_V6_SRC,
+  CTA_MARK,
+  CTA_MARK_MASK,
+  CTA_STATUS,
+  CTA_STATUS_MASK,
+  CTA_TUPLE_IP,
+  CTA_TUPLE_ORIG,
+  CTA_ZONE,
+  IPS_NAMES,
+} from './constants.js';
 import { protocolNumber } from './tuple.js';
 import type { CtEntry, CtFilter, CtProtocol, CtTuple, CtMasked, CtTupleFilter } from './types.js';
 
@@ -19,6 +43,8 @@ export interface CompiledFilter {
   status?: { value: number; mask: number };
   /** Only family, mark, zone and status: the kernel can select (and flush) on its own. */
   kernelOnly: boolean;
+  /** A single original source and/or destination address of the family (network order): a dump asks the kernel for these alone. */
+  origAddr?: { src?: Uint8Array; dst?: Uint8Array };
   matches(e: CtEntry): boolean;
 }
 
@@ -110,6 +136,8 @@ export function compileFilter(f: CtFilter = {}): CompiledFilter {
   const proto = f.protocol !== undefined ? checkProtocol('protocol', f.protocol) : undefined;
   const orig = tupleTest('orig', f.orig);
   const reply = tupleTest('reply', f.reply);
+  const addr = origAddrOf(f);
+  if (addr) out.origAddr = addr;
   out.kernelOnly = proto === undefined && !orig && !reply;
   const fam = f.family;
   const protoName: CtProtocol | undefined = f.protocol;
@@ -122,6 +150,44 @@ export function compileFilter(f: CtFilter = {}): CompiledFilter {
     (!orig || orig(e.orig)) &&
     (!reply || reply(e.reply));
   return out;
+}
+
+/**
+ * The orig filter's single addresses, when the kernel can select on them:
+ * the family is ipv4 (the kernel refuses a tuple filter without a family, and
+ * its IPv6 comparison is inverted, ctnetlink_filter_match_tuple's
+ * `!ipv6_addr_cmp`: it would send every entry but the wanted ones) and the
+ * address is one host (the kernel compares whole addresses). Called after
+ * the orig filter was checked.
+ */
+function origAddrOf(f: CtFilter): CompiledFilter['origAddr'] {
+  if (!f.orig || f.family !== 'ipv4') return undefined;
+  const len = 4;
+  const one = (field: string, text: string | undefined): Uint8Array | undefined => {
+    if (text === undefined) return undefined;
+    const c = parseCidr(field, text);
+    return c.bytes.length === len && c.prefix === len * 8 ? c.bytes : undefined;
+  };
+  const src = one('orig.src', f.orig.src);
+  const dst = one('orig.dst', f.orig.dst);
+  if (!src && !dst) return undefined;
+  return { ...(src ? { src } : {}), ...(dst ? { dst } : {}) };
+}
+
+/** Writes a dump's original-address filter (CTA_TUPLE_ORIG with the addresses, CTA_FILTER saying which to compare). */
+export function encodeOrigFilter(w: NlWriter, c: CompiledFilter): void {
+  const a = c.origAddr;
+  if (!a) return;
+  const v6 = c.family === AF_INET6;
+  const outer = w.nestStart(CTA_TUPLE_ORIG, true);
+  const ip = w.nestStart(CTA_TUPLE_IP, true);
+  if (a.src) w.binary(v6 ? CTA_IP_V6_SRC : CTA_IP_V4_SRC, a.src);
+  if (a.dst) w.binary(v6 ? CTA_IP_V6_DST : CTA_IP_V4_DST, a.dst);
+  w.nestEnd(ip);
+  w.nestEnd(outer);
+  const filter = w.nestStart(CTA_FILTER, true);
+  w.u32(CTA_FILTER_ORIG_FLAGS, (a.src ? CTA_FILTER_F_CTA_IP_SRC : 0) | (a.dst ? CTA_FILTER_F_CTA_IP_DST : 0));
+  w.nestEnd(filter);
 }
 
 /** Writes the kernel-side part of a compiled filter (a dump's or a flush's attributes). */

@@ -1,7 +1,8 @@
 // ctnetlink requests:
 //
 //   dump    IPCTNL_MSG_CT_GET     NLM_F_REQUEST | NLM_F_DUMP, nfgen_family = AF_* or AF_UNSPEC,
-//                                 optional CTA_MARK + CTA_MARK_MASK, CTA_STATUS + CTA_STATUS_MASK, CTA_ZONE
+//                                 optional CTA_MARK + CTA_MARK_MASK, CTA_STATUS + CTA_STATUS_MASK, CTA_ZONE,
+//                                 CTA_TUPLE_ORIG { CTA_TUPLE_IP { src and/or dst } } + CTA_FILTER { CTA_FILTER_ORIG_FLAGS }
 //   delete  IPCTNL_MSG_CT_DELETE  NLM_F_REQUEST | NLM_F_ACK, CTA_TUPLE_ORIG [, CTA_ZONE] [, CTA_ID]
 //   flush   IPCTNL_MSG_CT_DELETE  no tuple: the kernel deletes every entry its filter selects
 //                                 (family, mark, status, zone; not CTA_FILTER)
@@ -11,7 +12,7 @@ import { ValidationError } from '../errors.js';
 import { NLM_F_ACK, NLM_F_DUMP, NLM_F_REQUEST } from '../netlink/constants.js';
 import type { Request } from '../netlink/socket.js';
 import type { NlWriter } from '../netlink/writer.js';
-import { ipFamily } from '../util/ip.js';
+import { bytesToIp, ipFamily } from '../util/ip.js';
 import {
   AF_INET,
   AF_INET6,
@@ -25,7 +26,7 @@ import {
   NFNETLINK_V0,
   NFNL_SUBSYS_CTNETLINK,
 } from './constants.js';
-import { checkProtocol, encodeKernelFilter, type CompiledFilter } from './filter.js';
+import { checkProtocol, encodeKernelFilter, encodeOrigFilter, type CompiledFilter } from './filter.js';
 import { deleteCommand } from './render.js';
 import { encodeTuple } from './tuple.js';
 import type { CtEntry, CtTuple } from './types.js';
@@ -47,6 +48,8 @@ function describeFilter(c: CompiledFilter): string {
   if (c.mark) parts.push(`-m ${c.mark.value}/0x${c.mark.mask.toString(16)}`);
   if (c.status) parts.push(`status 0x${c.status.value.toString(16)}/0x${c.status.mask.toString(16)}`);
   if (c.zone !== undefined) parts.push(`-w ${c.zone}`);
+  if (c.origAddr?.src) parts.push(`-s ${bytesToIp(c.origAddr.src)}`);
+  if (c.origAddr?.dst) parts.push(`-d ${bytesToIp(c.origAddr.dst)}`);
   return parts.length ? ` ${parts.join(' ')}` : '';
 }
 
@@ -56,6 +59,7 @@ export function dumpRequest(c: CompiledFilter): Request {
     encode(w, seq) {
       begin(w, IPCTNL_MSG_CT_GET, NLM_F_REQUEST | NLM_F_DUMP, seq, c.family);
       encodeKernelFilter(w, c);
+      encodeOrigFilter(w, c);
       w.endMessage();
     },
   };

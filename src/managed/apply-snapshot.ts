@@ -10,7 +10,7 @@ import type { DesiredState } from '../tx/desired.js';
 import { dhcpNetworksFor } from './apply-dhcp.js';
 import { dhcpNetworksOf } from './roles/dhcp.js';
 import { bridgeOf } from './roles/index.js';
-import { natMapsOf } from './ct-reconcile.js';
+import { natChangeOf, natChangeUnion, natMapsOf, type NatChange, type NatMaps } from './ct-reconcile.js';
 import type { AllocatedInstance, AllocatedState } from './types.js';
 
 export interface AppliedSnapshot {
@@ -22,14 +22,34 @@ export interface AppliedSnapshot {
   dhcpInputs?: DhcpInputs;
   /** The NAT maps its conntrack step last cleaned up after (absent: not run, or it failed). */
   natKey?: string;
+  /** The CC's NAT maps this apply committed. */
+  nat?: NatMaps;
+  /**
+   * While natKey is absent (the step not yet run, or failed): the addresses
+   * whose entries it owes a look at since it last succeeded (absent: the
+   * whole table).
+   */
+  ctOwed?: NatChange;
   /** The interfaces preflight found, name -> ifindex (ApplyOptions.knownInterfaces). */
   interfaces?: ReadonlyMap<string, number>;
 }
 
 /** The NAT maps as text: equal exactly when the conntrack step would judge every entry the same way. */
-export function natKeyOf(state: AllocatedState): string {
-  const m = natMapsOf(state);
+export function natKeyOf(state: AllocatedState | NatMaps): string {
+  const m = 'pub2priv' in state ? state : natMapsOf(state);
   return stableText([[...m.pub2priv].sort(), m.pool, m.subnet]);
+}
+
+/**
+ * What the conntrack step of an apply that committed `nat` after `previous`
+ * owes: the addresses whose mappings changed since the step last succeeded
+ * (that apply's changes, with those still owed before it), or undefined for
+ * the whole table (no previous maps known, the pool or subnet changed). Pure.
+ */
+export function ctOwedSince(previous: AppliedSnapshot | undefined, nat: NatMaps): NatChange | undefined {
+  if (!previous?.nat) return undefined;
+  const change = natChangeOf(previous.nat, nat);
+  return previous.natKey !== undefined ? change : natChangeUnion(previous.ctOwed, change);
 }
 
 /**

@@ -31,7 +31,8 @@ import { checkRoleConflict, ownerNames } from './ownership.js';
 import { PreflightError, preflight, type Resolved } from './preflight.js';
 import { planRole, roleScope, type Role } from './roles/index.js';
 import { recordSysctls } from './sysctl-record.js';
-import { dhcpNetworksSince, natKeyOf, type AppliedSnapshot, type DhcpInputs } from './apply-snapshot.js';
+import { ctOwedSince, dhcpNetworksSince, natKeyOf, type AppliedSnapshot, type DhcpInputs } from './apply-snapshot.js';
+import { natMapsOf } from './ct-reconcile.js';
 import { hostChangeOf } from './dhcp-delta.js';
 import { deltaOf, type Delta } from '../tx/delta.js';
 import type { AllocatedState, Segmentation } from './types.js';
@@ -172,13 +173,20 @@ export async function applyRole(state: AllocatedState, role: Role, opts: ApplyOp
     // ones it last succeeded for (a full apply always runs it: crash repair).
     let ctErr: ConntrackApplyError | undefined;
     if (role.role === 'cc') {
-      const natKey = natKeyOf(pre.state);
+      const nat = (snapshot.nat = natMapsOf(pre.state));
+      const natKey = natKeyOf(nat);
       try {
         if (previous?.natKey === natKey) snapshot.natKey = natKey;
-        else if (previous && opts.conntrackAfter && opts.handle) out.conntrackAfter = conntrackLater(h, pre.state, r.ops, snapshot, natKey);
         else {
-          out.conntrack = await applyConntrack(h, pre.state, r.ops);
-          snapshot.natKey = natKey;
+          // Only the entries of the addresses whose mappings changed since the step last succeeded.
+          const owed = ctOwedSince(previous, nat);
+          if (owed) snapshot.ctOwed = owed;
+          if (previous && opts.conntrackAfter && opts.handle) out.conntrackAfter = conntrackLater(h, pre.state, r.ops, snapshot, natKey);
+          else {
+            out.conntrack = await applyConntrack(h, pre.state, r.ops, false, owed);
+            snapshot.natKey = natKey;
+            delete snapshot.ctOwed;
+          }
         }
         phase('conntrack');
       } catch (err) {
@@ -199,8 +207,9 @@ export async function applyRole(state: AllocatedState, role: Role, opts: ApplyOp
 /** The conntrack step of an apply, run later by the caller; recorded in the apply's snapshot when it succeeds. */
 function conntrackLater(h: Handle, state: AllocatedState, ops: number, snapshot: AppliedSnapshot, natKey: string): () => Promise<ApplyConntrack> {
   return async () => {
-    const r = await applyConntrack(h, state, ops);
+    const r = await applyConntrack(h, state, ops, false, snapshot.ctOwed);
     snapshot.natKey = natKey;
+    delete snapshot.ctOwed;
     return r;
   };
 }

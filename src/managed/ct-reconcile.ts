@@ -105,3 +105,37 @@ export function staleConntrack(m: NatMaps, entries: readonly CtEntry[], local: R
   }
   return out;
 }
+
+/**
+ * The addresses whose entries the conntrack step has to look at again: by
+ * original destination, public addresses (`pub`); by original source, the
+ * public and private addresses (`priv`) whose mapping changed. Entries of
+ * other addresses are judged the same way as before: the judgement reads only
+ * pub2priv at the destination, priv2pub and the CC's own addresses (public
+ * addresses are its own while mapped) at the source, and the pool and subnet.
+ */
+export interface NatChange {
+  pub: ReadonlySet<string>;
+  priv: ReadonlySet<string>;
+}
+
+/** Which addresses' mappings differ from `prev` to `next`; undefined when the pool or the subnet differ (every entry may be judged anew). */
+export function natChangeOf(prev: NatMaps, next: NatMaps): NatChange | undefined {
+  if (prev.subnet.start !== next.subnet.start || prev.subnet.end !== next.subnet.end) return undefined;
+  if (JSON.stringify(prev.pool) !== JSON.stringify(next.pool)) return undefined;
+  const pub = new Set<string>();
+  const priv = new Set<string>();
+  const diff = (a: ReadonlyMap<string, string>, b: ReadonlyMap<string, string>, out: Set<string>) => {
+    for (const [k, v] of a) if (b.get(k) !== v) out.add(k);
+    for (const k of b.keys()) if (!a.has(k)) out.add(k);
+  };
+  diff(prev.pub2priv, next.pub2priv, pub);
+  diff(prev.priv2pub, next.priv2pub, priv);
+  return { pub, priv };
+}
+
+/** Both changes at once (the step owed since an older success), or undefined when either is. */
+export function natChangeUnion(a: NatChange | undefined, b: NatChange | undefined): NatChange | undefined {
+  if (!a || !b) return undefined;
+  return { pub: new Set([...a.pub, ...b.pub]), priv: new Set([...a.priv, ...b.priv]) };
+}

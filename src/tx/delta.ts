@@ -71,6 +71,19 @@ export function stableText(v: unknown): string {
 
 const objKey = (o: { family: string; table: string; name: string }) => `${o.family} ${o.table} ${o.name}`;
 
+/**
+ * A frozen object's text, made once: a planner that hands over the same
+ * frozen rule or chain for what did not change (the CC's per-group part,
+ * managed/roles/firewall.ts) is not turned into text again at every version.
+ */
+const frozenTexts = new WeakMap<object, string>();
+function textOnce(x: object): string {
+  if (!Object.isFrozen(x)) return stableText(x);
+  let t = frozenTexts.get(x);
+  if (t === undefined) frozenTexts.set(x, (t = stableText(x)));
+  return t;
+}
+
 /** Texts by key; a key twice keeps both texts. */
 function byKey<T>(items: readonly T[] | undefined, key: (x: T) => string, text: (x: T) => string = stableText): Map<string, string> {
   const out = new Map<string, string>();
@@ -202,8 +215,8 @@ function textsOf(d: DesiredState): Texts {
     addresses: stableText(d.addresses ?? []),
     routes: stableText(d.routes ?? []),
     tables: stableText(n.tables),
-    heads: byKey(n.chains, objKey),
-    rules: byKey(n.rules, (r: RuleSpec) => `${r.family} ${r.table} ${r.chain}`),
+    heads: byKey(n.chains, objKey, textOnce),
+    rules: byKey(n.rules, (r: RuleSpec) => `${r.family} ${r.table} ${r.chain}`, textOnce),
     types: byKey(n.sets, objKey, (s) => stableText({ ...s, elements: undefined })),
     elements: new Map(),
   };

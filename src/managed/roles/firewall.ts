@@ -54,18 +54,66 @@ function ruleComment(r: Rule): string {
   return `authorize ${r.protocol}${ports} from ${src}`;
 }
 
+/** A group's part of the table: its chain, its two forward rules, its ingress rules. */
+interface GroupNft {
+  chain: Chain;
+  inside: RuleSpec;
+  jump: RuleSpec;
+  ingress: RuleSpec[];
+}
+
+/**
+ * Each group's part, per group object, with the source blocks of its rules
+ * it was made with (a rule's source may be another group's block): a group
+ * unchanged since the last plan (the store and allocation hand it over as
+ * the same object) gets the same frozen rule objects, which the next delta
+ * (tx/delta.ts) compares by identity instead of as text.
+ */
+const groupMemo = new WeakMap<AllocatedGroup, { sources: string; part: GroupNft }>();
+
+function groupPart(state: AllocatedState, g: AllocatedGroup, blocks: () => Map<string, string>): GroupNft {
+  let sources = '';
+  for (const r of g.rules) {
+    if (r.sourceGroup === undefined) continue;
+    const b = blocks().get(r.sourceGroup);
+    if (b === undefined) throw new ValidationError('sourceGroup', r.sourceGroup, 'unknown group');
+    sources += `${b} `;
+  }
+  const had = groupMemo.get(g);
+  if (had && had.sources === sources) return had.part;
+  const net = groupNet(g).cidr;
+  const part: GroupNft = {
+    chain: Object.freeze(chain(groupChain(g))),
+    inside: Object.freeze(at('forward', rule().ipSaddr(net).ipDaddr(net).accept(), `inside ${groupKey(g)}`)),
+    jump: Object.freeze(at('forward', rule().ipDaddr(net).jump(groupChain(g)))),
+    ingress: g.rules.map((r) => Object.freeze(at(groupChain(g), ingressRule(state, g, r), ruleComment(r)))),
+  };
+  groupMemo.set(g, { sources, part });
+  return part;
+}
+
 export function ccNft(state: AllocatedState): DesiredNft {
   const subnet = state.subnet;
-  const withPublic = state.instances.flatMap((i) => (i.publicIp !== undefined ? [{ ...i, publicIp: i.publicIp }] : []));
+  const pub2priv: Array<readonly [string, string]> = [];
+  const priv2pub: Array<readonly [string, string]> = [];
+  for (const i of state.instances) {
+    if (i.publicIp === undefined) continue;
+    pub2priv.push([i.publicIp, i.privateIp]);
+    priv2pub.push([i.privateIp, i.publicIp]);
+  }
   const sets: DesiredSet[] = [
-    { family: F, table: T, name: 'pub2priv', key: 'ipv4_addr', data: 'ipv4_addr', elements: withPublic.map((i) => [i.publicIp, i.privateIp] as const) },
-    { family: F, table: T, name: 'priv2pub', key: 'ipv4_addr', data: 'ipv4_addr', elements: withPublic.map((i) => [i.privateIp, i.publicIp] as const) },
+    { family: F, table: T, name: 'pub2priv', key: 'ipv4_addr', data: 'ipv4_addr', elements: pub2priv },
+    { family: F, table: T, name: 'priv2pub', key: 'ipv4_addr', data: 'ipv4_addr', elements: priv2pub },
   ];
+  // Every group's block by key, made only when a rule names a source group.
+  let byKey: Map<string, string> | undefined;
+  const blocks = () => (byKey ??= new Map(state.groups.map((g) => [groupKey(g), groupNet(g).cidr])));
+  const parts = state.groups.map((g) => groupPart(state, g, blocks));
   const chains: Chain[] = [
     chain('prerouting', { type: 'nat', hook: 'prerouting', priority: -100, policy: 'accept' }),
     chain('postrouting', { type: 'nat', hook: 'postrouting', priority: 100, policy: 'accept' }),
     chain('forward', { type: 'filter', hook: 'forward', priority: 0, policy: 'drop' }),
-    ...state.groups.map((g) => chain(groupChain(g))),
+    ...parts.map((p) => p.chain),
   ];
   const rules: RuleSpec[] = [];
   if (state.metadata) {
@@ -79,13 +127,8 @@ export function ccNft(state: AllocatedState): DesiredNft {
   rules.push(at('postrouting', rule().ipSaddr('127.0.0.0/8', { not: true }).ipDaddr(subnet, { not: true }).masquerade()));
   rules.push(at('forward', rule().ctState('established', 'related').accept()));
   rules.push(at('forward', rule().ipDaddr(subnet, { not: true }).accept(), 'instances may go out'));
-  for (const g of state.groups) {
-    const net = groupNet(g).cidr;
-    rules.push(at('forward', rule().ipSaddr(net).ipDaddr(net).accept(), `inside ${groupKey(g)}`));
-  }
-  for (const g of state.groups) rules.push(at('forward', rule().ipDaddr(groupNet(g).cidr).jump(groupChain(g))));
-  for (const g of state.groups) {
-    for (const r of g.rules) rules.push(at(groupChain(g), ingressRule(state, g, r), ruleComment(r)));
-  }
+  for (const p of parts) rules.push(p.inside);
+  for (const p of parts) rules.push(p.jump);
+  for (const p of parts) rules.push(...p.ingress);
   return { tables: [{ family: F, name: T }], chains, sets, rules };
 }

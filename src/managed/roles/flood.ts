@@ -119,38 +119,67 @@ export function floodEntries(state: AllocatedState, groups: readonly AllocatedGr
   const inputs = { ctx: JSON.stringify(rest), groups: groups.map((g) => `${groupKey(g)} ${g.vlan}`).join('\n'), instances };
   const had = fdbMemo.get(key);
   if (had && sameInputs(had.inputs, inputs)) return had.out;
-  const out = Object.freeze(makeFloodEntries(state, groups, self, priv)) as FdbSpec[];
-  for (const e of out) Object.freeze(e);
-  fdbMemo.set(key, { inputs, out });
+  // Each group's entries, kept while the settings and hosts are the same (`ctx`): a version that adds or removes one instance makes its group's again only.
+  const parts = had && had.inputs.ctx === inputs.ctx ? had.parts : new Map<string, GroupEntries>();
+  const out = Object.freeze(makeFloodEntries(state, groups, self, priv, parts)) as FdbSpec[];
+  fdbMemo.set(key, { inputs, out, parts });
   return out;
 }
+
+/** One group's entries on one host, and what they were made of: its device and its members (by identity). */
+interface GroupEntries {
+  dev: string;
+  members: readonly Instance[];
+  entries: readonly FdbSpec[];
+}
+
+const sameMembers = (a: readonly Instance[], b: readonly Instance[]): boolean => a.length === b.length && a.every((x, i) => x === b[i]);
 
 interface FloodInputs {
   ctx: string;
   groups: string;
   instances: readonly AllocatedState['instances'][number][];
 }
-/** Per host and private NIC (a process plans one or two roles): the last entries and what they were made of. */
-const fdbMemo = new Map<string, { inputs: FloodInputs; out: FdbSpec[] }>();
+/** Per host and private NIC (a process plans one or two roles): the last entries, what they were made of, and each group's part. */
+const fdbMemo = new Map<string, { inputs: FloodInputs; out: FdbSpec[]; parts: Map<string, GroupEntries> }>();
 const sameInputs = (a: FloodInputs, b: FloodInputs): boolean =>
   a.ctx === b.ctx && a.groups === b.groups && a.instances.length === b.instances.length && a.instances.every((x, i) => x === b.instances[i]);
 
-function makeFloodEntries(state: AllocatedState, groups: readonly AllocatedGroup[], self: HostId, priv: string): FdbSpec[] {
+/**
+ * The entries of every group, in order: a group whose device and members are
+ * those `parts` holds (made with the same settings and hosts) keeps its
+ * frozen entries, which the next delta compares by identity; the others are
+ * made and put in `parts`.
+ */
+function makeFloodEntries(state: AllocatedState, groups: readonly AllocatedGroup[], self: HostId, priv: string, parts: Map<string, GroupEntries>): FdbSpec[] {
   const out: FdbSpec[] = [];
   const byGroup = instancesByGroup(state);
   const cluster = clusterOfHost(state, self);
   const addr = nodeAddresses(cluster);
+  const seen = new Set<string>();
   for (const g of groups) {
     const dev = segmentOf(state, g, priv);
     if (dev === undefined) continue;
-    const members = byGroup.get(groupKey(g)) ?? [];
-    for (const dst of peersOf(cluster, members, self, addr)) out.push({ dev, lladdr: ZERO_MAC, dst });
-    for (const i of members) {
-      if (self.role === 'nc' && self.node === i.node) continue;
-      const dst = addr(i.node);
-      if (dst) out.push({ dev, lladdr: i.mac, dst });
+    const key = groupKey(g);
+    const members = byGroup.get(key) ?? [];
+    let part = parts.get(key);
+    // (Two groups of one key cannot be told apart by it: they are made each time.)
+    if (!part || seen.has(key) || part.dev !== dev || !sameMembers(part.members, members)) {
+      const entries: FdbSpec[] = [];
+      for (const dst of peersOf(cluster, members, self, addr)) entries.push(Object.freeze({ dev, lladdr: ZERO_MAC, dst }));
+      for (const i of members) {
+        if (self.role === 'nc' && self.node === i.node) continue;
+        const dst = addr(i.node);
+        if (dst) entries.push(Object.freeze({ dev, lladdr: i.mac, dst }));
+      }
+      part = { dev, members, entries };
+      if (!seen.has(key)) parts.set(key, part);
     }
+    seen.add(key);
+    for (const e of part.entries) out.push(e);
   }
+  // Groups gone since: their parts dropped.
+  for (const k of parts.keys()) if (!seen.has(k)) parts.delete(k);
   return out;
 }
 
