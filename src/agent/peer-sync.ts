@@ -4,15 +4,14 @@
 // groups) changes only its VXLAN devices' FDB: a static MAC entry, and a
 // flood list entry when a node starts or stops carrying the group
 // (roles/flood.ts). Those entries are computed from the changed instances
-// (roles/flood-counts.ts floodDiff: the node's entries counted, the counts
-// moved forward by those instances) and sent as they are: no plan of the whole role, no delta of
+// (floodChange) and sent as they are: no plan of the whole role, no delta of
 // thousands of entries, no FDB read back. The desired state kept for the next
 // sync is the last one with its FDB patched (tx/delta.ts patchFdb), as the
 // full plan would make it. A failure (an entry already there, or gone) is
 // rolled back like any commit, and the agent falls back to a full reconcile.
 import type { Handle } from '../handle.js';
 import type { AppliedSnapshot } from '../managed/apply-snapshot.js';
-import { floodDiff } from '../managed/roles/flood-counts.js';
+import { floodChange } from '../managed/roles/flood.js';
 import type { AllocatedState } from '../managed/types.js';
 import type { Delta } from '../tx/delta.js';
 import { fdbOnlyDelta, patchFdb } from '../tx/fdb-delta.js';
@@ -32,7 +31,7 @@ export interface PeerSync {
 
 /**
  * Applies a peer-only version to node `node`, whose last sync applied `prev`
- * with `snapshot`. Undefined when the change is not one floodDiff computes
+ * with `snapshot`. Undefined when the change is not one floodChange computes
  * (another segmentation or flooding): the caller plans in full.
  */
 export async function syncPeers(
@@ -43,7 +42,7 @@ export async function syncPeers(
   node: string,
   peers: PeerChange,
 ): Promise<PeerSync | undefined> {
-  const change = floodDiff(prev, next, node, peers);
+  const change = floodChange(prev, next, node, [...peers.removed, ...peers.added]);
   if (!change) return undefined;
   const delta = fdbOnlyDelta(change);
   if (!delta.fdb) return { desired: snapshot.desired, delta, ops: 0, snapshot };

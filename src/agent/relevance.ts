@@ -148,7 +148,7 @@ export function planMayChange(prev: AllocatedState, next: AllocatedState, role: 
   return !r || (prev.instances !== next.instances && !sameInstances(prev.instances, next.instances, r));
 }
 
-/** Instances of the groups a node carries, on other nodes: those of one version that the other lacks (a superset of them is allowed, as long as the previous version's minus `removed` equal the next's minus `added`, as multisets: roles/flood-counts.ts moves its counts by them). */
+/** Instances of the groups a node carries, on other nodes: those of one version that the other lacks (a superset of them is allowed). */
 export interface PeerChange {
   removed: AllocatedInstance[];
   added: AllocatedInstance[];

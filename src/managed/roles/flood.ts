@@ -24,7 +24,7 @@ import { segmentOf } from './names.js';
 export type HostId = { role: 'cc'; cluster?: string } | { role: 'nc'; node: string };
 
 /** The cluster of a host: a segment's VXLAN reaches only the hosts of its own cluster's private network. */
-export function clusterOfHost(state: AllocatedState, self: HostId): ClusterView {
+function clusterOfHost(state: AllocatedState, self: HostId): ClusterView {
   const c = self.role === 'cc' ? pickCluster(state, self.cluster) : clusterOfNode(state, self.node);
   if (!c) throw new Error(`node ${self.role === 'nc' ? self.node : ''} is in no cluster`);
   return c;
@@ -35,9 +35,9 @@ export function vxlanFloodOf(state: Pick<AllocatedState, 'vxlanFlood'>): VxlanFl
   return state.vxlanFlood ?? DEFAULT_VXLAN_FLOOD;
 }
 
-export const ZERO_MAC = '00:00:00:00:00:00';
+const ZERO_MAC = '00:00:00:00:00:00';
 type Instance = AllocatedState['instances'][number];
-export const addressOf = (underlay: string | undefined) => underlay?.split('/')[0];
+const addressOf = (underlay: string | undefined) => underlay?.split('/')[0];
 
 /**
  * The instances of each group (by group key, in the state's order): one walk
@@ -45,7 +45,7 @@ export const addressOf = (underlay: string | undefined) => underlay?.split('/')[
  * every group of a version from the same array).
  */
 const byGroupMemo = new WeakMap<readonly AllocatedState['instances'][number][], Map<string, AllocatedState['instances'][number][]>>();
-export function instancesByGroup(state: AllocatedState): Map<string, AllocatedState['instances'][number][]> {
+function instancesByGroup(state: AllocatedState): Map<string, AllocatedState['instances'][number][]> {
   const had = byGroupMemo.get(state.instances);
   if (had) return had;
   const out = new Map<string, AllocatedState['instances'][number][]>();
@@ -82,7 +82,7 @@ export function carriedAlso(instances: readonly Instance[], node: string, groups
 }
 
 /** The underlay address of each node of a cluster, by node name (one split per node, not per instance). */
-export function nodeAddresses(cluster: ClusterView): (node: string) => string | undefined {
+function nodeAddresses(cluster: ClusterView): (node: string) => string | undefined {
   const memo = new Map<string, string | undefined>();
   return (node) => {
     if (!memo.has(node)) memo.set(node, addressOf(cluster.nodes[node]?.underlay));
