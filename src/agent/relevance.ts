@@ -24,7 +24,7 @@
 // carries), with those instances, whose FDB entries the agent then sends
 // alone (peer-sync.ts; roles/flood.ts floodChange).
 import type { Role } from '../managed/roles/index.js';
-import { carriedBy, vxlanFloodOf } from '../managed/roles/flood.js';
+import { carriedAlso, carriedBy, vxlanFloodOf } from '../managed/roles/flood.js';
 import { groupKey, type AllocatedGroup, type AllocatedInstance, type AllocatedState } from '../managed/types.js';
 
 /** Top-level keys an NC's plan does not read (only the CC's NAT and DHCP do). */
@@ -171,10 +171,16 @@ export function versionChange(prev: AllocatedState, next: AllocatedState, role: 
   const r = readsOf(prev, next, role.node);
   if (!r) return MAYBE;
   if (prev.instances === next.instances) return SAME;
-  if (r.peers !== 'group') return sameInstances(prev.instances, next.instances, r) ? SAME : MAYBE;
+  if (r.peers !== 'group') return sameInstances(prev.instances, next.instances, r) ? carried(next, r, SAME) : MAYBE;
   const ch = peerDiff(prev.instances, next.instances, r, max);
   if (!ch) return MAYBE;
-  return ch.removed.length || ch.added.length ? { kind: 'peers', peers: ch } : SAME;
+  return carried(next, r, ch.removed.length || ch.added.length ? { kind: 'peers', peers: ch } : SAME);
+}
+
+/** `v`, a version whose own instances for the node are those of the last: the groups it carries are noted for the next version's question (no walk of its instances then). */
+function carried(next: AllocatedState, r: Reads, v: VersionChange): VersionChange {
+  carriedAlso(next.instances, r.node, r.hosted);
+  return v;
 }
 
 /**

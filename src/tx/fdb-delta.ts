@@ -27,33 +27,29 @@ export function fdbOnlyDelta(change: { add: FdbSpec[]; del: FdbSpec[] }): Delta 
  * A desired FDB with `change` made: the deleted entries (equal by value)
  * taken out, each added one put after the last entry of its device (where a
  * full plan puts a new instance's static MAC), else at the end. A new array.
+ * Its cost is a copy and a scan per changed entry (the copy and splices are
+ * the engine's own moves), not per-entry work over the thousands a node
+ * carries in a big cloud.
  */
 export function patchFdb(fdb: readonly FdbSpec[], change: { add: readonly FdbSpec[]; del: readonly FdbSpec[] }): FdbSpec[] {
-  const del = [...change.del];
-  const out: FdbSpec[] = new Array<FdbSpec>(fdb.length);
-  let n = 0;
-  // Where each device's entries end (only the devices of added entries).
-  const last = new Map<string, number>(change.add.map((f) => [String(f.dev), -1]));
-  for (let i = 0; i < fdb.length; i++) {
-    const f = fdb[i];
-    if (del.length && gone(del, f)) continue;
-    out[n++] = f;
-    if (last.size && last.has(String(f.dev))) last.set(String(f.dev), n);
+  const out = fdb.slice();
+  // Each deleted entry takes out the first entry equal to it that is left.
+  for (const d of change.del) {
+    const i = out.findIndex((f) => d.lladdr === f.lladdr && d.dst === f.dst && sameValue(d, f));
+    if (i >= 0) out.splice(i, 1);
   }
-  out.length = n;
+  if (!change.add.length) return out;
+  // Where each device's entries end, after the deletions (-1: none).
+  const last = new Map<string, number>();
+  for (const f of change.add) if (!last.has(String(f.dev))) last.set(String(f.dev), endOf(out, String(f.dev)));
   // Backwards by position, so that the positions not yet used stay right.
-  const at = change.add.map((f) => ({ f, i: (last.get(String(f.dev)) ?? -1) < 0 ? out.length : (last.get(String(f.dev)) as number) }));
+  const at = change.add.map((f) => ({ f, i: (last.get(String(f.dev)) as number) < 0 ? out.length : (last.get(String(f.dev)) as number) }));
   for (const { f, i } of at.sort((x, y) => y.i - x.i)) out.splice(i, 0, f);
   return out;
 }
 
-/** Whether `f` is one of `del` (equal by value): taken out of `del` if so. */
-function gone(del: FdbSpec[], f: FdbSpec): boolean {
-  for (let k = 0; k < del.length; k++) {
-    const d = del[k];
-    if (d.lladdr !== f.lladdr || d.dst !== f.dst || !sameValue(d, f)) continue;
-    del.splice(k, 1);
-    return true;
-  }
-  return false;
+/** The position after the last entry of device `dev` (-1 when it has none). */
+function endOf(fdb: readonly FdbSpec[], dev: string): number {
+  for (let i = fdb.length - 1; i >= 0; i--) if (String(fdb[i].dev) === dev) return i + 1;
+  return -1;
 }

@@ -74,6 +74,13 @@ export function carriedBy(instances: readonly Instance[], node: string): Readonl
   return out;
 }
 
+/** Records that node `node` carries `groups` in `instances` too (a caller that knows its own instances are those of a version already asked). */
+export function carriedAlso(instances: readonly Instance[], node: string, groups: ReadonlySet<string>): void {
+  let byNode = carriedMemo.get(instances);
+  if (!byNode) carriedMemo.set(instances, (byNode = new Map<string, ReadonlySet<string>>()));
+  if (!byNode.has(node)) byNode.set(node, groups);
+}
+
 /** The underlay address of each node of a cluster, by node name (one split per node, not per instance). */
 function nodeAddresses(cluster: ClusterView): (node: string) => string | undefined {
   const memo = new Map<string, string | undefined>();
