@@ -68,7 +68,7 @@ let child;
 let dnsmasq;
 try {
   await store.write(allocatedCloudOf(N));
-  const watch = await StatusWatch.open(store.client, CLOUD);
+  const watch = await StatusWatch.open(store, CLOUD);
   ip('netns', 'add', ns);
   ip('-n', ns, 'link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', 'eth1');
   ip('-n', ns, 'link', 'set', 'eth0', 'up');

@@ -145,7 +145,7 @@ export class AgentController implements Controller {
     const t0 = performance.now();
     // On etcd: the state imported with the store (as `eucanet cloud put` does), and the agents' status watched.
     this.version = await this.store.write(doc);
-    if (this.store instanceof EtcdStore) this.statusWatch = await StatusWatch.open(this.store.client, DEMO_ETCD_CLOUD);
+    if (this.store instanceof EtcdStore) this.statusWatch = await StatusWatch.open(this.store, DEMO_ETCD_CLOUD);
     const hosts = demo.map((h): [string, AgentProcess] => [h.name, new AgentProcess(h.name, agentArgs(h.role, h.netns, this.where(), h.name), this.startMs)]);
     for (const [host, a] of hosts) this.agents.set(host, a);
     const syncs = await Promise.all(hosts.map(async ([host, a]) => [host, await a.start(this.spawned)] as const));

@@ -71,9 +71,9 @@ export async function stateRevision(client: Etcd3, cloud: string): Promise<numbe
 }
 
 /** A status value, checked enough to be shown; undefined for one that is not ours (the key is named in the warning). */
-export function parseStatus(kv: Pick<IKeyValue, 'key' | 'value'>): HostStatus | undefined {
+export function parseStatus(kv: { value: Buffer | string }): HostStatus | undefined {
   try {
-    const v = JSON.parse(kv.value.toString('utf8')) as Partial<HostStatus>;
+    const v = JSON.parse(typeof kv.value === 'string' ? kv.value : kv.value.toString('utf8')) as Partial<HostStatus>;
     if (typeof v !== 'object' || v === null || typeof v.host !== 'string' || (v.role !== 'cc' && v.role !== 'nc')) return undefined;
     return v as HostStatus;
   } catch {

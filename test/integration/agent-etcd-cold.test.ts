@@ -46,7 +46,7 @@ describe.skipIf(!isRoot)('an agent cold on etcd (root, a real etcd)', () => {
       try {
         await store.write(seed);
         const rev = await store.revision();
-        const watch = await StatusWatch.open(store.client, cloud);
+        const watch = await StatusWatch.open(store, cloud);
         try {
           await withNetns(async (ns) => {
             execFileSync('ip', ['-n', ns, 'link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', 'eth1']);
@@ -110,7 +110,7 @@ describe.skipIf(!isRoot)('an agent cold on etcd (root, a real etcd)', () => {
         try {
           await store.write(seed);
           const rev = await store.revision();
-          const watch = await StatusWatch.open(store.client, cloud);
+          const watch = await StatusWatch.open(store, cloud);
           try {
             await withNetns(async (ns) => {
               execFileSync('ip', ['-n', ns, 'link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', 'eth1']);

@@ -192,7 +192,7 @@ describe.skipIf(!isRoot)('agents on etcd (root, a real etcd)', () => {
         const r = await update(c.store, (s) => runInstance(s, { id: 'i-b', group: 'admin/default', node: 'nc1', port: 'vnet8' }));
         await a1.waitFor((l) => l.event === 'sync' && l.version === r.version, 15_000);
         // nc1's status put follows its sync line: wait for it, so that only nc2 lags.
-        const watch = await StatusWatch.open(c.store.client, c.cloud);
+        const watch = await StatusWatch.open(c.store, c.cloud);
         await watch.reached('nc1', Number(r.version), 15_000).finally(() => watch.close());
         const late = status(c, '--wait', '--timeout', '2');
         expect(late.status).toBe(1);
