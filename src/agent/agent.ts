@@ -19,7 +19,7 @@ import { MAX_REASONS, appliedResult, invalidOf, oneLine } from './result.js';
 import { versionChange } from './relevance.js';
 import { syncPeers } from './peer-sync.js';
 import { WarmUp } from './warm-up.js';
-import { phase, phaseCount, phasesOn, phasesSince } from '../util/phases.js';
+import { nowMs, phase, phaseCount, phasesOn, phasesSince } from '../util/phases.js';
 import { NetnsEvents } from './netns-events.js';
 import { KnownInterfaces, type Interfaces } from './known-interfaces.js';
 import { DriftJudge, wantedLinksOf, type JudgedEvent, type Wanted, type WantedLink } from './drift.js';
@@ -255,7 +255,7 @@ export class Agent extends EventEmitter<AgentEvents> {
   }
 
   private async run(triggers: SyncTrigger[]): Promise<SyncResult> {
-    const t0 = performance.now();
+    const t0 = nowMs();
     const cpu0 = process.cpuUsage();
     const mark = phasesOn() ? phaseCount() : 0;
     const base: Pick<SyncResult, 'seq' | 'trigger' | 'triggers' | 'drift'> = { seq: ++this.seq, trigger: triggers[0], triggers };
@@ -269,7 +269,7 @@ export class Agent extends EventEmitter<AgentEvents> {
       this.handle = undefined;
       out = { ...base, result: 'error', ops: 0, error: oneLine(err), ...(this.applied ? { version: this.applied.version } : {}), ms: 0 };
     }
-    out.ms = Math.round((performance.now() - t0) * 10) / 10;
+    out.ms = Math.round((nowMs() - t0) * 10) / 10;
     const cpu = process.cpuUsage(cpu0);
     out.cpuMs = Math.round((cpu.user + cpu.system) / 100) / 10;
     if (phasesOn()) out.phases = phasesSince(mark, { wall: t0, cpu: (cpu0.user + cpu0.system) / 1000 });

@@ -10,8 +10,9 @@ import type { State } from '../managed/types.js';
 import type { CliValues } from './commands.js';
 import { inputFile } from './files.js';
 import { EXIT_OK, progressBar } from './output.js';
+import { writeErr, writeOut } from './stdio.js';
 import { must } from '../util/must.js';
-import { phase } from '../util/phases.js';
+import { nowMs, phase } from '../util/phases.js';
 
 /** The role from checked options (parse.ts made sure of --role and --node); a CC's --cluster when given. */
 export function roleOf(v: CliValues): Role {
@@ -67,7 +68,7 @@ async function stateOf(v: CliValues): Promise<State> {
   // The stores' modules (and node:crypto, which they load) only when --etcd asks for one.
   if (v.etcd !== undefined) return (await import('./store-options.js')).readEtcdState(v);
   const loaded = await readState(await inputFile('--state', must(v.state, 'the required --state')), v.conf ? { conf: await inputFile('--conf', v.conf) } : {});
-  for (const w of loaded.warnings) process.stderr.write(`eucanet: warning: ${w}\n`);
+  for (const w of loaded.warnings) writeErr(`eucanet: warning: ${w}\n`);
   return loaded.state;
 }
 
@@ -80,16 +81,16 @@ export async function apply(v: CliValues): Promise<number> {
   phase('allocate');
   const dryRun = !!v['dry-run'];
   const force = !!v.force;
-  const t0 = performance.now();
+  const t0 = nowMs();
   const r = await applyRole(state, role, {
     ...(v.netns ? { netns: v.netns } : {}),
     dryRun,
     force,
     ...(dryRun ? {} : { onProgress: progressBar() }),
   });
-  const ms = performance.now() - t0;
+  const ms = nowMs() - t0;
   if (v.json) {
-    process.stdout.write(json(r, role, dryRun, ms));
+    writeOut(json(r, role, dryRun, ms));
     return EXIT_OK;
   }
   const lines: string[] = [];
@@ -109,7 +110,7 @@ export async function apply(v: CliValues): Promise<number> {
     lines.push(`${what}: ${r.ops} op${r.ops === 1 ? '' : 's'} applied in ${ms.toFixed(0)} ms${dhcp ? `; ${dhcp}` : ''}${ct ? `; ${ct}` : ''}`);
     lines.push(...foreignLines(r, force));
   }
-  process.stdout.write(`${lines.join('\n')}\n`);
+  writeOut(`${lines.join('\n')}\n`);
   return EXIT_OK;
 }
 

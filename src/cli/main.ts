@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import { EXIT_FAIL, EXIT_OK, UsageError, errorLine, exitCodeOf } from './output.js';
 import { commandHelp, mainHelp, parseCommandLine } from './parse.js';
 import { phase, phaseCpuTimes, phaseTimes, phasesOn } from '../util/phases.js';
+import { streamsMade, writeErr, writeOut } from './stdio.js';
 
 function version(): string {
   const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -15,11 +16,11 @@ export async function main(argv: string[]): Promise<number> {
   phase('boot');
   const p = parseCommandLine(argv);
   if (p.kind === 'version') {
-    process.stdout.write(`eucanet ${version()}\n`);
+    writeOut(`eucanet ${version()}\n`);
     return EXIT_OK;
   }
   if (p.kind === 'help') {
-    process.stdout.write(p.command ? commandHelp(p.command) : mainHelp());
+    writeOut(p.command ? commandHelp(p.command) : mainHelp());
     return EXIT_OK;
   }
   const { values, positionals } = p;
@@ -68,7 +69,7 @@ export async function main(argv: string[]): Promise<number> {
 function printPhases(): void {
   if (!phasesOn()) return;
   phase('output');
-  process.stderr.write(`${JSON.stringify({ phases: phaseTimes(), cpu: phaseCpuTimes() })}\n`);
+  writeErr(`${JSON.stringify({ phases: phaseTimes(), cpu: phaseCpuTimes() })}\n`);
 }
 
 /**
@@ -82,9 +83,9 @@ function flushed(stream: NodeJS.WriteStream): Promise<void> {
   return new Promise((resolve) => stream.write('', () => resolve()));
 }
 
-/** Exits with `code` once stdout and stderr are flushed. */
+/** Exits with `code` once stdout and stderr are flushed (those that became streams: stdio.ts). */
 async function exitFlushed(code: number): Promise<never> {
-  await Promise.all([flushed(process.stdout), flushed(process.stderr)]);
+  await Promise.all(streamsMade().map(flushed));
   process.exit(code);
 }
 
@@ -98,9 +99,9 @@ main(process.argv.slice(2)).then(
     return exitFlushed(code);
   },
   (err: unknown) => {
-    process.stderr.write(`${errorLine(err)}\n`);
-    if (err instanceof UsageError && err.usage) process.stderr.write(`${err.usage}\n`);
-    if (process.argv.includes('--verbose') && err instanceof Error) process.stderr.write(`${err.stack}\n`);
+    writeErr(`${errorLine(err)}\n`);
+    if (err instanceof UsageError && err.usage) writeErr(`${err.usage}\n`);
+    if (process.argv.includes('--verbose') && err instanceof Error) writeErr(`${err.stack}\n`);
     return exitFlushed(exitCodeOf(err) ?? EXIT_FAIL);
   },
 );

@@ -4,6 +4,7 @@ import { DhcpApplyError } from '../dhcp/errors.js';
 import { ValidationError } from '../errors.js';
 import { ConntrackApplyError } from '../managed/apply-conntrack.js';
 import type { ProgressFn } from '../tx/transaction.js';
+import { stderrIsTTY } from './stdio.js';
 
 export class UsageError extends Error {
   readonly code = 'EUSAGE';
@@ -56,7 +57,7 @@ export function errorLine(err: unknown): string {
 
 /** A one-line progress bar on stderr when it is a terminal and the job is big enough to watch. */
 export function progressBar(minOps = 200): ProgressFn | undefined {
-  if (!process.stderr.isTTY) return undefined;
+  if (!stderrIsTTY()) return undefined;
   return (done, total, phase) => {
     if (total < minOps) return;
     const width = 30;

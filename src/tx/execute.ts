@@ -13,6 +13,7 @@ import { FaultRequest } from './fault.js';
 import { tapAttributes } from './inverse.js';
 import { checked, describeOp, PHASES, phaseOf, validateOp, type Op, type Phase } from './ops.js';
 import { orderLinkAdds } from './order.js';
+import { nowMs } from '../util/phases.js';
 
 /**
  * Phases whose requests can share one exchange with the phases next to them:
@@ -94,7 +95,7 @@ function afterTaps(byPhase: Map<Phase, Item[]>, joinable: (p: Phase) => boolean)
  * `single`, the failing op's own error when the rollback was complete.
  */
 export async function execute(s: Session, ops: readonly Op[], batch: Batch | undefined, opts: ExecuteOptions = {}): Promise<CommitStats> {
-  const t0 = performance.now();
+  const t0 = nowMs();
   const run = new CommitRun(s, opts);
   const items = orderOps(ops);
   let tapsEarly: Promise<void> | undefined;
@@ -162,7 +163,7 @@ export async function execute(s: Session, ops: readonly Op[], batch: Batch | und
   } finally {
     run.ctx.release();
   }
-  return { ...run.stats, ms: performance.now() - t0 };
+  return { ...run.stats, ms: nowMs() - t0 };
 }
 
 /**

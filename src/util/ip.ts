@@ -1,8 +1,12 @@
 // Addresses, prefixes and MACs: parsed and validated once, then carried as
 // bytes. Every parser names the field it was given when it refuses a value.
-import { isIPv6 } from 'node:net';
 import { ValidationError } from '../errors.js';
 import { must } from './must.js';
+
+// node:net only for IPv6 text: importing it loads Node's stream modules, a few
+// milliseconds of every cold command (issue 19) that an IPv4 cloud never needs.
+let netIsIPv6: ((s: string) => boolean) | undefined;
+const isIPv6 = (s: string): boolean => (netIsIPv6 ??= process.getBuiltinModule('node:net').isIPv6)(s);
 
 export type Family = 4 | 6;
 

@@ -1,17 +1,24 @@
 // Where a command's time goes, from inside the process: with EUCANET_PHASES set
 // in the environment, each phase(name) records the time since the previous
-// one (the first: since the process started, performance.timeOrigin), and the
+// one (the first: since the process started), and the
 // command line prints them as one JSON line on stderr before it exits. Off
 // (the default), phase() is one test of a constant.
 
 const ON = !!process.env.EUCANET_PHASES;
+
+/**
+ * Milliseconds since the process started, a monotonic clock like
+ * performance.now(), without it: the first use of `performance` loads Node's
+ * perf_hooks (a dozen modules) on a cold command (issue 19).
+ */
+export const nowMs = (): number => process.uptime() * 1000;
 const marks: Array<[string, number, number]> = [];
 
 /** Ends the phase `name` now (its time: since the previous phase ended). */
 export function phase(name: string): void {
   if (ON) {
     const c = process.cpuUsage();
-    marks.push([name, performance.now(), (c.user + c.system) / 1000]);
+    marks.push([name, nowMs(), (c.user + c.system) / 1000]);
   }
 }
 

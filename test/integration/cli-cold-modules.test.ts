@@ -3,8 +3,11 @@
 // million instructions of a cold process), which only the stores (--etcd)
 // need: not the CC either, whose DHCP marker is a fingerprint computed in
 // JavaScript (src/util/fingerprint.ts); and not node:child_process (with net
-// and dgram, about 7 million), which only the CC's dnsmasq start needs. Node's own list of the internal modules it loaded
-// (process.moduleLoadList) is the oracle, read as the process exits.
+// and dgram, about 7 million), which only the CC's dnsmasq start needs; nor
+// node:net (with its stream modules: a pipe's stdio stream, or util/ip.ts's
+// isIPv6) nor perf_hooks (the first use of `performance`). Node's own list of
+// the internal modules it loaded (process.moduleLoadList) is the oracle, read
+// as the process exits, before the hook's own write to stderr builds a stream.
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -18,11 +21,11 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const hook = join(dir, 'loaded.mjs');
 writeFileSync(
   hook,
-  "process.on('exit', () => process.stderr.write(`loaded: ${JSON.stringify(process.moduleLoadList.filter((m) => /crypto|child_process/.test(m)))}\\n`));\n",
+  "process.on('exit', () => { const l = JSON.stringify(process.moduleLoadList.filter((m) => /crypto|child_process|^NativeModule net$|perf_hooks/.test(m))); process.stderr.write(`loaded: ${l}\\n`); });\n",
 );
 
 describe.skipIf(!isRoot)('the cold command line loads what it uses (root)', () => {
-  it('apply --role nc from a state file, and its dry run, never load node:crypto or node:child_process', async () => {
+  it('apply --role nc from a state file, and its dry run, never load node:crypto, node:child_process, node:net or perf_hooks', async () => {
     await withNetns(async (ns) => {
       execFileSync('ip', ['-n', ns, 'link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', 'eth1']);
       // The seed, with vxlan (this kernel has no 802.1Q).
@@ -36,12 +39,14 @@ describe.skipIf(!isRoot)('the cold command line loads what it uses (root)', () =
         expect(line, r.stderr).toBeDefined();
         expect(JSON.parse(line!.slice('loaded: '.length))).toEqual([]);
       }
-      // The oracle does see crypto when it is loaded: a command that uses it (the file store's lock).
+      // The oracle does see crypto when it is loaded: a command that uses it (the file store's lock);
+      // and net: that command writes through process.stdout, a stream on this pipe.
       const s = join(dir, 'state.json');
       writeFileSync(s, readFileSync(seed));
       const a = eucanet(['allocate', '--state', s], { env });
       expect(a.status, a.stderr).toBe(0);
       expect(a.stderr).toMatch(/^loaded: \[.*crypto/m);
+      expect(a.stderr).toMatch(/^loaded: \[.*"NativeModule net"/m);
     }, 'eut-cold');
   });
 
