@@ -58,6 +58,21 @@ const cpuMs = (/** @type {number | undefined} */ pid) => {
   }
 };
 
+// Each thread's on-CPU time by its name (main thread as 'main'): where the all-threads figure goes beyond the JS thread.
+const threadsMs = (/** @type {number | undefined} */ pid) => {
+  /** @type {Record<string, number>} */
+  const out = {};
+  try {
+    for (const t of readdirSync(`/proc/${pid}/task`)) {
+      const name = t === String(pid) ? 'main' : readFileSync(`/proc/${pid}/task/${t}/comm`, 'utf8').trim();
+      out[name] = (out[name] ?? 0) + Number(readFileSync(`/proc/${pid}/task/${t}/schedstat`, 'utf8').split(' ')[0]) / 1e6;
+    }
+  } catch {
+    // the process is gone: nothing to split
+  }
+  return out;
+};
+
 const etcd = await startEtcd();
 const store = new EtcdStore({ urls: [etcd.url], cloud: CLOUD, timeoutMs: 30_000 });
 const dir = mkdtempSync(join(tmpdir(), 'eucanet-etcdprof-'));
@@ -90,7 +105,7 @@ try {
   await watch.reached(ROLE, await store.revision(), 120_000);
   await sleep(SETTLE);
   const from = process.hrtime.bigint() / 1000n;
-  /** @type {Record<string, { cpu: number[], ms: number[] }>} */
+  /** @type {Record<string, { cpu: number[], ms: number[], threads: Record<string, number[]> }>} */
   const by = {};
   for (let k = 0; k < ROUNDS + 1; k++) {
     const rule = { protocol: /** @type {'tcp'} */ ('tcp'), from: 1000 + k, to: 1000 + k, cidr: '0.0.0.0/0' };
@@ -111,15 +126,17 @@ try {
     for (const [name, op] of ops) {
       if (!OPS.includes(name)) continue;
       const c0 = cpuMs(child.pid);
+      const th0 = threadsMs(child.pid);
       const r = await update(store, op);
       const t0 = performance.now();
       const at = await watch.reached(ROLE, Number(r.version), 30_000);
       await sleep(GAP);
       if (k === 0) continue; // a warm-up round
-      const e = (by[name] ??= { cpu: [], ms: [] });
+      const e = (by[name] ??= { cpu: [], ms: [], threads: {} });
       const sync = lines.find((o) => o.event === 'sync' && o.version === r.version);
       if (sync?.phases) console.log(`  ${name} sync ${sync.ms} ms cpu ${sync.cpuMs} ${JSON.stringify(sync.phases)}`);
       e.cpu.push(cpuMs(child.pid) - c0);
+      for (const [t, v] of Object.entries(threadsMs(child.pid))) (e.threads[t] ??= []).push(v - (th0[t] ?? 0));
       e.ms.push(at - t0);
     }
   }
@@ -130,6 +147,8 @@ try {
       `${name.padEnd(13)} agent CPU ${cpu.toFixed(2)} ms/op (mean of ${e.cpu.length}, median ${med(e.cpu).toFixed(2)}), propagation median ${med(e.ms).toFixed(1)} ms, max ${Math.max(...e.ms).toFixed(1)} ms`,
     );
     console.log(`  ${name} CPU per op, in order: ${e.cpu.map((x) => x.toFixed(1)).join(' ')}`);
+    const threads = Object.entries(e.threads).map(([t, xs]) => `${t} ${med(xs).toFixed(2)}`);
+    console.log(`  ${name} median CPU per thread (ms): ${threads.join(', ')}`);
   }
   const syncs = lines.filter((o) => o.event === 'sync').slice(-8);
   for (const s of syncs) console.log(`  sync ${s.version} ${s.mode} ${s.ms} ms ${s.changed ?? ''}`);

@@ -361,8 +361,14 @@ export class Agent extends EventEmitter<AgentEvents> {
     const v = versionChange(this.applied.state, state, this.role);
     if (v.kind === 'same') return this.recordOnly(version, state);
     if (v.kind !== 'peers' || this.role.role !== 'nc') return undefined;
+    // The interfaces known, the VXLAN devices among them after a peer sync: trusted only while link events are watched.
+    const { epoch, interfaces } = this.interfaces.take();
+    const known = this.driftSource ? interfaces : undefined;
     try {
-      const r = await syncPeers(this.handleNow(), snapshot, this.applied.state, state, this.role.node, v.peers);
+      const r = await syncPeers(this.handleNow(), snapshot, this.applied.state, state, this.role.node, v.peers, known);
+      const now = r ? r.known : known;
+      // Valid for the next sync unless a link event named one meanwhile (record's epoch).
+      if (this.driftSource && now) this.interfaces.record(epoch, now);
       if (!r) return undefined;
       // (Instances whose entries come to the same: nothing sent, as for a version that does not concern it.)
       if (!r.delta.fdb) return this.recordOnly(version, state);

@@ -4,6 +4,8 @@
 // that changes nothing about interfaces then sends no lookup at all. Any
 // event that could have changed them (a link event naming one by name or
 // ifindex, lost events) starts a new epoch, and the next sync looks again.
+// A peer-only sync (peer-sync.ts) adds the VXLAN devices it looked up, so
+// that the next one sends its FDB request without a lookup before it.
 
 export type Interfaces = ReadonlyMap<string, number>;
 

@@ -48,6 +48,12 @@ export interface RunOptions {
    * whose ifindexes are picked from the dump.
    */
   lookup?: boolean;
+  /**
+   * With `lookup`: links the caller already knows, name -> ifindex (from an
+   * earlier commit, and kept valid by the caller's own link events): not
+   * looked up again. A commit of FDB ops alone on known links sends no lookup.
+   */
+  ifindexes?: ReadonlyMap<string, number>;
 }
 
 /** The state of one commit in progress. */
@@ -86,8 +92,10 @@ export class CommitRun {
         true,
       );
     } else if (this.opts.lookup && !items.some((it) => it.op.op === 'link.add')) {
+      for (const [name, index] of this.opts.ifindexes ?? []) this.ctx.record(name, index);
       const refs = items.flatMap((it) => opRefs(it.op));
-      this.stats.rtnlRequests += await this.ctx.learn(refs, 'lookup', true);
+      // Pre-images undo link changes; neighbour and FDB ops need only the ifindex (NeighBefore keeps their own).
+      this.stats.rtnlRequests += await this.ctx.learn(refs, 'lookup', !items.every((it) => isNeighOp(it.op)));
     } else if (items.some((it) => it.op.op !== 'sysctl' && it.op.op !== 'link.deleteGroup')) {
       this.stats.rtnlRequests++;
       // The taps phase (first when there is one) needs no link looked up: the

@@ -16,6 +16,7 @@
 // converges from there. Link deletes run last because a deleted device cannot
 // be recreated exactly; if one fails, the ops before it are rolled back, but the
 // nftables batch, already committed, is reported as left behind.
+import { ValidationError } from '../errors.js';
 import { Batch } from '../nft/batch.js';
 import type { AddressSpec } from '../rtnl/address.js';
 import type { LinkRef } from '../rtnl/kinds/index.js';
@@ -34,6 +35,8 @@ export interface CommitOptions {
   onProgress?: ProgressFn;
   /** Look up the links the ops name instead of dumping every link (see RunOptions.lookup in commit.ts). */
   lookup?: boolean;
+  /** With `lookup`: links known already, name -> ifindex (valid as long as the caller's link events say), not looked up again. */
+  ifindexes?: ReadonlyMap<string, number>;
 }
 export type { CommitStats, ProgressFn };
 
@@ -134,8 +137,16 @@ export class Transaction {
 
   /** Sends everything (see the top of this file); on a failure, rolls back and throws TransactionError. */
   commit(opts: CommitOptions = {}): Promise<CommitStats> {
-    const { genid, onProgress, lookup } = opts;
-    return this.run({ ...(genid !== undefined ? { genid } : {}), ...(onProgress ? { onProgress } : {}), ...(lookup ? { lookup } : {}) });
+    const { genid, onProgress, lookup, ifindexes } = opts;
+    for (const [name, index] of ifindexes ?? []) {
+      if (!Number.isInteger(index) || index <= 0) return Promise.reject(new ValidationError(`ifindexes.${name}`, index, 'must be an ifindex (an integer > 0)'));
+    }
+    return this.run({
+      ...(genid !== undefined ? { genid } : {}),
+      ...(onProgress ? { onProgress } : {}),
+      ...(lookup ? { lookup } : {}),
+      ...(ifindexes?.size ? { ifindexes } : {}),
+    });
   }
 
   /** commit() with test hooks: only through commitWithHooks() (src/internal/testing.ts). */
