@@ -107,52 +107,26 @@ interface Ctx {
 /** The host `i` of the network at field path `net`: its field path, made only for an error or a first sighting. */
 const hostField = (net: string, i: number): string => `${net}.hosts[${i}]`;
 
-/** A host in canonical form (`host`), with its address as a number (for the sort) and its hostname as dnsmasq compares it. */
-interface Parsed {
-  host: { mac: string; ip: string; hostname?: string };
-  n: number;
-  lname?: string;
-}
-
-/**
- * Hosts parsed and checked before, by object, with the values and network
- * they were checked with: an unchanged host of networks checked again (the
- * CC's every sync hands dnsmasq the same thousands of host objects) is not
- * parsed again when those values are the same. Its uniqueness across the
- * networks is still checked each time.
- */
-const parsedHosts = new WeakMap<object, { mac: unknown; ip: unknown; hostname: unknown; subnet: string; gateway: number; p: Parsed }>();
-
-function normalizeHost(h: unknown, net: string, i: number, b: Block, subnet: string, gateway: number, ctx: Ctx): Parsed {
+function normalizeHost(h: unknown, net: string, i: number, b: Block, subnet: string, gateway: number, ctx: Ctx) {
   if (!isObject(h)) throw new ValidationError(hostField(net, i), h, 'expected a host object { mac, ip, hostname? }');
-  const had = parsedHosts.get(h);
-  const p =
-    had && had.mac === h.mac && had.ip === h.ip && had.hostname === h.hostname && had.subnet === subnet && had.gateway === gateway
-      ? had.p
-      : parseHost(h, net, i, b, subnet, gateway);
-  const f = hostField(net, i);
-  for (const k in h) {
-    if (k !== 'mac' && k !== 'ip' && k !== 'hostname' && Object.hasOwn(h, k)) throw new ValidationError(`${f}.${k}`, h[k], 'unknown field');
-  }
-  if (p !== had?.p) parsedHosts.set(h, { mac: h.mac, ip: h.ip, hostname: h.hostname, subnet, gateway, p });
-  ctx.macs.add(p.host.mac, f, h.mac);
-  ctx.ips.add(p.n, f, h.ip);
-  // dnsmasq compares hostnames without regard to case: "i-1" and "I-1" are one name to it.
-  if (p.lname !== undefined) ctx.names.add(p.lname, f, h.hostname);
-  return p;
-}
-
-/** One host's fields checked (its MAC, an address of the subnet that is not the gateway, a hostname dnsmasq reads as one) and put in canonical form. */
-function parseHost(h: Record<string, unknown>, net: string, i: number, b: Block, subnet: string, gateway: number): Parsed {
   const mac = macOf(h.mac, net, i);
   const ip = hostIn(() => `${hostField(net, i)}.ip`, h.ip, b, subnet);
   if (ip === gateway) throw new ValidationError(`${hostField(net, i)}.ip`, h.ip, 'is the gateway address');
-  const host: Parsed['host'] = { mac, ip: intToIpv4(ip) };
-  if (h.hostname === undefined) return { host, n: ip };
-  const problem = typeof h.hostname === 'string' ? dhcpHostnameProblem(h.hostname) : 'expected a string';
-  if (problem !== undefined) throw new ValidationError(`${hostField(net, i)}.hostname`, h.hostname, problem);
-  host.hostname = h.hostname as string;
-  return { host, n: ip, lname: host.hostname.toLowerCase() };
+  const f = hostField(net, i);
+  ctx.macs.add(mac, f, h.mac);
+  ctx.ips.add(ip, f, h.ip);
+  const out: { mac: string; ip: string; hostname?: string; n: number } = { mac, ip: intToIpv4(ip), n: ip };
+  if (h.hostname !== undefined) {
+    const problem = typeof h.hostname === 'string' ? dhcpHostnameProblem(h.hostname) : 'expected a string';
+    if (problem !== undefined) throw new ValidationError(`${f}.hostname`, h.hostname, problem);
+    // dnsmasq compares hostnames without regard to case: "i-1" and "I-1" are one name to it.
+    ctx.names.add((h.hostname as string).toLowerCase(), f, h.hostname);
+    out.hostname = h.hostname as string;
+  }
+  for (const k of Object.keys(h)) {
+    if (k !== 'mac' && k !== 'ip' && k !== 'hostname') throw new ValidationError(`${f}.${k}`, h[k], 'unknown field');
+  }
+  return out;
 }
 
 /** A host's MAC, checked (not multicast, not all zeros) and in lower case. */
@@ -189,7 +163,7 @@ function normalizeNetwork(n: unknown, f: string, ctx: Ctx): NormalizedNetwork & 
   const hosts = n.hosts
     .map((h, i) => normalizeHost(h, f, i, block, subnet, gateway, ctx))
     .sort((a, b) => a.n - b.n)
-    .map((p) => ({ ...p.host }));
+    .map(({ n: _n, ...h }) => h);
   const mask = (0xffffffff << (32 - block.prefix)) >>> 0;
   return {
     interface: n.interface,
