@@ -91,10 +91,10 @@ const keyOf = (f: FdbSpec) => `${String(f.dev)}|${f.lladdr}|${f.dst ?? ''}`;
 const snapshotOf = (s: AllocatedState): AppliedSnapshot => ({ desired: planRole(s, CC), dhcpNets: dhcpNetworksFor(s), dhcpInputs: dhcpInputsOf(s, undefined) });
 
 describe("the CC's instance-only path (versionChange + ccInstanceChange)", () => {
-  it('equals the full plans over 2000 random edits, or declines', () => {
+  it('equals the full plans over 1200 random edits, or declines', () => {
     const r = uniform(31);
     const seen = { instances: 0, exact: 0, fdb: 0, dhcp: 0, same: 0, declined: 0, maybe: {} as Record<string, number> };
-    for (let n = 0; n < 2000; n++) {
+    for (let n = 0; n < 1200; n++) {
       let prev: AllocatedState;
       let next: AllocatedState;
       const name = pickOf(Object.keys(EDITS), r);
