@@ -16,8 +16,9 @@ import type { Netns } from '../sys/netns-path.js';
 import { Backoff } from './backoff.js';
 import { Coalescer } from './coalesce.js';
 import { MAX_REASONS, appliedResult, invalidOf, oneLine } from './result.js';
-import { versionChange } from './relevance.js';
+import { versionChange, type PeerChange } from './relevance.js';
 import { syncPeers } from './peer-sync.js';
+import { syncCcInstances } from './cc-sync.js';
 import { WarmUp } from './warm-up.js';
 import { nowMs, phase, phaseCount, phasesOn, phasesSince } from '../util/phases.js';
 import { NetnsEvents } from './netns-events.js';
@@ -360,6 +361,7 @@ export class Agent extends EventEmitter<AgentEvents> {
     if (!snapshot || !this.applied || !triggers.every((t) => t === 'store')) return undefined;
     const v = versionChange(this.applied.state, state, this.role);
     if (v.kind === 'same') return this.recordOnly(version, state);
+    if (v.kind === 'instances' && this.role.role === 'cc') return this.quickCc(version, state, snapshot, v.instances);
     if (v.kind !== 'peers' || this.role.role !== 'nc') return undefined;
     // The interfaces known, the VXLAN devices among them after a peer sync: trusted only while link events are watched.
     const { epoch, interfaces } = this.interfaces.take();
@@ -375,6 +377,24 @@ export class Agent extends EventEmitter<AgentEvents> {
       this.snapshot = r.snapshot;
       return { ...this.applyVersion(version, state, r), peers: true };
     } catch (err) {
+      this.snapshot = undefined;
+      this.incrementalFailed = oneLine(err);
+      return undefined;
+    }
+  }
+
+  /** The CC's instance-only sync (cc-sync.ts); undefined: the usual sync follows (a full one at once if this one failed). */
+  private async quickCc(version: string, state: AllocatedState, snapshot: AppliedSnapshot, change: PeerChange) {
+    if (!this.applied || this.role.role !== 'cc') return undefined;
+    const opts = { ...(this.netns !== undefined ? { netns: this.netns } : {}), ...(this.opts.dhcpOptions ? { dhcpOptions: this.opts.dhcpOptions } : {}) };
+    try {
+      const r = await syncCcInstances(this.handleNow(), snapshot, this.applied.state, state, this.role.cluster, change, opts);
+      if (!r) return undefined;
+      this.snapshot = r.snapshot;
+      return { ...this.applyVersion(version, state, r), instances: true as const };
+    } catch (err) {
+      // A version DHCP's checks refuse (nothing sent): the full apply refuses it too, naming the field.
+      if (err instanceof ValidationError) return undefined;
       this.snapshot = undefined;
       this.incrementalFailed = oneLine(err);
       return undefined;

@@ -22,7 +22,9 @@
 // difference for a node is the instances of its groups on other nodes (the
 // last item: a run-instance, terminate or move elsewhere in a group it
 // carries), with those instances, whose FDB entries the agent then sends
-// alone (peer-sync.ts; roles/flood.ts floodChange).
+// alone (peer-sync.ts; roles/flood.ts floodChange). To a CC, whose plan reads
+// nearly everything, it says `instances` for a version that differs only by
+// instances added or removed without a public address (cc-sync.ts).
 import type { Role } from '../managed/roles/index.js';
 import { carriedAlso, carriedBy, vxlanFloodOf } from '../managed/roles/flood.js';
 import { groupKey, type AllocatedGroup, type AllocatedInstance, type AllocatedState } from '../managed/types.js';
@@ -160,14 +162,15 @@ export interface PeerChange {
  * carries with VXLAN unicast flooding (`peers`: at most `max` of them, which
  * only its VXLAN devices' FDB reads: roles/flood.ts floodChange); or `maybe`.
  */
-export type VersionChange = { kind: 'same' } | { kind: 'peers'; peers: PeerChange } | { kind: 'maybe' };
+export type VersionChange = { kind: 'same' } | { kind: 'peers'; peers: PeerChange } | { kind: 'instances'; instances: PeerChange } | { kind: 'maybe' };
 
 const SAME: VersionChange = { kind: 'same' };
 const MAYBE: VersionChange = { kind: 'maybe' };
 
 export function versionChange(prev: AllocatedState, next: AllocatedState, role: Role, max = 64): VersionChange {
   if (prev === next) return SAME;
-  if (role.role === 'cc' || !sameSettings(prev, next, NC_UNREAD)) return MAYBE;
+  if (role.role === 'cc') return ccChange(prev, next, max);
+  if (!sameSettings(prev, next, NC_UNREAD)) return MAYBE;
   const r = readsOf(prev, next, role.node);
   if (!r) return MAYBE;
   if (prev.instances === next.instances) return SAME;
@@ -175,6 +178,37 @@ export function versionChange(prev: AllocatedState, next: AllocatedState, role: 
   const ch = peerDiff(prev.instances, next.instances, r, max);
   if (!ch) return MAYBE;
   return carried(next, r, ch.removed.length || ch.added.length ? { kind: 'peers', peers: ch } : SAME);
+}
+
+/** The top-level key that, alone changed, may leave a CC's plan different only by instances. */
+const CC_INSTANCES = new Set(['instances']);
+
+/**
+ * What a new version is to a CC (`instances`: cc-sync.ts): the same settings
+ * and groups (with their rules), and instances only added or removed (a
+ * run-instance, a terminate; a changed one is both), at most `max` of them,
+ * none with a public address (its address, NAT map elements and conntrack
+ * step are left to the full plan). The CC's plan reads instances only for
+ * its VXLAN FDB, its public addresses and NAT maps, and its DHCP hosts.
+ */
+function ccChange(prev: AllocatedState, next: AllocatedState, max: number): VersionChange {
+  if (!sameSettings(prev, next, CC_INSTANCES)) return MAYBE;
+  const a = prev.instances;
+  const b = next.instances;
+  if (a === b) return SAME;
+  // The common head and tail (mostly the same objects: allocation keeps unchanged ones) are skipped.
+  const same = (x: AllocatedInstance, y: AllocatedInstance) => x === y || sameJson(x, y);
+  let head = 0;
+  while (head < a.length && head < b.length && same(a[head], b[head])) head++;
+  let tail = 0;
+  while (tail < a.length - head && tail < b.length - head && same(a[a.length - 1 - tail], b[b.length - 1 - tail])) tail++;
+  const removed = a.slice(head, a.length - tail);
+  const added = b.slice(head, b.length - tail);
+  if (!removed.length && !added.length) return SAME;
+  if (removed.length + added.length > max) return MAYBE;
+  for (const i of removed) if (i.publicIp !== undefined) return MAYBE;
+  for (const i of added) if (i.publicIp !== undefined) return MAYBE;
+  return { kind: 'instances', instances: { removed, added } };
 }
 
 /** `v`, a version whose own instances for the node are those of the last: the groups it carries are noted for the next version's question (no walk of its instances then). */

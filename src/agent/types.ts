@@ -67,6 +67,13 @@ export interface SyncResult {
    * nothing read back (agent/peer-sync.ts).
    */
   peers?: true;
+  /**
+   * An incremental sync of the CC that the version concerned only through
+   * instances added or removed without a public address: their FDB entries
+   * and DHCP hosts were made from those instances and sent, with no plan of
+   * the role (agent/cc-sync.ts).
+   */
+  instances?: true;
   /** An incremental sync: what changed ("ports 1, nft sets 1"). */
   changed?: string;
   /** The incremental apply failed (rolled back) and a full one was made instead: why, one line. */

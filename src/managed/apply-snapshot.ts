@@ -65,7 +65,7 @@ export interface DhcpInputs {
   instances: readonly AllocatedInstance[];
 }
 
-function dhcpInputsOf(state: AllocatedState, cluster: string | undefined): DhcpInputs {
+export function dhcpInputsOf(state: AllocatedState, cluster: string | undefined): DhcpInputs {
   const { groups, instances, reservedIps: _r, ...rest } = state;
   return {
     ctx: JSON.stringify([cluster ?? null, rest]),

@@ -108,6 +108,9 @@ describe('the peer-only path (versionChange + floodChange)', () => {
           seen.same++;
           continue;
         }
+        // (An NC is never told `instances`: that is the CC's answer.)
+        expect(v.kind, `${name} on ${node}`).toBe('peers');
+        if (v.kind !== 'peers') continue;
         seen.peers++;
         const ch = floodChange(prev, next, node, [...v.peers.removed, ...v.peers.added]);
         if (!ch) {

@@ -197,11 +197,12 @@ export interface FdbChange {
 }
 
 /**
- * What node `node`'s FDB (floodEntries of the groups it carries) gains and
- * loses from `prev` to `next` when they differ for it only by `touched`:
- * instances of those groups on other nodes (relevance.ts versionChange:
- * the same settings, its own instances and carried groups; a superset of the
- * changed instances is fine). Only the entries those instances make can
+ * What the FDB of `host` (a node by name, or the CC; floodEntries of the
+ * groups it carries) gains and loses from `prev` to `next` when they differ
+ * for it only by `touched`: instances of those groups on other nodes
+ * (relevance.ts versionChange: the same settings, its own instances and
+ * carried groups; for the CC, which carries every group, the same settings
+ * and groups; a superset of the changed instances is fine). Only the entries those instances make can
  * change: a static MAC (device, MAC, its node's address) and a flood list
  * entry (device, zeros, that address), each looked up in both versions (one
  * walk of each), so two instances with one MAC, or two nodes with one
@@ -209,9 +210,12 @@ export interface FdbChange {
  * (the entries of other segmentations are planned in full), or when a touched
  * instance's group is not in `next`. Pure.
  */
-export function floodChange(prev: AllocatedState, next: AllocatedState, node: string, touched: readonly Instance[]): FdbChange | undefined {
+export function floodChange(prev: AllocatedState, next: AllocatedState, host: string | HostId, touched: readonly Instance[]): FdbChange | undefined {
   if (next.segmentation !== 'vxlan' || vxlanFloodOf(next) !== 'unicast') return undefined;
-  const cluster = clusterOfHost(next, { role: 'nc', node });
+  const self: HostId = typeof host === 'string' ? { role: 'nc', node: host } : host;
+  // The CC carries every group, and no instance is its own ("" is no node's name).
+  const node = self.role === 'nc' ? self.node : '';
+  const cluster = clusterOfHost(next, self);
   const addr = nodeAddresses(cluster);
   const cc = addressOf(cluster.cc.underlay);
   // The device of each carried group (a group's device is `eucavx<vlan>`: two groups may share one).
@@ -227,10 +231,11 @@ export function floodChange(prev: AllocatedState, next: AllocatedState, node: st
     if (dst === undefined) continue;
     addrs.add(dst);
     keys.set(`${dev}|${i.mac}|${dst}`, { dev, lladdr: i.mac, dst });
-    if (dst !== cc) keys.set(`${dev}||${dst}`, { dev, lladdr: ZERO_MAC, dst });
+    // (A node always floods to the CC: that entry is not the instances'.)
+    if (self.role === 'cc' || dst !== cc) keys.set(`${dev}||${dst}`, { dev, lladdr: ZERO_MAC, dst });
   }
-  // The groups it carries: those of its own instances (the same in both versions).
-  const carried = carriedBy(next.instances, node);
+  // The groups it carries: those of its own instances (the same in both versions); the CC's: all.
+  const carried = self.role === 'cc' ? new Set(devs.keys()) : carriedBy(next.instances, node);
   const was = presentOf(prev, node, carried, devs, addr, addrs, keys);
   const now = presentOf(next, node, carried, devs, addr, addrs, keys);
   const out: FdbChange = { add: [], del: [] };

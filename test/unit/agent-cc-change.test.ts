@@ -1,0 +1,180 @@
+// relevance.ts versionChange for the CC + managed/cc-instances.ts, the CC
+// agent's instance-only path: a property test over random clouds and random
+// edits. Whenever a version differs for the CC only by instances added or
+// removed, the FDB change and DHCP networks ccInstanceChange makes from them
+// must be exactly what the full plans make (planRole and dhcpNetworksFor of
+// the new state), and everything else in the plans must be equal; a `same`
+// verdict must mean equal plans; a version touching a public address, a rule
+// or a setting must not be called instance-only.
+import { describe, expect, it } from 'vitest';
+import { versionChange } from '../../src/agent/relevance.js';
+import { allocate } from '../../src/managed/allocate.js';
+import { dhcpNetworksFor } from '../../src/managed/apply-dhcp.js';
+import { dhcpInputsOf, type AppliedSnapshot } from '../../src/managed/apply-snapshot.js';
+import { ccInstanceChange } from '../../src/managed/cc-instances.js';
+import { hostChangeOf } from '../../src/managed/dhcp-delta.js';
+import { planRole } from '../../src/managed/roles/index.js';
+import type { AllocatedState, State } from '../../src/managed/types.js';
+import type { FdbSpec } from '../../src/rtnl/fdb.js';
+import { uniform } from '../fuzz/prng.js';
+import { cloudSettings } from '../helpers/random-cloud.js';
+
+const NODES = ['n0', 'n1', 'n2', 'n3'];
+const GROUPS = ['a', 'b', 'c'];
+const CC = { role: 'cc' as const };
+let serial = 0;
+let pub = 0;
+
+function cloud(r: () => number): State {
+  const groups = GROUPS.map((name) => ({ owner: 'u', name, rules: [{ protocol: 'tcp' as const, from: 22, cidr: '0.0.0.0/0' }] }));
+  const instances = Array.from({ length: 3 + Math.floor(r() * 10) }, () => ({
+    id: `i-${serial++}`,
+    group: `u/${GROUPS[Math.floor(r() * 3)]}`,
+    node: NODES[Math.floor(r() * NODES.length)],
+  }));
+  const seg = r();
+  return {
+    mode: 'MANAGED',
+    segmentation: seg < 0.7 ? 'vxlan' : seg < 0.9 ? 'vlan' : 'none',
+    ...(r() < 0.1 ? { vxlanFlood: 'multicast' as const } : {}),
+    ...cloudSettings(NODES),
+    groups,
+    instances,
+  };
+}
+
+type Edit = (s: State, r: () => number) => void;
+const pickOf = <T>(xs: readonly T[], r: () => number): T => xs[Math.floor(r() * xs.length)];
+const newInstance = (r: () => number) => ({ id: `i-${serial++}`, group: `u/${pickOf(GROUPS, r)}`, node: pickOf(NODES, r) });
+const publicIp = () => `192.168.32.${200 + (pub++ % 20)}`;
+
+/** Edits of the instances (some several at once, some in the middle), of public addresses, of a rule, of a setting. */
+const EDITS: Record<string, Edit> = {
+  run: (s, r) => s.instances?.push(newInstance(r)),
+  runTwo: (s, r) => {
+    EDITS.run(s, r);
+    EDITS.run(s, r);
+  },
+  runFirst: (s, r) => s.instances?.unshift(newInstance(r)),
+  runPublic: (s, r) => s.instances?.push({ ...newInstance(r), publicIp: publicIp() }),
+  terminate: (s, r) => s.instances?.splice(Math.floor(r() * (s.instances?.length ?? 0)), 1),
+  terminateTwo: (s, r) => {
+    EDITS.terminate(s, r);
+    EDITS.terminate(s, r);
+  },
+  move: (s, r) => {
+    const i = pickOf(s.instances ?? [], r);
+    if (i) Object.assign(i, { node: pickOf(NODES, r), port: undefined });
+  },
+  regroup: (s, r) => {
+    const i = pickOf(s.instances ?? [], r);
+    if (i) Object.assign(i, { group: `u/${pickOf(GROUPS, r)}`, privateIp: undefined, port: undefined });
+  },
+  associate: (s, r) => {
+    const i = pickOf(s.instances ?? [], r);
+    if (i) i.publicIp = publicIp();
+  },
+  swap: (s, r) => {
+    const n = s.instances?.length ?? 0;
+    const [x, y] = [Math.floor(r() * n), Math.floor(r() * n)];
+    if (s.instances && n) [s.instances[x], s.instances[y]] = [s.instances[y], s.instances[x]];
+  },
+  authorize: (s, r) => pickOf(s.groups ?? [], r)?.rules?.push({ protocol: 'tcp', from: 1000 + serial++, cidr: '0.0.0.0/0' }),
+  dns: (s) => {
+    s.dns = '192.168.32.2';
+  },
+};
+
+const keyOf = (f: FdbSpec) => `${String(f.dev)}|${f.lladdr}|${f.dst ?? ''}`;
+
+/** What a full apply of the CC leaves for the next sync (its plan and DHCP networks). */
+const snapshotOf = (s: AllocatedState): AppliedSnapshot => ({ desired: planRole(s, CC), dhcpNets: dhcpNetworksFor(s), dhcpInputs: dhcpInputsOf(s, undefined) });
+
+describe("the CC's instance-only path (versionChange + ccInstanceChange)", () => {
+  it('equals the full plans over 1200 random edits, or declines', () => {
+    const r = uniform(31);
+    const seen = { instances: 0, exact: 0, fdb: 0, dhcp: 0, same: 0, declined: 0, maybe: {} as Record<string, number> };
+    for (let n = 0; n < 1200; n++) {
+      let prev: AllocatedState;
+      let next: AllocatedState;
+      const name = pickOf(Object.keys(EDITS), r);
+      try {
+        prev = allocate(cloud(r));
+        const edited = structuredClone(prev) as State;
+        EDITS[name](edited, r);
+        next = allocate(edited);
+      } catch {
+        continue; // a state the schema refuses is no version
+      }
+      const v = versionChange(prev, next, CC);
+      const before = planRole(prev, CC);
+      const after = planRole(next, CC);
+      if (v.kind === 'maybe') {
+        seen.maybe[name] = (seen.maybe[name] ?? 0) + 1;
+        continue;
+      }
+      if (v.kind === 'same') {
+        expect(after, name).toEqual(before);
+        expect(dhcpNetworksFor(next), name).toEqual(dhcpNetworksFor(prev));
+        seen.same++;
+        continue;
+      }
+      expect(v.kind, name).toBe('instances');
+      if (v.kind !== 'instances') continue;
+      seen.instances++;
+      for (const i of [...v.instances.removed, ...v.instances.added]) expect(i.publicIp, name).toBeUndefined();
+      const snap = snapshotOf(prev);
+      const c = ccInstanceChange(snap, prev, next, undefined, [...v.instances.removed, ...v.instances.added]);
+      if (!c) {
+        seen.declined++;
+        continue;
+      }
+      // Only the FDB differs between the plans, and the patched desired FDB holds the new plan's entries.
+      expect({ ...c.desired, fdb: [] }, `${name}: all but the FDB`).toEqual({ ...after, fdb: [] });
+      expect((c.desired.fdb ?? []).map(keyOf).sort(), `${name}: FDB`).toEqual((after.fdb ?? []).map(keyOf).sort());
+      const was = new Set((before.fdb ?? []).map(keyOf));
+      const now = new Set((after.fdb ?? []).map(keyOf));
+      expect(c.fdb.add.map(keyOf).sort(), `${name}: added`).toEqual([...now].filter((k) => !was.has(k)).sort());
+      expect(c.fdb.del.map(keyOf).sort(), `${name}: deleted`).toEqual([...was].filter((k) => !now.has(k)).sort());
+      // DHCP: the networks a full apply serves, the hosts it would hand dnsmasq, the inputs it would record.
+      expect(c.dhcp.networks, `${name}: DHCP networks`).toEqual(dhcpNetworksFor(next));
+      expect(c.dhcp.hosts, `${name}: DHCP hosts`).toEqual(hostChangeOf(snap.dhcpNets ?? [], dhcpNetworksFor(next)));
+      expect(c.dhcp.inputs, name).toEqual(dhcpInputsOf(next, undefined));
+      seen.exact++;
+      if (c.fdb.add.length + c.fdb.del.length) seen.fdb++;
+      if (c.dhcp.hosts.add.length + c.dhcp.hosts.del.length) seen.dhcp++;
+    }
+    // Not vacuous: many instance-only versions, most with entries and hosts to change.
+    expect(seen.exact).toBeGreaterThan(400);
+    expect(seen.fdb).toBeGreaterThan(200);
+    expect(seen.dhcp).toBeGreaterThan(300);
+    // Public addresses, rules and settings are never instance-only.
+    for (const k of ['runPublic', 'associate', 'authorize', 'dns']) expect(seen.maybe[k] ?? 0, k).toBeGreaterThan(50);
+  });
+
+  it('run-instance and terminate are instance-only; a public address, a rule or a setting is not', () => {
+    const doc = { ...cloud(uniform(7)), segmentation: 'vxlan' as const, vxlanFlood: 'unicast' as const };
+    doc.instances = [
+      { id: 'i-1', group: 'u/a', node: 'n0' },
+      { id: 'i-2', group: 'u/a', node: 'n1' },
+    ];
+    const prev = allocate(doc);
+    const run = allocate({ ...prev, instances: [...prev.instances, { id: 'i-3', group: 'u/a', node: 'n1' }] });
+    expect(versionChange(prev, run, CC)).toEqual({ kind: 'instances', instances: { removed: [], added: [run.instances[2]] } });
+    expect(versionChange(run, prev, CC)).toEqual({ kind: 'instances', instances: { removed: [run.instances[2]], added: [] } });
+    // One static MAC toward n1, nothing else; the desired FDB in the full plan's order.
+    const c = ccInstanceChange(snapshotOf(prev), prev, run, undefined, [run.instances[2]]);
+    expect(c?.fdb).toEqual({ add: [{ dev: `eucavx${run.groups[0].vlan}`, lladdr: run.instances[2].mac, dst: '10.0.0.12' }], del: [] });
+    expect(c?.desired.fdb).toEqual(planRole(run, CC).fdb);
+    expect(c?.dhcp.hosts).toEqual({ add: [{ mac: run.instances[2].mac, ip: run.instances[2].privateIp, hostname: 'i-3' }], del: [] });
+    const withIp = allocate({ ...prev, instances: [...prev.instances, { id: 'i-3', group: 'u/a', node: 'n1', publicIp: '192.168.32.201' }] });
+    expect(versionChange(prev, withIp, CC).kind).toBe('maybe');
+    const assoc = allocate({ ...prev, instances: [prev.instances[0], { ...prev.instances[1], publicIp: '192.168.32.201' }] });
+    expect(versionChange(prev, assoc, CC).kind).toBe('maybe');
+    const rule = structuredClone(prev);
+    rule.groups[0].rules.push({ protocol: 'udp', from: 53, cidr: '0.0.0.0/0' });
+    expect(versionChange(prev, allocate(rule), CC).kind).toBe('maybe');
+    expect(versionChange(prev, allocate({ ...prev, dns: '192.168.32.9' }), CC).kind).toBe('maybe');
+    expect(versionChange(prev, prev, CC).kind).toBe('same');
+  });
+});
