@@ -48,6 +48,7 @@ Napi::Function NetlinkSubscription::Init(Napi::Env env) {
                          InstanceMethod<&NetlinkSubscription::Unref>("unref"),
                          InstanceMethod<&NetlinkSubscription::Pause>("pause"),
                          InstanceMethod<&NetlinkSubscription::Resume>("resume"),
+                         InstanceMethod<&NetlinkSubscription::DrainNow>("drain"),
                          InstanceAccessor<&NetlinkSubscription::GetFd>("fd"),
                          InstanceAccessor<&NetlinkSubscription::GetPort>("port"),
                      });
@@ -146,12 +147,12 @@ void NetlinkSubscription::OnCleanup(NetlinkSubscription* self) {
 
 void NetlinkSubscription::OnPoll(uv_poll_t* handle, int status, int) {
   auto* self = static_cast<NetlinkSubscription*>(handle->data);
-  if (self) self->Drain(status);
+  if (self) self->Drain(status, kMaxDrainBytes);
 }
 
-// Reads what is queued. `status` < 0: libuv saw POLLERR (a pending socket
-// error, ENOBUFS for netlink) and stopped the watcher.
-void NetlinkSubscription::Drain(int status) {
+// Reads what is queued (at most about `limit` bytes). `status` < 0: libuv saw
+// POLLERR (a pending socket error, ENOBUFS for netlink) and stopped the watcher.
+void NetlinkSubscription::Drain(int status, size_t limit) {
   // A local handle keeps this object alive for the whole drain: a callback
   // that calls close() drops the persistent reference, and a GC during the
   // rest of the callback must not finalize the object under our feet.
@@ -162,7 +163,7 @@ void NetlinkSubscription::Drain(int status) {
   thread_local std::vector<uint8_t> rbuf(kReadBytes);
   std::vector<uint8_t> out;
   bool lost = false;
-  while (fd_ >= 0 && out.size() < kMaxDrainBytes) {
+  while (fd_ >= 0 && out.size() < limit) {
     ssize_t r = recv(fd_, rbuf.data(), rbuf.size(), MSG_DONTWAIT);
     if (r < 0) {
       if (errno == EINTR) continue;
@@ -224,6 +225,16 @@ Napi::Value NetlinkSubscription::Close(const Napi::CallbackInfo& info) {
   }
   if (!self_.IsEmpty()) self_.Reset();
   if (!on_data_.IsEmpty()) on_data_.Reset();
+  return info.Env().Undefined();
+}
+
+// drain(): reads everything queued now, from the JavaScript thread, and
+// delivers it through onData before returning (paused or not): a caller that
+// must have heard every notification the kernel sent before some point (the
+// echo of its own requests, which the kernel queues before it acknowledges
+// them) does not depend on when the loop would have polled the socket.
+Napi::Value NetlinkSubscription::DrainNow(const Napi::CallbackInfo& info) {
+  if (fd_ >= 0) Drain(0, SIZE_MAX);
   return info.Env().Undefined();
 }
 

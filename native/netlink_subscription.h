@@ -4,7 +4,7 @@
 //
 //   new NetlinkSubscription(protocol, netns, groups: number[], rcvbuf: number,
 //                           onData: (buf: Buffer | null, lost: boolean) => void)
-//   .port  .fd  .close()  .ref()  .unref()  .pause()  .resume()
+//   .port  .fd  .close()  .ref()  .unref()  .pause()  .resume()  .drain()
 //
 // Design: the socket is non-blocking and watched by a uv_poll_t on the main
 // loop; when it is readable, every queued datagram is read with recv() until
@@ -23,6 +23,10 @@
 // `rcvbuf` bytes (0: 32 MiB), set with SO_RCVBUFFORCE (root) or, failing that,
 // SO_RCVBUF (capped by net.core.rmem_max). Tests pass a tiny one to provoke
 // ENOBUFS for real.
+//
+// drain() reads what is queued at once, from the calling (JavaScript) thread,
+// paused or not: notifications the kernel sent before some point are then
+// delivered, whenever the loop would have polled the socket.
 //
 // Event loop: an open subscription keeps the loop alive, like a listening
 // server; unref() opts out, ref() back in. pause()/resume() stop and restart
@@ -55,13 +59,14 @@ class NetlinkSubscription : public Napi::ObjectWrap<NetlinkSubscription> {
   Napi::Value Unref(const Napi::CallbackInfo& info);
   Napi::Value Pause(const Napi::CallbackInfo& info);
   Napi::Value Resume(const Napi::CallbackInfo& info);
+  Napi::Value DrainNow(const Napi::CallbackInfo& info);
   Napi::Value GetFd(const Napi::CallbackInfo& info);
   Napi::Value GetPort(const Napi::CallbackInfo& info);
 
   static void OnPoll(uv_poll_t* handle, int status, int events);
   static void OnCleanup(NetlinkSubscription* self);
   void Open(Napi::Env env, int protocol, const NetnsTarget& target, const std::vector<uint32_t>& groups, int rcvbuf);
-  void Drain(int status);
+  void Drain(int status, size_t limit);
   void Deliver(std::vector<uint8_t>* bytes, bool lost, const SysError* error);
   void Start();
   void Shutdown();

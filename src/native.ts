@@ -29,6 +29,8 @@ export interface NativeSubscription {
   unref(): void;
   pause(): void;
   resume(): void;
+  /** Reads what is queued now and delivers it through onData before returning (paused or not). */
+  drain(): void;
 }
 
 export type SubscriptionCallback = (buf: Buffer | null, lost: boolean, error?: Error) => void;

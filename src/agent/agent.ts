@@ -277,6 +277,10 @@ export class Agent extends EventEmitter<AgentEvents> {
     this.afterSync(out);
     this.last = { at: Date.now(), result: out.result, ms: out.ms, ops: out.ops, ...(out.error !== undefined ? { error: out.error } : {}) };
     this.emit('sync', out);
+    // Every echo of the sync's own changes is heard before its end is judged
+    // (not only those the loop happened to read while it ran: a synchronous
+    // commit, or a busy CPU, leaves them in the socket). A failed stream is reported as a resync by the source.
+    await this.driftSource?.settle?.().catch(() => undefined);
     // Links changed while the sync ran, judged on their last state.
     // The wanted links and FDB are handed over once (undefined: the judge keeps what it has).
     const ended = this.judge.syncEnded(this.wanted, this.wantedFdb);

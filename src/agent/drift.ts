@@ -14,7 +14,10 @@
 // Link notifications carry no port id (the kernel gives 0), so links are
 // judged by their content against the wanted state instead: while a sync runs,
 // the last event of each link is kept and judged when the sync ends, so the
-// intermediate states of the agent's own changes are not taken for drift.
+// intermediate states of the agent's own changes are not taken for drift. The
+// agent has the source read its sockets first (DriftSource.settle): every
+// echo of the sync is then held, however late the event loop would have read
+// it, and a change someone made after the agent's own is the last one kept.
 import type { LinkSpec } from '../rtnl/link.js';
 import type { DesiredState } from '../tx/desired.js';
 import { ROLE_PROTO, ROLE_TABLES } from '../tx/owner.js';

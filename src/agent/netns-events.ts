@@ -55,6 +55,19 @@ export class NetnsEvents implements DriftSource {
     }
   }
 
+  /**
+   * Delivers every event the kernel sent before the call, then resolves: the
+   * sockets are read now (the echo of a request is queued before the kernel
+   * acknowledges it, so a sync that has ended hears all of its own), and the
+   * pumps take what was queued in microtasks, done by the next macrotask.
+   */
+  async settle(): Promise<void> {
+    if (!this.streams.length) return;
+    for (const s of this.streams) s.drain();
+    do await new Promise<void>((r) => setImmediate(r));
+    while (this.streams.some((s) => s.queued > 0));
+  }
+
   async stop(): Promise<void> {
     const s = this.streams;
     this.streams = [];

@@ -124,6 +124,14 @@ export type DriftSignal = { kind: 'drift'; what: string } | { kind: 'resync'; wh
 export interface DriftSource {
   start(onEvent: (ev: JudgedEvent) => void): void | Promise<void>;
   stop(): void | Promise<void>;
+  /**
+   * Resolves once every event sent before the call has been delivered to
+   * onEvent (NetnsEvents reads its sockets at once). Called as each sync
+   * ends, so that its own changes' echoes are judged as part of it however
+   * late the event loop would have read them. Optional: without it, events
+   * are judged as they happen to arrive.
+   */
+  settle?(): Promise<void>;
 }
 
 export interface AgentOptions {

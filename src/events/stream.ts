@@ -222,6 +222,17 @@ export class EventStream implements AsyncIterableIterator<NetEvent> {
     return new Promise((resolve, reject) => (this.waiter = { resolve, reject }));
   }
 
+  /**
+   * Reads the sockets now: every notification the kernel sent before the call
+   * is queued (or held back, while a dump runs) when it returns, even while
+   * reading is paused. For a consumer that must have heard the echo of its own
+   * requests (sent before their acknowledgement) at a point of its choosing.
+   */
+  drain(): void {
+    if (this.closed || this.failure) return;
+    for (const s of this.subs) s.drain();
+  }
+
   /** Lets the process exit while the stream is open (like a server's unref()). */
   unref(): this {
     for (const s of this.subs) s.unref();

@@ -117,6 +117,11 @@ export class NetlinkConnection {
     else void this.queue.then(() => this.sock.close());
   }
 
+  /** No exchange queued or in flight: a synchronous one (exchangeSync) may run now without interleaving. */
+  get idle(): boolean {
+    return this.pending === 0 && !this.closed;
+  }
+
   private closedError(site: Error): Error {
     return nativeError({ errno: ERRNO.EBADF, syscall: 'exchange', message: 'the connection is closed' }, 'netlink exchange', site);
   }

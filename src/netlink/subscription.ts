@@ -79,6 +79,15 @@ export class Subscription {
     if (!this.closed) this.sock.resume();
   }
 
+  /**
+   * Reads what the kernel has queued now and delivers it (onItems) before
+   * returning, paused or not: every notification sent before the call is then
+   * heard, however late the loop would have polled the socket.
+   */
+  drain(): void {
+    if (!this.closed) this.sock.drain();
+  }
+
   /** Lets the process exit while the subscription is open. */
   unref(): void {
     if (!this.closed) this.sock.unref();

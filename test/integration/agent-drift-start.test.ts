@@ -92,7 +92,13 @@ describe.skipIf(!isRoot)('the agent repairs what changed before it watched its n
         execFileSync('ip', ['-n', ns, 'link', 'del', deleted!]);
         for (const t0 = Date.now(); seen.length < 4 && Date.now() - t0 < 10_000;) await sleep(20);
         expect(seen[3]).toMatchObject({ trigger: 'drift', result: 'ok' });
-        expect(seen[3].drift).toContain(`link ${deleted} deleted`);
+        // The kernel first says the port went down, then that it is gone: the
+        // first is drift, and whether the second is heard before the repair
+        // sync starts (then it is held, and the sync's end finds the tap back)
+        // depends on the 200 ms between syncs' starts, i.e. on the load.
+        expect(seen[3].drift, JSON.stringify(seen[3].drift)).toSatisfy(
+          (d?: string[]) => !!d?.some((r) => r === `link ${deleted} deleted` || r === `link ${deleted} down`),
+        );
       } finally {
         await a.stop();
         await store.close();

@@ -2,8 +2,8 @@
 // src/netlink/subscription.ts), against the kernel in throw-away namespaces:
 // notifications arrive as whole messages in order, carry the port id of the
 // socket that made the change, ENOBUFS becomes a 'lost' item and the socket
-// keeps working, close() stops delivery at once and leaks no fd, one
-// namespace's subscription sees nothing of another's, and an open
+// keeps working, drain() reads at once, close() stops delivery at once and
+// leaks no fd, one namespace's subscription sees nothing of another's, and an open
 // subscription keeps the process alive unless unref'd.
 import { execFile, spawn } from 'node:child_process';
 import { readdirSync } from 'node:fs';
@@ -137,6 +137,29 @@ describe.skipIf(!isRoot)('netlink subscriptions (root)', () => {
       await sleep(100);
       expect(calls).toHaveLength(1);
       expect(sub.fd).toBe(-1);
+    });
+  });
+
+  it('drain() delivers what is queued before it returns, paused or not; nothing twice', async () => {
+    await withNetns(async (ns) => {
+      const { sub, items, errors } = collect(ns, [RTNLGRP_LINK]);
+      try {
+        sub.pause();
+        // A synchronous child: the loop does not turn, so only drain() can read these.
+        nsExec(ns, 'ip', ['link', 'add', 'dr0', 'type', 'bridge']);
+        nsExec(ns, 'ip', ['link', 'add', 'dr1', 'type', 'bridge']);
+        expect(items).toEqual([]);
+        sub.drain();
+        expect(messages(items, RTM_NEWLINK).length).toBeGreaterThanOrEqual(2);
+        const n = items.length;
+        sub.drain();
+        sub.resume();
+        await sleep(100);
+        expect(items.length).toBe(n);
+        expect(errors).toEqual([]);
+      } finally {
+        sub.close();
+      }
     });
   });
 

@@ -131,10 +131,16 @@ describe.skipIf(!isRoot)('one exchange for the joined phases (root)', () => {
           return (push.value as Journal['push']).call(this, step);
         },
       });
+      // A batch this small goes out from the JavaScript thread (exchangeSync); a larger one through exchange().
       const exchange = h.nft.conn.exchange.bind(h.nft.conn);
       h.nft.conn.exchange = (...args: Parameters<typeof exchange>) => {
         journaled.push(entries);
         return exchange(...args);
+      };
+      const exchangeSync = h.nft.conn.exchangeSync.bind(h.nft.conn);
+      h.nft.conn.exchangeSync = (...args: Parameters<typeof exchangeSync>) => {
+        journaled.push(entries);
+        return exchangeSync(...args);
       };
       try {
         const tx = h.transaction();
