@@ -69,6 +69,8 @@ export class Agent extends EventEmitter<AgentEvents> {
   private readonly warm: WarmUp;
   /** The namespace is watched, and the check of what changed before has not run yet (drift-catch-up.ts). */
   private catchUpDue = false;
+  /** The conntrack step of the sync that runs (applyRole's conntrackAfter), started once it has ended. */
+  private conntrackDue?: () => Promise<unknown>;
 
   constructor(private readonly opts: AgentOptions) {
     super();
@@ -288,6 +290,10 @@ export class Agent extends EventEmitter<AgentEvents> {
     for (const what of ended) this.onDrift({ kind: 'drift', what });
     if (out.result === 'ok') this.warm.afterSync();
     if (this.catchUpDue) setImmediate(() => void this.catchUp());
+    // Only now: side work asked for while the sync still runs (settle() above awaits) would not run at all.
+    const ct = this.conntrackDue;
+    this.conntrackDue = undefined;
+    if (ct) this.afterConntrack(ct);
     return out;
   }
 
@@ -447,7 +453,8 @@ export class Agent extends EventEmitter<AgentEvents> {
     if (!r.delta || r.delta.fdb) this.wantedFdb = wantedFdbAfter(d, r.delta);
     if (r.dhcp) this.dnsmasqPid = r.dhcp.pid;
     if (r.dhcp?.background) this.afterDhcp(r.dhcp.background);
-    if (r.conntrackAfter) this.afterConntrack(r.conntrackAfter);
+    // Side work of this sync, started when the sync has ended (run()).
+    if (r.conntrackAfter) this.conntrackDue = r.conntrackAfter;
     const failed = this.incrementalFailed;
     this.incrementalFailed = undefined;
     return appliedResult(version, r, failed);
