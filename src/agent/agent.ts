@@ -16,9 +16,7 @@ import type { Netns } from '../sys/netns-path.js';
 import { Backoff } from './backoff.js';
 import { Coalescer } from './coalesce.js';
 import { MAX_REASONS, appliedResult, invalidOf, oneLine } from './result.js';
-import { versionChange, type PeerChange } from './relevance.js';
-import { syncPeers } from './peer-sync.js';
-import { syncCcInstances } from './cc-sync.js';
+import { quickSync } from './quick-sync.js';
 import { WarmUp } from './warm-up.js';
 import { nowMs, phase, phaseCount, phasesOn, phasesSince } from '../util/phases.js';
 import { NetnsEvents } from './netns-events.js';
@@ -359,56 +357,37 @@ export class Agent extends EventEmitter<AgentEvents> {
   }
 
   /**
-   * A new store version (nothing else asked for this sync) after a good sync,
-   * when relevance.ts proves the role's plan the same (recorded as applied:
-   * nothing planned or sent), or, on a node, different only by other nodes'
-   * instances of the groups it carries (peer-sync.ts: those FDB entries sent
-   * as they are). Undefined: the usual sync follows (a full one at once if
-   * the peer-only one failed).
+   * A new store version (nothing else asked for this sync) after a good sync
+   * that needs no plan of the role (quick-sync.ts): recorded as applied, or
+   * its instances' entries sent as they are. Undefined: the usual sync
+   * follows (a full one at once if the quick one failed).
    */
   private async quick(version: string, state: AllocatedState, triggers: SyncTrigger[]): Promise<ReturnType<Agent['recordOnly']> | undefined> {
     const snapshot = this.snapshot;
     if (!snapshot || !this.applied || !triggers.every((t) => t === 'store')) return undefined;
-    const v = versionChange(this.applied.state, state, this.role);
-    if (v.kind === 'same') return this.recordOnly(version, state);
-    if (v.kind === 'instances' && this.role.role === 'cc') return this.quickCc(version, state, snapshot, v.instances);
-    if (v.kind !== 'peers' || this.role.role !== 'nc') return undefined;
-    // The interfaces known, the VXLAN devices among them after a peer sync: trusted only while link events are watched.
-    const { epoch, interfaces } = this.interfaces.take();
-    const known = this.driftSource ? interfaces : undefined;
-    try {
-      const r = await syncPeers(this.handleNow(), snapshot, this.applied.state, state, this.role.node, v.peers, known);
-      const now = r ? r.known : known;
-      // Valid for the next sync unless a link event named one meanwhile (record's epoch).
-      if (this.driftSource && now) this.interfaces.record(epoch, now);
-      if (!r) return undefined;
-      // (Instances whose entries come to the same: nothing sent, as for a version that does not concern it.)
-      if (!r.delta.fdb) return this.recordOnly(version, state);
-      this.snapshot = r.snapshot;
-      return { ...this.applyVersion(version, state, r), peers: true };
-    } catch (err) {
+    const q = await quickSync(
+      {
+        handle: () => this.handleNow(),
+        role: this.role,
+        applied: this.applied.state,
+        snapshot,
+        interfaces: this.interfaces,
+        watched: this.driftSource !== undefined,
+        ...(this.netns !== undefined ? { netns: this.netns } : {}),
+        ...(this.opts.dhcpOptions ? { dhcpOptions: this.opts.dhcpOptions } : {}),
+      },
+      state,
+    );
+    if (!q) return undefined;
+    if (q.kind === 'same') return this.recordOnly(version, state);
+    if (q.kind === 'failed') {
       this.snapshot = undefined;
-      this.incrementalFailed = oneLine(err);
+      this.incrementalFailed = q.error;
       return undefined;
     }
-  }
-
-  /** The CC's instance-only sync (cc-sync.ts); undefined: the usual sync follows (a full one at once if this one failed). */
-  private async quickCc(version: string, state: AllocatedState, snapshot: AppliedSnapshot, change: PeerChange) {
-    if (!this.applied || this.role.role !== 'cc') return undefined;
-    const opts = { ...(this.netns !== undefined ? { netns: this.netns } : {}), ...(this.opts.dhcpOptions ? { dhcpOptions: this.opts.dhcpOptions } : {}) };
-    try {
-      const r = await syncCcInstances(this.handleNow(), snapshot, this.applied.state, state, this.role.cluster, change, opts);
-      if (!r) return undefined;
-      this.snapshot = r.snapshot;
-      return { ...this.applyVersion(version, state, r), instances: true as const };
-    } catch (err) {
-      // A version DHCP's checks refuse (nothing sent): the full apply refuses it too, naming the field.
-      if (err instanceof ValidationError) return undefined;
-      this.snapshot = undefined;
-      this.incrementalFailed = oneLine(err);
-      return undefined;
-    }
+    this.snapshot = q.r.snapshot;
+    const out = this.applyVersion(version, state, q.r);
+    return q.via === 'peers' ? { ...out, peers: true } : { ...out, instances: true };
   }
 
   private recordOnly(version: string, state: AllocatedState): Omit<SyncResult, 'seq' | 'trigger' | 'triggers'> {
