@@ -23,6 +23,14 @@ export interface DhcpServerOptions {
   stopTimeoutMs?: number;
 }
 
+export interface UpdateOptions {
+  /**
+   * Called once a fresh dnsmasq has been spawned with its files written, before
+   * update() waits for it to report them loaded (a caller can overlap that wait).
+   */
+  onSpawn?: (pid: number) => void;
+}
+
 /** 'hosts': hosts only added, written to the hosts directory dnsmasq reads without SIGHUP (updateHosts). */
 export type UpdateAction = 'start' | 'reload' | 'restart' | 'unchanged' | 'stopped' | 'hosts';
 

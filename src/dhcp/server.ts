@@ -22,35 +22,27 @@
 //   does not happen in the ordinary run/terminate cycle.
 // - instances only added (the agent's incremental sync, updateHosts): one file
 //   each in the hosts directory, which dnsmasq reads at once without SIGHUP
-//   (hosts-dir.ts); removals are reloaded after, off the caller's path.
+//   (hosts-dir.ts); removals are reloaded after, off the caller's path, with
+//   only the changed hosts checked again (after-hosts.ts).
 // Never kill -9 and restart as Eucalyptus did.
 import type { ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import { mkdir, unlink } from 'node:fs/promises';
-import { ValidationError } from '../errors.js';
-import {
-  findRunning,
-  isOurDnsmasq,
-  logOffset,
-  PRIVATE_FILE_MODE,
-  resolveDnsmasq,
-  startDnsmasq,
-  stopPid,
-  waitLoaded,
-  type DaemonConfig,
-  type Stopped,
-} from './daemon.js';
+import { findRunning, isOurDnsmasq, logOffset, PRIVATE_FILE_MODE, startDnsmasq, stopPid, waitLoaded, type DaemonConfig, type Stopped } from './daemon.js';
 import { DhcpError, DhcpValidationError } from './errors.js';
+import { afterHosts, dropIndex } from './after-hosts.js';
+import { nextChange, serialOn } from './dir-queue.js';
 import { lastLines, ownedRoot, plantedLinks, prepareDir, readFrom, readIfExists, writeStateFile as writeFile } from './files.js';
-import { leaseConflicts, parseLeases, pruneLeases } from './leases.js';
-import { clearHostFiles, hostFilesWithin, hostsDirReady, leaseTaken, needsReload, readSmall, writeHostFiles, type HostChange } from './hosts-dir.js';
+import { pruneLeases } from './leases.js';
+import { clearHostFiles, hostsDirReady, leaseTaken, needsReload, readSmall, writeHostFiles, type HostChange } from './hosts-dir.js';
+import { decide, markLoaded } from './loaded.js';
 import { dnsmasqPaths, renderNormalized } from './render.js';
-import { netnsProblem, resolveTarget } from './target.js';
-import type { DhcpFileChange, DhcpPlan, DhcpServerOptions, DhcpStatus, ExitInfo, StopResult, UpdateResult } from './server-types.js';
+import { fileChanges, planChecks, stateFiles } from './plan.js';
+import { resolveTarget } from './target.js';
+import type { DhcpPlan, DhcpServerOptions, DhcpStatus, ExitInfo, StopResult, UpdateOptions, UpdateResult } from './server-types.js';
 import type { DhcpNetwork, DnsmasqFiles, DnsmasqPaths, NormalizedNetwork } from './types.js';
 export type { HostChange } from './hosts-dir.js';
 import { normalizeNetworks } from './validate.js';
-import { fingerprint } from '../util/fingerprint.js';
 
 export type {
   DhcpFileChange,
@@ -61,40 +53,18 @@ export type {
   PlannedAction,
   StopResult,
   UpdateAction,
+  UpdateOptions,
   UpdateResult,
 } from './server-types.js';
 
-/** One queue per state directory, shared by every DhcpServer on it (an agent makes one per sync). */
-const queues = new Map<string, Promise<unknown>>();
-/** Per state directory, how many host changes updateHosts made (a later one's rewrite covers an earlier one's). */
-const changes = new Map<string, number>();
 /** How long after updateHosts what follows it starts. */
 const AFTER_MS = 50;
-
-// What the marker records of the files dnsmasq confirmed loading (not node:crypto's SHA-256: util/fingerprint.ts says why).
-const digestOf = (f: DnsmasqFiles): string => fingerprint(f.config, f.hosts, f.opts);
 
 /**
  * Supervises one dnsmasq serving DHCP networks in one namespace.
  *
  * Emits 'exit' (ExitInfo) when a dnsmasq it started exits without being asked.
  */
-export interface UpdateOptions {
-  /**
-   * Called once a fresh dnsmasq has been spawned with its files written, before
-   * update() waits for it to report them loaded (a caller can overlap that wait).
-   */
-  onSpawn?: (pid: number) => void;
-}
-
-/** What update() will do (a PlannedAction), with the running pid where the action needs one. */
-type Decision =
-  | { action: 'start' }
-  | { action: 'unchanged' }
-  | { action: 'stop'; pid: number }
-  | { action: 'restart'; pid: number; reason: string }
-  | { action: 'reload'; pid: number };
-
 export class DhcpServer extends EventEmitter {
   readonly netns?: string | number;
   readonly paths: DnsmasqPaths;
@@ -126,15 +96,7 @@ export class DhcpServer extends EventEmitter {
 
   /** Runs one operation on this state directory at a time, in call order (across DhcpServer objects). */
   private serial<T>(fn: () => Promise<T>): Promise<T> {
-    const dir = this.paths.dir;
-    const run = (queues.get(dir) ?? Promise.resolve()).then(fn, fn);
-    const tail = run.then(
-      () => undefined,
-      () => undefined,
-    );
-    queues.set(dir, tail);
-    void tail.then(() => queues.get(dir) === tail && queues.delete(dir));
-    return run;
+    return serialOn(this.paths.dir, fn);
   }
 
   /** The pid of the running dnsmasq: our child, or the one in the pid file if it is verifiably ours. */
@@ -178,49 +140,17 @@ export class DhcpServer extends EventEmitter {
    * itself) and throws one DhcpValidationError naming every problem.
    */
   async plan(networks: DhcpNetwork[]): Promise<DhcpPlan> {
-    const problems: ValidationError[] = [];
-    let nets: NormalizedNetwork[] = [];
-    try {
-      nets = normalizeNetworks(networks);
-      this.planned = { input: networks, nets };
-    } catch (err) {
-      if (!(err instanceof ValidationError)) throw err;
-      problems.push(err);
-    }
-    const t = { dir: this.paths.dir, ...(this.cfg.netnsPath !== undefined ? { netnsPath: this.cfg.netnsPath } : {}) };
-    const ns = nets.length ? netnsProblem(t) : undefined;
-    if (ns !== undefined) problems.push(new ValidationError('netns', this.netns, ns));
-    const dir = await prepareDir(this.paths.dir, ownedRoot(this.paths.dir), false);
-    if (dir !== undefined) problems.push(new ValidationError('stateDir', this.paths.dir, dir));
-    for (const link of await plantedLinks(this.fileList())) {
-      problems.push(new ValidationError('stateDir', this.paths.dir, `${link} is a symbolic link: eucanet does not follow links in its state directory`));
-    }
-    if (nets.length) {
-      try {
-        resolveDnsmasq(this.cfg.dnsmasqPath);
-      } catch (err) {
-        problems.push(new ValidationError('dnsmasq', this.cfg.dnsmasqPath ?? 'dnsmasq', (err as Error).message));
-      }
-    }
+    const { nets, problems } = await planChecks(networks, this.cfg, this.netns);
     if (problems.length) throw new DhcpValidationError(problems);
     const files = renderNormalized(nets, this.paths, { logDhcp: this.logDhcp });
-    // update() of the same networks writes these files: rendered once.
-    if (this.planned?.nets === nets) this.planned.files = files;
+    // update() of the same networks (this array) is not normalised nor rendered again.
+    this.planned = { input: networks, nets, files };
     const pid = await this.runningPid();
-    const d = await this.decide(files, nets, pid);
-    const changes: DhcpFileChange[] = [];
-    for (const [path, text] of [
-      [this.paths.config, files.config],
-      [this.paths.hosts, files.hosts],
-      [this.paths.opts, files.opts],
-    ] as const) {
-      const now = await readIfExists(path);
-      changes.push({ path, change: now === undefined ? 'create' : now === text ? 'unchanged' : 'update' });
-    }
+    const d = await decide(this.paths, files, nets, pid);
     const out: DhcpPlan = {
       action: d.action,
       stateDir: this.paths.dir,
-      files: changes,
+      files: await fileChanges(this.paths, files),
       networks: nets.length,
       hosts: nets.reduce((n, x) => n + x.hosts.length, 0),
     };
@@ -249,13 +179,14 @@ export class DhcpServer extends EventEmitter {
 
   /** update()'s work, in the directory's queue. */
   private async bring(nets: NormalizedNetwork[], files: DnsmasqFiles, opts: UpdateOptions): Promise<UpdateResult> {
+    dropIndex(this.paths.dir);
     const bad = await prepareDir(this.paths.dir, ownedRoot(this.paths.dir), true);
     if (bad !== undefined) throw new DhcpError('ESTATEDIR', `state directory ${this.paths.dir}: ${bad}`);
-    const links = await plantedLinks(this.fileList());
+    const links = await plantedLinks(stateFiles(this.paths));
     if (links.length)
       throw new DhcpError('ESTATEDIR', `state directory ${this.paths.dir}: ${links.join(', ')} is a symbolic link: eucanet does not follow links there`);
     const pid = await this.runningPid();
-    const d = await this.decide(files, nets, pid);
+    const d = await decide(this.paths, files, nets, pid);
     switch (d.action) {
       case 'stop':
         await this.stopOne(d.pid);
@@ -302,33 +233,30 @@ export class DhcpServer extends EventEmitter {
       return pid;
     });
     if (pid === undefined) return this.update(networks);
-    const background: Promise<Error | undefined> = this.later(networks, pid, change.del.length > 0).then(
+    const background: Promise<Error | undefined> = this.later(networks, pid, change).then(
       () => undefined,
       (err: unknown) => (err instanceof Error ? err : new Error(String(err))),
     );
     return { action: 'hosts', pid, added: change.add.length, removed: change.del.length, background };
   }
 
-  /** After hosts were only added: the hosts file and the marker say what dnsmasq now serves (no SIGHUP). */
   /**
-   * What follows updateHosts, queued at once (so that it runs before any
-   * later change of the directory) but started a little later (its rendering
-   * of every host is not on the caller's path): a reload when hosts were
-   * removed; otherwise, unless a later change will do it, the hosts file and
-   * the marker rewritten (no SIGHUP: dnsmasq serves these hosts already).
+   * What follows updateHosts (after-hosts.ts), queued at once (so that it runs
+   * before any later change of the directory) but started a little later (its
+   * rendering of every host is not on the caller's path).
    */
-  private later(networks: DhcpNetwork[], pid: number, reload: boolean): Promise<unknown> {
-    const dir = this.paths.dir;
-    const gen = (changes.get(dir) ?? 0) + 1;
-    changes.set(dir, gen);
+  private later(networks: DhcpNetwork[], pid: number, change: HostChange): Promise<unknown> {
+    const last = nextChange(this.paths.dir);
     return this.serial(async () => {
       await new Promise((r) => setTimeout(r, AFTER_MS));
-      if (!reload && changes.get(dir) !== gen) return;
-      const nets = normalizeNetworks(networks);
-      const files = renderNormalized(nets, this.paths, { logDhcp: this.logDhcp });
-      if (reload) return this.bring(nets, files, {});
-      await writeFile(this.paths.hosts, files.hosts);
-      if ((await this.runningPid()) === pid) await this.markLoaded(files, pid);
+      const site = {
+        paths: this.paths,
+        logDhcp: this.logDhcp,
+        runningPid: () => this.runningPid(),
+        bring: (nets: NormalizedNetwork[], files: DnsmasqFiles) => this.bring(nets, files, {}),
+        reload: (files: DnsmasqFiles, nets: NormalizedNetwork[], p: number, opts: boolean) => this.reload(files, nets, p, opts),
+      };
+      return afterHosts(site, networks, pid, change, last());
     });
   }
 
@@ -342,6 +270,7 @@ export class DhcpServer extends EventEmitter {
   /** Stops the running dnsmasq (ours or attached): SIGTERM, then a bounded wait. */
   stop(): Promise<StopResult> {
     return this.serial(async () => {
+      dropIndex(this.paths.dir);
       const pid = await this.runningPid();
       if (pid === undefined) return { stopped: false };
       const s = await this.stopOne(pid);
@@ -349,38 +278,10 @@ export class DhcpServer extends EventEmitter {
     });
   }
 
-  private fileList(): string[] {
-    const p = this.paths;
-    return [p.config, p.hosts, p.hostsDir, p.opts, p.leases, p.pid, p.log, `${p.log}.1`, p.loaded];
-  }
-
-  private async decide(files: DnsmasqFiles, nets: NormalizedNetwork[], pid: number | undefined): Promise<Decision> {
-    if (nets.length === 0) return pid !== undefined ? { action: 'stop', pid } : { action: 'unchanged' };
-    if (pid === undefined) return { action: 'start' };
-    const reason = await this.restartReason(files, nets);
-    if (reason !== undefined) return { action: 'restart', pid, reason };
-    return (await this.isLoaded(files, pid)) ? { action: 'unchanged' } : { action: 'reload', pid };
-  }
-
-  /**
-   * True when dnsmasq `pid` has confirmed loading exactly `files`: the marker
-   * written after its confirmation names this pid and these files' digest, and
-   * the files on disk are these.
-   */
-  private async isLoaded(files: DnsmasqFiles, pid: number): Promise<boolean> {
-    const marker = (await readIfExists(this.paths.loaded))?.trim().split(' ');
-    if (marker?.[0] !== String(pid) || marker[1] !== digestOf(files)) return false;
-    if ((await readIfExists(this.paths.hosts)) !== files.hosts || (await readIfExists(this.paths.opts)) !== files.opts) return false;
-    return hostFilesWithin(this.paths.hostsDir, files.hosts);
-  }
-
-  private markLoaded(files: DnsmasqFiles, pid: number): Promise<void> {
-    return writeFile(this.paths.loaded, `${pid} ${digestOf(files)}\n`);
-  }
-
-  private async reload(files: DnsmasqFiles, nets: NormalizedNetwork[], pid: number): Promise<UpdateResult> {
+  /** The files written (the options file unless `opts` is false: the caller knows it unchanged), then SIGHUP and its confirmation awaited. */
+  private async reload(files: DnsmasqFiles, nets: NormalizedNetwork[], pid: number, opts = true): Promise<UpdateResult> {
     await writeFile(this.paths.hosts, files.hosts);
-    await writeFile(this.paths.opts, files.opts);
+    if (opts) await writeFile(this.paths.opts, files.opts);
     // The hosts file holds every host now; a file left in the directory would bring a removed one back.
     await this.hostsDirReady();
     await clearHostFiles(this.paths.hostsDir);
@@ -393,23 +294,8 @@ export class DhcpServer extends EventEmitter {
       return { action: 'start', pid: await this.startFresh(files, nets), previousPid: pid };
     }
     await waitLoaded(this.cfg, pid, offset, this.readyTimeoutMs, 'reloading after SIGHUP');
-    await this.markLoaded(files, pid);
+    await markLoaded(this.paths, files, pid);
     return { action: 'reload', pid };
-  }
-
-  /** Why SIGHUP cannot bring the running dnsmasq to `files`, or undefined if it can. */
-  private async restartReason(files: DnsmasqFiles, nets: NormalizedNetwork[]): Promise<string | undefined> {
-    // The config file on disk is the one the running dnsmasq read: it is only
-    // written while no dnsmasq runs (startFresh).
-    if ((await readIfExists(this.paths.config)) !== files.config) {
-      return 'the main configuration changed (interfaces, ranges or lease times), and dnsmasq reads it only at start';
-    }
-    const conflicts = leaseConflicts(parseLeases((await readIfExists(this.paths.leases)) ?? ''), nets);
-    if (conflicts.length) {
-      const c = conflicts[0];
-      return `${c.ip} is given to a new MAC but ${c.mac} still holds a lease on it, and dnsmasq does not take a lease back on SIGHUP`;
-    }
-    return undefined;
   }
 
   /** Writes every file, with only the leases that still match a host, and starts dnsmasq. No dnsmasq may be running. */
@@ -422,7 +308,7 @@ export class DhcpServer extends EventEmitter {
       this.lastExit = { pid, code, signal, logTail: this.logTail(10) };
       this.emit('exit', this.lastExit);
     });
-    await this.markLoaded(files, pid);
+    await markLoaded(this.paths, files, pid);
     return pid;
   }
 

@@ -129,6 +129,19 @@ function normalizeHost(h: unknown, net: string, i: number, b: Block, subnet: str
   return out;
 }
 
+/**
+ * One host of an already normalised network, checked as normalizeNetworks
+ * checks it but for its uniqueness among the others (the caller's: the hosts
+ * index, hosts-index.ts). `net` and `i` only name it in an error.
+ */
+export function normalizeOneHost(h: unknown, nn: NormalizedNetwork, net: string, i: number): NormalizedNetwork['hosts'][number] {
+  const network = ipv4ToInt(nn.network);
+  const b: Block = { network, prefix: nn.prefix, last: network + nn.size - 1 };
+  const ctx: Ctx = { macs: new Seen('MAC', '.mac'), ips: new Seen('address', '.ip'), names: new Seen('hostname', '.hostname') };
+  const { n: _n, ...out } = normalizeHost(h, net, i, b, `${nn.network}/${nn.prefix}`, ipv4ToInt(nn.gateway), ctx);
+  return out;
+}
+
 /** A host's MAC, checked (not multicast, not all zeros) and in lower case. */
 function macOf(v: unknown, net: string, i: number): string {
   let macBytes: Uint8Array;

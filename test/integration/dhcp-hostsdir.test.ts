@@ -4,11 +4,14 @@
 // lease); a removed host is forgotten by the reload that follows; an address
 // given to a new MAC goes through a reload at once (dnsmasq would refuse the
 // new file while the old entry is loaded), and the new MAC gets the address.
-import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+// Changes in a row are checked against the hosts index (after-hosts.ts), which
+// must leave exactly the files a full update writes, and be set aside when
+// the marker on disk is not the one it wrote.
+import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { DhcpServer, type DhcpHost, type DhcpNetwork } from '../../src/dhcp/index.js';
+import { DhcpServer, renderDnsmasq, type DhcpHost, type DhcpNetwork } from '../../src/dhcp/index.js';
 import { open, type Handle } from '../../src/handle.js';
 import { addon } from '../../src/native.js';
 import { availableDhcpClient, runDhcpClient } from '../helpers/dhcp-client.js';
@@ -22,6 +25,8 @@ const H: Record<string, DhcpHost> = {
   b: { mac: 'd0:0d:0a:01:05:03', ip: '10.1.5.3', hostname: 'i-b' },
   // b's address for another MAC (another instance).
   c: { mac: 'd0:0d:0a:01:05:33', ip: '10.1.5.3', hostname: 'i-c' },
+  d: { mac: 'd0:0d:0a:01:05:04', ip: '10.1.5.4', hostname: 'i-d' },
+  e: { mac: 'd0:0d:0a:01:05:05', ip: '10.1.5.5', hostname: 'i-e' },
 };
 const net = (...hosts: DhcpHost[]): DhcpNetwork[] => [{ interface: 'eucabr15', subnet: '10.1.5.0/27', gateway: '10.1.5.1', dns: ['192.168.32.1'], hosts }];
 
@@ -105,6 +110,34 @@ describe.skipIf(!ok)('DHCP hosts added through the hosts directory (root, real d
       expect(r.pid).toBe(start.pid);
       expect(readFileSync(server.paths.hosts, 'utf8')).toContain(`${H.c.mac},${H.c.ip},i-c\n`);
       expect(await runDhcpClient(ic)).toMatchObject({ ip: H.c.ip, hostname: 'i-c' });
+    });
+  }, 60_000);
+
+  it('changes in a row (the hosts index): a removed host is forgotten, the files are what a full update writes, a foreign marker sets the index aside', async () => {
+    await withLab(async ({ server, instance }) => {
+      const start = await server.update(net(H.a));
+      const ib = await instance('vb', H.b.mac);
+      const inode = (p: string) => statSync(p).ino;
+      // The first change's step normalises every host and keeps the index; the next ones use it.
+      expect(await (await server.updateHosts(net(H.a, H.b), { add: [H.b], del: [] })).background).toBeUndefined();
+      expect(await (await server.updateHosts(net(H.a, H.b, H.d), { add: [H.d], del: [] })).background).toBeUndefined();
+      expect(await runDhcpClient(ib)).toMatchObject({ ip: H.b.ip, hostname: 'i-b' });
+      const opts = inode(server.paths.opts);
+      const removed = await server.updateHosts(net(H.a, H.d), { add: [], del: [H.b] });
+      expect(await removed.background).toBeUndefined();
+      // The index's reload leaves the options file alone (only hosts changed) and dnsmasq forgets b.
+      expect(inode(server.paths.opts)).toBe(opts);
+      expect(readdirSync(server.paths.hostsDir)).toEqual([]);
+      expect(readFileSync(server.paths.hosts, 'utf8')).toBe(renderDnsmasq(net(H.a, H.d), { stateDir: server.paths.dir }).hosts);
+      await expect(runDhcpClient(ib, 'eth0', { attempts: 2, configure: false })).rejects.toThrow(/no lease/);
+
+      // Another process's marker: the index is not trusted, the removal is judged in full (the options file rewritten).
+      expect(await (await server.updateHosts(net(H.a, H.d, H.e), { add: [H.e], del: [] })).background).toBeUndefined();
+      writeFileSync(server.paths.loaded, `${start.pid} 0-0000000000000000\n`);
+      const again = await server.updateHosts(net(H.a, H.e), { add: [], del: [H.d] });
+      expect(await again.background).toBeUndefined();
+      expect(inode(server.paths.opts)).not.toBe(opts);
+      expect(await server.update(net(H.a, H.e))).toEqual({ action: 'unchanged', pid: start.pid });
     });
   }, 60_000);
 });
