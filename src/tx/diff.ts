@@ -279,12 +279,22 @@ export function diffState(cur: KernelState, want: DesiredState, scope?: OwnerSco
 
 /** The names of the links and addresses a desired state wants, for owner.ts foreignObjects. */
 export function wantedNames(want: DesiredState): Wanted {
-  const links = new Set([...(want.links ?? []), ...(want.ports ?? [])].map((l) => l.name));
-  const addresses = new Set(
-    (want.addresses ?? []).map((a) => {
-      const c = parseCidr('address', a.address);
-      return `${bytesToIp(c.bytes)}/${c.prefix} on ${String(a.dev)}`;
-    }),
-  );
-  return { links, addresses };
+  // Each set made on first use: foreignObjects asks only about unscoped
+  // objects (an older eucanet's), and a fresh namespace has none, while a
+  // CC's thousand addresses cost a parse and a format each.
+  let links: Set<string> | undefined;
+  let addresses: Set<string> | undefined;
+  return {
+    get links() {
+      return (links ??= new Set([...(want.links ?? []), ...(want.ports ?? [])].map((l) => l.name)));
+    },
+    get addresses() {
+      return (addresses ??= new Set(
+        (want.addresses ?? []).map((a) => {
+          const c = parseCidr('address', a.address);
+          return `${bytesToIp(c.bytes)}/${c.prefix} on ${String(a.dev)}`;
+        }),
+      ));
+    },
+  };
 }

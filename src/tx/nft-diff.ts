@@ -239,10 +239,13 @@ export function diffNft(cur: Current, want: DesiredNft, b: NftSink, wantPairs?: 
   for (const c of want.chains) {
     const k = okey(c);
     const rules = wantRules.get(k) ?? [];
-    const texts = rules.map((r) => ruleText(r.family, desiredExprs(r), r.comment));
-    const same = JSON.stringify(texts) === JSON.stringify(haveRules.get(k) ?? []);
-    if (!fresh.has(k) && !refill.has(k) && same) continue;
-    if (!fresh.has(k) && !refill.has(k)) b.flushChain(c);
+    // A chain made or refilled now takes its rules whatever they are: only
+    // another is compared (its rules rendered), and flushed if it differs.
+    if (!fresh.has(k) && !refill.has(k)) {
+      const texts = rules.map((r) => ruleText(r.family, desiredExprs(r), r.comment));
+      if (JSON.stringify(texts) === JSON.stringify(haveRules.get(k) ?? [])) continue;
+      b.flushChain(c);
+    }
     for (const r of rules) b.addRule(r);
   }
 

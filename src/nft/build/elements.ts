@@ -160,7 +160,8 @@ function fastConcat(set: NftSet): ((input: ElementInput) => SetElement | undefin
     for (let i = 0; i < types.length; i++) {
       const b = parse(types[i], input[i]);
       if (!b || b.length !== types[i].len) return undefined;
-      b.copy(key, offsets[i]);
+      // Uint8Array's set, not Buffer's copy: no call into C++ per part (4000 of them for a node's 2000 concatenated elements).
+      key.set(b, offsets[i]);
     }
     return { key };
   };
