@@ -90,7 +90,7 @@ function cidrOf(s: AddressSpec): Cidr {
   if (had !== undefined) return had;
   const cidr = parseCidr('address', text);
   if (parsed.size >= PARSED_MAX) parsed.clear();
-  parsed.set(text as string, cidr);
+  parsed.set(text, cidr);
   return cidr;
 }
 
