@@ -72,19 +72,25 @@ export interface Address {
 }
 
 /**
- * Each spec's address as parsed when it was last validated. A transaction
- * validates an op as it is added (Transaction.add), and its request and its
- * undo (tx/commit.ts) validate the same spec again: the text is parsed once,
- * for as long as the spec holds the same string (every other field is checked
- * each time, as it is cheap).
+ * Address texts as parsed, by text. A transaction validates an op as it is
+ * added (Transaction.add), and its request and its undo (tx/commit.ts)
+ * validate the same spec again: the text is parsed once (every other field is
+ * checked each time, as it is cheap). Keyed by the text rather than by the
+ * spec (a WeakMap, before): a bring-up of N addresses made N new weak keys,
+ * which cost more than parsing. The parsed values are only read (the
+ * requests' encoders copy them into messages); the map is emptied when it
+ * reaches PARSED_MAX texts, which bounds what it keeps (about 1 MB).
  */
-const parsed = new WeakMap<AddressSpec, { text: string; cidr: Cidr }>();
+const parsed = new Map<string, Readonly<Cidr>>();
+const PARSED_MAX = 8192;
 
 function cidrOf(s: AddressSpec): Cidr {
-  const had = parsed.get(s);
-  if (had !== undefined && had.text === s.address) return had.cidr;
-  const cidr = parseCidr('address', s.address);
-  parsed.set(s, { text: s.address, cidr });
+  const text = s.address;
+  const had = typeof text === 'string' ? parsed.get(text) : undefined;
+  if (had !== undefined) return had;
+  const cidr = parseCidr('address', text);
+  if (parsed.size >= PARSED_MAX) parsed.clear();
+  parsed.set(text, cidr);
   return cidr;
 }
 

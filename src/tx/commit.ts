@@ -66,6 +66,8 @@ export class CommitRun {
   private readonly settle: number[] = [];
   /** The link snapshot, when it runs alongside the taps phase (prepare()). */
   private snapshotting?: Promise<void>;
+  /** The taps' addon call, started before anything else of the commit (makeTapsFirst()). */
+  private tapsMade?: ReturnType<typeof createTaps>;
   /** The nftables batch, encoded while an earlier phase waited for the kernel (encodeNft()). */
   private nftEncoded?: EncodedBatch;
   /** What follows the taps, to be built while they are made (planAfterTaps()). */
@@ -111,15 +113,41 @@ export class CommitRun {
   }
 
   /**
+   * Whether the taps of `ops` are made alongside the link snapshot (see
+   * prepare()): there are some, and the commit neither is one op on its own
+   * nor looks links up one by one (which happens before anything is made).
+   */
+  static tapsEarly(ops: readonly Op[], opts: RunOptions): boolean {
+    if (opts.single || !ops.some((op) => op.op === 'tap.add')) return false;
+    return !opts.lookup || ops.some((op) => op.op === 'link.add');
+  }
+
+  /**
+   * Starts the addon making `taps` (when tapsEarly()), before the commit
+   * orders its ops or asks for the snapshot: on a large commit those took
+   * milliseconds in which the kernel had nothing to do. The taps phase
+   * (startTaps()) then picks the call up.
+   */
+  makeTapsFirst(taps: Item<OpOf<'tap.add'>>[]): void {
+    this.tapsMade = createTaps(this.session, this.ctx, this.journal, taps);
+    // Awaited by taps(); a commit that fails before then must not leave it unhandled.
+    this.tapsMade.catch(() => undefined);
+  }
+
+  /** Waits for a makeTapsFirst() call no taps phase took up (a commit that failed before it): its taps are journaled then. */
+  async tapsLanded(): Promise<void> {
+    await this.tapsMade?.catch(() => undefined);
+  }
+
+  /**
    * The taps phase started right after prepare(), when the taps come first
    * and run alongside the snapshot (prepare() started it without waiting):
    * the addon makes them while the JavaScript thread encodes the rest.
    * Undefined when the taps must wait for prepare() (one op, lookups).
    */
-  startTaps(items: Item[]): Promise<void> | undefined {
+  startTaps(taps: Item<OpOf<'tap.add'>>[]): Promise<void> | undefined {
     if (!this.snapshotting) return undefined;
-    const taps = items.filter((it) => it.op.op === 'tap.add');
-    return taps.length ? this.taps(taps as Item<OpOf<'tap.add'>>[]) : undefined;
+    return taps.length ? this.taps(taps) : undefined;
   }
 
   private wrap(req: Request, index: number): Request {
@@ -225,7 +253,9 @@ export class CommitRun {
       this.afterTaps = undefined;
       if (plan) ({ links: this.earlyLinks, joined: this.earlyJoined } = buildEarly(this.session, this.ctx, plan, items, (req, i) => this.wrap(req, i)));
     });
-    const [snap, made] = await Promise.allSettled([snapped, createTaps(this.session, this.ctx, this.journal, items)]);
+    const making = this.tapsMade ?? createTaps(this.session, this.ctx, this.journal, items);
+    this.tapsMade = undefined;
+    const [snap, made] = await Promise.allSettled([snapped, making]);
     if (made.status === 'rejected') throw made.reason;
     const { requests, settle } = made.value;
     if (snapshot) await this.afterSnapshot(snap, items);

@@ -97,19 +97,22 @@ function afterTaps(byPhase: Map<Phase, Item[]>, joinable: (p: Phase) => boolean)
 export async function execute(s: Session, ops: readonly Op[], batch: Batch | undefined, opts: ExecuteOptions = {}): Promise<CommitStats> {
   const t0 = nowMs();
   const run = new CommitRun(s, opts);
-  const items = orderOps(ops);
+  // The taps are asked for first: ordering the rest and encoding it then overlap with the kernel's work.
+  const taps = CommitRun.tapsEarly(ops, opts) ? tapItems(ops) : [];
+  if (taps.length) run.makeTapsFirst(taps);
   let tapsEarly: Promise<void> | undefined;
   let nftSent = false;
-  const byPhase = new Map<Phase, Item[]>(PHASES.map((p) => [p, []]));
-  for (const it of items) byPhase.get(phaseOf(it.op))?.push(it);
-  // A renamed link is looked up by its new name only after the rename: such sets go on their own.
-  const renames = byPhase.get('sets')?.some((it) => it.op.op === 'link.set' && it.op.changes.name !== undefined);
-  const joinable = (p: Phase) => JOINABLE.has(p) && !(renames && p === 'sets');
   try {
+    const items = orderOps(ops);
+    const byPhase = new Map<Phase, Item[]>(PHASES.map((p) => [p, []]));
+    for (const it of items) byPhase.get(phaseOf(it.op))?.push(it);
+    // A renamed link is looked up by its new name only after the rename: such sets go on their own.
+    const renames = byPhase.get('sets')?.some((it) => it.op.op === 'link.set' && it.op.changes.name !== undefined);
+    const joinable = (p: Phase) => JOINABLE.has(p) && !(renames && p === 'sets');
     // The taps (made alongside the snapshot, when they come first) are started,
     // and the nftables batch is encoded while they or the first reads wait for the kernel.
     const prepared = run.prepare(items);
-    tapsEarly = run.startTaps(items);
+    tapsEarly = run.startTaps(taps);
     tapsEarly?.catch(() => undefined);
     // So are the link adds and the joined exchange that follow the taps (CommitRun.planAfterTaps).
     if (tapsEarly) run.planAfterTaps(afterTaps(byPhase, joinable));
@@ -153,6 +156,7 @@ export async function execute(s: Session, ops: readonly Op[], batch: Batch | und
     const e = err as Error & { opIndex?: number };
     // Taps still being made are journaled as they land: the rollback waits for them.
     await tapsEarly?.catch(() => undefined);
+    await run.tapsLanded();
     const report = await run.journal.rollback(s.rtnl, (step) =>
       step.kind === 'request' && step.opIndex === opts.failUndoOp ? new FaultRequest(step.req) : undefined,
     );
@@ -164,6 +168,15 @@ export async function execute(s: Session, ops: readonly Op[], batch: Batch | und
     run.ctx.release();
   }
   return { ...run.stats, ms: nowMs() - t0 };
+}
+
+/** The tap.add ops of `ops` with their indexes, in order: the taps phase of orderOps(). */
+function tapItems(ops: readonly Op[]): Item<OpOf<'tap.add'>>[] {
+  const out: Item<OpOf<'tap.add'>>[] = [];
+  ops.forEach((op, index) => {
+    if (op.op === 'tap.add') out.push({ op, index });
+  });
+  return out;
 }
 
 /**
