@@ -36,7 +36,8 @@ export interface NcSync {
  * Applies an own-instance version to node `node`, whose last sync applied
  * `prev` with `snapshot`. Undefined when the change is not one
  * ncInstanceChange makes, or when it would touch more than the ports, set
- * elements and FDB (the caller plans in full).
+ * elements and FDB (the caller plans in full). A rehearsal (`rehearse`: the
+ * agent's warm-up) plans as far as the commit and stops there: nothing sent.
  */
 export async function syncNcInstances(
   h: Handle,
@@ -45,6 +46,7 @@ export async function syncNcInstances(
   next: AllocatedState,
   node: string,
   change: PeerChange,
+  rehearse = false,
 ): Promise<NcSync | undefined> {
   const c = ncInstanceChange(snapshot, prev, next, node, [...change.removed, ...change.added]);
   if (!c) return undefined;
@@ -59,11 +61,27 @@ export async function syncNcInstances(
   phase('plan');
   // Only the changed ports are asked about (and, through them, their bridges).
   const want: DesiredState = { ...c.desired, links: [], ports: (c.desired.ports ?? []).filter((p) => delta.ports.has(p.name)) };
-  const r = await reconcile(h, want, {
-    scope: roleScope('nc'),
-    ...ownerNames,
-    only: delta,
-    onPlan: (p) => checkRoleConflict('nc', p, false),
-  });
-  return { desired: c.desired, delta, ops: r.ops, snapshot: { ...snapshot, desired: c.desired } };
+  const out = { desired: c.desired, delta, ops: 0, snapshot: { ...snapshot, desired: c.desired } };
+  try {
+    const r = await reconcile(h, want, {
+      scope: roleScope('nc'),
+      ...ownerNames,
+      only: delta,
+      onPlan: (p) => {
+        checkRoleConflict('nc', p, false);
+        if (rehearse) throw new Rehearsed();
+      },
+    });
+    return { ...out, ops: r.ops };
+  } catch (err) {
+    if (err instanceof Rehearsed) return out;
+    throw err;
+  }
+}
+
+/** Stops a rehearsal (the agent's warm-up: `rehearse`) before its commit: nothing is sent. */
+class Rehearsed extends Error {
+  constructor() {
+    super('rehearsal: stopped before the commit');
+  }
 }
