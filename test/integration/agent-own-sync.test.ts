@@ -65,27 +65,31 @@ async function fullFindsNothing(agent: Agent, ns: string): Promise<void> {
 describe.skipIf(!isRoot)("the NC agent applies its own instances' versions by their ports and set elements alone (root)", () => {
   for (const segmentation of ['vlan', 'vxlan']) {
     // (VLAN needs 802.1Q: skipped on a kernel without it, as the VLAN lane's tests are.)
-    it.skipIf(segmentation === 'vlan' && !vlanSupport.ok)(`${segmentation}: run-instance and terminate here; a full reconcile after each sends nothing`, async () => {
-      await withNode(segmentation, async (store, agent, ns, seen) => {
-        const bridge = `eucabr${agent.current?.state.groups.find((g) => g.name === 'web')?.vlan}`;
-        const run = await write(store, seen, (s) => runInstance(s, { id: 'i-9', group: 'admin/web', node: 'nc1', port: 'vnet9' }));
-        expect(run).toMatchObject({ result: 'ok', mode: 'incremental', own: true, changed: 'ports 1, nft sets 3 (+3 -0)' });
-        expect(run.incrementalError).toBeUndefined();
-        expect(linkOf(ns, 'vnet9')).toMatchObject({ master: bridge });
-        expect(linkOf(ns, 'vnet9')?.flags).toContain('UP');
-        expect(portsSet(ns)).toContain('"vnet9"');
-        await fullFindsNothing(agent, ns);
-        const term = await write(store, seen, (s) => terminateInstance(s, 'i-9'));
-        expect(term).toMatchObject({ result: 'ok', mode: 'incremental', own: true, changed: 'ports 1, nft sets 3 (+0 -3)' });
-        expect(linkOf(ns, 'vnet9')).toBeUndefined();
-        expect(portsSet(ns)).not.toContain('vnet9');
-        await fullFindsNothing(agent, ns);
-        // Another node's instance: not its own sync (nothing, or its FDB entries alone).
-        const other = await write(store, seen, (s) => runInstance(s, { id: 'i-10', group: 'admin/web', node: 'nc2' }));
-        expect(other).toMatchObject({ result: 'ok' });
-        expect(other.own).toBeUndefined();
-      });
-    }, 60_000);
+    it.skipIf(segmentation === 'vlan' && !vlanSupport.ok)(
+      `${segmentation}: run-instance and terminate here; a full reconcile after each sends nothing`,
+      async () => {
+        await withNode(segmentation, async (store, agent, ns, seen) => {
+          const bridge = `eucabr${agent.current?.state.groups.find((g) => g.name === 'web')?.vlan}`;
+          const run = await write(store, seen, (s) => runInstance(s, { id: 'i-9', group: 'admin/web', node: 'nc1', port: 'vnet9' }));
+          expect(run).toMatchObject({ result: 'ok', mode: 'incremental', own: true, changed: 'ports 1, nft sets 3 (+3 -0)' });
+          expect(run.incrementalError).toBeUndefined();
+          expect(linkOf(ns, 'vnet9')).toMatchObject({ master: bridge });
+          expect(linkOf(ns, 'vnet9')?.flags).toContain('UP');
+          expect(portsSet(ns)).toContain('"vnet9"');
+          await fullFindsNothing(agent, ns);
+          const term = await write(store, seen, (s) => terminateInstance(s, 'i-9'));
+          expect(term).toMatchObject({ result: 'ok', mode: 'incremental', own: true, changed: 'ports 1, nft sets 3 (+0 -3)' });
+          expect(linkOf(ns, 'vnet9')).toBeUndefined();
+          expect(portsSet(ns)).not.toContain('vnet9');
+          await fullFindsNothing(agent, ns);
+          // Another node's instance: not its own sync (nothing, or its FDB entries alone).
+          const other = await write(store, seen, (s) => runInstance(s, { id: 'i-10', group: 'admin/web', node: 'nc2' }));
+          expect(other).toMatchObject({ result: 'ok' });
+          expect(other.own).toBeUndefined();
+        });
+      },
+      60_000,
+    );
   }
 
   it('a set element not as the agent left it: the own commit fails, is rolled back, and a full reconcile follows', async () => {
