@@ -9,6 +9,8 @@
 // version's propagation (write returned -> the agent's status at it) and the
 // agent's CPU per kind (/proc, robust to the machine's load); with --prof FILE
 // writes the CPU profile cut to the measured versions.
+// --ops run-own,terminate-own (not in the default) runs and terminates an instance of g0 on the agent's own node
+// (an NC role: its own-instance sync: tap, port, anti-spoofing set elements).
 // With --ops authorize,revoke only those kinds are written (e.g. to profile the versions an NC is not concerned by);
 // --ops associate,disassociate (not in the default) gives i-<k> a public address and takes it back (the CC's NAT map;
 // the address is allocated before the round, outside the measure).
@@ -115,6 +117,9 @@ try {
       ['revoke', (s) => revoke(s, 'admin/g0', rule)],
       ['run-instance', (s) => runInstance(s, { id: `i-p${k}`, group: 'admin/g0', node: 'nc1' })],
       ['terminate', (s) => terminateInstance(s, `i-p${k}`)],
+      // The agent's own node (an NC role): its tap, port and anti-spoofing set elements.
+      ['run-own', (s) => runInstance(s, { id: `i-o${k}`, group: 'admin/g0', node: ROLE })],
+      ['terminate-own', (s) => terminateInstance(s, `i-o${k}`)],
     ];
     if (OPS.includes('associate') || OPS.includes('disassociate')) {
       const a = await update(store, (s) => allocateAddress(s));

@@ -387,7 +387,7 @@ export class Agent extends EventEmitter<AgentEvents> {
     }
     this.snapshot = q.r.snapshot;
     const out = this.applyVersion(version, state, q.r);
-    return q.via === 'peers' ? { ...out, peers: true } : { ...out, instances: true };
+    return q.via === 'peers' ? { ...out, peers: true } : q.via === 'own' ? { ...out, own: true } : { ...out, instances: true };
   }
 
   private recordOnly(version: string, state: AllocatedState): Omit<SyncResult, 'seq' | 'trigger' | 'triggers'> {

@@ -4,7 +4,9 @@
 // different only by instances, whose entries are then sent as they are: on a
 // node, other nodes' instances of the groups it carries (peer-sync.ts: FDB
 // entries); on the CC, instances added or removed without a public address
-// (cc-sync.ts: FDB entries and DHCP hosts). What to do with the outcome (the
+// (cc-sync.ts: FDB entries and DHCP hosts); on a node, its own instances
+// added or removed (nc-sync.ts: their ports and anti-spoofing set elements,
+// with the FDB entries of others changed with them). What to do with the outcome (the
 // applied version, the snapshot, the failure that makes the next sync a full
 // one) is the agent's (agent.ts).
 import { ValidationError } from '../errors.js';
@@ -16,6 +18,7 @@ import type { AllocatedState } from '../managed/types.js';
 import type { Netns } from '../sys/netns-path.js';
 import { syncCcInstances, type CcSync } from './cc-sync.js';
 import type { KnownInterfaces } from './known-interfaces.js';
+import { syncNcInstances, type NcSync } from './nc-sync.js';
 import { syncPeers, type PeerSync } from './peer-sync.js';
 import { versionChange } from './relevance.js';
 import { oneLine } from './result.js';
@@ -35,18 +38,23 @@ export interface QuickContext {
 
 /**
  * - `same`: nothing to send (record the version as applied);
- * - `sent`: the change was sent (`r`: what peer-sync.ts or cc-sync.ts applied);
+ * - `sent`: the change was sent (`r`: what peer-sync.ts, cc-sync.ts or nc-sync.ts applied);
  * - `failed`: it was rolled back (`error`): the snapshot is no longer the
  *   kernel's, and a full reconcile follows at once.
  */
 export type QuickOutcome =
-  { kind: 'same' } | { kind: 'sent'; via: 'peers'; r: PeerSync } | { kind: 'sent'; via: 'instances'; r: CcSync } | { kind: 'failed'; error: string };
+  | { kind: 'same' }
+  | { kind: 'sent'; via: 'peers'; r: PeerSync }
+  | { kind: 'sent'; via: 'instances'; r: CcSync }
+  | { kind: 'sent'; via: 'own'; r: NcSync }
+  | { kind: 'failed'; error: string };
 
 /** The quick sync of `next`, if there is one; undefined: the usual sync follows. */
 export async function quickSync(c: QuickContext, next: AllocatedState): Promise<QuickOutcome | undefined> {
   const v = versionChange(c.applied, next, c.role);
   if (v.kind === 'same') return { kind: 'same' };
   if (v.kind === 'instances' && c.role.role === 'cc') return quickCc(c, next, v.instances);
+  if (v.kind === 'own' && c.role.role === 'nc') return quickOwn(c, next, c.role.node, v.instances);
   if (v.kind !== 'peers' || c.role.role !== 'nc') return undefined;
   // The interfaces known, the VXLAN devices among them after a peer sync: trusted only while link events are watched.
   const { epoch, interfaces } = c.interfaces.take();
@@ -73,6 +81,18 @@ async function quickCc(c: QuickContext, next: AllocatedState, change: Parameters
     return r ? { kind: 'sent', via: 'instances', r } : undefined;
   } catch (err) {
     // A version DHCP's checks refuse (nothing sent): the full apply refuses it too, naming the field.
+    if (err instanceof ValidationError) return undefined;
+    return { kind: 'failed', error: oneLine(err) };
+  }
+}
+
+/** The node's own-instance sync (nc-sync.ts). */
+async function quickOwn(c: QuickContext, next: AllocatedState, node: string, change: Parameters<typeof syncNcInstances>[5]): Promise<QuickOutcome | undefined> {
+  try {
+    const r = await syncNcInstances(c.handle(), c.snapshot, c.applied, next, node, change);
+    return r ? { kind: 'sent', via: 'own', r } : undefined;
+  } catch (err) {
+    // A version the plan's checks refuse (nothing sent): the full apply refuses it too, naming the field.
     if (err instanceof ValidationError) return undefined;
     return { kind: 'failed', error: oneLine(err) };
   }

@@ -160,9 +160,18 @@ export interface PeerChange {
  * What a new version is to a node: the same plan (`same`, as planMayChange's
  * false); a plan that differs only by other nodes' instances of the groups it
  * carries with VXLAN unicast flooding (`peers`: at most `max` of them, which
- * only its VXLAN devices' FDB reads: roles/flood.ts floodChange); or `maybe`.
+ * only its VXLAN devices' FDB reads: roles/flood.ts floodChange); one whose
+ * own instances differ too, with VLAN or VXLAN segments (`own`: its own
+ * instances and the others of the groups it carries that differ, at most
+ * `max`: managed/nc-instances.ts, which declines when the groups it carries
+ * change); or `maybe`.
  */
-export type VersionChange = { kind: 'same' } | { kind: 'peers'; peers: PeerChange } | { kind: 'instances'; instances: PeerChange } | { kind: 'maybe' };
+export type VersionChange =
+  | { kind: 'same' }
+  | { kind: 'peers'; peers: PeerChange }
+  | { kind: 'instances'; instances: PeerChange }
+  | { kind: 'own'; instances: PeerChange }
+  | { kind: 'maybe' };
 
 const SAME: VersionChange = { kind: 'same' };
 const MAYBE: VersionChange = { kind: 'maybe' };
@@ -174,9 +183,9 @@ export function versionChange(prev: AllocatedState, next: AllocatedState, role: 
   const r = readsOf(prev, next, role.node);
   if (!r) return MAYBE;
   if (prev.instances === next.instances) return SAME;
-  if (r.peers !== 'group') return sameInstances(prev.instances, next.instances, r) ? carried(next, r, SAME) : MAYBE;
+  if (r.peers !== 'group') return sameInstances(prev.instances, next.instances, r) ? carried(next, r, SAME) : ownDiff(prev, next, r, max);
   const ch = peerDiff(prev.instances, next.instances, r, max);
-  if (!ch) return MAYBE;
+  if (!ch) return ownDiff(prev, next, r, max);
   return carried(next, r, ch.removed.length || ch.added.length ? { kind: 'peers', peers: ch } : SAME);
 }
 
@@ -257,4 +266,28 @@ function peerDiff(a: readonly AllocatedInstance[], b: readonly AllocatedInstance
   }
   if (out.removed.length + out.added.length > max || !sameList(mine[0], mine[1], sameOwnForNc)) return undefined;
   return out;
+}
+
+/**
+ * A version whose instances of node `r.node` differ (`own`), with VLAN or
+ * VXLAN segments (without, its table reads every instance's MAC), or MAYBE:
+ * the common head and tail (equal as the node reads them) are skipped, and of
+ * the rest, its own instances and the others of the groups it carries are the
+ * change (an instance changed in place is in both lists).
+ */
+function ownDiff(prev: AllocatedState, next: AllocatedState, r: Reads, max: number): VersionChange {
+  if (next.segmentation !== 'vlan' && next.segmentation !== 'vxlan') return MAYBE;
+  const a = prev.instances;
+  const b = next.instances;
+  const same = (i: number, j: number) => a[i] === b[j] || samePair(a[i], b[j], r);
+  let head = 0;
+  while (head < a.length && head < b.length && same(head, head)) head++;
+  let tail = 0;
+  while (tail < a.length - head && tail < b.length - head && same(a.length - 1 - tail, b.length - 1 - tail)) tail++;
+  const out: PeerChange = { removed: [], added: [] };
+  const touched = (i: AllocatedInstance) => i.node === r.node || r.hosted.has(i.group);
+  for (let i = head; i < a.length - tail; i++) if (touched(a[i])) out.removed.push(a[i]);
+  for (let i = head; i < b.length - tail; i++) if (touched(b[i])) out.added.push(b[i]);
+  if (out.removed.length + out.added.length > max) return MAYBE;
+  return { kind: 'own', instances: out };
 }

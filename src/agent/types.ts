@@ -74,6 +74,14 @@ export interface SyncResult {
    * the role (agent/cc-sync.ts).
    */
   instances?: true;
+  /**
+   * An incremental sync of a node that the version concerned through its own
+   * instances added or removed (and other nodes' instances of the groups it
+   * carries): their ports, anti-spoofing set elements and FDB entries were
+   * made from those instances and sent, with no preflight and no plan of the
+   * role (agent/nc-sync.ts).
+   */
+  own?: true;
   /** An incremental sync: what changed ("ports 1, nft sets 1"). */
   changed?: string;
   /** The incremental apply failed (rolled back) and a full one was made instead: why, one line. */

@@ -5,13 +5,16 @@
 // than the ones after it); then each kind of change an operation makes (a
 // rule, an instance, a public address: rehearse.ts) planned incrementally as
 // far as the commit and stopped there (applyRole's `rehearse`), each several
-// times (REHEARSALS), until V8 has optimised its path. Nothing is
+// times (REHEARSALS), until V8 has optimised its path (a node's own
+// run-instance: the path its sync takes, nc-sync.ts). Nothing is
 // sent or written, no sync is reported. A sync requested meanwhile waits at
 // most for the step in progress and stops it, as a new version does; the
 // warm-up is then tried again after the next good sync, a few times at most.
 import { applyRole, type AppliedSnapshot, type ApplyOptions } from '../managed/apply.js';
 import type { Role } from '../managed/roles/index.js';
-import { planMayChange } from './relevance.js';
+import type { AllocatedState } from '../managed/types.js';
+import { syncNcInstances } from './nc-sync.js';
+import { planMayChange, versionChange } from './relevance.js';
 import { rehearsalsOf } from './rehearse.js';
 import type { Applied, StateSource } from './types.js';
 
@@ -109,9 +112,18 @@ export class WarmUp {
       for (const v of variants) {
         if (h.interrupted() || h.snapshot() !== previous) return false;
         if (!planMayChange(applied.state, v.state, h.role)) continue;
-        await applyRole(v.state, h.role, { ...h.options(previous), rehearse: true });
+        if (!(await rehearseOwn(applied.state, v.state, h.role, previous, h.options(previous))))
+          await applyRole(v.state, h.role, { ...h.options(previous), rehearse: true });
         this.rehearsed.push(v.kind);
       }
     return true;
   }
+}
+
+/** A node's own-instance version rehearsed on the path its sync takes (nc-sync.ts); false when that path is not the one. */
+async function rehearseOwn(prev: AllocatedState, next: AllocatedState, role: Role, previous: AppliedSnapshot, opts: ApplyOptions): Promise<boolean> {
+  if (role.role !== 'nc' || !opts.handle) return false;
+  const v = versionChange(prev, next, role);
+  if (v.kind !== 'own') return false;
+  return (await syncNcInstances(opts.handle, previous, prev, next, role.node, v.instances, true)) !== undefined;
 }

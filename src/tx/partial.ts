@@ -14,6 +14,7 @@ import { diffState, wantedNames, type KernelState } from './diff.js';
 import { diffNft, readOwned, type Current, type DesiredNft } from './nft-diff.js';
 import type { NftSink } from './nft-recorder.js';
 import { parseElements } from '../nft/build/elements.js';
+import { generationAndTables } from '../nft/list.js';
 import type { Nft } from '../nft/nft.js';
 import type { Table } from '../nft/types.js';
 import { fdbLinks, foreignObjects, isOwnedTable, type Foreign, type OwnerScope } from './owner.js';
@@ -91,9 +92,9 @@ export async function readChanged(h: Session, want: DesiredState, d: Delta, scop
   return { cur, only };
 }
 
-/** Eucanet's tables, and of them only the chains (with their rules) that changed. */
-export async function readChangedNft(nft: Nft, d: Delta['nft'], keep: (t: Table) => boolean): Promise<Current & { skipped: Table[] }> {
-  const owned = (await nft.listTables()).filter(isOwnedTable);
+/** Eucanet's tables (of `listed`, when the caller has them), and of them only the chains (with their rules) that changed. */
+export async function readChangedNft(nft: Nft, d: Delta['nft'], keep: (t: Table) => boolean, listed?: Table[]): Promise<Current & { skipped: Table[] }> {
+  const owned = (listed ?? (await nft.listTables())).filter(isOwnedTable);
   const tables = owned.filter(keep);
   const cur: Current & { skipped: Table[] } = { tables, chains: [], sets: [], rules: [], elements: new Map(), skipped: owned.filter((t) => !keep(t)) };
   for (const t of tables) {
@@ -162,8 +163,13 @@ export async function planChanged(h: Session, want: DesiredState, d: Delta, opts
   const keep = scope && !scope.force ? (t: { name: string }) => scope.tables.includes(t.name) : () => true;
   const nftWant = want.nft ?? { tables: [], chains: [], sets: [], rules: [] };
   const nftRead = (async () => {
-    const genid = await h.nft.generation();
-    return { genid, cur: d.nft.whole ? await readOwned(h.nft, keep) : await readChangedNft(h.nft, d.nft, keep) };
+    if (d.nft.whole) {
+      const genid = await h.nft.generation();
+      return { genid, cur: await readOwned(h.nft, keep) };
+    }
+    // The generation and the tables in one exchange.
+    const { genid, tables } = await generationAndTables(h.nft.conn);
+    return { genid, cur: await readChangedNft(h.nft, d.nft, keep, tables) };
   })();
   // A version that changed only nftables (a rule authorized or revoked, a
   // NAT map element) sends no rtnetlink request at all.

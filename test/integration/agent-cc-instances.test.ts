@@ -20,8 +20,8 @@ import type { OpResult } from '../../src/managed/ops/result.js';
 import type { State } from '../../src/managed/types.js';
 import { NetlinkConnection } from '../../src/netlink/socket.js';
 import { FileStore } from '../../src/store/file.js';
-import { update } from '../../src/store/update.js';
 import { writeFileAtomic } from '../../src/util/file.js';
+import { fdbOf, kernelOf, writeAndSync } from '../helpers/agent-kernel.js';
 import { repoRoot } from '../helpers/cli.js';
 import { isRoot, nsExec, withNetns } from '../helpers/netns.js';
 
@@ -33,33 +33,6 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const seed = JSON.parse(readFileSync(join(repoRoot, 'examples/seed.json'), 'utf8'));
 const cloud = { ...seed, segmentation: 'vxlan', nodes: { ...seed.nodes, nc3: { privateInterface: 'eth0', underlay: '10.0.0.13/24' } } };
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** Drops what changes by itself (timers, lifetimes): the rest is the kernel's configuration. */
-function steady(v: unknown): unknown {
-  if (Array.isArray(v)) return v.map(steady);
-  if (v === null || typeof v !== 'object') return v;
-  const out: Record<string, unknown> = {};
-  for (const [k, x] of Object.entries(v)) if (!/timer|_life_time|^used$|^updated$|operstate|^state$/.test(k)) out[k] = steady(x);
-  return out;
-}
-
-/** The namespace as the standard tools show it. */
-function kernelOf(ns: string): Record<string, unknown> {
-  const j = (cmd: string, ...args: string[]) => steady(JSON.parse(nsExec(ns, cmd, args) || '[]'));
-  return {
-    links: j('ip', '-j', '-d', 'link', 'show'),
-    addresses: j('ip', '-j', '-4', 'addr', 'show'),
-    fdb: j('bridge', '-j', 'fdb', 'show'),
-    nft: j('nft', '-j', 'list', 'ruleset'),
-  };
-}
-
-/** The VXLAN devices' FDB entries eucanet makes (static, with a destination): "dev mac dst", sorted. */
-const fdbOf = (ns: string): string[] =>
-  (JSON.parse(nsExec(ns, 'bridge', ['-j', 'fdb', 'show'])) as Array<{ ifname: string; mac: string; dst?: string }>)
-    .filter((e) => e.dst !== undefined && e.ifname.startsWith('eucavx'))
-    .map((e) => `${e.ifname} ${e.mac} ${e.dst}`)
-    .sort();
 
 interface Cc {
   store: FileStore;
@@ -104,16 +77,7 @@ async function withCc(fn: (cc: Cc) => Promise<void>): Promise<void> {
 }
 
 /** Writes an operation and resolves with the agent's sync of it. */
-async function write(cc: Cc, op: (s: State) => OpResult): Promise<SyncResult> {
-  await sleep(250); // past the agent's minimum gap: a sync of its own
-  const from = cc.seen.length;
-  const r = await update(cc.store, op);
-  for (const t0 = Date.now(); ; await sleep(10)) {
-    const s = cc.seen.slice(from).find((x) => x.version === r.version);
-    if (s) return s;
-    if (Date.now() - t0 > 15_000) throw new Error(`version ${r.version} not applied`);
-  }
-}
+const write = (cc: Cc, op: (s: State) => OpResult): Promise<SyncResult> => writeAndSync(cc.store, cc.seen, op);
 
 /** A full apply of the version in hand: nothing to send, dnsmasq's files as it would write them, the kernel as it was. */
 async function fullFindsNothing(cc: Cc, what: string): Promise<void> {

@@ -13,11 +13,10 @@ import { Agent } from '../../src/agent/agent.js';
 import { StoreSource } from '../../src/agent/store-source.js';
 import type { SyncResult } from '../../src/agent/types.js';
 import { runInstance, terminateInstance } from '../../src/managed/ops/index.js';
-import type { State } from '../../src/managed/types.js';
 import { NetlinkConnection } from '../../src/netlink/socket.js';
 import { FileStore } from '../../src/store/file.js';
-import { update } from '../../src/store/update.js';
 import { writeFileAtomic } from '../../src/util/file.js';
+import { fdbOf, writeAndSync } from '../helpers/agent-kernel.js';
 import { repoRoot } from '../helpers/cli.js';
 import { isRoot, nsExec, withNetns } from '../helpers/netns.js';
 
@@ -27,14 +26,6 @@ const dir = mkdtempSync(join(tmpdir(), 'eucanet-agent-peers-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const seed = JSON.parse(readFileSync(join(repoRoot, 'examples/seed.json'), 'utf8'));
 const cloud = { ...seed, segmentation: 'vxlan', nodes: { ...seed.nodes, nc3: { privateInterface: 'eth0', underlay: '10.0.0.13/24' } } };
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** The VXLAN devices' FDB entries eucanet makes (static, with a destination): "dev mac dst", sorted. */
-const fdbOf = (ns: string): string[] =>
-  (JSON.parse(nsExec(ns, 'bridge', ['-j', 'fdb', 'show'])) as Array<{ ifname: string; mac: string; dst?: string }>)
-    .filter((e) => e.dst !== undefined && e.ifname.startsWith('eucavx'))
-    .map((e) => `${e.ifname} ${e.mac} ${e.dst}`)
-    .sort();
 
 async function withNode(fn: (store: FileStore, agent: Agent, ns: string, seen: SyncResult[]) => Promise<void>): Promise<void> {
   const file = join(dir, `cloud-${Math.random().toString(16).slice(2)}.json`);
@@ -55,17 +46,7 @@ async function withNode(fn: (store: FileStore, agent: Agent, ns: string, seen: S
   await store.close();
 }
 
-/** Writes an operation and resolves with the agent's sync of it. */
-async function write(store: FileStore, seen: SyncResult[], op: (s: State) => unknown): Promise<SyncResult> {
-  await sleep(250); // past the agent's minimum gap: a sync of its own
-  const from = seen.length;
-  const r = await update(store, op as never);
-  for (const t0 = Date.now(); ; await sleep(10)) {
-    const s = seen.slice(from).find((x) => x.version === r.version);
-    if (s) return s;
-    if (Date.now() - t0 > 15_000) throw new Error(`version ${r.version} not applied`);
-  }
-}
+const write = writeAndSync;
 
 const macOf = (agent: Agent, id: string) => agent.current?.state.instances.find((i) => i.id === id)?.mac;
 

@@ -17,73 +17,9 @@ import { planRole } from '../../src/managed/roles/index.js';
 import type { AllocatedState, State } from '../../src/managed/types.js';
 import type { FdbSpec } from '../../src/rtnl/fdb.js';
 import { uniform } from '../fuzz/prng.js';
-import { cloudSettings } from '../helpers/random-cloud.js';
+import { EDITS, pickOf, randomCloud as cloud } from '../helpers/random-cloud.js';
 
-const NODES = ['n0', 'n1', 'n2', 'n3'];
-const GROUPS = ['a', 'b', 'c'];
 const CC = { role: 'cc' as const };
-let serial = 0;
-let pub = 0;
-
-function cloud(r: () => number): State {
-  const groups = GROUPS.map((name) => ({ owner: 'u', name, rules: [{ protocol: 'tcp' as const, from: 22, cidr: '0.0.0.0/0' }] }));
-  const instances = Array.from({ length: 3 + Math.floor(r() * 10) }, () => ({
-    id: `i-${serial++}`,
-    group: `u/${GROUPS[Math.floor(r() * 3)]}`,
-    node: NODES[Math.floor(r() * NODES.length)],
-  }));
-  const seg = r();
-  return {
-    mode: 'MANAGED',
-    segmentation: seg < 0.7 ? 'vxlan' : seg < 0.9 ? 'vlan' : 'none',
-    ...(r() < 0.1 ? { vxlanFlood: 'multicast' as const } : {}),
-    ...cloudSettings(NODES),
-    groups,
-    instances,
-  };
-}
-
-type Edit = (s: State, r: () => number) => void;
-const pickOf = <T>(xs: readonly T[], r: () => number): T => xs[Math.floor(r() * xs.length)];
-const newInstance = (r: () => number) => ({ id: `i-${serial++}`, group: `u/${pickOf(GROUPS, r)}`, node: pickOf(NODES, r) });
-const publicIp = () => `192.168.32.${200 + (pub++ % 20)}`;
-
-/** Edits of the instances (some several at once, some in the middle), of public addresses, of a rule, of a setting. */
-const EDITS: Record<string, Edit> = {
-  run: (s, r) => s.instances?.push(newInstance(r)),
-  runTwo: (s, r) => {
-    EDITS.run(s, r);
-    EDITS.run(s, r);
-  },
-  runFirst: (s, r) => s.instances?.unshift(newInstance(r)),
-  runPublic: (s, r) => s.instances?.push({ ...newInstance(r), publicIp: publicIp() }),
-  terminate: (s, r) => s.instances?.splice(Math.floor(r() * (s.instances?.length ?? 0)), 1),
-  terminateTwo: (s, r) => {
-    EDITS.terminate(s, r);
-    EDITS.terminate(s, r);
-  },
-  move: (s, r) => {
-    const i = pickOf(s.instances ?? [], r);
-    if (i) Object.assign(i, { node: pickOf(NODES, r), port: undefined });
-  },
-  regroup: (s, r) => {
-    const i = pickOf(s.instances ?? [], r);
-    if (i) Object.assign(i, { group: `u/${pickOf(GROUPS, r)}`, privateIp: undefined, port: undefined });
-  },
-  associate: (s, r) => {
-    const i = pickOf(s.instances ?? [], r);
-    if (i) i.publicIp = publicIp();
-  },
-  swap: (s, r) => {
-    const n = s.instances?.length ?? 0;
-    const [x, y] = [Math.floor(r() * n), Math.floor(r() * n)];
-    if (s.instances && n) [s.instances[x], s.instances[y]] = [s.instances[y], s.instances[x]];
-  },
-  authorize: (s, r) => pickOf(s.groups ?? [], r)?.rules?.push({ protocol: 'tcp', from: 1000 + serial++, cidr: '0.0.0.0/0' }),
-  dns: (s) => {
-    s.dns = '192.168.32.2';
-  },
-};
 
 const keyOf = (f: FdbSpec) => `${String(f.dev)}|${f.lladdr}|${f.dst ?? ''}`;
 

@@ -108,7 +108,8 @@ describe('the peer-only path (versionChange + floodChange)', () => {
           seen.same++;
           continue;
         }
-        // (An NC is never told `instances`: that is the CC's answer.)
+        // (Its own instances changed: agent-own-change.test.ts. An NC is never told `instances`: that is the CC's answer.)
+        if (v.kind === 'own') continue;
         expect(v.kind, `${name} on ${node}`).toBe('peers');
         if (v.kind !== 'peers') continue;
         seen.peers++;

@@ -32,12 +32,17 @@ function pairsOf(i: AllocatedInstance): { mac: readonly string[]; ip: readonly s
   return p;
 }
 
-export function ncNft(state: AllocatedState, here: AllocatedInstance[], uplink: string): DesiredNft {
-  const sets: DesiredSet[] = [
+/** The anti-spoofing sets of the node's instances `here`: the only part of its table they change (with segmentation). */
+export function ncSets(here: readonly AllocatedInstance[]): DesiredSet[] {
+  return [
     { family: F, table: T, name: 'ports', key: 'ifname', elements: here.map((i) => i.port) },
     { family: F, table: T, name: 'macs', key: ['ifname', 'ether_addr'], elements: here.map((i) => pairsOf(i).mac as string[]) },
     { family: F, table: T, name: 'ips', key: ['ifname', 'ipv4_addr'], elements: here.map((i) => pairsOf(i).ip as string[]) },
   ];
+}
+
+export function ncNft(state: AllocatedState, here: AllocatedInstance[], uplink: string): DesiredNft {
+  const sets = ncSets(here);
   const chains: Chain[] = [{ family: F, table: T, name: 'prerouting', type: 'filter', hook: 'prerouting', priority: -200, policy: 'accept' }];
   const rules: RuleSpec[] = [
     at('prerouting', rule().iifname('@ports').lookup('@macs', ['iifname', 'ether saddr'], { not: true }).drop(), 'MAC spoofing'),

@@ -14,6 +14,7 @@ import { must } from '../../util/must.js';
 
 export * from './names.js';
 export { floodEntries, groupPeers, vxlanFloodOf, type HostId } from './flood.js';
+export { ncSets } from './antispoof.js';
 export { ingressRule } from './firewall.js';
 export { clusterTunnels, tunnelOf, TUNNEL_PORT } from './tunnels.js';
 
@@ -61,13 +62,20 @@ export function planCc(state: AllocatedState, cluster?: string): DesiredState {
 export function planNc(state: AllocatedState, node: string): DesiredState {
   const host = allNodes(state)[node];
   if (!host) throw new ValidationError('node', node, `unknown node; the state has ${Object.keys(allNodes(state)).join(', ') || 'none'}`);
-  const here = state.instances.filter((i) => i.node === node);
+  const here = instancesOn(state, node);
   const keys = new Set(here.map((i) => i.group));
   const groups = state.groups.filter((g) => keys.has(groupKey(g)));
   const net = hostSegments(state, groups, { role: 'nc', node }, host.privateInterface, host.underlay);
   const bridges = new Map(groups.map((g) => [groupKey(g), bridgeOf(state, g)]));
-  for (const i of here) net.ports.push(portOf(i, must(bridges.get(i.group), `group ${i.group}`)));
+  for (const i of here) net.ports.push(instancePort(i, must(bridges.get(i.group), `group ${i.group}`)));
   return { ...net, nft: ncNft(state, here, host.privateInterface) };
+}
+
+/** The instances of node `node`, in the state's order (those planNc makes ports and set elements of). */
+export function instancesOn(state: AllocatedState, node: string): AllocatedInstance[] {
+  const out: AllocatedInstance[] = [];
+  for (const i of state.instances) if (i.node === node) out.push(i);
+  return out;
 }
 
 /**
@@ -76,7 +84,7 @@ export function planNc(state: AllocatedState, node: string): DesiredState {
  * version later, which the delta between the two compares by identity.
  */
 const ports = new WeakMap<AllocatedInstance, DesiredPort>();
-function portOf(i: AllocatedInstance, master: string): DesiredPort {
+export function instancePort(i: AllocatedInstance, master: string): DesiredPort {
   const had = ports.get(i);
   if (had?.master === master) return had;
   const tap = Object.freeze({ alias: `eucanet:port ${i.id} group ${i.group}` });
