@@ -12,7 +12,6 @@ export class Session {
   readonly rtnl: NetlinkConnection;
   private nftHandle?: Nft;
   private ctConn?: NetlinkConnection;
-  private sideConn?: NetlinkConnection;
 
   constructor(readonly netns?: Netns) {
     this.rtnl = new NetlinkConnection(NETLINK_ROUTE, netns);
@@ -43,19 +42,8 @@ export class Session {
     return (this.ctConn ??= new NetlinkConnection(NETLINK_NETFILTER, this.netns));
   }
 
-  /**
-   * @internal A second rtnetlink socket, opened on first use, for reads that
-   * run alongside a dump on `rtnl`: a connection runs one exchange at a time,
-   * and a re-apply's address and route dumps (and their decoding) need not
-   * wait behind the link dump, the longest of its reads. It sends no changes.
-   */
-  get rtnlSide(): NetlinkConnection {
-    return (this.sideConn ??= new NetlinkConnection(NETLINK_ROUTE, this.netns));
-  }
-
   close(): void {
     this.rtnl.close();
-    this.sideConn?.close();
     this.nftHandle?.close();
     this.ctConn?.close();
   }

@@ -12,9 +12,6 @@ import type { Delta } from './delta.js';
 import { planChanged } from './partial.js';
 import { addressesOf, linksOf, listFdb, routeDump, routesOf } from './read.js';
 import { AddressDumpRequest } from '../rtnl/address.js';
-import { AF_INET, AF_INET6 } from '../rtnl/constants.js';
-import { NLMSG_HDRLEN } from '../netlink/constants.js';
-import type { NlMessage } from '../netlink/reader.js';
 import { LinkDumpRequest } from '../rtnl/link.js';
 import { Transaction, type CommitOptions, type CommitStats } from './transaction.js';
 import { phase } from '../util/phases.js';
@@ -52,12 +49,6 @@ export interface ReconcileResult {
   attempts: number;
 }
 
-/**
- * The messages of one family's address dump: a kernel without that family's
- * handler answers with its AF_UNSPEC dump, every family's addresses.
- */
-const ofFamily = (msgs: NlMessage[], family: number) => msgs.filter((m) => m.length < NLMSG_HDRLEN + 1 || m.buf[m.offset + NLMSG_HDRLEN] === family);
-
 /** The kernel's current state, as far as the desired state is concerned. */
 export async function readKernelState(h: Session, want: DesiredState, scope?: OwnerScope): Promise<KernelState> {
   const scoped = scope !== undefined;
@@ -68,17 +59,11 @@ export async function readKernelState(h: Session, want: DesiredState, scope?: Ow
   // FDB entries only of the vxlan links eucanet manages them on, one dump each
   // filtered by the kernel (none at all without such links), asked as soon as
   // the links are known, alongside the address and route dumps.
-  // The link dump, the longest, on the session's socket; the addresses and
-  // routes at the same time on the second one, decoded while the link dump
-  // still runs. Each is decoded as soon as it is back.
-  const linkRead = h.rtnl.dumps([new LinkDumpRequest()]).then(([msgs]) => linksOf(msgs));
-  // One address dump per family: the kernel runs those without its rtnl
-  // lock (an AF_UNSPEC dump takes it), so they do not hold up the link dump.
-  const sideRead = h.rtnlSide.dumps([new AddressDumpRequest(4, 0), new AddressDumpRequest(6, 0), routeDump(routeFilter)]).then(([v4, v6, routeMsgs]) => ({
-    addresses: addressesOf(ofFamily(v4, AF_INET).concat(ofFamily(v6, AF_INET6))),
-    routes: routesOf(routeMsgs, routeFilter),
-  }));
-  const [links, { addresses, routes }] = await Promise.all([linkRead, sideRead]);
+  // The links, addresses and routes: three dumps in one exchange.
+  const [linkMsgs, addressMsgs, routeMsgs] = await h.rtnl.dumps([new LinkDumpRequest(), new AddressDumpRequest(0, 0), routeDump(routeFilter)]);
+  const links = linksOf(linkMsgs);
+  const addresses = addressesOf(addressMsgs);
+  const routes = routesOf(routeMsgs, routeFilter);
   const fdbOf = fdbLinks(links, scope);
   const fdb = (await Promise.all(fdbOf.map((l) => listFdb(h, { dev: l.index })))).flat();
   const sysctls: Record<string, string> = {};
@@ -115,23 +100,9 @@ export async function plan(h: Session, want: DesiredState, opts: PlanOptions = {
     await Promise.allSettled([kernelRead, nftRead]);
     throw err;
   }
-  // The nftables diff runs as soon as its read is in, while the link dump
-  // (the longest read) may still be running. Its error is thrown after the
-  // rest of the diff, as when it ran last.
-  const changes = new Transaction(h);
-  const prepared = wantPairs;
-  const nftDiffed = nftRead.then((r) => {
-    try {
-      if (r.cur.tables.length || nftWant.tables.length) diffNft(r.cur, nftWant, changes.nft, prepared);
-      return { ...r, failed: undefined };
-    } catch (err) {
-      return { ...r, failed: { err } };
-    }
-  });
-  const [cur, { genid, cur: nftCur, failed }] = await Promise.all([kernelRead, nftDiffed]);
+  const [cur, { genid, cur: nftCur }] = await Promise.all([kernelRead, nftRead]);
   phase('reads');
   const d = diffState(cur, want, scope, undefined, prep);
-  if (failed) throw failed.err;
   const foreign: Foreign[] = [];
   if (scope) {
     foreign.push(...foreignObjects(cur, scope, opts.ownerOfProto ?? (() => undefined), wantedNames(want)));
@@ -142,7 +113,9 @@ export async function plan(h: Session, want: DesiredState, opts: PlanOptions = {
   }
   const removals = new Transaction(h);
   for (const op of d.removals) removals.add(op);
+  const changes = new Transaction(h);
   for (const op of d.changes) changes.add(op);
+  if (nftCur.tables.length || nftWant.tables.length) diffNft(nftCur, nftWant, changes.nft, wantPairs);
   phase('diff');
   return { removals, changes, size: removals.size + changes.size, genid, foreign };
 }

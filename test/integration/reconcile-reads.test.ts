@@ -1,7 +1,7 @@
-// The re-apply's reads: the link dump on the session's socket, the addresses
-// (one dump per family) and routes on its second socket at the same time, the
-// nftables diff made as soon as its read is in. Drift in any of them must
-// still be found, in both address families, and nothing must stay open.
+// The re-apply's reads (links, addresses of both families, routes, the owned
+// nftables tables): drift in any of them must be found by the next plan, and
+// a handle that planned must leave no socket open. (A guard for any change
+// to how those reads are split over sockets and exchanges.)
 import { execFileSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
@@ -28,7 +28,7 @@ const want: DesiredState = {
 const ip = (ns: string, ...args: string[]) => execFileSync('ip', ['-n', ns, ...args]);
 const opsOf = (p: Awaited<ReturnType<typeof plan>>) => p.changes.toJSON().ops.map((o) => o.op);
 
-describe.skipIf(!isRoot)('the re-apply reads, side by side (root)', () => {
+describe.skipIf(!isRoot)('the re-apply reads (root)', () => {
   it('matches after an apply, then finds drift in IPv4 and IPv6 addresses, routes and set elements', async () => {
     await withNetns(async (ns) => {
       const h = open({ netns: ns });
@@ -62,7 +62,7 @@ describe.skipIf(!isRoot)('the re-apply reads, side by side (root)', () => {
     });
   });
 
-  it('a handle that re-applied closes both rtnetlink sockets', async () => {
+  it('a handle that planned closes its sockets', async () => {
     await withNetns(async (ns) => {
       const fds = () => readdirSync('/proc/self/fd').length;
       const h0 = open({ netns: ns });
