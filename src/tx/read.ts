@@ -101,7 +101,14 @@ export async function listLinks(s: Session, filter: LinkFilter = {}): Promise<Li
 
 /** A link dump's messages, decoded and sorted by ifindex. */
 export function linksOf(msgs: NlMessage[]): Link[] {
-  return msgs.map(decodeLink).sort((a, b) => a.index - b.index);
+  const links = new Array<Link>(msgs.length);
+  let sorted = true;
+  for (let i = 0; i < msgs.length; i++) {
+    links[i] = decodeLink(msgs[i]);
+    if (i > 0 && links[i].index < links[i - 1].index) sorted = false;
+  }
+  // The kernel dumps links in ifindex order: sorted only if it did not.
+  return sorted ? links : links.sort((a, b) => a.index - b.index);
 }
 
 /** Addresses, optionally of one link and one family, sorted by link then address. */
