@@ -15,7 +15,8 @@
 #
 # Steps, in order (a failure in one does not stop the next; any failure fails the lane):
 #   build   node-gyp (make: a no-op when up to date) and `tsc -p .`       [here]
-#   vitest  the VLAN integration tests: test/vlan/*.test.ts with
+#   vitest  the VLAN integration tests: test/vlan/*.test.ts (and the files
+#           vitest.vlan.config.ts names besides, for their VLAN cases) with
 #           vitest.vlan.config.ts, EUCANET_REQUIRE_VLAN=1 so a kernel
 #           without 8021q fails them instead of skipping them              [native or VM]
 #   demo    `eucanet demo --segmentation vlan --keep`, every check passing;
