@@ -10,11 +10,11 @@
 # it, the lane runs natively; if not (this project's build machines have no
 # 8021q), it runs inside a qemu VM booting Debian's stock kernel with the host
 # file system shared (test/vm/run-in-vm.sh), and the VM's output is printed.
-# The project is built here first (addon in build/Release, dist/ by tsc); the
+# The project is built here first (addon in build/Release, dist/ by build:ts); the
 # VM shares the project directory, so it uses these artefacts and builds nothing.
 #
 # Steps, in order (a failure in one does not stop the next; any failure fails the lane):
-#   build   node-gyp (make: a no-op when up to date) and `tsc -p .`       [here]
+#   build   node-gyp (make: a no-op when up to date) and `npm run build:ts` [here]
 #   vitest  the VLAN integration tests: test/vlan/*.test.ts (and the files
 #           vitest.vlan.config.ts names besides, for their VLAN cases) with
 #           vitest.vlan.config.ts, EUCANET_REQUIRE_VLAN=1 so a kernel
@@ -92,8 +92,15 @@ run_vitest() {
 DEMO=(node dist/cli/main.js demo --segmentation vlan --keep)
 export EUCANET_DEMO_START_S=${EUCANET_DEMO_START_S:-400}
 
-demo_available() {
-    [[ -f dist/cli/main.js ]] && node dist/cli/main.js demo --help >/dev/null 2>&1
+# The built command line must run: a lane whose demo cannot start fails (it
+# used to skip, and the demos went unrun while a tsc-only build had replaced
+# the bundled launcher).
+demo_runs() {
+    local out
+    out=$(node dist/cli/main.js demo --help 2>&1 >/dev/null) && return 0
+    echo "$1: node dist/cli/main.js demo --help failed:"
+    echo "$out" | head -20
+    return 1
 }
 
 # >>>>>>>>>>>>>>>>>>>>>>>>>>>>>>>>>>>>>>>>>>>>>>>>>>>>>>>>>>>>>>>>>>>>>>>>>>>>>>
@@ -126,10 +133,7 @@ demo_leftovers() {
 
 run_demo() {
     local rc=0
-    if ! demo_available; then
-        echo "demo: not available yet, skipped"
-        return 0
-    fi
+    demo_runs demo || return 1
     timeout -k 10 "${EUCANET_VLAN_DEMO_TIMEOUT:-600}" "${DEMO[@]}" || rc=$?
     if ((rc == 0)); then
         demo_vlan_evidence || rc=$?
@@ -146,10 +150,7 @@ run_demo() {
 # whatever a failed or timed-out run left, and the lane checks nothing is left.
 run_demo_clusters() {
     local rc=0
-    if ! demo_available; then
-        echo "demo (2 clusters): not available yet, skipped"
-        return 0
-    fi
+    demo_runs "demo (2 clusters)" || return 1
     timeout -k 10 "${EUCANET_VLAN_CLUSTERS_TIMEOUT:-900}" node dist/cli/main.js demo --segmentation vlan --clusters 2 || rc=$?
     node dist/cli/main.js demo down >/dev/null || { ((rc)) || rc=1; }
     demo_leftovers || { ((rc)) || rc=1; }
@@ -221,8 +222,11 @@ build_addon() {
     ((rc == 0)) && [[ -f build/Release/eucanet.node ]]
 }
 
+# build:ts as the README builds: the generated validator, tsc, and the CLI
+# bundle (dist/cli/main.js is its launcher; tsc alone leaves an unbundled
+# main.js that dist/cli/package.json's CommonJS type cannot load).
 build_ts() {
-    npx --no-install tsc -p .
+    npm run -s build:ts
 }
 
 outer() {
@@ -240,7 +244,7 @@ outer() {
         say "FAILED: no addon to test with ($(joined)) ($(secs "$t0") s)"
         exit 1
     fi
-    step "build (tsc)" build_ts
+    step "build (build:ts)" build_ts
 
     if [[ $mode == auto ]]; then
         if probe_native_vlan; then mode=native; else mode=vm; fi
