@@ -13,11 +13,10 @@ import { Agent } from '../../src/agent/agent.js';
 import { StoreSource } from '../../src/agent/store-source.js';
 import type { SyncResult } from '../../src/agent/types.js';
 import { runInstance, terminateInstance } from '../../src/managed/ops/index.js';
-import type { State } from '../../src/managed/types.js';
 import { NetlinkConnection } from '../../src/netlink/socket.js';
 import { FileStore } from '../../src/store/file.js';
-import { update } from '../../src/store/update.js';
 import { writeFileAtomic } from '../../src/util/file.js';
+import { writeAndSync as write } from '../helpers/agent-kernel.js';
 import { repoRoot } from '../helpers/cli.js';
 import { isRoot, nsExec, withNetns } from '../helpers/netns.js';
 
@@ -36,18 +35,6 @@ const fdbOf = (ns: string, dev: string): string[] =>
     .map((e) => `${e.mac} ${e.dst}`)
     .sort();
 const ifindexOf = (ns: string, dev: string): number => (JSON.parse(nsExec(ns, 'ip', ['-j', 'link', 'show', dev])) as Array<{ ifindex: number }>)[0].ifindex;
-
-/** Writes an operation and resolves with the agent's sync of it. */
-async function write(store: FileStore, seen: SyncResult[], op: (s: State) => unknown): Promise<SyncResult> {
-  await sleep(250); // past the agent's minimum gap: a sync of its own
-  const from = seen.length;
-  const r = await update(store, op as never);
-  for (const t0 = Date.now(); ; await sleep(10)) {
-    const s = seen.slice(from).find((x) => x.version === r.version);
-    if (s) return s;
-    if (Date.now() - t0 > 15_000) throw new Error(`version ${r.version} not applied`);
-  }
-}
 
 describe.skipIf(!isRoot)('peer-only syncs know the VXLAN device after the first lookup (root)', () => {
   it('no RTM_GETLINK for a known device; looked up again once it was re-created', async () => {
