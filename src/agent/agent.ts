@@ -67,7 +67,7 @@ export class Agent extends EventEmitter<AgentEvents> {
   private readonly warm: WarmUp;
   /** The namespace is watched, and the check of what changed before has not run yet (drift-catch-up.ts). */
   private catchUpDue = false;
-  /** The conntrack step of the sync that runs (applyRole's conntrackAfter), started once it has ended. */
+  /** The conntrack step owed (applyRole's conntrackAfter): started when a sync ends, cleared once it ran or an apply supersedes it. */
   private conntrackDue?: () => Promise<unknown>;
 
   constructor(private readonly opts: AgentOptions) {
@@ -289,9 +289,7 @@ export class Agent extends EventEmitter<AgentEvents> {
     if (out.result === 'ok') this.warm.afterSync();
     if (this.catchUpDue) setImmediate(() => void this.catchUp());
     // Only now: side work asked for while the sync still runs (settle() above awaits) would not run at all.
-    const ct = this.conntrackDue;
-    this.conntrackDue = undefined;
-    if (ct) this.afterConntrack(ct);
+    if (this.conntrackDue) this.afterConntrack(this.conntrackDue);
     return out;
   }
 
@@ -397,6 +395,9 @@ export class Agent extends EventEmitter<AgentEvents> {
 
   private async apply(state: AllocatedState, previous?: AppliedSnapshot): Promise<ApplyResult> {
     this.snapshot = undefined;
+    // An owed conntrack step is this apply's now: a full one runs the step
+    // itself, an incremental one owes it with its own changes (ctOwedSince).
+    this.conntrackDue = undefined;
     // An incremental sync does not look up the needed interfaces again when
     // the last sync found them and no link event named one since (only with
     // the namespace's events watched; a full reconcile always looks).
@@ -456,21 +457,25 @@ export class Agent extends EventEmitter<AgentEvents> {
    * The conntrack step of an incremental sync whose NAT maps changed
    * (applyRole's conntrackAfter), run once the sync is reported, as side
    * work: a sync requested meanwhile waits for it. When a sync is asked for
-   * first, that sync runs the step (the snapshot still owes it). If it
-   * fails, a full sync follows, started now.
+   * first, the coalescer does not run it, and it stays owed: an apply takes
+   * it over (apply()), and a sync that applies nothing (a version the same
+   * for this host, a quick sync) starts it again when it ends. If it fails,
+   * a full sync follows, started now.
    */
   private afterConntrack(step: () => Promise<unknown>): void {
     setImmediate(() =>
-      this.coalescer.idle(() =>
-        step().then(
+      this.coalescer.idle(() => {
+        if (this.conntrackDue !== step) return Promise.resolve(); // ran, or an apply took it over
+        this.conntrackDue = undefined;
+        return step().then(
           () => undefined,
           (err: unknown) => {
             this.snapshot = undefined;
             this.emit('conntrack-error', err instanceof Error ? err : new Error(String(err)));
             this.kick('retry');
           },
-        ),
-      ),
+        );
+      }),
     );
   }
 

@@ -35,6 +35,8 @@ async function withNode(segmentation: string, fn: (store: FileStore, agent: Agen
   const store = new FileStore(file);
   await withNetns(async (ns) => {
     nsExec(ns, 'ip', ['link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', 'eth9']);
+    // Up, as a node's private NIC is: an 802.1Q device on a down one cannot be brought up (ENETDOWN).
+    for (const dev of ['eth0', 'eth9']) nsExec(ns, 'ip', ['link', 'set', dev, 'up']);
     const agent = new Agent({ role: { role: 'nc', node: 'nc1' }, netns: ns, source: new StoreSource(store), drift: false, resyncSeconds: 0 });
     const seen: SyncResult[] = [];
     agent.on('sync', (r) => seen.push(r));
