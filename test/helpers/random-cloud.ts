@@ -2,6 +2,7 @@
 // property tests build: fixed settings, groups and instances drawn per case,
 // and random edits of them (instances, public addresses, a rule, a setting).
 import type { State } from '../../src/managed/types.js';
+import type { FdbSpec } from '../../src/rtnl/fdb.js';
 
 /** A cloud's network settings for `nodes` (each on its own underlay address), without mode, groups or instances. */
 export function cloudSettings(nodes: readonly string[]): Pick<State, 'subnet' | 'addrsPerNet' | 'publicIps' | 'dns' | 'cc' | 'nodes'> {
@@ -86,3 +87,8 @@ export const EDITS: Record<string, Edit> = {
     s.dns = '192.168.32.2';
   },
 };
+
+/** An FDB entry as the tests compare them (device, MAC, destination), a list's keys, and what one set has that another lacks (sorted). */
+export const fdbKey = (f: FdbSpec) => `${String(f.dev)}|${f.lladdr}|${f.dst ?? ''}`;
+export const fdbKeys = (fs: readonly FdbSpec[] | undefined) => new Set((fs ?? []).map(fdbKey));
+export const minus = (a: Set<string>, b: Set<string>) => [...a].filter((k) => !b.has(k)).sort();

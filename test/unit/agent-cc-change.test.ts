@@ -15,13 +15,10 @@ import { ccInstanceChange } from '../../src/managed/cc-instances.js';
 import { hostChangeOf } from '../../src/managed/dhcp-delta.js';
 import { planRole } from '../../src/managed/roles/index.js';
 import type { AllocatedState, State } from '../../src/managed/types.js';
-import type { FdbSpec } from '../../src/rtnl/fdb.js';
 import { uniform } from '../fuzz/prng.js';
-import { EDITS, pickOf, randomCloud as cloud } from '../helpers/random-cloud.js';
+import { EDITS, fdbKey, fdbKeys, minus, pickOf, randomCloud as cloud } from '../helpers/random-cloud.js';
 
 const CC = { role: 'cc' as const };
-
-const keyOf = (f: FdbSpec) => `${String(f.dev)}|${f.lladdr}|${f.dst ?? ''}`;
 
 /** What a full apply of the CC leaves for the next sync (its plan and DHCP networks). */
 const snapshotOf = (s: AllocatedState): AppliedSnapshot => ({ desired: planRole(s, CC), dhcpNets: dhcpNetworksFor(s), dhcpInputs: dhcpInputsOf(s, undefined) });
@@ -67,11 +64,11 @@ describe("the CC's instance-only path (versionChange + ccInstanceChange)", () =>
       }
       // Only the FDB differs between the plans, and the patched desired FDB holds the new plan's entries.
       expect({ ...c.desired, fdb: [] }, `${name}: all but the FDB`).toEqual({ ...after, fdb: [] });
-      expect((c.desired.fdb ?? []).map(keyOf).sort(), `${name}: FDB`).toEqual((after.fdb ?? []).map(keyOf).sort());
-      const was = new Set((before.fdb ?? []).map(keyOf));
-      const now = new Set((after.fdb ?? []).map(keyOf));
-      expect(c.fdb.add.map(keyOf).sort(), `${name}: added`).toEqual([...now].filter((k) => !was.has(k)).sort());
-      expect(c.fdb.del.map(keyOf).sort(), `${name}: deleted`).toEqual([...was].filter((k) => !now.has(k)).sort());
+      expect((c.desired.fdb ?? []).map(fdbKey).sort(), `${name}: FDB`).toEqual((after.fdb ?? []).map(fdbKey).sort());
+      const was = fdbKeys(before.fdb);
+      const now = fdbKeys(after.fdb);
+      expect(c.fdb.add.map(fdbKey).sort(), `${name}: added`).toEqual(minus(now, was));
+      expect(c.fdb.del.map(fdbKey).sort(), `${name}: deleted`).toEqual(minus(was, now));
       // DHCP: the networks a full apply serves, the hosts it would hand dnsmasq, the inputs it would record.
       expect(c.dhcp.networks, `${name}: DHCP networks`).toEqual(dhcpNetworksFor(next));
       expect(c.dhcp.hosts, `${name}: DHCP hosts`).toEqual(hostChangeOf(snap.dhcpNets ?? [], dhcpNetworksFor(next)));

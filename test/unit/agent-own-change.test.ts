@@ -12,13 +12,8 @@ import { allocate } from '../../src/managed/allocate.js';
 import { ncInstanceChange } from '../../src/managed/nc-instances.js';
 import { planRole } from '../../src/managed/roles/index.js';
 import type { AllocatedState, State } from '../../src/managed/types.js';
-import type { FdbSpec } from '../../src/rtnl/fdb.js';
 import { uniform } from '../fuzz/prng.js';
-import { EDITS, NODES, pickOf, randomCloud } from '../helpers/random-cloud.js';
-
-const keyOf = (f: FdbSpec) => `${String(f.dev)}|${f.lladdr}|${f.dst ?? ''}`;
-const keys = (fs: readonly FdbSpec[] | undefined) => new Set((fs ?? []).map(keyOf));
-const minus = (a: Set<string>, b: Set<string>) => [...a].filter((k) => !b.has(k)).sort();
+import { EDITS, NODES, fdbKey, fdbKeys, minus, pickOf, randomCloud } from '../helpers/random-cloud.js';
 
 describe("a node's own-instance path (versionChange + ncInstanceChange)", () => {
   it('equals the full plan over 2000 random edits, or declines', () => {
@@ -61,10 +56,10 @@ describe("a node's own-instance path (versionChange + ncInstanceChange)", () => 
         }
         // Everything but the FDB exactly as the full plan (ports and set elements in its order); the FDB as a set.
         expect({ ...c.desired, fdb: [] }, `${what}: all but the FDB`).toEqual({ ...after, fdb: [] });
-        expect((c.desired.fdb ?? []).map(keyOf).sort(), `${what}: FDB`).toEqual((after.fdb ?? []).map(keyOf).sort());
-        const [was, now] = [keys(before.fdb), keys(after.fdb)];
-        expect(c.fdb.add.map(keyOf).sort(), `${what}: added`).toEqual(minus(now, was));
-        expect(c.fdb.del.map(keyOf).sort(), `${what}: deleted`).toEqual(minus(was, now));
+        expect((c.desired.fdb ?? []).map(fdbKey).sort(), `${what}: FDB`).toEqual((after.fdb ?? []).map(fdbKey).sort());
+        const [was, now] = [fdbKeys(before.fdb), fdbKeys(after.fdb)];
+        expect(c.fdb.add.map(fdbKey).sort(), `${what}: added`).toEqual(minus(now, was));
+        expect(c.fdb.del.map(fdbKey).sort(), `${what}: deleted`).toEqual(minus(was, now));
         // No FDB change: the last plan's own array, in order.
         if (!c.fdb.add.length && !c.fdb.del.length) expect(c.desired.fdb, what).toBe(before.fdb);
         seen.exact++;

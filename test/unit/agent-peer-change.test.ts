@@ -11,10 +11,9 @@ import { allocate } from '../../src/managed/allocate.js';
 import { floodChange } from '../../src/managed/roles/flood.js';
 import { planRole } from '../../src/managed/roles/index.js';
 import type { AllocatedState, State } from '../../src/managed/types.js';
-import type { FdbSpec } from '../../src/rtnl/fdb.js';
 import { patchFdb } from '../../src/tx/fdb-delta.js';
 import { uniform } from '../fuzz/prng.js';
-import { cloudSettings } from '../helpers/random-cloud.js';
+import { cloudSettings, fdbKey, fdbKeys, minus, pickOf } from '../helpers/random-cloud.js';
 
 const NODES = ['n0', 'n1', 'n2', 'n3', 'n4'];
 const GROUPS = ['a', 'b', 'c'];
@@ -39,7 +38,6 @@ function cloud(r: () => number): State {
 }
 
 type Edit = (s: State, r: () => number) => void;
-const pickOf = <T>(xs: readonly T[], r: () => number): T => xs[Math.floor(r() * xs.length)];
 
 /** Edits of the instances (some several at once), of a MAC (sometimes to one another instance has), of a rule. */
 const EDITS: Record<string, Edit> = {
@@ -72,10 +70,6 @@ const EDITS: Record<string, Edit> = {
   },
   authorize: (s, r) => pickOf(s.groups ?? [], r)?.rules?.push({ protocol: 'tcp', from: 1000 + serial++, cidr: '0.0.0.0/0' }),
 };
-
-const keyOf = (f: FdbSpec) => `${String(f.dev)}|${f.lladdr}|${f.dst ?? ''}`;
-const keys = (fs: readonly FdbSpec[] | undefined) => new Set((fs ?? []).map(keyOf));
-const minus = (a: Set<string>, b: Set<string>) => [...a].filter((k) => !b.has(k)).sort();
 
 describe('the peer-only path (versionChange + floodChange)', () => {
   it('equals the difference of the full plans over 3000 random edits, or declines', () => {
@@ -119,19 +113,19 @@ describe('the peer-only path (versionChange + floodChange)', () => {
           continue;
         }
         expect({ ...after, fdb: [] }, `${name} on ${node}: only the FDB differs`).toEqual({ ...before, fdb: [] });
-        const [was, now] = [keys(before.fdb), keys(after.fdb)];
-        expect(ch.add.map(keyOf).sort(), `${name} on ${node}: added`).toEqual(minus(now, was));
-        expect(ch.del.map(keyOf).sort(), `${name} on ${node}: deleted`).toEqual(minus(was, now));
+        const [was, now] = [fdbKeys(before.fdb), fdbKeys(after.fdb)];
+        expect(ch.add.map(fdbKey).sort(), `${name} on ${node}: added`).toEqual(minus(now, was));
+        expect(ch.del.map(fdbKey).sort(), `${name} on ${node}: deleted`).toEqual(minus(was, now));
         // The specs are the plan's own entries (the same fields).
         for (const f of ch.add) expect(after.fdb).toContainEqual(f);
         for (const f of ch.del) expect(before.fdb).toContainEqual(f);
         // The desired FDB the agent keeps: the new plan's entries.
         expect(
           patchFdb(before.fdb ?? [], ch)
-            .map(keyOf)
+            .map(fdbKey)
             .sort(),
           `${name} on ${node}: patched`,
-        ).toEqual((after.fdb ?? []).map(keyOf).sort());
+        ).toEqual((after.fdb ?? []).map(fdbKey).sort());
         seen.exact++;
         if (ch.add.length + ch.del.length) seen.nonEmpty++;
       }
@@ -157,7 +151,7 @@ describe('the peer-only path (versionChange + floodChange)', () => {
     expect(run).toEqual({ add: [{ dev: `eucavx${next.groups[0].vlan}`, lladdr: added.mac, dst: '10.0.0.12' }], del: [] });
     expect(floodChange(next, prev, 'n0', [added])).toEqual({ add: [], del: run?.add });
     const third = allocate({ ...prev, instances: [...prev.instances, { id: 'i-4', group: 'u/a', node: 'n2' }] });
-    const add = floodChange(prev, third, 'n0', [third.instances[2]])?.add.map(keyOf).sort();
+    const add = floodChange(prev, third, 'n0', [third.instances[2]])?.add.map(fdbKey).sort();
     expect(add).toEqual(
       [`eucavx${next.groups[0].vlan}|${third.instances[2].mac}|10.0.0.13`, `eucavx${next.groups[0].vlan}|00:00:00:00:00:00|10.0.0.13`].sort(),
     );
