@@ -100,6 +100,17 @@ export interface Started {
   pid: number;
 }
 
+/**
+ * Whether log line `line` says dnsmasq could not read one of our files. A
+ * file of the hosts directory that dnsmasq reads on the inotify event of its
+ * own removal is gone by then ("No such file or directory"): that is the
+ * removal dnsmasq was told about, not a file it cannot read.
+ */
+export function isUnreadable(line: string, paths: { hosts: string; hostsDir: string; opts: string }): boolean {
+  if (line.includes(`cannot read ${paths.hostsDir}/`) && line.endsWith(': No such file or directory')) return false;
+  return line.includes(`cannot read ${paths.hosts}`) || line.includes(`cannot read ${paths.hostsDir}`) || line.includes(`cannot read ${paths.opts}`);
+}
+
 /** The log's lines written by process `pid` since `offset`. */
 function linesOf(cfg: DaemonConfig, offset: number): string[] {
   return readFrom(cfg.paths.log, offset).split('\n');
@@ -124,9 +135,7 @@ export async function waitLoaded(
   for (;;) {
     const lines = linesOf(cfg, offset);
     if (lines.some((l) => l.includes(done))) return;
-    const unreadable = lines.find(
-      (l) => l.includes(`cannot read ${paths.hosts}`) || l.includes(`cannot read ${paths.hostsDir}`) || l.includes(`cannot read ${paths.opts}`),
-    );
+    const unreadable = lines.find((l) => isUnreadable(l, paths));
     if (unreadable) {
       throw new DhcpError(
         'EACCES',
