@@ -18,13 +18,17 @@
 //   change) and etcd's gRPC traffic in and out (its /metrics counters), the
 //   agents' reads and status puts included.
 //
-// Usage: node bench/control-plane.mjs [--agents 3,10,30] [--instances 5000] [--ops 30] [--writes 20] [--cold N] [--phases] [--cli FILE] [--cold-base FILE] [--agent-node-args "..."] [--cold-node-args "..."]
+// - with --vxlan-macs learn,static: the fleets measured with each setting of
+//   the cloud's vxlanMacs in turn, the same agents (the setting written, every
+//   agent converged and idle before the next series).
+//
+// Usage: node bench/control-plane.mjs [--agents 3,10,30] [--instances 5000] [--ops 30] [--writes 20] [--cold N] [--phases] [--vxlan-macs learn,static] [--cli FILE] [--cold-base FILE] [--agent-node-args "..."] [--cold-node-args "..."]
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { authorize, revoke, runInstance, terminateInstance } from '../dist/managed/ops/index.js';
+import { authorize, finish, revoke, runInstance, terminateInstance } from '../dist/managed/ops/index.js';
 import { EtcdStore } from '../dist/store/etcd.js';
 import { StatusWatch } from '../dist/store/etcd-status-watch.js';
 import { statePrefix } from '../dist/store/etcd-layout.js';
@@ -49,6 +53,11 @@ const COLD = Number(arg('cold', '1'));
 // --phases: the cold agents and applies run with EUCANET_PHASES (src/util/phases.ts); each cold run then reports its first sync's phases and apply's.
 const PHASES = process.argv.includes('--phases');
 const N = Number(arg('instances', '5000'));
+// --vxlan-macs learn,static: the cloud's vxlanMacs for each series of fleets (the first also for the cold starts); default the state's default.
+const MACS = arg('vxlan-macs', 'learn')
+  .split(',')
+  .filter((m) => m === 'learn' || m === 'static');
+if (!MACS.length) throw new Error('--vxlan-macs: learn, static or both (comma-separated)');
 const OPS = Number(arg('ops', '30'));
 const WRITES = Number(arg('writes', '20'));
 // --agent-node-args "...": node's own flags for the fleet's agents (e.g. "--cpu-prof --cpu-prof-dir DIR" to see where their time goes).
@@ -356,6 +365,8 @@ async function main() {
   const out = /** @type {Record<string, any>} */ ({ instances: N, nodes: NODES, cores: 2, fleets: [] });
   try {
     const doc = allocatedCloudOf(N);
+    if (MACS[0] === 'static') doc.vxlanMacs = 'static';
+    out.vxlanMacs = MACS;
     const file = join(dir, 'cloud.json');
     writeFileSync(file, JSON.stringify(doc));
     const tImport = performance.now();
@@ -382,8 +393,14 @@ async function main() {
     console.error(`cold start: ${JSON.stringify(out.coldStart)}`);
     if (COLD_BASE) console.error(`cold start (base ${COLD_BASE}): ${JSON.stringify(out.coldStartBase)}`);
     let port = 40000;
-    for (const size of FLEETS) {
+    for (const [series, size] of MACS.flatMap((m) => FLEETS.map((n) => /** @type {const} */ ([m, n])))) {
       const t0 = performance.now();
+      if (series !== ((await store.read()).state.vxlanMacs ?? 'learn')) {
+        await update(store, (s) => {
+          const { vxlanMacs: _had, ...rest } = s;
+          return finish(series === 'static' ? { ...rest, vxlanMacs: 'static' } : rest, () => []);
+        });
+      }
       const want = ['cc', ...Array.from({ length: size - 1 }, (_, k) => `nc${k}`)];
       const fresh = want.slice(agents.length);
       for (const host of fresh) {
@@ -426,7 +443,7 @@ async function main() {
               : k % 4 === 2
                 ? (/** @type {State} */ s) => runInstance(s, { id, group: 'admin/g0', node: 'nc0' })
                 : (/** @type {State} */ s) => terminateInstance(s, id);
-        lat.push(await propagate(store, watch, want, op, `${size}:${k}:${KINDS[k % 4]}`));
+        lat.push(await propagate(store, watch, want, op, `${series}:${size}:${k}:${KINDS[k % 4]}`));
         await sleep(250);
         const kind = KINDS[k % 4];
         const spent = agents.map((a, i) => a.cpuMs() - (before[i] ?? 0)).filter((_, i) => agents[i].host !== 'cc');
@@ -466,6 +483,7 @@ async function main() {
       port += 2000;
       const bytes = await oneRunInstance(store, etcd, watch, want, `i-b${size}`);
       const fleet = {
+        vxlanMacs: series,
         agents: size,
         upMs: r1(upMs),
         settleMs: r1(settleMs),

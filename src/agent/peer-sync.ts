@@ -1,9 +1,10 @@
 // The NC agent's peer-only sync. A version that differs for a node only by
 // other nodes' instances of the groups it carries (relevance.ts
 // versionChange: a run-instance, terminate or move elsewhere in one of its
-// groups) changes only its VXLAN devices' FDB: a static MAC entry, and a
-// flood list entry when a node starts or stops carrying the group
-// (roles/flood.ts). Those entries are computed from the changed instances
+// groups) changes only its VXLAN devices' FDB: a flood list entry when a node
+// starts or stops carrying the group, and with vxlanMacs "static" a MAC entry
+// (roles/flood.ts; with learned MACs, the default, only the flood list
+// changes reach here). Those entries are computed from the changed instances
 // (floodChange) and sent as they are: no plan of the whole role, no delta of
 // thousands of entries, no FDB read back. The desired state kept for the next
 // sync is the last one with its FDB patched (tx/delta.ts patchFdb), as the

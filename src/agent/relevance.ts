@@ -16,17 +16,20 @@
 // - the groups of those instances, in order, but not their rules (the CC's firewall);
 // - with VXLAN unicast flooding (or `auto`, which may resolve to it), the
 //   group, node and MAC of every instance of those groups, in order (flood
-//   lists and static MAC entries);
+//   lists and, with vxlanMacs "static", MAC entries; with "learn", the
+//   default, the flood lists read only which nodes carry each group);
 // - without segmentation (one shared bridge), every instance's MAC, in order.
 // versionChange() says the same and one thing more: a version whose only
 // difference for a node is the instances of its groups on other nodes (the
 // last item: a run-instance, terminate or move elsewhere in a group it
 // carries), with those instances, whose FDB entries the agent then sends
-// alone (peer-sync.ts; roles/flood.ts floodChange). To a CC, whose plan reads
+// alone (peer-sync.ts; roles/flood.ts floodChange); with learned MACs such a
+// version is the same plan unless a node gained its first instance of a group
+// the node carries or lost its last (the flood lists). To a CC, whose plan reads
 // nearly everything, it says `instances` for a version that differs only by
 // instances added or removed without a public address (cc-sync.ts).
 import type { Role } from '../managed/roles/index.js';
-import { carriedAlso, carriedBy, vxlanFloodOf } from '../managed/roles/flood.js';
+import { carriedAlso, carriedBy, vxlanFloodOf, vxlanMacsOf } from '../managed/roles/flood.js';
 import { groupKey, type AllocatedGroup, type AllocatedInstance, type AllocatedState } from '../managed/types.js';
 
 /** Top-level keys an NC's plan does not read (only the CC's NAT and DHCP do). */
@@ -186,7 +189,20 @@ export function versionChange(prev: AllocatedState, next: AllocatedState, role: 
   if (r.peers !== 'group') return sameInstances(prev.instances, next.instances, r) ? carried(next, r, SAME) : ownDiff(prev, next, r, max);
   const ch = peerDiff(prev.instances, next.instances, r, max);
   if (!ch) return ownDiff(prev, next, r, max);
-  return carried(next, r, ch.removed.length || ch.added.length ? { kind: 'peers', peers: ch } : SAME);
+  const flood = ch.removed.length || ch.added.length ? vxlanMacsOf(next) === 'static' || !sameCarriers(prev, next, ch) : false;
+  return carried(next, r, flood ? { kind: 'peers', peers: ch } : SAME);
+}
+
+/**
+ * Whether every node of the changed instances carries their groups in both
+ * versions or in neither (learned MACs: the flood lists, all that other
+ * nodes' instances make in a plan, are then the same).
+ */
+function sameCarriers(prev: AllocatedState, next: AllocatedState, ch: PeerChange): boolean {
+  for (const i of [...ch.removed, ...ch.added]) {
+    if (carriedBy(prev.instances, i.node).has(i.group) !== carriedBy(next.instances, i.node).has(i.group)) return false;
+  }
+  return true;
 }
 
 /** The top-level key that, alone changed, may leave a CC's plan different only by instances. */

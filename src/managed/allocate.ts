@@ -190,6 +190,7 @@ function resolve(st: State, net: NetCtx): Draft {
     mode: st.mode,
     segmentation: net.segmentation,
     ...(st.vxlanFlood !== undefined ? { vxlanFlood: st.vxlanFlood } : {}),
+    ...(st.vxlanMacs !== undefined ? { vxlanMacs: st.vxlanMacs } : {}),
     subnet: st.subnet,
     addrsPerNet: st.addrsPerNet,
     vlanRange: st.vlanRange ?? [...DEFAULT_VLAN_RANGE],

@@ -113,6 +113,14 @@ export const stateSchema = {
         'ignored otherwise): unicast (the default: one copy to each host carrying the group, through ' +
         'all-zeros FDB entries; needs no multicast in the underlay) or multicast (group 239.1.1.1 on the private NIC).',
     },
+    vxlanMacs: {
+      enum: ['learn', 'static'],
+      description:
+        'With VXLAN unicast flooding, how a host reaches an instance MAC on another node: learn (the default: ' +
+        'the VXLAN device learns it from received frames; only the flood lists are written, so a run-instance ' +
+        'or terminate changes its node and the CC alone) or static (one permanent FDB entry per instance MAC ' +
+        'on every host carrying its group: unicast never floods, but every such host changes with each instance).',
+    },
     subnet: { type: 'string', description: 'VNET_SUBNET/VNET_NETMASK as a CIDR, e.g. "10.1.0.0/16".' },
     addrsPerNet: { type: 'integer', description: 'VNET_ADDRSPERNET: a power of two, 16..2048.' },
     vlanRange: {

@@ -30,6 +30,21 @@ export type SegmentationSetting = Segmentation | 'auto';
 export type VxlanFlood = 'unicast' | 'multicast';
 export const DEFAULT_VXLAN_FLOOD: VxlanFlood = 'unicast';
 
+/**
+ * How a host's VXLAN device finds the host of an instance MAC on another node
+ * (segmentation vxlan, unicast flooding):
+ * - `learn` (the default): as a switch does, from the frames it receives (the
+ *   kernel's VXLAN learning: source MAC -> sender's underlay address). Only the
+ *   flood lists are written, so a run-instance or terminate concerns its node
+ *   and the CC, not every host carrying the group; a frame to a MAC not yet
+ *   learned goes to every carrier of the group, as a broadcast does.
+ * - `static`: as flannel does, one permanent FDB entry per instance MAC on
+ *   another node, written by every host carrying its group, so unicast never
+ *   floods; each run-instance or terminate then changes every such host.
+ */
+export type VxlanMacs = 'learn' | 'static';
+export const DEFAULT_VXLAN_MACS: VxlanMacs = 'learn';
+
 /** tcp, udp, icmp, or an IP protocol number 0-255. */
 export type Protocol = 'tcp' | 'udp' | 'icmp' | number;
 
@@ -105,6 +120,8 @@ export interface State {
   segmentation?: SegmentationSetting;
   /** segmentation vxlan: flood by unicast to each host (default) or over a multicast group. */
   vxlanFlood?: VxlanFlood;
+  /** segmentation vxlan, unicast flooding: instance MACs on other nodes learned by the device (default) or written as static FDB entries. */
+  vxlanMacs?: VxlanMacs;
   /** The private network cut into blocks, e.g. "10.1.0.0/16". */
   subnet: string;
   /** Addresses per group block: a power of two, 16..2048. */

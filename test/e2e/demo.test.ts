@@ -167,7 +167,8 @@ describe.skipIf(!ready)('eucanet demo (root; dnsmasq, busybox, nsenter)', () => 
       table(rep),
     ).toEqual([]);
     expect(rep.checks).toHaveLength(11);
-    expect(r.stderr).toMatch(/3 eucanet agent processes .* nc1 10\d\d ops .*; nc2 10\d\d ops/);
+    // About 500 instances per node: a port and its anti-spoofing elements each (the other node's MACs are learned, not written).
+    expect(r.stderr).toMatch(/3 eucanet agent processes .* nc1 5\d\d ops .*; nc2 5\d\d ops/);
     expect(leftovers()).toEqual([]);
   }, 180_000);
 

@@ -36,6 +36,7 @@ export function randomCloud(r: () => number): State {
     mode: 'MANAGED',
     segmentation: seg < 0.7 ? 'vxlan' : seg < 0.9 ? 'vlan' : 'none',
     ...(r() < 0.1 ? { vxlanFlood: 'multicast' as const } : {}),
+    ...(r() < 0.5 ? { vxlanMacs: 'static' as const } : {}),
     ...cloudSettings(NODES),
     groups,
     instances,

@@ -31,7 +31,7 @@ const dir = mkdtempSync(join(tmpdir(), 'eucanet-agent-ccinst-'));
 chmodSync(dir, 0o711); // dnsmasq re-reads its hosts file as nobody
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const seed = JSON.parse(readFileSync(join(repoRoot, 'examples/seed.json'), 'utf8'));
-const cloud = { ...seed, segmentation: 'vxlan', nodes: { ...seed.nodes, nc3: { privateInterface: 'eth0', underlay: '10.0.0.13/24' } } };
+const cloud = { ...seed, segmentation: 'vxlan', vxlanMacs: 'static', nodes: { ...seed.nodes, nc3: { privateInterface: 'eth0', underlay: '10.0.0.13/24' } } };
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 interface Cc {

@@ -25,7 +25,8 @@ if (!isRoot) console.warn('test/integration/agent-peer-known.test.ts: skipped, n
 const dir = mkdtempSync(join(tmpdir(), 'eucanet-agent-peer-known-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const seed = JSON.parse(readFileSync(join(repoRoot, 'examples/seed.json'), 'utf8'));
-const cloud = { ...seed, segmentation: 'vxlan' };
+// Static MAC entries, so that a run-instance elsewhere is a peer-only sync here.
+const cloud = { ...seed, segmentation: 'vxlan', vxlanMacs: 'static' };
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** A device's static FDB entries with a destination: "mac dst", sorted. */

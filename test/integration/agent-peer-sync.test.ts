@@ -25,11 +25,12 @@ if (!isRoot) console.warn('test/integration/agent-peer-sync.test.ts: skipped, ne
 const dir = mkdtempSync(join(tmpdir(), 'eucanet-agent-peers-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const seed = JSON.parse(readFileSync(join(repoRoot, 'examples/seed.json'), 'utf8'));
-const cloud = { ...seed, segmentation: 'vxlan', nodes: { ...seed.nodes, nc3: { privateInterface: 'eth0', underlay: '10.0.0.13/24' } } };
+// Static MAC entries: each instance elsewhere in a carried group is an entry here (learned MACs: the last case).
+const cloud = { ...seed, segmentation: 'vxlan', vxlanMacs: 'static', nodes: { ...seed.nodes, nc3: { privateInterface: 'eth0', underlay: '10.0.0.13/24' } } };
 
-async function withNode(fn: (store: FileStore, agent: Agent, ns: string, seen: SyncResult[]) => Promise<void>): Promise<void> {
+async function withNode(fn: (store: FileStore, agent: Agent, ns: string, seen: SyncResult[]) => Promise<void>, doc: object = cloud): Promise<void> {
   const file = join(dir, `cloud-${Math.random().toString(16).slice(2)}.json`);
-  await writeFileAtomic(file, JSON.stringify(cloud));
+  await writeFileAtomic(file, JSON.stringify(doc));
   const store = new FileStore(file);
   await withNetns(async (ns) => {
     nsExec(ns, 'ip', ['link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', 'eth9']);
@@ -98,5 +99,26 @@ describe.skipIf(!isRoot)('the NC agent applies a peer-only version by its FDB en
       expect(await agent.sync('sighup')).toMatchObject({ result: 'ok', mode: 'full', ops: 0 });
       expect(fdbOf(ns)).toEqual(kernel);
     });
+  }, 60_000);
+
+  it('learned MACs (the default): a run-instance or terminate elsewhere is the same plan here, nothing sent; a first instance elsewhere adds its flood entry alone', async () => {
+    const { vxlanMacs: _static, ...learned } = cloud;
+    await withNode(async (store, agent, ns, seen) => {
+      const vx = (group: string) => `eucavx${agent.current?.state.groups.find((g) => `${g.owner}/${g.name}` === group)?.vlan}`;
+      const before = fdbOf(ns);
+      expect(
+        before.every((e) => e.includes(' 00:00:00:00:00:00 ')),
+        'flood lists only',
+      ).toBe(true);
+      // nc2 already carries admin/default (the seed's i-5).
+      const run = await write(store, seen, (s) => runInstance(s, { id: 'i-20', group: 'admin/default', node: 'nc2' }));
+      expect(run).toMatchObject({ result: 'ok', mode: 'unchanged', ops: 0 });
+      expect(fdbOf(ns)).toEqual(before);
+      expect(await write(store, seen, (s) => terminateInstance(s, 'i-20'))).toMatchObject({ result: 'ok', mode: 'unchanged', ops: 0 });
+      const first = await write(store, seen, (s) => runInstance(s, { id: 'i-21', group: 'admin/web', node: 'nc3' }));
+      expect(first).toMatchObject({ result: 'ok', mode: 'incremental', peers: true, changed: 'fdb (+1 -0)', ops: 1 });
+      expect(fdbOf(ns)).toEqual([...before, `${vx('admin/web')} 00:00:00:00:00:00 10.0.0.13`].sort());
+      expect(await agent.sync('sighup')).toMatchObject({ result: 'ok', mode: 'full', ops: 0 });
+    }, learned);
   }, 60_000);
 });

@@ -9,13 +9,17 @@
 // 1. vxlanFlood "multicast": every segment floods over 239.1.1.1, which the
 //    switch drops: the CC reaches no instance and i-1 does not reach i-5 (the
 //    switch's drop counter moves). This proves the drop works.
-// 2. The same hosts re-applied with "unicast" (the default): the vxlan devices
-//    are recreated without a group, each gets its flood list and the other
-//    nodes' instance MACs (bridge -j fdb),
+// 2. The same hosts re-applied with "unicast" (the default) and vxlanMacs
+//    "static": the vxlan devices are recreated without a group, each gets its
+//    flood list and the other nodes' instance MACs (bridge -j fdb),
 //    and the CC reaches i-1 and i-5, and i-1 and i-5 reach each other. A
 //    second apply changes nothing.
 // 3. i-5 terminated: nc2 no longer carries admin/default, and the CC's and
 //    nc1's flood lists of that group lose nc2.
+// 4. Learned MACs (vxlanMacs's default) re-applied: the static entries go, the
+//    flood lists stay, packets cross and the CC's device learns i-1's and
+//    i-3's node; i-3 moved to nc2 is found from its first frame (a booting
+//    instance's DHCP broadcast does the same), with no entry written for it.
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -60,6 +64,15 @@ function staticMacs(ns: string, dev: string): string[] {
   const entries = JSON.parse(nsExec(ns, 'bridge', ['-j', 'fdb', 'show', 'dev', dev]) || '[]') as Array<{ mac: string; dst?: string; state: string }>;
   return entries
     .filter((e) => e.mac !== ZERO && e.dst !== undefined && e.state === 'permanent')
+    .map((e) => `${e.mac} ${e.dst}`)
+    .sort();
+}
+
+/** The entries `dev` in `ns` learned from received frames ("mac dst"), from `bridge -j fdb show`, sorted. */
+function learnedMacs(ns: string, dev: string): string[] {
+  const entries = JSON.parse(nsExec(ns, 'bridge', ['-j', 'fdb', 'show', 'dev', dev]) || '[]') as Array<{ mac: string; dst?: string; state?: string }>;
+  return entries
+    .filter((e) => e.mac !== ZERO && e.dst !== undefined && e.state !== 'permanent')
     .map((e) => `${e.mac} ${e.dst}`)
     .sort();
 }
@@ -134,7 +147,10 @@ describe.skipIf(!isRoot)('VXLAN over a switch that drops multicast (root)', () =
   });
 
   it('unicast (re-applied on the running hosts): devices recreated without a group, flood lists per carrier, packets cross', async () => {
-    const results = await apply((d) => delete d.vxlanFlood);
+    const results = await apply((d) => {
+      delete d.vxlanFlood;
+      d.vxlanMacs = 'static';
+    });
     expect(cloud.state.vxlanFlood).toBeUndefined(); // the default: unicast
     expect(results.every((r) => r.ops > 0)).toBe(true);
     expect(vxlans(topo.cc)).toEqual({ eucavx10: undefined, eucavx11: undefined });
@@ -173,6 +189,7 @@ describe.skipIf(!isRoot)('VXLAN over a switch that drops multicast (root)', () =
     await topo.removeInstance(inst('i-5'));
     await apply((d) => {
       delete d.vxlanFlood;
+      d.vxlanMacs = 'static';
       d.instances = (d.instances ?? []).filter((i) => i.id !== 'i-5');
     });
     expect(vxlans(topo.nc('nc2'))).toEqual({});
@@ -181,5 +198,48 @@ describe.skipIf(!isRoot)('VXLAN over a switch that drops multicast (root)', () =
     expect(staticMacs(topo.cc, 'eucavx10')).toEqual([`${inst('i-1').mac} 10.0.0.11`]);
     expect(staticMacs(topo.nc('nc1'), 'eucavx10')).toEqual([]);
     expect(ping(topo.cc, inst('i-1').privateIp, 3), 'CC -> i-1 still').toBe(true);
+  });
+
+  it('learned MACs (the default): the static entries go, the devices learn where instances are, and a moved instance is found from its first frame', async () => {
+    const without5 = (d: State) => (d.instances = (d.instances ?? []).filter((i) => i.id !== 'i-5'));
+    const results = await apply(without5);
+    expect(cloud.state.vxlanMacs).toBeUndefined();
+    // The CC's two static entries (i-1's, i-3's) deleted; nothing else: the devices are kept.
+    expect(results.map((r) => r.ops)).toEqual([2, 0, 0]);
+    expect(staticMacs(topo.cc, 'eucavx10')).toEqual([]);
+    expect(staticMacs(topo.cc, 'eucavx11')).toEqual([]);
+    expect(floodList(topo.cc, 'eucavx10')).toEqual(['10.0.0.11']);
+    expect(floodList(topo.cc, 'eucavx11')).toEqual(['10.0.0.11']);
+    const [i1, i3] = [inst('i-1'), inst('i-3')];
+    expect(ping(topo.cc, i1.privateIp, 3), 'CC -> i-1 (nc1)').toBe(true);
+    expect(ping(topo.cc, i3.privateIp, 3), 'CC -> i-3 (nc1, admin/web)').toBe(true);
+    // The CC's devices learned both from the replies: dynamic entries, which reconcile leaves alone.
+    expect(learnedMacs(topo.cc, 'eucavx10')).toContain(`${i1.mac} 10.0.0.11`);
+    expect(learnedMacs(topo.cc, 'eucavx11')).toContain(`${i3.mac} 10.0.0.11`);
+    expect((await cloud.apply()).map((r) => r.ops)).toEqual([0, 0, 0]);
+
+    // i-3 moves to nc2 (terminated there, run here with its address and MAC): the CC still has it learned at nc1.
+    await topo.removeInstance(i3);
+    const moved = { ...i3, node: 'nc2' };
+    await topo.addInstance(moved);
+    await apply((d) => {
+      without5(d);
+      for (const i of d.instances ?? []) if (i.id === 'i-3') i.node = 'nc2';
+    });
+    expect(vxlans(topo.nc('nc2'))).toEqual({ eucavx11: undefined });
+    expect(floodList(topo.cc, 'eucavx11')).toEqual(['10.0.0.12']);
+    expect(staticMacs(topo.cc, 'eucavx11')).toEqual([]);
+    const n = groupNet(cloud.state.groups.find((g) => `${g.owner}/${g.name}` === i3.group)!);
+    await topo.hosts
+      .get(topo.inst('i-3'))
+      .transaction()
+      .addAddress({ dev: 'eth0', address: `${i3.privateIp}/${n.prefix}` })
+      .addRoute({ dst: 'default', gateway: n.gateway })
+      .commit();
+    // Its first frame (an ARP broadcast for its gateway, as its DHCP discover would be) reaches the CC and moves the CC's entry.
+    expect(ping(topo.inst('i-3'), n.gateway, 3), 'i-3 (now on nc2) -> its gateway').toBe(true);
+    expect(learnedMacs(topo.cc, 'eucavx11')).toContain(`${i3.mac} 10.0.0.12`);
+    expect(ping(topo.cc, i3.privateIp, 3), 'CC -> i-3 (nc2)').toBe(true);
+    expect((await cloud.apply()).map((r) => r.ops)).toEqual([0, 0, 0]);
   });
 });

@@ -86,7 +86,7 @@ describe("the CC's instance-only path (versionChange + ccInstanceChange)", () =>
   });
 
   it('run-instance and terminate are instance-only; a public address, a rule or a setting is not', () => {
-    const doc = { ...cloud(uniform(7)), segmentation: 'vxlan' as const, vxlanFlood: 'unicast' as const };
+    const doc = { ...cloud(uniform(7)), segmentation: 'vxlan' as const, vxlanFlood: 'unicast' as const, vxlanMacs: 'static' as const };
     doc.instances = [
       { id: 'i-1', group: 'u/a', node: 'n0' },
       { id: 'i-2', group: 'u/a', node: 'n1' },
@@ -100,6 +100,13 @@ describe("the CC's instance-only path (versionChange + ccInstanceChange)", () =>
     expect(c?.fdb).toEqual({ add: [{ dev: `eucavx${run.groups[0].vlan}`, lladdr: run.instances[2].mac, dst: '10.0.0.12' }], del: [] });
     expect(c?.desired.fdb).toEqual(planRole(run, CC).fdb);
     expect(c?.dhcp.hosts).toEqual({ add: [{ mac: run.instances[2].mac, ip: run.instances[2].privateIp, hostname: 'i-3' }], del: [] });
+    // Learned MACs (the default): n1 already carries u/a, so the CC's FDB does not change; its DHCP hosts do.
+    const learnPrev = allocate({ ...prev, vxlanMacs: undefined });
+    const learnRun = allocate({ ...learnPrev, instances: [...learnPrev.instances, { id: 'i-3', group: 'u/a', node: 'n1' }] });
+    const l = ccInstanceChange(snapshotOf(learnPrev), learnPrev, learnRun, undefined, [learnRun.instances[2]]);
+    expect(l?.fdb).toEqual({ add: [], del: [] });
+    expect(l?.desired.fdb).toEqual(planRole(learnRun, CC).fdb);
+    expect(l?.dhcp.hosts.add).toHaveLength(1);
     const withIp = allocate({ ...prev, instances: [...prev.instances, { id: 'i-3', group: 'u/a', node: 'n1', publicIp: '192.168.32.201' }] });
     expect(versionChange(prev, withIp, CC).kind).toBe('maybe');
     const assoc = allocate({ ...prev, instances: [prev.instances[0], { ...prev.instances[1], publicIp: '192.168.32.201' }] });

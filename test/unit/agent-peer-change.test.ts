@@ -31,6 +31,8 @@ function cloud(r: () => number): State {
     mode: 'MANAGED',
     segmentation: 'vxlan',
     ...(r() < 0.1 ? { vxlanFlood: 'multicast' as const } : {}),
+    // Half with static MAC entries (every carrier's FDB changes), half learned (only the flood lists).
+    ...(r() < 0.5 ? { vxlanMacs: 'static' as const } : {}),
     ...cloudSettings(NODES),
     groups,
     instances,
@@ -74,7 +76,7 @@ const EDITS: Record<string, Edit> = {
 describe('the peer-only path (versionChange + floodChange)', () => {
   it('equals the difference of the full plans over 3000 random edits, or declines', () => {
     const r = uniform(23);
-    const seen = { peers: 0, exact: 0, nonEmpty: 0, declined: 0, same: 0 };
+    const seen = { peers: 0, exact: 0, nonEmpty: 0, declined: 0, same: 0, learnedPeers: 0, learnedSame: 0 };
     for (let n = 0; n < 3000; n++) {
       let prev: AllocatedState;
       let next: AllocatedState;
@@ -100,6 +102,7 @@ describe('the peer-only path (versionChange + floodChange)', () => {
         if (v.kind === 'same') {
           expect(after, `${name} on ${node}`).toEqual(before);
           seen.same++;
+          if (next.vxlanMacs === undefined && prev.instances.some((i) => i.node === node)) seen.learnedSame++;
           continue;
         }
         // (Its own instances changed: agent-own-change.test.ts. An NC is never told `instances`: that is the CC's answer.)
@@ -128,16 +131,23 @@ describe('the peer-only path (versionChange + floodChange)', () => {
         ).toEqual((after.fdb ?? []).map(fdbKey).sort());
         seen.exact++;
         if (ch.add.length + ch.del.length) seen.nonEmpty++;
+        if (next.vxlanMacs === undefined) {
+          seen.learnedPeers++;
+          // Learned MACs: a peer-only version changes the flood lists, never a MAC entry.
+          for (const f of [...ch.add, ...ch.del]) expect(f.lladdr, `${name} on ${node}`).toBe('00:00:00:00:00:00');
+        }
       }
     }
     // Not vacuous: many peer-only versions, most with entries to change.
     expect(seen.exact).toBeGreaterThan(500);
     expect(seen.nonEmpty).toBeGreaterThan(300);
     expect(seen.same).toBeGreaterThan(300);
+    expect(seen.learnedPeers).toBeGreaterThan(100);
+    expect(seen.learnedSame).toBeGreaterThan(100);
   });
 
-  it('a run-instance in a carried group on another node: one static MAC added; its terminate deletes it; a first instance on a node adds its flood entry', () => {
-    const doc = { ...cloud(uniform(5)), vxlanFlood: 'unicast' as const };
+  it('static MACs: a run-instance in a carried group on another node: one static MAC added; its terminate deletes it; a first instance on a node adds its flood entry', () => {
+    const doc = { ...cloud(uniform(5)), vxlanFlood: 'unicast' as const, vxlanMacs: 'static' as const };
     doc.instances = [
       { id: 'i-1', group: 'u/a', node: 'n0' },
       { id: 'i-2', group: 'u/a', node: 'n1' },
@@ -155,5 +165,25 @@ describe('the peer-only path (versionChange + floodChange)', () => {
     expect(add).toEqual(
       [`eucavx${next.groups[0].vlan}|${third.instances[2].mac}|10.0.0.13`, `eucavx${next.groups[0].vlan}|00:00:00:00:00:00|10.0.0.13`].sort(),
     );
+  });
+
+  it('learned MACs: a run-instance where its node already carries the group is the same plan to other nodes; a first instance there adds only its flood entry', () => {
+    const doc = { ...cloud(uniform(5)), vxlanFlood: 'unicast' as const, vxlanMacs: undefined };
+    doc.instances = [
+      { id: 'i-1', group: 'u/a', node: 'n0' },
+      { id: 'i-2', group: 'u/a', node: 'n1' },
+    ];
+    const prev = allocate(doc);
+    const next = allocate({ ...prev, instances: [...prev.instances, { id: 'i-3', group: 'u/a', node: 'n1' }] });
+    expect(versionChange(prev, next, { role: 'nc', node: 'n0' }).kind).toBe('same');
+    expect(versionChange(next, prev, { role: 'nc', node: 'n0' }).kind).toBe('same');
+    expect(planRole(next, { role: 'nc', node: 'n0' })).toEqual(planRole(prev, { role: 'nc', node: 'n0' }));
+    const third = allocate({ ...prev, instances: [...prev.instances, { id: 'i-4', group: 'u/a', node: 'n2' }] });
+    const v = versionChange(prev, third, { role: 'nc', node: 'n0' });
+    expect(v.kind).toBe('peers');
+    expect(floodChange(prev, third, 'n0', [third.instances[2]])).toEqual({
+      add: [{ dev: `eucavx${third.groups[0].vlan}`, lladdr: '00:00:00:00:00:00', dst: '10.0.0.13' }],
+      del: [],
+    });
   });
 });

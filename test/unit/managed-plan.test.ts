@@ -173,8 +173,9 @@ describe('vxlan flooding (vxlanFlood)', () => {
     expect(planNc(st, 'nc1').links).toEqual([]);
   });
 
-  it("each other node's instance MACs get a static entry to that node (flannel's approach); none for the host's own", () => {
+  it("vxlanMacs static: each other node's instance MACs get a static entry to that node (flannel's approach); none for the host's own", () => {
     const st = state('vxlan', {
+      vxlanMacs: 'static',
       instances: [
         { id: 'i-1', group: 'admin/default', node: 'nc1', port: 'vnet1' },
         { id: 'i-2', group: 'admin/default', node: 'nc2', port: 'vnet2' },
@@ -192,8 +193,9 @@ describe('vxlan flooding (vxlanFlood)', () => {
     expect(statics(planNc(st, 'nc2'))).toEqual([{ dev: 'eucavx10', lladdr: mac('i-1'), dst: '10.0.0.11' }]);
   });
 
-  it("a host removed from the state leaves the others' flood lists and static entries", () => {
+  it("vxlanMacs static: a host removed from the state leaves the others' flood lists and static entries", () => {
     const two = state('vxlan', {
+      vxlanMacs: 'static',
       instances: [
         { id: 'i-1', group: 'admin/default', node: 'nc1', port: 'vnet1' },
         { id: 'i-2', group: 'admin/default', node: 'nc2', port: 'vnet2' },
@@ -201,11 +203,35 @@ describe('vxlan flooding (vxlanFlood)', () => {
     });
     expect(planCc(two).fdb?.map((e) => e.dst)).toEqual(['10.0.0.11', '10.0.0.12', '10.0.0.11', '10.0.0.12']);
     const one = state('vxlan', {
+      vxlanMacs: 'static',
       nodes: { nc1: { privateInterface: 'eth0', underlay: '10.0.0.11/24' } },
       instances: [{ id: 'i-1', group: 'admin/default', node: 'nc1', port: 'vnet1' }],
     });
     expect(planCc(one).fdb?.map((e) => e.dst)).toEqual(['10.0.0.11', '10.0.0.11']);
     expect(planNc(one, 'nc1').fdb).toEqual([flood('eucavx10', '10.0.0.1')]);
+  });
+
+  it('learned MACs are the default: the flood lists alone, the same whatever MACs the carriers run', () => {
+    const instances = [
+      { id: 'i-1', group: 'admin/default', node: 'nc1', port: 'vnet1' },
+      { id: 'i-2', group: 'admin/default', node: 'nc2', port: 'vnet2' },
+      { id: 'i-3', group: 'admin/web', node: 'nc2', port: 'vnet0' },
+    ];
+    const st = state('vxlan', { instances });
+    expect(st.vxlanMacs).toBeUndefined();
+    expect(planCc(st).fdb).toEqual(floods(planCc(st)));
+    expect(planCc(st).fdb).toEqual([flood('eucavx10', '10.0.0.11'), flood('eucavx10', '10.0.0.12'), flood('eucavx11', '10.0.0.12')]);
+    expect(planNc(st, 'nc1').fdb).toEqual([flood('eucavx10', '10.0.0.1'), flood('eucavx10', '10.0.0.12')]);
+    // A second instance of admin/default on nc2: no host's FDB changes.
+    const more = state('vxlan', { instances: [...instances, { id: 'i-4', group: 'admin/default', node: 'nc2', port: 'vnet4' }] });
+    expect(planNc(more, 'nc1').fdb).toEqual(planNc(st, 'nc1').fdb);
+    expect(planCc(more).fdb).toEqual(planCc(st).fdb);
+    expect(state('vxlan', { vxlanMacs: 'learn', instances }).vxlanMacs).toBe('learn');
+  });
+
+  it('a bad vxlanMacs is refused naming the field', () => {
+    expect(() => state('vxlan', { vxlanMacs: 'flood' as never })).toThrow(ValidationError);
+    expect(() => state('vxlan', { vxlanMacs: 'flood' as never })).toThrow(/vxlanMacs/);
   });
 
   it('multicast keeps the group 239.1.1.1 and no flood entries', () => {

@@ -15,7 +15,7 @@ import { planRole } from '../../src/managed/roles/index.js';
 import type { AllocatedState } from '../../src/managed/types.js';
 import { repoRoot } from '../helpers/cli.js';
 
-const seed = allocate({ ...JSON.parse(readFileSync(join(repoRoot, 'examples/seed.json'), 'utf8')), segmentation: 'vxlan' });
+const seed = allocate({ ...JSON.parse(readFileSync(join(repoRoot, 'examples/seed.json'), 'utf8')), segmentation: 'vxlan', vxlanMacs: 'static' });
 const rule = { protocol: 'tcp' as const, from: 8080, to: 8080, cidr: '0.0.0.0/0' };
 /** A plan from scratch: every instance a new object, so nothing is taken from the last plan. */
 const fresh = (s: AllocatedState) => planRole(structuredClone(s), { role: 'cc' }).fdb;

@@ -10,13 +10,17 @@
 // in step: a node that loses its last instance of g stops carrying it, and
 // the other hosts' entries for it go.
 //
-// As flannel does, each known instance MAC on another node also gets a static
-// entry pointing at that node (`bridge fdb append d0:0d:0a:01:02:05 dev
-// eucavx10 dst <its node's underlay> self permanent`), so that unicast to it
-// goes to its node alone from the first frame, instead of to every host until
-// the device learns it. (ARP and DHCP broadcasts still go to every carrier.)
+// With vxlanMacs "static", as flannel does, each known instance MAC on another
+// node also gets a static entry pointing at that node (`bridge fdb append
+// d0:0d:0a:01:02:05 dev eucavx10 dst <its node's underlay> self permanent`),
+// so that unicast to it goes to its node alone from the first frame. With
+// "learn" (the default) the device learns where a MAC is from the frames it
+// receives (an instance's DHCP and ARP broadcasts reach every carrier first),
+// and until then sends unicast to it as it floods: the flood lists alone are
+// written, and they change only when a node gains its first instance of a
+// group or loses its last.
 import type { FdbSpec } from '../../rtnl/fdb.js';
-import { DEFAULT_VXLAN_FLOOD, groupKey, type AllocatedGroup, type AllocatedState, type VxlanFlood } from '../types.js';
+import { DEFAULT_VXLAN_FLOOD, DEFAULT_VXLAN_MACS, groupKey, type AllocatedGroup, type AllocatedState, type VxlanFlood, type VxlanMacs } from '../types.js';
 import { clusterOfNode, pickCluster, type ClusterView } from '../clusters.js';
 import { segmentOf } from './names.js';
 
@@ -33,6 +37,11 @@ function clusterOfHost(state: AllocatedState, self: HostId): ClusterView {
 /** The flooding a state asks for (unicast unless it says multicast). */
 export function vxlanFloodOf(state: Pick<AllocatedState, 'vxlanFlood'>): VxlanFlood {
   return state.vxlanFlood ?? DEFAULT_VXLAN_FLOOD;
+}
+
+/** How instance MACs on other nodes are found (learned unless it says static). */
+export function vxlanMacsOf(state: Pick<AllocatedState, 'vxlanMacs'>): VxlanMacs {
+  return state.vxlanMacs ?? DEFAULT_VXLAN_MACS;
 }
 
 const ZERO_MAC = '00:00:00:00:00:00';
@@ -112,9 +121,9 @@ export function groupPeers(state: AllocatedState, g: AllocatedGroup, self: HostI
 }
 
 /**
- * The FDB of `self`'s VXLAN devices for `groups`: the flood lists, then the
- * other nodes' instance MACs (static entries: MAC -> its node's underlay
- * address; none with multicast flooding or another segmentation).
+ * The FDB of `self`'s VXLAN devices for `groups`: the flood lists, then, with
+ * vxlanMacs "static", the other nodes' instance MACs (MAC -> its node's
+ * underlay address); none with multicast flooding or another segmentation.
  */
 export function floodEntries(state: AllocatedState, groups: readonly AllocatedGroup[], self: HostId, priv: string): FdbSpec[] {
   if (state.segmentation !== 'vxlan' || vxlanFloodOf(state) !== 'unicast') return [];
@@ -163,6 +172,7 @@ function makeFloodEntries(state: AllocatedState, groups: readonly AllocatedGroup
   const byGroup = instancesByGroup(state);
   const cluster = clusterOfHost(state, self);
   const addr = nodeAddresses(cluster);
+  const macs = vxlanMacsOf(state) === 'static';
   const seen = new Set<string>();
   for (const g of groups) {
     const dev = segmentOf(state, g, priv);
@@ -174,7 +184,7 @@ function makeFloodEntries(state: AllocatedState, groups: readonly AllocatedGroup
     if (!part || seen.has(key) || part.dev !== dev || !sameMembers(part.members, members)) {
       const entries: FdbSpec[] = [];
       for (const dst of peersOf(cluster, members, self, addr)) entries.push(Object.freeze({ dev, lladdr: ZERO_MAC, dst }));
-      for (const i of members) {
+      for (const i of macs ? members : []) {
         if (self.role === 'nc' && self.node === i.node) continue;
         const dst = addr(i.node);
         if (dst) entries.push(Object.freeze({ dev, lladdr: i.mac, dst }));
@@ -218,6 +228,7 @@ export function floodChange(prev: AllocatedState, next: AllocatedState, host: st
   const cluster = clusterOfHost(next, self);
   const addr = nodeAddresses(cluster);
   const cc = addressOf(cluster.cc.underlay);
+  const macs = vxlanMacsOf(next) === 'static';
   // The device of each carried group (a group's device is `eucavx<vlan>`: two groups may share one).
   const devs = new Map<string, string>();
   for (const g of next.groups) devs.set(groupKey(g), segmentOf(next, g, '') as string);
@@ -230,7 +241,7 @@ export function floodChange(prev: AllocatedState, next: AllocatedState, host: st
     const dst = i.node === node ? undefined : addr(i.node);
     if (dst === undefined) continue;
     addrs.add(dst);
-    keys.set(`${dev}|${i.mac}|${dst}`, { dev, lladdr: i.mac, dst });
+    if (macs) keys.set(`${dev}|${i.mac}|${dst}`, { dev, lladdr: i.mac, dst });
     // (A node always floods to the CC: that entry is not the instances'.)
     if (self.role === 'cc' || dst !== cc) keys.set(`${dev}||${dst}`, { dev, lladdr: ZERO_MAC, dst });
   }
