@@ -481,7 +481,7 @@ async function main() {
       port += Math.ceil(OPS / 4);
       const one = [await throughput(store, 1, port), await throughput(store, 4, port + 1000)];
       port += 2000;
-      const bytes = await oneRunInstance(store, etcd, watch, want, `i-b${size}`);
+      const bytes = await oneRunInstance(store, etcd, watch, want, `i-b${series}${size}`);
       const fleet = {
         vxlanMacs: series,
         agents: size,

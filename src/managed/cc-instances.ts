@@ -2,7 +2,7 @@
 // a public address (agent/relevance.ts versionChange `instances`: a
 // run-instance, a terminate). The CC reads instances for three things; with
 // no public address among the changed ones, two of them change: its VXLAN
-// FDB (roles/flood.ts floodChange: a static MAC entry, and a flood list entry
+// FDB (roles/flood.ts floodChange: with vxlanMacs "static" a MAC entry, and a flood list entry
 // when a node starts or stops carrying the group) and the DHCP hosts of the
 // changed instances' groups. Both are made from the changed instances and the
 // last apply's snapshot, not by planning the whole role: the FDB patched
