@@ -44,7 +44,16 @@ export async function move(x: Ctx): Promise<CheckRow> {
     await ctl.associate(p, b.id);
     t2 = Date.now();
     settledMs = await ctl.settled(window);
-    await sleep(ctl.mode === 'agents' ? 600 : MOVE_MS + 200);
+    if (ctl.mode === 'agents') {
+      // The CC deletes the stale conntrack entry after its sync is reported
+      // (side work: agent.ts afterConntrack), so "every agent applied it" is
+      // not yet "the stream moved"; on a loaded machine the step can come
+      // later than a fixed wait. Wait for #2's first answer (at most the
+      // window), then watch the stream a while longer for #1.
+      const moved = async () => (await pub.streamPeek(MOVE_SPORT)).replies.some((r) => r.t >= t2 && r.data === b.id);
+      while (Date.now() - t2 <= window && !(await moved())) await sleep(50);
+      await sleep(600);
+    } else await sleep(MOVE_MS + 200);
   } finally {
     got = await pub.streamStop(MOVE_SPORT);
     await ctl.disassociate(p, b.id).catch(() => undefined);

@@ -42,6 +42,13 @@ export function streamStop(sport: number): { sent: number; replies: StreamReply[
   return { sent: s.sent, replies: s.replies };
 }
 
+/** The stream from `sport` so far, left running: what it sent and the answers until now. */
+export function streamPeek(sport: number): { sent: number; replies: StreamReply[] } {
+  const s = streams.get(sport);
+  if (!s) throw new Error(`no stream from port ${sport}`);
+  return { sent: s.sent, replies: [...s.replies] };
+}
+
 /** Answers every datagram on `port` with `id`. */
 export function listenUdpEcho(port: number, id: string, keep: (s: UdpSocket) => void): Promise<void> {
   const s = createSocket('udp4');

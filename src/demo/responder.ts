@@ -27,7 +27,7 @@ import { createServer as createHttpServer, request as httpRequest } from 'node:h
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { createInterface } from 'node:readline';
 import { must } from '../util/must.js';
-import { listenUdpEcho, streamStart, streamStop } from './responder-stream.js';
+import { listenUdpEcho, streamPeek, streamStart, streamStop } from './responder-stream.js';
 
 export interface ResponderConfig {
   /** The namespace, for messages. */
@@ -57,6 +57,7 @@ export type ResponderRequest =
   | { op: 'metadata'; map: Record<string, string> }
   | { op: 'streamStart'; host: string; port: number; sport: number; everyMs: number }
   | { op: 'streamStop'; sport: number }
+  | { op: 'streamPeek'; sport: number }
   | { op: 'detach' };
 
 /** What a connection attempt came to. `timeout` is what a dropped SYN looks like. */
@@ -233,6 +234,8 @@ async function handle(req: ResponderRequest): Promise<unknown> {
       return streamStart(req.host, req.port, req.sport, req.everyMs);
     case 'streamStop':
       return streamStop(req.sport);
+    case 'streamPeek':
+      return streamPeek(req.sport);
     case 'metadata':
       metadataMap = req.map;
       return { entries: Object.keys(req.map).length };

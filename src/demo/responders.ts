@@ -133,6 +133,11 @@ export class Responder {
     return this.request({ op: 'streamStop', sport });
   }
 
+  /** The stream's answers so far, without stopping it. */
+  streamPeek(sport: number): Promise<{ sent: number; replies: StreamReply[] }> {
+    return this.request({ op: 'streamPeek', sport });
+  }
+
   metadata(map: Record<string, string>): Promise<unknown> {
     return this.request({ op: 'metadata', map });
   }

@@ -16,6 +16,15 @@ export function cloudSettings(nodes: readonly string[]): Pick<State, 'subnet' | 
   };
 }
 
+/**
+ * The vitest timeout of a property test of `cases` random cases. Its time is
+ * the work: about 2 to 5 ms a case unloaded, 20 ms with two busy loops and
+ * other tests on this 2-core machine (the relevance test's 2000 cases took
+ * 39 s then, near the 60 s default it crossed in CI). So the timeout grows
+ * with the count: 100 ms a case, five times that loaded cost.
+ */
+export const propertyTimeout = (cases: number): number => Math.max(60_000, cases * 100);
+
 export const NODES = ['n0', 'n1', 'n2', 'n3'];
 export const GROUPS = ['a', 'b', 'c'];
 let serial = 0;

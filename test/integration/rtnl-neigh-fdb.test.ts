@@ -9,6 +9,7 @@ import type { Handle } from '../../src/handle.js';
 import type { DesiredState } from '../../src/tx/desired.js';
 import { reconcile } from '../../src/tx/reconcile.js';
 import { isRoot, withHandle } from '../helpers/netns.js';
+import { withNeighRoom } from '../helpers/neigh-room.js';
 
 if (!isRoot) console.warn('test/integration/rtnl-neigh-fdb.test.ts: skipped, needs root (network namespaces)');
 
@@ -40,39 +41,42 @@ async function underlay(h: Handle): Promise<void> {
 }
 
 describe.skipIf(!isRoot)('neighbours (root)', () => {
+  // The noarp entries below are not permanent: they need room in the host's neighbour table (helpers/neigh-room.ts).
   it('add permanent / noarp / IPv6, replace to reachable, list by device and family, delete; ip -j neigh agrees', async () => {
-    await withHandle(async (h, ns) => {
-      await h.links.add({ name: 'br0', kind: 'bridge', up: true });
-      await h.links.add({ name: 'br1', kind: 'bridge', up: true });
-      await h.neighbors.add({ dev: 'br0', address: '10.1.2.5', lladdr: '02:00:00:00:00:05' });
-      await h.neighbors.add({ dev: 'br0', address: '10.1.2.10', lladdr: '02:00:00:00:00:0a', state: 'noarp' });
-      await h.neighbors.add({ dev: 'br0', address: 'fd00::5', lladdr: '02:00:00:00:00:05', router: true });
-      await h.neighbors.add({ dev: 'br1', address: '10.9.0.1', lladdr: '02:00:00:00:09:01' });
-      // add refuses an existing entry; replace overwrites it.
-      await expect(h.neighbors.add({ dev: 'br0', address: '10.1.2.5', lladdr: '02:00:00:00:00:06' })).rejects.toMatchObject({ code: 'EEXIST' });
-      await h.neighbors.replace({ dev: 'br0', address: '10.1.2.5', lladdr: '02:00:00:00:00:06', state: 'reachable' });
+    await withNeighRoom(() =>
+      withHandle(async (h, ns) => {
+        await h.links.add({ name: 'br0', kind: 'bridge', up: true });
+        await h.links.add({ name: 'br1', kind: 'bridge', up: true });
+        await h.neighbors.add({ dev: 'br0', address: '10.1.2.5', lladdr: '02:00:00:00:00:05' });
+        await h.neighbors.add({ dev: 'br0', address: '10.1.2.10', lladdr: '02:00:00:00:00:0a', state: 'noarp' });
+        await h.neighbors.add({ dev: 'br0', address: 'fd00::5', lladdr: '02:00:00:00:00:05', router: true });
+        await h.neighbors.add({ dev: 'br1', address: '10.9.0.1', lladdr: '02:00:00:00:09:01' });
+        // add refuses an existing entry; replace overwrites it.
+        await expect(h.neighbors.add({ dev: 'br0', address: '10.1.2.5', lladdr: '02:00:00:00:00:06' })).rejects.toMatchObject({ code: 'EEXIST' });
+        await h.neighbors.replace({ dev: 'br0', address: '10.1.2.5', lladdr: '02:00:00:00:00:06', state: 'reachable' });
 
-      const br0 = (await h.links.get('br0'))!.index;
-      const v4 = (await h.neighbors.list({ dev: 'br0', family: 4 })).filter((n) => !multicast(n.dst!));
-      // Numeric order: .5 before .10.
-      expect(v4.map((n) => [n.dst, n.lladdr, n.state])).toEqual([
-        ['10.1.2.5', '02:00:00:00:00:06', ['reachable']],
-        ['10.1.2.10', '02:00:00:00:00:0a', ['noarp']],
-      ]);
-      for (const n of v4) expect(n).toMatchObject({ family: 4, index: br0 });
-      const v6 = (await h.neighbors.list({ dev: 'br0', family: 6 })).filter((n) => n.dst === 'fd00::5');
-      expect(v6).toMatchObject([{ family: 6, lladdr: '02:00:00:00:00:05', state: ['permanent'], flags: ['router'] }]);
-      expect((await h.neighbors.list({ dev: 'br1' })).map((n) => n.dst).filter((d) => !multicast(d!))).toEqual(['10.9.0.1']);
-      expect((await h.neighbors.list()).map((n) => n.dst)).toEqual(expect.arrayContaining(['10.1.2.5', '10.1.2.10', 'fd00::5', '10.9.0.1']));
+        const br0 = (await h.links.get('br0'))!.index;
+        const v4 = (await h.neighbors.list({ dev: 'br0', family: 4 })).filter((n) => !multicast(n.dst!));
+        // Numeric order: .5 before .10.
+        expect(v4.map((n) => [n.dst, n.lladdr, n.state])).toEqual([
+          ['10.1.2.5', '02:00:00:00:00:06', ['reachable']],
+          ['10.1.2.10', '02:00:00:00:00:0a', ['noarp']],
+        ]);
+        for (const n of v4) expect(n).toMatchObject({ family: 4, index: br0 });
+        const v6 = (await h.neighbors.list({ dev: 'br0', family: 6 })).filter((n) => n.dst === 'fd00::5');
+        expect(v6).toMatchObject([{ family: 6, lladdr: '02:00:00:00:00:05', state: ['permanent'], flags: ['router'] }]);
+        expect((await h.neighbors.list({ dev: 'br1' })).map((n) => n.dst).filter((d) => !multicast(d!))).toEqual(['10.9.0.1']);
+        expect((await h.neighbors.list()).map((n) => n.dst)).toEqual(expect.arrayContaining(['10.1.2.5', '10.1.2.10', 'fd00::5', '10.9.0.1']));
 
-      const ours = (await h.neighbors.list({ dev: 'br0' })).filter((n) => !multicast(n.dst!)).map((n) => ({ dst: n.dst, lladdr: n.lladdr, state: n.state }));
-      expect(ours.sort((a, b) => (a.dst! < b.dst! ? -1 : 1))).toEqual(ipNeigh(ns, 'br0'));
+        const ours = (await h.neighbors.list({ dev: 'br0' })).filter((n) => !multicast(n.dst!)).map((n) => ({ dst: n.dst, lladdr: n.lladdr, state: n.state }));
+        expect(ours.sort((a, b) => (a.dst! < b.dst! ? -1 : 1))).toEqual(ipNeigh(ns, 'br0'));
 
-      await h.neighbors.delete({ dev: 'br0', address: '10.1.2.5' });
-      await h.neighbors.delete({ dev: 'br0', address: 'fd00::5' });
-      expect(ipNeigh(ns, 'br0').map((n) => n.dst)).not.toContain('10.1.2.5');
-      await expect(h.neighbors.delete({ dev: 'br0', address: '10.1.2.5' })).rejects.toMatchObject({ code: 'ENOENT' });
-    });
+        await h.neighbors.delete({ dev: 'br0', address: '10.1.2.5' });
+        await h.neighbors.delete({ dev: 'br0', address: 'fd00::5' });
+        expect(ipNeigh(ns, 'br0').map((n) => n.dst)).not.toContain('10.1.2.5');
+        await expect(h.neighbors.delete({ dev: 'br0', address: '10.1.2.5' })).rejects.toMatchObject({ code: 'ENOENT' });
+      }),
+    );
   });
 
   it('refusals leave nothing behind: an unknown device, a bad state, a bad MAC', async () => {
@@ -92,25 +96,27 @@ describe.skipIf(!isRoot)('neighbours (root)', () => {
   });
 
   it('a failed transaction puts a replaced and a deleted neighbour back as they were', async () => {
-    await withHandle(async (h, ns) => {
-      await h.links.add({ name: 'br0', kind: 'bridge', up: true });
-      await h.neighbors.add({ dev: 'br0', address: '10.1.2.5', lladdr: '02:00:00:00:00:05' });
-      await h.neighbors.add({ dev: 'br0', address: '10.1.2.6', lladdr: '02:00:00:00:00:06', state: 'noarp' });
-      const before = ipNeigh(ns, 'br0');
-      const tx = h
-        .transaction()
-        .add({ op: 'neigh.replace', spec: { dev: 'br0', address: '10.1.2.5', lladdr: '02:00:00:00:00:99', state: 'stale' } })
-        .add({ op: 'neigh.delete', spec: { dev: 'br0', address: '10.1.2.6' } })
-        .add({ op: 'neigh.add', spec: { dev: 'br0', address: '10.1.2.7', lladdr: '02:00:00:00:00:07' } })
-        // Refused by the kernel (the address exists), after the others were applied.
-        .add({ op: 'route.add', spec: { dst: '10.9.0.0/16', dev: 'br0' } })
-        .add({ op: 'route.add', spec: { dst: '10.9.0.0/16', dev: 'br0' } });
-      const err = await tx.commit().catch((e) => e);
-      expect(err).toBeInstanceOf(TransactionError);
-      expect(err.leftBehind).toEqual([]);
-      expect(err.rolledBack).toBe(true);
-      expect(ipNeigh(ns, 'br0')).toEqual(before);
-    });
+    await withNeighRoom(() =>
+      withHandle(async (h, ns) => {
+        await h.links.add({ name: 'br0', kind: 'bridge', up: true });
+        await h.neighbors.add({ dev: 'br0', address: '10.1.2.5', lladdr: '02:00:00:00:00:05' });
+        await h.neighbors.add({ dev: 'br0', address: '10.1.2.6', lladdr: '02:00:00:00:00:06', state: 'noarp' });
+        const before = ipNeigh(ns, 'br0');
+        const tx = h
+          .transaction()
+          .add({ op: 'neigh.replace', spec: { dev: 'br0', address: '10.1.2.5', lladdr: '02:00:00:00:00:99', state: 'stale' } })
+          .add({ op: 'neigh.delete', spec: { dev: 'br0', address: '10.1.2.6' } })
+          .add({ op: 'neigh.add', spec: { dev: 'br0', address: '10.1.2.7', lladdr: '02:00:00:00:00:07' } })
+          // Refused by the kernel (the address exists), after the others were applied.
+          .add({ op: 'route.add', spec: { dst: '10.9.0.0/16', dev: 'br0' } })
+          .add({ op: 'route.add', spec: { dst: '10.9.0.0/16', dev: 'br0' } });
+        const err = await tx.commit().catch((e) => e);
+        expect(err).toBeInstanceOf(TransactionError);
+        expect(err.leftBehind).toEqual([]);
+        expect(err.rolledBack).toBe(true);
+        expect(ipNeigh(ns, 'br0')).toEqual(before);
+      }),
+    );
   });
 });
 

@@ -16,18 +16,21 @@ import { hostChangeOf } from '../../src/managed/dhcp-delta.js';
 import { planRole } from '../../src/managed/roles/index.js';
 import type { AllocatedState, State } from '../../src/managed/types.js';
 import { uniform } from '../fuzz/prng.js';
-import { EDITS, fdbKey, fdbKeys, minus, pickOf, randomCloud as cloud } from '../helpers/random-cloud.js';
+import { EDITS, fdbKey, fdbKeys, minus, pickOf, propertyTimeout, randomCloud as cloud } from '../helpers/random-cloud.js';
 
 const CC = { role: 'cc' as const };
 
 /** What a full apply of the CC leaves for the next sync (its plan and DHCP networks). */
 const snapshotOf = (s: AllocatedState): AppliedSnapshot => ({ desired: planRole(s, CC), dhcpNets: dhcpNetworksFor(s), dhcpInputs: dhcpInputsOf(s, undefined) });
 
+/** Random edits checked; the test's timeout is sized from them. */
+const CASES = 1200;
+
 describe("the CC's instance-only path (versionChange + ccInstanceChange)", () => {
-  it('equals the full plans over 1200 random edits, or declines', () => {
+  it('equals the full plans over 1200 random edits, or declines', { timeout: propertyTimeout(CASES) }, () => {
     const r = uniform(31);
     const seen = { instances: 0, exact: 0, fdb: 0, dhcp: 0, same: 0, declined: 0, maybe: {} as Record<string, number> };
-    for (let n = 0; n < 1200; n++) {
+    for (let n = 0; n < CASES; n++) {
       let prev: AllocatedState;
       let next: AllocatedState;
       const name = pickOf(Object.keys(EDITS), r);

@@ -13,13 +13,16 @@ import { ncInstanceChange } from '../../src/managed/nc-instances.js';
 import { planRole } from '../../src/managed/roles/index.js';
 import type { AllocatedState, State } from '../../src/managed/types.js';
 import { uniform } from '../fuzz/prng.js';
-import { EDITS, NODES, fdbKey, fdbKeys, minus, pickOf, randomCloud } from '../helpers/random-cloud.js';
+import { EDITS, NODES, fdbKey, fdbKeys, minus, pickOf, propertyTimeout, randomCloud } from '../helpers/random-cloud.js';
+
+/** Random edits checked; the test's timeout is sized from them. */
+const CASES = 2000;
 
 describe("a node's own-instance path (versionChange + ncInstanceChange)", () => {
-  it('equals the full plan over 2000 random edits, or declines', () => {
+  it('equals the full plan over 2000 random edits, or declines', { timeout: propertyTimeout(CASES) }, () => {
     const r = uniform(47);
     const seen = { own: 0, exact: 0, fdb: 0, ports: 0, declined: 0, same: 0, maybe: {} as Record<string, number> };
-    for (let n = 0; n < 2000; n++) {
+    for (let n = 0; n < CASES; n++) {
       let prev: AllocatedState;
       let next: AllocatedState;
       const name = pickOf(Object.keys(EDITS), r);

@@ -13,7 +13,7 @@ import { planRole } from '../../src/managed/roles/index.js';
 import type { AllocatedState, State } from '../../src/managed/types.js';
 import { patchFdb } from '../../src/tx/fdb-delta.js';
 import { uniform } from '../fuzz/prng.js';
-import { cloudSettings, fdbKey, fdbKeys, minus, pickOf } from '../helpers/random-cloud.js';
+import { cloudSettings, fdbKey, fdbKeys, minus, pickOf, propertyTimeout } from '../helpers/random-cloud.js';
 
 const NODES = ['n0', 'n1', 'n2', 'n3', 'n4'];
 const GROUPS = ['a', 'b', 'c'];
@@ -73,11 +73,14 @@ const EDITS: Record<string, Edit> = {
   authorize: (s, r) => pickOf(s.groups ?? [], r)?.rules?.push({ protocol: 'tcp', from: 1000 + serial++, cidr: '0.0.0.0/0' }),
 };
 
+/** Random edits checked; the test's timeout is sized from them. */
+const CASES = 3000;
+
 describe('the peer-only path (versionChange + floodChange)', () => {
-  it('equals the difference of the full plans over 3000 random edits, or declines', () => {
+  it('equals the difference of the full plans over 3000 random edits, or declines', { timeout: propertyTimeout(CASES) }, () => {
     const r = uniform(23);
     const seen = { peers: 0, exact: 0, nonEmpty: 0, declined: 0, same: 0, learnedPeers: 0, learnedSame: 0 };
-    for (let n = 0; n < 3000; n++) {
+    for (let n = 0; n < CASES; n++) {
       let prev: AllocatedState;
       let next: AllocatedState;
       const name = pickOf(Object.keys(EDITS), r);

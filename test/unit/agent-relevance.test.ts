@@ -9,7 +9,7 @@ import { allocate } from '../../src/managed/allocate.js';
 import { planRole, type Role } from '../../src/managed/roles/index.js';
 import type { AllocatedState, Segmentation, State } from '../../src/managed/types.js';
 import { uniform } from '../fuzz/prng.js';
-import { cloudSettings } from '../helpers/random-cloud.js';
+import { cloudSettings, propertyTimeout } from '../helpers/random-cloud.js';
 
 const rng = uniform;
 
@@ -78,14 +78,17 @@ function plans(s: AllocatedState, role: Role): unknown[] {
   return segs.map((segmentation) => planRole({ ...s, segmentation }, role));
 }
 
+/** Random edits checked; the test's timeout is sized from them. */
+const CASES = 2000;
+
 describe('planMayChange', () => {
-  it('never says "no change" when the plan changes (2000 random edits, every segmentation)', () => {
+  it('never says "no change" when the plan changes (2000 random edits, every segmentation)', { timeout: propertyTimeout(CASES) }, () => {
     const r = rng(17);
     const roles: Role[] = [{ role: 'cc' }, ...NODES.map((node) => ({ role: 'nc' as const, node }))];
     const said = { no: 0, maybe: 0, maybeButSame: 0 };
     const noByEdit: Record<string, number> = {};
     let cases = 0;
-    while (cases < 2000) {
+    while (cases < CASES) {
       const prev = allocate(baseState(r));
       const name = pickOf(Object.keys(EDITS), r) as string;
       const draft = structuredClone(prev) as State;

@@ -7,6 +7,18 @@ import type { SyncTrigger } from '../../src/agent/types.js';
 
 const tick = (ms = 0) => new Promise((r) => setTimeout(r, ms));
 
+/**
+ * Waits until `done()` holds, or 10 s passed (then the caller's expect shows
+ * what happened instead). Not a fixed sleep: with the process held up for
+ * longer than a sleep by a loaded machine, the sleep's timer and the work's
+ * own timers all expire in one turn of the event loop, and the sleep can end
+ * before the setImmediate that calls onIdle, or before the side work's next
+ * timer, has run.
+ */
+async function until(done: () => boolean): Promise<void> {
+  for (const t0 = Date.now(); !done() && Date.now() - t0 < 10_000;) await tick(1);
+}
+
 describe('Coalescer', () => {
   it('runs a burst of 100 requests as the running sync plus one, never two at once', async () => {
     const runs: SyncTrigger[][] = [];
@@ -74,6 +86,8 @@ describe('Coalescer', () => {
     });
     c.onIdle = () => log.push(`idle busy=${c.busy} waiting=${c.waiting}`);
     await Promise.all([c.request('store'), c.request('drift'), c.request('store')]);
+    await until(() => log.some((l) => l.startsWith('idle')));
+    // A second call, if there were one, would come on the next turns: give it some.
     await tick(5);
     expect(log).toEqual(['run store', 'run drift,store', 'idle busy=false waiting=false']);
     // Side work after a sync: idle once it ended too.
@@ -83,7 +97,8 @@ describe('Coalescer', () => {
       log.push('side');
       await tick(5);
     });
-    await tick(20);
+    await until(() => log.some((l) => l.startsWith('idle')));
+    await tick(5);
     expect(log).toEqual(['run store', 'side', 'idle busy=false waiting=false']);
   });
 
@@ -102,7 +117,7 @@ describe('Coalescer', () => {
       });
     side('warm-up', 20);
     side('conntrack', 1);
-    await tick(40);
+    await until(() => log.includes('conntrack end'));
     expect(log).toEqual(['warm-up start', 'warm-up end', 'conntrack start', 'conntrack end']);
     // A sync asked for meanwhile runs instead (it does the side work's job), after the running side work.
     log.length = 0;
