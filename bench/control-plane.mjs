@@ -78,6 +78,8 @@ const CLI = arg('cli', '') || new URL('../dist/cli/main.js', import.meta.url).pa
 // --cold-base FILE: each cold run also with this build's command line (e.g. /tmp/base/dist/cli/main.js), the two alternated in order, reported as coldStartBase: a side-by-side comparison under the same load.
 const COLD_BASE = arg('cold-base', '');
 const TAG = `eucp${process.pid % 10000}`;
+/** After a cold run's namespaces are deleted: the kernel's cleanup of them (see coldStart). */
+const COLD_SETTLE_MS = 1500;
 /** Clock ticks per second of /proc/PID/stat's times. */
 const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
 
@@ -270,6 +272,10 @@ async function coldStart(url, watch, rev, file, host, run, cli = CLI) {
       spawnSync('ip', ['netns', 'del', ns]);
       rmSync(`/run/eucanet/${ns}`, { recursive: true, force: true });
     }
+    // The kernel dismantles a deleted namespace later, in its cleanup work, holding the RTNL lock while it
+    // unregisters the bridges and VXLAN devices: the next run's first request (the agent's, which goes first)
+    // waited 300-450 ms for it in 4 runs of 5, apply's never. Let it finish before the next run.
+    await sleep(COLD_SETTLE_MS);
   }
 }
 
