@@ -184,11 +184,8 @@ function makeFloodEntries(state: AllocatedState, groups: readonly AllocatedGroup
     if (!part || seen.has(key) || part.dev !== dev || !sameMembers(part.members, members)) {
       const entries: FdbSpec[] = [];
       for (const dst of peersOf(cluster, members, self, addr)) entries.push(Object.freeze({ dev, lladdr: ZERO_MAC, dst }));
-      for (const i of macs ? members : []) {
-        if (self.role === 'nc' && self.node === i.node) continue;
-        const dst = addr(i.node);
-        if (dst) entries.push(Object.freeze({ dev, lladdr: i.mac, dst }));
-      }
+      // With learned MACs (the default) the flood list is all a group's entries are.
+      if (macs) entries.push(...macEntries(dev, members, self, addr));
       part = { dev, members, entries };
       if (!seen.has(key)) parts.set(key, part);
     }
@@ -197,6 +194,17 @@ function makeFloodEntries(state: AllocatedState, groups: readonly AllocatedGroup
   }
   // Groups gone since: their parts dropped.
   for (const k of parts.keys()) if (!seen.has(k)) parts.delete(k);
+  return out;
+}
+
+/** The static entries of a group's members on other nodes than `self`'s (vxlanMacs "static"): MAC -> its node's address. */
+function macEntries(dev: string, members: readonly Instance[], self: HostId, addr: (node: string) => string | undefined): FdbSpec[] {
+  const out: FdbSpec[] = [];
+  for (const i of members) {
+    if (self.role === 'nc' && self.node === i.node) continue;
+    const dst = addr(i.node);
+    if (dst) out.push(Object.freeze({ dev, lladdr: i.mac, dst }));
+  }
   return out;
 }
 
@@ -213,8 +221,8 @@ export interface FdbChange {
  * (relevance.ts versionChange: the same settings, its own instances and
  * carried groups; for the CC, which carries every group, the same settings
  * and groups; a superset of the changed instances is fine). Only the entries those instances make can
- * change: a static MAC (device, MAC, its node's address) and a flood list
- * entry (device, zeros, that address), each looked up in both versions (one
+ * change: a flood list entry (device, zeros, their node's address) and, with
+ * vxlanMacs "static", a MAC entry (device, MAC, that address), each looked up in both versions (one
  * walk of each), so two instances with one MAC, or two nodes with one
  * address, are counted right. Undefined unless VXLAN with unicast flooding
  * (the entries of other segmentations are planned in full), or when a touched
