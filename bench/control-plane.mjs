@@ -54,10 +54,10 @@ const COLD = Number(arg('cold', '1'));
 const PHASES = process.argv.includes('--phases');
 const N = Number(arg('instances', '5000'));
 // --vxlan-macs learn,static: the cloud's vxlanMacs for each series of fleets (the first also for the cold starts); default the state's default.
-const MACS = arg('vxlan-macs', 'learn')
-  .split(',')
-  .filter((m) => m === 'learn' || m === 'static');
-if (!MACS.length) throw new Error('--vxlan-macs: learn, static or both (comma-separated)');
+const MACS = arg('vxlan-macs', 'learn').split(',');
+if (!MACS.length || MACS.some((m) => m !== 'learn' && m !== 'static')) {
+  throw new Error(`--vxlan-macs ${MACS.join(',')}: learn, static or both (comma-separated)`);
+}
 const OPS = Number(arg('ops', '30'));
 const WRITES = Number(arg('writes', '20'));
 // --agent-node-args "...": node's own flags for the fleet's agents (e.g. "--cpu-prof --cpu-prof-dir DIR" to see where their time goes).
