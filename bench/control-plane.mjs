@@ -22,7 +22,11 @@
 //   the cloud's vxlanMacs in turn, the same agents (the setting written, every
 //   agent converged and idle before the next series).
 //
-// Usage: node bench/control-plane.mjs [--agents 3,10,30] [--instances 5000] [--ops 30] [--writes 20] [--cold N] [--phases] [--vxlan-macs learn,static] [--cli FILE] [--cold-base FILE] [--agent-node-args "..."] [--cold-node-args "..."]
+// - with --echo: the fleets are processes that only hear each version and put
+//   their status (bench/lib/echo-agent.mjs, no eucanet work): the least this
+//   benchmark's shape costs on the machine, to compare the agents with.
+//
+// Usage: node bench/control-plane.mjs [--agents 3,10,30] [--echo] [--etcd-dir DIR] [--instances 5000] [--ops 30] [--writes 20] [--cold N] [--phases] [--vxlan-macs learn,static] [--cli FILE] [--cold-base FILE] [--agent-node-args "..."] [--cold-node-args "..."]
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -62,6 +66,13 @@ const OPS = Number(arg('ops', '30'));
 const WRITES = Number(arg('writes', '20'));
 // --agent-node-args "...": node's own flags for the fleet's agents (e.g. "--cpu-prof --cpu-prof-dir DIR" to see where their time goes).
 const AGENT_NODE_ARGS = arg('agent-node-args', '').split(' ').filter(Boolean);
+// --echo: the fleets are bench/lib/echo-agent.mjs processes instead of eucanet's agents (each hears every version and
+// puts its status, over the same transport, and does nothing else): the floor of this benchmark's shape on this machine.
+const ECHO = process.argv.includes('--echo');
+const ECHO_AGENT = new URL('./lib/echo-agent.mjs', import.meta.url).pathname;
+// --etcd-dir DIR: where etcd keeps its data (default the system's temporary directory; /dev/shm: in memory, no disk
+// in its fsyncs). Each fleet reports etcd's WAL fsyncs per operation and their mean time (etcdWalFsync).
+const ETCD_DIR = arg('etcd-dir', '');
 // --cold-node-args "...": the same for the cold start's agents (e.g. "--cpu-prof --cpu-prof-dir DIR").
 const COLD_NODE_ARGS = arg('cold-node-args', '').split(' ').filter(Boolean);
 // --trace FILE: every agent's log lines and every operation (when it returned, when each host reached it), as JSON lines with wall-clock times (ms), to explain latencies.
@@ -127,7 +138,8 @@ class Agent {
     this.dnsmasq = undefined;
     const role = host === 'cc' ? ['--role', 'cc'] : ['--role', 'nc', '--node', host];
     const args = [CLI, 'agent', '--json', '--resync', '0', '--etcd', url, '--cloud', CLOUD, '--host', host, '--netns', ns, ...role];
-    this.child = spawn(process.execPath, [...AGENT_NODE_ARGS, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const echo = [ECHO_AGENT, url, CLOUD, host];
+    this.child = spawn(process.execPath, [...AGENT_NODE_ARGS, ...(ECHO ? echo : args)], { stdio: ['ignore', 'pipe', 'inherit'] });
     createInterface({ input: this.child.stdout }).on('line', (l) => {
       const o = JSON.parse(l);
       trace({ host, line: o });
@@ -360,7 +372,7 @@ async function oneRunInstance(store, etcd, watch, hosts, id) {
 }
 
 async function main() {
-  const etcd = await startEtcd();
+  const etcd = await startEtcd({ dir: ETCD_DIR });
   const store = new EtcdStore({ urls: [etcd.url], cloud: CLOUD, timeoutMs: 30_000 });
   const dir = mkdtempSync(join(tmpdir(), 'eucanet-cp-'));
   chmodSync(dir, 0o711);
@@ -431,6 +443,7 @@ async function main() {
       const lat = [];
       const cpu0 = agents.map((a) => a.cpuMs());
       const etcd0 = cpuMsOf(etcd.pid);
+      const disk0 = await etcd.traffic();
       const self0 = process.cpuUsage();
       /** Each NC agent's CPU by kind of operation (ms, summed over the operations of that kind). @type {Record<string, number[]>} */
       const byKind = {};
@@ -484,6 +497,9 @@ async function main() {
         benchInWindow: r1(pct(windowCpu.slice(-OPS), 50)),
         ncMedianByKind: ncByKind,
       };
+      const disk1 = await etcd.traffic();
+      const fsyncs = disk1.fsyncs - disk0.fsyncs;
+      const etcdWalFsync = { perOp: r1(fsyncs / OPS), meanMs: fsyncs ? Math.round(((disk1.fsyncSeconds - disk0.fsyncSeconds) / fsyncs) * 1e5) / 100 : null };
       port += Math.ceil(OPS / 4);
       const one = [await throughput(store, 1, port), await throughput(store, 4, port + 1000)];
       port += 2000;
@@ -495,6 +511,7 @@ async function main() {
         settleMs: r1(settleMs),
         propagation: { ops: OPS, p50: r1(pct(lat, 50)), p99: r1(pct(lat, 99)), max: r1(Math.max(...lat)) },
         agentCpuMsPerOp: cpuPerOp,
+        etcdWalFsync,
         writers: one,
         runInstance: bytes,
         statusPuts: watch.events,

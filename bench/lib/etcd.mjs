@@ -1,6 +1,8 @@
 // The benchmarks' own etcd: Debian's etcd-server on loopback, on free ports,
-// its data in a temporary directory removed by stop(); limits raised so that a
-// 5000-instance cloud is imported in one transaction.
+// its data in a temporary directory removed by stop() (under `dir`: the
+// system's temporary directory by default, a disk here; /dev/shm for a
+// memory-backed one), limits raised so that a 5000-instance cloud is imported
+// in one transaction.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -9,9 +11,9 @@ import { freePort } from '../../dist/demo/etcd-process.js';
 
 const sleep = (/** @type {number} */ ms) => new Promise((r) => setTimeout(r, ms));
 
-/** Starts it and waits until it is healthy. */
-export async function startEtcd() {
-  const dir = mkdtempSync(join(tmpdir(), 'eucanet-bench-etcd-'));
+/** Starts it and waits until it is healthy. @param {{ dir?: string }} [o] */
+export async function startEtcd(o = {}) {
+  const dir = mkdtempSync(join(o.dir || tmpdir(), 'eucanet-bench-etcd-'));
   const [c, p] = [await freePort(), await freePort()];
   const url = `http://127.0.0.1:${c}`;
   const peer = `http://127.0.0.1:${p}`;
@@ -38,12 +40,18 @@ export async function startEtcd() {
       await gone;
       rmSync(dir, { recursive: true, force: true });
     },
-    /** etcd's gRPC bytes in and out so far. */
+    /** etcd's gRPC bytes in and out so far, and its WAL fsyncs. */
     async traffic() {
       const text = await (await globalThis.fetch(`${url}/metrics`)).text();
       /** @param {string} name */
       const sum = (name) => [...text.matchAll(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'gm'))].reduce((n, m) => n + Number(m[1]), 0);
-      return { in: sum('etcd_network_client_grpc_received_bytes_total'), out: sum('etcd_network_client_grpc_sent_bytes_total') };
+      return {
+        in: sum('etcd_network_client_grpc_received_bytes_total'),
+        out: sum('etcd_network_client_grpc_sent_bytes_total'),
+        // Its write-ahead log's fsyncs so far: how many, and their seconds in all.
+        fsyncs: sum('etcd_disk_wal_fsync_duration_seconds_count'),
+        fsyncSeconds: sum('etcd_disk_wal_fsync_duration_seconds_sum'),
+      };
     },
   };
 }
