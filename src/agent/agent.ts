@@ -101,6 +101,11 @@ export class Agent extends EventEmitter<AgentEvents> {
     return this.warm.rehearsed;
   }
 
+  /** The kinds of version the warm-up judged only, in order (for tests). */
+  get judged(): readonly string[] {
+    return this.warm.judged;
+  }
+
   /** The version and state last applied, if any. */
   get current(): Applied | undefined {
     return this.applied;

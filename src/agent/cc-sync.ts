@@ -39,6 +39,8 @@ export interface CcSync {
 export interface CcSyncOptions {
   netns?: Netns;
   dhcpOptions?: DhcpOptions;
+  /** A rehearsal (the agent's warm-up): planned and checked as far as the commit, and stopped there: nothing sent, nothing handed to dnsmasq. */
+  rehearse?: boolean;
 }
 
 /**
@@ -64,6 +66,7 @@ export async function syncCcInstances(
     hosts.add.length || hosts.del.length ? planHosts(next, opts.netns, opts.dhcpOptions ?? {}, networks, hosts, snapshot.dhcpInputs?.instances) : undefined;
   phase('plan');
   const delta = fdbOnlyDelta(c.fdb);
+  if (opts.rehearse) return { desired: c.desired, delta, ops: 0, snapshot };
   let ops = 0;
   if (delta.fdb) {
     const tx = h.transaction();

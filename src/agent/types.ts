@@ -203,9 +203,10 @@ export interface AgentEvents {
   /**
    * The warm-up after the start ended (agent.ts warmUp): `done` false when
    * a sync stopped it (it runs again after that sync, a few times at most);
-   * `rehearsed` the kinds of change it rehearsed so far.
+   * `rehearsed` the kinds of change it rehearsed so far, `judged` the kinds
+   * of version it judged only (a node's: other hosts' business).
    */
-  'warmed-up': [{ done: boolean; ms: number; rehearsed: string[] }];
+  'warmed-up': [{ done: boolean; ms: number; rehearsed: string[]; judged: string[] }];
   /**
    * What a CC's incremental DHCP left to do after its sync (a reload after
    * hosts were removed, the hosts file rewritten) failed; a full sync follows.

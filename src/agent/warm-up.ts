@@ -6,16 +6,20 @@
 // rule, an instance, a public address: rehearse.ts) planned incrementally as
 // far as the commit and stopped there (applyRole's `rehearse`), each several
 // times (REHEARSALS), until V8 has optimised its path (a node's own
-// run-instance: the path its sync takes, nc-sync.ts). Nothing is
+// run-instance and the CC's: the paths their syncs take, nc-sync.ts and
+// cc-sync.ts, as far as the commit); then, on a node, the
+// versions that are other hosts' business (rehearse.ts unconcernedOf: a rule,
+// another node's instance) judged as its sync judges them. Nothing is
 // sent or written, no sync is reported. A sync requested meanwhile waits at
 // most for the step in progress and stops it, as a new version does; the
 // warm-up is then tried again after the next good sync, a few times at most.
 import { applyRole, type AppliedSnapshot, type ApplyOptions } from '../managed/apply.js';
 import type { Role } from '../managed/roles/index.js';
 import type { AllocatedState } from '../managed/types.js';
+import { syncCcInstances } from './cc-sync.js';
 import { syncNcInstances } from './nc-sync.js';
 import { planMayChange, versionChange } from './relevance.js';
-import { rehearsalsOf } from './rehearse.js';
+import { rehearsalsOf, unconcernedOf } from './rehearse.js';
 import type { Applied, StateSource } from './types.js';
 
 /** How many times the warm-up is started when syncs keep stopping it. */
@@ -44,12 +48,14 @@ export interface WarmUpHost {
   /** Runs `fn` when no sync runs or waits (the coalescer's idle). */
   whenIdle(fn: () => Promise<void>): void;
   /** Said at each end, done or stopped. */
-  ended(e: { done: boolean; ms: number; rehearsed: string[] }): void;
+  ended(e: { done: boolean; ms: number; rehearsed: string[]; judged: string[] }): void;
 }
 
 export class WarmUp {
   /** The kinds of change rehearsed, in order (for tests). */
   readonly rehearsed: string[] = [];
+  /** The kinds of version judged only (a node's: other hosts' business, unconcernedOf), in order (for tests). */
+  readonly judged: string[] = [];
   /** Yet to run: the start went well, and a sync stopped it or it has not had its turn. */
   private due = false;
   private tries = 0;
@@ -82,11 +88,11 @@ export class WarmUp {
       const t0 = performance.now();
       const done = await this.run();
       if (!done && ++this.tries < WARM_UP_TRIES) this.due = true;
-      this.host.ended({ done, ms: Math.round(performance.now() - t0), rehearsed: [...this.rehearsed] });
+      this.host.ended({ done, ms: Math.round(performance.now() - t0), rehearsed: [...this.rehearsed], judged: [...this.judged] });
     });
   }
 
-  /** The new-version path twice on the version in hand, then the rehearsals; true when it ran to its end. */
+  /** The new-version path twice on the version in hand, then the rehearsals and the judgements; true when it ran to its end. */
   private async run(): Promise<boolean> {
     const h = this.host;
     for (let i = 0; i < 2; i++) {
@@ -98,7 +104,30 @@ export class WarmUp {
       if (read.version !== applied.version || h.interrupted()) return false;
       await applyRole(applied.state, h.role, h.options(previous));
     }
-    return this.rehearse();
+    return (await this.rehearse()) && (await this.judge());
+  }
+
+  /**
+   * A node's versions that are other hosts' business (unconcernedOf), each
+   * judged as the sync judges it (versionChange), and taken back (a
+   * terminate), REHEARSALS times: pure, nothing planned. A turn of the
+   * event loop between variants, so that a version coming in meanwhile
+   * waits for one judgement at most.
+   */
+  private async judge(): Promise<boolean> {
+    const h = this.host;
+    const applied = h.applied();
+    if (!applied) return false;
+    const variants = unconcernedOf(applied.state, h.role);
+    for (let i = 0; i < REHEARSALS; i++)
+      for (const v of variants) {
+        await new Promise<void>((r) => setImmediate(r));
+        if (h.interrupted() || h.applied() !== applied) return false;
+        versionChange(applied.state, v.state, h.role);
+        versionChange(v.state, applied.state, h.role);
+        this.judged.push(v.kind);
+      }
+    return true;
   }
 
   /** Each kind of change planned on the state in hand as far as the commit, REHEARSALS times (nothing sent or written). */
@@ -112,12 +141,22 @@ export class WarmUp {
       for (const v of variants) {
         if (h.interrupted() || h.snapshot() !== previous) return false;
         if (!planMayChange(applied.state, v.state, h.role)) continue;
-        if (!(await rehearseOwn(applied.state, v.state, h.role, previous, h.options(previous))))
-          await applyRole(v.state, h.role, { ...h.options(previous), rehearse: true });
+        const opts = h.options(previous);
+        if (!(await rehearseOwn(applied.state, v.state, h.role, previous, opts)) && !(await rehearseCc(applied.state, v.state, h.role, previous, opts)))
+          await applyRole(v.state, h.role, { ...opts, rehearse: true });
         this.rehearsed.push(v.kind);
       }
     return true;
   }
+}
+
+/** The CC's instance-only version rehearsed on the path its sync takes (cc-sync.ts, as far as the commit); false when that path is not the one. */
+async function rehearseCc(prev: AllocatedState, next: AllocatedState, role: Role, previous: AppliedSnapshot, opts: ApplyOptions): Promise<boolean> {
+  if (role.role !== 'cc' || !opts.handle) return false;
+  const v = versionChange(prev, next, role);
+  if (v.kind !== 'instances') return false;
+  const where = { ...(opts.netns !== undefined ? { netns: opts.netns } : {}), ...(opts.dhcpOptions ? { dhcpOptions: opts.dhcpOptions } : {}) };
+  return (await syncCcInstances(opts.handle, previous, prev, next, role.cluster, v.instances, { ...where, rehearse: true })) !== undefined;
 }
 
 /** A node's own-instance version rehearsed on the path its sync takes (nc-sync.ts); false when that path is not the one. */

@@ -64,7 +64,11 @@ export async function agentCmd(v: CliValues): Promise<number> {
     if (!onEtcd || onEtcd.logSync(r)) process.stdout.write(`${formatSync(r, json, name)}\n`);
   });
   agent.on('warmed-up', (w) =>
-    log('warmed-up', w, `warm-up ${w.done ? 'done' : 'stopped by a sync'} in ${w.ms} ms (rehearsed: ${w.rehearsed.join(', ') || 'nothing'})`),
+    log(
+      'warmed-up',
+      w,
+      `warm-up ${w.done ? 'done' : 'stopped by a sync'} in ${w.ms} ms (rehearsed: ${w.rehearsed.join(', ') || 'nothing'}; judged: ${w.judged.join(', ') || 'nothing'})`,
+    ),
   );
   agent.on('dnsmasq-exit', (pid) => log('dnsmasq-exit', { pid }, `dnsmasq (pid ${pid}) is gone: restarting it`));
   agent.on('conntrack-error', (err) =>

@@ -1,7 +1,8 @@
 // The agent's warm-up rehearsal (root, dnsmasq): after its start, a CC agent
 // and an NC agent plan each kind of change an operation makes (a rule, an
 // instance, a public address: src/agent/rehearse.ts) as far as the commit and
-// stop there. Nothing is sent or written: no sync is started by events of
+// stop there, and the NC judges versions that are other hosts' business (a
+// rule, another node's instance). Nothing is sent or written: no sync is started by events of
 // its own, a full reconcile right after finds nothing to change, the
 // kernel reads the same (`nft -j list ruleset`, `ip -j -d link`), and dnsmasq
 // was handed no host. The operations after it are applied as before.
@@ -83,8 +84,11 @@ describe.skipIf(!isRoot)("the agent's warm-up rehearsal (root)", () => {
           expect(nc.rehearsed).toEqual(Array(REHEARSALS).fill('run-instance'));
           // Its end said (the log's `warmed-up`): done, with what it rehearsed.
           for (const t0 = Date.now(); !warm.get(nc)!.some((w) => w.done); await sleep(10)) if (Date.now() - t0 > 5000) throw new Error('no warmed-up');
-          expect(warm.get(cc)!.at(-1)).toMatchObject({ done: true, rehearsed: cc.rehearsed });
-          expect(warm.get(nc)!.at(-1)).toMatchObject({ done: true, rehearsed: nc.rehearsed });
+          expect(warm.get(cc)!.at(-1)).toMatchObject({ done: true, rehearsed: cc.rehearsed, judged: [] });
+          expect(warm.get(nc)!.at(-1)).toMatchObject({ done: true, rehearsed: nc.rehearsed, judged: nc.judged });
+          // And judged what is other hosts' business as its sync judges it (relevance.ts): a rule, nc2's instance; the CC judges nothing that way.
+          expect(nc.judged).toEqual(Array.from({ length: REHEARSALS }, () => ['authorize', 'peer-run-instance']).flat());
+          expect(cc.judged).toEqual([]);
           await sleep(300); // events of the namespaces, if any, judged
           // (A drift sync may follow a start: events of the start itself. None changes anything.)
           expect(

@@ -4,7 +4,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { rehearsalsOf } from '../../src/agent/rehearse.js';
+import { rehearsalsOf, unconcernedOf } from '../../src/agent/rehearse.js';
+import { versionChange } from '../../src/agent/relevance.js';
 import { allocate } from '../../src/managed/allocate.js';
 import { validateState } from '../../src/managed/validate.js';
 import { repoRoot } from '../helpers/cli.js';
@@ -54,5 +55,54 @@ describe('rehearsalsOf', () => {
     expect(added.node).toBe('nc2');
     const none = allocate({ ...seed, instances: (seed.instances as Array<{ node: string }>).filter((i) => i.node !== 'nc2') });
     expect(rehearsalsOf(none, { role: 'nc', node: 'nc2' })).toEqual([]);
+  });
+});
+
+describe('unconcernedOf', () => {
+  it("for a node: a rule of a group it carries and another node's instance in one, each judged the same plan by relevance", () => {
+    const role = { role: 'nc' as const, node: 'nc1' };
+    const v = unconcernedOf(s, role);
+    // Every group of the seed is on both nodes: no group nc1 does not carry.
+    expect(v.map((x) => x.kind)).toEqual(['authorize', 'peer-run-instance']);
+    for (const x of v) expect(() => validateState(structuredClone(x.state)), x.kind).not.toThrow();
+    const [rule, peer] = v.map((x) => x.state);
+    const mine = s.instances.filter((i) => i.node === 'nc1').at(-1)!;
+    const changed = rule.groups.filter((g, i) => g !== s.groups[i]);
+    expect(changed.map((g) => `${g.owner}/${g.name}`)).toEqual([mine.group]);
+    expect(rule.instances).toBe(s.instances);
+    // One instance added on nc2, in the group of nc2's last instance (nc1 carries it), on a free address.
+    expect(peer.instances.slice(0, -1).every((i, k) => i === s.instances[k])).toBe(true);
+    const added = peer.instances.at(-1)!;
+    const like = s.instances.filter((i) => i.node === 'nc2').at(-1)!;
+    expect(added).toMatchObject({ node: 'nc2', group: like.group });
+    expect(s.instances.some((i) => i.privateIp === added.privateIp || i.mac === added.mac || i.id === added.id)).toBe(false);
+    // What the warm-up judges is what the sync judges: the same plan for nc1, both ways (learned MACs, the default).
+    for (const x of [rule, peer]) {
+      expect(versionChange(s, x, role)).toEqual({ kind: 'same' });
+      expect(versionChange(x, s, role)).toEqual({ kind: 'same' });
+    }
+    // Over VXLAN with static MAC entries, another node's instance is a peer sync (the warm-up judges that path too).
+    const st = allocate({ ...seed, segmentation: 'vxlan', vxlanMacs: 'static' });
+    const peerStatic = unconcernedOf(st, role).find((x) => x.kind === 'peer-run-instance')!.state;
+    expect(versionChange(st, peerStatic, role)).toMatchObject({ kind: 'peers', peers: { added: [peerStatic.instances.at(-1)], removed: [] } });
+    // With learned ones (the default), the same plan.
+    const learn = allocate({ ...seed, segmentation: 'vxlan' });
+    const peerLearn = unconcernedOf(learn, role).find((x) => x.kind === 'peer-run-instance')!.state;
+    expect(versionChange(learn, peerLearn, role)).toEqual({ kind: 'same' });
+  });
+
+  it('a group the node does not carry gives an other-run-instance; none for the CC or a node with nothing of its own', () => {
+    const only = allocate({
+      ...seed,
+      instances: (seed.instances as Array<{ node: string; group: string }>).filter((i) => !(i.node === 'nc1' && i.group === 'admin/web')),
+    });
+    const v = unconcernedOf(only, { role: 'nc', node: 'nc1' });
+    expect(v.map((x) => x.kind)).toEqual(['authorize', 'peer-run-instance', 'other-run-instance']);
+    const other = v[2].state.instances.at(-1)!;
+    expect(other).toMatchObject({ node: 'nc2', group: 'admin/web' });
+    expect(versionChange(only, v[2].state, { role: 'nc', node: 'nc1' })).toEqual({ kind: 'same' });
+    expect(unconcernedOf(s, { role: 'cc' })).toEqual([]);
+    const none = allocate({ ...seed, instances: (seed.instances as Array<{ node: string }>).filter((i) => i.node !== 'nc1') });
+    expect(unconcernedOf(none, { role: 'nc', node: 'nc1' }).map((x) => x.kind)).toEqual(['other-run-instance']);
   });
 });
