@@ -40,6 +40,10 @@ async function publish() {
       await lease.put(key, JSON.stringify({ host, role, ...(role === 'nc' ? { node: host } : {}), revision: v, syncAt: Date.now() }));
       process.stdout.write(`${JSON.stringify({ event: 'sync', version: String(v), mode: 'echo', result: 'ok' })}\n`);
     } while (dirty);
+  } catch (err) {
+    // A status that cannot be put would leave the benchmark waiting for this host: say why and stop.
+    console.error(`${host}: status put: ${err instanceof Error ? err.message : String(err)}`);
+    process.exit(1);
   } finally {
     putting = false;
   }

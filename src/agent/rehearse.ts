@@ -2,8 +2,8 @@
 // one per kind of change the cloud's operations make (a rule added to a
 // group, an instance added on this host, a public address associated), for
 // the warm-up after the start (agent.ts); and for a node, the versions that
-// are other hosts' business (unconcernedOf), which it only judges. The agent plans each one
-// incrementally as far as the commit and stops there (applyRole's
+// are other hosts' business (unconcernedOf), which it only judges. The agent
+// plans each one incrementally as far as the commit and stops there (applyRole's
 // `rehearse`: nothing sent, nothing written), so that the first real
 // operation of each kind does not pay for compiling its path: at 5000
 // instances the first authorize, run-instance and associate-address syncs

@@ -142,27 +142,24 @@ export class WarmUp {
         if (h.interrupted() || h.snapshot() !== previous) return false;
         if (!planMayChange(applied.state, v.state, h.role)) continue;
         const opts = h.options(previous);
-        if (!(await rehearseOwn(applied.state, v.state, h.role, previous, opts)) && !(await rehearseCc(applied.state, v.state, h.role, previous, opts)))
-          await applyRole(v.state, h.role, { ...opts, rehearse: true });
+        if (!(await rehearseQuick(applied.state, v.state, h.role, previous, opts))) await applyRole(v.state, h.role, { ...opts, rehearse: true });
         this.rehearsed.push(v.kind);
       }
     return true;
   }
 }
 
-/** The CC's instance-only version rehearsed on the path its sync takes (cc-sync.ts, as far as the commit); false when that path is not the one. */
-async function rehearseCc(prev: AllocatedState, next: AllocatedState, role: Role, previous: AppliedSnapshot, opts: ApplyOptions): Promise<boolean> {
-  if (role.role !== 'cc' || !opts.handle) return false;
+/**
+ * An instance-only version rehearsed on the path its sync takes, as far as
+ * the commit: a node's own instances (nc-sync.ts), the CC's instances
+ * (cc-sync.ts); false when that path is not the one (the full plan is then
+ * rehearsed).
+ */
+async function rehearseQuick(prev: AllocatedState, next: AllocatedState, role: Role, previous: AppliedSnapshot, opts: ApplyOptions): Promise<boolean> {
+  if (!opts.handle) return false;
   const v = versionChange(prev, next, role);
-  if (v.kind !== 'instances') return false;
+  if (v.kind === 'own' && role.role === 'nc') return (await syncNcInstances(opts.handle, previous, prev, next, role.node, v.instances, true)) !== undefined;
+  if (v.kind !== 'instances' || role.role !== 'cc') return false;
   const where = { ...(opts.netns !== undefined ? { netns: opts.netns } : {}), ...(opts.dhcpOptions ? { dhcpOptions: opts.dhcpOptions } : {}) };
   return (await syncCcInstances(opts.handle, previous, prev, next, role.cluster, v.instances, { ...where, rehearse: true })) !== undefined;
-}
-
-/** A node's own-instance version rehearsed on the path its sync takes (nc-sync.ts); false when that path is not the one. */
-async function rehearseOwn(prev: AllocatedState, next: AllocatedState, role: Role, previous: AppliedSnapshot, opts: ApplyOptions): Promise<boolean> {
-  if (role.role !== 'nc' || !opts.handle) return false;
-  const v = versionChange(prev, next, role);
-  if (v.kind !== 'own') return false;
-  return (await syncNcInstances(opts.handle, previous, prev, next, role.node, v.instances, true)) !== undefined;
 }

@@ -185,7 +185,7 @@ function makeFloodEntries(state: AllocatedState, groups: readonly AllocatedGroup
       const entries: FdbSpec[] = [];
       for (const dst of peersOf(cluster, members, self, addr)) entries.push(Object.freeze({ dev, lladdr: ZERO_MAC, dst }));
       // With learned MACs (the default) the flood list is all a group's entries are.
-      if (macs) entries.push(...macEntries(dev, members, self, addr));
+      if (macs) addMacEntries(entries, dev, members, self, addr);
       part = { dev, members, entries };
       if (!seen.has(key)) parts.set(key, part);
     }
@@ -197,15 +197,13 @@ function makeFloodEntries(state: AllocatedState, groups: readonly AllocatedGroup
   return out;
 }
 
-/** The static entries of a group's members on other nodes than `self`'s (vxlanMacs "static"): MAC -> its node's address. */
-function macEntries(dev: string, members: readonly Instance[], self: HostId, addr: (node: string) => string | undefined): FdbSpec[] {
-  const out: FdbSpec[] = [];
+/** Adds to `out` the static entries of a group's members on other nodes than `self`'s (vxlanMacs "static"): MAC -> its node's address. */
+function addMacEntries(out: FdbSpec[], dev: string, members: readonly Instance[], self: HostId, addr: (node: string) => string | undefined): void {
   for (const i of members) {
     if (self.role === 'nc' && self.node === i.node) continue;
     const dst = addr(i.node);
     if (dst) out.push(Object.freeze({ dev, lladdr: i.mac, dst }));
   }
-  return out;
 }
 
 /** FDB entries to add and to delete. */
