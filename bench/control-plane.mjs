@@ -141,6 +141,8 @@ class Agent {
     const echo = [ECHO_AGENT, url, CLOUD, host];
     this.child = spawn(process.execPath, [...AGENT_NODE_ARGS, ...(ECHO ? echo : args)], { stdio: ['ignore', 'pipe', 'inherit'] });
     createInterface({ input: this.child.stdout }).on('line', (l) => {
+      // A line that is not JSON (V8's own, from --agent-node-args "--trace-gc") goes to the trace as it is.
+      if (!l.startsWith('{')) return trace({ host, raw: l });
       const o = JSON.parse(l);
       trace({ host, line: o });
       if (o.event === 'sync' && o.dnsmasqPid !== undefined) this.dnsmasq = o.dnsmasqPid;

@@ -83,7 +83,10 @@ const sameHost = (x: AllocatedInstance, y: AllocatedInstance): boolean =>
   x === y || (x.id === y.id && x.group === y.group && x.node === y.node && x.mac === y.mac && x.privateIp === y.privateIp);
 
 const sameInputs = (a: DhcpInputs, b: DhcpInputs): boolean =>
-  a.ctx === b.ctx && a.groups === b.groups && a.instances.length === b.instances.length && a.instances.every((x, i) => sameHost(x, b.instances[i]));
+  a.ctx === b.ctx &&
+  a.groups === b.groups &&
+  // The same list (a version that changed no instance: an authorize) is not walked.
+  (a.instances === b.instances || (a.instances.length === b.instances.length && a.instances.every((x, i) => sameHost(x, b.instances[i]))));
 
 /**
  * The CC's DHCP networks for `state`: the last apply's (the same array) when

@@ -159,7 +159,7 @@ interface FloodInputs {
 /** Per host and private NIC (a process plans one or two roles): the last entries, what they were made of, and each group's part. */
 const fdbMemo = new Map<string, { inputs: FloodInputs; out: FdbSpec[]; parts: Map<string, GroupEntries> }>();
 const sameInputs = (a: FloodInputs, b: FloodInputs): boolean =>
-  a.ctx === b.ctx && a.groups === b.groups && a.instances.length === b.instances.length && a.instances.every((x, i) => x === b.instances[i]);
+  a.ctx === b.ctx && a.groups === b.groups && (a.instances === b.instances || sameMembers(a.instances, b.instances));
 
 /**
  * The entries of every group, in order: a group whose device and members are
