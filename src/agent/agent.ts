@@ -10,6 +10,7 @@ import { isAlive } from '../dhcp/proc.js';
 import { ValidationError } from '../errors.js';
 import { open, type Handle } from '../handle.js';
 import { applyRole, type AppliedSnapshot, type ApplyOptions, type ApplyResult } from '../managed/apply.js';
+import { deleteReleased } from '../tx/reconcile.js';
 import type { Role } from '../managed/roles/index.js';
 import type { AllocatedState } from '../managed/types.js';
 import type { Netns } from '../sys/netns-path.js';
@@ -69,6 +70,8 @@ export class Agent extends EventEmitter<AgentEvents> {
   private catchUpDue = false;
   /** The conntrack step owed (applyRole's conntrackAfter): started when a sync ends, cleared once it ran or an apply supersedes it. */
   private conntrackDue?: () => Promise<unknown>;
+  /** Taps an own-instance sync released (nc-sync.ts), to delete once that sync is reported: side work, or the next sync's first step. */
+  private releasedDue?: string[];
 
   constructor(private readonly opts: AgentOptions) {
     super();
@@ -295,11 +298,36 @@ export class Agent extends EventEmitter<AgentEvents> {
     if (this.catchUpDue) setImmediate(() => void this.catchUp());
     // Only now: side work asked for while the sync still runs (settle() above awaits) would not run at all.
     if (this.conntrackDue) this.afterConntrack(this.conntrackDue);
+    if (this.releasedDue) setImmediate(() => this.coalescer.idle(() => this.deleteReleasedNow(false)));
     return out;
+  }
+
+  /**
+   * Deletes the taps the last own-instance sync released (they are out of
+   * their bridge and down already: the instance was off the network when
+   * that sync was reported). Run as side work after the sync, or first in the
+   * next one when none could run before it. If it fails, the next sync is a
+   * full one (which deletes an owned tap no longer wanted): started now,
+   * unless this is already the next sync (`inSync`).
+   */
+  private async deleteReleasedNow(inSync: boolean): Promise<void> {
+    const names = this.releasedDue;
+    if (!names || !this.started) return;
+    this.releasedDue = undefined;
+    try {
+      await deleteReleased(this.handleNow(), names);
+      phase('agent: released taps deleted');
+    } catch (err) {
+      this.snapshot = undefined;
+      this.emit('release-error', err instanceof Error ? err : new Error(String(err)));
+      if (!inSync) this.kick('retry');
+    }
   }
 
   /** Reads the newest version and applies it, or the last good one when it is invalid. */
   private async reconcile(triggers: SyncTrigger[]): Promise<Omit<SyncResult, 'seq' | 'trigger' | 'triggers'>> {
+    // Taps the last sync released and no side work deleted yet: first (a new version may run an instance of the same name).
+    if (this.releasedDue) await this.deleteReleasedNow(true);
     const read = await this.readState(triggers);
     phase('agent: read');
     let invalid = read.invalid ? invalidOf(read.version, read.invalid) : undefined;
@@ -389,6 +417,7 @@ export class Agent extends EventEmitter<AgentEvents> {
       return undefined;
     }
     this.snapshot = q.r.snapshot;
+    if (q.via === 'own' && q.r.released) this.releasedDue = q.r.released;
     const out = this.applyVersion(version, state, q.r);
     return q.via === 'peers' ? { ...out, peers: true } : q.via === 'own' ? { ...out, own: true } : { ...out, instances: true };
   }

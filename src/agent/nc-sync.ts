@@ -8,8 +8,10 @@
 // over the node's few ports and sets, the FDB from the change) is planned by
 // the incremental reconcile (tx/partial.ts) as the usual sync plans it, but
 // asked about the changed ports and their bridges alone, not every link the
-// role has. A failure is rolled back like any commit, and the agent falls
-// back to a full reconcile.
+// role has. A terminated instance's tap is released in the commit (out of
+// its bridge, down) and deleted after the sync is reported (the deletion
+// waits 10 to 30 ms for the kernel: agent.ts). A failure is rolled back like
+// any commit, and the agent falls back to a full reconcile.
 import type { Handle } from '../handle.js';
 import type { AppliedSnapshot } from '../managed/apply-snapshot.js';
 import { ncInstanceChange } from '../managed/nc-instances.js';
@@ -30,6 +32,8 @@ export interface NcSync {
   ops: number;
   /** For the next incremental sync. */
   snapshot: AppliedSnapshot;
+  /** The taps of terminated instances, released in the commit (out of their bridge, down), to delete after the sync is reported (tx/reconcile.ts deleteReleased). */
+  released?: string[];
 }
 
 /**
@@ -67,12 +71,14 @@ export async function syncNcInstances(
       scope: roleScope('nc'),
       ...ownerNames,
       only: delta,
+      // A terminated instance's tap: released in the commit, deleted once the sync is reported (its deletion waits for the kernel).
+      releaseTaps: true,
       onPlan: (p) => {
         checkRoleConflict('nc', p, false);
         if (rehearse) throw new Rehearsed();
       },
     });
-    return { ...out, ops: r.ops };
+    return { ...out, ops: r.ops, ...(r.plan.released ? { released: r.plan.released } : {}) };
   } catch (err) {
     if (err instanceof Rehearsed) return out;
     throw err;

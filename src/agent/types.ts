@@ -217,6 +217,12 @@ export interface AgentEvents {
    * reported (off its path), failed; a full sync follows.
    */
   'conntrack-error': [Error];
+  /**
+   * The deletion of the taps an own-instance sync released (out of their
+   * bridge, down: nc-sync.ts), run after the sync was reported, failed; a
+   * full sync follows.
+   */
+  'release-error': [Error];
 }
 
 export interface AgentStatus {

@@ -74,6 +74,13 @@ export async function agentCmd(v: CliValues): Promise<number> {
   agent.on('conntrack-error', (err) =>
     log('conntrack-error', { error: err.message.split('\n')[0] }, `conntrack after the sync failed: ${err.message.split('\n')[0]}; a full sync follows`),
   );
+  agent.on('release-error', (err) =>
+    log(
+      'release-error',
+      { error: err.message.split('\n')[0] },
+      `deleting the released taps after the sync failed: ${err.message.split('\n')[0]}; a full sync follows`,
+    ),
+  );
   agent.on('dhcp-error', (err) =>
     log('dhcp-error', { error: err.message.split('\n')[0] }, `DHCP after the sync failed: ${err.message.split('\n')[0]}; a full sync follows`),
   );

@@ -27,6 +27,8 @@ export interface Diff {
   /** Owned links in the way of a desired link of another shape: deleted first, in their own commit. */
   removals: Op[];
   changes: Op[];
+  /** With `releaseTaps`: the owned taps no longer wanted that `changes` releases (out of their bridge, down) instead of deleting them. */
+  released?: string[];
 }
 
 /** Names below this ifindex are kept in an array (ifindexes are small and dense), the rest in a Map. */
@@ -198,7 +200,7 @@ function diffPort(p: DesiredPort, idx: LinkIndex, out: Diff, wanted: Set<string>
   if (changes) out.changes.push({ op: 'link.set', ref: name, changes });
 }
 
-function diffUnwanted(cur: KernelState, wanted: Set<string>, out: Diff, scope?: OwnerScope, only?: ReadonlySet<string>): void {
+function diffUnwanted(cur: KernelState, wanted: Set<string>, out: Diff, scope?: OwnerScope, only?: ReadonlySet<string>, releaseTaps = false): void {
   const links = cur.links;
   // Whether each link (by position) is this plan's to change, worked out once
   // (its alias parsed once); and which of those are some link's master.
@@ -229,12 +231,21 @@ function diffUnwanted(cur: KernelState, wanted: Set<string>, out: Diff, scope?: 
     members++;
     if (wanted.has(links[i].name) || !mine[i]) noneWanted = false;
   }
-  const wholeGroup = only === undefined && members > 1 && noneWanted;
+  // (Not with releaseTaps: each tap is released instead.)
+  const wholeGroup = !releaseTaps && only === undefined && members > 1 && noneWanted;
   if (wholeGroup) out.changes.push({ op: 'link.deleteGroup', group: PORT_GROUP });
   for (const l of unwanted) {
     if (wholeGroup && l.group === PORT_GROUP) continue;
     // The far end of a veth goes with its peer; deleting both would fail.
     if (l.kind === 'veth' && l.parent !== undefined && unwanted.some((o) => o.index === l.parent && o.index < l.index)) continue;
+    // A tap in a bridge, released: out of the bridge and down is all an
+    // instance can tell; its deletion, which waits for the kernel's RCU grace
+    // periods (10-30 ms), is left to the caller (reconcile.ts deleteReleased).
+    if (releaseTaps && l.kind === 'tun' && l.master !== undefined) {
+      out.changes.push({ op: 'link.set', ref: l.name, changes: { master: null, up: false } });
+      (out.released ??= []).push(l.name);
+      continue;
+    }
     out.changes.push({ op: 'link.delete', ref: l.name });
   }
 }
@@ -257,13 +268,21 @@ export function prepareDiff(want: DesiredState): PreparedDiff {
  * The ops that take `cur` to `want`. With a scope, only that owner's objects
  * (and unscoped ones it wants) are changed or removed; see owner.ts. With
  * `only` (an incremental plan: partial.ts), only the links named there are
- * removed when unwanted, and a device group is never deleted whole.
+ * removed when unwanted, and a device group is never deleted whole. With
+ * `releaseTaps`, an unwanted tap in a bridge is released, not deleted (Diff's `released`).
  */
-export function diffState(cur: KernelState, want: DesiredState, scope?: OwnerScope, only?: ReadonlySet<string>, prep?: PreparedDiff): Diff {
+export function diffState(
+  cur: KernelState,
+  want: DesiredState,
+  scope?: OwnerScope,
+  only?: ReadonlySet<string>,
+  prep?: PreparedDiff,
+  releaseTaps = false,
+): Diff {
   const out: Diff = { removals: [], changes: [] };
   const idx = new LinkIndex(cur.links);
   const wanted = diffLinks(want, idx, out, scope);
-  diffUnwanted(cur, wanted, out, scope, only);
+  diffUnwanted(cur, wanted, out, scope, only, releaseTaps);
   for (const [key, value] of Object.entries(want.sysctls ?? {})) {
     if (cur.sysctls[key] !== String(value)) out.changes.push({ op: 'sysctl', key, value: String(value) });
   }

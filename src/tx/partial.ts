@@ -178,9 +178,11 @@ export async function planChanged(h: Session, want: DesiredState, d: Delta, opts
   const removals = new Transaction(h);
   const changes = new Transaction(h);
   const foreign: Foreign[] = [];
+  let released: string[] | undefined;
   if (read) {
     const part = narrowed(want, d);
-    const diff = diffState(read.cur, part, scope, read.only);
+    const diff = diffState(read.cur, part, scope, read.only, undefined, opts.releaseTaps);
+    if (diff.released) released = diff.released;
     if (scope) foreign.push(...foreignObjects(read.cur, scope, opts.ownerOfProto ?? (() => undefined), wantedNames(part)));
     for (const op of diff.removals) removals.add(op);
     for (const op of diff.changes) changes.add(op);
@@ -188,5 +190,5 @@ export async function planChanged(h: Session, want: DesiredState, d: Delta, opts
   if (!d.links && d.fdbChange) for (const op of fdbOps(d.fdbChange)) changes.add(op);
   if (nftCur.tables.length || nftWant.tables.length) diffNft(nftCur, d.nft.whole ? nftWant : narrowedNft(nftWant, d.nft), changes.nft);
   if (!d.nft.whole) elementOps(nftWant, d.nft, changes.nft);
-  return { removals, changes, size: removals.size + changes.size, genid, foreign };
+  return { removals, changes, size: removals.size + changes.size, genid, foreign, ...(released ? { released } : {}) };
 }

@@ -10,7 +10,7 @@ import { diffNft, prepareNftPairs, readOwned } from './nft-diff.js';
 import { fdbLinks, foreignObjects, type Foreign, type OwnerScope } from './owner.js';
 import type { Delta } from './delta.js';
 import { planChanged } from './partial.js';
-import { addressesOf, linksOf, listFdb, routeDump, routesOf } from './read.js';
+import { addressesOf, getLink, linksOf, listFdb, routeDump, routesOf } from './read.js';
 import { AddressDumpRequest } from '../rtnl/address.js';
 import { LinkDumpRequest } from '../rtnl/link.js';
 import { Transaction, type CommitOptions, type CommitStats } from './transaction.js';
@@ -29,6 +29,8 @@ export interface ReconcilePlan {
    * eucanet's) that the plan leaves alone; with `force`, those it takes over.
    */
   foreign: Foreign[];
+  /** With `releaseTaps`: the taps `changes` releases, for deleteReleased once the caller has reported the commit. */
+  released?: string[];
 }
 
 export interface PlanOptions {
@@ -38,6 +40,15 @@ export interface PlanOptions {
   ownerOfProto?: (proto: number) => string | undefined;
   /** Names an owner by a table name, for `foreign`. */
   ownerOfTable?: (name: string) => string | undefined;
+  /**
+   * Owned taps no longer wanted are released in the commit (out of their
+   * bridge and down: nothing reaches or leaves the instance any more) instead
+   * of deleted, and named in the plan's `released`. Deleting a device waits
+   * for the kernel's RCU grace periods (10 to 30 ms for a tap, most of a
+   * terminate's commit); the caller deletes them with deleteReleased once it
+   * has said the commit is done (the agent, after its status).
+   */
+  releaseTaps?: boolean;
 }
 
 export interface ReconcileResult {
@@ -102,7 +113,7 @@ export async function plan(h: Session, want: DesiredState, opts: PlanOptions = {
   }
   const [cur, { genid, cur: nftCur }] = await Promise.all([kernelRead, nftRead]);
   phase('reads');
-  const d = diffState(cur, want, scope, undefined, prep);
+  const d = diffState(cur, want, scope, undefined, prep, opts.releaseTaps);
   const foreign: Foreign[] = [];
   if (scope) {
     foreign.push(...foreignObjects(cur, scope, opts.ownerOfProto ?? (() => undefined), wantedNames(want)));
@@ -117,7 +128,30 @@ export async function plan(h: Session, want: DesiredState, opts: PlanOptions = {
   for (const op of d.changes) changes.add(op);
   if (nftCur.tables.length || nftWant.tables.length) diffNft(nftCur, nftWant, changes.nft, wantPairs);
   phase('diff');
-  return { removals, changes, size: removals.size + changes.size, genid, foreign };
+  return { removals, changes, size: removals.size + changes.size, genid, foreign, ...(d.released ? { released: d.released } : {}) };
+}
+
+/**
+ * Deletes the taps a commit released (ReconcilePlan's `released`), each in
+ * its own request; one already gone is skipped. Returns how many were
+ * deleted. A tap that is in a bridge again, or up (someone took it back since),
+ * is left as it is.
+ */
+export async function deleteReleased(h: Session, names: readonly string[]): Promise<number> {
+  let deleted = 0;
+  for (const name of names) {
+    try {
+      const l = await getLink(h, name);
+      if (!l || l.master !== undefined || l.up) continue;
+      const tx = new Transaction(h);
+      tx.add({ op: 'link.delete', ref: l.index });
+      await tx.commit({ lookup: true });
+      deleted++;
+    } catch (err) {
+      if ((err as { code?: string }).code !== 'ENODEV') throw err;
+    }
+  }
+  return deleted;
 }
 
 export interface ReconcileOptions extends CommitOptions, PlanOptions {

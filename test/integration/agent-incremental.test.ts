@@ -236,6 +236,9 @@ describe.skipIf(!isRoot)('the agent applies a new store version incrementally (r
       // And the run-instance stays: terminate it, and the kernel is as it was at the start.
       await sleep(250);
       await write(store, [cc, nc], (s) => terminateInstance(s, 'i-9'));
+      // Its tap, released in the terminate's commit, is deleted after the sync was reported (nc-sync.ts).
+      const gone = () => !nsExec(nc.ns, 'ip', ['-j', 'link', 'show']).includes('"vnet9"');
+      for (const t0 = Date.now(); !gone() && Date.now() - t0 < 5000;) await sleep(20);
       // (A bridge's own MAC and id follow its ports': compared are the names, masters and flags.)
       expect(linkView(nc.ns)).toEqual(healthy.nc);
       // (The refilled chain's rules have new handles.)

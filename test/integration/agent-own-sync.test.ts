@@ -4,7 +4,9 @@
 // preflight, no plan of the role), with VLAN and with VXLAN segments. The
 // oracle is a full reconcile of the same version: right after, it must send
 // nothing and leave the kernel (`ip -j -d link`, addresses, `bridge -j fdb`,
-// `nft -j list ruleset`) as it was. Another node's instance is not its own
+// `nft -j list ruleset`) as it was. A terminated instance's tap is out of its
+// bridge and down when the sync is reported, and gone soon after (its deletion
+// waits for the kernel, after the sync). Another node's instance is not its own
 // sync; a set element not as the agent left it makes the own commit fail:
 // rolled back, and a full reconcile follows at once. (A node's first or last
 // instance of a group is left to the full plan: agent-own-change.test.ts.)
@@ -79,11 +81,29 @@ describe.skipIf(!isRoot)("the NC agent applies its own instances' versions by th
           expect(linkOf(ns, 'vnet9')?.flags).toContain('UP');
           expect(portsSet(ns)).toContain('"vnet9"');
           await fullFindsNothing(agent, ns);
+          // The tap as the kernel has it when the terminate's sync is reported (the listener runs then, synchronously).
+          const at: { seen: boolean; link?: ReturnType<typeof linkOf> } = { seen: false };
+          const look = (r: SyncResult) => {
+            if (r.own && !at.seen) Object.assign(at, { seen: true, link: linkOf(ns, 'vnet9') });
+          };
+          agent.on('sync', look);
           const term = await write(store, seen, (s) => terminateInstance(s, 'i-9'));
+          agent.off('sync', look);
           expect(term).toMatchObject({ result: 'ok', mode: 'incremental', own: true, changed: 'ports 1, nft sets 3 (+0 -3)' });
-          expect(linkOf(ns, 'vnet9')).toBeUndefined();
           expect(portsSet(ns)).not.toContain('vnet9');
+          // Released in the commit (out of its bridge, down), deleted after the sync was reported.
+          expect(at.seen).toBe(true);
+          expect(at.link).toBeDefined();
+          expect(at.link?.master).toBeUndefined();
+          expect(at.link?.flags).not.toContain('UP');
+          for (const t0 = Date.now(); linkOf(ns, 'vnet9') !== undefined && Date.now() - t0 < 5000;) await new Promise((r) => setTimeout(r, 20));
+          expect(linkOf(ns, 'vnet9')).toBeUndefined();
           await fullFindsNothing(agent, ns);
+          // The same instance again, on the same port: a new tap in the bridge.
+          const again = await write(store, seen, (s) => runInstance(s, { id: 'i-9', group: 'admin/web', node: 'nc1', port: 'vnet9' }));
+          expect(again).toMatchObject({ result: 'ok', mode: 'incremental', own: true });
+          expect(linkOf(ns, 'vnet9')).toMatchObject({ master: bridge });
+          await write(store, seen, (s) => terminateInstance(s, 'i-9'));
           // Another node's instance: not its own sync (nothing, or its FDB entries alone).
           const other = await write(store, seen, (s) => runInstance(s, { id: 'i-10', group: 'admin/web', node: 'nc2' }));
           expect(other).toMatchObject({ result: 'ok' });
