@@ -179,7 +179,13 @@ async function propagate(store, watch, hosts, op, name = '') {
   // This process's own CPU while the operation propagated (the writer's store and the status watch compete with the agents for the cores).
   const c = process.cpuUsage(c0);
   windowCpu.push((c.user + c.system) / 1000);
-  trace({ op: name, version: r.version, returned: w0, reached: Object.fromEntries(hosts.map((h, i) => [h, r1(at[i] - t0)])) });
+  trace({
+    op: name,
+    version: r.version,
+    returned: w0,
+    reached: Object.fromEntries(hosts.map((h, i) => [h, r1(at[i] - t0)])),
+    benchCpuMs: r1((c.user + c.system) / 1000),
+  });
   return Math.max(...at) - t0;
 }
 

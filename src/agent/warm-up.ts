@@ -33,6 +33,15 @@ const WARM_UP_TRIES = 3;
  * ms, NC 46-64 / 24-45); after four to six, 23-28 and 20-27 for the first.
  */
 export const REHEARSALS = 5;
+/**
+ * How many times a node judges each version that is other hosts' business.
+ * Judging one is cheap (about a millisecond at 5000 instances), but the
+ * functions it runs are small ones called once or a few times per version,
+ * which V8 optimises only after many calls: with 5 judgements, the first 10
+ * to 30 operations of a fleet of 30 agents still met waves of TurboFan
+ * compilations, every agent compiling the same functions at once.
+ */
+export const JUDGEMENTS = 20;
 
 /** What the warm-up needs of its agent. */
 export interface WarmUpHost {
@@ -110,7 +119,7 @@ export class WarmUp {
   /**
    * A node's versions that are other hosts' business (unconcernedOf), each
    * judged as the sync judges it (versionChange), and taken back (a
-   * terminate), REHEARSALS times: pure, nothing planned. A turn of the
+   * terminate), JUDGEMENTS times: pure, nothing planned. A turn of the
    * event loop between variants, so that a version coming in meanwhile
    * waits for one judgement at most.
    */
@@ -118,9 +127,9 @@ export class WarmUp {
     const h = this.host;
     const applied = h.applied();
     if (!applied) return false;
-    const variants = unconcernedOf(applied.state, h.role);
-    for (let i = 0; i < REHEARSALS; i++)
-      for (const v of variants) {
+    for (let i = 0; i < JUDGEMENTS; i++)
+      // Made again each time: what is memoised per list (the groups a node carries: roles/flood.ts carriedBy) is then walked each time, as each real version makes it walk.
+      for (const v of unconcernedOf(applied.state, h.role)) {
         await new Promise<void>((r) => setImmediate(r));
         if (h.interrupted() || h.applied() !== applied) return false;
         versionChange(applied.state, v.state, h.role);

@@ -131,12 +131,16 @@ function sameContext(a: State, b: State): boolean {
 /** `list`'s canonical items: the previous output's item where the input item is the same object at the same place, else the memo; undefined when one is not fully allocated. */
 function nextList<T extends object, C>(list: T[], prevIn: T[], prevOut: C[], done: (x: T) => boolean, make: (x: T) => C): C[] | undefined {
   if (list === prevIn) return prevOut;
-  const out: C[] = new Array<C>(list.length);
+  // Filled by push, not made at its length: an array made at its length is
+  // holey to V8 for good, and code optimised on the packed lists a store
+  // assembles and allocate() maps (the agent's warm-up runs on those) was
+  // thrown away ("wrong map") by the first version this made, in every agent at once.
+  const out: C[] = [];
   for (let i = 0; i < list.length; i++) {
     const x = list[i];
-    if (x === prevIn[i]) out[i] = prevOut[i];
+    if (x === prevIn[i]) out.push(prevOut[i]);
     else if (!done(x)) return undefined;
-    else out[i] = memo(x, make as (o: T) => C & object);
+    else out.push(memo(x, make as (o: T) => C & object));
   }
   return out;
 }

@@ -133,46 +133,49 @@ describe('etcd store: reads and compare-and-swap', () => {
 });
 
 describe('etcd store: versions checked incrementally', () => {
-  it("a version that duplicates another instance's address (one key changed) is refused naming the field, as a full check does; the next good version is read", () =>
-    withStore(async (store, etcd) => {
-      const { allocate } = await import('../../src/managed/allocate.js');
-      const { validateState } = await import('../../src/managed/validate.js');
-      const full = allocate(seed);
-      await store.write(full, { ifVersion: '' });
-      const w = store.watch();
-      try {
-        await store.read();
-        // A writer other than eucanet puts a bad instance (no validation on its way in).
-        const bad = { ...full.instances[1], privateIp: full.instances[0].privateIp, order: 1 };
-        const rev = await putKey(etcd.url, `${PREFIX}instances/${bad.id}`, JSON.stringify(bad));
-        expect(await nextWithin(w, 5000)).toBe(String(rev));
-        const err = (await store.read().catch((e: unknown) => e)) as ValidationError & { version?: string };
-        expect(err).toBeInstanceOf(ValidationError);
-        const expected = (() => {
-          try {
-            validateState({
-              ...structuredClone(full),
-              instances: full.instances.map((i, k) => (k === 1 ? { ...i, privateIp: full.instances[0].privateIp } : i)),
-            });
-          } catch (e) {
-            return (e as Error).message;
-          }
-          return 'valid';
-        })();
-        expect(err.message).toBe(expected);
-        expect(err.message).toMatch(/instances\[1\]\.privateIp/);
-        expect(err.version).toBe(String(rev));
-        // Put right again: read, and equal to what was written.
-        const good = { ...full.instances[1], order: 1 };
-        const rev2 = await putKey(etcd.url, `${PREFIX}instances/${good.id}`, JSON.stringify(good));
-        expect(await nextWithin(w, 5000)).toBe(String(rev2));
-        const snap = await store.read();
-        expect(snap.version).toBe(String(rev2));
-        expect(snap.state).toEqual(JSON.parse(JSON.stringify(full)));
-      } finally {
-        await w.return?.();
-      }
-    }));
+  for (const warm of [false, true])
+    it(`a version that duplicates another instance's address (one key changed) is refused naming the field, as a full check does; the next good version is read${warm ? ' (after the warm-up, which checks made-up versions in memory)' : ''}`, () =>
+      withStore(async (store, etcd) => {
+        const { allocate } = await import('../../src/managed/allocate.js');
+        const { validateState } = await import('../../src/managed/validate.js');
+        const full = allocate(seed);
+        await store.write(full, { ifVersion: '' });
+        const w = store.watch();
+        try {
+          await store.read();
+          // The agent's warm-up (a terminate's and an authorize's versions checked, then the state read again).
+          if (warm) store.warmUp();
+          // A writer other than eucanet puts a bad instance (no validation on its way in).
+          const bad = { ...full.instances[1], privateIp: full.instances[0].privateIp, order: 1 };
+          const rev = await putKey(etcd.url, `${PREFIX}instances/${bad.id}`, JSON.stringify(bad));
+          expect(await nextWithin(w, 5000)).toBe(String(rev));
+          const err = (await store.read().catch((e: unknown) => e)) as ValidationError & { version?: string };
+          expect(err).toBeInstanceOf(ValidationError);
+          const expected = (() => {
+            try {
+              validateState({
+                ...structuredClone(full),
+                instances: full.instances.map((i, k) => (k === 1 ? { ...i, privateIp: full.instances[0].privateIp } : i)),
+              });
+            } catch (e) {
+              return (e as Error).message;
+            }
+            return 'valid';
+          })();
+          expect(err.message).toBe(expected);
+          expect(err.message).toMatch(/instances\[1\]\.privateIp/);
+          expect(err.version).toBe(String(rev));
+          // Put right again: read, and equal to what was written.
+          const good = { ...full.instances[1], order: 1 };
+          const rev2 = await putKey(etcd.url, `${PREFIX}instances/${good.id}`, JSON.stringify(good));
+          expect(await nextWithin(w, 5000)).toBe(String(rev2));
+          const snap = await store.read();
+          expect(snap.version).toBe(String(rev2));
+          expect(snap.state).toEqual(JSON.parse(JSON.stringify(full)));
+        } finally {
+          await w.return?.();
+        }
+      }));
 });
 
 describe('etcd store: what a write costs', () => {
