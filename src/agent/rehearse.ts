@@ -13,7 +13,7 @@
 // other object is the same (===), as the store's read hands over unchanged
 // objects, so the rehearsal runs the path a real version runs.
 import { formatMac, intToIpv4, ipv4ToInt, parseMac } from '../util/ip.js';
-import { canonicalInstance, nextPublicIp } from '../managed/allocate.js';
+import { canonicalOf, nextPublicIp } from '../managed/allocate.js';
 import { clustersOf, firstHostInt } from '../managed/clusters.js';
 import { lastOf, parseBlock } from '../managed/net.js';
 import { groupKey, type AllocatedInstance, type AllocatedState } from '../managed/types.js';
@@ -85,7 +85,8 @@ function withRule(s: AllocatedState, key: string): AllocatedState {
     const ports = new Set(g.rules.map((r) => r.from));
     let port = 65535;
     while (ports.has(port)) port--;
-    return { ...g, rules: [...g.rules, { protocol: 'tcp' as const, from: port, to: port, cidr: '192.0.2.0/24' }] };
+    // Made as allocation makes a group (canonicalOf), for the hidden class real ones have (see withInstance).
+    return canonicalOf.group({ ...g, rules: [...g.rules, { protocol: 'tcp' as const, from: port, to: port, cidr: '192.0.2.0/24' }] });
   });
   return { ...s, groups };
 }
@@ -103,9 +104,9 @@ function withInstance(s: AllocatedState, like: AllocatedInstance): AllocatedStat
   const mac = formatMac(Uint8Array.of(prefix[0], prefix[1], ip >>> 24, (ip >>> 16) & 255, (ip >>> 8) & 255, ip & 255));
   let id = `${like.id}-rehearsal`;
   while (s.instances.some((i) => i.id === id)) id += '-';
-  // Made as allocation makes an instance (canonicalInstance), so that it has the hidden class real ones have: code
+  // Made as allocation makes an instance (canonicalOf), so that it has the hidden class real ones have: code
   // that V8 optimised on a literal's would be thrown away ("wrong map") by the first real version, in every agent at once.
-  const inst = canonicalInstance({ id, group: like.group, node: like.node, port: REHEARSAL_PORT, privateIp: intToIpv4(ip), mac }) as AllocatedInstance;
+  const inst = canonicalOf.instance({ id, group: like.group, node: like.node, port: REHEARSAL_PORT, privateIp: intToIpv4(ip), mac });
   return { ...s, instances: [...s.instances, inst] };
 }
 

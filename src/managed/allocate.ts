@@ -103,7 +103,8 @@ function memo<T extends object, C extends object>(o: T, make: (o: T) => C): C {
   return c;
 }
 
-const canonicalOf = {
+/** A group and an instance as allocation hands them over (canonical, lists resolved): the same hidden classes for code that reads them. */
+export const canonicalOf = {
   group: (g: Group): AllocatedGroup => ({ ...canonicalGroup(g), rules: g.rules ?? [] }) as AllocatedGroup,
   instance: (i: Instance): AllocatedInstance => {
     const c = canonicalInstance(i);
