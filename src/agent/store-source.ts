@@ -14,7 +14,7 @@ import type { Store } from '../store/types.js';
 import { phase } from '../util/phases.js';
 import type { StateRead, StateSource } from './types.js';
 
-/** How many times each of warmUp()'s versions is allocated (and, by the etcd store, checked). */
+/** How many times each of warmUp()'s versions is allocated. */
 export const WARM_UP_TURNS = 4;
 
 export class StoreSource implements StateSource {

@@ -70,6 +70,8 @@ import type { ReadOptions, Snapshot, Store, WatchOptions, WriteOptions } from '.
 
 /** The rule warmUp's authorize adds: one no state is likely to hold (TEST-NET-1, the highest port). */
 const WARM_UP_RULE = { protocol: 'tcp' as const, from: 65535, to: 65535, cidr: '192.0.2.0/24' };
+/** How many times warmUp checks each of its versions (the small functions of a group's check need many calls before V8 optimises them). */
+const WARM_UP_TURNS = 12;
 
 export interface EtcdStoreOptions extends EtcdConnectOptions {
   /** The cloud's name: its keys are under /eucanet/<cloud>/ (default "default"). */
@@ -274,8 +276,7 @@ export class EtcdStore extends EventEmitter<EtcdStoreEvents> implements Store {
     // An authorize: one more rule (TEST-NET-1, a port no rule names) in the first group.
     const [first, ...rest] = doc.groups ?? [];
     if (first) variants.push({ ...doc, groups: [{ ...first, rules: [...(first.rules ?? []), WARM_UP_RULE] }, ...rest] });
-    // Several times: V8 optimises a function after a few calls' worth of loop turns.
-    for (let i = 0; i < 12; i++) for (const v of variants) for (const d of [v, doc]) this.check.check(d);
+    for (let i = 0; i < WARM_UP_TURNS; i++) for (const v of variants) for (const d of [v, doc]) this.check.check(d);
   }
 
   /** The state at the newest version seen (the cache); `fresh`: a range read of etcd, which becomes the cache. */
