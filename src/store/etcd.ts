@@ -66,12 +66,8 @@ import { KeyCache } from './etcd-cache.js';
 import { DELETED_KEY, diffKeys, statePrefix, toKeys } from './etcd-layout.js';
 import { stagedImport } from './etcd-import.js';
 import { StateFeed } from './etcd-watch.js';
+import { warmUpCheck } from './etcd-warm.js';
 import type { ReadOptions, Snapshot, Store, WatchOptions, WriteOptions } from './types.js';
-
-/** The rule warmUp's authorize adds: one no state is likely to hold (TEST-NET-1, the highest port). */
-const WARM_UP_RULE = { protocol: 'tcp' as const, from: 65535, to: 65535, cidr: '192.0.2.0/24' };
-/** How many times warmUp checks each of its versions (the small functions of a group's check need many calls before V8 optimises them). */
-const WARM_UP_TURNS = 12;
 
 export interface EtcdStoreOptions extends EtcdConnectOptions {
   /** The cloud's name: its keys are under /eucanet/<cloud>/ (default "default"). */
@@ -260,23 +256,12 @@ export class EtcdStore extends EventEmitter<EtcdStoreEvents> implements Store {
   }
 
   /**
-   * The incremental check of the versions a terminate (or run-instance) and
-   * an authorize make, on the last state read, in memory: its last instance
-   * taken away, one more rule in its first group, each followed by the state
-   * itself again (the check is left holding it). The agent calls it after its
-   * start: at 5000 instances that path walks the list, and V8 optimised it
-   * during the first operations, in every agent at once.
+   * The incremental check of made-up versions of the last state read (a
+   * terminate's, an authorize's: etcd-warm.ts), in memory; the check is left
+   * holding that state. The agent calls it after its start.
    */
   warmUp(): void {
-    const doc = this.snap?.state;
-    if (!doc) return;
-    const variants: State[] = [];
-    const list = doc.instances;
-    if (list?.length) variants.push({ ...doc, instances: list.slice(0, -1) });
-    // An authorize: one more rule (TEST-NET-1, a port no rule names) in the first group.
-    const [first, ...rest] = doc.groups ?? [];
-    if (first) variants.push({ ...doc, groups: [{ ...first, rules: [...(first.rules ?? []), WARM_UP_RULE] }, ...rest] });
-    for (let i = 0; i < WARM_UP_TURNS; i++) for (const v of variants) for (const d of [v, doc]) this.check.check(d);
+    if (this.snap) warmUpCheck(this.check, this.snap.state);
   }
 
   /** The state at the newest version seen (the cache); `fresh`: a range read of etcd, which becomes the cache. */
