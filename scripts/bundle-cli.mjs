@@ -41,6 +41,12 @@ const scopeFile = join(outdir, 'package.json');
 export const BUNDLE_MARK = '// eucanet: bundled by scripts/bundle-cli.mjs';
 /** The name the bundle's code gives its own file's URL (set in its banner). */
 const OWN_URL = '__eucanet_bundle_url';
+/**
+ * The bundle's first line, the head of the wrapper Node gives a CommonJS module:
+ * src/cli/code-cache.ts's BUNDLE_HEAD, which the launcher checks (and
+ * test/unit/cli-code-cache.test.ts checks the built bundle against).
+ */
+const BUNDLE_HEAD = '(function (exports, require, module, __filename, __dirname) {';
 /** The launcher's own URL (its import.meta.url, which CommonJS does not have). */
 const LAUNCHER_URL = '__eucanet_launcher_url';
 
@@ -77,11 +83,29 @@ const r = await build({
   target: 'node20',
   packages: 'external',
   sourcemap: true,
+  // ASCII only (esbuild escapes the rest): the launcher reads the file as Latin-1, which is then exact.
+  charset: 'ascii',
   banner: { js: `${BUNDLE_MARK}\nconst ${OWN_URL} = require('node:url').pathToFileURL(__filename).href;` },
   plugins: [ownUrls],
   logLevel: 'warning',
   metafile: true,
 });
+// The bundle as the launcher compiles it: the module wrapper's head in place
+// of the hashbang (line 1, so the source map's lines still match), its end
+// after the last line of code. No copy of 1.1 MB of text is made at run time
+// to wrap it (code-cache.ts's runBundle).
+{
+  const text = readFileSync(cjs, 'latin1');
+  const bad = text.search(/[^\x00-\x7f]/);
+  if (bad >= 0) {
+    console.error(`bundle-cli: dist/cli/eucanet.cjs has a byte that is not ASCII at offset ${bad}: the launcher reads it as Latin-1`);
+    process.exit(1);
+  }
+  const body = text.startsWith('#!') ? text.slice(text.indexOf('\n')) : text;
+  const map = body.lastIndexOf('\n//# sourceMappingURL=');
+  const end = map >= 0 ? map : body.length;
+  writeFileSync(cjs, `${BUNDLE_HEAD}${body.slice(0, end)}\n})${body.slice(end)}`);
+}
 const hash = createHash('sha256').update(readFileSync(cjs)).digest('hex');
 await build({
   entryPoints: [join(outdir, 'launch.js')],

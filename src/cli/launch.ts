@@ -5,7 +5,7 @@
 // code cache (code-cache.ts). The build fills in the bundle's content hash and
 // stands in for import.meta.url. Run as tsc wrote it (not bundled) it has no
 // bundle to run.
-import { cacheKey, runBundle } from './code-cache.js';
+import { NotABundleError, cacheKey, runBundle } from './code-cache.js';
 
 // No import of Node's modules (code-cache.ts says why).
 const { fileURLToPath } = process.getBuiltinModule('node:url');
@@ -25,9 +25,15 @@ if (hash === undefined) {
   process.stderr.write('eucanet: dist/cli/launch.js runs the bundle that scripts/bundle-cli.mjs builds: run dist/cli/main.js\n');
   process.exitCode = 1;
 } else {
-  const run = runBundle(fileURLToPath(new URL('./eucanet.cjs', import.meta.url)), hash, cacheKey(process.argv.slice(2)));
-  // The command ends with process.exit (main.ts): its 'exit' event is when its
-  // work is done. Only a run that succeeded leaves its code behind (a failed one
-  // took a path off the usual one, and may have stopped early).
-  if (!run.used) process.once('exit', (code) => code === 0 && run.save());
+  try {
+    const run = runBundle(fileURLToPath(new URL('./eucanet.cjs', import.meta.url)), hash, cacheKey(process.argv.slice(2)));
+    // The command ends with process.exit (main.ts): its 'exit' event is when its
+    // work is done. Only a run that succeeded leaves its code behind (a failed one
+    // took a path off the usual one, and may have stopped early).
+    if (!run.used) process.once('exit', (code) => code === 0 && run.save());
+  } catch (err) {
+    if (!(err instanceof NotABundleError)) throw err;
+    process.stderr.write(`eucanet: ${err.message}\n`);
+    process.exitCode = 1;
+  }
 }

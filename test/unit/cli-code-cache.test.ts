@@ -8,7 +8,7 @@ import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { KEEP_FILES, cacheDirOf, cacheKey, cacheFileOf, readTrusted, runBundle, writeCache } from '../../src/cli/code-cache.js';
+import { BUNDLE_HEAD, KEEP_FILES, NotABundleError, cacheDirOf, cacheKey, cacheFileOf, readTrusted, runBundle, writeCache } from '../../src/cli/code-cache.js';
 import { cliPath, repoRoot } from '../helpers/cli.js';
 
 let dir: string;
@@ -18,12 +18,13 @@ const runs = (): number => (globalThis as { __ccRuns?: number }).__ccRuns ?? 0;
 beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), 'eucanet-cc-'));
   bundle = join(dir, 'b.cjs');
-  // A CommonJS "bundle" that uses what Node gives a module, counts its runs, and has functions to compile.
+  // A CommonJS "bundle" as scripts/bundle-cli.mjs writes one (the module wrapper around the code) that uses
+  // what Node gives a module, counts its runs, and has functions to compile.
   const fns = Array.from({ length: 200 }, (_, i) => `function f${i}(x) { return x * ${i} + ${i % 7}; }`).join('\n');
   writeFileSync(
     bundle,
-    `#!/usr/bin/env node\n${fns}\nlet s = 0; for (let i = 0; i < 200; i++) s += eval('f' + i)(2);\n` +
-      `globalThis.__ccRuns = (globalThis.__ccRuns ?? 0) + 1; globalThis.__ccOut = { s, name: require('node:path').basename(__filename), dir: __dirname, exp: typeof module.exports };\n`,
+    `${BUNDLE_HEAD}\n${fns}\nlet s = 0; for (let i = 0; i < 200; i++) s += eval('f' + i)(2);\n` +
+      `globalThis.__ccRuns = (globalThis.__ccRuns ?? 0) + 1; globalThis.__ccOut = { s, name: require('node:path').basename(__filename), dir: __dirname, exp: typeof module.exports };\n})\n`,
   );
   (globalThis as { __ccRuns?: number }).__ccRuns = 0;
 });
@@ -132,6 +133,14 @@ describe('runBundle', () => {
     expect(runBundle(fresh(), 'h1', 'apply', env(cache)).used).toBe(true);
   });
 
+  it('refuses a file that is not a bundle as the build writes it (no module wrapper), naming it, and runs nothing', () => {
+    const plain = join(dir, 'plain.cjs');
+    writeFileSync(plain, '#!/usr/bin/env node\nglobalThis.__ccRuns = 99;\n');
+    expect(() => runBundle(plain, 'h1', 'apply', env('off'))).toThrow(NotABundleError);
+    expect(() => runBundle(plain, 'h1', 'apply', env('off'))).toThrow(`${plain}: not a bundle of scripts/bundle-cli.mjs`);
+    expect(runs()).toBe(0);
+  });
+
   it('runs without a cache when there is no directory, or it cannot be made', () => {
     expect(runBundle(fresh(), 'h1', 'apply', env('off'))).toMatchObject({ used: false });
     writeFileSync(join(dir, 'plain'), 'a file where the directory would be');
@@ -196,6 +205,22 @@ describe('writeCache, with caches of other bundles in the directory', () => {
 });
 
 describe.skipIf(!existsSync(cliPath))('the bin (dist/cli/main.js, the launcher)', () => {
+  it('runs a bundle that is ASCII, its first line the module wrapper and its source map still matching its lines', () => {
+    const file = join(repoRoot, 'dist/cli/eucanet.cjs');
+    const bytes = readFileSync(file);
+    expect(bytes.findIndex((b) => b > 0x7f)).toBe(-1);
+    const text = bytes.toString('latin1');
+    expect(text.startsWith(`${BUNDLE_HEAD}\n`)).toBe(true);
+    expect(text).toMatch(/\n\}\)\n\/\/# sourceMappingURL=eucanet\.cjs\.map\n?$/);
+    // The bundle's own marks are on the lines the map was made for: line 2 its banner, the entry's main() near the end.
+    const lines = text.split('\n');
+    expect(lines[1]).toBe('// eucanet: bundled by scripts/bundle-cli.mjs');
+    const map = JSON.parse(readFileSync(`${file}.map`, 'utf8')) as { mappings: string };
+    // One ';' per generated line in the mappings: the map covers the code's lines, not the wrapper's closing line after them.
+    expect(map.mappings.split(';').length).toBeLessThanOrEqual(lines.length - 2);
+    expect(map.mappings.split(';').length).toBeGreaterThan(lines.length - 10);
+  });
+
   it('writes the cache on its first run of a command, takes it on the next, and says the same both times', () => {
     const cache = join(dir, 'cache');
     const run = () => spawnSync(process.execPath, [cliPath, 'help', 'apply'], { env: { ...process.env, ...env(cache) }, encoding: 'utf8' });
