@@ -95,8 +95,9 @@ const r = await build({
 // after the last line of code. No copy of 1.1 MB of text is made at run time
 // to wrap it (code-cache.ts's runBundle).
 {
-  const text = readFileSync(cjs, 'latin1');
-  const bad = text.search(/[^\x00-\x7f]/);
+  const bytes = readFileSync(cjs);
+  const bad = bytes.findIndex((b) => b > 0x7f);
+  const text = bytes.toString('latin1');
   if (bad >= 0) {
     console.error(`bundle-cli: dist/cli/eucanet.cjs has a byte that is not ASCII at offset ${bad}: the launcher reads it as Latin-1`);
     process.exit(1);

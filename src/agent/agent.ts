@@ -19,6 +19,7 @@ import { Coalescer } from './coalesce.js';
 import { MAX_REASONS, appliedResult, invalidOf, oneLine } from './result.js';
 import { quickSync } from './quick-sync.js';
 import { WarmUp } from './warm-up.js';
+import { OwedStep } from './owed-step.js';
 import { nowMs, phase, phaseCount, phasesOn, phasesSince } from '../util/phases.js';
 import { NetnsEvents } from './netns-events.js';
 import { KnownInterfaces, type Interfaces } from './known-interfaces.js';
@@ -68,10 +69,10 @@ export class Agent extends EventEmitter<AgentEvents> {
   private readonly warm: WarmUp;
   /** The namespace is watched, and the check of what changed before has not run yet (drift-catch-up.ts). */
   private catchUpDue = false;
-  /** The conntrack step owed (applyRole's conntrackAfter): started when a sync ends, cleared once it ran or an apply supersedes it. */
-  private conntrackDue?: () => Promise<unknown>;
-  /** Taps an own-instance sync released (nc-sync.ts), to delete once that sync is reported: side work, or the next sync's first step. */
-  private releasedDue?: string[];
+  /** The conntrack step owed (applyRole's conntrackAfter): side work once a sync ends, taken over by an apply. */
+  private readonly conntrack: OwedStep;
+  /** The deletion of the taps an own-instance sync released (nc-sync.ts): side work once that sync is reported, or the next sync's first step. */
+  private readonly released: OwedStep;
 
   constructor(private readonly opts: AgentOptions) {
     super();
@@ -83,6 +84,19 @@ export class Agent extends EventEmitter<AgentEvents> {
     if (opts.onIdle) this.coalescer.onIdle = opts.onIdle;
     this.judge = new DriftJudge(opts.role.role, (p) => this.ownPort(p));
     this.backoff = new Backoff(opts.retryMs?.initial ?? 100, opts.retryMs?.max ?? 30_000);
+    // A failed owed step is reported, and the next sync is a full one (started now, unless it is that sync's first step).
+    const owed = (event: 'conntrack-error' | 'release-error'): OwedStep =>
+      new OwedStep({
+        idle: (fn) => this.coalescer.idle(fn),
+        live: () => this.started,
+        failed: (err, inSync) => {
+          this.snapshot = undefined;
+          this.emit(event, err);
+          if (!inSync) this.kick('retry');
+        },
+      });
+    this.conntrack = owed('conntrack-error');
+    this.released = owed('release-error');
     this.warm = new WarmUp({
       role: this.role,
       source: this.source,
@@ -297,37 +311,16 @@ export class Agent extends EventEmitter<AgentEvents> {
     if (out.result === 'ok') this.warm.afterSync();
     if (this.catchUpDue) setImmediate(() => void this.catchUp());
     // Only now: side work asked for while the sync still runs (settle() above awaits) would not run at all.
-    if (this.conntrackDue) this.afterConntrack(this.conntrackDue);
-    if (this.releasedDue) setImmediate(() => this.coalescer.idle(() => this.deleteReleasedNow(false)));
+    // A sync that applied nothing (the same version for this host, a quick sync) leaves an owed conntrack step owed: started again here.
+    this.conntrack.afterSync();
+    this.released.afterSync();
     return out;
-  }
-
-  /**
-   * Deletes the taps the last own-instance sync released (they are out of
-   * their bridge and down already: the instance was off the network when
-   * that sync was reported). Run as side work after the sync, or first in the
-   * next one when none could run before it. If it fails, the next sync is a
-   * full one (which deletes an owned tap no longer wanted): started now,
-   * unless this is already the next sync (`inSync`).
-   */
-  private async deleteReleasedNow(inSync: boolean): Promise<void> {
-    const names = this.releasedDue;
-    if (!names || !this.started) return;
-    this.releasedDue = undefined;
-    try {
-      await deleteReleased(this.handleNow(), names);
-      phase('agent: released taps deleted');
-    } catch (err) {
-      this.snapshot = undefined;
-      this.emit('release-error', err instanceof Error ? err : new Error(String(err)));
-      if (!inSync) this.kick('retry');
-    }
   }
 
   /** Reads the newest version and applies it, or the last good one when it is invalid. */
   private async reconcile(triggers: SyncTrigger[]): Promise<Omit<SyncResult, 'seq' | 'trigger' | 'triggers'>> {
     // Taps the last sync released and no side work deleted yet: first (a new version may run an instance of the same name).
-    if (this.releasedDue) await this.deleteReleasedNow(true);
+    await this.released.now(true);
     const read = await this.readState(triggers);
     phase('agent: read');
     let invalid = read.invalid ? invalidOf(read.version, read.invalid) : undefined;
@@ -417,7 +410,14 @@ export class Agent extends EventEmitter<AgentEvents> {
       return undefined;
     }
     this.snapshot = q.r.snapshot;
-    if (q.via === 'own' && q.r.released) this.releasedDue = q.r.released;
+    const names = q.via === 'own' ? q.r.released : undefined;
+    // The taps are out of their bridge and down already: the instance is off the network when this sync is reported.
+    // A failed deletion is followed by a full sync, which deletes an owned tap no longer wanted.
+    if (names)
+      this.released.owe(async () => {
+        await deleteReleased(this.handleNow(), names);
+        phase('agent: released taps deleted');
+      });
     const out = this.applyVersion(version, state, q.r);
     return q.via === 'peers' ? { ...out, peers: true } : q.via === 'own' ? { ...out, own: true } : { ...out, instances: true };
   }
@@ -431,7 +431,7 @@ export class Agent extends EventEmitter<AgentEvents> {
     this.snapshot = undefined;
     // An owed conntrack step is this apply's now: a full one runs the step
     // itself, an incremental one owes it with its own changes (ctOwedSince).
-    this.conntrackDue = undefined;
+    this.conntrack.drop();
     // An incremental sync does not look up the needed interfaces again when
     // the last sync found them and no link event named one since (only with
     // the namespace's events watched; a full reconcile always looks).
@@ -468,7 +468,7 @@ export class Agent extends EventEmitter<AgentEvents> {
     if (r.dhcp) this.dnsmasqPid = r.dhcp.pid;
     if (r.dhcp?.background) this.afterDhcp(r.dhcp.background);
     // Side work of this sync, started when the sync has ended (run()).
-    if (r.conntrackAfter) this.conntrackDue = r.conntrackAfter;
+    if (r.conntrackAfter) this.conntrack.owe(r.conntrackAfter);
     const failed = this.incrementalFailed;
     this.incrementalFailed = undefined;
     return appliedResult(version, r, failed);
@@ -485,32 +485,6 @@ export class Agent extends EventEmitter<AgentEvents> {
       this.emit('dhcp-error', err);
       this.kick('dnsmasq');
     });
-  }
-
-  /**
-   * The conntrack step of an incremental sync whose NAT maps changed
-   * (applyRole's conntrackAfter), run once the sync is reported, as side
-   * work: a sync requested meanwhile waits for it. When a sync is asked for
-   * first, the coalescer does not run it, and it stays owed: an apply takes
-   * it over (apply()), and a sync that applies nothing (a version the same
-   * for this host, a quick sync) starts it again when it ends. If it fails,
-   * a full sync follows, started now.
-   */
-  private afterConntrack(step: () => Promise<unknown>): void {
-    setImmediate(() =>
-      this.coalescer.idle(() => {
-        if (this.conntrackDue !== step) return Promise.resolve(); // ran, or an apply took it over
-        this.conntrackDue = undefined;
-        return step().then(
-          () => undefined,
-          (err: unknown) => {
-            this.snapshot = undefined;
-            this.emit('conntrack-error', err instanceof Error ? err : new Error(String(err)));
-            this.kick('retry');
-          },
-        );
-      }),
-    );
   }
 
   /** Backoff bookkeeping: a failure schedules a retry; success resets. Invalid versions are logged once. */
