@@ -64,15 +64,10 @@ function ownedPrivately(st: { uid: number; mode: number }): boolean {
  * a dry run (which renders, and commits nothing) its own.
  */
 export function cacheKey(argv: string[]): string {
-  const command = commandOf(argv);
+  const command = argv.find((a) => !a.startsWith('-')) ?? 'help';
   const i = argv.indexOf('--role');
   const role = i >= 0 ? argv[i + 1] : argv.find((a) => a.startsWith('--role='))?.slice('--role='.length);
   return [command, ...(role === 'cc' || role === 'nc' ? [role] : []), ...(argv.includes('--dry-run') ? ['dry-run'] : [])].join('-');
-}
-
-/** The command a command line runs: its first word that is not an option (none: help). */
-export function commandOf(argv: string[]): string {
-  return argv.find((a) => !a.startsWith('-')) ?? 'help';
 }
 
 /** The cache file for one bundle (its content hash) and command. */

@@ -5,34 +5,27 @@
 // code cache (code-cache.ts). The build fills in the bundle's content hash and
 // stands in for import.meta.url. Run as tsc wrote it (not bundled) it has no
 // bundle to run.
-import { NotABundleError, cacheKey, commandOf, runBundle } from './code-cache.js';
+import { NotABundleError, cacheKey, runBundle } from './code-cache.js';
 
 // No import of Node's modules (code-cache.ts says why).
 const { fileURLToPath } = process.getBuiltinModule('node:url');
 
 declare const EUCANET_BUNDLE_HASH: string | undefined;
 
-// The agent's young generation grows 16-fold at a time instead of 2-fold (V8
-// reads this flag each time it grows it, so setting it here works; its
-// largest size is V8's default, 16 MB a semi-space): a long-lived process
-// whose versions allocate in bursts, where a larger young generation cost less
-// CPU per version (issue 17, round 11). Every other command is short and
-// leaves V8's growth as it is: rounds 3 to 12 set it for them too (a cold
-// apply then copied what survives through fewer scavenges), but on a machine
-// where a page fault costs 14 us (a VM), the 16 MB semi-spaces' fresh pages
-// cost more than the scavenges saved: about 800 more page faults a process,
-// and a cold apply of 1000 instances (NC + CC) 30 to 80 ms slower (issue 19,
-// round 13).
-const argv = process.argv.slice(2);
-if (commandOf(argv) === 'agent') process.getBuiltinModule('node:v8').setFlagsFromString('--semi-space-growth-factor=16');
-
+// V8's young generation grows as V8 grows it (2-fold from 1 MB). Rounds 3 to
+// 12 set --semi-space-growth-factor=16 here, for every command: a cold apply
+// then copied what survives through fewer scavenges. On a machine where a
+// page fault costs 14 us (a VM), the 16 MB semi-spaces' fresh pages cost more
+// than the scavenges saved: about 800 more page faults a process, a cold apply
+// of 1000 instances (NC + CC) 30 to 80 ms slower, and 30 agents starting at
+// once 29-33 s to converged against 41-43 s (issues 17 and 19, round 13).
 const hash = typeof EUCANET_BUNDLE_HASH === 'string' ? EUCANET_BUNDLE_HASH : undefined;
 if (hash === undefined) {
   process.stderr.write('eucanet: dist/cli/launch.js runs the bundle that scripts/bundle-cli.mjs builds: run dist/cli/main.js\n');
   process.exitCode = 1;
 } else {
   try {
-    const run = runBundle(fileURLToPath(new URL('./eucanet.cjs', import.meta.url)), hash, cacheKey(argv));
+    const run = runBundle(fileURLToPath(new URL('./eucanet.cjs', import.meta.url)), hash, cacheKey(process.argv.slice(2)));
     // The command ends with process.exit (main.ts): its 'exit' event is when its
     // work is done. Only a run that succeeded leaves its code behind (a failed one
     // took a path off the usual one, and may have stopped early).
