@@ -16,7 +16,7 @@
 // the address is allocated before the round, outside the measure).
 // With EUCANET_PHASES=1 in the environment, each measured sync's own cpuMs and phases are printed too.
 // EUCANET_AGENT_NODE_ARGS adds node flags to the agent's (e.g. --trace-gc: its lines, not JSON, go to stderr prefixed `agent:`).
-// Usage: node bench/etcd-agent-profile.mjs [--n 5000] [--rounds 10] [--role nc0|cc] [--gap 250] [--settle 1500] [--ops a,b] [--prof out.cpuprofile] [--build DIR]
+// Usage: node bench/etcd-agent-profile.mjs [--echo] [--n 5000] [--rounds 10] [--role nc0|cc] [--gap 250] [--settle 1500] [--ops a,b] [--prof out.cpuprofile] [--build DIR]
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -42,6 +42,9 @@ const PROF = arg('prof', '');
 const SETTLE = Number(arg('settle', '1500'));
 // --build DIR: the agent of another build (DIR/dist/cli/main.js: side by side with the code before); writes stay this one's.
 const BUILD = arg('build', '');
+// --echo: the agent is bench/lib/echo-agent.mjs (hears each version and puts its status, nothing else: the
+// control-plane benchmark's floor), to compare one agent's CPU per version with the least any agent spends.
+const ECHO = process.argv.includes('--echo');
 const OPS = arg('ops', 'authorize,revoke,run-instance,terminate').split(',');
 const CLOUD = 'prof';
 const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
@@ -61,6 +64,9 @@ const cpuMs = (/** @type {number | undefined} */ pid) => {
 };
 
 // Each thread's on-CPU time by its name (main thread as 'main'): where the all-threads figure goes beyond the JS thread.
+// The agent's minor page faults (/proc/PID/stat's minflt): a fresh page costs about 14 us on a machine whose page
+// tables are costly to change, so a version that touches new memory pays for it in CPU.
+const minorFaults = (/** @type {number | undefined} */ pid) => Number((readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1] ?? '').split(' ')[7]);
 const threadsMs = (/** @type {number | undefined} */ pid) => {
   /** @type {Record<string, number>} */
   const out = {};
@@ -94,7 +100,9 @@ try {
   const extra = process.env.EUCANET_AGENT_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
   const nodeArgs = [...(PROF ? ['--cpu-prof', '--cpu-prof-dir', dir] : []), ...extra];
   const cli = BUILD ? join(BUILD, 'dist/cli/main.js') : new URL('../dist/cli/main.js', import.meta.url).pathname;
-  const args = [cli, 'agent', '--json', '--resync', '0', '--etcd', etcd.url, '--cloud', CLOUD, '--host', ROLE, '--netns', ns, ...role];
+  const args = ECHO
+    ? [new URL('./lib/echo-agent.mjs', import.meta.url).pathname, etcd.url, CLOUD, ROLE]
+    : [cli, 'agent', '--json', '--resync', '0', '--etcd', etcd.url, '--cloud', CLOUD, '--host', ROLE, '--netns', ns, ...role];
   child = spawn(process.execPath, [...nodeArgs, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
   /** @type {any[]} */
   const lines = [];
@@ -107,7 +115,7 @@ try {
   await watch.reached(ROLE, await store.revision(), 120_000);
   await sleep(SETTLE);
   const from = process.hrtime.bigint() / 1000n;
-  /** @type {Record<string, { cpu: number[], ms: number[], threads: Record<string, number[]> }>} */
+  /** @type {Record<string, { cpu: number[], ms: number[], faults: number[], threads: Record<string, number[]> }>} */
   const by = {};
   for (let k = 0; k < ROUNDS + 1; k++) {
     const rule = { protocol: /** @type {'tcp'} */ ('tcp'), from: 1000 + k, to: 1000 + k, cidr: '0.0.0.0/0' };
@@ -131,16 +139,18 @@ try {
     for (const [name, op] of ops) {
       if (!OPS.includes(name)) continue;
       const c0 = cpuMs(child.pid);
+      const f0 = minorFaults(child.pid);
       const th0 = threadsMs(child.pid);
       const r = await update(store, op);
       const t0 = performance.now();
       const at = await watch.reached(ROLE, Number(r.version), 30_000);
       await sleep(GAP);
       if (k === 0) continue; // a warm-up round
-      const e = (by[name] ??= { cpu: [], ms: [], threads: {} });
+      const e = (by[name] ??= { cpu: [], ms: [], faults: [], threads: {} });
       const sync = lines.find((o) => o.event === 'sync' && o.version === r.version);
       if (sync?.phases) console.log(`  ${name} sync ${sync.ms} ms cpu ${sync.cpuMs} ${JSON.stringify(sync.phases)}`);
       e.cpu.push(cpuMs(child.pid) - c0);
+      e.faults.push(minorFaults(child.pid) - f0);
       for (const [t, v] of Object.entries(threadsMs(child.pid))) (e.threads[t] ??= []).push(v - (th0[t] ?? 0));
       e.ms.push(at - t0);
     }
@@ -152,6 +162,7 @@ try {
       `${name.padEnd(13)} agent CPU ${cpu.toFixed(2)} ms/op (mean of ${e.cpu.length}, median ${med(e.cpu).toFixed(2)}), propagation median ${med(e.ms).toFixed(1)} ms, max ${Math.max(...e.ms).toFixed(1)} ms`,
     );
     console.log(`  ${name} CPU per op, in order: ${e.cpu.map((x) => x.toFixed(1)).join(' ')}`);
+    console.log(`  ${name} page faults per op: median ${med(e.faults)}, in order: ${e.faults.join(' ')}`);
     const threads = Object.entries(e.threads).map(([t, xs]) => `${t} ${med(xs).toFixed(2)}`);
     console.log(`  ${name} median CPU per thread (ms): ${threads.join(', ')}`);
   }

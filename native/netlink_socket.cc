@@ -2,9 +2,11 @@
 
 #include <linux/netlink.h>
 #include <poll.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 #include <memory>
 #include <mutex>
@@ -21,6 +23,43 @@ constexpr size_t kReadBytes = 1024 * 1024;  // The kernel caps dump skbs at 32 K
 constexpr size_t kSlots = 32;
 constexpr size_t kSlotBytes = 256 * 1024;
 constexpr int kReplyTimeoutMs = 30000;
+// Below this, a gather buffer's room is left to fault in page by page.
+constexpr size_t kPrefaultMinBytes = 64 * 1024;
+
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23  // Linux 5.14 (asm-generic/mman-common.h)
+#endif
+
+// Makes the whole pages of [p, p + n) resident and writable in one system
+// call. A gather buffer is written from its start to its end, so each of its
+// fresh pages would otherwise be one page fault, and a fault costs tens of
+// times more than a page populated in a batch (about 14 against 0.8 us on a
+// virtual machine; README, "Where the time goes"). A kernel without
+// MADV_POPULATE_WRITE refuses it (EINVAL): the pages then fault in as before.
+void Prefault(uint8_t* p, size_t n) {
+  if (n < kPrefaultMinBytes) return;
+  static const uintptr_t page = static_cast<uintptr_t>(sysconf(_SC_PAGESIZE));
+  uintptr_t begin = (reinterpret_cast<uintptr_t>(p) + page - 1) & ~(page - 1);
+  uintptr_t end = (reinterpret_cast<uintptr_t>(p) + n) & ~(page - 1);
+  if (end > begin) madvise(reinterpret_cast<void*>(begin), end - begin, MADV_POPULATE_WRITE);
+}
+
+// A vector of `cap` bytes' room holding a copy of `from`, its room prefaulted
+// before the copy writes it.
+std::vector<uint8_t> PrefaultedCopy(const std::vector<uint8_t>& from, size_t cap) {
+  std::vector<uint8_t> v;
+  v.reserve(cap);
+  Prefault(v.data(), v.capacity());
+  v.assign(from.begin(), from.end());
+  return v;
+}
+
+// Appends [p, p + len) to `out`, growing it by doubling into prefaulted room.
+void Append(std::vector<uint8_t>& out, const uint8_t* p, size_t len) {
+  size_t need = out.size() + len;
+  if (need > out.capacity()) out = PrefaultedCopy(out, std::max({need, out.capacity() * 2, kPrefaultMinBytes}));
+  out.insert(out.end(), p, p + len);
+}
 
 void SetBuf(int fd, int force_opt, int opt, int bytes) {
   if (setsockopt(fd, SOL_SOCKET, force_opt, &bytes, sizeof bytes) < 0)
@@ -112,7 +151,7 @@ void ExchangeJob::Run() {
   std::vector<uint8_t> gathered = TakeGatherBuffer();
   out.swap(gathered);
   Exchange();
-  gathered.assign(out.begin(), out.end());
+  gathered = PrefaultedCopy(out, out.size());
   out.swap(gathered);
   GiveBackGatherBuffer(std::move(gathered));
 }
@@ -197,7 +236,7 @@ bool ExchangeJob::Receive(size_t c) {
       }
       const uint8_t* p = arena.get() + k * kSlotBytes;
       Scan(p, len, &errors, &failures, &done);
-      out.insert(out.end(), p, p + len);
+      Append(out, p, len);
       msgs[k].msg_hdr.msg_flags = 0;
     }
   }
@@ -210,7 +249,7 @@ void ExchangeJob::Drain() {
     ssize_t r = recv(fd, rbuf.data(), rbuf.size(), MSG_DONTWAIT);
     if (r < 0 && (errno == EINTR || errno == ENOBUFS)) continue;
     if (r <= 0) return;
-    out.insert(out.end(), rbuf.data(), rbuf.data() + r);
+    Append(out, rbuf.data(), static_cast<size_t>(r));
   }
 }
 
