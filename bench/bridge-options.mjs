@@ -108,7 +108,7 @@ function prepare(s, kind) {
     if (kind === 'tap') l.push(`tuntap add dev p${i} mode tap`);
     else l.push(`link add p${i} type veth peer name q${i}`, `link set q${i} up`);
   }
-  // Asking for each port settles a closed tap's carrier (see README, "Where the time goes").
+  // Asking for each port settles a closed tap's carrier (see docs/performance.md, "Where the time goes").
   for (let i = 0; i < N; i++) l.push(`link show dev p${i}`);
   ip(['-n', ns, '-batch', '-'], l.join('\n') + '\n');
   return ns;
