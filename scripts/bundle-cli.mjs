@@ -31,7 +31,7 @@
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, sep } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { build } from 'esbuild';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -41,12 +41,6 @@ const scopeFile = join(outdir, 'package.json');
 export const BUNDLE_MARK = '// eucanet: bundled by scripts/bundle-cli.mjs';
 /** The name the bundle's code gives its own file's URL (set in its banner). */
 const OWN_URL = '__eucanet_bundle_url';
-/**
- * The bundle's first line, the head of the wrapper Node gives a CommonJS module:
- * src/cli/code-cache.ts's BUNDLE_HEAD, which the launcher checks (and
- * test/unit/cli-code-cache.test.ts checks the built bundle against).
- */
-const BUNDLE_HEAD = '(function (exports, require, module, __filename, __dirname) {';
 /** The launcher's own URL (its import.meta.url, which CommonJS does not have). */
 const LAUNCHER_URL = '__eucanet_launcher_url';
 
@@ -58,6 +52,13 @@ if (readFileSync(entry, 'utf8').includes(BUNDLE_MARK)) {
 // And its dist/cli/package.json: tsc's ES modules here are read as the ES modules they are.
 rmSync(scopeFile, { force: true });
 for (const f of readdirSync(outdir)) if (/^_chunk-.*\.js(\.map)?$/.test(f)) rmSync(join(outdir, f));
+/**
+ * The bundle's first line, the head of the wrapper Node gives a CommonJS
+ * module: the one the launcher checks (src/cli/code-cache.ts), taken from
+ * what tsc wrote, read as the ES module it is now that dist/cli/package.json
+ * is gone (a static import would have loaded it before that, as CommonJS).
+ */
+const { BUNDLE_HEAD } = await import(pathToFileURL(join(outdir, 'code-cache.js')).href);
 
 /** @type {import('esbuild').Plugin} */
 const ownUrls = {
