@@ -63,10 +63,10 @@ const cpuMs = (/** @type {number | undefined} */ pid) => {
   }
 };
 
-// Each thread's on-CPU time by its name (main thread as 'main'): where the all-threads figure goes beyond the JS thread.
 // The agent's minor page faults (/proc/PID/stat's minflt): a fresh page costs about 14 us on a machine whose page
 // tables are costly to change, so a version that touches new memory pays for it in CPU.
 const minorFaults = (/** @type {number | undefined} */ pid) => Number((readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1] ?? '').split(' ')[7]);
+// Each thread's on-CPU time by its name (main thread as 'main'): where the all-threads figure goes beyond the JS thread.
 const threadsMs = (/** @type {number | undefined} */ pid) => {
   /** @type {Record<string, number>} */
   const out = {};

@@ -143,8 +143,8 @@ export interface RunInfo {
 
 /**
  * The first line of the bundle as scripts/bundle-cli.mjs writes it (taking
- * it from here, as built): the wrapper Node gives a CommonJS module (the code sees the usual five names),
- * closed by the bundle's last line of code. The bundle is a script whose value
+ * it from here, as built): the wrapper Node gives a CommonJS module (the
+ * code sees the usual five names), closed by the bundle's last line of code. The bundle is a script whose value
  * is that function, compiled as the file is, with no copy of its text made
  * to wrap it.
  */
