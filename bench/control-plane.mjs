@@ -8,7 +8,8 @@
 // - propagation: the time from an operation (authorize/revoke on a group,
 //   run-instance/terminate on an agent's node) returning to every agent's
 //   status showing its revision applied (one watch on the status keys:
-//   StatusWatch), p50 and p99;
+//   StatusWatch), p50, p90 and p99, and which host came last (lastHost: the
+//   CC, nc0 where the instances run, or another NC) by kind of operation;
 // - operations per second with 1 and 4 concurrent writers (authorize, each
 //   rule distinct), and a count of the rules in the final state: none lost;
 // - an agent's cold start to converged (process start to its status showing
@@ -186,8 +187,13 @@ async function propagate(store, watch, hosts, op, name = '') {
     reached: Object.fromEntries(hosts.map((h, i) => [h, r1(at[i] - t0)])),
     benchCpuMs: r1((c.user + c.system) / 1000),
   });
+  const last = at.indexOf(Math.max(...at));
+  lastHosts.push(hosts[last] ?? '');
   return Math.max(...at) - t0;
 }
+
+/** The host whose status came last, per propagate() call (in order): who sets an operation's propagation. @type {string[]} */
+const lastHosts = [];
 
 /**
  * Ends the dnsmasq a CC started for namespace `ns` (found by its configuration
@@ -455,6 +461,8 @@ async function main() {
       const self0 = process.cpuUsage();
       /** Each NC agent's CPU by kind of operation (ms, summed over the operations of that kind). @type {Record<string, number[]>} */
       const byKind = {};
+      /** Per kind of operation, how often each came last: the CC, nc0 (the instances' node), another NC. @type {Record<string, { cc: number, nc0: number, otherNc: number }>} */
+      const lastOf = {};
       const KINDS = ['authorize', 'revoke', 'runInstance', 'terminate'];
       for (let k = 0; k < OPS; k++) {
         const before = agents.map((a) => a.cpuMs());
@@ -473,6 +481,9 @@ async function main() {
         lat.push(await propagate(store, watch, want, op, `${series}:${size}:${k}:${KINDS[k % 4]}`));
         await sleep(250);
         const kind = KINDS[k % 4];
+        const who = lastHosts.at(-1) ?? '';
+        const byWho = (lastOf[kind] ??= { cc: 0, nc0: 0, otherNc: 0 });
+        byWho[who === 'cc' ? 'cc' : who === 'nc0' ? 'nc0' : 'otherNc']++;
         const spent = agents.map((a, i) => a.cpuMs() - (before[i] ?? 0)).filter((_, i) => agents[i].host !== 'cc');
         byKind[kind] = (byKind[kind] ?? spent.map(() => 0)).map((x, i) => x + (spent[i] ?? 0));
       }
@@ -517,7 +528,9 @@ async function main() {
         agents: size,
         upMs: r1(upMs),
         settleMs: r1(settleMs),
-        propagation: { ops: OPS, p50: r1(pct(lat, 50)), p99: r1(pct(lat, 99)), max: r1(Math.max(...lat)) },
+        propagation: { ops: OPS, p50: r1(pct(lat, 50)), p90: r1(pct(lat, 90)), p99: r1(pct(lat, 99)), max: r1(Math.max(...lat)) },
+        // Which host came last, by kind of operation: the CC, nc0 (the node the instances run on) or another NC.
+        lastHost: lastOf,
         agentCpuMsPerOp: cpuPerOp,
         etcdWalFsync,
         writers: one,
