@@ -5,6 +5,7 @@
       "sources": [
         "native/addon.cc",
         "native/common.cc",
+        "native/gather_buffer.cc",
         "native/netlink_socket.cc",
         "native/netlink_subscription.cc",
         "native/netns.cc",

@@ -1,15 +1,14 @@
 #include "netlink_socket.h"
 
+#include "gather_buffer.h"
+
 #include <linux/netlink.h>
 #include <poll.h>
-#include <sys/mman.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <cstring>
 #include <memory>
-#include <mutex>
 
 namespace eucanet {
 
@@ -23,44 +22,6 @@ constexpr size_t kReadBytes = 1024 * 1024;  // The kernel caps dump skbs at 32 K
 constexpr size_t kSlots = 32;
 constexpr size_t kSlotBytes = 256 * 1024;
 constexpr int kReplyTimeoutMs = 30000;
-// Below this, a gather buffer's room is left to fault in page by page.
-constexpr size_t kPrefaultMinBytes = 64 * 1024;
-
-#ifndef MADV_POPULATE_WRITE
-#define MADV_POPULATE_WRITE 23  // Linux 5.14 (asm-generic/mman-common.h)
-#endif
-
-// Makes the whole pages of [p, p + n) resident and writable in one system
-// call. A gather buffer is written from its start to its end, so each of its
-// fresh pages would otherwise be one page fault, and a fault costs tens of
-// times more than a page populated in a batch (about 14 against 0.8 us on a
-// virtual machine; README, "Where the time goes"). A kernel without
-// MADV_POPULATE_WRITE refuses it (EINVAL): the pages then fault in as before.
-void Prefault(uint8_t* p, size_t n) {
-  if (n < kPrefaultMinBytes) return;
-  static const uintptr_t page = static_cast<uintptr_t>(sysconf(_SC_PAGESIZE));
-  uintptr_t begin = (reinterpret_cast<uintptr_t>(p) + page - 1) & ~(page - 1);
-  uintptr_t end = (reinterpret_cast<uintptr_t>(p) + n) & ~(page - 1);
-  if (end > begin) madvise(reinterpret_cast<void*>(begin), end - begin, MADV_POPULATE_WRITE);
-}
-
-// A vector of `cap` bytes' room holding a copy of `from`, its room prefaulted
-// before the copy writes it.
-std::vector<uint8_t> PrefaultedCopy(const std::vector<uint8_t>& from, size_t cap) {
-  std::vector<uint8_t> v;
-  v.reserve(cap);
-  Prefault(v.data(), v.capacity());
-  v.assign(from.begin(), from.end());
-  return v;
-}
-
-// Appends [p, p + len) to `out`, growing it by doubling into prefaulted room.
-void Append(std::vector<uint8_t>& out, const uint8_t* p, size_t len) {
-  size_t need = out.size() + len;
-  if (need > out.capacity()) out = PrefaultedCopy(out, std::max({need, out.capacity() * 2, kPrefaultMinBytes}));
-  out.insert(out.end(), p, p + len);
-}
-
 void SetBuf(int fd, int force_opt, int opt, int bytes) {
   if (setsockopt(fd, SOL_SOCKET, force_opt, &bytes, sizeof bytes) < 0)
     setsockopt(fd, SOL_SOCKET, opt, &bytes, sizeof bytes);
@@ -103,47 +64,6 @@ void Scan(const uint8_t* p, size_t n, size_t* errors, size_t* failures, bool* do
 
 // Puts SO_RCVBUF back to the size the constructor gave it.
 void RestoreRecvBuf(int fd) { SetBuf(fd, SO_RCVBUFFORCE, SO_RCVBUF, kRecvBufBytes); }
-
-}  // namespace
-
-// The replies are gathered in a buffer taken from a small pool kept from one
-// exchange to the next, and copied once, at their exact size, into the
-// buffer handed to JavaScript. Gathered straight into a fresh vector, a dump
-// of a thousand links (1.5 MB) grew it by doubling: each step a new
-// allocation whose pages the kernel had to fault in, and a copy of all so
-// far. The pool holds at most two buffers of at most 16 MB: what it keeps
-// resident is bounded, and an exchange that finds it empty (a third at the
-// same time) gathers into a fresh vector as before.
-namespace {
-
-constexpr size_t kPoolBuffers = 2;
-constexpr size_t kPoolMaxBytes = 16 * 1024 * 1024;
-
-std::mutex& PoolMutex() {
-  static std::mutex mu;
-  return mu;
-}
-
-std::vector<std::vector<uint8_t>>& Pool() {
-  static std::vector<std::vector<uint8_t>> pool;
-  return pool;
-}
-
-std::vector<uint8_t> TakeGatherBuffer() {
-  std::lock_guard<std::mutex> lock(PoolMutex());
-  auto& pool = Pool();
-  if (pool.empty()) return {};
-  std::vector<uint8_t> v = std::move(pool.back());
-  pool.pop_back();
-  return v;
-}
-
-void GiveBackGatherBuffer(std::vector<uint8_t>&& v) {
-  if (v.capacity() == 0 || v.capacity() > kPoolMaxBytes) return;
-  v.clear();
-  std::lock_guard<std::mutex> lock(PoolMutex());
-  if (Pool().size() < kPoolBuffers) Pool().push_back(std::move(v));
-}
 
 }  // namespace
 

@@ -1,0 +1,32 @@
+// Where an exchange gathers the kernel's replies (netlink_socket.cc).
+//
+// The replies are gathered in a buffer taken from a small pool kept from one
+// exchange to the next, and copied once, at their exact size, into the
+// buffer handed to JavaScript. Gathered straight into a fresh vector, a dump
+// of a thousand links (1.5 MB) grew it by doubling: each step a new
+// allocation whose pages the kernel had to fault in, and a copy of all so
+// far. The pool holds at most two buffers of at most 16 MB: what it keeps
+// resident is bounded, and an exchange that finds it empty (a third at the
+// same time) gathers into a fresh vector as before.
+//
+// Their room is made resident in one system call before it is written
+// (Prefault, gather_buffer.cc) rather than faulted in page by page.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+namespace eucanet {
+
+// A buffer from the pool (empty, with its room), or an empty vector.
+std::vector<uint8_t> TakeGatherBuffer();
+// Keeps `v` for a later exchange, if the pool has room and `v` is not too big.
+void GiveBackGatherBuffer(std::vector<uint8_t>&& v);
+// A vector of `cap` bytes' room holding a copy of `from`, its room prefaulted
+// before the copy writes it.
+std::vector<uint8_t> PrefaultedCopy(const std::vector<uint8_t>& from, size_t cap);
+// Appends [p, p + len) to `out`, growing it by doubling into prefaulted room.
+void Append(std::vector<uint8_t>& out, const uint8_t* p, size_t len);
+
+}  // namespace eucanet
