@@ -80,6 +80,21 @@ const threadsMs = (/** @type {number | undefined} */ pid) => {
   }
   return out;
 };
+// Each thread's times scheduled on a CPU (schedstat's third field), by name: every wake-up of a thread is a
+// context switch, and with 30 processes on 2 cores each one finds its caches cold.
+const threadSlices = (/** @type {number | undefined} */ pid) => {
+  /** @type {Record<string, number>} */
+  const out = {};
+  try {
+    for (const t of readdirSync(`/proc/${pid}/task`)) {
+      const name = t === String(pid) ? 'main' : readFileSync(`/proc/${pid}/task/${t}/comm`, 'utf8').trim();
+      out[name] = (out[name] ?? 0) + Number(readFileSync(`/proc/${pid}/task/${t}/schedstat`, 'utf8').split(' ')[2]);
+    }
+  } catch {
+    // the process is gone
+  }
+  return out;
+};
 
 const etcd = await startEtcd();
 const store = new EtcdStore({ urls: [etcd.url], cloud: CLOUD, timeoutMs: 30_000 });
@@ -141,17 +156,19 @@ try {
       const c0 = cpuMs(child.pid);
       const f0 = minorFaults(child.pid);
       const th0 = threadsMs(child.pid);
+      const sl0 = threadSlices(child.pid);
       const r = await update(store, op);
       const t0 = performance.now();
       const at = await watch.reached(ROLE, Number(r.version), 30_000);
       await sleep(GAP);
       if (k === 0) continue; // a warm-up round
-      const e = (by[name] ??= { cpu: [], ms: [], faults: [], threads: {} });
+      const e = (by[name] ??= { cpu: [], ms: [], faults: [], threads: {}, slices: {} });
       const sync = lines.find((o) => o.event === 'sync' && o.version === r.version);
       if (sync?.phases) console.log(`  ${name} sync ${sync.ms} ms cpu ${sync.cpuMs} ${JSON.stringify(sync.phases)}`);
       e.cpu.push(cpuMs(child.pid) - c0);
       e.faults.push(minorFaults(child.pid) - f0);
       for (const [t, v] of Object.entries(threadsMs(child.pid))) (e.threads[t] ??= []).push(v - (th0[t] ?? 0));
+      for (const [t, v] of Object.entries(threadSlices(child.pid))) (e.slices[t] ??= []).push(v - (sl0[t] ?? 0));
       e.ms.push(at - t0);
     }
   }
@@ -165,6 +182,8 @@ try {
     console.log(`  ${name} page faults per op: median ${med(e.faults)}, in order: ${e.faults.join(' ')}`);
     const threads = Object.entries(e.threads).map(([t, xs]) => `${t} ${med(xs).toFixed(2)}`);
     console.log(`  ${name} median CPU per thread (ms): ${threads.join(', ')}`);
+    const slices = Object.entries(e.slices).map(([t, xs]) => `${t} ${med(xs)}`);
+    console.log(`  ${name} median times scheduled per thread: ${slices.join(', ')}`);
   }
   const syncs = lines.filter((o) => o.event === 'sync').slice(-8);
   for (const s of syncs) console.log(`  sync ${s.version} ${s.mode} ${s.ms} ms ${s.changed ?? ''}`);

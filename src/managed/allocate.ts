@@ -129,21 +129,43 @@ function sameContext(a: State, b: State): boolean {
   return ka.length === kb.length && ka.every((k, i) => k === kb[i] && va[k] === vb[k]);
 }
 
-/** `list`'s canonical items: the previous output's item where the input item is the same object at the same place, else the memo; undefined when one is not fully allocated. */
+/**
+ * `list`'s canonical items, undefined when one is not fully allocated. The
+ * items the input shares with the previous one at its two ends (the same
+ * objects: a store's cache hands unchanged ones over) are the previous
+ * output's, copied as two slices; only the run between them, where a version
+ * inserted, removed or changed items, is looked at one by one (the previous
+ * output's item where the input's is the same object at the same place, else
+ * the memo). A run-instance at 5000 instances used to push 5000 items into a
+ * growing array, in every agent for every such version.
+ */
 function nextList<T extends object, C>(list: T[], prevIn: T[], prevOut: C[], done: (x: T) => boolean, make: (x: T) => C): C[] | undefined {
   if (list === prevIn) return prevOut;
-  // Filled by push, not made at its length: an array made at its length is
-  // holey to V8 for good, and code optimised on the packed lists a store
-  // assembles and allocate() maps (the agent's warm-up runs on those) was
-  // thrown away ("wrong map") by the first version this made, in every agent at once.
-  const out: C[] = [];
-  for (let i = 0; i < list.length; i++) {
+  const n = list.length;
+  const m = prevIn.length;
+  const both = Math.min(n, m);
+  let head = 0;
+  while (head < both && list[head] === prevIn[head]) head++;
+  let tail = 0;
+  while (tail < both - head && list[n - 1 - tail] === prevIn[m - 1 - tail]) tail++;
+  // Filled by push (and made by slice and concat), never at its length: an
+  // array made at its length is holey to V8 for good, and code optimised on
+  // the packed lists a store assembles and allocate() maps (the agent's
+  // warm-up runs on those) was thrown away ("wrong map") by the first
+  // version this made, in every agent at once.
+  const middle: C[] = [];
+  for (let i = head; i < n - tail; i++) {
     const x = list[i];
-    if (x === prevIn[i]) out.push(prevOut[i]);
+    if (i < m && x === prevIn[i]) middle.push(prevOut[i]);
     else if (!done(x)) return undefined;
-    else out.push(memo(x, make as (o: T) => C & object));
+    else middle.push(memo(x, make as (o: T) => C & object));
   }
-  return out;
+  // One copy of the previous output where it can be: appended to as it is, or cut at one end.
+  if (head === m) return middle.length ? prevOut.concat(middle) : prevOut;
+  if (!head && !tail) return middle;
+  if (!tail) return middle.length ? prevOut.slice(0, head).concat(middle) : prevOut.slice(0, head);
+  if (!head && !middle.length) return prevOut.slice(m - tail);
+  return prevOut.slice(0, head).concat(middle, prevOut.slice(m - tail));
 }
 
 /**

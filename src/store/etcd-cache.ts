@@ -51,6 +51,55 @@ function search(orders: number[], order: number): { at: number; found: boolean }
   return { at: lo, found: orders[lo] === order };
 }
 
+/** A list's edit since the last assembly: the places of the items that went (or changed), and the items now there (with their orders). */
+interface Edit {
+  out: Set<number>;
+  ins: { order: number; v: unknown }[];
+}
+
+/**
+ * The list (and its orders) with `edit` made: the runs of unchanged items
+ * copied as slices and joined once, so that one instance run or terminated
+ * in a cloud of 5000 costs two copies of the list's pointers, not a copy that
+ * grows as an insertion needs; undefined when two items would share an order.
+ */
+function edited(items: unknown[], orders: number[], edit: Edit): { items: unknown[]; orders: number[] } | undefined {
+  const ins = edit.ins.sort((a, b) => a.order - b.order);
+  const cuts = [...edit.out].sort((a, b) => a - b);
+  const partsI: unknown[][] = [];
+  const partsO: number[][] = [];
+  let from = 0;
+  let r = 0;
+  const keep = (to: number) => {
+    // The whole list as it is when nothing before or after it changed (an item appended): concat copies it once.
+    if (to > from) {
+      const all = from === 0 && to === items.length;
+      partsI.push(all ? items : items.slice(from, to));
+      partsO.push(all ? orders : orders.slice(from, to));
+    }
+  };
+  // The unchanged items before place `at`, the ones that went skipped.
+  const upTo = (at: number) => {
+    for (; r < cuts.length && cuts[r] < at; r++) {
+      keep(cuts[r]);
+      from = cuts[r] + 1;
+    }
+    keep(at);
+    from = Math.max(from, at);
+  };
+  for (let k = 0; k < ins.length; k++) {
+    const x = ins[k];
+    if (k > 0 && x.order === ins[k - 1].order) return undefined;
+    const at = search(orders, x.order);
+    if (at.found && !edit.out.has(at.at)) return undefined;
+    upTo(at.at);
+    partsI.push([x.v]);
+    partsO.push([x.order]);
+  }
+  upTo(items.length);
+  return { items: ([] as unknown[]).concat(...partsI), orders: ([] as number[]).concat(...partsO) };
+}
+
 export class KeyCache {
   private readonly entries = new Map<string, Entry>();
   /** Keys were added since the map was last sorted (a fresh range read has them in key order). */
@@ -155,39 +204,32 @@ export class KeyCache {
   /** The last state with the changed groups and instances replaced, removed or inserted, or undefined when that cannot be done exactly. */
   private patched(last: Assembled, where: string): Record<string, unknown> | undefined {
     if (!this.changed.size) return last.doc;
-    const lists: Partial<Record<ListName, { items: unknown[]; orders: number[] }>> = {};
-    const listNow = (name: ListName) => {
-      const have = last.doc[name] as unknown[] | undefined;
-      if (!have) return undefined;
-      return (lists[name] ??= { items: [...have], orders: [...last.orders[name]] });
-    };
-    // Removals first (the old places), then insertions (the new places).
+    const edits: Partial<Record<ListName, Edit>> = {};
+    const editOf = (name: ListName) => (last.doc[name] ? (edits[name] ??= { out: new Set(), ins: [] }) : undefined);
+    // Where the changed keys were (their places in the last lists), then what they are now.
     for (const [, c] of this.changed) {
       if (!c.was) continue;
-      const l = listNow(c.was.list);
-      const at = l && search(l.orders, c.was.order);
-      if (!l || !at?.found) return undefined;
-      l.items.splice(at.at, 1);
-      l.orders.splice(at.at, 1);
+      const e = editOf(c.was.list);
+      const at = e && search(last.orders[c.was.list], c.was.order);
+      if (!e || !at?.found) return undefined;
+      e.out.add(at.at);
     }
     for (const [key] of this.changed) {
       const p = this.parse(key, where);
       if (p === undefined) continue; // deleted
       const name = listOf(p);
-      const l = name && listNow(name);
-      if (!l) return undefined;
-      const { order, v } = p as { order: number; v: unknown };
-      const at = search(l.orders, order);
-      if (at.found) return undefined; // two keys with one order: the full assembly's tie-break by key
-      l.items.splice(at.at, 0, v);
-      l.orders.splice(at.at, 0, order);
+      const e = name && editOf(name);
+      if (!e) return undefined;
+      e.ins.push(p as { order: number; v: unknown });
     }
     const doc: Record<string, unknown> = { ...last.doc };
     const orders = { ...last.orders };
     for (const name of ['groups', 'instances'] as const) {
-      const l = lists[name];
-      if (!l) continue;
-      if (!l.items.length) return undefined; // an emptied list: the full assembly leaves the key out
+      const e = edits[name];
+      if (!e) continue;
+      const l = edited(last.doc[name] as unknown[], last.orders[name], e);
+      // Two keys with one order (the full assembly's tie-break by key), or an emptied list (the full assembly leaves the key out).
+      if (!l?.items.length) return undefined;
       doc[name] = l.items;
       orders[name] = l.orders;
     }

@@ -84,4 +84,26 @@ describe('allocateNext', () => {
     b.output.instances.slice(0, 12).forEach((i, j) => expect(i).toBe(a.output.instances[j]));
     expect(b.output).toEqual(allocate(next, { validated: true }));
   });
+
+  it('keeps the previous list where the input has the same items, and copies only around what changed at either end', () => {
+    const s = base();
+    const a = allocateNext(undefined, s);
+    const list = s.instances ?? [];
+    // The same items in another array: the same output list.
+    expect(allocateNext(a, { ...s, instances: [...list] }).output.instances).toBe(a.output.instances);
+    // The first and the last taken away, one in the middle changed: each equals allocate, the rest the same objects.
+    const edits: Array<State['instances']> = [
+      list.slice(1),
+      list.slice(0, -1),
+      list.map((x, k) => (k === 5 ? { ...x, publicIp: false } : x)),
+      [list[0], ...list.slice(2, 7), ...list.slice(8)],
+    ];
+    for (const instances of edits) {
+      const next = { ...s, instances };
+      const b = allocateNext(a, next);
+      const want = allocate(next, { validated: true });
+      expect(b.output).toEqual(want);
+      b.output.instances.forEach((x, j) => expect(x).toBe(want.instances[j]));
+    }
+  });
 });
