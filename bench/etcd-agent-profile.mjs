@@ -7,8 +7,9 @@
 // authorize and revoke a rule of g0 (nothing for an NC), run-instance and
 // terminate on nc1 in g0 (nc0's static MAC entries change). Prints each
 // version's propagation (write returned -> the agent's status at it) and the
-// agent's CPU per kind (/proc, robust to the machine's load); with --prof FILE
-// writes the CPU profile cut to the measured versions.
+// agent's CPU per kind (/proc, robust to the machine's load), its page faults
+// and, per thread, its CPU and how many times it was scheduled; with --prof
+// FILE writes the CPU profile cut to the measured versions.
 // --ops run-own,terminate-own (not in the default) runs and terminates an instance of g0 on the agent's own node
 // (an NC role: its own-instance sync: tap, port, anti-spoofing set elements).
 // With --ops authorize,revoke only those kinds are written (e.g. to profile the versions an NC is not concerned by);
@@ -130,7 +131,7 @@ try {
   await watch.reached(ROLE, await store.revision(), 120_000);
   await sleep(SETTLE);
   const from = process.hrtime.bigint() / 1000n;
-  /** @type {Record<string, { cpu: number[], ms: number[], faults: number[], threads: Record<string, number[]> }>} */
+  /** @type {Record<string, { cpu: number[], ms: number[], faults: number[], threads: Record<string, number[]>, slices: Record<string, number[]> }>} */
   const by = {};
   for (let k = 0; k < ROUNDS + 1; k++) {
     const rule = { protocol: /** @type {'tcp'} */ ('tcp'), from: 1000 + k, to: 1000 + k, cidr: '0.0.0.0/0' };
