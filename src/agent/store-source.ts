@@ -7,7 +7,7 @@
 // back as `invalid` with the field named and, when the store said which
 // version it was (its watch, or a `version` on the error), that version.
 import { ValidationError } from '../errors.js';
-import { allocateNext, type AllocatedPair } from '../managed/allocate.js';
+import { allocateNext, type AllocatedPair } from '../managed/allocate-next.js';
 import type { AllocatedState } from '../managed/types.js';
 import type { FileStore } from '../store/file.js';
 import type { Store } from '../store/types.js';

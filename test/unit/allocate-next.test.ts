@@ -4,7 +4,8 @@
 // allocate(input, { validated: true }), item for item the same objects, and
 // when only lists changed it reuses the previous output.
 import { describe, expect, it } from 'vitest';
-import { allocate, allocateNext, fullyAllocated, type AllocatedPair } from '../../src/managed/allocate.js';
+import { allocate, fullyAllocated } from '../../src/managed/allocate.js';
+import { allocateNext, type AllocatedPair } from '../../src/managed/allocate-next.js';
 import { withAllocations } from '../../src/managed/document.js';
 import type { State } from '../../src/managed/types.js';
 import { validateState } from '../../src/managed/validate.js';
