@@ -67,35 +67,24 @@ const cpuMs = (/** @type {number | undefined} */ pid) => {
 // The agent's minor page faults (/proc/PID/stat's minflt): a fresh page costs about 14 us on a machine whose page
 // tables are costly to change, so a version that touches new memory pays for it in CPU.
 const minorFaults = (/** @type {number | undefined} */ pid) => Number((readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1] ?? '').split(' ')[7]);
-// Each thread's on-CPU time by its name (main thread as 'main'): where the all-threads figure goes beyond the JS thread.
-const threadsMs = (/** @type {number | undefined} */ pid) => {
+// Per thread, by name (the main thread as 'main'), one field of /proc/PID/task/*/schedstat summed: 0, the on-CPU
+// time in ns (where the all-threads figure goes beyond the JS thread); 2, the times it was scheduled on a CPU (every
+// wake-up is a context switch, and with 30 processes on 2 cores each one finds its caches cold).
+const perThread = (/** @type {number | undefined} */ pid, /** @type {number} */ field) => {
   /** @type {Record<string, number>} */
   const out = {};
   try {
     for (const t of readdirSync(`/proc/${pid}/task`)) {
       const name = t === String(pid) ? 'main' : readFileSync(`/proc/${pid}/task/${t}/comm`, 'utf8').trim();
-      out[name] = (out[name] ?? 0) + Number(readFileSync(`/proc/${pid}/task/${t}/schedstat`, 'utf8').split(' ')[0]) / 1e6;
+      out[name] = (out[name] ?? 0) + Number(readFileSync(`/proc/${pid}/task/${t}/schedstat`, 'utf8').split(' ')[field]);
     }
   } catch {
     // the process is gone: nothing to split
   }
   return out;
 };
-// Each thread's times scheduled on a CPU (schedstat's third field), by name: every wake-up of a thread is a
-// context switch, and with 30 processes on 2 cores each one finds its caches cold.
-const threadSlices = (/** @type {number | undefined} */ pid) => {
-  /** @type {Record<string, number>} */
-  const out = {};
-  try {
-    for (const t of readdirSync(`/proc/${pid}/task`)) {
-      const name = t === String(pid) ? 'main' : readFileSync(`/proc/${pid}/task/${t}/comm`, 'utf8').trim();
-      out[name] = (out[name] ?? 0) + Number(readFileSync(`/proc/${pid}/task/${t}/schedstat`, 'utf8').split(' ')[2]);
-    }
-  } catch {
-    // the process is gone
-  }
-  return out;
-};
+const threadsMs = (/** @type {number | undefined} */ pid) => Object.fromEntries(Object.entries(perThread(pid, 0)).map(([k, ns]) => [k, ns / 1e6]));
+const threadSlices = (/** @type {number | undefined} */ pid) => perThread(pid, 2);
 
 const etcd = await startEtcd();
 const store = new EtcdStore({ urls: [etcd.url], cloud: CLOUD, timeoutMs: 30_000 });
