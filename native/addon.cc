@@ -3,10 +3,26 @@
 #include <napi.h>
 
 #include "addon.h"
+#include "gather_buffer.h"
 #include "netlink_socket.h"
 #include "netlink_subscription.h"
 
 namespace eucanet {
+
+namespace {
+
+// replyPool(): { buffers, bytes }: the reply buffers kept for reuse
+// (gather_buffer.h), for tests and diagnostics.
+Napi::Value ReplyPool(const Napi::CallbackInfo& info) {
+  size_t buffers = 0, bytes = 0;
+  ReplyPoolSize(&buffers, &bytes);
+  Napi::Object o = Napi::Object::New(info.Env());
+  o.Set("buffers", Napi::Number::New(info.Env(), static_cast<double>(buffers)));
+  o.Set("bytes", Napi::Number::New(info.Env(), static_cast<double>(bytes)));
+  return o;
+}
+
+}  // namespace
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("NetlinkSocket", NetlinkSocket::Init(env));
@@ -17,6 +33,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("netnsCheck", Napi::Function::New<NetnsCheck>(env, "netnsCheck"));
   exports.Set("tapCreate", Napi::Function::New<TapCreate>(env, "tapCreate"));
   exports.Set("tapDelete", Napi::Function::New<TapDelete>(env, "tapDelete"));
+  exports.Set("replyPool", Napi::Function::New<ReplyPool>(env, "replyPool"));
   return exports;
 }
 

@@ -70,6 +70,70 @@ std::vector<uint8_t> PrefaultedCopy(const std::vector<uint8_t>& from, size_t cap
   return v;
 }
 
+namespace {
+
+// Replies handed to JavaScript that it has let go of, kept for later replies.
+constexpr size_t kReplyPoolBuffers = 8;
+constexpr size_t kReplyPoolMaxBytes = 32 * 1024 * 1024;
+
+struct ReplyPool {
+  std::mutex mu;
+  std::vector<std::vector<uint8_t>> kept;
+  size_t bytes = 0;
+};
+
+// Never destroyed: a reply's finalizer may run as the process ends, after
+// static destructors would have run.
+ReplyPool& Replies() {
+  static ReplyPool* pool = new ReplyPool;
+  return *pool;
+}
+
+}  // namespace
+
+std::vector<uint8_t> ReplyCopy(const std::vector<uint8_t>& from) {
+  const size_t n = from.size();
+  if (n >= kPrefaultMinBytes) {
+    ReplyPool& pool = Replies();
+    std::unique_lock<std::mutex> lock(pool.mu);
+    // The smallest kept buffer with room for the reply, and not more than
+    // twice its size: a small reply does not hold on to a big buffer.
+    size_t best = pool.kept.size();
+    for (size_t k = 0; k < pool.kept.size(); ++k) {
+      size_t cap = pool.kept[k].capacity();
+      if (cap >= n && cap <= 2 * n && (best == pool.kept.size() || cap < pool.kept[best].capacity())) best = k;
+    }
+    if (best < pool.kept.size()) {
+      std::vector<uint8_t> v = std::move(pool.kept[best]);
+      pool.kept[best] = std::move(pool.kept.back());
+      pool.kept.pop_back();
+      pool.bytes -= v.capacity();
+      lock.unlock();
+      v.assign(from.begin(), from.end());
+      return v;
+    }
+  }
+  return PrefaultedCopy(from, n);
+}
+
+void GiveBackReply(std::vector<uint8_t>&& v) {
+  const size_t cap = v.capacity();
+  if (cap < kPrefaultMinBytes) return;
+  ReplyPool& pool = Replies();
+  std::lock_guard<std::mutex> lock(pool.mu);
+  if (pool.kept.size() >= kReplyPoolBuffers || pool.bytes + cap > kReplyPoolMaxBytes) return;
+  v.clear();
+  pool.bytes += cap;
+  pool.kept.push_back(std::move(v));
+}
+
+void ReplyPoolSize(size_t* buffers, size_t* bytes) {
+  ReplyPool& pool = Replies();
+  std::lock_guard<std::mutex> lock(pool.mu);
+  *buffers = pool.kept.size();
+  *bytes = pool.bytes;
+}
+
 void Append(std::vector<uint8_t>& out, const uint8_t* p, size_t len) {
   size_t need = out.size() + len;
   if (need > out.capacity()) out = PrefaultedCopy(out, std::max({need, out.capacity() * 2, kPrefaultMinBytes}));

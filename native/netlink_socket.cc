@@ -71,7 +71,7 @@ void ExchangeJob::Run() {
   std::vector<uint8_t> gathered = TakeGatherBuffer();
   out.swap(gathered);
   Exchange();
-  gathered = PrefaultedCopy(out, out.size());
+  gathered = ReplyCopy(out);
   out.swap(gathered);
   GiveBackGatherBuffer(std::move(gathered));
 }
@@ -188,7 +188,12 @@ Napi::Buffer<uint8_t> TakeBuffer(Napi::Env env, std::vector<uint8_t>&& bytes) {
   if (bytes.empty()) return Napi::Buffer<uint8_t>::New(env, 0);
   auto* owned = new std::vector<uint8_t>(std::move(bytes));
   return Napi::Buffer<uint8_t>::New(
-      env, owned->data(), owned->size(), [](Napi::Env, uint8_t*, std::vector<uint8_t>* v) { delete v; }, owned);
+      env, owned->data(), owned->size(),
+      [](Napi::Env, uint8_t*, std::vector<uint8_t>* v) {
+        GiveBackReply(std::move(*v));
+        delete v;
+      },
+      owned);
 }
 
 // The error of a failed exchange, with what it got before failing.

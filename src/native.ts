@@ -59,6 +59,8 @@ interface Addon {
   /** Creates the taps, all or none; resolves to their ifindexes, in order. */
   tapCreate(netns: NativeNetns, names: string[], opts: TapOptions, sync: boolean): Promise<Int32Array> | Int32Array;
   tapDelete(netns: NativeNetns, names: string[], opts: TapOptions, sync: boolean): Promise<void> | undefined;
+  /** The reply buffers kept for reuse once JavaScript let go of them (native/gather_buffer.h): how many, and their room. */
+  replyPool(): { buffers: number; bytes: number };
 }
 
 /** The package's root: the addon is in build/Release or prebuilds/<platform>-<arch> under it. */

@@ -148,7 +148,13 @@ export class NetlinkConnection {
     // With nothing queued the exchange starts now rather than a microtask
     // later: a caller can then compute while the kernel answers (reconcile).
     const p = this.pending === 1 ? run() : this.queue.then(run, run);
-    this.queue = p.catch(() => undefined);
+    // The queue holds when the exchange ends, not its reply: a reply kept
+    // until the next exchange would keep its buffer (a dump's megabytes) from
+    // going back to the addon's pool for reuse (native/gather_buffer.h).
+    this.queue = p.then(
+      () => undefined,
+      () => undefined,
+    );
     return p;
   }
 

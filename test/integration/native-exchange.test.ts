@@ -3,16 +3,21 @@
 //   detaches or reuses its buffer while the worker thread runs cannot change
 //   (or free) what is sent;
 // - chunkEnds and expects must be Uint32Arrays: another typed array read as
-//   32-bit elements would send the wrong bytes, so it is a TypeError.
+//   32-bit elements would send the wrong bytes, so it is a TypeError;
+// - a big reply's buffer is kept for a later reply once JavaScript has let go
+//   of it (native/gather_buffer.h), and never while it is held.
 import { pbkdf2 } from 'node:crypto';
 import { promisify } from 'node:util';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { describe, expect, it } from 'vitest';
 import { addon } from '../../src/native.js';
 import { NLMSG_ERROR } from '../../src/netlink/constants.js';
 import { splitMessages } from '../../src/netlink/reader.js';
 import { NlWriter } from '../../src/netlink/writer.js';
-import { decodeLink, LinkGetRequest } from '../../src/rtnl/link.js';
-import { isRoot } from '../helpers/netns.js';
+import { RTM_NEWLINK } from '../../src/rtnl/constants.js';
+import { decodeLink, LinkDumpRequest, LinkGetRequest } from '../../src/rtnl/link.js';
+import { ipLinks, isRoot, withHandle } from '../helpers/netns.js';
 
 const NETLINK_ROUTE = 0;
 
@@ -24,6 +29,24 @@ function getLo(): ArrayBuffer {
   const ab = new ArrayBuffer(bytes.length);
   new Uint8Array(ab).set(bytes);
   return ab;
+}
+
+/** The link names in a dump's reply, sorted. */
+const dumpedNames = (reply: Buffer): string[] =>
+  [...splitMessages(reply)]
+    .filter((m) => m.type === RTM_NEWLINK)
+    .map((m) => decodeLink(m).name)
+    .sort();
+
+/** Collects garbage and lets the finalizers it queued run; returns the reply pool then. */
+async function collected(): Promise<{ buffers: number; bytes: number }> {
+  setFlagsFromString('--expose-gc');
+  const gc = runInNewContext('gc') as () => void;
+  for (let i = 0; i < 5; i++) {
+    gc();
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  return addon.replyPool();
 }
 
 /** Keeps every libuv worker thread busy for a while, so that a queued job starts late. */
@@ -75,5 +98,43 @@ describe.skipIf(!isRoot)('the addon exchange (root)', () => {
     } finally {
       sock.close();
     }
+  });
+
+  it("keeps a big reply's buffer for a later reply once it is let go, and never reuses it while held", async () => {
+    await withHandle(async (h, ns) => {
+      // 80 bridges: a link dump of more than 64 KiB (the pool's smallest).
+      const tx = h.transaction();
+      for (let i = 0; i < 80; i++) tx.addLink({ kind: 'bridge', name: `br${i}` });
+      await tx.commit();
+      const want = ipLinks(ns)
+        .map((l) => String(l.ifname))
+        .sort();
+      const dump = (): Promise<Buffer> => {
+        const w = new NlWriter(256);
+        new LinkDumpRequest().encode(w, h.rtnl.nextSeq());
+        const buf = Buffer.from(w.bytes());
+        return h.rtnl.exchange(buf, [buf.length], [0], true);
+      };
+      const before = await collected();
+      const held = async () => {
+        const a = await dump();
+        expect(a.length).toBeGreaterThan(64 * 1024);
+        const copy = Buffer.from(a);
+        const b = await dump();
+        // b was made while a was held: a is intact, and both are whole dumps.
+        expect(a.equals(copy)).toBe(true);
+        expect(dumpedNames(a)).toEqual(want);
+        expect(dumpedNames(b)).toEqual(want);
+      };
+      await held();
+      // Let go of: both replies' buffers are kept.
+      const kept = await collected();
+      expect(kept.buffers).toBe(before.buffers + 2);
+      expect(kept.bytes).toBeGreaterThan(before.bytes + 2 * 64 * 1024);
+      // The next reply is made in one of them, and is the kernel's answer.
+      const c = await dump();
+      expect(addon.replyPool().buffers).toBe(kept.buffers - 1);
+      expect(dumpedNames(c)).toEqual(want);
+    });
   });
 });
