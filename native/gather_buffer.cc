@@ -74,7 +74,7 @@ namespace {
 
 // Replies handed to JavaScript that it has let go of, kept for later replies.
 constexpr size_t kReplyPoolBuffers = 8;
-constexpr size_t kReplyPoolMaxBytes = 32 * 1024 * 1024;
+constexpr size_t kReplyPoolMaxBytes = 16 * 1024 * 1024;
 
 struct ReplyPool {
   std::mutex mu;

@@ -18,7 +18,7 @@
 // JavaScript thread, went back to the system each time (glibc's per-thread
 // arenas trim their top, and a big block is mmap'd and unmapped), and was
 // made resident again by the next dump (a re-apply's link dump at 1000 taps:
-// 1.5 MB, about 370 pages, each time). At most 8 buffers, 32 MB, are kept.
+// 1.5 MB, about 370 pages, each time). At most 8 buffers, 16 MB, are kept.
 #pragma once
 
 #include <cstddef>
