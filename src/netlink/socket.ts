@@ -63,6 +63,8 @@ const dumpRetryPauseMs = (attempt: number) => Math.min(32, 2 ** (attempt - DUMP_
 
 export type { Netns };
 
+const settled = (): undefined => undefined;
+
 export { decodeError, requestError, type DecodedError } from './ack.js';
 import { decodeError, requestError } from './ack.js';
 
@@ -148,13 +150,8 @@ export class NetlinkConnection {
     // With nothing queued the exchange starts now rather than a microtask
     // later: a caller can then compute while the kernel answers (reconcile).
     const p = this.pending === 1 ? run() : this.queue.then(run, run);
-    // The queue holds when the exchange ends, not its reply: a reply kept
-    // until the next exchange would keep its buffer (a dump's megabytes) from
-    // going back to the addon's pool for reuse (native/gather_buffer.h).
-    this.queue = p.then(
-      () => undefined,
-      () => undefined,
-    );
+    // The queue holds the exchange's end, not its reply: that would keep a dump's buffer from the addon's pool (gather_buffer.h).
+    this.queue = p.then(settled, settled);
     return p;
   }
 
