@@ -8,8 +8,6 @@
 //   of it (native/gather_buffer.h), and never while it is held.
 import { pbkdf2 } from 'node:crypto';
 import { promisify } from 'node:util';
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import { describe, expect, it } from 'vitest';
 import { addon } from '../../src/native.js';
 import { NLMSG_ERROR } from '../../src/netlink/constants.js';
@@ -17,6 +15,7 @@ import { splitMessages } from '../../src/netlink/reader.js';
 import { NlWriter } from '../../src/netlink/writer.js';
 import { RTM_NEWLINK } from '../../src/rtnl/constants.js';
 import { decodeLink, LinkDumpRequest, LinkGetRequest } from '../../src/rtnl/link.js';
+import { gcFunction } from '../helpers/gc.js';
 import { ipLinks, isRoot, withHandle } from '../helpers/netns.js';
 
 const NETLINK_ROUTE = 0;
@@ -40,8 +39,7 @@ const dumpedNames = (reply: Buffer): string[] =>
 
 /** Collects garbage and lets the finalizers it queued run; returns the reply pool then. */
 async function collected(): Promise<{ buffers: number; bytes: number }> {
-  setFlagsFromString('--expose-gc');
-  const gc = runInNewContext('gc') as () => void;
+  const gc = gcFunction();
   for (let i = 0; i < 5; i++) {
     gc();
     await new Promise((r) => setTimeout(r, 10));

@@ -6,14 +6,13 @@
 // v8.setFlagsFromString('--expose-gc'), so no vitest flags are needed).
 // Needs root (namespaces); skipped otherwise.
 import { readdirSync } from 'node:fs';
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import { describe, expect, it } from 'vitest';
 import { open } from '../../src/handle.js';
 import { addon, SystemCallError } from '../../src/native.js';
 import { NETLINK_ROUTE } from '../../src/netlink/constants.js';
 import { NetlinkConnection } from '../../src/netlink/socket.js';
 import { readSysctl } from '../../src/sys/sysctl.js';
+import { gcFunction } from '../helpers/gc.js';
 import { isRoot, withNetns } from '../helpers/netns.js';
 
 if (!isRoot) console.warn('test/integration/native-fd-leak.test.ts: skipped, needs root (network namespaces)');
@@ -21,11 +20,6 @@ if (!isRoot) console.warn('test/integration/native-fd-leak.test.ts: skipped, nee
 const fdCount = () => readdirSync('/proc/self/fd').length;
 /** vitest's own machinery may open or close an fd or two meanwhile. */
 const SLACK = 3;
-
-function gcFunction(): () => void {
-  setFlagsFromString('--expose-gc');
-  return runInNewContext('gc') as () => void;
-}
 
 const tick = () => new Promise((r) => setImmediate(r));
 
