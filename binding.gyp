@@ -9,6 +9,7 @@
         "native/netlink_socket.cc",
         "native/netlink_subscription.cc",
         "native/netns.cc",
+        "native/spawn.cc",
         "native/tap.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],

@@ -6,6 +6,7 @@
 #include "gather_buffer.h"
 #include "netlink_socket.h"
 #include "netlink_subscription.h"
+#include "spawn.h"
 
 namespace eucanet {
 
@@ -33,6 +34,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("netnsCheck", Napi::Function::New<NetnsCheck>(env, "netnsCheck"));
   exports.Set("tapCreate", Napi::Function::New<TapCreate>(env, "tapCreate"));
   exports.Set("tapDelete", Napi::Function::New<TapDelete>(env, "tapDelete"));
+  exports.Set("spawnInNetns", Napi::Function::New<SpawnInNetns>(env, "spawnInNetns"));
+  exports.Set("ExitWatch", ExitWatch::Init(env));
   exports.Set("replyPool", Napi::Function::New<ReplyPool>(env, "replyPool"));
   return exports;
 }

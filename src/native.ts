@@ -59,6 +59,14 @@ interface Addon {
   /** Creates the taps, all or none; resolves to their ifindexes, in order. */
   tapCreate(netns: NativeNetns, names: string[], opts: TapOptions, sync: boolean): Promise<Int32Array> | Int32Array;
   tapDelete(netns: NativeNetns, names: string[], opts: TapOptions, sync: boolean): Promise<void> | undefined;
+  /**
+   * Starts `file` in `netns` (null: this one) by posix_spawn, not fork: in its
+   * own session, signals at their defaults, fd 0-2 from `stdio` (-1:
+   * /dev/null), no other descriptor. pidfd is -1 on a kernel without pidfd_open.
+   */
+  spawnInNetns(netns: NativeNetns, file: string, argv: string[], envp: string[], stdio: [number, number, number], cwd: string): { pid: number; pidfd: number };
+  /** Calls onExit once the process of `pidfd` ends (reaped; signal 0 unless killed); never keeps the event loop alive. check() reaps it now if it has ended. */
+  ExitWatch: new (pidfd: number, onExit: (code: number | null, signal: number) => void) => { close(): void; check(): void };
   /** The reply buffers kept for reuse once JavaScript let go of them (native/gather_buffer.h): how many, and their room. */
   replyPool(): { buffers: number; bytes: number };
 }

@@ -4,7 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { EXIT_FAIL, EXIT_OK, UsageError, errorLine, exitCodeOf } from './output.js';
 import { commandHelp, mainHelp, parseCommandLine } from './parse.js';
-import { phase, phaseCpuTimes, phaseTimes, phasesOn } from '../util/phases.js';
+import { phase, phaseCpuTimes, phaseFaults, phaseTimes, phasesOn } from '../util/phases.js';
 import { streamsMade, writeErr, writeOut } from './stdio.js';
 
 function version(): string {
@@ -69,7 +69,7 @@ export async function main(argv: string[]): Promise<number> {
 function printPhases(): void {
   if (!phasesOn()) return;
   phase('output');
-  writeErr(`${JSON.stringify({ phases: phaseTimes(), cpu: phaseCpuTimes() })}\n`);
+  writeErr(`${JSON.stringify({ phases: phaseTimes(), cpu: phaseCpuTimes(), faults: phaseFaults() })}\n`);
 }
 
 /**

@@ -1,12 +1,9 @@
 // Starting, recognising, signalling and stopping one dnsmasq process.
 //
-// This is the runtime's one use of child_process (ARCHITECTURE.md, convention 6):
-// the long-lived DHCP server. Inside a network namespace it is started as
-// `nsenter --net=<ns file> -- dnsmasq ...`: nsenter (util-linux) setns()es and
-// then execs dnsmasq in place (no fork: only --net is given), so the child's
-// pid is dnsmasq's pid and nothing else stays running. No `ip netns exec`, and
-// no native code.
-import type { ChildProcess, SpawnOptions } from 'node:child_process';
+// The runtime's one long-lived child process (ARCHITECTURE.md, convention 6):
+// the DHCP server. It is started by posix_spawn inside the namespace, from the
+// addon (src/sys/spawn.ts says why not child_process), so the child's pid is
+// dnsmasq's pid and nothing else runs in between.
 import { closeSync, fstatSync, lstatSync, renameSync } from 'node:fs';
 import { unlink } from 'node:fs/promises';
 import { basename } from 'node:path';
@@ -14,21 +11,11 @@ import { DhcpError, exitMeaning } from './errors.js';
 import { fileSize, lastLines, openAppendNoFollow, readFrom, readIfExists } from './files.js';
 import { findProgram, isAlive, isExecutable, netnsInode, pidsWithArg, readCmdline, waitGone } from './proc.js';
 import type { DnsmasqPaths } from './types.js';
-import { must } from '../util/must.js';
+import { spawnInNetns, type SpawnedProcess } from '../sys/spawn.js';
 
 /** Rotate the log (to .1) when a fresh dnsmasq starts and the log is larger than this. */
 const LOG_ROTATE_BYTES = 1 << 20;
 const POLL_MS = 20;
-
-/**
- * node:child_process, loaded when dnsmasq is started, not when this module is:
- * with the net and dgram modules it loads, about 7 million instructions of a
- * cold process, and a node controller's `eucanet apply` never starts one
- * (issue 19, the cold path).
- */
-function spawn(command: string, args: readonly string[], options: SpawnOptions): ChildProcess {
-  return process.getBuiltinModule('node:child_process').spawn(command, args, options);
-}
 
 export interface DaemonConfig {
   paths: DnsmasqPaths;
@@ -37,10 +24,9 @@ export interface DaemonConfig {
    * "/proc/self/fd/N" for a descriptor), or undefined for the caller's namespace.
    */
   netnsPath?: string;
-  /** The namespace as a descriptor of this process: handed to nsenter as its fd 3. */
+  /** The namespace as a descriptor of this process (then netnsPath names it in messages). */
   netnsFd?: number;
   dnsmasqPath?: string;
-  nsenterPath?: string;
 }
 
 /** The dnsmasq binary, or a clear error naming its package. */
@@ -51,18 +37,6 @@ export function resolveDnsmasq(given?: string): string {
       'ENOTINSTALLED',
       `dnsmasq is not installed: ${given ?? '/usr/sbin/dnsmasq'} not found. Install the Debian package dnsmasq-base (apt-get install dnsmasq-base)`,
       { package: 'dnsmasq-base' },
-    );
-  }
-  return found;
-}
-
-function resolveNsenter(given?: string): string {
-  const found = given !== undefined ? (isExecutable(given) ? given : undefined) : findProgram('nsenter', ['/usr/bin/nsenter']);
-  if (!found) {
-    throw new DhcpError(
-      'ENOTINSTALLED',
-      `nsenter is not installed: ${given ?? '/usr/bin/nsenter'} not found (it starts dnsmasq inside a network namespace). Install the Debian package util-linux`,
-      { package: 'util-linux' },
     );
   }
   return found;
@@ -96,7 +70,7 @@ export async function findRunning(cfg: DaemonConfig): Promise<number | undefined
 }
 
 export interface Started {
-  child: ChildProcess;
+  child: SpawnedProcess;
   pid: number;
 }
 
@@ -189,41 +163,32 @@ export const PRIVATE_FILE_MODE = 0o640;
 export async function startDnsmasq(cfg: DaemonConfig, timeoutMs: number, onSpawn?: (pid: number) => void): Promise<Started> {
   const dnsmasq = resolveDnsmasq(cfg.dnsmasqPath);
   const args = ['--keep-in-foreground', `--conf-file=${cfg.paths.config}`];
-  let cmd = dnsmasq;
-  if (cfg.netnsPath !== undefined) {
-    cmd = resolveNsenter(cfg.nsenterPath);
-    if (netnsInode(cfg.netnsPath) === undefined) {
-      throw new DhcpError('ENOENT', `network namespace ${cfg.netnsPath} does not exist: cannot start dnsmasq in it`);
-    }
-    // A descriptor reaches nsenter as its own fd 3 (spawn's extra stdio entries are inherited).
-    args.unshift(`--net=${cfg.netnsFd !== undefined ? '/proc/self/fd/3' : cfg.netnsPath}`, '--', dnsmasq);
+  if (cfg.netnsPath !== undefined && netnsInode(cfg.netnsPath) === undefined) {
+    throw new DhcpError('ENOENT', `network namespace ${cfg.netnsPath} does not exist: cannot start dnsmasq in it`);
   }
   rotateLog(cfg.paths.log);
   // dnsmasq opens its lease file with the umask it inherits: made here first, 0640.
   closeSync(openAppendNoFollow(cfg.paths.leases, PRIVATE_FILE_MODE));
   const fd = openAppendNoFollow(cfg.paths.log, PRIVATE_FILE_MODE);
-  let child: ChildProcess;
+  let child: SpawnedProcess;
   let offset: number;
   try {
     offset = fstatSync(fd).size;
-    child = spawn(cmd, args, {
-      cwd: '/',
-      detached: true,
-      stdio: cfg.netnsFd !== undefined ? ['ignore', fd, fd, cfg.netnsFd] : ['ignore', fd, fd],
+    child = spawnInNetns(dnsmasq, args, {
+      ...(cfg.netnsFd !== undefined ? { netns: cfg.netnsFd } : cfg.netnsPath !== undefined ? { netns: cfg.netnsPath } : {}),
+      stdio: [undefined, fd, fd],
       // dnsmasq translates its messages; the readiness check reads them in English.
       env: { ...process.env, LANG: 'C', LC_ALL: 'C' },
     });
+  } catch (err) {
+    throw new DhcpError('EXITED', `could not start ${dnsmasq}: ${(err as Error).message}`);
   } finally {
     closeSync(fd);
   }
-  await new Promise<void>((resolve, reject) => {
-    child.once('spawn', resolve);
-    child.once('error', (err) => reject(new DhcpError('EXITED', `could not start ${cmd}: ${err.message}`)));
-  });
-  child.unref();
-  const pid = must(child.pid, `the pid of ${cmd} after its spawn event`);
+  const pid = child.pid;
   onSpawn?.(pid);
-  const exited = () => (child.exitCode !== null || child.signalCode !== null ? { code: child.exitCode, signal: child.signalCode } : undefined);
+  // Reaped at once when it has ended, so that its exit status is known; /proc's view for a kernel with no pidfd.
+  const exited = () => (child.ended() || !isAlive(pid) ? { code: child.ended() ? child.exitCode : null, signal: child.signalCode } : undefined);
   try {
     await waitLoaded(cfg, pid, offset, timeoutMs, 'starting', exited);
   } catch (err) {

@@ -15,7 +15,11 @@ export interface DhcpServerOptions {
   logDhcp?: boolean;
   /** Default /usr/sbin/dnsmasq (Debian package dnsmasq-base), else dnsmasq on PATH. */
   dnsmasqPath?: string;
-  /** Default /usr/bin/nsenter (util-linux), else nsenter on PATH. */
+  /**
+   * No longer used, and accepted as before: dnsmasq is started inside the
+   * namespace by the addon (src/sys/spawn.ts), not through nsenter.
+   * @deprecated
+   */
   nsenterPath?: string;
   /** How long dnsmasq may take to start, or to reload after SIGHUP. Default 5000 ms. */
   readyTimeoutMs?: number;

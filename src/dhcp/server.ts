@@ -25,7 +25,6 @@
 //   (hosts-dir.ts); removals are reloaded after, off the caller's path, with
 //   only the changed hosts checked again (after-hosts.ts).
 // Never kill -9 and restart as Eucalyptus did.
-import type { ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import { mkdir, unlink } from 'node:fs/promises';
 import { findRunning, isOurDnsmasq, logOffset, PRIVATE_FILE_MODE, startDnsmasq, stopPid, waitLoaded, type DaemonConfig, type Stopped } from './daemon.js';
@@ -41,6 +40,7 @@ import { fileChanges, planChecks, stateFiles } from './plan.js';
 import { resolveTarget } from './target.js';
 import type { DhcpPlan, DhcpServerOptions, DhcpStatus, ExitInfo, StopResult, UpdateOptions, UpdateResult } from './server-types.js';
 import type { DhcpNetwork, DnsmasqFiles, DnsmasqPaths, NormalizedNetwork } from './types.js';
+import type { SpawnedProcess } from '../sys/spawn.js';
 export type { HostChange } from './hosts-dir.js';
 import { normalizeNetworks } from './validate.js';
 
@@ -72,7 +72,7 @@ export class DhcpServer extends EventEmitter {
   private readonly logDhcp: boolean;
   private readonly readyTimeoutMs: number;
   private readonly stopTimeoutMs: number;
-  private child?: ChildProcess;
+  private child?: SpawnedProcess;
   /** Pids we are stopping: their exit is expected. */
   private readonly stopping = new Set<number>();
   private lastExit?: ExitInfo;
@@ -88,7 +88,6 @@ export class DhcpServer extends EventEmitter {
     if (t.netnsPath !== undefined) this.cfg.netnsPath = t.netnsPath;
     if (t.netnsFd !== undefined) this.cfg.netnsFd = t.netnsFd;
     if (opts.dnsmasqPath !== undefined) this.cfg.dnsmasqPath = opts.dnsmasqPath;
-    if (opts.nsenterPath !== undefined) this.cfg.nsenterPath = opts.nsenterPath;
     this.logDhcp = opts.logDhcp ?? false;
     this.readyTimeoutMs = opts.readyTimeoutMs ?? 5000;
     this.stopTimeoutMs = opts.stopTimeoutMs ?? 5000;

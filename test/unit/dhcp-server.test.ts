@@ -318,14 +318,15 @@ describe('DhcpServer (fake dnsmasq)', () => {
     expect(existsSync(s.paths.dir)).toBe(false);
   });
 
-  it('dnsmasq or nsenter missing: names the Debian package', async () => {
+  it('dnsmasq missing: names the Debian package; nsenter is not used any more', async () => {
     const a = await rejection(new DhcpServer({ stateDir: join(dir, 's1'), dnsmasqPath: '/nonexistent/dnsmasq' }).update([net([])]));
     expect(a).toMatchObject({ code: 'ENOTINSTALLED', package: 'dnsmasq-base' });
     expect(a.message).toMatch(/dnsmasq is not installed: \/nonexistent\/dnsmasq not found\. Install the Debian package dnsmasq-base/);
-    const b = await rejection(
-      new DhcpServer({ netns: 'x', stateDir: join(dir, 's2'), dnsmasqPath: fake('ok'), nsenterPath: '/nonexistent/nsenter' }).update([net([])]),
-    );
-    expect(b).toMatchObject({ code: 'ENOTINSTALLED', package: 'util-linux' });
+    // The deprecated option is accepted and changes nothing: dnsmasq starts without nsenter.
+    const s = server('ok', { stateDir: join(dir, 's2'), nsenterPath: '/nonexistent/nsenter' });
+    const r = await s.update([net([['d0:0d:0a:01:02:02', '10.1.2.2']])]);
+    expect(r.action).toBe('start');
+    expect(readFileSync(`/proc/${String(r.pid)}/cmdline`, 'utf8').split('\0')).toContain('--keep-in-foreground');
   });
 
   it('a namespace that does not exist: says so before starting anything', async () => {
