@@ -214,6 +214,8 @@ function eucanetRun(stateFile, cli) {
   try {
     /** @type {Record<string, number>} */
     const phases = {};
+    /** @type {Record<string, number>} */
+    const faults = {};
     const t0 = performance.now();
     for (const role of [
       ['--role', 'nc', '--node', 'nc1', '--netns', h.nc],
@@ -225,14 +227,17 @@ function eucanetRun(stateFile, cli) {
       const line = r.stderr.split('\n').find((l) => l.startsWith('{"phases"'));
       if (!line) throw new Error(`eucanet apply ${role.join(' ')}: no phases line on stderr: ${r.stderr}`);
       /** @type {Record<string, number>} */
-      const own = JSON.parse(line).phases;
+      /** @type {{ phases: Record<string, number>, faults?: Record<string, number> }} */
+      const reported = JSON.parse(line);
+      const own = reported.phases;
       for (const [k, v] of Object.entries(own)) phases[k] = (phases[k] ?? 0) + v;
+      for (const [k, v] of Object.entries(reported.faults ?? {})) faults[k] = (faults[k] ?? 0) + v;
       // What the process cannot time itself: the fork and exec before it starts, its exit after it printed.
       phases.exit = (phases.exit ?? 0) + wall - Object.values(own).reduce((a, b) => a + b, 0);
     }
     const ms = performance.now() - t0;
     stopDnsmasq(`/run/eucanet/${h.cc}/dnsmasq/dnsmasq.pid`, `/run/eucanet/${h.cc}`);
-    return { ms, phases, hosts: h };
+    return { ms, phases, faults, hosts: h };
   } catch (err) {
     stopDnsmasq(`/run/eucanet/${h.cc}/dnsmasq/dnsmasq.pid`, `/run/eucanet/${h.cc}`);
     removeHosts(h);
@@ -279,6 +284,7 @@ export async function runCold({ sizes, reps, log, cli = join(dist, 'cli/main.js'
       /** @type {number[]} */ const euca = [];
       /** @type {number[]} */ const tools = [];
       /** @type {Record<string, number[]>} */ const phases = {};
+      /** @type {Record<string, number[]>} */ const faults = {};
       for (let rep = 0; rep < reps; rep++) {
         const order = rep % 2 ? ['tools', 'eucanet'] : ['eucanet', 'tools'];
         for (const who of order) {
@@ -291,6 +297,7 @@ export async function runCold({ sizes, reps, log, cli = join(dist, 'cli/main.js'
           if (r.phases) {
             euca.push(r.ms);
             for (const [k, v] of Object.entries(r.phases)) (phases[k] ??= []).push(v);
+            for (const [k, v] of Object.entries(r.faults ?? {})) (faults[k] ??= []).push(v);
           } else tools.push(r.ms);
           log(`cold N=${n} ${who}: ${r.ms.toFixed(1)} ms`);
           // A deleted namespace's teardown runs on a kernel worker under the rtnl lock: let it land outside the timing.
@@ -305,6 +312,8 @@ export async function runCold({ sizes, reps, log, cli = join(dist, 'cli/main.js'
         batch: { median: round(b, 1), runs: tools.map((x) => round(x, 1)) },
         ratio: round(e / b, 2),
         phases: Object.fromEntries(Object.entries(phases).map(([k, v]) => [k, round(median(v), 1)])),
+        // Minor page faults per phase, both processes (a build that reports them: EUCANET_PHASES's `faults`).
+        faults: Object.fromEntries(Object.entries(faults).map(([k, v]) => [k, Math.round(median(v))])),
       });
     } finally {
       scratch.delete(dir);
