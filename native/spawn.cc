@@ -217,20 +217,19 @@ void ExitWatch::OnPoll(uv_poll_t* handle, int status, int) {
 }
 
 void ExitWatch::Reap(int status) {
-  ExitWatch* self = this;
-  if (self->fd_ < 0) return;
+  if (fd_ < 0) return;
   siginfo_t si{};
-  int r = waitid(static_cast<idtype_t>(P_PIDFD), static_cast<id_t>(self->fd_), &si, WEXITED | WNOHANG);
+  int r = waitid(static_cast<idtype_t>(P_PIDFD), static_cast<id_t>(fd_), &si, WEXITED | WNOHANG);
   // Woken with nothing to reap yet (status 0, no child changed state): keep waiting.
   if (status == 0 && r == 0 && si.si_pid == 0) return;
-  napi_env raw = self->on_exit_.Env();
+  napi_env raw = on_exit_.Env();
   Napi::Env env(raw);
   Napi::HandleScope scope(env);
-  Napi::Object keep = self->self_.Value();
-  Napi::Function cb = self->on_exit_.Value();
-  Napi::AsyncContext* async = self->async_;
-  self->async_ = nullptr;
-  self->Release(env);
+  Napi::Object keep = self_.Value();
+  Napi::Function cb = on_exit_.Value();
+  Napi::AsyncContext* async = async_;
+  async_ = nullptr;
+  Release(env);
   // waitid failed (someone else reaped it: ECHILD): an exit with nothing known of it.
   napi_value code = env.Null();
   int sig = 0;

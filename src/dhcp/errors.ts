@@ -2,7 +2,7 @@
 import { ValidationError } from '../errors.js';
 
 export type DhcpErrorCode =
-  /** dnsmasq (or nsenter, for a namespace) is not installed; `package` names the Debian package. */
+  /** dnsmasq is not installed; `package` names the Debian package. */
   | 'ENOTINSTALLED'
   /** dnsmasq exited while starting or reloading; `logTail` has its last words. */
   | 'EXITED'
@@ -19,7 +19,7 @@ export interface DhcpErrorDetails {
   pid?: number;
   exitCode?: number | null;
   signal?: string | null;
-  /** The last lines dnsmasq (or nsenter) wrote to the log file. */
+  /** The last lines dnsmasq wrote to the log file. */
   logTail?: string[];
   /** The Debian package that provides a missing program. */
   package?: string;

@@ -1,8 +1,8 @@
 // A long-lived program started inside a network namespace without forking
 // Node (native/spawn.cc): the cluster controller's dnsmasq. child_process
 // forks, and on a VM every page Node writes after a fork then faults once
-// (about 13 us each here): 1400 more page faults and 60 ms more for a cold
-// `eucanet apply --role cc` of 1000 instances, measured (issue 19). The child
+// (13 to 14 us each here): 1,100 to 1,500 more page faults and 20 to 40 ms
+// more for a cold `eucanet apply --role cc` of 1000 instances (issue 19). The child
 // starts in the namespace itself, so no nsenter runs in between.
 import { EventEmitter } from 'node:events';
 import { constants } from 'node:os';
@@ -28,6 +28,8 @@ export interface SpawnOptions {
 export class SpawnedProcess extends EventEmitter<{ exit: [code: number | null, signal: NodeJS.Signals | null] }> {
   exitCode: number | null = null;
   signalCode: NodeJS.Signals | null = null;
+  /** Reaped (a signal with no name leaves both codes null). */
+  private done = false;
   private watch?: { close(): void; check(): void };
 
   constructor(
@@ -38,6 +40,7 @@ export class SpawnedProcess extends EventEmitter<{ exit: [code: number | null, s
     if (pidfd >= 0) {
       this.watch = new addon.ExitWatch(pidfd, (code, signal) => {
         this.watch = undefined;
+        this.done = true;
         this.exitCode = code;
         this.signalCode = signal ? (signalNames.get(signal) ?? null) : null;
         this.emit('exit', this.exitCode, this.signalCode);
@@ -51,7 +54,7 @@ export class SpawnedProcess extends EventEmitter<{ exit: [code: number | null, s
    */
   ended(): boolean {
     this.watch?.check();
-    return this.exitCode !== null || this.signalCode !== null;
+    return this.done;
   }
 
   /** Stops watching for the exit (no 'exit' event comes afterwards). */
