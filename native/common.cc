@@ -207,4 +207,15 @@ NetnsScope::~NetnsScope() {
   if (self_ >= 0) close(self_);
 }
 
+void StopPollAndClose(uv_poll_t** poll, int* fd) {
+  if (*poll) {
+    uv_poll_stop(*poll);
+    (*poll)->data = nullptr;
+    uv_close(reinterpret_cast<uv_handle_t*>(*poll), [](uv_handle_t* h) { delete reinterpret_cast<uv_poll_t*>(h); });
+    *poll = nullptr;
+  }
+  if (*fd >= 0) close(*fd);
+  *fd = -1;
+}
+
 }  // namespace eucanet

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <napi.h>
+#include <uv.h>
 
 #include <cerrno>
 #include <string>
@@ -73,5 +74,10 @@ class NetnsScope {
   std::string what_;
   bool entered_ = false;
 };
+
+// Stops a uv_poll_t and closes the fd it watched: no callback can come
+// afterwards (the poll's memory is freed in uv_close's callback, which touches
+// nothing else). Either may be closed already (nullptr, -1); both are left so.
+void StopPollAndClose(uv_poll_t** poll, int* fd);
 
 }  // namespace eucanet

@@ -127,18 +127,8 @@ void NetlinkSubscription::Start() {
   if (poll_ && !paused_) uv_poll_start(poll_, UV_READABLE, &NetlinkSubscription::OnPoll);
 }
 
-// Stops the poll and closes the fd; no callback can come afterwards (the
-// poll's memory is freed in uv_close's callback, which touches nothing else).
-void NetlinkSubscription::Shutdown() {
-  if (poll_) {
-    uv_poll_stop(poll_);
-    poll_->data = nullptr;
-    uv_close(reinterpret_cast<uv_handle_t*>(poll_), [](uv_handle_t* h) { delete reinterpret_cast<uv_poll_t*>(h); });
-    poll_ = nullptr;
-  }
-  if (fd_ >= 0) close(fd_);
-  fd_ = -1;
-}
+// Stops the poll and closes the socket; no callback can come afterwards.
+void NetlinkSubscription::Shutdown() { StopPollAndClose(&poll_, &fd_); }
 
 void NetlinkSubscription::OnCleanup(NetlinkSubscription* self) {
   self->cleanup_hook_ = false;

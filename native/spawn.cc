@@ -172,16 +172,7 @@ ExitWatch::~ExitWatch() {
 }
 
 // Stops the poll and closes the pidfd; no callback can come afterwards.
-void ExitWatch::Shutdown() {
-  if (poll_) {
-    uv_poll_stop(poll_);
-    poll_->data = nullptr;
-    uv_close(reinterpret_cast<uv_handle_t*>(poll_), [](uv_handle_t* h) { delete reinterpret_cast<uv_poll_t*>(h); });
-    poll_ = nullptr;
-  }
-  if (fd_ >= 0) close(fd_);
-  fd_ = -1;
-}
+void ExitWatch::Shutdown() { StopPollAndClose(&poll_, &fd_); }
 
 void ExitWatch::OnCleanup(ExitWatch* self) {
   self->cleanup_hook_ = false;
