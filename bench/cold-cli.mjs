@@ -226,7 +226,6 @@ function eucanetRun(stateFile, cli) {
       const wall = performance.now() - t;
       const line = r.stderr.split('\n').find((l) => l.startsWith('{"phases"'));
       if (!line) throw new Error(`eucanet apply ${role.join(' ')}: no phases line on stderr: ${r.stderr}`);
-      /** @type {Record<string, number>} */
       /** @type {{ phases: Record<string, number>, faults?: Record<string, number> }} */
       const reported = JSON.parse(line);
       const own = reported.phases;
