@@ -4,6 +4,7 @@
       "target_name": "eucanet",
       "sources": [
         "native/addon.cc",
+        "native/cold_start.cc",
         "native/common.cc",
         "native/gather_buffer.cc",
         "native/netlink_socket.cc",

@@ -36,6 +36,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("tapDelete", Napi::Function::New<TapDelete>(env, "tapDelete"));
   exports.Set("spawnInNetns", Napi::Function::New<SpawnInNetns>(env, "spawnInNetns"));
   exports.Set("ExitWatch", ExitWatch::Init(env));
+  exports.Set("mapFile", Napi::Function::New<MapFile>(env, "mapFile"));
+  exports.Set("setV8Flags", Napi::Function::New<SetV8Flags>(env, "setV8Flags"));
   exports.Set("replyPool", Napi::Function::New<ReplyPool>(env, "replyPool"));
   return exports;
 }

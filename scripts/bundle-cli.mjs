@@ -29,7 +29,7 @@
 //
 //   node scripts/bundle-cli.mjs     (after tsc; `npm run build:ts` runs both)
 import { createHash } from 'node:crypto';
-import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, sep } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { build } from 'esbuild';
@@ -90,13 +90,33 @@ const r = await build({
   plugins: [ownUrls],
   logLevel: 'warning',
   metafile: true,
+  // Written below, each file to a temporary name and renamed: a running
+  // command maps the bundle (native/cold_start.cc), and a file rewritten in
+  // place under it would fault it (SIGBUS).
+  write: false,
 });
+/**
+ * Replaces `file` with `data` whole: a temporary name, then a rename.
+ * @param {string} file
+ * @param {Uint8Array} data
+ */
+function replaceFile(file, data) {
+  const tmp = `${file}.${process.pid}.tmp`;
+  writeFileSync(tmp, data);
+  renameSync(tmp, file);
+}
 // The bundle as the launcher compiles it: the module wrapper's head in place
 // of the hashbang (line 1, so the source map's lines still match), its end
 // after the last line of code. No copy of 1.1 MB of text is made at run time
 // to wrap it (code-cache.ts's runBundle).
-{
-  const bytes = readFileSync(cjs);
+/** @type {Buffer | undefined} */
+let bundle;
+for (const out of r.outputFiles) {
+  if (out.path !== cjs) {
+    replaceFile(out.path, out.contents);
+    continue;
+  }
+  const bytes = Buffer.from(out.contents);
   const bad = bytes.findIndex((b) => b > 0x7f);
   const text = bytes.toString('latin1');
   if (bad >= 0) {
@@ -106,9 +126,14 @@ const r = await build({
   const body = text.startsWith('#!') ? text.slice(text.indexOf('\n')) : text;
   const map = body.lastIndexOf('\n//# sourceMappingURL=');
   const end = map >= 0 ? map : body.length;
-  writeFileSync(cjs, `${BUNDLE_HEAD}${body.slice(0, end)}\n})${body.slice(end)}`);
+  bundle = Buffer.from(`${BUNDLE_HEAD}${body.slice(0, end)}\n})${body.slice(end)}`, 'latin1');
 }
-const hash = createHash('sha256').update(readFileSync(cjs)).digest('hex');
+if (bundle === undefined) {
+  console.error(`bundle-cli: esbuild wrote no ${cjs}`);
+  process.exit(1);
+}
+replaceFile(cjs, bundle);
+const hash = createHash('sha256').update(bundle).digest('hex');
 await build({
   entryPoints: [join(outdir, 'launch.js')],
   outfile: entry,

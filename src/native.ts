@@ -67,6 +67,11 @@ interface Addon {
   spawnInNetns(netns: NativeNetns, file: string, argv: string[], envp: string[], stdio: [number, number, number], cwd: string): { pid: number; pidfd: number };
   /** Calls onExit once the process of `pidfd` ends (reaped; signal 0 unless killed); never keeps the event loop alive. check() reaps it now if it has ended. */
   ExitWatch: new (pidfd: number, onExit: (code: number | null, signal: number) => void) => { close(): void; check(): void };
+  /** The regular file open as `fd`, mapped privately (native/cold_start.cc): a Latin-1 string, or an ArrayBuffer; unmapped when collected. */
+  mapFile(fd: number, latin1: true): string;
+  mapFile(fd: number, latin1: false): ArrayBuffer;
+  /** V8's flags from a string, as node:v8's setFlagsFromString (the launcher's, src/cli/cold-start.ts). */
+  setV8Flags(flags: string): void;
   /** The reply buffers kept for reuse once JavaScript let go of them (native/gather_buffer.h): how many, and their room. */
   replyPool(): { buffers: number; bytes: number };
 }

@@ -6,7 +6,8 @@
 // and dgram, about 7 million), not even the CC, whose dnsmasq the addon
 // starts (src/sys/spawn.ts); nor
 // node:net (with its stream modules: a pipe's stdio stream, or util/ip.ts's
-// isIPv6) nor perf_hooks (the first use of `performance`). Node's own list of
+// isIPv6) nor perf_hooks (the first use of `performance`), nor node:v8 (the
+// launcher sets V8's flags through the addon, src/cli/cold-start.ts). Node's own list of
 // the internal modules it loaded (process.moduleLoadList) is the oracle, read
 // as the process exits, before the hook's own write to stderr builds a stream.
 import { execFileSync } from 'node:child_process';
@@ -22,11 +23,11 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const hook = join(dir, 'loaded.mjs');
 writeFileSync(
   hook,
-  "process.on('exit', () => { const l = JSON.stringify(process.moduleLoadList.filter((m) => /crypto|child_process|^NativeModule net$|perf_hooks/.test(m))); process.stderr.write(`loaded: ${l}\\n`); });\n",
+  "process.on('exit', () => { const l = JSON.stringify(process.moduleLoadList.filter((m) => /crypto|child_process|^NativeModule net$|^NativeModule v8$|perf_hooks/.test(m))); process.stderr.write(`loaded: ${l}\\n`); });\n",
 );
 
 describe.skipIf(!isRoot)('the cold command line loads what it uses (root)', () => {
-  it('apply --role nc from a state file, and its dry run, never load node:crypto, node:child_process, node:net or perf_hooks', async () => {
+  it('apply --role nc from a state file, and its dry run, never load node:crypto, node:child_process, node:net, node:v8 or perf_hooks', async () => {
     await withNetns(async (ns) => {
       execFileSync('ip', ['-n', ns, 'link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', 'eth1']);
       // The seed, with vxlan (this kernel has no 802.1Q).
