@@ -1,6 +1,6 @@
 // What the launcher (launch.ts) sets up before the bundle runs, for a command
 // that runs once and exits (issue 19, the cold command line): V8's flags for
-// such a process, and the addon's file mapping (native/cold_start.cc).
+// such a process, and the addon's file mapping (native/cold_start.cc) for it.
 //
 // On this kind of machine (a VM where a fresh page costs 12 to 14 us) what a
 // cold command costs beyond its kernel work is mostly memory touched for the
@@ -34,6 +34,19 @@ export function v8FlagsFor(command: string, env: NodeJS.ProcessEnv = process.env
   const set = env.EUCANET_V8_FLAGS;
   if (set !== undefined) return set.trim();
   return LONG_LIVED_COMMANDS.has(command) ? '' : SHORT_LIVED_V8_FLAGS;
+}
+
+/**
+ * Whether the launcher maps the bundle and its code cache for `command`
+ * rather than reading them: for a command that runs once. A private mapping
+ * still shows the file as it is on disk for every page not yet touched, and a
+ * file cut short under it faults the process (SIGBUS): the build replaces the
+ * bundle by a rename, but a copy made over it in place (`cp` onto dist/)
+ * would not. A command that runs for minutes or days (the agent, the demo)
+ * reads the files, as before, and holds its own copy.
+ */
+export function mapsFiles(command: string): boolean {
+  return !LONG_LIVED_COMMANDS.has(command);
 }
 
 /** What the launcher uses of the addon. */

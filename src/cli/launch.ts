@@ -6,7 +6,7 @@
 // stands in for import.meta.url. Run as tsc wrote it (not bundled) it has no
 // bundle to run.
 import { NotABundleError, cacheKey, commandOf, runBundle } from './code-cache.js';
-import { loadLauncherAddon, v8FlagsFor } from './cold-start.js';
+import { loadLauncherAddon, mapsFiles, v8FlagsFor } from './cold-start.js';
 
 // No import of Node's modules (code-cache.ts says why).
 const { fileURLToPath } = process.getBuiltinModule('node:url');
@@ -28,13 +28,14 @@ if (hash === undefined) {
   try {
     const argv = process.argv.slice(2);
     const bundle = fileURLToPath(new URL('./eucanet.cjs', import.meta.url));
-    // The addon maps the bundle and its code cache and sets V8's flags for a
-    // command that runs once (cold-start.ts); the flags come first, as the
+    // The addon sets V8's flags and, for a command that runs once, maps the
+    // bundle and its code cache (cold-start.ts); the flags come first, as the
     // code cache is V8's for the flags it was made with.
+    const command = commandOf(argv);
     const addon = loadLauncherAddon(bundle);
-    const flags = v8FlagsFor(commandOf(argv));
+    const flags = v8FlagsFor(command);
     if (addon && flags !== '') addon.setV8Flags(flags);
-    const run = runBundle(bundle, hash, cacheKey(argv), process.env, addon);
+    const run = runBundle(bundle, hash, cacheKey(argv), process.env, mapsFiles(command) ? addon : undefined);
     // The command ends with process.exit (main.ts): its 'exit' event is when its
     // work is done. Only a run that succeeded leaves its code behind (a failed one
     // took a path off the usual one, and may have stopped early).

@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { LONG_LIVED_COMMANDS, SHORT_LIVED_V8_FLAGS, v8FlagsFor } from '../../src/cli/cold-start.js';
+import { LONG_LIVED_COMMANDS, SHORT_LIVED_V8_FLAGS, mapsFiles, v8FlagsFor } from '../../src/cli/cold-start.js';
 import { cliPath, eucanet, repoRoot } from '../helpers/cli.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'eucanet-coldstart-'));
@@ -20,7 +20,11 @@ describe('the V8 flags a command runs with', () => {
     for (const c of ['agent', 'demo']) {
       expect(LONG_LIVED_COMMANDS.has(c)).toBe(true);
       expect(v8FlagsFor(c, {})).toBe('');
+      // A long-lived command reads its files: one copied over in place while it runs cannot fault it.
+      expect(mapsFiles(c)).toBe(false);
     }
+    expect(mapsFiles('apply')).toBe(true);
+    expect(mapsFiles('help')).toBe(true);
     expect(v8FlagsFor('apply', { EUCANET_V8_FLAGS: '' })).toBe('');
     expect(v8FlagsFor('agent', { EUCANET_V8_FLAGS: ' --no-opt ' })).toBe('--no-opt');
   });
@@ -37,8 +41,8 @@ describe('the V8 flags a command runs with', () => {
       "  const mapsBundle = readFileSync('/proc/self/maps', 'utf8').split('\\n').some((l) => l.endsWith('/dist/cli/eucanet.cjs'));\n" +
       '  process.stderr.write(`cold: ${JSON.stringify({ newSpace, mapsBundle, kept: keep.length })}\\n`);\n});\n',
   );
-  const cold = (env: NodeJS.ProcessEnv) => {
-    const r = eucanet(['allocate', '--state', join(repoRoot, 'examples/seed.json'), '--dry-run'], {
+  const cold = (env: NodeJS.ProcessEnv, args = ['allocate', '--state', join(repoRoot, 'examples/seed.json'), '--dry-run']) => {
+    const r = eucanet(args, {
       env: { ...env, EUCANET_CODE_CACHE: 'off', NODE_OPTIONS: `--import ${hook}` },
     });
     expect(r.status, r.stderr).toBe(0);
@@ -47,7 +51,7 @@ describe('the V8 flags a command runs with', () => {
     return JSON.parse(line!.slice('cold: '.length)) as { newSpace: number; mapsBundle: boolean; kept: number };
   };
 
-  it('the built bin maps its bundle and keeps a short command young generation at its first size; EUCANET_V8_FLAGS="" does not', () => {
+  it('the built bin maps its bundle and keeps a short command young generation at its first size; EUCANET_V8_FLAGS="" does not; the agent does neither', () => {
     const env = { ...process.env };
     delete env.EUCANET_V8_FLAGS;
     const short = cold(env);
@@ -58,6 +62,10 @@ describe('the V8 flags a command runs with', () => {
     const defaults = cold({ ...env, EUCANET_V8_FLAGS: '' });
     expect(defaults.newSpace).toBeGreaterThan(4 * 1024 * 1024);
     expect(defaults.mapsBundle).toBe(true);
+    // The agent (here its help: the launcher decides by the command) keeps V8's defaults and reads its bundle.
+    const agent = cold(env, ['agent', '--help']);
+    expect(agent.newSpace).toBeGreaterThan(4 * 1024 * 1024);
+    expect(agent.mapsBundle).toBe(false);
     expect(cliPath.endsWith('dist/cli/main.js')).toBe(true);
   });
 });
