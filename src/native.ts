@@ -48,7 +48,7 @@ export interface TapOptions {
 /** A namespace as the addon takes it: a file path, an open fd, or null for the caller's own. */
 export type NativeNetns = string | number | null;
 
-interface Addon {
+export interface Addon {
   NetlinkSocket: new (protocol: number, netns: NativeNetns) => NativeSocket;
   NetlinkSubscription: new (protocol: number, netns: NativeNetns, groups: number[], rcvbuf: number, onData: SubscriptionCallback) => NativeSubscription;
   openInNetns(netns: NativeNetns, path: string, flags: number, mode?: number): number;

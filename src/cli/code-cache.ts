@@ -25,6 +25,8 @@
 // module of its own (about 8 million instructions of every cold command for
 // these five); bundled as the CommonJS launcher, the imports would be
 // require()s, and getBuiltinModule costs no more.
+// Types only: erased from the launcher, which loads the addon itself (cold-start.ts).
+import type { Addon } from '../native.js';
 const { closeSync, fstatSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } =
   process.getBuiltinModule('node:fs');
 const { createRequire } = process.getBuiltinModule('node:module');
@@ -65,14 +67,9 @@ export function commandOf(argv: string[]): string {
 
 /**
  * How the launcher takes a file's bytes when the addon is there
- * (native/cold_start.cc): mapped, not read. `mapFile(fd, true)` is the file as
- * a Latin-1 string, `mapFile(fd, false)` as an ArrayBuffer; the fd may be
- * closed after. Without it, files are read.
+ * (native/cold_start.cc): mapped, not read. Without it, files are read.
  */
-export interface FileMapper {
-  mapFile(fd: number, latin1: true): string;
-  mapFile(fd: number, latin1: false): ArrayBuffer;
-}
+export type FileMapper = Pick<Addon, 'mapFile'>;
 
 /**
  * What names the cache: each command keeps what it compiles, each role its

@@ -19,6 +19,9 @@
 // EUCANET_V8_FLAGS, when set, replaces these for every command ("" for none):
 // for measuring, and for an operator's own choice. Only flags V8 reads as it
 // runs take effect this way (not the heap's sizes, which Node fixes at start).
+// Types only: erased from the launcher's bundle.
+import type { Addon } from '../native.js';
+
 const { createRequire } = process.getBuiltinModule('node:module');
 // eslint-disable-next-line @typescript-eslint/unbound-method -- node:path's functions do not use `this`
 const { dirname, join } = process.getBuiltinModule('node:path');
@@ -50,11 +53,7 @@ export function mapsFiles(command: string): boolean {
 }
 
 /** What the launcher uses of the addon. */
-export interface LauncherAddon {
-  mapFile(fd: number, latin1: true): string;
-  mapFile(fd: number, latin1: false): ArrayBuffer;
-  setV8Flags(flags: string): void;
-}
+export type LauncherAddon = Pick<Addon, 'mapFile' | 'setV8Flags'>;
 
 /**
  * The addon, found as src/native.ts finds it (node-gyp-build, from the
