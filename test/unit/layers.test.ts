@@ -30,7 +30,9 @@ const ALLOWED: Record<string, readonly string[]> = {
   // The demo's switch filters with the library's nftables API (topology.ts dropMulticast).
   // The demo runs one eucanet agent per host over a file store (control.ts).
   'demo/': ['agent/', 'dhcp/', 'errors', 'handle', 'managed/', 'nft/', 'store/', 'sys/', 'util/'],
-  'cli/': ['agent/', 'demo/', 'dhcp/', 'errors', 'handle', 'managed/', 'store/', 'sys/', 'tx/', 'util/'],
+  // The launcher loads the addon itself, before the bundle, to map the bundle and set V8's
+  // flags (cli/cold-start.ts); it names the addon by native.ts's Addon type.
+  'cli/': ['agent/', 'demo/', 'dhcp/', 'errors', 'handle', 'managed/', 'native', 'store/', 'sys/', 'tx/', 'util/'],
   'internal/': ['netlink/', 'tx/'],
   index: ['agent/', 'conntrack/', 'dhcp/', 'errors', 'events/', 'handle', 'managed/', 'native', 'nft/', 'rtnl/', 'store/', 'sys/', 'tx/'],
 };
