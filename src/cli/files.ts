@@ -1,6 +1,6 @@
 // Files named on the command line: a state or conf file must be a readable
 // regular file (a directory given as --state is bad input, said before reading).
-import { stat } from 'node:fs/promises';
+import { stat } from '../util/fs-async.js';
 import { ValidationError } from '../errors.js';
 
 export async function inputFile(flag: string, path: string): Promise<string> {

@@ -6,7 +6,7 @@
 // stands in for import.meta.url. Run as tsc wrote it (not bundled) it has no
 // bundle to run.
 import { NotABundleError, cacheKey, commandOf, runBundle } from './code-cache.js';
-import { loadLauncherAddon, mapsFiles, v8FlagsFor } from './cold-start.js';
+import { loadBuiltinsBeforeFlags, loadLauncherAddon, mapsFiles, v8FlagsFor } from './cold-start.js';
 
 // No import of Node's modules (code-cache.ts says why).
 const { fileURLToPath } = process.getBuiltinModule('node:url');
@@ -34,7 +34,10 @@ if (hash === undefined) {
     const command = commandOf(argv);
     const addon = loadLauncherAddon(bundle);
     const flags = v8FlagsFor(command);
-    if (addon && flags !== '') addon.setV8Flags(flags);
+    if (addon && flags !== '') {
+      loadBuiltinsBeforeFlags();
+      addon.setV8Flags(flags);
+    }
     const run = runBundle(bundle, hash, cacheKey(argv), process.env, mapsFiles(command) ? addon : undefined);
     // The command ends with process.exit (main.ts): its 'exit' event is when its
     // work is done. Only a run that succeeded leaves its code behind (a failed one

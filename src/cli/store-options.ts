@@ -6,7 +6,7 @@
 // The password of --etcd-user comes from --etcd-password-file FILE or the
 // environment variable EUCANET_ETCD_PASSWORD, never from the command line
 // (where every user of the machine sees it in ps).
-import { readFile } from 'node:fs/promises';
+import { readFile } from '../util/fs-async.js';
 import { ValidationError } from '../errors.js';
 import type { State } from '../managed/types.js';
 import type { EtcdStore, EtcdStoreOptions } from '../store/etcd.js';

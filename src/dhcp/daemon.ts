@@ -5,7 +5,7 @@
 // addon (src/sys/spawn.ts says why not child_process), so the child's pid is
 // dnsmasq's pid and nothing else runs in between.
 import { closeSync, fstatSync, lstatSync, renameSync } from 'node:fs';
-import { unlink } from 'node:fs/promises';
+import { unlink } from '../util/fs-async.js';
 import { basename } from 'node:path';
 import { DhcpError, exitMeaning } from './errors.js';
 import { fileSize, lastLines, openAppendNoFollow, readFrom, readIfExists } from './files.js';

@@ -1,7 +1,7 @@
 // The state directory: made with explicit modes and no symbolic links
 // followed, atomic writes, and reading dnsmasq's log back.
 import { closeSync, constants, fchmodSync, fstatSync, openSync, readSync, statSync } from 'node:fs';
-import { chmod, lstat, mkdir, readFile, stat } from 'node:fs/promises';
+import { chmod, close, lstat, mkdir, open, readFile, stat } from '../util/fs-async.js';
 import { dirname } from 'node:path';
 import { writeFileAtomic } from '../util/file.js';
 
@@ -16,7 +16,12 @@ export function writeStateFile(path: string, data: string, mode = 0o644): Promis
 
 export async function readIfExists(path: string): Promise<string | undefined> {
   try {
-    return await readFile(path, { encoding: 'utf8', flag: constants.O_RDONLY | constants.O_NOFOLLOW });
+    const fd = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW);
+    try {
+      return await readFile(fd, 'utf8');
+    } finally {
+      await close(fd);
+    }
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw err;

@@ -21,7 +21,7 @@
 // calls (microseconds each): through the thread pool each would cost a trip
 // that a busy machine makes milliseconds long.
 import { closeSync, constants, fchmodSync, lstatSync, mkdirSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
-import { readdir, unlink } from 'node:fs/promises';
+import { readdir, unlink } from '../util/fs-async.js';
 import { join } from 'node:path';
 import { randomHex } from '../util/crypto-lazy.js';
 import { DhcpError } from './errors.js';

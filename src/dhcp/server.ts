@@ -26,7 +26,7 @@
 //   only the changed hosts checked again (after-hosts.ts).
 // Never kill -9 and restart as Eucalyptus did.
 import { EventEmitter } from 'node:events';
-import { mkdir, unlink } from 'node:fs/promises';
+import { mkdir, unlink } from '../util/fs-async.js';
 import { findRunning, isOurDnsmasq, logOffset, PRIVATE_FILE_MODE, startDnsmasq, stopPid, waitLoaded, type DaemonConfig, type Stopped } from './daemon.js';
 import { DhcpError, DhcpValidationError } from './errors.js';
 import { afterHosts, dropIndex } from './after-hosts.js';

@@ -14,7 +14,7 @@ import {
   type UpdateAction,
   type UpdateResult,
 } from '../dhcp/index.js';
-import { rm } from 'node:fs/promises';
+import { rm } from '../util/fs-async.js';
 import { ValidationError } from '../errors.js';
 import type { Netns } from '../netlink/socket.js';
 import { checkAdded } from './dhcp-delta.js';

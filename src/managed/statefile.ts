@@ -1,6 +1,6 @@
 // State files: load (JSON, optionally with a eucalyptus.conf for the network
 // settings), and allocate in place with an atomic write-back.
-import { readFile } from 'node:fs/promises';
+import { readFile } from '../util/fs-async.js';
 import { ValidationError } from '../errors.js';
 import { writeFileAtomic } from '../util/file.js';
 import { allocate } from './allocate.js';

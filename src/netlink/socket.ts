@@ -1,7 +1,7 @@
 // A netlink connection: sequence numbers, pipelined requests, acks matched to
 // requests, multipart dumps, and extended-ACK errors mapped back to the op and
 // the attribute that caused them (ack.ts).
-import { setTimeout as sleep } from 'node:timers/promises';
+
 import { addon, ERRNO, nativeError, type NativeSocket } from '../native.js';
 import { NLMSG_DONE, NLMSG_ERROR, NLMSG_HDRLEN, NLM_F_DUMP_INTR } from './constants.js';
 import { NetlinkError } from '../errors.js';
@@ -396,7 +396,7 @@ export class NetlinkConnection {
       if (attempt >= MAX_DUMP_RETRIES) {
         throw new NetlinkError(4 /* EINTR */, { op: `${req.describe()} (dump kept changing)` });
       }
-      if (attempt >= DUMP_RETRIES_AT_ONCE) await sleep(dumpRetryPauseMs(attempt));
+      if (attempt >= DUMP_RETRIES_AT_ONCE) await new Promise((resolve) => setTimeout(resolve, dumpRetryPauseMs(attempt)));
     }
   }
 }

@@ -4,7 +4,7 @@
 // (a directory replaced, a file system without inotify). Each change is
 // confirmed by hashing the bytes, so only a new version is reported.
 import { watch as fsWatch, type FSWatcher, type Stats } from 'node:fs';
-import { readFile, stat } from 'node:fs/promises';
+import { readFile, stat } from '../util/fs-async.js';
 import { basename, dirname } from 'node:path';
 import { Latest } from './latest.js';
 

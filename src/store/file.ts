@@ -7,7 +7,7 @@
 // The version is a hash of the file's bytes.
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { createHash } from 'node:crypto';
-import { readFile, stat } from 'node:fs/promises';
+import { readFile, stat } from '../util/fs-async.js';
 import { ValidationError } from '../errors.js';
 import { IncrementalCheck } from '../managed/check-incremental.js';
 import { indexLater } from './check-later.js';

@@ -11,7 +11,7 @@
 // host cannot be checked; its lock counts as stale after FOREIGN_STALE_MS.
 import { randomBytes } from 'node:crypto';
 import { readFileSync, readlinkSync } from 'node:fs';
-import { link, readFile, stat, unlink, writeFile } from 'node:fs/promises';
+import { link, readFile, stat, unlink, writeFile } from '../util/fs-async.js';
 import { hostname } from 'node:os';
 import { LockTimeoutError } from './errors.js';
 

@@ -1,7 +1,7 @@
 // Files replaced all at once: the one writeFileAtomic (state files, the DHCP
 // server's configuration and leases).
-import { open, realpath, rename, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
+import { close, fchmod, fchown, fstat, fsync, open, realpath, rename, stat, unlink, writeFile } from './fs-async.js';
 
 export interface AtomicWriteOptions {
   /** The file's mode, whatever the umask and the old file say. Default: the old file's, or 0644 for a new one. */
@@ -28,18 +28,18 @@ export async function writeFileAtomic(path: string, data: string, opts: AtomicWr
   const st = await stat(target).catch(() => undefined);
   const mode = opts.mode ?? (st ? st.mode & 0o7777 : 0o644);
   try {
-    const fh = await open(tmp, 'wx', mode);
+    const fd = await open(tmp, 'wx', mode);
     try {
-      await fh.writeFile(data, 'utf8');
+      await writeFile(fd, data, 'utf8');
       // Owner first: chown clears set-id bits, chmod then puts the mode back.
       if (st) {
-        const made = await fh.stat();
-        if (made.uid !== st.uid || made.gid !== st.gid) await fh.chown(st.uid, st.gid);
+        const made = await fstat(fd);
+        if (made.uid !== st.uid || made.gid !== st.gid) await fchown(fd, st.uid, st.gid);
       }
-      await fh.chmod(mode); // not the umask's idea of it
-      await fh.sync();
+      await fchmod(fd, mode); // not the umask's idea of it
+      await fsync(fd);
     } finally {
-      await fh.close();
+      await close(fd);
     }
     await rename(tmp, target);
   } catch (err) {
@@ -48,8 +48,8 @@ export async function writeFileAtomic(path: string, data: string, opts: AtomicWr
   }
   const d = await open(dir, 'r');
   try {
-    await d.sync();
+    await fsync(d);
   } finally {
-    await d.close();
+    await close(d);
   }
 }

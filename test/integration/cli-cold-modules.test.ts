@@ -10,12 +10,12 @@
 // launcher sets V8's flags through the addon, src/cli/cold-start.ts). Node's own list of
 // the internal modules it loaded (process.moduleLoadList) is the oracle, read
 // as the process exits, before the hook's own write to stderr builds a stream.
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { eucanet, repoRoot } from '../helpers/cli.js';
+import { cliPath, eucanet, repoRoot } from '../helpers/cli.js';
 import { isRoot, withNetns } from '../helpers/netns.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'eucanet-coldmods-'));
@@ -26,7 +26,61 @@ writeFileSync(
   "process.on('exit', () => { const l = JSON.stringify(process.moduleLoadList.filter((m) => /crypto|child_process|^NativeModule net$|^NativeModule v8$|perf_hooks/.test(m))); process.stderr.write(`loaded: ${l}\\n`); });\n",
 );
 
+// Node's own list of its modules compiled without the code cache it embeds
+// for them (its internal `builtins` binding, under --expose-internals: not
+// allowed in NODE_OPTIONS, so given on node's command line). After the
+// launcher sets V8's flags (cli/cold-start.ts), V8 refuses that cache, whose
+// flag hash no longer matches. EUCANET_COLD_PROBE names a module the hook
+// loads first, so that the oracle is seen to catch one.
+const cacheHook = join(dir, 'no-cache.mjs');
+writeFileSync(
+  cacheHook,
+  [
+    "import { createRequire } from 'node:module';",
+    'const require = createRequire(import.meta.url);',
+    "const { internalBinding } = require('internal/test/binding');",
+    "process.on('exit', () => {",
+    '  if (process.env.EUCANET_COLD_PROBE) require(process.env.EUCANET_COLD_PROBE);',
+    "  const l = [...internalBinding('builtins').getCacheUsage().compiledWithoutCache];",
+    '  process.stderr.write(`without cache: ${JSON.stringify(l)}\\n`);',
+    '});',
+    '',
+  ].join('\n'),
+);
+
+/** The command line, its Node modules compiled without Node's cache listed on stderr (cacheHook). */
+function withoutCache(args: string[], env: NodeJS.ProcessEnv = {}): string[] {
+  const r = spawnSync(process.execPath, ['--no-warnings', '--expose-internals', '--import', cacheHook, cliPath, ...args], {
+    encoding: 'utf8',
+    timeout: 60_000,
+    env: { ...process.env, EUCANET_CODE_CACHE: 'off', ...env },
+  });
+  expect(r.status, r.stderr).toBe(0);
+  const line = r.stderr.split('\n').find((l) => l.startsWith('without cache: '));
+  expect(line, r.stderr).toBeDefined();
+  return JSON.parse(line!.slice('without cache: '.length)) as string[];
+}
+
 describe.skipIf(!isRoot)('the cold command line loads what it uses (root)', () => {
+  it("compiles none of Node's modules without their cache once V8's flags are set (no node:fs/promises, timers/promises; parseArgs loaded before)", async () => {
+    await withNetns(async (ns) => {
+      execFileSync('ip', ['-n', ns, 'link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', 'eth1']);
+      const seed = join(dir, 'seed-cache.json');
+      writeFileSync(seed, readFileSync(join(repoRoot, 'examples/seed.json'), 'utf8').replace('"segmentation": "vlan"', '"segmentation": "vxlan"'));
+      const nc = ['apply', '--state', seed, '--role', 'nc', '--node', 'nc1', '--netns', ns];
+      // fs.readFile's own helper (internal/fs/read/context) is the one module
+      // left: Node loads it at the first readFile, and it is not a module a
+      // program can load before.
+      const left = (l: string[]) => l.filter((m) => m !== 'internal/fs/read/context');
+      expect(left(withoutCache([...nc, '--dry-run']))).toEqual([]);
+      expect(left(withoutCache(nc))).toEqual([]);
+      // The oracle catches a module first loaded after the flags...
+      expect(withoutCache(['--version'], { EUCANET_COLD_PROBE: 'node:stream/promises' })).toContain('stream/promises');
+      // ... and without flags there is nothing for it to catch.
+      expect(withoutCache(['--version'], { EUCANET_COLD_PROBE: 'node:stream/promises', EUCANET_V8_FLAGS: '' })).toEqual([]);
+    }, 'eut-coldc');
+  });
+
   it('apply --role nc from a state file, and its dry run, never load node:crypto, node:child_process, node:net, node:v8 or perf_hooks', async () => {
     await withNetns(async (ns) => {
       execFileSync('ip', ['-n', ns, 'link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', 'eth1']);
