@@ -185,7 +185,7 @@ function coldTable(res, l) {
   if (withFaults.length) {
     const fnames = names.filter((k) => k !== 'exit');
     l.push(
-      "Its minor page faults by phase (both processes, medians; a fault costs 13 to 14 µs on this VM, and `node -e 0` takes about 1,900): memory touched for the first time is a large part of a cold process's time.",
+      "Its minor page faults by phase (both processes, medians; a fault cost 12 to 14 µs on the virtual machine of round 18 and about 2 µs on round 19's (docs/performance.md), and `node -e 0` takes about 1,900 to 2,200): memory touched for the first time is a large part of a cold process's time.",
     );
     l.push('');
     l.push(`| N | ${fnames.join(' | ')} | all |`);
