@@ -79,7 +79,7 @@ export function loadLauncherAddon(bundleFile: string): LauncherAddon | undefined
  * set. A change of flags changes the hash V8 checks a code cache against, so
  * the cache Node embeds for its own modules is refused after it, and a module
  * first loaded then is compiled from its source: 0.1 ms before, 0.7 ms after
- * for these two. node:fs/promises (nine modules, 3.9 ms grown to 9.5) is kept
+ * for these two. node:fs/promises (nine modules, 1.3 ms grown to 3.6-8.3) is kept
  * off the commands' path for the same reason (util/fs-async.ts).
  */
 export function loadBuiltinsBeforeFlags(): unknown {
