@@ -4,6 +4,7 @@ import { downRole, type DownReport } from '../managed/apply.js';
 import { describeForeign } from '../managed/ownership.js';
 import type { CliValues } from './commands.js';
 import { EXIT_OK } from './output.js';
+import { writeOut } from './stdio.js';
 
 export function formatDown(r: DownReport): string {
   const verb = r.dryRun ? 'would remove' : 'removed';
@@ -37,9 +38,9 @@ export async function down(v: CliValues): Promise<number> {
   const r = await downRole(role, { ...(v.netns ? { netns: v.netns } : {}), dryRun: !!v['dry-run'], force: !!v.force });
   if (v.json) {
     const { plan: _p, ...rest } = r;
-    process.stdout.write(`${JSON.stringify(rest, null, 2)}\n`);
+    writeOut(`${JSON.stringify(rest, null, 2)}\n`);
   } else {
-    process.stdout.write(formatDown(r));
+    writeOut(formatDown(r));
   }
   return EXIT_OK;
 }

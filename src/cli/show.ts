@@ -8,6 +8,7 @@ import { loadState } from '../managed/statefile.js';
 import type { CliValues } from './commands.js';
 import { inputFile } from './files.js';
 import { EXIT_OK } from './output.js';
+import { writeOut } from './stdio.js';
 import { readEtcdState } from './store-options.js';
 
 export async function show(v: CliValues): Promise<number> {
@@ -18,7 +19,7 @@ export async function show(v: CliValues): Promise<number> {
     const dhcp = dhcpServerFor(v.netns);
     // A host that never ran the cluster controller's DHCP has nothing to say about it.
     const view = await readHostView(h, { ...(state ? { state } : {}), ...(existsSync(dhcp.paths.dir) ? { dhcp } : {}) });
-    process.stdout.write(v.json ? hostViewJson(view) : formatHostView(view));
+    writeOut(v.json ? hostViewJson(view) : formatHostView(view));
     return EXIT_OK;
   } finally {
     h.close();

@@ -81,7 +81,7 @@ describe.skipIf(!isRoot)('the cold command line loads what it uses (root)', () =
     }, 'eut-coldc');
   });
 
-  it('apply --role nc from a state file, and its dry run, never load node:crypto, node:child_process, node:net, node:v8 or perf_hooks', async () => {
+  it('apply --role nc from a state file, its dry run and down never load node:crypto, node:child_process, node:net, node:v8 or perf_hooks', async () => {
     await withNetns(async (ns) => {
       execFileSync('ip', ['-n', ns, 'link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', 'eth1']);
       // The seed, with vxlan (this kernel has no 802.1Q).
@@ -95,6 +95,13 @@ describe.skipIf(!isRoot)('the cold command line loads what it uses (root)', () =
         expect(line, r.stderr).toBeDefined();
         expect(JSON.parse(line!.slice('loaded: '.length))).toEqual([]);
       }
+      // Nor its teardown, whose report goes out with write(2) too (cli/stdio.ts), not a stream on this pipe.
+      const d = eucanet(['down', '--role', 'nc', '--netns', ns], { env });
+      expect(d.status, d.stderr).toBe(0);
+      expect(d.stdout).not.toBe('');
+      const downLine = d.stderr.split('\n').find((l) => l.startsWith('loaded: '));
+      expect(downLine, d.stderr).toBeDefined();
+      expect(JSON.parse(downLine!.slice('loaded: '.length))).toEqual([]);
       // The oracle does see crypto when it is loaded: a command that uses it (the file store's lock);
       // and net: that command writes through process.stdout, a stream on this pipe.
       const s = join(dir, 'state.json');
