@@ -12,6 +12,7 @@ export class Session {
   readonly rtnl: NetlinkConnection;
   private nftHandle?: Nft;
   private ctConn?: NetlinkConnection;
+  private rtnlReadConn?: NetlinkConnection;
 
   constructor(readonly netns?: Netns) {
     this.rtnl = new NetlinkConnection(NETLINK_ROUTE, netns);
@@ -42,8 +43,20 @@ export class Session {
     return (this.ctConn ??= new NetlinkConnection(NETLINK_NETFILTER, this.netns));
   }
 
+  /**
+   * @internal A second rtnetlink connection, opened on first use, for dumps
+   * that run beside one on `rtnl`: a connection runs one exchange at a time,
+   * and a re-apply's link dump (the kernel's fill of every link: 10 ms at
+   * 1000 taps) would otherwise hold up its address and route dumps. It sends
+   * no change, so notifications never carry its port.
+   */
+  get rtnlRead(): NetlinkConnection {
+    return (this.rtnlReadConn ??= new NetlinkConnection(NETLINK_ROUTE, this.netns));
+  }
+
   close(): void {
     this.rtnl.close();
+    this.rtnlReadConn?.close();
     this.nftHandle?.close();
     this.ctConn?.close();
   }

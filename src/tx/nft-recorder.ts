@@ -121,3 +121,59 @@ export class NftRecorder implements NftSink {
     return this.batch.render();
   }
 }
+
+/**
+ * An NftSink that keeps its calls, to be made on another sink later, in the
+ * same order (replay). plan() diffs nftables as soon as they are read, while
+ * the link dump is still in the kernel's hands, and adds the result to its
+ * transaction after the rtnetlink ops, where the diff always put it.
+ */
+export class DeferredNftSink implements NftSink {
+  private readonly calls: ((b: NftSink) => void)[] = [];
+
+  private keep(call: (b: NftSink) => void): this {
+    this.calls.push(call);
+    return this;
+  }
+
+  addTable(t: Table): this {
+    return this.keep((b) => b.addTable(t));
+  }
+  deleteTable(t: Pick<Table, 'family' | 'name'>): this {
+    return this.keep((b) => b.deleteTable(t));
+  }
+  addChain(c: Chain): this {
+    return this.keep((b) => b.addChain(c));
+  }
+  deleteChain(c: Pick<Chain, 'family' | 'table' | 'name'>): this {
+    return this.keep((b) => b.deleteChain(c));
+  }
+  flushChain(c: Pick<Chain, 'family' | 'table' | 'name'>): this {
+    return this.keep((b) => b.flushChain(c));
+  }
+  addRule(r: RuleSpec): this {
+    return this.keep((b) => b.addRule(r));
+  }
+  addSet(s: NftSet): this {
+    return this.keep((b) => b.addSet(s));
+  }
+  deleteSet(s: SetRef): this {
+    return this.keep((b) => b.deleteSet(s));
+  }
+  addElements(set: NftSet | SetRef, elems: Elements): this {
+    return this.keep((b) => b.addElements(set, elems));
+  }
+  deleteElements(set: NftSet | SetRef, elems: Elements): this {
+    return this.keep((b) => b.deleteElements(set, elems));
+  }
+
+  /** Calls kept (not a batch's op count: nothing is encoded until replay). */
+  get length(): number {
+    return this.calls.length;
+  }
+
+  /** Makes the kept calls on `b`, in order. */
+  replay(b: NftSink): void {
+    for (const call of this.calls) call(b);
+  }
+}

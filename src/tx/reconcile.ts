@@ -7,6 +7,7 @@ import type { DesiredState } from './desired.js';
 import { EUCANET_PROTO } from './owner.js';
 import { diffState, prepareDiff, wantedNames, type KernelState } from './diff.js';
 import { diffNft, prepareNftPairs, readOwned } from './nft-diff.js';
+import { DeferredNftSink } from './nft-recorder.js';
 import { fdbLinks, foreignObjects, type Foreign, type OwnerScope } from './owner.js';
 import type { Delta } from './delta.js';
 import { planChanged } from './partial.js';
@@ -71,10 +72,15 @@ export async function readKernelState(h: Session, want: DesiredState, scope?: Ow
   // filtered by the kernel (none at all without such links), asked as soon as
   // the links are known, alongside the address and route dumps.
   // The links, addresses and routes: three dumps in one exchange.
-  const [linkMsgs, addressMsgs, routeMsgs] = await h.rtnl.dumps([new LinkDumpRequest(), new AddressDumpRequest(0, 0), routeDump(routeFilter)]);
+  // The link dump is the long one: the addresses and routes are dumped beside
+  // it on a second connection, and decoded while the kernel still fills the links.
+  const linkRead = h.rtnl.dumps([new LinkDumpRequest()]);
+  const otherRead = h.rtnlRead.dumps([new AddressDumpRequest(0, 0), routeDump(routeFilter)]).then(([a, r]) => ({
+    addresses: addressesOf(a),
+    routes: routesOf(r, routeFilter),
+  }));
+  const [[linkMsgs], { addresses, routes }] = await Promise.all([linkRead, otherRead]);
   const links = linksOf(linkMsgs);
-  const addresses = addressesOf(addressMsgs);
-  const routes = routesOf(routeMsgs, routeFilter);
   const fdbOf = fdbLinks(links, scope);
   const fdb = (await Promise.all(fdbOf.map((l) => listFdb(h, { dev: l.index })))).flat();
   const sysctls: Record<string, string> = {};
@@ -96,13 +102,13 @@ export async function plan(h: Session, want: DesiredState, opts: PlanOptions = {
   // The nftables reads go over their own socket, so they overlap the
   // rtnetlink dumps. The generation is read first: if another process changes
   // the ruleset after it, the kernel refuses our batch (ERESTART) and we plan again.
-  const nftRead = readOwned(h.nft, keep).then((cur) => ({ genid: cur.genid, cur }));
+  const nftRead = readOwned(h.nft, keep);
   const kernelRead = readKernelState(h, want, scope);
   // Both exchanges are in the kernel's hands now (netlink/socket.ts starts an
   // exchange at once on an idle connection): the desired side of the diff is
   // computed meanwhile.
   const nftWant = want.nft ?? { tables: [], chains: [], sets: [], rules: [] };
-  let prep, wantPairs;
+  let prep, wantPairs: ReturnType<typeof prepareNftPairs>;
   try {
     prep = prepareDiff(want);
     wantPairs = prepareNftPairs(nftWant);
@@ -111,7 +117,21 @@ export async function plan(h: Session, want: DesiredState, opts: PlanOptions = {
     await Promise.allSettled([kernelRead, nftRead]);
     throw err;
   }
-  const [cur, { genid, cur: nftCur }] = await Promise.all([kernelRead, nftRead]);
+  // The nftables diff is made as soon as they are read, while the kernel still
+  // fills the link dump (the longest read), and added to the transaction after
+  // the rtnetlink ops; an error it throws is thrown where it always was, after
+  // the rtnetlink diff's.
+  const nftDiff = nftRead.then((cur) => {
+    const sink = new DeferredNftSink();
+    let error: { thrown: unknown } | undefined;
+    try {
+      if (cur.tables.length || nftWant.tables.length) diffNft(cur, nftWant, sink, wantPairs);
+    } catch (thrown) {
+      error = { thrown };
+    }
+    return { cur, sink, error };
+  });
+  const [cur, { cur: nftCur, sink: nftOps, error: nftError }] = await Promise.all([kernelRead, nftDiff]);
   phase('reads');
   const d = diffState(cur, want, scope, undefined, prep, opts.releaseTaps);
   const foreign: Foreign[] = [];
@@ -126,9 +146,10 @@ export async function plan(h: Session, want: DesiredState, opts: PlanOptions = {
   for (const op of d.removals) removals.add(op);
   const changes = new Transaction(h);
   for (const op of d.changes) changes.add(op);
-  if (nftCur.tables.length || nftWant.tables.length) diffNft(nftCur, nftWant, changes.nft, wantPairs);
+  if (nftError) throw nftError.thrown;
+  if (nftOps.length) nftOps.replay(changes.nft);
   phase('diff');
-  return { removals, changes, size: removals.size + changes.size, genid, foreign, ...(d.released ? { released: d.released } : {}) };
+  return { removals, changes, size: removals.size + changes.size, genid: nftCur.genid, foreign, ...(d.released ? { released: d.released } : {}) };
 }
 
 /**

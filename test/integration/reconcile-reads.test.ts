@@ -78,4 +78,24 @@ describe.skipIf(!isRoot)('the re-apply reads (root)', () => {
       expect(fds() - before).toBeLessThanOrEqual(3);
     });
   });
+  it("a desired nftables table that is not eucanet's fails the plan, naming it, with nothing changed", async () => {
+    await withNetns(async (ns) => {
+      const h = open({ netns: ns });
+      try {
+        await reconcile(h, want);
+        const before = nsExec(ns, 'nft', ['list', 'ruleset']);
+        const bad: DesiredState = {
+          ...want,
+          links: [...(want.links ?? []), { kind: 'bridge', name: 'eucabr11', up: true }],
+          nft: { ...want.nft!, tables: [...want.nft!.tables, { family: 'ip', name: 'filter' }] },
+        };
+        await expect(reconcile(h, bad)).rejects.toThrow(/nft\.tables "filter"/);
+        expect(nsExec(ns, 'nft', ['list', 'ruleset'])).toBe(before);
+        expect(() => nsExec(ns, 'ip', ['link', 'show', 'eucabr11'])).toThrow();
+        expect((await plan(h, want)).size).toBe(0);
+      } finally {
+        h.close();
+      }
+    });
+  });
 });
