@@ -32,6 +32,7 @@ import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { dropSysctlRecordsOf } from '../dist/managed/sysctl-record.js';
 import { Agent } from '../dist/agent/agent.js';
 import { StoreSource } from '../dist/agent/store-source.js';
 import { authorize, revoke, runInstance, terminateInstance, allocateAddress, associateAddress, disassociateAddress } from '../dist/managed/ops/index.js';
@@ -421,6 +422,7 @@ async function oneSize(n) {
     for (const ns of [cc, nc])
       try {
         ip('netns', 'del', ns);
+        dropSysctlRecordsOf(ns);
       } catch {
         /* gone */
       }

@@ -11,6 +11,7 @@ import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSyn
 import { createInterface } from 'node:readline';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { dropSysctlRecordsOf } from '../dist/managed/sysctl-record.js';
 import { authorize, revoke, runInstance, terminateInstance } from '../dist/managed/ops/index.js';
 import { FileStore } from '../dist/store/file.js';
 import { update } from '../dist/store/update.js';
@@ -55,6 +56,7 @@ async function cleanup() {
   await store.close();
   try {
     ip('netns', 'del', ns);
+    dropSysctlRecordsOf(ns);
   } catch {
     /* already gone */
   }

@@ -14,6 +14,7 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { rmSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
+import { dropSysctlRecordsOf } from '../dist/managed/sysctl-record.js';
 import { allocate } from '../dist/managed/allocate.js';
 import { applyRole } from '../dist/managed/apply.js';
 import { authorize, revoke, runInstance, terminateInstance } from '../dist/managed/ops/index.js';
@@ -102,6 +103,7 @@ async function cleanup() {
   cleaned = true;
   if (dnsmasq) spawnSync('kill', [String(dnsmasq)]);
   spawnSync('ip', ['netns', 'del', ns]);
+  dropSysctlRecordsOf(ns);
   rmSync(`/run/eucanet/${ns}`, { recursive: true, force: true });
   await writer.close();
   await agentStore.close();

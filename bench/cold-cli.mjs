@@ -24,6 +24,7 @@ import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, w
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { dropSysctlRecordsOf } from '../dist/managed/sysctl-record.js';
 import { PREFIX } from './lib/ns.mjs';
 import { median, round } from './lib/stats.mjs';
 
@@ -120,7 +121,10 @@ process.on('exit', () => {
 
 /** @param {{ nc: string, cc: string }} h */
 function removeHosts(h) {
-  for (const ns of [h.nc, h.cc]) spawnSync('ip', ['netns', 'del', ns]);
+  for (const ns of [h.nc, h.cc]) {
+    spawnSync('ip', ['netns', 'del', ns]);
+    dropSysctlRecordsOf(ns);
+  }
 }
 
 /**

@@ -34,6 +34,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { authorize, finish, revoke, runInstance, terminateInstance } from '../dist/managed/ops/index.js';
+import { dropSysctlRecordsOf } from '../dist/managed/sysctl-record.js';
 import { EtcdStore } from '../dist/store/etcd.js';
 import { StatusWatch } from '../dist/store/etcd-status-watch.js';
 import { statePrefix } from '../dist/store/etcd-layout.js';
@@ -307,6 +308,7 @@ async function coldStart(url, watch, rev, file, host, run, cli = CLI) {
       killDnsmasqOf(ns);
       spawnSync('ip', ['netns', 'del', ns]);
       rmSync(`/run/eucanet/${ns}`, { recursive: true, force: true });
+      dropSysctlRecordsOf(ns);
     }
     // The kernel dismantles a deleted namespace later, in its cleanup work, holding the RTNL lock while it
     // unregisters the bridges and VXLAN devices: the next run's first request (the agent's, which goes first)
@@ -567,6 +569,7 @@ async function main() {
       killDnsmasqOf(ns);
       spawnSync('ip', ['netns', 'del', ns]);
       rmSync(`/run/eucanet/${ns}`, { recursive: true, force: true });
+      dropSysctlRecordsOf(ns);
     }
     await store.close();
     await etcd.stop();

@@ -24,6 +24,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { allocateAddress, associateAddress, authorize, disassociateAddress, revoke, runInstance, terminateInstance } from '../dist/managed/ops/index.js';
+import { dropSysctlRecordsOf } from '../dist/managed/sysctl-record.js';
 import { EtcdStore } from '../dist/store/etcd.js';
 import { StatusWatch } from '../dist/store/etcd-status-watch.js';
 import { update } from '../dist/store/update.js';
@@ -198,4 +199,5 @@ try {
   execFileSync('ip', ['netns', 'del', ns], { stdio: 'ignore' });
   rmSync(dir, { recursive: true, force: true });
   rmSync(`/run/eucanet/${ns}`, { recursive: true, force: true });
+  dropSysctlRecordsOf(ns);
 }

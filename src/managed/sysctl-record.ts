@@ -135,6 +135,30 @@ function pruneStale(dir: string, keep: string): void {
   }
 }
 
+/**
+ * Removes the records of the named namespace `name`, deleted (or about to
+ * be) without a `down`: tests and benchmarks that make namespaces call it as
+ * they remove them. The next record made would prune them (pruneStale);
+ * this leaves none behind meanwhile.
+ */
+export function dropSysctlRecordsOf(name: string, dir = SYSCTL_RECORD_DIR): void {
+  let files: string[];
+  try {
+    files = readdirSync(dir);
+  } catch {
+    return;
+  }
+  for (const f of files) {
+    if (!/^netns-\d+\.json$/.test(f)) continue;
+    const file = join(dir, f);
+    try {
+      if ((JSON.parse(readFileSync(file, 'utf8')) as Record_).netns === name) unlinkSync(file);
+    } catch {
+      // unreadable or already gone
+    }
+  }
+}
+
 export interface SysctlOutcome {
   key: string;
   value: string;

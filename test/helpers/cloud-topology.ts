@@ -20,6 +20,7 @@ import { dhcpServerFor } from '../../src/managed/apply.js';
 import type { AllocatedInstance, AllocatedState } from '../../src/managed/types.js';
 import { dropMulticast, Hosts, prepareHosts } from '../../src/demo/topology.js';
 import { createNetns, deleteNetns, netnsExists } from '../../src/sys/netns.js';
+import { dropSysctlRecordsOf } from '../../src/managed/sysctl-record.js';
 import { Responder as Agent, type ResponderConfig as AgentConfig } from './responders.js';
 import { freshName } from './netns.js';
 
@@ -179,6 +180,7 @@ export class CloudTopology {
     if (this.made.includes(this.cc)) await step(() => dhcpServerFor(this.cc).stop());
     this.hosts.close();
     for (const ns of [...this.made].reverse()) await step(() => netnsExists(ns) && deleteNetns(ns));
+    for (const ns of this.made) dropSysctlRecordsOf(ns);
     this.made.length = 0;
     await step(() => rmSync(`/run/eucanet/${this.cc}`, { recursive: true, force: true }));
     if (errors.length) throw errors[0];

@@ -3,6 +3,7 @@
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { open, type Handle } from '../../src/handle.js';
+import { dropSysctlRecordsOf } from '../../src/managed/sysctl-record.js';
 import { addon } from '../../src/native.js';
 import { openNft, type Nft } from '../../src/nft/nft.js';
 
@@ -21,6 +22,8 @@ export async function withNetns<T>(fn: (name: string) => Promise<T> | T, prefix?
     return await fn(name);
   } finally {
     addon.netnsDelete(name);
+    // An apply in it recorded ip_forward's value for a `down` that never comes.
+    dropSysctlRecordsOf(name);
   }
 }
 

@@ -10,6 +10,7 @@ import { clustersOf } from '../../src/managed/clusters.js';
 import type { AllocatedInstance, AllocatedState } from '../../src/managed/types.js';
 import { Hosts, prepareHosts, UNDERLAY_MTU, wireSwitch } from '../../src/demo/topology.js';
 import { createNetns, deleteNetns, netnsExists } from '../../src/sys/netns.js';
+import { dropSysctlRecordsOf } from '../../src/managed/sysctl-record.js';
 import { freshName } from './netns.js';
 
 /** The demo's: 1500-byte frames plus a VXLAN header (the tunnels between the CCs, and vxlan segments). */
@@ -90,6 +91,7 @@ export class TwoClusters {
   async teardown(): Promise<void> {
     this.hosts.close();
     for (const ns of [...this.made].reverse()) if (netnsExists(ns)) deleteNetns(ns);
+    for (const ns of this.made) dropSysctlRecordsOf(ns);
     this.made.length = 0;
   }
 }

@@ -5,7 +5,7 @@ import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { recordSysctls, restoreSysctls } from '../../src/managed/sysctl-record.js';
+import { dropSysctlRecordsOf, recordSysctls, restoreSysctls } from '../../src/managed/sysctl-record.js';
 import { readSysctl, writeSysctl } from '../../src/sys/sysctl.js';
 import { addon } from '../../src/native.js';
 import { freshName, isRoot, withNetns } from '../helpers/netns.js';
@@ -37,6 +37,27 @@ describe.skipIf(!isRoot)('sysctl records (root)', () => {
         expect(restoreSysctls(ns, [KEY], { dir })).toEqual([{ key: KEY, value: '0', action: 'restored' }]);
         expect(readSysctl(ns, KEY)).toBe('0');
         expect(readdirSync(dir)).toEqual([]);
+      });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+  it("drops the records of one named namespace (a test's or a benchmark's, deleted without `down`), and only those", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'eucanet-sysctl-'));
+    try {
+      await withNetns(async (a) => {
+        await withNetns((b) => {
+          recordSysctls(a, { [KEY]: 1 }, dir);
+          recordSysctls(b, { [KEY]: 1 }, dir);
+          expect(readdirSync(dir)).toHaveLength(2);
+          dropSysctlRecordsOf(b, dir);
+          expect(readdirSync(dir)).toHaveLength(1);
+          // a's record is the one left: down in `a` still restores from it.
+          writeSysctl(a, KEY, '1');
+          expect(restoreSysctls(a, [KEY], { dir })).toEqual([{ key: KEY, value: '0', action: 'restored' }]);
+          dropSysctlRecordsOf(b, dir); // nothing left of b's: no error
+          expect(readdirSync(dir)).toEqual([]);
+        });
       });
     } finally {
       rmSync(dir, { recursive: true, force: true });
