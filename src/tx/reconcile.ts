@@ -68,12 +68,11 @@ export async function readKernelState(h: Session, want: DesiredState, scope?: Ow
   // kernel can leave out the rest: a local route per address otherwise. (A
   // scoped plan reads them all: owners' routes carry several protocol numbers.)
   const routeFilter = want.routes?.length || scoped ? { table: 'all' as const } : { table: 'all' as const, protocol: EUCANET_PROTO };
-  // FDB entries only of the vxlan links eucanet manages them on, one dump each
-  // filtered by the kernel (none at all without such links), asked as soon as
-  // the links are known, alongside the address and route dumps.
-  // The links, addresses and routes: three dumps in one exchange.
-  // The link dump is the long one: the addresses and routes are dumped beside
-  // it on a second connection, and decoded while the kernel still fills the links.
+  // The links, addresses and routes. The link dump is the long one (the
+  // kernel fills every link): the addresses and routes are dumped beside it on
+  // a second connection, and decoded while the kernel still fills the links.
+  // Then the FDB entries, only of the vxlan links eucanet manages them on, one
+  // dump each filtered by the kernel (none at all without such links).
   const linkRead = h.rtnl.dumps([new LinkDumpRequest()]);
   const otherRead = h.rtnlRead.dumps([new AddressDumpRequest(0, 0), routeDump(routeFilter)]).then(([a, r]) => ({
     addresses: addressesOf(a),
