@@ -166,7 +166,7 @@ describe('diffNft against a captured kernel dump', () => {
   it('a deferred sink (plan() diffs nftables before the links are read) replays the same ops in the same order', () => {
     const cur = current();
     const want = same(cur);
-    // Every kind of call the diff makes: tables and chains deleted, a chain flushed and refilled, a map remade and refilled, elements.
+    // Every kind of call the diff makes here: a table deleted, a chain flushed and deleted, a table, chain, rule, set and elements added, elements deleted.
     want.tables = want.tables.filter((t) => t.name === 'eucanet');
     want.tables.push({ family: 'ip', name: 'eucanet-new' });
     want.chains = want.chains.filter((c) => c.table === 'eucanet' && c.name !== 'postrouting');
