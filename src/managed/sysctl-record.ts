@@ -4,20 +4,7 @@
 // inode (the same namespace whether reached by name, path or fd); the first
 // value recorded wins, so a second apply does not record eucanet's own value.
 // /run is a tmpfs: after a reboot there is nothing to restore, and nothing is.
-import {
-  existsSync,
-  lstatSync,
-  mkdirSync,
-  openSync,
-  readFileSync,
-  readdirSync,
-  renameSync,
-  statSync,
-  fstatSync,
-  unlinkSync,
-  writeSync,
-  closeSync,
-} from 'node:fs';
+import { lstatSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, statSync, fstatSync, unlinkSync, writeSync, closeSync } from 'node:fs';
 import { join } from 'node:path';
 import { namedNetnsPath, netnsPath, type Netns } from '../sys/netns-path.js';
 import { readSysctl, writeSysctl } from '../sys/sysctl.js';
@@ -116,22 +103,44 @@ function bornNow(name: string): number | undefined {
   }
 }
 
+/** Each record in `dir` but `skip`, with its file; one unreadable or already gone is passed over. */
+function* records(dir: string, skip?: string): Generator<[string, Record_]> {
+  let files: string[];
+  try {
+    files = readdirSync(dir);
+  } catch {
+    return;
+  }
+  for (const f of files) {
+    const file = join(dir, f);
+    if (file === skip || !/^netns-\d+\.json$/.test(f)) continue;
+    let rec: Record_;
+    try {
+      rec = JSON.parse(readFileSync(file, 'utf8')) as Record_;
+    } catch {
+      continue;
+    }
+    yield [file, rec];
+  }
+}
+
+function unlinkQuietly(file: string): void {
+  try {
+    unlinkSync(file);
+  } catch {
+    // already gone
+  }
+}
+
 /**
  * Removes the records of named namespaces that are gone (deleted without a
  * `down`), or whose name now belongs to a newer namespace: nothing can be
  * restored in them. Records of paths, descriptors and the host are kept.
  */
 function pruneStale(dir: string, keep: string): void {
-  for (const f of readdirSync(dir)) {
-    const file = join(dir, f);
-    if (file === keep || !/^netns-\d+\.json$/.test(f)) continue;
-    try {
-      const rec = JSON.parse(readFileSync(file, 'utf8')) as Record_;
-      if (rec.born === undefined || rec.netns.includes('/')) continue;
-      if (bornNow(rec.netns) !== rec.born) unlinkSync(file);
-    } catch {
-      // unreadable or already gone: left to the next prune
-    }
+  for (const [file, rec] of records(dir, keep)) {
+    if (rec.born === undefined || rec.netns.includes('/')) continue;
+    if (bornNow(rec.netns) !== rec.born) unlinkQuietly(file);
   }
 }
 
@@ -142,21 +151,7 @@ function pruneStale(dir: string, keep: string): void {
  * this leaves none behind meanwhile.
  */
 export function dropSysctlRecordsOf(name: string, dir = SYSCTL_RECORD_DIR): void {
-  let files: string[];
-  try {
-    files = readdirSync(dir);
-  } catch {
-    return;
-  }
-  for (const f of files) {
-    if (!/^netns-\d+\.json$/.test(f)) continue;
-    const file = join(dir, f);
-    try {
-      if ((JSON.parse(readFileSync(file, 'utf8')) as Record_).netns === name) unlinkSync(file);
-    } catch {
-      // unreadable or already gone
-    }
-  }
+  for (const [file, rec] of records(dir)) if (rec.netns === name) unlinkQuietly(file);
 }
 
 export interface SysctlOutcome {
@@ -188,12 +183,6 @@ export function restoreSysctls(netns: Netns, keys: string[], opts: { dryRun?: bo
       out.push({ key, value: r.before, action: 'restored' });
     }
   }
-  if (!opts.dryRun && existsSync(file)) {
-    try {
-      unlinkSync(file);
-    } catch {
-      // already gone
-    }
-  }
+  if (!opts.dryRun) unlinkQuietly(file);
   return out;
 }

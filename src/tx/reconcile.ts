@@ -7,7 +7,6 @@ import type { DesiredState } from './desired.js';
 import { EUCANET_PROTO } from './owner.js';
 import { diffState, prepareDiff, wantedNames, type KernelState } from './diff.js';
 import { diffNft, prepareNftPairs, readOwned } from './nft-diff.js';
-import { DeferredNftSink } from './nft-recorder.js';
 import { fdbLinks, foreignObjects, type Foreign, type OwnerScope } from './owner.js';
 import type { Delta } from './delta.js';
 import { planChanged } from './partial.js';
@@ -117,20 +116,20 @@ export async function plan(h: Session, want: DesiredState, opts: PlanOptions = {
     throw err;
   }
   // The nftables diff is made as soon as they are read, while the kernel still
-  // fills the link dump (the longest read), and added to the transaction after
-  // the rtnetlink ops; an error it throws is thrown where it always was, after
-  // the rtnetlink diff's.
+  // fills the link dump (the longest read). The batch is apart from the
+  // rtnetlink ops, which are added after; an error the diff throws is thrown
+  // where it always was, after the rtnetlink diff's.
+  const changes = new Transaction(h);
   const nftDiff = nftRead.then((cur) => {
-    const sink = new DeferredNftSink();
     let error: { thrown: unknown } | undefined;
     try {
-      if (cur.tables.length || nftWant.tables.length) diffNft(cur, nftWant, sink, wantPairs);
+      if (cur.tables.length || nftWant.tables.length) diffNft(cur, nftWant, changes.nft, wantPairs);
     } catch (thrown) {
       error = { thrown };
     }
-    return { cur, sink, error };
+    return { cur, error };
   });
-  const [cur, { cur: nftCur, sink: nftOps, error: nftError }] = await Promise.all([kernelRead, nftDiff]);
+  const [cur, { cur: nftCur, error: nftError }] = await Promise.all([kernelRead, nftDiff]);
   phase('reads');
   const d = diffState(cur, want, scope, undefined, prep, opts.releaseTaps);
   const foreign: Foreign[] = [];
@@ -143,10 +142,8 @@ export async function plan(h: Session, want: DesiredState, opts: PlanOptions = {
   }
   const removals = new Transaction(h);
   for (const op of d.removals) removals.add(op);
-  const changes = new Transaction(h);
   for (const op of d.changes) changes.add(op);
   if (nftError) throw nftError.thrown;
-  if (nftOps.length) nftOps.replay(changes.nft);
   phase('diff');
   return { removals, changes, size: removals.size + changes.size, genid: nftCur.genid, foreign, ...(d.released ? { released: d.released } : {}) };
 }
