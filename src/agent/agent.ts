@@ -419,7 +419,9 @@ export class Agent extends EventEmitter<AgentEvents> {
         phase('agent: released taps deleted');
       });
     const out = this.applyVersion(version, state, q.r);
-    return q.via === 'peers' ? { ...out, peers: true } : q.via === 'own' ? { ...out, own: true } : { ...out, instances: true };
+    if (q.via === 'peers') return { ...out, peers: true };
+    if (q.via === 'own') return { ...out, own: true };
+    return q.via === 'rules' ? { ...out, rules: true } : { ...out, instances: true };
   }
 
   private recordOnly(version: string, state: AllocatedState): Omit<SyncResult, 'seq' | 'trigger' | 'triggers'> {

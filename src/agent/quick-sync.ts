@@ -4,7 +4,8 @@
 // different only by instances, whose entries are then sent as they are: on a
 // node, other nodes' instances of the groups it carries (peer-sync.ts: FDB
 // entries); on the CC, instances added or removed without a public address
-// (cc-sync.ts: FDB entries and DHCP hosts); on a node, its own instances
+// (cc-sync.ts: FDB entries and DHCP hosts); on the CC, groups whose ingress
+// rules alone changed (cc-rules-sync.ts: their chains); on a node, its own instances
 // added or removed (nc-sync.ts: their ports and anti-spoofing set elements,
 // with the FDB entries of others changed with them). What to do with the outcome (the
 // applied version, the snapshot, the failure that makes the next sync a full
@@ -14,8 +15,9 @@ import type { Handle } from '../handle.js';
 import type { DhcpOptions } from '../managed/apply-dhcp.js';
 import type { AppliedSnapshot } from '../managed/apply-snapshot.js';
 import type { Role } from '../managed/roles/index.js';
-import type { AllocatedState } from '../managed/types.js';
+import type { AllocatedGroup, AllocatedState } from '../managed/types.js';
 import type { Netns } from '../sys/netns-path.js';
+import { syncCcRules } from './cc-rules-sync.js';
 import { syncCcInstances, type CcSync } from './cc-sync.js';
 import type { KnownInterfaces } from './known-interfaces.js';
 import { syncNcInstances, type NcSync } from './nc-sync.js';
@@ -38,7 +40,7 @@ export interface QuickContext {
 
 /**
  * - `same`: nothing to send (record the version as applied);
- * - `sent`: the change was sent (`r`: what peer-sync.ts, cc-sync.ts or nc-sync.ts applied);
+ * - `sent`: the change was sent (`r`: what peer-sync.ts, cc-sync.ts, cc-rules-sync.ts or nc-sync.ts applied);
  * - `failed`: it was rolled back (`error`): the snapshot is no longer the
  *   kernel's, and a full reconcile follows at once.
  */
@@ -46,6 +48,7 @@ export type QuickOutcome =
   | { kind: 'same' }
   | { kind: 'sent'; via: 'peers'; r: PeerSync }
   | { kind: 'sent'; via: 'instances'; r: CcSync }
+  | { kind: 'sent'; via: 'rules'; r: CcSync }
   | { kind: 'sent'; via: 'own'; r: NcSync }
   | { kind: 'failed'; error: string };
 
@@ -54,6 +57,7 @@ export async function quickSync(c: QuickContext, next: AllocatedState): Promise<
   const v = versionChange(c.applied, next, c.role);
   if (v.kind === 'same') return { kind: 'same' };
   if (v.kind === 'instances' && c.role.role === 'cc') return quickCc(c, next, v.instances);
+  if (v.kind === 'rules' && c.role.role === 'cc') return quickRules(c, next, v.groups);
   if (v.kind === 'own' && c.role.role === 'nc') return quickOwn(c, next, c.role.node, v.instances);
   if (v.kind !== 'peers' || c.role.role !== 'nc') return undefined;
   // The interfaces known, the VXLAN devices among them after a peer sync: trusted only while link events are watched.
@@ -81,6 +85,18 @@ async function quickCc(c: QuickContext, next: AllocatedState, change: Parameters
     return r ? { kind: 'sent', via: 'instances', r } : undefined;
   } catch (err) {
     // A version DHCP's checks refuse (nothing sent): the full apply refuses it too, naming the field.
+    if (err instanceof ValidationError) return undefined;
+    return { kind: 'failed', error: oneLine(err) };
+  }
+}
+
+/** The CC's rules-only sync (cc-rules-sync.ts). */
+async function quickRules(c: QuickContext, next: AllocatedState, groups: AllocatedGroup[]): Promise<QuickOutcome | undefined> {
+  try {
+    const r = await syncCcRules(c.handle(), c.snapshot, next, groups);
+    return r ? { kind: 'sent', via: 'rules', r } : undefined;
+  } catch (err) {
+    // A rule the plan refuses (an unknown source group; nothing sent): the full apply refuses it too, naming the field.
     if (err instanceof ValidationError) return undefined;
     return { kind: 'failed', error: oneLine(err) };
   }

@@ -27,7 +27,9 @@
 // version is the same plan unless a node gained its first instance of a group
 // the node carries or lost its last (the flood lists). To a CC, whose plan reads
 // nearly everything, it says `instances` for a version that differs only by
-// instances added or removed without a public address (cc-sync.ts).
+// instances added or removed without a public address (cc-sync.ts), and
+// `rules` for one that differs only by some groups' ingress rules (an
+// authorize, a revoke: cc-rules-sync.ts).
 import type { Role } from '../managed/roles/index.js';
 import { carriedAlso, carriedBy, vxlanFloodOf, vxlanMacsOf } from '../managed/roles/flood.js';
 import { groupKey, type AllocatedGroup, type AllocatedInstance, type AllocatedState } from '../managed/types.js';
@@ -74,8 +76,8 @@ function sameList<T>(a: readonly T[], b: readonly T[], eq: (x: T, y: T) => boole
   return true;
 }
 
-/** A group as an NC's plan reads it: everything but its rules. */
-const sameGroupForNc = (x: AllocatedGroup, y: AllocatedGroup) => sameJson({ ...x, rules: 0 }, { ...y, rules: 0 });
+/** A group but its rules: all an NC's plan reads of it (the rules are the CC's firewall). */
+const sameGroupButRules = (x: AllocatedGroup, y: AllocatedGroup) => sameJson({ ...x, rules: 0 }, { ...y, rules: 0 });
 
 /** An instance as its own node's plan reads it: everything but its public address (the CC's NAT). */
 const sameOwnForNc = (x: AllocatedInstance, y: AllocatedInstance) => sameJson({ ...x, publicIp: 0 }, { ...y, publicIp: 0 });
@@ -136,7 +138,7 @@ function readsOf(prev: AllocatedState, next: AllocatedState, node: string): Read
   const peers: Peers = !hosted.size ? 'none' : seg === 'none' ? 'all' : unicast ? 'group' : 'none';
   if (!hosted.size) return { node, hosted, peers };
   const carried = (g: AllocatedGroup) => hosted.has(groupKey(g));
-  return sameList(pick(prev.groups, carried), pick(next.groups, carried), sameGroupForNc) ? { node, hosted, peers } : undefined;
+  return sameList(pick(prev.groups, carried), pick(next.groups, carried), sameGroupButRules) ? { node, hosted, peers } : undefined;
 }
 
 /**
@@ -167,12 +169,13 @@ export interface PeerChange {
  * own instances differ too, with VLAN or VXLAN segments (`own`: its own
  * instances and the others of the groups it carries that differ, at most
  * `max`: managed/nc-instances.ts, which declines when the groups it carries
- * change); or `maybe`.
+ * change); to a CC, `instances` or `rules` (ccChange); or `maybe`.
  */
 export type VersionChange =
   | { kind: 'same' }
   | { kind: 'peers'; peers: PeerChange }
   | { kind: 'instances'; instances: PeerChange }
+  | { kind: 'rules'; groups: AllocatedGroup[] }
   | { kind: 'own'; instances: PeerChange }
   | { kind: 'maybe' };
 
@@ -205,21 +208,46 @@ function sameCarriers(prev: AllocatedState, next: AllocatedState, ch: PeerChange
   return true;
 }
 
-/** The top-level key that, alone changed, may leave a CC's plan different only by instances. */
-const CC_INSTANCES = new Set(['instances']);
+/** The top-level lists a CC's plan may differ by alone: its instances (cc-sync.ts), its groups' rules (cc-rules-sync.ts). */
+const CC_LISTS = new Set(['instances', 'groups']);
 
 /**
- * What a new version is to a CC (`instances`: cc-sync.ts): the same settings
- * and groups (with their rules), and instances only added or removed (a
+ * What a new version is to a CC: the same settings and, either, the same
+ * groups (with their rules) and instances only added or removed (a
  * run-instance, a terminate; a changed one is both), at most `max` of them,
  * none with a public address (its address, NAT map elements and conntrack
- * step are left to the full plan). The CC's plan reads instances only for
- * its VXLAN FDB, its public addresses and NAT maps, and its DHCP hosts.
+ * step are left to the full plan): `instances` (cc-sync.ts); or the same
+ * instances and groups that differ only by their rules (an authorize, a
+ * revoke): `rules`, with those groups (cc-rules-sync.ts). The CC's plan reads
+ * instances only for its VXLAN FDB, its public addresses and NAT maps, and
+ * its DHCP hosts; a group's rules only for the group's own chain.
  */
 function ccChange(prev: AllocatedState, next: AllocatedState, max: number): VersionChange {
-  if (!sameSettings(prev, next, CC_INSTANCES)) return MAYBE;
-  const a = prev.instances;
-  const b = next.instances;
+  if (!sameSettings(prev, next, CC_LISTS)) return MAYBE;
+  const rules = rulesChange(prev.groups, next.groups);
+  if (!rules) return MAYBE;
+  const instances = ccInstances(prev.instances, next.instances, max);
+  if (!rules.length) return instances;
+  return instances === SAME ? { kind: 'rules', groups: rules } : MAYBE;
+}
+
+/** The groups of `b` whose rules differ from `a`'s, pairing them by place; undefined when anything else about them differs. */
+function rulesChange(a: readonly AllocatedGroup[], b: readonly AllocatedGroup[]): AllocatedGroup[] | undefined {
+  if (a === b) return [];
+  if (a.length !== b.length) return undefined;
+  const out: AllocatedGroup[] = [];
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i];
+    const y = b[i];
+    if (x === y) continue;
+    if (!sameGroupButRules(x, y)) return undefined;
+    if (!sameJson(x.rules, y.rules)) out.push(y);
+  }
+  return out;
+}
+
+/** The instances of a CC's version: the same, changed only by additions and removals without a public address (at most `max`), or a maybe. */
+function ccInstances(a: readonly AllocatedInstance[], b: readonly AllocatedInstance[], max: number): VersionChange {
   if (a === b) return SAME;
   // The common head and tail (mostly the same objects: allocation keeps unchanged ones) are skipped.
   const same = (x: AllocatedInstance, y: AllocatedInstance) => x === y || sameJson(x, y);

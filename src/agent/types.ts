@@ -75,6 +75,13 @@ export interface SyncResult {
    */
   instances?: true;
   /**
+   * An incremental sync of the CC that the version concerned only through
+   * some groups' ingress rules (an authorize, a revoke): those groups' chains
+   * were read and reconciled, with no preflight and no plan of the role
+   * (agent/cc-rules-sync.ts).
+   */
+  rules?: true;
+  /**
    * An incremental sync of a node that the version concerned through its own
    * instances added or removed (and other nodes' instances of the groups it
    * carries): their ports, anti-spoofing set elements and FDB entries were

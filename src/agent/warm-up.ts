@@ -6,16 +6,18 @@
 // rule, an instance, a public address: rehearse.ts) planned incrementally as
 // far as the commit and stopped there (applyRole's `rehearse`), each several
 // times (REHEARSALS), until V8 has optimised its path (a node's own
-// run-instance and the CC's: the paths their syncs take, nc-sync.ts and
-// cc-sync.ts, as far as the commit); then, on a node, the
-// versions that are other hosts' business (rehearse.ts unconcernedOf: a rule,
-// another node's instance) judged as its sync judges them. Nothing is
-// sent or written, no sync is reported. A sync requested meanwhile waits at
-// most for the step in progress and stops it, as a new version does; the
-// warm-up is then tried again after the next good sync, a few times at most.
+// run-instance, and the CC's run-instance and rule: the paths their syncs
+// take, nc-sync.ts, cc-sync.ts and cc-rules-sync.ts, as far as the commit);
+// then, on a node, the versions that are other hosts' business (rehearse.ts
+// unconcernedOf: a rule, another node's instance) judged as its sync judges
+// them. Nothing is sent or written, no sync is reported. A sync requested
+// meanwhile waits at most for the step in progress and stops it, as a new
+// version does; the warm-up is then tried again after the next good sync, a
+// few times at most.
 import { applyRole, type AppliedSnapshot, type ApplyOptions } from '../managed/apply.js';
 import type { Role } from '../managed/roles/index.js';
 import type { AllocatedState } from '../managed/types.js';
+import { syncCcRules } from './cc-rules-sync.js';
 import { syncCcInstances } from './cc-sync.js';
 import { syncNcInstances } from './nc-sync.js';
 import { planMayChange, versionChange } from './relevance.js';
@@ -159,15 +161,16 @@ export class WarmUp {
 }
 
 /**
- * An instance-only version rehearsed on the path its sync takes, as far as
- * the commit: a node's own instances (nc-sync.ts), the CC's instances
- * (cc-sync.ts); false when that path is not the one (the full plan is then
- * rehearsed).
+ * An instance-only or rules-only version rehearsed on the path its sync
+ * takes, as far as the commit: a node's own instances (nc-sync.ts), the CC's
+ * instances (cc-sync.ts) or rules (cc-rules-sync.ts); false when that path is
+ * not the one (the full plan is then rehearsed).
  */
 async function rehearseQuick(prev: AllocatedState, next: AllocatedState, role: Role, previous: AppliedSnapshot, opts: ApplyOptions): Promise<boolean> {
   if (!opts.handle) return false;
   const v = versionChange(prev, next, role);
   if (v.kind === 'own' && role.role === 'nc') return (await syncNcInstances(opts.handle, previous, prev, next, role.node, v.instances, true)) !== undefined;
+  if (v.kind === 'rules' && role.role === 'cc') return (await syncCcRules(opts.handle, previous, next, v.groups, true)) !== undefined;
   if (v.kind !== 'instances' || role.role !== 'cc') return false;
   const where = { ...(opts.netns !== undefined ? { netns: opts.netns } : {}), ...(opts.dhcpOptions ? { dhcpOptions: opts.dhcpOptions } : {}) };
   return (await syncCcInstances(opts.handle, previous, prev, next, role.cluster, v.instances, { ...where, rehearse: true })) !== undefined;

@@ -259,6 +259,20 @@ export function deltaOf(prev: DesiredState, next: DesiredState): Delta {
   };
 }
 
+/** A delta in which nothing differs: a quick sync sets its own sections on it (fdb-delta.ts, managed/cc-rules.ts). */
+export function emptyDelta(): Delta {
+  return {
+    links: false,
+    linkNames: new Set(),
+    ports: new Set(),
+    addresses: false,
+    routes: false,
+    fdb: false,
+    sysctls: [],
+    nft: { whole: false, chains: new Set(), sets: new Map() },
+  };
+}
+
 /** True when nothing differs. */
 export function isEmptyDelta(d: Delta): boolean {
   return !d.links && !d.ports.size && !d.addresses && !d.routes && !d.fdb && !d.sysctls.length && !d.nft.whole && !d.nft.chains.size && !d.nft.sets.size;

@@ -2,7 +2,7 @@
 // a version that changes only FDB entries, given as the entries to add and
 // delete, and the desired FDB with them made. Pure.
 import type { FdbSpec } from '../rtnl/fdb.js';
-import { sameValue, type Delta } from './delta.js';
+import { emptyDelta, sameValue, type Delta } from './delta.js';
 
 /**
  * The delta of a version that changes only FDB entries, by `change` (the NC
@@ -10,17 +10,7 @@ import { sameValue, type Delta } from './delta.js';
  */
 export function fdbOnlyDelta(change: { add: FdbSpec[]; del: FdbSpec[] }): Delta {
   const fdb = change.add.length + change.del.length > 0;
-  return {
-    links: false,
-    linkNames: new Set(),
-    ports: new Set(),
-    addresses: false,
-    routes: false,
-    fdb,
-    ...(fdb ? { fdbChange: change } : {}),
-    sysctls: [],
-    nft: { whole: false, chains: new Set(), sets: new Map() },
-  };
+  return { ...emptyDelta(), fdb, ...(fdb ? { fdbChange: change } : {}) };
 }
 
 /**

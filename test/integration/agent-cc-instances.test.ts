@@ -12,18 +12,12 @@ import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it, vi } from 'vitest';
-import { Agent } from '../../src/agent/agent.js';
-import { StoreSource } from '../../src/agent/store-source.js';
-import type { SyncResult } from '../../src/agent/types.js';
 import { runInstance, terminateInstance } from '../../src/managed/ops/index.js';
-import type { OpResult } from '../../src/managed/ops/result.js';
-import type { State } from '../../src/managed/types.js';
 import { NetlinkConnection } from '../../src/netlink/socket.js';
-import { FileStore } from '../../src/store/file.js';
-import { writeFileAtomic } from '../../src/util/file.js';
-import { fdbOf, kernelOf, writeAndSync } from '../helpers/agent-kernel.js';
+import { withCc as ccIn, fullFindsNothing, write, type Cc } from '../helpers/agent-cc.js';
+import { fdbOf } from '../helpers/agent-kernel.js';
 import { repoRoot } from '../helpers/cli.js';
-import { isRoot, nsExec, withNetns } from '../helpers/netns.js';
+import { isRoot, nsExec } from '../helpers/netns.js';
 
 if (!isRoot) console.warn('test/integration/agent-cc-instances.test.ts: skipped, needs root');
 
@@ -32,61 +26,7 @@ chmodSync(dir, 0o711); // dnsmasq re-reads its hosts file as nobody
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const seed = JSON.parse(readFileSync(join(repoRoot, 'examples/seed.json'), 'utf8'));
 const cloud = { ...seed, segmentation: 'vxlan', vxlanMacs: 'static', nodes: { ...seed.nodes, nc3: { privateInterface: 'eth0', underlay: '10.0.0.13/24' } } };
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-interface Cc {
-  store: FileStore;
-  agent: Agent;
-  ns: string;
-  seen: SyncResult[];
-  stateDir: string;
-}
-
-async function withCc(fn: (cc: Cc) => Promise<void>): Promise<void> {
-  const file = join(dir, `cloud-${Math.random().toString(16).slice(2)}.json`);
-  await writeFileAtomic(file, JSON.stringify(cloud));
-  const store = new FileStore(file);
-  await withNetns(async (ns) => {
-    nsExec(ns, 'ip', ['link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', 'eth1']);
-    const stateDir = join(dir, `dhcp-${ns}`);
-    // (No warm-up: its rehearsals read the kernel, and the fast syncs must be seen reading nothing.)
-    const agent = new Agent({
-      role: { role: 'cc' },
-      netns: ns,
-      source: new StoreSource(store),
-      drift: false,
-      resyncSeconds: 0,
-      dhcpOptions: { stateDir },
-      warmUp: false,
-    });
-    const seen: SyncResult[] = [];
-    let dnsmasq: number | undefined;
-    agent.on('sync', (r) => {
-      seen.push(r);
-      dnsmasq = r.dnsmasqPid ?? dnsmasq;
-    });
-    try {
-      expect(await agent.start()).toMatchObject({ result: 'ok', mode: 'full', dhcp: 'start' });
-      await fn({ store, agent, ns, seen, stateDir });
-    } finally {
-      await agent.stop();
-      if (dnsmasq !== undefined) process.kill(dnsmasq, 'SIGTERM');
-    }
-  }, 'euccin');
-  await store.close();
-}
-
-/** Writes an operation and resolves with the agent's sync of it. */
-const write = (cc: Cc, op: (s: State) => OpResult): Promise<SyncResult> => writeAndSync(cc.store, cc.seen, op);
-
-/** A full apply of the version in hand: nothing to send, dnsmasq's files as it would write them, the kernel as it was. */
-async function fullFindsNothing(cc: Cc, what: string): Promise<void> {
-  await sleep(300); // DHCP's step after the sync (the hosts file rewritten, or a reload after a removal)
-  const before = kernelOf(cc.ns);
-  const r = await cc.agent.sync('sighup');
-  expect(r, `${what}: a full apply after the fast one`).toMatchObject({ result: 'ok', mode: 'full', ops: 0, dhcp: 'unchanged' });
-  expect(kernelOf(cc.ns), `${what}: the kernel after a full apply`).toEqual(before);
-}
+const withCc = (fn: (cc: Cc) => Promise<void>) => ccIn(dir, cloud, 'euccin', fn);
 
 /** The lines of dnsmasq's hosts file that are hosts (MAC,address[,hostname]). */
 const hostsOf = (cc: Cc) =>

@@ -92,6 +92,21 @@ function groupPart(state: AllocatedState, g: AllocatedGroup, blocks: () => Map<s
   return part;
 }
 
+/** Every group's block by key, made only when asked for (a rule names a source group). */
+function blocksOf(state: AllocatedState): () => Map<string, string> {
+  let byKey: Map<string, string> | undefined;
+  return () => (byKey ??= new Map(state.groups.map((g) => [groupKey(g), groupNet(g).cidr])));
+}
+
+/**
+ * The ingress rules of group `g` (one of `state`'s groups), in its chain, as
+ * ccNft makes them: the same frozen objects for a group object they were
+ * made for (the CC agent's rules-only sync: agent/cc-rules-sync.ts).
+ */
+export function groupIngress(state: AllocatedState, g: AllocatedGroup): readonly RuleSpec[] {
+  return groupPart(state, g, blocksOf(state)).ingress;
+}
+
 export function ccNft(state: AllocatedState): DesiredNft {
   const subnet = state.subnet;
   const pub2priv: Array<readonly [string, string]> = [];
@@ -105,9 +120,7 @@ export function ccNft(state: AllocatedState): DesiredNft {
     { family: F, table: T, name: 'pub2priv', key: 'ipv4_addr', data: 'ipv4_addr', elements: pub2priv },
     { family: F, table: T, name: 'priv2pub', key: 'ipv4_addr', data: 'ipv4_addr', elements: priv2pub },
   ];
-  // Every group's block by key, made only when a rule names a source group.
-  let byKey: Map<string, string> | undefined;
-  const blocks = () => (byKey ??= new Map(state.groups.map((g) => [groupKey(g), groupNet(g).cidr])));
+  const blocks = blocksOf(state);
   const parts = state.groups.map((g) => groupPart(state, g, blocks));
   const chains: Chain[] = [
     chain('prerouting', { type: 'nat', hook: 'prerouting', priority: -100, policy: 'accept' }),
