@@ -2,32 +2,28 @@
 // revoke. A version that differs for the CC only by some groups' ingress
 // rules (relevance.ts versionChange `rules`) changes those groups' chains
 // alone (managed/cc-rules.ts): no preflight, no plan of the role, no NAT maps
-// or DHCP hosts made again. The chains are read from the kernel and
-// reconciled as an incremental apply reconciles a changed chain (the same
-// reconcile, with `only` those chains), under the same ownership check. The
-// snapshot kept for the next sync is the last one with the new desired state:
-// the NAT maps, the conntrack step's key and the DHCP networks stay those of
-// the last apply, as such a version leaves them. A failure is rolled back like
-// any commit, and the agent falls back to a full reconcile.
+// or DHCP hosts made again, and nothing read. Each chain is flushed and
+// filled with its new rules in one nftables batch, which the kernel applies
+// whole or not at all: a chain someone changed meanwhile comes out as
+// planned, and one that is gone fails the batch (ENOENT), after which the
+// agent reconciles in full. The snapshot kept for the next sync is the last
+// one with the new desired state: the NAT maps, the conntrack step's key and
+// the DHCP networks stay those of the last apply, as such a version leaves
+// them.
 import type { Handle } from '../handle.js';
 import type { AppliedSnapshot } from '../managed/apply-snapshot.js';
 import { ccRulesChange } from '../managed/cc-rules.js';
-import { checkRoleConflict, ownerNames } from '../managed/ownership.js';
-import { roleScope } from '../managed/roles/index.js';
+import { CC_TABLE } from '../managed/roles/index.js';
 import type { AllocatedGroup, AllocatedState } from '../managed/types.js';
-import { reconcile } from '../tx/reconcile.js';
 import { phase } from '../util/phases.js';
 import type { CcSync } from './cc-sync.js';
-
-/** Thrown by a rehearsal's plan hook: its reconcile stops before the commit. */
-const REHEARSED = new Error('rehearsal: stopped before the commit');
 
 /**
  * Applies a rules-only version to the CC, whose last sync left `snapshot`:
  * `groups` are the groups of `next` whose rules changed. Undefined when the
  * snapshot's plan lacks one of their chains (the caller plans in full). A
- * rehearsal (`rehearse`: the agent's warm-up) reads and diffs the chains and
- * stops before the commit: nothing is sent.
+ * rehearsal (`rehearse`: the agent's warm-up) makes the batch and stops
+ * there: nothing is sent.
  */
 export async function syncCcRules(
   h: Handle,
@@ -38,20 +34,12 @@ export async function syncCcRules(
 ): Promise<CcSync | undefined> {
   const c = ccRulesChange(snapshot.desired, next, groups);
   if (!c) return undefined;
+  const tx = h.transaction();
+  for (const name of c.chains) tx.nft.flushChain({ family: 'ip', table: CC_TABLE, name });
+  for (const r of c.rules) tx.nft.addRule(r);
   phase('plan');
-  try {
-    const r = await reconcile(h, c.desired, {
-      scope: roleScope('cc', false),
-      ...ownerNames,
-      only: c.delta,
-      onPlan: (p) => {
-        checkRoleConflict('cc', p, false);
-        if (rehearse) throw REHEARSED;
-      },
-    });
-    return { desired: c.desired, delta: c.delta, ops: r.ops, snapshot: { ...snapshot, desired: c.desired } };
-  } catch (err) {
-    if (err === REHEARSED) return { desired: c.desired, delta: c.delta, ops: 0, snapshot };
-    throw err;
-  }
+  if (rehearse) return { desired: c.desired, delta: c.delta, ops: 0, snapshot };
+  const stats = await tx.commit();
+  phase('commit');
+  return { desired: c.desired, delta: c.delta, ops: stats.nftMessages, snapshot: { ...snapshot, desired: c.desired } };
 }

@@ -13,26 +13,32 @@ import { groupIngress } from './roles/firewall.js';
 import { CC_TABLE } from './roles/names.js';
 import { groupChain, type AllocatedGroup, type AllocatedState } from './types.js';
 
+export interface CcRulesChange {
+  /** The CC's desired state with the new rules. */
+  desired: DesiredState;
+  /** Its delta from the last: those chains. */
+  delta: Delta;
+  /** The chains whose rules are made again (in table ip eucanet), and their new rules, in order. */
+  chains: string[];
+  rules: RuleSpec[];
+}
+
 /**
  * `desired` (the CC's last plan) with the rules of `groups` (groups of `next`
  * whose rules alone changed) made from `next`, and the delta of their chains;
  * undefined when `desired` has no chain of one of them (the caller plans in
  * full). A rule naming an unknown source group throws its ValidationError.
  */
-export function ccRulesChange(
-  desired: DesiredState,
-  next: AllocatedState,
-  groups: readonly AllocatedGroup[],
-): { desired: DesiredState; delta: Delta } | undefined {
+export function ccRulesChange(desired: DesiredState, next: AllocatedState, groups: readonly AllocatedGroup[]): CcRulesChange | undefined {
   const nft = desired.nft;
   if (!nft) return undefined;
   const ours = (c: { family: string; table: string }) => c.family === 'ip' && c.table === CC_TABLE;
   const chains = new Set(groups.map(groupChain));
   for (const name of chains) if (!nft.chains.some((c) => ours(c) && c.name === name)) return undefined;
-  // The other chains' rules as they were (a delta compares rules chain by chain: their order across chains is not read).
-  const rules: RuleSpec[] = nft.rules.filter((r) => !(ours(r) && chains.has(r.chain)));
-  for (const g of groups) rules.push(...groupIngress(next, g));
+  const made = groups.flatMap((g) => groupIngress(next, g));
+  // The other chains' rules as they were, then the new ones (a delta compares rules chain by chain: their order across chains is not read).
+  const rules = [...nft.rules.filter((r) => !(ours(r) && chains.has(r.chain))), ...made];
   const delta = emptyDelta();
   for (const name of chains) delta.nft.chains.add(`ip ${CC_TABLE} ${name}`);
-  return { desired: { ...desired, nft: { ...nft, rules } }, delta };
+  return { desired: { ...desired, nft: { ...nft, rules } }, delta, chains: [...chains], rules: made };
 }
