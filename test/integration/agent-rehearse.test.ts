@@ -86,8 +86,8 @@ describe.skipIf(!isRoot)("the agent's warm-up rehearsal (root)", () => {
           for (const t0 = Date.now(); !warm.get(nc)!.some((w) => w.done); await sleep(10)) if (Date.now() - t0 > 5000) throw new Error('no warmed-up');
           expect(warm.get(cc)!.at(-1)).toMatchObject({ done: true, rehearsed: cc.rehearsed, judged: [] });
           expect(warm.get(nc)!.at(-1)).toMatchObject({ done: true, rehearsed: nc.rehearsed, judged: nc.judged });
-          // And judged what is other hosts' business as its sync judges it (relevance.ts): a rule, nc2's instance; the CC judges nothing that way.
-          expect(nc.judged).toEqual(Array.from({ length: JUDGEMENTS }, () => ['authorize', 'peer-run-instance']).flat());
+          // And judged what is other hosts' business as its sync judges it (relevance.ts): a rule, nc2's instance; and its own run-instance; the CC judges nothing that way.
+          expect(nc.judged).toEqual(Array.from({ length: JUDGEMENTS }, () => ['authorize', 'peer-run-instance', 'own-run-instance']).flat());
           expect(cc.judged).toEqual([]);
           await sleep(300); // events of the namespaces, if any, judged
           // (A drift sync may follow a start: events of the start itself. None changes anything.)
