@@ -77,8 +77,8 @@ export interface SyncResult {
   /**
    * An incremental sync of the CC that the version concerned only through
    * some groups' ingress rules (an authorize, a revoke): those groups' chains
-   * were read and reconciled, with no preflight and no plan of the role
-   * (agent/cc-rules-sync.ts).
+   * were flushed and filled in one nftables batch, with nothing read, no
+   * preflight and no plan of the role (agent/cc-rules-sync.ts).
    */
   rules?: true;
   /**

@@ -259,7 +259,7 @@ export function deltaOf(prev: DesiredState, next: DesiredState): Delta {
   };
 }
 
-/** A delta in which nothing differs: a quick sync sets its own sections on it (fdb-delta.ts, managed/cc-rules.ts). */
+/** A delta in which nothing differs: a quick sync sets its own sections on it (fdb-delta.ts; the CC agent's rules-only sync). */
 export function emptyDelta(): Delta {
   return {
     links: false,
