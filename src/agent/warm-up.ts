@@ -44,6 +44,27 @@ export const REHEARSALS = 5;
  * compilations, every agent compiling the same functions at once.
  */
 export const JUDGEMENTS = 20;
+/**
+ * Up to this many judgements more, a random number per agent. Every agent
+ * of a fleet hears every version and runs the same code on the same data, so
+ * V8 finds the same functions hot at the same version in all of them: the
+ * ones the judgements did not get optimised were compiled by 30 agents in
+ * one operation (a fleet traced with --trace-opt: 34 to 60 TurboFan
+ * compilations in each of the slowest operations, `sameSettings` in 58
+ * agents' one revoke; the other operations, 0 to 4), 200 to 330 ms of CPU on
+ * 2 cores while the statuses waited. With a count drawn per agent, the
+ * functions the judgements run reach V8's thresholds at different versions
+ * in different agents. (The CLI also runs V8's threads at a lower priority:
+ * sys/helper-threads.ts.) Larger, with the store's read warmed on the same
+ * turns, 30 agents' warm-ups took 13 to 29 s and ran into the benchmark's
+ * first operations.
+ */
+export const JUDGEMENT_JITTER = 20;
+
+/** The judgements of one agent's warm-up: JUDGEMENTS and up to JUDGEMENT_JITTER - 1 more, at random. */
+export function judgementsFor(random: () => number = Math.random): number {
+  return JUDGEMENTS + Math.min(JUDGEMENT_JITTER - 1, Math.floor(random() * JUDGEMENT_JITTER));
+}
 
 /** What the warm-up needs of its agent. */
 export interface WarmUpHost {
@@ -123,7 +144,7 @@ export class WarmUp {
    * its own run-instance (`own-run-instance`: the verdict its sync starts
    * with, relevance.ts ownDiff, before the path rehearsed above), each judged
    * as the sync judges it (versionChange), and taken back (a terminate),
-   * JUDGEMENTS times: pure, nothing planned. (The own run-instance rehearsed
+   * judgementsFor() times: pure, nothing planned. (The own run-instance rehearsed
    * five times alone left that verdict's walks of the instances to be
    * optimised by V8 during a fleet's third run-instance: 25 to 42 ms of CPU
    * in that sync, against 4 to 10 in the others.) A turn of the event loop
@@ -134,7 +155,7 @@ export class WarmUp {
     const h = this.host;
     const applied = h.applied();
     if (!applied) return false;
-    for (let i = 0; i < JUDGEMENTS; i++)
+    for (let i = 0, n = judgementsFor(); i < n; i++)
       // Made again each time: what is memoised per list (the groups a node carries: roles/flood.ts carriedBy) is then walked each time, as each real version makes it walk.
       for (const v of [...unconcernedOf(applied.state, h.role), ...ownRunOf(applied.state, h.role)]) {
         await new Promise<void>((r) => setImmediate(r));

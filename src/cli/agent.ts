@@ -8,6 +8,7 @@ import { StoreSource } from '../agent/store-source.js';
 import { formatSync } from '../agent/log.js';
 import { minorGc } from '../agent/idle-gc.js';
 import { ValidationError } from '../errors.js';
+import { lowerHelperThreads } from '../sys/helper-threads.js';
 import { roleOf } from './apply.js';
 import type { CliValues } from './commands.js';
 import { EXIT_OK } from './output.js';
@@ -23,8 +24,17 @@ function resyncSeconds(v: CliValues): number {
   return n;
 }
 
+/**
+ * The nice value of the agent's helper threads (V8's compiler and garbage
+ * collector helpers: sys/helper-threads.ts); its main thread and libuv's pool
+ * keep the process's own.
+ */
+export const HELPER_THREADS_NICE = 10;
+
 export async function agentCmd(v: CliValues): Promise<number> {
-  // First of all: a SIGTERM from here on is a clean stop, never the default kill.
+  // Before anything starts libuv's pool (the store's DNS lookup, the addon's kernel work), which must keep the main thread's priority.
+  lowerHelperThreads(HELPER_THREADS_NICE);
+  // A SIGTERM from here on is a clean stop, never the default kill.
   const stopped = new Promise<string>((resolve) => {
     process.once('SIGTERM', () => resolve('SIGTERM'));
     process.once('SIGINT', () => resolve('SIGINT'));

@@ -1,11 +1,13 @@
 // The agent's rehearsal versions (src/agent/rehearse.ts): made-up next
 // versions of a state, one per kind of change, each the state with one object
-// changed or added and every other object the same (===).
+// changed or added and every other object the same (===); and how many times
+// a warm-up judges them (src/agent/warm-up.ts judgementsFor).
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { rehearsalsOf, unconcernedOf } from '../../src/agent/rehearse.js';
 import { versionChange } from '../../src/agent/relevance.js';
+import { JUDGEMENT_JITTER, JUDGEMENTS, judgementsFor } from '../../src/agent/warm-up.js';
 import { allocate } from '../../src/managed/allocate.js';
 import { validateState } from '../../src/managed/validate.js';
 import { repoRoot } from '../helpers/cli.js';
@@ -104,5 +106,18 @@ describe('unconcernedOf', () => {
     expect(unconcernedOf(s, { role: 'cc' })).toEqual([]);
     const none = allocate({ ...seed, instances: (seed.instances as Array<{ node: string }>).filter((i) => i.node !== 'nc1') });
     expect(unconcernedOf(none, { role: 'nc', node: 'nc1' }).map((x) => x.kind)).toEqual(['other-run-instance']);
+  });
+});
+
+describe('judgementsFor', () => {
+  it('draws JUDGEMENTS and up to JUDGEMENT_JITTER - 1 more, so that agents differ', () => {
+    expect(judgementsFor(() => 0)).toBe(JUDGEMENTS);
+    expect(judgementsFor(() => 0.999999)).toBe(JUDGEMENTS + JUDGEMENT_JITTER - 1);
+    // A source that returned 1 (out of Math.random's range) stays within it too.
+    expect(judgementsFor(() => 1)).toBe(JUDGEMENTS + JUDGEMENT_JITTER - 1);
+    // A fleet of agents: their counts spread over the range (the same count in all of them is what the jitter is for).
+    const counts = new Set(Array.from({ length: 200 }, () => judgementsFor()));
+    expect(counts.size).toBeGreaterThan(JUDGEMENT_JITTER / 2);
+    for (const n of counts) expect(n >= JUDGEMENTS && n < JUDGEMENTS + JUDGEMENT_JITTER).toBe(true);
   });
 });

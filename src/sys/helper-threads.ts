@@ -1,0 +1,45 @@
+// The process's helper threads at a lower scheduling priority than its main
+// thread. Linux schedules threads, not processes, and a nice value is a
+// thread's: setpriority(2) on a thread id changes that thread alone, and a
+// thread made later takes the nice value of the thread that made it.
+//
+// What it is for (`eucanet agent`, issue 17): the threads a Node process has
+// before its first asynchronous call are V8's (its workers: the concurrent
+// compiler, the garbage collector's helpers, the delayed-task runner). Every
+// agent of a fleet hears every version and runs the same code on it, so V8
+// compiles the same functions at the same version in all of them; on a
+// machine whose cores the agents share with etcd, those compilations held
+// back the status puts of every host. At a higher nice value they yield to
+// the main threads (a sync, its status put) and to etcd. libuv's pool, where
+// the addon's kernel work runs, is made later by the main thread, and keeps
+// the main thread's priority.
+import { readdirSync } from 'node:fs';
+import { setPriority } from 'node:os';
+
+/**
+ * Gives every thread of this process but the main one the nice value `nice`
+ * (a higher value: a lower priority); returns how many threads it changed (0
+ * where /proc/self/task is not there). Call it before anything uses libuv's
+ * thread pool (a file read through fs.promises, a DNS lookup, the addon's
+ * kernel work), or those threads are lowered too.
+ */
+export function lowerHelperThreads(nice: number): number {
+  let tids: string[];
+  try {
+    tids = readdirSync('/proc/self/task');
+  } catch {
+    return 0;
+  }
+  let changed = 0;
+  for (const t of tids) {
+    const tid = Number(t);
+    if (tid === process.pid) continue;
+    try {
+      setPriority(tid, nice);
+      changed++;
+    } catch {
+      // A thread that ended meanwhile.
+    }
+  }
+  return changed;
+}
