@@ -51,11 +51,11 @@ export const JUDGEMENTS = 20;
  * ones the judgements did not get optimised were compiled by 30 agents in
  * one operation (a fleet traced with --trace-opt: 34 to 60 TurboFan
  * compilations in each of the slowest operations, `sameSettings` in 58
- * agents' one revoke; the other operations, 0 to 4), 200 to 330 ms of CPU on
+ * agents' one revoke; the other operations, 0 to 4), 230 to 330 ms of CPU on
  * 2 cores while the statuses waited. With a count drawn per agent, the
  * functions the judgements run reach V8's thresholds at different versions
- * in different agents. (The CLI also runs V8's threads at a lower priority:
- * sys/helper-threads.ts.) Larger, with the store's read warmed on the same
+ * in different agents. (V8's threads can also run at a lower priority than
+ * the agent's: sys/helper-threads.ts.) Larger, with the store's read warmed on the same
  * turns, 30 agents' warm-ups took 13 to 29 s and ran into the benchmark's
  * first operations.
  */

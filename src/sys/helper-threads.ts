@@ -3,16 +3,15 @@
 // thread's: setpriority(2) on a thread id changes that thread alone, and a
 // thread made later takes the nice value of the thread that made it.
 //
-// What it is for (`eucanet agent`, issue 17): the threads a Node process has
-// before its first asynchronous call are V8's (its workers: the concurrent
-// compiler, the garbage collector's helpers, the delayed-task runner). Every
-// agent of a fleet hears every version and runs the same code on it, so V8
-// compiles the same functions at the same version in all of them; on a
-// machine whose cores the agents share with etcd, those compilations held
-// back the status puts of every host. At a higher nice value they yield to
-// the main threads (a sync, its status put) and to etcd. libuv's pool, where
-// the addon's kernel work runs, is made later by the main thread, and keeps
-// the main thread's priority.
+// What it is for (issue 17): the threads a Node process has before its
+// first asynchronous call are V8's (its workers: the concurrent compiler, the
+// garbage collector's helpers, the delayed-task runner). Many processes that
+// run the same code on the same input (a fleet of agents, each hearing every
+// version) have V8 compile the same functions at the same moment in all of
+// them; on cores they share with etcd, those compilations held back every
+// host's status. At a higher nice value they yield to the main threads and
+// to other processes. libuv's pool, where the addon's kernel work runs, is
+// made later by the main thread, and keeps the main thread's priority.
 import { readdirSync } from 'node:fs';
 import { setPriority } from 'node:os';
 
