@@ -25,9 +25,10 @@ function resyncSeconds(v: CliValues): number {
 }
 
 /**
- * The nice value of the agent's helper threads (V8's compiler and garbage
- * collector helpers: sys/helper-threads.ts); its main thread and libuv's pool
- * keep the process's own.
+ * How much higher than its main thread's the nice value of the agent's helper
+ * threads is (V8's compiler and garbage collector helpers:
+ * sys/helper-threads.ts); its main thread and libuv's pool keep the
+ * process's own.
  */
 export const HELPER_THREADS_NICE = 10;
 

@@ -13,22 +13,27 @@
 // to other processes. libuv's pool, where the addon's kernel work runs, is
 // made later by the main thread, and keeps the main thread's priority.
 import { readdirSync } from 'node:fs';
-import { setPriority } from 'node:os';
+import { getPriority, setPriority } from 'node:os';
+
+/** The highest nice value Linux has (the lowest priority). */
+const NICE_MAX = 19;
 
 /**
- * Gives every thread of this process but the main one the nice value `nice`
- * (a higher value: a lower priority); returns how many threads it changed (0
- * where /proc/self/task is not there). Call it before anything uses libuv's
- * thread pool (a file read through fs.promises, a DNS lookup, the addon's
- * kernel work), or those threads are lowered too.
+ * Gives every thread of this process but the main one the main thread's nice
+ * value plus `by` (a higher value: a lower priority; at most 19), so that a
+ * process started under `nice` keeps its helpers below it; returns how many
+ * threads it changed (0 where /proc/self/task is not there). Call it before
+ * anything uses libuv's thread pool (a file read through fs.promises, a DNS
+ * lookup, the addon's kernel work), or those threads are lowered too.
  */
-export function lowerHelperThreads(nice: number): number {
+export function lowerHelperThreads(by: number): number {
   let tids: string[];
   try {
     tids = readdirSync('/proc/self/task');
   } catch {
     return 0;
   }
+  const nice = Math.min(NICE_MAX, getPriority(process.pid) + by);
   let changed = 0;
   for (const t of tids) {
     const tid = Number(t);

@@ -4,7 +4,7 @@
 // (src/sys/helper-threads.ts). Nice values read from /proc, per thread.
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { getPriority, setPriority, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { HELPER_THREADS_NICE } from '../../src/cli/agent.js';
@@ -28,31 +28,40 @@ function threads(pid: number): Array<{ tid: number; nice: number; ticks: number 
 }
 
 describe.skipIf(!isRoot)('eucanet agent: the priority of its threads (root)', () => {
-  it("V8's helper threads run at a higher nice value; the main thread and libuv's pool (the kernel work) at the process's", async () => {
-    const file = join(dir, 'cloud.json');
-    // VXLAN: this kernel may have no 802.1Q.
-    await writeFileAtomic(file, JSON.stringify({ ...JSON.parse(readFileSync(join(repoRoot, 'examples/seed.json'), 'utf8')), segmentation: 'vxlan' }));
-    await withNetns(async (ns) => {
-      // nc1's private interface (examples/seed.json), as a host has it.
-      execFileSync('ip', ['-n', ns, 'link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', 'eth1']);
-      const a = AgentProcess.start(['--role', 'nc', '--node', 'nc1', '--netns', ns, '--state', file, '--resync', '0']);
-      try {
-        // Its first sync made nc1's ports: the addon's work on libuv's pool, which the main thread started after the lowering.
-        const first = await a.waitFor((l) => l.event === 'sync');
-        expect(first, JSON.stringify(first)).toMatchObject({ trigger: 'start', result: 'ok' });
-        const all = threads(a.pid);
-        const main = all.find((t) => t.tid === a.pid)!;
-        expect(main.nice).toBe(0);
-        const lowered = all.filter((t) => t.nice === HELPER_THREADS_NICE);
-        const others = all.filter((t) => t.tid !== a.pid && t.nice === 0);
-        // Node starts V8's platform workers (4 by default) and its delayed-task thread before any script runs.
-        expect(lowered.length, JSON.stringify(all)).toBeGreaterThanOrEqual(4);
-        // libuv's pool (4 threads by default) came later, from the main thread: at its nice value, not the helpers'.
-        expect(others.length, JSON.stringify(all)).toBeGreaterThanOrEqual(1);
-        expect(all.every((t) => t.nice === 0 || t.nice === HELPER_THREADS_NICE)).toBe(true);
-      } finally {
-        await a.stop('SIGTERM');
-      }
-    }, 'euthr');
-  }, 60_000);
+  // Started at nice 0, and under `nice -n 5` (this thread's nice value, which the child takes): its helpers 10 above its main thread.
+  for (const base of [0, 5])
+    it(`at nice ${base}: V8's helper threads run ${HELPER_THREADS_NICE} higher; the main thread and libuv's pool (the kernel work) at the process's`, async () => {
+      const file = join(dir, `cloud-${base}.json`);
+      // VXLAN: this kernel may have no 802.1Q.
+      await writeFileAtomic(file, JSON.stringify({ ...JSON.parse(readFileSync(join(repoRoot, 'examples/seed.json'), 'utf8')), segmentation: 'vxlan' }));
+      await withNetns(async (ns) => {
+        // nc1's private interface (examples/seed.json), as a host has it.
+        execFileSync('ip', ['-n', ns, 'link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', 'eth1']);
+        const own = getPriority();
+        setPriority(base);
+        let a: AgentProcess;
+        try {
+          a = AgentProcess.start(['--role', 'nc', '--node', 'nc1', '--netns', ns, '--state', file, '--resync', '0']);
+        } finally {
+          setPriority(own);
+        }
+        try {
+          // Its first sync made nc1's ports: the addon's work on libuv's pool, which the main thread started after the lowering.
+          const first = await a.waitFor((l) => l.event === 'sync');
+          expect(first, JSON.stringify(first)).toMatchObject({ trigger: 'start', result: 'ok' });
+          const all = threads(a.pid);
+          const main = all.find((t) => t.tid === a.pid)!;
+          expect(main.nice).toBe(base);
+          const lowered = all.filter((t) => t.nice === base + HELPER_THREADS_NICE);
+          const others = all.filter((t) => t.tid !== a.pid && t.nice === base);
+          // Node starts V8's platform workers (4 by default) and its delayed-task thread before any script runs.
+          expect(lowered.length, JSON.stringify(all)).toBeGreaterThanOrEqual(4);
+          // libuv's pool (4 threads by default) came later, from the main thread: at its nice value, not the helpers'.
+          expect(others.length, JSON.stringify(all)).toBeGreaterThanOrEqual(1);
+          expect(all.every((t) => t.nice === base || t.nice === base + HELPER_THREADS_NICE)).toBe(true);
+        } finally {
+          await a.stop('SIGTERM');
+        }
+      }, 'euthr');
+    }, 60_000);
 });
