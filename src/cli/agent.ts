@@ -9,6 +9,7 @@ import { formatSync } from '../agent/log.js';
 import { minorGc } from '../agent/idle-gc.js';
 import { ValidationError } from '../errors.js';
 import { lowerHelperThreads } from '../sys/helper-threads.js';
+import { spreadTierUp } from '../sys/tier-up.js';
 import { roleOf } from './apply.js';
 import type { CliValues } from './commands.js';
 import { EXIT_OK } from './output.js';
@@ -35,6 +36,8 @@ export const HELPER_THREADS_NICE = 10;
 export async function agentCmd(v: CliValues): Promise<number> {
   // Before anything starts libuv's pool (the store's DNS lookup, the addon's kernel work), which must keep the main thread's priority.
   lowerHelperThreads(HELPER_THREADS_NICE);
+  // Where V8 optimises its functions, drawn for this agent: a fleet hearing the same versions does not compile the same function in the same one.
+  const budget = spreadTierUp();
   // A SIGTERM from here on is a clean stop, never the default kill.
   const stopped = new Promise<string>((resolve) => {
     process.once('SIGTERM', () => resolve('SIGTERM'));
@@ -77,8 +80,8 @@ export async function agentCmd(v: CliValues): Promise<number> {
   agent.on('warmed-up', (w) =>
     log(
       'warmed-up',
-      w,
-      `warm-up ${w.done ? 'done' : 'stopped by a sync'} in ${w.ms} ms (rehearsed: ${w.rehearsed.join(', ') || 'nothing'}; judged: ${w.judged.join(', ') || 'nothing'})`,
+      { ...w, interruptBudget: budget ?? null },
+      `warm-up ${w.done ? 'done' : 'stopped by a sync'} in ${w.ms} ms (rehearsed: ${w.rehearsed.join(', ') || 'nothing'}; judged: ${w.judged.join(', ') || 'nothing'}; V8's interrupt budget ${budget ?? 'as given'})`,
     ),
   );
   agent.on('dnsmasq-exit', (pid) => log('dnsmasq-exit', { pid }, `dnsmasq (pid ${pid}) is gone: restarting it`));

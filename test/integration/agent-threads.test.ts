@@ -1,13 +1,15 @@
 // `eucanet agent` as a process: its helper threads (V8's, there before the
 // command ran) at a lower priority than its main thread, and libuv's pool,
 // where its first sync's kernel work ran, at the main thread's
-// (src/sys/helper-threads.ts). Nice values read from /proc, per thread.
+// (src/sys/helper-threads.ts). Nice values read from /proc, per thread. And
+// the V8 interrupt budget each agent drew (src/sys/tier-up.ts), from its log.
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { getPriority, setPriority, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { HELPER_THREADS_NICE } from '../../src/cli/agent.js';
+import { tierUpBudget } from '../../src/sys/tier-up.js';
 import { writeFileAtomic } from '../../src/util/file.js';
 import { AgentProcess } from '../helpers/agent-process.js';
 import { repoRoot } from '../helpers/cli.js';
@@ -28,6 +30,7 @@ function threads(pid: number): Array<{ tid: number; nice: number; ticks: number 
 }
 
 describe.skipIf(!isRoot)('eucanet agent: the priority of its threads (root)', () => {
+  const budgets: number[] = [];
   // Started at nice 0, and under `nice -n 5` (this thread's nice value, which the child takes): its helpers 10 above its main thread.
   for (const base of [0, 5])
     it(`at nice ${base}: V8's helper threads run ${HELPER_THREADS_NICE} higher; the main thread and libuv's pool (the kernel work) at the process's`, async () => {
@@ -59,9 +62,16 @@ describe.skipIf(!isRoot)('eucanet agent: the priority of its threads (root)', ()
           // libuv's pool (4 threads by default) came later, from the main thread: at its nice value, not the helpers'.
           expect(others.length, JSON.stringify(all)).toBeGreaterThanOrEqual(1);
           expect(all.every((t) => t.nice === base || t.nice === base + HELPER_THREADS_NICE)).toBe(true);
+          // Its warm-up's line names the V8 interrupt budget it drew (src/sys/tier-up.ts), within the spread.
+          const warm = await a.waitFor((l) => l.event === 'warmed-up');
+          budgets.push(warm.interruptBudget as number);
+          expect(warm.interruptBudget).toBeGreaterThanOrEqual(tierUpBudget(0));
+          expect(warm.interruptBudget).toBeLessThanOrEqual(tierUpBudget(1));
         } finally {
           await a.stop('SIGTERM');
         }
       }, 'euthr');
     }, 60_000);
+  // Two agents drew their own budgets (1 chance in about 67,000 of the same draw).
+  it('drew a V8 interrupt budget per agent', () => expect(new Set(budgets).size).toBe(2));
 });
