@@ -9,10 +9,15 @@
 // the two cores that etcd and every agent share, and that operation was the
 // fleet's slowest (docs/performance.md, round 22). A budget drawn per process
 // spreads those compilations over many versions, as a jittered timer spreads
-// a fleet's retries. The total work is the same; no one version pays for it.
+// a fleet's retries. The total work is about the same (a lower budget
+// optimises a few functions more), and no one version pays for all of it.
 import { setFlagsFromString } from 'node:v8';
 
-/** V8's interrupt budget in Node 20 (V8 11.3): 66 KiB of bytecode. */
+/**
+ * V8's interrupt budget in Node 20 (V8 11.3): 66 KiB of bytecode. V8 has no
+ * way to read a flag back, so under another V8 the draw is around this value
+ * rather than around that V8's own.
+ */
 export const V8_INTERRUPT_BUDGET = 66 * 1024;
 
 /** The range a process's budget is drawn from, as factors of V8_INTERRUPT_BUDGET. */
