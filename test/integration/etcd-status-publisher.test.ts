@@ -188,6 +188,10 @@ describe.skipIf(!isRoot)('the status publisher (root, a real etcd)', () => {
             const lease1 = p.currentLease;
             proxy.blackhole(); // the connection in use is dead for good: no answer, no reset
             await until(() => events.includes('down'), 5000, '"down"');
+            // Healed only once etcd itself has let the lease expire (its status gone, read past the proxy): healed
+            // sooner, a keep-alive on the first new connection may still renew it (etcd renews a lease until its TTL
+            // has passed since the last renewal), and the publisher then rightly keeps it, with no new lease to see.
+            await until(async () => (await client.get(statusKey('pub', 'host-a')).exec()).kvs.length === 0, 10_000, "the lease's expiry in etcd");
             proxy.heal(); // new connections go through
             await until(() => events.includes('new-lease') && p.reachable === true, 15_000, 'a new lease over a new connection');
             const kv = (await client.get(statusKey('pub', 'host-a')).exec()).kvs[0];
