@@ -23,7 +23,7 @@ export const V8_INTERRUPT_BUDGET = 66 * 1024;
 /** The range a process's budget is drawn from, as factors of V8_INTERRUPT_BUDGET. */
 export const TIER_UP_SPREAD: readonly [number, number] = [0.5, 1.5];
 
-/** Whether `--interrupt-budget` was given to this process (node's own flags, or EUCANET_V8_FLAGS): then it is the operator's. */
+/** Whether `--interrupt-budget` was given to this process (node's own flags, NODE_OPTIONS or EUCANET_V8_FLAGS): then it is the operator's. */
 export function budgetGiven(execArgv: readonly string[] = process.execArgv, env: NodeJS.ProcessEnv = process.env): boolean {
   const given = (s: string) => /(^|\s)--interrupt[-_]budget(=|\s|$)/.test(s);
   return execArgv.some(given) || given(env.EUCANET_V8_FLAGS ?? '') || given(env.NODE_OPTIONS ?? '');

@@ -10,7 +10,7 @@ import { TIER_UP_SPREAD, V8_INTERRUPT_BUDGET, budgetGiven, tierUpBudget } from '
 import { repoRoot } from '../helpers/cli.js';
 
 describe('the interrupt budget drawn per process', () => {
-  it('lies within the spread of V8 11 default, from its lowest to its highest draw', () => {
+  it("lies within the spread around V8 11's default, from its lowest to its highest draw", () => {
     const [lo, hi] = TIER_UP_SPREAD;
     expect(tierUpBudget(0)).toBe(Math.round(V8_INTERRUPT_BUDGET * lo));
     expect(tierUpBudget(0.5)).toBe(Math.round((V8_INTERRUPT_BUDGET * (lo + hi)) / 2));
