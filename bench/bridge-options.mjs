@@ -80,6 +80,11 @@ function cpuOf(line, who) {
 
 let seq = 0;
 const nsName = () => `eubo${process.pid}-${seq++}`;
+// Every namespace this process made goes when it exits, ^C and SIGTERM (a timeout's kill) included.
+process.on('exit', () => {
+  for (let i = 0; i < seq; i++) drop(`eubo${process.pid}-${i}`);
+});
+for (const sig of /** @type {const} */ (['SIGINT', 'SIGTERM'])) process.once(sig, () => process.exit(130));
 
 /** @param {string[]} args @param {string} [input] */
 function ip(args, input) {
@@ -213,6 +218,7 @@ try {
   }
 } finally {
   for (let i = 0; i < seq; i++) drop(`eubo${process.pid}-${i}`);
+  seq = 0;
 }
 
 const rows = [];

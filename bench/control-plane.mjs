@@ -108,12 +108,45 @@ const pct = (xs, p) => {
 /** @param {number} x */
 const r1 = (x) => Math.round(x * 10) / 10;
 
+/**
+ * What this run has made and not yet removed: the namespaces (with the
+ * dnsmasq a CC agent started in each) and the agent processes. A SIGINT or
+ * SIGTERM (a timeout's kill) removes them too (main()), not only the end of
+ * the run.
+ */
+const live = { namespaces: new Set(/** @type {string[]} */ ([])), children: new Set(/** @type {import('node:child_process').ChildProcess[]} */ ([])) };
+
 /** A host's namespace with its NICs (veth pairs: no dummy driver here). @param {string} ns */
 function makeNs(ns) {
+  live.namespaces.add(ns);
   ip('netns', 'add', ns);
   ip('-n', ns, 'link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', 'eth1');
   ip('-n', ns, 'link', 'set', 'eth0', 'up');
   ip('-n', ns, 'link', 'set', 'eth1', 'up');
+}
+
+/** Removes a namespace makeNs() made, the dnsmasq started in it and eucanet's files and records of it. @param {string} ns */
+function dropNs(ns) {
+  killDnsmasqOf(ns);
+  spawnSync('ip', ['netns', 'del', ns]);
+  rmSync(`/run/eucanet/${ns}`, { recursive: true, force: true });
+  dropSysctlRecordsOf(ns);
+  live.namespaces.delete(ns);
+}
+
+/**
+ * Ends an agent process (SIGTERM, then SIGKILL after 5 s) and waits for it.
+ * @param {import('node:child_process').ChildProcess} child
+ */
+async function endChild(child) {
+  if (child.exitCode === null && child.signalCode === null) {
+    const gone = new Promise((r) => child.once('exit', r));
+    child.kill('SIGTERM');
+    const late = setTimeout(() => child.kill('SIGKILL'), 5000);
+    await gone;
+    clearTimeout(late);
+  }
+  live.children.delete(child);
 }
 
 /** A process's CPU time so far (user + system, ms), from /proc/PID/stat. @param {number | undefined} pid */
@@ -148,6 +181,7 @@ class Agent {
     const args = [CLI, 'agent', '--json', '--resync', '0', '--etcd', url, '--cloud', CLOUD, '--host', host, '--netns', ns, ...role];
     const echo = [ECHO_AGENT, url, CLOUD, host];
     this.child = spawn(process.execPath, [...AGENT_NODE_ARGS, ...(ECHO ? echo : args)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    live.children.add(this.child);
     createInterface({ input: this.child.stdout }).on('line', (l) => {
       // A line that is not JSON (V8's own, from --agent-node-args "--trace-gc") goes to the trace as it is.
       if (!l.startsWith('{')) return trace({ host, raw: l });
@@ -166,11 +200,7 @@ class Agent {
     return faultsOf(this.child.pid);
   }
   async stop() {
-    if (this.child.exitCode === null) {
-      const gone = new Promise((r) => this.child.once('exit', r));
-      this.child.kill('SIGTERM');
-      await gone;
-    }
+    await endChild(this.child);
     if (this.dnsmasq !== undefined) spawnSync('kill', [String(this.dnsmasq)]);
   }
 }
@@ -244,6 +274,7 @@ async function coldStart(url, watch, rev, file, host, run, cli = CLI) {
         env,
       },
     );
+    live.children.add(child);
     /** @type {number | undefined} */
     let dns;
     /** When the agent's first sync line came (ms since spawn), its own times, and its phases. @type {Record<string, unknown>} */
@@ -275,9 +306,7 @@ async function coldStart(url, watch, rev, file, host, run, cli = CLI) {
       c0 = c1;
     }
     const idleCpuMs = r1(cpuMsOf(child.pid));
-    const gone = new Promise((r) => child.once('exit', r));
-    child.kill('SIGTERM');
-    await gone;
+    await endChild(child);
     if (dns !== undefined) spawnSync('kill', [String(dns)]);
     const t2 = performance.now();
     const c2 = childrenCpuMs();
@@ -304,12 +333,7 @@ async function coldStart(url, watch, rev, file, host, run, cli = CLI) {
     if (PHASES) console.error(JSON.stringify(cli === CLI ? out : { ...out, base: cli }));
     return out;
   } finally {
-    for (const ns of [nsA, nsB]) {
-      killDnsmasqOf(ns);
-      spawnSync('ip', ['netns', 'del', ns]);
-      rmSync(`/run/eucanet/${ns}`, { recursive: true, force: true });
-      dropSysctlRecordsOf(ns);
-    }
+    for (const ns of [nsA, nsB]) dropNs(ns);
     // The kernel dismantles a deleted namespace later, in its cleanup work, holding the RTNL lock while it
     // unregisters the bridges and VXLAN devices: the next run's first request (the agent's, which goes first)
     // waited 300-450 ms for it in 4 runs of 5, apply's never. Let it finish before the next run.
@@ -398,16 +422,34 @@ async function oneRunInstance(store, etcd, watch, hosts, id) {
 }
 
 async function main() {
-  const etcd = await startEtcd({ dir: ETCD_DIR });
-  const store = new EtcdStore({ urls: [etcd.url], cloud: CLOUD, timeoutMs: 30_000 });
-  const dir = mkdtempSync(join(tmpdir(), 'eucanet-cp-'));
-  chmodSync(dir, 0o711);
+  /** What cleanup() removes besides the agents and namespaces (`live`), once it exists. */
+  const made = /** @type {{ etcd?: Awaited<ReturnType<typeof startEtcd>>, store?: EtcdStore, dir?: string }} */ ({});
   /** @type {Agent[]} */
   const agents = [];
-  /** @type {string[]} */
-  const spaces = [];
+  /** @type {Promise<void> | undefined} */
+  let cleaning;
+  /** Removes everything the run made (once): at its end, and on SIGINT or SIGTERM. */
+  const cleanup = () =>
+    (cleaning ??= (async () => {
+      await Promise.all([...agents.map((a) => a.stop()), ...[...live.children].map(endChild)]);
+      for (const ns of [...live.namespaces]) dropNs(ns);
+      await made.store?.close().catch(() => undefined);
+      await made.etcd?.stop();
+      if (made.dir) rmSync(made.dir, { recursive: true, force: true });
+      if (TRACE) writeFileSync(TRACE, traced.join('\n') + '\n');
+    })());
+  for (const sig of /** @type {const} */ (['SIGINT', 'SIGTERM'])) {
+    process.once(sig, () => {
+      console.error(`control-plane: ${sig}, removing the agents, namespaces and etcd it started`);
+      void cleanup().finally(() => process.exit(130));
+    });
+  }
   const out = /** @type {Record<string, any>} */ ({ instances: N, nodes: NODES, cores: 2, fleets: [] });
   try {
+    const etcd = (made.etcd = await startEtcd({ dir: ETCD_DIR }));
+    const store = (made.store = new EtcdStore({ urls: [etcd.url], cloud: CLOUD, timeoutMs: 30_000 }));
+    const dir = (made.dir = mkdtempSync(join(tmpdir(), 'eucanet-cp-')));
+    chmodSync(dir, 0o711);
     const doc = allocatedCloudOf(N);
     if (MACS[0] === 'static') doc.vxlanMacs = 'static';
     out.vxlanMacs = MACS;
@@ -450,7 +492,6 @@ async function main() {
       for (const host of fresh) {
         const ns = `${TAG}-${host}`;
         makeNs(ns);
-        spaces.push(ns);
         agents.push(new Agent(host, ns, etcd.url));
       }
       const rev = await store.revision();
@@ -564,17 +605,7 @@ async function main() {
     }
     await watch.close();
   } finally {
-    await Promise.all(agents.map((a) => a.stop()));
-    for (const ns of spaces) {
-      killDnsmasqOf(ns);
-      spawnSync('ip', ['netns', 'del', ns]);
-      rmSync(`/run/eucanet/${ns}`, { recursive: true, force: true });
-      dropSysctlRecordsOf(ns);
-    }
-    await store.close();
-    await etcd.stop();
-    rmSync(dir, { recursive: true, force: true });
-    if (TRACE) writeFileSync(TRACE, traced.join('\n') + '\n');
+    await cleanup();
   }
   console.log(JSON.stringify(out, null, 2));
 }

@@ -126,6 +126,7 @@ function sh(ns, cmd, args) {
 async function topology(tag, n, ruleset, dir) {
   const ns = { pub: `${tag}-pub`, cc: `${tag}-cc`, inst: `${tag}-inst` };
   const t = /** @type {Topology} */ ({ ns, n, ruleset, procs: /** @type {import('node:child_process').ChildProcess[]} */ ([]) });
+  live.add(t);
   for (const x of Object.values(ns)) createNetns(x);
   /** @type {AllocatedState} */
   const a = managed.allocate(cloudState(n));
@@ -172,10 +173,19 @@ async function topology(tag, n, ruleset, dir) {
   return t;
 }
 
+/** The topologies made and not yet torn down, and the scratch directories in use: also removed when the process exits early (^C through run.mjs's handler). */
+const live = new Set(/** @type {Topology[]} */ ([]));
+const scratch = new Set(/** @type {string[]} */ ([]));
+process.on('exit', () => {
+  for (const t of live) teardown(t);
+  for (const d of scratch) rmSync(d, { recursive: true, force: true });
+});
+
 /** @param {Topology} t */
 function teardown(t) {
   for (const p of t.procs) if (p.exitCode === null) p.kill('SIGKILL');
   for (const x of Object.values(t.ns)) if (netnsExists(x)) deleteNetns(x);
+  live.delete(t);
 }
 
 /**
@@ -194,6 +204,7 @@ function measure(t, seconds) {
  */
 export async function runDatapath(o) {
   const dir = mkdtempSync(join(tmpdir(), 'eucanet-datapath-'));
+  scratch.add(dir);
   /** @type {Topology[]} */
   const tops = [];
   const tag = `eud${process.pid}`;
@@ -215,6 +226,8 @@ export async function runDatapath(o) {
     for (let r = 0; r < o.reps; r++) {
       const order = tops.map((_, k) => tops[(k + r) % tops.length]);
       for (const t of order) {
+        // A measurement blocks (spawnSync); between two, a signal's handler (run.mjs's ^C) gets its turn.
+        await new Promise((go) => setImmediate(go));
         const m = measure(t, o.seconds);
         must(rates.get(t)).push(m.rate);
         errors.set(t, must(errors.get(t)) + m.errors);
@@ -236,5 +249,6 @@ export async function runDatapath(o) {
   } finally {
     for (const t of tops) teardown(t);
     rmSync(dir, { recursive: true, force: true });
+    scratch.delete(dir);
   }
 }

@@ -27,17 +27,26 @@ export async function startEtcd(o = {}) {
       .then((r) => r.ok)
       .catch(() => false);
     if (ok) break;
-    if (i > 300) throw new Error('etcd did not start');
+    if (i > 300 || child.exitCode !== null || child.signalCode !== null) {
+      child.kill('SIGKILL');
+      rmSync(dir, { recursive: true, force: true });
+      throw new Error(
+        `etcd did not start (${child.exitCode !== null ? `exit status ${child.exitCode}` : child.signalCode ? `killed by ${child.signalCode}` : 'not healthy after 15 s'})`,
+      );
+    }
     await sleep(50);
   }
   return {
     url,
     /** etcd's process id (its CPU time is in /proc/PID/stat). */
     pid: child.pid,
+    /** Ends it (also when it has ended already: a terminal's Ctrl-C reaches it too) and removes its data. */
     async stop() {
-      const gone = new Promise((r) => child.once('exit', r));
-      child.kill('SIGTERM');
-      await gone;
+      if (child.exitCode === null && child.signalCode === null) {
+        const gone = new Promise((r) => child.once('exit', r));
+        child.kill('SIGTERM');
+        await gone;
+      }
       rmSync(dir, { recursive: true, force: true });
     },
     /** etcd's gRPC bytes in and out so far, and its WAL fsyncs. */
