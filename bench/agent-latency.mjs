@@ -25,7 +25,7 @@
 // sum of the two agent processes and each one's own) and their RSS.
 //
 // Usage: node bench/agent-latency.mjs [--sizes 8,5000] [--runs 30] [--idle 20]
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import { createInterface } from 'node:readline';
 import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -46,6 +46,7 @@ import { update } from '../dist/store/update.js';
 import { writeFileAtomic } from '../dist/util/file.js';
 import { formatState } from '../dist/managed/statefile.js';
 import { must } from '../dist/util/must.js';
+import { atExit, exitOnSignals } from './lib/at-exit.mjs';
 
 /** @typedef {{ role: 'cc' } | { role: 'nc', node: string }} Role */
 /** @typedef {{ event?: string, version?: string, result: string, error?: string, dnsmasqPid?: number }} SyncLine */
@@ -276,6 +277,20 @@ async function oneSize(n) {
   const store = new FileStore(file);
   /** @type {AnyAgent[]} */
   const agents = [];
+  // If the process ends first (^C, SIGTERM): the agent processes, their dnsmasq, the namespaces and files.
+  const forget = atExit(() => {
+    for (const a of agents) {
+      if (a instanceof ProcAgent && a.child.exitCode === null) a.child.kill('SIGKILL');
+      const pid = dnsmasqPidOf(a);
+      if (pid) spawnSync('kill', [String(pid)]);
+    }
+    for (const ns of [cc, nc]) {
+      spawnSync('ip', ['netns', 'del', ns], { stdio: 'ignore' });
+      dropSysctlRecordsOf(ns);
+    }
+    rmSync(dir, { recursive: true, force: true });
+    rmSync(`/run/eucanet/${cc}`, { recursive: true, force: true });
+  });
   try {
     // No dummy driver here: veth pairs stand in for the NICs.
     ip('-n', cc, 'link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', 'eth1');
@@ -428,6 +443,7 @@ async function oneSize(n) {
       }
     rmSync(dir, { recursive: true, force: true });
     if (PROCS) rmSync(`/run/eucanet/${cc}`, { recursive: true, force: true }); // the CC agent's default DHCP state directory
+    forget();
   }
 }
 
@@ -540,6 +556,7 @@ const idleText = (w) => (PROCS ? `${w.sum.toFixed(2)} % (sum; cc ${w.each[0].toF
 const f1 = (x) => x.toFixed(1);
 // Run as a script (not when another bench imports cloudOf).
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  exitOnSignals();
   const out = [];
   for (const n of SIZES) {
     const r = await oneSize(n);

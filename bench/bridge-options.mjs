@@ -27,6 +27,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { floorBin } from './approaches/floor.mjs';
+import { atExit, exitOnSignals } from './lib/at-exit.mjs';
 import { median, ms } from './lib/stats.mjs';
 
 const { values: v } = parseArgs({
@@ -81,10 +82,10 @@ function cpuOf(line, who) {
 let seq = 0;
 const nsName = () => `eubo${process.pid}-${seq++}`;
 // Every namespace this process made goes when it exits, ^C and SIGTERM (a timeout's kill) included.
-process.on('exit', () => {
+exitOnSignals();
+atExit(() => {
   for (let i = 0; i < seq; i++) drop(`eubo${process.pid}-${i}`);
 });
-for (const sig of /** @type {const} */ (['SIGINT', 'SIGTERM'])) process.once(sig, () => process.exit(130));
 
 /** @param {string[]} args @param {string} [input] */
 function ip(args, input) {

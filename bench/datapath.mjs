@@ -20,6 +20,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { atExit } from './lib/at-exit.mjs';
 import { median, must } from './lib/stats.mjs';
 
 const dist = join(fileURLToPath(new URL('.', import.meta.url)), '../dist');
@@ -37,6 +38,7 @@ const connrate = new URL('./connrate/build/connrate', import.meta.url).pathname;
  * @property {string} ruleset   'eucanet' or 'linear'
  * @property {import('node:child_process').ChildProcess[]} procs
  * @property {AllocatedInstance & { publicIp: string }} target   (cloudState gives every instance a public IP)
+ * @property {() => void} [forget]  drops its teardown at exit (atExit) once it is torn down
  */
 
 const PORT = 22;
@@ -126,7 +128,8 @@ function sh(ns, cmd, args) {
 async function topology(tag, n, ruleset, dir) {
   const ns = { pub: `${tag}-pub`, cc: `${tag}-cc`, inst: `${tag}-inst` };
   const t = /** @type {Topology} */ ({ ns, n, ruleset, procs: /** @type {import('node:child_process').ChildProcess[]} */ ([]) });
-  live.add(t);
+  // Also torn down if the process ends first (^C through run.mjs's handler).
+  t.forget = atExit(() => teardown(t));
   for (const x of Object.values(ns)) createNetns(x);
   /** @type {AllocatedState} */
   const a = managed.allocate(cloudState(n));
@@ -173,19 +176,11 @@ async function topology(tag, n, ruleset, dir) {
   return t;
 }
 
-/** The topologies made and not yet torn down, and the scratch directories in use: also removed when the process exits early (^C through run.mjs's handler). */
-const live = new Set(/** @type {Topology[]} */ ([]));
-const scratch = new Set(/** @type {string[]} */ ([]));
-process.on('exit', () => {
-  for (const t of live) teardown(t);
-  for (const d of scratch) rmSync(d, { recursive: true, force: true });
-});
-
 /** @param {Topology} t */
 function teardown(t) {
   for (const p of t.procs) if (p.exitCode === null) p.kill('SIGKILL');
   for (const x of Object.values(t.ns)) if (netnsExists(x)) deleteNetns(x);
-  live.delete(t);
+  t.forget?.();
 }
 
 /**
@@ -204,7 +199,7 @@ function measure(t, seconds) {
  */
 export async function runDatapath(o) {
   const dir = mkdtempSync(join(tmpdir(), 'eucanet-datapath-'));
-  scratch.add(dir);
+  const forgetDir = atExit(() => rmSync(dir, { recursive: true, force: true }));
   /** @type {Topology[]} */
   const tops = [];
   const tag = `eud${process.pid}`;
@@ -249,6 +244,6 @@ export async function runDatapath(o) {
   } finally {
     for (const t of tops) teardown(t);
     rmSync(dir, { recursive: true, force: true });
-    scratch.delete(dir);
+    forgetDir();
   }
 }

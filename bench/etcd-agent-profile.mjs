@@ -18,7 +18,7 @@
 // With EUCANET_PHASES=1 in the environment, each measured sync's own cpuMs and phases are printed too.
 // EUCANET_AGENT_NODE_ARGS adds node flags to the agent's (e.g. --trace-gc: its lines, not JSON, go to stderr prefixed `agent:`).
 // Usage: node bench/etcd-agent-profile.mjs [--echo] [--n 5000] [--rounds 10] [--role nc0|cc] [--gap 250] [--settle 1500] [--ops a,b] [--prof out.cpuprofile] [--build DIR]
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -29,6 +29,7 @@ import { EtcdStore } from '../dist/store/etcd.js';
 import { StatusWatch } from '../dist/store/etcd-status-watch.js';
 import { update } from '../dist/store/update.js';
 import { allocatedCloudOf } from './lib/etcd-cloud.mjs';
+import { atExit, exitOnSignals } from './lib/at-exit.mjs';
 import { startEtcd } from './lib/etcd.mjs';
 
 const arg = (/** @type {string} */ k, /** @type {string} */ d) => {
@@ -87,6 +88,8 @@ const perThread = (/** @type {number | undefined} */ pid, /** @type {number} */ 
 const threadsMs = (/** @type {number | undefined} */ pid) => Object.fromEntries(Object.entries(perThread(pid, 0)).map(([k, ns]) => [k, ns / 1e6]));
 const threadSlices = (/** @type {number | undefined} */ pid) => perThread(pid, 2);
 
+// Stopped early (^C, SIGTERM), it removes what it made too: its etcd (etcd.mjs), and the rest below.
+exitOnSignals();
 const etcd = await startEtcd();
 const store = new EtcdStore({ urls: [etcd.url], cloud: CLOUD, timeoutMs: 30_000 });
 const dir = mkdtempSync(join(tmpdir(), 'eucanet-etcdprof-'));
@@ -95,6 +98,15 @@ const ns = `euep${process.pid % 100000}`;
 let child;
 /** @type {number | undefined} */
 let dnsmasq;
+const forget = atExit(() => {
+  if (child && child.exitCode === null) child.kill('SIGKILL');
+  if (dnsmasq) spawnSync('kill', [String(dnsmasq)]);
+  spawnSync('ip', ['netns', 'del', ns], { stdio: 'ignore' });
+  rmSync(dir, { recursive: true, force: true });
+  rmSync(`/run/eucanet/${ns}`, { recursive: true, force: true });
+  dropSysctlRecordsOf(ns);
+  forget();
+});
 try {
   await store.write(allocatedCloudOf(N));
   const watch = await StatusWatch.open(store, CLOUD);

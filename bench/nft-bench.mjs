@@ -23,6 +23,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { addon } from '../dist/native.js';
 import { openNft, rule } from '../dist/nft/index.js';
+import { atExit, exitOnSignals } from './lib/at-exit.mjs';
 
 const args = process.argv.slice(2);
 /** @typedef {import('../dist/nft/index.js').Nft} Nft */
@@ -33,7 +34,10 @@ const opt = (/** @type {string} */ name, /** @type {number} */ dflt) => {
 };
 const REPS = opt('reps', 7);
 const N = opt('n', 10000);
+// Stopped early (^C, SIGTERM), it removes its namespace and files too.
+exitOnSignals();
 const dir = mkdtempSync(join(tmpdir(), 'nft-bench-'));
+atExit(() => rmSync(dir, { recursive: true, force: true }));
 
 // The addresses, as strings, made before any clock starts (nft's file is written beforehand too).
 const PUB = Array.from({ length: N }, (_, i) => `100.${(i >> 8) & 255}.${i & 255}.${1 + ((i >> 16) & 127)}`);
@@ -103,11 +107,13 @@ let seq = 0;
  */
 async function inFreshNetns(fn) {
   const ns = `nftbench-${process.pid}-${seq++}`;
+  const forget = atExit(() => addon.netnsDelete(ns));
   addon.netnsCreate(ns);
   try {
     return await fn(ns);
   } finally {
     addon.netnsDelete(ns);
+    forget();
   }
 }
 

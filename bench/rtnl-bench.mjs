@@ -24,6 +24,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { atExit, exitOnSignals } from './lib/at-exit.mjs';
 
 const dist = join(fileURLToPath(new URL('.', import.meta.url)), '../dist');
 const { open } = await import(join(dist, 'handle.js'));
@@ -124,6 +125,7 @@ const approaches = {
  */
 async function once(name, fn, rep, dir) {
   const ns = `bench-${process.pid}-${rep}-${Object.keys(approaches).indexOf(name)}`;
+  const forget = atExit(() => deleteNetns(ns));
   createNetns(ns);
   try {
     const ms = await fn(ns, dir);
@@ -140,6 +142,7 @@ async function once(name, fn, rep, dir) {
     return ms;
   } finally {
     deleteNetns(ns);
+    forget();
   }
 }
 
@@ -148,7 +151,10 @@ const median = (/** @type {number[]} */ xs) => {
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 };
 
+// Stopped early (^C, SIGTERM), it removes its namespace and files too.
+exitOnSignals();
 const dir = mkdtempSync(join(tmpdir(), 'rtnl-bench-'));
+atExit(() => rmSync(dir, { recursive: true, force: true }));
 const times = Object.fromEntries(Object.keys(approaches).map((k) => [k, /** @type {number[]} */ ([])]));
 try {
   // One untimed warm-up of each (page cache, JIT, module loading).

@@ -8,6 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from '../../dist/demo/etcd-process.js';
+import { atExit } from './at-exit.mjs';
 
 const sleep = (/** @type {number} */ ms) => new Promise((r) => setTimeout(r, ms));
 
@@ -21,6 +22,11 @@ export async function startEtcd(o = {}) {
   args.push('--initial-advertise-peer-urls', peer, '--initial-cluster', `b=${peer}`, '--log-level', 'error', '--max-txn-ops', '65536');
   args.push('--max-request-bytes', String(64 << 20), '--quota-backend-bytes', String(4 * 1024 ** 3));
   const child = spawn(process.env.EUCANET_ETCD ?? '/usr/bin/etcd', args, { stdio: 'ignore' });
+  // Ended, and its data removed, however this process ends (stop() first, normally).
+  const forget = atExit(() => {
+    child.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  });
   for (let i = 0; ; i++) {
     const ok = await globalThis
       .fetch(`${url}/health`)
@@ -30,6 +36,7 @@ export async function startEtcd(o = {}) {
     if (i > 300 || child.exitCode !== null || child.signalCode !== null) {
       child.kill('SIGKILL');
       rmSync(dir, { recursive: true, force: true });
+      forget();
       throw new Error(
         `etcd did not start (${child.exitCode !== null ? `exit status ${child.exitCode}` : child.signalCode ? `killed by ${child.signalCode}` : 'not healthy after 15 s'})`,
       );
@@ -48,6 +55,7 @@ export async function startEtcd(o = {}) {
         await gone;
       }
       rmSync(dir, { recursive: true, force: true });
+      forget();
     },
     /** etcd's gRPC bytes in and out so far, and its WAL fsyncs. */
     async traffic() {
