@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freshNetns, removeAll, removeNetns } from './lib/ns.mjs';
 import { median, round } from './lib/stats.mjs';
+import { atExit, exitOnSignals } from './lib/at-exit.mjs';
 
 const dist = join(fileURLToPath(new URL('.', import.meta.url)), '../dist');
 const { open } = await import(join(dist, 'index.js'));
@@ -37,10 +38,9 @@ function fill(ns, count) {
   if (r.status !== 0) throw new Error(`filling the table failed: ${r.stderr}`);
 }
 
-process.on('SIGINT', () => {
-  removeAll();
-  process.exit(130);
-});
+// Its namespaces go however it ends, ^C and SIGTERM included.
+exitOnSignals();
+atExit(removeAll);
 
 const s = await state();
 const ns = await freshNetns(0);

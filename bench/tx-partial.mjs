@@ -15,6 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { freshNetns, removeAll, removeNetns } from './lib/ns.mjs';
 import { median } from './lib/stats.mjs';
 import { PORT_GROUP, bridge, pub, tap } from './lib/workload.mjs';
+import { atExit, exitOnSignals } from './lib/at-exit.mjs';
 
 const dist = join(fileURLToPath(new URL('.', import.meta.url)), '../dist');
 const { open } = await import(join(dist, 'index.js'));
@@ -68,10 +69,9 @@ async function once(name) {
   }
 }
 
-process.on('SIGINT', () => {
-  removeAll();
-  process.exit(130);
-});
+// Its namespaces go however it ends, ^C and SIGTERM included.
+exitOnSignals();
+atExit(removeAll);
 
 const names = Object.keys(APPROACHES);
 const samples = Object.fromEntries(names.map((n) => [n, /** @type {Array<{ ms: number, userMs: number, sysMs: number, requests: number }>} */ ([])]));
