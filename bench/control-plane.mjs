@@ -431,7 +431,9 @@ async function main() {
   /** Removes everything the run made (once): at its end, and on SIGINT or SIGTERM. */
   const cleanup = () =>
     (cleaning ??= (async () => {
-      await Promise.all([...agents.map((a) => a.stop()), ...[...live.children].map(endChild)]);
+      await Promise.all(agents.map((a) => a.stop()));
+      // A cold run's agent, if one was running.
+      await Promise.all([...live.children].map(endChild));
       for (const ns of [...live.namespaces]) dropNs(ns);
       await made.store?.close().catch(() => undefined);
       await made.etcd?.stop();

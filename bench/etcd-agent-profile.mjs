@@ -105,7 +105,6 @@ const forget = atExit(() => {
   rmSync(dir, { recursive: true, force: true });
   rmSync(`/run/eucanet/${ns}`, { recursive: true, force: true });
   dropSysctlRecordsOf(ns);
-  forget();
 });
 try {
   await store.write(allocatedCloudOf(N));
@@ -212,4 +211,5 @@ try {
   rmSync(dir, { recursive: true, force: true });
   rmSync(`/run/eucanet/${ns}`, { recursive: true, force: true });
   dropSysctlRecordsOf(ns);
+  forget();
 }
