@@ -23,10 +23,11 @@ export async function startEtcd(o = {}) {
   args.push('--max-request-bytes', String(64 << 20), '--quota-backend-bytes', String(4 * 1024 ** 3));
   const child = spawn(process.env.EUCANET_ETCD ?? '/usr/bin/etcd', args, { stdio: 'ignore' });
   // Ended, and its data removed, however this process ends (stop() first, normally).
-  const forget = atExit(() => {
+  const kill = () => {
     child.kill('SIGKILL');
     rmSync(dir, { recursive: true, force: true });
-  });
+  };
+  const forget = atExit(kill);
   for (let i = 0; ; i++) {
     const ok = await globalThis
       .fetch(`${url}/health`)
@@ -34,8 +35,7 @@ export async function startEtcd(o = {}) {
       .catch(() => false);
     if (ok) break;
     if (i > 300 || child.exitCode !== null || child.signalCode !== null) {
-      child.kill('SIGKILL');
-      rmSync(dir, { recursive: true, force: true });
+      kill();
       forget();
       throw new Error(
         `etcd did not start (${child.exitCode !== null ? `exit status ${child.exitCode}` : child.signalCode ? `killed by ${child.signalCode}` : 'not healthy after 15 s'})`,
