@@ -8,6 +8,9 @@
  * physical limit that the other implementations are compared with.
  *
  * Instance i: tap vnet<i>, up, in group 4200 and bridge eucabr<10 + i % G>;
+ * the group is set while the tap is still down, in a request of its own
+ * (FLOOR_GROUP_AT_UP=1 in the environment: in the request that enslaves the
+ * tap and brings it up, as before eucanet round 25);
  * pub(i) = 172.16.0.0 + i as a /32 on eth0; and in table ip eucanet the
  * elements pub(i) : priv(i) of map pub2priv and priv(i) : pub(i) of map
  * priv2pub (priv(i) = 10.1.0.0 + i), used by one dnat and one snat rule.
@@ -60,6 +63,7 @@
 #define DUMP_SLOT	32768		/* the largest skb a netlink dump fills */
 
 static unsigned N, G;
+static int group_at_up;	/* FLOOR_GROUP_AT_UP: the group in the RTM_NEWLINK that brings the tap up */
 static int tap_ifindex[MAX_N], bridge_ifindex[MAX_GROUPS], eth0_ifindex;
 static const char *const MAPS[2] = { "pub2priv", "priv2pub" };
 
@@ -108,7 +112,7 @@ static const char *ext_ack_msg(const struct nlmsghdr *nlh)
 
 /* ---- what each request is, for error messages ------------------------------ */
 
-enum op { OP_GETLINK, OP_NEWLINK, OP_NEWADDR, OP_DELADDR, OP_DELGROUP, OP_NFT_UP, OP_NFT_DOWN };
+enum op { OP_GROUP, OP_GETLINK, OP_NEWLINK, OP_NEWADDR, OP_DELADDR, OP_DELGROUP, OP_NFT_UP, OP_NFT_DOWN };
 
 /* The messages of the "up" batch before the elements, in order. */
 static const char *const NFT_UP_MSGS[] = {
@@ -130,11 +134,17 @@ static void describe(char *out, size_t len, enum op op, long i)
 	long k, first;
 
 	switch (op) {
+	case OP_GROUP:
+		snprintf(out, len, "RTM_NEWLINK vnet%ld (group %d)", i, TAP_GROUP);
+		break;
 	case OP_GETLINK:
 		snprintf(out, len, "RTM_GETLINK vnet%ld", i);
 		break;
 	case OP_NEWLINK:
-		snprintf(out, len, "RTM_NEWLINK vnet%ld (master eucabr%ld, group %d, up)", i, 10 + i % G, TAP_GROUP);
+		if (group_at_up)
+			snprintf(out, len, "RTM_NEWLINK vnet%ld (master eucabr%ld, group %d, up)", i, 10 + i % G, TAP_GROUP);
+		else
+			snprintf(out, len, "RTM_NEWLINK vnet%ld (master eucabr%ld, up)", i, 10 + i % G);
 		break;
 	case OP_NEWADDR:
 	case OP_DELADDR:
@@ -298,17 +308,21 @@ static void build_rtnl(struct nlmsghdr *nlh, enum op op, unsigned i)
 		ifi->ifi_index = tap_ifindex[i];
 		mnl_attr_put_u32(nlh, IFLA_EXT_MASK, RTEXT_FILTER_SKIP_STATS);
 		break;
+	case OP_GROUP:		/* while the tap is down: no state change to announce */
 	case OP_NEWLINK:
 	case OP_DELGROUP:
-		nlh->nlmsg_type = op == OP_NEWLINK ? RTM_NEWLINK : RTM_DELLINK;
+		nlh->nlmsg_type = op == OP_DELGROUP ? RTM_DELLINK : RTM_NEWLINK;
 		ifi = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifi));
 		ifi->ifi_family = AF_UNSPEC;
-		if (op == OP_NEWLINK) {
+		if (op != OP_DELGROUP)
 			ifi->ifi_index = tap_ifindex[i];
+		/* else no index: RTM_DELLINK deletes every device of IFLA_GROUP */
+		if (op == OP_NEWLINK) {
 			ifi->ifi_change = ifi->ifi_flags = IFF_UP;
 			mnl_attr_put_u32(nlh, IFLA_MASTER, bridge_ifindex[i % G]);
-		}	/* else no index: RTM_DELLINK deletes every device of IFLA_GROUP */
-		mnl_attr_put_u32(nlh, IFLA_GROUP, TAP_GROUP);
+		}
+		if (op != OP_NEWLINK || group_at_up)
+			mnl_attr_put_u32(nlh, IFLA_GROUP, TAP_GROUP);
 		break;
 	case OP_NEWADDR:
 	case OP_DELADDR:
@@ -805,6 +819,7 @@ int main(int argc, char **argv)
 	if (*end || n < 1 || n > MAX_N)
 		die("N must be 1..%d, not '%s'", MAX_N, argv[4]);
 	N = n;
+	group_at_up = getenv("FLOOR_GROUP_AT_UP") && strcmp(getenv("FLOOR_GROUP_AT_UP"), "0");
 	G = N > 4 * MAX_PORTS ? (N + MAX_PORTS - 1) / MAX_PORTS : 4;
 
 	snprintf(path, sizeof(path), "/run/netns/%s", argv[2]);
@@ -824,6 +839,19 @@ int main(int argc, char **argv)
 		create_taps(rt.fd);
 		step("taps");
 		lookup_fixed_links(rt.fd);
+		/*
+		 * The group set on a tap that is up makes the kernel announce a
+		 * state change (netdev_state_change: NETDEV_CHANGE to every
+		 * notifier, an RTM_NEWLINK built); on a tap still down it does
+		 * not. Measured here, N=1000: the RTM_NEWLINKs that enslave and
+		 * bring up the taps took 107 instead of 120 ms, for 4 ms of
+		 * requests that set the group alone (eucanet sets its alias
+		 * and group together the same way).
+		 */
+		if (!group_at_up) {
+			rtnl_pipeline(&rt, OP_GROUP, N);
+			step("group");
+		}
 		/*
 		 * Closing the fd that made a tap takes its carrier away, and the
 		 * kernel records that lazily (linkwatch, at most 100 devices a

@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { TransactionError } from '../../src/errors.js';
 import type { Request } from '../../src/netlink/socket.js';
 import { AddressAddRequest } from '../../src/rtnl/address.js';
-import { LinkAddRequest, LinkGetRequest } from '../../src/rtnl/link.js';
+import { LinkAddRequest, LinkGetRequest, LinkSetRequest } from '../../src/rtnl/link.js';
 import { Journal } from '../../src/tx/journal.js';
 import { readOwned } from '../../src/tx/nft-diff.js';
 import { isRoot, nftRuleset, nsExec, withHandle } from '../helpers/netns.js';
@@ -36,11 +36,39 @@ describe.skipIf(!isRoot)('one exchange for the joined phases (root)', () => {
       for (let i = 0; i < 20; i++) tx.addTap(`vnet${i}`, { master: 'eucabr10', up: true, group: 4200 });
       for (let i = 0; i < 20; i++) tx.addAddress({ dev: 'eth0', address: `172.16.0.${i + 1}/32` });
       await tx.commit();
-      // 20 lookups + 20 sets + 20 addresses, one exchange (it was three).
-      expect(sizes).toEqual([60]);
+      // 20 lookups + 20 marks (the group, while each tap is down) + 20 sets + 20 addresses, one exchange (it was three).
+      expect(sizes).toEqual([80]);
       const links = JSON.parse(nsExec(ns, 'ip', ['-j', 'link', 'show', 'master', 'eucabr10'])) as Array<{ ifname: string }>;
       expect(links.map((l) => l.ifname).sort()).toEqual(Array.from({ length: 20 }, (_, i) => `vnet${i}`).sort());
       expect(addrs(ns, 'eth0')).toHaveLength(20);
+    });
+  });
+
+  it('marks every new tap (alias, group) before any set brings one up, and the kernel ends with both', async () => {
+    await withHandle(async (h, ns) => {
+      await h.links.add({ kind: 'bridge', name: 'eucabr10', up: true });
+      const sent: LinkSetRequest[] = [];
+      h.rtnl.testFault = (reqs: readonly Request[]) => {
+        for (const r of reqs) if (r instanceof LinkSetRequest) sent.push(r);
+        return undefined;
+      };
+      const tx = h.transaction();
+      for (let i = 0; i < 5; i++) tx.addTap(`vnet${i}`, { master: 'eucabr10', up: true, group: 4200, alias: `eucanet:port i-${i}` });
+      await tx.commit();
+      const shown = sent.map((r) => [r.ref, Object.keys(r.changes).sort().join(',')]);
+      expect(shown).toEqual([
+        ...Array.from({ length: 5 }, (_, i) => [`vnet${i}`, 'alias,group']),
+        ...Array.from({ length: 5 }, (_, i) => [`vnet${i}`, 'master,up']),
+      ]);
+      const links = JSON.parse(nsExec(ns, 'ip', ['-j', '-d', 'link', 'show', 'master', 'eucabr10'])) as Array<{
+        ifname: string;
+        flags: string[];
+        group: string;
+        ifalias?: string;
+      }>;
+      expect(links.map((l) => [l.ifname, l.flags.includes('UP'), l.group, l.ifalias]).sort()).toEqual(
+        Array.from({ length: 5 }, (_, i) => [`vnet${i}`, true, '4200', `eucanet:port i-${i}`]),
+      );
     });
   });
 
