@@ -103,6 +103,10 @@ export function markdown(res) {
   const l = [];
   l.push(`Measured ${res.date.slice(0, 10)} on ${m.cpu} (${m.cores} cores, ${m.memoryGiB} GiB), ${m.os}, kernel ${m.kernel}, Node ${m.node}.`);
   l.push(`\`npm run bench${o.smoke ? ' -- --smoke' : ''}\` took ${res.seconds} s.`);
+  if (m.vcpuPack)
+    l.push(
+      `The kernel has a scheduler knob of its own, \`kernel.sched_vcpu_pack\` = ${m.vcpuPack}, and a thread it wakes usually starts on its waker's vCPU: eucanet's JavaScript thread and its addon's worker mostly share one vCPU, so the JavaScript work adds to the kernel work instead of running beside it; the floor has one thread (docs/performance.md, round 26).`,
+    );
   if (res.load) l.push(`Load average (1 min) at the start and the end: ${res.load.start} and ${res.load.end}, on ${m.cores} cores.`);
   for (const k of res.kept ?? []) l.push(`The ${k.table} table is from an earlier run (${k.date.slice(0, 10)}, ${k.cpu}), kept with --keep-others.`);
   l.push('');
