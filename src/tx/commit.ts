@@ -8,12 +8,14 @@ import { LinkAddRequest, LinkDeleteRequest, LinkGetRequest } from '../rtnl/link.
 import { readSysctl, writeSysctl } from '../sys/sysctl.js';
 import { CommitContext } from './context.js';
 import { requestFor } from './requests.js';
+import type { LinkRef } from '../rtnl/kinds/index.js';
 import { buildEarly, samePhases, type AfterTaps, type EarlyJoined, type EarlyLinks } from './early.js';
 import { FaultRequest, InjectedFault } from './fault.js';
 import { inverseOf, undoOf } from './inverse.js';
 import { isNeighOp, NeighBefore, neighInverse } from './neigh-ops.js';
 import { deferredStep, Journal, type UndoStep } from './journal.js';
-import { describeOp, opNetns, opRefs, phaseOf, type Op, type Phase } from './ops.js';
+import { describeOp, everyRef, opNetns, opRefs, phaseOf, type Op, type Phase } from './ops.js';
+import type { Netns } from '../sys/netns-path.js';
 import { orderLinkAdds } from './order.js';
 import { settleUnknown } from './unknown.js';
 import { createTaps } from './taps.js';
@@ -44,8 +46,10 @@ export interface RunOptions {
   /**
    * A transaction of a few ops among many links (an incremental reconcile):
    * the links it names are looked up (with their pre-images, for the undo)
-   * instead of dumping every link. Ignored when it adds links (link.add),
-   * whose ifindexes are picked from the dump.
+   * before anything is sent, the ones in `ifindexes` excepted, and neighbour
+   * and FDB ops get no pre-image. Without it a commit that adds no link looks
+   * them up too, alongside its taps (readLinks()). Ignored when it adds links
+   * (link.add), whose ifindexes are picked from a dump of every link.
    */
   lookup?: boolean;
   /**
@@ -99,17 +103,50 @@ export class CommitRun {
       // Pre-images undo link changes; neighbour and FDB ops need only the ifindex (NeighBefore keeps their own).
       this.stats.rtnlRequests += await this.ctx.learn(refs, 'lookup', !items.every((it) => isNeighOp(it.op)));
     } else if (items.some((it) => it.op.op !== 'sysctl' && it.op.op !== 'link.deleteGroup')) {
-      this.stats.rtnlRequests++;
+      const read = this.readLinks(items);
       // The taps phase (first when there is one) needs no link looked up: the
-      // snapshot's dump runs on another worker thread while the taps are made
+      // links are read on another worker thread while the taps are made
       // (taps() waits for both), instead of a round trip of its own before them.
       if (items[0].op.op === 'tap.add') {
-        this.snapshotting = this.ctx.snapshot();
+        this.snapshotting = read;
         // Awaited by taps(); a commit that fails before then must not leave it unhandled.
         this.snapshotting.catch(() => undefined);
-      } else await this.ctx.snapshot();
+      } else await read;
     }
-    this.ctx.openNetns(items.flatMap((it) => opNetns(it.op)));
+    const netns: Netns[] = [];
+    for (let i = 0; i < items.length; i++) {
+      const op = items[i].op;
+      if (op.op === 'link.add' || op.op === 'link.set') netns.push(...opNetns(op));
+    }
+    this.ctx.openNetns(netns);
+  }
+
+  /**
+   * The links a commit's requests need before they are encoded. A commit that
+   * adds links dumps them all (a new link's ifindex is picked above the
+   * highest one there, see CommitContext.assign()). Any other asks for the
+   * links its ops name, each with its pre-image, and not for the taps it makes
+   * itself: a bring-up of 100 taps into 4 bridges asks for 5 links instead of
+   * reading every link in the namespace.
+   */
+  private async readLinks(items: Item[]): Promise<void> {
+    if (items.some((it) => it.op.op === 'link.add')) {
+      this.stats.rtnlRequests++;
+      return this.ctx.snapshot();
+    }
+    // Indexed loops and everyRef(): a bring-up runs this over thousands of ops, and the ops' ref lists and iterators were most of what it allocated.
+    const made = new Set<LinkRef>();
+    for (let i = 0; i < items.length; i++) {
+      const op = items[i].op;
+      if (op.op === 'tap.add') made.add(op.name);
+    }
+    const refs = new Set<LinkRef>();
+    const named = (ref: LinkRef) => {
+      if (!made.has(ref)) refs.add(ref);
+      return true;
+    };
+    for (let i = 0; i < items.length; i++) everyRef(items[i].op, named);
+    this.stats.rtnlRequests += await this.ctx.learn([...refs], 'lookup', true);
   }
 
   /**

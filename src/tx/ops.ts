@@ -179,11 +179,15 @@ export function checked(op: string, fn: () => void): void {
 
 /**
  * Whether `pred` holds for every link `op` names (opRefs), without building
- * that list for the ops a bring-up has thousands of: address changes and
- * link sets (a tap's master and up).
+ * that list for the ops a bring-up has thousands of: address changes, taps
+ * and link sets (a tap's master and up).
  */
 export function everyRef(op: Op, pred: (ref: LinkRef) => boolean): boolean {
   if (op.op === 'address.add' || op.op === 'address.delete') return pred(op.spec.dev);
+  if (op.op === 'tap.add' && !('kind' in op.spec)) {
+    const m = op.spec.master;
+    return m === undefined || m === null || pred(m);
+  }
   if (op.op === 'link.set' && !('kind' in op.changes)) {
     const m = op.changes.master;
     return pred(op.ref) && (m === undefined || m === null || pred(m));

@@ -33,7 +33,7 @@ export interface CommitOptions {
   genid?: number;
   /** Called after each phase: for progress bars on long commits. */
   onProgress?: ProgressFn;
-  /** Look up the links the ops name instead of dumping every link (see RunOptions.lookup in commit.ts). */
+  /** Look up the links the ops name before anything is sent, with `ifindexes` known already (see RunOptions.lookup in commit.ts). */
   lookup?: boolean;
   /** With `lookup`: links known already, name -> ifindex (valid as long as the caller's link events say), not looked up again. */
   ifindexes?: ReadonlyMap<string, number>;

@@ -1,14 +1,14 @@
 // A bring-up's work overlaps its waits (src/tx/commit.ts, execute.ts): the
-// link snapshot's dump runs on a worker thread while the taps are made,
-// instead of a round trip of its own before them; and the nftables batch is
-// encoded while the kernel works, so that its phase only sends it. Checked
-// against the kernel with `ip -j` and `nft -j`, and the order of events seen
-// through the addon and the batch.
+// links it names are looked up (or, when it adds links, every link dumped) on
+// a worker thread while the taps are made, instead of a round trip of its own
+// before them; and the nftables batch is encoded while the kernel works, so
+// that its phase only sends it. Checked against the kernel with `ip -j` and
+// `nft -j`, and the order of events seen through the addon and the batch.
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { NetlinkError } from '../../src/errors.js';
+import { NetlinkError, TransactionError } from '../../src/errors.js';
 import { Batch } from '../../src/nft/batch.js';
 import { CommitContext } from '../../src/tx/context.js';
 import { ipLinks, isRoot, nftRuleset, withHandle } from '../helpers/netns.js';
@@ -42,6 +42,9 @@ const bringUp = (h: Parameters<Parameters<typeof withHandle>[0]>[0]) => {
   return tx;
 };
 
+/** The same bring-up with a new link in it: the commit then dumps every link (a new link's ifindex is picked above them). */
+const withLinkAdd = (tx: ReturnType<typeof bringUp>) => tx.addLink({ kind: 'bridge', name: 'eucabr99' });
+
 async function base(h: Parameters<Parameters<typeof withHandle>[0]>[0]) {
   await h.links.add({ kind: 'bridge', name: 'eucabr10', up: true });
   await h.links.add({ kind: 'veth', name: 'eth0', peer: 'eth0p', up: true });
@@ -55,7 +58,7 @@ function checkUp(ns: string) {
 }
 
 describe.skipIf(!isRoot)('a bring-up overlaps its waits (root)', () => {
-  it('makes the taps while the link snapshot is dumped, and encodes the nft batch before the taps are done', async () => {
+  it('makes the taps while the links they name are looked up, and encodes the nft batch before the taps are done', async () => {
     await withHandle(async (h, ns) => {
       await base(h);
       const events: string[] = [];
@@ -65,22 +68,44 @@ describe.skipIf(!isRoot)('a bring-up overlaps its waits (root)', () => {
         events.push('taps sent');
         return (tapCreate(...a) as Promise<unknown>).finally(() => events.push('taps done'));
       });
-      const snapshot = original<CommitContext, 'snapshot'>(CommitContext.prototype, 'snapshot');
-      vi.spyOn(CommitContext.prototype, 'snapshot').mockImplementation(function (this: CommitContext) {
-        events.push('snapshot sent');
-        return snapshot.call(this).finally(() => events.push('snapshot done'));
+      const learn = original<CommitContext, 'learn'>(CommitContext.prototype, 'learn');
+      const asked: unknown[] = [];
+      vi.spyOn(CommitContext.prototype, 'learn').mockImplementation(function (this: CommitContext, ...a) {
+        events.push('lookups sent');
+        asked.push(...a[0]);
+        return learn.apply(this, a).finally(() => events.push('lookups done'));
       });
+      const dump = vi.spyOn(CommitContext.prototype, 'snapshot');
       const encode = original<Batch, 'encodeForCommit'>(Batch.prototype, 'encodeForCommit');
       vi.spyOn(Batch.prototype, 'encodeForCommit').mockImplementation(function (this: Batch, ...a) {
         events.push('nft encoded');
         return encode.apply(this, a);
       });
-      await bringUp(h).commit();
+      const stats = await bringUp(h).commit();
       // Before: snapshot sent, snapshot done, taps sent, taps done, and the batch encoded when its phase came.
-      expect(events.indexOf('taps sent')).toBeLessThan(events.indexOf('snapshot done'));
+      expect(events.indexOf('taps sent')).toBeLessThan(events.indexOf('lookups done'));
       expect(events.indexOf('nft encoded')).toBeLessThan(events.indexOf('taps done'));
       expect(events.filter((e) => e === 'nft encoded')).toHaveLength(1);
+      // The bridge and the address's link, once each; not the new taps, and no dump of every link.
+      expect(asked.sort()).toEqual(['eth0', 'eucabr10']);
+      expect(dump).not.toHaveBeenCalled();
+      // 2 lookups, 8 taps, 8 settling lookups, 16 link sets and the address.
+      expect(stats.rtnlRequests).toBe(2 + 8 + 8 + 16 + 1);
       checkUp(ns);
+    });
+  });
+
+  it('a bring-up whose bridge does not exist fails naming it, and the taps made meanwhile are rolled back', async () => {
+    await withHandle(async (h, ns) => {
+      await h.links.add({ kind: 'veth', name: 'eth0', peer: 'eth0p', up: true });
+      const err = await bringUp(h)
+        .commit()
+        .catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(TransactionError);
+      expect(String(err)).toMatch(/ENODEV/);
+      expect(String(err)).toMatch(/eucabr10/);
+      expect(ipLinks(ns).filter((l) => /^vnet/.test(l.ifname))).toEqual([]);
+      expect(nftRuleset(ns).filter((o) => o.table)).toEqual([]);
     });
   });
 
@@ -120,7 +145,7 @@ describe.skipIf(!isRoot)('a bring-up overlaps its waits (root)', () => {
     });
   });
 
-  it('takes the snapshot again after the taps when the taps interrupted its dump (EINTR)', async () => {
+  it('takes the snapshot of a commit that adds links again after the taps when the taps interrupted its dump (EINTR)', async () => {
     await withHandle(async (h, ns) => {
       await base(h);
       const snapshot = original<CommitContext, 'snapshot'>(CommitContext.prototype, 'snapshot');
@@ -129,9 +154,10 @@ describe.skipIf(!isRoot)('a bring-up overlaps its waits (root)', () => {
         if (calls++ === 0) return Promise.reject(new NetlinkError(4 /* EINTR */, { op: 'link dump (dump kept changing)' }));
         return snapshot.call(this);
       });
-      await bringUp(h).commit();
+      await withLinkAdd(bringUp(h)).commit();
       expect(calls).toBe(2);
       checkUp(ns);
+      expect(ipLinks(ns).some((l) => l.ifname === 'eucabr99')).toBe(true);
     });
   });
 
@@ -139,8 +165,8 @@ describe.skipIf(!isRoot)('a bring-up overlaps its waits (root)', () => {
     await withHandle(async (h, ns) => {
       await base(h);
       vi.spyOn(CommitContext.prototype, 'snapshot').mockImplementation(() => Promise.reject(new NetlinkError(105 /* ENOBUFS */, { op: 'link dump' })));
-      await expect(bringUp(h).commit()).rejects.toThrow(/ENOBUFS/);
-      expect(ipLinks(ns).filter((l) => /^vnet/.test(l.ifname))).toEqual([]);
+      await expect(withLinkAdd(bringUp(h)).commit()).rejects.toThrow(/ENOBUFS/);
+      expect(ipLinks(ns).filter((l) => /^vnet|^eucabr99$/.test(l.ifname))).toEqual([]);
       expect(nftRuleset(ns).filter((o) => o.table)).toEqual([]);
     });
   });

@@ -5,16 +5,17 @@ import { describe, expect, it } from 'vitest';
 import { countedRuns } from '../../bench/instances.mjs';
 
 describe('bench countedRuns', () => {
-  it('counts 3x --reps at N=100 and --reps from N=300 on', () => {
-    expect(countedRuns(100, 5)).toBe(15);
-    expect(countedRuns(200, 5)).toBe(8);
-    expect(countedRuns(300, 5)).toBe(5);
+  it('counts 9x --reps at N=100 and --reps from N=900 on', () => {
+    expect(countedRuns(100, 5)).toBe(45);
+    expect(countedRuns(200, 5)).toBe(23);
+    expect(countedRuns(300, 5)).toBe(15);
+    expect(countedRuns(900, 5)).toBe(5);
     expect(countedRuns(1000, 5)).toBe(5);
     expect(countedRuns(5000, 5)).toBe(5);
     expect(countedRuns(1000, 9)).toBe(9);
   });
   it('never counts fewer than --reps, and boost 1 (a smoke run) counts exactly --reps', () => {
-    expect(countedRuns(10, 5)).toBe(15);
+    expect(countedRuns(10, 5)).toBe(45);
     expect(countedRuns(50, 1, 1)).toBe(1);
     expect(countedRuns(100, 7, 1)).toBe(7);
   });
