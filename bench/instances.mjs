@@ -30,19 +30,23 @@ const WARM_REAPPLIES = 10;
  */
 const WARM_INSTANCES = 3000;
 
-const SMALL_N = 300;
+const SMALL_N = 900;
 /**
  * Counted runs per approach at N, for a `--reps` of `reps`: at small N a run
  * is short (about 30 ms at N=100) and its time swings with whatever else the
  * machine does, so the median of 5 moved from 0.99x to 1.20x of the floor's
- * from one full run to the next. Below SMALL_N more runs are counted, the
+ * from one full run to the next, and the median of 15 from 1.05x to 1.28x
+ * over nine full runs (and 1.05x to 1.27x in nine runs at N=100 alone on
+ * 4 December, the same build). Below SMALL_N more runs are counted, the
  * same number for every approach (fork per op keeps its own count), up to
- * `boost` times `reps`: 15 at N=100, 8 at N=200, `reps` from N=300 on.
+ * `boost` times `reps`: 45 at N=100, 23 at N=200, 15 at N=300, `reps` from
+ * N=900 on. At N=100 a run is well under a second: the 30 more rounds cost
+ * about 1.5 minutes of a 15-minute run.
  * @param {number} n
  * @param {number} reps
  * @param {number} [boost]  at most this many times `reps` (1: `reps` at every N)
  */
-export const countedRuns = (n, reps, boost = 3) => Math.max(reps, Math.min(boost * reps, Math.round((reps * SMALL_N) / n)));
+export const countedRuns = (n, reps, boost = 9) => Math.max(reps, Math.min(boost * reps, Math.round((reps * SMALL_N) / n)));
 
 /**
  * Uncounted warm runs of a long-lived worker at N = `n`.
@@ -102,7 +106,7 @@ async function runOnce(a, n, extraReapplies = 0, counted = 1) {
  * @param {number} o.forkMax        largest N fork-per-op runs at
  * @param {string[]} o.only         approach ids to run
  * @param {number} [o.warmInstances] instances brought up in the warm-up (default WARM_INSTANCES)
- * @param {number} [o.smallBoost]   countedRuns()'s boost at small N (default 3; 1 in a smoke run)
+ * @param {number} [o.smallBoost]   countedRuns()'s boost at small N (default 9; 1 in a smoke run)
  * @param {boolean} [o.settle]      one uncounted run of every approach but fork per op before the counted ones (default true)
  * @param {(s: string) => void} o.log
  */
