@@ -68,7 +68,7 @@ export class CommitRun {
   nftCommitted = false;
   /** New taps that go into a bridge, to be asked for before they are enslaved (createTaps). */
   private readonly settle: number[] = [];
-  /** The link snapshot, when it runs alongside the taps phase (prepare()). */
+  /** The links' read (readLinks(): a snapshot or lookups), when it runs alongside the taps phase (prepare()). */
   private snapshotting?: Promise<void>;
   /** The taps' addon call, started before anything else of the commit (makeTapsFirst()). */
   private tapsMade?: ReturnType<typeof createTaps>;
@@ -134,7 +134,8 @@ export class CommitRun {
       this.stats.rtnlRequests++;
       return this.ctx.snapshot();
     }
-    // Indexed loops and everyRef(): a bring-up runs this over thousands of ops, and the ops' ref lists and iterators were most of what it allocated.
+    // Indexed loops and everyRef(): a bring-up runs this over thousands of
+    // ops, and their ref lists and iterators were most of what it allocated.
     const made = new Set<LinkRef>();
     for (let i = 0; i < items.length; i++) {
       const op = items[i].op;
@@ -150,7 +151,7 @@ export class CommitRun {
   }
 
   /**
-   * Whether the taps of `ops` are made alongside the link snapshot (see
+   * Whether the taps of `ops` are made alongside the links' read (see
    * prepare()): there are some, and the commit neither is one op on its own
    * nor looks links up one by one (which happens before anything is made).
    */
@@ -161,7 +162,7 @@ export class CommitRun {
 
   /**
    * Starts the addon making `taps` (when tapsEarly()), before the commit
-   * orders its ops or asks for the snapshot: on a large commit those took
+   * orders its ops or reads the links: on a large commit those took
    * milliseconds in which the kernel had nothing to do. The taps phase
    * (startTaps()) then picks the call up.
    */
@@ -178,7 +179,7 @@ export class CommitRun {
 
   /**
    * The taps phase started right after prepare(), when the taps come first
-   * and run alongside the snapshot (prepare() started it without waiting):
+   * and run alongside the links' read (prepare() started it without waiting):
    * the addon makes them while the JavaScript thread encodes the rest.
    * Undefined when the taps must wait for prepare() (one op, lookups).
    */
@@ -273,7 +274,7 @@ export class CommitRun {
 
   /**
    * What follows the taps (execute()): the link adds, and the joined exchange
-   * after them. They are then built and encoded as soon as the snapshot is
+   * after them. They are then built and encoded as soon as the links' read is
    * in, on the JavaScript thread while the addon is still making the taps,
    * rather than after them (src/tx/early.ts).
    */
@@ -284,7 +285,7 @@ export class CommitRun {
   private async taps(items: Item<OpOf<'tap.add'>>[]): Promise<void> {
     const snapshot = this.snapshotting;
     this.snapshotting = undefined;
-    // The joined exchange after the taps is built once the snapshot is in, while the taps are still being made.
+    // The joined exchange after the taps is built once the links are read, while the taps are still being made.
     const snapped = snapshot?.then(() => {
       const plan = this.afterTaps;
       this.afterTaps = undefined;
@@ -303,9 +304,10 @@ export class CommitRun {
   }
 
   /**
-   * The snapshot that ran alongside the taps: the taps it may have seen are
-   * this commit's own (IFF_TUN_EXCL refuses a name that exists), so they get
-   * no pre-image; a dump the taps kept interrupting (EINTR) is taken again.
+   * The links' read that ran alongside the taps: the taps a snapshot may
+   * have seen are this commit's own (IFF_TUN_EXCL refuses a name that
+   * exists), so they get no pre-image; a dump the taps kept interrupting
+   * (EINTR) is taken again.
    */
   private async afterSnapshot(snap: PromiseSettledResult<void>, items: Item<OpOf<'tap.add'>>[]): Promise<void> {
     if (snap.status === 'rejected') {

@@ -47,7 +47,7 @@ export interface AfterTaps {
 }
 
 /**
- * Builds what `plan` names, in order, once the link snapshot is in: the link
+ * Builds what `plan` names, in order, once the links are read: the link
  * adds (their ifindexes assigned, as links() would), then the joined
  * exchange. Each is undefined where it could not be built ahead.
  */

@@ -140,7 +140,7 @@ export async function execute(s: Session, ops: readonly Op[], batch: Batch | und
     // A renamed link is looked up by its new name only after the rename: such sets go on their own.
     const renames = byPhase.get('sets')?.some((it) => it.op.op === 'link.set' && it.op.changes.name !== undefined);
     const joinable = (p: Phase) => JOINABLE.has(p) && !(renames && p === 'sets');
-    // The taps (made alongside the snapshot, when they come first) are started,
+    // The taps (made alongside the links' read, when they come first) are started,
     // and the nftables batch is encoded while they or the first reads wait for the kernel.
     const prepared = run.prepare(items);
     tapsEarly = run.startTaps(taps);
