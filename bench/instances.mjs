@@ -30,23 +30,25 @@ const WARM_REAPPLIES = 10;
  */
 const WARM_INSTANCES = 3000;
 
-const SMALL_N = 900;
+const COUNTED_INSTANCES = 3000;
 /**
- * Counted runs per approach at N, for a `--reps` of `reps`: at small N a run
- * is short (about 30 ms at N=100) and its time swings with whatever else the
- * machine does, so the median of 5 moved from 0.99x to 1.20x of the floor's
- * from one full run to the next, and the median of 15 from 1.05x to 1.28x
- * over nine full runs (and 1.05x to 1.27x in nine runs at N=100 alone on
- * 4 December, the same build). Below SMALL_N more runs are counted, the
- * same number for every approach (fork per op keeps its own count), up to
- * `boost` times `reps`: 45 at N=100, 23 at N=200, 15 at N=300, `reps` from
- * N=900 on. At N=100 a run is well under a second: the 30 more rounds cost
- * about 1.5 minutes of a 15-minute run.
+ * Counted runs per approach at N, for a `--reps` of `reps`: a run's time
+ * swings with whatever else the machine does, the more the shorter it is
+ * (about 30 ms at N=100). The median of 5 at N=100 moved from 0.99x to 1.20x
+ * of the floor's from one full run to the next, and the median of 15 from
+ * 1.05x to 1.28x over nine full runs (1.05x to 1.27x in nine runs at N=100
+ * alone on 4 December, the same code); at N=1000 the median of 5 was 1.08x
+ * and 1.12x in two full runs, where side by side it is 1.02x to 1.04x. So
+ * below N=3000 more runs are counted, the same number for every approach
+ * (fork per op keeps its own count): `reps` times COUNTED_INSTANCES / N
+ * (`reps` runs of 3000 instances' worth), at most `boost` times `reps`: 45 at
+ * N=100 to 300, 15 at N=1000, `reps` from N=3000 on. They cost about 3
+ * minutes of an 18-minute run.
  * @param {number} n
  * @param {number} reps
  * @param {number} [boost]  at most this many times `reps` (1: `reps` at every N)
  */
-export const countedRuns = (n, reps, boost = 9) => Math.max(reps, Math.min(boost * reps, Math.round((reps * SMALL_N) / n)));
+export const countedRuns = (n, reps, boost = 9) => Math.max(reps, Math.min(boost * reps, Math.round((reps * COUNTED_INSTANCES) / n)));
 
 /**
  * Uncounted warm runs of a long-lived worker at N = `n`.

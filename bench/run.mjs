@@ -5,7 +5,7 @@
 //   --n 100,1000,5000   instance counts for the "instances" workload
 //   --reps 5            counted runs per approach and N (the median is reported;
 //                       3 re-applies timed per run but for fork per op;
-//                       up to 9x more below N=900: countedRuns in instances.mjs)
+//                       more below N=3000, up to 9x: countedRuns in instances.mjs)
 //   --fork-reps 3       counted runs of fork-per-op up to N=1000
 //   --fork-large-reps 1 counted runs of fork-per-op above N=1000 (3 minutes each at 5000)
 //   --fork-max 5000     largest N fork-per-op runs at

@@ -112,7 +112,7 @@ export function markdown(res) {
   l.push('');
   if (res.instances?.length) {
     l.push(
-      `**Instances** (median of the runs counted: ${o.reps}${o.smoke ? '' : ' from N=900 on, up to 9x that below, after one uncounted run of each approach'}; fork per op ${o.forkReps} up to N=1000, ${o.forkLargeReps} above; the re-apply's over 3 per run, fork per op's 1): each a tap in its group's bridge and up, a /32 on the public NIC, a DNAT and an SNAT. Milliseconds, and the ratio to the floor.`,
+      `**Instances** (median of the runs counted: ${o.reps}${o.smoke ? '' : " from N=3000 on, more below (3000 instances' worth, up to 9x), after one uncounted run of each approach"}; fork per op ${o.forkReps} up to N=1000, ${o.forkLargeReps} above; the re-apply's over 3 per run, fork per op's 1): each a tap in its group's bridge and up, a /32 on the public NIC, a DNAT and an SNAT. Milliseconds, and the ratio to the floor.`,
     );
     l.push('');
     l.push('| N | approach | bring-up | no-change re-apply | teardown | runs |');

@@ -5,14 +5,14 @@ import { describe, expect, it } from 'vitest';
 import { countedRuns } from '../../bench/instances.mjs';
 
 describe('bench countedRuns', () => {
-  it('counts 9x --reps at N=100 and --reps from N=900 on', () => {
+  it('counts 9x --reps at N=100 to 300, 3x at N=1000 and --reps from N=3000 on', () => {
     expect(countedRuns(100, 5)).toBe(45);
-    expect(countedRuns(200, 5)).toBe(23);
-    expect(countedRuns(300, 5)).toBe(15);
-    expect(countedRuns(900, 5)).toBe(5);
-    expect(countedRuns(1000, 5)).toBe(5);
+    expect(countedRuns(300, 5)).toBe(45);
+    expect(countedRuns(500, 5)).toBe(30);
+    expect(countedRuns(1000, 5)).toBe(15);
+    expect(countedRuns(3000, 5)).toBe(5);
     expect(countedRuns(5000, 5)).toBe(5);
-    expect(countedRuns(1000, 9)).toBe(9);
+    expect(countedRuns(1000, 9)).toBe(27);
   });
   it('never counts fewer than --reps, and boost 1 (a smoke run) counts exactly --reps', () => {
     expect(countedRuns(10, 5)).toBe(45);
