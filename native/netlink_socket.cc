@@ -2,13 +2,16 @@
 
 #include "gather_buffer.h"
 
+#include <linux/if.h>
 #include <linux/netlink.h>
 #include <poll.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <cstring>
 #include <memory>
+#include <string>
 
 namespace eucanet {
 
@@ -267,6 +270,7 @@ Napi::Function NetlinkSocket::Init(Napi::Env env) {
                          InstanceMethod<&NetlinkSocket::Exchange>("exchange"),
                          InstanceMethod<&NetlinkSocket::ExchangeSync>("exchangeSync"),
                          InstanceMethod<&NetlinkSocket::Close>("close"),
+                         InstanceMethod<&NetlinkSocket::Ifindexes>("ifindexes"),
                          InstanceAccessor<&NetlinkSocket::GetFd>("fd"),
                          InstanceAccessor<&NetlinkSocket::GetPort>("port"),
                      });
@@ -380,6 +384,31 @@ Napi::Value NetlinkSocket::Close(const Napi::CallbackInfo& info) {
   else
     CloseFd();
   return info.Env().Undefined();
+}
+
+// ifindexes(names: string[]): Int32Array. A name that cannot be a link's
+// (empty, IFNAMSIZ bytes or more, a NUL in it) gets 0, as a missing link does.
+Napi::Value NetlinkSocket::Ifindexes(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (fd_ < 0) ThrowErrno(env, EBADF, "ioctl(SIOCGIFINDEX) (socket closed)");
+  if (info.Length() < 1 || !info[0].IsArray()) throw Napi::TypeError::New(env, "names must be an array of strings");
+  auto names = info[0].As<Napi::Array>();
+  uint32_t n = names.Length();
+  auto out = Napi::Int32Array::New(env, n);
+  for (uint32_t i = 0; i < n; ++i) {
+    Napi::Value v = names[i];
+    if (!v.IsString()) throw Napi::TypeError::New(env, "names must be an array of strings");
+    std::string name = v.As<Napi::String>().Utf8Value();
+    out[i] = 0;
+    if (name.empty() || name.size() >= IFNAMSIZ || name.find('\0') != std::string::npos) continue;
+    ifreq ifr{};
+    std::memcpy(ifr.ifr_name, name.data(), name.size());
+    if (ioctl(fd_, SIOCGIFINDEX, &ifr) == 0)
+      out[i] = ifr.ifr_ifindex;
+    else if (errno != ENODEV)
+      ThrowErrno(env, errno, "ioctl(SIOCGIFINDEX)");
+  }
+  return out;
 }
 
 Napi::Value NetlinkSocket::GetFd(const Napi::CallbackInfo& info) {

@@ -25,6 +25,11 @@
 // which is how the caller tells them apart). One hop between the JavaScript
 // thread and the worker for a whole transaction's rtnetlink phases.
 //
+// ifindexes(names) resolves link names to ifindexes with SIOCGIFINDEX on the
+// socket itself, which the kernel answers in the namespace the socket belongs
+// to: no message, no reply to decode, no worker thread. 0 for a name no link
+// has.
+//
 // Test-only: an optional fifth argument {chunk, rcvbuf?, sendErrno?} makes the
 // exchange fail for real at chunk `chunk`: `rcvbuf` shrinks SO_RCVBUF just for
 // that chunk (the kernel drops replies: ENOBUFS), `sendErrno` fails that
@@ -78,6 +83,7 @@ class NetlinkSocket : public Napi::ObjectWrap<NetlinkSocket> {
   Napi::Value Exchange(const Napi::CallbackInfo& info);
   Napi::Value ExchangeSync(const Napi::CallbackInfo& info);
   Napi::Value Close(const Napi::CallbackInfo& info);
+  Napi::Value Ifindexes(const Napi::CallbackInfo& info);
   Napi::Value GetFd(const Napi::CallbackInfo& info);
   Napi::Value GetPort(const Napi::CallbackInfo& info);
   void PrepareJob(const Napi::CallbackInfo& info, ExchangeJob* job);

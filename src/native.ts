@@ -11,6 +11,8 @@ export interface NativeSocket {
   readonly port: number;
   exchange(buf: Buffer, chunkEnds: Uint32Array, expects: Uint32Array, dump: boolean): Promise<Buffer>;
   exchangeSync(buf: Buffer, chunkEnds: Uint32Array, expects: Uint32Array, dump: boolean): Buffer;
+  /** Each name's ifindex in the socket's namespace (SIOCGIFINDEX on the socket), 0 for a name no link has. */
+  ifindexes(names: readonly string[]): Int32Array;
   close(): void;
 }
 

@@ -165,6 +165,21 @@ export class NetlinkConnection {
   }
 
   /**
+   * The ifindexes of the links named `names` in the connection's namespace,
+   * 0 for a name no link has: SIOCGIFINDEX on the socket, which the kernel
+   * answers for the socket's own namespace, at once, with no message to
+   * decode and no hop to a worker thread (native/netlink_socket.h).
+   */
+  ifindexes(names: readonly string[]): Int32Array {
+    if (this.closed) throw this.closedError(new Error());
+    try {
+      return this.sock.ifindexes(names);
+    } catch (err) {
+      throw nativeError(err, 'link lookup by name');
+    }
+  }
+
+  /**
    * Encodes `requests` into one buffer, cut into sendto() chunks of at most
    * `chunk` requests and at each of `stepEnds` (request counts, ascending),
    * where `stops` flags the chunk. `chunkOf` is each request's chunk.

@@ -48,7 +48,8 @@ export interface RunOptions {
    * the links it names are looked up (with their pre-images, for the undo)
    * before anything is sent, the ones in `ifindexes` excepted, and neighbour
    * and FDB ops get no pre-image. Without it a commit that adds no link looks
-   * them up too, alongside its taps (readLinks()). Ignored when it adds links
+   * up only the links it changes, alongside its taps, and resolves the ones
+   * it only names with no message (readLinks()). Ignored when it adds links
    * (link.add), whose ifindexes are picked from a dump of every link.
    */
   lookup?: boolean;
@@ -124,10 +125,12 @@ export class CommitRun {
   /**
    * The links a commit's requests need before they are encoded. A commit that
    * adds links dumps them all (a new link's ifindex is picked above the
-   * highest one there, see CommitContext.assign()). Any other asks for the
-   * links its ops name, each with its pre-image, and not for the taps it makes
-   * itself: a bring-up of 100 taps into 4 bridges asks for 5 links instead of
-   * reading every link in the namespace.
+   * highest one there, see CommitContext.assign()). Any other asks the kernel
+   * only for the links it changes (link sets), each with its pre-image for
+   * the undo; the links it only names (a tap's master, an address's link) are
+   * resolved to ifindexes on the spot (CommitContext.resolve()), and the taps
+   * it makes itself not at all. A bring-up of 100 taps into 4 bridges with
+   * 100 addresses on eth0 sends no lookup.
    */
   private async readLinks(items: Item[]): Promise<void> {
     if (items.some((it) => it.op.op === 'link.add')) {
@@ -141,13 +144,20 @@ export class CommitRun {
       const op = items[i].op;
       if (op.op === 'tap.add') made.add(op.name);
     }
-    const refs = new Set<LinkRef>();
-    const named = (ref: LinkRef) => {
-      if (!made.has(ref)) refs.add(ref);
+    const changed = new Set<LinkRef>();
+    const named = new Set<string>();
+    const name = (ref: LinkRef) => {
+      if (typeof ref === 'string' && !made.has(ref)) named.add(ref);
       return true;
     };
-    for (let i = 0; i < items.length; i++) everyRef(items[i].op, named);
-    this.stats.rtnlRequests += await this.ctx.learn([...refs], 'lookup', true);
+    for (let i = 0; i < items.length; i++) {
+      const op = items[i].op;
+      if (op.op === 'link.set' && !made.has(op.ref)) changed.add(op.ref);
+      everyRef(op, name);
+    }
+    for (const ref of changed) if (typeof ref === 'string') named.delete(ref);
+    this.ctx.resolve([...named], 'lookup');
+    if (changed.size) this.stats.rtnlRequests += await this.ctx.learn([...changed], 'lookup', true);
   }
 
   /**

@@ -75,6 +75,22 @@ export class CommitContext {
     return asked.length;
   }
 
+  /**
+   * Learns the ifindexes of the links named `names` without asking for the
+   * links themselves (NetlinkConnection.ifindexes()): for links a commit only
+   * names, such as a tap's master or an address's link, whose pre-image no
+   * undo reads. A name that does not exist is remembered as learn() does.
+   */
+  resolve(names: readonly string[], op: string): void {
+    const asked = names.filter((n) => !this.knows(n));
+    if (!asked.length) return;
+    const found = this.rtnl.ifindexes(asked);
+    for (let i = 0; i < asked.length; i++) {
+      if (found[i] > 0) this.index.set(asked[i], found[i]);
+      else this.missing.set(asked[i], { errno: ERRNO.ENODEV, op });
+    }
+  }
+
   private hasImage(ref: LinkRef): boolean {
     if (typeof ref === 'string') return this.before.has(ref) || this.missing.has(ref);
     for (const l of this.before.values()) if (l.index === ref) return true;

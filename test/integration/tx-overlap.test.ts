@@ -1,14 +1,18 @@
 // A bring-up's work overlaps its waits (src/tx/commit.ts, execute.ts): the
-// links it names are looked up (or, when it adds links, every link dumped) on
-// a worker thread while the taps are made, instead of a round trip of its own
-// before them; and the nftables batch is encoded while the kernel works, so
-// that its phase only sends it. Checked against the kernel with `ip -j` and
+// taps are sent to the addon first; the links the commit only names are then
+// resolved to ifindexes on the spot, with no message (SIOCGIFINDEX on the
+// socket), and the links it changes are looked up with their pre-images (or,
+// when it adds links, every link dumped) on a worker thread while the taps
+// are made; and the nftables batch is encoded while the kernel works, so that
+// its phase only sends it. Checked against the kernel with `ip -j` and
 // `nft -j`, and the order of events seen through the addon and the batch.
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { NetlinkError, TransactionError } from '../../src/errors.js';
+import { NETLINK_ROUTE } from '../../src/netlink/constants.js';
+import { NetlinkConnection } from '../../src/netlink/socket.js';
 import { Batch } from '../../src/nft/batch.js';
 import { CommitContext } from '../../src/tx/context.js';
 import { ipLinks, isRoot, nftRuleset, withHandle } from '../helpers/netns.js';
@@ -58,7 +62,7 @@ function checkUp(ns: string) {
 }
 
 describe.skipIf(!isRoot)('a bring-up overlaps its waits (root)', () => {
-  it('makes the taps while the links they name are looked up, and encodes the nft batch before the taps are done', async () => {
+  it('sends the taps first, resolves the links it only names with no message, and encodes the nft batch before the taps are done', async () => {
     await withHandle(async (h, ns) => {
       await base(h);
       const events: string[] = [];
@@ -68,13 +72,14 @@ describe.skipIf(!isRoot)('a bring-up overlaps its waits (root)', () => {
         events.push('taps sent');
         return (tapCreate(...a) as Promise<unknown>).finally(() => events.push('taps done'));
       });
-      const learn = original<CommitContext, 'learn'>(CommitContext.prototype, 'learn');
+      const resolve = original<CommitContext, 'resolve'>(CommitContext.prototype, 'resolve');
       const asked: unknown[] = [];
-      vi.spyOn(CommitContext.prototype, 'learn').mockImplementation(function (this: CommitContext, ...a) {
-        events.push('lookups sent');
+      vi.spyOn(CommitContext.prototype, 'resolve').mockImplementation(function (this: CommitContext, ...a) {
+        events.push('names resolved');
         asked.push(...a[0]);
-        return learn.apply(this, a).finally(() => events.push('lookups done'));
+        return resolve.apply(this, a);
       });
+      const learn = vi.spyOn(CommitContext.prototype, 'learn');
       const dump = vi.spyOn(CommitContext.prototype, 'snapshot');
       const encode = original<Batch, 'encodeForCommit'>(Batch.prototype, 'encodeForCommit');
       vi.spyOn(Batch.prototype, 'encodeForCommit').mockImplementation(function (this: Batch, ...a) {
@@ -82,16 +87,57 @@ describe.skipIf(!isRoot)('a bring-up overlaps its waits (root)', () => {
         return encode.apply(this, a);
       });
       const stats = await bringUp(h).commit();
-      // Before: snapshot sent, snapshot done, taps sent, taps done, and the batch encoded when its phase came.
-      expect(events.indexOf('taps sent')).toBeLessThan(events.indexOf('lookups done'));
+      expect(events.indexOf('taps sent')).toBe(0);
+      expect(events.indexOf('names resolved')).toBeLessThan(events.indexOf('taps done'));
       expect(events.indexOf('nft encoded')).toBeLessThan(events.indexOf('taps done'));
       expect(events.filter((e) => e === 'nft encoded')).toHaveLength(1);
-      // The bridge and the address's link, once each; not the new taps, and no dump of every link.
+      // The bridge and the address's link, once each; not the new taps. No lookup message, and no dump of every link.
       expect(asked.sort()).toEqual(['eth0', 'eucabr10']);
+      expect(learn).not.toHaveBeenCalled();
       expect(dump).not.toHaveBeenCalled();
-      // 2 lookups, 8 taps, 8 settling lookups, 16 link sets and the address.
-      expect(stats.rtnlRequests).toBe(2 + 8 + 8 + 16 + 1);
+      // 8 taps, 8 settling lookups, 16 link sets and the address.
+      expect(stats.rtnlRequests).toBe(8 + 8 + 16 + 1);
       checkUp(ns);
+    });
+  });
+
+  it("resolves names in the connection's namespace, not the host's", async () => {
+    await withHandle(async (h, ns) => {
+      const only = `euq${process.pid % 1_000_000}`;
+      await h.links.add({ kind: 'bridge', name: only });
+      const index = ipLinks(ns).find((l) => l.ifname === only)?.ifindex as number;
+      expect(Array.from(h.rtnl.ifindexes([only, 'lo', 'nosuchlink0', 'x'.repeat(16), '']))).toEqual([index, 1, 0, 0, 0]);
+      const host = new NetlinkConnection(NETLINK_ROUTE);
+      try {
+        expect(Array.from(host.ifindexes([only]))).toEqual([0]);
+      } finally {
+        host.close();
+      }
+      h.rtnl.close();
+      expect(() => h.rtnl.ifindexes(['lo'])).toThrow(/EBADF/);
+    });
+  });
+
+  it('a commit that changes an existing link looks it up with its pre-image, and its rollback puts the link back', async () => {
+    await withHandle(async (h, ns) => {
+      await base(h);
+      // The commit's address is there already: its add is refused (EEXIST) after the bridge's alias was set.
+      await h.addresses.add({ dev: 'eth0', address: '172.16.0.1/32' });
+      const learn = original<CommitContext, 'learn'>(CommitContext.prototype, 'learn');
+      const looked: unknown[] = [];
+      vi.spyOn(CommitContext.prototype, 'learn').mockImplementation(function (this: CommitContext, ...a) {
+        looked.push(...a[0]);
+        return learn.apply(this, a);
+      });
+      const tx = bringUp(h).setLink('eucabr10', { alias: 'changed' });
+      const err = (await tx.commit().catch((e: unknown) => e)) as TransactionError;
+      expect(err).toBeInstanceOf(TransactionError);
+      expect(err.code).toBe('EEXIST');
+      expect(err.rolledBack, err.message).toBe(true);
+      expect(looked).toEqual(['eucabr10']);
+      const bridge = ipLinks(ns).find((l) => l.ifname === 'eucabr10');
+      expect(bridge?.ifalias).toBeUndefined();
+      expect(ipLinks(ns).filter((l) => /^vnet/.test(l.ifname))).toEqual([]);
     });
   });
 
