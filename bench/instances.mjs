@@ -51,6 +51,27 @@ const COUNTED_INSTANCES = 3000;
 export const countedRuns = (n, reps, boost = 9) => Math.max(reps, Math.min(boost * reps, Math.round((reps * COUNTED_INSTANCES) / n)));
 
 /**
+ * The rounds at which an approach that runs in long-lived worker processes
+ * (eucanet) starts a fresh one, warmed up like the first, so that its counted
+ * runs are split over `processes` processes in equal blocks. One process's
+ * speed differs from another's with the same code: two workers of one build,
+ * side by side at N=100 over 60 rounds, gave 0.962x, 0.996x and 1.011x of
+ * each other in three runs (docs/performance.md, round 28), while the C
+ * floor's counted runs are each a process of its own. Empty for one process
+ * or one round.
+ * @param {number} rounds
+ * @param {number} processes
+ * @returns {number[]}
+ */
+export function workerBlocks(rounds, processes) {
+  const k = Math.max(1, Math.min(processes, rounds));
+  const len = Math.ceil(rounds / k);
+  const starts = [];
+  for (let r = len; r < rounds; r += len) starts.push(r);
+  return starts;
+}
+
+/**
  * Uncounted warm runs of a long-lived worker at N = `n`.
  * @param {number} n
  * @param {number} [instances]  the warm-up's work (0 in a smoke run: WARM_RUNS runs)
@@ -143,10 +164,16 @@ export async function runInstances(o) {
       // eucanet.
       if (o.settle ?? true) for (const a of active) if (a.id !== 'fork') await runOnce(a, n);
       const rounds = countedRuns(n, Math.max(o.reps, 1), o.smallBoost);
+      const renewals = new Map(active.map((a) => [a.id, a.renew ? workerBlocks(rounds, a.processes ?? 1) : []]));
       for (let r = 0; r < rounds; r++) {
         const order = active.map((_, k) => active[(k + r) % active.length]);
         for (const a of order) {
           if (a.id === 'fork' && r >= (n > 1000 ? o.forkLargeReps : o.forkReps)) continue;
+          if (must(renewals.get(a.id)).includes(r)) {
+            // A fresh worker process for the next block of counted runs, warmed up as the first was.
+            await a.renew?.();
+            for (let w = 0; w < warmRuns(n, o.warmInstances); w++) await runOnce(a, n, WARM_REAPPLIES);
+          }
           const t = await runOnce(a, n, 0, a.id === 'fork' ? 1 : REAPPLIES);
           const s = must(samples.get(a.id));
           s.up.push(t.up);

@@ -124,7 +124,9 @@ export function markdown(res) {
     l.push('');
     const rss = res.instances.filter((r) => r.peakRssKiB);
     if (rss.length)
-      l.push(`eucanet's peak RSS (its worker process, all runs at that N): ${rss.map((r) => `N=${r.n} ${(r.peakRssKiB / 1024).toFixed(0)} MiB`).join(', ')}.`);
+      l.push(
+        `eucanet's peak RSS (the largest of its worker processes at that N): ${rss.map((r) => `N=${r.n} ${(r.peakRssKiB / 1024).toFixed(0)} MiB`).join(', ')}.`,
+      );
     const cold = res.instances.filter((r) => r.cold);
     if (cold.length) {
       l.push('');

@@ -18,6 +18,8 @@
  * @property {string} label
  * @property {string} nat           'map', 'rules' or 'none'
  * @property {boolean} [warmup]        warm runs first (a long-lived worker)
+ * @property {number} [processes]      with `renew`: the counted runs split over this many worker processes
+ * @property {() => Promise<void>} [renew]  replaces the long-lived worker with a fresh process
  * @property {(n: number) => unknown} [begin]
  * @property {(ns: string, n: number) => Promise<void>} [open]
  * @property {(ns: string, n: number) => Promise<number>} up
