@@ -8,13 +8,12 @@ import { LinkAddRequest, LinkDeleteRequest, LinkGetRequest } from '../rtnl/link.
 import { readSysctl, writeSysctl } from '../sys/sysctl.js';
 import { CommitContext } from './context.js';
 import { requestFor } from './requests.js';
-import type { LinkRef } from '../rtnl/kinds/index.js';
 import { buildEarly, samePhases, type AfterTaps, type EarlyJoined, type EarlyLinks } from './early.js';
 import { FaultRequest, InjectedFault } from './fault.js';
 import { inverseOf, undoOf } from './inverse.js';
 import { isNeighOp, NeighBefore, neighInverse } from './neigh-ops.js';
 import { deferredStep, Journal, type UndoStep } from './journal.js';
-import { describeOp, everyRef, opNetns, opRefs, phaseOf, type Op, type Phase } from './ops.js';
+import { describeOp, opNetns, opRefs, phaseOf, type Op, type Phase } from './ops.js';
 import type { Netns } from '../sys/netns-path.js';
 import { orderLinkAdds } from './order.js';
 import { settleUnknown } from './unknown.js';
@@ -49,7 +48,7 @@ export interface RunOptions {
    * before anything is sent, the ones in `ifindexes` excepted, and neighbour
    * and FDB ops get no pre-image. Without it a commit that adds no link looks
    * up only the links it changes, alongside its taps, and resolves the ones
-   * it only names with no message (readLinks()). Ignored when it adds links
+   * it only names with no message (CommitContext.read()). Ignored when it adds links
    * (link.add), whose ifindexes are picked from a dump of every link.
    */
   lookup?: boolean;
@@ -69,7 +68,7 @@ export class CommitRun {
   nftCommitted = false;
   /** New taps that go into a bridge, to be asked for before they are enslaved (createTaps). */
   private readonly settle: number[] = [];
-  /** The links' read (readLinks(): a snapshot or lookups), when it runs alongside the taps phase (prepare()). */
+  /** The links' read (CommitContext.read(): a snapshot or lookups), when it runs alongside the taps phase (prepare()). */
   private snapshotting?: Promise<void>;
   /** The taps' addon call, started before anything else of the commit (makeTapsFirst()). */
   private tapsMade?: ReturnType<typeof createTaps>;
@@ -104,7 +103,9 @@ export class CommitRun {
       // Pre-images undo link changes; neighbour and FDB ops need only the ifindex (NeighBefore keeps their own).
       this.stats.rtnlRequests += await this.ctx.learn(refs, 'lookup', !items.every((it) => isNeighOp(it.op)));
     } else if (items.some((it) => it.op.op !== 'sysctl' && it.op.op !== 'link.deleteGroup')) {
-      const read = this.readLinks(items);
+      const read = this.ctx.read(items).then((n) => {
+        this.stats.rtnlRequests += n;
+      });
       // The taps phase (first when there is one) needs no link looked up: the
       // links are read on another worker thread while the taps are made
       // (taps() waits for both), instead of a round trip of its own before them.
@@ -120,44 +121,6 @@ export class CommitRun {
       if (op.op === 'link.add' || op.op === 'link.set') netns.push(...opNetns(op));
     }
     this.ctx.openNetns(netns);
-  }
-
-  /**
-   * The links a commit's requests need before they are encoded. A commit that
-   * adds links dumps them all (a new link's ifindex is picked above the
-   * highest one there, see CommitContext.assign()). Any other asks the kernel
-   * only for the links it changes (link sets), each with its pre-image for
-   * the undo; the links it only names (a tap's master, an address's link) are
-   * resolved to ifindexes on the spot (CommitContext.resolve()), and the taps
-   * it makes itself not at all. A bring-up of 100 taps into 4 bridges with
-   * 100 addresses on eth0 sends no lookup.
-   */
-  private async readLinks(items: Item[]): Promise<void> {
-    if (items.some((it) => it.op.op === 'link.add')) {
-      this.stats.rtnlRequests++;
-      return this.ctx.snapshot();
-    }
-    // Indexed loops and everyRef(): a bring-up runs this over thousands of
-    // ops, and their ref lists and iterators were most of what it allocated.
-    const made = new Set<LinkRef>();
-    for (let i = 0; i < items.length; i++) {
-      const op = items[i].op;
-      if (op.op === 'tap.add') made.add(op.name);
-    }
-    const changed = new Set<LinkRef>();
-    const named = new Set<string>();
-    const name = (ref: LinkRef) => {
-      if (typeof ref === 'string' && !made.has(ref)) named.add(ref);
-      return true;
-    };
-    for (let i = 0; i < items.length; i++) {
-      const op = items[i].op;
-      if (op.op === 'link.set' && !made.has(op.ref)) changed.add(op.ref);
-      everyRef(op, name);
-    }
-    for (const ref of changed) if (typeof ref === 'string') named.delete(ref);
-    this.ctx.resolve([...named], 'lookup');
-    if (changed.size) this.stats.rtnlRequests += await this.ctx.learn([...changed], 'lookup', true);
   }
 
   /**

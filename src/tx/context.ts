@@ -9,6 +9,7 @@ import type { NetlinkConnection } from '../netlink/socket.js';
 import { netnsTarget, type Netns } from '../sys/netns-path.js';
 import type { LinkRef, Resolver } from '../rtnl/kinds/index.js';
 import { decodeLink, LinkDumpRequest, LinkGetRequest, type Link } from '../rtnl/link.js';
+import { everyRef, type Op } from './ops.js';
 
 /** Where eucanet's chosen ifindexes start (see assign()). */
 export const ASSIGNED_BASE = 1 << 20;
@@ -32,6 +33,45 @@ export class CommitContext {
       this.index.set(l.name, l.index);
       if (l.index >= this.nextIndex) this.nextIndex = l.index + 1;
     }
+  }
+
+  /**
+   * What a commit of `items` needs to know of the links before its requests
+   * are encoded; returns the rtnetlink requests it took. A commit that adds
+   * links dumps them all (a new link's ifindex is picked above the highest
+   * one there, see assign()). Any other asks the kernel only for the links it
+   * changes (link sets), each with its pre-image for the undo; the links it
+   * only names (a tap's master, an address's link) are resolved to ifindexes
+   * on the spot (resolve()), and the taps it makes itself not at all. A
+   * bring-up of 100 taps into 4 bridges with 100 addresses on eth0 sends no
+   * lookup.
+   */
+  async read(items: readonly { readonly op: Op }[]): Promise<number> {
+    if (items.some((it) => it.op.op === 'link.add')) {
+      await this.snapshot();
+      return 1;
+    }
+    // Indexed loops and everyRef(): a bring-up runs this over thousands of
+    // ops, and their ref lists and iterators were most of what it allocated.
+    const made = new Set<LinkRef>();
+    for (let i = 0; i < items.length; i++) {
+      const op = items[i].op;
+      if (op.op === 'tap.add') made.add(op.name);
+    }
+    const changed = new Set<LinkRef>();
+    const named = new Set<string>();
+    const name = (ref: LinkRef) => {
+      if (typeof ref === 'string' && !made.has(ref)) named.add(ref);
+      return true;
+    };
+    for (let i = 0; i < items.length; i++) {
+      const op = items[i].op;
+      if (op.op === 'link.set' && !made.has(op.ref)) changed.add(op.ref);
+      everyRef(op, name);
+    }
+    for (const ref of changed) if (typeof ref === 'string') named.delete(ref);
+    this.resolve([...named], 'lookup');
+    return changed.size ? this.learn([...changed], 'lookup', true) : 0;
   }
 
   /**
