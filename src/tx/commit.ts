@@ -285,7 +285,9 @@ export class CommitRun {
   private async afterSnapshot(snap: PromiseSettledResult<void>, items: Item<OpOf<'tap.add'>>[]): Promise<void> {
     if (snap.status === 'rejected') {
       if ((snap.reason as { code?: string })?.code !== 'EINTR') throw snap.reason;
+      // The dump taken again is the one counted (a read that failed adds nothing to the stats).
       await this.ctx.snapshot();
+      this.stats.rtnlRequests++;
     }
     for (const it of items) this.ctx.before.delete(it.op.name);
   }
