@@ -311,7 +311,8 @@ export class NetlinkConnection {
    */
   encodeSteps(steps: readonly (readonly Request[])[]): EncodedSteps | undefined {
     if (steps.some((s) => s.length === 0)) throw new Error('eucanet: internal error: runSteps() given an empty step');
-    const flat = steps.flat();
+    // concat(), not flat(): V8's flat() takes the generic path, about 100 times slower for hundreds of requests.
+    const flat = ([] as Request[]).concat(...steps);
     if (flat.length === 0) return undefined;
     const stepEnds: number[] = [];
     for (const s of steps) stepEnds.push((stepEnds.at(-1) ?? 0) + s.length);
