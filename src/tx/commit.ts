@@ -13,9 +13,8 @@ import { FaultRequest, InjectedFault } from './fault.js';
 import { inverseOf, undoOf } from './inverse.js';
 import { isNeighOp, NeighBefore, neighInverse } from './neigh-ops.js';
 import { deferredStep, Journal, type UndoStep } from './journal.js';
-import { describeOp, opNetns, opRefs, phaseOf, type Op, type Phase } from './ops.js';
+import { describeOp, opNetns, phaseOf, refsOf, type Op, type Phase } from './ops.js';
 import type { Netns } from '../sys/netns-path.js';
-import type { LinkRef } from '../rtnl/kinds/index.js';
 import { orderLinkAdds } from './order.js';
 import { settleUnknown } from './unknown.js';
 import { createTaps } from './taps.js';
@@ -463,16 +462,6 @@ export class CommitRun {
 
 /** An applied op's undo: a request, one made when a rollback needs it, none needed (undefined), or none possible (null). */
 type InverseFn = (it: Item, i: number) => Request | (() => Request) | null | undefined;
-
-/** The links `items` name (opRefs), in order: a loop, not flatMap(), which V8 runs on its slow generic path. */
-function refsOf(items: readonly Item[]): LinkRef[] {
-  const out: LinkRef[] = [];
-  for (let i = 0; i < items.length; i++) {
-    const refs = opRefs(items[i].op);
-    for (let k = 0; k < refs.length; k++) out.push(refs[k]);
-  }
-  return out;
-}
 
 /** The flat replies of a joined exchange, cut back into its steps. */
 function splitReplies(flat: Reply[], steps: readonly (readonly Request[])[]): Reply[][] {
